@@ -1,0 +1,248 @@
+//! The kernel header at 0x800000 that loaders fill in before the first instruction runs.
+
+use core::mem::{offset_of, size_of};
+
+/// The boot header of a HermitCore image, at the image's first byte (`_start`).
+///
+/// Byte-exact copy of the original layout (`libhermit-abi.md` §6.2). The first 8 bytes are
+/// the `jmp` to the real entry point; loaders write the fields that follow. Multi-byte
+/// fields are little-endian and several are unaligned, hence `packed`.
+#[repr(C, packed)]
+#[derive(Clone, Copy)]
+pub struct KernelHeader {
+    /// `jmp rel32` to the entry code plus three `nop`s.
+    pub entry_jump: [u8; 8],
+    /// Physical address of the image.
+    pub base: u64,
+    /// End of usable guest-physical memory.
+    pub limit: u64,
+    /// TSC frequency in MHz.
+    pub cpu_freq: u32,
+    /// APIC id of the boot processor (-1: unknown).
+    pub boot_processor: u32,
+    /// Number of cores that are up; the kernel increments it, loaders poll it.
+    pub cpu_online: u32,
+    /// Number of cores the loader will start.
+    pub possible_cpus: u32,
+    /// RCCE shared area (multi-kernel only).
+    pub phy_rcce_internals: u64,
+    /// Id of the core that is booting right now.
+    pub current_boot_id: u32,
+    /// Isle number (-1: none).
+    pub isle: u32,
+    /// Bytes of the loaded image including BSS.
+    pub image_size: u64,
+    /// Multi-kernel isle locks.
+    pub phy_isle_locks: u64,
+    /// Multi-kernel mmnif receive heap (physical).
+    pub heap_phy_start_address: u64,
+    /// Multi-kernel mmnif headers (physical).
+    pub header_phy_start_address: u64,
+    /// Multi-kernel mmnif heap size.
+    pub heap_size: u32,
+    /// Multi-kernel mmnif header size.
+    pub header_size: u32,
+    /// Number of isles.
+    pub possible_isles: u32,
+    /// Multi-kernel heap start (unaligned field).
+    pub heap_start_address: u64,
+    /// Multi-kernel header start (unaligned field).
+    pub header_start_address: u64,
+    /// 1 unless the host uses x2APIC.
+    pub disable_x2apic: u32,
+    /// 0 selects multi-kernel mode.
+    pub single_kernel: u32,
+    /// Multiboot information pointer, stored by the kernel from `rdx`.
+    pub mb_info: u64,
+    /// High-bandwidth memory base.
+    pub hbmem_base: u64,
+    /// High-bandwidth memory size.
+    pub hbmem_size: u64,
+    /// Non-zero when running under uhyve.
+    pub uhyve: u32,
+    /// Serial port for the kernel console (0: none).
+    pub uartport: u64,
+    /// Command line address (multiboot loaders).
+    pub cmdline: u64,
+    /// Command line length.
+    pub cmdsize: u64,
+    /// Static IPv4 address for uhyve networking.
+    pub hcip: [u8; 4],
+    /// IPv4 gateway for uhyve networking.
+    pub hcgateway: [u8; 4],
+    /// IPv4 netmask for uhyve networking.
+    pub hcmask: [u8; 4],
+    /// Host-virtual address of guest memory (uhyve).
+    pub host_logical_addr: u64,
+}
+
+/// Byte offsets of the header fields, as named by the original `entry.asm`.
+pub mod offset {
+    use super::*;
+
+    /// `base`
+    pub const BASE: usize = offset_of!(KernelHeader, base);
+    /// `limit`
+    pub const LIMIT: usize = offset_of!(KernelHeader, limit);
+    /// `cpu_freq`
+    pub const CPU_FREQ: usize = offset_of!(KernelHeader, cpu_freq);
+    /// `boot_processor`
+    pub const BOOT_PROCESSOR: usize = offset_of!(KernelHeader, boot_processor);
+    /// `cpu_online`
+    pub const CPU_ONLINE: usize = offset_of!(KernelHeader, cpu_online);
+    /// `possible_cpus`
+    pub const POSSIBLE_CPUS: usize = offset_of!(KernelHeader, possible_cpus);
+    /// `phy_rcce_internals`
+    pub const PHY_RCCE_INTERNALS: usize = offset_of!(KernelHeader, phy_rcce_internals);
+    /// `current_boot_id`
+    pub const CURRENT_BOOT_ID: usize = offset_of!(KernelHeader, current_boot_id);
+    /// `isle`
+    pub const ISLE: usize = offset_of!(KernelHeader, isle);
+    /// `image_size`
+    pub const IMAGE_SIZE: usize = offset_of!(KernelHeader, image_size);
+    /// `phy_isle_locks`
+    pub const PHY_ISLE_LOCKS: usize = offset_of!(KernelHeader, phy_isle_locks);
+    /// `heap_phy_start_address`
+    pub const HEAP_PHY_START_ADDRESS: usize = offset_of!(KernelHeader, heap_phy_start_address);
+    /// `header_phy_start_address`
+    pub const HEADER_PHY_START_ADDRESS: usize = offset_of!(KernelHeader, header_phy_start_address);
+    /// `heap_size`
+    pub const HEAP_SIZE: usize = offset_of!(KernelHeader, heap_size);
+    /// `header_size`
+    pub const HEADER_SIZE: usize = offset_of!(KernelHeader, header_size);
+    /// `possible_isles`
+    pub const POSSIBLE_ISLES: usize = offset_of!(KernelHeader, possible_isles);
+    /// `heap_start_address`
+    pub const HEAP_START_ADDRESS: usize = offset_of!(KernelHeader, heap_start_address);
+    /// `header_start_address`
+    pub const HEADER_START_ADDRESS: usize = offset_of!(KernelHeader, header_start_address);
+    /// `disable_x2apic`
+    pub const DISABLE_X2APIC: usize = offset_of!(KernelHeader, disable_x2apic);
+    /// `single_kernel`
+    pub const SINGLE_KERNEL: usize = offset_of!(KernelHeader, single_kernel);
+    /// `mb_info`
+    pub const MB_INFO: usize = offset_of!(KernelHeader, mb_info);
+    /// `hbmem_base`
+    pub const HBMEM_BASE: usize = offset_of!(KernelHeader, hbmem_base);
+    /// `hbmem_size`
+    pub const HBMEM_SIZE: usize = offset_of!(KernelHeader, hbmem_size);
+    /// `uhyve`
+    pub const UHYVE: usize = offset_of!(KernelHeader, uhyve);
+    /// `uartport`
+    pub const UARTPORT: usize = offset_of!(KernelHeader, uartport);
+    /// `cmdline`
+    pub const CMDLINE: usize = offset_of!(KernelHeader, cmdline);
+    /// `cmdsize`
+    pub const CMDSIZE: usize = offset_of!(KernelHeader, cmdsize);
+    /// `hcip`
+    pub const HCIP: usize = offset_of!(KernelHeader, hcip);
+    /// `hcgateway`
+    pub const HCGATEWAY: usize = offset_of!(KernelHeader, hcgateway);
+    /// `hcmask`
+    pub const HCMASK: usize = offset_of!(KernelHeader, hcmask);
+    /// `host_logical_addr`
+    pub const HOST_LOGICAL_ADDR: usize = offset_of!(KernelHeader, host_logical_addr);
+    /// The extension block ([`HeaderExt`]).
+    pub const EXT: usize = 0x100;
+}
+
+// The original offsets (libhermit-abi.md §1 fact 3); a change here breaks every loader.
+const _: () = {
+    assert!(offset::BASE == 0x08);
+    assert!(offset::LIMIT == 0x10);
+    assert!(offset::CPU_FREQ == 0x18);
+    assert!(offset::BOOT_PROCESSOR == 0x1C);
+    assert!(offset::CPU_ONLINE == 0x20);
+    assert!(offset::POSSIBLE_CPUS == 0x24);
+    assert!(offset::PHY_RCCE_INTERNALS == 0x28);
+    assert!(offset::CURRENT_BOOT_ID == 0x30);
+    assert!(offset::ISLE == 0x34);
+    assert!(offset::IMAGE_SIZE == 0x38);
+    assert!(offset::PHY_ISLE_LOCKS == 0x40);
+    assert!(offset::HEAP_PHY_START_ADDRESS == 0x48);
+    assert!(offset::HEADER_PHY_START_ADDRESS == 0x50);
+    assert!(offset::HEAP_SIZE == 0x58);
+    assert!(offset::HEADER_SIZE == 0x5C);
+    assert!(offset::POSSIBLE_ISLES == 0x60);
+    assert!(offset::HEAP_START_ADDRESS == 0x64);
+    assert!(offset::HEADER_START_ADDRESS == 0x6C);
+    assert!(offset::DISABLE_X2APIC == 0x74);
+    assert!(offset::SINGLE_KERNEL == 0x78);
+    assert!(offset::MB_INFO == 0x7C);
+    assert!(offset::HBMEM_BASE == 0x84);
+    assert!(offset::HBMEM_SIZE == 0x8C);
+    assert!(offset::UHYVE == 0x94);
+    assert!(offset::UARTPORT == 0x98);
+    assert!(offset::CMDLINE == 0xA0);
+    assert!(offset::CMDSIZE == 0xA8);
+    assert!(offset::HCIP == 0xB0);
+    assert!(offset::HCGATEWAY == 0xB4);
+    assert!(offset::HCMASK == 0xB8);
+    assert!(offset::HOST_LOGICAL_ADDR == 0xBC);
+    assert!(size_of::<KernelHeader>() == 0xC4);
+    assert!(offset::EXT >= size_of::<KernelHeader>());
+    assert!(offset::EXT + size_of::<HeaderExt>() <= 0x1000);
+};
+
+/// Default values of the header fields that are not zero in a fresh image.
+pub mod default {
+    /// `boot_processor`: unknown.
+    pub const BOOT_PROCESSOR: u32 = u32::MAX;
+    /// `isle`: none.
+    pub const ISLE: u32 = u32::MAX;
+    /// `possible_isles`
+    pub const POSSIBLE_ISLES: u32 = 1;
+    /// `disable_x2apic`
+    pub const DISABLE_X2APIC: u32 = 1;
+    /// `single_kernel`
+    pub const SINGLE_KERNEL: u32 = 1;
+    /// `hcip`: 10.0.5.2
+    pub const HCIP: [u8; 4] = [10, 0, 5, 2];
+    /// `hcgateway`: 10.0.5.1
+    pub const HCGATEWAY: [u8; 4] = [10, 0, 5, 1];
+    /// `hcmask`: 255.255.255.0
+    pub const HCMASK: [u8; 4] = [255, 255, 255, 0];
+}
+
+/// Magic value of [`HeaderExt::magic`] ("HRS1" in memory).
+pub const EXT_MAGIC: u32 = u32::from_le_bytes(*b"HRS1");
+
+/// Version of the extension protocol described by this crate.
+pub const EXT_VERSION: u32 = 1;
+
+/// Feature bit: the loader serves the fast channel ([`crate::channel`]).
+pub const FEATURE_FAST_CHANNEL: u64 = 1 << 0;
+/// Feature bit: the loader serves the extension hypercalls (`UNLINK`, `STAT`, ...).
+pub const FEATURE_EXT_HYPERCALLS: u64 = 1 << 1;
+/// Feature bit: the loader has set CR4/XCR0 for SSE, AVX and FSGSBASE before entry.
+pub const FEATURE_CPU_PREPARED: u64 = 1 << 2;
+
+/// Extension block at `image + 0x100`, written only by this project's proxy.
+///
+/// The original loaders leave the bytes zero, so `magic` tells the kernel whether the
+/// extensions are available. This is an addition to the original protocol.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HeaderExt {
+    /// [`EXT_MAGIC`] when the loader speaks the extension protocol.
+    pub magic: u32,
+    /// [`EXT_VERSION`] of the loader.
+    pub version: u32,
+    /// `FEATURE_*` bits offered by the loader.
+    pub features: u64,
+    /// Host `CLOCK_REALTIME` in nanoseconds, taken just before the first vCPU entry.
+    pub realtime_ns: u64,
+    /// TSC frequency in kHz (finer than the header's MHz field).
+    pub tsc_khz: u64,
+    /// Written by the kernel: total bytes it has written to the `.kmsg` ring, so that a
+    /// loader can print the ring in order.
+    pub kmsg_written: u64,
+}
+
+const _: () = {
+    assert!(offset_of!(HeaderExt, features) == 8);
+    assert!(offset_of!(HeaderExt, realtime_ns) == 16);
+    assert!(offset_of!(HeaderExt, tsc_khz) == 24);
+    assert!(offset_of!(HeaderExt, kmsg_written) == 32);
+    assert!(size_of::<HeaderExt>() == 40);
+};

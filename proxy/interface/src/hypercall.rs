@@ -1,0 +1,234 @@
+//! uhyve hypercalls: I/O ports and the packed argument structs they point to.
+//!
+//! A hypercall is one 32-bit `out` to a port; the value is the guest-physical address of the
+//! argument struct, which the host reads and updates in place (`libhermit-abi.md` §7.1).
+//! The original ports keep their original structs byte for byte. Ports from
+//! [`port::UNLINK`] upward are this project's extensions: only the kernel uses them, and
+//! only when the loader announced [`crate::header::FEATURE_EXT_HYPERCALLS`].
+//!
+//! Buffer addresses in `Write` and `Read` are guest-virtual (the host walks the page tables
+//! from `image + 0x1000`); every other address is guest-physical.
+
+use core::mem::{offset_of, size_of};
+
+/// I/O port numbers.
+pub mod port {
+    /// `write(fd, buf, len)`, argument [`super::Write`].
+    pub const WRITE: u16 = 0x400;
+    /// `open(name, flags, mode)`, argument [`super::Open`].
+    pub const OPEN: u16 = 0x440;
+    /// `close(fd)`, argument [`super::Close`].
+    pub const CLOSE: u16 = 0x480;
+    /// `read(fd, buf, len)`, argument [`super::Read`].
+    pub const READ: u16 = 0x500;
+    /// `exit(code)`, argument: the address of an `i32`.
+    pub const EXIT: u16 = 0x540;
+    /// `lseek(fd, offset, whence)`, argument [`super::Lseek`].
+    pub const LSEEK: u16 = 0x580;
+    /// Network: MAC address query (not served yet).
+    pub const NETINFO: u16 = 0x600;
+    /// Network: send a frame (not served yet).
+    pub const NETWRITE: u16 = 0x640;
+    /// Network: receive a frame (not served yet).
+    pub const NETREAD: u16 = 0x680;
+    /// Network: is a TAP device attached (not served yet).
+    pub const NETSTAT: u16 = 0x700;
+    /// Migration free list (not served).
+    pub const FREELIST: u16 = 0x720;
+    /// Sizes of argv and environment, argument [`super::CmdSize`].
+    pub const CMDSIZE: u16 = 0x740;
+    /// Contents of argv and environment, argument [`super::CmdVal`].
+    pub const CMDVAL: u16 = 0x780;
+    /// One console byte in the low 8 bits of the port value.
+    pub const UART: u16 = 0x800;
+
+    /// Extension: `unlink(name)`, argument [`super::PathOp`] (the number the Rust uhyve uses).
+    pub const UNLINK: u16 = 0x840;
+    /// Extension: `stat(name)`, argument [`super::Stat`].
+    pub const STAT: u16 = 0x880;
+    /// Extension: `fstat(fd)`, argument [`super::Fstat`].
+    pub const FSTAT: u16 = 0x8C0;
+    /// Extension: `mkdir(name, mode)`, argument [`super::PathOp`].
+    pub const MKDIR: u16 = 0x900;
+    /// Extension: `rmdir(name)`, argument [`super::PathOp`].
+    pub const RMDIR: u16 = 0x940;
+    /// Extension: a whole console line, argument [`super::Console`].
+    pub const CONSOLE: u16 = 0x980;
+    /// Extension: announce the fast channel, argument [`super::ChannelSetup`].
+    pub const CHANNEL: u16 = 0x9C0;
+}
+
+/// `WRITE`: the host writes `len` bytes from guest-virtual `buf` and stores the count (or,
+/// with this project's proxy, `-errno`) back into `len`.
+#[repr(C, packed)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Write {
+    /// Host file descriptor.
+    pub fd: i32,
+    /// Guest-virtual buffer address.
+    pub buf: u64,
+    /// In: bytes to write. Out: bytes written, or a negative errno.
+    pub len: u64,
+}
+
+/// `OPEN`: the host opens the NUL-terminated guest-physical path.
+#[repr(C, packed)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Open {
+    /// Guest-physical address of the path.
+    pub name: u64,
+    /// Linux `O_*` flags.
+    pub flags: i32,
+    /// Creation mode.
+    pub mode: i32,
+    /// Out: file descriptor or negative errno.
+    pub ret: i32,
+}
+
+/// `CLOSE`: the host closes `fd` (descriptors 0-2 are left open and report success).
+#[repr(C, packed)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Close {
+    /// Host file descriptor.
+    pub fd: i32,
+    /// Out: 0 or negative errno.
+    pub ret: i32,
+}
+
+/// `READ`: the host reads up to `len` bytes into guest-virtual `buf`.
+#[repr(C, packed)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Read {
+    /// Host file descriptor.
+    pub fd: i32,
+    /// Guest-virtual buffer address.
+    pub buf: u64,
+    /// Buffer size.
+    pub len: u64,
+    /// Out: bytes read or negative errno.
+    pub ret: i64,
+}
+
+/// `LSEEK`: the host repositions `fd`; the result replaces `offset`.
+#[repr(C, packed)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Lseek {
+    /// Host file descriptor.
+    pub fd: i32,
+    /// In: offset. Out: new position or negative errno.
+    pub offset: i64,
+    /// `SEEK_SET`, `SEEK_CUR` or `SEEK_END`.
+    pub whence: i32,
+}
+
+/// `CMDSIZE`: the host reports the number and sizes (with NUL) of arguments and variables.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct CmdSize {
+    /// Number of arguments (at most [`crate::MAX_ARGC_ENVC`]).
+    pub argc: i32,
+    /// Size of each argument including its NUL.
+    pub argsz: [i32; crate::MAX_ARGC_ENVC],
+    /// Number of environment variables (at most [`crate::MAX_ARGC_ENVC`] - 1).
+    pub envc: i32,
+    /// Size of each variable including its NUL.
+    pub envsz: [i32; crate::MAX_ARGC_ENVC],
+}
+
+impl Default for CmdSize {
+    fn default() -> Self {
+        Self { argc: 0, argsz: [0; crate::MAX_ARGC_ENVC], envc: 0, envsz: [0; crate::MAX_ARGC_ENVC] }
+    }
+}
+
+/// `CMDVAL`: the host copies the strings into the buffers listed by two pointer arrays.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CmdVal {
+    /// Guest-physical address of an array of `argc` guest-physical buffer addresses.
+    pub argv: u64,
+    /// Guest-physical address of an array of `envc` guest-physical buffer addresses.
+    pub envp: u64,
+}
+
+/// Extension `UNLINK`, `MKDIR`, `RMDIR`: an operation on one guest-physical path.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PathOp {
+    /// Guest-physical address of the NUL-terminated path.
+    pub name: u64,
+    /// Mode for `MKDIR`, ignored otherwise.
+    pub mode: i32,
+    /// Out: 0 or negative errno.
+    pub ret: i32,
+}
+
+/// Extension `STAT`: status of a guest-physical path into a [`crate::stat::HostStat`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stat {
+    /// Guest-physical address of the NUL-terminated path.
+    pub name: u64,
+    /// Guest-physical address of the `HostStat` to fill.
+    pub stat: u64,
+    /// Out: 0 or negative errno.
+    pub ret: i32,
+    /// Non-zero: do not follow a final symbolic link (`lstat`).
+    pub nofollow: i32,
+}
+
+/// Extension `FSTAT`: status of a host file descriptor into a [`crate::stat::HostStat`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Fstat {
+    /// Host file descriptor.
+    pub fd: i32,
+    /// Out: 0 or negative errno.
+    pub ret: i32,
+    /// Guest-physical address of the `HostStat` to fill.
+    pub stat: u64,
+}
+
+/// Extension `CONSOLE`: a run of console bytes (a kernel log line) in one exit.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Console {
+    /// Guest-physical address of the bytes.
+    pub buf: u64,
+    /// Number of bytes.
+    pub len: u64,
+}
+
+/// Extension `CHANNEL`: the kernel announces its fast-channel area ([`crate::channel`]).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ChannelSetup {
+    /// Guest-physical address of the [`crate::channel::ChannelControl`] block.
+    pub gpa: u64,
+    /// Number of [`crate::channel::ChannelSlot`]s that follow it.
+    pub slots: u32,
+    /// Out: 0 when the host serves the channel, negative errno otherwise.
+    pub ret: i32,
+}
+
+// The original structs, byte for byte (libhermit-abi.md §7.1).
+const _: () = {
+    assert!(size_of::<Write>() == 20);
+    assert!(offset_of!(Write, buf) == 4 && offset_of!(Write, len) == 12);
+    assert!(size_of::<Open>() == 20);
+    assert!(offset_of!(Open, flags) == 8 && offset_of!(Open, mode) == 12);
+    assert!(offset_of!(Open, ret) == 16);
+    assert!(size_of::<Close>() == 8 && offset_of!(Close, ret) == 4);
+    assert!(size_of::<Read>() == 28);
+    assert!(offset_of!(Read, buf) == 4 && offset_of!(Read, len) == 12);
+    assert!(offset_of!(Read, ret) == 20);
+    assert!(size_of::<Lseek>() == 16);
+    assert!(offset_of!(Lseek, offset) == 4 && offset_of!(Lseek, whence) == 12);
+    assert!(size_of::<CmdSize>() == 1032);
+    assert!(offset_of!(CmdSize, argsz) == 4 && offset_of!(CmdSize, envc) == 516);
+    assert!(offset_of!(CmdSize, envsz) == 520);
+    assert!(size_of::<CmdVal>() == 16 && offset_of!(CmdVal, envp) == 8);
+    assert!(size_of::<PathOp>() == 16 && size_of::<Stat>() == 24);
+    assert!(size_of::<Fstat>() == 16 && size_of::<Console>() == 16);
+    assert!(size_of::<ChannelSetup>() == 16);
+};

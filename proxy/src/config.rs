@@ -1,0 +1,185 @@
+//! The `HERMIT_*` environment variables the proxy reads.
+
+use std::fmt;
+
+/// Default guest memory (the original uhyve's 512 MiB).
+pub const DEFAULT_MEM: u64 = 512 << 20;
+
+/// Smallest guest memory that holds the image area and a heap.
+pub const MIN_MEM: u64 = 32 << 20;
+
+/// Largest guest memory the kernel can map (one page-directory-pointer table).
+pub const MAX_MEM: u64 = 512 << 30;
+
+/// Largest number of vCPUs (the kernel's `MAX_CORES`).
+pub const MAX_CPUS: u32 = 512;
+
+/// Which monitor runs the image (`HERMIT_ISLE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isle {
+    /// The built-in KVM hypervisor with the uhyve protocol.
+    Uhyve,
+}
+
+/// The proxy's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Monitor.
+    pub isle: Isle,
+    /// Number of vCPUs.
+    pub cpus: u32,
+    /// Guest memory in bytes.
+    pub mem: u64,
+    /// Kernel console to stderr and `.kmsg` dump at exit.
+    pub verbose: bool,
+    /// Back guest memory with transparent huge pages.
+    pub hugepages: bool,
+    /// Offer the fast hypercall channel to the kernel.
+    pub fast_channel: bool,
+    /// Static IPv4 configuration for uhyve networking (header fields).
+    pub ip: Option<[u8; 4]>,
+    /// Gateway.
+    pub gateway: Option<[u8; 4]>,
+    /// Netmask.
+    pub mask: Option<[u8; 4]>,
+}
+
+/// A variable with a value the proxy cannot use.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The variable.
+    pub var: &'static str,
+    /// Its value.
+    pub value: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={:?}: {}", self.var, self.value, self.reason)
+    }
+}
+
+impl Config {
+    /// Reads the settings through `get` (normally `std::env::var`).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let err = |var: &'static str, value: &str, reason: &str| ConfigError {
+            var,
+            value: value.to_string(),
+            reason: reason.to_string(),
+        };
+        let isle = match get("HERMIT_ISLE").as_deref().map(str::trim) {
+            None | Some("") | Some("uhyve") => Isle::Uhyve,
+            Some("qemu") => {
+                return Err(err("HERMIT_ISLE", "qemu", "the QEMU monitor is not supported yet; use uhyve (the default)"))
+            }
+            Some(other) => {
+                return Err(err("HERMIT_ISLE", other, "unknown monitor; supported: uhyve (the default)"))
+            }
+        };
+        let cpus = match get("HERMIT_CPUS") {
+            None => 1,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if (1..=MAX_CPUS).contains(&n) => n,
+                _ => return Err(err("HERMIT_CPUS", &v, &format!("expected a number from 1 to {MAX_CPUS}"))),
+            },
+        };
+        let mem = match get("HERMIT_MEM") {
+            None => DEFAULT_MEM,
+            Some(v) => match parse_size(&v) {
+                Some(n) if (MIN_MEM..=MAX_MEM).contains(&n) => n,
+                Some(_) => return Err(err("HERMIT_MEM", &v, "must be between 32M and 512G")),
+                None => return Err(err("HERMIT_MEM", &v, "expected a size such as 512M, 2G or 1048576")),
+            },
+        };
+        let flag = |var: &str, default: bool| get(var).map_or(default, |v| !matches!(v.trim(), "0" | ""));
+        let address = |var: &'static str| -> Result<Option<[u8; 4]>, ConfigError> {
+            match get(var) {
+                None => Ok(None),
+                Some(v) => parse_ipv4(&v).map(Some).ok_or_else(|| err(var, &v, "expected an IPv4 address")),
+            }
+        };
+        Ok(Config {
+            isle,
+            cpus,
+            mem,
+            verbose: flag("HERMIT_VERBOSE", false),
+            hugepages: flag("HERMIT_HUGEPAGE", true),
+            fast_channel: flag("HERMIT_FASTCALL", true),
+            ip: address("HERMIT_IP")?,
+            gateway: address("HERMIT_GATEWAY")?,
+            mask: address("HERMIT_MASK")?,
+        })
+    }
+}
+
+/// Parses a size with an optional K, M, G or T suffix (powers of 1024), as uhyve did.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (digits, shift) = match text.char_indices().last()? {
+        (i, 'k' | 'K') => (&text[..i], 10),
+        (i, 'm' | 'M') => (&text[..i], 20),
+        (i, 'g' | 'G') => (&text[..i], 30),
+        (i, 't' | 'T') => (&text[..i], 40),
+        _ => (text, 0),
+    };
+    let value: u64 = digits.trim().parse().ok()?;
+    value.checked_mul(1u64 << shift)
+}
+
+/// Parses a dotted IPv4 address.
+pub fn parse_ipv4(text: &str) -> Option<[u8; 4]> {
+    let addr: std::net::Ipv4Addr = text.trim().parse().ok()?;
+    Some(addr.octets())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_env(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!((c.isle, c.cpus, c.mem, c.verbose), (Isle::Uhyve, 1, 512 << 20, false));
+        assert!(c.hugepages && c.fast_channel);
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("2G"), Some(2 << 30));
+        assert_eq!(parse_size("512m"), Some(512 << 20));
+        assert_eq!(parse_size("64K"), Some(64 << 10));
+        assert_eq!(parse_size("1048576"), Some(1 << 20));
+        assert_eq!(parse_size("G"), None);
+        assert_eq!(parse_size("-1M"), None);
+        assert_eq!(parse_size("99999999999T"), None);
+        assert_eq!(config(&[("HERMIT_MEM", "2G")]).unwrap().mem, 2 << 30);
+        assert!(config(&[("HERMIT_MEM", "1M")]).is_err());
+        assert!(config(&[("HERMIT_MEM", "lots")]).is_err());
+    }
+
+    #[test]
+    fn monitors_and_cpus() {
+        let e = config(&[("HERMIT_ISLE", "qemu")]).unwrap_err();
+        assert!(e.to_string().contains("not supported yet"), "{e}");
+        assert!(config(&[("HERMIT_ISLE", "3")]).is_err());
+        assert_eq!(config(&[("HERMIT_CPUS", "2")]).unwrap().cpus, 2);
+        assert!(config(&[("HERMIT_CPUS", "0")]).is_err());
+        assert!(config(&[("HERMIT_CPUS", "many")]).is_err());
+    }
+
+    #[test]
+    fn flags_and_addresses() {
+        assert!(config(&[("HERMIT_VERBOSE", "1")]).unwrap().verbose);
+        assert!(!config(&[("HERMIT_VERBOSE", "0")]).unwrap().verbose);
+        assert_eq!(config(&[("HERMIT_IP", "10.0.5.3")]).unwrap().ip, Some([10, 0, 5, 3]));
+        assert!(config(&[("HERMIT_IP", "10.0.5")]).is_err());
+    }
+}

@@ -1,0 +1,306 @@
+//! Validation of HermitCore images: an ELF64 x86-64 executable with OSABI 0xFF.
+//!
+//! Everything is checked before a byte reaches guest memory, and every refusal names what is
+//! wrong with the file.
+
+use std::fmt;
+
+use hermit_interface::HERMIT_ELFOSABI;
+
+/// One loadable segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Guest-physical load address (`p_paddr`, as uhyve used).
+    pub paddr: u64,
+    /// Offset of the bytes in the file.
+    pub offset: u64,
+    /// Bytes present in the file.
+    pub filesz: u64,
+    /// Bytes in memory (the rest is zero).
+    pub memsz: u64,
+}
+
+/// A validated image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    /// Entry point (`e_entry`), the address of `_start` and of the header.
+    pub entry: u64,
+    /// The `PT_LOAD` segments in file order.
+    pub segments: Vec<Segment>,
+}
+
+impl Image {
+    /// Address of the first segment (the header's `base`).
+    pub fn start(&self) -> u64 {
+        self.segments[0].paddr
+    }
+
+    /// The header's `image_size`: end of the last segment minus the start (as uhyve).
+    pub fn size(&self) -> u64 {
+        let last = self.segments.last().expect("validated image has a segment");
+        last.paddr + last.memsz - self.start()
+    }
+
+    /// Highest byte any segment occupies, plus one.
+    pub fn end(&self) -> u64 {
+        self.segments.iter().map(|s| s.paddr + s.memsz).max().unwrap_or(0)
+    }
+}
+
+/// Why a file is not a runnable HermitCore image.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ElfError {
+    /// Shorter than an ELF header.
+    TooShort(usize),
+    /// No ELF magic.
+    NotElf,
+    /// `EI_CLASS` is not ELFCLASS64.
+    NotClass64(u8),
+    /// Not little endian.
+    NotLittleEndian,
+    /// `EI_OSABI` is not 0xFF.
+    WrongAbi(u8),
+    /// `e_type` is not ET_EXEC.
+    NotExecutable(u16),
+    /// `e_machine` is not x86-64.
+    WrongMachine(u16),
+    /// Program headers malformed or outside the file.
+    BadProgramHeaders(&'static str),
+    /// A segment's bytes lie outside the file.
+    Truncated { segment: usize, end: u64, file: u64 },
+    /// A segment is inconsistent or outside the loadable range.
+    BadSegment { segment: usize, reason: String },
+    /// No `PT_LOAD` segment.
+    NoLoadSegment,
+    /// The entry point is not the first byte of the first segment.
+    BadEntry(u64),
+    /// An interpreter (dynamic linking) is requested.
+    Dynamic,
+}
+
+impl fmt::Display for ElfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ElfError::TooShort(n) => write!(f, "the file is only {n} bytes long, too short for an ELF header"),
+            ElfError::NotElf => write!(f, "not an ELF file (no ELF magic number)"),
+            ElfError::NotClass64(c) => write!(
+                f,
+                "a {}-bit ELF file; HermitCore images are 64-bit",
+                if *c == 1 { "32" } else { "non-64" }
+            ),
+            ElfError::NotLittleEndian => write!(f, "a big-endian ELF file; HermitCore images are little endian"),
+            ElfError::WrongAbi(0) => write!(
+                f,
+                "ELF OSABI is 0 (System V/Linux): this is a Linux program, not a HermitCore image \
+                 (build it with x86_64-hermit-gcc)"
+            ),
+            ElfError::WrongAbi(0x42) => write!(
+                f,
+                "ELF OSABI is 0x42, the pre-2018 HermitCore ABI; rebuild the image (OSABI must be 0xff)"
+            ),
+            ElfError::WrongAbi(a) => write!(f, "ELF OSABI is {a:#x}, not 0xff (standalone): not a HermitCore image"),
+            ElfError::NotExecutable(t) => write!(f, "ELF type is {t}, not ET_EXEC (a static executable)"),
+            ElfError::WrongMachine(m) => write!(f, "ELF machine is {m}, not x86-64 (62)"),
+            ElfError::BadProgramHeaders(why) => write!(f, "malformed program headers: {why}"),
+            ElfError::Truncated { segment, end, file } => write!(
+                f,
+                "the file is truncated: segment {segment} needs bytes up to {end} but the file has {file}"
+            ),
+            ElfError::BadSegment { segment, reason } => write!(f, "segment {segment}: {reason}"),
+            ElfError::NoLoadSegment => write!(f, "no loadable segment"),
+            ElfError::BadEntry(e) => write!(f, "entry point {e:#x} is not the start of the image"),
+            ElfError::Dynamic => write!(f, "the image asks for a dynamic loader (PT_INTERP); it must be static"),
+        }
+    }
+}
+
+fn u16_at(b: &[u8], off: usize) -> u16 {
+    u16::from_le_bytes([b[off], b[off + 1]])
+}
+
+fn u32_at(b: &[u8], off: usize) -> u32 {
+    u32::from_le_bytes(b[off..off + 4].try_into().expect("4 bytes"))
+}
+
+fn u64_at(b: &[u8], off: usize) -> u64 {
+    u64::from_le_bytes(b[off..off + 8].try_into().expect("8 bytes"))
+}
+
+const PT_LOAD: u32 = 1;
+const PT_INTERP: u32 = 3;
+
+/// Lowest guest-physical address a segment may use: the proxy's boot structures and the
+/// kernel heap live below.
+pub const MIN_LOAD_ADDRESS: u64 = 0x80_0000;
+
+/// Validates `file` (the whole image) against guest memory of `mem` bytes.
+pub fn parse(file: &[u8], mem: u64) -> Result<Image, ElfError> {
+    if file.len() < 64 {
+        if file.len() >= 4 && &file[..4] != b"\x7fELF" {
+            return Err(ElfError::NotElf);
+        }
+        return Err(ElfError::TooShort(file.len()));
+    }
+    if &file[..4] != b"\x7fELF" {
+        return Err(ElfError::NotElf);
+    }
+    if file[4] != 2 {
+        return Err(ElfError::NotClass64(file[4]));
+    }
+    if file[5] != 1 {
+        return Err(ElfError::NotLittleEndian);
+    }
+    if file[7] != HERMIT_ELFOSABI {
+        return Err(ElfError::WrongAbi(file[7]));
+    }
+    let e_type = u16_at(file, 16);
+    if e_type != 2 {
+        return Err(ElfError::NotExecutable(e_type));
+    }
+    let machine = u16_at(file, 18);
+    if machine != 62 {
+        return Err(ElfError::WrongMachine(machine));
+    }
+    let entry = u64_at(file, 24);
+    let phoff = u64_at(file, 32);
+    let phentsize = u64::from(u16_at(file, 54));
+    let phnum = u64::from(u16_at(file, 56));
+    if phentsize < 56 {
+        return Err(ElfError::BadProgramHeaders("entries are smaller than 56 bytes"));
+    }
+    let table_end = phentsize
+        .checked_mul(phnum)
+        .and_then(|n| n.checked_add(phoff))
+        .ok_or(ElfError::BadProgramHeaders("table size overflows"))?;
+    if table_end > file.len() as u64 {
+        return Err(ElfError::BadProgramHeaders("table lies beyond the end of the file"));
+    }
+    let mut segments = Vec::new();
+    for i in 0..phnum {
+        let off = (phoff + i * phentsize) as usize;
+        let ph = &file[off..off + 56];
+        match u32_at(ph, 0) {
+            PT_INTERP => return Err(ElfError::Dynamic),
+            PT_LOAD => {}
+            _ => continue,
+        }
+        let index = segments.len();
+        let seg = Segment {
+            offset: u64_at(ph, 8),
+            paddr: u64_at(ph, 24),
+            filesz: u64_at(ph, 32),
+            memsz: u64_at(ph, 40),
+        };
+        let bad = |reason: String| ElfError::BadSegment { segment: index, reason };
+        if seg.filesz > seg.memsz {
+            return Err(bad(format!("file size {:#x} exceeds memory size {:#x}", seg.filesz, seg.memsz)));
+        }
+        let file_end = seg.offset.checked_add(seg.filesz).ok_or_else(|| bad("file range overflows".into()))?;
+        if file_end > file.len() as u64 {
+            return Err(ElfError::Truncated { segment: index, end: file_end, file: file.len() as u64 });
+        }
+        let mem_end = seg.paddr.checked_add(seg.memsz).ok_or_else(|| bad("address range overflows".into()))?;
+        if seg.paddr < MIN_LOAD_ADDRESS {
+            return Err(bad(format!("load address {:#x} is below {MIN_LOAD_ADDRESS:#x}", seg.paddr)));
+        }
+        if mem_end > mem {
+            return Err(bad(format!(
+                "ends at {mem_end:#x}, beyond guest memory of {mem:#x} bytes (raise HERMIT_MEM)"
+            )));
+        }
+        segments.push(seg);
+    }
+    if segments.is_empty() {
+        return Err(ElfError::NoLoadSegment);
+    }
+    let image = Image { entry, segments };
+    if entry != image.start() {
+        return Err(ElfError::BadEntry(entry));
+    }
+    Ok(image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal valid image: header, one program header, 0x100 bytes at 0x800000.
+    fn image() -> Vec<u8> {
+        let mut f = vec![0u8; 0x200];
+        f[..4].copy_from_slice(b"\x7fELF");
+        f[4] = 2;
+        f[5] = 1;
+        f[6] = 1;
+        f[7] = 0xff;
+        f[16..18].copy_from_slice(&2u16.to_le_bytes());
+        f[18..20].copy_from_slice(&62u16.to_le_bytes());
+        f[24..32].copy_from_slice(&0x80_0000u64.to_le_bytes());
+        f[32..40].copy_from_slice(&64u64.to_le_bytes());
+        f[54..56].copy_from_slice(&56u16.to_le_bytes());
+        f[56..58].copy_from_slice(&1u16.to_le_bytes());
+        let ph = 64;
+        f[ph..ph + 4].copy_from_slice(&1u32.to_le_bytes());
+        f[ph + 8..ph + 16].copy_from_slice(&0x100u64.to_le_bytes());
+        f[ph + 16..ph + 24].copy_from_slice(&0x80_0000u64.to_le_bytes());
+        f[ph + 24..ph + 32].copy_from_slice(&0x80_0000u64.to_le_bytes());
+        f[ph + 32..ph + 40].copy_from_slice(&0x100u64.to_le_bytes());
+        f[ph + 40..ph + 48].copy_from_slice(&0x1000u64.to_le_bytes());
+        f
+    }
+
+    const MEM: u64 = 512 << 20;
+
+    #[test]
+    fn accepts_a_hermit_image() {
+        let img = parse(&image(), MEM).unwrap();
+        assert_eq!(img.entry, 0x80_0000);
+        assert_eq!((img.start(), img.size(), img.end()), (0x80_0000, 0x1000, 0x80_1000));
+    }
+
+    #[test]
+    fn refuses_text_and_short_files() {
+        assert_eq!(parse(b"hello world, this is text", MEM), Err(ElfError::NotElf));
+        assert_eq!(parse(b"\x7fEL", MEM), Err(ElfError::TooShort(3)));
+        assert!(matches!(parse(&image()[..40], MEM), Err(ElfError::TooShort(40))));
+    }
+
+    #[test]
+    fn refuses_other_classes_abis_types_and_machines() {
+        let mut f = image();
+        f[4] = 1;
+        assert!(parse(&f, MEM).unwrap_err().to_string().contains("32-bit"));
+        let mut f = image();
+        f[7] = 0;
+        assert!(parse(&f, MEM).unwrap_err().to_string().contains("Linux program"));
+        let mut f = image();
+        f[7] = 0x42;
+        assert_eq!(parse(&f, MEM), Err(ElfError::WrongAbi(0x42)));
+        let mut f = image();
+        f[16] = 3;
+        assert_eq!(parse(&f, MEM), Err(ElfError::NotExecutable(3)));
+        let mut f = image();
+        f[18] = 3;
+        assert_eq!(parse(&f, MEM), Err(ElfError::WrongMachine(3)));
+    }
+
+    #[test]
+    fn refuses_truncated_and_hostile_segments() {
+        let f = image();
+        assert!(matches!(parse(&f[..0x150], MEM), Err(ElfError::Truncated { .. })));
+        let mut f = image();
+        f[64 + 40..64 + 48].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(matches!(parse(&f, MEM), Err(ElfError::BadSegment { .. })));
+        let mut f = image();
+        f[64 + 24..64 + 32].copy_from_slice(&0x1000u64.to_le_bytes());
+        assert!(matches!(parse(&f, MEM), Err(ElfError::BadSegment { .. })));
+        let mut f = image();
+        f[56..58].copy_from_slice(&0xffffu16.to_le_bytes());
+        assert!(matches!(parse(&f, MEM), Err(ElfError::BadProgramHeaders(_))));
+        let mut f = image();
+        f[64..68].copy_from_slice(&3u32.to_le_bytes());
+        assert_eq!(parse(&f, MEM), Err(ElfError::Dynamic));
+        let mut f = image();
+        f[64 + 32..64 + 40].copy_from_slice(&0x2000u64.to_le_bytes());
+        assert!(matches!(parse(&f, MEM), Err(ElfError::BadSegment { .. })));
+    }
+}

@@ -1,0 +1,110 @@
+//! The state a running guest shares between its vCPU threads and the channel poller, and
+//! the ways a run ends.
+
+use std::ffi::CString;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use hermit_interface::header::{offset, HeaderExt};
+use hermit_interface::{KMSG_OFFSET, KMSG_SIZE};
+
+use crate::channel::Channel;
+use crate::files::FileTable;
+use crate::guest::GuestRam;
+
+/// Everything the hypercall handlers need.
+pub struct Host {
+    /// Guest RAM.
+    pub ram: GuestRam,
+    /// Address of the image and its header (`e_entry`).
+    pub entry: u64,
+    /// Root of the guest page tables for virtual buffers (`entry + 0x1000`).
+    pub page_root: u64,
+    /// `argv` for the guest (the image path first).
+    pub args: Vec<CString>,
+    /// The environment for the guest (`NAME=value`).
+    pub env: Vec<CString>,
+    /// Descriptors the guest owns.
+    pub files: Mutex<FileTable>,
+    /// Verbose mode: kernel console to stderr, `.kmsg` at exit.
+    pub verbose: bool,
+    /// Whether the extension hypercalls and the header extension are offered.
+    pub extensions: bool,
+    /// Whether the fast channel is offered.
+    pub fast_channel: bool,
+    /// Set once the kernel used an extension (it is this project's kernel).
+    pub ext_seen: AtomicBool,
+    /// The fast channel, once the kernel announced it.
+    pub channel: OnceLock<Channel>,
+    /// Serialises the end of the run (several threads may end it at once).
+    ending: Mutex<()>,
+}
+
+impl Host {
+    /// A host for `ram` with the image at `entry`.
+    pub fn new(ram: GuestRam, entry: u64, args: Vec<CString>, env: Vec<CString>, verbose: bool, extensions: bool, fast_channel: bool) -> Self {
+        Self {
+            ram,
+            entry,
+            page_root: entry + hermit_interface::BOOT_PML4_OFFSET,
+            args,
+            env,
+            files: Mutex::new(FileTable::default()),
+            verbose,
+            extensions,
+            fast_channel,
+            ext_seen: AtomicBool::new(false),
+            channel: OnceLock::new(),
+            ending: Mutex::new(()),
+        }
+    }
+
+    /// Ends the process with the guest's exit code (its low 8 bits, as the original).
+    pub fn finish(&self, code: i32) -> ! {
+        let _guard = self.ending.lock();
+        if code == -libc::EFAULT && !self.ext_seen.load(Ordering::Relaxed) {
+            // What the original proxy said when its kernel ended a program after a fault.
+            eprintln!("Did HermitCore receive an exception?");
+        }
+        self.dump_kmsg();
+        let _ = std::io::stdout().flush();
+        std::process::exit(code & 0xff)
+    }
+
+    /// Ends the run because of something the guest did wrong.
+    pub fn fatal(&self, what: &str) -> ! {
+        let _guard = self.ending.lock();
+        eprintln!("proxy: {what}; stopping the guest");
+        self.dump_kmsg();
+        std::process::exit(1)
+    }
+
+    /// In verbose mode, prints the kernel's `.kmsg` ring in order.
+    fn dump_kmsg(&self) {
+        if !self.verbose {
+            return;
+        }
+        let mut ring = vec![0u8; KMSG_SIZE];
+        if self.ram.read_bytes(self.entry + KMSG_OFFSET, &mut ring).is_err() {
+            return;
+        }
+        let written_at = self.entry + offset::EXT as u64 + std::mem::offset_of!(HeaderExt, kmsg_written) as u64;
+        let written = self.ram.read::<u64>(written_at).unwrap_or(0);
+        let text: Vec<u8> = if written == 0 {
+            ring.iter().copied().take_while(|b| *b != 0).collect()
+        } else if written as usize <= KMSG_SIZE {
+            ring[..written as usize].to_vec()
+        } else {
+            let start = (written as usize) % KMSG_SIZE;
+            ring[start..].iter().chain(&ring[..start]).copied().collect()
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "--- kernel log (.kmsg) ---");
+        let _ = err.write_all(&text);
+        if !text.ends_with(b"\n") {
+            let _ = writeln!(err);
+        }
+        let _ = writeln!(err, "--- end of kernel log ---");
+    }
+}

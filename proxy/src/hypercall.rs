@@ -1,0 +1,379 @@
+//! The hypercall handlers: one function per port, shared by port exits and the fast channel.
+//!
+//! Each handler reads the request fields from guest memory with checked accesses, performs
+//! the host call, and writes back only the result fields. Failed host calls report
+//! `-errno` (the original uhyve reported a bare `-1`). A request that points outside guest
+//! memory, or is otherwise impossible, ends the guest with a message ([`Outcome::Fatal`]).
+
+use std::ffi::CString;
+use std::mem::offset_of;
+use std::sync::atomic::Ordering;
+
+use hermit_interface::hypercall::{port, ChannelSetup, Close, CmdSize, CmdVal, Console, Fstat, Lseek, Open, PathOp, Read, Stat, Write};
+use hermit_interface::stat::HostStat;
+use hermit_interface::MAX_ARGC_ENVC;
+
+use crate::files::check_path;
+use crate::guest::GuestError;
+use crate::host::Host;
+
+/// Longest path a guest may pass.
+const PATH_MAX: usize = 4096;
+
+/// Largest console line.
+const CONSOLE_MAX: u64 = 64 << 10;
+
+/// What the vCPU (or poller) does after a hypercall.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Resume the guest.
+    Continue,
+    /// The program ended with this code.
+    Exit(i32),
+    /// The guest made an impossible request.
+    Fatal(String),
+}
+
+/// Serves hypercall `port` whose argument is at guest-physical `arg`.
+pub fn dispatch(host: &Host, port: u16, arg: u64) -> Outcome {
+    let result = match port {
+        port::WRITE => write(host, arg),
+        port::READ => read(host, arg),
+        port::OPEN => open(host, arg),
+        port::CLOSE => close(host, arg),
+        port::LSEEK => lseek(host, arg),
+        port::EXIT => return host.ram.read::<i32>(arg).map_or_else(|e| fatal("EXIT", e), Outcome::Exit),
+        port::CMDSIZE => cmdsize(host, arg),
+        port::CMDVAL => cmdval(host, arg),
+        port::UART => {
+            if host.verbose {
+                eprint!("{}", char::from(arg as u8));
+            }
+            Ok(())
+        }
+        port::NETSTAT => host.ram.write::<i32>(arg, 0),
+        port::FREELIST => Ok(()),
+        port::NETINFO | port::NETWRITE | port::NETREAD => {
+            return Outcome::Fatal(format!("the guest used network hypercall {port:#x}, but networking is not supported yet"))
+        }
+        ext if host.extensions && is_extension(ext) => {
+            host.ext_seen.store(true, Ordering::Relaxed);
+            match ext {
+                // SAFETY (all three): the path is a live, NUL-terminated `CString`.
+                port::UNLINK => path_op(host, arg, |p, _| unsafe { libc::unlink(p.as_ptr()) }),
+                port::MKDIR => path_op(host, arg, |p, mode| unsafe { libc::mkdir(p.as_ptr(), mode as libc::mode_t) }),
+                port::RMDIR => path_op(host, arg, |p, _| unsafe { libc::rmdir(p.as_ptr()) }),
+                port::STAT => stat(host, arg),
+                port::FSTAT => fstat(host, arg),
+                port::CONSOLE => console(host, arg),
+                port::CHANNEL => channel(host, arg),
+                _ => unreachable!("is_extension covers exactly these"),
+            }
+        }
+        other => return Outcome::Fatal(format!("the guest used unknown hypercall port {other:#x}")),
+    };
+    match result {
+        Ok(()) => Outcome::Continue,
+        Err(e) => fatal(port_name(port), e),
+    }
+}
+
+fn fatal(name: &str, e: GuestError) -> Outcome {
+    Outcome::Fatal(format!("bad {name} hypercall: {e}"))
+}
+
+fn is_extension(port: u16) -> bool {
+    matches!(port, port::UNLINK | port::STAT | port::FSTAT | port::MKDIR | port::RMDIR | port::CONSOLE | port::CHANNEL)
+}
+
+fn port_name(port: u16) -> &'static str {
+    match port {
+        port::WRITE => "WRITE",
+        port::READ => "READ",
+        port::OPEN => "OPEN",
+        port::CLOSE => "CLOSE",
+        port::LSEEK => "LSEEK",
+        port::CMDSIZE => "CMDSIZE",
+        port::CMDVAL => "CMDVAL",
+        port::NETSTAT => "NETSTAT",
+        port::UNLINK => "UNLINK",
+        port::MKDIR => "MKDIR",
+        port::RMDIR => "RMDIR",
+        port::STAT => "STAT",
+        port::FSTAT => "FSTAT",
+        port::CONSOLE => "CONSOLE",
+        port::CHANNEL => "CHANNEL",
+        _ => "unknown",
+    }
+}
+
+/// A field of the request struct at `arg`.
+fn field(arg: u64, offset: usize) -> u64 {
+    arg.wrapping_add(offset as u64)
+}
+
+/// The result of a libc call: the value, or `-errno`.
+fn libc_result(ret: i64) -> i64 {
+    if ret < 0 {
+        -i64::from(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+    } else {
+        ret
+    }
+}
+
+fn write(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let fd: i32 = host.ram.read(field(arg, offset_of!(Write, fd)))?;
+    let buf: u64 = host.ram.read(field(arg, offset_of!(Write, buf)))?;
+    let len: u64 = host.ram.read(field(arg, offset_of!(Write, len)))?;
+    let result = if !host.files.lock().expect("file table").allows(fd) {
+        -i64::from(libc::EBADF)
+    } else {
+        match host.ram.write_to_fd(host.page_root, buf, len, fd)? {
+            Ok(n) => n as i64,
+            Err(errno) => -i64::from(errno),
+        }
+    };
+    host.ram.write(field(arg, offset_of!(Write, len)), result)
+}
+
+fn read(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let fd: i32 = host.ram.read(field(arg, offset_of!(Read, fd)))?;
+    let buf: u64 = host.ram.read(field(arg, offset_of!(Read, buf)))?;
+    let len: u64 = host.ram.read(field(arg, offset_of!(Read, len)))?;
+    let result = if !host.files.lock().expect("file table").allows(fd) {
+        -i64::from(libc::EBADF)
+    } else {
+        match host.ram.read_from_fd(host.page_root, buf, len, fd)? {
+            Ok(n) => n as i64,
+            Err(errno) => -i64::from(errno),
+        }
+    };
+    host.ram.write(field(arg, offset_of!(Read, ret)), result)
+}
+
+/// Reads the path at guest-physical `addr`.
+fn guest_path(host: &Host, addr: u64) -> Result<CString, GuestError> {
+    let bytes = host.ram.read_cstr(addr, PATH_MAX)?;
+    CString::new(bytes).map_err(|_| GuestError::Invalid("path with an embedded NUL".into()))
+}
+
+fn open(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let name: u64 = host.ram.read(field(arg, offset_of!(Open, name)))?;
+    let flags: i32 = host.ram.read(field(arg, offset_of!(Open, flags)))?;
+    let mode: i32 = host.ram.read(field(arg, offset_of!(Open, mode)))?;
+    let path = guest_path(host, name)?;
+    let ret = match check_path(&path) {
+        Err(errno) => -errno,
+        Ok(()) => {
+            // SAFETY: `path` is a valid NUL-terminated string; `open` has no other inputs.
+            let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) };
+            let fd = libc_result(i64::from(fd)) as i32;
+            if fd >= 0 {
+                host.files.lock().expect("file table").insert(fd);
+            }
+            fd
+        }
+    };
+    host.ram.write(field(arg, offset_of!(Open, ret)), ret)
+}
+
+fn close(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let fd: i32 = host.ram.read(field(arg, offset_of!(Close, fd)))?;
+    let ret = if (0..=2).contains(&fd) {
+        0
+    } else if host.files.lock().expect("file table").remove(fd) {
+        // SAFETY: the guest owned this descriptor and gives it up.
+        libc_result(i64::from(unsafe { libc::close(fd) })) as i32
+    } else {
+        -libc::EBADF
+    };
+    host.ram.write(field(arg, offset_of!(Close, ret)), ret)
+}
+
+fn lseek(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let fd: i32 = host.ram.read(field(arg, offset_of!(Lseek, fd)))?;
+    let offset: i64 = host.ram.read(field(arg, offset_of!(Lseek, offset)))?;
+    let whence: i32 = host.ram.read(field(arg, offset_of!(Lseek, whence)))?;
+    let result = if host.files.lock().expect("file table").allows(fd) {
+        // SAFETY: `lseek` on a descriptor the guest owns; no memory is passed.
+        libc_result(unsafe { libc::lseek(fd, offset, whence) })
+    } else {
+        -i64::from(libc::EBADF)
+    };
+    host.ram.write(field(arg, offset_of!(Lseek, offset)), result)
+}
+
+fn cmdsize(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let mut sizes = CmdSize::default();
+    let args = &host.args[..host.args.len().min(MAX_ARGC_ENVC)];
+    let env = &host.env[..host.env.len().min(MAX_ARGC_ENVC)];
+    sizes.argc = args.len() as i32;
+    sizes.envc = env.len() as i32;
+    for (slot, s) in sizes.argsz.iter_mut().zip(args) {
+        *slot = s.as_bytes_with_nul().len() as i32;
+    }
+    for (slot, s) in sizes.envsz.iter_mut().zip(env) {
+        *slot = s.as_bytes_with_nul().len() as i32;
+    }
+    host.ram.write(field(arg, offset_of!(CmdSize, argc)), sizes.argc)?;
+    host.ram.write(field(arg, offset_of!(CmdSize, envc)), sizes.envc)?;
+    for i in 0..MAX_ARGC_ENVC {
+        host.ram.write(field(arg, offset_of!(CmdSize, argsz) + 4 * i), sizes.argsz[i])?;
+        host.ram.write(field(arg, offset_of!(CmdSize, envsz) + 4 * i), sizes.envsz[i])?;
+    }
+    Ok(())
+}
+
+fn cmdval(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let argv: u64 = host.ram.read(field(arg, offset_of!(CmdVal, argv)))?;
+    let envp: u64 = host.ram.read(field(arg, offset_of!(CmdVal, envp)))?;
+    let copy = |array: u64, strings: &[CString]| -> Result<(), GuestError> {
+        for (i, s) in strings.iter().take(MAX_ARGC_ENVC).enumerate() {
+            let dst: u64 = host.ram.read(array.wrapping_add(8 * i as u64))?;
+            host.ram.write_bytes(dst, s.as_bytes_with_nul())?;
+        }
+        Ok(())
+    };
+    copy(argv, &host.args)?;
+    copy(envp, &host.env)
+}
+
+/// `UNLINK`, `MKDIR`, `RMDIR`: `op` is the libc call (returning 0 or -1).
+fn path_op(host: &Host, arg: u64, op: impl FnOnce(&CString, i32) -> i32) -> Result<(), GuestError> {
+    let name: u64 = host.ram.read(field(arg, offset_of!(PathOp, name)))?;
+    let mode: i32 = host.ram.read(field(arg, offset_of!(PathOp, mode)))?;
+    let path = guest_path(host, name)?;
+    let ret = match check_path(&path) {
+        Err(errno) => -errno,
+        Ok(()) => libc_result(i64::from(op(&path, mode))) as i32,
+    };
+    host.ram.write(field(arg, offset_of!(PathOp, ret)), ret)
+}
+
+/// Converts a host `stat` into the interface's layout.
+fn host_stat(st: &libc::stat) -> HostStat {
+    HostStat {
+        st_dev: st.st_dev,
+        st_ino: st.st_ino,
+        st_nlink: st.st_nlink,
+        st_mode: st.st_mode,
+        st_uid: st.st_uid,
+        st_gid: st.st_gid,
+        pad0: 0,
+        st_rdev: st.st_rdev,
+        st_size: st.st_size,
+        st_blksize: st.st_blksize,
+        st_blocks: st.st_blocks,
+        st_atime_sec: st.st_atime,
+        st_atime_nsec: st.st_atime_nsec,
+        st_mtime_sec: st.st_mtime,
+        st_mtime_nsec: st.st_mtime_nsec,
+        st_ctime_sec: st.st_ctime,
+        st_ctime_nsec: st.st_ctime_nsec,
+    }
+}
+
+/// Writes `st` field by field to guest-physical `addr`.
+fn put_stat(host: &Host, addr: u64, st: &HostStat) -> Result<(), GuestError> {
+    let ram = &host.ram;
+    ram.write(field(addr, offset_of!(HostStat, st_dev)), st.st_dev)?;
+    ram.write(field(addr, offset_of!(HostStat, st_ino)), st.st_ino)?;
+    ram.write(field(addr, offset_of!(HostStat, st_nlink)), st.st_nlink)?;
+    ram.write(field(addr, offset_of!(HostStat, st_mode)), st.st_mode)?;
+    ram.write(field(addr, offset_of!(HostStat, st_uid)), st.st_uid)?;
+    ram.write(field(addr, offset_of!(HostStat, st_gid)), st.st_gid)?;
+    ram.write(field(addr, offset_of!(HostStat, pad0)), 0u32)?;
+    ram.write(field(addr, offset_of!(HostStat, st_rdev)), st.st_rdev)?;
+    ram.write(field(addr, offset_of!(HostStat, st_size)), st.st_size)?;
+    ram.write(field(addr, offset_of!(HostStat, st_blksize)), st.st_blksize)?;
+    ram.write(field(addr, offset_of!(HostStat, st_blocks)), st.st_blocks)?;
+    ram.write(field(addr, offset_of!(HostStat, st_atime_sec)), st.st_atime_sec)?;
+    ram.write(field(addr, offset_of!(HostStat, st_atime_nsec)), st.st_atime_nsec)?;
+    ram.write(field(addr, offset_of!(HostStat, st_mtime_sec)), st.st_mtime_sec)?;
+    ram.write(field(addr, offset_of!(HostStat, st_mtime_nsec)), st.st_mtime_nsec)?;
+    ram.write(field(addr, offset_of!(HostStat, st_ctime_sec)), st.st_ctime_sec)?;
+    ram.write(field(addr, offset_of!(HostStat, st_ctime_nsec)), st.st_ctime_nsec)
+}
+
+fn stat(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let name: u64 = host.ram.read(field(arg, offset_of!(Stat, name)))?;
+    let out: u64 = host.ram.read(field(arg, offset_of!(Stat, stat)))?;
+    let nofollow: i32 = host.ram.read(field(arg, offset_of!(Stat, nofollow)))?;
+    host.ram.check(out, std::mem::size_of::<HostStat>() as u64)?;
+    let path = guest_path(host, name)?;
+    let ret = match check_path(&path) {
+        Err(errno) => -errno,
+        Ok(()) => {
+            // SAFETY: an all-zero `stat` is a valid value of the plain C struct.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            // SAFETY: `path` is NUL-terminated and `st` is a valid out-pointer.
+            let ret = unsafe {
+                if nofollow != 0 {
+                    libc::lstat(path.as_ptr(), &mut st)
+                } else {
+                    libc::stat(path.as_ptr(), &mut st)
+                }
+            };
+            let ret = libc_result(i64::from(ret)) as i32;
+            if ret == 0 {
+                put_stat(host, out, &host_stat(&st))?;
+            }
+            ret
+        }
+    };
+    host.ram.write(field(arg, offset_of!(Stat, ret)), ret)
+}
+
+fn fstat(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let fd: i32 = host.ram.read(field(arg, offset_of!(Fstat, fd)))?;
+    let out: u64 = host.ram.read(field(arg, offset_of!(Fstat, stat)))?;
+    host.ram.check(out, std::mem::size_of::<HostStat>() as u64)?;
+    let ret = if host.files.lock().expect("file table").allows(fd) {
+        // SAFETY: an all-zero `stat` is a valid value of the plain C struct.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `st` is a valid out-pointer; the descriptor belongs to the guest.
+        let ret = libc_result(i64::from(unsafe { libc::fstat(fd, &mut st) })) as i32;
+        if ret == 0 {
+            put_stat(host, out, &host_stat(&st))?;
+        }
+        ret
+    } else {
+        -libc::EBADF
+    };
+    host.ram.write(field(arg, offset_of!(Fstat, ret)), ret)
+}
+
+fn console(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let buf: u64 = host.ram.read(field(arg, offset_of!(Console, buf)))?;
+    let len: u64 = host.ram.read(field(arg, offset_of!(Console, len)))?;
+    if len > CONSOLE_MAX {
+        return Err(GuestError::Invalid(format!("console line of {len} bytes (at most {CONSOLE_MAX})")));
+    }
+    let mut bytes = vec![0u8; len as usize];
+    host.ram.read_bytes(buf, &mut bytes)?;
+    if host.verbose {
+        use std::io::Write as _;
+        let _ = std::io::stderr().lock().write_all(&bytes);
+    }
+    Ok(())
+}
+
+fn channel(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let gpa: u64 = host.ram.read(field(arg, offset_of!(ChannelSetup, gpa)))?;
+    let slots: u32 = host.ram.read(field(arg, offset_of!(ChannelSetup, slots)))?;
+    let ret = if !host.fast_channel {
+        -libc::ENOSYS
+    } else {
+        match crate::channel::Channel::validate(&host.ram, gpa, slots) {
+            Ok(channel) => {
+                if host.channel.set(channel).is_ok() {
+                    0
+                } else {
+                    -libc::EBUSY
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    host.ram.write(field(arg, offset_of!(ChannelSetup, ret)), ret)
+}

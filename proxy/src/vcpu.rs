@@ -1,0 +1,148 @@
+//! Running vCPUs: one thread each, started in uhyve's order, and the exits they take.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hermit_interface::header::offset;
+use kvm_ioctls::{VcpuExit, VcpuFd};
+
+use crate::host::Host;
+use crate::hypercall::{dispatch, Outcome};
+use crate::paging;
+
+/// Runs all vCPUs; the process ends from inside (guest exit or error).
+pub fn run(host: Arc<Host>, vcpus: Vec<VcpuFd>) -> ! {
+    let mut vcpus = vcpus.into_iter();
+    let mut first = vcpus.next().expect("at least one vCPU");
+    for (index, vcpu) in vcpus.enumerate() {
+        let id = index as u32 + 1;
+        let host = Arc::clone(&host);
+        std::thread::Builder::new()
+            .name(format!("vcpu{id}"))
+            .spawn(move || {
+                let mut vcpu = vcpu;
+                wait_for_turn(&host, id);
+                run_vcpu(&host, &mut vcpu, id)
+            })
+            .expect("cannot start a vCPU thread");
+    }
+    crate::vm::stamp_realtime(&host.ram, host.entry);
+    run_vcpu(&host, &mut first, 0)
+}
+
+/// uhyve's start protocol: core `id` starts once `id` cores are online; it learns its number
+/// from `current_boot_id`.
+fn wait_for_turn(host: &Host, id: u32) {
+    let online = host.entry + offset::CPU_ONLINE as u64;
+    while host.ram.read::<u32>(online).unwrap_or(0) < id {
+        std::thread::sleep(Duration::from_micros(50));
+    }
+    let _ = host.ram.write::<u32>(host.entry + offset::CURRENT_BOOT_ID as u64, id);
+}
+
+fn run_vcpu(host: &Arc<Host>, vcpu: &mut VcpuFd, id: u32) -> ! {
+    loop {
+        let exit = match vcpu.run() {
+            Ok(exit) => exit,
+            Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => continue,
+            Err(e) => {
+                let what = format!("KVM_RUN failed on vCPU {id}: {e}{}", registers(host, vcpu));
+                host.fatal(&what)
+            }
+        };
+        let outcome = match exit {
+            VcpuExit::IoOut(port, data) => {
+                let mut value = [0u8; 4];
+                let n = data.len().min(4);
+                value[..n].copy_from_slice(&data[..n]);
+                dispatch(host, port, u64::from(u32::from_le_bytes(value)))
+            }
+            VcpuExit::IoIn(_, data) => {
+                data.fill(0xff);
+                Outcome::Continue
+            }
+            VcpuExit::MmioRead(addr, _) | VcpuExit::MmioWrite(addr, _) => Outcome::Fatal(format!(
+                "vCPU {id} accessed guest-physical address {addr:#x}, which is not guest memory{}",
+                registers(host, vcpu)
+            )),
+            VcpuExit::Hlt => {
+                eprintln!("proxy: the guest halted vCPU {id}; this is considered a normal exit");
+                Outcome::Exit(0)
+            }
+            VcpuExit::Shutdown => Outcome::Fatal(format!(
+                "vCPU {id} shut down (triple fault: an exception the kernel could not handle){}",
+                registers(host, vcpu)
+            )),
+            VcpuExit::InternalError => Outcome::Fatal(internal_error(host, vcpu, id)),
+            VcpuExit::FailEntry(reason, cpu) => Outcome::Fatal(format!(
+                "KVM could not enter vCPU {id} (hardware reason {reason:#x}, cpu {cpu}){}",
+                registers(host, vcpu)
+            )),
+            other => {
+                let what = format!("unexpected exit from vCPU {id}: {other:?}");
+                Outcome::Fatal(format!("{what}{}", registers(host, vcpu)))
+            }
+        };
+        match outcome {
+            Outcome::Continue => {
+                if let Some(channel) = host.channel.get() {
+                    channel.kick(host);
+                }
+            }
+            Outcome::Exit(code) => host.finish(code),
+            Outcome::Fatal(what) => host.fatal(&what),
+        }
+    }
+}
+
+/// Describes a KVM internal error (typically an instruction the emulator cannot handle):
+/// the guest RIP, the instruction bytes, and KVM's diagnostic words.
+fn internal_error(host: &Host, vcpu: &mut VcpuFd, id: u32) -> String {
+    let internal = {
+        let run = vcpu.get_kvm_run();
+        // SAFETY: the exit reason is KVM_EXIT_INTERNAL_ERROR, so `internal` is the active
+        // member of the union.
+        unsafe { run.__bindgen_anon_1.internal }
+    };
+    let n = (internal.ndata as usize).min(internal.data.len());
+    let words: Vec<String> = internal.data[..n].iter().map(|w| format!("{w:#x}")).collect();
+    let kind = match internal.suberror {
+        1 => "the instruction emulator failed",
+        2 => "a simultaneous exception",
+        3 => "a delivery event failure",
+        _ => "an internal error",
+    };
+    format!(
+        "KVM reported {kind} on vCPU {id} (suberror {}, data [{}]){}",
+        internal.suberror,
+        words.join(", "),
+        registers(host, vcpu)
+    )
+}
+
+/// RIP, stack, control registers and the instruction bytes at RIP, for error messages.
+fn registers(host: &Host, vcpu: &VcpuFd) -> String {
+    let (Ok(regs), Ok(sregs)) = (vcpu.get_regs(), vcpu.get_sregs()) else {
+        return String::new();
+    };
+    let mut bytes = String::new();
+    if let Some((paddr, end)) = paging::translate(&host.ram, sregs.cr3, regs.rip) {
+        let mut code = vec![0u8; (end - paddr).min(15) as usize];
+        if host.ram.read_bytes(paddr, &mut code).is_ok() {
+            bytes = code.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ");
+        }
+    }
+    format!(
+        "\n  rip {:#x}  rsp {:#x}  rflags {:#x}  cs {:#x} (cpl {})\n  cr0 {:#x}  cr2 {:#x}  cr3 {:#x}  cr4 {:#x}\n  instruction bytes at rip: {}",
+        regs.rip,
+        regs.rsp,
+        regs.rflags,
+        sregs.cs.selector,
+        sregs.cs.dpl,
+        sregs.cr0,
+        sregs.cr2,
+        sregs.cr3,
+        sregs.cr4,
+        if bytes.is_empty() { "(not readable)".to_string() } else { bytes }
+    )
+}

@@ -1,0 +1,257 @@
+//! Building the virtual machine: KVM VM, guest RAM, the loaded image, the header, and vCPUs
+//! in the state uhyve gives them (`libhermit-abi.md` §7.2, §7.3).
+
+use std::ffi::CString;
+use std::sync::Arc;
+
+use hermit_interface::header::{self, offset, HeaderExt, EXT_MAGIC, EXT_VERSION};
+use kvm_bindings::{kvm_segment, kvm_userspace_memory_region, kvm_xcrs, CpuId, KVM_MAX_CPUID_ENTRIES};
+use kvm_ioctls::{Kvm, VcpuFd, VmFd};
+
+use crate::config::Config;
+use crate::elf::Image;
+use crate::guest::GuestRam;
+use crate::host::Host;
+
+/// uhyve's boot GDT.
+const BOOT_GDT: u64 = 0x1000;
+/// uhyve's boot PML4; the PDPT and PD follow.
+const BOOT_PML4: u64 = 0x10000;
+/// Port of the kernel console in verbose mode.
+const UART_PORT: u64 = 0x800;
+
+const CR0_PE: u64 = 1;
+const CR0_MP: u64 = 1 << 1;
+const CR0_ET: u64 = 1 << 4;
+const CR0_NE: u64 = 1 << 5;
+const CR0_PG: u64 = 1 << 31;
+const CR4_PAE: u64 = 1 << 5;
+const CR4_OSFXSR: u64 = 1 << 9;
+const CR4_OSXMMEXCPT: u64 = 1 << 10;
+const CR4_FSGSBASE: u64 = 1 << 16;
+const CR4_OSXSAVE: u64 = 1 << 18;
+const EFER_LME: u64 = 1 << 8;
+const EFER_LMA: u64 = 1 << 10;
+
+/// A machine ready to run.
+pub struct Machine {
+    /// Shared state of the run.
+    pub host: Arc<Host>,
+    /// One vCPU per core, in order.
+    pub vcpus: Vec<VcpuFd>,
+    /// Keeps the VM alive.
+    pub _vm: VmFd,
+}
+
+/// Builds the machine for `image` (the bytes of `file`).
+pub fn build(config: &Config, file: &[u8], image: &Image, args: Vec<CString>, env: Vec<CString>) -> Result<Machine, String> {
+    let kvm = Kvm::new().map_err(|e| format!("cannot open /dev/kvm ({e}); is KVM available to this user?"))?;
+    let vm = kvm.create_vm().map_err(|e| format!("cannot create a KVM VM: {e}"))?;
+    let _ = vm.set_tss_address(0xfeff_d000);
+    if let Err(e) = vm.create_irq_chip() {
+        if config.verbose {
+            eprintln!("proxy: no in-kernel interrupt controller ({e})");
+        }
+    }
+    let ram = GuestRam::new(config.mem, config.hugepages).map_err(|e| format!("cannot allocate guest memory: {e}"))?;
+    for (slot, (gpa, host_addr, len)) in ram.regions().into_iter().enumerate() {
+        let region = kvm_userspace_memory_region {
+            slot: slot as u32,
+            flags: 0,
+            guest_phys_addr: gpa,
+            memory_size: len,
+            userspace_addr: host_addr,
+        };
+        // SAFETY: the region is a live anonymous mapping owned by `ram`, which the `Host`
+        // keeps for as long as the VM runs (the process ends with the VM).
+        unsafe { vm.set_user_memory_region(region) }.map_err(|e| format!("cannot register guest memory: {e}"))?;
+    }
+    for seg in &image.segments {
+        let bytes = &file[seg.offset as usize..(seg.offset + seg.filesz) as usize];
+        ram.write_bytes(seg.paddr, bytes).map_err(|e| format!("cannot load the image: {e}"))?;
+    }
+    write_boot_tables(&ram)?;
+
+    let mut vcpus = Vec::new();
+    for id in 0..config.cpus {
+        vcpus.push(vm.create_vcpu(u64::from(id)).map_err(|e| format!("cannot create vCPU {id}: {e}"))?);
+    }
+    let cpuid = guest_cpuid(&kvm)?;
+    let mut prepared = config_cpu_prepared(&vcpus[0], &cpuid);
+    for vcpu in &vcpus {
+        prepared &= setup_vcpu(vcpu, &cpuid, image.entry, prepared)?;
+    }
+    let khz = u64::from(vcpus[0].get_tsc_khz().unwrap_or(0));
+    let khz = if khz == 0 { host_tsc_khz() } else { khz };
+
+    write_header(&ram, config, image, khz, prepared)?;
+    ram.pretouch(0x20_0000, 0x40_0000);
+    ram.pretouch(image.start(), image.end());
+    let heap = (image.start() + image.size() + 0x4000 + 0x1f_ffff) & !0x1f_ffff;
+    ram.pretouch(heap, heap + 0x20_0000);
+    ram.pretouch(config.mem - 0x20_0000, config.mem);
+
+    let host = Host::new(ram, image.entry, args, env, config.verbose, true, config.fast_channel);
+    Ok(Machine { host: Arc::new(host), vcpus, _vm: vm })
+}
+
+/// uhyve's boot GDT and identity page tables for the first 512 MiB (2 MiB pages).
+fn write_boot_tables(ram: &GuestRam) -> Result<(), String> {
+    let err = |e| format!("cannot write the boot tables: {e}");
+    ram.write::<u64>(BOOT_GDT, 0).map_err(err)?;
+    ram.write::<u64>(BOOT_GDT + 8, 0x00af_9b00_0000_ffff).map_err(err)?;
+    ram.write::<u64>(BOOT_GDT + 16, 0x00cf_9300_0000_ffff).map_err(err)?;
+    ram.write::<u64>(BOOT_PML4, (BOOT_PML4 + 0x1000) | 0x3).map_err(err)?;
+    ram.write::<u64>(BOOT_PML4 + 0x1000, (BOOT_PML4 + 0x2000) | 0x3).map_err(err)?;
+    for i in 0..256u64 {
+        ram.write::<u64>(BOOT_PML4 + 0x2000 + 8 * i, (i << 21) | 0x83).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// The header fields uhyve writes, plus this project's extension block.
+fn write_header(ram: &GuestRam, config: &Config, image: &Image, khz: u64, prepared: bool) -> Result<(), String> {
+    let at = |off: usize| image.entry + off as u64;
+    let err = |e| format!("cannot write the kernel header: {e}");
+    ram.write::<u64>(at(offset::BASE), image.start()).map_err(err)?;
+    ram.write::<u64>(at(offset::LIMIT), config.mem).map_err(err)?;
+    ram.write::<u32>(at(offset::CPU_FREQ), (khz / 1000) as u32).map_err(err)?;
+    ram.write::<u32>(at(offset::POSSIBLE_CPUS), config.cpus).map_err(err)?;
+    ram.write::<u32>(at(offset::CURRENT_BOOT_ID), 0).map_err(err)?;
+    ram.write::<u32>(at(offset::POSSIBLE_ISLES), 1).map_err(err)?;
+    ram.write::<u32>(at(offset::UHYVE), 1).map_err(err)?;
+    ram.write::<u64>(at(offset::IMAGE_SIZE), image.size()).map_err(err)?;
+    if config.verbose {
+        ram.write::<u64>(at(offset::UARTPORT), UART_PORT).map_err(err)?;
+    }
+    for (field, value) in [(offset::HCIP, config.ip), (offset::HCGATEWAY, config.gateway), (offset::HCMASK, config.mask)] {
+        if let Some(octets) = value {
+            ram.write_bytes(at(field), &octets).map_err(err)?;
+        }
+    }
+    ram.write::<u64>(at(offset::HOST_LOGICAL_ADDR), ram.host_base()).map_err(err)?;
+
+    let mut features = header::FEATURE_EXT_HYPERCALLS;
+    if config.fast_channel {
+        features |= header::FEATURE_FAST_CHANNEL;
+    }
+    if prepared {
+        features |= header::FEATURE_CPU_PREPARED;
+    }
+    let ext = HeaderExt { magic: EXT_MAGIC, version: EXT_VERSION, features, realtime_ns: 0, tsc_khz: khz, kmsg_written: 0 };
+    let base = at(offset::EXT);
+    ram.write::<u32>(base, ext.magic).map_err(err)?;
+    ram.write::<u32>(base + 4, ext.version).map_err(err)?;
+    ram.write::<u64>(base + 8, ext.features).map_err(err)?;
+    ram.write::<u64>(base + 24, ext.tsc_khz).map_err(err)?;
+    Ok(())
+}
+
+/// Stores the host's wall-clock time into the extension block, just before the first entry.
+pub fn stamp_realtime(ram: &GuestRam, entry: u64) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    let _ = ram.write::<u64>(entry + offset::EXT as u64 + std::mem::offset_of!(HeaderExt, realtime_ns) as u64, now);
+}
+
+/// The CPUID table for the guest: what KVM supports, with the host's feature leaves 1 and 7
+/// (on PVM hosts `KVM_GET_SUPPORTED_CPUID` under-reports them, yet the guest sees the host's
+/// values anyway) and the hypervisor bit.
+fn guest_cpuid(kvm: &Kvm) -> Result<CpuId, String> {
+    let mut cpuid =
+        kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).map_err(|e| format!("cannot read the supported CPUID: {e}"))?;
+    for entry in cpuid.as_mut_slice() {
+        match (entry.function, entry.index) {
+            (1, _) => {
+                let host = std::arch::x86_64::__cpuid(1);
+                entry.ecx = host.ecx | (1 << 31);
+                entry.edx = host.edx;
+            }
+            (7, 0) => {
+                let host = std::arch::x86_64::__cpuid_count(7, 0);
+                entry.ebx = host.ebx;
+                entry.ecx = host.ecx;
+                entry.edx = host.edx;
+            }
+            (0xa, _) => {
+                entry.eax = 0;
+                entry.ebx = 0;
+                entry.ecx = 0;
+                entry.edx = 0;
+            }
+            _ => {}
+        }
+    }
+    Ok(cpuid)
+}
+
+/// Whether the host CPU offers what the kernel needs prepared (FSGSBASE, XSAVE).
+fn config_cpu_prepared(_vcpu: &VcpuFd, _cpuid: &CpuId) -> bool {
+    let (leaf1, leaf7) = (std::arch::x86_64::__cpuid(1), std::arch::x86_64::__cpuid_count(7, 0));
+    leaf1.ecx & (1 << 26) != 0 && leaf7.ebx & 1 != 0
+}
+
+fn segment(selector: u16, code: bool) -> kvm_segment {
+    kvm_segment {
+        base: 0,
+        limit: 0xffff_ffff,
+        selector,
+        type_: if code { 0xb } else { 0x3 },
+        present: 1,
+        dpl: 0,
+        db: u8::from(!code),
+        s: 1,
+        l: u8::from(code),
+        g: 1,
+        avl: 0,
+        unusable: 0,
+        padding: 0,
+    }
+}
+
+/// Puts a vCPU into uhyve's entry state. With `prepare`, CR4 also enables SSE, FSGSBASE and
+/// XSAVE and XCR0 enables x87/SSE/AVX(-512), so the kernel's CPL-0 entry can skip that work;
+/// returns whether that succeeded.
+fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, entry: u64, prepare: bool) -> Result<bool, String> {
+    vcpu.set_cpuid2(cpuid).map_err(|e| format!("cannot set the guest CPUID: {e}"))?;
+    let mut sregs = vcpu.get_sregs().map_err(|e| format!("cannot read vCPU state: {e}"))?;
+    sregs.gdt.base = BOOT_GDT;
+    sregs.gdt.limit = 23;
+    sregs.cs = segment(0x08, true);
+    for seg in [&mut sregs.ds, &mut sregs.es, &mut sregs.fs, &mut sregs.gs, &mut sregs.ss] {
+        *seg = segment(0x10, false);
+    }
+    sregs.cr3 = BOOT_PML4;
+    sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_PG;
+    sregs.efer = EFER_LME | EFER_LMA;
+    sregs.cr4 = CR4_PAE;
+    let mut prepared = false;
+    if prepare {
+        let mut full = sregs;
+        full.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE | CR4_OSXSAVE;
+        if vcpu.set_sregs(&full).is_ok() {
+            let leaf_d = std::arch::x86_64::__cpuid_count(0xd, 0);
+            let mut xcrs = kvm_xcrs { nr_xcrs: 1, ..Default::default() };
+            xcrs.xcrs[0].xcr = 0;
+            xcrs.xcrs[0].value = (u64::from(leaf_d.eax) | (u64::from(leaf_d.edx) << 32)) & 0xe7;
+            prepared = vcpu.set_xcrs(&xcrs).is_ok();
+        }
+    }
+    if !prepared {
+        vcpu.set_sregs(&sregs).map_err(|e| format!("cannot set vCPU state: {e}"))?;
+    }
+    let mut regs = vcpu.get_regs().map_err(|e| format!("cannot read vCPU registers: {e}"))?;
+    regs = kvm_bindings::kvm_regs { rip: entry, rflags: 0x2, ..regs };
+    regs.rsp = 0;
+    vcpu.set_regs(&regs).map_err(|e| format!("cannot set vCPU registers: {e}"))?;
+    Ok(prepared)
+}
+
+/// TSC frequency from the host when KVM cannot tell: `/proc/cpuinfo`'s "cpu MHz".
+fn host_tsc_khz() -> u64 {
+    let text = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    text.lines()
+        .find(|l| l.starts_with("cpu MHz"))
+        .and_then(|l| l.split(':').nth(1))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map_or(1_000_000, |mhz| (mhz * 1000.0) as u64)
+}

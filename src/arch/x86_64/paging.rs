@@ -1,0 +1,83 @@
+//! Changes to the identity mapping, made from CPL 3 (all page tables are user-accessible).
+//!
+//! The boot tables map the first GiB. [`identity_map_ram`] adds one page directory per
+//! further GiB; each is filled before it is linked, so a shadow-paging host sees a single
+//! write to a live table. [`punch_guard_page`] unmaps one 4 KiB page below a stack. Neither
+//! ever turns a translation the CPU may have cached into another, so no TLB flush (which
+//! would need CPL 0) is required.
+
+use crate::errno::{Result, EINVAL};
+use crate::mm::pagetable::{self, ENTRIES, LARGE, PRESENT};
+
+extern "C" {
+    static boot_pml4: u8;
+}
+
+const GIB: u64 = 1 << 30;
+
+/// The boot PDPT (image + 0x2000).
+fn pdpt() -> *mut u64 {
+    // SAFETY: only the address of the symbol is taken; the PDPT follows the PML4 (entry.rs).
+    (unsafe { core::ptr::addr_of!(boot_pml4) } as u64 + 0x1000) as *mut u64
+}
+
+/// Maps guest RAM `[1 GiB, ram_end)` with 2 MiB pages; `alloc` returns zeroed 4 KiB frames.
+/// Returns the end of the mapped RAM (clamped to the 512 GiB one PDPT covers).
+pub fn identity_map_ram(ram_end: u64, alloc: &mut dyn FnMut() -> Result<u64>) -> Result<u64> {
+    let end = ram_end.min(512 * GIB);
+    let mut gib = 1;
+    while gib * GIB < end {
+        let pd = alloc()? as *mut u64;
+        for i in 0..ENTRIES as u64 {
+            let addr = gib * GIB + i * 0x20_0000;
+            if addr >= end {
+                break;
+            }
+            // SAFETY: `pd` is a fresh, exclusively owned 4 KiB frame of identity-mapped RAM.
+            unsafe { pd.add(i as usize).write_volatile(pagetable::large(addr)) };
+        }
+        // SAFETY: the PDPT is the live boot table in the image; slot `gib` is empty, so
+        // filling it cannot change a translation that is in use.
+        unsafe { pdpt().add(gib as usize).write_volatile(pagetable::table(pd as u64)) };
+        gib += 1;
+    }
+    Ok(end)
+}
+
+/// Unmaps the 4 KiB page at `addr` (page aligned), splitting its 2 MiB page if needed.
+///
+/// The caller guarantees that nothing has accessed the 2 MiB around `addr` yet (fresh stack
+/// memory), so no stale translation can survive.
+pub fn punch_guard_page(addr: u64, alloc: &mut dyn FnMut() -> Result<u64>) -> Result<()> {
+    if addr % 0x1000 != 0 {
+        return Err(EINVAL);
+    }
+    // SAFETY: reading the live PDPT entry for `addr`.
+    let pdpte = unsafe { pdpt().add(pagetable::pdpt_index(addr)).read_volatile() };
+    if pdpte & PRESENT == 0 || pdpte & LARGE != 0 {
+        return Err(EINVAL);
+    }
+    let pd = (pdpte & pagetable::ADDR_MASK) as *mut u64;
+    // SAFETY: `pd` is a live page directory (present, not a 1 GiB leaf).
+    let pde_slot = unsafe { pd.add(pagetable::pd_index(addr)) };
+    // SAFETY: reading the entry.
+    let pde = unsafe { pde_slot.read_volatile() };
+    if pde & PRESENT == 0 {
+        return Err(EINVAL);
+    }
+    if pde & LARGE == 0 {
+        let pt = (pde & pagetable::ADDR_MASK) as *mut u64;
+        // SAFETY: `pt` is a live page table; clearing one entry of an untouched page.
+        unsafe { pt.add(pagetable::pt_index(addr)).write_volatile(0) };
+        return Ok(());
+    }
+    let base = addr & !0x1f_ffff;
+    let pt = alloc()? as *mut u64;
+    for (i, entry) in pagetable::split_large(base, addr).iter().enumerate() {
+        // SAFETY: `pt` is a fresh, exclusively owned frame.
+        unsafe { pt.add(i).write_volatile(*entry) };
+    }
+    // SAFETY: replacing an untouched 2 MiB leaf by an equivalent table with one hole.
+    unsafe { pde_slot.write_volatile(pagetable::table(pt as u64)) };
+    Ok(())
+}

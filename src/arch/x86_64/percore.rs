@@ -1,0 +1,102 @@
+//! Per-core data, reached through the GS base that the CPL-0 entry sets.
+//!
+//! Core `i`'s block is at `percore_start + i * 128`, inside the `.percore` area the linker
+//! script reserves for 512 cores (`libhermit-abi.md` §6.2). The CPL-0 trampolines address
+//! fields with `gs:[offset]`; Rust code goes through [`percore`].
+
+use core::mem::size_of;
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use crate::config::MAX_CORES;
+
+extern "C" {
+    static percore_start: u8;
+    static percore_end: u8;
+}
+
+/// log2 of the distance between two cores' blocks.
+pub const PERCORE_SHIFT: u32 = 7;
+
+/// The per-core block. The CPL-0 trampolines use the fields up to `hypercall_area` by offset.
+#[repr(C, align(64))]
+pub struct PerCore {
+    /// Address of this block (so that `gs:[0]` yields a pointer).
+    pub self_ptr: AtomicU64,
+    /// This core's number.
+    pub core_id: AtomicU32,
+    /// Non-zero while this core reports a fault; a second fault then ends the guest.
+    pub in_fault: AtomicU32,
+    /// The running task (`*mut Task`).
+    pub current_task: AtomicU64,
+    /// Scratch slot of the CPL-0 trampolines.
+    pub scratch: AtomicU64,
+    /// Where the trampolines save the registers of a faulting context.
+    pub fault_frame: AtomicU64,
+    /// Stack pointer for the CPL-3 fault reporter.
+    pub fault_stack_top: AtomicU64,
+    /// Initial stack of a secondary core at CPL 3.
+    pub boot_stack_top: AtomicU64,
+    /// Hypercall argument area of this core (below 4 GiB, see `drivers::hypercall`).
+    pub hypercall_area: AtomicU64,
+    /// Number of unexpected interrupts seen (diagnostics).
+    pub spurious: AtomicU64,
+    reserved: [u64; 6],
+}
+
+const _: () = assert!(size_of::<PerCore>() == 1 << PERCORE_SHIFT);
+
+/// The block of core `id`.
+///
+/// # Panics
+/// If `id` is not below [`MAX_CORES`] or the linker script reserved too little room.
+pub fn block_of(id: usize) -> &'static PerCore {
+    assert!(id < MAX_CORES);
+    // SAFETY: only the addresses of the linker symbols are taken.
+    let (start, end) = unsafe {
+        (core::ptr::addr_of!(percore_start) as usize, core::ptr::addr_of!(percore_end) as usize)
+    };
+    assert!(end - start >= MAX_CORES << PERCORE_SHIFT, "linker script reserves too little .percore");
+    let ptr = (start + (id << PERCORE_SHIFT)) as *const PerCore;
+    // SAFETY: the area is inside the image, aligned to 64 (linker script) and zero-initialised
+    // by the loader, which is a valid `PerCore` (all fields are atomics or integers).
+    unsafe { &*ptr }
+}
+
+/// Initialises core `id`'s block before the core uses it.
+pub fn init_block(id: usize) -> &'static PerCore {
+    let block = block_of(id);
+    block.self_ptr.store(block as *const PerCore as u64, Ordering::Relaxed);
+    block.core_id.store(id as u32, Ordering::Relaxed);
+    block
+}
+
+/// This core's block.
+#[inline(always)]
+pub fn percore() -> &'static PerCore {
+    let ptr: *const PerCore;
+    // SAFETY: `gs:[0]` holds `self_ptr`, written by `init_block` before the core's first use;
+    // the GS base is set by the CPL-0 entry and never changed.
+    unsafe {
+        core::arch::asm!("mov {}, gs:[0]", out(reg) ptr, options(nostack, readonly, preserves_flags, pure));
+        &*ptr
+    }
+}
+
+/// This core's number.
+#[inline(always)]
+pub fn core_id() -> u32 {
+    percore().core_id.load(Ordering::Relaxed)
+}
+
+/// The running task of this core, as stored by [`set_current_task`].
+#[inline(always)]
+pub fn current_task() -> u64 {
+    percore().current_task.load(Ordering::Relaxed)
+}
+
+/// Records the running task of this core.
+#[inline(always)]
+pub fn set_current_task(task: u64) {
+    percore().current_task.store(task, Ordering::Relaxed);
+}
+

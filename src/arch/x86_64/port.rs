@@ -1,0 +1,17 @@
+//! Port output, the transport of the original uhyve hypercalls.
+//!
+//! At CPL 3 an `out` raises #GP on PVM hosts (IOPL is ignored there); the CPL-0 trap
+//! handler then performs it and resumes after the instruction. On hardware KVM the
+//! IOPL 3 that CPL 3 runs with lets the `out` exit to the host directly.
+
+/// Writes a 32-bit value to an I/O port.
+///
+/// # Safety
+/// The value is handed to the hypervisor; for hypercall ports it must be the address of a
+/// valid argument struct that stays alive and untouched until this returns.
+#[inline(always)]
+pub unsafe fn outl(port: u16, value: u32) {
+    // SAFETY: the caller guarantees the hypercall contract; the instruction itself only
+    // touches the port (memory is clobbered because the host writes results back).
+    unsafe { core::arch::asm!("out dx, eax", in("dx") port, in("eax") value, options(nostack, preserves_flags)) };
+}

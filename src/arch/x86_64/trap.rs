@@ -1,0 +1,226 @@
+//! The CPL-0 trampolines: one stub per vector and the common handler.
+//!
+//! These are the only instructions that run at CPL 0 after boot, so they are few:
+//! - #GP from CPL 3 on `in`/`out`: perform the port access for the interrupted code and
+//!   resume after the 1-byte instruction (PVM hosts ignore IOPL, so every hypercall of the
+//!   original port protocol arrives here);
+//! - any other exception: save the registers into this core's fault frame and resume at
+//!   CPL 3 in [`super::fault::report`] on the core's fault stack;
+//! - a second fault on a core that is already reporting one: end the guest with the EXIT
+//!   hypercall directly;
+//! - external interrupts (none are programmed yet): counted and ignored.
+
+use core::arch::global_asm;
+use core::mem::offset_of;
+
+use hermit_interface::hypercall::port;
+
+use super::fault::FaultFrame;
+use super::gdt::{USER_CODE64, USER_DATA};
+use super::percore::PerCore;
+
+/// IST index used by ordinary exceptions and interrupts.
+pub const IST_DEFAULT: u64 = 1;
+/// IST index used by NMI, double fault and machine check.
+pub const IST_CRITICAL: u64 = 2;
+
+/// Bytes between two vector stubs.
+const STUB_SIZE: usize = 16;
+
+extern "C" {
+    static hermit_trap_stubs: u8;
+}
+
+/// Address of the stub of `vector`.
+pub fn stub_address(vector: usize) -> u64 {
+    // SAFETY: only the address of the symbol is taken.
+    let base = unsafe { core::ptr::addr_of!(hermit_trap_stubs) } as u64;
+    base + (vector * STUB_SIZE) as u64
+}
+
+// Vector stubs, 16 bytes apart. The CPU pushes an error code for vectors 8, 10-14, 17, 21,
+// 29 and 30; the other stubs push a zero so that the frame always looks the same.
+global_asm!(
+    r#"
+    .section .text.hermit_traps, "ax", @progbits
+    .macro hermit_stubs from, to, err
+    .set hermit_vec, \from
+    .rept \to - \from + 1
+    .balign 16
+    .if \err == 0
+    pushq $0
+    .endif
+    pushq $hermit_vec
+    jmp hermit_trap_common
+    .set hermit_vec, hermit_vec + 1
+    .endr
+    .endm
+
+    .balign 16
+    .globl hermit_trap_stubs
+hermit_trap_stubs:
+    hermit_stubs 0, 7, 0
+    hermit_stubs 8, 8, 1
+    hermit_stubs 9, 9, 0
+    hermit_stubs 10, 14, 1
+    hermit_stubs 15, 16, 0
+    hermit_stubs 17, 17, 1
+    hermit_stubs 18, 20, 0
+    hermit_stubs 21, 21, 1
+    hermit_stubs 22, 28, 0
+    hermit_stubs 29, 30, 1
+    hermit_stubs 31, 255, 0
+    .purgem hermit_stubs
+"#,
+    options(att_syntax)
+);
+
+global_asm!(
+    r#"
+    .section .text.hermit_traps, "ax", @progbits
+    .balign 16
+    // Frame: [rsp] vector, +8 error, +16 rip, +24 cs, +32 rflags, +40 rsp, +48 ss.
+hermit_trap_common:
+    cmp qword ptr [rsp], 13
+    jne 20f
+    test byte ptr [rsp + 24], 3
+    jz 20f
+    push rbx
+    mov rbx, qword ptr [rsp + 24]
+    movzx ebx, byte ptr [rbx]
+    cmp ebx, 0xef
+    je 11f
+    cmp ebx, 0xee
+    je 12f
+    cmp ebx, 0xed
+    je 13f
+    cmp ebx, 0xec
+    je 14f
+    pop rbx
+    jmp 30f
+11:
+    out dx, eax
+    jmp 15f
+12:
+    out dx, al
+    jmp 15f
+13:
+    in eax, dx
+    jmp 15f
+14:
+    in al, dx
+15:
+    add qword ptr [rsp + 24], 1
+    pop rbx
+    add rsp, 16
+    iretq
+
+20:
+    cmp qword ptr [rsp], 32
+    jb 30f
+    lock inc qword ptr gs:[{pc_spurious}]
+    add rsp, 16
+    iretq
+
+30:
+    cmp dword ptr gs:[{pc_in_fault}], 0
+    jne 40f
+    mov dword ptr gs:[{pc_in_fault}], 1
+    mov qword ptr gs:[{pc_scratch}], rax
+    mov rax, qword ptr gs:[{pc_fault_frame}]
+    mov qword ptr [rax + {f_rbx}], rbx
+    mov qword ptr [rax + {f_rcx}], rcx
+    mov qword ptr [rax + {f_rdx}], rdx
+    mov qword ptr [rax + {f_rsi}], rsi
+    mov qword ptr [rax + {f_rdi}], rdi
+    mov qword ptr [rax + {f_rbp}], rbp
+    mov qword ptr [rax + {f_r8}], r8
+    mov qword ptr [rax + {f_r9}], r9
+    mov qword ptr [rax + {f_r10}], r10
+    mov qword ptr [rax + {f_r11}], r11
+    mov qword ptr [rax + {f_r12}], r12
+    mov qword ptr [rax + {f_r13}], r13
+    mov qword ptr [rax + {f_r14}], r14
+    mov qword ptr [rax + {f_r15}], r15
+    mov rbx, qword ptr gs:[{pc_scratch}]
+    mov qword ptr [rax + {f_rax}], rbx
+    mov rbx, qword ptr [rsp]
+    mov qword ptr [rax + {f_vector}], rbx
+    mov rbx, qword ptr [rsp + 8]
+    mov qword ptr [rax + {f_error}], rbx
+    mov rbx, qword ptr [rsp + 16]
+    mov qword ptr [rax + {f_rip}], rbx
+    mov rbx, qword ptr [rsp + 24]
+    mov qword ptr [rax + {f_cs}], rbx
+    mov rbx, qword ptr [rsp + 32]
+    mov qword ptr [rax + {f_rflags}], rbx
+    mov rbx, qword ptr [rsp + 40]
+    mov qword ptr [rax + {f_rsp}], rbx
+    mov rbx, qword ptr [rsp + 48]
+    mov qword ptr [rax + {f_ss}], rbx
+    mov rbx, cr2
+    mov qword ptr [rax + {f_cr2}], rbx
+    mov rbx, qword ptr gs:[{pc_fault_stack}]
+    mov qword ptr [rsp + 40], rbx
+    lea rbx, [rip + hermit_fault_entry]
+    mov qword ptr [rsp + 16], rbx
+    mov qword ptr [rsp + 24], {user_code}
+    mov qword ptr [rsp + 32], {user_rflags}
+    mov qword ptr [rsp + 48], {user_data}
+    add rsp, 16
+    iretq
+
+40:
+    lea rax, [rip + hermit_fatal_code]
+    mov dx, {exit_port}
+    out dx, eax
+41:
+    hlt
+    jmp 41b
+
+    // CPL 3: hand the saved frame to the reporter.
+hermit_fault_entry:
+    and rsp, -16
+    mov rdi, qword ptr gs:[{pc_fault_frame}]
+    call {report}
+    ud2
+
+    .section .rodata.hermit_traps, "a", @progbits
+    .balign 4
+hermit_fatal_code:
+    .long -14
+"#,
+    pc_spurious = const offset_of!(PerCore, spurious),
+    pc_in_fault = const offset_of!(PerCore, in_fault),
+    pc_scratch = const offset_of!(PerCore, scratch),
+    pc_fault_frame = const offset_of!(PerCore, fault_frame),
+    pc_fault_stack = const offset_of!(PerCore, fault_stack_top),
+    f_rax = const offset_of!(FaultFrame, rax),
+    f_rbx = const offset_of!(FaultFrame, rbx),
+    f_rcx = const offset_of!(FaultFrame, rcx),
+    f_rdx = const offset_of!(FaultFrame, rdx),
+    f_rsi = const offset_of!(FaultFrame, rsi),
+    f_rdi = const offset_of!(FaultFrame, rdi),
+    f_rbp = const offset_of!(FaultFrame, rbp),
+    f_r8 = const offset_of!(FaultFrame, r8),
+    f_r9 = const offset_of!(FaultFrame, r9),
+    f_r10 = const offset_of!(FaultFrame, r10),
+    f_r11 = const offset_of!(FaultFrame, r11),
+    f_r12 = const offset_of!(FaultFrame, r12),
+    f_r13 = const offset_of!(FaultFrame, r13),
+    f_r14 = const offset_of!(FaultFrame, r14),
+    f_r15 = const offset_of!(FaultFrame, r15),
+    f_vector = const offset_of!(FaultFrame, vector),
+    f_error = const offset_of!(FaultFrame, error),
+    f_rip = const offset_of!(FaultFrame, rip),
+    f_cs = const offset_of!(FaultFrame, cs),
+    f_rflags = const offset_of!(FaultFrame, rflags),
+    f_rsp = const offset_of!(FaultFrame, rsp),
+    f_ss = const offset_of!(FaultFrame, ss),
+    f_cr2 = const offset_of!(FaultFrame, cr2),
+    user_code = const USER_CODE64 | 3,
+    user_data = const USER_DATA | 3,
+    user_rflags = const 0x3202u64,
+    exit_port = const port::EXIT,
+    report = sym super::fault::report,
+);

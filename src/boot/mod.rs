@@ -1,0 +1,85 @@
+//! From the CPL-0 entry to `libc_start`: the boot flow of the kernel, at CPL 3.
+//!
+//! 1. [`rust_entry`]: per-core block, IDT, fault stack (core 0 only in this version).
+//! 2. Loader features, clock, log.
+//! 3. Memory: kernel heap, map RAM beyond the boot tables, the heap region.
+//! 4. Fast channel, argv/envp from the loader.
+//! 5. The main task with its stack, guard page and TLS; `libc_start(argc, argv, envp)`.
+
+mod args;
+mod panic;
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use hermit_interface::KERNEL_START;
+
+use crate::arch::{self, PerCore};
+use crate::drivers::hypercall;
+
+/// Entered from the CPL-0 entry on each core, at CPL 3.
+pub extern "C" fn rust_entry(core: u32, _block: *mut PerCore) -> ! {
+    arch::fault::init_core(core as usize);
+    if core != 0 {
+        // Secondary cores are not started by this version (`possible_cpus` is 1).
+        loop {
+            arch::pause();
+        }
+    }
+    boot_first_core()
+}
+
+fn boot_first_core() -> ! {
+    hypercall::init_bsp();
+    let header = arch::header();
+    let ext = hypercall::header_ext();
+    let khz = ext.map(|e| e.tsc_khz).filter(|k| *k != 0).unwrap_or(u64::from(header.cpu_freq) * 1000);
+    crate::time::init(khz, ext.map_or(0, |e| e.realtime_ns));
+    crate::logging::init();
+
+    let limit = header.limit;
+    if crate::mm::init(KERNEL_START, header.image_size, limit).is_err() {
+        boot_failure("guest memory is too small for the image");
+    }
+    if arch::identity_map_ram(limit, &mut crate::mm::alloc_table).is_err() {
+        boot_failure("cannot map guest memory");
+    }
+    let cores = header.possible_cpus.max(1);
+    hypercall::init_channel(cores as usize);
+    let args = args::fetch();
+    // SAFETY: `cpu_online` is a naturally aligned u32 in the header; the loader polls it.
+    unsafe { AtomicU32::from_ptr(core::ptr::addr_of!(header.cpu_online) as *mut u32) }.fetch_add(1, Ordering::SeqCst);
+    log::info!(
+        "HermitCore (Rust) booted in {} us: {} MiB RAM, heap at {:#x}, {} argument(s)",
+        crate::time::uptime_ns() / 1000,
+        limit >> 20,
+        crate::mm::heap_start(),
+        args.argc
+    );
+    args::publish(args);
+    let errno = crate::scheduler::run_main(cores, main_task);
+    log::error!("cannot create the main task: error {}", errno.0);
+    boot_failure("cannot create the main task")
+}
+
+/// First function of the main task: runs the C library's start-up and `main`.
+extern "C" fn main_task() -> ! {
+    let args = args::published();
+    // SAFETY: `libc_start` is crt0's entry (libhermit-abi.md §3.3); argv and envp are
+    // NULL-terminated arrays of NUL-terminated strings that live forever.
+    let ret = unsafe { libc_start(args.argc, args.argv, args.envp) };
+    hypercall::exit(ret)
+}
+
+extern "C" {
+    fn libc_start(argc: i32, argv: *mut *mut core::ffi::c_char, envp: *mut *mut core::ffi::c_char) -> i32;
+}
+
+/// Reports a failure before `main` and ends the guest.
+fn boot_failure(what: &str) -> ! {
+    let mut line = crate::fmt::StackWriter::<160>::new();
+    line.push_bytes(b"[hermit] boot failed: ");
+    line.push_bytes(what.as_bytes());
+    line.push_bytes(b"\n");
+    crate::drivers::console::emergency(line.as_bytes());
+    hypercall::exit(crate::errno::ENOMEM.neg())
+}

@@ -1,0 +1,41 @@
+//! Named constants of the kernel: limits, sizes and debug switches.
+
+/// Maximum number of cores (as the original `MAX_CORES`).
+pub const MAX_CORES: usize = 512;
+
+/// Size of a page.
+pub const PAGE_SIZE: usize = 0x1000;
+
+/// Size of a large page.
+pub const LARGE_PAGE_SIZE: usize = 0x20_0000;
+
+/// Stack of the task that runs `main`. The original used 256 KiB; applications written for
+/// Linux expect megabytes of stack, so the main task gets 8 MiB (the Linux default).
+pub const MAIN_STACK_SIZE: usize = 8 << 20;
+
+/// Gap between the end of the image and the heap (`HEAP_START` of the original).
+pub const HEAP_GAP: usize = 16 << 10;
+
+/// Start of the kernel heap in guest memory (below the image, unused by every loader).
+pub const KERNEL_HEAP_START: usize = 0x20_0000;
+
+/// End of the kernel heap: the image starts here.
+pub const KERNEL_HEAP_END: usize = 0x80_0000;
+
+/// Stack of the CPL-3 fault reporter on each core.
+pub const FAULT_STACK_SIZE: usize = 64 << 10;
+
+/// Stacks the CPU switches to on an exception or interrupt (IST1, IST2).
+pub const IST_STACK_SIZE: usize = 8 << 10;
+
+/// Size of the boot stack of the first core.
+pub const BOOT_STACK_SIZE: usize = 64 << 10;
+
+/// Number of timer ticks per second reported by `sys_get_ticks` (the original `TIMER_FREQ`).
+pub const TIMER_FREQ: u64 = 100;
+
+/// Priority of the main task (the original `NORMAL_PRIO`).
+pub const NORMAL_PRIO: u8 = 8;
+
+/// Bytes of the per-core hypercall argument area (the largest struct is `CmdSize`).
+pub const HYPERCALL_AREA_SIZE: usize = 2048;

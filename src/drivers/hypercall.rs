@@ -1,0 +1,138 @@
+//! Hypercalls to the loader: the uhyve port protocol, and the fast channel when offered.
+//!
+//! [`call`] copies the argument struct into this core's argument area (below 4 GiB, because
+//! the port protocol passes a 32-bit guest-physical address), hands it to the host and
+//! copies the results back. With the fast channel ([`hermit_interface::channel`]) a polling
+//! host thread picks the request up without a VM exit; otherwise the `out` traps to the host.
+
+use core::mem::size_of;
+use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+
+use hermit_interface::channel::{self, ChannelControl, ChannelSlot};
+use hermit_interface::header::{self, HeaderExt};
+use hermit_interface::hypercall::{port, ChannelSetup};
+
+use crate::arch::{core_id, outl, pause, percore};
+use crate::config::HYPERCALL_AREA_SIZE;
+
+/// Features the loader offered (`header::FEATURE_*`); zero under the original uhyve.
+static FEATURES: AtomicU64 = AtomicU64::new(0);
+
+/// Guest-physical address of the channel area, or zero.
+static CHANNEL: AtomicU64 = AtomicU64::new(0);
+
+/// Number of slots in the channel area.
+static CHANNEL_SLOTS: AtomicU32 = AtomicU32::new(0);
+
+/// The first core's argument area.
+#[repr(C, align(64))]
+struct Area([u8; HYPERCALL_AREA_SIZE]);
+static mut BSP_AREA: Area = Area([0; HYPERCALL_AREA_SIZE]);
+
+/// The header extension, if the loader wrote one.
+pub fn header_ext() -> Option<&'static HeaderExt> {
+    let addr = crate::arch::header() as *const _ as usize + header::offset::EXT;
+    // SAFETY: the extension block lies inside the image's header page (interface crate
+    // asserts the bounds) and is only read after the loader wrote it before boot.
+    let ext = unsafe { &*(addr as *const HeaderExt) };
+    (ext.magic == header::EXT_MAGIC).then_some(ext)
+}
+
+/// Gives the first core its argument area and records the loader's features.
+pub fn init_bsp() {
+    // SAFETY: only the address of the static is taken; it is handed to core 0 alone.
+    let area = unsafe { core::ptr::addr_of_mut!(BSP_AREA) } as u64;
+    percore().hypercall_area.store(area, Ordering::Relaxed);
+    if let Some(ext) = header_ext() {
+        FEATURES.store(ext.features, Ordering::Relaxed);
+    }
+}
+
+/// Whether the loader serves `feature` (`header::FEATURE_*`).
+pub fn has_feature(feature: u64) -> bool {
+    FEATURES.load(Ordering::Relaxed) & feature != 0
+}
+
+/// Announces the fast channel with one slot per core, if the loader offers it.
+pub fn init_channel(cores: usize) {
+    if !has_feature(header::FEATURE_FAST_CHANNEL) {
+        return;
+    }
+    let bytes = channel::channel_size(cores);
+    let layout = core::alloc::Layout::from_size_align(bytes, 64).expect("channel layout");
+    // SAFETY: a non-zero-sized layout; the area lives for the rest of the run.
+    let area = unsafe { alloc::alloc::alloc_zeroed(layout) };
+    if area.is_null() {
+        log::warn!("no memory for the fast channel, using port I/O");
+        return;
+    }
+    let mut setup = ChannelSetup { gpa: area as u64, slots: cores as u32, ret: 0 };
+    call(port::CHANNEL, &mut setup);
+    if setup.ret == 0 {
+        CHANNEL_SLOTS.store(cores as u32, Ordering::Relaxed);
+        CHANNEL.store(area as u64, Ordering::Release);
+        log::info!("fast channel with {cores} slot(s) at {:#x}", area as u64);
+    } else {
+        log::warn!("loader refused the fast channel ({}), using port I/O", setup.ret);
+    }
+}
+
+/// Performs hypercall `port` with `arg` (one of the `#[repr(C)]` structs of
+/// [`hermit_interface::hypercall`]) and copies the host's results back into it.
+pub fn call<T: Copy>(port: u16, arg: &mut T) {
+    const { assert!(size_of::<T>() <= HYPERCALL_AREA_SIZE) };
+    let area = percore().hypercall_area.load(Ordering::Relaxed) as *mut T;
+    // SAFETY: the area belongs to this core, is large enough (asserted above) and aligned
+    // to 64; the task does not migrate or get preempted during a hypercall.
+    unsafe { area.write_unaligned(*arg) };
+    transmit(port, area as u64);
+    // SAFETY: as above; the host has written its results.
+    *arg = unsafe { area.read_unaligned() };
+}
+
+/// Hands `(port, gpa)` to the host through the channel or the port.
+fn transmit(port: u16, gpa: u64) {
+    let base = CHANNEL.load(Ordering::Acquire);
+    let core = core_id() as usize;
+    if base == 0 || core >= CHANNEL_SLOTS.load(Ordering::Relaxed) as usize {
+        // SAFETY: `gpa` is this core's argument area (below 4 GiB), filled by `call`.
+        unsafe { outl(port, gpa as u32) };
+        return;
+    }
+    // SAFETY: the channel area was allocated for `CHANNEL_SLOTS` slots and announced to the
+    // host; it is never freed.
+    let (control, slot) = unsafe {
+        (
+            &*(base as *const ChannelControl),
+            &*((base as usize + channel::slot_offset(core)) as *const ChannelSlot),
+        )
+    };
+    slot.port.store(u32::from(port), Ordering::Relaxed);
+    slot.arg.store(gpa, Ordering::Relaxed);
+    slot.state.store(channel::SLOT_REQUEST, Ordering::Release);
+    fence(Ordering::SeqCst);
+    if control.host_state.load(Ordering::SeqCst) != channel::HOST_POLLING
+        && slot
+            .state
+            .compare_exchange(channel::SLOT_REQUEST, channel::SLOT_IDLE, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    {
+        // SAFETY: as in the port path above.
+        unsafe { outl(port, gpa as u32) };
+        return;
+    }
+    while slot.state.load(Ordering::Acquire) != channel::SLOT_DONE {
+        pause();
+    }
+    slot.state.store(channel::SLOT_IDLE, Ordering::Relaxed);
+}
+
+/// Ends the guest with `code` as the program's exit status.
+pub fn exit(code: i32) -> ! {
+    let mut code = code;
+    call(port::EXIT, &mut code);
+    // The host does not return from EXIT; if it does, stay here.
+    loop {
+        pause();
+    }
+}

@@ -1,0 +1,4 @@
+//! Drivers: the hypercall transport to the loader and the kernel console.
+
+pub mod console;
+pub mod hypercall;

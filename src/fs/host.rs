@@ -1,0 +1,118 @@
+//! Host file operations over the uhyve hypercalls, with errors as [`Errno`].
+//!
+//! This project's proxy returns `-errno` for failed host calls; the original uhyve returns
+//! the raw `-1` of the host call, which is reported as `EIO` since the cause is unknown
+//! (the original passed `-1` through, so newlib reported `EPERM`).
+
+use core::ffi::CStr;
+
+use hermit_interface::header::FEATURE_EXT_HYPERCALLS;
+use hermit_interface::hypercall::{port, Close, Fstat, Lseek, Open, PathOp, Read, Stat, Write};
+use hermit_interface::stat::HostStat;
+
+use crate::drivers::hypercall::{call, has_feature};
+use crate::errno::{Errno, Result, EIO, ENOSYS};
+
+/// Decodes a host result: non-negative is success.
+fn host_result(ret: i64) -> Result<i64> {
+    if ret >= 0 {
+        return Ok(ret);
+    }
+    if has_feature(FEATURE_EXT_HYPERCALLS) {
+        Err(Errno::from_neg(ret).unwrap_or(EIO))
+    } else {
+        Err(EIO)
+    }
+}
+
+/// Fails with `ENOSYS` unless the loader serves the extension hypercalls.
+fn require_extensions() -> Result<()> {
+    if has_feature(FEATURE_EXT_HYPERCALLS) {
+        Ok(())
+    } else {
+        Err(ENOSYS)
+    }
+}
+
+/// Writes `buf` to host descriptor `fd`.
+pub fn write(fd: i32, buf: &[u8]) -> Result<usize> {
+    let mut request = Write { fd, buf: buf.as_ptr() as u64, len: buf.len() as u64 };
+    call(port::WRITE, &mut request);
+    host_result(request.len as i64).map(|n| n as usize)
+}
+
+/// Reads from host descriptor `fd` into `buf`.
+pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize> {
+    let mut request = Read { fd, buf: buf.as_mut_ptr() as u64, len: buf.len() as u64, ret: 0 };
+    call(port::READ, &mut request);
+    host_result(request.ret).map(|n| n as usize)
+}
+
+/// Opens a host file; `flags` are Linux `O_*` values.
+pub fn open(path: &CStr, flags: i32, mode: i32) -> Result<i32> {
+    let mut request = Open { name: path.as_ptr() as u64, flags, mode, ret: 0 };
+    call(port::OPEN, &mut request);
+    host_result(i64::from(request.ret)).map(|fd| fd as i32)
+}
+
+/// Closes a host descriptor (the host keeps its own 0, 1 and 2 open).
+pub fn close(fd: i32) -> Result<()> {
+    let mut request = Close { fd, ret: 0 };
+    call(port::CLOSE, &mut request);
+    host_result(i64::from(request.ret)).map(drop)
+}
+
+/// Repositions a host descriptor.
+pub fn lseek(fd: i32, offset: i64, whence: i32) -> Result<i64> {
+    let mut request = Lseek { fd, offset, whence };
+    call(port::LSEEK, &mut request);
+    host_result(request.offset)
+}
+
+/// Status of a host path (extension).
+pub fn stat(path: &CStr, nofollow: bool) -> Result<HostStat> {
+    require_extensions()?;
+    let mut status = HostStat::default();
+    let mut request = Stat {
+        name: path.as_ptr() as u64,
+        stat: &mut status as *mut HostStat as u64,
+        ret: 0,
+        nofollow: i32::from(nofollow),
+    };
+    call(port::STAT, &mut request);
+    host_result(i64::from(request.ret))?;
+    Ok(status)
+}
+
+/// Status of a host descriptor (extension).
+pub fn fstat(fd: i32) -> Result<HostStat> {
+    require_extensions()?;
+    let mut status = HostStat::default();
+    let mut request = Fstat { fd, ret: 0, stat: &mut status as *mut HostStat as u64 };
+    call(port::FSTAT, &mut request);
+    host_result(i64::from(request.ret))?;
+    Ok(status)
+}
+
+/// An operation on a path: `UNLINK`, `MKDIR` or `RMDIR` (extension).
+pub fn path_op(port_number: u16, path: &CStr, mode: i32) -> Result<()> {
+    require_extensions()?;
+    let mut request = PathOp { name: path.as_ptr() as u64, mode, ret: 0 };
+    call(port_number, &mut request);
+    host_result(i64::from(request.ret)).map(drop)
+}
+
+/// Removes a host file.
+pub fn unlink(path: &CStr) -> Result<()> {
+    path_op(port::UNLINK, path, 0)
+}
+
+/// Creates a host directory.
+pub fn mkdir(path: &CStr, mode: i32) -> Result<()> {
+    path_op(port::MKDIR, path, mode)
+}
+
+/// Removes an empty host directory.
+pub fn rmdir(path: &CStr) -> Result<()> {
+    path_op(port::RMDIR, path, 0)
+}

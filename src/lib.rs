@@ -1,0 +1,43 @@
+//! HermitCore in Rust: the kernel that becomes `libhermit.a` and is linked into every application.
+//!
+//! The kernel is a library operating system. An application compiled with
+//! `x86_64-hermit-gcc` calls the `sys_*` functions of this crate directly; there is no
+//! system-call instruction. The boot flow is:
+//!
+//! loader (`proxy`) → `_start` (CPL 0, [`arch`]) → [`boot`] (CPL 3) → `libc_start` (crt0)
+//! → `main`.
+//!
+//! Everything after the first few dozen instructions runs at CPL 3 in one address space
+//! whose pages are all user-accessible: on PVM hosts CPL 0 is emulated thousands of times
+//! slower than CPL 3, and on hardware KVM the difference costs nothing. CPL 0 is kept for
+//! the exception and interrupt trampolines in [`arch`].
+//!
+//! Unsafe code is allowed only in `arch`, `mm`, `drivers`, `synch`, `scheduler`, `boot` and
+//! `syscalls`; every other module forbids it. The C ABI lives only under [`syscalls`].
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod errno;
+
+mod config;
+mod fmt;
+mod mm;
+mod time;
+
+#[cfg(not(test))]
+mod arch;
+#[cfg(not(test))]
+mod boot;
+#[cfg(not(test))]
+mod drivers;
+#[cfg(not(test))]
+mod fs;
+#[cfg(not(test))]
+mod logging;
+#[cfg(not(test))]
+mod scheduler;
+#[cfg(not(test))]
+mod synch;
+#[cfg(not(test))]
+mod syscalls;

@@ -1,0 +1,78 @@
+//! The kernel's memory state: the RAM [`Region`], the kernel heap and the `sbrk` entry.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::ptr::NonNull;
+
+use linked_list_allocator::Heap;
+
+use super::region::{self, Region};
+use crate::config::{KERNEL_HEAP_END, KERNEL_HEAP_START, LARGE_PAGE_SIZE};
+use crate::errno::{Result, ENOMEM};
+use crate::synch::SpinLock;
+
+static REGION: SpinLock<Option<Region>> = SpinLock::new(None);
+
+/// The kernel heap, in the otherwise unused guest memory below the image.
+struct KernelHeap(SpinLock<Heap>);
+
+#[global_allocator]
+static KERNEL_HEAP: KernelHeap = KernelHeap(SpinLock::new(Heap::empty()));
+
+// SAFETY: allocation and deallocation are serialised by the lock; the heap's memory is
+// reserved for it (`init`).
+unsafe impl GlobalAlloc for KernelHeap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.0.lock().allocate_first_fit(layout).map_or(core::ptr::null_mut(), NonNull::as_ptr)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if let Some(ptr) = NonNull::new(ptr) {
+            // SAFETY: `ptr` came from `alloc` with the same layout (GlobalAlloc contract).
+            unsafe { self.0.lock().deallocate(ptr, layout) };
+        }
+    }
+}
+
+/// Sets up the heap below the image and the RAM region above it.
+///
+/// `image_end` is the first byte after the loaded image, `ram_end` the end of usable RAM.
+pub fn init(image_start: u64, image_size: u64, ram_end: u64) -> Result<()> {
+    // SAFETY: [KERNEL_HEAP_START, KERNEL_HEAP_END) is identity-mapped guest RAM below the
+    // image that no loader uses (uhyve's tables live below 2 MiB); it is handed out once.
+    unsafe {
+        KERNEL_HEAP.0.lock().init(KERNEL_HEAP_START as *mut u8, KERNEL_HEAP_END - KERNEL_HEAP_START);
+    }
+    let heap_start = region::heap_start(image_start, image_size);
+    *REGION.lock() = Some(Region::new(heap_start, ram_end)?);
+    Ok(())
+}
+
+/// Moves the program break (the original `sys_sbrk` contract: returns the old break).
+pub fn sbrk(incr: i64) -> Result<u64> {
+    REGION.lock().as_mut().ok_or(ENOMEM)?.sbrk(incr)
+}
+
+/// First address of the application heap.
+pub fn heap_start() -> u64 {
+    REGION.lock().as_ref().map_or(0, Region::heap_start)
+}
+
+/// A zeroed 4 KiB frame for a page table, from the kernel heap (always mapped, even before
+/// the RAM above the first GiB is).
+pub fn alloc_table() -> Result<u64> {
+    let layout = Layout::from_size_align(0x1000, 0x1000).map_err(|_| ENOMEM)?;
+    // SAFETY: a non-zero-sized layout; page tables are never freed.
+    let frame = unsafe { alloc::alloc::alloc_zeroed(layout) };
+    if frame.is_null() {
+        Err(ENOMEM)
+    } else {
+        Ok(frame as u64)
+    }
+}
+
+/// Takes `size` bytes of RAM aligned to `align` from the top, for stacks and page tables.
+pub fn alloc_frames(size: u64, align: u64) -> Result<u64> {
+    REGION.lock().as_mut().ok_or(ENOMEM)?.alloc_top(size, align.max(0x1000))
+}
+
+const _: () = assert!(KERNEL_HEAP_END % LARGE_PAGE_SIZE == 0);

@@ -1,0 +1,22 @@
+//! Memory: `sys_sbrk` and `getpagesize`.
+
+use core::ffi::c_int;
+
+use super::types::ssize_t;
+
+/// Moves the program break by `incr` bytes and returns the old break, or `-ENOMEM` when the
+/// heap would run into kernel memory (the original contract). The heap starts at the
+/// original `HEAP_START`; all of it is mapped already, so the new memory never faults.
+#[no_mangle]
+pub extern "C" fn sys_sbrk(incr: ssize_t) -> ssize_t {
+    match crate::mm::sbrk(incr as i64) {
+        Ok(old) => old as ssize_t,
+        Err(e) => e.neg_isize(),
+    }
+}
+
+/// The page size, 4096.
+#[no_mangle]
+pub extern "C" fn getpagesize() -> c_int {
+    crate::config::PAGE_SIZE as c_int
+}

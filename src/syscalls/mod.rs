@@ -1,0 +1,16 @@
+//! The C ABI of `libhermit.a`: the only home of exported symbols.
+//!
+//! Every function is a thin shim: it converts raw pointers with [`ptr`], calls a safe core
+//! function that returns [`crate::errno::Result`], and maps the error once, into the
+//! original convention of a negative errno. Prototypes follow the original
+//! `hermit/syscall.h`; `include/hermit/syscall.h` is generated from this module by cbindgen.
+
+mod console;
+mod fs;
+mod locks;
+mod memory;
+mod misc;
+mod process;
+mod ptr;
+pub mod time;
+mod types;

@@ -1,0 +1,107 @@
+//! Time from the TSC: the boot-relative monotonic clock and the wall clock.
+//!
+//! The TSC frequency comes from the loader (header `cpu_freq`, or the finer `tsc_khz` of the
+//! header extension). The wall clock is the host's `CLOCK_REALTIME` at boot (extension) plus
+//! the time since boot; under the original uhyve it counts from boot, as the original did.
+#![forbid(unsafe_code)]
+
+#[cfg(not(test))]
+pub use runtime::*;
+
+/// A TSC-based clock of known frequency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TscClock {
+    khz: u64,
+    /// `ns = (cycles * mult) >> 32`.
+    mult: u64,
+}
+
+impl TscClock {
+    /// A clock for a TSC running at `khz` kHz (at least 1).
+    pub const fn new(khz: u64) -> Self {
+        let khz = if khz == 0 { 1 } else { khz };
+        Self { khz, mult: (1_000_000u64 << 32) / khz }
+    }
+
+    /// Frequency in kHz.
+    pub const fn khz(&self) -> u64 {
+        self.khz
+    }
+
+    /// Nanoseconds in `cycles`.
+    pub const fn cycles_to_ns(&self, cycles: u64) -> u64 {
+        ((cycles as u128 * self.mult as u128) >> 32) as u64
+    }
+
+    /// Cycles in `ns` nanoseconds.
+    pub const fn ns_to_cycles(&self, ns: u64) -> u64 {
+        (ns as u128 * self.khz as u128 / 1_000_000) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn converts_both_ways() {
+        let clock = TscClock::new(2_300_000);
+        assert_eq!(clock.ns_to_cycles(1_000_000_000), 2_300_000_000);
+        let ns = clock.cycles_to_ns(2_300_000_000);
+        assert!((999_999_990..=1_000_000_000).contains(&ns), "{ns}");
+        // A year of cycles does not overflow.
+        let year = clock.ns_to_cycles(365 * 24 * 3600 * 1_000_000_000);
+        let back = clock.cycles_to_ns(year);
+        assert!(back.abs_diff(365 * 24 * 3600 * 1_000_000_000) < 1_000_000_000);
+    }
+
+    #[test]
+    fn zero_frequency_is_clamped() {
+        assert_eq!(TscClock::new(0).khz(), 1);
+    }
+}
+
+#[cfg(not(test))]
+mod runtime {
+    use core::sync::atomic::{AtomicU64, Ordering};
+
+    use super::TscClock;
+
+    static KHZ: AtomicU64 = AtomicU64::new(1_000_000);
+    static REALTIME_AT_BOOT: AtomicU64 = AtomicU64::new(0);
+
+    /// Records the TSC frequency and the wall-clock time at boot.
+    pub fn init(khz: u64, realtime_ns: u64) {
+        KHZ.store(khz.max(1), Ordering::Relaxed);
+        REALTIME_AT_BOOT.store(realtime_ns, Ordering::Relaxed);
+    }
+
+    /// The TSC clock.
+    pub fn clock() -> TscClock {
+        TscClock::new(KHZ.load(Ordering::Relaxed))
+    }
+
+    /// TSC cycles since the first instruction of the first core.
+    pub fn uptime_cycles() -> u64 {
+        crate::arch::rdtsc().wrapping_sub(crate::arch::boot_tsc.load(Ordering::Relaxed))
+    }
+
+    /// Nanoseconds since boot.
+    pub fn uptime_ns() -> u64 {
+        clock().cycles_to_ns(uptime_cycles())
+    }
+
+    /// Nanoseconds since the Unix epoch (since boot without the loader extension).
+    pub fn realtime_ns() -> u64 {
+        REALTIME_AT_BOOT.load(Ordering::Relaxed) + uptime_ns()
+    }
+
+    /// Busy-waits `ns` nanoseconds at CPL 3.
+    pub fn spin_ns(ns: u64) {
+        let start = crate::arch::rdtsc();
+        let cycles = clock().ns_to_cycles(ns);
+        while crate::arch::rdtsc().wrapping_sub(start) < cycles {
+            crate::arch::pause();
+        }
+    }
+}
