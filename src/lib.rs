@@ -41,3 +41,20 @@ mod scheduler;
 mod synch;
 #[cfg(not(test))]
 mod syscalls;
+
+#[cfg(test)]
+mod headers {
+    /// The committed C headers must be what cbindgen generates from the current sources;
+    /// refresh them with `cmake --build build --target update-headers`.
+    #[test]
+    fn are_current() {
+        let generated = [
+            include_str!(concat!(env!("HERMIT_GENERATED_HEADERS"), "/syscall.h")),
+            include_str!(concat!(env!("HERMIT_GENERATED_HEADERS"), "/errno.h")),
+        ];
+        let committed = [include_str!("../include/hermit/syscall.h"), include_str!("../include/hermit/errno.h")];
+        for (name, (g, c)) in ["syscall.h", "errno.h"].iter().zip(generated.iter().zip(committed)) {
+            assert_eq!(*g, c, "include/hermit/{name} is stale: run `cmake --build build --target update-headers`");
+        }
+    }
+}

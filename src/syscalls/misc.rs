@@ -12,7 +12,8 @@ use super::types::ssize_t;
 /// # Safety
 /// `buf` must be valid for writes of `len` bytes.
 #[no_mangle]
-pub unsafe extern "C" fn sys_read_entropy(buf: *mut u8, len: usize, _flags: u32) -> ssize_t {
+pub unsafe extern "C" fn sys_read_entropy(buf: *mut u8, len: usize, flags: u32) -> ssize_t {
+    let _ = flags;
     // SAFETY: forwarded from the caller.
     let buf = unsafe { bytes_mut(buf, len) };
     ret_isize(buf.map(|b| {

@@ -39,13 +39,15 @@ pub extern "C" fn sys_fork() -> c_int {
 
 /// `wait` does not exist in a unikernel: always `-ENOSYS` (the original left it undefined).
 #[no_mangle]
-pub extern "C" fn sys_wait(_status: *mut c_int) -> c_int {
+pub extern "C" fn sys_wait(status: *mut c_int) -> c_int {
+    let _ = status;
     ENOSYS.neg()
 }
 
 /// `execve` does not exist in a unikernel: always `-ENOSYS` (the original left it undefined).
 #[no_mangle]
-pub extern "C" fn sys_execve(_name: *const c_char, _argv: *const *mut c_char, _env: *const *mut c_char) -> c_int {
+pub extern "C" fn sys_execve(name: *const c_char, argv: *const *mut c_char, env: *const *mut c_char) -> c_int {
+    let _ = (name, argv, env);
     ENOSYS.neg()
 }
 

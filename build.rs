@@ -1,0 +1,44 @@
+//! Generates the C headers `hermit/syscall.h` and `hermit/errno.h` from the kernel's exports.
+//!
+//! The headers are written to `OUT_DIR`; the committed copies in `include/hermit/` are checked
+//! against them by the unit test `headers::are_current`. Run with `HERMIT_UPDATE_HEADERS=1`
+//! (the CMake target `update-headers`) to refresh the committed copies.
+
+use std::path::{Path, PathBuf};
+
+const SYSCALL_SOURCES: &[&str] = &[
+    "src/syscalls/types.rs",
+    "src/syscalls/process.rs",
+    "src/syscalls/fs.rs",
+    "src/syscalls/memory.rs",
+    "src/syscalls/time.rs",
+    "src/syscalls/console.rs",
+    "src/syscalls/misc.rs",
+    "proxy/interface/src/stat.rs",
+];
+
+fn generate(config: &str, sources: &[&str], out: &Path) {
+    let config = cbindgen::Config::from_file(config).expect("cbindgen configuration");
+    let mut builder = cbindgen::Builder::new().with_config(config);
+    for source in sources {
+        builder = builder.with_src(source);
+    }
+    builder.generate().expect("cbindgen failed").write_to_file(out);
+}
+
+fn main() {
+    for input in SYSCALL_SOURCES.iter().chain(&["src/errno.rs", "cbindgen-syscall.toml", "cbindgen-errno.toml"]) {
+        println!("cargo:rerun-if-changed={input}");
+    }
+    println!("cargo:rerun-if-env-changed=HERMIT_UPDATE_HEADERS");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("hermit");
+    std::fs::create_dir_all(&out).expect("create OUT_DIR/hermit");
+    generate("cbindgen-syscall.toml", SYSCALL_SOURCES, &out.join("syscall.h"));
+    generate("cbindgen-errno.toml", &["src/errno.rs"], &out.join("errno.h"));
+    println!("cargo:rustc-env=HERMIT_GENERATED_HEADERS={}", out.display());
+    if std::env::var("HERMIT_UPDATE_HEADERS").is_ok_and(|v| v == "1") {
+        for name in ["syscall.h", "errno.h"] {
+            std::fs::copy(out.join(name), Path::new("include/hermit").join(name)).expect("update include/hermit");
+        }
+    }
+}
