@@ -1,4 +1,6 @@
 //! Named constants of the kernel: limits, sizes and debug switches.
+// Host unit tests compile only the hardware-independent modules, which use a few of these.
+#![cfg_attr(test, allow(dead_code))]
 
 /// Maximum number of cores (as the original `MAX_CORES`).
 pub const MAX_CORES: usize = 512;

@@ -35,7 +35,7 @@ impl Channel {
         if slots == 0 || slots as usize > MAX_SLOTS {
             return Err(GuestError::Invalid(format!("fast channel with {slots} slots (1 to {MAX_SLOTS})")));
         }
-        if gpa % 64 != 0 {
+        if !gpa.is_multiple_of(64) {
             return Err(GuestError::Invalid(format!("fast channel at unaligned address {gpa:#x}")));
         }
         let size = channel_size(slots as usize) as u64;

@@ -72,11 +72,13 @@ impl Config {
         let isle = match get("HERMIT_ISLE").as_deref().map(str::trim) {
             None | Some("") | Some("uhyve") => Isle::Uhyve,
             Some("qemu") => {
-                return Err(err("HERMIT_ISLE", "qemu", "the QEMU monitor is not supported yet; use uhyve (the default)"))
+                return Err(err(
+                    "HERMIT_ISLE",
+                    "qemu",
+                    "the QEMU monitor is not supported yet; use uhyve (the default)",
+                ))
             }
-            Some(other) => {
-                return Err(err("HERMIT_ISLE", other, "unknown monitor; supported: uhyve (the default)"))
-            }
+            Some(other) => return Err(err("HERMIT_ISLE", other, "unknown monitor; supported: uhyve (the default)")),
         };
         let cpus = match get("HERMIT_CPUS") {
             None => 1,

@@ -83,29 +83,25 @@ impl fmt::Display for ElfError {
         match self {
             ElfError::TooShort(n) => write!(f, "the file is only {n} bytes long, too short for an ELF header"),
             ElfError::NotElf => write!(f, "not an ELF file (no ELF magic number)"),
-            ElfError::NotClass64(c) => write!(
-                f,
-                "a {}-bit ELF file; HermitCore images are 64-bit",
-                if *c == 1 { "32" } else { "non-64" }
-            ),
+            ElfError::NotClass64(c) => {
+                write!(f, "a {}-bit ELF file; HermitCore images are 64-bit", if *c == 1 { "32" } else { "non-64" })
+            }
             ElfError::NotLittleEndian => write!(f, "a big-endian ELF file; HermitCore images are little endian"),
             ElfError::WrongAbi(0) => write!(
                 f,
                 "ELF OSABI is 0 (System V/Linux): this is a Linux program, not a HermitCore image \
                  (build it with x86_64-hermit-gcc)"
             ),
-            ElfError::WrongAbi(0x42) => write!(
-                f,
-                "ELF OSABI is 0x42, the pre-2018 HermitCore ABI; rebuild the image (OSABI must be 0xff)"
-            ),
+            ElfError::WrongAbi(0x42) => {
+                write!(f, "ELF OSABI is 0x42, the pre-2018 HermitCore ABI; rebuild the image (OSABI must be 0xff)")
+            }
             ElfError::WrongAbi(a) => write!(f, "ELF OSABI is {a:#x}, not 0xff (standalone): not a HermitCore image"),
             ElfError::NotExecutable(t) => write!(f, "ELF type is {t}, not ET_EXEC (a static executable)"),
             ElfError::WrongMachine(m) => write!(f, "ELF machine is {m}, not x86-64 (62)"),
             ElfError::BadProgramHeaders(why) => write!(f, "malformed program headers: {why}"),
-            ElfError::Truncated { segment, end, file } => write!(
-                f,
-                "the file is truncated: segment {segment} needs bytes up to {end} but the file has {file}"
-            ),
+            ElfError::Truncated { segment, end, file } => {
+                write!(f, "the file is truncated: segment {segment} needs bytes up to {end} but the file has {file}")
+            }
             ElfError::BadSegment { segment, reason } => write!(f, "segment {segment}: {reason}"),
             ElfError::NoLoadSegment => write!(f, "no loadable segment"),
             ElfError::BadEntry(e) => write!(f, "entry point {e:#x} is not the start of the image"),
@@ -185,12 +181,8 @@ pub fn parse(file: &[u8], mem: u64) -> Result<Image, ElfError> {
             _ => continue,
         }
         let index = segments.len();
-        let seg = Segment {
-            offset: u64_at(ph, 8),
-            paddr: u64_at(ph, 24),
-            filesz: u64_at(ph, 32),
-            memsz: u64_at(ph, 40),
-        };
+        let seg =
+            Segment { offset: u64_at(ph, 8), paddr: u64_at(ph, 24), filesz: u64_at(ph, 32), memsz: u64_at(ph, 40) };
         let bad = |reason: String| ElfError::BadSegment { segment: index, reason };
         if seg.filesz > seg.memsz {
             return Err(bad(format!("file size {:#x} exceeds memory size {:#x}", seg.filesz, seg.memsz)));
@@ -204,9 +196,7 @@ pub fn parse(file: &[u8], mem: u64) -> Result<Image, ElfError> {
             return Err(bad(format!("load address {:#x} is below {MIN_LOAD_ADDRESS:#x}", seg.paddr)));
         }
         if mem_end > mem {
-            return Err(bad(format!(
-                "ends at {mem_end:#x}, beyond guest memory of {mem:#x} bytes (raise HERMIT_MEM)"
-            )));
+            return Err(bad(format!("ends at {mem_end:#x}, beyond guest memory of {mem:#x} bytes (raise HERMIT_MEM)")));
         }
         segments.push(seg);
     }

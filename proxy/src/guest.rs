@@ -49,8 +49,6 @@ impl fmt::Display for GuestError {
 /// Guest RAM.
 pub struct GuestRam {
     mem: GuestMemoryMmap,
-    /// End of the guest-physical address space (the header's `limit`).
-    limit: u64,
 }
 
 impl GuestRam {
@@ -70,12 +68,7 @@ impl GuestRam {
                 unsafe { libc::madvise(host.cast(), region.len() as usize, libc::MADV_HUGEPAGE) };
             }
         }
-        Ok(Self { mem, limit })
-    }
-
-    /// End of the guest-physical address space.
-    pub fn limit(&self) -> u64 {
-        self.limit
+        Ok(Self { mem })
     }
 
     /// `(guest address, host address, length)` of each RAM region, for KVM memory slots.
@@ -104,7 +97,9 @@ impl GuestRam {
     /// Reads a little-endian value.
     pub fn read<T: vm_memory::ByteValued>(&self, addr: u64) -> Result<T, GuestError> {
         self.slice(addr, std::mem::size_of::<T>() as u64)?;
-        self.mem.read_obj(GuestAddress(addr)).map_err(|_| GuestError::OutOfRange { addr, len: std::mem::size_of::<T>() as u64 })
+        self.mem
+            .read_obj(GuestAddress(addr))
+            .map_err(|_| GuestError::OutOfRange { addr, len: std::mem::size_of::<T>() as u64 })
     }
 
     /// Writes a little-endian value.
@@ -151,7 +146,7 @@ impl GuestRam {
 
     /// A 32-bit atomic in guest memory (naturally aligned), for the fast channel.
     pub fn atomic_u32(&self, addr: u64) -> Result<&AtomicU32, GuestError> {
-        if addr % 4 != 0 {
+        if !addr.is_multiple_of(4) {
             return Err(GuestError::Invalid(format!("atomic at unaligned address {addr:#x}")));
         }
         let region = self.mem.find_region(GuestAddress(addr)).ok_or(GuestError::OutOfRange { addr, len: 4 })?;

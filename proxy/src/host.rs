@@ -43,7 +43,15 @@ pub struct Host {
 
 impl Host {
     /// A host for `ram` with the image at `entry`.
-    pub fn new(ram: GuestRam, entry: u64, args: Vec<CString>, env: Vec<CString>, verbose: bool, extensions: bool, fast_channel: bool) -> Self {
+    pub fn new(
+        ram: GuestRam,
+        entry: u64,
+        args: Vec<CString>,
+        env: Vec<CString>,
+        verbose: bool,
+        extensions: bool,
+        fast_channel: bool,
+    ) -> Self {
         Self {
             ram,
             entry,

@@ -9,7 +9,9 @@ use std::ffi::CString;
 use std::mem::offset_of;
 use std::sync::atomic::Ordering;
 
-use hermit_interface::hypercall::{port, ChannelSetup, Close, CmdSize, CmdVal, Console, Fstat, Lseek, Open, PathOp, Read, Stat, Write};
+use hermit_interface::hypercall::{
+    port, ChannelSetup, Close, CmdSize, CmdVal, Console, Fstat, Lseek, Open, PathOp, Read, Stat, Write,
+};
 use hermit_interface::stat::HostStat;
 use hermit_interface::MAX_ARGC_ENVC;
 
@@ -54,15 +56,25 @@ pub fn dispatch(host: &Host, port: u16, arg: u64) -> Outcome {
         port::NETSTAT => host.ram.write::<i32>(arg, 0),
         port::FREELIST => Ok(()),
         port::NETINFO | port::NETWRITE | port::NETREAD => {
-            return Outcome::Fatal(format!("the guest used network hypercall {port:#x}, but networking is not supported yet"))
+            return Outcome::Fatal(format!(
+                "the guest used network hypercall {port:#x}, but networking is not supported yet"
+            ))
         }
         ext if host.extensions && is_extension(ext) => {
             host.ext_seen.store(true, Ordering::Relaxed);
             match ext {
-                // SAFETY (all three): the path is a live, NUL-terminated `CString`.
-                port::UNLINK => path_op(host, arg, |p, _| unsafe { libc::unlink(p.as_ptr()) }),
-                port::MKDIR => path_op(host, arg, |p, mode| unsafe { libc::mkdir(p.as_ptr(), mode as libc::mode_t) }),
-                port::RMDIR => path_op(host, arg, |p, _| unsafe { libc::rmdir(p.as_ptr()) }),
+                port::UNLINK => path_op(host, arg, |p, _| {
+                    // SAFETY: `p` is a live, NUL-terminated `CString`.
+                    unsafe { libc::unlink(p.as_ptr()) }
+                }),
+                port::MKDIR => path_op(host, arg, |p, mode| {
+                    // SAFETY: `p` is a live, NUL-terminated `CString`.
+                    unsafe { libc::mkdir(p.as_ptr(), mode as libc::mode_t) }
+                }),
+                port::RMDIR => path_op(host, arg, |p, _| {
+                    // SAFETY: `p` is a live, NUL-terminated `CString`.
+                    unsafe { libc::rmdir(p.as_ptr()) }
+                }),
                 port::STAT => stat(host, arg),
                 port::FSTAT => fstat(host, arg),
                 port::CONSOLE => console(host, arg),

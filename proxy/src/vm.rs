@@ -44,7 +44,13 @@ pub struct Machine {
 }
 
 /// Builds the machine for `image` (the bytes of `file`).
-pub fn build(config: &Config, file: &[u8], image: &Image, args: Vec<CString>, env: Vec<CString>) -> Result<Machine, String> {
+pub fn build(
+    config: &Config,
+    file: &[u8],
+    image: &Image,
+    args: Vec<CString>,
+    env: Vec<CString>,
+) -> Result<Machine, String> {
     let kvm = Kvm::new().map_err(|e| format!("cannot open /dev/kvm ({e}); is KVM available to this user?"))?;
     let vm = kvm.create_vm().map_err(|e| format!("cannot create a KVM VM: {e}"))?;
     let _ = vm.set_tss_address(0xfeff_d000);
@@ -54,6 +60,21 @@ pub fn build(config: &Config, file: &[u8], image: &Image, args: Vec<CString>, en
         }
     }
     let ram = GuestRam::new(config.mem, config.hugepages).map_err(|e| format!("cannot allocate guest memory: {e}"))?;
+    // Registering memory costs KVM several milliseconds whatever the size; it runs while
+    // the image is loaded and the vCPUs are prepared.
+    let vcpus = std::thread::scope(|scope| {
+        let slots = scope.spawn(|| register_memory(&vm, &ram));
+        let vcpus = prepare(config, file, image, &ram, &kvm, &vm);
+        let slots = slots.join().unwrap_or_else(|_| Err("memory registration failed".to_string()));
+        slots.and(vcpus)
+    })?;
+
+    let host = Host::new(ram, image.entry, args, env, config.verbose, true, config.fast_channel);
+    Ok(Machine { host: Arc::new(host), vcpus, _vm: vm })
+}
+
+/// Registers every RAM region with KVM.
+fn register_memory(vm: &VmFd, ram: &GuestRam) -> Result<(), String> {
     for (slot, (gpa, host_addr, len)) in ram.regions().into_iter().enumerate() {
         let region = kvm_userspace_memory_region {
             slot: slot as u32,
@@ -66,33 +87,48 @@ pub fn build(config: &Config, file: &[u8], image: &Image, args: Vec<CString>, en
         // keeps for as long as the VM runs (the process ends with the VM).
         unsafe { vm.set_user_memory_region(region) }.map_err(|e| format!("cannot register guest memory: {e}"))?;
     }
+    Ok(())
+}
+
+/// Loads the image, writes uhyve's boot tables and the header, and creates the vCPUs.
+fn prepare(
+    config: &Config,
+    file: &[u8],
+    image: &Image,
+    ram: &GuestRam,
+    kvm: &Kvm,
+    vm: &VmFd,
+) -> Result<Vec<VcpuFd>, String> {
     for seg in &image.segments {
         let bytes = &file[seg.offset as usize..(seg.offset + seg.filesz) as usize];
         ram.write_bytes(seg.paddr, bytes).map_err(|e| format!("cannot load the image: {e}"))?;
     }
-    write_boot_tables(&ram)?;
-
+    write_boot_tables(ram)?;
     let mut vcpus = Vec::new();
     for id in 0..config.cpus {
         vcpus.push(vm.create_vcpu(u64::from(id)).map_err(|e| format!("cannot create vCPU {id}: {e}"))?);
     }
-    let cpuid = guest_cpuid(&kvm)?;
-    let mut prepared = config_cpu_prepared(&vcpus[0], &cpuid);
+    let cpuid = guest_cpuid(kvm)?;
+    let mut prepared = host_has_xsave_and_fsgsbase();
     for vcpu in &vcpus {
         prepared &= setup_vcpu(vcpu, &cpuid, image.entry, prepared)?;
     }
     let khz = u64::from(vcpus[0].get_tsc_khz().unwrap_or(0));
     let khz = if khz == 0 { host_tsc_khz() } else { khz };
+    write_header(ram, config, image, khz, prepared)?;
+    pretouch(config, image, ram);
+    Ok(vcpus)
+}
 
-    write_header(&ram, config, image, khz, prepared)?;
+/// Backs with huge pages, before the guest runs, the 2 MiB pages every boot touches: the
+/// kernel heap below the image, the image, the start of the application heap and the top of
+/// RAM (the main task's stack). The rest is faulted in when the guest first uses it.
+fn pretouch(config: &Config, image: &Image, ram: &GuestRam) {
     ram.pretouch(0x20_0000, 0x40_0000);
     ram.pretouch(image.start(), image.end());
     let heap = (image.start() + image.size() + 0x4000 + 0x1f_ffff) & !0x1f_ffff;
     ram.pretouch(heap, heap + 0x20_0000);
     ram.pretouch(config.mem - 0x20_0000, config.mem);
-
-    let host = Host::new(ram, image.entry, args, env, config.verbose, true, config.fast_channel);
-    Ok(Machine { host: Arc::new(host), vcpus, _vm: vm })
 }
 
 /// uhyve's boot GDT and identity page tables for the first 512 MiB (2 MiB pages).
@@ -124,7 +160,9 @@ fn write_header(ram: &GuestRam, config: &Config, image: &Image, khz: u64, prepar
     if config.verbose {
         ram.write::<u64>(at(offset::UARTPORT), UART_PORT).map_err(err)?;
     }
-    for (field, value) in [(offset::HCIP, config.ip), (offset::HCGATEWAY, config.gateway), (offset::HCMASK, config.mask)] {
+    for (field, value) in
+        [(offset::HCIP, config.ip), (offset::HCGATEWAY, config.gateway), (offset::HCMASK, config.mask)]
+    {
         if let Some(octets) = value {
             ram.write_bytes(at(field), &octets).map_err(err)?;
         }
@@ -138,7 +176,8 @@ fn write_header(ram: &GuestRam, config: &Config, image: &Image, khz: u64, prepar
     if prepared {
         features |= header::FEATURE_CPU_PREPARED;
     }
-    let ext = HeaderExt { magic: EXT_MAGIC, version: EXT_VERSION, features, realtime_ns: 0, tsc_khz: khz, kmsg_written: 0 };
+    let ext =
+        HeaderExt { magic: EXT_MAGIC, version: EXT_VERSION, features, realtime_ns: 0, tsc_khz: khz, kmsg_written: 0 };
     let base = at(offset::EXT);
     ram.write::<u32>(base, ext.magic).map_err(err)?;
     ram.write::<u32>(base + 4, ext.version).map_err(err)?;
@@ -185,7 +224,7 @@ fn guest_cpuid(kvm: &Kvm) -> Result<CpuId, String> {
 }
 
 /// Whether the host CPU offers what the kernel needs prepared (FSGSBASE, XSAVE).
-fn config_cpu_prepared(_vcpu: &VcpuFd, _cpuid: &CpuId) -> bool {
+fn host_has_xsave_and_fsgsbase() -> bool {
     let (leaf1, leaf7) = (std::arch::x86_64::__cpuid(1), std::arch::x86_64::__cpuid_count(7, 0));
     leaf1.ecx & (1 << 26) != 0 && leaf7.ebx & 1 != 0
 }
@@ -243,6 +282,9 @@ fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, entry: u64, prepare: bool) -> Result
     regs = kvm_bindings::kvm_regs { rip: entry, rflags: 0x2, ..regs };
     regs.rsp = 0;
     vcpu.set_regs(&regs).map_err(|e| format!("cannot set vCPU registers: {e}"))?;
+    // With the in-kernel interrupt controller, secondary vCPUs would wait for INIT/SIPI.
+    let runnable = kvm_bindings::kvm_mp_state { mp_state: kvm_bindings::KVM_MP_STATE_RUNNABLE };
+    vcpu.set_mp_state(runnable).map_err(|e| format!("cannot make the vCPU runnable: {e}"))?;
     Ok(prepared)
 }
 

@@ -32,8 +32,10 @@ pub fn fetch() -> Args {
     call(port::CMDSIZE, &mut sizes);
     let argc = sizes.argc.clamp(0, MAX_ARGC_ENVC as i32) as usize;
     let envc = sizes.envc.clamp(0, MAX_ARGC_ENVC as i32) as usize;
-    let mut arg_bufs: Vec<Vec<u8>> = sizes.argsz[..argc].iter().map(|n| vec![0u8; n.clamp(&1, &MAX_STRING).unsigned_abs() as usize]).collect();
-    let mut env_bufs: Vec<Vec<u8>> = sizes.envsz[..envc].iter().map(|n| vec![0u8; n.clamp(&1, &MAX_STRING).unsigned_abs() as usize]).collect();
+    let mut arg_bufs: Vec<Vec<u8>> =
+        sizes.argsz[..argc].iter().map(|n| vec![0u8; n.clamp(&1, &MAX_STRING).unsigned_abs() as usize]).collect();
+    let mut env_bufs: Vec<Vec<u8>> =
+        sizes.envsz[..envc].iter().map(|n| vec![0u8; n.clamp(&1, &MAX_STRING).unsigned_abs() as usize]).collect();
     let arg_addrs: Vec<u64> = arg_bufs.iter_mut().map(|b| b.as_mut_ptr() as u64).collect();
     let env_addrs: Vec<u64> = env_bufs.iter_mut().map(|b| b.as_mut_ptr() as u64).collect();
     let mut values = CmdVal { argv: arg_addrs.as_ptr() as u64, envp: env_addrs.as_ptr() as u64 };

@@ -20,10 +20,9 @@ use crate::drivers::hypercall;
 pub extern "C" fn rust_entry(core: u32, _block: *mut PerCore) -> ! {
     arch::fault::init_core(core as usize);
     if core != 0 {
-        // Secondary cores are not started by this version (`possible_cpus` is 1).
-        loop {
-            arch::pause();
-        }
+        // This version runs one application task; secondary cores report in and sleep.
+        online_counter().fetch_add(1, Ordering::SeqCst);
+        arch::idle();
     }
     boot_first_core()
 }
@@ -43,11 +42,15 @@ fn boot_first_core() -> ! {
     if arch::identity_map_ram(limit, &mut crate::mm::alloc_table).is_err() {
         boot_failure("cannot map guest memory");
     }
-    let cores = header.possible_cpus.max(1);
+    let cores = header.possible_cpus.clamp(1, crate::config::MAX_CORES as u32);
+    for id in 1..cores as usize {
+        if arch::prepare_secondary(id).is_err() {
+            boot_failure("not enough memory for the secondary cores");
+        }
+    }
     hypercall::init_channel(cores as usize);
     let args = args::fetch();
-    // SAFETY: `cpu_online` is a naturally aligned u32 in the header; the loader polls it.
-    unsafe { AtomicU32::from_ptr(core::ptr::addr_of!(header.cpu_online) as *mut u32) }.fetch_add(1, Ordering::SeqCst);
+    online_counter().fetch_add(1, Ordering::SeqCst);
     log::info!(
         "HermitCore (Rust) booted in {} us: {} MiB RAM, heap at {:#x}, {} argument(s)",
         crate::time::uptime_ns() / 1000,
@@ -59,6 +62,14 @@ fn boot_first_core() -> ! {
     let errno = crate::scheduler::run_main(cores, main_task);
     log::error!("cannot create the main task: error {}", errno.0);
     boot_failure("cannot create the main task")
+}
+
+/// The header's `cpu_online`: each core adds itself; the loader starts the next core when
+/// the count reaches its number.
+fn online_counter() -> &'static AtomicU32 {
+    // SAFETY: `cpu_online` is a naturally aligned u32 in the header page (offset 0x20), which
+    // lives as long as the kernel; the loader only reads it.
+    unsafe { AtomicU32::from_ptr(core::ptr::addr_of!(arch::header().cpu_online) as *mut u32) }
 }
 
 /// First function of the main task: runs the C library's start-up and `main`.

@@ -40,8 +40,8 @@ pub fn header_ext() -> Option<&'static HeaderExt> {
 
 /// Gives the first core its argument area and records the loader's features.
 pub fn init_bsp() {
-    // SAFETY: only the address of the static is taken; it is handed to core 0 alone.
-    let area = unsafe { core::ptr::addr_of_mut!(BSP_AREA) } as u64;
+    // The static is handed to core 0 alone.
+    let area = core::ptr::addr_of_mut!(BSP_AREA) as u64;
     percore().hypercall_area.store(area, Ordering::Relaxed);
     if let Some(ext) = header_ext() {
         FEATURES.store(ext.features, Ordering::Relaxed);
@@ -102,10 +102,7 @@ fn transmit(port: u16, gpa: u64) {
     // SAFETY: the channel area was allocated for `CHANNEL_SLOTS` slots and announced to the
     // host; it is never freed.
     let (control, slot) = unsafe {
-        (
-            &*(base as *const ChannelControl),
-            &*((base as usize + channel::slot_offset(core)) as *const ChannelSlot),
-        )
+        (&*(base as *const ChannelControl), &*((base as usize + channel::slot_offset(core)) as *const ChannelSlot))
     };
     slot.port.store(u32::from(port), Ordering::Relaxed);
     slot.arg.store(gpa, Ordering::Relaxed);

@@ -75,4 +75,4 @@ pub fn alloc_frames(size: u64, align: u64) -> Result<u64> {
     REGION.lock().as_mut().ok_or(ENOMEM)?.alloc_top(size, align.max(0x1000))
 }
 
-const _: () = assert!(KERNEL_HEAP_END % LARGE_PAGE_SIZE == 0);
+const _: () = assert!(KERNEL_HEAP_END.is_multiple_of(LARGE_PAGE_SIZE));

@@ -5,4 +5,4 @@
 mod task;
 mod tls;
 
-pub use task::{current, current_id, is_stack_guard, lock_owner_id, run_main, set_signal_handler, Task};
+pub use task::{current, current_id, current_stack, is_stack_guard, lock_owner_id, run_main, set_signal_handler};

@@ -22,6 +22,7 @@ pub struct Task {
     /// Initial stack pointer.
     pub stack_top: u64,
     /// Thread-local storage; owns the block the FS base points into.
+    #[allow(dead_code, reason = "owns the memory FS points into; never read through the field")]
     pub tls: Option<TlsBlock>,
     /// Signal handler registered with `sys_signal` (a C function pointer, 0 for none).
     pub signal_handler: AtomicU64,
@@ -56,6 +57,13 @@ pub fn current_id() -> u32 {
 /// A non-zero value identifying the running task, for lock ownership.
 pub fn lock_owner_id() -> u64 {
     current() as *const Task as u64
+}
+
+/// The running task's stack as `(lowest usable address, initial stack pointer)`; `None` for
+/// the boot task.
+pub fn current_stack() -> Option<(u64, u64)> {
+    let task = current();
+    (task.stack_top != 0).then_some((task.stack_bottom, task.stack_top))
 }
 
 /// Whether `addr` lies in the guard page of the running task's stack.

@@ -29,15 +29,10 @@ unsafe impl Sync for TlsBlock {}
 impl TlsBlock {
     /// Allocates and initialises a block for a new task.
     pub fn new() -> Result<Self> {
-        // SAFETY: only the addresses of the linker symbols are taken.
-        let (start, tdata, end, align) = unsafe {
-            (
-                core::ptr::addr_of!(tls_start) as u64,
-                core::ptr::addr_of!(tdata_end) as u64,
-                core::ptr::addr_of!(tls_end) as u64,
-                core::ptr::addr_of!(__tls_align) as u64,
-            )
-        };
+        let start = core::ptr::addr_of!(tls_start) as u64;
+        let tdata = core::ptr::addr_of!(tdata_end) as u64;
+        let end = core::ptr::addr_of!(tls_end) as u64;
+        let align = core::ptr::addr_of!(__tls_align) as u64;
         let shape = tls_layout(end - start, align);
         let layout = Layout::from_size_align(shape.size as usize, shape.align as usize).map_err(|_| ENOMEM)?;
         // SAFETY: the layout has a non-zero size (it always includes the TCB).

@@ -8,9 +8,11 @@ use core::ffi::c_int;
 use crate::synch::RecursiveLock;
 
 /// `struct __lock` of newlib's `<sys/lock.h>`: opaque to C.
+#[allow(non_camel_case_types, reason = "the C name")]
 pub type __lock = RecursiveLock;
 
 /// `_LOCK_T`: a pointer to a lock.
+#[allow(non_camel_case_types, reason = "the C name")]
 pub type _LOCK_T = *mut __lock;
 
 macro_rules! static_locks {

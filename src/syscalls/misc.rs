@@ -31,8 +31,7 @@ static HAS_RDRAND: AtomicU8 = AtomicU8::new(0);
 
 fn random_u64() -> u64 {
     if HAS_RDRAND.load(Ordering::Relaxed) == 0 {
-        // SAFETY: `cpuid` is available on every x86_64 CPU.
-        let ecx = unsafe { core::arch::x86_64::__cpuid(1) }.ecx;
+        let ecx = core::arch::x86_64::__cpuid(1).ecx;
         HAS_RDRAND.store(if ecx & (1 << 30) != 0 { 2 } else { 1 }, Ordering::Relaxed);
     }
     if HAS_RDRAND.load(Ordering::Relaxed) == 2 {

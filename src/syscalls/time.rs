@@ -7,7 +7,7 @@ use core::sync::atomic::AtomicU64;
 use super::ptr::{out, ret_int};
 use super::types::timespec;
 use crate::config::TIMER_FREQ;
-use crate::errno::{Result, EINVAL, EFAULT};
+use crate::errno::{Result, EFAULT, EINVAL};
 use crate::time;
 
 /// TSC value at the first instruction of the first core (the original exported `boot_tsc`

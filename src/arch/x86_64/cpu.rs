@@ -13,15 +13,6 @@ pub fn pause() {
     core::hint::spin_loop();
 }
 
-/// Reads the FS base (the thread pointer of the running task).
-#[inline(always)]
-pub fn read_fs_base() -> u64 {
-    let value: u64;
-    // SAFETY: `rdfsbase` only reads a register; CR4.FSGSBASE is set by the loader or the entry.
-    unsafe { core::arch::asm!("rdfsbase {}", out(reg) value, options(nomem, nostack, preserves_flags)) };
-    value
-}
-
 /// Sets the FS base (the thread pointer of the running task).
 ///
 /// # Safety

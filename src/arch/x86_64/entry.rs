@@ -45,6 +45,8 @@ static mut BOOT_STACK: Stack<BOOT_STACK_SIZE> = Stack([0; BOOT_STACK_SIZE]);
 static mut BSP_IST1: Stack<IST_STACK_SIZE> = Stack([0; IST_STACK_SIZE]);
 /// First core's NMI/double-fault/machine-check stack (IST2).
 static mut BSP_IST2: Stack<IST_STACK_SIZE> = Stack([0; IST_STACK_SIZE]);
+/// First core's external-interrupt stack (IST3).
+static mut BSP_IST3: Stack<IST_STACK_SIZE> = Stack([0; IST_STACK_SIZE]);
 /// Tiny stack for the CPL-0 entry itself; cores enter strictly one after another.
 static mut ENTRY_STACK: Stack<256> = Stack([0; 256]);
 
@@ -215,7 +217,7 @@ start64:
     lea rax, [rip + boot_pml4]
     mov cr3, rax
     mov rax, cr0
-    and eax, -13
+    and eax, 0x9ffffff3
     or eax, 0x22
     mov cr0, rax
     mov rax, cr4
@@ -281,6 +283,8 @@ start64:
     mov qword ptr [rsi + {tss_ist1}], rax
     lea rax, [rip + {bsp_ist2} + {ist_size}]
     mov qword ptr [rsi + {tss_ist2}], rax
+    lea rax, [rip + {bsp_ist3} + {ist_size}]
+    mov qword ptr [rsi + {tss_ist3}], rax
 8:
     mov eax, edi
     shl eax, 4
@@ -389,8 +393,10 @@ hermit_cpl3_entry:
     tss_sel0 = const gdt::TSS_SELECTOR_BASE,
     tss_ist1 = const offset_of!(Tss, ist1),
     tss_ist2 = const offset_of!(Tss, ist2),
+    tss_ist3 = const offset_of!(Tss, ist3),
     bsp_ist1 = sym BSP_IST1,
     bsp_ist2 = sym BSP_IST2,
+    bsp_ist3 = sym BSP_IST3,
     ist_size = const IST_STACK_SIZE,
     boot_stack = sym BOOT_STACK,
     boot_stack_size = const BOOT_STACK_SIZE,

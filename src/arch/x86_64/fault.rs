@@ -167,6 +167,9 @@ pub extern "C" fn report(frame: &FaultFrame) -> ! {
         }
         let _ = writeln!(out);
     }
+    if let Some((bottom, top)) = crate::scheduler::current_stack() {
+        let _ = writeln!(out, "[hermit]   stack of task {task}: {bottom:#x}..{top:#x}, guard page below");
+    }
     crate::drivers::console::emergency(out.as_bytes());
     crate::drivers::hypercall::exit(EFAULT.neg())
 }
@@ -184,13 +187,8 @@ pub fn init_core(core: usize) {
     let block = super::percore::init_block(core);
     if core == 0 {
         super::idt::fill();
-        // SAFETY: only the addresses of the statics are taken; they belong to core 0.
-        let (frame, stack) = unsafe {
-            (
-                core::ptr::addr_of_mut!(BSP_FRAME) as u64,
-                core::ptr::addr_of_mut!(BSP_FAULT_STACK) as u64 + crate::config::FAULT_STACK_SIZE as u64,
-            )
-        };
+        let frame = core::ptr::addr_of_mut!(BSP_FRAME) as u64;
+        let stack = core::ptr::addr_of_mut!(BSP_FAULT_STACK) as u64 + crate::config::FAULT_STACK_SIZE as u64;
         block.fault_frame.store(frame, core::sync::atomic::Ordering::Relaxed);
         block.fault_stack_top.store(stack, core::sync::atomic::Ordering::Relaxed);
     }

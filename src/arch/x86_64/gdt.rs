@@ -38,7 +38,8 @@ pub struct Tss {
     pub ist1: u64,
     /// NMI, double-fault and machine-check stack.
     pub ist2: u64,
-    ist3: u64,
+    /// External-interrupt stack.
+    pub ist3: u64,
     ist4: u64,
     ist5: u64,
     ist6: u64,

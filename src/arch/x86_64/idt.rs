@@ -4,7 +4,7 @@
 use core::mem::size_of;
 
 use super::gdt::KERNEL_CODE;
-use super::trap::{stub_address, IST_CRITICAL, IST_DEFAULT};
+use super::trap::{stub_address, IST_CRITICAL, IST_DEFAULT, IST_INTERRUPT};
 
 /// Number of vectors.
 const VECTORS: usize = 256;
@@ -30,11 +30,13 @@ const fn gate(handler: u64, ist: u64, dpl: u64) -> [u64; 2] {
 
 /// Writes all 256 gates. Every gate uses an IST stack, so an interrupt never writes below the
 /// interrupted stack pointer (applications use the red zone). NMI, double fault and machine
-/// check get a stack of their own; `int3` and `into` may be raised from CPL 3.
+/// check get a stack of their own, and so do external interrupts; `int3` and `into` may be
+/// raised from CPL 3.
 pub fn fill() {
     for vector in 0..VECTORS {
         let ist = match vector {
             2 | 8 | 18 => IST_CRITICAL,
+            32.. => IST_INTERRUPT,
             _ => IST_DEFAULT,
         };
         let dpl = if vector == 3 || vector == 4 { 3 } else { 0 };

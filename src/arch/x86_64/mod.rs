@@ -8,6 +8,7 @@ mod idt;
 pub mod paging;
 pub mod percore;
 pub mod port;
+pub mod smp;
 mod trap;
 
 use hermit_interface::header::KernelHeader;

@@ -17,8 +17,8 @@ const GIB: u64 = 1 << 30;
 
 /// The boot PDPT (image + 0x2000).
 fn pdpt() -> *mut u64 {
-    // SAFETY: only the address of the symbol is taken; the PDPT follows the PML4 (entry.rs).
-    (unsafe { core::ptr::addr_of!(boot_pml4) } as u64 + 0x1000) as *mut u64
+    // The PDPT follows the PML4 (entry.rs).
+    (core::ptr::addr_of!(boot_pml4) as u64 + 0x1000) as *mut u64
 }
 
 /// Maps guest RAM `[1 GiB, ram_end)` with 2 MiB pages; `alloc` returns zeroed 4 KiB frames.
@@ -49,7 +49,7 @@ pub fn identity_map_ram(ram_end: u64, alloc: &mut dyn FnMut() -> Result<u64>) ->
 /// The caller guarantees that nothing has accessed the 2 MiB around `addr` yet (fresh stack
 /// memory), so no stale translation can survive.
 pub fn punch_guard_page(addr: u64, alloc: &mut dyn FnMut() -> Result<u64>) -> Result<()> {
-    if addr % 0x1000 != 0 {
+    if !addr.is_multiple_of(0x1000) {
         return Err(EINVAL);
     }
     // SAFETY: reading the live PDPT entry for `addr`.

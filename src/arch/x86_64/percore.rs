@@ -51,10 +51,7 @@ const _: () = assert!(size_of::<PerCore>() == 1 << PERCORE_SHIFT);
 /// If `id` is not below [`MAX_CORES`] or the linker script reserved too little room.
 pub fn block_of(id: usize) -> &'static PerCore {
     assert!(id < MAX_CORES);
-    // SAFETY: only the addresses of the linker symbols are taken.
-    let (start, end) = unsafe {
-        (core::ptr::addr_of!(percore_start) as usize, core::ptr::addr_of!(percore_end) as usize)
-    };
+    let (start, end) = (core::ptr::addr_of!(percore_start) as usize, core::ptr::addr_of!(percore_end) as usize);
     assert!(end - start >= MAX_CORES << PERCORE_SHIFT, "linker script reserves too little .percore");
     let ptr = (start + (id << PERCORE_SHIFT)) as *const PerCore;
     // SAFETY: the area is inside the image, aligned to 64 (linker script) and zero-initialised
@@ -99,4 +96,3 @@ pub fn current_task() -> u64 {
 pub fn set_current_task(task: u64) {
     percore().current_task.store(task, Ordering::Relaxed);
 }
-

@@ -4,6 +4,8 @@
 //! - #GP from CPL 3 on `in`/`out`: perform the port access for the interrupted code and
 //!   resume after the 1-byte instruction (PVM hosts ignore IOPL, so every hypercall of the
 //!   original port protocol arrives here);
+//! - #GP from CPL 3 on `hlt`: halt with interrupts enabled until one arrives, then resume
+//!   after the instruction (how an idle core sleeps);
 //! - any other exception: save the registers into this core's fault frame and resume at
 //!   CPL 3 in [`super::fault::report`] on the core's fault stack;
 //! - a second fault on a core that is already reporting one: end the guest with the EXIT
@@ -23,6 +25,9 @@ use super::percore::PerCore;
 pub const IST_DEFAULT: u64 = 1;
 /// IST index used by NMI, double fault and machine check.
 pub const IST_CRITICAL: u64 = 2;
+/// IST index used by external interrupts, so that one arriving while the #GP trampoline
+/// halts on behalf of CPL 3 does not overwrite the trampoline's frame on IST1.
+pub const IST_INTERRUPT: u64 = 3;
 
 /// Bytes between two vector stubs.
 const STUB_SIZE: usize = 16;
@@ -33,8 +38,7 @@ extern "C" {
 
 /// Address of the stub of `vector`.
 pub fn stub_address(vector: usize) -> u64 {
-    // SAFETY: only the address of the symbol is taken.
-    let base = unsafe { core::ptr::addr_of!(hermit_trap_stubs) } as u64;
+    let base = core::ptr::addr_of!(hermit_trap_stubs) as u64;
     base + (vector * STUB_SIZE) as u64
 }
 
@@ -96,8 +100,15 @@ hermit_trap_common:
     je 13f
     cmp ebx, 0xec
     je 14f
+    cmp ebx, 0xf4
+    je 16f
     pop rbx
     jmp 30f
+16:
+    sti
+    hlt
+    cli
+    jmp 15f
 11:
     out dx, eax
     jmp 15f
