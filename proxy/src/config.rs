@@ -36,6 +36,9 @@ pub struct Config {
     pub hugepages: bool,
     /// Offer the fast hypercall channel to the kernel.
     pub fast_channel: bool,
+    /// Behave exactly like the original uhyve: no header extension, no extension
+    /// hypercalls, no CPU preparation, and host errors reported as a bare -1.
+    pub uhyve_compat: bool,
     /// Static IPv4 configuration for uhyve networking (header fields).
     pub ip: Option<[u8; 4]>,
     /// Gateway.
@@ -109,6 +112,7 @@ impl Config {
             verbose: flag("HERMIT_VERBOSE", false),
             hugepages: flag("HERMIT_HUGEPAGE", true),
             fast_channel: flag("HERMIT_FASTCALL", true),
+            uhyve_compat: flag("HERMIT_UHYVE_COMPAT", false),
             ip: address("HERMIT_IP")?,
             gateway: address("HERMIT_GATEWAY")?,
             mask: address("HERMIT_MASK")?,
@@ -181,6 +185,7 @@ mod tests {
     fn flags_and_addresses() {
         assert!(config(&[("HERMIT_VERBOSE", "1")]).unwrap().verbose);
         assert!(!config(&[("HERMIT_VERBOSE", "0")]).unwrap().verbose);
+        assert!(config(&[("HERMIT_UHYVE_COMPAT", "1")]).unwrap().uhyve_compat);
         assert_eq!(config(&[("HERMIT_IP", "10.0.5.3")]).unwrap().ip, Some([10, 0, 5, 3]));
         assert!(config(&[("HERMIT_IP", "10.0.5")]).is_err());
     }

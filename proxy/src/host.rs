@@ -29,7 +29,8 @@ pub struct Host {
     pub files: Mutex<FileTable>,
     /// Verbose mode: kernel console to stderr, `.kmsg` at exit.
     pub verbose: bool,
-    /// Whether the extension hypercalls and the header extension are offered.
+    /// Whether the extension hypercalls and the header extension are offered (not in
+    /// original-uhyve compatibility mode, where host errors are also reported as -1).
     pub extensions: bool,
     /// Whether the fast channel is offered.
     pub fast_channel: bool,

@@ -124,10 +124,20 @@ fn field(arg: u64, offset: usize) -> u64 {
     arg.wrapping_add(offset as u64)
 }
 
-/// The result of a libc call: the value, or `-errno`.
-fn libc_result(ret: i64) -> i64 {
+/// A failed host call as the guest sees it: `-errno`, or the bare `-1` of the original uhyve
+/// in compatibility mode.
+fn failure(host: &Host, errno: i32) -> i64 {
+    if host.extensions {
+        -i64::from(errno)
+    } else {
+        -1
+    }
+}
+
+/// The result of a libc call: the value, or [`failure`] with the call's errno.
+fn libc_result(host: &Host, ret: i64) -> i64 {
     if ret < 0 {
-        -i64::from(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+        failure(host, std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
     } else {
         ret
     }
@@ -138,11 +148,11 @@ fn write(host: &Host, arg: u64) -> Result<(), GuestError> {
     let buf: u64 = host.ram.read(field(arg, offset_of!(Write, buf)))?;
     let len: u64 = host.ram.read(field(arg, offset_of!(Write, len)))?;
     let result = if !host.files.lock().expect("file table").allows(fd) {
-        -i64::from(libc::EBADF)
+        failure(host, libc::EBADF)
     } else {
         match host.ram.write_to_fd(host.page_root, buf, len, fd)? {
             Ok(n) => n as i64,
-            Err(errno) => -i64::from(errno),
+            Err(errno) => failure(host, errno),
         }
     };
     host.ram.write(field(arg, offset_of!(Write, len)), result)
@@ -153,11 +163,11 @@ fn read(host: &Host, arg: u64) -> Result<(), GuestError> {
     let buf: u64 = host.ram.read(field(arg, offset_of!(Read, buf)))?;
     let len: u64 = host.ram.read(field(arg, offset_of!(Read, len)))?;
     let result = if !host.files.lock().expect("file table").allows(fd) {
-        -i64::from(libc::EBADF)
+        failure(host, libc::EBADF)
     } else {
         match host.ram.read_from_fd(host.page_root, buf, len, fd)? {
             Ok(n) => n as i64,
-            Err(errno) => -i64::from(errno),
+            Err(errno) => failure(host, errno),
         }
     };
     host.ram.write(field(arg, offset_of!(Read, ret)), result)
@@ -175,11 +185,11 @@ fn open(host: &Host, arg: u64) -> Result<(), GuestError> {
     let mode: i32 = host.ram.read(field(arg, offset_of!(Open, mode)))?;
     let path = guest_path(host, name)?;
     let ret = match check_path(&path) {
-        Err(errno) => -errno,
+        Err(errno) => failure(host, errno) as i32,
         Ok(()) => {
             // SAFETY: `path` is a valid NUL-terminated string; `open` has no other inputs.
             let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) };
-            let fd = libc_result(i64::from(fd)) as i32;
+            let fd = libc_result(host, i64::from(fd)) as i32;
             if fd >= 0 {
                 host.files.lock().expect("file table").insert(fd);
             }
@@ -195,9 +205,9 @@ fn close(host: &Host, arg: u64) -> Result<(), GuestError> {
         0
     } else if host.files.lock().expect("file table").remove(fd) {
         // SAFETY: the guest owned this descriptor and gives it up.
-        libc_result(i64::from(unsafe { libc::close(fd) })) as i32
+        libc_result(host, i64::from(unsafe { libc::close(fd) })) as i32
     } else {
-        -libc::EBADF
+        failure(host, libc::EBADF) as i32
     };
     host.ram.write(field(arg, offset_of!(Close, ret)), ret)
 }
@@ -208,9 +218,9 @@ fn lseek(host: &Host, arg: u64) -> Result<(), GuestError> {
     let whence: i32 = host.ram.read(field(arg, offset_of!(Lseek, whence)))?;
     let result = if host.files.lock().expect("file table").allows(fd) {
         // SAFETY: `lseek` on a descriptor the guest owns; no memory is passed.
-        libc_result(unsafe { libc::lseek(fd, offset, whence) })
+        libc_result(host, unsafe { libc::lseek(fd, offset, whence) })
     } else {
-        -i64::from(libc::EBADF)
+        failure(host, libc::EBADF)
     };
     host.ram.write(field(arg, offset_of!(Lseek, offset)), result)
 }
@@ -256,8 +266,8 @@ fn path_op(host: &Host, arg: u64, op: impl FnOnce(&CString, i32) -> i32) -> Resu
     let mode: i32 = host.ram.read(field(arg, offset_of!(PathOp, mode)))?;
     let path = guest_path(host, name)?;
     let ret = match check_path(&path) {
-        Err(errno) => -errno,
-        Ok(()) => libc_result(i64::from(op(&path, mode))) as i32,
+        Err(errno) => failure(host, errno) as i32,
+        Ok(()) => libc_result(host, i64::from(op(&path, mode))) as i32,
     };
     host.ram.write(field(arg, offset_of!(PathOp, ret)), ret)
 }
@@ -314,7 +324,7 @@ fn stat(host: &Host, arg: u64) -> Result<(), GuestError> {
     host.ram.check(out, std::mem::size_of::<HostStat>() as u64)?;
     let path = guest_path(host, name)?;
     let ret = match check_path(&path) {
-        Err(errno) => -errno,
+        Err(errno) => failure(host, errno) as i32,
         Ok(()) => {
             // SAFETY: an all-zero `stat` is a valid value of the plain C struct.
             let mut st: libc::stat = unsafe { std::mem::zeroed() };
@@ -326,7 +336,7 @@ fn stat(host: &Host, arg: u64) -> Result<(), GuestError> {
                     libc::stat(path.as_ptr(), &mut st)
                 }
             };
-            let ret = libc_result(i64::from(ret)) as i32;
+            let ret = libc_result(host, i64::from(ret)) as i32;
             if ret == 0 {
                 put_stat(host, out, &host_stat(&st))?;
             }
@@ -344,13 +354,13 @@ fn fstat(host: &Host, arg: u64) -> Result<(), GuestError> {
         // SAFETY: an all-zero `stat` is a valid value of the plain C struct.
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: `st` is a valid out-pointer; the descriptor belongs to the guest.
-        let ret = libc_result(i64::from(unsafe { libc::fstat(fd, &mut st) })) as i32;
+        let ret = libc_result(host, i64::from(unsafe { libc::fstat(fd, &mut st) })) as i32;
         if ret == 0 {
             put_stat(host, out, &host_stat(&st))?;
         }
         ret
     } else {
-        -libc::EBADF
+        failure(host, libc::EBADF) as i32
     };
     host.ram.write(field(arg, offset_of!(Fstat, ret)), ret)
 }

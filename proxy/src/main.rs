@@ -32,6 +32,8 @@ Environment:
   HERMIT_VERBOSE=1      print the kernel console to stderr and its log (.kmsg) at exit
   HERMIT_HUGEPAGE=0     do not back guest memory with transparent huge pages
   HERMIT_FASTCALL=0     do not offer the fast hypercall channel (use port I/O only)
+  HERMIT_UHYVE_COMPAT=1 behave exactly like the original uhyve (no protocol extensions,
+                        host errors as -1); for testing compatibility
   HERMIT_IP, HERMIT_GATEWAY, HERMIT_MASK
                         IPv4 settings written into the kernel header
 The whole environment of the proxy is passed to the program.

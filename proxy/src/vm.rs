@@ -69,7 +69,9 @@ pub fn build(
         slots.and(vcpus)
     })?;
 
-    let host = Host::new(ram, image.entry, args, env, config.verbose, true, config.fast_channel);
+    let extensions = !config.uhyve_compat;
+    let fast_channel = config.fast_channel && extensions;
+    let host = Host::new(ram, image.entry, args, env, config.verbose, extensions, fast_channel);
     Ok(Machine { host: Arc::new(host), vcpus, _vm: vm })
 }
 
@@ -109,7 +111,7 @@ fn prepare(
         vcpus.push(vm.create_vcpu(u64::from(id)).map_err(|e| format!("cannot create vCPU {id}: {e}"))?);
     }
     let cpuid = guest_cpuid(kvm)?;
-    let mut prepared = host_has_xsave_and_fsgsbase();
+    let mut prepared = !config.uhyve_compat && host_has_xsave_and_fsgsbase();
     for vcpu in &vcpus {
         prepared &= setup_vcpu(vcpu, &cpuid, image.entry, prepared)?;
     }
@@ -168,6 +170,9 @@ fn write_header(ram: &GuestRam, config: &Config, image: &Image, khz: u64, prepar
         }
     }
     ram.write::<u64>(at(offset::HOST_LOGICAL_ADDR), ram.host_base()).map_err(err)?;
+    if config.uhyve_compat {
+        return Ok(());
+    }
 
     let mut features = header::FEATURE_EXT_HYPERCALLS;
     if config.fast_channel {
