@@ -1,0 +1,56 @@
+/* crt0.c: the C start-up of a HermitCore image; the kernel calls libc_start on the main task. */
+/*
+ * The ELF entry _start belongs to the kernel (libhermit.a). Once the kernel has set up the
+ * main task, its stack and its TLS, it calls libc_start(argc, argv, envp) (libhermit-abi.md
+ * §1 facts 8-9, §3.3). The helpers below read the kernel header at 0x800000.
+ */
+#include <stdlib.h>
+#include <stdint.h>
+
+extern char **environ;
+extern void __libc_init_array(void);
+extern void __libc_fini_array(void);
+extern int main(int argc, char **argv, char **envp);
+
+int libc_start(int argc, char **argv, char **envp);
+int get_cpufreq(void);
+int isle_id(void);
+int get_num_cpus(void);
+void _init(void);
+void _fini(void);
+
+/* The proxy socket of the original; the kernel may read and write it. */
+int libc_sd = -1;
+
+/* The DSO handle of the executable, used by __cxa_atexit (normally from crtbegin.o). */
+void *__dso_handle __attribute__((visibility("hidden"))) = 0;
+
+/* Empty: newlib's __libc_init_array and __libc_fini_array call them (HAVE_INIT_FINI). */
+void _init(void) {}
+void _fini(void) {}
+
+/* Reads a 32-bit field of the kernel header; the asm hides the constant address from gcc. */
+static int header_field(uintptr_t offset)
+{
+	const volatile int *field;
+	__asm__("" : "=r"(field) : "0"(0x800000UL + offset));
+	return *field;
+}
+
+/* TSC frequency in MHz (header cpu_freq). */
+int get_cpufreq(void) { return header_field(0x18); }
+
+/* Isle number of this kernel (header isle, -1 in single-kernel mode). */
+int isle_id(void) { return header_field(0x34); }
+
+/* Number of cores that are up (header cpu_online). */
+int get_num_cpus(void) { return header_field(0x20); }
+
+int libc_start(int argc, char **argv, char **envp)
+{
+	__libc_init_array();
+	atexit(__libc_fini_array);
+	if (envp != NULL)
+		environ = envp;
+	exit(main(argc, argv, envp));
+}

@@ -1,0 +1,52 @@
+/* uio.c: readv() and writev() as loops over sys_read/sys_write (the original returned -ENOSYS). */
+#include <limits.h>
+#include <sys/uio.h>
+#include "glue.h"
+
+static int check(const struct iovec *iov, int count)
+{
+	size_t total = 0;
+	if (count < 0 || count > IOV_MAX)
+		return -EINVAL;
+	for (int i = 0; i < count; i++) {
+		if (iov[i].iov_len > (size_t)LONG_MAX - total)
+			return -EINVAL;
+		total += iov[i].iov_len;
+	}
+	return 0;
+}
+
+/* Stops at the first short transfer, as a single read would. */
+ssize_t readv(int fd, const struct iovec *iov, int count)
+{
+	ssize_t done = 0;
+	int err = check(iov, count);
+	if (err < 0)
+		return hermit_result(err);
+	for (int i = 0; i < count; i++) {
+		ssize_t n = sys_read(fd, iov[i].iov_base, iov[i].iov_len);
+		if (n < 0)
+			return done > 0 ? done : hermit_result(n);
+		done += n;
+		if ((size_t)n < iov[i].iov_len)
+			break;
+	}
+	return done;
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int count)
+{
+	ssize_t done = 0;
+	int err = check(iov, count);
+	if (err < 0)
+		return hermit_result(err);
+	for (int i = 0; i < count; i++) {
+		ssize_t n = sys_write(fd, iov[i].iov_base, iov[i].iov_len);
+		if (n < 0)
+			return done > 0 ? done : hermit_result(n);
+		done += n;
+		if ((size_t)n < iov[i].iov_len)
+			break;
+	}
+	return done;
+}
