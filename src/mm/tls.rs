@@ -28,11 +28,15 @@ pub struct TlsLayout {
     pub tp: u64,
 }
 
-/// The layout for a TLS segment of `memsz` bytes aligned to `align`.
+/// The layout for a TLS segment of `memsz` bytes aligned to `align`: the image starts
+/// `round_up(memsz, align)` bytes below the thread pointer (where the linker's local-exec
+/// offsets expect it) and the thread pointer is aligned to at least 16 bytes.
 pub fn tls_layout(memsz: u64, align: u64) -> TlsLayout {
-    let align = align.max(16).next_power_of_two();
+    let align = align.max(1).next_power_of_two();
     let image = align_up(memsz, align);
-    TlsLayout { size: image + TCB_SIZE, align, data: 0, tp: image }
+    let tp_align = align.max(16);
+    let tp = align_up(image, tp_align);
+    TlsLayout { size: tp + TCB_SIZE, align: tp_align, data: tp - image, tp }
 }
 
 #[cfg(test)]
@@ -47,6 +51,17 @@ mod tests {
         assert_eq!(l.size, 128 + TCB_SIZE);
         // The linker's offset of the first TLS byte is -round_up(memsz, align).
         assert_eq!(l.tp - l.data, 128);
+    }
+
+    #[test]
+    fn small_alignment_keeps_the_linker_offsets() {
+        // One `int`: the linker addresses it at fs:-4.
+        let l = tls_layout(4, 4);
+        assert_eq!((l.tp - l.data, l.tp % 16, l.align), (4, 0, 16));
+        // 20 bytes aligned to 8: fs:-24.
+        let l = tls_layout(20, 8);
+        assert_eq!(l.tp - l.data, 24);
+        assert_eq!(l.data % 8, 0);
     }
 
     #[test]
