@@ -1,0 +1,43 @@
+/* stdio_formats.c: printf/snprintf/sscanf conversions of newlib as configured (floats, long double, C99 sizes). */
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "test.h"
+
+/* The truncation below is what the test is about. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+int main(void)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "%f|%.3f|%e|%g|%g", 3.5, 2.0 / 3.0, 12345.678, 0.0001, 1e20);
+	CHECK_STR(buf, "3.500000|0.667|1.234568e+04|0.0001|1e+20");
+	snprintf(buf, sizeof(buf), "%Lf|%.2Le", (long double)1.25, (long double)-7.5e-3);
+	CHECK_STR(buf, "1.250000|-7.50e-03");
+	snprintf(buf, sizeof(buf), "%a", 1.0);
+	CHECK_STR(buf, "0x1p+0");
+	snprintf(buf, sizeof(buf), "%lld|%llu|%zu|%jd|%" PRIu64 "|%td", -9000000000LL,
+		 18446744073709551615ULL, (size_t)42, (intmax_t)-5, UINT64_C(1) << 40, (ptrdiff_t)-3);
+	CHECK_STR(buf, "-9000000000|18446744073709551615|42|-5|1099511627776|-3");
+	snprintf(buf, sizeof(buf), "[%5s|%-5s|%05d|%x|%#o|%c|%%]", "ab", "cd", 42, 255, 8, 'z');
+	CHECK_STR(buf, "[   ab|cd   |00042|ff|010|z|%]");
+	CHECK_INT(snprintf(buf, 4, "%s", "truncated"), 9);
+	CHECK_STR(buf, "tru");
+	snprintf(buf, sizeof(buf), "%f %f", 1.0 / 0.0, -0.0);
+	CHECK_STR(buf, "inf -0.000000");
+
+	int i;
+	double d;
+	long double ld;
+	char word[16];
+	CHECK_INT(sscanf("17 2.5e3 0.125 hermit", "%d %lf %Lf %15s", &i, &d, &ld, word), 4);
+	CHECK_INT(i, 17);
+	CHECK_NEAR(d, 2500.0, 0);
+	CHECK_NEAR((double)ld, 0.125, 0);
+	CHECK_STR(word, "hermit");
+
+	/* The same conversions through the real stdout, for the log. */
+	printf("printf: %f %e %g %Lf\n", 3.5, 12345.678, 0.0001, (long double)1.25);
+	TEST_DONE();
+}

@@ -1,0 +1,64 @@
+#!/bin/sh
+# check-driver.sh: x86_64-hermit-gcc/-ld behave like the original toolchain (link line, flags, -r, OSABI).
+# usage: check-driver.sh <toolchain bin dir> <hello.c> <scratch dir>
+set -u
+bin=$1
+hello=$2
+work=$3
+rm -rf "$work"
+mkdir -p "$work" || exit 1
+cd "$work" || exit 1
+gcc="$bin/x86_64-hermit-gcc"
+readelf="$bin/x86_64-hermit-readelf"
+status=0
+fail() {
+	echo "FAIL: $*" >&2
+	status=1
+}
+osabi() { "$readelf" -h "$1" | sed -n 's/^ *OS\/ABI: *//p'; }
+etype() { "$readelf" -h "$1" | awk '/Type:/ { print $2 }'; }
+
+# The original usage, with the original application flags.
+"$gcc" -m64 -mtls-direct-seg-refs -O3 -ftree-vectorize "$hello" -o hello -lhermit || fail "original link line"
+[ "$(osabi hello)" = "<unknown: ff>" ] || fail "hello: OS/ABI is $(osabi hello)"
+[ "$(etype hello)" = "EXEC" ] || fail "hello is not ET_EXEC"
+"$bin/proxy" ./hello one >out.txt 2>&1 || fail "hello did not run: $(cat out.txt)"
+grep -q '^argv\[1\] = one$' out.txt || fail "hello printed: $(cat out.txt)"
+
+# Libraries ordinary Makefiles pass, and -pthread.
+"$gcc" -pthread "$hello" -o threads -lm -lrt -ldl -lpthread || fail "-pthread -lm -lrt -ldl -lpthread"
+
+# Partial links stay ELFOSABI_NONE relocatable objects.
+"$gcc" -c "$hello" -o hello.o || fail "compile"
+"$gcc" -r hello.o -o partial.o || fail "gcc -r"
+[ "$(etype partial.o)" = "REL" ] || fail "partial.o is not ET_REL"
+[ "$(osabi partial.o)" = "UNIX - System V" ] || fail "partial.o was marked: $(osabi partial.o)"
+
+# x86_64-hermit-ld on its own marks a final link.
+sys="$bin/../x86_64-hermit/lib"
+"$bin/x86_64-hermit-ld" -T "$sys/hermit.ld" --no-warn-rwx-segments -z noexecstack -o direct "$sys/crt0.o" hello.o \
+	-L"$sys" --start-group -lc -lm -lhermit -lgcc -lgcc_eh --end-group || fail "x86_64-hermit-ld"
+[ "$(osabi direct)" = "<unknown: ff>" ] || fail "direct: OS/ABI is $(osabi direct)"
+
+# The link line: our start file, script and libraries, no glibc directory, no crt1/crti.
+"$gcc" -v "$hello" -o verbose 2>verbose.txt || fail "gcc -v"
+link=$(grep 'collect2' verbose.txt)
+for want in x86_64-hermit/lib/crt0.o x86_64-hermit/lib/hermit.ld -lhermit -static; do
+	case $link in *"$want"*) ;; *) fail "link line lacks $want" ;; esac
+done
+for unwanted in /usr/lib/x86_64-linux-gnu crt1.o crti.o crtbegin -pie; do
+	case $link in *" $unwanted"* | *"/$unwanted"*) fail "link line has $unwanted" ;; esac
+done
+
+# Predefined macros.
+macros=$("$gcc" -dM -E - </dev/null)
+for want in __hermit__ __unix__ __x86_64__ __ELF__; do
+	printf '%s\n' "$macros" | grep -q "^#define $want " || fail "$want is not defined"
+done
+for unwanted in __linux__ __linux linux __gnu_linux__ __PIE__ __pie__; do
+	printf '%s\n' "$macros" | grep -q "^#define $unwanted " && fail "$unwanted is defined"
+done
+"$gcc" -pthread -dM -E - </dev/null | grep -q '^#define _REENTRANT ' || fail "-pthread does not define _REENTRANT"
+
+[ $status -eq 0 ] && echo "driver: OK"
+exit $status

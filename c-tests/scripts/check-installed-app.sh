@@ -1,0 +1,51 @@
+#!/bin/sh
+# check-installed-app.sh: cmake --install gives a relocated, working prefix for out-of-tree applications.
+# usage: check-installed-app.sh <cmake> <build dir of this project> <app source dir> <scratch dir>
+set -u
+cmake=$1
+build=$2
+app=$3
+work=$4
+rm -rf "$work"
+mkdir -p "$work" || exit 1
+prefix="$work/prefix"
+status=0
+fail() {
+	echo "FAIL: $*" >&2
+	status=1
+}
+
+"$cmake" --install "$build" --prefix "$prefix" >"$work/install.log" 2>&1 || {
+	cat "$work/install.log" >&2
+	echo "FAIL: cmake --install" >&2
+	exit 1
+}
+for file in bin/proxy bin/x86_64-hermit-gcc bin/x86_64-hermit-ld x86_64-hermit/bin/ld \
+	x86_64-hermit/lib/libhermit.a x86_64-hermit/lib/libc.a x86_64-hermit/lib/libg.a \
+	x86_64-hermit/lib/libm.a x86_64-hermit/lib/crt0.o x86_64-hermit/lib/hermit.ld \
+	x86_64-hermit/lib/hermit.specs x86_64-hermit/lib/libgomp.spec x86_64-hermit/lib/libpthread.a \
+	x86_64-hermit/include/stdio.h x86_64-hermit/include/hermit/syscall.h \
+	x86_64-hermit/extra/tests/hello cmake/HermitCore-Application.cmake; do
+	[ -e "$prefix/$file" ] || fail "installed prefix lacks $file"
+done
+
+# 1. include(<prefix>/cmake/HermitCore-Application.cmake) before project(), as in the original.
+"$cmake" -S "$app" -B "$work/build1" -DHERMIT_PREFIX="$prefix" -DCMAKE_INSTALL_PREFIX="$work/app-install" \
+	>"$work/configure1.log" 2>&1 || { cat "$work/configure1.log" >&2; fail "configure with HermitCore-Application.cmake"; }
+"$cmake" --build "$work/build1" >"$work/build1.log" 2>&1 || { cat "$work/build1.log" >&2; fail "build"; }
+"$cmake" --install "$work/build1" >/dev/null 2>&1 || fail "install of the application"
+[ -x "$work/app-install/x86_64-hermit/extra/tests/app" ] || fail "install_local_targets did not install the image"
+"$prefix/bin/proxy" "$work/build1/app" installed >"$work/run1.txt" 2>&1
+rc=$?
+[ $rc -eq 7 ] || fail "app exited with $rc: $(cat "$work/run1.txt")"
+grep -q 'app from an installed prefix: installed' "$work/run1.txt" || fail "app printed: $(cat "$work/run1.txt")"
+
+# 2. The toolchain file alone.
+"$cmake" -S "$app" -B "$work/build2" -DCMAKE_TOOLCHAIN_FILE="$prefix/cmake/HermitCore-Toolchain-x86_64.cmake" \
+	>"$work/configure2.log" 2>&1 || { cat "$work/configure2.log" >&2; fail "configure with the toolchain file"; }
+"$cmake" --build "$work/build2" >"$work/build2.log" 2>&1 || { cat "$work/build2.log" >&2; fail "build 2"; }
+"$prefix/bin/proxy" "$work/build2/app" again >"$work/run2.txt" 2>&1
+[ $? -eq 7 ] || fail "app (toolchain file) failed: $(cat "$work/run2.txt")"
+
+[ $status -eq 0 ] && echo "installed prefix and out-of-tree application: OK"
+exit $status
