@@ -50,6 +50,15 @@ for unwanted in /usr/lib/x86_64-linux-gnu crt1.o crti.o crtbegin -pie; do
 	case $link in *" $unwanted"* | *"/$unwanted"*) fail "link line has $unwanted" ;; esac
 done
 
+# -fopenmp reads our libgomp.spec (found through -B), not the host's, which adds -ldl.
+"$gcc" -fopenmp -v "$hello" -o omp 2>omp.txt && fail "-fopenmp linked although libgomp.a is not built yet"
+omp_link=$(grep collect2 omp.txt)
+case $omp_link in *" -lgomp"*) ;; *) fail "-fopenmp does not link -lgomp" ;; esac
+case $omp_link in *" -ldl"*) fail "-fopenmp used the host's libgomp.spec (-ldl)" ;; esac
+
+# Library lookups find the hermit sysroot.
+case $("$gcc" -print-file-name=libc.a) in *x86_64-hermit/lib/libc.a) ;; *) fail "-print-file-name=libc.a is not ours" ;; esac
+
 # Predefined macros.
 macros=$("$gcc" -dM -E - </dev/null)
 for want in __hermit__ __unix__ __x86_64__ __ELF__; do
