@@ -30,3 +30,5 @@ hermit_c_test(signals EXIT_CODE 134 MATCH "handlers ran; calling abort")
 hermit_c_test(unsupported MATCH "writev gathers this line")
 hermit_c_test(tls_threads_link COMPILE_OPTIONS -pthread LINK_OPTIONS -pthread LIBS pthread rt dl)
 hermit_c_test(compile_checks)
+hermit_c_test(startup ENV HERMIT_MEM=128M EXIT_CODE 5
+  MATCH "main returns 5, atexit ran, destructor ran")
