@@ -10,10 +10,11 @@
 #                 [ENV <VAR=value>...]              # environment of the proxy and the program
 #                                                   # (e.g. HERMIT_MEM=256M, HERMIT_CPUS=2)
 #                 [EXIT_CODE <n>]                   # expected exit status, default 0
-#                 [MATCH <regex>...])               # each must match stdout+stderr
+#                 [MATCH <regex>...]                # each must match stdout+stderr
+#                 [DISABLED <reason>])              # registered but not run (known issue)
 #
 # More runs of an image already built: hermit_c_run(<test name> PROGRAM <name> [ARGS ...]
-# [ENV ...] [EXIT_CODE n] [MATCH ...]). Tests are named c.<name>. ${HERMIT_TEST_TMPDIR} is a
+# [ENV ...] [EXIT_CODE n] [MATCH ...] [DISABLED reason]). Tests are named c.<name>. ${HERMIT_TEST_TMPDIR} is a
 # scratch directory on the host for programs that create files.
 
 hermit_c_test(hello MATCH "Hello World!!!" "argv\\[0\\] = [^ ]*hello")
@@ -30,5 +31,8 @@ hermit_c_test(signals EXIT_CODE 134 MATCH "handlers ran; calling abort")
 hermit_c_test(unsupported MATCH "writev gathers this line")
 hermit_c_test(tls_threads_link COMPILE_OPTIONS -pthread LINK_OPTIONS -pthread LIBS pthread rt dl)
 hermit_c_test(compile_checks)
+hermit_c_test(cpus ENV HERMIT_CPUS=1)
+hermit_c_run(cpus_two PROGRAM cpus ENV HERMIT_CPUS=2
+  DISABLED "the kernel starts main before the secondary cores are online (cpu_online is 1)")
 hermit_c_test(startup ENV HERMIT_MEM=128M EXIT_CODE 5
   MATCH "main returns 5, atexit ran, destructor ran")
