@@ -34,5 +34,6 @@ hermit_c_test(compile_checks)
 hermit_c_test(cpus ENV HERMIT_CPUS=1)
 hermit_c_run(cpus_two PROGRAM cpus ENV HERMIT_CPUS=2
   DISABLED "the kernel starts main before the secondary cores are online (cpu_online is 1)")
+hermit_c_test(unwind)
 hermit_c_test(startup ENV HERMIT_MEM=128M EXIT_CODE 5
   MATCH "main returns 5, atexit ran, destructor ran")
