@@ -10,11 +10,12 @@
 #                 [ENV <VAR=value>...]              # environment of the proxy and the program
 #                                                   # (e.g. HERMIT_MEM=256M, HERMIT_CPUS=2)
 #                 [EXIT_CODE <n>]                   # expected exit status, default 0
+#                 [TIMEOUT <seconds>]               # CTest time limit, default 150
 #                 [MATCH <regex>...]                # each must match stdout+stderr
 #                 [DISABLED <reason>])              # registered but not run (known issue)
 #
 # More runs of an image already built: hermit_c_run(<test name> PROGRAM <name> [ARGS ...]
-# [ENV ...] [EXIT_CODE n] [MATCH ...] [DISABLED reason]). Tests are named c.<name>. ${HERMIT_TEST_TMPDIR} is a
+# [ENV ...] [EXIT_CODE n] [TIMEOUT s] [MATCH ...] [DISABLED reason]). Tests are named c.<name>. ${HERMIT_TEST_TMPDIR} is a
 # scratch directory on the host for programs that create files.
 
 hermit_c_test(hello MATCH "Hello World!!!" "argv\\[0\\] = [^ ]*hello")
@@ -32,8 +33,56 @@ hermit_c_test(unsupported MATCH "writev gathers this line")
 hermit_c_test(tls_threads_link COMPILE_OPTIONS -pthread LINK_OPTIONS -pthread LIBS pthread rt dl)
 hermit_c_test(compile_checks)
 hermit_c_test(cpus ENV HERMIT_CPUS=1)
-hermit_c_run(cpus_two PROGRAM cpus ENV HERMIT_CPUS=2
-  DISABLED "the kernel starts main before the secondary cores are online (cpu_online is 1)")
+hermit_c_run(cpus_two PROGRAM cpus ENV HERMIT_CPUS=2)
 hermit_c_test(unwind)
 hermit_c_test(startup ENV HERMIT_MEM=128M EXIT_CODE 5
   MATCH "main returns 5, atexit ran, destructor ran")
+
+# ---- the kernel and the proxy (boot, exits, host files, memory, faults, hostile guests) ------
+hermit_c_run(hello_args PROGRAM hello ARGS first "second arg" ENV "HERMIT_TEST_VAR=passed through"
+  MATCH "Hello World!!!" "argv\\[1\\] = first" "argv\\[2\\] = second arg" "HERMIT_TEST_VAR = passed through")
+hermit_c_run(hello_two_cores PROGRAM hello ENV HERMIT_CPUS=2 MATCH "Hello World!!!")
+hermit_c_run(hello_original_uhyve PROGRAM hello ARGS x ENV HERMIT_UHYVE_COMPAT=1 "HERMIT_TEST_VAR=compat"
+  MATCH "Hello World!!!" "argv\\[1\\] = x" "HERMIT_TEST_VAR = compat")
+hermit_c_test(exitcode ARGS return 0)
+foreach(code 3 255)
+  hermit_c_run(exitcode_return_${code} PROGRAM exitcode ARGS return ${code} EXIT_CODE ${code})
+endforeach()
+foreach(code 0 3 255)
+  hermit_c_run(exitcode_exit_${code} PROGRAM exitcode ARGS exit ${code} EXIT_CODE ${code})
+endforeach()
+hermit_c_test(fileio ARGS "${HERMIT_TEST_TMPDIR}/fileio.dat" "${HERMIT_TEST_TMPDIR}/no-such-file"
+  MATCH "all [0-9]+ checks passed")
+hermit_c_run(fileio_original_uhyve PROGRAM fileio ENV HERMIT_UHYVE_COMPAT=1
+  ARGS "${HERMIT_TEST_TMPDIR}/fileio-compat.dat" "${HERMIT_TEST_TMPDIR}/no-such-file" nostat
+  MATCH "all [0-9]+ checks passed")
+hermit_c_test(bigmalloc ENV HERMIT_MEM=2G MATCH "1 GiB touched page by page")
+# Faults end the program with the original's status 242 (-EFAULT) and a report, quickly.
+hermit_c_test(fault ARGS null EXIT_CODE 242 TIMEOUT 2
+  MATCH "page fault \\(#PF, vector 14\\)" "read at address 0x0 \\(null pointer dereference\\)" "rip 0x"
+  "rax 0x")
+hermit_c_run(fault_null_write PROGRAM fault ARGS null-write EXIT_CODE 242 TIMEOUT 2
+  MATCH "write at address 0x10 \\(null pointer dereference\\)")
+hermit_c_run(fault_stack_overflow PROGRAM fault ARGS stack EXIT_CODE 242 TIMEOUT 2
+  MATCH "stack overflow into the guard page" "stack of task")
+hermit_c_run(fault_invalid_opcode PROGRAM fault ARGS ud EXIT_CODE 242 TIMEOUT 2
+  MATCH "invalid opcode \\(#UD, vector 6\\)")
+hermit_c_run(fault_divide PROGRAM fault ARGS div EXIT_CODE 242 TIMEOUT 2 MATCH "divide error \\(#DE, vector 0\\)")
+hermit_c_run(fault_wild_pointer PROGRAM fault ARGS wild EXIT_CODE 242 TIMEOUT 2
+  MATCH "access to an unmapped address")
+# A hostile guest: each bad request is refused with a message and status 1.
+hermit_c_test(hostile ARGS foreign-fds MATCH "foreign descriptors refused")
+foreach(case write-outside write-wrap read-outside open-outside open-unterminated struct-outside
+    exit-outside cmdval-outside unknown-port)
+  string(REGEX MATCH "^[a-z]+" call "${case}")
+  string(TOUPPER "${call}" call)
+  if(case STREQUAL "struct-outside")
+    set(call WRITE)
+  endif()
+  set(expect "proxy: bad ${call} hypercall")
+  if(case STREQUAL "unknown-port")
+    set(expect "proxy: the guest used unknown hypercall port 0x9f00")
+  endif()
+  hermit_c_run(hostile_${case} PROGRAM hostile ARGS ${case} EXIT_CODE 1 TIMEOUT 10
+    MATCH "${expect}" "stopping the guest")
+endforeach()

@@ -50,7 +50,12 @@ fn boot_first_core() -> ! {
     }
     hypercall::init_channel(cores as usize);
     let args = args::fetch();
+    // As the original, main starts once every core is up (programs size thread pools by
+    // the online count); the loader starts core i when i cores are online.
     online_counter().fetch_add(1, Ordering::SeqCst);
+    while online_counter().load(Ordering::SeqCst) < cores {
+        arch::pause();
+    }
     log::info!(
         "HermitCore (Rust) booted in {} us: {} MiB RAM, heap at {:#x}, {} argument(s)",
         crate::time::uptime_ns() / 1000,
