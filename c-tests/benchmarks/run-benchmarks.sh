@@ -1,0 +1,39 @@
+#!/bin/sh
+# run-benchmarks.sh: runs every benchmark natively on Linux and in the unikernel, one after the
+# other, and prints both results and the ratio (unikernel / native).
+# usage: run-benchmarks.sh <proxy> <hermit images dir> <native binaries dir> <scratch dir>
+set -eu
+proxy=$1 hermit=$2 native=$3 scratch=$4
+mkdir -p "$scratch"
+results="$scratch/results.txt"
+: > "$results"
+
+# run <where> <command...>: collects "RESULT name value unit" lines, tagged native/hermit.
+run() {
+	where=$1
+	shift
+	"$@" | awk -v where="$where" '$1 == "RESULT" { print where, $2, $3, $4 }' >> "$results"
+}
+
+for bench in getpid compute; do
+	run native "$native/$bench"
+	run hermit "$proxy" "$hermit/$bench"
+done
+run native "$native/write" "$scratch/native-write.dat"
+run hermit "$proxy" "$hermit/write" "$scratch/hermit-write.dat"
+run hermit "$proxy" "$hermit/boot"
+run native "$native/spawn" hello 30 "$native/hello"
+run hermit "$native/spawn" hello 30 "$proxy" "$hermit/hello"
+
+echo
+echo "Benchmarks on $(uname -n): $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
+awk '
+	{ key = $2; unit[key] = $4; value[$1 "," key] = $3; if (!(key in seen)) { seen[key] = 1; order[n++] = key } }
+	END {
+		printf "%-22s %14s %14s %10s  %s\n", "benchmark", "native Linux", "HermitCore", "ratio", "unit"
+		for (i = 0; i < n; i++) {
+			k = order[i]; nat = value["native," k]; her = value["hermit," k]
+			ratio = (nat != "" && her != "" && nat + 0 != 0) ? sprintf("%.2f", her / nat) : "-"
+			printf "%-22s %14s %14s %10s  %s\n", k, (nat == "" ? "-" : nat), (her == "" ? "-" : her), ratio, unit[k]
+		}
+	}' "$results"
