@@ -44,6 +44,8 @@ hermit_c_run(hello_args PROGRAM hello ARGS first "second arg" ENV "HERMIT_TEST_V
 hermit_c_run(hello_two_cores PROGRAM hello ENV HERMIT_CPUS=2 MATCH "Hello World!!!")
 hermit_c_run(hello_original_uhyve PROGRAM hello ARGS x ENV HERMIT_UHYVE_COMPAT=1 "HERMIT_TEST_VAR=compat"
   MATCH "Hello World!!!" "argv\\[1\\] = x" "HERMIT_TEST_VAR = compat")
+hermit_c_run(hello_verbose PROGRAM hello ENV HERMIT_VERBOSE=1
+  MATCH "\\[[0-9]+\\.[0-9]+\\]\\[0:0\\]\\[INFO\\] HermitCore \\(Rust\\) booted" "--- kernel log \\(.kmsg\\) ---" "Hello World!!!")
 hermit_c_test(exitcode ARGS return 0)
 foreach(code 3 255)
   hermit_c_run(exitcode_return_${code} PROGRAM exitcode ARGS return ${code} EXIT_CODE ${code})

@@ -1,6 +1,7 @@
 #!/bin/sh
 # check-bad-images.sh: the proxy refuses files that are not HermitCore images, each with a
-# message naming what is wrong, and exits 1 without running anything.
+# message naming what is wrong, and exits 1 without running anything; --help documents the
+# environment variables.
 # usage: check-bad-images.sh <proxy> <a good image> <scratch directory>
 set -eu
 proxy=$1 good=$2 dir=$3
@@ -34,4 +35,8 @@ expect old-abi "pre-2018 HermitCore ABI" "$dir/old-abi"
 expect bad-memory "HERMIT_MEM" "$good" HERMIT_MEM=lots
 expect qemu "not supported yet" "$good" HERMIT_ISLE=qemu
 expect no-cpus "HERMIT_CPUS" "$good" HERMIT_CPUS=0
+"$proxy" --help > "$dir/help.out"
+for var in HERMIT_ISLE HERMIT_CPUS HERMIT_MEM HERMIT_VERBOSE; do
+	grep -q "$var" "$dir/help.out" || { echo "FAIL --help does not document $var"; status=1; }
+done
 exit $status

@@ -246,3 +246,42 @@ const _: () = {
     assert!(offset_of!(HeaderExt, kmsg_written) == 32);
     assert!(size_of::<HeaderExt>() == 40);
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_fields_sit_at_the_original_offsets() {
+        // libhermit-abi.md §6.2, one row per field.
+        let table = [
+            (offset::BASE, 0x08),
+            (offset::LIMIT, 0x10),
+            (offset::CPU_FREQ, 0x18),
+            (offset::CPU_ONLINE, 0x20),
+            (offset::POSSIBLE_CPUS, 0x24),
+            (offset::CURRENT_BOOT_ID, 0x30),
+            (offset::ISLE, 0x34),
+            (offset::IMAGE_SIZE, 0x38),
+            (offset::POSSIBLE_ISLES, 0x60),
+            (offset::HEAP_START_ADDRESS, 0x64),
+            (offset::DISABLE_X2APIC, 0x74),
+            (offset::MB_INFO, 0x7C),
+            (offset::UHYVE, 0x94),
+            (offset::UARTPORT, 0x98),
+            (offset::HCIP, 0xB0),
+            (offset::HOST_LOGICAL_ADDR, 0xBC),
+        ];
+        for (actual, expected) in table {
+            assert_eq!(actual, expected);
+        }
+        assert_eq!(size_of::<KernelHeader>(), 0xC4);
+    }
+
+    #[test]
+    fn defaults_are_the_original_ones() {
+        assert_eq!(default::HCIP, [10, 0, 5, 2]);
+        assert_eq!(default::ISLE, u32::MAX);
+        assert_eq!(EXT_MAGIC.to_le_bytes(), *b"HRS1");
+    }
+}
