@@ -16,15 +16,25 @@ static int check(const struct iovec *iov, int count)
 	return 0;
 }
 
-/* Stops at the first short transfer, as a single read would. */
-ssize_t readv(int fd, const struct iovec *iov, int count)
+static ssize_t read_one(int fd, void *buf, size_t len)
+{
+	return sys_read(fd, buf, len);
+}
+
+static ssize_t write_one(int fd, void *buf, size_t len)
+{
+	return sys_write(fd, buf, len);
+}
+
+/* One call per buffer; stops at the first short transfer, as a single read or write would. */
+static ssize_t transfer(int fd, const struct iovec *iov, int count, ssize_t (*one)(int, void *, size_t))
 {
 	ssize_t done = 0;
 	int err = check(iov, count);
 	if (err < 0)
 		return hermit_result(err);
 	for (int i = 0; i < count; i++) {
-		ssize_t n = sys_read(fd, iov[i].iov_base, iov[i].iov_len);
+		ssize_t n = one(fd, iov[i].iov_base, iov[i].iov_len);
 		if (n < 0)
 			return done > 0 ? done : hermit_result(n);
 		done += n;
@@ -34,19 +44,12 @@ ssize_t readv(int fd, const struct iovec *iov, int count)
 	return done;
 }
 
+ssize_t readv(int fd, const struct iovec *iov, int count)
+{
+	return transfer(fd, iov, count, read_one);
+}
+
 ssize_t writev(int fd, const struct iovec *iov, int count)
 {
-	ssize_t done = 0;
-	int err = check(iov, count);
-	if (err < 0)
-		return hermit_result(err);
-	for (int i = 0; i < count; i++) {
-		ssize_t n = sys_write(fd, iov[i].iov_base, iov[i].iov_len);
-		if (n < 0)
-			return done > 0 ? done : hermit_result(n);
-		done += n;
-		if ((size_t)n < iov[i].iov_len)
-			break;
-	}
-	return done;
+	return transfer(fd, iov, count, write_one);
 }

@@ -143,34 +143,38 @@ fn libc_result(host: &Host, ret: i64) -> i64 {
     }
 }
 
-fn write(host: &Host, arg: u64) -> Result<(), GuestError> {
+/// Moves data between a guest-virtual buffer and a host descriptor: `WRITE` and `READ` share
+/// the layout of `fd`, `buf` and `len`; the count (or failure) goes to `result_at`.
+fn transfer(host: &Host, arg: u64, result_at: usize, io: Transfer) -> Result<(), GuestError> {
     let fd: i32 = host.ram.read(field(arg, offset_of!(Write, fd)))?;
     let buf: u64 = host.ram.read(field(arg, offset_of!(Write, buf)))?;
     let len: u64 = host.ram.read(field(arg, offset_of!(Write, len)))?;
     let result = if !host.files.lock().expect("file table").allows(fd) {
         failure(host, libc::EBADF)
     } else {
-        match host.ram.write_to_fd(host.page_root, buf, len, fd)? {
+        match io(&host.ram, host.page_root, buf, len, fd)? {
             Ok(n) => n as i64,
             Err(errno) => failure(host, errno),
         }
     };
-    host.ram.write(field(arg, offset_of!(Write, len)), result)
+    host.ram.write(field(arg, result_at), result)
+}
+
+/// `GuestRam::write_to_fd` or `GuestRam::read_from_fd`.
+type Transfer = fn(&crate::guest::GuestRam, u64, u64, u64, i32) -> Result<Result<u64, i32>, GuestError>;
+
+const _: () = {
+    assert!(offset_of!(Write, fd) == offset_of!(Read, fd));
+    assert!(offset_of!(Write, buf) == offset_of!(Read, buf));
+    assert!(offset_of!(Write, len) == offset_of!(Read, len));
+};
+
+fn write(host: &Host, arg: u64) -> Result<(), GuestError> {
+    transfer(host, arg, offset_of!(Write, len), crate::guest::GuestRam::write_to_fd)
 }
 
 fn read(host: &Host, arg: u64) -> Result<(), GuestError> {
-    let fd: i32 = host.ram.read(field(arg, offset_of!(Read, fd)))?;
-    let buf: u64 = host.ram.read(field(arg, offset_of!(Read, buf)))?;
-    let len: u64 = host.ram.read(field(arg, offset_of!(Read, len)))?;
-    let result = if !host.files.lock().expect("file table").allows(fd) {
-        failure(host, libc::EBADF)
-    } else {
-        match host.ram.read_from_fd(host.page_root, buf, len, fd)? {
-            Ok(n) => n as i64,
-            Err(errno) => failure(host, errno),
-        }
-    };
-    host.ram.write(field(arg, offset_of!(Read, ret)), result)
+    transfer(host, arg, offset_of!(Read, ret), crate::guest::GuestRam::read_from_fd)
 }
 
 /// Reads the path at guest-physical `addr`.
