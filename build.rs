@@ -1,6 +1,7 @@
-//! Generates the C headers `hermit/syscall.h` and `hermit/errno.h` from the kernel's exports.
+//! Generates the C headers `hermit/syscall.h`, `hermit/errno.h`, `sys/_pthreadtypes.h` and
+//! `semaphore.h` from the kernel's exports.
 //!
-//! The headers are written to `OUT_DIR`; the committed copies in `include/hermit/` are checked
+//! The headers are written to `OUT_DIR`; the committed copies in `include/` are checked
 //! against them by the unit test `headers::are_current`. Run with `HERMIT_UPDATE_HEADERS=1`
 //! (the CMake target `update-headers`) to refresh the committed copies.
 
@@ -14,7 +15,16 @@ const SYSCALL_SOURCES: &[&str] = &[
     "src/syscalls/time.rs",
     "src/syscalls/console.rs",
     "src/syscalls/misc.rs",
+    "src/syscalls/sync.rs",
     "proxy/interface/src/stat.rs",
+];
+
+/// The generated headers and where their committed copies live.
+const HEADERS: [(&str, &str); 4] = [
+    ("syscall.h", "include/hermit/syscall.h"),
+    ("errno.h", "include/hermit/errno.h"),
+    ("_pthreadtypes.h", "include/sys/_pthreadtypes.h"),
+    ("semaphore.h", "include/semaphore.h"),
 ];
 
 fn generate(config: &str, sources: &[&str], out: &Path) {
@@ -27,7 +37,17 @@ fn generate(config: &str, sources: &[&str], out: &Path) {
 }
 
 fn main() {
-    for input in SYSCALL_SOURCES.iter().chain(&["src/errno.rs", "cbindgen-syscall.toml", "cbindgen-errno.toml"]) {
+    let others = [
+        "src/errno.rs",
+        "src/synch/semaphore.rs",
+        "src/syscalls/pthread/sem.rs",
+        "src/syscalls/pthread/types.rs",
+        "cbindgen-syscall.toml",
+        "cbindgen-errno.toml",
+        "cbindgen-pthreadtypes.toml",
+        "cbindgen-semaphore.toml",
+    ];
+    for input in SYSCALL_SOURCES.iter().chain(&others) {
         println!("cargo:rerun-if-changed={input}");
     }
     println!("cargo:rerun-if-env-changed=HERMIT_UPDATE_HEADERS");
@@ -35,10 +55,16 @@ fn main() {
     std::fs::create_dir_all(&out).expect("create OUT_DIR/hermit");
     generate("cbindgen-syscall.toml", SYSCALL_SOURCES, &out.join("syscall.h"));
     generate("cbindgen-errno.toml", &["src/errno.rs"], &out.join("errno.h"));
+    generate("cbindgen-pthreadtypes.toml", &["src/syscalls/pthread/types.rs"], &out.join("_pthreadtypes.h"));
+    generate(
+        "cbindgen-semaphore.toml",
+        &["src/synch/semaphore.rs", "src/syscalls/pthread/sem.rs"],
+        &out.join("semaphore.h"),
+    );
     println!("cargo:rustc-env=HERMIT_GENERATED_HEADERS={}", out.display());
     if std::env::var("HERMIT_UPDATE_HEADERS").is_ok_and(|v| v == "1") {
-        for name in ["syscall.h", "errno.h"] {
-            std::fs::copy(out.join(name), Path::new("include/hermit").join(name)).expect("update include/hermit");
+        for (name, target) in HEADERS {
+            std::fs::copy(out.join(name), target).expect("update include/");
         }
     }
 }

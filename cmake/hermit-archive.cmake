@@ -1,7 +1,7 @@
 # Turns cargo's raw kernel archive into libhermit.a: one object, sections renamed as in the
-# original (.text -> .ktext, .data -> .kdata, .bss -> .kbss), and every global that is not on
-# the reviewed allow-list made local, so the kernel's memcpy or compiler-builtins can never
-# clash with newlib or libgcc.
+# original (.text -> .ktext, .data -> .kdata, .bss -> .kbss), every global that is not on the
+# reviewed allow-list made local, so the kernel's memcpy or compiler-builtins can never clash
+# with newlib or libgcc, and the allow-list's "weak" symbols (POSIX threads) made weak.
 #
 # cmake -DRAW=<cargo libhermit.a> -DALLOWLIST=<abi-symbols.txt> -DSCRIPT=<hermit-archive.ld>
 #       -DOUT=<libhermit.a> -DWORK=<dir> -P hermit-archive.cmake
@@ -15,10 +15,15 @@ endforeach()
 file(STRINGS "${ALLOWLIST}" lines)
 set(symbols "")
 set(roots "")
+set(weaken "")
 foreach(line IN LISTS lines)
   string(STRIP "${line}" line)
   if(line STREQUAL "" OR line MATCHES "^#")
     continue()
+  endif()
+  if(line MATCHES "^([^ ]+) +weak$")
+    set(line "${CMAKE_MATCH_1}")
+    list(APPEND weaken "--weaken-symbol=${line}")
   endif()
   list(APPEND symbols "${line}")
   list(APPEND roots "--undefined=${line}")
@@ -36,7 +41,7 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "partial link of the kernel failed:\n${err}")
 endif()
 execute_process(
-  COMMAND objcopy --keep-global-symbols=${WORK}/keep.txt --strip-unneeded-symbol=__rustc_debug_gdb_scripts_section__ "${object}"
+  COMMAND objcopy --keep-global-symbols=${WORK}/keep.txt ${weaken} --strip-unneeded-symbol=__rustc_debug_gdb_scripts_section__ "${object}"
   RESULT_VARIABLE rc ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "objcopy on the kernel failed:\n${err}")

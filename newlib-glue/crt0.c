@@ -11,6 +11,8 @@ extern char **environ;
 extern void __libc_init_array(void);
 extern void __libc_fini_array(void);
 extern int main(int argc, char **argv, char **envp);
+extern void __hermit_signal_dispatch(int sig);
+extern int sys_signal(void (*handler)(int));
 
 int libc_start(int argc, char **argv, char **envp);
 int get_cpufreq(void);
@@ -52,5 +54,8 @@ int libc_start(int argc, char **argv, char **envp)
 	atexit(__libc_fini_array);
 	if (envp != NULL)
 		environ = envp;
+	/* Signals from other threads run the receiving thread's newlib handler (threads inherit
+	 * this registration). */
+	sys_signal(__hermit_signal_dispatch);
 	exit(main(argc, argv, envp));
 }

@@ -15,6 +15,15 @@ pub const LARGE_PAGE_SIZE: usize = 0x20_0000;
 /// Linux expect megabytes of stack, so the main task gets 8 MiB (the Linux default).
 pub const MAIN_STACK_SIZE: usize = 8 << 20;
 
+/// Stack of a thread (the original `DEFAULT_STACK_SIZE`); a guard page lies below it.
+pub const DEFAULT_STACK_SIZE: usize = 256 << 10;
+
+/// Time slice of tasks of equal priority on one core (the original's 10 ms tick).
+pub const TIME_SLICE_NS: u64 = 10_000_000;
+
+/// How long an idle core polls for work before it halts (a halted core needs an IPI).
+pub const IDLE_SPIN_NS: u64 = 500_000;
+
 /// Gap between the end of the image and the heap (`HEAP_START` of the original).
 pub const HEAP_GAP: usize = 16 << 10;
 

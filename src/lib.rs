@@ -48,13 +48,33 @@ mod headers {
     /// refresh them with `cmake --build build --target update-headers`.
     #[test]
     fn are_current() {
-        let generated = [
-            include_str!(concat!(env!("HERMIT_GENERATED_HEADERS"), "/syscall.h")),
-            include_str!(concat!(env!("HERMIT_GENERATED_HEADERS"), "/errno.h")),
+        let pairs = [
+            (
+                include_str!(concat!(env!("HERMIT_GENERATED_HEADERS"), "/syscall.h")),
+                include_str!("../include/hermit/syscall.h"),
+                "hermit/syscall.h",
+            ),
+            (
+                include_str!(concat!(env!("HERMIT_GENERATED_HEADERS"), "/errno.h")),
+                include_str!("../include/hermit/errno.h"),
+                "hermit/errno.h",
+            ),
+            (
+                include_str!(concat!(env!("HERMIT_GENERATED_HEADERS"), "/_pthreadtypes.h")),
+                include_str!("../include/sys/_pthreadtypes.h"),
+                "sys/_pthreadtypes.h",
+            ),
+            (
+                include_str!(concat!(env!("HERMIT_GENERATED_HEADERS"), "/semaphore.h")),
+                include_str!("../include/semaphore.h"),
+                "semaphore.h",
+            ),
         ];
-        let committed = [include_str!("../include/hermit/syscall.h"), include_str!("../include/hermit/errno.h")];
-        for (name, (g, c)) in ["syscall.h", "errno.h"].iter().zip(generated.iter().zip(committed)) {
-            assert_eq!(*g, c, "include/hermit/{name} is stale: run `cmake --build build --target update-headers`");
+        for (generated, committed, name) in pairs {
+            assert_eq!(
+                generated, committed,
+                "include/{name} is stale: run `cmake --build build --target update-headers`"
+            );
         }
     }
 }

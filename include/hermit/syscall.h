@@ -13,6 +13,9 @@
 // A task id (`unsigned int` in the original).
 typedef unsigned int tid_t;
 
+// Entry point of a task made by `sys_clone`.
+typedef int (*clone_entry_t)(void*);
+
 // Signal handler registered with `sys_signal`.
 typedef void (*signal_handler_t)(int);
 
@@ -57,6 +60,12 @@ struct hermit_stat {
   int64_t st_ctime_nsec;
 };
 
+// `sem_t` of the original `hermit/syscall.h`: opaque here; the same object as POSIX `sem_t`.
+typedef struct sem sem_t;
+
+// `spinlock_t` of the original `hermit/syscall.h`.
+typedef struct spinlock spinlock_t;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -74,7 +83,7 @@ tid_t sys_getpid(void);
 // the boot core exited; here the program ends whichever task calls it, as `exit` should.
 void sys_exit(int arg) __attribute__((noreturn));
 
-// Ends the calling task. With a single application task this ends the program.
+// Ends the calling task with `arg`. When the last task ends, the program ends with `arg`.
 void do_exit(int arg) __attribute__((noreturn));
 
 // `fork` does not exist in a unikernel: always `-ENOSYS` (the original left it undefined).
@@ -86,6 +95,14 @@ int sys_wait(int *status);
 // `execve` does not exist in a unikernel: always `-ENOSYS` (the original left it undefined).
 int sys_execve(const char *name, char *const *argv, char *const *env);
 
+// Creates a task that runs `ep(argv)` with the caller's priority and a 256 KiB stack with a
+// guard page, on the next idle core (round robin), as the original. Returning from `ep`
+// ends the task. Stores the new id in `*id` unless `id` is null. 0 or `-EINVAL`/`-ENOMEM`.
+//
+// # Safety
+// `ep` must be a function `int ep(void *)`; `id` null or valid for writes.
+int sys_clone(tid_t *id, clone_entry_t ep, void *argv);
+
 // Priority of the calling task if `id` is null or names it; `-EINVAL` otherwise.
 int sys_getprio(const tid_t *id);
 
@@ -93,20 +110,22 @@ int sys_getprio(const tid_t *id);
 // The original always returned `-ENOSYS`.
 int sys_setprio(const tid_t *id, int prio);
 
-// Gives up the processor if another task of at least the same priority is ready. With a
-// single application task it returns at once.
+// Gives the processor to another ready task of at least the same priority. (The original
+// yielded to an equal priority only after a full tick.)
 void sys_yield(void);
 
-// Calls the scheduler unconditionally (pthread-embedded's `sched_yield`).
+// Calls the scheduler (pthread-embedded's `sched_yield`): like `sys_yield`.
 void reschedule(void);
 
-// Registers the calling task's signal handler (one per task, as in the original).
+// Registers the calling task's signal handler (one per task, as in the original); new
+// tasks inherit it.
 int sys_signal(signal_handler_t handler);
 
-// Sends signal `signum` to task `dest`. Delivery to the calling task is synchronous: its
-// handler runs, or, without one, the program ends with status `128 + signum` as newlib's
-// default action did. Signal 0 only checks that the task exists. Unknown tasks give
-// `-ESRCH` (the original returned `-ENOENT`).
+// Sends signal `signum` to task `dest`. To the caller it is delivered at once: its handler
+// runs, or, without one, the program ends with status `128 + signum` as newlib's default
+// action did. Another task runs its handler as soon as it runs (a blocked task is woken, a
+// task running on another core is interrupted). Signal 0 checks that the task exists.
+// Unknown tasks give `-ESRCH` (the original returned `-ENOENT`).
 int sys_kill(tid_t dest, int signum);
 
 // Reads up to `len` bytes from host descriptor `fd`. Returns the count or `-errno`.
@@ -188,8 +207,7 @@ int getpagesize(void);
 // `tp` must be valid for writes.
 int sys_clock_gettime(uint64_t clock_id, struct timespec *tp);
 
-// Sleeps for `*req`. This version busy-waits at CPL 3 (one task per program). 0 or
-// `-EINVAL`/`-EFAULT`; `rem`, if given, is set to zero.
+// Sleeps for `*req`. 0 or `-EINVAL`/`-EFAULT`; `rem`, if given, is set to zero.
 //
 // # Safety
 // `req` must be valid for reads, `rem` null or valid for writes.
@@ -220,6 +238,86 @@ int kputchar(int c);
 // # Safety
 // `buf` must be valid for writes of `len` bytes.
 ssize_t sys_read_entropy(uint8_t *buf, size_t len, uint32_t flags);
+
+// Creates a semaphore with `value` units and stores it in `*sem`. 0, `-EINVAL` or `-ENOMEM`.
+//
+// # Safety
+// `sem` must be null or valid for writes.
+int sys_sem_init(sem_t **sem, unsigned int value);
+
+// Destroys a semaphore made by `sys_sem_init`. 0 or `-EINVAL`.
+//
+// # Safety
+// `sem` must come from `sys_sem_init` and not be used afterwards.
+int sys_sem_destroy(sem_t *sem);
+
+// Takes a unit, blocking while there is none. 0 or `-EINVAL`.
+//
+// # Safety
+// `sem` must be null or a live semaphore.
+int sys_sem_wait(sem_t *sem);
+
+// Returns a unit and wakes the oldest waiter. 0 or `-EINVAL`.
+//
+// # Safety
+// `sem` must be null or a live semaphore.
+int sys_sem_post(sem_t *sem);
+
+// Takes a unit, waiting at most `ms` milliseconds (`ms == 0`: forever). 0, `-ETIME` on
+// timeout, or `-EINVAL`.
+//
+// # Safety
+// `sem` must be null or a live semaphore.
+int sys_sem_timedwait(sem_t *sem, unsigned int ms);
+
+// Identical to `sys_sem_timedwait` (there is no cancellation), as in the original.
+//
+// # Safety
+// `sem` must be null or a live semaphore.
+int sys_sem_cancelablewait(sem_t *sem, unsigned int ms);
+
+// Creates a spin lock and stores it in `*lock`. 0, `-EINVAL`.
+//
+// # Safety
+// `lock` must be null or valid for writes.
+int sys_spinlock_init(spinlock_t **lock);
+
+// Destroys a spin lock made by `sys_spinlock_init`. 0 or `-EINVAL`.
+//
+// # Safety
+// `lock` must come from `sys_spinlock_init` and not be used afterwards.
+int sys_spinlock_destroy(spinlock_t *lock);
+
+// Takes a spin lock (recursively for its owner); spins, yielding to other tasks of this core
+// while it waits. 0 or `-EINVAL`.
+//
+// # Safety
+// `lock` must be null or a live spin lock.
+int sys_spinlock_lock(spinlock_t *lock);
+
+// Releases one level of a spin lock. 0, or `-EINVAL` if the caller does not hold it.
+//
+// # Safety
+// `lock` must be null or a live spin lock.
+int sys_spinlock_unlock(spinlock_t *lock);
+
+// Blocks while `*address == expected`, until `sys_futex_wake` or the timeout (absolute
+// `CLOCK_MONOTONIC`, or relative with flag 1; null: none). 0 when woken, `-EAGAIN` if the
+// value differs, `-ETIMEDOUT`, `-EINTR` for a signal, `-EFAULT`/`-EINVAL` for bad arguments.
+//
+// # Safety
+// `address` must be a valid, aligned 32-bit word; `timeout` null or valid.
+int sys_futex_wait(uint32_t *address,
+                   uint32_t expected,
+                   const struct timespec *timeout,
+                   uint32_t flags);
+
+// Wakes up to `count` tasks waiting on `address` (all for a negative count); returns how
+// many, or `-EFAULT`.
+//
+// # Safety
+// `address` must be a valid, aligned 32-bit word.
+int sys_futex_wake(uint32_t *address, int32_t count);
 
 #ifdef __cplusplus
 }  // extern "C"

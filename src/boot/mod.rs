@@ -1,10 +1,13 @@
 //! From the CPL-0 entry to `libc_start`: the boot flow of the kernel, at CPL 3.
 //!
-//! 1. [`rust_entry`]: per-core block, IDT, fault stack (core 0 only in this version).
+//! 1. [`rust_entry`]: per-core block, IDT, fault stack; secondary cores start their
+//!    scheduler and idle loop.
 //! 2. Loader features, clock, log.
 //! 3. Memory: kernel heap, map RAM beyond the boot tables, the heap region.
-//! 4. Fast channel, argv/envp from the loader.
-//! 5. The main task with its stack, guard page and TLS; `libc_start(argc, argv, envp)`.
+//! 4. Scheduler and local APIC of the first core, stacks of the other cores, fast channel,
+//!    argv/envp from the loader.
+//! 5. The main task with its stack, guard page and TLS runs `libc_start(argc, argv, envp)`;
+//!    the boot context becomes the first core's idle loop.
 
 mod args;
 mod panic;
@@ -20,9 +23,10 @@ use crate::drivers::hypercall;
 pub extern "C" fn rust_entry(core: u32, _block: *mut PerCore) -> ! {
     arch::fault::init_core(core as usize);
     if core != 0 {
-        // This version runs one application task; secondary cores report in and sleep.
+        crate::scheduler::init_core(core);
+        arch::apic::enable();
         online_counter().fetch_add(1, Ordering::SeqCst);
-        arch::idle();
+        crate::scheduler::idle();
     }
     boot_first_core()
 }
@@ -42,6 +46,9 @@ fn boot_first_core() -> ! {
     if arch::identity_map_ram(limit, &mut crate::mm::alloc_table).is_err() {
         boot_failure("cannot map guest memory");
     }
+    crate::scheduler::init_core(0);
+    arch::apic::enable();
+    arch::init_xsave();
     let cores = header.possible_cpus.clamp(1, crate::config::MAX_CORES as u32);
     for id in 1..cores as usize {
         if arch::prepare_secondary(id).is_err() {
@@ -77,8 +84,9 @@ fn online_counter() -> &'static AtomicU32 {
     unsafe { AtomicU32::from_ptr(core::ptr::addr_of!(arch::header().cpu_online) as *mut u32) }
 }
 
-/// First function of the main task: runs the C library's start-up and `main`.
-extern "C" fn main_task() -> ! {
+/// First function of the main task: runs the C library's start-up and `main`, then ends
+/// the program with main's value.
+extern "C" fn main_task(_: u64) -> i32 {
     let args = args::published();
     // SAFETY: `libc_start` is crt0's entry (libhermit-abi.md §3.3); argv and envp are
     // NULL-terminated arrays of NUL-terminated strings that live forever.

@@ -41,12 +41,12 @@ pub const fn pt_index(addr: u64) -> usize {
     ((addr >> 12) & 511) as usize
 }
 
-/// The 512 entries of a PT that maps the 2 MiB at `base` with 4 KiB pages, except `hole`.
-pub fn split_large(base: u64, hole: u64) -> [u64; ENTRIES] {
+/// The 512 entries of a PT that maps the 2 MiB at `base` with 4 KiB pages, except `holes`.
+pub fn split_large(base: u64, holes: &[u64]) -> [u64; ENTRIES] {
     let mut entries = [0u64; ENTRIES];
     for (i, entry) in entries.iter_mut().enumerate() {
         let addr = base + (i as u64) * 0x1000;
-        if addr != hole {
+        if !holes.contains(&addr) {
             *entry = small(addr);
         }
     }
@@ -73,10 +73,10 @@ mod tests {
 
     #[test]
     fn split_keeps_the_mapping_and_punches_one_hole() {
-        let pt = split_large(0x40_0000, 0x40_3000);
+        let pt = split_large(0x40_0000, &[0x40_3000, 0x40_8000]);
         assert_eq!(pt[0], small(0x40_0000));
-        assert_eq!(pt[3], 0);
+        assert_eq!((pt[3], pt[8]), (0, 0));
         assert_eq!(pt[511], small(0x5f_f000));
-        assert_eq!(pt.iter().filter(|e| **e == 0).count(), 1);
+        assert_eq!(pt.iter().filter(|e| **e == 0).count(), 2);
     }
 }

@@ -1,8 +1,363 @@
-//! Tasks. This version runs one application task per program (the task that calls `main`);
-//! the data structures carry what threads will need: an id, a priority, a stack with a guard
-//! page, a TLS block and a signal handler.
+//! Tasks and their scheduling, all at CPL 3.
+//!
+//! Each core has a ready queue with 32 priorities (round robin within a priority, a 10 ms
+//! slice) and never moves tasks to another core. Blocking, waking, yielding and switching
+//! are function calls. The timer is armed only while a core has more than one runnable
+//! task or a sleeper, so a core with one thread takes no interrupts; an idle core polls for
+//! a while before it halts, so most cross-core wake-ups need no IPI.
 
+mod core;
+mod runqueue;
+mod stacks;
 mod task;
 mod tls;
 
-pub use task::{current, current_id, current_stack, is_stack_guard, lock_owner_id, run_main, set_signal_handler};
+use ::core::sync::atomic::{AtomicU32, Ordering};
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+
+pub use self::core::{cores, current, of, this, Fate};
+pub use self::task::{Task, TaskRef};
+use self::task::{WAIT_BLOCKED, WAIT_INTERRUPTED, WAIT_NONE, WAIT_TIMED_OUT, WAIT_WOKEN};
+use crate::arch::{self, preempt_disable, preempt_enable, rdtsc};
+use crate::config::{MAIN_STACK_SIZE, NORMAL_PRIO, PAGE_SIZE};
+use crate::errno::{Errno, Result, EINVAL, ESRCH};
+use crate::synch::SpinLock;
+
+/// Live tasks by id (for `sys_kill`).
+static TASKS: SpinLock<BTreeMap<u32, TaskRef>> = SpinLock::new(BTreeMap::new());
+
+/// Tasks that have not ended; when the last one ends, the program ends.
+static LIVE: AtomicU32 = AtomicU32::new(0);
+
+/// Next core for round-robin placement.
+static NEXT_CORE: AtomicU32 = AtomicU32::new(0);
+
+/// Sets up the scheduler of this core; its current context becomes the idle task.
+pub fn init_core(id: u32) {
+    self::core::init_core(id);
+}
+
+/// Id of the running task (0 before the scheduler runs).
+pub fn current_id() -> u32 {
+    if arch::current_task() == 0 {
+        0
+    } else {
+        current().id
+    }
+}
+
+/// A non-zero value identifying the running task, for lock ownership.
+pub fn lock_owner_id() -> u64 {
+    arch::current_task().max(1)
+}
+
+/// The running task's stack as `(lowest usable address, initial stack pointer)`.
+pub fn current_stack() -> Option<(u64, u64)> {
+    if arch::current_task() == 0 {
+        return None;
+    }
+    let (bottom, top) = current().stack_bounds;
+    (top != 0).then_some((bottom, top))
+}
+
+/// Whether `addr` lies in the guard page of the running task's stack.
+pub fn is_stack_guard(addr: u64) -> bool {
+    current_stack().is_some_and(|(bottom, _)| (bottom - PAGE_SIZE as u64..bottom).contains(&addr))
+}
+
+/// Registers the running task's signal handler.
+pub fn set_signal_handler(handler: u64) {
+    current().signal_handler.store(handler, Ordering::Relaxed);
+}
+
+/// What a task runs: `entry(arg)`; its return value becomes the task's exit code.
+pub type Entry = extern "C" fn(u64) -> i32;
+
+struct Start {
+    entry: Entry,
+    arg: u64,
+}
+
+/// Picks the core for a new task: the next idle core in round-robin order, else the next.
+fn place() -> u32 {
+    let cores = cores();
+    let first = NEXT_CORE.fetch_add(1, Ordering::Relaxed);
+    (0..cores).map(|i| (first + i) % cores).find(|c| of(*c).is_some_and(|s| s.is_idle())).unwrap_or(first % cores)
+}
+
+/// Creates a task that runs `entry(arg)` with priority `prio` and a stack of `stack_size`
+/// bytes (plus a guard page), on `core` or on a core chosen round robin.
+pub fn spawn(entry: Entry, arg: u64, prio: u8, stack_size: usize, core: Option<u32>) -> Result<TaskRef> {
+    let core = match core {
+        Some(c) if c < cores() => c,
+        Some(_) => return Err(EINVAL),
+        None => place(),
+    };
+    let stack = stacks::alloc(stack_size)?;
+    let tls = tls::TlsBlock::new()?;
+    let start = Box::into_raw(Box::new(Start { entry, arg }));
+    // SAFETY: the stack is fresh and owned by the new task; its top is 16-byte aligned.
+    let rsp = unsafe { arch::prepare_stack(stack.top, task_main, start as u64, tls.thread_pointer()) };
+    let task = TaskRef::new(Task::new(core, prio.clamp(1, 31), Some(stack), Some(tls), rsp));
+    if arch::current_task() != 0 {
+        task.signal_handler.store(current().signal_handler.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+    TASKS.lock().insert(task.id, task.clone());
+    LIVE.fetch_add(1, Ordering::AcqRel);
+    of(core).ok_or(EINVAL)?.make_ready(task.clone());
+    yield_if_outranked();
+    Ok(task)
+}
+
+/// First Rust code of every new task.
+extern "C" fn task_main(start: u64) -> ! {
+    this().after_switch();
+    preempt_enable();
+    deliver_signals();
+    // SAFETY: `spawn` passed a leaked `Box<Start>` for this task only.
+    let start = unsafe { Box::from_raw(start as *mut Start) };
+    let code = (start.entry)(start.arg);
+    exit_current(code)
+}
+
+/// Ends the running task with `code`. The last task to end ends the program.
+pub fn exit_current(code: i32) -> ! {
+    let me = current();
+    me.exit_code.store(code, Ordering::Relaxed);
+    me.exited.store(1, Ordering::Release);
+    crate::synch::futex::wake(&me.exited, usize::MAX);
+    TASKS.lock().remove(&me.id);
+    if LIVE.fetch_sub(1, Ordering::AcqRel) == 1 {
+        crate::drivers::hypercall::exit(code);
+    }
+    preempt_disable();
+    this().reschedule(Fate::Exit);
+    unreachable!("an ended task was resumed")
+}
+
+/// Creates the main task (id `cores`, after the idle tasks, as in the original) running
+/// `entry`, and turns the boot context into this core's idle loop. Returns only on failure.
+pub fn run_main(cores: u32, entry: Entry) -> Errno {
+    task::reserve_ids(cores);
+    let prepared = (|| -> Result<TaskRef> {
+        let stack = stacks::alloc(MAIN_STACK_SIZE)?;
+        let tls = tls::TlsBlock::new()?;
+        // SAFETY: the stack is fresh and owned by the main task.
+        let rsp =
+            unsafe { arch::prepare_stack(stack.top, task_main_entry, entry as usize as u64, tls.thread_pointer()) };
+        Ok(TaskRef::new(Task::new(0, NORMAL_PRIO, Some(stack), Some(tls), rsp)))
+    })();
+    match prepared {
+        Ok(task) => {
+            TASKS.lock().insert(task.id, task.clone());
+            LIVE.fetch_add(1, Ordering::AcqRel);
+            this().make_ready(task);
+            this().idle_loop()
+        }
+        Err(errno) => errno,
+    }
+}
+
+/// First Rust code of the main task: like `task_main`, for an entry passed directly.
+extern "C" fn task_main_entry(entry: u64) -> ! {
+    this().after_switch();
+    preempt_enable();
+    // SAFETY: `run_main` passed an `Entry` function pointer.
+    let entry: Entry = unsafe { ::core::mem::transmute(entry as usize) };
+    let code = entry(0);
+    exit_current(code)
+}
+
+/// The idle loop of a secondary core.
+pub fn idle() -> ! {
+    this().idle_loop()
+}
+
+/// Gives the processor to another ready task of at least the same priority, if any.
+pub fn yield_now() {
+    if !this().has_ready() {
+        return;
+    }
+    preempt_disable();
+    let prio = current().priority();
+    this().reschedule(Fate::Yield(prio));
+    preempt_enable();
+    deliver_signals();
+}
+
+/// Switches at once if a task of higher priority than the running one is ready here (after
+/// this core woke or created one).
+pub fn yield_if_outranked() {
+    let prio = current().priority();
+    if this().top_ready() <= prio {
+        return;
+    }
+    preempt_disable();
+    this().reschedule(Fate::Yield(prio.saturating_add(1)));
+    preempt_enable();
+}
+
+/// How a wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitResult {
+    /// Another task woke it.
+    Woken,
+    /// The deadline passed.
+    TimedOut,
+    /// A signal interrupted it.
+    Interrupted,
+    /// `enqueue` declined (the condition no longer held).
+    Cancelled,
+}
+
+/// Blocks the running task until [`wake`] (or the TSC `deadline`). `enqueue` puts the task's
+/// reference into a wait list under that list's lock, or hands it back (`Err`) if the
+/// condition to wait for no longer holds.
+pub fn block(
+    deadline: Option<u64>,
+    enqueue: impl FnOnce(TaskRef) -> ::core::result::Result<(), TaskRef>,
+) -> WaitResult {
+    preempt_disable();
+    let core = this();
+    let me = current();
+    me.wait_gen.store(me.wait_gen.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    me.wait.store(WAIT_BLOCKED, Ordering::Relaxed);
+    let sleeper = deadline.map(|_| core.running());
+    if let Err(task) = enqueue(core.take_running()) {
+        core.put_running(task);
+        me.wait.store(WAIT_NONE, Ordering::Relaxed);
+        preempt_enable();
+        return WaitResult::Cancelled;
+    }
+    if let (Some(deadline), Some(sleeper)) = (deadline, sleeper) {
+        core.add_sleeper(deadline, sleeper);
+        if core.has_ready() {
+            core.update_timer();
+        }
+    }
+    core.reschedule(Fate::Block);
+    let state = me.wait.load(Ordering::Acquire);
+    me.wait.store(WAIT_NONE, Ordering::Relaxed);
+    preempt_enable();
+    deliver_signals();
+    match state {
+        WAIT_TIMED_OUT => WaitResult::TimedOut,
+        WAIT_INTERRUPTED => WaitResult::Interrupted,
+        _ => WaitResult::Woken,
+    }
+}
+
+/// Wakes a task blocked in [`block`]; false if it was not waiting any more.
+pub fn wake(task: TaskRef) -> bool {
+    wake_as(task, WAIT_WOKEN)
+}
+
+fn wake_as(task: TaskRef, how: u32) -> bool {
+    if task.wait.compare_exchange(WAIT_BLOCKED, how, Ordering::AcqRel, Ordering::Acquire).is_err() {
+        return false;
+    }
+    match of(task.core) {
+        Some(core) => {
+            core.make_ready(task);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Blocks the running task for `ns` nanoseconds (busy-waits for very short times).
+pub fn sleep_ns(ns: u64) {
+    if ns < 20_000 {
+        crate::time::spin_ns(ns);
+        return;
+    }
+    let deadline = rdtsc() + crate::time::clock().ns_to_cycles(ns);
+    while rdtsc() < deadline {
+        // The sleeper list alone holds the task; the wait list is its own reference.
+        let _ = block(Some(deadline), |me| {
+            drop(me);
+            Ok(())
+        });
+    }
+}
+
+/// Entered from the preemption trampoline (timer or IPI interrupted CPL 3), or when
+/// preemption is enabled again after an interrupt arrived: round robin, priorities,
+/// sleepers, signals.
+pub extern "C" fn preempted() {
+    arch::percore().preempt_pending.store(0, Ordering::Relaxed);
+    preempt_disable();
+    let core = this();
+    let now = rdtsc();
+    let tick = core.timer_fired(now);
+    core.expire_sleepers(now);
+    let prio = current().priority();
+    core.reschedule(Fate::Yield(if tick { prio } else { prio.saturating_add(1) }));
+    core.update_timer();
+    preempt_enable();
+    deliver_signals();
+}
+
+/// Runs the handlers of the signals pending for the running task.
+pub fn deliver_signals() {
+    if arch::current_task() == 0 {
+        return;
+    }
+    let me = current();
+    let mut pending = me.pending_signals.swap(0, Ordering::AcqRel);
+    while pending != 0 {
+        let signum = pending.trailing_zeros() as i32;
+        pending &= pending - 1;
+        let handler = me.signal_handler.load(Ordering::Relaxed);
+        if handler == 0 {
+            default_action(signum);
+        }
+        // SAFETY: registered through `sys_signal` as a C function pointer.
+        let handler: extern "C" fn(i32) = unsafe { ::core::mem::transmute(handler as usize) };
+        handler(signum);
+    }
+}
+
+/// A signal without a handler ends the program with status `128 + signum`, as newlib's
+/// default action did.
+fn default_action(signum: i32) -> ! {
+    use ::core::fmt::Write;
+    let mut line = crate::fmt::StackWriter::<64>::new();
+    let _ = writeln!(line, "Caught unhandled signal {signum}, terminating");
+    crate::drivers::console::emergency(line.as_bytes());
+    crate::drivers::hypercall::exit(128 + signum)
+}
+
+/// Sends `signum` to task `tid`: to the caller it is delivered at once; a blocked task is
+/// woken (its wait reports an interruption) and runs the handler; a running task on another
+/// core is interrupted with an IPI. Signal 0 checks that the task exists.
+pub fn kill(tid: u32, signum: i32) -> Result<()> {
+    if !(0..64).contains(&signum) {
+        return Err(EINVAL);
+    }
+    let target = if tid == current_id() { None } else { Some(TASKS.lock().get(&tid).cloned().ok_or(ESRCH)?) };
+    if signum == 0 {
+        return Ok(());
+    }
+    match target {
+        None => {
+            current().pending_signals.fetch_or(1 << signum, Ordering::AcqRel);
+            deliver_signals();
+        }
+        Some(task) => {
+            task.pending_signals.fetch_or(1 << signum, Ordering::AcqRel);
+            if task.wait.load(Ordering::Acquire) == WAIT_BLOCKED {
+                wake_as(task, WAIT_INTERRUPTED);
+            } else if task.core != arch::core_id() {
+                arch::apic::wake(task.core);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Looks up a live task.
+pub fn task_by_id(tid: u32) -> Option<TaskRef> {
+    TASKS.lock().get(&tid).cloned()
+}

@@ -1,127 +1,104 @@
-//! The task structure, the current task, and the start of the main task.
+//! Tasks: the threads of the application, each with a stack, TLS, a priority and a home core.
 
-use core::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use alloc::sync::Arc;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
-use alloc::boxed::Box;
-
+use super::stacks::Stack;
 use super::tls::TlsBlock;
-use crate::arch;
-use crate::config::{MAIN_STACK_SIZE, NORMAL_PRIO, PAGE_SIZE};
-use crate::errno::{Errno, Result};
+use crate::synch::SpinLock;
 
-/// A task (a thread of the application).
+/// Wait state: not waiting.
+pub const WAIT_NONE: u32 = 0;
+/// Wait state: blocked, to be woken or to time out.
+pub const WAIT_BLOCKED: u32 = 1;
+/// Wait state: woken by another task.
+pub const WAIT_WOKEN: u32 = 2;
+/// Wait state: the deadline passed first.
+pub const WAIT_TIMED_OUT: u32 = 3;
+/// Wait state: interrupted by a signal.
+pub const WAIT_INTERRUPTED: u32 = 4;
+
+/// A task.
 pub struct Task {
     /// Task id, as returned by `sys_getpid` (per thread, as in the original).
     pub id: u32,
-    /// Priority, 0 (idle) to 31.
+    /// The core the task runs on; tasks never migrate.
+    pub core: u32,
+    /// Priority, 1 (lowest) to 31; 0 is the idle task.
     pub prio: AtomicU8,
-    /// The guard page below the stack (unmapped).
-    pub guard: u64,
-    /// Lowest usable stack address.
-    pub stack_bottom: u64,
-    /// Initial stack pointer.
-    pub stack_top: u64,
+    /// Saved stack pointer while the task is not running.
+    pub(super) rsp: UnsafeCell<u64>,
+    /// The stack, unless this is a core's boot context; released when the task ends.
+    pub stack: SpinLock<Option<Stack>>,
+    /// Stack bounds, kept for fault reports after the stack is released.
+    pub stack_bounds: (u64, u64),
     /// Thread-local storage; owns the block the FS base points into.
-    #[allow(dead_code, reason = "owns the memory FS points into; never read through the field")]
-    pub tls: Option<TlsBlock>,
+    pub tls: SpinLock<Option<TlsBlock>>,
     /// Signal handler registered with `sys_signal` (a C function pointer, 0 for none).
     pub signal_handler: AtomicU64,
+    /// Signals sent to the task and not yet delivered (bit `n` for signal `n`).
+    pub pending_signals: AtomicU64,
+    /// `WAIT_*` state of the current or last wait.
+    pub wait: AtomicU32,
+    /// Incremented by every wait, so that a timeout of an earlier wait cannot end a later one.
+    pub wait_gen: AtomicU32,
+    /// 0 while the task runs, 1 once it ended (a futex word for joiners).
+    pub exited: AtomicU32,
+    /// The value the task ended with.
+    pub exit_code: AtomicI32,
+    /// The POSIX thread record of the task (`*const Thread`), once it has one.
+    pub pthread: AtomicU64,
 }
 
-/// The task the first core runs before `main`: id 0, no stack of its own.
-static BOOT_TASK: Task = Task {
-    id: 0,
-    prio: AtomicU8::new(0),
-    guard: 0,
-    stack_bottom: 0,
-    stack_top: 0,
-    tls: None,
-    signal_handler: AtomicU64::new(0),
-};
+// SAFETY: `rsp` is only touched by the task's home core with preemption disabled, while the
+// task is not running; everything else is atomic or locked.
+unsafe impl Sync for Task {}
+// SAFETY: as above.
+unsafe impl Send for Task {}
 
-/// The running task of this core.
-pub fn current() -> &'static Task {
-    let ptr = arch::current_task() as *const Task;
-    if ptr.is_null() {
-        return &BOOT_TASK;
+/// Reference to a task.
+pub type TaskRef = Arc<Task>;
+
+/// Next task id; ids `0..cores` are the cores' idle tasks, as in the original.
+static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+
+impl Task {
+    /// A task on `core` with priority `prio`, whose first switch-in continues at `rsp`.
+    pub fn new(core: u32, prio: u8, stack: Option<Stack>, tls: Option<TlsBlock>, rsp: u64) -> Self {
+        let bounds = stack.as_ref().map_or((0, 0), |s| (s.bottom, s.top));
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            core,
+            prio: AtomicU8::new(prio),
+            rsp: UnsafeCell::new(rsp),
+            stack: SpinLock::new(stack),
+            stack_bounds: bounds,
+            tls: SpinLock::new(tls),
+            signal_handler: AtomicU64::new(0),
+            pending_signals: AtomicU64::new(0),
+            wait: AtomicU32::new(WAIT_NONE),
+            wait_gen: AtomicU32::new(0),
+            exited: AtomicU32::new(0),
+            exit_code: AtomicI32::new(0),
+            pthread: AtomicU64::new(0),
+        }
     }
-    // SAFETY: `set_current_task` only ever stores pointers to leaked, never-freed tasks.
-    unsafe { &*ptr }
-}
 
-/// Id of the running task.
-pub fn current_id() -> u32 {
-    current().id
-}
-
-/// A non-zero value identifying the running task, for lock ownership.
-pub fn lock_owner_id() -> u64 {
-    current() as *const Task as u64
-}
-
-/// The running task's stack as `(lowest usable address, initial stack pointer)`; `None` for
-/// the boot task.
-pub fn current_stack() -> Option<(u64, u64)> {
-    let task = current();
-    (task.stack_top != 0).then_some((task.stack_bottom, task.stack_top))
-}
-
-/// Whether `addr` lies in the guard page of the running task's stack.
-pub fn is_stack_guard(addr: u64) -> bool {
-    let task = current();
-    task.guard != 0 && (task.guard..task.guard + PAGE_SIZE as u64).contains(&addr)
-}
-
-/// Creates the main task (id `cores`, as in the original where ids `0..cores` are the idle
-/// tasks) and runs `entry` on its stack. Returns only if the task cannot be created.
-pub fn run_main(cores: u32, entry: extern "C" fn() -> !) -> Errno {
-    match prepare_main(cores) {
-        Ok(stack_top) => switch_to(stack_top, entry),
-        Err(errno) => errno,
+    /// The boot context of `core`: its idle task, id `core`, priority 0.
+    pub fn idle(core: u32) -> Self {
+        let mut task = Self::new(core, 0, None, None, 0);
+        task.id = core;
+        task
     }
-}
 
-/// Allocates the main task and makes it current; returns its initial stack pointer.
-fn prepare_main(cores: u32) -> Result<u64> {
-    let guard = crate::mm::alloc_frames((MAIN_STACK_SIZE + PAGE_SIZE) as u64, PAGE_SIZE as u64)?;
-    arch::punch_guard_page(guard, &mut crate::mm::alloc_table)?;
-    let stack_bottom = guard + PAGE_SIZE as u64;
-    let stack_top = stack_bottom + MAIN_STACK_SIZE as u64;
-    let tls = TlsBlock::new()?;
-    let thread_pointer = tls.thread_pointer();
-    let task: &'static Task = Box::leak(Box::new(Task {
-        id: cores,
-        prio: AtomicU8::new(NORMAL_PRIO),
-        guard,
-        stack_bottom,
-        stack_top,
-        tls: Some(tls),
-        signal_handler: AtomicU64::new(0),
-    }));
-    arch::set_current_task(task as *const Task as u64);
-    // SAFETY: the TLS block belongs to the new current task and lives forever.
-    unsafe { arch::write_fs_base(thread_pointer) };
-    Ok(stack_top)
-}
-
-/// Continues on the stack at `stack_top` by calling `entry`.
-fn switch_to(stack_top: u64, entry: extern "C" fn() -> !) -> ! {
-    // SAFETY: switches to the fresh stack of the main task and calls `entry`, which never
-    // returns; nothing of the boot stack is used afterwards.
-    unsafe {
-        core::arch::asm!(
-            "mov rsp, {top}",
-            "xor ebp, ebp",
-            "call {entry}",
-            "ud2",
-            top = in(reg) stack_top,
-            entry = in(reg) entry,
-            options(noreturn)
-        )
+    /// The current priority.
+    pub fn priority(&self) -> u8 {
+        self.prio.load(Ordering::Relaxed)
     }
 }
 
-/// Registers the running task's signal handler.
-pub fn set_signal_handler(handler: u64) {
-    current().signal_handler.store(handler, Ordering::Relaxed);
+/// Makes sure ids of new tasks start after the idle tasks' and the main task's.
+pub fn reserve_ids(count: u32) {
+    NEXT_ID.fetch_max(count, Ordering::Relaxed);
 }

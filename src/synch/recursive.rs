@@ -1,13 +1,24 @@
 //! A recursive lock owned by a task: the backing of newlib's locks and `__sys_malloc_lock`.
+//! Uncontended it is one atomic operation; contended it blocks on a futex.
 
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+use super::futex;
+
+/// Lock word: free.
+const FREE: u32 = 0;
+/// Lock word: taken, nobody waits.
+const LOCKED: u32 = 1;
+/// Lock word: taken, tasks may wait.
+const CONTENDED: u32 = 2;
 
 /// A lock the owning task may take again; it is free when the count drops to zero.
 ///
 /// C sees it as the opaque `struct __lock` of newlib's `<sys/lock.h>`.
 #[repr(C)]
 pub struct RecursiveLock {
+    state: AtomicU32,
     owner: AtomicU64,
     count: UnsafeCell<u64>,
 }
@@ -18,10 +29,16 @@ unsafe impl Sync for RecursiveLock {}
 impl RecursiveLock {
     /// An unowned lock.
     pub const fn new() -> Self {
-        Self { owner: AtomicU64::new(0), count: UnsafeCell::new(0) }
+        Self { state: AtomicU32::new(FREE), owner: AtomicU64::new(0), count: UnsafeCell::new(0) }
     }
 
-    /// Takes the lock, spinning while another task holds it.
+    fn take(&self, me: u64) {
+        self.owner.store(me, Ordering::Relaxed);
+        // SAFETY: this task just became the owner.
+        unsafe { *self.count.get() = 1 };
+    }
+
+    /// Takes the lock, blocking while another task holds it.
     pub fn acquire(&self) {
         let me = crate::scheduler::lock_owner_id();
         if self.owner.load(Ordering::Relaxed) == me {
@@ -29,11 +46,12 @@ impl RecursiveLock {
             unsafe { *self.count.get() += 1 };
             return;
         }
-        while self.owner.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed).is_err() {
-            core::hint::spin_loop();
+        if self.state.compare_exchange(FREE, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            while self.state.swap(CONTENDED, Ordering::Acquire) != FREE {
+                let _ = futex::wait(&self.state, CONTENDED, None);
+            }
         }
-        // SAFETY: this task just became the owner.
-        unsafe { *self.count.get() = 1 };
+        self.take(me);
     }
 
     /// Takes the lock if it is free or already ours; returns whether it did.
@@ -44,16 +62,15 @@ impl RecursiveLock {
             unsafe { *self.count.get() += 1 };
             return true;
         }
-        if self.owner.compare_exchange(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-            // SAFETY: this task just became the owner.
-            unsafe { *self.count.get() = 1 };
+        if self.state.compare_exchange(FREE, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            self.take(me);
             return true;
         }
         false
     }
 
-    /// Releases one level; the last release frees the lock. Releasing a lock the caller does
-    /// not own is ignored.
+    /// Releases one level; the last release frees the lock and wakes a waiter. Releasing a
+    /// lock the caller does not own is ignored.
     pub fn release(&self) {
         let me = crate::scheduler::lock_owner_id();
         if self.owner.load(Ordering::Relaxed) != me {
@@ -63,7 +80,10 @@ impl RecursiveLock {
         let count = unsafe { &mut *self.count.get() };
         *count -= 1;
         if *count == 0 {
-            self.owner.store(0, Ordering::Release);
+            self.owner.store(0, Ordering::Relaxed);
+            if self.state.swap(FREE, Ordering::Release) == CONTENDED {
+                futex::wake(&self.state, 1);
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
-//! A test-and-test-and-set spin lock protecting a value.
+//! A test-and-test-and-set spin lock protecting a value; preemption is disabled while it is
+//! held, so a task is never switched out with a kernel spin lock in its hands.
 
 use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
@@ -23,6 +24,7 @@ impl<T> SpinLock<T> {
 
     /// Waits for the lock and returns a guard giving exclusive access.
     pub fn lock(&self) -> SpinGuard<'_, T> {
+        crate::arch::preempt_disable();
         loop {
             if !self.locked.swap(true, Ordering::Acquire) {
                 return SpinGuard { lock: self };
@@ -57,5 +59,6 @@ impl<T> DerefMut for SpinGuard<'_, T> {
 impl<T> Drop for SpinGuard<'_, T> {
     fn drop(&mut self) {
         self.lock.locked.store(false, Ordering::Release);
+        crate::arch::preempt_enable();
     }
 }

@@ -1,13 +1,14 @@
-//! Tasks and the program: `sys_getpid`, `sys_exit`, priorities, signals, and the process
-//! calls a unikernel does not have.
+//! Tasks and the program: `sys_getpid`, `sys_exit`, `sys_clone`, yielding, priorities,
+//! signals, and the process calls a unikernel does not have.
 
-use core::ffi::{c_char, c_int};
+use core::ffi::{c_char, c_int, c_void};
 use core::sync::atomic::Ordering;
 
 use super::ptr::ret_int;
 use super::types::{signal_handler_t, tid_t};
+use crate::config::DEFAULT_STACK_SIZE;
 use crate::drivers::hypercall;
-use crate::errno::{Result, EINVAL, ENOSYS, ESRCH};
+use crate::errno::{Result, EINVAL, ENOSYS};
 use crate::scheduler;
 
 /// Id of the calling task (per thread, as in the original).
@@ -25,10 +26,10 @@ pub extern "C" fn sys_exit(arg: c_int) -> ! {
     hypercall::exit(arg)
 }
 
-/// Ends the calling task. With a single application task this ends the program.
+/// Ends the calling task with `arg`. When the last task ends, the program ends with `arg`.
 #[no_mangle]
 pub extern "C" fn do_exit(arg: c_int) -> ! {
-    hypercall::exit(arg)
+    scheduler::exit_current(arg)
 }
 
 /// `fork` does not exist in a unikernel: always `-ENOSYS` (the original left it undefined).
@@ -51,6 +52,48 @@ pub extern "C" fn sys_execve(name: *const c_char, argv: *const *mut c_char, env:
     ENOSYS.neg()
 }
 
+/// Entry point of a task made by `sys_clone`.
+#[allow(non_camel_case_types, reason = "the C name")]
+pub type clone_entry_t = Option<unsafe extern "C" fn(*mut c_void) -> c_int>;
+
+/// Runs a `sys_clone` entry: the argument packs the C function and its argument.
+extern "C" fn clone_trampoline(packed: u64) -> i32 {
+    // SAFETY: `sys_clone` leaked a box with the entry and its argument for this task.
+    let (entry, arg) =
+        *unsafe { alloc::boxed::Box::from_raw(packed as *mut (unsafe extern "C" fn(*mut c_void) -> c_int, u64)) };
+    // SAFETY: the caller of `sys_clone` provided a C function taking this argument.
+    unsafe { entry(arg as *mut c_void) }
+}
+
+/// Creates a task that runs `ep(argv)` with the caller's priority and a 256 KiB stack with a
+/// guard page, on the next idle core (round robin), as the original. Returning from `ep`
+/// ends the task. Stores the new id in `*id` unless `id` is null. 0 or `-EINVAL`/`-ENOMEM`.
+///
+/// # Safety
+/// `ep` must be a function `int ep(void *)`; `id` null or valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn sys_clone(id: *mut tid_t, ep: clone_entry_t, argv: *mut c_void) -> c_int {
+    let Some(ep) = ep else { return EINVAL.neg() };
+    let packed = alloc::boxed::Box::into_raw(alloc::boxed::Box::new((ep, argv as u64))) as u64;
+    let prio = scheduler::current().priority().max(1);
+    match scheduler::spawn(clone_trampoline, packed, prio, DEFAULT_STACK_SIZE, None) {
+        Ok(task) => {
+            // SAFETY: `id` is null or valid for writes by the caller's contract.
+            if let Some(id) = unsafe { id.as_mut() } {
+                *id = task.id;
+            }
+            0
+        }
+        Err(errno) => {
+            // SAFETY: the box was not handed to a task.
+            drop(unsafe {
+                alloc::boxed::Box::from_raw(packed as *mut (unsafe extern "C" fn(*mut c_void) -> c_int, u64))
+            });
+            errno.neg()
+        }
+    }
+}
+
 /// Whether `id` names the calling task (a null pointer does).
 fn is_self(id: *const tid_t) -> Result<()> {
     // SAFETY: a non-null `id` points to a task id by the C contract.
@@ -64,7 +107,7 @@ fn is_self(id: *const tid_t) -> Result<()> {
 /// Priority of the calling task if `id` is null or names it; `-EINVAL` otherwise.
 #[no_mangle]
 pub extern "C" fn sys_getprio(id: *const tid_t) -> c_int {
-    ret_int(is_self(id).map(|()| c_int::from(scheduler::current().prio.load(Ordering::Relaxed))))
+    ret_int(is_self(id).map(|()| c_int::from(scheduler::current().priority())))
 }
 
 /// Sets the priority (1 to 31) of the calling task if `id` is null or names it.
@@ -74,55 +117,38 @@ pub extern "C" fn sys_setprio(id: *const tid_t, prio: c_int) -> c_int {
     ret_int(is_self(id).and_then(|()| {
         let prio = u8::try_from(prio).ok().filter(|p| (1..=31).contains(p)).ok_or(EINVAL)?;
         scheduler::current().prio.store(prio, Ordering::Relaxed);
+        scheduler::yield_now();
         Ok(0)
     }))
 }
 
-/// Gives up the processor if another task of at least the same priority is ready. With a
-/// single application task it returns at once.
+/// Gives the processor to another ready task of at least the same priority. (The original
+/// yielded to an equal priority only after a full tick.)
 #[no_mangle]
-pub extern "C" fn sys_yield() {}
+pub extern "C" fn sys_yield() {
+    scheduler::yield_now();
+}
 
-/// Calls the scheduler unconditionally (pthread-embedded's `sched_yield`).
+/// Calls the scheduler (pthread-embedded's `sched_yield`): like `sys_yield`.
 #[no_mangle]
-pub extern "C" fn reschedule() {}
+pub extern "C" fn reschedule() {
+    scheduler::yield_now();
+}
 
-/// Registers the calling task's signal handler (one per task, as in the original).
+/// Registers the calling task's signal handler (one per task, as in the original); new
+/// tasks inherit it.
 #[no_mangle]
 pub extern "C" fn sys_signal(handler: signal_handler_t) -> c_int {
     scheduler::set_signal_handler(handler.map_or(0, |h| h as usize as u64));
     0
 }
 
-/// Sends signal `signum` to task `dest`. Delivery to the calling task is synchronous: its
-/// handler runs, or, without one, the program ends with status `128 + signum` as newlib's
-/// default action did. Signal 0 only checks that the task exists. Unknown tasks give
-/// `-ESRCH` (the original returned `-ENOENT`).
+/// Sends signal `signum` to task `dest`. To the caller it is delivered at once: its handler
+/// runs, or, without one, the program ends with status `128 + signum` as newlib's default
+/// action did. Another task runs its handler as soon as it runs (a blocked task is woken, a
+/// task running on another core is interrupted). Signal 0 checks that the task exists.
+/// Unknown tasks give `-ESRCH` (the original returned `-ENOENT`).
 #[no_mangle]
 pub extern "C" fn sys_kill(dest: tid_t, signum: c_int) -> c_int {
-    ret_int(kill(dest, signum))
-}
-
-fn kill(dest: tid_t, signum: c_int) -> Result<i32> {
-    if !(0..64).contains(&signum) {
-        return Err(EINVAL);
-    }
-    if dest != scheduler::current_id() {
-        return Err(ESRCH);
-    }
-    if signum == 0 {
-        return Ok(0);
-    }
-    let handler = scheduler::current().signal_handler.load(Ordering::Relaxed);
-    if handler == 0 {
-        let mut line = crate::fmt::StackWriter::<64>::new();
-        use core::fmt::Write;
-        let _ = writeln!(line, "Caught unhandled signal {signum}, terminating");
-        crate::drivers::console::emergency(line.as_bytes());
-        hypercall::exit(128 + signum);
-    }
-    // SAFETY: `handler` was registered through `sys_signal` as a C function pointer.
-    let handler: extern "C" fn(c_int) = unsafe { core::mem::transmute(handler as usize) };
-    handler(signum);
-    Ok(0)
+    ret_int(scheduler::kill(dest, signum).map(|()| 0))
 }

@@ -1,5 +1,5 @@
-//! Time: clocks, sleeping and ticks. All of it reads the TSC at CPL 3, so no call leaves
-//! the guest or even CPL 3.
+//! Time: clocks, sleeping and ticks. Clocks read the TSC at CPL 3; sleeping blocks the task
+//! (other tasks run, an idle core halts with its timer armed).
 
 use core::ffi::{c_int, c_uint};
 use core::sync::atomic::AtomicU64;
@@ -51,8 +51,7 @@ pub unsafe extern "C" fn sys_clock_gettime(clock_id: u64, tp: *mut timespec) -> 
     }))
 }
 
-/// Sleeps for `*req`. This version busy-waits at CPL 3 (one task per program). 0 or
-/// `-EINVAL`/`-EFAULT`; `rem`, if given, is set to zero.
+/// Sleeps for `*req`. 0 or `-EINVAL`/`-EFAULT`; `rem`, if given, is set to zero.
 ///
 /// # Safety
 /// `req` must be valid for reads, `rem` null or valid for writes.
@@ -68,7 +67,7 @@ fn nanosleep(req: Option<&timespec>, rem: Option<&mut timespec>) -> Result<i32> 
     if req.tv_sec < 0 || !(0..NS_PER_SEC as i64).contains(&req.tv_nsec) {
         return Err(EINVAL);
     }
-    time::spin_ns((req.tv_sec as u64).saturating_mul(NS_PER_SEC).saturating_add(req.tv_nsec as u64));
+    crate::scheduler::sleep_ns((req.tv_sec as u64).saturating_mul(NS_PER_SEC).saturating_add(req.tv_nsec as u64));
     if let Some(rem) = rem {
         *rem = timespec::default();
     }
@@ -78,13 +77,13 @@ fn nanosleep(req: Option<&timespec>, rem: Option<&mut timespec>) -> Result<i32> 
 /// Sleeps `usecs` microseconds.
 #[no_mangle]
 pub extern "C" fn sys_usleep(usecs: u64) {
-    time::spin_ns(usecs.saturating_mul(1000));
+    crate::scheduler::sleep_ns(usecs.saturating_mul(1000));
 }
 
 /// Sleeps `ms` milliseconds (the original `sys_msleep`).
 #[no_mangle]
 pub extern "C" fn sys_msleep(ms: c_uint) {
-    time::spin_ns(u64::from(ms) * 1_000_000);
+    crate::scheduler::sleep_ns(u64::from(ms) * 1_000_000);
 }
 
 /// Timer ticks since boot at the original `TIMER_FREQ` of 100 Hz.

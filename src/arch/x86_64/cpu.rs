@@ -12,14 +12,3 @@ pub fn rdtsc() -> u64 {
 pub fn pause() {
     core::hint::spin_loop();
 }
-
-/// Sets the FS base (the thread pointer of the running task).
-///
-/// # Safety
-/// `value` must point to a valid TLS block of the running task: compiled code reads
-/// thread-local variables relative to it.
-#[inline(always)]
-pub unsafe fn write_fs_base(value: u64) {
-    // SAFETY: the caller guarantees the new thread pointer is valid.
-    unsafe { core::arch::asm!("wrfsbase {}", in(reg) value, options(nostack, preserves_flags)) };
-}

@@ -1,13 +1,16 @@
 //! x86_64: the CPL-0 entry and trampolines, descriptor tables, paging and per-core data.
 
+pub mod apic;
 pub mod cpu;
 mod entry;
 pub mod fault;
 mod gdt;
 mod idt;
+pub mod msr;
 pub mod paging;
 pub mod percore;
 pub mod port;
+pub mod preempt;
 pub mod smp;
 mod trap;
 

@@ -44,22 +44,25 @@ pub fn identity_map_ram(ram_end: u64, alloc: &mut dyn FnMut() -> Result<u64>) ->
     Ok(end)
 }
 
-/// Unmaps the 4 KiB page at `addr` (page aligned), splitting its 2 MiB page if needed.
+/// Unmaps the 4 KiB pages at `holes` (page aligned, all inside one 2 MiB page), splitting
+/// that 2 MiB page into 4 KiB pages if needed.
 ///
-/// The caller guarantees that nothing has accessed the 2 MiB around `addr` yet (fresh stack
-/// memory), so no stale translation can survive.
-pub fn punch_guard_page(addr: u64, alloc: &mut dyn FnMut() -> Result<u64>) -> Result<()> {
-    if !addr.is_multiple_of(0x1000) {
+/// The caller guarantees that nothing has accessed the 2 MiB around the holes yet (fresh
+/// stack memory), so no stale translation can survive.
+pub fn punch_guard_pages(holes: &[u64], alloc: &mut dyn FnMut() -> Result<u64>) -> Result<()> {
+    let Some(&first) = holes.first() else { return Ok(()) };
+    let base = first & !0x1f_ffff;
+    if holes.iter().any(|h| !h.is_multiple_of(0x1000) || h & !0x1f_ffff != base) {
         return Err(EINVAL);
     }
-    // SAFETY: reading the live PDPT entry for `addr`.
-    let pdpte = unsafe { pdpt().add(pagetable::pdpt_index(addr)).read_volatile() };
+    // SAFETY: reading the live PDPT entry for the region.
+    let pdpte = unsafe { pdpt().add(pagetable::pdpt_index(base)).read_volatile() };
     if pdpte & PRESENT == 0 || pdpte & LARGE != 0 {
         return Err(EINVAL);
     }
     let pd = (pdpte & pagetable::ADDR_MASK) as *mut u64;
     // SAFETY: `pd` is a live page directory (present, not a 1 GiB leaf).
-    let pde_slot = unsafe { pd.add(pagetable::pd_index(addr)) };
+    let pde_slot = unsafe { pd.add(pagetable::pd_index(base)) };
     // SAFETY: reading the entry.
     let pde = unsafe { pde_slot.read_volatile() };
     if pde & PRESENT == 0 {
@@ -67,17 +70,18 @@ pub fn punch_guard_page(addr: u64, alloc: &mut dyn FnMut() -> Result<u64>) -> Re
     }
     if pde & LARGE == 0 {
         let pt = (pde & pagetable::ADDR_MASK) as *mut u64;
-        // SAFETY: `pt` is a live page table; clearing one entry of an untouched page.
-        unsafe { pt.add(pagetable::pt_index(addr)).write_volatile(0) };
+        for hole in holes {
+            // SAFETY: `pt` is a live page table; clearing entries of untouched pages.
+            unsafe { pt.add(pagetable::pt_index(*hole)).write_volatile(0) };
+        }
         return Ok(());
     }
-    let base = addr & !0x1f_ffff;
     let pt = alloc()? as *mut u64;
-    for (i, entry) in pagetable::split_large(base, addr).iter().enumerate() {
+    for (i, entry) in pagetable::split_large(base, holes).iter().enumerate() {
         // SAFETY: `pt` is a fresh, exclusively owned frame.
         unsafe { pt.add(i).write_volatile(*entry) };
     }
-    // SAFETY: replacing an untouched 2 MiB leaf by an equivalent table with one hole.
+    // SAFETY: replacing an untouched 2 MiB leaf by an equivalent table with holes.
     unsafe { pde_slot.write_volatile(pagetable::table(pt as u64)) };
     Ok(())
 }

@@ -40,7 +40,18 @@ pub struct PerCore {
     pub hypercall_area: AtomicU64,
     /// Number of unexpected interrupts seen (diagnostics).
     pub spurious: AtomicU64,
-    reserved: [u64; 6],
+    /// Non-zero while kernel code on this core must not be preempted.
+    pub preempt_count: AtomicU32,
+    /// Set by the interrupt trampoline when it could not preempt; checked when the count
+    /// drops to zero.
+    pub preempt_pending: AtomicU32,
+    /// Set by whoever gives this core work; the `hlt` trampoline does not halt while set.
+    pub wake_pending: AtomicU32,
+    /// Non-zero once this core's local APIC is in x2APIC mode.
+    pub apic_ready: AtomicU32,
+    /// This core's scheduler (`*const scheduler::CoreSched`).
+    pub sched: AtomicU64,
+    reserved: [u64; 3],
 }
 
 const _: () = assert!(size_of::<PerCore>() == 1 << PERCORE_SHIFT);
@@ -95,4 +106,37 @@ pub fn current_task() -> u64 {
 #[inline(always)]
 pub fn set_current_task(task: u64) {
     percore().current_task.store(task, Ordering::Relaxed);
+}
+
+/// Forbids preemption of this core until the matching [`preempt_enable`].
+#[inline(always)]
+pub fn preempt_disable() {
+    // SAFETY: one non-locked add to this core's own counter: atomic with respect to the
+    // interrupts of this core, which are the only other readers.
+    unsafe {
+        core::arch::asm!(
+            "add dword ptr gs:[{off}], 1",
+            off = const core::mem::offset_of!(PerCore, preempt_count),
+            options(nostack, preserves_flags)
+        )
+    };
+}
+
+/// Allows preemption again; runs a preemption that arrived meanwhile.
+#[inline(always)]
+pub fn preempt_enable() {
+    let zero: u8;
+    // SAFETY: as in `preempt_disable`.
+    unsafe {
+        core::arch::asm!(
+            "sub dword ptr gs:[{off}], 1",
+            "setz {zero}",
+            off = const core::mem::offset_of!(PerCore, preempt_count),
+            zero = out(reg_byte) zero,
+            options(nostack)
+        )
+    };
+    if zero != 0 && percore().preempt_pending.load(Ordering::Relaxed) != 0 {
+        crate::scheduler::preempted();
+    }
 }

@@ -1,5 +1,4 @@
-//! Secondary cores: the first core gives each its stacks before the loader starts it, and a
-//! core with nothing to run halts.
+//! Secondary cores: the first core gives each its stacks before the loader starts it.
 
 use core::sync::atomic::Ordering;
 
@@ -40,13 +39,4 @@ pub fn prepare_secondary(id: usize) -> Result<()> {
     block.fault_frame.store(frame, Ordering::Relaxed);
     block.hypercall_area.store(area as u64, Ordering::Relaxed);
     Ok(())
-}
-
-/// Halts this core for good (until an interrupt, of which none is programmed yet).
-pub fn idle() -> ! {
-    loop {
-        // SAFETY: `hlt` at CPL 3 traps; the trampoline halts with interrupts enabled and
-        // resumes here. No memory is involved.
-        unsafe { core::arch::asm!("hlt", options(nomem, nostack)) };
-    }
 }

@@ -10,7 +10,11 @@
 //!   CPL 3 in [`super::fault::report`] on the core's fault stack;
 //! - a second fault on a core that is already reporting one: end the guest with the EXIT
 //!   hypercall directly;
-//! - external interrupts (none are programmed yet): counted and ignored.
+//! - `rdmsr`/`wrmsr` from CPL 3 on the local APIC or the TSC deadline: perform them (how
+//!   the scheduler programs its timer and sends IPIs);
+//! - an external interrupt: acknowledge it; if it interrupted CPL 3 and preemption is
+//!   allowed, resume the interrupted code in the CPL-3 preemption trampoline
+//!   (`super::preempt`), otherwise note it for later or just return (it woke a `hlt`).
 
 use core::arch::global_asm;
 use core::mem::offset_of;
@@ -88,27 +92,26 @@ hermit_trap_common:
     cmp qword ptr [rsp], 13
     jne 20f
     test byte ptr [rsp + 24], 3
-    jz 20f
+    jz 30f
     push rbx
     mov rbx, qword ptr [rsp + 24]
-    movzx ebx, byte ptr [rbx]
-    cmp ebx, 0xef
+    movzx ebx, word ptr [rbx]
+    cmp bl, 0xef
     je 11f
-    cmp ebx, 0xee
+    cmp bl, 0xee
     je 12f
-    cmp ebx, 0xed
+    cmp bl, 0xed
     je 13f
-    cmp ebx, 0xec
+    cmp bl, 0xec
     je 14f
-    cmp ebx, 0xf4
+    cmp bl, 0xf4
     je 16f
+    cmp ebx, 0x300f
+    je 17f
+    cmp ebx, 0x320f
+    je 18f
     pop rbx
     jmp 30f
-16:
-    sti
-    hlt
-    cli
-    jmp 15f
 11:
     out dx, eax
     jmp 15f
@@ -120,16 +123,92 @@ hermit_trap_common:
     jmp 15f
 14:
     in al, dx
+    jmp 15f
+16:
+    cmp dword ptr gs:[{pc_wake_pending}], 0
+    jne 15f
+    sti
+    hlt
+    cli
 15:
     add qword ptr [rsp + 24], 1
     pop rbx
     add rsp, 16
     iretq
+17:
+    cmp ecx, {msr_tsc_deadline}
+    je 19f
+    cmp ecx, {msr_apic_base}
+    je 19f
+    mov ebx, ecx
+    and ebx, 0xffffff00
+    cmp ebx, {msr_x2apic}
+    je 19f
+    pop rbx
+    jmp 30f
+19:
+    wrmsr
+    jmp 27f
+18:
+    cmp ecx, {msr_apic_base}
+    je 28f
+    mov ebx, ecx
+    and ebx, 0xffffff00
+    cmp ebx, {msr_x2apic}
+    je 28f
+    pop rbx
+    jmp 30f
+28:
+    rdmsr
+27:
+    add qword ptr [rsp + 24], 2
+    pop rbx
+    add rsp, 16
+    iretq
 
+    // External interrupts: acknowledge; if CPL 3 was interrupted and may be preempted, resume
+    // it in the CPL-3 preemption trampoline on its own stack, below its red zone.
 20:
     cmp qword ptr [rsp], 32
     jb 30f
+    cmp qword ptr [rsp], {spurious_vector}
+    je 21f
+    push rax
+    push rcx
+    push rdx
+    mov ecx, {msr_eoi}
+    xor eax, eax
+    xor edx, edx
+    wrmsr
+    pop rdx
+    pop rcx
+    pop rax
+    test byte ptr [rsp + 24], 3
+    jz 29f
+    cmp dword ptr gs:[{pc_preempt_count}], 0
+    je 25f
+    mov dword ptr gs:[{pc_preempt_pending}], 1
+    jmp 29f
+21:
     lock inc qword ptr gs:[{pc_spurious}]
+29:
+    add rsp, 16
+    iretq
+25:
+    push rax
+    push rbx
+    mov rax, qword ptr [rsp + 56]
+    sub rax, 136
+    mov rbx, qword ptr [rsp + 32]
+    mov qword ptr [rax], rbx
+    mov rbx, qword ptr [rsp + 48]
+    mov qword ptr [rax - 8], rbx
+    sub rax, 8
+    mov qword ptr [rsp + 56], rax
+    lea rbx, [rip + hermit_preempt_entry]
+    mov qword ptr [rsp + 32], rbx
+    pop rbx
+    pop rax
     add rsp, 16
     iretq
 
@@ -202,6 +281,14 @@ hermit_fatal_code:
     .long -14
 "#,
     pc_spurious = const offset_of!(PerCore, spurious),
+    pc_wake_pending = const offset_of!(PerCore, wake_pending),
+    pc_preempt_count = const offset_of!(PerCore, preempt_count),
+    pc_preempt_pending = const offset_of!(PerCore, preempt_pending),
+    spurious_vector = const super::apic::SPURIOUS_VECTOR as u64,
+    msr_tsc_deadline = const super::msr::TSC_DEADLINE,
+    msr_apic_base = const super::msr::APIC_BASE,
+    msr_x2apic = const super::msr::X2APIC_RANGE,
+    msr_eoi = const super::msr::X2APIC_EOI,
     pc_in_fault = const offset_of!(PerCore, in_fault),
     pc_scratch = const offset_of!(PerCore, scratch),
     pc_fault_frame = const offset_of!(PerCore, fault_frame),

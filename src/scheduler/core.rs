@@ -1,0 +1,382 @@
+//! Per-core scheduling: the ready queue, the running task, sleepers, switching and idling.
+//!
+//! Everything here runs at CPL 3. A switch is a function call (`hermit_switch`); a core's
+//! scheduler state is touched by that core with preemption disabled, except the ready queue,
+//! which other cores append to under its lock when they wake one of this core's tasks.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
+
+use super::runqueue::RunQueue;
+use super::task::{Task, TaskRef, WAIT_BLOCKED, WAIT_TIMED_OUT};
+use crate::arch::{self, apic, preempt_disable, rdtsc};
+use crate::synch::SpinLock;
+
+/// The core runs a task.
+const RUNNING: u32 = 0;
+/// The core is idle and polls its ready queue.
+const SPINNING: u32 = 1;
+/// The core is idle and halted: waking it needs an IPI.
+const HALTED: u32 = 2;
+
+/// A task waiting for a deadline.
+struct Sleeper {
+    deadline: u64,
+    /// The task's `wait_gen` when it went to sleep; an entry of an earlier wait is stale.
+    generation: u32,
+    task: TaskRef,
+}
+
+/// The scheduler of one core.
+pub struct CoreSched {
+    /// The core's number.
+    pub id: u32,
+    ready: SpinLock<RunQueue<TaskRef>>,
+    /// Copies of the queue's length and priority bitmap, for checks without the lock.
+    nready: AtomicU32,
+    ready_bits: AtomicU32,
+    running: UnsafeCell<Option<TaskRef>>,
+    running_prio: AtomicU8,
+    idle: TaskRef,
+    sleepers: SpinLock<Vec<Sleeper>>,
+    state: AtomicU32,
+    reap: UnsafeCell<Option<TaskRef>>,
+    deadline: AtomicU64,
+}
+
+// SAFETY: the `UnsafeCell` fields are only used by the owning core with preemption
+// disabled; the fields other cores use are atomics or locked.
+unsafe impl Sync for CoreSched {}
+
+/// What happens to the running task when the core is given to another.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    /// It stays ready; switch only to a task of at least this priority.
+    Yield(u8),
+    /// It waits in some wait list (or is the idle task looking for work).
+    Block,
+    /// It has ended; its stack is released after the switch.
+    Exit,
+}
+
+/// Number of cores with a scheduler.
+static CORES: AtomicU32 = AtomicU32::new(0);
+
+/// Creates the scheduler of this core, whose current context becomes its idle task.
+pub fn init_core(id: u32) -> &'static CoreSched {
+    let idle: TaskRef = TaskRef::new(Task::idle(id));
+    let sched = Box::leak(Box::new(CoreSched {
+        id,
+        ready: SpinLock::new(RunQueue::new()),
+        nready: AtomicU32::new(0),
+        ready_bits: AtomicU32::new(0),
+        running: UnsafeCell::new(Some(idle.clone())),
+        running_prio: AtomicU8::new(0),
+        idle,
+        sleepers: SpinLock::new(Vec::new()),
+        state: AtomicU32::new(SPINNING),
+        reap: UnsafeCell::new(None),
+        deadline: AtomicU64::new(0),
+    }));
+    let block = arch::percore();
+    block.sched.store(sched as *const CoreSched as u64, Ordering::Release);
+    arch::set_current_task(&*sched.idle as *const Task as u64);
+    CORES.fetch_max(id + 1, Ordering::AcqRel);
+    sched
+}
+
+/// Number of cores that run a scheduler.
+pub fn cores() -> u32 {
+    CORES.load(Ordering::Acquire).max(1)
+}
+
+/// The scheduler of core `id`, if that core has started.
+pub fn of(id: u32) -> Option<&'static CoreSched> {
+    let ptr = arch::block_of(id as usize).sched.load(Ordering::Acquire) as *const CoreSched;
+    // SAFETY: `init_core` stores a leaked, never-freed scheduler.
+    unsafe { ptr.as_ref() }
+}
+
+/// This core's scheduler.
+pub fn this() -> &'static CoreSched {
+    let ptr = arch::percore().sched.load(Ordering::Relaxed) as *const CoreSched;
+    // SAFETY: set by `init_core` before the core runs any task; never freed.
+    unsafe { &*ptr }
+}
+
+/// The running task of this core.
+pub fn current() -> &'static Task {
+    // SAFETY: the scheduler stores a pointer to the running task before switching to it; a
+    // task is not freed while it runs (its `Arc` is held in `running`).
+    unsafe { &*(arch::current_task() as *const Task) }
+}
+
+impl CoreSched {
+    /// A new reference to the running task.
+    ///
+    /// Must be called with preemption disabled.
+    pub fn running(&self) -> TaskRef {
+        // SAFETY: only this core touches `running`, with preemption disabled.
+        unsafe { (*self.running.get()).clone() }.expect("a core always runs a task")
+    }
+
+    /// Takes the running task's reference out, so that it can be parked in a wait list
+    /// before [`CoreSched::reschedule`] with [`Fate::Block`].
+    ///
+    /// Must be called with preemption disabled.
+    pub fn take_running(&self) -> TaskRef {
+        // SAFETY: only this core touches `running`, with preemption disabled.
+        unsafe { (*self.running.get()).take() }.expect("a core always runs a task")
+    }
+
+    /// Puts back a reference taken with [`CoreSched::take_running`] (the wait was called off).
+    pub fn put_running(&self, task: TaskRef) {
+        // SAFETY: only this core touches `running`, with preemption disabled.
+        unsafe { *self.running.get() = Some(task) };
+    }
+
+    /// The highest priority queued here (0 if none), without taking the lock.
+    pub fn top_ready(&self) -> u8 {
+        let bits = self.ready_bits.load(Ordering::Acquire);
+        if bits == 0 {
+            0
+        } else {
+            31 - bits.leading_zeros() as u8
+        }
+    }
+
+    /// Publishes the queue's length and bitmap (called with the queue locked).
+    fn publish(&self, queue: &RunQueue<TaskRef>) {
+        self.ready_bits.store(queue.bitmap(), Ordering::Release);
+        self.nready.store(queue.len() as u32, Ordering::Release);
+    }
+
+    /// Whether the core has nothing to do (it runs its idle loop and nothing is queued).
+    pub fn is_idle(&self) -> bool {
+        self.state.load(Ordering::Relaxed) != RUNNING && !self.has_ready()
+    }
+
+    /// Whether tasks other than the running one are ready here.
+    pub fn has_ready(&self) -> bool {
+        self.nready.load(Ordering::Acquire) != 0
+    }
+
+    /// Queues `task` (of this core) and wakes the core if needed.
+    pub fn make_ready(&'static self, task: TaskRef) {
+        let prio = task.priority();
+        {
+            let mut queue = self.ready.lock();
+            queue.push(prio, task);
+            self.publish(&queue);
+        }
+        if self.id != arch::core_id() {
+            self.notify(prio);
+        }
+    }
+
+    /// Makes the core notice new work: an idle core polls or gets an IPI; a busy core gets
+    /// an IPI when the new task outranks the running one or needs a time slice.
+    fn notify(&self, prio: u8) {
+        let block = arch::block_of(self.id as usize);
+        block.wake_pending.store(1, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        match self.state.load(Ordering::SeqCst) {
+            HALTED => apic::wake(self.id),
+            SPINNING => {}
+            _ => {
+                let running = self.running_prio.load(Ordering::Relaxed);
+                if prio > running || (prio == running && self.deadline.load(Ordering::Relaxed) == 0) {
+                    apic::wake(self.id);
+                }
+            }
+        }
+    }
+
+    /// Gives the core to the best ready task, treating the running task as `fate` says.
+    /// Returns when the running task runs again (never for `Fate::Exit`). For `Fate::Block`
+    /// the caller may already have moved the task's reference into a wait list
+    /// ([`CoreSched::take_running`]).
+    ///
+    /// Must be called with preemption disabled, by the core itself.
+    pub fn reschedule(&'static self, fate: Fate) {
+        // SAFETY: only this core touches `running`, with preemption disabled.
+        let running = unsafe { &mut *self.running.get() };
+        let prev = running.take();
+        let prev_ptr = arch::current_task() as *const Task;
+        let is_idle = core::ptr::eq(prev_ptr, &*self.idle);
+        let next = {
+            let mut queue = self.ready.lock();
+            let min = match fate {
+                Fate::Yield(min) => min,
+                _ => 0,
+            };
+            let next = match queue.pop_at_least(min) {
+                Some(next) => {
+                    if let (Fate::Yield(_), false) = (fate, is_idle) {
+                        let prev = prev.clone().expect("a yielding task is not parked");
+                        queue.push(prev.priority(), prev);
+                    }
+                    next
+                }
+                None if matches!(fate, Fate::Yield(_)) || is_idle => {
+                    *running = prev;
+                    return;
+                }
+                None => self.idle.clone(),
+            };
+            self.publish(&queue);
+            next
+        };
+        if core::ptr::eq(prev_ptr, &*next) {
+            *running = Some(next);
+            return;
+        }
+        let next_is_idle = TaskRef::ptr_eq(&next, &self.idle);
+        if self.has_ready() && !next_is_idle {
+            self.update_timer();
+        }
+        self.running_prio.store(next.priority(), Ordering::Relaxed);
+        self.state.store(if next_is_idle { SPINNING } else { RUNNING }, Ordering::Relaxed);
+        // SAFETY: the previous task stays alive while it is switched out: a wait list, the
+        // ready queue or `reap` holds a reference.
+        let save = unsafe { (*prev_ptr).rsp.get() };
+        // SAFETY: `next` is not running (it was queued or is the idle task), so its saved
+        // stack pointer is valid and only this core reads it.
+        let resume = unsafe { *next.rsp.get() };
+        arch::set_current_task(&*next as *const Task as u64);
+        *running = Some(next);
+        match (fate, prev) {
+            // SAFETY: only this core touches `reap`, with preemption disabled.
+            (Fate::Exit, prev) => unsafe { *self.reap.get() = prev },
+            (_, prev) => drop(prev),
+        }
+        // SAFETY: `save` points into a task that stays alive (see above), and `resume` was
+        // saved by `hermit_switch` or prepared by `prepare_stack`.
+        unsafe { arch::hermit_switch(save, resume) };
+        self.after_switch();
+    }
+
+    /// Finishes a switch in the task that now runs: releases a task that ended.
+    pub fn after_switch(&self) {
+        // SAFETY: only this core touches `reap`, with preemption disabled.
+        if let Some(dead) = unsafe { (*self.reap.get()).take() } {
+            if let Some(stack) = dead.stack.lock().take() {
+                super::stacks::free(stack);
+            }
+            drop(dead.tls.lock().take());
+        }
+    }
+
+    /// Puts `task` to sleep until TSC `deadline`; the caller then blocks.
+    pub fn add_sleeper(&self, deadline: u64, task: TaskRef) {
+        let generation = task.wait_gen.load(Ordering::Relaxed);
+        self.sleepers.lock().push(Sleeper { deadline, generation, task });
+    }
+
+    /// Wakes the sleepers whose deadline has passed.
+    pub fn expire_sleepers(&'static self, now: u64) {
+        let mut expired = Vec::new();
+        {
+            let mut sleepers = self.sleepers.lock();
+            let mut i = 0;
+            while i < sleepers.len() {
+                let entry = &sleepers[i];
+                if entry.generation != entry.task.wait_gen.load(Ordering::Acquire) {
+                    sleepers.swap_remove(i);
+                } else if entry.deadline <= now {
+                    expired.push(sleepers.swap_remove(i).task);
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        for task in expired {
+            if task.wait.compare_exchange(WAIT_BLOCKED, WAIT_TIMED_OUT, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                self.make_ready(task);
+            }
+        }
+    }
+
+    /// The earliest sleeper deadline.
+    fn next_deadline(&self) -> Option<u64> {
+        self.sleepers.lock().iter().map(|s| s.deadline).min()
+    }
+
+    /// Programs the timer for the next event this core needs: the end of the running task's
+    /// time slice when others are ready, or the earliest sleeper. With neither, no timer is
+    /// armed, so a core with one task takes no interrupts.
+    pub fn update_timer(&self) {
+        let now = rdtsc();
+        let slice = self.has_ready().then(|| now + crate::time::clock().ns_to_cycles(crate::config::TIME_SLICE_NS));
+        let wanted = match (slice, self.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let armed = self.deadline.load(Ordering::Relaxed);
+        if let Some(wanted) = wanted {
+            if armed == 0 || armed <= now || wanted < armed {
+                apic::set_deadline(wanted);
+                self.deadline.store(wanted, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The idle loop of the core's boot context: run ready tasks, wake sleepers, poll for a
+    /// while, then halt until an interrupt.
+    pub fn idle_loop(&'static self) -> ! {
+        let spin = crate::time::clock().ns_to_cycles(crate::config::IDLE_SPIN_NS);
+        loop {
+            preempt_disable();
+            self.expire_sleepers(rdtsc());
+            if self.has_ready() {
+                self.reschedule(Fate::Block);
+                arch::preempt_enable();
+                continue;
+            }
+            // Only this core's tasks add sleepers, and none runs now: the deadline is fixed.
+            let due = self.next_deadline().unwrap_or(u64::MAX);
+            let start = rdtsc();
+            while !self.has_ready() && rdtsc() - start < spin && rdtsc() < due {
+                arch::pause();
+            }
+            if !self.has_ready() && rdtsc() < due {
+                self.halt();
+            }
+            arch::preempt_enable();
+        }
+    }
+
+    /// Halts until an interrupt (an IPI from a waker, or the timer of the next sleeper).
+    fn halt(&self) {
+        apic::enable();
+        let block = arch::percore();
+        self.state.store(HALTED, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        if !self.has_ready() {
+            if let Some(deadline) = self.next_deadline() {
+                apic::set_deadline(deadline);
+                self.deadline.store(deadline, Ordering::Relaxed);
+            }
+            // SAFETY: `hlt` traps; the trampoline halts only while `wake_pending` is clear,
+            // with interrupts enabled, and resumes after the instruction.
+            unsafe { core::arch::asm!("hlt", options(nomem, nostack)) };
+        }
+        block.wake_pending.store(0, Ordering::SeqCst);
+        self.state.store(SPINNING, Ordering::SeqCst);
+        if self.deadline.load(Ordering::Relaxed) <= rdtsc() {
+            self.deadline.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Forgets the armed deadline once it passed (the timer fired).
+    pub fn timer_fired(&self, now: u64) -> bool {
+        let deadline = self.deadline.load(Ordering::Relaxed);
+        let fired = deadline != 0 && deadline <= now;
+        if fired {
+            self.deadline.store(0, Ordering::Relaxed);
+        }
+        fired
+    }
+}

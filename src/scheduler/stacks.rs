@@ -1,0 +1,66 @@
+//! Thread stacks with guard pages, recycled.
+//!
+//! Stacks of the default size come in 2 MiB arenas of seven slots; an arena is split into
+//! 4 KiB pages with all seven guard pages unmapped before any slot is used, so no mapping a
+//! CPU may have cached ever changes (no TLB flush, which would need CPL 0). Other sizes get a
+//! region of their own with the guard below. Freed stacks go to a free list by size.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use crate::config::{DEFAULT_STACK_SIZE, LARGE_PAGE_SIZE, PAGE_SIZE};
+use crate::errno::{Result, EINVAL};
+use crate::synch::SpinLock;
+
+/// A stack: `[bottom, top)` usable, the page below `bottom` unmapped.
+#[derive(Debug)]
+pub struct Stack {
+    /// Lowest usable address.
+    pub bottom: u64,
+    /// Initial stack pointer (16-byte aligned).
+    pub top: u64,
+}
+
+impl Stack {
+    fn size(&self) -> u64 {
+        self.top - self.bottom
+    }
+}
+
+/// Slots of default-size stacks per 2 MiB arena.
+const SLOTS_PER_ARENA: u64 = (LARGE_PAGE_SIZE / (DEFAULT_STACK_SIZE + PAGE_SIZE)) as u64;
+
+static FREE: SpinLock<BTreeMap<u64, Vec<Stack>>> = SpinLock::new(BTreeMap::new());
+
+/// A stack of at least `size` bytes (rounded up to pages).
+pub fn alloc(size: usize) -> Result<Stack> {
+    let size = (size.max(PAGE_SIZE) as u64).next_multiple_of(PAGE_SIZE as u64);
+    if let Some(stack) = FREE.lock().get_mut(&size).and_then(Vec::pop) {
+        return Ok(stack);
+    }
+    if size == DEFAULT_STACK_SIZE as u64 {
+        new_arena()?;
+        return FREE.lock().get_mut(&size).and_then(Vec::pop).ok_or(EINVAL);
+    }
+    let region = (size + PAGE_SIZE as u64).next_multiple_of(LARGE_PAGE_SIZE as u64);
+    let base = crate::mm::alloc_frames(region, LARGE_PAGE_SIZE as u64)?;
+    let bottom = base + region - size;
+    crate::arch::punch_guard_pages(&[bottom - PAGE_SIZE as u64], &mut crate::mm::alloc_table)?;
+    Ok(Stack { bottom, top: bottom + size })
+}
+
+/// Returns a stack to the free list.
+pub fn free(stack: Stack) {
+    FREE.lock().entry(stack.size()).or_default().push(stack);
+}
+
+/// Carves a fresh 2 MiB arena into default-size stacks.
+fn new_arena() -> Result<()> {
+    let base = crate::mm::alloc_frames(LARGE_PAGE_SIZE as u64, LARGE_PAGE_SIZE as u64)?;
+    let slot = (DEFAULT_STACK_SIZE + PAGE_SIZE) as u64;
+    let guards: Vec<u64> = (0..SLOTS_PER_ARENA).map(|i| base + i * slot).collect();
+    crate::arch::punch_guard_pages(&guards, &mut crate::mm::alloc_table)?;
+    let stacks = guards.iter().map(|g| Stack { bottom: g + PAGE_SIZE as u64, top: g + slot });
+    FREE.lock().entry(DEFAULT_STACK_SIZE as u64).or_default().extend(stacks);
+    Ok(())
+}
