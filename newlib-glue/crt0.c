@@ -4,8 +4,9 @@
  * main task, its stack and its TLS, it calls libc_start(argc, argv, envp) (libhermit-abi.md
  * §1 facts 8-9, §3.3). The helpers below read the kernel header at 0x800000.
  */
-#include <stdlib.h>
+#include <reent.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 extern char **environ;
 extern void __libc_init_array(void);
@@ -13,6 +14,7 @@ extern void __libc_fini_array(void);
 extern int main(int argc, char **argv, char **envp);
 extern void __hermit_signal_dispatch(int sig);
 extern int sys_signal(void (*handler)(int));
+extern void _cleanup_r(struct _reent *reent);
 
 int libc_start(int argc, char **argv, char **envp);
 int get_cpufreq(void);
@@ -50,6 +52,10 @@ int get_num_cpus(void) { return header_field(0x20); }
 
 int libc_start(int argc, char **argv, char **envp)
 {
+	/* exit() flushes stdio through the global reent's __cleanup, which newlib 3.3 sets only
+	 * in the reent that first used stdio; with a reent per thread that is never the global
+	 * one, so output still buffered at exit would be lost. */
+	_GLOBAL_REENT->__cleanup = _cleanup_r;
 	__libc_init_array();
 	atexit(__libc_fini_array);
 	if (envp != NULL)

@@ -121,7 +121,8 @@ extern "C" fn task_main(start: u64) -> ! {
     exit_current(code)
 }
 
-/// Ends the running task with `code`. The last task to end ends the program.
+/// Ends the running task with `code`. The last task to end ends the program with `code`
+/// (a thread that ends with `pthread_exit` passes 0, as POSIX specifies).
 pub fn exit_current(code: i32) -> ! {
     let me = current();
     me.exit_code.store(code, Ordering::Relaxed);
@@ -129,7 +130,7 @@ pub fn exit_current(code: i32) -> ! {
     crate::synch::futex::wake(&me.exited, usize::MAX);
     TASKS.lock().remove(&me.id);
     if LIVE.fetch_sub(1, Ordering::AcqRel) == 1 {
-        crate::drivers::hypercall::exit(code);
+        crate::boot::last_task_ended(code);
     }
     preempt_disable();
     this().reschedule(Fate::Exit);

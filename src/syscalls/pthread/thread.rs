@@ -221,7 +221,8 @@ pub unsafe extern "C" fn pthread_kill(handle: pthread_t, sig: c_int) -> c_int {
     status(scheduler::kill(thread.tid.load(Ordering::Relaxed), sig))
 }
 
-/// Cancellation is not supported: `ENOSYS` (pthread-embedded did not have it either).
+/// Cancellation is not supported: `ENOSYS`. (In the original the pthread-embedded port lacked
+/// it, so a program that used it did not link.)
 #[no_mangle]
 pub extern "C" fn pthread_cancel(handle: pthread_t) -> c_int {
     let _ = handle;
