@@ -34,6 +34,8 @@ pub struct Config {
     pub verbose: bool,
     /// Back guest memory with transparent huge pages.
     pub hugepages: bool,
+    /// Populate guest memory in the background, at idle priority, while the guest runs.
+    pub populate: bool,
     /// Offer the fast hypercall channel to the kernel.
     pub fast_channel: bool,
     /// Behave exactly like the original uhyve: no header extension, no extension
@@ -111,6 +113,7 @@ impl Config {
             mem,
             verbose: flag("HERMIT_VERBOSE", false),
             hugepages: flag("HERMIT_HUGEPAGE", true),
+            populate: flag("HERMIT_POPULATE", true),
             fast_channel: flag("HERMIT_FASTCALL", true),
             uhyve_compat: flag("HERMIT_UHYVE_COMPAT", false),
             ip: address("HERMIT_IP")?,
@@ -154,7 +157,7 @@ mod tests {
     fn defaults() {
         let c = config(&[]).unwrap();
         assert_eq!((c.isle, c.cpus, c.mem, c.verbose), (Isle::Uhyve, 1, 512 << 20, false));
-        assert!(c.hugepages && c.fast_channel);
+        assert!(c.hugepages && c.populate && c.fast_channel);
     }
 
     #[test]

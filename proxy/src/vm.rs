@@ -118,19 +118,23 @@ fn prepare(
     let khz = u64::from(vcpus[0].get_tsc_khz().unwrap_or(0));
     let khz = if khz == 0 { host_tsc_khz() } else { khz };
     write_header(ram, config, image, khz, prepared)?;
-    pretouch(config, image, ram);
+    let heap = pretouch(config, image, ram);
+    if config.populate {
+        ram.populate_in_background(heap);
+    }
     Ok(vcpus)
 }
 
 /// Backs with huge pages, before the guest runs, the 2 MiB pages every boot touches: the
 /// kernel heap below the image, the image, the start of the application heap and the top of
-/// RAM (the main task's stack). The rest is faulted in when the guest first uses it.
-fn pretouch(config: &Config, image: &Image, ram: &GuestRam) {
+/// RAM (the main task's stack). Returns where the application heap starts.
+fn pretouch(config: &Config, image: &Image, ram: &GuestRam) -> u64 {
     ram.pretouch(0x20_0000, 0x40_0000);
     ram.pretouch(image.start(), image.end());
     let heap = (image.start() + image.size() + 0x4000 + 0x1f_ffff) & !0x1f_ffff;
     ram.pretouch(heap, heap + 0x20_0000);
     ram.pretouch(config.mem - 0x20_0000, config.mem);
+    heap
 }
 
 /// uhyve's boot GDT and identity page tables for the first 512 MiB (2 MiB pages).
