@@ -12,8 +12,8 @@
 //! slower than CPL 3, and on hardware KVM the difference costs nothing. CPL 0 is kept for
 //! the exception and interrupt trampolines in [`arch`].
 //!
-//! Unsafe code is allowed only in `arch`, `mm`, `drivers`, `synch`, `scheduler`, `boot` and
-//! `syscalls`; every other module forbids it. The C ABI lives only under [`syscalls`].
+//! Unsafe code is allowed only in `arch`, `mm`, `drivers`, `synch`, `scheduler`, `boot`,
+//! `libc` and `syscalls`; every other module forbids it. The C ABI lives only under [`syscalls`].
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
@@ -33,6 +33,8 @@ mod boot;
 mod drivers;
 #[cfg(not(test))]
 mod fs;
+#[cfg(not(test))]
+mod libc;
 #[cfg(not(test))]
 mod logging;
 #[cfg(not(test))]

@@ -90,21 +90,8 @@ extern "C" fn main_task(_: u64) -> i32 {
     let args = args::published();
     // SAFETY: `libc_start` is crt0's entry (libhermit-abi.md §3.3); argv and envp are
     // NULL-terminated arrays of NUL-terminated strings that live forever.
-    let ret = unsafe { libc_start(args.argc, args.argv, args.envp) };
+    let ret = unsafe { crate::libc::start(args.argc, args.argv, args.envp) };
     hypercall::exit(ret)
-}
-
-/// Ends the program after its last task has ended, as POSIX does when the last thread exits:
-/// through the C library's `exit`, so that its handlers run and buffered output is written.
-pub fn last_task_ended(code: i32) -> ! {
-    // SAFETY: newlib's `exit` may be called from any task; crt0 links it into every image.
-    unsafe { exit(code) }
-}
-
-extern "C" {
-    fn libc_start(argc: i32, argv: *mut *mut core::ffi::c_char, envp: *mut *mut core::ffi::c_char) -> i32;
-    /// The C library's `exit` (newlib): atexit handlers, stdio flush, then `sys_exit`.
-    fn exit(status: i32) -> !;
 }
 
 /// Reports a failure before `main` and ends the guest.

@@ -12,6 +12,7 @@ mod stacks;
 mod task;
 mod tls;
 
+use ::core::fmt::Write;
 use ::core::sync::atomic::{AtomicU32, Ordering};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -121,6 +122,17 @@ extern "C" fn task_main(start: u64) -> ! {
     exit_current(code)
 }
 
+/// Logs how many interrupts each core took (timer ticks and wakeup IPIs): zero on a core
+/// that ran one task at a time and never idled.
+pub fn log_interrupts() {
+    let mut line = crate::fmt::StackWriter::<256>::new();
+    for id in 0..cores() as usize {
+        let count = arch::block_of(id).interrupts.load(Ordering::Relaxed);
+        let _ = write!(line, "{}core {id}: {count}", if id == 0 { "" } else { ", " });
+    }
+    log::info!("interrupts taken: {}", ::core::str::from_utf8(line.as_bytes()).unwrap_or("?"));
+}
+
 /// Ends the running task with `code`. The last task to end ends the program with `code`
 /// (a thread that ends with `pthread_exit` passes 0, as POSIX specifies).
 pub fn exit_current(code: i32) -> ! {
@@ -130,7 +142,7 @@ pub fn exit_current(code: i32) -> ! {
     crate::synch::futex::wake(&me.exited, usize::MAX);
     TASKS.lock().remove(&me.id);
     if LIVE.fetch_sub(1, Ordering::AcqRel) == 1 {
-        crate::boot::last_task_ended(code);
+        crate::libc::exit_program(code);
     }
     preempt_disable();
     this().reschedule(Fate::Exit);

@@ -23,6 +23,7 @@ pub extern "C" fn sys_getpid() -> tid_t {
 /// the boot core exited; here the program ends whichever task calls it, as `exit` should.
 #[no_mangle]
 pub extern "C" fn sys_exit(arg: c_int) -> ! {
+    scheduler::log_interrupts();
     hypercall::exit(arg)
 }
 

@@ -51,7 +51,10 @@ pub struct PerCore {
     pub apic_ready: AtomicU32,
     /// This core's scheduler (`*const scheduler::CoreSched`).
     pub sched: AtomicU64,
-    reserved: [u64; 3],
+    /// Interrupts this core took (timer and IPIs, not spurious ones); counted by the
+    /// trampoline, reported at exit in the kernel log.
+    pub interrupts: AtomicU64,
+    reserved: [u64; 2],
 }
 
 const _: () = assert!(size_of::<PerCore>() == 1 << PERCORE_SHIFT);

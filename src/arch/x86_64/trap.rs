@@ -173,6 +173,7 @@ hermit_trap_common:
     jb 30f
     cmp qword ptr [rsp], {spurious_vector}
     je 21f
+    inc qword ptr gs:[{pc_interrupts}]
     push rax
     push rcx
     push rdx
@@ -281,6 +282,7 @@ hermit_fatal_code:
     .long -14
 "#,
     pc_spurious = const offset_of!(PerCore, spurious),
+    pc_interrupts = const offset_of!(PerCore, interrupts),
     pc_wake_pending = const offset_of!(PerCore, wake_pending),
     pc_preempt_count = const offset_of!(PerCore, preempt_count),
     pc_preempt_pending = const offset_of!(PerCore, preempt_pending),

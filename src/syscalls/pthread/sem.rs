@@ -4,7 +4,7 @@
 use core::ffi::{c_int, c_uint};
 
 use super::{deadline, initialise, shared};
-use crate::errno::{Errno, Result, EINVAL, ETIMEDOUT};
+use crate::errno::{Result, EINVAL, ETIMEDOUT};
 use crate::synch::Semaphore;
 use crate::syscalls::types::timespec;
 
@@ -12,18 +12,12 @@ use crate::syscalls::types::timespec;
 #[allow(non_camel_case_types, reason = "the C name")]
 pub type sem_t = Semaphore;
 
-extern "C" {
-    /// newlib's per-thread `errno` location.
-    fn __errno() -> *mut c_int;
-}
-
 /// 0, or -1 with `errno` set.
 fn posix(result: Result<()>) -> c_int {
     match result {
         Ok(()) => 0,
-        Err(Errno(e)) => {
-            // SAFETY: newlib's `__errno` returns the calling thread's errno location.
-            unsafe { *__errno() = e };
+        Err(errno) => {
+            crate::libc::set_errno(errno);
             -1
         }
     }
