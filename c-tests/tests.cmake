@@ -59,6 +59,12 @@ hermit_c_run(fileio_original_uhyve PROGRAM fileio ENV HERMIT_UHYVE_COMPAT=1
   ARGS "${HERMIT_TEST_TMPDIR}/fileio-compat.dat" "${HERMIT_TEST_TMPDIR}/no-such-file" nostat
   MATCH "all [0-9]+ checks passed")
 hermit_c_test(bigmalloc ENV HERMIT_MEM=2G MATCH "1 GiB touched page by page")
+# malloc and friends are the kernel's: behaviour, alignment, accounting; bad frees abort.
+hermit_c_test(malloc_api MATCH "all [0-9]+ checks passed")
+hermit_c_run(malloc_double_free PROGRAM malloc_api ARGS double-free EXIT_CODE 134 TIMEOUT 5
+  MATCH "free\\(\\): double free 0x")
+hermit_c_run(malloc_bad_free PROGRAM malloc_api ARGS bad-free EXIT_CODE 134 TIMEOUT 5
+  MATCH "free\\(\\): invalid pointer 0x")
 # Faults end the program with the original's status 242 (-EFAULT) and a report, quickly.
 hermit_c_test(fault ARGS null EXIT_CODE 242 TIMEOUT 2
   MATCH "page fault \\(#PF, vector 14\\)" "read at address 0x0 \\(null pointer dereference\\)" "rip 0x"

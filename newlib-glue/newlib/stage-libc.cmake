@@ -45,8 +45,10 @@ endif()
 string(REGEX MATCHALL "[^\n]+" lines "${nm_out}")
 set(symbols "")
 foreach(line IN LISTS lines)
-  # Weak (W, V) and common (C) definitions may legitimately repeat.
-  if(line MATCHES "^[0-9a-f]+ [ABDGRSTU] (.+)$")
+  # Weak (W, V) and common (C) definitions may legitimately repeat, and so may the
+  # _dummy_* placeholders newlib compiles in place of its malloc (MALLOC_PROVIDED): nothing
+  # references them, so they are never linked.
+  if(line MATCHES "^[0-9a-f]+ [ABDGRSTU] (.+)$" AND NOT CMAKE_MATCH_1 MATCHES "^_dummy_")
     list(APPEND symbols "${CMAKE_MATCH_1}")
   endif()
 endforeach()

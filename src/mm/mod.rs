@@ -6,12 +6,15 @@
 // Host unit tests compile only the arithmetic here, without the code that uses all of it.
 #![cfg_attr(test, allow(dead_code))]
 
+pub mod classes;
 pub mod pagetable;
 pub mod region;
 pub mod tls;
 
 #[cfg(not(test))]
 mod global;
+#[cfg(not(test))]
+pub mod malloc;
 
 #[cfg(not(test))]
 pub use global::{alloc_frames, alloc_table, heap_start, init, sbrk};

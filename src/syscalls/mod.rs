@@ -8,6 +8,7 @@
 mod console;
 mod fs;
 mod locks;
+mod malloc;
 mod memory;
 mod misc;
 mod process;
