@@ -25,6 +25,22 @@ run hermit "$proxy" "$hermit/boot"
 run native "$native/spawn" hello 30 "$native/hello"
 run hermit "$native/spawn" hello 30 "$proxy" "$hermit/hello"
 
+# Threads. One-core runs: Linux pins the threads to CPU 0, HermitCore gets one vCPU.
+run native "$native/sched" one
+run hermit env HERMIT_CPUS=1 "$proxy" "$hermit/sched" one
+run native "$native/sched" cross
+run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/sched" cross
+for mode in create parallel; do
+	run native "$native/threads" $mode
+	run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/threads" $mode
+done
+run native "$native/malloc" big
+run hermit "$proxy" "$hermit/malloc" big
+run native "$native/malloc" threads
+run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/malloc" threads
+run native "$native/noise" 10
+run hermit env HERMIT_CPUS=1 "$proxy" "$hermit/noise" 10
+
 echo
 echo "Benchmarks on $(uname -n): $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 awk '

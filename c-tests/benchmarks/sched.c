@@ -1,0 +1,130 @@
+/* sched: scheduler costs: sched_yield alone, yield and semaphore ping-pong between two threads. */
+/*
+ * usage: sched one    both threads on one core (HermitCore: HERMIT_CPUS=1; Linux: pinned to CPU 0)
+ *        sched cross  semaphore ping-pong with the threads on two cores (HERMIT_CPUS=2; CPUs 0, 1)
+ */
+#ifdef __linux__
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <string.h>
+
+#include "bench.h"
+
+enum { ROUNDS = 200000, REPEATS = 5 };
+
+static sem_t ping, pong;
+static volatile int turn;
+
+/* Pins the calling thread to one CPU on Linux; HermitCore places threads itself. */
+static void pin(int cpu)
+{
+#ifdef __linux__
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+#else
+	(void)cpu;
+#endif
+}
+
+static uint64_t yield_alone(void)
+{
+	enum { N = 1000000 };
+	uint64_t best = UINT64_MAX;
+	for (int r = 0; r < REPEATS; r++) {
+		uint64_t start = bench_rdtsc();
+		for (int i = 0; i < N; i++)
+			sched_yield();
+		uint64_t cycles = (bench_rdtsc() - start) / N;
+		best = cycles < best ? cycles : best;
+	}
+	return best;
+}
+
+/* The partner in the yield ping-pong: waits for its turn by yielding, then hands it back. */
+static void *yield_partner(void *arg)
+{
+	pin(0);
+	(void)arg;
+	for (int i = 0; i < ROUNDS * REPEATS; i++) {
+		while (turn != 1)
+			sched_yield();
+		turn = 0;
+	}
+	return NULL;
+}
+
+/* Cycles per hand-over between two threads that take turns by yielding. */
+static uint64_t yield_pingpong(void)
+{
+	pthread_t partner;
+	uint64_t best = UINT64_MAX;
+	turn = 0;
+	pthread_create(&partner, NULL, yield_partner, NULL);
+	for (int r = 0; r < REPEATS; r++) {
+		uint64_t start = bench_rdtsc();
+		for (int i = 0; i < ROUNDS; i++) {
+			turn = 1;
+			while (turn != 0)
+				sched_yield();
+		}
+		uint64_t cycles = (bench_rdtsc() - start) / (2 * ROUNDS);
+		best = cycles < best ? cycles : best;
+	}
+	pthread_join(partner, NULL);
+	return best;
+}
+
+static void *sem_partner(void *arg)
+{
+	pin(*(int *)arg);
+	for (int i = 0; i < ROUNDS * REPEATS; i++) {
+		sem_wait(&ping);
+		sem_post(&pong);
+	}
+	return NULL;
+}
+
+/* Cycles per round trip: post to the partner, wait for its answer. */
+static uint64_t sem_pingpong(int partner_cpu, int rounds)
+{
+	pthread_t partner;
+	uint64_t best = UINT64_MAX;
+	sem_init(&ping, 0, 0);
+	sem_init(&pong, 0, 0);
+	pthread_create(&partner, NULL, sem_partner, &partner_cpu);
+	for (int r = 0; r < REPEATS; r++) {
+		uint64_t start = bench_rdtsc();
+		for (int i = 0; i < rounds; i++) {
+			sem_post(&ping);
+			sem_wait(&pong);
+		}
+		uint64_t cycles = (bench_rdtsc() - start) / rounds;
+		best = cycles < best ? cycles : best;
+	}
+	/* Let the partner finish its remaining rounds. */
+	for (int i = rounds * REPEATS; i < ROUNDS * REPEATS; i++) {
+		sem_post(&ping);
+		sem_wait(&pong);
+	}
+	pthread_join(partner, NULL);
+	return best;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "cross") == 0) {
+		pin(0);
+		BENCH_RESULT("sem_pingpong_2cores", sem_pingpong(1, ROUNDS / 10), "cycles");
+		return 0;
+	}
+	pin(0);
+	BENCH_RESULT("sched_yield", yield_alone(), "cycles");
+	BENCH_RESULT("yield_pingpong", yield_pingpong(), "cycles");
+	BENCH_RESULT("sem_pingpong_1core", sem_pingpong(0, ROUNDS), "cycles");
+	return 0;
+}
