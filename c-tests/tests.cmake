@@ -73,6 +73,10 @@ hermit_c_run(fault_null_write PROGRAM fault ARGS null-write EXIT_CODE 242 TIMEOU
   MATCH "write at address 0x10 \\(null pointer dereference\\)")
 hermit_c_run(fault_stack_overflow PROGRAM fault ARGS stack EXIT_CODE 242 TIMEOUT 2
   MATCH "stack overflow into the guard page" "stack of task")
+foreach(cpus 1 2)
+  hermit_c_run(fault_thread_stack_${cpus}cpus PROGRAM fault ARGS thread-stack ENV HERMIT_CPUS=${cpus}
+    EXIT_CODE 242 TIMEOUT 5 MATCH "stack overflow into the guard page" "stack of task")
+endforeach()
 hermit_c_run(fault_invalid_opcode PROGRAM fault ARGS ud EXIT_CODE 242 TIMEOUT 2
   MATCH "invalid opcode \\(#UD, vector 6\\)")
 hermit_c_run(fault_divide PROGRAM fault ARGS div EXIT_CODE 242 TIMEOUT 2 MATCH "divide error \\(#DE, vector 0\\)")

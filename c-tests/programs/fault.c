@@ -1,5 +1,6 @@
 /* fault: provokes the exception named in argv[1]; the kernel must report it and end the
  * program with status 242 (-EFAULT), as the original did. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,33 @@ static int recurse(int depth)
 	return recurse(depth + 1) + frame[0];
 }
 
+/* Overflows the stack of a new thread; on several cores, the others touch their stacks
+ * meanwhile (each new stack arena changes page tables and shoots down TLB entries). */
+static void *overflow(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)recurse(0);
+}
+
+static void *touch(void *arg)
+{
+	volatile char buffer[64 << 10];
+	buffer[0] = buffer[sizeof buffer - 1] = 1;
+	return arg;
+}
+
+static int thread_stack(void)
+{
+	pthread_t helpers[16], victim;
+	for (int i = 0; i < 16; i++)
+		pthread_create(&helpers[i], NULL, touch, NULL);
+	for (int i = 0; i < 16; i++)
+		pthread_join(helpers[i], NULL);
+	pthread_create(&victim, NULL, overflow, NULL);
+	pthread_join(victim, NULL);
+	return 102;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
@@ -28,6 +56,8 @@ int main(int argc, char **argv)
 		*(volatile int *)addresses[1] = 1;
 	if (strcmp(argv[1], "stack") == 0)
 		return recurse(0);
+	if (strcmp(argv[1], "thread-stack") == 0)
+		return thread_stack();
 	if (strcmp(argv[1], "ud") == 0)
 		__builtin_trap();
 	if (strcmp(argv[1], "div") == 0)

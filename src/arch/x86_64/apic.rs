@@ -10,6 +10,8 @@ use super::percore::{block_of, percore};
 
 /// Vector of the wake-up / reschedule IPI (the original's 121).
 pub const WAKEUP_VECTOR: u8 = 121;
+/// Vector of the TLB shootdown IPI.
+pub const TLB_VECTOR: u8 = 122;
 /// Vector of the APIC timer (the original's 123).
 pub const TIMER_VECTOR: u8 = 123;
 /// Spurious-interrupt vector.
@@ -47,6 +49,11 @@ pub fn wake(id: u32) {
         // The target has not enabled its APIC, so it is not halted: it polls its queue.
         return;
     }
-    // SAFETY: a fixed-delivery IPI with our wake-up vector to an existing core.
-    unsafe { msr::write(msr::X2APIC_ICR, (u64::from(id) << 32) | u64::from(WAKEUP_VECTOR)) };
+    send_ipi(id, WAKEUP_VECTOR);
+}
+
+/// Sends a fixed interrupt with `vector` to core `id`, whose APIC must be up.
+pub fn send_ipi(id: u32, vector: u8) {
+    // SAFETY: a fixed-delivery IPI with one of our vectors to an existing core.
+    unsafe { msr::write(msr::X2APIC_ICR, (u64::from(id) << 32) | u64::from(vector)) };
 }

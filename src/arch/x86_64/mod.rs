@@ -12,6 +12,7 @@ pub mod percore;
 pub mod port;
 pub mod preempt;
 pub mod smp;
+pub mod tlb;
 mod trap;
 
 use hermit_interface::header::KernelHeader;

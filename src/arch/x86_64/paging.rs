@@ -2,9 +2,9 @@
 //!
 //! The boot tables map the first GiB. [`identity_map_ram`] adds one page directory per
 //! further GiB; each is filled before it is linked, so a shadow-paging host sees a single
-//! write to a live table. [`punch_guard_page`] unmaps one 4 KiB page below a stack. Neither
-//! ever turns a translation the CPU may have cached into another, so no TLB flush (which
-//! would need CPL 0) is required.
+//! write to a live table, and it only turns non-present entries present, which needs no TLB
+//! flush. [`punch_guard_pages`] unmaps 4 KiB pages below stacks, which removes translations
+//! a core may have cached (even speculatively): it is followed by a TLB shootdown.
 
 use crate::errno::{Result, EINVAL};
 use crate::mm::pagetable::{self, ENTRIES, LARGE, PRESENT};
@@ -47,8 +47,8 @@ pub fn identity_map_ram(ram_end: u64, alloc: &mut dyn FnMut() -> Result<u64>) ->
 /// Unmaps the 4 KiB pages at `holes` (page aligned, all inside one 2 MiB page), splitting
 /// that 2 MiB page into 4 KiB pages if needed.
 ///
-/// The caller guarantees that nothing has accessed the 2 MiB around the holes yet (fresh
-/// stack memory), so no stale translation can survive.
+/// The caller guarantees that nothing uses the 2 MiB around the holes yet (fresh stack
+/// memory); every core then drops its cached translations of the changed entries.
 pub fn punch_guard_pages(holes: &[u64], alloc: &mut dyn FnMut() -> Result<u64>) -> Result<()> {
     let Some(&first) = holes.first() else { return Ok(()) };
     let base = first & !0x1f_ffff;
@@ -71,8 +71,9 @@ pub fn punch_guard_pages(holes: &[u64], alloc: &mut dyn FnMut() -> Result<u64>) 
     if pde & LARGE == 0 {
         let pt = (pde & pagetable::ADDR_MASK) as *mut u64;
         for hole in holes {
-            // SAFETY: `pt` is a live page table; clearing entries of untouched pages.
+            // SAFETY: `pt` is a live page table; clearing entries of pages nothing uses.
             unsafe { pt.add(pagetable::pt_index(*hole)).write_volatile(0) };
+            super::tlb::shootdown(*hole);
         }
         return Ok(());
     }
@@ -81,7 +82,8 @@ pub fn punch_guard_pages(holes: &[u64], alloc: &mut dyn FnMut() -> Result<u64>) 
         // SAFETY: `pt` is a fresh, exclusively owned frame.
         unsafe { pt.add(i).write_volatile(*entry) };
     }
-    // SAFETY: replacing an untouched 2 MiB leaf by an equivalent table with holes.
+    // SAFETY: replacing a 2 MiB leaf that nothing uses by an equivalent table with holes.
     unsafe { pde_slot.write_volatile(pagetable::table(pt as u64)) };
+    super::tlb::shootdown(base);
     Ok(())
 }

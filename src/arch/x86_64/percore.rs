@@ -54,7 +54,9 @@ pub struct PerCore {
     /// Interrupts this core took (timer and IPIs, not spurious ones); counted by the
     /// trampoline, reported at exit in the kernel log.
     pub interrupts: AtomicU64,
-    reserved: [u64; 2],
+    /// The last TLB shootdown generation this core has carried out (`tlb.rs`).
+    pub tlb_generation: AtomicU64,
+    reserved: [u64; 1],
 }
 
 const _: () = assert!(size_of::<PerCore>() == 1 << PERCORE_SHIFT);
