@@ -29,6 +29,7 @@ hermit_c_test(args_env ARGS 42 "two words" "x=y" ENV "HERMIT_TEST_VALUE=hello he
 hermit_c_run(args_env_status PROGRAM args_env ARGS 0 "two words" "x=y"
   ENV "HERMIT_TEST_VALUE=hello hermit" EXIT_CODE 0)
 hermit_c_test(signals EXIT_CODE 134 MATCH "handlers ran; calling abort")
+hermit_c_run(signals_2cpus PROGRAM signals ENV HERMIT_CPUS=2 EXIT_CODE 134 MATCH "handlers ran; calling abort")
 hermit_c_test(unsupported MATCH "writev gathers this line")
 hermit_c_test(tls_threads_link COMPILE_OPTIONS -pthread LINK_OPTIONS -pthread LIBS pthread rt dl)
 hermit_c_test(compile_checks)

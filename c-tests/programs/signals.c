@@ -1,13 +1,60 @@
-/* signals.c: signal()/raise()/kill() run handlers in the program; abort() ends it with status 128 + SIGABRT. */
+/* signals.c: signal()/sigaction()/raise()/kill() run process-wide handlers; abort() ends the program with status 128 + SIGABRT. */
+#include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 #include "test.h"
 
 static volatile sig_atomic_t caught;
+static pthread_t handled_in;
 
 static void handler(int sig)
 {
-	caught = sig;
+	handled_in = pthread_self();
+	__atomic_store_n(&caught, sig, __ATOMIC_RELEASE); /* after handled_in, for main's wait */
+}
+
+/* A thread that installs nothing: main's handler must run in it (dispositions are
+ * process-wide). */
+static void *target(void *arg)
+{
+	volatile int *go = arg;
+	while (!*go)
+		sched_yield();
+	return NULL;
+}
+
+/* Sends SIGUSR2 to main after 100 ms. */
+static pthread_t main_thread;
+
+static void *interrupter(void *arg)
+{
+	(void)arg;
+	usleep(100000);
+	pthread_kill(main_thread, SIGUSR2);
+	return NULL;
+}
+
+static void nothing(int sig)
+{
+	(void)sig;
+}
+
+/* A handler that runs during nanosleep ends it early with EINTR and the time left. */
+static void sleep_is_interrupted(void)
+{
+	main_thread = pthread_self();
+	CHECK(signal(SIGUSR2, nothing) == SIG_DFL);
+	pthread_t thread;
+	CHECK_INT(pthread_create(&thread, NULL, interrupter, NULL), 0);
+	struct timespec request = { 2, 0 }, left = { 0, 0 };
+	errno = 0;
+	CHECK_INT(nanosleep(&request, &left), -1);
+	CHECK_INT(errno, EINTR);
+	double remaining = left.tv_sec + left.tv_nsec * 1e-9;
+	CHECK(remaining > 1.5 && remaining < 2.0);
+	CHECK_INT(pthread_join(thread, NULL), 0);
+	CHECK(signal(SIGUSR2, SIG_DFL) == nothing);
 }
 
 int main(void)
@@ -15,11 +62,39 @@ int main(void)
 	CHECK(signal(SIGUSR1, handler) == SIG_DFL);
 	CHECK_INT(raise(SIGUSR1), 0);
 	CHECK_INT(caught, SIGUSR1);
-	/* newlib's signal() has System V semantics: delivery resets the handler. */
-	CHECK(signal(SIGUSR1, handler) == SIG_DFL);
+	/* BSD semantics, as glibc: the handler stays installed after it ran. */
+	CHECK(signal(SIGUSR1, handler) == handler);
 	caught = 0;
 	CHECK_INT(kill(getpid(), SIGUSR1), 0);
 	CHECK_INT(caught, SIGUSR1);
+	/* sigaction reads and replaces the same disposition. */
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_IGN;
+	CHECK_INT(sigaction(SIGUSR1, &sa, &old), 0);
+	CHECK(old.sa_handler == handler);
+	caught = 0;
+	CHECK_INT(raise(SIGUSR1), 0);
+	CHECK_INT(caught, 0);
+	sa.sa_handler = handler;
+	CHECK_INT(sigaction(SIGUSR1, &sa, NULL), 0);
+	CHECK_INT(sigaction(SIGKILL, &sa, NULL), -1);
+	CHECK(signal(SIGSTOP, handler) == SIG_ERR);
+	/* A signal sent to another thread runs the process-wide handler in that thread. */
+	volatile int go = 0;
+	pthread_t thread;
+	CHECK_INT(pthread_create(&thread, NULL, target, (void *)&go), 0);
+	caught = 0;
+	CHECK_INT(pthread_kill(thread, SIGUSR1), 0);
+	/* Delivery may wait until the target runs (a few ms on a loaded host): allow 5 s. */
+	time_t give_up = time(NULL) + 5;
+	while (!__atomic_load_n(&caught, __ATOMIC_ACQUIRE) && time(NULL) < give_up)
+		sched_yield();
+	CHECK_INT(caught, SIGUSR1);
+	CHECK(pthread_equal(handled_in, thread));
+	go = 1;
+	CHECK_INT(pthread_join(thread, NULL), 0);
+	sleep_is_interrupted();
 	CHECK(signal(SIGUSR2, SIG_IGN) == SIG_DFL);
 	CHECK_INT(raise(SIGUSR2), 0);
 	CHECK_INT(kill(getpid(), 999), -1);

@@ -207,16 +207,17 @@ int getpagesize(void);
 // `tp` must be valid for writes.
 int sys_clock_gettime(uint64_t clock_id, struct timespec *tp);
 
-// Sleeps for `*req`. 0 or `-EINVAL`/`-EFAULT`; `rem`, if given, is set to zero.
+// Sleeps for `*req`. 0, or `-EINTR` when a signal handler ran meanwhile (`*rem`, if given,
+// receives the time left, else zero), `-EINVAL`, `-EFAULT`.
 //
 // # Safety
 // `req` must be valid for reads, `rem` null or valid for writes.
 int sys_nanosleep(const struct timespec *req, struct timespec *rem);
 
-// Sleeps `usecs` microseconds.
+// Sleeps `usecs` microseconds (a signal handler that runs meanwhile ends it early).
 void sys_usleep(uint64_t usecs);
 
-// Sleeps `ms` milliseconds (the original `sys_msleep`).
+// Sleeps `ms` milliseconds (the original `sys_msleep`; a signal handler ends it early).
 void sys_msleep(unsigned int ms);
 
 // Timer ticks since boot at the original `TIMER_FREQ` of 100 Hz.

@@ -1,8 +1,130 @@
-/* signals.c: sigprocmask() (no signal masks) and the dispatcher of signals the kernel delivers. */
+/* signals.c: process-wide signal dispositions (signal, sigaction), kill(), sigprocmask, and the kernel's dispatcher. */
+/*
+ * newlib keeps handlers in each struct _reent, which is per thread here, while POSIX makes
+ * dispositions process-wide (a handler main installs must run in the thread pthread_kill
+ * targets). So newlib is built with SIGNAL_PROVIDED and this file owns one table; newlib's
+ * raise() then is kill(getpid(), sig), which acts in the calling thread at once. Handlers
+ * keep BSD semantics, as with glibc: one stays installed when it runs (newlib's own
+ * signal() reset it to SIG_DFL first).
+ */
 #include <reent.h>
 #include <signal.h>
 #include <string.h>
 #include "glue.h"
+
+static _sig_func_ptr handlers[NSIG];
+
+static int valid(int sig)
+{
+	return sig > 0 && sig < NSIG;
+}
+
+/* The default action: ignore for the signals that POSIX ignores, else end the program with
+ * 128 + sig, as the original's dispatcher did. */
+static void default_action(int sig)
+{
+	if (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT)
+		return;
+	static const char prefix[] = "Caught unhandled signal ";
+	char line[48];
+	int n = sizeof(prefix) - 1;
+	memcpy(line, prefix, n);
+	if (sig >= 10)
+		line[n++] = '0' + sig / 10;
+	line[n++] = '0' + sig % 10;
+	memcpy(line + n, ", terminating\n", 14);
+	sys_write(2, line, n + 14);
+	sys_exit(128 + sig);
+}
+
+/* Carries out the disposition of `sig` (valid) in the calling thread. */
+static void act(int sig)
+{
+	_sig_func_ptr handler = __atomic_load_n(&handlers[sig], __ATOMIC_ACQUIRE);
+	if (handler == SIG_IGN)
+		return;
+	if (handler == SIG_DFL)
+		default_action(sig);
+	else
+		handler(sig);
+}
+
+_sig_func_ptr signal(int sig, _sig_func_ptr func)
+{
+	if (!valid(sig) || sig == SIGKILL || sig == SIGSTOP) {
+		errno = EINVAL;
+		return SIG_ERR;
+	}
+	return __atomic_exchange_n(&handlers[sig], func, __ATOMIC_ACQ_REL);
+}
+
+_sig_func_ptr _signal_r(struct _reent *r, int sig, _sig_func_ptr func)
+{
+	(void)r;
+	return signal(sig, func);
+}
+
+/* sa_handler only: newlib's struct sigaction has no sa_sigaction; the mask is ignored as
+ * there are no signal masks. */
+int sigaction(int sig, const struct sigaction *restrict act_in, struct sigaction *restrict old)
+{
+	if (!valid(sig) || (act_in != NULL && (sig == SIGKILL || sig == SIGSTOP)))
+		return hermit_fail(EINVAL);
+	_sig_func_ptr previous = act_in != NULL
+		? __atomic_exchange_n(&handlers[sig], act_in->sa_handler, __ATOMIC_ACQ_REL)
+		: __atomic_load_n(&handlers[sig], __ATOMIC_ACQUIRE);
+	if (old != NULL) {
+		old->sa_handler = previous;
+		sigemptyset(&old->sa_mask);
+		old->sa_flags = 0;
+	}
+	return 0;
+}
+
+/* To the calling thread (getpid() is its task id): at once. To another task: through
+ * sys_kill, whose handler there is __hermit_signal_dispatch. */
+int kill(pid_t pid, int sig)
+{
+	if (sig < 0 || sig >= NSIG)
+		return hermit_fail(EINVAL);
+	if (pid != (pid_t)sys_getpid())
+		return hermit_result(sys_kill((tid_t)pid, sig));
+	if (sig != 0)
+		act(sig);
+	return 0;
+}
+
+/* newlib's hooks for ports that deliver signals themselves: 0 if a handler ran, 1 for
+ * SIG_DFL, 3 for SIG_IGN, -1 for a bad number. */
+int __sigtramp(int sig)
+{
+	if (!valid(sig))
+		return -1;
+	_sig_func_ptr handler = __atomic_load_n(&handlers[sig], __ATOMIC_ACQUIRE);
+	if (handler == SIG_DFL)
+		return 1;
+	if (handler == SIG_IGN)
+		return 3;
+	handler(sig);
+	return 0;
+}
+
+int __sigtramp_r(struct _reent *r, int sig)
+{
+	(void)r;
+	return __sigtramp(sig);
+}
+
+int _init_signal(void)
+{
+	return 0;
+}
+
+int _init_signal_r(struct _reent *r)
+{
+	(void)r;
+	return 0;
+}
 
 /* Accepts every request and reports an empty mask. */
 int sigprocmask(int how, const sigset_t *restrict set, sigset_t *restrict old)
@@ -14,32 +136,10 @@ int sigprocmask(int how, const sigset_t *restrict set, sigset_t *restrict old)
 	return 0;
 }
 
-/*
- * The handler the kernel runs when a signal reaches a task (registered by crt0 for the main
- * task; threads inherit it): the receiving thread's newlib handler, through raise(), which
- * also gives newlib's semantics; SIG_IGN; or the default action, ending the program with
- * 128 + sig as newlib-hermit's dispatcher did.
- */
+/* The handler the kernel runs when a signal reaches a task (sys_kill, pthread_kill):
+ * registered by crt0 for the main task, inherited by threads. */
 void __hermit_signal_dispatch(int sig)
 {
-	struct _reent *r = _REENT;
-	_sig_func_ptr handler = SIG_DFL;
-	if (r->_sig_func != NULL && sig >= 0 && sig < NSIG)
-		handler = r->_sig_func[sig];
-	if (handler == SIG_IGN)
-		return;
-	if (handler != SIG_DFL) {
-		raise(sig);
-		return;
-	}
-	static const char prefix[] = "Caught unhandled signal ";
-	char line[48];
-	int n = sizeof(prefix) - 1;
-	memcpy(line, prefix, n);
-	if (sig >= 10)
-		line[n++] = '0' + sig / 10;
-	line[n++] = '0' + sig % 10;
-	memcpy(line + n, ", terminating\n", 14);
-	sys_write(2, line, n + 14);
-	sys_exit(128 + sig);
+	if (valid(sig))
+		act(sig);
 }

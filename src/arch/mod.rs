@@ -11,4 +11,4 @@ pub use x86_64::percore::{
 pub use x86_64::port::outl;
 pub use x86_64::preempt::{hermit_switch, init_xsave, prepare_stack};
 pub use x86_64::smp::prepare_secondary;
-pub use x86_64::{boot_tsc, fault, header, kmsg_area};
+pub use x86_64::{boot_tsc, fault, header, kmsg_area, tlb};

@@ -359,8 +359,10 @@ impl CoreSched {
                 apic::set_deadline(deadline);
                 self.deadline.store(deadline, Ordering::Relaxed);
             }
-            // SAFETY: `hlt` traps; the trampoline halts only while `wake_pending` is clear,
-            // with interrupts enabled, and resumes after the instruction.
+            // SAFETY: `hlt` traps; the trampoline halts only while `wake_pending` and
+            // `preempt_pending` are clear (an interrupt between the checks above and the
+            // trap, such as the timer just armed, sets the latter), with interrupts enabled,
+            // and resumes after the instruction.
             unsafe { core::arch::asm!("hlt", options(nomem, nostack)) };
         }
         block.wake_pending.store(0, Ordering::SeqCst);

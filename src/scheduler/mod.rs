@@ -114,6 +114,8 @@ pub fn spawn(entry: Entry, arg: u64, prio: u8, stack_size: usize, core: Option<u
 /// First Rust code of every new task.
 extern "C" fn task_main(start: u64) -> ! {
     this().after_switch();
+    // The task's stack may come from memory whose translations changed (guard pages).
+    arch::tlb::catch_up();
     preempt_enable();
     deliver_signals();
     // SAFETY: `spawn` passed a leaked `Box<Start>` for this task only.
@@ -188,14 +190,14 @@ pub fn idle() -> ! {
 }
 
 /// Gives the processor to another ready task of at least the same priority, if any.
+/// Signals sent meanwhile are delivered on the way out, even when nothing else runs.
 pub fn yield_now() {
-    if !this().has_ready() {
-        return;
+    if this().has_ready() {
+        preempt_disable();
+        let prio = current().priority();
+        this().reschedule(Fate::Yield(prio));
+        preempt_enable();
     }
-    preempt_disable();
-    let prio = current().priority();
-    this().reschedule(Fate::Yield(prio));
-    preempt_enable();
     deliver_signals();
 }
 
@@ -279,19 +281,28 @@ fn wake_as(task: TaskRef, how: u32) -> bool {
     }
 }
 
-/// Blocks the running task for `ns` nanoseconds (busy-waits for very short times).
-pub fn sleep_ns(ns: u64) {
+/// Blocks the running task for `ns` nanoseconds (busy-waits for very short times). A signal
+/// ends the sleep early, after its handler ran: `Err` with the nanoseconds left.
+pub fn sleep_ns(ns: u64) -> ::core::result::Result<(), u64> {
     if ns < 20_000 {
         crate::time::spin_ns(ns);
-        return;
+        return Ok(());
     }
-    let deadline = rdtsc() + crate::time::clock().ns_to_cycles(ns);
-    while rdtsc() < deadline {
+    let clock = crate::time::clock();
+    let deadline = rdtsc() + clock.ns_to_cycles(ns);
+    loop {
+        let now = rdtsc();
+        if now >= deadline {
+            return Ok(());
+        }
         // The sleeper list alone holds the task; the wait list is its own reference.
-        let _ = block(Some(deadline), |me| {
+        let result = block(Some(deadline), |me| {
             drop(me);
             Ok(())
         });
+        if result == WaitResult::Interrupted {
+            return Err(clock.cycles_to_ns(deadline.saturating_sub(rdtsc())));
+        }
     }
 }
 
@@ -318,6 +329,9 @@ pub fn deliver_signals() {
         return;
     }
     let me = current();
+    if me.pending_signals.load(Ordering::Relaxed) == 0 {
+        return;
+    }
     let mut pending = me.pending_signals.swap(0, Ordering::AcqRel);
     while pending != 0 {
         let signum = pending.trailing_zeros() as i32;

@@ -7,7 +7,7 @@ use core::sync::atomic::AtomicU64;
 use super::ptr::{out, ret_int};
 use super::types::timespec;
 use crate::config::TIMER_FREQ;
-use crate::errno::{Result, EFAULT, EINVAL};
+use crate::errno::{Result, EFAULT, EINTR, EINVAL};
 use crate::time;
 
 /// TSC value at the first instruction of the first core (the original exported `boot_tsc`
@@ -51,7 +51,8 @@ pub unsafe extern "C" fn sys_clock_gettime(clock_id: u64, tp: *mut timespec) -> 
     }))
 }
 
-/// Sleeps for `*req`. 0 or `-EINVAL`/`-EFAULT`; `rem`, if given, is set to zero.
+/// Sleeps for `*req`. 0, or `-EINTR` when a signal handler ran meanwhile (`*rem`, if given,
+/// receives the time left, else zero), `-EINVAL`, `-EFAULT`.
 ///
 /// # Safety
 /// `req` must be valid for reads, `rem` null or valid for writes.
@@ -67,23 +68,28 @@ fn nanosleep(req: Option<&timespec>, rem: Option<&mut timespec>) -> Result<i32> 
     if req.tv_sec < 0 || !(0..NS_PER_SEC as i64).contains(&req.tv_nsec) {
         return Err(EINVAL);
     }
-    crate::scheduler::sleep_ns((req.tv_sec as u64).saturating_mul(NS_PER_SEC).saturating_add(req.tv_nsec as u64));
+    let ns = (req.tv_sec as u64).saturating_mul(NS_PER_SEC).saturating_add(req.tv_nsec as u64);
+    let left = crate::scheduler::sleep_ns(ns).err();
     if let Some(rem) = rem {
-        *rem = timespec::default();
+        let left = left.unwrap_or(0);
+        *rem = timespec { tv_sec: (left / NS_PER_SEC) as i64, tv_nsec: (left % NS_PER_SEC) as i64 };
     }
-    Ok(0)
+    match left {
+        Some(_) => Err(EINTR),
+        None => Ok(0),
+    }
 }
 
-/// Sleeps `usecs` microseconds.
+/// Sleeps `usecs` microseconds (a signal handler that runs meanwhile ends it early).
 #[no_mangle]
 pub extern "C" fn sys_usleep(usecs: u64) {
-    crate::scheduler::sleep_ns(usecs.saturating_mul(1000));
+    let _ = crate::scheduler::sleep_ns(usecs.saturating_mul(1000));
 }
 
-/// Sleeps `ms` milliseconds (the original `sys_msleep`).
+/// Sleeps `ms` milliseconds (the original `sys_msleep`; a signal handler ends it early).
 #[no_mangle]
 pub extern "C" fn sys_msleep(ms: c_uint) {
-    crate::scheduler::sleep_ns(u64::from(ms) * 1_000_000);
+    let _ = crate::scheduler::sleep_ns(u64::from(ms) * 1_000_000);
 }
 
 /// Timer ticks since boot at the original `TIMER_FREQ` of 100 Hz.

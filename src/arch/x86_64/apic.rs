@@ -10,8 +10,6 @@ use super::percore::{block_of, percore};
 
 /// Vector of the wake-up / reschedule IPI (the original's 121).
 pub const WAKEUP_VECTOR: u8 = 121;
-/// Vector of the TLB shootdown IPI.
-pub const TLB_VECTOR: u8 = 122;
 /// Vector of the APIC timer (the original's 123).
 pub const TIMER_VECTOR: u8 = 123;
 /// Spurious-interrupt vector.

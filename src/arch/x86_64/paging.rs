@@ -4,7 +4,7 @@
 //! further GiB; each is filled before it is linked, so a shadow-paging host sees a single
 //! write to a live table, and it only turns non-present entries present, which needs no TLB
 //! flush. [`punch_guard_pages`] unmaps 4 KiB pages below stacks, which removes translations
-//! a core may have cached (even speculatively): it is followed by a TLB shootdown.
+//! a core may have cached (even speculatively): it is followed by a (lazy) TLB shootdown.
 
 use crate::errno::{Result, EINVAL};
 use crate::mm::pagetable::{self, ENTRIES, LARGE, PRESENT};
@@ -73,7 +73,7 @@ pub fn punch_guard_pages(holes: &[u64], alloc: &mut dyn FnMut() -> Result<u64>) 
         for hole in holes {
             // SAFETY: `pt` is a live page table; clearing entries of pages nothing uses.
             unsafe { pt.add(pagetable::pt_index(*hole)).write_volatile(0) };
-            super::tlb::shootdown(*hole);
+            super::tlb::changed(*hole);
         }
         return Ok(());
     }
@@ -84,6 +84,6 @@ pub fn punch_guard_pages(holes: &[u64], alloc: &mut dyn FnMut() -> Result<u64>) 
     }
     // SAFETY: replacing a 2 MiB leaf that nothing uses by an equivalent table with holes.
     unsafe { pde_slot.write_volatile(pagetable::table(pt as u64)) };
-    super::tlb::shootdown(base);
+    super::tlb::changed(base);
     Ok(())
 }

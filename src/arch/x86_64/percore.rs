@@ -54,7 +54,7 @@ pub struct PerCore {
     /// Interrupts this core took (timer and IPIs, not spurious ones); counted by the
     /// trampoline, reported at exit in the kernel log.
     pub interrupts: AtomicU64,
-    /// The last TLB shootdown generation this core has carried out (`tlb.rs`).
+    /// The TLB generation this core has flushed up to (`tlb.rs`).
     pub tlb_generation: AtomicU64,
     reserved: [u64; 1],
 }

@@ -33,6 +33,9 @@ extern "C" {
 /// MXCSR and x87 control word of a fresh task (all exceptions masked, round to nearest).
 const FPU_DEFAULTS: u64 = 0x1f80 | (0x037f << 32);
 
+/// MXCSR while the scheduler runs after a preemption.
+static MXCSR_DEFAULT: u32 = FPU_DEFAULTS as u32;
+
 /// Words a fresh stack needs for its first [`hermit_switch`] into it.
 pub const START_FRAME_WORDS: usize = 11;
 
@@ -143,7 +146,7 @@ hermit_preempt_entry:
     mov eax, -1
     mov edx, -1
     xsave64 [rsp]
-    call {preempted}
+    call 4f
     mov eax, -1
     mov edx, -1
     xrstor64 [rsp]
@@ -152,7 +155,7 @@ hermit_preempt_entry:
     sub rsp, 512
     and rsp, -64
     fxsave64 [rsp]
-    call {preempted}
+    call 4f
     fxrstor64 [rsp]
 3:
     mov rsp, rbp
@@ -173,7 +176,18 @@ hermit_preempt_entry:
     pop rax
     popfq
     ret 128
+
+    // With the interrupted state saved: give the scheduler (and the task it may switch to)
+    // the state a function call starts with: empty x87 stack, default control words, DF
+    // clear. Voluntary switches restore only the control words, so a preempted task's x87
+    // registers must not stay behind for them.
+4:
+    fninit
+    ldmxcsr dword ptr [rip + {mxcsr_default}]
+    cld
+    jmp {preempted}
 "#,
+    mxcsr_default = sym MXCSR_DEFAULT,
     xsave_bytes = sym XSAVE_BYTES,
     preempted = sym crate::scheduler::preempted,
 );

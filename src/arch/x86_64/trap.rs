@@ -5,15 +5,16 @@
 //!   resume after the 1-byte instruction (PVM hosts ignore IOPL, so every hypercall of the
 //!   original port protocol arrives here);
 //! - #GP from CPL 3 on `hlt`: halt with interrupts enabled until one arrives, then resume
-//!   after the instruction (how an idle core sleeps);
+//!   after the instruction (how an idle core sleeps); not at all if a wakeup is pending or an
+//!   interrupt already arrived since the caller checked (its timer may have fired);
 //! - any other exception: save the registers into this core's fault frame and resume at
 //!   CPL 3 in [`super::fault::report`] on the core's fault stack;
 //! - a second fault on a core that is already reporting one: end the guest with the EXIT
 //!   hypercall directly;
 //! - `rdmsr`/`wrmsr` from CPL 3 on the local APIC or the TSC deadline: perform them (how
 //!   the scheduler programs its timer and sends IPIs);
-//! - `invlpg [rax]` from CPL 3: perform it (TLB shootdown, `super::tlb`);
-//! - the TLB shootdown IPI: invalidate the published address and acknowledge;
+//! - `invlpg [rax]` from CPL 3: perform it; `mov cr3, rax`: reload the current CR3,
+//!   whatever `rax` holds (the TLB shootdown of `super::tlb`);
 //! - an external interrupt: acknowledge it; if it interrupted CPL 3 and preemption is
 //!   allowed, resume the interrupted code in the CPL-3 preemption trampoline
 //!   (`super::preempt`), otherwise note it for later or just return (it woke a `hlt`).
@@ -112,11 +113,23 @@ hermit_trap_common:
     je 17f
     cmp ebx, 0x320f
     je 18f
-    cmp ebx, 0x010f
+    cmp ebx, 0x220f
     je 23f
+    cmp ebx, 0x010f
+    je 22f
     pop rbx
     jmp 30f
 23:
+    mov rbx, qword ptr [rsp + 24]
+    cmp byte ptr [rbx + 2], 0xd8
+    jne 24f
+    mov rbx, cr3
+    mov cr3, rbx
+    add qword ptr [rsp + 24], 3
+    pop rbx
+    add rsp, 16
+    iretq
+22:
     mov rbx, qword ptr [rsp + 24]
     cmp byte ptr [rbx + 2], 0x38
     jne 24f
@@ -142,6 +155,8 @@ hermit_trap_common:
     jmp 15f
 16:
     cmp dword ptr gs:[{pc_wake_pending}], 0
+    jne 15f
+    cmp dword ptr gs:[{pc_preempt_pending}], 0
     jne 15f
     sti
     hlt
@@ -200,23 +215,11 @@ hermit_trap_common:
     pop rdx
     pop rcx
     pop rax
-    cmp qword ptr [rsp], {tlb_vector}
-    je 22f
     test byte ptr [rsp + 24], 3
     jz 29f
     cmp dword ptr gs:[{pc_preempt_count}], 0
     je 25f
     mov dword ptr gs:[{pc_preempt_pending}], 1
-    jmp 29f
-22:
-    push rax
-    mov rax, qword ptr [rip + {tlb_generation}]
-    push rax
-    mov rax, qword ptr [rip + {tlb_address}]
-    invlpg [rax]
-    pop rax
-    mov qword ptr gs:[{pc_tlb_generation}], rax
-    pop rax
     jmp 29f
 21:
     lock inc qword ptr gs:[{pc_spurious}]
@@ -311,10 +314,6 @@ hermit_fatal_code:
 "#,
     pc_spurious = const offset_of!(PerCore, spurious),
     pc_interrupts = const offset_of!(PerCore, interrupts),
-    pc_tlb_generation = const offset_of!(PerCore, tlb_generation),
-    tlb_vector = const super::apic::TLB_VECTOR as u64,
-    tlb_generation = sym super::tlb::HERMIT_TLB_GENERATION,
-    tlb_address = sym super::tlb::HERMIT_TLB_ADDRESS,
     pc_wake_pending = const offset_of!(PerCore, wake_pending),
     pc_preempt_count = const offset_of!(PerCore, preempt_count),
     pc_preempt_pending = const offset_of!(PerCore, preempt_pending),

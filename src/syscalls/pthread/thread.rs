@@ -130,6 +130,9 @@ pub unsafe extern "C" fn pthread_create(
     let own = Arc::into_raw(record.clone()) as u64;
     match scheduler::spawn(trampoline, own, prio, stack, None) {
         Ok(task) => {
+            // Before the handle exists (so before any signal can target the thread), so that
+            // a handler that runs before the start routine sees the right `pthread_self`.
+            task.pthread.store(own, Ordering::Release);
             record.tid.store(task.id, Ordering::Relaxed);
             *record.task.lock() = Some(task);
             let handle = if detached { Arc::as_ptr(&record) as pthread_t } else { Arc::into_raw(record) as pthread_t };
