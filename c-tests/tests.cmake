@@ -32,6 +32,7 @@ hermit_c_test(signals EXIT_CODE 134 MATCH "handlers ran; calling abort")
 hermit_c_run(signals_2cpus PROGRAM signals ENV HERMIT_CPUS=2 EXIT_CODE 134 MATCH "handlers ran; calling abort")
 hermit_c_test(unsupported MATCH "writev gathers this line")
 hermit_c_test(tls_threads_link COMPILE_OPTIONS -pthread LINK_OPTIONS -pthread LIBS pthread rt dl)
+hermit_c_test(sched_api COMPILE_OPTIONS -pthread -Werror=implicit-function-declaration LINK_OPTIONS -pthread)
 hermit_c_test(compile_checks)
 hermit_c_test(cpus ENV HERMIT_CPUS=1)
 hermit_c_run(cpus_two PROGRAM cpus ENV HERMIT_CPUS=2)
@@ -60,6 +61,11 @@ hermit_c_run(fileio_original_uhyve PROGRAM fileio ENV HERMIT_UHYVE_COMPAT=1
   ARGS "${HERMIT_TEST_TMPDIR}/fileio-compat.dat" "${HERMIT_TEST_TMPDIR}/no-such-file" nostat
   MATCH "all [0-9]+ checks passed")
 hermit_c_test(bigmalloc ENV HERMIT_MEM=2G MATCH "1 GiB touched page by page")
+# Host calls from several threads at once (per-core argument areas, the fast channel).
+hermit_c_test(host_threads ARGS "${HERMIT_TEST_TMPDIR}" ENV HERMIT_CPUS=1 TIMEOUT 30)
+hermit_c_run(host_threads_2cpus PROGRAM host_threads ARGS "${HERMIT_TEST_TMPDIR}" ENV HERMIT_CPUS=2 TIMEOUT 30)
+hermit_c_run(host_threads_port_io PROGRAM host_threads ARGS "${HERMIT_TEST_TMPDIR}" ENV HERMIT_CPUS=2
+  HERMIT_FASTCALL=0 TIMEOUT 30)
 # malloc and friends are the kernel's: behaviour, alignment, accounting; bad frees abort.
 hermit_c_test(malloc_api MATCH "all [0-9]+ checks passed")
 hermit_c_run(malloc_double_free PROGRAM malloc_api ARGS double-free EXIT_CODE 134 TIMEOUT 5

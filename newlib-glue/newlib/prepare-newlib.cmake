@@ -65,6 +65,8 @@ insert_at(${inc}/sys/features.h BEFORE "/* XMK loosely adheres to POSIX -- 1003.
 #define _POSIX_SPIN_LOCKS\t\t\t200112L
 #define _POSIX_BARRIERS\t\t\t\t200112L
 #define _POSIX_THREAD_ATTR_STACKSIZE\t\t1
+#define _POSIX_PRIORITY_SCHEDULING\t\t200112L
+#define _POSIX_THREAD_PRIORITY_SCHEDULING\t200112L
 #define _UNIX98_THREAD_MUTEX_ATTRIBUTES\t\t1
 #endif\n\n")
 

@@ -12,7 +12,7 @@ use hermit_interface::channel::{self, ChannelControl, ChannelSlot};
 use hermit_interface::header::{self, HeaderExt};
 use hermit_interface::hypercall::{port, ChannelSetup};
 
-use crate::arch::{core_id, outl, pause, percore};
+use crate::arch::{core_id, outl, pause, percore, preempt_disable, preempt_enable};
 use crate::config::HYPERCALL_AREA_SIZE;
 
 /// Features the loader offered (`header::FEATURE_*`); zero under the original uhyve.
@@ -79,15 +79,21 @@ pub fn init_channel(cores: usize) {
 
 /// Performs hypercall `port` with `arg` (one of the `#[repr(C)]` structs of
 /// [`hermit_interface::hypercall`]) and copies the host's results back into it.
+///
+/// Preemption stays disabled throughout: the argument area and the channel slot belong to
+/// the core, so another task of this core must not start a hypercall meanwhile.
 pub fn call<T: Copy>(port: u16, arg: &mut T) {
     const { assert!(size_of::<T>() <= HYPERCALL_AREA_SIZE) };
+    preempt_disable();
     let area = percore().hypercall_area.load(Ordering::Relaxed) as *mut T;
     // SAFETY: the area belongs to this core, is large enough (asserted above) and aligned
-    // to 64; the task does not migrate or get preempted during a hypercall.
+    // to 64; with preemption disabled no other task of this core uses it until we are done
+    // (tasks do not migrate).
     unsafe { area.write_unaligned(*arg) };
     transmit(port, area as u64);
     // SAFETY: as above; the host has written its results.
     *arg = unsafe { area.read_unaligned() };
+    preempt_enable();
 }
 
 /// Hands `(port, gpa)` to the host through the channel or the port.

@@ -9,6 +9,7 @@ use super::types::{pthread_attr_t, pthread_t};
 use super::{object, shared, status};
 use crate::errno::{Result, EINVAL, ESRCH};
 use crate::scheduler;
+use crate::syscalls::types::timespec;
 
 /// `struct sched_param` of newlib's `<sched.h>`.
 #[repr(C)]
@@ -16,6 +17,92 @@ pub struct sched_param {
     /// Priority.
     pub sched_priority: c_int,
 }
+
+/// The task `pid` names: 0 for the caller, else a task id (what `getpid` returns).
+fn task_of_pid(pid: c_int) -> Result<scheduler::TaskRef> {
+    let id = if pid == 0 { scheduler::current_id() } else { u32::try_from(pid).map_err(|_| ESRCH)? };
+    scheduler::task_by_id(id).ok_or(ESRCH)
+}
+
+/// 0, or -1 with `errno` set.
+fn posix(result: Result<c_int>) -> c_int {
+    result.unwrap_or_else(|errno| {
+        crate::libc::set_errno(errno);
+        -1
+    })
+}
+
+/// Reads the priority of task `pid` (0: the caller). 0, or -1 with `ESRCH`/`EINVAL`.
+///
+/// # Safety
+/// `param` writable.
+#[no_mangle]
+pub unsafe extern "C" fn sched_getparam(pid: c_int, param: *mut sched_param) -> c_int {
+    // SAFETY: by the caller's contract.
+    let param = unsafe { object(param) };
+    posix(param.and_then(|p| {
+        p.sched_priority = c_int::from(task_of_pid(pid)?.priority());
+        Ok(0)
+    }))
+}
+
+/// Sets the priority of task `pid` (0: the caller). 0, or -1 with `ESRCH`/`EINVAL`.
+///
+/// # Safety
+/// `param` readable.
+#[no_mangle]
+pub unsafe extern "C" fn sched_setparam(pid: c_int, param: *const sched_param) -> c_int {
+    // SAFETY: by the caller's contract.
+    let param = unsafe { shared(param) };
+    posix(param.and_then(|p| {
+        let prio = valid_priority(p.sched_priority)?;
+        task_of_pid(pid)?.prio.store(prio, Ordering::Relaxed);
+        scheduler::yield_now();
+        Ok(0)
+    }))
+}
+
+/// The policy of task `pid`: every task is scheduled round robin (`SCHED_RR`).
+#[no_mangle]
+pub extern "C" fn sched_getscheduler(pid: c_int) -> c_int {
+    posix(task_of_pid(pid).map(|_| SCHED_RR))
+}
+
+/// Sets the priority of task `pid` and accepts `SCHED_OTHER`, `SCHED_FIFO` and `SCHED_RR`
+/// (all behave as round robin). The previous policy (`SCHED_RR`), or -1 with `errno`.
+///
+/// # Safety
+/// `param` readable.
+#[no_mangle]
+pub unsafe extern "C" fn sched_setscheduler(pid: c_int, policy: c_int, param: *const sched_param) -> c_int {
+    if !(0..=2).contains(&policy) {
+        return posix(Err(EINVAL));
+    }
+    // SAFETY: forwarded.
+    match unsafe { sched_setparam(pid, param) } {
+        0 => SCHED_RR,
+        failed => failed,
+    }
+}
+
+/// The round-robin time slice (10 ms) in `*interval`. 0, or -1 with `errno`.
+///
+/// # Safety
+/// `interval` writable.
+#[no_mangle]
+pub unsafe extern "C" fn sched_rr_get_interval(pid: c_int, interval: *mut timespec) -> c_int {
+    // SAFETY: by the caller's contract.
+    let interval = unsafe { object(interval) };
+    posix(interval.and_then(|i| {
+        task_of_pid(pid)?;
+        let ns = crate::config::TIME_SLICE_NS;
+        *i = timespec { tv_sec: (ns / 1_000_000_000) as i64, tv_nsec: (ns % 1_000_000_000) as i64 };
+        Ok(0)
+    }))
+}
+
+/// newlib's `SCHED_RR`.
+const SCHED_RR: c_int = 2;
 
 /// Gives the processor to another ready thread of at least the same priority.
 #[no_mangle]
