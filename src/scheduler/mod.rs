@@ -139,10 +139,11 @@ pub fn log_interrupts() {
 /// (a thread that ends with `pthread_exit` passes 0, as POSIX specifies).
 pub fn exit_current(code: i32) -> ! {
     let me = current();
+    // Unlisted first, so that once a joiner sees the task ended, signals to it fail (ESRCH).
+    TASKS.lock().remove(&me.id);
     me.exit_code.store(code, Ordering::Relaxed);
     me.exited.store(1, Ordering::Release);
     crate::synch::futex::wake(&me.exited, usize::MAX);
-    TASKS.lock().remove(&me.id);
     if LIVE.fetch_sub(1, Ordering::AcqRel) == 1 {
         crate::libc::exit_program(code);
     }
