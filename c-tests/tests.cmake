@@ -143,3 +143,14 @@ hermit_c_run(thr_fpu_sse_avx PROGRAM thr_fpu ARGS no-x87 ENV HERMIT_CPUS=1 TIMEO
   MATCH "avx\\+fma toward zero .*identical|skipping the AVX part" "all [0-9]+ checks passed")
 hermit_c_run(thr_fpu_sse_avx_2cpus PROGRAM thr_fpu ARGS no-x87 ENV HERMIT_CPUS=2 TIMEOUT 60
   MATCH "avx\\+fma toward zero .*identical|skipping the AVX part" "all [0-9]+ checks passed")
+# The full stress test makes host calls (files, printing, failing open/close) from all threads;
+# disabled until the kernel bug is fixed. no-host-io keeps everything else.
+set(THR_HOSTCALL_BUG "kernel bug: host calls from several threads hang (fast channel) or return another thread's result")
+hermit_c_test(thr_stress ${THR_OPTS} ARGS "${HERMIT_TEST_TMPDIR}" ENV HERMIT_CPUS=1 TIMEOUT 60
+  MATCH "shared file: 2400 whole lines, 0 torn" "all [0-9]+ checks passed" DISABLED "${THR_HOSTCALL_BUG}")
+hermit_c_run(thr_stress_2cpus PROGRAM thr_stress ARGS "${HERMIT_TEST_TMPDIR}" ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "shared file: 2400 whole lines, 0 torn" "all [0-9]+ checks passed" DISABLED "${THR_HOSTCALL_BUG}")
+hermit_c_run(thr_stress_no_host_io PROGRAM thr_stress ARGS "${HERMIT_TEST_TMPDIR}" no-host-io ENV HERMIT_CPUS=1
+  TIMEOUT 60 MATCH "open_memstream: 2400 whole lines, 0 torn" "all [0-9]+ checks passed")
+hermit_c_run(thr_stress_no_host_io_2cpus PROGRAM thr_stress ARGS "${HERMIT_TEST_TMPDIR}" no-host-io ENV HERMIT_CPUS=2
+  TIMEOUT 60 MATCH "open_memstream: 2400 whole lines, 0 torn" "all [0-9]+ checks passed")
