@@ -154,3 +154,8 @@ hermit_c_run(thr_stress_no_host_io PROGRAM thr_stress ARGS "${HERMIT_TEST_TMPDIR
   TIMEOUT 60 MATCH "open_memstream: 2400 whole lines, 0 torn" "all [0-9]+ checks passed")
 hermit_c_run(thr_stress_no_host_io_2cpus PROGRAM thr_stress ARGS "${HERMIT_TEST_TMPDIR}" no-host-io ENV HERMIT_CPUS=2
   TIMEOUT 60 MATCH "open_memstream: 2400 whole lines, 0 torn" "all [0-9]+ checks passed")
+hermit_c_test(thr_priority ${THR_OPTS} ARGS 1 ENV HERMIT_CPUS=1 TIMEOUT 60
+  MATCH "busy ones advanced 0 while it computed" "all [0-9]+ checks passed")
+hermit_c_run(thr_priority_2cpus PROGRAM thr_priority ARGS 2 ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
+hermit_c_run(thr_priority_headers PROGRAM thr_priority ARGS headers TIMEOUT 30 MATCH "all [0-9]+ checks passed"
+  DISABLED "toolchain bug: <pthread.h>/<sched.h> do not declare pthread_setschedparam, sched_get_priority_min, ... (feature macros missing)")
