@@ -159,3 +159,8 @@ hermit_c_test(thr_priority ${THR_OPTS} ARGS 1 ENV HERMIT_CPUS=1 TIMEOUT 60
 hermit_c_run(thr_priority_2cpus PROGRAM thr_priority ARGS 2 ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
 hermit_c_run(thr_priority_headers PROGRAM thr_priority ARGS headers TIMEOUT 30 MATCH "all [0-9]+ checks passed"
   DISABLED "toolchain bug: <pthread.h>/<sched.h> do not declare pthread_setschedparam, sched_get_priority_min, ... (feature macros missing)")
+# The application's own pthread functions (thr_legacy_pthread.c) take precedence over the kernel's weak ones.
+hermit_c_test(thr_legacy_link SOURCES thr_legacy_link.c thr_legacy_pthread.c ${THR_OPTS} ENV HERMIT_CPUS=1
+  TIMEOUT 30 MATCH "own definitions called: create 4, join 4, mutex_lock 80000" "all [0-9]+ checks passed")
+hermit_c_run(thr_legacy_link_2cpus PROGRAM thr_legacy_link ENV HERMIT_CPUS=2 TIMEOUT 30
+  MATCH "own definitions called: create 4, join 4, mutex_lock 80000" "all [0-9]+ checks passed")
