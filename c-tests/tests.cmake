@@ -164,3 +164,7 @@ hermit_c_test(thr_legacy_link SOURCES thr_legacy_link.c thr_legacy_pthread.c ${T
   TIMEOUT 30 MATCH "own definitions called: create 4, join 4, mutex_lock 80000" "all [0-9]+ checks passed")
 hermit_c_run(thr_legacy_link_2cpus PROGRAM thr_legacy_link ENV HERMIT_CPUS=2 TIMEOUT 30
   MATCH "own definitions called: create 4, join 4, mutex_lock 80000" "all [0-9]+ checks passed")
+hermit_c_test(thr_sysapi ${THR_OPTS} ARGS 1 ENV HERMIT_CPUS=1 TIMEOUT 30
+  MATCH "the original kernel API works" "all [0-9]+ checks passed")
+hermit_c_run(thr_sysapi_2cpus PROGRAM thr_sysapi ARGS 2 ENV HERMIT_CPUS=2 TIMEOUT 30
+  MATCH "the original kernel API works" "all [0-9]+ checks passed")
