@@ -113,10 +113,13 @@ static void preempt_busy(int raise_itself)
 	       raise_itself ? "raised with pthread_setschedparam" : "created with PTHREAD_EXPLICIT_SCHED", cpus * LOW_PER_CPU,
 	       h.worst_ms, h.total_ms / 10, h.low_after - h.low_before);
 	CHECK_INT(h.prio_seen, HIGH_PRIO);
-	/* Within a few ms (timer interrupts reach this VM with up to 4 ms delay); a thread of the busy
-	   ones' priority would wait 10 to 20 ms for their time slices. */
-	CHECK(h.worst_ms >= 0 && h.worst_ms < 6.0);
-	CHECK(h.total_ms / 10 < 2.5);
+	/*
+	 * Within a few ms; a thread of the busy ones' priority would queue behind their 10 ms slices
+	 * (10 to 30 ms). With two busy vCPUs a 2-core host has no CPU left for anything else, so
+	 * the host delays a vCPU now and then: more slack there.
+	 */
+	CHECK(h.worst_ms >= 0 && h.worst_ms < (cpus == 1 ? 5.0 : 9.5));
+	CHECK(h.total_ms / 10 < (cpus == 1 ? 2.0 : 4.0));
 	CHECK(low_sum() > 0);
 	if (cpus == 1)
 		CHECK_INT(h.low_after - h.low_before, 0);
