@@ -105,6 +105,16 @@ hermit_c_run(thr_create_main_exit PROGRAM thr_create ARGS 1 main-exit ENV HERMIT
   MATCH "the last thread ends the program after main's pthread_exit")
 hermit_c_run(thr_create_main_exit_2cpus PROGRAM thr_create ARGS 2 main-exit ENV HERMIT_CPUS=2 TIMEOUT 30
   MATCH "the last thread ends the program after main's pthread_exit")
+# exit() in a thread ends the program at once, with its status, while another thread spins.
+hermit_c_run(thr_create_thread_exit PROGRAM thr_create ARGS 1 thread-exit ENV HERMIT_CPUS=1 TIMEOUT 30
+  EXIT_CODE 7 MATCH "a thread calls exit\\(7\\)")
+hermit_c_run(thr_create_thread_exit_2cpus PROGRAM thr_create ARGS 2 thread-exit ENV HERMIT_CPUS=2 TIMEOUT 30
+  EXIT_CODE 7 MATCH "a thread calls exit\\(7\\)")
+# A thread's stack overflow hits its guard page: reported, status 242.
+hermit_c_run(thr_create_stack_overflow PROGRAM thr_create ARGS 1 stack-overflow ENV HERMIT_CPUS=1 TIMEOUT 30
+  EXIT_CODE 242 MATCH "a thread overflows its stack" "stack overflow into the guard page")
+hermit_c_run(thr_create_stack_overflow_2cpus PROGRAM thr_create ARGS 2 stack-overflow ENV HERMIT_CPUS=2 TIMEOUT 30
+  EXIT_CODE 242 MATCH "a thread overflows its stack" "stack overflow into the guard page")
 hermit_c_test(thr_mutex ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 60
   MATCH "PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP works" "all [0-9]+ checks passed")
 hermit_c_run(thr_mutex_2cpus PROGRAM thr_mutex ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")

@@ -226,11 +226,62 @@ static void *outlive_main(void *arg)
 	return NULL;
 }
 
+/* exit() in a thread ends the whole program with its status, while other threads still run. */
+static void *exiting_thread(void *arg)
+{
+	(void)arg;
+	usleep(20000);
+	printf("a thread calls exit(7)\n");
+	exit(7);
+}
+
+static void *spinning_thread(void *arg)
+{
+	(void)arg;
+	for (;;)
+		__asm__ volatile("" ::: "memory");
+	return NULL;
+}
+
+/* Unbounded recursion in a thread runs into its stack's guard page. */
+static volatile int recursion_limit = 1 << 30;
+
+static __attribute__((noinline)) int recurse(volatile char *previous, int depth)
+{
+	volatile char frame[1024];
+	if (depth > recursion_limit)
+		return 0;
+	frame[0] = (char)depth;
+	frame[1023] = previous ? previous[0] : 0;
+	return recurse(frame, depth + 1) + frame[1023];
+}
+
+static void *overflowing_thread(void *arg)
+{
+	(void)arg;
+	printf("a thread overflows its stack\n");
+	fflush(stdout);
+	return (void *)(intptr_t)recurse(NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: thr_create <expected CPUs> [main-exit]\n");
+		fprintf(stderr, "usage: thr_create <expected CPUs> [main-exit|thread-exit|stack-overflow]\n");
 		return 2;
+	}
+	if (argc > 2 && strcmp(argv[2], "thread-exit") == 0) {
+		pthread_t spinner, t;
+		CHECK_INT(pthread_create(&spinner, NULL, spinning_thread, NULL), 0);
+		CHECK_INT(pthread_create(&t, NULL, exiting_thread, NULL), 0);
+		pthread_join(t, NULL);
+		return 1; /* not reached: the program ended with status 7 */
+	}
+	if (argc > 2 && strcmp(argv[2], "stack-overflow") == 0) {
+		pthread_t t;
+		CHECK_INT(pthread_create(&t, NULL, overflowing_thread, NULL), 0);
+		pthread_join(t, NULL);
+		return 1; /* not reached */
 	}
 	if (argc > 2 && strcmp(argv[2], "main-exit") == 0) {
 		/* main ends with pthread_exit; the program lives on until the other thread ends. */
