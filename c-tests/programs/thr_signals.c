@@ -163,6 +163,152 @@ static void signal_many(void)
 	}
 }
 
+/* ---- a handler runs in a thread blocked in a pthread call; the call still completes correctly ---- */
+enum blocker { B_MUTEX, B_COND, B_JOIN, B_BARRIER, B_RWLOCK, B_SEM_TIMED, B_COUNT };
+static const char *const blocker_names[B_COUNT] = { "pthread_mutex_lock", "pthread_cond_wait", "pthread_join",
+						    "pthread_barrier_wait", "pthread_rwlock_wrlock", "sem_timedwait" };
+static pthread_mutex_t b_mutex;
+static pthread_cond_t b_cond = PTHREAD_COND_INITIALIZER;
+static pthread_barrier_t b_barrier;
+static pthread_rwlock_t b_rwlock = PTHREAD_RWLOCK_INITIALIZER;
+static sem_t b_sem;
+static int b_go;
+static pthread_t b_joinee;
+
+static void *joinee(void *arg)
+{
+	(void)arg;
+	int rc;
+	while ((rc = sem_wait(&release)) != 0 && errno == EINTR)
+		;
+	return (void *)42;
+}
+
+struct blocked_result {
+	int rc;
+	int unlock_rc; /* unlocking the error-checking mutex afterwards: 0 if the call reacquired it */
+	int64_t elapsed;
+};
+
+static void *blocked_in(void *arg)
+{
+	enum blocker b = (enum blocker)(intptr_t)arg;
+	struct blocked_result *r = calloc(1, sizeof(*r));
+	CHECK(signal(SIGUSR1, handler) != SIG_ERR);
+	CHECK_INT(sem_post(&ready), 0);
+	int64_t start = thr_now_ns();
+	void *joined = NULL;
+	switch (b) {
+	case B_MUTEX:
+		r->rc = pthread_mutex_lock(&b_mutex);
+		r->unlock_rc = pthread_mutex_unlock(&b_mutex);
+		break;
+	case B_COND:
+		CHECK_INT(pthread_mutex_lock(&b_mutex), 0);
+		while (!__atomic_load_n(&b_go, __ATOMIC_ACQUIRE) && r->rc == 0)
+			r->rc = pthread_cond_wait(&b_cond, &b_mutex);
+		r->unlock_rc = pthread_mutex_unlock(&b_mutex);
+		break;
+	case B_JOIN:
+		r->rc = pthread_join(b_joinee, &joined);
+		if (joined != (void *)42)
+			r->rc = -1;
+		break;
+	case B_BARRIER:
+		r->rc = pthread_barrier_wait(&b_barrier);
+		if (r->rc == PTHREAD_BARRIER_SERIAL_THREAD)
+			r->rc = 0;
+		break;
+	case B_RWLOCK:
+		r->rc = pthread_rwlock_wrlock(&b_rwlock);
+		r->unlock_rc = pthread_rwlock_unlock(&b_rwlock);
+		break;
+	default: {
+		struct timespec deadline = thr_deadline(CLOCK_REALTIME, 300);
+		while ((r->rc = sem_timedwait(&b_sem, &deadline)) != 0 && errno == EINTR)
+			;
+		r->rc = r->rc ? errno : 0;
+		break;
+	}
+	}
+	r->elapsed = thr_now_ns() - start;
+	return r;
+}
+
+static void signal_blocked_calls(void)
+{
+	pthread_mutexattr_t attr;
+	CHECK_INT(pthread_mutexattr_init(&attr), 0);
+	CHECK_INT(pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK), 0);
+	CHECK_INT(pthread_mutex_init(&b_mutex, &attr), 0);
+	CHECK_INT(pthread_barrier_init(&b_barrier, NULL, 2), 0);
+	CHECK_INT(sem_init(&b_sem, 0, 0), 0);
+	for (int b = 0; b < B_COUNT; b++) {
+		reset();
+		__atomic_store_n(&b_go, 0, __ATOMIC_RELEASE);
+		/* Make the call block. */
+		if (b == B_MUTEX)
+			CHECK_INT(pthread_mutex_lock(&b_mutex), 0);
+		if (b == B_JOIN)
+			CHECK_INT(pthread_create(&b_joinee, NULL, joinee, NULL), 0);
+		if (b == B_RWLOCK)
+			CHECK_INT(pthread_rwlock_rdlock(&b_rwlock), 0);
+		pthread_t t;
+		CHECK_INT(pthread_create(&t, NULL, blocked_in, (void *)(intptr_t)b), 0);
+		CHECK_INT(sem_wait(&ready), 0);
+		usleep(50000);
+		CHECK_INT(pthread_kill(t, SIGUSR1), 0);
+		CHECK(thr_wait_for(&handled, 1, 3000));
+		CHECK(pthread_equal(handler_thread, t));
+		usleep(20000);
+		/* Unblock it (the timed wait just times out). */
+		switch (b) {
+		case B_MUTEX:
+			CHECK_INT(pthread_mutex_unlock(&b_mutex), 0);
+			break;
+		case B_COND:
+			CHECK_INT(pthread_mutex_lock(&b_mutex), 0);
+			__atomic_store_n(&b_go, 1, __ATOMIC_RELEASE);
+			CHECK_INT(pthread_cond_broadcast(&b_cond), 0);
+			CHECK_INT(pthread_mutex_unlock(&b_mutex), 0);
+			break;
+		case B_JOIN:
+			CHECK_INT(sem_post(&release), 0);
+			break;
+		case B_BARRIER: {
+			int rc = pthread_barrier_wait(&b_barrier);
+			CHECK(rc == 0 || rc == PTHREAD_BARRIER_SERIAL_THREAD);
+			break;
+		}
+		case B_RWLOCK:
+			CHECK_INT(pthread_rwlock_unlock(&b_rwlock), 0);
+			break;
+		default:
+			break;
+		}
+		struct blocked_result *r = NULL;
+		CHECK_INT(pthread_join(t, (void **)&r), 0);
+		if (!r)
+			continue;
+		if (b == B_SEM_TIMED) {
+			/* The handler did not restart the timeout: it ends 300 ms after the start. */
+			CHECK_INT(r->rc, ETIMEDOUT);
+			CHECK_ELAPSED(r->elapsed, 300, 0.10);
+		} else {
+			if (r->rc != 0 || r->unlock_rc != 0)
+				fprintf(stderr, "%s after a signal: %d, unlock %d\n", blocker_names[b], r->rc, r->unlock_rc);
+			CHECK_INT(r->rc, 0);
+			CHECK_INT(r->unlock_rc, 0);
+		}
+		CHECK_INT(handled, 1);
+		free(r);
+	}
+	printf("handlers ran in threads blocked in mutex, cond, join, barrier, rwlock and timed semaphore waits\n");
+	CHECK_INT(pthread_mutex_destroy(&b_mutex), 0);
+	CHECK_INT(pthread_barrier_destroy(&b_barrier), 0);
+	CHECK_INT(sem_destroy(&b_sem), 0);
+}
+
 #ifdef __hermit__
 /* ---- the original kernel API: sys_signal registers a task's handler, sys_kill sends ---- */
 static tid_t ktarget_tid, kchild_tid;
@@ -315,6 +461,7 @@ int main(int argc, char **argv)
 	signal_busy_thread();
 	raise_in_thread();
 	signal_many();
+	signal_blocked_calls();
 	pthread_t self = pthread_self();
 	CHECK_INT(pthread_kill(self, 0), 0);
 	CHECK_INT(pthread_kill(self, 9999), EINVAL);
