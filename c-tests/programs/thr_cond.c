@@ -144,9 +144,9 @@ static void broadcast(void)
 		/* All waiters are blocked in pthread_cond_wait (they counted themselves under the lock). */
 		int64_t end = thr_now_ns() + 5000000000LL;
 		while (bc_read(&bc_waiting) < WAITERS && thr_now_ns() < end)
-			usleep(1000);
+			sched_yield(); /* (not 1 ms sleeps: they can hang, see thr_timeout_short_sleeps) */
 		CHECK_INT(bc_read(&bc_waiting), WAITERS);
-		usleep(10000);
+		thr_spin_ms(5); /* let the last one get from the mutex into the futex wait */
 		pthread_mutex_lock(&bc_lock);
 		bc_round = round;
 		CHECK_INT(pthread_cond_broadcast(&bc_cond), 0);
@@ -154,7 +154,7 @@ static void broadcast(void)
 		/* One broadcast is enough for all of them. */
 		end = thr_now_ns() + 5000000000LL;
 		while (bc_read(&bc_woken) < WAITERS * round && thr_now_ns() < end)
-			usleep(1000);
+			sched_yield();
 		CHECK_INT(bc_read(&bc_woken), WAITERS * round);
 		if (bc_read(&bc_woken) < WAITERS * round)
 			break;
