@@ -63,7 +63,9 @@ static void *detached_thread(void *arg)
 {
 	if (arg != NULL)
 		CHECK_INT(pthread_detach(pthread_self()), 0);
-	usleep(10000); /* outlives its creator's pthread_detach */
+	/* Outlives its creator's pthread_detach. (Busy, not asleep: hundreds of short sleepers
+	   ending close together make bug-1 hangs likely, see thr_timeout_short_sleeps.) */
+	thr_spin_ms(1);
 	__atomic_fetch_add(&detached_done, 1, __ATOMIC_ACQ_REL);
 	return NULL;
 }
