@@ -38,7 +38,7 @@ struct high {
 	int raise_itself;
 	int prio_seen;
 	double worst_ms, total_ms;
-	int late; /* wake-ups more than 3 ms late */
+	int late; /* wake-ups more than 6 ms late */
 	long low_before, low_after; /* progress of the low threads during a busy stretch */
 };
 
@@ -67,7 +67,7 @@ static void *high(void *arg)
 		CHECK_INT(nanosleep(&req, NULL), 0);
 		double late = (thr_now_ns() - start) / 1e6 - 50.0;
 		h->total_ms += late;
-		if (late > 3.0)
+		if (late > 6.0)
 			h->late++;
 		if (late > h->worst_ms)
 			h->worst_ms = late;
@@ -111,15 +111,16 @@ static void preempt_busy(int raise_itself)
 	__atomic_store_n(&stop_low, 1, __ATOMIC_RELEASE);
 	for (int i = 0; i < cpus * LOW_PER_CPU; i++)
 		CHECK_INT(pthread_join(low[i], NULL), 0);
-	printf("%s: 10 wake-ups from 50 ms sleeps beside %d busy thread(s): %d more than 3 ms late, %.3f ms late at "
+	printf("%s: 10 wake-ups from 50 ms sleeps beside %d busy thread(s): %d more than 6 ms late, %.3f ms late at "
 	       "most, %.3f on average; the busy ones advanced %ld while it computed\n",
 	       raise_itself ? "raised with pthread_setschedparam" : "created with PTHREAD_EXPLICIT_SCHED", cpus * LOW_PER_CPU,
 	       h.late, h.worst_ms, h.total_ms / 10, h.low_after - h.low_before);
 	CHECK_INT(h.prio_seen, HIGH_PRIO);
 	/*
 	 * Within a few ms; a thread of the busy ones' priority would queue behind their 10 ms slices
-	 * (10 to 30 ms late every time). A host as busy as ours (2 cores, here shared by up to 2
-	 * vCPUs that never idle) delays a vCPU now and then, so one or two late wake-ups are let go.
+	 * (10 to 30 ms late every time). On our 2-core PVM hosts a timer interrupt for a busy vCPU
+	 * sometimes arrives only with the host's next 4 ms tick (3.9 ms late, mostly with 2 vCPUs),
+	 * and the host delays a vCPU now and then: one or two late wake-ups are let go.
 	 */
 	CHECK(h.worst_ms >= 0);
 	CHECK(h.late <= 2);
