@@ -104,10 +104,9 @@ static void *raising_thread(void *arg)
 	CHECK_INT(handled, 1);
 	CHECK_INT(handler_sig, SIGUSR2);
 	CHECK(pthread_equal(handler_thread, pthread_self()));
-#ifdef __hermit__
-	/* newlib's signal() has System V semantics: delivery reset the handler. */
-	CHECK(signal(SIGUSR2, handler) == SIG_DFL);
-#endif
+	/* Delivery left the handler installed (BSD semantics, glibc) or reset it (System V, newlib). */
+	void (*previous)(int) = signal(SIGUSR2, handler);
+	CHECK(previous == handler || previous == SIG_DFL);
 	return NULL;
 }
 
