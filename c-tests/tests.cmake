@@ -105,3 +105,104 @@ foreach(case write-outside write-wrap read-outside open-outside open-unterminate
   hermit_c_run(hostile_${case} PROGRAM hostile ARGS ${case} EXIT_CODE 1 TIMEOUT 10
     MATCH "${expect}" "stopping the guest")
 endforeach()
+
+# ---- threads (issue 4) ----------------------------------------------------------------------
+# Each program runs on one CPU (c.thr_<name>) and on two (c.thr_<name>_2cpus).
+set(THR_OPTS COMPILE_OPTIONS -pthread LINK_OPTIONS -pthread LIBS pthread)
+hermit_c_test(thr_hello ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 30
+  MATCH "Hello Thread!!! id = 0" "Hello Thread!!! id = 7" "all [0-9]+ checks passed")
+hermit_c_run(thr_hello_2cpus PROGRAM thr_hello ENV HERMIT_CPUS=2 TIMEOUT 30
+  MATCH "Hello Thread!!! id = 0" "Hello Thread!!! id = 7" "all [0-9]+ checks passed")
+hermit_c_test(thr_create ${THR_OPTS} ARGS 1 ENV HERMIT_CPUS=1 TIMEOUT 60
+  MATCH "1000 threads created and joined" "all [0-9]+ checks passed")
+hermit_c_run(thr_create_2cpus PROGRAM thr_create ARGS 2 ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "1000 threads created and joined" "all [0-9]+ checks passed")
+# main ends with pthread_exit: the program ends (status 0) when its last thread does.
+hermit_c_run(thr_create_main_exit PROGRAM thr_create ARGS 1 main-exit ENV HERMIT_CPUS=1 TIMEOUT 30
+  MATCH "the last thread ends the program after main's pthread_exit")
+hermit_c_run(thr_create_main_exit_2cpus PROGRAM thr_create ARGS 2 main-exit ENV HERMIT_CPUS=2 TIMEOUT 30
+  MATCH "the last thread ends the program after main's pthread_exit")
+# exit() in a thread ends the program at once, with its status, while another thread spins.
+hermit_c_run(thr_create_thread_exit PROGRAM thr_create ARGS 1 thread-exit ENV HERMIT_CPUS=1 TIMEOUT 30
+  EXIT_CODE 7 MATCH "a thread calls exit\\(7\\)")
+hermit_c_run(thr_create_thread_exit_2cpus PROGRAM thr_create ARGS 2 thread-exit ENV HERMIT_CPUS=2 TIMEOUT 30
+  EXIT_CODE 7 MATCH "a thread calls exit\\(7\\)")
+# A thread's stack overflow hits its guard page: reported, status 242.
+hermit_c_run(thr_create_stack_overflow PROGRAM thr_create ARGS 1 stack-overflow ENV HERMIT_CPUS=1 TIMEOUT 30
+  EXIT_CODE 242 MATCH "a thread overflows its stack" "stack overflow into the guard page")
+hermit_c_run(thr_create_stack_overflow_2cpus PROGRAM thr_create ARGS 2 stack-overflow ENV HERMIT_CPUS=2 TIMEOUT 30
+  EXIT_CODE 242 MATCH "a thread overflows its stack" "stack overflow into the guard page")
+hermit_c_test(thr_mutex ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 60
+  MATCH "PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP works" "all [0-9]+ checks passed")
+hermit_c_run(thr_mutex_2cpus PROGRAM thr_mutex ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
+hermit_c_test(thr_cond ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 60
+  MATCH "60000 items through" "2000 barrier rounds" "all [0-9]+ checks passed")
+hermit_c_run(thr_cond_2cpus PROGRAM thr_cond ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
+hermit_c_test(thr_timeout ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
+hermit_c_run(thr_timeout_2cpus PROGRAM thr_timeout ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
+set(THR_SLEEP_BUG "kernel bug: a timer interrupt just before the idle hlt is lost, a 0.5-2 ms sleep can hang forever")
+hermit_c_run(thr_timeout_short_sleeps PROGRAM thr_timeout ARGS short-sleeps ENV HERMIT_CPUS=1 TIMEOUT 30
+  MATCH "all [0-9]+ checks passed" DISABLED "${THR_SLEEP_BUG}")
+hermit_c_run(thr_timeout_short_sleeps_2cpus PROGRAM thr_timeout ARGS short-sleeps ENV HERMIT_CPUS=2 TIMEOUT 30
+  MATCH "all [0-9]+ checks passed" DISABLED "${THR_SLEEP_BUG}")
+hermit_c_test(thr_once_keys ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 30 MATCH "all [0-9]+ checks passed")
+hermit_c_run(thr_once_keys_2cpus PROGRAM thr_once_keys ENV HERMIT_CPUS=2 TIMEOUT 30 MATCH "all [0-9]+ checks passed")
+hermit_c_test(thr_signals ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 30
+  MATCH "sys_kill/sys_signal: handlers ran in the target tasks" "all [0-9]+ checks passed")
+hermit_c_run(thr_signals_2cpus PROGRAM thr_signals ENV HERMIT_CPUS=2 TIMEOUT 30
+  MATCH "sys_kill/sys_signal: handlers ran in the target tasks" "all [0-9]+ checks passed")
+# POSIX behaviours the kernel and glue do not have yet (see the reasons).
+hermit_c_run(thr_signals_sleep_eintr PROGRAM thr_signals ARGS sleep-eintr ENV HERMIT_CPUS=1 TIMEOUT 30
+  MATCH "all [0-9]+ checks passed"
+  DISABLED "kernel bug: a signal handler does not interrupt nanosleep (returns 0 after the full time, no EINTR)")
+hermit_c_run(thr_signals_process_wide PROGRAM thr_signals ARGS process-wide ENV HERMIT_CPUS=2 TIMEOUT 30
+  MATCH "all [0-9]+ checks passed"
+  DISABLED "signal() handlers are per thread (newlib _reent), not per process: a thread without its own ends the program")
+# -frounding-math: the compiler must not assume the default rounding mode. The x87 jobs are
+# disabled until the kernel bug is fixed; the SSE and AVX jobs run alone (no-x87) meanwhile.
+set(THR_X87_BUG "kernel bug: a thread resumed or started after another was preempted inherits its x87 register stack")
+hermit_c_test(thr_fpu COMPILE_OPTIONS -pthread -frounding-math LINK_OPTIONS -pthread LIBS pthread m
+  ENV HERMIT_CPUS=1 TIMEOUT 60 MATCH "x87 downward .*identical" "all [0-9]+ checks passed"
+  DISABLED "${THR_X87_BUG}")
+hermit_c_run(thr_fpu_2cpus PROGRAM thr_fpu ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "x87 downward .*identical" "all [0-9]+ checks passed" DISABLED "${THR_X87_BUG}")
+hermit_c_run(thr_fpu_sse_avx PROGRAM thr_fpu ARGS no-x87 ENV HERMIT_CPUS=1 TIMEOUT 60
+  MATCH "avx\\+fma toward zero .*identical|skipping the AVX part" "all [0-9]+ checks passed")
+hermit_c_run(thr_fpu_sse_avx_2cpus PROGRAM thr_fpu ARGS no-x87 ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "avx\\+fma toward zero .*identical|skipping the AVX part" "all [0-9]+ checks passed")
+# The full stress test makes host calls (files, printing, failing open/close) from all threads;
+# disabled until the kernel bug is fixed. no-host-io keeps everything else.
+set(THR_HOSTCALL_BUG "kernel bug: host calls from several threads hang (fast channel) or return another thread's result")
+hermit_c_test(thr_stress ${THR_OPTS} ARGS "${HERMIT_TEST_TMPDIR}" ENV HERMIT_CPUS=1 TIMEOUT 60
+  MATCH "shared file: 2400 whole lines, 0 torn" "all [0-9]+ checks passed" DISABLED "${THR_HOSTCALL_BUG}")
+hermit_c_run(thr_stress_2cpus PROGRAM thr_stress ARGS "${HERMIT_TEST_TMPDIR}" ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "shared file: 2400 whole lines, 0 torn" "all [0-9]+ checks passed" DISABLED "${THR_HOSTCALL_BUG}")
+hermit_c_run(thr_stress_no_host_io PROGRAM thr_stress ARGS "${HERMIT_TEST_TMPDIR}" no-host-io ENV HERMIT_CPUS=1
+  TIMEOUT 60 MATCH "open_memstream: 2400 whole lines, 0 torn" "all [0-9]+ checks passed")
+hermit_c_run(thr_stress_no_host_io_2cpus PROGRAM thr_stress ARGS "${HERMIT_TEST_TMPDIR}" no-host-io ENV HERMIT_CPUS=2
+  TIMEOUT 60 MATCH "open_memstream: 2400 whole lines, 0 torn" "all [0-9]+ checks passed")
+hermit_c_test(thr_priority ${THR_OPTS} ARGS 1 ENV HERMIT_CPUS=1 TIMEOUT 60
+  MATCH "busy ones advanced 0 while it computed" "all [0-9]+ checks passed")
+hermit_c_run(thr_priority_2cpus PROGRAM thr_priority ARGS 2 ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
+hermit_c_run(thr_priority_headers PROGRAM thr_priority ARGS headers TIMEOUT 30 MATCH "all [0-9]+ checks passed"
+  DISABLED "toolchain bug: <pthread.h>/<sched.h> do not declare pthread_setschedparam, sched_get_priority_min, ... (feature macros missing)")
+# The application's own pthread functions (thr_legacy_pthread.c) take precedence over the kernel's weak ones.
+hermit_c_test(thr_legacy_link SOURCES thr_legacy_link.c thr_legacy_pthread.c ${THR_OPTS} ENV HERMIT_CPUS=1
+  TIMEOUT 30 MATCH "own definitions called: create 4, join 4, mutex_lock 80000" "all [0-9]+ checks passed")
+hermit_c_run(thr_legacy_link_2cpus PROGRAM thr_legacy_link ENV HERMIT_CPUS=2 TIMEOUT 30
+  MATCH "own definitions called: create 4, join 4, mutex_lock 80000" "all [0-9]+ checks passed")
+hermit_c_test(thr_sysapi ${THR_OPTS} ARGS 1 ENV HERMIT_CPUS=1 TIMEOUT 30
+  MATCH "the original kernel API works" "all [0-9]+ checks passed")
+hermit_c_run(thr_sysapi_2cpus PROGRAM thr_sysapi ARGS 2 ENV HERMIT_CPUS=2 TIMEOUT 30
+  MATCH "the original kernel API works" "all [0-9]+ checks passed")
+hermit_c_run(thr_signals_ended_tasks PROGRAM thr_signals ARGS ended-tasks ENV HERMIT_CPUS=2 TIMEOUT 30
+  MATCH "all [0-9]+ checks passed"
+  DISABLED "kernel bug: on 2 CPUs a thread's task can still be signalled (sys_kill 0, not -ESRCH) just after pthread_join returned")
+# The runs that measure time (10% or a few ms) do not share the 2-core machine with other tests.
+foreach(t thr_mutex thr_timeout thr_signals thr_priority thr_sysapi)
+  foreach(run ${t} ${t}_2cpus)
+    if(TEST c.${run})
+      set_tests_properties(c.${run} PROPERTIES RUN_SERIAL TRUE)
+    endif()
+  endforeach()
+endforeach()
