@@ -140,43 +140,37 @@ hermit_c_test(thr_cond ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 60
 hermit_c_run(thr_cond_2cpus PROGRAM thr_cond ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
 hermit_c_test(thr_timeout ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
 hermit_c_run(thr_timeout_2cpus PROGRAM thr_timeout ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
-set(THR_SLEEP_BUG "kernel bug: a timer interrupt just before the idle hlt is lost, a 0.5-2 ms sleep can hang forever")
 hermit_c_run(thr_timeout_short_sleeps PROGRAM thr_timeout ARGS short-sleeps ENV HERMIT_CPUS=1 TIMEOUT 30
-  MATCH "all [0-9]+ checks passed" DISABLED "${THR_SLEEP_BUG}")
+  MATCH "all [0-9]+ checks passed")
 hermit_c_run(thr_timeout_short_sleeps_2cpus PROGRAM thr_timeout ARGS short-sleeps ENV HERMIT_CPUS=2 TIMEOUT 30
-  MATCH "all [0-9]+ checks passed" DISABLED "${THR_SLEEP_BUG}")
+  MATCH "all [0-9]+ checks passed")
 hermit_c_test(thr_once_keys ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 30 MATCH "all [0-9]+ checks passed")
 hermit_c_run(thr_once_keys_2cpus PROGRAM thr_once_keys ENV HERMIT_CPUS=2 TIMEOUT 30 MATCH "all [0-9]+ checks passed")
 hermit_c_test(thr_signals ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 30
   MATCH "sys_kill/sys_signal: handlers ran in the target tasks" "all [0-9]+ checks passed")
 hermit_c_run(thr_signals_2cpus PROGRAM thr_signals ENV HERMIT_CPUS=2 TIMEOUT 30
   MATCH "sys_kill/sys_signal: handlers ran in the target tasks" "all [0-9]+ checks passed")
-# POSIX behaviours the kernel and glue do not have yet (see the reasons).
+# A handler ends a sleep with EINTR; dispositions are process-wide.
 hermit_c_run(thr_signals_sleep_eintr PROGRAM thr_signals ARGS sleep-eintr ENV HERMIT_CPUS=1 TIMEOUT 30
-  MATCH "all [0-9]+ checks passed"
-  DISABLED "kernel bug: a signal handler does not interrupt nanosleep (returns 0 after the full time, no EINTR)")
+  MATCH "all [0-9]+ checks passed")
 hermit_c_run(thr_signals_process_wide PROGRAM thr_signals ARGS process-wide ENV HERMIT_CPUS=2 TIMEOUT 30
-  MATCH "all [0-9]+ checks passed"
-  DISABLED "signal() handlers are per thread (newlib _reent), not per process: a thread without its own ends the program")
-# -frounding-math: the compiler must not assume the default rounding mode. The x87 jobs are
-# disabled until the kernel bug is fixed; the SSE and AVX jobs run alone (no-x87) meanwhile.
-set(THR_X87_BUG "kernel bug: a thread resumed or started after another was preempted inherits its x87 register stack")
+  MATCH "all [0-9]+ checks passed")
+# -frounding-math: the compiler must not assume the default rounding mode. The no-x87 runs
+# check SSE and AVX alone.
 hermit_c_test(thr_fpu COMPILE_OPTIONS -pthread -frounding-math LINK_OPTIONS -pthread LIBS pthread m
-  ENV HERMIT_CPUS=1 TIMEOUT 60 MATCH "x87 downward .*identical" "all [0-9]+ checks passed"
-  DISABLED "${THR_X87_BUG}")
+  ENV HERMIT_CPUS=1 TIMEOUT 60 MATCH "x87 downward .*identical" "all [0-9]+ checks passed")
 hermit_c_run(thr_fpu_2cpus PROGRAM thr_fpu ENV HERMIT_CPUS=2 TIMEOUT 60
-  MATCH "x87 downward .*identical" "all [0-9]+ checks passed" DISABLED "${THR_X87_BUG}")
+  MATCH "x87 downward .*identical" "all [0-9]+ checks passed")
 hermit_c_run(thr_fpu_sse_avx PROGRAM thr_fpu ARGS no-x87 ENV HERMIT_CPUS=1 TIMEOUT 60
   MATCH "avx\\+fma toward zero .*identical|skipping the AVX part" "all [0-9]+ checks passed")
 hermit_c_run(thr_fpu_sse_avx_2cpus PROGRAM thr_fpu ARGS no-x87 ENV HERMIT_CPUS=2 TIMEOUT 60
   MATCH "avx\\+fma toward zero .*identical|skipping the AVX part" "all [0-9]+ checks passed")
 # The full stress test makes host calls (files, printing, failing open/close) from all threads;
-# disabled until the kernel bug is fixed. no-host-io keeps everything else.
-set(THR_HOSTCALL_BUG "kernel bug: host calls from several threads hang (fast channel) or return another thread's result")
+# no-host-io leaves them out.
 hermit_c_test(thr_stress ${THR_OPTS} ARGS "${HERMIT_TEST_TMPDIR}" ENV HERMIT_CPUS=1 TIMEOUT 60
-  MATCH "shared file: 2400 whole lines, 0 torn" "all [0-9]+ checks passed" DISABLED "${THR_HOSTCALL_BUG}")
+  MATCH "shared file: 2400 whole lines, 0 torn" "all [0-9]+ checks passed")
 hermit_c_run(thr_stress_2cpus PROGRAM thr_stress ARGS "${HERMIT_TEST_TMPDIR}" ENV HERMIT_CPUS=2 TIMEOUT 60
-  MATCH "shared file: 2400 whole lines, 0 torn" "all [0-9]+ checks passed" DISABLED "${THR_HOSTCALL_BUG}")
+  MATCH "shared file: 2400 whole lines, 0 torn" "all [0-9]+ checks passed")
 hermit_c_run(thr_stress_no_host_io PROGRAM thr_stress ARGS "${HERMIT_TEST_TMPDIR}" no-host-io ENV HERMIT_CPUS=1
   TIMEOUT 60 MATCH "open_memstream: 2400 whole lines, 0 torn" "all [0-9]+ checks passed")
 hermit_c_run(thr_stress_no_host_io_2cpus PROGRAM thr_stress ARGS "${HERMIT_TEST_TMPDIR}" no-host-io ENV HERMIT_CPUS=2
@@ -184,8 +178,7 @@ hermit_c_run(thr_stress_no_host_io_2cpus PROGRAM thr_stress ARGS "${HERMIT_TEST_
 hermit_c_test(thr_priority ${THR_OPTS} ARGS 1 ENV HERMIT_CPUS=1 TIMEOUT 60
   MATCH "busy ones advanced 0 while it computed" "all [0-9]+ checks passed")
 hermit_c_run(thr_priority_2cpus PROGRAM thr_priority ARGS 2 ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
-hermit_c_run(thr_priority_headers PROGRAM thr_priority ARGS headers TIMEOUT 30 MATCH "all [0-9]+ checks passed"
-  DISABLED "toolchain bug: <pthread.h>/<sched.h> do not declare pthread_setschedparam, sched_get_priority_min, ... (feature macros missing)")
+hermit_c_run(thr_priority_headers PROGRAM thr_priority ARGS headers TIMEOUT 30 MATCH "all [0-9]+ checks passed")
 # The application's own pthread functions (thr_legacy_pthread.c) take precedence over the kernel's weak ones.
 hermit_c_test(thr_legacy_link SOURCES thr_legacy_link.c thr_legacy_pthread.c ${THR_OPTS} ENV HERMIT_CPUS=1
   TIMEOUT 30 MATCH "own definitions called: create 4, join 4, mutex_lock 80000" "all [0-9]+ checks passed")
@@ -196,8 +189,7 @@ hermit_c_test(thr_sysapi ${THR_OPTS} ARGS 1 ENV HERMIT_CPUS=1 TIMEOUT 30
 hermit_c_run(thr_sysapi_2cpus PROGRAM thr_sysapi ARGS 2 ENV HERMIT_CPUS=2 TIMEOUT 30
   MATCH "the original kernel API works" "all [0-9]+ checks passed")
 hermit_c_run(thr_signals_ended_tasks PROGRAM thr_signals ARGS ended-tasks ENV HERMIT_CPUS=2 TIMEOUT 30
-  MATCH "all [0-9]+ checks passed"
-  DISABLED "kernel bug: on 2 CPUs a thread's task can still be signalled (sys_kill 0, not -ESRCH) just after pthread_join returned")
+  MATCH "all [0-9]+ checks passed")
 # The runs that measure time (10% or a few ms) do not share the 2-core machine with other tests.
 foreach(t thr_mutex thr_timeout thr_signals thr_priority thr_sysapi)
   foreach(run ${t} ${t}_2cpus)

@@ -4,19 +4,6 @@
 #include <unistd.h>
 #include "thr_common.h"
 
-#if defined(__hermit__) && !defined(_POSIX_THREAD_PRIORITY_SCHEDULING)
-/* The kernel has them, newlib's headers do not declare them (the run "headers" reports it). */
-int pthread_attr_setinheritsched(pthread_attr_t *attr, int inherit);
-int pthread_attr_getinheritsched(const pthread_attr_t *attr, int *inherit);
-int pthread_attr_setschedpolicy(pthread_attr_t *attr, int policy);
-int pthread_getschedparam(pthread_t thread, int *policy, struct sched_param *param);
-int pthread_setschedparam(pthread_t thread, int policy, const struct sched_param *param);
-#endif
-#if defined(__hermit__) && !defined(_POSIX_PRIORITY_SCHEDULING)
-int sched_get_priority_min(int policy);
-int sched_get_priority_max(int policy);
-#endif
-
 #define HIGH_PRIO 20
 #define LOW_PER_CPU 3
 static int cpus = 1;
