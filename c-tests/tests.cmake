@@ -94,3 +94,27 @@ foreach(case write-outside write-wrap read-outside open-outside open-unterminate
   hermit_c_run(hostile_${case} PROGRAM hostile ARGS ${case} EXIT_CODE 1 TIMEOUT 10
     MATCH "${expect}" "stopping the guest")
 endforeach()
+
+# ---- OpenMP and C++ (issue 5) ----
+# Each OpenMP program runs with 1 and 2 vCPUs (one thread per vCPU by default) and with
+# OMP_NUM_THREADS=3 on 2 vCPUs (more threads than cores); the C++ ones with 1 and 2 vCPUs.
+foreach(name omp_loops omp_sync omp_tasks)
+  hermit_c_test(${name} COMPILE_OPTIONS -fopenmp LINK_OPTIONS -fopenmp ENV HERMIT_CPUS=1
+    MATCH "all [0-9]+ checks passed")
+  hermit_c_run(${name}_two PROGRAM ${name} ENV HERMIT_CPUS=2 MATCH "${name}: 2 threads")
+  hermit_c_run(${name}_three_threads PROGRAM ${name} ENV HERMIT_CPUS=2 OMP_NUM_THREADS=3
+    MATCH "${name}: 3 threads")
+endforeach()
+# OMP_* variables from the proxy's environment reach libgomp (OMP_DISPLAY_ENV prints them).
+hermit_c_test(omp_env COMPILE_OPTIONS -fopenmp LINK_OPTIONS -fopenmp
+  ENV HERMIT_CPUS=2 OMP_NUM_THREADS=3 OMP_SCHEDULE=guided,7 OMP_DYNAMIC=false
+    OMP_MAX_ACTIVE_LEVELS=3 OMP_THREAD_LIMIT=8 OMP_STACKSIZE=1M OMP_WAIT_POLICY=passive
+    GOMP_SPINCOUNT=1000 OMP_DISPLAY_ENV=verbose
+  MATCH "OMP_NUM_THREADS = '3'" "OMP_SCHEDULE = 'GUIDED,7'" "OMP_WAIT_POLICY = 'PASSIVE'"
+    "GOMP_SPINCOUNT = '1000'" "all [0-9]+ checks passed")
+foreach(name cxx_basics cxx_threads)
+  hermit_c_test(${name} SOURCES ${name}.cpp COMPILE_OPTIONS -std=c++17 ENV HERMIT_CPUS=1
+    "CXX_TEST_ENV=from the proxy" MATCH "all [0-9]+ checks passed")
+  hermit_c_run(${name}_two PROGRAM ${name} ENV HERMIT_CPUS=2 "CXX_TEST_ENV=from the proxy"
+    MATCH "all [0-9]+ checks passed")
+endforeach()
