@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <iomanip>
 #include <iostream>
@@ -155,6 +156,11 @@ static void containers()
 	std::variant<int, std::string> var = std::string("text");
 	std::function<int(int)> twice = [](int x) { return 2 * x; };
 	CHECK(!maybe && std::get<std::string>(var) == "text" && twice(21) == 42);
+	// std::filesystem links (host files through stat; no directory listing, see README).
+	std::filesystem::path path("dir/file.txt");
+	std::error_code error;
+	CHECK(path.extension() == ".txt" && path.parent_path() == "dir");
+	CHECK(!std::filesystem::exists("/no/such/hermit/file", error));
 }
 
 int main()
