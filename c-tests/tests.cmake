@@ -96,14 +96,17 @@ foreach(case write-outside write-wrap read-outside open-outside open-unterminate
 endforeach()
 
 # ---- OpenMP and C++ (issue 5) ----
-# Each OpenMP program runs with 1 and 2 vCPUs (one thread per vCPU by default) and with
-# OMP_NUM_THREADS=3 on 2 vCPUs (more threads than cores); the C++ ones with 1 and 2 vCPUs.
+# Each OpenMP program runs with 1 and 2 vCPUs (one thread per vCPU by default), with
+# OMP_NUM_THREADS=3 on 2 vCPUs and with 2 threads time-sharing one vCPU (more threads than
+# cores: libgomp spins briefly, then blocks on futexes); the C++ ones with 1 and 2 vCPUs.
 foreach(name omp_loops omp_sync omp_tasks)
   hermit_c_test(${name} COMPILE_OPTIONS -fopenmp LINK_OPTIONS -fopenmp ENV HERMIT_CPUS=1
     MATCH "all [0-9]+ checks passed")
   hermit_c_run(${name}_two PROGRAM ${name} ENV HERMIT_CPUS=2 MATCH "${name}: 2 threads")
   hermit_c_run(${name}_three_threads PROGRAM ${name} ENV HERMIT_CPUS=2 OMP_NUM_THREADS=3
     MATCH "${name}: 3 threads")
+  hermit_c_run(${name}_shared_core PROGRAM ${name} ENV HERMIT_CPUS=1 OMP_NUM_THREADS=2
+    MATCH "${name}: 2 threads")
 endforeach()
 # OMP_* variables from the proxy's environment reach libgomp (OMP_DISPLAY_ENV prints them).
 hermit_c_test(omp_env COMPILE_OPTIONS -fopenmp LINK_OPTIONS -fopenmp
