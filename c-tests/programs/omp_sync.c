@@ -42,8 +42,8 @@ static void critical_and_atomic(int threads)
 static void single_master_barrier(int threads)
 {
 	int singles = 0, masters = 0, master_id = -1, broadcast = 0, late = 0;
-	int phase[64] = {0};
-#pragma omp parallel shared(phase)
+	int *phase = calloc(omp_get_max_threads(), sizeof *phase); /* bounds the team size */
+#pragma omp parallel
 	{
 		int me = omp_get_thread_num();
 		for (int round = 0; round < 50; round++) {
@@ -68,6 +68,7 @@ static void single_master_barrier(int threads)
 		if (value == 4242)
 			__atomic_add_fetch(&broadcast, 1, __ATOMIC_RELAXED);
 	}
+	free(phase);
 	CHECK_INT(singles, 50);
 	CHECK_INT(masters, 50);
 	CHECK_INT(master_id, 0);
