@@ -198,3 +198,30 @@ foreach(t thr_mutex thr_timeout thr_signals thr_priority thr_sysapi)
     endif()
   endforeach()
 endforeach()
+
+# ---- OpenMP and C++ (issue 5) ----
+# Each OpenMP program runs with 1 and 2 vCPUs (one thread per vCPU by default), with
+# OMP_NUM_THREADS=3 on 2 vCPUs and with 2 threads time-sharing one vCPU (more threads than
+# cores: libgomp spins briefly, then blocks on futexes); the C++ ones with 1 and 2 vCPUs.
+foreach(name omp_loops omp_sync omp_tasks)
+  hermit_c_test(${name} COMPILE_OPTIONS -fopenmp LINK_OPTIONS -fopenmp ENV HERMIT_CPUS=1
+    MATCH "all [0-9]+ checks passed")
+  hermit_c_run(${name}_two PROGRAM ${name} ENV HERMIT_CPUS=2 MATCH "${name}: 2 threads")
+  hermit_c_run(${name}_three_threads PROGRAM ${name} ENV HERMIT_CPUS=2 OMP_NUM_THREADS=3
+    MATCH "${name}: 3 threads")
+  hermit_c_run(${name}_shared_core PROGRAM ${name} ENV HERMIT_CPUS=1 OMP_NUM_THREADS=2
+    MATCH "${name}: 2 threads")
+endforeach()
+# OMP_* variables from the proxy's environment reach libgomp (OMP_DISPLAY_ENV prints them).
+hermit_c_test(omp_env COMPILE_OPTIONS -fopenmp LINK_OPTIONS -fopenmp
+  ENV HERMIT_CPUS=2 OMP_NUM_THREADS=3 OMP_SCHEDULE=guided,7 OMP_DYNAMIC=false
+    OMP_MAX_ACTIVE_LEVELS=3 OMP_THREAD_LIMIT=8 OMP_STACKSIZE=1M OMP_WAIT_POLICY=passive
+    GOMP_SPINCOUNT=1000 OMP_DISPLAY_ENV=verbose
+  MATCH "OMP_NUM_THREADS = '3'" "OMP_SCHEDULE = 'GUIDED,7'" "OMP_WAIT_POLICY = 'PASSIVE'"
+    "GOMP_SPINCOUNT = '1000'" "all [0-9]+ checks passed")
+foreach(name cxx_basics cxx_threads)
+  hermit_c_test(${name} SOURCES ${name}.cpp COMPILE_OPTIONS -std=c++17 ENV HERMIT_CPUS=1
+    "CXX_TEST_ENV=from the proxy" MATCH "all [0-9]+ checks passed")
+  hermit_c_run(${name}_two PROGRAM ${name} ENV HERMIT_CPUS=2 "CXX_TEST_ENV=from the proxy"
+    MATCH "all [0-9]+ checks passed")
+endforeach()

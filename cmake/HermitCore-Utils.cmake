@@ -22,11 +22,11 @@ function(install_local_targets path)
 endfunction()
 
 # hermit_link_depends(<target>...)
-#   Relinks the images when the kernel, the C library, crt0 or the linker script change
-#   (CMake does not see these inputs of the compiler driver on its own).
+#   Relinks the images when the kernel, the C or C++ library, libgomp, crt0 or the linker
+#   script change (CMake does not see these inputs of the compiler driver on its own).
 function(hermit_link_depends)
   set(inputs "")
-  foreach(file libhermit.a libc.a libm.a crt0.o hermit.ld)
+  foreach(file libhermit.a libc.a libm.a libgomp.a libstdc++.a crt0.o hermit.ld)
     list(APPEND inputs "${HERMIT_SYSROOT}/lib/${file}")
   endforeach()
   foreach(target IN LISTS ARGN)

@@ -56,10 +56,12 @@ int libc_start(int argc, char **argv, char **envp)
 	 * in the reent that first used stdio; with a reent per thread that is never the global
 	 * one, so output still buffered at exit would be lost. */
 	_GLOBAL_REENT->__cleanup = _cleanup_r;
-	__libc_init_array();
-	atexit(__libc_fini_array);
+	/* The environment first, so that constructors see it: libgomp reads OMP_* in one, and
+	 * C++ globals may call getenv (the original set it after them). */
 	if (envp != NULL)
 		environ = envp;
+	__libc_init_array();
+	atexit(__libc_fini_array);
 	/* Signals from other threads run the receiving thread's newlib handler (threads inherit
 	 * this registration). */
 	sys_signal(__hermit_signal_dispatch);

@@ -41,6 +41,16 @@ run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/malloc" threads
 run native "$native/noise" 10
 run hermit env HERMIT_CPUS=1 "$proxy" "$hermit/noise" 10
 
+# OpenMP: 1 and 2 threads (HermitCore with 2 vCPUs); STREAM's three arrays need 336 MB.
+for threads in 1 2; do
+	run native env OMP_NUM_THREADS=$threads "$native/stream"
+	run hermit env HERMIT_CPUS=2 HERMIT_MEM=1G OMP_NUM_THREADS=$threads "$proxy" "$hermit/stream"
+	run native env OMP_NUM_THREADS=$threads "$native/ompbench"
+	run hermit env HERMIT_CPUS=2 OMP_NUM_THREADS=$threads "$proxy" "$hermit/ompbench"
+done
+run native env OMP_NUM_THREADS=2 "$native/pi"
+run hermit env HERMIT_CPUS=2 OMP_NUM_THREADS=2 "$proxy" "$hermit/pi"
+
 echo
 echo "Benchmarks on $(uname -n): $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 awk '

@@ -50,11 +50,36 @@ for unwanted in /usr/lib/x86_64-linux-gnu crt1.o crti.o crtbegin -pie; do
 	case $link in *" $unwanted"* | *"/$unwanted"*) fail "link line has $unwanted" ;; esac
 done
 
-# -fopenmp reads our libgomp.spec (found through -B), not the host's, which adds -ldl.
-"$gcc" -fopenmp -v "$hello" -o omp 2>omp.txt && fail "-fopenmp linked although libgomp.a is not built yet"
+# -fopenmp reads our libgomp.spec (found through -B), not the host's, which adds -ldl, and
+# links our libgomp.a; <omp.h> is ours, not the one in the host gcc's own directory.
+"$gcc" -fopenmp -v -Wl,-t "$hello" -o omp >omp.txt 2>&1 || fail "-fopenmp does not link: $(cat omp.txt)"
 omp_link=$(grep collect2 omp.txt)
 case $omp_link in *" -lgomp"*) ;; *) fail "-fopenmp does not link -lgomp" ;; esac
 case $omp_link in *" -ldl"*) fail "-fopenmp used the host's libgomp.spec (-ldl)" ;; esac
+grep -q 'x86_64-hermit/lib/libgomp.a' omp.txt || fail "-fopenmp did not link the toolchain's libgomp.a"
+echo '#include <omp.h>' | "$gcc" -fopenmp -H -E -x c - -o /dev/null 2>omp-h.txt || fail "#include <omp.h>"
+grep -q '^\. .*x86_64-hermit/include/openmp/omp.h$' omp-h.txt || fail "omp.h is not ours: $(cat omp-h.txt)"
+
+# C++: x86_64-hermit-g++ (and -c++) link our libstdc++ with the same start file and script;
+# our C++ headers come before gcc's and the C library's.
+gxx="$bin/x86_64-hermit-g++"
+printf '#include <string>\nint main() { return std::string("ab").size() == 2 ? 0 : 1; }\n' >cxx.cpp
+"$gxx" -v -Wl,-t cxx.cpp -o cxx >cxx.txt 2>&1 || fail "x86_64-hermit-g++ does not link: $(cat cxx.txt)"
+cxx_link=$(grep collect2 cxx.txt)
+for want in x86_64-hermit/lib/crt0.o x86_64-hermit/lib/hermit.ld -lstdc++ -lhermit; do
+	case $cxx_link in *"$want"*) ;; *) fail "g++ link line lacks $want" ;; esac
+done
+grep -q 'x86_64-hermit/lib/libstdc++.a' cxx.txt || fail "g++ did not link the toolchain's libstdc++.a"
+[ "$(osabi cxx)" = "<unknown: ff>" ] || fail "cxx: OS/ABI is $(osabi cxx)"
+"$bin/x86_64-hermit-c++" cxx.cpp -o cxx2 || fail "x86_64-hermit-c++"
+echo '#include <cstdlib>' | "$gxx" -v -E -x c++ - -o /dev/null >cxx-h.txt 2>&1 || fail "#include <cstdlib>"
+dirs=$(sed -n '/^#include <...> search starts here:$/,/^End of search list.$/p' cxx-h.txt)
+first_cxx=$(printf '%s\n' "$dirs" | grep -n 'x86_64-hermit/include/c++/12$' | cut -d: -f1)
+gcc_dir=$(printf '%s\n' "$dirs" | grep -n '/gcc/.*/include$' | cut -d: -f1)
+libc_dir=$(printf '%s\n' "$dirs" | grep -n 'x86_64-hermit/include$' | cut -d: -f1)
+[ -n "$first_cxx" ] && [ -n "$gcc_dir" ] && [ -n "$libc_dir" ] && [ "$first_cxx" -lt "$gcc_dir" ] &&
+	[ "$gcc_dir" -lt "$libc_dir" ] || fail "C++ header search order: $dirs"
+"$gxx" -dM -E -x c++ - </dev/null | grep -q '^#define __hermit__ ' || fail "g++ does not define __hermit__"
 
 # Library lookups find the hermit sysroot.
 case $("$gcc" -print-file-name=libc.a) in *x86_64-hermit/lib/libc.a) ;; *) fail "-print-file-name=libc.a is not ours" ;; esac

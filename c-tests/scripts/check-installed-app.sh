@@ -1,11 +1,13 @@
 #!/bin/sh
 # check-installed-app.sh: cmake --install gives a relocated, working prefix for out-of-tree applications.
 # usage: check-installed-app.sh <cmake> <build dir of this project> <app source dir> <scratch dir>
+#        [<OpenMP C/C++ app source dir>]
 set -u
 cmake=$1
 build=$2
 app=$3
 work=$4
+omp_app=${5:-}
 rm -rf "$work"
 mkdir -p "$work" || exit 1
 prefix="$work/prefix"
@@ -25,6 +27,8 @@ for file in bin/proxy bin/x86_64-hermit-gcc bin/x86_64-hermit-ld x86_64-hermit/b
 	x86_64-hermit/lib/libm.a x86_64-hermit/lib/crt0.o x86_64-hermit/lib/hermit.ld \
 	x86_64-hermit/lib/hermit.specs x86_64-hermit/lib/libgomp.spec x86_64-hermit/lib/libpthread.a \
 	x86_64-hermit/include/stdio.h x86_64-hermit/include/hermit/syscall.h \
+	bin/x86_64-hermit-g++ bin/x86_64-hermit-c++ x86_64-hermit/lib/libgomp.a x86_64-hermit/lib/libstdc++.a \
+	x86_64-hermit/lib/libsupc++.a x86_64-hermit/include/openmp/omp.h x86_64-hermit/include/c++/12/iostream \
 	x86_64-hermit/extra/tests/hello cmake/HermitCore-Application.cmake; do
 	[ -e "$prefix/$file" ] || fail "installed prefix lacks $file"
 done
@@ -46,6 +50,22 @@ grep -q 'app from an installed prefix: installed' "$work/run1.txt" || fail "app 
 "$cmake" --build "$work/build2" >"$work/build2.log" 2>&1 || { cat "$work/build2.log" >&2; fail "build 2"; }
 "$prefix/bin/proxy" "$work/build2/app" again >"$work/run2.txt" 2>&1
 [ $? -eq 7 ] || fail "app (toolchain file) failed: $(cat "$work/run2.txt")"
+
+# 3. project(x C CXX) with find_package(OpenMP) and the OpenMP::OpenMP_C/_CXX targets.
+if [ -n "$omp_app" ]; then
+	"$cmake" -S "$omp_app" -B "$work/build3" -DHERMIT_PREFIX="$prefix" >"$work/configure3.log" 2>&1 ||
+		{ cat "$work/configure3.log" >&2; fail "configure the OpenMP application"; }
+	grep -q 'Found OpenMP_C: -fopenmp' "$work/configure3.log" || fail "find_package(OpenMP) did not find OpenMP_C"
+	grep -q "OpenMP_gomp_LIBRARY:FILEPATH=$prefix/x86_64-hermit/lib/libgomp.a" "$work/build3/CMakeCache.txt" ||
+		fail "find_package(OpenMP) did not pick the prefix's libgomp.a"
+	"$cmake" --build "$work/build3" >"$work/build3.log" 2>&1 || { cat "$work/build3.log" >&2; fail "build 3"; }
+	for image in omp_app omp_cxx_app; do
+		HERMIT_CPUS=2 "$prefix/bin/proxy" "$work/build3/$image" >"$work/run-$image.txt" 2>&1
+		rc=$?
+		[ $rc -eq 7 ] || fail "$image exited with $rc: $(cat "$work/run-$image.txt")"
+	done
+	grep -q 'omp_app: 2 threads, sum 500500' "$work/run-omp_app.txt" || fail "omp_app printed: $(cat "$work/run-omp_app.txt")"
+fi
 
 [ $status -eq 0 ] && echo "installed prefix and out-of-tree application: OK"
 exit $status

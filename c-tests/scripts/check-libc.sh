@@ -14,7 +14,7 @@ defined=$("$bin/x86_64-hermit-nm" -g --defined-only "$lib/libc.a" | awk 'NF == 3
 for sym in read write open close lseek fstat stat lstat unlink mkdir rmdir link isatty getpid kill \
 	gettimeofday clock_gettime clock_getres times sbrk _exit getentropy nanosleep getdents fcntl \
 	sigprocmask fork execve wait getuid getlogin getpwnam getpwuid issetugid \
-	secure_getenv gethostname sysconf readv writev _dl_find_object __getreent \
+	secure_getenv gethostname sysconf readv writev _dl_find_object __getreent getcwd chdir chmod pathconf \
 	printf strtod qsort aligned_alloc reallocf sleep usleep opendir glob regcomp; do
 	printf '%s\n' "$defined" | grep -qx "$sym" || fail "libc.a does not define $sym"
 done
