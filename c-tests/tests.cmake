@@ -62,9 +62,10 @@ hermit_c_run(fileio_original_uhyve PROGRAM fileio ENV HERMIT_UHYVE_COMPAT=1
   MATCH "all [0-9]+ checks passed")
 hermit_c_test(bigmalloc ENV HERMIT_MEM=2G MATCH "1 GiB touched page by page")
 # Host calls from several threads at once (per-core argument areas, the fast channel).
-hermit_c_test(host_threads ARGS "${HERMIT_TEST_TMPDIR}" ENV HERMIT_CPUS=1 TIMEOUT 30)
-hermit_c_run(host_threads_2cpus PROGRAM host_threads ARGS "${HERMIT_TEST_TMPDIR}" ENV HERMIT_CPUS=2 TIMEOUT 30)
-hermit_c_run(host_threads_port_io PROGRAM host_threads ARGS "${HERMIT_TEST_TMPDIR}" ENV HERMIT_CPUS=2
+hermit_c_test(host_threads ARGS "${HERMIT_TEST_TMPDIR}/host_threads_1" ENV HERMIT_CPUS=1 TIMEOUT 30)
+hermit_c_run(host_threads_2cpus PROGRAM host_threads ARGS "${HERMIT_TEST_TMPDIR}/host_threads_2" ENV HERMIT_CPUS=2
+  TIMEOUT 30)
+hermit_c_run(host_threads_port_io PROGRAM host_threads ARGS "${HERMIT_TEST_TMPDIR}/host_threads_p" ENV HERMIT_CPUS=2
   HERMIT_FASTCALL=0 TIMEOUT 30)
 # malloc and friends are the kernel's: behaviour, alignment, accounting; bad frees abort.
 hermit_c_test(malloc_api MATCH "all [0-9]+ checks passed")

@@ -10,13 +10,13 @@
 
 enum { THREADS = 4, ROUNDS = 500 };
 
-static const char *dir;
+static const char *prefix;
 
 static void *worker(void *arg)
 {
 	int id = (int)(long)arg, wrong = 0;
 	char path[256], line[64];
-	snprintf(path, sizeof path, "%s/host_threads.%d", dir, id);
+	snprintf(path, sizeof path, "%s.%d", prefix, id);
 	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
 	if (fd < 0)
 		return (void *)1L;
@@ -45,7 +45,8 @@ static void *worker(void *arg)
 
 int main(int argc, char **argv)
 {
-	dir = argc > 1 ? argv[1] : "/tmp";
+	/* argv[1]: the prefix of this run's files (runs may overlap). */
+	prefix = argc > 1 ? argv[1] : "/tmp/host_threads";
 	pthread_t threads[THREADS];
 	for (long i = 0; i < THREADS; i++)
 		CHECK_INT(pthread_create(&threads[i], NULL, worker, (void *)i), 0);

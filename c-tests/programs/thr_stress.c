@@ -272,7 +272,8 @@ int main(int argc, char **argv)
 	if (argc > 2 && strcmp(argv[2], "no-host-io") == 0)
 		host_io = 0;
 	char path[512];
-	snprintf(path, sizeof(path), "%s/thr_stress.txt", tmpdir);
+	/* One file per CPU count: the 1- and 2-CPU runs may run at the same time. */
+	snprintf(path, sizeof(path), "%s/thr_stress-%ld.txt", tmpdir, sysconf(_SC_NPROCESSORS_ONLN));
 	if (host_io) {
 		shared_file = fopen(path, "w+");
 		CHECK(shared_file != NULL);
