@@ -192,7 +192,7 @@ hermit_c_run(thr_sysapi_2cpus PROGRAM thr_sysapi ARGS 2 ENV HERMIT_CPUS=2 TIMEOU
 hermit_c_run(thr_signals_ended_tasks PROGRAM thr_signals ARGS ended-tasks ENV HERMIT_CPUS=2 TIMEOUT 30
   MATCH "all [0-9]+ checks passed")
 # The runs that measure time (10% or a few ms) do not share the 2-core machine with other tests.
-foreach(t thr_mutex thr_timeout thr_signals thr_priority thr_sysapi)
+foreach(t thr_mutex thr_timeout thr_timeout_short_sleeps thr_signals thr_priority thr_sysapi)
   foreach(run ${t} ${t}_2cpus)
     if(TEST c.${run})
       set_tests_properties(c.${run} PROPERTIES RUN_SERIAL TRUE)
