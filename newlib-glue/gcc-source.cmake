@@ -1,9 +1,10 @@
-# Helpers for the prepare scripts of libgomp and libstdc++: unpack parts of Debian's gcc-12 source, patch at anchors.
+# Helpers for the prepare scripts of libgomp and libstdc++: unpack parts of Debian's gcc-12 source (patches: patch-at-anchor.cmake).
 #
 # include()d by libgomp/prepare-libgomp.cmake and libstdcxx/prepare-libstdcxx.cmake (cmake -P).
 # Each library gets its own source tree, recreated from the tarball every time (never patched
 # twice); unpacking only the needed directories of the 80 MB tarball takes about 5 s.
 cmake_minimum_required(VERSION 3.20)
+include("${CMAKE_CURRENT_LIST_DIR}/patch-at-anchor.cmake")
 
 # gcc_unpack(<tarball> <source dir> MEMBERS <path>... [EXCLUDE <path>...])
 #   Extracts the given paths (relative to the tarball's top directory, e.g. libgomp or
@@ -36,25 +37,4 @@ function(gcc_unpack tarball src)
   endif()
   file(RENAME "${unpack}/${top}" "${src}")
   file(REMOVE_RECURSE "${unpack}")
-endfunction()
-
-# gcc_insert_at(<source dir> <file> BEFORE|AFTER <anchor> <text>)
-#   Inserts <text> before or after the single occurrence of <anchor> in <file>; fails if the
-#   anchor is missing or repeated, so another gcc version stops here instead of building
-#   something unpatched.
-function(gcc_insert_at src file where anchor text)
-  set(path "${src}/${file}")
-  file(READ "${path}" content)
-  string(LENGTH "${anchor}" anchor_len)
-  string(FIND "${content}" "${anchor}" first)
-  string(FIND "${content}" "${anchor}" last REVERSE)
-  if(first EQUAL -1 OR NOT first EQUAL last)
-    message(FATAL_ERROR "patch anchor not found exactly once in ${file}: ${anchor}")
-  endif()
-  if(where STREQUAL "AFTER")
-    math(EXPR first "${first} + ${anchor_len}")
-  endif()
-  string(SUBSTRING "${content}" 0 ${first} head)
-  string(SUBSTRING "${content}" ${first} -1 tail)
-  file(WRITE "${path}" "${head}${text}${tail}")
 endfunction()

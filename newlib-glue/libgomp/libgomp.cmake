@@ -28,4 +28,4 @@ ExternalProject_Add(libgomp
   LOG_PATCH ON LOG_CONFIGURE ON LOG_BUILD ON LOG_INSTALL ON LOG_OUTPUT_ON_FAILURE ON)
 ExternalProject_Add_StepDependencies(libgomp patch
   "${GCC_TARBALL}" "${CMAKE_CURRENT_SOURCE_DIR}/libgomp/prepare-libgomp.cmake"
-  "${CMAKE_CURRENT_SOURCE_DIR}/gcc-source.cmake" ${LIBGOMP_PORT})
+  "${CMAKE_CURRENT_SOURCE_DIR}/gcc-source.cmake" "${CMAKE_CURRENT_SOURCE_DIR}/patch-at-anchor.cmake" ${LIBGOMP_PORT})

@@ -19,7 +19,7 @@ gcc_unpack("${TARBALL}" "${SRC}"
     mkinstalldirs config-ml.in compile depcomp ar-lib test-driver multilib.am libtool-ldflags
   EXCLUDE "libgomp/testsuite/libgomp.*")
 
-gcc_insert_at("${SRC}" libgomp/configure.tgt BEFORE "  *-*-hpux*)\n"
+patch_insert_at("${SRC}" libgomp/configure.tgt BEFORE "  *-*-hpux*)\n"
   "  x86_64-*-elf*)\n\t# HermitCore: futexes are the kernel's sys_futex_wait/sys_futex_wake.\n\tconfig_path=\"hermit linux posix\"\n\t;;\n\n")
 
 file(COPY "${PORT}/config/hermit" DESTINATION "${SRC}/libgomp/config")

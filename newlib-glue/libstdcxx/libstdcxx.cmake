@@ -37,4 +37,4 @@ ExternalProject_Add(libstdcxx
   LOG_PATCH ON LOG_CONFIGURE ON LOG_BUILD ON LOG_INSTALL ON LOG_OUTPUT_ON_FAILURE ON)
 ExternalProject_Add_StepDependencies(libstdcxx patch
   "${GCC_TARBALL}" "${CMAKE_CURRENT_SOURCE_DIR}/libstdcxx/prepare-libstdcxx.cmake"
-  "${CMAKE_CURRENT_SOURCE_DIR}/gcc-source.cmake")
+  "${CMAKE_CURRENT_SOURCE_DIR}/gcc-source.cmake" "${CMAKE_CURRENT_SOURCE_DIR}/patch-at-anchor.cmake")

@@ -26,7 +26,7 @@ gcc_unpack("${TARBALL}" "${SRC}"
 
 file(COPY_FILE "${SRC}/libgcc/gthr-posix.h" "${SRC}/libgcc/gthr-default.h")
 
-gcc_insert_at("${SRC}" libstdc++-v3/config/os/newlib/os_defines.h BEFORE "#ifdef __CYGWIN__\n"
+patch_insert_at("${SRC}" libstdc++-v3/config/os/newlib/os_defines.h BEFORE "#ifdef __CYGWIN__\n"
   "#ifdef __hermit__
 // HermitCore: the kernel always provides POSIX threads; reference them strongly.
 #define _GLIBCXX_GTHREAD_USE_WEAK 0
