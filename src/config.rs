@@ -48,5 +48,11 @@ pub const TIMER_FREQ: u64 = 100;
 /// Priority of the main task (the original `NORMAL_PRIO`).
 pub const NORMAL_PRIO: u8 = 8;
 
+/// Lowest priority of a task (0 belongs to the idle tasks).
+pub const MIN_PRIO: u8 = 1;
+
+/// Highest priority of a task (the original's `MAX_PRIO - 1`).
+pub const MAX_PRIO: u8 = 31;
+
 /// Bytes of the per-core hypercall argument area (the largest struct is `CmdSize`).
 pub const HYPERCALL_AREA_SIZE: usize = 2048;

@@ -21,7 +21,7 @@ pub use self::core::{cores, current, of, this, Fate};
 pub use self::task::{Task, TaskRef};
 use self::task::{WAIT_BLOCKED, WAIT_INTERRUPTED, WAIT_NONE, WAIT_TIMED_OUT, WAIT_WOKEN};
 use crate::arch::{self, preempt_disable, preempt_enable, rdtsc};
-use crate::config::{MAIN_STACK_SIZE, NORMAL_PRIO, PAGE_SIZE};
+use crate::config::{MAIN_STACK_SIZE, MAX_PRIO, MIN_PRIO, NORMAL_PRIO, PAGE_SIZE};
 use crate::errno::{Errno, Result, EINVAL, ESRCH};
 use crate::synch::SpinLock;
 
@@ -100,7 +100,7 @@ pub fn spawn(entry: Entry, arg: u64, prio: u8, stack_size: usize, core: Option<u
     let start = Box::into_raw(Box::new(Start { entry, arg }));
     // SAFETY: the stack is fresh and owned by the new task; its top is 16-byte aligned.
     let rsp = unsafe { arch::prepare_stack(stack.top, task_main, start as u64, tls.thread_pointer()) };
-    let task = TaskRef::new(Task::new(core, prio.clamp(1, 31), Some(stack), Some(tls), rsp));
+    let task = TaskRef::new(Task::new(core, prio.clamp(MIN_PRIO, MAX_PRIO), Some(stack), Some(tls), rsp));
     if arch::current_task() != 0 {
         task.signal_handler.store(current().signal_handler.load(Ordering::Relaxed), Ordering::Relaxed);
     }
@@ -188,6 +188,18 @@ extern "C" fn task_main_entry(entry: u64) -> ! {
 /// The idle loop of a secondary core.
 pub fn idle() -> ! {
     this().idle_loop()
+}
+
+/// A task priority given by C code: [`MIN_PRIO`] to [`MAX_PRIO`], else `EINVAL`.
+pub fn checked_priority(prio: i32) -> Result<u8> {
+    u8::try_from(prio).ok().filter(|p| (MIN_PRIO..=MAX_PRIO).contains(p)).ok_or(EINVAL)
+}
+
+/// Gives `task` priority `prio` (it takes effect when the task next enters a ready queue),
+/// then lets a ready task of higher priority than the caller's run.
+pub fn set_priority(task: &Task, prio: u8) {
+    task.prio.store(prio, Ordering::Relaxed);
+    yield_now();
 }
 
 /// Gives the processor to another ready task of at least the same priority, if any.

@@ -2,7 +2,6 @@
 //! signals, and the process calls a unikernel does not have.
 
 use core::ffi::{c_char, c_int, c_void};
-use core::sync::atomic::Ordering;
 
 use super::ptr::ret_int;
 use super::types::{signal_handler_t, tid_t};
@@ -116,9 +115,7 @@ pub extern "C" fn sys_getprio(id: *const tid_t) -> c_int {
 #[no_mangle]
 pub extern "C" fn sys_setprio(id: *const tid_t, prio: c_int) -> c_int {
     ret_int(is_self(id).and_then(|()| {
-        let prio = u8::try_from(prio).ok().filter(|p| (1..=31).contains(p)).ok_or(EINVAL)?;
-        scheduler::current().prio.store(prio, Ordering::Relaxed);
-        scheduler::yield_now();
+        scheduler::set_priority(scheduler::current(), scheduler::checked_priority(prio)?);
         Ok(0)
     }))
 }

@@ -31,6 +31,17 @@ fn status(result: Result<()>) -> c_int {
     }
 }
 
+/// For the functions that report through `errno`: 0, or -1 with `errno` set.
+fn posix(result: Result<()>) -> c_int {
+    match result {
+        Ok(()) => 0,
+        Err(errno) => {
+            crate::libc::set_errno(errno);
+            -1
+        }
+    }
+}
+
 /// Checks a `PTHREAD_PROCESS_*` value; both are accepted, sharing being moot in one address space.
 fn pshared_value(pshared: c_int) -> Result<c_int> {
     match pshared {

@@ -2,11 +2,11 @@
 //! kernel's (1 to 31, 8 by default); every policy behaves as round robin.
 
 use core::ffi::c_int;
-use core::sync::atomic::Ordering;
 
 use super::thread::Thread;
 use super::types::{pthread_attr_t, pthread_t};
-use super::{object, shared, status};
+use super::{object, posix, shared, status};
+use crate::config::{MAX_PRIO, MIN_PRIO};
 use crate::errno::{Result, EINVAL, ESRCH};
 use crate::scheduler;
 use crate::syscalls::types::timespec;
@@ -24,14 +24,6 @@ fn task_of_pid(pid: c_int) -> Result<scheduler::TaskRef> {
     scheduler::task_by_id(id).ok_or(ESRCH)
 }
 
-/// 0, or -1 with `errno` set.
-fn posix(result: Result<c_int>) -> c_int {
-    result.unwrap_or_else(|errno| {
-        crate::libc::set_errno(errno);
-        -1
-    })
-}
-
 /// Reads the priority of task `pid` (0: the caller). 0, or -1 with `ESRCH`/`EINVAL`.
 ///
 /// # Safety
@@ -42,7 +34,7 @@ pub unsafe extern "C" fn sched_getparam(pid: c_int, param: *mut sched_param) -> 
     let param = unsafe { object(param) };
     posix(param.and_then(|p| {
         p.sched_priority = c_int::from(task_of_pid(pid)?.priority());
-        Ok(0)
+        Ok(())
     }))
 }
 
@@ -55,17 +47,19 @@ pub unsafe extern "C" fn sched_setparam(pid: c_int, param: *const sched_param) -
     // SAFETY: by the caller's contract.
     let param = unsafe { shared(param) };
     posix(param.and_then(|p| {
-        let prio = valid_priority(p.sched_priority)?;
-        task_of_pid(pid)?.prio.store(prio, Ordering::Relaxed);
-        scheduler::yield_now();
-        Ok(0)
+        let (task, prio) = (task_of_pid(pid)?, scheduler::checked_priority(p.sched_priority)?);
+        scheduler::set_priority(&task, prio);
+        Ok(())
     }))
 }
 
 /// The policy of task `pid`: every task is scheduled round robin (`SCHED_RR`).
 #[no_mangle]
 pub extern "C" fn sched_getscheduler(pid: c_int) -> c_int {
-    posix(task_of_pid(pid).map(|_| SCHED_RR))
+    match task_of_pid(pid) {
+        Ok(_) => SCHED_RR,
+        Err(errno) => posix(Err(errno)),
+    }
 }
 
 /// Sets the priority of task `pid` and accepts `SCHED_OTHER`, `SCHED_FIFO` and `SCHED_RR`
@@ -97,7 +91,7 @@ pub unsafe extern "C" fn sched_rr_get_interval(pid: c_int, interval: *mut timesp
         task_of_pid(pid)?;
         let ns = crate::config::TIME_SLICE_NS;
         *i = timespec { tv_sec: (ns / 1_000_000_000) as i64, tv_nsec: (ns % 1_000_000_000) as i64 };
-        Ok(0)
+        Ok(())
     }))
 }
 
@@ -121,18 +115,14 @@ pub extern "C" fn pthread_yield() {
 #[no_mangle]
 pub extern "C" fn sched_get_priority_max(policy: c_int) -> c_int {
     let _ = policy;
-    31
+    c_int::from(MAX_PRIO)
 }
 
 /// Lowest priority (1) of every policy.
 #[no_mangle]
 pub extern "C" fn sched_get_priority_min(policy: c_int) -> c_int {
     let _ = policy;
-    1
-}
-
-fn valid_priority(prio: c_int) -> Result<u8> {
-    u8::try_from(prio).ok().filter(|p| (1..=31).contains(p)).ok_or(EINVAL)
+    c_int::from(MIN_PRIO)
 }
 
 /// The task of a thread handle.
@@ -175,11 +165,10 @@ pub unsafe extern "C" fn pthread_setschedparam(handle: pthread_t, policy: c_int,
     let _ = policy;
     // SAFETY: by the caller's contract.
     let result = unsafe { shared(param) }.and_then(|p| {
-        let prio = valid_priority(p.sched_priority)?;
+        let prio = scheduler::checked_priority(p.sched_priority)?;
         // SAFETY: by the caller's contract.
         let task = unsafe { task_of(handle) }?;
-        task.prio.store(prio, Ordering::Relaxed);
-        scheduler::yield_now();
+        scheduler::set_priority(&task, prio);
         Ok(())
     });
     status(result)
@@ -205,7 +194,7 @@ pub unsafe extern "C" fn pthread_attr_setschedparam(attr: *mut pthread_attr_t, p
     // SAFETY: by the caller's contract.
     let (attr, param) = unsafe { (object(attr), shared(param)) };
     status(attr.and_then(|a| {
-        a.priority = c_int::from(valid_priority(param?.sched_priority)?);
+        a.priority = c_int::from(scheduler::checked_priority(param?.sched_priority)?);
         Ok(())
     }))
 }

@@ -3,25 +3,14 @@
 
 use core::ffi::{c_int, c_uint};
 
-use super::{deadline, initialise, shared};
-use crate::errno::{Result, EINVAL, ETIMEDOUT};
+use super::{deadline, initialise, posix, shared};
+use crate::errno::{EINVAL, ETIMEDOUT};
 use crate::synch::Semaphore;
 use crate::syscalls::types::timespec;
 
 /// `sem_t`.
 #[allow(non_camel_case_types, reason = "the C name")]
 pub type sem_t = Semaphore;
-
-/// 0, or -1 with `errno` set.
-fn posix(result: Result<()>) -> c_int {
-    match result {
-        Ok(()) => 0,
-        Err(errno) => {
-            crate::libc::set_errno(errno);
-            -1
-        }
-    }
-}
 
 /// Initialises a semaphore with `value` units (`pshared` is accepted and meaningless).
 ///

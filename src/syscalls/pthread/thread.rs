@@ -6,7 +6,7 @@ use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 
 use super::types::*;
 use super::{object, shared, status};
-use crate::config::{DEFAULT_STACK_SIZE, NORMAL_PRIO};
+use crate::config::{DEFAULT_STACK_SIZE, MAX_PRIO, MIN_PRIO, NORMAL_PRIO};
 use crate::errno::{Result, EINVAL, ENOSYS, ENOTSUP, ESRCH};
 use crate::scheduler::{self, TaskRef};
 use crate::synch::{futex, SpinLock};
@@ -121,7 +121,7 @@ pub unsafe extern "C" fn pthread_create(
     let attr = unsafe { attr.as_ref() };
     let stack = attr.map_or(DEFAULT_STACK_SIZE, |a| a.stacksize.max(PTHREAD_STACK_MIN as usize));
     let prio = match attr {
-        Some(a) if a.inheritsched == PTHREAD_EXPLICIT_SCHED => a.priority.clamp(1, 31) as u8,
+        Some(a) if a.inheritsched == PTHREAD_EXPLICIT_SCHED => a.priority.clamp(MIN_PRIO.into(), MAX_PRIO.into()) as u8,
         _ => scheduler::current().priority().max(1),
     };
     let detached = attr.is_some_and(|a| a.detachstate == PTHREAD_CREATE_DETACHED);
