@@ -88,8 +88,16 @@ fn place() -> u32 {
 }
 
 /// Creates a task that runs `entry(arg)` with priority `prio` and a stack of `stack_size`
-/// bytes (plus a guard page), on `core` or on a core chosen round robin.
-pub fn spawn(entry: Entry, arg: u64, prio: u8, stack_size: usize, core: Option<u32>) -> Result<TaskRef> {
+/// bytes (plus a guard page), on `core` or on a core chosen round robin. `init` sees the task
+/// before anyone else can (before it is listed or runs).
+pub fn spawn(
+    entry: Entry,
+    arg: u64,
+    prio: u8,
+    stack_size: usize,
+    core: Option<u32>,
+    init: impl FnOnce(&Task),
+) -> Result<TaskRef> {
     let core = match core {
         Some(c) if c < cores() => c,
         Some(_) => return Err(EINVAL),
@@ -104,6 +112,7 @@ pub fn spawn(entry: Entry, arg: u64, prio: u8, stack_size: usize, core: Option<u
     if arch::current_task() != 0 {
         task.signal_handler.store(current().signal_handler.load(Ordering::Relaxed), Ordering::Relaxed);
     }
+    init(&task);
     TASKS.lock().insert(task.id, task.clone());
     LIVE.fetch_add(1, Ordering::AcqRel);
     of(core).ok_or(EINVAL)?.make_ready(task.clone());

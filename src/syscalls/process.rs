@@ -76,7 +76,7 @@ pub unsafe extern "C" fn sys_clone(id: *mut tid_t, ep: clone_entry_t, argv: *mut
     let Some(ep) = ep else { return EINVAL.neg() };
     let packed = alloc::boxed::Box::into_raw(alloc::boxed::Box::new((ep, argv as u64))) as u64;
     let prio = scheduler::current().priority().max(1);
-    match scheduler::spawn(clone_trampoline, packed, prio, DEFAULT_STACK_SIZE, None) {
+    match scheduler::spawn(clone_trampoline, packed, prio, DEFAULT_STACK_SIZE, None, |_| ()) {
         Ok(task) => {
             // SAFETY: `id` is null or valid for writes by the caller's contract.
             if let Some(id) = unsafe { id.as_mut() } {

@@ -80,11 +80,8 @@ unsafe fn thread_of<'a>(handle: pthread_t) -> Result<&'a Thread> {
 }
 
 extern "C" fn trampoline(raw: u64) -> i32 {
-    let task = scheduler::current();
-    task.pthread.store(raw, Ordering::Release);
     // SAFETY: `pthread_create` leaked a reference for the thread itself.
     let thread = unsafe { &*(raw as *const Thread) };
-    thread.tid.store(task.id, Ordering::Relaxed);
     let start = thread.start.expect("pthread_create checks the routine");
     // SAFETY: the application's start routine with its argument.
     let result = unsafe { start(thread.arg as *mut c_void) };
@@ -128,12 +125,14 @@ pub unsafe extern "C" fn pthread_create(
     let record = Arc::new(Thread::new(start, arg as u64));
     record.detached.store(detached, Ordering::Relaxed);
     let own = Arc::into_raw(record.clone()) as u64;
-    match scheduler::spawn(trampoline, own, prio, stack, None) {
+    // The task knows its record and the record its task before the task can run, so that
+    // `pthread_self` (even in a signal handler before the start routine) and the tid are right.
+    let link = |task: &scheduler::Task| {
+        task.pthread.store(own, Ordering::Release);
+        record.tid.store(task.id, Ordering::Relaxed);
+    };
+    match scheduler::spawn(trampoline, own, prio, stack, None, link) {
         Ok(task) => {
-            // Before the handle exists (so before any signal can target the thread), so that
-            // a handler that runs before the start routine sees the right `pthread_self`.
-            task.pthread.store(own, Ordering::Release);
-            record.tid.store(task.id, Ordering::Relaxed);
             *record.task.lock() = Some(task);
             let handle = if detached { Arc::as_ptr(&record) as pthread_t } else { Arc::into_raw(record) as pthread_t };
             // SAFETY: checked non-null; valid for writes by the caller's contract.
