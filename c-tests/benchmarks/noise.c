@@ -20,6 +20,8 @@ static int by_value(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* bench_rdtsc without its lfence: the loop must be as tight as possible, and an
+ * interruption still shows as a large step between two reads. */
 static inline uint64_t tsc(void)
 {
 	uint32_t lo, hi;
