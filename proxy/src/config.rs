@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::sandbox::mounts::{parse_specs, MountSpec};
+
 /// Default guest memory (the original uhyve's 512 MiB).
 pub const DEFAULT_MEM: u64 = 512 << 20;
 
@@ -47,6 +49,13 @@ pub struct Config {
     pub gateway: Option<[u8; 4]>,
     /// Netmask.
     pub mask: Option<[u8; 4]>,
+    /// The file sandbox (`HERMIT_MOUNT`, `--mount`): empty for host paths as they are.
+    pub mounts: Vec<MountSpec>,
+    /// Install the system-call filter (`HERMIT_SECCOMP`, default on).
+    pub seccomp: bool,
+    /// Make a forbidden system call right after installing the filter (a test of it;
+    /// `HERMIT_SECCOMP_SELFTEST=1`).
+    pub seccomp_selftest: bool,
 }
 
 /// A variable with a value the proxy cannot use.
@@ -107,6 +116,11 @@ impl Config {
                 Some(v) => parse_ipv4(&v).map(Some).ok_or_else(|| err(var, &v, "expected an IPv4 address")),
             }
         };
+        let mounts = match get("HERMIT_MOUNT") {
+            None => Vec::new(),
+            Some(v) if v.trim().is_empty() => Vec::new(),
+            Some(v) => parse_specs(&v).map_err(|reason| err("HERMIT_MOUNT", &v, &reason))?,
+        };
         Ok(Config {
             isle,
             cpus,
@@ -119,6 +133,9 @@ impl Config {
             ip: address("HERMIT_IP")?,
             gateway: address("HERMIT_GATEWAY")?,
             mask: address("HERMIT_MASK")?,
+            mounts,
+            seccomp: flag("HERMIT_SECCOMP", true),
+            seccomp_selftest: flag("HERMIT_SECCOMP_SELFTEST", false),
         })
     }
 }
@@ -157,7 +174,20 @@ mod tests {
     fn defaults() {
         let c = config(&[]).unwrap();
         assert_eq!((c.isle, c.cpus, c.mem, c.verbose), (Isle::Uhyve, 1, 512 << 20, false));
-        assert!(c.hugepages && c.populate && c.fast_channel);
+        assert!(c.hugepages && c.populate && c.fast_channel && c.seccomp && !c.seccomp_selftest);
+        assert!(c.mounts.is_empty());
+    }
+
+    #[test]
+    fn sandbox_settings() {
+        let c = config(&[("HERMIT_MOUNT", "/srv/in:/in:ro,out"), ("HERMIT_SECCOMP", "0")]).unwrap();
+        assert_eq!(c.mounts.len(), 2);
+        assert!(c.mounts[0].read_only && c.mounts[0].guest.as_deref() == Some("/in"));
+        assert!(!c.mounts[1].read_only && c.mounts[1].guest.is_none());
+        assert!(!c.seccomp);
+        let e = config(&[("HERMIT_MOUNT", "/a:relative")]).unwrap_err();
+        assert!(e.to_string().contains("must be absolute"), "{e}");
+        assert!(config(&[("HERMIT_MOUNT", "")]).unwrap().mounts.is_empty());
     }
 
     #[test]

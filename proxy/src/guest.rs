@@ -86,11 +86,6 @@ impl GuestRam {
         self.mem.iter().map(|r| (r.start_addr().0, r.as_ptr() as u64, r.len())).collect()
     }
 
-    /// Host address of guest-physical 0 (the header's `host_logical_addr`, as uhyve).
-    pub fn host_base(&self) -> u64 {
-        self.mem.iter().next().map_or(0, |r| r.as_ptr() as u64)
-    }
-
     /// A checked view of `[addr, addr + len)`, which must lie within one RAM region.
     fn slice(&self, addr: u64, len: u64) -> Result<VolatileSlice<'_, ()>, GuestError> {
         let out = GuestError::OutOfRange { addr, len };

@@ -12,6 +12,7 @@ use hermit_interface::{KMSG_OFFSET, KMSG_SIZE};
 use crate::channel::Channel;
 use crate::files::FileTable;
 use crate::guest::GuestRam;
+use crate::sandbox::Paths;
 
 /// Everything the hypercall handlers need.
 pub struct Host {
@@ -27,6 +28,8 @@ pub struct Host {
     pub env: Vec<CString>,
     /// Descriptors the guest owns.
     pub files: Mutex<FileTable>,
+    /// How guest paths reach host files (set before the guest runs; host paths by default).
+    pub paths: Paths,
     /// Verbose mode: kernel console to stderr, `.kmsg` at exit.
     pub verbose: bool,
     /// Whether the extension hypercalls and the header extension are offered (not in
@@ -60,6 +63,7 @@ impl Host {
             args,
             env,
             files: Mutex::new(FileTable::default()),
+            paths: Paths::default(),
             verbose,
             extensions,
             fast_channel,

@@ -7,6 +7,7 @@
 
 use std::ffi::CString;
 use std::mem::offset_of;
+use std::os::fd::IntoRawFd;
 use std::sync::atomic::Ordering;
 
 use hermit_interface::hypercall::{
@@ -15,7 +16,6 @@ use hermit_interface::hypercall::{
 use hermit_interface::stat::HostStat;
 use hermit_interface::MAX_ARGC_ENVC;
 
-use crate::files::check_path;
 use crate::guest::GuestError;
 use crate::host::Host;
 
@@ -63,18 +63,9 @@ pub fn dispatch(host: &Host, port: u16, arg: u64) -> Outcome {
         ext if host.extensions && is_extension(ext) => {
             host.ext_seen.store(true, Ordering::Relaxed);
             match ext {
-                port::UNLINK => path_op(host, arg, |p, _| {
-                    // SAFETY: `p` is a live, NUL-terminated `CString`.
-                    unsafe { libc::unlink(p.as_ptr()) }
-                }),
-                port::MKDIR => path_op(host, arg, |p, mode| {
-                    // SAFETY: `p` is a live, NUL-terminated `CString`.
-                    unsafe { libc::mkdir(p.as_ptr(), mode as libc::mode_t) }
-                }),
-                port::RMDIR => path_op(host, arg, |p, _| {
-                    // SAFETY: `p` is a live, NUL-terminated `CString`.
-                    unsafe { libc::rmdir(p.as_ptr()) }
-                }),
+                port::UNLINK => path_op(host, arg, |p, _| host.paths.unlink(p)),
+                port::MKDIR => path_op(host, arg, |p, mode| host.paths.mkdir(p, mode)),
+                port::RMDIR => path_op(host, arg, |p, _| host.paths.rmdir(p)),
                 port::STAT => stat(host, arg),
                 port::FSTAT => fstat(host, arg),
                 port::CONSOLE => console(host, arg),
@@ -188,15 +179,11 @@ fn open(host: &Host, arg: u64) -> Result<(), GuestError> {
     let flags: i32 = host.ram.read(field(arg, offset_of!(Open, flags)))?;
     let mode: i32 = host.ram.read(field(arg, offset_of!(Open, mode)))?;
     let path = guest_path(host, name)?;
-    let ret = match check_path(&path) {
+    let ret = match host.paths.open(&path, flags, mode) {
         Err(errno) => failure(host, errno) as i32,
-        Ok(()) => {
-            // SAFETY: `path` is a valid NUL-terminated string; `open` has no other inputs.
-            let fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) };
-            let fd = libc_result(host, i64::from(fd)) as i32;
-            if fd >= 0 {
-                host.files.lock().expect("file table").insert(fd);
-            }
+        Ok(fd) => {
+            let fd = fd.into_raw_fd();
+            host.files.lock().expect("file table").insert(fd);
             fd
         }
     };
@@ -264,14 +251,14 @@ fn cmdval(host: &Host, arg: u64) -> Result<(), GuestError> {
     copy(envp, &host.env)
 }
 
-/// `UNLINK`, `MKDIR`, `RMDIR`: `op` is the libc call (returning 0 or -1).
-fn path_op(host: &Host, arg: u64, op: impl FnOnce(&CString, i32) -> i32) -> Result<(), GuestError> {
+/// `UNLINK`, `MKDIR`, `RMDIR`: `op` is the [`crate::sandbox::Paths`] operation.
+fn path_op(host: &Host, arg: u64, op: impl FnOnce(&CString, i32) -> Result<(), i32>) -> Result<(), GuestError> {
     let name: u64 = host.ram.read(field(arg, offset_of!(PathOp, name)))?;
     let mode: i32 = host.ram.read(field(arg, offset_of!(PathOp, mode)))?;
     let path = guest_path(host, name)?;
-    let ret = match check_path(&path) {
+    let ret = match op(&path, mode) {
         Err(errno) => failure(host, errno) as i32,
-        Ok(()) => libc_result(host, i64::from(op(&path, mode))) as i32,
+        Ok(()) => 0,
     };
     host.ram.write(field(arg, offset_of!(PathOp, ret)), ret)
 }
@@ -327,24 +314,11 @@ fn stat(host: &Host, arg: u64) -> Result<(), GuestError> {
     let nofollow: i32 = host.ram.read(field(arg, offset_of!(Stat, nofollow)))?;
     host.ram.check(out, std::mem::size_of::<HostStat>() as u64)?;
     let path = guest_path(host, name)?;
-    let ret = match check_path(&path) {
+    let ret = match host.paths.stat(&path, nofollow != 0) {
         Err(errno) => failure(host, errno) as i32,
-        Ok(()) => {
-            // SAFETY: an all-zero `stat` is a valid value of the plain C struct.
-            let mut st: libc::stat = unsafe { std::mem::zeroed() };
-            // SAFETY: `path` is NUL-terminated and `st` is a valid out-pointer.
-            let ret = unsafe {
-                if nofollow != 0 {
-                    libc::lstat(path.as_ptr(), &mut st)
-                } else {
-                    libc::stat(path.as_ptr(), &mut st)
-                }
-            };
-            let ret = libc_result(host, i64::from(ret)) as i32;
-            if ret == 0 {
-                put_stat(host, out, &host_stat(&st))?;
-            }
-            ret
+        Ok(st) => {
+            put_stat(host, out, &host_stat(&st))?;
+            0
         }
     };
     host.ram.write(field(arg, offset_of!(Stat, ret)), ret)

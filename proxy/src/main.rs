@@ -11,6 +11,7 @@ mod guest;
 mod host;
 mod hypercall;
 mod paging;
+mod sandbox;
 mod vcpu;
 mod vm;
 
@@ -18,7 +19,7 @@ use std::ffi::{CString, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 const USAGE: &str = "\
-Usage: proxy <image> [arguments...]
+Usage: proxy [--mount <host dir>[:<guest path>][:ro]]... <image> [arguments...]
 
 Runs a HermitCore application image (built with x86_64-hermit-gcc) in a KVM virtual
 machine. The program's standard output and error are the proxy's; its files are the
@@ -37,6 +38,12 @@ Environment:
                         host errors as -1); for testing compatibility
   HERMIT_IP, HERMIT_GATEWAY, HERMIT_MASK
                         IPv4 settings written into the kernel header
+  HERMIT_MOUNT=<host dir>[:<guest path>][:ro],...
+                        the file sandbox: the program sees only these host directories, at
+                        these guest paths (default: the same path), read-only with :ro;
+                        --mount adds one (repeatable). Without it, the program sees host
+                        paths as they are (except the proxy's own /proc entries and devices)
+  HERMIT_SECCOMP=0      do not install the proxy's system-call filter (for debugging)
 The whole environment of the proxy is passed to the program.
 
 Exit status: the program's exit code; 1 if the proxy could not run the image or stopped
@@ -59,15 +66,50 @@ fn main() {
         }
         Some(_) => {}
     }
-    if let Err(message) = run(&argv[1..]) {
+    let (mounts, rest) = match mount_options(&argv[1..]) {
+        Ok(split) => split,
+        Err(message) => {
+            eprintln!("proxy: {message}");
+            std::process::exit(1);
+        }
+    };
+    if rest.is_empty() {
+        eprintln!("{USAGE}");
+        std::process::exit(1);
+    }
+    if let Err(message) = run(rest, mounts) {
         eprintln!("proxy: {message}");
         std::process::exit(1);
     }
 }
 
-/// Loads and runs `args[0]` with `args` as its argv; returns only on failure.
-fn run(args: &[OsString]) -> Result<(), String> {
-    let config = config::Config::from_env(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
+/// Splits the leading `--mount <spec>` / `--mount=<spec>` options off the arguments.
+fn mount_options(args: &[OsString]) -> Result<(Vec<sandbox::mounts::MountSpec>, &[OsString]), String> {
+    let mut mounts = Vec::new();
+    let mut rest = args;
+    while let Some(first) = rest.first() {
+        let text = first.to_string_lossy();
+        let spec = if text == "--mount" {
+            let spec = rest.get(1).ok_or("--mount needs <host dir>[:<guest path>][:ro]")?;
+            rest = &rest[2..];
+            spec.to_string_lossy().into_owned()
+        } else if let Some(spec) = text.strip_prefix("--mount=") {
+            let spec = spec.to_string();
+            rest = &rest[1..];
+            spec
+        } else {
+            break;
+        };
+        mounts.extend(sandbox::mounts::parse_specs(&spec).map_err(|e| format!("--mount {spec:?}: {e}"))?);
+    }
+    Ok((mounts, rest))
+}
+
+/// Loads and runs `args[0]` with `args` as its argv, with the extra `mounts` of `--mount`;
+/// returns only on failure.
+fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(), String> {
+    let mut config = config::Config::from_env(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
+    config.mounts.extend(mounts);
     let path = std::path::Path::new(&args[0]);
     let file = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let image = elf::parse(&file, config.mem).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -81,7 +123,11 @@ fn run(args: &[OsString]) -> Result<(), String> {
             CString::new(pair).ok()
         })
         .collect();
-    let machine = vm::build(&config, &file, &image, guest_args, env)?;
+    let paths = sandbox::prepare(&config.mounts)?;
+    let confine = || sandbox::confine(&paths, config.verbose);
+    let mut machine = vm::build(&config, &file, &image, guest_args, env, confine)?;
     drop(file);
+    std::sync::Arc::get_mut(&mut machine.host).expect("the host is not shared before the vCPUs run").paths = paths;
+    sandbox::filter(config.seccomp, config.seccomp_selftest, config.verbose)?;
     vcpu::run(machine.host, machine.vcpus)
 }

@@ -43,13 +43,17 @@ pub struct Machine {
     pub _vm: VmFd,
 }
 
-/// Builds the machine for `image` (the bytes of `file`).
+/// Builds the machine for `image` (the bytes of `file`). `confine` runs once the KVM device
+/// is open and guest memory mapped, before the proxy starts any other thread (the file
+/// sandbox must restrict every thread, and Landlock restricts only the calling thread and
+/// those it starts later).
 pub fn build(
     config: &Config,
     file: &[u8],
     image: &Image,
     args: Vec<CString>,
     env: Vec<CString>,
+    confine: impl FnOnce() -> Result<(), String>,
 ) -> Result<Machine, String> {
     let kvm = Kvm::new().map_err(|e| format!("cannot open /dev/kvm ({e}); is KVM available to this user?"))?;
     let vm = kvm.create_vm().map_err(|e| format!("cannot create a KVM VM: {e}"))?;
@@ -60,6 +64,7 @@ pub fn build(
         }
     }
     let ram = GuestRam::new(config.mem, config.hugepages).map_err(|e| format!("cannot allocate guest memory: {e}"))?;
+    confine()?;
     // Registering memory costs KVM several milliseconds whatever the size; it runs while
     // the image is loaded and the vCPUs are prepared.
     let vcpus = std::thread::scope(|scope| {
@@ -173,7 +178,9 @@ fn write_header(ram: &GuestRam, config: &Config, image: &Image, khz: u64, prepar
             ram.write_bytes(at(field), &octets).map_err(err)?;
         }
     }
-    ram.write::<u64>(at(offset::HOST_LOGICAL_ADDR), ram.host_base()).map_err(err)?;
+    // uhyve wrote the host address of guest memory here; it would tell a guest where to aim
+    // in the proxy, and the kernel does not need it.
+    ram.write::<u64>(at(offset::HOST_LOGICAL_ADDR), 0).map_err(err)?;
     if config.uhyve_compat {
         return Ok(());
     }

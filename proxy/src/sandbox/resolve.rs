@@ -1,0 +1,366 @@
+//! Resolving the guest's paths on the host with `openat2`, so that the host kernel, not a
+//! string check, decides what a path reaches.
+//!
+//! Without `HERMIT_MOUNT` a guest path is a host path, resolved from the proxy's working
+//! directory as the original uhyve did, except that magic links (`/proc/<pid>/fd/N`,
+//! `/dev/fd/N`, `/dev/stdout`, `/proc/<pid>/{exe,cwd,root}`) are not followed
+//! (`RESOLVE_NO_MAGICLINKS`). With `HERMIT_MOUNT` it is first mapped to a mount and resolved
+//! beneath that mount's directory descriptor (`RESOLVE_BENEATH`): `..`, absolute symbolic
+//! links and symbolic links that lead out fail. Every object reached is then checked by
+//! [`crate::files::inspect`]. Escapes and refused objects report `EACCES`; paths outside
+//! every mount `ENOENT`; writes to a read-only mount `EROFS`.
+
+use std::ffi::{CStr, CString};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use super::mounts::MountTable;
+use crate::files::{check_path, inspect};
+
+/// How guest paths reach host files.
+#[derive(Debug, Default)]
+pub enum Paths {
+    /// Host paths as they are (the original behaviour).
+    #[default]
+    Host,
+    /// Only the trees of `HERMIT_MOUNT`.
+    Mounts(MountTable),
+}
+
+/// A resolved request: a start directory, a path relative to it (or absolute in host
+/// mode), the `RESOLVE_*` flags, and whether the mount is read-only.
+struct Target<'a> {
+    dir: Option<BorrowedFd<'a>>,
+    path: CString,
+    resolve: u64,
+    read_only: bool,
+}
+
+impl Target<'_> {
+    fn dir_fd(&self) -> RawFd {
+        self.dir.as_ref().map_or(libc::AT_FDCWD, AsRawFd::as_raw_fd)
+    }
+}
+
+/// The `open` flags Linux knows (`VALID_OPEN_FLAGS`, with the kernel's `O_LARGEFILE`);
+/// `openat2` refuses others where `open` ignores them, so they are dropped.
+const VALID_FLAGS: i32 = libc::O_ACCMODE
+    | libc::O_CREAT
+    | libc::O_EXCL
+    | libc::O_NOCTTY
+    | libc::O_TRUNC
+    | libc::O_APPEND
+    | libc::O_NONBLOCK
+    | libc::O_SYNC
+    | libc::O_DSYNC
+    | libc::O_ASYNC
+    | libc::O_DIRECT
+    | 0o100000
+    | libc::O_DIRECTORY
+    | libc::O_NOFOLLOW
+    | libc::O_NOATIME
+    | libc::O_CLOEXEC
+    | libc::O_PATH
+    | libc::O_TMPFILE;
+
+/// Whether `open` with `flags` may modify the file system (refused on a read-only mount).
+pub fn writes(flags: i32) -> bool {
+    flags & libc::O_ACCMODE != libc::O_RDONLY || flags & (libc::O_CREAT | libc::O_TRUNC) != 0 || creates_unnamed(flags)
+}
+
+/// Whether `flags` ask for an unnamed temporary file (`O_TMPFILE` includes `O_DIRECTORY`).
+fn creates_unnamed(flags: i32) -> bool {
+    flags & libc::O_TMPFILE == libc::O_TMPFILE
+}
+
+/// The kernel's `struct open_how` (`libc::open_how` cannot be built field by field).
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+const _: () = assert!(size_of::<OpenHow>() == size_of::<libc::open_how>());
+
+/// `openat2(dir, path, {flags, mode, resolve})`.
+fn openat2(dir: RawFd, path: &CStr, flags: i32, mode: u32, resolve: u64) -> Result<OwnedFd, i32> {
+    let how = OpenHow { flags: flags as u64, mode: u64::from(mode), resolve };
+    for _ in 0..8 {
+        // SAFETY: `path` is NUL-terminated, `how` is a valid `open_how` of the size passed;
+        // the kernel reads both and returns a new descriptor or -1.
+        let fd =
+            unsafe { libc::syscall(libc::SYS_openat2, dir, path.as_ptr(), &how as *const OpenHow, size_of_val(&how)) };
+        if fd >= 0 {
+            // SAFETY: the kernel just returned this descriptor; nothing else owns it.
+            return Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) });
+        }
+        match std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) {
+            // A concurrent rename or mount made RESOLVE_BENEATH unsure: try again.
+            libc::EAGAIN => continue,
+            errno => return Err(errno),
+        }
+    }
+    Err(libc::EAGAIN)
+}
+
+/// Whether this kernel has `openat2` (Linux 5.6).
+pub fn openat2_available() -> bool {
+    openat2(libc::AT_FDCWD, c"/", libc::O_PATH | libc::O_CLOEXEC, 0, 0).is_ok()
+}
+
+/// Opens `target` (plus `O_CLOEXEC`) and checks what was opened.
+fn open_checked(target: &Target<'_>, flags: i32, mode: u32) -> Result<OwnedFd, i32> {
+    match openat2(target.dir_fd(), &target.path, flags | libc::O_CLOEXEC, mode, target.resolve) {
+        Ok(fd) => {
+            inspect(fd.as_fd())?;
+            Ok(fd)
+        }
+        // Resolution would have left the mount.
+        Err(libc::EXDEV) => Err(libc::EACCES),
+        // A magic link on the way (the same path resolves when they are allowed) or a loop.
+        Err(libc::ELOOP) => {
+            let probe = target.resolve & !libc::RESOLVE_NO_MAGICLINKS;
+            let magic = probe != target.resolve
+                && openat2(target.dir_fd(), &target.path, libc::O_PATH | libc::O_CLOEXEC, 0, probe).is_ok();
+            Err(if magic { libc::EACCES } else { libc::ELOOP })
+        }
+        Err(errno) => Err(errno),
+    }
+}
+
+/// Splits a host path into the directory that holds its last component and that component
+/// (trailing slashes stay with it): `a/b/` → (`a`, `b/`), `/x` → (`/`, `x`), `x` → (`.`, `x`).
+fn split_leaf(path: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let end = path.iter().rposition(|b| *b != b'/').map_or(0, |i| i + 1);
+    if end == 0 {
+        return (b"/".to_vec(), b".".to_vec());
+    }
+    match path[..end].iter().rposition(|b| *b == b'/') {
+        None => (b".".to_vec(), path.to_vec()),
+        Some(0) => (b"/".to_vec(), path[1..].to_vec()),
+        Some(i) => (path[..i].to_vec(), path[i + 1..].to_vec()),
+    }
+}
+
+fn cstring(bytes: Vec<u8>) -> Result<CString, i32> {
+    CString::new(bytes).map_err(|_| libc::EINVAL)
+}
+
+impl Paths {
+    /// Where `path` leads: host mode after the string-level [`check_path`]; mount mode
+    /// beneath the mount that holds it (`ENOENT` if none does).
+    fn target(&self, path: &CStr) -> Result<Target<'_>, i32> {
+        match self {
+            Paths::Host => {
+                check_path(path)?;
+                Ok(Target { dir: None, path: path.to_owned(), resolve: libc::RESOLVE_NO_MAGICLINKS, read_only: false })
+            }
+            Paths::Mounts(table) => {
+                if path.to_bytes().is_empty() {
+                    return Err(libc::ENOENT);
+                }
+                let located = table.locate(path.to_bytes()).ok_or(libc::ENOENT)?;
+                let mount = &table.mounts[located.index];
+                let rest = if located.rest.is_empty() { b".".to_vec() } else { located.rest.join(&b'/') };
+                Ok(Target {
+                    dir: mount.dir.as_ref().map(AsFd::as_fd),
+                    path: cstring(rest)?,
+                    resolve: libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS,
+                    read_only: mount.read_only,
+                })
+            }
+        }
+    }
+
+    /// The directory holding `path`'s last component, opened and checked, and that
+    /// component; `EROFS` on a read-only mount (every caller modifies the directory).
+    fn parent(&self, path: &CStr) -> Result<(OwnedFd, CString), i32> {
+        let target = self.target(path)?;
+        if target.read_only {
+            return Err(libc::EROFS);
+        }
+        let (dir, leaf) = split_leaf(target.path.as_bytes());
+        let parent = Target { path: cstring(dir)?, ..target };
+        let fd = open_checked(&parent, libc::O_PATH | libc::O_DIRECTORY, 0)?;
+        Ok((fd, cstring(leaf)?))
+    }
+
+    /// Opens `path` for the guest with Linux `flags` and `mode` (`O_CLOEXEC` added, unknown
+    /// flags dropped, the mode ignored without `O_CREAT`/`O_TMPFILE`, as `open` does).
+    pub fn open(&self, path: &CStr, flags: i32, mode: i32) -> Result<OwnedFd, i32> {
+        let target = self.target(path)?;
+        let flags = flags & VALID_FLAGS;
+        if target.read_only && writes(flags) {
+            return Err(libc::EROFS);
+        }
+        let creates = flags & libc::O_CREAT != 0 || creates_unnamed(flags);
+        let mode = if creates { mode as u32 & 0o7777 } else { 0 };
+        open_checked(&target, flags, mode)
+    }
+
+    /// `stat` (or `lstat` with `nofollow`) of `path`.
+    pub fn stat(&self, path: &CStr, nofollow: bool) -> Result<libc::stat, i32> {
+        let target = self.target(path)?;
+        let flags = libc::O_PATH | if nofollow { libc::O_NOFOLLOW } else { 0 };
+        let fd = open_checked(&target, flags, 0)?;
+        // SAFETY: an all-zero `stat` is a valid value of the plain C struct.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `fd` is live and `st` is a valid out-pointer.
+        if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
+            return Err(last_errno());
+        }
+        Ok(st)
+    }
+
+    /// Removes the file `path` (a symbolic link itself, not its target).
+    pub fn unlink(&self, path: &CStr) -> Result<(), i32> {
+        let (dir, leaf) = self.parent(path)?;
+        // SAFETY: `dir` is live and `leaf` NUL-terminated.
+        result(unsafe { libc::unlinkat(dir.as_raw_fd(), leaf.as_ptr(), 0) })
+    }
+
+    /// Removes the empty directory `path`.
+    pub fn rmdir(&self, path: &CStr) -> Result<(), i32> {
+        let (dir, leaf) = self.parent(path)?;
+        // SAFETY: as in `unlink`.
+        result(unsafe { libc::unlinkat(dir.as_raw_fd(), leaf.as_ptr(), libc::AT_REMOVEDIR) })
+    }
+
+    /// Creates the directory `path` with `mode`.
+    pub fn mkdir(&self, path: &CStr, mode: i32) -> Result<(), i32> {
+        let (dir, leaf) = self.parent(path)?;
+        // SAFETY: as in `unlink`.
+        result(unsafe { libc::mkdirat(dir.as_raw_fd(), leaf.as_ptr(), mode as libc::mode_t & 0o7777) })
+    }
+}
+
+fn last_errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+}
+
+fn result(ret: libc::c_int) -> Result<(), i32> {
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(last_errno())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::mounts::{MountSpec, MountTable};
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn leaves() {
+        let s = |p: &str| {
+            let (d, l) = split_leaf(p.as_bytes());
+            (String::from_utf8(d).unwrap(), String::from_utf8(l).unwrap())
+        };
+        assert_eq!(s("a/b/"), ("a".into(), "b/".into()));
+        assert_eq!(s("/x"), ("/".into(), "x".into()));
+        assert_eq!(s("x"), (".".into(), "x".into()));
+        assert_eq!(s("/a/b/c"), ("/a/b".into(), "c".into()));
+        assert_eq!(s("/"), ("/".into(), ".".into()));
+    }
+
+    #[test]
+    fn write_intent() {
+        assert!(!writes(libc::O_RDONLY));
+        assert!(!writes(libc::O_RDONLY | libc::O_APPEND | libc::O_DIRECTORY));
+        assert!(writes(libc::O_WRONLY));
+        assert!(writes(libc::O_RDWR));
+        assert!(writes(libc::O_RDONLY | libc::O_CREAT));
+        assert!(writes(libc::O_RDONLY | libc::O_TRUNC));
+        assert!(writes(libc::O_RDWR | libc::O_TMPFILE));
+    }
+
+    /// A scratch tree: `root/inside/file`, `root/inside/out -> /etc`,
+    /// `root/inside/up -> ../secret`, `root/secret`, `root/ro/file`.
+    fn scratch(name: &str) -> PathBuf {
+        let root = std::env::temp_dir().join(format!("proxy-resolve-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(root.join("inside")).unwrap();
+        std::fs::create_dir_all(root.join("ro")).unwrap();
+        std::fs::write(root.join("inside/file"), b"inside").unwrap();
+        std::fs::write(root.join("secret"), b"secret").unwrap();
+        std::fs::write(root.join("ro/file"), b"ro").unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("inside/out")).unwrap();
+        std::os::unix::fs::symlink("../secret", root.join("inside/up")).unwrap();
+        root
+    }
+
+    fn mounts(root: &Path) -> Paths {
+        let specs = vec![
+            (
+                MountSpec { host: root.join("inside"), guest: Some("/data".into()), read_only: false },
+                root.join("inside"),
+            ),
+            (MountSpec { host: root.join("ro"), guest: Some("/ro".into()), read_only: true }, root.join("ro")),
+        ];
+        let mut table = MountTable::build(&specs, Path::new("/")).unwrap();
+        table.open().unwrap();
+        Paths::Mounts(table)
+    }
+
+    fn c(s: &str) -> CString {
+        CString::new(s).unwrap()
+    }
+
+    #[test]
+    fn mounts_confine() {
+        let root = scratch("confine");
+        let paths = mounts(&root);
+        let read = |p: &str| paths.open(&c(p), libc::O_RDONLY, 0o666).map(drop);
+        assert_eq!(read("/data/file"), Ok(()));
+        assert_eq!(read("/data/./file"), Ok(()));
+        assert_eq!(read("data/file"), Ok(()));
+        assert_eq!(read("/data"), Ok(()));
+        assert_eq!(read("/data/../secret"), Err(libc::ENOENT));
+        assert_eq!(read("/etc/hostname"), Err(libc::ENOENT));
+        assert_eq!(read("/data/out/hostname"), Err(libc::EACCES));
+        assert_eq!(read("/data/up"), Err(libc::EACCES));
+        assert_eq!(read(""), Err(libc::ENOENT));
+        let created = paths.open(&c("/data/new"), libc::O_WRONLY | libc::O_CREAT, 0o600);
+        assert!(created.is_ok(), "{created:?}");
+        assert_eq!(paths.open(&c("/data/out/new"), libc::O_WRONLY | libc::O_CREAT, 0o600).map(drop), Err(libc::EACCES));
+        assert_eq!(paths.mkdir(&c("/data/dir"), 0o755), Ok(()));
+        assert!(paths.stat(&c("/data/dir"), false).is_ok());
+        assert_eq!(paths.rmdir(&c("/data/dir")), Ok(()));
+        assert_eq!(paths.unlink(&c("/data/new")), Ok(()));
+        assert_eq!(paths.unlink(&c("/data/out/hostname")), Err(libc::EACCES));
+        // A link that points out is removed itself, never its target.
+        assert!(paths.stat(&c("/data/out"), true).is_ok());
+        assert_eq!(paths.stat(&c("/data/out"), false).map(drop), Err(libc::EACCES));
+        // The read-only mount.
+        assert_eq!(read("/ro/file"), Ok(()));
+        assert_eq!(paths.open(&c("/ro/file"), libc::O_RDWR, 0).map(drop), Err(libc::EROFS));
+        assert_eq!(paths.open(&c("/ro/x"), libc::O_WRONLY | libc::O_CREAT, 0o600).map(drop), Err(libc::EROFS));
+        assert_eq!(paths.unlink(&c("/ro/file")), Err(libc::EROFS));
+        assert_eq!(paths.mkdir(&c("/ro/d"), 0o755), Err(libc::EROFS));
+        assert!(root.join("secret").exists() && root.join("ro/file").exists());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn host_mode_refuses_magic_links_and_own_proc() {
+        let paths = Paths::Host;
+        let open = |p: &str| paths.open(&c(p), libc::O_RDONLY, 0).map(drop);
+        assert_eq!(open("/etc/hostname"), Ok(()));
+        assert_eq!(open("/dev/fd/0"), Err(libc::EACCES));
+        assert_eq!(open("/proc/1/root/etc/hostname"), Err(libc::EACCES));
+        assert_eq!(open("/proc/self/status"), Err(libc::EACCES));
+        let root = scratch("host");
+        let link = root.join("toproc");
+        std::os::unix::fs::symlink(format!("/proc/{}", std::process::id()), &link).unwrap();
+        assert_eq!(open(&format!("{}/status", link.display())), Err(libc::EACCES));
+        assert_eq!(
+            open(&format!("{}/../../../../../../proc/{}/environ", root.display(), std::process::id())),
+            Err(libc::EACCES)
+        );
+        assert_eq!(paths.unlink(&c(&format!("{}/mem", link.display()))), Err(libc::EACCES));
+        assert!(paths.stat(&c("/proc/1/status"), false).is_ok());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}

@@ -1,0 +1,305 @@
+//! The proxy's system-call filter (seccomp-bpf, built with `seccompiler`): after setup, the
+//! proxy may make only the system calls it needs to run vCPUs and serve hypercalls.
+//!
+//! A forbidden call traps (`SIGSYS`); the handler writes one line naming the call's number
+//! and ends the proxy with status 1, like any other stopped guest. Trapping rather than
+//! `SECCOMP_RET_KILL_PROCESS` is what makes the message possible (a killed process says
+//! nothing, its parent sees only signal 31); it is as safe, because the filter allows
+//! neither `rt_sigaction` (the handler cannot be replaced) nor a return from it, and a
+//! blocked `SIGSYS` makes the kernel kill the process instead. The table in
+//! `ARCHITECTURE.md` says why each call is allowed.
+
+use std::collections::BTreeMap;
+
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen as Len, SeccompCmpOp as Op, SeccompCondition as Cond, SeccompFilter,
+    SeccompRule, TargetArch,
+};
+
+/// `_IOC(dir, 0xAE, nr, size)`: a KVM ioctl number.
+const fn kvm_ioctl(dir: u64, nr: u64, size: usize) -> u64 {
+    (dir << 30) | ((size as u64) << 16) | (0xAE << 8) | nr
+}
+
+/// The KVM ioctls the proxy makes after setup: running a vCPU and reading its registers
+/// for error reports.
+pub const KVM_IOCTLS: [(&str, u64); 3] = [
+    ("KVM_RUN", kvm_ioctl(0, 0x80, 0)),
+    ("KVM_GET_REGS", kvm_ioctl(2, 0x81, size_of::<kvm_bindings::kvm_regs>())),
+    ("KVM_GET_SREGS", kvm_ioctl(2, 0x83, size_of::<kvm_bindings::kvm_sregs>())),
+];
+
+/// The system calls allowed without conditions (see `ARCHITECTURE.md` for why).
+pub const ALLOWED: &[(&str, i64)] = &[
+    // Hypercalls: guest files and the console.
+    ("read", libc::SYS_read),
+    ("write", libc::SYS_write),
+    ("readv", libc::SYS_readv),
+    ("writev", libc::SYS_writev),
+    ("pread64", libc::SYS_pread64),
+    ("pwrite64", libc::SYS_pwrite64),
+    ("lseek", libc::SYS_lseek),
+    ("close", libc::SYS_close),
+    ("openat2", libc::SYS_openat2),
+    ("openat", libc::SYS_openat),
+    ("fstat", libc::SYS_fstat),
+    ("newfstatat", libc::SYS_newfstatat),
+    ("statx", libc::SYS_statx),
+    ("fstatfs", libc::SYS_fstatfs),
+    ("readlink", libc::SYS_readlink),
+    ("readlinkat", libc::SYS_readlinkat),
+    ("unlinkat", libc::SYS_unlinkat),
+    ("mkdirat", libc::SYS_mkdirat),
+    // Memory: the allocator, thread stacks, population.
+    ("munmap", libc::SYS_munmap),
+    ("mremap", libc::SYS_mremap),
+    ("brk", libc::SYS_brk),
+    ("madvise", libc::SYS_madvise),
+    // Threads and their synchronisation.
+    ("futex", libc::SYS_futex),
+    ("sched_yield", libc::SYS_sched_yield),
+    ("clone3", libc::SYS_clone3), // answered with ENOSYS by the second filter
+    ("set_robust_list", libc::SYS_set_robust_list),
+    ("rseq", libc::SYS_rseq),
+    ("sigaltstack", libc::SYS_sigaltstack),
+    ("rt_sigprocmask", libc::SYS_rt_sigprocmask),
+    ("rt_sigreturn", libc::SYS_rt_sigreturn),
+    ("getrandom", libc::SYS_getrandom),
+    ("getpid", libc::SYS_getpid),
+    ("gettid", libc::SYS_gettid),
+    // Time and scheduling.
+    ("clock_gettime", libc::SYS_clock_gettime),
+    ("clock_nanosleep", libc::SYS_clock_nanosleep),
+    ("nanosleep", libc::SYS_nanosleep),
+    ("restart_syscall", libc::SYS_restart_syscall),
+    ("sched_setscheduler", libc::SYS_sched_setscheduler),
+    ("sched_setattr", libc::SYS_sched_setattr),
+    ("setpriority", libc::SYS_setpriority),
+    ("sysinfo", libc::SYS_sysinfo),
+    // The end of the run.
+    ("exit", libc::SYS_exit),
+    ("exit_group", libc::SYS_exit_group),
+];
+
+fn cond(arg: u8, len: Len, op: Op, value: u64) -> Result<Cond, String> {
+    Cond::new(arg, len, op, value).map_err(|e| e.to_string())
+}
+
+fn rule(conditions: Vec<Cond>) -> Result<SeccompRule, String> {
+    SeccompRule::new(conditions).map_err(|e| e.to_string())
+}
+
+/// The allow-list as seccompiler rules: [`ALLOWED`] unconditionally, plus `ioctl` with the
+/// [`KVM_IOCTLS`], `mmap`/`mprotect` without `PROT_EXEC` (no new code), `clone` only for
+/// threads (`CLONE_THREAD`, no new processes), `prctl(PR_SET_NAME)` and `tgkill` to the
+/// proxy's own threads (`abort`).
+pub fn rules(pid: u32) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
+    let mut map: BTreeMap<i64, Vec<SeccompRule>> = ALLOWED.iter().map(|(_, nr)| (*nr, Vec::new())).collect();
+    let no_exec = || rule(vec![cond(2, Len::Dword, Op::MaskedEq(libc::PROT_EXEC as u64), 0)?]);
+    map.insert(libc::SYS_mmap, vec![no_exec()?]);
+    map.insert(libc::SYS_mprotect, vec![no_exec()?]);
+    let thread = libc::CLONE_THREAD as u64;
+    map.insert(libc::SYS_clone, vec![rule(vec![cond(0, Len::Qword, Op::MaskedEq(thread), thread)?])?]);
+    map.insert(libc::SYS_prctl, vec![rule(vec![cond(0, Len::Dword, Op::Eq, libc::PR_SET_NAME as u64)?])?]);
+    map.insert(libc::SYS_tgkill, vec![rule(vec![cond(0, Len::Dword, Op::Eq, u64::from(pid))?])?]);
+    let ioctls =
+        KVM_IOCTLS.iter().map(|(_, nr)| rule(vec![cond(1, Len::Dword, Op::Eq, *nr)?])).collect::<Result<_, _>>()?;
+    map.insert(libc::SYS_ioctl, ioctls);
+    Ok(map)
+}
+
+/// The main filter: the allow-list, everything else traps.
+pub fn allow_list(pid: u32) -> Result<BpfProgram, String> {
+    let filter = SeccompFilter::new(rules(pid)?, SeccompAction::Trap, SeccompAction::Allow, TargetArch::x86_64)
+        .map_err(|e| e.to_string())?;
+    filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())
+}
+
+/// A second filter: `clone3` fails with `ENOSYS`, so that glibc starts threads with
+/// `clone`, whose flags (unlike `clone3`'s, in memory) a filter can check.
+pub fn clone3_enosys() -> Result<BpfProgram, String> {
+    let map = BTreeMap::from([(libc::SYS_clone3, Vec::new())]);
+    let filter =
+        SeccompFilter::new(map, SeccompAction::Allow, SeccompAction::Errno(libc::ENOSYS as u32), TargetArch::x86_64)
+            .map_err(|e| e.to_string())?;
+    filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())
+}
+
+/// Offset of `si_syscall` in the x86-64 `siginfo_t` of a `SIGSYS` (after `si_signo`,
+/// `si_errno`, `si_code`, padding and `si_call_addr`).
+const SI_SYSCALL_OFFSET: usize = 24;
+
+/// Formats `value` in decimal into `buf`; returns the digits (no allocation).
+fn decimal(mut value: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
+/// The `SIGSYS` handler: one line on stderr, then `_exit(1)`. Only async-signal-safe calls
+/// (`write`, `_exit`), no allocation.
+extern "C" fn on_sigsys(_signal: libc::c_int, info: *mut libc::siginfo_t, _context: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid `siginfo_t` for SIGSYS, whose `si_syscall` field is
+    // at SI_SYSCALL_OFFSET on x86-64.
+    let nr = unsafe { info.cast::<u8>().add(SI_SYSCALL_OFFSET).cast::<i32>().read() };
+    let mut digits = [0u8; 20];
+    let parts: [&[u8]; 3] = [
+        b"proxy: the proxy made system call ",
+        decimal(u64::from(nr.unsigned_abs()), &mut digits),
+        b", which its seccomp filter does not allow; stopping (HERMIT_SECCOMP=0 turns the filter off)\n",
+    ];
+    for part in parts {
+        // SAFETY: writing a live buffer to stderr; `write` is async-signal-safe.
+        unsafe { libc::write(2, part.as_ptr().cast(), part.len()) };
+    }
+    // SAFETY: `_exit` is async-signal-safe and ends the process.
+    unsafe { libc::_exit(1) }
+}
+
+/// Installs the `SIGSYS` handler and both filters on every thread of the proxy (TSYNC);
+/// returns the number of system calls allowed. With `selftest`, then makes a forbidden
+/// call (`execve` with null arguments), which must end the proxy with the message.
+pub fn install(selftest: bool) -> Result<usize, String> {
+    let allow = allow_list(std::process::id())?;
+    let clone3 = clone3_enosys()?;
+    // SAFETY: an all-zero `sigaction` is valid; the handler is an `extern "C"` function of
+    // the SA_SIGINFO signature that only calls async-signal-safe functions.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_sigsys as *const () as usize;
+        action.sa_flags = libc::SA_SIGINFO;
+        libc::sigemptyset(&mut action.sa_mask);
+        if libc::sigaction(libc::SIGSYS, &action, std::ptr::null_mut()) != 0 {
+            return Err(format!("cannot install the SIGSYS handler: {}", std::io::Error::last_os_error()));
+        }
+    }
+    seccompiler::apply_filter_all_threads(&clone3).map_err(|e| format!("cannot install the seccomp filter: {e}"))?;
+    seccompiler::apply_filter_all_threads(&allow).map_err(|e| format!("cannot install the seccomp filter: {e}"))?;
+    if selftest {
+        // SAFETY: execve with null arguments fails with EFAULT if it is allowed at all.
+        unsafe { libc::syscall(libc::SYS_execve, 0usize, 0usize, 0usize) };
+        return Err("seccomp self-test: execve was not stopped by the filter".into());
+    }
+    Ok(rules(std::process::id())?.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_list_is_consistent() {
+        let map = rules(1234).unwrap();
+        assert_eq!(map.len(), ALLOWED.len() + 6, "no call is listed twice");
+        for forbidden in [
+            libc::SYS_execve,
+            libc::SYS_execveat,
+            libc::SYS_fork,
+            libc::SYS_vfork,
+            libc::SYS_ptrace,
+            libc::SYS_socket,
+            libc::SYS_connect,
+            libc::SYS_open,
+            libc::SYS_rt_sigaction,
+            libc::SYS_kill,
+            libc::SYS_process_vm_writev,
+            libc::SYS_seccomp,
+            libc::SYS_mount,
+        ] {
+            assert!(!map.contains_key(&forbidden), "{forbidden} must not be allowed");
+        }
+        let program = allow_list(1234).unwrap();
+        assert!(!program.is_empty() && program.len() < 4096, "{} instructions", program.len());
+        assert!(!clone3_enosys().unwrap().is_empty());
+    }
+
+    #[test]
+    fn kvm_ioctl_numbers() {
+        assert_eq!(KVM_IOCTLS[0].1, 0xae80);
+        assert_eq!(KVM_IOCTLS[1].1, 0x8090_ae81);
+        assert_eq!(KVM_IOCTLS[2].1, 0x8138_ae83);
+    }
+
+    #[test]
+    fn formats_numbers() {
+        let mut buf = [0u8; 20];
+        assert_eq!(decimal(0, &mut buf), b"0");
+        assert_eq!(decimal(59, &mut buf), b"59");
+        assert_eq!(decimal(u64::MAX, &mut buf), b"18446744073709551615");
+    }
+
+    /// Runs `body` in a forked child with both filters installed (no handler: a trap is
+    /// the default SIGSYS action); returns how the child ended.
+    fn in_filtered_child(body: fn() -> i32) -> (bool, i32) {
+        let pid = std::process::id();
+        let (allow, clone3) = (allow_list(pid).unwrap(), clone3_enosys().unwrap());
+        // SAFETY: the child only makes system calls (prctl/seccomp via seccompiler, which
+        // does not allocate, and `body`'s) and leaves with `_exit`.
+        let child = unsafe { libc::fork() };
+        assert!(child >= 0);
+        if child == 0 {
+            if seccompiler::apply_filter(&clone3).is_err() || seccompiler::apply_filter(&allow).is_err() {
+                // SAFETY: ends the child.
+                unsafe { libc::_exit(100) };
+            }
+            // SAFETY: ends the child with the body's status.
+            unsafe { libc::_exit(body()) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for our own child.
+        assert_eq!(unsafe { libc::waitpid(child, &mut status, 0) }, child);
+        if libc::WIFSIGNALED(status) {
+            (true, libc::WTERMSIG(status))
+        } else {
+            (false, libc::WEXITSTATUS(status))
+        }
+    }
+
+    #[test]
+    fn filter_allows_the_list_and_traps_the_rest() {
+        // Allowed calls work; clone3 reports ENOSYS.
+        let allowed = in_filtered_child(|| {
+            // SAFETY: plain system calls without memory arguments (clone3 with a null
+            // struct fails before doing anything).
+            unsafe {
+                if libc::syscall(libc::SYS_getpid) <= 0 || libc::syscall(libc::SYS_sched_yield) != 0 {
+                    return 1;
+                }
+                if libc::syscall(libc::SYS_clone3, 0usize, 0usize) != -1 || *libc::__errno_location() != libc::ENOSYS {
+                    return 2;
+                }
+            }
+            0
+        });
+        assert_eq!(allowed, (false, 0));
+        // A forbidden call traps: SIGSYS.
+        let forbidden = in_filtered_child(|| {
+            // SAFETY: getppid has no arguments; the filter traps it.
+            unsafe { libc::syscall(libc::SYS_getppid) };
+            3
+        });
+        assert_eq!(forbidden, (true, libc::SIGSYS));
+        // Executable memory is refused.
+        let exec = in_filtered_child(|| {
+            // SAFETY: an anonymous mapping request; the filter traps it.
+            unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    4096,
+                    libc::PROT_READ | libc::PROT_EXEC,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            4
+        });
+        assert_eq!(exec, (true, libc::SIGSYS));
+    }
+}
