@@ -107,6 +107,19 @@ foreach(case write-outside write-wrap read-outside open-outside open-unterminate
     MATCH "${expect}" "stopping the guest")
 endforeach()
 
+# ---- confinement (issue 8): no way into the proxy, the file sandbox, the system-call filter ---
+# The header hides the proxy's address; the proxy's own /proc entries and devices are refused
+# (the threads of the proxy and HERMIT_MOUNT: scripts/check-confine-*.sh, in CMakeLists.txt).
+hermit_c_test(confine ARGS header MATCH "confine: header hides the host address")
+# A system call outside the proxy's filter ends the proxy with a message (a debug-only path
+# makes one right after the filter is installed); HERMIT_SECCOMP=0 turns the filter off.
+hermit_c_run(seccomp_selftest PROGRAM hello ENV HERMIT_SECCOMP_SELFTEST=1 EXIT_CODE 1 TIMEOUT 10
+  MATCH "proxy: the proxy made system call 59, which its seccomp filter does not allow. stopping")
+hermit_c_run(seccomp_off PROGRAM hello ENV HERMIT_SECCOMP=0 HERMIT_SECCOMP_SELFTEST=1 TIMEOUT 10
+  MATCH "Hello World!!!")
+hermit_c_run(seccomp_verbose PROGRAM hello ENV HERMIT_VERBOSE=1 HERMIT_CPUS=2 TIMEOUT 10
+  MATCH "proxy: seccomp filter installed, [0-9]+ system calls allowed" "Hello World!!!")
+
 # ---- threads (issue 4) ----------------------------------------------------------------------
 # Each program runs on one CPU (c.thr_<name>) and on two (c.thr_<name>_2cpus).
 set(THR_OPTS COMPILE_OPTIONS -pthread LINK_OPTIONS -pthread LIBS pthread)

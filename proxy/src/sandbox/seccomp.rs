@@ -62,6 +62,7 @@ pub const ALLOWED: &[(&str, i64)] = &[
     ("set_robust_list", libc::SYS_set_robust_list),
     ("rseq", libc::SYS_rseq),
     ("sigaltstack", libc::SYS_sigaltstack),
+    ("sched_getaffinity", libc::SYS_sched_getaffinity),
     ("rt_sigprocmask", libc::SYS_rt_sigprocmask),
     ("rt_sigreturn", libc::SYS_rt_sigreturn),
     ("getrandom", libc::SYS_getrandom),
