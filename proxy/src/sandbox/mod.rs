@@ -26,15 +26,15 @@ pub fn prepare(specs: &[MountSpec]) -> Result<Paths, String> {
     }
     let mut canonical = Vec::new();
     for spec in specs {
-        let dir = std::fs::canonicalize(&spec.host)
-            .map_err(|e| format!("HERMIT_MOUNT: cannot use {}: {e}", spec.host.display()))?;
+        let dir =
+            std::fs::canonicalize(&spec.host).map_err(|e| format!("cannot mount {}: {e}", spec.host.display()))?;
         if !dir.is_dir() {
-            return Err(format!("HERMIT_MOUNT: {} is not a directory", spec.host.display()));
+            return Err(format!("cannot mount {}: not a directory", spec.host.display()));
         }
         canonical.push((spec.clone(), dir));
     }
     let cwd = std::env::current_dir().and_then(std::fs::canonicalize).unwrap_or_else(|_| "/".into());
-    let mut table = MountTable::build(&canonical, &cwd).map_err(|e| format!("HERMIT_MOUNT: {e}"))?;
+    let mut table = MountTable::build(&canonical, &cwd).map_err(|e| format!("mounts: {e}"))?;
     table.open()?;
     Ok(Paths::Mounts(table))
 }

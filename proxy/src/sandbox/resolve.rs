@@ -117,11 +117,14 @@ fn open_checked(target: &Target<'_>, flags: i32, mode: u32) -> Result<OwnedFd, i
         }
         // Resolution would have left the mount.
         Err(libc::EXDEV) => Err(libc::EACCES),
-        // A magic link on the way (the same path resolves when they are allowed) or a loop.
+        // A magic link on the way, or a loop of symbolic links: a loop stays one when magic
+        // links are allowed (any other outcome of that probe, even a refusal, means a
+        // magic link).
         Err(libc::ELOOP) => {
             let probe = target.resolve & !libc::RESOLVE_NO_MAGICLINKS;
             let magic = probe != target.resolve
-                && openat2(target.dir_fd(), &target.path, libc::O_PATH | libc::O_CLOEXEC, 0, probe).is_ok();
+                && openat2(target.dir_fd(), &target.path, libc::O_PATH | libc::O_CLOEXEC, 0, probe).err()
+                    != Some(libc::ELOOP);
             Err(if magic { libc::EACCES } else { libc::ELOOP })
         }
         Err(errno) => Err(errno),
@@ -360,6 +363,8 @@ mod tests {
             Err(libc::EACCES)
         );
         assert_eq!(paths.unlink(&c(&format!("{}/mem", link.display()))), Err(libc::EACCES));
+        std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
+        assert_eq!(open(&format!("{}/loop", root.display())), Err(libc::ELOOP));
         assert!(paths.stat(&c("/proc/1/status"), false).is_ok());
         std::fs::remove_dir_all(&root).unwrap();
     }
