@@ -95,7 +95,7 @@ static int read_list(const char *dir, const char *name, long *out, int max)
 	return n;
 }
 
-/* The result of opening /proc/<tid>/fd/0: -EACCES while the thread lives, -ENOENT after. */
+/* Opening /proc/<tid>/fd/0 gives -EACCES for a live thread with files, -ENOENT otherwise. */
 static int thread_alive(long tid)
 {
 	snprintf(path, sizeof(path), "/proc/%ld/fd/0", tid);
@@ -156,8 +156,9 @@ static int proxy_threads(const char *dir)
 		results[k++] = unlink(path) == 0 ? 0 : -errno;
 		snprintf(path, sizeof(path), "/proc/%ld/x", tids[t]);
 		results[k++] = mkdir(path, 0700) == 0 ? 0 : -errno;
-		/* A thread that ended meanwhile (the population thread finishes its work) has
-		 * no entries left: ENOENT is then the truth, not a bypass. */
+		/* A task without files has no fd/ entries: KVM's kernel worker in the proxy's
+		 * thread group (kvm-nx-lpage-recovery), or a thread that ended meanwhile (the
+		 * population thread when its work is done). ENOENT is then the truth. */
 		int lives = thread_alive(tids[t]);
 		alive += lives;
 		for (int i = 0; i < k; i++) {

@@ -26,10 +26,11 @@ done
 ln -s "/proc/$pid" "$dir/proxylink"
 ls "/proc/$pid/fd" > "$dir/fds"
 ls "/proc/$pid/task" > "$dir/tids.tmp"
+names=$(cat /proc/"$pid"/task/*/comm 2>/dev/null | tr '\n' ' ')
 mv "$dir/tids.tmp" "$dir/tids"
 status=0
 wait "$pid" || status=$?
 cat "$dir/log"
-echo "proxy threads: $(tr '\n' ' ' < "$dir/tids")"
+echo "proxy threads: $(tr '\n' ' ' < "$dir/tids")($names)"
 [ "$status" -eq 0 ] || { echo "exit status $status, expected 0"; exit 1; }
 grep -q "confine: [0-9]* proxy threads ([0-9]* alive at the end), [0-9]* spellings refused" "$dir/log" || { echo "no summary line"; exit 1; }
