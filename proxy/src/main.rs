@@ -131,3 +131,25 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
     sandbox::filter(config.seccomp, config.seccomp_selftest, config.verbose)?;
     vcpu::run(machine.host, machine.vcpus)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn mount_options_come_before_the_image() {
+        let a = args(&["--mount", "/srv:/data:ro", "--mount=/tmp", "app", "--mount", "x"]);
+        let (mounts, rest) = mount_options(&a).unwrap();
+        assert_eq!(mounts.len(), 2);
+        assert!(mounts[0].read_only && mounts[0].guest.as_deref() == Some("/data"));
+        assert_eq!(rest, &a[3..]);
+        assert!(mount_options(&args(&["--mount"])).is_err());
+        assert!(mount_options(&args(&["--mount", "/a:b", "app"])).is_err());
+        let plain = args(&["app", "arg"]);
+        assert_eq!(mount_options(&plain).unwrap().1, &plain[..]);
+    }
+}
