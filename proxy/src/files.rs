@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 use std::ffi::CStr;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// Descriptors the guest may use.
 #[derive(Debug, Default)]
@@ -45,6 +45,19 @@ fn resolve(path: &Path) -> PathBuf {
     }
 }
 
+/// Whether `resolved` (an absolute path) lies in `/proc/<id>` of this process or of one of
+/// its threads: `/proc/<tid>` is not listed in `/proc` but reaches the same memory.
+fn is_own_proc(resolved: &Path) -> bool {
+    let mut parts = resolved.components();
+    let (Some(Component::RootDir), Some(Component::Normal(proc)), Some(Component::Normal(id))) =
+        (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    let Some(id) = id.to_str().and_then(|s| s.parse::<u32>().ok()) else { return false };
+    proc == "proc" && (id == std::process::id() || Path::new("/proc/self/task").join(id.to_string()).exists())
+}
+
 /// Checks a guest path; `Err(errno)` if the guest must not open it.
 pub fn check_path(path: &CStr) -> Result<(), i32> {
     let path = Path::new(std::ffi::OsStr::from_bytes(path.to_bytes()));
@@ -52,12 +65,11 @@ pub fn check_path(path: &CStr) -> Result<(), i32> {
         return Err(libc::ENOENT);
     }
     let resolved = resolve(path);
-    let own_proc = PathBuf::from(format!("/proc/{}", std::process::id()));
     let forbidden = resolved == Path::new("/dev/kvm")
         || resolved == Path::new("/dev/mem")
         || resolved == Path::new("/dev/kmem")
         || resolved == Path::new("/dev/port")
-        || resolved.starts_with(&own_proc)
+        || is_own_proc(&resolved)
         || resolved.starts_with("/proc/self")
         || resolved.starts_with("/proc/thread-self");
     if forbidden {
@@ -82,6 +94,32 @@ mod tests {
         assert_eq!(check(&format!("/proc/{}/maps", std::process::id())), Err(libc::EACCES));
         assert_eq!(check("/dev/../dev/kvm"), Err(libc::EACCES));
         assert_eq!(check(""), Err(libc::ENOENT));
+    }
+
+    #[test]
+    fn refuses_the_proc_entries_of_other_threads() {
+        // Found by the paths fuzz target: /proc/<tid> of a thread other than the main one
+        // is the proxy's memory too (issue 8).
+        // The id of the calling thread: /proc/thread-self links to "<pid>/task/<tid>".
+        let tid =
+            || std::fs::read_link("/proc/thread-self").unwrap().file_name().unwrap().to_str().unwrap().to_string();
+        let other = std::thread::spawn(tid).join().unwrap();
+        let (stop, wait) = std::sync::mpsc::channel::<()>();
+        let (tell, told) = std::sync::mpsc::channel();
+        let alive = std::thread::spawn(move || {
+            tell.send(tid()).unwrap();
+            wait.recv().ok();
+        });
+        let running = told.recv().unwrap();
+        for id in [running, tid(), other] {
+            if id != std::process::id().to_string() && Path::new(&format!("/proc/self/task/{id}")).exists() {
+                assert_eq!(check(&format!("/proc/{id}/mem")), Err(libc::EACCES));
+                assert_eq!(check(&format!("/proc/{id}/.")), Err(libc::EACCES));
+            }
+        }
+        drop(stop);
+        alive.join().unwrap();
+        assert_eq!(check("/proc/1/status"), if std::process::id() == 1 { Err(libc::EACCES) } else { Ok(()) });
     }
 
     #[test]
