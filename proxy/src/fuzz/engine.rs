@@ -284,7 +284,7 @@ fn crash_key(failure: &str) -> String {
 }
 
 /// Fuzzes `target` for `budget`; returns the numbers and prints them on one line.
-pub fn run<F: FnMut(&[u8]) -> Result<u64, Failure>>(mut target: Target<F>, budget: Duration) -> Report {
+pub fn run<F: FnMut(&[u8]) -> Result<u64, Failure>>(mut target: Target<F>, mut budget: Duration) -> Report {
     let seed = std::env::var("HERMIT_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
     });
@@ -309,6 +309,12 @@ pub fn run<F: FnMut(&[u8]) -> Result<u64, Failure>>(mut target: Target<F>, budge
         }
     }));
 
+    // HERMIT_FUZZ_REPLAY=<file>: run that one input instead (to debug a crash).
+    if let Some(file) = std::env::var_os("HERMIT_FUZZ_REPLAY") {
+        let input = std::fs::read(&file).unwrap_or_else(|e| panic!("HERMIT_FUZZ_REPLAY {file:?}: {e}"));
+        target.seeds = vec![input];
+        budget = Duration::ZERO;
+    }
     let mut corpus: Vec<Vec<u8>> = Vec::new();
     let mut seen: HashSet<u64> = HashSet::new();
     let mut crashes: Vec<String> = Vec::new();

@@ -131,7 +131,9 @@ impl Harness {
         if gpa < REQUEST_END && area_end > REQUEST {
             return Ok(signature("area overlaps requests")); // results would land in slots
         }
-        // Fill the slots: state, port, argument; argument structs in the request area.
+        // Start from idle slots, then fill them: state, port, argument (structs in the
+        // request area, or anywhere).
+        self.put(gpa, &vec![0; (area_end - gpa) as usize]);
         let mut expected_served = 0u32;
         let mut plan = Vec::new();
         for (i, slot) in input.fill.iter().take(slots as usize).enumerate() {
@@ -177,15 +179,19 @@ impl Harness {
         self.before = before;
 
         let mut outcomes = Vec::new();
+        let mut codes = Vec::new();
         let ram = &self.host.ram;
         let mut out_of_order = None;
         channel.serve_pending(&self.host, |outcome| {
             // The slot is DONE before the outcome is acted on (the process may end then).
             let served_now = plan.iter().filter(|p| p.2 == SLOT_REQUEST).nth(outcomes.len());
-            if let Some(&(i, at, ..)) = served_now {
+            if let Some(&(i, at, _, _, arg)) = served_now {
                 if ram.read::<u32>(at + SLOT_STATE_OFFSET as u64) != Ok(SLOT_DONE) {
                     out_of_order = Some(i);
                 }
+                // An EXIT's code as the dispatcher read it (earlier requests may have
+                // written over this request's struct).
+                codes.push(ram.read::<i32>(arg).ok());
             }
             outcomes.push(outcome);
         });
@@ -204,7 +210,7 @@ impl Harness {
             ));
         }
         let requests = plan.iter().filter(|p| p.2 == SLOT_REQUEST);
-        for (&(i, at, _, port, arg), outcome) in requests.zip(&outcomes) {
+        for ((&(i, at, _, port, _), outcome), code_then) in requests.zip(&outcomes).zip(&codes) {
             let state = u32::from_le_bytes(after[at as usize..][..4].try_into().map_err(|_| "slot")?);
             if state != SLOT_DONE {
                 return Err(format!("slot {i}: state {state} after serving, not DONE"));
@@ -213,9 +219,8 @@ impl Harness {
                 return Err(format!("slot {i}: port {port:#x} beyond 16 bits was served: {outcome:?}"));
             }
             if let Outcome::Exit(code) = outcome {
-                let guest: i32 = i32::from_le_bytes(self.before[arg as usize..][..4].try_into().map_err(|_| "code")?);
-                if port != u32::from(port::EXIT) || *code != guest {
-                    return Err(format!("slot {i}: exit {code} from port {port:#x}, guest code {guest}"));
+                if port != u32::from(port::EXIT) || Some(*code) != *code_then {
+                    return Err(format!("slot {i}: exit {code} from port {port:#x}, guest code {code_then:?}"));
                 }
             }
         }
@@ -271,6 +276,11 @@ mod tests {
         "f30af624a75394fc350dcc85b76b683d28bb686daed51269a513b41be47d401764419eceb65da65ff3d766f21dc2f91f72d7\
          bae0e1e20ae7a31c401dd2c25bfd8dc9d0746c1be2b90718cf3d747fbc82cf324542f38844084c2b08dddf866d4e201b39b8\
          e1525bf34cfd3d44498692d22e9ada5bb38ec0d821ccb68c003a1a04",
+        // (A harness false alarm, kept for the oracle:) an earlier request wrote over a
+        // later EXIT's struct, so its code differed from the one written before serving.
+        "05850c00010000883054191919194719b1197e191919197575fd7575c27575e57519191919191919191919851919671934b2\
+         97863e7ed70000c3d0d00e1bd0d0d0d0d07e100bcc0d0d9b0dc40d3e0d0d2c194719b1197e191919197575fd7575c27575e5\
+         92a292922d920b2ec9929292d9e5b092f2929292d82792b77519191919191919851935f6",
     ];
 
     #[test]
