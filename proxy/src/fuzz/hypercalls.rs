@@ -81,6 +81,7 @@ enum PortPick {
     Raw(u16),
 }
 
+/// Every port the protocol defines (WRITE twice: the most used one gets more inputs).
 const PORTS: [u16; 22] = [
     port::WRITE,
     port::OPEN,
@@ -678,10 +679,9 @@ fn scratch() -> PathBuf {
         .join(format!("hermit-fuzz-hypercalls-{}", std::process::id()))
 }
 
-/// One well-formed request per port, as seeds.
+/// Seeds: random byte strings (`arbitrary` turns any bytes into a call); the corpus grows
+/// from the behaviours they reach.
 fn seeds() -> Vec<Vec<u8>> {
-    // Seeds are random byte strings: `arbitrary` turns any bytes into a call, and the
-    // corpus then grows from the behaviours they reach.
     let mut rng = engine::Rng::new(42);
     (0..64).map(|_| (0..256).map(|_| rng.next() as u8).collect()).collect()
 }
