@@ -68,6 +68,16 @@ impl Channel {
 
     /// Serves every pending request once; returns whether there was one.
     fn scan(&self, host: &Host) -> bool {
+        self.serve_pending(host, |outcome| match outcome {
+            Outcome::Continue => {}
+            Outcome::Exit(code) => host.finish(code),
+            Outcome::Fatal(what) => host.fatal(&what),
+        })
+    }
+
+    /// Claims and serves every pending request once, handing each outcome to `done` after
+    /// the slot is marked done; returns whether there was one.
+    pub(crate) fn serve_pending(&self, host: &Host, mut done: impl FnMut(Outcome)) -> bool {
         let mut served = false;
         for i in 0..self.slots as usize {
             let slot = self.gpa + slot_offset(i) as u64;
@@ -81,18 +91,19 @@ impl Channel {
             let port = host.ram.atomic_u32(slot + SLOT_PORT_OFFSET as u64).map(|p| p.load(Ordering::Acquire));
             let arg = host.ram.load_u64(slot + SLOT_ARG_OFFSET as u64);
             let outcome = match (port, arg) {
-                (Ok(port), Ok(arg)) => dispatch(host, port as u16, arg),
+                // The slot's port field is 32 bits wide; ports are 16 bits (an `out` to port
+                // 0x10540 does not exist, so it must not be served as EXIT).
+                (Ok(port), Ok(arg)) => match u16::try_from(port) {
+                    Ok(port) => dispatch(host, port, arg),
+                    Err(_) => Outcome::Fatal(format!("fast-channel request for port {port:#x}, beyond 16 bits")),
+                },
                 _ => Outcome::Fatal("unreadable fast-channel slot".into()),
             };
             if let Ok(counter) = host.ram.atomic_u32(self.gpa + SERVED_OFFSET as u64) {
                 counter.fetch_add(1, Ordering::Relaxed);
             }
             state.store(SLOT_DONE, Ordering::Release);
-            match outcome {
-                Outcome::Continue => {}
-                Outcome::Exit(code) => host.finish(code),
-                Outcome::Fatal(what) => host.fatal(&what),
-            }
+            done(outcome);
         }
         served
     }

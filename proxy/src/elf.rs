@@ -198,6 +198,17 @@ pub fn parse(file: &[u8], mem: u64) -> Result<Image, ElfError> {
         if mem_end > mem {
             return Err(bad(format!("ends at {mem_end:#x}, beyond guest memory of {mem:#x} bytes (raise HERMIT_MEM)")));
         }
+        // The header's `image_size` is the end of the last segment minus the start of the
+        // first, so the segments must ascend (as the ELF specification requires anyway).
+        if let Some(prev) = segments.last().map(|p: &Segment| p.paddr + p.memsz) {
+            if seg.paddr < prev {
+                return Err(bad(format!(
+                    "starts at {:#x}, before the end of the previous segment ({prev:#x}); loadable segments \
+                     must be in ascending address order and must not overlap",
+                    seg.paddr
+                )));
+            }
+        }
         segments.push(seg);
     }
     if segments.is_empty() {
@@ -292,5 +303,18 @@ mod tests {
         let mut f = image();
         f[64 + 32..64 + 40].copy_from_slice(&0x2000u64.to_le_bytes());
         assert!(matches!(parse(&f, MEM), Err(ElfError::BadSegment { .. })));
+    }
+
+    #[test]
+    fn refuses_unordered_and_overlapping_segments() {
+        // Found by the image fuzz target: with the second segment below the first, the
+        // header's image_size (last end minus first start) underflowed.
+        let mut f = image();
+        f[56..58].copy_from_slice(&2u16.to_le_bytes());
+        f.copy_within(64..120, 120);
+        f[120 + 24..120 + 32].copy_from_slice(&0x80_0800u64.to_le_bytes());
+        assert!(parse(&f, MEM).unwrap_err().to_string().contains("ascending"));
+        f[120 + 24..120 + 32].copy_from_slice(&0x80_1000u64.to_le_bytes());
+        assert_eq!(parse(&f, MEM).unwrap().size(), 0x2000);
     }
 }

@@ -7,6 +7,8 @@ mod channel;
 mod config;
 mod elf;
 mod files;
+#[cfg(test)]
+mod fuzz;
 mod guest;
 mod host;
 mod hypercall;

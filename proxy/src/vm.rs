@@ -106,11 +106,7 @@ fn prepare(
     kvm: &Kvm,
     vm: &VmFd,
 ) -> Result<Vec<VcpuFd>, String> {
-    for seg in &image.segments {
-        let bytes = &file[seg.offset as usize..(seg.offset + seg.filesz) as usize];
-        ram.write_bytes(seg.paddr, bytes).map_err(|e| format!("cannot load the image: {e}"))?;
-    }
-    write_boot_tables(ram)?;
+    load_image(file, image, ram)?;
     let mut vcpus = Vec::new();
     for id in 0..config.cpus {
         vcpus.push(vm.create_vcpu(u64::from(id)).map_err(|e| format!("cannot create vCPU {id}: {e}"))?);
@@ -130,10 +126,20 @@ fn prepare(
     Ok(vcpus)
 }
 
+/// Copies the segments of `image` (validated against `file`) to their load addresses and
+/// writes uhyve's boot tables.
+pub(crate) fn load_image(file: &[u8], image: &Image, ram: &GuestRam) -> Result<(), String> {
+    for seg in image.segments.iter().filter(|s| s.filesz > 0) {
+        let bytes = &file[seg.offset as usize..(seg.offset + seg.filesz) as usize];
+        ram.write_bytes(seg.paddr, bytes).map_err(|e| format!("cannot load the image: {e}"))?;
+    }
+    write_boot_tables(ram)
+}
+
 /// Backs with huge pages, before the guest runs, the 2 MiB pages every boot touches: the
 /// kernel heap below the image, the image, the start of the application heap and the top of
 /// RAM (the main task's stack). Returns where the application heap starts.
-fn pretouch(config: &Config, image: &Image, ram: &GuestRam) -> u64 {
+pub(crate) fn pretouch(config: &Config, image: &Image, ram: &GuestRam) -> u64 {
     ram.pretouch(0x20_0000, 0x40_0000);
     ram.pretouch(image.start(), image.end());
     let heap = (image.start() + image.size() + 0x4000 + 0x1f_ffff) & !0x1f_ffff;
@@ -157,7 +163,13 @@ fn write_boot_tables(ram: &GuestRam) -> Result<(), String> {
 }
 
 /// The header fields uhyve writes, plus this project's extension block.
-fn write_header(ram: &GuestRam, config: &Config, image: &Image, khz: u64, prepared: bool) -> Result<(), String> {
+pub(crate) fn write_header(
+    ram: &GuestRam,
+    config: &Config,
+    image: &Image,
+    khz: u64,
+    prepared: bool,
+) -> Result<(), String> {
     let at = |off: usize| image.entry + off as u64;
     let err = |e| format!("cannot write the kernel header: {e}");
     ram.write::<u64>(at(offset::BASE), image.start()).map_err(err)?;

@@ -1,0 +1,725 @@
+//! Fuzz target: the hypercall dispatcher (`hypercall::dispatch`) against fake guest memory.
+//!
+//! Guest RAM is a real `GuestRam` of 2 MiB with page tables for guest-virtual buffers (4 KiB,
+//! 2 MiB and 1 GiB pages, some pointing outside RAM). Each input becomes one hypercall: a
+//! port, an argument address, field values written into the request area (descriptors,
+//! pointers to paths and buffers, raw and boundary values), path strings and page-table
+//! changes. Properties: no panic; guest memory changes only where the port's request may
+//! write (its result fields and output buffers, computed here from the protocol, with an
+//! own page walk); results are counts within the request or `-errno`; `EXIT` returns the
+//! guest's code, unknown ports stop the guest; refused paths give `EACCES`.
+//!
+//! Host safety: the working directory is a scratch directory; requests that would create,
+//! remove or write through an absolute path or one with `..` are not executed (counted as
+//! skipped), absolute paths are only opened read-only and without `O_CREAT`/`O_TRUNC`, and the
+//! standard descriptors point to `/dev/null` while the target runs.
+
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::mem::{offset_of, size_of};
+use std::path::PathBuf;
+
+use arbitrary::{Arbitrary, Unstructured};
+use hermit_interface::hypercall::{port, ChannelSetup, Close, CmdSize, Fstat, Lseek, Open, PathOp, Read, Stat, Write};
+use hermit_interface::stat::HostStat;
+use hermit_interface::MAX_ARGC_ENVC;
+
+use super::engine::{self, signature, Failure, Target};
+use crate::files::FileTable;
+use crate::guest::GuestRam;
+use crate::host::Host;
+use crate::hypercall::{dispatch, Outcome};
+
+/// Guest RAM size.
+const RAM: usize = 2 << 20;
+/// The image address: the header; page tables start at `ENTRY + 0x1000`.
+const ENTRY: u64 = 0x1_0000;
+const PML4: u64 = ENTRY + 0x1000;
+const PDPT: u64 = ENTRY + 0x2000;
+const PD: u64 = ENTRY + 0x3000;
+const PT: u64 = ENTRY + 0x4000;
+/// Where requests normally sit, and how many bytes of it the input may set.
+const REQUEST: u64 = 0x2_0000;
+const REQUEST_LEN: u64 = 0x800;
+/// Path strings, 256 bytes per slot.
+const STRINGS: u64 = 0x2_1000;
+const STRING_SLOTS: u64 = 16;
+/// Physical pages behind the 4 KiB mappings: `0x10_0000..0x20_0000`.
+const DATA: u64 = 0x10_0000;
+/// Guest-virtual base of the 4 KiB mappings (PT under PD[0]); PD[1] is a 2 MiB page onto
+/// physical 0, PDPT[1] a 1 GiB page onto physical 0 (mostly beyond RAM).
+const VIRT_SMALL: u64 = 0x10_0000;
+const VIRT_LARGE: u64 = 0x20_0000;
+const VIRT_HUGE: u64 = 0x4000_0000;
+
+const PRESENT_RW: u64 = 0x3;
+const LARGE: u64 = 0x80;
+
+/// Absolute paths the harness may hand to the dispatcher (only to read or stat them); the
+/// first ones must be refused.
+const ABSOLUTE: [&str; 10] = [
+    "/dev/kvm",
+    "/proc/self/mem",
+    "/proc/thread-self/environ",
+    "/dev/../dev/kvm",
+    "/proc/self/fd/0",
+    "/dev/null",
+    "/dev/zero",
+    "/etc/hostname",
+    "/nonexistent/file",
+    "/proc/version",
+];
+/// How many entries of [`ABSOLUTE`] the path policy must refuse.
+const REFUSED: usize = 5;
+
+/// Relative path components (no `..`: the scratch directory must contain every change).
+const NAMES: [&str; 8] = ["f0", "f1", "dir", "new", ".", "x\u{00e9}", "dir/f2", "long-name-long-name-long-name"];
+
+#[derive(Arbitrary, Debug)]
+enum PortPick {
+    Known(u8),
+    Raw(u16),
+}
+
+/// Every port the protocol defines (WRITE twice: the most used one gets more inputs).
+const PORTS: [u16; 22] = [
+    port::WRITE,
+    port::OPEN,
+    port::CLOSE,
+    port::READ,
+    port::EXIT,
+    port::LSEEK,
+    port::NETINFO,
+    port::NETWRITE,
+    port::NETREAD,
+    port::NETSTAT,
+    port::FREELIST,
+    port::CMDSIZE,
+    port::CMDVAL,
+    port::UART,
+    port::UNLINK,
+    port::STAT,
+    port::FSTAT,
+    port::MKDIR,
+    port::RMDIR,
+    port::CONSOLE,
+    port::CHANNEL,
+    port::WRITE,
+];
+
+#[derive(Arbitrary, Debug)]
+enum Addr {
+    /// Inside the request area (most requests).
+    Request(u16),
+    /// A path slot.
+    String(u8),
+    /// Anywhere in RAM.
+    Phys(u32),
+    /// Just below the end of RAM.
+    NearEnd(u16),
+    Raw(u64),
+}
+
+impl Addr {
+    fn resolve(&self) -> u64 {
+        match *self {
+            Addr::Request(off) => REQUEST + u64::from(off) % REQUEST_LEN,
+            Addr::String(slot) => STRINGS + u64::from(slot) % STRING_SLOTS * 256,
+            Addr::Phys(a) => u64::from(a) % RAM as u64,
+            Addr::NearEnd(back) => (RAM as u64).wrapping_sub(u64::from(back) % 64),
+            Addr::Raw(a) => a,
+        }
+    }
+}
+
+#[derive(Arbitrary, Debug)]
+enum Value {
+    Small(i8),
+    /// A descriptor: 0-2, one the harness opened for the guest, or any number.
+    Fd(u8),
+    Address(Addr),
+    /// A guest-virtual buffer address: 4 KiB, 2 MiB or 1 GiB mapping, or unmapped.
+    Virt(u8, u32),
+    /// A length: small, a page, near RAM size, huge.
+    Len(u8, u32),
+    Flags(u8),
+    Raw(u64),
+}
+
+#[derive(Arbitrary, Debug)]
+struct Field {
+    offset: u8,
+    wide: bool,
+    value: Value,
+}
+
+#[derive(Arbitrary, Debug)]
+enum PathPick {
+    Relative(u8, u8),
+    Absolute(u8),
+    Raw(Vec<u8>),
+    /// No NUL within the slot (runs into the next one).
+    Unterminated(u8),
+}
+
+#[derive(Arbitrary, Debug)]
+struct Call {
+    mode: u8,
+    port: PortPick,
+    arg: Addr,
+    fields: Vec<Field>,
+    paths: Vec<(u8, PathPick)>,
+    table_writes: Vec<(u8, u16, u64)>,
+}
+
+/// Descriptors the harness opens (in the scratch directory) and gives the guest.
+const GUEST_FILES: usize = 3;
+
+/// The state of one run: the host, guest memory's initial contents, descriptors.
+pub struct Harness {
+    host: Host,
+    base: Vec<u8>,
+    /// Guest memory for the current request: `base` except in the pages `pre_dirty`.
+    pre: Vec<u8>,
+    pre_dirty: Vec<usize>,
+    /// Pages in which guest RAM may differ from `base` now.
+    ram_dirty: Vec<usize>,
+    guest_fds: Vec<i32>,
+    baseline_fds: HashSet<i32>,
+    scratch: PathBuf,
+    execs: u64,
+    /// Requests not run because they could touch host files outside the scratch directory.
+    pub skipped: u64,
+}
+
+/// The process's open descriptors (without the one that listed them).
+fn open_fds() -> HashSet<i32> {
+    let listed: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+        .unwrap_or_default();
+    // SAFETY: F_GETFD only queries a descriptor's flags.
+    listed.into_iter().filter(|fd| unsafe { libc::fcntl(*fd, libc::F_GETFD) } >= 0).collect()
+}
+
+/// Page size of the harness's change tracking.
+const PAGE: usize = 4096;
+
+/// Writes `bytes` at `at` as far as `buf` reaches; records the pages written in `dirty`.
+fn put(buf: &mut [u8], dirty: &mut Vec<usize>, at: u64, bytes: &[u8]) {
+    let Ok(at) = usize::try_from(at) else { return };
+    if at < buf.len() {
+        let n = bytes.len().min(buf.len() - at);
+        buf[at..at + n].copy_from_slice(&bytes[..n]);
+        dirty.extend(at / PAGE..=(at + n.max(1) - 1) / PAGE);
+    }
+}
+
+fn get<const N: usize>(buf: &[u8], at: u64) -> Option<[u8; N]> {
+    let at = usize::try_from(at).ok()?;
+    buf.get(at..at.checked_add(N)?)?.try_into().ok()
+}
+
+fn get_u64(buf: &[u8], at: u64) -> Option<u64> {
+    get::<8>(buf, at).map(u64::from_le_bytes)
+}
+
+fn get_i32(buf: &[u8], at: u64) -> Option<i32> {
+    get::<4>(buf, at).map(i32::from_le_bytes)
+}
+
+/// The harness's own page walk over a memory snapshot (independent of `paging.rs`):
+/// physical address and end of the page containing `vaddr`.
+fn walk(mem: &[u8], vaddr: u64) -> Option<(u64, u64)> {
+    if vaddr >> 47 != 0 && vaddr >> 47 != 0x1_ffff {
+        return None;
+    }
+    let mut table = PML4;
+    for (level, shift) in [(4, 39u32), (3, 30), (2, 21), (1, 12)] {
+        let entry = get_u64(mem, (table & 0x000f_ffff_ffff_f000) + ((vaddr >> shift) & 511) * 8)?;
+        if entry & 1 == 0 {
+            return None;
+        }
+        let size = 1u64 << shift;
+        if level == 1 || (entry & LARGE != 0 && (level == 2 || level == 3)) {
+            let frame = entry & 0x000f_ffff_ffff_f000 & !(size - 1);
+            return Some((frame | (vaddr & (size - 1)), frame + size));
+        }
+        table = entry;
+    }
+    None
+}
+
+/// Bytes a read into guest-virtual `[buf, buf + len)` may change: its pages, in order, as
+/// far as they are mapped and in RAM.
+fn virtual_ranges(mem: &[u8], buf: u64, len: u64) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut done = 0u64;
+    while done < len {
+        let Some(vaddr) = buf.checked_add(done) else { break };
+        let Some((paddr, end)) = walk(mem, vaddr) else { break };
+        let step = (end - paddr).min(len - done);
+        if paddr.checked_add(step).is_none_or(|e| e > mem.len() as u64) {
+            break;
+        }
+        out.push((paddr, paddr + step));
+        done += step;
+    }
+    out
+}
+
+/// What a port is specified to do with the request at `arg` in memory `mem`: the ranges it
+/// may write.
+fn writable(port: u16, arg: u64, mem: &[u8], extensions: bool) -> Vec<(u64, u64)> {
+    let at = |off: usize, len: usize| {
+        let start = arg.wrapping_add(off as u64);
+        (start, start.saturating_add(len as u64))
+    };
+    let ext = |ranges: Vec<(u64, u64)>| if extensions { ranges } else { Vec::new() };
+    let stat_out = |field: usize| {
+        let out = get_u64(mem, arg.wrapping_add(field as u64)).unwrap_or(u64::MAX);
+        (out, out.saturating_add(size_of::<HostStat>() as u64))
+    };
+    match port {
+        port::WRITE => vec![at(offset_of!(Write, len), 8)],
+        port::READ => {
+            let buf = get_u64(mem, arg.wrapping_add(offset_of!(Read, buf) as u64)).unwrap_or(0);
+            let len = get_u64(mem, arg.wrapping_add(offset_of!(Read, len) as u64)).unwrap_or(0);
+            let mut r = virtual_ranges(mem, buf, len);
+            r.push(at(offset_of!(Read, ret), 8));
+            r
+        }
+        port::OPEN => vec![at(offset_of!(Open, ret), 4)],
+        port::CLOSE => vec![at(offset_of!(Close, ret), 4)],
+        port::LSEEK => vec![at(offset_of!(Lseek, offset), 8)],
+        port::CMDSIZE => vec![at(0, size_of::<CmdSize>())],
+        port::NETSTAT => vec![at(0, 4)],
+        port::UNLINK | port::MKDIR | port::RMDIR => ext(vec![at(offset_of!(PathOp, ret), 4)]),
+        port::STAT => ext(vec![at(offset_of!(Stat, ret), 4), stat_out(offset_of!(Stat, stat))]),
+        port::FSTAT => ext(vec![at(offset_of!(Fstat, ret), 4), stat_out(offset_of!(Fstat, stat))]),
+        port::CHANNEL => ext(vec![at(offset_of!(ChannelSetup, ret), 4)]),
+        _ => Vec::new(),
+    }
+}
+
+/// `CMDVAL` exactly: each string copied to the address in the guest's pointer arrays, in
+/// order, until one does not fit (later pointers may have been overwritten by earlier copies).
+fn simulate_cmdval(mem: &mut [u8], arg: u64, args: &[CString], env: &[CString]) {
+    let (Some(argv), Some(envp)) = (get_u64(mem, arg), get_u64(mem, arg.wrapping_add(8))) else { return };
+    for (array, strings) in [(argv, args), (envp, env)] {
+        for (i, s) in strings.iter().take(MAX_ARGC_ENVC).enumerate() {
+            let Some(dst) = get_u64(mem, array.wrapping_add(8 * i as u64)) else { return };
+            let bytes = s.as_bytes_with_nul();
+            if dst.checked_add(bytes.len() as u64).is_none_or(|e| e > mem.len() as u64) {
+                return;
+            }
+            put(mem, &mut Vec::new(), dst, bytes);
+        }
+    }
+}
+
+/// The path a path-taking request names, as the handler will read it (at most 4096 bytes).
+fn request_path(mem: &[u8], arg: u64) -> Option<Vec<u8>> {
+    let name = get_u64(mem, arg)?;
+    let start = usize::try_from(name).ok()?;
+    let tail = mem.get(start..)?;
+    let len = tail.iter().take(4097).position(|b| *b == 0)?;
+    Some(tail[..len].to_vec())
+}
+
+/// Whether running the request cannot touch host files outside the scratch directory.
+fn safe_for_host(port: u16, mem: &[u8], arg: u64) -> bool {
+    let needs_path = matches!(port, port::OPEN | port::UNLINK | port::MKDIR | port::RMDIR | port::STAT);
+    if !needs_path {
+        return true;
+    }
+    let Some(path) = request_path(mem, arg) else { return true }; // the handler refuses it
+    let escapes = path.first() == Some(&b'/') || path.split(|b| *b == b'/').any(|c| c == b"..");
+    if !escapes {
+        return true;
+    }
+    let listed = ABSOLUTE.iter().any(|p| p.as_bytes() == path.as_slice());
+    match port {
+        port::STAT => listed,
+        port::OPEN => {
+            let flags = get_i32(mem, arg.wrapping_add(offset_of!(Open, flags) as u64)).unwrap_or(-1);
+            let writes = libc::O_ACCMODE | libc::O_CREAT | libc::O_TRUNC | libc::O_TMPFILE | libc::O_APPEND;
+            listed && flags & writes == 0
+        }
+        _ => false,
+    }
+}
+
+impl Harness {
+    /// A harness working in `scratch` (which it empties now and then).
+    pub fn new(scratch: PathBuf) -> Self {
+        let ram = GuestRam::new(RAM as u64, false).expect("guest RAM for the harness");
+        let args = ["/path/to/app", "first", &"x".repeat(300)].map(|s| CString::new(s).unwrap()).to_vec();
+        let env = ["HOME=/root", "A=1"].map(|s| CString::new(s).unwrap()).to_vec();
+        let host = Host::new(ram, ENTRY, args, env, false, true, true);
+        let mut base = vec![0u8; RAM];
+        // Page tables: PML4[0] -> PDPT; PDPT[0] -> PD, PDPT[1] a 1 GiB page at 0;
+        // PD[0] -> PT (4 KiB pages onto DATA, every 16th unmapped), PD[1] a 2 MiB page at 0.
+        put(&mut base, &mut Vec::new(), PML4, &(PDPT | PRESENT_RW).to_le_bytes());
+        put(&mut base, &mut Vec::new(), PDPT, &(PD | PRESENT_RW).to_le_bytes());
+        put(&mut base, &mut Vec::new(), PDPT + 8, &(LARGE | PRESENT_RW).to_le_bytes());
+        put(&mut base, &mut Vec::new(), PD, &(PT | PRESENT_RW).to_le_bytes());
+        put(&mut base, &mut Vec::new(), PD + 8, &(LARGE | PRESENT_RW).to_le_bytes());
+        for i in 0..256u64 {
+            let entry = if i % 16 == 15 { 0 } else { (DATA + i * 0x1000) | PRESENT_RW };
+            put(&mut base, &mut Vec::new(), PT + (VIRT_SMALL >> 12) * 8 + i * 8, &entry.to_le_bytes());
+        }
+        // A page mapped beyond RAM.
+        put(&mut base, &mut Vec::new(), PT + (VIRT_SMALL >> 12) * 8 + 3 * 8, &(0x7fff_f000 | PRESENT_RW).to_le_bytes());
+        for (i, b) in base[DATA as usize..].iter_mut().enumerate() {
+            *b = (i * 7 + 3) as u8;
+        }
+        std::fs::create_dir_all(&scratch).expect("scratch directory");
+        let mut harness = Harness {
+            host,
+            pre: base.clone(),
+            pre_dirty: Vec::new(),
+            ram_dirty: (0..RAM / PAGE).collect(),
+            base,
+            guest_fds: Vec::new(),
+            baseline_fds: HashSet::new(),
+            scratch,
+            execs: 0,
+            skipped: 0,
+        };
+        harness.reset_files();
+        harness
+    }
+
+    /// Empties the scratch directory and opens the guest's files afresh.
+    fn reset_files(&mut self) {
+        for fd in self.guest_fds.drain(..) {
+            // SAFETY: the harness opened this descriptor and owns it.
+            unsafe { libc::close(fd) };
+        }
+        if let Ok(entries) = std::fs::read_dir(&self.scratch) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+            }
+        }
+        let _ = std::fs::create_dir(self.scratch.join("dir"));
+        for i in 0..GUEST_FILES {
+            let path = CString::new(self.scratch.join(format!("f{i}")).into_os_string().into_encoded_bytes())
+                .expect("scratch path");
+            // SAFETY: a valid NUL-terminated path; no memory is passed.
+            let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CREAT | libc::O_CLOEXEC, 0o600) };
+            assert!(fd >= 0, "cannot create a scratch file");
+            // SAFETY: as above; a few bytes for reads to return.
+            unsafe { libc::write(fd, b"scratch file contents\n".as_ptr().cast(), 22) };
+            self.guest_fds.push(fd);
+        }
+        self.baseline_fds = open_fds();
+    }
+
+    fn value(&self, v: &Value) -> u64 {
+        match *v {
+            Value::Small(n) => n as i64 as u64,
+            Value::Fd(i) => match i % 8 {
+                0..=2 => u64::from(i % 3),
+                3..=5 => self.guest_fds[usize::from(i % 8 - 3)] as u64,
+                6 => u64::from(i),
+                _ => 1000,
+            },
+            Value::Address(ref a) => a.resolve(),
+            Value::Virt(kind, off) => match kind % 4 {
+                0 => VIRT_SMALL + u64::from(off) % 0x10_0000,
+                1 => VIRT_LARGE + u64::from(off) % (RAM as u64),
+                2 => VIRT_HUGE + u64::from(off),
+                _ => 0x8000_0000_0000 + u64::from(off),
+            },
+            Value::Len(kind, n) => match kind % 4 {
+                0 => u64::from(n) % 64,
+                1 => u64::from(n) % 0x3000,
+                2 => (RAM as u64).wrapping_add(u64::from(n % 16)).wrapping_sub(8),
+                _ => u64::MAX - u64::from(n % 16),
+            },
+            Value::Flags(f) => {
+                let choices = [
+                    libc::O_RDONLY,
+                    libc::O_WRONLY | libc::O_CREAT,
+                    libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC,
+                    libc::O_RDONLY | libc::O_DIRECTORY,
+                    libc::O_WRONLY | libc::O_APPEND,
+                    libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
+                    libc::O_TMPFILE | libc::O_RDWR,
+                    libc::O_PATH,
+                ];
+                choices[usize::from(f) % choices.len()] as u32 as u64
+            }
+            Value::Raw(r) => r,
+        }
+    }
+
+    /// Builds guest memory for `call` into `self.pre`; returns the port and argument.
+    fn build(&mut self, call: &Call) -> (u16, u64) {
+        for page in self.pre_dirty.drain(..) {
+            let range = page * PAGE..(page + 1) * PAGE;
+            self.pre[range.clone()].copy_from_slice(&self.base[range]);
+        }
+        for (slot, pick) in &call.paths {
+            let at = STRINGS + u64::from(*slot) % STRING_SLOTS * 256;
+            let bytes: Vec<u8> = match pick {
+                PathPick::Relative(a, b) => {
+                    let a = NAMES[usize::from(*a) % NAMES.len()];
+                    let path = if b % 3 == 0 { a.to_string() } else { format!("{a}/{}", NAMES[usize::from(*b) % 8]) };
+                    [path.as_bytes(), b"\0"].concat()
+                }
+                PathPick::Absolute(i) => [ABSOLUTE[usize::from(*i) % ABSOLUTE.len()].as_bytes(), b"\0"].concat(),
+                PathPick::Raw(raw) => raw.iter().copied().take(255).collect(),
+                PathPick::Unterminated(c) => vec![c | 1; 256],
+            };
+            put(&mut self.pre, &mut self.pre_dirty, at, &bytes);
+        }
+        let tables = [PML4, PDPT, PD, PT];
+        for (table, index, value) in &call.table_writes {
+            let at = tables[usize::from(*table) % 4] + u64::from(index % 512) * 8;
+            put(&mut self.pre, &mut self.pre_dirty, at, &value.to_le_bytes());
+        }
+        let arg = call.arg.resolve();
+        for field in &call.fields {
+            let value = self.value(&field.value);
+            let at = arg.wrapping_add(u64::from(field.offset % 40));
+            let bytes = value.to_le_bytes();
+            put(&mut self.pre, &mut self.pre_dirty, at, if field.wide { &bytes[..] } else { &bytes[..4] });
+        }
+        let port = match call.port {
+            PortPick::Known(i) => PORTS[usize::from(i) % PORTS.len()],
+            PortPick::Raw(p) => p,
+        };
+        (port, arg)
+    }
+
+    /// Runs one input.
+    pub fn exec(&mut self, data: &[u8]) -> Result<u64, Failure> {
+        let Ok(call) = Call::arbitrary_take_rest(Unstructured::new(data)) else { return Ok(0) };
+        self.execs += 1;
+        if self.execs.is_multiple_of(256) {
+            self.reset_files();
+        }
+        let (port, arg) = self.build(&call);
+        if !safe_for_host(port, &self.pre, arg) {
+            self.skipped += 1;
+            return Ok(signature("skipped"));
+        }
+        let host = &mut self.host;
+        host.extensions = call.mode & 1 == 0;
+        host.fast_channel = call.mode & 2 == 0;
+        host.channel.take();
+        let mut files = FileTable::default();
+        for fd in &self.guest_fds {
+            files.insert(*fd);
+        }
+        *host.files.get_mut().map_err(|_| "file table poisoned")? = files;
+        let (_, ram_at, ram_len) = host.ram.regions()[0];
+        assert_eq!(ram_len, RAM as u64, "one RAM region");
+        let ram_at = ram_at as *mut u8;
+        self.ram_dirty.extend_from_slice(&self.pre_dirty);
+        self.ram_dirty.sort_unstable();
+        self.ram_dirty.dedup();
+        for page in self.ram_dirty.drain(..) {
+            // SAFETY: `ram_at..+RAM` is guest RAM, a live mapping owned by `host`; no other
+            // thread touches it, and no reference into it is held across the copy.
+            unsafe { std::ptr::copy_nonoverlapping(self.pre.as_ptr().add(page * PAGE), ram_at.add(page * PAGE), PAGE) };
+        }
+
+        let outcome = dispatch(&self.host, port, arg);
+
+        // SAFETY: the mapping stays alive as long as `self.host`, and nothing writes to it
+        // while this view exists (the dispatcher has returned; no poller thread was started).
+        let post: &[u8] = unsafe { std::slice::from_raw_parts(ram_at, RAM) };
+        let changed: Vec<usize> =
+            (0..RAM / PAGE).filter(|p| post[p * PAGE..(p + 1) * PAGE] != self.pre[p * PAGE..(p + 1) * PAGE]).collect();
+        self.ram_dirty.extend_from_slice(&changed);
+        self.ram_dirty.extend_from_slice(&self.pre_dirty);
+        // Close what the request opened, so that descriptors do not pile up.
+        for fd in open_fds().difference(&self.baseline_fds) {
+            // SAFETY: a descriptor that appeared during the request; nothing else uses it.
+            unsafe { libc::close(*fd) };
+        }
+        self.check(port, arg, &outcome, post, &changed)?;
+        let ret_class = |off: usize| get_i32(post, arg.wrapping_add(off as u64)).map(|r| r.clamp(-200, 1));
+        let kind = match &outcome {
+            Outcome::Continue => "continue".to_string(),
+            Outcome::Exit(_) => "exit".to_string(),
+            Outcome::Fatal(what) => {
+                what.split(':').next().unwrap_or("").chars().filter(|c| !c.is_ascii_digit()).collect()
+            }
+        };
+        Ok(signature((port, call.mode & 3, kind, ret_class(4), ret_class(16), ret_class(12))))
+    }
+
+    /// The properties of one finished request.
+    fn check(&self, port: u16, arg: u64, outcome: &Outcome, post: &[u8], changed: &[usize]) -> Result<(), Failure> {
+        let extensions = self.host.extensions;
+        // Memory outside what the port may write is unchanged.
+        if port == port::CMDVAL {
+            let mut expected = self.pre.clone();
+            simulate_cmdval(&mut expected, arg, &self.host.args, &self.host.env);
+            if let Some(i) = (expected != post).then(|| (0..RAM).find(|&i| expected[i] != post[i])).flatten() {
+                return Err(format!(
+                    "CMDVAL wrote guest memory it should not: byte {i:#x} is {:#x}, expected {:#x}",
+                    post[i], expected[i]
+                ));
+            }
+        } else {
+            let allowed = writable(port, arg, &self.pre, extensions);
+            let bytes = changed.iter().flat_map(|p| p * PAGE..(p + 1) * PAGE);
+            for i in bytes.filter(|&i| self.pre[i] != post[i]) {
+                let i = i as u64;
+                if !allowed.iter().any(|(s, e)| (*s..*e).contains(&i)) {
+                    return Err(format!(
+                        "port {port:#x} wrote outside its request: byte {i:#x} changed (arg {arg:#x}, outcome {outcome:?})"
+                    ));
+                }
+            }
+        }
+        let known = PORTS.contains(&port);
+        let is_ext = matches!(
+            port,
+            port::UNLINK | port::STAT | port::FSTAT | port::MKDIR | port::RMDIR | port::CONSOLE | port::CHANNEL
+        );
+        if (!known || (is_ext && !extensions)) && !matches!(outcome, Outcome::Fatal(_)) {
+            return Err(format!("unknown port {port:#x} did not stop the guest: {outcome:?}"));
+        }
+        if let Outcome::Exit(code) = outcome {
+            if port != port::EXIT || get_i32(&self.pre, arg) != Some(*code) {
+                return Err(format!("exit code {code} is not the guest's (port {port:#x})"));
+            }
+        }
+        if *outcome != Outcome::Continue {
+            return Ok(());
+        }
+        // Results: a count within the request or a failure (-errno, or -1 in compat mode).
+        let failure_ok = |r: i64| if extensions { (-4095..0).contains(&r) } else { r == -1 };
+        let read_i64 = |mem: &[u8], off: usize| get::<8>(mem, arg.wrapping_add(off as u64)).map(i64::from_le_bytes);
+        match port {
+            port::WRITE | port::READ => {
+                let len = read_i64(&self.pre, offset_of!(Write, len)).unwrap_or(0) as u64;
+                let off = if port == port::WRITE { offset_of!(Write, len) } else { offset_of!(Read, ret) };
+                let r = read_i64(post, off).unwrap_or(0);
+                if !(failure_ok(r) || (r >= 0 && r as u64 <= len)) {
+                    return Err(format!("transfer result {r} for a request of {len} bytes (port {port:#x})"));
+                }
+            }
+            port::OPEN => {
+                let r = get_i32(post, arg.wrapping_add(offset_of!(Open, ret) as u64)).unwrap_or(0);
+                let path = request_path(&self.pre, arg).unwrap_or_default();
+                let refused = ABSOLUTE[..REFUSED].iter().any(|p| p.as_bytes() == path.as_slice());
+                let expected = if extensions { -libc::EACCES } else { -1 };
+                if refused && r != expected {
+                    return Err(format!("refused path {:?} opened: result {r}", String::from_utf8_lossy(&path)));
+                }
+                if !(r >= 0 || failure_ok(i64::from(r))) {
+                    return Err(format!("open result {r}"));
+                }
+            }
+            port::CLOSE => {
+                let fd = get_i32(&self.pre, arg).unwrap_or(0);
+                let r = get_i32(post, arg.wrapping_add(4)).unwrap_or(0);
+                let owned = (0..=2).contains(&fd) || self.guest_fds.contains(&fd);
+                if !owned && r != if extensions { -libc::EBADF } else { -1 } {
+                    return Err(format!("close of a descriptor the guest does not own: result {r}"));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Points descriptors 0, 1 and 2 at `/dev/null` while alive (the guest may read or write
+/// them), and the working directory at the scratch directory.
+struct Isolation {
+    saved: [i32; 3],
+    cwd: PathBuf,
+}
+
+impl Isolation {
+    fn new(scratch: &std::path::Path) -> Self {
+        let cwd = std::env::current_dir().expect("working directory");
+        std::fs::create_dir_all(scratch).expect("scratch directory");
+        std::env::set_current_dir(scratch).expect("enter the scratch directory");
+        let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null").expect("/dev/null");
+        let mut saved = [-1; 3];
+        for (fd, slot) in saved.iter_mut().enumerate() {
+            // SAFETY: duplicating and replacing the process's own standard descriptors.
+            unsafe {
+                *slot = libc::fcntl(fd as i32, libc::F_DUPFD_CLOEXEC, 10);
+                libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), fd as i32);
+            }
+        }
+        Self { saved, cwd }
+    }
+}
+
+impl Drop for Isolation {
+    fn drop(&mut self) {
+        for (fd, saved) in self.saved.iter().enumerate() {
+            if *saved >= 0 {
+                // SAFETY: restores the descriptor saved in `new` and closes the copy.
+                unsafe {
+                    libc::dup2(*saved, fd as i32);
+                    libc::close(*saved);
+                }
+            }
+        }
+        let _ = std::env::set_current_dir(&self.cwd);
+    }
+}
+
+/// Scratch directory for the target: `HERMIT_FUZZ_TMPDIR`, or one in the temporary directory.
+fn scratch() -> PathBuf {
+    std::env::var_os("HERMIT_FUZZ_TMPDIR")
+        .map_or_else(std::env::temp_dir, PathBuf::from)
+        .join(format!("hermit-fuzz-hypercalls-{}", std::process::id()))
+}
+
+/// Seeds: random byte strings (`arbitrary` turns any bytes into a call); the corpus grows
+/// from the behaviours they reach.
+fn seeds() -> Vec<Vec<u8>> {
+    let mut rng = engine::Rng::new(42);
+    (0..64).map(|_| (0..256).map(|_| rng.next() as u8).collect()).collect()
+}
+
+/// Fuzzes the dispatcher for `budget`; returns the report and how many inputs were skipped.
+pub fn fuzz(budget: std::time::Duration) -> (engine::Report, u64) {
+    let dir = scratch();
+    let isolation = Isolation::new(&dir);
+    let mut harness = Harness::new(dir.clone());
+    let target =
+        Target { name: "hypercalls", seeds: seeds(), max_len: 1024, focus: 0, exec: |d: &[u8]| harness.exec(d) };
+    let report = engine::run(target, budget);
+    let skipped = harness.skipped;
+    drop(harness);
+    drop(isolation);
+    let _ = std::fs::remove_dir_all(&dir);
+    (report, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[ignore = "fuzzing: run with --ignored, HERMIT_FUZZ_SECONDS sets the time"]
+    fn fuzz_hypercalls() {
+        let (report, skipped) = fuzz(engine::budget());
+        eprintln!("{report}\n  {skipped} inputs not run for host safety");
+        assert!(report.crashes.is_empty(), "crashes: {:#?}", report.crashes);
+    }
+
+    #[test]
+    fn own_walk_agrees_with_the_fixture() {
+        let h = Harness::new(scratch().with_extension("walk"));
+        assert_eq!(walk(&h.base, VIRT_SMALL + 0x10), Some((DATA + 0x10, DATA + 0x1000)));
+        assert_eq!(walk(&h.base, VIRT_SMALL + 15 * 0x1000), None);
+        assert_eq!(walk(&h.base, VIRT_LARGE + 0x123), Some((0x123, 0x20_0000)));
+        assert_eq!(walk(&h.base, VIRT_HUGE + 5), Some((5, 0x4000_0000)));
+        let _ = std::fs::remove_dir_all(scratch().with_extension("walk"));
+    }
+}
