@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use hermit_interface::cpu;
+
 /// Default guest memory (the original uhyve's 512 MiB).
 pub const DEFAULT_MEM: u64 = 512 << 20;
 
@@ -47,6 +49,8 @@ pub struct Config {
     pub gateway: Option<[u8; 4]>,
     /// Netmask.
     pub mask: Option<[u8; 4]>,
+    /// CPU features hidden from the guest (`HERMIT_CPU_HIDE`, `hermit_interface::cpu` bits).
+    pub cpu_hide: u64,
 }
 
 /// A variable with a value the proxy cannot use.
@@ -119,6 +123,13 @@ impl Config {
             ip: address("HERMIT_IP")?,
             gateway: address("HERMIT_GATEWAY")?,
             mask: address("HERMIT_MASK")?,
+            cpu_hide: match get("HERMIT_CPU_HIDE") {
+                None => 0,
+                Some(v) => parse_cpu_hide(&v).ok_or_else(|| {
+                    let names: Vec<&str> = cpu::HIDE_NAMES.iter().map(|(name, _)| *name).collect();
+                    err("HERMIT_CPU_HIDE", &v, &format!("expected a comma-separated list of {}", names.join(", ")))
+                })?,
+            },
         })
     }
 }
@@ -135,6 +146,13 @@ pub fn parse_size(text: &str) -> Option<u64> {
     };
     let value: u64 = digits.trim().parse().ok()?;
     value.checked_mul(1u64 << shift)
+}
+
+/// Parses a comma-separated list of feature names (`avx512,xsave`) into `HIDE_*` bits.
+pub fn parse_cpu_hide(text: &str) -> Option<u64> {
+    text.split(',').map(str::trim).filter(|name| !name.is_empty()).try_fold(0, |bits, name| {
+        cpu::HIDE_NAMES.iter().find(|(known, _)| known.eq_ignore_ascii_case(name)).map(|(_, bit)| bits | bit)
+    })
 }
 
 /// Parses a dotted IPv4 address.
@@ -191,5 +209,11 @@ mod tests {
         assert!(config(&[("HERMIT_UHYVE_COMPAT", "1")]).unwrap().uhyve_compat);
         assert_eq!(config(&[("HERMIT_IP", "10.0.5.3")]).unwrap().ip, Some([10, 0, 5, 3]));
         assert!(config(&[("HERMIT_IP", "10.0.5")]).is_err());
+        assert_eq!(
+            config(&[("HERMIT_CPU_HIDE", "avx512, XSAVE")]).unwrap().cpu_hide,
+            cpu::HIDE_AVX512 | cpu::HIDE_XSAVE
+        );
+        assert_eq!(config(&[("HERMIT_CPU_HIDE", "")]).unwrap().cpu_hide, 0);
+        assert!(config(&[("HERMIT_CPU_HIDE", "sse")]).is_err());
     }
 }

@@ -37,6 +37,9 @@ Environment:
                         host errors as -1); for testing compatibility
   HERMIT_IP, HERMIT_GATEWAY, HERMIT_MASK
                         IPv4 settings written into the kernel header
+  HERMIT_CPU_HIDE=LIST  CPU features the kernel treats as absent, comma-separated: avx512,
+                        avx (also hides AVX-512), xsave (also hides AVX; FXSAVE is used),
+                        fsgsbase (the kernel refuses to boot); for testing the fallbacks
 The whole environment of the proxy is passed to the program.
 
 Exit status: the program's exit code; 1 if the proxy could not run the image or stopped
