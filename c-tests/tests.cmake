@@ -85,6 +85,17 @@ foreach(cpus 1 2)
   hermit_c_run(fault_thread_stack_${cpus}cpus PROGRAM fault ARGS thread-stack ENV HERMIT_CPUS=${cpus}
     EXIT_CODE 242 TIMEOUT 5 MATCH "stack overflow into the guard page" "stack of task")
 endforeach()
+# An overrun past a stack's top hits the guard page above it (a thread stack from the 2 MiB
+# arenas, an 8 MiB stack of its own, the main task's).
+foreach(cpus 1 2)
+  hermit_c_run(fault_thread_stack_top_${cpus}cpus PROGRAM fault ARGS thread-stack-top ENV HERMIT_CPUS=${cpus}
+    EXIT_CODE 242 TIMEOUT 5 MATCH "writing above the stack top at 0x[0-9a-f]+000"
+    "write at address 0x[0-9a-f]+000 \\(access past the stack top, into the guard page above it\\)")
+endforeach()
+hermit_c_run(fault_big_stack_top PROGRAM fault ARGS thread-stack-top-8m EXIT_CODE 242 TIMEOUT 5
+  MATCH "access past the stack top, into the guard page above it")
+hermit_c_run(fault_main_stack_top PROGRAM fault ARGS main-stack-top EXIT_CODE 242 TIMEOUT 5
+  MATCH "access past the stack top, into the guard page above it")
 # The boot check names a missing feature and stops with -ENODEV (HERMIT_CPU_HIDE hides it).
 hermit_c_run(boot_check_fsgsbase PROGRAM hello ENV HERMIT_CPU_HIDE=fsgsbase EXIT_CODE 237 TIMEOUT 5
   MATCH "boot failed: the CPU lacks FSGSBASE")

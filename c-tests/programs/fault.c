@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static volatile int zero;
@@ -45,6 +46,37 @@ static int thread_stack(void)
 	return 102;
 }
 
+/* Writes to the first byte above the running stack's top. Called from a stack's first C
+ * frame: the kernel's start frame and the few frames below it take far less than a page, and
+ * every stack top is page aligned, so that byte starts the page above the local. */
+static __attribute__((noinline)) int write_above_top(void)
+{
+	volatile char local = 1;
+	volatile char *above = (volatile char *)(((uintptr_t)&local | 4095) + 1);
+	printf("writing above the stack top at %p\n", (void *)above);
+	fflush(stdout);
+	*above = local;
+	return 103;
+}
+
+static void *top_writer(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)write_above_top();
+}
+
+static int run_thread(void *(*body)(void *), size_t stack_size)
+{
+	pthread_attr_t attr;
+	pthread_t thread;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, stack_size);
+	if (pthread_create(&thread, &attr, body, NULL) != 0)
+		return 104;
+	pthread_join(thread, NULL);
+	return 102;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
@@ -58,6 +90,12 @@ int main(int argc, char **argv)
 		return recurse(0);
 	if (strcmp(argv[1], "thread-stack") == 0)
 		return thread_stack();
+	if (strcmp(argv[1], "main-stack-top") == 0)
+		return write_above_top();
+	if (strcmp(argv[1], "thread-stack-top") == 0)
+		return run_thread(top_writer, 256 << 10);
+	if (strcmp(argv[1], "thread-stack-top-8m") == 0)
+		return run_thread(top_writer, 8 << 20);
 	if (strcmp(argv[1], "ud") == 0)
 		__builtin_trap();
 	if (strcmp(argv[1], "div") == 0)

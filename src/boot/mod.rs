@@ -65,10 +65,8 @@ fn boot_first_core() -> ! {
     crate::scheduler::init_core(0);
     arch::apic::enable();
     let cores = header.possible_cpus.clamp(1, crate::config::MAX_CORES as u32);
-    for id in 1..cores as usize {
-        if arch::prepare_secondary(id).is_err() {
-            boot_failure(&["not enough memory for the secondary cores"], ENOMEM);
-        }
+    if arch::prepare_stacks(cores as usize).is_err() {
+        boot_failure(&["not enough memory for the cores' stacks and their guard pages"], ENOMEM);
     }
     hypercall::init_channel(cores as usize);
     let args = args::fetch();

@@ -67,6 +67,11 @@ pub fn is_stack_guard(addr: u64) -> bool {
     current_stack().is_some_and(|(bottom, _)| (bottom - PAGE_SIZE as u64..bottom).contains(&addr))
 }
 
+/// Whether `addr` lies in the guard page right above the running task's stack top.
+pub fn is_stack_top_guard(addr: u64) -> bool {
+    current_stack().is_some_and(|(_, top)| (top..top + PAGE_SIZE as u64).contains(&addr))
+}
+
 /// Registers the running task's signal handler.
 pub fn set_signal_handler(handler: u64) {
     current().signal_handler.store(handler, Ordering::Relaxed);
