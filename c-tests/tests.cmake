@@ -86,11 +86,14 @@ foreach(cpus 1 2)
     EXIT_CODE 242 TIMEOUT 5 MATCH "stack overflow into the guard page" "stack of task")
 endforeach()
 # An overrun past a stack's top hits the guard page above it (a thread stack from the 2 MiB
-# arenas, an 8 MiB stack of its own, the main task's).
+# arenas, an 8 MiB stack of its own); a 2 MiB frame on a 256 KiB thread stack is probed page by
+# page (-fstack-clash-protection, the driver's default) and hits the guard page below it.
 foreach(cpus 1 2)
   hermit_c_run(fault_thread_stack_top_${cpus}cpus PROGRAM fault ARGS thread-stack-top ENV HERMIT_CPUS=${cpus}
     EXIT_CODE 242 TIMEOUT 5 MATCH "writing above the stack top at 0x[0-9a-f]+000"
     "write at address 0x[0-9a-f]+000 \\(access past the stack top, into the guard page above it\\)")
+  hermit_c_run(fault_stack_clash_${cpus}cpus PROGRAM fault ARGS stack-clash ENV HERMIT_CPUS=${cpus}
+    EXIT_CODE 242 TIMEOUT 5 MATCH "stack overflow into the guard page" "stack of task")
 endforeach()
 hermit_c_run(fault_big_stack_top PROGRAM fault ARGS thread-stack-top-8m EXIT_CODE 242 TIMEOUT 5
   MATCH "access past the stack top, into the guard page above it")

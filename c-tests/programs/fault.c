@@ -65,6 +65,23 @@ static void *top_writer(void *arg)
 	return (void *)(intptr_t)write_above_top();
 }
 
+/* A 2 MiB frame on a 256 KiB thread stack: with -fstack-clash-protection (the driver's
+ * default) the frame is probed page by page, so the first probe below the stack hits its
+ * guard page; without it, memset would start writing 2 MiB below the stack pointer. */
+static __attribute__((noinline)) int big_frame(int fill)
+{
+	char array[2 << 20];
+	memset(array, fill, sizeof array);
+	__asm__ volatile("" : : "r"(array) : "memory"); /* the array must exist */
+	return array[fill] + array[sizeof array - 1];
+}
+
+static void *big_frame_thread(void *arg)
+{
+	(void)arg;
+	return (void *)(intptr_t)big_frame(rand() & 1);
+}
+
 static int run_thread(void *(*body)(void *), size_t stack_size)
 {
 	pthread_attr_t attr;
@@ -96,6 +113,8 @@ int main(int argc, char **argv)
 		return run_thread(top_writer, 256 << 10);
 	if (strcmp(argv[1], "thread-stack-top-8m") == 0)
 		return run_thread(top_writer, 8 << 20);
+	if (strcmp(argv[1], "stack-clash") == 0)
+		return run_thread(big_frame_thread, 256 << 10);
 	if (strcmp(argv[1], "ud") == 0)
 		__builtin_trap();
 	if (strcmp(argv[1], "div") == 0)
