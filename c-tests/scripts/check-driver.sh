@@ -104,6 +104,11 @@ grep -q "$probe" clash.s || fail "-fstack-clash-protection is not in effect for 
 grep -q "$probe" clash-cxx.s || fail "-fstack-clash-protection is not in effect for C++"
 "$gcc" -O2 -S -fno-stack-clash-protection clash.c -o noclash.s || fail "compile clash.c without probes"
 grep -q "$probe" noclash.s && fail "-fno-stack-clash-protection does not turn the probes off"
+# The toolchain's libraries were compiled with it too (gcc records its switches).
+for lib in libc.a libm.a libgomp.a libstdc++.a; do
+	"$readelf" --debug-dump=info "$sys/$lib" 2>/dev/null | grep -m1 -q 'DW_AT_producer.*-fstack-clash-protection' ||
+		fail "$lib was not built with -fstack-clash-protection"
+done
 
 [ $status -eq 0 ] && echo "driver: OK"
 exit $status
