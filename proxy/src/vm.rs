@@ -127,14 +127,15 @@ fn prepare(
 }
 
 /// Backs with huge pages, before the guest runs, the 2 MiB pages every boot touches: the
-/// kernel heap below the image, the image, the start of the application heap and the top of
-/// RAM (the main task's stack). Returns where the application heap starts.
+/// kernel heap below the image, the image, the start of the application heap and the top
+/// 4 MiB of RAM (the cores' stacks, then the top of the main task's stack). Returns where the
+/// application heap starts.
 fn pretouch(config: &Config, image: &Image, ram: &GuestRam) -> u64 {
     ram.pretouch(0x20_0000, 0x40_0000);
     ram.pretouch(image.start(), image.end());
     let heap = (image.start() + image.size() + 0x4000 + 0x1f_ffff) & !0x1f_ffff;
     ram.pretouch(heap, heap + 0x20_0000);
-    ram.pretouch(config.mem - 0x20_0000, config.mem);
+    ram.pretouch(config.mem - 0x40_0000, config.mem);
     heap
 }
 

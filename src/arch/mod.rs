@@ -20,6 +20,6 @@ pub use x86_64::port::outl;
 #[cfg(not(test))]
 pub use x86_64::preempt::{hermit_switch, prepare_stack};
 #[cfg(not(test))]
-pub use x86_64::smp::prepare_stacks;
+pub use x86_64::smp::{continue_on_boot_stack, prepare_stacks};
 #[cfg(not(test))]
 pub use x86_64::{boot_tsc, cpu, fault, header, init_cpu, kmsg_area, tlb, CpuProblem};

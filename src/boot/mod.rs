@@ -4,8 +4,8 @@
 //!    scheduler and idle loop.
 //! 2. Loader features, clock, log.
 //! 3. Memory: kernel heap, map RAM beyond the boot tables, the heap region.
-//! 4. Scheduler and local APIC of the first core, stacks of the other cores, fast channel,
-//!    argv/envp from the loader.
+//! 4. Scheduler and local APIC of the first core, every core's stacks between guard pages
+//!    (the first core's idle loop moves to its own), fast channel, argv/envp from the loader.
 //! 5. The main task with its stack, guard page and TLS runs `libc_start(argc, argv, envp)`;
 //!    the boot context becomes the first core's idle loop.
 

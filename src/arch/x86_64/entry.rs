@@ -23,7 +23,7 @@ use hermit_interface::header::{default, offset};
 use super::gdt::{self, Tss, GDT, TSS};
 use super::idt::IDT;
 use super::percore::{PerCore, PERCORE_SHIFT};
-use crate::config::{BOOT_STACK_SIZE, FAULT_STACK_SIZE, IST_STACK_SIZE, PAGE_SIZE};
+use crate::config::{BOOT_STACK_SIZE, IST_STACK_SIZE};
 
 extern "C" {
     /// First byte of the image and of the header.
@@ -39,46 +39,14 @@ pub use crate::syscalls::time::boot_tsc;
 #[repr(C, align(16))]
 pub struct Stack<const N: usize>(pub [u8; N]);
 
-/// A stack of `N` bytes (a multiple of 4 KiB) between two page-sized pads that
-/// [`unmap_static_guards`] unmaps at boot, so that running off either end faults.
-#[repr(C, align(4096))]
-pub struct GuardedStack<const N: usize> {
-    below: [u8; PAGE_SIZE],
-    stack: [u8; N],
-    above: [u8; PAGE_SIZE],
-}
-
-impl<const N: usize> GuardedStack<N> {
-    /// Offset of the initial stack pointer (the end of the stack) from the start.
-    pub const TOP: usize = PAGE_SIZE + N;
-
-    /// A zeroed stack.
-    pub const fn new() -> Self {
-        assert!(N.is_multiple_of(PAGE_SIZE));
-        Self { below: [0; PAGE_SIZE], stack: [0; N], above: [0; PAGE_SIZE] }
-    }
-}
-
-/// Stack the first core's Rust boot code (and later its idle loop) runs on.
-static mut BOOT_STACK: GuardedStack<BOOT_STACK_SIZE> = GuardedStack::new();
+/// Stack the first core's Rust boot code runs on.
+static mut BOOT_STACK: Stack<BOOT_STACK_SIZE> = Stack([0; BOOT_STACK_SIZE]);
 /// First core's exception stack (IST1).
-static mut BSP_IST1: GuardedStack<IST_STACK_SIZE> = GuardedStack::new();
+static mut BSP_IST1: Stack<IST_STACK_SIZE> = Stack([0; IST_STACK_SIZE]);
 /// First core's NMI/double-fault/machine-check stack (IST2).
-static mut BSP_IST2: GuardedStack<IST_STACK_SIZE> = GuardedStack::new();
+static mut BSP_IST2: Stack<IST_STACK_SIZE> = Stack([0; IST_STACK_SIZE]);
 /// First core's external-interrupt stack (IST3).
-static mut BSP_IST3: GuardedStack<IST_STACK_SIZE> = GuardedStack::new();
-
-/// Addresses of the guard pads of the first core's static stacks (boot, IST1-3, and the
-/// fault reporter's `fault_stack`), as `(address, name of the stack)`.
-pub fn static_guards(fault_stack: u64) -> [(u64, &'static str); 10] {
-    let pads = |base: u64, top: usize, name| [(base, name), (base + top as u64, name)];
-    let [a, b] = pads(core::ptr::addr_of!(BOOT_STACK) as u64, GuardedStack::<BOOT_STACK_SIZE>::TOP, "boot");
-    let [c, d] = pads(core::ptr::addr_of!(BSP_IST1) as u64, GuardedStack::<IST_STACK_SIZE>::TOP, "exception");
-    let [e, f] = pads(core::ptr::addr_of!(BSP_IST2) as u64, GuardedStack::<IST_STACK_SIZE>::TOP, "NMI/double-fault");
-    let [g, h] = pads(core::ptr::addr_of!(BSP_IST3) as u64, GuardedStack::<IST_STACK_SIZE>::TOP, "interrupt");
-    let [i, j] = pads(fault_stack, GuardedStack::<FAULT_STACK_SIZE>::TOP, "fault-report");
-    [a, b, c, d, e, f, g, h, i, j]
-}
+static mut BSP_IST3: Stack<IST_STACK_SIZE> = Stack([0; IST_STACK_SIZE]);
 /// Tiny stack for the CPL-0 entry itself; cores enter strictly one after another.
 static mut ENTRY_STACK: Stack<256> = Stack([0; 256]);
 
@@ -311,11 +279,11 @@ start64:
     mov qword ptr [rbx + 8], rax
     test edi, edi
     jnz 8f
-    lea rax, [rip + {bsp_ist1} + {ist_top}]
+    lea rax, [rip + {bsp_ist1} + {ist_size}]
     mov qword ptr [rsi + {tss_ist1}], rax
-    lea rax, [rip + {bsp_ist2} + {ist_top}]
+    lea rax, [rip + {bsp_ist2} + {ist_size}]
     mov qword ptr [rsi + {tss_ist2}], rax
-    lea rax, [rip + {bsp_ist3} + {ist_top}]
+    lea rax, [rip + {bsp_ist3} + {ist_size}]
     mov qword ptr [rsi + {tss_ist3}], rax
 8:
     mov eax, edi
@@ -335,7 +303,7 @@ start64:
 
     test edi, edi
     jnz 9f
-    lea rax, [rip + {boot_stack} + {boot_stack_top}]
+    lea rax, [rip + {boot_stack} + {boot_stack_size}]
     jmp 10f
 9:
     mov rax, qword ptr [rsi + {pc_boot_stack}]
@@ -429,9 +397,9 @@ hermit_cpl3_entry:
     bsp_ist1 = sym BSP_IST1,
     bsp_ist2 = sym BSP_IST2,
     bsp_ist3 = sym BSP_IST3,
-    ist_top = const GuardedStack::<IST_STACK_SIZE>::TOP,
+    ist_size = const IST_STACK_SIZE,
     boot_stack = sym BOOT_STACK,
-    boot_stack_top = const GuardedStack::<BOOT_STACK_SIZE>::TOP,
+    boot_stack_size = const BOOT_STACK_SIZE,
     pc_boot_stack = const offset_of!(PerCore, boot_stack_top),
     rust_entry = sym crate::boot::rust_entry,
 );

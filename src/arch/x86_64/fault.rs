@@ -7,7 +7,6 @@
 
 use core::fmt::Write;
 
-use super::entry::GuardedStack;
 use crate::config::FAULT_STACK_SIZE;
 use crate::errno::EFAULT;
 use crate::fmt::StackWriter;
@@ -186,13 +185,9 @@ pub extern "C" fn report(frame: &FaultFrame) -> ! {
 /// Where the first core's trampoline saves a faulting context.
 static mut BSP_FRAME: FaultFrame = FaultFrame::zeroed();
 
-/// The first core's stack for the reporter.
-static mut BSP_FAULT_STACK: GuardedStack<FAULT_STACK_SIZE> = GuardedStack::new();
-
-/// Start of the first core's fault-report stack (its lower guard pad).
-pub fn bsp_fault_stack() -> u64 {
-    core::ptr::addr_of!(BSP_FAULT_STACK) as u64
-}
+/// The first core's stack for the reporter until [`super::smp::prepare_stacks`] gives it one
+/// between guard pages.
+static mut BSP_FAULT_STACK: super::entry::Stack<FAULT_STACK_SIZE> = super::entry::Stack([0; FAULT_STACK_SIZE]);
 
 /// Prepares core `core` for exceptions: its per-core block, and on the first core the IDT
 /// and the fault frame and stack. Must run before anything on the core can fault.
@@ -201,7 +196,7 @@ pub fn init_core(core: usize) {
     if core == 0 {
         super::idt::fill();
         let frame = core::ptr::addr_of_mut!(BSP_FRAME) as u64;
-        let stack = core::ptr::addr_of_mut!(BSP_FAULT_STACK) as u64 + GuardedStack::<FAULT_STACK_SIZE>::TOP as u64;
+        let stack = core::ptr::addr_of_mut!(BSP_FAULT_STACK) as u64 + FAULT_STACK_SIZE as u64;
         block.fault_frame.store(frame, core::sync::atomic::Ordering::Relaxed);
         block.fault_stack_top.store(stack, core::sync::atomic::Ordering::Relaxed);
     }

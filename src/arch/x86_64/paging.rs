@@ -47,11 +47,10 @@ pub fn identity_map_ram(ram_end: u64, alloc: &mut dyn FnMut() -> Result<u64>) ->
 /// Unmaps the 4 KiB pages at `holes` (page aligned), splitting each 2 MiB page they lie in
 /// into 4 KiB pages if needed.
 ///
-/// The caller guarantees that nothing uses the holes (fresh stack memory, or guard pads that
-/// were never touched). The rest of a split 2 MiB page keeps its translation (same frames,
-/// same flags), so it may be in use, as long as no other core changes the same page
-/// directory entry at the same time; every core then drops its cached translations of the
-/// changed entries.
+/// The caller guarantees that nothing uses the 2 MiB pages around the holes yet (fresh stack
+/// memory): a split page costs a shadow-paging fault per 4 KiB page at first touch on PVM
+/// hosts, so pages in use (the image's) are never split. Every core then drops its cached
+/// translations of the changed entries.
 pub fn punch_guard_pages(holes: &[u64], alloc: &mut dyn FnMut() -> Result<u64>) -> Result<()> {
     if holes.iter().any(|h| !h.is_multiple_of(0x1000)) {
         return Err(EINVAL);
