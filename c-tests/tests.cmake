@@ -85,6 +85,23 @@ foreach(cpus 1 2)
   hermit_c_run(fault_thread_stack_${cpus}cpus PROGRAM fault ARGS thread-stack ENV HERMIT_CPUS=${cpus}
     EXIT_CODE 242 TIMEOUT 5 MATCH "stack overflow into the guard page" "stack of task")
 endforeach()
+# An overrun past a stack's top hits the guard page above it (a thread stack from the 2 MiB
+# arenas, an 8 MiB stack of its own); a 2 MiB frame on a 256 KiB thread stack is probed page by
+# page (-fstack-clash-protection, the driver's default) and hits the guard page below it.
+foreach(cpus 1 2)
+  hermit_c_run(fault_thread_stack_top_${cpus}cpus PROGRAM fault ARGS thread-stack-top ENV HERMIT_CPUS=${cpus}
+    EXIT_CODE 242 TIMEOUT 5 MATCH "writing above the stack top at 0x[0-9a-f]+000"
+    "write at address 0x[0-9a-f]+000 \\(access past the stack top, into the guard page above it\\)")
+  hermit_c_run(fault_stack_clash_${cpus}cpus PROGRAM fault ARGS stack-clash ENV HERMIT_CPUS=${cpus}
+    EXIT_CODE 242 TIMEOUT 5 MATCH "stack overflow into the guard page" "stack of task")
+endforeach()
+hermit_c_run(fault_big_stack_top PROGRAM fault ARGS thread-stack-top-8m EXIT_CODE 242 TIMEOUT 5
+  MATCH "access past the stack top, into the guard page above it")
+hermit_c_run(fault_main_stack_top PROGRAM fault ARGS main-stack-top EXIT_CODE 242 TIMEOUT 5
+  MATCH "access past the stack top, into the guard page above it")
+# The boot check names a missing feature and stops with -ENODEV (HERMIT_CPU_HIDE hides it).
+hermit_c_run(boot_check_fsgsbase PROGRAM hello ENV HERMIT_CPU_HIDE=fsgsbase EXIT_CODE 237 TIMEOUT 5
+  MATCH "boot failed: the CPU lacks FSGSBASE")
 hermit_c_run(fault_invalid_opcode PROGRAM fault ARGS ud EXIT_CODE 242 TIMEOUT 2
   MATCH "invalid opcode \\(#UD, vector 6\\)")
 hermit_c_run(fault_divide PROGRAM fault ARGS div EXIT_CODE 242 TIMEOUT 2 MATCH "divide error \\(#DE, vector 0\\)")
@@ -179,6 +196,17 @@ hermit_c_run(thr_fpu_sse_avx PROGRAM thr_fpu ARGS no-x87 ENV HERMIT_CPUS=1 TIMEO
   MATCH "avx\\+fma toward zero .*identical|skipping the AVX part" "all [0-9]+ checks passed")
 hermit_c_run(thr_fpu_sse_avx_2cpus PROGRAM thr_fpu ARGS no-x87 ENV HERMIT_CPUS=2 TIMEOUT 60
   MATCH "avx\\+fma toward zero .*identical|skipping the AVX part" "all [0-9]+ checks passed")
+# The fallbacks under preemption, with features hidden by the proxy: FXSAVE without XSAVE,
+# XSAVE of x87/SSE/AVX state only without AVX-512. The kernel log shows the plan in force.
+hermit_c_run(thr_fpu_hide_xsave_2cpus PROGRAM thr_fpu ENV HERMIT_CPUS=2 HERMIT_CPU_HIDE=xsave HERMIT_VERBOSE=1
+  TIMEOUT 60 MATCH "vector state: FXSAVE" "skipping the AVX part" "all [0-9]+ checks passed")
+hermit_c_run(thr_fpu_hide_avx512_2cpus PROGRAM thr_fpu ENV HERMIT_CPUS=2 HERMIT_CPU_HIDE=avx512 HERMIT_VERBOSE=1
+  TIMEOUT 60 MATCH "vector state: XSAVE of components 0x7 in 832 bytes"
+  "avx\\+fma toward zero .*identical|skipping the AVX part" "all [0-9]+ checks passed")
+hermit_c_run(thr_signals_hide_xsave_2cpus PROGRAM thr_signals ENV HERMIT_CPUS=2 HERMIT_CPU_HIDE=xsave TIMEOUT 30
+  MATCH "sys_kill/sys_signal: handlers ran in the target tasks" "all [0-9]+ checks passed")
+hermit_c_run(thr_signals_hide_avx512_2cpus PROGRAM thr_signals ENV HERMIT_CPUS=2 HERMIT_CPU_HIDE=avx512 TIMEOUT 30
+  MATCH "sys_kill/sys_signal: handlers ran in the target tasks" "all [0-9]+ checks passed")
 # The full stress test makes host calls (files, printing, failing open/close) from all threads;
 # no-host-io leaves them out.
 hermit_c_test(thr_stress ${THR_OPTS} ARGS "${HERMIT_TEST_TMPDIR}" ENV HERMIT_CPUS=1 TIMEOUT 60

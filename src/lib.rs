@@ -25,7 +25,6 @@ mod fmt;
 mod mm;
 mod time;
 
-#[cfg(not(test))]
 mod arch;
 #[cfg(not(test))]
 mod boot;

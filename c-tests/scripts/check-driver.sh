@@ -94,5 +94,21 @@ for unwanted in __linux__ __linux linux __gnu_linux__ __PIE__ __pie__; do
 done
 "$gcc" -pthread -dM -E - </dev/null | grep -q '^#define _REENTRANT ' || fail "-pthread does not define _REENTRANT"
 
+# -fstack-clash-protection is on by default for C and C++ (a 64 KiB frame is probed page by
+# page, "orq $0, (%rsp)"), and -fno-stack-clash-protection turns it off.
+printf 'void g(char *);\nvoid f(void) { char a[65536]; g(a); }\n' >clash.c
+probe='orq	\$0, (%rsp)'
+"$gcc" -O2 -S clash.c -o clash.s || fail "compile clash.c"
+grep -q "$probe" clash.s || fail "-fstack-clash-protection is not in effect for C"
+"$gxx" -O2 -S -x c++ clash.c -o clash-cxx.s || fail "compile clash.c as C++"
+grep -q "$probe" clash-cxx.s || fail "-fstack-clash-protection is not in effect for C++"
+"$gcc" -O2 -S -fno-stack-clash-protection clash.c -o noclash.s || fail "compile clash.c without probes"
+grep -q "$probe" noclash.s && fail "-fno-stack-clash-protection does not turn the probes off"
+# The toolchain's libraries were compiled with it too (gcc records its switches).
+for lib in libc.a libm.a libgomp.a libstdc++.a; do
+	"$readelf" --debug-dump=info "$sys/$lib" 2>/dev/null | grep -m1 -q 'DW_AT_producer.*-fstack-clash-protection' ||
+		fail "$lib was not built with -fstack-clash-protection"
+done
+
 [ $status -eq 0 ] && echo "driver: OK"
 exit $status

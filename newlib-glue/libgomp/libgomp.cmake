@@ -19,7 +19,7 @@ ExternalProject_Add(libgomp
   CONFIGURE_COMMAND <SOURCE_DIR>/libgomp/configure --host=x86_64-pc-elf --target=x86_64-pc-elf
     --prefix=<INSTALL_DIR> --disable-multilib --disable-shared --enable-static
     CC=${HERMIT_BIN}/${HERMIT_TARGET}-gcc AR=${HOST_AR} RANLIB=${HOST_RANLIB} NM=${HOST_NM}
-    "CFLAGS=-O2 -g"
+    "CFLAGS=-O2 -g -fstack-clash-protection"
   BUILD_COMMAND ${NEWLIB_MAKE}
   INSTALL_COMMAND "${CMAKE_COMMAND}" -E copy <BINARY_DIR>/.libs/libgomp.a "${SYSROOT_LIB}/libgomp.a"
   COMMAND "${CMAKE_COMMAND}" -E copy <BINARY_DIR>/omp.h "${SYSROOT_INCLUDE}/openmp/omp.h"

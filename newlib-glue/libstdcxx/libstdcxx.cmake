@@ -25,7 +25,7 @@ ExternalProject_Add(libstdcxx
     --enable-libstdcxx-time=yes
     CC=${HERMIT_BIN}/${HERMIT_TARGET}-gcc "CXX=${HERMIT_BIN}/${HERMIT_TARGET}-gcc -nostdinc++"
     AR=${HOST_AR} RANLIB=${HOST_RANLIB} NM=${HOST_NM}
-    "CFLAGS=-O2 -g" "CXXFLAGS=-O2 -g"
+    "CFLAGS=-O2 -g -fstack-clash-protection" "CXXFLAGS=-O2 -g -fstack-clash-protection"
   BUILD_COMMAND ${NEWLIB_MAKE}
   INSTALL_COMMAND ${NEWLIB_MAKE} install
   COMMAND "${CMAKE_COMMAND}" -E rm -rf "${CXX_INCLUDE}"

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::sandbox::mounts::{parse_specs, MountSpec};
+use hermit_interface::cpu;
 
 /// Default guest memory (the original uhyve's 512 MiB).
 pub const DEFAULT_MEM: u64 = 512 << 20;
@@ -56,6 +57,8 @@ pub struct Config {
     /// Make a forbidden system call right after installing the filter (a test of it;
     /// `HERMIT_SECCOMP_SELFTEST=1`).
     pub seccomp_selftest: bool,
+    /// CPU features hidden from the guest (`HERMIT_CPU_HIDE`, `hermit_interface::cpu` bits).
+    pub cpu_hide: u64,
 }
 
 /// A variable with a value the proxy cannot use.
@@ -136,6 +139,13 @@ impl Config {
             mounts,
             seccomp: flag("HERMIT_SECCOMP", true),
             seccomp_selftest: flag("HERMIT_SECCOMP_SELFTEST", false),
+            cpu_hide: match get("HERMIT_CPU_HIDE") {
+                None => 0,
+                Some(v) => parse_cpu_hide(&v).ok_or_else(|| {
+                    let names: Vec<&str> = cpu::HIDE_NAMES.iter().map(|(name, _)| *name).collect();
+                    err("HERMIT_CPU_HIDE", &v, &format!("expected a comma-separated list of {}", names.join(", ")))
+                })?,
+            },
         })
     }
 }
@@ -152,6 +162,13 @@ pub fn parse_size(text: &str) -> Option<u64> {
     };
     let value: u64 = digits.trim().parse().ok()?;
     value.checked_mul(1u64 << shift)
+}
+
+/// Parses a comma-separated list of feature names (`avx512,xsave`) into `HIDE_*` bits.
+pub fn parse_cpu_hide(text: &str) -> Option<u64> {
+    text.split(',').map(str::trim).filter(|name| !name.is_empty()).try_fold(0, |bits, name| {
+        cpu::HIDE_NAMES.iter().find(|(known, _)| known.eq_ignore_ascii_case(name)).map(|(_, bit)| bits | bit)
+    })
 }
 
 /// Parses a dotted IPv4 address.
@@ -221,5 +238,11 @@ mod tests {
         assert!(config(&[("HERMIT_UHYVE_COMPAT", "1")]).unwrap().uhyve_compat);
         assert_eq!(config(&[("HERMIT_IP", "10.0.5.3")]).unwrap().ip, Some([10, 0, 5, 3]));
         assert!(config(&[("HERMIT_IP", "10.0.5")]).is_err());
+        assert_eq!(
+            config(&[("HERMIT_CPU_HIDE", "avx512, XSAVE")]).unwrap().cpu_hide,
+            cpu::HIDE_AVX512 | cpu::HIDE_XSAVE
+        );
+        assert_eq!(config(&[("HERMIT_CPU_HIDE", "")]).unwrap().cpu_hide, 0);
+        assert!(config(&[("HERMIT_CPU_HIDE", "sse")]).is_err());
     }
 }

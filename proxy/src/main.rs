@@ -46,6 +46,9 @@ Environment:
                         --mount adds one (repeatable). Without it, the program sees host
                         paths as they are (except the proxy's own /proc entries and devices)
   HERMIT_SECCOMP=0      do not install the proxy's system-call filter (for debugging)
+  HERMIT_CPU_HIDE=LIST  CPU features the kernel treats as absent, comma-separated: avx512,
+                        avx (also hides AVX-512), xsave (also hides AVX; FXSAVE is used),
+                        fsgsbase (the kernel refuses to boot); for testing the fallbacks
 The whole environment of the proxy is passed to the program.
 
 Exit status: the program's exit code; 1 if the proxy could not run the image or stopped

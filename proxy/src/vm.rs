@@ -111,8 +111,9 @@ fn prepare(
     for id in 0..config.cpus {
         vcpus.push(vm.create_vcpu(u64::from(id)).map_err(|e| format!("cannot create vCPU {id}: {e}"))?);
     }
-    let cpuid = guest_cpuid(kvm)?;
-    let mut prepared = !config.uhyve_compat && host_has_xsave_and_fsgsbase();
+    let cpuid = guest_cpuid(kvm, config.cpu_hide)?;
+    let xsave_hidden = hermit_interface::cpu::implied(config.cpu_hide) & hermit_interface::cpu::HIDE_XSAVE != 0;
+    let mut prepared = !config.uhyve_compat && !xsave_hidden && host_has_xsave_and_fsgsbase();
     for vcpu in &vcpus {
         prepared &= setup_vcpu(vcpu, &cpuid, image.entry, prepared)?;
     }
@@ -137,14 +138,15 @@ pub(crate) fn load_image(file: &[u8], image: &Image, ram: &GuestRam) -> Result<(
 }
 
 /// Backs with huge pages, before the guest runs, the 2 MiB pages every boot touches: the
-/// kernel heap below the image, the image, the start of the application heap and the top of
-/// RAM (the main task's stack). Returns where the application heap starts.
+/// kernel heap below the image, the image, the start of the application heap and the top
+/// 4 MiB of RAM (the cores' stacks, then the top of the main task's stack). Returns where the
+/// application heap starts.
 pub(crate) fn pretouch(config: &Config, image: &Image, ram: &GuestRam) -> u64 {
     ram.pretouch(0x20_0000, 0x40_0000);
     ram.pretouch(image.start(), image.end());
     let heap = (image.start() + image.size() + 0x4000 + 0x1f_ffff) & !0x1f_ffff;
     ram.pretouch(heap, heap + 0x20_0000);
-    ram.pretouch(config.mem - 0x20_0000, config.mem);
+    ram.pretouch(config.mem - 0x40_0000, config.mem);
     heap
 }
 
@@ -204,13 +206,21 @@ pub(crate) fn write_header(
     if prepared {
         features |= header::FEATURE_CPU_PREPARED;
     }
-    let ext =
-        HeaderExt { magic: EXT_MAGIC, version: EXT_VERSION, features, realtime_ns: 0, tsc_khz: khz, kmsg_written: 0 };
+    let ext = HeaderExt {
+        magic: EXT_MAGIC,
+        version: EXT_VERSION,
+        features,
+        realtime_ns: 0,
+        tsc_khz: khz,
+        kmsg_written: 0,
+        cpu_hide: config.cpu_hide,
+    };
     let base = at(offset::EXT);
     ram.write::<u32>(base, ext.magic).map_err(err)?;
     ram.write::<u32>(base + 4, ext.version).map_err(err)?;
     ram.write::<u64>(base + 8, ext.features).map_err(err)?;
     ram.write::<u64>(base + 24, ext.tsc_khz).map_err(err)?;
+    ram.write::<u64>(base + std::mem::offset_of!(HeaderExt, cpu_hide) as u64, ext.cpu_hide).map_err(err)?;
     Ok(())
 }
 
@@ -222,15 +232,19 @@ pub fn stamp_realtime(ram: &GuestRam, entry: u64) {
 
 /// The CPUID table for the guest: what KVM supports, with the host's feature leaves 1 and 7
 /// (on PVM hosts `KVM_GET_SUPPORTED_CPUID` under-reports them, yet the guest sees the host's
-/// values anyway) and the hypervisor bit.
-fn guest_cpuid(kvm: &Kvm) -> Result<CpuId, String> {
+/// values anyway) and the hypervisor bit, without the features `hide` names
+/// (`hermit_interface::cpu`; effective on hardware KVM, while on PVM the kernel applies the
+/// same mask to its own `cpuid`).
+fn guest_cpuid(kvm: &Kvm, hide: u64) -> Result<CpuId, String> {
     let mut cpuid =
         kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).map_err(|e| format!("cannot read the supported CPUID: {e}"))?;
     for entry in cpuid.as_mut_slice() {
         match (entry.function, entry.index) {
             (1, _) => {
+                // x2APIC (21) and the TSC-deadline timer (24) are KVM's to offer (it emulates
+                // them), whatever the host CPU says.
                 let host = std::arch::x86_64::__cpuid(1);
-                entry.ecx = host.ecx | (1 << 31);
+                entry.ecx = host.ecx | (1 << 31) | (entry.ecx & ((1 << 21) | (1 << 24)));
                 entry.edx = host.edx;
             }
             (7, 0) => {
@@ -247,6 +261,9 @@ fn guest_cpuid(kvm: &Kvm) -> Result<CpuId, String> {
             }
             _ => {}
         }
+        let regs = [entry.eax, entry.ebx, entry.ecx, entry.edx];
+        [entry.eax, entry.ebx, entry.ecx, entry.edx] =
+            hermit_interface::cpu::hide(hide, entry.function, entry.index, regs);
     }
     Ok(cpuid)
 }

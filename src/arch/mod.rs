@@ -2,13 +2,24 @@
 
 mod x86_64;
 
+#[cfg(not(test))]
+pub use x86_64::xstate;
+
+#[cfg(not(test))]
 pub use x86_64::apic;
+#[cfg(not(test))]
 pub use x86_64::cpu::{pause, rdtsc};
+#[cfg(not(test))]
 pub use x86_64::paging::{identity_map_ram, punch_guard_pages};
+#[cfg(not(test))]
 pub use x86_64::percore::{
     block_of, core_id, current_task, percore, preempt_disable, preempt_enable, set_current_task, PerCore,
 };
+#[cfg(not(test))]
 pub use x86_64::port::outl;
-pub use x86_64::preempt::{hermit_switch, init_xsave, prepare_stack};
-pub use x86_64::smp::prepare_secondary;
-pub use x86_64::{boot_tsc, fault, header, kmsg_area, tlb};
+#[cfg(not(test))]
+pub use x86_64::preempt::{hermit_switch, prepare_stack};
+#[cfg(not(test))]
+pub use x86_64::smp::{continue_on_boot_stack, prepare_stacks};
+#[cfg(not(test))]
+pub use x86_64::{boot_tsc, cpu, fault, header, init_cpu, kmsg_area, tlb, CpuProblem};

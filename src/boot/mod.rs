@@ -4,8 +4,8 @@
 //!    scheduler and idle loop.
 //! 2. Loader features, clock, log.
 //! 3. Memory: kernel heap, map RAM beyond the boot tables, the heap region.
-//! 4. Scheduler and local APIC of the first core, stacks of the other cores, fast channel,
-//!    argv/envp from the loader.
+//! 4. Scheduler and local APIC of the first core, every core's stacks between guard pages
+//!    (the first core's idle loop moves to its own), fast channel, argv/envp from the loader.
 //! 5. The main task with its stack, guard page and TLS runs `libc_start(argc, argv, envp)`;
 //!    the boot context becomes the first core's idle loop.
 
@@ -16,8 +16,10 @@ use core::sync::atomic::{AtomicU32, Ordering};
 
 use hermit_interface::KERNEL_START;
 
+use crate::arch::xstate::SavePlan;
 use crate::arch::{self, PerCore};
 use crate::drivers::hypercall;
+use crate::errno::{Errno, ENODEV, ENOMEM};
 
 /// Entered from the CPL-0 entry on each core, at CPL 3.
 pub extern "C" fn rust_entry(core: u32, _block: *mut PerCore) -> ! {
@@ -35,25 +37,36 @@ fn boot_first_core() -> ! {
     hypercall::init_bsp();
     let header = arch::header();
     let ext = hypercall::header_ext();
+    let cpu = match arch::init_cpu(ext.map_or(0, |e| e.cpu_hide)) {
+        Ok(cpu) => cpu,
+        Err(arch::CpuProblem::Lacks(what)) => boot_failure(&["the CPU lacks ", what], ENODEV),
+        Err(arch::CpuProblem::Unusable(why)) => boot_failure(&[why], ENODEV),
+    };
     let khz = ext.map(|e| e.tsc_khz).filter(|k| *k != 0).unwrap_or(u64::from(header.cpu_freq) * 1000);
+    if khz == 0 {
+        boot_failure(&["the TSC frequency is unknown (the loader left the header's cpu_freq at 0)"], ENODEV);
+    }
     crate::time::init(khz, ext.map_or(0, |e| e.realtime_ns));
     crate::logging::init();
+    match cpu {
+        (SavePlan::Xsave { mask, bytes }, xcr0) => {
+            log::info!("vector state: XSAVE of components {mask:#x} in {bytes} bytes (XCR0 in force {xcr0:#x})")
+        }
+        (SavePlan::Fxsave, _) => log::info!("vector state: FXSAVE (no usable XSAVE)"),
+    }
 
     let limit = header.limit;
     if crate::mm::init(KERNEL_START, header.image_size, limit).is_err() {
-        boot_failure("guest memory is too small for the image");
+        boot_failure(&["guest memory is too small for the image"], ENOMEM);
     }
     if arch::identity_map_ram(limit, &mut crate::mm::alloc_table).is_err() {
-        boot_failure("cannot map guest memory");
+        boot_failure(&["cannot map guest memory"], ENOMEM);
     }
     crate::scheduler::init_core(0);
     arch::apic::enable();
-    arch::init_xsave();
     let cores = header.possible_cpus.clamp(1, crate::config::MAX_CORES as u32);
-    for id in 1..cores as usize {
-        if arch::prepare_secondary(id).is_err() {
-            boot_failure("not enough memory for the secondary cores");
-        }
+    if arch::prepare_stacks(cores as usize).is_err() {
+        boot_failure(&["not enough memory for the cores' stacks and their guard pages"], ENOMEM);
     }
     hypercall::init_channel(cores as usize);
     let args = args::fetch();
@@ -73,7 +86,7 @@ fn boot_first_core() -> ! {
     args::publish(args);
     let errno = crate::scheduler::run_main(cores, main_task);
     log::error!("cannot create the main task: error {}", errno.0);
-    boot_failure("cannot create the main task")
+    boot_failure(&["cannot create the main task"], ENOMEM)
 }
 
 /// The header's `cpu_online`: each core adds itself; the loader starts the next core when
@@ -94,12 +107,15 @@ extern "C" fn main_task(_: u64) -> i32 {
     hypercall::exit(ret)
 }
 
-/// Reports a failure before `main` and ends the guest.
-fn boot_failure(what: &str) -> ! {
-    let mut line = crate::fmt::StackWriter::<160>::new();
+/// Reports a failure before `main` (the message is the concatenation of `what`) and ends the
+/// guest with `-errno`.
+fn boot_failure(what: &[&str], errno: Errno) -> ! {
+    let mut line = crate::fmt::StackWriter::<256>::new();
     line.push_bytes(b"[hermit] boot failed: ");
-    line.push_bytes(what.as_bytes());
+    for part in what {
+        line.push_bytes(part.as_bytes());
+    }
     line.push_bytes(b"\n");
     crate::drivers::console::emergency(line.as_bytes());
-    hypercall::exit(crate::errno::ENOMEM.neg())
+    hypercall::exit(errno.neg())
 }

@@ -67,6 +67,11 @@ pub fn is_stack_guard(addr: u64) -> bool {
     current_stack().is_some_and(|(bottom, _)| (bottom - PAGE_SIZE as u64..bottom).contains(&addr))
 }
 
+/// Whether `addr` lies in the guard page right above the running task's stack top.
+pub fn is_stack_top_guard(addr: u64) -> bool {
+    current_stack().is_some_and(|(_, top)| (top..top + PAGE_SIZE as u64).contains(&addr))
+}
+
 /// Registers the running task's signal handler.
 pub fn set_signal_handler(handler: u64) {
     current().signal_handler.store(handler, Ordering::Relaxed);
@@ -162,7 +167,7 @@ pub fn exit_current(code: i32) -> ! {
 }
 
 /// Creates the main task (id `cores`, after the idle tasks, as in the original) running
-/// `entry`, and turns the boot context into this core's idle loop. Returns only on failure.
+/// `entry`, and continues as this core's idle loop on its boot stack. Returns only on failure.
 pub fn run_main(cores: u32, entry: Entry) -> Errno {
     task::reserve_ids(cores);
     let prepared = (|| -> Result<TaskRef> {
@@ -178,7 +183,9 @@ pub fn run_main(cores: u32, entry: Entry) -> Errno {
             TASKS.lock().insert(task.id, task.clone());
             LIVE.fetch_add(1, Ordering::AcqRel);
             this().make_ready(task);
-            this().idle_loop()
+            // The boot code ran on a static stack in the image; the idle loop runs on the
+            // core's boot stack between guard pages.
+            arch::continue_on_boot_stack(first_idle)
         }
         Err(errno) => errno,
     }
@@ -192,6 +199,11 @@ extern "C" fn task_main_entry(entry: u64) -> ! {
     let entry: Entry = unsafe { ::core::mem::transmute(entry as usize) };
     let code = entry(0);
     exit_current(code)
+}
+
+/// The idle loop of the first core, entered on its guarded boot stack.
+extern "C" fn first_idle() -> ! {
+    this().idle_loop()
 }
 
 /// The idle loop of a secondary core.

@@ -1,9 +1,14 @@
 //! Thread stacks with guard pages, recycled.
 //!
+//! Every stack has an unmapped guard page below its lowest address and one right above its
+//! top, so an overflow and an overrun past the top (a stray write above the initial stack
+//! pointer) both fault at once instead of corrupting a neighbour.
+//!
 //! Stacks of the default size come in 2 MiB arenas of seven slots; an arena is split into
-//! 4 KiB pages with all seven guard pages unmapped before any slot is used, so no mapping a
-//! CPU may have cached ever changes (no TLB flush, which would need CPL 0). Other sizes get a
-//! region of their own with the guard below. Freed stacks go to a free list by size.
+//! 4 KiB pages with all eight guard pages unmapped before any slot is used (each slot's top
+//! guard is the next slot's bottom one), so no mapping a CPU may have cached ever changes (no
+//! TLB flush, which would need CPL 0). Other sizes get a region of their own with both guards.
+//! Freed stacks go to a free list by size.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -12,7 +17,7 @@ use crate::config::{DEFAULT_STACK_SIZE, LARGE_PAGE_SIZE, PAGE_SIZE};
 use crate::errno::{Result, EINVAL};
 use crate::synch::SpinLock;
 
-/// A stack: `[bottom, top)` usable, the page below `bottom` unmapped.
+/// A stack: `[bottom, top)` usable, the page below `bottom` and the page at `top` unmapped.
 #[derive(Debug)]
 pub struct Stack {
     /// Lowest usable address.
@@ -27,8 +32,9 @@ impl Stack {
     }
 }
 
-/// Slots of default-size stacks per 2 MiB arena.
-const SLOTS_PER_ARENA: u64 = (LARGE_PAGE_SIZE / (DEFAULT_STACK_SIZE + PAGE_SIZE)) as u64;
+/// Slots of default-size stacks per 2 MiB arena (each with the guard below it, plus one guard
+/// above the last).
+const SLOTS_PER_ARENA: u64 = ((LARGE_PAGE_SIZE - PAGE_SIZE) / (DEFAULT_STACK_SIZE + PAGE_SIZE)) as u64;
 
 static FREE: SpinLock<BTreeMap<u64, Vec<Stack>>> = SpinLock::new(BTreeMap::new());
 
@@ -42,11 +48,13 @@ pub fn alloc(size: usize) -> Result<Stack> {
         new_arena()?;
         return FREE.lock().get_mut(&size).and_then(Vec::pop).ok_or(EINVAL);
     }
-    let region = (size + PAGE_SIZE as u64).next_multiple_of(LARGE_PAGE_SIZE as u64);
+    let page = PAGE_SIZE as u64;
+    let region = (size + 2 * page).next_multiple_of(LARGE_PAGE_SIZE as u64);
     let base = crate::mm::alloc_frames(region, LARGE_PAGE_SIZE as u64)?;
-    let bottom = base + region - size;
-    crate::arch::punch_guard_pages(&[bottom - PAGE_SIZE as u64], &mut crate::mm::alloc_table)?;
-    Ok(Stack { bottom, top: bottom + size })
+    let top = base + region - page;
+    let bottom = top - size;
+    crate::arch::punch_guard_pages(&[bottom - page, top], &mut crate::mm::alloc_table)?;
+    Ok(Stack { bottom, top })
 }
 
 /// Returns a stack to the free list.
@@ -58,9 +66,10 @@ pub fn free(stack: Stack) {
 fn new_arena() -> Result<()> {
     let base = crate::mm::alloc_frames(LARGE_PAGE_SIZE as u64, LARGE_PAGE_SIZE as u64)?;
     let slot = (DEFAULT_STACK_SIZE + PAGE_SIZE) as u64;
-    let guards: Vec<u64> = (0..SLOTS_PER_ARENA).map(|i| base + i * slot).collect();
+    let guards: Vec<u64> = (0..=SLOTS_PER_ARENA).map(|i| base + i * slot).collect();
     crate::arch::punch_guard_pages(&guards, &mut crate::mm::alloc_table)?;
-    let stacks = guards.iter().map(|g| Stack { bottom: g + PAGE_SIZE as u64, top: g + slot });
+    let stacks =
+        guards[..SLOTS_PER_ARENA as usize].iter().map(|g| Stack { bottom: g + PAGE_SIZE as u64, top: g + slot });
     FREE.lock().entry(DEFAULT_STACK_SIZE as u64).or_default().extend(stacks);
     Ok(())
 }

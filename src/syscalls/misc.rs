@@ -1,7 +1,5 @@
 //! Entropy for `getentropy`/`arc4random`.
 
-use core::sync::atomic::{AtomicU8, Ordering};
-
 use super::ptr::{bytes_mut, ret_isize};
 use super::types::ssize_t;
 
@@ -25,16 +23,9 @@ pub unsafe extern "C" fn sys_read_entropy(buf: *mut u8, len: usize, flags: u32) 
     }))
 }
 
-/// Whether the CPU has `rdrand` (CPUID.1:ECX bit 30); `cpuid` traps to the host, so the
-/// answer is cached (0 unknown, 1 no, 2 yes).
-static HAS_RDRAND: AtomicU8 = AtomicU8::new(0);
-
 fn random_u64() -> u64 {
-    if HAS_RDRAND.load(Ordering::Relaxed) == 0 {
-        let ecx = core::arch::x86_64::__cpuid(1).ecx;
-        HAS_RDRAND.store(if ecx & (1 << 30) != 0 { 2 } else { 1 }, Ordering::Relaxed);
-    }
-    if HAS_RDRAND.load(Ordering::Relaxed) == 2 {
+    // CPUID.1:ECX bit 30, as the boot check read it (`cpuid` traps to the host).
+    if crate::arch::cpu::leaf1_ecx() & (1 << 30) != 0 {
         for _ in 0..10 {
             let (value, ok): (u64, u8);
             // SAFETY: the CPU has `rdrand` (checked above); it only writes the registers.

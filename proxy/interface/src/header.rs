@@ -237,6 +237,9 @@ pub struct HeaderExt {
     /// Written by the kernel: total bytes it has written to the `.kmsg` ring, so that a
     /// loader can print the ring in order.
     pub kmsg_written: u64,
+    /// `crate::cpu::HIDE_*` bits: CPU features the kernel must treat as absent
+    /// (`HERMIT_CPU_HIDE`); 0 from loaders that predate the field.
+    pub cpu_hide: u64,
 }
 
 const _: () = {
@@ -244,7 +247,8 @@ const _: () = {
     assert!(offset_of!(HeaderExt, realtime_ns) == 16);
     assert!(offset_of!(HeaderExt, tsc_khz) == 24);
     assert!(offset_of!(HeaderExt, kmsg_written) == 32);
-    assert!(size_of::<HeaderExt>() == 40);
+    assert!(offset_of!(HeaderExt, cpu_hide) == 40);
+    assert!(size_of::<HeaderExt>() == 48);
 };
 
 #[cfg(test)]

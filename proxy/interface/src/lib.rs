@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod channel;
+pub mod cpu;
 pub mod header;
 pub mod hypercall;
 pub mod stat;

@@ -7,6 +7,7 @@
 
 use core::fmt::Write;
 
+use crate::config::FAULT_STACK_SIZE;
 use crate::errno::EFAULT;
 use crate::fmt::StackWriter;
 
@@ -111,6 +112,10 @@ fn page_fault_cause(frame: &FaultFrame) -> &'static str {
         "null pointer dereference"
     } else if crate::scheduler::is_stack_guard(frame.cr2) {
         "stack overflow into the guard page"
+    } else if crate::scheduler::is_stack_top_guard(frame.cr2) {
+        "access past the stack top, into the guard page above it"
+    } else if super::smp::core_stack_guard(frame.cr2).is_some() {
+        "overrun of a core's boot, interrupt or fault stack into its guard page"
     } else if frame.error & 0x10 != 0 {
         "instruction fetch from an unmapped address"
     } else {
@@ -168,7 +173,10 @@ pub extern "C" fn report(frame: &FaultFrame) -> ! {
         let _ = writeln!(out);
     }
     if let Some((bottom, top)) = crate::scheduler::current_stack() {
-        let _ = writeln!(out, "[hermit]   stack of task {task}: {bottom:#x}..{top:#x}, guard page below");
+        let _ = writeln!(out, "[hermit]   stack of task {task}: {bottom:#x}..{top:#x}, guard pages below and above");
+    }
+    if let Some((core, name)) = super::smp::core_stack_guard(frame.cr2) {
+        let _ = writeln!(out, "[hermit]   the address is a guard page of core {core}'s {name} stack");
     }
     crate::drivers::console::emergency(out.as_bytes());
     crate::drivers::hypercall::exit(EFAULT.neg())
@@ -177,9 +185,9 @@ pub extern "C" fn report(frame: &FaultFrame) -> ! {
 /// Where the first core's trampoline saves a faulting context.
 static mut BSP_FRAME: FaultFrame = FaultFrame::zeroed();
 
-/// The first core's stack for the reporter.
-static mut BSP_FAULT_STACK: super::entry::Stack<{ crate::config::FAULT_STACK_SIZE }> =
-    super::entry::Stack([0; crate::config::FAULT_STACK_SIZE]);
+/// The first core's stack for the reporter until [`super::smp::prepare_stacks`] gives it one
+/// between guard pages.
+static mut BSP_FAULT_STACK: super::entry::Stack<FAULT_STACK_SIZE> = super::entry::Stack([0; FAULT_STACK_SIZE]);
 
 /// Prepares core `core` for exceptions: its per-core block, and on the first core the IDT
 /// and the fault frame and stack. Must run before anything on the core can fault.
@@ -188,7 +196,7 @@ pub fn init_core(core: usize) {
     if core == 0 {
         super::idt::fill();
         let frame = core::ptr::addr_of_mut!(BSP_FRAME) as u64;
-        let stack = core::ptr::addr_of_mut!(BSP_FAULT_STACK) as u64 + crate::config::FAULT_STACK_SIZE as u64;
+        let stack = core::ptr::addr_of_mut!(BSP_FAULT_STACK) as u64 + FAULT_STACK_SIZE as u64;
         block.fault_frame.store(frame, core::sync::atomic::Ordering::Relaxed);
         block.fault_stack_top.store(stack, core::sync::atomic::Ordering::Relaxed);
     }

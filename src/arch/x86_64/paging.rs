@@ -44,17 +44,28 @@ pub fn identity_map_ram(ram_end: u64, alloc: &mut dyn FnMut() -> Result<u64>) ->
     Ok(end)
 }
 
-/// Unmaps the 4 KiB pages at `holes` (page aligned, all inside one 2 MiB page), splitting
-/// that 2 MiB page into 4 KiB pages if needed.
+/// Unmaps the 4 KiB pages at `holes` (page aligned), splitting each 2 MiB page they lie in
+/// into 4 KiB pages if needed.
 ///
-/// The caller guarantees that nothing uses the 2 MiB around the holes yet (fresh stack
-/// memory); every core then drops its cached translations of the changed entries.
+/// The caller guarantees that nothing uses the 2 MiB pages around the holes yet (fresh stack
+/// memory): a split page costs a shadow-paging fault per 4 KiB page at first touch on PVM
+/// hosts, so pages in use (the image's) are never split. Every core then drops its cached
+/// translations of the changed entries.
 pub fn punch_guard_pages(holes: &[u64], alloc: &mut dyn FnMut() -> Result<u64>) -> Result<()> {
-    let Some(&first) = holes.first() else { return Ok(()) };
-    let base = first & !0x1f_ffff;
-    if holes.iter().any(|h| !h.is_multiple_of(0x1000) || h & !0x1f_ffff != base) {
+    if holes.iter().any(|h| !h.is_multiple_of(0x1000)) {
         return Err(EINVAL);
     }
+    for (i, hole) in holes.iter().enumerate() {
+        let base = hole & !0x1f_ffff;
+        if !holes[..i].iter().any(|h| h & !0x1f_ffff == base) {
+            punch_in_large_page(base, holes, alloc)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`punch_guard_pages`] for those of `holes` that lie in the 2 MiB page at `base`.
+fn punch_in_large_page(base: u64, holes: &[u64], alloc: &mut dyn FnMut() -> Result<u64>) -> Result<()> {
     // SAFETY: reading the live PDPT entry for the region.
     let pdpte = unsafe { pdpt().add(pagetable::pdpt_index(base)).read_volatile() };
     if pdpte & PRESENT == 0 || pdpte & LARGE != 0 {
@@ -70,7 +81,7 @@ pub fn punch_guard_pages(holes: &[u64], alloc: &mut dyn FnMut() -> Result<u64>) 
     }
     if pde & LARGE == 0 {
         let pt = (pde & pagetable::ADDR_MASK) as *mut u64;
-        for hole in holes {
+        for hole in holes.iter().filter(|h| *h & !0x1f_ffff == base) {
             // SAFETY: `pt` is a live page table; clearing entries of pages nothing uses.
             unsafe { pt.add(pagetable::pt_index(*hole)).write_volatile(0) };
             super::tlb::changed(*hole);
@@ -82,7 +93,8 @@ pub fn punch_guard_pages(holes: &[u64], alloc: &mut dyn FnMut() -> Result<u64>) 
         // SAFETY: `pt` is a fresh, exclusively owned frame.
         unsafe { pt.add(i).write_volatile(*entry) };
     }
-    // SAFETY: replacing a 2 MiB leaf that nothing uses by an equivalent table with holes.
+    // SAFETY: replacing a 2 MiB leaf by a table with the same frames and flags, except for
+    // holes that nothing uses.
     unsafe { pde_slot.write_volatile(pagetable::table(pt as u64)) };
     super::tlb::changed(base);
     Ok(())

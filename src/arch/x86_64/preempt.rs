@@ -7,20 +7,30 @@
 //! An interrupt that preempts CPL 3 is turned by the CPL-0 trampoline into a jump to
 //! `hermit_preempt_entry` on the interrupted stack, 136 bytes below the interrupted stack
 //! pointer (the red zone stays intact), with the interrupted RIP and RFLAGS stored there.
-//! The entry saves every register and the whole FPU/SSE/AVX state (XSAVE), calls the
-//! scheduler, restores everything and returns with `ret 128`, which also skips the red zone.
+//! The entry saves every register and the x87/SSE/AVX/AVX-512 state (XSAVE with the mask of
+//! [`super::xstate`], or FXSAVE without XSAVE), calls the scheduler, restores everything and
+//! returns with `ret 128`, which also skips the red zone. PKRU and AMX tile state are not
+//! saved (see [`super::xstate`]).
 
 use core::arch::global_asm;
 use core::sync::atomic::{AtomicU64, Ordering};
 
+use super::xstate::SavePlan;
+
 /// Bytes reserved for an XSAVE area (0: use FXSAVE), set once at boot.
 pub static XSAVE_BYTES: AtomicU64 = AtomicU64::new(0);
+/// Requested-feature bitmap of the XSAVE/XRSTOR in the preemption path (EDX:EAX), set once at
+/// boot: the components [`super::xstate`] manages, never all ones (which on hosts whose XCR0
+/// enables AMX would write 11 KB into the area).
+pub static XSAVE_MASK: AtomicU64 = AtomicU64::new(0);
 
-/// Records the size of the XSAVE area for the enabled features (CPUID leaf 0xD).
-pub fn init_xsave() {
-    let leaf1 = core::arch::x86_64::__cpuid(1);
-    let bytes =
-        if leaf1.ecx & (1 << 26) != 0 { u64::from(core::arch::x86_64::__cpuid_count(0xd, 0).ebx).max(576) } else { 0 };
+/// Records how the preemption path saves the vector state.
+pub fn init_xsave(plan: SavePlan) {
+    let (mask, bytes) = match plan {
+        SavePlan::Fxsave => (0, 0),
+        SavePlan::Xsave { mask, bytes } => (mask, u64::from(bytes)),
+    };
+    XSAVE_MASK.store(mask, Ordering::Relaxed);
     XSAVE_BYTES.store(bytes, Ordering::Relaxed);
 }
 
@@ -143,12 +153,12 @@ hermit_preempt_entry:
     mov qword ptr [rsp + 552], rax
     mov qword ptr [rsp + 560], rax
     mov qword ptr [rsp + 568], rax
-    mov eax, -1
-    mov edx, -1
+    mov eax, dword ptr [rip + {xsave_mask}]
+    mov edx, dword ptr [rip + {xsave_mask} + 4]
     xsave64 [rsp]
     call 4f
-    mov eax, -1
-    mov edx, -1
+    mov eax, dword ptr [rip + {xsave_mask}]
+    mov edx, dword ptr [rip + {xsave_mask} + 4]
     xrstor64 [rsp]
     jmp 3f
 2:
@@ -189,5 +199,6 @@ hermit_preempt_entry:
 "#,
     mxcsr_default = sym MXCSR_DEFAULT,
     xsave_bytes = sym XSAVE_BYTES,
+    xsave_mask = sym XSAVE_MASK,
     preempted = sym crate::scheduler::preempted,
 );
