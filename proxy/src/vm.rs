@@ -120,7 +120,7 @@ fn prepare(
     write_header(ram, config, image, khz, prepared)?;
     let heap = pretouch(config, image, ram);
     if config.populate {
-        ram.populate_in_background(heap);
+        crate::populate::start(ram.clone(), image.entry, heap);
     }
     Ok(vcpus)
 }
@@ -178,15 +178,21 @@ fn write_header(ram: &GuestRam, config: &Config, image: &Image, khz: u64, prepar
         return Ok(());
     }
 
-    let mut features = header::FEATURE_EXT_HYPERCALLS;
+    let mut features = header::FEATURE_EXT_HYPERCALLS | header::FEATURE_CMDLINE;
     if config.fast_channel {
         features |= header::FEATURE_FAST_CHANNEL;
     }
     if prepared {
         features |= header::FEATURE_CPU_PREPARED;
     }
-    let ext =
-        HeaderExt { magic: EXT_MAGIC, version: EXT_VERSION, features, realtime_ns: 0, tsc_khz: khz, kmsg_written: 0 };
+    let ext = HeaderExt {
+        magic: EXT_MAGIC,
+        version: EXT_VERSION,
+        features,
+        realtime_ns: 0,
+        tsc_khz: khz,
+        ..Default::default()
+    };
     let base = at(offset::EXT);
     ram.write::<u32>(base, ext.magic).map_err(err)?;
     ram.write::<u32>(base + 4, ext.version).map_err(err)?;

@@ -216,6 +216,8 @@ pub const FEATURE_FAST_CHANNEL: u64 = 1 << 0;
 pub const FEATURE_EXT_HYPERCALLS: u64 = 1 << 1;
 /// Feature bit: the loader has set CR4/XCR0 for SSE, AVX and FSGSBASE before entry.
 pub const FEATURE_CPU_PREPARED: u64 = 1 << 2;
+/// Feature bit: the loader serves `CMDLINE` (more than 128 arguments or variables).
+pub const FEATURE_CMDLINE: u64 = 1 << 3;
 
 /// Extension block at `image + 0x100`, written only by this project's proxy.
 ///
@@ -237,6 +239,12 @@ pub struct HeaderExt {
     /// Written by the kernel: total bytes it has written to the `.kmsg` ring, so that a
     /// loader can print the ring in order.
     pub kmsg_written: u64,
+    /// Written by the kernel: the application's program break (0 until the kernel has set
+    /// up its memory). A hint for the loader, which populates host memory ahead of it.
+    pub heap_break: u64,
+    /// Written by the kernel: the lowest address of its allocations from the top of RAM
+    /// (stacks, page tables); 0 until set. A hint, like [`HeaderExt::heap_break`].
+    pub kernel_low: u64,
 }
 
 const _: () = {
@@ -244,7 +252,9 @@ const _: () = {
     assert!(offset_of!(HeaderExt, realtime_ns) == 16);
     assert!(offset_of!(HeaderExt, tsc_khz) == 24);
     assert!(offset_of!(HeaderExt, kmsg_written) == 32);
-    assert!(size_of::<HeaderExt>() == 40);
+    assert!(offset_of!(HeaderExt, heap_break) == 40);
+    assert!(offset_of!(HeaderExt, kernel_low) == 48);
+    assert!(size_of::<HeaderExt>() == 56);
 };
 
 #[cfg(test)]
