@@ -42,6 +42,23 @@ expect dev-zero "is a character device; an image must be a regular file" /dev/ze
 expect directory "is a directory; an image must be a regular file" "$dir"
 head -c $((33 << 20)) /dev/zero > "$dir/huge" && cat "$good" >> "$dir/huge"
 expect larger-than-memory "more than guest memory" "$dir/huge" HERMIT_MEM=32M
+# Arguments beyond 2 MiB (Linux's default ARG_MAX; a larger stack limit lets the proxy
+# itself receive them) are refused, not cut.
+big=$(head -c 100000 /dev/zero | tr '\0' x)
+set +e
+(
+	ulimit -s 65536
+	set --
+	while [ $# -lt 30 ]; do set -- "$@" "$big"; done
+	exec timeout 10 "$proxy" "$good" "$@"
+) > "$dir/args-too-long.out" 2>&1
+code=$?
+set -e
+if [ "$code" -ne 1 ] || ! grep -q "more than the 2097152 a program can receive" "$dir/args-too-long.out"; then
+	echo "FAIL args-too-long: status $code, output:"; head -c 300 "$dir/args-too-long.out"; status=1
+else
+	echo "ok   args-too-long: $(cat "$dir/args-too-long.out")"
+fi
 host_cpus=$(nproc)
 expect too-many-cpus "at most $((4 * host_cpus)) are accepted" "$good" HERMIT_CPUS=$((4 * host_cpus + 1))
 # More vCPUs than host CPUs: a warning, and the program runs.

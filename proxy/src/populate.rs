@@ -12,8 +12,8 @@
 //! (the original kernel, `HERMIT_UHYVE_COMPAT=1`) it populates the look-ahead above the heap
 //! start and below the end of RAM only.
 //!
-//! The thread runs at idle priority when the proxy may raise it back (root or
-//! `CAP_SYS_NICE`), else at nice 19; it checks [`stop`] between chunks, and is raised to
+//! The thread runs at idle priority when the proxy runs as root (which may raise it back
+//! later), else at nice 19; it checks [`stop`] between chunks, and is raised to
 //! normal priority when the run ends, so that the exit, which waits for every thread to
 //! die, does not wait for busy host threads to leave it a CPU.
 
