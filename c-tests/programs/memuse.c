@@ -4,6 +4,9 @@
  * usage: memuse sleep <seconds>             touch nothing, sleep
  *        memuse touch <MiB> <seconds>       malloc and write every 4 KiB page of <MiB>,
  *                                           check it, then sleep
+ *        memuse release <MiB> <seconds>     take and touch <MiB> above the heap with sbrk,
+ *                                           hold it <seconds>, give it back with a negative
+ *                                           sbrk and sleep <seconds> again
  *        memuse first-touch <seconds>       sleep, then print the cycles per MiB of
  *                                           malloc(1 MiB) plus a write to each page,
  *                                           over 256 MiB (a measurement, not a check)
@@ -47,6 +50,24 @@ int main(int argc, char **argv)
 			wrong += block[off] != (char)(off / PAGE);
 		CHECK_INT(wrong, 0);
 		printf("memuse: touched %s MiB, holding it %s s\n", argv[2], argv[3]);
+		fflush(stdout);
+		sleep(atoi(argv[3]));
+	} else if (strcmp(argv[1], "release") == 0 && argc == 4) {
+		long bytes = atol(argv[2]) * MIB;
+		/* stdio allocates its buffer now, below the memory sbrk takes and gives back. */
+		printf("memuse: taking %s MiB with sbrk\n", argv[2]);
+		fflush(stdout);
+		volatile char *block = sbrk(bytes);
+		CHECK(block != (void *)-1);
+		if (block == (void *)-1)
+			TEST_DONE();
+		for (long off = 0; off < bytes; off += PAGE)
+			block[off] = 1;
+		printf("memuse: took %s MiB with sbrk\n", argv[2]);
+		fflush(stdout);
+		sleep(atoi(argv[3]));
+		CHECK(sbrk(-bytes) != (void *)-1);
+		printf("memuse: gave it back\n");
 		fflush(stdout);
 		sleep(atoi(argv[3]));
 	} else if (strcmp(argv[1], "first-touch") == 0) {
