@@ -28,6 +28,18 @@ hermit_c_test(args_env ARGS 42 "two words" "x=y" ENV "HERMIT_TEST_VALUE=hello he
   EXIT_CODE 42 MATCH "argv\\[1\\]=42, exiting with it")
 hermit_c_run(args_env_status PROGRAM args_env ARGS 0 "two words" "x=y"
   ENV "HERMIT_TEST_VALUE=hello hermit" EXIT_CODE 0)
+# More than the original protocol's 128 arguments and variables: all arrive through CMDLINE;
+# under the original protocol (HERMIT_UHYVE_COMPAT=1) the proxy refuses instead of cutting.
+set(many_args "")
+set(many_env ARGS_MANY_COUNT=300)
+foreach(i RANGE 1 300)
+  list(APPEND many_args arg${i})
+  list(APPEND many_env ARGS_MANY_ENV_${i}=value${i})
+endforeach()
+hermit_c_test(args_many ARGS ${many_args} ENV ${many_env}
+  MATCH "300 arguments and [0-9]+ variables arrived, 300 of them ours" "all [0-9]+ checks passed")
+hermit_c_run(args_many_original_uhyve PROGRAM args_many ARGS ${many_args} ENV ${many_env} HERMIT_UHYVE_COMPAT=1
+  EXIT_CODE 1 MATCH "the program has 301 arguments, but the original protocol passes at most 128")
 hermit_c_test(signals EXIT_CODE 134 MATCH "handlers ran; calling abort")
 hermit_c_run(signals_2cpus PROGRAM signals ENV HERMIT_CPUS=2 EXIT_CODE 134 MATCH "handlers ran; calling abort")
 hermit_c_test(unsupported MATCH "writev gathers this line")
@@ -107,10 +119,9 @@ hermit_c_run(fault_invalid_opcode PROGRAM fault ARGS ud EXIT_CODE 242 TIMEOUT 2
 hermit_c_run(fault_divide PROGRAM fault ARGS div EXIT_CODE 242 TIMEOUT 2 MATCH "divide error \\(#DE, vector 0\\)")
 hermit_c_run(fault_wild_pointer PROGRAM fault ARGS wild EXIT_CODE 242 TIMEOUT 2
   MATCH "access to an unmapped address")
-# A hostile guest: each bad request is refused with a message and status 1.
+# A hostile guest: each bad request struct or port is refused with a message and status 1.
 hermit_c_test(hostile ARGS foreign-fds MATCH "foreign descriptors refused")
-foreach(case write-outside write-wrap read-outside open-outside open-unterminated struct-outside
-    exit-outside cmdval-outside unknown-port)
+foreach(case open-outside open-unterminated struct-outside exit-outside cmdval-outside unknown-port)
   string(REGEX MATCH "^[a-z]+" call "${case}")
   string(TOUPPER "${call}" call)
   if(case STREQUAL "struct-outside")
@@ -123,6 +134,17 @@ foreach(case write-outside write-wrap read-outside open-outside open-unterminate
   hermit_c_run(hostile_${case} PROGRAM hostile ARGS ${case} EXIT_CODE 1 TIMEOUT 10
     MATCH "${expect}" "stopping the guest")
 endforeach()
+# READ/WRITE buffers outside guest memory give EFAULT, partly outside a short count (as
+# Linux), through port exits and the fast channel; a channel port above 16 bits is refused.
+hermit_c_run(hostile_buffers_outside PROGRAM hostile ARGS buffers-outside TIMEOUT 10
+  MATCH "buffers outside guest memory gave EFAULT" "all [0-9]+ checks passed")
+hermit_c_run(hostile_partial PROGRAM hostile ARGS partial "${HERMIT_TEST_TMPDIR}/hostile-partial" TIMEOUT 10
+  MATCH "partial buffers gave short counts and EFAULT" "all [0-9]+ checks passed")
+hermit_c_run(hostile_channel_port PROGRAM hostile ARGS channel-port EXIT_CODE 1 TIMEOUT 10
+  MATCH "proxy: the guest used unknown hypercall port 0x10540 \\(fast channel\\)" "stopping the guest")
+# Guest memory the proxy populates follows what the program uses (check-memory-use.sh holds
+# the numbers); this run checks the program itself.
+hermit_c_test(memuse ARGS touch 64 0 MATCH "touched 64 MiB" "all [0-9]+ checks passed")
 
 # ---- confinement (issue 8): no way into the proxy, the file sandbox, the system-call filter ---
 # The header hides the proxy's address; the proxy's own /proc entries and devices are refused

@@ -1,10 +1,14 @@
 /* hostile: issues uhyve hypercalls with pointers outside guest memory and lengths that wrap,
- * as a malicious guest would. The proxy must refuse each, say so, and stop the guest with
- * status 1; descriptors the guest does not own must give EBADF. */
+ * as a malicious guest would. A request struct outside guest memory (or an unknown port)
+ * stops the guest with a message and status 1; a READ/WRITE buffer that is partly outside
+ * gives a short count, one with nothing transferable -EFAULT (as Linux); descriptors the
+ * guest does not own give EBADF. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hermit/syscall.h>
 
@@ -14,6 +18,7 @@
 #define PORT_OPEN 0x440
 #define PORT_READ 0x500
 #define PORT_EXIT 0x540
+#define PORT_FREELIST 0x720
 #define PORT_CMDVAL 0x780
 
 struct __attribute__((packed)) uhyve_write { int fd; uint64_t buf; uint64_t len; };
@@ -37,21 +42,139 @@ static void raw(uint16_t port, uint32_t value)
 
 static char unterminated[8192];
 
+/* The page-directory entry that maps the 2 MiB page at `va` in the kernel's page tables,
+ * which the proxy walks for READ/WRITE buffers (PML4 at image + 0x1000); every page is
+ * accessible at CPL 3, as a hostile program may exploit. */
+static volatile uint64_t *pd_entry(uint64_t va)
+{
+	const uint64_t mask = 0x000ffffffffff000ULL;
+	volatile uint64_t *pml4 = (volatile uint64_t *)(uintptr_t)0x801000;
+	uint64_t e = pml4[(va >> 39) & 511];
+	if (!(e & 1))
+		return NULL;
+	volatile uint64_t *pdpt = (volatile uint64_t *)(uintptr_t)(e & mask);
+	e = pdpt[(va >> 30) & 511];
+	if (!(e & 1) || (e & 0x80))
+		return NULL;
+	volatile uint64_t *pd = (volatile uint64_t *)(uintptr_t)(e & mask);
+	return &pd[(va >> 21) & 511];
+}
+
+/* WRITE and READ with a buffer whose first 100 bytes are mapped and whose rest is not: the
+ * guest unmaps a 2 MiB page of its own heap (for the proxy's page walk) that it never
+ * touches. */
+static void partial(const char *path)
+{
+	char *block = malloc(6 << 20);
+	CHECK(block != NULL);
+	if (!block)
+		return;
+	uint64_t page = ((uint64_t)(uintptr_t)block + (2 << 20) + 0x1fffff) & ~0x1fffffULL;
+	char *before = (char *)(uintptr_t)(page - 100);
+	memset(before, 'p', 100);
+	volatile uint64_t *pde = pd_entry(page);
+	CHECK(pde != NULL && (*pde & 1));
+	if (!pde)
+		return;
+	int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+	CHECK(fd > 2);
+	uint64_t saved = *pde;
+	*pde = saved & ~1ULL;
+
+	struct uhyve_write w = { fd, page - 100, 200 };
+	hypercall(PORT_WRITE, &w);
+	CHECK_INT(w.len, 100);
+	struct uhyve_write none = { fd, page + 8, 10 };
+	hypercall(PORT_WRITE, &none);
+	CHECK_INT((int64_t)none.len, -EFAULT);
+	struct uhyve_write more = { fd, (uint64_t)(uintptr_t)block, 100 };
+	hypercall(PORT_WRITE, &more);
+	CHECK_INT(more.len, 100);
+
+	CHECK_INT(lseek(fd, 0, SEEK_SET), 0);
+	memset(before, 0, 100);
+	struct uhyve_read r = { fd, page - 100, 200, 0 };
+	hypercall(PORT_READ, &r);
+	CHECK_INT(r.ret, 100);
+	int same = 1;
+	for (int i = 0; i < 100; i++)
+		same &= before[i] == 'p';
+	CHECK(same);
+	struct uhyve_read rnone = { fd, page + 8, 10, 0 };
+	hypercall(PORT_READ, &rnone);
+	CHECK_INT(rnone.ret, -EFAULT);
+
+	*pde = saved;
+	close(fd);
+	printf("hostile: partial buffers gave short counts and EFAULT\n");
+}
+
+/* Core 0's fast-channel slot, found in the kernel heap (0x200000..0x800000) by its shape:
+ * the control block (host state 0 or 1, the served count, 56 zero bytes), then slot 0,
+ * idle, whose last request was a WRITE from the kernel's argument area. */
+static volatile uint32_t *channel_slot0(void)
+{
+	uint64_t image_end = 0x800000 + *(volatile uint64_t *)(uintptr_t)0x800038;
+	for (uint64_t a = 0x200000; a < 0x800000; a += 64) {
+		volatile uint32_t *c = (volatile uint32_t *)(uintptr_t)a;
+		if (c[0] > 1)
+			continue;
+		int zero = 1;
+		for (int i = 2; i < 16; i++)
+			zero &= c[i] == 0;
+		volatile uint32_t *slot = c + 16;
+		uint64_t arg = *(volatile uint64_t *)(slot + 2);
+		if (zero && slot[0] == 0 && slot[1] == PORT_WRITE && arg >= 0x800000 && arg < image_end)
+			return slot;
+	}
+	return NULL;
+}
+
+/* A fast-channel request for port 0x10540, which a 16-bit truncation would serve as EXIT. */
+static int channel_port(void)
+{
+	printf("hostile: looking for the fast channel\n");
+	fflush(stdout);
+	volatile uint32_t *slot = channel_slot0();
+	if (!slot) {
+		printf("hostile: no fast channel found\n");
+		return 3;
+	}
+	static volatile int32_t code = 0;
+	*(volatile uint64_t *)(slot + 2) = (uint64_t)(uintptr_t)&code;
+	slot[1] = 0x10540;
+	__atomic_store_n(&slot[0], 1, __ATOMIC_SEQ_CST); /* SLOT_REQUEST */
+	raw(PORT_FREELIST, 0);                           /* a no-op port exit wakes the poller */
+	while (__atomic_load_n(&slot[0], __ATOMIC_SEQ_CST) != 3) /* SLOT_DONE */
+		__asm__ volatile("pause");
+	printf("hostile: the proxy served port 0x10540\n");
+	return 4;
+}
+
 int main(int argc, char **argv)
 {
-	CHECK(argc == 2);
+	CHECK(argc >= 2);
 	const char *c = argv[1];
 	fflush(stdout);
-	if (strcmp(c, "write-outside") == 0) {
+	if (strcmp(c, "buffers-outside") == 0) {
+		/* Buffers outside guest memory, or wrapping around: EFAULT, the guest goes on. */
 		struct uhyve_write w = { 1, OUTSIDE, 16 };
 		hypercall(PORT_WRITE, &w);
-	} else if (strcmp(c, "write-wrap") == 0) {
+		CHECK_INT((int64_t)w.len, -EFAULT);
 		static char buf[16] = "wrapping";
-		struct uhyve_write w = { 1, (uint64_t)(uintptr_t)buf, (uint64_t)-8 };
-		hypercall(PORT_WRITE, &w);
-	} else if (strcmp(c, "read-outside") == 0) {
+		struct uhyve_write wrap = { 1, (uint64_t)(uintptr_t)buf, (uint64_t)-8 };
+		hypercall(PORT_WRITE, &wrap);
+		CHECK_INT((int64_t)wrap.len, -EFAULT);
 		struct uhyve_read r = { 0, OUTSIDE, 16, 0 };
 		hypercall(PORT_READ, &r);
+		CHECK_INT(r.ret, -EFAULT);
+		printf("hostile: buffers outside guest memory gave EFAULT\n");
+		TEST_DONE();
+	} else if (strcmp(c, "partial") == 0 && argc == 3) {
+		partial(argv[2]);
+		TEST_DONE();
+	} else if (strcmp(c, "channel-port") == 0) {
+		return channel_port();
 	} else if (strcmp(c, "open-outside") == 0) {
 		struct uhyve_open o = { OUTSIDE, 0, 0, 0 };
 		hypercall(PORT_OPEN, &o);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # check-bad-images.sh: the proxy refuses files that are not HermitCore images, each with a
-# message naming what is wrong, and exits 1 without running anything; --help documents the
-# environment variables.
+# message naming what is wrong, and exits 1 at once without running anything (FIFOs and
+# devices without reading them); more vCPUs than host CPUs give a warning, more than four
+# per host CPU a refusal; --help documents the environment variables.
 # usage: check-bad-images.sh <proxy> <a good image> <scratch directory>
 set -eu
 proxy=$1 good=$2 dir=$3
@@ -12,7 +13,7 @@ expect() {
 	name=$1 pattern=$2 image=$3
 	shift 3
 	set +e
-	env "$@" "$proxy" "$image" > "$dir/$name.out" 2>&1
+	timeout 10 env "$@" "$proxy" "$image" > "$dir/$name.out" 2>&1
 	code=$?
 	set -e
 	if [ "$code" -ne 1 ] || ! grep -q "$pattern" "$dir/$name.out"; then
@@ -35,6 +36,42 @@ expect old-abi "pre-2018 HermitCore ABI" "$dir/old-abi"
 expect bad-memory "HERMIT_MEM" "$good" HERMIT_MEM=lots
 expect qemu "not supported yet" "$good" HERMIT_ISLE=qemu
 expect no-cpus "HERMIT_CPUS" "$good" HERMIT_CPUS=0
+rm -f "$dir/fifo" && mkfifo "$dir/fifo"
+expect fifo "is a FIFO; an image must be a regular file" "$dir/fifo"
+expect dev-zero "is a character device; an image must be a regular file" /dev/zero
+expect directory "is a directory; an image must be a regular file" "$dir"
+head -c $((33 << 20)) /dev/zero > "$dir/huge" && cat "$good" >> "$dir/huge"
+expect larger-than-memory "more than guest memory" "$dir/huge" HERMIT_MEM=32M
+# Arguments beyond 2 MiB (Linux's default ARG_MAX; a larger stack limit lets the proxy
+# itself receive them) are refused, not cut.
+big=$(head -c 100000 /dev/zero | tr '\0' x)
+set +e
+(
+	ulimit -s 65536
+	set --
+	while [ $# -lt 30 ]; do set -- "$@" "$big"; done
+	exec timeout 10 "$proxy" "$good" "$@"
+) > "$dir/args-too-long.out" 2>&1
+code=$?
+set -e
+if [ "$code" -ne 1 ] || ! grep -q "more than the 2097152 a program can receive" "$dir/args-too-long.out"; then
+	echo "FAIL args-too-long: status $code, output:"; head -c 300 "$dir/args-too-long.out"; status=1
+else
+	echo "ok   args-too-long: $(cat "$dir/args-too-long.out")"
+fi
+host_cpus=$(nproc)
+expect too-many-cpus "more than 4 vCPUs per host CPU .*are accepted" "$good" HERMIT_CPUS=$((4 * host_cpus + 1))
+# More vCPUs than host CPUs: a warning, and the program runs.
+set +e
+timeout 60 env HERMIT_CPUS=$((host_cpus + 1)) "$proxy" "$good" > "$dir/more-cpus.out" 2>&1
+code=$?
+set -e
+if [ "$code" -ne 0 ] || ! grep -q "warning: HERMIT_CPUS=$((host_cpus + 1)) is more than" "$dir/more-cpus.out" \
+	|| ! grep -q "Hello World" "$dir/more-cpus.out"; then
+	echo "FAIL more-cpus: status $code, output:"; cat "$dir/more-cpus.out"; status=1
+else
+	echo "ok   more-cpus: $(head -1 "$dir/more-cpus.out")"
+fi
 "$proxy" --help > "$dir/help.out"
 for var in HERMIT_ISLE HERMIT_CPUS HERMIT_MEM HERMIT_VERBOSE; do
 	grep -q "$var" "$dir/help.out" || { echo "FAIL --help does not document $var"; status=1; }

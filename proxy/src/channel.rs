@@ -91,12 +91,7 @@ impl Channel {
             let port = host.ram.atomic_u32(slot + SLOT_PORT_OFFSET as u64).map(|p| p.load(Ordering::Acquire));
             let arg = host.ram.load_u64(slot + SLOT_ARG_OFFSET as u64);
             let outcome = match (port, arg) {
-                // The slot's port field is 32 bits wide; ports are 16 bits (an `out` to port
-                // 0x10540 does not exist, so it must not be served as EXIT).
-                (Ok(port), Ok(arg)) => match u16::try_from(port) {
-                    Ok(port) => dispatch(host, port, arg),
-                    Err(_) => Outcome::Fatal(format!("fast-channel request for port {port:#x}, beyond 16 bits")),
-                },
+                (Ok(port), Ok(arg)) => serve(host, port, arg),
                 _ => Outcome::Fatal("unreadable fast-channel slot".into()),
             };
             if let Ok(counter) = host.ram.atomic_u32(self.gpa + SERVED_OFFSET as u64) {
@@ -106,6 +101,15 @@ impl Channel {
             done(outcome);
         }
         served
+    }
+}
+
+/// Serves one channel request. The slot's port field is 32 bits wide; a value that is not a
+/// 16-bit I/O port is refused like an unknown port, never truncated to one.
+pub fn serve(host: &Host, port: u32, arg: u64) -> Outcome {
+    match u16::try_from(port) {
+        Ok(port) => dispatch(host, port, arg),
+        Err(_) => Outcome::Fatal(format!("the guest used unknown hypercall port {port:#x} (fast channel)")),
     }
 }
 
@@ -138,5 +142,28 @@ fn poll(host: &Arc<Host>) {
         // A request may have arrived after the last scan but before the guest saw PARKED.
         channel.scan(host);
         channel.spinning.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host() -> Host {
+        let ram = GuestRam::new(32 << 20, false).unwrap();
+        Host::new(ram, 0x80_0000, Vec::new(), Vec::new(), false, true, true)
+    }
+
+    #[test]
+    fn ports_are_checked_not_truncated() {
+        let host = host();
+        host.ram.write::<i32>(0x10_0000, 7).unwrap();
+        assert_eq!(serve(&host, 0x540, 0x10_0000), Outcome::Exit(7));
+        for port in [0x1_0540, 0xffff_0540, u32::MAX] {
+            match serve(&host, port, 0x10_0000) {
+                Outcome::Fatal(what) => assert!(what.contains(&format!("{port:#x}")), "{what}"),
+                other => panic!("port {port:#x} was served: {other:?}"),
+            }
+        }
     }
 }

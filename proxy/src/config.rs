@@ -17,6 +17,10 @@ pub const MAX_MEM: u64 = 512 << 30;
 /// Largest number of vCPUs (the kernel's `MAX_CORES`).
 pub const MAX_CPUS: u32 = 512;
 
+/// vCPUs allowed per host CPU the proxy may run on: beyond one a warning, beyond this many
+/// a refusal (time-shared vCPUs spin for each other, and boot slows down with each).
+pub const CPUS_PER_HOST_CPU: u32 = 4;
+
 /// Which monitor runs the image (`HERMIT_ISLE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Isle {
@@ -150,6 +154,33 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Checks the number of vCPUs against the `host_cpus` the proxy may run on: at most
+    /// [`CPUS_PER_HOST_CPU`] times as many; returns a warning when there are more vCPUs than
+    /// host CPUs.
+    pub fn check_cpus(&self, host_cpus: u32) -> Result<Option<String>, ConfigError> {
+        let host_cpus = host_cpus.max(1);
+        let bound = host_cpus.saturating_mul(CPUS_PER_HOST_CPU).min(MAX_CPUS);
+        if self.cpus > bound {
+            return Err(ConfigError {
+                var: "HERMIT_CPUS",
+                value: self.cpus.to_string(),
+                reason: format!(
+                    "more than {CPUS_PER_HOST_CPU} vCPUs per host CPU (this host gives the proxy {host_cpus}); \
+                     at most {bound} are accepted"
+                ),
+            });
+        }
+        Ok((self.cpus > host_cpus).then(|| {
+            format!(
+                "warning: HERMIT_CPUS={} is more than the {host_cpus} host CPU(s) the proxy may use; \
+                 the vCPUs will share them",
+                self.cpus
+            )
+        }))
+    }
+}
+
 /// Parses a size with an optional K, M, G or T suffix (powers of 1024), as uhyve did.
 pub fn parse_size(text: &str) -> Option<u64> {
     let text = text.trim();
@@ -229,6 +260,21 @@ mod tests {
         assert_eq!(config(&[("HERMIT_CPUS", "2")]).unwrap().cpus, 2);
         assert!(config(&[("HERMIT_CPUS", "0")]).is_err());
         assert!(config(&[("HERMIT_CPUS", "many")]).is_err());
+    }
+
+    #[test]
+    fn vcpus_beyond_the_host_warn_and_are_bounded() {
+        let c = |n: &str| config(&[("HERMIT_CPUS", n)]).unwrap();
+        assert_eq!(c("2").check_cpus(2), Ok(None));
+        let warning = c("3").check_cpus(2).unwrap().unwrap();
+        assert!(warning.contains("more than the 2 host CPU(s)"), "{warning}");
+        assert!(c("8").check_cpus(2).unwrap().is_some());
+        let e = c("9").check_cpus(2).unwrap_err();
+        assert!(e.to_string().contains("at most 8 are accepted"), "{e}");
+        assert!(c("64").check_cpus(2).is_err());
+        assert_eq!(c("64").check_cpus(64), Ok(None));
+        assert_eq!(c("512").check_cpus(512), Ok(None));
+        assert!(c("1").check_cpus(0).unwrap().is_none());
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! wrong with the file.
 
 use std::fmt;
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
 
 use hermit_interface::HERMIT_ELFOSABI;
 
@@ -108,6 +111,46 @@ impl fmt::Display for ElfError {
             ElfError::Dynamic => write!(f, "the image asks for a dynamic loader (PT_INTERP); it must be static"),
         }
     }
+}
+
+/// Reads the image file at `path`, which must be a regular file of at most `limit` bytes
+/// (an image larger than guest memory cannot be loaded). FIFOs, devices, directories and
+/// sockets are refused at once, without reading from them or waiting for a writer.
+pub fn read_image(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let shown = path.display();
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let kind = meta.file_type();
+    let what = if kind.is_file() {
+        None
+    } else if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_fifo() {
+        Some("a FIFO")
+    } else if kind.is_char_device() {
+        Some("a character device")
+    } else if kind.is_block_device() {
+        Some("a block device")
+    } else {
+        Some("a socket or other special file")
+    };
+    if let Some(what) = what {
+        return Err(format!("{shown} is {what}; an image must be a regular file"));
+    }
+    let too_big = |size: u64| format!("{shown} is {size} bytes, more than guest memory ({limit} bytes); not an image");
+    if meta.len() > limit {
+        return Err(too_big(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 fn u16_at(b: &[u8], off: usize) -> u16 {
@@ -250,6 +293,30 @@ mod tests {
     }
 
     const MEM: u64 = 512 << 20;
+
+    #[test]
+    fn only_regular_files_of_bounded_size_are_read() {
+        let dir = std::env::temp_dir().join(format!("proxy-elf-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let err = read_image(Path::new("/dev/zero"), 1 << 20).unwrap_err();
+        assert!(err.contains("a character device"), "{err}");
+        let err = read_image(&dir, 1 << 20).unwrap_err();
+        assert!(err.contains("a directory"), "{err}");
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: `c` is a valid path; mkfifo creates a FIFO there.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // Refused at once, without waiting for a writer.
+        let err = read_image(&fifo, 1 << 20).unwrap_err();
+        assert!(err.contains("a FIFO"), "{err}");
+        let file = dir.join("image");
+        std::fs::write(&file, [1u8; 100]).unwrap();
+        assert_eq!(read_image(&file, 100).unwrap().len(), 100);
+        let err = read_image(&file, 99).unwrap_err();
+        assert!(err.contains("more than guest memory"), "{err}");
+        assert!(read_image(&dir.join("missing"), 100).unwrap_err().starts_with("cannot read"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn accepts_a_hermit_image() {

@@ -5,11 +5,15 @@
 //! guest can at most make a request fail. Strings are read with a bound.
 
 use std::fmt;
+use std::mem::offset_of;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use vm_memory::{
     Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion, VolatileMemory, VolatileSlice,
 };
+
+use hermit_interface::header::{offset, HeaderExt};
+use hermit_interface::PAGE_SIZE;
 
 use crate::paging::{self, PhysRead};
 
@@ -25,8 +29,6 @@ pub enum GuestError {
     OutOfRange { addr: u64, len: u64 },
     /// A string had no NUL within the bound.
     Unterminated { addr: u64, max: usize },
-    /// A guest-virtual address is not mapped by the guest's page tables.
-    Unmapped { vaddr: u64 },
     /// A field has an impossible value.
     Invalid(String),
 }
@@ -40,23 +42,13 @@ impl fmt::Display for GuestError {
             GuestError::Unterminated { addr, max } => {
                 write!(f, "the string at {addr:#x} has no terminating NUL within {max} bytes")
             }
-            GuestError::Unmapped { vaddr } => write!(f, "guest-virtual address {vaddr:#x} is not mapped"),
             GuestError::Invalid(what) => write!(f, "{what}"),
         }
     }
 }
 
-/// `madvise` advice that faults pages in writable without changing them (Linux 5.14).
-const MADV_POPULATE_WRITE: libc::c_int = 23;
-
-/// Granularity of background population: one huge page at a time, so that the thread
-/// yields the CPU often and stops promptly when the proxy exits.
-const POPULATE_CHUNK: usize = 2 << 20;
-
-/// Short runs end before population starts, so they do not pay for memory they never use.
-const POPULATE_DELAY: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// Guest RAM.
+/// Guest RAM (clones share the memory).
+#[derive(Clone)]
 pub struct GuestRam {
     mem: GuestMemoryMmap,
 }
@@ -171,9 +163,9 @@ impl GuestRam {
     }
 
     /// Writes `len` bytes of guest memory, starting at guest-virtual `vaddr` under the page
-    /// tables rooted at `root`, to host descriptor `fd`. Returns the bytes written; a host
-    /// error is returned as `Ok(Err(errno))`.
-    pub fn write_to_fd(&self, root: u64, vaddr: u64, len: u64, fd: i32) -> Result<Result<u64, i32>, GuestError> {
+    /// tables rooted at `root`, to host descriptor `fd`. Returns the bytes written, or the
+    /// errno of a failure before any byte moved (see [`GuestRam::transfer`]).
+    pub fn write_to_fd(&self, root: u64, vaddr: u64, len: u64, fd: i32) -> Result<u64, i32> {
         self.transfer(root, vaddr, len, |slice| {
             let guard = slice.ptr_guard();
             // SAFETY: the pointer and length come from a bounds-checked slice of guest RAM
@@ -183,8 +175,8 @@ impl GuestRam {
     }
 
     /// Reads up to `len` bytes from host descriptor `fd` into guest memory at guest-virtual
-    /// `vaddr`. Returns the bytes read, or `Ok(Err(errno))` for a host error.
-    pub fn read_from_fd(&self, root: u64, vaddr: u64, len: u64, fd: i32) -> Result<Result<u64, i32>, GuestError> {
+    /// `vaddr`. Returns the bytes read, or the errno of a failure before any byte moved.
+    pub fn read_from_fd(&self, root: u64, vaddr: u64, len: u64, fd: i32) -> Result<u64, i32> {
         self.transfer(root, vaddr, len, |slice| {
             let guard = slice.ptr_guard_mut();
             // SAFETY: as in `write_to_fd`; `read` writes at most `slice.len()` bytes into it.
@@ -193,67 +185,88 @@ impl GuestRam {
     }
 
     /// Runs `io` on each physically contiguous piece of a guest-virtual buffer, stopping at
-    /// a short transfer or an error, as uhyve did page by page.
+    /// a short transfer, a host error, or a page that is not mapped to guest RAM. As Linux's
+    /// `read`/`write`: the bytes moved so far, else `EFAULT` for a bad buffer (also one
+    /// whose end wraps around) or the host's errno. The original uhyve stopped the guest.
     fn transfer(
         &self,
         root: u64,
         vaddr: u64,
         len: u64,
         mut io: impl FnMut(&VolatileSlice<'_, ()>) -> isize,
-    ) -> Result<Result<u64, i32>, GuestError> {
-        vaddr.checked_add(len).ok_or(GuestError::OutOfRange { addr: vaddr, len })?;
+    ) -> Result<u64, i32> {
+        if vaddr.checked_add(len).is_none() {
+            return Err(libc::EFAULT);
+        }
         let mut done = 0u64;
         while done < len {
-            let (paddr, page_end) =
-                paging::translate(self, root, vaddr + done).ok_or(GuestError::Unmapped { vaddr: vaddr + done })?;
-            let step = (page_end - paddr).min(len - done);
-            let slice = self.slice(paddr, step)?;
+            let piece = paging::translate(self, root, vaddr + done).and_then(|(paddr, page_end)| {
+                let step = (page_end - paddr).min(len - done);
+                self.slice(paddr, step).ok()
+            });
+            let Some(slice) = piece else {
+                return if done > 0 { Ok(done) } else { Err(libc::EFAULT) };
+            };
             let n = io(&slice);
             if n < 0 {
                 let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
-                return Ok(if done > 0 { Ok(done) } else { Err(errno) });
+                return if done > 0 { Ok(done) } else { Err(errno) };
             }
             done += n as u64;
-            if (n as u64) < step {
+            if (n as usize) < slice.len() {
                 break;
             }
         }
-        Ok(Ok(done))
+        Ok(done)
     }
 
-    /// Has the host back all guest RAM, starting at guest-physical `first` (where the heap
-    /// grows) and wrapping around, in a thread at idle priority that runs only when a host
-    /// CPU would otherwise idle, from 50 ms after the start. The guest's first touch of a page then costs a shadow-MMU fill
-    /// instead of the host's allocation and zeroing (milliseconds per 2 MiB here).
-    /// `MADV_POPULATE_WRITE` leaves the contents alone, so it may race with the guest.
-    pub fn populate_in_background(&self, first: u64) {
-        let mem = self.mem.clone();
-        let spawned = std::thread::Builder::new().name("populate".into()).spawn(move || {
-            std::thread::sleep(POPULATE_DELAY);
-            let param = libc::sched_param { sched_priority: 0 };
-            // SAFETY: changes only this thread's scheduling policy.
-            unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
-            let mut chunks: Vec<(u64, usize, usize)> = Vec::new();
-            for region in mem.iter() {
-                let (gpa, len) = (region.start_addr().0, region.len() as usize);
-                let host = region.as_ptr() as usize;
-                chunks.extend(
-                    (0..len)
-                        .step_by(POPULATE_CHUNK)
-                        .map(|off| (gpa + off as u64, host + off, POPULATE_CHUNK.min(len - off))),
-                );
-            }
-            let split = chunks.partition_point(|(gpa, _, _)| *gpa < first);
-            chunks.rotate_left(split);
-            for (_, host, len) in chunks {
-                // SAFETY: the range lies in a mapping owned by `mem`, which this thread keeps
-                // alive; MADV_POPULATE_WRITE faults pages in without changing their contents.
-                if unsafe { libc::madvise(host as *mut libc::c_void, len, MADV_POPULATE_WRITE) } != 0 {
-                    break; // an older host kernel (before 5.14): the guest faults pages in itself
-                }
-            }
-        });
-        drop(spawned); // without the thread, the guest faults pages in itself
+    /// `(guest-physical start, length)` of each RAM region, ascending.
+    pub fn ranges(&self) -> Vec<(u64, u64)> {
+        self.mem.iter().map(|r| (r.start_addr().0, r.len())).collect()
+    }
+
+    /// The program break the kernel published in the header extension at `entry` (0 if none).
+    pub fn heap_break(&self, entry: u64) -> u64 {
+        self.load_u64(entry + offset::EXT as u64 + offset_of!(HeaderExt, heap_break) as u64).unwrap_or(0)
+    }
+
+    /// The lowest kernel allocation from the top of RAM, as published (0 if none).
+    pub fn kernel_low(&self, entry: u64) -> u64 {
+        self.load_u64(entry + offset::EXT as u64 + offset_of!(HeaderExt, kernel_low) as u64).unwrap_or(0)
+    }
+
+    /// Has the host back `[gpa, gpa + len)` with memory now: an atomic compare-exchange
+    /// that leaves each 4 KiB page's first word as it is write-faults the page in (a whole huge page at its first touch)
+    /// without changing what the guest may be writing there at the same moment. A page
+    /// fault holds only the lock of the guest-RAM mapping, never the address-space lock that
+    /// `MADV_POPULATE_WRITE` holds, so a population thread starved of CPU inside it stalls
+    /// no other thread's `mmap` or `munmap`. False if the range is not guest RAM.
+    pub fn populate(&self, gpa: u64, len: u64) -> bool {
+        let end = gpa.saturating_add(len);
+        let mut page = gpa & !(PAGE_SIZE - 1);
+        while page < end {
+            let Ok(word) = self.atomic_u32(page) else { return false };
+            // A compare-exchange always writes on x86 (compilers turn an idempotent
+            // `fetch_or(0)` into a plain load, which maps the shared zero page instead).
+            let _ = word.compare_exchange(0, 0, Ordering::Relaxed, Ordering::Relaxed);
+            page += PAGE_SIZE;
+        }
+        true
+    }
+
+    /// Gives `[gpa, gpa + len)` back to the host (`MADV_DONTNEED`): the guest reads zeros
+    /// there afterwards. Only for memory the guest has given up.
+    pub fn release(&self, gpa: u64, len: u64) {
+        let _ = self.advise(gpa, len, libc::MADV_DONTNEED);
+    }
+
+    fn advise(&self, gpa: u64, len: u64, advice: libc::c_int) -> bool {
+        let Ok(slice) = self.slice(gpa, len) else { return false };
+        let guard = slice.ptr_guard_mut();
+        // SAFETY: the range is a bounds-checked part of the guest-RAM mapping, which stays
+        // mapped while `self` lives; DONTNEED is only applied to memory the guest no longer
+        // uses (it then reads zeros, as fresh memory).
+        unsafe { libc::madvise(guard.as_ptr().cast(), slice.len(), advice) == 0 }
     }
 
     /// Writes one byte into each 2 MiB page of `[start, end)`, so that the host backs it with
@@ -320,6 +333,86 @@ mod tests {
         let end = 32 << 20;
         ram.write_bytes(end - 3, b"abc").unwrap();
         assert!(matches!(ram.read_cstr(end - 3, 100), Err(GuestError::OutOfRange { .. })));
+    }
+
+    /// 32 MiB of RAM whose page tables (PML4 at 0x1000) map guest-virtual 0..16 MiB to
+    /// itself and 16..18 MiB to guest-physical 64 MiB, which is not RAM.
+    fn ram_with_tables() -> GuestRam {
+        let ram = GuestRam::new(32 << 20, false).unwrap();
+        ram.write::<u64>(0x1000, 0x2000 | 3).unwrap();
+        ram.write::<u64>(0x2000, 0x3000 | 3).unwrap();
+        for i in 0..8u64 {
+            ram.write::<u64>(0x3000 + 8 * i, (i << 21) | 0x83).unwrap();
+        }
+        ram.write::<u64>(0x3000 + 8 * 8, (64 << 20) | 0x83).unwrap();
+        ram
+    }
+
+    fn pipe() -> (std::fs::File, std::fs::File) {
+        use std::os::fd::FromRawFd;
+        let mut fds = [0; 2];
+        // SAFETY: `fds` is a valid out-array of two descriptors.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: both descriptors are fresh and owned by nobody else.
+        unsafe { (std::fs::File::from_raw_fd(fds[0]), std::fs::File::from_raw_fd(fds[1])) }
+    }
+
+    #[test]
+    fn partial_buffers_give_short_counts() {
+        use std::io::{Read, Write};
+        use std::os::fd::AsRawFd;
+        let ram = ram_with_tables();
+        let edge = 16 << 20;
+        ram.write_bytes(edge - 100, &[7u8; 100]).unwrap();
+        let (mut rx, mut tx) = pipe();
+        // The first 100 bytes are RAM, the rest maps outside it: a short count.
+        assert_eq!(ram.write_to_fd(0x1000, edge - 100, 200, tx.as_raw_fd()), Ok(100));
+        let mut got = [0u8; 100];
+        rx.read_exact(&mut got).unwrap();
+        assert_eq!(got, [7u8; 100]);
+        // Nothing transferable: EFAULT, and nothing written.
+        assert_eq!(ram.write_to_fd(0x1000, edge, 10, tx.as_raw_fd()), Err(libc::EFAULT));
+        assert_eq!(ram.write_to_fd(0x1000, 20 << 20, 10, tx.as_raw_fd()), Err(libc::EFAULT));
+        assert_eq!(ram.write_to_fd(0x1000, 0x1000, u64::MAX - 8, tx.as_raw_fd()), Err(libc::EFAULT));
+        assert_eq!(ram.write_to_fd(0x1000, edge, 0, tx.as_raw_fd()), Ok(0));
+        // Reading stops at the same page; the bytes before it arrive.
+        tx.write_all(&[9u8; 200]).unwrap();
+        assert_eq!(ram.read_from_fd(0x1000, edge - 100, 200, rx.as_raw_fd()), Ok(100));
+        let mut back = [0u8; 100];
+        ram.read_bytes(edge - 100, &mut back).unwrap();
+        assert_eq!(back, [9u8; 100]);
+        assert_eq!(ram.read_from_fd(0x1000, edge + 5, 10, rx.as_raw_fd()), Err(libc::EFAULT));
+        // A host error before any byte moved is the host's errno.
+        assert_eq!(ram.write_to_fd(0x1000, 0x4000, 10, -1), Err(libc::EBADF));
+    }
+
+    /// Resident kilobytes of the mapping that starts at `base` (from /proc/self/smaps).
+    /// Host address of guest-physical 0 (the proxy itself never hands it out).
+    fn host_base(ram: &GuestRam) -> u64 {
+        ram.mem.iter().next().map_or(0, |r| r.as_ptr() as u64)
+    }
+
+    fn resident_kib(base: u64) -> u64 {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let start = format!("{base:x}-");
+        let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&start));
+        let rss = lines.find(|l| l.starts_with("Rss:")).unwrap();
+        rss.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn population_allocates_keeps_contents_and_checks_ranges() {
+        let ram = GuestRam::new(32 << 20, true).unwrap();
+        ram.write::<u64>(0x20_0008, 0x5555).unwrap();
+        let before = resident_kib(host_base(&ram));
+        assert!(ram.populate(0x40_0000, 8 << 20));
+        // Really backed by host memory, not mapped to the zero page.
+        assert!(resident_kib(host_base(&ram)) >= before + (8 << 10));
+        assert!(ram.populate(0x20_0000, 2 << 20));
+        assert_eq!(ram.read::<u64>(0x20_0008).unwrap(), 0x5555);
+        assert!(!ram.populate(31 << 20, 2 << 20));
+        ram.release(0x20_0000, 2 << 20);
+        assert_eq!(ram.read::<u64>(0x20_0008).unwrap(), 0);
     }
 
     #[test]

@@ -81,8 +81,7 @@ impl Host {
             eprintln!("Did HermitCore receive an exception?");
         }
         self.dump_kmsg();
-        let _ = std::io::stdout().flush();
-        std::process::exit(code & 0xff)
+        end(code & 0xff)
     }
 
     /// Ends the run because of something the guest did wrong.
@@ -90,7 +89,7 @@ impl Host {
         let _guard = self.ending.lock();
         eprintln!("proxy: {what}; stopping the guest");
         self.dump_kmsg();
-        std::process::exit(1)
+        end(1)
     }
 
     /// In verbose mode, prints the kernel's `.kmsg` ring in order.
@@ -120,4 +119,16 @@ impl Host {
         }
         let _ = writeln!(err, "--- end of kernel log ---");
     }
+}
+
+/// Ends the process at once: population stops, output is flushed, and `_exit` leaves
+/// without unmapping guest RAM or running exit handlers, so nothing waits for a host thread
+/// that is starved of CPU or holds the address-space lock.
+fn end(status: i32) -> ! {
+    crate::populate::stop();
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` ends the process; every guest-visible effect (host files) is already
+    // in the host kernel.
+    unsafe { libc::_exit(status) }
 }

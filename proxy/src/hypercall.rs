@@ -11,7 +11,7 @@ use std::os::fd::IntoRawFd;
 use std::sync::atomic::Ordering;
 
 use hermit_interface::hypercall::{
-    port, ChannelSetup, Close, CmdSize, CmdVal, Console, Fstat, Lseek, Open, PathOp, Read, Stat, Write,
+    port, ChannelSetup, Close, CmdLine, CmdSize, CmdVal, Console, Fstat, Lseek, Open, PathOp, Read, Stat, Write,
 };
 use hermit_interface::stat::HostStat;
 use hermit_interface::MAX_ARGC_ENVC;
@@ -70,6 +70,7 @@ pub fn dispatch(host: &Host, port: u16, arg: u64) -> Outcome {
                 port::FSTAT => fstat(host, arg),
                 port::CONSOLE => console(host, arg),
                 port::CHANNEL => channel(host, arg),
+                port::CMDLINE => cmdline(host, arg),
                 _ => unreachable!("is_extension covers exactly these"),
             }
         }
@@ -86,7 +87,17 @@ fn fatal(name: &str, e: GuestError) -> Outcome {
 }
 
 fn is_extension(port: u16) -> bool {
-    matches!(port, port::UNLINK | port::STAT | port::FSTAT | port::MKDIR | port::RMDIR | port::CONSOLE | port::CHANNEL)
+    matches!(
+        port,
+        port::UNLINK
+            | port::STAT
+            | port::FSTAT
+            | port::MKDIR
+            | port::RMDIR
+            | port::CONSOLE
+            | port::CHANNEL
+            | port::CMDLINE
+    )
 }
 
 fn port_name(port: u16) -> &'static str {
@@ -106,6 +117,7 @@ fn port_name(port: u16) -> &'static str {
         port::FSTAT => "FSTAT",
         port::CONSOLE => "CONSOLE",
         port::CHANNEL => "CHANNEL",
+        port::CMDLINE => "CMDLINE",
         _ => "unknown",
     }
 }
@@ -135,7 +147,9 @@ fn libc_result(host: &Host, ret: i64) -> i64 {
 }
 
 /// Moves data between a guest-virtual buffer and a host descriptor: `WRITE` and `READ` share
-/// the layout of `fd`, `buf` and `len`; the count (or failure) goes to `result_at`.
+/// the layout of `fd`, `buf` and `len`; the count (or failure) goes to `result_at`. A buffer
+/// that is partly outside guest memory gives a short count, one with nothing transferable
+/// `-EFAULT` (as Linux); only a request struct outside guest memory stops the guest.
 fn transfer(host: &Host, arg: u64, result_at: usize, io: Transfer) -> Result<(), GuestError> {
     let fd: i32 = host.ram.read(field(arg, offset_of!(Write, fd)))?;
     let buf: u64 = host.ram.read(field(arg, offset_of!(Write, buf)))?;
@@ -143,7 +157,7 @@ fn transfer(host: &Host, arg: u64, result_at: usize, io: Transfer) -> Result<(),
     let result = if !host.files.lock().expect("file table").allows(fd) {
         failure(host, libc::EBADF)
     } else {
-        match io(&host.ram, host.page_root, buf, len, fd)? {
+        match io(&host.ram, host.page_root, buf, len, fd) {
             Ok(n) => n as i64,
             Err(errno) => failure(host, errno),
         }
@@ -152,7 +166,7 @@ fn transfer(host: &Host, arg: u64, result_at: usize, io: Transfer) -> Result<(),
 }
 
 /// `GuestRam::write_to_fd` or `GuestRam::read_from_fd`.
-type Transfer = fn(&crate::guest::GuestRam, u64, u64, u64, i32) -> Result<Result<u64, i32>, GuestError>;
+type Transfer = fn(&crate::guest::GuestRam, u64, u64, u64, i32) -> Result<u64, i32>;
 
 const _: () = {
     assert!(offset_of!(Write, fd) == offset_of!(Read, fd));
@@ -216,10 +230,24 @@ fn lseek(host: &Host, arg: u64) -> Result<(), GuestError> {
     host.ram.write(field(arg, offset_of!(Lseek, offset)), result)
 }
 
+/// Refuses to cut argv or the environment to the original protocol's 128 entries.
+fn check_original_limit(host: &Host) -> Result<(), GuestError> {
+    for (what, count) in [("arguments", host.args.len()), ("environment variables", host.env.len())] {
+        if count > MAX_ARGC_ENVC {
+            return Err(GuestError::Invalid(format!(
+                "the program has {count} {what}, but the original protocol passes at most {MAX_ARGC_ENVC} \
+                 (this project's kernel receives more through CMDLINE unless HERMIT_UHYVE_COMPAT=1)"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn cmdsize(host: &Host, arg: u64) -> Result<(), GuestError> {
+    check_original_limit(host)?;
     let mut sizes = CmdSize::default();
-    let args = &host.args[..host.args.len().min(MAX_ARGC_ENVC)];
-    let env = &host.env[..host.env.len().min(MAX_ARGC_ENVC)];
+    let args = &host.args[..];
+    let env = &host.env[..];
     sizes.argc = args.len() as i32;
     sizes.envc = env.len() as i32;
     for (slot, s) in sizes.argsz.iter_mut().zip(args) {
@@ -238,6 +266,7 @@ fn cmdsize(host: &Host, arg: u64) -> Result<(), GuestError> {
 }
 
 fn cmdval(host: &Host, arg: u64) -> Result<(), GuestError> {
+    check_original_limit(host)?;
     let argv: u64 = host.ram.read(field(arg, offset_of!(CmdVal, argv)))?;
     let envp: u64 = host.ram.read(field(arg, offset_of!(CmdVal, envp)))?;
     let copy = |array: u64, strings: &[CString]| -> Result<(), GuestError> {
@@ -249,6 +278,35 @@ fn cmdval(host: &Host, arg: u64) -> Result<(), GuestError> {
     };
     copy(argv, &host.args)?;
     copy(envp, &host.env)
+}
+
+/// The strings of argv and the environment, each with its NUL, in `CMDLINE` order.
+fn cmdline_strings(host: &Host) -> impl Iterator<Item = &[u8]> {
+    host.args.iter().chain(&host.env).map(|s| s.as_bytes_with_nul())
+}
+
+fn cmdline(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let buf: u64 = host.ram.read(field(arg, offset_of!(CmdLine, buf)))?;
+    let size: usize = cmdline_strings(host).map(<[u8]>::len).sum();
+    host.ram.write(field(arg, offset_of!(CmdLine, argc)), host.args.len() as u32)?;
+    host.ram.write(field(arg, offset_of!(CmdLine, envc)), host.env.len() as u32)?;
+    host.ram.write(field(arg, offset_of!(CmdLine, size)), size as u64)?;
+    if buf == 0 {
+        return Ok(());
+    }
+    host.ram.check(buf, size as u64)?;
+    let mut at = buf;
+    for s in cmdline_strings(host) {
+        host.ram.write_bytes(at, s)?;
+        at += s.len() as u64;
+    }
+    Ok(())
+}
+
+/// Bytes argv and the environment take in the guest, counted as Linux counts `ARG_MAX`:
+/// the strings with their NULs, a pointer for each and the two terminating pointers.
+pub fn cmdline_footprint(args: &[CString], env: &[CString]) -> usize {
+    args.iter().chain(env).map(|s| s.as_bytes_with_nul().len() + 8).sum::<usize>() + 16
 }
 
 /// `UNLINK`, `MKDIR`, `RMDIR`: `op` is the [`crate::sandbox::Paths`] operation.

@@ -13,6 +13,7 @@ mod guest;
 mod host;
 mod hypercall;
 mod paging;
+mod populate;
 mod sandbox;
 mod vcpu;
 mod vm;
@@ -30,11 +31,12 @@ host's; its exit status becomes the proxy's exit status.
 Environment:
   HERMIT_ISLE=uhyve     monitor; uhyve (the built-in KVM hypervisor) is the default and the
                         only one supported so far
-  HERMIT_CPUS=N         number of virtual CPUs (default 1)
+  HERMIT_CPUS=N         number of virtual CPUs (default 1; more than the host's CPUs
+                        gives a warning, more than 4 per host CPU is refused)
   HERMIT_MEM=SIZE       guest memory, with K/M/G/T suffixes (default 512M)
   HERMIT_VERBOSE=1      print the kernel console to stderr and its log (.kmsg) at exit
   HERMIT_HUGEPAGE=0     do not back guest memory with transparent huge pages
-  HERMIT_POPULATE=0     do not populate guest memory in the background while the guest runs
+  HERMIT_POPULATE=0     do not populate guest memory ahead of the guest's use while it runs
   HERMIT_FASTCALL=0     do not offer the fast hypercall channel (use port I/O only)
   HERMIT_UHYVE_COMPAT=1 behave exactly like the original uhyve (no protocol extensions,
                         host errors as -1); for testing compatibility
@@ -115,8 +117,12 @@ fn mount_options(args: &[OsString]) -> Result<(Vec<sandbox::mounts::MountSpec>, 
 fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(), String> {
     let mut config = config::Config::from_env(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
     config.mounts.extend(mounts);
+    let host_cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    if let Some(warning) = config.check_cpus(host_cpus).map_err(|e| e.to_string())? {
+        eprintln!("proxy: {warning}");
+    }
     let path = std::path::Path::new(&args[0]);
-    let file = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file = elf::read_image(path, config.mem)?;
     let image = elf::parse(&file, config.mem).map_err(|e| format!("{}: {e}", path.display()))?;
     let to_c = |s: &OsString| CString::new(s.clone().into_vec()).ok();
     let guest_args: Vec<CString> = args.iter().filter_map(to_c).collect();
@@ -128,6 +134,14 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
             CString::new(pair).ok()
         })
         .collect();
+    let footprint = hypercall::cmdline_footprint(&guest_args, &env);
+    if footprint > hermit_interface::MAX_CMDLINE {
+        return Err(format!(
+            "the arguments and environment take {footprint} bytes, more than the {} a program can receive \
+             (Linux's default ARG_MAX)",
+            hermit_interface::MAX_CMDLINE
+        ));
+    }
     let paths = sandbox::prepare(&config.mounts)?;
     let confine = || sandbox::confine(&paths, config.verbose);
     let mut machine = vm::build(&config, &file, &image, guest_args, env, confine)?;

@@ -14,30 +14,40 @@ use crate::paging;
 pub fn run(host: Arc<Host>, vcpus: Vec<VcpuFd>) -> ! {
     let mut vcpus = vcpus.into_iter();
     let mut first = vcpus.next().expect("at least one vCPU");
-    for (index, vcpu) in vcpus.enumerate() {
-        let id = index as u32 + 1;
+    let rest: Vec<VcpuFd> = vcpus.collect();
+    if !rest.is_empty() {
         let host = Arc::clone(&host);
         std::thread::Builder::new()
-            .name(format!("vcpu{id}"))
-            .spawn(move || {
-                let mut vcpu = vcpu;
-                wait_for_turn(&host, id);
-                run_vcpu(&host, &mut vcpu, id)
-            })
-            .expect("cannot start a vCPU thread");
+            .name("vcpu-starter".into())
+            .spawn(move || start_secondaries(&host, rest))
+            .expect("cannot start the vCPU starter thread");
     }
     crate::vm::stamp_realtime(&host.ram, host.entry);
     run_vcpu(&host, &mut first, 0)
 }
 
 /// uhyve's start protocol: core `id` starts once `id` cores are online; it learns its number
-/// from `current_boot_id`.
-fn wait_for_turn(host: &Host, id: u32) {
+/// from `current_boot_id`. One thread watches the count and creates each vCPU thread when
+/// its turn comes, so waiting cores do not compete for host CPUs with the booting ones
+/// (with a polling thread per waiting vCPU, boot time grew with the square of their number
+/// on a small host); it ends when the last core has started.
+fn start_secondaries(host: &Arc<Host>, vcpus: Vec<VcpuFd>) {
     let online = host.entry + offset::CPU_ONLINE as u64;
-    while host.ram.read::<u32>(online).unwrap_or(0) < id {
-        std::thread::sleep(Duration::from_micros(50));
+    for (index, vcpu) in vcpus.into_iter().enumerate() {
+        let id = index as u32 + 1;
+        while host.ram.read::<u32>(online).unwrap_or(0) < id {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        let _ = host.ram.write::<u32>(host.entry + offset::CURRENT_BOOT_ID as u64, id);
+        let host = Arc::clone(host);
+        std::thread::Builder::new()
+            .name(format!("vcpu{id}"))
+            .spawn(move || {
+                let mut vcpu = vcpu;
+                run_vcpu(&host, &mut vcpu, id)
+            })
+            .expect("cannot start a vCPU thread");
     }
-    let _ = host.ram.write::<u32>(host.entry + offset::CURRENT_BOOT_ID as u64, id);
 }
 
 fn run_vcpu(host: &Arc<Host>, vcpu: &mut VcpuFd, id: u32) -> ! {

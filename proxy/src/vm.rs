@@ -122,7 +122,7 @@ fn prepare(
     write_header(ram, config, image, khz, prepared)?;
     let heap = pretouch(config, image, ram);
     if config.populate {
-        ram.populate_in_background(heap);
+        crate::populate::start(ram.clone(), image.entry, heap);
     }
     Ok(vcpus)
 }
@@ -199,7 +199,7 @@ pub(crate) fn write_header(
         return Ok(());
     }
 
-    let mut features = header::FEATURE_EXT_HYPERCALLS;
+    let mut features = header::FEATURE_EXT_HYPERCALLS | header::FEATURE_CMDLINE;
     if config.fast_channel {
         features |= header::FEATURE_FAST_CHANNEL;
     }
@@ -212,8 +212,8 @@ pub(crate) fn write_header(
         features,
         realtime_ns: 0,
         tsc_khz: khz,
-        kmsg_written: 0,
         cpu_hide: config.cpu_hide,
+        ..Default::default()
     };
     let base = at(offset::EXT);
     ram.write::<u32>(base, ext.magic).map_err(err)?;

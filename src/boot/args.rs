@@ -1,18 +1,22 @@
-//! Arguments and environment from the loader (CMDSIZE, then CMDVAL).
+//! Arguments and environment from the loader: `CMDLINE` (this project's extension, without
+//! a count limit) when offered, else the original CMDSIZE, then CMDVAL.
 //!
 //! Every variable the host sends reaches the program: the original kernel used the last
 //! slot as the terminator and so dropped the last environment variable (quirk 4 of
-//! `libhermit-abi.md`); here the arrays have `envc + 1` entries.
+//! `libhermit-abi.md`); here the arrays have `envc + 1` entries. The original protocol
+//! passes at most 128 of each (`MAX_ARGC_ENVC`); this project's loader refuses to run a
+//! program with more over it instead of cutting them.
 
 use alloc::vec;
 use alloc::vec::Vec;
 use core::ffi::c_char;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use hermit_interface::hypercall::{port, CmdSize, CmdVal};
-use hermit_interface::MAX_ARGC_ENVC;
+use hermit_interface::header::FEATURE_CMDLINE;
+use hermit_interface::hypercall::{port, CmdLine, CmdSize, CmdVal};
+use hermit_interface::{MAX_ARGC_ENVC, MAX_CMDLINE};
 
-use crate::drivers::hypercall::call;
+use crate::drivers::hypercall::{call, has_feature};
 
 /// Largest single argument or variable accepted from the host.
 const MAX_STRING: i32 = 1 << 20;
@@ -26,8 +30,66 @@ pub struct Args {
 
 static PUBLISHED: AtomicPtr<Args> = AtomicPtr::new(core::ptr::null_mut());
 
+/// `argv[0]` when the loader passes no arguments.
+static DEFAULT_NAME: [u8; 11] = *b"hermit-app\0";
+
 /// Asks the host for argv and the environment.
 pub fn fetch() -> Args {
+    if has_feature(FEATURE_CMDLINE) {
+        if let Some(args) = fetch_cmdline() {
+            return args;
+        }
+    }
+    fetch_original()
+}
+
+/// `CMDLINE`: the sizes, then every string into one buffer taken from the top of RAM, with
+/// the pointer arrays in front of it; all of it lives forever.
+fn fetch_cmdline() -> Option<Args> {
+    let mut query = CmdLine::default();
+    call(port::CMDLINE, &mut query);
+    let (argc, envc, size) = (query.argc as usize, query.envc as usize, query.size as usize);
+    let slots = argc.checked_add(envc)?.checked_add(2)?;
+    if argc == 0 || size == 0 || size > MAX_CMDLINE || slots > MAX_CMDLINE / 8 {
+        return None;
+    }
+    let pointers = slots * 8;
+    let base = crate::mm::alloc_frames((pointers + size) as u64, 0x1000).ok()?;
+    let strings = base + pointers as u64;
+    query.buf = strings;
+    call(port::CMDLINE, &mut query);
+    // SAFETY: `[base, base + pointers + size)` is identity-mapped RAM that `alloc_frames`
+    // handed to this function alone and that is never freed; the host has filled the
+    // string part.
+    let (table, bytes) = unsafe {
+        (
+            core::slice::from_raw_parts_mut(base as *mut *mut c_char, slots),
+            core::slice::from_raw_parts_mut(strings as *mut u8, size),
+        )
+    };
+    bytes[size - 1] = 0;
+    let mut next = 0;
+    let mut entries = (0..argc + envc).map(|_| {
+        let at = next.min(size - 1);
+        let len = bytes[at..].iter().position(|b| *b == 0).unwrap_or(0);
+        next = at + len + 1;
+        // SAFETY: `at` lies inside the buffer; the string ends at the NUL found above.
+        unsafe { bytes.as_mut_ptr().add(at) as *mut c_char }
+    });
+    let (argv_slots, envp_slots) = table.split_at_mut(argc + 1);
+    for slot in argv_slots[..argc].iter_mut().chain(envp_slots[..envc].iter_mut()) {
+        *slot = entries.next().unwrap_or(core::ptr::null_mut());
+    }
+    table[argc] = core::ptr::null_mut();
+    table[argc + 1 + envc] = core::ptr::null_mut();
+    let argv = table.as_mut_ptr();
+    // SAFETY: `argc + 1` is within the table of `argc + envc + 2` pointers.
+    let envp = unsafe { argv.add(argc + 1) };
+    Some(Args { argc: argc as i32, argv, envp })
+}
+
+/// The original protocol: CMDSIZE, then CMDVAL into one buffer per string.
+fn fetch_original() -> Args {
     let mut sizes = CmdSize::default();
     call(port::CMDSIZE, &mut sizes);
     let argc = sizes.argc.clamp(0, MAX_ARGC_ENVC as i32) as usize;
@@ -48,7 +110,7 @@ pub fn fetch() -> Args {
         }
     }
     if arg_bufs.is_empty() {
-        arg_bufs.push(b"hermit-app\0".to_vec());
+        arg_bufs.push(DEFAULT_NAME.to_vec());
     }
     Args { argc: arg_bufs.len() as i32, argv: leak_strings(arg_bufs), envp: leak_strings(env_bufs) }
 }

@@ -38,6 +38,20 @@ pub fn header_ext() -> Option<&'static HeaderExt> {
     (ext.magic == header::EXT_MAGIC).then_some(ext)
 }
 
+/// Publishes the program break and the lowest kernel allocation from the top of RAM in the
+/// header extension (this project's loader populates host memory ahead of them); nothing
+/// under loaders without the extension.
+pub fn publish_memory(heap_break: u64, kernel_low: u64) {
+    let Some(ext) = header_ext() else { return };
+    for (field, value) in
+        [(core::ptr::addr_of!(ext.heap_break), heap_break), (core::ptr::addr_of!(ext.kernel_low), kernel_low)]
+    {
+        // SAFETY: the field is a naturally aligned u64 of the extension block, which the
+        // kernel owns for writing; the loader only reads it (atomically).
+        unsafe { AtomicU64::from_ptr(field.cast_mut()) }.store(value, Ordering::Release);
+    }
+}
+
 /// Gives the first core its argument area and records the loader's features.
 pub fn init_bsp() {
     // The static is handed to core 0 alone.

@@ -43,13 +43,25 @@ pub fn init(image_start: u64, image_size: u64, ram_end: u64) -> Result<()> {
         KERNEL_HEAP.0.lock().init(KERNEL_HEAP_START as *mut u8, KERNEL_HEAP_END - KERNEL_HEAP_START);
     }
     let heap_start = region::heap_start(image_start, image_size);
-    *REGION.lock() = Some(Region::new(heap_start, ram_end)?);
+    let region = Region::new(heap_start, ram_end)?;
+    publish(&region);
+    *REGION.lock() = Some(region);
     Ok(())
+}
+
+/// Tells the loader how much RAM is in use, so that it backs only that (and some room
+/// ahead) with host memory.
+fn publish(region: &Region) {
+    crate::drivers::hypercall::publish_memory(region.brk(), region.top());
 }
 
 /// Moves the program break (the original `sys_sbrk` contract: returns the old break).
 pub fn sbrk(incr: i64) -> Result<u64> {
-    REGION.lock().as_mut().ok_or(ENOMEM)?.sbrk(incr)
+    let mut guard = REGION.lock();
+    let region = guard.as_mut().ok_or(ENOMEM)?;
+    let old = region.sbrk(incr)?;
+    publish(region);
+    Ok(old)
 }
 
 /// First address of the application heap.
@@ -72,7 +84,11 @@ pub fn alloc_table() -> Result<u64> {
 
 /// Takes `size` bytes of RAM aligned to `align` from the top, for stacks and page tables.
 pub fn alloc_frames(size: u64, align: u64) -> Result<u64> {
-    REGION.lock().as_mut().ok_or(ENOMEM)?.alloc_top(size, align.max(0x1000))
+    let mut guard = REGION.lock();
+    let region = guard.as_mut().ok_or(ENOMEM)?;
+    let start = region.alloc_top(size, align.max(0x1000))?;
+    publish(region);
+    Ok(start)
 }
 
 const _: () = assert!(KERNEL_HEAP_END.is_multiple_of(LARGE_PAGE_SIZE));

@@ -55,6 +55,16 @@ impl Region {
         self.heap_start
     }
 
+    /// The program break.
+    pub fn brk(&self) -> u64 {
+        self.brk
+    }
+
+    /// The lowest address handed out from the top (the end of RAM before the first one).
+    pub fn top(&self) -> u64 {
+        self.top
+    }
+
     /// Whether `addr` lies in (or at the end of) the range above the hole.
     fn high(&self, addr: u64) -> bool {
         self.ram_end > self.low_end && addr >= GAP_END

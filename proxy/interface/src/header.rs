@@ -216,6 +216,8 @@ pub const FEATURE_FAST_CHANNEL: u64 = 1 << 0;
 pub const FEATURE_EXT_HYPERCALLS: u64 = 1 << 1;
 /// Feature bit: the loader has set CR4/XCR0 for SSE, AVX and FSGSBASE before entry.
 pub const FEATURE_CPU_PREPARED: u64 = 1 << 2;
+/// Feature bit: the loader serves `CMDLINE` (more than 128 arguments or variables).
+pub const FEATURE_CMDLINE: u64 = 1 << 3;
 
 /// Extension block at `image + 0x100`, written only by this project's proxy.
 ///
@@ -240,6 +242,12 @@ pub struct HeaderExt {
     /// `crate::cpu::HIDE_*` bits: CPU features the kernel must treat as absent
     /// (`HERMIT_CPU_HIDE`); 0 from loaders that predate the field.
     pub cpu_hide: u64,
+    /// Written by the kernel: the application's program break (0 until the kernel has set
+    /// up its memory). A hint for the loader, which populates host memory ahead of it.
+    pub heap_break: u64,
+    /// Written by the kernel: the lowest address of its allocations from the top of RAM
+    /// (stacks, page tables); 0 until set. A hint, like [`HeaderExt::heap_break`].
+    pub kernel_low: u64,
 }
 
 const _: () = {
@@ -248,7 +256,9 @@ const _: () = {
     assert!(offset_of!(HeaderExt, tsc_khz) == 24);
     assert!(offset_of!(HeaderExt, kmsg_written) == 32);
     assert!(offset_of!(HeaderExt, cpu_hide) == 40);
-    assert!(size_of::<HeaderExt>() == 48);
+    assert!(offset_of!(HeaderExt, heap_break) == 48);
+    assert!(offset_of!(HeaderExt, kernel_low) == 56);
+    assert!(size_of::<HeaderExt>() == 64);
 };
 
 #[cfg(test)]

@@ -56,6 +56,8 @@ pub mod port {
     pub const CONSOLE: u16 = 0x980;
     /// Extension: announce the fast channel, argument [`super::ChannelSetup`].
     pub const CHANNEL: u16 = 0x9C0;
+    /// Extension: all arguments and environment variables, argument [`super::CmdLine`].
+    pub const CMDLINE: u16 = 0xA00;
 }
 
 /// `WRITE`: the host writes `len` bytes from guest-virtual `buf` and stores the count (or,
@@ -211,6 +213,25 @@ pub struct ChannelSetup {
     pub ret: i32,
 }
 
+/// Extension `CMDLINE`: argv and the environment without the original's limit of
+/// [`crate::MAX_ARGC_ENVC`] entries each (offered with
+/// [`crate::header::FEATURE_CMDLINE`]). With `buf` zero the host fills in `argc`, `envc`
+/// and `size`; then the guest passes a buffer of `size` bytes at guest-physical `buf`, and
+/// the host copies every string into it, NUL-terminated, the arguments first. `size` is at
+/// most [`crate::MAX_CMDLINE`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CmdLine {
+    /// Out: number of arguments.
+    pub argc: u32,
+    /// Out: number of environment variables.
+    pub envc: u32,
+    /// Out: bytes of all strings with their NULs.
+    pub size: u64,
+    /// In: guest-physical address of the guest's buffer, or 0 to ask for the sizes.
+    pub buf: u64,
+}
+
 // The original structs, byte for byte (libhermit-abi.md §7.1).
 const _: () = {
     assert!(size_of::<Write>() == 20);
@@ -231,4 +252,5 @@ const _: () = {
     assert!(size_of::<PathOp>() == 16 && size_of::<Stat>() == 24);
     assert!(size_of::<Fstat>() == 16 && size_of::<Console>() == 16);
     assert!(size_of::<ChannelSetup>() == 16);
+    assert!(size_of::<CmdLine>() == 24 && offset_of!(CmdLine, buf) == 16);
 };

@@ -30,8 +30,13 @@ pub const KMSG_SIZE: usize = 0x1000;
 /// `EI_OSABI` value of HermitCore images (ELFOSABI_STANDALONE).
 pub const HERMIT_ELFOSABI: u8 = 0xFF;
 
-/// Maximum number of arguments (and of environment variables) passed to the application.
+/// Maximum number of arguments (and of environment variables) the original protocol
+/// (`CMDSIZE`/`CMDVAL`) passes to the application.
 pub const MAX_ARGC_ENVC: usize = 128;
+
+/// Largest argument list and environment (`CMDLINE`): their strings with NULs plus one
+/// 8-byte pointer per string and two terminators, as Linux counts its default `ARG_MAX`.
+pub const MAX_CMDLINE: usize = 2 << 20;
 
 /// The 4 KiB page size used for page-wise buffer translation.
 pub const PAGE_SIZE: u64 = 0x1000;

@@ -68,6 +68,7 @@ pub const ALLOWED: &[(&str, i64)] = &[
     ("getrandom", libc::SYS_getrandom),
     ("getpid", libc::SYS_getpid),
     ("gettid", libc::SYS_gettid),
+    ("geteuid", libc::SYS_geteuid),
     // Time and scheduling.
     ("clock_gettime", libc::SYS_clock_gettime),
     ("clock_nanosleep", libc::SYS_clock_nanosleep),
