@@ -28,8 +28,8 @@ pub struct Host {
     pub env: Vec<CString>,
     /// Descriptors the guest owns.
     pub files: Mutex<FileTable>,
-    /// How guest paths reach host files (set before the guest runs; host paths by default).
-    pub paths: Paths,
+    /// How guest paths reach host files (set once before the guest runs; see [`Host::paths`]).
+    paths: OnceLock<Paths>,
     /// Verbose mode: kernel console to stderr, `.kmsg` at exit.
     pub verbose: bool,
     /// Whether the extension hypercalls and the header extension are offered (not in
@@ -63,7 +63,7 @@ impl Host {
             args,
             env,
             files: Mutex::new(FileTable::default()),
-            paths: Paths::default(),
+            paths: OnceLock::new(),
             verbose,
             extensions,
             fast_channel,
@@ -71,6 +71,19 @@ impl Host {
             channel: OnceLock::new(),
             ending: Mutex::new(()),
         }
+    }
+
+    /// How guest paths reach host files: what [`Host::set_paths`] gave, else host paths as
+    /// they are.
+    pub fn paths(&self) -> &Paths {
+        static HOST_PATHS: Paths = Paths::Host;
+        self.paths.get().unwrap_or(&HOST_PATHS)
+    }
+
+    /// Sets the path resolution (the file sandbox) before the guest runs; a second call is
+    /// ignored.
+    pub fn set_paths(&self, paths: Paths) {
+        let _ = self.paths.set(paths);
     }
 
     /// Ends the process with the guest's exit code (its low 8 bits, as the original).

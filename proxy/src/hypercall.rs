@@ -63,9 +63,9 @@ pub fn dispatch(host: &Host, port: u16, arg: u64) -> Outcome {
         ext if host.extensions && is_extension(ext) => {
             host.ext_seen.store(true, Ordering::Relaxed);
             match ext {
-                port::UNLINK => path_op(host, arg, |p, _| host.paths.unlink(p)),
-                port::MKDIR => path_op(host, arg, |p, mode| host.paths.mkdir(p, mode)),
-                port::RMDIR => path_op(host, arg, |p, _| host.paths.rmdir(p)),
+                port::UNLINK => path_op(host, arg, |p, _| host.paths().unlink(p)),
+                port::MKDIR => path_op(host, arg, |p, mode| host.paths().mkdir(p, mode)),
+                port::RMDIR => path_op(host, arg, |p, _| host.paths().rmdir(p)),
                 port::STAT => stat(host, arg),
                 port::FSTAT => fstat(host, arg),
                 port::CONSOLE => console(host, arg),
@@ -193,7 +193,7 @@ fn open(host: &Host, arg: u64) -> Result<(), GuestError> {
     let flags: i32 = host.ram.read(field(arg, offset_of!(Open, flags)))?;
     let mode: i32 = host.ram.read(field(arg, offset_of!(Open, mode)))?;
     let path = guest_path(host, name)?;
-    let ret = match host.paths.open(&path, flags, mode) {
+    let ret = match host.paths().open(&path, flags, mode) {
         Err(errno) => failure(host, errno) as i32,
         Ok(fd) => {
             let fd = fd.into_raw_fd();
@@ -372,7 +372,7 @@ fn stat(host: &Host, arg: u64) -> Result<(), GuestError> {
     let nofollow: i32 = host.ram.read(field(arg, offset_of!(Stat, nofollow)))?;
     host.ram.check(out, std::mem::size_of::<HostStat>() as u64)?;
     let path = guest_path(host, name)?;
-    let ret = match host.paths.stat(&path, nofollow != 0) {
+    let ret = match host.paths().stat(&path, nofollow != 0) {
         Err(errno) => failure(host, errno) as i32,
         Ok(st) => {
             put_stat(host, out, &host_stat(&st))?;

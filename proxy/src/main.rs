@@ -144,9 +144,9 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
     }
     let paths = sandbox::prepare(&config.mounts)?;
     let confine = || sandbox::confine(&paths, config.verbose);
-    let mut machine = vm::build(&config, &file, &image, guest_args, env, confine)?;
+    let machine = vm::build(&config, &file, &image, guest_args, env, confine)?;
     drop(file);
-    std::sync::Arc::get_mut(&mut machine.host).expect("the host is not shared before the vCPUs run").paths = paths;
+    machine.host.set_paths(paths);
     sandbox::filter(config.seccomp, config.seccomp_selftest, config.verbose)?;
     vcpu::run(machine.host, machine.vcpus)
 }
