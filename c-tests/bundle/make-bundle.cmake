@@ -1,9 +1,11 @@
 # Writes the relocatable test bundle: hermit-tests/ with the proxy, the test images, the
 # manifest, the runner, the benchmark images and their static native twins, as one .tar.xz.
+# The images lose their debug sections (x86_64-hermit-strip --strip-debug), nothing else.
 #
 # cmake -DSTAGE=<scratch dir> -DOUT=<archive> -DPROXY=<proxy> -DIMAGES=<extra/tests>
 #       -DMANIFEST=<manifest> -DBENCH_IMAGES=<extra/benchmarks> -DNATIVE=<native benchmarks>
-#       -DSOURCE_DIR=<c-tests> -DMAX_MB=<size limit in MB> -P make-bundle.cmake
+#       -DSOURCE_DIR=<c-tests> -DSTRIP=<x86_64-hermit-strip> -DMAX_MB=<size limit in MB>
+#       -P make-bundle.cmake
 cmake_minimum_required(VERSION 3.20)
 set(root "${STAGE}/hermit-tests")
 file(REMOVE_RECURSE "${STAGE}")
@@ -28,6 +30,12 @@ file(GLOB bench_images "${BENCH_IMAGES}/*")
 file(GLOB native "${NATIVE}/*")
 file(COPY ${bench_images} DESTINATION "${root}/bench/hermit")
 file(COPY ${native} DESTINATION "${root}/bench/native")
+# The images without their debug sections (a quarter of the size; what is loaded is unchanged).
+file(GLOB hermit_images "${root}/images/*" "${root}/bench/hermit/*")
+execute_process(COMMAND "${STRIP}" --strip-debug ${hermit_images} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "${STRIP} --strip-debug failed")
+endif()
 file(COPY "${PROXY}" "${SOURCE_DIR}/bundle/run" DESTINATION "${root}")
 file(COPY "${SOURCE_DIR}/benchmarks/run-benchmarks.sh" DESTINATION "${root}/bench")
 file(COPY_FILE "${MANIFEST}" "${root}/manifest")
