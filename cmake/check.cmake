@@ -17,6 +17,8 @@ step("clippy (proxy, interface, host unit tests)"
 step("clippy (kernel, x86_64-unknown-none)"
   "${CARGO}" clippy --quiet --release -p hermit --target x86_64-unknown-none --target-dir "${target_dir}" -- -D warnings)
 step("Rust unit tests" "${CARGO}" test --quiet --workspace --target-dir "${target_dir}")
+step("test bundle (build/hermit-tests.tar.xz, run from an empty directory by CTest)"
+  "${CMAKE_COMMAND}" --build "${BINARY_DIR}" --target test-bundle)
 step("C programs under the proxy (CTest)"
   "${CMAKE_CTEST_COMMAND}" --test-dir "${BINARY_DIR}" --output-on-failure -j2)
 message(STATUS "check: all passed")

@@ -21,16 +21,23 @@ fn try_read(l: &pthread_rwlock_t) -> core::result::Result<(), u32> {
     }
 }
 
+/// Takes the lock for reading. A reader that finds it write-locked waits for `state` to
+/// change (the writer's unlock wakes it); one that gives way to waiting writers waits for
+/// `writers` to change (each writer wakes those waiters when it stops waiting). Waiting on
+/// `state` in the second case could sleep forever: a writer can take the lock and release it,
+/// leaving `state` as it was, between the reader's look and its wait.
 fn read(l: &pthread_rwlock_t, until: Option<u64>) -> Result<()> {
     loop {
-        match try_read(l) {
+        let (word, seen) = match try_read(l) {
             Ok(()) => return Ok(()),
-            Err(seen) if seen == WRITER || l.writers.load(Ordering::Relaxed) != 0 => {
-                if futex::wait(&l.state, seen, until) == Err(ETIMEDOUT) {
-                    return Err(ETIMEDOUT);
-                }
-            }
-            Err(_) => {}
+            Err(WRITER) => (&l.state, WRITER),
+            Err(_) => match l.writers.load(Ordering::SeqCst) {
+                0 => continue,
+                writers => (&l.writers, writers),
+            },
+        };
+        if futex::wait(word, seen, until) == Err(ETIMEDOUT) {
+            return Err(ETIMEDOUT);
         }
     }
 }
@@ -51,6 +58,7 @@ fn write(l: &pthread_rwlock_t, until: Option<u64>) -> Result<()> {
         }
     };
     l.writers.fetch_sub(1, Ordering::SeqCst);
+    futex::wake(&l.writers, usize::MAX);
     if result.is_ok() {
         l.owner.store(me, Ordering::Relaxed);
     } else {
