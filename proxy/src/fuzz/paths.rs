@@ -1,13 +1,16 @@
-//! Fuzz target: the path policy (`files::check_path`).
+//! Fuzz target: the path policy as the guest meets it (`sandbox::Paths::open` in host mode:
+//! the string filter `files::check_path`, `openat2` without magic links, `files::inspect`).
 //!
 //! Paths are built from components that matter to the policy (`/proc`, `self`,
 //! `thread-self`, this process's id and its threads' ids, `task`, `fd`, `..`, `.`, empty
 //! components, `/dev/kvm`, `/dev/fd/N`, symlinks in a scratch directory) and raw bytes.
-//! Property: no panic, and every path that exists and *is* one of the forbidden objects is
-//! refused with `EACCES`; the oracle resolves the path with the host kernel (`stat`, device
-//! and inode, `realpath`), not with the policy's own string logic.
+//! Property: no panic, and no open succeeds on one of the forbidden objects; the oracle
+//! looks at what was actually opened (device and inode, `/proc/self/fd/N`), not at the
+//! policy's own string logic. The string filter alone is not the enforcement: it lets
+//! through spellings (`/proc///<pid>`, a symlink to `/dev/kvm`) that the open refuses.
 
 use std::ffi::CString;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -16,6 +19,7 @@ use arbitrary::{Arbitrary, Unstructured};
 
 use super::engine::{self, signature, Failure, Target};
 use crate::files::check_path;
+use crate::sandbox::Paths;
 
 #[derive(Arbitrary, Debug)]
 enum Part {
@@ -74,6 +78,11 @@ impl Forbidden {
     /// Whether the existing object at `path` must be refused, as the host kernel resolves it.
     fn contains(&self, path: &Path) -> Option<String> {
         let meta = std::fs::metadata(path).ok()?;
+        self.judge(path, &meta)
+    }
+
+    /// Whether the object `meta` describes, reached through `path`, must be refused.
+    fn judge(&self, path: &Path, meta: &std::fs::Metadata) -> Option<String> {
         if self.devices.contains(&(meta.dev(), meta.ino())) {
             return Some("a forbidden device".into());
         }
@@ -153,17 +162,23 @@ impl Harness {
         if bytes.is_empty() && verdict != Err(libc::ENOENT) {
             return Err(format!("empty path: {verdict:?}"));
         }
-        let host_path = Path::new(std::ffi::OsStr::from_bytes(&bytes));
-        if let Some(what) = self.forbidden.contains(host_path) {
-            if verdict != Err(libc::EACCES) {
-                return Err(format!(
-                    "path policy let through {what}: {:?} gave {verdict:?}",
-                    String::from_utf8_lossy(&bytes)
-                ));
+        let opened = Paths::Host.open(&path, libc::O_RDONLY | libc::O_NONBLOCK, 0);
+        if let Ok(fd) = &opened {
+            let fd_path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+            let what = std::fs::read_link(&fd_path)
+                .ok()
+                .zip(std::fs::metadata(&fd_path).ok())
+                .and_then(|(real, meta)| self.forbidden.judge(&real, &meta));
+            if let Some(what) = what {
+                return Err(format!("the guest opened {what}: {:?}", String::from_utf8_lossy(&bytes)));
             }
         }
+        let host_path = Path::new(std::ffi::OsStr::from_bytes(&bytes));
+        if let (Some(what), Ok(_)) = (self.forbidden.contains(host_path), &opened) {
+            return Err(format!("the guest opened {what}: {:?}", String::from_utf8_lossy(&bytes)));
+        }
         let exists = std::fs::symlink_metadata(host_path).is_ok();
-        Ok(signature((verdict, exists, input.absolute, input.parts.len().min(8))))
+        Ok(signature((verdict, opened.err(), exists, input.absolute, input.parts.len().min(8))))
     }
 }
 
@@ -184,6 +199,11 @@ mod tests {
         // "/proc/<tid>/." with the id of a thread other than the main one was allowed.
         "c343be1f02000009c38f636b81636363cfb23002003ec3c1c600e99cfcbf2435b59cd5d5d59f5cd54101d56306d5d543d5d55692d5fc\
          bf2435b589018b05f979b46acd4e5646be04411023cf81bc1fd1d3cd4e5646",
+        // "/proc///<pid>": passes the string filter; the open must still refuse it.
+        "d9e3b6a01900f005ffbdbdbebfc7bdc2a5bb96cb01faa553dfc2c2a5c2bdc2a5bbbd00000000",
+        // A symbolic link to /dev/kvm in a scratch directory: refused on the opened object.
+        "807b0194ac0d0d850d0d830d1fe20d08a1970d0d0de70d0dd20d0a0d960d6f32cd50ea03674b918b012467093783af04\
+         5f090970e98e15000100181753620935e70909e6d5084609c0d309",
     ];
 
     #[test]
