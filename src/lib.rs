@@ -36,6 +36,10 @@ mod fs;
 mod libc;
 #[cfg(not(test))]
 mod logging;
+/// The scheduler's pure placement logic, tested on the host (the rest needs the machine).
+#[cfg(test)]
+#[path = "scheduler/placement.rs"]
+mod placement;
 #[cfg(not(test))]
 mod scheduler;
 #[cfg(not(test))]

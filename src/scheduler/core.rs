@@ -158,6 +158,12 @@ impl CoreSched {
         self.state.load(Ordering::Relaxed) != RUNNING && !self.has_ready()
     }
 
+    /// Runnable tasks of this core: the queued ones, plus the running one unless the core
+    /// runs its idle loop. A hint for placement (read without the lock).
+    pub fn load(&self) -> u32 {
+        self.nready.load(Ordering::Acquire) + u32::from(self.state.load(Ordering::Relaxed) == RUNNING)
+    }
+
     /// Whether tasks other than the running one are ready here.
     pub fn has_ready(&self) -> bool {
         self.nready.load(Ordering::Acquire) != 0

@@ -7,6 +7,7 @@
 //! a while before it halts, so most cross-core wake-ups need no IPI.
 
 mod core;
+mod placement;
 mod runqueue;
 mod stacks;
 mod task;
@@ -85,11 +86,11 @@ struct Start {
     arg: u64,
 }
 
-/// Picks the core for a new task: the next idle core in round-robin order, else the next.
+/// Picks the core for a new task: the least loaded one (queued plus running tasks, so that a
+/// task just queued on a core that has not yet picked it up counts).
 fn place() -> u32 {
-    let cores = cores();
-    let first = NEXT_CORE.fetch_add(1, Ordering::Relaxed);
-    (0..cores).map(|i| (first + i) % cores).find(|c| of(*c).is_some_and(|s| s.is_idle())).unwrap_or(first % cores)
+    let load = |c: u32| of(c).map_or(u32::MAX, |s| s.load());
+    placement::least_loaded(cores(), load, arch::core_id(), NEXT_CORE.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Creates a task that runs `entry(arg)` with priority `prio` and a stack of `stack_size`
