@@ -126,8 +126,12 @@ static void preempt_busy(int raise_itself)
 
 /* ---- equal priorities share one CPU ---- */
 #define EQUAL 3
+/*
+ * One cache line each: threads on different vCPUs that bumped counters in one shared line
+ * slowed each other (false sharing), which this test would misread as unfair scheduling.
+ */
 struct equal {
-	long progress;
+	_Alignas(64) long progress;
 	int preempted; /* times it saw a gap of more than 2 ms in its own loop */
 };
 static int stop_equal;
