@@ -153,11 +153,6 @@ impl CoreSched {
         self.nready.store(queue.len() as u32, Ordering::Release);
     }
 
-    /// Whether the core has nothing to do (it runs its idle loop and nothing is queued).
-    pub fn is_idle(&self) -> bool {
-        self.state.load(Ordering::Relaxed) != RUNNING && !self.has_ready()
-    }
-
     /// Runnable tasks of this core: the queued ones, plus the running one unless the core
     /// runs its idle loop. A hint for placement (read without the lock).
     pub fn load(&self) -> u32 {
