@@ -113,13 +113,10 @@ pub fn continue_on_boot_stack(entry: extern "C" fn() -> !) -> ! {
 /// Records core `id`'s boot, interrupt and fault stacks (laid out from `block` as
 /// [`CORE_STACKS`]), and for the other cores their fault frame and hypercall area.
 fn prepare_core(id: usize, block: u64) -> Result<()> {
-    let mut tops = [0u64; 5];
-    let mut at = block;
-    for (top, (size, _)) in tops.iter_mut().zip(CORE_STACKS) {
-        at += (PAGE_SIZE + size) as u64;
-        *top = at;
-    }
-    let [boot_top, ist1, ist2, ist3, fault_top] = tops;
+    // Each stack's top is the guard page of the next one up.
+    let guards = block_guards();
+    let top = |i: usize| block + guards[i + 1].0 as u64;
+    let [boot_top, ist1, ist2, ist3, fault_top] = [top(0), top(1), top(2), top(3), top(4)];
     // SAFETY: core `id` has not started, or is this core (0), whose exception and interrupt
     // entries read the IST pointers only when they happen; each is one 8-byte store inside
     // a cache line, so an entry sees the old stack or the new one, both valid and unused.
