@@ -220,11 +220,6 @@ impl GuestRam {
         Ok(done)
     }
 
-    /// `(guest-physical start, length)` of each RAM region, ascending.
-    pub fn ranges(&self) -> Vec<(u64, u64)> {
-        self.mem.iter().map(|r| (r.start_addr().0, r.len())).collect()
-    }
-
     /// The program break the kernel published in the header extension at `entry` (0 if none).
     pub fn heap_break(&self, entry: u64) -> u64 {
         self.load_u64(entry + offset::EXT as u64 + offset_of!(HeaderExt, heap_break) as u64).unwrap_or(0)
@@ -387,11 +382,6 @@ mod tests {
     }
 
     /// Resident kilobytes of the mapping that starts at `base` (from /proc/self/smaps).
-    /// Host address of guest-physical 0 (the proxy itself never hands it out).
-    fn host_base(ram: &GuestRam) -> u64 {
-        ram.mem.iter().next().map_or(0, |r| r.as_ptr() as u64)
-    }
-
     fn resident_kib(base: u64) -> u64 {
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
         let start = format!("{base:x}-");
@@ -404,10 +394,10 @@ mod tests {
     fn population_allocates_keeps_contents_and_checks_ranges() {
         let ram = GuestRam::new(32 << 20, true).unwrap();
         ram.write::<u64>(0x20_0008, 0x5555).unwrap();
-        let before = resident_kib(host_base(&ram));
+        let before = resident_kib(ram.regions()[0].1);
         assert!(ram.populate(0x40_0000, 8 << 20));
         // Really backed by host memory, not mapped to the zero page.
-        assert!(resident_kib(host_base(&ram)) >= before + (8 << 10));
+        assert!(resident_kib(ram.regions()[0].1) >= before + (8 << 10));
         assert!(ram.populate(0x20_0000, 2 << 20));
         assert_eq!(ram.read::<u64>(0x20_0008).unwrap(), 0x5555);
         assert!(!ram.populate(31 << 20, 2 << 20));

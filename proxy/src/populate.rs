@@ -230,7 +230,7 @@ fn run(ram: &GuestRam, host: &HostMemory, entry: u64, heap_start: u64) {
         raise(THREAD.load(Ordering::SeqCst));
         return;
     }
-    let layout = Layout::new(ram.ranges());
+    let layout = Layout::new(ram.regions().into_iter().map(|(gpa, _, len)| (gpa, len)).collect());
     let mut done = Populated(vec![0; layout.chunks().div_ceil(64) as usize]);
     let mut heap_high = 0u64;
     while !STOP.load(Ordering::Relaxed) {
