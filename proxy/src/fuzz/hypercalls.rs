@@ -20,7 +20,9 @@ use std::mem::{offset_of, size_of};
 use std::path::PathBuf;
 
 use arbitrary::{Arbitrary, Unstructured};
-use hermit_interface::hypercall::{port, ChannelSetup, Close, CmdSize, Fstat, Lseek, Open, PathOp, Read, Stat, Write};
+use hermit_interface::hypercall::{
+    port, ChannelSetup, Close, CmdLine, CmdSize, Fstat, Lseek, Open, PathOp, Read, Stat, Write,
+};
 use hermit_interface::stat::HostStat;
 use hermit_interface::MAX_ARGC_ENVC;
 
@@ -82,7 +84,7 @@ enum PortPick {
 }
 
 /// Every port the protocol defines (WRITE twice: the most used one gets more inputs).
-const PORTS: [u16; 22] = [
+const PORTS: [u16; 23] = [
     port::WRITE,
     port::OPEN,
     port::CLOSE,
@@ -104,6 +106,7 @@ const PORTS: [u16; 22] = [
     port::RMDIR,
     port::CONSOLE,
     port::CHANNEL,
+    port::CMDLINE,
     port::WRITE,
 ];
 
@@ -269,7 +272,8 @@ fn virtual_ranges(mem: &[u8], buf: u64, len: u64) -> Vec<(u64, u64)> {
 
 /// What a port is specified to do with the request at `arg` in memory `mem`: the ranges it
 /// may write.
-fn writable(port: u16, arg: u64, mem: &[u8], extensions: bool) -> Vec<(u64, u64)> {
+/// `cmdline_len` is what `CMDLINE` copies: the bytes of argv and the environment with their NULs.
+fn writable(port: u16, arg: u64, mem: &[u8], extensions: bool, cmdline_len: u64) -> Vec<(u64, u64)> {
     let at = |off: usize, len: usize| {
         let start = arg.wrapping_add(off as u64);
         (start, start.saturating_add(len as u64))
@@ -297,6 +301,10 @@ fn writable(port: u16, arg: u64, mem: &[u8], extensions: bool) -> Vec<(u64, u64)
         port::STAT => ext(vec![at(offset_of!(Stat, ret), 4), stat_out(offset_of!(Stat, stat))]),
         port::FSTAT => ext(vec![at(offset_of!(Fstat, ret), 4), stat_out(offset_of!(Fstat, stat))]),
         port::CHANNEL => ext(vec![at(offset_of!(ChannelSetup, ret), 4)]),
+        port::CMDLINE => {
+            let buf = get_u64(mem, arg.wrapping_add(offset_of!(CmdLine, buf) as u64)).unwrap_or(0);
+            ext(vec![at(0, offset_of!(CmdLine, buf)), (buf, buf.saturating_add(cmdline_len))])
+        }
         _ => Vec::new(),
     }
 }
@@ -567,7 +575,9 @@ impl Harness {
                 ));
             }
         } else {
-            let allowed = writable(port, arg, &self.pre, extensions);
+            let host = &self.host;
+            let cmdline_len = host.args.iter().chain(&host.env).map(|s| s.as_bytes_with_nul().len() as u64).sum();
+            let allowed = writable(port, arg, &self.pre, extensions, cmdline_len);
             let bytes = changed.iter().flat_map(|p| p * PAGE..(p + 1) * PAGE);
             for i in bytes.filter(|&i| self.pre[i] != post[i]) {
                 let i = i as u64;
@@ -581,7 +591,14 @@ impl Harness {
         let known = PORTS.contains(&port);
         let is_ext = matches!(
             port,
-            port::UNLINK | port::STAT | port::FSTAT | port::MKDIR | port::RMDIR | port::CONSOLE | port::CHANNEL
+            port::UNLINK
+                | port::STAT
+                | port::FSTAT
+                | port::MKDIR
+                | port::RMDIR
+                | port::CONSOLE
+                | port::CHANNEL
+                | port::CMDLINE
         );
         if (!known || (is_ext && !extensions)) && !matches!(outcome, Outcome::Fatal(_)) {
             return Err(format!("unknown port {port:#x} did not stop the guest: {outcome:?}"));
@@ -624,6 +641,25 @@ impl Harness {
                 let owned = (0..=2).contains(&fd) || self.guest_fds.contains(&fd);
                 if !owned && r != if extensions { -libc::EBADF } else { -1 } {
                     return Err(format!("close of a descriptor the guest does not own: result {r}"));
+                }
+            }
+            port::CMDLINE => {
+                let host = &self.host;
+                let strings = host.args.iter().chain(&host.env).map(|s| s.as_bytes_with_nul());
+                let size: u64 = strings.clone().map(|s| s.len() as u64).sum();
+                let buf = get_u64(&self.pre, arg.wrapping_add(offset_of!(CmdLine, buf) as u64)).unwrap_or(0);
+                // The strings may land on the request itself; then neither result can be checked.
+                let request = arg..arg.saturating_add(size_of::<CmdLine>() as u64);
+                if buf != 0 && buf < request.end && request.start < buf.saturating_add(size) {
+                    return Ok(());
+                }
+                let got = get_u64(post, arg.wrapping_add(offset_of!(CmdLine, size) as u64));
+                if got != Some(size) {
+                    return Err(format!("CMDLINE reported size {got:?}, the strings take {size}"));
+                }
+                let copied = usize::try_from(buf).ok().and_then(|b| post.get(b..b.checked_add(size as usize)?));
+                if buf != 0 && copied.is_some_and(|c| c != strings.flatten().copied().collect::<Vec<u8>>()) {
+                    return Err("CMDLINE copied something other than argv and the environment".to_string());
                 }
             }
             _ => {}
