@@ -7,6 +7,8 @@ pub const ENTRIES: usize = 512;
 pub const ADDR_MASK: u64 = 0x000f_ffff_ffff_f000;
 /// Present bit.
 pub const PRESENT: u64 = 1;
+/// Accessed bit: the processor sets it before it caches a translation through the entry.
+pub const ACCESSED: u64 = 1 << 5;
 /// Large-page bit (2 MiB in a PD, 1 GiB in a PDPT).
 pub const LARGE: u64 = 1 << 7;
 
@@ -15,15 +17,17 @@ pub const fn table(phys: u64) -> u64 {
     (phys & ADDR_MASK) | 0x27
 }
 
-/// 2 MiB leaf: present, writable, user, accessed, dirty, large. Accessed and dirty are set
-/// up front so that a shadow-paging host never has to emulate setting them.
+/// 2 MiB leaf: present, writable, user, dirty, large. Dirty is set up front so that a
+/// shadow-paging host never maps the page read-only first to catch the first write.
+/// Accessed is left to the processor: while it is clear, no core holds a translation of
+/// the page, so changing the entry needs no TLB shootdown (see `arch::punch_guard_pages`).
 pub const fn large(phys: u64) -> u64 {
-    (phys & ADDR_MASK) | 0xE7
+    (phys & ADDR_MASK) | 0xC7
 }
 
-/// 4 KiB leaf: present, writable, user, accessed, dirty.
+/// 4 KiB leaf: present, writable, user, dirty (accessed as in [`large`]).
 pub const fn small(phys: u64) -> u64 {
-    (phys & ADDR_MASK) | 0x67
+    (phys & ADDR_MASK) | 0x47
 }
 
 /// Index into the PDPT (1 GiB granule).
@@ -65,7 +69,8 @@ mod tests {
 
     #[test]
     fn entries_are_user_accessible() {
-        assert_eq!(large(0x20_0000), 0x20_00E7);
+        assert_eq!(large(0x20_0000), 0x20_00C7);
+        assert_eq!((large(0) | small(0)) & ACCESSED, 0);
         assert_eq!(small(0x1000) & 0x4, 0x4);
         assert_eq!(table(0x3000), 0x3027);
         assert_eq!(large(0x20_0000) & LARGE, LARGE);

@@ -52,10 +52,10 @@ static mut ENTRY_STACK: Stack<256> = Stack([0; 256]);
 
 /// Flags of a page-table entry that points to a lower table: present, writable, user, accessed.
 const PT_TABLE: u64 = 0x27;
-/// Flags of a 2 MiB leaf: present, writable, user, accessed, dirty, large.
-const PT_LARGE: u64 = 0xE7;
-/// Flags of a 4 KiB leaf: present, writable, user, accessed, dirty.
-const PT_SMALL: u64 = 0x67;
+/// Flags of a 2 MiB leaf (accessed left clear, see [`crate::mm::pagetable::large`]).
+const PT_LARGE: u64 = crate::mm::pagetable::large(0);
+/// Flags of a 4 KiB leaf (accessed left clear, see [`crate::mm::pagetable::small`]).
+const PT_SMALL: u64 = crate::mm::pagetable::small(0);
 
 /// RFLAGS at CPL 3: IF and IOPL 3 (so that hardware KVM lets `out` through without a trap).
 const USER_RFLAGS: u64 = 0x3202;

@@ -6,6 +6,8 @@
 //! flush. [`punch_guard_pages`] unmaps 4 KiB pages below stacks, which removes translations
 //! a core may have cached (even speculatively): it is followed by a (lazy) TLB shootdown.
 
+use core::sync::atomic::{AtomicU64, Ordering};
+
 use crate::errno::{Result, EINVAL};
 use crate::mm::pagetable::{self, ENTRIES, LARGE, PRESENT};
 
@@ -82,9 +84,11 @@ fn punch_in_large_page(base: u64, holes: &[u64], alloc: &mut dyn FnMut() -> Resu
     if pde & LARGE == 0 {
         let pt = (pde & pagetable::ADDR_MASK) as *mut u64;
         for hole in holes.iter().filter(|h| *h & !0x1f_ffff == base) {
-            // SAFETY: `pt` is a live page table; clearing entries of pages nothing uses.
-            unsafe { pt.add(pagetable::pt_index(*hole)).write_volatile(0) };
-            super::tlb::changed(*hole);
+            // SAFETY: `pt` is a live page table, its entries are 8-byte aligned and only
+            // changed atomically (by the processor setting accessed/dirty, or here); clearing
+            // the entry of a page nothing uses.
+            let old = unsafe { AtomicU64::from_ptr(pt.add(pagetable::pt_index(*hole))) }.swap(0, Ordering::SeqCst);
+            forget_if_cached(old, *hole);
         }
         return Ok(());
     }
@@ -93,9 +97,20 @@ fn punch_in_large_page(base: u64, holes: &[u64], alloc: &mut dyn FnMut() -> Resu
         // SAFETY: `pt` is a fresh, exclusively owned frame.
         unsafe { pt.add(i).write_volatile(*entry) };
     }
-    // SAFETY: replacing a 2 MiB leaf by a table with the same frames and flags, except for
-    // holes that nothing uses.
-    unsafe { pde_slot.write_volatile(pagetable::table(pt as u64)) };
-    super::tlb::changed(base);
+    // SAFETY: as above for the PD entry; replacing a 2 MiB leaf by a table with the same
+    // frames and flags, except for holes that nothing uses.
+    let old = unsafe { AtomicU64::from_ptr(pde_slot) }.swap(pagetable::table(pt as u64), Ordering::SeqCst);
+    forget_if_cached(old, base);
     Ok(())
+}
+
+/// Shoots down the translation of `addr` that the replaced leaf entry `old` gave, unless
+/// its accessed bit shows that no core can have cached it: a processor sets the bit before
+/// it caches a translation, even speculatively, and the swap that replaced the entry read
+/// the bit atomically with the change. Fresh stack memory is mostly never touched yet, which
+/// spares a trip through the trampoline per split page (tens of microseconds at boot).
+fn forget_if_cached(old: u64, addr: u64) {
+    if old & pagetable::ACCESSED != 0 {
+        super::tlb::changed(addr);
+    }
 }
