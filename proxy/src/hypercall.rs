@@ -287,11 +287,12 @@ fn cmdline_strings(host: &Host) -> impl Iterator<Item = &[u8]> {
 
 fn cmdline(host: &Host, arg: u64) -> Result<(), GuestError> {
     let buf: u64 = host.ram.read(field(arg, offset_of!(CmdLine, buf)))?;
+    let capacity: u64 = host.ram.read(field(arg, offset_of!(CmdLine, size)))?;
     let size: usize = cmdline_strings(host).map(<[u8]>::len).sum();
     host.ram.write(field(arg, offset_of!(CmdLine, argc)), host.args.len() as u32)?;
     host.ram.write(field(arg, offset_of!(CmdLine, envc)), host.env.len() as u32)?;
     host.ram.write(field(arg, offset_of!(CmdLine, size)), size as u64)?;
-    if buf == 0 {
+    if buf == 0 || capacity < size as u64 {
         return Ok(());
     }
     host.ram.check(buf, size as u64)?;

@@ -9,6 +9,7 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
+use core::alloc::Layout;
 use core::ffi::c_char;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
@@ -43,10 +44,24 @@ pub fn fetch() -> Args {
     fetch_original()
 }
 
-/// `CMDLINE`: the sizes, then every string into one buffer taken from the top of RAM, with
-/// the pointer arrays in front of it; all of it lives forever.
+/// Command lines up to this size (strings plus pointer arrays) live in the kernel heap,
+/// whose first pages the loader has already backed, and take one exit to fetch; larger ones
+/// take frames from the top of RAM and a second exit.
+const SMALL_CMDLINE: usize = 16 << 10;
+
+/// `CMDLINE`: every string into one buffer with the pointer arrays in front of it (offered
+/// up front, so that one exit usually suffices); all of it lives forever.
 fn fetch_cmdline() -> Option<Args> {
+    let small = Layout::from_size_align(SMALL_CMDLINE, 8).ok()?;
+    // SAFETY: a non-zero-sized layout.
+    let heap = unsafe { alloc::alloc::alloc(small) } as u64;
+    // The strings go after room for 64 pointers, enough for most programs.
+    let guess = 64 * 8;
     let mut query = CmdLine::default();
+    if heap != 0 {
+        query.buf = heap + guess as u64;
+        query.size = (SMALL_CMDLINE - guess) as u64;
+    }
     call(port::CMDLINE, &mut query);
     let (argc, envc, size) = (query.argc as usize, query.envc as usize, query.size as usize);
     let slots = argc.checked_add(envc)?.checked_add(2)?;
@@ -54,13 +69,26 @@ fn fetch_cmdline() -> Option<Args> {
         return None;
     }
     let pointers = slots * 8;
-    let base = crate::mm::alloc_frames((pointers + size) as u64, 0x1000).ok()?;
-    let strings = base + pointers as u64;
-    query.buf = strings;
-    call(port::CMDLINE, &mut query);
-    // SAFETY: `[base, base + pointers + size)` is identity-mapped RAM that `alloc_frames`
-    // handed to this function alone and that is never freed; the host has filled the
-    // string part.
+    let fetched = heap != 0 && pointers <= guess && size <= SMALL_CMDLINE - guess;
+    let (base, strings) = if fetched {
+        (heap, heap + guess as u64)
+    } else {
+        if heap != 0 {
+            // SAFETY: allocated above with this layout, and nothing refers to it.
+            unsafe { alloc::alloc::dealloc(heap as *mut u8, small) };
+        }
+        let base = crate::mm::alloc_frames((pointers + size) as u64, 0x1000).ok()?;
+        query.buf = base + pointers as u64;
+        query.size = size as u64;
+        call(port::CMDLINE, &mut query);
+        if query.size != size as u64 {
+            return None;
+        }
+        (base, base + pointers as u64)
+    };
+    // SAFETY: `[base, base + pointers)` and `[strings, strings + size)` are disjoint parts of
+    // identity-mapped RAM that the heap or `alloc_frames` handed to this function alone and
+    // that is never freed; the host has filled the string part.
     let (table, bytes) = unsafe {
         (
             core::slice::from_raw_parts_mut(base as *mut *mut c_char, slots),

@@ -215,10 +215,12 @@ pub struct ChannelSetup {
 
 /// Extension `CMDLINE`: argv and the environment without the original's limit of
 /// [`crate::MAX_ARGC_ENVC`] entries each (offered with
-/// [`crate::header::FEATURE_CMDLINE`]). With `buf` zero the host fills in `argc`, `envc`
-/// and `size`; then the guest passes a buffer of `size` bytes at guest-physical `buf`, and
-/// the host copies every string into it, NUL-terminated, the arguments first. `size` is at
-/// most [`crate::MAX_CMDLINE`].
+/// [`crate::header::FEATURE_CMDLINE`]). The host always fills in `argc`, `envc` and `size`.
+/// With `buf` non-zero, `size` is also an input, the buffer's capacity: if every string
+/// fits, the host copies them to guest-physical `buf`, NUL-terminated, the arguments first;
+/// otherwise it copies nothing. So a guest passes a buffer up front and usually needs one
+/// exit; asking with `buf` zero first, then with a buffer of the reported size, also works.
+/// `size` is at most [`crate::MAX_CMDLINE`].
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CmdLine {
@@ -226,7 +228,7 @@ pub struct CmdLine {
     pub argc: u32,
     /// Out: number of environment variables.
     pub envc: u32,
-    /// Out: bytes of all strings with their NULs.
+    /// In: capacity of `buf` (when `buf` is not 0). Out: bytes of all strings with their NULs.
     pub size: u64,
     /// In: guest-physical address of the guest's buffer, or 0 to ask for the sizes.
     pub buf: u64,

@@ -303,7 +303,9 @@ fn writable(port: u16, arg: u64, mem: &[u8], extensions: bool, cmdline_len: u64)
         port::CHANNEL => ext(vec![at(offset_of!(ChannelSetup, ret), 4)]),
         port::CMDLINE => {
             let buf = get_u64(mem, arg.wrapping_add(offset_of!(CmdLine, buf) as u64)).unwrap_or(0);
-            ext(vec![at(0, offset_of!(CmdLine, buf)), (buf, buf.saturating_add(cmdline_len))])
+            let capacity = get_u64(mem, arg.wrapping_add(offset_of!(CmdLine, size) as u64)).unwrap_or(0);
+            let copy = if capacity >= cmdline_len { (buf, buf.saturating_add(cmdline_len)) } else { (0, 0) };
+            ext(vec![at(0, offset_of!(CmdLine, buf)), copy])
         }
         _ => Vec::new(),
     }
@@ -648,6 +650,7 @@ impl Harness {
                 let strings = host.args.iter().chain(&host.env).map(|s| s.as_bytes_with_nul());
                 let size: u64 = strings.clone().map(|s| s.len() as u64).sum();
                 let buf = get_u64(&self.pre, arg.wrapping_add(offset_of!(CmdLine, buf) as u64)).unwrap_or(0);
+                let capacity = get_u64(&self.pre, arg.wrapping_add(offset_of!(CmdLine, size) as u64)).unwrap_or(0);
                 // The strings may land on the request itself; then neither result can be checked.
                 let request = arg..arg.saturating_add(size_of::<CmdLine>() as u64);
                 if buf != 0 && buf < request.end && request.start < buf.saturating_add(size) {
@@ -658,7 +661,8 @@ impl Harness {
                     return Err(format!("CMDLINE reported size {got:?}, the strings take {size}"));
                 }
                 let copied = usize::try_from(buf).ok().and_then(|b| post.get(b..b.checked_add(size as usize)?));
-                if buf != 0 && copied.is_some_and(|c| c != strings.flatten().copied().collect::<Vec<u8>>()) {
+                let fits = buf != 0 && capacity >= size;
+                if fits && copied.is_some_and(|c| c != strings.flatten().copied().collect::<Vec<u8>>()) {
                     return Err("CMDLINE copied something other than argv and the environment".to_string());
                 }
             }
