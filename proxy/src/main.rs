@@ -12,6 +12,7 @@ mod fuzz;
 mod guest;
 mod host;
 mod hypercall;
+mod lapic;
 mod paging;
 mod populate;
 mod sandbox;

@@ -119,7 +119,11 @@ fn prepare(
     }
     let khz = u64::from(vcpus[0].get_tsc_khz().unwrap_or(0));
     let khz = if khz == 0 { host_tsc_khz() } else { khz };
-    write_header(ram, config, image, khz, prepared)?;
+    // The original uhyve left the APIC at its reset state; so does compatibility mode.
+    let apic_prepared = !config.uhyve_compat && vcpus.iter().all(crate::lapic::prepare);
+    let vcpu_features = (if prepared { header::FEATURE_CPU_PREPARED } else { 0 })
+        | (if apic_prepared { header::FEATURE_APIC_PREPARED } else { 0 });
+    write_header(ram, config, image, khz, vcpu_features)?;
     let heap = pretouch(config, image, ram);
     if config.populate {
         crate::populate::start(ram.clone(), image.entry, heap);
@@ -164,13 +168,14 @@ fn write_boot_tables(ram: &GuestRam) -> Result<(), String> {
     Ok(())
 }
 
-/// The header fields uhyve writes, plus this project's extension block.
+/// The header fields uhyve writes, plus this project's extension block, which offers
+/// `vcpu_features` (the `FEATURE_*_PREPARED` bits of the state the vCPUs start in).
 pub(crate) fn write_header(
     ram: &GuestRam,
     config: &Config,
     image: &Image,
     khz: u64,
-    prepared: bool,
+    vcpu_features: u64,
 ) -> Result<(), String> {
     let at = |off: usize| image.entry + off as u64;
     let err = |e| format!("cannot write the kernel header: {e}");
@@ -203,9 +208,7 @@ pub(crate) fn write_header(
     if config.fast_channel {
         features |= header::FEATURE_FAST_CHANNEL;
     }
-    if prepared {
-        features |= header::FEATURE_CPU_PREPARED;
-    }
+    features |= vcpu_features & (header::FEATURE_CPU_PREPARED | header::FEATURE_APIC_PREPARED);
     let ext = HeaderExt {
         magic: EXT_MAGIC,
         version: EXT_VERSION,

@@ -218,6 +218,9 @@ pub const FEATURE_EXT_HYPERCALLS: u64 = 1 << 1;
 pub const FEATURE_CPU_PREPARED: u64 = 1 << 2;
 /// Feature bit: the loader serves `CMDLINE` (more than 128 arguments or variables).
 pub const FEATURE_CMDLINE: u64 = 1 << 3;
+/// Feature bit: every vCPU starts with its local APIC as [`crate::apic`] describes (x2APIC
+/// mode, software-enabled, TSC-deadline timer), so the kernel need not program it.
+pub const FEATURE_APIC_PREPARED: u64 = 1 << 4;
 
 /// Extension block at `image + 0x100`, written only by this project's proxy.
 ///

@@ -9,6 +9,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod apic;
 pub mod channel;
 pub mod cpu;
 pub mod header;

@@ -1,33 +1,34 @@
 //! The local APIC in x2APIC mode: timer (TSC deadline), inter-processor interrupts, EOI.
 //!
-//! A core enables its APIC the first time it needs to be woken or interrupted; a core that
-//! runs one task and never sleeps never touches it, so it takes no interrupts at all.
+//! Every core enables its APIC at boot, so that a peer can always interrupt it; this
+//! project's loader has usually done that already ([`hermit_interface::apic`]). A core that
+//! runs one task and never sleeps still takes no interrupts at all.
 
 use core::sync::atomic::Ordering;
 
 use super::msr;
 use super::percore::{block_of, percore};
 
-/// Vector of the wake-up / reschedule IPI (the original's 121).
-pub const WAKEUP_VECTOR: u8 = 121;
-/// Vector of the APIC timer (the original's 123).
-pub const TIMER_VECTOR: u8 = 123;
-/// Spurious-interrupt vector.
-pub const SPURIOUS_VECTOR: u8 = 127;
+use hermit_interface::apic::{APIC_BASE_X2APIC_ENABLED, LVT_TIMER, SVR};
+pub use hermit_interface::apic::{SPURIOUS_VECTOR, WAKEUP_VECTOR};
+use hermit_interface::header::FEATURE_APIC_PREPARED;
 
-/// Puts this core's local APIC into x2APIC mode with the timer in TSC-deadline mode.
+/// Puts this core's local APIC into x2APIC mode with the timer in TSC-deadline mode, unless
+/// the loader already did (four trampoline trips saved per core).
 pub fn enable() {
     let block = percore();
     if block.apic_ready.load(Ordering::Relaxed) != 0 {
         return;
     }
-    let base = msr::read(msr::APIC_BASE);
-    // SAFETY: enabling x2APIC (bits 10 and 11) from the enabled xAPIC state, software-enabling
-    // the APIC with our spurious vector, and unmasking the timer in TSC-deadline mode.
-    unsafe {
-        msr::write(msr::APIC_BASE, base | (1 << 10) | (1 << 11));
-        msr::write(msr::X2APIC_SVR, 0x100 | u64::from(SPURIOUS_VECTOR));
-        msr::write(msr::X2APIC_LVT_TIMER, u64::from(TIMER_VECTOR) | (2 << 17));
+    if !crate::drivers::hypercall::has_feature(FEATURE_APIC_PREPARED) {
+        let base = msr::read(msr::APIC_BASE);
+        // SAFETY: enabling x2APIC (bits 10 and 11) from the enabled xAPIC state, software-enabling
+        // the APIC with our spurious vector, and unmasking the timer in TSC-deadline mode.
+        unsafe {
+            msr::write(msr::APIC_BASE, base | APIC_BASE_X2APIC_ENABLED);
+            msr::write(msr::X2APIC_SVR, SVR);
+            msr::write(msr::X2APIC_LVT_TIMER, LVT_TIMER);
+        }
     }
     block.apic_ready.store(1, Ordering::Release);
 }

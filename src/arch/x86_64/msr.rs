@@ -2,20 +2,18 @@
 //! performs them for the MSRs on its allow-list (local APIC, TSC deadline); anything else is
 //! reported as a fault.
 
-/// IA32_APIC_BASE.
-pub const APIC_BASE: u32 = 0x1b;
+pub use hermit_interface::apic::{
+    MSR_APIC_BASE as APIC_BASE, MSR_X2APIC_LVT_TIMER as X2APIC_LVT_TIMER, MSR_X2APIC_SVR as X2APIC_SVR,
+};
+
 /// IA32_TSC_DEADLINE.
 pub const TSC_DEADLINE: u32 = 0x6e0;
 /// The x2APIC registers, 0x800..=0x8ff (the trampoline compares `msr & !0xff`).
 pub const X2APIC_RANGE: u32 = 0x800;
 /// x2APIC end-of-interrupt register.
 pub const X2APIC_EOI: u32 = 0x80b;
-/// x2APIC spurious-interrupt vector register.
-pub const X2APIC_SVR: u32 = 0x80f;
 /// x2APIC interrupt command register.
 pub const X2APIC_ICR: u32 = 0x830;
-/// x2APIC LVT timer register.
-pub const X2APIC_LVT_TIMER: u32 = 0x832;
 
 /// Reads an MSR.
 pub fn read(msr: u32) -> u64 {
