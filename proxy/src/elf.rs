@@ -265,11 +265,12 @@ pub fn parse(file: &[u8], mem: u64) -> Result<Image, ElfError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A minimal valid image: header, one program header, 0x100 bytes at 0x800000.
-    fn image() -> Vec<u8> {
+    /// A minimal image that [`parse`] accepts.
+    pub(crate) fn image() -> Vec<u8> {
         let mut f = vec![0u8; 0x200];
         f[..4].copy_from_slice(b"\x7fELF");
         f[4] = 2;

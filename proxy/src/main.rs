@@ -3,6 +3,7 @@
 //! `proxy <image> [args...]` loads the image, starts `HERMIT_CPUS` vCPUs and serves the
 //! guest's hypercalls until the program exits; the proxy's exit status is the program's.
 
+mod binfmt;
 mod channel;
 mod config;
 mod elf;
@@ -24,6 +25,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 const USAGE: &str = "\
 Usage: proxy [--mount <host dir>[:<guest path>][:ro]]... <image> [arguments...]
+       proxy --install-binfmt [name] | --uninstall-binfmt [name]
 
 Runs a HermitCore application image (built with x86_64-hermit-gcc) in a KVM virtual
 machine. The program's standard output and error are the proxy's; its files are the
@@ -54,6 +56,10 @@ Environment:
                         fsgsbase (the kernel refuses to boot); for testing the fallbacks
 The whole environment of the proxy is passed to the program.
 
+--install-binfmt registers HermitCore images with the host kernel's binfmt_misc (as root;
+entry name \"hermit\" by default), so that an executable image runs through this proxy
+when started directly: ./app arguments. --uninstall-binfmt removes the entry.
+
 Exit status: the program's exit code; 1 if the proxy could not run the image or stopped
 a guest that misbehaved; 242 after a fault in the program (as the original, -EFAULT).";
 
@@ -66,6 +72,18 @@ fn main() {
         }
         Some(b"--help" | b"-h") => {
             println!("{USAGE}");
+            return;
+        }
+        Some(flag @ (b"--install-binfmt" | b"--uninstall-binfmt")) => {
+            let name = argv.get(2).map_or(binfmt::DEFAULT_NAME.into(), |n| n.to_string_lossy());
+            let done = if flag == b"--install-binfmt" { binfmt::install(&name) } else { binfmt::uninstall(&name) };
+            match done {
+                Ok(message) => println!("proxy: {message}"),
+                Err(message) => {
+                    eprintln!("proxy: {message}");
+                    std::process::exit(1);
+                }
+            }
             return;
         }
         Some(b"--version" | b"-V") => {
