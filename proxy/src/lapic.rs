@@ -8,8 +8,8 @@ use kvm_ioctls::VcpuFd;
 
 /// Switches the vCPU's APIC to x2APIC mode, software-enables it and sets the timer to
 /// TSC-deadline mode ([`hermit_interface::apic`]); the kernel would otherwise do it through
-/// four trapped MSR writes. Returns whether KVM took every value. The original kernel
-/// enables x2APIC itself first thing when the CPU has it, so this state suits it too.
+/// four trapped MSR writes. Returns whether KVM took every value. Only for images that
+/// declare x2APIC use (`disable_x2apic` 0): the original kernel under uhyve uses the xAPIC.
 pub fn prepare(vcpu: &VcpuFd) -> bool {
     let entry = |index, data| kvm_msr_entry { index, data, ..Default::default() };
     let Ok(mut base) = Msrs::from_entries(&[entry(MSR_APIC_BASE, 0)]) else { return false };

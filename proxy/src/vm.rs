@@ -119,8 +119,10 @@ fn prepare(
     }
     let khz = u64::from(vcpus[0].get_tsc_khz().unwrap_or(0));
     let khz = if khz == 0 { host_tsc_khz() } else { khz };
-    // The original uhyve left the APIC at its reset state; so does compatibility mode.
-    let apic_prepared = !config.uhyve_compat && vcpus.iter().all(crate::lapic::prepare);
+    // The original uhyve left the APIC at its reset state, and the original kernel (its
+    // header says disable_x2apic = 1) then uses the xAPIC: only our images get it prepared.
+    let x2apic_image = ram.read::<u32>(image.entry + offset::DISABLE_X2APIC as u64).is_ok_and(|v| v == 0);
+    let apic_prepared = !config.uhyve_compat && x2apic_image && vcpus.iter().all(crate::lapic::prepare);
     let vcpu_features = (if prepared { header::FEATURE_CPU_PREPARED } else { 0 })
         | (if apic_prepared { header::FEATURE_APIC_PREPARED } else { 0 });
     write_header(ram, config, image, khz, vcpu_features)?;

@@ -1,9 +1,10 @@
 //! The local-APIC state the kernel runs with, which this project's loader can set up before entry.
 //!
 //! Each register write from CPL 3 is a trip through the kernel's CPL-0 trampoline, about
-//! 50 µs on PVM hosts, and enabling the APIC takes four; so the loader puts every vCPU in
-//! this state itself and says so with [`crate::header::FEATURE_APIC_PREPARED`]. Without the
-//! feature (the original uhyve) the kernel writes the same values when it first needs them.
+//! 50 µs on PVM hosts, and enabling the APIC takes four; so the loader puts every vCPU of an
+//! image whose header has `disable_x2apic` 0 in this state itself and says so with
+//! [`crate::header::FEATURE_APIC_PREPARED`]. Without the feature (the original uhyve) the
+//! kernel writes the same values at boot.
 
 /// Vector of the wake-up / reschedule IPI (the original's 121).
 pub const WAKEUP_VECTOR: u8 = 121;

@@ -192,8 +192,10 @@ pub mod default {
     pub const ISLE: u32 = u32::MAX;
     /// `possible_isles`
     pub const POSSIBLE_ISLES: u32 = 1;
-    /// `disable_x2apic`
-    pub const DISABLE_X2APIC: u32 = 1;
+    /// `disable_x2apic`: 0, this kernel drives its local APIC in x2APIC mode only. (The
+    /// original's images carry 1 and, under uhyve, use the xAPIC; the proxy prepares the
+    /// APIC, [`crate::header::FEATURE_APIC_PREPARED`], only for images that say 0.)
+    pub const DISABLE_X2APIC: u32 = 0;
     /// `single_kernel`
     pub const SINGLE_KERNEL: u32 = 1;
     /// `hcip`: 10.0.5.2
@@ -219,7 +221,8 @@ pub const FEATURE_CPU_PREPARED: u64 = 1 << 2;
 /// Feature bit: the loader serves `CMDLINE` (more than 128 arguments or variables).
 pub const FEATURE_CMDLINE: u64 = 1 << 3;
 /// Feature bit: every vCPU starts with its local APIC as [`crate::apic`] describes (x2APIC
-/// mode, software-enabled, TSC-deadline timer), so the kernel need not program it.
+/// mode, software-enabled, TSC-deadline timer), so the kernel need not program it. Offered
+/// only to images whose header has `disable_x2apic` 0.
 pub const FEATURE_APIC_PREPARED: u64 = 1 << 4;
 
 /// Extension block at `image + 0x100`, written only by this project's proxy.
