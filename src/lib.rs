@@ -74,6 +74,11 @@ mod headers {
                 include_str!("../include/semaphore.h"),
                 "semaphore.h",
             ),
+            (
+                include_str!(concat!(env!("HERMIT_GENERATED_HEADERS"), "/ucontext.h")),
+                include_str!("../include/ucontext.h"),
+                "ucontext.h",
+            ),
         ];
         for (generated, committed, name) in pairs {
             assert_eq!(

@@ -14,6 +14,8 @@ mod misc;
 mod process;
 mod pthread;
 pub mod ptr;
+mod rcce;
 mod sync;
 pub mod time;
 mod types;
+mod ucontext;
