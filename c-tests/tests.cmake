@@ -343,9 +343,9 @@ hermit_c_test(ucontext MATCH "1000 round trips" "all [0-9]+ checks passed")
 hermit_c_run(ucontext_2cpus PROGRAM ucontext ENV HERMIT_CPUS=2 MATCH "all [0-9]+ checks passed")
 # A post hands its unit to the longest waiter: the original pthread-embedded condvar pattern.
 hermit_c_test(sem_handoff ENV HERMIT_CPUS=1 TIMEOUT 30
-  MATCH "sys_sem: 200 hand-offs" "sem_t: 200 hand-offs" "all [0-9]+ checks passed")
+  MATCH "sys_sem: 200 hand-offs" "sem_t: 200 hand-offs" "none lost" "all [0-9]+ checks passed")
 hermit_c_run(sem_handoff_2cpus PROGRAM sem_handoff ENV HERMIT_CPUS=2 TIMEOUT 30
-  MATCH "sys_sem: 200 hand-offs" "sem_t: 200 hand-offs" "all [0-9]+ checks passed")
+  MATCH "sys_sem: 200 hand-offs" "sem_t: 200 hand-offs" "none lost" "all [0-9]+ checks passed")
 # The RCCE entry points link and give the original's single-kernel answers.
 hermit_c_test(rcce_single MATCH "all [0-9]+ checks passed")
 # OpenMP workers get 4 MiB stacks by default; OMP_STACKSIZE still overrides (1M faults).

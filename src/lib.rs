@@ -28,6 +28,10 @@ mod time;
 mod arch;
 #[cfg(not(test))]
 mod boot;
+/// `makecontext`'s stack arithmetic, tested on the host.
+#[cfg(test)]
+#[path = "syscalls/context_stack.rs"]
+mod context_stack;
 #[cfg(not(test))]
 mod drivers;
 #[cfg(not(test))]

@@ -6,6 +6,7 @@
 //! `hermit/syscall.h`; `include/hermit/syscall.h` is generated from this module by cbindgen.
 
 mod console;
+pub mod context_stack;
 mod fs;
 mod locks;
 mod malloc;

@@ -225,11 +225,8 @@ unsafe extern "C" fn makecontext_setup(
         }
     };
     let on_stack = argc.saturating_sub(6);
-    let top = (uc.uc_stack.ss_sp as u64).wrapping_add(uc.uc_stack.ss_size as u64) & !15;
-    // The stack arguments start 16-byte aligned, right above the return address, as after
-    // a call.
-    let args_base = (top - 8 * on_stack as u64) & !15;
-    let sp = args_base - 8;
+    let (args_base, sp) =
+        super::context_stack::entry_stack(uc.uc_stack.ss_sp as u64, uc.uc_stack.ss_size as u64, on_stack);
     // SAFETY: `[sp, top)` lies within `uc_stack` by the caller's contract.
     unsafe {
         (sp as *mut u64).write(hermit_startcontext as *const () as u64);
