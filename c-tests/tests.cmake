@@ -341,6 +341,8 @@ hermit_c_test(stat_canary ARGS "${HERMIT_TEST_TMPDIR}" MATCH "all [0-9]+ checks 
 # ucontext with the original layout: coroutines, uc_link, a getcontext/setcontext loop, MXCSR.
 hermit_c_test(ucontext MATCH "1000 round trips" "all [0-9]+ checks passed")
 hermit_c_run(ucontext_2cpus PROGRAM ucontext ENV HERMIT_CPUS=2 MATCH "all [0-9]+ checks passed")
+hermit_c_run(ucontext_null_link PROGRAM ucontext ARGS null-link TIMEOUT 10
+  MATCH "running without uc_link" "a context without uc_link ended, exit\\(0\\) ran the atexit handlers")
 # A post hands its unit to the longest waiter: the original pthread-embedded condvar pattern.
 hermit_c_test(sem_handoff ENV HERMIT_CPUS=1 TIMEOUT 30
   MATCH "sys_sem: 200 hand-offs" "sem_t: 200 hand-offs" "none lost" "all [0-9]+ checks passed")

@@ -3,6 +3,8 @@
  * A coroutine ping-pong of 1000 round trips, a context with uc_link that resumes main when
  * its function returns, arguments in registers and on the new stack, a getcontext/
  * setcontext loop, and MXCSR and the x87 control word restored by setcontext.
+ * With the argument "null-link": a function whose uc_link is null returns, and the program
+ * ends through exit(0) (atexit handlers run), as in the original.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +57,31 @@ static void eight_args(long a, long b, long c, long d, long e, long f, long g, l
 	args_sum = a + 2 * b + 3 * c + 4 * d + 5 * e + 6 * f + 7 * g + 8 * h;
 }
 
+static void last_words(void)
+{
+	printf("ucontext: a context without uc_link ended, exit(0) ran the atexit handlers\n");
+}
+
+static void no_link(void)
+{
+	printf("ucontext: running without uc_link\n");
+}
+
+static int end_through_null_link(void)
+{
+	static ucontext_t ctx;
+	static char stack[STACK_SIZE] __attribute__((aligned(16)));
+	atexit(last_words);
+	CHECK_INT(getcontext(&ctx), 0);
+	ctx.uc_stack.ss_sp = stack;
+	ctx.uc_stack.ss_size = sizeof stack;
+	ctx.uc_link = NULL;
+	makecontext(&ctx, no_link, 0);
+	setcontext(&ctx);
+	fprintf(stderr, "setcontext returned\n");
+	return 1;
+}
+
 static unsigned get_mxcsr(void)
 {
 	unsigned v;
@@ -79,8 +106,11 @@ static void set_fpucw(unsigned short v)
 	__asm__ volatile("fldcw %0" : : "m"(v) : "memory");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "null-link") == 0)
+		return end_through_null_link();
+
 	/* 1. Coroutine ping-pong. */
 	CHECK_INT(getcontext(&coro_ctx), 0);
 	coro_ctx.uc_stack.ss_sp = coro_stack;
