@@ -344,9 +344,9 @@ hermit_c_run(ucontext_2cpus PROGRAM ucontext ENV HERMIT_CPUS=2 MATCH "all [0-9]+
 hermit_c_run(ucontext_null_link PROGRAM ucontext ARGS null-link TIMEOUT 10
   MATCH "running without uc_link" "a context without uc_link ended, exit\\(0\\) ran the atexit handlers")
 # A post hands its unit to the longest waiter: the original pthread-embedded condvar pattern.
-hermit_c_test(sem_handoff ENV HERMIT_CPUS=1 TIMEOUT 30
+hermit_c_test(sem_handoff ENV HERMIT_CPUS=1 TIMEOUT 60
   MATCH "sys_sem: 200 hand-offs" "sem_t: 200 hand-offs" "none lost" "all [0-9]+ checks passed")
-hermit_c_run(sem_handoff_2cpus PROGRAM sem_handoff ENV HERMIT_CPUS=2 TIMEOUT 30
+hermit_c_run(sem_handoff_2cpus PROGRAM sem_handoff ENV HERMIT_CPUS=2 TIMEOUT 60
   MATCH "sys_sem: 200 hand-offs" "sem_t: 200 hand-offs" "none lost" "all [0-9]+ checks passed")
 # The RCCE entry points link and give the original's single-kernel answers.
 hermit_c_test(rcce_single MATCH "all [0-9]+ checks passed")
