@@ -1,5 +1,5 @@
-//! Generates the C headers `hermit/syscall.h`, `hermit/errno.h`, `sys/_pthreadtypes.h` and
-//! `semaphore.h` from the kernel's exports.
+//! Generates the C headers `hermit/syscall.h`, `hermit/errno.h`, `sys/_pthreadtypes.h`,
+//! `semaphore.h` and `ucontext.h` from the kernel's exports.
 //!
 //! The headers are written to `OUT_DIR`; the committed copies in `include/` are checked
 //! against them by the unit test `headers::are_current`. Run with `HERMIT_UPDATE_HEADERS=1`
@@ -16,15 +16,17 @@ const SYSCALL_SOURCES: &[&str] = &[
     "src/syscalls/console.rs",
     "src/syscalls/misc.rs",
     "src/syscalls/sync.rs",
+    "src/syscalls/rcce.rs",
     "proxy/interface/src/stat.rs",
 ];
 
 /// The generated headers and where their committed copies live.
-const HEADERS: [(&str, &str); 4] = [
+const HEADERS: [(&str, &str); 5] = [
     ("syscall.h", "include/hermit/syscall.h"),
     ("errno.h", "include/hermit/errno.h"),
     ("_pthreadtypes.h", "include/sys/_pthreadtypes.h"),
     ("semaphore.h", "include/semaphore.h"),
+    ("ucontext.h", "include/ucontext.h"),
 ];
 
 fn generate(config: &str, sources: &[&str], out: &Path) {
@@ -46,6 +48,8 @@ fn main() {
         "cbindgen-errno.toml",
         "cbindgen-pthreadtypes.toml",
         "cbindgen-semaphore.toml",
+        "src/syscalls/ucontext.rs",
+        "cbindgen-ucontext.toml",
     ];
     for input in SYSCALL_SOURCES.iter().chain(&others) {
         println!("cargo:rerun-if-changed={input}");
@@ -61,6 +65,7 @@ fn main() {
         &["src/synch/semaphore.rs", "src/syscalls/pthread/sem.rs"],
         &out.join("semaphore.h"),
     );
+    generate("cbindgen-ucontext.toml", &["src/syscalls/ucontext.rs"], &out.join("ucontext.h"));
     println!("cargo:rustc-env=HERMIT_GENERATED_HEADERS={}", out.display());
     if std::env::var("HERMIT_UPDATE_HEADERS").is_ok_and(|v| v == "1") {
         for (name, target) in HEADERS {

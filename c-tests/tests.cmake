@@ -331,3 +331,27 @@ hermit_c_many_cpus(omp_env PROGRAM omp_env TIMEOUT 60
   MATCH "OMP_NUM_THREADS = '3'" "GOMP_SPINCOUNT = '1000'" "all [0-9]+ checks passed")
 hermit_c_many_cpus(cxx_threads PROGRAM cxx_threads ENV "CXX_TEST_ENV=from the proxy" TIMEOUT 120
   MATCH "all [0-9]+ checks passed")
+
+# ---- drop-in for the original toolchain (issue 10): kernel and headers ----
+# Every prototype of the original hermit/syscall.h, called with the original argument types,
+# compiles without a warning against ours (-Wall -Wextra -Werror; the run checks what it can).
+hermit_c_test(original_syscall_h COMPILE_OPTIONS -Wall -Wextra -Werror MATCH "all [0-9]+ checks passed")
+# stat() never writes past struct stat; sys_stat keeps the original contract (-ENOSYS).
+hermit_c_test(stat_canary ARGS "${HERMIT_TEST_TMPDIR}" MATCH "all [0-9]+ checks passed")
+# ucontext with the original layout: coroutines, uc_link, a getcontext/setcontext loop, MXCSR.
+hermit_c_test(ucontext MATCH "1000 round trips" "all [0-9]+ checks passed")
+hermit_c_run(ucontext_2cpus PROGRAM ucontext ENV HERMIT_CPUS=2 MATCH "all [0-9]+ checks passed")
+hermit_c_run(ucontext_null_link PROGRAM ucontext ARGS null-link TIMEOUT 10
+  MATCH "running without uc_link" "a context without uc_link ended, exit\\(0\\) ran the atexit handlers")
+# A post hands its unit to the longest waiter: the original pthread-embedded condvar pattern.
+hermit_c_test(sem_handoff ENV HERMIT_CPUS=1 TIMEOUT 60
+  MATCH "sys_sem: 200 hand-offs" "sem_t: 200 hand-offs" "none lost" "all [0-9]+ checks passed")
+hermit_c_run(sem_handoff_2cpus PROGRAM sem_handoff ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "sys_sem: 200 hand-offs" "sem_t: 200 hand-offs" "none lost" "all [0-9]+ checks passed")
+# The RCCE entry points link and give the original's single-kernel answers.
+hermit_c_test(rcce_single MATCH "all [0-9]+ checks passed")
+# OpenMP workers get 4 MiB stacks by default; OMP_STACKSIZE still overrides (1M faults).
+hermit_c_test(omp_stack COMPILE_OPTIONS -fopenmp LINK_OPTIONS -fopenmp ENV HERMIT_CPUS=2
+  MATCH "omp_stack: 2 threads each used a 2 MiB stack array" "all [0-9]+ checks passed")
+hermit_c_run(omp_stack_override PROGRAM omp_stack ENV HERMIT_CPUS=2 OMP_STACKSIZE=1M EXIT_CODE 242
+  TIMEOUT 10 MATCH "stack overflow into the guard page")

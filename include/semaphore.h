@@ -35,7 +35,7 @@ int sem_init(sem_t *sem, int pshared, unsigned int value);
 // `sem` valid.
 int sem_destroy(sem_t *sem);
 
-// Takes a unit, blocking while there is none.
+// Takes a unit, blocking while there is none; waiters are served in arrival order.
 //
 // # Safety
 // `sem` valid.
@@ -53,7 +53,7 @@ int sem_trywait(sem_t *sem);
 // `sem` and `abstime` valid.
 int sem_timedwait(sem_t *sem, const struct timespec *abstime);
 
-// Returns a unit, waking one waiter.
+// Returns a unit: to the longest waiter if tasks wait (FIFO hand-off), else to the count.
 //
 // # Safety
 // `sem` valid.

@@ -28,6 +28,10 @@ mod time;
 mod arch;
 #[cfg(not(test))]
 mod boot;
+/// `makecontext`'s stack arithmetic, tested on the host.
+#[cfg(test)]
+#[path = "syscalls/context_stack.rs"]
+mod context_stack;
 #[cfg(not(test))]
 mod drivers;
 #[cfg(not(test))]
@@ -73,6 +77,11 @@ mod headers {
                 include_str!(concat!(env!("HERMIT_GENERATED_HEADERS"), "/semaphore.h")),
                 include_str!("../include/semaphore.h"),
                 "semaphore.h",
+            ),
+            (
+                include_str!(concat!(env!("HERMIT_GENERATED_HEADERS"), "/ucontext.h")),
+                include_str!("../include/ucontext.h"),
+                "ucontext.h",
             ),
         ];
         for (generated, committed, name) in pairs {

@@ -7,22 +7,25 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/types.h>
 #include <time.h>
+#ifndef NORETURN
+#define NORETURN __attribute__((noreturn))
+#endif
+
 
 // A task id (`unsigned int` in the original).
 typedef unsigned int tid_t;
-
-// Entry point of a task made by `sys_clone`.
-typedef int (*clone_entry_t)(void*);
 
 // Signal handler registered with `sys_signal`.
 typedef void (*signal_handler_t)(int);
 
 // File status in a fixed, libc-independent layout (an extension of the original ABI).
 //
-// The kernel's `sys_stat`/`sys_fstat` fill this struct; the C library glue converts it into
-// its own `struct stat`, so the kernel never depends on a libc's struct layout.
+// The kernel's `sys_hermit_stat`, `sys_lstat` and `sys_fstat` fill this struct; the C
+// library glue converts it into its own `struct stat`, so the kernel never depends on a
+// libc's struct layout.
 struct hermit_stat {
   // Device id.
   uint64_t st_dev;
@@ -100,15 +103,16 @@ int sys_execve(const char *name, char *const *argv, char *const *env);
 // ends the task. Stores the new id in `*id` unless `id` is null. 0 or `-EINVAL`/`-ENOMEM`.
 //
 // # Safety
-// `ep` must be a function `int ep(void *)`; `id` null or valid for writes.
-int sys_clone(tid_t *id, clone_entry_t ep, void *argv);
+// `ep` must be null (`-EINVAL`) or a function `int ep(void *)`; `id` null or valid for
+// writes. `ep` is a `void *` as in the original prototype.
+int sys_clone(tid_t *id, void *ep, void *argv);
 
 // Priority of the calling task if `id` is null or names it; `-EINVAL` otherwise.
-int sys_getprio(const tid_t *id);
+int sys_getprio(tid_t *id);
 
 // Sets the priority (1 to 31) of the calling task if `id` is null or names it.
 // The original always returned `-ENOSYS`.
-int sys_setprio(const tid_t *id, int prio);
+int sys_setprio(tid_t *id, int prio);
 
 // Gives the processor to another ready task of at least the same priority. (The original
 // yielded to an equal priority only after a full tick.)
@@ -154,17 +158,25 @@ int sys_close(int fd);
 // Repositions host descriptor `fd`; the new offset or `-errno`.
 off_t sys_lseek(int fd, off_t offset, int whence);
 
-// Status of host file `file` into `st`; 0 or `-errno`. The original always returned
-// `-ENOSYS` and took a `void *`; the struct is [`HostStat`], which the C library converts.
+// The original's `sys_stat`: always `-ENOSYS`, and `st` is never written.
+//
+// The original declared `int sys_stat(const char *file, void *st)` and its newlib passed
+// its own `struct stat`, whose layout differs from ours; returning the original's answer
+// keeps such callers safe. Our C library calls [`sys_hermit_stat`] instead.
+int sys_stat(const char *file, void *st);
+
+// Status of host file `file` into `st`; 0 or `-errno`. An extension of the original ABI:
+// the struct is [`HostStat`] (C: `struct hermit_stat`), which the C library converts into
+// its `struct stat`.
 //
 // # Safety
 // `file` must be a NUL-terminated string and `st` valid for writes.
-int sys_stat(const char *file, struct hermit_stat *st);
+int sys_hermit_stat(const char *file, struct hermit_stat *st);
 
-// Like [`sys_stat`] without following a final symbolic link.
+// Like [`sys_hermit_stat`] without following a final symbolic link.
 //
 // # Safety
-// As [`sys_stat`].
+// As [`sys_hermit_stat`].
 int sys_lstat(const char *file, struct hermit_stat *st);
 
 // Status of host descriptor `fd` into `st`; 0 or `-errno`.
@@ -252,20 +264,24 @@ int sys_sem_init(sem_t **sem, unsigned int value);
 // `sem` must come from `sys_sem_init` and not be used afterwards.
 int sys_sem_destroy(sem_t *sem);
 
-// Takes a unit, blocking while there is none. 0 or `-EINVAL`.
+// Takes a unit, blocking while there is none; waiters are served in arrival order.
+// 0 or `-EINVAL`.
 //
 // # Safety
 // `sem` must be null or a live semaphore.
 int sys_sem_wait(sem_t *sem);
 
-// Returns a unit and wakes the oldest waiter. 0 or `-EINVAL`.
+// Returns a unit: if tasks wait, the longest waiter gets it directly (FIFO hand-off, so a
+// task that waits right after this post cannot take it first), else it is counted.
+// 0, `-EINVAL`, or `-EOVERFLOW` when the count is at its limit.
 //
 // # Safety
 // `sem` must be null or a live semaphore.
 int sys_sem_post(sem_t *sem);
 
 // Takes a unit, waiting at most `ms` milliseconds (`ms == 0`: forever). 0, `-ETIME` on
-// timeout, or `-EINVAL`.
+// timeout, or `-EINVAL`. A waiter whose time runs out just as a post hands it a unit keeps
+// the unit and returns 0, so no unit is lost.
 //
 // # Safety
 // `sem` must be null or a live semaphore.
@@ -320,6 +336,18 @@ int sys_futex_wait(uint32_t *address,
 // `address` must be a valid, aligned 32-bit word.
 int sys_futex_wake(uint32_t *address, int32_t count);
 
+// Creates an RCCE session's message-passing buffer: always `-ENOSYS` (single kernel), as
+// the original on a single kernel.
+int sys_rcce_init(int session_id);
+
+// Maps isle `ue`'s message-passing buffer: always `(size_t)-ENOSYS` (single kernel), as
+// the original on a single kernel.
+size_t sys_rcce_malloc(int session_id, int ue);
+
+// Frees this isle's message-passing buffer: always `-ENOSYS` (single kernel), as the
+// original on a single kernel.
+int sys_rcce_fini(int session_id);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
@@ -328,6 +356,17 @@ int sys_futex_wake(uint32_t *address, int32_t count);
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/* ucontext (src/syscalls/ucontext.rs): the original's prototypes. <ucontext.h> defines the
+ * struct and, when it comes first, declares these with the POSIX types instead. */
+struct ucontext;
+typedef struct ucontext ucontext_t;
+#ifndef _UCONTEXT_H
+void makecontext(ucontext_t *ucp, void (*func)(), int argc, ...);
+int swapcontext(ucontext_t *oucp, const ucontext_t *ucp);
+int getcontext(ucontext_t *ucp);
+int setcontext(ucontext_t *ucp);
 #endif
 
 /* Kernel console printf (integer, string and character conversions only). */

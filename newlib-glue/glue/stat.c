@@ -1,4 +1,4 @@
-/* stat.c: stat(), lstat() and fstat() for newlib's _stat_r/_fstat_r, on sys_stat/sys_lstat/sys_fstat. */
+/* stat.c: stat(), lstat() and fstat() for newlib's _stat_r/_fstat_r, on sys_hermit_stat/sys_lstat/sys_fstat. */
 /*
  * The kernel fills the libc-independent struct hermit_stat; its st_mode already uses the
  * POSIX S_IF* encoding that newlib shares, so the conversion is a field-by-field copy.
@@ -34,7 +34,7 @@ static int convert(long ret, const struct hermit_stat *hs, struct stat *st)
 int stat(const char *restrict path, struct stat *restrict st)
 {
 	struct hermit_stat hs;
-	return convert(sys_stat(path, &hs), &hs, st);
+	return convert(sys_hermit_stat(path, &hs), &hs, st);
 }
 
 int lstat(const char *restrict path, struct stat *restrict st)

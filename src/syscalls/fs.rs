@@ -1,14 +1,14 @@
 //! Files on the host: `sys_read`, `sys_write`, `sys_open`, `sys_close`, `sys_lseek` (original
-//! uhyve hypercalls) and `sys_stat`, `sys_lstat`, `sys_fstat`, `sys_unlink`, `sys_mkdir`,
+//! uhyve hypercalls) and `sys_hermit_stat`, `sys_lstat`, `sys_fstat`, `sys_unlink`, `sys_mkdir`,
 //! `sys_rmdir` (extension hypercalls; `-ENOSYS` under the original uhyve).
 
-use core::ffi::{c_char, c_int};
+use core::ffi::{c_char, c_int, c_void};
 
 use hermit_interface::stat::HostStat;
 
 use super::ptr::{bytes, bytes_mut, c_str, out, ret_int, ret_isize};
 use super::types::{off_t, ssize_t};
-use crate::errno::EINVAL;
+use crate::errno::{EINVAL, ENOSYS};
 use crate::fs::host;
 
 /// Reads up to `len` bytes from host descriptor `fd`. Returns the count or `-errno`.
@@ -61,21 +61,33 @@ pub extern "C" fn sys_lseek(fd: c_int, offset: off_t, whence: c_int) -> off_t {
     host::lseek(fd, offset, whence).unwrap_or_else(|e| i64::from(e.neg()))
 }
 
-/// Status of host file `file` into `st`; 0 or `-errno`. The original always returned
-/// `-ENOSYS` and took a `void *`; the struct is [`HostStat`], which the C library converts.
+/// The original's `sys_stat`: always `-ENOSYS`, and `st` is never written.
+///
+/// The original declared `int sys_stat(const char *file, void *st)` and its newlib passed
+/// its own `struct stat`, whose layout differs from ours; returning the original's answer
+/// keeps such callers safe. Our C library calls [`sys_hermit_stat`] instead.
+#[no_mangle]
+pub extern "C" fn sys_stat(file: *const c_char, st: *mut c_void) -> c_int {
+    let _ = (file, st);
+    ENOSYS.neg()
+}
+
+/// Status of host file `file` into `st`; 0 or `-errno`. An extension of the original ABI:
+/// the struct is [`HostStat`] (C: `struct hermit_stat`), which the C library converts into
+/// its `struct stat`.
 ///
 /// # Safety
 /// `file` must be a NUL-terminated string and `st` valid for writes.
 #[no_mangle]
-pub unsafe extern "C" fn sys_stat(file: *const c_char, st: *mut HostStat) -> c_int {
+pub unsafe extern "C" fn sys_hermit_stat(file: *const c_char, st: *mut HostStat) -> c_int {
     // SAFETY: forwarded from the caller.
     unsafe { stat_into(file, st, false) }
 }
 
-/// Like [`sys_stat`] without following a final symbolic link.
+/// Like [`sys_hermit_stat`] without following a final symbolic link.
 ///
 /// # Safety
-/// As [`sys_stat`].
+/// As [`sys_hermit_stat`].
 #[no_mangle]
 pub unsafe extern "C" fn sys_lstat(file: *const c_char, st: *mut HostStat) -> c_int {
     // SAFETY: forwarded from the caller.
@@ -83,7 +95,7 @@ pub unsafe extern "C" fn sys_lstat(file: *const c_char, st: *mut HostStat) -> c_
 }
 
 /// # Safety
-/// As [`sys_stat`].
+/// As [`sys_hermit_stat`].
 unsafe fn stat_into(file: *const c_char, st: *mut HostStat, nofollow: bool) -> c_int {
     // SAFETY: forwarded from the caller.
     let (file, st) = unsafe { (c_str(file), out(st)) };

@@ -6,6 +6,7 @@
 //! `hermit/syscall.h`; `include/hermit/syscall.h` is generated from this module by cbindgen.
 
 mod console;
+pub mod context_stack;
 mod fs;
 mod locks;
 mod malloc;
@@ -14,6 +15,8 @@ mod misc;
 mod process;
 mod pthread;
 pub mod ptr;
+mod rcce;
 mod sync;
 pub mod time;
 mod types;
+mod ucontext;

@@ -52,10 +52,6 @@ pub extern "C" fn sys_execve(name: *const c_char, argv: *const *mut c_char, env:
     ENOSYS.neg()
 }
 
-/// Entry point of a task made by `sys_clone`.
-#[allow(non_camel_case_types, reason = "the C name")]
-pub type clone_entry_t = Option<unsafe extern "C" fn(*mut c_void) -> c_int>;
-
 /// Runs a `sys_clone` entry: the argument packs the C function and its argument.
 extern "C" fn clone_trampoline(packed: u64) -> i32 {
     // SAFETY: `sys_clone` leaked a box with the entry and its argument for this task.
@@ -70,10 +66,15 @@ extern "C" fn clone_trampoline(packed: u64) -> i32 {
 /// ends the task. Stores the new id in `*id` unless `id` is null. 0 or `-EINVAL`/`-ENOMEM`.
 ///
 /// # Safety
-/// `ep` must be a function `int ep(void *)`; `id` null or valid for writes.
+/// `ep` must be null (`-EINVAL`) or a function `int ep(void *)`; `id` null or valid for
+/// writes. `ep` is a `void *` as in the original prototype.
 #[no_mangle]
-pub unsafe extern "C" fn sys_clone(id: *mut tid_t, ep: clone_entry_t, argv: *mut c_void) -> c_int {
-    let Some(ep) = ep else { return EINVAL.neg() };
+pub unsafe extern "C" fn sys_clone(id: *mut tid_t, ep: *mut c_void, argv: *mut c_void) -> c_int {
+    if ep.is_null() {
+        return EINVAL.neg();
+    }
+    // SAFETY: a non-null `ep` is a C function `int ep(void *)` by the caller's contract.
+    let ep = unsafe { core::mem::transmute::<*mut c_void, unsafe extern "C" fn(*mut c_void) -> c_int>(ep) };
     let packed = alloc::boxed::Box::into_raw(alloc::boxed::Box::new((ep, argv as u64))) as u64;
     let prio = scheduler::current().priority().max(1);
     match scheduler::spawn(clone_trampoline, packed, prio, DEFAULT_STACK_SIZE, None, |_| ()) {
@@ -95,7 +96,7 @@ pub unsafe extern "C" fn sys_clone(id: *mut tid_t, ep: clone_entry_t, argv: *mut
 }
 
 /// Whether `id` names the calling task (a null pointer does).
-fn is_self(id: *const tid_t) -> Result<()> {
+fn is_self(id: *mut tid_t) -> Result<()> {
     // SAFETY: a non-null `id` points to a task id by the C contract.
     match unsafe { id.as_ref() } {
         None => Ok(()),
@@ -106,14 +107,14 @@ fn is_self(id: *const tid_t) -> Result<()> {
 
 /// Priority of the calling task if `id` is null or names it; `-EINVAL` otherwise.
 #[no_mangle]
-pub extern "C" fn sys_getprio(id: *const tid_t) -> c_int {
+pub extern "C" fn sys_getprio(id: *mut tid_t) -> c_int {
     ret_int(is_self(id).map(|()| c_int::from(scheduler::current().priority())))
 }
 
 /// Sets the priority (1 to 31) of the calling task if `id` is null or names it.
 /// The original always returned `-ENOSYS`.
 #[no_mangle]
-pub extern "C" fn sys_setprio(id: *const tid_t, prio: c_int) -> c_int {
+pub extern "C" fn sys_setprio(id: *mut tid_t, prio: c_int) -> c_int {
     ret_int(is_self(id).and_then(|()| {
         scheduler::set_priority(scheduler::current(), scheduler::checked_priority(prio)?);
         Ok(0)

@@ -56,7 +56,8 @@ unsafe fn semaphore<'a>(sem: *mut sem_t) -> Result<&'a Semaphore> {
     unsafe { sem.as_ref() }.ok_or(EINVAL)
 }
 
-/// Takes a unit, blocking while there is none. 0 or `-EINVAL`.
+/// Takes a unit, blocking while there is none; waiters are served in arrival order.
+/// 0 or `-EINVAL`.
 ///
 /// # Safety
 /// `sem` must be null or a live semaphore.
@@ -66,7 +67,9 @@ pub unsafe extern "C" fn sys_sem_wait(sem: *mut sem_t) -> c_int {
     ret_int(unsafe { semaphore(sem) }.and_then(|s| s.wait(None)).map(|()| 0))
 }
 
-/// Returns a unit and wakes the oldest waiter. 0 or `-EINVAL`.
+/// Returns a unit: if tasks wait, the longest waiter gets it directly (FIFO hand-off, so a
+/// task that waits right after this post cannot take it first), else it is counted.
+/// 0, `-EINVAL`, or `-EOVERFLOW` when the count is at its limit.
 ///
 /// # Safety
 /// `sem` must be null or a live semaphore.
@@ -77,7 +80,8 @@ pub unsafe extern "C" fn sys_sem_post(sem: *mut sem_t) -> c_int {
 }
 
 /// Takes a unit, waiting at most `ms` milliseconds (`ms == 0`: forever). 0, `-ETIME` on
-/// timeout, or `-EINVAL`.
+/// timeout, or `-EINVAL`. A waiter whose time runs out just as a post hands it a unit keeps
+/// the unit and returns 0, so no unit is lost.
 ///
 /// # Safety
 /// `sem` must be null or a live semaphore.

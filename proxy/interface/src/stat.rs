@@ -4,8 +4,9 @@ use core::mem::size_of;
 
 /// File status in a fixed, libc-independent layout (an extension of the original ABI).
 ///
-/// The kernel's `sys_stat`/`sys_fstat` fill this struct; the C library glue converts it into
-/// its own `struct stat`, so the kernel never depends on a libc's struct layout.
+/// The kernel's `sys_hermit_stat`, `sys_lstat` and `sys_fstat` fill this struct; the C
+/// library glue converts it into its own `struct stat`, so the kernel never depends on a
+/// libc's struct layout.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct HostStat {

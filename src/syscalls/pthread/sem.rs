@@ -33,7 +33,7 @@ pub unsafe extern "C" fn sem_destroy(sem: *mut sem_t) -> c_int {
     posix(unsafe { shared(sem) }.map(drop))
 }
 
-/// Takes a unit, blocking while there is none.
+/// Takes a unit, blocking while there is none; waiters are served in arrival order.
 ///
 /// # Safety
 /// `sem` valid.
@@ -66,7 +66,7 @@ pub unsafe extern "C" fn sem_timedwait(sem: *mut sem_t, abstime: *const timespec
     posix(result.map_err(|e| if e == ETIMEDOUT { ETIMEDOUT } else { e }))
 }
 
-/// Returns a unit, waking one waiter.
+/// Returns a unit: to the longest waiter if tasks wait (FIFO hand-off), else to the count.
 ///
 /// # Safety
 /// `sem` valid.
