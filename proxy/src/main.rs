@@ -6,6 +6,7 @@
 mod channel;
 mod config;
 mod elf;
+mod entry_state;
 mod files;
 #[cfg(test)]
 mod fuzz;

@@ -206,7 +206,7 @@ impl Harness {
         let config = Config::from_env(|k| (k == "HERMIT_MEM").then(|| mem.to_string()))
             .map_err(|e| format!("test configuration: {e}"))?;
         let header_end = image.entry + offset::EXT as u64 + 40;
-        match crate::vm::write_header(ram, &config, &image, 2_500_000, true) {
+        match crate::vm::write_header(ram, &config, &image, 2_500_000) {
             Ok(()) => {}
             Err(e) if header_end > mem => return Ok(signature(("header beyond memory", e))),
             Err(e) => return Err(format!("header of an accepted image not written: {e}")),
