@@ -25,12 +25,14 @@ show() {
 
 "$cmake" -S "$app" -B "$work/build" -DHERMIT_PREFIX="$prefix" -DPROFILING=ON >"$work/configure.log" 2>&1 ||
 	{ cat "$work/configure.log" >&2; echo "FAIL: configure with PROFILING" >&2; exit 1; }
-"$cmake" --build "$work/build" --verbose >"$work/build.log" 2>&1 ||
+"$cmake" --build "$work/build" >"$work/build.log" 2>&1 ||
 	{ cat "$work/build.log" >&2; echo "FAIL: build with PROFILING" >&2; exit 1; }
 image="$work/build/xray_hot"
 map="$work/build/xray_hot.map"
-grep -q -- '-finstrument-functions' "$work/build.log" || fail "PROFILING did not add -finstrument-functions"
-grep -q -- '-DXRAY' "$work/build.log" || fail "PROFILING did not define XRAY"
+# Instrumented (calls to the hooks) and built with XRAY (the real XRayInit, not the null inline one).
+symbols=$("$prefix/bin/x86_64-hermit-nm" "$image")
+echo "$symbols" | grep -q ' T __cyg_profile_func_enter$' || fail "PROFILING: no -finstrument-functions hooks linked"
+echo "$symbols" | grep -q ' T XRayInit$' || fail "PROFILING: XRAY not defined (no XRayInit linked)"
 [ -f "$map" ] || fail "PROFILING wrote no linker map $map"
 
 # 1. The report the program saves (XRaySaveReport, map from XRayInit) and the one at exit (XRAY_REPORT).
@@ -89,6 +91,8 @@ fi
 "$cmake" -S "$app" -B "$work/build-plain" -DHERMIT_PREFIX="$prefix" >"$work/configure-plain.log" 2>&1 &&
 	"$cmake" --build "$work/build-plain" >"$work/build-plain.log" 2>&1 ||
 	{ cat "$work/configure-plain.log" "$work/build-plain.log" >&2; fail "build without PROFILING"; }
+"$prefix/bin/x86_64-hermit-nm" "$work/build-plain/xray_hot" | grep -q -E ' (XRayInit|__cyg_profile_func_enter)$' &&
+	fail "without PROFILING the image has XRay symbols"
 (cd "$work/run3" && "$proxy" "$work/build-plain/xray_hot" "$map" "$work/run3/saved.txt") >"$work/run3/out.txt" 2>&1 ||
 	fail "xray_hot without PROFILING failed: $(cat "$work/run3/out.txt")"
 [ -z "$(ls "$work/run3" | grep -v out.txt)" ] || fail "without PROFILING a report was written: $(ls "$work/run3")"
