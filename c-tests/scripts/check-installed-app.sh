@@ -1,13 +1,15 @@
 #!/bin/sh
 # check-installed-app.sh: cmake --install gives a relocated, working prefix for out-of-tree applications.
 # usage: check-installed-app.sh <cmake> <build dir of this project> <app source dir> <scratch dir>
-#        [<OpenMP C/C++ app source dir>]
+#        [<OpenMP C/C++ app source dir> [<original-style app dir> <all-languages app dir>]]
 set -u
 cmake=$1
 build=$2
 app=$3
 work=$4
 omp_app=${5:-}
+orig_app=${6:-}
+langs_app=${7:-}
 rm -rf "$work"
 mkdir -p "$work" || exit 1
 prefix="$work/prefix"
@@ -29,7 +31,8 @@ for file in bin/proxy bin/x86_64-hermit-gcc bin/x86_64-hermit-ld x86_64-hermit/b
 	x86_64-hermit/include/stdio.h x86_64-hermit/include/hermit/syscall.h \
 	bin/x86_64-hermit-g++ bin/x86_64-hermit-c++ x86_64-hermit/lib/libgomp.a x86_64-hermit/lib/libstdc++.a \
 	x86_64-hermit/lib/libsupc++.a x86_64-hermit/include/openmp/omp.h x86_64-hermit/include/c++/12/iostream \
-	x86_64-hermit/extra/tests/hello cmake/HermitCore-Application.cmake; do
+	x86_64-hermit/extra/tests/hello cmake/HermitCore-Application.cmake cmake/HermitCore.cmake \
+	x86_64-hermit/lib/libxray.a x86_64-hermit/lib/libxray.spec x86_64-hermit/include/xray.h; do
 	[ -e "$prefix/$file" ] || fail "installed prefix lacks $file"
 done
 
@@ -65,6 +68,43 @@ if [ -n "$omp_app" ]; then
 		[ $rc -eq 7 ] || fail "$image exited with $rc: $(cat "$work/run-$image.txt")"
 	done
 	grep -q 'omp_app: 2 threads, sum 500500' "$work/run-omp_app.txt" || fail "omp_app printed: $(cat "$work/run-omp_app.txt")"
+fi
+
+# 4. Written as the original usr/benchmarks: include(../../cmake/...) from <prefix>/usr/benchmarks,
+#    programs under if(TARGET_ARCH STREQUAL x86_64-hermit), install_local_targets(extra/benchmarks).
+if [ -n "$orig_app" ]; then
+	mkdir -p "$prefix/usr" && cp -r "$orig_app" "$prefix/usr/benchmarks" || fail "copy the original-style app"
+	"$cmake" -S "$prefix/usr/benchmarks" -B "$work/build4" -DCMAKE_INSTALL_PREFIX="$work/bench-install" \
+		>"$work/configure4.log" 2>&1 || { cat "$work/configure4.log" >&2; fail "configure the original-style app"; }
+	"$cmake" --build "$work/build4" >"$work/build4.log" 2>&1 || { cat "$work/build4.log" >&2; fail "build 4"; }
+	"$cmake" --install "$work/build4" >"$work/install4.log" 2>&1 || { cat "$work/install4.log" >&2; fail "install 4"; }
+	bench="$work/bench-install/x86_64-hermit/extra/benchmarks"
+	for image in basic stream; do
+		[ -x "$bench/$image" ] || { fail "install_local_targets(extra/benchmarks) did not install $image"; continue; }
+		HERMIT_CPUS=2 "$prefix/bin/proxy" "$bench/$image" >"$work/run4-$image.txt" 2>&1
+		rc=$?
+		[ $rc -eq 0 ] || fail "$image exited with $rc: $(cat "$work/run4-$image.txt")"
+	done
+	grep -q 'basic: the thread said 42' "$work/run4-basic.txt" || fail "basic printed: $(cat "$work/run4-basic.txt")"
+	grep -q 'stream: 2 threads, sum 500500' "$work/run4-stream.txt" || fail "stream printed: $(cat "$work/run4-stream.txt")"
+fi
+
+# 5. project(x C CXX Fortran Go): stops at the first language without a driver, saying so.
+if [ -n "$langs_app" ]; then
+	cp -r "$langs_app" "$prefix/usr/tests" || fail "copy the all-languages app"
+	if "$cmake" -S "$prefix/usr/tests" -B "$work/build5" >"$work/configure5.log" 2>&1; then
+		fail "project(hermit_tests C CXX Fortran Go) configured without a Fortran or Go compiler"
+	fi
+	missing=""
+	for lang in Fortran Go; do
+		[ -e "$prefix/bin/x86_64-hermit-$([ $lang = Fortran ] && echo gfortran || echo gccgo)" ] || missing="$missing $lang"
+	done
+	first=$(echo $missing | cut -d' ' -f1)
+	grep -q "this HermitCore toolchain does not ship $first:" "$work/configure5.log" &&
+		grep -q "there is no $prefix/bin/x86_64-hermit-" "$work/configure5.log" ||
+		{ cat "$work/configure5.log" >&2; fail "no clear message for $first"; }
+	grep -q "Shipped languages: C CXX" "$work/configure5.log" || fail "the message does not list the shipped languages"
+	grep -q "The C compiler identification is GNU" "$work/configure5.log" || fail "C was not enabled before $first"
 fi
 
 [ $status -eq 0 ] && echo "installed prefix and out-of-tree application: OK"

@@ -7,6 +7,7 @@ mod binfmt;
 mod channel;
 mod config;
 mod elf;
+mod entry_state;
 mod files;
 #[cfg(test)]
 mod fuzz;

@@ -1,37 +1,21 @@
 //! Building the virtual machine: KVM VM, guest RAM, the loaded image, the header, and vCPUs
-//! in the state uhyve gives them (`libhermit-abi.md` §7.2, §7.3).
+//! in exactly the state uhyve gives them (`libhermit-abi.md` §7.2, §7.3; [`crate::entry_state`]).
 
 use std::ffi::CString;
 use std::sync::Arc;
 
 use hermit_interface::header::{self, offset, HeaderExt, EXT_MAGIC, EXT_VERSION};
-use kvm_bindings::{kvm_segment, kvm_userspace_memory_region, kvm_xcrs, CpuId, KVM_MAX_CPUID_ENTRIES};
+use kvm_bindings::{kvm_msr_entry, kvm_userspace_memory_region, CpuId, Msrs, KVM_MAX_CPUID_ENTRIES};
 use kvm_ioctls::{Kvm, VcpuFd, VmFd};
 
 use crate::config::Config;
 use crate::elf::Image;
+use crate::entry_state::{self, BOOT_GDT, BOOT_PML4};
 use crate::guest::GuestRam;
 use crate::host::Host;
 
-/// uhyve's boot GDT.
-const BOOT_GDT: u64 = 0x1000;
-/// uhyve's boot PML4; the PDPT and PD follow.
-const BOOT_PML4: u64 = 0x10000;
 /// Port of the kernel console in verbose mode.
 const UART_PORT: u64 = 0x800;
-
-const CR0_PE: u64 = 1;
-const CR0_MP: u64 = 1 << 1;
-const CR0_ET: u64 = 1 << 4;
-const CR0_NE: u64 = 1 << 5;
-const CR0_PG: u64 = 1 << 31;
-const CR4_PAE: u64 = 1 << 5;
-const CR4_OSFXSR: u64 = 1 << 9;
-const CR4_OSXMMEXCPT: u64 = 1 << 10;
-const CR4_FSGSBASE: u64 = 1 << 16;
-const CR4_OSXSAVE: u64 = 1 << 18;
-const EFER_LME: u64 = 1 << 8;
-const EFER_LMA: u64 = 1 << 10;
 
 /// A machine ready to run.
 pub struct Machine {
@@ -112,10 +96,8 @@ fn prepare(
         vcpus.push(vm.create_vcpu(u64::from(id)).map_err(|e| format!("cannot create vCPU {id}: {e}"))?);
     }
     let cpuid = guest_cpuid(kvm, config.cpu_hide)?;
-    let xsave_hidden = hermit_interface::cpu::implied(config.cpu_hide) & hermit_interface::cpu::HIDE_XSAVE != 0;
-    let mut prepared = !config.uhyve_compat && !xsave_hidden && host_has_xsave_and_fsgsbase();
     for vcpu in &vcpus {
-        prepared &= setup_vcpu(vcpu, &cpuid, image.entry, prepared)?;
+        setup_vcpu(vcpu, &cpuid, image.entry)?;
     }
     let khz = u64::from(vcpus[0].get_tsc_khz().unwrap_or(0));
     let khz = if khz == 0 { host_tsc_khz() } else { khz };
@@ -123,8 +105,7 @@ fn prepare(
     // header says disable_x2apic = 1) then uses the xAPIC: only our images get it prepared.
     let x2apic_image = ram.read::<u32>(image.entry + offset::DISABLE_X2APIC as u64).is_ok_and(|v| v == 0);
     let apic_prepared = !config.uhyve_compat && x2apic_image && vcpus.iter().all(crate::lapic::prepare);
-    let vcpu_features = (if prepared { header::FEATURE_CPU_PREPARED } else { 0 })
-        | (if apic_prepared { header::FEATURE_APIC_PREPARED } else { 0 });
+    let vcpu_features = if apic_prepared { header::FEATURE_APIC_PREPARED } else { 0 };
     write_header(ram, config, image, khz, vcpu_features)?;
     let heap = pretouch(config, image, ram);
     if config.populate {
@@ -210,7 +191,7 @@ pub(crate) fn write_header(
     if config.fast_channel {
         features |= header::FEATURE_FAST_CHANNEL;
     }
-    features |= vcpu_features & (header::FEATURE_CPU_PREPARED | header::FEATURE_APIC_PREPARED);
+    features |= vcpu_features & header::FEATURE_APIC_PREPARED;
     let ext = HeaderExt {
         magic: EXT_MAGIC,
         version: EXT_VERSION,
@@ -273,69 +254,24 @@ fn guest_cpuid(kvm: &Kvm, hide: u64) -> Result<CpuId, String> {
     Ok(cpuid)
 }
 
-/// Whether the host CPU offers what the kernel needs prepared (FSGSBASE, XSAVE).
-fn host_has_xsave_and_fsgsbase() -> bool {
-    let (leaf1, leaf7) = (std::arch::x86_64::__cpuid(1), std::arch::x86_64::__cpuid_count(7, 0));
-    leaf1.ecx & (1 << 26) != 0 && leaf7.ebx & 1 != 0
-}
-
-fn segment(selector: u16, code: bool) -> kvm_segment {
-    kvm_segment {
-        base: 0,
-        limit: 0xffff_ffff,
-        selector,
-        type_: if code { 0xb } else { 0x3 },
-        present: 1,
-        dpl: 0,
-        db: u8::from(!code),
-        s: 1,
-        l: u8::from(code),
-        g: 1,
-        avl: 0,
-        unusable: 0,
-        padding: 0,
-    }
-}
-
-/// Puts a vCPU into uhyve's entry state. With `prepare`, CR4 also enables SSE, FSGSBASE and
-/// XSAVE and XCR0 enables x87/SSE/AVX(-512), so the kernel's CPL-0 entry can skip that work;
-/// returns whether that succeeded.
-fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, entry: u64, prepare: bool) -> Result<bool, String> {
+/// Puts a vCPU into the original uhyve's entry state ([`entry_state`]): its CPUID table,
+/// `IA32_MISC_ENABLE` = 1, the system registers from the vCPU's reset state plus uhyve's
+/// GDT, page tables and long mode, the general registers all zero but RIP and RFLAGS, and
+/// runnable (with the in-kernel interrupt controller, secondary vCPUs would wait for
+/// INIT/SIPI). CR4 and XCR0 are left at their reset values: the kernel enables SSE, FSGSBASE
+/// and XSAVE itself.
+fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, entry: u64) -> Result<(), String> {
     vcpu.set_cpuid2(cpuid).map_err(|e| format!("cannot set the guest CPUID: {e}"))?;
-    let mut sregs = vcpu.get_sregs().map_err(|e| format!("cannot read vCPU state: {e}"))?;
-    sregs.gdt.base = BOOT_GDT;
-    sregs.gdt.limit = 23;
-    sregs.cs = segment(0x08, true);
-    for seg in [&mut sregs.ds, &mut sregs.es, &mut sregs.fs, &mut sregs.gs, &mut sregs.ss] {
-        *seg = segment(0x10, false);
-    }
-    sregs.cr3 = BOOT_PML4;
-    sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_PG;
-    sregs.efer = EFER_LME | EFER_LMA;
-    sregs.cr4 = CR4_PAE;
-    let mut prepared = false;
-    if prepare {
-        let mut full = sregs;
-        full.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE | CR4_OSXSAVE;
-        if vcpu.set_sregs(&full).is_ok() {
-            let leaf_d = std::arch::x86_64::__cpuid_count(0xd, 0);
-            let mut xcrs = kvm_xcrs { nr_xcrs: 1, ..Default::default() };
-            xcrs.xcrs[0].xcr = 0;
-            xcrs.xcrs[0].value = (u64::from(leaf_d.eax) | (u64::from(leaf_d.edx) << 32)) & 0xe7;
-            prepared = vcpu.set_xcrs(&xcrs).is_ok();
-        }
-    }
-    if !prepared {
-        vcpu.set_sregs(&sregs).map_err(|e| format!("cannot set vCPU state: {e}"))?;
-    }
-    let mut regs = vcpu.get_regs().map_err(|e| format!("cannot read vCPU registers: {e}"))?;
-    regs = kvm_bindings::kvm_regs { rip: entry, rflags: 0x2, ..regs };
-    regs.rsp = 0;
-    vcpu.set_regs(&regs).map_err(|e| format!("cannot set vCPU registers: {e}"))?;
-    // With the in-kernel interrupt controller, secondary vCPUs would wait for INIT/SIPI.
+    let misc = kvm_msr_entry { index: entry_state::MSR_IA32_MISC_ENABLE, data: 1, ..Default::default() };
+    let msrs = Msrs::from_entries(&[misc]).map_err(|e| format!("cannot build the MSR list: {e:?}"))?;
+    // KVM_SET_MSRS reports how many it set; a host that refuses this one changes nothing else.
+    let _ = vcpu.set_msrs(&msrs);
+    let reset = vcpu.get_sregs().map_err(|e| format!("cannot read vCPU state: {e}"))?;
+    vcpu.set_sregs(&entry_state::sregs(reset)).map_err(|e| format!("cannot set vCPU state: {e}"))?;
+    vcpu.set_regs(&entry_state::regs(entry)).map_err(|e| format!("cannot set vCPU registers: {e}"))?;
     let runnable = kvm_bindings::kvm_mp_state { mp_state: kvm_bindings::KVM_MP_STATE_RUNNABLE };
     vcpu.set_mp_state(runnable).map_err(|e| format!("cannot make the vCPU runnable: {e}"))?;
-    Ok(prepared)
+    Ok(())
 }
 
 /// TSC frequency from the host when KVM cannot tell: `/proc/cpuinfo`'s "cpu MHz".

@@ -216,8 +216,9 @@ pub const EXT_VERSION: u32 = 1;
 pub const FEATURE_FAST_CHANNEL: u64 = 1 << 0;
 /// Feature bit: the loader serves the extension hypercalls (`UNLINK`, `STAT`, ...).
 pub const FEATURE_EXT_HYPERCALLS: u64 = 1 << 1;
-/// Feature bit: the loader has set CR4/XCR0 for SSE, AVX and FSGSBASE before entry.
-pub const FEATURE_CPU_PREPARED: u64 = 1 << 2;
+// Bit 2 (formerly "the loader has set CR4/XCR0 before entry") is retired: every vCPU now
+// starts in exactly the original uhyve's state, and the kernel enables SSE, XSAVE and
+// FSGSBASE itself. Do not reuse it.
 /// Feature bit: the loader serves `CMDLINE` (more than 128 arguments or variables).
 pub const FEATURE_CMDLINE: u64 = 1 << 3;
 /// Feature bit: every vCPU starts with its local APIC as [`crate::apic`] describes (x2APIC

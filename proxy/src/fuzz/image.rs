@@ -206,7 +206,8 @@ impl Harness {
         let config = Config::from_env(|k| (k == "HERMIT_MEM").then(|| mem.to_string()))
             .map_err(|e| format!("test configuration: {e}"))?;
         let header_end = image.entry + (offset::EXT + size_of::<hermit_interface::header::HeaderExt>()) as u64;
-        match crate::vm::write_header(ram, &config, &image, 2_500_000, hermit_interface::header::FEATURE_CPU_PREPARED) {
+        match crate::vm::write_header(ram, &config, &image, 2_500_000, hermit_interface::header::FEATURE_APIC_PREPARED)
+        {
             Ok(()) => {}
             Err(e) if header_end > mem => return Ok(signature(("header beyond memory", e))),
             Err(e) => return Err(format!("header of an accepted image not written: {e}")),

@@ -9,7 +9,7 @@
 //!
 //! The entry runs at CPL 0, where a PVM host emulates every instruction (about 1,000 cycles
 //! each), so it does only what needs CPL 0 and drops to CPL 3: load the GDT, CR3, CR0/CR4
-//! (and XCR0 when the loader has not prepared them), the IDT and this core's TSS, set the GS
+//! and XCR0, the IDT and this core's TSS, set the GS
 //! base to the core's per-core block, then `iretq` into [`super::super::super::boot`] at
 //! CPL 3. The IDT entries are written afterwards from CPL 3.
 //!
