@@ -173,6 +173,18 @@ hermit_c_test(thr_hello ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 30
   MATCH "Hello Thread!!! id = 0" "Hello Thread!!! id = 7" "all [0-9]+ checks passed")
 hermit_c_run(thr_hello_2cpus PROGRAM thr_hello ENV HERMIT_CPUS=2 TIMEOUT 30
   MATCH "Hello Thread!!! id = 0" "Hello Thread!!! id = 7" "all [0-9]+ checks passed")
+# Issue 12: two CPU-bound threads on two vCPUs run on two cores, whether placed there or
+# created on one core and separated by work stealing, and stay put (sched_getcpu() samples).
+hermit_c_test(sched_spread ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "placed: cores [01] and [01]" "stolen: cores [01] and [01]" "all [0-9]+ checks passed")
+# CPU affinity: the calls, CPU_* macros, errors; pinned threads never move.
+hermit_c_test(affinity ${THR_OPTS} ARGS 1 ENV HERMIT_CPUS=1 TIMEOUT 60
+  MATCH "two threads pinned to core 0 stayed there" "all [0-9]+ checks passed")
+hermit_c_run(affinity_2cpus PROGRAM affinity ARGS 2 ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "a busy thread re-pinned from outside moved to core 1" "all [0-9]+ checks passed")
+# Threads moved between cores (stolen while preempted, re-pinned) keep FPU state and TLS.
+hermit_c_test(migrate_fpu COMPILE_OPTIONS -pthread -frounding-math LINK_OPTIONS -pthread LIBS pthread m
+  ENV HERMIT_CPUS=2 TIMEOUT 120 MATCH "re-pins: 40" "all [0-9]+ checks passed")
 hermit_c_test(thr_create ${THR_OPTS} ARGS 1 ENV HERMIT_CPUS=1 TIMEOUT 60
   MATCH "1000 threads created and joined" "all [0-9]+ checks passed")
 hermit_c_run(thr_create_2cpus PROGRAM thr_create ARGS 2 ENV HERMIT_CPUS=2 TIMEOUT 60

@@ -25,6 +25,10 @@ mod fmt;
 mod mm;
 mod time;
 
+/// CPU affinity masks and their C form, tested on the host.
+#[cfg(test)]
+#[path = "scheduler/affinity.rs"]
+mod affinity;
 mod arch;
 #[cfg(not(test))]
 mod boot;
@@ -44,6 +48,10 @@ mod logging;
 #[cfg(test)]
 #[path = "scheduler/placement.rs"]
 mod placement;
+/// The scheduler's ready queue (with work stealing's pick), tested on the host.
+#[cfg(test)]
+#[path = "scheduler/runqueue.rs"]
+mod runqueue;
 #[cfg(not(test))]
 mod scheduler;
 #[cfg(not(test))]

@@ -38,6 +38,10 @@ run native "$native/malloc" big
 run hermit "$proxy" "$hermit/malloc" big
 run native "$native/malloc" threads
 run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/malloc" threads
+run native "$native/memlib"
+run hermit "$proxy" "$hermit/memlib"
+run native "$native/spin2" 10
+run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/spin2" 10
 run native "$native/noise" 10
 run hermit env HERMIT_CPUS=1 "$proxy" "$hermit/noise" 10
 

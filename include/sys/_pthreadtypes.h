@@ -99,6 +99,9 @@ typedef struct {
   int contentionscope;
   // Guard size (the guard is always one page).
   size_t guardsize;
+  // Cores the thread may run on (`pthread_attr_setaffinity_np`), bit `i` of word
+  // `i / 64` for core `i`; all zero: the creator's set.
+  uint64_t affinity[8];
 } pthread_attr_t;
 
 // A mutex. All-zero is an unlocked default mutex.

@@ -41,7 +41,7 @@ pub struct Config {
     pub verbose: bool,
     /// Back guest memory with transparent huge pages.
     pub hugepages: bool,
-    /// Populate guest memory in the background, at idle priority, while the guest runs.
+    /// Populate guest memory in the background (a paced host thread) while the guest runs.
     pub populate: bool,
     /// Offer the fast hypercall channel to the kernel.
     pub fast_channel: bool,

@@ -2,15 +2,19 @@
 //!
 //! Everything here runs at CPL 3. A switch is a function call (`hermit_switch`); a core's
 //! scheduler state is touched by that core with preemption disabled, except the ready queue,
-//! which other cores append to under its lock when they wake one of this core's tasks.
+//! which other cores append to under its lock when they wake one of this core's tasks, and
+//! take from when they are idle and this core has a task running and another queued (work
+//! stealing). A core that has queued work while others halt wakes one of them (an IPI to a
+//! halted vCPU; busy vCPUs are never interrupted for balancing). A task that ends up on a
+//! core its affinity excludes moves itself to an allowed core.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::cell::UnsafeCell;
+use core::cell::{Cell, UnsafeCell};
 use core::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 use super::runqueue::RunQueue;
-use super::task::{Task, TaskRef, WAIT_BLOCKED, WAIT_TIMED_OUT};
+use super::task::{Task, TaskRef, WAIT_BLOCKED, WAIT_TIMED_OUT, WAIT_WOKEN};
 use crate::arch::{self, apic, preempt_disable, rdtsc};
 use crate::synch::SpinLock;
 
@@ -20,6 +24,9 @@ const RUNNING: u32 = 0;
 const SPINNING: u32 = 1;
 /// The core is idle and halted: waking it needs an IPI.
 const HALTED: u32 = 2;
+
+/// TSC cycles between two looks of an idle core at the other cores' queues (about 1 µs).
+const STEAL_SCAN_CYCLES: u64 = 2_000;
 
 /// A task waiting for a deadline.
 struct Sleeper {
@@ -43,10 +50,16 @@ pub struct CoreSched {
     sleepers: SpinLock<Vec<Sleeper>>,
     state: AtomicU32,
     reap: UnsafeCell<Option<TaskRef>>,
+    /// The task this core last switched away from, whose `on_cpu` the next context clears.
+    switched_from: Cell<*const Task>,
+    /// A task that moves to another core once its context is saved, and that core.
+    moving: UnsafeCell<Option<(TaskRef, u32)>>,
     deadline: AtomicU64,
+    /// TSC of the last look at other cores' queues (rate-limits stealing).
+    last_steal_scan: Cell<u64>,
 }
 
-// SAFETY: the `UnsafeCell` fields are only used by the owning core with preemption
+// SAFETY: the `UnsafeCell` and `Cell` fields are only used by the owning core with preemption
 // disabled; the fields other cores use are atomics or locked.
 unsafe impl Sync for CoreSched {}
 
@@ -59,6 +72,8 @@ pub enum Fate {
     Block,
     /// It has ended; its stack is released after the switch.
     Exit,
+    /// It goes to the ready queue of that core (its affinity excludes this one).
+    Move(u32),
 }
 
 /// Number of cores with a scheduler.
@@ -78,7 +93,10 @@ pub fn init_core(id: u32) -> &'static CoreSched {
         sleepers: SpinLock::new(Vec::new()),
         state: AtomicU32::new(SPINNING),
         reap: UnsafeCell::new(None),
+        switched_from: Cell::new(core::ptr::null()),
+        moving: UnsafeCell::new(None),
         deadline: AtomicU64::new(0),
+        last_steal_scan: Cell::new(0),
     }));
     let block = arch::percore();
     block.sched.store(sched as *const CoreSched as u64, Ordering::Release);
@@ -174,7 +192,58 @@ impl CoreSched {
         }
         if self.id != arch::core_id() {
             self.notify(prio);
+        } else if self.state.load(Ordering::Relaxed) == RUNNING {
+            self.kick_idle();
         }
+    }
+
+    /// Makes sure an idle core will look at this core's queue: nothing to do when one polls,
+    /// else the first halted core gets an IPI (it is halted, so the IPI costs no running
+    /// work). Called when work queues up behind a running task.
+    pub fn kick_idle(&self) {
+        let cores = cores();
+        let mut halted = None;
+        for i in 1..cores {
+            let id = (self.id + i) % cores;
+            match of(id).map(|c| c.state.load(Ordering::SeqCst)) {
+                Some(SPINNING) => return,
+                Some(HALTED) if halted.is_none() => halted = Some(id),
+                _ => {}
+            }
+        }
+        if let Some(id) = halted {
+            arch::block_of(id as usize).wake_pending.store(1, Ordering::SeqCst);
+            apic::wake(id);
+        }
+    }
+
+    /// Takes a task that waits behind a running one on another core and that may run here,
+    /// makes this core its home and queues it here. Called by the idle loop; true if it took
+    /// one. The victim keeps its running task, so a pair of tasks on two cores never swaps
+    /// back and forth: only a core with nothing to run steals, only from a core with two.
+    fn steal(&'static self) -> bool {
+        let cores = cores();
+        for i in 1..cores {
+            let Some(victim) = of((self.id + i) % cores) else { continue };
+            if victim.nready.load(Ordering::Acquire) == 0 || victim.state.load(Ordering::Relaxed) != RUNNING {
+                continue;
+            }
+            let task = {
+                let mut queue = victim.ready.lock();
+                let task = queue.take_first(|t| t.allows(self.id));
+                if let Some(task) = &task {
+                    // Under the victim's lock: nobody else can see the task meanwhile.
+                    task.core.store(self.id, Ordering::Release);
+                    victim.publish(&queue);
+                }
+                task
+            };
+            if let Some(task) = task {
+                self.make_ready(task);
+                return true;
+            }
+        }
+        false
     }
 
     /// Makes the core notice new work: an idle core polls or gets an IPI; a busy core gets
@@ -200,8 +269,30 @@ impl CoreSched {
     /// the caller may already have moved the task's reference into a wait list
     /// ([`CoreSched::take_running`]).
     ///
-    /// Must be called with preemption disabled, by the core itself.
+    /// Must be called with preemption disabled, by the core itself. The task may continue on
+    /// another core (it was stolen or moved): callers use [`this`] afterwards, not `self`.
     pub fn reschedule(&'static self, fate: Fate) {
+        self.switch_away(fate);
+        if fate != Fate::Exit {
+            this().enforce_affinity();
+        }
+    }
+
+    /// Moves the running task to an allowed core if its affinity excludes this one.
+    ///
+    /// Must be called with preemption disabled, by the core itself.
+    pub fn enforce_affinity(&'static self) {
+        let me = current();
+        if !me.allows(self.id) && !core::ptr::eq(me, &*self.idle) {
+            let target = super::place(&me.affinity());
+            if target != self.id {
+                self.switch_away(Fate::Move(target));
+            }
+        }
+    }
+
+    /// [`CoreSched::reschedule`] without the affinity check on the way out.
+    fn switch_away(&'static self, fate: Fate) {
         // SAFETY: only this core touches `running`, with preemption disabled.
         let running = unsafe { &mut *self.running.get() };
         let prev = running.take();
@@ -238,6 +329,17 @@ impl CoreSched {
         if self.has_ready() && !next_is_idle {
             self.update_timer();
         }
+        // A task stolen or woken right after it blocked may still be saving its context on
+        // the core it left (a few instructions, with preemption disabled there).
+        while next.on_cpu.load(Ordering::Acquire) {
+            arch::pause();
+        }
+        next.on_cpu.store(true, Ordering::Relaxed);
+        if !next_is_idle {
+            // It may have run elsewhere, or use a stack whose translations changed.
+            arch::tlb::catch_up();
+        }
+        self.switched_from.set(prev_ptr);
         self.running_prio.store(next.priority(), Ordering::Relaxed);
         self.state.store(if next_is_idle { SPINNING } else { RUNNING }, Ordering::Relaxed);
         // SAFETY: the previous task stays alive while it is switched out: a wait list, the
@@ -251,16 +353,35 @@ impl CoreSched {
         match (fate, prev) {
             // SAFETY: only this core touches `reap`, with preemption disabled.
             (Fate::Exit, prev) => unsafe { *self.reap.get() = prev },
+            // SAFETY: only this core touches `moving`, with preemption disabled.
+            (Fate::Move(target), Some(prev)) => unsafe { *self.moving.get() = Some((prev, target)) },
             (_, prev) => drop(prev),
         }
         // SAFETY: `save` points into a task that stays alive (see above), and `resume` was
         // saved by `hermit_switch` or prepared by `prepare_stack`.
         unsafe { arch::hermit_switch(save, resume) };
-        self.after_switch();
+        // The task may have been resumed by another core.
+        this().after_switch();
     }
 
-    /// Finishes a switch in the task that now runs: releases a task that ended.
+    /// Finishes a switch in the task that now runs: lets other cores run the task switched
+    /// away from (its context is saved), hands a moving task to its new core, and releases a
+    /// task that ended.
     pub fn after_switch(&self) {
+        let prev = self.switched_from.replace(core::ptr::null());
+        if !prev.is_null() {
+            // SAFETY: the task switched away from is alive: whoever could free it (a core that
+            // ran it to its end) waits for this store before running it; an ended task is
+            // held by `reap`.
+            unsafe { (*prev).on_cpu.store(false, Ordering::Release) };
+        }
+        // SAFETY: only this core touches `moving`, with preemption disabled.
+        if let Some((task, target)) = unsafe { (*self.moving.get()).take() } {
+            task.core.store(target, Ordering::Release);
+            if let Some(core) = of(target) {
+                core.make_ready(task);
+            }
+        }
         // SAFETY: only this core touches `reap`, with preemption disabled.
         if let Some(dead) = unsafe { (*self.reap.get()).take() } {
             if let Some(stack) = dead.stack.lock().take() {
@@ -287,15 +408,26 @@ impl CoreSched {
                 if entry.generation != entry.task.wait_gen.load(Ordering::Acquire) {
                     sleepers.swap_remove(i);
                 } else if entry.deadline <= now {
-                    expired.push(sleepers.swap_remove(i).task);
+                    let entry = sleepers.swap_remove(i);
+                    expired.push((entry.task, entry.generation));
                 } else {
                     i += 1;
                 }
             }
         }
-        for task in expired {
+        for (task, generation) in expired {
             if task.wait.compare_exchange(WAIT_BLOCKED, WAIT_TIMED_OUT, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-                self.make_ready(task);
+                // The task may have moved to another core and begun a new wait between the
+                // generation check above and the exchange: that wait did not time out, it
+                // sees a spurious wake-up (which every wait allows) instead.
+                if task.wait_gen.load(Ordering::Acquire) != generation {
+                    task.wait.store(WAIT_WOKEN, Ordering::Release);
+                }
+                // A blocked task's home is stable; it is this core unless the entry is stale.
+                match of(task.home()) {
+                    Some(home) => home.make_ready(task),
+                    None => self.make_ready(task),
+                }
             }
         }
     }
@@ -340,13 +472,27 @@ impl CoreSched {
             let due = self.next_deadline().unwrap_or(u64::MAX);
             let start = rdtsc();
             while !self.has_ready() && rdtsc() - start < spin && rdtsc() < due {
+                if self.steal_now() {
+                    break;
+                }
                 arch::pause();
             }
-            if !self.has_ready() && rdtsc() < due {
+            if !self.has_ready() && !self.steal() && rdtsc() < due {
                 self.halt();
             }
             arch::preempt_enable();
         }
+    }
+
+    /// Looks for work on other cores every [`STEAL_SCAN_CYCLES`] while idling (their queue
+    /// lengths are cache lines they write; reading them at every `pause` would bounce them).
+    fn steal_now(&'static self) -> bool {
+        let now = rdtsc();
+        if now.wrapping_sub(self.last_steal_scan.get()) < STEAL_SCAN_CYCLES {
+            return false;
+        }
+        self.last_steal_scan.set(now);
+        self.steal()
     }
 
     /// Halts until an interrupt (an IPI from a waker, or the timer of the next sleeper).

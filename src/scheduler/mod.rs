@@ -1,11 +1,14 @@
 //! Tasks and their scheduling, all at CPL 3.
 //!
 //! Each core has a ready queue with 32 priorities (round robin within a priority, a 10 ms
-//! slice) and never moves tasks to another core. Blocking, waking, yielding and switching
-//! are function calls. The timer is armed only while a core has more than one runnable
-//! task or a sleeper, so a core with one thread takes no interrupts; an idle core polls for
-//! a while before it halts, so most cross-core wake-ups need no IPI.
+//! slice). A new task goes to the least loaded core its affinity allows; afterwards an idle
+//! core steals tasks queued behind a running one elsewhere, so no core idles while another
+//! has two runnable tasks. Blocking, waking, yielding and switching are function calls. The
+//! timer is armed only while a core has more than one runnable task or a sleeper, so a core
+//! with one thread takes no interrupts; an idle core polls (and steals) for a while before it
+//! halts, so most cross-core wake-ups need no IPI.
 
+mod affinity;
 mod core;
 mod placement;
 mod runqueue;
@@ -18,6 +21,7 @@ use ::core::sync::atomic::{AtomicU32, Ordering};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 
+pub use self::affinity::CpuMask;
 pub use self::core::{cores, current, of, this, Fate};
 pub use self::task::{Task, TaskRef};
 use self::task::{WAIT_BLOCKED, WAIT_INTERRUPTED, WAIT_NONE, WAIT_TIMED_OUT, WAIT_WOKEN};
@@ -86,35 +90,35 @@ struct Start {
     arg: u64,
 }
 
-/// Picks the core for a new task: the least loaded one (queued plus running tasks, so that a
-/// task just queued on a core that has not yet picked it up counts).
-fn place() -> u32 {
-    let load = |c: u32| of(c).map_or(u32::MAX, |s| s.load());
+/// Picks a core in `allowed` for a task: the least loaded one (queued plus running tasks, so
+/// that a task just queued on a core that has not yet picked it up counts).
+fn place(allowed: &CpuMask) -> u32 {
+    let load = |c: u32| if allowed.allows(c) { of(c).map_or(u32::MAX, |s| s.load()) } else { u32::MAX };
     placement::least_loaded(cores(), load, arch::core_id(), NEXT_CORE.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Creates a task that runs `entry(arg)` with priority `prio` and a stack of `stack_size`
-/// bytes (plus a guard page), on `core` or on a core chosen round robin. `init` sees the task
-/// before anyone else can (before it is listed or runs).
+/// bytes (plus a guard page), restricted to the cores of `affinity` (default: the creator's
+/// set, as on Linux), on the least loaded of them. `init` sees the task before anyone else
+/// can (before it is listed or runs).
 pub fn spawn(
     entry: Entry,
     arg: u64,
     prio: u8,
     stack_size: usize,
-    core: Option<u32>,
+    affinity: Option<CpuMask>,
     init: impl FnOnce(&Task),
 ) -> Result<TaskRef> {
-    let core = match core {
-        Some(c) if c < cores() => c,
-        Some(_) => return Err(EINVAL),
-        None => place(),
-    };
+    let inherited = if arch::current_task() == 0 { CpuMask::ALL } else { current().affinity() };
+    let affinity = affinity.unwrap_or(inherited).restricted(cores());
+    let core = place(&affinity);
     let stack = stacks::alloc(stack_size)?;
     let tls = tls::TlsBlock::new()?;
     let start = Box::into_raw(Box::new(Start { entry, arg }));
     // SAFETY: the stack is fresh and owned by the new task; its top is 16-byte aligned.
     let rsp = unsafe { arch::prepare_stack(stack.top, task_main, start as u64, tls.thread_pointer()) };
     let task = TaskRef::new(Task::new(core, prio.clamp(MIN_PRIO, MAX_PRIO), Some(stack), Some(tls), rsp));
+    task.set_affinity(affinity);
     if arch::current_task() != 0 {
         task.signal_handler.store(current().signal_handler.load(Ordering::Relaxed), Ordering::Relaxed);
     }
@@ -131,6 +135,8 @@ extern "C" fn task_main(start: u64) -> ! {
     this().after_switch();
     // The task's stack may come from memory whose translations changed (guard pages).
     arch::tlb::catch_up();
+    // Its affinity may have changed before it first ran.
+    this().enforce_affinity();
     preempt_enable();
     deliver_signals();
     // SAFETY: `spawn` passed a leaked `Box<Start>` for this task only.
@@ -272,7 +278,8 @@ pub fn block(
     let core = this();
     let me = current();
     me.wait_gen.store(me.wait_gen.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-    me.wait.store(WAIT_BLOCKED, Ordering::Relaxed);
+    // Release: whoever sees this wait blocked also sees its generation (`expire_sleepers`).
+    me.wait.store(WAIT_BLOCKED, Ordering::Release);
     let sleeper = deadline.map(|_| core.running());
     if let Err(task) = enqueue(core.take_running()) {
         core.put_running(task);
@@ -307,7 +314,8 @@ fn wake_as(task: TaskRef, how: u32) -> bool {
     if task.wait.compare_exchange(WAIT_BLOCKED, how, Ordering::AcqRel, Ordering::Acquire).is_err() {
         return false;
     }
-    match of(task.core) {
+    // A blocked task is in no ready queue, so its home core is stable until it is queued.
+    match of(task.home()) {
         Some(core) => {
             core.make_ready(task);
             true
@@ -351,9 +359,14 @@ pub extern "C" fn preempted() {
     let now = rdtsc();
     let tick = core.timer_fired(now);
     core.expire_sleepers(now);
+    if tick && core.has_ready() {
+        // Two tasks share this core for a whole slice: make sure an idle core takes one.
+        core.kick_idle();
+    }
     let prio = current().priority();
     core.reschedule(Fate::Yield(if tick { prio } else { prio.saturating_add(1) }));
-    core.update_timer();
+    // The task may continue on another core.
+    this().update_timer();
     preempt_enable();
     deliver_signals();
 }
@@ -411,12 +424,37 @@ pub fn kill(tid: u32, signum: i32) -> Result<()> {
             task.pending_signals.fetch_or(1 << signum, Ordering::AcqRel);
             if task.wait.load(Ordering::Acquire) == WAIT_BLOCKED {
                 wake_as(task, WAIT_INTERRUPTED);
-            } else if task.core != arch::core_id() {
-                arch::apic::wake(task.core);
+            } else if task.home() != arch::core_id() {
+                arch::apic::wake(task.home());
             }
         }
     }
     Ok(())
+}
+
+/// Restricts `task` to the cores of `mask` (which names at least one existing core). The
+/// caller moves at once if its core is not in the set; a task that runs on another core is
+/// interrupted and moves; a waiting or queued task moves when it next runs.
+pub fn set_affinity(task: &Task, mask: CpuMask) {
+    task.set_affinity(mask);
+    if ::core::ptr::eq(task, current()) {
+        preempt_disable();
+        let prio = current().priority();
+        // A yield to nobody returns; the affinity check on the way out moves the task.
+        this().reschedule(Fate::Yield(prio.saturating_add(1)));
+        preempt_enable();
+    } else {
+        let home = task.home();
+        if !mask.allows(home) && task.wait.load(Ordering::Acquire) != WAIT_BLOCKED && home != arch::core_id() {
+            arch::apic::wake(home);
+        }
+    }
+}
+
+/// The core the caller runs on (it may change at any scheduling point unless its affinity
+/// names one core).
+pub fn current_core() -> u32 {
+    arch::core_id()
 }
 
 /// Looks up a live task.

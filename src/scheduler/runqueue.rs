@@ -54,6 +54,23 @@ impl<T> RunQueue<T> {
         self.len -= 1;
         Some(task)
     }
+
+    /// Removes the oldest task of the highest priority among those `wanted` accepts (what a
+    /// core that steals work takes).
+    pub fn take_first(&mut self, wanted: impl Fn(&T) -> bool) -> Option<T> {
+        for prio in (0..PRIORITIES).rev().filter(|p| self.bitmap & (1 << p) != 0) {
+            let queue = &mut self.queues[prio];
+            if let Some(pos) = queue.iter().position(&wanted) {
+                let task = queue.remove(pos)?;
+                if queue.is_empty() {
+                    self.bitmap &= !(1 << prio);
+                }
+                self.len -= 1;
+                return Some(task);
+            }
+        }
+        None
+    }
 }
 
 #[cfg(test)]
@@ -75,6 +92,22 @@ mod tests {
         assert_eq!(q.pop_at_least(2), None);
         assert_eq!(q.pop_at_least(0), Some("low"));
         assert_eq!((q.len(), q.highest()), (0, None));
+    }
+
+    #[test]
+    fn stealing_takes_the_best_accepted_task() {
+        let mut q = RunQueue::new();
+        q.push(8, 1);
+        q.push(8, 2);
+        q.push(9, 3);
+        q.push(4, 4);
+        assert_eq!(q.take_first(|t| t % 2 == 0), Some(2));
+        assert_eq!(q.take_first(|t| *t == 3), Some(3));
+        assert_eq!(q.take_first(|t| *t > 10), None);
+        assert_eq!((q.len(), q.highest()), (2, Some(8)));
+        assert_eq!(q.take_first(|_| true), Some(1));
+        assert_eq!(q.take_first(|_| true), Some(4));
+        assert_eq!((q.len(), q.highest(), q.bitmap()), (0, None, 0));
     }
 
     #[test]

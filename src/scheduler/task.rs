@@ -1,9 +1,11 @@
-//! Tasks: the threads of the application, each with a stack, TLS, a priority and a home core.
+//! Tasks: the threads of the application, each with a stack, TLS, a priority, a home core
+//! and the set of cores it may run on.
 
 use alloc::sync::Arc;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
+use super::affinity::{CpuMask, WORDS};
 use super::stacks::Stack;
 use super::tls::TlsBlock;
 use crate::synch::SpinLock;
@@ -23,8 +25,15 @@ pub const WAIT_INTERRUPTED: u32 = 4;
 pub struct Task {
     /// Task id, as returned by `sys_getpid` (per thread, as in the original).
     pub id: u32,
-    /// The core the task runs on; tasks never migrate.
-    pub core: u32,
+    /// The home core: the one whose ready queue, sleeper list or CPU holds the task. It
+    /// changes only while the task is queued (an idle core steals it, under the queue's lock)
+    /// or when the task moves itself (its affinity excludes the core), never while it waits.
+    pub core: AtomicU32,
+    /// The cores the task may run on (`sched_setaffinity`); all by default.
+    affinity: [AtomicU64; WORDS],
+    /// True from when a core switches to the task until the core that switches away from it
+    /// has saved its context: another core that picked it up waits for that before running it.
+    pub(super) on_cpu: AtomicBool,
     /// Priority, 1 (lowest) to 31; 0 is the idle task.
     pub prio: AtomicU8,
     /// Saved stack pointer while the task is not running.
@@ -51,8 +60,9 @@ pub struct Task {
     pub pthread: AtomicU64,
 }
 
-// SAFETY: `rsp` is only touched by the task's home core with preemption disabled, while the
-// task is not running; everything else is atomic or locked.
+// SAFETY: `rsp` is only touched with preemption disabled by the core that switches away from
+// the task (it stores it) or to it (it reads it after `on_cpu` cleared, with acquire
+// ordering); everything else is atomic or locked.
 unsafe impl Sync for Task {}
 // SAFETY: as above.
 unsafe impl Send for Task {}
@@ -69,7 +79,9 @@ impl Task {
         let bounds = stack.as_ref().map_or((0, 0), |s| (s.bottom, s.top));
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            core,
+            core: AtomicU32::new(core),
+            affinity: CpuMask::ALL.0.map(AtomicU64::new),
+            on_cpu: AtomicBool::new(false),
             prio: AtomicU8::new(prio),
             rsp: UnsafeCell::new(rsp),
             stack: SpinLock::new(stack),
@@ -89,7 +101,32 @@ impl Task {
     pub fn idle(core: u32) -> Self {
         let mut task = Self::new(core, 0, None, None, 0);
         task.id = core;
+        task.on_cpu = AtomicBool::new(true);
         task
+    }
+
+    /// The home core (see [`Task::core`]).
+    pub fn home(&self) -> u32 {
+        self.core.load(Ordering::Acquire)
+    }
+
+    /// The cores the task may run on.
+    pub fn affinity(&self) -> CpuMask {
+        CpuMask(core::array::from_fn(|i| self.affinity[i].load(Ordering::Relaxed)))
+    }
+
+    /// Restricts the task to `mask` (which must name a core); the scheduler moves it at its
+    /// next scheduling point if its core is not in the set.
+    pub fn set_affinity(&self, mask: CpuMask) {
+        for (word, value) in self.affinity.iter().zip(mask.0) {
+            word.store(value, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the task may run on `core`.
+    pub fn allows(&self, core: u32) -> bool {
+        let core = core as usize;
+        self.affinity.get(core / 64).is_some_and(|w| w.load(Ordering::Relaxed) & (1 << (core % 64)) != 0)
     }
 
     /// The current priority.

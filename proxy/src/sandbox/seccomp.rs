@@ -68,15 +68,11 @@ pub const ALLOWED: &[(&str, i64)] = &[
     ("getrandom", libc::SYS_getrandom),
     ("getpid", libc::SYS_getpid),
     ("gettid", libc::SYS_gettid),
-    ("geteuid", libc::SYS_geteuid),
     // Time and scheduling.
     ("clock_gettime", libc::SYS_clock_gettime),
     ("clock_nanosleep", libc::SYS_clock_nanosleep),
     ("nanosleep", libc::SYS_nanosleep),
     ("restart_syscall", libc::SYS_restart_syscall),
-    ("sched_setscheduler", libc::SYS_sched_setscheduler),
-    ("sched_setattr", libc::SYS_sched_setattr),
-    ("setpriority", libc::SYS_setpriority),
     ("sysinfo", libc::SYS_sysinfo),
     // The end of the run.
     ("exit", libc::SYS_exit),

@@ -6,6 +6,7 @@
 //! pthread-embedded `libpthread.a` still links (its definitions win).
 //! Functions return POSIX error numbers, except the semaphore functions, which set `errno`.
 
+mod affinity;
 mod barrier;
 mod cond;
 mod key;

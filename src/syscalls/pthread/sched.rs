@@ -19,7 +19,7 @@ pub struct sched_param {
 }
 
 /// The task `pid` names: 0 for the caller, else a task id (what `getpid` returns).
-fn task_of_pid(pid: c_int) -> Result<scheduler::TaskRef> {
+pub(super) fn task_of_pid(pid: c_int) -> Result<scheduler::TaskRef> {
     let id = if pid == 0 { scheduler::current_id() } else { u32::try_from(pid).map_err(|_| ESRCH)? };
     scheduler::task_by_id(id).ok_or(ESRCH)
 }
@@ -129,7 +129,7 @@ pub extern "C" fn sched_get_priority_min(policy: c_int) -> c_int {
 ///
 /// # Safety
 /// `handle` must name a live thread.
-unsafe fn task_of(handle: pthread_t) -> Result<scheduler::TaskRef> {
+pub(super) unsafe fn task_of(handle: pthread_t) -> Result<scheduler::TaskRef> {
     // SAFETY: by the caller's contract.
     let thread = unsafe { shared(handle as *const Thread) }.map_err(|_| ESRCH)?;
     scheduler::task_by_id(thread.tid()).ok_or(ESRCH)

@@ -100,7 +100,8 @@ fn finish(result: *mut c_void) -> ! {
 }
 
 /// Creates a thread running `start(arg)`; its handle goes to `*thread`. Honours the stack
-/// size, detach state and explicit priority of `attr`. 0, `EINVAL`, `EAGAIN`.
+/// size, detach state, explicit priority and affinity of `attr` (without one, the thread
+/// inherits the creator's affinity, as on Linux). 0, `EINVAL`, `EAGAIN`.
 ///
 /// # Safety
 /// `thread` valid for writes; `attr` null or initialised; `start` a C function.
@@ -131,7 +132,8 @@ pub unsafe extern "C" fn pthread_create(
         task.pthread.store(own, Ordering::Release);
         record.tid.store(task.id, Ordering::Relaxed);
     };
-    match scheduler::spawn(trampoline, own, prio, stack, None, link) {
+    let affinity = attr.map(|a| scheduler::CpuMask(a.affinity)).filter(|m| m.first().is_some());
+    match scheduler::spawn(trampoline, own, prio, stack, affinity, link) {
         Ok(task) => {
             *record.task.lock() = Some(task);
             let handle = if detached { Arc::as_ptr(&record) as pthread_t } else { Arc::into_raw(record) as pthread_t };
@@ -326,6 +328,7 @@ pub unsafe extern "C" fn pthread_attr_init(attr: *mut pthread_attr_t) -> c_int {
             priority: c_int::from(NORMAL_PRIO),
             contentionscope: PTHREAD_SCOPE_SYSTEM,
             guardsize: crate::config::PAGE_SIZE,
+            affinity: [0; 8],
         }
     }))
 }

@@ -41,6 +41,9 @@ pub struct pthread_attr_t {
     pub contentionscope: c_int,
     /// Guard size (the guard is always one page).
     pub guardsize: usize,
+    /// Cores the thread may run on (`pthread_attr_setaffinity_np`), bit `i` of word
+    /// `i / 64` for core `i`; all zero: the creator's set.
+    pub affinity: [u64; 8],
 }
 
 /// A mutex. All-zero is an unlocked default mutex.
