@@ -32,6 +32,10 @@ mod boot;
 mod drivers;
 #[cfg(not(test))]
 mod fs;
+/// Path arithmetic of the working directory, tested on the host.
+#[cfg(test)]
+#[path = "fs/path.rs"]
+mod fspath;
 #[cfg(not(test))]
 mod libc;
 #[cfg(not(test))]
