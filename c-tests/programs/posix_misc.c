@@ -1,4 +1,5 @@
-/* posix_misc.c: sys/mman.h, sys/ioctl.h, sys/resource.h, sys/utsname.h, sysconf, the setjmp families, stdio stream locks, popen/system. */
+/* posix_misc.c: sys/mman.h, sys/ioctl.h, sys/resource.h, sys/utsname.h, dlfcn.h, sysconf, the setjmp families, stdio stream locks, popen/system. */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -147,6 +148,11 @@ static void stream_locks_and_processes(void)
 	CHECK_INT(errno, ENOSYS);
 	CHECK_INT(pclose(stdin), -1);
 	CHECK_INT(errno, ENOSYS);
+	/* One static image: nothing to load, and dlerror says so once. */
+	CHECK(dlopen("libm.so.6", RTLD_NOW) == NULL);
+	CHECK(dlerror() != NULL);
+	CHECK(dlerror() == NULL);
+	CHECK(dlsym(RTLD_DEFAULT, "printf") == NULL);
 	struct stat st;
 	CHECK_INT(lstat("/", &st), 0);
 	CHECK(S_ISDIR(st.st_mode));

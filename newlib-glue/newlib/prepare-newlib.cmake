@@ -95,5 +95,5 @@ _END_STD_C
 #endif\n\n")
 
 # 8. Headers added or replaced: a real sys/dirent.h, semaphore.h, endian.h, sys/_hermit_fcntl.h,
-#    sys/uio.h, sys/mman.h, sys/ioctl.h, sys/utsname.h, sys/resource.h, ftw.h.
+#    sys/uio.h, sys/mman.h, sys/ioctl.h, sys/utsname.h, sys/resource.h, ftw.h, dlfcn.h.
 file(COPY "${OVERLAY}/" DESTINATION "${SRC}/${inc}")
