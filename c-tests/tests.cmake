@@ -345,3 +345,4 @@ hermit_c_many_cpus(omp_env PROGRAM omp_env TIMEOUT 60
   MATCH "OMP_NUM_THREADS = '3'" "GOMP_SPINCOUNT = '1000'" "all [0-9]+ checks passed")
 hermit_c_many_cpus(cxx_threads PROGRAM cxx_threads ENV "CXX_TEST_ENV=from the proxy" TIMEOUT 120
   MATCH "all [0-9]+ checks passed")
+hermit_c_many_cpus(posix_pipes PROGRAM posix_pipes TIMEOUT 120 MATCH "all [0-9]+ checks passed")
