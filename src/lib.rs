@@ -40,6 +40,10 @@ mod context_stack;
 mod drivers;
 #[cfg(not(test))]
 mod fs;
+/// Path arithmetic of the working directory, tested on the host.
+#[cfg(test)]
+#[path = "fs/path.rs"]
+mod fspath;
 #[cfg(not(test))]
 mod libc;
 #[cfg(not(test))]

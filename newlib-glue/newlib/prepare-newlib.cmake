@@ -94,10 +94,34 @@ insert_at(newlib/libm/math/e_sqrt.c AFTER "\tdouble __ieee754_sqrt(x)\n\tdouble 
 insert_at(newlib/libm/math/ef_sqrt.c AFTER "\tfloat __ieee754_sqrtf(x)\n\tfloat x;\n#endif\n{\n"
   "#if defined(__hermit__) && defined(__x86_64__)\n\t__asm__(\"sqrtss %1, %0\" : \"=x\"(x) : \"x\"(x));\n\treturn x;\n#endif\n")
 
-# 10. Headers added or replaced: a real sys/dirent.h, semaphore.h, endian.h, sys/_hermit_fcntl.h.
+# 10. sys/stat.h: lstat (newlib declares it only for some targets) and Linux's UTIME_NOW and
+#     UTIME_OMIT (utimensat passes times to the host unchanged).
+insert_at(${inc}/sys/stat.h BEFORE "#if defined (__SPU__) || defined(__rtems__) || defined(__CYGWIN__) && !defined(__INSIDE_CYGWIN__)\nint\tlstat"
+  "#ifdef __hermit__
+int\tlstat (const char *__restrict __path, struct stat *__restrict __buf );
+#define UTIME_NOW\t((1l << 30) - 1l)
+#define UTIME_OMIT\t((1l << 30) - 2l)
+#endif\n\n")
+
+# 11. machine/setjmp.h: sigjmp_buf, sigsetjmp/siglongjmp and _setjmp/_longjmp as functions
+#     (the glue's, tail calls of setjmp/longjmp: signal masks are not kept, sigprocmask
+#     reports an empty one); newlib declares them only for Cygwin and RTEMS.
+insert_at(${inc}/machine/setjmp.h BEFORE "#if (defined(__CYGWIN__) || defined(__rtems__)) && __POSIX_VISIBLE\n"
+  "#if defined(__hermit__) && __POSIX_VISIBLE
+_BEGIN_STD_C
+typedef jmp_buf sigjmp_buf;
+int sigsetjmp (sigjmp_buf, int) __attribute__ ((__returns_twice__));
+void siglongjmp (sigjmp_buf, int) __attribute__ ((__noreturn__));
+int _setjmp (jmp_buf) __attribute__ ((__returns_twice__));
+void _longjmp (jmp_buf, int) __attribute__ ((__noreturn__));
+_END_STD_C
+#endif\n\n")
+
+# 12. Headers added or replaced: a real sys/dirent.h, semaphore.h, endian.h, sys/_hermit_fcntl.h,
+#     sys/uio.h, sys/mman.h, sys/ioctl.h, sys/utsname.h, sys/resource.h, ftw.h, dlfcn.h.
 file(COPY "${OVERLAY}/" DESTINATION "${SRC}/${inc}")
 
-# 11. libc/machine/x86_64: memcpy.S and memset.S replaced (newlib's use non-temporal stores
+# 13. libc/machine/x86_64: memcpy.S and memset.S replaced (newlib's use non-temporal stores
 #     from 256 bytes on, which leave the data out of the cache; ours use SSE moves up to 2 KiB
 #     and rep movsb/stosb above).
 file(COPY "${CMAKE_CURRENT_LIST_DIR}/machine/memcpy.S" "${CMAKE_CURRENT_LIST_DIR}/machine/memset.S"

@@ -8,6 +8,7 @@ mod channel;
 mod config;
 mod elf;
 mod entry_state;
+mod fileop;
 mod files;
 #[cfg(test)]
 mod fuzz;

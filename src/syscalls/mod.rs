@@ -7,11 +7,13 @@
 
 mod console;
 pub mod context_stack;
+mod fdops;
 mod fs;
 mod locks;
 mod malloc;
 mod memory;
 mod misc;
+mod paths;
 mod process;
 mod pthread;
 pub mod ptr;
