@@ -30,7 +30,6 @@ mod arch;
 mod boot;
 #[cfg(not(test))]
 mod drivers;
-#[cfg(not(test))]
 mod fs;
 #[cfg(not(test))]
 mod libc;
