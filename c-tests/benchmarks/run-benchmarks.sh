@@ -28,11 +28,15 @@ host_io() {
 	if [ -x "$tp_native/sqlite_main" ] && [ -f "$tp_hermit/sqlite_main" ]; then
 		run native "$tp_native/sqlite_main" bench "$scratch/native.db"
 		run hermit "$proxy" "$tp_hermit/sqlite_main" bench "$scratch/hermit.db"
+	else
+		echo "run-benchmarks: no sqlite_main (sources not fetched, or $tp_hermit/sqlite_main.missing): no SQLite results" >&2
+	fi
+	if [ -x "$tp_native/gzip_main" ] && [ -f "$tp_hermit/gzip_main" ]; then
 		[ -f "$scratch/gzip-input.txt" ] || "$tp_native/gzip_main" gen "$scratch/gzip-input.txt" 50
 		run native "$tp_native/gzip_main" bench "$scratch/gzip-input.txt" "$scratch/native.gz"
 		run hermit "$proxy" "$tp_hermit/gzip_main" bench "$scratch/gzip-input.txt" "$scratch/hermit.gz"
 	else
-		echo "run-benchmarks: no third-party programs (sources not fetched?): no SQLite/gzip results" >&2
+		echo "run-benchmarks: no gzip_main (third-party sources not fetched?): no gzip results" >&2
 	fi
 }
 
