@@ -11,6 +11,8 @@ const SYSCALL_SOURCES: &[&str] = &[
     "src/syscalls/types.rs",
     "src/syscalls/process.rs",
     "src/syscalls/fs.rs",
+    "src/syscalls/fdops.rs",
+    "src/syscalls/paths.rs",
     "src/syscalls/memory.rs",
     "src/syscalls/time.rs",
     "src/syscalls/console.rs",

@@ -126,6 +126,20 @@ hermit_c_run(fault_invalid_opcode PROGRAM fault ARGS ud EXIT_CODE 242 TIMEOUT 2
 hermit_c_run(fault_divide PROGRAM fault ARGS div EXIT_CODE 242 TIMEOUT 2 MATCH "divide error \\(#DE, vector 0\\)")
 hermit_c_run(fault_wild_pointer PROGRAM fault ARGS wild EXIT_CODE 242 TIMEOUT 2
   MATCH "access to an unmapped address")
+# The POSIX surface (issue 11): file calls with Linux's results and errno values (the host
+# side is checked by proxy.posix-host), pipes between threads, mmap and friends, headers;
+# under the original uhyve the new host calls fail with ENOSYS.
+hermit_c_test(posix_files ARGS "${HERMIT_TEST_TMPDIR}/posix_files" MATCH "all [0-9]+ checks passed")
+hermit_c_run(posix_files_mount PROGRAM posix_files ARGS /scratch/posix_files_mount
+  ENV "HERMIT_MOUNT=${HERMIT_TEST_TMPDIR}:/scratch" MATCH "all [0-9]+ checks passed")
+hermit_c_test(posix_pipes ENV HERMIT_CPUS=1 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
+hermit_c_run(posix_pipes_2cpus PROGRAM posix_pipes ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
+hermit_c_test(posix_misc ARGS "${HERMIT_TEST_TMPDIR}/posix_misc.dat" MATCH "stdout locked twice"
+  "all [0-9]+ checks passed")
+hermit_c_run(posix_misc_original_uhyve PROGRAM posix_misc ARGS compat ENV HERMIT_UHYVE_COMPAT=1
+  MATCH "dup of stdout" "all [0-9]+ checks passed")
+hermit_c_test(cxx_files SOURCES cxx_files.cpp COMPILE_OPTIONS -std=c++17 ARGS "${HERMIT_TEST_TMPDIR}/cxx_files"
+  MATCH "10 MB written and read back, directory listed")
 # A hostile guest: each bad request struct or port is refused with a message and status 1.
 hermit_c_test(hostile ARGS foreign-fds MATCH "foreign descriptors refused")
 foreach(case open-outside open-unterminated struct-outside exit-outside cmdval-outside unknown-port)

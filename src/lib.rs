@@ -30,7 +30,16 @@ mod arch;
 mod boot;
 #[cfg(not(test))]
 mod drivers;
+#[cfg(not(test))]
 mod fs;
+/// The preferred I/O block size of host files, tested on the host.
+#[cfg(test)]
+#[path = "fs/blksize.rs"]
+mod fsblksize;
+/// Path arithmetic of the working directory, tested on the host.
+#[cfg(test)]
+#[path = "fs/path.rs"]
+mod fspath;
 #[cfg(not(test))]
 mod libc;
 #[cfg(not(test))]

@@ -248,9 +248,12 @@ static int mount_mode(const char *rw, const char *ro)
 	CHECK(unlink(JOIN(rw, "/dir-link/secret.txt")) == -1 && errno == EACCES);
 	errno = 0;
 	CHECK(mkdir(JOIN(rw, "/../made-by-guest"), 0755) == -1 && errno == ENOENT);
-	/* The guest cannot make symbolic links at all (there is no such host call). */
+	/* A symbolic link the guest makes is only text: following it out of the mount is refused. */
+	CHECK(symlink("/etc", JOIN(rw, "/guest-link")) == 0);
+	CHECK_INT(try_open(JOIN(rw, "/guest-link/hostname"), O_RDONLY), -EACCES);
+	CHECK(unlink(JOIN(rw, "/guest-link")) == 0);
 	errno = 0;
-	CHECK(symlink("/etc", JOIN(rw, "/guest-link")) == -1);
+	CHECK(rename(JOIN(rw, "/../made-by-guest"), JOIN(rw, "/x")) == -1 && errno == ENOENT);
 
 	/* The read-only mount: reads work, every write is refused. */
 	CHECK_INT(get(JOIN(ro, "/readonly.txt"), buf, sizeof(buf)), 9);
@@ -260,6 +263,13 @@ static int mount_mode(const char *rw, const char *ro)
 	CHECK_INT(put(JOIN(ro, "/new.txt"), "x", O_WRONLY | O_CREAT), -EROFS);
 	errno = 0;
 	CHECK(unlink(JOIN(ro, "/readonly.txt")) == -1 && errno == EROFS);
+	errno = 0;
+	CHECK(symlink("x", JOIN(ro, "/link")) == -1 && errno == EROFS);
+	errno = 0;
+	CHECK(chmod(JOIN(ro, "/readonly.txt"), 0600) == -1 && errno == EROFS);
+	errno = 0;
+	CHECK(access(JOIN(ro, "/readonly.txt"), W_OK) == -1 && errno == EROFS);
+	CHECK(access(JOIN(ro, "/readonly.txt"), R_OK) == 0);
 	errno = 0;
 	CHECK(mkdir(JOIN(ro, "/d"), 0755) == -1 && errno == EROFS);
 	errno = 0;

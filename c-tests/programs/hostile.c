@@ -18,6 +18,8 @@
 #define PORT_OPEN 0x440
 #define PORT_READ 0x500
 #define PORT_EXIT 0x540
+#define PORT_CLOSE 0x480
+#define PORT_LSEEK 0x580
 #define PORT_FREELIST 0x720
 #define PORT_CMDVAL 0x780
 
@@ -25,6 +27,8 @@ struct __attribute__((packed)) uhyve_write { int fd; uint64_t buf; uint64_t len;
 struct __attribute__((packed)) uhyve_read { int fd; uint64_t buf; uint64_t len; int64_t ret; };
 struct __attribute__((packed)) uhyve_open { uint64_t name; int flags; int mode; int ret; };
 struct uhyve_cmdval { uint64_t argv; uint64_t envp; };
+struct __attribute__((packed)) uhyve_close { int fd; int ret; };
+struct __attribute__((packed)) uhyve_lseek { int fd; int64_t offset; int whence; };
 
 /* Far outside any guest memory the tests use. */
 #define OUTSIDE 0x7fff00000000ULL
@@ -76,7 +80,10 @@ static void partial(const char *path)
 	CHECK(pde != NULL && (*pde & 1));
 	if (!pde)
 		return;
-	int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0644);
+	/* A host descriptor of its own (the kernel's open gives a guest descriptor number). */
+	struct uhyve_open o = { (uint64_t)(uintptr_t)path, O_CREAT | O_RDWR | O_TRUNC, 0644, 0 };
+	hypercall(PORT_OPEN, &o);
+	int fd = o.ret;
 	CHECK(fd > 2);
 	uint64_t saved = *pde;
 	*pde = saved & ~1ULL;
@@ -91,7 +98,9 @@ static void partial(const char *path)
 	hypercall(PORT_WRITE, &more);
 	CHECK_INT(more.len, 100);
 
-	CHECK_INT(lseek(fd, 0, SEEK_SET), 0);
+	struct uhyve_lseek seek = { fd, 0, SEEK_SET };
+	hypercall(PORT_LSEEK, &seek);
+	CHECK_INT(seek.offset, 0);
 	memset(before, 0, 100);
 	struct uhyve_read r = { fd, page - 100, 200, 0 };
 	hypercall(PORT_READ, &r);
@@ -105,7 +114,9 @@ static void partial(const char *path)
 	CHECK_INT(rnone.ret, -EFAULT);
 
 	*pde = saved;
-	close(fd);
+	struct uhyve_close c = { fd, -1 };
+	hypercall(PORT_CLOSE, &c);
+	CHECK_INT(c.ret, 0);
 	printf("hostile: partial buffers gave short counts and EFAULT\n");
 }
 
@@ -192,8 +203,12 @@ int main(int argc, char **argv)
 	} else if (strcmp(c, "unknown-port") == 0) {
 		raw(0x9f00, 0);
 	} else if (strcmp(c, "foreign-fds") == 0) {
-		/* The proxy's own descriptors (KVM device, VM, vCPU) are not the guest's. */
+		/* The proxy's own descriptors (KVM device, VM, vCPU) are not the guest's: refused by
+		 * the proxy itself (raw hypercalls) as well as by the kernel's descriptor table. */
 		for (int fd = 3; fd < 16; fd++) {
+			struct uhyve_write w = { fd, (uint64_t)(uintptr_t)"x", 1 };
+			hypercall(PORT_WRITE, &w);
+			CHECK(w.len == (uint64_t)-EBADF);
 			CHECK(sys_write(fd, "x", 1) == -EBADF);
 			CHECK(sys_close(fd) == -EBADF);
 			CHECK(sys_lseek(fd, 0, 0) == -EBADF);

@@ -66,6 +66,20 @@ typedef struct sem sem_t;
 // `spinlock_t` of the original `hermit/syscall.h`.
 typedef struct spinlock spinlock_t;
 
+// Linux's x86-64 `struct flock` (`struct hermit_flock` in C, apart from newlib's own).
+struct hermit_flock {
+  // `F_RDLCK` 0, `F_WRLCK` 1, `F_UNLCK` 2.
+  int16_t l_type;
+  // `SEEK_SET`, `SEEK_CUR` or `SEEK_END`.
+  int16_t l_whence;
+  // Start of the range.
+  int64_t l_start;
+  // Length of the range, 0 to the end of the file.
+  int64_t l_len;
+  // Owner of a conflicting lock (`F_GETLK`).
+  int32_t l_pid;
+};
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -128,30 +142,32 @@ int sys_signal(signal_handler_t handler);
 // Unknown tasks give `-ESRCH` (the original returned `-ENOENT`).
 int sys_kill(tid_t dest, int signum);
 
-// Reads up to `len` bytes from host descriptor `fd`. Returns the count or `-errno`.
+// Reads up to `len` bytes from descriptor `fd`. Returns the count or `-errno`.
 //
 // # Safety
 // `buf` must be valid for writes of `len` bytes.
 ssize_t sys_read(int fd, char *buf, size_t len);
 
-// Writes `len` bytes to host descriptor `fd`. Returns the count or `-errno`; a null `buf`
-// gives `-EINVAL` as in the original.
+// Writes `len` bytes to descriptor `fd`. Returns the count or `-errno`; `len` 0 writes
+// nothing and returns 0 whatever `buf` is, as on Linux (the original gave `-EINVAL` for a
+// null `buf`).
 //
 // # Safety
 // `buf` must be valid for reads of `len` bytes.
 ssize_t sys_write(int fd, const char *buf, size_t len);
 
-// Opens host file `name`; `flags` are Linux `O_*` values, passed to the host unchanged.
-// Returns the descriptor or `-errno` (the original returned a bare `-1`).
+// Opens host file `name`; `flags` are Linux `O_*` values, passed to the host unchanged
+// (`O_CLOEXEC` also sets the guest descriptor's flag). Returns the guest descriptor or
+// `-errno` (the original returned a bare `-1`).
 //
 // # Safety
 // `name` must be a NUL-terminated string.
 int sys_open(const char *name, int flags, int mode);
 
-// Closes host descriptor `fd`; 0 or `-errno`.
+// Closes descriptor `fd`; 0 or `-errno`.
 int sys_close(int fd);
 
-// Repositions host descriptor `fd`; the new offset or `-errno`.
+// Repositions descriptor `fd`; the new offset or `-errno` (`ESPIPE` for a pipe).
 off_t sys_lseek(int fd, off_t offset, int whence);
 
 // Status of host file `file` into `st`; 0 or `-errno`. The original always returned
@@ -190,6 +206,186 @@ int sys_mkdir(const char *name, int mode);
 // # Safety
 // `name` must be a NUL-terminated string.
 int sys_rmdir(const char *name);
+
+// A new descriptor for `fd`'s open file, the lowest free one.
+int sys_dup(int fd);
+
+// `dup3(old, new, flags)`: `new` refers to `old`'s open file; `flags` 0 or `O_CLOEXEC`;
+// `old == new` is `EINVAL` (the C library's `dup2` handles that case).
+int sys_dup3(int old, int new_, int flags);
+
+// `fcntl(fd, cmd, arg)` with Linux commands: `F_DUPFD`, `F_DUPFD_CLOEXEC`, `F_GETFD`,
+// `F_SETFD`, `F_GETFL`, `F_SETFL` (`O_APPEND`, `O_NONBLOCK`, ...) and the record locks
+// `F_GETLK`, `F_SETLK`, `F_SETLKW` (`arg` a [`HermitFlock`]) forwarded to the host, where they
+// are the proxy's locks: other processes see them, threads of the program share them.
+// `F_SETLKW` retries every millisecond instead of blocking the host. Others: `EINVAL`.
+//
+// # Safety
+// For the lock commands `arg` must point to a valid [`HermitFlock`].
+int64_t sys_fcntl(int fd, int command, int64_t arg);
+
+// `flock(fd, op)`: `LOCK_SH`, `LOCK_EX`, `LOCK_UN`, with `LOCK_NB` or retried every
+// millisecond (the host never blocks).
+int sys_flock(int fd, int op);
+
+// A pipe inside the guest: `fds[0]` reads, `fds[1]` writes; `flags` `O_NONBLOCK`,
+// `O_CLOEXEC`.
+//
+// # Safety
+// `fds` must be valid for writes of two `int`s.
+int sys_pipe2(int *fds, int flags);
+
+// Reads up to `len` bytes at file offset `offset` (the descriptor's offset stays).
+//
+// # Safety
+// `buf` must be valid for writes of `len` bytes.
+ssize_t sys_pread(int fd, char *buf, size_t len, off_t offset);
+
+// Writes `len` bytes at file offset `offset` (the descriptor's offset stays; with
+// `O_APPEND` Linux appends anyway).
+//
+// # Safety
+// `buf` must be valid for reads of `len` bytes.
+ssize_t sys_pwrite(int fd, const char *buf, size_t len, off_t offset);
+
+// Flushes `fd`'s data and metadata to the host's disk.
+int sys_fsync(int fd);
+
+// Flushes `fd`'s data to the host's disk.
+int sys_fdatasync(int fd);
+
+// Sets the size of `fd`'s file.
+int sys_ftruncate(int fd, off_t len);
+
+// Changes the mode of `fd`'s file.
+int sys_fchmod(int fd, int mode);
+
+// Changes the owner of `fd`'s file (`u32::MAX`: unchanged).
+int sys_fchown(int fd, uint32_t uid, uint32_t gid);
+
+// Sets the access and modification times of `fd`'s file (`times` null: now; Linux's
+// `UTIME_NOW`/`UTIME_OMIT`).
+//
+// # Safety
+// `times` must be null or point to two `timespec`s.
+int sys_futimens(int fd, const int64_t (*times)[4]);
+
+// Linux `getdents64` records of directory `fd` into `buf`; 0 at the end.
+//
+// # Safety
+// `buf` must be valid for writes of `len` bytes.
+ssize_t sys_getdents64(int fd, uint8_t *buf, size_t len);
+
+// Makes directory `fd` the working directory (`ENOTDIR` for a pipe or a descriptor
+// whose path is unknown, such as the standard streams).
+int sys_fchdir(int fd);
+
+// The terminal size of `fd` (Linux `struct winsize`, 8 bytes) from the host; `ENOTTY` if
+// it is not a terminal.
+//
+// # Safety
+// `size` must be valid for writes of 8 bytes.
+int sys_winsize(int fd, uint16_t (*size)[4]);
+
+// Whether `fd` is open (for `dup2(fd, fd)`): 0 or `-EBADF`.
+int sys_fd_valid(int fd);
+
+// `openat`: as `sys_open` with a relative `name` below `dirfd`.
+//
+// # Safety
+// `name` must be a NUL-terminated string.
+int sys_openat(int dirfd, const char *name, int flags, int mode);
+
+// `fstatat`: status of `name` below `dirfd` (`AT_SYMLINK_NOFOLLOW`: of a link itself).
+//
+// # Safety
+// `name` must be a NUL-terminated string and `st` valid for writes.
+int sys_fstatat(int dirfd, const char *name, struct hermit_stat *st, int flags);
+
+// `unlinkat`: removes `name` below `dirfd`, a directory with `AT_REMOVEDIR`.
+//
+// # Safety
+// `name` must be a NUL-terminated string.
+int sys_unlinkat(int dirfd, const char *name, int flags);
+
+// `mkdirat`: creates directory `name` below `dirfd`.
+//
+// # Safety
+// `name` must be a NUL-terminated string.
+int sys_mkdirat(int dirfd, const char *name, int mode);
+
+// `truncate`: sets the size of file `name` (opened for writing on the host).
+//
+// # Safety
+// `name` must be a NUL-terminated string.
+int sys_truncate(const char *name, off_t len);
+
+// `faccessat`: whether the proxy may access `name` with `mode` (`R_OK` 4, `W_OK` 2, `X_OK`
+// 1, `F_OK` 0); `flags` `AT_EACCESS`, `AT_SYMLINK_NOFOLLOW`.
+//
+// # Safety
+// `name` must be a NUL-terminated string.
+int sys_faccessat(int dirfd, const char *name, int mode, int flags);
+
+// `fchmodat`: changes the mode of `name` (`flags` must be 0: Linux cannot change a
+// link's mode either).
+//
+// # Safety
+// `name` must be a NUL-terminated string.
+int sys_fchmodat(int dirfd, const char *name, int mode, int flags);
+
+// `fchownat`: changes the owner of `name` (`u32::MAX`: unchanged); `AT_SYMLINK_NOFOLLOW`
+// changes a link itself.
+//
+// # Safety
+// `name` must be a NUL-terminated string.
+int sys_fchownat(int dirfd, const char *name, uint32_t uid, uint32_t gid, int flags);
+
+// `utimensat`: sets the times of `name` (`times` null: now; Linux's `UTIME_NOW` and
+// `UTIME_OMIT`); `AT_SYMLINK_NOFOLLOW` sets a link's own. A null `name` acts on `dirfd`
+// itself, as Linux's system call does.
+//
+// # Safety
+// `name` must be null or NUL-terminated, `times` null or two `timespec`s.
+int sys_utimensat(int dirfd, const char *name, const int64_t (*times)[4], int flags);
+
+// `renameat`: renames `old` (below `olddirfd`) to `new` (below `newdirfd`).
+//
+// # Safety
+// Both names must be NUL-terminated strings.
+int sys_renameat(int olddirfd, const char *old, int newdirfd, const char *new_);
+
+// `linkat`: a hard link `new` to `old` (not following a final link of `old`;
+// `AT_SYMLINK_FOLLOW` is refused with `EINVAL`).
+//
+// # Safety
+// Both names must be NUL-terminated strings.
+int sys_linkat(int olddirfd, const char *old, int newdirfd, const char *new_, int flags);
+
+// `symlinkat`: a symbolic link `new` (below `newdirfd`) with the text `target`.
+//
+// # Safety
+// Both strings must be NUL-terminated.
+int sys_symlinkat(const char *target, int newdirfd, const char *new_);
+
+// `readlinkat`: the text of link `name` into `buf` (not NUL-terminated); its length.
+//
+// # Safety
+// `name` must be NUL-terminated and `buf` valid for writes of `len` bytes.
+ssize_t sys_readlinkat(int dirfd, const char *name, char *buf, size_t len);
+
+// The working directory into `buf` with its NUL; its length with the NUL, `-ERANGE` if
+// `size` is too small.
+//
+// # Safety
+// `buf` must be valid for writes of `size` bytes.
+ssize_t sys_getcwd(char *buf, size_t size);
+
+// Makes directory `name` the working directory.
+//
+// # Safety
+// `name` must be a NUL-terminated string.
+int sys_chdir(const char *name);
 
 // Moves the program break by `incr` bytes and returns the old break, or `-ENOMEM` when the
 // heap would run into kernel memory (the original contract). The heap starts at the

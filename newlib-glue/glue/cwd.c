@@ -1,29 +1,49 @@
-/* cwd.c: getcwd, chdir, chmod and pathconf, which libstdc++'s std::filesystem links against; the host offers no directory state or modes. */
+/* cwd.c: getcwd, chdir, fchdir (the kernel keeps the guest's working directory) and pathconf. */
 #include <limits.h>
-#include <sys/stat.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include "glue.h"
 
-/* Relative paths are the proxy's business (its working directory), unknown to the guest. */
+/* A null buf allocates the result (size 0: as large as needed), as glibc does. */
 char *getcwd(char *buf, size_t size)
 {
-	(void)buf;
-	(void)size;
-	hermit_fail(ENOSYS);
-	return NULL;
+	if (buf == NULL) {
+		char path[4096]; /* Linux's PATH_MAX (newlib's is 1024) */
+		long n = sys_getcwd(path, sizeof(path));
+		if (n < 0) {
+			hermit_result(n);
+			return NULL;
+		}
+		if (size != 0 && (size_t)n > size) {
+			errno = ERANGE;
+			return NULL;
+		}
+		char *copy = malloc(size != 0 ? size : (size_t)n);
+		if (copy == NULL)
+			return NULL;
+		return memcpy(copy, path, (size_t)n);
+	}
+	if (size == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	long n = sys_getcwd(buf, size);
+	if (n < 0) {
+		hermit_result(n);
+		return NULL;
+	}
+	return buf;
 }
 
 int chdir(const char *path)
 {
-	(void)path;
-	return hermit_fail(ENOSYS);
+	return hermit_result(sys_chdir(path));
 }
 
-int chmod(const char *path, mode_t mode)
+int fchdir(int fd)
 {
-	(void)path;
-	(void)mode;
-	return hermit_fail(ENOSYS);
+	return hermit_result(sys_fchdir(fd));
 }
 
 /* The Linux limits, which the host applies. */
@@ -35,7 +55,17 @@ long pathconf(const char *path, int name)
 		return 4096;
 	case _PC_NAME_MAX:
 		return 255;
+	case _PC_PIPE_BUF:
+		return 4096;
+	case _PC_LINK_MAX:
+		return 65000;
 	default:
 		return hermit_fail(EINVAL);
 	}
+}
+
+long fpathconf(int fd, int name)
+{
+	(void)fd;
+	return pathconf("/", name);
 }

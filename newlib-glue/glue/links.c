@@ -1,34 +1,67 @@
-/* links.c: link() for newlib's _link_r/rename, and readlink/symlink/chown: the host offers none of them. */
+/* links.c: link, symlink, readlink and their *at forms, rename/renameat and remove (replacing newlib's _rename_r and remove), on the kernel's host calls. */
+#include <stdio.h>
+#include <reent.h>
 #include <unistd.h>
+#include "at.h"
 #include "glue.h"
 
-/* Hard links are not supported (EMLINK, as in the original newlib port). */
-int link(const char *old, const char *new)
+int linkat(int olddirfd, const char *old, int newdirfd, const char *new, int flags)
 {
-	(void)old;
-	(void)new;
-	return hermit_fail(EMLINK);
+	int f = linux_at_flags(flags, AT_SYMLINK_FOLLOW);
+	if (f < 0)
+		return hermit_fail(EINVAL);
+	return hermit_result(sys_linkat(linux_dirfd(olddirfd), old, linux_dirfd(newdirfd), new, f));
 }
 
-ssize_t readlink(const char *restrict path, char *restrict buf, size_t len)
+int link(const char *old, const char *new)
 {
-	(void)path;
-	(void)buf;
-	(void)len;
-	return hermit_fail(ENOSYS);
+	return linkat(AT_FDCWD, old, AT_FDCWD, new, 0);
+}
+
+int symlinkat(const char *target, int dirfd, const char *path)
+{
+	return hermit_result(sys_symlinkat(target, linux_dirfd(dirfd), path));
 }
 
 int symlink(const char *target, const char *path)
 {
-	(void)target;
-	(void)path;
-	return hermit_fail(ENOSYS);
+	return symlinkat(target, AT_FDCWD, path);
 }
 
-int chown(const char *path, uid_t owner, gid_t group)
+ssize_t readlinkat(int dirfd, const char *restrict path, char *restrict buf, size_t len)
 {
-	(void)path;
-	(void)owner;
-	(void)group;
-	return hermit_fail(ENOSYS);
+	return hermit_result(sys_readlinkat(linux_dirfd(dirfd), path, buf, len));
+}
+
+ssize_t readlink(const char *restrict path, char *restrict buf, size_t len)
+{
+	return readlinkat(AT_FDCWD, path, buf, len);
+}
+
+int renameat(int olddirfd, const char *old, int newdirfd, const char *new)
+{
+	return hermit_result(sys_renameat(linux_dirfd(olddirfd), old, linux_dirfd(newdirfd), new));
+}
+
+/* newlib's rename() calls this. */
+int _rename_r(struct _reent *r, const char *old, const char *new)
+{
+	(void)r;
+	return renameat(AT_FDCWD, old, AT_FDCWD, new);
+}
+
+/* remove(): a directory is removed as by rmdir, as POSIX says (newlib's only unlinked, so
+ * std::filesystem::remove_all failed with EISDIR); replaces newlib's lib_a-remove.o. */
+int _remove_r(struct _reent *r, const char *path)
+{
+	(void)r;
+	long ret = sys_unlink(path);
+	if (ret == -EISDIR)
+		ret = sys_rmdir(path);
+	return hermit_result(ret);
+}
+
+int remove(const char *path)
+{
+	return _remove_r(_REENT, path);
 }

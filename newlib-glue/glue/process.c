@@ -1,4 +1,6 @@
-/* process.c: fork(), execve() and wait() for newlib's _fork_r/_execve_r/_wait_r: a unikernel has one process. */
+/* process.c: fork(), execve(), wait(), system(), popen() and pclose(): a unikernel runs one program, so these fail with ENOSYS. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "glue.h"
@@ -16,4 +18,26 @@ int execve(const char *path, char *const argv[], char *const envp[])
 pid_t wait(int *status)
 {
 	return (pid_t)hermit_result(sys_wait(status));
+}
+
+/* system(NULL) reports that no command processor exists. */
+int system(const char *command)
+{
+	if (command == NULL)
+		return 0;
+	return hermit_fail(ENOSYS);
+}
+
+FILE *popen(const char *command, const char *mode)
+{
+	(void)command;
+	(void)mode;
+	errno = ENOSYS;
+	return NULL;
+}
+
+int pclose(FILE *stream)
+{
+	(void)stream;
+	return hermit_fail(ENOSYS);
 }

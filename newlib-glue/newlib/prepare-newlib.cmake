@@ -71,5 +71,29 @@ insert_at(${inc}/sys/_default_fcntl.h BEFORE "#define\t_FOPEN\t\t(-1)"
 insert_at(${inc}/sys/_default_fcntl.h BEFORE "#define\tO_ACCMODE\t(O_RDONLY|O_WRONLY|O_RDWR)\n"
   "#endif /* __hermit__ */\n\n")
 
-# 6. Headers added or replaced: a real sys/dirent.h, semaphore.h, endian.h, sys/_hermit_fcntl.h.
+# 6. sys/stat.h: lstat (newlib declares it only for some targets) and Linux's UTIME_NOW and
+#    UTIME_OMIT (utimensat passes times to the host unchanged).
+insert_at(${inc}/sys/stat.h BEFORE "#if defined (__SPU__) || defined(__rtems__) || defined(__CYGWIN__) && !defined(__INSIDE_CYGWIN__)\nint\tlstat"
+  "#ifdef __hermit__
+int\tlstat (const char *__restrict __path, struct stat *__restrict __buf );
+#define UTIME_NOW\t((1l << 30) - 1l)
+#define UTIME_OMIT\t((1l << 30) - 2l)
+#endif\n\n")
+
+# 7. machine/setjmp.h: sigjmp_buf, sigsetjmp/siglongjmp and _setjmp/_longjmp as functions
+#    (the glue's, tail calls of setjmp/longjmp: signal masks are not kept, sigprocmask
+#    reports an empty one); newlib declares them only for Cygwin and RTEMS.
+insert_at(${inc}/machine/setjmp.h BEFORE "#if (defined(__CYGWIN__) || defined(__rtems__)) && __POSIX_VISIBLE\n"
+  "#if defined(__hermit__) && __POSIX_VISIBLE
+_BEGIN_STD_C
+typedef jmp_buf sigjmp_buf;
+int sigsetjmp (sigjmp_buf, int) __attribute__ ((__returns_twice__));
+void siglongjmp (sigjmp_buf, int) __attribute__ ((__noreturn__));
+int _setjmp (jmp_buf) __attribute__ ((__returns_twice__));
+void _longjmp (jmp_buf, int) __attribute__ ((__noreturn__));
+_END_STD_C
+#endif\n\n")
+
+# 8. Headers added or replaced: a real sys/dirent.h, semaphore.h, endian.h, sys/_hermit_fcntl.h,
+#    sys/uio.h, sys/mman.h, sys/ioctl.h, sys/utsname.h, sys/resource.h, ftw.h.
 file(COPY "${OVERLAY}/" DESTINATION "${SRC}/${inc}")

@@ -5,8 +5,13 @@
 #       -DWORK=<scratch dir> -P stage-libc.cmake
 #
 # Removed members: lib_a-lock.o (the kernel provides __retarget_lock_* and the nine static
-# locks, toolchain-facts.md §1.5 item 2) and libc/posix's isatty objects (the glue's isatty
-# uses fstat). Fails if any global symbol is then defined twice.
+# locks, toolchain-facts.md §1.5 item 2), libc/posix's isatty objects (the glue's isatty
+# uses fstat), lib_a-renamer.o (newlib's _rename_r is link + unlink, which cannot replace an
+# existing file; the glue's renames on the host) and lib_a-system.o/lib_a-popen.o (the glue's
+# fail with ENOSYS; newlib's system(NULL) claimed a shell) and lib_a-setjmp.o (its x86-64
+# longjmp(env, 0) made setjmp return 0; the glue's returns 1), lib_a-remove.o (it only
+# unlinked; POSIX removes a directory as rmdir). Fails if any global symbol is
+# then defined twice.
 cmake_minimum_required(VERSION 3.20)
 foreach(var NEWLIB_LIBC GLUE_OBJECTS OUT_DIR WORK)
   if(NOT DEFINED ${var})
@@ -26,7 +31,8 @@ file(MAKE_DIRECTORY "${WORK}")
 string(REPLACE "|" ";" GLUE_OBJECTS "${GLUE_OBJECTS}")
 set(lib "${WORK}/libc.a")
 file(COPY_FILE "${NEWLIB_LIBC}" "${lib}")
-run(ar d "${lib}" lib_a-lock.o lib_a-isatty.o lib_a-_isatty.o)
+run(ar d "${lib}" lib_a-lock.o lib_a-isatty.o lib_a-_isatty.o lib_a-renamer.o lib_a-system.o lib_a-popen.o
+  lib_a-setjmp.o lib_a-remove.o)
 
 # Glue members get a "hermit-" prefix so they never shadow a newlib member name.
 set(members "")

@@ -184,6 +184,31 @@ impl GuestRam {
         })
     }
 
+    /// As [`GuestRam::write_to_fd`] at file offset `offset` (`pwrite`; the descriptor's own
+    /// offset is left alone).
+    pub fn pwrite_to_fd(&self, root: u64, vaddr: u64, len: u64, fd: i32, offset: i64) -> Result<u64, i32> {
+        let mut at = offset;
+        self.transfer(root, vaddr, len, |slice| {
+            let guard = slice.ptr_guard();
+            // SAFETY: as in `write_to_fd`.
+            let n = unsafe { libc::pwrite(fd, guard.as_ptr().cast(), slice.len(), at) };
+            at += n.max(0) as i64;
+            n
+        })
+    }
+
+    /// As [`GuestRam::read_from_fd`] at file offset `offset` (`pread`).
+    pub fn pread_from_fd(&self, root: u64, vaddr: u64, len: u64, fd: i32, offset: i64) -> Result<u64, i32> {
+        let mut at = offset;
+        self.transfer(root, vaddr, len, |slice| {
+            let guard = slice.ptr_guard_mut();
+            // SAFETY: as in `read_from_fd`.
+            let n = unsafe { libc::pread(fd, guard.as_ptr().cast(), slice.len(), at) };
+            at += n.max(0) as i64;
+            n
+        })
+    }
+
     /// Runs `io` on each physically contiguous piece of a guest-virtual buffer, stopping at
     /// a short transfer, a host error, or a page that is not mapped to guest RAM. As Linux's
     /// `read`/`write`: the bytes moved so far, else `EFAULT` for a bad buffer (also one

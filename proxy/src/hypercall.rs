@@ -71,6 +71,7 @@ pub fn dispatch(host: &Host, port: u16, arg: u64) -> Outcome {
                 port::CONSOLE => console(host, arg),
                 port::CHANNEL => channel(host, arg),
                 port::CMDLINE => cmdline(host, arg),
+                port::FILEOP => crate::fileop::serve(host, arg),
                 _ => unreachable!("is_extension covers exactly these"),
             }
         }
@@ -97,6 +98,7 @@ fn is_extension(port: u16) -> bool {
             | port::CONSOLE
             | port::CHANNEL
             | port::CMDLINE
+            | port::FILEOP
     )
 }
 
@@ -118,18 +120,19 @@ fn port_name(port: u16) -> &'static str {
         port::CONSOLE => "CONSOLE",
         port::CHANNEL => "CHANNEL",
         port::CMDLINE => "CMDLINE",
+        port::FILEOP => "FILEOP",
         _ => "unknown",
     }
 }
 
 /// A field of the request struct at `arg`.
-fn field(arg: u64, offset: usize) -> u64 {
+pub(crate) fn field(arg: u64, offset: usize) -> u64 {
     arg.wrapping_add(offset as u64)
 }
 
 /// A failed host call as the guest sees it: `-errno`, or the bare `-1` of the original uhyve
 /// in compatibility mode.
-fn failure(host: &Host, errno: i32) -> i64 {
+pub(crate) fn failure(host: &Host, errno: i32) -> i64 {
     if host.extensions {
         -i64::from(errno)
     } else {
@@ -183,7 +186,7 @@ fn read(host: &Host, arg: u64) -> Result<(), GuestError> {
 }
 
 /// Reads the path at guest-physical `addr`.
-fn guest_path(host: &Host, addr: u64) -> Result<CString, GuestError> {
+pub(crate) fn guest_path(host: &Host, addr: u64) -> Result<CString, GuestError> {
     let bytes = host.ram.read_cstr(addr, PATH_MAX)?;
     CString::new(bytes).map_err(|_| GuestError::Invalid("path with an embedded NUL".into()))
 }

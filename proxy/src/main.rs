@@ -6,6 +6,7 @@
 mod channel;
 mod config;
 mod elf;
+mod fileop;
 mod files;
 #[cfg(test)]
 mod fuzz;

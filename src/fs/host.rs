@@ -11,7 +11,7 @@
 use core::ffi::CStr;
 
 use hermit_interface::header::FEATURE_EXT_HYPERCALLS;
-use hermit_interface::hypercall::{port, Close, Fstat, Lseek, Open, PathOp, Read, Stat, Write};
+use hermit_interface::hypercall::{port, Close, FileOp, Fstat, Lseek, Open, PathOp, Read, Stat, Write};
 use hermit_interface::stat::HostStat;
 
 use super::blksize::preferred_block_size;
@@ -126,4 +126,17 @@ pub fn mkdir(path: &CStr, mode: i32) -> Result<()> {
 /// Removes an empty host directory.
 pub fn rmdir(path: &CStr) -> Result<()> {
     path_op(port::RMDIR, path, 0)
+}
+
+/// A `FILEOP` request (extension); `ENOSYS` under the original uhyve. Fields the operation
+/// does not use stay zero.
+pub fn file_op(mut request: FileOp) -> Result<i64> {
+    require_extensions()?;
+    call(port::FILEOP, &mut request);
+    host_result(request.ret)
+}
+
+/// The address of a path for a request, or 0.
+pub fn addr(path: Option<&CStr>) -> u64 {
+    path.map_or(0, |p| p.as_ptr() as u64)
 }

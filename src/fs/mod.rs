@@ -1,6 +1,10 @@
-//! Files: host files reached through the loader.
+//! Files: host files reached through the loader, the descriptor table, pipes and the
+//! working directory.
 #![forbid(unsafe_code)]
 
 pub mod blksize;
-#[cfg(not(test))]
+pub mod cwd;
+pub mod fd;
 pub mod host;
+pub mod path;
+pub mod pipe;

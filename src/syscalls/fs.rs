@@ -1,6 +1,10 @@
 //! Files on the host: `sys_read`, `sys_write`, `sys_open`, `sys_close`, `sys_lseek` (original
 //! uhyve hypercalls) and `sys_stat`, `sys_lstat`, `sys_fstat`, `sys_unlink`, `sys_mkdir`,
 //! `sys_rmdir` (extension hypercalls; `-ENOSYS` under the original uhyve).
+//!
+//! Descriptors are the guest's own ([`crate::fs::fd`]): a pipe end or a host descriptor.
+//! Relative paths are made absolute against the guest's working directory
+//! ([`crate::fs::cwd`]) before the loader sees them.
 
 use core::ffi::{c_char, c_int};
 
@@ -8,10 +12,14 @@ use hermit_interface::stat::HostStat;
 
 use super::ptr::{bytes, bytes_mut, c_str, out, ret_int, ret_isize};
 use super::types::{off_t, ssize_t};
-use crate::errno::EINVAL;
-use crate::fs::host;
+use crate::errno::{Result, ESPIPE};
+use crate::fs::fd::{self, HostFile, Object};
+use crate::fs::{cwd, host};
 
-/// Reads up to `len` bytes from host descriptor `fd`. Returns the count or `-errno`.
+/// Flag of `open` that sets close-on-exec (Linux value).
+pub const O_CLOEXEC: c_int = 0o2000000;
+
+/// Reads up to `len` bytes from descriptor `fd`. Returns the count or `-errno`.
 ///
 /// # Safety
 /// `buf` must be valid for writes of `len` bytes.
@@ -19,26 +27,43 @@ use crate::fs::host;
 pub unsafe extern "C" fn sys_read(fd: c_int, buf: *mut c_char, len: usize) -> ssize_t {
     // SAFETY: forwarded from the caller.
     let buf = unsafe { bytes_mut(buf.cast(), len) };
-    ret_isize(buf.and_then(|b| host::read(fd, b)).map(|n| n as isize))
+    ret_isize(buf.and_then(|b| read(fd, b)).map(|n| n as isize))
 }
 
-/// Writes `len` bytes to host descriptor `fd`. Returns the count or `-errno`; a null `buf`
-/// gives `-EINVAL` as in the original.
+/// `read` on the object behind `fd`.
+pub fn read(fd: c_int, buf: &mut [u8]) -> Result<usize> {
+    match &*fd::get(fd)? {
+        Object::Host(h) => host::read(h.fd, buf),
+        Object::Pipe(p) if !p.writes => p.read(buf),
+        Object::Pipe(_) => Err(crate::errno::EBADF),
+    }
+}
+
+/// Writes `len` bytes to descriptor `fd`. Returns the count or `-errno`; `len` 0 writes
+/// nothing and returns 0 whatever `buf` is, as on Linux (the original gave `-EINVAL` for a
+/// null `buf`).
 ///
 /// # Safety
 /// `buf` must be valid for reads of `len` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn sys_write(fd: c_int, buf: *const c_char, len: usize) -> ssize_t {
-    if buf.is_null() {
-        return EINVAL.neg_isize();
-    }
     // SAFETY: forwarded from the caller.
     let buf = unsafe { bytes(buf.cast(), len) };
-    ret_isize(buf.and_then(|b| host::write(fd, b)).map(|n| n as isize))
+    ret_isize(buf.and_then(|b| write(fd, b)).map(|n| n as isize))
 }
 
-/// Opens host file `name`; `flags` are Linux `O_*` values, passed to the host unchanged.
-/// Returns the descriptor or `-errno` (the original returned a bare `-1`).
+/// `write` on the object behind `fd`.
+pub fn write(fd: c_int, buf: &[u8]) -> Result<usize> {
+    match &*fd::get(fd)? {
+        Object::Host(h) => host::write(h.fd, buf),
+        Object::Pipe(p) if p.writes => p.write(buf),
+        Object::Pipe(_) => Err(crate::errno::EBADF),
+    }
+}
+
+/// Opens host file `name`; `flags` are Linux `O_*` values, passed to the host unchanged
+/// (`O_CLOEXEC` also sets the guest descriptor's flag). Returns the guest descriptor or
+/// `-errno` (the original returned a bare `-1`).
 ///
 /// # Safety
 /// `name` must be a NUL-terminated string.
@@ -46,19 +71,29 @@ pub unsafe extern "C" fn sys_write(fd: c_int, buf: *const c_char, len: usize) ->
 pub unsafe extern "C" fn sys_open(name: *const c_char, flags: c_int, mode: c_int) -> c_int {
     // SAFETY: forwarded from the caller.
     let name = unsafe { c_str(name) };
-    ret_int(name.and_then(|n| host::open(n, flags, mode)))
+    ret_int(name.and_then(|n| open(n, flags, mode)))
 }
 
-/// Closes host descriptor `fd`; 0 or `-errno`.
+/// `open` of a guest path.
+pub fn open(name: &core::ffi::CStr, flags: c_int, mode: c_int) -> Result<c_int> {
+    let path = cwd::absolute(name)?;
+    let raw = host::open(&path, flags, mode)?;
+    let file = HostFile { fd: raw, path: Some(path.into_owned()) };
+    fd::insert(Object::Host(file), flags & O_CLOEXEC != 0, 0)
+}
+
+/// Closes descriptor `fd`; 0 or `-errno`.
 #[no_mangle]
 pub extern "C" fn sys_close(fd: c_int) -> c_int {
-    ret_int(host::close(fd).map(|()| 0))
+    ret_int(fd::close(fd).map(|()| 0))
 }
 
-/// Repositions host descriptor `fd`; the new offset or `-errno`.
+/// Repositions descriptor `fd`; the new offset or `-errno` (`ESPIPE` for a pipe).
 #[no_mangle]
 pub extern "C" fn sys_lseek(fd: c_int, offset: off_t, whence: c_int) -> off_t {
-    host::lseek(fd, offset, whence).unwrap_or_else(|e| i64::from(e.neg()))
+    fd::host_fd(fd, ESPIPE)
+        .and_then(|(_object, raw)| host::lseek(raw, offset, whence))
+        .unwrap_or_else(|e| i64::from(e.neg()))
 }
 
 /// Status of host file `file` into `st`; 0 or `-errno`. The original always returned
@@ -89,7 +124,7 @@ unsafe fn stat_into(file: *const c_char, st: *mut HostStat, nofollow: bool) -> c
     let (file, st) = unsafe { (c_str(file), out(st)) };
     ret_int(file.and_then(|f| {
         let st = st?;
-        *st = host::stat(f, nofollow)?;
+        *st = host::stat(&cwd::absolute(f)?, nofollow)?;
         Ok(0)
     }))
 }
@@ -103,9 +138,24 @@ pub unsafe extern "C" fn sys_fstat(fd: c_int, st: *mut HostStat) -> c_int {
     // SAFETY: forwarded from the caller.
     let st = unsafe { out(st) };
     ret_int(st.and_then(|st| {
-        *st = host::fstat(fd)?;
+        *st = fstat(fd)?;
         Ok(0)
     }))
+}
+
+/// Status of the object behind `fd`; a pipe end is a FIFO (`S_IFIFO`, mode 0600) with its
+/// waiting bytes as size.
+pub fn fstat(fd: c_int) -> Result<HostStat> {
+    match &*fd::get(fd)? {
+        Object::Host(h) => host::fstat(h.fd),
+        Object::Pipe(p) => Ok(HostStat {
+            st_mode: 0o010600,
+            st_nlink: 1,
+            st_blksize: crate::fs::pipe::PIPE_BUF as i64,
+            st_size: p.available() as i64,
+            ..HostStat::default()
+        }),
+    }
 }
 
 /// Removes host file `name`; 0 or `-errno`.
@@ -116,7 +166,7 @@ pub unsafe extern "C" fn sys_fstat(fd: c_int, st: *mut HostStat) -> c_int {
 pub unsafe extern "C" fn sys_unlink(name: *const c_char) -> c_int {
     // SAFETY: forwarded from the caller.
     let name = unsafe { c_str(name) };
-    ret_int(name.and_then(host::unlink).map(|()| 0))
+    ret_int(name.and_then(|n| host::unlink(&cwd::absolute(n)?)).map(|()| 0))
 }
 
 /// Creates host directory `name`; 0 or `-errno`.
@@ -127,7 +177,7 @@ pub unsafe extern "C" fn sys_unlink(name: *const c_char) -> c_int {
 pub unsafe extern "C" fn sys_mkdir(name: *const c_char, mode: c_int) -> c_int {
     // SAFETY: forwarded from the caller.
     let name = unsafe { c_str(name) };
-    ret_int(name.and_then(|n| host::mkdir(n, mode)).map(|()| 0))
+    ret_int(name.and_then(|n| host::mkdir(&cwd::absolute(n)?, mode)).map(|()| 0))
 }
 
 /// Removes empty host directory `name`; 0 or `-errno`.
@@ -138,5 +188,5 @@ pub unsafe extern "C" fn sys_mkdir(name: *const c_char, mode: c_int) -> c_int {
 pub unsafe extern "C" fn sys_rmdir(name: *const c_char) -> c_int {
     // SAFETY: forwarded from the caller.
     let name = unsafe { c_str(name) };
-    ret_int(name.and_then(host::rmdir).map(|()| 0))
+    ret_int(name.and_then(|n| host::rmdir(&cwd::absolute(n)?)).map(|()| 0))
 }

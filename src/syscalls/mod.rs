@@ -6,11 +6,13 @@
 //! `hermit/syscall.h`; `include/hermit/syscall.h` is generated from this module by cbindgen.
 
 mod console;
+mod fdops;
 mod fs;
 mod locks;
 mod malloc;
 mod memory;
 mod misc;
+mod paths;
 mod process;
 mod pthread;
 pub mod ptr;

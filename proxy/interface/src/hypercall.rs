@@ -58,6 +58,83 @@ pub mod port {
     pub const CHANNEL: u16 = 0x9C0;
     /// Extension: all arguments and environment variables, argument [`super::CmdLine`].
     pub const CMDLINE: u16 = 0xA00;
+    /// Extension: the POSIX file calls beyond the original set, argument [`super::FileOp`]
+    /// with one of the [`super::file_op`] operations.
+    pub const FILEOP: u16 = 0xA40;
+}
+
+/// Operations of the extension port [`port::FILEOP`]. Paths are guest-physical,
+/// NUL-terminated and resolved by the loader like `OPEN`'s; `fd` is a host descriptor the
+/// guest owns. Each result is `ret`: a count or 0, or a negative errno.
+pub mod file_op {
+    /// `pread(fd, buf, len, arg0)`; `buf` is guest-virtual, as in `READ`.
+    pub const PREAD: u32 = 1;
+    /// `pwrite(fd, buf, len, arg0)`; `buf` is guest-virtual, as in `WRITE`.
+    pub const PWRITE: u32 = 2;
+    /// `fsync(fd)`.
+    pub const FSYNC: u32 = 3;
+    /// `fdatasync(fd)`.
+    pub const FDATASYNC: u32 = 4;
+    /// `ftruncate(fd, arg0)`.
+    pub const FTRUNCATE: u32 = 5;
+    /// `truncate(path, arg0)`.
+    pub const TRUNCATE: u32 = 6;
+    /// `faccessat(path, arg0 = mode, arg1 = AT_* flags)`.
+    pub const ACCESS: u32 = 7;
+    /// `chmod(path, arg0)`, or `fchmod(fd, arg0)` when `path` is 0.
+    pub const CHMOD: u32 = 8;
+    /// `chown(path, arg0, arg1)` (arg2 non-zero: `lchown`), or `fchown(fd, ...)` when `path` is 0.
+    pub const CHOWN: u32 = 9;
+    /// `utimensat(path, buf = two timespecs or 0, arg0 = AT_* flags)`, or `futimens(fd, ...)`
+    /// when `path` is 0.
+    pub const UTIMENS: u32 = 10;
+    /// `rename(path, path2)`.
+    pub const RENAME: u32 = 11;
+    /// `link(path, path2)`.
+    pub const LINK: u32 = 12;
+    /// `symlink(path = target text, path2 = new link)`; the target is not resolved.
+    pub const SYMLINK: u32 = 13;
+    /// `readlink(path, buf, len)`; `buf` guest-physical.
+    pub const READLINK: u32 = 14;
+    /// `getdents64(fd, buf, len)`: Linux `struct linux_dirent64` records into guest-physical `buf`.
+    pub const GETDENTS: u32 = 15;
+    /// `fcntl(fd, arg0 = F_GETFL, F_SETFL, F_GETLK or F_SETLK, arg1)`; for the lock commands
+    /// `buf` is the guest-physical Linux `struct flock` (32 bytes), updated by `F_GETLK`.
+    pub const FCNTL: u32 = 16;
+    /// `flock(fd, arg0)`; `LOCK_NB` is always added (the guest retries blocking requests).
+    pub const FLOCK: u32 = 17;
+    /// The guest's initial working directory (absolute, in guest path space) into
+    /// guest-physical `buf` of `len` bytes with its NUL; `ret` is its length without the NUL.
+    pub const GETCWD: u32 = 18;
+    /// `ioctl(fd, TIOCGWINSZ)` into the 8-byte guest-physical `buf` (`ENOTTY` if `fd` is no
+    /// terminal).
+    pub const WINSIZE: u32 = 19;
+}
+
+/// Extension `FILEOP`: one POSIX file call ([`file_op`]); unused fields are zero.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FileOp {
+    /// One of [`file_op`].
+    pub op: u32,
+    /// Host file descriptor, where the operation takes one.
+    pub fd: i32,
+    /// Guest-physical address of the first path, or 0.
+    pub path: u64,
+    /// Guest-physical address of the second path, or 0.
+    pub path2: u64,
+    /// Buffer address (see the operation).
+    pub buf: u64,
+    /// Buffer length.
+    pub len: u64,
+    /// First integer argument.
+    pub arg0: i64,
+    /// Second integer argument.
+    pub arg1: i64,
+    /// Third integer argument.
+    pub arg2: i64,
+    /// Out: result or negative errno.
+    pub ret: i64,
 }
 
 /// `WRITE`: the host writes `len` bytes from guest-virtual `buf` and stores the count (or,
@@ -253,4 +330,5 @@ const _: () = {
     assert!(size_of::<Fstat>() == 16 && size_of::<Console>() == 16);
     assert!(size_of::<ChannelSetup>() == 16);
     assert!(size_of::<CmdLine>() == 24 && offset_of!(CmdLine, buf) == 16);
+    assert!(size_of::<FileOp>() == 72 && offset_of!(FileOp, ret) == 64);
 };

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 
 use arbitrary::{Arbitrary, Unstructured};
 use hermit_interface::hypercall::{
-    port, ChannelSetup, Close, CmdLine, CmdSize, Fstat, Lseek, Open, PathOp, Read, Stat, Write,
+    file_op, port, ChannelSetup, Close, CmdLine, CmdSize, FileOp, Fstat, Lseek, Open, PathOp, Read, Stat, Write,
 };
 use hermit_interface::stat::HostStat;
 use hermit_interface::MAX_ARGC_ENVC;
@@ -84,7 +84,7 @@ enum PortPick {
 }
 
 /// Every port the protocol defines (WRITE twice: the most used one gets more inputs).
-const PORTS: [u16; 23] = [
+const PORTS: [u16; 25] = [
     port::WRITE,
     port::OPEN,
     port::CLOSE,
@@ -107,6 +107,8 @@ const PORTS: [u16; 23] = [
     port::CONSOLE,
     port::CHANNEL,
     port::CMDLINE,
+    port::FILEOP,
+    port::FILEOP,
     port::WRITE,
 ];
 
@@ -305,8 +307,27 @@ fn writable(port: u16, arg: u64, mem: &[u8], extensions: bool, cmdline_len: u64)
             let buf = get_u64(mem, arg.wrapping_add(offset_of!(CmdLine, buf) as u64)).unwrap_or(0);
             ext(vec![at(0, offset_of!(CmdLine, buf)), (buf, buf.saturating_add(cmdline_len))])
         }
+        port::FILEOP => ext(file_op_writable(arg, mem)),
         _ => Vec::new(),
     }
+}
+
+/// What a `FILEOP` request may write: `ret`, and its operation's output buffer.
+fn file_op_writable(arg: u64, mem: &[u8]) -> Vec<(u64, u64)> {
+    let field = |off: usize| get_u64(mem, arg.wrapping_add(off as u64)).unwrap_or(0);
+    let ret = arg.wrapping_add(offset_of!(FileOp, ret) as u64);
+    let mut ranges = vec![(ret, ret.saturating_add(8))];
+    let (buf, len) = (field(offset_of!(FileOp, buf)), field(offset_of!(FileOp, len)));
+    let physical = |n: u64| (buf, buf.saturating_add(n));
+    match get_i32(mem, arg).unwrap_or(-1) as u32 {
+        file_op::PREAD => ranges.extend(virtual_ranges(mem, buf, len)),
+        file_op::READLINK | file_op::GETDENTS => ranges.push(physical(len.min(64 << 10))),
+        file_op::GETCWD => ranges.push(physical(len)),
+        file_op::FCNTL if field(offset_of!(FileOp, arg0)) as i32 == libc::F_GETLK => ranges.push(physical(32)),
+        file_op::WINSIZE => ranges.push(physical(8)),
+        _ => {}
+    }
+    ranges
 }
 
 /// `CMDVAL` exactly: each string copied to the address in the guest's pointer arrays, in
@@ -327,22 +348,58 @@ fn simulate_cmdval(mem: &mut [u8], arg: u64, args: &[CString], env: &[CString]) 
 
 /// The path a path-taking request names, as the handler will read it (at most 4096 bytes).
 fn request_path(mem: &[u8], arg: u64) -> Option<Vec<u8>> {
-    let name = get_u64(mem, arg)?;
-    let start = usize::try_from(name).ok()?;
+    path_at(mem, get_u64(mem, arg)?)
+}
+
+/// Whether `path` leaves the scratch directory (absolute, or with `..`).
+fn escapes(path: &[u8]) -> bool {
+    path.first() == Some(&b'/') || path.split(|b| *b == b'/').any(|c| c == b"..")
+}
+
+/// The path at guest-physical `addr` in `mem`, as a handler reads it (at most 4096 bytes).
+fn path_at(mem: &[u8], addr: u64) -> Option<Vec<u8>> {
+    let start = usize::try_from(addr).ok()?;
     let tail = mem.get(start..)?;
     let len = tail.iter().take(4097).position(|b| *b == 0)?;
     Some(tail[..len].to_vec())
 }
 
+/// Whether a `FILEOP` request cannot touch host files outside the scratch directory nor make
+/// it unusable: paths that escape are run only to read (`ACCESS`, `READLINK` of the listed
+/// absolute paths); `CHMOD` runs only with modes that keep the owner's rights.
+fn file_op_safe(mem: &[u8], arg: u64) -> bool {
+    let field = |off: usize| get_u64(mem, arg.wrapping_add(off as u64));
+    let op = get_i32(mem, arg).unwrap_or(-1) as u32;
+    let path = field(offset_of!(FileOp, path)).unwrap_or(0);
+    let path2 = field(offset_of!(FileOp, path2)).unwrap_or(0);
+    let mode = field(offset_of!(FileOp, arg0)).unwrap_or(0);
+    let check = |addr: u64, read_only: bool| match path_at(mem, addr) {
+        None => true, // the handler refuses it
+        Some(p) if escapes(&p) => read_only && ABSOLUTE.iter().any(|a| a.as_bytes() == p.as_slice()),
+        Some(_) => true,
+    };
+    match op {
+        file_op::ACCESS | file_op::READLINK => check(path, true),
+        file_op::CHMOD => mode & 0o700 == 0o700 && (path == 0 || check(path, false)),
+        file_op::CHOWN | file_op::UTIMENS => path == 0 || check(path, false),
+        file_op::TRUNCATE => check(path, false),
+        file_op::RENAME | file_op::LINK => check(path, false) && check(path2, false),
+        file_op::SYMLINK => check(path2, false),
+        _ => true,
+    }
+}
+
 /// Whether running the request cannot touch host files outside the scratch directory.
 fn safe_for_host(port: u16, mem: &[u8], arg: u64) -> bool {
+    if port == port::FILEOP {
+        return file_op_safe(mem, arg);
+    }
     let needs_path = matches!(port, port::OPEN | port::UNLINK | port::MKDIR | port::RMDIR | port::STAT);
     if !needs_path {
         return true;
     }
     let Some(path) = request_path(mem, arg) else { return true }; // the handler refuses it
-    let escapes = path.first() == Some(&b'/') || path.split(|b| *b == b'/').any(|c| c == b"..");
-    if !escapes {
+    if !escapes(&path) {
         return true;
     }
     let listed = ABSOLUTE.iter().any(|p| p.as_bytes() == path.as_slice());
@@ -491,7 +548,7 @@ impl Harness {
         let arg = call.arg.resolve();
         for field in &call.fields {
             let value = self.value(&field.value);
-            let at = arg.wrapping_add(u64::from(field.offset % 40));
+            let at = arg.wrapping_add(u64::from(field.offset % 72));
             let bytes = value.to_le_bytes();
             put(&mut self.pre, &mut self.pre_dirty, at, if field.wide { &bytes[..] } else { &bytes[..4] });
         }
@@ -599,6 +656,7 @@ impl Harness {
                 | port::CONSOLE
                 | port::CHANNEL
                 | port::CMDLINE
+                | port::FILEOP
         );
         if (!known || (is_ext && !extensions)) && !matches!(outcome, Outcome::Fatal(_)) {
             return Err(format!("unknown port {port:#x} did not stop the guest: {outcome:?}"));
@@ -641,6 +699,15 @@ impl Harness {
                 let owned = (0..=2).contains(&fd) || self.guest_fds.contains(&fd);
                 if !owned && r != if extensions { -libc::EBADF } else { -1 } {
                     return Err(format!("close of a descriptor the guest does not own: result {r}"));
+                }
+            }
+            port::FILEOP => {
+                let r = read_i64(post, offset_of!(FileOp, ret)).unwrap_or(0);
+                let op = get_i32(&self.pre, arg).unwrap_or(-1) as u32;
+                let len = read_i64(&self.pre, offset_of!(FileOp, len)).unwrap_or(0) as u64;
+                let bounded = matches!(op, file_op::PREAD | file_op::PWRITE | file_op::READLINK | file_op::GETDENTS);
+                if !(failure_ok(r) || (r >= 0 && (!bounded || r as u64 <= len))) {
+                    return Err(format!("FILEOP {op} result {r} for a buffer of {len} bytes"));
                 }
             }
             port::CMDLINE => {

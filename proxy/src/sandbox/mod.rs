@@ -18,6 +18,7 @@ use mounts::{MountSpec, MountTable};
 /// paths as they are. Refuses a kernel without `openat2` (Linux 5.6).
 pub fn prepare(specs: &[MountSpec]) -> Result<Paths, String> {
     crate::files::prepare();
+    let _ = resolve::host_cwd();
     if !resolve::openat2_available() {
         return Err("this host kernel has no openat2 (Linux 5.6 or later is needed)".into());
     }

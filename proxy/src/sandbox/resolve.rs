@@ -178,8 +178,13 @@ impl Paths {
     /// The directory holding `path`'s last component, opened and checked, and that
     /// component; `EROFS` on a read-only mount (every caller modifies the directory).
     fn parent(&self, path: &CStr) -> Result<(OwnedFd, CString), i32> {
+        self.parent_of(path, true)
+    }
+
+    /// As [`Paths::parent`]; `modifies` false allows read-only mounts (`readlink`).
+    fn parent_of(&self, path: &CStr, modifies: bool) -> Result<(OwnedFd, CString), i32> {
         let target = self.target(path)?;
-        if target.read_only {
+        if modifies && target.read_only {
             return Err(libc::EROFS);
         }
         let (dir, leaf) = split_leaf(target.path.as_bytes());
@@ -235,6 +240,138 @@ impl Paths {
         // SAFETY: as in `unlink`.
         result(unsafe { libc::mkdirat(dir.as_raw_fd(), leaf.as_ptr(), mode as libc::mode_t & 0o7777) })
     }
+}
+
+/// `AT_EMPTY_PATH`: the call acts on the descriptor itself.
+const EMPTY: &CStr = c"";
+
+/// `fchmodat2`, Linux 6.6 (the `libc` crate has no number for it yet).
+const SYS_FCHMODAT2: libc::c_long = 452;
+
+impl Paths {
+    /// `path` opened with `O_PATH` (not following a final symbolic link with `nofollow`) and
+    /// checked; `EROFS` if `modifies` and the mount is read-only.
+    fn object(&self, path: &CStr, nofollow: bool, modifies: bool) -> Result<OwnedFd, i32> {
+        let target = self.target(path)?;
+        if modifies && target.read_only {
+            return Err(libc::EROFS);
+        }
+        let flags = libc::O_PATH | if nofollow { libc::O_NOFOLLOW } else { 0 };
+        open_checked(&target, flags, 0)
+    }
+
+    /// `faccessat(path, mode, flags)` (`flags`: `AT_EACCESS`, `AT_SYMLINK_NOFOLLOW`); `W_OK`
+    /// on a read-only mount is `EROFS`, as on a read-only file system.
+    pub fn access(&self, path: &CStr, mode: i32, flags: i32) -> Result<(), i32> {
+        if mode & !(libc::R_OK | libc::W_OK | libc::X_OK) != 0
+            || flags & !(libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW) != 0
+        {
+            return Err(libc::EINVAL);
+        }
+        let fd = self.object(path, flags & libc::AT_SYMLINK_NOFOLLOW != 0, mode & libc::W_OK != 0)?;
+        let flags = libc::AT_EMPTY_PATH | (flags & libc::AT_EACCESS);
+        // SAFETY: `fd` is live and the path NUL-terminated; no memory is written.
+        result(unsafe { libc::syscall(libc::SYS_faccessat2, fd.as_raw_fd(), EMPTY.as_ptr(), mode, flags) } as i32)
+    }
+
+    /// `truncate(path, len)`: the file is opened for writing, as Linux requires.
+    pub fn truncate(&self, path: &CStr, len: i64) -> Result<(), i32> {
+        let fd = self.open(path, libc::O_WRONLY, 0)?;
+        // SAFETY: `fd` is live; no memory is passed.
+        result(unsafe { libc::ftruncate(fd.as_raw_fd(), len) })
+    }
+
+    /// `chmod(path, mode)`.
+    pub fn chmod(&self, path: &CStr, mode: i32) -> Result<(), i32> {
+        let fd = self.object(path, false, true)?;
+        let mode = mode as libc::mode_t & 0o7777;
+        // SAFETY: `fd` is live and the path NUL-terminated.
+        result(unsafe { libc::syscall(SYS_FCHMODAT2, fd.as_raw_fd(), EMPTY.as_ptr(), mode, libc::AT_EMPTY_PATH) } as i32)
+    }
+
+    /// `chown(path, uid, gid)`, or `lchown` with `nofollow`.
+    pub fn chown(&self, path: &CStr, uid: u32, gid: u32, nofollow: bool) -> Result<(), i32> {
+        let fd = self.object(path, nofollow, true)?;
+        // SAFETY: `fd` is live and the path NUL-terminated.
+        result(unsafe { libc::fchownat(fd.as_raw_fd(), EMPTY.as_ptr(), uid, gid, libc::AT_EMPTY_PATH) })
+    }
+
+    /// `utimensat(path, times, flags)` (`flags`: `AT_SYMLINK_NOFOLLOW`); `times` `None` sets
+    /// both to now.
+    pub fn utimens(&self, path: &CStr, times: Option<&[libc::timespec; 2]>, flags: i32) -> Result<(), i32> {
+        if flags & !libc::AT_SYMLINK_NOFOLLOW != 0 {
+            return Err(libc::EINVAL);
+        }
+        let fd = self.object(path, flags != 0, true)?;
+        let times = times.map_or(std::ptr::null(), |t| t.as_ptr());
+        // SAFETY: `fd` is live, the path NUL-terminated, `times` null or two timespecs.
+        result(unsafe { libc::utimensat(fd.as_raw_fd(), EMPTY.as_ptr(), times, libc::AT_EMPTY_PATH) })
+    }
+
+    /// `rename(from, to)`; both names resolve like `unlink`'s.
+    pub fn rename(&self, from: &CStr, to: &CStr) -> Result<(), i32> {
+        let (dir1, leaf1) = self.parent(from)?;
+        let (dir2, leaf2) = self.parent(to)?;
+        // SAFETY: both directories are live and both names NUL-terminated.
+        result(unsafe { libc::renameat(dir1.as_raw_fd(), leaf1.as_ptr(), dir2.as_raw_fd(), leaf2.as_ptr()) })
+    }
+
+    /// `link(from, to)` (a final symbolic link of `from` is linked itself, as on Linux).
+    pub fn link(&self, from: &CStr, to: &CStr) -> Result<(), i32> {
+        let (dir1, leaf1) = self.parent(from)?;
+        let (dir2, leaf2) = self.parent(to)?;
+        // SAFETY: as in `rename`.
+        result(unsafe { libc::linkat(dir1.as_raw_fd(), leaf1.as_ptr(), dir2.as_raw_fd(), leaf2.as_ptr(), 0) })
+    }
+
+    /// `symlink(target, path)`: `target` is stored as text; what it reaches is resolved (and
+    /// confined) only when the link is used.
+    pub fn symlink(&self, target: &CStr, path: &CStr) -> Result<(), i32> {
+        let (dir, leaf) = self.parent(path)?;
+        // SAFETY: `dir` is live and both strings NUL-terminated.
+        result(unsafe { libc::symlinkat(target.as_ptr(), dir.as_raw_fd(), leaf.as_ptr()) })
+    }
+
+    /// `readlink(path)`: the link's text, at most `max` bytes.
+    pub fn readlink(&self, path: &CStr, max: usize) -> Result<Vec<u8>, i32> {
+        let (dir, leaf) = self.parent_of(path, false)?;
+        let mut buf = vec![0u8; max.min(libc::PATH_MAX as usize)];
+        // SAFETY: `dir` is live, `leaf` NUL-terminated, `buf` writable for its length.
+        let n = unsafe { libc::readlinkat(dir.as_raw_fd(), leaf.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            return Err(last_errno());
+        }
+        buf.truncate(n as usize);
+        Ok(buf)
+    }
+
+    /// The guest's initial working directory in guest path space: the proxy's, mapped into a
+    /// mount (else `/`) with `HERMIT_MOUNT`, the proxy's own without.
+    pub fn initial_cwd(&self) -> Vec<u8> {
+        match self {
+            Paths::Host => host_cwd().to_vec(),
+            Paths::Mounts(table) => {
+                let mut cwd = Vec::new();
+                for part in &table.cwd {
+                    cwd.push(b'/');
+                    cwd.extend_from_slice(part);
+                }
+                if cwd.is_empty() {
+                    cwd.push(b'/');
+                }
+                cwd
+            }
+        }
+    }
+}
+
+/// The proxy's working directory, read once (call it before the seccomp filter is in place).
+pub fn host_cwd() -> &'static [u8] {
+    static CWD: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    CWD.get_or_init(|| {
+        use std::os::unix::ffi::OsStrExt;
+        std::env::current_dir().map_or_else(|_| b"/".to_vec(), |d| d.as_os_str().as_bytes().to_vec())
+    })
 }
 
 fn last_errno() -> i32 {

@@ -50,6 +50,22 @@ pub const ALLOWED: &[(&str, i64)] = &[
     ("readlinkat", libc::SYS_readlinkat),
     ("unlinkat", libc::SYS_unlinkat),
     ("mkdirat", libc::SYS_mkdirat),
+    // The FILEOP hypercall (on descriptors the guest owns, or beneath resolved parents).
+    ("fsync", libc::SYS_fsync),
+    ("fdatasync", libc::SYS_fdatasync),
+    ("ftruncate", libc::SYS_ftruncate),
+    ("faccessat2", libc::SYS_faccessat2),
+    ("fchmod", libc::SYS_fchmod),
+    ("fchmodat2", 452), // Linux 6.6; the libc crate has no name for it yet
+    ("fchown", libc::SYS_fchown),
+    ("fchownat", libc::SYS_fchownat),
+    ("utimensat", libc::SYS_utimensat),
+    ("renameat", libc::SYS_renameat),
+    ("renameat2", libc::SYS_renameat2),
+    ("linkat", libc::SYS_linkat),
+    ("symlinkat", libc::SYS_symlinkat),
+    ("getdents64", libc::SYS_getdents64),
+    ("flock", libc::SYS_flock),
     // Memory: the allocator, thread stacks, population.
     ("munmap", libc::SYS_munmap),
     ("mremap", libc::SYS_mremap),
@@ -103,9 +119,20 @@ pub fn rules(pid: u32) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
     let thread = libc::CLONE_THREAD as u64;
     map.insert(libc::SYS_clone, vec![rule(vec![cond(0, Len::Qword, Op::MaskedEq(thread), thread)?])?]);
     map.insert(libc::SYS_prctl, vec![rule(vec![cond(0, Len::Dword, Op::Eq, libc::PR_SET_NAME as u64)?])?]);
+    let fcntl = [libc::F_GETFL, libc::F_SETFL, libc::F_GETLK, libc::F_SETLK]
+        .iter()
+        .map(|cmd| rule(vec![cond(1, Len::Dword, Op::Eq, *cmd as u64)?]))
+        .collect::<Result<_, _>>()?;
+    map.insert(libc::SYS_fcntl, fcntl);
     map.insert(libc::SYS_tgkill, vec![rule(vec![cond(0, Len::Dword, Op::Eq, u64::from(pid))?])?]);
-    let ioctls =
-        KVM_IOCTLS.iter().map(|(_, nr)| rule(vec![cond(1, Len::Dword, Op::Eq, *nr)?])).collect::<Result<_, _>>()?;
+    // The KVM ioctls, and TIOCGWINSZ for the FILEOP hypercall WINSIZE (a guest descriptor's
+    // terminal size).
+    let ioctls = KVM_IOCTLS
+        .iter()
+        .map(|(_, nr)| *nr)
+        .chain([libc::TIOCGWINSZ])
+        .map(|nr| rule(vec![cond(1, Len::Dword, Op::Eq, nr)?]))
+        .collect::<Result<_, _>>()?;
     map.insert(libc::SYS_ioctl, ioctls);
     Ok(map)
 }
@@ -198,7 +225,7 @@ mod tests {
     #[test]
     fn allow_list_is_consistent() {
         let map = rules(1234).unwrap();
-        assert_eq!(map.len(), ALLOWED.len() + 6, "no call is listed twice");
+        assert_eq!(map.len(), ALLOWED.len() + 7, "no call is listed twice");
         for forbidden in [
             libc::SYS_execve,
             libc::SYS_execveat,

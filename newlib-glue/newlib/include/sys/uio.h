@@ -1,4 +1,4 @@
-/* sys/uio.h: struct iovec, readv() and writev() (newlib 3.3 ships none; the glue implements them). */
+/* sys/uio.h: struct iovec, readv(), writev(), preadv() and pwritev() (newlib 3.3 ships none; the glue implements them). */
 #ifndef _SYS_UIO_H
 #define _SYS_UIO_H
 
@@ -18,6 +18,8 @@ struct iovec {
 __BEGIN_DECLS
 ssize_t readv(int fd, const struct iovec *iov, int count);
 ssize_t writev(int fd, const struct iovec *iov, int count);
+ssize_t preadv(int fd, const struct iovec *iov, int count, off_t offset);
+ssize_t pwritev(int fd, const struct iovec *iov, int count, off_t offset);
 __END_DECLS
 
 #endif /* _SYS_UIO_H */

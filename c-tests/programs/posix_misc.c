@@ -1,0 +1,192 @@
+/* posix_misc.c: sys/mman.h, sys/ioctl.h, sys/resource.h, sys/utsname.h, sysconf, the setjmp families, stdio stream locks, popen/system. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include "test.h"
+
+static void memory_maps(const char *file)
+{
+	size_t len = 3 * 4096 + 100;
+	unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(p != MAP_FAILED);
+	if (p != MAP_FAILED) {
+		CHECK(((uintptr_t)p & 4095) == 0);
+		int zero = 1;
+		for (size_t i = 0; i < len; i++)
+			zero &= p[i] == 0;
+		CHECK(zero);
+		memset(p, 0xab, len);
+		CHECK_INT(madvise(p, 4096, MADV_DONTNEED), 0);
+		CHECK_INT(p[0], 0);
+		CHECK_INT(p[4096], 0xab);
+		CHECK_INT(mprotect(p, 4096, PROT_READ), 0);
+		CHECK_INT(mprotect((char *)p + 1, 4096, PROT_READ), -1);
+		CHECK_INT(errno, EINVAL);
+		CHECK_INT(munmap(p, len), 0);
+	}
+	CHECK(mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED);
+	CHECK_INT(errno, EINVAL);
+
+	/* A private read-only map of a host file: its bytes, zeros after the end. */
+	int fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0);
+	char text[6000];
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] = (char)('a' + i % 26);
+	CHECK_INT(write(fd, text, sizeof(text)), (long)sizeof(text));
+	char *m = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE, fd, 4096);
+	CHECK(m != MAP_FAILED);
+	if (m != MAP_FAILED) {
+		CHECK(memcmp(m, text + 4096, sizeof(text) - 4096) == 0);
+		CHECK_INT(m[sizeof(text) - 4096], 0);
+		CHECK_INT(munmap(m, 8192), 0);
+	}
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 100) == MAP_FAILED);
+	CHECK_INT(errno, EINVAL);
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED);
+	CHECK_INT(errno, ENODEV);
+	CHECK(mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, 99, 0) == MAP_FAILED);
+	CHECK_INT(errno, EBADF);
+	CHECK_INT(close(fd), 0);
+	CHECK_INT(unlink(file), 0);
+}
+
+static void limits_and_names(void)
+{
+	CHECK_INT(sysconf(_SC_PAGESIZE), 4096);
+	CHECK_INT(sysconf(_SC_OPEN_MAX), 1024);
+	CHECK(sysconf(_SC_NPROCESSORS_ONLN) >= 1);
+	struct rlimit rl;
+	CHECK_INT(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	CHECK_INT(rl.rlim_cur, 1024);
+	CHECK_INT(getrlimit(RLIMIT_STACK, &rl), 0);
+	CHECK_INT(rl.rlim_cur, 8 << 20);
+	CHECK_INT(getrlimit(RLIMIT_AS, &rl), 0);
+	CHECK(rl.rlim_cur == RLIM_INFINITY);
+	CHECK_INT(getrlimit(99, &rl), -1);
+	CHECK_INT(errno, EINVAL);
+	rl.rlim_cur = rl.rlim_max = 512;
+	CHECK_INT(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = rl.rlim_max = 4096;
+	CHECK_INT(setrlimit(RLIMIT_NOFILE, &rl), -1);
+	CHECK_INT(errno, EPERM);
+	volatile double x = 0;
+	for (int i = 0; i < 2000000; i++)
+		x += i * 0.5;
+	struct rusage ru;
+	CHECK_INT(getrusage(RUSAGE_SELF, &ru), 0);
+	CHECK(ru.ru_utime.tv_sec > 0 || ru.ru_utime.tv_usec > 0);
+	CHECK_INT(getrusage(42, &ru), -1);
+	CHECK_INT(errno, EINVAL);
+	struct utsname u;
+	CHECK_INT(uname(&u), 0);
+	CHECK_STR(u.sysname, "HermitCore");
+	CHECK_STR(u.machine, "x86_64");
+	struct winsize ws;
+	CHECK_INT(ioctl(99, TIOCGWINSZ, &ws), -1);
+	CHECK_INT(errno, EBADF);
+}
+
+static jmp_buf jb;
+static sigjmp_buf sjb;
+
+static void jump_plain(int v)
+{
+	_longjmp(jb, v);
+}
+
+static void jump_sig(int v)
+{
+	siglongjmp(sjb, v);
+}
+
+static void jumps(void)
+{
+	volatile int rounds = 0;
+	int v = _setjmp(jb);
+	if (v < 3) {
+		rounds++;
+		jump_plain(v + 1);
+	}
+	CHECK_INT(v, 3);
+	CHECK_INT(rounds, 3);
+	/* A jump with 0 makes the setjmp return 1 (newlib's own longjmp returned 0 again). */
+	volatile int tries = 0;
+	v = sigsetjmp(sjb, 1);
+	if (v == 0 && tries++ == 0)
+		jump_sig(0);
+	CHECK_INT(v, 1);
+	tries = 0;
+	v = setjmp(jb);
+	if (v == 0 && tries++ == 0)
+		longjmp(jb, 0);
+	CHECK_INT(v, 1);
+}
+
+static void stream_locks_and_processes(void)
+{
+	flockfile(stdout);
+	flockfile(stdout); /* recursive */
+	printf("stdout locked twice\n");
+	funlockfile(stdout);
+	funlockfile(stdout);
+	CHECK_INT(ftrylockfile(stdout), 0);
+	funlockfile(stdout);
+	CHECK_INT(system(NULL), 0);
+	CHECK_INT(system("true"), -1);
+	CHECK_INT(errno, ENOSYS);
+	CHECK(popen("ls", "r") == NULL);
+	CHECK_INT(errno, ENOSYS);
+	CHECK_INT(pclose(stdin), -1);
+	CHECK_INT(errno, ENOSYS);
+	struct stat st;
+	CHECK_INT(lstat("/", &st), 0);
+	CHECK(S_ISDIR(st.st_mode));
+}
+
+/* Under the original uhyve (HERMIT_UHYVE_COMPAT=1) host calls beyond its set fail with
+ * ENOSYS; what lives in the guest (descriptors, pipes) works. */
+static void original_uhyve(void)
+{
+	char buf[64];
+	CHECK(getcwd(buf, sizeof(buf)) == NULL);
+	CHECK_INT(errno, ENOSYS);
+	CHECK_INT(access("/", F_OK), -1);
+	CHECK_INT(errno, ENOSYS);
+	CHECK_INT(fsync(1), -1);
+	CHECK_INT(errno, ENOSYS);
+	CHECK_INT(rename("/a", "/b"), -1);
+	CHECK_INT(errno, ENOSYS);
+	int fds[2];
+	CHECK_INT(pipe(fds), 0);
+	CHECK_INT(write(fds[1], "ok", 2), 2);
+	CHECK_INT(read(fds[0], buf, sizeof(buf)), 2);
+	int copy = dup(1);
+	CHECK(copy > 2);
+	CHECK_INT(write(copy, "dup of stdout\n", 14), 14);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: posix_misc <scratch file> | compat\n");
+		return 2;
+	}
+	if (strcmp(argv[1], "compat") == 0) {
+		original_uhyve();
+		TEST_DONE();
+	}
+	memory_maps(argv[1]);
+	limits_and_names();
+	jumps();
+	stream_locks_and_processes();
+	TEST_DONE();
+}

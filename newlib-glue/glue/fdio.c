@@ -1,0 +1,133 @@
+/* fdio.c: descriptor calls: dup/dup2/dup3, pipe/pipe2, pread/pwrite/preadv/pwritev, fsync, fdatasync, ftruncate, ioctl. */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "glue.h"
+
+int dup(int fd)
+{
+	return hermit_result(sys_dup(fd));
+}
+
+int dup3(int old, int new, int flags)
+{
+	return hermit_result(sys_dup3(old, new, flags));
+}
+
+/* dup2(fd, fd) checks fd and changes nothing. */
+int dup2(int old, int new)
+{
+	if (old == new)
+		return sys_fd_valid(old) < 0 ? hermit_fail(EBADF) : new;
+	return dup3(old, new, 0);
+}
+
+int pipe2(int fds[2], int flags)
+{
+	return hermit_result(sys_pipe2(fds, flags));
+}
+
+int pipe(int fds[2])
+{
+	return pipe2(fds, 0);
+}
+
+ssize_t pread(int fd, void *buf, size_t len, off_t offset)
+{
+	return hermit_result(sys_pread(fd, buf, len, offset));
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t len, off_t offset)
+{
+	return hermit_result(sys_pwrite(fd, buf, len, offset));
+}
+
+static int check_iov(const struct iovec *iov, int count)
+{
+	size_t total = 0;
+	if (count < 0 || count > IOV_MAX)
+		return -EINVAL;
+	for (int i = 0; i < count; i++) {
+		if (iov[i].iov_len > (size_t)LONG_MAX - total)
+			return -EINVAL;
+		total += iov[i].iov_len;
+	}
+	return 0;
+}
+
+/* One call per buffer at advancing offsets; stops at the first short transfer. */
+static ssize_t transfer_at(int fd, const struct iovec *iov, int count, off_t offset, int writing)
+{
+	ssize_t done = 0;
+	int err = check_iov(iov, count);
+	if (err < 0)
+		return hermit_result(err);
+	if (offset < 0)
+		return hermit_fail(EINVAL);
+	for (int i = 0; i < count; i++) {
+		ssize_t n = writing ? sys_pwrite(fd, iov[i].iov_base, iov[i].iov_len, offset + done)
+				    : sys_pread(fd, iov[i].iov_base, iov[i].iov_len, offset + done);
+		if (n < 0)
+			return done > 0 ? done : hermit_result(n);
+		done += n;
+		if ((size_t)n < iov[i].iov_len)
+			break;
+	}
+	return done;
+}
+
+ssize_t preadv(int fd, const struct iovec *iov, int count, off_t offset)
+{
+	return transfer_at(fd, iov, count, offset, 0);
+}
+
+ssize_t pwritev(int fd, const struct iovec *iov, int count, off_t offset)
+{
+	return transfer_at(fd, iov, count, offset, 1);
+}
+
+int fsync(int fd)
+{
+	return hermit_result(sys_fsync(fd));
+}
+
+int fdatasync(int fd)
+{
+	return hermit_result(sys_fdatasync(fd));
+}
+
+int ftruncate(int fd, off_t len)
+{
+	return hermit_result(sys_ftruncate(fd, len));
+}
+
+/* TIOCGWINSZ (the host terminal's size), FIONBIO, FIOCLEX/FIONCLEX; anything else ENOTTY. */
+int ioctl(int fd, unsigned long request, ...)
+{
+	va_list ap;
+	va_start(ap, request);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	switch (request) {
+	case TIOCGWINSZ:
+		return hermit_result(sys_winsize(fd, arg));
+	case FIONBIO: {
+		int flags = fcntl(fd, F_GETFL);
+		if (flags < 0)
+			return -1;
+		flags = *(int *)arg ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+		return fcntl(fd, F_SETFL, flags);
+	}
+	case FIOCLEX:
+		return fcntl(fd, F_SETFD, FD_CLOEXEC);
+	case FIONCLEX:
+		return fcntl(fd, F_SETFD, 0);
+	default:
+		if (sys_fd_valid(fd) < 0)
+			return hermit_fail(EBADF);
+		return hermit_fail(ENOTTY);
+	}
+}

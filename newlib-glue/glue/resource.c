@@ -1,0 +1,74 @@
+/* resource.c: getrlimit/setrlimit (the limits the kernel has), getrusage and uname. */
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include "glue.h"
+
+/* The program's CPU-time clock (newlib's CLOCK_PROCESS_CPUTIME_ID) and the thread's. */
+#define PROGRAM_CPUTIME_CLOCK 2
+#define THREAD_CPUTIME_CLOCK 3
+
+/* Main task's stack (8 MiB, between guard pages) and the descriptor table's size. */
+static const struct rlimit fixed[RLIMIT_NLIMITS] = {
+	[RLIMIT_STACK] = { 8UL << 20, 8UL << 20 },
+	[RLIMIT_NOFILE] = { 1024, 1024 },
+	[RLIMIT_CORE] = { 0, 0 },
+};
+
+static int has_fixed(int resource)
+{
+	return resource == RLIMIT_STACK || resource == RLIMIT_NOFILE || resource == RLIMIT_CORE;
+}
+
+int getrlimit(int resource, struct rlimit *limit)
+{
+	if (resource < 0 || resource >= RLIMIT_NLIMITS)
+		return hermit_fail(EINVAL);
+	if (has_fixed(resource)) {
+		*limit = fixed[resource];
+	} else {
+		limit->rlim_cur = RLIM_INFINITY;
+		limit->rlim_max = RLIM_INFINITY;
+	}
+	return 0;
+}
+
+/* Lowering a limit is accepted without effect; raising one above its maximum is EPERM. */
+int setrlimit(int resource, const struct rlimit *limit)
+{
+	struct rlimit current;
+	if (getrlimit(resource, &current) < 0)
+		return -1;
+	if (limit->rlim_cur > limit->rlim_max)
+		return hermit_fail(EINVAL);
+	if (limit->rlim_max > current.rlim_max)
+		return hermit_fail(EPERM);
+	return 0;
+}
+
+/* CPU time is all user time; children have none. */
+int getrusage(int who, struct rusage *usage)
+{
+	struct timespec t = { 0, 0 };
+	if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD)
+		return hermit_fail(EINVAL);
+	memset(usage, 0, sizeof(*usage));
+	if (who == RUSAGE_CHILDREN)
+		return 0;
+	sys_clock_gettime(who == RUSAGE_SELF ? PROGRAM_CPUTIME_CLOCK : THREAD_CPUTIME_CLOCK, &t);
+	usage->ru_utime.tv_sec = t.tv_sec;
+	usage->ru_utime.tv_usec = t.tv_nsec / 1000;
+	return 0;
+}
+
+int uname(struct utsname *name)
+{
+	memset(name, 0, sizeof(*name));
+	strcpy(name->sysname, "HermitCore");
+	strcpy(name->nodename, "hermit");
+	strcpy(name->release, "0.3.0-rust");
+	strcpy(name->version, "HermitCore in Rust");
+	strcpy(name->machine, "x86_64");
+	return 0;
+}

@@ -1,0 +1,247 @@
+//! The `FILEOP` extension hypercall: the POSIX file calls beyond uhyve's set.
+//!
+//! Every path goes through [`crate::sandbox::Paths`] (the `openat2` resolver, `HERMIT_MOUNT`
+//! and its read-only mounts); every descriptor must be one the guest owns ([`FileTable`]).
+//! Nothing here blocks the host thread: lock requests are made non-blocking (`LOCK_NB`,
+//! `F_SETLK` for `F_SETLKW`) and the guest retries.
+//!
+//! [`FileTable`]: crate::files::FileTable
+
+use std::mem::offset_of;
+
+use hermit_interface::hypercall::{file_op, FileOp};
+
+use crate::guest::GuestError;
+use crate::host::Host;
+use crate::hypercall::{failure, field, guest_path};
+
+/// Largest directory listing or link text one request returns.
+const LIST_MAX: u64 = 64 << 10;
+
+/// Size of Linux's x86-64 `struct flock`.
+const FLOCK_SIZE: usize = 32;
+
+/// The request fields, read once.
+struct Request {
+    op: u32,
+    fd: i32,
+    path: u64,
+    path2: u64,
+    buf: u64,
+    len: u64,
+    arg0: i64,
+    arg1: i64,
+    arg2: i64,
+}
+
+fn request(host: &Host, arg: u64) -> Result<Request, GuestError> {
+    let ram = &host.ram;
+    Ok(Request {
+        op: ram.read(field(arg, offset_of!(FileOp, op)))?,
+        fd: ram.read(field(arg, offset_of!(FileOp, fd)))?,
+        path: ram.read(field(arg, offset_of!(FileOp, path)))?,
+        path2: ram.read(field(arg, offset_of!(FileOp, path2)))?,
+        buf: ram.read(field(arg, offset_of!(FileOp, buf)))?,
+        len: ram.read(field(arg, offset_of!(FileOp, len)))?,
+        arg0: ram.read(field(arg, offset_of!(FileOp, arg0)))?,
+        arg1: ram.read(field(arg, offset_of!(FileOp, arg1)))?,
+        arg2: ram.read(field(arg, offset_of!(FileOp, arg2)))?,
+    })
+}
+
+/// Serves a `FILEOP` request at guest-physical `arg`; only `ret` (and the operation's
+/// output buffer) is written.
+pub fn serve(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let req = request(host, arg)?;
+    let ret = match perform(host, &req)? {
+        Ok(value) => value,
+        Err(errno) => failure(host, errno),
+    };
+    host.ram.write(field(arg, offset_of!(FileOp, ret)), ret)
+}
+
+/// The last host errno.
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+}
+
+/// A libc return value: `Ok(value)` or the errno.
+fn checked(ret: i64) -> Result<i64, i32> {
+    if ret < 0 {
+        Err(errno())
+    } else {
+        Ok(ret)
+    }
+}
+
+fn unit(r: Result<(), i32>) -> Result<i64, i32> {
+    r.map(|()| 0)
+}
+
+/// The outer `Result` stops the guest (a bad request), the inner one is the call's.
+fn perform(host_: &Host, req: &Request) -> Result<Result<i64, i32>, GuestError> {
+    let paths = host_.paths();
+    let path = |addr: u64| guest_path(host_, addr);
+    let owned = |fd: i32| host_.files.lock().expect("file table").allows(fd);
+    let fd = req.fd;
+    let with_fd = |f: &dyn Fn() -> i64| if owned(fd) { checked(f()) } else { Err(libc::EBADF) };
+    Ok(match req.op {
+        file_op::PREAD | file_op::PWRITE => {
+            if !owned(fd) {
+                Err(libc::EBADF)
+            } else if req.arg0 < 0 {
+                Err(libc::EINVAL)
+            } else if req.op == file_op::PREAD {
+                host_.ram.pread_from_fd(host_.page_root, req.buf, req.len, fd, req.arg0).map(|n| n as i64)
+            } else {
+                host_.ram.pwrite_to_fd(host_.page_root, req.buf, req.len, fd, req.arg0).map(|n| n as i64)
+            }
+        }
+        // SAFETY: a plain call on a descriptor the guest owns; no memory is passed.
+        file_op::FSYNC => with_fd(&|| i64::from(unsafe { libc::fsync(fd) })),
+        // SAFETY: as above.
+        file_op::FDATASYNC => with_fd(&|| i64::from(unsafe { libc::fdatasync(fd) })),
+        // SAFETY: as above.
+        file_op::FTRUNCATE => with_fd(&|| i64::from(unsafe { libc::ftruncate(fd, req.arg0) })),
+        file_op::TRUNCATE => unit(paths.truncate(&path(req.path)?, req.arg0)),
+        file_op::ACCESS => unit(paths.access(&path(req.path)?, req.arg0 as i32, req.arg1 as i32)),
+        file_op::CHMOD if req.path == 0 => {
+            // SAFETY: as above.
+            with_fd(&|| i64::from(unsafe { libc::fchmod(fd, req.arg0 as u32 & 0o7777) }))
+        }
+        file_op::CHMOD => unit(paths.chmod(&path(req.path)?, req.arg0 as i32)),
+        file_op::CHOWN if req.path == 0 => {
+            // SAFETY: as above.
+            with_fd(&|| i64::from(unsafe { libc::fchown(fd, req.arg0 as u32, req.arg1 as u32) }))
+        }
+        file_op::CHOWN => unit(paths.chown(&path(req.path)?, req.arg0 as u32, req.arg1 as u32, req.arg2 != 0)),
+        file_op::UTIMENS => {
+            let times = read_times(host_, req.buf)?;
+            if req.path == 0 {
+                let t = times.as_ref().map_or(std::ptr::null(), |t| t.as_ptr());
+                // SAFETY: `t` is null or two timespecs; the descriptor is the guest's.
+                with_fd(&|| i64::from(unsafe { libc::futimens(fd, t) }))
+            } else {
+                unit(paths.utimens(&path(req.path)?, times.as_ref(), req.arg0 as i32))
+            }
+        }
+        file_op::RENAME => unit(paths.rename(&path(req.path)?, &path(req.path2)?)),
+        file_op::LINK => unit(paths.link(&path(req.path)?, &path(req.path2)?)),
+        file_op::SYMLINK => unit(paths.symlink(&path(req.path)?, &path(req.path2)?)),
+        file_op::READLINK => {
+            let max = req.len.min(LIST_MAX);
+            host_.ram.check(req.buf, max)?;
+            match paths.readlink(&path(req.path)?, max as usize) {
+                Ok(text) => {
+                    host_.ram.write_bytes(req.buf, &text)?;
+                    Ok(text.len() as i64)
+                }
+                Err(e) => Err(e),
+            }
+        }
+        file_op::GETDENTS => getdents(host_, req, owned(fd))?,
+        file_op::FCNTL => fcntl(host_, req, owned(fd))?,
+        file_op::FLOCK => {
+            let op = req.arg0 as i32 & !libc::LOCK_NB;
+            if !matches!(op, libc::LOCK_SH | libc::LOCK_EX | libc::LOCK_UN) {
+                Err(libc::EINVAL)
+            } else {
+                // SAFETY: as above.
+                with_fd(&|| i64::from(unsafe { libc::flock(fd, op | libc::LOCK_NB) }))
+            }
+        }
+        file_op::GETCWD => {
+            let mut cwd = paths.initial_cwd();
+            let len = cwd.len() as i64;
+            cwd.push(0);
+            if (cwd.len() as u64) > req.len {
+                Err(libc::ERANGE)
+            } else {
+                host_.ram.write_bytes(req.buf, &cwd)?;
+                Ok(len)
+            }
+        }
+        file_op::WINSIZE => {
+            if !owned(fd) {
+                Err(libc::EBADF)
+            } else {
+                host_.ram.check(req.buf, 8)?;
+                let mut size = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+                // SAFETY: `size` is a valid out-pointer for TIOCGWINSZ; the descriptor is the guest's.
+                let ret = checked(i64::from(unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) }));
+                if ret.is_ok() {
+                    for (i, v) in [size.ws_row, size.ws_col, size.ws_xpixel, size.ws_ypixel].into_iter().enumerate() {
+                        host_.ram.write(req.buf + 2 * i as u64, v)?;
+                    }
+                }
+                ret
+            }
+        }
+        other => return Err(GuestError::Invalid(format!("unknown FILEOP operation {other}"))),
+    })
+}
+
+/// The two timespecs at guest-physical `addr` (0: none, "now"). Their values are checked by
+/// the host kernel (`EINVAL`).
+fn read_times(host: &Host, addr: u64) -> Result<Option<[libc::timespec; 2]>, GuestError> {
+    if addr == 0 {
+        return Ok(None);
+    }
+    let mut t = [libc::timespec { tv_sec: 0, tv_nsec: 0 }; 2];
+    for (i, ts) in t.iter_mut().enumerate() {
+        ts.tv_sec = host.ram.read(addr.wrapping_add(16 * i as u64))?;
+        ts.tv_nsec = host.ram.read(addr.wrapping_add(16 * i as u64 + 8))?;
+    }
+    Ok(Some(t))
+}
+
+fn getdents(host: &Host, req: &Request, owned: bool) -> Result<Result<i64, i32>, GuestError> {
+    if !owned {
+        return Ok(Err(libc::EBADF));
+    }
+    let max = req.len.min(LIST_MAX);
+    host.ram.check(req.buf, max)?;
+    let mut buf = vec![0u8; max as usize];
+    // SAFETY: `buf` is writable for its length; the descriptor is the guest's.
+    let n = unsafe { libc::syscall(libc::SYS_getdents64, req.fd, buf.as_mut_ptr(), buf.len()) };
+    if n < 0 {
+        return Ok(Err(errno()));
+    }
+    host.ram.write_bytes(req.buf, &buf[..n as usize])?;
+    Ok(Ok(n))
+}
+
+/// `F_GETFL`, `F_SETFL` (only the status flags Linux lets change), `F_GETLK`, `F_SETLK`.
+fn fcntl(host: &Host, req: &Request, owned: bool) -> Result<Result<i64, i32>, GuestError> {
+    if !owned {
+        return Ok(Err(libc::EBADF));
+    }
+    let fd = req.fd;
+    let cmd = req.arg0 as i32;
+    Ok(match cmd {
+        // SAFETY: fcntl without memory arguments on a descriptor the guest owns.
+        libc::F_GETFL => checked(i64::from(unsafe { libc::fcntl(fd, libc::F_GETFL) })),
+        libc::F_SETFL => {
+            let settable = libc::O_APPEND | libc::O_NONBLOCK | libc::O_ASYNC | libc::O_DIRECT | libc::O_NOATIME;
+            // SAFETY: as above.
+            checked(i64::from(unsafe { libc::fcntl(fd, libc::F_SETFL, req.arg1 as i32 & settable) }))
+        }
+        libc::F_GETLK | libc::F_SETLK => {
+            let mut raw = [0u8; FLOCK_SIZE];
+            host.ram.read_bytes(req.buf, &mut raw)?;
+            // SAFETY: an all-zero `flock` is valid; `raw` has its exact size (asserted below).
+            let mut lock: libc::flock = unsafe { std::mem::transmute(raw) };
+            // SAFETY: `lock` is a valid `flock` the call reads and (F_GETLK) writes.
+            let ret = checked(i64::from(unsafe { libc::fcntl(fd, cmd, &mut lock) }));
+            if ret.is_ok() && cmd == libc::F_GETLK {
+                // SAFETY: plain data of the same size.
+                let raw: [u8; FLOCK_SIZE] = unsafe { std::mem::transmute(lock) };
+                host.ram.write_bytes(req.buf, &raw)?;
+            }
+            ret
+        }
+        _ => Err(libc::EINVAL),
+    })
+}
+
+const _: () = assert!(size_of::<libc::flock>() == FLOCK_SIZE);

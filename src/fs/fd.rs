@@ -1,0 +1,144 @@
+//! The guest's descriptor table: guest descriptor numbers mapped to open objects (host
+//! files or pipe ends), so that `dup`, `dup2`, `F_DUPFD` and close-on-exec work without the
+//! host knowing.
+//!
+//! Duplicates share one [`Object`] (one open file description: offset, status flags,
+//! `flock` locks); the host descriptor is closed when the last duplicate is. Numbers start
+//! as 0, 1 and 2 for the proxy's standard streams; new descriptors take the lowest free
+//! number, at most [`OPEN_MAX`] (`EMFILE`).
+
+use alloc::ffi::CString;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use super::{host, pipe};
+use crate::errno::{Result, EBADF, EINVAL, EMFILE};
+use crate::synch::spinlock::SpinLock;
+
+/// Most descriptors open at once (`sysconf(_SC_OPEN_MAX)`).
+pub const OPEN_MAX: usize = 1024;
+
+/// A host descriptor the guest opened, closed on drop.
+pub struct HostFile {
+    /// The host's descriptor number.
+    pub fd: i32,
+    /// The absolute guest path it was opened with (for `fchdir` and `*at` calls).
+    pub path: Option<CString>,
+}
+
+impl Drop for HostFile {
+    fn drop(&mut self) {
+        let _ = host::close(self.fd);
+    }
+}
+
+/// What a descriptor refers to.
+pub enum Object {
+    /// A host file, directory or device.
+    Host(HostFile),
+    /// One end of a pipe inside the guest.
+    Pipe(pipe::End),
+}
+
+struct Slot {
+    object: Arc<Object>,
+    cloexec: bool,
+}
+
+static TABLE: SpinLock<Vec<Option<Slot>>> = SpinLock::new(Vec::new());
+
+/// Runs `f` on the table, with the standard streams in place the first time.
+fn with_table<R>(f: impl FnOnce(&mut Vec<Option<Slot>>) -> R) -> R {
+    let mut table = TABLE.lock();
+    if table.is_empty() {
+        for fd in 0..3 {
+            let object = Arc::new(Object::Host(HostFile { fd, path: None }));
+            table.push(Some(Slot { object, cloexec: false }));
+        }
+    }
+    f(&mut table)
+}
+
+/// The object behind descriptor `fd`; `EBADF` if it is not open.
+pub fn get(fd: i32) -> Result<Arc<Object>> {
+    with_table(|t| slot(t, fd).map(|s| s.object.clone()))
+}
+
+fn slot(table: &[Option<Slot>], fd: i32) -> Result<&Slot> {
+    usize::try_from(fd).ok().and_then(|i| table.get(i)).and_then(Option::as_ref).ok_or(EBADF)
+}
+
+/// The host descriptor behind `fd`; `EINVAL` for a pipe (`not_host`), `EBADF` if not open.
+pub fn host_fd(fd: i32, not_host: crate::errno::Errno) -> Result<(Arc<Object>, i32)> {
+    let object = get(fd)?;
+    match &*object {
+        Object::Host(h) => {
+            let raw = h.fd;
+            Ok((object, raw))
+        }
+        Object::Pipe(_) => Err(not_host),
+    }
+}
+
+/// Enters `object` at the lowest free number `>= min`.
+pub fn insert(object: Object, cloexec: bool, min: usize) -> Result<i32> {
+    share(Arc::new(object), cloexec, min)
+}
+
+fn share(object: Arc<Object>, cloexec: bool, min: usize) -> Result<i32> {
+    let slot = Slot { object, cloexec };
+    let leftover = with_table(|t| {
+        let free = (min..OPEN_MAX).find(|&i| t.get(i).is_none_or(Option::is_none));
+        let Some(i) = free else { return Err(slot) };
+        if t.len() <= i {
+            t.resize_with(i + 1, || None);
+        }
+        t[i] = Some(slot);
+        Ok(i as i32)
+    });
+    // A refused object is dropped here, outside the lock (dropping may call the host).
+    leftover.map_err(|_| EMFILE)
+}
+
+/// Closes `fd`.
+pub fn close(fd: i32) -> Result<()> {
+    let slot = with_table(|t| usize::try_from(fd).ok().and_then(|i| t.get_mut(i)).and_then(Option::take));
+    // The last reference closes the object here, outside the lock.
+    slot.map(drop).ok_or(EBADF)
+}
+
+/// `dup`/`F_DUPFD`: a new number `>= min` for `fd`'s object.
+pub fn dup(fd: i32, min: usize, cloexec: bool) -> Result<i32> {
+    if min >= OPEN_MAX {
+        return Err(EINVAL);
+    }
+    share(get(fd)?, cloexec, min)
+}
+
+/// `dup2`/`dup3`: `new` refers to `old`'s object (a previous `new` is closed).
+pub fn dup_to(old: i32, new: i32, cloexec: bool) -> Result<i32> {
+    let object = get(old)?;
+    let index = usize::try_from(new).ok().filter(|&i| i < OPEN_MAX).ok_or(EBADF)?;
+    let previous = with_table(|t| {
+        if t.len() <= index {
+            t.resize_with(index + 1, || None);
+        }
+        t[index].replace(Slot { object, cloexec })
+    });
+    drop(previous);
+    Ok(new)
+}
+
+/// The close-on-exec flag of `fd`.
+pub fn cloexec(fd: i32) -> Result<bool> {
+    with_table(|t| slot(t, fd).map(|s| s.cloexec))
+}
+
+/// Sets the close-on-exec flag of `fd`.
+pub fn set_cloexec(fd: i32, on: bool) -> Result<()> {
+    with_table(|t| {
+        let slot = usize::try_from(fd).ok().and_then(|i| t.get_mut(i)).and_then(Option::as_mut).ok_or(EBADF)?;
+        slot.cloexec = on;
+        Ok(())
+    })
+}

@@ -1,0 +1,159 @@
+//! Pipes inside the guest: a 64 KiB ring between threads, blocking on a futex word.
+//!
+//! As on Linux: a read returns what is there (0 once every writer is gone), a write of at
+//! most `PIPE_BUF` bytes is atomic, larger ones may be split; without readers a write fails
+//! with `EPIPE` (the C library then raises `SIGPIPE`); `O_NONBLOCK` gives `EAGAIN` instead of
+//! waiting. A signal to a blocked task ends the wait with `EINTR`, or with the count moved.
+
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use crate::errno::{Result, EAGAIN, EINTR, EPIPE};
+use crate::synch::futex;
+use crate::synch::spinlock::SpinLock;
+
+/// Bytes a pipe holds (Linux's default).
+pub const CAPACITY: usize = 64 << 10;
+
+/// Writes up to this size are never interleaved with others (POSIX `PIPE_BUF`).
+pub const PIPE_BUF: usize = 4096;
+
+struct State {
+    data: VecDeque<u8>,
+    readers: usize,
+    writers: usize,
+}
+
+/// The buffer both ends share.
+pub struct Pipe {
+    state: SpinLock<State>,
+    /// Bumped (under the lock) on every change; waiters sleep on it.
+    changes: AtomicU32,
+}
+
+impl Pipe {
+    /// Records a change made under the lock and wakes every waiter.
+    fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::SeqCst);
+        futex::wake(&self.changes, usize::MAX);
+    }
+
+    /// Sleeps until the next change after `seen`; `EINTR` for a signal.
+    fn wait(&self, seen: u32) -> Result<()> {
+        match futex::wait(&self.changes, seen, None) {
+            Err(EINTR) => Err(EINTR),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// One end of a pipe; dropping the last reference closes it.
+pub struct End {
+    pipe: Arc<Pipe>,
+    /// Whether this is the write end.
+    pub writes: bool,
+    /// `O_NONBLOCK` of this open end (shared by its duplicates).
+    pub nonblocking: AtomicBool,
+}
+
+/// A new pipe: (read end, write end).
+pub fn new(nonblocking: bool) -> (End, End) {
+    let pipe = Arc::new(Pipe {
+        state: SpinLock::new(State { data: VecDeque::new(), readers: 1, writers: 1 }),
+        changes: AtomicU32::new(0),
+    });
+    let end = |writes| End { pipe: pipe.clone(), writes, nonblocking: AtomicBool::new(nonblocking) };
+    (end(false), end(true))
+}
+
+impl End {
+    fn nonblocking(&self) -> bool {
+        self.nonblocking.load(Ordering::Relaxed)
+    }
+
+    /// Reads what is there, waiting for data unless every writer is gone.
+    pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let seen = {
+                let mut state = self.pipe.state.lock();
+                if !state.data.is_empty() {
+                    let n = buf.len().min(state.data.len());
+                    for (dst, src) in buf.iter_mut().zip(state.data.drain(..n)) {
+                        *dst = src;
+                    }
+                    drop(state);
+                    self.pipe.changed();
+                    return Ok(n);
+                }
+                if state.writers == 0 {
+                    return Ok(0);
+                }
+                if self.nonblocking() {
+                    return Err(EAGAIN);
+                }
+                self.pipe.changes.load(Ordering::SeqCst)
+            };
+            self.pipe.wait(seen)?;
+        }
+    }
+
+    /// Writes all of `buf` (blocking) or what fits (non-blocking).
+    pub fn write(&self, buf: &[u8]) -> Result<usize> {
+        let mut done = 0;
+        loop {
+            let seen = {
+                let mut state = self.pipe.state.lock();
+                if state.readers == 0 {
+                    return if done > 0 { Ok(done) } else { Err(EPIPE) };
+                }
+                let space = CAPACITY - state.data.len();
+                let rest = buf.len() - done;
+                // A small write goes in whole or waits.
+                let n = if rest <= PIPE_BUF && space < rest { 0 } else { space.min(rest) };
+                if n > 0 {
+                    state.data.extend(&buf[done..done + n]);
+                    done += n;
+                    drop(state);
+                    self.pipe.changed();
+                    if done == buf.len() {
+                        return Ok(done);
+                    }
+                    continue;
+                }
+                if buf.is_empty() {
+                    return Ok(0);
+                }
+                if self.nonblocking() {
+                    return if done > 0 { Ok(done) } else { Err(EAGAIN) };
+                }
+                self.pipe.changes.load(Ordering::SeqCst)
+            };
+            if let Err(e) = self.pipe.wait(seen) {
+                return if done > 0 { Ok(done) } else { Err(e) };
+            }
+        }
+    }
+
+    /// Bytes waiting to be read.
+    pub fn available(&self) -> usize {
+        self.pipe.state.lock().data.len()
+    }
+}
+
+impl Drop for End {
+    fn drop(&mut self) {
+        {
+            let mut state = self.pipe.state.lock();
+            if self.writes {
+                state.writers -= 1;
+            } else {
+                state.readers -= 1;
+            }
+        }
+        self.pipe.changed();
+    }
+}
