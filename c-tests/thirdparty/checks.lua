@@ -1,8 +1,6 @@
 -- checks.lua: what a Lua program uses, checked under the unchanged Lua 5.4 library.
--- lua_main checks.lua <scratch dir> [without-rename]
--- "without-rename" copies the file instead of os.rename (for a C library whose rename fails).
-local dir = assert(arg[1], "usage: checks.lua <scratch dir> [without-rename]")
-local without_rename = arg[2] == "without-rename"
+-- lua_main checks.lua <scratch dir>
+local dir = assert(arg[1], "usage: checks.lua <scratch dir>")
 local checks = 0
 local function check(cond, what)
   if not cond then error("check failed: " .. what, 2) end
@@ -97,16 +95,7 @@ local f = assert(io.open(path, "w"))
 for i = 1, 20000 do f:write(string.format("line %d %s\n", i, ("x"):rep(i % 50))) end
 check(f:seek("cur") > 0, "file:seek on a host file")
 f:close()
-if without_rename then
-  local from, to = assert(io.open(path, "rb")), assert(io.open(renamed, "wb"))
-  to:write(from:read("a"))
-  from:close()
-  to:close()
-  check(os.remove(path), "os.remove instead of os.rename")
-  print("lua: os.rename NOT checked (without-rename)")
-else
-  check(os.rename(path, renamed), "os.rename")
-end
+check(os.rename(path, renamed), "os.rename")
 check(io.open(path, "r") == nil, "the old name is gone")
 f = assert(io.open(renamed, "r"))
 local n, last = 0, nil

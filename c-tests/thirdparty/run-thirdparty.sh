@@ -2,7 +2,7 @@
 # run-thirdparty.sh: one third-party test (a CTest command), run under the proxy and checked
 # on the host with the host's own tools.
 # Exit status 77 (CTest: skipped) when SQLite could not be built for lack of POSIX functions.
-# usage: run-thirdparty.sh lua|lua-without-rename|sqlite|gzip <proxy> <images dir> <state.cmake> <scratch dir> <source dir>
+# usage: run-thirdparty.sh lua|sqlite|gzip <proxy> <images dir> <state.cmake> <scratch dir> <source dir>
 set -eu
 what=$1 proxy=$2 images=$3 state=$4 scratch=$5 src=$6
 
@@ -21,9 +21,6 @@ mkdir -p "$scratch"
 case $what in
 lua)
 	"$proxy" "$images/lua_main" "$src/checks.lua" "$scratch"
-	;;
-lua-without-rename)
-	"$proxy" "$images/lua_main" "$src/checks.lua" "$scratch" without-rename
 	;;
 sqlite)
 	if [ -f "$images/sqlite_main.missing" ]; then
