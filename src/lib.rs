@@ -40,6 +40,10 @@ mod context_stack;
 mod drivers;
 #[cfg(not(test))]
 mod fs;
+/// The preferred I/O block size of host files, tested on the host.
+#[cfg(test)]
+#[path = "fs/blksize.rs"]
+mod fsblksize;
 /// Path arithmetic of the working directory, tested on the host.
 #[cfg(test)]
 #[path = "fs/path.rs"]

@@ -2,17 +2,42 @@
 # run-benchmarks.sh: runs every benchmark natively on Linux and in the unikernel, one after the
 # other, and prints both results and the ratio (unikernel / native).
 # usage: run-benchmarks.sh <proxy> <hermit images dir> <native binaries dir> <scratch dir>
+#        [<hermit third-party images dir> <native third-party binaries dir>]
 set -eu
 proxy=$1 hermit=$2 native=$3 scratch=$4
+tp_hermit=${5:-} tp_native=${6:-}
 mkdir -p "$scratch"
 results="$scratch/results.txt"
 : > "$results"
 
-# run <where> <command...>: collects "RESULT name value unit" lines, tagged native/hermit.
+# run <where> <command...>: collects "RESULT name value unit" lines, tagged native/hermit;
+# $suffix (if set) is appended to each name.
+suffix=
 run() {
 	where=$1
 	shift
-	"$@" | awk -v where="$where" '$1 == "RESULT" { print where, $2, $3, $4 }' >> "$results"
+	"$@" | awk -v where="$where" -v suffix="$suffix" '$1 == "RESULT" { print where, $2 suffix, $3, $4 }' >> "$results"
+}
+
+# Host I/O: raw calls, stdio, and (when built) SQLite and gzip through the unchanged libraries.
+host_io() {
+	run native "$native/fileio" "$scratch/native-fileio.dat"
+	run hermit "$proxy" "$hermit/fileio" "$scratch/hermit-fileio.dat"
+	run native "$native/stdio" "$scratch/native-stdio.txt"
+	run hermit "$proxy" "$hermit/stdio" "$scratch/hermit-stdio.txt"
+	if [ -x "$tp_native/sqlite_main" ] && [ -f "$tp_hermit/sqlite_main" ]; then
+		run native "$tp_native/sqlite_main" bench "$scratch/native.db"
+		run hermit "$proxy" "$tp_hermit/sqlite_main" bench "$scratch/hermit.db"
+	else
+		echo "run-benchmarks: no sqlite_main (sources not fetched, or $tp_hermit/sqlite_main.missing): no SQLite results" >&2
+	fi
+	if [ -x "$tp_native/gzip_main" ] && [ -f "$tp_hermit/gzip_main" ]; then
+		[ -f "$scratch/gzip-input.txt" ] || "$tp_native/gzip_main" gen "$scratch/gzip-input.txt" 50
+		run native "$tp_native/gzip_main" bench "$scratch/gzip-input.txt" "$scratch/native.gz"
+		run hermit "$proxy" "$tp_hermit/gzip_main" bench "$scratch/gzip-input.txt" "$scratch/hermit.gz"
+	else
+		echo "run-benchmarks: no gzip_main (third-party sources not fetched?): no gzip results" >&2
+	fi
 }
 
 for bench in getpid compute; do
@@ -21,6 +46,18 @@ for bench in getpid compute; do
 done
 run native "$native/write" "$scratch/native-write.dat"
 run hermit "$proxy" "$hermit/write" "$scratch/hermit-write.dat"
+host_io
+# The same under two busy loops per host core (names end in _loaded).
+loops=""
+for i in $(seq $(($(nproc) * 2))); do
+	sh -c 'while :; do :; done' &
+	loops="$loops $!"
+done
+suffix=_loaded
+host_io
+suffix=
+kill $loops
+rm -f "$scratch/gzip-input.txt"
 run hermit "$proxy" "$hermit/boot"
 run native "$native/spawn" hello 30 "$native/hello"
 run hermit "$native/spawn" hello 30 "$proxy" "$hermit/hello"

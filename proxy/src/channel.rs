@@ -1,7 +1,12 @@
 //! The host side of the fast channel ([`hermit_interface::channel`]): a thread that polls the
-//! guest's request slots for a while after each hypercall, so that bursts of host calls cost
-//! no VM exit. When it has been idle for [`SPIN_WINDOW`] it parks, and the guest falls back
-//! to port I/O until the next port exit wakes it.
+//! guest's request slots while the guest makes host calls, so that they cost no VM exit.
+//!
+//! The poller backs off adaptively ([`IdleBudget`]): it may spin idle only as long as the VM
+//! exits it saved would have cost ([`EXIT_COST`] per request served, at most [`MAX_IDLE`]),
+//! then it parks and the guest falls back to port I/O until the next port exit wakes it. A
+//! guest that computes and calls the host rarely therefore costs about one exit's worth of
+//! host CPU per call, and a stream of calls keeps the poller spinning. While idle it yields
+//! the host CPU to other threads (the vCPUs, other programs) after each empty scan.
 
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Once};
@@ -16,8 +21,33 @@ use crate::guest::{GuestError, GuestRam};
 use crate::host::Host;
 use crate::hypercall::{dispatch, Outcome};
 
-/// How long the poller keeps spinning after the last request.
-pub const SPIN_WINDOW: Duration = Duration::from_millis(2);
+/// What a VM exit for a port hypercall costs the guest on PVM (trap, `out` at CPL 0, exit),
+/// about 55 us: the idle spinning one channel request pays for.
+pub const EXIT_COST: Duration = Duration::from_micros(50);
+
+/// The most idle spinning the poller saves up (about 40 requests' worth).
+pub const MAX_IDLE: Duration = Duration::from_millis(2);
+
+/// Idle spinning still paid for: served requests add [`EXIT_COST`] each (up to
+/// [`MAX_IDLE`]), a port exit adds one (it is what woke the poller), and idle scanning spends
+/// it. The poller parks when it is used up.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct IdleBudget {
+    left: Duration,
+}
+
+impl IdleBudget {
+    /// Credits `requests` served requests (or one port exit).
+    pub fn earn(&mut self, requests: u32) {
+        self.left = self.left.saturating_add(EXIT_COST.saturating_mul(requests)).min(MAX_IDLE);
+    }
+
+    /// Spends `idle` of spinning; returns whether anything is left.
+    pub fn spend(&mut self, idle: Duration) -> bool {
+        self.left = self.left.saturating_sub(idle);
+        !self.left.is_zero()
+    }
+}
 
 /// A validated channel area and its poller.
 pub struct Channel {
@@ -66,13 +96,18 @@ impl Channel {
         }
     }
 
-    /// Serves every pending request once; returns whether there was one.
-    fn scan(&self, host: &Host) -> bool {
-        self.serve_pending(host, |outcome| match outcome {
-            Outcome::Continue => {}
-            Outcome::Exit(code) => host.finish(code),
-            Outcome::Fatal(what) => host.fatal(&what),
-        })
+    /// Serves every pending request once; returns how many there were.
+    fn scan(&self, host: &Host) -> u32 {
+        let mut served = 0;
+        self.serve_pending(host, |outcome| {
+            served += 1;
+            match outcome {
+                Outcome::Continue => {}
+                Outcome::Exit(code) => host.finish(code),
+                Outcome::Fatal(what) => host.fatal(&what),
+            }
+        });
+        served
     }
 
     /// Claims and serves every pending request once, handing each outcome to `done` after
@@ -113,10 +148,11 @@ pub fn serve(host: &Host, port: u32, arg: u64) -> Outcome {
     }
 }
 
-/// The poller: parked until kicked, then spinning until a window passes without requests.
+/// The poller: parked until kicked, then polling until its [`IdleBudget`] is spent.
 fn poll(host: &Arc<Host>) {
     let channel = host.channel.get().expect("poller without a channel");
     let Ok(host_state) = host.ram.atomic_u32(channel.gpa + HOST_STATE_OFFSET as u64) else { return };
+    let mut budget = IdleBudget::default();
     loop {
         {
             let mut woken = channel.wake.lock().expect("channel lock");
@@ -125,17 +161,32 @@ fn poll(host: &Arc<Host>) {
             }
             *woken = false;
         }
+        // The port exit that woke us is one the channel could have saved; the guest's next
+        // request comes only after the exit's own way back into the guest.
+        budget.earn(KICK_CREDIT);
         channel.spinning.store(true, Ordering::Release);
         host_state.store(HOST_POLLING, Ordering::SeqCst);
-        let mut deadline = Instant::now() + SPIN_WINDOW;
+        let mut last = Instant::now();
+        let mut idle_scans = 0u32;
         loop {
-            if channel.scan(host) {
-                deadline = Instant::now() + SPIN_WINDOW;
-            } else if Instant::now() >= deadline {
+            let served = channel.scan(host);
+            let now = Instant::now();
+            if served > 0 {
+                budget.earn(served);
+                idle_scans = 0;
+            } else if !budget.spend((now - last).min(MAX_SCAN_STEP)) {
                 break;
             } else {
-                std::hint::spin_loop();
+                idle_scans += 1;
+                // Spin briefly (a request in flight arrives within microseconds), then give
+                // the CPU to whoever else wants it between scans.
+                if idle_scans < YIELD_AFTER_SCANS {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
             }
+            last = now;
         }
         host_state.store(HOST_PARKED, Ordering::SeqCst);
         fence(Ordering::SeqCst);
@@ -145,6 +196,17 @@ fn poll(host: &Arc<Host>) {
     }
 }
 
+/// Exits' worth of idle spinning a kick pays for: the exit that woke the poller, and the
+/// guest's way back from it (the emulated return to CPL 3) before its next request.
+const KICK_CREDIT: u32 = 2;
+
+/// The most one empty scan counts as idle spinning: a longer gap since the previous scan
+/// means the host descheduled the poller (or it yielded), which costs no CPU.
+const MAX_SCAN_STEP: Duration = Duration::from_micros(5);
+
+/// Empty scans in a row before the idle poller starts yielding its CPU between scans.
+const YIELD_AFTER_SCANS: u32 = 64;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,6 +214,21 @@ mod tests {
     fn host() -> Host {
         let ram = GuestRam::new(32 << 20, false).unwrap();
         Host::new(ram, 0x80_0000, Vec::new(), Vec::new(), false, true, true)
+    }
+
+    #[test]
+    fn idle_spinning_is_paid_for_by_saved_exits() {
+        let mut budget = IdleBudget::default();
+        assert!(!budget.spend(Duration::ZERO), "nothing earned, nothing to spend");
+        budget.earn(1);
+        assert!(budget.spend(EXIT_COST / 2));
+        assert!(!budget.spend(EXIT_COST / 2), "one exit pays for one exit's worth of spinning");
+        // A stream of requests saves up to MAX_IDLE, no more.
+        budget.earn(1_000_000);
+        assert!(budget.spend(MAX_IDLE - Duration::from_micros(1)));
+        assert!(!budget.spend(Duration::from_micros(1)));
+        budget.earn(u32::MAX);
+        assert!(!budget.spend(Duration::MAX), "no overflow either way");
     }
 
     #[test]

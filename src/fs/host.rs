@@ -3,6 +3,10 @@
 //! This project's proxy returns `-errno` for failed host calls; the original uhyve returns
 //! the raw `-1` of the host call, which is reported as `EIO` since the cause is unknown
 //! (the original passed `-1` through, so newlib reported `EPERM`).
+//!
+//! `stat`/`fstat` report a preferred I/O block size ([`preferred_block_size`]) fitted to the
+//! cost of a host call rather than the host's own `st_blksize`: the C library sizes its stdio
+//! buffers by it.
 
 use core::ffi::CStr;
 
@@ -10,6 +14,7 @@ use hermit_interface::header::FEATURE_EXT_HYPERCALLS;
 use hermit_interface::hypercall::{port, Close, FileOp, Fstat, Lseek, Open, PathOp, Read, Stat, Write};
 use hermit_interface::stat::HostStat;
 
+use super::blksize::preferred_block_size;
 use crate::drivers::hypercall::{call, has_feature};
 use crate::errno::{Errno, Result, EIO, ENOSYS};
 
@@ -69,7 +74,13 @@ pub fn lseek(fd: i32, offset: i64, whence: i32) -> Result<i64> {
     host_result(request.offset)
 }
 
-/// Status of a host path (extension).
+/// Replaces the host's `st_blksize` by [`preferred_block_size`].
+fn with_preferred_block(mut status: HostStat) -> HostStat {
+    status.st_blksize = preferred_block_size(status.st_mode, status.st_blksize);
+    status
+}
+
+/// Status of a host path (extension); `st_blksize` as [`preferred_block_size`].
 pub fn stat(path: &CStr, nofollow: bool) -> Result<HostStat> {
     require_extensions()?;
     let mut status = HostStat::default();
@@ -81,17 +92,17 @@ pub fn stat(path: &CStr, nofollow: bool) -> Result<HostStat> {
     };
     call(port::STAT, &mut request);
     host_result(i64::from(request.ret))?;
-    Ok(status)
+    Ok(with_preferred_block(status))
 }
 
-/// Status of a host descriptor (extension).
+/// Status of a host descriptor (extension); `st_blksize` as [`preferred_block_size`].
 pub fn fstat(fd: i32) -> Result<HostStat> {
     require_extensions()?;
     let mut status = HostStat::default();
     let mut request = Fstat { fd, ret: 0, stat: &mut status as *mut HostStat as u64 };
     call(port::FSTAT, &mut request);
     host_result(i64::from(request.ret))?;
-    Ok(status)
+    Ok(with_preferred_block(status))
 }
 
 /// An operation on a path: `UNLINK`, `MKDIR` or `RMDIR` (extension).

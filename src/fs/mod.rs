@@ -2,6 +2,7 @@
 //! working directory.
 #![forbid(unsafe_code)]
 
+pub mod blksize;
 pub mod cwd;
 pub mod fd;
 pub mod host;

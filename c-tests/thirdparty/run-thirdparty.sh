@@ -1,0 +1,64 @@
+#!/bin/sh
+# run-thirdparty.sh: one third-party test (a CTest command), run under the proxy and checked
+# on the host with the host's own tools.
+# Exit status 77 (CTest: skipped) when SQLite could not be built for lack of POSIX functions.
+# usage: run-thirdparty.sh lua|sqlite|gzip <proxy> <images dir> <state.cmake> <scratch dir> <source dir>
+set -eu
+what=$1 proxy=$2 images=$3 state=$4 scratch=$5 src=$6
+
+if ! grep -q 'THIRDPARTY_AVAILABLE TRUE' "$state" 2>/dev/null; then
+	echo "********************************************************************************"
+	echo "*** THIRD-PARTY SOURCES UNAVAILABLE: this test cannot run."
+	[ -f "$state" ] && sed -n 's/.*THIRDPARTY_REASON "\(.*\)")/*** \1/p' "$state"
+	echo "*** They are fetched from the crates registry by the build (cargo vendor); build with"
+	echo "*** the registry reachable, or run the suite without them: ctest -LE thirdparty"
+	echo "********************************************************************************"
+	exit 1
+fi
+rm -rf "$scratch"
+mkdir -p "$scratch"
+
+case $what in
+lua)
+	"$proxy" "$images/lua_main" "$src/checks.lua" "$scratch"
+	;;
+sqlite)
+	if [ -f "$images/sqlite_main.missing" ]; then
+		echo "********************************************************************************"
+		echo "*** SKIPPED: sqlite_main could not be built, the hermit C library lacks:"
+		echo "***   $(cat "$images/sqlite_main.missing")"
+		echo "********************************************************************************"
+		exit 77
+	fi
+	command -v sqlite3 >/dev/null || { echo "the host's sqlite3 shell is missing (apt-get install sqlite3)"; exit 1; }
+	db=$scratch/test.db
+	"$proxy" "$images/sqlite_main" build "$db" "$src/sqlite-queries.sql" "$scratch/guest.txt"
+	# A second process, the host's sqlite3 shell, reopens the database: the same rows.
+	sqlite3 "$db" < "$src/sqlite-queries.sql" > "$scratch/host.txt"
+	if ! cmp -s "$scratch/guest.txt" "$scratch/host.txt"; then
+		echo "the guest's and the host's sqlite3 query results differ:"
+		diff "$scratch/guest.txt" "$scratch/host.txt" || true
+		exit 1
+	fi
+	grep -qx ok "$scratch/host.txt" || { echo "PRAGMA integrity_check did not say ok"; exit 1; }
+	head -1 "$scratch/host.txt" | grep -q '^99900|' || { echo "unexpected row count: $(head -1 "$scratch/host.txt")"; exit 1; }
+	echo "sqlite: the host's sqlite3 read the same $(wc -l < "$scratch/host.txt") result lines"
+	;;
+gzip)
+	data=$scratch/data.txt
+	"$proxy" "$images/gzip_main" gen "$data" 50
+	[ "$(wc -c < "$data")" -ge 52428800 ] || { echo "the generated file is short"; exit 1; }
+	"$proxy" "$images/gzip_main" compress "$data" "$scratch/guest.gz"
+	gzip -dc "$scratch/guest.gz" | cmp - "$data"
+	gzip -c6 "$data" > "$scratch/host.gz"
+	"$proxy" "$images/gzip_main" decompress "$scratch/host.gz" "$scratch/back.txt"
+	cmp "$scratch/back.txt" "$data"
+	echo "gzip: $(wc -c < "$data") bytes, compressed by the guest to $(wc -c < "$scratch/guest.gz")," \
+		"decompressed by gzip -d byte-identical; gzip's output decompressed by the guest byte-identical"
+	;;
+*)
+	echo "unknown test $what"
+	exit 2
+	;;
+esac
+rm -rf "$scratch"

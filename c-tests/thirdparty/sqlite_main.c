@@ -1,0 +1,182 @@
+/* sqlite_main: the unchanged SQLite amalgamation with its default unix VFS on a host database. */
+/*
+ * sqlite_main build <db> <queries.sql> <out>: creates <db> afresh (100k rows in transactions,
+ *   indexes), then runs each line of <queries.sql> and writes the rows to <out> as the sqlite3
+ *   shell prints them in its default list mode ('|' between columns, NULL empty), so that the
+ *   host's `sqlite3 <db> < <queries.sql>` must print the same.
+ * sqlite_main bench <db>: 100k inserts in one transaction and 20k point lookups; rows/s.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sqlite3.h"
+
+enum { ROWS = 100000, BATCH = 10000, LOOKUPS = 20000 };
+
+static sqlite3 *db;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "sqlite_main: %s: %s (%d)\n", what, sqlite3_errmsg(db), sqlite3_extended_errcode(db));
+	exit(1);
+}
+
+static void exec(const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK) {
+		fprintf(stderr, "sqlite_main: %s: %s\n", sql, err);
+		exit(1);
+	}
+}
+
+static double seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Row i of table t: a key that repeats, and a name. */
+static void insert_rows(sqlite3_stmt *st, int from, int to)
+{
+	char name[32];
+	for (int i = from; i < to; i++) {
+		snprintf(name, sizeof(name), "name-%07d", (i * 7919) % ROWS);
+		sqlite3_bind_int(st, 1, i);
+		sqlite3_bind_int(st, 2, (i * 31) % 1000);
+		sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_double(st, 4, i * 0.25);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			die("insert");
+		sqlite3_reset(st);
+	}
+}
+
+static void create(const char *path)
+{
+	remove(path);
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		die("open");
+	exec("CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER NOT NULL, name TEXT, v REAL)");
+	exec("CREATE TABLE groups(k INTEGER PRIMARY KEY, label TEXT)");
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "INSERT INTO t VALUES(?1, ?2, ?3, ?4)", -1, &st, NULL) != SQLITE_OK)
+		die("prepare");
+	for (int from = 0; from < ROWS; from += BATCH) {
+		exec("BEGIN");
+		insert_rows(st, from, from + BATCH);
+		exec("COMMIT");
+	}
+	sqlite3_finalize(st);
+	exec("BEGIN");
+	for (int k = 0; k < 1000; k += 3) {
+		char sql[96];
+		snprintf(sql, sizeof(sql), "INSERT INTO groups VALUES(%d, 'group-%d')", k, k % 7);
+		exec(sql);
+	}
+	exec("COMMIT");
+	exec("CREATE INDEX t_k ON t(k)");
+	exec("CREATE UNIQUE INDEX t_name ON t(name)");
+	/* A rolled-back transaction leaves no trace. */
+	exec("BEGIN; DELETE FROM t WHERE id < 50000; ROLLBACK");
+	exec("UPDATE t SET v = -v WHERE k = 999");
+	exec("DELETE FROM t WHERE id % 1000 = 7");
+}
+
+static void run_queries(const char *queries, const char *out_path)
+{
+	FILE *in = fopen(queries, "r");
+	FILE *out = fopen(out_path, "w");
+	if (!in || !out) {
+		perror("sqlite_main: queries or output");
+		exit(1);
+	}
+	char line[1024];
+	while (fgets(line, sizeof(line), in)) {
+		if (line[0] == '\n' || line[0] == '-')
+			continue;
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(db, line, -1, &st, NULL) != SQLITE_OK)
+			die(line);
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			for (int c = 0; c < sqlite3_column_count(st); c++) {
+				const unsigned char *text = sqlite3_column_text(st, c);
+				fprintf(out, "%s%s", c ? "|" : "", text ? (const char *)text : "");
+			}
+			fputc('\n', out);
+		}
+		if (rc != SQLITE_DONE)
+			die(line);
+		sqlite3_finalize(st);
+	}
+	fclose(in);
+	if (fclose(out) != 0) {
+		perror("sqlite_main: output");
+		exit(1);
+	}
+}
+
+static void bench(const char *path)
+{
+	remove(path);
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		die("open");
+	exec("CREATE TABLE t(id INTEGER PRIMARY KEY, k INTEGER NOT NULL, name TEXT, v REAL)");
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "INSERT INTO t VALUES(?1, ?2, ?3, ?4)", -1, &st, NULL) != SQLITE_OK)
+		die("prepare");
+	double start = seconds();
+	exec("BEGIN");
+	insert_rows(st, 0, ROWS);
+	exec("COMMIT");
+	double inserts = ROWS / (seconds() - start);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	/* Lookups on a reopened database: the pages come from the host file, not SQLite's cache. */
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		die("reopen");
+	if (sqlite3_prepare_v2(db, "SELECT name FROM t WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
+		die("prepare");
+	unsigned seed = 12345;
+	long found = 0;
+	start = seconds();
+	for (int i = 0; i < LOOKUPS; i++) {
+		seed = seed * 1103515245u + 12345u;
+		sqlite3_bind_int(st, 1, (int)((seed >> 8) % ROWS));
+		if (sqlite3_step(st) == SQLITE_ROW)
+			found += sqlite3_column_bytes(st, 0);
+		sqlite3_reset(st);
+	}
+	double lookups = LOOKUPS / (seconds() - start);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	remove(path);
+	if (found != (long)LOOKUPS * 12) {
+		fprintf(stderr, "sqlite_main: lookups found %ld bytes\n", found);
+		exit(1);
+	}
+	printf("RESULT sqlite_insert_100k %.3f rows/s\n", inserts);
+	printf("RESULT sqlite_lookup_20k %.3f rows/s\n", lookups);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 5 && strcmp(argv[1], "build") == 0) {
+		create(argv[2]);
+		run_queries(argv[3], argv[4]);
+		if (sqlite3_close(db) != SQLITE_OK)
+			die("close");
+		printf("sqlite_main: %s %s, database and queries done\n", sqlite3_libversion(), sqlite3_sourceid());
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "bench") == 0) {
+		bench(argv[2]);
+		return 0;
+	}
+	fprintf(stderr, "usage: sqlite_main build <db> <queries.sql> <out> | bench <db>\n");
+	return 2;
+}

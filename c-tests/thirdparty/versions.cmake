@@ -1,0 +1,10 @@
+# The third-party C sources: crates of the Rust package registry that bundle them, pinned.
+# Read by fetch.cmake (which vendors them into the build tree) and by CMakeLists.txt (which
+# finds the sources inside the vendored crates).
+set(THIRDPARTY_CRATES
+  "lua-src=548.1.2"        # lua-5.4.8/: the Lua 5.4.8 library (no lua.c)
+  "libsqlite3-sys=0.40.0"  # sqlite3/sqlite3.c: the SQLite 3.54.1 amalgamation
+  "libz-sys=1.1.33")       # src/zlib/: zlib 1.4
+set(THIRDPARTY_LUA_DIR "lua-src-548.1.2/lua-5.4.8")
+set(THIRDPARTY_SQLITE_DIR "libsqlite3-sys-0.40.0/sqlite3")
+set(THIRDPARTY_ZLIB_DIR "libz-sys-1.1.33/src/zlib")
