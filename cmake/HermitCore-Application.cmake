@@ -1,12 +1,12 @@
 # Include before project() in a HermitCore application: selects the x86_64-hermit toolchain and the app flags.
 #
 #   include(<prefix>/cmake/HermitCore-Application.cmake)
-#   project(app C)                          # or C CXX: C++ is x86_64-hermit-g++
+#   project(app C)                          # or C CXX Fortran: x86_64-hermit-g++, -gfortran
 #   add_executable(app app.c)
 #   install_local_targets(extra/tests)      # optional: <install prefix>/x86_64-hermit/extra/tests
 #
 # find_package(OpenMP) works as on Linux (-fopenmp, the toolchain's libgomp.a): link
-# OpenMP::OpenMP_C or OpenMP::OpenMP_CXX.
+# OpenMP::OpenMP_C, OpenMP::OpenMP_CXX or OpenMP::OpenMP_Fortran (the omp_lib module).
 #
 # Set MTUNE (e.g. -DMTUNE=native) to add -mtune=<MTUNE>. Applications keep the red zone: the
 # kernel runs every interrupt on an IST stack (libhermit-abi.md §1 fact 25).
