@@ -1,13 +1,14 @@
 #!/bin/sh
 # check-installed-app.sh: cmake --install gives a relocated, working prefix for out-of-tree applications.
 # usage: check-installed-app.sh <cmake> <build dir of this project> <app source dir> <scratch dir>
-#        [<OpenMP C/C++ app source dir>]
+#        [<OpenMP C/C++ app source dir> [<OpenMP Fortran + C app source dir>]]
 set -u
 cmake=$1
 build=$2
 app=$3
 work=$4
 omp_app=${5:-}
+fortran_app=${6:-}
 rm -rf "$work"
 mkdir -p "$work" || exit 1
 prefix="$work/prefix"
@@ -29,7 +30,11 @@ for file in bin/proxy bin/x86_64-hermit-gcc bin/x86_64-hermit-ld x86_64-hermit/b
 	x86_64-hermit/include/stdio.h x86_64-hermit/include/hermit/syscall.h \
 	bin/x86_64-hermit-g++ bin/x86_64-hermit-c++ x86_64-hermit/lib/libgomp.a x86_64-hermit/lib/libstdc++.a \
 	x86_64-hermit/lib/libsupc++.a x86_64-hermit/include/openmp/omp.h x86_64-hermit/include/c++/12/iostream \
-	x86_64-hermit/extra/tests/hello cmake/HermitCore-Application.cmake; do
+	x86_64-hermit/extra/tests/hello cmake/HermitCore-Application.cmake \
+	bin/x86_64-hermit-gfortran bin/x86_64-hermit-f95 bin/x86_64-hermit-f77 x86_64-hermit/lib/libgfortran.a \
+	x86_64-hermit/lib/libgfortran.spec x86_64-hermit/lib/libquadmath.a x86_64-hermit/include/quadmath.h \
+	x86_64-hermit/lib/finclude/omp_lib.mod x86_64-hermit/lib/finclude/omp_lib_kinds.mod \
+	x86_64-hermit/lib/finclude/omp_lib.h x86_64-hermit/lib/finclude/ieee_arithmetic.mod; do
 	[ -e "$prefix/$file" ] || fail "installed prefix lacks $file"
 done
 
@@ -65,6 +70,22 @@ if [ -n "$omp_app" ]; then
 		[ $rc -eq 7 ] || fail "$image exited with $rc: $(cat "$work/run-$image.txt")"
 	done
 	grep -q 'omp_app: 2 threads, sum 500500' "$work/run-omp_app.txt" || fail "omp_app printed: $(cat "$work/run-omp_app.txt")"
+fi
+
+# 4. project(x C Fortran) with find_package(OpenMP) and OpenMP::OpenMP_Fortran.
+if [ -n "$fortran_app" ]; then
+	"$cmake" -S "$fortran_app" -B "$work/build4" -DHERMIT_PREFIX="$prefix" >"$work/configure4.log" 2>&1 ||
+		{ cat "$work/configure4.log" >&2; fail "configure the Fortran application"; }
+	grep -qs "set(CMAKE_Fortran_COMPILER \"$prefix/bin/x86_64-hermit-gfortran\")" \
+		"$work"/build4/CMakeFiles/*/CMakeFortranCompiler.cmake ||
+		fail "project(x C Fortran) did not pick x86_64-hermit-gfortran"
+	grep -q 'Found OpenMP_Fortran: -fopenmp' "$work/configure4.log" || fail "find_package(OpenMP) did not find OpenMP_Fortran"
+	"$cmake" --build "$work/build4" >"$work/build4.log" 2>&1 || { cat "$work/build4.log" >&2; fail "build 4"; }
+	HERMIT_CPUS=2 "$prefix/bin/proxy" "$work/build4/fortran_app" >"$work/run-fortran_app.txt" 2>&1
+	rc=$?
+	[ $rc -eq 7 ] || fail "fortran_app exited with $rc: $(cat "$work/run-fortran_app.txt")"
+	grep -q 'fortran_app: 2 threads, sum 500500, twice 21 = 42' "$work/run-fortran_app.txt" ||
+		fail "fortran_app printed: $(cat "$work/run-fortran_app.txt")"
 fi
 
 [ $status -eq 0 ] && echo "installed prefix and out-of-tree application: OK"
