@@ -86,6 +86,13 @@ if [ -n "$fortran_app" ]; then
 	[ $rc -eq 7 ] || fail "fortran_app exited with $rc: $(cat "$work/run-fortran_app.txt")"
 	grep -q 'fortran_app: 2 threads, sum 500500, twice 21 = 42' "$work/run-fortran_app.txt" ||
 		fail "fortran_app printed: $(cat "$work/run-fortran_app.txt")"
+	# The toolchain file alone knows x86_64-hermit-gfortran too.
+	"$cmake" -S "$fortran_app" -B "$work/build5" -DCMAKE_TOOLCHAIN_FILE="$prefix/cmake/HermitCore-Toolchain-x86_64.cmake" \
+		>"$work/configure5.log" 2>&1 || { cat "$work/configure5.log" >&2; fail "configure the Fortran application with the toolchain file"; }
+	"$cmake" --build "$work/build5" >"$work/build5.log" 2>&1 || { cat "$work/build5.log" >&2; fail "build 5"; }
+	"$prefix/bin/proxy" "$work/build5/fortran_app" >"$work/run5.txt" 2>&1
+	[ $? -eq 7 ] || fail "fortran_app (toolchain file) failed: $(cat "$work/run5.txt")"
+	grep -q 'fortran_app: 1 threads, sum 500500' "$work/run5.txt" || fail "fortran_app (toolchain file) printed: $(cat "$work/run5.txt")"
 fi
 
 [ $status -eq 0 ] && echo "installed prefix and out-of-tree application: OK"
