@@ -328,6 +328,56 @@ foreach(name cxx_basics cxx_threads)
     MATCH "all [0-9]+ checks passed")
 endforeach()
 
+# ---- Fortran (issue 14) ----
+# x86_64-hermit-gfortran with our libgfortran, libquadmath and libgomp; ftest.f90 is the
+# Fortran test.h. The CTest label "fortran" marks these runs (CMakeLists.txt).
+hermit_c_test(hellof SOURCES hellof.f90 MATCH " Hello World!!!")
+hermit_c_run(hellof_two PROGRAM hellof ENV HERMIT_CPUS=2 MATCH " Hello World!!!")
+hermit_c_test(fortran_env SOURCES fortran_env.f90 ftest.f90 ARGS 42 "two words" x=y
+  ENV "FORTRAN_TEST_VALUE=hello hermit"
+  MATCH "argument 2 = two words" "FORTRAN_TEST_VALUE = hello hermit" "sqrt\\(2\\) = 1.414213562373095"
+    "fortran_env: all [0-9]+ checks passed")
+hermit_c_run(fortran_env_two PROGRAM fortran_env ARGS 42 "two words" x=y ENV HERMIT_CPUS=2
+  "FORTRAN_TEST_VALUE=hello hermit" MATCH "fortran_env: all [0-9]+ checks passed")
+hermit_c_test(fortran_files SOURCES fortran_files.f90 ftest.f90 ARGS "${HERMIT_TEST_TMPDIR}"
+  MATCH "missing file: Cannot open file '.*/no-such-dir/file': No such file or directory"
+    " list-directed: +1 +2.5000000000000000 +T" "formatted: 1 2 3" "&SETTINGS" "NL_A=5 *,"
+    "fortran_files: all [0-9]+ checks passed")
+hermit_c_test(fortran_types SOURCES fortran_types.f90 ftest.f90
+  MATCH "fortran_types: area 28.5664, 10! = 3628800" "fortran_types: all [0-9]+ checks passed")
+hermit_c_test(fortran_quad SOURCES fortran_quad.f90 ftest.f90
+  MATCH "sqrt\\(2\\) = 1.414213562373095048801688724209698" "fortran_quad: all [0-9]+ checks passed")
+hermit_c_run(fortran_quad_two PROGRAM fortran_quad ENV HERMIT_CPUS=2 MATCH "fortran_quad: all [0-9]+ checks passed")
+# Endings: stop codes are the exit status, error stop and runtime errors (-fcheck=all) report
+# on stderr and end with their status (runtime errors: 2), with a backtrace of addresses.
+hermit_c_test(fortran_errors SOURCES fortran_errors.f90 COMPILE_OPTIONS -fcheck=all ARGS end MATCH "sum 55")
+hermit_c_run(fortran_errors_stop3 PROGRAM fortran_errors ARGS stop3 EXIT_CODE 3 MATCH "STOP 3")
+hermit_c_run(fortran_errors_stopmsg PROGRAM fortran_errors ARGS stopmsg EXIT_CODE 0 MATCH "STOP finished early")
+hermit_c_run(fortran_errors_errorstop PROGRAM fortran_errors ARGS errorstop EXIT_CODE 5 MATCH "ERROR STOP 5")
+hermit_c_run(fortran_errors_errorstopmsg PROGRAM fortran_errors ARGS errorstopmsg EXIT_CODE 1
+  MATCH "ERROR STOP fatal: bad input")
+hermit_c_run(fortran_errors_bounds PROGRAM fortran_errors ARGS bounds 11 EXIT_CODE 2
+  MATCH "At line [0-9]+ of file .*fortran_errors.f90"
+    "Fortran runtime error: Index '11' of dimension 1 of array 'a' above upper bound of 10"
+    "Error termination. Backtrace:" "#0  0x[0-9a-f]+" "#1  0x[0-9a-f]+")
+hermit_c_run(fortran_errors_bounds_low PROGRAM fortran_errors ARGS bounds 0 EXIT_CODE 2 ENV HERMIT_CPUS=2
+  MATCH "Fortran runtime error: Index '0' of dimension 1 of array 'a' below lower bound of 1")
+hermit_c_run(fortran_errors_alloc PROGRAM fortran_errors ARGS alloc EXIT_CODE 2
+  MATCH "Attempting to allocate already allocated variable 'b'")
+hermit_c_run(fortran_errors_open PROGRAM fortran_errors ARGS open EXIT_CODE 2
+  MATCH "Cannot open file '/no-such-directory/input.dat': No such file or directory")
+# OpenMP Fortran: 1 and 2 vCPUs, 3 threads on 2 vCPUs.
+hermit_c_test(fortran_omp SOURCES fortran_omp.f90 ftest.f90 COMPILE_OPTIONS -fopenmp -Wno-unused-parameter
+  LINK_OPTIONS -fopenmp
+  ENV HERMIT_CPUS=1 MATCH "fortran_omp: 1 threads" "fortran_omp: all [0-9]+ checks passed")
+hermit_c_run(fortran_omp_two PROGRAM fortran_omp ENV HERMIT_CPUS=2
+  MATCH "fortran_omp: 2 threads" "fortran_omp: all [0-9]+ checks passed")
+hermit_c_run(fortran_omp_three_threads PROGRAM fortran_omp ENV HERMIT_CPUS=2 OMP_NUM_THREADS=3
+  MATCH "fortran_omp: 3 threads" "fortran_omp: all [0-9]+ checks passed")
+# A C main calling Fortran bind(c) procedures, which call back into C.
+hermit_c_test(fortran_mixed SOURCES fortran_mixed.c fortran_mixed_f.f90
+  MATCH "Fortran moved point -7 to \\(2.50, -1.50\\)" "C got the greeting back" "all [0-9]+ checks passed")
+
 # ---- many vCPUs on few host cores (issue 9): correctness, not speed ----
 # The thread, OpenMP and C++ thread programs on 8 vCPUs (c.<name>_8cpus), on our 2-core hosts
 # 4 vCPUs per core; the test bundle adds a run at the host's CPU count.

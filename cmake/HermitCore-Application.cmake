@@ -1,7 +1,7 @@
 # Include before project() in a HermitCore application: selects the x86_64-hermit toolchain and the app flags.
 #
 #   include(<prefix>/cmake/HermitCore-Application.cmake)
-#   project(app C)                          # or C CXX: C++ is x86_64-hermit-g++
+#   project(app C)                          # or C CXX Fortran: x86_64-hermit-g++, -gfortran
 #   if("${TARGET_ARCH}" STREQUAL "x86_64-hermit")
 #     add_executable(app app.c)
 #   endif()
@@ -13,7 +13,7 @@
 # profiles with XRay; -DMTUNE=native adds -mtune=<MTUNE>.
 #
 # find_package(OpenMP) works as on Linux (-fopenmp, the toolchain's libgomp.a): link
-# OpenMP::OpenMP_C or OpenMP::OpenMP_CXX.
+# OpenMP::OpenMP_C, OpenMP::OpenMP_CXX or OpenMP::OpenMP_Fortran (the omp_lib module).
 #
 # Applications keep the red zone: the kernel runs every interrupt on an IST stack
 # (libhermit-abi.md §1 fact 25).

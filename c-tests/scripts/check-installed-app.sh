@@ -1,7 +1,8 @@
 #!/bin/sh
 # check-installed-app.sh: cmake --install gives a relocated, working prefix for out-of-tree applications.
 # usage: check-installed-app.sh <cmake> <build dir of this project> <app source dir> <scratch dir>
-#        [<OpenMP C/C++ app source dir> [<original-style app dir> <all-languages app dir>]]
+#        [<OpenMP C/C++ app source dir> [<original-style app dir> <all-languages app dir>
+#        [<OpenMP Fortran + C app source dir>]]]
 set -u
 cmake=$1
 build=$2
@@ -10,6 +11,7 @@ work=$4
 omp_app=${5:-}
 orig_app=${6:-}
 langs_app=${7:-}
+fortran_app=${8:-}
 rm -rf "$work"
 mkdir -p "$work" || exit 1
 prefix="$work/prefix"
@@ -32,7 +34,11 @@ for file in bin/proxy bin/x86_64-hermit-gcc bin/x86_64-hermit-ld x86_64-hermit/b
 	bin/x86_64-hermit-g++ bin/x86_64-hermit-c++ x86_64-hermit/lib/libgomp.a x86_64-hermit/lib/libstdc++.a \
 	x86_64-hermit/lib/libsupc++.a x86_64-hermit/include/openmp/omp.h x86_64-hermit/include/c++/12/iostream \
 	x86_64-hermit/extra/tests/hello cmake/HermitCore-Application.cmake cmake/HermitCore.cmake \
-	x86_64-hermit/lib/libxray.a x86_64-hermit/lib/libxray.spec x86_64-hermit/include/xray.h; do
+	x86_64-hermit/lib/libxray.a x86_64-hermit/lib/libxray.spec x86_64-hermit/include/xray.h \
+	bin/x86_64-hermit-gfortran bin/x86_64-hermit-f95 bin/x86_64-hermit-f77 x86_64-hermit/lib/libgfortran.a \
+	x86_64-hermit/lib/libgfortran.spec x86_64-hermit/lib/libquadmath.a x86_64-hermit/include/quadmath.h \
+	x86_64-hermit/lib/finclude/omp_lib.mod x86_64-hermit/lib/finclude/omp_lib_kinds.mod \
+	x86_64-hermit/lib/finclude/omp_lib.h x86_64-hermit/lib/finclude/ieee_arithmetic.mod; do
 	[ -e "$prefix/$file" ] || fail "installed prefix lacks $file"
 done
 
@@ -103,8 +109,33 @@ if [ -n "$langs_app" ]; then
 	grep -q "this HermitCore toolchain does not ship $first:" "$work/configure5.log" &&
 		grep -q "there is no $prefix/bin/x86_64-hermit-" "$work/configure5.log" ||
 		{ cat "$work/configure5.log" >&2; fail "no clear message for $first"; }
-	grep -q "Shipped languages: C CXX" "$work/configure5.log" || fail "the message does not list the shipped languages"
+	shipped="C CXX"
+	[ -e "$prefix/bin/x86_64-hermit-gfortran" ] && shipped="$shipped Fortran"
+	grep -q "Shipped languages: $shipped\." "$work/configure5.log" || fail "the message does not list the shipped languages ($shipped)"
 	grep -q "The C compiler identification is GNU" "$work/configure5.log" || fail "C was not enabled before $first"
+fi
+
+# 6. project(x C Fortran) with find_package(OpenMP) and OpenMP::OpenMP_Fortran.
+if [ -n "$fortran_app" ]; then
+	"$cmake" -S "$fortran_app" -B "$work/build6" -DHERMIT_PREFIX="$prefix" >"$work/configure6.log" 2>&1 ||
+		{ cat "$work/configure6.log" >&2; fail "configure the Fortran application"; }
+	grep -qs "set(CMAKE_Fortran_COMPILER \"$prefix/bin/x86_64-hermit-gfortran\")" \
+		"$work"/build6/CMakeFiles/*/CMakeFortranCompiler.cmake ||
+		fail "project(x C Fortran) did not pick x86_64-hermit-gfortran"
+	grep -q 'Found OpenMP_Fortran: -fopenmp' "$work/configure6.log" || fail "find_package(OpenMP) did not find OpenMP_Fortran"
+	"$cmake" --build "$work/build6" >"$work/build6.log" 2>&1 || { cat "$work/build6.log" >&2; fail "build 6"; }
+	HERMIT_CPUS=2 "$prefix/bin/proxy" "$work/build6/fortran_app" >"$work/run-fortran_app.txt" 2>&1
+	rc=$?
+	[ $rc -eq 7 ] || fail "fortran_app exited with $rc: $(cat "$work/run-fortran_app.txt")"
+	grep -q 'fortran_app: 2 threads, sum 500500, twice 21 = 42' "$work/run-fortran_app.txt" ||
+		fail "fortran_app printed: $(cat "$work/run-fortran_app.txt")"
+	# The toolchain file alone knows x86_64-hermit-gfortran too.
+	"$cmake" -S "$fortran_app" -B "$work/build7" -DCMAKE_TOOLCHAIN_FILE="$prefix/cmake/HermitCore-Toolchain-x86_64.cmake" \
+		>"$work/configure7.log" 2>&1 || { cat "$work/configure7.log" >&2; fail "configure the Fortran application with the toolchain file"; }
+	"$cmake" --build "$work/build7" >"$work/build7.log" 2>&1 || { cat "$work/build7.log" >&2; fail "build 7"; }
+	"$prefix/bin/proxy" "$work/build7/fortran_app" >"$work/run7.txt" 2>&1
+	[ $? -eq 7 ] || fail "fortran_app (toolchain file) failed: $(cat "$work/run7.txt")"
+	grep -q 'fortran_app: 1 threads, sum 500500' "$work/run7.txt" || fail "fortran_app (toolchain file) printed: $(cat "$work/run7.txt")"
 fi
 
 [ $status -eq 0 ] && echo "installed prefix and out-of-tree application: OK"

@@ -18,8 +18,9 @@ for image in "$@"; do
 		echo "$bad" >&2
 		status=1
 	fi
-	# glibc header or library paths anywhere in the file, debug info included.
-	paths=$(strings -a "$image" | grep -E '/usr/include/x86_64-linux-gnu|/usr/include/(stdio|stdlib|string)\.h|/usr/lib/x86_64-linux-gnu|glibc|GLIBC_2')
+	# glibc header or library paths anywhere in the file, debug info included; for Fortran
+	# also the host's modules and glibc's pre-included math-vector-fortran.h.
+	paths=$(strings -a "$image" | grep -E '/usr/include/x86_64-linux-gnu|/usr/include/(stdio|stdlib|string)\.h|/usr/lib/x86_64-linux-gnu|glibc|GLIBC_2|/usr/include/finclude|/usr/lib/gcc/x86_64-linux-gnu/[0-9]+/finclude')
 	if [ -n "$paths" ]; then
 		echo "FAIL: $image mentions glibc paths:" >&2
 		echo "$paths" | head -5 >&2
