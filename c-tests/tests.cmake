@@ -345,6 +345,10 @@ hermit_c_test(fortran_files SOURCES fortran_files.f90 ftest.f90 ARGS "${HERMIT_T
     "fortran_files: all [0-9]+ checks passed")
 hermit_c_test(fortran_types SOURCES fortran_types.f90 ftest.f90
   MATCH "fortran_types: area 28.5664, 10! = 3628800" "fortran_types: all [0-9]+ checks passed")
+hermit_c_run(fortran_types_two PROGRAM fortran_types ENV HERMIT_CPUS=2
+  MATCH "fortran_types: area 28.5664, 10! = 3628800" "fortran_types: all [0-9]+ checks passed")
+hermit_c_run(fortran_files_two PROGRAM fortran_files ARGS "${HERMIT_TEST_TMPDIR}/fortran-two" ENV HERMIT_CPUS=2
+  MATCH "formatted: 1 2 3" "fortran_files: all [0-9]+ checks passed")
 hermit_c_test(fortran_quad SOURCES fortran_quad.f90 ftest.f90
   MATCH "sqrt\\(2\\) = 1.414213562373095048801688724209698" "fortran_quad: all [0-9]+ checks passed")
 hermit_c_run(fortran_quad_two PROGRAM fortran_quad ENV HERMIT_CPUS=2 MATCH "fortran_quad: all [0-9]+ checks passed")
@@ -352,6 +356,7 @@ hermit_c_run(fortran_quad_two PROGRAM fortran_quad ENV HERMIT_CPUS=2 MATCH "fort
 # on stderr and end with their status (runtime errors: 2), with a backtrace of addresses.
 hermit_c_test(fortran_errors SOURCES fortran_errors.f90 COMPILE_OPTIONS -fcheck=all ARGS end MATCH "sum 55")
 hermit_c_run(fortran_errors_stop3 PROGRAM fortran_errors ARGS stop3 EXIT_CODE 3 MATCH "STOP 3")
+hermit_c_run(fortran_errors_stop3_two PROGRAM fortran_errors ARGS stop3 EXIT_CODE 3 ENV HERMIT_CPUS=2 MATCH "STOP 3")
 hermit_c_run(fortran_errors_stopmsg PROGRAM fortran_errors ARGS stopmsg EXIT_CODE 0 MATCH "STOP finished early")
 hermit_c_run(fortran_errors_errorstop PROGRAM fortran_errors ARGS errorstop EXIT_CODE 5 MATCH "ERROR STOP 5")
 hermit_c_run(fortran_errors_errorstopmsg PROGRAM fortran_errors ARGS errorstopmsg EXIT_CODE 1
@@ -377,6 +382,8 @@ hermit_c_run(fortran_omp_three_threads PROGRAM fortran_omp ENV HERMIT_CPUS=2 OMP
 # A C main calling Fortran bind(c) procedures, which call back into C.
 hermit_c_test(fortran_mixed SOURCES fortran_mixed.c fortran_mixed_f.f90
   MATCH "Fortran moved point -7 to \\(2.50, -1.50\\)" "C got the greeting back" "all [0-9]+ checks passed")
+hermit_c_run(fortran_mixed_two PROGRAM fortran_mixed ENV HERMIT_CPUS=2
+  MATCH "C got the greeting back" "all [0-9]+ checks passed")
 
 # ---- many vCPUs on few host cores (issue 9): correctness, not speed ----
 # The thread, OpenMP and C++ thread programs on 8 vCPUs (c.<name>_8cpus), on our 2-core hosts

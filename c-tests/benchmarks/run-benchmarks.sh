@@ -92,6 +92,16 @@ done
 run native env OMP_NUM_THREADS=2 "$native/pi"
 run hermit env HERMIT_CPUS=2 OMP_NUM_THREADS=2 "$proxy" "$hermit/pi"
 
+# Fortran with OpenMP (gfortran natively, x86_64-hermit-gfortran): Jacobi sweep, matrix multiply.
+if "$native/fkernels" probe > /dev/null 2>&1 && [ -f "$hermit/fkernels" ]; then
+	for threads in 1 2; do
+		run native env OMP_NUM_THREADS=$threads "$native/fkernels"
+		run hermit env HERMIT_CPUS=2 OMP_NUM_THREADS=$threads "$proxy" "$hermit/fkernels"
+	done
+else
+	echo "run-benchmarks: no runnable native fkernels (it needs the host's libgomp.so.1): no Fortran results" >&2
+fi
+
 echo
 echo "Benchmarks on $(uname -n): $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 awk '
