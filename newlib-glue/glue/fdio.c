@@ -45,24 +45,11 @@ ssize_t pwrite(int fd, const void *buf, size_t len, off_t offset)
 	return hermit_result(sys_pwrite(fd, buf, len, offset));
 }
 
-static int check_iov(const struct iovec *iov, int count)
-{
-	size_t total = 0;
-	if (count < 0 || count > IOV_MAX)
-		return -EINVAL;
-	for (int i = 0; i < count; i++) {
-		if (iov[i].iov_len > (size_t)LONG_MAX - total)
-			return -EINVAL;
-		total += iov[i].iov_len;
-	}
-	return 0;
-}
-
 /* One call per buffer at advancing offsets; stops at the first short transfer. */
 static ssize_t transfer_at(int fd, const struct iovec *iov, int count, off_t offset, int writing)
 {
 	ssize_t done = 0;
-	int err = check_iov(iov, count);
+	int err = hermit_check_iov(iov, count);
 	if (err < 0)
 		return hermit_result(err);
 	if (offset < 0)

@@ -22,4 +22,8 @@ static inline int hermit_fail(int err)
 	return -1;
 }
 
+struct iovec;
+/* uio.c: checks an iovec array as readv/writev/preadv/pwritev must; 0 or -EINVAL. */
+int hermit_check_iov(const struct iovec *iov, int count);
+
 #endif

@@ -3,7 +3,8 @@
 #include <sys/uio.h>
 #include "glue.h"
 
-static int check(const struct iovec *iov, int count)
+/* 0, or -EINVAL for a bad count or a total that does not fit in ssize_t (as Linux). */
+int hermit_check_iov(const struct iovec *iov, int count)
 {
 	size_t total = 0;
 	if (count < 0 || count > IOV_MAX)
@@ -30,7 +31,7 @@ static ssize_t write_one(int fd, void *buf, size_t len)
 static ssize_t transfer(int fd, const struct iovec *iov, int count, ssize_t (*one)(int, void *, size_t))
 {
 	ssize_t done = 0;
-	int err = check(iov, count);
+	int err = hermit_check_iov(iov, count);
 	if (err < 0)
 		return hermit_result(err);
 	for (int i = 0; i < count; i++) {

@@ -88,18 +88,7 @@ fn fatal(name: &str, e: GuestError) -> Outcome {
 }
 
 fn is_extension(port: u16) -> bool {
-    matches!(
-        port,
-        port::UNLINK
-            | port::STAT
-            | port::FSTAT
-            | port::MKDIR
-            | port::RMDIR
-            | port::CONSOLE
-            | port::CHANNEL
-            | port::CMDLINE
-            | port::FILEOP
-    )
+    port::EXTENSIONS.contains(&port)
 }
 
 fn port_name(port: u16) -> &'static str {

@@ -61,6 +61,10 @@ pub mod port {
     /// Extension: the POSIX file calls beyond the original set, argument [`super::FileOp`]
     /// with one of the [`super::file_op`] operations.
     pub const FILEOP: u16 = 0xA40;
+
+    /// The extension ports: served only when the loader offers
+    /// [`crate::header::FEATURE_EXT_HYPERCALLS`]; the original uhyve stops a guest that uses one.
+    pub const EXTENSIONS: [u16; 9] = [UNLINK, STAT, FSTAT, MKDIR, RMDIR, CONSOLE, CHANNEL, CMDLINE, FILEOP];
 }
 
 /// Operations of the extension port [`port::FILEOP`]. Paths are guest-physical,

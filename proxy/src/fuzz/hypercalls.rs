@@ -649,18 +649,7 @@ impl Harness {
             }
         }
         let known = PORTS.contains(&port);
-        let is_ext = matches!(
-            port,
-            port::UNLINK
-                | port::STAT
-                | port::FSTAT
-                | port::MKDIR
-                | port::RMDIR
-                | port::CONSOLE
-                | port::CHANNEL
-                | port::CMDLINE
-                | port::FILEOP
-        );
+        let is_ext = port::EXTENSIONS.contains(&port);
         if (!known || (is_ext && !extensions)) && !matches!(outcome, Outcome::Fatal(_)) {
             return Err(format!("unknown port {port:#x} did not stop the guest: {outcome:?}"));
         }
