@@ -2,6 +2,8 @@
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 #include "test.h"
 
 /* The truncation below is what the test is about. */
@@ -26,6 +28,23 @@ int main(void)
 	CHECK_STR(buf, "tru");
 	snprintf(buf, sizeof(buf), "%f %f", 1.0 / 0.0, -0.0);
 	CHECK_STR(buf, "inf -0.000000");
+
+	/* Doubles print correctly: %.17g reads back exactly, for values across the whole range. */
+	uint64_t bits = 0x9e3779b97f4a7c15ULL;
+	int round_trips = 0;
+	for (int n = 0; n < 20000; n++) {
+		bits ^= bits << 13, bits ^= bits >> 7, bits ^= bits << 17;
+		double x;
+		uint64_t b = bits & 0x7fefffffffffffffULL; /* finite, any sign below */
+		memcpy(&x, &b, sizeof(x));
+		if (n & 1)
+			x = -x;
+		snprintf(buf, sizeof(buf), "%.17g", x);
+		round_trips += strtod(buf, NULL) == x;
+	}
+	CHECK_INT(round_trips, 20000);
+	snprintf(buf, sizeof(buf), "%.3f|%.10f|%.0f|%g|%.3Lf", 1234.5675, 0.1, 2.5, 123456789.0, 1234.5675L);
+	CHECK_STR(buf, "1234.568|0.1000000000|2|1.23457e+08|1234.568");
 
 	int i;
 	double d;

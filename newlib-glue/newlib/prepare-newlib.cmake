@@ -126,3 +126,12 @@ file(COPY "${OVERLAY}/" DESTINATION "${SRC}/${inc}")
 #     and rep movsb/stosb above).
 file(COPY "${CMAKE_CURRENT_LIST_DIR}/machine/memcpy.S" "${CMAKE_CURRENT_LIST_DIR}/machine/memset.S"
   DESTINATION "${SRC}/newlib/libc/machine/x86_64")
+
+# 14. printf of a double (%f, %e, %g without L): the digits from _dtoa_r, as newlib does when
+#     it is built without long double I/O. With long double I/O every double went through the
+#     software _ldtoa_r, about 20 µs per number; the digits are the same (a double converts to
+#     long double exactly, and both give the correctly rounded digits). %Lf keeps _ldtoa_r.
+insert_at(newlib/libc/stdio/vfprintf.c AFTER "extern int _ldcheck (_LONG_DOUBLE *);\n"
+  "#ifdef __hermit__\nextern char *_dtoa_r (struct _reent *, double, int, int, int *, int *, char **);\n#endif\n")
+insert_at(newlib/libc/stdio/vfprintf.c BEFORE "\tdigits = _DTOA_R (data, value, mode, ndigits, decpt, &dsgn, &rve);\n"
+  "#if defined(__hermit__) && !defined(_NO_LONGDBL)\n\tif (!(flags & LONGDBL))\n\t\tdigits = _dtoa_r (data, (double) value, mode, ndigits, decpt, &dsgn, &rve);\n\telse\n#endif\n")
