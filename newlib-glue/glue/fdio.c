@@ -1,6 +1,5 @@
 /* fdio.c: descriptor calls: dup/dup2/dup3, pipe/pipe2, pread/pwrite/preadv/pwritev, fsync, fdatasync, ftruncate, ioctl. */
 #include <fcntl.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
@@ -45,35 +44,15 @@ ssize_t pwrite(int fd, const void *buf, size_t len, off_t offset)
 	return hermit_result(sys_pwrite(fd, buf, len, offset));
 }
 
-/* One call per buffer at advancing offsets; stops at the first short transfer. */
-static ssize_t transfer_at(int fd, const struct iovec *iov, int count, off_t offset, int writing)
-{
-	ssize_t done = 0;
-	int err = hermit_check_iov(iov, count);
-	if (err < 0)
-		return hermit_result(err);
-	if (offset < 0)
-		return hermit_fail(EINVAL);
-	for (int i = 0; i < count; i++) {
-		ssize_t n = writing ? sys_pwrite(fd, iov[i].iov_base, iov[i].iov_len, offset + done)
-				    : sys_pread(fd, iov[i].iov_base, iov[i].iov_len, offset + done);
-		if (n < 0)
-			return done > 0 ? done : hermit_result(n);
-		done += n;
-		if ((size_t)n < iov[i].iov_len)
-			break;
-	}
-	return done;
-}
-
+/* A negative offset is EINVAL, as is a bad iovec array. */
 ssize_t preadv(int fd, const struct iovec *iov, int count, off_t offset)
 {
-	return transfer_at(fd, iov, count, offset, 0);
+	return offset < 0 ? hermit_fail(EINVAL) : hermit_iov_transfer(fd, iov, count, offset, 0);
 }
 
 ssize_t pwritev(int fd, const struct iovec *iov, int count, off_t offset)
 {
-	return transfer_at(fd, iov, count, offset, 1);
+	return offset < 0 ? hermit_fail(EINVAL) : hermit_iov_transfer(fd, iov, count, offset, 1);
 }
 
 int fsync(int fd)

@@ -23,7 +23,7 @@ static inline int hermit_fail(int err)
 }
 
 struct iovec;
-/* uio.c: checks an iovec array as readv/writev/preadv/pwritev must; 0 or -EINVAL. */
-int hermit_check_iov(const struct iovec *iov, int count);
+/* uio.c: readv/writev (offset -1) and preadv/pwritev (offset >= 0) over one buffer at a time. */
+ssize_t hermit_iov_transfer(int fd, const struct iovec *iov, int count, off_t offset, int writing);
 
 #endif
