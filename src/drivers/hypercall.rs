@@ -130,14 +130,7 @@ fn transmit(port: u16, gpa: u64) {
     slot.arg.store(gpa, Ordering::Relaxed);
     slot.state.store(channel::SLOT_REQUEST, Ordering::Release);
     fence(Ordering::SeqCst);
-    if control.host_state.load(Ordering::SeqCst) != channel::HOST_POLLING
-        && slot
-            .state
-            .compare_exchange(channel::SLOT_REQUEST, channel::SLOT_IDLE, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    {
-        // SAFETY: as in the port path above.
-        unsafe { outl(port, gpa as u32) };
+    if control.host_state.load(Ordering::SeqCst) != channel::HOST_POLLING && reclaim_to_port(slot, port, gpa) {
         return;
     }
     // A polling host claims a request within a microsecond; one that has not after
@@ -146,14 +139,7 @@ fn transmit(port: u16, gpa: u64) {
     let start = crate::arch::rdtsc();
     let timeout = crate::time::clock().ns_to_cycles(CLAIM_TIMEOUT_NS);
     while slot.state.load(Ordering::Acquire) == channel::SLOT_REQUEST {
-        if crate::arch::rdtsc().wrapping_sub(start) > timeout
-            && slot
-                .state
-                .compare_exchange(channel::SLOT_REQUEST, channel::SLOT_IDLE, Ordering::AcqRel, Ordering::Acquire)
-                .is_ok()
-        {
-            // SAFETY: as in the port path above.
-            unsafe { outl(port, gpa as u32) };
+        if crate::arch::rdtsc().wrapping_sub(start) > timeout && reclaim_to_port(slot, port, gpa) {
             return;
         }
         pause();
@@ -162,6 +148,21 @@ fn transmit(port: u16, gpa: u64) {
         pause();
     }
     slot.state.store(channel::SLOT_IDLE, Ordering::Relaxed);
+}
+
+/// Takes the request in `slot` back unless the host has claimed it, and then performs it
+/// through the port; false if the host claimed it first (it will complete it).
+fn reclaim_to_port(slot: &ChannelSlot, port: u16, gpa: u64) -> bool {
+    let reclaimed = slot
+        .state
+        .compare_exchange(channel::SLOT_REQUEST, channel::SLOT_IDLE, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok();
+    if reclaimed {
+        // SAFETY: `gpa` is this core's argument area (below 4 GiB), filled by `call`; the
+        // host no longer sees the request in the channel.
+        unsafe { outl(port, gpa as u32) };
+    }
+    reclaimed
 }
 
 /// How long a request may wait in the channel for the host to claim it before the guest
