@@ -268,10 +268,9 @@ pub fn parse(file: &[u8], mem: u64) -> Result<Image, ElfError> {
 pub(crate) mod tests {
     use super::*;
 
-    /// A minimal valid image: header, one program header, 0x100 bytes at 0x800000.
-    /// A minimal image that [`parse`] accepts.
-    pub(crate) fn image() -> Vec<u8> {
-        let mut f = vec![0u8; 0x200];
+    /// Writes the ELF header of a HermitCore image to `f`: 64-bit, little-endian, OSABI 0xFF,
+    /// `ET_EXEC` for x86-64, entry 0x800000, `phnum` program headers right after the header.
+    pub(crate) fn put_header(f: &mut [u8], phnum: u16) {
         f[..4].copy_from_slice(b"\x7fELF");
         f[4] = 2;
         f[5] = 1;
@@ -279,17 +278,29 @@ pub(crate) mod tests {
         f[7] = 0xff;
         f[16..18].copy_from_slice(&2u16.to_le_bytes());
         f[18..20].copy_from_slice(&62u16.to_le_bytes());
-        f[24..32].copy_from_slice(&0x80_0000u64.to_le_bytes());
+        f[24..32].copy_from_slice(&MIN_LOAD_ADDRESS.to_le_bytes());
         f[32..40].copy_from_slice(&64u64.to_le_bytes());
         f[54..56].copy_from_slice(&56u16.to_le_bytes());
-        f[56..58].copy_from_slice(&1u16.to_le_bytes());
-        let ph = 64;
-        f[ph..ph + 4].copy_from_slice(&1u32.to_le_bytes());
-        f[ph + 8..ph + 16].copy_from_slice(&0x100u64.to_le_bytes());
-        f[ph + 16..ph + 24].copy_from_slice(&0x80_0000u64.to_le_bytes());
-        f[ph + 24..ph + 32].copy_from_slice(&0x80_0000u64.to_le_bytes());
-        f[ph + 32..ph + 40].copy_from_slice(&0x100u64.to_le_bytes());
-        f[ph + 40..ph + 48].copy_from_slice(&0x1000u64.to_le_bytes());
+        f[56..58].copy_from_slice(&phnum.to_le_bytes());
+    }
+
+    /// Writes a `PT_LOAD` program header at `at` in `f`: `filesz` bytes from file `offset`
+    /// to `paddr` (also the virtual address), `memsz` in memory.
+    pub(crate) fn put_load(f: &mut [u8], at: usize, offset: u64, paddr: u64, filesz: u64, memsz: u64) {
+        f[at..at + 4].copy_from_slice(&1u32.to_le_bytes());
+        f[at + 8..at + 16].copy_from_slice(&offset.to_le_bytes());
+        f[at + 16..at + 24].copy_from_slice(&paddr.to_le_bytes());
+        f[at + 24..at + 32].copy_from_slice(&paddr.to_le_bytes());
+        f[at + 32..at + 40].copy_from_slice(&filesz.to_le_bytes());
+        f[at + 40..at + 48].copy_from_slice(&memsz.to_le_bytes());
+    }
+
+    /// A minimal image that [`parse`] accepts: header, one program header, 0x100 bytes
+    /// loaded at 0x800000 (0x1000 in memory).
+    pub(crate) fn image() -> Vec<u8> {
+        let mut f = vec![0u8; 0x200];
+        put_header(&mut f, 1);
+        put_load(&mut f, 64, 0x100, 0x80_0000, 0x100, 0x1000);
         f
     }
 

@@ -27,26 +27,10 @@ const MAX_LEN: usize = 64 << 10;
 pub fn synthesized(segments: usize) -> Vec<u8> {
     let table = 64 + 56 * segments;
     let mut f = vec![0u8; table + 0x100 * segments];
-    f[..4].copy_from_slice(b"\x7fELF");
-    f[4] = 2;
-    f[5] = 1;
-    f[6] = 1;
-    f[7] = 0xff;
-    f[16..18].copy_from_slice(&2u16.to_le_bytes());
-    f[18..20].copy_from_slice(&62u16.to_le_bytes());
-    f[24..32].copy_from_slice(&MIN_LOAD_ADDRESS.to_le_bytes());
-    f[32..40].copy_from_slice(&64u64.to_le_bytes());
-    f[54..56].copy_from_slice(&56u16.to_le_bytes());
-    f[56..58].copy_from_slice(&(segments as u16).to_le_bytes());
+    elf::tests::put_header(&mut f, segments as u16);
     for i in 0..segments {
-        let ph = 64 + 56 * i;
         let paddr = MIN_LOAD_ADDRESS + 0x2000 * i as u64;
-        f[ph..ph + 4].copy_from_slice(&1u32.to_le_bytes());
-        f[ph + 8..ph + 16].copy_from_slice(&((table + 0x100 * i) as u64).to_le_bytes());
-        f[ph + 16..ph + 24].copy_from_slice(&paddr.to_le_bytes());
-        f[ph + 24..ph + 32].copy_from_slice(&paddr.to_le_bytes());
-        f[ph + 32..ph + 40].copy_from_slice(&0x100u64.to_le_bytes());
-        f[ph + 40..ph + 48].copy_from_slice(&0x2000u64.to_le_bytes());
+        elf::tests::put_load(&mut f, 64 + 56 * i, (table + 0x100 * i) as u64, paddr, 0x100, 0x2000);
     }
     f
 }
