@@ -439,3 +439,6 @@ hermit_c_test(omp_stack COMPILE_OPTIONS -fopenmp LINK_OPTIONS -fopenmp ENV HERMI
 hermit_c_run(omp_stack_override PROGRAM omp_stack ENV HERMIT_CPUS=2 OMP_STACKSIZE=1M EXIT_CODE 242
   TIMEOUT 10 MATCH "stack overflow into the guard page")
 hermit_c_many_cpus(posix_pipes PROGRAM posix_pipes TIMEOUT 120 MATCH "all [0-9]+ checks passed")
+# The program the GDB checks debug (proxy.gdb-*); alone it ends with status 3.
+hermit_c_test(gdb_target COMPILE_OPTIONS -O0 -pthread LINK_OPTIONS -pthread ENV HERMIT_CPUS=2 EXIT_CODE 3
+  MATCH "local=42 worker=25")

@@ -61,6 +61,9 @@ pub struct Config {
     /// Make a forbidden system call right after installing the filter (a test of it;
     /// `HERMIT_SECCOMP_SELFTEST=1`).
     pub seccomp_selftest: bool,
+    /// Wait for GDB on this TCP port of 127.0.0.1 before the guest runs (`HERMIT_DEBUG=1`,
+    /// `HERMIT_DEBUG_PORT`, default 1234).
+    pub debug: Option<u16>,
     /// CPU features hidden from the guest (`HERMIT_CPU_HIDE`, `hermit_interface::cpu` bits).
     pub cpu_hide: u64,
 }
@@ -128,8 +131,24 @@ impl Config {
             Some(v) if v.trim().is_empty() => Vec::new(),
             Some(v) => parse_specs(&v).map_err(|reason| err("HERMIT_MOUNT", &v, &reason))?,
         };
+        let debug_port = match get("HERMIT_DEBUG_PORT") {
+            None => crate::gdb::DEFAULT_PORT,
+            Some(v) => match v.trim().parse::<u16>() {
+                Ok(port) if port > 0 => port,
+                _ => return Err(err("HERMIT_DEBUG_PORT", &v, "expected a TCP port from 1 to 65535")),
+            },
+        };
+        let debug = flag("HERMIT_DEBUG", false).then_some(debug_port);
+        if debug.is_some() && flag("HERMIT_UHYVE_COMPAT", false) {
+            return Err(err(
+                "HERMIT_DEBUG",
+                "1",
+                "the GDB stub needs the kernel's debug traps, which HERMIT_UHYVE_COMPAT=1 does not offer",
+            ));
+        }
         Ok(Config {
             isle,
+            debug,
             cpus,
             mem,
             verbose: flag("HERMIT_VERBOSE", false),
@@ -275,6 +294,18 @@ mod tests {
         assert_eq!(c("64").check_cpus(64), Ok(None));
         assert_eq!(c("512").check_cpus(512), Ok(None));
         assert!(c("1").check_cpus(0).unwrap().is_none());
+    }
+
+    #[test]
+    fn debugger() {
+        assert_eq!(config(&[]).unwrap().debug, None);
+        assert_eq!(config(&[("HERMIT_DEBUG", "1")]).unwrap().debug, Some(1234));
+        assert_eq!(config(&[("HERMIT_DEBUG", "0"), ("HERMIT_DEBUG_PORT", "4000")]).unwrap().debug, None);
+        assert_eq!(config(&[("HERMIT_DEBUG", "1"), ("HERMIT_DEBUG_PORT", "4000")]).unwrap().debug, Some(4000));
+        assert!(config(&[("HERMIT_DEBUG", "1"), ("HERMIT_DEBUG_PORT", "0")]).is_err());
+        assert!(config(&[("HERMIT_DEBUG_PORT", "70000")]).is_err());
+        let e = config(&[("HERMIT_DEBUG", "1"), ("HERMIT_UHYVE_COMPAT", "1")]).unwrap_err();
+        assert!(e.to_string().contains("debug traps"), "{e}");
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct Host {
     pub ext_seen: AtomicBool,
     /// The fast channel, once the kernel announced it.
     pub channel: OnceLock<Channel>,
+    /// The GDB stub's control of the vCPUs (`HERMIT_DEBUG`), set before the guest runs.
+    pub debugger: OnceLock<std::sync::Arc<crate::gdb::Control>>,
     /// Serialises the end of the run (several threads may end it at once).
     ending: Mutex<()>,
 }
@@ -69,6 +71,7 @@ impl Host {
             fast_channel,
             ext_seen: AtomicBool::new(false),
             channel: OnceLock::new(),
+            debugger: OnceLock::new(),
             ending: Mutex::new(()),
         }
     }
@@ -88,6 +91,9 @@ impl Host {
 
     /// Ends the process with the guest's exit code (its low 8 bits, as the original).
     pub fn finish(&self, code: i32) -> ! {
+        if let Some(debugger) = self.debugger.get() {
+            debugger.exiting(code);
+        }
         let _guard = self.ending.lock();
         if code == -libc::EFAULT && !self.ext_seen.load(Ordering::Relaxed) {
             // What the original proxy said when its kernel ended a program after a fault.
@@ -99,10 +105,21 @@ impl Host {
 
     /// Ends the run because of something the guest did wrong.
     pub fn fatal(&self, what: &str) -> ! {
-        let _guard = self.ending.lock();
         eprintln!("proxy: {what}; stopping the guest");
+        if let Some(debugger) = self.debugger.get() {
+            debugger.exiting(1);
+        }
+        let _guard = self.ending.lock();
         self.dump_kmsg();
         end(1)
+    }
+
+    /// Ends the run because GDB killed the guest (status 137, as a process killed with
+    /// SIGKILL).
+    pub fn killed(&self) -> ! {
+        let _guard = self.ending.lock();
+        self.dump_kmsg();
+        end(128 + libc::SIGKILL)
     }
 
     /// In verbose mode, prints the kernel's `.kmsg` ring in order.

@@ -12,6 +12,7 @@ mod fileop;
 mod files;
 #[cfg(test)]
 mod fuzz;
+mod gdb;
 mod guest;
 mod host;
 mod hypercall;
@@ -53,6 +54,9 @@ Environment:
                         --mount adds one (repeatable). Without it, the program sees host
                         paths as they are (except the proxy's own /proc entries and devices)
   HERMIT_SECCOMP=0      do not install the proxy's system-call filter (for debugging)
+  HERMIT_DEBUG=1        wait for GDB on TCP 127.0.0.1:1234 before the guest runs
+                        (gdb <image> -ex 'target remote :1234'); HERMIT_DEBUG_PORT=N
+                        chooses the port
   HERMIT_CPU_HIDE=LIST  CPU features the kernel treats as absent, comma-separated: avx512,
                         avx (also hides AVX-512), xsave (also hides AVX; FXSAVE is used),
                         fsgsbase (the kernel refuses to boot); for testing the fallbacks
@@ -163,12 +167,21 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
             hermit_interface::MAX_CMDLINE
         ));
     }
+    // GDB connects before anything of the guest exists (a port in use ends the run here).
+    let session = match config.debug {
+        Some(port) => Some(gdb::Session::new(gdb::accept(&gdb::listen(port)?)?, config.cpus as usize)?),
+        None => None,
+    };
     let paths = sandbox::prepare(&config.mounts)?;
     let confine = || sandbox::confine(&paths, config.verbose);
     let machine = vm::build(&config, &file, &image, guest_args, env, confine)?;
     drop(file);
     machine.host.set_paths(paths);
-    sandbox::filter(config.seccomp, config.seccomp_selftest, config.verbose)?;
+    if let Some(session) = session {
+        let _ = machine.host.debugger.set(session.control());
+        session.start(std::sync::Arc::clone(&machine.host))?;
+    }
+    sandbox::filter(config.seccomp, config.seccomp_selftest, config.debug.is_some(), config.verbose)?;
     vcpu::run(machine.host, machine.vcpus)
 }
 

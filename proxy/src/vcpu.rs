@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hermit_interface::header::offset;
+use hermit_interface::hypercall::port;
 use kvm_ioctls::{VcpuExit, VcpuFd};
 
 use crate::host::Host;
@@ -51,7 +52,14 @@ fn start_secondaries(host: &Arc<Host>, vcpus: Vec<VcpuFd>) {
 }
 
 fn run_vcpu(host: &Arc<Host>, vcpu: &mut VcpuFd, id: u32) -> ! {
+    let debugger = host.debugger.get();
+    if let Some(control) = debugger {
+        control.register(id as usize);
+    }
     loop {
+        if let Some(control) = debugger.filter(|c| c.stop_requested()) {
+            control.pause(id as usize, vcpu, &host.ram, None, None);
+        }
         let exit = match vcpu.run() {
             Ok(exit) => exit,
             Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => continue,
@@ -61,6 +69,9 @@ fn run_vcpu(host: &Arc<Host>, vcpu: &mut VcpuFd, id: u32) -> ! {
             }
         };
         let outcome = match exit {
+            VcpuExit::IoOut(port::DEBUG, _) if debugger.is_some() => {
+                crate::gdb::debug_trap(host, debugger.expect("checked"), vcpu, id as usize)
+            }
             VcpuExit::IoOut(port, data) => {
                 let mut value = [0u8; 4];
                 let n = data.len().min(4);

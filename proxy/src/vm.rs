@@ -192,6 +192,9 @@ pub(crate) fn write_header(
         features |= header::FEATURE_FAST_CHANNEL;
     }
     features |= vcpu_features & header::FEATURE_APIC_PREPARED;
+    if config.debug.is_some() {
+        features |= header::FEATURE_DEBUG;
+    }
     let ext = HeaderExt {
         magic: EXT_MAGIC,
         version: EXT_VERSION,

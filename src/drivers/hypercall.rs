@@ -18,7 +18,7 @@ use crate::arch::{core_id, outl, pause, percore, preempt_disable, preempt_enable
 use crate::config::HYPERCALL_AREA_SIZE;
 
 /// Features the loader offered (`header::FEATURE_*`); zero under the original uhyve.
-static FEATURES: AtomicU64 = AtomicU64::new(0);
+pub(crate) static FEATURES: AtomicU64 = AtomicU64::new(0);
 
 /// Guest-physical address of the channel area, or zero.
 static CHANNEL: AtomicU64 = AtomicU64::new(0);

@@ -225,6 +225,10 @@ pub const FEATURE_CMDLINE: u64 = 1 << 3;
 /// mode, software-enabled, TSC-deadline timer), so the kernel need not program it. Offered
 /// only to images whose header has `disable_x2apic` 0.
 pub const FEATURE_APIC_PREPARED: u64 = 1 << 4;
+/// Feature bit: a debugger (the loader's GDB stub) is attached: the kernel's CPL-0
+/// trampoline hands #BP and #DB from CPL 3 to the loader ([`crate::hypercall::port::DEBUG`])
+/// instead of reporting them as faults.
+pub const FEATURE_DEBUG: u64 = 1 << 5;
 
 /// Extension block at `image + 0x100`, written only by this project's proxy.
 ///

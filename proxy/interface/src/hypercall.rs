@@ -61,6 +61,11 @@ pub mod port {
     /// Extension: the POSIX file calls beyond the original set, argument [`super::FileOp`]
     /// with one of the [`super::file_op`] operations.
     pub const FILEOP: u16 = 0xA40;
+    /// Extension: a debug trap for the loader's GDB stub, made by the kernel's CPL-0
+    /// trampoline only when the loader offers [`crate::header::FEATURE_DEBUG`]. The value is
+    /// meaningless; the trap frame is at the vCPU's RSP: saved RDX, saved RAX, vector (1 for
+    /// #DB, 3 for #BP), error code, then the CPU's RIP, CS, RFLAGS, RSP, SS.
+    pub const DEBUG: u16 = 0xA80;
 
     /// The extension ports: served only when the loader offers
     /// [`crate::header::FEATURE_EXT_HYPERCALLS`]; the original uhyve stops a guest that uses one.

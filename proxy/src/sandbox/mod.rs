@@ -60,11 +60,11 @@ pub fn confine(paths: &Paths, verbose: bool) -> Result<(), String> {
 
 /// Installs the system-call filter on every proxy thread unless `enabled` is false
 /// (`HERMIT_SECCOMP=0`); see [`seccomp::install`] for `selftest`.
-pub fn filter(enabled: bool, selftest: bool, verbose: bool) -> Result<(), String> {
+pub fn filter(enabled: bool, selftest: bool, debug: bool, verbose: bool) -> Result<(), String> {
     if !enabled {
         return Ok(());
     }
-    let allowed = seccomp::install(selftest)?;
+    let allowed = seccomp::install(selftest, debug)?;
     if verbose {
         eprintln!("proxy: seccomp filter installed, {allowed} system calls allowed");
     }

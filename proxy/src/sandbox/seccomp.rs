@@ -29,6 +29,18 @@ pub const KVM_IOCTLS: [(&str, u64); 3] = [
     ("KVM_GET_SREGS", kvm_ioctl(2, 0x83, size_of::<kvm_bindings::kvm_sregs>())),
 ];
 
+/// What the GDB stub adds (`HERMIT_DEBUG`): writing a stopped vCPU's registers and its x87
+/// and SSE state.
+pub const DEBUG_IOCTLS: [(&str, u64); 3] = [
+    ("KVM_SET_REGS", kvm_ioctl(1, 0x82, size_of::<kvm_bindings::kvm_regs>())),
+    ("KVM_GET_FPU", kvm_ioctl(2, 0x8c, size_of::<kvm_bindings::kvm_fpu>())),
+    ("KVM_SET_FPU", kvm_ioctl(1, 0x8d, size_of::<kvm_bindings::kvm_fpu>())),
+];
+
+/// What the GDB stub adds: waiting for GDB's bytes (`poll`) and peeking at them.
+pub const DEBUG_ALLOWED: &[(&str, i64)] =
+    &[("poll", libc::SYS_poll), ("ppoll", libc::SYS_ppoll), ("recvfrom", libc::SYS_recvfrom)];
+
 /// The system calls allowed without conditions (see `ARCHITECTURE.md` for why).
 pub const ALLOWED: &[(&str, i64)] = &[
     // Hypercalls: guest files and the console.
@@ -107,8 +119,11 @@ fn rule(conditions: Vec<Cond>) -> Result<SeccompRule, String> {
 /// [`KVM_IOCTLS`], `mmap`/`mprotect` without `PROT_EXEC` (no new code), `clone` only for
 /// threads (`CLONE_THREAD`, no new processes), `prctl(PR_SET_NAME)` and `tgkill` to the
 /// proxy's own threads (`abort`).
-pub fn rules(pid: u32) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
-    let mut map: BTreeMap<i64, Vec<SeccompRule>> = ALLOWED.iter().map(|(_, nr)| (*nr, Vec::new())).collect();
+/// With `debug`, also [`DEBUG_ALLOWED`] and [`DEBUG_IOCTLS`] (the GDB stub).
+pub fn rules(pid: u32, debug: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
+    let extra: &[(&str, i64)] = if debug { DEBUG_ALLOWED } else { &[] };
+    let mut map: BTreeMap<i64, Vec<SeccompRule>> =
+        ALLOWED.iter().chain(extra).map(|(_, nr)| (*nr, Vec::new())).collect();
     let no_exec = || rule(vec![cond(2, Len::Dword, Op::MaskedEq(libc::PROT_EXEC as u64), 0)?]);
     map.insert(libc::SYS_mmap, vec![no_exec()?]);
     map.insert(libc::SYS_mprotect, vec![no_exec()?]);
@@ -123,8 +138,10 @@ pub fn rules(pid: u32) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
     map.insert(libc::SYS_tgkill, vec![rule(vec![cond(0, Len::Dword, Op::Eq, u64::from(pid))?])?]);
     // The KVM ioctls, and TIOCGWINSZ for the FILEOP hypercall WINSIZE (a guest descriptor's
     // terminal size).
+    let debug_ioctls: &[(&str, u64)] = if debug { &DEBUG_IOCTLS } else { &[] };
     let ioctls = KVM_IOCTLS
         .iter()
+        .chain(debug_ioctls)
         .map(|(_, nr)| *nr)
         .chain([libc::TIOCGWINSZ])
         .map(|nr| rule(vec![cond(1, Len::Dword, Op::Eq, nr)?]))
@@ -134,8 +151,8 @@ pub fn rules(pid: u32) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
 }
 
 /// The main filter: the allow-list, everything else traps.
-pub fn allow_list(pid: u32) -> Result<BpfProgram, String> {
-    let filter = SeccompFilter::new(rules(pid)?, SeccompAction::Trap, SeccompAction::Allow, TargetArch::x86_64)
+pub fn allow_list(pid: u32, debug: bool) -> Result<BpfProgram, String> {
+    let filter = SeccompFilter::new(rules(pid, debug)?, SeccompAction::Trap, SeccompAction::Allow, TargetArch::x86_64)
         .map_err(|e| e.to_string())?;
     filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())
 }
@@ -190,8 +207,8 @@ extern "C" fn on_sigsys(_signal: libc::c_int, info: *mut libc::siginfo_t, _conte
 /// Installs the `SIGSYS` handler and both filters on every thread of the proxy (TSYNC);
 /// returns the number of system calls allowed. With `selftest`, then makes a forbidden
 /// call (`execve` with null arguments), which must end the proxy with the message.
-pub fn install(selftest: bool) -> Result<usize, String> {
-    let allow = allow_list(std::process::id())?;
+pub fn install(selftest: bool, debug: bool) -> Result<usize, String> {
+    let allow = allow_list(std::process::id(), debug)?;
     let clone3 = clone3_enosys()?;
     // SAFETY: an all-zero `sigaction` is valid; the handler is an `extern "C"` function of
     // the SA_SIGINFO signature that only calls async-signal-safe functions.
@@ -211,7 +228,7 @@ pub fn install(selftest: bool) -> Result<usize, String> {
         unsafe { libc::syscall(libc::SYS_execve, 0usize, 0usize, 0usize) };
         return Err("seccomp self-test: execve was not stopped by the filter".into());
     }
-    Ok(rules(std::process::id())?.len())
+    Ok(rules(std::process::id(), debug)?.len())
 }
 
 #[cfg(test)]
@@ -220,7 +237,7 @@ mod tests {
 
     #[test]
     fn allow_list_is_consistent() {
-        let map = rules(1234).unwrap();
+        let map = rules(1234, false).unwrap();
         assert_eq!(map.len(), ALLOWED.len() + 7, "no call is listed twice");
         for forbidden in [
             libc::SYS_execve,
@@ -239,7 +256,7 @@ mod tests {
         ] {
             assert!(!map.contains_key(&forbidden), "{forbidden} must not be allowed");
         }
-        let program = allow_list(1234).unwrap();
+        let program = allow_list(1234, false).unwrap();
         assert!(!program.is_empty() && program.len() < 4096, "{} instructions", program.len());
         assert!(!clone3_enosys().unwrap().is_empty());
     }
@@ -263,7 +280,7 @@ mod tests {
     /// the default SIGSYS action); returns how the child ended.
     fn in_filtered_child(body: fn() -> i32) -> (bool, i32) {
         let pid = std::process::id();
-        let (allow, clone3) = (allow_list(pid).unwrap(), clone3_enosys().unwrap());
+        let (allow, clone3) = (allow_list(pid, false).unwrap(), clone3_enosys().unwrap());
         // SAFETY: the child only makes system calls (prctl/seccomp via seccompiler, which
         // does not allocate, and `body`'s) and leaves with `_exit`.
         let child = unsafe { libc::fork() };

@@ -7,6 +7,9 @@
 //! - #GP from CPL 3 on `hlt`: halt with interrupts enabled until one arrives, then resume
 //!   after the instruction (how an idle core sleeps); not at all if a wakeup is pending or an
 //!   interrupt already arrived since the caller checked (its timer may have fired);
+//! - #BP and #DB from CPL 3 while the loader's GDB stub is attached (header feature
+//!   `FEATURE_DEBUG`): a `DEBUG` port exit with the trap frame on the stack, which the loader
+//!   reads and may change (breakpoints, single steps); then resume as the frame says;
 //! - any other exception: save the registers into this core's fault frame and resume at
 //!   CPL 3 in [`super::fault::report`] on the core's fault stack;
 //! - a second fault on a core that is already reporting one: end the guest with the EXIT
@@ -164,6 +167,8 @@ hermit_trap_common:
 15:
     add qword ptr [rsp + 24], 1
     pop rbx
+    test byte ptr [rsp + 33], 1
+    jnz 52f
     add rsp, 16
     iretq
 17:
@@ -194,6 +199,8 @@ hermit_trap_common:
 27:
     add qword ptr [rsp + 24], 2
     pop rbx
+    test byte ptr [rsp + 33], 1
+    jnz 52f
     add rsp, 16
     iretq
 
@@ -201,7 +208,7 @@ hermit_trap_common:
     // it in the CPL-3 preemption trampoline on its own stack, below its red zone.
 20:
     cmp qword ptr [rsp], 32
-    jb 30f
+    jb 50f
     cmp qword ptr [rsp], {spurious_vector}
     je 21f
     inc qword ptr gs:[{pc_interrupts}]
@@ -241,6 +248,38 @@ hermit_trap_common:
     mov qword ptr [rsp + 32], rbx
     pop rbx
     pop rax
+    add rsp, 16
+    iretq
+
+    // #BP and #DB from CPL 3 while the loader's debugger is attached: a DEBUG exit with the
+    // frame at RSP (saved RDX and RAX, vector, error, RIP, CS, RFLAGS, RSP, SS); the loader
+    // may change it, and the interrupted code resumes as the frame says. A port access made
+    // for CPL 3 with the trap flag set reports its single step here too (52), as the CPU
+    // would after the instruction.
+50:
+    test byte ptr [rip + {features}], {feature_debug}
+    jz 30f
+    test byte ptr [rsp + 24], 3
+    jz 30f
+    cmp qword ptr [rsp], 3
+    je 51f
+    cmp qword ptr [rsp], 1
+    jne 30f
+51:
+    push rax
+    push rdx
+    mov dx, {debug_port}
+    out dx, al
+    pop rdx
+    pop rax
+    add rsp, 16
+    iretq
+52:
+    test byte ptr [rip + {features}], {feature_debug}
+    jz 53f
+    mov qword ptr [rsp], 1
+    jmp 51b
+53:
     add rsp, 16
     iretq
 
@@ -353,5 +392,8 @@ hermit_fatal_code:
     user_data = const USER_DATA | 3,
     user_rflags = const 0x3202u64,
     exit_port = const port::EXIT,
+    debug_port = const port::DEBUG,
+    features = sym crate::drivers::hypercall::FEATURES,
+    feature_debug = const hermit_interface::header::FEATURE_DEBUG,
     report = sym super::fault::report,
 );

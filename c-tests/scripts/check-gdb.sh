@@ -1,0 +1,140 @@
+#!/bin/sh
+# check-gdb.sh: HERMIT_DEBUG=1 — GDB (gdb -batch) debugs gdb_target through the proxy's stub.
+# usage: check-gdb.sh <proxy> <gdb_target image> <gdb_target.c> <scratch directory> <case>
+# Cases: main (break at main, next three lines, a local, bt into libc_start, two vCPUs in
+# info threads, continue to the exit status), thread (a breakpoint in the second thread),
+# hypercall-step (stepi over a port access), interrupt (Ctrl-C, write a variable, continue),
+# detach, drop (GDB killed mid-run), kill, port-in-use. Each run takes a free port: a port
+# the proxy cannot bind is retried with another one.
+set -eu
+proxy=$1 image=$2 source=$3 dir=$4 case=$5
+mkdir -p "$dir"
+out=$dir/$case
+command -v gdb > /dev/null || { echo "FAIL: gdb is not installed (apt-get install gdb)"; exit 1; }
+
+fail() {
+	echo "FAIL ($case): $*"
+	for f in "$out.gdb" "$out.out" "$out.err"; do
+		[ -f "$f" ] && { echo "--- $f"; cat "$f"; }
+	done
+	[ -n "${pid:-}" ] && kill "$pid" 2> /dev/null
+	exit 1
+}
+expect() { # expect <file> <extended regex> <what>
+	grep -Eq "$2" "$1" || fail "$3: no line matching /$2/ in $1"
+}
+
+# start_proxy [VAR=value...] -- [program arguments]: a waiting proxy in the background ($pid,
+# $port); retries with another port if the one it chose is taken.
+start_proxy() {
+	env_vars=""
+	while [ "$1" != "--" ]; do env_vars="$env_vars $1"; shift; done
+	shift
+	for attempt in 1 2 3 4 5 6 7 8; do
+		port=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+		# shellcheck disable=SC2086
+		env $env_vars HERMIT_DEBUG=1 HERMIT_DEBUG_PORT=$port "$proxy" "$image" "$@" > "$out.out" 2> "$out.err" &
+		pid=$!
+		i=0
+		while [ $i -lt 200 ]; do
+			grep -q "waiting for GDB" "$out.err" && return 0
+			kill -0 "$pid" 2> /dev/null || break
+			sleep 0.05
+			i=$((i + 1))
+		done
+		wait "$pid" || true
+		grep -q "cannot listen for GDB" "$out.err" || fail "the proxy did not wait for GDB"
+	done
+	fail "no free port found"
+}
+
+# run_gdb <commands...>: gdb -batch against the waiting proxy; then the proxy's status ($status).
+run_gdb() {
+	printf '%s\n' "$@" > "$out.cmds"
+	timeout 120 gdb -nx -batch -ex "set confirm off" -ex "set pagination off" -ex "set backtrace past-main on" \
+		-ex "target remote 127.0.0.1:$port" -x "$out.cmds" "$image" > "$out.gdb" 2>&1 || true
+	status=0
+	wait "$pid" || status=$?
+	pid=""
+}
+
+write_line=$(grep -n 'through a hypercall' "$source" | cut -d: -f1)
+case $case in
+main)
+	start_proxy HERMIT_CPUS=2 --
+	run_gdb "break main" "continue" "next" "next" "next" "print local" "bt" "info threads" "continue"
+	expect "$out.gdb" "hit Breakpoint 1, main \(" "the breakpoint at main"
+	expect "$out.gdb" '^\$1 = 42$' "the local after three lines"
+	expect "$out.gdb" '^#0 .*main \(.*gdb_target.c:[0-9]+' "bt: main with its source line"
+	expect "$out.gdb" '^#1 .* in libc_start \(.*crt0.c:[0-9]+' "bt: libc_start below main"
+	expect "$out.gdb" '^\* 1 +Thread 1.1 \(vCPU 0\)' "info threads: vCPU 0"
+	expect "$out.gdb" '^  2 +Thread 1.2 \(vCPU 1' "info threads: vCPU 1"
+	expect "$out.gdb" "exited with code 03" "GDB saw the exit status"
+	[ "$status" -eq 3 ] || fail "the proxy exited with $status, not the program's 3"
+	;;
+thread)
+	start_proxy HERMIT_CPUS=2 --
+	run_gdb "break worker" "continue" "info threads" "next" "next" "print worker_result" "continue"
+	expect "$out.gdb" "Thread 2 hit Breakpoint 1, worker \(" "the breakpoint in the second thread"
+	expect "$out.gdb" '^\* 2 +Thread 1.2 \(vCPU 1\) +worker' "the second vCPU runs the worker"
+	expect "$out.gdb" '^\$1 = 25$' "the worker's result after two lines"
+	expect "$out.gdb" "exited with code 03" "GDB saw the exit status"
+	[ "$status" -eq 3 ] || fail "the proxy exited with $status"
+	;;
+hypercall-step)
+	# Without the fast channel every host call is an `out` (a #GP to the CPL-0 trampoline).
+	start_proxy HERMIT_FASTCALL=0 --
+	run_gdb "break $write_line" "continue" \
+		'while *(unsigned char *)$pc != 0xef && *(unsigned char *)$pc != 0xee' "stepi" "end" \
+		'set $at = $pc' "stepi" 'printf "stepped from %#lx to %#lx\n", $at, $pc' "continue"
+	line=$(grep -E '^stepped from' "$out.gdb") || fail "no single step over a port access"
+	from=$(echo "$line" | awk '{print $3}') to=$(echo "$line" | awk '{print $5}')
+	[ $((to)) -eq $((from + 1)) ] || fail "the step over the 1-byte out at $from stopped at $to"
+	expect "$out.out" "^a line through a hypercall$" "the stepped hypercall's output"
+	[ "$status" -eq 3 ] || fail "the proxy exited with $status"
+	;;
+interrupt)
+	start_proxy HERMIT_CPUS=2 -- spin
+	run_gdb 'shell (sleep 1; kill -INT $PPID) &' "continue" "bt" "set var keep_spinning = 0" "continue"
+	expect "$out.gdb" "received signal SIGINT" "Ctrl-C stopped the guest"
+	expect "$out.gdb" '^#0 .* in spin \(' "the interrupted loop"
+	expect "$out.out" "^spin: the spin ended$" "the variable GDB wrote"
+	[ "$status" -eq 3 ] || fail "the proxy exited with $status"
+	;;
+detach | drop)
+	start_proxy HERMIT_CPUS=2 --
+	if [ "$case" = detach ]; then
+		run_gdb "break main" "continue" "detach"
+		expect "$out.err" "GDB detached; the guest runs on" "the proxy saw the detach"
+	else
+		run_gdb "break main" "continue" 'shell kill -9 $PPID'
+		expect "$out.err" "connection to GDB ended" "the proxy saw the connection end"
+	fi
+	expect "$out.gdb" "hit Breakpoint 1, main \(" "the breakpoint at main"
+	expect "$out.out" "^local=42 worker=25$" "the guest ran to its end"
+	[ "$status" -eq 3 ] || fail "the proxy exited with $status, not the program's 3"
+	;;
+kill)
+	start_proxy --
+	run_gdb "break main" "continue" "kill"
+	expect "$out.err" "GDB killed the guest" "the proxy's message"
+	[ "$status" -eq 137 ] || fail "the proxy exited with $status, not 137"
+	;;
+port-in-use)
+	start_proxy --
+	first=$pid
+	set +e
+	HERMIT_DEBUG=1 HERMIT_DEBUG_PORT=$port "$proxy" "$image" > "$out.second" 2>&1
+	code=$?
+	set -e
+	kill "$first"
+	wait "$first" 2> /dev/null || true
+	pid=""
+	[ "$code" -eq 1 ] || fail "a second proxy on port $port exited with $code, not 1"
+	grep -q "cannot listen for GDB on 127.0.0.1:$port" "$out.second" || fail "no clear message: $(cat "$out.second")"
+	;;
+*)
+	fail "unknown case"
+	;;
+esac
+echo "ok   gdb $case"
