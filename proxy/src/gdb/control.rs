@@ -149,39 +149,50 @@ impl Control {
         let fpu = vcpu.get_fpu().unwrap_or_default();
         let frame = frame_addr.and_then(|addr| read_frame(ram, sregs.cr3, addr));
         let mut snapshot = Snapshot { regs, sregs, fpu, frame };
-        let mut state = self.lock();
-        if state.detached {
-            return;
-        }
         if let Some(Stop::Breakpoint(_)) = stop {
             // int3 is a trap: the frame's RIP is past it; GDB wants the breakpoint address.
             snapshot.set_pc(snapshot.pc() - 1);
         }
-        state.stop = true;
-        let slot = &mut state.slots[id];
-        slot.snapshot = Some(snapshot);
-        slot.action = None;
-        slot.stepping = false;
-        if let Some(stop) = stop {
-            self.report(stop);
+        let mut stop = stop;
+        let mut state = self.lock();
+        loop {
+            if state.detached {
+                return;
+            }
+            state.stop = true;
+            let slot = &mut state.slots[id];
+            slot.snapshot = Some(snapshot);
+            slot.action = None;
+            slot.stepping = false;
+            if let Some(stop) = stop {
+                self.report(stop);
+            }
+            self.changed.notify_all();
+            state = self
+                .changed
+                .wait_while(state, |s| !s.detached && s.slots[id].action.is_none())
+                .unwrap_or_else(|e| e.into_inner());
+            let slot = &mut state.slots[id];
+            let action = slot.action.take().unwrap_or(Action::Continue);
+            let Some(taken) = slot.snapshot.take() else { return };
+            snapshot = taken;
+            if action == Action::Step && !snapshot.user_mode() && !state.detached {
+                // CPL-0 code (a trampoline, an idle core's hlt) cannot be single-stepped: the
+                // step ends at once, where it began.
+                stop = Some(Stop::Step(id));
+                continue;
+            }
+            let step = action == Action::Step && !state.detached;
+            state.slots[id].stepping = step;
+            drop(state);
+            snapshot.set_trap_flag(step);
+            if let Some(frame) = &snapshot.frame {
+                write_frame(ram, snapshot.sregs.cr3, frame);
+            }
+            let _ = vcpu.set_regs(&snapshot.regs);
+            let _ = vcpu.set_fpu(&snapshot.fpu);
+            return;
         }
-        self.changed.notify_all();
-        let mut state = self
-            .changed
-            .wait_while(state, |s| !s.detached && s.slots[id].action.is_none())
-            .unwrap_or_else(|e| e.into_inner());
-        let slot = &mut state.slots[id];
-        let action = slot.action.take().unwrap_or(Action::Continue);
-        let Some(mut snapshot) = slot.snapshot.take() else { return };
-        let step = action == Action::Step && snapshot.user_mode() && !state.detached;
-        state.slots[id].stepping = step;
-        drop(state);
-        snapshot.set_trap_flag(step);
-        if let Some(frame) = &snapshot.frame {
-            write_frame(ram, snapshot.sregs.cr3, frame);
-        }
-        let _ = vcpu.set_regs(&snapshot.regs);
-        let _ = vcpu.set_fpu(&snapshot.fpu);
     }
 
     /// Whether vCPU `id` was resumed with a single step that is still running.

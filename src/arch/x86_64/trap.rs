@@ -19,8 +19,9 @@
 //! - `invlpg [rax]` from CPL 3: perform it; `mov cr3, rax`: reload the current CR3,
 //!   whatever `rax` holds (the TLB shootdown of `super::tlb`);
 //! - an external interrupt: acknowledge it; if it interrupted CPL 3 and preemption is
-//!   allowed, resume the interrupted code in the CPL-3 preemption trampoline
-//!   (`super::preempt`), otherwise note it for later or just return (it woke a `hlt`).
+//!   allowed (and it is not being single-stepped), resume the interrupted code in the CPL-3
+//!   preemption trampoline (`super::preempt`), otherwise note it for later or just return
+//!   (it woke a `hlt`).
 
 use core::arch::global_asm;
 use core::mem::offset_of;
@@ -225,7 +226,12 @@ hermit_trap_common:
     test byte ptr [rsp + 24], 3
     jz 29f
     cmp dword ptr gs:[{pc_preempt_count}], 0
-    je 25f
+    jne 26f
+    // Code being single-stepped by the debugger (trap flag) is not preempted now: the step
+    // would end in the preemption trampoline.
+    test byte ptr [rsp + 33], 1
+    jz 25f
+26:
     mov dword ptr gs:[{pc_preempt_pending}], 1
     jmp 29f
 21:
