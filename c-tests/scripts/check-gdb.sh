@@ -2,7 +2,8 @@
 # check-gdb.sh: HERMIT_DEBUG=1 — GDB (gdb -batch) debugs gdb_target through the proxy's stub.
 # usage: check-gdb.sh <proxy> <gdb_target image> <gdb_target.c> <scratch directory> <case>
 # Cases: main (break at main, next three lines, a local, bt into libc_start, two vCPUs in
-# info threads, continue to the exit status), thread (a breakpoint in the second thread),
+# info threads, continue to the exit status), thread (a breakpoint in the second thread, its
+# FS base, an AVX register written),
 # hypercall-step (stepi over a port access), interrupt (Ctrl-C, write a variable, continue),
 # detach, drop (GDB killed mid-run), kill, port-in-use. Each run takes a free port: a port
 # the proxy cannot bind is retried with another one.
@@ -74,10 +75,13 @@ main)
 	;;
 thread)
 	start_proxy HERMIT_CPUS=2 --
-	run_gdb "break worker" "continue" "info threads" "next" "next" "print worker_result" "continue"
+	run_gdb "break worker" "continue" "info threads" "next" "next" "print worker_result" \
+		'printf "fs_base %#lx\n", $fs_base' 'set var $ymm3.v4_int64[3] = 77' "stepi" 'print $ymm3.v4_int64[3]' "continue"
 	expect "$out.gdb" "Thread 2 hit Breakpoint 1, worker \(" "the breakpoint in the second thread"
 	expect "$out.gdb" '^\* 2 +Thread 1.2 \(vCPU 1\) +worker' "the second vCPU runs the worker"
 	expect "$out.gdb" '^\$1 = 25$' "the worker's result after two lines"
+	expect "$out.gdb" '^fs_base 0x[1-9a-f][0-9a-f]+$' "the thread's FS base (its TLS)"
+	expect "$out.gdb" '^\$2 = 77$' "an AVX register written by GDB, kept across a step"
 	expect "$out.gdb" "exited with code 03" "GDB saw the exit status"
 	[ "$status" -eq 3 ] || fail "the proxy exited with $status"
 	;;

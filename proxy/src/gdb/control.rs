@@ -147,8 +147,9 @@ impl Control {
         let Ok(regs) = vcpu.get_regs() else { return };
         let Ok(sregs) = vcpu.get_sregs() else { return };
         let fpu = vcpu.get_fpu().unwrap_or_default();
+        let xsave = vcpu.get_xsave().ok();
         let frame = frame_addr.and_then(|addr| read_frame(ram, sregs.cr3, addr));
-        let mut snapshot = Snapshot { regs, sregs, fpu, frame };
+        let mut snapshot = Snapshot { regs, sregs, fpu, xsave, frame };
         if let Some(Stop::Breakpoint(_)) = stop {
             // int3 is a trap: the frame's RIP is past it; GDB wants the breakpoint address.
             snapshot.set_pc(snapshot.pc() - 1);
@@ -190,6 +191,11 @@ impl Control {
                 write_frame(ram, snapshot.sregs.cr3, frame);
             }
             let _ = vcpu.set_regs(&snapshot.regs);
+            if let Some(xsave) = &snapshot.xsave {
+                // SAFETY: a whole `kvm_xsave` that KVM_GET_XSAVE filled (no extra area).
+                let _ = unsafe { vcpu.set_xsave(xsave) };
+            }
+            // After the XSAVE area, which holds the x87 and SSE state too.
             let _ = vcpu.set_fpu(&snapshot.fpu);
             return;
         }

@@ -13,6 +13,7 @@
 //! ([`regs::Frame`]), and a single step is the trap flag in that frame (or in the registers
 //! of a vCPU stopped from outside). The same path works on hardware KVM.
 
+mod arch;
 mod control;
 mod regs;
 mod target;

@@ -7,7 +7,16 @@
 //! stopped from outside (Ctrl-C, another vCPU's breakpoint) shows its live registers.
 
 use gdbstub_arch::x86::reg::{X86SegmentRegs, X86_64CoreRegs, X87FpuInternalRegs};
-use kvm_bindings::{kvm_fpu, kvm_regs, kvm_sregs};
+use kvm_bindings::{kvm_fpu, kvm_regs, kvm_sregs, kvm_xsave};
+
+use super::arch::HermitRegs;
+
+/// Index of the XSAVE header's XSTATE_BV in `kvm_xsave::region` (byte 512).
+const XSTATE_BV: usize = 512 / 4;
+/// Index of the AVX state (the upper halves of YMM0..15, byte 576) in `kvm_xsave::region`.
+const YMM_HI: usize = 576 / 4;
+/// XSTATE_BV bit of the AVX state.
+const XSTATE_AVX: u32 = 1 << 2;
 
 /// Trap flag in RFLAGS.
 pub const TF: u64 = 1 << 8;
@@ -34,7 +43,7 @@ impl Frame {
 }
 
 /// A stopped vCPU's state.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct Snapshot {
     /// General registers as KVM has them.
     pub regs: kvm_regs,
@@ -42,6 +51,8 @@ pub struct Snapshot {
     pub sregs: kvm_sregs,
     /// x87 and SSE state.
     pub fpu: kvm_fpu,
+    /// The XSAVE area (for the AVX registers), if KVM gives it.
+    pub xsave: Option<kvm_xsave>,
     /// The trap frame, if the vCPU stopped in the debug trampoline.
     pub frame: Option<Frame>,
 }
@@ -75,7 +86,32 @@ impl Snapshot {
     }
 
     /// The registers as GDB sees them.
-    pub fn to_gdb(&self) -> X86_64CoreRegs {
+    pub fn to_gdb(&self) -> HermitRegs {
+        let mut ymmh = [0u128; 16];
+        if let Some(xsave) = self.xsave.as_ref().filter(|x| x.region[XSTATE_BV] & XSTATE_AVX != 0) {
+            for (i, ymm) in ymmh.iter_mut().enumerate() {
+                let words = &xsave.region[YMM_HI + 4 * i..YMM_HI + 4 * i + 4];
+                *ymm = words.iter().rev().fold(0u128, |acc, w| (acc << 32) | u128::from(*w));
+            }
+        }
+        HermitRegs { core: self.core_to_gdb(), fs_base: self.sregs.fs.base, gs_base: self.sregs.gs.base, ymmh }
+    }
+
+    /// Takes the registers GDB wrote: general, x87, SSE and AVX ones (not the segment
+    /// selectors and bases, which the kernel owns).
+    pub fn set_from_gdb(&mut self, g: &HermitRegs) {
+        self.core_from_gdb(&g.core);
+        if let Some(xsave) = &mut self.xsave {
+            for (i, ymm) in g.ymmh.iter().enumerate() {
+                for (j, word) in xsave.region[YMM_HI + 4 * i..YMM_HI + 4 * i + 4].iter_mut().enumerate() {
+                    *word = (ymm >> (32 * j)) as u32;
+                }
+            }
+            xsave.region[XSTATE_BV] |= XSTATE_AVX;
+        }
+    }
+
+    fn core_to_gdb(&self) -> X86_64CoreRegs {
         let r = &self.regs;
         let mut regs = [
             r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14,
@@ -128,8 +164,7 @@ impl Snapshot {
         }
     }
 
-    /// Takes the registers GDB wrote (segment selectors cannot change).
-    pub fn set_from_gdb(&mut self, g: &X86_64CoreRegs) {
+    fn core_from_gdb(&mut self, g: &X86_64CoreRegs) {
         let r = &mut self.regs;
         // With a frame, the vCPU's own RAX, RDX and RSP are the trampoline's (they lead it
         // back to its iretq); the stopped code's live in the frame.
@@ -190,7 +225,7 @@ mod tests {
 
     #[test]
     fn live_registers_without_a_frame() {
-        let g = stopped(false).to_gdb();
+        let g = stopped(false).to_gdb().core;
         assert_eq!((g.regs[0], g.regs[1], g.regs[3], g.regs[7]), (0xa0, 0xb0, 0xd0, 0x5000));
         assert_eq!((g.rip, g.eflags, g.segments.cs), (0x81_7000, 0x2, 0x08));
         assert_eq!(g.xmm[1], 7);
@@ -201,7 +236,7 @@ mod tests {
     #[test]
     fn the_frame_holds_the_stopped_code() {
         let s = stopped(true);
-        let g = s.to_gdb();
+        let g = s.to_gdb().core;
         assert_eq!((g.regs[0], g.regs[1], g.regs[3], g.regs[7]), (0xaa, 0xb0, 0xdd, 0x1f_0000));
         assert_eq!((g.rip, g.eflags, g.segments.cs, g.segments.ss), (0x84_4000, 0x246, 0x2b, 0x23));
         assert!(s.user_mode());
@@ -211,18 +246,38 @@ mod tests {
     #[test]
     fn writes_go_to_the_frame_and_keep_the_trampoline_intact() {
         let mut s = stopped(true);
-        let mut g = s.to_gdb();
+        let mut all = s.to_gdb();
+        let g = &mut all.core;
         g.regs[0] = 1;
         g.regs[1] = 2;
         g.regs[3] = 3;
         g.regs[7] = 0x1e_0000;
         g.rip = 0x84_4010;
         g.eflags = 0x3ff & !0x200; // IF and IOPL are not GDB's to change
-        s.set_from_gdb(&g);
+        s.set_from_gdb(&all);
         let f = s.frame.unwrap();
         assert_eq!(f.words, [3, 1, 3, 0, 0x84_4010, 0x2b, 0x2d7 | 0x200 | 0x100, 0x1e_0000, 0x23]);
         assert_eq!((s.regs.rax, s.regs.rdx, s.regs.rsp, s.regs.rip), (0xa0, 0xd0, 0x5000, 0x81_7000));
         assert_eq!(s.regs.rbx, 2);
+    }
+
+    #[test]
+    fn avx_upper_halves_and_bases() {
+        let mut s = stopped(false);
+        s.sregs.fs.base = 0x20_1000;
+        s.sregs.gs.base = 0x90_0000;
+        let mut xsave = kvm_xsave::default();
+        xsave.region[YMM_HI + 4] = 0x1111_2222;
+        xsave.region[YMM_HI + 7] = 0x3333_4444;
+        s.xsave = Some(xsave);
+        assert_eq!(s.to_gdb().ymmh[1], 0, "AVX state in its initial configuration");
+        s.xsave.as_mut().unwrap().region[XSTATE_BV] = 0b111;
+        let mut g = s.to_gdb();
+        assert_eq!((g.fs_base, g.gs_base), (0x20_1000, 0x90_0000));
+        assert_eq!(g.ymmh[1], (0x3333_4444u128 << 96) | 0x1111_2222);
+        g.ymmh[2] = 5 << 64;
+        s.set_from_gdb(&g);
+        assert_eq!(s.xsave.unwrap().region[YMM_HI + 8..YMM_HI + 12], [0, 0, 5, 0]);
     }
 
     #[test]

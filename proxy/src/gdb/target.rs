@@ -18,9 +18,8 @@ use gdbstub::target::ext::monitor_cmd::{ConsoleOutput, MonitorCmd, MonitorCmdOps
 use gdbstub::target::ext::thread_extra_info::{ThreadExtraInfo, ThreadExtraInfoOps};
 use gdbstub::target::{Target, TargetError, TargetResult};
 use gdbstub::{outputln, stub::MultiThreadStopReason};
-use gdbstub_arch::x86::reg::X86_64CoreRegs;
-use gdbstub_arch::x86::X86_64_SSE;
 
+use super::arch::{HermitRegs, X86_64Hermit};
 use super::control::{Action, Control, Stop};
 use crate::host::Host;
 use crate::paging;
@@ -79,7 +78,7 @@ impl HermitTarget {
 }
 
 impl Target for HermitTarget {
-    type Arch = X86_64_SSE;
+    type Arch = X86_64Hermit;
     type Error = String;
 
     fn base_ops(&mut self) -> BaseOps<'_, Self::Arch, Self::Error> {
@@ -96,12 +95,12 @@ impl Target for HermitTarget {
 }
 
 impl MultiThreadBase for HermitTarget {
-    fn read_registers(&mut self, regs: &mut X86_64CoreRegs, tid: Tid) -> TargetResult<(), Self> {
+    fn read_registers(&mut self, regs: &mut HermitRegs, tid: Tid) -> TargetResult<(), Self> {
         *regs = self.control.with_snapshot(tid.get() - 1, |s| s.to_gdb()).ok_or(TargetError::NonFatal)?;
         Ok(())
     }
 
-    fn write_registers(&mut self, regs: &X86_64CoreRegs, tid: Tid) -> TargetResult<(), Self> {
+    fn write_registers(&mut self, regs: &HermitRegs, tid: Tid) -> TargetResult<(), Self> {
         self.control.with_snapshot(tid.get() - 1, |s| s.set_from_gdb(regs)).ok_or(TargetError::NonFatal)
     }
 

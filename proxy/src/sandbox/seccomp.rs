@@ -29,9 +29,11 @@ pub const KVM_IOCTLS: [(&str, u64); 3] = [
     ("KVM_GET_SREGS", kvm_ioctl(2, 0x83, size_of::<kvm_bindings::kvm_sregs>())),
 ];
 
-/// What the GDB stub adds (`HERMIT_DEBUG`): writing a stopped vCPU's registers and its x87
-/// and SSE state.
-pub const DEBUG_IOCTLS: [(&str, u64); 3] = [
+/// What the GDB stub adds (`HERMIT_DEBUG`): writing a stopped vCPU's registers, its x87,
+/// SSE and AVX state.
+pub const DEBUG_IOCTLS: [(&str, u64); 5] = [
+    ("KVM_GET_XSAVE", kvm_ioctl(2, 0xa4, size_of::<kvm_bindings::kvm_xsave>())),
+    ("KVM_SET_XSAVE", kvm_ioctl(1, 0xa5, size_of::<kvm_bindings::kvm_xsave>())),
     ("KVM_SET_REGS", kvm_ioctl(1, 0x82, size_of::<kvm_bindings::kvm_regs>())),
     ("KVM_GET_FPU", kvm_ioctl(2, 0x8c, size_of::<kvm_bindings::kvm_fpu>())),
     ("KVM_SET_FPU", kvm_ioctl(1, 0x8d, size_of::<kvm_bindings::kvm_fpu>())),
