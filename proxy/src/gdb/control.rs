@@ -96,11 +96,14 @@ impl Control {
     /// Installs the handler of [`KICK_SIGNAL`] (before the seccomp filter, which forbids
     /// `rt_sigaction`).
     pub fn install_kick_handler() -> Result<(), String> {
-        // SAFETY: an all-zero `sigaction` is valid; the handler does nothing, and no
-        // SA_RESTART makes KVM_RUN return EINTR.
+        // SAFETY: an all-zero `sigaction` is valid; the handler does nothing. KVM_RUN returns
+        // EINTR for a pending signal even with SA_RESTART, which spares a host call that the
+        // vCPU thread is making (a read from a terminal) from failing with EINTR: it goes on,
+        // and the vCPU stops when it is done.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = on_kick as *const () as usize;
+            action.sa_flags = libc::SA_RESTART;
             if libc::sigaction(KICK_SIGNAL, &action, std::ptr::null_mut()) != 0 {
                 return Err(format!(
                     "cannot install the debugger's signal handler: {}",
@@ -169,10 +172,18 @@ impl Control {
                 self.report(stop);
             }
             self.changed.notify_all();
-            state = self
-                .changed
-                .wait_while(state, |s| !s.detached && s.slots[id].action.is_none())
-                .unwrap_or_else(|e| e.into_inner());
+            loop {
+                state = self
+                    .changed
+                    .wait_while(state, |s| !s.detached && s.slots[id].action.is_none())
+                    .unwrap_or_else(|e| e.into_inner());
+                if !state.stop || state.detached {
+                    break;
+                }
+                // Another stop came after the resume, before this thread woke up: the vCPU
+                // has not run and stays stopped as it is (the stub counted it as stopped).
+                state.slots[id].action = None;
+            }
             let slot = &mut state.slots[id];
             let action = slot.action.take().unwrap_or(Action::Continue);
             let Some(taken) = slot.snapshot.take() else { return };

@@ -95,8 +95,8 @@ fn serve(host: Arc<Host>, session: Session) {
     let result = GdbStub::new(Conn(stream)).run_blocking::<EventLoop>(&mut target);
     match result {
         Ok(DisconnectReason::Kill) => {
+            // The vCPUs stay stopped: the guest ends here.
             eprintln!("proxy: GDB killed the guest");
-            control.detach(&host.ram);
             host.killed()
         }
         Ok(DisconnectReason::TargetExited(_) | DisconnectReason::TargetTerminated(_)) => control.finished(),
