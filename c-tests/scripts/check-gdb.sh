@@ -99,7 +99,9 @@ hypercall-step)
 	;;
 interrupt)
 	start_proxy HERMIT_CPUS=2 -- spin
-	run_gdb 'shell (sleep 1; kill -INT $PPID) &' "continue" "bt" "set var keep_spinning = 0" "continue"
+	# Stop in spin first, so that the Ctrl-C a second later surely finds the loop running.
+	run_gdb "break spin" "continue" "delete" 'shell (sleep 1; kill -INT $PPID) &' "continue" "bt" \
+		"set var keep_spinning = 0" "continue"
 	expect "$out.gdb" "received signal SIGINT" "Ctrl-C stopped the guest"
 	expect "$out.gdb" '^#0 .* in spin \(' "the interrupted loop"
 	expect "$out.out" "^spin: the spin ended$" "the variable GDB wrote"

@@ -148,8 +148,13 @@ impl BlockingEventLoop for EventLoop {
     fn on_interrupt(target: &mut HermitTarget) -> Result<Option<Self::StopReason>, String> {
         target.control.stop_all();
         while target.events.try_recv().is_ok() {}
-        let first = target.control.started().first().copied().unwrap_or(0);
-        Ok(Some(MultiThreadStopReason::SignalWithThread { tid: target::tid(first), signal: Signal::SIGINT }))
+        // The thread GDB selects: the first vCPU that was running the program (CPL 3), not
+        // an idle one.
+        let started = target.control.started();
+        let busy =
+            started.iter().copied().find(|id| target.control.with_snapshot(*id, |s| s.user_mode()) == Some(true));
+        let id = busy.or(started.first().copied()).unwrap_or(0);
+        Ok(Some(MultiThreadStopReason::SignalWithThread { tid: target::tid(id), signal: Signal::SIGINT }))
     }
 }
 
