@@ -26,6 +26,31 @@ pub const CPUS_PER_HOST_CPU: u32 = 4;
 pub enum Isle {
     /// The built-in KVM hypervisor with the uhyve protocol.
     Uhyve,
+    /// `qemu-system-x86_64` with the proxy serving the fast channel (`crate::qemu`).
+    Qemu,
+}
+
+/// The original's TCP port of the proxy protocol (`HERMIT_PORT`); its QEMU monitor
+/// listened on the next one.
+pub const DEFAULT_PORT: u16 = 18766;
+
+/// GDB's port (`HERMIT_DEBUG_PORT`), the original's and QEMU's `-s` default.
+pub const DEFAULT_DEBUG_PORT: u16 = 1234;
+
+/// Settings of the QEMU monitor (`HERMIT_ISLE=qemu`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QemuConfig {
+    /// The QEMU binary (`HERMIT_QEMU`, default `qemu-system-x86_64` from `PATH`).
+    pub binary: String,
+    /// Use KVM when `/dev/kvm` works (`HERMIT_KVM`, default on); else TCG.
+    pub kvm: bool,
+    /// Telnet port of QEMU's monitor on 127.0.0.1 (`HERMIT_MONITOR`), if any.
+    pub monitor: Option<u16>,
+    /// TCP port on which QEMU waits for GDB before the first instruction (`HERMIT_DEBUG`,
+    /// `HERMIT_DEBUG_PORT`), if any.
+    pub debug: Option<u16>,
+    /// More QEMU arguments, split at white space (`HERMIT_QEMU_ARGS`, e.g. `-d int`).
+    pub extra: Vec<String>,
 }
 
 /// The proxy's settings.
@@ -63,6 +88,8 @@ pub struct Config {
     pub seccomp_selftest: bool,
     /// CPU features hidden from the guest (`HERMIT_CPU_HIDE`, `hermit_interface::cpu` bits).
     pub cpu_hide: u64,
+    /// The QEMU settings (read whatever the monitor; used with [`Isle::Qemu`]).
+    pub qemu: QemuConfig,
 }
 
 /// A variable with a value the proxy cannot use.
@@ -92,14 +119,10 @@ impl Config {
         };
         let isle = match get("HERMIT_ISLE").as_deref().map(str::trim) {
             None | Some("") | Some("uhyve") => Isle::Uhyve,
-            Some("qemu") => {
-                return Err(err(
-                    "HERMIT_ISLE",
-                    "qemu",
-                    "the QEMU monitor is not supported yet; use uhyve (the default)",
-                ))
+            Some("qemu") => Isle::Qemu,
+            Some(other) => {
+                return Err(err("HERMIT_ISLE", other, "unknown monitor; supported: uhyve (the default) and qemu"))
             }
-            Some(other) => return Err(err("HERMIT_ISLE", other, "unknown monitor; supported: uhyve (the default)")),
         };
         let cpus = match get("HERMIT_CPUS") {
             None => 1,
@@ -128,6 +151,33 @@ impl Config {
             Some(v) if v.trim().is_empty() => Vec::new(),
             Some(v) => parse_specs(&v).map_err(|reason| err("HERMIT_MOUNT", &v, &reason))?,
         };
+        let port = |var: &'static str, default: u16| -> Result<Option<u16>, ConfigError> {
+            match get(var).as_deref().map(str::trim) {
+                None | Some("") | Some("0") => Ok(None),
+                Some("1") => Ok(Some(default)),
+                Some(v) => match v.parse::<u16>() {
+                    Ok(p) if p > 1 => Ok(Some(p)),
+                    _ => Err(err(var, v, "expected 0, 1 (the default port) or a TCP port number")),
+                },
+            }
+        };
+        let debug = match port("HERMIT_DEBUG", DEFAULT_DEBUG_PORT)? {
+            None => None,
+            Some(p) => match get("HERMIT_DEBUG_PORT") {
+                None => Some(p),
+                Some(v) => match v.trim().parse::<u16>() {
+                    Ok(p) if p > 0 => Some(p),
+                    _ => return Err(err("HERMIT_DEBUG_PORT", &v, "expected a TCP port number")),
+                },
+            },
+        };
+        let qemu = QemuConfig {
+            binary: get("HERMIT_QEMU").filter(|b| !b.trim().is_empty()).unwrap_or("qemu-system-x86_64".into()),
+            kvm: flag("HERMIT_KVM", true),
+            monitor: port("HERMIT_MONITOR", DEFAULT_PORT + 1)?,
+            debug,
+            extra: get("HERMIT_QEMU_ARGS").map_or(Vec::new(), |a| a.split_whitespace().map(String::from).collect()),
+        };
         Ok(Config {
             isle,
             cpus,
@@ -150,6 +200,7 @@ impl Config {
                     err("HERMIT_CPU_HIDE", &v, &format!("expected a comma-separated list of {}", names.join(", ")))
                 })?,
             },
+            qemu,
         })
     }
 }
@@ -254,9 +305,9 @@ mod tests {
 
     #[test]
     fn monitors_and_cpus() {
-        let e = config(&[("HERMIT_ISLE", "qemu")]).unwrap_err();
-        assert!(e.to_string().contains("not supported yet"), "{e}");
-        assert!(config(&[("HERMIT_ISLE", "3")]).is_err());
+        assert_eq!(config(&[("HERMIT_ISLE", "qemu")]).unwrap().isle, Isle::Qemu);
+        let e = config(&[("HERMIT_ISLE", "3")]).unwrap_err();
+        assert!(e.to_string().contains("supported: uhyve (the default) and qemu"), "{e}");
         assert_eq!(config(&[("HERMIT_CPUS", "2")]).unwrap().cpus, 2);
         assert!(config(&[("HERMIT_CPUS", "0")]).is_err());
         assert!(config(&[("HERMIT_CPUS", "many")]).is_err());
@@ -275,6 +326,23 @@ mod tests {
         assert_eq!(c("64").check_cpus(64), Ok(None));
         assert_eq!(c("512").check_cpus(512), Ok(None));
         assert!(c("1").check_cpus(0).unwrap().is_none());
+    }
+
+    #[test]
+    fn qemu_settings() {
+        let q = config(&[]).unwrap().qemu;
+        assert_eq!((q.binary.as_str(), q.kvm, q.monitor, q.debug), ("qemu-system-x86_64", true, None, None));
+        let q =
+            config(&[("HERMIT_QEMU", "/opt/q"), ("HERMIT_KVM", "0"), ("HERMIT_MONITOR", "1"), ("HERMIT_DEBUG", "1")])
+                .unwrap()
+                .qemu;
+        assert_eq!((q.binary.as_str(), q.kvm, q.monitor, q.debug), ("/opt/q", false, Some(18767), Some(1234)));
+        let q =
+            config(&[("HERMIT_MONITOR", "4444"), ("HERMIT_DEBUG", "1"), ("HERMIT_DEBUG_PORT", "4445")]).unwrap().qemu;
+        assert_eq!((q.monitor, q.debug), (Some(4444), Some(4445)));
+        assert_eq!(config(&[("HERMIT_DEBUG_PORT", "4445")]).unwrap().qemu.debug, None);
+        assert!(config(&[("HERMIT_MONITOR", "telnet")]).is_err());
+        assert!(config(&[("HERMIT_DEBUG", "1"), ("HERMIT_DEBUG_PORT", "0")]).is_err());
     }
 
     #[test]

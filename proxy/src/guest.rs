@@ -73,6 +73,26 @@ impl GuestRam {
         Ok(Self { mem })
     }
 
+    /// Guest RAM of `limit` bytes of address space in `file` (shared with QEMU): the RAM
+    /// below the device hole at file offset 0, the RAM above it right after, which is how
+    /// QEMU's `pc` machine lays out one memory backend. The file must be large enough
+    /// ([`ram_size`]).
+    pub fn in_file(limit: u64, file: std::fs::File) -> std::io::Result<Self> {
+        let file = std::sync::Arc::new(file);
+        let mut offset = 0;
+        let mut regions = Vec::new();
+        for (start, len) in ram_ranges(limit) {
+            regions.push((
+                GuestAddress(start),
+                len as usize,
+                Some(vm_memory::FileOffset::from_arc(file.clone(), offset)),
+            ));
+            offset += len;
+        }
+        let mem = GuestMemoryMmap::from_ranges_with_files(&regions).map_err(std::io::Error::other)?;
+        Ok(Self { mem })
+    }
+
     /// `(guest address, host address, length)` of each RAM region, for KVM memory slots.
     pub fn regions(&self) -> Vec<(u64, u64, u64)> {
         self.mem.iter().map(|r| (r.start_addr().0, r.as_ptr() as u64, r.len())).collect()
@@ -306,6 +326,11 @@ impl PhysRead for GuestRam {
     fn read_u64(&self, addr: u64) -> Option<u64> {
         self.read::<u64>(addr).ok()
     }
+}
+
+/// Bytes of RAM in `limit` bytes of guest-physical address space (without the hole).
+pub fn ram_size(limit: u64) -> u64 {
+    ram_ranges(limit).iter().map(|(_, len)| len).sum()
 }
 
 /// The RAM ranges `(start, length)` of an address space ending at `limit`.

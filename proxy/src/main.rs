@@ -18,6 +18,7 @@ mod hypercall;
 mod lapic;
 mod paging;
 mod populate;
+mod qemu;
 mod sandbox;
 mod vcpu;
 mod vm;
@@ -165,6 +166,13 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
     }
     let paths = sandbox::prepare(&config.mounts)?;
     let confine = || sandbox::confine(&paths, config.verbose);
+    if config.isle == config::Isle::Qemu {
+        let running = qemu::start(&config, &file, &image, guest_args, env, confine)?;
+        drop(file);
+        running.host.set_paths(paths);
+        sandbox::filter(config.seccomp, config.seccomp_selftest, config.verbose)?;
+        qemu::run(running)
+    }
     let machine = vm::build(&config, &file, &image, guest_args, env, confine)?;
     drop(file);
     machine.host.set_paths(paths);

@@ -225,6 +225,10 @@ pub const FEATURE_CMDLINE: u64 = 1 << 3;
 /// mode, software-enabled, TSC-deadline timer), so the kernel need not program it. Offered
 /// only to images whose header has `disable_x2apic` 0.
 pub const FEATURE_APIC_PREPARED: u64 = 1 << 4;
+/// Feature bit: the guest runs in QEMU ([`crate::qemu`]): the channel is already at
+/// [`crate::qemu::CHANNEL_GPA`], port exits are never served (the doorbell wakes the host),
+/// and the kernel starts secondary cores with start-up IPIs.
+pub const FEATURE_QEMU: u64 = 1 << 5;
 
 /// Extension block at `image + 0x100`, written only by this project's proxy.
 ///

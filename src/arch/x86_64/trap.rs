@@ -208,10 +208,17 @@ hermit_trap_common:
     push rax
     push rcx
     push rdx
+    mov rax, qword ptr [rip + {xapic_eoi}]
+    test rax, rax
+    jz 51f
+    mov dword ptr [rax], 0
+    jmp 52f
+51:
     mov ecx, {msr_eoi}
     xor eax, eax
     xor edx, edx
     wrmsr
+52:
     pop rdx
     pop rcx
     pop rax
@@ -322,6 +329,7 @@ hermit_fatal_code:
     msr_apic_base = const super::msr::APIC_BASE,
     msr_x2apic = const super::msr::X2APIC_RANGE,
     msr_eoi = const super::msr::X2APIC_EOI,
+    xapic_eoi = sym super::apic::XAPIC_EOI_REGISTER,
     pc_in_fault = const offset_of!(PerCore, in_fault),
     pc_scratch = const offset_of!(PerCore, scratch),
     pc_fault_frame = const offset_of!(PerCore, fault_frame),
