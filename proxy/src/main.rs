@@ -35,8 +35,14 @@ machine. The program's standard output and error are the proxy's; its files are 
 host's; its exit status becomes the proxy's exit status.
 
 Environment:
-  HERMIT_ISLE=uhyve     monitor; uhyve (the built-in KVM hypervisor) is the default and the
-                        only one supported so far
+  HERMIT_ISLE=uhyve     monitor: uhyve (the built-in KVM hypervisor, the default) or qemu
+                        (qemu-system-x86_64 with KVM if /dev/kvm works, else TCG)
+  HERMIT_KVM=0          under QEMU: use TCG even where /dev/kvm works
+  HERMIT_QEMU=PATH      under QEMU: the QEMU binary (default qemu-system-x86_64)
+  HERMIT_QEMU_ARGS=...  under QEMU: more QEMU arguments, e.g. -d int -D qemu.log
+  HERMIT_MONITOR=PORT   under QEMU: its monitor on telnet 127.0.0.1:PORT (1: port 18767)
+  HERMIT_DEBUG=1        under QEMU: wait for GDB on 127.0.0.1:1234 (HERMIT_DEBUG_PORT) before
+                        the first instruction (QEMU's -gdb and -S)
   HERMIT_CPUS=N         number of virtual CPUs (default 1; more than the host's CPUs
                         gives a warning, more than 4 per host CPU is refused)
   HERMIT_MEM=SIZE       guest memory, with K/M/G/T suffixes (default 512M)

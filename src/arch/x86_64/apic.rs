@@ -113,13 +113,17 @@ pub fn enable() {
 /// Measures the xAPIC timer against the TSC: counts down from the maximum for 1 ms.
 fn calibrate() {
     let tsc_ms = crate::time::clock().ns_to_cycles(1_000_000).max(1);
+    let before = rdtsc();
     xapic_write(XAPIC_INITIAL_COUNT, u32::MAX);
     let start = rdtsc();
     while rdtsc().wrapping_sub(start) < tsc_ms {
         pause();
     }
+    let read = rdtsc();
     let ticks = u64::from(u32::MAX - xapic_read(XAPIC_CURRENT_COUNT));
-    let elapsed = rdtsc().wrapping_sub(start);
+    let after = rdtsc();
+    // The counts were loaded and read somewhere within [before, start] and [read, after].
+    let elapsed = (read / 2 + after / 2).wrapping_sub(before / 2 + start / 2);
     xapic_write(XAPIC_INITIAL_COUNT, 0);
     let ratio = ((u128::from(ticks.max(1)) << 32) / u128::from(elapsed.max(1))) as u64;
     TICKS_PER_TSC.store(ratio.max(1), Ordering::Relaxed);
@@ -138,13 +142,13 @@ pub fn set_deadline(deadline: u64) {
 }
 
 /// The one-shot count for `deadline` at TSC `now`: 0 (disarmed) for no deadline, at least 1
-/// for a past one, at most `u32::MAX`.
+/// for a past one, at most `u32::MAX`; rounded up, so that the timer does not fire early.
 fn one_shot_count(deadline: u64, now: u64) -> u32 {
     if deadline == 0 {
         return 0;
     }
     let delta = u128::from(deadline.saturating_sub(now));
-    let ticks = (delta * u128::from(TICKS_PER_TSC.load(Ordering::Relaxed))) >> 32;
+    let ticks = ((delta * u128::from(TICKS_PER_TSC.load(Ordering::Relaxed))) >> 32) + 1;
     ticks.clamp(1, u128::from(u32::MAX)) as u32
 }
 

@@ -15,7 +15,8 @@
 //!   the scheduler programs its timer and sends IPIs);
 //! - `invlpg [rax]` from CPL 3: perform it; `mov cr3, rax`: reload the current CR3,
 //!   whatever `rax` holds (the TLB shootdown of `super::tlb`);
-//! - an external interrupt: acknowledge it; if it interrupted CPL 3 and preemption is
+//! - an external interrupt: acknowledge it (the x2APIC EOI MSR, or the xAPIC's EOI register
+//!   when `apic::XAPIC_EOI_REGISTER` is set); if it interrupted CPL 3 and preemption is
 //!   allowed, resume the interrupted code in the CPL-3 preemption trampoline
 //!   (`super::preempt`), otherwise note it for later or just return (it woke a `hlt`).
 
