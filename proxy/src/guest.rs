@@ -349,6 +349,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shared_ram_lies_in_the_file_as_qemu_lays_it_out() {
+        use std::os::unix::fs::FileExt;
+        let limit = (4 << 30) + (64 << 20);
+        let file = tempfile_in_tmp();
+        file.set_len(ram_size(limit)).unwrap();
+        assert_eq!(ram_size(limit), GAP_START + (64 << 20));
+        let ram = GuestRam::in_file(limit, file.try_clone().unwrap()).unwrap();
+        ram.write::<u64>(0x1000, 0x1122_3344).unwrap();
+        ram.write::<u64>(GAP_END + 8, 0x5566_7788).unwrap();
+        assert!(ram.write::<u8>(GAP_START, 1).is_err(), "the hole is not RAM");
+        let mut word = [0u8; 8];
+        file.read_exact_at(&mut word, 0x1000).unwrap();
+        assert_eq!(u64::from_le_bytes(word), 0x1122_3344);
+        file.read_exact_at(&mut word, GAP_START + 8).unwrap();
+        assert_eq!(u64::from_le_bytes(word), 0x5566_7788, "RAM above the hole follows the low RAM in the file");
+    }
+
+    /// An unlinked scratch file (sparse, so its size costs nothing).
+    fn tempfile_in_tmp() -> std::fs::File {
+        let path = std::env::temp_dir().join(format!("hermit-guest-ram-test-{}", std::process::id()));
+        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        file
+    }
+
+    #[test]
     fn ranges_skip_the_device_hole() {
         assert_eq!(ram_ranges(512 << 20), vec![(0, 512 << 20)]);
         assert_eq!(ram_ranges(4 << 30), vec![(0, GAP_START)]);
