@@ -2,7 +2,8 @@
 # check-qemu.sh: HERMIT_ISLE=qemu from the host side. A missing QEMU binary and a monitor port
 # already in use end the run with a clear message and status 1; HERMIT_DEBUG=1 makes QEMU wait
 # (-S) and HERMIT_MONITOR's telnet monitor on 127.0.0.1 continues it; original-protocol mode is
-# refused; no QEMU process and no /dev/shm file is left behind by any of these runs.
+# refused; no QEMU process (also under HERMIT_MOUNT's Landlock) and no /dev/shm file is left
+# behind by any of these runs.
 # usage: check-qemu.sh <proxy> <hello image> <scratch directory>
 set -eu
 proxy=$1 hello=$2 dir=$3
@@ -38,6 +39,18 @@ expect() {
 }
 expect missing-qemu "proxy: cannot start QEMU (/nonexistent): No such file" HERMIT_QEMU=/nonexistent
 expect uhyve-compat "HERMIT_UHYVE_COMPAT=1 cannot run under QEMU" HERMIT_UHYVE_COMPAT=1
+
+# Under HERMIT_MOUNT (Landlock) too, QEMU ends with the run (its parent-death signal).
+set +e
+timeout 30 env HERMIT_MOUNT="$dir" "$proxy" "$hello" > "$dir/mount.out" 2>&1
+code=$?
+set -e
+if [ "$code" -ne 0 ] || ! grep -q "Hello World" "$dir/mount.out"; then
+	fail "mount: status $code, output:"; cat "$dir/mount.out"
+else
+	echo "ok   mount: hello under HERMIT_MOUNT"
+fi
+qemu_gone "$dir/mount.out"
 
 # A run that waits for GDB holds its monitor port; a second run on the same port fails.
 port=$((20000 + $$ % 20000))

@@ -171,8 +171,9 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
         ));
     }
     let paths = sandbox::prepare(&config.mounts)?;
-    let confine = || sandbox::confine(&paths, config.verbose);
-    if config.isle == config::Isle::Qemu {
+    let qemu = config.isle == config::Isle::Qemu;
+    let confine = || sandbox::confine(&paths, config.verbose, qemu);
+    if qemu {
         let running = qemu::start(&config, &file, &image, guest_args, env, confine)?;
         drop(file);
         running.host.set_paths(paths);
