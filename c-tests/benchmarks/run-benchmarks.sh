@@ -62,6 +62,22 @@ run hermit "$proxy" "$hermit/boot"
 run native "$native/spawn" hello 30 "$native/hello"
 run hermit "$native/spawn" hello 30 "$proxy" "$hermit/hello"
 
+# QEMU (HERMIT_ISLE=qemu) with KVM, if /dev/kvm works, and with TCG: proxy hello (median of 20),
+# each beside a native run under the same name; the compute loops only under QEMU/KVM (TCG
+# takes minutes for their 3 x 10^8 iterations).
+for accel in kvm tcg; do
+	[ "$accel" = tcg ] || [ -w /dev/kvm ] || continue
+	kvm=1
+	[ "$accel" = kvm ] || kvm=0
+	suffix=_qemu_$accel
+	run native "$native/spawn" hello 20 "$native/hello"
+	run hermit env HERMIT_ISLE=qemu HERMIT_KVM=$kvm "$native/spawn" hello 20 "$proxy" "$hermit/hello"
+	[ "$accel" = kvm ] || continue
+	run native "$native/compute"
+	run hermit env HERMIT_ISLE=qemu HERMIT_KVM=$kvm "$proxy" "$hermit/compute"
+done
+suffix=
+
 # Threads. One-core runs: Linux pins the threads to CPU 0, HermitCore gets one vCPU.
 run native "$native/sched" one
 run hermit env HERMIT_CPUS=1 "$proxy" "$hermit/sched" one

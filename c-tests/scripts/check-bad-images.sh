@@ -34,7 +34,7 @@ expect missing "cannot read" "$dir/does-not-exist"
 cp "$good" "$dir/old-abi" && printf '\102' | dd of="$dir/old-abi" bs=1 seek=7 conv=notrunc 2>/dev/null
 expect old-abi "pre-2018 HermitCore ABI" "$dir/old-abi"
 expect bad-memory "HERMIT_MEM" "$good" HERMIT_MEM=lots
-expect qemu "not supported yet" "$good" HERMIT_ISLE=qemu
+expect unknown-isle "unknown monitor; supported: uhyve (the default) and qemu" "$good" HERMIT_ISLE=baremetal
 expect no-cpus "HERMIT_CPUS" "$good" HERMIT_CPUS=0
 rm -f "$dir/fifo" && mkfifo "$dir/fifo"
 expect fifo "is a FIFO; an image must be a regular file" "$dir/fifo"

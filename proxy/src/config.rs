@@ -26,6 +26,31 @@ pub const CPUS_PER_HOST_CPU: u32 = 4;
 pub enum Isle {
     /// The built-in KVM hypervisor with the uhyve protocol.
     Uhyve,
+    /// `qemu-system-x86_64` with the proxy serving the fast channel (`crate::qemu`).
+    Qemu,
+}
+
+/// The original's TCP port of the proxy protocol (`HERMIT_PORT`); its QEMU monitor
+/// listened on the next one.
+pub const DEFAULT_PORT: u16 = 18766;
+
+/// GDB's port (`HERMIT_DEBUG_PORT`), the original's and QEMU's `-s` default.
+pub const DEFAULT_DEBUG_PORT: u16 = 1234;
+
+/// Settings of the QEMU monitor (`HERMIT_ISLE=qemu`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QemuConfig {
+    /// The QEMU binary (`HERMIT_QEMU`, default `qemu-system-x86_64` from `PATH`).
+    pub binary: String,
+    /// Use KVM when `/dev/kvm` works (`HERMIT_KVM`, default on); else TCG.
+    pub kvm: bool,
+    /// Telnet port of QEMU's monitor on 127.0.0.1 (`HERMIT_MONITOR`), if any.
+    pub monitor: Option<u16>,
+    /// TCP port on which QEMU waits for GDB before the first instruction (`HERMIT_DEBUG`,
+    /// `HERMIT_DEBUG_PORT`), if any.
+    pub debug: Option<u16>,
+    /// More QEMU arguments, split at white space (`HERMIT_QEMU_ARGS`, e.g. `-d int`).
+    pub extra: Vec<String>,
 }
 
 /// The proxy's settings.
@@ -66,6 +91,8 @@ pub struct Config {
     pub debug: Option<u16>,
     /// CPU features hidden from the guest (`HERMIT_CPU_HIDE`, `hermit_interface::cpu` bits).
     pub cpu_hide: u64,
+    /// The QEMU settings (read whatever the monitor; used with [`Isle::Qemu`]).
+    pub qemu: QemuConfig,
 }
 
 /// A variable with a value the proxy cannot use.
@@ -95,14 +122,10 @@ impl Config {
         };
         let isle = match get("HERMIT_ISLE").as_deref().map(str::trim) {
             None | Some("") | Some("uhyve") => Isle::Uhyve,
-            Some("qemu") => {
-                return Err(err(
-                    "HERMIT_ISLE",
-                    "qemu",
-                    "the QEMU monitor is not supported yet; use uhyve (the default)",
-                ))
+            Some("qemu") => Isle::Qemu,
+            Some(other) => {
+                return Err(err("HERMIT_ISLE", other, "unknown monitor; supported: uhyve (the default) and qemu"))
             }
-            Some(other) => return Err(err("HERMIT_ISLE", other, "unknown monitor; supported: uhyve (the default)")),
         };
         let cpus = match get("HERMIT_CPUS") {
             None => 1,
@@ -132,20 +155,35 @@ impl Config {
             Some(v) => parse_specs(&v).map_err(|reason| err("HERMIT_MOUNT", &v, &reason))?,
         };
         let debug_port = match get("HERMIT_DEBUG_PORT") {
-            None => crate::gdb::DEFAULT_PORT,
+            None => DEFAULT_DEBUG_PORT,
             Some(v) => match v.trim().parse::<u16>() {
                 Ok(port) if port > 0 => port,
                 _ => return Err(err("HERMIT_DEBUG_PORT", &v, "expected a TCP port from 1 to 65535")),
             },
         };
         let debug = flag("HERMIT_DEBUG", false).then_some(debug_port);
-        if debug.is_some() && flag("HERMIT_UHYVE_COMPAT", false) {
+        if debug.is_some() && isle == Isle::Uhyve && flag("HERMIT_UHYVE_COMPAT", false) {
             return Err(err(
                 "HERMIT_DEBUG",
                 "1",
                 "the GDB stub needs the kernel's debug traps, which HERMIT_UHYVE_COMPAT=1 does not offer",
             ));
         }
+        let monitor = match get("HERMIT_MONITOR").as_deref().map(str::trim) {
+            None | Some("") | Some("0") => None,
+            Some("1") => Some(DEFAULT_PORT + 1),
+            Some(v) => match v.parse::<u16>() {
+                Ok(p) if p > 1 => Some(p),
+                _ => return Err(err("HERMIT_MONITOR", v, "expected 0, 1 (the default port) or a TCP port number")),
+            },
+        };
+        let qemu = QemuConfig {
+            binary: get("HERMIT_QEMU").filter(|b| !b.trim().is_empty()).unwrap_or("qemu-system-x86_64".into()),
+            kvm: flag("HERMIT_KVM", true),
+            monitor,
+            debug,
+            extra: get("HERMIT_QEMU_ARGS").map_or(Vec::new(), |a| a.split_whitespace().map(String::from).collect()),
+        };
         Ok(Config {
             isle,
             debug,
@@ -169,6 +207,7 @@ impl Config {
                     err("HERMIT_CPU_HIDE", &v, &format!("expected a comma-separated list of {}", names.join(", ")))
                 })?,
             },
+            qemu,
         })
     }
 }
@@ -273,9 +312,9 @@ mod tests {
 
     #[test]
     fn monitors_and_cpus() {
-        let e = config(&[("HERMIT_ISLE", "qemu")]).unwrap_err();
-        assert!(e.to_string().contains("not supported yet"), "{e}");
-        assert!(config(&[("HERMIT_ISLE", "3")]).is_err());
+        assert_eq!(config(&[("HERMIT_ISLE", "qemu")]).unwrap().isle, Isle::Qemu);
+        let e = config(&[("HERMIT_ISLE", "3")]).unwrap_err();
+        assert!(e.to_string().contains("supported: uhyve (the default) and qemu"), "{e}");
         assert_eq!(config(&[("HERMIT_CPUS", "2")]).unwrap().cpus, 2);
         assert!(config(&[("HERMIT_CPUS", "0")]).is_err());
         assert!(config(&[("HERMIT_CPUS", "many")]).is_err());
@@ -306,6 +345,20 @@ mod tests {
         assert!(config(&[("HERMIT_DEBUG_PORT", "70000")]).is_err());
         let e = config(&[("HERMIT_DEBUG", "1"), ("HERMIT_UHYVE_COMPAT", "1")]).unwrap_err();
         assert!(e.to_string().contains("debug traps"), "{e}");
+    fn qemu_settings() {
+        let q = config(&[]).unwrap().qemu;
+        assert_eq!((q.binary.as_str(), q.kvm, q.monitor, q.debug), ("qemu-system-x86_64", true, None, None));
+        let q =
+            config(&[("HERMIT_QEMU", "/opt/q"), ("HERMIT_KVM", "0"), ("HERMIT_MONITOR", "1"), ("HERMIT_DEBUG", "1")])
+                .unwrap()
+                .qemu;
+        assert_eq!((q.binary.as_str(), q.kvm, q.monitor, q.debug), ("/opt/q", false, Some(18767), Some(1234)));
+        let q =
+            config(&[("HERMIT_MONITOR", "4444"), ("HERMIT_DEBUG", "1"), ("HERMIT_DEBUG_PORT", "4445")]).unwrap().qemu;
+        assert_eq!((q.monitor, q.debug), (Some(4444), Some(4445)));
+        assert_eq!(config(&[("HERMIT_DEBUG_PORT", "4445")]).unwrap().qemu.debug, None);
+        assert!(config(&[("HERMIT_MONITOR", "telnet")]).is_err());
+        assert!(config(&[("HERMIT_DEBUG", "1"), ("HERMIT_DEBUG_PORT", "0")]).is_err());
     }
 
     #[test]

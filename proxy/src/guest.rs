@@ -73,6 +73,26 @@ impl GuestRam {
         Ok(Self { mem })
     }
 
+    /// Guest RAM of `limit` bytes of address space in `file` (shared with QEMU): the RAM
+    /// below the device hole at file offset 0, the RAM above it right after, which is how
+    /// QEMU's `pc` machine lays out one memory backend. The file must be large enough
+    /// ([`ram_size`]).
+    pub fn in_file(limit: u64, file: std::fs::File) -> std::io::Result<Self> {
+        let file = std::sync::Arc::new(file);
+        let mut offset = 0;
+        let mut regions = Vec::new();
+        for (start, len) in ram_ranges(limit) {
+            regions.push((
+                GuestAddress(start),
+                len as usize,
+                Some(vm_memory::FileOffset::from_arc(file.clone(), offset)),
+            ));
+            offset += len;
+        }
+        let mem = GuestMemoryMmap::from_ranges_with_files(&regions).map_err(std::io::Error::other)?;
+        Ok(Self { mem })
+    }
+
     /// `(guest address, host address, length)` of each RAM region, for KVM memory slots.
     pub fn regions(&self) -> Vec<(u64, u64, u64)> {
         self.mem.iter().map(|r| (r.start_addr().0, r.as_ptr() as u64, r.len())).collect()
@@ -308,6 +328,11 @@ impl PhysRead for GuestRam {
     }
 }
 
+/// Bytes of RAM in `limit` bytes of guest-physical address space (without the hole).
+pub fn ram_size(limit: u64) -> u64 {
+    ram_ranges(limit).iter().map(|(_, len)| len).sum()
+}
+
 /// The RAM ranges `(start, length)` of an address space ending at `limit`.
 pub fn ram_ranges(limit: u64) -> Vec<(u64, u64)> {
     if limit <= GAP_START {
@@ -322,6 +347,32 @@ pub fn ram_ranges(limit: u64) -> Vec<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shared_ram_lies_in_the_file_as_qemu_lays_it_out() {
+        use std::os::unix::fs::FileExt;
+        let limit = (4 << 30) + (64 << 20);
+        let file = tempfile_in_tmp();
+        file.set_len(ram_size(limit)).unwrap();
+        assert_eq!(ram_size(limit), GAP_START + (64 << 20));
+        let ram = GuestRam::in_file(limit, file.try_clone().unwrap()).unwrap();
+        ram.write::<u64>(0x1000, 0x1122_3344).unwrap();
+        ram.write::<u64>(GAP_END + 8, 0x5566_7788).unwrap();
+        assert!(ram.write::<u8>(GAP_START, 1).is_err(), "the hole is not RAM");
+        let mut word = [0u8; 8];
+        file.read_exact_at(&mut word, 0x1000).unwrap();
+        assert_eq!(u64::from_le_bytes(word), 0x1122_3344);
+        file.read_exact_at(&mut word, GAP_START + 8).unwrap();
+        assert_eq!(u64::from_le_bytes(word), 0x5566_7788, "RAM above the hole follows the low RAM in the file");
+    }
+
+    /// An unlinked scratch file (sparse, so its size costs nothing).
+    fn tempfile_in_tmp() -> std::fs::File {
+        let path = std::env::temp_dir().join(format!("hermit-guest-ram-test-{}", std::process::id()));
+        let file = std::fs::OpenOptions::new().read(true).write(true).create(true).truncate(true).open(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        file
+    }
 
     #[test]
     fn ranges_skip_the_device_hole() {

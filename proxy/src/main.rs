@@ -19,6 +19,7 @@ mod hypercall;
 mod lapic;
 mod paging;
 mod populate;
+mod qemu;
 mod sandbox;
 mod vcpu;
 mod vm;
@@ -35,8 +36,12 @@ machine. The program's standard output and error are the proxy's; its files are 
 host's; its exit status becomes the proxy's exit status.
 
 Environment:
-  HERMIT_ISLE=uhyve     monitor; uhyve (the built-in KVM hypervisor) is the default and the
-                        only one supported so far
+  HERMIT_ISLE=uhyve     monitor: uhyve (the built-in KVM hypervisor, the default) or qemu
+                        (qemu-system-x86_64 with KVM if /dev/kvm works, else TCG)
+  HERMIT_KVM=0          under QEMU: use TCG even where /dev/kvm works
+  HERMIT_QEMU=PATH      under QEMU: the QEMU binary (default qemu-system-x86_64)
+  HERMIT_QEMU_ARGS=...  under QEMU: more QEMU arguments, e.g. -d int -D qemu.log
+  HERMIT_MONITOR=PORT   under QEMU: its monitor on telnet 127.0.0.1:PORT (1: port 18767)
   HERMIT_CPUS=N         number of virtual CPUs (default 1; more than the host's CPUs
                         gives a warning, more than 4 per host CPU is refused)
   HERMIT_MEM=SIZE       guest memory, with K/M/G/T suffixes (default 512M)
@@ -56,7 +61,7 @@ Environment:
   HERMIT_SECCOMP=0      do not install the proxy's system-call filter (for debugging)
   HERMIT_DEBUG=1        wait for GDB on TCP 127.0.0.1:1234 before the guest runs
                         (gdb <image> -ex 'target remote :1234'); HERMIT_DEBUG_PORT=N
-                        chooses the port
+                        chooses the port; under QEMU its own stub (-gdb and -S)
   HERMIT_CPU_HIDE=LIST  CPU features the kernel treats as absent, comma-separated: avx512,
                         avx (also hides AVX-512), xsave (also hides AVX; FXSAVE is used),
                         fsgsbase (the kernel refuses to boot); for testing the fallbacks
@@ -168,12 +173,20 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
         ));
     }
     // GDB connects before anything of the guest exists (a port in use ends the run here).
+    let qemu = config.isle == config::Isle::Qemu;
     let session = match config.debug {
-        Some(port) => Some(gdb::Session::new(gdb::accept(&gdb::listen(port)?)?, config.cpus as usize)?),
-        None => None,
+        Some(port) if !qemu => Some(gdb::Session::new(gdb::accept(&gdb::listen(port)?)?, config.cpus as usize)?),
+        _ => None,
     };
     let paths = sandbox::prepare(&config.mounts)?;
-    let confine = || sandbox::confine(&paths, config.verbose);
+    let confine = || sandbox::confine(&paths, config.verbose, qemu);
+    if qemu {
+        let running = qemu::start(&config, &file, &image, guest_args, env, confine)?;
+        drop(file);
+        running.host.set_paths(paths);
+        sandbox::filter(config.seccomp, config.seccomp_selftest, false, config.verbose)?;
+        qemu::run(running)
+    }
     let machine = vm::build(&config, &file, &image, guest_args, env, confine)?;
     drop(file);
     machine.host.set_paths(paths);

@@ -152,7 +152,8 @@ fn write_boot_tables(ram: &GuestRam) -> Result<(), String> {
 }
 
 /// The header fields uhyve writes, plus this project's extension block, which offers
-/// `vcpu_features` (the `FEATURE_*_PREPARED` bits of the state the vCPUs start in).
+/// `vcpu_features` (the `FEATURE_*_PREPARED` bits of the state the vCPUs start in, and
+/// `FEATURE_QEMU` under QEMU).
 pub(crate) fn write_header(
     ram: &GuestRam,
     config: &Config,
@@ -191,8 +192,8 @@ pub(crate) fn write_header(
     if config.fast_channel {
         features |= header::FEATURE_FAST_CHANNEL;
     }
-    features |= vcpu_features & header::FEATURE_APIC_PREPARED;
-    if config.debug.is_some() {
+    features |= vcpu_features & (header::FEATURE_APIC_PREPARED | header::FEATURE_QEMU);
+    if config.debug.is_some() && config.isle == crate::config::Isle::Uhyve {
         features |= header::FEATURE_DEBUG;
     }
     let ext = HeaderExt {
@@ -278,7 +279,7 @@ fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, entry: u64) -> Result<(), String> {
 }
 
 /// TSC frequency from the host when KVM cannot tell: `/proc/cpuinfo`'s "cpu MHz".
-fn host_tsc_khz() -> u64 {
+pub(crate) fn host_tsc_khz() -> u64 {
     let text = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     text.lines()
         .find(|l| l.starts_with("cpu MHz"))

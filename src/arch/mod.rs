@@ -10,13 +10,13 @@ pub use x86_64::apic;
 #[cfg(not(test))]
 pub use x86_64::cpu::{pause, rdtsc};
 #[cfg(not(test))]
-pub use x86_64::paging::{identity_map_ram, punch_guard_pages};
+pub use x86_64::paging::{identity_map_ram, map_device, punch_guard_pages};
 #[cfg(not(test))]
 pub use x86_64::percore::{
     block_of, core_id, current_task, percore, preempt_disable, preempt_enable, set_current_task, PerCore,
 };
 #[cfg(not(test))]
-pub use x86_64::port::outl;
+pub use x86_64::port::{outb, outl};
 #[cfg(not(test))]
 pub use x86_64::preempt::{hermit_switch, prepare_stack};
 #[cfg(not(test))]

@@ -14,6 +14,7 @@ mod panic;
 
 use core::sync::atomic::{AtomicU32, Ordering};
 
+use hermit_interface::header::FEATURE_QEMU;
 use hermit_interface::KERNEL_START;
 
 use crate::arch::xstate::SavePlan;
@@ -62,6 +63,10 @@ fn boot_first_core() -> ! {
     if arch::identity_map_ram(limit, &mut crate::mm::alloc_table).is_err() {
         boot_failure(&["cannot map guest memory"], ENOMEM);
     }
+    let leaf1_ecx = arch::cpu::cpuid(1, 0)[2];
+    if let Err(why) = arch::apic::init(leaf1_ecx, |addr| arch::map_device(addr, &mut crate::mm::alloc_table).is_ok()) {
+        boot_failure(&[why], ENOMEM);
+    }
     crate::scheduler::init_core(0);
     arch::apic::enable();
     let cores = header.possible_cpus.clamp(1, crate::config::MAX_CORES as u32);
@@ -73,6 +78,9 @@ fn boot_first_core() -> ! {
     // As the original, main starts once every core is up (programs size thread pools by
     // the online count); the loader starts core i when i cores are online.
     online_counter().fetch_add(1, Ordering::SeqCst);
+    if hypercall::has_feature(FEATURE_QEMU) {
+        start_cores(cores);
+    }
     while online_counter().load(Ordering::SeqCst) < cores {
         arch::pause();
     }
@@ -95,6 +103,27 @@ fn online_counter() -> &'static AtomicU32 {
     // SAFETY: `cpu_online` is a naturally aligned u32 in the header page (offset 0x20), which
     // lives as long as the kernel; the loader only reads it.
     unsafe { AtomicU32::from_ptr(core::ptr::addr_of!(arch::header().cpu_online) as *mut u32) }
+}
+
+/// Starts cores `1..cores` one after another with start-up IPIs (under QEMU, whose vCPUs
+/// wait for them): each learns its number from `current_boot_id`, as under uhyve, and the
+/// next starts once it is online. A core that does not come up within 10 s (TCG on a
+/// loaded host is slow) ends the boot.
+fn start_cores(cores: u32) {
+    // SAFETY: `current_boot_id` is a naturally aligned u32 of the header page; no core reads
+    // it until the start-up IPI below.
+    let boot_id = unsafe { AtomicU32::from_ptr(core::ptr::addr_of!(arch::header().current_boot_id) as *mut u32) };
+    for id in 1..cores {
+        boot_id.store(id, Ordering::SeqCst);
+        arch::apic::start_core(id, hermit_interface::qemu::SIPI_VECTOR);
+        let deadline = arch::rdtsc() + crate::time::clock().ns_to_cycles(10_000_000_000);
+        while online_counter().load(Ordering::SeqCst) <= id {
+            if arch::rdtsc() > deadline {
+                boot_failure(&["a secondary core did not start (start-up IPI)"], ENODEV);
+            }
+            arch::pause();
+        }
+    }
 }
 
 /// First function of the main task: runs the C library's start-up and `main`, then ends

@@ -6,9 +6,14 @@
 //! host thread picks the request up without a VM exit; otherwise the `out` traps to the host.
 //! A request the host has not claimed within [`CLAIM_TIMEOUT_NS`] (its poller is descheduled
 //! on a busy host) is taken back and sent through the port.
+//!
+//! Under QEMU ([`header::FEATURE_QEMU`], [`hermit_interface::qemu`]) no port exit reaches
+//! the proxy: the channel is in place before the first call, every request goes through it,
+//! and when the host's poller is parked the guest rings the doorbell port and waits for the
+//! host instead of taking the request back.
 
 use core::mem::size_of;
-use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use hermit_interface::channel::{self, ChannelControl, ChannelSlot};
 use hermit_interface::header::{self, HeaderExt};
@@ -25,6 +30,9 @@ static CHANNEL: AtomicU64 = AtomicU64::new(0);
 
 /// Number of slots in the channel area.
 static CHANNEL_SLOTS: AtomicU32 = AtomicU32::new(0);
+
+/// Under QEMU: requests never fall back to the port.
+static CHANNEL_ONLY: AtomicBool = AtomicBool::new(false);
 
 /// The first core's argument area.
 #[repr(C, align(64))]
@@ -62,6 +70,12 @@ pub fn init_bsp() {
     if let Some(ext) = header_ext() {
         FEATURES.store(ext.features, Ordering::Relaxed);
     }
+    if has_feature(header::FEATURE_QEMU) {
+        let slots = crate::arch::header().possible_cpus.max(1);
+        CHANNEL_SLOTS.store(slots, Ordering::Relaxed);
+        CHANNEL_ONLY.store(true, Ordering::Relaxed);
+        CHANNEL.store(hermit_interface::qemu::CHANNEL_GPA, Ordering::Release);
+    }
 }
 
 /// Whether the loader serves `feature` (`header::FEATURE_*`).
@@ -71,7 +85,7 @@ pub fn has_feature(feature: u64) -> bool {
 
 /// Announces the fast channel with one slot per core, if the loader offers it.
 pub fn init_channel(cores: usize) {
-    if !has_feature(header::FEATURE_FAST_CHANNEL) {
+    if !has_feature(header::FEATURE_FAST_CHANNEL) || CHANNEL_ONLY.load(Ordering::Relaxed) {
         return;
     }
     let bytes = channel::channel_size(cores);
@@ -130,6 +144,14 @@ fn transmit(port: u16, gpa: u64) {
     slot.arg.store(gpa, Ordering::Relaxed);
     slot.state.store(channel::SLOT_REQUEST, Ordering::Release);
     fence(Ordering::SeqCst);
+    if CHANNEL_ONLY.load(Ordering::Relaxed) {
+        if control.host_state.load(Ordering::SeqCst) != channel::HOST_POLLING {
+            // SAFETY: a byte to QEMU's doorbell device, which only wakes the host's poller.
+            unsafe { crate::arch::outb(hermit_interface::qemu::DOORBELL_PORT, 0) };
+        }
+        wait_done(slot);
+        return;
+    }
     if control.host_state.load(Ordering::SeqCst) != channel::HOST_POLLING && reclaim_to_port(slot, port, gpa) {
         return;
     }
@@ -144,6 +166,11 @@ fn transmit(port: u16, gpa: u64) {
         }
         pause();
     }
+    wait_done(slot);
+}
+
+/// Waits until the host has completed the request in `slot`, then frees the slot.
+fn wait_done(slot: &ChannelSlot) {
     while slot.state.load(Ordering::Acquire) != channel::SLOT_DONE {
         pause();
     }

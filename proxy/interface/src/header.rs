@@ -229,6 +229,10 @@ pub const FEATURE_APIC_PREPARED: u64 = 1 << 4;
 /// trampoline hands #BP and #DB from CPL 3 to the loader ([`crate::hypercall::port::DEBUG`])
 /// instead of reporting them as faults.
 pub const FEATURE_DEBUG: u64 = 1 << 5;
+/// Feature bit: the guest runs in QEMU ([`crate::qemu`]): the channel is already at
+/// [`crate::qemu::CHANNEL_GPA`], port exits are never served (the doorbell wakes the host),
+/// and the kernel starts secondary cores with start-up IPIs.
+pub const FEATURE_QEMU: u64 = 1 << 6;
 
 /// Extension block at `image + 0x100`, written only by this project's proxy.
 ///

@@ -14,6 +14,7 @@ pub mod channel;
 pub mod cpu;
 pub mod header;
 pub mod hypercall;
+pub mod qemu;
 pub mod stat;
 
 /// Guest-virtual (and, under uhyve, guest-physical) address of the kernel image and its header.

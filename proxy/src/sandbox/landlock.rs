@@ -30,10 +30,12 @@ pub enum Enforced {
 
 /// Restricts the calling thread, and every thread it starts later, to the mounts: read and
 /// write rights beneath a read-write mount, read rights beneath a read-only one, no TCP
-/// `bind`/`connect`, no signals to and no abstract UNIX sockets of processes outside.
+/// `bind`/`connect`, no abstract UNIX sockets of processes outside and, unless
+/// `signal_children` (a QEMU child started before, outside the domain, must get the parent-death
+/// signal; the seccomp filter allows no `kill` anyway), no signals to them.
 /// Must run before the proxy starts its other threads (Landlock before ABI 8 restricts only
 /// the calling thread).
-pub fn restrict(table: &MountTable) -> Result<Enforced, String> {
+pub fn restrict(table: &MountTable, signal_children: bool) -> Result<Enforced, String> {
     let err = |e: landlock::RulesetError| format!("cannot set up the Landlock sandbox: {e}");
     let all = AccessFs::from_all(TARGET_ABI);
     let mut ruleset = Ruleset::default()
@@ -41,7 +43,7 @@ pub fn restrict(table: &MountTable) -> Result<Enforced, String> {
         .map_err(err)?
         .handle_access(AccessNet::from_all(TARGET_ABI))
         .map_err(err)?
-        .scope(Scope::from_all(TARGET_ABI))
+        .scope(if signal_children { Scope::AbstractUnixSocket.into() } else { Scope::from_all(TARGET_ABI) })
         .map_err(err)?
         .create()
         .map_err(err)?;
@@ -87,7 +89,7 @@ mod tests {
         // Landlock restricts only the calling thread: the test's other threads stay free.
         let enforced = std::thread::spawn(move || {
             let root = thread_root;
-            let enforced = restrict(&table).unwrap();
+            let enforced = restrict(&table, false).unwrap();
             if enforced == Enforced::Not {
                 return enforced;
             }

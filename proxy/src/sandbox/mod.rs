@@ -43,11 +43,12 @@ pub fn prepare(specs: &[MountSpec]) -> Result<Paths, String> {
 /// Confines the calling thread and all threads it starts: not dumpable (other processes of
 /// the user cannot read or trace the proxy), and with mounts the Landlock ruleset (with a
 /// warning where the kernel has no Landlock). Run before the proxy starts other threads.
-pub fn confine(paths: &Paths, verbose: bool) -> Result<(), String> {
+/// `signal_children`: see [`landlock::restrict`].
+pub fn confine(paths: &Paths, verbose: bool, signal_children: bool) -> Result<(), String> {
     // SAFETY: PR_SET_DUMPABLE takes an integer and changes only this process's attribute.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
     let Paths::Mounts(table) = paths else { return Ok(()) };
-    let enforced = landlock::restrict(table)?;
+    let enforced = landlock::restrict(table, signal_children)?;
     if enforced == landlock::Enforced::Not {
         eprintln!(
             "proxy: warning: this kernel does not enforce Landlock; HERMIT_MOUNT is enforced by openat2 (RESOLVE_BENEATH) alone"

@@ -46,6 +46,33 @@ pub fn identity_map_ram(ram_end: u64, alloc: &mut dyn FnMut() -> Result<u64>) ->
     Ok(end)
 }
 
+/// Maps the 2 MiB page of device registers at `addr` (below 4 GiB, above the RAM the boot
+/// tables map) uncached, creating its page directory if the RAM does not reach there.
+pub fn map_device(addr: u64, alloc: &mut dyn FnMut() -> Result<u64>) -> Result<()> {
+    let gib = pagetable::pdpt_index(addr);
+    if gib == 0 || gib >= 4 {
+        return Err(EINVAL);
+    }
+    // SAFETY: reading the live boot PDPT entry.
+    let pdpte = unsafe { pdpt().add(gib).read_volatile() };
+    let pd = if pdpte & PRESENT == 0 {
+        let pd = alloc()?;
+        // SAFETY: the slot is empty, so linking a fresh zeroed directory changes no
+        // translation in use.
+        unsafe { pdpt().add(gib).write_volatile(pagetable::table(pd)) };
+        pd as *mut u64
+    } else {
+        (pdpte & pagetable::ADDR_MASK) as *mut u64
+    };
+    // SAFETY: `pd` is a live page directory; the entry covers the device hole, which holds
+    // no RAM and which nothing has accessed yet.
+    unsafe { pd.add(pagetable::pd_index(addr)).write_volatile(pagetable::large(addr & !0x1f_ffff) | UNCACHED) };
+    Ok(())
+}
+
+/// Page-level cache disable and write-through (PCD | PWT): uncached device memory.
+const UNCACHED: u64 = 0x18;
+
 /// Unmaps the 4 KiB pages at `holes` (page aligned), splitting each 2 MiB page they lie in
 /// into 4 KiB pages if needed.
 ///

@@ -15,3 +15,13 @@ pub unsafe fn outl(port: u16, value: u32) {
     // touches the port (memory is clobbered because the host writes results back).
     unsafe { core::arch::asm!("out dx, eax", in("dx") port, in("eax") value, options(nostack, preserves_flags)) };
 }
+
+/// Writes a byte to an I/O port (devices such as QEMU's debug console take only bytes).
+///
+/// # Safety
+/// The port must belong to a device whose reaction to the byte is harmless to the kernel.
+#[inline(always)]
+pub unsafe fn outb(port: u16, value: u8) {
+    // SAFETY: by the caller's contract; the instruction touches no memory.
+    unsafe { core::arch::asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags)) };
+}

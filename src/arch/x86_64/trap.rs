@@ -18,7 +18,8 @@
 //!   the scheduler programs its timer and sends IPIs);
 //! - `invlpg [rax]` from CPL 3: perform it; `mov cr3, rax`: reload the current CR3,
 //!   whatever `rax` holds (the TLB shootdown of `super::tlb`);
-//! - an external interrupt: acknowledge it; if it interrupted CPL 3 and preemption is
+//! - an external interrupt: acknowledge it (the x2APIC EOI MSR, or the xAPIC's EOI register
+//!   when `apic::XAPIC_EOI_REGISTER` is set); if it interrupted CPL 3 and preemption is
 //!   allowed (and it is not being single-stepped), resume the interrupted code in the CPL-3
 //!   preemption trampoline (`super::preempt`), otherwise note it for later or just return
 //!   (it woke a `hlt`).
@@ -216,10 +217,17 @@ hermit_trap_common:
     push rax
     push rcx
     push rdx
+    mov rax, qword ptr [rip + {xapic_eoi}]
+    test rax, rax
+    jz 51f
+    mov dword ptr [rax], 0
+    jmp 52f
+51:
     mov ecx, {msr_eoi}
     xor eax, eax
     xor edx, edx
     wrmsr
+52:
     pop rdx
     pop rcx
     pop rax
@@ -367,6 +375,7 @@ hermit_fatal_code:
     msr_apic_base = const super::msr::APIC_BASE,
     msr_x2apic = const super::msr::X2APIC_RANGE,
     msr_eoi = const super::msr::X2APIC_EOI,
+    xapic_eoi = sym super::apic::XAPIC_EOI_REGISTER,
     pc_in_fault = const offset_of!(PerCore, in_fault),
     pc_scratch = const offset_of!(PerCore, scratch),
     pc_fault_frame = const offset_of!(PerCore, fault_frame),

@@ -1,0 +1,26 @@
+//! The QEMU monitor's contract with the kernel (`HERMIT_ISLE=qemu`): an extension.
+//!
+//! Under QEMU no port exit reaches the proxy, so a loader that sets
+//! [`crate::header::FEATURE_QEMU`] has already placed the fast channel
+//! ([`crate::channel`]) at [`CHANNEL_GPA`] with one slot per possible core, serves every
+//! host call through it, and wakes its parked poller when the guest writes a byte to
+//! [`DOORBELL_PORT`] (a QEMU `isa-debugcon` whose output the proxy reads). The kernel starts
+//! secondary cores itself with INIT and two start-up IPIs to [`SIPI_VECTOR`]: the firmware
+//! the proxy gives QEMU has its real-mode entry there, which puts the core into exactly the
+//! state uhyve starts a vCPU in and jumps to the image's entry.
+
+/// Guest-physical address of the pre-announced channel area (below the VGA hole at
+/// 0xA0000: room for 512 slots, between uhyve's boot page tables and the BIOS area).
+pub const CHANNEL_GPA: u64 = 0x2_0000;
+
+/// I/O port of the doorbell: any byte written there wakes the proxy's poller.
+pub const DOORBELL_PORT: u16 = 0xE9;
+
+/// Start-up IPI vector: the firmware's real-mode entry is at `SIPI_VECTOR << 12`
+/// (0xF0000, where the PC maps the last 64 KiB of the firmware below 1 MiB).
+pub const SIPI_VECTOR: u8 = 0xF0;
+
+const _: () = {
+    assert!(CHANNEL_GPA + crate::channel::channel_size(crate::channel::MAX_SLOTS) as u64 <= 0xA_0000);
+    assert!(CHANNEL_GPA >= 0x1_3000);
+};
