@@ -345,6 +345,9 @@ mod tests {
         assert!(config(&[("HERMIT_DEBUG_PORT", "70000")]).is_err());
         let e = config(&[("HERMIT_DEBUG", "1"), ("HERMIT_UHYVE_COMPAT", "1")]).unwrap_err();
         assert!(e.to_string().contains("debug traps"), "{e}");
+    }
+
+    #[test]
     fn qemu_settings() {
         let q = config(&[]).unwrap().qemu;
         assert_eq!((q.binary.as_str(), q.kvm, q.monitor, q.debug), ("qemu-system-x86_64", true, None, None));
