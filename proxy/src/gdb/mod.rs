@@ -38,9 +38,6 @@ use target::HermitTarget;
 use crate::host::Host;
 use crate::hypercall::Outcome;
 
-/// The port GDB connects to unless `HERMIT_DEBUG_PORT` says otherwise (the original uhyve's).
-pub const DEFAULT_PORT: u16 = crate::config::DEFAULT_DEBUG_PORT;
-
 /// Binds the stub's port on the loopback interface.
 pub fn listen(port: u16) -> Result<TcpListener, String> {
     TcpListener::bind((Ipv4Addr::LOCALHOST, port)).map_err(|e| {
