@@ -40,6 +40,10 @@ mod context_stack;
 mod drivers;
 #[cfg(not(test))]
 mod fs;
+/// The fast-channel poller's heartbeat, tested on the host.
+#[cfg(test)]
+#[path = "drivers/heartbeat.rs"]
+mod heartbeat;
 /// The preferred I/O block size of host files, tested on the host.
 #[cfg(test)]
 #[path = "fs/blksize.rs"]
