@@ -44,10 +44,18 @@ mod fs;
 #[cfg(test)]
 #[path = "fs/blksize.rs"]
 mod fsblksize;
+/// The guest's file offsets of host regular files, tested on the host.
+#[cfg(test)]
+#[path = "fs/offset.rs"]
+mod fsoffset;
 /// Path arithmetic of the working directory, tested on the host.
 #[cfg(test)]
 #[path = "fs/path.rs"]
 mod fspath;
+/// The fast-channel poller's heartbeat, tested on the host.
+#[cfg(test)]
+#[path = "drivers/heartbeat.rs"]
+mod heartbeat;
 #[cfg(not(test))]
 mod libc;
 #[cfg(not(test))]

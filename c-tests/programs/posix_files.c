@@ -95,6 +95,87 @@ static void positional(void)
 	CHECK_INT(errno, EBADF);
 }
 
+/* The file offset (kept by the kernel for regular files, so that lseek needs no host call):
+ * reads and writes after seeks land where Linux puts them, duplicates share the offset,
+ * O_APPEND writes end at the end of the file, and relative lock ranges use the offset. */
+static void offsets(void)
+{
+	int fd = open(at("off.dat"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+	CHECK(fd >= 0);
+	CHECK_INT(write(fd, "0123456789abcdef", 16), 16);
+	CHECK_INT(lseek(fd, 0, SEEK_CUR), 16);
+	CHECK_INT(lseek(fd, 4, SEEK_SET), 4);
+	char buf[16] = { 0 };
+	CHECK_INT(read(fd, buf, 3), 3);
+	CHECK(memcmp(buf, "456", 3) == 0);
+	CHECK_INT(lseek(fd, 0, SEEK_CUR), 7);
+	CHECK_INT(lseek(fd, 2, SEEK_CUR), 9);
+	CHECK_INT(read(fd, buf, 2), 2);
+	CHECK(memcmp(buf, "9a", 2) == 0);
+	CHECK_INT(lseek(fd, -20, SEEK_CUR), -1);
+	CHECK_INT(errno, EINVAL);
+	CHECK_INT(lseek(fd, -1, SEEK_SET), -1);
+	CHECK_INT(errno, EINVAL);
+	CHECK_INT(lseek(fd, 0, SEEK_CUR), 11); /* a refused seek moves nothing */
+	/* A duplicate shares the offset both ways. */
+	int dup_fd = dup(fd);
+	CHECK(dup_fd >= 0);
+	CHECK_INT(lseek(dup_fd, 0, SEEK_CUR), 11);
+	CHECK_INT(lseek(fd, 1, SEEK_SET), 1);
+	CHECK_INT(read(dup_fd, buf, 2), 2);
+	CHECK(memcmp(buf, "12", 2) == 0);
+	CHECK_INT(lseek(fd, 0, SEEK_CUR), 3);
+	/* A write after a seek writes there and moves the offset past it. */
+	CHECK_INT(lseek(fd, 5, SEEK_SET), 5);
+	CHECK_INT(write(fd, "XY", 2), 2);
+	CHECK_INT(lseek(dup_fd, 0, SEEK_CUR), 7);
+	CHECK_INT(read(fd, buf, 1), 1);
+	CHECK_INT(buf[0], '7');
+	CHECK_INT(pread(fd, buf, 16, 0), 16);
+	CHECK(memcmp(buf, "01234XY789abcdef", 16) == 0);
+	/* Beyond the end: reads give 0, a write leaves a hole. */
+	CHECK_INT(lseek(fd, 100, SEEK_SET), 100);
+	CHECK_INT(read(fd, buf, 4), 0);
+	CHECK_INT(lseek(fd, 0, SEEK_END), 16);
+	CHECK_INT(lseek(fd, 4, SEEK_END), 20);
+	CHECK_INT(write(fd, "Z", 1), 1);
+	struct stat st;
+	CHECK_INT(fstat(fd, &st), 0);
+	CHECK_INT(st.st_size, 21);
+	/* A lock relative to the offset covers the bytes after it (seen by F_GETLK of a
+	 * second open file description: the host reports our own locks there as free, so
+	 * check the range by unlocking exactly it). */
+	CHECK_INT(lseek(fd, 8, SEEK_SET), 8);
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_CUR, .l_start = 2, .l_len = 3 };
+	CHECK_INT(fcntl(fd, F_SETLK, &fl), 0);
+	CHECK_INT(lseek(fd, 0, SEEK_CUR), 8);
+	fl.l_type = F_UNLCK;
+	CHECK_INT(fcntl(fd, F_SETLK, &fl), 0);
+	CHECK_INT(close(dup_fd), 0);
+	CHECK_INT(close(fd), 0);
+	/* O_APPEND: a write after a seek still appends, and the offset is then the end. */
+	fd = open(at("off.dat"), O_RDWR | O_APPEND);
+	CHECK(fd >= 0);
+	CHECK_INT(lseek(fd, 2, SEEK_SET), 2);
+	CHECK_INT(read(fd, buf, 2), 2);
+	CHECK(memcmp(buf, "23", 2) == 0);
+	CHECK_INT(write(fd, "END", 3), 3);
+	CHECK_INT(lseek(fd, 0, SEEK_CUR), 24);
+	CHECK_INT(pread(fd, buf, 3, 21), 3);
+	CHECK(memcmp(buf, "END", 3) == 0);
+	CHECK_INT(close(fd), 0);
+	/* stdio's fseek/ftell/fread over the same offsets. */
+	FILE *f = fopen(at("off.dat"), "r");
+	CHECK(f != NULL);
+	CHECK_INT(fseek(f, 10, SEEK_SET), 0);
+	CHECK_INT(fgetc(f), 'a');
+	CHECK_INT(ftell(f), 11);
+	CHECK_INT(fseek(f, -3, SEEK_END), 0);
+	CHECK_INT(fgetc(f), 'E');
+	CHECK_INT(fclose(f), 0);
+	CHECK_INT(unlink(at("off.dat")), 0);
+}
+
 static void modes_owners_times(void)
 {
 	write_file(at("mode.dat"), "m");
@@ -403,6 +484,7 @@ int main(int argc, char **argv)
 	prepare();
 	empty_writes();
 	positional();
+	offsets();
 	modes_owners_times();
 	names();
 	working_directory();

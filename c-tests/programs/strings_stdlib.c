@@ -101,6 +101,37 @@ static void memory(void)
 	free(a2);
 }
 
+/* strlen and memchr (SSE2, whole aligned blocks) at every alignment and length against a
+ * byte loop, with the match before, at and after the end of the buffer. */
+static void scanning(void)
+{
+	static char area[512] __attribute__((aligned(64)));
+	long wrong = 0;
+	for (int start = 0; start < 48; start++) {
+		for (int len = 0; len < 200; len++) {
+			memset(area, 'a', sizeof(area));
+			area[start + len] = 0;
+			wrong += strlen(area + start) != (size_t)len;
+			memset(area, 'x', sizeof(area));
+			for (int pos = -1; pos <= len + 17; pos += (len > 40 ? 7 : 1)) {
+				if (pos >= 0)
+					area[start + pos] = (char)0xe9;
+				const char *hit = memchr(area + start, 0xe9, (size_t)len);
+				const char *expect = pos >= 0 && pos < len ? area + start + pos : NULL;
+				wrong += hit != expect;
+				if (pos >= 0)
+					area[start + pos] = 'x';
+			}
+		}
+	}
+	CHECK_INT(wrong, 0);
+	CHECK(memchr(area, 'x', 0) == NULL);
+	memset(area, 'x', sizeof(area));
+	area[300] = 'y';
+	volatile size_t unbounded = (size_t)-1; /* a bound past the buffer: the first match ends it */
+	CHECK(memchr(area + 5, 'y', unbounded) == area + 300);
+}
+
 /* argv from the test: -v -n 5 -o out.txt rest */
 static void options(int argc, char **argv)
 {
@@ -127,6 +158,7 @@ int main(int argc, char **argv)
 	conversions();
 	sorting();
 	memory();
+	scanning();
 	options(argc, argv);
 	TEST_DONE();
 }

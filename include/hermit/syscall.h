@@ -171,7 +171,9 @@ int sys_open(const char *name, int flags, int mode);
 // Closes descriptor `fd`; 0 or `-errno`.
 int sys_close(int fd);
 
-// Repositions descriptor `fd`; the new offset or `-errno` (`ESPIPE` for a pipe).
+// Repositions descriptor `fd`; the new offset or `-errno` (`ESPIPE` for a pipe). The
+// offset of a regular file the program opened is kept in the guest: `SEEK_SET` and
+// `SEEK_CUR` on it need no host call.
 off_t sys_lseek(int fd, off_t offset, int whence);
 
 // The original's `sys_stat`: always `-ENOSYS`, and `st` is never written.

@@ -5,16 +5,19 @@
 //! exits it saved would have cost ([`EXIT_COST`] per request served, at most [`MAX_IDLE`]),
 //! then it parks and the guest falls back to port I/O until the next port exit wakes it. A
 //! guest that computes and calls the host rarely therefore costs about one exit's worth of
-//! host CPU per call, and a stream of calls keeps the poller spinning. While idle it yields
-//! the host CPU to other threads (the vCPUs, other programs) after each empty scan.
+//! host CPU per call, and a stream of calls keeps the poller spinning. Idle for longer than
+//! [`SPIN_WINDOW`], it yields the host CPU to other threads (the vCPUs, other programs)
+//! after each empty scan. It counts
+//! its scans in the channel's control block, so that a guest sees at once when the host has
+//! descheduled it and takes the port instead of waiting for a claim.
 
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Once};
 use std::time::{Duration, Instant};
 
 use hermit_interface::channel::{
-    channel_size, slot_offset, HOST_PARKED, HOST_POLLING, HOST_STATE_OFFSET, MAX_SLOTS, SERVED_OFFSET, SLOT_ARG_OFFSET,
-    SLOT_BUSY, SLOT_DONE, SLOT_PORT_OFFSET, SLOT_REQUEST, SLOT_STATE_OFFSET,
+    channel_size, slot_offset, HOST_PARKED, HOST_POLLING, HOST_STATE_OFFSET, MAX_SLOTS, SCANS_OFFSET, SERVED_OFFSET,
+    SLOT_ARG_OFFSET, SLOT_BUSY, SLOT_DONE, SLOT_PORT_OFFSET, SLOT_REQUEST, SLOT_STATE_OFFSET,
 };
 
 use crate::guest::{GuestError, GuestRam};
@@ -152,6 +155,8 @@ pub fn serve(host: &Host, port: u32, arg: u64) -> Outcome {
 fn poll(host: &Arc<Host>) {
     let channel = host.channel.get().expect("poller without a channel");
     let Ok(host_state) = host.ram.atomic_u32(channel.gpa + HOST_STATE_OFFSET as u64) else { return };
+    let Ok(scans) = host.ram.atomic_u32(channel.gpa + SCANS_OFFSET as u64) else { return };
+    let mut heartbeat = 0u32;
     let mut budget = IdleBudget::default();
     loop {
         {
@@ -167,24 +172,25 @@ fn poll(host: &Arc<Host>) {
         channel.spinning.store(true, Ordering::Release);
         host_state.store(HOST_POLLING, Ordering::SeqCst);
         let mut last = Instant::now();
-        let mut idle_scans = 0u32;
+        let mut last_request = last;
         loop {
+            // The heartbeat tells a waiting guest that the poller is on a CPU (never zero).
+            heartbeat = heartbeat.wrapping_add(1).max(1);
+            scans.store(heartbeat, Ordering::Release);
             let served = channel.scan(host);
             let now = Instant::now();
             if served > 0 {
                 budget.earn(served);
-                idle_scans = 0;
+                last_request = now;
             } else if !budget.spend((now - last).min(MAX_SCAN_STEP)) {
                 break;
+            } else if now - last_request < SPIN_WINDOW {
+                // A program that calls the host computes a little between calls: stay on
+                // the CPU, a yield would make its next call wait for the host's scheduler.
+                std::hint::spin_loop();
             } else {
-                idle_scans += 1;
-                // Spin briefly (a request in flight arrives within microseconds), then give
-                // the CPU to whoever else wants it between scans.
-                if idle_scans < YIELD_AFTER_SCANS {
-                    std::hint::spin_loop();
-                } else {
-                    std::thread::yield_now();
-                }
+                // A quieter guest: give the CPU to whoever else wants it between scans.
+                std::thread::yield_now();
             }
             last = now;
         }
@@ -204,8 +210,11 @@ const KICK_CREDIT: u32 = 2;
 /// means the host descheduled the poller (or it yielded), which costs no CPU.
 const MAX_SCAN_STEP: Duration = Duration::from_micros(5);
 
-/// Empty scans in a row before the idle poller starts yielding its CPU between scans.
-const YIELD_AFTER_SCANS: u32 = 64;
+/// How long after a request the idle poller keeps spinning without yielding its CPU: two
+/// exits' worth, the gaps between the calls of a program that works on host files (SQLite's
+/// lock, stat and read calls for one query, a compressor's reads and writes). Beyond it the
+/// poller yields between scans. Either way its [`IdleBudget`] bounds the spinning.
+const SPIN_WINDOW: Duration = Duration::from_micros(100);
 
 #[cfg(test)]
 mod tests {

@@ -4,8 +4,9 @@
 //! the port protocol passes a 32-bit guest-physical address), hands it to the host and
 //! copies the results back. With the fast channel ([`hermit_interface::channel`]) a polling
 //! host thread picks the request up without a VM exit; otherwise the `out` traps to the host.
-//! A request the host has not claimed within [`CLAIM_TIMEOUT_NS`] (its poller is descheduled
-//! on a busy host) is taken back and sent through the port.
+//! A request the host has not claimed within [`CLAIM_TIMEOUT_NS`], or sooner once the host's
+//! scan count has stood still for [`STALL_NS`] (its poller is descheduled on a busy host), is
+//! taken back and sent through the port.
 //!
 //! Under QEMU ([`header::FEATURE_QEMU`], [`hermit_interface::qemu`]) no port exit reaches
 //! the proxy: the channel is in place before the first call, every request goes through it,
@@ -19,6 +20,7 @@ use hermit_interface::channel::{self, ChannelControl, ChannelSlot};
 use hermit_interface::header::{self, HeaderExt};
 use hermit_interface::hypercall::{port, ChannelSetup};
 
+use super::heartbeat::Heartbeat;
 use crate::arch::{core_id, outl, pause, percore, preempt_disable, preempt_enable};
 use crate::config::HYPERCALL_AREA_SIZE;
 
@@ -155,13 +157,17 @@ fn transmit(port: u16, gpa: u64) {
     if control.host_state.load(Ordering::SeqCst) != channel::HOST_POLLING && reclaim_to_port(slot, port, gpa) {
         return;
     }
-    // A polling host claims a request within a microsecond; one that has not after
-    // CLAIM_TIMEOUT_NS is descheduled (a busy host): take the request back and exit instead
-    // of spinning for a host time slice.
+    // A polling host claims a request within a microsecond. One whose scan count stands
+    // still for STALL_NS, or that has not claimed it after CLAIM_TIMEOUT_NS, is descheduled
+    // (a busy host): take the request back and exit instead of spinning for a host time slice.
     let start = crate::arch::rdtsc();
     let timeout = crate::time::clock().ns_to_cycles(CLAIM_TIMEOUT_NS);
+    let stall = crate::time::clock().ns_to_cycles(STALL_NS);
+    let mut heartbeat = Heartbeat::new(control.scans.load(Ordering::Relaxed), start);
     while slot.state.load(Ordering::Acquire) == channel::SLOT_REQUEST {
-        if crate::arch::rdtsc().wrapping_sub(start) > timeout && reclaim_to_port(slot, port, gpa) {
+        let now = crate::arch::rdtsc();
+        let stalled = heartbeat.stalled(control.scans.load(Ordering::Relaxed), now, stall);
+        if (stalled || now.wrapping_sub(start) > timeout) && reclaim_to_port(slot, port, gpa) {
             return;
         }
         pause();
@@ -196,6 +202,11 @@ fn reclaim_to_port(slot: &ChannelSlot, port: u16, gpa: u64) -> bool {
 /// takes it back and uses the port: a few times the claim latency of a polling host, well
 /// below one port exit (about 55 us on PVM).
 const CLAIM_TIMEOUT_NS: u64 = 20_000;
+
+/// How long the host's scan count ([`ChannelControl::scans`]) may stand still before the
+/// guest takes its unclaimed request back: a polling host scans every microsecond or so,
+/// and a poller that yielded its CPU on a busy host is gone for a time slice.
+const STALL_NS: u64 = 5_000;
 
 /// Ends the guest with `code` as the program's exit status.
 pub fn exit(code: i32) -> ! {

@@ -1,4 +1,5 @@
 //! Drivers: the hypercall transport to the loader and the kernel console.
 
 pub mod console;
+pub mod heartbeat;
 pub mod hypercall;

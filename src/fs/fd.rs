@@ -11,6 +11,7 @@ use alloc::ffi::CString;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use super::offset::{Kind, Offset, Seek, SEEK_SET};
 use super::{host, pipe};
 use crate::errno::{Result, EBADF, EINVAL, EMFILE};
 use crate::synch::spinlock::SpinLock;
@@ -24,6 +25,98 @@ pub struct HostFile {
     pub fd: i32,
     /// The absolute guest path it was opened with (for `fchdir` and `*at` calls).
     pub path: Option<CString>,
+    /// The file offset as the guest tracks it ([`super::offset`]). For a regular file the
+    /// lock is held across the host call that uses or moves the offset, so reads, writes
+    /// and seeks of one open file take turns, as Linux's per-file position lock makes them.
+    offset: SpinLock<Offset>,
+}
+
+/// `S_IFMT` and `S_IFREG` of a host `st_mode`.
+const S_IFMT: u32 = 0o170000;
+const S_IFREG: u32 = 0o100000;
+
+impl HostFile {
+    /// A file the guest opened (its offset is tracked once it is known to be regular).
+    pub fn opened(fd: i32, path: CString) -> Self {
+        Self { fd, path: Some(path), offset: SpinLock::new(Offset::new()) }
+    }
+
+    /// One of the proxy's standard streams, whose offset other host processes may share.
+    fn standard(fd: i32) -> Self {
+        Self { fd, path: None, offset: SpinLock::new(Offset::untracked()) }
+    }
+
+    /// `read` at the open file's offset.
+    pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        let mut offset = self.offset.lock();
+        if offset.kind() != Kind::Regular {
+            drop(offset);
+            return host::read(self.fd, buf);
+        }
+        let n = match offset.read_at() {
+            Some(at) => host::pread(self.fd, buf, at)?,
+            None => host::read(self.fd, buf)?,
+        };
+        offset.advanced(n);
+        Ok(n)
+    }
+
+    /// `write` at the open file's offset (the host's, after catching it up).
+    pub fn write(&self, buf: &[u8]) -> Result<usize> {
+        let mut offset = self.offset.lock();
+        if offset.kind() != Kind::Regular {
+            // Others (a terminal, a pipe) may block: no lock held.
+            drop(offset);
+            return host::write(self.fd, buf);
+        }
+        self.sync(&mut offset)?;
+        offset.forget();
+        host::write(self.fd, buf)
+    }
+
+    /// `lseek(offset, whence)`: the guest's answer for a regular file where it can give one.
+    pub fn seek(&self, to: i64, whence: i32) -> Result<i64> {
+        let mut offset = self.offset.lock();
+        match offset.kind() {
+            Kind::Other => {
+                drop(offset);
+                host::lseek(self.fd, to, whence)
+            }
+            Kind::Unknown => {
+                drop(offset);
+                let result = host::lseek(self.fd, to, whence)?;
+                // The first successful seek asks once what the file is.
+                let regular = host::fstat(self.fd).is_ok_and(|st| st.st_mode & S_IFMT == S_IFREG);
+                let mut offset = self.offset.lock();
+                if offset.kind() == Kind::Unknown {
+                    offset.learn_kind(regular);
+                    offset.host_seeked(result);
+                }
+                Ok(result)
+            }
+            Kind::Regular => match offset.seek(to, whence)? {
+                Seek::Done(at) => Ok(at),
+                Seek::Host => {
+                    let result = host::lseek(self.fd, to, whence)?;
+                    offset.host_seeked(result);
+                    Ok(result)
+                }
+            },
+        }
+    }
+
+    /// Catches the host descriptor's offset up with the guest's, for a call that uses it.
+    pub fn sync_offset(&self) -> Result<()> {
+        self.sync(&mut self.offset.lock())
+    }
+
+    fn sync(&self, offset: &mut Offset) -> Result<()> {
+        if let Some(at) = offset.sync_needed() {
+            host::lseek(self.fd, at, SEEK_SET)?;
+            offset.synced();
+        }
+        Ok(())
+    }
 }
 
 impl Drop for HostFile {
@@ -52,7 +145,7 @@ fn with_table<R>(f: impl FnOnce(&mut Vec<Option<Slot>>) -> R) -> R {
     let mut table = TABLE.lock();
     if table.is_empty() {
         for fd in 0..3 {
-            let object = Arc::new(Object::Host(HostFile { fd, path: None }));
+            let object = Arc::new(Object::Host(HostFile::standard(fd)));
             table.push(Some(Slot { object, cloexec: false }));
         }
     }

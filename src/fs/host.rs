@@ -74,6 +74,19 @@ pub fn lseek(fd: i32, offset: i64, whence: i32) -> Result<i64> {
     host_result(request.offset)
 }
 
+/// Reads from host descriptor `fd` at `offset` without moving its offset (extension).
+pub fn pread(fd: i32, buf: &mut [u8], offset: i64) -> Result<usize> {
+    let request = FileOp {
+        op: hermit_interface::hypercall::file_op::PREAD,
+        fd,
+        buf: buf.as_mut_ptr() as u64,
+        len: buf.len() as u64,
+        arg0: offset,
+        ..FileOp::default()
+    };
+    file_op(request).map(|n| n as usize)
+}
+
 /// Replaces the host's `st_blksize` by [`preferred_block_size`].
 fn with_preferred_block(mut status: HostStat) -> HostStat {
     status.st_blksize = preferred_block_size(status.st_mode, status.st_blksize);

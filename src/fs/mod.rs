@@ -6,5 +6,6 @@ pub mod blksize;
 pub mod cwd;
 pub mod fd;
 pub mod host;
+pub mod offset;
 pub mod path;
 pub mod pipe;

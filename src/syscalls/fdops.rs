@@ -12,6 +12,7 @@ use super::ptr::{bytes, bytes_mut, out, ret_int, ret_isize};
 use super::types::{off_t, ssize_t};
 use crate::errno::{Errno, Result, EACCES, EAGAIN, EBADF, EINVAL, ENOTDIR, ESPIPE};
 use crate::fs::fd::{self, HostFile, Object, OPEN_MAX};
+use crate::fs::offset::SEEK_CUR;
 use crate::fs::{cwd, host, pipe};
 
 /// Linux `fcntl` commands.
@@ -129,6 +130,12 @@ fn status_flags(fd: c_int, command: c_int, flags: i32) -> Result<i64> {
 }
 
 fn record_lock(fd: c_int, command: c_int, lock: &mut HermitFlock) -> Result<i64> {
+    if lock.l_whence == SEEK_CUR as i16 {
+        // The host resolves the range against its offset: catch it up with the guest's.
+        if let Object::Host(h) = &*fd::get(fd)? {
+            h.sync_offset()?;
+        }
+    }
     with_host(fd, EINVAL, |raw| {
         let host_cmd = if command == cmd::F_SETLKW { cmd::F_SETLK } else { command };
         loop {
@@ -201,13 +208,7 @@ pub unsafe extern "C" fn sys_pipe2(fds: *mut c_int, flags: c_int) -> c_int {
 pub unsafe extern "C" fn sys_pread(fd: c_int, buf: *mut c_char, len: usize, offset: off_t) -> ssize_t {
     // SAFETY: forwarded from the caller.
     let buf = unsafe { bytes_mut(buf.cast(), len) };
-    let result = buf.and_then(|b| {
-        with_host(fd, ESPIPE, |raw| {
-            let request =
-                FileOp { buf: b.as_mut_ptr() as u64, len: b.len() as u64, arg0: offset, ..on(file_op::PREAD, raw) };
-            host::file_op(request).map(|n| n as isize)
-        })
-    });
+    let result = buf.and_then(|b| with_host(fd, ESPIPE, |raw| host::pread(raw, b, offset).map(|n| n as isize)));
     ret_isize(result)
 }
 

@@ -33,7 +33,7 @@ pub unsafe extern "C" fn sys_read(fd: c_int, buf: *mut c_char, len: usize) -> ss
 /// `read` on the object behind `fd`.
 pub fn read(fd: c_int, buf: &mut [u8]) -> Result<usize> {
     match &*fd::get(fd)? {
-        Object::Host(h) => host::read(h.fd, buf),
+        Object::Host(h) => h.read(buf),
         Object::Pipe(p) if !p.writes => p.read(buf),
         Object::Pipe(_) => Err(crate::errno::EBADF),
     }
@@ -55,7 +55,7 @@ pub unsafe extern "C" fn sys_write(fd: c_int, buf: *const c_char, len: usize) ->
 /// `write` on the object behind `fd`.
 pub fn write(fd: c_int, buf: &[u8]) -> Result<usize> {
     match &*fd::get(fd)? {
-        Object::Host(h) => host::write(h.fd, buf),
+        Object::Host(h) => h.write(buf),
         Object::Pipe(p) if p.writes => p.write(buf),
         Object::Pipe(_) => Err(crate::errno::EBADF),
     }
@@ -78,7 +78,7 @@ pub unsafe extern "C" fn sys_open(name: *const c_char, flags: c_int, mode: c_int
 pub fn open(name: &core::ffi::CStr, flags: c_int, mode: c_int) -> Result<c_int> {
     let path = cwd::absolute(name)?;
     let raw = host::open(&path, flags, mode)?;
-    let file = HostFile { fd: raw, path: Some(path.into_owned()) };
+    let file = HostFile::opened(raw, path.into_owned());
     fd::insert(Object::Host(file), flags & O_CLOEXEC != 0, 0)
 }
 
@@ -88,12 +88,16 @@ pub extern "C" fn sys_close(fd: c_int) -> c_int {
     ret_int(fd::close(fd).map(|()| 0))
 }
 
-/// Repositions descriptor `fd`; the new offset or `-errno` (`ESPIPE` for a pipe).
+/// Repositions descriptor `fd`; the new offset or `-errno` (`ESPIPE` for a pipe). The
+/// offset of a regular file the program opened is kept in the guest: `SEEK_SET` and
+/// `SEEK_CUR` on it need no host call.
 #[no_mangle]
 pub extern "C" fn sys_lseek(fd: c_int, offset: off_t, whence: c_int) -> off_t {
-    fd::host_fd(fd, ESPIPE)
-        .and_then(|(_object, raw)| host::lseek(raw, offset, whence))
-        .unwrap_or_else(|e| i64::from(e.neg()))
+    let result = fd::get(fd).and_then(|object| match &*object {
+        Object::Host(h) => h.seek(offset, whence),
+        Object::Pipe(_) => Err(ESPIPE),
+    });
+    result.unwrap_or_else(|e| i64::from(e.neg()))
 }
 
 /// The original's `sys_stat`: always `-ENOSYS`, and `st` is never written.

@@ -19,6 +19,12 @@
 //! `DONE`. Before it parks it stores `HOST_PARKED`, issues a full fence and scans all slots
 //! once more, so a request is never lost. Every served port exit sets `HOST_POLLING` again
 //! and wakes the poller for its next spin window.
+//!
+//! A polling host also counts its scans in `scans` (wrapping; never left at zero once it
+//! counts). A guest whose request is unclaimed may watch it: a count that stands still for a
+//! few microseconds means the host descheduled its poller (a busy host), and the guest takes
+//! the request back at once instead of waiting out its claim timeout. A count of zero means
+//! the host does not count (an older loader): the guest relies on the timeout alone.
 
 use core::mem::{offset_of, size_of};
 use core::sync::atomic::{AtomicU32, AtomicU64};
@@ -45,8 +51,10 @@ pub struct ChannelControl {
     pub host_state: AtomicU32,
     /// Number of requests the host served through the channel (statistics).
     pub served: AtomicU32,
+    /// The polling host's scan count (its heartbeat), or zero if it does not count.
+    pub scans: AtomicU32,
     /// Reserved, zero.
-    pub reserved: [u32; 14],
+    pub reserved: [u32; 13],
 }
 
 /// One request slot; slot `i` belongs to core `i`.
@@ -77,6 +85,8 @@ pub const fn slot_offset(i: usize) -> usize {
 pub const HOST_STATE_OFFSET: usize = offset_of!(ChannelControl, host_state);
 /// Offset of [`ChannelControl::served`].
 pub const SERVED_OFFSET: usize = offset_of!(ChannelControl, served);
+/// Offset of [`ChannelControl::scans`].
+pub const SCANS_OFFSET: usize = offset_of!(ChannelControl, scans);
 /// Offset of [`ChannelSlot::state`] inside a slot.
 pub const SLOT_STATE_OFFSET: usize = offset_of!(ChannelSlot, state);
 /// Offset of [`ChannelSlot::port`] inside a slot.
@@ -91,5 +101,6 @@ const _: () = {
     assert!(size_of::<ChannelControl>() == 64);
     assert!(size_of::<ChannelSlot>() == 64);
     assert!(SLOT_PORT_OFFSET == 4 && SLOT_ARG_OFFSET == 8);
+    assert!(SERVED_OFFSET == 4 && SCANS_OFFSET == 8);
     assert!(channel_size(2) == 192);
 };
