@@ -179,6 +179,18 @@ hermit_c_run(seccomp_off PROGRAM hello ENV HERMIT_SECCOMP=0 HERMIT_SECCOMP_SELFT
   MATCH "Hello World!!!")
 hermit_c_run(seccomp_verbose PROGRAM hello ENV HERMIT_VERBOSE=1 HERMIT_CPUS=2 TIMEOUT 10
   MATCH "proxy: seccomp filter installed, [0-9]+ system calls allowed" "Hello World!!!")
+# HERMIT_CPU_AFFINITY pins each vCPU thread itself, under the filter (sched_setaffinity of the
+# calling thread), and picks the NUMA policy of guest memory (this host: one node); bad lists stop.
+hermit_c_run(cpu_affinity_pinned PROGRAM hello ENV HERMIT_VERBOSE=1 HERMIT_CPUS=2 HERMIT_CPU_AFFINITY=1,0
+  TIMEOUT 10 MATCH "proxy: pinned vCPU 0 -> CPU 1, vCPU 1 -> CPU 0"
+  "proxy: ([0-9]+ NUMA node.s.: guest memory keeps the default policy|guest memory (bound to|interleaved over) NUMA)"
+  "Hello World!!!")
+hermit_c_run(cpu_affinity_unknown_cpu PROGRAM hello ENV HERMIT_CPUS=2 HERMIT_CPU_AFFINITY=0,4095 EXIT_CODE 1
+  TIMEOUT 10 MATCH "HERMIT_CPU_AFFINITY: host CPU 4095 is not one the proxy may run on")
+hermit_c_run(cpu_affinity_malformed PROGRAM hello ENV HERMIT_CPU_AFFINITY=0-x EXIT_CODE 1 TIMEOUT 10
+  MATCH "HERMIT_CPU_AFFINITY=.0-x.: .x. is not a CPU number")
+hermit_c_run(cpu_affinity_short PROGRAM hello ENV HERMIT_CPUS=2 HERMIT_CPU_AFFINITY=1 EXIT_CODE 1 TIMEOUT 10
+  MATCH "lists 1 host CPU.s. for 2 vCPUs")
 
 # ---- threads (issue 4) ----------------------------------------------------------------------
 # Each program runs on one CPU (c.thr_<name>) and on two (c.thr_<name>_2cpus).
@@ -196,6 +208,9 @@ hermit_c_test(affinity ${THR_OPTS} ARGS 1 ENV HERMIT_CPUS=1 TIMEOUT 60
   MATCH "two threads pinned to core 0 stayed there" "all [0-9]+ checks passed")
 hermit_c_run(affinity_2cpus PROGRAM affinity ARGS 2 ENV HERMIT_CPUS=2 TIMEOUT 60
   MATCH "a busy thread re-pinned from outside moved to core 1" "all [0-9]+ checks passed")
+# The same with the vCPUs pinned to host CPUs (HERMIT_CPU_AFFINITY).
+hermit_c_run(cpu_affinity_threads PROGRAM affinity ARGS 2 ENV HERMIT_CPUS=2 HERMIT_CPU_AFFINITY=0-1 TIMEOUT 60
+  MATCH "all [0-9]+ checks passed")
 # Threads moved between cores (stolen while preempted, re-pinned) keep FPU state and TLS.
 hermit_c_test(migrate_fpu COMPILE_OPTIONS -pthread -frounding-math LINK_OPTIONS -pthread LIBS pthread m
   ENV HERMIT_CPUS=2 TIMEOUT 120 MATCH "re-pins: 40" "all [0-9]+ checks passed")

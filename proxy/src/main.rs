@@ -3,6 +3,7 @@
 //! `proxy <image> [args...]` loads the image, starts `HERMIT_CPUS` vCPUs and serves the
 //! guest's hypercalls until the program exits; the proxy's exit status is the program's.
 
+mod affinity;
 mod binfmt;
 mod channel;
 mod config;
@@ -142,6 +143,9 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
     if let Some(warning) = config.check_cpus(host_cpus).map_err(|e| e.to_string())? {
         eprintln!("proxy: {warning}");
     }
+    if let Some(list) = &config.cpu_affinity {
+        affinity::check(list, config.cpus, &affinity::allowed_cpus()).map_err(|e| format!("HERMIT_CPU_AFFINITY: {e}"))?;
+    }
     let path = std::path::Path::new(&args[0]);
     let file = elf::read_image(path, config.mem)?;
     let image = elf::parse(&file, config.mem).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -168,6 +172,9 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
     let machine = vm::build(&config, &file, &image, guest_args, env, confine)?;
     drop(file);
     machine.host.set_paths(paths);
+    if let Some(list) = &config.cpu_affinity {
+        affinity::plan(list[..config.cpus as usize].to_vec(), config.verbose);
+    }
     sandbox::filter(config.seccomp, config.seccomp_selftest, config.verbose)?;
     vcpu::run(machine.host, machine.vcpus)
 }

@@ -51,6 +51,9 @@ fn start_secondaries(host: &Arc<Host>, vcpus: Vec<VcpuFd>) {
 }
 
 fn run_vcpu(host: &Arc<Host>, vcpu: &mut VcpuFd, id: u32) -> ! {
+    if let Err(what) = crate::affinity::pin_vcpu(id) {
+        host.fatal(&what)
+    }
     loop {
         let exit = match vcpu.run() {
             Ok(exit) => exit,

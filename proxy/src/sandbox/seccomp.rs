@@ -105,8 +105,8 @@ fn rule(conditions: Vec<Cond>) -> Result<SeccompRule, String> {
 
 /// The allow-list as seccompiler rules: [`ALLOWED`] unconditionally, plus `ioctl` with the
 /// [`KVM_IOCTLS`], `mmap`/`mprotect` without `PROT_EXEC` (no new code), `clone` only for
-/// threads (`CLONE_THREAD`, no new processes), `prctl(PR_SET_NAME)` and `tgkill` to the
-/// proxy's own threads (`abort`).
+/// threads (`CLONE_THREAD`, no new processes), `prctl(PR_SET_NAME)`, `tgkill` to the
+/// proxy's own threads (`abort`) and `sched_setaffinity` of the calling thread (pinning).
 pub fn rules(pid: u32) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
     let mut map: BTreeMap<i64, Vec<SeccompRule>> = ALLOWED.iter().map(|(_, nr)| (*nr, Vec::new())).collect();
     let no_exec = || rule(vec![cond(2, Len::Dword, Op::MaskedEq(libc::PROT_EXEC as u64), 0)?]);
@@ -121,6 +121,9 @@ pub fn rules(pid: u32) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
         .collect::<Result<_, _>>()?;
     map.insert(libc::SYS_fcntl, fcntl);
     map.insert(libc::SYS_tgkill, vec![rule(vec![cond(0, Len::Dword, Op::Eq, u64::from(pid))?])?]);
+    // HERMIT_CPU_AFFINITY: a vCPU thread pins itself, the poller takes the original set back
+    // (pid 0: only the calling thread).
+    map.insert(libc::SYS_sched_setaffinity, vec![rule(vec![cond(0, Len::Dword, Op::Eq, 0)?])?]);
     // The KVM ioctls, and TIOCGWINSZ for the FILEOP hypercall WINSIZE (a guest descriptor's
     // terminal size).
     let ioctls = KVM_IOCTLS
@@ -221,7 +224,7 @@ mod tests {
     #[test]
     fn allow_list_is_consistent() {
         let map = rules(1234).unwrap();
-        assert_eq!(map.len(), ALLOWED.len() + 7, "no call is listed twice");
+        assert_eq!(map.len(), ALLOWED.len() + 8, "no call is listed twice");
         for forbidden in [
             libc::SYS_execve,
             libc::SYS_execveat,
