@@ -336,6 +336,20 @@ hermit_c_test(omp_env COMPILE_OPTIONS -fopenmp LINK_OPTIONS -fopenmp
     GOMP_SPINCOUNT=1000 OMP_DISPLAY_ENV=verbose
   MATCH "OMP_NUM_THREADS = '3'" "OMP_SCHEDULE = 'GUIDED,7'" "OMP_WAIT_POLICY = 'PASSIVE'"
     "GOMP_SPINCOUNT = '1000'" "all [0-9]+ checks passed")
+# Thread binding (issue 12): OMP_PLACES / OMP_PROC_BIND / GOMP_CPU_AFFINITY put libgomp's
+# threads on the vCPUs they name; the guest's topology is flat (one core per vCPU, one socket).
+hermit_c_test(omp_affinity COMPILE_OPTIONS -fopenmp LINK_OPTIONS -fopenmp ARGS unbound ENV HERMIT_CPUS=2
+  MATCH "all [0-9]+ checks passed")
+hermit_c_run(omp_affinity_cores PROGRAM omp_affinity ARGS 2 1 0 1
+  ENV HERMIT_CPUS=2 OMP_PLACES=cores OMP_PROC_BIND=close MATCH "thread 1 on vCPU 1, place 1")
+hermit_c_run(omp_affinity_list PROGRAM omp_affinity ARGS 2 1 1 0
+  ENV HERMIT_CPUS=2 "OMP_PLACES={1},{0}" OMP_PROC_BIND=true MATCH "thread 1 on vCPU 0, place 1")
+hermit_c_run(omp_affinity_gomp PROGRAM omp_affinity ARGS 2 1 1 0
+  ENV HERMIT_CPUS=2 "GOMP_CPU_AFFINITY=1 0" MATCH "thread 0 on vCPU 1, place 0")
+hermit_c_run(omp_affinity_spread PROGRAM omp_affinity ARGS 4 1 0 2
+  ENV HERMIT_CPUS=4 OMP_PLACES=threads OMP_PROC_BIND=spread MATCH "thread 1 on vCPU 2, place 2")
+hermit_c_run(omp_affinity_sockets PROGRAM omp_affinity ARGS 1 2 -1 -1
+  ENV HERMIT_CPUS=2 OMP_PLACES=sockets OMP_PROC_BIND=true MATCH "thread 1 on vCPU [01], place 0")
 foreach(name cxx_basics cxx_threads)
   hermit_c_test(${name} SOURCES ${name}.cpp COMPILE_OPTIONS -std=c++17 ENV HERMIT_CPUS=1
     "CXX_TEST_ENV=from the proxy" MATCH "all [0-9]+ checks passed")
