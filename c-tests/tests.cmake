@@ -28,6 +28,12 @@
 hermit_c_test(hello MATCH "Hello World!!!" "argv\\[0\\] = [^ ]*hello")
 hermit_c_test(stdio_formats MATCH "printf: 3.500000 1.234568e\\+04 0.0001 1.250000")
 hermit_c_test(strings_stdlib ARGS -v -n 5 -o out.txt rest)
+# memcpy/memset at every size and alignment; the AVX paths (when the kernel saves AVX state)
+# and the SSE ones (HERMIT_CPU_HIDE=avx), with two copying threads preempting each other.
+hermit_c_test(memops COMPILE_OPTIONS -pthread LINK_OPTIONS -pthread ENV HERMIT_CPUS=1 TIMEOUT 120
+  MATCH "all [0-9]+ checks passed")
+hermit_c_run(memops_sse PROGRAM memops ARGS 0 ENV HERMIT_CPUS=1 HERMIT_CPU_HIDE=avx TIMEOUT 120
+  MATCH "memops: avx 0" "all [0-9]+ checks passed")
 hermit_c_test(math_lib LIBS m MATCH "sqrt\\(2\\)=1.414213562373095")
 hermit_c_test(time_clock)
 hermit_c_test(files_errno ARGS "${HERMIT_TEST_TMPDIR}")
