@@ -190,9 +190,8 @@ pub fn place_memory(pins: &[u32], regions: &[(u64, u64)]) -> Result<String, Stri
     for &(host, len) in regions {
         // SAFETY: `host..host + len` is a guest-RAM mapping the proxy owns; mbind only sets
         // the policy for its future page faults. `bits` holds `bits.len() * 64` node bits.
-        let rc = unsafe {
-            libc::syscall(libc::SYS_mbind, host, len, mode, bits.as_ptr(), (bits.len() * 64) as u64, 0u32)
-        };
+        let rc =
+            unsafe { libc::syscall(libc::SYS_mbind, host, len, mode, bits.as_ptr(), (bits.len() * 64) as u64, 0u32) };
         if rc != 0 {
             return Err(format!("mbind of guest memory failed: {}", std::io::Error::last_os_error()));
         }

@@ -144,7 +144,8 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
         eprintln!("proxy: {warning}");
     }
     if let Some(list) = &config.cpu_affinity {
-        affinity::check(list, config.cpus, &affinity::allowed_cpus()).map_err(|e| format!("HERMIT_CPU_AFFINITY: {e}"))?;
+        affinity::check(list, config.cpus, &affinity::allowed_cpus())
+            .map_err(|e| format!("HERMIT_CPU_AFFINITY: {e}"))?;
     }
     let path = std::path::Path::new(&args[0]);
     let file = elf::read_image(path, config.mem)?;
