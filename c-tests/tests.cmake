@@ -28,6 +28,12 @@
 hermit_c_test(hello MATCH "Hello World!!!" "argv\\[0\\] = [^ ]*hello")
 hermit_c_test(stdio_formats MATCH "printf: 3.500000 1.234568e\\+04 0.0001 1.250000")
 hermit_c_test(strings_stdlib ARGS -v -n 5 -o out.txt rest)
+# memcpy/memset at every size and alignment; the AVX paths (when the kernel saves AVX state)
+# and the SSE ones (HERMIT_CPU_HIDE=avx), with two copying threads preempting each other.
+hermit_c_test(memops COMPILE_OPTIONS -pthread LINK_OPTIONS -pthread ENV HERMIT_CPUS=1 TIMEOUT 120
+  MATCH "all [0-9]+ checks passed")
+hermit_c_run(memops_sse PROGRAM memops ARGS 0 ENV HERMIT_CPUS=1 HERMIT_CPU_HIDE=avx TIMEOUT 120
+  MATCH "memops: avx 0" "all [0-9]+ checks passed")
 hermit_c_test(math_lib LIBS m MATCH "sqrt\\(2\\)=1.414213562373095")
 hermit_c_test(time_clock)
 hermit_c_test(files_errno ARGS "${HERMIT_TEST_TMPDIR}")
@@ -179,6 +185,18 @@ hermit_c_run(seccomp_off PROGRAM hello ENV HERMIT_SECCOMP=0 HERMIT_SECCOMP_SELFT
   MATCH "Hello World!!!")
 hermit_c_run(seccomp_verbose PROGRAM hello ENV HERMIT_VERBOSE=1 HERMIT_CPUS=2 TIMEOUT 10
   MATCH "proxy: seccomp filter installed, [0-9]+ system calls allowed" "Hello World!!!")
+# HERMIT_CPU_AFFINITY pins each vCPU thread itself, under the filter (sched_setaffinity of the
+# calling thread), and picks the NUMA policy of guest memory (this host: one node); bad lists stop.
+hermit_c_run(cpu_affinity_pinned PROGRAM hello ENV HERMIT_VERBOSE=1 HERMIT_CPUS=2 HERMIT_CPU_AFFINITY=1,0
+  TIMEOUT 10 MATCH "proxy: pinned vCPU 0 -> CPU 1, vCPU 1 -> CPU 0"
+  "proxy: ([0-9]+ NUMA node.s.: guest memory keeps the default policy|guest memory (bound to|interleaved over) NUMA)"
+  "Hello World!!!")
+hermit_c_run(cpu_affinity_unknown_cpu PROGRAM hello ENV HERMIT_CPUS=2 HERMIT_CPU_AFFINITY=0,4095 EXIT_CODE 1
+  TIMEOUT 10 MATCH "HERMIT_CPU_AFFINITY: host CPU 4095 is not one the proxy may run on")
+hermit_c_run(cpu_affinity_malformed PROGRAM hello ENV HERMIT_CPU_AFFINITY=0-x EXIT_CODE 1 TIMEOUT 10
+  MATCH "HERMIT_CPU_AFFINITY=.0-x.: .x. is not a CPU number")
+hermit_c_run(cpu_affinity_short PROGRAM hello ENV HERMIT_CPUS=2 HERMIT_CPU_AFFINITY=1 EXIT_CODE 1 TIMEOUT 10
+  MATCH "lists 1 host CPU.s. for 2 vCPUs")
 
 # ---- threads (issue 4) ----------------------------------------------------------------------
 # Each program runs on one CPU (c.thr_<name>) and on two (c.thr_<name>_2cpus).
@@ -196,6 +214,9 @@ hermit_c_test(affinity ${THR_OPTS} ARGS 1 ENV HERMIT_CPUS=1 TIMEOUT 60
   MATCH "two threads pinned to core 0 stayed there" "all [0-9]+ checks passed")
 hermit_c_run(affinity_2cpus PROGRAM affinity ARGS 2 ENV HERMIT_CPUS=2 TIMEOUT 60
   MATCH "a busy thread re-pinned from outside moved to core 1" "all [0-9]+ checks passed")
+# The same with the vCPUs pinned to host CPUs (HERMIT_CPU_AFFINITY).
+hermit_c_run(cpu_affinity_threads PROGRAM affinity ARGS 2 ENV HERMIT_CPUS=2 HERMIT_CPU_AFFINITY=0-1 TIMEOUT 60
+  MATCH "all [0-9]+ checks passed")
 # Threads moved between cores (stolen while preempted, re-pinned) keep FPU state and TLS.
 hermit_c_test(migrate_fpu COMPILE_OPTIONS -pthread -frounding-math LINK_OPTIONS -pthread LIBS pthread m
   ENV HERMIT_CPUS=2 TIMEOUT 120 MATCH "re-pins: 40" "all [0-9]+ checks passed")
@@ -321,6 +342,20 @@ hermit_c_test(omp_env COMPILE_OPTIONS -fopenmp LINK_OPTIONS -fopenmp
     GOMP_SPINCOUNT=1000 OMP_DISPLAY_ENV=verbose
   MATCH "OMP_NUM_THREADS = '3'" "OMP_SCHEDULE = 'GUIDED,7'" "OMP_WAIT_POLICY = 'PASSIVE'"
     "GOMP_SPINCOUNT = '1000'" "all [0-9]+ checks passed")
+# Thread binding (issue 12): OMP_PLACES / OMP_PROC_BIND / GOMP_CPU_AFFINITY put libgomp's
+# threads on the vCPUs they name; the guest's topology is flat (one core per vCPU, one socket).
+hermit_c_test(omp_affinity COMPILE_OPTIONS -fopenmp LINK_OPTIONS -fopenmp ARGS unbound ENV HERMIT_CPUS=2
+  MATCH "all [0-9]+ checks passed")
+hermit_c_run(omp_affinity_cores PROGRAM omp_affinity ARGS 2 1 0 1
+  ENV HERMIT_CPUS=2 OMP_PLACES=cores OMP_PROC_BIND=close MATCH "thread 1 on vCPU 1, place 1")
+hermit_c_run(omp_affinity_list PROGRAM omp_affinity ARGS 2 1 1 0
+  ENV HERMIT_CPUS=2 "OMP_PLACES={1},{0}" OMP_PROC_BIND=true MATCH "thread 1 on vCPU 0, place 1")
+hermit_c_run(omp_affinity_gomp PROGRAM omp_affinity ARGS 2 1 1 0
+  ENV HERMIT_CPUS=2 "GOMP_CPU_AFFINITY=1 0" MATCH "thread 0 on vCPU 1, place 0")
+hermit_c_run(omp_affinity_spread PROGRAM omp_affinity ARGS 4 1 0 2
+  ENV HERMIT_CPUS=4 OMP_PLACES=threads OMP_PROC_BIND=spread MATCH "thread 1 on vCPU 2, place 2")
+hermit_c_run(omp_affinity_sockets PROGRAM omp_affinity ARGS 1 2 -1 -1
+  ENV HERMIT_CPUS=2 OMP_PLACES=sockets OMP_PROC_BIND=true MATCH "thread 1 on vCPU [01], place 0")
 foreach(name cxx_basics cxx_threads)
   hermit_c_test(${name} SOURCES ${name}.cpp COMPILE_OPTIONS -std=c++17 ENV HERMIT_CPUS=1
     "CXX_TEST_ENV=from the proxy" MATCH "all [0-9]+ checks passed")

@@ -93,8 +93,24 @@ run native "$native/malloc" threads
 run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/malloc" threads
 run native "$native/memlib"
 run hermit "$proxy" "$hermit/memlib"
-run native "$native/spin2" 10
-run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/spin2" 10
+run native "$native/spin2" 50
+run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/spin2" 50
+# CoreMark-style integer work on 1, 2 and nproc threads (10 runs each: median and worst).
+run native "$native/cmark" 10
+run hermit env HERMIT_CPUS=$(nproc) "$proxy" "$hermit/cmark" 10
+# The original's basic rows, alone and beside two busy loops per host core (_loaded).
+run native "$native/basic"
+run hermit "$proxy" "$hermit/basic"
+loops=""
+for i in $(seq $(($(nproc) * 2))); do
+	sh -c 'while :; do :; done' &
+	loops="$loops $!"
+done
+suffix=_loaded
+run native "$native/basic"
+run hermit "$proxy" "$hermit/basic"
+suffix=
+kill $loops
 run native "$native/noise" 10
 run hermit env HERMIT_CPUS=1 "$proxy" "$hermit/noise" 10
 
@@ -104,6 +120,8 @@ for threads in 1 2; do
 	run hermit env HERMIT_CPUS=2 HERMIT_MEM=1G OMP_NUM_THREADS=$threads "$proxy" "$hermit/stream"
 	run native env OMP_NUM_THREADS=$threads "$native/ompbench"
 	run hermit env HERMIT_CPUS=2 OMP_NUM_THREADS=$threads "$proxy" "$hermit/ompbench"
+	run native env OMP_NUM_THREADS=$threads "$native/npb"
+	run hermit env HERMIT_CPUS=2 OMP_NUM_THREADS=$threads "$proxy" "$hermit/npb"
 done
 run native env OMP_NUM_THREADS=2 "$native/pi"
 run hermit env HERMIT_CPUS=2 OMP_NUM_THREADS=2 "$proxy" "$hermit/pi"

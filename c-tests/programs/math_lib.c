@@ -26,6 +26,17 @@ int main(void)
 	CHECK_NEAR(fmod(ten, 3.0), 1.0, 0);
 	CHECK_NEAR(cbrt(27.0 * half * two), 3.0, 1e-15);
 	CHECK_NEAR(sqrtf((float)two), 1.41421356f, 1e-6);
+	/* fmax/fmin (maxsd/minsd for ordered arguments): either order, negatives, NaN ignored. */
+	CHECK_NEAR(fmax(two, ten), 10.0, 0);
+	CHECK_NEAR(fmax(ten, two), 10.0, 0);
+	CHECK_NEAR(fmin(minus, two), -2.5, 0);
+	CHECK_NEAR(fmin(two, minus), -2.5, 0);
+	CHECK_NEAR(fmax(NAN * two, minus), -2.5, 0);
+	CHECK_NEAR(fmin(ten, NAN * two), 10.0, 0);
+	CHECK(isnan(fmax(NAN * two, NAN * half)));
+	CHECK_NEAR(fmaxf((float)minus, (float)half), 0.5f, 0);
+	CHECK_NEAR(fminf((float)minus, (float)half), -2.5f, 0);
+	CHECK_NEAR(fminf(NAN * (float)two, (float)half), 0.5f, 0);
 	CHECK_NEAR(sinf((float)half), 0.47942554f, 1e-6);
 	CHECK(isnan(sqrt(minus)));
 	CHECK(isinf(exp(1000.0 * two)));

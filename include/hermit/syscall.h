@@ -87,6 +87,11 @@ struct hermit_flock {
 extern "C" {
 #endif // __cplusplus
 
+// 1 once the kernel preserves the AVX registers across preemption (its XSAVE mask includes
+// AVX state), else 0; set at boot before `main`. newlib-glue's `memcpy` and `memset` use
+// 32-byte AVX moves only then (not with `HERMIT_CPU_HIDE=avx` or `xsave`).
+extern const uint32_t sys_avx_usable;
+
 // TSC value at the first instruction of the first core (the original exported `boot_tsc`
 // too). `rdtsc() - boot_tsc` is the time since boot in cycles.
 extern const uint64_t boot_tsc;

@@ -90,7 +90,11 @@ impl Channel {
             let host = Arc::clone(host);
             std::thread::Builder::new()
                 .name("hermit-channel".into())
-                .spawn(move || poll(&host))
+                .spawn(move || {
+                    // Started by a vCPU thread, which may be pinned.
+                    crate::affinity::unpin();
+                    poll(&host)
+                })
                 .expect("cannot start the fast-channel thread");
         });
         if !self.spinning.load(Ordering::Acquire) {

@@ -93,6 +93,9 @@ pub struct Config {
     pub cpu_hide: u64,
     /// The QEMU settings (read whatever the monitor; used with [`Isle::Qemu`]).
     pub qemu: QemuConfig,
+    /// Host CPU of each vCPU (`HERMIT_CPU_AFFINITY`, a taskset list; vCPU i on the i-th);
+    /// `None`: unpinned.
+    pub cpu_affinity: Option<Vec<u32>>,
 }
 
 /// A variable with a value the proxy cannot use.
@@ -184,6 +187,18 @@ impl Config {
             debug,
             extra: get("HERMIT_QEMU_ARGS").map_or(Vec::new(), |a| a.split_whitespace().map(String::from).collect()),
         };
+        let cpu_affinity = match get("HERMIT_CPU_AFFINITY") {
+            None => None,
+            Some(v) if v.trim().is_empty() => None,
+            Some(v) => {
+                let list = crate::affinity::parse_list(&v).map_err(|e| err("HERMIT_CPU_AFFINITY", &v, &e))?;
+                if list.len() < cpus as usize {
+                    let reason = format!("lists {} host CPU(s) for {cpus} vCPUs (HERMIT_CPUS)", list.len());
+                    return Err(err("HERMIT_CPU_AFFINITY", &v, &reason));
+                }
+                Some(list)
+            }
+        };
         Ok(Config {
             isle,
             debug,
@@ -208,6 +223,7 @@ impl Config {
                 })?,
             },
             qemu,
+            cpu_affinity,
         })
     }
 }
@@ -308,6 +324,16 @@ mod tests {
         assert_eq!(config(&[("HERMIT_MEM", "2G")]).unwrap().mem, 2 << 30);
         assert!(config(&[("HERMIT_MEM", "1M")]).is_err());
         assert!(config(&[("HERMIT_MEM", "lots")]).is_err());
+    }
+
+    #[test]
+    fn cpu_affinity_lists() {
+        assert_eq!(config(&[]).unwrap().cpu_affinity, None);
+        let two = config(&[("HERMIT_CPUS", "2"), ("HERMIT_CPU_AFFINITY", "1,0")]).unwrap();
+        assert_eq!(two.cpu_affinity, Some(vec![1, 0]));
+        let e = config(&[("HERMIT_CPUS", "3"), ("HERMIT_CPU_AFFINITY", "0-1")]).unwrap_err();
+        assert!(e.to_string().contains("lists 2 host CPU(s) for 3 vCPUs"), "{e}");
+        assert!(config(&[("HERMIT_CPU_AFFINITY", "0,x")]).is_err());
     }
 
     #[test]

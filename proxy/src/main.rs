@@ -3,6 +3,7 @@
 //! `proxy <image> [args...]` loads the image, starts `HERMIT_CPUS` vCPUs and serves the
 //! guest's hypercalls until the program exits; the proxy's exit status is the program's.
 
+mod affinity;
 mod binfmt;
 mod channel;
 mod config;
@@ -151,6 +152,10 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
     if let Some(warning) = config.check_cpus(host_cpus).map_err(|e| e.to_string())? {
         eprintln!("proxy: {warning}");
     }
+    if let Some(list) = &config.cpu_affinity {
+        affinity::check(list, config.cpus, &affinity::allowed_cpus())
+            .map_err(|e| format!("HERMIT_CPU_AFFINITY: {e}"))?;
+    }
     let path = std::path::Path::new(&args[0]);
     let file = elf::read_image(path, config.mem)?;
     let image = elf::parse(&file, config.mem).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -193,6 +198,9 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
     if let Some(session) = session {
         let _ = machine.host.debugger.set(session.control());
         session.start(std::sync::Arc::clone(&machine.host))?;
+    }
+    if let Some(list) = &config.cpu_affinity {
+        affinity::plan(list[..config.cpus as usize].to_vec(), config.verbose);
     }
     sandbox::filter(config.seccomp, config.seccomp_selftest, config.debug.is_some(), config.verbose)?;
     vcpu::run(machine.host, machine.vcpus)

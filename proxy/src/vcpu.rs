@@ -52,6 +52,9 @@ fn start_secondaries(host: &Arc<Host>, vcpus: Vec<VcpuFd>) {
 }
 
 fn run_vcpu(host: &Arc<Host>, vcpu: &mut VcpuFd, id: u32) -> ! {
+    if let Err(what) = crate::affinity::pin_vcpu(id) {
+        host.fatal(&what)
+    }
     let debugger = host.debugger.get();
     if let Some(control) = debugger {
         control.register(id as usize);

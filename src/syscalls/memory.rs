@@ -1,6 +1,7 @@
-//! Memory: `sys_sbrk` and `getpagesize`.
+//! Memory: `sys_sbrk`, `getpagesize` and the AVX flag of `memcpy`/`memset`.
 
 use core::ffi::c_int;
+use core::sync::atomic::AtomicU32;
 
 use super::types::ssize_t;
 
@@ -20,3 +21,9 @@ pub extern "C" fn sys_sbrk(incr: ssize_t) -> ssize_t {
 pub extern "C" fn getpagesize() -> c_int {
     crate::config::PAGE_SIZE as c_int
 }
+
+/// 1 once the kernel preserves the AVX registers across preemption (its XSAVE mask includes
+/// AVX state), else 0; set at boot before `main`. newlib-glue's `memcpy` and `memset` use
+/// 32-byte AVX moves only then (not with `HERMIT_CPU_HIDE=avx` or `xsave`).
+#[no_mangle]
+pub static sys_avx_usable: AtomicU32 = AtomicU32::new(0);

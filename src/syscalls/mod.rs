@@ -11,7 +11,7 @@ mod fdops;
 mod fs;
 mod locks;
 mod malloc;
-mod memory;
+pub mod memory;
 mod misc;
 mod paths;
 mod process;

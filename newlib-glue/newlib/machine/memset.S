@@ -1,7 +1,9 @@
 /* memset.S (HermitCore): replaces newlib's x86_64 memset, whose non-temporal stores from 256 bytes on evict the buffer from the cache. */
 /*
  * The same size classes as memcpy.S: overlapping 8/4/2/1-byte stores below 16 bytes, two
- * overlapping 16-byte SSE stores up to 32, 32 bytes per iteration up to 2 KiB, rep stosb above.
+ * overlapping 16-byte SSE stores up to 32, 32 bytes per iteration up to 2 KiB (from 128 bytes
+ * with AVX state preserved, sys_avx_usable: 128 bytes per iteration in 32-byte AVX stores),
+ * rep stosb above.
  */
 	.intel_syntax noprefix
 	.text
@@ -25,6 +27,11 @@ memset:
 .Lover32:
 	cmp	rdx, 2048
 	ja	.Llarge
+	cmp	rdx, 128
+	jb	.Lsse
+	cmp	dword ptr [rip + sys_avx_usable], 0
+	jne	.Lavx
+.Lsse:
 	movdqu	[rdi + rdx - 32], xmm0
 	movdqu	[rdi + rdx - 16], xmm0
 	lea	r9, [rdx - 32]
@@ -36,6 +43,25 @@ memset:
 	add	r8, 32
 	cmp	r8, r9
 	jb	.Lloop
+	ret
+.Lavx:
+	vinsertf128 ymm0, ymm0, xmm0, 1
+	lea	r9, [rdi + rdx - 128]
+	vmovdqu	[r9], ymm0
+	vmovdqu	[r9 + 32], ymm0
+	vmovdqu	[r9 + 64], ymm0
+	vmovdqu	[r9 + 96], ymm0
+	mov	r8, rdi
+	.p2align 4
+.Lavxloop:
+	vmovdqu	[r8], ymm0
+	vmovdqu	[r8 + 32], ymm0
+	vmovdqu	[r8 + 64], ymm0
+	vmovdqu	[r8 + 96], ymm0
+	sub	r8, -128
+	cmp	r8, r9
+	jb	.Lavxloop
+	vzeroupper
 	ret
 .Llarge:
 	mov	r9, rdi

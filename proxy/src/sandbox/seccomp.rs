@@ -120,8 +120,8 @@ fn rule(conditions: Vec<Cond>) -> Result<SeccompRule, String> {
 
 /// The allow-list as seccompiler rules: [`ALLOWED`] unconditionally, plus `ioctl` with the
 /// [`KVM_IOCTLS`], `mmap`/`mprotect` without `PROT_EXEC` (no new code), `clone` only for
-/// threads (`CLONE_THREAD`, no new processes), `prctl(PR_SET_NAME)` and `tgkill` to the
-/// proxy's own threads (`abort`).
+/// threads (`CLONE_THREAD`, no new processes), `prctl(PR_SET_NAME)`, `tgkill` to the
+/// proxy's own threads (`abort`) and `sched_setaffinity` of the calling thread (pinning).
 /// With `debug`, also [`DEBUG_ALLOWED`] and [`DEBUG_IOCTLS`] (the GDB stub).
 pub fn rules(pid: u32, debug: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
     let extra: &[(&str, i64)] = if debug { DEBUG_ALLOWED } else { &[] };
@@ -139,6 +139,9 @@ pub fn rules(pid: u32, debug: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, S
         .collect::<Result<_, _>>()?;
     map.insert(libc::SYS_fcntl, fcntl);
     map.insert(libc::SYS_tgkill, vec![rule(vec![cond(0, Len::Dword, Op::Eq, u64::from(pid))?])?]);
+    // HERMIT_CPU_AFFINITY: a vCPU thread pins itself, the poller takes the original set back
+    // (pid 0: only the calling thread).
+    map.insert(libc::SYS_sched_setaffinity, vec![rule(vec![cond(0, Len::Dword, Op::Eq, 0)?])?]);
     // The KVM ioctls, and TIOCGWINSZ for the FILEOP hypercall WINSIZE (a guest descriptor's
     // terminal size).
     let debug_ioctls: &[(&str, u64)] = if debug { &DEBUG_IOCTLS } else { &[] };
@@ -241,7 +244,7 @@ mod tests {
     #[test]
     fn allow_list_is_consistent() {
         let map = rules(1234, false).unwrap();
-        assert_eq!(map.len(), ALLOWED.len() + 7, "no call is listed twice");
+        assert_eq!(map.len(), ALLOWED.len() + 8, "no call is listed twice");
         for forbidden in [
             libc::SYS_execve,
             libc::SYS_execveat,

@@ -32,6 +32,8 @@ pub fn init_xsave(plan: SavePlan) {
     };
     XSAVE_MASK.store(mask, Ordering::Relaxed);
     XSAVE_BYTES.store(bytes, Ordering::Relaxed);
+    let avx = u32::from(mask & super::xstate::AVX != 0);
+    crate::syscalls::memory::sys_avx_usable.store(avx, Ordering::Relaxed);
 }
 
 extern "C" {
