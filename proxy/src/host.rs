@@ -4,7 +4,7 @@
 use std::ffi::CString;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use hermit_interface::header::{offset, HeaderExt};
 use hermit_interface::{KMSG_OFFSET, KMSG_SIZE};
@@ -41,6 +41,8 @@ pub struct Host {
     pub ext_seen: AtomicBool,
     /// The fast channel, once the kernel announced it.
     pub channel: OnceLock<Channel>,
+    /// The network interface, if the guest has one (set before the guest runs).
+    pub net: OnceLock<Arc<crate::net::Nic>>,
     /// Serialises the end of the run (several threads may end it at once).
     ending: Mutex<()>,
 }
@@ -69,6 +71,7 @@ impl Host {
             fast_channel,
             ext_seen: AtomicBool::new(false),
             channel: OnceLock::new(),
+            net: OnceLock::new(),
             ending: Mutex::new(()),
         }
     }

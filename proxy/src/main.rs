@@ -16,6 +16,7 @@ mod guest;
 mod host;
 mod hypercall;
 mod lapic;
+mod net;
 mod paging;
 mod populate;
 mod sandbox;
@@ -163,9 +164,10 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
             hermit_interface::MAX_CMDLINE
         ));
     }
+    let nic = net::Nic::open(&config)?;
     let paths = sandbox::prepare(&config.mounts)?;
     let confine = || sandbox::confine(&paths, config.verbose);
-    let machine = vm::build(&config, &file, &image, guest_args, env, confine)?;
+    let machine = vm::build(&config, &file, &image, guest_args, env, nic, confine)?;
     drop(file);
     machine.host.set_paths(paths);
     sandbox::filter(config.seccomp, config.seccomp_selftest, config.verbose)?;

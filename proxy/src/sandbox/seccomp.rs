@@ -66,6 +66,10 @@ pub const ALLOWED: &[(&str, i64)] = &[
     ("symlinkat", libc::SYS_symlinkat),
     ("getdents64", libc::SYS_getdents64),
     ("flock", libc::SYS_flock),
+    // The network interface: its receive thread waits with poll; a NETREAD from passt's
+    // socket checks it first (frames move with read/write, the interrupt with an eventfd write).
+    ("poll", libc::SYS_poll),
+    ("ppoll", libc::SYS_ppoll),
     // Memory: the allocator, thread stacks, population.
     ("munmap", libc::SYS_munmap),
     ("mremap", libc::SYS_mremap),
