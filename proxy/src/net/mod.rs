@@ -75,6 +75,24 @@ impl Nic {
         }))
     }
 
+    /// A NIC over `fd`: a datagram socket stands in for a tap, a stream socket for passt.
+    #[cfg(test)]
+    pub(crate) fn over_socket(fd: OwnedFd, stream: bool, mac: [u8; 6]) -> Nic {
+        let backend = if stream {
+            Backend::Stream { fd, rx: Mutex::new(StreamDecoder::default()), tx: Mutex::new(()) }
+        } else {
+            Backend::Tap(fd)
+        };
+        Nic {
+            backend,
+            mac,
+            irq: OnceLock::new(),
+            armed: Mutex::new(true),
+            rearmed: Condvar::new(),
+            watcher: Once::new(),
+        }
+    }
+
     /// Gives the NIC its receive interrupt (without one the guest must poll).
     pub fn set_irq(&self, irq: RxIrq) {
         let _ = self.irq.set(irq);
@@ -257,6 +275,7 @@ pub fn netwrite(host: &Host, arg: u64) -> Result<(), GuestError> {
         _ => false,
     };
     if sent {
+        host.ram.write(field(arg, offset_of!(NetWrite, len)), len)?;
         host.ram.write(field(arg, offset_of!(NetWrite, ret)), 0i32)
     } else {
         host.ram.write(field(arg, offset_of!(NetWrite, ret)), -1i32)
@@ -289,5 +308,153 @@ pub fn netread(host: &Host, arg: u64) -> Result<(), GuestError> {
             nic.rearm();
             host.ram.write(field(arg, offset_of!(NetRead, ret)), -1i32)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+    use std::os::unix::net::UnixDatagram;
+    use std::os::unix::net::UnixStream;
+
+    const REQ: u64 = 0x1000;
+    const BUF: u64 = 0x2000;
+
+    fn host(nic: Option<Nic>) -> Host {
+        let ram = crate::guest::GuestRam::new(32 << 20, false).unwrap();
+        let host = Host::new(ram, 0x80_0000, vec![CString::new("app").unwrap()], vec![], false, true, false);
+        if let Some(nic) = nic {
+            let _ = host.net.set(Arc::new(nic));
+        }
+        host
+    }
+
+    fn request(host: &Host, data: u64, len: u64) {
+        host.ram.write(field(REQ, offset_of!(NetRead, data)), data).unwrap();
+        host.ram.write(field(REQ, offset_of!(NetRead, len)), len).unwrap();
+        host.ram.write(field(REQ, offset_of!(NetRead, ret)), 7i32).unwrap();
+    }
+
+    fn result(host: &Host) -> (i32, u64) {
+        let ret = host.ram.read::<i32>(field(REQ, offset_of!(NetRead, ret))).unwrap();
+        (ret, host.ram.read::<u64>(field(REQ, offset_of!(NetRead, len))).unwrap())
+    }
+
+    fn frame(n: usize, seed: u8) -> Vec<u8> {
+        (0..n).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed)).collect()
+    }
+
+    #[test]
+    fn without_a_nic() {
+        let host = host(None);
+        host.ram.write::<i32>(REQ, 5).unwrap();
+        netstat(&host, REQ).unwrap();
+        assert_eq!(host.ram.read::<i32>(REQ).unwrap(), 0);
+        request(&host, BUF, 100);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host).0, -1);
+        request(&host, BUF, 60);
+        netwrite(&host, REQ).unwrap();
+        assert_eq!(result(&host).0, -1);
+    }
+
+    #[test]
+    fn tap_frames_both_ways() {
+        let (ours, peer) = UnixDatagram::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let host = host(Some(Nic::over_socket(ours.into(), false, [2, 0, 0, 0, 0, 9])));
+        netstat(&host, REQ).unwrap();
+        assert_eq!(host.ram.read::<i32>(REQ).unwrap(), 1);
+        netinfo(&host, REQ).unwrap();
+        let mut mac = [0u8; 18];
+        host.ram.read_bytes(REQ, &mut mac).unwrap();
+        assert_eq!(&mac, b"02:00:00:00:00:09\0");
+        // Guest to host.
+        let out = frame(1514, 1);
+        host.ram.write_bytes(BUF, &out).unwrap();
+        request(&host, BUF, out.len() as u64);
+        netwrite(&host, REQ).unwrap();
+        assert_eq!(result(&host), (0, 1514));
+        let mut got = vec![0u8; 70000];
+        assert_eq!(peer.recv(&mut got).unwrap(), 1514);
+        assert_eq!(&got[..1514], &out[..]);
+        // Too short or too long: dropped.
+        for len in [13, MAX_FRAME as u64 + 1] {
+            request(&host, BUF, len);
+            netwrite(&host, REQ).unwrap();
+            assert_eq!(result(&host).0, -1, "{len}");
+        }
+        // Host to guest: nothing, a frame, a frame cut to the buffer, nothing.
+        request(&host, BUF, 2048);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host).0, -1);
+        peer.send(&frame(60, 2)).unwrap();
+        peer.send(&frame(9000, 3)).unwrap();
+        request(&host, BUF, 2048);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host), (0, 60));
+        let mut back = vec![0u8; 60];
+        host.ram.read_bytes(BUF, &mut back).unwrap();
+        assert_eq!(back, frame(60, 2));
+        request(&host, BUF, 2048);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host), (0, 2048));
+        request(&host, BUF, 2048);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host).0, -1);
+    }
+
+    #[test]
+    fn a_buffer_outside_ram_stops_the_guest() {
+        let (ours, peer) = UnixDatagram::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let host = host(Some(Nic::over_socket(ours.into(), false, [2, 0, 0, 0, 0, 9])));
+        peer.send(&frame(60, 2)).unwrap();
+        request(&host, (32 << 20) - 10, 2048);
+        assert!(netread(&host, REQ).is_err());
+        // The frame is still there for a good request.
+        request(&host, BUF, 2048);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host), (0, 60));
+        request(&host, u64::MAX - 5, 100);
+        assert!(netwrite(&host, REQ).is_err());
+    }
+
+    #[test]
+    fn passt_stream_frames_both_ways() {
+        use std::io::{Read as _, Write as _};
+        let (ours, mut peer) = UnixStream::pair().unwrap();
+        let host = host(Some(Nic::over_socket(ours.into(), true, [2, 0, 0, 0, 0, 9])));
+        let out = frame(100, 4);
+        host.ram.write_bytes(BUF, &out).unwrap();
+        request(&host, BUF, 100);
+        netwrite(&host, REQ).unwrap();
+        assert_eq!(result(&host), (0, 100));
+        let mut got = [0u8; 104];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got[..4], &[0, 0, 0, 100]);
+        assert_eq!(&got[4..], &out[..]);
+        // Two frames in one write, then half of a third.
+        let mut stream = frames::stream_record(&frame(60, 5));
+        stream.extend(frames::stream_record(&frame(1500, 6)));
+        let third = frames::stream_record(&frame(80, 7));
+        stream.extend(&third[..40]);
+        peer.write_all(&stream).unwrap();
+        for expected in [frame(60, 5), frame(1500, 6)] {
+            request(&host, BUF, 2048);
+            netread(&host, REQ).unwrap();
+            assert_eq!(result(&host), (0, expected.len() as u64));
+            let mut back = vec![0u8; expected.len()];
+            host.ram.read_bytes(BUF, &mut back).unwrap();
+            assert_eq!(back, expected);
+        }
+        request(&host, BUF, 2048);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host).0, -1, "half a record is no frame");
+        peer.write_all(&third[40..]).unwrap();
+        request(&host, BUF, 2048);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host), (0, 80));
     }
 }
