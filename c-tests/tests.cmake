@@ -439,3 +439,8 @@ hermit_c_test(omp_stack COMPILE_OPTIONS -fopenmp LINK_OPTIONS -fopenmp ENV HERMI
 hermit_c_run(omp_stack_override PROGRAM omp_stack ENV HERMIT_CPUS=2 OMP_STACKSIZE=1M EXIT_CODE 242
   TIMEOUT 10 MATCH "stack overflow into the guard page")
 hermit_c_many_cpus(posix_pipes PROGRAM posix_pipes TIMEOUT 120 MATCH "all [0-9]+ checks passed")
+
+# Networking, loader side (issue 13): without a NIC the header keeps the image's addresses;
+# the net.* tests (c-tests/net/netns_test.py, in network namespaces they create) run it with a
+# tap and with passt.
+hermit_c_test(net_header MATCH "hcip 10.0.5.2 hcgateway 10.0.5.1 hcmask 255.255.255.0" "ready")

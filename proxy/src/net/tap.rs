@@ -37,7 +37,12 @@ pub fn open(name: &str) -> Result<OwnedFd, String> {
     let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC) };
     if fd < 0 {
         let e = std::io::Error::last_os_error();
-        return Err(format!("HERMIT_NETIF={name}: cannot open /dev/net/tun: {e}"));
+        return Err(match e.raw_os_error() {
+            Some(libc::EACCES | libc::EPERM) => {
+                format!("HERMIT_NETIF={name}: no permission to open /dev/net/tun ({e}); it must be readable and writable")
+            }
+            _ => format!("HERMIT_NETIF={name}: cannot open /dev/net/tun: {e}"),
+        });
     }
     // SAFETY: `fd` was just opened and is owned by nobody else.
     let tun = unsafe { OwnedFd::from_raw_fd(fd) };
