@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """netns_test.py: end-to-end network tests of the proxy, only inside network namespaces they create.
 
-usage: netns_test.py <scenario> <proxy> <image directory>
+usage: netns_test.py <scenario> <proxy> <image directory> [native netbench, for "bench"]
 
 Each scenario makes a fresh namespace (`ip netns add hermit-<pid>-<n>`) with a bridge
 `br0` (10.0.5.1/24) and the taps it needs, runs the proxy and the host-side tools (python
@@ -236,10 +236,359 @@ def bad_input(proxy, images):
           f"foreign tap: status 1 and 'no permission' ({r.stderr.strip()!r})")
 
 
+
+# ---- traffic (the guest's programs: netecho from netk, netbench) ---------------------------------
+
+GUEST = "10.0.5.2"
+HOST = "10.0.5.1"
+
+
+class Guest:
+    """A proxy running `program args` in the namespace; its output is collected by a thread."""
+
+    def __init__(self, ns, proxy, images, program, *args, **env):
+        env.setdefault("HERMIT_NETIF", "tap0")
+        env.setdefault("HERMIT_CPUS", "2")
+        self.proc = ns.popen([proxy, f"{images}/{program}", *map(str, args)], env=env_with(**env))
+        self.lines = []
+        self.done = threading.Event()
+        self.matched = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.matched:
+                self.lines.append(line.rstrip("\n"))
+                self.matched.notify_all()
+        with self.matched:
+            self.done.set()
+            self.matched.notify_all()
+
+    def wait_for(self, pattern, timeout=60):
+        deadline = time.time() + timeout
+        with self.matched:
+            while not any(pattern in line for line in self.lines):
+                left = deadline - time.time()
+                if left <= 0 or self.done.is_set():
+                    fail(f"guest: no line with {pattern!r}; output: {self.lines[-20:]}")
+                self.matched.wait(left)
+
+    def finish(self, timeout=60):
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            fail(f"guest did not end within {timeout} s; output: {self.lines[-20:]}")
+        self.done.wait(5)
+        return rc
+
+    def has(self, pattern):
+        return any(pattern in line for line in self.lines)
+
+
+def connect(addr, port, timeout=30):
+    deadline = time.time() + timeout
+    while True:
+        try:
+            return socket.create_connection((addr, port), timeout=timeout)
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def echo_both_ways(addr, port, size):
+    """Sends `size` random bytes to an echo server while reading them back; compares digests."""
+    data = os.urandom(size)
+    sock = connect(addr, port)
+    sock.settimeout(60)
+
+    def writer():
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    back = hashlib.sha256()
+    got = 0
+    while True:
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            break
+        back.update(chunk)
+        got += len(chunk)
+    thread.join(10)
+    sock.close()
+    return got, back.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def tap_echo(proxy, images):
+    """ping the guest's static address; 10 MB through its TCP echo server both ways."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+    guest = Guest(ns, proxy, images, "netecho", "echo", 7777, 1)
+    guest.wait_for("listening on port 7777")
+    r = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "5", GUEST], timeout=30)
+    check(r.returncode == 0 and " 0% packet loss" in r.stdout, f"ping {GUEST}: {r.stdout.strip().splitlines()[-2:]}")
+    got, same = echo_both_ways(GUEST, 7777, 10 << 20)
+    check(got == 10 << 20 and same, f"TCP echo: 10 MiB sent, {got} bytes back, sha256 equal: {same}")
+    check(guest.finish() == 0 and guest.has("echoed 10485760 bytes"), "the guest echoed 10485760 bytes and ended")
+
+
+def serve_once(addr, port, handler):
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((addr, port))
+    listener.listen(1)
+    listener.settimeout(60)
+    result = {}
+
+    def run():
+        conn, peer = listener.accept()
+        result["peer"] = peer
+        result["value"] = handler(conn)
+        conn.close()
+        listener.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, result
+
+
+def echo_handler(conn):
+    total = 0
+    while True:
+        chunk = conn.recv(1 << 16)
+        if not chunk:
+            return total
+        conn.sendall(chunk)
+        total += len(chunk)
+
+
+def tap_client(proxy, images):
+    """A guest client reaches a host server: 10 MB echoed, checksums compared by the guest."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+    thread, result = serve_once(HOST, 9000, echo_handler)
+    guest = Guest(ns, proxy, images, "netecho", "client", HOST, 9000, 10 << 20)
+    rc = guest.finish()
+    thread.join(10)
+    check(rc == 0 and guest.has("got 10485760 back") and guest.has(" ok"),
+          f"guest client: {guest.lines[-1:]}, host echoed {result.get('value')} bytes to {result.get('peer')}")
+
+
+def tap_udp(proxy, images):
+    """UDP both ways: the host's datagrams answered by the guest, the guest's by the host."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+    guest = Guest(ns, proxy, images, "netbench", "udp-echo", 9001, 50)
+    guest.wait_for("listening on udp port 9001")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(0.5)
+    answered = 0
+    for i in range(50):
+        msg = f"host datagram {i}".encode()
+        for _ in range(10):
+            sock.sendto(msg, (GUEST, 9001))
+            try:
+                if sock.recv(2048) == msg:
+                    answered += 1
+                    break
+            except socket.timeout:
+                continue
+    check(answered == 50, f"host to guest: {answered} of 50 datagrams answered")
+    check(guest.finish() == 0 and guest.has("udp echoed 50 datagrams"), "the guest echoed 50 datagrams")
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind((HOST, 9002))
+    server.settimeout(60)
+    stop = threading.Event()
+
+    def answer():
+        while not stop.is_set():
+            try:
+                data, peer = server.recvfrom(2048)
+            except socket.timeout:
+                return
+            server.sendto(data, peer)
+
+    threading.Thread(target=answer, daemon=True).start()
+    guest = Guest(ns, proxy, images, "netbench", "udp-client", HOST, 9002, 50)
+    rc = guest.finish()
+    stop.set()
+    check(rc == 0 and guest.has("50 of 50 answered"), f"guest to host: {guest.lines[-1:]}")
+
+
+def tap_http(proxy, images):
+    """The guest's HTTP server fetched by curl: the page and a 1 MB body."""
+    ns = Netns()
+    ns.tap("tap0")
+    guest = Guest(ns, proxy, images, "netecho", "http", 8080, 2)
+    guest.wait_for("listening on port 8080")
+    r = ns.run(["curl", "-sS", "--max-time", "30", f"http://{GUEST}:8080/"], timeout=60)
+    check(r.returncode == 0 and "Hello from the unikernel" in r.stdout, f"curl /: {r.stdout.strip()!r} {r.stderr.strip()!r}")
+    r = ns.run(["curl", "-sS", "--max-time", "60", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                f"http://{GUEST}:8080/bytes/1000000"], timeout=90)
+    check(r.returncode == 0 and r.stdout.strip() == "200 1000000", f"curl /bytes/1000000: {r.stdout.strip()!r}")
+    check(guest.finish() == 0, "the HTTP server ended after two requests")
+
+
+def two_guests(proxy, images):
+    """Two proxies on one bridge: one guest's client reaches the other's echo server."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.tap("tap1")
+    server = Guest(ns, proxy, images, "netecho", "echo", 7777, 1, HERMIT_NETIF="tap0", HERMIT_IP="10.0.5.2")
+    server.wait_for("listening on port 7777")
+    client = Guest(ns, proxy, images, "netecho", "client", "10.0.5.2", 7777, 1 << 20, HERMIT_NETIF="tap1",
+                   HERMIT_IP="10.0.5.3")
+    rc = client.finish()
+    check(rc == 0 and client.has("got 1048576 back") and client.has(" ok"), f"guest 10.0.5.3: {client.lines[-1:]}")
+    check(server.finish() == 0 and server.has("echoed 1048576 bytes to 10.0.5.3"), f"guest 10.0.5.2: {server.lines[-1:]}")
+
+
+def user_mode(proxy, images):
+    """HERMIT_NETIF=user: curl on 127.0.0.1 reaches the guest's HTTP server through
+    HERMIT_APP_PORT; a guest client reaches a host server (passt maps the gateway to the host)."""
+    ns = Netns()
+    ns.uplink()
+    ns.enter()
+    guest = Guest(ns, proxy, images, "netecho", "http", 8080, 1, HERMIT_NETIF="user", HERMIT_APP_PORT="8080")
+    guest.wait_for("listening on port 8080")
+    r = ns.run(["curl", "-sS", "--max-time", "30", "--retry", "5", "--retry-connrefused", "http://127.0.0.1:8080/"],
+               timeout=60)
+    check(r.returncode == 0 and "Hello from the unikernel" in r.stdout,
+          f"curl 127.0.0.1:8080 through passt: {r.stdout.strip()!r} {r.stderr.strip()!r}")
+    check(guest.finish() == 0, "the guest's HTTP server ended")
+    check(gone_within(ns, 3), "passt ended with the proxy")
+    thread, result = serve_once("127.0.0.1", 9000, echo_handler)
+    guest = Guest(ns, proxy, images, "netecho", "client", "192.168.77.1", 9000, 1 << 20, HERMIT_NETIF="user")
+    rc = guest.finish()
+    thread.join(10)
+    check(rc == 0 and guest.has("got 1048576 back") and guest.has(" ok"),
+          f"guest client through passt to 127.0.0.1:9000: {guest.lines[-3:]} (host saw {result})")
+    check(gone_within(ns, 3), "passt ended with the proxy again")
+
+
+# ---- benchmarks ------------------------------------------------------------------------------------
+
+BENCH_BYTES = 64 << 20
+CHUNKS = (1024, 16384, 65536)
+
+
+def rate(lines, what):
+    for line in lines:
+        if what in line and "MiB/s" in line:
+            return float(line.rsplit(",", 1)[1].split()[0])
+    fail(f"no rate in {lines[-5:]}")
+
+
+def bench(proxy, images, native):
+    """TCP stream both ways at 1/16/64 KiB writes and 1-byte ping-pong: the guest over its tap
+    against a Linux process in a second namespace on the same bridge (veth), both talking to a
+    native netbench at the bridge's address; then the guest in user mode (passt, loopback)."""
+    ns = Netns()
+    ns.tap("tap0")
+    peer = Netns()
+    ns.ip("link", "add", "vl0", "type", "veth", "peer", "name", "vl1", "netns", peer.name)
+    ns.ip("link", "set", "vl0", "master", "br0")
+    ns.ip("link", "set", "vl0", "up")
+    peer.ip("addr", "add", "10.0.5.9/24", "dev", "vl1")
+    peer.ip("link", "set", "vl1", "up")
+    results = []
+    port = [20000]
+
+    def next_port():
+        port[0] += 1
+        return port[0]
+
+    def native_in(where, *args):
+        return where.popen([native, *map(str, args)])
+
+    for chunk in CHUNKS:
+        # guest/Linux -> host
+        row = [f"TCP stream guest->host, {chunk // 1024} KiB writes (MiB/s)"]
+        p = next_port()
+        sink = native_in(ns, "sink", p, 1, "nocheck")
+        wait_line(sink, "listening")
+        g = Guest(ns, proxy, images, "netbench", "source", HOST, p, BENCH_BYTES, chunk, "nocheck")
+        check(g.finish(120) == 0, f"guest source {chunk}")
+        row.append(rate(g.lines, "source sent"))
+        sink.wait(30)
+        p = next_port()
+        sink = native_in(ns, "sink", p, 1, "nocheck")
+        wait_line(sink, "listening")
+        r = peer.run([native, "source", HOST, str(p), str(BENCH_BYTES), str(chunk), "nocheck"], timeout=120)
+        row.append(rate(r.stdout.splitlines(), "source sent"))
+        sink.wait(30)
+        results.append(row)
+        # host -> guest/Linux
+        row = [f"TCP stream host->guest, {chunk // 1024} KiB writes (MiB/s)"]
+        p = next_port()
+        g = Guest(ns, proxy, images, "netbench", "sink", p, 1, "nocheck")
+        g.wait_for("listening")
+        r = ns.run([native, "source", GUEST, str(p), str(BENCH_BYTES), str(chunk), "nocheck"], timeout=120)
+        row.append(rate(r.stdout.splitlines(), "source sent"))
+        check(g.finish(60) == 0, f"guest sink {chunk}")
+        p = next_port()
+        sink = native_in(peer, "sink", p, 1, "nocheck")
+        wait_line(sink, "listening")
+        r = ns.run([native, "source", "10.0.5.9", str(p), str(BENCH_BYTES), str(chunk), "nocheck"], timeout=120)
+        row.append(rate(r.stdout.splitlines(), "source sent"))
+        sink.wait(30)
+        results.append(row)
+    # latency
+    row = ["TCP 1-byte ping-pong, median / p99 (us)"]
+    p = next_port()
+    g = Guest(ns, proxy, images, "netbench", "pong", p)
+    g.wait_for("listening")
+    r = ns.run([native, "ping", GUEST, str(p), "5000"], timeout=120)
+    row.append(r.stdout.strip().split("median ")[1].replace(" us, p99 ", " / ").replace(" us", ""))
+    g.finish(30)
+    p = next_port()
+    pong = native_in(peer, "pong", p)
+    wait_line(pong, "listening")
+    r = ns.run([native, "ping", "10.0.5.9", str(p), "5000"], timeout=120)
+    row.append(r.stdout.strip().split("median ")[1].replace(" us, p99 ", " / ").replace(" us", ""))
+    pong.wait(30)
+    results.append(row)
+    # user mode: the guest behind passt, the host tool on loopback
+    up = Netns()
+    up.uplink()
+    for chunk in CHUNKS:
+        p = next_port()
+        sink = native_in(up, "sink", p, 1, "nocheck")
+        wait_line(sink, "listening")
+        g = Guest(up, proxy, images, "netbench", "source", "192.168.77.1", p, BENCH_BYTES, chunk, "nocheck",
+                  HERMIT_NETIF="user")
+        check(g.finish(120) == 0, f"user-mode source {chunk}")
+        sink.wait(30)
+        results.append([f"user mode (passt) guest->host, {chunk // 1024} KiB writes (MiB/s)", rate(g.lines, "source sent"), "-"])
+        p = next_port()
+        g = Guest(up, proxy, images, "netbench", "sink", p, 1, "nocheck", HERMIT_NETIF="user", HERMIT_APP_PORT=str(p))
+        g.wait_for("listening")
+        r = up.run([native, "source", "127.0.0.1", str(p), str(BENCH_BYTES), str(chunk), "nocheck"], timeout=120)
+        results.append([f"user mode (passt) host->guest, {chunk // 1024} KiB writes (MiB/s)",
+                        rate(r.stdout.splitlines(), "source sent"), "-"])
+        g.finish(60)
+    print("\n| Benchmark | HermitCore (tap) | Linux process (veth, same bridge) |")
+    print("|---|---|---|")
+    for name, ours, linux in results:
+        print(f"| {name} | {ours} | {linux} |")
+
 SCENARIOS = {
     "header-tap": header_tap,
     "header-user": header_user,
     "bad-input": bad_input,
+    "tap-echo": tap_echo,
+    "tap-client": tap_client,
+    "tap-udp": tap_udp,
+    "tap-http": tap_http,
+    "two-guests": two_guests,
+    "user-mode": user_mode,
+    "bench": bench,
 }
 
 
@@ -274,7 +623,7 @@ def main():
     atexit.register(cleanup)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    SCENARIOS[sys.argv[1]](os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3]))
+    SCENARIOS[sys.argv[1]](*map(os.path.abspath, sys.argv[2:]))
     print("all checks passed")
     return 0
 

@@ -46,8 +46,16 @@ Environment:
   HERMIT_FASTCALL=0     do not offer the fast hypercall channel (use port I/O only)
   HERMIT_UHYVE_COMPAT=1 behave exactly like the original uhyve (no protocol extensions,
                         host errors as -1); for testing compatibility
+  HERMIT_NETIF=<tap>|@<fd>|user
+                        the guest's network interface: an existing tap device, an
+                        attached tap descriptor, or user-mode networking through passt
+  HERMIT_NETIF_MAC=xx:xx:xx:xx:xx:xx
+                        its MAC address (default: random, locally administered)
   HERMIT_IP, HERMIT_GATEWAY, HERMIT_MASK
-                        IPv4 settings written into the kernel header
+                        IPv4 settings written into the kernel header (with a tap the
+                        defaults are 10.0.5.2, 10.0.5.1, 255.255.255.0; with user, DHCP)
+  HERMIT_APP_PORT=<port>[,<port>...]
+                        with HERMIT_NETIF=user: host TCP ports forwarded to the guest
   HERMIT_MOUNT=<host dir>[:<guest path>][:ro],...
                         the file sandbox: the program sees only these host directories, at
                         these guest paths (default: the same path), read-only with :ro;
