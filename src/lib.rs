@@ -58,6 +58,10 @@ mod net;
 #[cfg(test)]
 #[path = "net/addr.rs"]
 mod netaddr;
+/// The network device's frame routing (loopback and NIC), tested on the host.
+#[cfg(test)]
+#[path = "net/device.rs"]
+mod netdevice;
 /// The scheduler's pure placement logic, tested on the host (the rest needs the machine).
 #[cfg(test)]
 #[path = "scheduler/placement.rs"]

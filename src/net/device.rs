@@ -144,3 +144,80 @@ impl phy::Device for Device {
         Some(TxToken(self))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::boxed::Box;
+    use alloc::sync::Arc;
+    use smoltcp::phy::{Device as _, RxToken as _, TxToken as _};
+    use std::sync::Mutex;
+
+    /// A NIC that records what it sent and replays `incoming`.
+    struct FakeNic {
+        sent: Arc<Mutex<Vec<Vec<u8>>>>,
+        incoming: Vec<Vec<u8>>,
+    }
+
+    impl Nic for FakeNic {
+        fn send(&mut self, frame: &[u8]) -> bool {
+            self.sent.lock().unwrap().push(frame.to_vec());
+            true
+        }
+        fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
+            let frame = self.incoming.pop()?;
+            buf[..frame.len()].copy_from_slice(&frame);
+            Some(frame.len())
+        }
+    }
+
+    const MAC: [u8; 6] = [0x52, 0x54, 0, 1, 2, 3];
+
+    fn frame(dst: [u8; 6], tag: u8) -> Vec<u8> {
+        let mut f = vec![0u8; 60];
+        f[..6].copy_from_slice(&dst);
+        f[6..12].copy_from_slice(&MAC);
+        f[20] = tag;
+        f
+    }
+
+    fn send(dev: &mut Device, f: &[u8]) {
+        dev.transmit(Instant::ZERO).unwrap().consume(f.len(), |buf| buf.copy_from_slice(f));
+    }
+
+    fn receive(dev: &mut Device) -> Option<Vec<u8>> {
+        dev.receive(Instant::ZERO).map(|(rx, _)| rx.consume(|b| b.to_vec()))
+    }
+
+    #[test]
+    fn frames_go_where_they_belong() {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let nic = FakeNic { sent: sent.clone(), incoming: vec![frame(MAC, 9)] };
+        let mut dev = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
+        assert_eq!(dev.capabilities().max_transmission_unit, NIC_MTU + 14);
+        assert!(dev.has_nic());
+        send(&mut dev, &frame(MAC, 1)); // to ourselves: loopback only
+        send(&mut dev, &frame([0xff; 6], 2)); // broadcast: both
+        send(&mut dev, &frame([0x52, 0x54, 0, 9, 9, 9], 3)); // another host: NIC only
+        let tags: Vec<u8> = sent.lock().unwrap().iter().map(|f| f[20]).collect();
+        assert_eq!(tags, [2, 3]);
+        // The loopback queue first, then the NIC.
+        assert_eq!(receive(&mut dev).unwrap()[20], 1);
+        assert_eq!(receive(&mut dev).unwrap()[20], 2);
+        assert_eq!(dev.take_nic_rx(), 0);
+        assert_eq!(receive(&mut dev).unwrap()[20], 9);
+        assert_eq!(dev.take_nic_rx(), 1);
+        assert!(receive(&mut dev).is_none());
+    }
+
+    #[test]
+    fn loopback_alone() {
+        let mut dev = Device::new(EthernetAddress(MAC), None);
+        assert_eq!(dev.capabilities().max_transmission_unit, LOOPBACK_MTU + 14);
+        send(&mut dev, &frame([0x52, 0x54, 0, 9, 9, 9], 3)); // nowhere to go: dropped
+        send(&mut dev, &frame(MAC, 4));
+        assert!(dev.loopback_pending());
+        assert_eq!(receive(&mut dev).unwrap()[20], 4);
+        assert!(receive(&mut dev).is_none());
+    }
+}
