@@ -449,16 +449,23 @@ static void test_ipv6(void)
 	close(l);
 }
 
+static void run(const char *name, void (*test)(void))
+{
+	printf("net_tcp: %s\n", name);
+	fflush(stdout);
+	test();
+}
+
 int main(void)
 {
-	test_options();
-	test_half_close();
-	test_reset_refused();
-	test_nonblocking();
-	test_backlog();
-	test_eintr();
-	test_ipv6();
-	test_many();
-	test_echo();
+	run("options", test_options);
+	run("half-close", test_half_close);
+	run("reset and refused", test_reset_refused);
+	run("non-blocking", test_nonblocking);
+	run("backlog", test_backlog);
+	run("EINTR", test_eintr);
+	run("IPv6", test_ipv6);
+	run("1000 connections", test_many);
+	run("10 MB echo", test_echo);
 	TEST_DONE();
 }

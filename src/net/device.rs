@@ -73,8 +73,12 @@ impl Device {
         }
     }
 
-    fn transmit_frame(&mut self, frame: &[u8]) {
+    fn transmit_frame(&mut self, frame: &mut [u8]) {
         let Some(dst) = frame.get(..6).map(EthernetAddress::from_bytes) else { return };
+        if loopback_solicit(frame, self.mac) {
+            self.push_loopback(frame);
+            return;
+        }
         if dst == self.mac {
             self.push_loopback(frame);
             return;
@@ -86,6 +90,47 @@ impl Device {
             let _ = nic.send(frame);
         }
     }
+}
+
+/// The IPv6 loopback address ::1.
+const LOCALHOST6: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+
+/// smoltcp resolves ::1 with a neighbour solicitation to its solicited-node group, which it
+/// does not itself listen to for ::1. Such a frame is turned into a unicast solicitation to
+/// ::1 at our own MAC (IPv6 destination rewritten, ICMPv6 checksum adjusted), which smoltcp
+/// answers; true if `frame` was one.
+fn loopback_solicit(frame: &mut [u8], mac: EthernetAddress) -> bool {
+    const IP: usize = 14;
+    const ICMP: usize = IP + 40;
+    let is_solicit = frame.len() >= ICMP + 24
+        && frame[12..14] == [0x86, 0xdd]
+        && frame[IP + 6] == 58
+        && frame[ICMP] == 135
+        && frame[ICMP + 8..ICMP + 24] == LOCALHOST6
+        && frame[IP + 24..IP + 40] == [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 1];
+    if !is_solicit {
+        return false;
+    }
+    let old: [u8; 16] = frame[IP + 24..IP + 40].try_into().unwrap_or_default();
+    frame[IP + 24..IP + 40].copy_from_slice(&LOCALHOST6);
+    let checksum = u16::from_be_bytes([frame[ICMP + 2], frame[ICMP + 3]]);
+    let updated = adjust_checksum(checksum, &old, &LOCALHOST6);
+    frame[ICMP + 2..ICMP + 4].copy_from_slice(&updated.to_be_bytes());
+    frame[..6].copy_from_slice(mac.as_bytes());
+    true
+}
+
+/// The Internet checksum `checksum` after the covered bytes `old` became `new` (RFC 1624).
+fn adjust_checksum(checksum: u16, old: &[u8], new: &[u8]) -> u16 {
+    let mut sum = u32::from(!checksum);
+    for (o, n) in old.chunks_exact(2).zip(new.chunks_exact(2)) {
+        sum += u32::from(!u16::from_be_bytes([o[0], o[1]]));
+        sum += u32::from(u16::from_be_bytes([n[0], n[1]]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
 }
 
 /// A received frame.
@@ -104,7 +149,7 @@ impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
         let mut frame = vec![0; len];
         let result = f(&mut frame);
-        self.0.transmit_frame(&frame);
+        self.0.transmit_frame(&mut frame);
         result
     }
 }
@@ -208,6 +253,49 @@ mod tests {
         assert_eq!(receive(&mut dev).unwrap()[20], 9);
         assert_eq!(dev.take_nic_rx(), 1);
         assert!(receive(&mut dev).is_none());
+    }
+
+    /// The Internet checksum of `data` (folded one's complement sum).
+    fn checksum(data: &[u8]) -> u16 {
+        let mut sum = 0u32;
+        for c in data.chunks(2) {
+            sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        !(sum as u16)
+    }
+
+    #[test]
+    fn checksum_adjustment_matches_recomputation() {
+        let mut data = [0u8; 40];
+        for (i, b) in data.iter_mut().enumerate() {
+            *b = (i * 37 + 11) as u8;
+        }
+        let before = checksum(&data);
+        let old: [u8; 16] = data[8..24].try_into().unwrap();
+        data[8..24].copy_from_slice(&LOCALHOST6);
+        assert_eq!(adjust_checksum(before, &old, &LOCALHOST6), checksum(&data));
+    }
+
+    #[test]
+    fn solicitation_for_localhost_stays_inside() {
+        let mut f = vec![0u8; 14 + 40 + 32];
+        f[..6].copy_from_slice(&[0x33, 0x33, 0xff, 0, 0, 1]);
+        f[12..14].copy_from_slice(&[0x86, 0xdd]);
+        f[14 + 6] = 58;
+        f[14 + 24..14 + 40].copy_from_slice(&[0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 1]);
+        f[54] = 135;
+        f[54 + 8..54 + 24].copy_from_slice(&LOCALHOST6);
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let nic = FakeNic { sent: sent.clone(), incoming: vec![] };
+        let mut dev = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
+        send(&mut dev, &f);
+        assert!(sent.lock().unwrap().is_empty());
+        let got = receive(&mut dev).unwrap();
+        assert_eq!(got[..6], MAC);
+        assert_eq!(got[14 + 24..14 + 40], LOCALHOST6);
     }
 
     #[test]
