@@ -183,6 +183,14 @@ hermit_c_run(seccomp_verbose PROGRAM hello ENV HERMIT_VERBOSE=1 HERMIT_CPUS=2 TI
 # ---- threads (issue 4) ----------------------------------------------------------------------
 # Each program runs on one CPU (c.thr_<name>) and on two (c.thr_<name>_2cpus).
 set(THR_OPTS COMPILE_OPTIONS -pthread LINK_OPTIONS -pthread LIBS pthread)
+# Sockets over the guest loopback (no host network): TCP, UDP, poll/select, names and layouts.
+hermit_c_test(net_tcp ${THR_OPTS} ENV HERMIT_CPUS=2 HERMIT_MEM=512M TIMEOUT 120 MATCH "all [0-9]+ checks passed")
+hermit_c_run(net_tcp_1cpu PROGRAM net_tcp ENV HERMIT_CPUS=1 HERMIT_MEM=512M TIMEOUT 120 MATCH "all [0-9]+ checks passed")
+hermit_c_test(net_udp_poll ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
+hermit_c_test(net_names TIMEOUT 30 MATCH "all [0-9]+ checks passed")
+# The echo/HTTP/client tool of c-tests/net (also used by the tap and user-mode tests), on loopback.
+hermit_c_test(netecho SOURCES ../net/netecho.c ${THR_OPTS} ARGS selftest ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "client sent 1048576 bytes, got 1048576 back, checksum [0-9a-f]+ ok" "http selftest ok")
 hermit_c_test(thr_hello ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 30
   MATCH "Hello Thread!!! id = 0" "Hello Thread!!! id = 7" "all [0-9]+ checks passed")
 hermit_c_run(thr_hello_2cpus PROGRAM thr_hello ENV HERMIT_CPUS=2 TIMEOUT 30

@@ -1,0 +1,251 @@
+//! The guest network stack: smoltcp with one interface over the guest loopback and, when
+//! the loader has one, the uhyve-net NIC ([`device`]), and the BSD sockets on it
+//! ([`socket`]).
+//!
+//! One kernel lock guards the interface and every socket. There is no polling thread: each
+//! socket call polls the interface, and a blocked call sleeps on [`EVENTS`] until a poll
+//! changed something, the NIC's receive interrupt arrived ([`interrupt`]) or smoltcp's next
+//! timer is due (its `poll_delay`). Without pending timers nothing wakes up.
+//!
+//! Addresses: 127.0.0.1/8 and ::1/128 always; with a NIC the header's `hcip`/`hcmask`/
+//! `hcgateway` (DHCPv4 when `hcip` is 0.0.0.0) and the IPv6 link-local address from the MAC.
+#![forbid(unsafe_code)]
+
+pub mod addr;
+pub mod device;
+pub mod dns;
+pub mod poll;
+pub mod socket;
+
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::socket::{dhcpv4, dns as smoldns};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address};
+
+use crate::errno::{Result, EINTR, ETIMEDOUT};
+use crate::synch::futex;
+use crate::synch::spinlock::SpinLock;
+use device::Device;
+
+/// The interface, its device and all sockets.
+pub struct Stack {
+    /// The smoltcp interface.
+    pub iface: Interface,
+    /// Every socket of the guest.
+    pub sockets: SocketSet<'static>,
+    /// Loopback and NIC.
+    pub device: Device,
+    dhcp: Option<SocketHandle>,
+    /// The DNS client socket, once a server is known.
+    pub dns: Option<SocketHandle>,
+    next_port: u16,
+    /// Ports bound by sockets (UDP and TCP apart).
+    pub ports: Vec<(socket::Kind, u16)>,
+    /// Closed TCP sockets still finishing their connection; freed once `Closed` or
+    /// `TIME_WAIT`.
+    pub closing: Vec<SocketHandle>,
+}
+
+static STACK: SpinLock<Option<Stack>> = SpinLock::new(None);
+
+/// Bumped whenever a poll may have changed a socket's state (and by the receive interrupt);
+/// blocked socket calls, `poll` and `select` sleep on it.
+pub static EVENTS: AtomicU32 = AtomicU32::new(0);
+
+/// Our MAC address without a NIC (locally administered).
+const LOOPBACK_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
+
+fn now() -> Instant {
+    Instant::from_micros((crate::time::uptime_ns() / 1000) as i64)
+}
+
+impl Stack {
+    fn new() -> Self {
+        let nic = crate::drivers::net::probe();
+        let mac = nic.unwrap_or(LOOPBACK_MAC);
+        let boxed: Option<Box<dyn device::Nic>> = nic.map(|_| Box::new(crate::drivers::net::UhyveNet) as _);
+        let mut device = Device::new(EthernetAddress(mac), boxed);
+        let config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+        let mut iface = Interface::new(config, &mut device, now());
+        let header = crate::arch::header();
+        let ip = Ipv4Address::from(header.hcip);
+        let mut dhcp = None;
+        let mut sockets = SocketSet::new(vec![]);
+        iface.update_ip_addrs(|addrs| {
+            let _ = addrs.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
+            let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
+            if nic.is_some() {
+                let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(addr::link_local(mac)), 64));
+            }
+        });
+        if nic.is_some() {
+            if ip.is_unspecified() {
+                dhcp = Some(sockets.add(dhcpv4::Socket::new()));
+            } else {
+                let prefix = addr::prefix_len(header.hcmask);
+                iface.update_ip_addrs(|addrs| {
+                    let _ = addrs.push(IpCidr::Ipv4(Ipv4Cidr::new(ip, prefix)));
+                });
+                let gateway = Ipv4Address::from(header.hcgateway);
+                if !gateway.is_unspecified() {
+                    let _ = iface.routes_mut().add_default_ipv4_route(gateway);
+                }
+            }
+        }
+        log::info!("net: {} {:?}", if nic.is_some() { "uhyve-net" } else { "loopback only" }, iface.ip_addrs());
+        Self { iface, sockets, device, dhcp, dns: None, next_port: 0, ports: Vec::new(), closing: Vec::new() }
+    }
+
+    /// Polls the interface until it has nothing left to do; true if a socket may have
+    /// changed.
+    fn poll(&mut self) -> bool {
+        let mut changed = false;
+        // Loopback frames produced by one round are received in the next one.
+        for _ in 0..64 {
+            let result = self.iface.poll(now(), &mut self.device, &mut self.sockets);
+            changed |= result == smoltcp::iface::PollResult::SocketStateChanged;
+            if !self.device.loopback_pending() {
+                break;
+            }
+        }
+        if self.device.take_nic_rx() > 0 {
+            changed = true;
+        }
+        self.dhcp_events();
+        self.reap();
+        changed
+    }
+
+    fn reap(&mut self) {
+        let sockets = &mut self.sockets;
+        self.closing.retain(|&handle| {
+            let state = sockets.get::<smoltcp::socket::tcp::Socket>(handle).state();
+            let done = matches!(state, smoltcp::socket::tcp::State::Closed | smoltcp::socket::tcp::State::TimeWait);
+            if done {
+                sockets.remove(handle);
+            }
+            !done
+        });
+    }
+
+    fn dhcp_events(&mut self) {
+        let Some(handle) = self.dhcp else { return };
+        let event = self.sockets.get_mut::<dhcpv4::Socket>(handle).poll();
+        match event {
+            Some(dhcpv4::Event::Configured(config)) => {
+                log::info!("net: DHCP gave {} via {:?}", config.address, config.router);
+                self.iface.update_ip_addrs(|addrs| {
+                    addrs.retain(|a| !matches!(a, IpCidr::Ipv4(c) if !c.address().is_loopback()));
+                    let _ = addrs.push(IpCidr::Ipv4(config.address));
+                });
+                if let Some(router) = config.router {
+                    let _ = self.iface.routes_mut().add_default_ipv4_route(router);
+                }
+                let servers: alloc::vec::Vec<IpAddress> =
+                    config.dns_servers.iter().map(|s| IpAddress::Ipv4(*s)).collect();
+                self.set_dns(&servers);
+            }
+            Some(dhcpv4::Event::Deconfigured) => {
+                self.iface.update_ip_addrs(|addrs| {
+                    addrs.retain(|a| !matches!(a, IpCidr::Ipv4(c) if !c.address().is_loopback()));
+                });
+                self.iface.routes_mut().remove_default_ipv4_route();
+            }
+            None => {}
+        }
+    }
+
+    fn set_dns(&mut self, servers: &[IpAddress]) {
+        if let Some(old) = self.dns.take() {
+            self.sockets.remove(old);
+        }
+        if !servers.is_empty() {
+            let slots: Vec<Option<smoldns::DnsQuery>> = (0..4).map(|_| None).collect();
+            self.dns = Some(self.sockets.add(smoldns::Socket::new(servers, slots)));
+        }
+    }
+
+    /// The DNS socket, created with the gateway (or 10.0.2.3 under user-mode networking) as
+    /// server if DHCP named none.
+    pub fn dns_socket(&mut self) -> Option<SocketHandle> {
+        if self.dns.is_none() && self.device.has_nic() {
+            let header = crate::arch::header();
+            let gateway = Ipv4Address::from(header.hcgateway);
+            let server = if gateway.is_unspecified() { Ipv4Address::new(10, 0, 2, 3) } else { gateway };
+            self.set_dns(&[IpAddress::Ipv4(server)]);
+        }
+        self.dns
+    }
+
+    /// A free ephemeral port (49152..=65535) not used by a socket of `used`.
+    pub fn ephemeral_port(&mut self, used: impl Fn(&Self, u16) -> bool) -> u16 {
+        for _ in 0..16384 {
+            self.next_port = self.next_port.wrapping_add(1) % 16384;
+            let port = 49152 + self.next_port;
+            if !used(self, port) {
+                return port;
+            }
+        }
+        49152
+    }
+
+    /// How long until smoltcp next needs a poll (`None`: no timer pending).
+    fn delay(&mut self) -> Option<Duration> {
+        self.iface.poll_delay(now(), &self.sockets)
+    }
+}
+
+/// Runs `f` on the stack (created at the first use), polling before and after it; wakes
+/// every waiter if anything may have changed. Returns `f`'s result and the delay until
+/// smoltcp's next timer.
+pub fn with_stack<R>(f: impl FnOnce(&mut Stack) -> R) -> (R, Option<Duration>) {
+    let mut guard = STACK.lock();
+    let stack = guard.get_or_insert_with(Stack::new);
+    let mut changed = stack.poll();
+    let result = f(stack);
+    changed |= stack.poll();
+    let delay = stack.delay();
+    drop(guard);
+    if changed {
+        notify();
+    }
+    (result, delay)
+}
+
+/// Wakes every task waiting for network (or pipe) events.
+pub fn notify() {
+    EVENTS.fetch_add(1, Ordering::SeqCst);
+    futex::wake(&EVENTS, usize::MAX);
+}
+
+/// Wakes the network's waiters (they poll) if the NIC's receive interrupt arrived on this
+/// core since the last check (the trampoline sets a per-core flag; the scheduler calls this
+/// after a halt and on preemption).
+pub fn check_interrupt() {
+    if crate::arch::percore().net_irq.swap(0, Ordering::Relaxed) != 0 {
+        notify();
+    }
+}
+
+/// Sleeps until [`EVENTS`] moves on from `seen`, smoltcp's timer `delay` is due or the TSC
+/// `deadline` passes. `ETIMEDOUT` only for the caller's deadline; `EINTR` for a signal.
+pub fn wait(seen: u32, delay: Option<Duration>, deadline: Option<u64>) -> Result<()> {
+    let now = crate::arch::rdtsc();
+    if deadline.is_some_and(|d| now >= d) {
+        return Err(ETIMEDOUT);
+    }
+    let timer = delay.map(|d| now + crate::time::clock().ns_to_cycles(d.total_micros().max(1) * 1000));
+    let wake_at = match (timer, deadline) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    match futex::wait(&EVENTS, seen, wake_at) {
+        Err(EINTR) => Err(EINTR),
+        _ => Ok(()),
+    }
+}
