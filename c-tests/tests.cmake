@@ -452,3 +452,8 @@ hermit_c_many_cpus(posix_pipes PROGRAM posix_pipes TIMEOUT 120 MATCH "all [0-9]+
 # the net.* tests (c-tests/net/netns_test.py, in network namespaces they create) run it with a
 # tap and with passt.
 hermit_c_test(net_header MATCH "hcip 10.0.5.2 hcgateway 10.0.5.1 hcmask 255.255.255.0" "ready")
+# The guest side of the tap and user-mode tests and benchmarks (c-tests/net/netbench.c), over
+# the guest loopback.
+hermit_c_test(netbench SOURCES ../net/netbench.c ${THR_OPTS} ARGS selftest ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "udp client: 100 of 100 answered" "source sent 4194304 bytes in 16384-byte writes, checksum [0-9a-f]+ ok"
+  "selftest ok")

@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 
-SKIP = 77
+SKIP = int(os.environ.get("NETNS_SKIP_STATUS", "77"))
 SELF = os.path.abspath(__file__)
 IP = shutil.which("ip") or "ip"
 TUNSETIFF = 0x400454CA
@@ -89,22 +89,29 @@ class Netns:
                                 text=True, **kw)
 
     def pids(self):
-        out = sh("ip", "netns", "pids", self.name, check_rc=False).stdout.split()
-        return [p for p in out if p.isdigit()]
+        """Processes in the namespace other than this script (and the `ip` that lists them)."""
+        listing = subprocess.Popen(["ip", "netns", "pids", self.name], stdout=subprocess.PIPE, text=True)
+        out = listing.communicate()[0].split()
+        return [p for p in out if p.isdigit() and int(p) not in (os.getpid(), listing.pid)]
 
     def links(self):
         return sorted(line.split(":")[1].strip().split("@")[0] for line in self.ip("-o", "link").stdout.splitlines())
 
     def enter(self):
         """Moves this (python) process's later sockets into the namespace (setns)."""
+        import ctypes
         fd = os.open(f"/run/netns/{self.name}", os.O_RDONLY)
-        os.setns(fd, os.CLONE_NEWNET)
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.setns(fd, 0x40000000) != 0:  # CLONE_NEWNET (os.setns is Python 3.12+)
+            fail(f"setns: {os.strerror(ctypes.get_errno())}")
         os.close(fd)
 
 
 def cleanup():
     for name in NAMESPACES:
         for pid in sh("ip", "netns", "pids", name, check_rc=False).stdout.split():
+            if int(pid) == os.getpid():  # this script, after Netns.enter()
+                continue
             try:
                 os.kill(int(pid), signal.SIGKILL)
             except (ProcessLookupError, ValueError):
