@@ -456,9 +456,9 @@ def two_guests(proxy, images):
     check(server.finish() == 0 and server.has("echoed 1048576 bytes to 10.0.5.3"), f"guest 10.0.5.2: {server.lines[-1:]}")
 
 
-def user_mode(proxy, images):
-    """HERMIT_NETIF=user: curl on 127.0.0.1 reaches the guest's HTTP server through
-    HERMIT_APP_PORT; a guest client reaches a host server (passt maps the gateway to the host)."""
+def user_http(proxy, images):
+    """HERMIT_NETIF=user: the guest gets its address from passt by DHCP, and curl on 127.0.0.1
+    reaches the guest's HTTP server through HERMIT_APP_PORT."""
     ns = Netns()
     ns.uplink()
     ns.enter()
@@ -470,6 +470,14 @@ def user_mode(proxy, images):
           f"curl 127.0.0.1:8080 through passt: {r.stdout.strip()!r} {r.stderr.strip()!r}")
     check(guest.finish() == 0, "the guest's HTTP server ended")
     check(gone_within(ns, 3), "passt ended with the proxy")
+
+
+def user_client(proxy, images):
+    """HERMIT_NETIF=user: a guest client reaches a host server on 127.0.0.1 (passt maps the
+    gateway address to the host's loopback)."""
+    ns = Netns()
+    ns.uplink()
+    ns.enter()
     thread, result = serve_once("127.0.0.1", 9000, echo_handler)
     guest = Guest(ns, proxy, images, "netecho", "client", "192.168.77.1", 9000, 1 << 20, HERMIT_NETIF="user")
     rc = guest.finish()
@@ -594,7 +602,8 @@ SCENARIOS = {
     "tap-udp": tap_udp,
     "tap-http": tap_http,
     "two-guests": two_guests,
-    "user-mode": user_mode,
+    "user-http": user_http,
+    "user-client": user_client,
     "bench": bench,
 }
 
