@@ -41,6 +41,8 @@ pub struct Stack {
     /// Loopback and NIC.
     pub device: Device,
     dhcp: Option<SocketHandle>,
+    /// DHCP has given an address (or none was asked for).
+    configured: bool,
     /// The DNS client socket, once a server is known.
     pub dns: Option<SocketHandle>,
     next_port: u16,
@@ -98,7 +100,18 @@ impl Stack {
             }
         }
         log::info!("net: {} {:?}", if nic.is_some() { "uhyve-net" } else { "loopback only" }, iface.ip_addrs());
-        Self { iface, sockets, device, dhcp, dns: None, next_port: 0, ports: Vec::new(), closing: Vec::new() }
+        let configured = dhcp.is_none();
+        Self {
+            iface,
+            sockets,
+            device,
+            dhcp,
+            configured,
+            dns: None,
+            next_port: 0,
+            ports: Vec::new(),
+            closing: Vec::new(),
+        }
     }
 
     /// Polls the interface until it has nothing left to do; true if a socket may have
@@ -146,6 +159,7 @@ impl Stack {
                 if let Some(router) = config.router {
                     let _ = self.iface.routes_mut().add_default_ipv4_route(router);
                 }
+                self.configured = true;
                 let servers: alloc::vec::Vec<IpAddress> =
                     config.dns_servers.iter().map(|s| IpAddress::Ipv4(*s)).collect();
                 self.set_dns(&servers);
@@ -215,6 +229,27 @@ pub fn with_stack<R>(f: impl FnOnce(&mut Stack) -> R) -> (R, Option<Duration>) {
         notify();
     }
     (result, delay)
+}
+
+/// How long a call that needs an address waits for DHCP.
+const DHCP_WAIT_NS: u64 = 5_000_000_000;
+
+/// Waits (at most five seconds) until DHCP configured the interface, if it was asked to:
+/// the original configured the network before `main`, so programs connect at once.
+pub fn wait_configured() -> Result<()> {
+    let deadline = crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(DHCP_WAIT_NS);
+    loop {
+        let seen = EVENTS.load(Ordering::SeqCst);
+        let (configured, delay) = with_stack(|stack| stack.configured);
+        if configured {
+            return Ok(());
+        }
+        match wait(seen, delay, Some(deadline)) {
+            Err(ETIMEDOUT) => return Ok(()),
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
+    }
 }
 
 /// Wakes every task waiting for network (or pipe) events.
