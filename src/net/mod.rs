@@ -32,6 +32,16 @@ use crate::synch::futex;
 use crate::synch::spinlock::SpinLock;
 use device::Device;
 
+/// Adds an interface address, with a warning if smoltcp has no room for it.
+macro_rules! push_addr {
+    ($addrs:expr, $cidr:expr) => {
+        let cidr = $cidr;
+        if $addrs.push(cidr).is_err() {
+            log::warn!("net: no room for the address {cidr}");
+        }
+    };
+}
+
 /// The interface, its device and all sockets.
 pub struct Stack {
     /// The smoltcp interface.
@@ -79,10 +89,10 @@ impl Stack {
         let mut dhcp = None;
         let mut sockets = SocketSet::new(vec![]);
         iface.update_ip_addrs(|addrs| {
-            let _ = addrs.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
-            let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
+            push_addr!(addrs, IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
+            push_addr!(addrs, IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
             if nic.is_some() {
-                let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(addr::link_local(mac)), 64));
+                push_addr!(addrs, IpCidr::new(IpAddress::Ipv6(addr::link_local(mac)), 64));
             }
         });
         if nic.is_some() {
@@ -91,7 +101,7 @@ impl Stack {
             } else {
                 let prefix = addr::prefix_len(header.hcmask);
                 iface.update_ip_addrs(|addrs| {
-                    let _ = addrs.push(IpCidr::Ipv4(Ipv4Cidr::new(ip, prefix)));
+                    push_addr!(addrs, IpCidr::Ipv4(Ipv4Cidr::new(ip, prefix)));
                 });
                 let gateway = Ipv4Address::from(header.hcgateway);
                 if !gateway.is_unspecified() {
@@ -154,7 +164,7 @@ impl Stack {
                 log::info!("net: DHCP gave {} via {:?}", config.address, config.router);
                 self.iface.update_ip_addrs(|addrs| {
                     addrs.retain(|a| !matches!(a, IpCidr::Ipv4(c) if !c.address().is_loopback()));
-                    let _ = addrs.push(IpCidr::Ipv4(config.address));
+                    push_addr!(addrs, IpCidr::Ipv4(config.address));
                 });
                 if let Some(router) = config.router {
                     let _ = self.iface.routes_mut().add_default_ipv4_route(router);
