@@ -241,6 +241,35 @@ pub fn with_stack<R>(f: impl FnOnce(&mut Stack) -> R) -> (R, Option<Duration>) {
     (result, delay)
 }
 
+/// How long the end of the program waits for TCP data still on its way.
+const EXIT_DRAIN_NS: u64 = 2_000_000_000;
+
+/// At the end of the program: waits (at most two seconds) until every TCP connection has
+/// sent and had acknowledged what the program wrote, its FIN included, so that a server's
+/// last reply is not lost with the VM (Linux keeps sending after a process ended; here the
+/// VM ends with the program). Nothing if the program never used the network.
+pub fn drain_before_exit() {
+    if STACK.lock().is_none() {
+        return;
+    }
+    let deadline = crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(EXIT_DRAIN_NS);
+    loop {
+        let seen = EVENTS.load(Ordering::SeqCst);
+        let (pending, delay) = with_stack(|stack| {
+            stack.sockets.iter().any(|(_, socket)| match socket {
+                smoltcp::socket::Socket::Tcp(tcp) => {
+                    use smoltcp::socket::tcp::State;
+                    tcp.send_queue() > 0 || matches!(tcp.state(), State::FinWait1 | State::Closing | State::LastAck)
+                }
+                _ => false,
+            })
+        });
+        if !pending || wait(seen, delay, Some(deadline)).is_err() {
+            return;
+        }
+    }
+}
+
 /// How long a call that needs an address waits for DHCP.
 const DHCP_WAIT_NS: u64 = 5_000_000_000;
 
