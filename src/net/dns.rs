@@ -15,6 +15,7 @@ const TIMEOUT_NS: u64 = 10_000_000_000;
 /// `EHOSTUNREACH` without a NIC, `ETIMEDOUT` after ten seconds, `EINTR` for a signal.
 pub fn lookup(name: &str, v6: bool) -> Result<alloc::vec::Vec<IpAddress>> {
     let kind = if v6 { DnsQueryType::Aaaa } else { DnsQueryType::A };
+    super::wait_configured()?;
     let (started, _) = with_stack(|stack| {
         let handle = stack.dns_socket().ok_or(EHOSTUNREACH)?;
         let cx = stack.iface.context();

@@ -32,6 +32,16 @@ use crate::synch::futex;
 use crate::synch::spinlock::SpinLock;
 use device::Device;
 
+/// Adds an interface address, with a warning if smoltcp has no room for it.
+macro_rules! push_addr {
+    ($addrs:expr, $cidr:expr) => {
+        let cidr = $cidr;
+        if $addrs.push(cidr).is_err() {
+            log::warn!("net: no room for the address {cidr}");
+        }
+    };
+}
+
 /// The interface, its device and all sockets.
 pub struct Stack {
     /// The smoltcp interface.
@@ -41,6 +51,8 @@ pub struct Stack {
     /// Loopback and NIC.
     pub device: Device,
     dhcp: Option<SocketHandle>,
+    /// DHCP has given an address (or none was asked for).
+    configured: bool,
     /// The DNS client socket, once a server is known.
     pub dns: Option<SocketHandle>,
     next_port: u16,
@@ -77,10 +89,10 @@ impl Stack {
         let mut dhcp = None;
         let mut sockets = SocketSet::new(vec![]);
         iface.update_ip_addrs(|addrs| {
-            let _ = addrs.push(IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
-            let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
+            push_addr!(addrs, IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
+            push_addr!(addrs, IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
             if nic.is_some() {
-                let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(addr::link_local(mac)), 64));
+                push_addr!(addrs, IpCidr::new(IpAddress::Ipv6(addr::link_local(mac)), 64));
             }
         });
         if nic.is_some() {
@@ -89,7 +101,7 @@ impl Stack {
             } else {
                 let prefix = addr::prefix_len(header.hcmask);
                 iface.update_ip_addrs(|addrs| {
-                    let _ = addrs.push(IpCidr::Ipv4(Ipv4Cidr::new(ip, prefix)));
+                    push_addr!(addrs, IpCidr::Ipv4(Ipv4Cidr::new(ip, prefix)));
                 });
                 let gateway = Ipv4Address::from(header.hcgateway);
                 if !gateway.is_unspecified() {
@@ -98,7 +110,18 @@ impl Stack {
             }
         }
         log::info!("net: {} {:?}", if nic.is_some() { "uhyve-net" } else { "loopback only" }, iface.ip_addrs());
-        Self { iface, sockets, device, dhcp, dns: None, next_port: 0, ports: Vec::new(), closing: Vec::new() }
+        let configured = dhcp.is_none();
+        Self {
+            iface,
+            sockets,
+            device,
+            dhcp,
+            configured,
+            dns: None,
+            next_port: 0,
+            ports: Vec::new(),
+            closing: Vec::new(),
+        }
     }
 
     /// Polls the interface until it has nothing left to do; true if a socket may have
@@ -141,11 +164,12 @@ impl Stack {
                 log::info!("net: DHCP gave {} via {:?}", config.address, config.router);
                 self.iface.update_ip_addrs(|addrs| {
                     addrs.retain(|a| !matches!(a, IpCidr::Ipv4(c) if !c.address().is_loopback()));
-                    let _ = addrs.push(IpCidr::Ipv4(config.address));
+                    push_addr!(addrs, IpCidr::Ipv4(config.address));
                 });
                 if let Some(router) = config.router {
                     let _ = self.iface.routes_mut().add_default_ipv4_route(router);
                 }
+                self.configured = true;
                 let servers: alloc::vec::Vec<IpAddress> =
                     config.dns_servers.iter().map(|s| IpAddress::Ipv4(*s)).collect();
                 self.set_dns(&servers);
@@ -215,6 +239,56 @@ pub fn with_stack<R>(f: impl FnOnce(&mut Stack) -> R) -> (R, Option<Duration>) {
         notify();
     }
     (result, delay)
+}
+
+/// How long the end of the program waits for TCP data still on its way.
+const EXIT_DRAIN_NS: u64 = 2_000_000_000;
+
+/// At the end of the program: waits (at most two seconds) until every TCP connection has
+/// sent and had acknowledged what the program wrote, its FIN included, so that a server's
+/// last reply is not lost with the VM (Linux keeps sending after a process ended; here the
+/// VM ends with the program). Nothing if the program never used the network.
+pub fn drain_before_exit() {
+    if STACK.lock().is_none() {
+        return;
+    }
+    let deadline = crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(EXIT_DRAIN_NS);
+    loop {
+        let seen = EVENTS.load(Ordering::SeqCst);
+        let (pending, delay) = with_stack(|stack| {
+            stack.sockets.iter().any(|(_, socket)| match socket {
+                smoltcp::socket::Socket::Tcp(tcp) => {
+                    use smoltcp::socket::tcp::State;
+                    tcp.send_queue() > 0 || matches!(tcp.state(), State::FinWait1 | State::Closing | State::LastAck)
+                }
+                _ => false,
+            })
+        });
+        if !pending || wait(seen, delay, Some(deadline)).is_err() {
+            return;
+        }
+    }
+}
+
+/// How long a call that needs an address waits for DHCP.
+const DHCP_WAIT_NS: u64 = 5_000_000_000;
+
+/// Waits (at most five seconds) until DHCP configured the interface, if it was asked to:
+/// the original configured the network before `main`, so programs connect at once.
+pub fn wait_configured() -> Result<()> {
+    let deadline = crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(DHCP_WAIT_NS);
+    loop {
+        let seen = EVENTS.load(Ordering::SeqCst);
+        let (configured, delay) = with_stack(|stack| stack.configured);
+        if configured {
+            return Ok(());
+        }
+        match wait(seen, delay, Some(deadline)) {
+            Err(ETIMEDOUT) => return Ok(()),
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
+    }
 }
 
 /// Wakes every task waiting for network (or pipe) events.

@@ -347,6 +347,7 @@ impl Socket {
         }
         let remote = remote.ok_or(EAFNOSUPPORT)?;
         self.check_family(&remote)?;
+        super::wait_configured()?;
         let started = with_stack(|stack| {
             let mut inner = self.inner.lock();
             match inner.tcp {
@@ -396,6 +397,7 @@ impl Socket {
             if data.len() > UDP_PAYLOAD - 28 {
                 return Err(EMSGSIZE);
             }
+            super::wait_configured()?;
             return block(nonblocking, timeout, |stack| {
                 let mut inner = self.inner.lock();
                 self.ensure_bound(stack, &mut inner);
