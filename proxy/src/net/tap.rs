@@ -39,7 +39,9 @@ pub fn open(name: &str) -> Result<OwnedFd, String> {
         let e = std::io::Error::last_os_error();
         return Err(match e.raw_os_error() {
             Some(libc::EACCES | libc::EPERM) => {
-                format!("HERMIT_NETIF={name}: no permission to open /dev/net/tun ({e}); it must be readable and writable")
+                format!(
+                    "HERMIT_NETIF={name}: no permission to open /dev/net/tun ({e}); it must be readable and writable"
+                )
             }
             _ => format!("HERMIT_NETIF={name}: cannot open /dev/net/tun: {e}"),
         });
