@@ -42,6 +42,23 @@ macro_rules! push_addr {
     };
 }
 
+/// Sets the interface's addresses: the NIC's IPv4 address first (smoltcp takes the first
+/// IPv4 address as the source of every IPv4 packet whose socket has none, ARP requests
+/// included), then 127.0.0.1/8, ::1 and the link-local address.
+fn set_addrs(iface: &mut Interface, v4: Option<Ipv4Cidr>, link_local: Option<Ipv6Address>) {
+    iface.update_ip_addrs(|addrs| {
+        addrs.clear();
+        if let Some(v4) = v4 {
+            push_addr!(addrs, IpCidr::Ipv4(v4));
+        }
+        push_addr!(addrs, IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
+        push_addr!(addrs, IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
+        if let Some(ll) = link_local {
+            push_addr!(addrs, IpCidr::new(IpAddress::Ipv6(ll), 64));
+        }
+    });
+}
+
 /// The interface, its device and all sockets.
 pub struct Stack {
     /// The smoltcp interface.
@@ -53,6 +70,8 @@ pub struct Stack {
     dhcp: Option<SocketHandle>,
     /// DHCP has given an address (or none was asked for).
     configured: bool,
+    /// The IPv6 link-local address, with a NIC.
+    link_local: Option<Ipv6Address>,
     /// The DNS client socket, once a server is known.
     pub dns: Option<SocketHandle>,
     next_port: u16,
@@ -88,27 +107,20 @@ impl Stack {
         let ip = Ipv4Address::from(header.hcip);
         let mut dhcp = None;
         let mut sockets = SocketSet::new(vec![]);
-        iface.update_ip_addrs(|addrs| {
-            push_addr!(addrs, IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
-            push_addr!(addrs, IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
-            if nic.is_some() {
-                push_addr!(addrs, IpCidr::new(IpAddress::Ipv6(addr::link_local(mac)), 64));
-            }
-        });
+        let link_local = nic.map(addr::link_local);
+        let mut static_v4 = None;
         if nic.is_some() {
             if ip.is_unspecified() {
                 dhcp = Some(sockets.add(dhcpv4::Socket::new()));
             } else {
-                let prefix = addr::prefix_len(header.hcmask);
-                iface.update_ip_addrs(|addrs| {
-                    push_addr!(addrs, IpCidr::Ipv4(Ipv4Cidr::new(ip, prefix)));
-                });
+                static_v4 = Some(Ipv4Cidr::new(ip, addr::prefix_len(header.hcmask)));
                 let gateway = Ipv4Address::from(header.hcgateway);
                 if !gateway.is_unspecified() {
                     let _ = iface.routes_mut().add_default_ipv4_route(gateway);
                 }
             }
         }
+        set_addrs(&mut iface, static_v4, link_local);
         log::info!("net: {} {:?}", if nic.is_some() { "uhyve-net" } else { "loopback only" }, iface.ip_addrs());
         let configured = dhcp.is_none();
         Self {
@@ -117,6 +129,7 @@ impl Stack {
             device,
             dhcp,
             configured,
+            link_local,
             dns: None,
             next_port: 0,
             ports: Vec::new(),
@@ -162,10 +175,7 @@ impl Stack {
         match event {
             Some(dhcpv4::Event::Configured(config)) => {
                 log::info!("net: DHCP gave {} via {:?}", config.address, config.router);
-                self.iface.update_ip_addrs(|addrs| {
-                    addrs.retain(|a| !matches!(a, IpCidr::Ipv4(c) if !c.address().is_loopback()));
-                    push_addr!(addrs, IpCidr::Ipv4(config.address));
-                });
+                set_addrs(&mut self.iface, Some(config.address), self.link_local);
                 if let Some(router) = config.router {
                     let _ = self.iface.routes_mut().add_default_ipv4_route(router);
                 }
@@ -175,9 +185,7 @@ impl Stack {
                 self.set_dns(&servers);
             }
             Some(dhcpv4::Event::Deconfigured) => {
-                self.iface.update_ip_addrs(|addrs| {
-                    addrs.retain(|a| !matches!(a, IpCidr::Ipv4(c) if !c.address().is_loopback()));
-                });
+                set_addrs(&mut self.iface, None, self.link_local);
                 self.iface.routes_mut().remove_default_ipv4_route();
             }
             None => {}

@@ -367,6 +367,16 @@ impl Socket {
                     IpAddress::v4(127, 0, 0, 1)
                 };
             }
+            // smoltcp would take the first IPv4 address (the NIC's) as the source: a
+            // connection to the loopback comes from the loopback, as on Linux.
+            let mut local = local;
+            let loopback = match remote.addr {
+                IpAddress::Ipv4(a) => a.is_loopback(),
+                IpAddress::Ipv6(a) => a.is_loopback(),
+            };
+            if local.addr.is_none() && loopback {
+                local.addr = Some(remote.addr);
+            }
             socket.connect(stack.iface.context(), remote, local).map_err(|_| ENETUNREACH)?;
             inner.tcp = Tcp::Conn { handle: stack.sockets.add(socket), established: false };
             Ok(())

@@ -20,10 +20,9 @@ pub extern "C" fn sys_getpid() -> tid_t {
 ///
 /// The original ended only the calling task and relied on the loader to stop the VM when
 /// the boot core exited; here the program ends whichever task calls it, as `exit` should.
-/// TCP data still on its way is given up to two seconds to arrive first
-/// ([`crate::net::drain_before_exit`]).
 #[no_mangle]
 pub extern "C" fn sys_exit(arg: c_int) -> ! {
+    // TCP data still on its way gets up to two seconds to arrive first.
     crate::net::drain_before_exit();
     scheduler::log_interrupts();
     hypercall::exit(arg)
