@@ -464,8 +464,14 @@ def user_http(proxy, images):
     ns.enter()
     guest = Guest(ns, proxy, images, "netecho", "http", 8080, 1, HERMIT_NETIF="user", HERMIT_APP_PORT="8080")
     guest.wait_for("listening on port 8080")
-    r = ns.run(["curl", "-sS", "--max-time", "30", "--retry", "5", "--retry-connrefused", "http://127.0.0.1:8080/"],
-               timeout=60)
+    # passt accepts on 127.0.0.1 at once, but resets the connection until the guest has its
+    # DHCP address (it may listen before): try for up to 20 s.
+    deadline = time.time() + 20
+    while True:
+        r = ns.run(["curl", "-sS", "--max-time", "10", "http://127.0.0.1:8080/"], timeout=30)
+        if r.returncode == 0 or time.time() > deadline:
+            break
+        time.sleep(0.5)
     check(r.returncode == 0 and "Hello from the unikernel" in r.stdout,
           f"curl 127.0.0.1:8080 through passt: {r.stdout.strip()!r} {r.stderr.strip()!r}")
     check(guest.finish() == 0, "the guest's HTTP server ended")
