@@ -201,6 +201,14 @@ hermit_c_run(cpu_affinity_short PROGRAM hello ENV HERMIT_CPUS=2 HERMIT_CPU_AFFIN
 # ---- threads (issue 4) ----------------------------------------------------------------------
 # Each program runs on one CPU (c.thr_<name>) and on two (c.thr_<name>_2cpus).
 set(THR_OPTS COMPILE_OPTIONS -pthread LINK_OPTIONS -pthread LIBS pthread)
+# Sockets over the guest loopback (no host network): TCP, UDP, poll/select, names and layouts.
+hermit_c_test(net_tcp ${THR_OPTS} ENV HERMIT_CPUS=2 HERMIT_MEM=512M TIMEOUT 120 MATCH "all [0-9]+ checks passed")
+hermit_c_run(net_tcp_1cpu PROGRAM net_tcp ENV HERMIT_CPUS=1 HERMIT_MEM=512M TIMEOUT 120 MATCH "all [0-9]+ checks passed")
+hermit_c_test(net_udp_poll ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
+hermit_c_test(net_names TIMEOUT 30 MATCH "all [0-9]+ checks passed")
+# The echo/HTTP/client tool of c-tests/net (also used by the tap and user-mode tests), on loopback.
+hermit_c_test(netecho SOURCES ../net/netecho.c ${THR_OPTS} ARGS selftest ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "client sent 1048576 bytes, got 1048576 back, checksum [0-9a-f]+ ok" "http selftest ok")
 hermit_c_test(thr_hello ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 30
   MATCH "Hello Thread!!! id = 0" "Hello Thread!!! id = 7" "all [0-9]+ checks passed")
 hermit_c_run(thr_hello_2cpus PROGRAM thr_hello ENV HERMIT_CPUS=2 TIMEOUT 30
@@ -477,3 +485,13 @@ hermit_c_many_cpus(posix_pipes PROGRAM posix_pipes TIMEOUT 120 MATCH "all [0-9]+
 # The program the GDB checks debug (proxy.gdb-*); alone it ends with status 3.
 hermit_c_test(gdb_target COMPILE_OPTIONS -O0 -pthread LINK_OPTIONS -pthread ENV HERMIT_CPUS=2 EXIT_CODE 3
   MATCH "local=42 worker=25")
+
+# Networking, loader side (issue 13): without a NIC the header keeps the image's addresses;
+# the net.* tests (c-tests/net/netns_test.py, in network namespaces they create) run it with a
+# tap and with passt.
+hermit_c_test(net_header MATCH "hcip 10.0.5.2 hcgateway 10.0.5.1 hcmask 255.255.255.0" "ready")
+# The guest side of the tap and user-mode tests and benchmarks (c-tests/net/netbench.c), over
+# the guest loopback.
+hermit_c_test(netbench SOURCES ../net/netbench.c ${THR_OPTS} ARGS selftest ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "udp client: 100 of 100 answered" "source sent 4194304 bytes in 16384-byte writes, checksum [0-9a-f]+ ok"
+  "selftest ok")

@@ -13,7 +13,7 @@
 //! the exception and interrupt trampolines in [`arch`].
 //!
 //! Unsafe code is allowed only in `arch`, `mm`, `drivers`, `synch`, `scheduler`, `boot`,
-//! `libc` and `syscalls`; every other module forbids it. The C ABI lives only under [`syscalls`].
+//! `libc` and `syscalls`; every other module (`net` included) forbids it. The C ABI lives only under [`syscalls`].
 #![cfg_attr(not(test), no_std)]
 
 extern crate alloc;
@@ -60,6 +60,16 @@ mod heartbeat;
 mod libc;
 #[cfg(not(test))]
 mod logging;
+#[cfg(not(test))]
+mod net;
+/// Socket addresses and the NETINFO MAC string, tested on the host.
+#[cfg(test)]
+#[path = "net/addr.rs"]
+mod netaddr;
+/// The network device's frame routing (loopback and NIC), tested on the host.
+#[cfg(test)]
+#[path = "net/device.rs"]
+mod netdevice;
 /// The scheduler's pure placement logic, tested on the host (the rest needs the machine).
 #[cfg(test)]
 #[path = "scheduler/placement.rs"]

@@ -93,6 +93,14 @@ run native "$native/malloc" threads
 run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/malloc" threads
 run native "$native/memlib"
 run hermit "$proxy" "$hermit/memlib"
+# TCP over the loopback between two threads (Linux's loopback, the guest's own smoltcp loopback),
+# with the two threads on one vCPU and on two (where every wake-up may cross cores).
+run native "$native/netloop"
+run hermit env HERMIT_CPUS=1 "$proxy" "$hermit/netloop"
+suffix=_2cpus
+run native "$native/netloop"
+run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/netloop"
+suffix=
 run native "$native/spin2" 50
 run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/spin2" 50
 # CoreMark-style integer work on 1, 2 and nproc threads (10 runs each: median and worst).

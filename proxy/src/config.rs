@@ -53,6 +53,20 @@ pub struct QemuConfig {
     pub extra: Vec<String>,
 }
 
+/// The guest's network interface (`HERMIT_NETIF`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Netif {
+    /// A host tap device by name.
+    Tap(String),
+    /// An open descriptor of an attached tap (`@<fd>`).
+    Fd(i32),
+    /// User-mode networking through `passt` (`user`).
+    User,
+}
+
+/// The addresses written into the header with a tap when none is given (the original's).
+pub const TAP_DEFAULTS: [[u8; 4]; 3] = [[10, 0, 5, 2], [10, 0, 5, 1], [255, 255, 255, 0]];
+
 /// The proxy's settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -79,6 +93,12 @@ pub struct Config {
     pub gateway: Option<[u8; 4]>,
     /// Netmask.
     pub mask: Option<[u8; 4]>,
+    /// The network interface (`HERMIT_NETIF`), if any.
+    pub netif: Option<Netif>,
+    /// Its MAC address (`HERMIT_NETIF_MAC`; random and locally administered when `None`).
+    pub mac: Option<[u8; 6]>,
+    /// Host loopback TCP ports forwarded to the guest in user mode (`HERMIT_APP_PORT`).
+    pub app_ports: Vec<u16>,
     /// The file sandbox (`HERMIT_MOUNT`, `--mount`): empty for host paths as they are.
     pub mounts: Vec<MountSpec>,
     /// Install the system-call filter (`HERMIT_SECCOMP`, default on).
@@ -199,6 +219,30 @@ impl Config {
                 Some(list)
             }
         };
+        let netif = match get("HERMIT_NETIF").as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("user") => Some(Netif::User),
+            Some(v) => match v.strip_prefix('@') {
+                Some(fd) => Some(Netif::Fd(fd.parse().map_err(|_| err("HERMIT_NETIF", v, "expected @<descriptor>"))?)),
+                None => Some(Netif::Tap(v.to_string())),
+            },
+        };
+        let mac = match get("HERMIT_NETIF_MAC") {
+            None => None,
+            Some(v) => Some(
+                crate::net::frames::parse_mac(&v)
+                    .ok_or_else(|| err("HERMIT_NETIF_MAC", &v, "expected a unicast MAC address xx:xx:xx:xx:xx:xx"))?,
+            ),
+        };
+        let app_ports = match get("HERMIT_APP_PORT") {
+            None => Vec::new(),
+            Some(v) => parse_ports(&v)
+                .ok_or_else(|| err("HERMIT_APP_PORT", &v, "expected port numbers 1-65535, comma-separated"))?,
+        };
+        if !app_ports.is_empty() && netif != Some(Netif::User) {
+            let value = get("HERMIT_APP_PORT").unwrap_or_default();
+            return Err(err("HERMIT_APP_PORT", &value, "forwards ports only with HERMIT_NETIF=user"));
+        }
         Ok(Config {
             isle,
             debug,
@@ -212,6 +256,9 @@ impl Config {
             ip: address("HERMIT_IP")?,
             gateway: address("HERMIT_GATEWAY")?,
             mask: address("HERMIT_MASK")?,
+            netif,
+            mac,
+            app_ports,
             mounts,
             seccomp: flag("HERMIT_SECCOMP", true),
             seccomp_selftest: flag("HERMIT_SECCOMP_SELFTEST", false),
@@ -274,6 +321,11 @@ pub fn parse_cpu_hide(text: &str) -> Option<u64> {
     text.split(',').map(str::trim).filter(|name| !name.is_empty()).try_fold(0, |bits, name| {
         cpu::HIDE_NAMES.iter().find(|(known, _)| known.eq_ignore_ascii_case(name)).map(|(_, bit)| bits | bit)
     })
+}
+
+/// Parses a comma-separated list of TCP ports.
+pub fn parse_ports(text: &str) -> Option<Vec<u16>> {
+    text.split(',').map(str::trim).filter(|p| !p.is_empty()).map(|p| p.parse::<u16>().ok().filter(|n| *n > 0)).collect()
 }
 
 /// Parses a dotted IPv4 address.
@@ -403,5 +455,22 @@ mod tests {
         );
         assert_eq!(config(&[("HERMIT_CPU_HIDE", "")]).unwrap().cpu_hide, 0);
         assert!(config(&[("HERMIT_CPU_HIDE", "sse")]).is_err());
+    }
+
+    #[test]
+    fn network_settings() {
+        assert_eq!(config(&[]).unwrap().netif, None);
+        assert_eq!(config(&[("HERMIT_NETIF", "tap0")]).unwrap().netif, Some(Netif::Tap("tap0".into())));
+        assert_eq!(config(&[("HERMIT_NETIF", "@7")]).unwrap().netif, Some(Netif::Fd(7)));
+        assert!(config(&[("HERMIT_NETIF", "@x")]).is_err());
+        let user = config(&[("HERMIT_NETIF", "user"), ("HERMIT_APP_PORT", "8080, 9000")]).unwrap();
+        assert_eq!((user.netif, user.app_ports), (Some(Netif::User), vec![8080, 9000]));
+        assert!(config(&[("HERMIT_NETIF", "user"), ("HERMIT_APP_PORT", "0")]).is_err());
+        assert!(config(&[("HERMIT_NETIF", "user"), ("HERMIT_APP_PORT", "70000")]).is_err());
+        let e = config(&[("HERMIT_NETIF", "tap0"), ("HERMIT_APP_PORT", "80")]).unwrap_err();
+        assert!(e.to_string().contains("only with HERMIT_NETIF=user"), "{e}");
+        assert_eq!(config(&[("HERMIT_NETIF_MAC", "02:00:00:00:00:01")]).unwrap().mac, Some([2, 0, 0, 0, 0, 1]));
+        assert!(config(&[("HERMIT_NETIF_MAC", "02:00")]).is_err());
+        assert!(config(&[("HERMIT_IP", "300.0.0.1")]).is_err());
     }
 }

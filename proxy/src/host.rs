@@ -4,7 +4,7 @@
 use std::ffi::CString;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use hermit_interface::header::{offset, HeaderExt};
 use hermit_interface::{KMSG_OFFSET, KMSG_SIZE};
@@ -43,6 +43,8 @@ pub struct Host {
     pub channel: OnceLock<Channel>,
     /// The GDB stub's control of the vCPUs (`HERMIT_DEBUG`), set before the guest runs.
     pub debugger: OnceLock<std::sync::Arc<crate::gdb::Control>>,
+    /// The network interface, if the guest has one (set before the guest runs).
+    pub net: OnceLock<Arc<crate::net::Nic>>,
     /// Serialises the end of the run (several threads may end it at once).
     ending: Mutex<()>,
 }
@@ -72,6 +74,7 @@ impl Host {
             ext_seen: AtomicBool::new(false),
             channel: OnceLock::new(),
             debugger: OnceLock::new(),
+            net: OnceLock::new(),
             ending: Mutex::new(()),
         }
     }

@@ -53,13 +53,11 @@ pub fn dispatch(host: &Host, port: u16, arg: u64) -> Outcome {
             }
             Ok(())
         }
-        port::NETSTAT => host.ram.write::<i32>(arg, 0),
+        port::NETSTAT => crate::net::netstat(host, arg),
+        port::NETINFO => crate::net::netinfo(host, arg),
+        port::NETWRITE => crate::net::netwrite(host, arg),
+        port::NETREAD => crate::net::netread(host, arg),
         port::FREELIST => Ok(()),
-        port::NETINFO | port::NETWRITE | port::NETREAD => {
-            return Outcome::Fatal(format!(
-                "the guest used network hypercall {port:#x}, but networking is not supported yet"
-            ))
-        }
         ext if host.extensions && is_extension(ext) => {
             host.ext_seen.store(true, Ordering::Relaxed);
             match ext {
@@ -101,6 +99,9 @@ fn port_name(port: u16) -> &'static str {
         port::CMDSIZE => "CMDSIZE",
         port::CMDVAL => "CMDVAL",
         port::NETSTAT => "NETSTAT",
+        port::NETINFO => "NETINFO",
+        port::NETWRITE => "NETWRITE",
+        port::NETREAD => "NETREAD",
         port::UNLINK => "UNLINK",
         port::MKDIR => "MKDIR",
         port::RMDIR => "RMDIR",

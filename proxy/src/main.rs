@@ -18,6 +18,7 @@ mod guest;
 mod host;
 mod hypercall;
 mod lapic;
+mod net;
 mod paging;
 mod populate;
 mod qemu;
@@ -52,8 +53,16 @@ Environment:
   HERMIT_FASTCALL=0     do not offer the fast hypercall channel (use port I/O only)
   HERMIT_UHYVE_COMPAT=1 behave exactly like the original uhyve (no protocol extensions,
                         host errors as -1); for testing compatibility
+  HERMIT_NETIF=<tap>|@<fd>|user
+                        the guest's network interface: an existing tap device, an
+                        attached tap descriptor, or user-mode networking through passt
+  HERMIT_NETIF_MAC=xx:xx:xx:xx:xx:xx
+                        its MAC address (default: random, locally administered)
   HERMIT_IP, HERMIT_GATEWAY, HERMIT_MASK
-                        IPv4 settings written into the kernel header
+                        IPv4 settings written into the kernel header (with a tap the
+                        defaults are 10.0.5.2, 10.0.5.1, 255.255.255.0; with user, DHCP)
+  HERMIT_APP_PORT=<port>[,<port>...]
+                        with HERMIT_NETIF=user: host TCP ports forwarded to the guest
   HERMIT_MOUNT=<host dir>[:<guest path>][:ro],...
                         the file sandbox: the program sees only these host directories, at
                         these guest paths (default: the same path), read-only with :ro;
@@ -179,10 +188,15 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
     }
     // GDB connects before anything of the guest exists (a port in use ends the run here).
     let qemu = config.isle == config::Isle::Qemu;
+    if qemu && config.netif.is_some() {
+        return Err("HERMIT_NETIF: networking is not available under HERMIT_ISLE=qemu yet (use the default monitor)"
+            .to_string());
+    }
     let session = match config.debug {
         Some(port) if !qemu => Some(gdb::Session::new(gdb::accept(&gdb::listen(port)?)?, config.cpus as usize)?),
         _ => None,
     };
+    let nic = net::Nic::open(&config)?;
     let paths = sandbox::prepare(&config.mounts)?;
     let confine = || sandbox::confine(&paths, config.verbose, qemu);
     if qemu {
@@ -192,7 +206,7 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
         sandbox::filter(config.seccomp, config.seccomp_selftest, false, config.verbose)?;
         qemu::run(running)
     }
-    let machine = vm::build(&config, &file, &image, guest_args, env, confine)?;
+    let machine = vm::build(&config, &file, &image, guest_args, env, nic, confine)?;
     drop(file);
     machine.host.set_paths(paths);
     if let Some(session) = session {

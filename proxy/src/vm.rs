@@ -37,6 +37,7 @@ pub fn build(
     image: &Image,
     args: Vec<CString>,
     env: Vec<CString>,
+    nic: Option<crate::net::Nic>,
     confine: impl FnOnce() -> Result<(), String>,
 ) -> Result<Machine, String> {
     let kvm = Kvm::new().map_err(|e| format!("cannot open /dev/kvm ({e}); is KVM available to this user?"))?;
@@ -68,11 +69,18 @@ pub fn build(
     let extensions = !config.uhyve_compat;
     let fast_channel = config.fast_channel && extensions;
     let host = Host::new(ram, image.entry, args, env, config.verbose, extensions, fast_channel);
+    if let Some(nic) = nic {
+        match crate::net::irq::RxIrq::new(&vm) {
+            Ok(irq) => nic.set_irq(irq),
+            Err(e) => eprintln!("proxy: warning: {e}; the guest gets no receive interrupt and must poll"),
+        }
+        let _ = host.net.set(Arc::new(nic));
+    }
     Ok(Machine { host: Arc::new(host), vcpus, _vm: vm })
 }
 
 /// Registers every RAM region with KVM.
-fn register_memory(vm: &VmFd, ram: &GuestRam) -> Result<(), String> {
+pub(crate) fn register_memory(vm: &VmFd, ram: &GuestRam) -> Result<(), String> {
     for (slot, (gpa, host_addr, len)) in ram.regions().into_iter().enumerate() {
         let region = kvm_userspace_memory_region {
             slot: slot as u32,
@@ -145,7 +153,7 @@ pub(crate) fn pretouch(config: &Config, image: &Image, ram: &GuestRam) -> u64 {
 }
 
 /// uhyve's boot GDT and identity page tables for the first 512 MiB (2 MiB pages).
-fn write_boot_tables(ram: &GuestRam) -> Result<(), String> {
+pub(crate) fn write_boot_tables(ram: &GuestRam) -> Result<(), String> {
     let err = |e| format!("cannot write the boot tables: {e}");
     ram.write::<u64>(BOOT_GDT, 0).map_err(err)?;
     ram.write::<u64>(BOOT_GDT + 8, 0x00af_9b00_0000_ffff).map_err(err)?;
@@ -181,9 +189,7 @@ pub(crate) fn write_header(
     if config.verbose {
         ram.write::<u64>(at(offset::UARTPORT), UART_PORT).map_err(err)?;
     }
-    for (field, value) in
-        [(offset::HCIP, config.ip), (offset::HCGATEWAY, config.gateway), (offset::HCMASK, config.mask)]
-    {
+    for (field, value) in header_addresses(config) {
         if let Some(octets) = value {
             ram.write_bytes(at(field), &octets).map_err(err)?;
         }
@@ -221,6 +227,22 @@ pub(crate) fn write_header(
     Ok(())
 }
 
+/// The header's `hcip`, `hcgateway` and `hcmask`: what `HERMIT_IP`, `HERMIT_GATEWAY` and
+/// `HERMIT_MASK` say; with a tap the original's defaults for the rest (10.0.5.2, 10.0.5.1,
+/// 255.255.255.0); in user mode 0.0.0.0 for the rest (the kernel asks passt by DHCP); without
+/// a NIC only the given ones (the image keeps its own defaults).
+fn header_addresses(config: &Config) -> [(usize, Option<[u8; 4]>); 3] {
+    use crate::config::{Netif, TAP_DEFAULTS};
+    let given = [config.ip, config.gateway, config.mask];
+    let fallback = match config.netif {
+        None => [None; 3],
+        Some(Netif::User) => [Some([0; 4]); 3],
+        Some(_) => TAP_DEFAULTS.map(Some),
+    };
+    let value = |i: usize| given[i].or(fallback[i]);
+    [(offset::HCIP, value(0)), (offset::HCGATEWAY, value(1)), (offset::HCMASK, value(2))]
+}
+
 /// Stores the host's wall-clock time into the extension block, just before the first entry.
 pub fn stamp_realtime(ram: &GuestRam, entry: u64) {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
@@ -232,7 +254,7 @@ pub fn stamp_realtime(ram: &GuestRam, entry: u64) {
 /// values anyway) and the hypervisor bit, without the features `hide` names
 /// (`hermit_interface::cpu`; effective on hardware KVM, while on PVM the kernel applies the
 /// same mask to its own `cpuid`).
-fn guest_cpuid(kvm: &Kvm, hide: u64) -> Result<CpuId, String> {
+pub(crate) fn guest_cpuid(kvm: &Kvm, hide: u64) -> Result<CpuId, String> {
     let mut cpuid =
         kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES).map_err(|e| format!("cannot read the supported CPUID: {e}"))?;
     for entry in cpuid.as_mut_slice() {
@@ -271,7 +293,7 @@ fn guest_cpuid(kvm: &Kvm, hide: u64) -> Result<CpuId, String> {
 /// runnable (with the in-kernel interrupt controller, secondary vCPUs would wait for
 /// INIT/SIPI). CR4 and XCR0 are left at their reset values: the kernel enables SSE, FSGSBASE
 /// and XSAVE itself.
-fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, entry: u64) -> Result<(), String> {
+pub(crate) fn setup_vcpu(vcpu: &VcpuFd, cpuid: &CpuId, entry: u64) -> Result<(), String> {
     vcpu.set_cpuid2(cpuid).map_err(|e| format!("cannot set the guest CPUID: {e}"))?;
     let misc = kvm_msr_entry { index: entry_state::MSR_IA32_MISC_ENABLE, data: 1, ..Default::default() };
     let msrs = Msrs::from_entries(&[misc]).map_err(|e| format!("cannot build the MSR list: {e:?}"))?;

@@ -3,3 +3,4 @@
 pub mod console;
 pub mod heartbeat;
 pub mod hypercall;
+pub mod net;

@@ -6,6 +6,10 @@
 //! `flock` locks); the host descriptor is closed when the last duplicate is. Numbers start
 //! as 0, 1 and 2 for the proxy's standard streams; new descriptors take the lowest free
 //! number, at most [`OPEN_MAX`] (`EMFILE`).
+//!
+//! Sockets share the numbers but carry the original's `LWIP_FD_BIT` ([`LWIP_FD_BIT`]): the
+//! socket in slot 5 is descriptor `5 | 1 << 30`, as lwIP's were. Every call accepts a number
+//! with or without the bit.
 
 use alloc::ffi::CString;
 use alloc::sync::Arc;
@@ -18,6 +22,14 @@ use crate::synch::spinlock::SpinLock;
 
 /// Most descriptors open at once (`sysconf(_SC_OPEN_MAX)`).
 pub const OPEN_MAX: usize = 1024;
+
+/// The bit the original set in socket descriptors (lwIP's `LWIP_FD_BIT`).
+pub const LWIP_FD_BIT: i32 = 1 << 30;
+
+/// The table index of descriptor `fd`, with or without [`LWIP_FD_BIT`].
+pub fn index(fd: i32) -> Option<usize> {
+    usize::try_from(fd & !LWIP_FD_BIT).ok()
+}
 
 /// A host descriptor the guest opened, closed on drop.
 pub struct HostFile {
@@ -131,6 +143,8 @@ pub enum Object {
     Host(HostFile),
     /// One end of a pipe inside the guest.
     Pipe(pipe::End),
+    /// A socket.
+    Socket(crate::net::socket::Socket),
 }
 
 struct Slot {
@@ -158,7 +172,7 @@ pub fn get(fd: i32) -> Result<Arc<Object>> {
 }
 
 fn slot(table: &[Option<Slot>], fd: i32) -> Result<&Slot> {
-    usize::try_from(fd).ok().and_then(|i| table.get(i)).and_then(Option::as_ref).ok_or(EBADF)
+    index(fd).and_then(|i| table.get(i)).and_then(Option::as_ref).ok_or(EBADF)
 }
 
 /// The host descriptor behind `fd`; `EINVAL` for a pipe (`not_host`), `EBADF` if not open.
@@ -169,7 +183,7 @@ pub fn host_fd(fd: i32, not_host: crate::errno::Errno) -> Result<(Arc<Object>, i
             let raw = h.fd;
             Ok((object, raw))
         }
-        Object::Pipe(_) => Err(not_host),
+        Object::Pipe(_) | Object::Socket(_) => Err(not_host),
     }
 }
 
@@ -179,6 +193,7 @@ pub fn insert(object: Object, cloexec: bool, min: usize) -> Result<i32> {
 }
 
 fn share(object: Arc<Object>, cloexec: bool, min: usize) -> Result<i32> {
+    let bit = if matches!(*object, Object::Socket(_)) { LWIP_FD_BIT } else { 0 };
     let slot = Slot { object, cloexec };
     let leftover = with_table(|t| {
         let free = (min..OPEN_MAX).find(|&i| t.get(i).is_none_or(Option::is_none));
@@ -187,7 +202,7 @@ fn share(object: Arc<Object>, cloexec: bool, min: usize) -> Result<i32> {
             t.resize_with(i + 1, || None);
         }
         t[i] = Some(slot);
-        Ok(i as i32)
+        Ok(i as i32 | bit)
     });
     // A refused object is dropped here, outside the lock (dropping may call the host).
     leftover.map_err(|_| EMFILE)
@@ -195,7 +210,7 @@ fn share(object: Arc<Object>, cloexec: bool, min: usize) -> Result<i32> {
 
 /// Closes `fd`.
 pub fn close(fd: i32) -> Result<()> {
-    let slot = with_table(|t| usize::try_from(fd).ok().and_then(|i| t.get_mut(i)).and_then(Option::take));
+    let slot = with_table(|t| index(fd).and_then(|i| t.get_mut(i)).and_then(Option::take));
     // The last reference closes the object here, outside the lock.
     slot.map(drop).ok_or(EBADF)
 }
@@ -211,7 +226,7 @@ pub fn dup(fd: i32, min: usize, cloexec: bool) -> Result<i32> {
 /// `dup2`/`dup3`: `new` refers to `old`'s object (a previous `new` is closed).
 pub fn dup_to(old: i32, new: i32, cloexec: bool) -> Result<i32> {
     let object = get(old)?;
-    let index = usize::try_from(new).ok().filter(|&i| i < OPEN_MAX).ok_or(EBADF)?;
+    let index = index(new).filter(|&i| i < OPEN_MAX).ok_or(EBADF)?;
     let previous = with_table(|t| {
         if t.len() <= index {
             t.resize_with(index + 1, || None);
@@ -230,7 +245,7 @@ pub fn cloexec(fd: i32) -> Result<bool> {
 /// Sets the close-on-exec flag of `fd`.
 pub fn set_cloexec(fd: i32, on: bool) -> Result<()> {
     with_table(|t| {
-        let slot = usize::try_from(fd).ok().and_then(|i| t.get_mut(i)).and_then(Option::as_mut).ok_or(EBADF)?;
+        let slot = index(fd).and_then(|i| t.get_mut(i)).and_then(Option::as_mut).ok_or(EBADF)?;
         slot.cloexec = on;
         Ok(())
     })

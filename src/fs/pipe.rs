@@ -37,6 +37,7 @@ impl Pipe {
     fn changed(&self) {
         self.changes.fetch_add(1, Ordering::SeqCst);
         futex::wake(&self.changes, usize::MAX);
+        crate::net::poll::changed();
     }
 
     /// Sleeps until the next change after `seen`; `EINTR` for a signal.
@@ -135,6 +136,18 @@ impl End {
             if let Err(e) = self.pipe.wait(seen) {
                 return if done > 0 { Ok(done) } else { Err(e) };
             }
+        }
+    }
+
+    /// `poll` readiness: (readable, writable, hang-up). The read end is readable with data
+    /// or without writers; the write end writable with `PIPE_BUF` bytes free, or erring
+    /// without readers.
+    pub fn readiness(&self) -> (bool, bool, bool) {
+        let state = self.pipe.state.lock();
+        if self.writes {
+            (false, state.readers == 0 || CAPACITY - state.data.len() >= PIPE_BUF, state.readers == 0)
+        } else {
+            (!state.data.is_empty() || state.writers == 0, false, state.writers == 0)
         }
     }
 

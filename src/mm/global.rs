@@ -12,8 +12,19 @@ use crate::synch::SpinLock;
 
 static REGION: SpinLock<Option<Region>> = SpinLock::new(None);
 
-/// The kernel heap, in the otherwise unused guest memory below the image.
+/// The kernel heap, in the otherwise unused guest memory below the image (6 MiB). Blocks of
+/// [`LARGE_KERNEL_BLOCK`] bytes or more (socket buffers) come from the C allocator's heap
+/// above the image instead, when it can give them, so that the small kernel heap is not
+/// exhausted by many connections; `mallinfo` counts them.
 struct KernelHeap(SpinLock<Heap>);
+
+/// Kernel allocations at least this large go to the C allocator first.
+const LARGE_KERNEL_BLOCK: usize = 16 << 10;
+
+/// Whether `ptr` lies in the kernel heap (else the C allocator gave it).
+fn in_kernel_heap(ptr: *mut u8) -> bool {
+    (KERNEL_HEAP_START..KERNEL_HEAP_END).contains(&(ptr as usize))
+}
 
 #[global_allocator]
 static KERNEL_HEAP: KernelHeap = KernelHeap(SpinLock::new(Heap::empty()));
@@ -22,11 +33,19 @@ static KERNEL_HEAP: KernelHeap = KernelHeap(SpinLock::new(Heap::empty()));
 // reserved for it (`init`).
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.size() >= LARGE_KERNEL_BLOCK && REGION.lock().is_some() {
+            if let Some(block) = super::malloc::allocate_aligned(layout.align(), layout.size()) {
+                return block.as_ptr();
+            }
+        }
         self.0.lock().allocate_first_fit(layout).map_or(core::ptr::null_mut(), NonNull::as_ptr)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if let Some(ptr) = NonNull::new(ptr) {
+        if let Some(ptr) = NonNull::new(ptr).filter(|p| !in_kernel_heap(p.as_ptr())) {
+            // SAFETY: outside the kernel heap, so `alloc` took it from the C allocator.
+            unsafe { super::malloc::release(ptr) };
+        } else if let Some(ptr) = NonNull::new(ptr) {
             // SAFETY: `ptr` came from `alloc` with the same layout (GlobalAlloc contract).
             unsafe { self.0.lock().deallocate(ptr, layout) };
         }

@@ -514,6 +514,7 @@ impl CoreSched {
         }
         block.wake_pending.store(0, Ordering::SeqCst);
         self.state.store(SPINNING, Ordering::SeqCst);
+        crate::net::check_interrupt();
         if self.deadline.load(Ordering::Relaxed) <= rdtsc() {
             self.deadline.store(0, Ordering::Relaxed);
         }

@@ -354,6 +354,7 @@ pub fn sleep_ns(ns: u64) -> ::core::result::Result<(), u64> {
 /// sleepers, signals.
 pub extern "C" fn preempted() {
     arch::percore().preempt_pending.store(0, Ordering::Relaxed);
+    crate::net::check_interrupt();
     preempt_disable();
     let core = this();
     let now = rdtsc();

@@ -34,6 +34,8 @@ const FD_CLOEXEC: i64 = 1;
 const O_NONBLOCK: i32 = 0o4000;
 /// Linux `O_WRONLY`.
 const O_WRONLY: i32 = 1;
+/// Linux `O_RDWR`.
+const O_RDWR: i32 = 2;
 /// Linux `O_CLOEXEC`.
 const O_CLOEXEC: i32 = super::fs::O_CLOEXEC;
 /// Linux `LOCK_NB`.
@@ -124,6 +126,14 @@ fn status_flags(fd: c_int, command: c_int, flags: i32) -> Result<i64> {
         }
         Object::Pipe(p) => {
             p.nonblocking.store(flags & O_NONBLOCK != 0, core::sync::atomic::Ordering::Relaxed);
+            Ok(0)
+        }
+        Object::Socket(s) if command == cmd::F_GETFL => {
+            let nonblocking = if s.nonblocking.load(core::sync::atomic::Ordering::Relaxed) { O_NONBLOCK } else { 0 };
+            Ok(i64::from(O_RDWR | nonblocking))
+        }
+        Object::Socket(s) => {
+            s.nonblocking.store(flags & O_NONBLOCK != 0, core::sync::atomic::Ordering::Relaxed);
             Ok(0)
         }
     }

@@ -36,6 +36,7 @@ pub fn read(fd: c_int, buf: &mut [u8]) -> Result<usize> {
         Object::Host(h) => h.read(buf),
         Object::Pipe(p) if !p.writes => p.read(buf),
         Object::Pipe(_) => Err(crate::errno::EBADF),
+        Object::Socket(s) => s.recv(buf, 0).map(|(n, _)| n),
     }
 }
 
@@ -58,6 +59,7 @@ pub fn write(fd: c_int, buf: &[u8]) -> Result<usize> {
         Object::Host(h) => h.write(buf),
         Object::Pipe(p) if p.writes => p.write(buf),
         Object::Pipe(_) => Err(crate::errno::EBADF),
+        Object::Socket(s) => s.send(buf, 0, None),
     }
 }
 
@@ -160,7 +162,7 @@ pub unsafe extern "C" fn sys_fstat(fd: c_int, st: *mut HostStat) -> c_int {
 }
 
 /// Status of the object behind `fd`; a pipe end is a FIFO (`S_IFIFO`, mode 0600) with its
-/// waiting bytes as size.
+/// waiting bytes as size; a socket is `S_IFSOCK`.
 pub fn fstat(fd: c_int) -> Result<HostStat> {
     match &*fd::get(fd)? {
         Object::Host(h) => host::fstat(h.fd),
@@ -171,6 +173,7 @@ pub fn fstat(fd: c_int) -> Result<HostStat> {
             st_size: p.available() as i64,
             ..HostStat::default()
         }),
+        Object::Socket(_) => Ok(HostStat { st_mode: 0o140777, st_nlink: 1, ..HostStat::default() }),
     }
 }
 

@@ -13,6 +13,7 @@ mod locks;
 mod malloc;
 pub mod memory;
 mod misc;
+mod net;
 mod paths;
 mod process;
 mod pthread;

@@ -25,14 +25,16 @@ pub mod port {
     pub const EXIT: u16 = 0x540;
     /// `lseek(fd, offset, whence)`, argument [`super::Lseek`].
     pub const LSEEK: u16 = 0x580;
-    /// Network: MAC address query (not served yet).
+    /// Network: the MAC address, argument [`super::NetInfo`]; starts the receive interrupt.
     pub const NETINFO: u16 = 0x600;
-    /// Network: send a frame (not served yet).
+    /// Network: send a frame, argument [`super::NetWrite`].
     pub const NETWRITE: u16 = 0x640;
-    /// Network: receive a frame (not served yet).
+    /// Network: receive a frame, argument [`super::NetRead`].
     pub const NETREAD: u16 = 0x680;
-    /// Network: is a TAP device attached (not served yet).
+    /// Network: is a network interface attached, argument [`super::NetStat`].
     pub const NETSTAT: u16 = 0x700;
+    /// The vector the receive interrupt arrives at on vCPU 0 (0x20 + GSI 11, as uhyve).
+    pub const NET_RX_VECTOR: u8 = 0x2B;
     /// Migration free list (not served).
     pub const FREELIST: u16 = 0x720;
     /// Sizes of argv and environment, argument [`super::CmdSize`].
@@ -209,6 +211,47 @@ pub struct Lseek {
     pub whence: i32,
 }
 
+/// `NETSTAT`: the host stores 1 if the guest has a network interface, else 0.
+#[repr(C, packed)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NetStat {
+    /// Out: 1 with a NIC.
+    pub status: i32,
+}
+
+/// `NETINFO`: the host writes the MAC address as `xx:xx:xx:xx:xx:xx` and a NUL (an empty
+/// string without a NIC) and starts the receive interrupt (vector 0x2B).
+#[repr(C, packed)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NetInfo {
+    /// Out: the MAC string.
+    pub mac_str: [u8; 18],
+}
+
+/// `NETWRITE`: the host sends one Ethernet frame (no FCS) from guest-physical `data`.
+#[repr(C, packed)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NetWrite {
+    /// Guest-physical address of the frame.
+    pub data: u64,
+    /// In: frame length. Out: bytes sent.
+    pub len: u64,
+    /// Out: 0 when sent, -1 when dropped.
+    pub ret: i32,
+}
+
+/// `NETREAD`: the host copies one received frame to guest-physical `data`.
+#[repr(C, packed)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NetRead {
+    /// Guest-physical address of the buffer.
+    pub data: u64,
+    /// In: buffer size. Out: frame length (a longer frame is cut to the buffer).
+    pub len: u64,
+    /// Out: 0 with a frame, -1 when none waits (which re-arms the interrupt).
+    pub ret: i32,
+}
+
 /// `CMDSIZE`: the host reports the number and sizes (with NUL) of arguments and variables.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -332,6 +375,10 @@ const _: () = {
     assert!(offset_of!(Read, buf) == 4 && offset_of!(Read, len) == 12);
     assert!(offset_of!(Read, ret) == 20);
     assert!(size_of::<Lseek>() == 16);
+    assert!(size_of::<NetStat>() == 4);
+    assert!(size_of::<NetInfo>() == 18);
+    assert!(size_of::<NetWrite>() == 20 && offset_of!(NetWrite, ret) == 16);
+    assert!(size_of::<NetRead>() == 20 && offset_of!(NetRead, len) == 8);
     assert!(offset_of!(Lseek, offset) == 4 && offset_of!(Lseek, whence) == 12);
     assert!(size_of::<CmdSize>() == 1032);
     assert!(offset_of!(CmdSize, argsz) == 4 && offset_of!(CmdSize, envc) == 516);

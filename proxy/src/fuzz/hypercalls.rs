@@ -21,7 +21,8 @@ use std::path::PathBuf;
 
 use arbitrary::{Arbitrary, Unstructured};
 use hermit_interface::hypercall::{
-    file_op, port, ChannelSetup, Close, CmdLine, CmdSize, FileOp, Fstat, Lseek, Open, PathOp, Read, Stat, Write,
+    file_op, port, ChannelSetup, Close, CmdLine, CmdSize, FileOp, Fstat, Lseek, NetRead, NetWrite, Open, PathOp, Read,
+    Stat, Write,
 };
 use hermit_interface::stat::HostStat;
 use hermit_interface::MAX_ARGC_ENVC;
@@ -196,6 +197,8 @@ pub struct Harness {
     execs: u64,
     /// Requests not run because they could touch host files outside the scratch directory.
     pub skipped: u64,
+    /// The other end of the NIC: `NETREAD` finds a frame from it, `NETWRITE`'s frames go there.
+    net_peer: std::os::unix::net::UnixDatagram,
 }
 
 /// The process's open descriptors (without the one that listed them).
@@ -300,6 +303,16 @@ fn writable(port: u16, arg: u64, mem: &[u8], extensions: bool, cmdline_len: u64)
         port::LSEEK => vec![at(offset_of!(Lseek, offset), 8)],
         port::CMDSIZE => vec![at(0, size_of::<CmdSize>())],
         port::NETSTAT => vec![at(0, 4)],
+        port::NETINFO => vec![at(0, 18)],
+        port::NETWRITE => vec![at(offset_of!(NetWrite, len), 12)],
+        port::NETREAD => {
+            let data = get_u64(mem, arg.wrapping_add(offset_of!(NetRead, data) as u64)).unwrap_or(0);
+            let len = get_u64(mem, arg.wrapping_add(offset_of!(NetRead, len) as u64)).unwrap_or(0);
+            vec![
+                at(offset_of!(NetRead, len), 12),
+                (data, data.saturating_add(len.min(crate::net::frames::MAX_FRAME as u64))),
+            ]
+        }
         port::UNLINK | port::MKDIR | port::RMDIR => ext(vec![at(offset_of!(PathOp, ret), 4)]),
         port::STAT => ext(vec![at(offset_of!(Stat, ret), 4), stat_out(offset_of!(Stat, stat))]),
         port::FSTAT => ext(vec![at(offset_of!(Fstat, ret), 4), stat_out(offset_of!(Fstat, stat))]),
@@ -424,6 +437,10 @@ impl Harness {
         let args = ["/path/to/app", "first", &"x".repeat(300)].map(|s| CString::new(s).unwrap()).to_vec();
         let env = ["HOME=/root", "A=1"].map(|s| CString::new(s).unwrap()).to_vec();
         let host = Host::new(ram, ENTRY, args, env, false, true, true);
+        let (nic, net_peer) = std::os::unix::net::UnixDatagram::pair().expect("a socket pair for the NIC");
+        nic.set_nonblocking(true).expect("a non-blocking NIC");
+        net_peer.set_nonblocking(true).expect("a non-blocking NIC peer");
+        let _ = host.net.set(std::sync::Arc::new(crate::net::Nic::over_socket(nic.into(), false, [2, 0, 0, 0, 0, 1])));
         let mut base = vec![0u8; RAM];
         // Page tables: PML4[0] -> PDPT; PDPT[0] -> PD, PDPT[1] a 1 GiB page at 0;
         // PD[0] -> PT (4 KiB pages onto DATA, every 16th unmapped), PD[1] a 2 MiB page at 0.
@@ -453,6 +470,7 @@ impl Harness {
             scratch,
             execs: 0,
             skipped: 0,
+            net_peer,
         };
         harness.reset_files();
         harness
@@ -595,7 +613,14 @@ impl Harness {
             unsafe { std::ptr::copy_nonoverlapping(self.pre.as_ptr().add(page * PAGE), ram_at.add(page * PAGE), PAGE) };
         }
 
+        if port == port::NETREAD && arg % 3 != 0 {
+            // A frame waits (of a length from the request's address), or none.
+            let frame: Vec<u8> = (0..(arg % 3000) as usize + 14).map(|i| i as u8).collect();
+            let _ = self.net_peer.send(&frame);
+        }
         let outcome = dispatch(&self.host, port, arg);
+        let mut sink = [0u8; 128];
+        while self.net_peer.recv(&mut sink).is_ok() {}
 
         // SAFETY: the mapping stays alive as long as `self.host`, and nothing writes to it
         // while this view exists (the dispatcher has returned; no poller thread was started).
@@ -700,6 +725,14 @@ impl Harness {
                 let bounded = matches!(op, file_op::PREAD | file_op::PWRITE | file_op::READLINK | file_op::GETDENTS);
                 if !(failure_ok(r) || (r >= 0 && (!bounded || r as u64 <= len))) {
                     return Err(format!("FILEOP {op} result {r} for a buffer of {len} bytes"));
+                }
+            }
+            port::NETWRITE | port::NETREAD => {
+                let ret = get_i32(post, arg.wrapping_add(offset_of!(NetRead, ret) as u64)).unwrap_or(0);
+                let asked = read_i64(&self.pre, offset_of!(NetRead, len)).unwrap_or(0) as u64;
+                let len = read_i64(post, offset_of!(NetRead, len)).unwrap_or(0) as u64;
+                if !(ret == -1 || (ret == 0 && len <= asked)) {
+                    return Err(format!("port {port:#x}: ret {ret}, length {len} for {asked}"));
                 }
             }
             port::CMDLINE => {

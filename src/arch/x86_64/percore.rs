@@ -56,7 +56,10 @@ pub struct PerCore {
     pub interrupts: AtomicU64,
     /// The TLB generation this core has flushed up to (`tlb.rs`).
     pub tlb_generation: AtomicU64,
-    reserved: [u64; 1],
+    /// Set by the trampoline when the NIC's receive interrupt (vector 0x2B) arrived;
+    /// cleared by the scheduler, which then wakes the network's waiters.
+    pub net_irq: AtomicU32,
+    reserved: [u32; 1],
 }
 
 const _: () = assert!(size_of::<PerCore>() == 1 << PERCORE_SHIFT);

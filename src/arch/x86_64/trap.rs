@@ -214,6 +214,10 @@ hermit_trap_common:
     cmp qword ptr [rsp], {spurious_vector}
     je 21f
     inc qword ptr gs:[{pc_interrupts}]
+    cmp qword ptr [rsp], {net_vector}
+    jne 52f
+    mov dword ptr gs:[{pc_net_irq}], 1
+52:
     push rax
     push rcx
     push rdx
@@ -367,6 +371,8 @@ hermit_fatal_code:
 "#,
     pc_spurious = const offset_of!(PerCore, spurious),
     pc_interrupts = const offset_of!(PerCore, interrupts),
+    pc_net_irq = const offset_of!(PerCore, net_irq),
+    net_vector = const hermit_interface::hypercall::port::NET_RX_VECTOR as u64,
     pc_wake_pending = const offset_of!(PerCore, wake_pending),
     pc_preempt_count = const offset_of!(PerCore, preempt_count),
     pc_preempt_pending = const offset_of!(PerCore, preempt_pending),

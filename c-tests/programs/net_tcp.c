@@ -1,0 +1,471 @@
+/* net_tcp.c: TCP over the guest loopback: 10 MB echo with a checksum, half-close, peer reset, refused and non-blocking connects, accept backlog overflow, 1,000 short connections without leaks, EINTR, addresses. */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "test.h"
+
+static struct sockaddr_in loopback(uint16_t port)
+{
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_len = sizeof(sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return sa;
+}
+
+/* A listening socket on 127.0.0.1:port (0: any port, returned in *port). */
+static int listener(uint16_t *port, int backlog)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(s >= 0);
+	int one = 1;
+	CHECK_INT(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	struct sockaddr_in sa = loopback(*port);
+	CHECK_INT(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CHECK_INT(listen(s, backlog), 0);
+	socklen_t len = sizeof(sa);
+	CHECK_INT(getsockname(s, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return s;
+}
+
+static int connect_to(uint16_t port)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = loopback(port);
+	if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+		close(s);
+		errno = e;
+		return -1;
+	}
+	return s;
+}
+
+static uint32_t fnv(uint32_t h, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/* ---- 10 MB echo ---- */
+#define ECHO_BYTES (10u << 20)
+static uint16_t echo_port;
+static int echo_listen;
+
+static void *echo_server(void *arg)
+{
+	(void)arg;
+	int c = accept(echo_listen, NULL, NULL);
+	CHECK(c >= 0);
+	static char buf[32768];
+	ssize_t n;
+	while ((n = recv(c, buf, sizeof(buf), 0)) > 0) {
+		ssize_t off = 0;
+		while (off < n) {
+			ssize_t w = send(c, buf + off, (size_t)(n - off), 0);
+			CHECK(w > 0);
+			if (w <= 0)
+				break;
+			off += w;
+		}
+	}
+	CHECK_INT(n, 0);
+	close(c);
+	return NULL;
+}
+
+static void *echo_writer(void *arg)
+{
+	int s = *(int *)arg;
+	static unsigned char buf[65536];
+	uint32_t h = 2166136261u, seed = 1;
+	for (size_t sent = 0; sent < ECHO_BYTES;) {
+		size_t chunk = ECHO_BYTES - sent < sizeof(buf) ? ECHO_BYTES - sent : sizeof(buf);
+		for (size_t i = 0; i < chunk; i++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[i] = (unsigned char)(seed >> 16);
+		}
+		h = fnv(h, buf, chunk);
+		ssize_t w = send(s, buf, chunk, 0);
+		CHECK_INT(w, chunk);
+		if (w != (ssize_t)chunk)
+			break;
+		sent += chunk;
+	}
+	CHECK_INT(shutdown(s, SHUT_WR), 0);
+	return (void *)(uintptr_t)h;
+}
+
+static void test_echo(void)
+{
+	echo_listen = listener(&echo_port, 1);
+	pthread_t server, writer;
+	CHECK_INT(pthread_create(&server, NULL, echo_server, NULL), 0);
+	int s = connect_to(echo_port);
+	CHECK(s >= 0);
+	CHECK((s & LWIP_FD_BIT) != 0);
+	int one = 1;
+	CHECK_INT(setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+	CHECK_INT(pthread_create(&writer, NULL, echo_writer, &s), 0);
+	static unsigned char buf[40000];
+	uint32_t h = 2166136261u;
+	size_t got = 0;
+	ssize_t n;
+	/* read() and write() work on sockets too (LWIP_FD_BIT routes them). */
+	while ((n = read(s, buf, sizeof(buf))) > 0) {
+		h = fnv(h, buf, (size_t)n);
+		got += (size_t)n;
+	}
+	CHECK_INT(n, 0);
+	void *sent_hash;
+	pthread_join(writer, &sent_hash);
+	pthread_join(server, NULL);
+	CHECK_INT(got, ECHO_BYTES);
+	CHECK_INT(h, (uint32_t)(uintptr_t)sent_hash);
+	CHECK_INT(close(s), 0);
+	CHECK_INT(close(echo_listen), 0);
+	printf("echo: %u bytes back, checksum %08x\n", (unsigned)got, h);
+}
+
+/* ---- half-close: the client's FIN ends the server's reading, the reply still arrives ---- */
+static void test_half_close(void)
+{
+	uint16_t port = 0;
+	int l = listener(&port, 1);
+	int c = connect_to(port);
+	int a = accept(l, NULL, NULL);
+	CHECK(c >= 0 && a >= 0);
+	CHECK_INT(write(c, "question", 8), 8);
+	CHECK_INT(shutdown(c, SHUT_WR), 0);
+	CHECK(send(c, "x", 1, 0) < 0 && errno == EPIPE);
+	char buf[32];
+	size_t got = 0;
+	ssize_t n;
+	while ((n = recv(a, buf + got, sizeof(buf) - got, 0)) > 0)
+		got += (size_t)n;
+	CHECK_INT(n, 0);
+	CHECK_INT(got, 8);
+	CHECK_INT(send(a, "answer", 6, 0), 6);
+	CHECK_INT(close(a), 0);
+	got = 0;
+	while ((n = recv(c, buf + got, sizeof(buf) - got, 0)) > 0)
+		got += (size_t)n;
+	CHECK_INT(n, 0);
+	CHECK_INT(got, 6);
+	CHECK(memcmp(buf, "answer", 6) == 0);
+	close(c);
+	close(l);
+}
+
+/* ---- peer reset: closing with unread data resets; a closed port refuses ---- */
+static void test_reset_refused(void)
+{
+	uint16_t port = 0;
+	int l = listener(&port, 1);
+	int c = connect_to(port);
+	int a = accept(l, NULL, NULL);
+	CHECK_INT(send(c, "unread", 6, 0), 6);
+	usleep(10000);
+	CHECK_INT(close(a), 0);
+	char buf[8];
+	errno = 0;
+	CHECK_INT(recv(c, buf, sizeof(buf), 0), -1);
+	CHECK_INT(errno, ECONNRESET);
+	close(c);
+	close(l);
+	/* Nobody listens there any more. */
+	errno = 0;
+	CHECK_INT(connect_to(port), -1);
+	CHECK_INT(errno, ECONNREFUSED);
+}
+
+/* ---- non-blocking accept and connect ---- */
+static void test_nonblocking(void)
+{
+	uint16_t port = 0;
+	int l = listener(&port, 1);
+	CHECK_INT(fcntl(l, F_SETFL, fcntl(l, F_GETFL) | O_NONBLOCK), 0);
+	CHECK((fcntl(l, F_GETFL) & O_NONBLOCK) != 0);
+	errno = 0;
+	CHECK_INT(accept(l, NULL, NULL), -1);
+	CHECK_INT(errno, EAGAIN);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK_INT(fcntl(c, F_SETFL, O_NONBLOCK), 0);
+	struct sockaddr_in sa = loopback(port);
+	errno = 0;
+	int r = connect(c, (struct sockaddr *)&sa, sizeof(sa));
+	CHECK(r == 0 || errno == EINPROGRESS);
+	struct pollfd p = {c, POLLOUT, 0};
+	CHECK_INT(poll(&p, 1, 2000), 1);
+	CHECK(p.revents & POLLOUT);
+	int err = -1;
+	socklen_t len = sizeof(err);
+	CHECK_INT(getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	CHECK_INT(err, 0);
+	struct pollfd pl = {l, POLLIN, 0};
+	CHECK_INT(poll(&pl, 1, 2000), 1);
+	struct sockaddr_in peer;
+	len = sizeof(peer);
+	int a = accept(l, (struct sockaddr *)&peer, &len);
+	CHECK(a >= 0);
+	CHECK_INT(len, sizeof(struct sockaddr_in));
+	CHECK_INT(peer.sin_family, AF_INET);
+	CHECK_INT(ntohl(peer.sin_addr.s_addr), INADDR_LOOPBACK);
+	char buf[4];
+	errno = 0;
+	CHECK_INT(recv(a, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	CHECK_INT(errno, EAGAIN);
+	close(a);
+	close(c);
+	close(l);
+
+	/* A refused non-blocking connect: EINPROGRESS, then POLLOUT and SO_ERROR ECONNREFUSED. */
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK_INT(fcntl(c, F_SETFL, O_NONBLOCK), 0);
+	errno = 0;
+	CHECK_INT(connect(c, (struct sockaddr *)&sa, sizeof(sa)), -1);
+	CHECK_INT(errno, EINPROGRESS);
+	p.fd = c;
+	p.revents = 0;
+	CHECK_INT(poll(&p, 1, 2000), 1);
+	len = sizeof(err);
+	CHECK_INT(getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	CHECK_INT(err, ECONNREFUSED);
+	close(c);
+}
+
+/* ---- accept backlog overflow: connections beyond the backlog are refused ---- */
+static void test_backlog(void)
+{
+	uint16_t port = 0;
+	int l = listener(&port, 2);
+	int c1 = connect_to(port), c2 = connect_to(port);
+	CHECK(c1 >= 0 && c2 >= 0);
+	errno = 0;
+	int c3 = connect_to(port);
+	CHECK_INT(c3, -1);
+	CHECK_INT(errno, ECONNREFUSED);
+	/* Once one is accepted, there is room again. */
+	int a1 = accept(l, NULL, NULL);
+	CHECK(a1 >= 0);
+	int c4 = connect_to(port);
+	CHECK(c4 >= 0);
+	int a2 = accept(l, NULL, NULL), a4 = accept(l, NULL, NULL);
+	CHECK(a2 >= 0 && a4 >= 0);
+	close(a1);
+	close(a2);
+	close(a4);
+	close(c1);
+	close(c2);
+	close(c4);
+	close(l);
+}
+
+/* ---- 1,000 short connections: descriptors and memory come back ---- */
+static void test_many(void)
+{
+	uint16_t port = 0;
+	int l = listener(&port, 4);
+	int first_fd = -1;
+	size_t used_at_100 = 0;
+	for (int i = 0; i < 1000; i++) {
+		int c = connect_to(port);
+		int a = accept(l, NULL, NULL);
+		if (c < 0 || a < 0) {
+			CHECK(c >= 0 && a >= 0);
+			break;
+		}
+		if (first_fd < 0)
+			first_fd = c;
+		if (c != first_fd) {
+			CHECK_INT(c, first_fd);
+			break;
+		}
+		char b = (char)i, r = 0;
+		CHECK_INT(send(c, &b, 1, 0), 1);
+		CHECK_INT(recv(a, &r, 1, 0), 1);
+		CHECK_INT(r, b);
+		close(c);
+		CHECK_INT(recv(a, &r, 1, 0), 0);
+		close(a);
+		if (i == 99)
+			used_at_100 = mallinfo().uordblks;
+	}
+	size_t used_at_1000 = mallinfo().uordblks;
+	printf("1000 connections: heap in use %zu bytes after 100, %zu after 1000\n", used_at_100, used_at_1000);
+	CHECK(used_at_1000 <= used_at_100 + 64 * 1024);
+	close(l);
+}
+
+/* ---- a signal ends a blocked recv with EINTR ---- */
+static volatile int got_signal;
+static void on_usr1(int sig)
+{
+	(void)sig;
+	got_signal = 1;
+}
+
+struct eintr_arg {
+	int fd;
+	volatile int ready;
+	int result, err;
+};
+
+static void *blocked_recv(void *p)
+{
+	struct eintr_arg *arg = p;
+	char buf[4];
+	arg->ready = 1;
+	arg->result = (int)recv(arg->fd, buf, sizeof(buf), 0);
+	arg->err = errno;
+	return NULL;
+}
+
+static void test_eintr(void)
+{
+	uint16_t port = 0;
+	int l = listener(&port, 1);
+	int c = connect_to(port);
+	int a = accept(l, NULL, NULL);
+	CHECK(signal(SIGUSR1, on_usr1) != SIG_ERR);
+	struct eintr_arg arg = {a, 0, 0, 0};
+	pthread_t t;
+	CHECK_INT(pthread_create(&t, NULL, blocked_recv, &arg), 0);
+	while (!arg.ready)
+		usleep(1000);
+	usleep(20000);
+	CHECK_INT(pthread_kill(t, SIGUSR1), 0);
+	pthread_join(t, NULL);
+	CHECK_INT(arg.result, -1);
+	CHECK_INT(arg.err, EINTR);
+	CHECK(got_signal);
+	close(a);
+	close(c);
+	close(l);
+}
+
+/* ---- options and addresses ---- */
+static void test_options(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	int v = 0;
+	socklen_t len = sizeof(v);
+	CHECK_INT(getsockopt(s, SOL_SOCKET, SO_TYPE, &v, &len), 0);
+	CHECK_INT(v, SOCK_STREAM);
+	v = 8192;
+	CHECK_INT(setsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)), 0);
+	len = sizeof(v);
+	CHECK_INT(getsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, &len), 0);
+	CHECK_INT(v, 8192);
+	struct timeval tv = {0, 50000};
+	CHECK_INT(setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	struct timeval back = {0, 0};
+	len = sizeof(back);
+	CHECK_INT(getsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &back, &len), 0);
+	CHECK_INT(back.tv_usec, 50000);
+	v = 1;
+	CHECK_INT(setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &v, sizeof(v)), 0);
+	errno = 0;
+	CHECK_INT(setsockopt(s, SOL_SOCKET, 0x7777, &v, sizeof(v)), -1);
+	CHECK_INT(errno, ENOPROTOOPT);
+	errno = 0;
+	CHECK_INT(getpeername(s, NULL, NULL), -1);
+	CHECK_INT(errno, ENOTCONN);
+	errno = 0;
+	CHECK_INT(listen(0, 1), -1);
+	CHECK_INT(errno, ENOTSOCK);
+	close(s);
+	errno = 0;
+	CHECK_INT(socket(AF_INET, 99, 0), -1);
+	CHECK(errno == ESOCKTNOSUPPORT || errno == EPROTONOSUPPORT);
+
+	/* SO_RCVTIMEO: a timed-out recv fails with EAGAIN. */
+	uint16_t port = 0;
+	int l = listener(&port, 1);
+	int c = connect_to(port);
+	int a = accept(l, NULL, NULL);
+	CHECK_INT(setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	char buf[2];
+	errno = 0;
+	CHECK_INT(recv(a, buf, sizeof(buf), 0), -1);
+	CHECK_INT(errno, EAGAIN);
+	struct sockaddr_in me, peer;
+	len = sizeof(me);
+	CHECK_INT(getsockname(a, (struct sockaddr *)&me, &len), 0);
+	CHECK_INT(ntohs(me.sin_port), port);
+	len = sizeof(peer);
+	CHECK_INT(getpeername(c, (struct sockaddr *)&peer, &len), 0);
+	CHECK_INT(ntohs(peer.sin_port), port);
+	CHECK_INT(peer.sin_len, sizeof(struct sockaddr_in));
+	/* A second bind to a listening port is refused without SO_REUSEADDR. */
+	int s2 = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = loopback(port);
+	errno = 0;
+	CHECK_INT(bind(s2, (struct sockaddr *)&sa, sizeof(sa)), -1);
+	CHECK_INT(errno, EADDRINUSE);
+	close(s2);
+	close(a);
+	close(c);
+	close(l);
+}
+
+/* ---- IPv6 on ::1 ---- */
+static void test_ipv6(void)
+{
+	int l = socket(AF_INET6, SOCK_STREAM, 0);
+	CHECK(l >= 0);
+	struct sockaddr_in6 sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin6_len = sizeof(sa);
+	sa.sin6_family = AF_INET6;
+	sa.sin6_addr = in6addr_loopback;
+	CHECK_INT(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CHECK_INT(listen(l, 1), 0);
+	socklen_t len = sizeof(sa);
+	CHECK_INT(getsockname(l, (struct sockaddr *)&sa, &len), 0);
+	CHECK_INT(len, sizeof(struct sockaddr_in6));
+	int c = socket(AF_INET6, SOCK_STREAM, 0);
+	CHECK_INT(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	int a = accept(l, NULL, NULL);
+	CHECK(a >= 0);
+	CHECK_INT(send(c, "six", 3, 0), 3);
+	char buf[4] = {0};
+	CHECK_INT(recv(a, buf, 3, 0), 3);
+	CHECK_STR(buf, "six");
+	close(a);
+	close(c);
+	close(l);
+}
+
+static void run(const char *name, void (*test)(void))
+{
+	printf("net_tcp: %s\n", name);
+	fflush(stdout);
+	test();
+}
+
+int main(void)
+{
+	run("options", test_options);
+	run("half-close", test_half_close);
+	run("reset and refused", test_reset_refused);
+	run("non-blocking", test_nonblocking);
+	run("backlog", test_backlog);
+	run("EINTR", test_eintr);
+	run("IPv6", test_ipv6);
+	run("1000 connections", test_many);
+	run("10 MB echo", test_echo);
+	TEST_DONE();
+}

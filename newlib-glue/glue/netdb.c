@@ -1,0 +1,195 @@
+/* netdb.c: getaddrinfo, freeaddrinfo, gai_strerror, gethostbyname(_r): numeric hosts, "localhost", else the kernel's DNS client (sys_dns_lookup). No /etc/hosts, no service names but numbers. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include "glue.h"
+
+int sys_dns_lookup(const char *name, int v6, unsigned char *out, int max);
+
+int h_errno;
+
+enum { MAX_ADDRS = 8 };
+
+/* Addresses of `name` for `family` (AF_INET or AF_INET6), 16 bytes each; count or an EAI_ code (negative). */
+static int resolve(const char *name, int family, int flags, unsigned char out[MAX_ADDRS][16])
+{
+	memset(out, 0, MAX_ADDRS * 16);
+	if (name == NULL) {
+		if (family == AF_INET6) {
+			if (!(flags & AI_PASSIVE))
+				out[0][15] = 1;
+		} else if (!(flags & AI_PASSIVE)) {
+			out[0][0] = 127;
+			out[0][3] = 1;
+		}
+		return 1;
+	}
+	if (inet_pton(family, name, out[0]) == 1)
+		return 1;
+	if (family == AF_INET) {
+		struct in_addr a;
+		if (inet_aton(name, &a)) {
+			memcpy(out[0], &a, 4);
+			return 1;
+		}
+	}
+	if (flags & AI_NUMERICHOST)
+		return -EAI_NONAME;
+	if (strcasecmp(name, "localhost") == 0) {
+		if (family == AF_INET6)
+			out[0][15] = 1;
+		else {
+			out[0][0] = 127;
+			out[0][3] = 1;
+		}
+		return 1;
+	}
+	int n = sys_dns_lookup(name, family == AF_INET6, &out[0][0], MAX_ADDRS);
+	if (n > 0)
+		return n;
+	if (n == -ETIMEDOUT || n == -EAGAIN || n == -EINTR)
+		return -EAI_AGAIN;
+	if (n == -EHOSTUNREACH)
+		return -EAI_FAIL;
+	return -EAI_NONAME;
+}
+
+int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res)
+{
+	int family = hints ? hints->ai_family : AF_UNSPEC;
+	int socktype = hints ? hints->ai_socktype : 0;
+	int protocol = hints ? hints->ai_protocol : 0;
+	int flags = hints ? hints->ai_flags : 0;
+	if (node == NULL && service == NULL)
+		return EAI_NONAME;
+	if (family != AF_UNSPEC && family != AF_INET && family != AF_INET6)
+		return EAI_FAMILY;
+	if (socktype != 0 && socktype != SOCK_STREAM && socktype != SOCK_DGRAM)
+		return EAI_SOCKTYPE;
+	unsigned long port = 0;
+	if (service) {
+		char *end;
+		port = strtoul(service, &end, 10);
+		if (*service == '\0' || *end != '\0' || port > 65535)
+			return EAI_SERVICE;
+	}
+	unsigned char addrs[MAX_ADDRS][16];
+	int af = family == AF_UNSPEC ? AF_INET : family;
+	int n = resolve(node, af, flags, addrs);
+	if (n < 0 && family == AF_UNSPEC && node && strchr(node, ':')) {
+		af = AF_INET6;
+		n = resolve(node, af, flags, addrs);
+	}
+	if (n < 0)
+		return -n;
+	struct addrinfo *head = NULL, **tail = &head;
+	for (int i = 0; i < n; i++) {
+		size_t salen = af == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+		struct addrinfo *ai = calloc(1, sizeof(*ai) + sizeof(struct sockaddr_storage));
+		if (!ai) {
+			freeaddrinfo(head);
+			return EAI_MEMORY;
+		}
+		ai->ai_family = af;
+		ai->ai_socktype = socktype ? socktype : SOCK_STREAM;
+		ai->ai_protocol = protocol ? protocol : (ai->ai_socktype == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP);
+		ai->ai_addrlen = (socklen_t)salen;
+		ai->ai_addr = (struct sockaddr *)(ai + 1);
+		if (af == AF_INET6) {
+			struct sockaddr_in6 *sa = (struct sockaddr_in6 *)ai->ai_addr;
+			sa->sin6_len = (uint8_t)salen;
+			sa->sin6_family = AF_INET6;
+			sa->sin6_port = htons((uint16_t)port);
+			memcpy(&sa->sin6_addr, addrs[i], 16);
+		} else {
+			struct sockaddr_in *sa = (struct sockaddr_in *)ai->ai_addr;
+			sa->sin_len = (uint8_t)salen;
+			sa->sin_family = AF_INET;
+			sa->sin_port = htons((uint16_t)port);
+			memcpy(&sa->sin_addr, addrs[i], 4);
+		}
+		if (i == 0 && (flags & AI_CANONNAME) && node)
+			ai->ai_canonname = strdup(node);
+		*tail = ai;
+		tail = &ai->ai_next;
+	}
+	*res = head;
+	return 0;
+}
+
+void freeaddrinfo(struct addrinfo *ai)
+{
+	while (ai) {
+		struct addrinfo *next = ai->ai_next;
+		free(ai->ai_canonname);
+		free(ai);
+		ai = next;
+	}
+}
+
+const char *gai_strerror(int code)
+{
+	switch (code) {
+	case 0: return "Success";
+	case EAI_NONAME: return "Name or service not known";
+	case EAI_SERVICE: return "Service not supported";
+	case EAI_FAIL: return "Non-recoverable failure in name resolution";
+	case EAI_MEMORY: return "Memory allocation failure";
+	case EAI_FAMILY: return "Address family not supported";
+	case EAI_AGAIN: return "Temporary failure in name resolution";
+	case EAI_SOCKTYPE: return "Socket type not supported";
+	case EAI_BADFLAGS: return "Bad value for ai_flags";
+	default: return "Unknown error";
+	}
+}
+
+struct hostent_buf {
+	char name[256];
+	char *aliases[1];
+	char *addrs[MAX_ADDRS + 1];
+	unsigned char data[MAX_ADDRS][4];
+};
+
+int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen, struct hostent **result, int *h_errnop)
+{
+	*result = NULL;
+	if (buflen < sizeof(struct hostent_buf)) {
+		if (h_errnop)
+			*h_errnop = NO_RECOVERY;
+		return ERANGE;
+	}
+	struct hostent_buf *b = (struct hostent_buf *)buf;
+	unsigned char addrs[MAX_ADDRS][16];
+	int n = resolve(name, AF_INET, 0, addrs);
+	if (n <= 0) {
+		if (h_errnop)
+			*h_errnop = n == -EAI_AGAIN ? TRY_AGAIN : HOST_NOT_FOUND;
+		return 0;
+	}
+	strncpy(b->name, name, sizeof(b->name) - 1);
+	b->name[sizeof(b->name) - 1] = '\0';
+	b->aliases[0] = NULL;
+	for (int i = 0; i < n; i++) {
+		memcpy(b->data[i], addrs[i], 4);
+		b->addrs[i] = (char *)b->data[i];
+	}
+	b->addrs[n] = NULL;
+	ret->h_name = b->name;
+	ret->h_aliases = b->aliases;
+	ret->h_addrtype = AF_INET;
+	ret->h_length = 4;
+	ret->h_addr_list = b->addrs;
+	*result = ret;
+	return 0;
+}
+
+struct hostent *gethostbyname(const char *name)
+{
+	static struct hostent host;
+	static struct hostent_buf buf;
+	struct hostent *result;
+	gethostbyname_r(name, &host, (char *)&buf, sizeof(buf), &result, &h_errno);
+	return result;
+}

@@ -1,0 +1,63 @@
+/* netdb.h: name lookups (glue/netdb.c): numeric names, "localhost", else the kernel's DNS client. lwIP 2.1 layouts and EAI_* values, as the original HermitCore. */
+#ifndef _NETDB_H
+#define _NETDB_H
+
+#include <sys/cdefs.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+struct hostent {
+	char *h_name;
+	char **h_aliases;
+	int h_addrtype;
+	int h_length;
+	char **h_addr_list;
+#define h_addr h_addr_list[0]
+};
+
+struct addrinfo {
+	int ai_flags;
+	int ai_family;
+	int ai_socktype;
+	int ai_protocol;
+	socklen_t ai_addrlen;
+	struct sockaddr *ai_addr;
+	char *ai_canonname;
+	struct addrinfo *ai_next;
+};
+
+#define EAI_NONAME 200
+#define EAI_SERVICE 201
+#define EAI_FAIL 202
+#define EAI_MEMORY 203
+#define EAI_FAMILY 204
+#define EAI_AGAIN 205
+#define EAI_SOCKTYPE 206
+#define EAI_BADFLAGS 207
+
+#define HOST_NOT_FOUND 210
+#define NO_DATA 211
+#define NO_RECOVERY 212
+#define TRY_AGAIN 213
+
+#define AI_PASSIVE 0x01
+#define AI_CANONNAME 0x02
+#define AI_NUMERICHOST 0x04
+#define AI_NUMERICSERV 0x08
+#define AI_V4MAPPED 0x10
+#define AI_ALL 0x20
+#define AI_ADDRCONFIG 0x40
+
+#define NI_MAXHOST 1025
+#define NI_MAXSERV 32
+
+__BEGIN_DECLS
+extern int h_errno;
+struct hostent *gethostbyname(const char *name);
+int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen, struct hostent **result, int *h_errnop);
+int getaddrinfo(const char *nodename, const char *servname, const struct addrinfo *hints, struct addrinfo **res);
+void freeaddrinfo(struct addrinfo *ai);
+const char *gai_strerror(int ecode);
+__END_DECLS
+
+#endif /* _NETDB_H */

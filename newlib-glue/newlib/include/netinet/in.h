@@ -1,0 +1,80 @@
+/* netinet/in.h: Internet addresses with the original HermitCore's (lwIP 2.1) layouts (sin_len first). */
+#ifndef _NETINET_IN_H
+#define _NETINET_IN_H
+
+#include <sys/cdefs.h>
+#include <sys/socket.h>
+#include <stdint.h>
+
+typedef uint32_t in_addr_t;
+typedef uint16_t in_port_t;
+
+struct in_addr {
+	in_addr_t s_addr;
+};
+
+struct in6_addr {
+	union {
+		uint32_t u32_addr[4];
+		uint8_t u8_addr[16];
+	} un;
+#define s6_addr un.u8_addr
+};
+
+struct sockaddr_in {
+	uint8_t sin_len;
+	sa_family_t sin_family;
+	in_port_t sin_port;
+	struct in_addr sin_addr;
+#define SIN_ZERO_LEN 8
+	char sin_zero[SIN_ZERO_LEN];
+};
+
+struct sockaddr_in6 {
+	uint8_t sin6_len;
+	sa_family_t sin6_family;
+	in_port_t sin6_port;
+	uint32_t sin6_flowinfo;
+	struct in6_addr sin6_addr;
+	uint32_t sin6_scope_id;
+};
+
+#define IPPROTO_IP 0
+#define IPPROTO_ICMP 1
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define IPPROTO_IPV6 41
+#define IPPROTO_ICMPV6 58
+#define IPPROTO_RAW 255
+
+#define IP_TOS 1
+#define IP_TTL 2
+#define IPV6_V6ONLY 27
+
+#define INADDR_ANY ((in_addr_t)0x00000000UL)
+#define INADDR_NONE ((in_addr_t)0xffffffffUL)
+#define INADDR_BROADCAST ((in_addr_t)0xffffffffUL)
+#define INADDR_LOOPBACK ((in_addr_t)0x7f000001UL)
+
+#define INET_ADDRSTRLEN 16
+#define INET6_ADDRSTRLEN 46
+
+#define IN6ADDR_ANY_INIT {{{0, 0, 0, 0}}}
+#define IN6ADDR_LOOPBACK_INIT {{{0, 0, 0, 0x01000000}}}
+extern const struct in6_addr in6addr_any;
+extern const struct in6_addr in6addr_loopback;
+
+#define IN6_IS_ADDR_UNSPECIFIED(a) ((a)->un.u32_addr[0] == 0 && (a)->un.u32_addr[1] == 0 && (a)->un.u32_addr[2] == 0 && (a)->un.u32_addr[3] == 0)
+#define IN6_IS_ADDR_LOOPBACK(a) ((a)->un.u32_addr[0] == 0 && (a)->un.u32_addr[1] == 0 && (a)->un.u32_addr[2] == 0 && (a)->un.u32_addr[3] == 0x01000000)
+
+static __inline uint16_t htons(uint16_t x) { return __builtin_bswap16(x); }
+static __inline uint16_t ntohs(uint16_t x) { return __builtin_bswap16(x); }
+static __inline uint32_t htonl(uint32_t x) { return __builtin_bswap32(x); }
+static __inline uint32_t ntohl(uint32_t x) { return __builtin_bswap32(x); }
+/* The original's lwIP names. */
+#define lwip_htons htons
+#define lwip_ntohs ntohs
+#define lwip_htonl htonl
+#define lwip_ntohl ntohl
+
+#endif /* _NETINET_IN_H */

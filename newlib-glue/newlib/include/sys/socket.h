@@ -1,0 +1,106 @@
+/* sys/socket.h: BSD sockets with the original HermitCore's (lwIP 2.1) layouts and constants; the kernel implements them (src/syscalls/net.rs). */
+#ifndef _SYS_SOCKET_H
+#define _SYS_SOCKET_H
+
+#include <sys/cdefs.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <stdint.h>
+
+typedef uint32_t socklen_t;
+typedef uint8_t sa_family_t;
+
+/* Socket descriptors carry this bit (lwIP's LWIP_FD_BIT); read, write, close, fcntl work on them. */
+#define LWIP_FD_BIT 0x40000000
+
+struct sockaddr {
+	uint8_t sa_len;
+	sa_family_t sa_family;
+	char sa_data[14];
+};
+
+struct sockaddr_storage {
+	uint8_t s2_len;
+	sa_family_t ss_family;
+	char s2_data1[2];
+	uint32_t s2_data2[3];
+	uint32_t s2_data3[3];
+};
+
+struct msghdr {
+	void *msg_name;
+	socklen_t msg_namelen;
+	struct iovec *msg_iov;
+	int msg_iovlen;
+	void *msg_control;
+	socklen_t msg_controllen;
+	int msg_flags;
+};
+
+struct linger {
+	int l_onoff;
+	int l_linger;
+};
+
+#define AF_UNSPEC 0
+#define AF_INET 2
+#define AF_INET6 10
+#define PF_UNSPEC AF_UNSPEC
+#define PF_INET AF_INET
+#define PF_INET6 AF_INET6
+
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define SOCK_RAW 3
+/* Linux's flags in socket()'s type, accepted as an extension. */
+#define SOCK_NONBLOCK 04000
+#define SOCK_CLOEXEC 02000000
+
+#define SOL_SOCKET 0xfff
+#define SO_REUSEADDR 0x0004
+#define SO_KEEPALIVE 0x0008
+#define SO_BROADCAST 0x0020
+#define SO_LINGER 0x0080
+#define SO_SNDBUF 0x1001
+#define SO_RCVBUF 0x1002
+#define SO_SNDLOWAT 0x1003
+#define SO_RCVLOWAT 0x1004
+#define SO_SNDTIMEO 0x1005
+#define SO_RCVTIMEO 0x1006
+#define SO_ERROR 0x1007
+#define SO_TYPE 0x1008
+
+/* The original (lwIP) said 0xff; listen() here keeps at most 32 pending connections. */
+#define SOMAXCONN 32
+
+#define MSG_PEEK 0x01
+#define MSG_WAITALL 0x02
+#define MSG_OOB 0x04
+#define MSG_DONTWAIT 0x08
+#define MSG_MORE 0x10
+#define MSG_NOSIGNAL 0x20
+
+#define SHUT_RD 0
+#define SHUT_WR 1
+#define SHUT_RDWR 2
+
+__BEGIN_DECLS
+int socket(int domain, int type, int protocol);
+int bind(int s, const struct sockaddr *name, socklen_t namelen);
+int listen(int s, int backlog);
+int accept(int s, struct sockaddr *addr, socklen_t *addrlen);
+int connect(int s, const struct sockaddr *name, socklen_t namelen);
+ssize_t send(int s, const void *dataptr, size_t size, int flags);
+ssize_t sendto(int s, const void *dataptr, size_t size, int flags, const struct sockaddr *to, socklen_t tolen);
+ssize_t sendmsg(int s, const struct msghdr *message, int flags);
+ssize_t recv(int s, void *mem, size_t len, int flags);
+ssize_t recvfrom(int s, void *mem, size_t len, int flags, struct sockaddr *from, socklen_t *fromlen);
+ssize_t recvmsg(int s, struct msghdr *message, int flags);
+int shutdown(int s, int how);
+int getsockname(int s, struct sockaddr *name, socklen_t *namelen);
+int getpeername(int s, struct sockaddr *name, socklen_t *namelen);
+int getsockopt(int s, int level, int optname, void *optval, socklen_t *optlen);
+int setsockopt(int s, int level, int optname, const void *optval, socklen_t optlen);
+__END_DECLS
+
+#endif /* _SYS_SOCKET_H */

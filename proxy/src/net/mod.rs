@@ -1,0 +1,460 @@
+//! Host networking for the guest: the NIC behind the original uhyve's network hypercalls
+//! (`NETSTAT`, `NETINFO`, `NETWRITE`, `NETREAD`; `libhermit-abi.md` §7.1, §7.4), backed by a
+//! host tap device or by `passt` (user mode), with the receive interrupt of [`irq`].
+//!
+//! Contract with the kernel (`/work/briefs/net-contract.md`, ARCHITECTURE.md "Host
+//! networking"): one frame per `NETWRITE`/`NETREAD`; after `NETINFO` the proxy raises vector
+//! 0x2B on vCPU 0 once when a frame waits, and again only after a `NETREAD` found nothing.
+
+pub mod frames;
+pub mod irq;
+mod passt;
+mod tap;
+
+use std::cell::RefCell;
+use std::mem::offset_of;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::{Arc, Condvar, Mutex, Once, OnceLock};
+
+use hermit_interface::hypercall::{NetRead, NetWrite};
+
+use crate::config::{Config, Netif};
+use crate::guest::GuestError;
+use crate::host::Host;
+use crate::hypercall::field;
+use frames::{StreamDecoder, MAX_FRAME, MIN_FRAME};
+use irq::RxIrq;
+
+/// Where the guest's frames go.
+enum Backend {
+    /// A tap device (non-blocking): one `read`/`write` per frame.
+    Tap(OwnedFd),
+    /// passt's stream socket (blocking writes of whole records; reads only when `poll`
+    /// says so, under the decoder's lock).
+    Stream { fd: OwnedFd, rx: Mutex<StreamDecoder>, tx: Mutex<()> },
+}
+
+/// The guest's network interface.
+pub struct Nic {
+    backend: Backend,
+    mac: [u8; 6],
+    irq: OnceLock<RxIrq>,
+    /// Whether the next waiting frame raises the interrupt.
+    armed: Mutex<bool>,
+    rearmed: Condvar,
+    watcher: Once,
+}
+
+impl Nic {
+    /// Opens the interface `config` asks for (`HERMIT_NETIF`), or `None`. Runs before the
+    /// file sandbox and the system-call filter exist (passt is a new process).
+    pub fn open(config: &Config) -> Result<Option<Nic>, String> {
+        let Some(netif) = &config.netif else { return Ok(None) };
+        let backend = match netif {
+            Netif::Tap(name) => Backend::Tap(tap::open(name)?),
+            Netif::Fd(fd) => Backend::Tap(tap::from_fd(*fd)?),
+            Netif::User => Backend::Stream {
+                fd: passt::start(&config.app_ports, config.ip, config.verbose)?,
+                rx: Mutex::new(StreamDecoder::default()),
+                tx: Mutex::new(()),
+            },
+        };
+        let mac = config.mac.unwrap_or_else(|| {
+            let mut random = [0u8; 6];
+            // SAFETY: getrandom writes at most `random.len()` bytes into it.
+            unsafe { libc::getrandom(random.as_mut_ptr().cast(), random.len(), 0) };
+            frames::local_mac(random)
+        });
+        Ok(Some(Nic {
+            backend,
+            mac,
+            irq: OnceLock::new(),
+            armed: Mutex::new(true),
+            rearmed: Condvar::new(),
+            watcher: Once::new(),
+        }))
+    }
+
+    /// A NIC over `fd`: a datagram socket stands in for a tap, a stream socket for passt.
+    #[cfg(test)]
+    pub(crate) fn over_socket(fd: OwnedFd, stream: bool, mac: [u8; 6]) -> Nic {
+        let backend = if stream {
+            Backend::Stream { fd, rx: Mutex::new(StreamDecoder::default()), tx: Mutex::new(()) }
+        } else {
+            Backend::Tap(fd)
+        };
+        Nic {
+            backend,
+            mac,
+            irq: OnceLock::new(),
+            armed: Mutex::new(true),
+            rearmed: Condvar::new(),
+            watcher: Once::new(),
+        }
+    }
+
+    /// Gives the NIC its receive interrupt (without one the guest must poll).
+    pub fn set_irq(&self, irq: RxIrq) {
+        let _ = self.irq.set(irq);
+    }
+
+    fn fd(&self) -> i32 {
+        match &self.backend {
+            Backend::Tap(fd) | Backend::Stream { fd, .. } => fd.as_raw_fd(),
+        }
+    }
+
+    /// Sends one frame; false if it was dropped (the device is full or gone).
+    fn send(&self, frame: &[u8]) -> bool {
+        match &self.backend {
+            Backend::Tap(fd) => {
+                // SAFETY: writes from a live buffer of `frame.len()` bytes.
+                let n = unsafe { libc::write(fd.as_raw_fd(), frame.as_ptr().cast(), frame.len()) };
+                n == frame.len() as isize
+            }
+            Backend::Stream { fd, tx, .. } => {
+                let record = frames::stream_record(frame);
+                let _guard = tx.lock().expect("passt writer");
+                write_all(fd.as_raw_fd(), &record)
+            }
+        }
+    }
+
+    /// Receives one frame into `buf`; its length, or `None` when none waits.
+    fn receive(&self, buf: &mut [u8]) -> Option<usize> {
+        match &self.backend {
+            Backend::Tap(fd) => {
+                // SAFETY: reads into a live buffer of `buf.len()` bytes.
+                let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+                (n > 0).then_some(n as usize)
+            }
+            Backend::Stream { fd, rx, .. } => {
+                let mut decoder = rx.lock().expect("passt reader");
+                loop {
+                    match decoder.next_frame() {
+                        Ok(Some(frame)) => {
+                            let n = frame.len().min(buf.len());
+                            buf[..n].copy_from_slice(&frame[..n]);
+                            return Some(n);
+                        }
+                        Ok(None) => {}
+                        Err(bad) => {
+                            eprintln!("proxy: passt sent a record of {} bytes; network stopped", bad.0);
+                            *decoder = StreamDecoder::default();
+                            return None;
+                        }
+                    }
+                    if !readable(fd.as_raw_fd(), 0) {
+                        return None;
+                    }
+                    // SAFETY: reads into a live buffer of `buf.len()` bytes.
+                    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+                    if n <= 0 {
+                        return None;
+                    }
+                    decoder.push(&buf[..n as usize]);
+                }
+            }
+        }
+    }
+
+    /// Whether a whole frame is already buffered in the proxy.
+    fn buffered(&self) -> bool {
+        match &self.backend {
+            Backend::Tap(_) => false,
+            Backend::Stream { rx, .. } => rx.lock().expect("passt reader").has_frame(),
+        }
+    }
+
+    /// Re-arms the interrupt: the guest found no frame.
+    fn rearm(&self) {
+        let mut armed = self.armed.lock().expect("rx arm");
+        if !*armed {
+            *armed = true;
+            self.rearmed.notify_one();
+        }
+    }
+
+    /// Starts, once, the thread that raises the interrupt when a frame waits and the
+    /// interrupt is armed (as uhyve's poll thread, started by `NETINFO`).
+    fn start_watcher(self: &Arc<Self>) {
+        if self.irq.get().is_none() {
+            return;
+        }
+        let nic = Arc::clone(self);
+        self.watcher.call_once(|| {
+            let spawned = std::thread::Builder::new().name("net-rx".into()).spawn(move || nic.watch());
+            if let Err(e) = spawned {
+                eprintln!("proxy: cannot start the network receive thread ({e}); the guest must poll");
+            }
+        });
+    }
+
+    fn watch(&self) {
+        let Some(irq) = self.irq.get() else { return };
+        loop {
+            {
+                let mut armed = self.armed.lock().expect("rx arm");
+                while !*armed {
+                    armed = self.rearmed.wait(armed).expect("rx arm");
+                }
+            }
+            if !self.buffered() {
+                let mut pfd = libc::pollfd { fd: self.fd(), events: libc::POLLIN, revents: 0 };
+                // SAFETY: one valid pollfd.
+                while unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {}
+                if pfd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+                    && pfd.revents & libc::POLLIN == 0
+                {
+                    return;
+                }
+            }
+            *self.armed.lock().expect("rx arm") = false;
+            irq.raise();
+        }
+    }
+}
+
+/// Whether `fd` has data within `timeout_ms`.
+fn readable(fd: i32, timeout_ms: i32) -> bool {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd.
+    (unsafe { libc::poll(&mut pfd, 1, timeout_ms) }) > 0 && pfd.revents & libc::POLLIN != 0
+}
+
+/// Writes all of `bytes` to the blocking descriptor `fd`.
+fn write_all(fd: i32, mut bytes: &[u8]) -> bool {
+    while !bytes.is_empty() {
+        // SAFETY: writes from a live buffer.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        if n <= 0 {
+            return false;
+        }
+        bytes = &bytes[n as usize..];
+    }
+    true
+}
+
+thread_local! {
+    /// A frame buffer per serving thread.
+    static FRAME: RefCell<Vec<u8>> = RefCell::new(vec![0; MAX_FRAME]);
+}
+
+/// `NETSTAT`: 1 with a NIC.
+pub fn netstat(host: &Host, arg: u64) -> Result<(), GuestError> {
+    host.ram.write::<i32>(arg, i32::from(host.net.get().is_some()))
+}
+
+/// `NETINFO`: the MAC address as a string (empty without a NIC); starts the receive interrupt.
+pub fn netinfo(host: &Host, arg: u64) -> Result<(), GuestError> {
+    match host.net.get() {
+        Some(nic) => {
+            host.ram.write_bytes(arg, &frames::mac_string(nic.mac))?;
+            nic.start_watcher();
+            Ok(())
+        }
+        None => host.ram.write::<u8>(arg, 0),
+    }
+}
+
+/// `NETWRITE`: sends the frame at guest-physical `data`; `ret` 0 and `len` = bytes sent, or
+/// `ret` -1 (no NIC, a length outside [`MIN_FRAME`]..=[`MAX_FRAME`], or the device dropped it).
+pub fn netwrite(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let data: u64 = host.ram.read(field(arg, offset_of!(NetWrite, data)))?;
+    let len: u64 = host.ram.read(field(arg, offset_of!(NetWrite, len)))?;
+    let sent = match host.net.get() {
+        Some(nic) if (MIN_FRAME as u64..=MAX_FRAME as u64).contains(&len) => FRAME.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            let frame = &mut buf[..len as usize];
+            host.ram.read_bytes(data, frame)?;
+            Ok::<_, GuestError>(nic.send(frame))
+        })?,
+        _ => false,
+    };
+    if sent {
+        host.ram.write(field(arg, offset_of!(NetWrite, len)), len)?;
+        host.ram.write(field(arg, offset_of!(NetWrite, ret)), 0i32)
+    } else {
+        host.ram.write(field(arg, offset_of!(NetWrite, ret)), -1i32)
+    }
+}
+
+/// `NETREAD`: one waiting frame into guest-physical `data` of `len` bytes (`len` becomes the
+/// frame's length, a longer frame is cut to the buffer), `ret` 0; or `ret` -1 when none
+/// waits, which re-arms the interrupt.
+pub fn netread(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let data: u64 = host.ram.read(field(arg, offset_of!(NetRead, data)))?;
+    let size: u64 = host.ram.read(field(arg, offset_of!(NetRead, len)))?;
+    let Some(nic) = host.net.get() else {
+        return host.ram.write(field(arg, offset_of!(NetRead, ret)), -1i32);
+    };
+    let room = size.min(MAX_FRAME as u64) as usize;
+    host.ram.check(data, room as u64)?;
+    let got = FRAME.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        let n = nic.receive(&mut buf)?;
+        let n = n.min(room);
+        Some(host.ram.write_bytes(data, &buf[..n]).map(|()| n))
+    });
+    match got {
+        Some(n) => {
+            host.ram.write(field(arg, offset_of!(NetRead, len)), n? as u64)?;
+            host.ram.write(field(arg, offset_of!(NetRead, ret)), 0i32)
+        }
+        None => {
+            nic.rearm();
+            host.ram.write(field(arg, offset_of!(NetRead, ret)), -1i32)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+    use std::os::unix::net::UnixDatagram;
+    use std::os::unix::net::UnixStream;
+
+    const REQ: u64 = 0x1000;
+    const BUF: u64 = 0x2000;
+
+    fn host(nic: Option<Nic>) -> Host {
+        let ram = crate::guest::GuestRam::new(32 << 20, false).unwrap();
+        let host = Host::new(ram, 0x80_0000, vec![CString::new("app").unwrap()], vec![], false, true, false);
+        if let Some(nic) = nic {
+            let _ = host.net.set(Arc::new(nic));
+        }
+        host
+    }
+
+    fn request(host: &Host, data: u64, len: u64) {
+        host.ram.write(field(REQ, offset_of!(NetRead, data)), data).unwrap();
+        host.ram.write(field(REQ, offset_of!(NetRead, len)), len).unwrap();
+        host.ram.write(field(REQ, offset_of!(NetRead, ret)), 7i32).unwrap();
+    }
+
+    fn result(host: &Host) -> (i32, u64) {
+        let ret = host.ram.read::<i32>(field(REQ, offset_of!(NetRead, ret))).unwrap();
+        (ret, host.ram.read::<u64>(field(REQ, offset_of!(NetRead, len))).unwrap())
+    }
+
+    fn frame(n: usize, seed: u8) -> Vec<u8> {
+        (0..n).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed)).collect()
+    }
+
+    #[test]
+    fn without_a_nic() {
+        let host = host(None);
+        host.ram.write::<i32>(REQ, 5).unwrap();
+        netstat(&host, REQ).unwrap();
+        assert_eq!(host.ram.read::<i32>(REQ).unwrap(), 0);
+        request(&host, BUF, 100);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host).0, -1);
+        request(&host, BUF, 60);
+        netwrite(&host, REQ).unwrap();
+        assert_eq!(result(&host).0, -1);
+    }
+
+    #[test]
+    fn tap_frames_both_ways() {
+        let (ours, peer) = UnixDatagram::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let host = host(Some(Nic::over_socket(ours.into(), false, [2, 0, 0, 0, 0, 9])));
+        netstat(&host, REQ).unwrap();
+        assert_eq!(host.ram.read::<i32>(REQ).unwrap(), 1);
+        netinfo(&host, REQ).unwrap();
+        let mut mac = [0u8; 18];
+        host.ram.read_bytes(REQ, &mut mac).unwrap();
+        assert_eq!(&mac, b"02:00:00:00:00:09\0");
+        // Guest to host.
+        let out = frame(1514, 1);
+        host.ram.write_bytes(BUF, &out).unwrap();
+        request(&host, BUF, out.len() as u64);
+        netwrite(&host, REQ).unwrap();
+        assert_eq!(result(&host), (0, 1514));
+        let mut got = vec![0u8; 70000];
+        assert_eq!(peer.recv(&mut got).unwrap(), 1514);
+        assert_eq!(&got[..1514], &out[..]);
+        // Too short or too long: dropped.
+        for len in [13, MAX_FRAME as u64 + 1] {
+            request(&host, BUF, len);
+            netwrite(&host, REQ).unwrap();
+            assert_eq!(result(&host).0, -1, "{len}");
+        }
+        // Host to guest: nothing, a frame, a frame cut to the buffer, nothing.
+        request(&host, BUF, 2048);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host).0, -1);
+        peer.send(&frame(60, 2)).unwrap();
+        peer.send(&frame(9000, 3)).unwrap();
+        request(&host, BUF, 2048);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host), (0, 60));
+        let mut back = vec![0u8; 60];
+        host.ram.read_bytes(BUF, &mut back).unwrap();
+        assert_eq!(back, frame(60, 2));
+        request(&host, BUF, 2048);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host), (0, 2048));
+        request(&host, BUF, 2048);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host).0, -1);
+    }
+
+    #[test]
+    fn a_buffer_outside_ram_stops_the_guest() {
+        let (ours, peer) = UnixDatagram::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let host = host(Some(Nic::over_socket(ours.into(), false, [2, 0, 0, 0, 0, 9])));
+        peer.send(&frame(60, 2)).unwrap();
+        request(&host, (32 << 20) - 10, 2048);
+        assert!(netread(&host, REQ).is_err());
+        // The frame is still there for a good request.
+        request(&host, BUF, 2048);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host), (0, 60));
+        request(&host, u64::MAX - 5, 100);
+        assert!(netwrite(&host, REQ).is_err());
+    }
+
+    #[test]
+    fn passt_stream_frames_both_ways() {
+        use std::io::{Read as _, Write as _};
+        let (ours, mut peer) = UnixStream::pair().unwrap();
+        let host = host(Some(Nic::over_socket(ours.into(), true, [2, 0, 0, 0, 0, 9])));
+        let out = frame(100, 4);
+        host.ram.write_bytes(BUF, &out).unwrap();
+        request(&host, BUF, 100);
+        netwrite(&host, REQ).unwrap();
+        assert_eq!(result(&host), (0, 100));
+        let mut got = [0u8; 104];
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got[..4], &[0, 0, 0, 100]);
+        assert_eq!(&got[4..], &out[..]);
+        // Two frames in one write, then half of a third.
+        let mut stream = frames::stream_record(&frame(60, 5));
+        stream.extend(frames::stream_record(&frame(1500, 6)));
+        let third = frames::stream_record(&frame(80, 7));
+        stream.extend(&third[..40]);
+        peer.write_all(&stream).unwrap();
+        for expected in [frame(60, 5), frame(1500, 6)] {
+            request(&host, BUF, 2048);
+            netread(&host, REQ).unwrap();
+            assert_eq!(result(&host), (0, expected.len() as u64));
+            let mut back = vec![0u8; expected.len()];
+            host.ram.read_bytes(BUF, &mut back).unwrap();
+            assert_eq!(back, expected);
+        }
+        request(&host, BUF, 2048);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host).0, -1, "half a record is no frame");
+        peer.write_all(&third[40..]).unwrap();
+        request(&host, BUF, 2048);
+        netread(&host, REQ).unwrap();
+        assert_eq!(result(&host), (0, 80));
+    }
+}

@@ -1,0 +1,86 @@
+//! User-mode networking (`HERMIT_NETIF=user`): Debian's `passt` as the guest's network,
+//! connected over a socket pair (qemu's stream protocol: a 4-byte big-endian length, then
+//! the Ethernet frame). No root, no tap, no socket file: `passt --fd` gets its end of the
+//! pair, and `--one-off` makes it exit as soon as the proxy's end closes, whichever way the
+//! proxy ends (exit, fault, SIGINT/SIGTERM or SIGKILL).
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long passt may take to fail at startup (bad options, a forwarded port in use)
+/// before the proxy takes it as running.
+const STARTUP: Duration = Duration::from_millis(60);
+
+/// The arguments for passt: foreground, quiet, one client, the socket at `fd`, the
+/// forwarded TCP `ports`, and `ip` as the guest's address if given (else passt hands out the
+/// host's address by DHCP).
+pub fn arguments(fd: i32, ports: &[u16], ip: Option<[u8; 4]>) -> Vec<String> {
+    let mut args: Vec<String> = ["--foreground", "--quiet", "--one-off", "--fd"].map(String::from).to_vec();
+    args.push(fd.to_string());
+    if !ports.is_empty() {
+        args.push("--tcp-ports".into());
+        args.push(ports.iter().map(u16::to_string).collect::<Vec<_>>().join(","));
+    }
+    if let Some([a, b, c, d]) = ip {
+        args.push("--address".into());
+        args.push(format!("{a}.{b}.{c}.{d}"));
+    }
+    args
+}
+
+/// Starts passt and returns the proxy's end of its socket.
+pub fn start(ports: &[u16], ip: Option<[u8; 4]>, verbose: bool) -> Result<OwnedFd, String> {
+    let (ours, theirs) =
+        UnixStream::pair().map_err(|e| format!("HERMIT_NETIF=user: cannot create a socket pair: {e}"))?;
+    let fd = theirs.as_raw_fd();
+    let mut command = Command::new("passt");
+    command.args(arguments(fd, ports, ip)).stdin(Stdio::null()).stdout(Stdio::null());
+    if !verbose {
+        // passt reports to syslog and says so on stderr for every line when there is none.
+        command.stderr(Stdio::null());
+    }
+    // SAFETY: the closure only makes async-signal-safe system calls (fcntl) between fork
+    // and exec: it keeps passt's end of the pair open across exec.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        command.pre_exec(move || {
+            if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            "HERMIT_NETIF=user needs passt, which is not installed (apt-get install passt)".to_string()
+        } else {
+            format!("HERMIT_NETIF=user: cannot start passt: {e}")
+        }
+    })?;
+    drop(theirs);
+    let started = Instant::now();
+    while started.elapsed() < STARTUP {
+        if let Ok(Some(status)) = child.try_wait() {
+            let hint = if verbose { "" } else { " (HERMIT_VERBOSE=1 shows its messages)" };
+            return Err(format!("HERMIT_NETIF=user: passt stopped at once ({status}){hint}"));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // passt runs on as the proxy's child and ends with the connection; nobody waits for it.
+    drop(child);
+    Ok(ours.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passt_arguments() {
+        assert_eq!(arguments(5, &[], None), ["--foreground", "--quiet", "--one-off", "--fd", "5"]);
+        let args = arguments(7, &[8080, 9000], Some([10, 0, 2, 15]));
+        assert_eq!(args[5..], ["--tcp-ports", "8080,9000", "--address", "10.0.2.15"]);
+    }
+}

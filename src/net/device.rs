@@ -1,0 +1,311 @@
+//! The one smoltcp device: a guest loopback queue in front of an optional NIC.
+//!
+//! Frames to our own MAC address stay in the guest (the loopback queue); broadcast and
+//! multicast frames go to both the loopback queue and the NIC (so that ARP and neighbour
+//! discovery for our own addresses, 127.0.0.1 and ::1 included, are answered by ourselves);
+//! every other frame goes to the NIC, or is dropped without one. Receiving drains the
+//! loopback queue before the NIC.
+
+use alloc::collections::VecDeque;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
+use smoltcp::time::Instant;
+use smoltcp::wire::EthernetAddress;
+
+/// A network card: one Ethernet frame at a time, never blocking.
+pub trait Nic: Send {
+    /// Sends one frame (without FCS); false if it was dropped.
+    fn send(&mut self, frame: &[u8]) -> bool;
+    /// Receives one frame into `buf`: its length, or `None` if none is waiting.
+    fn receive(&mut self, buf: &mut [u8]) -> Option<usize>;
+}
+
+/// Largest Ethernet payload with a NIC (the tap's and passt's MTU).
+pub const NIC_MTU: usize = 1500;
+/// Largest IP packet on the guest loopback alone.
+pub const LOOPBACK_MTU: usize = 65_535 - 14;
+/// Frames the loopback queue holds before it drops (as a full NIC would).
+const LOOPBACK_QUEUE: usize = 4096;
+
+/// The loopback queue and the NIC, as one Ethernet device with address `mac`.
+pub struct Device {
+    mac: EthernetAddress,
+    queue: VecDeque<Vec<u8>>,
+    nic: Option<alloc::boxed::Box<dyn Nic>>,
+    /// Frames taken from the NIC since the last [`Device::take_nic_rx`].
+    nic_rx: usize,
+}
+
+impl Device {
+    /// A device with hardware address `mac`, and a NIC if there is one.
+    pub fn new(mac: EthernetAddress, nic: Option<alloc::boxed::Box<dyn Nic>>) -> Self {
+        Self { mac, queue: VecDeque::new(), nic, nic_rx: 0 }
+    }
+
+    /// Whether a NIC is attached.
+    pub fn has_nic(&self) -> bool {
+        self.nic.is_some()
+    }
+
+    /// Whether frames wait in the loopback queue.
+    pub fn loopback_pending(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// Frames received from the NIC since the last call (and resets the count).
+    pub fn take_nic_rx(&mut self) -> usize {
+        core::mem::take(&mut self.nic_rx)
+    }
+
+    fn mtu(&self) -> usize {
+        if self.nic.is_some() {
+            NIC_MTU
+        } else {
+            LOOPBACK_MTU
+        }
+    }
+
+    fn push_loopback(&mut self, frame: &[u8]) {
+        if self.queue.len() < LOOPBACK_QUEUE {
+            self.queue.push_back(frame.to_vec());
+        }
+    }
+
+    fn transmit_frame(&mut self, frame: &mut [u8]) {
+        let Some(dst) = frame.get(..6).map(EthernetAddress::from_bytes) else { return };
+        if loopback_solicit(frame, self.mac) {
+            self.push_loopback(frame);
+            return;
+        }
+        if dst == self.mac {
+            self.push_loopback(frame);
+            return;
+        }
+        if !dst.is_unicast() {
+            self.push_loopback(frame);
+        }
+        if let Some(nic) = self.nic.as_mut() {
+            let _ = nic.send(frame);
+        }
+    }
+}
+
+/// The IPv6 loopback address ::1.
+const LOCALHOST6: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+
+/// smoltcp resolves ::1 with a neighbour solicitation to its solicited-node group, which it
+/// does not itself listen to for ::1. Such a frame is turned into a unicast solicitation to
+/// ::1 at our own MAC (IPv6 destination rewritten, ICMPv6 checksum adjusted), which smoltcp
+/// answers; true if `frame` was one.
+fn loopback_solicit(frame: &mut [u8], mac: EthernetAddress) -> bool {
+    const IP: usize = 14;
+    const ICMP: usize = IP + 40;
+    let is_solicit = frame.len() >= ICMP + 24
+        && frame[12..14] == [0x86, 0xdd]
+        && frame[IP + 6] == 58
+        && frame[ICMP] == 135
+        && frame[ICMP + 8..ICMP + 24] == LOCALHOST6
+        && frame[IP + 24..IP + 40] == [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 1];
+    if !is_solicit {
+        return false;
+    }
+    let old: [u8; 16] = frame[IP + 24..IP + 40].try_into().unwrap_or_default();
+    frame[IP + 24..IP + 40].copy_from_slice(&LOCALHOST6);
+    let checksum = u16::from_be_bytes([frame[ICMP + 2], frame[ICMP + 3]]);
+    let updated = adjust_checksum(checksum, &old, &LOCALHOST6);
+    frame[ICMP + 2..ICMP + 4].copy_from_slice(&updated.to_be_bytes());
+    frame[..6].copy_from_slice(mac.as_bytes());
+    true
+}
+
+/// The Internet checksum `checksum` after the covered bytes `old` became `new` (RFC 1624).
+fn adjust_checksum(checksum: u16, old: &[u8], new: &[u8]) -> u16 {
+    let mut sum = u32::from(!checksum);
+    for (o, n) in old.chunks_exact(2).zip(new.chunks_exact(2)) {
+        sum += u32::from(!u16::from_be_bytes([o[0], o[1]]));
+        sum += u32::from(u16::from_be_bytes([n[0], n[1]]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// A received frame.
+pub struct RxToken(Vec<u8>);
+
+impl phy::RxToken for RxToken {
+    fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
+        f(&self.0)
+    }
+}
+
+/// Permission to send one frame.
+pub struct TxToken<'a>(&'a mut Device);
+
+impl phy::TxToken for TxToken<'_> {
+    fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
+        let mut frame = vec![0; len];
+        let result = f(&mut frame);
+        self.0.transmit_frame(&mut frame);
+        result
+    }
+}
+
+impl phy::Device for Device {
+    type RxToken<'a> = RxToken;
+    type TxToken<'a> = TxToken<'a>;
+
+    fn capabilities(&self) -> DeviceCapabilities {
+        let mut caps = DeviceCapabilities::default();
+        caps.medium = Medium::Ethernet;
+        caps.max_transmission_unit = self.mtu() + 14;
+        // Loopback frames are ours: no checksums without a NIC (the original lwIP build did
+        // not check them either); with one, smoltcp computes and checks them.
+        if self.nic.is_none() {
+            caps.checksum = ChecksumCapabilities::ignored();
+        }
+        caps
+    }
+
+    fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken, TxToken<'_>)> {
+        let frame = match self.queue.pop_front() {
+            Some(frame) => frame,
+            None => {
+                let nic = self.nic.as_mut()?;
+                let mut buf = vec![0; NIC_MTU + 14 + 4];
+                let len = nic.receive(&mut buf)?;
+                buf.truncate(len);
+                self.nic_rx += 1;
+                buf
+            }
+        };
+        Some((RxToken(frame), TxToken(self)))
+    }
+
+    fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
+        Some(TxToken(self))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::boxed::Box;
+    use alloc::sync::Arc;
+    use smoltcp::phy::{Device as _, RxToken as _, TxToken as _};
+    use std::sync::Mutex;
+
+    /// A NIC that records what it sent and replays `incoming`.
+    struct FakeNic {
+        sent: Arc<Mutex<Vec<Vec<u8>>>>,
+        incoming: Vec<Vec<u8>>,
+    }
+
+    impl Nic for FakeNic {
+        fn send(&mut self, frame: &[u8]) -> bool {
+            self.sent.lock().unwrap().push(frame.to_vec());
+            true
+        }
+        fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
+            let frame = self.incoming.pop()?;
+            buf[..frame.len()].copy_from_slice(&frame);
+            Some(frame.len())
+        }
+    }
+
+    const MAC: [u8; 6] = [0x52, 0x54, 0, 1, 2, 3];
+
+    fn frame(dst: [u8; 6], tag: u8) -> Vec<u8> {
+        let mut f = vec![0u8; 60];
+        f[..6].copy_from_slice(&dst);
+        f[6..12].copy_from_slice(&MAC);
+        f[20] = tag;
+        f
+    }
+
+    fn send(dev: &mut Device, f: &[u8]) {
+        dev.transmit(Instant::ZERO).unwrap().consume(f.len(), |buf| buf.copy_from_slice(f));
+    }
+
+    fn receive(dev: &mut Device) -> Option<Vec<u8>> {
+        dev.receive(Instant::ZERO).map(|(rx, _)| rx.consume(|b| b.to_vec()))
+    }
+
+    #[test]
+    fn frames_go_where_they_belong() {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let nic = FakeNic { sent: sent.clone(), incoming: vec![frame(MAC, 9)] };
+        let mut dev = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
+        assert_eq!(dev.capabilities().max_transmission_unit, NIC_MTU + 14);
+        assert!(dev.has_nic());
+        send(&mut dev, &frame(MAC, 1)); // to ourselves: loopback only
+        send(&mut dev, &frame([0xff; 6], 2)); // broadcast: both
+        send(&mut dev, &frame([0x52, 0x54, 0, 9, 9, 9], 3)); // another host: NIC only
+        let tags: Vec<u8> = sent.lock().unwrap().iter().map(|f| f[20]).collect();
+        assert_eq!(tags, [2, 3]);
+        // The loopback queue first, then the NIC.
+        assert_eq!(receive(&mut dev).unwrap()[20], 1);
+        assert_eq!(receive(&mut dev).unwrap()[20], 2);
+        assert_eq!(dev.take_nic_rx(), 0);
+        assert_eq!(receive(&mut dev).unwrap()[20], 9);
+        assert_eq!(dev.take_nic_rx(), 1);
+        assert!(receive(&mut dev).is_none());
+    }
+
+    /// The Internet checksum of `data` (folded one's complement sum).
+    fn checksum(data: &[u8]) -> u16 {
+        let mut sum = 0u32;
+        for c in data.chunks(2) {
+            sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        !(sum as u16)
+    }
+
+    #[test]
+    fn checksum_adjustment_matches_recomputation() {
+        let mut data = [0u8; 40];
+        for (i, b) in data.iter_mut().enumerate() {
+            *b = (i * 37 + 11) as u8;
+        }
+        let before = checksum(&data);
+        let old: [u8; 16] = data[8..24].try_into().unwrap();
+        data[8..24].copy_from_slice(&LOCALHOST6);
+        assert_eq!(adjust_checksum(before, &old, &LOCALHOST6), checksum(&data));
+    }
+
+    #[test]
+    fn solicitation_for_localhost_stays_inside() {
+        let mut f = vec![0u8; 14 + 40 + 32];
+        f[..6].copy_from_slice(&[0x33, 0x33, 0xff, 0, 0, 1]);
+        f[12..14].copy_from_slice(&[0x86, 0xdd]);
+        f[14 + 6] = 58;
+        f[14 + 24..14 + 40].copy_from_slice(&[0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 1]);
+        f[54] = 135;
+        f[54 + 8..54 + 24].copy_from_slice(&LOCALHOST6);
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let nic = FakeNic { sent: sent.clone(), incoming: vec![] };
+        let mut dev = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
+        send(&mut dev, &f);
+        assert!(sent.lock().unwrap().is_empty());
+        let got = receive(&mut dev).unwrap();
+        assert_eq!(got[..6], MAC);
+        assert_eq!(got[14 + 24..14 + 40], LOCALHOST6);
+    }
+
+    #[test]
+    fn loopback_alone() {
+        let mut dev = Device::new(EthernetAddress(MAC), None);
+        assert_eq!(dev.capabilities().max_transmission_unit, LOOPBACK_MTU + 14);
+        send(&mut dev, &frame([0x52, 0x54, 0, 9, 9, 9], 3)); // nowhere to go: dropped
+        send(&mut dev, &frame(MAC, 4));
+        assert!(dev.loopback_pending());
+        assert_eq!(receive(&mut dev).unwrap()[20], 4);
+        assert!(receive(&mut dev).is_none());
+    }
+}

@@ -1,0 +1,333 @@
+//! The guest network stack: smoltcp with one interface over the guest loopback and, when
+//! the loader has one, the uhyve-net NIC ([`device`]), and the BSD sockets on it
+//! ([`socket`]).
+//!
+//! One kernel lock guards the interface and every socket. There is no polling thread: each
+//! socket call polls the interface, and a blocked call sleeps on [`EVENTS`] until a poll
+//! changed something, the NIC's receive interrupt arrived ([`interrupt`]) or smoltcp's next
+//! timer is due (its `poll_delay`). Without pending timers nothing wakes up.
+//!
+//! Addresses: 127.0.0.1/8 and ::1/128 always; with a NIC the header's `hcip`/`hcmask`/
+//! `hcgateway` (DHCPv4 when `hcip` is 0.0.0.0) and the IPv6 link-local address from the MAC.
+#![forbid(unsafe_code)]
+
+pub mod addr;
+pub mod device;
+pub mod dns;
+pub mod poll;
+pub mod socket;
+
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::socket::{dhcpv4, dns as smoldns};
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address, Ipv4Cidr, Ipv6Address};
+
+use crate::errno::{Result, EINTR, ETIMEDOUT};
+use crate::synch::futex;
+use crate::synch::spinlock::SpinLock;
+use device::Device;
+
+/// Adds an interface address, with a warning if smoltcp has no room for it.
+macro_rules! push_addr {
+    ($addrs:expr, $cidr:expr) => {
+        let cidr = $cidr;
+        if $addrs.push(cidr).is_err() {
+            log::warn!("net: no room for the address {cidr}");
+        }
+    };
+}
+
+/// Sets the interface's addresses: the NIC's IPv4 address first (smoltcp takes the first
+/// IPv4 address as the source of every IPv4 packet whose socket has none, ARP requests
+/// included), then 127.0.0.1/8, ::1 and the link-local address.
+fn set_addrs(iface: &mut Interface, v4: Option<Ipv4Cidr>, link_local: Option<Ipv6Address>) {
+    iface.update_ip_addrs(|addrs| {
+        addrs.clear();
+        if let Some(v4) = v4 {
+            push_addr!(addrs, IpCidr::Ipv4(v4));
+        }
+        push_addr!(addrs, IpCidr::new(IpAddress::v4(127, 0, 0, 1), 8));
+        push_addr!(addrs, IpCidr::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 128));
+        if let Some(ll) = link_local {
+            push_addr!(addrs, IpCidr::new(IpAddress::Ipv6(ll), 64));
+        }
+    });
+}
+
+/// The interface, its device and all sockets.
+pub struct Stack {
+    /// The smoltcp interface.
+    pub iface: Interface,
+    /// Every socket of the guest.
+    pub sockets: SocketSet<'static>,
+    /// Loopback and NIC.
+    pub device: Device,
+    dhcp: Option<SocketHandle>,
+    /// DHCP has given an address (or none was asked for).
+    configured: bool,
+    /// The IPv6 link-local address, with a NIC.
+    link_local: Option<Ipv6Address>,
+    /// The DNS client socket, once a server is known.
+    pub dns: Option<SocketHandle>,
+    next_port: u16,
+    /// Ports bound by sockets (UDP and TCP apart).
+    pub ports: Vec<(socket::Kind, u16)>,
+    /// Closed TCP sockets still finishing their connection; freed once `Closed` or
+    /// `TIME_WAIT`.
+    pub closing: Vec<SocketHandle>,
+}
+
+static STACK: SpinLock<Option<Stack>> = SpinLock::new(None);
+
+/// Bumped whenever a poll may have changed a socket's state (and by the receive interrupt);
+/// blocked socket calls, `poll` and `select` sleep on it.
+pub static EVENTS: AtomicU32 = AtomicU32::new(0);
+
+/// Our MAC address without a NIC (locally administered).
+const LOOPBACK_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
+
+fn now() -> Instant {
+    Instant::from_micros((crate::time::uptime_ns() / 1000) as i64)
+}
+
+impl Stack {
+    fn new() -> Self {
+        let nic = crate::drivers::net::probe();
+        let mac = nic.unwrap_or(LOOPBACK_MAC);
+        let boxed: Option<Box<dyn device::Nic>> = nic.map(|_| Box::new(crate::drivers::net::UhyveNet) as _);
+        let mut device = Device::new(EthernetAddress(mac), boxed);
+        let config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+        let mut iface = Interface::new(config, &mut device, now());
+        let header = crate::arch::header();
+        let ip = Ipv4Address::from(header.hcip);
+        let mut dhcp = None;
+        let mut sockets = SocketSet::new(vec![]);
+        let link_local = nic.map(addr::link_local);
+        let mut static_v4 = None;
+        if nic.is_some() {
+            if ip.is_unspecified() {
+                dhcp = Some(sockets.add(dhcpv4::Socket::new()));
+            } else {
+                static_v4 = Some(Ipv4Cidr::new(ip, addr::prefix_len(header.hcmask)));
+                let gateway = Ipv4Address::from(header.hcgateway);
+                if !gateway.is_unspecified() {
+                    let _ = iface.routes_mut().add_default_ipv4_route(gateway);
+                }
+            }
+        }
+        set_addrs(&mut iface, static_v4, link_local);
+        log::info!("net: {} {:?}", if nic.is_some() { "uhyve-net" } else { "loopback only" }, iface.ip_addrs());
+        let configured = dhcp.is_none();
+        Self {
+            iface,
+            sockets,
+            device,
+            dhcp,
+            configured,
+            link_local,
+            dns: None,
+            next_port: 0,
+            ports: Vec::new(),
+            closing: Vec::new(),
+        }
+    }
+
+    /// Polls the interface until it has nothing left to do; true if a socket may have
+    /// changed.
+    fn poll(&mut self) -> bool {
+        let mut changed = false;
+        // Loopback frames produced by one round are received in the next one.
+        for _ in 0..64 {
+            let result = self.iface.poll(now(), &mut self.device, &mut self.sockets);
+            changed |= result == smoltcp::iface::PollResult::SocketStateChanged;
+            if !self.device.loopback_pending() {
+                break;
+            }
+        }
+        if self.device.take_nic_rx() > 0 {
+            changed = true;
+        }
+        self.dhcp_events();
+        self.reap();
+        changed
+    }
+
+    fn reap(&mut self) {
+        let sockets = &mut self.sockets;
+        self.closing.retain(|&handle| {
+            let state = sockets.get::<smoltcp::socket::tcp::Socket>(handle).state();
+            let done = matches!(state, smoltcp::socket::tcp::State::Closed | smoltcp::socket::tcp::State::TimeWait);
+            if done {
+                sockets.remove(handle);
+            }
+            !done
+        });
+    }
+
+    fn dhcp_events(&mut self) {
+        let Some(handle) = self.dhcp else { return };
+        let event = self.sockets.get_mut::<dhcpv4::Socket>(handle).poll();
+        match event {
+            Some(dhcpv4::Event::Configured(config)) => {
+                log::info!("net: DHCP gave {} via {:?}", config.address, config.router);
+                set_addrs(&mut self.iface, Some(config.address), self.link_local);
+                if let Some(router) = config.router {
+                    let _ = self.iface.routes_mut().add_default_ipv4_route(router);
+                }
+                self.configured = true;
+                let servers: alloc::vec::Vec<IpAddress> =
+                    config.dns_servers.iter().map(|s| IpAddress::Ipv4(*s)).collect();
+                self.set_dns(&servers);
+            }
+            Some(dhcpv4::Event::Deconfigured) => {
+                set_addrs(&mut self.iface, None, self.link_local);
+                self.iface.routes_mut().remove_default_ipv4_route();
+            }
+            None => {}
+        }
+    }
+
+    fn set_dns(&mut self, servers: &[IpAddress]) {
+        if let Some(old) = self.dns.take() {
+            self.sockets.remove(old);
+        }
+        if !servers.is_empty() {
+            let slots: Vec<Option<smoldns::DnsQuery>> = (0..4).map(|_| None).collect();
+            self.dns = Some(self.sockets.add(smoldns::Socket::new(servers, slots)));
+        }
+    }
+
+    /// The DNS socket, created with the gateway (or 10.0.2.3 under user-mode networking) as
+    /// server if DHCP named none.
+    pub fn dns_socket(&mut self) -> Option<SocketHandle> {
+        if self.dns.is_none() && self.device.has_nic() {
+            let header = crate::arch::header();
+            let gateway = Ipv4Address::from(header.hcgateway);
+            let server = if gateway.is_unspecified() { Ipv4Address::new(10, 0, 2, 3) } else { gateway };
+            self.set_dns(&[IpAddress::Ipv4(server)]);
+        }
+        self.dns
+    }
+
+    /// A free ephemeral port (49152..=65535) not used by a socket of `used`.
+    pub fn ephemeral_port(&mut self, used: impl Fn(&Self, u16) -> bool) -> u16 {
+        for _ in 0..16384 {
+            self.next_port = self.next_port.wrapping_add(1) % 16384;
+            let port = 49152 + self.next_port;
+            if !used(self, port) {
+                return port;
+            }
+        }
+        49152
+    }
+
+    /// How long until smoltcp next needs a poll (`None`: no timer pending).
+    fn delay(&mut self) -> Option<Duration> {
+        self.iface.poll_delay(now(), &self.sockets)
+    }
+}
+
+/// Runs `f` on the stack (created at the first use), polling before and after it; wakes
+/// every waiter if anything may have changed. Returns `f`'s result and the delay until
+/// smoltcp's next timer.
+pub fn with_stack<R>(f: impl FnOnce(&mut Stack) -> R) -> (R, Option<Duration>) {
+    let mut guard = STACK.lock();
+    let stack = guard.get_or_insert_with(Stack::new);
+    let mut changed = stack.poll();
+    let result = f(stack);
+    changed |= stack.poll();
+    let delay = stack.delay();
+    drop(guard);
+    if changed {
+        notify();
+    }
+    (result, delay)
+}
+
+/// How long the end of the program waits for TCP data still on its way.
+const EXIT_DRAIN_NS: u64 = 2_000_000_000;
+
+/// At the end of the program: waits (at most two seconds) until every TCP connection has
+/// sent and had acknowledged what the program wrote, its FIN included, so that a server's
+/// last reply is not lost with the VM (Linux keeps sending after a process ended; here the
+/// VM ends with the program). Nothing if the program never used the network.
+pub fn drain_before_exit() {
+    if STACK.lock().is_none() {
+        return;
+    }
+    let deadline = crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(EXIT_DRAIN_NS);
+    loop {
+        let seen = EVENTS.load(Ordering::SeqCst);
+        let (pending, delay) = with_stack(|stack| {
+            stack.sockets.iter().any(|(_, socket)| match socket {
+                smoltcp::socket::Socket::Tcp(tcp) => {
+                    use smoltcp::socket::tcp::State;
+                    tcp.send_queue() > 0 || matches!(tcp.state(), State::FinWait1 | State::Closing | State::LastAck)
+                }
+                _ => false,
+            })
+        });
+        if !pending || wait(seen, delay, Some(deadline)).is_err() {
+            return;
+        }
+    }
+}
+
+/// How long a call that needs an address waits for DHCP.
+const DHCP_WAIT_NS: u64 = 5_000_000_000;
+
+/// Waits (at most five seconds) until DHCP configured the interface, if it was asked to:
+/// the original configured the network before `main`, so programs connect at once.
+pub fn wait_configured() -> Result<()> {
+    let deadline = crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(DHCP_WAIT_NS);
+    loop {
+        let seen = EVENTS.load(Ordering::SeqCst);
+        let (configured, delay) = with_stack(|stack| stack.configured);
+        if configured {
+            return Ok(());
+        }
+        match wait(seen, delay, Some(deadline)) {
+            Err(ETIMEDOUT) => return Ok(()),
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
+    }
+}
+
+/// Wakes every task waiting for network (or pipe) events.
+pub fn notify() {
+    EVENTS.fetch_add(1, Ordering::SeqCst);
+    futex::wake(&EVENTS, usize::MAX);
+}
+
+/// Wakes the network's waiters (they poll) if the NIC's receive interrupt arrived on this
+/// core since the last check (the trampoline sets a per-core flag; the scheduler calls this
+/// after a halt and on preemption).
+pub fn check_interrupt() {
+    if crate::arch::percore().net_irq.swap(0, Ordering::Relaxed) != 0 {
+        notify();
+    }
+}
+
+/// Sleeps until [`EVENTS`] moves on from `seen`, smoltcp's timer `delay` is due or the TSC
+/// `deadline` passes. `ETIMEDOUT` only for the caller's deadline; `EINTR` for a signal.
+pub fn wait(seen: u32, delay: Option<Duration>, deadline: Option<u64>) -> Result<()> {
+    let now = crate::arch::rdtsc();
+    if deadline.is_some_and(|d| now >= d) {
+        return Err(ETIMEDOUT);
+    }
+    let timer = delay.map(|d| now + crate::time::clock().ns_to_cycles(d.total_micros().max(1) * 1000));
+    let wake_at = match (timer, deadline) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    match futex::wait(&EVENTS, seen, wake_at) {
+        Err(EINTR) => Err(EINTR),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,645 @@
+//! BSD sockets on smoltcp: TCP (a listening socket is `backlog` smoltcp listeners on one
+//! port) and UDP, with blocking, non-blocking and timed calls.
+//!
+//! Every operation runs under the stack's lock ([`super::with_stack`], which polls before
+//! and after it) and then under the socket's own lock, in that order. A blocking call that
+//! cannot finish sleeps in [`super::wait`] and tries again; a signal ends it with `EINTR`,
+//! a timeout (`SO_RCVTIMEO`/`SO_SNDTIMEO`) with `EAGAIN`, as on Linux.
+//!
+//! Deviations: a full accept backlog answers a new connection with a reset (`ECONNREFUSED`
+//! at the client; Linux and lwIP drop the SYN and the client retries); a closed TCP socket
+//! in `TIME_WAIT` is freed at once; closing with unread data resets the connection (as
+//! Linux does).
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use smoltcp::iface::SocketHandle;
+use smoltcp::socket::{tcp, udp};
+use smoltcp::time::Duration;
+use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
+
+use super::{with_stack, Stack, EVENTS};
+use crate::errno::{
+    Errno, Result, EADDRINUSE, EAFNOSUPPORT, EAGAIN, EALREADY, ECONNREFUSED, ECONNRESET, EDESTADDRREQ, EINPROGRESS,
+    EINVAL, EISCONN, EMSGSIZE, ENETUNREACH, ENOTCONN, EOPNOTSUPP, EPIPE, ETIMEDOUT,
+};
+use crate::synch::spinlock::SpinLock;
+
+/// Default and largest receive/send buffer of a TCP socket.
+pub const TCP_BUFFER: usize = 64 << 10;
+/// Most pending connections of one listening socket.
+pub const BACKLOG_MAX: usize = 32;
+const UDP_PAYLOAD: usize = 64 << 10;
+const UDP_PACKETS: usize = 64;
+
+/// `SOCK_STREAM` or `SOCK_DGRAM`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    /// TCP.
+    Stream,
+    /// UDP.
+    Datagram,
+}
+
+/// Options set with `setsockopt`.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// `SO_RCVBUF` (applies to sockets created afterwards: connect, listen).
+    pub rcvbuf: usize,
+    /// `SO_SNDBUF`.
+    pub sndbuf: usize,
+    /// `SO_RCVTIMEO` in nanoseconds (`None`: forever).
+    pub rcvtimeo: Option<u64>,
+    /// `SO_SNDTIMEO` in nanoseconds.
+    pub sndtimeo: Option<u64>,
+    /// `TCP_NODELAY`.
+    pub nodelay: bool,
+    /// `SO_KEEPALIVE`.
+    pub keepalive: bool,
+    /// `SO_REUSEADDR`.
+    pub reuseaddr: bool,
+    /// `SO_BROADCAST`, `SO_LINGER` (stored, not acted on).
+    pub broadcast: bool,
+    /// `SO_LINGER` as given.
+    pub linger: [i32; 2],
+}
+
+enum Tcp {
+    /// Created or bound, neither listening nor connected.
+    Fresh,
+    /// Listening with these smoltcp listeners.
+    Listening { endpoint: IpListenEndpoint, listeners: Vec<SocketHandle> },
+    /// Connecting or connected.
+    Conn { handle: SocketHandle, established: bool },
+}
+
+struct Inner {
+    tcp: Tcp,
+    udp: Option<SocketHandle>,
+    /// `bind`'s address (port 0 until one is chosen).
+    local: Option<IpListenEndpoint>,
+    /// UDP `connect`'s peer.
+    peer: Option<IpEndpoint>,
+    /// The pending error `SO_ERROR` reports.
+    error: Option<Errno>,
+    shut_rd: bool,
+    shut_wr: bool,
+    options: Options,
+}
+
+/// A socket; the descriptor table holds it, the last reference closes it.
+pub struct Socket {
+    /// TCP or UDP.
+    pub kind: Kind,
+    /// `AF_INET6` rather than `AF_INET`.
+    pub v6: bool,
+    /// `O_NONBLOCK`.
+    pub nonblocking: AtomicBool,
+    inner: SpinLock<Inner>,
+}
+
+/// What `poll` and `select` need.
+#[derive(Clone, Copy, Default, Debug)]
+pub struct Readiness {
+    /// Data, a connection, end of file or an error waits.
+    pub readable: bool,
+    /// A send would not block.
+    pub writable: bool,
+    /// The connection is gone (`POLLHUP`).
+    pub hangup: bool,
+    /// An error is pending (`POLLERR`).
+    pub error: bool,
+}
+
+fn tcp_socket(options: &Options) -> tcp::Socket<'static> {
+    let mut socket = tcp::Socket::new(
+        tcp::SocketBuffer::new(vec![0; options.rcvbuf]),
+        tcp::SocketBuffer::new(vec![0; options.sndbuf]),
+    );
+    // Delayed ACKs stall a loopback sender that waits for window space; ACK at once.
+    socket.set_ack_delay(None);
+    socket.set_nagle_enabled(!options.nodelay);
+    socket.set_keep_alive(options.keepalive.then(|| Duration::from_secs(75)));
+    socket
+}
+
+fn udp_socket() -> udp::Socket<'static> {
+    let buffer = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], vec![0; UDP_PAYLOAD]);
+    udp::Socket::new(buffer(), buffer())
+}
+
+fn port_used(stack: &Stack, port: u16, kind: Kind) -> bool {
+    stack.ports.iter().any(|&(k, p)| k == kind && p == port)
+}
+
+/// Waits with `timeout_ns` (or forever) until `f` gives a result; `EAGAIN` at once if
+/// `nonblocking`, and when the timeout passes.
+fn block<T>(
+    nonblocking: bool,
+    timeout_ns: Option<u64>,
+    mut f: impl FnMut(&mut Stack) -> Option<Result<T>>,
+) -> Result<T> {
+    let deadline = timeout_ns.map(|ns| crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(ns));
+    loop {
+        let seen = EVENTS.load(Ordering::SeqCst);
+        let (result, delay) = with_stack(&mut f);
+        if let Some(result) = result {
+            return result;
+        }
+        if nonblocking {
+            return Err(EAGAIN);
+        }
+        match super::wait(seen, delay, deadline) {
+            Err(ETIMEDOUT) => return Err(EAGAIN),
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
+    }
+}
+
+impl Socket {
+    /// A new socket of `kind`.
+    pub fn new(kind: Kind, v6: bool) -> Self {
+        let options = Options {
+            rcvbuf: TCP_BUFFER,
+            sndbuf: TCP_BUFFER,
+            rcvtimeo: None,
+            sndtimeo: None,
+            nodelay: false,
+            keepalive: false,
+            reuseaddr: false,
+            broadcast: false,
+            linger: [0; 2],
+        };
+        let inner = Inner {
+            tcp: Tcp::Fresh,
+            udp: None,
+            local: None,
+            peer: None,
+            error: None,
+            shut_rd: false,
+            shut_wr: false,
+            options,
+        };
+        Self { kind, v6, nonblocking: AtomicBool::new(false), inner: SpinLock::new(inner) }
+    }
+
+    fn nonblocking(&self, flags: i32) -> bool {
+        self.nonblocking.load(Ordering::Relaxed) || flags & MSG_DONTWAIT != 0
+    }
+
+    fn check_family(&self, endpoint: &IpEndpoint) -> Result<()> {
+        match (endpoint.addr, self.v6) {
+            (IpAddress::Ipv4(_), false) | (IpAddress::Ipv6(_), true) => Ok(()),
+            _ => Err(EAFNOSUPPORT),
+        }
+    }
+
+    /// Reads the options.
+    pub fn options(&self) -> Options {
+        with_stack(|_| self.inner.lock().options).0
+    }
+
+    /// Changes the options; TCP_NODELAY and SO_KEEPALIVE also act on a connected socket.
+    pub fn set_options(&self, f: impl FnOnce(&mut Options)) {
+        with_stack(|stack| {
+            let mut inner = self.inner.lock();
+            f(&mut inner.options);
+            if let Tcp::Conn { handle, .. } = inner.tcp {
+                let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
+                socket.set_nagle_enabled(!inner.options.nodelay);
+                socket.set_keep_alive(inner.options.keepalive.then(|| Duration::from_secs(75)));
+            }
+        });
+    }
+
+    /// `SO_ERROR`: the pending error, cleared.
+    pub fn take_error(&self) -> Option<Errno> {
+        with_stack(|stack| {
+            let mut inner = self.inner.lock();
+            refresh_error(stack, &mut inner);
+            inner.error.take()
+        })
+        .0
+    }
+
+    /// `bind`: port 0 picks an ephemeral port; `EADDRINUSE` if another socket has the port
+    /// (unless `SO_REUSEADDR`).
+    pub fn bind(&self, endpoint: IpEndpoint) -> Result<()> {
+        self.check_family(&endpoint)?;
+        with_stack(|stack| {
+            let mut inner = self.inner.lock();
+            if inner.local.is_some() {
+                return Err(EINVAL);
+            }
+            let port = if endpoint.port == 0 {
+                stack.ephemeral_port(|s, p| port_used(s, p, self.kind))
+            } else if port_used(stack, endpoint.port, self.kind) && !inner.options.reuseaddr {
+                return Err(EADDRINUSE);
+            } else {
+                endpoint.port
+            };
+            let addr = (!endpoint.addr.is_unspecified()).then_some(endpoint.addr);
+            if let Some(a) = addr {
+                if !stack.iface.has_ip_addr(a) {
+                    return Err(crate::errno::EADDRNOTAVAIL);
+                }
+            }
+            stack.ports.push((self.kind, port));
+            inner.local = Some(IpListenEndpoint { addr, port });
+            if self.kind == Kind::Datagram {
+                let handle = stack.sockets.add(udp_socket());
+                let _ = stack.sockets.get_mut::<udp::Socket>(handle).bind(IpListenEndpoint { addr, port });
+                inner.udp = Some(handle);
+            }
+            Ok(())
+        })
+        .0
+    }
+
+    fn ensure_bound(&self, stack: &mut Stack, inner: &mut Inner) {
+        if inner.local.is_none() {
+            let port = stack.ephemeral_port(|s, p| port_used(s, p, self.kind));
+            stack.ports.push((self.kind, port));
+            inner.local = Some(IpListenEndpoint { addr: None, port });
+            if self.kind == Kind::Datagram {
+                let handle = stack.sockets.add(udp_socket());
+                let _ = stack.sockets.get_mut::<udp::Socket>(handle).bind(port);
+                inner.udp = Some(handle);
+            }
+        }
+    }
+
+    /// `listen`: `backlog` (1..=[`BACKLOG_MAX`]) smoltcp listeners on the bound port.
+    pub fn listen(&self, backlog: i32) -> Result<()> {
+        if self.kind != Kind::Stream {
+            return Err(EOPNOTSUPP);
+        }
+        let count = (backlog.max(1) as usize).min(BACKLOG_MAX);
+        with_stack(|stack| {
+            let mut inner = self.inner.lock();
+            match inner.tcp {
+                Tcp::Fresh => {}
+                Tcp::Listening { .. } => return Ok(()),
+                Tcp::Conn { .. } => return Err(EISCONN),
+            }
+            self.ensure_bound(stack, &mut inner);
+            let endpoint = inner.local.unwrap_or_default();
+            let mut listeners = Vec::with_capacity(count);
+            for _ in 0..count {
+                let mut socket = tcp_socket(&inner.options);
+                socket.listen(endpoint).map_err(|_| EINVAL)?;
+                listeners.push(stack.sockets.add(socket));
+            }
+            inner.tcp = Tcp::Listening { endpoint, listeners };
+            Ok(())
+        })
+        .0
+    }
+
+    /// `accept`: an established connection and its peer.
+    pub fn accept(&self) -> Result<(Socket, IpEndpoint)> {
+        let nonblocking = self.nonblocking(0);
+        let timeout = self.inner.lock().options.rcvtimeo;
+        block(nonblocking, timeout, |stack| {
+            let mut inner = self.inner.lock();
+            let options = inner.options;
+            let Tcp::Listening { endpoint, listeners } = &mut inner.tcp else { return Some(Err(EINVAL)) };
+            let ready = listeners.iter().position(|&h| {
+                let s = stack.sockets.get::<tcp::Socket>(h);
+                !matches!(s.state(), tcp::State::Listen | tcp::State::SynReceived)
+            })?;
+            let handle = listeners[ready];
+            let mut fresh = tcp_socket(&options);
+            if fresh.listen(*endpoint).is_ok() {
+                listeners[ready] = stack.sockets.add(fresh);
+            } else {
+                listeners.remove(ready);
+            }
+            let peer = stack
+                .sockets
+                .get::<tcp::Socket>(handle)
+                .remote_endpoint()
+                .unwrap_or(IpEndpoint::new(IpAddress::v4(0, 0, 0, 0), 0));
+            let conn = Socket::new(Kind::Stream, self.v6);
+            {
+                let mut c = conn.inner.lock();
+                c.tcp = Tcp::Conn { handle, established: true };
+                c.options = options;
+            }
+            Some(Ok((conn, peer)))
+        })
+    }
+
+    /// `connect`: TCP waits for the handshake (`EINPROGRESS` if non-blocking); UDP sets the
+    /// default peer (`None`: dissolves it).
+    pub fn connect(&self, remote: Option<IpEndpoint>) -> Result<()> {
+        if self.kind == Kind::Datagram {
+            return with_stack(|stack| {
+                let mut inner = self.inner.lock();
+                self.ensure_bound(stack, &mut inner);
+                inner.peer = remote;
+                Ok(())
+            })
+            .0;
+        }
+        let remote = remote.ok_or(EAFNOSUPPORT)?;
+        self.check_family(&remote)?;
+        super::wait_configured()?;
+        let started = with_stack(|stack| {
+            let mut inner = self.inner.lock();
+            match inner.tcp {
+                Tcp::Fresh => {}
+                Tcp::Listening { .. } => return Err(EISCONN),
+                Tcp::Conn { established: true, .. } => return Err(EISCONN),
+                Tcp::Conn { .. } => return Err(EALREADY),
+            }
+            self.ensure_bound(stack, &mut inner);
+            let local = inner.local.unwrap_or_default();
+            let mut socket = tcp_socket(&inner.options);
+            let mut remote = remote;
+            if remote.addr.is_unspecified() {
+                remote.addr = if self.v6 {
+                    IpAddress::Ipv6(smoltcp::wire::Ipv6Address::LOCALHOST)
+                } else {
+                    IpAddress::v4(127, 0, 0, 1)
+                };
+            }
+            // smoltcp would take the first IPv4 address (the NIC's) as the source: a
+            // connection to the loopback comes from the loopback, as on Linux.
+            let mut local = local;
+            let loopback = match remote.addr {
+                IpAddress::Ipv4(a) => a.is_loopback(),
+                IpAddress::Ipv6(a) => a.is_loopback(),
+            };
+            if local.addr.is_none() && loopback {
+                local.addr = Some(remote.addr);
+            }
+            socket.connect(stack.iface.context(), remote, local).map_err(|_| ENETUNREACH)?;
+            inner.tcp = Tcp::Conn { handle: stack.sockets.add(socket), established: false };
+            Ok(())
+        })
+        .0;
+        started?;
+        if self.nonblocking.load(Ordering::Relaxed) {
+            return Err(EINPROGRESS);
+        }
+        let timeout = self.inner.lock().options.sndtimeo;
+        let result = block(false, timeout, |stack| {
+            let mut inner = self.inner.lock();
+            refresh_error(stack, &mut inner);
+            if let Some(e) = inner.error.take() {
+                return Some(Err(e));
+            }
+            matches!(inner.tcp, Tcp::Conn { established: true, .. }).then_some(Ok(()))
+        });
+        result.map_err(|e| if e == EAGAIN { ETIMEDOUT } else { e })
+    }
+
+    /// `send`/`sendto`: TCP sends all of `data` (blocking) or what fits; UDP one datagram to
+    /// `to` or the connected peer.
+    pub fn send(&self, data: &[u8], flags: i32, to: Option<IpEndpoint>) -> Result<usize> {
+        let nonblocking = self.nonblocking(flags);
+        let timeout = self.inner.lock().options.sndtimeo;
+        if self.kind == Kind::Datagram {
+            if data.len() > UDP_PAYLOAD - 28 {
+                return Err(EMSGSIZE);
+            }
+            super::wait_configured()?;
+            return block(nonblocking, timeout, |stack| {
+                let mut inner = self.inner.lock();
+                self.ensure_bound(stack, &mut inner);
+                let Some(to) = to.or(inner.peer) else { return Some(Err(EDESTADDRREQ)) };
+                let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
+                match socket.send_slice(data, to) {
+                    Ok(()) => Some(Ok(data.len())),
+                    Err(udp::SendError::BufferFull) => None,
+                    Err(udp::SendError::Unaddressable) => Some(Err(ENETUNREACH)),
+                }
+            });
+        }
+        let mut done = 0;
+        let result = block(nonblocking, timeout, |stack| {
+            let inner = self.inner.lock();
+            let Tcp::Conn { handle, .. } = inner.tcp else { return Some(Err(ENOTCONN)) };
+            if inner.shut_wr {
+                return Some(Err(EPIPE));
+            }
+            let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
+            if !socket.may_send() {
+                return match socket.state() {
+                    tcp::State::SynSent | tcp::State::SynReceived => None,
+                    tcp::State::Closed if socket.recv_queue() == 0 => Some(Err(ECONNRESET)),
+                    _ => Some(Err(EPIPE)),
+                };
+            }
+            done += socket.send_slice(&data[done..]).unwrap_or(0);
+            (done == data.len()).then_some(Ok(done))
+        });
+        match result {
+            Err(_) if done > 0 => Ok(done),
+            other => other,
+        }
+    }
+
+    /// `recv`/`recvfrom`: TCP returns what is there (0 at end of stream); UDP one datagram
+    /// (the rest of a longer one is discarded) and its sender.
+    pub fn recv(&self, buf: &mut [u8], flags: i32) -> Result<(usize, Option<IpEndpoint>)> {
+        let nonblocking = self.nonblocking(flags);
+        let timeout = self.inner.lock().options.rcvtimeo;
+        let peek = flags & MSG_PEEK != 0;
+        block(nonblocking, timeout, |stack| {
+            let mut inner = self.inner.lock();
+            if inner.shut_rd {
+                return Some(Ok((0, None)));
+            }
+            if self.kind == Kind::Datagram {
+                self.ensure_bound(stack, &mut inner);
+                let peer = inner.peer;
+                let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
+                loop {
+                    let (payload, meta) =
+                        if peek { socket.peek().map(|(p, m)| (p, *m)) } else { socket.recv() }.ok()?;
+                    if peer.is_some_and(|p| p != meta.endpoint) {
+                        if peek {
+                            let _ = socket.recv();
+                        }
+                        continue;
+                    }
+                    let n = payload.len().min(buf.len());
+                    buf[..n].copy_from_slice(&payload[..n]);
+                    return Some(Ok((n, Some(meta.endpoint))));
+                }
+            }
+            let Tcp::Conn { handle, .. } = inner.tcp else { return Some(Err(ENOTCONN)) };
+            let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
+            let result = if peek { socket.peek_slice(buf) } else { socket.recv_slice(buf) };
+            match result {
+                Ok(0) if !buf.is_empty() => match socket.state() {
+                    tcp::State::SynSent | tcp::State::SynReceived => None,
+                    _ if socket.may_recv() => None,
+                    _ => Some(Ok((0, None))),
+                },
+                Ok(n) => Some(Ok((n, None))),
+                Err(tcp::RecvError::Finished) => Some(Ok((0, None))),
+                Err(tcp::RecvError::InvalidState) => match socket.state() {
+                    tcp::State::SynSent => None,
+                    _ => Some(Err(ECONNRESET)),
+                },
+            }
+        })
+    }
+
+    /// `shutdown`: `SHUT_RD` (0) ends reading, `SHUT_WR` (1) sends FIN, `SHUT_RDWR` (2) both.
+    pub fn shutdown(&self, how: i32) -> Result<()> {
+        if !(0..=2).contains(&how) {
+            return Err(EINVAL);
+        }
+        with_stack(|stack| {
+            let mut inner = self.inner.lock();
+            let Tcp::Conn { handle, .. } = inner.tcp else {
+                return if self.kind == Kind::Datagram { Ok(()) } else { Err(ENOTCONN) };
+            };
+            if how != 1 {
+                inner.shut_rd = true;
+            }
+            if how != 0 {
+                inner.shut_wr = true;
+                stack.sockets.get_mut::<tcp::Socket>(handle).close();
+            }
+            Ok(())
+        })
+        .0
+    }
+
+    /// Our address (`getsockname`).
+    pub fn local(&self) -> Result<IpEndpoint> {
+        with_stack(|stack| {
+            let inner = self.inner.lock();
+            if let Tcp::Conn { handle, .. } = inner.tcp {
+                if let Some(ep) = stack.sockets.get::<tcp::Socket>(handle).local_endpoint() {
+                    return Ok(ep);
+                }
+            }
+            let any = if self.v6 {
+                IpAddress::Ipv6(smoltcp::wire::Ipv6Address::UNSPECIFIED)
+            } else {
+                IpAddress::v4(0, 0, 0, 0)
+            };
+            let local = inner.local.unwrap_or_default();
+            Ok(IpEndpoint::new(local.addr.unwrap_or(any), local.port))
+        })
+        .0
+    }
+
+    /// The peer (`getpeername`); `ENOTCONN` without one.
+    pub fn peer(&self) -> Result<IpEndpoint> {
+        with_stack(|stack| {
+            let inner = self.inner.lock();
+            match inner.tcp {
+                Tcp::Conn { handle, established: true } => {
+                    stack.sockets.get::<tcp::Socket>(handle).remote_endpoint().ok_or(ENOTCONN)
+                }
+                _ => inner.peer.ok_or(ENOTCONN),
+            }
+        })
+        .0
+    }
+
+    /// Readiness for `poll`/`select`, on the stack the caller holds.
+    pub fn readiness(&self, stack: &mut Stack) -> Readiness {
+        let mut inner = self.inner.lock();
+        refresh_error(stack, &mut inner);
+        let mut r = Readiness { error: inner.error.is_some(), ..Readiness::default() };
+        if let Some(handle) = inner.udp {
+            let socket = stack.sockets.get::<udp::Socket>(handle);
+            r.readable = socket.can_recv() || inner.shut_rd;
+            r.writable = socket.can_send();
+            return r;
+        }
+        if self.kind == Kind::Datagram {
+            r.writable = true;
+            return r;
+        }
+        match &inner.tcp {
+            Tcp::Fresh => r.hangup = true,
+            Tcp::Listening { listeners, .. } => {
+                r.readable = listeners.iter().any(|&h| {
+                    !matches!(stack.sockets.get::<tcp::Socket>(h).state(), tcp::State::Listen | tcp::State::SynReceived)
+                });
+            }
+            Tcp::Conn { handle, established } => {
+                let socket = stack.sockets.get::<tcp::Socket>(*handle);
+                let state = socket.state();
+                let connecting = matches!(state, tcp::State::SynSent | tcp::State::SynReceived);
+                r.readable = socket.can_recv() || (!connecting && !socket.may_recv()) || inner.shut_rd;
+                r.writable = (*established && socket.can_send()) || (!connecting && !socket.may_send());
+                r.hangup = state == tcp::State::Closed || (!socket.may_recv() && !socket.may_send() && !connecting);
+            }
+        }
+        r
+    }
+}
+
+/// Notes the end of a handshake: established, or failed (`ECONNREFUSED` into `error`).
+fn refresh_error(stack: &mut Stack, inner: &mut Inner) {
+    if let Tcp::Conn { handle, established } = &mut inner.tcp {
+        if !*established {
+            match stack.sockets.get::<tcp::Socket>(*handle).state() {
+                tcp::State::SynSent | tcp::State::SynReceived => {}
+                tcp::State::Closed => {
+                    *established = true;
+                    inner.error = Some(ECONNREFUSED);
+                }
+                _ => *established = true,
+            }
+        }
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let kind = self.kind;
+        let (local, tcp, udp) = {
+            let mut inner = self.inner.lock();
+            (inner.local, core::mem::replace(&mut inner.tcp, Tcp::Fresh), inner.udp.take())
+        };
+        with_stack(|stack| {
+            if let Some(local) = local {
+                if let Some(i) = stack.ports.iter().position(|&(k, p)| k == kind && p == local.port) {
+                    stack.ports.swap_remove(i);
+                }
+            }
+            if let Some(handle) = udp {
+                stack.sockets.remove(handle);
+            }
+            match tcp {
+                Tcp::Fresh => {}
+                Tcp::Listening { listeners, .. } => {
+                    for handle in listeners {
+                        stack.sockets.get_mut::<tcp::Socket>(handle).abort();
+                        stack.closing.push(handle);
+                    }
+                }
+                Tcp::Conn { handle, .. } => {
+                    let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
+                    if socket.recv_queue() > 0 {
+                        socket.abort();
+                    } else {
+                        socket.close();
+                    }
+                    // A peer that never answers our FIN does not keep the buffers forever.
+                    socket.set_timeout(Some(Duration::from_secs(60)));
+                    stack.closing.push(handle);
+                }
+            }
+        });
+    }
+}
+
+/// `MSG_PEEK` (lwIP's value).
+pub const MSG_PEEK: i32 = 0x01;
+/// `MSG_DONTWAIT` (lwIP's value).
+pub const MSG_DONTWAIT: i32 = 0x08;

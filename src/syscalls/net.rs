@@ -1,0 +1,616 @@
+//! The BSD socket API under the original's names (`socket`, `bind`, ..., `poll`, `select`),
+//! exported by the kernel as lwIP's wrappers were: failures return -1 and set `errno`.
+//! Socket descriptors carry `LWIP_FD_BIT` ([`crate::fs::fd::LWIP_FD_BIT`]); `read`, `write`,
+//! `close`, `fcntl` and `dup` work on them too. Structures have lwIP's layouts
+//! ([`crate::net::addr`]); the C declarations are in the toolchain's `<sys/socket.h>`,
+//! `<poll.h>` and `<sys/select.h>`.
+//!
+//! Unlike the original: `getsockopt`/`setsockopt` report `ENOPROTOOPT` for unknown options
+//! (the original returned 0), `poll` follows POSIX (the original passed descriptors with the
+//! bit to lwIP and turned every positive result into -1), `select` and `poll` take any
+//! descriptor (pipes, host files), and `select` handles `FD_SETSIZE` 1024 (the original 32).
+
+use alloc::sync::Arc;
+use core::ffi::{c_int, c_void};
+
+use super::ptr::{bytes, bytes_mut, out};
+use crate::errno::{Result, EAFNOSUPPORT, EBADF, EINVAL, ENOPROTOOPT, ENOTSOCK, EPROTONOSUPPORT, ESOCKTNOSUPPORT};
+use crate::fs::fd::{self, Object, OPEN_MAX};
+use crate::net::addr::{self, AF_INET, AF_INET6};
+use crate::net::poll;
+use crate::net::socket::{Kind, Socket};
+
+type SockLen = u32;
+
+const SOCK_STREAM: c_int = 1;
+const SOCK_DGRAM: c_int = 2;
+/// Linux's `SOCK_NONBLOCK`/`SOCK_CLOEXEC` flags in `type` (accepted too).
+const SOCK_NONBLOCK: c_int = 0o4000;
+const SOCK_CLOEXEC: c_int = 0o2000000;
+
+const SOL_SOCKET: c_int = 0xfff;
+const SO_REUSEADDR: c_int = 0x4;
+const SO_KEEPALIVE: c_int = 0x8;
+const SO_BROADCAST: c_int = 0x20;
+const SO_LINGER: c_int = 0x80;
+const SO_SNDBUF: c_int = 0x1001;
+const SO_RCVBUF: c_int = 0x1002;
+const SO_SNDTIMEO: c_int = 0x1005;
+const SO_RCVTIMEO: c_int = 0x1006;
+const SO_ERROR: c_int = 0x1007;
+const SO_TYPE: c_int = 0x1008;
+const IPPROTO_IP: c_int = 0;
+const IPPROTO_TCP: c_int = 6;
+const IPPROTO_IPV6: c_int = 41;
+const TCP_NODELAY: c_int = 1;
+
+/// -1 with `errno`, or the value.
+fn c_ret<T: Into<i64>>(result: Result<T>) -> i64 {
+    match result {
+        Ok(v) => v.into(),
+        Err(e) => {
+            crate::libc::set_errno(e);
+            -1
+        }
+    }
+}
+
+fn c_int_ret(result: Result<c_int>) -> c_int {
+    c_ret(result) as c_int
+}
+
+/// The socket behind `fd`: `EBADF` if not open, `ENOTSOCK` if not a socket.
+fn socket_of(fd: c_int) -> Result<Arc<Object>> {
+    let object = fd::get(fd)?;
+    match &*object {
+        Object::Socket(_) => Ok(object),
+        _ => Err(ENOTSOCK),
+    }
+}
+
+fn with_socket<R>(fd: c_int, f: impl FnOnce(&Socket) -> Result<R>) -> Result<R> {
+    let object = socket_of(fd)?;
+    let Object::Socket(socket) = &*object else { return Err(ENOTSOCK) };
+    f(socket)
+}
+
+/// An address argument.
+///
+/// # Safety
+/// `addr` must be null or valid for `len` bytes.
+unsafe fn sockaddr<'a>(addr: *const c_void, len: SockLen) -> Result<&'a [u8]> {
+    // SAFETY: forwarded from the caller.
+    unsafe { bytes(addr.cast(), len as usize) }
+}
+
+/// Writes `endpoint` to a result address (`addr`, in/out `len`); nothing if `addr` is null.
+///
+/// # Safety
+/// `addr` must be null or valid for `*len` bytes, `len` null or valid.
+unsafe fn put_sockaddr(endpoint: smoltcp::wire::IpEndpoint, addr: *mut c_void, len: *mut SockLen) -> Result<()> {
+    if addr.is_null() || len.is_null() {
+        return Ok(());
+    }
+    // SAFETY: forwarded from the caller.
+    let len = unsafe { out(len) }?;
+    // SAFETY: forwarded from the caller.
+    let buf = unsafe { bytes_mut(addr.cast(), *len as usize) }?;
+    *len = addr::format(endpoint, buf) as SockLen;
+    Ok(())
+}
+
+/// Creates a socket: `AF_INET`/`AF_INET6` with `SOCK_STREAM` (TCP) or `SOCK_DGRAM` (UDP).
+#[no_mangle]
+pub extern "C" fn socket(domain: c_int, kind: c_int, protocol: c_int) -> c_int {
+    let result = (|| {
+        let v6 = match domain {
+            d if d == c_int::from(AF_INET) => false,
+            d if d == c_int::from(AF_INET6) => true,
+            _ => return Err(EAFNOSUPPORT),
+        };
+        let kind_only = kind & !(SOCK_NONBLOCK | SOCK_CLOEXEC);
+        let kind_enum = match kind_only {
+            SOCK_STREAM if matches!(protocol, 0 | IPPROTO_TCP) => Kind::Stream,
+            SOCK_DGRAM if matches!(protocol, 0 | 17) => Kind::Datagram,
+            SOCK_STREAM | SOCK_DGRAM => return Err(EPROTONOSUPPORT),
+            _ => return Err(ESOCKTNOSUPPORT),
+        };
+        let socket = Socket::new(kind_enum, v6);
+        socket.nonblocking.store(kind & SOCK_NONBLOCK != 0, core::sync::atomic::Ordering::Relaxed);
+        fd::insert(Object::Socket(socket), kind & SOCK_CLOEXEC != 0, 0)
+    })();
+    c_int_ret(result)
+}
+
+/// Binds `fd` to `addr`.
+///
+/// # Safety
+/// `addr` must be valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn bind(fd: c_int, addr: *const c_void, len: SockLen) -> c_int {
+    // SAFETY: forwarded from the caller.
+    let addr = unsafe { sockaddr(addr, len) };
+    let result = addr.and_then(|a| {
+        let endpoint = addr::parse(a)?.ok_or(EAFNOSUPPORT)?;
+        with_socket(fd, |s| s.bind(endpoint)).map(|()| 0)
+    });
+    c_int_ret(result)
+}
+
+/// Makes `fd` a listening socket with room for `backlog` (1 to 32) pending connections.
+#[no_mangle]
+pub extern "C" fn listen(fd: c_int, backlog: c_int) -> c_int {
+    c_int_ret(with_socket(fd, |s| s.listen(backlog)).map(|()| 0))
+}
+
+/// Takes a pending connection: a new socket descriptor, and the peer in `addr`.
+///
+/// # Safety
+/// `addr` must be null or valid for `*len` bytes; `len` null or valid.
+#[no_mangle]
+pub unsafe extern "C" fn accept(fd: c_int, addr: *mut c_void, len: *mut SockLen) -> c_int {
+    let result = with_socket(fd, |s| s.accept()).and_then(|(conn, peer)| {
+        // SAFETY: forwarded from the caller.
+        unsafe { put_sockaddr(peer, addr, len) }?;
+        fd::insert(Object::Socket(conn), false, 0)
+    });
+    c_int_ret(result)
+}
+
+/// Connects `fd` to `addr` (TCP: `EINPROGRESS` when non-blocking; UDP: default peer).
+///
+/// # Safety
+/// `addr` must be valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn connect(fd: c_int, addr: *const c_void, len: SockLen) -> c_int {
+    // SAFETY: forwarded from the caller.
+    let addr = unsafe { sockaddr(addr, len) };
+    let result = addr.and_then(|a| {
+        let endpoint = addr::parse(a)?;
+        with_socket(fd, |s| s.connect(endpoint)).map(|()| 0)
+    });
+    c_int_ret(result)
+}
+
+/// Sends `len` bytes (flags: `MSG_DONTWAIT`; others are ignored).
+///
+/// # Safety
+/// `buf` must be valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, len: usize, flags: c_int) -> isize {
+    // SAFETY: forwarded from the caller.
+    unsafe { sendto(fd, buf, len, flags, core::ptr::null(), 0) }
+}
+
+/// Sends `len` bytes to `addr` (or the connected peer if `addr` is null).
+///
+/// # Safety
+/// `buf` must be valid for `len` bytes, `addr` null or valid for `alen` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sendto(
+    fd: c_int,
+    buf: *const c_void,
+    len: usize,
+    flags: c_int,
+    addr: *const c_void,
+    alen: SockLen,
+) -> isize {
+    // SAFETY: forwarded from the caller.
+    let data = unsafe { bytes(buf.cast(), len) };
+    let result = data.and_then(|d| {
+        let to = if addr.is_null() {
+            None
+        } else {
+            // SAFETY: forwarded from the caller.
+            addr::parse(unsafe { sockaddr(addr, alen) }?)?
+        };
+        with_socket(fd, |s| s.send(d, flags, to)).map(|n| n as i64)
+    });
+    c_ret(result) as isize
+}
+
+/// Receives up to `len` bytes (flags: `MSG_DONTWAIT`, `MSG_PEEK`).
+///
+/// # Safety
+/// `buf` must be valid for writes of `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: usize, flags: c_int) -> isize {
+    // SAFETY: forwarded from the caller.
+    unsafe { recvfrom(fd, buf, len, flags, core::ptr::null_mut(), core::ptr::null_mut()) }
+}
+
+/// Receives up to `len` bytes and the sender's address.
+///
+/// # Safety
+/// `buf` must be valid for writes of `len` bytes; `addr` null or valid for `*alen` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn recvfrom(
+    fd: c_int,
+    buf: *mut c_void,
+    len: usize,
+    flags: c_int,
+    addr: *mut c_void,
+    alen: *mut SockLen,
+) -> isize {
+    // SAFETY: forwarded from the caller.
+    let data = unsafe { bytes_mut(buf.cast(), len) };
+    let result = data.and_then(|d| {
+        let (n, from) = with_socket(fd, |s| s.recv(d, flags))?;
+        match from {
+            // SAFETY: forwarded from the caller.
+            Some(from) => unsafe { put_sockaddr(from, addr, alen) }?,
+            None => {
+                if !alen.is_null() && !addr.is_null() {
+                    let peer = with_socket(fd, |s| s.peer());
+                    if let Ok(p) = peer {
+                        // SAFETY: forwarded from the caller.
+                        unsafe { put_sockaddr(p, addr, alen) }?;
+                    }
+                }
+            }
+        }
+        Ok(n as i64)
+    });
+    c_ret(result) as isize
+}
+
+/// lwIP's `struct msghdr`.
+#[repr(C)]
+pub struct MsgHdr {
+    name: *mut c_void,
+    namelen: SockLen,
+    iov: *mut IoVec,
+    iovlen: c_int,
+    control: *mut c_void,
+    controllen: SockLen,
+    flags: c_int,
+}
+
+/// `struct iovec`.
+#[repr(C)]
+pub struct IoVec {
+    base: *mut c_void,
+    len: usize,
+}
+
+/// Sends the buffers of `msg` as one message (gathered first).
+///
+/// # Safety
+/// `msg` must be a valid `struct msghdr` with valid buffers.
+#[no_mangle]
+pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const MsgHdr, flags: c_int) -> isize {
+    // SAFETY: forwarded from the caller.
+    let Some(msg) = (unsafe { msg.as_ref() }) else { return c_ret::<i64>(Err(crate::errno::EFAULT)) as isize };
+    let mut data = alloc::vec::Vec::new();
+    // SAFETY: forwarded from the caller.
+    let iov = unsafe { bytes(msg.iov.cast::<u8>(), msg.iovlen.max(0) as usize * size_of::<IoVec>()) };
+    let result = iov.and_then(|_| {
+        for i in 0..msg.iovlen.max(0) as usize {
+            // SAFETY: `i` is below `iovlen`; the entries are valid by the caller's contract.
+            let v = unsafe { &*msg.iov.add(i) };
+            // SAFETY: as above.
+            data.extend_from_slice(unsafe { bytes(v.base.cast(), v.len) }?);
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        return c_ret::<i64>(Err(e)) as isize;
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { sendto(fd, data.as_ptr().cast(), data.len(), flags, msg.name, msg.namelen) }
+}
+
+/// Receives one message into the buffers of `msg` (scattered from one receive).
+///
+/// # Safety
+/// `msg` must be a valid `struct msghdr` with valid buffers.
+#[no_mangle]
+pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> isize {
+    // SAFETY: forwarded from the caller.
+    let Some(msg) = (unsafe { msg.as_mut() }) else { return c_ret::<i64>(Err(crate::errno::EFAULT)) as isize };
+    let count = msg.iovlen.max(0) as usize;
+    let mut total = 0usize;
+    for i in 0..count {
+        // SAFETY: `i` is below `iovlen`; the entries are valid by the caller's contract.
+        total += unsafe { (*msg.iov.add(i)).len };
+    }
+    let mut data = alloc::vec![0u8; total];
+    let mut alen = msg.namelen;
+    // SAFETY: `data` is ours; `name` and `namelen` come from the caller.
+    let n = unsafe { recvfrom(fd, data.as_mut_ptr().cast(), total, flags, msg.name, &mut alen) };
+    if n < 0 {
+        return n;
+    }
+    msg.namelen = if msg.name.is_null() { 0 } else { alen };
+    msg.controllen = 0;
+    msg.flags = 0;
+    let mut rest = &data[..n as usize];
+    for i in 0..count {
+        // SAFETY: as above.
+        let v = unsafe { &*msg.iov.add(i) };
+        let take = rest.len().min(v.len);
+        // SAFETY: the caller's buffer is valid for `v.len` bytes.
+        if let Ok(dst) = unsafe { bytes_mut(v.base.cast(), take) } {
+            dst.copy_from_slice(&rest[..take]);
+        }
+        rest = &rest[take..];
+    }
+    n
+}
+
+/// Ends reading (`SHUT_RD` 0), writing (`SHUT_WR` 1, sends FIN) or both (`SHUT_RDWR` 2).
+#[no_mangle]
+pub extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
+    c_int_ret(with_socket(fd, |s| s.shutdown(how)).map(|()| 0))
+}
+
+/// Our address.
+///
+/// # Safety
+/// `addr` must be valid for `*len` bytes, `len` valid.
+#[no_mangle]
+pub unsafe extern "C" fn getsockname(fd: c_int, addr: *mut c_void, len: *mut SockLen) -> c_int {
+    let result = with_socket(fd, |s| s.local()).and_then(|ep| {
+        // SAFETY: forwarded from the caller.
+        unsafe { put_sockaddr(ep, addr, len) }.map(|()| 0)
+    });
+    c_int_ret(result)
+}
+
+/// The peer's address (`ENOTCONN` without one).
+///
+/// # Safety
+/// `addr` must be valid for `*len` bytes, `len` valid.
+#[no_mangle]
+pub unsafe extern "C" fn getpeername(fd: c_int, addr: *mut c_void, len: *mut SockLen) -> c_int {
+    let result = with_socket(fd, |s| s.peer()).and_then(|ep| {
+        // SAFETY: forwarded from the caller.
+        unsafe { put_sockaddr(ep, addr, len) }.map(|()| 0)
+    });
+    c_int_ret(result)
+}
+
+fn timeval_ns(v: &[u8]) -> Result<Option<u64>> {
+    let sec = i64::from_ne_bytes(v.get(..8).ok_or(EINVAL)?.try_into().map_err(|_| EINVAL)?);
+    let usec = i64::from_ne_bytes(v.get(8..16).ok_or(EINVAL)?.try_into().map_err(|_| EINVAL)?);
+    if sec < 0 || !(0..1_000_000).contains(&usec) {
+        return Err(crate::errno::EDOM);
+    }
+    let ns = (sec as u64).saturating_mul(1_000_000_000).saturating_add(usec as u64 * 1000);
+    Ok((ns != 0).then_some(ns))
+}
+
+fn int_of(v: &[u8]) -> Result<c_int> {
+    Ok(c_int::from_ne_bytes(v.get(..4).ok_or(EINVAL)?.try_into().map_err(|_| EINVAL)?))
+}
+
+/// Sets an option: `SOL_SOCKET` (`SO_REUSEADDR`, `SO_KEEPALIVE`, `SO_BROADCAST`,
+/// `SO_LINGER`, `SO_SNDBUF`, `SO_RCVBUF`, `SO_SNDTIMEO`, `SO_RCVTIMEO`), `IPPROTO_TCP`
+/// `TCP_NODELAY`; `IPPROTO_IP`/`IPPROTO_IPV6` options are accepted and ignored. Buffer
+/// sizes apply to connections made afterwards.
+///
+/// # Safety
+/// `value` must be valid for `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value: *const c_void, len: SockLen) -> c_int {
+    // SAFETY: forwarded from the caller.
+    let value = unsafe { bytes(value.cast(), len as usize) };
+    let result = value.and_then(|v| {
+        with_socket(fd, |s| {
+            let buffer = |n: c_int| (n.max(2048) as usize).min(1 << 20);
+            match (level, name) {
+                (SOL_SOCKET, SO_REUSEADDR) => int_of(v).map(|n| s.set_options(|o| o.reuseaddr = n != 0)),
+                (SOL_SOCKET, SO_KEEPALIVE) => int_of(v).map(|n| s.set_options(|o| o.keepalive = n != 0)),
+                (SOL_SOCKET, SO_BROADCAST) => int_of(v).map(|n| s.set_options(|o| o.broadcast = n != 0)),
+                (SOL_SOCKET, SO_LINGER) => {
+                    let on = int_of(v)?;
+                    let secs = int_of(v.get(4..).ok_or(EINVAL)?)?;
+                    s.set_options(|o| o.linger = [on, secs]);
+                    Ok(())
+                }
+                (SOL_SOCKET, SO_SNDBUF) => int_of(v).map(|n| s.set_options(|o| o.sndbuf = buffer(n))),
+                (SOL_SOCKET, SO_RCVBUF) => int_of(v).map(|n| s.set_options(|o| o.rcvbuf = buffer(n))),
+                (SOL_SOCKET, SO_SNDTIMEO) => timeval_ns(v).map(|t| s.set_options(|o| o.sndtimeo = t)),
+                (SOL_SOCKET, SO_RCVTIMEO) => timeval_ns(v).map(|t| s.set_options(|o| o.rcvtimeo = t)),
+                (IPPROTO_TCP, TCP_NODELAY) => int_of(v).map(|n| s.set_options(|o| o.nodelay = n != 0)),
+                (IPPROTO_IP | IPPROTO_IPV6, _) => Ok(()),
+                _ => Err(ENOPROTOOPT),
+            }
+        })
+    });
+    c_int_ret(result.map(|()| 0))
+}
+
+/// Reads an option (those of [`setsockopt`], plus `SO_ERROR` and `SO_TYPE`).
+///
+/// # Safety
+/// `value` must be valid for `*len` bytes, `len` valid.
+#[no_mangle]
+pub unsafe extern "C" fn getsockopt(
+    fd: c_int,
+    level: c_int,
+    name: c_int,
+    value: *mut c_void,
+    len: *mut SockLen,
+) -> c_int {
+    let result = with_socket(fd, |s| {
+        let o = s.options();
+        let mut buf = [0u8; 16];
+        let int = |buf: &mut [u8; 16], n: c_int| {
+            buf[..4].copy_from_slice(&n.to_ne_bytes());
+            4
+        };
+        let time = |buf: &mut [u8; 16], t: Option<u64>| {
+            let ns = t.unwrap_or(0);
+            buf[..8].copy_from_slice(&((ns / 1_000_000_000) as i64).to_ne_bytes());
+            buf[8..].copy_from_slice(&(((ns % 1_000_000_000) / 1000) as i64).to_ne_bytes());
+            16
+        };
+        let n = match (level, name) {
+            (SOL_SOCKET, SO_REUSEADDR) => int(&mut buf, c_int::from(o.reuseaddr)),
+            (SOL_SOCKET, SO_KEEPALIVE) => int(&mut buf, c_int::from(o.keepalive)),
+            (SOL_SOCKET, SO_BROADCAST) => int(&mut buf, c_int::from(o.broadcast)),
+            (SOL_SOCKET, SO_LINGER) => {
+                buf[..4].copy_from_slice(&o.linger[0].to_ne_bytes());
+                buf[4..8].copy_from_slice(&o.linger[1].to_ne_bytes());
+                8
+            }
+            (SOL_SOCKET, SO_SNDBUF) => int(&mut buf, o.sndbuf as c_int),
+            (SOL_SOCKET, SO_RCVBUF) => int(&mut buf, o.rcvbuf as c_int),
+            (SOL_SOCKET, SO_SNDTIMEO) => time(&mut buf, o.sndtimeo),
+            (SOL_SOCKET, SO_RCVTIMEO) => time(&mut buf, o.rcvtimeo),
+            (SOL_SOCKET, SO_ERROR) => int(&mut buf, s.take_error().map_or(0, |e| -e.neg())),
+            (SOL_SOCKET, SO_TYPE) => int(&mut buf, if s.kind == Kind::Stream { SOCK_STREAM } else { SOCK_DGRAM }),
+            (IPPROTO_TCP, TCP_NODELAY) => int(&mut buf, c_int::from(o.nodelay)),
+            _ => return Err(ENOPROTOOPT),
+        };
+        // SAFETY: forwarded from the caller.
+        let len = unsafe { out(len) }?;
+        let take = (*len as usize).min(n);
+        // SAFETY: forwarded from the caller.
+        unsafe { bytes_mut(value.cast(), take) }?.copy_from_slice(&buf[..take]);
+        *len = take as SockLen;
+        Ok(0)
+    });
+    c_int_ret(result)
+}
+
+/// lwIP's `struct pollfd`.
+#[repr(C)]
+pub struct PollFd {
+    fd: c_int,
+    events: i16,
+    revents: i16,
+}
+
+/// POSIX `poll`: `timeout` in milliseconds (negative: forever); descriptors of every kind.
+///
+/// # Safety
+/// `fds` must be valid for `nfds` entries.
+#[no_mangle]
+pub unsafe extern "C" fn poll(fds: *mut PollFd, nfds: u32, timeout: c_int) -> c_int {
+    if nfds as usize > OPEN_MAX {
+        return c_int_ret(Err(EINVAL));
+    }
+    // SAFETY: forwarded from the caller.
+    let raw = unsafe { bytes_mut(fds.cast::<u8>(), nfds as usize * size_of::<PollFd>()) };
+    let result = raw.and_then(|_| {
+        // SAFETY: checked non-null above when nfds > 0; valid by the caller's contract.
+        let fds = if nfds == 0 { &mut [][..] } else { unsafe { core::slice::from_raw_parts_mut(fds, nfds as usize) } };
+        let mut entries: alloc::vec::Vec<(i32, i16, i16)> = fds.iter().map(|p| (p.fd, p.events, 0)).collect();
+        let timeout_ns = u64::try_from(timeout).ok().map(|ms| ms * 1_000_000);
+        let n = poll::poll(&mut entries, timeout_ns)?;
+        for (p, e) in fds.iter_mut().zip(&entries) {
+            p.revents = e.2;
+        }
+        Ok(n as c_int)
+    });
+    c_int_ret(result)
+}
+
+/// `select` over `nfds` descriptors (with `LWIP_FD_BIT` stripped, at most 1024); the sets
+/// are bit arrays of which only the first `nfds` bits are read and written. `timeout` null:
+/// forever. The exception set reports pending socket errors.
+///
+/// # Safety
+/// Each non-null set must be valid for `(nfds + 7) / 8` bytes, `timeout` null or a `timeval`.
+#[no_mangle]
+pub unsafe extern "C" fn select(
+    nfds: c_int,
+    readfds: *mut u8,
+    writefds: *mut u8,
+    exceptfds: *mut u8,
+    timeout: *const [i64; 2],
+) -> c_int {
+    let result = (|| {
+        let n = usize::try_from(nfds & !fd::LWIP_FD_BIT).map_err(|_| EINVAL)?;
+        if n > OPEN_MAX {
+            return Err(EINVAL);
+        }
+        let bytes_len = n.div_ceil(8);
+        let set = |p: *mut u8| -> Result<Option<&mut [u8]>> {
+            if p.is_null() {
+                Ok(None)
+            } else {
+                // SAFETY: forwarded from the caller.
+                unsafe { bytes_mut(p, bytes_len) }.map(Some)
+            }
+        };
+        let (mut r, mut w, mut e) = (set(readfds)?, set(writefds)?, set(exceptfds)?);
+        let bit = |s: &Option<&mut [u8]>, i: usize| s.as_ref().is_some_and(|s| s[i / 8] & (1 << (i % 8)) != 0);
+        let mut entries = alloc::vec::Vec::new();
+        let mut wanted = alloc::vec::Vec::new();
+        for i in 0..n {
+            let (want_r, want_w, want_e) = (bit(&r, i), bit(&w, i), bit(&e, i));
+            if want_r || want_w || want_e {
+                fd::get(i as i32).map_err(|_| EBADF)?;
+                let events = if want_r { poll::POLLIN } else { 0 } | if want_w { poll::POLLOUT } else { 0 };
+                entries.push((i as i32, events, 0i16));
+                wanted.push((want_r, want_w, want_e));
+            }
+        }
+        // SAFETY: forwarded from the caller.
+        let timeout_ns = match unsafe { timeout.as_ref() } {
+            None => None,
+            Some(&[sec, usec]) if sec >= 0 && (0..1_000_000).contains(&usec) => {
+                Some((sec as u64).saturating_mul(1_000_000_000).saturating_add(usec as u64 * 1000))
+            }
+            Some(_) => return Err(EINVAL),
+        };
+        poll::poll(&mut entries, timeout_ns)?;
+        for s in [&mut r, &mut w, &mut e].into_iter().flatten() {
+            s.fill(0);
+        }
+        let mut count = 0;
+        for (&(i, _, rev), &(want_r, want_w, want_e)) in entries.iter().zip(&wanted) {
+            let i = i as usize;
+            let mut mark = |s: &mut Option<&mut [u8]>, on: bool| {
+                if let (Some(s), true) = (s.as_mut(), on) {
+                    s[i / 8] |= 1 << (i % 8);
+                    count += 1;
+                }
+            };
+            // As on Linux: end of file, hang-up and errors make a descriptor readable.
+            mark(&mut r, want_r && rev & (poll::POLLIN | poll::POLLHUP | poll::POLLERR) != 0);
+            mark(&mut w, want_w && rev & (poll::POLLOUT | poll::POLLERR) != 0);
+            mark(&mut e, want_e && rev & poll::POLLERR != 0);
+        }
+        Ok(count)
+    })();
+    c_int_ret(result)
+}
+
+/// Looks `name` up in the DNS (the C library's `getaddrinfo` and `gethostbyname` call it
+/// for names that are neither numeric nor "localhost"): writes up to `max` addresses of 16
+/// bytes each to `out` (IPv4 in the first four) and returns their number, or `-errno`.
+///
+/// # Safety
+/// `name` must be a NUL-terminated string, `out` valid for `16 * max` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sys_dns_lookup(
+    name: *const core::ffi::c_char,
+    v6: c_int,
+    out_buf: *mut u8,
+    max: c_int,
+) -> c_int {
+    // SAFETY: forwarded from the caller.
+    let name = unsafe { super::ptr::c_str(name) };
+    // SAFETY: forwarded from the caller.
+    let buf = unsafe { bytes_mut(out_buf, max.max(0) as usize * 16) };
+    let result = name.and_then(|n| {
+        let n = n.to_str().map_err(|_| EINVAL)?;
+        let buf = buf?;
+        let addrs = crate::net::dns::lookup(n, v6 != 0)?;
+        let mut count = 0;
+        for (slot, a) in buf.chunks_exact_mut(16).zip(addrs) {
+            slot.fill(0);
+            match a {
+                smoltcp::wire::IpAddress::Ipv4(a) => slot[..4].copy_from_slice(&a.octets()),
+                smoltcp::wire::IpAddress::Ipv6(a) => slot.copy_from_slice(&a.octets()),
+            }
+            count += 1;
+        }
+        Ok(count)
+    });
+    super::ptr::ret_int(result)
+}
