@@ -97,7 +97,7 @@ pub extern "C" fn sys_close(fd: c_int) -> c_int {
 pub extern "C" fn sys_lseek(fd: c_int, offset: off_t, whence: c_int) -> off_t {
     let result = fd::get(fd).and_then(|object| match &*object {
         Object::Host(h) => h.seek(offset, whence),
-        Object::Pipe(_) => Err(ESPIPE),
+        Object::Pipe(_) | Object::Socket(_) => Err(ESPIPE),
     });
     result.unwrap_or_else(|e| i64::from(e.neg()))
 }
