@@ -19,6 +19,20 @@ run() {
 	"$@" | awk -v where="$where" -v suffix="$suffix" '$1 == "RESULT" { print where, $2 suffix, $3, $4 }' >> "$results"
 }
 
+# loaded <command...>: runs the command beside two busy loops per host core, with "_loaded"
+# appended to the result names.
+loaded() {
+	loops=""
+	for i in $(seq $(($(nproc) * 2))); do
+		sh -c 'while :; do :; done' &
+		loops="$loops $!"
+	done
+	suffix=_loaded
+	"$@"
+	suffix=
+	kill $loops
+}
+
 # Host I/O: raw calls, stdio, and (when built) SQLite and gzip through the unchanged libraries.
 host_io() {
 	run native "$native/fileio" "$scratch/native-fileio.dat"
@@ -48,15 +62,7 @@ run native "$native/write" "$scratch/native-write.dat"
 run hermit "$proxy" "$hermit/write" "$scratch/hermit-write.dat"
 host_io
 # The same under two busy loops per host core (names end in _loaded).
-loops=""
-for i in $(seq $(($(nproc) * 2))); do
-	sh -c 'while :; do :; done' &
-	loops="$loops $!"
-done
-suffix=_loaded
-host_io
-suffix=
-kill $loops
+loaded host_io
 rm -f "$scratch/gzip-input.txt"
 run hermit "$proxy" "$hermit/boot"
 run native "$native/spawn" hello 30 "$native/hello"
@@ -107,18 +113,12 @@ run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/spin2" 50
 run native "$native/cmark" 10
 run hermit env HERMIT_CPUS=$(nproc) "$proxy" "$hermit/cmark" 10
 # The original's basic rows, alone and beside two busy loops per host core (_loaded).
-run native "$native/basic"
-run hermit "$proxy" "$hermit/basic"
-loops=""
-for i in $(seq $(($(nproc) * 2))); do
-	sh -c 'while :; do :; done' &
-	loops="$loops $!"
-done
-suffix=_loaded
-run native "$native/basic"
-run hermit "$proxy" "$hermit/basic"
-suffix=
-kill $loops
+basic_rows() {
+	run native "$native/basic"
+	run hermit "$proxy" "$hermit/basic"
+}
+basic_rows
+loaded basic_rows
 run native "$native/noise" 10
 run hermit env HERMIT_CPUS=1 "$proxy" "$hermit/noise" 10
 
