@@ -96,6 +96,8 @@ global_asm!(
     .section .text.hermit_traps, "ax", @progbits
     .balign 16
     // Frame: [rsp] vector, +8 error, +16 rip, +24 cs, +32 rflags, +40 rsp, +48 ss.
+    // Every numeric label appears once in this block: `52f` goes to the nearest `52:`
+    // ahead, so a second one would silently take the jumps meant for the first.
 hermit_trap_common:
     cmp qword ptr [rsp], 13
     jne 20f
@@ -215,23 +217,23 @@ hermit_trap_common:
     je 21f
     inc qword ptr gs:[{pc_interrupts}]
     cmp qword ptr [rsp], {net_vector}
-    jne 52f
+    jne 60f
     mov dword ptr gs:[{pc_net_irq}], 1
-52:
+60:
     push rax
     push rcx
     push rdx
     mov rax, qword ptr [rip + {xapic_eoi}]
     test rax, rax
-    jz 51f
+    jz 61f
     mov dword ptr [rax], 0
-    jmp 52f
-51:
+    jmp 62f
+61:
     mov ecx, {msr_eoi}
     xor eax, eax
     xor edx, edx
     wrmsr
-52:
+62:
     pop rdx
     pop rcx
     pop rax
