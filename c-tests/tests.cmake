@@ -11,11 +11,10 @@
 #                                                   # (e.g. HERMIT_MEM=256M, HERMIT_CPUS=2)
 #                 [EXIT_CODE <n>]                   # expected exit status, default 0
 #                 [TIMEOUT <seconds>]               # CTest time limit, default 150
-#                 [MATCH <regex>...]                # each must match stdout+stderr
-#                 [DISABLED <reason>])              # registered but not run (known issue)
+#                 [MATCH <regex>...])               # each must match stdout+stderr
 #
 # More runs of an image already built: hermit_c_run(<test name> PROGRAM <name> [ARGS ...]
-# [ENV ...] [EXIT_CODE n] [TIMEOUT s] [MATCH ...] [DISABLED reason]). Tests are named c.<name>. ${HERMIT_TEST_TMPDIR} is a
+# [ENV ...] [EXIT_CODE n] [TIMEOUT s] [MATCH ...]). Tests are named c.<name>. ${HERMIT_TEST_TMPDIR} is a
 # scratch directory on the host for programs that create files (the test bundle gives each run
 # its own). Regexes are extended regexes that match within one line (the bundle uses grep -E).
 #

@@ -3,7 +3,6 @@
 #
 # One record per run, tab-separated, read by the bundle's runner (run):
 #   run      <name> <program> <exit code> <timeout s> <vCPUs, or "-">
-#   disabled <reason>
 #   env      <VAR=value>             (all env lines come before the arg lines)
 #   arg      <argument>
 #   match    <extended regex>        (must match a line of stdout+stderr)
@@ -11,14 +10,11 @@
 # A run with a vCPU count is a template: @CPUS@ in its env, args and regexes stands for the count,
 # its name gets _<n>cpus. @TMPDIR@ stands for a scratch directory of the run's own.
 
-# hermit_bundle_record(<name> <vCPUs or -> PROGRAM p EXIT_CODE n TIMEOUT s DISABLED reason
+# hermit_bundle_record(<name> <vCPUs or -> PROGRAM p EXIT_CODE n TIMEOUT s
 #                      ARGS ... ENV ... MATCH ...)
 function(hermit_bundle_record name cpus)
-  cmake_parse_arguments(PARSE_ARGV 2 R "" "PROGRAM;EXIT_CODE;TIMEOUT;DISABLED" "ARGS;ENV;MATCH")
+  cmake_parse_arguments(PARSE_ARGV 2 R "" "PROGRAM;EXIT_CODE;TIMEOUT" "ARGS;ENV;MATCH")
   set(record "run\t${name}\t${R_PROGRAM}\t${R_EXIT_CODE}\t${R_TIMEOUT}\t${cpus}\n")
-  if(R_DISABLED)
-    string(APPEND record "disabled\t${R_DISABLED}\n")
-  endif()
   foreach(kind env arg match)
     if(kind STREQUAL "env")
       set(values "${R_ENV}")
