@@ -9,11 +9,12 @@
 pub mod frames;
 pub mod irq;
 mod passt;
+mod probe;
 mod tap;
 
 use std::cell::RefCell;
 use std::mem::offset_of;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex, Once, OnceLock};
 
 use hermit_interface::hypercall::{NetRead, NetWrite};
@@ -65,6 +66,17 @@ impl Nic {
             unsafe { libc::getrandom(random.as_mut_ptr().cast(), random.len(), 0) };
             frames::local_mac(random)
         });
+        if let Backend::Tap(fd) = &backend {
+            let ip = config.ip.unwrap_or(crate::config::TAP_DEFAULTS[0]);
+            let what = match netif {
+                Netif::Fd(n) => format!("the tap @{n}"),
+                Netif::Tap(name) => name.clone(),
+                Netif::User => String::new(),
+            };
+            if ip != [0; 4] {
+                probe::check(fd.as_fd(), mac, ip, &what)?;
+            }
+        }
         Ok(Some(Nic {
             backend,
             mac,
