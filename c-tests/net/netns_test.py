@@ -588,7 +588,8 @@ def reset(conn):
 
 
 def tap_reset(proxy, images):
-    """The host resets two connections: the guest's blocked recv, then its blocked send, fail."""
+    """The host resets three connections: the guest's blocked recv, then its blocked send, fail
+    with ECONNRESET; a reset seen by poll is POLLERR and SO_ERROR ECONNRESET."""
     ns = Netns()
     ns.tap("tap0")
     ns.enter()
@@ -605,9 +606,14 @@ def tap_reset(proxy, images):
     got = len(c.recv(1000))
     time.sleep(0.5)
     reset(c)
+    c = connect(GUEST, 9120)
+    guest.wait_for("waiting in poll for the reset")
+    time.sleep(0.2)
+    reset(c)
     guest_passed(guest, "resets")
-    check(got > 0 and guest.has("blocked recv: ECONNRESET") and guest.has("blocked send after"),
-          f"the guest saw both resets ({[line for line in guest.lines if 'blocked' in line]})")
+    check(got > 0 and guest.has("blocked recv: ECONNRESET") and guest.has("blocked send after")
+          and guest.has("SO_ERROR ECONNRESET, then end of stream"),
+          f"the guest saw the three resets ({[line for line in guest.lines if 'blocked' in line or 'poll:' in line]})")
 
 
 def tap_halfclose(proxy, images):
