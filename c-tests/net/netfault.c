@@ -13,6 +13,7 @@
  *   backlog <port>                   backlog 2 on port (control connection on port+1): the host's
  *                                    extra connections are refused, accept finds exactly two
  *   many <port> <n>                  serves n short connections; prints descriptors and heap use
+ *   banner <port>                    a server that speaks first (user mode: passt's missing handshake ACK)
  *   resolve <name>                   getaddrinfo and gethostbyname of name
  *   selftest                         poll timeouts and non-blocking connects over 127.0.0.1
  */
@@ -412,6 +413,26 @@ static int mode_many(int port, int total)
 	TEST_DONE();
 }
 
+/* ---- a server that speaks first (a banner, as SMTP) ---- */
+static int mode_banner(int port)
+{
+	int l = listen_on(port, 2);
+	SAY("listening on %d", port);
+	int c = accept(l, NULL, NULL);
+	CHECK(c >= 0);
+	const char *banner = "220 hermit ready\r\n";
+	CHECK_INT(send(c, banner, strlen(banner), 0), (long long)strlen(banner));
+	char buf[16] = "";
+	CHECK_INT(read_full(c, buf, 6), 6);
+	CHECK(memcmp(buf, "QUIT\r\n", 6) == 0);
+	CHECK_INT(send(c, "221 bye\r\n", 9, 0), 9);
+	CHECK_INT(recv(c, buf, sizeof(buf), 0), 0);
+	SAY("banner sent, QUIT answered, end of stream");
+	close(c);
+	close(l);
+	TEST_DONE();
+}
+
 /* ---- names ---- */
 static int mode_resolve(const char *name)
 {
@@ -483,10 +504,12 @@ int main(int argc, char **argv)
 		return mode_backlog(atoi(argv[2]));
 	if (argc >= 4 && strcmp(argv[1], "many") == 0)
 		return mode_many(atoi(argv[2]), atoi(argv[3]));
+	if (argc >= 3 && strcmp(argv[1], "banner") == 0)
+		return mode_banner(atoi(argv[2]));
 	if (argc >= 3 && strcmp(argv[1], "resolve") == 0)
 		return mode_resolve(argv[2]);
 	if (argc >= 2 && strcmp(argv[1], "selftest") == 0)
 		return selftest();
-	fprintf(stderr, "usage: netfault poll|nbconnect|reset|halfclose|backlog|many|resolve|selftest ...\n");
+	fprintf(stderr, "usage: netfault poll|nbconnect|reset|halfclose|backlog|many|banner|resolve|selftest ...\n");
 	return 2;
 }

@@ -791,6 +791,35 @@ def user_dns(proxy, images):
     check("unikernel.hermit.test" in asked, f"the namespace's DNS server was asked {asked}")
 
 
+def user_banner(proxy, images):
+    """HERMIT_NETIF=user: a guest server that speaks first on a forwarded port (as SMTP) is
+    reached: the proxy gives the guest the handshake's last ACK that Debian 12's passt holds
+    back until the host sends (proxy/src/net/handshake.rs)."""
+    ns = Netns()
+    ns.uplink()
+    ns.enter()
+    guest = fault_guest(ns, proxy, images, "banner", 2525, HERMIT_NETIF="user", HERMIT_APP_PORT="2525")
+    guest.wait_for("listening on 2525")
+    # passt accepts on 127.0.0.1 at once but resets until the guest has its DHCP address.
+    deadline = time.time() + 20
+    banner = b""
+    while not banner and time.time() < deadline:
+        try:
+            c = socket.create_connection(("127.0.0.1", 2525), timeout=5)
+            banner = c.recv(64)
+        except OSError:
+            banner = b""
+        if not banner:
+            c.close()
+            time.sleep(0.5)
+    check(banner == b"220 hermit ready\r\n", f"the guest's banner arrived first: {banner!r}")
+    c.sendall(b"QUIT\r\n")
+    bye = c.recv(64)
+    c.close()
+    check(bye == b"221 bye\r\n", f"the guest answered QUIT: {bye!r}")
+    guest_passed(guest, "banner")
+
+
 # ---- benchmarks ------------------------------------------------------------------------------------
 
 BENCH_BYTES = 64 << 20
@@ -910,6 +939,7 @@ SCENARIOS = {
     "user-client": user_client,
     "user-udp": user_udp,
     "user-dns": user_dns,
+    "user-banner": user_banner,
     "addr-conflict": addr_conflict,
     "tap-poll": tap_poll,
     "tap-nbconnect": tap_nbconnect,
