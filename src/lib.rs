@@ -30,6 +30,10 @@ mod time;
 #[path = "scheduler/affinity.rs"]
 mod affinity;
 mod arch;
+/// The answers to ARP probes, tested on the host (`super::arp` of the device module).
+#[cfg(test)]
+#[path = "net/arp.rs"]
+mod arp;
 #[cfg(not(test))]
 mod boot;
 /// `makecontext`'s stack arithmetic, tested on the host.

@@ -3,7 +3,11 @@
  * Usage (argv):
  *   echo <port> [connections]      echo server: serves `connections` clients one after another (default 1, 0 = forever)
  *   http <port> [requests]         HTTP/1.0 server: GET / answers a small page, GET /bytes/<n> n bytes of a pattern
- *   client <ipv4> <port> <bytes>   connects, sends <bytes> pseudo-random bytes, reads the echo back, compares checksums
+ *   client <ipv4> <port> <bytes> [whole]
+ *                                  connects, sends <bytes> pseudo-random bytes, reads the echo back, compares
+ *                                  checksums; half-closes after sending, or with "whole" reads all <bytes> back
+ *                                  before it closes (no half-close: Debian 12's passt loses the host's data
+ *                                  and FIN after a guest's FIN, README "User-mode networking")
  *   selftest                        echo server and client over 127.0.0.1 (and the HTTP server once), in one image
  * Prints "netecho: ..." lines; exits 0 on success.
  */
@@ -144,6 +148,7 @@ struct client_arg {
 	int s;
 	size_t bytes;
 	uint32_t hash;
+	int half_close;
 };
 
 static void *client_writer(void *p)
@@ -162,12 +167,13 @@ static void *client_writer(void *p)
 			break;
 		sent += chunk;
 	}
-	shutdown(a->s, SHUT_WR);
+	if (a->half_close)
+		shutdown(a->s, SHUT_WR);
 	a->hash = h;
 	return NULL;
 }
 
-static int run_client(const char *host, int port, size_t bytes)
+static int run_client(const char *host, int port, size_t bytes, int half_close)
 {
 	struct sockaddr_in sa;
 	memset(&sa, 0, sizeof(sa));
@@ -182,14 +188,14 @@ static int run_client(const char *host, int port, size_t bytes)
 		perror("netecho: connect");
 		return 1;
 	}
-	struct client_arg arg = {s, bytes, 0};
+	struct client_arg arg = {s, bytes, 0, half_close};
 	pthread_t t;
 	pthread_create(&t, NULL, client_writer, &arg);
 	static unsigned char buf[65536];
 	uint32_t h = 2166136261u;
 	size_t got = 0;
 	ssize_t n;
-	while ((n = recv(s, buf, sizeof(buf), 0)) > 0) {
+	while ((half_close || got < bytes) && (n = recv(s, buf, sizeof(buf), 0)) > 0) {
 		h = fnv(h, buf, (size_t)n);
 		got += (size_t)n;
 	}
@@ -219,7 +225,7 @@ static int selftest(void)
 	pthread_t t;
 	pthread_create(&t, NULL, selftest_server, NULL);
 	usleep(20000);
-	int rc = run_client("127.0.0.1", 7777, 1 << 20);
+	int rc = run_client("127.0.0.1", 7777, 1 << 20, 1);
 	pthread_join(t, NULL);
 	pthread_create(&t, NULL, selftest_http, NULL);
 	usleep(20000);
@@ -255,7 +261,7 @@ int main(int argc, char **argv)
 	if (argc >= 3 && strcmp(argv[1], "http") == 0)
 		return serve_http(atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 0);
 	if (argc >= 5 && strcmp(argv[1], "client") == 0)
-		return run_client(argv[2], atoi(argv[3]), (size_t)atoll(argv[4]));
+		return run_client(argv[2], atoi(argv[3]), (size_t)atoll(argv[4]), !(argc > 5 && strcmp(argv[5], "whole") == 0));
 	if (argc >= 2 && strcmp(argv[1], "selftest") == 0)
 		return selftest();
 	fprintf(stderr, "usage: netecho echo <port> [n] | http <port> [n] | client <ipv4> <port> <bytes> | selftest\n");

@@ -27,6 +27,7 @@ IP = shutil.which("ip") or "ip"
 TUNSETIFF = 0x400454CA
 IFF_TAP_NO_PI = 0x0002 | 0x1000
 NAMESPACES = []
+RESOLV_DIRS = []  # /etc/netns/<namespace>: `ip netns exec` mounts its resolv.conf
 
 
 def fail(message):
@@ -108,6 +109,9 @@ class Netns:
 
 
 def cleanup():
+    for path in RESOLV_DIRS:
+        shutil.rmtree(path, ignore_errors=True)
+    RESOLV_DIRS.clear()
     for name in NAMESPACES:
         for pid in sh("ip", "netns", "pids", name, check_rc=False).stdout.split():
             if int(pid) == os.getpid():  # this script, after Netns.enter()
@@ -480,17 +484,340 @@ def user_http(proxy, images):
 
 def user_client(proxy, images):
     """HERMIT_NETIF=user: a guest client reaches a host server on 127.0.0.1 (passt maps the
-    gateway address to the host's loopback)."""
+    gateway address to the host's loopback). The client reads the whole echo before it closes:
+    after a guest's FIN, Debian 12's passt (0.0~git20230309) no longer consumes what the guest
+    acknowledges, sends it again and never sends the host's FIN (README, user-mode networking)."""
     ns = Netns()
     ns.uplink()
     ns.enter()
     thread, result = serve_once("127.0.0.1", 9000, echo_handler)
-    guest = Guest(ns, proxy, images, "netecho", "client", "192.168.77.1", 9000, 1 << 20, HERMIT_NETIF="user")
+    guest = Guest(ns, proxy, images, "netecho", "client", "192.168.77.1", 9000, 1 << 20, "whole", HERMIT_NETIF="user")
     rc = guest.finish()
     thread.join(10)
     check(rc == 0 and guest.has("got 1048576 back") and guest.has(" ok"),
           f"guest client through passt to 127.0.0.1:9000: {guest.lines[-3:]} (host saw {result})")
     check(gone_within(ns, 3), "passt ended with the proxy again")
+
+
+def addr_conflict(proxy, images):
+    """HERMIT_IP already used on the tap's segment (the proxy's ARP probes before boot): by the
+    namespace itself, and by a running guest; a message, status 1, nothing left behind, and
+    the guest that had the address first keeps working."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.tap("tap1")
+    ns.ip("addr", "add", "10.0.5.77/24", "dev", "br0")
+    ns.enter()
+    image = f"{images}/net_header"
+    before = ns.links()
+    for ip in ("10.0.5.1", "10.0.5.77"):
+        r = ns.run([proxy, image], env=env_with(HERMIT_NETIF="tap0", HERMIT_IP=ip), timeout=60)
+        check(r.returncode == 1 and f"HERMIT_IP={ip}: the address is already used on tap0" in r.stderr
+              and "ready" not in r.stdout, f"{ip} (the namespace's): status 1 ({r.returncode}, {r.stderr.strip()!r})")
+        check(ns.links() == before and gone_within(ns, 3), f"{ip}: nothing left behind")
+    first = Guest(ns, proxy, images, "netecho", "echo", 7777, 1, HERMIT_NETIF="tap0", HERMIT_IP="10.0.5.2")
+    first.wait_for("listening on port 7777")
+    started = time.time()
+    r = ns.run([proxy, image], env=env_with(HERMIT_NETIF="tap1", HERMIT_IP="10.0.5.2"), timeout=60)
+    check(r.returncode == 1 and "HERMIT_IP=10.0.5.2: the address is already used on tap1" in r.stderr
+          and "ready" not in r.stdout, f"a second guest with 10.0.5.2: status 1 ({r.stderr.strip()!r})")
+    r = ns.run([proxy, image], env=env_with(HERMIT_NETIF="tap1", HERMIT_IP="10.0.5.3"), timeout=60)
+    check(r.returncode == 0 and "hcip 10.0.5.3" in r.stdout, "a free address boots (no false conflict)")
+    got, same = echo_both_ways(GUEST, 7777, 1 << 20)
+    check(got == 1 << 20 and same, f"the first guest still serves 10.0.5.2 ({got} bytes echoed)")
+    check(first.finish() == 0, f"the first guest ended normally ({time.time() - started:.1f} s)")
+
+
+# ---- the issue's fault and multiplexing list over a tap (guest: c-tests/net/netfault.c) --------------
+
+def fault_guest(ns, proxy, images, *args, **env):
+    return Guest(ns, proxy, images, "netfault", *args, **env)
+
+
+def guest_passed(guest, what, timeout=60):
+    rc = guest.finish(timeout)
+    check(rc == 0 and guest.has("checks passed"), f"{what}: the guest's checks ({rc}, {guest.lines[-4:]})")
+
+
+def tap_poll(proxy, images):
+    """poll and select on three listeners and two connections: timeouts, exactly the ready
+    descriptors, end of stream."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+    guest = fault_guest(ns, proxy, images, "poll", 9100)
+    guest.wait_for("connect to 9101")
+    c1 = connect(GUEST, 9101)
+    guest.wait_for("send hello there and connect to 9102")
+    c1.sendall(b"hello")
+    time.sleep(0.2)
+    c2 = connect(GUEST, 9102)
+    guest.wait_for("close both")
+    c1.close()
+    c2.close()
+    guest_passed(guest, "poll/select")
+    check(guest.has("select: hello and the connection on 9102 seen") and guest.has("poll: end of stream on both"),
+          f"guest saw: {[line for line in guest.lines if 'timeouts' in line]}")
+
+
+def tap_nbconnect(proxy, images):
+    """Non-blocking connects from the guest: to a listening host port and to a closed one."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+
+    def greet(conn):
+        data = conn.recv(64)
+        conn.sendall(b"ok")
+        return data
+
+    thread, result = serve_once(HOST, 9110, greet)
+    guest = fault_guest(ns, proxy, images, "nbconnect", HOST, 9110, 9111)
+    guest_passed(guest, "non-blocking connect")
+    thread.join(10)
+    check(result.get("value") == b"nb hello", f"the host got {result.get('value')!r} from {result.get('peer')}")
+    check(guest.has("9111: EINPROGRESS, revents 0x") and guest.has("SO_ERROR ECONNREFUSED"),
+          "the guest saw the closed port refuse")
+
+
+def reset(conn):
+    """Closes `conn` with a reset (SO_LINGER on, 0 s)."""
+    import struct
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
+
+
+def tap_reset(proxy, images):
+    """The host resets three connections: the guest's blocked recv, then its blocked send, fail
+    with ECONNRESET; a reset seen by poll is POLLERR and SO_ERROR ECONNRESET."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+    guest = fault_guest(ns, proxy, images, "reset", 9120)
+    guest.wait_for("listening on 9120")
+    c = connect(GUEST, 9120)
+    c.sendall(b"abc")
+    guest.wait_for("got abc; reset now")
+    time.sleep(0.2)
+    reset(c)
+    guest.wait_for("blocked recv:")
+    c = connect(GUEST, 9120)
+    guest.wait_for("sending until the reset")
+    got = len(c.recv(1000))
+    time.sleep(0.5)
+    reset(c)
+    c = connect(GUEST, 9120)
+    guest.wait_for("waiting in poll for the reset")
+    time.sleep(0.2)
+    reset(c)
+    guest_passed(guest, "resets")
+    check(got > 0 and guest.has("blocked recv: ECONNRESET") and guest.has("blocked send after")
+          and guest.has("SO_ERROR ECONNRESET, then end of stream"),
+          f"the guest saw the three resets ({[line for line in guest.lines if 'blocked' in line or 'poll:' in line]})")
+
+
+def tap_halfclose(proxy, images):
+    """Half-close both ways: the host's FIN, then the guest's, each followed by an answer."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+    guest = fault_guest(ns, proxy, images, "halfclose", 9130)
+    guest.wait_for("listening on 9130")
+    c = connect(GUEST, 9130)
+    c.sendall(b"question")
+    c.shutdown(socket.SHUT_WR)
+    c.settimeout(30)
+    answer = b""
+    while chunk := c.recv(64):
+        answer += chunk
+    c.close()
+    check(answer == b"answer", f"after its half-close the host read {answer!r} and the end of stream")
+    c = connect(GUEST, 9130)
+    c.settimeout(30)
+    greeting = b""
+    while chunk := c.recv(64):
+        greeting += chunk
+    c.sendall(b"reply")
+    c.close()
+    check(greeting == b"greeting", f"the host read {greeting!r} and the guest's end of stream, then replied")
+    guest_passed(guest, "half-close")
+
+
+def tap_backlog(proxy, images):
+    """Backlog 2: of five connections two are queued, three refused; one accepted makes room."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+    guest = fault_guest(ns, proxy, images, "backlog", 9140)
+    guest.wait_for("control on 9141")
+    ctl = connect(GUEST, 9141)
+    time.sleep(0.3)
+    queued, refused = [], 0
+    for _ in range(5):
+        s = socket.socket()
+        s.settimeout(10)
+        try:
+            s.connect((GUEST, 9140))
+            queued.append(s)
+            s.sendall(str(len(queued)).encode())
+        except ConnectionRefusedError:
+            refused += 1
+            s.close()
+    check(len(queued) == 2 and refused == 3, f"backlog 2: {len(queued)} connected, {refused} refused")
+    ctl.sendall(b"go")
+    ctl.settimeout(30)
+    check(ctl.recv(1) == b"2", "the guest accepted the two queued connections")
+    late = connect(GUEST, 9140)
+    late.sendall(b"3")
+    guest_passed(guest, "backlog")
+    check(guest.has("backlog: accepted 2 waiting connections, then 1 more"), "room again after the accepts")
+    for s in queued + [late, ctl]:
+        s.close()
+
+
+def tap_many(proxy, images):
+    """1,000 short connections from the host in a row: all echoed; the guest's descriptors and
+    heap come back (it prints them; its checks compare)."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+    total = 1000
+    guest = fault_guest(ns, proxy, images, "many", 9150, total)
+    guest.wait_for("listening on 9150")
+    echoed = 0
+    started = time.time()
+    for i in range(total):
+        c = connect(GUEST, 9150)
+        c.settimeout(30)
+        msg = f"connection {i}".encode()
+        c.sendall(msg)
+        if c.recv(64) == msg:
+            echoed += 1
+        c.close()
+    elapsed = time.time() - started
+    check(echoed == total, f"{echoed} of {total} connections echoed in {elapsed:.1f} s")
+    guest_passed(guest, "1,000 connections")
+    import re
+    summary = [line for line in guest.lines if "served" in line]
+    numbers = re.search(r"served (\d+) connections; descriptors first (\d+) last (\d+) highest (\d+), a new socket "
+                        r"gets (\d+); heap in use (\d+) bytes after 100, (\d+) after", summary[0] if summary else "")
+    check(numbers is not None, f"the guest's summary: {summary}")
+    served, first, last, highest, probe, heap_100, heap_end = map(int, numbers.groups())
+    check(served == total and first == last == highest == probe,
+          f"no descriptor leaked: first {first}, last {last}, highest {highest}, next {probe}")
+    check(heap_end <= heap_100 + 64 * 1024, f"no memory leaked: heap {heap_100} bytes after 100, {heap_end} after {total}")
+
+
+def user_udp(proxy, images):
+    """HERMIT_NETIF=user: the guest's datagrams to the gateway address reach a host server on
+    127.0.0.1 (passt maps the gateway to the host's loopback) and the answers come back."""
+    ns = Netns()
+    ns.uplink()
+    ns.enter()
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 9002))
+    server.settimeout(60)
+    seen = []
+
+    def answer():
+        while True:
+            try:
+                data, peer = server.recvfrom(2048)
+            except OSError:
+                return
+            seen.append(peer)
+            server.sendto(data, peer)
+
+    threading.Thread(target=answer, daemon=True).start()
+    guest = Guest(ns, proxy, images, "netbench", "udp-client", "192.168.77.1", 9002, 50, HERMIT_NETIF="user")
+    rc = guest.finish()
+    server.close()
+    check(rc == 0 and guest.has("50 of 50 answered"), f"guest to host through passt: {guest.lines[-2:]}")
+    check(len(seen) >= 50, f"the host server saw {len(seen)} datagrams (from {seen[:1]})")
+    check(gone_within(ns, 3), "passt ended with the proxy")
+
+
+def dns_answer(query, names):
+    """The answer to the DNS query `query`: A records from `names`, else NXDOMAIN."""
+    import struct
+    labels, i = [], 12
+    while query[i]:
+        labels.append(query[i + 1:i + 1 + query[i]].decode())
+        i += 1 + query[i]
+    question = query[12:i + 5]
+    qtype = struct.unpack("!H", query[i + 1:i + 3])[0]
+    name = ".".join(labels).lower()
+    addr = names.get(name) if qtype == 1 else None
+    flags = 0x8180 if addr or name in names else 0x8183
+    header = query[:2] + struct.pack("!HHHHH", flags, 1, 1 if addr else 0, 0, 0)
+    answer = b""
+    if addr:
+        answer = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton(addr)
+    return header + question + answer, name
+
+
+def user_dns(proxy, images):
+    """HERMIT_NETIF=user: the guest resolves a name (getaddrinfo, gethostbyname) through passt
+    with the namespace's resolver: a tiny DNS server on its 127.0.0.1:53 (named in
+    /etc/netns/<ns>/resolv.conf, which `ip netns exec` mounts for passt). No real resolver."""
+    ns = Netns()
+    ns.uplink()
+    ns.enter()
+    etc = f"/etc/netns/{ns.name}"
+    os.makedirs(etc, exist_ok=True)
+    RESOLV_DIRS.append(etc)
+    with open(f"{etc}/resolv.conf", "w") as f:
+        f.write("nameserver 127.0.0.1\n")
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 53))
+    asked = []
+
+    def serve():
+        while True:
+            try:
+                query, peer = server.recvfrom(2048)
+                reply, name = dns_answer(query, {"unikernel.hermit.test": "10.1.2.3"})
+            except (OSError, IndexError, UnicodeDecodeError):
+                return
+            asked.append(name)
+            server.sendto(reply, peer)
+
+    threading.Thread(target=serve, daemon=True).start()
+    guest = Guest(ns, proxy, images, "netfault", "resolve", "unikernel.hermit.test", HERMIT_NETIF="user")
+    rc = guest.finish()
+    server.close()
+    check(rc == 0 and guest.has("getaddrinfo unikernel.hermit.test: 10.1.2.3 port 80")
+          and guest.has("gethostbyname unikernel.hermit.test: 10.1.2.3"), f"the guest resolved: {guest.lines[-4:]}")
+    check("unikernel.hermit.test" in asked, f"the namespace's DNS server was asked {asked}")
+
+
+def user_banner(proxy, images):
+    """HERMIT_NETIF=user: a guest server that speaks first on a forwarded port (as SMTP) is
+    reached: the proxy gives the guest the handshake's last ACK that Debian 12's passt holds
+    back until the host sends (proxy/src/net/handshake.rs)."""
+    ns = Netns()
+    ns.uplink()
+    ns.enter()
+    guest = fault_guest(ns, proxy, images, "banner", 2525, HERMIT_NETIF="user", HERMIT_APP_PORT="2525")
+    guest.wait_for("listening on 2525")
+    # passt accepts on 127.0.0.1 at once but resets until the guest has its DHCP address.
+    deadline = time.time() + 20
+    banner = b""
+    while not banner and time.time() < deadline:
+        try:
+            c = socket.create_connection(("127.0.0.1", 2525), timeout=5)
+            banner = c.recv(64)
+        except OSError:
+            banner = b""
+        if not banner:
+            c.close()
+            time.sleep(0.5)
+    check(banner == b"220 hermit ready\r\n", f"the guest's banner arrived first: {banner!r}")
+    c.sendall(b"QUIT\r\n")
+    bye = c.recv(64)
+    c.close()
+    check(bye == b"221 bye\r\n", f"the guest answered QUIT: {bye!r}")
+    guest_passed(guest, "banner")
 
 
 # ---- benchmarks ------------------------------------------------------------------------------------
@@ -610,6 +937,16 @@ SCENARIOS = {
     "two-guests": two_guests,
     "user-http": user_http,
     "user-client": user_client,
+    "user-udp": user_udp,
+    "user-dns": user_dns,
+    "user-banner": user_banner,
+    "addr-conflict": addr_conflict,
+    "tap-poll": tap_poll,
+    "tap-nbconnect": tap_nbconnect,
+    "tap-reset": tap_reset,
+    "tap-halfclose": tap_halfclose,
+    "tap-backlog": tap_backlog,
+    "tap-many": tap_many,
     "bench": bench,
 }
 

@@ -36,12 +36,14 @@ pub struct Device {
     nic: Option<alloc::boxed::Box<dyn Nic>>,
     /// Frames taken from the NIC since the last [`Device::take_nic_rx`].
     nic_rx: usize,
+    /// The NIC's IPv4 address, whose ARP probes the device answers ([`super::arp`]).
+    pub ipv4: Option<[u8; 4]>,
 }
 
 impl Device {
     /// A device with hardware address `mac`, and a NIC if there is one.
     pub fn new(mac: EthernetAddress, nic: Option<alloc::boxed::Box<dyn Nic>>) -> Self {
-        Self { mac, queue: VecDeque::new(), nic, nic_rx: 0 }
+        Self { mac, queue: VecDeque::new(), nic, nic_rx: 0, ipv4: None }
     }
 
     /// Whether a NIC is attached.
@@ -178,6 +180,9 @@ impl phy::Device for Device {
                 let mut buf = vec![0; NIC_MTU + 14 + 4];
                 let len = nic.receive(&mut buf)?;
                 buf.truncate(len);
+                if let Some(reply) = self.ipv4.and_then(|ip| super::arp::probe_reply(&buf, self.mac.0, ip)) {
+                    let _ = nic.send(&reply);
+                }
                 self.nic_rx += 1;
                 buf
             }

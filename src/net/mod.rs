@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod addr;
+pub mod arp;
 pub mod device;
 pub mod dns;
 pub mod poll;
@@ -121,6 +122,7 @@ impl Stack {
             }
         }
         set_addrs(&mut iface, static_v4, link_local);
+        device.ipv4 = static_v4.map(|cidr| cidr.address().octets());
         log::info!("net: {} {:?}", if nic.is_some() { "uhyve-net" } else { "loopback only" }, iface.ip_addrs());
         let configured = dhcp.is_none();
         Self {
@@ -176,6 +178,7 @@ impl Stack {
             Some(dhcpv4::Event::Configured(config)) => {
                 log::info!("net: DHCP gave {} via {:?}", config.address, config.router);
                 set_addrs(&mut self.iface, Some(config.address), self.link_local);
+                self.device.ipv4 = Some(config.address.address().octets());
                 if let Some(router) = config.router {
                     let _ = self.iface.routes_mut().add_default_ipv4_route(router);
                 }
@@ -186,6 +189,7 @@ impl Stack {
             }
             Some(dhcpv4::Event::Deconfigured) => {
                 set_addrs(&mut self.iface, None, self.link_local);
+                self.device.ipv4 = None;
                 self.iface.routes_mut().remove_default_ipv4_route();
             }
             None => {}

@@ -86,6 +86,8 @@ struct Inner {
     error: Option<Errno>,
     shut_rd: bool,
     shut_wr: bool,
+    /// The connection failed or was reset, and `error` got that once.
+    failed: bool,
     options: Options,
 }
 
@@ -181,6 +183,7 @@ impl Socket {
             error: None,
             shut_rd: false,
             shut_wr: false,
+            failed: false,
             options,
         };
         Self { kind, v6, nonblocking: AtomicBool::new(false), inner: SpinLock::new(inner) }
@@ -422,16 +425,24 @@ impl Socket {
         }
         let mut done = 0;
         let result = block(nonblocking, timeout, |stack| {
-            let inner = self.inner.lock();
+            let mut inner = self.inner.lock();
             let Tcp::Conn { handle, .. } = inner.tcp else { return Some(Err(ENOTCONN)) };
             if inner.shut_wr {
                 return Some(Err(EPIPE));
+            }
+            refresh_error(stack, &mut inner);
+            if let Some(e) = inner.error {
+                // After part of the data went out, the count now and the error next time.
+                if done > 0 {
+                    return Some(Ok(done));
+                }
+                inner.error = None;
+                return Some(Err(e));
             }
             let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
             if !socket.may_send() {
                 return match socket.state() {
                     tcp::State::SynSent | tcp::State::SynReceived => None,
-                    tcp::State::Closed if socket.recv_queue() == 0 => Some(Err(ECONNRESET)),
                     _ => Some(Err(EPIPE)),
                 };
             }
@@ -474,6 +485,11 @@ impl Socket {
                 }
             }
             let Tcp::Conn { handle, .. } = inner.tcp else { return Some(Err(ENOTCONN)) };
+            refresh_error(stack, &mut inner);
+            if let Some(e) = inner.error.take() {
+                return Some(Err(e));
+            }
+            let failed = inner.failed;
             let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
             let result = if peek { socket.peek_slice(buf) } else { socket.recv_slice(buf) };
             match result {
@@ -486,6 +502,8 @@ impl Socket {
                 Err(tcp::RecvError::Finished) => Some(Ok((0, None))),
                 Err(tcp::RecvError::InvalidState) => match socket.state() {
                     tcp::State::SynSent => None,
+                    // The reset was reported once (as on Linux): end of stream from then on.
+                    _ if failed => Some(Ok((0, None))),
                     _ => Some(Err(ECONNRESET)),
                 },
             }
@@ -583,19 +601,31 @@ impl Socket {
     }
 }
 
-/// Notes the end of a handshake: established, or failed (`ECONNREFUSED` into `error`).
+/// Notes the end of a handshake (established, or failed: `ECONNREFUSED` into `error`) and a
+/// reset of an established connection (`ECONNRESET` into `error`, once: as on Linux, `poll`
+/// reports `POLLERR` and `SO_ERROR`, `recv` or `send` the error until one of them took it).
 fn refresh_error(stack: &mut Stack, inner: &mut Inner) {
-    if let Tcp::Conn { handle, established } = &mut inner.tcp {
-        if !*established {
-            match stack.sockets.get::<tcp::Socket>(*handle).state() {
-                tcp::State::SynSent | tcp::State::SynReceived => {}
-                tcp::State::Closed => {
-                    *established = true;
-                    inner.error = Some(ECONNREFUSED);
-                }
-                _ => *established = true,
+    let Tcp::Conn { handle, established } = &mut inner.tcp else { return };
+    if inner.failed {
+        return;
+    }
+    let socket = stack.sockets.get_mut::<tcp::Socket>(*handle);
+    if !*established {
+        match socket.state() {
+            tcp::State::SynSent | tcp::State::SynReceived => {}
+            tcp::State::Closed => {
+                *established = true;
+                inner.failed = true;
+                inner.error = Some(ECONNREFUSED);
             }
+            _ => *established = true,
         }
+    } else if socket.state() == tcp::State::Closed
+        && matches!(socket.recv_slice(&mut []), Err(tcp::RecvError::InvalidState))
+    {
+        // Closed without the peer's FIN: reset (or timed out).
+        inner.failed = true;
+        inner.error = Some(ECONNRESET);
     }
 }
 

@@ -7,13 +7,15 @@
 //! 0x2B on vCPU 0 once when a frame waits, and again only after a `NETREAD` found nothing.
 
 pub mod frames;
+mod handshake;
 pub mod irq;
 mod passt;
+mod probe;
 mod tap;
 
 use std::cell::RefCell;
 use std::mem::offset_of;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex, Once, OnceLock};
 
 use hermit_interface::hypercall::{NetRead, NetWrite};
@@ -30,8 +32,9 @@ enum Backend {
     /// A tap device (non-blocking): one `read`/`write` per frame.
     Tap(OwnedFd),
     /// passt's stream socket (blocking writes of whole records; reads only when `poll`
-    /// says so, under the decoder's lock).
-    Stream { fd: OwnedFd, rx: Mutex<StreamDecoder>, tx: Mutex<()> },
+    /// says so, under the decoder's lock), and frames the proxy adds for the guest
+    /// ([`handshake`]), delivered before passt's.
+    Stream { fd: OwnedFd, rx: Mutex<StreamDecoder>, tx: Mutex<()>, injected: Mutex<Vec<Vec<u8>>> },
 }
 
 /// The guest's network interface.
@@ -57,6 +60,7 @@ impl Nic {
                 fd: passt::start(&config.app_ports, config.ip, config.verbose)?,
                 rx: Mutex::new(StreamDecoder::default()),
                 tx: Mutex::new(()),
+                injected: Mutex::new(Vec::new()),
             },
         };
         let mac = config.mac.unwrap_or_else(|| {
@@ -65,6 +69,17 @@ impl Nic {
             unsafe { libc::getrandom(random.as_mut_ptr().cast(), random.len(), 0) };
             frames::local_mac(random)
         });
+        if let Backend::Tap(fd) = &backend {
+            let ip = config.ip.unwrap_or(crate::config::TAP_DEFAULTS[0]);
+            let what = match netif {
+                Netif::Fd(n) => format!("the tap @{n}"),
+                Netif::Tap(name) => name.clone(),
+                Netif::User => String::new(),
+            };
+            if ip != [0; 4] {
+                probe::check(fd.as_fd(), mac, ip, &what)?;
+            }
+        }
         Ok(Some(Nic {
             backend,
             mac,
@@ -79,7 +94,12 @@ impl Nic {
     #[cfg(test)]
     pub(crate) fn over_socket(fd: OwnedFd, stream: bool, mac: [u8; 6]) -> Nic {
         let backend = if stream {
-            Backend::Stream { fd, rx: Mutex::new(StreamDecoder::default()), tx: Mutex::new(()) }
+            Backend::Stream {
+                fd,
+                rx: Mutex::new(StreamDecoder::default()),
+                tx: Mutex::new(()),
+                injected: Mutex::new(Vec::new()),
+            }
         } else {
             Backend::Tap(fd)
         };
@@ -112,10 +132,17 @@ impl Nic {
                 let n = unsafe { libc::write(fd.as_raw_fd(), frame.as_ptr().cast(), frame.len()) };
                 n == frame.len() as isize
             }
-            Backend::Stream { fd, tx, .. } => {
+            Backend::Stream { fd, tx, injected, .. } => {
                 let record = frames::stream_record(frame);
-                let _guard = tx.lock().expect("passt writer");
-                write_all(fd.as_raw_fd(), &record)
+                let sent = {
+                    let _guard = tx.lock().expect("passt writer");
+                    write_all(fd.as_raw_fd(), &record)
+                };
+                if let Some(ack) = handshake::ack_for_syn_ack(frame).filter(|_| sent) {
+                    injected.lock().expect("injected frames").push(ack);
+                    self.raise_if_armed();
+                }
+                sent
             }
         }
     }
@@ -128,7 +155,12 @@ impl Nic {
                 let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
                 (n > 0).then_some(n as usize)
             }
-            Backend::Stream { fd, rx, .. } => {
+            Backend::Stream { fd, rx, injected, .. } => {
+                if let Some(frame) = injected.lock().expect("injected frames").pop() {
+                    let n = frame.len().min(buf.len());
+                    buf[..n].copy_from_slice(&frame[..n]);
+                    return Some(n);
+                }
                 let mut decoder = rx.lock().expect("passt reader");
                 loop {
                     match decoder.next_frame() {
@@ -162,7 +194,19 @@ impl Nic {
     fn buffered(&self) -> bool {
         match &self.backend {
             Backend::Tap(_) => false,
-            Backend::Stream { rx, .. } => rx.lock().expect("passt reader").has_frame(),
+            Backend::Stream { rx, injected, .. } => {
+                !injected.lock().expect("injected frames").is_empty() || rx.lock().expect("passt reader").has_frame()
+            }
+        }
+    }
+
+    /// Raises the receive interrupt for a frame the proxy queued itself, if it is armed.
+    fn raise_if_armed(&self) {
+        let Some(irq) = self.irq.get() else { return };
+        let mut armed = self.armed.lock().expect("rx arm");
+        if *armed {
+            *armed = false;
+            irq.raise();
         }
     }
 
