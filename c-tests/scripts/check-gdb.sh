@@ -36,12 +36,15 @@ start_proxy() {
 	shift
 	for attempt in 1 2 3 4 5 6 7 8; do
 		port=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+		# The shell creates the output files in the background: a stale "waiting for GDB" of
+		# an earlier run must not be taken for this proxy's.
+		rm -f "$out.out" "$out.err"
 		# shellcheck disable=SC2086
 		env $env_vars HERMIT_DEBUG=1 HERMIT_DEBUG_PORT=$port "$proxy" "$image" "$@" > "$out.out" 2> "$out.err" &
 		pid=$!
 		i=0
 		while [ $i -lt 200 ]; do
-			grep -q "waiting for GDB" "$out.err" && return 0
+			grep -qs "waiting for GDB" "$out.err" && return 0
 			kill -0 "$pid" 2> /dev/null || break
 			sleep 0.05
 			i=$((i + 1))
