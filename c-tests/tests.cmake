@@ -483,7 +483,11 @@ hermit_c_run(omp_stack_override PROGRAM omp_stack ENV HERMIT_CPUS=2 OMP_STACKSIZ
 hermit_c_many_cpus(posix_pipes PROGRAM posix_pipes TIMEOUT 120 MATCH "all [0-9]+ checks passed")
 # The program the GDB checks debug (proxy.gdb-*); alone it ends with status 3.
 hermit_c_test(gdb_target COMPILE_OPTIONS -O0 -pthread LINK_OPTIONS -pthread ENV HERMIT_CPUS=2 EXIT_CODE 3
-  MATCH "local=42 worker=25")
+  MATCH "local=42 worker=25 watched=7")
+hermit_c_run(gdb_target_tasks PROGRAM gdb_target ARGS tasks ENV HERMIT_CPUS=2 EXIT_CODE 3 TIMEOUT 20
+  MATCH "tasks: main [0-9]+, locker [0-9]+, joiner [0-9]+")
+hermit_c_run(gdb_target_segv PROGRAM gdb_target ARGS segv EXIT_CODE 242 TIMEOUT 20
+  MATCH "write at address 0x0 \\(null pointer dereference\\)")
 
 # Networking, loader side (issue 13): without a NIC the header keeps the image's addresses;
 # the net.* tests (c-tests/net/netns_test.py, in network namespaces they create) run it with a

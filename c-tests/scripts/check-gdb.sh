@@ -5,8 +5,11 @@
 # info threads, continue to the exit status), thread (a breakpoint in the second thread, its
 # FS base, an AVX register written),
 # hypercall-step (stepi over a port access), interrupt (Ctrl-C, write a variable, continue),
-# detach, drop (GDB killed mid-run), kill, port-in-use. Each run takes a free port: a port
-# the proxy cannot bind is retried with another one.
+# detach, drop (GDB killed mid-run), kill, port-in-use, tasks-1cpu and tasks-2cpus (the
+# blocked threads of a 3-thread program in info threads, `thread N` + bt on each), segv (a NULL
+# write stops GDB with SIGSEGV at its line; continue ends with 242), watch (a software
+# watchpoint stops at the writing line). Each run takes a free port: a port the proxy cannot
+# bind is retried with another one.
 set -eu
 proxy=$1 image=$2 source=$3 dir=$4 case=$5
 mkdir -p "$dir"
@@ -33,12 +36,15 @@ start_proxy() {
 	shift
 	for attempt in 1 2 3 4 5 6 7 8; do
 		port=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+		# The shell creates the output files in the background: a stale "waiting for GDB" of
+		# an earlier run must not be taken for this proxy's.
+		rm -f "$out.out" "$out.err"
 		# shellcheck disable=SC2086
 		env $env_vars HERMIT_DEBUG=1 HERMIT_DEBUG_PORT=$port "$proxy" "$image" "$@" > "$out.out" 2> "$out.err" &
 		pid=$!
 		i=0
 		while [ $i -lt 200 ]; do
-			grep -q "waiting for GDB" "$out.err" && return 0
+			grep -qs "waiting for GDB" "$out.err" && return 0
 			kill -0 "$pid" 2> /dev/null || break
 			sleep 0.05
 			i=$((i + 1))
@@ -60,6 +66,15 @@ run_gdb() {
 }
 
 write_line=$(grep -n 'through a hypercall' "$source" | cut -d: -f1)
+null_line=$(grep -n 'the NULL write' "$source" | cut -d: -f1)
+watched_line=$(grep -n 'the watched write' "$source" | cut -d: -f1)
+# GDB commands that select the thread of hermit task <id in variable $1> (GDB numbers threads
+# itself; the stub's thread id of a waiting task is 1000 + its id).
+select_task() {
+	printf '%s\n' "python" "want = 1000 + int(gdb.parse_and_eval('$1'))" \
+		"[t.switch() for t in gdb.selected_inferior().threads() if t.ptid[1] == want]" \
+		"print('selected %s' % gdb.selected_thread().ptid[1])" "end"
+}
 case $case in
 main)
 	start_proxy HERMIT_CPUS=2 --
@@ -68,7 +83,7 @@ main)
 	expect "$out.gdb" '^\$1 = 42$' "the local after three lines"
 	expect "$out.gdb" '^#0 .*main \(.*gdb_target.c:[0-9]+' "bt: main with its source line"
 	expect "$out.gdb" '^#1 .* in libc_start \(.*crt0.c:[0-9]+' "bt: libc_start below main"
-	expect "$out.gdb" '^\* 1 +Thread 1.1 \(vCPU 0\)' "info threads: vCPU 0"
+	expect "$out.gdb" '^\* 1 +Thread 1.1 \(vCPU 0, task [0-9]+\)' "info threads: vCPU 0 runs main's task"
 	expect "$out.gdb" '^  2 +Thread 1.2 \(vCPU 1' "info threads: vCPU 1"
 	expect "$out.gdb" "exited with code 03" "GDB saw the exit status"
 	[ "$status" -eq 3 ] || fail "the proxy exited with $status, not the program's 3"
@@ -78,7 +93,7 @@ thread)
 	run_gdb "break worker" "continue" "info threads" "next" "next" "print worker_result" \
 		'printf "fs_base %#lx\n", $fs_base' 'set var $ymm3.v4_int64[3] = 77' "stepi" 'print $ymm3.v4_int64[3]' "continue"
 	expect "$out.gdb" "Thread 2 hit Breakpoint 1, worker \(" "the breakpoint in the second thread"
-	expect "$out.gdb" '^\* 2 +Thread 1.2 \(vCPU 1\) +worker' "the second vCPU runs the worker"
+	expect "$out.gdb" '^\* 2 +Thread 1.2 \(vCPU 1, task [0-9]+\) +worker' "the second vCPU runs the worker"
 	expect "$out.gdb" '^\$1 = 25$' "the worker's result after two lines"
 	expect "$out.gdb" '^fs_base 0x[1-9a-f][0-9a-f]+$' "the thread's FS base (its TLS)"
 	expect "$out.gdb" '^\$2 = 77$' "an AVX register written by GDB, kept across a step"
@@ -117,8 +132,50 @@ detach | drop)
 		expect "$out.err" "connection to GDB ended" "the proxy saw the connection end"
 	fi
 	expect "$out.gdb" "hit Breakpoint 1, main \(" "the breakpoint at main"
-	expect "$out.out" "^local=42 worker=25$" "the guest ran to its end"
+	expect "$out.out" "^local=42 worker=25 watched=7$" "the guest ran to its end"
 	[ "$status" -eq 3 ] || fail "the proxy exited with $status, not the program's 3"
+	;;
+tasks-1cpu | tasks-2cpus)
+	cpus=${case#tasks-}
+	cpus=${cpus%%cpu*}
+	start_proxy HERMIT_CPUS=$cpus -- tasks
+	run_gdb "break tasks_blocked" "continue" "info threads" "$(select_task locker_id)" "bt" \
+		"$(select_task joiner_id)" "bt" "thread 1" "continue"
+	expect "$out.gdb" "hit Breakpoint 1, tasks_blocked \(" "the breakpoint while two threads wait"
+	locker=$(grep -E '^tasks: ' "$out.out" | sed 's/.*locker \([0-9]*\).*/\1/')
+	joiner=$(grep -E '^tasks: ' "$out.out" | sed 's/.*joiner \([0-9]*\).*/\1/')
+	[ -n "$locker" ] && [ -n "$joiner" ] || fail "the program did not print its task ids"
+	expect "$out.gdb" "Thread 1\\.$((1000 + locker)) \\(task $locker, blocked" "info threads: the blocked locker"
+	expect "$out.gdb" "Thread 1\\.$((1000 + joiner)) \\(task $joiner, blocked" "info threads: the blocked joiner"
+	expect "$out.gdb" "^selected $((1000 + locker))$" "thread: the locker selected"
+	expect "$out.gdb" "^#[0-9]+ .*pthread_mutex_lock \(" "bt: the locker waits in pthread_mutex_lock"
+	expect "$out.gdb" "^#[0-9]+ .* in locker \(.*gdb_target.c:[0-9]+" "bt: ... called by locker"
+	expect "$out.gdb" "^selected $((1000 + joiner))$" "thread: the joiner selected"
+	expect "$out.gdb" "^#[0-9]+ .*pthread_join \(" "bt: the joiner waits in pthread_join"
+	expect "$out.gdb" "^#[0-9]+ .* in joiner \(.*gdb_target.c:[0-9]+" "bt: ... called by joiner"
+	expect "$out.gdb" "exited with code 03" "GDB saw the exit status"
+	[ "$status" -eq 3 ] || fail "the proxy exited with $status"
+	;;
+segv)
+	start_proxy -- segv
+	run_gdb "continue" "bt" "continue"
+	expect "$out.gdb" "received signal SIGSEGV, Segmentation fault" "GDB stopped at the fault"
+	expect "$out.gdb" "^#0 .*crash \(p=0x0\) at .*gdb_target.c:$null_line" "bt: the NULL write's line"
+	expect "$out.gdb" "^#1 .* in main \(" "bt: main below crash"
+	expect "$out.gdb" "exited with code 0362" "GDB saw the status 242"
+	expect "$out.err" "write at address 0x0 \(null pointer dereference\)" "the kernel's fault report"
+	[ "$status" -eq 242 ] || fail "the proxy exited with $status, not 242"
+	;;
+watch)
+	# No hardware watchpoints on PVM (see ARCHITECTURE.md): a software one, which GDB checks
+	# by single-stepping, from a breakpoint just before the write.
+	start_proxy HERMIT_CPUS=2 --
+	run_gdb "break touch" "continue" "set can-use-hw-watchpoints 0" "watch watched" "continue" "delete" "continue"
+	expect "$out.gdb" "^Watchpoint 2: watched" "a software watchpoint"
+	expect "$out.gdb" "^New value = 7$" "the write stopped GDB"
+	expect "$out.gdb" "^touch \\(\\) at .*gdb_target.c:$watched_line" "stopped at the writing line"
+	expect "$out.gdb" "exited with code 03" "GDB saw the exit status"
+	[ "$status" -eq 3 ] || fail "the proxy exited with $status"
 	;;
 kill)
 	start_proxy --

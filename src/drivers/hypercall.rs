@@ -64,6 +64,15 @@ pub fn publish_memory(heap_break: u64, kernel_low: u64) {
     }
 }
 
+/// Publishes the address of the kernel's task table (`hermit_interface::tasks`) in the
+/// header extension for the loader's GDB stub; nothing under loaders without the extension.
+pub fn publish_task_table(addr: u64) {
+    let Some(ext) = header_ext() else { return };
+    // SAFETY: as in `publish_memory`: an aligned u64 of the extension block that the kernel
+    // owns for writing.
+    unsafe { AtomicU64::from_ptr(core::ptr::addr_of!(ext.task_table).cast_mut()) }.store(addr, Ordering::Release);
+}
+
 /// Gives the first core its argument area and records the loader's features.
 pub fn init_bsp() {
     // The static is handed to core 0 alone.

@@ -14,6 +14,7 @@ mod placement;
 mod runqueue;
 mod stacks;
 mod task;
+mod tasklist;
 mod tls;
 
 use ::core::fmt::Write;
@@ -124,6 +125,7 @@ pub fn spawn(
     }
     init(&task);
     TASKS.lock().insert(task.id, task.clone());
+    tasklist::link(&task);
     LIVE.fetch_add(1, Ordering::AcqRel);
     of(core).ok_or(EINVAL)?.make_ready(task.clone());
     yield_if_outranked();
@@ -162,6 +164,7 @@ pub fn exit_current(code: i32) -> ! {
     let me = current();
     // Unlisted first, so that once a joiner sees the task ended, signals to it fail (ESRCH).
     TASKS.lock().remove(&me.id);
+    tasklist::unlink(me);
     me.exit_code.store(code, Ordering::Relaxed);
     me.exited.store(1, Ordering::Release);
     crate::synch::futex::wake(&me.exited, usize::MAX);
@@ -187,7 +190,9 @@ pub fn run_main(cores: u32, entry: Entry) -> Errno {
     })();
     match prepared {
         Ok(task) => {
+            tasklist::publish();
             TASKS.lock().insert(task.id, task.clone());
+            tasklist::link(&task);
             LIVE.fetch_add(1, Ordering::AcqRel);
             this().make_ready(task);
             // The boot code ran on a static stack in the image; the idle loop runs on the

@@ -58,6 +58,8 @@ pub struct Task {
     pub exit_code: AtomicI32,
     /// The POSIX thread record of the task (`*const Thread`), once it has one.
     pub pthread: AtomicU64,
+    /// The next task in the debugger's task list (`super::tasklist`), 0 at its end.
+    pub(super) next: AtomicU64,
 }
 
 // SAFETY: `rsp` is only touched with preemption disabled by the core that switches away from
@@ -94,6 +96,7 @@ impl Task {
             exited: AtomicU32::new(0),
             exit_code: AtomicI32::new(0),
             pthread: AtomicU64::new(0),
+            next: AtomicU64::new(0),
         }
     }
 

@@ -263,6 +263,9 @@ pub struct HeaderExt {
     /// Written by the kernel: the lowest address of its allocations from the top of RAM
     /// (stacks, page tables); 0 until set. A hint, like [`HeaderExt::heap_break`].
     pub kernel_low: u64,
+    /// Written by the kernel: the guest address of its [`crate::tasks::TaskTable`] (0 until
+    /// set, and from kernels that predate the field). Read by the GDB stub.
+    pub task_table: u64,
 }
 
 const _: () = {
@@ -273,7 +276,8 @@ const _: () = {
     assert!(offset_of!(HeaderExt, cpu_hide) == 40);
     assert!(offset_of!(HeaderExt, heap_break) == 48);
     assert!(offset_of!(HeaderExt, kernel_low) == 56);
-    assert!(size_of::<HeaderExt>() == 64);
+    assert!(offset_of!(HeaderExt, task_table) == 64);
+    assert!(size_of::<HeaderExt>() == 72);
 };
 
 #[cfg(test)]

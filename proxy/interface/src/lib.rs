@@ -16,6 +16,7 @@ pub mod header;
 pub mod hypercall;
 pub mod qemu;
 pub mod stat;
+pub mod tasks;
 
 /// Guest-virtual (and, under uhyve, guest-physical) address of the kernel image and its header.
 pub const KERNEL_START: u64 = 0x80_0000;

@@ -38,6 +38,9 @@ pub enum Stop {
     Step(usize),
     /// A `int3` of the program itself, or a trap nobody asked for.
     Trap(usize),
+    /// A fault of the program (exception `vector`); resumed, the vCPU reports it and the
+    /// guest ends as without a debugger.
+    Fault(usize, u64),
     /// The guest ended with this status.
     Exited(i32),
 }

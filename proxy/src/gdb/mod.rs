@@ -2,21 +2,27 @@
 //!
 //! The proxy listens on `127.0.0.1:HERMIT_DEBUG_PORT` (1234), waits for GDB before the first
 //! guest instruction and serves the remote protocol on its own thread: one GDB thread per
-//! vCPU, registers, memory through the guest's page tables, software breakpoints, single
-//! steps, Ctrl-C, detach and kill.
+//! vCPU and one per hermit task that no vCPU runs ([`tasks`]), registers, memory through the
+//! guest's page tables, software breakpoints, single steps, stops at faults, Ctrl-C, detach
+//! and kill.
 //!
 //! On PVM hosts `KVM_SET_GUEST_DEBUG` does not see CPL-3 code (measured: an `int3` at CPL 3
 //! goes to the guest even with `KVM_GUESTDBG_USE_SW_BP`, hardware breakpoints never fire,
-//! and single steps stop coming once the guest is at CPL 3), so breakpoints and steps come
+//! and single steps stop coming once the guest is at CPL 3; debug registers loaded with
+//! `KVM_SET_DEBUGREGS` never fire at CPL 3 either, so there are no hardware breakpoints or
+//! watchpoints), so breakpoints and steps come
 //! through the guest kernel: with the header feature `FEATURE_DEBUG` its CPL-0 trampoline
 //! turns #BP and #DB from CPL 3 into a `DEBUG` port exit carrying the trap frame
 //! ([`regs::Frame`]), and a single step is the trap flag in that frame (or in the registers
-//! of a vCPU stopped from outside). The same path works on hardware KVM.
+//! of a vCPU stopped from outside). A fault of CPL-3 code makes the same exit before the
+//! kernel reports it, which GDB sees as SIGSEGV, SIGILL, SIGFPE or SIGBUS. The same path
+//! works on hardware KVM.
 
 mod arch;
 mod control;
 mod regs;
 mod target;
+mod tasks;
 
 use std::io::ErrorKind;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -242,8 +248,9 @@ impl ConnectionExt for Conn {
     }
 }
 
-/// vCPU thread: handles a `DEBUG` exit (a breakpoint or single step of CPL-3 code, or an
-/// `int3` of the program), stopping until GDB resumes the vCPU.
+/// vCPU thread: handles a `DEBUG` exit (a breakpoint or single step of CPL-3 code, an
+/// `int3` of the program, or a fault of CPL-3 code on its way to the kernel's fault report),
+/// stopping until GDB resumes the vCPU.
 pub fn debug_trap(host: &Host, control: &Control, vcpu: &VcpuFd, id: usize) -> Outcome {
     let Ok(regs) = vcpu.get_regs() else { return Outcome::Fatal("cannot read the registers of a debug trap".into()) };
     let Ok(sregs) = vcpu.get_sregs() else { return Outcome::Fatal("cannot read the registers of a debug trap".into()) };
@@ -272,7 +279,8 @@ pub fn debug_trap(host: &Host, control: &Control, vcpu: &VcpuFd, id: usize) -> O
     let stop = match vector {
         3 if ours => Stop::Breakpoint(id),
         1 if control.stepping(id) => Stop::Step(id),
-        _ => Stop::Trap(id),
+        1 | 3 => Stop::Trap(id),
+        _ => Stop::Fault(id, vector),
     };
     control.pause(id, vcpu, &host.ram, Some(regs.rsp), Some(stop));
     Outcome::Continue

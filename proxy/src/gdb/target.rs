@@ -1,8 +1,14 @@
-//! The guest as a `gdbstub` target: one GDB thread per vCPU (thread `n` is vCPU `n - 1`),
-//! registers from the stopped vCPUs, memory through the guest's page tables, software
+//! The guest as a `gdbstub` target: one GDB thread per vCPU (thread `n` is vCPU `n - 1`)
+//! and one per hermit task that no vCPU runs ([`super::tasks`]), registers from the stopped
+//! vCPUs and the tasks' switch frames, memory through the guest's page tables, software
 //! breakpoints and single steps.
+//!
+//! Resuming: GDB's actions name vCPUs; an action for a task thread (GDB's `continue` or
+//! `step` after `thread N` selected a waiting task) cannot run that task by itself, so it
+//! resumes every vCPU (also under scheduler locking) and steps none.
 
 use std::collections::BTreeMap;
+use std::mem::offset_of;
 use std::num::NonZeroUsize;
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
@@ -18,9 +24,11 @@ use gdbstub::target::ext::monitor_cmd::{ConsoleOutput, MonitorCmd, MonitorCmdOps
 use gdbstub::target::ext::thread_extra_info::{ThreadExtraInfo, ThreadExtraInfoOps};
 use gdbstub::target::{Target, TargetError, TargetResult};
 use gdbstub::{outputln, stub::MultiThreadStopReason};
+use hermit_interface::header::{offset, HeaderExt};
 
 use super::arch::{HermitRegs, X86_64Hermit};
 use super::control::{Action, Control, Stop};
+use super::tasks::{self, Memory, TaskInfo, TASK_TID_BASE};
 use crate::host::Host;
 use crate::paging;
 
@@ -36,6 +44,8 @@ pub struct HermitTarget {
     actions: BTreeMap<usize, Action>,
     /// Threads without an action stay stopped in the next resume (GDB's scheduler locking).
     lock_others: bool,
+    /// An action named a task thread: the next resume continues every vCPU.
+    task_action: bool,
 }
 
 /// GDB's thread id of vCPU `id`.
@@ -43,10 +53,22 @@ pub fn tid(id: usize) -> Tid {
     NonZeroUsize::new(id + 1).expect("id + 1 is not zero")
 }
 
+/// The signal Linux would deliver for exception `vector`: divide error and x87/SIMD
+/// floating-point faults SIGFPE, invalid opcode SIGILL, alignment check SIGBUS, the rest
+/// (page fault, general protection, ...) SIGSEGV.
+pub fn fault_signal(vector: u64) -> Signal {
+    match vector {
+        0 | 16 | 19 => Signal::SIGFPE,
+        6 => Signal::SIGILL,
+        17 => Signal::SIGBUS,
+        _ => Signal::SIGSEGV,
+    }
+}
+
 impl HermitTarget {
     /// A target for `host`.
     pub fn new(host: Arc<Host>, control: Arc<Control>, events: Receiver<Stop>) -> Self {
-        Self { host, control, events, actions: BTreeMap::new(), lock_others: false }
+        Self { host, control, events, actions: BTreeMap::new(), lock_others: false, task_action: false }
     }
 
     /// The stop reason GDB gets for `stop`.
@@ -56,8 +78,25 @@ impl HermitTarget {
             Stop::Step(id) | Stop::Trap(id) => {
                 MultiThreadStopReason::SignalWithThread { tid: tid(id), signal: Signal::SIGTRAP }
             }
+            Stop::Fault(id, vector) => {
+                MultiThreadStopReason::SignalWithThread { tid: tid(id), signal: fault_signal(vector) }
+            }
             Stop::Exited(code) => MultiThreadStopReason::Exited(code as u8),
         }
+    }
+
+    /// The live tasks, if the kernel published its task table.
+    fn tasks(&self) -> Vec<TaskInfo> {
+        let at = self.host.entry + (offset::EXT + offset_of!(HeaderExt, task_table)) as u64;
+        let Ok(addr) = self.host.ram.load_u64(at) else { return Vec::new() };
+        let Some(table) = tasks::read_table(self, addr) else { return Vec::new() };
+        tasks::read_tasks(self, &table, &self.control.started())
+    }
+
+    /// The task behind GDB thread `tid` if it is a task thread whose task no vCPU runs.
+    fn task_of(&self, tid: Tid) -> Option<TaskInfo> {
+        let id = tid.get().checked_sub(TASK_TID_BASE)?;
+        self.tasks().into_iter().find(|t| t.id as usize == id && t.running_on.is_none())
     }
 
     /// Applies `f` to each guest-physical piece of `len` bytes at guest-virtual `addr`;
@@ -74,6 +113,14 @@ impl HermitTarget {
             done += n;
         }
         done
+    }
+}
+
+impl Memory for HermitTarget {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> bool {
+        let len = buf.len();
+        self.each_piece(addr, len, |paddr, at, n| self.control.read_phys(&self.host.ram, paddr, &mut buf[at..at + n]))
+            == len
     }
 }
 
@@ -96,11 +143,20 @@ impl Target for HermitTarget {
 
 impl MultiThreadBase for HermitTarget {
     fn read_registers(&mut self, regs: &mut HermitRegs, tid: Tid) -> TargetResult<(), Self> {
+        if tid.get() >= TASK_TID_BASE {
+            let task = self.task_of(tid).ok_or(TargetError::NonFatal)?;
+            *regs = tasks::switch_registers(self, task.rsp).ok_or(TargetError::NonFatal)?;
+            return Ok(());
+        }
         *regs = self.control.with_snapshot(tid.get() - 1, |s| s.to_gdb()).ok_or(TargetError::NonFatal)?;
         Ok(())
     }
 
+    /// A task thread's registers are read-only (its switch frame is the kernel's).
     fn write_registers(&mut self, regs: &HermitRegs, tid: Tid) -> TargetResult<(), Self> {
+        if tid.get() >= TASK_TID_BASE {
+            return Err(TargetError::NonFatal);
+        }
         self.control.with_snapshot(tid.get() - 1, |s| s.set_from_gdb(regs)).ok_or(TargetError::NonFatal)
     }
 
@@ -129,6 +185,11 @@ impl MultiThreadBase for HermitTarget {
         for id in self.control.started() {
             thread_is_active(tid(id));
         }
+        for task in self.tasks().iter().filter(|t| t.running_on.is_none()) {
+            if let Some(t) = Tid::new(task.tid()) {
+                thread_is_active(t);
+            }
+        }
         Ok(())
     }
 
@@ -143,13 +204,15 @@ impl MultiThreadBase for HermitTarget {
 
 impl MultiThreadResume for HermitTarget {
     fn resume(&mut self) -> Result<(), Self::Error> {
-        self.control.resume(&std::mem::take(&mut self.actions), self.lock_others);
+        let lock_others = self.lock_others && !self.task_action;
+        self.control.resume(&std::mem::take(&mut self.actions), lock_others);
         Ok(())
     }
 
     fn clear_resume_actions(&mut self) -> Result<(), Self::Error> {
         self.actions.clear();
         self.lock_others = false;
+        self.task_action = false;
         Ok(())
     }
 
@@ -158,7 +221,11 @@ impl MultiThreadResume for HermitTarget {
     }
 
     fn set_resume_action_continue(&mut self, tid: Tid, _signal: Option<Signal>) -> Result<(), Self::Error> {
-        self.actions.insert(tid.get() - 1, Action::Continue);
+        if tid.get() >= TASK_TID_BASE {
+            self.task_action = true;
+        } else {
+            self.actions.insert(tid.get() - 1, Action::Continue);
+        }
         Ok(())
     }
 
@@ -169,7 +236,11 @@ impl MultiThreadResume for HermitTarget {
 
 impl MultiThreadSingleStep for HermitTarget {
     fn set_resume_action_step(&mut self, tid: Tid, _signal: Option<Signal>) -> Result<(), Self::Error> {
-        self.actions.insert(tid.get() - 1, Action::Step);
+        if tid.get() >= TASK_TID_BASE {
+            self.task_action = true;
+        } else {
+            self.actions.insert(tid.get() - 1, Action::Step);
+        }
         Ok(())
     }
 }
@@ -201,11 +272,25 @@ impl SwBreakpoint for HermitTarget {
 
 impl ThreadExtraInfo for HermitTarget {
     fn thread_extra_info(&self, tid: Tid, buf: &mut [u8]) -> Result<usize, Self::Error> {
-        let id = tid.get() - 1;
-        let text = match self.control.with_snapshot(id, |s| (s.user_mode(), s.pc())) {
-            Some((true, _)) => format!("vCPU {id}"),
-            Some((false, pc)) => format!("vCPU {id}, in the kernel's CPL-0 code at {pc:#x}"),
-            None => format!("vCPU {id}, running"),
+        let tasks = self.tasks();
+        let text = if tid.get() >= TASK_TID_BASE {
+            let id = tid.get() - TASK_TID_BASE;
+            match tasks.iter().find(|t| t.id as usize == id) {
+                Some(task) => task.describe(),
+                None => format!("task {id}, gone"),
+            }
+        } else {
+            let id = tid.get() - 1;
+            let task = match tasks.iter().find(|t| t.running_on == Some(id)) {
+                Some(task) => format!(", task {}", task.id),
+                None if tasks.is_empty() => String::new(),
+                None => ", idle".to_string(),
+            };
+            match self.control.with_snapshot(id, |s| (s.user_mode(), s.pc())) {
+                Some((true, _)) => format!("vCPU {id}{task}"),
+                Some((false, pc)) => format!("vCPU {id}{task}, in the kernel's CPL-0 code at {pc:#x}"),
+                None => format!("vCPU {id}, running"),
+            }
         };
         let n = text.len().min(buf.len());
         buf[..n].copy_from_slice(&text.as_bytes()[..n]);
@@ -226,11 +311,33 @@ impl MonitorCmd for HermitTarget {
                     }
                 }
             }
+            b"tasks" => {
+                for task in self.tasks() {
+                    let thread = task.running_on.map_or(task.tid(), |cpu| cpu + 1);
+                    outputln!(out, "{} (GDB thread {thread})", task.describe());
+                }
+            }
             _ => {
                 outputln!(out, "monitor commands of the HermitCore proxy:");
                 outputln!(out, "  vcpus   each vCPU's state and program counter");
+                outputln!(out, "  tasks   each hermit task's state and GDB thread");
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_become_the_signals_of_linux() {
+        assert_eq!(fault_signal(0), Signal::SIGFPE);
+        assert_eq!(fault_signal(6), Signal::SIGILL);
+        assert_eq!(fault_signal(13), Signal::SIGSEGV);
+        assert_eq!(fault_signal(14), Signal::SIGSEGV);
+        assert_eq!(fault_signal(17), Signal::SIGBUS);
+        assert_eq!(fault_signal(19), Signal::SIGFPE);
     }
 }

@@ -11,7 +11,9 @@
 //!   `FEATURE_DEBUG`): a `DEBUG` port exit with the trap frame on the stack, which the loader
 //!   reads and may change (breakpoints, single steps); then resume as the frame says;
 //! - any other exception: save the registers into this core's fault frame and resume at
-//!   CPL 3 in [`super::fault::report`] on the core's fault stack;
+//!   CPL 3 in [`super::fault::report`] on the core's fault stack; from CPL 3 with the
+//!   debugger attached, a `DEBUG` exit with the same frame as for #BP comes first, so that
+//!   GDB stops at the faulting instruction;
 //! - a second fault on a core that is already reporting one: end the guest with the EXIT
 //!   hypercall directly;
 //! - `rdmsr`/`wrmsr` from CPL 3 on the local APIC or the TSC deadline: perform them (how
@@ -306,6 +308,20 @@ hermit_trap_common:
 30:
     cmp dword ptr gs:[{pc_in_fault}], 0
     jne 40f
+    // A fault of CPL-3 code while the debugger is attached: a DEBUG exit with the frame
+    // first (the loader's stub shows GDB the faulting instruction as a signal), then the
+    // report as without a debugger.
+    test byte ptr [rip + {features}], {feature_debug}
+    jz 31f
+    test byte ptr [rsp + 24], 3
+    jz 31f
+    push rax
+    push rdx
+    mov dx, {debug_port}
+    out dx, al
+    pop rdx
+    pop rax
+31:
     mov dword ptr gs:[{pc_in_fault}], 1
     mov qword ptr gs:[{pc_scratch}], rax
     mov rax, qword ptr gs:[{pc_fault_frame}]
