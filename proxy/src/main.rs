@@ -188,10 +188,6 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
     }
     // GDB connects before anything of the guest exists (a port in use ends the run here).
     let qemu = config.isle == config::Isle::Qemu;
-    if qemu && config.netif.is_some() {
-        return Err("HERMIT_NETIF: networking is not available under HERMIT_ISLE=qemu yet (use the default monitor)"
-            .to_string());
-    }
     let session = match config.debug {
         Some(port) if !qemu => Some(gdb::Session::new(gdb::accept(&gdb::listen(port)?)?, config.cpus as usize)?),
         _ => None,
@@ -200,7 +196,7 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
     let paths = sandbox::prepare(&config.mounts)?;
     let confine = || sandbox::confine(&paths, config.verbose, qemu);
     if qemu {
-        let running = qemu::start(&config, &file, &image, guest_args, env, confine)?;
+        let running = qemu::start(&config, &file, &image, (guest_args, env), nic, confine)?;
         drop(file);
         running.host.set_paths(paths);
         sandbox::filter(config.seccomp, config.seccomp_selftest, false, config.verbose)?;

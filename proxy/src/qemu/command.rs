@@ -37,7 +37,8 @@ impl Accel {
     }
 }
 
-/// The descriptors QEMU inherits: guest RAM, firmware, the doorbell pipe's write end.
+/// The descriptors QEMU inherits: guest RAM, firmware, the doorbell pipe's write end, the
+/// network interrupt's ivshmem socket.
 pub struct Fds {
     /// The guest RAM memfd.
     pub ram: RawFd,
@@ -45,6 +46,8 @@ pub struct Fds {
     pub firmware: RawFd,
     /// The doorbell pipe's write end.
     pub doorbell: RawFd,
+    /// With a NIC: QEMU's end of the ivshmem server socket (`super::ivshmem`).
+    pub net_irq: Option<RawFd>,
 }
 
 /// The arguments after the binary's name. `ram_bytes` is the RAM without the device hole.
@@ -77,12 +80,21 @@ pub fn arguments(config: &Config, accel: Accel, ram_bytes: u64, fds: &Fds) -> Ve
         format!("file,id=hermit-doorbell,path=/proc/self/fd/{}", fds.doorbell),
         "-device".into(),
         format!("isa-debugcon,iobase={DOORBELL_PORT:#x},chardev=hermit-doorbell"),
+        "-name".into(),
+        "hermit,debug-threads=on".into(),
         "-display".into(),
         "none".into(),
         "-nodefaults".into(),
         "-no-user-config".into(),
         "-no-reboot".into(),
     ];
+    if let Some(fd) = fds.net_irq {
+        let slot = hermit_interface::qemu::NET_IRQ_PCI_SLOT;
+        args.push("-chardev".into());
+        args.push(format!("socket,id=hermit-net-irq,fd={fd}"));
+        args.push("-device".into());
+        args.push(format!("ivshmem-doorbell,chardev=hermit-net-irq,vectors=1,addr={slot:02x}.0"));
+    }
     if let Some(port) = config.qemu.monitor {
         args.push("-monitor".into());
         args.push(format!("telnet:127.0.0.1:{port},server=on,wait=off"));
@@ -104,7 +116,7 @@ mod tests {
         Config::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap()
     }
 
-    const FDS: Fds = Fds { ram: 5, firmware: 6, doorbell: 7 };
+    const FDS: Fds = Fds { ram: 5, firmware: 6, doorbell: 7, net_irq: None };
 
     #[test]
     fn a_plain_run() {
@@ -114,6 +126,19 @@ mod tests {
         assert!(args.contains("-bios /proc/self/fd/6"), "{args}");
         assert!(args.contains("path=/proc/self/fd/7 -device isa-debugcon,iobase=0xe9,"), "{args}");
         assert!(!args.contains("-monitor") && !args.contains("-gdb") && !args.contains(" -S"), "{args}");
+        assert!(!args.contains("ivshmem"), "{args}");
+    }
+
+    #[test]
+    fn with_a_nic() {
+        let fds = Fds { net_irq: Some(9), ..FDS };
+        let args = arguments(&config(&[]), Accel::Tcg, 512 << 20, &fds).join(" ");
+        assert!(
+            args.contains(
+                "-chardev socket,id=hermit-net-irq,fd=9 -device ivshmem-doorbell,chardev=hermit-net-irq,vectors=1,addr=03.0"
+            ),
+            "{args}"
+        );
     }
 
     #[test]
