@@ -48,6 +48,8 @@ pub struct Fds {
     pub doorbell: RawFd,
     /// With a NIC: QEMU's end of the ivshmem server socket (`super::ivshmem`).
     pub net_irq: Option<RawFd>,
+    /// With `HERMIT_CPU_AFFINITY`: QEMU's end of the QMP socket (`super::qmp`).
+    pub qmp: Option<RawFd>,
 }
 
 /// The arguments after the binary's name. `ram_bytes` is the RAM without the device hole.
@@ -99,9 +101,18 @@ pub fn arguments(config: &Config, accel: Accel, ram_bytes: u64, fds: &Fds) -> Ve
         args.push("-monitor".into());
         args.push(format!("telnet:127.0.0.1:{port},server=on,wait=off"));
     }
+    if let Some(fd) = fds.qmp {
+        args.push("-chardev".into());
+        args.push(format!("socket,id=hermit-qmp,fd={fd}"));
+        args.push("-mon".into());
+        args.push("chardev=hermit-qmp,mode=control".into());
+    }
     if let Some(port) = config.qemu.debug {
         args.push("-gdb".into());
         args.push(format!("tcp:127.0.0.1:{port}"));
+    }
+    // Stopped before the first instruction: for GDB, or until the vCPU threads are pinned.
+    if config.qemu.debug.is_some() || fds.qmp.is_some() {
         args.push("-S".into());
     }
     args.extend(config.qemu.extra.iter().cloned());
@@ -116,7 +127,7 @@ mod tests {
         Config::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap()
     }
 
-    const FDS: Fds = Fds { ram: 5, firmware: 6, doorbell: 7, net_irq: None };
+    const FDS: Fds = Fds { ram: 5, firmware: 6, doorbell: 7, net_irq: None, qmp: None };
 
     #[test]
     fn a_plain_run() {
@@ -139,6 +150,14 @@ mod tests {
             ),
             "{args}"
         );
+    }
+
+    #[test]
+    fn pinned_vcpus() {
+        let fds = Fds { qmp: Some(8), ..FDS };
+        let args = arguments(&config(&[]), Accel::Kvm, 512 << 20, &fds).join(" ");
+        assert!(args.ends_with("-chardev socket,id=hermit-qmp,fd=8 -mon chardev=hermit-qmp,mode=control -S"), "{args}");
+        assert!(args.contains("-name hermit,debug-threads=on"), "{args}");
     }
 
     #[test]

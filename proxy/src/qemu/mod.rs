@@ -16,11 +16,13 @@
 mod command;
 pub mod firmware;
 pub mod ivshmem;
+mod qmp;
 
 use std::ffi::CString;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -83,18 +85,26 @@ pub fn start(
     let (bell, bell_in) = pipe()?;
     let server = if nic.is_some() { Some(ivshmem::server(memfd)?) } else { None };
     let net_irq = server.as_ref().map(|s| s.qemu_end.as_raw_fd());
+    let qmp_pair = match &config.cpu_affinity {
+        Some(_) => Some(UnixStream::pair().map_err(|e| format!("cannot create the QMP socket: {e}"))?),
+        None => None,
+    };
     let fds = command::Fds {
         ram: ram_fd.as_raw_fd(),
         firmware: firmware.as_raw_fd(),
         doorbell: bell_in.as_raw_fd(),
         net_irq,
+        qmp: qmp_pair.as_ref().map(|(_, theirs)| theirs.as_raw_fd()),
     };
     let argv = command::arguments(config, accel, bytes, &fds);
     if config.verbose {
         eprintln!("proxy: {} {}", config.qemu.binary, argv.join(" "));
     }
-    let inherit: Vec<i32> =
-        [ram_fd.as_raw_fd(), firmware.as_raw_fd(), bell_in.as_raw_fd()].into_iter().chain(net_irq).collect();
+    let inherit: Vec<i32> = [ram_fd.as_raw_fd(), firmware.as_raw_fd(), bell_in.as_raw_fd()]
+        .into_iter()
+        .chain(net_irq)
+        .chain(fds.qmp)
+        .collect();
     let mut command = Command::new(&config.qemu.binary);
     command.args(&argv).stdin(Stdio::null()).stdout(Stdio::null());
     // SAFETY: the closure runs in the child between fork and exec and makes only
@@ -116,6 +126,10 @@ pub fn start(
         format!("cannot start QEMU ({}): {e}; install qemu-system-x86 or set HERMIT_QEMU", config.qemu.binary)
     })?;
     drop(bell_in);
+    if let (Some((ours, theirs)), Some(pins)) = (qmp_pair, &config.cpu_affinity) {
+        drop(theirs);
+        qmp::pin_and_start(ours, &pins[..config.cpus as usize], config.qemu.debug.is_some(), config.verbose)?;
+    }
     let mut net_irq_socket = None;
     if let (Some(nic), Some(server)) = (nic, server) {
         drop(server.qemu_end);
