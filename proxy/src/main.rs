@@ -63,6 +63,10 @@ Environment:
                         defaults are 10.0.5.2, 10.0.5.1, 255.255.255.0; with user, DHCP)
   HERMIT_APP_PORT=<port>[,<port>...]
                         with HERMIT_NETIF=user: host TCP ports forwarded to the guest
+                        (under QEMU it implies HERMIT_NETIF=user when that is unset)
+  HERMIT_CAPTURE_NET=1|PATH
+                        record the NIC's frames in a pcap file: 1 for qemu-vlan0.pcap in
+                        the working directory (the original's name), else PATH
   HERMIT_MOUNT=<host dir>[:<guest path>][:ro],...
                         the file sandbox: the program sees only these host directories, at
                         these guest paths (default: the same path), read-only with :ro;
