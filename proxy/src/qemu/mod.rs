@@ -126,6 +126,9 @@ pub fn start(
         format!("cannot start QEMU ({}): {e}; install qemu-system-x86 or set HERMIT_QEMU", config.qemu.binary)
     })?;
     drop(bell_in);
+    if config.verbose {
+        eprintln!("proxy: QEMU ({}) started, pid {}", accel.name(), child.id());
+    }
     if let (Some((ours, theirs)), Some(pins)) = (qmp_pair, &config.cpu_affinity) {
         drop(theirs);
         qmp::pin_and_start(ours, &pins[..config.cpus as usize], config.qemu.debug.is_some(), config.verbose)?;
@@ -136,9 +139,6 @@ pub fn start(
         nic.set_irq(crate::net::irq::RxIrq::from_event(server.event));
         let _ = host.net.set(Arc::new(nic));
         net_irq_socket = Some(server.our_end);
-    }
-    if config.verbose {
-        eprintln!("proxy: QEMU ({}) started, pid {}", accel.name(), child.id());
     }
     confine()?;
     let host = Arc::new(host);
