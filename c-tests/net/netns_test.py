@@ -257,10 +257,10 @@ HOST = "10.0.5.1"
 class Guest:
     """A proxy running `program args` in the namespace; its output is collected by a thread."""
 
-    def __init__(self, ns, proxy, images, program, *args, **env):
+    def __init__(self, ns, proxy, images, program, *args, cwd=None, **env):
         env.setdefault("HERMIT_NETIF", "tap0")
         env.setdefault("HERMIT_CPUS", "2")
-        self.proc = ns.popen([proxy, f"{images}/{program}", *map(str, args)], env=env_with(**env))
+        self.proc = ns.popen([proxy, f"{images}/{program}", *map(str, args)], env=env_with(**env), cwd=cwd)
         self.lines = []
         self.done = threading.Event()
         self.matched = threading.Condition()
@@ -818,6 +818,127 @@ def user_banner(proxy, images):
     c.close()
     check(bye == b"221 bye\r\n", f"the guest answered QUIT: {bye!r}")
     guest_passed(guest, "banner")
+# ---- under QEMU (HERMIT_ISLE=qemu; the receive interrupt comes through ivshmem) ----------------------
+
+def qemu_env(kvm):
+    return {"HERMIT_ISLE": "qemu", "HERMIT_KVM": "1" if kvm else "0"}
+
+
+def need_kvm(kvm):
+    if kvm and not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("SKIPPED: no usable /dev/kvm for QEMU/KVM")
+        sys.exit(SKIP)
+
+
+def qemu_tap_echo(proxy, images, kvm=False):
+    """Under QEMU: ping the guest; 1 MiB through its TCP echo server both ways, digests compared."""
+    need_kvm(kvm)
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+    guest = Guest(ns, proxy, images, "netecho", "echo", 7777, 1, **qemu_env(kvm))
+    guest.wait_for("listening on port 7777", timeout=120)
+    r = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "5", GUEST], timeout=60)
+    check(r.returncode == 0 and " 0% packet loss" in r.stdout, f"ping {GUEST}: {r.stdout.strip().splitlines()[-2:]}")
+    got, same = echo_both_ways(GUEST, 7777, 1 << 20)
+    check(got == 1 << 20 and same, f"TCP echo: 1 MiB sent, {got} bytes back, sha256 equal: {same}")
+    check(guest.finish(120) == 0 and guest.has("echoed 1048576 bytes"), "the guest echoed 1048576 bytes and ended")
+
+
+def qemu_user_http(proxy, images):
+    """Under QEMU, HERMIT_APP_PORT alone (user mode implied, as the original's QEMU user net):
+    curl on 127.0.0.1 reaches the guest's HTTP server through passt."""
+    ns = Netns()
+    ns.uplink()
+    ns.enter()
+    env = qemu_env(False)
+    env.update(HERMIT_NETIF="", HERMIT_APP_PORT="8080")
+    guest = Guest(ns, proxy, images, "netecho", "http", 8080, 1, **env)
+    guest.wait_for("listening on port 8080", timeout=120)
+    deadline = time.time() + 40
+    while True:
+        r = ns.run(["curl", "-sS", "--max-time", "20", "http://127.0.0.1:8080/"], timeout=30)
+        if r.returncode == 0 or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    check(r.returncode == 0 and "Hello from the unikernel" in r.stdout,
+          f"curl 127.0.0.1:8080 through passt under QEMU: {r.stdout.strip()!r} {r.stderr.strip()!r}")
+    check(guest.finish(120) == 0, "the guest's HTTP server ended")
+    check(gone_within(ns, 3), "passt and QEMU ended with the proxy")
+
+
+def read_pcap(path):
+    """The frames of a classic pcap file (link type Ethernet), with python's struct only."""
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    magic, major, minor, _zone, _sigfigs, snaplen, link = struct.unpack_from("<IHHiIII", data, 0)
+    check(magic == 0xA1B2C3D4 and (major, minor) == (2, 4) and link == 1,
+          f"{os.path.basename(path)}: a pcap file of Ethernet frames (snaplen {snaplen})")
+    frames, offset = [], 24
+    while offset + 16 <= len(data):
+        _sec, _usec, incl, orig = struct.unpack_from("<IIII", data, offset)
+        frames.append((data[offset + 16:offset + 16 + incl], orig))
+        offset += 16 + incl
+    check(offset == len(data) and all(len(f) == n for f, n in frames), f"{len(frames)} whole records")
+    return [f for f, _ in frames]
+
+
+def guest_frames(frames, port):
+    """The guest's ARP request for the host and its TCP SYN to the host's `port`; a frame from
+    the host to the guest (the SYN-ACK)."""
+    import struct
+    arp = syn = synack = False
+    for f in frames:
+        if len(f) < 14:
+            continue
+        kind = struct.unpack_from(">H", f, 12)[0]
+        if kind == 0x0806 and len(f) >= 42:
+            op = struct.unpack_from(">H", f, 20)[0]
+            if op == 1 and socket.inet_ntoa(f[28:32]) == GUEST and socket.inet_ntoa(f[38:42]) == HOST:
+                arp = True
+        elif kind == 0x0800 and len(f) >= 54 and f[23] == 6:
+            ihl = (f[14] & 0xF) * 4
+            src, dst = socket.inet_ntoa(f[26:30]), socket.inet_ntoa(f[30:34])
+            sport, dport = struct.unpack_from(">HH", f, 14 + ihl)
+            flags = f[14 + ihl + 13]
+            if src == GUEST and dst == HOST and dport == port and flags & 0x12 == 0x02:
+                syn = True
+            if src == HOST and dst == GUEST and sport == port and flags & 0x12 == 0x12:
+                synack = True
+    return arp, syn, synack
+
+
+def capture(proxy, images):
+    """HERMIT_CAPTURE_NET: under uhyve with 1 (the original's qemu-vlan0.pcap in the working
+    directory; only where /dev/kvm works), under QEMU/TCG with a path; the guest's ARP request
+    and TCP SYN and the host's SYN-ACK are in the file."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+    scratch = f"/tmp/hermit-capture-{os.getpid()}"
+    os.makedirs(scratch, exist_ok=True)
+    try:
+        runs = [("uhyve", "1", 9100), ("qemu", f"{scratch}/qemu.pcap", 9101)]
+        if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+            print("note: no usable /dev/kvm: the capture runs under QEMU/TCG only", flush=True)
+            runs = runs[1:]
+        for monitor, value, port in runs:
+            thread, result = serve_once(HOST, port, echo_handler)
+            env = {"HERMIT_CAPTURE_NET": value}
+            if monitor == "qemu":
+                env.update(qemu_env(False))
+            guest = Guest(ns, proxy, images, "netecho", "client", HOST, port, 1000, cwd=scratch, **env)
+            rc = guest.finish(120)
+            thread.join(10)
+            check(rc == 0 and guest.has("got 1000 back"), f"{monitor}: the guest client ran ({guest.lines[-1:]})")
+            path = f"{scratch}/qemu-vlan0.pcap" if value == "1" else value
+            check(os.path.exists(path), f"{monitor}: {path} written")
+            arp, syn, synack = guest_frames(read_pcap(path), port)
+            check(arp and syn and synack,
+                  f"{monitor}: the guest's ARP request ({arp}), its SYN ({syn}) and the host's SYN-ACK ({synack})")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 # ---- benchmarks ------------------------------------------------------------------------------------
@@ -947,6 +1068,10 @@ SCENARIOS = {
     "tap-halfclose": tap_halfclose,
     "tap-backlog": tap_backlog,
     "tap-many": tap_many,
+    "qemu-tap-echo": qemu_tap_echo,
+    "qemu-kvm-tap-echo": lambda proxy, images: qemu_tap_echo(proxy, images, kvm=True),
+    "qemu-user-http": qemu_user_http,
+    "capture": capture,
     "bench": bench,
 }
 

@@ -2,8 +2,9 @@
 # check-qemu.sh: HERMIT_ISLE=qemu from the host side. A missing QEMU binary and a monitor port
 # already in use end the run with a clear message and status 1; HERMIT_DEBUG=1 makes QEMU wait
 # (-S) and HERMIT_MONITOR's telnet monitor on 127.0.0.1 continues it; original-protocol mode is
-# refused; no QEMU process (also under HERMIT_MOUNT's Landlock) and no /dev/shm file is left
-# behind by any of these runs.
+# refused, and so are a missing tap and HERMIT_CAPTURE_NET without an interface; no QEMU
+# process (also under HERMIT_MOUNT's Landlock) and no /dev/shm file is left behind by any of
+# these runs.
 # usage: check-qemu.sh <proxy> <hello image> <scratch directory>
 set -eu
 proxy=$1 hello=$2 dir=$3
@@ -39,6 +40,9 @@ expect() {
 }
 expect missing-qemu "proxy: cannot start QEMU (/nonexistent): No such file" HERMIT_QEMU=/nonexistent
 expect uhyve-compat "HERMIT_UHYVE_COMPAT=1 cannot run under QEMU" HERMIT_UHYVE_COMPAT=1
+# Networking's bad input under QEMU: a missing tap, a capture without an interface.
+expect missing-tap "no such network interface" HERMIT_NETIF=hnotap0
+expect capture-without-nic "there is none: set HERMIT_NETIF" HERMIT_CAPTURE_NET=1
 
 # Under HERMIT_MOUNT (Landlock) too, QEMU ends with the run (its parent-death signal).
 set +e

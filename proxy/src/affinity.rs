@@ -87,6 +87,12 @@ pub fn allowed_cpus() -> Vec<u32> {
 
 /// Restricts the calling thread to `cpus`.
 fn set_current(cpus: &[u32]) -> std::io::Result<()> {
+    pin_thread(0, cpus)
+}
+
+/// Restricts thread `tid` (0: the calling one; another process's thread needs the right to
+/// change its affinity, e.g. QEMU's vCPU threads, children of the proxy) to `cpus`.
+pub fn pin_thread(tid: i32, cpus: &[u32]) -> std::io::Result<()> {
     // SAFETY: cpu_set_t is plain data; all zeros is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     for &cpu in cpus {
@@ -94,7 +100,7 @@ fn set_current(cpus: &[u32]) -> std::io::Result<()> {
         unsafe { libc::CPU_SET(cpu as usize, &mut set) };
     }
     // SAFETY: `set` is a readable cpu_set_t of the size passed.
-    if unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) } != 0 {
+    if unsafe { libc::sched_setaffinity(tid, size_of::<libc::cpu_set_t>(), &set) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
     Ok(())

@@ -99,6 +99,9 @@ pub struct Config {
     pub mac: Option<[u8; 6]>,
     /// Host loopback TCP ports forwarded to the guest in user mode (`HERMIT_APP_PORT`).
     pub app_ports: Vec<u16>,
+    /// The pcap file of the NIC's frames (`HERMIT_CAPTURE_NET`: 1 for the original's
+    /// `qemu-vlan0.pcap` in the working directory, or a path).
+    pub capture_net: Option<std::path::PathBuf>,
     /// The file sandbox (`HERMIT_MOUNT`, `--mount`): empty for host paths as they are.
     pub mounts: Vec<MountSpec>,
     /// Install the system-call filter (`HERMIT_SECCOMP`, default on).
@@ -239,11 +242,29 @@ impl Config {
             Some(v) => parse_ports(&v)
                 .ok_or_else(|| err("HERMIT_APP_PORT", &v, "expected port numbers 1-65535, comma-separated"))?,
         };
+        // Under QEMU the original forwarded HERMIT_APP_PORT through QEMU's user-mode network
+        // (`-redir`/hostfwd) without any other setting: there it implies user mode.
+        let netif =
+            if netif.is_none() && !app_ports.is_empty() && isle == Isle::Qemu { Some(Netif::User) } else { netif };
         if !app_ports.is_empty() && netif != Some(Netif::User) {
             let value = get("HERMIT_APP_PORT").unwrap_or_default();
             return Err(err("HERMIT_APP_PORT", &value, "forwards ports only with HERMIT_NETIF=user"));
         }
+        let capture_net = match get("HERMIT_CAPTURE_NET").as_deref().map(str::trim) {
+            None | Some("") | Some("0") => None,
+            Some("1") => Some(crate::net::capture::DEFAULT_FILE.into()),
+            Some(path) => Some(std::path::PathBuf::from(path)),
+        };
+        if capture_net.is_some() && netif.is_none() {
+            let value = get("HERMIT_CAPTURE_NET").unwrap_or_default();
+            return Err(err(
+                "HERMIT_CAPTURE_NET",
+                &value,
+                "records the frames of the guest's network interface, and there is none: set HERMIT_NETIF",
+            ));
+        }
         Ok(Config {
+            capture_net,
             isle,
             debug,
             cpus,
@@ -469,6 +490,17 @@ mod tests {
         assert!(config(&[("HERMIT_NETIF", "user"), ("HERMIT_APP_PORT", "70000")]).is_err());
         let e = config(&[("HERMIT_NETIF", "tap0"), ("HERMIT_APP_PORT", "80")]).unwrap_err();
         assert!(e.to_string().contains("only with HERMIT_NETIF=user"), "{e}");
+        let e = config(&[("HERMIT_APP_PORT", "80")]).unwrap_err();
+        assert!(e.to_string().contains("only with HERMIT_NETIF=user"), "{e}");
+        let qemu = config(&[("HERMIT_ISLE", "qemu"), ("HERMIT_APP_PORT", "80")]).unwrap();
+        assert_eq!((qemu.netif, qemu.app_ports), (Some(Netif::User), vec![80]), "implies user under QEMU");
+        let e = config(&[("HERMIT_ISLE", "qemu"), ("HERMIT_NETIF", "tap0"), ("HERMIT_APP_PORT", "80")]).unwrap_err();
+        assert!(e.to_string().contains("only with HERMIT_NETIF=user"), "{e}");
+        let capture = |v: &str| config(&[("HERMIT_NETIF", "tap0"), ("HERMIT_CAPTURE_NET", v)]).unwrap().capture_net;
+        assert_eq!(capture("0"), None);
+        assert_eq!(capture("1"), Some("qemu-vlan0.pcap".into()));
+        assert_eq!(capture("/tmp/x.pcap"), Some("/tmp/x.pcap".into()));
+        assert!(config(&[("HERMIT_CAPTURE_NET", "1")]).is_err());
         assert_eq!(config(&[("HERMIT_NETIF_MAC", "02:00:00:00:00:01")]).unwrap().mac, Some([2, 0, 0, 0, 0, 1]));
         assert!(config(&[("HERMIT_NETIF_MAC", "02:00")]).is_err());
         assert!(config(&[("HERMIT_IP", "300.0.0.1")]).is_err());

@@ -63,6 +63,10 @@ Environment:
                         defaults are 10.0.5.2, 10.0.5.1, 255.255.255.0; with user, DHCP)
   HERMIT_APP_PORT=<port>[,<port>...]
                         with HERMIT_NETIF=user: host TCP ports forwarded to the guest
+                        (under QEMU it implies HERMIT_NETIF=user when that is unset)
+  HERMIT_CAPTURE_NET=1|PATH
+                        record the NIC's frames in a pcap file: 1 for qemu-vlan0.pcap in
+                        the working directory (the original's name), else PATH
   HERMIT_MOUNT=<host dir>[:<guest path>][:ro],...
                         the file sandbox: the program sees only these host directories, at
                         these guest paths (default: the same path), read-only with :ro;
@@ -188,10 +192,6 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
     }
     // GDB connects before anything of the guest exists (a port in use ends the run here).
     let qemu = config.isle == config::Isle::Qemu;
-    if qemu && config.netif.is_some() {
-        return Err("HERMIT_NETIF: networking is not available under HERMIT_ISLE=qemu yet (use the default monitor)"
-            .to_string());
-    }
     let session = match config.debug {
         Some(port) if !qemu => Some(gdb::Session::new(gdb::accept(&gdb::listen(port)?)?, config.cpus as usize)?),
         _ => None,
@@ -200,7 +200,7 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
     let paths = sandbox::prepare(&config.mounts)?;
     let confine = || sandbox::confine(&paths, config.verbose, qemu);
     if qemu {
-        let running = qemu::start(&config, &file, &image, guest_args, env, confine)?;
+        let running = qemu::start(&config, &file, &image, (guest_args, env), nic, confine)?;
         drop(file);
         running.host.set_paths(paths);
         sandbox::filter(config.seccomp, config.seccomp_selftest, false, config.verbose)?;

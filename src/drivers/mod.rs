@@ -3,4 +3,5 @@
 pub mod console;
 pub mod heartbeat;
 pub mod hypercall;
+pub mod ivshmem;
 pub mod net;

@@ -19,6 +19,12 @@ pub fn probe() -> Option<[u8; 6]> {
     if status != 1 {
         return None;
     }
+    // Under QEMU the receive interrupt comes through a PCI device set up before NETINFO arms it.
+    if super::hypercall::has_feature(hermit_interface::header::FEATURE_QEMU) {
+        if let Err(why) = super::ivshmem::init() {
+            log::warn!("net: {why}; no receive interrupt (the network is polled)");
+        }
+    }
     let mut info = NetInfo::default();
     super::hypercall::call(port::NETINFO, &mut info);
     crate::net::addr::parse_mac(&info.mac_str)

@@ -33,6 +33,12 @@ impl RxIrq {
         Ok(Self { event })
     }
 
+    /// An interrupt raised through `event`, which something else delivers (under QEMU: the
+    /// ivshmem device's vector-0 eventfd, `crate::qemu::ivshmem`).
+    pub fn from_event(event: EventFd) -> Self {
+        Self { event }
+    }
+
     /// Raises the interrupt once.
     pub fn raise(&self) {
         let _ = self.event.write(1);

@@ -6,6 +6,7 @@
 //! networking"): one frame per `NETWRITE`/`NETREAD`; after `NETINFO` the proxy raises vector
 //! 0x2B on vCPU 0 once when a frame waits, and again only after a `NETREAD` found nothing.
 
+pub mod capture;
 pub mod frames;
 mod handshake;
 pub mod irq;
@@ -46,6 +47,8 @@ pub struct Nic {
     armed: Mutex<bool>,
     rearmed: Condvar,
     watcher: Once,
+    /// `HERMIT_CAPTURE_NET`: the pcap file every frame goes to.
+    capture: Option<capture::Capture>,
 }
 
 impl Nic {
@@ -80,6 +83,7 @@ impl Nic {
                 probe::check(fd.as_fd(), mac, ip, &what)?;
             }
         }
+        let capture = config.capture_net.as_deref().map(capture::Capture::create).transpose()?;
         Ok(Some(Nic {
             backend,
             mac,
@@ -87,6 +91,7 @@ impl Nic {
             armed: Mutex::new(true),
             rearmed: Condvar::new(),
             watcher: Once::new(),
+            capture,
         }))
     }
 
@@ -110,6 +115,14 @@ impl Nic {
             armed: Mutex::new(true),
             rearmed: Condvar::new(),
             watcher: Once::new(),
+            capture: None,
+        }
+    }
+
+    /// Records `frame` in the capture file, if there is one.
+    fn capture(&self, frame: &[u8]) {
+        if let Some(capture) = &self.capture {
+            capture.record(frame);
         }
     }
 
@@ -314,7 +327,11 @@ pub fn netwrite(host: &Host, arg: u64) -> Result<(), GuestError> {
             let mut buf = buf.borrow_mut();
             let frame = &mut buf[..len as usize];
             host.ram.read_bytes(data, frame)?;
-            Ok::<_, GuestError>(nic.send(frame))
+            let sent = nic.send(frame);
+            if sent {
+                nic.capture(frame);
+            }
+            Ok::<_, GuestError>(sent)
         })?,
         _ => false,
     };
@@ -340,6 +357,7 @@ pub fn netread(host: &Host, arg: u64) -> Result<(), GuestError> {
     let got = FRAME.with(|buf| {
         let mut buf = buf.borrow_mut();
         let n = nic.receive(&mut buf)?;
+        nic.capture(&buf[..n]);
         let n = n.min(room);
         Some(host.ram.write_bytes(data, &buf[..n]).map(|()| n))
     });

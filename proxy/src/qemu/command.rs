@@ -37,7 +37,8 @@ impl Accel {
     }
 }
 
-/// The descriptors QEMU inherits: guest RAM, firmware, the doorbell pipe's write end.
+/// The descriptors QEMU inherits: guest RAM, firmware, the doorbell pipe's write end, the
+/// network interrupt's ivshmem socket.
 pub struct Fds {
     /// The guest RAM memfd.
     pub ram: RawFd,
@@ -45,6 +46,10 @@ pub struct Fds {
     pub firmware: RawFd,
     /// The doorbell pipe's write end.
     pub doorbell: RawFd,
+    /// With a NIC: QEMU's end of the ivshmem server socket (`super::ivshmem`).
+    pub net_irq: Option<RawFd>,
+    /// With `HERMIT_CPU_AFFINITY`: QEMU's end of the QMP socket (`super::qmp`).
+    pub qmp: Option<RawFd>,
 }
 
 /// The arguments after the binary's name. `ram_bytes` is the RAM without the device hole.
@@ -77,19 +82,37 @@ pub fn arguments(config: &Config, accel: Accel, ram_bytes: u64, fds: &Fds) -> Ve
         format!("file,id=hermit-doorbell,path=/proc/self/fd/{}", fds.doorbell),
         "-device".into(),
         format!("isa-debugcon,iobase={DOORBELL_PORT:#x},chardev=hermit-doorbell"),
+        "-name".into(),
+        "hermit,debug-threads=on".into(),
         "-display".into(),
         "none".into(),
         "-nodefaults".into(),
         "-no-user-config".into(),
         "-no-reboot".into(),
     ];
+    if let Some(fd) = fds.net_irq {
+        let slot = hermit_interface::qemu::NET_IRQ_PCI_SLOT;
+        args.push("-chardev".into());
+        args.push(format!("socket,id=hermit-net-irq,fd={fd}"));
+        args.push("-device".into());
+        args.push(format!("ivshmem-doorbell,chardev=hermit-net-irq,vectors=1,addr={slot:02x}.0"));
+    }
     if let Some(port) = config.qemu.monitor {
         args.push("-monitor".into());
         args.push(format!("telnet:127.0.0.1:{port},server=on,wait=off"));
     }
+    if let Some(fd) = fds.qmp {
+        args.push("-chardev".into());
+        args.push(format!("socket,id=hermit-qmp,fd={fd}"));
+        args.push("-mon".into());
+        args.push("chardev=hermit-qmp,mode=control".into());
+    }
     if let Some(port) = config.qemu.debug {
         args.push("-gdb".into());
         args.push(format!("tcp:127.0.0.1:{port}"));
+    }
+    // Stopped before the first instruction: for GDB, or until the vCPU threads are pinned.
+    if config.qemu.debug.is_some() || fds.qmp.is_some() {
         args.push("-S".into());
     }
     args.extend(config.qemu.extra.iter().cloned());
@@ -104,7 +127,7 @@ mod tests {
         Config::from_env(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())).unwrap()
     }
 
-    const FDS: Fds = Fds { ram: 5, firmware: 6, doorbell: 7 };
+    const FDS: Fds = Fds { ram: 5, firmware: 6, doorbell: 7, net_irq: None, qmp: None };
 
     #[test]
     fn a_plain_run() {
@@ -114,6 +137,27 @@ mod tests {
         assert!(args.contains("-bios /proc/self/fd/6"), "{args}");
         assert!(args.contains("path=/proc/self/fd/7 -device isa-debugcon,iobase=0xe9,"), "{args}");
         assert!(!args.contains("-monitor") && !args.contains("-gdb") && !args.contains(" -S"), "{args}");
+        assert!(!args.contains("ivshmem"), "{args}");
+    }
+
+    #[test]
+    fn with_a_nic() {
+        let fds = Fds { net_irq: Some(9), ..FDS };
+        let args = arguments(&config(&[]), Accel::Tcg, 512 << 20, &fds).join(" ");
+        assert!(
+            args.contains(
+                "-chardev socket,id=hermit-net-irq,fd=9 -device ivshmem-doorbell,chardev=hermit-net-irq,vectors=1,addr=03.0"
+            ),
+            "{args}"
+        );
+    }
+
+    #[test]
+    fn pinned_vcpus() {
+        let fds = Fds { qmp: Some(8), ..FDS };
+        let args = arguments(&config(&[]), Accel::Kvm, 512 << 20, &fds).join(" ");
+        assert!(args.ends_with("-chardev socket,id=hermit-qmp,fd=8 -mon chardev=hermit-qmp,mode=control -S"), "{args}");
+        assert!(args.contains("-name hermit,debug-threads=on"), "{args}");
     }
 
     #[test]

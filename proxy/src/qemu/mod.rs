@@ -9,15 +9,20 @@
 //! others with start-up IPIs. Every host call goes through the channel; a parked poller is
 //! woken by a byte the guest writes to an `isa-debugcon` port whose output is a pipe the
 //! proxy's main thread reads. QEMU dies with the proxy (`PR_SET_PDEATHSIG`), and a QEMU
-//! that ends first ends the run with a message.
+//! that ends first ends the run with a message. With a NIC (`HERMIT_NETIF`) the proxy serves
+//! the network hypercalls as under uhyve and raises the receive interrupt through an
+//! `ivshmem-doorbell` device whose server it is ([`ivshmem`]).
 
 mod command;
 pub mod firmware;
+pub mod ivshmem;
+mod qmp;
 
 use std::ffi::CString;
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -40,17 +45,19 @@ pub struct Running {
     child: Child,
     bell: File,
     binary: String,
+    /// Our end of the ivshmem server socket, open as long as the run.
+    _net_irq: Option<std::os::unix::net::UnixStream>,
 }
 
 /// Loads `image` into fresh shared guest RAM, writes the header and boot tables, starts
-/// QEMU on it, then runs `confine` (the file sandbox must not restrict QEMU, which is
-/// started before it).
+/// QEMU on it (with the receive interrupt's device if there is a `nic`), then runs
+/// `confine` (the file sandbox must not restrict QEMU, which is started before it).
 pub fn start(
     config: &Config,
     file: &[u8],
     image: &Image,
-    args: Vec<CString>,
-    env: Vec<CString>,
+    (args, env): (Vec<CString>, Vec<CString>),
+    nic: Option<crate::net::Nic>,
     confine: impl FnOnce() -> Result<(), String>,
 ) -> Result<Running, String> {
     if config.uhyve_compat {
@@ -76,23 +83,35 @@ pub fn start(
     std::io::Write::write_all(&mut firmware, &firmware::image(image.entry))
         .map_err(|e| format!("cannot write the firmware: {e}"))?;
     let (bell, bell_in) = pipe()?;
-    let argv = command::arguments(
-        config,
-        accel,
-        bytes,
-        &command::Fds { ram: ram_fd.as_raw_fd(), firmware: firmware.as_raw_fd(), doorbell: bell_in.as_raw_fd() },
-    );
+    let server = if nic.is_some() { Some(ivshmem::server(memfd)?) } else { None };
+    let net_irq = server.as_ref().map(|s| s.qemu_end.as_raw_fd());
+    let qmp_pair = match &config.cpu_affinity {
+        Some(_) => Some(UnixStream::pair().map_err(|e| format!("cannot create the QMP socket: {e}"))?),
+        None => None,
+    };
+    let fds = command::Fds {
+        ram: ram_fd.as_raw_fd(),
+        firmware: firmware.as_raw_fd(),
+        doorbell: bell_in.as_raw_fd(),
+        net_irq,
+        qmp: qmp_pair.as_ref().map(|(_, theirs)| theirs.as_raw_fd()),
+    };
+    let argv = command::arguments(config, accel, bytes, &fds);
     if config.verbose {
         eprintln!("proxy: {} {}", config.qemu.binary, argv.join(" "));
     }
-    let inherit = [ram_fd.as_raw_fd(), firmware.as_raw_fd(), bell_in.as_raw_fd()];
+    let inherit: Vec<i32> = [ram_fd.as_raw_fd(), firmware.as_raw_fd(), bell_in.as_raw_fd()]
+        .into_iter()
+        .chain(net_irq)
+        .chain(fds.qmp)
+        .collect();
     let mut command = Command::new(&config.qemu.binary);
     command.args(&argv).stdin(Stdio::null()).stdout(Stdio::null());
     // SAFETY: the closure runs in the child between fork and exec and makes only
     // async-signal-safe calls (fcntl, prctl) on descriptors it does not close.
     unsafe {
         command.pre_exec(move || {
-            for fd in inherit {
+            for &fd in &inherit {
                 if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -110,6 +129,17 @@ pub fn start(
     if config.verbose {
         eprintln!("proxy: QEMU ({}) started, pid {}", accel.name(), child.id());
     }
+    if let (Some((ours, theirs)), Some(pins)) = (qmp_pair, &config.cpu_affinity) {
+        drop(theirs);
+        qmp::pin_and_start(ours, &pins[..config.cpus as usize], config.qemu.debug.is_some(), config.verbose)?;
+    }
+    let mut net_irq_socket = None;
+    if let (Some(nic), Some(server)) = (nic, server) {
+        drop(server.qemu_end);
+        nic.set_irq(crate::net::irq::RxIrq::from_event(server.event));
+        let _ = host.net.set(Arc::new(nic));
+        net_irq_socket = Some(server.our_end);
+    }
     confine()?;
     let host = Arc::new(host);
     // The poller thread starts now, before the system-call filter: glibc installs a signal
@@ -118,13 +148,13 @@ pub fn start(
     if let Some(channel) = host.channel.get() {
         channel.kick(&host);
     }
-    Ok(Running { host, child, bell, binary: config.qemu.binary.clone() })
+    Ok(Running { host, child, bell, binary: config.qemu.binary.clone(), _net_irq: net_irq_socket })
 }
 
 /// Serves the doorbell until QEMU ends; the run normally ends earlier, from the poller,
 /// when the program exits.
 pub fn run(running: Running) -> ! {
-    let Running { host, mut child, mut bell, binary } = running;
+    let Running { host, mut child, mut bell, binary, _net_irq } = running;
     let channel = host.channel.get().expect("the channel is set before QEMU starts");
     let mut rings = [0u8; 64];
     loop {

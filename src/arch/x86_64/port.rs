@@ -25,3 +25,17 @@ pub unsafe fn outb(port: u16, value: u8) {
     // SAFETY: by the caller's contract; the instruction touches no memory.
     unsafe { core::arch::asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags)) };
 }
+
+/// Reads a 32-bit value from an I/O port (at CPL 3 performed by the trampoline, like `out`).
+///
+/// # Safety
+/// The port must belong to a device whose reaction to the read is harmless to the kernel.
+#[inline(always)]
+pub unsafe fn inl(port: u16) -> u32 {
+    let value: u32;
+    // SAFETY: by the caller's contract; the instruction touches no memory.
+    unsafe {
+        core::arch::asm!("in eax, dx", in("dx") port, out("eax") value, options(nomem, nostack, preserves_flags))
+    };
+    value
+}
