@@ -114,7 +114,7 @@ impl Stack {
     fn new() -> Self {
         let nic = crate::drivers::net::probe();
         let mac = nic.unwrap_or(LOOPBACK_MAC);
-        let boxed: Option<Box<dyn device::Nic>> = nic.map(|_| Box::new(crate::drivers::net::UhyveNet) as _);
+        let boxed: Option<Box<dyn device::Nic>> = nic.map(|_| Box::new(crate::drivers::net::UhyveNet::new()) as _);
         let mut device = Device::new(EthernetAddress(mac), boxed);
         let config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
         let mut iface = Interface::new(config, &mut device, now());
@@ -173,6 +173,7 @@ impl Stack {
                 break;
             }
         }
+        self.device.flush();
         if self.device.take_nic_rx() > 0 {
             changed = true;
         }
