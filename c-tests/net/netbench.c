@@ -8,7 +8,8 @@
  *   pong <port>                           TCP: answers every byte with one byte until the end
  *   ping <ipv4> <port> <rounds>           TCP: 1-byte round trips to a pong; prints median and p99 in us
  *   accepts <port> <count>                TCP: accepts <count> connections, reads each to its end, closes it
- *   connects <ipv4> <port> <count>        TCP: <count> connections in a row (connect, close); prints per second
+ *   connects <ipv4> <port> <count>        TCP: <count> connections in a row (connect, FIN, the server's FIN,
+ *                                         close); prints per second
  *   selftest                              the UDP pair and sink/source over 127.0.0.1, in one process
  * Prints "netbench: ..." lines; exits 0 on success. The data is the pattern byte(i) = i*7+3 mod 251,
  * checksummed with 32-bit FNV-1a; a last argument "nocheck" (sink, source) skips the pattern and
@@ -276,6 +277,11 @@ static int connects(const char *ip, int port, int count)
 	double t0 = now();
 	for (int i = 0; i < count; i++) {
 		int s = connected(ip, port);
+		char b;
+		/* The server closes after our FIN: one connection at a time, never over its backlog. */
+		shutdown(s, SHUT_WR);
+		while (recv(s, &b, 1, 0) > 0)
+			;
 		close(s);
 	}
 	double t = now() - t0;
