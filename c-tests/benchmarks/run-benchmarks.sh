@@ -144,6 +144,22 @@ else
 	echo "run-benchmarks: no runnable native fkernels (it needs the host's libgomp.so.1): no Fortran results" >&2
 fi
 
+# Network (issue 13): the guest over a tap on a bridge and through passt, against the same
+# netbench as a Linux process in a second namespace on that bridge (c-tests/net/netns_test.py,
+# only inside network namespaces it creates). Needs root, the netbench image beside the
+# benchmark images (../tests) and the test script.
+net_script=$(dirname "$0")/../net/netns_test.py
+net_images=${NET_IMAGES:-$hermit/../tests}
+if [ "$(id -u)" != 0 ]; then
+	echo "run-benchmarks: *** NOT ROOT: no network benchmarks (they need network namespaces and taps) ***" >&2
+elif [ ! -f "$net_script" ] || [ ! -f "$net_images/netbench" ] || [ ! -x "$native/netbench" ]; then
+	echo "run-benchmarks: *** no network benchmarks: $net_script, $net_images/netbench or $native/netbench missing ***" >&2
+else
+	python3 "$net_script" bench "$proxy" "$net_images" "$native/netbench" | tee "$scratch/net.txt" |
+		awk '$1 == "BENCH" { print $2, $3, $4, $5 }' >> "$results"
+	grep -v '^BENCH\|^ok:' "$scratch/net.txt" || true
+fi
+
 echo
 echo "Benchmarks on $(uname -n): $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 awk '

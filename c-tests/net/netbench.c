@@ -7,6 +7,9 @@
  *   source <ipv4> <port> <bytes> <chunk>  TCP: sends <bytes> in writes of <chunk>, prints MiB/s
  *   pong <port>                           TCP: answers every byte with one byte until the end
  *   ping <ipv4> <port> <rounds>           TCP: 1-byte round trips to a pong; prints median and p99 in us
+ *   accepts <port> <count>                TCP: accepts <count> connections, reads each to its end, closes it
+ *   connects <ipv4> <port> <count>        TCP: <count> connections in a row (connect, FIN, the server's FIN,
+ *                                         close); prints per second
  *   selftest                              the UDP pair and sink/source over 127.0.0.1, in one process
  * Prints "netbench: ..." lines; exits 0 on success. The data is the pattern byte(i) = i*7+3 mod 251,
  * checksummed with 32-bit FNV-1a; a last argument "nocheck" (sink, source) skips the pattern and
@@ -252,6 +255,40 @@ static int ping(const char *ip, int port, int rounds)
 	return 0;
 }
 
+static int accepts(int port, int count)
+{
+	int l = bound(SOCK_STREAM, port);
+	for (int i = 0; i < count; i++) {
+		int c = accept(l, NULL, NULL);
+		if (c < 0)
+			die("netbench: accept");
+		char b;
+		while (recv(c, &b, 1, 0) > 0)
+			;
+		close(c);
+	}
+	printf("netbench: accepted %d connections\n", count);
+	close(l);
+	return 0;
+}
+
+static int connects(const char *ip, int port, int count)
+{
+	double t0 = now();
+	for (int i = 0; i < count; i++) {
+		int s = connected(ip, port);
+		char b;
+		/* The server closes after our FIN: one connection at a time, never over its backlog. */
+		shutdown(s, SHUT_WR);
+		while (recv(s, &b, 1, 0) > 0)
+			;
+		close(s);
+	}
+	double t = now() - t0;
+	printf("netbench: %d connections in %.3f s, %.0f per second\n", count, t, count / t);
+	return 0;
+}
+
 static void *udp_echo_thread(void *arg)
 {
 	(void)arg;
@@ -307,8 +344,12 @@ int main(int argc, char **argv)
 		return pong(atoi(argv[2]));
 	if (!strcmp(mode, "ping") && argc == 5)
 		return ping(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (!strcmp(mode, "accepts") && argc == 4)
+		return accepts(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(mode, "connects") && argc == 5)
+		return connects(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (!strcmp(mode, "selftest"))
 		return selftest();
-	fprintf(stderr, "usage: netbench udp-echo|udp-client|sink|source|pong|selftest ...\n");
+	fprintf(stderr, "usage: netbench udp-echo|udp-client|sink|source|pong|ping|accepts|connects|selftest ...\n");
 	return 2;
 }

@@ -50,16 +50,18 @@ def sh(*args, check_rc=True, **kw):
 
 
 class Netns:
-    """A network namespace with a bridge br0 at 10.0.5.1/24 and loopback up."""
+    """A network namespace with loopback up and (unless `bridge` is false) a bridge br0 at
+    10.0.5.1/24."""
 
-    def __init__(self):
+    def __init__(self, bridge=True):
         self.name = f"hermit-{os.getpid()}-{len(NAMESPACES)}"
         sh("ip", "netns", "add", self.name)
         NAMESPACES.append(self.name)
         self.ip("link", "set", "lo", "up")
-        self.ip("link", "add", "br0", "type", "bridge")
-        self.ip("addr", "add", "10.0.5.1/24", "dev", "br0")
-        self.ip("link", "set", "br0", "up")
+        if bridge:
+            self.ip("link", "add", "br0", "type", "bridge")
+            self.ip("addr", "add", "10.0.5.1/24", "dev", "br0")
+            self.ip("link", "set", "br0", "up")
 
     def ip(self, *args, check_rc=True):
         return sh("ip", "-n", self.name, *args, check_rc=check_rc)
@@ -430,6 +432,64 @@ def tap_udp(proxy, images):
     rc = guest.finish()
     stop.set()
     check(rc == 0 and guest.has("50 of 50 answered"), f"guest to host: {guest.lines[-1:]}")
+
+
+STREAM_BYTES = 16 << 20
+# 16 MiB in 1 KiB writes must take at most this long each way (2.7 MiB/s). Before the stack
+# sent all the window allowed per poll and batched its frames (one ~70 us host call per
+# 1460-byte segment, two idle NETREADs per socket call), guest->host took 7.3 s at load 16 (and
+# 64 MiB timed out after 120 s in the bench); since, 0.7-2.7 s guest->host and 0.3-0.7 s
+# host->guest at load 9-16.
+STREAM_SECONDS = 6.0
+# netbench's FNV-1a of its pattern byte(i) = (i * 7 + 3) % 251 over STREAM_BYTES.
+STREAM_FNV = "98bc5c8e"
+
+
+def tap_stream(proxy, images):
+    """TCP streams in 1 KiB writes over the tap, both ways, with checksums: each must be fast."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+
+    def sink(conn):
+        total = 0
+        t0 = time.time()
+        while True:
+            chunk = conn.recv(1 << 16)
+            if not chunk:
+                break
+            total += len(chunk)
+        result["seconds"] = time.time() - t0
+        conn.sendall(f"{total} 00000000\n".encode())
+        return total
+
+    # guest -> host: the guest's netbench writes 16 MiB in 1 KiB sends, the host counts.
+    result = {}
+    thread, served = serve_once(HOST, 9100, sink)
+    guest = Guest(ns, proxy, images, "netbench", "source", HOST, 9100, STREAM_BYTES, 1024, "nocheck")
+    rc = guest.finish(120)
+    thread.join(10)
+    seconds = result.get("seconds", 1e9)
+    check(rc == 0 and served.get("value") == STREAM_BYTES and guest.has("source sent"),
+          f"guest->host: {served.get('value')} of {STREAM_BYTES} bytes in 1 KiB writes ({guest.lines[-1:]})")
+    check(seconds <= STREAM_SECONDS, f"guest->host: 16 MiB in 1 KiB writes took {seconds:.2f} s (at most {STREAM_SECONDS})")
+    # host -> guest: 1 KiB sends from the host; the guest's sink reports bytes and checksum.
+    guest = Guest(ns, proxy, images, "netbench", "sink", 9101, 1)
+    guest.wait_for("listening on tcp port 9101")
+    data = bytes(((i * 7 + 3) % 251) for i in range(STREAM_BYTES))
+    sock = connect(GUEST, 9101)
+    sock.settimeout(60)
+    t0 = time.time()
+    view = memoryview(data)
+    for off in range(0, STREAM_BYTES, 1024):
+        sock.sendall(view[off:off + 1024])
+    sock.shutdown(socket.SHUT_WR)
+    reply = sock.recv(64).decode()
+    seconds = time.time() - t0
+    sock.close()
+    check(guest.finish(60) == 0 and reply.split() == [str(STREAM_BYTES), STREAM_FNV],
+          f"host->guest: the guest counted and checksummed {reply.strip()!r} ({STREAM_BYTES} {STREAM_FNV} expected)")
+    check(seconds <= STREAM_SECONDS, f"host->guest: 16 MiB in 1 KiB writes took {seconds:.2f} s (at most {STREAM_SECONDS})")
 
 
 def tap_http(proxy, images):
@@ -943,8 +1003,9 @@ def capture(proxy, images):
 
 # ---- benchmarks ------------------------------------------------------------------------------------
 
-BENCH_BYTES = 64 << 20
+BENCH_BYTES = int(os.environ.get("NETBENCH_BYTES", 64 << 20))
 CHUNKS = (1024, 16384, 65536)
+CONNECTIONS = 500
 
 
 def rate(lines, what):
@@ -955,18 +1016,23 @@ def rate(lines, what):
 
 
 def bench(proxy, images, native):
-    """TCP stream both ways at 1/16/64 KiB writes and 1-byte ping-pong: the guest over its tap
-    against a Linux process in a second namespace on the same bridge (veth), both talking to a
-    native netbench at the bridge's address; then the guest in user mode (passt, loopback)."""
+    """TCP stream both ways at 1/16/64 KiB writes, 1-byte ping-pong and connection setup: the
+    guest over its tap against a Linux process in a second namespace on the same bridge (veth),
+    both talking to a native netbench at the bridge's address; then the guest in user mode
+    (passt, loopback; no Linux column). Prints a table, the original netio's table, and
+    "BENCH <native|hermit> <name> <value> <unit>" lines for run-benchmarks.sh."""
     ns = Netns()
     ns.tap("tap0")
-    peer = Netns()
+    # No bridge of its own: a second 10.0.5.1 there answered the guest's ARP request for the
+    # host through the veth (Linux answers for any of its addresses on any interface), and
+    # the guest's connection went to the wrong namespace (the bench's first step hung).
+    peer = Netns(bridge=False)
     ns.ip("link", "add", "vl0", "type", "veth", "peer", "name", "vl1", "netns", peer.name)
     ns.ip("link", "set", "vl0", "master", "br0")
     ns.ip("link", "set", "vl0", "up")
     peer.ip("addr", "add", "10.0.5.9/24", "dev", "vl1")
     peer.ip("link", "set", "vl1", "up")
-    results = []
+    results = []  # (label, key, unit, ours, linux)
     port = [20000]
 
     def next_port():
@@ -976,57 +1042,82 @@ def bench(proxy, images, native):
     def native_in(where, *args):
         return where.popen([native, *map(str, args)])
 
+    def field_after(text, word):
+        return float(text.split(word, 1)[1].split()[0])
+
     for chunk in CHUNKS:
+        kib = chunk // 1024
         # guest/Linux -> host
-        row = [f"TCP stream guest->host, {chunk // 1024} KiB writes (MiB/s)"]
         p = next_port()
         sink = native_in(ns, "sink", p, 1, "nocheck")
         wait_line(sink, "listening")
         g = Guest(ns, proxy, images, "netbench", "source", HOST, p, BENCH_BYTES, chunk, "nocheck")
         check(g.finish(120) == 0, f"guest source {chunk}")
-        row.append(rate(g.lines, "source sent"))
+        ours = rate(g.lines, "source sent")
         sink.wait(30)
         p = next_port()
         sink = native_in(ns, "sink", p, 1, "nocheck")
         wait_line(sink, "listening")
         r = peer.run([native, "source", HOST, str(p), str(BENCH_BYTES), str(chunk), "nocheck"], timeout=120)
-        row.append(rate(r.stdout.splitlines(), "source sent"))
         sink.wait(30)
-        results.append(row)
+        results.append((f"TCP stream guest->host, {kib} KiB writes", f"net_tap_tx_{kib}k", "MiB/s", ours,
+                        rate(r.stdout.splitlines(), "source sent")))
         # host -> guest/Linux
-        row = [f"TCP stream host->guest, {chunk // 1024} KiB writes (MiB/s)"]
         p = next_port()
         g = Guest(ns, proxy, images, "netbench", "sink", p, 1, "nocheck")
         g.wait_for("listening")
         r = ns.run([native, "source", GUEST, str(p), str(BENCH_BYTES), str(chunk), "nocheck"], timeout=120)
-        row.append(rate(r.stdout.splitlines(), "source sent"))
+        ours = rate(r.stdout.splitlines(), "source sent")
         check(g.finish(60) == 0, f"guest sink {chunk}")
         p = next_port()
         sink = native_in(peer, "sink", p, 1, "nocheck")
         wait_line(sink, "listening")
         r = ns.run([native, "source", "10.0.5.9", str(p), str(BENCH_BYTES), str(chunk), "nocheck"], timeout=120)
-        row.append(rate(r.stdout.splitlines(), "source sent"))
         sink.wait(30)
-        results.append(row)
-    # latency
-    row = ["TCP 1-byte ping-pong, median / p99 (us)"]
-    p = next_port()
-    g = Guest(ns, proxy, images, "netbench", "pong", p)
-    g.wait_for("listening")
-    r = ns.run([native, "ping", GUEST, str(p), "5000"], timeout=120)
-    row.append(r.stdout.strip().split("median ")[1].replace(" us, p99 ", " / ").replace(" us", ""))
-    g.finish(30)
-    p = next_port()
-    pong = native_in(peer, "pong", p)
-    wait_line(pong, "listening")
-    r = ns.run([native, "ping", "10.0.5.9", str(p), "5000"], timeout=120)
-    row.append(r.stdout.strip().split("median ")[1].replace(" us, p99 ", " / ").replace(" us", ""))
-    pong.wait(30)
-    results.append(row)
+        results.append((f"TCP stream host->guest, {kib} KiB writes", f"net_tap_rx_{kib}k", "MiB/s", ours,
+                        rate(r.stdout.splitlines(), "source sent")))
+    # latency: 1-byte ping-pong from the host
+    lat = {}
+    for who, where, addr in (("ours", ns, GUEST), ("linux", peer, "10.0.5.9")):
+        p = next_port()
+        if who == "ours":
+            server = Guest(ns, proxy, images, "netbench", "pong", p)
+            server.wait_for("listening")
+        else:
+            server = native_in(peer, "pong", p)
+            wait_line(server, "listening")
+        r = ns.run([native, "ping", addr, str(p), "5000"], timeout=120)
+        lat[who] = (field_after(r.stdout, "median"), field_after(r.stdout, "p99"))
+        if who == "ours":
+            server.finish(30)
+        else:
+            server.wait(30)
+    results.append(("TCP 1-byte ping-pong, median", "net_tap_rtt_median", "us", lat["ours"][0], lat["linux"][0]))
+    results.append(("TCP 1-byte ping-pong, p99", "net_tap_rtt_p99", "us", lat["ours"][1], lat["linux"][1]))
+    # connection setup: the host connects and closes CONNECTIONS times in a row
+    rates = {}
+    for who, addr in (("ours", GUEST), ("linux", "10.0.5.9")):
+        p = next_port()
+        if who == "ours":
+            server = Guest(ns, proxy, images, "netbench", "accepts", p, CONNECTIONS)
+            server.wait_for("listening")
+        else:
+            server = native_in(peer, "accepts", p, CONNECTIONS)
+            wait_line(server, "listening")
+        r = ns.run([native, "connects", addr, str(p), str(CONNECTIONS)], timeout=120)
+        check(r.returncode == 0, f"{CONNECTIONS} connections to {addr}: {r.stdout.strip()} {r.stderr.strip()}")
+        rates[who] = field_after(r.stdout, "s,")
+        if who == "ours":
+            check(server.finish(60) == 0, "the guest accepted every connection")
+        else:
+            server.wait(30)
+    results.append(("TCP connections set up and closed per second", "net_tap_connect", "1/s", rates["ours"],
+                     rates["linux"]))
     # user mode: the guest behind passt, the host tool on loopback
     up = Netns()
     up.uplink()
     for chunk in CHUNKS:
+        kib = chunk // 1024
         p = next_port()
         sink = native_in(up, "sink", p, 1, "nocheck")
         wait_line(sink, "listening")
@@ -1034,18 +1125,33 @@ def bench(proxy, images, native):
                   HERMIT_NETIF="user")
         check(g.finish(120) == 0, f"user-mode source {chunk}")
         sink.wait(30)
-        results.append([f"user mode (passt) guest->host, {chunk // 1024} KiB writes (MiB/s)", rate(g.lines, "source sent"), "-"])
+        results.append((f"user mode (passt) guest->host, {kib} KiB writes", f"net_user_tx_{kib}k", "MiB/s",
+                        rate(g.lines, "source sent"), None))
         p = next_port()
         g = Guest(up, proxy, images, "netbench", "sink", p, 1, "nocheck", HERMIT_NETIF="user", HERMIT_APP_PORT=str(p))
         g.wait_for("listening")
         r = up.run([native, "source", "127.0.0.1", str(p), str(BENCH_BYTES), str(chunk), "nocheck"], timeout=120)
-        results.append([f"user mode (passt) host->guest, {chunk // 1024} KiB writes (MiB/s)",
-                        rate(r.stdout.splitlines(), "source sent"), "-"])
+        results.append((f"user mode (passt) host->guest, {kib} KiB writes", f"net_user_rx_{kib}k", "MiB/s",
+                        rate(r.stdout.splitlines(), "source sent"), None))
         g.finish(60)
-    print("\n| Benchmark | HermitCore (tap) | Linux process (veth, same bridge) |")
-    print("|---|---|---|")
-    for name, ours, linux in results:
-        print(f"| {name} | {ours} | {linux} |")
+    print("\n| Benchmark | HermitCore (tap) | Linux process (veth, same bridge) | ratio |")
+    print("|---|---|---|---|")
+    for label, key, unit, ours, linux in results:
+        ratio = f"{ours / linux:.2f}" if linux else "-"
+        print(f"| {label} ({unit}) | {ours} | {'-' if linux is None else linux} | {ratio} |")
+    # The original netio's table (its packet sizes are the write sizes here, KiB = 1024 bytes).
+    for who, column in (("HermitCore (tap)", 3), ("Linux process (veth)", 4)):
+        print(f"\nnetio-style, {who}: TCP connection to the host, {BENCH_BYTES >> 20} MiB per size")
+        for chunk in CHUNKS:
+            kib = chunk // 1024
+            row = {key: (r[3], r[4]) for r in results for key in [r[1]]}
+            tx, rx = row[f"net_tap_tx_{kib}k"], row[f"net_tap_rx_{kib}k"]
+            pick = 0 if column == 3 else 1
+            print(f"Packet size {kib:2d}k bytes:  {tx[pick] * 1024:9.0f} KByte/s Tx,  {rx[pick] * 1024:9.0f} KByte/s Rx.")
+    for label, key, unit, ours, linux in results:
+        print(f"BENCH hermit {key} {ours} {unit}")
+        if linux is not None:
+            print(f"BENCH native {key} {linux} {unit}")
 
 SCENARIOS = {
     "header-tap": header_tap,
@@ -1055,6 +1161,7 @@ SCENARIOS = {
     "tap-client": tap_client,
     "tap-udp": tap_udp,
     "tap-http": tap_http,
+    "tap-stream": tap_stream,
     "two-guests": two_guests,
     "user-http": user_http,
     "user-client": user_client,

@@ -70,6 +70,8 @@ pub fn dispatch(host: &Host, port: u16, arg: u64) -> Outcome {
                 port::CHANNEL => channel(host, arg),
                 port::CMDLINE => cmdline(host, arg),
                 port::FILEOP => crate::fileop::serve(host, arg),
+                port::NETWRITEV => crate::net::netwritev(host, arg),
+                port::NETREADV => crate::net::netreadv(host, arg),
                 _ => unreachable!("is_extension covers exactly these"),
             }
         }
@@ -111,6 +113,8 @@ fn port_name(port: u16) -> &'static str {
         port::CHANNEL => "CHANNEL",
         port::CMDLINE => "CMDLINE",
         port::FILEOP => "FILEOP",
+        port::NETWRITEV => "NETWRITEV",
+        port::NETREADV => "NETREADV",
         _ => "unknown",
     }
 }

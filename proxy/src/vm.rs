@@ -209,6 +209,9 @@ pub(crate) fn write_header(
     if config.debug.is_some() && config.isle == crate::config::Isle::Uhyve {
         features |= header::FEATURE_DEBUG;
     }
+    if config.netif.is_some() {
+        features |= header::FEATURE_NET_BATCH;
+    }
     let ext = HeaderExt {
         magic: EXT_MAGIC,
         version: EXT_VERSION,

@@ -1,14 +1,22 @@
 //! uhyve-net: the original's network hypercalls (`NETSTAT`, `NETINFO`, `NETWRITE`,
 //! `NETREAD`), one Ethernet frame per call, through [`super::hypercall::call`] (the fast
-//! channel when the loader offers it). Memory is identity-mapped, so a buffer's address is
-//! its guest-physical address.
+//! channel when the loader offers it); with this project's loader
+//! ([`header::FEATURE_NET_BATCH`]) whole batches of frames per call (`NETWRITEV`,
+//! `NETREADV`). Memory is identity-mapped, so a buffer's address is its guest-physical
+//! address.
 
-use hermit_interface::hypercall::{port, NetInfo, NetRead, NetStat, NetWrite};
+use alloc::vec::Vec;
+
+use hermit_interface::header;
+use hermit_interface::hypercall::{port, NetBatch, NetFrame, NetInfo, NetRead, NetStat, NetWrite, NET_BATCH_MAX};
 
 use crate::net::device::Nic;
 
 /// The uhyve-net card.
-pub struct UhyveNet;
+pub struct UhyveNet {
+    /// The loader serves the batched calls.
+    batch: bool,
+}
 
 /// Whether the loader has a NIC for us, and its MAC address (`NETINFO` also arms the
 /// receive interrupt, vector [`port::NET_RX_VECTOR`]).
@@ -30,6 +38,20 @@ pub fn probe() -> Option<[u8; 6]> {
     crate::net::addr::parse_mac(&info.mac_str)
 }
 
+impl UhyveNet {
+    /// The card, batching when the loader offers it.
+    pub fn new() -> Self {
+        Self { batch: super::hypercall::has_feature(header::FEATURE_NET_BATCH) }
+    }
+}
+
+/// One batched call of `port` over `frames` (at most [`NET_BATCH_MAX`]): its `ret`.
+fn batch_call(port: u16, frames: &mut [NetFrame]) -> i32 {
+    let mut req = NetBatch { frames: frames.as_mut_ptr() as u64, count: frames.len() as u32, ret: 0 };
+    super::hypercall::call(port, &mut req);
+    req.ret
+}
+
 impl Nic for UhyveNet {
     fn send(&mut self, frame: &[u8]) -> bool {
         let mut req = NetWrite { data: frame.as_ptr() as u64, len: frame.len() as u64, ret: 0 };
@@ -43,5 +65,35 @@ impl Nic for UhyveNet {
         super::hypercall::call(port::NETREAD, &mut req);
         let (ret, len) = (req.ret, req.len);
         (ret == 0).then(|| (len as usize).min(buf.len()))
+    }
+
+    fn send_batch(&mut self, frames: &[Vec<u8>]) -> usize {
+        if !self.batch {
+            return frames.iter().filter(|f| self.send(f)).count();
+        }
+        let mut sent = 0;
+        for chunk in frames.chunks(NET_BATCH_MAX as usize) {
+            let mut table: Vec<NetFrame> =
+                chunk.iter().map(|f| NetFrame { data: f.as_ptr() as u64, len: f.len() as u32, reserved: 0 }).collect();
+            sent += batch_call(port::NETWRITEV, &mut table).max(0) as usize;
+        }
+        sent
+    }
+
+    fn receive_batch(&mut self, bufs: &mut [Vec<u8>]) -> usize {
+        if !self.batch {
+            return crate::net::device::receive_each(self, bufs);
+        }
+        let n = bufs.len().min(NET_BATCH_MAX as usize);
+        let bufs = &mut bufs[..n];
+        let mut table: Vec<NetFrame> = bufs
+            .iter_mut()
+            .map(|b| NetFrame { data: b.as_mut_ptr() as u64, len: b.len() as u32, reserved: 0 })
+            .collect();
+        let got = batch_call(port::NETREADV, &mut table).clamp(0, bufs.len() as i32) as usize;
+        for (buf, frame) in bufs.iter_mut().zip(&table).take(got) {
+            buf.truncate(frame.len as usize);
+        }
+        got
     }
 }

@@ -14,13 +14,41 @@ use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::EthernetAddress;
 
-/// A network card: one Ethernet frame at a time, never blocking.
+/// A network card, never blocking.
 pub trait Nic: Send {
     /// Sends one frame (without FCS); false if it was dropped.
     fn send(&mut self, frame: &[u8]) -> bool;
     /// Receives one frame into `buf`: its length, or `None` if none is waiting.
     fn receive(&mut self, buf: &mut [u8]) -> Option<usize>;
+    /// Sends `frames` in order; how many were sent (the others were dropped).
+    fn send_batch(&mut self, frames: &[Vec<u8>]) -> usize {
+        frames.iter().filter(|f| self.send(f)).count()
+    }
+    /// Receives frames into `bufs`, in order, each buffer cut to its frame's length; how
+    /// many. Fewer than `bufs.len()` means that no frame waits any more.
+    fn receive_batch(&mut self, bufs: &mut [Vec<u8>]) -> usize {
+        receive_each(self, bufs)
+    }
 }
+
+/// [`Nic::receive_batch`] one [`Nic::receive`] at a time.
+pub fn receive_each<N: Nic + ?Sized>(nic: &mut N, bufs: &mut [Vec<u8>]) -> usize {
+    for (i, buf) in bufs.iter_mut().enumerate() {
+        match nic.receive(buf) {
+            Some(len) => buf.truncate(len),
+            None => return i,
+        }
+    }
+    bufs.len()
+}
+
+/// Largest frame received from the NIC: an MTU-sized packet, its Ethernet header and a
+/// VLAN tag.
+const NIC_FRAME: usize = NIC_MTU + 14 + 4;
+/// Frames asked from the NIC at once.
+const RX_BATCH: usize = 32;
+/// Frames collected for the NIC before they are sent (else at the end of each poll).
+const TX_BATCH: usize = 64;
 
 /// Largest Ethernet payload with a NIC (the tap's and passt's MTU).
 pub const NIC_MTU: usize = 1500;
@@ -38,17 +66,49 @@ pub struct Device {
     nic_rx: usize,
     /// The NIC's IPv4 address, whose ARP probes the device answers ([`super::arp`]).
     pub ipv4: Option<[u8; 4]>,
+    /// Whether receiving asks the NIC (set by [`Device::poll_nic`], cleared when the NIC
+    /// had nothing).
+    nic_due: bool,
+    /// Frames received from the NIC, not yet taken by smoltcp.
+    rx: VecDeque<Vec<u8>>,
+    /// Frames for the NIC, sent together by [`Device::flush`].
+    tx: Vec<Vec<u8>>,
 }
 
 impl Device {
     /// A device with hardware address `mac`, and a NIC if there is one.
     pub fn new(mac: EthernetAddress, nic: Option<alloc::boxed::Box<dyn Nic>>) -> Self {
-        Self { mac, queue: VecDeque::new(), nic, nic_rx: 0, ipv4: None }
+        Self {
+            mac,
+            queue: VecDeque::new(),
+            nic,
+            nic_rx: 0,
+            ipv4: None,
+            nic_due: true,
+            rx: VecDeque::new(),
+            tx: Vec::new(),
+        }
+    }
+
+    /// Lets the next receives ask the NIC, until it has no frame left. Without this the
+    /// device receives only from the loopback queue: asking an idle NIC costs a hypercall.
+    pub fn poll_nic(&mut self) {
+        self.nic_due = true;
     }
 
     /// Whether a NIC is attached.
     pub fn has_nic(&self) -> bool {
         self.nic.is_some()
+    }
+
+    /// Sends the frames collected for the NIC (one host call with a batching NIC).
+    pub fn flush(&mut self) {
+        if let Some(nic) = self.nic.as_mut() {
+            if !self.tx.is_empty() {
+                nic.send_batch(&self.tx);
+            }
+        }
+        self.tx.clear();
     }
 
     /// Whether frames wait in the loopback queue.
@@ -88,8 +148,11 @@ impl Device {
         if !dst.is_unicast() {
             self.push_loopback(frame);
         }
-        if let Some(nic) = self.nic.as_mut() {
-            let _ = nic.send(frame);
+        if self.nic.is_some() {
+            self.tx.push(frame.to_vec());
+            if self.tx.len() >= TX_BATCH {
+                self.flush();
+            }
         }
     }
 }
@@ -176,15 +239,21 @@ impl phy::Device for Device {
         let frame = match self.queue.pop_front() {
             Some(frame) => frame,
             None => {
-                let nic = self.nic.as_mut()?;
-                let mut buf = vec![0; NIC_MTU + 14 + 4];
-                let len = nic.receive(&mut buf)?;
-                buf.truncate(len);
-                if let Some(reply) = self.ipv4.and_then(|ip| super::arp::probe_reply(&buf, self.mac.0, ip)) {
-                    let _ = nic.send(&reply);
+                if self.rx.is_empty() && self.nic_due {
+                    let nic = self.nic.as_mut()?;
+                    let mut bufs: Vec<Vec<u8>> = (0..RX_BATCH).map(|_| vec![0; NIC_FRAME]).collect();
+                    let got = nic.receive_batch(&mut bufs);
+                    if got < RX_BATCH {
+                        self.nic_due = false;
+                    }
+                    self.rx.extend(bufs.into_iter().take(got));
+                }
+                let frame = self.rx.pop_front()?;
+                if let Some(reply) = self.ipv4.and_then(|ip| super::arp::probe_reply(&frame, self.mac.0, ip)) {
+                    self.tx.push(reply);
                 }
                 self.nic_rx += 1;
-                buf
+                frame
             }
         };
         Some((RxToken(frame), TxToken(self)))
@@ -249,6 +318,8 @@ mod tests {
         send(&mut dev, &frame(MAC, 1)); // to ourselves: loopback only
         send(&mut dev, &frame([0xff; 6], 2)); // broadcast: both
         send(&mut dev, &frame([0x52, 0x54, 0, 9, 9, 9], 3)); // another host: NIC only
+        assert!(sent.lock().unwrap().is_empty(), "sent together at the flush");
+        dev.flush();
         let tags: Vec<u8> = sent.lock().unwrap().iter().map(|f| f[20]).collect();
         assert_eq!(tags, [2, 3]);
         // The loopback queue first, then the NIC.
@@ -258,6 +329,70 @@ mod tests {
         assert_eq!(receive(&mut dev).unwrap()[20], 9);
         assert_eq!(dev.take_nic_rx(), 1);
         assert!(receive(&mut dev).is_none());
+    }
+
+    /// A NIC that counts how often it was asked, and records the sizes of its batches.
+    struct CountingNic {
+        asked: Arc<Mutex<usize>>,
+        incoming: Vec<Vec<u8>>,
+        batches: Arc<Mutex<Vec<usize>>>,
+    }
+
+    impl Nic for CountingNic {
+        fn send(&mut self, _frame: &[u8]) -> bool {
+            true
+        }
+        fn send_batch(&mut self, frames: &[Vec<u8>]) -> usize {
+            self.batches.lock().unwrap().push(frames.len());
+            frames.len()
+        }
+        fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
+            *self.asked.lock().unwrap() += 1;
+            let frame = self.incoming.pop()?;
+            buf[..frame.len()].copy_from_slice(&frame);
+            Some(frame.len())
+        }
+    }
+
+    #[test]
+    fn an_idle_nic_is_asked_only_when_due() {
+        let asked = Arc::new(Mutex::new(0));
+        let nic = CountingNic {
+            asked: asked.clone(),
+            incoming: vec![frame(MAC, 2), frame(MAC, 1)],
+            batches: Default::default(),
+        };
+        let mut dev = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
+        // Due at the start: drained until the NIC has nothing (three asks), then not asked.
+        assert_eq!(receive(&mut dev).unwrap()[20], 1);
+        assert_eq!(receive(&mut dev).unwrap()[20], 2);
+        assert!(receive(&mut dev).is_none());
+        assert!(receive(&mut dev).is_none());
+        assert_eq!(*asked.lock().unwrap(), 3);
+        // Loopback frames still arrive meanwhile.
+        send(&mut dev, &frame(MAC, 5));
+        assert_eq!(receive(&mut dev).unwrap()[20], 5);
+        assert_eq!(*asked.lock().unwrap(), 3);
+        dev.poll_nic();
+        assert!(receive(&mut dev).is_none());
+        assert_eq!(*asked.lock().unwrap(), 4);
+    }
+
+    #[test]
+    fn frames_for_the_nic_go_out_in_batches() {
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let nic = CountingNic { asked: Default::default(), incoming: vec![], batches: batches.clone() };
+        let mut dev = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
+        for tag in 0..3 {
+            send(&mut dev, &frame([0x52, 0x54, 0, 9, 9, 9], tag));
+        }
+        dev.flush();
+        dev.flush();
+        for tag in 0..TX_BATCH as u8 + 1 {
+            send(&mut dev, &frame([0x52, 0x54, 0, 9, 9, 9], tag));
+        }
+        dev.flush();
+        assert_eq!(*batches.lock().unwrap(), [3, TX_BATCH, 1]);
     }
 
     /// The Internet checksum of `data` (folded one's complement sum).
@@ -297,6 +432,7 @@ mod tests {
         let nic = FakeNic { sent: sent.clone(), incoming: vec![] };
         let mut dev = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
         send(&mut dev, &f);
+        dev.flush();
         assert!(sent.lock().unwrap().is_empty());
         let got = receive(&mut dev).unwrap();
         assert_eq!(got[..6], MAC);

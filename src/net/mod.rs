@@ -21,7 +21,7 @@ pub mod socket;
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{dhcpv4, dns as smoldns};
@@ -81,6 +81,8 @@ pub struct Stack {
     /// Closed TCP sockets still finishing their connection; freed once `Closed` or
     /// `TIME_WAIT`.
     pub closing: Vec<SocketHandle>,
+    /// Uptime (ns) when the NIC was last asked for frames.
+    nic_asked_ns: u64,
 }
 
 static STACK: SpinLock<Option<Stack>> = SpinLock::new(None);
@@ -88,6 +90,19 @@ static STACK: SpinLock<Option<Stack>> = SpinLock::new(None);
 /// Bumped whenever a poll may have changed a socket's state (and by the receive interrupt);
 /// blocked socket calls, `poll` and `select` sleep on it.
 pub static EVENTS: AtomicU32 = AtomicU32::new(0);
+
+/// Set by the NIC's receive interrupt: frames wait in the loader. The loader raises the
+/// interrupt for the first frame after a `NETREAD` that found none, so after such a drain
+/// nothing can wait unannounced, and a poll asks the NIC only when this is set (or after
+/// [`NIC_POLL_NS`], in case an interrupt went astray).
+static RX_PENDING: AtomicBool = AtomicBool::new(true);
+
+/// The longest a busy stack goes without asking the NIC even without its interrupt.
+const NIC_POLL_NS: u64 = 1_000_000;
+
+/// Most interface rounds of one poll (each sends up to one packet per socket): more than a
+/// 64 KiB send buffer in 1500-byte frames.
+const POLL_ROUNDS: usize = 64;
 
 /// Our MAC address without a NIC (locally administered).
 const LOOPBACK_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
@@ -100,7 +115,7 @@ impl Stack {
     fn new() -> Self {
         let nic = crate::drivers::net::probe();
         let mac = nic.unwrap_or(LOOPBACK_MAC);
-        let boxed: Option<Box<dyn device::Nic>> = nic.map(|_| Box::new(crate::drivers::net::UhyveNet) as _);
+        let boxed: Option<Box<dyn device::Nic>> = nic.map(|_| Box::new(crate::drivers::net::UhyveNet::new()) as _);
         let mut device = Device::new(EthernetAddress(mac), boxed);
         let config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
         let mut iface = Interface::new(config, &mut device, now());
@@ -136,6 +151,7 @@ impl Stack {
             next_port: 0,
             ports: Vec::new(),
             closing: Vec::new(),
+            nic_asked_ns: 0,
         }
     }
 
@@ -143,14 +159,23 @@ impl Stack {
     /// changed.
     fn poll(&mut self) -> bool {
         let mut changed = false;
-        // Loopback frames produced by one round are received in the next one.
-        for _ in 0..64 {
+        let uptime = crate::time::uptime_ns();
+        if RX_PENDING.swap(false, Ordering::SeqCst) || uptime.saturating_sub(self.nic_asked_ns) >= NIC_POLL_NS {
+            self.device.poll_nic();
+            self.nic_asked_ns = uptime;
+        }
+        // smoltcp sends at most one packet per socket and round, and loopback frames
+        // produced by one round are received in the next one: go on while rounds do
+        // something (a send fills the window in one call, not one segment per call).
+        for _ in 0..POLL_ROUNDS {
             let result = self.iface.poll(now(), &mut self.device, &mut self.sockets);
-            changed |= result == smoltcp::iface::PollResult::SocketStateChanged;
-            if !self.device.loopback_pending() {
+            let busy = result == smoltcp::iface::PollResult::SocketStateChanged;
+            changed |= busy;
+            if !busy && !self.device.loopback_pending() {
                 break;
             }
         }
+        self.device.flush();
         if self.device.take_nic_rx() > 0 {
             changed = true;
         }
@@ -309,11 +334,12 @@ pub fn notify() {
     futex::wake(&EVENTS, usize::MAX);
 }
 
-/// Wakes the network's waiters (they poll) if the NIC's receive interrupt arrived on this
-/// core since the last check (the trampoline sets a per-core flag; the scheduler calls this
-/// after a halt and on preemption).
+/// Wakes the network's waiters (they poll, and ask the NIC) if the NIC's receive interrupt
+/// arrived on this core since the last check (the trampoline sets a per-core flag; the
+/// scheduler calls this after a halt and on preemption).
 pub fn check_interrupt() {
     if crate::arch::percore().net_irq.swap(0, Ordering::Relaxed) != 0 {
+        RX_PENDING.store(true, Ordering::SeqCst);
         notify();
     }
 }

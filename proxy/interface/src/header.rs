@@ -233,6 +233,10 @@ pub const FEATURE_DEBUG: u64 = 1 << 5;
 /// [`crate::qemu::CHANNEL_GPA`], port exits are never served (the doorbell wakes the host),
 /// and the kernel starts secondary cores with start-up IPIs.
 pub const FEATURE_QEMU: u64 = 1 << 6;
+/// Feature bit: the loader has a network interface and serves the batched frame calls
+/// [`crate::hypercall::port::NETWRITEV`] and [`crate::hypercall::port::NETREADV`] (many
+/// frames per host call) beside the original one-frame `NETWRITE`/`NETREAD`.
+pub const FEATURE_NET_BATCH: u64 = 1 << 7;
 
 /// Extension block at `image + 0x100`, written only by this project's proxy.
 ///

@@ -68,10 +68,17 @@ pub mod port {
     /// meaningless; the trap frame is at the vCPU's RSP: saved RDX, saved RAX, vector (1 for
     /// #DB, 3 for #BP), error code, then the CPU's RIP, CS, RFLAGS, RSP, SS.
     pub const DEBUG: u16 = 0xA80;
+    /// Extension: send a batch of Ethernet frames, argument [`super::NetBatch`] (offered with
+    /// [`crate::header::FEATURE_NET_BATCH`]).
+    pub const NETWRITEV: u16 = 0xAC0;
+    /// Extension: receive a batch of Ethernet frames, argument [`super::NetBatch`] (offered
+    /// with [`crate::header::FEATURE_NET_BATCH`]).
+    pub const NETREADV: u16 = 0xB00;
 
     /// The extension ports: served only when the loader offers
     /// [`crate::header::FEATURE_EXT_HYPERCALLS`]; the original uhyve stops a guest that uses one.
-    pub const EXTENSIONS: [u16; 9] = [UNLINK, STAT, FSTAT, MKDIR, RMDIR, CONSOLE, CHANNEL, CMDLINE, FILEOP];
+    pub const EXTENSIONS: [u16; 11] =
+        [UNLINK, STAT, FSTAT, MKDIR, RMDIR, CONSOLE, CHANNEL, CMDLINE, FILEOP, NETWRITEV, NETREADV];
 }
 
 /// Operations of the extension port [`port::FILEOP`]. Paths are guest-physical,
@@ -363,6 +370,41 @@ pub struct CmdLine {
     pub buf: u64,
 }
 
+/// Most frames of one [`NetBatch`].
+pub const NET_BATCH_MAX: u32 = 64;
+
+/// One frame of a [`NetBatch`]: a guest-physical buffer.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetFrame {
+    /// Guest-physical address of the frame (`NETWRITEV`) or of the buffer (`NETREADV`).
+    pub data: u64,
+    /// In: frame length (`NETWRITEV`) or buffer size (`NETREADV`). Out (`NETREADV`): the
+    /// frame's length; a longer frame is cut to the buffer.
+    pub len: u32,
+    /// Reserved, zero.
+    pub reserved: u32,
+}
+
+/// Extensions `NETWRITEV` and `NETREADV`: many frames per host call, in the order of the
+/// `count` [`NetFrame`]s at guest-physical `frames` (at most [`NET_BATCH_MAX`]).
+///
+/// `NETWRITEV` sends them (a frame the device drops, or of a length outside 14..=65549, is
+/// skipped, as a NIC drops it); `ret` is the number sent, -1 without a NIC. `NETREADV` fills
+/// the buffers with waiting frames, in order; `ret` is the number received, and fewer than
+/// `count` means none waits any more, which re-arms the receive interrupt (as `NETREAD`'s
+/// -1 does); -1 without a NIC.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NetBatch {
+    /// Guest-physical address of the [`NetFrame`] array.
+    pub frames: u64,
+    /// Number of entries.
+    pub count: u32,
+    /// Out: frames sent or received, or -1.
+    pub ret: i32,
+}
+
 // The original structs, byte for byte (libhermit-abi.md §7.1).
 const _: () = {
     assert!(size_of::<Write>() == 20);
@@ -389,4 +431,6 @@ const _: () = {
     assert!(size_of::<ChannelSetup>() == 16);
     assert!(size_of::<CmdLine>() == 24 && offset_of!(CmdLine, buf) == 16);
     assert!(size_of::<FileOp>() == 72 && offset_of!(FileOp, ret) == 64);
+    assert!(size_of::<NetFrame>() == 16 && size_of::<NetBatch>() == 16);
+    assert!(offset_of!(NetBatch, count) == 8 && offset_of!(NetBatch, ret) == 12);
 };

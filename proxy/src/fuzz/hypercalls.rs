@@ -21,8 +21,8 @@ use std::path::PathBuf;
 
 use arbitrary::{Arbitrary, Unstructured};
 use hermit_interface::hypercall::{
-    file_op, port, ChannelSetup, Close, CmdLine, CmdSize, FileOp, Fstat, Lseek, NetRead, NetWrite, Open, PathOp, Read,
-    Stat, Write,
+    file_op, port, ChannelSetup, Close, CmdLine, CmdSize, FileOp, Fstat, Lseek, NetBatch, NetFrame, NetRead, NetWrite,
+    Open, PathOp, Read, Stat, Write, NET_BATCH_MAX,
 };
 use hermit_interface::stat::HostStat;
 use hermit_interface::MAX_ARGC_ENVC;
@@ -86,7 +86,7 @@ enum PortPick {
 
 /// Every port the protocol defines (WRITE and FILEOP, which carries many operations, twice:
 /// they get more inputs).
-const PORTS: [u16; 25] = [
+const PORTS: [u16; 27] = [
     port::WRITE,
     port::OPEN,
     port::CLOSE,
@@ -112,6 +112,8 @@ const PORTS: [u16; 25] = [
     port::FILEOP,
     port::FILEOP,
     port::WRITE,
+    port::NETWRITEV,
+    port::NETREADV,
 ];
 
 #[derive(Arbitrary, Debug)]
@@ -232,6 +234,10 @@ fn get_u64(buf: &[u8], at: u64) -> Option<u64> {
     get::<8>(buf, at).map(u64::from_le_bytes)
 }
 
+fn get_u32(buf: &[u8], at: u64) -> Option<u32> {
+    get::<4>(buf, at).map(u32::from_le_bytes)
+}
+
 fn get_i32(buf: &[u8], at: u64) -> Option<i32> {
     get::<4>(buf, at).map(i32::from_le_bytes)
 }
@@ -324,6 +330,22 @@ fn writable(port: u16, arg: u64, mem: &[u8], extensions: bool, cmdline_len: u64)
             ext(vec![at(0, offset_of!(CmdLine, buf)), copy])
         }
         port::FILEOP => ext(file_op_writable(arg, mem)),
+        port::NETWRITEV => ext(vec![at(offset_of!(NetBatch, ret), 4)]),
+        port::NETREADV => {
+            // `ret`, and per entry (at most NET_BATCH_MAX) its `len` and its buffer.
+            let table = get_u64(mem, arg.wrapping_add(offset_of!(NetBatch, frames) as u64)).unwrap_or(0);
+            let count = get_u32(mem, arg.wrapping_add(offset_of!(NetBatch, count) as u64)).unwrap_or(0);
+            let mut r = vec![at(offset_of!(NetBatch, ret), 4)];
+            for i in 0..u64::from(count.min(NET_BATCH_MAX)) {
+                let entry = table.wrapping_add(i * size_of::<NetFrame>() as u64);
+                let data = get_u64(mem, entry).unwrap_or(0);
+                let len = get_u32(mem, entry.wrapping_add(offset_of!(NetFrame, len) as u64)).unwrap_or(0);
+                let len_at = entry.wrapping_add(offset_of!(NetFrame, len) as u64);
+                r.push((len_at, len_at.saturating_add(4)));
+                r.push((data, data.saturating_add(u64::from(len).min(crate::net::frames::MAX_FRAME as u64))));
+            }
+            ext(r)
+        }
         _ => Vec::new(),
     }
 }
@@ -613,7 +635,7 @@ impl Harness {
             unsafe { std::ptr::copy_nonoverlapping(self.pre.as_ptr().add(page * PAGE), ram_at.add(page * PAGE), PAGE) };
         }
 
-        if port == port::NETREAD && arg % 3 != 0 {
+        if (port == port::NETREAD || port == port::NETREADV) && arg % 3 != 0 {
             // A frame waits (of a length from the request's address), or none.
             let frame: Vec<u8> = (0..(arg % 3000) as usize + 14).map(|i| i as u8).collect();
             let _ = self.net_peer.send(&frame);
@@ -725,6 +747,13 @@ impl Harness {
                 let bounded = matches!(op, file_op::PREAD | file_op::PWRITE | file_op::READLINK | file_op::GETDENTS);
                 if !(failure_ok(r) || (r >= 0 && (!bounded || r as u64 <= len))) {
                     return Err(format!("FILEOP {op} result {r} for a buffer of {len} bytes"));
+                }
+            }
+            port::NETWRITEV | port::NETREADV => {
+                let ret = get_i32(post, arg.wrapping_add(offset_of!(NetBatch, ret) as u64)).unwrap_or(0);
+                let count = get_u32(&self.pre, arg.wrapping_add(offset_of!(NetBatch, count) as u64)).unwrap_or(0);
+                if !(ret == -1 || (ret >= 0 && ret as u32 <= count)) {
+                    return Err(format!("port {port:#x}: ret {ret} for {count} frames"));
                 }
             }
             port::NETWRITE | port::NETREAD => {

@@ -19,7 +19,7 @@ use std::mem::offset_of;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex, Once, OnceLock};
 
-use hermit_interface::hypercall::{NetRead, NetWrite};
+use hermit_interface::hypercall::{NetBatch, NetFrame, NetRead, NetWrite, NET_BATCH_MAX};
 
 use crate::config::{Config, Netif};
 use crate::guest::GuestError;
@@ -373,6 +373,87 @@ pub fn netread(host: &Host, arg: u64) -> Result<(), GuestError> {
     }
 }
 
+/// The frame descriptors of the batch request at `arg` (at most [`NET_BATCH_MAX`]; every
+/// access bounds-checked).
+fn batch_frames(host: &Host, arg: u64) -> Result<Vec<NetFrame>, GuestError> {
+    let frames: u64 = host.ram.read(field(arg, offset_of!(NetBatch, frames)))?;
+    let count: u32 = host.ram.read(field(arg, offset_of!(NetBatch, count)))?;
+    if count > NET_BATCH_MAX {
+        return Err(GuestError::Invalid(format!("{count} frames in one batch (at most {NET_BATCH_MAX})")));
+    }
+    let size = std::mem::size_of::<NetFrame>() as u64;
+    host.ram.check(frames, u64::from(count) * size)?;
+    (0..u64::from(count))
+        .map(|i| {
+            let at = frames + i * size;
+            let data = host.ram.read::<u64>(at + offset_of!(NetFrame, data) as u64)?;
+            let len = host.ram.read::<u32>(at + offset_of!(NetFrame, len) as u64)?;
+            Ok(NetFrame { data, len, reserved: 0 })
+        })
+        .collect()
+}
+
+/// `NETWRITEV` (extension): sends the batch's frames in order; `ret` = frames sent (a frame
+/// of a length outside [`MIN_FRAME`]..=[`MAX_FRAME`] or dropped by the device is skipped),
+/// -1 without a NIC.
+pub fn netwritev(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let frames = batch_frames(host, arg)?;
+    let Some(nic) = host.net.get() else {
+        return host.ram.write(field(arg, offset_of!(NetBatch, ret)), -1i32);
+    };
+    let mut sent = 0i32;
+    FRAME.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        for f in &frames {
+            let len = f.len as usize;
+            if !(MIN_FRAME..=MAX_FRAME).contains(&len) {
+                continue;
+            }
+            host.ram.read_bytes(f.data, &mut buf[..len])?;
+            let ok = nic.send(&buf[..len]);
+            if ok {
+                nic.capture(&buf[..len]);
+            }
+            sent += i32::from(ok);
+        }
+        Ok::<_, GuestError>(())
+    })?;
+    host.ram.write(field(arg, offset_of!(NetBatch, ret)), sent)
+}
+
+/// `NETREADV` (extension): fills the batch's buffers with waiting frames, in order (each
+/// `len` becomes the frame's length, a longer frame is cut to its buffer); `ret` = frames
+/// received, -1 without a NIC. Fewer than the buffers means none waits any more: the
+/// interrupt is re-armed, as by `NETREAD`'s -1.
+pub fn netreadv(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let frames = batch_frames(host, arg)?;
+    let Some(nic) = host.net.get() else {
+        return host.ram.write(field(arg, offset_of!(NetBatch, ret)), -1i32);
+    };
+    let size = std::mem::size_of::<NetFrame>() as u64;
+    let table: u64 = host.ram.read(field(arg, offset_of!(NetBatch, frames)))?;
+    for f in &frames {
+        host.ram.check(f.data, u64::from(f.len).min(MAX_FRAME as u64))?;
+    }
+    let mut got = 0usize;
+    FRAME.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        for (i, f) in frames.iter().enumerate() {
+            let Some(n) = nic.receive(&mut buf) else { break };
+            nic.capture(&buf[..n]);
+            let n = n.min(f.len as usize);
+            host.ram.write_bytes(f.data, &buf[..n])?;
+            host.ram.write(table + i as u64 * size + offset_of!(NetFrame, len) as u64, n as u32)?;
+            got += 1;
+        }
+        Ok::<_, GuestError>(())
+    })?;
+    if got < frames.len() {
+        nic.rearm();
+    }
+    host.ram.write(field(arg, offset_of!(NetBatch, ret)), got as i32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,6 +486,79 @@ mod tests {
 
     fn frame(n: usize, seed: u8) -> Vec<u8> {
         (0..n).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed)).collect()
+    }
+
+    /// Writes a batch request at [`REQ`] with its table at `table`.
+    fn batch_request(host: &Host, table: u64, frames: &[(u64, u32)]) {
+        for (i, &(data, len)) in frames.iter().enumerate() {
+            let at = table + 16 * i as u64;
+            host.ram.write(at, data).unwrap();
+            host.ram.write(at + 8, len).unwrap();
+            host.ram.write(at + 12, 0u32).unwrap();
+        }
+        host.ram.write(field(REQ, offset_of!(NetBatch, frames)), table).unwrap();
+        host.ram.write(field(REQ, offset_of!(NetBatch, count)), frames.len() as u32).unwrap();
+        host.ram.write(field(REQ, offset_of!(NetBatch, ret)), 7i32).unwrap();
+    }
+
+    fn batch_ret(host: &Host) -> i32 {
+        host.ram.read::<i32>(field(REQ, offset_of!(NetBatch, ret))).unwrap()
+    }
+
+    #[test]
+    fn batches_both_ways() {
+        let (ours, peer) = UnixDatagram::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        peer.set_nonblocking(true).unwrap();
+        let host = host(Some(Nic::over_socket(ours.into(), false, [2, 0, 0, 0, 0, 9])));
+        const TABLE: u64 = 0x3000;
+        // Three frames, the middle one too short: two go out, in order.
+        let (a, b) = (frame(60, 1), frame(1514, 2));
+        host.ram.write_bytes(0x10000, &a).unwrap();
+        host.ram.write_bytes(0x20000, &b).unwrap();
+        batch_request(&host, TABLE, &[(0x10000, 60), (0x20000, 13), (0x20000, 1514)]);
+        netwritev(&host, REQ).unwrap();
+        assert_eq!(batch_ret(&host), 2);
+        let mut got = vec![0u8; 70000];
+        assert_eq!(peer.recv(&mut got).unwrap(), 60);
+        assert_eq!(&got[..60], &a[..]);
+        assert_eq!(peer.recv(&mut got).unwrap(), 1514);
+        assert_eq!(&got[..1514], &b[..]);
+        assert!(peer.recv(&mut got).is_err(), "nothing else was sent");
+        // Two frames wait, four buffers: both arrive (the second cut to its buffer).
+        peer.send(&frame(70, 3)).unwrap();
+        peer.send(&frame(3000, 4)).unwrap();
+        batch_request(&host, TABLE, &[(0x10000, 2048), (0x20000, 1000), (0x30000, 2048), (0x40000, 2048)]);
+        netreadv(&host, REQ).unwrap();
+        assert_eq!(batch_ret(&host), 2);
+        assert_eq!(host.ram.read::<u32>(TABLE + 8).unwrap(), 70);
+        assert_eq!(host.ram.read::<u32>(TABLE + 16 + 8).unwrap(), 1000);
+        let mut back = vec![0u8; 1000];
+        host.ram.read_bytes(0x20000, &mut back).unwrap();
+        assert_eq!(back, frame(3000, 4)[..1000]);
+        // Too many entries, or a table outside RAM: the guest is stopped.
+        host.ram.write(field(REQ, offset_of!(NetBatch, count)), NET_BATCH_MAX + 1).unwrap();
+        assert!(netreadv(&host, REQ).is_err());
+        batch_request(&host, (32 << 20) - 8, &[]);
+        host.ram.write(field(REQ, offset_of!(NetBatch, count)), 1u32).unwrap();
+        assert!(netwritev(&host, REQ).is_err());
+        // A buffer outside RAM: stopped, nothing consumed.
+        peer.send(&frame(80, 5)).unwrap();
+        batch_request(&host, TABLE, &[(0x10000, 2048), ((32 << 20) - 100, 2048)]);
+        assert!(netreadv(&host, REQ).is_err());
+        batch_request(&host, TABLE, &[(0x10000, 2048)]);
+        netreadv(&host, REQ).unwrap();
+        assert_eq!((batch_ret(&host), host.ram.read::<u32>(TABLE + 8).unwrap()), (1, 80));
+    }
+
+    #[test]
+    fn batches_without_a_nic() {
+        let host = host(None);
+        batch_request(&host, 0x3000, &[(0x10000, 60)]);
+        netwritev(&host, REQ).unwrap();
+        assert_eq!(batch_ret(&host), -1);
+        netreadv(&host, REQ).unwrap();
+        assert_eq!(batch_ret(&host), -1);
     }
 
     #[test]
