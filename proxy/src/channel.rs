@@ -3,11 +3,9 @@
 //!
 //! The poller backs off adaptively ([`IdleBudget`]): it may spin idle only as long as the VM
 //! exits it saved would have cost ([`EXIT_COST`] per request served, at most [`MAX_IDLE`]),
-//! or, for a request that followed the previous one within [`STREAM_GAP`], as long as that
-//! gap (and a quarter more); then it parks and the guest falls back to port I/O until the
-//! next port exit wakes it. A guest that computes and calls the host rarely therefore costs
-//! about one exit's worth of host CPU per call, and a stream of calls (zlib's reads of 8 KiB
-//! every 120 µs or so of inflating) keeps the poller spinning. Idle for longer than
+//! then it parks and the guest falls back to port I/O until the next port exit wakes it. A
+//! guest that computes and calls the host rarely therefore costs about one exit's worth of
+//! host CPU per call, and a stream of calls keeps the poller spinning. Idle for longer than
 //! [`SPIN_WINDOW`], it yields the host CPU to other threads (the vCPUs, other programs)
 //! after each empty scan. It counts
 //! its scans in the channel's control block, so that a guest sees at once when the host has
@@ -33,27 +31,18 @@ pub const EXIT_COST: Duration = Duration::from_micros(50);
 /// The most idle spinning the poller saves up (about 40 requests' worth).
 pub const MAX_IDLE: Duration = Duration::from_millis(2);
 
-/// Requests that come at most this far apart are a stream: each one pays for spinning through
-/// the gap before it (and a quarter more), so the poller waits for the next one instead of
-/// parking just before it arrives (an exit, then, costs 55 µs of the guest's time and as much
-/// host CPU for the emulated port access).
-pub const STREAM_GAP: Duration = Duration::from_micros(200);
-
-/// Idle spinning still paid for: served requests add [`EXIT_COST`] each, or the gap since the
-/// previous request and a quarter more within a stream ([`STREAM_GAP`]), up to [`MAX_IDLE`];
-/// a port exit adds [`KICK_CREDIT`] exits' worth (it is what woke the poller), and idle
-/// scanning spends it. The poller parks when it is used up.
+/// Idle spinning still paid for: served requests add [`EXIT_COST`] each (up to
+/// [`MAX_IDLE`]), a port exit adds one (it is what woke the poller), and idle scanning spends
+/// it. The poller parks when it is used up.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct IdleBudget {
     left: Duration,
 }
 
 impl IdleBudget {
-    /// Credits `requests` served requests (or one port exit) that came `gap` after the
-    /// previous one.
-    pub fn earn(&mut self, requests: u32, gap: Duration) {
-        let each = if gap <= STREAM_GAP { (gap + gap / 4).max(EXIT_COST) } else { EXIT_COST };
-        self.left = self.left.saturating_add(each.saturating_mul(requests)).min(MAX_IDLE);
+    /// Credits `requests` served requests (or one port exit).
+    pub fn earn(&mut self, requests: u32) {
+        self.left = self.left.saturating_add(EXIT_COST.saturating_mul(requests)).min(MAX_IDLE);
     }
 
     /// Spends `idle` of spinning; returns whether anything is left.
@@ -183,7 +172,7 @@ fn poll(host: &Arc<Host>) {
         }
         // The port exit that woke us is one the channel could have saved; the guest's next
         // request comes only after the exit's own way back into the guest.
-        budget.earn(KICK_CREDIT, Duration::MAX);
+        budget.earn(KICK_CREDIT);
         channel.spinning.store(true, Ordering::Release);
         host_state.store(HOST_POLLING, Ordering::SeqCst);
         let mut last = Instant::now();
@@ -195,7 +184,7 @@ fn poll(host: &Arc<Host>) {
             let served = channel.scan(host);
             let now = Instant::now();
             if served > 0 {
-                budget.earn(served, now - last_request);
+                budget.earn(served);
                 last_request = now;
             } else if !budget.spend((now - last).min(MAX_SCAN_STEP)) {
                 break;
@@ -217,10 +206,9 @@ fn poll(host: &Arc<Host>) {
     }
 }
 
-/// Exits' worth of idle spinning a kick pays for: the exit that woke the poller, the guest's
-/// way back from it (the emulated return to CPL 3), and one more, so that the next request of
-/// a stream ([`STREAM_GAP`]) finds the poller spinning and pays for the gaps after it.
-const KICK_CREDIT: u32 = 3;
+/// Exits' worth of idle spinning a kick pays for: the exit that woke the poller, and the
+/// guest's way back from it (the emulated return to CPL 3) before its next request.
+const KICK_CREDIT: u32 = 2;
 
 /// The most one empty scan counts as idle spinning: a longer gap since the previous scan
 /// means the host descheduled the poller (or it yielded), which costs no CPU.
@@ -245,25 +233,14 @@ mod tests {
     fn idle_spinning_is_paid_for_by_saved_exits() {
         let mut budget = IdleBudget::default();
         assert!(!budget.spend(Duration::ZERO), "nothing earned, nothing to spend");
-        budget.earn(1, Duration::MAX);
+        budget.earn(1);
         assert!(budget.spend(EXIT_COST / 2));
         assert!(!budget.spend(EXIT_COST / 2), "one exit pays for one exit's worth of spinning");
-        // A request of a stream pays for its gap and a quarter more; one after a longer gap
-        // (or a short one) pays for one exit.
-        budget.earn(1, Duration::from_micros(120));
-        assert!(budget.spend(Duration::from_micros(149)));
-        assert!(!budget.spend(Duration::from_micros(1)));
-        budget.earn(1, STREAM_GAP + Duration::from_micros(1));
-        assert!(budget.spend(EXIT_COST - Duration::from_micros(1)));
-        assert!(!budget.spend(Duration::from_micros(1)));
-        budget.earn(1, Duration::from_micros(1));
-        assert!(budget.spend(EXIT_COST - Duration::from_micros(1)));
-        assert!(!budget.spend(Duration::from_micros(1)));
         // A stream of requests saves up to MAX_IDLE, no more.
-        budget.earn(1_000_000, Duration::MAX);
+        budget.earn(1_000_000);
         assert!(budget.spend(MAX_IDLE - Duration::from_micros(1)));
         assert!(!budget.spend(Duration::from_micros(1)));
-        budget.earn(u32::MAX, STREAM_GAP);
+        budget.earn(u32::MAX);
         assert!(!budget.spend(Duration::MAX), "no overflow either way");
     }
 
