@@ -121,8 +121,9 @@ static void partial(const char *path)
 }
 
 /* Core 0's fast-channel slot, found in the kernel heap (0x200000..0x800000) by its shape:
- * the control block (host state 0 or 1, the served count, the poller's scan count, 52 zero
- * bytes), then slot 0, idle, whose last request was a WRITE from the kernel's argument area. */
+ * the control block's two cache lines (host state 0 or 1 and 60 zero bytes; the poller's scan
+ * count, the served count and 56 zero bytes), then slot 0, idle, whose last request was a
+ * WRITE from the kernel's argument area. */
 static volatile uint32_t *channel_slot0(void)
 {
 	uint64_t image_end = 0x800000 + *(volatile uint64_t *)(uintptr_t)0x800038;
@@ -131,9 +132,11 @@ static volatile uint32_t *channel_slot0(void)
 		if (c[0] > 1)
 			continue;
 		int zero = 1;
-		for (int i = 3; i < 16; i++)
+		for (int i = 1; i < 16; i++)
 			zero &= c[i] == 0;
-		volatile uint32_t *slot = c + 16;
+		for (int i = 18; i < 32; i++)
+			zero &= c[i] == 0;
+		volatile uint32_t *slot = c + 32;
 		uint64_t arg = *(volatile uint64_t *)(slot + 2);
 		if (zero && slot[0] == 0 && slot[1] == PORT_WRITE && arg >= 0x800000 && arg < image_end)
 			return slot;

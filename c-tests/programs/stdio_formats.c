@@ -1,17 +1,65 @@
-/* stdio_formats.c: printf/snprintf/sscanf conversions of newlib as configured (floats, long double, C99 sizes). */
+/* stdio_formats.c: printf/snprintf/sscanf conversions of newlib as configured (floats, long double, C99 sizes), and 4000 formats against glibc's output. */
 #include <inttypes.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "printf_cases.h"
 #include "test.h"
+
+/* What the host's glibc prints for printf_cases.h (see there): bytes and hash. */
+#define PRINTF_CASES_GLIBC_BYTES 86734
+#define PRINTF_CASES_GLIBC_HASH "54cb593a441dc7a2"
+
+static char cases_expected[1 << 17], cases_read[1 << 17];
+
+/* Writes the cases into `path` with fprintf through a stream buffer of `bufsize` bytes (0: the
+   default), reads the file back and compares it with the snprintf outputs. */
+static void check_cases_file(const char *path, size_t bufsize)
+{
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	static char small[256];
+	if (bufsize)
+		CHECK_INT(setvbuf(f, small, _IOFBF, bufsize), 0);
+	CHECK_INT(printf_cases_write(f), PRINTF_CASES_GLIBC_BYTES);
+	CHECK_INT(fclose(f), 0);
+	f = fopen(path, "r");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	size_t n = fread(cases_read, 1, sizeof(cases_read), f);
+	fclose(f);
+	CHECK_INT(n, PRINTF_CASES_GLIBC_BYTES);
+	CHECK(memcmp(cases_read, cases_expected, PRINTF_CASES_GLIBC_BYTES) == 0);
+	remove(path);
+}
 
 /* The truncation below is what the test is about. */
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-int main(void)
+int main(int argc, char **argv)
 {
 	char buf[128];
+
+	/* Integer, character and string conversions with every flag, width, precision and
+	   length, between literal text with UTF-8 and invalid bytes: as glibc prints them,
+	   through snprintf and through fprintf to a host file with a 256-byte buffer (full and
+	   flushed every few lines) and with the default one. */
+	size_t total = 0;
+	snprintf(buf, sizeof(buf), "%016llx",
+		 (unsigned long long)printf_cases_hash(cases_expected, sizeof(cases_expected), &total));
+	CHECK_STR(buf, PRINTF_CASES_GLIBC_HASH);
+	CHECK_INT(total, PRINTF_CASES_GLIBC_BYTES);
+	if (argc > 1) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/stdio_formats.txt", argv[1]);
+		check_cases_file(path, 256);
+		check_cases_file(path, 0);
+	}
+	printf("printf cases: %d formats, hash %s\n", PRINTF_CASES, buf);
 
 	snprintf(buf, sizeof(buf), "%f|%.3f|%e|%g|%g", 3.5, 2.0 / 3.0, 12345.678, 0.0001, 1e20);
 	CHECK_STR(buf, "3.500000|0.667|1.234568e+04|0.0001|1e+20");

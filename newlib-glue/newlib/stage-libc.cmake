@@ -10,8 +10,8 @@
 # existing file; the glue's renames on the host) and lib_a-system.o/lib_a-popen.o (the glue's
 # fail with ENOSYS; newlib's system(NULL) claimed a shell) and lib_a-setjmp.o (its x86-64
 # longjmp(env, 0) made setjmp return 0; the glue's returns 1), lib_a-remove.o (it only
-# unlinked; POSIX removes a directory as rmdir), lib_a-strlen.o and lib_a-memchr.o (generic
-# C; the glue's use SSE2). Fails if any global symbol is
+# unlinked; POSIX removes a directory as rmdir), lib_a-strlen.o, lib_a-memchr.o and
+# lib_a-memmove.o (generic C; the glue's use SSE2). Fails if any global symbol is
 # then defined twice.
 cmake_minimum_required(VERSION 3.20)
 foreach(var NEWLIB_LIBC GLUE_OBJECTS OUT_DIR WORK)
@@ -33,7 +33,7 @@ string(REPLACE "|" ";" GLUE_OBJECTS "${GLUE_OBJECTS}")
 set(lib "${WORK}/libc.a")
 file(COPY_FILE "${NEWLIB_LIBC}" "${lib}")
 run(ar d "${lib}" lib_a-lock.o lib_a-isatty.o lib_a-_isatty.o lib_a-renamer.o lib_a-system.o lib_a-popen.o
-  lib_a-setjmp.o lib_a-remove.o lib_a-strlen.o lib_a-memchr.o)
+  lib_a-setjmp.o lib_a-remove.o lib_a-strlen.o lib_a-memchr.o lib_a-memmove.o)
 
 # Glue members get a "hermit-" prefix so they never shadow a newlib member name.
 set(members "")

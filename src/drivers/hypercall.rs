@@ -6,7 +6,9 @@
 //! host thread picks the request up without a VM exit; otherwise the `out` traps to the host.
 //! A request the host has not claimed within [`CLAIM_TIMEOUT_NS`], or sooner once the host's
 //! scan count has stood still for [`STALL_NS`] (its poller is descheduled on a busy host), is
-//! taken back and sent through the port.
+//! taken back and sent through the port. The count at such a stall is remembered
+//! ([`STALLED_AT`]): while it has not moved since, the poller is still off its CPU and later
+//! requests take the port at once, so a missed request costs one exit and no wait before it.
 //!
 //! Under QEMU ([`header::FEATURE_QEMU`], [`hermit_interface::qemu`]) no port exit reaches
 //! the proxy: the channel is in place before the first call, every request goes through it,
@@ -35,6 +37,9 @@ static CHANNEL_SLOTS: AtomicU32 = AtomicU32::new(0);
 
 /// Under QEMU: requests never fall back to the port.
 static CHANNEL_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// The host's scan count when a request last found its poller stalled, or zero.
+static STALLED_AT: AtomicU32 = AtomicU32::new(0);
 
 /// The first core's argument area.
 #[repr(C, align(64))]
@@ -166,18 +171,30 @@ fn transmit(port: u16, gpa: u64) {
     if control.host_state.load(Ordering::SeqCst) != channel::HOST_POLLING && reclaim_to_port(slot, port, gpa) {
         return;
     }
+    // The poller has not scanned since an earlier request saw it stall: it is still off its
+    // CPU, and waiting would only take STALL_NS to show that again.
+    let scans = control.scans.load(Ordering::Relaxed);
+    if scans != 0 && scans == STALLED_AT.load(Ordering::Relaxed) && reclaim_to_port(slot, port, gpa) {
+        return;
+    }
     // A polling host claims a request within a microsecond. One whose scan count stands
     // still for STALL_NS, or that has not claimed it after CLAIM_TIMEOUT_NS, is descheduled
     // (a busy host): take the request back and exit instead of spinning for a host time slice.
     let start = crate::arch::rdtsc();
     let timeout = crate::time::clock().ns_to_cycles(CLAIM_TIMEOUT_NS);
     let stall = crate::time::clock().ns_to_cycles(STALL_NS);
-    let mut heartbeat = Heartbeat::new(control.scans.load(Ordering::Relaxed), start);
+    let mut heartbeat = Heartbeat::new(scans, start);
     while slot.state.load(Ordering::Acquire) == channel::SLOT_REQUEST {
         let now = crate::arch::rdtsc();
-        let stalled = heartbeat.stalled(control.scans.load(Ordering::Relaxed), now, stall);
-        if (stalled || now.wrapping_sub(start) > timeout) && reclaim_to_port(slot, port, gpa) {
-            return;
+        let scans = control.scans.load(Ordering::Relaxed);
+        let stalled = heartbeat.stalled(scans, now, stall);
+        if stalled || now.wrapping_sub(start) > timeout {
+            if stalled {
+                STALLED_AT.store(scans, Ordering::Relaxed);
+            }
+            if reclaim_to_port(slot, port, gpa) {
+                return;
+            }
         }
         pause();
     }

@@ -23,8 +23,10 @@
 //! A polling host also counts its scans in `scans` (wrapping; never left at zero once it
 //! counts). A guest whose request is unclaimed may watch it: a count that stands still for a
 //! few microseconds means the host descheduled its poller (a busy host), and the guest takes
-//! the request back at once instead of waiting out its claim timeout. A count of zero means
-//! the host does not count (an older loader): the guest relies on the timeout alone.
+//! the request back at once instead of waiting out its claim timeout; while the count still
+//! stands at the value it stalled at, later requests go to the port without waiting. A count
+//! of zero means the host does not count (an older loader): the guest relies on the timeout
+//! alone. The count lives on its own cache line, apart from `host_state`.
 
 use core::mem::{offset_of, size_of};
 use core::sync::atomic::{AtomicU32, AtomicU64};
@@ -43,18 +45,21 @@ pub const SLOT_BUSY: u32 = 2;
 /// Slot state: the host has finished; results are in the argument struct.
 pub const SLOT_DONE: u32 = 3;
 
-/// The control block at the start of the channel area.
+/// The control block at the start of the channel area: two cache lines, so that the host's
+/// counting (written on every scan) does not evict the state a guest reads with each request.
 #[repr(C, align(64))]
 #[derive(Debug, Default)]
 pub struct ChannelControl {
     /// [`HOST_PARKED`] or [`HOST_POLLING`], written by the host.
     pub host_state: AtomicU32,
-    /// Number of requests the host served through the channel (statistics).
-    pub served: AtomicU32,
+    /// Reserved, zero.
+    pub reserved: [u32; 15],
     /// The polling host's scan count (its heartbeat), or zero if it does not count.
     pub scans: AtomicU32,
+    /// Number of requests the host served through the channel (statistics).
+    pub served: AtomicU32,
     /// Reserved, zero.
-    pub reserved: [u32; 13],
+    pub reserved2: [u32; 14],
 }
 
 /// One request slot; slot `i` belongs to core `i`.
@@ -98,9 +103,9 @@ pub const SLOT_ARG_OFFSET: usize = offset_of!(ChannelSlot, arg);
 pub const MAX_SLOTS: usize = 512;
 
 const _: () = {
-    assert!(size_of::<ChannelControl>() == 64);
+    assert!(size_of::<ChannelControl>() == 128);
     assert!(size_of::<ChannelSlot>() == 64);
     assert!(SLOT_PORT_OFFSET == 4 && SLOT_ARG_OFFSET == 8);
-    assert!(SERVED_OFFSET == 4 && SCANS_OFFSET == 8);
-    assert!(channel_size(2) == 192);
+    assert!(HOST_STATE_OFFSET == 0 && SCANS_OFFSET == 64 && SERVED_OFFSET == 68);
+    assert!(channel_size(2) == 256);
 };
