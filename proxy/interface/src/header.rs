@@ -233,6 +233,9 @@ pub const FEATURE_DEBUG: u64 = 1 << 5;
 /// [`crate::qemu::CHANNEL_GPA`], port exits are never served (the doorbell wakes the host),
 /// and the kernel starts secondary cores with start-up IPIs.
 pub const FEATURE_QEMU: u64 = 1 << 6;
+/// Feature bit: the loader serves [`crate::hypercall::port::POPULATE`] and publishes what
+/// it has backed with host memory ([`HeaderExt::heap_ready`], [`HeaderExt::kernel_ready`]).
+pub const FEATURE_POPULATE: u64 = 1 << 7;
 
 /// Extension block at `image + 0x100`, written only by this project's proxy.
 ///
@@ -263,6 +266,12 @@ pub struct HeaderExt {
     /// Written by the kernel: the lowest address of its allocations from the top of RAM
     /// (stacks, page tables); 0 until set. A hint, like [`HeaderExt::heap_break`].
     pub kernel_low: u64,
+    /// Written by the loader (with [`FEATURE_POPULATE`]): host memory backs the application
+    /// heap from its start up to this guest-physical address (0: nothing known).
+    pub heap_ready: u64,
+    /// Written by the loader (with [`FEATURE_POPULATE`]): host memory backs RAM from this
+    /// guest-physical address up to its end (0: nothing known).
+    pub kernel_ready: u64,
 }
 
 const _: () = {
@@ -273,7 +282,9 @@ const _: () = {
     assert!(offset_of!(HeaderExt, cpu_hide) == 40);
     assert!(offset_of!(HeaderExt, heap_break) == 48);
     assert!(offset_of!(HeaderExt, kernel_low) == 56);
-    assert!(size_of::<HeaderExt>() == 64);
+    assert!(offset_of!(HeaderExt, heap_ready) == 64);
+    assert!(offset_of!(HeaderExt, kernel_ready) == 72);
+    assert!(size_of::<HeaderExt>() == 80);
 };
 
 #[cfg(test)]
