@@ -128,7 +128,8 @@ impl Host {
         end(128 + libc::SIGKILL)
     }
 
-    /// In verbose mode, prints the kernel's `.kmsg` ring in order.
+    /// In verbose mode, prints what population did (one line) and the kernel's `.kmsg` ring
+    /// in order.
     fn dump_kmsg(&self) {
         if !self.verbose {
             return;
