@@ -23,7 +23,7 @@
 //!   look-ahead above the heap start and below the end of RAM only.
 //!
 //! The thread runs at normal priority from [`DELAY`] after the start, or from the first
-//! request (the guest allocates right after boot). While the published frontier is less than
+//! request that grows the heap past its first chunk (the guest allocates right after boot). While the published frontier is less than
 //! half the look-ahead beyond the break (the guest allocates now) it works without pause;
 //! otherwise it sleeps [`PACE`] times as long as each chunk took, so that it uses at most a
 //! quarter of a CPU; a request cuts the pause short. A request waits for a chunk the thread
@@ -302,7 +302,11 @@ impl Backing {
                 break;
             }
             self.requested.fetch_add(1, Ordering::Relaxed);
-            self.mark(chunk, true);
+            // Wakes the thread when the heap grows past its first chunk (the program
+            // allocates; boot's requests for the pretouched chunks and stacks do not).
+            let heap_first = self.layout.index(self.heap_start) / CHUNK;
+            let kernel_low = self.layout.index(self.ram.kernel_low(self.entry));
+            self.mark(chunk, true, chunk > heap_first && chunk * CHUNK < kernel_low);
         }
         ret
     }
@@ -333,7 +337,7 @@ impl Backing {
 
     /// Records `chunk` as populated or given back, and publishes the contiguous backed
     /// ranges (`heap_ready`, `kernel_ready`) to the kernel.
-    fn mark(&self, chunk: u64, on: bool) {
+    fn mark(&self, chunk: u64, on: bool, wake: bool) {
         let Ok(mut done) = self.done.lock() else { return };
         done.set(chunk, on, self.layout.index(self.heap_start) / CHUNK);
         if done.busy == Some(chunk) {
@@ -341,7 +345,9 @@ impl Backing {
         }
         let (heap, top) = (done.heap_mark, done.top_mark);
         drop(done);
-        self.changed.notify_all();
+        if wake {
+            self.changed.notify_all();
+        }
         let gpa = |chunk: u64| self.layout.chunk_range(chunk).map_or(self.layout.end(), |(gpa, _)| gpa);
         let ext = self.entry + offset::EXT as u64;
         let _ = self.ram.store_u64(ext + std::mem::offset_of!(HeaderExt, heap_ready) as u64, gpa(heap));
@@ -381,7 +387,7 @@ impl Backing {
                     if let Some((gpa, len)) = layout.chunk_range(chunk) {
                         ram.release(gpa, len);
                     }
-                    self.mark(chunk, false);
+                    self.mark(chunk, false, false);
                 }
             }
             heap_high = heap.1;
@@ -405,7 +411,7 @@ impl Backing {
                 break;
             }
             self.ahead.fetch_add(1, Ordering::Relaxed);
-            self.mark(chunk, true);
+            self.mark(chunk, true, true);
             // Paced to a quarter of a CPU at most, unless the guest is about to reach the
             // populated frontier (a request cuts the pause short).
             if chunk >= heap.1 || (chunk - heap.0) * CHUNK >= HEAP_AHEAD / 2 {
