@@ -172,6 +172,12 @@ hermit_c_run(hostile_channel_port PROGRAM hostile ARGS channel-port EXIT_CODE 1 
 # Guest memory the proxy populates follows what the program uses (check-memory-use.sh holds
 # the numbers); this run checks the program itself.
 hermit_c_test(memuse ARGS touch 64 0 MATCH "touched 64 MiB" "all [0-9]+ checks passed")
+# The kernel asks the proxy to back each range it takes with the break (POPULATE) before its
+# first touch; with HERMIT_POPULATE=demand no thread populates ahead, so all of the 256 MiB
+# block (258 MiB of break) must have been backed at the kernel's request, contents intact.
+hermit_c_run(memuse_populate_request PROGRAM memuse ARGS touch 256 0 ENV HERMIT_POPULATE=demand HERMIT_VERBOSE=1
+  MATCH "touched 256 MiB" "all [0-9]+ checks passed"
+  "proxy: populated (2(5[89]|[6-9][0-9])|[3-9][0-9][0-9]|[0-9]{4,}) MiB at the kernel's request \\([0-9]+ requests\\), 0 MiB ahead of it")
 
 # ---- confinement (issue 8): no way into the proxy, the file sandbox, the system-call filter ---
 # The header hides the proxy's address; the proxy's own /proc entries and devices are refused

@@ -80,8 +80,11 @@ pub struct Config {
     pub verbose: bool,
     /// Back guest memory with transparent huge pages.
     pub hugepages: bool,
-    /// Populate guest memory in the background (a paced host thread) while the guest runs.
+    /// Populate guest memory: what the kernel takes, on its request (`HERMIT_POPULATE` not 0).
     pub populate: bool,
+    /// Also populate ahead of the guest in a paced host thread (`HERMIT_POPULATE` neither 0
+    /// nor `demand`).
+    pub populate_ahead: bool,
     /// Offer the fast hypercall channel to the kernel.
     pub fast_channel: bool,
     /// Behave exactly like the original uhyve: no header extension, no extension
@@ -272,6 +275,8 @@ impl Config {
             verbose: flag("HERMIT_VERBOSE", false),
             hugepages: flag("HERMIT_HUGEPAGE", true),
             populate: flag("HERMIT_POPULATE", true),
+            populate_ahead: flag("HERMIT_POPULATE", true)
+                && get("HERMIT_POPULATE").is_none_or(|v| v.trim() != "demand"),
             fast_channel: flag("HERMIT_FASTCALL", true),
             uhyve_compat: flag("HERMIT_UHYVE_COMPAT", false),
             ip: address("HERMIT_IP")?,
@@ -369,7 +374,7 @@ mod tests {
     fn defaults() {
         let c = config(&[]).unwrap();
         assert_eq!((c.isle, c.cpus, c.mem, c.verbose), (Isle::Uhyve, 1, 512 << 20, false));
-        assert!(c.hugepages && c.populate && c.fast_channel && c.seccomp && !c.seccomp_selftest);
+        assert!(c.hugepages && c.populate && c.populate_ahead && c.fast_channel && c.seccomp && !c.seccomp_selftest);
         assert!(c.mounts.is_empty());
     }
 
@@ -467,6 +472,9 @@ mod tests {
     fn flags_and_addresses() {
         assert!(config(&[("HERMIT_VERBOSE", "1")]).unwrap().verbose);
         assert!(!config(&[("HERMIT_VERBOSE", "0")]).unwrap().verbose);
+        let demand = config(&[("HERMIT_POPULATE", "demand")]).unwrap();
+        assert!(demand.populate && !demand.populate_ahead);
+        assert!(!config(&[("HERMIT_POPULATE", "0")]).unwrap().populate_ahead);
         assert!(config(&[("HERMIT_UHYVE_COMPAT", "1")]).unwrap().uhyve_compat);
         assert_eq!(config(&[("HERMIT_IP", "10.0.5.3")]).unwrap().ip, Some([10, 0, 5, 3]));
         assert!(config(&[("HERMIT_IP", "10.0.5")]).is_err());

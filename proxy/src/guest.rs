@@ -182,6 +182,15 @@ impl GuestRam {
         self.mem.load(GuestAddress(addr), Ordering::Acquire).map_err(|_| GuestError::OutOfRange { addr, len: 8 })
     }
 
+    /// Stores a u64 at guest-physical `addr` with release ordering (a value the guest reads
+    /// while it runs).
+    pub fn store_u64(&self, addr: u64, value: u64) -> Result<(), GuestError> {
+        self.slice(addr, 8)?;
+        self.mem
+            .store(value, GuestAddress(addr), Ordering::Release)
+            .map_err(|_| GuestError::OutOfRange { addr, len: 8 })
+    }
+
     /// Writes `len` bytes of guest memory, starting at guest-virtual `vaddr` under the page
     /// tables rooted at `root`, to host descriptor `fd`. Returns the bytes written, or the
     /// errno of a failure before any byte moved (see [`GuestRam::transfer`]).

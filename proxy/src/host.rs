@@ -43,6 +43,8 @@ pub struct Host {
     pub channel: OnceLock<Channel>,
     /// The GDB stub's control of the vCPUs (`HERMIT_DEBUG`), set before the guest runs.
     pub debugger: OnceLock<std::sync::Arc<crate::gdb::Control>>,
+    /// What population has backed (`HERMIT_POPULATE`), set before the guest runs.
+    pub backing: OnceLock<Arc<crate::populate::Backing>>,
     /// The network interface, if the guest has one (set before the guest runs).
     pub net: OnceLock<Arc<crate::net::Nic>>,
     /// Serialises the end of the run (several threads may end it at once).
@@ -75,6 +77,7 @@ impl Host {
             channel: OnceLock::new(),
             debugger: OnceLock::new(),
             net: OnceLock::new(),
+            backing: OnceLock::new(),
             ending: Mutex::new(()),
         }
     }
@@ -125,10 +128,14 @@ impl Host {
         end(128 + libc::SIGKILL)
     }
 
-    /// In verbose mode, prints the kernel's `.kmsg` ring in order.
+    /// In verbose mode, prints what population did (one line) and the kernel's `.kmsg` ring
+    /// in order.
     fn dump_kmsg(&self) {
         if !self.verbose {
             return;
+        }
+        if let Some(backing) = self.backing.get() {
+            eprintln!("proxy: {}", backing.summary());
         }
         let mut ring = vec![0u8; KMSG_SIZE];
         if self.ram.read_bytes(self.entry + KMSG_OFFSET, &mut ring).is_err() {

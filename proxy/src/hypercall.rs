@@ -11,7 +11,8 @@ use std::os::fd::IntoRawFd;
 use std::sync::atomic::Ordering;
 
 use hermit_interface::hypercall::{
-    port, ChannelSetup, Close, CmdLine, CmdSize, CmdVal, Console, Fstat, Lseek, Open, PathOp, Read, Stat, Write,
+    port, ChannelSetup, Close, CmdLine, CmdSize, CmdVal, Console, Fstat, Lseek, Open, PathOp, Populate, Read, Stat,
+    Write,
 };
 use hermit_interface::stat::HostStat;
 use hermit_interface::MAX_ARGC_ENVC;
@@ -72,6 +73,7 @@ pub fn dispatch(host: &Host, port: u16, arg: u64) -> Outcome {
                 port::FILEOP => crate::fileop::serve(host, arg),
                 port::NETWRITEV => crate::net::netwritev(host, arg),
                 port::NETREADV => crate::net::netreadv(host, arg),
+                port::POPULATE => populate(host, arg),
                 _ => unreachable!("is_extension covers exactly these"),
             }
         }
@@ -115,6 +117,7 @@ fn port_name(port: u16) -> &'static str {
         port::FILEOP => "FILEOP",
         port::NETWRITEV => "NETWRITEV",
         port::NETREADV => "NETREADV",
+        port::POPULATE => "POPULATE",
         _ => "unknown",
     }
 }
@@ -432,4 +435,13 @@ fn channel(host: &Host, arg: u64) -> Result<(), GuestError> {
         }
     };
     host.ram.write(field(arg, offset_of!(ChannelSetup, ret)), ret)
+}
+
+/// `POPULATE`: backs a range of guest RAM now ([`crate::populate::Backing::request`]);
+/// `-ENOSYS` with `HERMIT_POPULATE=0` (the feature is not offered then).
+fn populate(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let start: u64 = host.ram.read(field(arg, offset_of!(Populate, start)))?;
+    let len: u64 = host.ram.read(field(arg, offset_of!(Populate, len)))?;
+    let ret = host.backing.get().map_or(-i64::from(libc::ENOSYS), |b| b.request(start, len));
+    host.ram.write::<i64>(field(arg, offset_of!(Populate, ret)), ret)
 }

@@ -49,7 +49,8 @@ Environment:
   HERMIT_MEM=SIZE       guest memory, with K/M/G/T suffixes (default 512M)
   HERMIT_VERBOSE=1      print the kernel console to stderr and its log (.kmsg) at exit
   HERMIT_HUGEPAGE=0     do not back guest memory with transparent huge pages
-  HERMIT_POPULATE=0     do not populate guest memory ahead of the guest's use while it runs
+  HERMIT_POPULATE=0     do not populate guest memory (neither what the kernel takes nor ahead
+                        of it); =demand: only what the kernel takes, nothing ahead
   HERMIT_FASTCALL=0     do not offer the fast hypercall channel (use port I/O only)
   HERMIT_UHYVE_COMPAT=1 behave exactly like the original uhyve (no protocol extensions,
                         host errors as -1); for testing compatibility

@@ -1,29 +1,44 @@
-//! Background population of guest RAM: host memory ahead of what the guest uses, within what the host can spare.
+//! Population of guest RAM: host memory ahead of what the guest uses, and at once for what it takes, within what the host can spare.
 //!
 //! The guest's first touch of a 2 MiB page costs the host an allocation and zeroing of a huge
-//! page (milliseconds); done ahead of time by a host thread, the touch costs a shadow-MMU
-//! fill. The kernel publishes its program break and the lowest address of its allocations
-//! from the top of RAM (stacks, page tables) in the header extension
-//! ([`hermit_interface::header::HeaderExt`]); the thread keeps populated the heap up to the
-//! break plus [`HEAP_AHEAD`] and the kernel's memory from [`STACK_AHEAD`] below its lowest
-//! allocation, one 2 MiB chunk at a time ([`GuestRam::populate`]), never while the host's `MemAvailable` is below
-//! a margin ([`memory_margin`]). When the break moves down, whole chunks above the new
-//! break plus the look-ahead are given back (`MADV_DONTNEED`). Without the published values
-//! (the original kernel, `HERMIT_UHYVE_COMPAT=1`) it populates the look-ahead above the heap
-//! start and below the end of RAM only.
+//! page (about 0.4 M cycles on our hosts); done by the host beforehand, the touch costs a
+//! shadow-MMU fill. Two paths back guest RAM, one chunk of 2 MiB at a time
+//! ([`GuestRam::populate`]), never while the host's `MemAvailable` is below a margin
+//! ([`memory_margin`]), and both record what they did in one table ([`Backing`]):
 //!
-//! The thread runs at normal priority, paced: after each chunk it sleeps [`PACE`] times as
-//! long as the chunk took, so it uses at most a quarter of a CPU. It used to run at idle
-//! priority, but on a busy host the kernel then left it without a CPU for seconds in the
-//! middle of faulting in a chunk, and the guest, touching that chunk next, waited for it
-//! (`malloc(1 MiB)` plus its first writes beside four busy host loops, on a host already at
-//! load 14: 3.7-46 M cycles per MiB, median 8 M over 8 runs; paced at normal priority
-//! 1.9-28 M, median 2.7 M over 10; without population 2.2-24 M, median 3.7 M). It checks
-//! [`stop`] between chunks.
+//! - **On request** ([`Backing::request`], the `POPULATE` host call): when the kernel moves
+//!   its program break, or takes stacks from the top of RAM, past what the loader has
+//!   published as backed ([`HeaderExt::heap_ready`](hermit_interface::header::HeaderExt),
+//!   `kernel_ready`), it asks for the new range and waits for it. Its growth therefore never
+//!   depends on the population thread being scheduled, and a chunk the guest took is never
+//!   populated twice.
+//! - **Ahead**, in a host thread: it keeps the heap backed from the break up to the break
+//!   plus [`HEAP_AHEAD`] and the kernel's memory from [`STACK_AHEAD`] below its lowest
+//!   allocation, as the kernel publishes them in the header extension. Chunks below the
+//!   break are the guest's already (it touched them, or asked for them): the thread starts
+//!   at the break, where the next allocations land, instead of catching up from the heap
+//!   start behind a guest that allocates quickly. When the break moves down, whole chunks
+//!   above the new break plus the look-ahead are given back (`MADV_DONTNEED`). Without the
+//!   published values (the original kernel, `HERMIT_UHYVE_COMPAT=1`) it populates the
+//!   look-ahead above the heap start and below the end of RAM only.
+//!
+//! The thread runs at normal priority from [`DELAY`] after the start, or from the first
+//! request that grows the heap past its first chunk (the guest allocates right after boot). While the published frontier is less than
+//! half the look-ahead beyond the break (the guest allocates now) it works without pause;
+//! otherwise it sleeps [`PACE`] times as long as each chunk took, so that it uses at most a
+//! quarter of a CPU; a request cuts the pause short. A request waits for a chunk the thread
+//! is faulting in at that moment at most [`BUSY_WAIT`], then faults it in itself: an
+//! idle-priority thread, starved for seconds inside a chunk, once made the guest wait for
+//! it (`malloc(1 MiB)` plus its first writes beside four busy host loops, on a host already
+//! at load 14, took 3.7-46 M cycles per MiB). It checks [`stop`]
+//! between chunks.
 
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
+
+use hermit_interface::header::{offset, HeaderExt};
 
 use crate::guest::GuestRam;
 
@@ -37,21 +52,26 @@ pub const HEAP_AHEAD: u64 = 256 << 20;
 /// Populated room below the kernel's lowest allocation from the top (new thread stacks).
 pub const STACK_AHEAD: u64 = 64 << 20;
 
-/// Short runs end before population starts, so they do not pay for memory they never use.
+/// Short runs end before population ahead starts, so they do not pay for memory they never use.
 const DELAY: Duration = Duration::from_millis(50);
 
 /// How often an idle population thread looks at the published break again.
 const POLL: Duration = Duration::from_millis(5);
 
-/// After each chunk the thread sleeps this many times as long as the chunk took.
+/// After each chunk the thread sleeps this many times as long as the chunk took (unless the
+/// guest is about to reach the populated frontier).
 const PACE: u32 = 3;
+
+/// How long a request waits for a chunk the thread is faulting in at that moment before it
+/// faults it in itself (a chunk takes 0.2 ms on a quiet host; a descheduled thread may take
+/// a time slice or more).
+const BUSY_WAIT: Duration = Duration::from_millis(1);
 
 /// How long it waits when the host is short of memory.
 const MEMORY_WAIT: Duration = Duration::from_millis(200);
 
 /// Set when the run ends; the thread stops before its next chunk.
 static STOP: AtomicBool = AtomicBool::new(false);
-
 /// Guest RAM as one index space: the RAM regions in address order, the device hole left out.
 /// Heap and kernel allocations each move monotonically through it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +89,11 @@ impl Layout {
     /// Bytes of RAM.
     pub fn len(&self) -> u64 {
         self.ranges.iter().map(|(_, len)| len).sum()
+    }
+
+    /// End of the highest region (the end of guest RAM).
+    pub fn end(&self) -> u64 {
+        self.ranges.last().map_or(0, |(start, len)| start + len)
     }
 
     /// Number of chunks (the last may be partial).
@@ -117,7 +142,8 @@ pub struct Usage {
     pub kernel_low: u64,
 }
 
-/// Chunks to keep populated: the heap's `[first, end)` and the kernel's `[first, end)`.
+/// Chunks to keep populated ahead of the guest: the heap's `[first, end)` (from the chunk
+/// that holds the break) and the kernel's `[first, end)`.
 pub fn wanted(layout: &Layout, usage: Usage) -> [(u64, u64); 2] {
     let total = layout.len();
     let start = layout.index(usage.heap_start);
@@ -125,7 +151,7 @@ pub fn wanted(layout: &Layout, usage: Usage) -> [(u64, u64); 2] {
     let low = if usage.kernel_low == 0 { total } else { layout.index(usage.kernel_low).max(brk) };
     let heap_end = brk.saturating_add(HEAP_AHEAD).min(low);
     let kernel_start = low.saturating_sub(STACK_AHEAD).max(heap_end);
-    [(start / CHUNK, heap_end.div_ceil(CHUNK)), (kernel_start / CHUNK, total.div_ceil(CHUNK))]
+    [(brk.min(heap_end) / CHUNK, heap_end.div_ceil(CHUNK)), (kernel_start / CHUNK, total.div_ceil(CHUNK))]
 }
 
 /// Memory the host keeps for itself: 1/16 of its RAM, at least 256 MiB.
@@ -143,21 +169,44 @@ pub fn parse_meminfo(text: &str) -> Option<(u64, u64)> {
     Some((field("MemTotal:")?, field("MemAvailable:")?))
 }
 
-/// One bit per chunk: populated by this thread (or given back).
-struct Populated(Vec<u64>);
+/// One bit per chunk: backed by population (on request or ahead), or given back; and the
+/// ends of the contiguous backed ranges at the heap's start and at the top of RAM.
+struct Populated {
+    bits: Vec<u64>,
+    /// First chunk at or above the heap's first that is not backed.
+    heap_mark: u64,
+    /// Chunks from here to the end are backed.
+    top_mark: u64,
+    /// The chunk the population thread is faulting in right now.
+    busy: Option<u64>,
+}
 
 impl Populated {
-    fn get(&self, chunk: u64) -> bool {
-        self.0.get((chunk / 64) as usize).is_some_and(|w| w & (1 << (chunk % 64)) != 0)
+    fn new(chunks: u64, heap_first: u64) -> Self {
+        Self { bits: vec![0; chunks.div_ceil(64) as usize], heap_mark: heap_first, top_mark: chunks, busy: None }
     }
 
-    fn set(&mut self, chunk: u64, on: bool) {
-        if let Some(word) = self.0.get_mut((chunk / 64) as usize) {
-            if on {
-                *word |= 1 << (chunk % 64);
-            } else {
-                *word &= !(1 << (chunk % 64));
+    fn get(&self, chunk: u64) -> bool {
+        self.bits.get((chunk / 64) as usize).is_some_and(|w| w & (1 << (chunk % 64)) != 0)
+    }
+
+    /// Records `chunk` (below `chunks`) as backed or not and moves the marks.
+    fn set(&mut self, chunk: u64, on: bool, heap_first: u64) {
+        let Some(word) = self.bits.get_mut((chunk / 64) as usize) else { return };
+        if on {
+            *word |= 1 << (chunk % 64);
+            while self.get(self.heap_mark) {
+                self.heap_mark += 1;
             }
+            while self.top_mark > 0 && self.get(self.top_mark - 1) {
+                self.top_mark -= 1;
+            }
+        } else {
+            *word &= !(1 << (chunk % 64));
+            if chunk >= heap_first {
+                self.heap_mark = self.heap_mark.min(chunk);
+            }
+            self.top_mark = self.top_mark.max(chunk + 1);
         }
     }
 }
@@ -171,67 +220,220 @@ impl HostMemory {
         Self(std::fs::File::open("/proc/meminfo").ok())
     }
 
-    /// Whether one more chunk leaves the host its margin (true if it cannot tell).
-    fn can_spare_chunk(&self) -> bool {
+    /// Whether `chunks` more chunks leave the host its margin (true if it cannot tell).
+    fn can_spare(&self, chunks: u64) -> bool {
         let Some(file) = &self.0 else { return true };
         let mut buf = [0u8; 4096];
         let Ok(n) = file.read_at(&mut buf, 0) else { return true };
         let Some((total, available)) = parse_meminfo(&String::from_utf8_lossy(&buf[..n])) else { return true };
-        available >= memory_margin(total) + CHUNK
+        available >= memory_margin(total).saturating_add(chunks.saturating_mul(CHUNK))
     }
 }
 
-/// Starts the population thread for `ram`, whose kernel header is at `entry`; `heap_start`
-/// is where the application heap begins.
-pub fn start(ram: GuestRam, entry: u64, heap_start: u64) {
-    let host = HostMemory::open();
-    let spawned =
-        std::thread::Builder::new().name("populate".into()).spawn(move || run(&ram, &host, entry, heap_start));
-    drop(spawned); // without the thread, the guest faults pages in itself
+/// What is backed, shared by the population thread and the `POPULATE` requests.
+pub struct Backing {
+    ram: GuestRam,
+    /// The kernel header (`e_entry`).
+    entry: u64,
+    heap_start: u64,
+    layout: Layout,
+    host: HostMemory,
+    done: Mutex<Populated>,
+    /// Signalled when a chunk is done: wakes the thread (a request means the guest is
+    /// allocating) and requests waiting for the thread's chunk.
+    changed: Condvar,
+    /// Chunks populated ahead by the thread, and on request.
+    ahead: AtomicU64,
+    requested: AtomicU64,
+    /// `POPULATE` requests served.
+    requests: AtomicU64,
+}
+
+impl Backing {
+    /// The table for `ram`, whose kernel header is at `entry`; `heap_start` is where the
+    /// application heap begins. Nothing is populated yet.
+    pub fn new(ram: GuestRam, entry: u64, heap_start: u64) -> Arc<Self> {
+        let layout = Layout::new(ram.regions().into_iter().map(|(gpa, _, len)| (gpa, len)).collect());
+        let done = Mutex::new(Populated::new(layout.chunks(), layout.index(heap_start) / CHUNK));
+        Arc::new(Self {
+            ram,
+            entry,
+            heap_start,
+            layout,
+            host: HostMemory::open(),
+            done,
+            changed: Condvar::new(),
+            ahead: AtomicU64::new(0),
+            requested: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    /// Starts the population thread (population ahead of the guest).
+    pub fn start_ahead(self: &Arc<Self>) {
+        let me = Arc::clone(self);
+        let spawned = std::thread::Builder::new().name("populate".into()).spawn(move || me.run());
+        drop(spawned); // without the thread, the guest's requests still back what it takes
+    }
+
+    /// Backs guest-physical `[start, start + len)` now (the `POPULATE` request): 0 when it
+    /// is backed, `-ENOMEM` if the host's margin left part of it, `-EINVAL` if the range
+    /// does not end inside guest RAM. Parts in the device hole have nothing to back.
+    pub fn request(&self, start: u64, len: u64) -> i64 {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let ram_end = self.layout.end();
+        let Some(end) = start.checked_add(len).filter(|e| *e <= ram_end) else { return -i64::from(libc::EINVAL) };
+        let (first, last) = (self.layout.index(start) / CHUNK, self.layout.index(end).div_ceil(CHUNK));
+        let mut checked = false;
+        let mut ret = 0;
+        for chunk in first..last {
+            if self.wait_for_thread(chunk) {
+                continue;
+            }
+            // One look at the host's memory per request (a read of /proc/meminfo costs
+            // tens of microseconds).
+            if !checked && !self.host.can_spare(last - chunk) {
+                ret = -i64::from(libc::ENOMEM);
+                break;
+            }
+            checked = true;
+            let Some((gpa, len)) = self.layout.chunk_range(chunk) else { break };
+            if !self.ram.populate(gpa, len) {
+                break;
+            }
+            self.requested.fetch_add(1, Ordering::Relaxed);
+            // Wakes the thread when the heap grows past its first chunk (the program
+            // allocates; boot's requests for the pretouched chunks and stacks do not).
+            let heap_first = self.layout.index(self.heap_start) / CHUNK;
+            let kernel_low = self.layout.index(self.ram.kernel_low(self.entry));
+            self.mark(chunk, true, chunk > heap_first && chunk * CHUNK < kernel_low);
+        }
+        ret
+    }
+
+    /// Whether `chunk` is backed, after waiting at most [`BUSY_WAIT`] if the thread is
+    /// faulting it in right now.
+    fn wait_for_thread(&self, chunk: u64) -> bool {
+        let Ok(done) = self.done.lock() else { return false };
+        let Ok((done, _)) =
+            self.changed.wait_timeout_while(done, BUSY_WAIT, |d| !d.get(chunk) && d.busy == Some(chunk))
+        else {
+            return false;
+        };
+        done.get(chunk)
+    }
+
+    /// Sleeps up to `time` or until a chunk is done (a request wakes the thread early).
+    fn nap(&self, time: Duration) {
+        if let Ok(done) = self.done.lock() {
+            let _ = self.changed.wait_timeout(done, time);
+        }
+    }
+
+    /// The table, locked.
+    fn table(&self) -> Option<MutexGuard<'_, Populated>> {
+        self.done.lock().ok()
+    }
+
+    /// Records `chunk` as populated or given back, and publishes the contiguous backed
+    /// ranges (`heap_ready`, `kernel_ready`) to the kernel.
+    fn mark(&self, chunk: u64, on: bool, wake: bool) {
+        let Ok(mut done) = self.done.lock() else { return };
+        done.set(chunk, on, self.layout.index(self.heap_start) / CHUNK);
+        if done.busy == Some(chunk) {
+            done.busy = None;
+        }
+        let (heap, top) = (done.heap_mark, done.top_mark);
+        drop(done);
+        if wake {
+            self.changed.notify_all();
+        }
+        let gpa = |chunk: u64| self.layout.chunk_range(chunk).map_or(self.layout.end(), |(gpa, _)| gpa);
+        let ext = self.entry + offset::EXT as u64;
+        let _ = self.ram.store_u64(ext + std::mem::offset_of!(HeaderExt, heap_ready) as u64, gpa(heap));
+        let _ = self.ram.store_u64(ext + std::mem::offset_of!(HeaderExt, kernel_ready) as u64, gpa(top));
+    }
+
+    fn is_done(&self, chunk: u64) -> bool {
+        self.table().is_some_and(|d| d.get(chunk))
+    }
+
+    /// One line for `HERMIT_VERBOSE`: what population did.
+    pub fn summary(&self) -> String {
+        let mib = |chunks: &AtomicU64| (chunks.load(Ordering::Relaxed) * CHUNK) >> 20;
+        format!(
+            "populated {} MiB at the kernel's request ({} requests), {} MiB ahead of it",
+            mib(&self.requested),
+            self.requests.load(Ordering::Relaxed),
+            mib(&self.ahead)
+        )
+    }
+
+    fn run(&self) {
+        // A request before the delay is over means the guest allocates: start at once.
+        self.nap(DELAY);
+        let (ram, layout) = (&self.ram, &self.layout);
+        let mut heap_high = 0u64;
+        while !STOP.load(Ordering::Relaxed) {
+            let usage = Usage {
+                heap_start: self.heap_start,
+                heap_break: ram.heap_break(self.entry),
+                kernel_low: ram.kernel_low(self.entry),
+            };
+            let [heap, kernel] = wanted(layout, usage);
+            // Give back what lies above a lowered break plus the look-ahead.
+            for chunk in heap.1..heap_high.min(kernel.0) {
+                if self.is_done(chunk) {
+                    if let Some((gpa, len)) = layout.chunk_range(chunk) {
+                        ram.release(gpa, len);
+                    }
+                    self.mark(chunk, false, false);
+                }
+            }
+            heap_high = heap.1;
+            let next = self.table().and_then(|mut done| {
+                let next = (heap.0..heap.1).chain((kernel.0..kernel.1).rev()).find(|c| !done.get(*c))?;
+                done.busy = Some(next);
+                Some(next)
+            });
+            let Some(chunk) = next else {
+                self.nap(POLL);
+                continue;
+            };
+            if !self.host.can_spare(1) {
+                self.unclaim();
+                self.nap(MEMORY_WAIT);
+                continue;
+            }
+            let Some((gpa, len)) = layout.chunk_range(chunk) else { break };
+            let started = std::time::Instant::now();
+            if !ram.populate(gpa, len) {
+                break;
+            }
+            self.ahead.fetch_add(1, Ordering::Relaxed);
+            self.mark(chunk, true, true);
+            // Paced to a quarter of a CPU at most, unless the guest is about to reach the
+            // populated frontier (a request cuts the pause short).
+            if chunk >= heap.1 || (chunk - heap.0) * CHUNK >= HEAP_AHEAD / 2 {
+                self.nap(started.elapsed() * PACE);
+            }
+        }
+        self.unclaim();
+    }
+
+    /// The thread gives up its claim on a chunk.
+    fn unclaim(&self) {
+        if let Some(mut done) = self.table() {
+            done.busy = None;
+        }
+        self.changed.notify_all();
+    }
 }
 
 /// Ends population: the thread stops before its next chunk (it finishes the current one at
 /// normal priority, or dies with the process).
 pub fn stop() {
     STOP.store(true, Ordering::SeqCst);
-}
-
-fn run(ram: &GuestRam, host: &HostMemory, entry: u64, heap_start: u64) {
-    std::thread::sleep(DELAY);
-    let layout = Layout::new(ram.regions().into_iter().map(|(gpa, _, len)| (gpa, len)).collect());
-    let mut done = Populated(vec![0; layout.chunks().div_ceil(64) as usize]);
-    let mut heap_high = 0u64;
-    while !STOP.load(Ordering::Relaxed) {
-        let usage = Usage { heap_start, heap_break: ram.heap_break(entry), kernel_low: ram.kernel_low(entry) };
-        let [heap, kernel] = wanted(&layout, usage);
-        // Give back what lies above a lowered break plus the look-ahead.
-        for chunk in heap.1..heap_high.min(kernel.0) {
-            if done.get(chunk) {
-                if let Some((gpa, len)) = layout.chunk_range(chunk) {
-                    ram.release(gpa, len);
-                }
-                done.set(chunk, false);
-            }
-        }
-        heap_high = heap.1;
-        let next = (heap.0..heap.1).chain((kernel.0..kernel.1).rev()).find(|c| !done.get(*c));
-        let Some(chunk) = next else {
-            std::thread::sleep(POLL);
-            continue;
-        };
-        if !host.can_spare_chunk() {
-            std::thread::sleep(MEMORY_WAIT);
-            continue;
-        }
-        let Some((gpa, len)) = layout.chunk_range(chunk) else { break };
-        let started = std::time::Instant::now();
-        if !ram.populate(gpa, len) {
-            break;
-        }
-        done.set(chunk, true);
-        // At normal priority, paced to a quarter of a CPU at most.
-        std::thread::sleep(started.elapsed() * PACE);
-    }
 }
 
 #[cfg(test)]
@@ -263,7 +465,8 @@ mod tests {
         let l = Layout::new(ram_ranges(32 * GIB));
         let usage = Usage { heap_start: 10 * MIB, heap_break: 12 * MIB, kernel_low: 32 * GIB - 10 * MIB };
         let [heap, kernel] = wanted(&l, usage);
-        assert_eq!(heap, (5, (12 * MIB + HEAP_AHEAD) / CHUNK));
+        // From the chunk of the break: below it the guest has taken its memory already.
+        assert_eq!(heap, (6, (12 * MIB + HEAP_AHEAD) / CHUNK));
         let top = l.chunks();
         assert_eq!(kernel, (top - (10 * MIB + STACK_AHEAD) / CHUNK, top));
         // What a sleeping 32 GiB guest gets: far below 1 GiB.
@@ -286,7 +489,7 @@ mod tests {
     fn heap_and_kernel_windows_never_overlap() {
         let l = Layout::new(ram_ranges(64 * MIB));
         let [heap, kernel] = wanted(&l, Usage { heap_start: 10 * MIB, heap_break: 20 * MIB, kernel_low: 50 * MIB });
-        assert_eq!(heap, (5, 25));
+        assert_eq!(heap, (10, 25));
         assert_eq!(kernel, (25, 32));
         // A published value below the heap start (a hostile guest) is clamped.
         let [heap, kernel] = wanted(&l, Usage { heap_start: 10 * MIB, heap_break: 1, kernel_low: 2 });
@@ -303,5 +506,58 @@ mod tests {
         assert_eq!(parse_meminfo("MemTotal: 1 kB\n"), None);
         assert_eq!(memory_margin(24 * GIB), 1536 * MIB);
         assert_eq!(memory_margin(GIB), 256 * MIB);
+    }
+
+    #[test]
+    fn the_marks_follow_contiguous_backing() {
+        let mut p = Populated::new(40, 5);
+        assert_eq!((p.heap_mark, p.top_mark), (5, 40));
+        p.set(6, true, 5);
+        assert_eq!(p.heap_mark, 5);
+        p.set(5, true, 5);
+        assert_eq!(p.heap_mark, 7);
+        p.set(39, true, 5);
+        p.set(37, true, 5);
+        assert_eq!(p.top_mark, 39);
+        p.set(38, true, 5);
+        assert_eq!(p.top_mark, 37);
+        // Given back: both marks retreat past it.
+        p.set(5, false, 5);
+        assert_eq!(p.heap_mark, 5);
+        p.set(38, false, 5);
+        assert_eq!(p.top_mark, 39);
+        // Chunks below the heap leave the heap mark alone; out of range is ignored.
+        p.set(2, false, 5);
+        p.set(100, true, 5);
+        assert_eq!(p.heap_mark, 5);
+    }
+
+    #[test]
+    fn requests_back_guest_ram_and_publish_it() {
+        const ENTRY: u64 = 0x80_0000;
+        let ram = GuestRam::new(32 * MIB, true).unwrap();
+        let heap = 10 * MIB;
+        let backing = Backing::new(ram.clone(), ENTRY, heap);
+        let ext = ENTRY + offset::EXT as u64;
+        let published = |field: usize| ram.read::<u64>(ext + field as u64).unwrap();
+        ram.write::<u64>(heap + 8, 0x5555).unwrap();
+        assert_eq!(backing.request(heap, 3 * MIB), 0);
+        assert_eq!(ram.read::<u64>(heap + 8).unwrap(), 0x5555, "contents are kept");
+        assert_eq!(published(std::mem::offset_of!(HeaderExt, heap_ready)), heap + 4 * MIB);
+        assert_eq!(published(std::mem::offset_of!(HeaderExt, kernel_ready)), 32 * MIB);
+        assert_eq!(backing.request(30 * MIB, 2 * MIB), 0);
+        assert_eq!(published(std::mem::offset_of!(HeaderExt, kernel_ready)), 30 * MIB);
+        // Already backed: nothing more is populated.
+        assert_eq!(backing.request(heap, MIB), 0);
+        assert_eq!(backing.requested.load(Ordering::Relaxed), 3);
+        assert_eq!(backing.request(0, 0), 0);
+        // Ranges that do not end inside RAM are refused.
+        assert_eq!(backing.request(31 * MIB, 2 * MIB), -i64::from(libc::EINVAL));
+        assert_eq!(backing.request(u64::MAX, 2), -i64::from(libc::EINVAL));
+        assert!(
+            backing.summary().contains("populated 6 MiB at the kernel's request (6 requests)"),
+            "{}",
+            backing.summary()
+        );
     }
 }

@@ -59,7 +59,7 @@ pub fn build(
     confine()?;
     // Registering memory costs KVM several milliseconds whatever the size; it runs while
     // the image is loaded and the vCPUs are prepared.
-    let vcpus = std::thread::scope(|scope| {
+    let (vcpus, backing) = std::thread::scope(|scope| {
         let slots = scope.spawn(|| register_memory(&vm, &ram));
         let vcpus = prepare(config, file, image, &ram, &kvm, &vm);
         let slots = slots.join().unwrap_or_else(|_| Err("memory registration failed".to_string()));
@@ -69,6 +69,9 @@ pub fn build(
     let extensions = !config.uhyve_compat;
     let fast_channel = config.fast_channel && extensions;
     let host = Host::new(ram, image.entry, args, env, config.verbose, extensions, fast_channel);
+    if let Some(backing) = backing {
+        let _ = host.backing.set(backing);
+    }
     if let Some(nic) = nic {
         match crate::net::irq::RxIrq::new(&vm) {
             Ok(irq) => nic.set_irq(irq),
@@ -104,7 +107,7 @@ fn prepare(
     ram: &GuestRam,
     kvm: &Kvm,
     vm: &VmFd,
-) -> Result<Vec<VcpuFd>, String> {
+) -> Result<(Vec<VcpuFd>, Option<Arc<crate::populate::Backing>>), String> {
     load_image(file, image, ram)?;
     let mut vcpus = Vec::new();
     for id in 0..config.cpus {
@@ -123,10 +126,11 @@ fn prepare(
     let vcpu_features = if apic_prepared { header::FEATURE_APIC_PREPARED } else { 0 };
     write_header(ram, config, image, khz, vcpu_features)?;
     let heap = pretouch(config, image, ram);
-    if config.populate {
-        crate::populate::start(ram.clone(), image.entry, heap);
+    let backing = config.populate.then(|| crate::populate::Backing::new(ram.clone(), image.entry, heap));
+    if let Some(backing) = backing.as_ref().filter(|_| config.populate_ahead) {
+        backing.start_ahead();
     }
-    Ok(vcpus)
+    Ok((vcpus, backing))
 }
 
 /// Copies the segments of `image` (validated against `file`) to their load addresses and
@@ -211,6 +215,9 @@ pub(crate) fn write_header(
     }
     if config.netif.is_some() {
         features |= header::FEATURE_NET_BATCH;
+    }
+    if config.populate && vcpu_features & header::FEATURE_QEMU == 0 {
+        features |= header::FEATURE_POPULATE;
     }
     let ext = HeaderExt {
         magic: EXT_MAGIC,

@@ -74,12 +74,17 @@ fn publish(region: &Region) {
     crate::drivers::hypercall::publish_memory(region.brk(), region.top());
 }
 
-/// Moves the program break (the original `sys_sbrk` contract: returns the old break).
+/// Moves the program break (the original `sys_sbrk` contract: returns the old break). The
+/// loader backs memory gained with host memory before this returns (see [`super::backing`]).
 pub fn sbrk(incr: i64) -> Result<u64> {
     let mut guard = REGION.lock();
     let region = guard.as_mut().ok_or(ENOMEM)?;
     let old = region.sbrk(incr)?;
     publish(region);
+    let new = region.brk();
+    drop(guard);
+    // The memory gained is `[old, new)` (`old` is past the device hole when the heap jumped it).
+    super::backing::heap(old, new);
     Ok(old)
 }
 
@@ -101,12 +106,15 @@ pub fn alloc_table() -> Result<u64> {
     }
 }
 
-/// Takes `size` bytes of RAM aligned to `align` from the top, for stacks and page tables.
+/// Takes `size` bytes of RAM aligned to `align` from the top, for stacks and page tables,
+/// backed by host memory when this returns (see [`super::backing`]).
 pub fn alloc_frames(size: u64, align: u64) -> Result<u64> {
     let mut guard = REGION.lock();
     let region = guard.as_mut().ok_or(ENOMEM)?;
     let start = region.alloc_top(size, align.max(0x1000))?;
     publish(region);
+    drop(guard);
+    super::backing::top(start, start + size);
     Ok(start)
 }
 

@@ -12,6 +12,8 @@ pub mod region;
 pub mod tls;
 
 #[cfg(not(test))]
+mod backing;
+#[cfg(not(test))]
 mod global;
 #[cfg(not(test))]
 pub mod malloc;

@@ -237,6 +237,9 @@ pub const FEATURE_QEMU: u64 = 1 << 6;
 /// [`crate::hypercall::port::NETWRITEV`] and [`crate::hypercall::port::NETREADV`] (many
 /// frames per host call) beside the original one-frame `NETWRITE`/`NETREAD`.
 pub const FEATURE_NET_BATCH: u64 = 1 << 7;
+/// Feature bit: the loader serves [`crate::hypercall::port::POPULATE`] and publishes what
+/// it has backed with host memory ([`HeaderExt::heap_ready`], [`HeaderExt::kernel_ready`]).
+pub const FEATURE_POPULATE: u64 = 1 << 8;
 
 /// Extension block at `image + 0x100`, written only by this project's proxy.
 ///
@@ -270,6 +273,12 @@ pub struct HeaderExt {
     /// Written by the kernel: the guest address of its [`crate::tasks::TaskTable`] (0 until
     /// set, and from kernels that predate the field). Read by the GDB stub.
     pub task_table: u64,
+    /// Written by the loader (with [`FEATURE_POPULATE`]): host memory backs the application
+    /// heap from its start up to this guest-physical address (0: nothing known).
+    pub heap_ready: u64,
+    /// Written by the loader (with [`FEATURE_POPULATE`]): host memory backs RAM from this
+    /// guest-physical address up to its end (0: nothing known).
+    pub kernel_ready: u64,
 }
 
 const _: () = {
@@ -281,7 +290,9 @@ const _: () = {
     assert!(offset_of!(HeaderExt, heap_break) == 48);
     assert!(offset_of!(HeaderExt, kernel_low) == 56);
     assert!(offset_of!(HeaderExt, task_table) == 64);
-    assert!(size_of::<HeaderExt>() == 72);
+    assert!(offset_of!(HeaderExt, heap_ready) == 72);
+    assert!(offset_of!(HeaderExt, kernel_ready) == 80);
+    assert!(size_of::<HeaderExt>() == 88);
 };
 
 #[cfg(test)]

@@ -74,11 +74,15 @@ pub mod port {
     /// Extension: receive a batch of Ethernet frames, argument [`super::NetBatch`] (offered
     /// with [`crate::header::FEATURE_NET_BATCH`]).
     pub const NETREADV: u16 = 0xB00;
+    /// Extension: back a range of guest RAM with host memory now, argument
+    /// [`super::Populate`]; served only when the loader offers
+    /// [`crate::header::FEATURE_POPULATE`].
+    pub const POPULATE: u16 = 0xB40;
 
     /// The extension ports: served only when the loader offers
     /// [`crate::header::FEATURE_EXT_HYPERCALLS`]; the original uhyve stops a guest that uses one.
-    pub const EXTENSIONS: [u16; 11] =
-        [UNLINK, STAT, FSTAT, MKDIR, RMDIR, CONSOLE, CHANNEL, CMDLINE, FILEOP, NETWRITEV, NETREADV];
+    pub const EXTENSIONS: [u16; 12] =
+        [UNLINK, STAT, FSTAT, MKDIR, RMDIR, CONSOLE, CHANNEL, CMDLINE, FILEOP, NETWRITEV, NETREADV, POPULATE];
 }
 
 /// Operations of the extension port [`port::FILEOP`]. Paths are guest-physical,
@@ -405,6 +409,25 @@ pub struct NetBatch {
     pub ret: i32,
 }
 
+/// Extension `POPULATE`: the kernel is about to use guest-physical `[start, start + len)`
+/// (memory it just took with the program break, or from the top of RAM for stacks) and asks
+/// the loader to back it with host memory first, so that its first touches take the shadow
+/// MMU's fast path. Contents are left as they are. The loader publishes what is already
+/// backed ([`crate::header::HeaderExt::heap_ready`], [`crate::header::HeaderExt::kernel_ready`]),
+/// so the kernel asks only for the rest.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Populate {
+    /// Guest-physical start.
+    pub start: u64,
+    /// Bytes.
+    pub len: u64,
+    /// Out: 0 when the range is backed (parts in the device hole have nothing to back),
+    /// `-ENOMEM` when the host kept its memory margin and left part of it, `-EINVAL` for
+    /// a range that does not end inside guest RAM.
+    pub ret: i64,
+}
+
 // The original structs, byte for byte (libhermit-abi.md §7.1).
 const _: () = {
     assert!(size_of::<Write>() == 20);
@@ -433,4 +456,41 @@ const _: () = {
     assert!(size_of::<FileOp>() == 72 && offset_of!(FileOp, ret) == 64);
     assert!(size_of::<NetFrame>() == 16 && size_of::<NetBatch>() == 16);
     assert!(offset_of!(NetBatch, count) == 8 && offset_of!(NetBatch, ret) == 12);
+    assert!(size_of::<Populate>() == 24 && offset_of!(Populate, ret) == 16);
+};
+
+// Every extension port is distinct, and none is an original one.
+const _: () = {
+    let original = [
+        port::WRITE,
+        port::OPEN,
+        port::CLOSE,
+        port::READ,
+        port::EXIT,
+        port::LSEEK,
+        port::NETINFO,
+        port::NETWRITE,
+        port::NETREAD,
+        port::NETSTAT,
+        port::FREELIST,
+        port::CMDSIZE,
+        port::CMDVAL,
+        port::UART,
+        port::DEBUG,
+    ];
+    let ext = port::EXTENSIONS;
+    let mut i = 0;
+    while i < ext.len() {
+        let mut j = 0;
+        while j < ext.len() {
+            assert!(i == j || ext[i] != ext[j]);
+            j += 1;
+        }
+        let mut k = 0;
+        while k < original.len() {
+            assert!(ext[i] != original[k]);
+            k += 1;
+        }
+        i += 1;
+    }
 };

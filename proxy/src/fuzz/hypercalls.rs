@@ -20,9 +20,10 @@ use std::mem::{offset_of, size_of};
 use std::path::PathBuf;
 
 use arbitrary::{Arbitrary, Unstructured};
+use hermit_interface::header::{offset, HeaderExt};
 use hermit_interface::hypercall::{
     file_op, port, ChannelSetup, Close, CmdLine, CmdSize, FileOp, Fstat, Lseek, NetBatch, NetFrame, NetRead, NetWrite,
-    Open, PathOp, Read, Stat, Write, NET_BATCH_MAX,
+    Open, PathOp, Populate, Read, Stat, Write, NET_BATCH_MAX,
 };
 use hermit_interface::stat::HostStat;
 use hermit_interface::MAX_ARGC_ENVC;
@@ -86,7 +87,7 @@ enum PortPick {
 
 /// Every port the protocol defines (WRITE and FILEOP, which carries many operations, twice:
 /// they get more inputs).
-const PORTS: [u16; 27] = [
+const PORTS: [u16; 28] = [
     port::WRITE,
     port::OPEN,
     port::CLOSE,
@@ -114,6 +115,7 @@ const PORTS: [u16; 27] = [
     port::WRITE,
     port::NETWRITEV,
     port::NETREADV,
+    port::POPULATE,
 ];
 
 #[derive(Arbitrary, Debug)]
@@ -346,6 +348,12 @@ fn writable(port: u16, arg: u64, mem: &[u8], extensions: bool, cmdline_len: u64)
             }
             ext(r)
         }
+        // `ret`, and what the loader publishes as backed in the header extension; the
+        // memory itself keeps its contents.
+        port::POPULATE => {
+            let published = ENTRY + (offset::EXT + offset_of!(HeaderExt, heap_ready)) as u64;
+            ext(vec![at(offset_of!(Populate, ret), 8), (published, published + 16)])
+        }
         _ => Vec::new(),
     }
 }
@@ -458,7 +466,9 @@ impl Harness {
         let ram = GuestRam::new(RAM as u64, false).expect("guest RAM for the harness");
         let args = ["/path/to/app", "first", &"x".repeat(300)].map(|s| CString::new(s).unwrap()).to_vec();
         let env = ["HOME=/root", "A=1"].map(|s| CString::new(s).unwrap()).to_vec();
+        let backing = crate::populate::Backing::new(ram.clone(), ENTRY, 0);
         let host = Host::new(ram, ENTRY, args, env, false, true, true);
+        let _ = host.backing.set(backing);
         let (nic, net_peer) = std::os::unix::net::UnixDatagram::pair().expect("a socket pair for the NIC");
         nic.set_nonblocking(true).expect("a non-blocking NIC");
         net_peer.set_nonblocking(true).expect("a non-blocking NIC peer");
@@ -738,6 +748,16 @@ impl Harness {
                 let owned = (0..=2).contains(&fd) || self.guest_fds.contains(&fd);
                 if !owned && r != if extensions { -libc::EBADF } else { -1 } {
                     return Err(format!("close of a descriptor the guest does not own: result {r}"));
+                }
+            }
+            port::POPULATE => {
+                let r = read_i64(post, offset_of!(Populate, ret)).unwrap_or(0);
+                let start = read_i64(&self.pre, offset_of!(Populate, start)).unwrap_or(0) as u64;
+                let len = read_i64(&self.pre, offset_of!(Populate, len)).unwrap_or(0) as u64;
+                let inside = start.checked_add(len).is_some_and(|end| end <= RAM as u64);
+                let expected: &[i64] = if inside { &[0, -(libc::ENOMEM as i64)] } else { &[-(libc::EINVAL as i64)] };
+                if !expected.contains(&r) {
+                    return Err(format!("POPULATE of {start:#x}+{len:#x} returned {r}"));
                 }
             }
             port::FILEOP => {
