@@ -106,11 +106,17 @@ pub fn pin_thread(tid: i32, cpus: &[u32]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The verbose line of a pinning (`pins[i]` is vCPU `i`'s host CPU), the same under both
+/// monitors.
+pub fn describe(pins: &[u32]) -> String {
+    let each: Vec<String> = pins.iter().enumerate().map(|(i, cpu)| format!("vCPU {i} -> CPU {cpu}")).collect();
+    format!("pinned {}", each.join(", "))
+}
+
 /// Records the plan (`pins[i]` is vCPU `i`'s host CPU) for [`pin_vcpu`] and [`unpin`].
 pub fn plan(pins: Vec<u32>, verbose: bool) {
     if verbose {
-        let each: Vec<String> = pins.iter().enumerate().map(|(i, cpu)| format!("vCPU {i} -> CPU {cpu}")).collect();
-        eprintln!("proxy: pinned {}", each.join(", "));
+        eprintln!("proxy: {}", describe(&pins));
     }
     let _ = PLAN.set(Plan { pins, original: allowed_cpus() });
 }
@@ -169,6 +175,20 @@ pub fn host_nodes() -> Vec<(u32, Vec<u32>)> {
         .collect();
     nodes.sort();
     nodes
+}
+
+/// Applies the NUMA policy of `HERMIT_CPU_AFFINITY` (if set) to guest RAM before the guest
+/// or the image loader touches it, under both monitors (under QEMU the RAM is a memfd: the
+/// policy is the shared one of that file, which QEMU's page faults follow too), and says what
+/// it did in verbose mode.
+pub fn place_guest_ram(config: &crate::config::Config, ram: &crate::guest::GuestRam) -> Result<(), String> {
+    let Some(list) = &config.cpu_affinity else { return Ok(()) };
+    let regions: Vec<(u64, u64)> = ram.regions().iter().map(|&(_, host, len)| (host, len)).collect();
+    let placed = place_memory(&list[..config.cpus as usize], &regions)?;
+    if config.verbose {
+        eprintln!("proxy: {placed}");
+    }
+    Ok(())
 }
 
 /// Applies the memory policy for `pins` to guest RAM (`(host address, length)` regions)

@@ -49,13 +49,7 @@ pub fn build(
         }
     }
     let ram = GuestRam::new(config.mem, config.hugepages).map_err(|e| format!("cannot allocate guest memory: {e}"))?;
-    if let Some(list) = &config.cpu_affinity {
-        let regions: Vec<(u64, u64)> = ram.regions().iter().map(|&(_, host, len)| (host, len)).collect();
-        let placed = crate::affinity::place_memory(&list[..config.cpus as usize], &regions)?;
-        if config.verbose {
-            eprintln!("proxy: {placed}");
-        }
-    }
+    crate::affinity::place_guest_ram(config, &ram)?;
     confine()?;
     // Registering memory costs KVM several milliseconds whatever the size; it runs while
     // the image is loaded and the vCPUs are prepared.

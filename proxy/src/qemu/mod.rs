@@ -71,6 +71,7 @@ pub fn start(
     ram_fd.set_len(bytes).map_err(|e| format!("cannot size guest memory: {e}"))?;
     let ram_file = ram_fd.try_clone().map_err(|e| format!("cannot share guest memory: {e}"))?;
     let ram = GuestRam::in_file(config.mem, ram_file).map_err(|e| format!("cannot map guest memory: {e}"))?;
+    crate::affinity::place_guest_ram(config, &ram)?;
     crate::vm::load_image(file, image, &ram)?;
     let khz = tsc_khz();
     crate::vm::write_header(&ram, config, image, khz, FEATURE_QEMU)?;

@@ -102,6 +102,9 @@ pub fn pin_and_start(socket: UnixStream, pins: &[u32], stay_stopped: bool, verbo
             );
         }
     }
+    if verbose {
+        eprintln!("proxy: {}", crate::affinity::describe(pins));
+    }
     if !stay_stopped {
         session.execute("cont")?;
     }
