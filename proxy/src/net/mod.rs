@@ -2,9 +2,10 @@
 //! (`NETSTAT`, `NETINFO`, `NETWRITE`, `NETREAD`; `libhermit-abi.md` §7.1, §7.4), backed by a
 //! host tap device or by `passt` (user mode), with the receive interrupt of [`irq`].
 //!
-//! Contract with the kernel (`/work/briefs/net-contract.md`, ARCHITECTURE.md "Host
-//! networking"): one frame per `NETWRITE`/`NETREAD`; after `NETINFO` the proxy raises vector
-//! 0x2B on vCPU 0 once when a frame waits, and again only after a `NETREAD` found nothing.
+//! Contract with the kernel (ARCHITECTURE.md "Host networking", "Receive interrupt"): one
+//! frame per `NETWRITE`/`NETREAD`, a batch per `NETWRITEV`/`NETREADV`; after `NETINFO` the
+//! proxy raises vector 0x2B on vCPU 0 once when a frame waits, and again only after a
+//! `NETREAD` found nothing or a `NETREADV` filled fewer buffers than it offered.
 
 pub mod capture;
 pub mod frames;
