@@ -79,6 +79,10 @@ pub mod port {
     /// [`crate::header::FEATURE_POPULATE`].
     pub const POPULATE: u16 = 0xB40;
 
+    /// The original uhyve's ports (`libhermit-abi.md` §7.1).
+    pub const ORIGINAL: [u16; 14] =
+        [WRITE, OPEN, CLOSE, READ, EXIT, LSEEK, NETINFO, NETWRITE, NETREAD, NETSTAT, FREELIST, CMDSIZE, CMDVAL, UART];
+
     /// The extension ports: served only when the loader offers
     /// [`crate::header::FEATURE_EXT_HYPERCALLS`]; the original uhyve stops a guest that uses one.
     pub const EXTENSIONS: [u16; 12] =
@@ -459,25 +463,9 @@ const _: () = {
     assert!(size_of::<Populate>() == 24 && offset_of!(Populate, ret) == 16);
 };
 
-// Every extension port is distinct, and none is an original one.
+// Every extension port is distinct, and none is an original one or the debug trap's.
 const _: () = {
-    let original = [
-        port::WRITE,
-        port::OPEN,
-        port::CLOSE,
-        port::READ,
-        port::EXIT,
-        port::LSEEK,
-        port::NETINFO,
-        port::NETWRITE,
-        port::NETREAD,
-        port::NETSTAT,
-        port::FREELIST,
-        port::CMDSIZE,
-        port::CMDVAL,
-        port::UART,
-        port::DEBUG,
-    ];
+    let original = port::ORIGINAL;
     let ext = port::EXTENSIONS;
     let mut i = 0;
     while i < ext.len() {
@@ -491,6 +479,7 @@ const _: () = {
             assert!(ext[i] != original[k]);
             k += 1;
         }
+        assert!(ext[i] != port::DEBUG);
         i += 1;
     }
 };

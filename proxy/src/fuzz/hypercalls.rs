@@ -85,38 +85,23 @@ enum PortPick {
     Raw(u16),
 }
 
-/// Every port the protocol defines (WRITE and FILEOP, which carries many operations, twice:
-/// they get more inputs).
-const PORTS: [u16; 28] = [
-    port::WRITE,
-    port::OPEN,
-    port::CLOSE,
-    port::READ,
-    port::EXIT,
-    port::LSEEK,
-    port::NETINFO,
-    port::NETWRITE,
-    port::NETREAD,
-    port::NETSTAT,
-    port::FREELIST,
-    port::CMDSIZE,
-    port::CMDVAL,
-    port::UART,
-    port::UNLINK,
-    port::STAT,
-    port::FSTAT,
-    port::MKDIR,
-    port::RMDIR,
-    port::CONSOLE,
-    port::CHANNEL,
-    port::CMDLINE,
-    port::FILEOP,
-    port::FILEOP,
-    port::WRITE,
-    port::NETWRITEV,
-    port::NETREADV,
-    port::POPULATE,
-];
+/// Every port the protocol defines, and WRITE and FILEOP (which carries many operations) a
+/// second time: they get more inputs.
+const PORTS: [u16; port::ORIGINAL.len() + port::EXTENSIONS.len() + 2] = {
+    let mut all = [port::WRITE; port::ORIGINAL.len() + port::EXTENSIONS.len() + 2];
+    let mut i = 0;
+    while i < port::ORIGINAL.len() {
+        all[i] = port::ORIGINAL[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < port::EXTENSIONS.len() {
+        all[i + j] = port::EXTENSIONS[j];
+        j += 1;
+    }
+    all[i + j] = port::FILEOP;
+    all
+};
 
 #[derive(Arbitrary, Debug)]
 enum Addr {
