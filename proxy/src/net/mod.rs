@@ -152,6 +152,11 @@ impl Nic {
                     write_all(fd.as_raw_fd(), &record)
                 };
                 if let Some(ack) = handshake::ack_for_syn_ack(frame).filter(|_| sent) {
+                    // Debian 12's passt spins for ever (100% CPU, the network dead) when the
+                    // guest's first data arrives in the same read as its SYN-ACK: the guest
+                    // sends nothing before this ACK, so it is handed over only once passt
+                    // has read the SYN-ACK.
+                    wait_read_by_peer(fd.as_raw_fd(), PASST_READ_WAIT);
                     injected.lock().expect("injected frames").push(ack);
                     self.raise_if_armed();
                 }
@@ -269,6 +274,25 @@ impl Nic {
             *self.armed.lock().expect("rx arm") = false;
             irq.raise();
         }
+    }
+}
+
+/// How long a SYN-ACK may wait for passt to read it before the handshake's ACK is given to
+/// the guest anyway.
+const PASST_READ_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Waits (at most `limit`) until the peer of the stream socket `fd` has read everything
+/// written to it (`SIOCOUTQ` 0).
+fn wait_read_by_peer(fd: i32, limit: std::time::Duration) {
+    let start = std::time::Instant::now();
+    loop {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: SIOCOUTQ writes one int to the live `queued`.
+        let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) };
+        if r < 0 || queued == 0 || start.elapsed() >= limit {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(20));
     }
 }
 
