@@ -349,6 +349,41 @@ def tap_echo(proxy, images):
     check(guest.finish() == 0 and guest.has("echoed 10485760 bytes"), "the guest echoed 10485760 bytes and ended")
 
 
+PINGPONG_ROUNDS = int(os.environ.get("PINGPONG_ROUNDS", 20000))
+
+
+def tap_pingpong(proxy, images):
+    """Many 1-byte TCP round trips to a guest pong over the tap, each within 5 s: a lost
+    receive wake-up (a frame that waits in the proxy while the guest sleeps) stalls a round
+    until the host's retransmissions stop (it once stalled after ~1,000 rounds). Prints the
+    median and worst round."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+    guest = Guest(ns, proxy, images, "netbench", "pong", 7780)
+    guest.wait_for("listening")
+    sock = connect(GUEST, 7780)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.settimeout(5)
+    times = []
+    for i in range(PINGPONG_ROUNDS):
+        b = bytes([i & 0xff])
+        t0 = time.perf_counter()
+        try:
+            sock.sendall(b)
+            r = sock.recv(1)
+        except OSError as e:
+            fail(f"round {i} of {PINGPONG_ROUNDS} stalled ({e}); worst before: {max(times, default=0):.1f} us")
+        if r != b:
+            fail(f"round {i}: sent {b!r}, got {r!r}")
+        times.append((time.perf_counter() - t0) * 1e6)
+    sock.close()
+    times.sort()
+    print(f"ok: {PINGPONG_ROUNDS} rounds, median {times[len(times) // 2]:.1f} us, "
+          f"p99 {times[len(times) * 99 // 100]:.1f} us, max {times[-1]:.1f} us")
+    check(guest.finish() == 0 and guest.has(f"pong answered {PINGPONG_ROUNDS} bytes"), "the guest answered every round")
+
+
 def serve_once(addr, port, handler):
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -1162,6 +1197,7 @@ SCENARIOS = {
     "tap-udp": tap_udp,
     "tap-http": tap_http,
     "tap-stream": tap_stream,
+    "tap-pingpong": tap_pingpong,
     "two-guests": two_guests,
     "user-http": user_http,
     "user-client": user_client,
