@@ -6,6 +6,7 @@
 //! address.
 
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use hermit_interface::header;
 use hermit_interface::hypercall::{port, NetBatch, NetFrame, NetInfo, NetRead, NetStat, NetWrite, NET_BATCH_MAX};
@@ -96,4 +97,47 @@ impl Nic for UhyveNet {
         }
         got
     }
+}
+
+/// The header extension's `net_rx_signal` and `net_rx_polling` words, when the loader
+/// offers [`header::FEATURE_NET_NOTIFY`].
+fn notify_words() -> Option<(&'static AtomicU32, &'static AtomicU32)> {
+    if !super::hypercall::has_feature(header::FEATURE_NET_NOTIFY) {
+        return None;
+    }
+    let ext = super::hypercall::header_ext()?;
+    // SAFETY: both are naturally aligned u32 fields of the extension block, which lives for
+    // the whole run; the loader and the kernel access them only atomically.
+    let words = unsafe {
+        (
+            AtomicU32::from_ptr(core::ptr::addr_of!(ext.net_rx_signal).cast_mut()),
+            AtomicU32::from_ptr(core::ptr::addr_of!(ext.net_rx_polling).cast_mut()),
+        )
+    };
+    Some(words)
+}
+
+/// Takes the loader's signal that received frames wait (`net_rx_signal`): true if it was set.
+pub fn take_rx_signal() -> bool {
+    notify_words()
+        .is_some_and(|(signal, _)| signal.load(Ordering::Relaxed) != 0 && signal.swap(0, Ordering::SeqCst) != 0)
+}
+
+/// Starts polling the signal on this core: the loader raises no receive interrupt while any
+/// core polls. False (nothing to poll) without [`header::FEATURE_NET_NOTIFY`].
+pub fn start_polling() -> bool {
+    notify_words().is_some_and(|(_, polling)| {
+        polling.fetch_add(1, Ordering::SeqCst);
+        true
+    })
+}
+
+/// Stops polling (after [`start_polling`] returned true); then takes the signal a last time
+/// (the decrement is a full fence: a frame the loader announced meanwhile without an
+/// interrupt is seen here). True if it was set.
+pub fn stop_polling() -> bool {
+    if let Some((_, polling)) = notify_words() {
+        polling.fetch_sub(1, Ordering::SeqCst);
+    }
+    take_rx_signal()
 }
