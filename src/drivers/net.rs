@@ -5,11 +5,15 @@
 //! `NETREADV`). Memory is identity-mapped, so a buffer's address is its guest-physical
 //! address.
 
+use alloc::collections::VecDeque;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use hermit_interface::header;
-use hermit_interface::hypercall::{port, NetBatch, NetFrame, NetInfo, NetRead, NetStat, NetWrite, NET_BATCH_MAX};
+use hermit_interface::hypercall::{
+    port, NetBatch, NetFrame, NetInfo, NetMtu, NetRead, NetStat, NetWrite, NET_BATCH_MAX, NET_MTU_MAX,
+};
 
 use crate::net::device::Nic;
 
@@ -17,6 +21,13 @@ use crate::net::device::Nic;
 pub struct UhyveNet {
     /// The loader serves the batched calls.
     batch: bool,
+    /// The MTU the loader reports (`NETMTU`), else 1500.
+    mtu: usize,
+    /// The receive buffers of a batch, one after the other (allocated at the first receive,
+    /// never cleared: each frame is copied out at its length).
+    rx_area: Vec<u8>,
+    /// The batch table handed to `NETREADV`.
+    rx_table: Vec<NetFrame>,
 }
 
 /// Whether the loader has a NIC for us, and its MAC address (`NETINFO` also arms the
@@ -42,7 +53,21 @@ pub fn probe() -> Option<[u8; 6]> {
 impl UhyveNet {
     /// The card, batching when the loader offers it.
     pub fn new() -> Self {
-        Self { batch: super::hypercall::has_feature(header::FEATURE_NET_BATCH) }
+        let mut mtu = crate::net::device::NIC_MTU;
+        if super::hypercall::has_feature(header::FEATURE_NET_NOTIFY) {
+            let mut req = NetMtu::default();
+            super::hypercall::call(port::NETMTU, &mut req);
+            let (ret, got) = (req.ret, req.mtu);
+            if ret == 0 && (576..=NET_MTU_MAX).contains(&got) {
+                mtu = got as usize;
+            }
+        }
+        Self {
+            batch: super::hypercall::has_feature(header::FEATURE_NET_BATCH),
+            mtu,
+            rx_area: Vec::new(),
+            rx_table: Vec::new(),
+        }
     }
 }
 
@@ -81,21 +106,31 @@ impl Nic for UhyveNet {
         sent
     }
 
-    fn receive_batch(&mut self, bufs: &mut [Vec<u8>]) -> usize {
+    fn receive_batch(&mut self, max: usize, frame: usize, out: &mut VecDeque<Vec<u8>>) -> usize {
         if !self.batch {
-            return crate::net::device::receive_each(self, bufs);
+            return crate::net::device::receive_each(self, max, frame, out);
         }
-        let n = bufs.len().min(NET_BATCH_MAX as usize);
-        let bufs = &mut bufs[..n];
-        let mut table: Vec<NetFrame> = bufs
-            .iter_mut()
-            .map(|b| NetFrame { data: b.as_mut_ptr() as u64, len: b.len() as u32, reserved: 0 })
-            .collect();
-        let got = batch_call(port::NETREADV, &mut table).clamp(0, bufs.len() as i32) as usize;
-        for (buf, frame) in bufs.iter_mut().zip(&table).take(got) {
-            buf.truncate(frame.len as usize);
+        let n = max.min(NET_BATCH_MAX as usize);
+        if self.rx_area.len() < n * frame {
+            self.rx_area = vec![0; n * frame];
+        }
+        let base = self.rx_area.as_mut_ptr() as u64;
+        self.rx_table.clear();
+        self.rx_table.extend((0..n).map(|i| NetFrame {
+            data: base + (i * frame) as u64,
+            len: frame as u32,
+            reserved: 0,
+        }));
+        let got = batch_call(port::NETREADV, &mut self.rx_table).clamp(0, n as i32) as usize;
+        for (i, entry) in self.rx_table.iter().enumerate().take(got) {
+            let at = i * frame;
+            out.push_back(self.rx_area[at..at + (entry.len as usize).min(frame)].to_vec());
         }
         got
+    }
+
+    fn mtu(&self) -> usize {
+        self.mtu
     }
 }
 

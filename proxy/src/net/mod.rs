@@ -20,7 +20,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex, Once, OnceLock};
 
 use hermit_interface::header::{self, offset, HeaderExt};
-use hermit_interface::hypercall::{NetBatch, NetFrame, NetRead, NetWrite, NET_BATCH_MAX};
+use hermit_interface::hypercall::{NetBatch, NetFrame, NetMtu, NetRead, NetWrite, NET_BATCH_MAX, NET_MTU_MAX};
 
 use crate::config::{Config, Netif};
 use crate::guest::{GuestError, GuestRam};
@@ -53,6 +53,8 @@ pub struct Nic {
     /// With `FEATURE_NET_NOTIFY`: guest RAM and the address of the header extension's
     /// `net_rx_signal` (`net_rx_polling` follows it).
     notify: OnceLock<(GuestRam, u64)>,
+    /// What `NETMTU` reports: the tap's MTU (passt: [`NET_MTU_MAX`]), at most that.
+    mtu: u32,
 }
 
 impl Nic {
@@ -88,6 +90,10 @@ impl Nic {
             }
         }
         let capture = config.capture_net.as_deref().map(capture::Capture::create).transpose()?;
+        let mtu = match &backend {
+            Backend::Tap(fd) => tap::mtu(fd.as_raw_fd()),
+            Backend::Stream { .. } => NET_MTU_MAX,
+        };
         Ok(Some(Nic {
             backend,
             mac,
@@ -97,6 +103,7 @@ impl Nic {
             watcher: Once::new(),
             capture,
             notify: OnceLock::new(),
+            mtu: mtu.clamp(576, NET_MTU_MAX),
         }))
     }
 
@@ -122,6 +129,7 @@ impl Nic {
             watcher: Once::new(),
             capture: None,
             notify: OnceLock::new(),
+            mtu: 1500,
         }
     }
 
@@ -424,6 +432,13 @@ pub fn netread(host: &Host, arg: u64) -> Result<(), GuestError> {
             host.ram.write(field(arg, offset_of!(NetRead, ret)), -1i32)
         }
     }
+}
+
+/// `NETMTU` (extension): the interface's MTU, `ret` 0; `ret` -1 and 1500 without a NIC.
+pub fn netmtu(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let (mtu, ret) = host.net.get().map_or((1500, -1), |nic| (nic.mtu, 0));
+    host.ram.write(field(arg, offset_of!(NetMtu, mtu)), mtu)?;
+    host.ram.write(field(arg, offset_of!(NetMtu, ret)), ret)
 }
 
 /// The frame descriptors of the batch request at `arg` (at most [`NET_BATCH_MAX`]; every
