@@ -342,7 +342,10 @@ pub fn notify() {
 /// scheduler calls this after a halt and on preemption), or the loader signalled frames in
 /// the header extension.
 pub fn check_interrupt() {
-    let irq = crate::arch::percore().net_irq.swap(0, Ordering::Relaxed) != 0;
+    // A load first: idle cores call this at every turn of their spin, and a swap would
+    // write the per-core block (which other cores write to wake this one) each time.
+    let flag = &crate::arch::percore().net_irq;
+    let irq = flag.load(Ordering::Relaxed) != 0 && flag.swap(0, Ordering::Relaxed) != 0;
     if irq | crate::drivers::net::take_rx_signal() {
         frames_wait();
     }
