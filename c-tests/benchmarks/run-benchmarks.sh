@@ -144,10 +144,10 @@ else
 	echo "run-benchmarks: no runnable native fkernels (it needs the host's libgomp.so.1): no Fortran results" >&2
 fi
 
-# Network (issue 13): the guest over a tap on a bridge and through passt, against the same
-# netbench as a Linux process in a second namespace on that bridge (c-tests/net/netns_test.py,
-# only inside network namespaces it creates). Needs root, the netbench image beside the
-# benchmark images (../tests) and the test script.
+# Network (issue 13): the guest over a tap on a bridge (MTU 9000) and through passt, against
+# the same netbench as a Linux process in a second namespace on that bridge (veth, MTU 9000)
+# and behind pasta (c-tests/net/netns_test.py, only inside network namespaces it creates).
+# Needs root, the netbench image beside the benchmark images (../tests) and the test script.
 net_script=$(dirname "$0")/../net/netns_test.py
 net_images=${NET_IMAGES:-$hermit/../tests}
 if [ "$(id -u)" != 0 ]; then

@@ -6,7 +6,7 @@
  *   sink <port> [connections]             TCP: reads each connection to its end, prints bytes and checksum
  *   source <ipv4> <port> <bytes> <chunk>  TCP: sends <bytes> in writes of <chunk>, prints MiB/s
  *   pong <port>                           TCP: answers every byte with one byte until the end
- *   ping <ipv4> <port> <rounds>           TCP: 1-byte round trips to a pong; prints median and p99 in us
+ *   ping <ipv4> <port> <rounds>           TCP: 1-byte round trips to a pong; prints median, p99 and max in us
  *   accepts <port> <count>                TCP: accepts <count> connections, reads each to its end, closes it
  *   connects <ipv4> <port> <count>        TCP: <count> connections in a row (connect, FIN, the server's FIN,
  *                                         close); prints per second
@@ -250,7 +250,8 @@ static int ping(const char *ip, int port, int rounds)
 	}
 	close(s);
 	qsort(t, (size_t)rounds, sizeof(double), cmp_double);
-	printf("netbench: ping %d rounds: median %.1f us, p99 %.1f us\n", rounds, t[rounds / 2], t[rounds * 99 / 100]);
+	printf("netbench: ping %d rounds: median %.1f us, p99 %.1f us, max %.1f us\n", rounds, t[rounds / 2],
+	       t[rounds * 99 / 100], t[rounds - 1]);
 	free(t);
 	return 0;
 }

@@ -74,6 +74,7 @@ pub fn dispatch(host: &Host, port: u16, arg: u64) -> Outcome {
                 port::NETWRITEV => crate::net::netwritev(host, arg),
                 port::NETREADV => crate::net::netreadv(host, arg),
                 port::POPULATE => populate(host, arg),
+                port::NETMTU => crate::net::netmtu(host, arg),
                 _ => unreachable!("is_extension covers exactly these"),
             }
         }
@@ -118,6 +119,7 @@ fn port_name(port: u16) -> &'static str {
         port::NETWRITEV => "NETWRITEV",
         port::NETREADV => "NETREADV",
         port::POPULATE => "POPULATE",
+        port::NETMTU => "NETMTU",
         _ => "unknown",
     }
 }

@@ -208,7 +208,7 @@ pub(crate) fn write_header(
         features |= header::FEATURE_DEBUG;
     }
     if config.netif.is_some() {
-        features |= header::FEATURE_NET_BATCH;
+        features |= header::FEATURE_NET_BATCH | header::FEATURE_NET_NOTIFY;
     }
     if config.populate && vcpu_features & header::FEATURE_QEMU == 0 {
         features |= header::FEATURE_POPULATE;

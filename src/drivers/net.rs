@@ -5,10 +5,15 @@
 //! `NETREADV`). Memory is identity-mapped, so a buffer's address is its guest-physical
 //! address.
 
+use alloc::collections::VecDeque;
+use alloc::vec;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use hermit_interface::header;
-use hermit_interface::hypercall::{port, NetBatch, NetFrame, NetInfo, NetRead, NetStat, NetWrite, NET_BATCH_MAX};
+use hermit_interface::hypercall::{
+    port, NetBatch, NetFrame, NetInfo, NetMtu, NetRead, NetStat, NetWrite, NET_BATCH_MAX, NET_MTU_MAX,
+};
 
 use crate::net::device::Nic;
 
@@ -16,6 +21,13 @@ use crate::net::device::Nic;
 pub struct UhyveNet {
     /// The loader serves the batched calls.
     batch: bool,
+    /// The MTU the loader reports (`NETMTU`), else 1500.
+    mtu: usize,
+    /// The receive buffers of a batch, one after the other (allocated at the first receive,
+    /// never cleared: each frame is copied out at its length).
+    rx_area: Vec<u8>,
+    /// The batch table handed to `NETREADV`.
+    rx_table: Vec<NetFrame>,
 }
 
 /// Whether the loader has a NIC for us, and its MAC address (`NETINFO` also arms the
@@ -41,7 +53,21 @@ pub fn probe() -> Option<[u8; 6]> {
 impl UhyveNet {
     /// The card, batching when the loader offers it.
     pub fn new() -> Self {
-        Self { batch: super::hypercall::has_feature(header::FEATURE_NET_BATCH) }
+        let mut mtu = crate::net::device::NIC_MTU;
+        if super::hypercall::has_feature(header::FEATURE_NET_NOTIFY) {
+            let mut req = NetMtu::default();
+            super::hypercall::call(port::NETMTU, &mut req);
+            let (ret, got) = (req.ret, req.mtu);
+            if ret == 0 && (576..=NET_MTU_MAX).contains(&got) {
+                mtu = got as usize;
+            }
+        }
+        Self {
+            batch: super::hypercall::has_feature(header::FEATURE_NET_BATCH),
+            mtu,
+            rx_area: Vec::new(),
+            rx_table: Vec::new(),
+        }
     }
 }
 
@@ -80,20 +106,73 @@ impl Nic for UhyveNet {
         sent
     }
 
-    fn receive_batch(&mut self, bufs: &mut [Vec<u8>]) -> usize {
+    fn receive_batch(&mut self, max: usize, frame: usize, out: &mut VecDeque<Vec<u8>>) -> usize {
         if !self.batch {
-            return crate::net::device::receive_each(self, bufs);
+            return crate::net::device::receive_each(self, max, frame, out);
         }
-        let n = bufs.len().min(NET_BATCH_MAX as usize);
-        let bufs = &mut bufs[..n];
-        let mut table: Vec<NetFrame> = bufs
-            .iter_mut()
-            .map(|b| NetFrame { data: b.as_mut_ptr() as u64, len: b.len() as u32, reserved: 0 })
-            .collect();
-        let got = batch_call(port::NETREADV, &mut table).clamp(0, bufs.len() as i32) as usize;
-        for (buf, frame) in bufs.iter_mut().zip(&table).take(got) {
-            buf.truncate(frame.len as usize);
+        let n = max.min(NET_BATCH_MAX as usize);
+        if self.rx_area.len() < n * frame {
+            self.rx_area = vec![0; n * frame];
+        }
+        let base = self.rx_area.as_mut_ptr() as u64;
+        self.rx_table.clear();
+        self.rx_table.extend((0..n).map(|i| NetFrame {
+            data: base + (i * frame) as u64,
+            len: frame as u32,
+            reserved: 0,
+        }));
+        let got = batch_call(port::NETREADV, &mut self.rx_table).clamp(0, n as i32) as usize;
+        for (i, entry) in self.rx_table.iter().enumerate().take(got) {
+            let at = i * frame;
+            out.push_back(self.rx_area[at..at + (entry.len as usize).min(frame)].to_vec());
         }
         got
     }
+
+    fn mtu(&self) -> usize {
+        self.mtu
+    }
+}
+
+/// The header extension's `net_rx_signal` and `net_rx_polling` words, when the loader
+/// offers [`header::FEATURE_NET_NOTIFY`].
+fn notify_words() -> Option<(&'static AtomicU32, &'static AtomicU32)> {
+    if !super::hypercall::has_feature(header::FEATURE_NET_NOTIFY) {
+        return None;
+    }
+    let ext = super::hypercall::header_ext()?;
+    // SAFETY: both are naturally aligned u32 fields of the extension block, which lives for
+    // the whole run; the loader and the kernel access them only atomically.
+    let words = unsafe {
+        (
+            AtomicU32::from_ptr(core::ptr::addr_of!(ext.net_rx_signal).cast_mut()),
+            AtomicU32::from_ptr(core::ptr::addr_of!(ext.net_rx_polling).cast_mut()),
+        )
+    };
+    Some(words)
+}
+
+/// Takes the loader's signal that received frames wait (`net_rx_signal`): true if it was set.
+pub fn take_rx_signal() -> bool {
+    notify_words()
+        .is_some_and(|(signal, _)| signal.load(Ordering::Relaxed) != 0 && signal.swap(0, Ordering::SeqCst) != 0)
+}
+
+/// Starts polling the signal on this core: the loader raises no receive interrupt while any
+/// core polls. False (nothing to poll) without [`header::FEATURE_NET_NOTIFY`].
+pub fn start_polling() -> bool {
+    notify_words().is_some_and(|(_, polling)| {
+        polling.fetch_add(1, Ordering::SeqCst);
+        true
+    })
+}
+
+/// Stops polling (after [`start_polling`] returned true); then takes the signal a last time
+/// (the decrement is a full fence: a frame the loader announced meanwhile without an
+/// interrupt is seen here). True if it was set.
+pub fn stop_polling() -> bool {
+    if let Some((_, polling)) = notify_words() {
+        polling.fetch_sub(1, Ordering::SeqCst);
+    }
+    take_rx_signal()
 }

@@ -24,33 +24,40 @@ pub trait Nic: Send {
     fn send_batch(&mut self, frames: &[Vec<u8>]) -> usize {
         frames.iter().filter(|f| self.send(f)).count()
     }
-    /// Receives frames into `bufs`, in order, each buffer cut to its frame's length; how
-    /// many. Fewer than `bufs.len()` means that no frame waits any more.
-    fn receive_batch(&mut self, bufs: &mut [Vec<u8>]) -> usize {
-        receive_each(self, bufs)
+    /// Receives up to `max` frames of at most `frame` bytes, in order, onto `out`; how many.
+    /// Fewer than `max` means that no frame waits any more.
+    fn receive_batch(&mut self, max: usize, frame: usize, out: &mut VecDeque<Vec<u8>>) -> usize {
+        receive_each(self, max, frame, out)
+    }
+    /// The largest Ethernet payload the NIC carries.
+    fn mtu(&self) -> usize {
+        NIC_MTU
     }
 }
 
 /// [`Nic::receive_batch`] one [`Nic::receive`] at a time.
-pub fn receive_each<N: Nic + ?Sized>(nic: &mut N, bufs: &mut [Vec<u8>]) -> usize {
-    for (i, buf) in bufs.iter_mut().enumerate() {
-        match nic.receive(buf) {
-            Some(len) => buf.truncate(len),
+pub fn receive_each<N: Nic + ?Sized>(nic: &mut N, max: usize, frame: usize, out: &mut VecDeque<Vec<u8>>) -> usize {
+    let mut buf = vec![0; frame];
+    for i in 0..max {
+        match nic.receive(&mut buf) {
+            Some(len) => out.push_back(buf[..len.min(frame)].to_vec()),
             None => return i,
         }
     }
-    bufs.len()
+    max
 }
 
-/// Largest frame received from the NIC: an MTU-sized packet, its Ethernet header and a
-/// VLAN tag.
-const NIC_FRAME: usize = NIC_MTU + 14 + 4;
+/// Largest frame received from a NIC of MTU `mtu`: an MTU-sized packet, its Ethernet header
+/// and a VLAN tag.
+pub const fn nic_frame(mtu: usize) -> usize {
+    mtu + 14 + 4
+}
 /// Frames asked from the NIC at once.
-const RX_BATCH: usize = 32;
+pub const RX_BATCH: usize = 32;
 /// Frames collected for the NIC before they are sent (else at the end of each poll).
 const TX_BATCH: usize = 64;
 
-/// Largest Ethernet payload with a NIC (the tap's and passt's MTU).
+/// Largest Ethernet payload of a NIC that does not say otherwise ([`Nic::mtu`]).
 pub const NIC_MTU: usize = 1500;
 /// Largest IP packet on the guest loopback alone.
 pub const LOOPBACK_MTU: usize = 65_535 - 14;
@@ -122,11 +129,7 @@ impl Device {
     }
 
     fn mtu(&self) -> usize {
-        if self.nic.is_some() {
-            NIC_MTU
-        } else {
-            LOOPBACK_MTU
-        }
+        self.nic.as_ref().map_or(LOOPBACK_MTU, |nic| nic.mtu())
     }
 
     fn push_loopback(&mut self, frame: &[u8]) {
@@ -241,12 +244,10 @@ impl phy::Device for Device {
             None => {
                 if self.rx.is_empty() && self.nic_due {
                     let nic = self.nic.as_mut()?;
-                    let mut bufs: Vec<Vec<u8>> = (0..RX_BATCH).map(|_| vec![0; NIC_FRAME]).collect();
-                    let got = nic.receive_batch(&mut bufs);
-                    if got < RX_BATCH {
+                    let frame = nic_frame(nic.mtu());
+                    if nic.receive_batch(RX_BATCH, frame, &mut self.rx) < RX_BATCH {
                         self.nic_due = false;
                     }
-                    self.rx.extend(bufs.into_iter().take(got));
                 }
                 let frame = self.rx.pop_front()?;
                 if let Some(reply) = self.ipv4.and_then(|ip| super::arp::probe_reply(&frame, self.mac.0, ip)) {

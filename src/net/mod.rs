@@ -117,7 +117,10 @@ impl Stack {
         let mac = nic.unwrap_or(LOOPBACK_MAC);
         let boxed: Option<Box<dyn device::Nic>> = nic.map(|_| Box::new(crate::drivers::net::UhyveNet::new()) as _);
         let mut device = Device::new(EthernetAddress(mac), boxed);
-        let config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+        let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
+        // smoltcp draws initial sequence numbers and ephemeral values from this seed: without
+        // it every boot used the same ones.
+        config.random_seed = crate::syscalls::misc::random_u64();
         let mut iface = Interface::new(config, &mut device, now());
         let header = crate::arch::header();
         let ip = Ipv4Address::from(header.hcip);
@@ -336,11 +339,41 @@ pub fn notify() {
 
 /// Wakes the network's waiters (they poll, and ask the NIC) if the NIC's receive interrupt
 /// arrived on this core since the last check (the trampoline sets a per-core flag; the
-/// scheduler calls this after a halt and on preemption).
+/// scheduler calls this after a halt and on preemption), or the loader signalled frames in
+/// the header extension.
 pub fn check_interrupt() {
-    if crate::arch::percore().net_irq.swap(0, Ordering::Relaxed) != 0 {
-        RX_PENDING.store(true, Ordering::SeqCst);
-        notify();
+    // A load first: idle cores call this at every turn of their spin, and a swap would
+    // write the per-core block (which other cores write to wake this one) each time.
+    let flag = &crate::arch::percore().net_irq;
+    let irq = flag.load(Ordering::Relaxed) != 0 && flag.swap(0, Ordering::Relaxed) != 0;
+    if irq | crate::drivers::net::take_rx_signal() {
+        frames_wait();
+    }
+}
+
+fn frames_wait() {
+    RX_PENDING.store(true, Ordering::SeqCst);
+    notify();
+}
+
+/// An idle core starts to spin: it polls for received frames until [`idle_end`], so the
+/// loader need not interrupt anyone (`FEATURE_NET_NOTIFY`). True if it polls.
+pub fn idle_begin() -> bool {
+    crate::drivers::net::start_polling()
+}
+
+/// While an idle core spins (after [`idle_begin`] returned true): wakes the network's
+/// waiters if frames wait or the receive interrupt arrived. Costs two loads when nothing
+/// happened.
+pub fn idle_poll() {
+    check_interrupt();
+}
+
+/// The spinning core stops polling (it halts or runs a task); wakes the waiters if frames
+/// were announced until then.
+pub fn idle_end() {
+    if crate::drivers::net::stop_polling() {
+        frames_wait();
     }
 }
 

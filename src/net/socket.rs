@@ -275,11 +275,15 @@ impl Socket {
         }
     }
 
-    /// `listen`: `backlog` (1..=[`BACKLOG_MAX`]) smoltcp listeners on the bound port.
+    /// `listen`: `backlog` (1..=[`BACKLOG_MAX`]) smoltcp listeners on the bound port. Waits
+    /// for DHCP first (at most 5 s, as a connect does): a server that says it listens is
+    /// reachable then (behind passt a connection that came before the address hung, and
+    /// Debian 12's passt then resets or stalls it).
     pub fn listen(&self, backlog: i32) -> Result<()> {
         if self.kind != Kind::Stream {
             return Err(EOPNOTSUPP);
         }
+        super::wait_configured()?;
         let count = (backlog.max(1) as usize).min(BACKLOG_MAX);
         with_stack(|stack| {
             let mut inner = self.inner.lock();

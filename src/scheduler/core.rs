@@ -471,11 +471,17 @@ impl CoreSched {
             // Only this core's tasks add sleepers, and none runs now: the deadline is fixed.
             let due = self.next_deadline().unwrap_or(u64::MAX);
             let start = rdtsc();
+            // The network is polled while spinning (received frames then need no interrupt).
+            let polling = crate::net::idle_begin();
             while !self.has_ready() && rdtsc() - start < spin && rdtsc() < due {
                 if self.steal_now() {
                     break;
                 }
+                crate::net::idle_poll();
                 arch::pause();
+            }
+            if polling {
+                crate::net::idle_end();
             }
             if !self.has_ready() && !self.steal() && rdtsc() < due {
                 self.halt();

@@ -23,7 +23,8 @@ pub unsafe extern "C" fn sys_read_entropy(buf: *mut u8, len: usize, flags: u32) 
     }))
 }
 
-fn random_u64() -> u64 {
+/// 64 random bits: `rdrand`, or the scrambled TSC on CPUs without it.
+pub(crate) fn random_u64() -> u64 {
     // CPUID.1:ECX bit 30, as the boot check read it (`cpuid` traps to the host).
     if crate::arch::cpu::leaf1_ecx() & (1 << 30) != 0 {
         for _ in 0..10 {

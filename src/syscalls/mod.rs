@@ -12,7 +12,7 @@ mod fs;
 mod locks;
 mod malloc;
 pub mod memory;
-mod misc;
+pub(crate) mod misc;
 mod net;
 mod paths;
 mod process;

@@ -240,6 +240,10 @@ pub const FEATURE_NET_BATCH: u64 = 1 << 7;
 /// Feature bit: the loader serves [`crate::hypercall::port::POPULATE`] and publishes what
 /// it has backed with host memory ([`HeaderExt::heap_ready`], [`HeaderExt::kernel_ready`]).
 pub const FEATURE_POPULATE: u64 = 1 << 8;
+/// Feature bit: the loader has a network interface and tells the kernel about waiting
+/// received frames through [`HeaderExt::net_rx_signal`] as well: it raises the receive
+/// interrupt only while no core polls that word ([`HeaderExt::net_rx_polling`] 0).
+pub const FEATURE_NET_NOTIFY: u64 = 1 << 9;
 
 /// Extension block at `image + 0x100`, written only by this project's proxy.
 ///
@@ -279,6 +283,16 @@ pub struct HeaderExt {
     /// Written by the loader (with [`FEATURE_POPULATE`]): host memory backs RAM from this
     /// guest-physical address up to its end (0: nothing known).
     pub kernel_ready: u64,
+    /// Written by the loader (with [`FEATURE_NET_NOTIFY`]): 1 when a received frame waits
+    /// that the kernel was not told about yet (stored where the receive interrupt becomes
+    /// due, before the loader looks at [`HeaderExt::net_rx_polling`]); the kernel sets it
+    /// back to 0 when it takes note.
+    pub net_rx_signal: u32,
+    /// Written by the kernel: how many of its cores poll [`HeaderExt::net_rx_signal`] right
+    /// now (idle cores, for a short while). While it is not 0 the loader raises no receive
+    /// interrupt; a core stops polling by decrementing it and then reading the signal once
+    /// more (both sides: store, full fence, load), so no frame goes unannounced.
+    pub net_rx_polling: u32,
 }
 
 const _: () = {
@@ -292,7 +306,9 @@ const _: () = {
     assert!(offset_of!(HeaderExt, task_table) == 64);
     assert!(offset_of!(HeaderExt, heap_ready) == 72);
     assert!(offset_of!(HeaderExt, kernel_ready) == 80);
-    assert!(size_of::<HeaderExt>() == 88);
+    assert!(offset_of!(HeaderExt, net_rx_signal) == 88);
+    assert!(offset_of!(HeaderExt, net_rx_polling) == 92);
+    assert!(size_of::<HeaderExt>() == 96);
 };
 
 #[cfg(test)]

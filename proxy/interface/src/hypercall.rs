@@ -78,6 +78,9 @@ pub mod port {
     /// [`super::Populate`]; served only when the loader offers
     /// [`crate::header::FEATURE_POPULATE`].
     pub const POPULATE: u16 = 0xB40;
+    /// Extension: the network interface's MTU, argument [`super::NetMtu`] (offered with
+    /// [`crate::header::FEATURE_NET_NOTIFY`]).
+    pub const NETMTU: u16 = 0xBC0;
 
     /// The original uhyve's ports (`libhermit-abi.md` §7.1).
     pub const ORIGINAL: [u16; 14] =
@@ -85,8 +88,8 @@ pub mod port {
 
     /// The extension ports: served only when the loader offers
     /// [`crate::header::FEATURE_EXT_HYPERCALLS`]; the original uhyve stops a guest that uses one.
-    pub const EXTENSIONS: [u16; 12] =
-        [UNLINK, STAT, FSTAT, MKDIR, RMDIR, CONSOLE, CHANNEL, CMDLINE, FILEOP, NETWRITEV, NETREADV, POPULATE];
+    pub const EXTENSIONS: [u16; 13] =
+        [UNLINK, STAT, FSTAT, MKDIR, RMDIR, CONSOLE, CHANNEL, CMDLINE, FILEOP, NETWRITEV, NETREADV, POPULATE, NETMTU];
 }
 
 /// Operations of the extension port [`port::FILEOP`]. Paths are guest-physical,
@@ -483,3 +486,19 @@ const _: () = {
         i += 1;
     }
 };
+
+/// Extension `NETMTU`: the largest Ethernet payload the guest's interface carries (the tap's
+/// MTU, at most [`NET_MTU_MAX`]; 1500 without a NIC). The kernel sizes its frames and its
+/// receive buffers by it; 1500 when the loader does not serve the call.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NetMtu {
+    /// Out: the MTU.
+    pub mtu: u32,
+    /// Out: 0, or -1 without a NIC.
+    pub ret: i32,
+}
+
+/// The largest MTU `NETMTU` reports (a tap or passt may carry more; larger frames would
+/// fill a 64 KiB TCP window with few segments).
+pub const NET_MTU_MAX: u32 = 9000;

@@ -22,8 +22,8 @@ use std::path::PathBuf;
 use arbitrary::{Arbitrary, Unstructured};
 use hermit_interface::header::{offset, HeaderExt};
 use hermit_interface::hypercall::{
-    file_op, port, ChannelSetup, Close, CmdLine, CmdSize, FileOp, Fstat, Lseek, NetBatch, NetFrame, NetRead, NetWrite,
-    Open, PathOp, Populate, Read, Stat, Write, NET_BATCH_MAX,
+    file_op, port, ChannelSetup, Close, CmdLine, CmdSize, FileOp, Fstat, Lseek, NetBatch, NetFrame, NetMtu, NetRead,
+    NetWrite, Open, PathOp, Populate, Read, Stat, Write, NET_BATCH_MAX,
 };
 use hermit_interface::stat::HostStat;
 use hermit_interface::MAX_ARGC_ENVC;
@@ -318,6 +318,7 @@ fn writable(port: u16, arg: u64, mem: &[u8], extensions: bool, cmdline_len: u64)
         }
         port::FILEOP => ext(file_op_writable(arg, mem)),
         port::NETWRITEV => ext(vec![at(offset_of!(NetBatch, ret), 4)]),
+        port::NETMTU => ext(vec![at(0, size_of::<NetMtu>())]),
         port::NETREADV => {
             // `ret`, and per entry (at most NET_BATCH_MAX) its `len` and its buffer.
             let table = get_u64(mem, arg.wrapping_add(offset_of!(NetBatch, frames) as u64)).unwrap_or(0);

@@ -20,10 +20,11 @@ use std::mem::offset_of;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::{Arc, Condvar, Mutex, Once, OnceLock};
 
-use hermit_interface::hypercall::{NetBatch, NetFrame, NetRead, NetWrite, NET_BATCH_MAX};
+use hermit_interface::header::{self, offset, HeaderExt};
+use hermit_interface::hypercall::{NetBatch, NetFrame, NetMtu, NetRead, NetWrite, NET_BATCH_MAX, NET_MTU_MAX};
 
 use crate::config::{Config, Netif};
-use crate::guest::GuestError;
+use crate::guest::{GuestError, GuestRam};
 use crate::host::Host;
 use crate::hypercall::field;
 use frames::{StreamDecoder, MAX_FRAME, MIN_FRAME};
@@ -50,6 +51,11 @@ pub struct Nic {
     watcher: Once,
     /// `HERMIT_CAPTURE_NET`: the pcap file every frame goes to.
     capture: Option<capture::Capture>,
+    /// With `FEATURE_NET_NOTIFY`: guest RAM and the address of the header extension's
+    /// `net_rx_signal` (`net_rx_polling` follows it).
+    notify: OnceLock<(GuestRam, u64)>,
+    /// What `NETMTU` reports: the tap's MTU (passt: [`NET_MTU_MAX`]), at most that.
+    mtu: u32,
 }
 
 impl Nic {
@@ -85,6 +91,10 @@ impl Nic {
             }
         }
         let capture = config.capture_net.as_deref().map(capture::Capture::create).transpose()?;
+        let mtu = match &backend {
+            Backend::Tap(fd) => tap::mtu(fd.as_raw_fd()),
+            Backend::Stream { .. } => NET_MTU_MAX,
+        };
         Ok(Some(Nic {
             backend,
             mac,
@@ -93,6 +103,8 @@ impl Nic {
             rearmed: Condvar::new(),
             watcher: Once::new(),
             capture,
+            notify: OnceLock::new(),
+            mtu: mtu.clamp(576, NET_MTU_MAX),
         }))
     }
 
@@ -117,6 +129,8 @@ impl Nic {
             rearmed: Condvar::new(),
             watcher: Once::new(),
             capture: None,
+            notify: OnceLock::new(),
+            mtu: 1500,
         }
     }
 
@@ -153,6 +167,11 @@ impl Nic {
                     write_all(fd.as_raw_fd(), &record)
                 };
                 if let Some(ack) = handshake::ack_for_syn_ack(frame).filter(|_| sent) {
+                    // Debian 12's passt spins for ever (100% CPU, the network dead) when the
+                    // guest's first data arrives in the same read as its SYN-ACK: the guest
+                    // sends nothing before this ACK, so it is handed over only once passt
+                    // has read the SYN-ACK.
+                    wait_read_by_peer(fd.as_raw_fd(), PASST_READ_WAIT);
                     injected.lock().expect("injected frames").push(ack);
                     self.raise_if_armed();
                 }
@@ -220,8 +239,26 @@ impl Nic {
         let mut armed = self.armed.lock().expect("rx arm");
         if *armed {
             *armed = false;
-            irq.raise();
+            self.announce(irq);
         }
+    }
+
+    /// Tells the guest that frames wait: `net_rx_signal` (with `FEATURE_NET_NOTIFY`), and the
+    /// interrupt unless a guest core polls that word (`net_rx_polling`). The signal is stored
+    /// before the count is read, and the kernel decrements the count before it reads the
+    /// signal a last time: one of the two sees the other.
+    fn announce(&self, irq: &RxIrq) {
+        use std::sync::atomic::{fence, Ordering};
+        if let Some((ram, at)) = self.notify.get() {
+            if let (Ok(signal), Ok(polling)) = (ram.atomic_u32(*at), ram.atomic_u32(*at + 4)) {
+                signal.store(1, Ordering::SeqCst);
+                fence(Ordering::SeqCst);
+                if polling.load(Ordering::SeqCst) != 0 {
+                    return;
+                }
+            }
+        }
+        irq.raise();
     }
 
     /// Re-arms the interrupt: the guest found no frame.
@@ -268,8 +305,27 @@ impl Nic {
                 }
             }
             *self.armed.lock().expect("rx arm") = false;
-            irq.raise();
+            self.announce(irq);
         }
+    }
+}
+
+/// How long a SYN-ACK may wait for passt to read it before the handshake's ACK is given to
+/// the guest anyway.
+const PASST_READ_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Waits (at most `limit`) until the peer of the stream socket `fd` has read everything
+/// written to it (`SIOCOUTQ` 0).
+fn wait_read_by_peer(fd: i32, limit: std::time::Duration) {
+    let start = std::time::Instant::now();
+    loop {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: SIOCOUTQ writes one int to the live `queued`.
+        let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) };
+        if r < 0 || queued == 0 || start.elapsed() >= limit {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(20));
     }
 }
 
@@ -311,6 +367,11 @@ pub fn netinfo(host: &Host, arg: u64) -> Result<(), GuestError> {
     match host.net.get() {
         Some(nic) => {
             host.ram.write_bytes(arg, &frames::mac_string(nic.mac))?;
+            let ext = host.entry + offset::EXT as u64;
+            let features = host.ram.load_u64(ext + offset_of!(HeaderExt, features) as u64).unwrap_or(0);
+            if features & header::FEATURE_NET_NOTIFY != 0 {
+                let _ = nic.notify.set((host.ram.clone(), ext + offset_of!(HeaderExt, net_rx_signal) as u64));
+            }
             nic.start_watcher();
             Ok(())
         }
@@ -372,6 +433,13 @@ pub fn netread(host: &Host, arg: u64) -> Result<(), GuestError> {
             host.ram.write(field(arg, offset_of!(NetRead, ret)), -1i32)
         }
     }
+}
+
+/// `NETMTU` (extension): the interface's MTU, `ret` 0; `ret` -1 and 1500 without a NIC.
+pub fn netmtu(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let (mtu, ret) = host.net.get().map_or((1500, -1), |nic| (nic.mtu, 0));
+    host.ram.write(field(arg, offset_of!(NetMtu, mtu)), mtu)?;
+    host.ram.write(field(arg, offset_of!(NetMtu, ret)), ret)
 }
 
 /// The frame descriptors of the batch request at `arg` (at most [`NET_BATCH_MAX`]; every
@@ -550,6 +618,34 @@ mod tests {
         batch_request(&host, TABLE, &[(0x10000, 2048)]);
         netreadv(&host, REQ).unwrap();
         assert_eq!((batch_ret(&host), host.ram.read::<u32>(TABLE + 8).unwrap()), (1, 80));
+    }
+
+    #[test]
+    fn polling_guest_cores_take_the_signal_instead_of_the_interrupt() {
+        use std::sync::atomic::Ordering;
+        use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
+        let (ours, _peer) = UnixDatagram::pair().unwrap();
+        let nic = Nic::over_socket(ours.into(), false, [2, 0, 0, 0, 0, 9]);
+        let event = EventFd::new(EFD_NONBLOCK).unwrap();
+        nic.set_irq(RxIrq::from_event(event.try_clone().unwrap()));
+        let irq = nic.irq.get().unwrap();
+        // Without the feature: the interrupt alone.
+        nic.announce(irq);
+        assert_eq!(event.read().unwrap(), 1);
+        let ram = crate::guest::GuestRam::new(32 << 20, false).unwrap();
+        const SIGNAL: u64 = 0x5000;
+        assert!(nic.notify.set((ram.clone(), SIGNAL)).is_ok());
+        let (signal, polling) = (ram.atomic_u32(SIGNAL).unwrap(), ram.atomic_u32(SIGNAL + 4).unwrap());
+        // A core polls: the signal, no interrupt.
+        polling.store(1, Ordering::SeqCst);
+        nic.announce(irq);
+        assert_eq!(signal.swap(0, Ordering::SeqCst), 1);
+        assert!(event.read().is_err(), "no interrupt while a core polls");
+        // None polls: the signal and the interrupt.
+        polling.store(0, Ordering::SeqCst);
+        nic.announce(irq);
+        assert_eq!(signal.load(Ordering::SeqCst), 1);
+        assert_eq!(event.read().unwrap(), 1);
     }
 
     #[test]

@@ -69,6 +69,35 @@ pub fn open(name: &str) -> Result<OwnedFd, String> {
     Ok(tun)
 }
 
+/// `TUNGETIFF` (`_IOR('T', 210, unsigned int)`): the attached device's name and flags.
+const TUNGETIFF: u64 = 0x8004_54d2;
+
+/// The MTU of the tap attached at `fd` (`SIOCGIFMTU` of its name), or 1500 if it cannot be
+/// read.
+pub fn mtu(fd: i32) -> u32 {
+    let mut req = IfReq { name: [0; libc::IFNAMSIZ], flags: 0, _pad: [0; 22] };
+    // SAFETY: TUNGETIFF writes an `ifreq`, which `req` is laid out as (and large enough for).
+    if unsafe { libc::ioctl(fd, TUNGETIFF as _, &mut req) } < 0 {
+        return 1500;
+    }
+    // SAFETY: a plain datagram socket for the interface ioctl, closed below.
+    let sock = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if sock < 0 {
+        return 1500;
+    }
+    // SAFETY: `sock` was just opened and is owned by nobody else.
+    let sock = unsafe { OwnedFd::from_raw_fd(sock) };
+    // SIOCGIFMTU reads the name and writes the MTU as an int where the flags were.
+    let mut ifr = [0u8; 40];
+    ifr[..libc::IFNAMSIZ].copy_from_slice(&req.name);
+    // SAFETY: a 40-byte `struct ifreq` with the name set; the ioctl writes within it.
+    if unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&sock), libc::SIOCGIFMTU, ifr.as_mut_ptr()) } < 0 {
+        return 1500;
+    }
+    let mtu = i32::from_ne_bytes([ifr[16], ifr[17], ifr[18], ifr[19]]);
+    u32::try_from(mtu).unwrap_or(1500)
+}
+
 /// Takes over the descriptor `fd` of an already attached tap (`HERMIT_NETIF=@<fd>`, as
 /// uhyve), made non-blocking.
 pub fn from_fd(fd: i32) -> Result<OwnedFd, String> {

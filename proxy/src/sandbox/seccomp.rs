@@ -146,14 +146,14 @@ pub fn rules(pid: u32, debug: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, S
     // HERMIT_CPU_AFFINITY: a vCPU thread pins itself, the poller takes the original set back
     // (pid 0: only the calling thread).
     map.insert(libc::SYS_sched_setaffinity, vec![rule(vec![cond(0, Len::Dword, Op::Eq, 0)?])?]);
-    // The KVM ioctls, and TIOCGWINSZ for the FILEOP hypercall WINSIZE (a guest descriptor's
-    // terminal size).
+    // The KVM ioctls, TIOCGWINSZ for the FILEOP hypercall WINSIZE (a guest descriptor's
+    // terminal size) and SIOCOUTQ (= TIOCOUTQ: whether passt has read a frame, net/mod.rs).
     let debug_ioctls: &[(&str, u64)] = if debug { &DEBUG_IOCTLS } else { &[] };
     let ioctls = KVM_IOCTLS
         .iter()
         .chain(debug_ioctls)
         .map(|(_, nr)| *nr)
-        .chain([libc::TIOCGWINSZ])
+        .chain([libc::TIOCGWINSZ, libc::TIOCOUTQ])
         .map(|nr| rule(vec![cond(1, Len::Dword, Op::Eq, nr)?]))
         .collect::<Result<_, _>>()?;
     map.insert(libc::SYS_ioctl, ioctls);
