@@ -273,7 +273,7 @@ mod tests {
         let mut h = Harness::default();
         for n in 1..=3 {
             let sig = h.exec(&[&[0u8][..], &synthesized(n)].concat()).unwrap();
-            assert_eq!(sig, signature(("loaded", n, false)));
+            assert_eq!(sig, signature(("loaded", n, false, true)));
         }
     }
 }
