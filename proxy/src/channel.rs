@@ -193,10 +193,12 @@ impl Channel {
                 (Ok(port), Ok(arg)) => serve(host, port, arg),
                 _ => Outcome::Fatal("unreadable fast-channel slot".into()),
             };
+            state.store(SLOT_DONE, Ordering::Release);
+            // Statistics after the guest is released: the counter shares a cache line with
+            // the heartbeat, which the guest reads.
             if let Ok(counter) = host.ram.atomic_u32(self.gpa + SERVED_OFFSET as u64) {
                 counter.fetch_add(1, Ordering::Relaxed);
             }
-            state.store(SLOT_DONE, Ordering::Release);
             done(outcome);
         }
         served
