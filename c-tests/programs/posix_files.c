@@ -384,6 +384,20 @@ static void descriptors(void)
 	CHECK_INT(lseek(fd, 0, SEEK_SET), 0);
 	CHECK_INT(write(copy, "d", 1), 1);
 	CHECK_INT(lseek(fd, 0, SEEK_CUR), 4);
+	/* Append mode off again: a write after a seek lands there (the kernel writes with a
+	 * host pwrite at its own offset) and moves the shared offset past it. */
+	CHECK_INT(fcntl(copy, F_SETFL, 0), 0);
+	CHECK_INT(lseek(fd, 1, SEEK_SET), 1);
+	CHECK_INT(write(copy, "Q", 1), 1);
+	CHECK_INT(lseek(fd, 0, SEEK_CUR), 2);
+	char q = 0;
+	CHECK_INT(pread(fd, &q, 1, 1), 1);
+	CHECK_INT(q, 'Q');
+	struct stat st_mid;
+	CHECK_INT(fstat(fd, &st_mid), 0);
+	CHECK_INT(st_mid.st_size, 4);
+	CHECK_INT(fcntl(fd, F_SETFL, O_APPEND), 0);
+	CHECK_INT(lseek(fd, 0, SEEK_END), 4);
 	CHECK_INT(fcntl(fd, 12345), -1);
 	CHECK_INT(errno, EINVAL);
 	CHECK_INT(fcntl(99, F_GETFD), -1);

@@ -2,7 +2,11 @@
 # check-bad-images.sh: the proxy refuses files that are not HermitCore images, each with a
 # message naming what is wrong, and exits 1 at once without running anything (FIFOs and
 # devices without reading them); more vCPUs than host CPUs give a warning, more than four
-# per host CPU a refusal; --help documents the environment variables.
+# per host CPU a refusal; --help documents the environment variables. Images whose kernel
+# speaks another revision of the extension protocol (a stamp in the header extension at
+# image + 0x160: "HRSk" and the revision), or that are this project's but carry no stamp (built
+# before it existed), are refused before they boot, never left to hang; over the original
+# protocol (HERMIT_UHYVE_COMPAT=1) they run.
 # usage: check-bad-images.sh <proxy> <a good image> <scratch directory>
 set -eu
 proxy=$1 good=$2 dir=$3
@@ -34,6 +38,25 @@ expect missing "cannot read" "$dir/does-not-exist"
 cp "$good" "$dir/old-abi" && printf '\102' | dd of="$dir/old-abi" bs=1 seek=7 conv=notrunc 2>/dev/null
 expect old-abi "pre-2018 HermitCore ABI" "$dir/old-abi"
 expect bad-memory "HERMIT_MEM" "$good" HERMIT_MEM=lots
+# The header page's place in the file: the first PT_LOAD segment (it starts at _start).
+header=$(($(readelf -lW "$good" | awk '$1 == "LOAD" { print $2; exit }')))
+stamp=$((header + 0x160))
+[ "$(dd if="$good" bs=1 skip=$stamp count=4 2>/dev/null)" = HRSk ] \
+	|| { echo "FAIL the image carries no protocol stamp at file offset $stamp"; status=1; }
+cp "$good" "$dir/other-revision" && printf '\001' | dd of="$dir/other-revision" bs=1 seek=$((stamp + 4)) conv=notrunc 2>/dev/null
+expect other-revision "the image's kernel speaks revision 1 of this project's extension protocol" "$dir/other-revision"
+cp "$good" "$dir/unstamped" && head -c 8 /dev/zero | dd of="$dir/unstamped" bs=1 seek=$stamp conv=notrunc 2>/dev/null
+expect unstamped "built by an older build of this project" "$dir/unstamped"
+# Over the original protocol the proxy writes no extension block: the stale image runs.
+set +e
+timeout 60 env HERMIT_UHYVE_COMPAT=1 "$proxy" "$dir/unstamped" > "$dir/unstamped-compat.out" 2>&1
+code=$?
+set -e
+if [ "$code" -ne 0 ] || ! grep -q "Hello World" "$dir/unstamped-compat.out"; then
+	echo "FAIL unstamped-compat: status $code, output:"; cat "$dir/unstamped-compat.out"; status=1
+else
+	echo "ok   unstamped-compat: runs over the original protocol"
+fi
 expect unknown-isle "unknown monitor; supported: uhyve (the default) and qemu" "$good" HERMIT_ISLE=baremetal
 expect no-cpus "HERMIT_CPUS" "$good" HERMIT_CPUS=0
 rm -f "$dir/fifo" && mkfifo "$dir/fifo"

@@ -1,17 +1,23 @@
 //! The host side of the fast channel ([`hermit_interface::channel`]): a thread that polls the
 //! guest's request slots while the guest makes host calls, so that they cost no VM exit.
 //!
-//! The poller backs off adaptively ([`IdleBudget`]): it may spin idle only as long as the VM
-//! exits it saved would have cost ([`EXIT_COST`] per request served, at most [`MAX_IDLE`]),
-//! then it parks and the guest falls back to port I/O until the next port exit wakes it. A
-//! guest that computes and calls the host rarely therefore costs about one exit's worth of
-//! host CPU per call, and a stream of calls keeps the poller spinning. Idle for longer than
-//! [`SPIN_WINDOW`], it yields the host CPU to other threads (the vCPUs, other programs)
-//! after each empty scan. It counts
+//! The poller backs off adaptively ([`IdleBudget`]): it may spin idle only as long as the
+//! requests it served pay for. A request that came within [`STREAM_GAP`] of the previous one
+//! (a program that works on host files: SQLite's lock, seek and read calls, a compressor's
+//! reads and writes) earns twice its gap, so the poller stays through gaps of that length; a
+//! request after a longer pause earns one exit's worth ([`EXIT_COST`]), and all of it is
+//! capped at [`MAX_IDLE`]. When the budget is spent the poller parks and the guest falls back
+//! to port I/O until the next port exit wakes it. A guest that computes and calls the host
+//! rarely therefore costs about one exit's worth of host CPU per call, and a stream of calls
+//! keeps the poller spinning. Idle for longer than [`STREAM_GAP`], it yields the host CPU to
+//! other threads (the vCPUs, other programs) after each empty scan. A port exit while it
+//! spins (a request it did not claim in time) costs the budget one exit's worth. It counts
 //! its scans in the channel's control block, so that a guest sees at once when the host has
-//! descheduled it and takes the port instead of waiting for a claim.
+//! descheduled it and takes the port instead of waiting for a claim. And it keeps off the CPU
+//! of the vCPU that calls ([`Placement`]): the scheduler tends to wake it there, where the
+//! two take turns and every request stalls into an exit.
 
-use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Once};
 use std::time::{Duration, Instant};
 
@@ -25,24 +31,34 @@ use crate::host::Host;
 use crate::hypercall::{dispatch, Outcome};
 
 /// What a VM exit for a port hypercall costs the guest on PVM (trap, `out` at CPL 0, exit),
-/// about 55 us: the idle spinning one channel request pays for.
+/// about 55 us: the idle spinning one channel request pays for at least.
 pub const EXIT_COST: Duration = Duration::from_micros(50);
+
+/// The longest gap between two requests that the poller spins through: a request that
+/// follows the previous one this closely earns twice its gap. Spinning through such a gap
+/// costs the host at most about six exits' worth of CPU and saves the guest one exit (55 us
+/// of its time and as much host CPU in the emulated `out`); a longer gap is a guest that
+/// computes, and spinning through it would cost more CPU than it saves time.
+pub const STREAM_GAP: Duration = Duration::from_micros(300);
 
 /// The most idle spinning the poller saves up (about 40 requests' worth).
 pub const MAX_IDLE: Duration = Duration::from_millis(2);
 
-/// Idle spinning still paid for: served requests add [`EXIT_COST`] each (up to
-/// [`MAX_IDLE`]), a port exit adds one (it is what woke the poller), and idle scanning spends
-/// it. The poller parks when it is used up.
+/// Idle spinning still paid for: served requests earn it ([`IdleBudget::earn`], up to
+/// [`MAX_IDLE`]), a port exit earns as a request (it is what woke the poller), and idle
+/// scanning spends it. The poller parks when it is used up.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct IdleBudget {
     left: Duration,
 }
 
 impl IdleBudget {
-    /// Credits `requests` served requests (or one port exit).
-    pub fn earn(&mut self, requests: u32) {
-        self.left = self.left.saturating_add(EXIT_COST.saturating_mul(requests)).min(MAX_IDLE);
+    /// Credits `requests` requests that came `gap` after the previous request: twice the gap
+    /// each if it is at most [`STREAM_GAP`] (enough to spin through the next such gap), else
+    /// [`EXIT_COST`] each.
+    pub fn earn(&mut self, requests: u32, gap: Duration) {
+        let each = if gap <= STREAM_GAP { gap.saturating_mul(2).max(EXIT_COST) } else { EXIT_COST };
+        self.left = self.left.saturating_add(each.saturating_mul(requests)).min(MAX_IDLE);
     }
 
     /// Spends `idle` of spinning; returns whether anything is left.
@@ -52,14 +68,32 @@ impl IdleBudget {
     }
 }
 
+/// What the channel did, for `HERMIT_VERBOSE`'s summary at exit.
+#[derive(Debug, Default)]
+struct Stats {
+    /// Port exits served while the channel existed (each wakes or re-arms the poller).
+    exits: AtomicU64,
+    /// Times the poller parked.
+    parks: AtomicU64,
+    /// Nanoseconds the poller spent polling (awake), idle or serving.
+    polling_ns: AtomicU64,
+    /// Times the poller found itself on the CPU of the vCPU that last exited and moved.
+    moves: AtomicU64,
+}
+
 /// A validated channel area and its poller.
 pub struct Channel {
     gpa: u64,
     slots: u32,
     started: Once,
     spinning: AtomicBool,
+    /// Port exits while the poller was spinning: requests it did not claim in time.
+    missed: AtomicU32,
+    /// The host CPU the vCPU thread that last made a port exit ran on (-1: unknown).
+    vcpu_cpu: AtomicI32,
     wake: Mutex<bool>,
     wakeup: Condvar,
+    stats: Stats,
 }
 
 impl Channel {
@@ -79,13 +113,34 @@ impl Channel {
             slots,
             started: Once::new(),
             spinning: AtomicBool::new(false),
+            missed: AtomicU32::new(0),
+            vcpu_cpu: AtomicI32::new(-1),
             wake: Mutex::new(false),
             wakeup: Condvar::new(),
+            stats: Stats::default(),
         })
     }
 
-    /// Starts the poller (first call) and makes it spin for another window.
+    /// One line for `HERMIT_VERBOSE`: requests the poller served, port exits, parks and
+    /// the time it polled.
+    pub fn summary(&self, host: &Host) -> String {
+        let served = host.ram.atomic_u32(self.gpa + SERVED_OFFSET as u64).map_or(0, |c| c.load(Ordering::Relaxed));
+        format!(
+            "fast channel: {served} requests served by the poller, {} port exits, {} parks, {} ms polled, \
+             {} moves off a vCPU's CPU",
+            self.stats.exits.load(Ordering::Relaxed),
+            self.stats.parks.load(Ordering::Relaxed),
+            self.stats.polling_ns.load(Ordering::Relaxed) / 1_000_000,
+            self.stats.moves.load(Ordering::Relaxed)
+        )
+    }
+
+    /// Starts the poller (first call) and makes it spin for another window; called after
+    /// every port exit once the channel exists.
     pub fn kick(&self, host: &Arc<Host>) {
+        self.stats.exits.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: sched_getcpu has no arguments (glibc reads it from rseq or the vDSO).
+        self.vcpu_cpu.store(unsafe { libc::sched_getcpu() }, Ordering::Relaxed);
         self.started.call_once(|| {
             let host = Arc::clone(host);
             std::thread::Builder::new()
@@ -97,7 +152,9 @@ impl Channel {
                 })
                 .expect("cannot start the fast-channel thread");
         });
-        if !self.spinning.load(Ordering::Acquire) {
+        if self.spinning.load(Ordering::Acquire) {
+            self.missed.fetch_add(1, Ordering::Relaxed);
+        } else {
             *self.wake.lock().expect("channel lock") = true;
             self.wakeup.notify_one();
         }
@@ -136,10 +193,12 @@ impl Channel {
                 (Ok(port), Ok(arg)) => serve(host, port, arg),
                 _ => Outcome::Fatal("unreadable fast-channel slot".into()),
             };
+            state.store(SLOT_DONE, Ordering::Release);
+            // Statistics after the guest is released: the counter shares a cache line with
+            // the heartbeat, which the guest reads.
             if let Ok(counter) = host.ram.atomic_u32(self.gpa + SERVED_OFFSET as u64) {
                 counter.fetch_add(1, Ordering::Relaxed);
             }
-            state.store(SLOT_DONE, Ordering::Release);
             done(outcome);
         }
         served
@@ -162,6 +221,9 @@ fn poll(host: &Arc<Host>) {
     let Ok(scans) = host.ram.atomic_u32(channel.gpa + SCANS_OFFSET as u64) else { return };
     let mut heartbeat = 0u32;
     let mut budget = IdleBudget::default();
+    let mut placement = Placement::new(crate::affinity::allowed_cpus());
+    // When the last request was served (or the port exit that woke us came); none at first.
+    let mut last_request: Option<Instant> = None;
     loop {
         {
             let mut woken = channel.wake.lock().expect("channel lock");
@@ -170,25 +232,39 @@ fn poll(host: &Arc<Host>) {
             }
             *woken = false;
         }
-        // The port exit that woke us is one the channel could have saved; the guest's next
-        // request comes only after the exit's own way back into the guest.
-        budget.earn(KICK_CREDIT);
+        // The port exit that woke us is a request the channel could have served: it earns as
+        // one, after the gap since the previous request (a guest whose calls came just too
+        // far apart for the last budget gets enough to spin through such a gap now).
+        let woke = Instant::now();
+        budget.earn(1, last_request.map_or(Duration::MAX, |at| woke - at));
+        channel.missed.store(0, Ordering::Relaxed);
         channel.spinning.store(true, Ordering::Release);
         host_state.store(HOST_POLLING, Ordering::SeqCst);
-        let mut last = Instant::now();
-        let mut last_request = last;
+        let mut last = woke;
+        let mut since_request = woke;
         loop {
+            // On the CPU of the vCPU that calls (the scheduler puts a woken thread beside its
+            // waker): neither can run while the other does. Move to another CPU.
+            if placement.beside(channel.vcpu_cpu.load(Ordering::Relaxed)) {
+                channel.stats.moves.fetch_add(1, Ordering::Relaxed);
+            }
             // The heartbeat tells a waiting guest that the poller is on a CPU (never zero).
             heartbeat = heartbeat.wrapping_add(1).max(1);
             scans.store(heartbeat, Ordering::Release);
             let served = channel.scan(host);
             let now = Instant::now();
+            // Requests that went to the port while we polled: spinning did not save them.
+            let missed = channel.missed.swap(0, Ordering::Relaxed);
+            if missed > 0 && !budget.spend(EXIT_COST.saturating_mul(missed)) {
+                break;
+            }
             if served > 0 {
-                budget.earn(served);
-                last_request = now;
+                // The gap before these requests: from the previous one to this scan's start.
+                budget.earn(served, last.saturating_duration_since(since_request));
+                since_request = now;
             } else if !budget.spend((now - last).min(MAX_SCAN_STEP)) {
                 break;
-            } else if now - last_request < SPIN_WINDOW {
+            } else if now - since_request < STREAM_GAP {
                 // A program that calls the host computes a little between calls: stay on
                 // the CPU, a yield would make its next call wait for the host's scheduler.
                 std::hint::spin_loop();
@@ -201,24 +277,54 @@ fn poll(host: &Arc<Host>) {
         host_state.store(HOST_PARKED, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         // A request may have arrived after the last scan but before the guest saw PARKED.
-        channel.scan(host);
+        if channel.scan(host) > 0 {
+            since_request = Instant::now();
+        }
+        last_request = Some(since_request);
         channel.spinning.store(false, Ordering::Release);
+        channel.stats.parks.fetch_add(1, Ordering::Relaxed);
+        let polled = u64::try_from(woke.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        channel.stats.polling_ns.fetch_add(polled, Ordering::Relaxed);
     }
 }
 
-/// Exits' worth of idle spinning a kick pays for: the exit that woke the poller, and the
-/// guest's way back from it (the emulated return to CPL 3) before its next request.
-const KICK_CREDIT: u32 = 2;
+/// Where the poller may run: the proxy's CPUs except the one the calling vCPU last ran on,
+/// when the poller finds itself there.
+struct Placement {
+    /// The CPUs the proxy may use.
+    cpus: Vec<u32>,
+    /// The CPU the poller currently keeps off, if any.
+    avoided: Option<u32>,
+}
+
+impl Placement {
+    fn new(cpus: Vec<u32>) -> Self {
+        Self { cpus, avoided: None }
+    }
+
+    /// If the poller runs on `vcpu`'s CPU, restricts it to the others (when there are any);
+    /// returns whether it moved.
+    fn beside(&mut self, vcpu: i32) -> bool {
+        // SAFETY: sched_getcpu has no arguments (glibc reads it from rseq or the vDSO).
+        let here = unsafe { libc::sched_getcpu() };
+        if here < 0 || here != vcpu || self.avoided == Some(here as u32) {
+            return false;
+        }
+        let Some(others) = cpus_but(&self.cpus, here as u32) else { return false };
+        self.avoided = Some(here as u32);
+        crate::affinity::pin_thread(0, &others).is_ok()
+    }
+}
+
+/// `cpus` without `cpu`, unless that leaves none (or `cpu` is not among them).
+fn cpus_but(cpus: &[u32], cpu: u32) -> Option<Vec<u32>> {
+    let others: Vec<u32> = cpus.iter().copied().filter(|&c| c != cpu).collect();
+    (!others.is_empty() && others.len() < cpus.len()).then_some(others)
+}
 
 /// The most one empty scan counts as idle spinning: a longer gap since the previous scan
 /// means the host descheduled the poller (or it yielded), which costs no CPU.
 const MAX_SCAN_STEP: Duration = Duration::from_micros(5);
-
-/// How long after a request the idle poller keeps spinning without yielding its CPU: two
-/// exits' worth, the gaps between the calls of a program that works on host files (SQLite's
-/// lock, stat and read calls for one query, a compressor's reads and writes). Beyond it the
-/// poller yields between scans. Either way its [`IdleBudget`] bounds the spinning.
-const SPIN_WINDOW: Duration = Duration::from_micros(100);
 
 #[cfg(test)]
 mod tests {
@@ -231,17 +337,48 @@ mod tests {
 
     #[test]
     fn idle_spinning_is_paid_for_by_saved_exits() {
+        let far = Duration::from_millis(10);
         let mut budget = IdleBudget::default();
         assert!(!budget.spend(Duration::ZERO), "nothing earned, nothing to spend");
-        budget.earn(1);
+        budget.earn(1, far);
         assert!(budget.spend(EXIT_COST / 2));
-        assert!(!budget.spend(EXIT_COST / 2), "one exit pays for one exit's worth of spinning");
+        assert!(!budget.spend(EXIT_COST / 2), "a lone request pays for one exit's worth of spinning");
         // A stream of requests saves up to MAX_IDLE, no more.
-        budget.earn(1_000_000);
+        budget.earn(1_000_000, far);
         assert!(budget.spend(MAX_IDLE - Duration::from_micros(1)));
         assert!(!budget.spend(Duration::from_micros(1)));
-        budget.earn(u32::MAX);
+        budget.earn(u32::MAX, Duration::MAX);
         assert!(!budget.spend(Duration::MAX), "no overflow either way");
+    }
+
+    #[test]
+    fn a_stream_of_calls_keeps_the_poller_through_its_gaps() {
+        // A compressor's calls 120 us apart: each pays for the next gap and a margin.
+        let gap = Duration::from_micros(120);
+        let mut budget = IdleBudget::default();
+        budget.earn(1, gap);
+        for _ in 0..100 {
+            assert!(budget.spend(gap), "parked inside a 120 us gap");
+            budget.earn(1, gap);
+        }
+        // Calls 1 ms apart (a guest that computes) earn one exit's worth each: the poller
+        // parks long before the next one.
+        let mut budget = IdleBudget::default();
+        budget.earn(1, Duration::from_millis(1));
+        assert!(!budget.spend(EXIT_COST));
+        // Close calls never earn less than one exit's worth each.
+        budget.earn(3, Duration::from_micros(1));
+        assert!(budget.spend(EXIT_COST * 3 - Duration::from_micros(1)));
+        assert!(!budget.spend(Duration::from_micros(1)));
+    }
+
+    #[test]
+    fn the_poller_moves_only_where_another_cpu_is_left() {
+        assert_eq!(cpus_but(&[0, 1], 1), Some(vec![0]));
+        assert_eq!(cpus_but(&[0, 1, 2, 3], 2), Some(vec![0, 1, 3]));
+        assert_eq!(cpus_but(&[3], 3), None, "one CPU: nowhere to go");
+        assert_eq!(cpus_but(&[0, 1], 5), None, "not one of ours");
+        assert_eq!(cpus_but(&[], 0), None);
     }
 
     #[test]

@@ -48,6 +48,52 @@ impl Image {
     pub fn end(&self) -> u64 {
         self.segments.iter().map(|s| s.paddr + s.memsz).max().unwrap_or(0)
     }
+
+    /// The little-endian `u64` that loading `file` puts at guest address `addr` (bytes outside
+    /// every segment's file bytes count as zero, as loaded memory holds them).
+    pub fn loaded_u64(&self, file: &[u8], addr: u64) -> u64 {
+        let mut bytes = [0u8; 8];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            let at = addr.saturating_add(i as u64);
+            let found = self.segments.iter().find(|s| at >= s.paddr && at - s.paddr < s.filesz);
+            if let Some(seg) = found {
+                let index = usize::try_from(seg.offset + (at - seg.paddr)).unwrap_or(usize::MAX);
+                *byte = file.get(index).copied().unwrap_or(0);
+            }
+        }
+        u64::from_le_bytes(bytes)
+    }
+}
+
+/// Bytes that every kernel of this project has carried since its first build (a log line of
+/// its fast channel) and the original C kernel never did: how an image built before the
+/// protocol stamp is recognized.
+const OUR_KERNEL_MARK: &[u8] = b"fast channel, using port I/O";
+
+/// Refuses an image whose kernel speaks another revision of the extension protocol than
+/// this proxy ([`hermit_interface::header::image_protocol`]): under it the fast channel's
+/// control block or the header extension would be misread, and the guest would hang. Original
+/// HermitCore images (and hand-made ones) pass. Not called under `HERMIT_UHYVE_COMPAT=1`,
+/// where the proxy writes no extension block and any image speaks the original protocol.
+pub fn check_protocol(file: &[u8], image: &Image) -> Result<(), String> {
+    use hermit_interface::header::{image_protocol, offset, ImageProtocol, EXT_VERSION};
+    let stamp = image.loaded_u64(file, image.entry + offset::KERNEL_STAMP as u64);
+    // Searched only for images without a current stamp (the stamp is checked first).
+    let ours = image_protocol(stamp, false) == ImageProtocol::Original
+        && file.windows(OUR_KERNEL_MARK.len()).any(|w| w == OUR_KERNEL_MARK);
+    let advice = "rebuild it with this toolchain, run it with the proxy of its own build, or set \
+                  HERMIT_UHYVE_COMPAT=1 to run it over the original uhyve protocol only";
+    match image_protocol(stamp, ours) {
+        ImageProtocol::Current | ImageProtocol::Original => Ok(()),
+        ImageProtocol::Other(revision) => Err(format!(
+            "the image's kernel speaks revision {revision} of this project's extension protocol (header \
+             extension, fast channel), this proxy revision {EXT_VERSION}: {advice}"
+        )),
+        ImageProtocol::Unstamped => Err(format!(
+            "the image was built by an older build of this project, whose kernel carries no extension protocol \
+             stamp (revision 1) and would misread this proxy's fast channel (revision {EXT_VERSION}): {advice}"
+        )),
+    }
 }
 
 /// Why a file is not a runnable HermitCore image.
@@ -395,5 +441,36 @@ pub(crate) mod tests {
         assert!(parse(&f, MEM).unwrap_err().to_string().contains("ascending"));
         f[120 + 24..120 + 32].copy_from_slice(&0x80_1000u64.to_le_bytes());
         assert_eq!(parse(&f, MEM).unwrap().size(), 0x2000);
+    }
+
+    #[test]
+    fn images_of_another_protocol_revision_are_refused() {
+        use hermit_interface::header::{offset, KERNEL_STAMP, KERNEL_STAMP_MAGIC};
+        // Header page in the file from offset 0x200, loaded at 0x800000.
+        let stamped = |stamp: u64, mark: bool| {
+            let mut f = vec![0u8; 0x1200];
+            put_header(&mut f, 1);
+            put_load(&mut f, 64, 0x200, 0x80_0000, 0x1000, 0x1000);
+            f[0x200 + offset::KERNEL_STAMP..][..8].copy_from_slice(&stamp.to_le_bytes());
+            if mark {
+                f[0x900..0x900 + OUR_KERNEL_MARK.len()].copy_from_slice(OUR_KERNEL_MARK);
+            }
+            f
+        };
+        let check = |f: &[u8]| check_protocol(f, &parse(f, MEM).unwrap());
+        assert_eq!(check(&stamped(KERNEL_STAMP, true)), Ok(()));
+        assert_eq!(check(&stamped(KERNEL_STAMP, false)), Ok(()));
+        let older = check(&stamped(u64::from(KERNEL_STAMP_MAGIC) | 1 << 32, true)).unwrap_err();
+        assert!(older.contains("speaks revision 1 of this project's extension protocol"), "{older}");
+        assert!(older.contains("HERMIT_UHYVE_COMPAT=1"), "{older}");
+        let unstamped = check(&stamped(0, true)).unwrap_err();
+        assert!(unstamped.contains("built by an older build of this project"), "{unstamped}");
+        // The original kernel (or a hand-made image): whatever is at the stamp's place runs.
+        assert_eq!(check(&stamped(0, false)), Ok(()));
+        assert_eq!(check(&stamped(0x9090_9090_c3c3_c3c3, false)), Ok(()));
+        // The stamp beyond the file's bytes reads as zero.
+        assert_eq!(check(&image()), Ok(()));
+        let img = parse(&stamped(KERNEL_STAMP, false), MEM).unwrap();
+        assert_eq!(img.loaded_u64(&stamped(KERNEL_STAMP, false), 0x80_0ffc), 0, "past filesz");
     }
 }

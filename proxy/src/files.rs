@@ -72,11 +72,10 @@ pub fn check_path(path: &CStr) -> Result<(), i32> {
         return Ok(());
     }
     let parts = normalize(bytes);
-    let own = std::process::id().to_string();
     let forbidden = match parts.as_slice() {
         [b"dev", dev] => matches!(*dev, b"kvm" | b"mem" | b"kmem" | b"port"),
         [b"proc", b"self" | b"thread-self", ..] => true,
-        [b"proc", pid, ..] => *pid == own.as_bytes(),
+        [b"proc", pid, ..] => *pid == own_pid().as_bytes(),
         _ => false,
     };
     if forbidden {
@@ -109,6 +108,13 @@ pub fn proc_path_is_own(path: &[u8], is_own: impl Fn(u32) -> bool) -> bool {
         }
         _ => false,
     })
+}
+
+/// The proxy's pid in decimal, asked once (every path a guest names is checked against it,
+/// and `getpid` is a system call each time).
+fn own_pid() -> &'static str {
+    static PID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PID.get_or_init(|| std::process::id().to_string())
 }
 
 /// Whether `id` is the proxy's pid or the id of one of its threads (now).

@@ -128,14 +128,17 @@ impl Host {
         end(128 + libc::SIGKILL)
     }
 
-    /// In verbose mode, prints what population did (one line) and the kernel's `.kmsg` ring
-    /// in order.
+    /// In verbose mode, prints what population and the fast channel did (a line each) and the
+    /// kernel's `.kmsg` ring in order.
     fn dump_kmsg(&self) {
         if !self.verbose {
             return;
         }
         if let Some(backing) = self.backing.get() {
             eprintln!("proxy: {}", backing.summary());
+        }
+        if let Some(channel) = self.channel.get() {
+            eprintln!("proxy: {}", channel.summary(self));
         }
         let mut ring = vec![0u8; KMSG_SIZE];
         if self.ram.read_bytes(self.entry + KMSG_OFFSET, &mut ring).is_err() {

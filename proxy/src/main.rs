@@ -173,6 +173,9 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
     let path = std::path::Path::new(&args[0]);
     let file = elf::read_image(path, config.mem)?;
     let image = elf::parse(&file, config.mem).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !config.uhyve_compat {
+        elf::check_protocol(&file, &image).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     let to_c = |s: &OsString| CString::new(s.clone().into_vec()).ok();
     let guest_args: Vec<CString> = args.iter().filter_map(to_c).collect();
     let env: Vec<CString> = std::env::vars_os()

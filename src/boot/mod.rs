@@ -12,6 +12,7 @@
 mod args;
 mod panic;
 
+use core::fmt::Write as _;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use hermit_interface::header::FEATURE_QEMU;
@@ -20,7 +21,7 @@ use hermit_interface::KERNEL_START;
 use crate::arch::xstate::SavePlan;
 use crate::arch::{self, PerCore};
 use crate::drivers::hypercall;
-use crate::errno::{Errno, ENODEV, ENOMEM};
+use crate::errno::{Errno, ENODEV, ENOMEM, EPROTO};
 
 /// Entered from the CPL-0 entry on each core, at CPL 3.
 pub extern "C" fn rust_entry(core: u32, _block: *mut PerCore) -> ! {
@@ -36,6 +37,18 @@ pub extern "C" fn rust_entry(core: u32, _block: *mut PerCore) -> ! {
 
 fn boot_first_core() -> ! {
     hypercall::init_bsp();
+    if let Some(revision) = hypercall::foreign_loader() {
+        // A loader of another build: its header extension and fast channel do not match
+        // ours, and guessing would hang or corrupt memory (the original protocol is intact).
+        let mut line = crate::fmt::StackWriter::<224>::new();
+        let _ = write!(
+            line,
+            "the loader speaks extension protocol revision {revision}, this kernel revision {}: run the image \
+             with the proxy of its own build (or HERMIT_UHYVE_COMPAT=1)",
+            hermit_interface::header::EXT_VERSION
+        );
+        boot_failure(&[core::str::from_utf8(line.as_bytes()).unwrap_or("")], EPROTO);
+    }
     let header = arch::header();
     let ext = hypercall::header_ext();
     let cpu = match arch::init_cpu(ext.map_or(0, |e| e.cpu_hide)) {

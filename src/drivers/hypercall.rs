@@ -46,13 +46,26 @@ static STALLED_AT: AtomicU32 = AtomicU32::new(0);
 struct Area([u8; HYPERCALL_AREA_SIZE]);
 static mut BSP_AREA: Area = Area([0; HYPERCALL_AREA_SIZE]);
 
-/// The header extension, if the loader wrote one.
+/// The header extension, if the loader wrote one of this kernel's revision
+/// ([`header::EXT_VERSION`]; see [`foreign_loader`] for the others).
 pub fn header_ext() -> Option<&'static HeaderExt> {
+    let ext = raw_ext();
+    (ext.magic == header::EXT_MAGIC && ext.version == header::EXT_VERSION).then_some(ext)
+}
+
+/// The extension protocol revision of a loader that wrote an extension block of another
+/// revision than this kernel's, whose fields and fast channel this kernel would misread.
+pub fn foreign_loader() -> Option<u32> {
+    let ext = raw_ext();
+    (ext.magic == header::EXT_MAGIC && ext.version != header::EXT_VERSION).then_some(ext.version)
+}
+
+/// The extension block as the loader left it (zero under the original uhyve).
+fn raw_ext() -> &'static HeaderExt {
     let addr = crate::arch::header() as *const _ as usize + header::offset::EXT;
     // SAFETY: the extension block lies inside the image's header page (interface crate
     // asserts the bounds) and is only read after the loader wrote it before boot.
-    let ext = unsafe { &*(addr as *const HeaderExt) };
-    (ext.magic == header::EXT_MAGIC).then_some(ext)
+    unsafe { &*(addr as *const HeaderExt) }
 }
 
 /// Publishes the program break and the lowest kernel allocation from the top of RAM in the

@@ -48,9 +48,10 @@ const S_IFMT: u32 = 0o170000;
 const S_IFREG: u32 = 0o100000;
 
 impl HostFile {
-    /// A file the guest opened (its offset is tracked once it is known to be regular).
-    pub fn opened(fd: i32, path: CString) -> Self {
-        Self { fd, path: Some(path), offset: SpinLock::new(Offset::new()) }
+    /// A file the guest opened, in append mode or not (its offset is tracked once it is
+    /// known to be regular).
+    pub fn opened(fd: i32, path: CString, append: bool) -> Self {
+        Self { fd, path: Some(path), offset: SpinLock::new(Offset::new(append)) }
     }
 
     /// One of the proxy's standard streams, whose offset other host processes may share.
@@ -73,7 +74,8 @@ impl HostFile {
         Ok(n)
     }
 
-    /// `write` at the open file's offset (the host's, after catching it up).
+    /// `write` at the open file's offset: a host `pwrite` at the guest's offset, or in append
+    /// mode a host `write` at the host's (after catching it up).
     pub fn write(&self, buf: &[u8]) -> Result<usize> {
         let mut offset = self.offset.lock();
         if offset.kind() != Kind::Regular {
@@ -81,9 +83,19 @@ impl HostFile {
             drop(offset);
             return host::write(self.fd, buf);
         }
+        if let Some(at) = offset.write_at() {
+            let n = host::pwrite(self.fd, buf, at)?;
+            offset.wrote_at(n);
+            return Ok(n);
+        }
         self.sync(&mut offset)?;
         offset.forget();
         host::write(self.fd, buf)
+    }
+
+    /// After `F_SETFL` on the host descriptor: follows its append mode.
+    pub fn set_append(&self, append: bool) {
+        self.offset.lock().set_append(append);
     }
 
     /// `lseek(offset, whence)`: the guest's answer for a regular file where it can give one.

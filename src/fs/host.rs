@@ -87,6 +87,19 @@ pub fn pread(fd: i32, buf: &mut [u8], offset: i64) -> Result<usize> {
     file_op(request).map(|n| n as usize)
 }
 
+/// Writes `buf` at file offset `offset` of a host descriptor (extension `FILEOP`).
+pub fn pwrite(fd: i32, buf: &[u8], offset: i64) -> Result<usize> {
+    let request = FileOp {
+        op: hermit_interface::hypercall::file_op::PWRITE,
+        fd,
+        buf: buf.as_ptr() as u64,
+        len: buf.len() as u64,
+        arg0: offset,
+        ..FileOp::default()
+    };
+    file_op(request).map(|n| n as usize)
+}
+
 /// Replaces the host's `st_blksize` by [`preferred_block_size`].
 fn with_preferred_block(mut status: HostStat) -> HostStat {
     status.st_blksize = preferred_block_size(status.st_mode, status.st_blksize);

@@ -2,11 +2,13 @@
 //!
 //! Once a descriptor is known to be a regular file (after its first host `lseek`), `SEEK_SET`
 //! and `SEEK_CUR` are answered by the guest alone; the host descriptor's offset falls behind,
-//! and the next `read` becomes a host `pread` at the guest's offset. Anything else that uses
-//! the host offset (`write`, whose `O_APPEND` only the host knows; a record lock relative to
-//! `SEEK_CUR`) first moves the host offset to the guest's. A program that seeks and reads
-//! (SQLite's unix VFS without `pread`, stdio's `fseek`/`ftell`) thus makes one host call per
-//! read instead of two. The open file description stays one object, so duplicates share the
+//! and the next `read` becomes a host `pread` at the guest's offset, the next `write` a host
+//! `pwrite` there unless the file is in append mode (`O_APPEND` at `open` or by `F_SETFL`,
+//! which the guest follows). Anything else that uses the host offset (an append-mode write,
+//! whose end only the host knows; a record lock relative to `SEEK_CUR`) first moves the host
+//! offset to the guest's. A program that seeks and reads or writes (SQLite's unix VFS without
+//! `pread`/`pwrite`, stdio's `fseek`/`ftell`) thus makes one host call per read or write
+//! instead of two. The open file description stays one object, so duplicates share the
 //! offset as on Linux. Only files the proxy opened for the guest are tracked: the standard
 //! streams may share their offset with other host processes.
 
@@ -49,17 +51,24 @@ pub struct Offset {
     pos: Option<i64>,
     /// Whether the host descriptor's offset equals `pos`.
     synced: bool,
+    /// Append mode (`O_APPEND`): every write goes to the host's end of file.
+    append: bool,
 }
 
 impl Offset {
-    /// A descriptor of unknown kind.
-    pub const fn new() -> Self {
-        Self { kind: Kind::Unknown, pos: None, synced: true }
+    /// A descriptor of unknown kind, opened in append mode or not.
+    pub const fn new(append: bool) -> Self {
+        Self { kind: Kind::Unknown, pos: None, synced: true, append }
     }
 
     /// A descriptor whose offset is never tracked.
     pub const fn untracked() -> Self {
-        Self { kind: Kind::Other, pos: None, synced: true }
+        Self { kind: Kind::Other, pos: None, synced: true, append: false }
+    }
+
+    /// After `F_SETFL` turned append mode on or off.
+    pub fn set_append(&mut self, append: bool) {
+        self.append = append;
     }
 
     /// What the descriptor is known to be.
@@ -128,7 +137,22 @@ impl Offset {
         self.synced = true;
     }
 
-    /// Before a write: only the host knows where it ends (`O_APPEND`), so its offset becomes
+    /// Where the next write must take place with `pwrite`: at the guest's offset of a
+    /// regular file not in append mode; `None` for a write at the host's offset.
+    pub fn write_at(&self) -> Option<i64> {
+        self.pos.filter(|_| self.kind == Kind::Regular && !self.append)
+    }
+
+    /// After a successful `pwrite` of `n` bytes at [`Offset::write_at`]: the host offset
+    /// stays where it was.
+    pub fn wrote_at(&mut self, n: usize) {
+        if n > 0 {
+            self.advanced(n);
+            self.synced = false;
+        }
+    }
+
+    /// Before an append-mode write: only the host knows where it ends, so its offset becomes
     /// the truth again. Call after syncing.
     pub fn forget(&mut self) {
         debug_assert!(self.synced, "forgetting an offset the host does not have");
@@ -142,7 +166,7 @@ mod tests {
     use super::*;
 
     fn regular_at(pos: i64) -> Offset {
-        let mut o = Offset::new();
+        let mut o = Offset::new(false);
         o.learn_kind(true);
         o.host_seeked(pos);
         o
@@ -150,7 +174,7 @@ mod tests {
 
     #[test]
     fn unknown_and_other_descriptors_go_to_the_host() {
-        let mut o = Offset::new();
+        let mut o = Offset::new(false);
         assert_eq!(o.seek(0, SEEK_SET), Ok(Seek::Host));
         o.learn_kind(false);
         assert_eq!(o.kind(), Kind::Other);
@@ -188,8 +212,37 @@ mod tests {
     }
 
     #[test]
+    fn seek_then_write_is_one_pwrite() {
+        let mut o = regular_at(0);
+        assert_eq!(o.write_at(), Some(0));
+        assert_eq!(o.seek(4096, SEEK_SET), Ok(Seek::Done(4096)));
+        assert_eq!(o.write_at(), Some(4096));
+        o.wrote_at(4096);
+        assert_eq!(o.seek(0, SEEK_CUR), Ok(Seek::Done(8192)), "the write moved the guest's offset");
+        assert_eq!(o.read_at(), Some(8192), "and left the host's behind");
+        o.wrote_at(0);
+        assert_eq!(o.read_at(), Some(8192));
+        // Before the kind is known the host's offset is used, as for reads.
+        assert_eq!(Offset::new(false).write_at(), None);
+        assert_eq!(Offset::untracked().write_at(), None);
+    }
+
+    #[test]
+    fn append_mode_writes_at_the_hosts_end() {
+        let mut o = Offset::new(true);
+        o.learn_kind(true);
+        o.host_seeked(0);
+        assert_eq!(o.write_at(), None, "O_APPEND at open");
+        o.set_append(false);
+        assert_eq!(o.write_at(), Some(0), "F_SETFL without O_APPEND");
+        o.set_append(true);
+        assert_eq!(o.write_at(), None, "F_SETFL with O_APPEND");
+    }
+
+    #[test]
     fn writes_sync_and_hand_the_offset_back_to_the_host() {
         let mut o = regular_at(0);
+        o.set_append(true);
         assert_eq!(o.seek(300, SEEK_SET), Ok(Seek::Done(300)));
         assert_eq!(o.sync_needed(), Some(300));
         o.synced();

@@ -117,7 +117,13 @@ fn status_flags(fd: c_int, command: c_int, flags: i32) -> Result<i64> {
     let object = fd::get(fd)?;
     match &*object {
         Object::Host(h) => {
-            host::file_op(FileOp { arg0: i64::from(command), arg1: i64::from(flags), ..on(file_op::FCNTL, h.fd) })
+            let result =
+                host::file_op(FileOp { arg0: i64::from(command), arg1: i64::from(flags), ..on(file_op::FCNTL, h.fd) })?;
+            if command == cmd::F_SETFL {
+                // Linux changes O_APPEND (and others) with F_SETFL: writes follow it.
+                h.set_append(flags & crate::syscalls::fs::O_APPEND != 0);
+            }
+            Ok(result)
         }
         Object::Pipe(p) if command == cmd::F_GETFL => {
             let access = if p.writes { O_WRONLY } else { 0 };

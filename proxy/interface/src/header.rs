@@ -144,6 +144,8 @@ pub mod offset {
     pub const HOST_LOGICAL_ADDR: usize = offset_of!(KernelHeader, host_logical_addr);
     /// The extension block ([`HeaderExt`]).
     pub const EXT: usize = 0x100;
+    /// The kernel's protocol stamp ([`HeaderExt::kernel_stamp`]), in the image file itself.
+    pub const KERNEL_STAMP: usize = EXT + core::mem::offset_of!(HeaderExt, kernel_stamp);
 }
 
 // The original offsets (libhermit-abi.md §1 fact 3); a change here breaks every loader.
@@ -209,8 +211,13 @@ pub mod default {
 /// Magic value of [`HeaderExt::magic`] ("HRS1" in memory).
 pub const EXT_MAGIC: u32 = u32::from_le_bytes(*b"HRS1");
 
-/// Version of the extension protocol described by this crate.
-pub const EXT_VERSION: u32 = 1;
+/// Revision of the extension protocol described by this crate: the header extension's
+/// layout, the fast channel's control block and slots, and the extension ports. Loaders
+/// write it into [`HeaderExt::version`]; kernels carry it in their image's
+/// [`HeaderExt::kernel_stamp`]. Bump it with every change that an image or a loader of the
+/// previous revision would misread (revision 1 had no stamp; loaders recognize and refuse
+/// such images, see [`image_protocol`]).
+pub const EXT_VERSION: u32 = 2;
 
 /// Feature bit: the loader serves the fast channel ([`crate::channel`]).
 pub const FEATURE_FAST_CHANNEL: u64 = 1 << 0;
@@ -244,6 +251,48 @@ pub const FEATURE_POPULATE: u64 = 1 << 8;
 /// received frames through [`HeaderExt::net_rx_signal`] as well: it raises the receive
 /// interrupt only while no core polls that word ([`HeaderExt::net_rx_polling`] 0).
 pub const FEATURE_NET_NOTIFY: u64 = 1 << 9;
+
+/// Low half of [`HeaderExt::kernel_stamp`] in this project's images ("HRSk" in memory).
+pub const KERNEL_STAMP_MAGIC: u32 = u32::from_le_bytes(*b"HRSk");
+
+/// The stamp a kernel built from this crate carries at [`offset::KERNEL_STAMP`]:
+/// [`KERNEL_STAMP_MAGIC`] in the low half, [`EXT_VERSION`] in the high half.
+pub const KERNEL_STAMP: u64 = KERNEL_STAMP_MAGIC as u64 | (EXT_VERSION as u64) << 32;
+
+/// What an image's header says about the extension protocol its kernel speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageProtocol {
+    /// Stamped with this crate's revision: the extensions may be offered.
+    Current,
+    /// Stamped with another revision (an image of an older or newer build of this project):
+    /// its fast channel or header extension would be misread, so a loader refuses it.
+    Other(u32),
+    /// No stamp, but the image is recognizably this project's ([`image_protocol`]'s
+    /// `ours`): built before the stamp existed (revision 1), refused like
+    /// [`ImageProtocol::Other`].
+    Unstamped,
+    /// No stamp and nothing of this project's kernel: an original HermitCore image (or a
+    /// hand-made one), which never looks at the extension block; it runs as before.
+    Original,
+}
+
+/// Classifies an image by the 8 bytes at [`offset::KERNEL_STAMP`] as the image file holds
+/// them (before a loader writes anything) and by whether the loader recognized the image as
+/// one of this project's kernels by other means (`ours`: for images built before the stamp).
+pub const fn image_protocol(stamp: u64, ours: bool) -> ImageProtocol {
+    if stamp as u32 == KERNEL_STAMP_MAGIC {
+        let version = (stamp >> 32) as u32;
+        if version == EXT_VERSION {
+            ImageProtocol::Current
+        } else {
+            ImageProtocol::Other(version)
+        }
+    } else if ours {
+        ImageProtocol::Unstamped
+    } else {
+        ImageProtocol::Original
+    }
+}
 
 /// Extension block at `image + 0x100`, written only by this project's proxy.
 ///
@@ -293,6 +342,10 @@ pub struct HeaderExt {
     /// interrupt; a core stops polling by decrementing it and then reading the signal once
     /// more (both sides: store, full fence, load), so no frame goes unannounced.
     pub net_rx_polling: u32,
+    /// Written into the image by the kernel's build, never by a loader: [`KERNEL_STAMP`]
+    /// (magic and [`EXT_VERSION`]) of the protocol the kernel speaks, so that a loader can
+    /// refuse an image of another revision before it boots ([`image_protocol`]).
+    pub kernel_stamp: u64,
 }
 
 const _: () = {
@@ -308,7 +361,8 @@ const _: () = {
     assert!(offset_of!(HeaderExt, kernel_ready) == 80);
     assert!(offset_of!(HeaderExt, net_rx_signal) == 88);
     assert!(offset_of!(HeaderExt, net_rx_polling) == 92);
-    assert!(size_of::<HeaderExt>() == 96);
+    assert!(offset_of!(HeaderExt, kernel_stamp) == 96);
+    assert!(size_of::<HeaderExt>() == 104);
 };
 
 #[cfg(test)]
@@ -347,5 +401,21 @@ mod tests {
         assert_eq!(default::HCIP, [10, 0, 5, 2]);
         assert_eq!(default::ISLE, u32::MAX);
         assert_eq!(EXT_MAGIC.to_le_bytes(), *b"HRS1");
+    }
+
+    #[test]
+    fn images_are_classified_by_their_stamp() {
+        assert_eq!(offset::KERNEL_STAMP, 0x160);
+        assert_eq!(KERNEL_STAMP.to_le_bytes()[..4], *b"HRSk");
+        assert_eq!(image_protocol(KERNEL_STAMP, true), ImageProtocol::Current);
+        assert_eq!(image_protocol(KERNEL_STAMP, false), ImageProtocol::Current, "the stamp decides");
+        let older = u64::from(KERNEL_STAMP_MAGIC) | 1 << 32;
+        assert_eq!(image_protocol(older, true), ImageProtocol::Other(1));
+        let newer = u64::from(KERNEL_STAMP_MAGIC) | u64::from(EXT_VERSION + 1) << 32;
+        assert_eq!(image_protocol(newer, false), ImageProtocol::Other(EXT_VERSION + 1));
+        assert_eq!(image_protocol(0, true), ImageProtocol::Unstamped);
+        assert_eq!(image_protocol(0, false), ImageProtocol::Original);
+        // An original image may hold anything (code) where the stamp would be.
+        assert_eq!(image_protocol(0x9090_9090_c3c3_c3c3, false), ImageProtocol::Original);
     }
 }

@@ -5,7 +5,9 @@
 //! (`arbitrary` picks header fields and program headers near the values the checks compare
 //! against). Properties: no panic; every accepted image lies inside guest memory and inside
 //! the file, starts at its entry point, has a consistent size; loading it and writing the
-//! kernel header succeed, and the header then holds the image's base, size and memory limit.
+//! kernel header succeed, and the header then holds the image's base, size and memory limit;
+//! the protocol stamp `elf::check_protocol` reads from the file is the one loading puts in
+//! guest memory, and the check never panics.
 
 use std::collections::HashMap;
 
@@ -187,6 +189,17 @@ impl Harness {
             }
         };
         crate::vm::load_image(file, &image, ram).map_err(|e| format!("accepted image does not load: {e}"))?;
+        // The protocol stamp the proxy checks before boot is the one the loaded image holds
+        // (where the file provides it: the test RAM is reused, so bytes beyond a segment's
+        // file part hold earlier inputs, while a real run's RAM is fresh and zero there).
+        let stamp_at = image.entry + offset::KERNEL_STAMP as u64;
+        if stamp_at + 8 <= first.paddr + first.filesz {
+            let loaded: u64 = ram.read(stamp_at).map_err(|e| e.to_string())?;
+            if loaded != image.loaded_u64(file, stamp_at) {
+                return Err(format!("stamp {:#x} checked, {loaded:#x} loaded", image.loaded_u64(file, stamp_at)));
+            }
+        }
+        let protocol = elf::check_protocol(file, &image).is_ok();
         let config = Config::from_env(|k| (k == "HERMIT_MEM").then(|| mem.to_string()))
             .map_err(|e| format!("test configuration: {e}"))?;
         let header_end = image.entry + (offset::EXT + size_of::<hermit_interface::header::HeaderExt>()) as u64;
@@ -206,7 +219,7 @@ impl Harness {
         if heap < end_max || !heap.is_multiple_of(2 << 20) {
             return Err(format!("application heap at {heap:#x} overlaps the image (ends at {end_max:#x})"));
         }
-        Ok(signature(("loaded", image.segments.len(), heap > mem)))
+        Ok(signature(("loaded", image.segments.len(), heap > mem, protocol)))
     }
 }
 
@@ -262,7 +275,7 @@ mod tests {
         let mut h = Harness::default();
         for n in 1..=3 {
             let sig = h.exec(&[&[0u8][..], &synthesized(n)].concat()).unwrap();
-            assert_eq!(sig, signature(("loaded", n, false)));
+            assert_eq!(sig, signature(("loaded", n, false, true)));
         }
     }
 }

@@ -133,6 +133,10 @@ hcgateway: .byte {gw0}, {gw1}, {gw2}, {gw3}
 hcmask: .byte {nm0}, {nm1}, {nm2}, {nm3}
     .org {o_host_logical_addr}
 host_logical_addr: .quad 0
+    // The extension block is written by the loader, except the protocol stamp, which the
+    // image carries so that a loader can refuse an image of another revision before boot.
+    .org {o_kernel_stamp}
+kernel_stamp: .quad {d_kernel_stamp}
 
     // ---- boot page tables at image + 0x1000 ------------------------------------------
     .org 0x1000
@@ -355,6 +359,8 @@ hermit_cpl3_entry:
     o_hcgateway = const offset::HCGATEWAY,
     o_hcmask = const offset::HCMASK,
     o_host_logical_addr = const offset::HOST_LOGICAL_ADDR,
+    o_kernel_stamp = const offset::KERNEL_STAMP,
+    d_kernel_stamp = const hermit_interface::header::KERNEL_STAMP,
     d_boot_processor = const default::BOOT_PROCESSOR,
     d_isle = const default::ISLE,
     d_possible_isles = const default::POSSIBLE_ISLES,
