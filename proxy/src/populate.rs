@@ -22,19 +22,21 @@
 //!   published values (the original kernel, `HERMIT_UHYVE_COMPAT=1`) it populates the
 //!   look-ahead above the heap start and below the end of RAM only.
 //!
-//! The thread runs at normal priority from [`DELAY`] after the start, or from the first
-//! request that grows the heap past its first chunk (the guest allocates right after boot). While the published frontier is less than
-//! half the look-ahead beyond the break (the guest allocates now) it works without pause;
-//! otherwise it sleeps [`PACE`] times as long as each chunk took, so that it uses at most a
-//! quarter of a CPU; a request cuts the pause short. A request waits for a chunk the thread
-//! is faulting in at that moment at most [`BUSY_WAIT`], then faults it in itself: an
-//! idle-priority thread, starved for seconds inside a chunk, once made the guest wait for
-//! it (`malloc(1 MiB)` plus its first writes beside four busy host loops, on a host already
-//! at load 14, took 3.7-46 M cycles per MiB). It checks [`stop`]
-//! between chunks.
+//! The thread starts [`DELAY`] after the start, or at the first request that grows the heap
+//! past its first chunk (the guest allocates right after boot). While the published frontier
+//! is less than half the look-ahead beyond the break (the guest allocates now) it works
+//! without pause; otherwise it sleeps [`PACE`] times as long as each chunk took; a request
+//! cuts the pause short. It faults each chunk in under `SCHED_IDLE` ([`Priority`]): a host CPU
+//! a vCPU wants is never taken for population ahead (on our 2-core hosts it made OpenMP
+//! barriers wait for a preempted vCPU), and every other moment of the thread (its table, its
+//! naps) runs at normal priority, so that it never holds a lock the guest's requests need
+//! while it is starved. A request never waits for the thread: a chunk the thread has not
+//! finished is faulted in by the request itself (both may zero the same huge page; the host
+//! keeps one). When the run ends, [`stop`] gives the thread its normal priority back before
+//! the exit, which waits for every thread. It checks [`stop`] between chunks.
 
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -62,16 +64,46 @@ const POLL: Duration = Duration::from_millis(5);
 /// guest is about to reach the populated frontier).
 const PACE: u32 = 3;
 
-/// How long a request waits for a chunk the thread is faulting in at that moment before it
-/// faults it in itself (a chunk takes 0.2 ms on a quiet host; a descheduled thread may take
-/// a time slice or more).
-const BUSY_WAIT: Duration = Duration::from_millis(1);
-
 /// How long it waits when the host is short of memory.
 const MEMORY_WAIT: Duration = Duration::from_millis(200);
 
 /// Set when the run ends; the thread stops before its next chunk.
 static STOP: AtomicBool = AtomicBool::new(false);
+
+/// The population thread's host thread id (0: none), for the seccomp rule that lets [`stop`]
+/// give it its priority back.
+static THREAD: AtomicI32 = AtomicI32::new(0);
+
+/// The population thread's host thread id, 0 if it has not started.
+pub fn thread_id() -> i32 {
+    THREAD.load(Ordering::Acquire)
+}
+
+/// Host scheduling policies the thread switches between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Priority {
+    /// `SCHED_OTHER`: a share like any thread.
+    Normal,
+    /// `SCHED_IDLE`: only CPU time no other thread wants.
+    Idle,
+}
+
+impl Priority {
+    /// The `sched_setscheduler` policy.
+    pub fn policy(self) -> libc::c_int {
+        match self {
+            Priority::Normal => libc::SCHED_OTHER,
+            Priority::Idle => libc::SCHED_IDLE,
+        }
+    }
+}
+
+/// Sets the scheduling policy of host thread `tid` (0: the caller); false if refused.
+fn set_priority(tid: i32, priority: Priority) -> bool {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid `sched_param` that outlives the call.
+    unsafe { libc::sched_setscheduler(tid, priority.policy(), &param) == 0 }
+}
 /// Guest RAM as one index space: the RAM regions in address order, the device hole left out.
 /// Heap and kernel allocations each move monotonically through it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,13 +209,11 @@ struct Populated {
     heap_mark: u64,
     /// Chunks from here to the end are backed.
     top_mark: u64,
-    /// The chunk the population thread is faulting in right now.
-    busy: Option<u64>,
 }
 
 impl Populated {
     fn new(chunks: u64, heap_first: u64) -> Self {
-        Self { bits: vec![0; chunks.div_ceil(64) as usize], heap_mark: heap_first, top_mark: chunks, busy: None }
+        Self { bits: vec![0; chunks.div_ceil(64) as usize], heap_mark: heap_first, top_mark: chunks }
     }
 
     fn get(&self, chunk: u64) -> bool {
@@ -239,8 +269,7 @@ pub struct Backing {
     layout: Layout,
     host: HostMemory,
     done: Mutex<Populated>,
-    /// Signalled when a chunk is done: wakes the thread (a request means the guest is
-    /// allocating) and requests waiting for the thread's chunk.
+    /// Signalled when a request has backed a chunk: wakes the thread (the guest is allocating).
     changed: Condvar,
     /// Chunks populated ahead by the thread, and on request.
     ahead: AtomicU64,
@@ -269,11 +298,21 @@ impl Backing {
         })
     }
 
-    /// Starts the population thread (population ahead of the guest).
+    /// Starts the population thread (population ahead of the guest) and waits until it has
+    /// published its thread id (the system-call filter, installed next, names it).
     pub fn start_ahead(self: &Arc<Self>) {
         let me = Arc::clone(self);
-        let spawned = std::thread::Builder::new().name("populate".into()).spawn(move || me.run());
-        drop(spawned); // without the thread, the guest's requests still back what it takes
+        let (started, id) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new().name("populate".into()).spawn(move || {
+            // SAFETY: gettid has no preconditions.
+            THREAD.store(unsafe { libc::gettid() }, Ordering::Release);
+            let _ = started.send(());
+            me.run()
+        });
+        // Without the thread, the guest's requests still back what it takes.
+        if spawned.is_ok() {
+            let _ = id.recv();
+        }
     }
 
     /// Backs guest-physical `[start, start + len)` now (the `POPULATE` request): 0 when it
@@ -287,7 +326,9 @@ impl Backing {
         let mut checked = false;
         let mut ret = 0;
         for chunk in first..last {
-            if self.wait_for_thread(chunk) {
+            // A chunk the thread is faulting in right now is faulted in here too: the thread
+            // may be starved (it runs at idle priority while it faults).
+            if self.is_done(chunk) {
                 continue;
             }
             // One look at the host's memory per request (a read of /proc/meminfo costs
@@ -311,19 +352,7 @@ impl Backing {
         ret
     }
 
-    /// Whether `chunk` is backed, after waiting at most [`BUSY_WAIT`] if the thread is
-    /// faulting it in right now.
-    fn wait_for_thread(&self, chunk: u64) -> bool {
-        let Ok(done) = self.done.lock() else { return false };
-        let Ok((done, _)) =
-            self.changed.wait_timeout_while(done, BUSY_WAIT, |d| !d.get(chunk) && d.busy == Some(chunk))
-        else {
-            return false;
-        };
-        done.get(chunk)
-    }
-
-    /// Sleeps up to `time` or until a chunk is done (a request wakes the thread early).
+    /// Sleeps up to `time` or until a request has backed a chunk.
     fn nap(&self, time: Duration) {
         if let Ok(done) = self.done.lock() {
             let _ = self.changed.wait_timeout(done, time);
@@ -340,9 +369,6 @@ impl Backing {
     fn mark(&self, chunk: u64, on: bool, wake: bool) {
         let Ok(mut done) = self.done.lock() else { return };
         done.set(chunk, on, self.layout.index(self.heap_start) / CHUNK);
-        if done.busy == Some(chunk) {
-            done.busy = None;
-        }
         let (heap, top) = (done.heap_mark, done.top_mark);
         drop(done);
         if wake {
@@ -391,49 +417,54 @@ impl Backing {
                 }
             }
             heap_high = heap.1;
-            let next = self.table().and_then(|mut done| {
-                let next = (heap.0..heap.1).chain((kernel.0..kernel.1).rev()).find(|c| !done.get(*c))?;
-                done.busy = Some(next);
-                Some(next)
-            });
+            let next = self
+                .table()
+                .and_then(|done| (heap.0..heap.1).chain((kernel.0..kernel.1).rev()).find(|c| !done.get(*c)));
             let Some(chunk) = next else {
                 self.nap(POLL);
                 continue;
             };
             if !self.host.can_spare(1) {
-                self.unclaim();
                 self.nap(MEMORY_WAIT);
                 continue;
             }
             let Some((gpa, len)) = layout.chunk_range(chunk) else { break };
             let started = std::time::Instant::now();
-            if !ram.populate(gpa, len) {
+            if !self.populate_idle(gpa, len) {
                 break;
             }
             self.ahead.fetch_add(1, Ordering::Relaxed);
-            self.mark(chunk, true, true);
+            self.mark(chunk, true, false);
             // Paced to a quarter of a CPU at most, unless the guest is about to reach the
             // populated frontier (a request cuts the pause short).
             if chunk >= heap.1 || (chunk - heap.0) * CHUNK >= HEAP_AHEAD / 2 {
                 self.nap(started.elapsed() * PACE);
             }
         }
-        self.unclaim();
     }
 
-    /// The thread gives up its claim on a chunk.
-    fn unclaim(&self) {
-        if let Some(mut done) = self.table() {
-            done.busy = None;
+    /// Faults `[gpa, gpa + len)` in at idle priority (the thread holds no lock meanwhile);
+    /// false if the run ends first or the range is not guest RAM.
+    fn populate_idle(&self, gpa: u64, len: u64) -> bool {
+        let idle = set_priority(0, Priority::Idle);
+        // [`stop`] sets STOP before it restores the priority: seen here, or restored there.
+        let populated = !STOP.load(Ordering::SeqCst) && self.ram.populate(gpa, len);
+        if idle {
+            set_priority(0, Priority::Normal);
         }
-        self.changed.notify_all();
+        populated
     }
 }
 
-/// Ends population: the thread stops before its next chunk (it finishes the current one at
-/// normal priority, or dies with the process).
+/// Ends population: the thread stops before its next chunk, and gets its normal priority
+/// back, so that a thread starved in the middle of a chunk does not hold up the exit (the
+/// process ends when its last thread has).
 pub fn stop() {
     STOP.store(true, Ordering::SeqCst);
+    let tid = thread_id();
+    if tid != 0 {
+        set_priority(tid, Priority::Normal);
+    }
 }
 
 #[cfg(test)]
@@ -530,6 +561,27 @@ mod tests {
         p.set(2, false, 5);
         p.set(100, true, 5);
         assert_eq!(p.heap_mark, 5);
+    }
+
+    #[test]
+    fn the_thread_faults_in_at_idle_priority_and_returns_to_normal() {
+        let ram = GuestRam::new(32 * MIB, true).unwrap();
+        let backing = Backing::new(ram.clone(), 0x80_0000, 10 * MIB);
+        // In a thread of its own: the policy is per thread.
+        std::thread::spawn(move || {
+            assert!(set_priority(0, Priority::Idle));
+            // SAFETY: sched_getscheduler has no memory arguments.
+            assert_eq!(unsafe { libc::sched_getscheduler(0) }, libc::SCHED_IDLE);
+            assert!(set_priority(0, Priority::Normal));
+            assert!(backing.populate_idle(12 * MIB, 2 * MIB));
+            // SAFETY: as above.
+            assert_eq!(unsafe { libc::sched_getscheduler(0) }, libc::SCHED_OTHER);
+            assert!(!backing.populate_idle(31 * MIB, 2 * MIB), "past the end of RAM");
+            // SAFETY: as above.
+            assert_eq!(unsafe { libc::sched_getscheduler(0) }, libc::SCHED_OTHER);
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]
