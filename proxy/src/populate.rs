@@ -33,7 +33,10 @@
 //! while it is starved. A request never waits for the thread: a chunk the thread has not
 //! finished is faulted in by the request itself (both may zero the same huge page; the host
 //! keeps one). When the run ends, [`stop`] gives the thread its normal priority back before
-//! the exit, which waits for every thread. It checks [`stop`] between chunks.
+//! the exit, which waits for every thread. While the kernel reports a busy core for every host
+//! CPU the proxy may use (`busy_cores` in the header extension, [`all_busy`]) it populates
+//! nothing: even at idle priority it took CPU time and memory bandwidth from them. It checks
+//! [`stop`] between chunks.
 
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
@@ -186,6 +189,12 @@ pub fn wanted(layout: &Layout, usage: Usage) -> [(u64, u64); 2] {
     [(brk.min(heap_end) / CHUNK, heap_end.div_ceil(CHUNK)), (kernel_start / CHUNK, total.div_ceil(CHUNK))]
 }
 
+/// Whether `busy` guest cores running tasks leave none of `host_cpus` host CPUs to the
+/// population thread.
+pub fn all_busy(busy: u64, host_cpus: u64) -> bool {
+    busy >= host_cpus.max(1)
+}
+
 /// Memory the host keeps for itself: 1/16 of its RAM, at least 256 MiB.
 pub fn memory_margin(host_total: u64) -> u64 {
     (host_total / 16).max(256 << 20)
@@ -268,6 +277,8 @@ pub struct Backing {
     heap_start: u64,
     layout: Layout,
     host: HostMemory,
+    /// Host CPUs the proxy may use.
+    host_cpus: u64,
     done: Mutex<Populated>,
     /// Signalled when a request has backed a chunk: wakes the thread (the guest is allocating).
     changed: Condvar,
@@ -276,6 +287,9 @@ pub struct Backing {
     requested: AtomicU64,
     /// `POPULATE` requests served.
     requests: AtomicU64,
+    /// Nanoseconds spent faulting chunks in, on request and ahead.
+    requested_ns: AtomicU64,
+    ahead_ns: AtomicU64,
 }
 
 impl Backing {
@@ -290,11 +304,14 @@ impl Backing {
             heap_start,
             layout,
             host: HostMemory::open(),
+            host_cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
             done,
             changed: Condvar::new(),
             ahead: AtomicU64::new(0),
             requested: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            requested_ns: AtomicU64::new(0),
+            ahead_ns: AtomicU64::new(0),
         })
     }
 
@@ -339,9 +356,11 @@ impl Backing {
             }
             checked = true;
             let Some((gpa, len)) = self.layout.chunk_range(chunk) else { break };
+            let started = std::time::Instant::now();
             if !self.ram.populate(gpa, len) {
                 break;
             }
+            self.requested_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
             self.requested.fetch_add(1, Ordering::Relaxed);
             // Wakes the thread when the heap grows past its first chunk (the program
             // allocates; boot's requests for the pretouched chunks and stacks do not).
@@ -387,11 +406,14 @@ impl Backing {
     /// One line for `HERMIT_VERBOSE`: what population did.
     pub fn summary(&self) -> String {
         let mib = |chunks: &AtomicU64| (chunks.load(Ordering::Relaxed) * CHUNK) >> 20;
+        let ms = |ns: &AtomicU64| ns.load(Ordering::Relaxed) as f64 * 1e-6;
         format!(
-            "populated {} MiB at the kernel's request ({} requests), {} MiB ahead of it",
+            "populated {} MiB at the kernel's request ({} requests), {} MiB ahead of it; faulting in took {:.1} ms on request, {:.1} ms ahead (wall time)",
             mib(&self.requested),
             self.requests.load(Ordering::Relaxed),
-            mib(&self.ahead)
+            mib(&self.ahead),
+            ms(&self.requested_ns),
+            ms(&self.ahead_ns)
         )
     }
 
@@ -420,7 +442,10 @@ impl Backing {
             let next = self
                 .table()
                 .and_then(|done| (heap.0..heap.1).chain((kernel.0..kernel.1).rev()).find(|c| !done.get(*c)));
-            let Some(chunk) = next else {
+            // With a busy vCPU on every host CPU the proxy may use, even an idle-priority
+            // thread takes CPU time from them (and memory bandwidth); the guest's requests
+            // back what it takes meanwhile.
+            let Some(chunk) = next.filter(|_| !all_busy(ram.busy_cores(self.entry), self.host_cpus)) else {
                 self.nap(POLL);
                 continue;
             };
@@ -433,6 +458,7 @@ impl Backing {
             if !self.populate_idle(gpa, len) {
                 break;
             }
+            self.ahead_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
             self.ahead.fetch_add(1, Ordering::Relaxed);
             self.mark(chunk, true, false);
             // Paced to a quarter of a CPU at most, unless the guest is about to reach the
@@ -528,6 +554,15 @@ mod tests {
         // Values past the end of RAM are clamped too.
         let [heap, kernel] = wanted(&l, Usage { heap_start: 10 * MIB, heap_break: u64::MAX, kernel_low: u64::MAX });
         assert_eq!((heap.1, kernel), (32, (32, 32)));
+    }
+
+    #[test]
+    fn population_waits_while_vcpus_fill_the_host() {
+        assert!(!all_busy(0, 2), "an idle guest, or a kernel that does not publish the count");
+        assert!(!all_busy(1, 2));
+        assert!(all_busy(2, 2));
+        assert!(all_busy(8, 2), "more vCPUs than host CPUs");
+        assert!(all_busy(1, 0));
     }
 
     #[test]

@@ -279,6 +279,12 @@ pub struct HeaderExt {
     /// Written by the loader (with [`FEATURE_POPULATE`]): host memory backs RAM from this
     /// guest-physical address up to its end (0: nothing known).
     pub kernel_ready: u64,
+    /// Offsets 88 and 96: allotted to other branches' fields (always 0 here).
+    pub reserved: [u64; 2],
+    /// Written by the kernel: how many of its cores run a task right now (not their idle
+    /// loop); 0 from kernels that predate the field. A hint: the loader's population thread
+    /// takes no host CPU while every one it may use has a busy vCPU.
+    pub busy_cores: u64,
 }
 
 const _: () = {
@@ -292,7 +298,8 @@ const _: () = {
     assert!(offset_of!(HeaderExt, task_table) == 64);
     assert!(offset_of!(HeaderExt, heap_ready) == 72);
     assert!(offset_of!(HeaderExt, kernel_ready) == 80);
-    assert!(size_of::<HeaderExt>() == 88);
+    assert!(offset_of!(HeaderExt, busy_cores) == 104);
+    assert!(size_of::<HeaderExt>() == 112);
 };
 
 #[cfg(test)]
