@@ -22,24 +22,24 @@
 //!   published values (the original kernel, `HERMIT_UHYVE_COMPAT=1`) it populates the
 //!   look-ahead above the heap start and below the end of RAM only.
 //!
-//! The thread starts [`DELAY`] after the start, or at the first request that grows the heap
-//! past its first chunk (the guest allocates right after boot). While the published frontier
-//! is less than half the look-ahead beyond the break (the guest allocates now) it works
-//! without pause; otherwise it sleeps [`PACE`] times as long as each chunk took; a request
-//! cuts the pause short. It faults each chunk in under `SCHED_IDLE` ([`Priority`]): a host CPU
-//! a vCPU wants is never taken for population ahead (on our 2-core hosts it made OpenMP
-//! barriers wait for a preempted vCPU), and every other moment of the thread (its table, its
-//! naps) runs at normal priority, so that it never holds a lock the guest's requests need
-//! while it is starved. A request never waits for the thread: a chunk the thread has not
-//! finished is faulted in by the request itself (both may zero the same huge page; the host
-//! keeps one). When the run ends, [`stop`] gives the thread its normal priority back before
-//! the exit, which waits for every thread. While the kernel reports a busy core for every host
-//! CPU the proxy may use (`busy_cores` in the header extension, [`all_busy`]) it populates
-//! nothing: even at idle priority it took CPU time and memory bandwidth from them. It checks
-//! [`stop`] between chunks.
+//! The thread runs at normal priority from [`DELAY`] after the start, or from the first
+//! request that grows the heap past its first chunk (the guest allocates right after boot).
+//! While the published frontier is less than half the look-ahead beyond the break (the guest
+//! allocates now) it works without pause; otherwise it sleeps [`PACE`] times as long as each
+//! chunk took; a request cuts the pause short. While the kernel reports a busy core for every
+//! host CPU the proxy may use (`busy_cores` in the header extension, [`all_busy`]) it
+//! populates nothing: it would take a CPU from a vCPU (on our 2-core hosts a two-thread
+//! OpenMP run then waited at every barrier for the preempted vCPU). A request never waits
+//! for the thread: a chunk not yet marked backed is faulted in by the request itself, also
+//! when the thread is in the middle of it (both may zero the same huge page; the host keeps
+//! one). Requests used to wait up to 1 ms for the thread's chunk, which a descheduled thread
+//! turned into a tail of 4-6 M cycles per MiB for `malloc` plus first touches. (Faulting in
+//! at `SCHED_IDLE` was tried: behind any other host load the thread then never got ahead, and
+//! the guest paid for cold huge pages itself: 2.3-5.9 M cycles per MiB in 3 of 6 quiet runs.)
+//! It checks [`stop`] between chunks.
 
 use std::os::unix::fs::FileExt;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -73,40 +73,6 @@ const MEMORY_WAIT: Duration = Duration::from_millis(200);
 /// Set when the run ends; the thread stops before its next chunk.
 static STOP: AtomicBool = AtomicBool::new(false);
 
-/// The population thread's host thread id (0: none), for the seccomp rule that lets [`stop`]
-/// give it its priority back.
-static THREAD: AtomicI32 = AtomicI32::new(0);
-
-/// The population thread's host thread id, 0 if it has not started.
-pub fn thread_id() -> i32 {
-    THREAD.load(Ordering::Acquire)
-}
-
-/// Host scheduling policies the thread switches between.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Priority {
-    /// `SCHED_OTHER`: a share like any thread.
-    Normal,
-    /// `SCHED_IDLE`: only CPU time no other thread wants.
-    Idle,
-}
-
-impl Priority {
-    /// The `sched_setscheduler` policy.
-    pub fn policy(self) -> libc::c_int {
-        match self {
-            Priority::Normal => libc::SCHED_OTHER,
-            Priority::Idle => libc::SCHED_IDLE,
-        }
-    }
-}
-
-/// Sets the scheduling policy of host thread `tid` (0: the caller); false if refused.
-fn set_priority(tid: i32, priority: Priority) -> bool {
-    let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: `param` is a valid `sched_param` that outlives the call.
-    unsafe { libc::sched_setscheduler(tid, priority.policy(), &param) == 0 }
-}
 /// Guest RAM as one index space: the RAM regions in address order, the device hole left out.
 /// Heap and kernel allocations each move monotonically through it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -315,21 +281,11 @@ impl Backing {
         })
     }
 
-    /// Starts the population thread (population ahead of the guest) and waits until it has
-    /// published its thread id (the system-call filter, installed next, names it).
+    /// Starts the population thread (population ahead of the guest).
     pub fn start_ahead(self: &Arc<Self>) {
         let me = Arc::clone(self);
-        let (started, id) = std::sync::mpsc::channel();
-        let spawned = std::thread::Builder::new().name("populate".into()).spawn(move || {
-            // SAFETY: gettid has no preconditions.
-            THREAD.store(unsafe { libc::gettid() }, Ordering::Release);
-            let _ = started.send(());
-            me.run()
-        });
-        // Without the thread, the guest's requests still back what it takes.
-        if spawned.is_ok() {
-            let _ = id.recv();
-        }
+        let spawned = std::thread::Builder::new().name("populate".into()).spawn(move || me.run());
+        drop(spawned); // without the thread, the guest's requests still back what it takes
     }
 
     /// Backs guest-physical `[start, start + len)` now (the `POPULATE` request): 0 when it
@@ -344,7 +300,7 @@ impl Backing {
         let mut ret = 0;
         for chunk in first..last {
             // A chunk the thread is faulting in right now is faulted in here too: the thread
-            // may be starved (it runs at idle priority while it faults).
+            // may have been descheduled in the middle of it.
             if self.is_done(chunk) {
                 continue;
             }
@@ -455,7 +411,7 @@ impl Backing {
             }
             let Some((gpa, len)) = layout.chunk_range(chunk) else { break };
             let started = std::time::Instant::now();
-            if !self.populate_idle(gpa, len) {
+            if !ram.populate(gpa, len) {
                 break;
             }
             self.ahead_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
@@ -468,29 +424,12 @@ impl Backing {
             }
         }
     }
-
-    /// Faults `[gpa, gpa + len)` in at idle priority (the thread holds no lock meanwhile);
-    /// false if the run ends first or the range is not guest RAM.
-    fn populate_idle(&self, gpa: u64, len: u64) -> bool {
-        let idle = set_priority(0, Priority::Idle);
-        // [`stop`] sets STOP before it restores the priority: seen here, or restored there.
-        let populated = !STOP.load(Ordering::SeqCst) && self.ram.populate(gpa, len);
-        if idle {
-            set_priority(0, Priority::Normal);
-        }
-        populated
-    }
 }
 
-/// Ends population: the thread stops before its next chunk, and gets its normal priority
-/// back, so that a thread starved in the middle of a chunk does not hold up the exit (the
-/// process ends when its last thread has).
+/// Ends population: the thread stops before its next chunk (it finishes the current one at
+/// normal priority, or dies with the process).
 pub fn stop() {
     STOP.store(true, Ordering::SeqCst);
-    let tid = thread_id();
-    if tid != 0 {
-        set_priority(tid, Priority::Normal);
-    }
 }
 
 #[cfg(test)]
@@ -596,27 +535,6 @@ mod tests {
         p.set(2, false, 5);
         p.set(100, true, 5);
         assert_eq!(p.heap_mark, 5);
-    }
-
-    #[test]
-    fn the_thread_faults_in_at_idle_priority_and_returns_to_normal() {
-        let ram = GuestRam::new(32 * MIB, true).unwrap();
-        let backing = Backing::new(ram.clone(), 0x80_0000, 10 * MIB);
-        // In a thread of its own: the policy is per thread.
-        std::thread::spawn(move || {
-            assert!(set_priority(0, Priority::Idle));
-            // SAFETY: sched_getscheduler has no memory arguments.
-            assert_eq!(unsafe { libc::sched_getscheduler(0) }, libc::SCHED_IDLE);
-            assert!(set_priority(0, Priority::Normal));
-            assert!(backing.populate_idle(12 * MIB, 2 * MIB));
-            // SAFETY: as above.
-            assert_eq!(unsafe { libc::sched_getscheduler(0) }, libc::SCHED_OTHER);
-            assert!(!backing.populate_idle(31 * MIB, 2 * MIB), "past the end of RAM");
-            // SAFETY: as above.
-            assert_eq!(unsafe { libc::sched_getscheduler(0) }, libc::SCHED_OTHER);
-        })
-        .join()
-        .unwrap();
     }
 
     #[test]

@@ -125,9 +125,7 @@ fn rule(conditions: Vec<Cond>) -> Result<SeccompRule, String> {
 /// The allow-list as seccompiler rules: [`ALLOWED`] unconditionally, plus `ioctl` with the
 /// [`KVM_IOCTLS`], `mmap`/`mprotect` without `PROT_EXEC` (no new code), `clone` only for
 /// threads (`CLONE_THREAD`, no new processes), `prctl(PR_SET_NAME)`, `tgkill` to the
-/// proxy's own threads (`abort`), `sched_setaffinity` of the calling thread (pinning) and
-/// `sched_setscheduler` to `SCHED_IDLE` or `SCHED_OTHER` of the calling thread, or back to
-/// `SCHED_OTHER` of the population thread.
+/// proxy's own threads (`abort`) and `sched_setaffinity` of the calling thread (pinning).
 /// With `debug`, also [`DEBUG_ALLOWED`] and [`DEBUG_IOCTLS`] (the GDB stub).
 pub fn rules(pid: u32, debug: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
     let extra: &[(&str, i64)] = if debug { DEBUG_ALLOWED } else { &[] };
@@ -148,18 +146,6 @@ pub fn rules(pid: u32, debug: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, S
     // HERMIT_CPU_AFFINITY: a vCPU thread pins itself, the poller takes the original set back
     // (pid 0: only the calling thread).
     map.insert(libc::SYS_sched_setaffinity, vec![rule(vec![cond(0, Len::Dword, Op::Eq, 0)?])?]);
-    // The population thread faults chunks in at idle priority and returns to normal between
-    // them (pid 0); the end of the run gives it its normal priority back (its thread id).
-    let policy = |p: libc::c_int| cond(1, Len::Dword, Op::Eq, p as u64);
-    let mut setscheduler = vec![
-        rule(vec![cond(0, Len::Dword, Op::Eq, 0)?, policy(libc::SCHED_IDLE)?])?,
-        rule(vec![cond(0, Len::Dword, Op::Eq, 0)?, policy(libc::SCHED_OTHER)?])?,
-    ];
-    let populate = crate::populate::thread_id();
-    if populate > 0 {
-        setscheduler.push(rule(vec![cond(0, Len::Dword, Op::Eq, populate as u64)?, policy(libc::SCHED_OTHER)?])?);
-    }
-    map.insert(libc::SYS_sched_setscheduler, setscheduler);
     // The KVM ioctls, and TIOCGWINSZ for the FILEOP hypercall WINSIZE (a guest descriptor's
     // terminal size).
     let debug_ioctls: &[(&str, u64)] = if debug { &DEBUG_IOCTLS } else { &[] };
@@ -262,7 +248,7 @@ mod tests {
     #[test]
     fn allow_list_is_consistent() {
         let map = rules(1234, false).unwrap();
-        assert_eq!(map.len(), ALLOWED.len() + 9, "no call is listed twice");
+        assert_eq!(map.len(), ALLOWED.len() + 8, "no call is listed twice");
         for forbidden in [
             libc::SYS_execve,
             libc::SYS_execveat,
@@ -367,23 +353,5 @@ mod tests {
             4
         });
         assert_eq!(exec, (true, libc::SIGSYS));
-        // A thread may switch itself between idle and normal priority, not to a real-time one.
-        let idle = in_filtered_child(|| {
-            let param = libc::sched_param { sched_priority: 0 };
-            // SAFETY: `param` is valid for both calls.
-            let ok = unsafe {
-                libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) == 0
-                    && libc::sched_setscheduler(0, libc::SCHED_OTHER, &param) == 0
-            };
-            i32::from(!ok)
-        });
-        assert_eq!(idle, (false, 0));
-        let realtime = in_filtered_child(|| {
-            let param = libc::sched_param { sched_priority: 1 };
-            // SAFETY: `param` is valid; the filter traps the call.
-            unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) };
-            5
-        });
-        assert_eq!(realtime, (true, libc::SIGSYS));
     }
 }
