@@ -26,17 +26,15 @@
 //! request that grows the heap past its first chunk (the guest allocates right after boot).
 //! While the published frontier is less than half the look-ahead beyond the break (the guest
 //! allocates now) it works without pause; otherwise it sleeps [`PACE`] times as long as each
-//! chunk took; a request cuts the pause short. While the kernel reports a busy core for every
-//! host CPU the proxy may use (`busy_cores` in the header extension, [`all_busy`]) it
-//! populates nothing: it would take a CPU from a vCPU (on our 2-core hosts a two-thread
-//! OpenMP run then waited at every barrier for the preempted vCPU). A request never waits
-//! for the thread: a chunk not yet marked backed is faulted in by the request itself, also
-//! when the thread is in the middle of it (both may zero the same huge page; the host keeps
-//! one). Requests used to wait up to 1 ms for the thread's chunk, which a descheduled thread
-//! turned into a tail of 4-6 M cycles per MiB for `malloc` plus first touches. (Faulting in
-//! at `SCHED_IDLE` was tried: behind any other host load the thread then never got ahead, and
-//! the guest paid for cold huge pages itself: 2.3-5.9 M cycles per MiB in 3 of 6 quiet runs.)
-//! It checks [`stop`] between chunks.
+//! chunk took, so that it uses at most a quarter of a CPU; a request cuts the pause short.
+//! While the kernel reports a busy core for every host CPU the proxy may use (`busy_cores` in
+//! the header extension, [`all_busy`]) it populates nothing: it would take a CPU from a vCPU
+//! (a two-thread OpenMP run then waits at every barrier for the preempted one). A request
+//! waits for a chunk the thread is faulting in at that moment at most [`BUSY_WAIT`], then
+//! faults it in itself: an idle-priority thread, starved for seconds inside a chunk, once made
+//! the guest wait for it (`malloc(1 MiB)` plus its first writes beside four busy host loops,
+//! on a host already at load 14, took 3.7-46 M cycles per MiB). It checks [`stop`] between
+//! chunks.
 
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -67,12 +65,16 @@ const POLL: Duration = Duration::from_millis(5);
 /// guest is about to reach the populated frontier).
 const PACE: u32 = 3;
 
+/// How long a request waits for a chunk the thread is faulting in at that moment before it
+/// faults it in itself (a chunk takes 0.2 ms on a quiet host; a descheduled thread may take
+/// a time slice or more).
+const BUSY_WAIT: Duration = Duration::from_millis(1);
+
 /// How long it waits when the host is short of memory.
 const MEMORY_WAIT: Duration = Duration::from_millis(200);
 
 /// Set when the run ends; the thread stops before its next chunk.
 static STOP: AtomicBool = AtomicBool::new(false);
-
 /// Guest RAM as one index space: the RAM regions in address order, the device hole left out.
 /// Heap and kernel allocations each move monotonically through it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -184,11 +186,13 @@ struct Populated {
     heap_mark: u64,
     /// Chunks from here to the end are backed.
     top_mark: u64,
+    /// The chunk the population thread is faulting in right now.
+    busy: Option<u64>,
 }
 
 impl Populated {
     fn new(chunks: u64, heap_first: u64) -> Self {
-        Self { bits: vec![0; chunks.div_ceil(64) as usize], heap_mark: heap_first, top_mark: chunks }
+        Self { bits: vec![0; chunks.div_ceil(64) as usize], heap_mark: heap_first, top_mark: chunks, busy: None }
     }
 
     fn get(&self, chunk: u64) -> bool {
@@ -246,7 +250,8 @@ pub struct Backing {
     /// Host CPUs the proxy may use.
     host_cpus: u64,
     done: Mutex<Populated>,
-    /// Signalled when a request has backed a chunk: wakes the thread (the guest is allocating).
+    /// Signalled when a chunk is done: wakes the thread (a request means the guest is
+    /// allocating) and requests waiting for the thread's chunk.
     changed: Condvar,
     /// Chunks populated ahead by the thread, and on request.
     ahead: AtomicU64,
@@ -288,6 +293,18 @@ impl Backing {
         drop(spawned); // without the thread, the guest's requests still back what it takes
     }
 
+    /// Whether `chunk` is backed, after waiting at most [`BUSY_WAIT`] if the thread is
+    /// faulting it in right now.
+    fn wait_for_thread(&self, chunk: u64) -> bool {
+        let Ok(done) = self.done.lock() else { return false };
+        let Ok((done, _)) =
+            self.changed.wait_timeout_while(done, BUSY_WAIT, |d| !d.get(chunk) && d.busy == Some(chunk))
+        else {
+            return false;
+        };
+        done.get(chunk)
+    }
+
     /// Backs guest-physical `[start, start + len)` now (the `POPULATE` request): 0 when it
     /// is backed, `-ENOMEM` if the host's margin left part of it, `-EINVAL` if the range
     /// does not end inside guest RAM. Parts in the device hole have nothing to back.
@@ -299,9 +316,7 @@ impl Backing {
         let mut checked = false;
         let mut ret = 0;
         for chunk in first..last {
-            // A chunk the thread is faulting in right now is faulted in here too: the thread
-            // may have been descheduled in the middle of it.
-            if self.is_done(chunk) {
+            if self.wait_for_thread(chunk) {
                 continue;
             }
             // One look at the host's memory per request (a read of /proc/meminfo costs
@@ -327,7 +342,7 @@ impl Backing {
         ret
     }
 
-    /// Sleeps up to `time` or until a request has backed a chunk.
+    /// Sleeps up to `time` or until a chunk is done (a request wakes the thread early).
     fn nap(&self, time: Duration) {
         if let Ok(done) = self.done.lock() {
             let _ = self.changed.wait_timeout(done, time);
@@ -344,6 +359,9 @@ impl Backing {
     fn mark(&self, chunk: u64, on: bool, wake: bool) {
         let Ok(mut done) = self.done.lock() else { return };
         done.set(chunk, on, self.layout.index(self.heap_start) / CHUNK);
+        if done.busy == Some(chunk) {
+            done.busy = None;
+        }
         let (heap, top) = (done.heap_mark, done.top_mark);
         drop(done);
         if wake {
@@ -395,17 +413,21 @@ impl Backing {
                 }
             }
             heap_high = heap.1;
-            let next = self
-                .table()
-                .and_then(|done| (heap.0..heap.1).chain((kernel.0..kernel.1).rev()).find(|c| !done.get(*c)));
-            // With a busy vCPU on every host CPU the proxy may use, even an idle-priority
-            // thread takes CPU time from them (and memory bandwidth); the guest's requests
-            // back what it takes meanwhile.
-            let Some(chunk) = next.filter(|_| !all_busy(ram.busy_cores(self.entry), self.host_cpus)) else {
+            // With a busy vCPU on every host CPU the proxy may use, the thread would take a
+            // CPU from one of them; the guest's requests back what it takes meanwhile.
+            let idle_cpu = !all_busy(ram.busy_cores(self.entry), self.host_cpus);
+            let next = self.table().and_then(|mut done| {
+                let next = (heap.0..heap.1).chain((kernel.0..kernel.1).rev()).find(|c| !done.get(*c))?;
+                done.busy = Some(next);
+                Some(next)
+            });
+            let Some(chunk) = next.filter(|_| idle_cpu) else {
+                self.unclaim();
                 self.nap(POLL);
                 continue;
             };
             if !self.host.can_spare(1) {
+                self.unclaim();
                 self.nap(MEMORY_WAIT);
                 continue;
             }
@@ -416,13 +438,22 @@ impl Backing {
             }
             self.ahead_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
             self.ahead.fetch_add(1, Ordering::Relaxed);
-            self.mark(chunk, true, false);
+            self.mark(chunk, true, true);
             // Paced to a quarter of a CPU at most, unless the guest is about to reach the
             // populated frontier (a request cuts the pause short).
             if chunk >= heap.1 || (chunk - heap.0) * CHUNK >= HEAP_AHEAD / 2 {
                 self.nap(started.elapsed() * PACE);
             }
         }
+        self.unclaim();
+    }
+
+    /// The thread gives up its claim on a chunk.
+    fn unclaim(&self) {
+        if let Some(mut done) = self.table() {
+            done.busy = None;
+        }
+        self.changed.notify_all();
     }
 }
 
