@@ -19,6 +19,39 @@ run() {
 	"$@" | awk -v where="$where" -v suffix="$suffix" '$1 == "RESULT" { print where, $2 suffix, $3, $4 }' >> "$results"
 }
 
+# interleaved <pairs> <native command...> -- <hermit command...>: runs the two commands
+# alternately (native, hermit, native, ...) <pairs> times, so that both sides see the same
+# host moments, and records per side and name the worst of the runs for names ending in
+# _worst (the largest) or _min (the smallest), else the median of the runs' values.
+interleaved() {
+	pairs=$1
+	shift
+	nat="" her="" side=nat
+	for arg in "$@"; do
+		if [ "$arg" = "--" ]; then side=her; continue; fi
+		if [ "$side" = nat ]; then nat="$nat '$arg'"; else her="$her '$arg'"; fi
+	done
+	tmp="$scratch/interleaved.txt"
+	: > "$tmp"
+	i=0
+	while [ "$i" -lt "$pairs" ]; do
+		eval "$nat" | awk '$1 == "RESULT" { print "native", $2, $3, $4 }' >> "$tmp"
+		eval "$her" | awk '$1 == "RESULT" { print "hermit", $2, $3, $4 }' >> "$tmp"
+		i=$((i + 1))
+	done
+	sort -k1,1 -k2,2 -k3,3g "$tmp" | awk -v suffix="$suffix" '
+		{ k = $1 " " $2; v[k, ++n[k]] = $3; unit[k] = $4 }
+		END {
+			for (k in n) {
+				split(k, part, " ")
+				if (part[2] ~ /_worst$/) x = v[k, n[k]]
+				else if (part[2] ~ /_min$/) x = v[k, 1]
+				else x = v[k, int((n[k] + 1) / 2)]
+				print part[1], part[2] suffix, x, unit[k]
+			}
+		}' | sort -k2,2 -k1,1r >> "$results"
+}
+
 # loaded <command...>: runs the command beside two busy loops per host core, with "_loaded"
 # appended to the result names.
 loaded() {
@@ -107,11 +140,11 @@ suffix=_2cpus
 run native "$native/netloop"
 run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/netloop"
 suffix=
-run native "$native/spin2" 50
-run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/spin2" 50
-# CoreMark-style integer work on 1, 2 and nproc threads (10 runs each: median and worst).
-run native "$native/cmark" 10
-run hermit env HERMIT_CPUS=$(nproc) "$proxy" "$hermit/cmark" 10
+# Two spinning threads over one (50 runs per side, as 5 interleaved pairs of 10), and
+# CoreMark-style integer work on 1, 2 and nproc threads (10 runs per side, as 10 pairs of 1):
+# the worst and median of each side, measured at the same host moments.
+interleaved 5 "$native/spin2" 10 -- env HERMIT_CPUS=2 "$proxy" "$hermit/spin2" 10
+interleaved 10 "$native/cmark" 1 -- env HERMIT_CPUS=$(nproc) "$proxy" "$hermit/cmark" 1
 # The original's basic rows, alone and beside two busy loops per host core (_loaded).
 basic_rows() {
 	run native "$native/basic"

@@ -282,6 +282,11 @@ impl GuestRam {
         self.load_u64(entry + offset::EXT as u64 + offset_of!(HeaderExt, kernel_low) as u64).unwrap_or(0)
     }
 
+    /// How many guest cores run a task, as the kernel publishes it (0 if it does not).
+    pub fn busy_cores(&self, entry: u64) -> u64 {
+        self.load_u64(entry + offset::EXT as u64 + offset_of!(HeaderExt, busy_cores) as u64).unwrap_or(0)
+    }
+
     /// Has the host back `[gpa, gpa + len)` with memory now: an atomic compare-exchange
     /// that leaves each 4 KiB page's first word as it is write-faults the page in (a whole huge page at its first touch)
     /// without changing what the guest may be writing there at the same moment. A page

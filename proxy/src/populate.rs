@@ -23,15 +23,18 @@
 //!   look-ahead above the heap start and below the end of RAM only.
 //!
 //! The thread runs at normal priority from [`DELAY`] after the start, or from the first
-//! request that grows the heap past its first chunk (the guest allocates right after boot). While the published frontier is less than
-//! half the look-ahead beyond the break (the guest allocates now) it works without pause;
-//! otherwise it sleeps [`PACE`] times as long as each chunk took, so that it uses at most a
-//! quarter of a CPU; a request cuts the pause short. A request waits for a chunk the thread
-//! is faulting in at that moment at most [`BUSY_WAIT`], then faults it in itself: an
-//! idle-priority thread, starved for seconds inside a chunk, once made the guest wait for
-//! it (`malloc(1 MiB)` plus its first writes beside four busy host loops, on a host already
-//! at load 14, took 3.7-46 M cycles per MiB). It checks [`stop`]
-//! between chunks.
+//! request that grows the heap past its first chunk (the guest allocates right after boot).
+//! While the published frontier is less than half the look-ahead beyond the break (the guest
+//! allocates now) it works without pause; otherwise it sleeps [`PACE`] times as long as each
+//! chunk took, so that it uses at most a quarter of a CPU; a request cuts the pause short.
+//! While the kernel reports a busy core for every host CPU the proxy may use (`busy_cores` in
+//! the header extension, [`all_busy`]) it populates nothing: it would take a CPU from a vCPU
+//! (a two-thread OpenMP run then waits at every barrier for the preempted one). A request
+//! waits for a chunk the thread is faulting in at that moment at most [`BUSY_WAIT`], then
+//! faults it in itself: an idle-priority thread, starved for seconds inside a chunk, once made
+//! the guest wait for it (`malloc(1 MiB)` plus its first writes beside four busy host loops,
+//! on a host already at load 14, took 3.7-46 M cycles per MiB). It checks [`stop`] between
+//! chunks.
 
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -154,6 +157,12 @@ pub fn wanted(layout: &Layout, usage: Usage) -> [(u64, u64); 2] {
     [(brk.min(heap_end) / CHUNK, heap_end.div_ceil(CHUNK)), (kernel_start / CHUNK, total.div_ceil(CHUNK))]
 }
 
+/// Whether `busy` guest cores running tasks leave none of `host_cpus` host CPUs to the
+/// population thread.
+pub fn all_busy(busy: u64, host_cpus: u64) -> bool {
+    busy >= host_cpus.max(1)
+}
+
 /// Memory the host keeps for itself: 1/16 of its RAM, at least 256 MiB.
 pub fn memory_margin(host_total: u64) -> u64 {
     (host_total / 16).max(256 << 20)
@@ -238,6 +247,8 @@ pub struct Backing {
     heap_start: u64,
     layout: Layout,
     host: HostMemory,
+    /// Host CPUs the proxy may use.
+    host_cpus: u64,
     done: Mutex<Populated>,
     /// Signalled when a chunk is done: wakes the thread (a request means the guest is
     /// allocating) and requests waiting for the thread's chunk.
@@ -247,6 +258,9 @@ pub struct Backing {
     requested: AtomicU64,
     /// `POPULATE` requests served.
     requests: AtomicU64,
+    /// Nanoseconds spent faulting chunks in, on request and ahead.
+    requested_ns: AtomicU64,
+    ahead_ns: AtomicU64,
 }
 
 impl Backing {
@@ -261,11 +275,14 @@ impl Backing {
             heap_start,
             layout,
             host: HostMemory::open(),
+            host_cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
             done,
             changed: Condvar::new(),
             ahead: AtomicU64::new(0),
             requested: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            requested_ns: AtomicU64::new(0),
+            ahead_ns: AtomicU64::new(0),
         })
     }
 
@@ -274,6 +291,18 @@ impl Backing {
         let me = Arc::clone(self);
         let spawned = std::thread::Builder::new().name("populate".into()).spawn(move || me.run());
         drop(spawned); // without the thread, the guest's requests still back what it takes
+    }
+
+    /// Whether `chunk` is backed, after waiting at most [`BUSY_WAIT`] if the thread is
+    /// faulting it in right now.
+    fn wait_for_thread(&self, chunk: u64) -> bool {
+        let Ok(done) = self.done.lock() else { return false };
+        let Ok((done, _)) =
+            self.changed.wait_timeout_while(done, BUSY_WAIT, |d| !d.get(chunk) && d.busy == Some(chunk))
+        else {
+            return false;
+        };
+        done.get(chunk)
     }
 
     /// Backs guest-physical `[start, start + len)` now (the `POPULATE` request): 0 when it
@@ -298,9 +327,11 @@ impl Backing {
             }
             checked = true;
             let Some((gpa, len)) = self.layout.chunk_range(chunk) else { break };
+            let started = std::time::Instant::now();
             if !self.ram.populate(gpa, len) {
                 break;
             }
+            self.requested_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
             self.requested.fetch_add(1, Ordering::Relaxed);
             // Wakes the thread when the heap grows past its first chunk (the program
             // allocates; boot's requests for the pretouched chunks and stacks do not).
@@ -309,18 +340,6 @@ impl Backing {
             self.mark(chunk, true, chunk > heap_first && chunk * CHUNK < kernel_low);
         }
         ret
-    }
-
-    /// Whether `chunk` is backed, after waiting at most [`BUSY_WAIT`] if the thread is
-    /// faulting it in right now.
-    fn wait_for_thread(&self, chunk: u64) -> bool {
-        let Ok(done) = self.done.lock() else { return false };
-        let Ok((done, _)) =
-            self.changed.wait_timeout_while(done, BUSY_WAIT, |d| !d.get(chunk) && d.busy == Some(chunk))
-        else {
-            return false;
-        };
-        done.get(chunk)
     }
 
     /// Sleeps up to `time` or until a chunk is done (a request wakes the thread early).
@@ -361,11 +380,14 @@ impl Backing {
     /// One line for `HERMIT_VERBOSE`: what population did.
     pub fn summary(&self) -> String {
         let mib = |chunks: &AtomicU64| (chunks.load(Ordering::Relaxed) * CHUNK) >> 20;
+        let ms = |ns: &AtomicU64| ns.load(Ordering::Relaxed) as f64 * 1e-6;
         format!(
-            "populated {} MiB at the kernel's request ({} requests), {} MiB ahead of it",
+            "populated {} MiB at the kernel's request ({} requests), {} MiB ahead of it; faulting in took {:.1} ms on request, {:.1} ms ahead (wall time)",
             mib(&self.requested),
             self.requests.load(Ordering::Relaxed),
-            mib(&self.ahead)
+            mib(&self.ahead),
+            ms(&self.requested_ns),
+            ms(&self.ahead_ns)
         )
     }
 
@@ -391,12 +413,16 @@ impl Backing {
                 }
             }
             heap_high = heap.1;
+            // With a busy vCPU on every host CPU the proxy may use, the thread would take a
+            // CPU from one of them; the guest's requests back what it takes meanwhile.
+            let idle_cpu = !all_busy(ram.busy_cores(self.entry), self.host_cpus);
             let next = self.table().and_then(|mut done| {
                 let next = (heap.0..heap.1).chain((kernel.0..kernel.1).rev()).find(|c| !done.get(*c))?;
                 done.busy = Some(next);
                 Some(next)
             });
-            let Some(chunk) = next else {
+            let Some(chunk) = next.filter(|_| idle_cpu) else {
+                self.unclaim();
                 self.nap(POLL);
                 continue;
             };
@@ -410,6 +436,7 @@ impl Backing {
             if !ram.populate(gpa, len) {
                 break;
             }
+            self.ahead_ns.fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
             self.ahead.fetch_add(1, Ordering::Relaxed);
             self.mark(chunk, true, true);
             // Paced to a quarter of a CPU at most, unless the guest is about to reach the
@@ -497,6 +524,15 @@ mod tests {
         // Values past the end of RAM are clamped too.
         let [heap, kernel] = wanted(&l, Usage { heap_start: 10 * MIB, heap_break: u64::MAX, kernel_low: u64::MAX });
         assert_eq!((heap.1, kernel), (32, (32, 32)));
+    }
+
+    #[test]
+    fn population_waits_while_vcpus_fill_the_host() {
+        assert!(!all_busy(0, 2), "an idle guest, or a kernel that does not publish the count");
+        assert!(!all_busy(1, 2));
+        assert!(all_busy(2, 2));
+        assert!(all_busy(8, 2), "more vCPUs than host CPUs");
+        assert!(all_busy(1, 0));
     }
 
     #[test]

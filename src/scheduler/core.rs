@@ -79,6 +79,19 @@ pub enum Fate {
 /// Number of cores with a scheduler.
 static CORES: AtomicU32 = AtomicU32::new(0);
 
+/// Counts a core that starts (`true`) or stops running tasks, in the header extension's
+/// `busy_cores` for the loader (a core in its idle loop, polling or halted, is not busy).
+/// Only at those transitions, never per switch between tasks.
+fn count_busy(busy: bool) {
+    if let Some(count) = crate::drivers::hypercall::busy_cores() {
+        if busy {
+            count.fetch_add(1, Ordering::Relaxed);
+        } else {
+            count.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Creates the scheduler of this core, whose current context becomes its idle task.
 pub fn init_core(id: u32) -> &'static CoreSched {
     let idle: TaskRef = TaskRef::new(Task::idle(id));
@@ -341,7 +354,10 @@ impl CoreSched {
         }
         self.switched_from.set(prev_ptr);
         self.running_prio.store(next.priority(), Ordering::Relaxed);
-        self.state.store(if next_is_idle { SPINNING } else { RUNNING }, Ordering::Relaxed);
+        let was_busy = self.state.swap(if next_is_idle { SPINNING } else { RUNNING }, Ordering::Relaxed) == RUNNING;
+        if was_busy == next_is_idle {
+            count_busy(!next_is_idle);
+        }
         // SAFETY: the previous task stays alive while it is switched out: a wait list, the
         // ready queue or `reap` holds a reference.
         let save = unsafe { (*prev_ptr).rsp.get() };

@@ -346,6 +346,10 @@ pub struct HeaderExt {
     /// (magic and [`EXT_VERSION`]) of the protocol the kernel speaks, so that a loader can
     /// refuse an image of another revision before it boots ([`image_protocol`]).
     pub kernel_stamp: u64,
+    /// Written by the kernel: how many of its cores run a task right now (not their idle
+    /// loop). A hint: the loader's population thread takes no host CPU while every one it
+    /// may use has a busy vCPU.
+    pub busy_cores: u64,
 }
 
 const _: () = {
@@ -362,7 +366,8 @@ const _: () = {
     assert!(offset_of!(HeaderExt, net_rx_signal) == 88);
     assert!(offset_of!(HeaderExt, net_rx_polling) == 92);
     assert!(offset_of!(HeaderExt, kernel_stamp) == 96);
-    assert!(size_of::<HeaderExt>() == 104);
+    assert!(offset_of!(HeaderExt, busy_cores) == 104);
+    assert!(size_of::<HeaderExt>() == 112);
 };
 
 #[cfg(test)]
