@@ -76,27 +76,17 @@ pub fn lseek(fd: i32, offset: i64, whence: i32) -> Result<i64> {
 
 /// Reads from host descriptor `fd` at `offset` without moving its offset (extension).
 pub fn pread(fd: i32, buf: &mut [u8], offset: i64) -> Result<usize> {
-    let request = FileOp {
-        op: hermit_interface::hypercall::file_op::PREAD,
-        fd,
-        buf: buf.as_mut_ptr() as u64,
-        len: buf.len() as u64,
-        arg0: offset,
-        ..FileOp::default()
-    };
-    file_op(request).map(|n| n as usize)
+    positioned(hermit_interface::hypercall::file_op::PREAD, fd, buf.as_mut_ptr() as u64, buf.len(), offset)
 }
 
 /// Writes `buf` at file offset `offset` of a host descriptor (extension `FILEOP`).
 pub fn pwrite(fd: i32, buf: &[u8], offset: i64) -> Result<usize> {
-    let request = FileOp {
-        op: hermit_interface::hypercall::file_op::PWRITE,
-        fd,
-        buf: buf.as_ptr() as u64,
-        len: buf.len() as u64,
-        arg0: offset,
-        ..FileOp::default()
-    };
+    positioned(hermit_interface::hypercall::file_op::PWRITE, fd, buf.as_ptr() as u64, buf.len(), offset)
+}
+
+/// One positioned transfer (`PREAD` or `PWRITE`) of `len` bytes at guest address `buf`.
+fn positioned(op: u32, fd: i32, buf: u64, len: usize, offset: i64) -> Result<usize> {
+    let request = FileOp { op, fd, buf, len: len as u64, arg0: offset, ..FileOp::default() };
     file_op(request).map(|n| n as usize)
 }
 
