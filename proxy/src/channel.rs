@@ -175,7 +175,8 @@ impl Channel {
     }
 
     /// Claims and serves every pending request once, handing each outcome to `done` after
-    /// the slot is marked done; returns whether there was one.
+    /// the slot is marked done (a fatal one stays claimed, never done); returns whether there
+    /// was one.
     pub(crate) fn serve_pending(&self, host: &Host, mut done: impl FnMut(Outcome)) -> bool {
         let mut served = false;
         for i in 0..self.slots as usize {
@@ -193,7 +194,12 @@ impl Channel {
                 (Ok(port), Ok(arg)) => serve(host, port, arg),
                 _ => Outcome::Fatal("unreadable fast-channel slot".into()),
             };
-            state.store(SLOT_DONE, Ordering::Release);
+            // A fatal request is never released: the guest must not see it completed and go
+            // on (it ran on for a moment before the process ended, and a hostile guest that
+            // polls its slot could act on "served").
+            if !matches!(outcome, Outcome::Fatal(_)) {
+                state.store(SLOT_DONE, Ordering::Release);
+            }
             // Statistics after the guest is released: the counter shares a cache line with
             // the heartbeat, which the guest reads.
             if let Ok(counter) = host.ram.atomic_u32(self.gpa + SERVED_OFFSET as u64) {

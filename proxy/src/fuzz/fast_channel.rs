@@ -190,10 +190,12 @@ impl Harness {
         let ram = &self.host.ram;
         let mut out_of_order = None;
         channel.serve_pending(&self.host, |outcome| {
-            // The slot is DONE before the outcome is acted on (the process may end then).
+            // The slot is DONE before the outcome is acted on (the process may end then); a
+            // fatal request's slot stays BUSY, so the guest never sees it completed.
             let served_now = plan.iter().filter(|p| p.2 == SLOT_REQUEST).nth(outcomes.len());
             if let Some(&(i, at, _, _, arg)) = served_now {
-                if ram.read::<u32>(at + SLOT_STATE_OFFSET as u64) != Ok(SLOT_DONE) {
+                let want = if matches!(outcome, Outcome::Fatal(_)) { SLOT_BUSY } else { SLOT_DONE };
+                if ram.read::<u32>(at + SLOT_STATE_OFFSET as u64) != Ok(want) {
                     out_of_order = Some(i);
                 }
                 // An EXIT's code as the dispatcher read it (earlier requests may have
@@ -203,7 +205,7 @@ impl Harness {
             outcomes.push(outcome);
         });
         if let Some(i) = out_of_order {
-            return Err(format!("slot {i}: outcome handled before the slot was marked DONE"));
+            return Err(format!("slot {i}: outcome handled before the slot was marked DONE (BUSY if fatal)"));
         }
 
         let after = self.ram();
@@ -219,8 +221,9 @@ impl Harness {
         let requests = plan.iter().filter(|p| p.2 == SLOT_REQUEST);
         for ((&(i, at, _, port, _), outcome), code_then) in requests.zip(&outcomes).zip(&codes) {
             let state = u32::from_le_bytes(after[at as usize..][..4].try_into().map_err(|_| "slot")?);
-            if state != SLOT_DONE {
-                return Err(format!("slot {i}: state {state} after serving, not DONE"));
+            let want = if matches!(outcome, Outcome::Fatal(_)) { SLOT_BUSY } else { SLOT_DONE };
+            if state != want {
+                return Err(format!("slot {i}: state {state} after serving, not {want} ({outcome:?})"));
             }
             if port > 0xffff && !matches!(outcome, Outcome::Fatal(_)) {
                 return Err(format!("slot {i}: port {port:#x} beyond 16 bits was served: {outcome:?}"));
