@@ -275,7 +275,7 @@ impl Backing {
             heap_start,
             layout,
             host: HostMemory::open(),
-            host_cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u64),
+            host_cpus: crate::affinity::allowed_cpus().len() as u64,
             done,
             changed: Condvar::new(),
             ahead: AtomicU64::new(0),
@@ -415,14 +415,16 @@ impl Backing {
             heap_high = heap.1;
             // With a busy vCPU on every host CPU the proxy may use, the thread would take a
             // CPU from one of them; the guest's requests back what it takes meanwhile.
-            let idle_cpu = !all_busy(ram.busy_cores(self.entry), self.host_cpus);
+            if all_busy(ram.busy_cores(self.entry), self.host_cpus) {
+                self.nap(POLL);
+                continue;
+            }
             let next = self.table().and_then(|mut done| {
                 let next = (heap.0..heap.1).chain((kernel.0..kernel.1).rev()).find(|c| !done.get(*c))?;
                 done.busy = Some(next);
                 Some(next)
             });
-            let Some(chunk) = next.filter(|_| idle_cpu) else {
-                self.unclaim();
+            let Some(chunk) = next else {
                 self.nap(POLL);
                 continue;
             };
