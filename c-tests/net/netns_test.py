@@ -166,6 +166,18 @@ def gone_within(ns, seconds):
     return False
 
 
+def curl_until(ns, url, seconds, max_time):
+    """curl `url` in `ns`, again every 0.5 s for up to `seconds` until it succeeds (passt
+    accepts on 127.0.0.1 at once, and resets a connection the guest cannot take yet);
+    returns the last result."""
+    deadline = time.time() + seconds
+    while True:
+        r = ns.run(["curl", "-sS", "--max-time", str(max_time), url], timeout=30)
+        if r.returncode == 0 or time.time() > deadline:
+            return r
+        time.sleep(0.5)
+
+
 # ---- scenarios -------------------------------------------------------------------------------
 
 def header_tap(proxy, images):
@@ -605,14 +617,7 @@ def user_http(proxy, images):
     ns.enter()
     guest = Guest(ns, proxy, images, "netecho", "http", 8080, 1, HERMIT_NETIF="user", HERMIT_APP_PORT="8080")
     guest.wait_for("listening on port 8080")
-    # passt accepts on 127.0.0.1 at once, but resets the connection until the guest has its
-    # DHCP address (it may listen before): try for up to 20 s.
-    deadline = time.time() + 20
-    while True:
-        r = ns.run(["curl", "-sS", "--max-time", "10", "http://127.0.0.1:8080/"], timeout=30)
-        if r.returncode == 0 or time.time() > deadline:
-            break
-        time.sleep(0.5)
+    r = curl_until(ns, "http://127.0.0.1:8080/", 20, 10)
     check(r.returncode == 0 and "Hello from the unikernel" in r.stdout,
           f"curl 127.0.0.1:8080 through passt: {r.stdout.strip()!r} {r.stderr.strip()!r}")
     check(guest.finish() == 0, "the guest's HTTP server ended")
@@ -940,6 +945,7 @@ def user_banner(proxy, images):
     # passt accepts on 127.0.0.1 at once but resets until the guest has its DHCP address.
     deadline = time.time() + 20
     banner = b""
+    c = None
     while not banner and time.time() < deadline:
         try:
             c = socket.create_connection(("127.0.0.1", 2525), timeout=5)
@@ -947,7 +953,8 @@ def user_banner(proxy, images):
         except OSError:
             banner = b""
         if not banner:
-            c.close()
+            if c:
+                c.close()
             time.sleep(0.5)
     check(banner == b"220 hermit ready\r\n", f"the guest's banner arrived first: {banner!r}")
     c.sendall(b"QUIT\r\n")
@@ -992,12 +999,7 @@ def qemu_user_http(proxy, images):
     env.update(HERMIT_NETIF="", HERMIT_APP_PORT="8080")
     guest = Guest(ns, proxy, images, "netecho", "http", 8080, 1, **env)
     guest.wait_for("listening on port 8080", timeout=120)
-    deadline = time.time() + 40
-    while True:
-        r = ns.run(["curl", "-sS", "--max-time", "20", "http://127.0.0.1:8080/"], timeout=30)
-        if r.returncode == 0 or time.time() > deadline:
-            break
-        time.sleep(0.5)
+    r = curl_until(ns, "http://127.0.0.1:8080/", 40, 20)
     check(r.returncode == 0 and "Hello from the unikernel" in r.stdout,
           f"curl 127.0.0.1:8080 through passt under QEMU: {r.stdout.strip()!r} {r.stderr.strip()!r}")
     check(guest.finish(120) == 0, "the guest's HTTP server ended")
