@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -253,10 +254,17 @@ def bad_input(proxy, images):
     check(r.returncode == 1 and "busy" in r.stderr, f"busy tap: status 1 and 'busy' ({r.stderr.strip()!r})")
     holder.stdin.close()
     holder.wait(timeout=10)
-    # No permission: a tap that belongs to another user, opened without CAP_NET_ADMIN.
+    # No permission: a tap that belongs to another user, opened without CAP_NET_ADMIN. That
+    # user runs copies of the proxy and the image: the build tree may lie in a directory only
+    # root can enter (a clone in a `mktemp -d` directory, mode 0700).
     ns.ip("tuntap", "add", "tapx", "mode", "tap", "user", "0")
-    r = ns.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", proxy, image],
-               env=env_with(HERMIT_NETIF="tapx"), timeout=60)
+    shared = tempfile.mkdtemp(prefix="hermit-netns-")
+    atexit.register(shutil.rmtree, shared, True)
+    os.chmod(shared, 0o755)
+    other_proxy, other_image = shutil.copy(proxy, shared), shutil.copy(image, shared)
+    os.chmod(other_image, 0o644)
+    r = ns.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", other_proxy,
+                other_image], env=env_with(HERMIT_NETIF="tapx"), timeout=60)
     check(r.returncode == 1 and "no permission" in r.stderr,
           f"foreign tap: status 1 and 'no permission' ({r.stderr.strip()!r})")
 
