@@ -35,6 +35,7 @@ use crate::host::Host;
 use crate::hypercall::field;
 use frames::{StreamDecoder, MAX_FRAME, MIN_FRAME};
 use irq::RxIrq;
+use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
 
 /// Where the guest's frames go.
 enum Backend {
@@ -66,6 +67,9 @@ pub struct Nic {
     ring: OnceLock<ring::Ring>,
     /// Guest RAM, for the receive thread in ring mode (set with the ring).
     ram: OnceLock<GuestRam>,
+    /// Wakes the receive thread in ring mode when the proxy queued a frame of its own
+    /// ([`handshake`]); created before the system-call filter (passt only).
+    wake: Option<EventFd>,
 }
 
 impl Nic {
@@ -105,6 +109,12 @@ impl Nic {
             Backend::Tap(fd) => tap::mtu(fd.as_raw_fd()),
             Backend::Stream { .. } => NET_MTU_MAX,
         };
+        let wake = match &backend {
+            Backend::Tap(_) => None,
+            Backend::Stream { .. } => {
+                Some(EventFd::new(EFD_NONBLOCK).map_err(|e| format!("cannot create an eventfd for the network: {e}"))?)
+            }
+        };
         Ok(Some(Nic {
             backend,
             mac,
@@ -117,12 +127,14 @@ impl Nic {
             mtu: mtu.clamp(576, NET_MTU_MAX),
             ring: OnceLock::new(),
             ram: OnceLock::new(),
+            wake,
         }))
     }
 
     /// A NIC over `fd`: a datagram socket stands in for a tap, a stream socket for passt.
     #[cfg(test)]
     pub(crate) fn over_socket(fd: OwnedFd, stream: bool, mac: [u8; 6]) -> Nic {
+        let wake = stream.then(|| EventFd::new(EFD_NONBLOCK).expect("an eventfd"));
         let backend = if stream {
             Backend::Stream {
                 fd,
@@ -145,6 +157,7 @@ impl Nic {
             mtu: 1500,
             ring: OnceLock::new(),
             ram: OnceLock::new(),
+            wake,
         }
     }
 
@@ -249,6 +262,13 @@ impl Nic {
 
     /// Raises the receive interrupt for a frame the proxy queued itself, if it is armed.
     fn raise_if_armed(&self) {
+        if self.ring.get().is_some() {
+            // The receive thread puts it into the ring.
+            if let Some(wake) = &self.wake {
+                let _ = wake.write(1);
+            }
+            return;
+        }
         let Some(irq) = self.irq.get() else { return };
         let mut armed = self.armed.lock().expect("rx arm");
         if *armed {
@@ -369,11 +389,19 @@ impl Nic {
             self.unwatch(ring)?;
             watching = false;
             if !self.buffered() {
-                let mut pfd = libc::pollfd { fd: self.fd(), events: libc::POLLIN, revents: 0 };
-                // SAFETY: one valid pollfd.
-                while unsafe { libc::poll(&mut pfd, 1, -1) } < 0 {}
-                if pfd.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
-                    && pfd.revents & libc::POLLIN == 0
+                // The device, and the proxy's own frames (passt: `wake`).
+                let wake = self.wake.as_ref().map_or(-1, |w| w.as_raw_fd());
+                let mut pfd = [
+                    libc::pollfd { fd: self.fd(), events: libc::POLLIN, revents: 0 },
+                    libc::pollfd { fd: wake, events: libc::POLLIN, revents: 0 },
+                ];
+                // SAFETY: two valid pollfds (a negative descriptor is ignored).
+                while unsafe { libc::poll(pfd.as_mut_ptr(), 2, -1) } < 0 {}
+                if pfd[1].revents & libc::POLLIN != 0 {
+                    let _ = self.wake.as_ref().map(EventFd::read);
+                }
+                if pfd[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+                    && pfd[0].revents & libc::POLLIN == 0
                 {
                     return Ok(());
                 }
