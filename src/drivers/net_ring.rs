@@ -3,10 +3,8 @@
 //! call is made only when the loader's side sleeps.
 //!
 //! Transmit: a frame is copied into the next entry's buffer and published with the producer
-//! index; the fast channel's poller (or the loader's receive thread, which watches the ring
-//! for a while after it delivered frames) sends it without the guest waiting. After
-//! publishing, a full fence and a look at `tx_watching` and the channel's `host_state`: if
-//! nobody watches and the poller is not polling, a kick
+//! index; the fast channel's poller sends it without the guest waiting. After publishing, a
+//! full fence and a look at the channel's `host_state`: if the poller is not polling, a kick
 //! (`NETRING_KICK`, through the channel or the port) makes the loader send what waits. A
 //! poller that was descheduled while it said it polls (a busy host) is caught by
 //! [`tx_watchdog`]: frames that wait longer than [`TX_STALL_NS`] are kicked.
@@ -131,8 +129,7 @@ impl NetRings {
             // Publish, full fence, then look whether the poller polls (it stores PARKED,
             // fences and scans once more before it parks).
             fence(Ordering::SeqCst);
-            let watched = word(self.base, control::TX_WATCHING).load(Ordering::SeqCst) != 0;
-            if watched || super::hypercall::host_polling() {
+            if super::hypercall::host_polling() {
                 TX_PUBLISHED_AT.store(crate::arch::rdtsc(), Ordering::Relaxed);
             } else {
                 kick();

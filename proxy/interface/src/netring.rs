@@ -11,14 +11,14 @@
 //! buffer of entry `tx_prod`, writes its length and stores `tx_prod + 1` (release). The
 //! proxy's fast-channel poller takes published frames at every scan and writes them to the
 //! tap or to passt, storing `tx_cons` after each; the guest does not wait for the writes.
-//! The proxy's receive thread also watches the ring for a while after it delivered frames
-//! (a reply usually follows), counted in `tx_watching`. Notification suppression: after
-//! publishing, the guest issues a full fence and reads the channel's `host_state` and
-//! `tx_watching`; only if the poller is not polling and nobody watches does it kick the
-//! proxy ([`NETRING_KICK`], which drains the ring in the thread that serves it). The poller
-//! stores `HOST_PARKED`, a watcher decrements `tx_watching`, each fences and drains once
-//! more before it stops: one of the two sides sees the other, so no frame waits
-//! unannounced. A full ring is kicked too.
+//! Notification suppression: after publishing, the guest issues a full fence and reads the
+//! channel's `host_state`; only if the poller is not polling does it kick the proxy
+//! ([`NETRING_KICK`], which drains the ring in the thread that serves it). The poller stores
+//! `HOST_PARKED`, fences and scans once more (ring included) before it parks: one of the
+//! two sees the other, so no frame waits unannounced. A full ring is kicked too. (The
+//! proxy's receive thread does not watch the transmit ring: on a 2-CPU host a third
+//! spinning thread beside the vCPU and the poller made request/response rounds 3-5x
+//! slower, see ARCHITECTURE.md.)
 //!
 //! Receive (the proxy produces, the guest consumes): the proxy's receive thread reads frames
 //! from the tap straight into the buffers of free entries, writes their lengths (a longer
@@ -65,11 +65,6 @@ pub mod control {
     /// `rx_want_signal` (`u32`): set by the guest when it found the receive ring empty,
     /// taken (swapped to 0) by the proxy when it announces frames.
     pub const RX_WANT_SIGNAL: u64 = 256;
-    /// `tx_watching` (`u32`): written by the proxy: how many of its threads besides the
-    /// fast channel's poller watch the transmit ring right now (the receive thread, for a
-    /// while after it delivered frames: a reply usually follows). The guest kicks only if
-    /// this is 0 and the poller does not poll.
-    pub const TX_WATCHING: u64 = 320;
 }
 
 /// Argument of port [`crate::hypercall::port::NETRING`].
@@ -184,7 +179,7 @@ mod tests {
         assert_eq!(l.tx_buf, 8192);
         assert_eq!(l.rx_buf, 8192 + 128 * 9024);
         assert_eq!(l.size, 8192 + 2 * 128 * 9024);
-        assert!(control::TX_WATCHING + 4 <= l.tx_len);
+        assert!(control::RX_WANT_SIGNAL + 4 <= l.tx_len);
         // Entries wrap: index 128 is entry 0.
         assert_eq!(l.tx_buf_at(128), l.tx_buf_at(0));
         assert_eq!(l.rx_len_at(129), l.rx_len + 4);

@@ -351,9 +351,7 @@ impl Nic {
     /// The receive thread in ring mode: fills the guest's receive ring while frames wait
     /// and it has room, announces them when the guest asked, waits in `poll` when the
     /// device is empty and sleeps briefly (20 us, doubling up to 1 ms) while the ring is
-    /// full. From before it publishes frames until [`TX_WATCH`] after, it counts itself as
-    /// a watcher of the transmit ring and sends what the guest publishes there (the answer
-    /// to what it received, the ACK, needs no kick). A bad ring ends the run.
+    /// full. A bad ring ends the run.
     fn watch_ring(&self, ring: &ring::Ring, irq: &RxIrq) {
         if let Err(e) = self.serve_ring(ring, irq) {
             ring_fatal(&e);
@@ -363,74 +361,37 @@ impl Nic {
     fn serve_ring(&self, ring: &ring::Ring, irq: &RxIrq) -> Result<(), GuestError> {
         let Some(ram) = self.ram.get() else { return Ok(()) };
         let mut nap = RING_FULL_NAP;
-        let mut watching = false;
         loop {
-            if !watching {
-                ring.watching(true)?;
-                watching = true;
-            }
             let (got, full, signal) = ring.fill_rx(|addr, cap| self.receive_into(ram, addr, cap))?;
             if signal {
                 self.announce(irq);
             }
             if full {
-                self.unwatch(ring)?;
-                watching = false;
                 std::thread::sleep(nap);
                 nap = (nap * 2).min(RING_FULL_NAP_MAX);
                 continue;
             }
             nap = RING_FULL_NAP;
-            if got > 0 {
-                // Until the window closes or frames come in again.
-                self.watch_tx(ring)?;
+            if got > 0 || self.buffered() {
                 continue;
             }
-            self.unwatch(ring)?;
-            watching = false;
-            if !self.buffered() {
-                // The device, and the proxy's own frames (passt: `wake`).
-                let wake = self.wake.as_ref().map_or(-1, |w| w.as_raw_fd());
-                let mut pfd = [
-                    libc::pollfd { fd: self.fd(), events: libc::POLLIN, revents: 0 },
-                    libc::pollfd { fd: wake, events: libc::POLLIN, revents: 0 },
-                ];
-                // SAFETY: two valid pollfds (a negative descriptor is ignored).
-                while unsafe { libc::poll(pfd.as_mut_ptr(), 2, -1) } < 0 {}
-                if pfd[1].revents & libc::POLLIN != 0 {
-                    let _ = self.wake.as_ref().map(EventFd::read);
-                }
-                if pfd[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
-                    && pfd[0].revents & libc::POLLIN == 0
-                {
-                    return Ok(());
-                }
+            // The device, and the proxy's own frames (passt: `wake`).
+            let wake = self.wake.as_ref().map_or(-1, |w| w.as_raw_fd());
+            let mut pfd = [
+                libc::pollfd { fd: self.fd(), events: libc::POLLIN, revents: 0 },
+                libc::pollfd { fd: wake, events: libc::POLLIN, revents: 0 },
+            ];
+            // SAFETY: two valid pollfds (a negative descriptor is ignored).
+            while unsafe { libc::poll(pfd.as_mut_ptr(), 2, -1) } < 0 {}
+            if pfd[1].revents & libc::POLLIN != 0 {
+                let _ = self.wake.as_ref().map(EventFd::read);
+            }
+            if pfd[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+                && pfd[0].revents & libc::POLLIN == 0
+            {
+                return Ok(());
             }
         }
-    }
-
-    /// Sends what the guest publishes in the transmit ring for [`TX_WATCH`], or until a
-    /// frame waits to be received (the caller counts itself in `tx_watching`).
-    fn watch_tx(&self, ring: &ring::Ring) -> Result<(), GuestError> {
-        let start = std::time::Instant::now();
-        while start.elapsed() < TX_WATCH && !self.buffered() && !readable(self.fd(), 0) {
-            if ring.tx_waiting() {
-                let n = self.drain_ring(ring, false)?;
-                ring.stats.tx_watched.fetch_add(u64::from(n), Ordering::Relaxed);
-                ring.add_activity(n);
-            }
-            std::hint::spin_loop();
-        }
-        Ok(())
-    }
-
-    /// Stops watching the transmit ring, then sends what waits there once more.
-    fn unwatch(&self, ring: &ring::Ring) -> Result<(), GuestError> {
-        ring.watching(false)?;
-        let n = self.drain_ring(ring, true)?;
-        ring.stats.tx_watched.fetch_add(u64::from(n), Ordering::Relaxed);
-        ring.add_activity(n);
-        Ok(())
     }
 
     /// Receives one frame into the guest buffer at `addr` of `cap` bytes: straight from the
@@ -477,10 +438,6 @@ impl Nic {
     }
 }
 
-/// How long the receive thread watches the transmit ring after it delivered frames: a
-/// request's answer within this costs the guest no host call even when the channel's
-/// poller is parked.
-const TX_WATCH: std::time::Duration = std::time::Duration::from_micros(200);
 /// First nap of the receive thread while the guest's receive ring is full.
 const RING_FULL_NAP: std::time::Duration = std::time::Duration::from_micros(20);
 /// Longest such nap.
@@ -955,7 +912,7 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
         assert_eq!(word(control::RX_WANT_SIGNAL).load(Ordering::SeqCst), 0, "the request was taken");
-        // Guest to host: a published frame goes out with a kick (or the watching thread).
+        // Guest to host: a published frame goes out with a kick.
         host.ram.write(AREA + layout.tx_len_at(0), 60u32).unwrap();
         host.ram.write_bytes(AREA + layout.tx_buf_at(0), &frame(60, 4)).unwrap();
         word(control::TX_PROD).store(1, Ordering::Release);

@@ -17,8 +17,6 @@ use super::frames::MIN_FRAME;
 pub struct RingStats {
     /// Frames taken from the transmit ring by the poller's scans.
     pub tx_polled: AtomicU64,
-    /// Frames taken from the transmit ring by the receive thread while it watched.
-    pub tx_watched: AtomicU64,
     /// Frames taken from the transmit ring by kicks.
     pub tx_kicked: AtomicU64,
     /// Kicks.
@@ -42,8 +40,8 @@ pub struct Ring {
     tx_cons: Mutex<u32>,
     /// The receive producer index, likewise (one thread produces).
     rx_prod: Mutex<u32>,
-    /// Frames moved by other threads than the poller (received, or sent by the receive
-    /// thread or a kick) since the poller last looked ([`Ring::take_activity`]).
+    /// Frames moved by other threads than the poller (received, or sent by a kick) since
+    /// the poller last looked ([`Ring::take_activity`]).
     activity: AtomicU32,
     /// Counters.
     pub stats: RingStats,
@@ -81,7 +79,6 @@ impl Ring {
     pub fn start(&self) -> Result<(), GuestError> {
         self.word(control::TX_CONS)?.store(0, Ordering::Release);
         self.word(control::RX_PROD)?.store(0, Ordering::Release);
-        self.word(control::TX_WATCHING)?.store(0, Ordering::Release);
         Ok(())
     }
 
@@ -150,20 +147,6 @@ impl Ring {
         self.activity.swap(0, Ordering::Relaxed)
     }
 
-    /// Counts a watcher of the transmit ring in `tx_watching` (`start` true) or takes it
-    /// away; after taking it away the caller drains once more (the guest publishes, fences
-    /// and reads the count).
-    pub fn watching(&self, start: bool) -> Result<(), GuestError> {
-        let word = self.word(control::TX_WATCHING)?;
-        if start {
-            word.fetch_add(1, Ordering::SeqCst);
-        } else {
-            word.fetch_sub(1, Ordering::SeqCst);
-            fence(Ordering::SeqCst);
-        }
-        Ok(())
-    }
-
     /// Free receive entries: the guest's consumer index is checked against ours.
     pub fn rx_room(&self) -> Result<u32, GuestError> {
         let prod = *self.rx_prod.lock().unwrap_or_else(|e| e.into_inner());
@@ -218,11 +201,10 @@ impl Ring {
         let s = &self.stats;
         let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
         format!(
-            "network rings: {} frames sent ({} taken by the poller, {} by the receive thread, {} by {} kicks, {} \
-             dropped), {} frames received ({} times the ring was full), {} announcements",
-            n(&s.tx_polled) + n(&s.tx_watched) + n(&s.tx_kicked),
+            "network rings: {} frames sent ({} taken by the poller, {} by {} kicks, {} dropped), {} frames \
+             received ({} times the ring was full), {} announcements",
+            n(&s.tx_polled) + n(&s.tx_kicked),
             n(&s.tx_polled),
-            n(&s.tx_watched),
             n(&s.tx_kicked),
             n(&s.kicks),
             n(&s.tx_dropped),
