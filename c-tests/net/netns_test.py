@@ -1004,18 +1004,21 @@ def need_kvm(kvm):
 
 
 def qemu_tap_echo(proxy, images, kvm=False):
-    """Under QEMU: ping the guest; 1 MiB through its TCP echo server both ways, digests compared."""
+    """Under QEMU: ping the guest; 1 MiB through its TCP echo server both ways, digests
+    compared, over the NIC's descriptor rings (the same code as under our hypervisor)."""
     need_kvm(kvm)
     ns = Netns()
     ns.tap("tap0")
     ns.enter()
-    guest = Guest(ns, proxy, images, "netecho", "echo", 7777, 1, **qemu_env(kvm))
+    guest = Guest(ns, proxy, images, "netecho", "echo", 7777, 1, HERMIT_VERBOSE="1", **qemu_env(kvm))
     guest.wait_for("listening on port 7777", timeout=120)
     r = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "5", GUEST], timeout=60)
     check(r.returncode == 0 and " 0% packet loss" in r.stdout, f"ping {GUEST}: {r.stdout.strip().splitlines()[-2:]}")
     got, same = echo_both_ways(GUEST, 7777, 1 << 20)
     check(got == 1 << 20 and same, f"TCP echo: 1 MiB sent, {got} bytes back, sha256 equal: {same}")
     check(guest.finish(120) == 0 and guest.has("echoed 1048576 bytes"), "the guest echoed 1048576 bytes and ended")
+    counts = ring_counts(guest)
+    check(counts is not None and min(counts) > 100, f"the frames went through the descriptor rings: {counts}")
 
 
 def qemu_user_http(proxy, images):
