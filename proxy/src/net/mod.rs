@@ -67,6 +67,9 @@ pub struct Nic {
     ring: OnceLock<ring::Ring>,
     /// Guest RAM, for the receive thread in ring mode (set with the ring).
     ram: OnceLock<GuestRam>,
+    /// Announcements that raised the interrupt, and those a polling guest core took from
+    /// `net_rx_signal` alone (for `HERMIT_VERBOSE`).
+    announced: [std::sync::atomic::AtomicU64; 2],
     /// Wakes the receive thread in ring mode when the proxy queued a frame of its own
     /// ([`handshake`]); created before the system-call filter (passt only).
     wake: Option<EventFd>,
@@ -127,6 +130,7 @@ impl Nic {
             mtu: mtu.clamp(576, NET_MTU_MAX),
             ring: OnceLock::new(),
             ram: OnceLock::new(),
+            announced: Default::default(),
             wake,
         }))
     }
@@ -157,6 +161,7 @@ impl Nic {
             mtu: 1500,
             ring: OnceLock::new(),
             ram: OnceLock::new(),
+            announced: Default::default(),
             wake,
         }
     }
@@ -288,10 +293,12 @@ impl Nic {
                 signal.store(1, Ordering::SeqCst);
                 fence(Ordering::SeqCst);
                 if polling.load(Ordering::SeqCst) != 0 {
+                    self.announced[1].fetch_add(1, Ordering::Relaxed);
                     return;
                 }
             }
         }
+        self.announced[0].fetch_add(1, Ordering::Relaxed);
         irq.raise();
     }
 
@@ -519,7 +526,14 @@ pub fn poll_tx(host: &Host) -> u32 {
 
 /// The rings' line for `HERMIT_VERBOSE`, if the guest used them.
 pub fn ring_summary(host: &Host) -> Option<String> {
-    Some(host.net.get()?.ring.get()?.summary())
+    let nic = host.net.get()?;
+    let [irq, polled] = &nic.announced;
+    Some(format!(
+        "{} ({} by the receive interrupt, {} to a polling guest core)",
+        nic.ring.get()?.summary(),
+        irq.load(Ordering::Relaxed),
+        polled.load(Ordering::Relaxed)
+    ))
 }
 
 /// How long a SYN-ACK may wait for passt to read it before the handshake's ACK is given to
