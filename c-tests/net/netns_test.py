@@ -355,26 +355,42 @@ def echo_both_ways(addr, port, size):
     return got, back.hexdigest() == hashlib.sha256(data).hexdigest()
 
 
+def ring_counts(guest):
+    """(frames sent, frames received) of the proxy's HERMIT_VERBOSE line about the NIC's
+    descriptor rings, or None if the guest did not use them."""
+    for line in guest.lines:
+        if line.startswith("proxy: network rings: "):
+            words = line.split()
+            return int(words[3]), int(words[words.index("received") - 2])
+    return None
+
+
 def tap_echo(proxy, images):
-    """ping the guest's static address; 10 MB through its TCP echo server both ways."""
+    """ping the guest's static address; 10 MB through its TCP echo server both ways, over
+    the NIC's descriptor rings (the proxy's HERMIT_VERBOSE counters say so)."""
     ns = Netns()
     ns.tap("tap0")
     ns.enter()
-    guest = Guest(ns, proxy, images, "netecho", "echo", 7777, 1)
+    guest = Guest(ns, proxy, images, "netecho", "echo", 7777, 1, HERMIT_VERBOSE="1")
     guest.wait_for("listening on port 7777")
     r = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "5", GUEST], timeout=30)
     check(r.returncode == 0 and " 0% packet loss" in r.stdout, f"ping {GUEST}: {r.stdout.strip().splitlines()[-2:]}")
     got, same = echo_both_ways(GUEST, 7777, 10 << 20)
     check(got == 10 << 20 and same, f"TCP echo: 10 MiB sent, {got} bytes back, sha256 equal: {same}")
     check(guest.finish() == 0 and guest.has("echoed 10485760 bytes"), "the guest echoed 10485760 bytes and ended")
+    counts = ring_counts(guest)
+    # 10 MiB each way is more than 1,000 full frames each way.
+    check(counts is not None and min(counts) > 1000 and " 0 dropped" in next(
+        l for l in guest.lines if l.startswith("proxy: network rings:")),
+        f"the frames went through the descriptor rings, none dropped (sent, received: {counts})")
 
 
 PINGPONG_ROUNDS = int(os.environ.get("PINGPONG_ROUNDS", 20000))
 
 
-def pingpong(ns, proxy, images, port, rounds):
+def pingpong(ns, proxy, images, port, rounds, **env):
     """`rounds` 1-byte TCP round trips to a new guest's pong, each within 5 s; their times (us)."""
-    guest = Guest(ns, proxy, images, "netbench", "pong", port)
+    guest = Guest(ns, proxy, images, "netbench", "pong", port, **env)
     guest.wait_for("listening")
     t0 = time.perf_counter()
     try:
@@ -399,6 +415,9 @@ def pingpong(ns, proxy, images, port, rounds):
         times.append((time.perf_counter() - t0) * 1e6)
     sock.close()
     check(guest.finish() == 0 and guest.has(f"pong answered {rounds} bytes"), "the guest answered every round")
+    if "HERMIT_VERBOSE" in env:
+        rings = ring_counts(guest)
+        check((rings is None) == (env.get("HERMIT_NET_RING") == "0"), f"descriptor rings as asked: {rings}")
     return sorted(times)
 
 
@@ -408,11 +427,13 @@ def tap_pingpong(proxy, images):
     round until the host's retransmissions stop. Two guests in a row at the same address
     (each with a new MAC), as the bench runs them: the host must reach the second at once,
     not its predecessor's MAC (a connection then took seconds, and a ping-pong stalled).
+    The first uses the batched calls (HERMIT_NET_RING=0), the second the descriptor rings.
     Prints the median and worst round."""
     ns = Netns()
     ns.tap("tap0")
     ns.enter()
-    pingpong(ns, proxy, images, 7780, 100)
+    # The first guest with the batched calls (no rings), the second over the rings.
+    pingpong(ns, proxy, images, 7780, 100, HERMIT_NET_RING="0", HERMIT_VERBOSE="1")
     times = pingpong(ns, proxy, images, 7781, PINGPONG_ROUNDS)
     print(f"ok: {PINGPONG_ROUNDS} rounds, median {times[len(times) // 2]:.1f} us, "
           f"p99 {times[len(times) * 99 // 100]:.1f} us, max {times[-1]:.1f} us")
@@ -983,18 +1004,21 @@ def need_kvm(kvm):
 
 
 def qemu_tap_echo(proxy, images, kvm=False):
-    """Under QEMU: ping the guest; 1 MiB through its TCP echo server both ways, digests compared."""
+    """Under QEMU: ping the guest; 1 MiB through its TCP echo server both ways, digests
+    compared, over the NIC's descriptor rings (the same code as under our hypervisor)."""
     need_kvm(kvm)
     ns = Netns()
     ns.tap("tap0")
     ns.enter()
-    guest = Guest(ns, proxy, images, "netecho", "echo", 7777, 1, **qemu_env(kvm))
+    guest = Guest(ns, proxy, images, "netecho", "echo", 7777, 1, HERMIT_VERBOSE="1", **qemu_env(kvm))
     guest.wait_for("listening on port 7777", timeout=120)
     r = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "5", GUEST], timeout=60)
     check(r.returncode == 0 and " 0% packet loss" in r.stdout, f"ping {GUEST}: {r.stdout.strip().splitlines()[-2:]}")
     got, same = echo_both_ways(GUEST, 7777, 1 << 20)
     check(got == 1 << 20 and same, f"TCP echo: 1 MiB sent, {got} bytes back, sha256 equal: {same}")
     check(guest.finish(120) == 0 and guest.has("echoed 1048576 bytes"), "the guest echoed 1048576 bytes and ended")
+    counts = ring_counts(guest)
+    check(counts is not None and min(counts) > 100, f"the frames went through the descriptor rings: {counts}")
 
 
 def qemu_user_http(proxy, images):

@@ -87,6 +87,8 @@ pub struct Config {
     pub populate_ahead: bool,
     /// Offer the fast hypercall channel to the kernel.
     pub fast_channel: bool,
+    /// Offer the NIC's shared-memory descriptor rings (`HERMIT_NET_RING` not 0).
+    pub net_ring: bool,
     /// Behave exactly like the original uhyve: no header extension, no extension
     /// hypercalls, no CPU preparation, and host errors reported as a bare -1.
     pub uhyve_compat: bool,
@@ -278,6 +280,7 @@ impl Config {
             populate_ahead: flag("HERMIT_POPULATE", true)
                 && get("HERMIT_POPULATE").is_none_or(|v| v.trim() != "demand"),
             fast_channel: flag("HERMIT_FASTCALL", true),
+            net_ring: flag("HERMIT_NET_RING", true),
             uhyve_compat: flag("HERMIT_UHYVE_COMPAT", false),
             ip: address("HERMIT_IP")?,
             gateway: address("HERMIT_GATEWAY")?,

@@ -211,6 +211,22 @@ impl GuestRam {
         })
     }
 
+    /// One `read` from host descriptor `fd` into guest-physical `[addr, addr + len)`
+    /// (checked first): the bytes read, or the host's errno (a device's frame straight into
+    /// a guest buffer).
+    pub fn read_fd_phys(&self, addr: u64, len: u64, fd: i32) -> Result<Result<usize, i32>, GuestError> {
+        let slice = self.slice(addr, len)?;
+        let guard = slice.ptr_guard_mut();
+        // SAFETY: the pointer and length come from a bounds-checked slice of guest RAM that
+        // stays mapped for the duration of the call; `read` writes at most `slice.len()` bytes.
+        let n = unsafe { libc::read(fd, guard.as_ptr().cast(), slice.len()) };
+        Ok(if n < 0 {
+            Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+        } else {
+            Ok(n as usize)
+        })
+    }
+
     /// As [`GuestRam::write_to_fd`] at file offset `offset` (`pwrite`; the descriptor's own
     /// offset is left alone).
     pub fn pwrite_to_fd(&self, root: u64, vaddr: u64, len: u64, fd: i32, offset: i64) -> Result<u64, i32> {

@@ -140,6 +140,9 @@ impl Host {
         if let Some(channel) = self.channel.get() {
             eprintln!("proxy: {}", channel.summary(self));
         }
+        if let Some(rings) = crate::net::ring_summary(self) {
+            eprintln!("proxy: {rings}");
+        }
         let mut ring = vec![0u8; KMSG_SIZE];
         if self.ram.read_bytes(self.entry + KMSG_OFFSET, &mut ring).is_err() {
             return;
@@ -167,7 +170,7 @@ impl Host {
 /// Ends the process at once: population stops, output is flushed, and `_exit` leaves
 /// without unmapping guest RAM or running exit handlers, so nothing waits for a host thread
 /// that is starved of CPU or holds the address-space lock.
-fn end(status: i32) -> ! {
+pub(crate) fn end(status: i32) -> ! {
     crate::populate::stop();
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();

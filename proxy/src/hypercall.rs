@@ -75,6 +75,7 @@ pub fn dispatch(host: &Host, port: u16, arg: u64) -> Outcome {
                 port::NETREADV => crate::net::netreadv(host, arg),
                 port::POPULATE => populate(host, arg),
                 port::NETMTU => crate::net::netmtu(host, arg),
+                port::NETRING => crate::net::netring(host, arg),
                 _ => unreachable!("is_extension covers exactly these"),
             }
         }
@@ -120,6 +121,7 @@ fn port_name(port: u16) -> &'static str {
         port::NETREADV => "NETREADV",
         port::POPULATE => "POPULATE",
         port::NETMTU => "NETMTU",
+        port::NETRING => "NETRING",
         _ => "unknown",
     }
 }

@@ -209,6 +209,9 @@ pub(crate) fn write_header(
     }
     if config.netif.is_some() {
         features |= header::FEATURE_NET_BATCH | header::FEATURE_NET_NOTIFY;
+        if config.net_ring {
+            features |= header::FEATURE_NET_RING;
+        }
     }
     if config.populate && vcpu_features & header::FEATURE_QEMU == 0 {
         features |= header::FEATURE_POPULATE;

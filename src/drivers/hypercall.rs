@@ -146,6 +146,20 @@ pub fn init_channel(cores: usize) {
     }
 }
 
+/// Whether the loader's fast-channel poller says it polls (it then also takes what the
+/// NIC's transmit ring holds, see `net_ring`); false without the channel. The caller has
+/// published its work and issued a full fence before it looks.
+pub fn host_polling() -> bool {
+    let base = CHANNEL.load(Ordering::Acquire);
+    if base == 0 {
+        return false;
+    }
+    // SAFETY: the channel area was allocated and announced (or placed by QEMU's loader) and
+    // is never freed; its control block is at its start.
+    let control = unsafe { &*(base as *const ChannelControl) };
+    control.host_state.load(Ordering::SeqCst) == channel::HOST_POLLING
+}
+
 /// Performs hypercall `port` with `arg` (one of the `#[repr(C)]` structs of
 /// [`hermit_interface::hypercall`]) and copies the host's results back into it.
 ///

@@ -5,3 +5,4 @@ pub mod heartbeat;
 pub mod hypercall;
 pub mod ivshmem;
 pub mod net;
+pub mod net_ring;

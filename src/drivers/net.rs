@@ -2,8 +2,9 @@
 //! `NETREAD`), one Ethernet frame per call, through [`super::hypercall::call`] (the fast
 //! channel when the loader offers it); with this project's loader
 //! ([`header::FEATURE_NET_BATCH`]) whole batches of frames per call (`NETWRITEV`,
-//! `NETREADV`). Memory is identity-mapped, so a buffer's address is its guest-physical
-//! address.
+//! `NETREADV`), and with [`header::FEATURE_NET_RING`] shared-memory descriptor rings
+//! ([`super::net_ring`]) that move frames without host calls. Memory is identity-mapped,
+//! so a buffer's address is its guest-physical address.
 
 use alloc::collections::VecDeque;
 use alloc::vec;
@@ -28,6 +29,9 @@ pub struct UhyveNet {
     rx_area: Vec<u8>,
     /// The batch table handed to `NETREADV`.
     rx_table: Vec<NetFrame>,
+    /// The descriptor rings, when the loader serves them (then the batched calls are not
+    /// used).
+    rings: Option<super::net_ring::NetRings>,
 }
 
 /// Whether the loader has a NIC for us, and its MAC address (`NETINFO` also arms the
@@ -67,6 +71,7 @@ impl UhyveNet {
             mtu,
             rx_area: Vec::new(),
             rx_table: Vec::new(),
+            rings: super::net_ring::NetRings::new(crate::net::device::nic_frame(mtu)),
         }
     }
 }
@@ -94,6 +99,9 @@ impl Nic for UhyveNet {
     }
 
     fn send_batch(&mut self, frames: &[Vec<u8>]) -> usize {
+        if let Some(rings) = self.rings.as_mut() {
+            return rings.send(frames);
+        }
         if !self.batch {
             return frames.iter().filter(|f| self.send(f)).count();
         }
@@ -107,6 +115,9 @@ impl Nic for UhyveNet {
     }
 
     fn receive_batch(&mut self, max: usize, frame: usize, out: &mut VecDeque<Vec<u8>>) -> usize {
+        if let Some(rings) = self.rings.as_mut() {
+            return rings.receive(max, out);
+        }
         if !self.batch {
             return crate::net::device::receive_each(self, max, frame, out);
         }
@@ -131,6 +142,10 @@ impl Nic for UhyveNet {
 
     fn mtu(&self) -> usize {
         self.mtu
+    }
+
+    fn rx_cheap(&self) -> bool {
+        self.rings.is_some()
     }
 }
 

@@ -33,6 +33,11 @@ pub trait Nic: Send {
     fn mtu(&self) -> usize {
         NIC_MTU
     }
+    /// Whether asking for received frames costs no host call (shared-memory rings): then
+    /// every receive asks, not only after the receive interrupt or signal.
+    fn rx_cheap(&self) -> bool {
+        false
+    }
 }
 
 /// [`Nic::receive_batch`] one [`Nic::receive`] at a time.
@@ -242,8 +247,11 @@ impl phy::Device for Device {
         let frame = match self.queue.pop_front() {
             Some(frame) => frame,
             None => {
-                if self.rx.is_empty() && self.nic_due {
+                if self.rx.is_empty() {
                     let nic = self.nic.as_mut()?;
+                    if !self.nic_due && !nic.rx_cheap() {
+                        return None;
+                    }
                     let frame = nic_frame(nic.mtu());
                     if nic.receive_batch(RX_BATCH, frame, &mut self.rx) < RX_BATCH {
                         self.nic_due = false;

@@ -363,10 +363,11 @@ pub fn idle_begin() -> bool {
 }
 
 /// While an idle core spins (after [`idle_begin`] returned true): wakes the network's
-/// waiters if frames wait or the receive interrupt arrived. Costs two loads when nothing
-/// happened.
+/// waiters if frames wait or the receive interrupt arrived, and kicks the loader if
+/// transmit-ring frames wait for a stalled poller. A few loads when nothing happened.
 pub fn idle_poll() {
     check_interrupt();
+    crate::drivers::net_ring::tx_watchdog();
 }
 
 /// The spinning core stops polling (it halts or runs a task); wakes the waiters if frames

@@ -251,6 +251,11 @@ pub const FEATURE_POPULATE: u64 = 1 << 8;
 /// received frames through [`HeaderExt::net_rx_signal`] as well: it raises the receive
 /// interrupt only while no core polls that word ([`HeaderExt::net_rx_polling`] 0).
 pub const FEATURE_NET_NOTIFY: u64 = 1 << 9;
+/// Feature bit: the loader has a network interface and serves its shared-memory descriptor
+/// rings ([`crate::netring`], port [`crate::hypercall::port::NETRING`]); offered with
+/// [`FEATURE_NET_BATCH`] and [`FEATURE_NET_NOTIFY`], whose calls stay for kernels without
+/// rings.
+pub const FEATURE_NET_RING: u64 = 1 << 10;
 
 /// Low half of [`HeaderExt::kernel_stamp`] in this project's images ("HRSk" in memory).
 pub const KERNEL_STAMP_MAGIC: u32 = u32::from_le_bytes(*b"HRSk");

@@ -81,6 +81,9 @@ pub mod port {
     /// Extension: the network interface's MTU, argument [`super::NetMtu`] (offered with
     /// [`crate::header::FEATURE_NET_NOTIFY`]).
     pub const NETMTU: u16 = 0xBC0;
+    /// Extension: the NIC's descriptor rings, argument [`crate::netring::NetRing`] (offered
+    /// with [`crate::header::FEATURE_NET_RING`]).
+    pub const NETRING: u16 = 0xB80;
 
     /// The original uhyve's ports (`libhermit-abi.md` §7.1).
     pub const ORIGINAL: [u16; 14] =
@@ -88,8 +91,10 @@ pub mod port {
 
     /// The extension ports: served only when the loader offers
     /// [`crate::header::FEATURE_EXT_HYPERCALLS`]; the original uhyve stops a guest that uses one.
-    pub const EXTENSIONS: [u16; 13] =
-        [UNLINK, STAT, FSTAT, MKDIR, RMDIR, CONSOLE, CHANNEL, CMDLINE, FILEOP, NETWRITEV, NETREADV, POPULATE, NETMTU];
+    pub const EXTENSIONS: [u16; 14] = [
+        UNLINK, STAT, FSTAT, MKDIR, RMDIR, CONSOLE, CHANNEL, CMDLINE, FILEOP, NETWRITEV, NETREADV, POPULATE, NETMTU,
+        NETRING,
+    ];
 }
 
 /// Operations of the extension port [`port::FILEOP`]. Paths are guest-physical,

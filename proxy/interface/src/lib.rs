@@ -14,6 +14,7 @@ pub mod channel;
 pub mod cpu;
 pub mod header;
 pub mod hypercall;
+pub mod netring;
 pub mod qemu;
 pub mod stat;
 pub mod tasks;

@@ -25,6 +25,7 @@ use hermit_interface::hypercall::{
     file_op, port, ChannelSetup, Close, CmdLine, CmdSize, FileOp, Fstat, Lseek, NetBatch, NetFrame, NetMtu, NetRead,
     NetWrite, Open, PathOp, Populate, Read, Stat, Write, NET_BATCH_MAX,
 };
+use hermit_interface::netring::NetRing;
 use hermit_interface::stat::HostStat;
 use hermit_interface::MAX_ARGC_ENVC;
 
@@ -319,6 +320,8 @@ fn writable(port: u16, arg: u64, mem: &[u8], extensions: bool, cmdline_len: u64)
         port::FILEOP => ext(file_op_writable(arg, mem)),
         port::NETWRITEV => ext(vec![at(offset_of!(NetBatch, ret), 4)]),
         port::NETMTU => ext(vec![at(0, size_of::<NetMtu>())]),
+        // No receive interrupt here: a setup is checked and refused, a kick finds no ring.
+        port::NETRING => ext(vec![at(offset_of!(NetRing, ret), 4)]),
         port::NETREADV => {
             // `ret`, and per entry (at most NET_BATCH_MAX) its `len` and its buffer.
             let table = get_u64(mem, arg.wrapping_add(offset_of!(NetBatch, frames) as u64)).unwrap_or(0);
@@ -760,6 +763,12 @@ impl Harness {
                 let count = get_u32(&self.pre, arg.wrapping_add(offset_of!(NetBatch, count) as u64)).unwrap_or(0);
                 if !(ret == -1 || (ret >= 0 && ret as u32 <= count)) {
                     return Err(format!("port {port:#x}: ret {ret} for {count} frames"));
+                }
+            }
+            port::NETRING => {
+                let ret = get_i32(post, arg.wrapping_add(offset_of!(NetRing, ret) as u64)).unwrap_or(0);
+                if ret != -libc::ENODEV {
+                    return Err(format!("NETRING without a receive interrupt: ret {ret}"));
                 }
             }
             port::NETWRITE | port::NETREAD => {

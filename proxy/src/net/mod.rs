@@ -5,7 +5,10 @@
 //! Contract with the kernel (ARCHITECTURE.md "Host networking", "Receive interrupt"): one
 //! frame per `NETWRITE`/`NETREAD`, a batch per `NETWRITEV`/`NETREADV`; after `NETINFO` the
 //! proxy raises vector 0x2B on vCPU 0 once when a frame waits, and again only after a
-//! `NETREAD` found nothing or a `NETREADV` filled fewer buffers than it offered.
+//! `NETREAD` found nothing or a `NETREADV` filled fewer buffers than it offered. With the
+//! descriptor rings ([`ring`], `NETRING`) the receive thread fills the guest's receive ring
+//! itself and announces frames only when the guest asked for it (`rx_want_signal`); the
+//! fast channel's poller sends what the guest publishes in the transmit ring.
 
 pub mod capture;
 pub mod frames;
@@ -13,15 +16,18 @@ mod handshake;
 pub mod irq;
 mod passt;
 mod probe;
+pub mod ring;
 mod tap;
 
 use std::cell::RefCell;
 use std::mem::offset_of;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, Once, OnceLock};
 
 use hermit_interface::header::{self, offset, HeaderExt};
 use hermit_interface::hypercall::{NetBatch, NetFrame, NetMtu, NetRead, NetWrite, NET_BATCH_MAX, NET_MTU_MAX};
+use hermit_interface::netring::{NetRing, NETRING_KICK, NETRING_SETUP};
 
 use crate::config::{Config, Netif};
 use crate::guest::{GuestError, GuestRam};
@@ -29,6 +35,7 @@ use crate::host::Host;
 use crate::hypercall::field;
 use frames::{StreamDecoder, MAX_FRAME, MIN_FRAME};
 use irq::RxIrq;
+use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
 
 /// Where the guest's frames go.
 enum Backend {
@@ -56,6 +63,16 @@ pub struct Nic {
     notify: OnceLock<(GuestRam, u64)>,
     /// What `NETMTU` reports: the tap's MTU (passt: [`NET_MTU_MAX`]), at most that.
     mtu: u32,
+    /// The descriptor rings, once the guest announced them (`NETRING`).
+    ring: OnceLock<ring::Ring>,
+    /// Guest RAM, for the receive thread in ring mode (set with the ring).
+    ram: OnceLock<GuestRam>,
+    /// Announcements that raised the interrupt, and those a polling guest core took from
+    /// `net_rx_signal` alone (for `HERMIT_VERBOSE`).
+    announced: [std::sync::atomic::AtomicU64; 2],
+    /// Wakes the receive thread in ring mode when the proxy queued a frame of its own
+    /// ([`handshake`]); created before the system-call filter (passt only).
+    wake: Option<EventFd>,
 }
 
 impl Nic {
@@ -95,6 +112,12 @@ impl Nic {
             Backend::Tap(fd) => tap::mtu(fd.as_raw_fd()),
             Backend::Stream { .. } => NET_MTU_MAX,
         };
+        let wake = match &backend {
+            Backend::Tap(_) => None,
+            Backend::Stream { .. } => {
+                Some(EventFd::new(EFD_NONBLOCK).map_err(|e| format!("cannot create an eventfd for the network: {e}"))?)
+            }
+        };
         Ok(Some(Nic {
             backend,
             mac,
@@ -105,12 +128,17 @@ impl Nic {
             capture,
             notify: OnceLock::new(),
             mtu: mtu.clamp(576, NET_MTU_MAX),
+            ring: OnceLock::new(),
+            ram: OnceLock::new(),
+            announced: Default::default(),
+            wake,
         }))
     }
 
     /// A NIC over `fd`: a datagram socket stands in for a tap, a stream socket for passt.
     #[cfg(test)]
     pub(crate) fn over_socket(fd: OwnedFd, stream: bool, mac: [u8; 6]) -> Nic {
+        let wake = stream.then(|| EventFd::new(EFD_NONBLOCK).expect("an eventfd"));
         let backend = if stream {
             Backend::Stream {
                 fd,
@@ -131,6 +159,10 @@ impl Nic {
             capture: None,
             notify: OnceLock::new(),
             mtu: 1500,
+            ring: OnceLock::new(),
+            ram: OnceLock::new(),
+            announced: Default::default(),
+            wake,
         }
     }
 
@@ -235,6 +267,13 @@ impl Nic {
 
     /// Raises the receive interrupt for a frame the proxy queued itself, if it is armed.
     fn raise_if_armed(&self) {
+        if self.ring.get().is_some() {
+            // The receive thread puts it into the ring.
+            if let Some(wake) = &self.wake {
+                let _ = wake.write(1);
+            }
+            return;
+        }
         let Some(irq) = self.irq.get() else { return };
         let mut armed = self.armed.lock().expect("rx arm");
         if *armed {
@@ -248,16 +287,18 @@ impl Nic {
     /// before the count is read, and the kernel decrements the count before it reads the
     /// signal a last time: one of the two sees the other.
     fn announce(&self, irq: &RxIrq) {
-        use std::sync::atomic::{fence, Ordering};
+        use std::sync::atomic::fence;
         if let Some((ram, at)) = self.notify.get() {
             if let (Ok(signal), Ok(polling)) = (ram.atomic_u32(*at), ram.atomic_u32(*at + 4)) {
                 signal.store(1, Ordering::SeqCst);
                 fence(Ordering::SeqCst);
                 if polling.load(Ordering::SeqCst) != 0 {
+                    self.announced[1].fetch_add(1, Ordering::Relaxed);
                     return;
                 }
             }
         }
+        self.announced[0].fetch_add(1, Ordering::Relaxed);
         irq.raise();
     }
 
@@ -290,9 +331,12 @@ impl Nic {
         loop {
             {
                 let mut armed = self.armed.lock().expect("rx arm");
-                while !*armed {
+                while !*armed && self.ring.get().is_none() {
                     armed = self.rearmed.wait(armed).expect("rx arm");
                 }
+            }
+            if let Some(ring) = self.ring.get() {
+                return self.watch_ring(ring, irq);
             }
             if !self.buffered() {
                 let mut pfd = libc::pollfd { fd: self.fd(), events: libc::POLLIN, revents: 0 };
@@ -308,6 +352,188 @@ impl Nic {
             self.announce(irq);
         }
     }
+}
+
+impl Nic {
+    /// The receive thread in ring mode: fills the guest's receive ring while frames wait
+    /// and it has room, announces them when the guest asked, waits in `poll` when the
+    /// device is empty and sleeps briefly (20 us, doubling up to 1 ms) while the ring is
+    /// full. A bad ring ends the run.
+    fn watch_ring(&self, ring: &ring::Ring, irq: &RxIrq) {
+        if let Err(e) = self.serve_ring(ring, irq) {
+            ring_fatal(&e);
+        }
+    }
+
+    fn serve_ring(&self, ring: &ring::Ring, irq: &RxIrq) -> Result<(), GuestError> {
+        let Some(ram) = self.ram.get() else { return Ok(()) };
+        let mut nap = RING_FULL_NAP;
+        loop {
+            let (got, full, signal) = ring.fill_rx(|addr, cap| self.receive_into(ram, addr, cap))?;
+            if signal {
+                self.announce(irq);
+            }
+            if full {
+                std::thread::sleep(nap);
+                nap = (nap * 2).min(RING_FULL_NAP_MAX);
+                continue;
+            }
+            nap = RING_FULL_NAP;
+            if got > 0 || self.buffered() {
+                continue;
+            }
+            // The device, and the proxy's own frames (passt: `wake`).
+            let wake = self.wake.as_ref().map_or(-1, |w| w.as_raw_fd());
+            let mut pfd = [
+                libc::pollfd { fd: self.fd(), events: libc::POLLIN, revents: 0 },
+                libc::pollfd { fd: wake, events: libc::POLLIN, revents: 0 },
+            ];
+            // SAFETY: two valid pollfds (a negative descriptor is ignored).
+            while unsafe { libc::poll(pfd.as_mut_ptr(), 2, -1) } < 0 {}
+            if pfd[1].revents & libc::POLLIN != 0 {
+                let _ = self.wake.as_ref().map(EventFd::read);
+            }
+            if pfd[0].revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0
+                && pfd[0].revents & libc::POLLIN == 0
+            {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Receives one frame into the guest buffer at `addr` of `cap` bytes: straight from the
+    /// tap with one `read`, through the proxy's buffer from passt's stream. Its length (a
+    /// longer frame is cut to the buffer), or `None` when none waits.
+    fn receive_into(&self, ram: &GuestRam, addr: u64, cap: u32) -> Result<Option<u32>, GuestError> {
+        let n = match &self.backend {
+            Backend::Tap(fd) => match ram.read_fd_phys(addr, u64::from(cap), fd.as_raw_fd())? {
+                Ok(n) if n > 0 => n,
+                _ => return Ok(None),
+            },
+            Backend::Stream { .. } => {
+                let got = FRAME.with(|buf| {
+                    let mut buf = buf.borrow_mut();
+                    let n = self.receive(&mut buf)?;
+                    self.capture(&buf[..n]);
+                    let n = n.min(cap as usize);
+                    Some(ram.write_bytes(addr, &buf[..n]).map(|()| n))
+                });
+                return got.transpose().map(|n| n.map(|n| n as u32));
+            }
+        };
+        if self.capture.is_some() {
+            let mut frame = vec![0u8; n];
+            ram.read_bytes(addr, &mut frame)?;
+            self.capture(&frame);
+        }
+        Ok(Some(n as u32))
+    }
+
+    /// Sends what the guest published in the transmit ring (`wait`: also if another thread
+    /// is at it, see [`ring::Ring::drain_tx`]); the entries taken.
+    fn drain_ring(&self, ring: &ring::Ring, wait: bool) -> Result<u32, GuestError> {
+        FRAME.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            ring.drain_tx(wait, &mut buf, |frame| {
+                let ok = self.send(frame);
+                if ok {
+                    self.capture(frame);
+                }
+                ok
+            })
+        })
+    }
+}
+
+/// First nap of the receive thread while the guest's receive ring is full.
+const RING_FULL_NAP: std::time::Duration = std::time::Duration::from_micros(20);
+/// Longest such nap.
+const RING_FULL_NAP_MAX: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// Ends the run for a bad ring found outside a hypercall (the receive thread).
+fn ring_fatal(e: &GuestError) -> ! {
+    eprintln!("proxy: {e}; stopping the guest");
+    crate::host::end(1)
+}
+
+/// `NETRING` (extension): `NETRING_SETUP` checks and takes the guest's ring area (`ret`
+/// -`EBUSY` for a second one, -`ENODEV` without a NIC or its receive interrupt: the guest
+/// keeps the batched calls); `NETRING_KICK` sends what waits in the transmit ring. Another
+/// operation, or a bad area, stops the guest.
+pub fn netring(host: &Host, arg: u64) -> Result<(), GuestError> {
+    let op: u32 = host.ram.read(field(arg, offset_of!(NetRing, op)))?;
+    let nic = host.net.get();
+    let ret = match op {
+        NETRING_SETUP => {
+            let slots: u32 = host.ram.read(field(arg, offset_of!(NetRing, slots)))?;
+            let gpa: u64 = host.ram.read(field(arg, offset_of!(NetRing, gpa)))?;
+            let buf: u32 = host.ram.read(field(arg, offset_of!(NetRing, buf)))?;
+            let ring = ring::Ring::new(&host.ram, gpa, slots, buf)?;
+            match nic {
+                Some(nic) if nic.irq.get().is_some() => {
+                    if nic.ring.get().is_some() {
+                        -libc::EBUSY
+                    } else {
+                        ring.start()?;
+                        let _ = nic.ram.set(host.ram.clone());
+                        let _ = nic.ring.set(ring);
+                        // Wake the receive thread if it waits to be re-armed: it moves to
+                        // the ring (or starts now, if NETINFO did not start it).
+                        *nic.armed.lock().expect("rx arm") = true;
+                        nic.rearmed.notify_one();
+                        nic.start_watcher();
+                        0
+                    }
+                }
+                _ => -libc::ENODEV,
+            }
+        }
+        NETRING_KICK => match nic.and_then(|nic| Some((nic, nic.ring.get()?))) {
+            Some((nic, ring)) => {
+                ring.stats.kicks.fetch_add(1, Ordering::Relaxed);
+                let n = nic.drain_ring(ring, true)?;
+                ring.stats.tx_kicked.fetch_add(u64::from(n), Ordering::Relaxed);
+                ring.add_activity(n);
+                0
+            }
+            None => -libc::ENODEV,
+        },
+        other => return Err(GuestError::Invalid(format!("unknown NETRING operation {other}"))),
+    };
+    host.ram.write(field(arg, offset_of!(NetRing, ret)), ret)
+}
+
+/// For the fast channel's poller, at every scan: sends what the guest published in the
+/// transmit ring. Returns the frames the rings moved since the last scan (these, those the
+/// receive thread received or sent, those kicks sent): the poller counts them as served
+/// requests, so a busy network keeps it polling as the batched calls did (0 at once
+/// without a ring). A bad ring ends the run.
+pub fn poll_tx(host: &Host) -> u32 {
+    let Some(nic) = host.net.get() else { return 0 };
+    let Some(ring) = nic.ring.get() else { return 0 };
+    let moved = ring.take_activity();
+    if !ring.tx_waiting() {
+        return moved;
+    }
+    match nic.drain_ring(ring, false) {
+        Ok(n) => {
+            ring.stats.tx_polled.fetch_add(u64::from(n), Ordering::Relaxed);
+            moved + n
+        }
+        Err(e) => host.fatal(&e.to_string()),
+    }
+}
+
+/// The rings' line for `HERMIT_VERBOSE`, if the guest used them.
+pub fn ring_summary(host: &Host) -> Option<String> {
+    let nic = host.net.get()?;
+    let [irq, polled] = &nic.announced;
+    Some(format!(
+        "{} ({} by the receive interrupt, {} to a polling guest core)",
+        nic.ring.get()?.summary(),
+        irq.load(Ordering::Relaxed),
+        polled.load(Ordering::Relaxed)
+    ))
 }
 
 /// How long a SYN-ACK may wait for passt to read it before the handshake's ACK is given to
@@ -646,6 +872,70 @@ mod tests {
         nic.announce(irq);
         assert_eq!(signal.load(Ordering::SeqCst), 1);
         assert_eq!(event.read().unwrap(), 1);
+    }
+
+    /// Writes a `NETRING` request at [`REQ`].
+    fn ring_request(host: &Host, op: u32, gpa: u64, slots: u32, buf: u32) -> i32 {
+        host.ram.write(field(REQ, offset_of!(NetRing, op)), op).unwrap();
+        host.ram.write(field(REQ, offset_of!(NetRing, slots)), slots).unwrap();
+        host.ram.write(field(REQ, offset_of!(NetRing, gpa)), gpa).unwrap();
+        host.ram.write(field(REQ, offset_of!(NetRing, buf)), buf).unwrap();
+        host.ram.write(field(REQ, offset_of!(NetRing, ret)), 7i32).unwrap();
+        let served = netring(host, REQ);
+        served.map(|()| host.ram.read::<i32>(field(REQ, offset_of!(NetRing, ret))).unwrap()).unwrap_or(i32::MIN)
+    }
+
+    #[test]
+    fn rings_carry_frames_both_ways() {
+        use hermit_interface::netring::{control, Layout};
+        use std::sync::atomic::Ordering;
+        use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
+        const AREA: u64 = 0x40_0000;
+        let (ours, peer) = UnixDatagram::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        peer.set_nonblocking(true).unwrap();
+        let nic = Nic::over_socket(ours.into(), false, [2, 0, 0, 0, 0, 9]);
+        // Without a receive interrupt the rings are refused (the guest keeps the batches).
+        let host = host(Some(nic));
+        assert_eq!(ring_request(&host, NETRING_SETUP, AREA, 16, 2048), -libc::ENODEV);
+        let event = EventFd::new(EFD_NONBLOCK).unwrap();
+        let nic = host.net.get().unwrap();
+        nic.set_irq(RxIrq::from_event(event.try_clone().unwrap()));
+        // A bad area stops the guest; a good one is taken once.
+        assert_eq!(ring_request(&host, NETRING_SETUP, AREA + 8, 16, 2048), i32::MIN);
+        assert_eq!(ring_request(&host, 9, AREA, 16, 2048), i32::MIN);
+        let word = |offset| host.ram.atomic_u32(AREA + offset).unwrap();
+        word(control::RX_WANT_SIGNAL).store(1, Ordering::SeqCst);
+        assert_eq!(ring_request(&host, NETRING_SETUP, AREA, 16, 2048), 0);
+        assert_eq!(ring_request(&host, NETRING_SETUP, AREA, 16, 2048), -libc::EBUSY);
+        let layout = Layout::new(16, 2048).unwrap();
+        // Host to guest: the receive thread puts the frame into the ring and, as the guest
+        // asked, raises the interrupt (no core polls).
+        peer.send(&frame(70, 3)).unwrap();
+        let start = std::time::Instant::now();
+        while word(control::RX_PROD).load(Ordering::Acquire) == 0 {
+            assert!(start.elapsed().as_secs() < 10, "no frame in the receive ring");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(host.ram.read::<u32>(AREA + layout.rx_len_at(0)).unwrap(), 70);
+        let mut back = vec![0u8; 70];
+        host.ram.read_bytes(AREA + layout.rx_buf_at(0), &mut back).unwrap();
+        assert_eq!(back, frame(70, 3));
+        while event.read().is_err() {
+            assert!(start.elapsed().as_secs() < 10, "no interrupt");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(word(control::RX_WANT_SIGNAL).load(Ordering::SeqCst), 0, "the request was taken");
+        // Guest to host: a published frame goes out with a kick.
+        host.ram.write(AREA + layout.tx_len_at(0), 60u32).unwrap();
+        host.ram.write_bytes(AREA + layout.tx_buf_at(0), &frame(60, 4)).unwrap();
+        word(control::TX_PROD).store(1, Ordering::Release);
+        assert_eq!(ring_request(&host, NETRING_KICK, 0, 0, 0), 0);
+        assert_eq!(word(control::TX_CONS).load(Ordering::Acquire), 1);
+        let mut got = vec![0u8; 2048];
+        assert_eq!(peer.recv(&mut got).unwrap(), 60);
+        assert_eq!(&got[..60], &frame(60, 4)[..]);
+        assert!(ring_summary(&host).unwrap().starts_with("network rings: 1 frames sent"));
     }
 
     #[test]

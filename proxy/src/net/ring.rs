@@ -1,0 +1,368 @@
+//! The host side of the NIC's descriptor rings (`hermit_interface::netring`): the transmit
+//! consumer (the fast channel's poller, or a kick) and the receive producer (the network
+//! receive thread), both treating every index and length in guest memory as hostile.
+
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use hermit_interface::netring::{control, pending, Layout};
+
+use crate::guest::{GuestError, GuestRam};
+
+use super::frames::MIN_FRAME;
+
+/// What the rings did, for `HERMIT_VERBOSE`'s summary (and the tests that check that the
+/// rings carried the traffic).
+#[derive(Debug, Default)]
+pub struct RingStats {
+    /// Frames taken from the transmit ring by the poller's scans.
+    pub tx_polled: AtomicU64,
+    /// Frames taken from the transmit ring by kicks.
+    pub tx_kicked: AtomicU64,
+    /// Kicks.
+    pub kicks: AtomicU64,
+    /// Transmit entries dropped (too short, or refused by the device).
+    pub tx_dropped: AtomicU64,
+    /// Frames put into the receive ring.
+    pub rx: AtomicU64,
+    /// Times the receive ring was full when a frame waited.
+    pub rx_full: AtomicU64,
+    /// Announcements (the guest had asked for one: `rx_want_signal`).
+    pub signals: AtomicU64,
+}
+
+/// One announced ring area.
+pub struct Ring {
+    ram: GuestRam,
+    gpa: u64,
+    layout: Layout,
+    /// The transmit consumer index: the proxy's own copy (the shared word is only written).
+    tx_cons: Mutex<u32>,
+    /// The receive producer index, likewise (one thread produces).
+    rx_prod: Mutex<u32>,
+    /// Frames moved by other threads than the poller (received, or sent by a kick) since
+    /// the poller last looked ([`Ring::take_activity`]).
+    activity: AtomicU32,
+    /// Counters.
+    pub stats: RingStats,
+}
+
+/// A ring error: the guest broke the protocol.
+fn bad(what: String) -> GuestError {
+    GuestError::Invalid(format!("bad network ring: {what}"))
+}
+
+impl Ring {
+    /// Checks an area the guest announced (`NETRING_SETUP`): a valid layout, 4 KiB-aligned,
+    /// entirely in guest RAM. The indices start at 0.
+    pub fn new(ram: &GuestRam, gpa: u64, slots: u32, buf: u32) -> Result<Ring, GuestError> {
+        let layout = Layout::new(slots, buf).ok_or_else(|| {
+            bad(format!("{slots} entries of {buf} bytes (a power of two of entries, 64-byte buffers)"))
+        })?;
+        if !gpa.is_multiple_of(hermit_interface::PAGE_SIZE) {
+            return Err(bad(format!("area at unaligned address {gpa:#x}")));
+        }
+        ram.check(gpa, layout.size)?;
+        let ring = Ring {
+            ram: ram.clone(),
+            gpa,
+            layout,
+            tx_cons: Mutex::new(0),
+            rx_prod: Mutex::new(0),
+            activity: AtomicU32::new(0),
+            stats: RingStats::default(),
+        };
+        Ok(ring)
+    }
+
+    /// Takes the area into use: the shared copies of the proxy's indices start at 0.
+    pub fn start(&self) -> Result<(), GuestError> {
+        self.word(control::TX_CONS)?.store(0, Ordering::Release);
+        self.word(control::RX_PROD)?.store(0, Ordering::Release);
+        Ok(())
+    }
+
+    fn word(&self, offset: u64) -> Result<&AtomicU32, GuestError> {
+        self.ram.atomic_u32(self.gpa + offset)
+    }
+
+    /// Whether published transmit frames wait (one load; for the poller's scans).
+    pub fn tx_waiting(&self) -> bool {
+        let Ok(prod) = self.word(control::TX_PROD) else { return false };
+        let Ok(cons) = self.tx_cons.try_lock() else { return false };
+        prod.load(Ordering::Acquire) != *cons
+    }
+
+    /// Sends every frame published in the transmit ring with `send` (false: the device
+    /// dropped it), in order, storing the consumer index after each; how many entries were
+    /// taken. With `wait` false (the poller's scans) nothing is done while another thread
+    /// drains (it takes what was published before it stops); a kick waits for it.
+    pub fn drain_tx(&self, wait: bool, buf: &mut [u8], mut send: impl FnMut(&[u8]) -> bool) -> Result<u32, GuestError> {
+        let mut cons = if wait {
+            self.tx_cons.lock().unwrap_or_else(|e| e.into_inner())
+        } else {
+            match self.tx_cons.try_lock() {
+                Ok(cons) => cons,
+                Err(_) => return Ok(0),
+            }
+        };
+        let (prod_word, cons_word) = (self.word(control::TX_PROD)?, self.word(control::TX_CONS)?);
+        let slots = self.layout.slots;
+        // One pass over what is published now (a guest that keeps publishing cannot hold
+        // the thread here; what comes later is taken at the next scan or kick).
+        let prod = prod_word.load(Ordering::Acquire);
+        let n = pending(prod, *cons, slots).ok_or_else(|| {
+            bad(format!("transmit producer index {prod} is not within {slots} entries of the consumer's {}", *cons))
+        })?;
+        for _ in 0..n {
+            let len = self.ram.read::<u32>(self.gpa + self.layout.tx_len_at(*cons))?;
+            if len > self.layout.buf {
+                return Err(bad(format!("a transmit frame of {len} bytes in a {}-byte buffer", self.layout.buf)));
+            }
+            let len = len as usize;
+            let frame = &mut buf[..len];
+            self.ram.read_bytes(self.gpa + self.layout.tx_buf_at(*cons), frame)?;
+            if len < MIN_FRAME || !send(frame) {
+                self.stats.tx_dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            *cons = cons.wrapping_add(1);
+            cons_word.store(*cons, Ordering::Release);
+        }
+        Ok(n)
+    }
+
+    /// Counts `frames` moved by another thread than the poller.
+    pub fn add_activity(&self, frames: u32) {
+        if frames > 0 {
+            self.activity.fetch_add(frames, Ordering::Relaxed);
+        }
+    }
+
+    /// Frames moved by other threads since the last call: the poller counts them as work,
+    /// as it counted each batched call (the network is busy, stay on the CPU).
+    pub fn take_activity(&self) -> u32 {
+        if self.activity.load(Ordering::Relaxed) == 0 {
+            return 0;
+        }
+        self.activity.swap(0, Ordering::Relaxed)
+    }
+
+    /// Free receive entries: the guest's consumer index is checked against ours.
+    pub fn rx_room(&self) -> Result<u32, GuestError> {
+        let prod = *self.rx_prod.lock().unwrap_or_else(|e| e.into_inner());
+        let cons = self.word(control::RX_CONS)?.load(Ordering::Acquire);
+        let slots = self.layout.slots;
+        let used = pending(prod, cons, slots).ok_or_else(|| {
+            bad(format!("receive consumer index {cons} is not within {slots} entries of the producer's {prod}"))
+        })?;
+        Ok(slots - used)
+    }
+
+    /// Fills free receive entries with `receive(buffer address, its size)` (the frame's
+    /// length, at most the size, or `None` when none waits), publishing each; then, if the
+    /// guest asked for it, takes `rx_want_signal`. Returns the frames published, whether the
+    /// ring filled up (a frame may still wait) and whether the guest must be told.
+    pub fn fill_rx(
+        &self,
+        mut receive: impl FnMut(u64, u32) -> Result<Option<u32>, GuestError>,
+    ) -> Result<(u32, bool, bool), GuestError> {
+        let mut room = self.rx_room()?;
+        let mut prod = self.rx_prod.lock().unwrap_or_else(|e| e.into_inner());
+        let prod_word = self.word(control::RX_PROD)?;
+        let mut got = 0;
+        while room > 0 {
+            let Some(len) = receive(self.gpa + self.layout.rx_buf_at(*prod), self.layout.buf)? else { break };
+            self.ram.write(self.gpa + self.layout.rx_len_at(*prod), len.min(self.layout.buf))?;
+            *prod = prod.wrapping_add(1);
+            prod_word.store(*prod, Ordering::Release);
+            room -= 1;
+            got += 1;
+        }
+        drop(prod);
+        let full = room == 0;
+        if full {
+            self.stats.rx_full.fetch_add(1, Ordering::Relaxed);
+        }
+        self.stats.rx.fetch_add(u64::from(got), Ordering::Relaxed);
+        self.add_activity(got);
+        // Publish, full fence, then look at the guest's request (it stores the request,
+        // fences and looks at the producer index): one of the two sees the other.
+        fence(Ordering::SeqCst);
+        let want = self.word(control::RX_WANT_SIGNAL)?;
+        let signal = got > 0 && want.load(Ordering::SeqCst) != 0 && want.swap(0, Ordering::SeqCst) != 0;
+        if signal {
+            self.stats.signals.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok((got, full, signal))
+    }
+
+    /// One line for `HERMIT_VERBOSE`.
+    pub fn summary(&self) -> String {
+        let s = &self.stats;
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        format!(
+            "network rings: {} frames sent ({} taken by the poller, {} by {} kicks, {} dropped), {} frames \
+             received ({} times the ring was full), {} announcements",
+            n(&s.tx_polled) + n(&s.tx_kicked),
+            n(&s.tx_polled),
+            n(&s.tx_kicked),
+            n(&s.kicks),
+            n(&s.tx_dropped),
+            n(&s.rx),
+            n(&s.rx_full),
+            n(&s.signals)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hermit_interface::netring::MAX_BUF;
+
+    const RAM: u64 = 16 << 20;
+    const AREA: u64 = 0x10_0000;
+
+    fn ram() -> GuestRam {
+        GuestRam::new(RAM, false).unwrap()
+    }
+
+    fn publish_tx(ram: &GuestRam, ring: &Ring, index: u32, frame: &[u8]) {
+        ram.write(AREA + ring.layout.tx_len_at(index), frame.len() as u32).unwrap();
+        ram.write_bytes(AREA + ring.layout.tx_buf_at(index), frame).unwrap();
+        ram.atomic_u32(AREA + control::TX_PROD).unwrap().store(index + 1, Ordering::Release);
+    }
+
+    #[test]
+    fn areas_are_checked() {
+        let ram = ram();
+        assert!(Ring::new(&ram, AREA, 12, 2048).is_err(), "not a power of two");
+        assert!(Ring::new(&ram, AREA, 16, 1000).is_err(), "buffer too small");
+        assert!(Ring::new(&ram, AREA + 64, 16, 2048).is_err(), "unaligned");
+        assert!(Ring::new(&ram, RAM - 0x1000, 16, 2048).is_err(), "outside RAM");
+        assert!(Ring::new(&ram, !0xfff, 1024, MAX_BUF).is_err(), "wraps");
+        let err = Ring::new(&ram, AREA, 12, 2048).err().unwrap().to_string();
+        assert!(err.starts_with("bad network ring: 12 entries"), "{err}");
+        assert!(Ring::new(&ram, AREA, 16, 2048).is_ok());
+    }
+
+    #[test]
+    fn frames_go_out_in_order_and_bad_ones_are_refused() {
+        let ram = ram();
+        let ring = Ring::new(&ram, AREA, 8, 2048).unwrap();
+        let mut buf = vec![0u8; MAX_BUF as usize];
+        let mut sent = Vec::new();
+        assert_eq!(
+            ring.drain_tx(true, &mut buf, |f| {
+                sent.push(f.to_vec());
+                true
+            })
+            .unwrap(),
+            0
+        );
+        publish_tx(&ram, &ring, 0, &[1; 60]);
+        publish_tx(&ram, &ring, 1, &[2; 10]); // too short: dropped, but consumed
+        publish_tx(&ram, &ring, 2, &[3; 2048]);
+        assert!(ring.tx_waiting());
+        assert_eq!(
+            ring.drain_tx(false, &mut buf, |f| {
+                sent.push(f.to_vec());
+                true
+            })
+            .unwrap(),
+            3
+        );
+        assert_eq!(sent, vec![vec![1; 60], vec![3; 2048]]);
+        assert_eq!(ram.atomic_u32(AREA + control::TX_CONS).unwrap().load(Ordering::Relaxed), 3);
+        assert_eq!(ring.stats.tx_dropped.load(Ordering::Relaxed), 1);
+        assert!(!ring.tx_waiting());
+        // A length beyond the buffer stops the run.
+        ram.write(AREA + ring.layout.tx_len_at(3), 2049u32).unwrap();
+        ram.atomic_u32(AREA + control::TX_PROD).unwrap().store(4, Ordering::Release);
+        assert!(ring.drain_tx(true, &mut buf, |_| true).is_err());
+        // A producer index more than a ring ahead, or behind the consumer, likewise.
+        for prod in [3 + 9, 2, u32::MAX] {
+            ram.atomic_u32(AREA + control::TX_PROD).unwrap().store(prod, Ordering::Release);
+            let err = ring.drain_tx(true, &mut buf, |_| true).unwrap_err().to_string();
+            assert!(err.contains("transmit producer index"), "{err}");
+        }
+    }
+
+    #[test]
+    fn received_frames_are_published_and_announced_once_asked() {
+        let ram = ram();
+        let ring = Ring::new(&ram, AREA, 8, 2048).unwrap();
+        let mut waiting: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 60 + usize::from(i)]).collect();
+        waiting.reverse();
+        let mut receive = |addr: u64, cap: u32| -> Result<Option<u32>, GuestError> {
+            let Some(f) = waiting.pop() else { return Ok(None) };
+            ram.write_bytes(addr, &f[..f.len().min(cap as usize)])?;
+            Ok(Some(f.len() as u32))
+        };
+        // Not asked: published without an announcement; the ring fills at 8.
+        assert_eq!(ring.fill_rx(&mut receive).unwrap(), (8, true, false));
+        assert_eq!(ring.rx_room().unwrap(), 0);
+        assert_eq!(ram.atomic_u32(AREA + control::RX_PROD).unwrap().load(Ordering::Relaxed), 8);
+        assert_eq!(ram.read::<u32>(AREA + ring.layout.rx_len_at(7)).unwrap(), 67);
+        // The guest took three and asked to be told: the next frames are announced, once.
+        ram.atomic_u32(AREA + control::RX_CONS).unwrap().store(3, Ordering::Release);
+        ram.atomic_u32(AREA + control::RX_WANT_SIGNAL).unwrap().store(1, Ordering::SeqCst);
+        assert_eq!(ring.fill_rx(&mut receive).unwrap(), (2, false, true));
+        assert_eq!(ram.read::<u32>(AREA + ring.layout.rx_len_at(9)).unwrap(), 69);
+        assert_eq!(ram.read::<u8>(AREA + ring.layout.rx_buf_at(8)).unwrap(), 8);
+        assert_eq!(ring.fill_rx(&mut receive).unwrap(), (0, false, false));
+        // A consumer index the producer never gave out stops the run.
+        for cons in [11, 1, u32::MAX] {
+            ram.atomic_u32(AREA + control::RX_CONS).unwrap().store(cons, Ordering::Release);
+            let err = ring.fill_rx(&mut receive).unwrap_err().to_string();
+            assert!(err.contains("receive consumer index"), "{err}");
+        }
+    }
+
+    /// Random hostile control words and lengths: every drain and fill either works within
+    /// the ring or fails with a ring error; nothing panics and nothing outside the area is
+    /// touched.
+    #[test]
+    fn hostile_indices_never_panic() {
+        let ram = ram();
+        let ring = Ring::new(&ram, AREA, 16, 1536).unwrap();
+        let mut buf = vec![0u8; MAX_BUF as usize];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let sentinel = AREA + ring.layout.size;
+        ram.write(sentinel, 0xdead_beefu32).unwrap();
+        for _ in 0..20_000 {
+            let r = next();
+            let word = [control::TX_PROD, control::RX_CONS, control::RX_WANT_SIGNAL][(r % 3) as usize];
+            let value = match (r >> 8) % 4 {
+                0 => (r >> 16) as u32,
+                1 => (r >> 16) as u32 % 40,
+                _ => ram.atomic_u32(AREA + word).unwrap().load(Ordering::Relaxed).wrapping_add((r >> 16) as u32 % 5),
+            };
+            ram.atomic_u32(AREA + word).unwrap().store(value, Ordering::SeqCst);
+            let len_at = AREA + ring.layout.tx_len_at((r >> 40) as u32);
+            ram.write(len_at, if r & 0x10 != 0 { (r >> 20) as u32 % 2000 } else { (r >> 20) as u32 }).unwrap();
+            let mut sent = 0usize;
+            match ring.drain_tx(r & 1 != 0, &mut buf, |f| {
+                sent += f.len();
+                true
+            }) {
+                Ok(n) => assert!(n <= 16, "{n} entries"),
+                Err(e) => assert!(e.to_string().starts_with("bad network ring"), "{e}"),
+            }
+            let filled = ring.fill_rx(|addr, cap| {
+                assert!(addr >= AREA + ring.layout.rx_buf && addr + u64::from(cap) <= sentinel);
+                Ok((r & 0x20 != 0).then_some(60))
+            });
+            if let Err(e) = filled {
+                assert!(e.to_string().starts_with("bad network ring"), "{e}");
+            }
+        }
+        assert_eq!(ram.read::<u32>(sentinel).unwrap(), 0xdead_beef);
+    }
+}

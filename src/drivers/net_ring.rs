@@ -1,0 +1,204 @@
+//! The guest side of the NIC's shared-memory descriptor rings (`hermit_interface::netring`,
+//! offered with [`header::FEATURE_NET_RING`]): frames move through guest memory, and a host
+//! call is made only when the loader's side sleeps.
+//!
+//! Transmit: a frame is copied into the next entry's buffer and published with the producer
+//! index; the fast channel's poller sends it without the guest waiting. After publishing, a
+//! full fence and a look at the channel's `host_state`: if the poller is not polling, a kick
+//! (`NETRING_KICK`, through the channel or the port) makes the loader send what waits. A
+//! poller that was descheduled while it said it polls (a busy host) is caught by
+//! [`tx_watchdog`]: frames that wait longer than [`TX_STALL_NS`] are kicked.
+//!
+//! Receive: the loader writes frames into the receive ring; the guest copies them out with
+//! no host call. When it finds the ring empty it sets `rx_want_signal`, fences and looks
+//! once more; the loader announces the next frames (`net_rx_signal`, the receive interrupt)
+//! only while that word is set.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+
+use hermit_interface::header;
+use hermit_interface::hypercall::port;
+use hermit_interface::netring::{control, pending, Layout, NetRing, NETRING_KICK, NETRING_SETUP};
+
+/// How long published transmit frames may wait for a poller that says it polls before the
+/// guest kicks (a poller descheduled by a busy host; a running one takes them within a
+/// microsecond or two).
+const TX_STALL_NS: u64 = 20_000;
+
+/// The transmit ring's area for [`tx_watchdog`] (0: no rings).
+static TX_AREA: AtomicU64 = AtomicU64::new(0);
+/// TSC when frames were last published without a kick (0: nothing to watch).
+static TX_PUBLISHED_AT: AtomicU64 = AtomicU64::new(0);
+
+/// The two rings of an announced area.
+pub struct NetRings {
+    base: u64,
+    layout: Layout,
+    /// Our transmit producer index (the shared word is only written).
+    tx_prod: u32,
+    /// Our receive consumer index, likewise.
+    rx_cons: u32,
+}
+
+/// The control word at `offset` of the area at `base`.
+fn word(base: u64, offset: u64) -> &'static AtomicU32 {
+    // SAFETY: `base` is an announced ring area, never freed, whose control page holds
+    // naturally aligned `u32` words at the `control` offsets; both sides access them only
+    // atomically.
+    unsafe { AtomicU32::from_ptr((base + offset) as *mut u32) }
+}
+
+/// Asks the loader to send what waits in the transmit ring.
+fn kick() {
+    let mut req = NetRing { op: NETRING_KICK, ..Default::default() };
+    super::hypercall::call(port::NETRING, &mut req);
+}
+
+impl NetRings {
+    /// Allocates and announces rings whose buffers hold `frame` bytes, if the loader offers
+    /// them; `None` otherwise (the caller keeps the batched calls).
+    pub fn new(frame: usize) -> Option<Self> {
+        if !super::hypercall::has_feature(header::FEATURE_NET_RING) {
+            return None;
+        }
+        let buf = u32::try_from(frame.next_multiple_of(64)).ok()?.max(hermit_interface::netring::MIN_BUF);
+        // Enough entries for a 256 KiB TCP window of full frames.
+        let slots = if buf > 4096 { 128 } else { 256 };
+        let layout = Layout::new(slots, buf)?;
+        let bytes = usize::try_from(layout.size).ok()?;
+        let alloc_layout = core::alloc::Layout::from_size_align(bytes, 4096).ok()?;
+        // SAFETY: a non-zero-sized layout; the area lives for the rest of the run (the loader
+        // writes into it from now on).
+        let area = unsafe { alloc::alloc::alloc_zeroed(alloc_layout) };
+        if area.is_null() {
+            log::warn!("net: no memory for the descriptor rings, using batched calls");
+            return None;
+        }
+        let base = area as u64;
+        // Frames are announced from the first one on.
+        word(base, control::RX_WANT_SIGNAL).store(1, Ordering::SeqCst);
+        let mut req = NetRing { op: NETRING_SETUP, slots, gpa: base, buf, ret: 0 };
+        super::hypercall::call(port::NETRING, &mut req);
+        let ret = req.ret;
+        if ret != 0 {
+            log::info!("net: the loader refused the descriptor rings ({ret}), using batched calls");
+            // SAFETY: allocated above with this layout; the loader did not take it.
+            unsafe { alloc::alloc::dealloc(area, alloc_layout) };
+            return None;
+        }
+        TX_AREA.store(base, Ordering::Release);
+        log::info!("net: descriptor rings of {slots} x {buf} bytes at {base:#x}");
+        Some(Self { base, layout, tx_prod: 0, rx_cons: 0 })
+    }
+
+    /// Publishes `frames` in the transmit ring (kicking the loader when the ring is full or
+    /// its poller does not poll); how many were published (a frame longer than a buffer,
+    /// or one that finds the ring full even after a kick, is dropped).
+    pub fn send(&mut self, frames: &[Vec<u8>]) -> usize {
+        tx_watchdog();
+        let prod_word = word(self.base, control::TX_PROD);
+        let cons_word = word(self.base, control::TX_CONS);
+        let mut sent = 0;
+        for frame in frames {
+            if frame.len() > self.layout.buf as usize {
+                continue;
+            }
+            let room =
+                |prod| pending(prod, cons_word.load(Ordering::Acquire), self.layout.slots) != Some(self.layout.slots);
+            if !room(self.tx_prod) {
+                kick();
+                if !room(self.tx_prod) {
+                    continue;
+                }
+            }
+            let at = self.base + self.layout.tx_buf_at(self.tx_prod);
+            // SAFETY: the entry is free (the loader consumed it: its index is behind ours by
+            // less than a ring), so the loader does not read its buffer or length until we
+            // publish; both lie inside the area (`Layout`), and the frame fits the buffer.
+            unsafe {
+                core::ptr::copy_nonoverlapping(frame.as_ptr(), at as *mut u8, frame.len());
+                ((self.base + self.layout.tx_len_at(self.tx_prod)) as *mut u32).write_volatile(frame.len() as u32);
+            }
+            self.tx_prod = self.tx_prod.wrapping_add(1);
+            prod_word.store(self.tx_prod, Ordering::Release);
+            sent += 1;
+        }
+        if sent > 0 {
+            // Publish, full fence, then look whether the poller polls (it stores PARKED,
+            // fences and scans once more before it parks).
+            fence(Ordering::SeqCst);
+            if super::hypercall::host_polling() {
+                TX_PUBLISHED_AT.store(crate::arch::rdtsc(), Ordering::Relaxed);
+            } else {
+                kick();
+            }
+        }
+        sent
+    }
+
+    /// Takes up to `max` received frames onto `out`; how many. Fewer than `max` means that
+    /// the ring is empty and the loader will announce the next frame.
+    pub fn receive(&mut self, max: usize, out: &mut VecDeque<Vec<u8>>) -> usize {
+        let prod_word = word(self.base, control::RX_PROD);
+        let want = word(self.base, control::RX_WANT_SIGNAL);
+        let mut got = 0;
+        loop {
+            let prod = prod_word.load(Ordering::Acquire);
+            // A producer index more than a ring ahead is impossible: treat it as empty.
+            let waiting = pending(prod, self.rx_cons, self.layout.slots).unwrap_or(0) as usize;
+            for _ in 0..waiting.min(max - got) {
+                // SAFETY: a published entry (behind the producer index), inside the area;
+                // the loader does not touch it until we move the consumer index past it.
+                let frame = unsafe {
+                    let len = ((self.base + self.layout.rx_len_at(self.rx_cons)) as *const u32).read_volatile();
+                    let len = len.min(self.layout.buf) as usize;
+                    let at = (self.base + self.layout.rx_buf_at(self.rx_cons)) as *const u8;
+                    core::slice::from_raw_parts(at, len).to_vec()
+                };
+                out.push_back(frame);
+                self.rx_cons = self.rx_cons.wrapping_add(1);
+                got += 1;
+            }
+            if waiting > 0 {
+                word(self.base, control::RX_CONS).store(self.rx_cons, Ordering::Release);
+            }
+            if got >= max {
+                return got;
+            }
+            // Empty: ask to be told, full fence, look once more (the loader publishes,
+            // fences and then takes the request).
+            if want.load(Ordering::Relaxed) != 0 {
+                return got;
+            }
+            want.store(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            if prod_word.load(Ordering::SeqCst) == self.rx_cons {
+                return got;
+            }
+        }
+    }
+}
+
+/// Kicks the loader if frames published without a kick have waited longer than
+/// [`TX_STALL_NS`] (its poller said it polls, then lost its CPU). Cheap when nothing waits:
+/// idle cores call it at every turn of their spin.
+pub fn tx_watchdog() {
+    let at = TX_PUBLISHED_AT.load(Ordering::Relaxed);
+    if at == 0 {
+        return;
+    }
+    let now = crate::arch::rdtsc();
+    if now.wrapping_sub(at) < crate::time::clock().ns_to_cycles(TX_STALL_NS) {
+        return;
+    }
+    let base = TX_AREA.load(Ordering::Acquire);
+    let waiting =
+        word(base, control::TX_PROD).load(Ordering::Relaxed) != word(base, control::TX_CONS).load(Ordering::Acquire);
+    if TX_PUBLISHED_AT.compare_exchange(at, if waiting { now } else { 0 }, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        && waiting
+    {
+        kick();
+    }
+}
