@@ -122,6 +122,9 @@ run native "$native/sched" one
 run hermit env HERMIT_CPUS=1 "$proxy" "$hermit/sched" one
 run native "$native/sched" cross
 run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/sched" cross
+# Wake-up latency of a blocked thread on the other core, while that core polls and once halted.
+run native "$native/sched" wake
+run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/sched" wake
 for mode in create parallel; do
 	run native "$native/threads" $mode
 	run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/threads" $mode
