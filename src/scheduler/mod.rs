@@ -10,6 +10,7 @@
 
 mod affinity;
 mod core;
+mod idlespin;
 mod placement;
 mod runqueue;
 mod stacks;
