@@ -21,17 +21,8 @@ pub const DEFAULT_STACK_SIZE: usize = 256 << 10;
 /// Time slice of tasks of equal priority on one core (the original's 10 ms tick).
 pub const TIME_SLICE_NS: u64 = 10_000_000;
 
-/// How long an idle core polls for work before it halts (a halted core needs an IPI), at
-/// most: on a contended host the budget shrinks down to [`IDLE_SPIN_MIN_NS`].
+/// How long an idle core polls for work before it halts (a halted core needs an IPI).
 pub const IDLE_SPIN_NS: u64 = 500_000;
-
-/// The shortest idle poll (`scheduler::idlespin::SpinBudget`).
-pub const IDLE_SPIN_MIN_NS: u64 = 20_000;
-
-/// A gap between two turns of the idle spin longer than this means the host ran something
-/// else on the vCPU's CPU: the core halts at once (`scheduler::idlespin`). Far above the
-/// host's own interrupts (p99 of the OS-noise gaps: 30-35 µs), far below a host time slice.
-pub const IDLE_DESCHEDULED_NS: u64 = 100_000;
 
 /// An idle core stops polling and halts when a core it woke with an IPI has not come up
 /// after this long (`CoreSched::late_wake`): a halted vCPU normally runs again 110-160 µs

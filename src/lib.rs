@@ -60,10 +60,6 @@ mod fspath;
 #[cfg(test)]
 #[path = "drivers/heartbeat.rs"]
 mod heartbeat;
-/// The idle spin's budget and descheduling check, tested on the host.
-#[cfg(test)]
-#[path = "scheduler/idlespin.rs"]
-mod idlespin;
 #[cfg(not(test))]
 mod libc;
 #[cfg(not(test))]

@@ -13,7 +13,6 @@ use alloc::vec::Vec;
 use core::cell::{Cell, UnsafeCell};
 use core::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
-use super::idlespin::{IdleSpin, SpinBudget};
 use super::runqueue::RunQueue;
 use super::task::{Task, TaskRef, WAIT_BLOCKED, WAIT_TIMED_OUT, WAIT_WOKEN};
 use crate::arch::{self, apic, preempt_disable, rdtsc};
@@ -70,8 +69,6 @@ pub struct CoreSched {
     last_steal_scan: Cell<u64>,
     /// TSC at which another core sent this halted core a wake-up IPI; 0 once it is up.
     woken_at: AtomicU64,
-    /// How long the next idle spin may poll, in TSC cycles.
-    spin_budget: Cell<SpinBudget>,
 }
 
 // SAFETY: the `UnsafeCell` and `Cell` fields are only used by the owning core with preemption
@@ -128,10 +125,6 @@ pub fn init_core(id: u32) -> &'static CoreSched {
         deadline: AtomicU64::new(0),
         last_steal_scan: Cell::new(0),
         woken_at: AtomicU64::new(0),
-        spin_budget: Cell::new(SpinBudget::new(
-            crate::time::clock().ns_to_cycles(crate::config::IDLE_SPIN_MIN_NS),
-            crate::time::clock().ns_to_cycles(crate::config::IDLE_SPIN_NS),
-        )),
     }));
     let block = arch::percore();
     block.sched.store(sched as *const CoreSched as u64, Ordering::Release);
@@ -513,12 +506,11 @@ impl CoreSched {
     }
 
     /// The idle loop of the core's boot context: run ready tasks, wake sleepers, poll for a
-    /// while, then halt until an interrupt. The poll ends early when the host took the vCPU
-    /// away meanwhile (and the next polls are shorter, see [`SpinBudget`]) or when a core
-    /// this one woke has not come up ([`CoreSched::late_wake`]): on a contended host a
-    /// halted vCPU gets its CPU back sooner than a polling one.
+    /// while, then halt until an interrupt. The poll ends early when a core this one woke
+    /// has not come up ([`CoreSched::late_wake`]): the host has then most likely queued that
+    /// vCPU behind this one.
     pub fn idle_loop(&'static self) -> ! {
-        let gap = crate::time::clock().ns_to_cycles(crate::config::IDLE_DESCHEDULED_NS);
+        let spin = crate::time::clock().ns_to_cycles(crate::config::IDLE_SPIN_NS);
         let late = crate::time::clock().ns_to_cycles(crate::config::WAKE_LATE_NS);
         loop {
             preempt_disable();
@@ -530,11 +522,10 @@ impl CoreSched {
             }
             // Only this core's tasks add sleepers, and none runs now: the deadline is fixed.
             let due = self.next_deadline().unwrap_or(u64::MAX);
-            let mut budget = self.spin_budget.get();
-            let mut idle = IdleSpin::new(rdtsc(), budget.get(), gap);
+            let start = rdtsc();
             // The network is polled while spinning (received frames then need no interrupt).
             let polling = crate::net::idle_begin();
-            while !self.has_ready() && idle.keep(rdtsc()) && rdtsc() < due {
+            while !self.has_ready() && rdtsc() - start < spin && rdtsc() < due {
                 match self.scan_now() {
                     Scan::Later => {}
                     Scan::Stole => break,
@@ -550,8 +541,6 @@ impl CoreSched {
             if polling {
                 crate::net::idle_end();
             }
-            budget.after(idle.descheduled());
-            self.spin_budget.set(budget);
             if !self.has_ready() && !self.steal() && rdtsc() < due {
                 self.halt();
             }

@@ -10,7 +10,6 @@
 
 mod affinity;
 mod core;
-mod idlespin;
 mod placement;
 mod runqueue;
 mod stacks;
