@@ -247,7 +247,7 @@ impl CoreSched {
     }
 
     /// Sends this halted core the wake-up IPI and notes when, for [`CoreSched::late_wake`].
-    pub fn wake_from_halt(&self) {
+    fn wake_from_halt(&self) {
         self.woken_at.store(rdtsc().max(1), Ordering::Relaxed);
         apic::wake(self.id);
     }
@@ -262,7 +262,7 @@ impl CoreSched {
     fn late_wake(&self, now: u64, limit: u64) -> bool {
         (0..cores()).filter(|&id| id != self.id).filter_map(of).any(|core| {
             let sent = core.woken_at.load(Ordering::Relaxed);
-            sent != 0 && now.wrapping_sub(sent) > limit && core.state.load(Ordering::Relaxed) == HALTED
+            super::wakeup::is_late(sent, now, limit, core.state.load(Ordering::Relaxed) == HALTED)
         })
     }
 
