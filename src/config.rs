@@ -24,6 +24,11 @@ pub const TIME_SLICE_NS: u64 = 10_000_000;
 /// How long an idle core polls for work before it halts (a halted core needs an IPI).
 pub const IDLE_SPIN_NS: u64 = 500_000;
 
+/// An idle core stops polling and halts when a core it woke with an IPI has not come up
+/// after this long (`CoreSched::late_wake`): a halted vCPU normally runs again 110-160 µs
+/// after the IPI on this project's PVM hosts.
+pub const WAKE_LATE_NS: u64 = 250_000;
+
 /// Gap between the end of the image and the heap (`HEAP_START` of the original).
 pub const HEAP_GAP: usize = 16 << 10;
 

@@ -88,6 +88,10 @@ mod scheduler;
 mod synch;
 #[cfg(not(test))]
 mod syscalls;
+/// When the scheduler counts a wake-up IPI as late, tested on the host.
+#[cfg(test)]
+#[path = "scheduler/wakeup.rs"]
+mod wakeup;
 
 #[cfg(test)]
 mod headers {

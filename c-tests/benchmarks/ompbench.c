@@ -1,13 +1,18 @@
-/* ompbench: OpenMP construct overheads in the style of the EPCC syncbench (PARALLEL, FOR, BARRIER, REDUCTION, CRITICAL), in microseconds. */
+/* ompbench: OpenMP construct overheads in the style of the EPCC syncbench (PARALLEL, FOR, BARRIER, SINGLE, CRITICAL, LOCK, REDUCTION), in microseconds. */
 /*
  * usage: ompbench [outer repetitions (default 21)]
  * As in EPCC: each test times `reps` executions of a construct wrapped around a short
  * delay, the reference times `reps` delays on one thread, and the overhead is
  * (test - reference) / reps. `reps` is grown until a test takes at least 2 ms; the
  * median of the outer repetitions is reported, as omp_<construct>_<threads>t.
+ * Beyond EPCC, omp_wake_<gap>_<threads>t is the time of one empty parallel region entered
+ * after the team idled for <gap> (median of 41): at 1 ms libgomp's workers still spin, at
+ * 20 ms they have blocked in a futex wait and their CPUs have gone idle (halted), so the
+ * region pays the wake-up of an idle CPU.
  */
 #include <omp.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "bench.h"
 
@@ -87,6 +92,31 @@ static void test_critical(int reps)
 	}
 }
 
+/* Every thread takes the lock reps / threads times around the delay (EPCC's LOCK). */
+static omp_lock_t lock;
+
+static void test_lock(int reps)
+{
+#pragma omp parallel
+	{
+		int mine = reps / omp_get_num_threads();
+		for (int j = 0; j < mine; j++) {
+			omp_set_lock(&lock);
+			delay(DELAY_LENGTH);
+			omp_unset_lock(&lock);
+		}
+	}
+}
+
+static void test_single(int reps)
+{
+#pragma omp parallel
+	for (int j = 0; j < reps; j++) {
+#pragma omp single
+		delay(DELAY_LENGTH);
+	}
+}
+
 static double time_once(test_fn fn, int reps)
 {
 	double start = bench_seconds();
@@ -124,6 +154,29 @@ static void measure(const char *name, test_fn fn, int outer)
 	BENCH_RESULT(label, test - ref, "us");
 }
 
+/* Median time of an empty parallel region entered `gap_us` after the previous one ended. */
+static void measure_wake(int gap_us)
+{
+	enum { N = 41 };
+	double samples[N];
+	volatile int sink = 0;
+#pragma omp parallel
+	sink++;
+	for (int i = 0; i < N; i++) {
+		struct timespec gap = { 0, gap_us * 1000L };
+		nanosleep(&gap, NULL);
+		double start = bench_seconds();
+#pragma omp parallel
+		sink++;
+		samples[i] = (bench_seconds() - start) * 1e6;
+	}
+	qsort(samples, N, sizeof samples[0], compare);
+	char label[48];
+	snprintf(label, sizeof label, "omp_wake_%dms_%dt", gap_us / 1000, omp_get_max_threads());
+	printf("wake after %d ms: %9.3f us median, %9.3f us max\n", gap_us / 1000, samples[N / 2], samples[N - 1]);
+	BENCH_RESULT(label, samples[N / 2], "us");
+}
+
 int main(int argc, char **argv)
 {
 	int outer = argc > 1 ? atoi(argv[1]) : 21;
@@ -137,5 +190,11 @@ int main(int argc, char **argv)
 	measure("barrier", test_barrier, outer);
 	measure("reduction", test_reduction, outer);
 	measure("critical", test_critical, outer);
+	omp_init_lock(&lock);
+	measure("lock", test_lock, outer);
+	omp_destroy_lock(&lock);
+	measure("single", test_single, outer);
+	measure_wake(1000);
+	measure_wake(20000);
 	return 0;
 }

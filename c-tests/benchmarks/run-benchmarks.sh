@@ -9,6 +9,9 @@ tp_hermit=${5:-} tp_native=${6:-}
 mkdir -p "$scratch"
 results="$scratch/results.txt"
 : > "$results"
+# Every run of the interleaved pairs, with its steal time (printed at the end).
+runs="$scratch/runs.txt"
+: > "$runs"
 
 # run <where> <command...>: collects "RESULT name value unit" lines, tagged native/hermit;
 # $suffix (if set) is appended to each name.
@@ -17,6 +20,25 @@ run() {
 	where=$1
 	shift
 	"$@" | awk -v where="$where" -v suffix="$suffix" '$1 == "RESULT" { print where, $2 suffix, $3, $4 }' >> "$results"
+}
+
+# steal_jiffies: the host's steal time so far (all CPUs, in USER_HZ ticks of /proc/stat).
+steal_jiffies() {
+	awk '$1 == "cpu" { print $9; exit }' /proc/stat
+}
+
+# one_run <side> <quoted command>: one run of an interleaved pair; its RESULT lines go to
+# $tmp, and to $runs with the steal time the run saw (ms) and the load average before it, so
+# that a slow run can be told from a host that took the CPUs away (issue 12's criteria).
+one_run() {
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	before=$(steal_jiffies)
+	eval "$2" | awk '$1 == "RESULT" { print $2, $3, $4 }' > "$scratch/one-run.txt"
+	stolen=$((($(steal_jiffies) - before) * 1000 / $(getconf CLK_TCK)))
+	awk -v side="$1" '{ print side, $1, $2, $3 }' "$scratch/one-run.txt" >> "$tmp"
+	awk -v side="$1" -v st="$stolen" -v avg="$load" \
+		'{ printf "%-7s %-28s %14s %-10s steal %5d ms  load %s\n", side, $1, $2, $3, st, avg }' \
+		"$scratch/one-run.txt" >> "$runs"
 }
 
 # interleaved <pairs> <native command...> -- <hermit command...>: runs the two commands
@@ -35,8 +57,8 @@ interleaved() {
 	: > "$tmp"
 	i=0
 	while [ "$i" -lt "$pairs" ]; do
-		eval "$nat" | awk '$1 == "RESULT" { print "native", $2, $3, $4 }' >> "$tmp"
-		eval "$her" | awk '$1 == "RESULT" { print "hermit", $2, $3, $4 }' >> "$tmp"
+		one_run native "$nat"
+		one_run hermit "$her"
 		i=$((i + 1))
 	done
 	sort -k1,1 -k2,2 -k3,3g "$tmp" | awk -v suffix="$suffix" '
@@ -122,6 +144,9 @@ run native "$native/sched" one
 run hermit env HERMIT_CPUS=1 "$proxy" "$hermit/sched" one
 run native "$native/sched" cross
 run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/sched" cross
+# Wake-up latency of a blocked thread on the other core, while that core polls and once halted.
+run native "$native/sched" wake
+run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/sched" wake
 for mode in create parallel; do
 	run native "$native/threads" $mode
 	run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/threads" $mode
@@ -161,8 +186,12 @@ for threads in 1 2; do
 	run hermit env HERMIT_CPUS=2 HERMIT_MEM=1G OMP_NUM_THREADS=$threads "$proxy" "$hermit/stream"
 	run native env OMP_NUM_THREADS=$threads "$native/ompbench"
 	run hermit env HERMIT_CPUS=2 OMP_NUM_THREADS=$threads "$proxy" "$hermit/ompbench"
-	run native env OMP_NUM_THREADS=$threads "$native/npb"
-	run hermit env HERMIT_CPUS=2 OMP_NUM_THREADS=$threads "$proxy" "$hermit/npb"
+done
+# NPB-style kernels at 1 and 2 threads as 3 interleaved pairs each (medians; every run with
+# its steal time in the list of interleaved runs).
+for threads in 1 2; do
+	interleaved 3 env OMP_NUM_THREADS=$threads "$native/npb" -- \
+		env HERMIT_CPUS=2 OMP_NUM_THREADS=$threads "$proxy" "$hermit/npb"
 done
 run native env OMP_NUM_THREADS=2 "$native/pi"
 run hermit env HERMIT_CPUS=2 OMP_NUM_THREADS=2 "$proxy" "$hermit/pi"
@@ -193,6 +222,9 @@ else
 	grep -v '^BENCH\|^ok:' "$scratch/net.txt" || true
 fi
 
+echo
+echo "Interleaved runs (native and HermitCore alternating), each with the host steal time it saw:"
+cat "$runs"
 echo
 echo "Benchmarks on $(uname -n): $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 awk '

@@ -2,6 +2,10 @@
 /*
  * usage: sched one    both threads on one core (HermitCore: HERMIT_CPUS=1; Linux: pinned to CPU 0)
  *        sched cross  semaphore ping-pong with the threads on two cores (HERMIT_CPUS=2; CPUs 0, 1)
+ *        sched wake   wake-up latency of a thread blocked on another core, posted 100 us and
+ *                     5 ms after it blocked: at 100 us its core still polls (HermitCore: no
+ *                     IPI), at 5 ms the core has halted (an IPI and the host scheduling the
+ *                     vCPU); median and worst of 201 wake-ups, and the poster's cost
  */
 #ifdef __linux__
 #define _GNU_SOURCE
@@ -9,7 +13,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 
@@ -115,8 +121,81 @@ static uint64_t sem_pingpong(int partner_cpu, int rounds)
 	return best;
 }
 
+static volatile uint64_t posted_at;
+static uint64_t wake_cycles[201];
+
+static void *wake_partner(void *arg)
+{
+	pin(1);
+	int rounds = *(int *)arg;
+	for (int i = 0; i < rounds; i++) {
+		sem_wait(&ping);
+		wake_cycles[i] = bench_rdtsc() - posted_at;
+		sem_post(&pong);
+	}
+	return NULL;
+}
+
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* Posts to a partner blocked on CPU 1 `gap_us` after it blocked; reports the cycles from
+   the post to the partner running (median, worst) and the post's own cost (median). */
+static void wake_latency(int gap_us, const char *name)
+{
+	enum { N = 201 };
+	static uint64_t post_cycles[N];
+	int rounds = N;
+	pthread_t partner;
+	sem_init(&ping, 0, 0);
+	sem_init(&pong, 0, 0);
+	pthread_create(&partner, NULL, wake_partner, &rounds);
+	for (int i = 0; i < N; i++) {
+		struct timespec gap = { 0, gap_us * 1000L };
+		if (gap_us < 1000) {
+			uint64_t until = bench_rdtsc() + (uint64_t)gap_us * 2300;
+			while (bench_rdtsc() < until)
+				;
+		} else {
+			nanosleep(&gap, NULL);
+		}
+		posted_at = bench_rdtsc();
+		sem_post(&ping);
+		post_cycles[i] = bench_rdtsc() - posted_at;
+		sem_wait(&pong);
+	}
+	pthread_join(partner, NULL);
+	qsort(wake_cycles, N, sizeof wake_cycles[0], compare_u64);
+	qsort(post_cycles, N, sizeof post_cycles[0], compare_u64);
+	char label[64];
+	snprintf(label, sizeof label, "wake_%s_median", name);
+	BENCH_RESULT(label, wake_cycles[N / 2], "cycles");
+	snprintf(label, sizeof label, "wake_%s_worst", name);
+	BENCH_RESULT(label, wake_cycles[N - 1], "cycles");
+	snprintf(label, sizeof label, "wake_%s_post", name);
+	BENCH_RESULT(label, post_cycles[N / 2], "cycles");
+}
+
 int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "wake") == 0) {
+		pin(0);
+		if (argc > 2) {
+			/* sched wake <gap in us>...: the same at other gaps, named by the gap */
+			for (int i = 2; i < argc; i++) {
+				char name[32];
+				snprintf(name, sizeof name, "%sus", argv[i]);
+				wake_latency(atoi(argv[i]), name);
+			}
+			return 0;
+		}
+		wake_latency(100, "polling");
+		wake_latency(5000, "halted");
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "cross") == 0) {
 		pin(0);
 		BENCH_RESULT("sem_pingpong_2cores", sem_pingpong(1, ROUNDS / 10), "cycles");

@@ -157,8 +157,8 @@ pub fn wanted(layout: &Layout, usage: Usage) -> [(u64, u64); 2] {
     [(brk.min(heap_end) / CHUNK, heap_end.div_ceil(CHUNK)), (kernel_start / CHUNK, total.div_ceil(CHUNK))]
 }
 
-/// Whether `busy` guest cores running tasks leave none of `host_cpus` host CPUs to the
-/// population thread.
+/// Whether `busy` guest cores (running tasks or polling for work: not halted) leave none
+/// of `host_cpus` host CPUs to the population thread.
 pub fn all_busy(busy: u64, host_cpus: u64) -> bool {
     busy >= host_cpus.max(1)
 }

@@ -91,7 +91,7 @@ pub fn publish_task_table(addr: u64) {
     unsafe { AtomicU64::from_ptr(core::ptr::addr_of!(ext.task_table).cast_mut()) }.store(addr, Ordering::Release);
 }
 
-/// The header extension's count of cores that run a task, which the scheduler keeps for the
+/// The header extension's count of cores that are not halted, which the scheduler keeps for the
 /// loader (its population thread stays off host CPUs that busy vCPUs need); `None` under
 /// loaders without the extension.
 pub fn busy_cores() -> Option<&'static AtomicU64> {

@@ -28,6 +28,16 @@ const HALTED: u32 = 2;
 /// TSC cycles between two looks of an idle core at the other cores' queues (about 1 µs).
 const STEAL_SCAN_CYCLES: u64 = 2_000;
 
+/// What a look at the other cores from the idle spin found.
+enum Scan {
+    /// Not yet time for a look.
+    Later,
+    /// A task was stolen and is queued here.
+    Stole,
+    /// Nothing to steal.
+    Nothing,
+}
+
 /// A task waiting for a deadline.
 struct Sleeper {
     deadline: u64,
@@ -57,6 +67,8 @@ pub struct CoreSched {
     deadline: AtomicU64,
     /// TSC of the last look at other cores' queues (rate-limits stealing).
     last_steal_scan: Cell<u64>,
+    /// TSC at which another core sent this halted core a wake-up IPI; 0 once it is up.
+    woken_at: AtomicU64,
 }
 
 // SAFETY: the `UnsafeCell` and `Cell` fields are only used by the owning core with preemption
@@ -79,9 +91,11 @@ pub enum Fate {
 /// Number of cores with a scheduler.
 static CORES: AtomicU32 = AtomicU32::new(0);
 
-/// Counts a core that starts (`true`) or stops running tasks, in the header extension's
-/// `busy_cores` for the loader (a core in its idle loop, polling or halted, is not busy).
-/// Only at those transitions, never per switch between tasks.
+/// Counts a core that starts (`true`) or stops occupying its host CPU, in the header
+/// extension's `busy_cores` for the loader: a core is busy unless it is halted, since a
+/// vCPU that polls in its idle loop takes its host CPU as fully as one that runs a task
+/// (and a host thread that took it from the poller would delay the next wake-up there:
+/// no IPI goes to a polling core). Only when a core halts or resumes, never per switch.
 fn count_busy(busy: bool) {
     if let Some(count) = crate::drivers::hypercall::busy_cores() {
         if busy {
@@ -110,11 +124,13 @@ pub fn init_core(id: u32) -> &'static CoreSched {
         moving: UnsafeCell::new(None),
         deadline: AtomicU64::new(0),
         last_steal_scan: Cell::new(0),
+        woken_at: AtomicU64::new(0),
     }));
     let block = arch::percore();
     block.sched.store(sched as *const CoreSched as u64, Ordering::Release);
     arch::set_current_task(&*sched.idle as *const Task as u64);
     CORES.fetch_max(id + 1, Ordering::AcqRel);
+    count_busy(true);
     sched
 }
 
@@ -224,10 +240,30 @@ impl CoreSched {
                 _ => {}
             }
         }
-        if let Some(id) = halted {
-            arch::block_of(id as usize).wake_pending.store(1, Ordering::SeqCst);
-            apic::wake(id);
+        if let Some(core) = halted.and_then(of) {
+            arch::block_of(core.id as usize).wake_pending.store(1, Ordering::SeqCst);
+            core.wake_from_halt();
         }
+    }
+
+    /// Sends this halted core the wake-up IPI and notes when, for [`CoreSched::late_wake`].
+    fn wake_from_halt(&self) {
+        self.woken_at.store(rdtsc().max(1), Ordering::Relaxed);
+        apic::wake(self.id);
+    }
+
+    /// Whether a core woken with an IPI more than `limit` cycles ago has not come up yet.
+    ///
+    /// Its vCPU thread is then most likely queued by the host behind this core's vCPU (a
+    /// host scheduler wakes a thread on the waker's CPU when the others are busy, and lets
+    /// the running thread finish its slice: a polling idle vCPU kept the woken one waiting
+    /// 0.6-0.7 ms, the idle spin plus the host's halt polling). The caller then halts
+    /// instead of polling on, which gives the host CPU to the woken vCPU at once.
+    fn late_wake(&self, now: u64, limit: u64) -> bool {
+        (0..cores()).filter(|&id| id != self.id).filter_map(of).any(|core| {
+            let sent = core.woken_at.load(Ordering::Relaxed);
+            super::wakeup::is_late(sent, now, limit, core.state.load(Ordering::Relaxed) == HALTED)
+        })
     }
 
     /// Takes a task that waits behind a running one on another core and that may run here,
@@ -266,7 +302,7 @@ impl CoreSched {
         block.wake_pending.store(1, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         match self.state.load(Ordering::SeqCst) {
-            HALTED => apic::wake(self.id),
+            HALTED => self.wake_from_halt(),
             SPINNING => {}
             _ => {
                 let running = self.running_prio.load(Ordering::Relaxed);
@@ -354,10 +390,7 @@ impl CoreSched {
         }
         self.switched_from.set(prev_ptr);
         self.running_prio.store(next.priority(), Ordering::Relaxed);
-        let was_busy = self.state.swap(if next_is_idle { SPINNING } else { RUNNING }, Ordering::Relaxed) == RUNNING;
-        if was_busy == next_is_idle {
-            count_busy(!next_is_idle);
-        }
+        self.state.store(if next_is_idle { SPINNING } else { RUNNING }, Ordering::Relaxed);
         // SAFETY: the previous task stays alive while it is switched out: a wait list, the
         // ready queue or `reap` holds a reference.
         let save = unsafe { (*prev_ptr).rsp.get() };
@@ -473,9 +506,12 @@ impl CoreSched {
     }
 
     /// The idle loop of the core's boot context: run ready tasks, wake sleepers, poll for a
-    /// while, then halt until an interrupt.
+    /// while, then halt until an interrupt. The poll ends early when a core this one woke
+    /// has not come up ([`CoreSched::late_wake`]): the host has then most likely queued that
+    /// vCPU behind this one.
     pub fn idle_loop(&'static self) -> ! {
         let spin = crate::time::clock().ns_to_cycles(crate::config::IDLE_SPIN_NS);
+        let late = crate::time::clock().ns_to_cycles(crate::config::WAKE_LATE_NS);
         loop {
             preempt_disable();
             self.expire_sleepers(rdtsc());
@@ -490,8 +526,14 @@ impl CoreSched {
             // The network is polled while spinning (received frames then need no interrupt).
             let polling = crate::net::idle_begin();
             while !self.has_ready() && rdtsc() - start < spin && rdtsc() < due {
-                if self.steal_now() {
-                    break;
+                match self.scan_now() {
+                    Scan::Later => {}
+                    Scan::Stole => break,
+                    Scan::Nothing => {
+                        if self.late_wake(rdtsc(), late) {
+                            break;
+                        }
+                    }
                 }
                 crate::net::idle_poll();
                 arch::pause();
@@ -506,21 +548,27 @@ impl CoreSched {
         }
     }
 
-    /// Looks for work on other cores every [`STEAL_SCAN_CYCLES`] while idling (their queue
-    /// lengths are cache lines they write; reading them at every `pause` would bounce them).
-    fn steal_now(&'static self) -> bool {
+    /// Looks at the other cores every [`STEAL_SCAN_CYCLES`] while idling (their queue
+    /// lengths are cache lines they write; reading them at every `pause` would bounce them):
+    /// steals work if there is some.
+    fn scan_now(&'static self) -> Scan {
         let now = rdtsc();
         if now.wrapping_sub(self.last_steal_scan.get()) < STEAL_SCAN_CYCLES {
-            return false;
+            return Scan::Later;
         }
         self.last_steal_scan.set(now);
-        self.steal()
+        if self.steal() {
+            Scan::Stole
+        } else {
+            Scan::Nothing
+        }
     }
 
     /// Halts until an interrupt (an IPI from a waker, or the timer of the next sleeper).
     fn halt(&self) {
         apic::enable();
         let block = arch::percore();
+        count_busy(false);
         self.state.store(HALTED, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         if !self.has_ready() {
@@ -535,7 +583,9 @@ impl CoreSched {
             unsafe { core::arch::asm!("hlt", options(nomem, nostack)) };
         }
         block.wake_pending.store(0, Ordering::SeqCst);
+        self.woken_at.store(0, Ordering::Relaxed);
         self.state.store(SPINNING, Ordering::SeqCst);
+        count_busy(true);
         crate::net::check_interrupt();
         if self.deadline.load(Ordering::Relaxed) <= rdtsc() {
             self.deadline.store(0, Ordering::Relaxed);

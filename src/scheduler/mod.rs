@@ -16,6 +16,7 @@ mod stacks;
 mod task;
 mod tasklist;
 mod tls;
+mod wakeup;
 
 use ::core::fmt::Write;
 use ::core::sync::atomic::{AtomicU32, Ordering};

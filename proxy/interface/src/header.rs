@@ -351,9 +351,10 @@ pub struct HeaderExt {
     /// (magic and [`EXT_VERSION`]) of the protocol the kernel speaks, so that a loader can
     /// refuse an image of another revision before it boots ([`image_protocol`]).
     pub kernel_stamp: u64,
-    /// Written by the kernel: how many of its cores run a task right now (not their idle
-    /// loop). A hint: the loader's population thread takes no host CPU while every one it
-    /// may use has a busy vCPU.
+    /// Written by the kernel: how many of its cores occupy their host CPU right now (they
+    /// run a task or poll in their idle loop; halted cores do not count). A hint: the
+    /// loader's population thread takes no host CPU while every one it may use has a busy
+    /// vCPU.
     pub busy_cores: u64,
 }
 
