@@ -79,6 +79,8 @@ struct Stats {
     polling_ns: AtomicU64,
     /// Times the poller found itself on the CPU of the vCPU that last exited and moved.
     moves: AtomicU64,
+    /// Requests the poller served (published to the guest's control block with the heartbeat).
+    served: AtomicU64,
 }
 
 /// A validated channel area and its poller.
@@ -123,8 +125,8 @@ impl Channel {
 
     /// One line for `HERMIT_VERBOSE`: requests the poller served, port exits, parks and
     /// the time it polled.
-    pub fn summary(&self, host: &Host) -> String {
-        let served = host.ram.atomic_u32(self.gpa + SERVED_OFFSET as u64).map_or(0, |c| c.load(Ordering::Relaxed));
+    pub fn summary(&self) -> String {
+        let served = self.served();
         format!(
             "fast channel: {served} requests served by the poller, {} port exits, {} parks, {} ms polled, \
              {} moves off a vCPU's CPU",
@@ -133,6 +135,11 @@ impl Channel {
             self.stats.polling_ns.load(Ordering::Relaxed) / 1_000_000,
             self.stats.moves.load(Ordering::Relaxed)
         )
+    }
+
+    /// Requests the poller has served so far.
+    pub fn served(&self) -> u64 {
+        self.stats.served.load(Ordering::Relaxed)
     }
 
     /// Starts the poller (first call) and makes it spin for another window; called after
@@ -200,11 +207,9 @@ impl Channel {
             if !matches!(outcome, Outcome::Fatal(_)) {
                 state.store(SLOT_DONE, Ordering::Release);
             }
-            // Statistics after the guest is released: the counter shares a cache line with
-            // the heartbeat, which the guest reads.
-            if let Ok(counter) = host.ram.atomic_u32(self.gpa + SERVED_OFFSET as u64) {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
+            // Counted in the proxy's own memory: the control block's copy shares a cache line
+            // with the heartbeat and is written with it.
+            self.stats.served.fetch_add(1, Ordering::Relaxed);
             done(outcome);
         }
         served
@@ -225,7 +230,15 @@ fn poll(host: &Arc<Host>) {
     let channel = host.channel.get().expect("poller without a channel");
     let Ok(host_state) = host.ram.atomic_u32(channel.gpa + HOST_STATE_OFFSET as u64) else { return };
     let Ok(scans) = host.ram.atomic_u32(channel.gpa + SCANS_OFFSET as u64) else { return };
+    let Ok(served) = host.ram.atomic_u32(channel.gpa + SERVED_OFFSET as u64) else { return };
     let mut heartbeat = 0u32;
+    // Writes the heartbeat (never zero) and the served count: one cache line, which a guest
+    // reads only while its request waits unclaimed.
+    let mut beat = || {
+        heartbeat = heartbeat.wrapping_add(1).max(1);
+        served.store(channel.stats.served.load(Ordering::Relaxed) as u32, Ordering::Relaxed);
+        scans.store(heartbeat, Ordering::Release);
+    };
     let mut budget = IdleBudget::default();
     let mut placement = Placement::new(crate::affinity::allowed_cpus());
     // When the last request was served (or the port exit that woke us came); none at first.
@@ -248,15 +261,20 @@ fn poll(host: &Arc<Host>) {
         host_state.store(HOST_POLLING, Ordering::SeqCst);
         let mut last = woke;
         let mut since_request = woke;
+        // When the heartbeat was last written: each write takes the line from a guest that
+        // reads it, so it is written every HEARTBEAT_PERIOD, not on every scan.
+        let mut beaten: Option<Instant> = None;
         loop {
             // On the CPU of the vCPU that calls (the scheduler puts a woken thread beside its
             // waker): neither can run while the other does. Move to another CPU.
             if placement.beside(channel.vcpu_cpu.load(Ordering::Relaxed)) {
                 channel.stats.moves.fetch_add(1, Ordering::Relaxed);
             }
-            // The heartbeat tells a waiting guest that the poller is on a CPU (never zero).
-            heartbeat = heartbeat.wrapping_add(1).max(1);
-            scans.store(heartbeat, Ordering::Release);
+            // The heartbeat tells a waiting guest that the poller is on a CPU.
+            if beaten.is_none_or(|at| last - at >= HEARTBEAT_PERIOD) {
+                beat();
+                beaten = Some(last);
+            }
             let served = channel.scan(host);
             let now = Instant::now();
             // Requests that went to the port while we polled: spinning did not save them.
@@ -280,6 +298,7 @@ fn poll(host: &Arc<Host>) {
             }
             last = now;
         }
+        beat();
         host_state.store(HOST_PARKED, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         // A request may have arrived after the last scan but before the guest saw PARKED.
@@ -327,6 +346,10 @@ fn cpus_but(cpus: &[u32], cpu: u32) -> Option<Vec<u32>> {
     let others: Vec<u32> = cpus.iter().copied().filter(|&c| c != cpu).collect();
     (!others.is_empty() && others.len() < cpus.len()).then_some(others)
 }
+
+/// How often a polling host rewrites its heartbeat: well within the guest's stall limit (5 us),
+/// and rarely enough that the line stays with a guest that reads it.
+const HEARTBEAT_PERIOD: Duration = Duration::from_micros(1);
 
 /// The most one empty scan counts as idle spinning: a longer gap since the previous scan
 /// means the host descheduled the poller (or it yielded), which costs no CPU.

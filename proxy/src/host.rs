@@ -138,7 +138,7 @@ impl Host {
             eprintln!("proxy: {}", backing.summary());
         }
         if let Some(channel) = self.channel.get() {
-            eprintln!("proxy: {}", channel.summary(self));
+            eprintln!("proxy: {}", channel.summary());
         }
         let mut ring = vec![0u8; KMSG_SIZE];
         if self.ram.read_bytes(self.entry + KMSG_OFFSET, &mut ring).is_err() {
