@@ -15,7 +15,10 @@
 //! its scans in the channel's control block, so that a guest sees at once when the host has
 //! descheduled it and takes the port instead of waiting for a claim. And it keeps off the CPU
 //! of the vCPU that calls ([`Placement`]): the scheduler tends to wake it there, where the
-//! two take turns and every request stalls into an exit.
+//! two take turns and every request stalls into an exit. When the guest has fewer vCPUs than
+//! the proxy has CPUs, that move pins the poller to one CPU and the vCPU threads keep off it
+//! from their next port exit on ([`Channel::keep_vcpus_apart`]): left free, the scheduler
+//! moved the vCPU onto the poller's CPU again whenever its own got busy.
 
 use std::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Once};
@@ -81,6 +84,8 @@ struct Stats {
     moves: AtomicU64,
     /// Requests the poller served (published to the guest's control block with the heartbeat).
     served: AtomicU64,
+    /// Times a vCPU thread restricted itself to keep off the poller's CPU.
+    vcpus_kept_off: AtomicU64,
 }
 
 /// A validated channel area and its poller.
@@ -93,6 +98,10 @@ pub struct Channel {
     missed: AtomicU32,
     /// The host CPU the vCPU thread that last made a port exit ran on (-1: unknown).
     vcpu_cpu: AtomicI32,
+    /// The proxy's CPUs, when the vCPU threads keep off the poller's CPU (empty: they do not).
+    apart: Vec<u32>,
+    /// The one CPU the poller is pinned to in that case (-1: none yet).
+    poller_cpu: AtomicI32,
     wake: Mutex<bool>,
     wakeup: Condvar,
     stats: Stats,
@@ -117,6 +126,8 @@ impl Channel {
             spinning: AtomicBool::new(false),
             missed: AtomicU32::new(0),
             vcpu_cpu: AtomicI32::new(-1),
+            apart: Vec::new(),
+            poller_cpu: AtomicI32::new(-1),
             wake: Mutex::new(false),
             wakeup: Condvar::new(),
             stats: Stats::default(),
@@ -129,12 +140,31 @@ impl Channel {
         let served = self.served();
         format!(
             "fast channel: {served} requests served by the poller, {} port exits, {} parks, {} ms polled, \
-             {} moves off a vCPU's CPU",
+             {} moves off a vCPU's CPU{}",
             self.stats.exits.load(Ordering::Relaxed),
             self.stats.parks.load(Ordering::Relaxed),
             self.stats.polling_ns.load(Ordering::Relaxed) / 1_000_000,
-            self.stats.moves.load(Ordering::Relaxed)
+            self.stats.moves.load(Ordering::Relaxed),
+            match self.poller_cpu.load(Ordering::Relaxed) {
+                cpu if cpu >= 0 => format!(
+                    ", poller on CPU {cpu} and vCPU threads off it ({} restrictions)",
+                    self.stats.vcpus_kept_off.load(Ordering::Relaxed)
+                ),
+                _ => String::new(),
+            }
         )
+    }
+
+    /// Makes the poller and the vCPU threads keep apart when there is room (`cpus`, the
+    /// proxy's CPUs, outnumber the slots, i.e. the vCPUs): once the poller finds itself on
+    /// a calling vCPU's CPU it pins itself to one other CPU, and each vCPU thread keeps off
+    /// that CPU from its next port exit on. For vCPU threads of this proxy that
+    /// `HERMIT_CPU_AFFINITY` does not pin (not QEMU's, whose doorbell thread kicks).
+    pub fn keep_vcpus_apart(mut self, cpus: Vec<u32>) -> Self {
+        if (self.slots as usize) < cpus.len() {
+            self.apart = cpus;
+        }
+        self
     }
 
     /// Requests the poller has served so far.
@@ -148,6 +178,7 @@ impl Channel {
         self.stats.exits.fetch_add(1, Ordering::Relaxed);
         // SAFETY: sched_getcpu has no arguments (glibc reads it from rseq or the vDSO).
         self.vcpu_cpu.store(unsafe { libc::sched_getcpu() }, Ordering::Relaxed);
+        self.keep_off_poller();
         self.started.call_once(|| {
             let host = Arc::clone(host);
             std::thread::Builder::new()
@@ -164,6 +195,25 @@ impl Channel {
         } else {
             *self.wake.lock().expect("channel lock") = true;
             self.wakeup.notify_one();
+        }
+    }
+
+    /// In a vCPU thread (at a port exit): keeps off the CPU the poller is pinned to, if the
+    /// two keep apart and this thread does not already.
+    fn keep_off_poller(&self) {
+        thread_local! {
+            /// The poller CPU this vCPU thread keeps off (-1: none).
+            static KEPT_OFF: std::cell::Cell<i32> = const { std::cell::Cell::new(-1) };
+        }
+        let poller = self.poller_cpu.load(Ordering::Relaxed);
+        if self.apart.is_empty() || poller < 0 || KEPT_OFF.get() == poller {
+            return;
+        }
+        if let Some(others) = cpus_but(&self.apart, poller as u32) {
+            if crate::affinity::pin_thread(0, &others).is_ok() {
+                KEPT_OFF.set(poller);
+                self.stats.vcpus_kept_off.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -240,7 +290,7 @@ fn poll(host: &Arc<Host>) {
         scans.store(heartbeat, Ordering::Release);
     };
     let mut budget = IdleBudget::default();
-    let mut placement = Placement::new(crate::affinity::allowed_cpus());
+    let mut placement = Placement::new(crate::affinity::allowed_cpus(), !channel.apart.is_empty());
     // When the last request was served (or the port exit that woke us came); none at first.
     let mut last_request: Option<Instant> = None;
     loop {
@@ -267,8 +317,11 @@ fn poll(host: &Arc<Host>) {
         loop {
             // On the CPU of the vCPU that calls (the scheduler puts a woken thread beside its
             // waker): neither can run while the other does. Move to another CPU.
-            if placement.beside(channel.vcpu_cpu.load(Ordering::Relaxed)) {
+            if let Some(pinned) = placement.beside(channel.vcpu_cpu.load(Ordering::Relaxed)) {
                 channel.stats.moves.fetch_add(1, Ordering::Relaxed);
+                if let Some(cpu) = pinned {
+                    channel.poller_cpu.store(cpu as i32, Ordering::Relaxed);
+                }
             }
             // The heartbeat tells a waiting guest that the poller is on a CPU.
             if beaten.is_none_or(|at| last - at >= HEARTBEAT_PERIOD) {
@@ -314,30 +367,44 @@ fn poll(host: &Arc<Host>) {
 }
 
 /// Where the poller may run: the proxy's CPUs except the one the calling vCPU last ran on,
-/// when the poller finds itself there.
+/// when the poller finds itself there; with `single`, just one of the others.
 struct Placement {
     /// The CPUs the proxy may use.
     cpus: Vec<u32>,
     /// The CPU the poller currently keeps off, if any.
     avoided: Option<u32>,
+    /// Whether the poller pins itself to one CPU (the vCPU threads keep off it).
+    single: bool,
 }
 
 impl Placement {
-    fn new(cpus: Vec<u32>) -> Self {
-        Self { cpus, avoided: None }
+    fn new(cpus: Vec<u32>, single: bool) -> Self {
+        Self { cpus, avoided: None, single }
     }
 
-    /// If the poller runs on `vcpu`'s CPU, restricts it to the others (when there are any);
-    /// returns whether it moved.
-    fn beside(&mut self, vcpu: i32) -> bool {
+    /// If the poller runs on `vcpu`'s CPU, restricts it to the others (when there are any),
+    /// or to the last of them with `single`; returns `None` if it did not move, else the
+    /// one CPU it is pinned to, if it is pinned to one.
+    fn beside(&mut self, vcpu: i32) -> Option<Option<u32>> {
         // SAFETY: sched_getcpu has no arguments (glibc reads it from rseq or the vDSO).
         let here = unsafe { libc::sched_getcpu() };
         if here < 0 || here != vcpu || self.avoided == Some(here as u32) {
-            return false;
+            return None;
         }
-        let Some(others) = cpus_but(&self.cpus, here as u32) else { return false };
+        let others = cpus_but(&self.cpus, here as u32)?;
+        let target = target_cpus(others, self.single);
         self.avoided = Some(here as u32);
-        crate::affinity::pin_thread(0, &others).is_ok()
+        crate::affinity::pin_thread(0, &target).ok()?;
+        Some(if self.single { target.first().copied() } else { None })
+    }
+}
+
+/// The CPUs the poller pins itself to among `others`: all of them, or with `single` the
+/// last one (the vCPU threads then keep off that one alone).
+fn target_cpus(others: Vec<u32>, single: bool) -> Vec<u32> {
+    match (single, others.last()) {
+        (true, Some(&last)) => vec![last],
+        _ => others,
     }
 }
 
@@ -408,6 +475,19 @@ mod tests {
         assert_eq!(cpus_but(&[3], 3), None, "one CPU: nowhere to go");
         assert_eq!(cpus_but(&[0, 1], 5), None, "not one of ours");
         assert_eq!(cpus_but(&[], 0), None);
+    }
+
+    #[test]
+    fn a_poller_apart_from_the_vcpus_takes_one_cpu() {
+        assert_eq!(target_cpus(vec![0, 1, 3], false), vec![0, 1, 3]);
+        assert_eq!(target_cpus(vec![0, 1, 3], true), vec![3]);
+        assert_eq!(target_cpus(vec![1], true), vec![1]);
+        // Room only when the proxy has more CPUs than the guest vCPUs.
+        let ram = GuestRam::new(32 << 20, false).unwrap();
+        let one = Channel::validate(&ram, 0x10_0000, 1).unwrap();
+        assert_eq!(one.keep_vcpus_apart(vec![0, 1]).apart, vec![0, 1]);
+        let two = Channel::validate(&ram, 0x10_0000, 2).unwrap();
+        assert!(two.keep_vcpus_apart(vec![0, 1]).apart.is_empty());
     }
 
     #[test]
