@@ -17,8 +17,9 @@
 //! of the vCPU that calls ([`Placement`]): the scheduler tends to wake it there, where the
 //! two take turns and every request stalls into an exit. When the guest has fewer vCPUs than
 //! the proxy has CPUs, that move pins the poller to one CPU and the vCPU threads keep off it
-//! from their next port exit on ([`Channel::keep_vcpus_apart`]): left free, the scheduler
-//! moved the vCPU onto the poller's CPU again whenever its own got busy.
+//! from their next port exit on, until it has rested for a while ([`Channel::keep_vcpus_apart`]):
+//! left free, the scheduler moved the vCPU onto the poller's CPU again whenever its own got
+//! busy.
 
 use std::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Once};
@@ -102,6 +103,10 @@ pub struct Channel {
     apart: Vec<u32>,
     /// The one CPU the poller is pinned to in that case (-1: none yet).
     poller_cpu: AtomicI32,
+    /// When the poller last parked, in nanoseconds after `epoch`.
+    parked_at: AtomicU64,
+    /// The time base of `parked_at`.
+    epoch: Instant,
     wake: Mutex<bool>,
     wakeup: Condvar,
     stats: Stats,
@@ -128,6 +133,8 @@ impl Channel {
             vcpu_cpu: AtomicI32::new(-1),
             apart: Vec::new(),
             poller_cpu: AtomicI32::new(-1),
+            parked_at: AtomicU64::new(0),
+            epoch: Instant::now(),
             wake: Mutex::new(false),
             wakeup: Condvar::new(),
             stats: Stats::default(),
@@ -158,8 +165,9 @@ impl Channel {
     /// Makes the poller and the vCPU threads keep apart when there is room (`cpus`, the
     /// proxy's CPUs, outnumber the slots, i.e. the vCPUs): once the poller finds itself on
     /// a calling vCPU's CPU it pins itself to one other CPU, and each vCPU thread keeps off
-    /// that CPU from its next port exit on. For vCPU threads of this proxy that
-    /// `HERMIT_CPU_AFFINITY` does not pin (not QEMU's, whose doorbell thread kicks).
+    /// that CPU from its next port exit on while the poller is active ([`RELEASE_AFTER`]).
+    /// For vCPU threads of this proxy that `HERMIT_CPU_AFFINITY` does not pin (not QEMU's,
+    /// whose doorbell thread kicks).
     pub fn keep_vcpus_apart(mut self, cpus: Vec<u32>) -> Self {
         if (self.slots as usize) < cpus.len() {
             self.apart = cpus;
@@ -178,7 +186,9 @@ impl Channel {
         self.stats.exits.fetch_add(1, Ordering::Relaxed);
         // SAFETY: sched_getcpu has no arguments (glibc reads it from rseq or the vDSO).
         self.vcpu_cpu.store(unsafe { libc::sched_getcpu() }, Ordering::Relaxed);
-        self.keep_off_poller();
+        let parked_ns = (self.epoch.elapsed().as_nanos() as u64).saturating_sub(self.parked_at.load(Ordering::Relaxed));
+        let active = self.spinning.load(Ordering::Acquire) || parked_ns < RELEASE_AFTER.as_nanos() as u64;
+        self.keep_off_poller(active);
         self.started.call_once(|| {
             let host = Arc::clone(host);
             std::thread::Builder::new()
@@ -198,21 +208,28 @@ impl Channel {
         }
     }
 
-    /// In a vCPU thread (at a port exit): keeps off the CPU the poller is pinned to, if the
-    /// two keep apart and this thread does not already.
-    fn keep_off_poller(&self) {
+    /// In a vCPU thread (at a port exit): while the poller is `active` (spinning, or parked
+    /// for less than [`RELEASE_AFTER`]) and pinned to a CPU, keeps off that CPU; after a
+    /// longer rest takes the proxy's CPUs back, so that a guest that computes between rare
+    /// calls is free to move (a vCPU that cannot leave a CPU another process keeps busy makes
+    /// a sleeping program's timers overshoot). A vCPU that then meets the poller again keeps
+    /// off it from its next exit on.
+    fn keep_off_poller(&self, active: bool) {
         thread_local! {
             /// The poller CPU this vCPU thread keeps off (-1: none).
             static KEPT_OFF: std::cell::Cell<i32> = const { std::cell::Cell::new(-1) };
         }
-        let poller = self.poller_cpu.load(Ordering::Relaxed);
-        if self.apart.is_empty() || poller < 0 || KEPT_OFF.get() == poller {
+        let poller = if active { self.poller_cpu.load(Ordering::Relaxed) } else { -1 };
+        if self.apart.is_empty() || KEPT_OFF.get() == poller {
             return;
         }
-        if let Some(others) = cpus_but(&self.apart, poller as u32) {
-            if crate::affinity::pin_thread(0, &others).is_ok() {
+        let cpus = if poller < 0 { Some(self.apart.clone()) } else { cpus_but(&self.apart, poller as u32) };
+        if let Some(cpus) = cpus {
+            if crate::affinity::pin_thread(0, &cpus).is_ok() {
                 KEPT_OFF.set(poller);
-                self.stats.vcpus_kept_off.fetch_add(1, Ordering::Relaxed);
+                if poller >= 0 {
+                    self.stats.vcpus_kept_off.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
     }
@@ -359,6 +376,7 @@ fn poll(host: &Arc<Host>) {
             since_request = Instant::now();
         }
         last_request = Some(since_request);
+        channel.parked_at.store(channel.epoch.elapsed().as_nanos() as u64, Ordering::Relaxed);
         channel.spinning.store(false, Ordering::Release);
         channel.stats.parks.fetch_add(1, Ordering::Relaxed);
         let polled = u64::try_from(woke.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -413,6 +431,11 @@ fn cpus_but(cpus: &[u32], cpu: u32) -> Option<Vec<u32>> {
     let others: Vec<u32> = cpus.iter().copied().filter(|&c| c != cpu).collect();
     (!others.is_empty() && others.len() < cpus.len()).then_some(others)
 }
+
+/// How long the poller must have rested before a vCPU thread that keeps off its CPU takes
+/// the proxy's CPUs back at its next port exit: far longer than the pauses of a program that
+/// works on host files (the poller parks in them under load, and the exit wakes it at once).
+const RELEASE_AFTER: Duration = Duration::from_millis(10);
 
 /// How often a polling host rewrites its heartbeat: well within the guest's stall limit (5 us),
 /// and rarely enough that the line stays with a guest that reads it.
