@@ -435,7 +435,7 @@ fn cpus_but(cpus: &[u32], cpu: u32) -> Option<Vec<u32>> {
 /// How long the poller must have rested before a vCPU thread that keeps off its CPU takes
 /// the proxy's CPUs back at its next port exit: far longer than the pauses of a program that
 /// works on host files (the poller parks in them under load, and the exit wakes it at once).
-const RELEASE_AFTER: Duration = Duration::from_millis(10);
+const RELEASE_AFTER: Duration = Duration::from_millis(100);
 
 /// How often a polling host rewrites its heartbeat: well within the guest's stall limit (5 us),
 /// and rarely enough that the line stays with a guest that reads it.
