@@ -92,6 +92,8 @@ loaded() {
 host_io() {
 	run native "$native/fileio" "$scratch/native-fileio.dat"
 	run hermit "$proxy" "$hermit/fileio" "$scratch/hermit-fileio.dat"
+	run native "$native/hostcalls" "$scratch/native-hostcalls.dat"
+	run hermit "$proxy" "$hermit/hostcalls" "$scratch/hermit-hostcalls.dat"
 	run native "$native/stdio" "$scratch/native-stdio.txt"
 	run hermit "$proxy" "$hermit/stdio" "$scratch/hermit-stdio.txt"
 	if [ -x "$tp_native/sqlite_main" ] && [ -f "$tp_hermit/sqlite_main" ]; then

@@ -123,7 +123,7 @@ static void partial(const char *path)
 /* Core 0's fast-channel slot, found in the kernel heap (0x200000..0x800000) by its shape:
  * the control block's two cache lines (host state 0 or 1 and 60 zero bytes; the poller's scan
  * count, the served count and 56 zero bytes), then slot 0, idle, whose last request was a
- * WRITE from the kernel's argument area. */
+ * WRITE with its arguments in the slot itself (16 bytes in) or in the kernel's argument area. */
 static volatile uint32_t *channel_slot0(void)
 {
 	uint64_t image_end = 0x800000 + *(volatile uint64_t *)(uintptr_t)0x800038;
@@ -138,7 +138,8 @@ static volatile uint32_t *channel_slot0(void)
 			zero &= c[i] == 0;
 		volatile uint32_t *slot = c + 32;
 		uint64_t arg = *(volatile uint64_t *)(slot + 2);
-		if (zero && slot[0] == 0 && slot[1] == PORT_WRITE && arg >= 0x800000 && arg < image_end)
+		int own = arg == (uint64_t)(uintptr_t)slot + 16 || (arg >= 0x800000 && arg < image_end);
+		if (zero && slot[0] == 0 && slot[1] == PORT_WRITE && own)
 			return slot;
 	}
 	return NULL;

@@ -129,6 +129,11 @@ pub fn pin_vcpu(id: u32) -> Result<(), String> {
     set_current(&[*cpu]).map_err(|e| format!("cannot pin vCPU {id} to host CPU {cpu}: {e}"))
 }
 
+/// Whether `HERMIT_CPU_AFFINITY` pins the vCPU threads.
+pub fn pinned() -> bool {
+    PLAN.get().is_some()
+}
+
 /// Gives a helper thread started by a pinned vCPU thread the proxy's original set back.
 pub fn unpin() {
     if let Some(plan) = PLAN.get() {

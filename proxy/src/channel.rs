@@ -15,7 +15,11 @@
 //! its scans in the channel's control block, so that a guest sees at once when the host has
 //! descheduled it and takes the port instead of waiting for a claim. And it keeps off the CPU
 //! of the vCPU that calls ([`Placement`]): the scheduler tends to wake it there, where the
-//! two take turns and every request stalls into an exit.
+//! two take turns and every request stalls into an exit. When the guest has fewer vCPUs than
+//! the proxy has CPUs, that move pins the poller to one CPU and the vCPU threads keep off it
+//! from their next port exit on, until it has rested for a while ([`Channel::keep_vcpus_apart`]):
+//! left free, the scheduler moved the vCPU onto the poller's CPU again whenever its own got
+//! busy.
 
 use std::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Once};
@@ -79,6 +83,10 @@ struct Stats {
     polling_ns: AtomicU64,
     /// Times the poller found itself on the CPU of the vCPU that last exited and moved.
     moves: AtomicU64,
+    /// Requests the poller served (published to the guest's control block with the heartbeat).
+    served: AtomicU64,
+    /// Times a vCPU thread restricted itself to keep off the poller's CPU.
+    vcpus_kept_off: AtomicU64,
 }
 
 /// A validated channel area and its poller.
@@ -91,6 +99,14 @@ pub struct Channel {
     missed: AtomicU32,
     /// The host CPU the vCPU thread that last made a port exit ran on (-1: unknown).
     vcpu_cpu: AtomicI32,
+    /// The proxy's CPUs, when the vCPU threads keep off the poller's CPU (empty: they do not).
+    apart: Vec<u32>,
+    /// The one CPU the poller is pinned to in that case (-1: none yet).
+    poller_cpu: AtomicI32,
+    /// When the poller last parked, in nanoseconds after `epoch`.
+    parked_at: AtomicU64,
+    /// The time base of `parked_at`.
+    epoch: Instant,
     wake: Mutex<bool>,
     wakeup: Condvar,
     stats: Stats,
@@ -115,6 +131,10 @@ impl Channel {
             spinning: AtomicBool::new(false),
             missed: AtomicU32::new(0),
             vcpu_cpu: AtomicI32::new(-1),
+            apart: Vec::new(),
+            poller_cpu: AtomicI32::new(-1),
+            parked_at: AtomicU64::new(0),
+            epoch: Instant::now(),
             wake: Mutex::new(false),
             wakeup: Condvar::new(),
             stats: Stats::default(),
@@ -123,16 +143,41 @@ impl Channel {
 
     /// One line for `HERMIT_VERBOSE`: requests the poller served, port exits, parks and
     /// the time it polled.
-    pub fn summary(&self, host: &Host) -> String {
-        let served = host.ram.atomic_u32(self.gpa + SERVED_OFFSET as u64).map_or(0, |c| c.load(Ordering::Relaxed));
+    pub fn summary(&self) -> String {
+        let served = self.served();
         format!(
             "fast channel: {served} requests served by the poller, {} port exits, {} parks, {} ms polled, \
-             {} moves off a vCPU's CPU",
+             {} moves off a vCPU's CPU{}",
             self.stats.exits.load(Ordering::Relaxed),
             self.stats.parks.load(Ordering::Relaxed),
             self.stats.polling_ns.load(Ordering::Relaxed) / 1_000_000,
-            self.stats.moves.load(Ordering::Relaxed)
+            self.stats.moves.load(Ordering::Relaxed),
+            match self.poller_cpu.load(Ordering::Relaxed) {
+                cpu if cpu >= 0 => format!(
+                    ", poller on CPU {cpu} and vCPU threads off it ({} restrictions)",
+                    self.stats.vcpus_kept_off.load(Ordering::Relaxed)
+                ),
+                _ => String::new(),
+            }
         )
+    }
+
+    /// Makes the poller and the vCPU threads keep apart when there is room (`cpus`, the
+    /// proxy's CPUs, outnumber the slots, i.e. the vCPUs): once the poller finds itself on
+    /// a calling vCPU's CPU it pins itself to one other CPU, and each vCPU thread keeps off
+    /// that CPU from its next port exit on while the poller is active ([`RELEASE_AFTER`]).
+    /// For vCPU threads of this proxy that `HERMIT_CPU_AFFINITY` does not pin (not QEMU's,
+    /// whose doorbell thread kicks).
+    pub fn keep_vcpus_apart(mut self, cpus: Vec<u32>) -> Self {
+        if (self.slots as usize) < cpus.len() {
+            self.apart = cpus;
+        }
+        self
+    }
+
+    /// Requests the poller has served so far.
+    pub fn served(&self) -> u64 {
+        self.stats.served.load(Ordering::Relaxed)
     }
 
     /// Starts the poller (first call) and makes it spin for another window; called after
@@ -141,6 +186,9 @@ impl Channel {
         self.stats.exits.fetch_add(1, Ordering::Relaxed);
         // SAFETY: sched_getcpu has no arguments (glibc reads it from rseq or the vDSO).
         self.vcpu_cpu.store(unsafe { libc::sched_getcpu() }, Ordering::Relaxed);
+        let parked_ns = (self.epoch.elapsed().as_nanos() as u64).saturating_sub(self.parked_at.load(Ordering::Relaxed));
+        let active = self.spinning.load(Ordering::Acquire) || parked_ns < RELEASE_AFTER.as_nanos() as u64;
+        self.keep_off_poller(active);
         self.started.call_once(|| {
             let host = Arc::clone(host);
             std::thread::Builder::new()
@@ -157,6 +205,32 @@ impl Channel {
         } else {
             *self.wake.lock().expect("channel lock") = true;
             self.wakeup.notify_one();
+        }
+    }
+
+    /// In a vCPU thread (at a port exit): while the poller is `active` (spinning, or parked
+    /// for less than [`RELEASE_AFTER`]) and pinned to a CPU, keeps off that CPU; after a
+    /// longer rest takes the proxy's CPUs back, so that a guest that computes between rare
+    /// calls is free to move (a vCPU that cannot leave a CPU another process keeps busy makes
+    /// a sleeping program's timers overshoot). A vCPU that then meets the poller again keeps
+    /// off it from its next exit on.
+    fn keep_off_poller(&self, active: bool) {
+        thread_local! {
+            /// The poller CPU this vCPU thread keeps off (-1: none).
+            static KEPT_OFF: std::cell::Cell<i32> = const { std::cell::Cell::new(-1) };
+        }
+        let poller = if active { self.poller_cpu.load(Ordering::Relaxed) } else { -1 };
+        if self.apart.is_empty() || KEPT_OFF.get() == poller {
+            return;
+        }
+        let cpus = if poller < 0 { Some(self.apart.clone()) } else { cpus_but(&self.apart, poller as u32) };
+        if let Some(cpus) = cpus {
+            if crate::affinity::pin_thread(0, &cpus).is_ok() {
+                KEPT_OFF.set(poller);
+                if poller >= 0 {
+                    self.stats.vcpus_kept_off.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
     }
 
@@ -201,11 +275,9 @@ impl Channel {
             if !matches!(outcome, Outcome::Fatal(_)) {
                 state.store(SLOT_DONE, Ordering::Release);
             }
-            // Statistics after the guest is released: the counter shares a cache line with
-            // the heartbeat, which the guest reads.
-            if let Ok(counter) = host.ram.atomic_u32(self.gpa + SERVED_OFFSET as u64) {
-                counter.fetch_add(1, Ordering::Relaxed);
-            }
+            // Counted in the proxy's own memory: the control block's copy shares a cache line
+            // with the heartbeat and is written with it.
+            self.stats.served.fetch_add(1, Ordering::Relaxed);
             done(outcome);
         }
         served
@@ -226,9 +298,17 @@ fn poll(host: &Arc<Host>) {
     let channel = host.channel.get().expect("poller without a channel");
     let Ok(host_state) = host.ram.atomic_u32(channel.gpa + HOST_STATE_OFFSET as u64) else { return };
     let Ok(scans) = host.ram.atomic_u32(channel.gpa + SCANS_OFFSET as u64) else { return };
+    let Ok(served) = host.ram.atomic_u32(channel.gpa + SERVED_OFFSET as u64) else { return };
     let mut heartbeat = 0u32;
+    // Writes the heartbeat (never zero) and the served count: one cache line, which a guest
+    // reads only while its request waits unclaimed.
+    let mut beat = || {
+        heartbeat = heartbeat.wrapping_add(1).max(1);
+        served.store(channel.stats.served.load(Ordering::Relaxed) as u32, Ordering::Relaxed);
+        scans.store(heartbeat, Ordering::Release);
+    };
     let mut budget = IdleBudget::default();
-    let mut placement = Placement::new(crate::affinity::allowed_cpus());
+    let mut placement = Placement::new(crate::affinity::allowed_cpus(), !channel.apart.is_empty());
     // When the last request was served (or the port exit that woke us came); none at first.
     let mut last_request: Option<Instant> = None;
     loop {
@@ -249,15 +329,23 @@ fn poll(host: &Arc<Host>) {
         host_state.store(HOST_POLLING, Ordering::SeqCst);
         let mut last = woke;
         let mut since_request = woke;
+        // When the heartbeat was last written: each write takes the line from a guest that
+        // reads it, so it is written every HEARTBEAT_PERIOD, not on every scan.
+        let mut beaten: Option<Instant> = None;
         loop {
             // On the CPU of the vCPU that calls (the scheduler puts a woken thread beside its
             // waker): neither can run while the other does. Move to another CPU.
-            if placement.beside(channel.vcpu_cpu.load(Ordering::Relaxed)) {
+            if let Some(pinned) = placement.beside(channel.vcpu_cpu.load(Ordering::Relaxed)) {
                 channel.stats.moves.fetch_add(1, Ordering::Relaxed);
+                if let Some(cpu) = pinned {
+                    channel.poller_cpu.store(cpu as i32, Ordering::Relaxed);
+                }
             }
-            // The heartbeat tells a waiting guest that the poller is on a CPU (never zero).
-            heartbeat = heartbeat.wrapping_add(1).max(1);
-            scans.store(heartbeat, Ordering::Release);
+            // The heartbeat tells a waiting guest that the poller is on a CPU.
+            if beaten.is_none_or(|at| last - at >= HEARTBEAT_PERIOD) {
+                beat();
+                beaten = Some(last);
+            }
             let served = channel.scan(host);
             let now = Instant::now();
             // Requests that went to the port while we polled: spinning did not save them.
@@ -281,6 +369,7 @@ fn poll(host: &Arc<Host>) {
             }
             last = now;
         }
+        beat();
         host_state.store(HOST_PARKED, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         // A request may have arrived after the last scan but before the guest saw PARKED.
@@ -288,6 +377,7 @@ fn poll(host: &Arc<Host>) {
             since_request = Instant::now();
         }
         last_request = Some(since_request);
+        channel.parked_at.store(channel.epoch.elapsed().as_nanos() as u64, Ordering::Relaxed);
         channel.spinning.store(false, Ordering::Release);
         channel.stats.parks.fetch_add(1, Ordering::Relaxed);
         let polled = u64::try_from(woke.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -296,30 +386,44 @@ fn poll(host: &Arc<Host>) {
 }
 
 /// Where the poller may run: the proxy's CPUs except the one the calling vCPU last ran on,
-/// when the poller finds itself there.
+/// when the poller finds itself there; with `single`, just one of the others.
 struct Placement {
     /// The CPUs the proxy may use.
     cpus: Vec<u32>,
     /// The CPU the poller currently keeps off, if any.
     avoided: Option<u32>,
+    /// Whether the poller pins itself to one CPU (the vCPU threads keep off it).
+    single: bool,
 }
 
 impl Placement {
-    fn new(cpus: Vec<u32>) -> Self {
-        Self { cpus, avoided: None }
+    fn new(cpus: Vec<u32>, single: bool) -> Self {
+        Self { cpus, avoided: None, single }
     }
 
-    /// If the poller runs on `vcpu`'s CPU, restricts it to the others (when there are any);
-    /// returns whether it moved.
-    fn beside(&mut self, vcpu: i32) -> bool {
+    /// If the poller runs on `vcpu`'s CPU, restricts it to the others (when there are any),
+    /// or to the last of them with `single`; returns `None` if it did not move, else the
+    /// one CPU it is pinned to, if it is pinned to one.
+    fn beside(&mut self, vcpu: i32) -> Option<Option<u32>> {
         // SAFETY: sched_getcpu has no arguments (glibc reads it from rseq or the vDSO).
         let here = unsafe { libc::sched_getcpu() };
         if here < 0 || here != vcpu || self.avoided == Some(here as u32) {
-            return false;
+            return None;
         }
-        let Some(others) = cpus_but(&self.cpus, here as u32) else { return false };
+        let others = cpus_but(&self.cpus, here as u32)?;
+        let target = target_cpus(others, self.single);
         self.avoided = Some(here as u32);
-        crate::affinity::pin_thread(0, &others).is_ok()
+        crate::affinity::pin_thread(0, &target).ok()?;
+        Some(if self.single { target.first().copied() } else { None })
+    }
+}
+
+/// The CPUs the poller pins itself to among `others`: all of them, or with `single` the
+/// last one (the vCPU threads then keep off that one alone).
+fn target_cpus(others: Vec<u32>, single: bool) -> Vec<u32> {
+    match (single, others.last()) {
+        (true, Some(&last)) => vec![last],
+        _ => others,
     }
 }
 
@@ -328,6 +432,15 @@ fn cpus_but(cpus: &[u32], cpu: u32) -> Option<Vec<u32>> {
     let others: Vec<u32> = cpus.iter().copied().filter(|&c| c != cpu).collect();
     (!others.is_empty() && others.len() < cpus.len()).then_some(others)
 }
+
+/// How long the poller must have rested before a vCPU thread that keeps off its CPU takes
+/// the proxy's CPUs back at its next port exit: far longer than the pauses of a program that
+/// works on host files (the poller parks in them under load, and the exit wakes it at once).
+const RELEASE_AFTER: Duration = Duration::from_millis(100);
+
+/// How often a polling host rewrites its heartbeat: well within the guest's stall limit (5 us),
+/// and rarely enough that the line stays with a guest that reads it.
+const HEARTBEAT_PERIOD: Duration = Duration::from_micros(1);
 
 /// The most one empty scan counts as idle spinning: a longer gap since the previous scan
 /// means the host descheduled the poller (or it yielded), which costs no CPU.
@@ -386,6 +499,19 @@ mod tests {
         assert_eq!(cpus_but(&[3], 3), None, "one CPU: nowhere to go");
         assert_eq!(cpus_but(&[0, 1], 5), None, "not one of ours");
         assert_eq!(cpus_but(&[], 0), None);
+    }
+
+    #[test]
+    fn a_poller_apart_from_the_vcpus_takes_one_cpu() {
+        assert_eq!(target_cpus(vec![0, 1, 3], false), vec![0, 1, 3]);
+        assert_eq!(target_cpus(vec![0, 1, 3], true), vec![3]);
+        assert_eq!(target_cpus(vec![1], true), vec![1]);
+        // Room only when the proxy has more CPUs than the guest vCPUs.
+        let ram = GuestRam::new(32 << 20, false).unwrap();
+        let one = Channel::validate(&ram, 0x10_0000, 1).unwrap();
+        assert_eq!(one.keep_vcpus_apart(vec![0, 1]).apart, vec![0, 1]);
+        let two = Channel::validate(&ram, 0x10_0000, 2).unwrap();
+        assert!(two.keep_vcpus_apart(vec![0, 1]).apart.is_empty());
     }
 
     #[test]

@@ -144,8 +144,9 @@ pub fn prepare() {
 }
 
 /// Checks an object the host opened for the guest: `Err(EACCES)` for a forbidden device or
-/// the proxy's own procfs entries (the caller closes the descriptor).
-pub fn inspect(fd: BorrowedFd<'_>) -> Result<(), i32> {
+/// the proxy's own procfs entries (the caller closes the descriptor); on success the
+/// object's status (a `stat` request needs no second `fstat`).
+pub fn inspect(fd: BorrowedFd<'_>) -> Result<libc::stat, i32> {
     // SAFETY: an all-zero `stat`/`statfs` is a valid value of the plain C struct.
     let (mut st, mut fs): (libc::stat, libc::statfs) = unsafe { (std::mem::zeroed(), std::mem::zeroed()) };
     // SAFETY: `fd` is a live descriptor and `st` a valid out-pointer.
@@ -160,7 +161,7 @@ pub fn inspect(fd: BorrowedFd<'_>) -> Result<(), i32> {
         return Err(libc::EACCES);
     }
     if fs.f_type != libc::PROC_SUPER_MAGIC {
-        return Ok(());
+        return Ok(st);
     }
     match std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) {
         Ok(link) => {
@@ -168,7 +169,7 @@ pub fn inspect(fd: BorrowedFd<'_>) -> Result<(), i32> {
             if proc_path_is_own(link.as_os_str().as_bytes(), is_own_task) {
                 Err(libc::EACCES)
             } else {
-                Ok(())
+                Ok(st)
             }
         }
         Err(_) => Err(libc::EACCES),
@@ -241,13 +242,13 @@ mod tests {
     fn inspect_refuses_own_proc_and_allows_files() {
         use std::os::fd::AsFd;
         let own = std::fs::File::open(format!("/proc/{}/status", std::process::id())).unwrap();
-        assert_eq!(inspect(own.as_fd()), Err(libc::EACCES));
+        assert_eq!(inspect(own.as_fd()).err(), Some(libc::EACCES));
         let other = std::fs::File::open("/proc/1/status").unwrap();
-        assert_eq!(inspect(other.as_fd()), Ok(()));
+        assert!(inspect(other.as_fd()).is_ok());
         let ordinary = std::fs::File::open("/proc/meminfo").unwrap();
-        assert_eq!(inspect(ordinary.as_fd()), Ok(()));
+        assert!(inspect(ordinary.as_fd()).is_ok());
         let null = std::fs::File::open("/dev/null").unwrap();
-        assert_eq!(inspect(null.as_fd()), Ok(()));
+        assert!(inspect(null.as_fd()).is_ok());
     }
 
     #[test]
@@ -262,9 +263,9 @@ mod tests {
         });
         let tid = rx.recv().unwrap();
         let f = std::fs::File::open(format!("/proc/{tid}/environ")).unwrap();
-        assert_eq!(inspect(f.as_fd()), Err(libc::EACCES));
+        assert_eq!(inspect(f.as_fd()).err(), Some(libc::EACCES));
         let f = std::fs::File::open(format!("/proc/{}/task/{tid}/stat", std::process::id())).unwrap();
-        assert_eq!(inspect(f.as_fd()), Err(libc::EACCES));
+        assert_eq!(inspect(f.as_fd()).err(), Some(libc::EACCES));
         done_tx.send(()).unwrap();
         thread.join().unwrap();
     }

@@ -138,7 +138,7 @@ impl Host {
             eprintln!("proxy: {}", backing.summary());
         }
         if let Some(channel) = self.channel.get() {
-            eprintln!("proxy: {}", channel.summary(self));
+            eprintln!("proxy: {}", channel.summary());
         }
         if let Some(rings) = crate::net::ring_summary(self) {
             eprintln!("proxy: {rings}");

@@ -422,6 +422,13 @@ fn channel(host: &Host, arg: u64) -> Result<(), GuestError> {
     } else {
         match crate::channel::Channel::validate(&host.ram, gpa, slots) {
             Ok(channel) => {
+                // The vCPU threads of this proxy: they may keep off the poller's CPU, unless
+                // HERMIT_CPU_AFFINITY pins them.
+                let channel = if crate::affinity::pinned() {
+                    channel
+                } else {
+                    channel.keep_vcpus_apart(crate::affinity::allowed_cpus())
+                };
                 if host.channel.set(channel).is_ok() {
                     0
                 } else {

@@ -3,12 +3,16 @@
 //! [`call`] copies the argument struct into this core's argument area (below 4 GiB, because
 //! the port protocol passes a 32-bit guest-physical address), hands it to the host and
 //! copies the results back. With the fast channel ([`hermit_interface::channel`]) a polling
-//! host thread picks the request up without a VM exit; otherwise the `out` traps to the host.
-//! A request the host has not claimed within [`CLAIM_TIMEOUT_NS`], or sooner once the host's
-//! scan count has stood still for [`STALL_NS`] (its poller is descheduled on a busy host), is
-//! taken back and sent through the port. The count at such a stall is remembered
-//! ([`STALLED_AT`]): while it has not moved since, the poller is still off its CPU and later
-//! requests take the port at once, so a missed request costs one exit and no wait before it.
+//! host thread picks the request up without a VM exit, and a struct that fits travels in the
+//! core's slot itself (one cache line less to move each way); otherwise the `out` traps to
+//! the host.
+//! A request spins on its slot alone for [`WATCH_NS`] (a polling host claims it sooner); one
+//! still unclaimed then watches the host's heartbeat count. A request the host has not
+//! claimed within [`CLAIM_TIMEOUT_NS`], or sooner once the count has stood still for
+//! [`STALL_NS`] (its poller is descheduled on a busy host), is taken back and sent through
+//! the port. The count at such a stall is remembered ([`STALLED_AT`]): while it has not moved
+//! since, the poller is still off its CPU and later requests take the port after their first
+//! [`WATCH_NS`], so a missed request costs one exit and little wait before it.
 //!
 //! Under QEMU ([`header::FEATURE_QEMU`], [`hermit_interface::qemu`]) no port exit reaches
 //! the proxy: the channel is in place before the first call, every request goes through it,
@@ -135,6 +139,7 @@ pub fn init_channel(cores: usize) {
         log::warn!("no memory for the fast channel, using port I/O");
         return;
     }
+    set_timeouts();
     let mut setup = ChannelSetup { gpa: area as u64, slots: cores as u32, ret: 0 };
     call(port::CHANNEL, &mut setup);
     if setup.ret == 0 {
@@ -163,36 +168,61 @@ pub fn host_polling() -> bool {
 /// Performs hypercall `port` with `arg` (one of the `#[repr(C)]` structs of
 /// [`hermit_interface::hypercall`]) and copies the host's results back into it.
 ///
+/// Through the fast channel a struct that fits travels in the core's slot itself
+/// ([`ChannelSlot::data`]); otherwise, and for the port, in the core's argument area.
 /// Preemption stays disabled throughout: the argument area and the channel slot belong to
 /// the core, so another task of this core must not start a hypercall meanwhile.
 pub fn call<T: Copy>(port: u16, arg: &mut T) {
     const { assert!(size_of::<T>() <= HYPERCALL_AREA_SIZE) };
     preempt_disable();
+    let slot = own_slot();
+    if let Some((control, slot)) = slot.filter(|_| size_of::<T>() <= channel::SLOT_DATA_SIZE) {
+        let data = slot.data.get().cast::<T>();
+        // SAFETY: the slot belongs to this core and is idle (preemption is disabled, so no
+        // other request of this core is under way); `data` has room for a `T` (checked
+        // above) and the host touches it only while a request is posted.
+        unsafe { data.write_unaligned(*arg) };
+        if post(control, slot, port, data as u64) {
+            // SAFETY: as above; the host has written its results and released the slot.
+            *arg = unsafe { data.read_unaligned() };
+            preempt_enable();
+            return;
+        }
+    }
     let area = percore().hypercall_area.load(Ordering::Relaxed) as *mut T;
     // SAFETY: the area belongs to this core, is large enough (asserted above) and aligned
     // to 64; with preemption disabled no other task of this core uses it until we are done
     // (tasks do not migrate).
     unsafe { area.write_unaligned(*arg) };
-    transmit(port, area as u64);
+    match slot {
+        Some((control, slot)) if size_of::<T>() > channel::SLOT_DATA_SIZE && post(control, slot, port, area as u64) => {
+        }
+        // SAFETY: `area` is this core's argument area (below 4 GiB), filled above.
+        _ => unsafe { outl(port, area as u32) },
+    }
     // SAFETY: as above; the host has written its results.
     *arg = unsafe { area.read_unaligned() };
     preempt_enable();
 }
 
-/// Hands `(port, gpa)` to the host through the channel or the port.
-fn transmit(port: u16, gpa: u64) {
+/// The control block and this core's slot, if the channel is in use.
+fn own_slot() -> Option<(&'static ChannelControl, &'static ChannelSlot)> {
     let base = CHANNEL.load(Ordering::Acquire);
     let core = core_id() as usize;
     if base == 0 || core >= CHANNEL_SLOTS.load(Ordering::Relaxed) as usize {
-        // SAFETY: `gpa` is this core's argument area (below 4 GiB), filled by `call`.
-        unsafe { outl(port, gpa as u32) };
-        return;
+        return None;
     }
     // SAFETY: the channel area was allocated for `CHANNEL_SLOTS` slots and announced to the
     // host; it is never freed.
-    let (control, slot) = unsafe {
+    Some(unsafe {
         (&*(base as *const ChannelControl), &*((base as usize + channel::slot_offset(core)) as *const ChannelSlot))
-    };
+    })
+}
+
+/// Hands `(port, gpa)` to the host through `slot`; returns whether the host performed it, or
+/// false if the guest took it back (the host's poller is parked or stalled): the caller then
+/// performs it through the port.
+fn post(control: &ChannelControl, slot: &ChannelSlot, port: u16, gpa: u64) -> bool {
     slot.port.store(u32::from(port), Ordering::Relaxed);
     slot.arg.store(gpa, Ordering::Relaxed);
     slot.state.store(channel::SLOT_REQUEST, Ordering::Release);
@@ -203,39 +233,41 @@ fn transmit(port: u16, gpa: u64) {
             unsafe { crate::arch::outb(hermit_interface::qemu::DOORBELL_PORT, 0) };
         }
         wait_done(slot);
-        return;
+        return true;
     }
-    if control.host_state.load(Ordering::SeqCst) != channel::HOST_POLLING && reclaim_to_port(slot, port, gpa) {
-        return;
+    if control.host_state.load(Ordering::SeqCst) != channel::HOST_POLLING && reclaim(slot) {
+        return false;
     }
-    // The poller has not scanned since an earlier request saw it stall: it is still off its
-    // CPU, and waiting would only take STALL_NS to show that again.
-    let scans = control.scans.load(Ordering::Relaxed);
-    if scans != 0 && scans == STALLED_AT.load(Ordering::Relaxed) && reclaim_to_port(slot, port, gpa) {
-        return;
-    }
-    // A polling host claims a request within a microsecond. One whose scan count stands
-    // still for STALL_NS, or that has not claimed it after CLAIM_TIMEOUT_NS, is descheduled
-    // (a busy host): take the request back and exit instead of spinning for a host time slice.
+    // A polling host claims a request within a microsecond: spin on the slot alone for
+    // WATCH_NS. Only a request still unclaimed then reads the host's scan count, which the
+    // poller rewrites every microsecond or so: reading it on every request cost a cache-line
+    // transfer each time. A count that still stands where an earlier request saw it stall
+    // means the poller is still off its CPU: take the port at once. One that stands still for
+    // STALL_NS, or a request unclaimed after CLAIM_TIMEOUT_NS, is a descheduled poller (a
+    // busy host): take the request back and exit instead of spinning for a host time slice.
     let start = crate::arch::rdtsc();
-    let timeout = crate::time::clock().ns_to_cycles(CLAIM_TIMEOUT_NS);
-    let stall = crate::time::clock().ns_to_cycles(STALL_NS);
-    let mut heartbeat = Heartbeat::new(scans, start);
+    let mut heartbeat: Option<Heartbeat> = None;
     while slot.state.load(Ordering::Acquire) == channel::SLOT_REQUEST {
         let now = crate::arch::rdtsc();
-        let scans = control.scans.load(Ordering::Relaxed);
-        let stalled = heartbeat.stalled(scans, now, stall);
-        if stalled || now.wrapping_sub(start) > timeout {
-            if stalled {
-                STALLED_AT.store(scans, Ordering::Relaxed);
-            }
-            if reclaim_to_port(slot, port, gpa) {
-                return;
+        let waited = now.wrapping_sub(start);
+        if waited > WATCH_CYCLES.load(Ordering::Relaxed) {
+            let scans = control.scans.load(Ordering::Relaxed);
+            let beat = heartbeat.get_or_insert_with(|| Heartbeat::new(scans, now));
+            let known = scans != 0 && scans == STALLED_AT.load(Ordering::Relaxed);
+            let stalled = beat.stalled(scans, now, STALL_CYCLES.load(Ordering::Relaxed));
+            if known || stalled || waited > TIMEOUT_CYCLES.load(Ordering::Relaxed) {
+                if stalled {
+                    STALLED_AT.store(scans, Ordering::Relaxed);
+                }
+                if reclaim(slot) {
+                    return false;
+                }
             }
         }
         pause();
     }
     wait_done(slot);
+    true
 }
 
 /// Waits until the host has completed the request in `slot`, then frees the slot.
@@ -246,19 +278,10 @@ fn wait_done(slot: &ChannelSlot) {
     slot.state.store(channel::SLOT_IDLE, Ordering::Relaxed);
 }
 
-/// Takes the request in `slot` back unless the host has claimed it, and then performs it
-/// through the port; false if the host claimed it first (it will complete it).
-fn reclaim_to_port(slot: &ChannelSlot, port: u16, gpa: u64) -> bool {
-    let reclaimed = slot
-        .state
-        .compare_exchange(channel::SLOT_REQUEST, channel::SLOT_IDLE, Ordering::AcqRel, Ordering::Acquire)
-        .is_ok();
-    if reclaimed {
-        // SAFETY: `gpa` is this core's argument area (below 4 GiB), filled by `call`; the
-        // host no longer sees the request in the channel.
-        unsafe { outl(port, gpa as u32) };
-    }
-    reclaimed
+/// Takes the request in `slot` back unless the host has claimed it; false if the host
+/// claimed it first (it will complete it).
+fn reclaim(slot: &ChannelSlot) -> bool {
+    slot.state.compare_exchange(channel::SLOT_REQUEST, channel::SLOT_IDLE, Ordering::AcqRel, Ordering::Acquire).is_ok()
 }
 
 /// How long a request may wait in the channel for the host to claim it before the guest
@@ -267,9 +290,27 @@ fn reclaim_to_port(slot: &ChannelSlot, port: u16, gpa: u64) -> bool {
 const CLAIM_TIMEOUT_NS: u64 = 20_000;
 
 /// How long the host's scan count ([`ChannelControl::scans`]) may stand still before the
-/// guest takes its unclaimed request back: a polling host scans every microsecond or so,
+/// guest takes its unclaimed request back: a polling host writes it every microsecond or so,
 /// and a poller that yielded its CPU on a busy host is gone for a time slice.
 const STALL_NS: u64 = 5_000;
+
+/// How long a request spins on its slot alone before it watches the host's scan count: a
+/// polling host claims within a microsecond, and the count's cache line is the host's.
+const WATCH_NS: u64 = 1_000;
+
+/// [`WATCH_NS`], [`STALL_NS`] and [`CLAIM_TIMEOUT_NS`] in TSC cycles, set with the channel
+/// (the clock is known by then), so that a request does no 128-bit division.
+static WATCH_CYCLES: AtomicU64 = AtomicU64::new(0);
+static STALL_CYCLES: AtomicU64 = AtomicU64::new(0);
+static TIMEOUT_CYCLES: AtomicU64 = AtomicU64::new(0);
+
+/// Sets the cycle counts of the claim timeouts from the TSC clock.
+fn set_timeouts() {
+    let clock = crate::time::clock();
+    WATCH_CYCLES.store(clock.ns_to_cycles(WATCH_NS), Ordering::Relaxed);
+    STALL_CYCLES.store(clock.ns_to_cycles(STALL_NS), Ordering::Relaxed);
+    TIMEOUT_CYCLES.store(clock.ns_to_cycles(CLAIM_TIMEOUT_NS), Ordering::Relaxed);
+}
 
 /// Ends the guest with `code` as the program's exit status.
 pub fn exit(code: i32) -> ! {

@@ -217,7 +217,7 @@ pub const EXT_MAGIC: u32 = u32::from_le_bytes(*b"HRS1");
 /// [`HeaderExt::kernel_stamp`]. Bump it with every change that an image or a loader of the
 /// previous revision would misread (revision 1 had no stamp; loaders recognize and refuse
 /// such images, see [`image_protocol`]).
-pub const EXT_VERSION: u32 = 2;
+pub const EXT_VERSION: u32 = 3;
 
 /// Feature bit: the loader serves the fast channel ([`crate::channel`]).
 pub const FEATURE_FAST_CHANNEL: u64 = 1 << 0;

@@ -5,15 +5,15 @@
 //! then fills its slots with states, ports (32-bit values, including ones beyond 16 bits)
 //! and argument addresses. Properties: `validate` accepts exactly the areas the protocol
 //! allows; every slot in `REQUEST` is served once and left `DONE` before its outcome is
-//! handled, other slots are untouched, the `served` counter counts them; a port beyond 16
+//! handled, other slots are untouched, the channel's served count counts them; a port beyond 16
 //! bits stops the guest instead of being served as its low 16 bits; `EXIT` returns the
 //! guest's code; memory outside the channel area and the request area is unchanged.
 //! Requests are limited to ports that touch no host file (the hypercall target covers those).
 
 use arbitrary::{Arbitrary, Unstructured};
 use hermit_interface::channel::{
-    channel_size, slot_offset, MAX_SLOTS, SERVED_OFFSET, SLOT_ARG_OFFSET, SLOT_BUSY, SLOT_DONE, SLOT_IDLE,
-    SLOT_PORT_OFFSET, SLOT_REQUEST, SLOT_STATE_OFFSET,
+    channel_size, slot_offset, MAX_SLOTS, SLOT_ARG_OFFSET, SLOT_BUSY, SLOT_DONE, SLOT_IDLE, SLOT_PORT_OFFSET,
+    SLOT_REQUEST, SLOT_STATE_OFFSET,
 };
 use hermit_interface::hypercall::port;
 
@@ -180,7 +180,7 @@ impl Harness {
             }
             plan.push((i, at, state, port, arg));
         }
-        let served_before: u32 = self.host.ram.read(gpa + SERVED_OFFSET as u64).map_err(|e| e.to_string())?;
+        let served_before = channel.served();
         let mut before = std::mem::take(&mut self.before);
         before.copy_from_slice(self.ram());
         self.before = before;
@@ -209,9 +209,10 @@ impl Harness {
         }
 
         let after = self.ram();
-        let served_after =
-            u32::from_le_bytes(after[(gpa as usize + SERVED_OFFSET)..][..4].try_into().map_err(|_| "served counter")?);
-        if served_after.wrapping_sub(served_before) != expected_served || outcomes.len() != expected_served as usize {
+        let served_after = channel.served();
+        if served_after.wrapping_sub(served_before) != u64::from(expected_served)
+            || outcomes.len() != expected_served as usize
+        {
             return Err(format!(
                 "served counter moved by {} and {} outcomes, for {expected_served} requests",
                 served_after.wrapping_sub(served_before),

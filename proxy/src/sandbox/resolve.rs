@@ -110,10 +110,15 @@ pub fn openat2_available() -> bool {
 
 /// Opens `target` (plus `O_CLOEXEC`) and checks what was opened.
 fn open_checked(target: &Target<'_>, flags: i32, mode: u32) -> Result<OwnedFd, i32> {
+    open_inspected(target, flags, mode).map(|(fd, _)| fd)
+}
+
+/// [`open_checked`], with the opened object's status.
+fn open_inspected(target: &Target<'_>, flags: i32, mode: u32) -> Result<(OwnedFd, libc::stat), i32> {
     match openat2(target.dir_fd(), &target.path, flags | libc::O_CLOEXEC, mode, target.resolve) {
         Ok(fd) => {
-            inspect(fd.as_fd())?;
-            Ok(fd)
+            let st = inspect(fd.as_fd())?;
+            Ok((fd, st))
         }
         // Resolution would have left the mount.
         Err(libc::EXDEV) => Err(libc::EACCES),
@@ -206,18 +211,26 @@ impl Paths {
         open_checked(&target, flags, mode)
     }
 
-    /// `stat` (or `lstat` with `nofollow`) of `path`.
+    /// `stat` (or `lstat` with `nofollow`) of `path`: the status of the object opened and
+    /// checked as for `open` (the checks' own `fstat`).
+    ///
+    /// Without mounts, a path that does not exist is answered by one plain `newfstatat`
+    /// (`ENOENT` or `ENOTDIR`), since `openat2` costs about 0.9 us more than a lookup even
+    /// when it finds nothing (it allocates a descriptor and a file first), and programs stat
+    /// absent files often (SQLite's journal and WAL before every read transaction). Such an
+    /// answer reveals only that a name does not exist, even where the path leads through a
+    /// magic link, which `openat2` refuses: nothing is opened or reported about an object. With
+    /// mounts every path goes through `openat2` beneath the mount, since a plain lookup could
+    /// follow a link out of it and tell which host files do not exist.
     pub fn stat(&self, path: &CStr, nofollow: bool) -> Result<libc::stat, i32> {
         let target = self.target(path)?;
-        let flags = libc::O_PATH | if nofollow { libc::O_NOFOLLOW } else { 0 };
-        let fd = open_checked(&target, flags, 0)?;
-        // SAFETY: an all-zero `stat` is a valid value of the plain C struct.
-        let mut st: libc::stat = unsafe { std::mem::zeroed() };
-        // SAFETY: `fd` is live and `st` is a valid out-pointer.
-        if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
-            return Err(last_errno());
+        if target.dir.is_none() {
+            if let Err(errno @ (libc::ENOENT | libc::ENOTDIR)) = lookup(&target.path, nofollow) {
+                return Err(errno);
+            }
         }
-        Ok(st)
+        let flags = libc::O_PATH | if nofollow { libc::O_NOFOLLOW } else { 0 };
+        open_inspected(&target, flags, 0).map(|(_, st)| st)
     }
 
     /// Removes the file `path` (a symbolic link itself, not its target).
@@ -240,6 +253,16 @@ impl Paths {
         // SAFETY: as in `unlink`.
         result(unsafe { libc::mkdirat(dir.as_raw_fd(), leaf.as_ptr(), mode as libc::mode_t & 0o7777) })
     }
+}
+
+/// A plain `newfstatat` of a host path (following a final symbolic link unless `nofollow`),
+/// only to learn whether it exists: its result is never reported.
+fn lookup(path: &CStr, nofollow: bool) -> Result<(), i32> {
+    // SAFETY: an all-zero `stat` is a valid value of the plain C struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let flags = if nofollow { libc::AT_SYMLINK_NOFOLLOW } else { 0 };
+    // SAFETY: `path` is NUL-terminated and `st` a valid out-pointer.
+    result(unsafe { libc::fstatat(libc::AT_FDCWD, path.as_ptr(), &mut st, flags) })
 }
 
 /// `AT_EMPTY_PATH`: the call acts on the descriptor itself.
@@ -503,6 +526,37 @@ mod tests {
         std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
         assert_eq!(open(&format!("{}/loop", root.display())), Err(libc::ELOOP));
         assert!(paths.stat(&c("/proc/1/status"), false).is_ok());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn stat_answers_absent_paths_and_still_checks_objects() {
+        let root = scratch("stat");
+        let at = |p: &str| format!("{}/{p}", root.display());
+        std::os::unix::fs::symlink("nowhere", root.join("inside/dangling")).unwrap();
+        std::os::unix::fs::symlink("/dev/kvm", root.join("inside/kvm")).unwrap();
+        let host = Paths::Host;
+        let stat = |p: &str, nofollow| host.stat(&c(p), nofollow).map(|st| st.st_size);
+        // Absent paths: the plain lookup's answer.
+        assert_eq!(stat(&at("inside/file-journal"), false), Err(libc::ENOENT));
+        assert_eq!(stat(&at("inside/file/x"), false), Err(libc::ENOTDIR));
+        assert_eq!(stat(&at("inside/dangling"), false), Err(libc::ENOENT));
+        // Present ones: opened and checked, with the checks' status.
+        assert_eq!(stat(&at("inside/file"), false), Ok(6));
+        assert_eq!(stat(&at("inside/dangling"), true), Ok(7), "the link itself");
+        assert_eq!(stat("/proc/self/status", false), Err(libc::EACCES));
+        assert_eq!(stat("/dev/fd/0", false), Err(libc::EACCES), "a magic link");
+        if Path::new("/dev/kvm").exists() {
+            assert_eq!(stat(&at("inside/kvm"), false), Err(libc::EACCES));
+        }
+        // Beneath a mount: absent is absent, a link out is refused whether or not its
+        // target exists.
+        let mounted = mounts(&root);
+        let stat = |p: &str| mounted.stat(&c(p), false).map(|st| st.st_size);
+        assert_eq!(stat("/data/file"), Ok(6));
+        assert_eq!(stat("/data/file-journal"), Err(libc::ENOENT));
+        assert_eq!(stat("/data/out/hostname"), Err(libc::EACCES));
+        assert_eq!(stat("/data/out/no-such-file"), Err(libc::EACCES));
         std::fs::remove_dir_all(&root).unwrap();
     }
 }
