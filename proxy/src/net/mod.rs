@@ -65,8 +65,6 @@ pub struct Nic {
     mtu: u32,
     /// The descriptor rings, once the guest announced them (`NETRING`).
     ring: OnceLock<ring::Ring>,
-    /// Guest RAM, for the receive thread in ring mode (set with the ring).
-    ram: OnceLock<GuestRam>,
     /// Announcements that raised the interrupt, and those a polling guest core took from
     /// `net_rx_signal` alone (for `HERMIT_VERBOSE`).
     announced: [std::sync::atomic::AtomicU64; 2],
@@ -129,7 +127,6 @@ impl Nic {
             notify: OnceLock::new(),
             mtu: mtu.clamp(576, NET_MTU_MAX),
             ring: OnceLock::new(),
-            ram: OnceLock::new(),
             announced: Default::default(),
             wake,
         }))
@@ -160,7 +157,6 @@ impl Nic {
             notify: OnceLock::new(),
             mtu: 1500,
             ring: OnceLock::new(),
-            ram: OnceLock::new(),
             announced: Default::default(),
             wake,
         }
@@ -366,7 +362,7 @@ impl Nic {
     }
 
     fn serve_ring(&self, ring: &ring::Ring, irq: &RxIrq) -> Result<(), GuestError> {
-        let Some(ram) = self.ram.get() else { return Ok(()) };
+        let ram = ring.ram();
         let mut nap = RING_FULL_NAP;
         loop {
             let (got, full, signal) = ring.fill_rx(|addr, cap| self.receive_into(ram, addr, cap))?;
@@ -475,7 +471,6 @@ pub fn netring(host: &Host, arg: u64) -> Result<(), GuestError> {
                         -libc::EBUSY
                     } else {
                         ring.start()?;
-                        let _ = nic.ram.set(host.ram.clone());
                         let _ = nic.ring.set(ring);
                         // Wake the receive thread if it waits to be re-armed: it moves to
                         // the ring (or starts now, if NETINFO did not start it).

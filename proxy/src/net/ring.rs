@@ -82,6 +82,11 @@ impl Ring {
         Ok(())
     }
 
+    /// The guest RAM the area lies in.
+    pub fn ram(&self) -> &GuestRam {
+        &self.ram
+    }
+
     fn word(&self, offset: u64) -> Result<&AtomicU32, GuestError> {
         self.ram.atomic_u32(self.gpa + offset)
     }
