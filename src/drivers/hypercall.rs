@@ -155,14 +155,15 @@ pub fn init_channel(cores: usize) {
 /// NIC's transmit ring holds, see `net_ring`); false without the channel. The caller has
 /// published its work and issued a full fence before it looks.
 pub fn host_polling() -> bool {
+    channel_control().is_some_and(|control| control.host_state.load(Ordering::SeqCst) == channel::HOST_POLLING)
+}
+
+/// The channel's control block, if the channel is in use.
+fn channel_control() -> Option<&'static ChannelControl> {
     let base = CHANNEL.load(Ordering::Acquire);
-    if base == 0 {
-        return false;
-    }
     // SAFETY: the channel area was allocated and announced (or placed by QEMU's loader) and
     // is never freed; its control block is at its start.
-    let control = unsafe { &*(base as *const ChannelControl) };
-    control.host_state.load(Ordering::SeqCst) == channel::HOST_POLLING
+    (base != 0).then(|| unsafe { &*(base as *const ChannelControl) })
 }
 
 /// Performs hypercall `port` with `arg` (one of the `#[repr(C)]` structs of
@@ -207,16 +208,15 @@ pub fn call<T: Copy>(port: u16, arg: &mut T) {
 
 /// The control block and this core's slot, if the channel is in use.
 fn own_slot() -> Option<(&'static ChannelControl, &'static ChannelSlot)> {
-    let base = CHANNEL.load(Ordering::Acquire);
+    let control = channel_control()?;
     let core = core_id() as usize;
-    if base == 0 || core >= CHANNEL_SLOTS.load(Ordering::Relaxed) as usize {
+    if core >= CHANNEL_SLOTS.load(Ordering::Relaxed) as usize {
         return None;
     }
+    let slot = control as *const ChannelControl as usize + channel::slot_offset(core);
     // SAFETY: the channel area was allocated for `CHANNEL_SLOTS` slots and announced to the
     // host; it is never freed.
-    Some(unsafe {
-        (&*(base as *const ChannelControl), &*((base as usize + channel::slot_offset(core)) as *const ChannelSlot))
-    })
+    Some((control, unsafe { &*(slot as *const ChannelSlot) }))
 }
 
 /// Hands `(port, gpa)` to the host through `slot`; returns whether the host performed it, or
