@@ -349,7 +349,7 @@ fn host_stat(st: &libc::stat) -> HostStat {
     }
 }
 
-/// Writes `st` field by field to guest-physical `addr`.
+/// Writes `st` to guest-physical `addr`.
 fn put_stat(host: &Host, addr: u64, st: &HostStat) -> Result<(), GuestError> {
     // One checked write of the whole struct (field by field it was 17 guest accesses).
     host.ram.write(addr, StatBytes(HostStat { pad0: 0, ..*st }))
