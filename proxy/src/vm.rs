@@ -199,7 +199,7 @@ pub(crate) fn write_header(
         return Ok(());
     }
 
-    let mut features = header::FEATURE_EXT_HYPERCALLS | header::FEATURE_CMDLINE;
+    let mut features = header::FEATURE_EXT_HYPERCALLS | header::FEATURE_CMDLINE | header::FEATURE_CHAINED_CALLS;
     if config.fast_channel {
         features |= header::FEATURE_FAST_CHANNEL;
     }

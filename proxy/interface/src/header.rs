@@ -256,6 +256,9 @@ pub const FEATURE_NET_NOTIFY: u64 = 1 << 9;
 /// [`FEATURE_NET_BATCH`] and [`FEATURE_NET_NOTIFY`], whose calls stay for kernels without
 /// rings.
 pub const FEATURE_NET_RING: u64 = 1 << 10;
+/// Feature bit: the loader serves `FILEOP` [`crate::hypercall::file_op::CHAIN`] (two
+/// requests in one port exit).
+pub const FEATURE_CHAINED_CALLS: u64 = 1 << 14;
 
 /// Low half of [`HeaderExt::kernel_stamp`] in this project's images ("HRSk" in memory).
 pub const KERNEL_STAMP_MAGIC: u32 = u32::from_le_bytes(*b"HRSk");
