@@ -43,6 +43,9 @@ static CHANNEL_SLOTS: AtomicU32 = AtomicU32::new(0);
 /// Under QEMU: requests never fall back to the port.
 static CHANNEL_ONLY: AtomicBool = AtomicBool::new(false);
 
+/// Address of the loader's doorbell register for port 0 once mapped, or zero (use `out`).
+static DOORBELL: AtomicU64 = AtomicU64::new(0);
+
 /// The host's scan count when a request last found its poller stalled, or zero.
 static STALLED_AT: AtomicU32 = AtomicU32::new(0);
 
@@ -119,6 +122,35 @@ pub fn init_bsp() {
         CHANNEL_SLOTS.store(slots, Ordering::Relaxed);
         CHANNEL_ONLY.store(true, Ordering::Relaxed);
         CHANNEL.store(hermit_interface::qemu::CHANNEL_GPA, Ordering::Release);
+    }
+}
+
+/// Maps the loader's doorbell ([`HeaderExt::doorbell`]), if it offers one, so that port
+/// hypercalls exit as MMIO writes instead of `out` (cheaper from CPL 3 on PVM); `map` maps
+/// a 2 MiB page of device registers.
+pub fn init_doorbell(map: impl FnOnce(u64) -> bool) {
+    let Some(ext) = header_ext() else { return };
+    let bell = ext.doorbell;
+    if bell != 0 && map(bell) {
+        DOORBELL.store(bell, Ordering::Relaxed);
+    }
+}
+
+/// The port hypercall `port` with argument `value`: a write to the doorbell if there is one,
+/// else `out`.
+///
+/// # Safety
+/// As [`outl`]: for hypercall ports `value` is the address of a valid argument struct below
+/// 4 GiB that stays alive and untouched until this returns.
+pub(super) unsafe fn port_exit(port: u16, value: u32) {
+    let bell = DOORBELL.load(Ordering::Relaxed);
+    if bell == 0 {
+        // SAFETY: by the caller's contract.
+        unsafe { outl(port, value) }
+    } else {
+        // SAFETY: the doorbell's page is mapped (`init_doorbell`); its register for `port`
+        // lies in the window; the rest is the caller's contract.
+        unsafe { crate::arch::doorbell(bell + 4 * u64::from(port), value) }
     }
 }
 
@@ -209,7 +241,7 @@ pub fn call<T: Copy>(port: u16, arg: &mut T) {
         Some((control, slot)) if size_of::<T>() > channel::SLOT_DATA_SIZE && post(control, slot, port, area as u64) => {
         }
         // SAFETY: `area` is this core's argument area (below 4 GiB), filled above.
-        _ => unsafe { outl(port, area as u32) },
+        _ => unsafe { port_exit(port, area as u32) },
     }
     // SAFETY: as above; the host has written its results.
     *arg = unsafe { area.read_unaligned() };

@@ -39,8 +39,8 @@ use hermit_interface::channel::{self, ChannelControl, ChannelSlot};
 use hermit_interface::header::FEATURE_CHAINED_CALLS;
 use hermit_interface::hypercall::{file_op, port, FileOp};
 
-use super::hypercall::{claimed, has_feature, own_slot, posting_allowed, reclaim, submit, wait_done};
-use crate::arch::{outl, percore, preempt_disable, preempt_enable};
+use super::hypercall::{claimed, has_feature, own_slot, port_exit, posting_allowed, reclaim, submit, wait_done};
+use crate::arch::{percore, preempt_disable, preempt_enable};
 use crate::config::HYPERCALL_AREA_SIZE;
 
 /// Whether this core's slot holds a posted request that nobody has waited for yet.
@@ -130,7 +130,7 @@ pub(super) fn settle(control: &ChannelControl, slot: &ChannelSlot, carry: bool) 
     // either meanwhile. `area` is below 4 GiB, as the port protocol needs.
     let result = unsafe {
         core::ptr::copy_nonoverlapping(slot.data.get().cast::<u8>(), area, channel::SLOT_DATA_SIZE);
-        outl(POSTED_PORT.load(Ordering::Relaxed) as u16, area as u32);
+        port_exit(POSTED_PORT.load(Ordering::Relaxed) as u16, area as u32);
         area.add(at).cast::<i64>().read_unaligned()
     };
     check(result);
@@ -159,7 +159,7 @@ pub(super) fn carry<T: Copy>(slot: &ChannelSlot, port: u16, arg: &mut T) {
         let own = area.add(CARRIED_AT).cast::<T>();
         own.write_unaligned(*arg);
         area.cast::<FileOp>().write_unaligned(FileOp { path: own as u64, ..chain });
-        outl(port::FILEOP, area as u32);
+        port_exit(port::FILEOP, area as u32);
         *arg = own.read_unaligned();
         (posted as *const u8).add(POSTED_RESULT.load(Ordering::Relaxed)).cast::<i64>().read_unaligned()
     };
