@@ -364,9 +364,11 @@ pub struct HeaderExt {
     /// Written by the loader: the guest-physical address of the doorbell ([`DOORBELL_GPA`]),
     /// or 0. A 32-bit write of `v` at `doorbell + 4 * p` is the port hypercall `p` with
     /// argument `v`, exactly as `out` of `v` to port `p`. It lies in uhyve's device hole, where
-    /// no RAM is, so the write exits to the loader as MMIO: from CPL 3 on PVM that costs about
-    /// 47 us, where an `out` (a #GP, the kernel's emulated CPL-0 trampoline, the port exit)
-    /// costs about 55 us.
+    /// no RAM is, so the write exits to the loader as MMIO straight from CPL 3: on PVM a
+    /// hypercall then costs about 22 us, where an `out` (a #GP, the kernel's emulated CPL-0
+    /// trampoline, the port exit) costs about 51 us (`hostcalls` with `HERMIT_FASTCALL=0`).
+    /// Not offered under QEMU nor with a debugger attached
+    /// ([`FEATURE_DEBUG`]: GDB steps through the `out`).
     pub doorbell: u64,
 }
 
