@@ -48,6 +48,10 @@ mod fs;
 #[cfg(test)]
 #[path = "fs/blksize.rs"]
 mod fsblksize;
+/// Which record-lock releases the guest may post without waiting, tested on the host.
+#[cfg(test)]
+#[path = "fs/lockrange.rs"]
+mod fslockrange;
 /// The guest's file offsets of host regular files, tested on the host.
 #[cfg(test)]
 #[path = "fs/offset.rs"]

@@ -1,10 +1,12 @@
 /* posix_files.c: the POSIX file calls on host files: results, errno values as on Linux, and what the host then holds (checked by check-posix-host.sh). */
 #define _GNU_SOURCE
 /*
- * usage: posix_files <scratch directory> [locked <file>]
+ * usage: posix_files <scratch directory> [locked <file> | handoff <file> <ask fifo> <answer fifo>]
  * The directory is emptied (nftw, depth first) or created first.
  * With "locked", <file> is held by a host process with an exclusive fcntl lock on bytes 0-99:
  * F_GETLK must report it and F_SETLK must fail with EAGAIN.
+ * With "handoff", a host process answers through the two FIFOs whether it can take each lock
+ * the guest has just released (see handoff()).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -459,6 +461,40 @@ static void locked_by_host(const char *path)
 	CHECK_INT(close(fd), 0);
 }
 
+/* Takes and releases locks on path (fcntl on bytes 0-99, then flock, by turns) and after each
+ * release asks a host process (one byte to `ask`, its answer from `answer`) whether it can take
+ * the same lock: it must, because a release reaches the host before the program's next host call
+ * (the kernel posts releases without waiting for them). */
+static void handoff(const char *path, const char *ask, const char *answer)
+{
+	int fd = open(path, O_RDWR);
+	int to_host = open(ask, O_WRONLY);
+	int from_host = open(answer, O_RDONLY);
+	CHECK(fd >= 0 && to_host >= 0 && from_host >= 0);
+	int free_seen = 0;
+	for (int i = 0; i < 400; i++) {
+		char kind = (i & 1) ? 'b' : 'f', verdict = 0;
+		if (kind == 'f') {
+			struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 100 };
+			CHECK_INT(fcntl(fd, F_SETLK, &fl), 0);
+			fl.l_type = F_UNLCK;
+			CHECK_INT(fcntl(fd, F_SETLK, &fl), 0);
+		} else {
+			CHECK_INT(flock(fd, LOCK_EX | LOCK_NB), 0);
+			CHECK_INT(flock(fd, LOCK_UN), 0);
+		}
+		CHECK_INT(write(to_host, &kind, 1), 1);
+		CHECK_INT(read(from_host, &verdict, 1), 1);
+		free_seen += verdict == 'y';
+	}
+	CHECK_INT(free_seen, 400);
+	printf("the host took each of 400 released locks at once\n");
+	CHECK_INT(write(to_host, "q", 1), 1);
+	CHECK_INT(close(fd), 0);
+	CHECK_INT(close(to_host), 0);
+	CHECK_INT(close(from_host), 0);
+}
+
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
 	(void)st;
@@ -487,11 +523,15 @@ static void prepare(void)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: posix_files <dir> [locked <file>]\n");
+		fprintf(stderr, "usage: posix_files <dir> [locked <file> | handoff <file> <ask> <answer>]\n");
 		return 2;
 	}
 	if (argc == 4 && strcmp(argv[2], "locked") == 0) {
 		locked_by_host(argv[3]);
+		TEST_DONE();
+	}
+	if (argc == 6 && strcmp(argv[2], "handoff") == 0) {
+		handoff(argv[3], argv[4], argv[5]);
 		TEST_DONE();
 	}
 	snprintf(dir, sizeof(dir), "%s", argv[1]);

@@ -1,7 +1,8 @@
 #!/bin/sh
 # check-posix-host.sh: runs posix_files and checks on the host what it left (modes, times,
 # renames, links, the working directory's file), then holds an fcntl lock on a file from a
-# host process and lets the guest see it (F_GETLK) and be refused (F_SETLK: EAGAIN).
+# host process and lets the guest see it (F_GETLK) and be refused (F_SETLK: EAGAIN), and has
+# a host process take each lock the guest releases (posted releases are not late).
 # usage: check-posix-host.sh <proxy> <posix_files image> <scratch directory>
 set -eu
 proxy=$1 image=$2 dir=$3
@@ -47,3 +48,44 @@ wait "$holder" 2> /dev/null || true
 cat "$dir/posix-lock.log"
 [ "$status" -eq 0 ] || fail "the guest did not see the host's lock as expected"
 echo "host lock seen by the guest (F_GETLK) and refused to it (F_SETLK: EAGAIN)"
+
+# Released locks reach the host before the guest's next host call (the kernel posts them
+# without waiting): a host process takes each one at once, fcntl and flock by turns; again
+# with the proxy on one host CPU, where the poller is often off it and a posted release
+# travels with the next call's port exit.
+ask="$dir/ask" answer="$dir/answer" handfile="$dir/handoff.dat"
+for cpus in all one; do
+	rm -f "$ask" "$answer"
+	mkfifo "$ask" "$answer"
+	head -c 1000 /dev/zero > "$handfile"
+	timeout 60 python3 - "$handfile" "$ask" "$answer" > "$dir/taker.log" 2>&1 <<'PY' &
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+ask = os.open(sys.argv[2], os.O_RDONLY)
+answer = os.open(sys.argv[3], os.O_WRONLY)
+while True:
+    kind = os.read(ask, 1)
+    if kind in (b"q", b""):
+        break
+    try:
+        if kind == b"f":
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 100, 0, os.SEEK_SET)
+            fcntl.lockf(fd, fcntl.LOCK_UN, 100, 0, os.SEEK_SET)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.write(answer, b"y")
+    except OSError as e:
+        print("lock", kind, "still held:", e)
+        os.write(answer, b"n")
+PY
+	taker=$!
+	pin=""
+	[ "$cpus" = one ] && pin="taskset -c 0"
+	status=0
+	$pin "$proxy" "$image" "$work" handoff "$handfile" "$ask" "$answer" > "$dir/handoff.log" 2>&1 || status=$?
+	wait "$taker" 2> /dev/null || true
+	cat "$dir/handoff.log" "$dir/taker.log"
+	[ "$status" -eq 0 ] || fail "a lock the guest released was still held for the host ($cpus CPUs)"
+done
+echo "released locks were free for the host at once (all CPUs and one)"

@@ -237,14 +237,19 @@ int sys_dup3(int old, int new_, int flags);
 // `F_SETFD`, `F_GETFL`, `F_SETFL` (`O_APPEND`, `O_NONBLOCK`, ...) and the record locks
 // `F_GETLK`, `F_SETLK`, `F_SETLKW` (`arg` a [`HermitFlock`]) forwarded to the host, where they
 // are the proxy's locks: other processes see them, threads of the program share them.
-// `F_SETLKW` retries every millisecond instead of blocking the host. Others: `EINVAL`.
+// `F_SETLKW` retries every millisecond instead of blocking the host. Releasing a range from
+// the start of a file the program opened (`F_UNLCK`, `SEEK_SET`, a start and length Linux
+// accepts) returns 0 without waiting for the host: the host releases it before any later host
+// call of the program (`drivers::posted`, which says what a reader may see differently).
+// Others: `EINVAL`.
 //
 // # Safety
 // For the lock commands `arg` must point to a valid [`HermitFlock`].
 int64_t sys_fcntl(int fd, int command, int64_t arg);
 
 // `flock(fd, op)`: `LOCK_SH`, `LOCK_EX`, `LOCK_UN`, with `LOCK_NB` or retried every
-// millisecond (the host never blocks).
+// millisecond (the host never blocks). `LOCK_UN` on a file the program opened returns 0
+// without waiting for the host, as `F_UNLCK` does in [`sys_fcntl`].
 int sys_flock(int fd, int op);
 
 // A pipe inside the guest: `fds[0]` reads, `fds[1]` writes; `flags` `O_NONBLOCK`,

@@ -62,10 +62,30 @@ fn request(host: &Host, arg: u64) -> Result<Request, GuestError> {
 }
 
 /// Serves a `FILEOP` request at guest-physical `arg`; only `ret` (and the operation's
-/// output buffer) is written.
-pub fn serve(host: &Host, arg: u64) -> Result<(), GuestError> {
+/// output buffer) is written. A [`file_op::CHAIN`] serves its first request and returns the
+/// second, `(port, argument address)`, for the caller to dispatch (after checking that
+/// neither is a chain itself, so that nothing recurses).
+pub fn serve(host: &Host, arg: u64) -> Result<Option<(u16, u64)>, GuestError> {
     let req = request(host, arg)?;
-    let ret = match perform(host, &req)? {
+    if req.op != file_op::CHAIN {
+        serve_request(host, arg, &req)?;
+        return Ok(None);
+    }
+    let first = request(host, req.buf)?;
+    let port = u16::try_from(req.arg0).map_err(|_| GuestError::Invalid(format!("chained port {:#x}", req.arg0)))?;
+    if first.op == file_op::CHAIN
+        || (port == hermit_interface::hypercall::port::FILEOP && request(host, req.path)?.op == file_op::CHAIN)
+    {
+        return Err(GuestError::Invalid("a FILEOP chain inside a chain".into()));
+    }
+    serve_request(host, req.buf, &first)?;
+    host.ram.write(field(arg, offset_of!(FileOp, ret)), 0i64)?;
+    Ok(Some((port, req.path)))
+}
+
+/// Serves the request `req` read from guest-physical `arg`.
+fn serve_request(host: &Host, arg: u64, req: &Request) -> Result<(), GuestError> {
+    let ret = match perform(host, req)? {
         Ok(value) => value,
         Err(errno) => failure(host, errno),
     };
@@ -257,3 +277,75 @@ fn fcntl(host: &Host, req: &Request, owned: bool) -> Result<Result<i64, i32>, Gu
 }
 
 const _: () = assert!(size_of::<libc::flock>() == FLOCK_SIZE);
+
+#[cfg(test)]
+mod tests {
+    use hermit_interface::hypercall::port;
+
+    use super::*;
+    use crate::guest::GuestRam;
+    use crate::hypercall::{dispatch, Outcome};
+
+    fn host() -> Host {
+        Host::new(GuestRam::new(32 << 20, false).unwrap(), 0x80_0000, Vec::new(), Vec::new(), false, true, true)
+    }
+
+    const CHAIN_AT: u64 = 0x10_0000;
+    const FIRST_AT: u64 = 0x10_1000;
+    const SECOND_AT: u64 = 0x10_2000;
+
+    /// A chain of an `flock(LOCK_UN)` on a descriptor the guest does not own and the request
+    /// `(port, SECOND_AT)`.
+    fn chain(host: &Host, port: u16) {
+        let first = FileOp { op: file_op::FLOCK, fd: 999, arg0: i64::from(libc::LOCK_UN), ret: 1, ..FileOp::default() };
+        host.ram.write(FIRST_AT, FileOpBytes(first)).unwrap();
+        let chain = FileOp {
+            op: file_op::CHAIN,
+            buf: FIRST_AT,
+            arg0: i64::from(port),
+            path: SECOND_AT,
+            ret: 1,
+            ..FileOp::default()
+        };
+        host.ram.write(CHAIN_AT, FileOpBytes(chain)).unwrap();
+    }
+
+    fn ret(host: &Host, at: u64) -> i64 {
+        host.ram.read(at + offset_of!(FileOp, ret) as u64).unwrap()
+    }
+
+    #[test]
+    fn a_chain_serves_both_requests_in_order() {
+        let host = host();
+        // The second request ends the run: the first was served before it.
+        chain(&host, port::EXIT);
+        host.ram.write::<i32>(SECOND_AT, 7).unwrap();
+        assert_eq!(dispatch(&host, port::FILEOP, CHAIN_AT), Outcome::Exit(7));
+        assert_eq!(ret(&host, FIRST_AT), -i64::from(libc::EBADF), "the first request's own result");
+        // A FILEOP second: both results land in their own structs.
+        chain(&host, port::FILEOP);
+        let second = FileOp { op: file_op::FSYNC, fd: 998, ret: 1, ..FileOp::default() };
+        host.ram.write(SECOND_AT, FileOpBytes(second)).unwrap();
+        assert_eq!(dispatch(&host, port::FILEOP, CHAIN_AT), Outcome::Continue);
+        assert_eq!(ret(&host, CHAIN_AT), 0);
+        assert_eq!(ret(&host, FIRST_AT), -i64::from(libc::EBADF));
+        assert_eq!(ret(&host, SECOND_AT), -i64::from(libc::EBADF));
+    }
+
+    #[test]
+    fn chains_do_not_nest() {
+        let host = host();
+        // The second request a chain (here: the chain itself).
+        chain(&host, port::FILEOP);
+        host.ram.write(SECOND_AT, FileOpBytes(FileOp { op: file_op::CHAIN, ..FileOp::default() })).unwrap();
+        assert!(matches!(dispatch(&host, port::FILEOP, CHAIN_AT), Outcome::Fatal(_)));
+        // The first a chain.
+        chain(&host, port::EXIT);
+        host.ram.write(FIRST_AT, FileOpBytes(FileOp { op: file_op::CHAIN, ..FileOp::default() })).unwrap();
+        assert!(matches!(dispatch(&host, port::FILEOP, CHAIN_AT), Outcome::Fatal(_)));
+        // A port that is not 16 bits.
+        chain(&host, port::EXIT);
+        host.ram.write(CHAIN_AT + offset_of!(FileOp, arg0) as u64, 0x1_0540i64).unwrap();
+        assert!(matches!(dispatch(&host, port::FILEOP, CHAIN_AT), Outcome::Fatal(_)));
+    }
+}

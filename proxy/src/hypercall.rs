@@ -70,7 +70,11 @@ pub fn dispatch(host: &Host, port: u16, arg: u64) -> Outcome {
                 port::CONSOLE => console(host, arg),
                 port::CHANNEL => channel(host, arg),
                 port::CMDLINE => cmdline(host, arg),
-                port::FILEOP => crate::fileop::serve(host, arg),
+                port::FILEOP => match crate::fileop::serve(host, arg) {
+                    // A chain's second request (never a chain itself).
+                    Ok(Some((second, at))) => return dispatch(host, second, at),
+                    other => other.map(drop),
+                },
                 port::NETWRITEV => crate::net::netwritev(host, arg),
                 port::NETREADV => crate::net::netreadv(host, arg),
                 port::POPULATE => populate(host, arg),

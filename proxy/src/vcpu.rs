@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hermit_interface::header::offset;
+use hermit_interface::header::{self, offset};
 use hermit_interface::hypercall::port;
 use kvm_ioctls::{VcpuExit, VcpuFd};
 
@@ -85,6 +85,10 @@ fn run_vcpu(host: &Arc<Host>, vcpu: &mut VcpuFd, id: u32) -> ! {
                 data.fill(0xff);
                 Outcome::Continue
             }
+            VcpuExit::MmioWrite(addr, data) if doorbell_port(addr, data.len()).is_some() => {
+                let port = doorbell_port(addr, data.len()).expect("checked");
+                dispatch(host, port, u64::from(u32::from_le_bytes(data.try_into().expect("checked: 4 bytes"))))
+            }
             VcpuExit::MmioRead(addr, _) | VcpuExit::MmioWrite(addr, _) => Outcome::Fatal(format!(
                 "vCPU {id} accessed guest-physical address {addr:#x}, which is not guest memory{}",
                 registers(host, vcpu)
@@ -117,6 +121,13 @@ fn run_vcpu(host: &Arc<Host>, vcpu: &mut VcpuFd, id: u32) -> ! {
             Outcome::Fatal(what) => host.fatal(&what),
         }
     }
+}
+
+/// The port a 32-bit write of `len` bytes at guest-physical `addr` rings in the doorbell
+/// window ([`hermit_interface::header::HeaderExt::doorbell`]), if it is one.
+fn doorbell_port(addr: u64, len: usize) -> Option<u16> {
+    let offset = addr.checked_sub(header::DOORBELL_GPA)?;
+    (len == 4 && offset < header::DOORBELL_SIZE && offset.is_multiple_of(4)).then_some((offset / 4) as u16)
 }
 
 /// Describes a KVM internal error (typically an instruction the emulator cannot handle):
@@ -169,4 +180,22 @@ fn registers(host: &Host, vcpu: &VcpuFd) -> String {
         sregs.cr4,
         if bytes.is_empty() { "(not readable)".to_string() } else { bytes }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doorbell_writes_name_their_port() {
+        let bell = header::DOORBELL_GPA;
+        assert_eq!(doorbell_port(bell, 4), Some(0));
+        assert_eq!(doorbell_port(bell + 4 * u64::from(port::FILEOP), 4), Some(port::FILEOP));
+        assert_eq!(doorbell_port(bell + 4 * 0xffff, 4), Some(0xffff));
+        assert_eq!(doorbell_port(bell + 4 * 0x1_0000, 4), None, "past the window");
+        assert_eq!(doorbell_port(bell + 2, 4), None, "unaligned");
+        assert_eq!(doorbell_port(bell + 8, 2), None, "not 32 bits");
+        assert_eq!(doorbell_port(bell - 4, 4), None, "below the window");
+        assert_eq!(doorbell_port(0, 4), None);
+    }
 }

@@ -16,7 +16,7 @@ pub use x86_64::percore::{
     block_of, core_id, current_task, percore, preempt_disable, preempt_enable, set_current_task, PerCore,
 };
 #[cfg(not(test))]
-pub use x86_64::port::{inl, outb, outl};
+pub use x86_64::port::{doorbell, inl, outb, outl};
 #[cfg(not(test))]
 pub use x86_64::preempt::{hermit_switch, prepare_stack};
 #[cfg(not(test))]

@@ -80,6 +80,7 @@ fn boot_first_core() -> ! {
     if let Err(why) = arch::apic::init(leaf1_ecx, |addr| arch::map_device(addr, &mut crate::mm::alloc_table).is_ok()) {
         boot_failure(&[why], ENOMEM);
     }
+    crate::drivers::hypercall::init_doorbell(|addr| arch::map_device(addr, &mut crate::mm::alloc_table).is_ok());
     crate::scheduler::init_core(0);
     arch::apic::enable();
     let cores = header.possible_cpus.clamp(1, crate::config::MAX_CORES as u32);

@@ -12,7 +12,8 @@
 //! [`STALL_NS`] (its poller is descheduled on a busy host), is taken back and sent through
 //! the port. The count at such a stall is remembered ([`STALLED_AT`]): while it has not moved
 //! since, the poller is still off its CPU and later requests take the port after their first
-//! [`WATCH_NS`], so a missed request costs one exit and little wait before it.
+//! [`WATCH_NS`], so a missed request costs one exit and little wait before it. A request
+//! posted without waiting ([`super::posted`]) is completed at the start of the next call.
 //!
 //! Under QEMU ([`header::FEATURE_QEMU`], [`hermit_interface::qemu`]) no port exit reaches
 //! the proxy: the channel is in place before the first call, every request goes through it,
@@ -41,6 +42,9 @@ static CHANNEL_SLOTS: AtomicU32 = AtomicU32::new(0);
 
 /// Under QEMU: requests never fall back to the port.
 static CHANNEL_ONLY: AtomicBool = AtomicBool::new(false);
+
+/// Address of the loader's doorbell register for port 0 once mapped, or zero (use `out`).
+static DOORBELL: AtomicU64 = AtomicU64::new(0);
 
 /// The host's scan count when a request last found its poller stalled, or zero.
 static STALLED_AT: AtomicU32 = AtomicU32::new(0);
@@ -121,6 +125,35 @@ pub fn init_bsp() {
     }
 }
 
+/// Maps the loader's doorbell ([`HeaderExt::doorbell`]), if it offers one, so that port
+/// hypercalls exit as MMIO writes instead of `out` (cheaper from CPL 3 on PVM); `map` maps
+/// a 2 MiB page of device registers.
+pub fn init_doorbell(map: impl FnOnce(u64) -> bool) {
+    let Some(ext) = header_ext() else { return };
+    let bell = ext.doorbell;
+    if bell != 0 && map(bell) {
+        DOORBELL.store(bell, Ordering::Relaxed);
+    }
+}
+
+/// The port hypercall `port` with argument `value`: a write to the doorbell if there is one,
+/// else `out`.
+///
+/// # Safety
+/// As [`outl`]: for hypercall ports `value` is the address of a valid argument struct below
+/// 4 GiB that stays alive and untouched until this returns.
+pub(super) unsafe fn port_exit(port: u16, value: u32) {
+    let bell = DOORBELL.load(Ordering::Relaxed);
+    if bell == 0 {
+        // SAFETY: by the caller's contract.
+        unsafe { outl(port, value) }
+    } else {
+        // SAFETY: the doorbell's page is mapped (`init_doorbell`); its register for `port`
+        // lies in the window; the rest is the caller's contract.
+        unsafe { crate::arch::doorbell(bell + 4 * u64::from(port), value) }
+    }
+}
+
 /// Whether the loader serves `feature` (`header::FEATURE_*`).
 pub fn has_feature(feature: u64) -> bool {
     FEATURES.load(Ordering::Relaxed) & feature != 0
@@ -177,6 +210,15 @@ pub fn call<T: Copy>(port: u16, arg: &mut T) {
     const { assert!(size_of::<T>() <= HYPERCALL_AREA_SIZE) };
     preempt_disable();
     let slot = own_slot();
+    if let Some((control, slot)) = slot {
+        // A posted request of this core completes before this one reaches the host; one the
+        // poller did not take goes with this one through the port.
+        if super::posted::settle(control, slot, size_of::<T>() <= super::posted::CARRY_ROOM) {
+            super::posted::carry(slot, port, arg);
+            preempt_enable();
+            return;
+        }
+    }
     if let Some((control, slot)) = slot.filter(|_| size_of::<T>() <= channel::SLOT_DATA_SIZE) {
         let data = slot.data.get().cast::<T>();
         // SAFETY: the slot belongs to this core and is idle (preemption is disabled, so no
@@ -199,15 +241,23 @@ pub fn call<T: Copy>(port: u16, arg: &mut T) {
         Some((control, slot)) if size_of::<T>() > channel::SLOT_DATA_SIZE && post(control, slot, port, area as u64) => {
         }
         // SAFETY: `area` is this core's argument area (below 4 GiB), filled above.
-        _ => unsafe { outl(port, area as u32) },
+        _ => unsafe { port_exit(port, area as u32) },
     }
     // SAFETY: as above; the host has written its results.
     *arg = unsafe { area.read_unaligned() };
     preempt_enable();
 }
 
+/// Whether requests may be posted without waiting ([`super::posted`]): the channel is in use
+/// with one slot, and requests may fall back to the port (not under QEMU).
+pub(super) fn posting_allowed() -> bool {
+    CHANNEL_SLOTS.load(Ordering::Relaxed) == 1
+        && !CHANNEL_ONLY.load(Ordering::Relaxed)
+        && CHANNEL.load(Ordering::Relaxed) != 0
+}
+
 /// The control block and this core's slot, if the channel is in use.
-fn own_slot() -> Option<(&'static ChannelControl, &'static ChannelSlot)> {
+pub(super) fn own_slot() -> Option<(&'static ChannelControl, &'static ChannelSlot)> {
     let control = channel_control()?;
     let core = core_id() as usize;
     if core >= CHANNEL_SLOTS.load(Ordering::Relaxed) as usize {
@@ -223,10 +273,7 @@ fn own_slot() -> Option<(&'static ChannelControl, &'static ChannelSlot)> {
 /// false if the guest took it back (the host's poller is parked or stalled): the caller then
 /// performs it through the port.
 fn post(control: &ChannelControl, slot: &ChannelSlot, port: u16, gpa: u64) -> bool {
-    slot.port.store(u32::from(port), Ordering::Relaxed);
-    slot.arg.store(gpa, Ordering::Relaxed);
-    slot.state.store(channel::SLOT_REQUEST, Ordering::Release);
-    fence(Ordering::SeqCst);
+    submit(slot, port, gpa);
     if CHANNEL_ONLY.load(Ordering::Relaxed) {
         if control.host_state.load(Ordering::SeqCst) != channel::HOST_POLLING {
             // SAFETY: a byte to QEMU's doorbell device, which only wakes the host's poller.
@@ -238,6 +285,27 @@ fn post(control: &ChannelControl, slot: &ChannelSlot, port: u16, gpa: u64) -> bo
     if control.host_state.load(Ordering::SeqCst) != channel::HOST_POLLING && reclaim(slot) {
         return false;
     }
+    if !claimed(control, slot) {
+        return false;
+    }
+    wait_done(slot);
+    true
+}
+
+/// Publishes the request `(port, gpa)` in `slot`, followed by a full fence (the caller then
+/// reads the host's state: either it sees the poller parked, or the poller's last scan before
+/// parking sees the request).
+pub(super) fn submit(slot: &ChannelSlot, port: u16, gpa: u64) {
+    slot.port.store(u32::from(port), Ordering::Relaxed);
+    slot.arg.store(gpa, Ordering::Relaxed);
+    slot.state.store(channel::SLOT_REQUEST, Ordering::Release);
+    fence(Ordering::SeqCst);
+}
+
+/// Waits until a polling host claims the request in `slot`; false if the guest took it back
+/// (the poller stalled or did not claim it in time): the caller then sends it through the
+/// port.
+pub(super) fn claimed(control: &ChannelControl, slot: &ChannelSlot) -> bool {
     // A polling host claims a request within a microsecond: spin on the slot alone for
     // WATCH_NS. Only a request still unclaimed then reads the host's scan count, which the
     // poller rewrites every microsecond or so: reading it on every request cost a cache-line
@@ -266,12 +334,11 @@ fn post(control: &ChannelControl, slot: &ChannelSlot, port: u16, gpa: u64) -> bo
         }
         pause();
     }
-    wait_done(slot);
     true
 }
 
 /// Waits until the host has completed the request in `slot`, then frees the slot.
-fn wait_done(slot: &ChannelSlot) {
+pub(super) fn wait_done(slot: &ChannelSlot) {
     while slot.state.load(Ordering::Acquire) != channel::SLOT_DONE {
         pause();
     }
@@ -280,7 +347,7 @@ fn wait_done(slot: &ChannelSlot) {
 
 /// Takes the request in `slot` back unless the host has claimed it; false if the host
 /// claimed it first (it will complete it).
-fn reclaim(slot: &ChannelSlot) -> bool {
+pub(super) fn reclaim(slot: &ChannelSlot) -> bool {
     slot.state.compare_exchange(channel::SLOT_REQUEST, channel::SLOT_IDLE, Ordering::AcqRel, Ordering::Acquire).is_ok()
 }
 

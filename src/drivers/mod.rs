@@ -6,3 +6,4 @@ pub mod hypercall;
 pub mod ivshmem;
 pub mod net;
 pub mod net_ring;
+pub mod posted;

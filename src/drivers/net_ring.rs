@@ -97,6 +97,8 @@ impl NetRings {
     /// its poller does not poll); how many were published (a frame longer than a buffer,
     /// or one that finds the ring full even after a kick, is dropped).
     pub fn send(&mut self, frames: &[Vec<u8>]) -> usize {
+        // A posted host call (a released lock) must not be overtaken by these frames.
+        super::posted::settle_own();
         tx_watchdog();
         let prod_word = word(self.base, control::TX_PROD);
         let cons_word = word(self.base, control::TX_CONS);

@@ -37,6 +37,10 @@ pub struct HostFile {
     pub fd: i32,
     /// The absolute guest path it was opened with (for `fchdir` and `*at` calls).
     pub path: Option<CString>,
+    /// Whether it is certainly lockable: opened by the proxy for the guest, not with `O_PATH`
+    /// (record locks and `flock` on it fail only for the host's own reasons). The standard
+    /// streams are not: what they are is the host's business.
+    pub lockable: bool,
     /// The file offset as the guest tracks it ([`super::offset`]). For a regular file the
     /// lock is held across the host call that uses or moves the offset, so reads, writes
     /// and seeks of one open file take turns, as Linux's per-file position lock makes them.
@@ -49,14 +53,14 @@ const S_IFREG: u32 = 0o100000;
 
 impl HostFile {
     /// A file the guest opened, in append mode or not (its offset is tracked once it is
-    /// known to be regular).
-    pub fn opened(fd: i32, path: CString, append: bool) -> Self {
-        Self { fd, path: Some(path), offset: SpinLock::new(Offset::new(append)) }
+    /// known to be regular), with `O_PATH` or not.
+    pub fn opened(fd: i32, path: CString, append: bool, path_only: bool) -> Self {
+        Self { fd, path: Some(path), lockable: !path_only, offset: SpinLock::new(Offset::new(append)) }
     }
 
     /// One of the proxy's standard streams, whose offset other host processes may share.
     fn standard(fd: i32) -> Self {
-        Self { fd, path: None, offset: SpinLock::new(Offset::untracked()) }
+        Self { fd, path: None, lockable: false, offset: SpinLock::new(Offset::untracked()) }
     }
 
     /// `read` at the open file's offset.

@@ -156,3 +156,68 @@ pub fn file_op(mut request: FileOp) -> Result<i64> {
 pub fn addr(path: Option<&CStr>) -> u64 {
     path.map_or(0, |p| p.as_ptr() as u64)
 }
+
+/// Linux's x86-64 `struct flock`, as a posted unlock carries it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Flock {
+    l_type: i16,
+    l_whence: i16,
+    l_start: i64,
+    l_len: i64,
+    l_pid: i32,
+}
+
+/// A posted `FILEOP` request and the lock it points to, placed together in the channel slot.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct PostedLock {
+    request: FileOp,
+    lock: Flock,
+}
+
+const _: () = assert!(size_of::<Flock>() == 32 && size_of::<PostedLock>() == 104);
+
+/// Linux `F_SETLK`, `F_UNLCK`, `SEEK_SET` and `LOCK_UN`.
+const F_SETLK: i64 = 6;
+const F_UNLCK: i16 = 2;
+const SEEK_SET: i16 = 0;
+const LOCK_UN: i64 = 8;
+
+/// Releases the record lock on `len` bytes at `start` (from the start of the file) of host
+/// descriptor `fd`, a file the proxy opened for the guest, without waiting for the host
+/// ([`crate::drivers::posted`]); false if the range is not one
+/// [`super::lockrange::unlock_is_certain`] accepts
+/// or the request could not be posted: the caller then makes the call.
+pub fn post_unlock(fd: i32, start: i64, len: i64) -> bool {
+    if !super::lockrange::unlock_is_certain(start, len) || !has_feature(FEATURE_EXT_HYPERCALLS) {
+        return false;
+    }
+    let lock = Flock { l_type: F_UNLCK, l_whence: SEEK_SET, l_start: start, l_len: len, l_pid: 0 };
+    crate::drivers::posted::post(port::FILEOP, core::mem::offset_of!(FileOp, ret), |at| PostedLock {
+        request: FileOp {
+            op: hermit_interface::hypercall::file_op::FCNTL,
+            fd,
+            arg0: F_SETLK,
+            buf: at + core::mem::offset_of!(PostedLock, lock) as u64,
+            len: size_of::<Flock>() as u64,
+            ..FileOp::default()
+        },
+        lock,
+    })
+}
+
+/// `flock(fd, LOCK_UN)` on host descriptor `fd`, a file the proxy opened for the guest,
+/// without waiting for the host ([`crate::drivers::posted`]); false if it could not be
+/// posted: the caller then makes the call.
+pub fn post_flock_unlock(fd: i32) -> bool {
+    if !has_feature(FEATURE_EXT_HYPERCALLS) {
+        return false;
+    }
+    crate::drivers::posted::post(port::FILEOP, core::mem::offset_of!(FileOp, ret), |_| FileOp {
+        op: hermit_interface::hypercall::file_op::FLOCK,
+        fd,
+        arg0: LOCK_UN,
+        ..FileOp::default()
+    })
+}

@@ -6,6 +6,7 @@ pub mod blksize;
 pub mod cwd;
 pub mod fd;
 pub mod host;
+pub mod lockrange;
 pub mod offset;
 pub mod path;
 pub mod pipe;

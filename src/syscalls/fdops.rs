@@ -12,7 +12,7 @@ use super::ptr::{bytes, bytes_mut, out, ret_int, ret_isize};
 use super::types::{off_t, ssize_t};
 use crate::errno::{Errno, Result, EACCES, EAGAIN, EBADF, EINVAL, ENOTDIR, ESPIPE};
 use crate::fs::fd::{self, HostFile, Object, OPEN_MAX};
-use crate::fs::offset::SEEK_CUR;
+use crate::fs::offset::{SEEK_CUR, SEEK_SET};
 use crate::fs::{cwd, host, pipe};
 
 /// Linux `fcntl` commands.
@@ -38,8 +38,9 @@ const O_WRONLY: i32 = 1;
 const O_RDWR: i32 = 2;
 /// Linux `O_CLOEXEC`.
 const O_CLOEXEC: i32 = super::fs::O_CLOEXEC;
-/// Linux `LOCK_NB`.
+/// Linux `LOCK_NB` and `LOCK_UN`.
 const LOCK_NB: i32 = 4;
+const LOCK_UN: i32 = 8;
 
 /// How long a blocking lock request waits between tries (the host never blocks).
 const LOCK_RETRY_NS: u64 = 1_000_000;
@@ -90,7 +91,11 @@ pub extern "C" fn sys_dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
 /// `F_SETFD`, `F_GETFL`, `F_SETFL` (`O_APPEND`, `O_NONBLOCK`, ...) and the record locks
 /// `F_GETLK`, `F_SETLK`, `F_SETLKW` (`arg` a [`HermitFlock`]) forwarded to the host, where they
 /// are the proxy's locks: other processes see them, threads of the program share them.
-/// `F_SETLKW` retries every millisecond instead of blocking the host. Others: `EINVAL`.
+/// `F_SETLKW` retries every millisecond instead of blocking the host. Releasing a range from
+/// the start of a file the program opened (`F_UNLCK`, `SEEK_SET`, a start and length Linux
+/// accepts) returns 0 without waiting for the host: the host releases it before any later host
+/// call of the program (`drivers::posted`, which says what a reader may see differently).
+/// Others: `EINVAL`.
 ///
 /// # Safety
 /// For the lock commands `arg` must point to a valid [`HermitFlock`].
@@ -145,7 +150,19 @@ fn status_flags(fd: c_int, command: c_int, flags: i32) -> Result<i64> {
     }
 }
 
+/// Linux `F_UNLCK`.
+const F_UNLCK: i16 = 2;
+
 fn record_lock(fd: c_int, command: c_int, lock: &mut HermitFlock) -> Result<i64> {
+    // Releasing a valid range of a file the proxy opened cannot fail: posted, not waited for
+    // (`drivers::posted`: the host serves it before any later host call of the guest).
+    if command != cmd::F_GETLK && lock.l_type == F_UNLCK && lock.l_whence == SEEK_SET as i16 {
+        if let Object::Host(h) = &*fd::get(fd)? {
+            if h.lockable && host::post_unlock(h.fd, lock.l_start, lock.l_len) {
+                return Ok(0);
+            }
+        }
+    }
     if lock.l_whence == SEEK_CUR as i16 {
         // The host resolves the range against its offset: catch it up with the guest's.
         if let Object::Host(h) = &*fd::get(fd)? {
@@ -172,9 +189,21 @@ fn record_lock(fd: c_int, command: c_int, lock: &mut HermitFlock) -> Result<i64>
 }
 
 /// `flock(fd, op)`: `LOCK_SH`, `LOCK_EX`, `LOCK_UN`, with `LOCK_NB` or retried every
-/// millisecond (the host never blocks).
+/// millisecond (the host never blocks). `LOCK_UN` on a file the program opened returns 0
+/// without waiting for the host, as `F_UNLCK` does in [`sys_fcntl`].
 #[no_mangle]
 pub extern "C" fn sys_flock(fd: c_int, op: c_int) -> c_int {
+    // Releasing the lock of a file the proxy opened cannot fail: posted, not waited for
+    // (`drivers::posted`).
+    if op & !LOCK_NB == LOCK_UN {
+        if let Ok(object) = fd::get(fd) {
+            if let Object::Host(h) = &*object {
+                if h.lockable && host::post_flock_unlock(h.fd) {
+                    return 0;
+                }
+            }
+        }
+    }
     let result = with_host(fd, EINVAL, |raw| loop {
         match host::file_op(FileOp { arg0: i64::from(op), ..on(file_op::FLOCK, raw) }) {
             Err(EAGAIN) if op & LOCK_NB == 0 => {

@@ -20,6 +20,8 @@ use crate::fs::{cwd, host};
 pub const O_CLOEXEC: c_int = 0o2000000;
 /// Linux `O_APPEND`.
 pub const O_APPEND: c_int = 0o2000;
+/// Linux `O_PATH`.
+const O_PATH: c_int = 0o10000000;
 
 /// Reads up to `len` bytes from descriptor `fd`. Returns the count or `-errno`.
 ///
@@ -82,7 +84,7 @@ pub unsafe extern "C" fn sys_open(name: *const c_char, flags: c_int, mode: c_int
 pub fn open(name: &core::ffi::CStr, flags: c_int, mode: c_int) -> Result<c_int> {
     let path = cwd::absolute(name)?;
     let raw = host::open(&path, flags, mode)?;
-    let file = HostFile::opened(raw, path.into_owned(), flags & O_APPEND != 0);
+    let file = HostFile::opened(raw, path.into_owned(), flags & O_APPEND != 0, flags & O_PATH != 0);
     fd::insert(Object::Host(file), flags & O_CLOEXEC != 0, 0)
 }
 

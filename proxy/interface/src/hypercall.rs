@@ -143,6 +143,12 @@ pub mod file_op {
     /// `ioctl(fd, TIOCGWINSZ)` into the 8-byte guest-physical `buf` (`ENOTTY` if `fd` is no
     /// terminal).
     pub const WINSIZE: u32 = 19;
+    /// Two requests in one (with [`crate::header::FEATURE_CHAINED_CALLS`]): first the
+    /// `FILEOP` request at guest-physical `buf` (not itself a `CHAIN`), then the request at
+    /// guest-physical `path` on port `arg0` (not a `CHAIN` either). The kernel sends a request
+    /// it posted without waiting (a lock release) this way together with its next one when
+    /// both must go through a port exit. `ret` is 0; each request's own result is its own.
+    pub const CHAIN: u32 = 20;
 }
 
 /// Extension `FILEOP`: one POSIX file call ([`file_op`]); unused fields are zero.

@@ -317,7 +317,16 @@ fn writable(port: u16, arg: u64, mem: &[u8], extensions: bool, cmdline_len: u64)
             let copy = if capacity >= cmdline_len { (buf, buf.saturating_add(cmdline_len)) } else { (0, 0) };
             ext(vec![at(0, offset_of!(CmdLine, buf)), copy])
         }
-        port::FILEOP => ext(file_op_writable(arg, mem)),
+        port::FILEOP => match chain_parts(mem, arg) {
+            // A chain: its `ret`, what its first request may write, what its second may.
+            Some((first, second_port, second)) => {
+                let mut ranges = vec![at(offset_of!(FileOp, ret), 8)];
+                ranges.extend(file_op_writable(first, mem));
+                ranges.extend(writable(second_port, second, mem, extensions, cmdline_len));
+                ext(ranges)
+            }
+            None => ext(file_op_writable(arg, mem)),
+        },
         port::NETWRITEV => ext(vec![at(offset_of!(NetBatch, ret), 4)]),
         port::NETMTU => ext(vec![at(0, size_of::<NetMtu>())]),
         // No receive interrupt here: a setup is checked and refused, a kick finds no ring.
@@ -345,6 +354,22 @@ fn writable(port: u16, arg: u64, mem: &[u8], extensions: bool, cmdline_len: u64)
         }
         _ => Vec::new(),
     }
+}
+
+/// The parts of a `FILEOP` `CHAIN` request at `arg`: the first request's address, the second's
+/// port and address; `None` for another operation, or a chain the host refuses (a port that
+/// is not 16 bits, a chain inside).
+fn chain_parts(mem: &[u8], arg: u64) -> Option<(u64, u16, u64)> {
+    let field = |off: usize| get_u64(mem, arg.wrapping_add(off as u64));
+    let is_chain = |at: u64| get_i32(mem, at) == Some(file_op::CHAIN as i32);
+    if !is_chain(arg) {
+        return None;
+    }
+    let first = field(offset_of!(FileOp, buf))?;
+    let port = u16::try_from(field(offset_of!(FileOp, arg0))?).ok()?;
+    let second = field(offset_of!(FileOp, path))?;
+    let nested = is_chain(first) || (port == port::FILEOP && is_chain(second));
+    (!nested).then_some((first, port, second))
 }
 
 /// What a `FILEOP` request may write: `ret`, and its operation's output buffer.
@@ -427,6 +452,22 @@ fn file_op_safe(mem: &[u8], arg: u64) -> bool {
 /// Whether running the request cannot touch host files outside the scratch directory.
 fn safe_for_host(port: u16, mem: &[u8], arg: u64) -> bool {
     if port == port::FILEOP {
+        if let Some((first, second_port, second)) = chain_parts(mem, arg) {
+            // Both parts safe; the model checks the second against memory as it was before
+            // the first ran, so the first must not write into the second's request, its
+            // strings or the page tables (run only when it writes nothing but its `ret`), and
+            // `CMDVAL`'s own model is not applied inside a chain.
+            let ret = first.wrapping_add(offset_of!(FileOp, ret) as u64);
+            let request = (second, second.saturating_add(128));
+            let overlaps = file_op_writable(first, mem)
+                .iter()
+                .any(|&(s, e)| (s, e) != (ret, ret.saturating_add(8)) || (s < request.1 && request.0 < e));
+            return file_op_safe(mem, first)
+                && second_port != port::CMDVAL
+                && !overlaps
+                && (second_port == port::FILEOP && chain_parts(mem, second).is_some()
+                    || safe_for_host(second_port, mem, second));
+        }
         return file_op_safe(mem, arg);
     }
     let needs_path = matches!(port, port::OPEN | port::UNLINK | port::MKDIR | port::RMDIR | port::STAT);
@@ -700,6 +741,11 @@ impl Harness {
             return Err(format!("unknown port {port:#x} did not stop the guest: {outcome:?}"));
         }
         if let Outcome::Exit(code) = outcome {
+            // EXIT, or a chain that ends with it.
+            let (port, arg) = match chain_parts(&self.pre, arg) {
+                Some((_, second_port, second)) if port == port::FILEOP => (second_port, second),
+                _ => (port, arg),
+            };
             if port != port::EXIT || get_i32(&self.pre, arg) != Some(*code) {
                 return Err(format!("exit code {code} is not the guest's (port {port:#x})"));
             }
@@ -754,7 +800,15 @@ impl Harness {
                 let op = get_i32(&self.pre, arg).unwrap_or(-1) as u32;
                 let len = read_i64(&self.pre, offset_of!(FileOp, len)).unwrap_or(0) as u64;
                 let bounded = matches!(op, file_op::PREAD | file_op::PWRITE | file_op::READLINK | file_op::GETDENTS);
-                if !(failure_ok(r) || (r >= 0 && (!bounded || r as u64 <= len))) {
+                if op == file_op::CHAIN {
+                    // The second request may have written over the chain itself.
+                    let (first, _, second) = chain_parts(&self.pre, arg).unwrap_or((arg, 0, arg));
+                    let own = arg..arg.saturating_add(size_of::<FileOp>() as u64);
+                    let touched = |at: u64| own.start < at.saturating_add(128) && at < own.end;
+                    if r != 0 && !touched(first) && !touched(second) {
+                        return Err(format!("FILEOP CHAIN result {r}"));
+                    }
+                } else if !(failure_ok(r) || (r >= 0 && (!bounded || r as u64 <= len))) {
                     return Err(format!("FILEOP {op} result {r} for a buffer of {len} bytes"));
                 }
             }

@@ -16,6 +16,20 @@ pub unsafe fn outl(port: u16, value: u32) {
     unsafe { core::arch::asm!("out dx, eax", in("dx") port, in("eax") value, options(nostack, preserves_flags)) };
 }
 
+/// Writes a 32-bit value to the loader's doorbell register at `addr` (an MMIO exit).
+///
+/// # Safety
+/// `addr` must be a mapped doorbell register; the value is handed to the hypervisor as an
+/// `out` would be (see [`outl`]).
+#[inline(always)]
+pub unsafe fn doorbell(addr: u64, value: u32) {
+    // SAFETY: by the caller's contract; memory is clobbered because the host reads the
+    // argument struct and writes results back.
+    unsafe {
+        core::arch::asm!("mov dword ptr [{addr}], {value:e}", addr = in(reg) addr, value = in(reg) value, options(nostack, preserves_flags))
+    };
+}
+
 /// Writes a byte to an I/O port (devices such as QEMU's debug console take only bytes).
 ///
 /// # Safety
