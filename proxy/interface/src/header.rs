@@ -217,7 +217,7 @@ pub const EXT_MAGIC: u32 = u32::from_le_bytes(*b"HRS1");
 /// [`HeaderExt::kernel_stamp`]. Bump it with every change that an image or a loader of the
 /// previous revision would misread (revision 1 had no stamp; loaders recognize and refuse
 /// such images, see [`image_protocol`]).
-pub const EXT_VERSION: u32 = 3;
+pub const EXT_VERSION: u32 = 4;
 
 /// Feature bit: the loader serves the fast channel ([`crate::channel`]).
 pub const FEATURE_FAST_CHANNEL: u64 = 1 << 0;
@@ -256,6 +256,11 @@ pub const FEATURE_NET_NOTIFY: u64 = 1 << 9;
 /// [`FEATURE_NET_BATCH`] and [`FEATURE_NET_NOTIFY`], whose calls stay for kernels without
 /// rings.
 pub const FEATURE_NET_RING: u64 = 1 << 10;
+/// Feature bit: with [`FEATURE_NET_RING`], the loader's NIC is a tap that can take offloads:
+/// the kernel may set the rings up with [`crate::netring::NETRING_F_VNET_HDR`] (a
+/// virtio-net header on every ring frame, checksum offload and TSO both ways; see
+/// [`crate::vnet`]). Not offered behind passt, or with `HERMIT_NET_OFFLOAD=0`.
+pub const FEATURE_NET_OFFLOAD: u64 = 1 << 11;
 
 /// Low half of [`HeaderExt::kernel_stamp`] in this project's images ("HRSk" in memory).
 pub const KERNEL_STAMP_MAGIC: u32 = u32::from_le_bytes(*b"HRSk");
