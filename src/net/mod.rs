@@ -15,6 +15,7 @@ pub mod addr;
 pub mod arp;
 pub mod device;
 pub mod dns;
+pub mod offload;
 pub mod poll;
 pub mod socket;
 
@@ -291,6 +292,14 @@ const EXIT_DRAIN_NS: u64 = 2_000_000_000;
 pub fn drain_before_exit() {
     if STACK.lock().is_none() {
         return;
+    }
+    if let Some(stats) = STACK.lock().as_ref().and_then(|stack| stack.device.offload_stats()) {
+        log::info!(
+            "net: offloads: {} GSO frames sent, {} received frames with a bad checksum, {} too large frames dropped",
+            stats.gso_sent,
+            stats.bad_checksum,
+            stats.too_large
+        );
     }
     let deadline = crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(EXIT_DRAIN_NS);
     loop {
