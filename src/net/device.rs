@@ -511,6 +511,47 @@ mod tests {
         assert_eq!(got[14 + 24..14 + 40], LOCALHOST6);
     }
 
+    /// A NIC whose frames carry the virtio-net header.
+    struct VnetNic(FakeNic);
+
+    impl Nic for VnetNic {
+        fn send(&mut self, frame: &[u8]) -> bool {
+            self.0.send(frame)
+        }
+        fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
+            self.0.receive(buf)
+        }
+        fn vnet(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn offloads_add_and_take_the_header() {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let mut incoming = [0u8; HDR_LEN].to_vec();
+        incoming.extend(frame(MAC, 7));
+        let nic = VnetNic(FakeNic { sent: sent.clone(), incoming: vec![incoming] });
+        let mut dev = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
+        let caps = dev.capabilities();
+        assert_eq!(caps.max_transmission_unit, super::super::offload::IP_MAX + 14);
+        assert!(!caps.checksum.tcp.tx() && !caps.checksum.tcp.rx() && !caps.checksum.udp.rx());
+        assert!(caps.checksum.udp.tx() && caps.checksum.icmpv4.rx());
+        assert_eq!(dev.offload_stats(), Some(super::super::offload::Stats::default()));
+        // Out to the NIC with a (zero: no IP packet) header in front; to ourselves without.
+        send(&mut dev, &frame([0x52, 0x54, 0, 9, 9, 9], 3));
+        send(&mut dev, &frame(MAC, 4));
+        dev.flush();
+        let out = sent.lock().unwrap().clone();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0][..HDR_LEN], [0; HDR_LEN]);
+        assert_eq!(out[0][HDR_LEN..], frame([0x52, 0x54, 0, 9, 9, 9], 3)[..]);
+        assert_eq!(receive(&mut dev).unwrap(), frame(MAC, 4));
+        // In from the NIC: the frame past its header.
+        assert_eq!(receive(&mut dev).unwrap(), frame(MAC, 7));
+        assert!(receive(&mut dev).is_none());
+    }
+
     #[test]
     fn loopback_alone() {
         let mut dev = Device::new(EthernetAddress(MAC), None);

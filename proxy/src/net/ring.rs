@@ -284,8 +284,8 @@ impl Ring {
         let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let offloads = if self.vnet {
             format!(
-                "; offloads: {} GSO frames sent, {} bad headers refused, {} GSO frames and {} partial checksums \
-                 in",
+                "; offloads: {} GSO frames sent, {} bad headers refused, {} GSO frames received, {} with a \
+                 partial checksum",
                 n(&s.tx_gso),
                 n(&s.tx_bad_header),
                 n(&s.rx_gso),
@@ -483,8 +483,7 @@ mod tests {
             x
         };
         let (mut sent, mut published) = (0u64, 0u64);
-        let mut prod = 0u32;
-        for _ in 0..3000 {
+        for prod in 0..3000u32 {
             let r = next();
             let payload = (r >> 8) as usize % 66_000;
             let len = (vnet::HDR_LEN + 54 + payload).min(MAX_BUF as usize);
@@ -510,7 +509,6 @@ mod tests {
             }
             entry[..vnet::HDR_LEN].copy_from_slice(&hdr.to_bytes());
             publish_tx(&ram, &ring, prod, &entry);
-            prod += 1;
             published += 1;
             let drained = ring.drain_tx(r & 1 != 0, |head, rest, n| {
                 let frame_len = head.len() + n - vnet::HDR_LEN;
