@@ -1093,7 +1093,8 @@ def qemu_tap_echo(proxy, images, kvm=False):
     check(got == 1 << 20 and same, f"TCP echo: 1 MiB sent, {got} bytes back, sha256 equal: {same}")
     check(guest.finish(120) == 0 and guest.has("echoed 1048576 bytes"), "the guest echoed 1048576 bytes and ended")
     counts = ring_counts(guest)
-    check(counts is not None and min(counts) > 100, f"the frames went through the descriptor rings: {counts}")
+    # 1 MiB each way is at least 16 frames each way, even of 64 KiB (the tap's offloads).
+    check(counts is not None and min(counts) >= 16, f"the frames went through the descriptor rings: {counts}")
 
 
 def qemu_user_http(proxy, images):
