@@ -47,8 +47,9 @@ pub struct NetRings {
 }
 
 /// Entries per ring with offloads: a buffer holds a 64 KiB frame ([`MAX_BUF`]), so the two
-/// rings take 8.4 MiB; 64 such frames are 4 MiB, sixteen 256 KiB TCP windows of GSO frames
-/// (the host sends 64 KiB ones), and still 64 frames of the MTU where it sends those.
+/// rings take 8.4 MiB; 64 such frames are 4 MiB, four 1 MiB TCP windows of GSO frames (the
+/// host sends 64 KiB ones), and still 64 frames of the MTU where it sends those (a window of
+/// 9000-byte frames from a host without TSO fills the ring: the proxy waits for room).
 const VNET_SLOTS: u32 = 64;
 
 /// The control word at `offset` of the area at `base`.
@@ -81,8 +82,9 @@ impl NetRings {
             }
         }
         let buf = u32::try_from(frame.next_multiple_of(64)).ok()?.max(hermit_interface::netring::MIN_BUF);
-        // Enough entries for a 256 KiB TCP window of full frames.
-        let slots = if buf > 4096 { 128 } else { 256 };
+        // Enough entries for a TCP window (1 MiB) of full frames.
+        let window = crate::net::socket::TCP_BUFFER as u32;
+        let slots = (window / buf).next_power_of_two().clamp(64, hermit_interface::netring::MAX_SLOTS);
         Self::setup(slots, buf, 0)
     }
 

@@ -19,6 +19,21 @@ mod probe;
 pub mod ring;
 mod tap;
 
+/// The tap whose offloads the proxy turned on (-1: none).
+static OFFLOADED_TAP: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// At the end of the run: turns the tap's offloads off again. A persistent tap keeps them
+/// after the proxy closed it, and a later user that reads it without the virtio-net header
+/// (the original uhyve, a proxy with `HERMIT_NET_OFFLOAD=0`) would get 64 KiB frames and
+/// partial checksums it cannot take. (A proxy killed by a signal cannot; the next proxy turns
+/// them off when it attaches the tap.)
+pub fn offloads_off() {
+    let fd = OFFLOADED_TAP.swap(-1, Ordering::SeqCst);
+    if fd >= 0 {
+        let _ = tap::set_offload(fd, 0);
+    }
+}
+
 /// The `TUNSETOFFLOAD` ioctl number, for the system-call filter.
 pub const TUNSETOFFLOAD_IOCTL: u64 = tap::TUNSETOFFLOAD_IOCTL;
 
@@ -180,7 +195,11 @@ impl Nic {
     fn offload_on(&self) -> bool {
         match &self.backend {
             Backend::Tap { fd, vnet: true } => {
-                tap::set_offload(fd.as_raw_fd(), tap::TUN_F_CSUM | tap::TUN_F_TSO4 | tap::TUN_F_TSO6).is_ok()
+                let on = tap::set_offload(fd.as_raw_fd(), tap::TUN_F_CSUM | tap::TUN_F_TSO4 | tap::TUN_F_TSO6).is_ok();
+                if on {
+                    OFFLOADED_TAP.store(fd.as_raw_fd(), Ordering::SeqCst);
+                }
+                on
             }
             _ => false,
         }
