@@ -82,9 +82,8 @@ impl NetRings {
             }
         }
         let buf = u32::try_from(frame.next_multiple_of(64)).ok()?.max(hermit_interface::netring::MIN_BUF);
-        // Enough entries for a TCP window (1 MiB) of full frames.
-        let window = crate::net::socket::TCP_BUFFER as u32;
-        let slots = (window / buf).next_power_of_two().clamp(64, hermit_interface::netring::MAX_SLOTS);
+        // Enough entries for a 256 KiB TCP window of full frames.
+        let slots = if buf > 4096 { 128 } else { 256 };
         Self::setup(slots, buf, 0)
     }
 
