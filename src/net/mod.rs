@@ -97,7 +97,7 @@ static TCP_DEFAULT: core::sync::atomic::AtomicUsize = core::sync::atomic::Atomic
 pub fn tcp_buffer() -> usize {
     match TCP_DEFAULT.load(Ordering::Relaxed) {
         0 => {
-            drop(with_stack(|_| ()));
+            let _ = with_stack(|_| ());
             TCP_DEFAULT.load(Ordering::Relaxed)
         }
         n => n,
