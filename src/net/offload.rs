@@ -176,7 +176,9 @@ impl Offload {
     /// dropped.
     pub fn received(&mut self, buf: &mut [u8]) -> bool {
         let Some(hdr) = VnetHdr::parse(buf) else { return false };
-        let frame = &mut buf[HDR_LEN..];
+        // Up to the IP packet's end: a frame may carry Ethernet padding after it.
+        let end = ip_end(&buf[HDR_LEN..]).unwrap_or(buf.len() - HDR_LEN);
+        let frame = &mut buf[HDR_LEN..HDR_LEN + end];
         let l4 = vnet::locate_l4(frame, frame.len());
         let trusted = hdr.flags & (F_NEEDS_CSUM | F_DATA_VALID) != 0;
         match l4 {
@@ -271,6 +273,18 @@ impl Offload {
         head.copy_from_slice(&hdr.to_bytes());
         true
     }
+}
+
+/// Where the IP packet in `frame` ends by its own length field, if that is within the frame
+/// (what follows is Ethernet padding).
+fn ip_end(frame: &[u8]) -> Option<usize> {
+    let be = |i: usize| Some(usize::from(u16::from_be_bytes([*frame.get(i)?, *frame.get(i + 1)?])));
+    let end = match be(12)? {
+        0x0800 => vnet::ETH_LEN + be(vnet::ETH_LEN + 2)?,
+        0x86dd => vnet::ETH_LEN + 40 + be(vnet::ETH_LEN + 4)?,
+        _ => return None,
+    };
+    (end <= frame.len()).then_some(end)
 }
 
 /// Completes a partial checksum as the header describes it (the sum from `csum_start` to
@@ -442,6 +456,13 @@ mod tests {
             bad[..HDR_LEN].copy_from_slice(&h.to_bytes());
             assert!(off.received(&mut bad.clone()));
         }
+        // Ethernet padding after a short packet: the checksum is still verified.
+        let mut padded = tcp(B, 5000, A, 80, TcpControl::Psh, None, &[]);
+        padded.extend([0u8; 6]);
+        assert!(off.received(&mut padded.clone()));
+        padded[HDR_LEN + 40] ^= 0xff;
+        assert!(!off.received(&mut padded));
+        assert_eq!(off.stats.bad_checksum, 2);
         // A partial checksum elsewhere (not TCP's field) is completed.
         let mut odd = good.clone();
         let h = VnetHdr { flags: F_NEEDS_CSUM, csum_start: 14, csum_offset: 10, ..Default::default() };
