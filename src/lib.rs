@@ -78,6 +78,11 @@ mod netaddr;
 #[cfg(test)]
 #[path = "net/device.rs"]
 mod netdevice;
+/// Checksum and segmentation offload on the NIC's rings, tested on the host
+/// (`super::offload` of the device module).
+#[cfg(test)]
+#[path = "net/offload.rs"]
+mod offload;
 /// The scheduler's pure placement logic, tested on the host (the rest needs the machine).
 #[cfg(test)]
 #[path = "scheduler/placement.rs"]

@@ -89,6 +89,9 @@ pub struct Config {
     pub fast_channel: bool,
     /// Offer the NIC's shared-memory descriptor rings (`HERMIT_NET_RING` not 0).
     pub net_ring: bool,
+    /// Open a tap with the virtio-net header and offer the kernel its offloads
+    /// (`HERMIT_NET_OFFLOAD` not 0).
+    pub net_offload: bool,
     /// Behave exactly like the original uhyve: no header extension, no extension
     /// hypercalls, no CPU preparation, and host errors reported as a bare -1.
     pub uhyve_compat: bool,
@@ -281,6 +284,7 @@ impl Config {
                 && get("HERMIT_POPULATE").is_none_or(|v| v.trim() != "demand"),
             fast_channel: flag("HERMIT_FASTCALL", true),
             net_ring: flag("HERMIT_NET_RING", true),
+            net_offload: flag("HERMIT_NET_OFFLOAD", true),
             uhyve_compat: flag("HERMIT_UHYVE_COMPAT", false),
             ip: address("HERMIT_IP")?,
             gateway: address("HERMIT_GATEWAY")?,

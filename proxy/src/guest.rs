@@ -227,6 +227,73 @@ impl GuestRam {
         })
     }
 
+    /// One `readv` from host descriptor `fd` into `prefix` and then guest-physical `[addr,
+    /// addr + len)` (checked first): the bytes read in all, or the host's errno (a tap's
+    /// virtio-net header into the proxy, the frame straight into a guest buffer).
+    pub fn readv_fd_phys(
+        &self,
+        prefix: &mut [u8],
+        addr: u64,
+        len: u64,
+        fd: i32,
+    ) -> Result<Result<usize, i32>, GuestError> {
+        let slice = self.slice(addr, len)?;
+        let guard = slice.ptr_guard_mut();
+        let iov = [
+            libc::iovec { iov_base: prefix.as_mut_ptr().cast(), iov_len: prefix.len() },
+            libc::iovec { iov_base: guard.as_ptr().cast(), iov_len: slice.len() },
+        ];
+        // SAFETY: both buffers are live for the call (a bounds-checked slice of guest RAM
+        // that stays mapped, and `prefix`); `readv` writes at most their lengths.
+        let n = unsafe { libc::readv(fd, iov.as_ptr(), 2) };
+        Ok(if n < 0 {
+            Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+        } else {
+            Ok(n as usize)
+        })
+    }
+
+    /// One `writev` to host descriptor `fd` of `parts` (the proxy's bytes, at most three)
+    /// followed by guest-physical `[addr, addr + len)` (checked first): the bytes written in all, or
+    /// the host's errno (a frame's checked headers from the proxy, its payload straight from
+    /// the guest's buffer).
+    pub fn writev_fd_phys(
+        &self,
+        parts: &[&[u8]],
+        addr: u64,
+        len: u64,
+        fd: i32,
+    ) -> Result<Result<usize, i32>, GuestError> {
+        if len == 0 {
+            // Nothing from the guest (`addr` may be the end of RAM).
+            let all = parts.concat();
+            // SAFETY: writes from a live buffer of its length.
+            let n = unsafe { libc::write(fd, all.as_ptr().cast(), all.len()) };
+            return Ok(if n < 0 {
+                Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+            } else {
+                Ok(n as usize)
+            });
+        }
+        let slice = self.slice(addr, len)?;
+        let guard = slice.ptr_guard();
+        let empty = libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 };
+        let mut iov = [empty; 4];
+        let parts = &parts[..parts.len().min(3)];
+        for (v, p) in iov.iter_mut().zip(parts) {
+            *v = libc::iovec { iov_base: p.as_ptr().cast_mut().cast(), iov_len: p.len() };
+        }
+        iov[parts.len()] = libc::iovec { iov_base: guard.as_ptr().cast_mut().cast(), iov_len: slice.len() };
+        // SAFETY: every buffer is live for the call (the parts, and a bounds-checked slice of
+        // guest RAM that stays mapped); `writev` only reads them.
+        let n = unsafe { libc::writev(fd, iov.as_ptr(), parts.len() as i32 + 1) };
+        Ok(if n < 0 {
+            Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+        } else {
+            Ok(n as usize)
+        })
+    }
+
     /// As [`GuestRam::write_to_fd`] at file offset `offset` (`pwrite`; the descriptor's own
     /// offset is left alone).
     pub fn pwrite_to_fd(&self, root: u64, vaddr: u64, len: u64, fd: i32, offset: i64) -> Result<u64, i32> {

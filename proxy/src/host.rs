@@ -172,6 +172,7 @@ impl Host {
 /// that is starved of CPU or holds the address-space lock.
 pub(crate) fn end(status: i32) -> ! {
     crate::populate::stop();
+    crate::net::offloads_off();
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
     // SAFETY: `_exit` ends the process; every guest-visible effect (host files) is already

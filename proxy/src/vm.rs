@@ -211,6 +211,9 @@ pub(crate) fn write_header(
         features |= header::FEATURE_NET_BATCH | header::FEATURE_NET_NOTIFY;
         if config.net_ring {
             features |= header::FEATURE_NET_RING;
+            if config.net_offload && !matches!(config.netif, Some(crate::config::Netif::User)) {
+                features |= header::FEATURE_NET_OFFLOAD;
+            }
         }
     }
     if config.populate && vcpu_features & header::FEATURE_QEMU == 0 {

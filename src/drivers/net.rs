@@ -71,7 +71,7 @@ impl UhyveNet {
             mtu,
             rx_area: Vec::new(),
             rx_table: Vec::new(),
-            rings: super::net_ring::NetRings::new(crate::net::device::nic_frame(mtu)),
+            rings: super::net_ring::NetRings::new(crate::net::device::nic_frame(mtu), true),
         }
     }
 }
@@ -146,6 +146,10 @@ impl Nic for UhyveNet {
 
     fn rx_cheap(&self) -> bool {
         self.rings.is_some()
+    }
+
+    fn vnet(&self) -> bool {
+        self.rings.as_ref().is_some_and(super::net_ring::NetRings::vnet)
     }
 }
 

@@ -20,7 +20,9 @@ use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
 use hermit_interface::header;
 use hermit_interface::hypercall::port;
-use hermit_interface::netring::{control, pending, Layout, NetRing, NETRING_KICK, NETRING_SETUP};
+use hermit_interface::netring::{
+    control, pending, Layout, NetRing, MAX_BUF, NETRING_F_VNET_HDR, NETRING_KICK, NETRING_SETUP,
+};
 
 /// How long published transmit frames may wait for a poller that says it polls before the
 /// guest kicks (a poller descheduled by a busy host; a running one takes them within a
@@ -40,7 +42,15 @@ pub struct NetRings {
     tx_prod: u32,
     /// Our receive consumer index, likewise.
     rx_cons: u32,
+    /// Every frame carries the virtio-net header (offloads negotiated).
+    vnet: bool,
 }
+
+/// Entries per ring with offloads: a buffer holds a 64 KiB frame ([`MAX_BUF`]), so the two
+/// rings take 8.4 MiB; 64 such frames are 4 MiB, four 1 MiB TCP windows of GSO frames (the
+/// host sends 64 KiB ones), and still 64 frames of the MTU where it sends those (a window of
+/// 9000-byte frames from a host without TSO fills the ring: the proxy waits for room).
+const VNET_SLOTS: u32 = 64;
 
 /// The control word at `offset` of the area at `base`.
 fn word(base: u64, offset: u64) -> &'static AtomicU32 {
@@ -58,14 +68,27 @@ fn kick() {
 
 impl NetRings {
     /// Allocates and announces rings whose buffers hold `frame` bytes, if the loader offers
-    /// them; `None` otherwise (the caller keeps the batched calls).
-    pub fn new(frame: usize) -> Option<Self> {
+    /// them; `None` otherwise (the caller keeps the batched calls). With `offload` and the
+    /// loader's [`header::FEATURE_NET_OFFLOAD`], first rings whose frames carry the
+    /// virtio-net header, 64 KiB each ([`NetRings::vnet`]); if the loader refuses those,
+    /// plain ones.
+    pub fn new(frame: usize, offload: bool) -> Option<Self> {
         if !super::hypercall::has_feature(header::FEATURE_NET_RING) {
             return None;
+        }
+        if offload && super::hypercall::has_feature(header::FEATURE_NET_OFFLOAD) {
+            if let Some(rings) = Self::setup(VNET_SLOTS, MAX_BUF, NETRING_F_VNET_HDR) {
+                return Some(rings);
+            }
         }
         let buf = u32::try_from(frame.next_multiple_of(64)).ok()?.max(hermit_interface::netring::MIN_BUF);
         // Enough entries for a 256 KiB TCP window of full frames.
         let slots = if buf > 4096 { 128 } else { 256 };
+        Self::setup(slots, buf, 0)
+    }
+
+    /// Allocates an area of `slots` entries of `buf` bytes and announces it with `flags`.
+    fn setup(slots: u32, buf: u32, flags: u32) -> Option<Self> {
         let layout = Layout::new(slots, buf)?;
         let bytes = usize::try_from(layout.size).ok()?;
         let alloc_layout = core::alloc::Layout::from_size_align(bytes, 4096).ok()?;
@@ -79,7 +102,7 @@ impl NetRings {
         let base = area as u64;
         // Frames are announced from the first one on.
         word(base, control::RX_WANT_SIGNAL).store(1, Ordering::SeqCst);
-        let mut req = NetRing { op: NETRING_SETUP, slots, gpa: base, buf, ret: 0 };
+        let mut req = NetRing { op: NETRING_SETUP, slots, gpa: base, buf, flags, ..Default::default() };
         super::hypercall::call(port::NETRING, &mut req);
         let ret = req.ret;
         if ret != 0 {
@@ -89,8 +112,15 @@ impl NetRings {
             return None;
         }
         TX_AREA.store(base, Ordering::Release);
-        log::info!("net: descriptor rings of {slots} x {buf} bytes at {base:#x}");
-        Some(Self { base, layout, tx_prod: 0, rx_cons: 0 })
+        let vnet = flags & NETRING_F_VNET_HDR != 0;
+        let with = if vnet { ", virtio-net headers and offloads" } else { "" };
+        log::info!("net: descriptor rings of {slots} x {buf} bytes at {base:#x}{with}");
+        Some(Self { base, layout, tx_prod: 0, rx_cons: 0, vnet })
+    }
+
+    /// Whether every frame in the rings carries the virtio-net header (offloads are on).
+    pub fn vnet(&self) -> bool {
+        self.vnet
     }
 
     /// Publishes `frames` in the transmit ring (kicking the loader when the ring is full or

@@ -5,12 +5,19 @@
 //! discovery for our own addresses, 127.0.0.1 and ::1 included, are answered by ourselves);
 //! every other frame goes to the NIC, or is dropped without one. Receiving drains the
 //! loopback queue before the NIC.
+//!
+//! With a NIC whose frames carry the virtio-net header ([`Nic::vnet`], offloads negotiated)
+//! the device leaves room for the header before every frame smoltcp writes and fills it in
+//! ([`super::offload`]), tells smoltcp the IP MTU is 64 KiB and that it need neither compute
+//! TCP checksums nor verify TCP and UDP ones (the offload layer does what is needed), and
+//! takes received frames past their header without copying them again.
 
 use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use smoltcp::phy::{self, ChecksumCapabilities, DeviceCapabilities, Medium};
+use hermit_interface::vnet::HDR_LEN;
+use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use smoltcp::wire::EthernetAddress;
 
@@ -36,6 +43,11 @@ pub trait Nic: Send {
     /// Whether asking for received frames costs no host call (shared-memory rings): then
     /// every receive asks, not only after the receive interrupt or signal.
     fn rx_cheap(&self) -> bool {
+        false
+    }
+    /// Whether every frame sent and received carries a virtio-net header
+    /// (`hermit_interface::vnet`) in its first [`HDR_LEN`] bytes: offloads are on.
+    fn vnet(&self) -> bool {
         false
     }
 }
@@ -72,7 +84,8 @@ const LOOPBACK_QUEUE: usize = 4096;
 /// The loopback queue and the NIC, as one Ethernet device with address `mac`.
 pub struct Device {
     mac: EthernetAddress,
-    queue: VecDeque<Vec<u8>>,
+    /// Loopback frames, each from its offset on (past room for a header).
+    queue: VecDeque<(Vec<u8>, usize)>,
     nic: Option<alloc::boxed::Box<dyn Nic>>,
     /// Frames taken from the NIC since the last [`Device::take_nic_rx`].
     nic_rx: usize,
@@ -83,13 +96,17 @@ pub struct Device {
     nic_due: bool,
     /// Frames received from the NIC, not yet taken by smoltcp.
     rx: VecDeque<Vec<u8>>,
-    /// Frames for the NIC, sent together by [`Device::flush`].
+    /// Frames for the NIC, sent together by [`Device::flush`] (with offloads, each with its
+    /// virtio-net header).
     tx: Vec<Vec<u8>>,
+    /// The offloads, when the NIC's frames carry the virtio-net header.
+    offload: Option<super::offload::Offload>,
 }
 
 impl Device {
     /// A device with hardware address `mac`, and a NIC if there is one.
     pub fn new(mac: EthernetAddress, nic: Option<alloc::boxed::Box<dyn Nic>>) -> Self {
+        let offload = nic.as_ref().filter(|nic| nic.vnet()).map(|nic| super::offload::Offload::new(nic.mtu()));
         Self {
             mac,
             queue: VecDeque::new(),
@@ -99,6 +116,21 @@ impl Device {
             nic_due: true,
             rx: VecDeque::new(),
             tx: Vec::new(),
+            offload,
+        }
+    }
+
+    /// What the offloads did, if they are on.
+    pub fn offload_stats(&self) -> Option<super::offload::Stats> {
+        self.offload.as_ref().map(|o| o.stats)
+    }
+
+    /// Bytes of room before each frame: the virtio-net header with offloads.
+    fn headroom(&self) -> usize {
+        if self.offload.is_some() {
+            HDR_LEN
+        } else {
+            0
         }
     }
 
@@ -134,30 +166,49 @@ impl Device {
     }
 
     fn mtu(&self) -> usize {
+        if self.offload.is_some() {
+            return super::offload::IP_MAX;
+        }
         self.nic.as_ref().map_or(LOOPBACK_MTU, |nic| nic.mtu())
     }
 
-    fn push_loopback(&mut self, frame: &[u8]) {
+    fn push_loopback(&mut self, frame: Vec<u8>, start: usize) {
         if self.queue.len() < LOOPBACK_QUEUE {
-            self.queue.push_back(frame.to_vec());
+            self.queue.push_back((frame, start));
         }
     }
 
-    fn transmit_frame(&mut self, frame: &mut [u8]) {
-        let Some(dst) = frame.get(..6).map(EthernetAddress::from_bytes) else { return };
-        if loopback_solicit(frame, self.mac) {
-            self.push_loopback(frame);
-            return;
+    /// Queues a frame of our own (an ARP reply) for the NIC, with room for its header.
+    fn push_nic(&mut self, frame: &[u8]) {
+        let mut buf = vec![0; self.headroom() + frame.len()];
+        buf[self.headroom()..].copy_from_slice(frame);
+        if let Some(offload) = self.offload.as_mut() {
+            if !offload.transmit(&mut buf) {
+                return;
+            }
         }
-        if dst == self.mac {
-            self.push_loopback(frame);
+        self.tx.push(buf);
+    }
+
+    /// Takes a frame smoltcp wrote into `buf` from `start` on (before it: room for the
+    /// header), without copying it unless it goes both ways.
+    fn transmit_frame(&mut self, mut buf: Vec<u8>, start: usize) {
+        let frame = &mut buf[start..];
+        let Some(dst) = frame.get(..6).map(EthernetAddress::from_bytes) else { return };
+        if loopback_solicit(frame, self.mac) || dst == self.mac {
+            self.push_loopback(buf, start);
             return;
         }
         if !dst.is_unicast() {
-            self.push_loopback(frame);
+            self.push_loopback(frame.to_vec(), 0);
         }
         if self.nic.is_some() {
-            self.tx.push(frame.to_vec());
+            if let Some(offload) = self.offload.as_mut() {
+                if !offload.transmit(&mut buf) {
+                    return;
+                }
+            }
+            self.tx.push(buf);
             if self.tx.len() >= TX_BATCH {
                 self.flush();
             }
@@ -206,12 +257,12 @@ fn adjust_checksum(checksum: u16, old: &[u8], new: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// A received frame.
-pub struct RxToken(Vec<u8>);
+/// A received frame, from its offset on (past its virtio-net header).
+pub struct RxToken(Vec<u8>, usize);
 
 impl phy::RxToken for RxToken {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.0)
+        f(&self.0[self.1..])
     }
 }
 
@@ -220,9 +271,10 @@ pub struct TxToken<'a>(&'a mut Device);
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let mut frame = vec![0; len];
-        let result = f(&mut frame);
-        self.0.transmit_frame(&mut frame);
+        let start = self.0.headroom();
+        let mut frame = vec![0; start + len];
+        let result = f(&mut frame[start..]);
+        self.0.transmit_frame(frame, start);
         result
     }
 }
@@ -236,17 +288,22 @@ impl phy::Device for Device {
         caps.medium = Medium::Ethernet;
         caps.max_transmission_unit = self.mtu() + 14;
         // Loopback frames are ours: no checksums without a NIC (the original lwIP build did
-        // not check them either); with one, smoltcp computes and checks them.
+        // not check them either); with one, smoltcp computes and checks them; with offloads
+        // it computes UDP and ICMP checksums and verifies ICMP ones (TCP: the offload layer
+        // and the host).
         if self.nic.is_none() {
             caps.checksum = ChecksumCapabilities::ignored();
+        } else if self.offload.is_some() {
+            caps.checksum.tcp = Checksum::None;
+            caps.checksum.udp = Checksum::Tx;
         }
         caps
     }
 
     fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken, TxToken<'_>)> {
-        let frame = match self.queue.pop_front() {
+        let (frame, start) = match self.queue.pop_front() {
             Some(frame) => frame,
-            None => {
+            None => loop {
                 if self.rx.is_empty() {
                     let nic = self.nic.as_mut()?;
                     if !self.nic_due && !nic.rx_cheap() {
@@ -257,15 +314,21 @@ impl phy::Device for Device {
                         self.nic_due = false;
                     }
                 }
-                let frame = self.rx.pop_front()?;
-                if let Some(reply) = self.ipv4.and_then(|ip| super::arp::probe_reply(&frame, self.mac.0, ip)) {
-                    self.tx.push(reply);
-                }
+                let mut frame = self.rx.pop_front()?;
+                let start = self.headroom();
                 self.nic_rx += 1;
-                frame
-            }
+                if let Some(offload) = self.offload.as_mut() {
+                    if !offload.received(&mut frame) {
+                        continue;
+                    }
+                }
+                if let Some(reply) = self.ipv4.and_then(|ip| super::arp::probe_reply(&frame[start..], self.mac.0, ip)) {
+                    self.push_nic(&reply);
+                }
+                break (frame, start);
+            },
         };
-        Some((RxToken(frame), TxToken(self)))
+        Some((RxToken(frame, start), TxToken(self)))
     }
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
@@ -446,6 +509,47 @@ mod tests {
         let got = receive(&mut dev).unwrap();
         assert_eq!(got[..6], MAC);
         assert_eq!(got[14 + 24..14 + 40], LOCALHOST6);
+    }
+
+    /// A NIC whose frames carry the virtio-net header.
+    struct VnetNic(FakeNic);
+
+    impl Nic for VnetNic {
+        fn send(&mut self, frame: &[u8]) -> bool {
+            self.0.send(frame)
+        }
+        fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
+            self.0.receive(buf)
+        }
+        fn vnet(&self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn offloads_add_and_take_the_header() {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let mut incoming = [0u8; HDR_LEN].to_vec();
+        incoming.extend(frame(MAC, 7));
+        let nic = VnetNic(FakeNic { sent: sent.clone(), incoming: vec![incoming] });
+        let mut dev = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
+        let caps = dev.capabilities();
+        assert_eq!(caps.max_transmission_unit, super::super::offload::IP_MAX + 14);
+        assert!(!caps.checksum.tcp.tx() && !caps.checksum.tcp.rx() && !caps.checksum.udp.rx());
+        assert!(caps.checksum.udp.tx() && caps.checksum.icmpv4.rx());
+        assert_eq!(dev.offload_stats(), Some(super::super::offload::Stats::default()));
+        // Out to the NIC with a (zero: no IP packet) header in front; to ourselves without.
+        send(&mut dev, &frame([0x52, 0x54, 0, 9, 9, 9], 3));
+        send(&mut dev, &frame(MAC, 4));
+        dev.flush();
+        let out = sent.lock().unwrap().clone();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0][..HDR_LEN], [0; HDR_LEN]);
+        assert_eq!(out[0][HDR_LEN..], frame([0x52, 0x54, 0, 9, 9, 9], 3)[..]);
+        assert_eq!(receive(&mut dev).unwrap(), frame(MAC, 4));
+        // In from the NIC: the frame past its header.
+        assert_eq!(receive(&mut dev).unwrap(), frame(MAC, 7));
+        assert!(receive(&mut dev).is_none());
     }
 
     #[test]

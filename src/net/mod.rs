@@ -15,6 +15,7 @@ pub mod addr;
 pub mod arp;
 pub mod device;
 pub mod dns;
+pub mod offload;
 pub mod poll;
 pub mod socket;
 
@@ -87,6 +88,22 @@ pub struct Stack {
 
 static STACK: SpinLock<Option<Stack>> = SpinLock::new(None);
 
+/// The default TCP buffer, set when the stack is made (0 before): [`socket::TCP_BUFFER`], or
+/// [`socket::TCP_BUFFER_OFFLOAD`] with the tap's offloads.
+static TCP_DEFAULT: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// The default TCP buffer of new sockets; makes the stack if there is none yet (so it must
+/// not be called under the stack's lock before the stack exists).
+pub fn tcp_buffer() -> usize {
+    match TCP_DEFAULT.load(Ordering::Relaxed) {
+        0 => {
+            let _ = with_stack(|_| ());
+            TCP_DEFAULT.load(Ordering::Relaxed)
+        }
+        n => n,
+    }
+}
+
 /// Bumped whenever a poll may have changed a socket's state (and by the receive interrupt);
 /// blocked socket calls, `poll` and `select` sleep on it.
 pub static EVENTS: AtomicU32 = AtomicU32::new(0);
@@ -117,6 +134,9 @@ impl Stack {
         let mac = nic.unwrap_or(LOOPBACK_MAC);
         let boxed: Option<Box<dyn device::Nic>> = nic.map(|_| Box::new(crate::drivers::net::UhyveNet::new()) as _);
         let mut device = Device::new(EthernetAddress(mac), boxed);
+        let offloads = device.offload_stats().is_some();
+        let buffer = if offloads { socket::TCP_BUFFER_OFFLOAD } else { socket::TCP_BUFFER };
+        TCP_DEFAULT.store(buffer, Ordering::Relaxed);
         let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
         // smoltcp draws initial sequence numbers and ephemeral values from this seed: without
         // it every boot used the same ones.
@@ -291,6 +311,14 @@ const EXIT_DRAIN_NS: u64 = 2_000_000_000;
 pub fn drain_before_exit() {
     if STACK.lock().is_none() {
         return;
+    }
+    if let Some(stats) = STACK.lock().as_ref().and_then(|stack| stack.device.offload_stats()) {
+        log::info!(
+            "net: offloads: {} GSO frames sent, {} received frames with a bad checksum, {} too large frames dropped",
+            stats.gso_sent,
+            stats.bad_checksum,
+            stats.too_large
+        );
     }
     let deadline = crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(EXIT_DRAIN_NS);
     loop {

@@ -27,11 +27,19 @@ use crate::errno::{
 };
 use crate::synch::spinlock::SpinLock;
 
-/// Default and largest receive/send buffer of a TCP socket. 256 KiB (with window scaling):
-/// with 64 KiB the window closed at every burst of jumbo frames, and Debian 12's passt then
-/// waited 100-200 ms on a timer after the guest's window update (user-mode host->guest 10-22
-/// MiB/s, 40-43 with 256 KiB; tap streams gained 1.4-2.3x as well, quiet single runs).
+/// Default receive/send buffer of a TCP socket. 256 KiB (with window scaling): with 64 KiB
+/// the window closed at every burst of jumbo frames, and Debian 12's passt then waited
+/// 100-200 ms on a timer after the guest's window update (user-mode host->guest 10-22 MiB/s,
+/// 40-43 with 256 KiB; tap streams gained 1.4-2.3x as well, quiet single runs). With 512 KiB
+/// or 1 MiB the same passt took host->guest streams at 0.5-1.2 MiB/s.
 pub const TCP_BUFFER: usize = 256 << 10;
+/// Default TCP buffer with the tap's offloads ([`super::offload`]): 1 MiB. There a 256 KiB
+/// window is four 64 KiB segments, and a tap stream waited for the round trip (64 KiB
+/// writes, load 5-7: host->guest 300 -> 467 MiB/s, guest->host 289 -> 657; 4 MiB gave no
+/// more). The cost is memory and connection setup: both buffers are allocated (and zeroed)
+/// with the socket, 2 MiB per connection, 64 MiB for a `listen` backlog of 32. Also the
+/// largest `SO_RCVBUF`/`SO_SNDBUF`.
+pub const TCP_BUFFER_OFFLOAD: usize = 1 << 20;
 /// Most pending connections of one listening socket.
 pub const BACKLOG_MAX: usize = 32;
 const UDP_PAYLOAD: usize = 64 << 10;
@@ -167,9 +175,10 @@ fn block<T>(
 impl Socket {
     /// A new socket of `kind`.
     pub fn new(kind: Kind, v6: bool) -> Self {
+        let buffer = super::tcp_buffer();
         let options = Options {
-            rcvbuf: TCP_BUFFER,
-            sndbuf: TCP_BUFFER,
+            rcvbuf: buffer,
+            sndbuf: buffer,
             rcvtimeo: None,
             sndtimeo: None,
             nodelay: false,

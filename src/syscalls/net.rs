@@ -397,7 +397,7 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
     let value = unsafe { bytes(value.cast(), len as usize) };
     let result = value.and_then(|v| {
         with_socket(fd, |s| {
-            let buffer = |n: c_int| (n.max(2048) as usize).min(1 << 20);
+            let buffer = |n: c_int| (n.max(2048) as usize).min(crate::net::socket::TCP_BUFFER_OFFLOAD);
             match (level, name) {
                 (SOL_SOCKET, SO_REUSEADDR) => int_of(v).map(|n| s.set_options(|o| o.reuseaddr = n != 0)),
                 (SOL_SOCKET, SO_KEEPALIVE) => int_of(v).map(|n| s.set_options(|o| o.keepalive = n != 0)),

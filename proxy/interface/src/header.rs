@@ -256,6 +256,11 @@ pub const FEATURE_NET_NOTIFY: u64 = 1 << 9;
 /// [`FEATURE_NET_BATCH`] and [`FEATURE_NET_NOTIFY`], whose calls stay for kernels without
 /// rings.
 pub const FEATURE_NET_RING: u64 = 1 << 10;
+/// Feature bit: with [`FEATURE_NET_RING`], the loader's NIC is a tap that can take offloads:
+/// the kernel may set the rings up with [`crate::netring::NETRING_F_VNET_HDR`] (a
+/// virtio-net header on every ring frame, checksum offload and TSO both ways; see
+/// [`crate::vnet`]). Not offered behind passt, or with `HERMIT_NET_OFFLOAD=0`.
+pub const FEATURE_NET_OFFLOAD: u64 = 1 << 11;
 /// Feature bit: the loader serves `FILEOP` [`crate::hypercall::file_op::CHAIN`] (two
 /// requests in one port exit).
 pub const FEATURE_CHAINED_CALLS: u64 = 1 << 14;

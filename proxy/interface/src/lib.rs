@@ -18,6 +18,7 @@ pub mod netring;
 pub mod qemu;
 pub mod stat;
 pub mod tasks;
+pub mod vnet;
 
 /// Guest-virtual (and, under uhyve, guest-physical) address of the kernel image and its header.
 pub const KERNEL_START: u64 = 0x80_0000;

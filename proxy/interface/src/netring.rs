@@ -48,8 +48,17 @@ pub const MAX_SLOTS: u32 = 1024;
 /// Smallest frame buffer: a 1500-byte MTU frame with its Ethernet header and a VLAN tag,
 /// rounded to 64.
 pub const MIN_BUF: u32 = 1536;
-/// Largest frame buffer: a 9000-byte MTU frame with headers, rounded to 64, with room.
-pub const MAX_BUF: u32 = 16384;
+/// Largest frame buffer: a 64 KiB IP packet (a GSO frame) with its Ethernet header, a VLAN
+/// tag and the virtio-net header ([`crate::vnet::HDR_LEN`]), rounded to 64.
+pub const MAX_BUF: u32 = (crate::vnet::HDR_LEN as u32 + 14 + 4 + 65535).next_multiple_of(64);
+
+/// [`NetRing::flags`] at setup: every frame in both rings is preceded by a virtio-net header
+/// ([`crate::vnet`], counted in the entry's length), and the proxy turns on the tap's
+/// offloads (checksum, TSO): received frames may be 64 KiB TCP packets with a partial
+/// checksum, and the guest may send such packets for the host to cut into segments. Only
+/// with [`crate::header::FEATURE_NET_OFFLOAD`]; otherwise the proxy answers -`EINVAL`, and
+/// -`EOPNOTSUPP` where the tap takes no offloads (the kernel sets the rings up without it).
+pub const NETRING_F_VNET_HDR: u32 = 1;
 
 /// Byte offsets of the control words in the control page (each on a cache line of its own:
 /// each is written by one side only, except `RX_WANT_SIGNAL`).
@@ -81,11 +90,16 @@ pub struct NetRing {
     pub buf: u32,
     /// Out: 0, or a negative errno.
     pub ret: i32,
+    /// Setup: `NETRING_F_*` bits ([`NETRING_F_VNET_HDR`]); other bits must be 0.
+    pub flags: u32,
+    /// 0.
+    pub reserved: u32,
 }
 
 const _: () = {
-    assert!(size_of::<NetRing>() == 24);
-    assert!(offset_of!(NetRing, gpa) == 8 && offset_of!(NetRing, ret) == 20);
+    assert!(size_of::<NetRing>() == 32);
+    assert!(offset_of!(NetRing, gpa) == 8 && offset_of!(NetRing, ret) == 20 && offset_of!(NetRing, flags) == 24);
+    assert!(MAX_BUF == 65600);
 };
 
 /// Where the parts of an area lie, as offsets from its start.

@@ -64,9 +64,12 @@ pub fn conflict(frame: &[u8], mac: [u8; 6], ip: [u8; 4]) -> Option<[u8; 6]> {
 
 /// Probes the tap `fd` (non-blocking) for `ip` as `mac`; `Err(message)` if another host uses
 /// it. Frames read meanwhile are dropped (the guest does not run yet). A tap that cannot send
-/// (its link down: no peer can answer either) ends the probe without a conflict.
-pub fn check(fd: BorrowedFd<'_>, mac: [u8; 6], ip: [u8; 4], what: &str) -> Result<(), String> {
-    let probe = arp_probe(mac, ip);
+/// (its link down: no peer can answer either) ends the probe without a conflict. With
+/// `vnet` the tap's frames carry a virtio-net header (all zero on ours, skipped on theirs).
+pub fn check(fd: BorrowedFd<'_>, mac: [u8; 6], ip: [u8; 4], what: &str, vnet: bool) -> Result<(), String> {
+    let skip = if vnet { hermit_interface::vnet::HDR_LEN } else { 0 };
+    let with_header = |frame: Vec<u8>| [vec![0u8; skip], frame].concat();
+    let probe = with_header(arp_probe(mac, ip));
     let mut buf = vec![0u8; 65536];
     let start = Instant::now();
     for n in 0..PROBES {
@@ -87,10 +90,10 @@ pub fn check(fd: BorrowedFd<'_>, mac: [u8; 6], ip: [u8; 4], what: &str) -> Resul
             }
             // SAFETY: reads into a live buffer of `buf.len()` bytes.
             let got = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if got <= 0 {
+            if got <= skip as isize {
                 continue;
             }
-            if let Some(other) = conflict(&buf[..got as usize], mac, ip) {
+            if let Some(other) = conflict(&buf[skip..got as usize], mac, ip) {
                 let [a, b, c, d] = ip;
                 let m = super::frames::mac_string(other);
                 let m = String::from_utf8_lossy(&m[..17]).into_owned();
@@ -104,7 +107,7 @@ pub fn check(fd: BorrowedFd<'_>, mac: [u8; 6], ip: [u8; 4], what: &str) -> Resul
     // The address is ours: announce it. The MAC is new with every run, and a host that
     // talked to an earlier guest at this address would otherwise send to the old MAC until
     // its neighbour entry goes stale (seconds: the bench's connection rate was 14/s).
-    let announcement = arp_announcement(mac, ip);
+    let announcement = with_header(arp_announcement(mac, ip));
     // SAFETY: writes from a live buffer of `announcement.len()` bytes.
     unsafe { libc::write(fd.as_raw_fd(), announcement.as_ptr().cast(), announcement.len()) };
     Ok(())
@@ -163,7 +166,7 @@ mod tests {
         ours.set_nonblocking(true).unwrap();
         // Nobody answers: no conflict, after about 150 ms.
         let started = Instant::now();
-        assert_eq!(check(ours.as_fd(), OURS, IP, "tap0"), Ok(()));
+        assert_eq!(check(ours.as_fd(), OURS, IP, "tap0", false), Ok(()));
         assert!(started.elapsed() >= INTERVAL * PROBES + LAST_WAIT);
         let mut got = [0u8; 100];
         assert_eq!(peer.recv(&mut got).unwrap(), 60);
@@ -178,7 +181,7 @@ mod tests {
         assert_eq!(conflict(&got[..60], OURS, IP), None, "our own announcement");
         // An answer waits: a conflict naming the other host.
         peer.send(&arp(2, OTHER, IP, [0; 4])).unwrap();
-        let err = check(ours.as_fd(), OURS, IP, "tap0").unwrap_err();
+        let err = check(ours.as_fd(), OURS, IP, "tap0", false).unwrap_err();
         assert!(err.contains("10.0.5.2") && err.contains("02:00:00:00:00:02") && err.contains("tap0"), "{err}");
     }
 }

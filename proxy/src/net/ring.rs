@@ -6,6 +6,7 @@ use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use hermit_interface::netring::{control, pending, Layout};
+use hermit_interface::vnet;
 
 use crate::guest::{GuestError, GuestRam};
 
@@ -29,7 +30,21 @@ pub struct RingStats {
     pub rx_full: AtomicU64,
     /// Announcements (the guest had asked for one: `rx_want_signal`).
     pub signals: AtomicU64,
+    /// With offloads: frames sent that the host cut into segments (GSO).
+    pub tx_gso: AtomicU64,
+    /// With offloads: transmit entries dropped for a header the proxy refused (counted in
+    /// `tx_dropped` too).
+    pub tx_bad_header: AtomicU64,
+    /// With offloads: received GSO frames (larger than the MTU).
+    pub rx_gso: AtomicU64,
+    /// With offloads: received frames with a partial checksum (`NEEDS_CSUM`).
+    pub rx_partial: AtomicU64,
 }
+
+/// Bytes of a transmit entry the proxy copies (the virtio-net header and room for a frame's
+/// Ethernet, IP and TCP headers with options); the rest goes to the device from guest
+/// memory.
+pub const TX_HEAD: usize = vnet::HDR_LEN + 14 + 60 + 60 + 6;
 
 /// One announced ring area.
 pub struct Ring {
@@ -43,6 +58,8 @@ pub struct Ring {
     /// Frames moved by other threads than the poller (received, or sent by a kick) since
     /// the poller last looked ([`Ring::take_activity`]).
     activity: AtomicU32,
+    /// Every frame in both rings is preceded by a virtio-net header (`NETRING_F_VNET_HDR`).
+    vnet: bool,
     /// Counters.
     pub stats: RingStats,
 }
@@ -54,8 +71,9 @@ fn bad(what: String) -> GuestError {
 
 impl Ring {
     /// Checks an area the guest announced (`NETRING_SETUP`): a valid layout, 4 KiB-aligned,
-    /// entirely in guest RAM. The indices start at 0.
-    pub fn new(ram: &GuestRam, gpa: u64, slots: u32, buf: u32) -> Result<Ring, GuestError> {
+    /// entirely in guest RAM; `vnet`: frames carry the virtio-net header. The indices start
+    /// at 0.
+    pub fn new(ram: &GuestRam, gpa: u64, slots: u32, buf: u32, vnet: bool) -> Result<Ring, GuestError> {
         let layout = Layout::new(slots, buf).ok_or_else(|| {
             bad(format!("{slots} entries of {buf} bytes (a power of two of entries, 64-byte buffers)"))
         })?;
@@ -70,6 +88,7 @@ impl Ring {
             tx_cons: Mutex::new(0),
             rx_prod: Mutex::new(0),
             activity: AtomicU32::new(0),
+            vnet,
             stats: RingStats::default(),
         };
         Ok(ring)
@@ -98,11 +117,20 @@ impl Ring {
         prod.load(Ordering::Acquire) != *cons
     }
 
-    /// Sends every frame published in the transmit ring with `send` (false: the device
-    /// dropped it), in order, storing the consumer index after each; how many entries were
-    /// taken. With `wait` false (the poller's scans) nothing is done while another thread
-    /// drains (it takes what was published before it stops); a kick waits for it.
-    pub fn drain_tx(&self, wait: bool, buf: &mut [u8], mut send: impl FnMut(&[u8]) -> bool) -> Result<u32, GuestError> {
+    /// Sends every frame published in the transmit ring with `send(head, rest, rest_len)`
+    /// (false: the device dropped it), in order, storing the consumer index after each; how
+    /// many entries were taken. `head` is the entry's first [`TX_HEAD`] bytes (at most),
+    /// copied into the proxy: with the virtio-net header ([`Ring::vnet`]) they hold it and
+    /// the frame's own headers, checked here ([`vnet::check_tx`]: a frame with a bad header
+    /// is dropped and counted, not sent); `rest` is the guest-physical address of the
+    /// remaining `rest_len` bytes, which the sender takes straight from guest memory. With
+    /// `wait` false (the poller's scans) nothing is done while another thread drains (it
+    /// takes what was published before it stops); a kick waits for it.
+    pub fn drain_tx(
+        &self,
+        wait: bool,
+        mut send: impl FnMut(&[u8], u64, usize) -> Result<bool, GuestError>,
+    ) -> Result<u32, GuestError> {
         let mut cons = if wait {
             self.tx_cons.lock().unwrap_or_else(|e| e.into_inner())
         } else {
@@ -119,21 +147,70 @@ impl Ring {
         let n = pending(prod, *cons, slots).ok_or_else(|| {
             bad(format!("transmit producer index {prod} is not within {slots} entries of the consumer's {}", *cons))
         })?;
+        let skip = if self.vnet { vnet::HDR_LEN } else { 0 };
+        let mut head = [0u8; TX_HEAD];
         for _ in 0..n {
             let len = self.ram.read::<u32>(self.gpa + self.layout.tx_len_at(*cons))?;
             if len > self.layout.buf {
                 return Err(bad(format!("a transmit frame of {len} bytes in a {}-byte buffer", self.layout.buf)));
             }
             let len = len as usize;
-            let frame = &mut buf[..len];
-            self.ram.read_bytes(self.gpa + self.layout.tx_buf_at(*cons), frame)?;
-            if len < MIN_FRAME || !send(frame) {
+            let at = self.gpa + self.layout.tx_buf_at(*cons);
+            let h = len.min(TX_HEAD);
+            let sent = if len < skip + MIN_FRAME {
+                false
+            } else {
+                self.ram.read_bytes(at, &mut head[..h])?;
+                match self.check_header(&head[..h], len) {
+                    Ok(gso) => {
+                        let sent = send(&head[..h], at + h as u64, len - h)?;
+                        if sent && gso {
+                            self.stats.tx_gso.fetch_add(1, Ordering::Relaxed);
+                        }
+                        sent
+                    }
+                    Err(_) => {
+                        self.stats.tx_bad_header.fetch_add(1, Ordering::Relaxed);
+                        false
+                    }
+                }
+            };
+            if !sent {
                 self.stats.tx_dropped.fetch_add(1, Ordering::Relaxed);
             }
             *cons = cons.wrapping_add(1);
             cons_word.store(*cons, Ordering::Release);
         }
         Ok(n)
+    }
+
+    /// Checks the virtio-net header at the start of a transmit entry of `len` bytes whose
+    /// first bytes are `head` (nothing to check without the header): whether it asks for
+    /// segmentation.
+    fn check_header(&self, head: &[u8], len: usize) -> Result<bool, vnet::Refusal> {
+        if !self.vnet {
+            return Ok(false);
+        }
+        let hdr = vnet::VnetHdr::parse(head).ok_or("no header")?;
+        vnet::check_tx(&hdr, &head[vnet::HDR_LEN..], len - vnet::HDR_LEN)?;
+        Ok(hdr.gso_type != vnet::GSO_NONE)
+    }
+
+    /// Whether every frame carries the virtio-net header (offloads negotiated).
+    pub fn vnet(&self) -> bool {
+        self.vnet
+    }
+
+    /// Counts a received frame's virtio-net header `hdr` (with [`Ring::vnet`]).
+    pub fn count_rx_header(&self, hdr: &[u8]) {
+        if let Some(hdr) = vnet::VnetHdr::parse(hdr) {
+            if hdr.gso_type != vnet::GSO_NONE {
+                self.stats.rx_gso.fetch_add(1, Ordering::Relaxed);
+            }
+            if hdr.flags & vnet::F_NEEDS_CSUM != 0 {
+                self.stats.rx_partial.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Counts `frames` moved by another thread than the poller.
@@ -205,9 +282,21 @@ impl Ring {
     pub fn summary(&self) -> String {
         let s = &self.stats;
         let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let offloads = if self.vnet {
+            format!(
+                "; offloads: {} GSO frames sent, {} bad headers refused, {} GSO frames received, {} with a \
+                 partial checksum",
+                n(&s.tx_gso),
+                n(&s.tx_bad_header),
+                n(&s.rx_gso),
+                n(&s.rx_partial)
+            )
+        } else {
+            String::new()
+        };
         format!(
             "network rings: {} frames sent ({} taken by the poller, {} by {} kicks, {} dropped), {} frames \
-             received ({} times the ring was full), {} announcements",
+             received ({} times the ring was full), {} announcements{offloads}",
             n(&s.tx_polled) + n(&s.tx_kicked),
             n(&s.tx_polled),
             n(&s.tx_kicked),
@@ -232,6 +321,15 @@ mod tests {
         GuestRam::new(RAM, false).unwrap()
     }
 
+    /// The whole frame a drain hands over: its head and the rest from guest memory.
+    fn whole(ram: &GuestRam, head: &[u8], rest: u64, n: usize) -> Vec<u8> {
+        let mut frame = head.to_vec();
+        let mut tail = vec![0u8; n];
+        ram.read_bytes(rest, &mut tail).unwrap();
+        frame.extend(tail);
+        frame
+    }
+
     fn publish_tx(ram: &GuestRam, ring: &Ring, index: u32, frame: &[u8]) {
         ram.write(AREA + ring.layout.tx_len_at(index), frame.len() as u32).unwrap();
         ram.write_bytes(AREA + ring.layout.tx_buf_at(index), frame).unwrap();
@@ -241,26 +339,25 @@ mod tests {
     #[test]
     fn areas_are_checked() {
         let ram = ram();
-        assert!(Ring::new(&ram, AREA, 12, 2048).is_err(), "not a power of two");
-        assert!(Ring::new(&ram, AREA, 16, 1000).is_err(), "buffer too small");
-        assert!(Ring::new(&ram, AREA + 64, 16, 2048).is_err(), "unaligned");
-        assert!(Ring::new(&ram, RAM - 0x1000, 16, 2048).is_err(), "outside RAM");
-        assert!(Ring::new(&ram, !0xfff, 1024, MAX_BUF).is_err(), "wraps");
-        let err = Ring::new(&ram, AREA, 12, 2048).err().unwrap().to_string();
+        assert!(Ring::new(&ram, AREA, 12, 2048, false).is_err(), "not a power of two");
+        assert!(Ring::new(&ram, AREA, 16, 1000, false).is_err(), "buffer too small");
+        assert!(Ring::new(&ram, AREA + 64, 16, 2048, false).is_err(), "unaligned");
+        assert!(Ring::new(&ram, RAM - 0x1000, 16, 2048, false).is_err(), "outside RAM");
+        assert!(Ring::new(&ram, !0xfff, 1024, MAX_BUF, false).is_err(), "wraps");
+        let err = Ring::new(&ram, AREA, 12, 2048, false).err().unwrap().to_string();
         assert!(err.starts_with("bad network ring: 12 entries"), "{err}");
-        assert!(Ring::new(&ram, AREA, 16, 2048).is_ok());
+        assert!(Ring::new(&ram, AREA, 16, 2048, false).is_ok());
     }
 
     #[test]
     fn frames_go_out_in_order_and_bad_ones_are_refused() {
         let ram = ram();
-        let ring = Ring::new(&ram, AREA, 8, 2048).unwrap();
-        let mut buf = vec![0u8; MAX_BUF as usize];
+        let ring = Ring::new(&ram, AREA, 8, 2048, false).unwrap();
         let mut sent = Vec::new();
         assert_eq!(
-            ring.drain_tx(true, &mut buf, |f| {
-                sent.push(f.to_vec());
-                true
+            ring.drain_tx(true, |h, rest, n| {
+                sent.push(whole(&ram, h, rest, n));
+                Ok(true)
             })
             .unwrap(),
             0
@@ -270,9 +367,9 @@ mod tests {
         publish_tx(&ram, &ring, 2, &[3; 2048]);
         assert!(ring.tx_waiting());
         assert_eq!(
-            ring.drain_tx(false, &mut buf, |f| {
-                sent.push(f.to_vec());
-                true
+            ring.drain_tx(false, |h, rest, n| {
+                sent.push(whole(&ram, h, rest, n));
+                Ok(true)
             })
             .unwrap(),
             3
@@ -284,11 +381,11 @@ mod tests {
         // A length beyond the buffer stops the run.
         ram.write(AREA + ring.layout.tx_len_at(3), 2049u32).unwrap();
         ram.atomic_u32(AREA + control::TX_PROD).unwrap().store(4, Ordering::Release);
-        assert!(ring.drain_tx(true, &mut buf, |_| true).is_err());
+        assert!(ring.drain_tx(true, |_, _, _| Ok(true)).is_err());
         // A producer index more than a ring ahead, or behind the consumer, likewise.
         for prod in [3 + 9, 2, u32::MAX] {
             ram.atomic_u32(AREA + control::TX_PROD).unwrap().store(prod, Ordering::Release);
-            let err = ring.drain_tx(true, &mut buf, |_| true).unwrap_err().to_string();
+            let err = ring.drain_tx(true, |_, _, _| Ok(true)).unwrap_err().to_string();
             assert!(err.contains("transmit producer index"), "{err}");
         }
     }
@@ -296,7 +393,7 @@ mod tests {
     #[test]
     fn received_frames_are_published_and_announced_once_asked() {
         let ram = ram();
-        let ring = Ring::new(&ram, AREA, 8, 2048).unwrap();
+        let ring = Ring::new(&ram, AREA, 8, 2048, false).unwrap();
         let mut waiting: Vec<Vec<u8>> = (0..10u8).map(|i| vec![i; 60 + usize::from(i)]).collect();
         waiting.reverse();
         let mut receive = |addr: u64, cap: u32| -> Result<Option<u32>, GuestError> {
@@ -330,8 +427,7 @@ mod tests {
     #[test]
     fn hostile_indices_never_panic() {
         let ram = ram();
-        let ring = Ring::new(&ram, AREA, 16, 1536).unwrap();
-        let mut buf = vec![0u8; MAX_BUF as usize];
+        let ring = Ring::new(&ram, AREA, 16, 1536, false).unwrap();
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
             x ^= x << 13;
@@ -353,9 +449,10 @@ mod tests {
             let len_at = AREA + ring.layout.tx_len_at((r >> 40) as u32);
             ram.write(len_at, if r & 0x10 != 0 { (r >> 20) as u32 % 2000 } else { (r >> 20) as u32 }).unwrap();
             let mut sent = 0usize;
-            match ring.drain_tx(r & 1 != 0, &mut buf, |f| {
-                sent += f.len();
-                true
+            match ring.drain_tx(r & 1 != 0, |h, rest, n| {
+                assert!(rest >= AREA + ring.layout.tx_buf && rest + n as u64 <= AREA + ring.layout.rx_buf);
+                sent += h.len() + n;
+                Ok(true)
             }) {
                 Ok(n) => assert!(n <= 16, "{n} entries"),
                 Err(e) => assert!(e.to_string().starts_with("bad network ring"), "{e}"),
@@ -369,5 +466,65 @@ mod tests {
             }
         }
         assert_eq!(ram.read::<u32>(sentinel).unwrap(), 0xdead_beef);
+    }
+
+    /// Offloads on: random virtio-net headers in front of real frame headers. A frame is
+    /// sent only with a header the check accepts (its checksum field and headers inside the
+    /// frame), every other is dropped and counted; nothing panics or leaves the area.
+    #[test]
+    fn hostile_vnet_headers_are_dropped_and_counted() {
+        let ram = ram();
+        let ring = Ring::new(&ram, AREA, 16, MAX_BUF, true).unwrap();
+        let mut x = 0x0123_4567_89ab_cdefu64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut sent, mut published) = (0u64, 0u64);
+        for prod in 0..3000u32 {
+            let r = next();
+            let payload = (r >> 8) as usize % 66_000;
+            let len = (vnet::HDR_LEN + 54 + payload).min(MAX_BUF as usize);
+            let mut entry = vec![0u8; len];
+            // An IPv4 TCP frame whose IP length matches, mostly.
+            entry[vnet::HDR_LEN + 12..vnet::HDR_LEN + 14].copy_from_slice(&[8, 0]);
+            entry[vnet::HDR_LEN + 14] = 0x45;
+            let ip_len = (len - vnet::HDR_LEN - 14 + usize::from(r & 0x100 != 0)) as u16;
+            entry[vnet::HDR_LEN + 16..vnet::HDR_LEN + 18].copy_from_slice(&ip_len.to_be_bytes());
+            entry[vnet::HDR_LEN + 23] = vnet::PROTO_TCP;
+            entry[vnet::HDR_LEN + 46] = if r & 0x8000 != 0 { 5 << 4 } else { (5 + (r >> 30) as u8 % 11) << 4 };
+            let mut hdr = vnet::VnetHdr {
+                flags: if r & 0x10000 != 0 { vnet::F_NEEDS_CSUM } else { (r >> 40) as u8 % 4 },
+                gso_type: if r & 0x20000 != 0 { 1 } else { [0, 1, 3, 4, 0x81][(r >> 44) as usize % 5] },
+                hdr_len: if r & 0x200 != 0 { 54 } else { (r >> 48) as u16 },
+                gso_size: (r >> 16) as u16 % 10_000,
+                csum_start: if r & 0x400 != 0 { 34 } else { (r >> 20) as u16 },
+                csum_offset: if r & 0x800 != 0 { 16 } else { (r >> 36) as u16 % 32 },
+                num_buffers: u16::from(r & 0x1000 != 0 && r & 0x2000 != 0),
+            };
+            if r & 0x4000 != 0 {
+                hdr = vnet::VnetHdr::default();
+            }
+            entry[..vnet::HDR_LEN].copy_from_slice(&hdr.to_bytes());
+            publish_tx(&ram, &ring, prod, &entry);
+            published += 1;
+            let drained = ring.drain_tx(r & 1 != 0, |head, rest, n| {
+                let frame_len = head.len() + n - vnet::HDR_LEN;
+                let h = vnet::VnetHdr::parse(head).unwrap();
+                assert_eq!(vnet::check_tx(&h, &head[vnet::HDR_LEN..], frame_len), Ok(()));
+                assert!(rest + n as u64 <= AREA + ring.layout.rx_buf);
+                sent += 1;
+                Ok(true)
+            });
+            assert_eq!(drained.unwrap(), 1);
+        }
+        let s = &ring.stats;
+        let (dropped, bad) = (s.tx_dropped.load(Ordering::Relaxed), s.tx_bad_header.load(Ordering::Relaxed));
+        assert_eq!(sent + dropped, published);
+        assert_eq!(dropped, bad, "every drop was a refused header");
+        assert!(sent > 100 && bad > 100, "both kinds: {sent} sent, {bad} refused");
+        assert!(s.tx_gso.load(Ordering::Relaxed) > 0);
     }
 }

@@ -1,5 +1,7 @@
 //! Attaching a host tap device (`HERMIT_NETIF=<name>` or `@<fd>`) as uhyve did:
-//! `/dev/net/tun` with `IFF_TAP | IFF_NO_PI`, non-blocking.
+//! `/dev/net/tun` with `IFF_TAP | IFF_NO_PI`, non-blocking; with `IFF_VNET_HDR` (a
+//! 12-byte virtio-net header before every frame) unless `HERMIT_NET_OFFLOAD=0`, so that the
+//! tap's offloads can be turned on once the kernel asks for them ([`set_offload`]).
 
 use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd};
@@ -15,10 +17,71 @@ struct IfReq {
     _pad: [u8; 22],
 }
 
-/// Opens and attaches the existing tap device `name`. The device must exist (made with
-/// `ip tuntap add <name> mode tap [user <user>]`): the proxy never creates one, so nothing
-/// is left behind, and a mistyped name is an error rather than a new, unconfigured device.
-pub fn open(name: &str) -> Result<OwnedFd, String> {
+/// `TUNSETOFFLOAD` (`_IOW('T', 208, unsigned int)`).
+const TUNSETOFFLOAD: u64 = 0x4004_54d0;
+/// `TUNSETVNETHDRSZ` (`_IOW('T', 216, int)`).
+const TUNSETVNETHDRSZ: u64 = 0x4004_54d8;
+/// `IFF_VNET_HDR`: frames carry a virtio-net header.
+const IFF_VNET_HDR: libc::c_short = 0x4000;
+/// `TUNSETOFFLOAD` bits: partial checksums, TSO for IPv4 and IPv6.
+pub const TUN_F_CSUM: u32 = 1;
+/// See [`TUN_F_CSUM`].
+pub const TUN_F_TSO4: u32 = 2;
+/// See [`TUN_F_CSUM`].
+pub const TUN_F_TSO6: u32 = 4;
+
+/// The ioctl number `TUNSETOFFLOAD`, for the system-call filter (it is made at run time,
+/// when the kernel sets up its rings).
+pub const TUNSETOFFLOAD_IOCTL: u64 = TUNSETOFFLOAD;
+
+/// Turns the tap's offloads (`TUN_F_*` bits) on or off (0): with them the tap hands over
+/// and takes frames larger than its MTU (GSO) and frames with a partial checksum, described
+/// by the virtio-net header. An errno if the tap refuses.
+pub fn set_offload(fd: i32, bits: u32) -> Result<(), i32> {
+    // SAFETY: TUNSETOFFLOAD takes its argument by value.
+    if unsafe { libc::ioctl(fd, TUNSETOFFLOAD as _, libc::c_ulong::from(bits)) } < 0 {
+        return Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO));
+    }
+    Ok(())
+}
+
+/// Prepares an attached tap for the proxy: the virtio-net header's size (with `vnet`), and
+/// offloads off until the kernel asks for them (a persistent tap keeps the offloads of its
+/// last user, and with them it would hand a reader frames it cannot take). False if the
+/// header cannot be used (the proxy then opens or uses the tap without it).
+fn prepare(fd: i32, vnet: bool) -> bool {
+    let _ = set_offload(fd, 0);
+    if !vnet {
+        return true;
+    }
+    let size: libc::c_int = hermit_interface::vnet::HDR_LEN as libc::c_int;
+    // SAFETY: TUNSETVNETHDRSZ reads one int from the live `size`.
+    unsafe { libc::ioctl(fd, TUNSETVNETHDRSZ as _, &size) == 0 }
+}
+
+/// Opens and attaches the existing tap device `name`, with the virtio-net header if `vnet`
+/// (and the tap takes it); returns the descriptor and whether frames carry the header. The
+/// device must exist (made with `ip tuntap add <name> mode tap [user <user>]`): the proxy
+/// never creates one, so nothing is left behind, and a mistyped name is an error rather than
+/// a new, unconfigured device.
+pub fn open(name: &str, vnet: bool) -> Result<(OwnedFd, bool), String> {
+    match attach(name, vnet) {
+        Ok(fd) => {
+            use std::os::fd::AsRawFd;
+            if prepare(fd.as_raw_fd(), vnet) {
+                return Ok((fd, vnet));
+            }
+            drop(fd);
+            let fd = attach(name, false)?;
+            prepare(fd.as_raw_fd(), false);
+            Ok((fd, false))
+        }
+        Err(e) if vnet => attach(name, false).map(|fd| (fd, false)).map_err(|_| e),
+        Err(e) => Err(e),
+    }
+}
+
+fn attach(name: &str, vnet: bool) -> Result<OwnedFd, String> {
     if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains(['/', '\0']) || name.trim() != name {
         return Err(format!("HERMIT_NETIF={name:?}: not a network interface name"));
     }
@@ -48,8 +111,12 @@ pub fn open(name: &str) -> Result<OwnedFd, String> {
     }
     // SAFETY: `fd` was just opened and is owned by nobody else.
     let tun = unsafe { OwnedFd::from_raw_fd(fd) };
-    let mut req =
-        IfReq { name: [0; libc::IFNAMSIZ], flags: (libc::IFF_TAP | libc::IFF_NO_PI) as libc::c_short, _pad: [0; 22] };
+    let vnet_flag = if vnet { IFF_VNET_HDR } else { 0 };
+    let mut req = IfReq {
+        name: [0; libc::IFNAMSIZ],
+        flags: (libc::IFF_TAP | libc::IFF_NO_PI) as libc::c_short | vnet_flag,
+        _pad: [0; 22],
+    };
     req.name[..name.len()].copy_from_slice(name.as_bytes());
     // SAFETY: TUNSETIFF reads an `ifreq`, which `req` is laid out as (and large enough for).
     if unsafe { libc::ioctl(fd, TUNSETIFF as _, &mut req) } < 0 {
@@ -99,8 +166,10 @@ pub fn mtu(fd: i32) -> u32 {
 }
 
 /// Takes over the descriptor `fd` of an already attached tap (`HERMIT_NETIF=@<fd>`, as
-/// uhyve), made non-blocking.
-pub fn from_fd(fd: i32) -> Result<OwnedFd, String> {
+/// uhyve), made non-blocking; whether its frames carry the virtio-net header (the caller
+/// attached it with `IFF_VNET_HDR`: then the header is made 12 bytes and offloads are off
+/// until the kernel asks; with `vnet` false the proxy cannot use such a tap).
+pub fn from_fd(fd: i32, vnet: bool) -> Result<(OwnedFd, bool), String> {
     // SAFETY: F_GETFL takes no pointer; an invalid descriptor fails with EBADF.
     let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
     if fd <= 2 || flags < 0 {
@@ -111,6 +180,18 @@ pub fn from_fd(fd: i32) -> Result<OwnedFd, String> {
         libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
         libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
     }
+    let mut req = IfReq { name: [0; libc::IFNAMSIZ], flags: 0, _pad: [0; 22] };
+    // SAFETY: TUNGETIFF writes an `ifreq`, which `req` is laid out as (and large enough for).
+    let has_vnet = unsafe { libc::ioctl(fd, TUNGETIFF as _, &mut req) } == 0 && req.flags & IFF_VNET_HDR != 0;
+    if has_vnet && !(vnet && prepare(fd, true)) {
+        return Err(format!(
+            "HERMIT_NETIF=@{fd}: the tap was attached with IFF_VNET_HDR{}",
+            if vnet { ", and its header size cannot be set" } else { " and HERMIT_NET_OFFLOAD=0 asks for none" }
+        ));
+    }
+    if !has_vnet {
+        prepare(fd, false);
+    }
     // SAFETY: the user handed this descriptor to the proxy; nothing else in the proxy uses it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    Ok((unsafe { OwnedFd::from_raw_fd(fd) }, has_vnet))
 }

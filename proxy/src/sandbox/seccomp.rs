@@ -147,13 +147,14 @@ pub fn rules(pid: u32, debug: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, S
     // (pid 0: only the calling thread).
     map.insert(libc::SYS_sched_setaffinity, vec![rule(vec![cond(0, Len::Dword, Op::Eq, 0)?])?]);
     // The KVM ioctls, TIOCGWINSZ for the FILEOP hypercall WINSIZE (a guest descriptor's
-    // terminal size) and SIOCOUTQ (= TIOCOUTQ: whether passt has read a frame, net/mod.rs).
+    // terminal size), SIOCOUTQ (= TIOCOUTQ: whether passt has read a frame, net/mod.rs) and
+    // TUNSETOFFLOAD (the tap's offloads, turned on when the kernel sets up its rings).
     let debug_ioctls: &[(&str, u64)] = if debug { &DEBUG_IOCTLS } else { &[] };
     let ioctls = KVM_IOCTLS
         .iter()
         .chain(debug_ioctls)
         .map(|(_, nr)| *nr)
-        .chain([libc::TIOCGWINSZ, libc::TIOCOUTQ])
+        .chain([libc::TIOCGWINSZ, libc::TIOCOUTQ, crate::net::TUNSETOFFLOAD_IOCTL])
         .map(|nr| rule(vec![cond(1, Len::Dword, Op::Eq, nr)?]))
         .collect::<Result<_, _>>()?;
     map.insert(libc::SYS_ioctl, ioctls);
