@@ -879,6 +879,26 @@ def tap_many(proxy, images):
     check(heap_end <= heap_100 + 64 * 1024, f"no memory leaked: heap {heap_100} bytes after 100, {heap_end} after {total}")
 
 
+def tap_bad_ring(proxy, images):
+    """A hostile guest announces descriptor rings whose receive consumer index is far ahead of
+    the proxy's producer: the proxy's receive thread finds it and ends the run as for a bad
+    hypercall: the message, status 1 and, with HERMIT_VERBOSE, the summaries and the kernel log."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+    guest = Guest(ns, proxy, images, "hostile", "bad-rx-ring", HERMIT_VERBOSE="1")
+    rc = guest.finish(30)
+    bad = [line for line in guest.lines if "bad network ring" in line]
+    check(rc == 1, f"status 1 (got {rc}; {guest.lines[-6:]})")
+    check(guest.has("hostile: ring setup returned 0") and not guest.has("accepted a bad receive ring"),
+          f"the ring was taken, the guest stopped: {guest.lines[-6:]}")
+    check(len(bad) == 1 and bad[0].startswith("proxy: bad network ring: receive consumer index 1000")
+          and bad[0].endswith("; stopping the guest"), f"one clear message: {bad}")
+    check(guest.has("--- kernel log (.kmsg) ---") and guest.has("--- end of kernel log ---"),
+          "the kernel log was printed, as for other fatal guest errors")
+    check(guest.has("proxy: network rings: 0 frames sent"), "the rings' summary was printed")
+
+
 def user_udp(proxy, images):
     """HERMIT_NETIF=user: the guest's datagrams to the gateway address reach a host server on
     127.0.0.1 (passt maps the gateway to the host's loopback) and the answers come back."""
@@ -1324,6 +1344,7 @@ SCENARIOS = {
     "tap-halfclose": tap_halfclose,
     "tap-backlog": tap_backlog,
     "tap-many": tap_many,
+    "tap-bad-ring": tap_bad_ring,
     "qemu-tap-echo": qemu_tap_echo,
     "qemu-kvm-tap-echo": lambda proxy, images: qemu_tap_echo(proxy, images, kvm=True),
     "qemu-user-http": qemu_user_http,

@@ -354,10 +354,10 @@ impl Nic {
     /// The receive thread in ring mode: fills the guest's receive ring while frames wait
     /// and it has room, announces them when the guest asked, waits in `poll` when the
     /// device is empty and sleeps briefly (20 us, doubling up to 1 ms) while the ring is
-    /// full. A bad ring ends the run.
+    /// full. A bad ring ends the run as a bad hypercall does ([`crate::host::fatal`]).
     fn watch_ring(&self, ring: &ring::Ring, irq: &RxIrq) {
         if let Err(e) = self.serve_ring(ring, irq) {
-            ring_fatal(&e);
+            crate::host::fatal(&e.to_string());
         }
     }
 
@@ -445,12 +445,6 @@ impl Nic {
 const RING_FULL_NAP: std::time::Duration = std::time::Duration::from_micros(20);
 /// Longest such nap.
 const RING_FULL_NAP_MAX: std::time::Duration = std::time::Duration::from_millis(1);
-
-/// Ends the run for a bad ring found outside a hypercall (the receive thread).
-fn ring_fatal(e: &GuestError) -> ! {
-    eprintln!("proxy: {e}; stopping the guest");
-    crate::host::end(1)
-}
 
 /// `NETRING` (extension): `NETRING_SETUP` checks and takes the guest's ring area (`ret`
 /// -`EBUSY` for a second one, -`ENODEV` without a NIC or its receive interrupt: the guest
