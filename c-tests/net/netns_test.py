@@ -1320,6 +1320,107 @@ def bench(proxy, images, native):
         if linux is not None:
             print(f"BENCH native {key} {linux} {unit}")
 
+def thread_stats(pid):
+    """{thread name: (run ns, wait ns, timeslices, voluntary switches, involuntary switches)} of
+    process `pid` (several threads of one name are added up)."""
+    stats = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                run, wait, slices = map(int, f.read().split())
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        row = (run, wait, slices, int(fields["voluntary_ctxt_switches"]), int(fields["nonvoluntary_ctxt_switches"]))
+        old = stats.get(name, (0,) * 5)
+        stats[name] = tuple(a + b for a, b in zip(old, row))
+    return stats
+
+
+def latency(proxy, images, native, *others):
+    """Request/response latency and connection rate only, A/B: 1-byte ping-pong (median, p99)
+    and connections per second, for each `proxy images` pair given (ours first, then e.g. a
+    baseline tree) and the Linux process, interleaved run by run (LATENCY_RUNS pairs, default
+    3), with the load and, per round, the proxy threads' CPU time, run-queue wait and context
+    switches (/proc/<pid>/task/*/schedstat and status)."""
+    pairs = [(proxy, images)] + [(os.path.abspath(others[i]), os.path.abspath(others[i + 1]))
+                                 for i in range(0, len(others) - 1, 2)]
+    runs = int(os.environ.get("LATENCY_RUNS", 3))
+    rounds = int(os.environ.get("LATENCY_ROUNDS", 5000))
+    conns = int(os.environ.get("LATENCY_CONNECTIONS", CONNECTIONS))
+    ns = Netns()
+    ns.tap("tap0")
+    peer = Netns(bridge=False)
+    ns.ip("link", "add", "vl0", "type", "veth", "peer", "name", "vl1", "netns", peer.name)
+    ns.ip("link", "set", "vl0", "master", "br0")
+    ns.ip("link", "set", "vl0", "up")
+    peer.ip("addr", "add", "10.0.5.9/24", "dev", "vl1")
+    peer.ip("link", "set", "vl1", "up")
+    port = [21000]
+
+    def next_port():
+        port[0] += 1
+        return port[0]
+
+    def field_after(text, word):
+        return float(text.split(word, 1)[1].split()[0])
+
+    who_all = [f"tree{i}" for i in range(len(pairs))] + ["linux"]
+    results = {who: {"median": [], "p99": [], "conn": []} for who in who_all}
+    for run in range(runs):
+        for i, who in enumerate(who_all):
+            load = os.getloadavg()[0]
+            p = next_port()
+            if who == "linux":
+                server = peer.popen([native, "pong", p])
+                wait_line(server, "listening")
+                r = ns.run([native, "ping", "10.0.5.9", str(p), str(rounds)], timeout=120)
+                server.wait(30)
+                per_round = ""
+            else:
+                g = Guest(ns, pairs[i][0], pairs[i][1], "netbench", "pong", p)
+                g.wait_for("listening")
+                before = thread_stats(g.proc.pid)
+                r = ns.run([native, "ping", GUEST, str(p), str(rounds)], timeout=120)
+                after = thread_stats(g.proc.pid)
+                g.finish(30)
+                per_round = "; per round: " + ", ".join(
+                    f"{name} {(after[name][0] - before.get(name, (0,) * 5)[0]) / rounds / 1000:.1f} us run "
+                    f"{(after[name][1] - before.get(name, (0,) * 5)[1]) / rounds / 1000:.1f} us wait "
+                    f"{(after[name][3] - before.get(name, (0,) * 5)[3]) / rounds:.2f}+"
+                    f"{(after[name][4] - before.get(name, (0,) * 5)[4]) / rounds:.2f} cs"
+                    for name in sorted(after))
+            median, p99 = field_after(r.stdout, "median"), field_after(r.stdout, "p99")
+            results[who]["median"].append(median)
+            results[who]["p99"].append(p99)
+            print(f"run {run} {who}: ping-pong median {median} us p99 {p99} us (load {load:.1f}){per_round}", flush=True)
+            p = next_port()
+            if who == "linux":
+                server = peer.popen([native, "accepts", p, conns])
+                wait_line(server, "listening")
+                r = ns.run([native, "connects", "10.0.5.9", str(p), str(conns)], timeout=120)
+                server.wait(30)
+            else:
+                g = Guest(ns, pairs[i][0], pairs[i][1], "netbench", "accepts", p, conns)
+                g.wait_for("listening")
+                r = ns.run([native, "connects", GUEST, str(p), str(conns)], timeout=120)
+                check(g.finish(60) == 0, f"{who}: the guest accepted every connection")
+            check(r.returncode == 0, f"{who}: {conns} connections: {r.stdout.strip()} {r.stderr.strip()}")
+            rate_now = field_after(r.stdout, "s,")
+            results[who]["conn"].append(rate_now)
+            print(f"run {run} {who}: {rate_now:.0f} connections/s (load {os.getloadavg()[0]:.1f})", flush=True)
+    for who in who_all:
+        label = "Linux process" if who == "linux" else f"{who} ({pairs[int(who[4:])][0]})"
+        med = sorted(results[who]["median"])
+        p99 = sorted(results[who]["p99"])
+        conn = sorted(results[who]["conn"])
+        print(f"{label}: ping-pong median min {med[0]} median {med[len(med) // 2]} us; p99 min {p99[0]} median "
+              f"{p99[len(p99) // 2]} us; connections/s max {conn[-1]:.0f} median {conn[len(conn) // 2]:.0f}")
+
+
 SCENARIOS = {
     "header-tap": header_tap,
     "header-user": header_user,
@@ -1350,6 +1451,7 @@ SCENARIOS = {
     "qemu-user-http": qemu_user_http,
     "capture": capture,
     "bench": bench,
+    "latency": latency,
 }
 
 
