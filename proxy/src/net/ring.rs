@@ -25,6 +25,11 @@ pub struct RingStats {
     pub tx_dropped: AtomicU64,
     /// Frames put into the receive ring.
     pub rx: AtomicU64,
+    /// Of these, frames the poller read (the rest: the receive thread).
+    pub rx_polled: AtomicU64,
+    /// Times the receive thread found frames in the tap because the poller that had taken it
+    /// did not read it for a while.
+    pub rx_stalls: AtomicU64,
     /// Times the receive ring was full when a frame waited.
     pub rx_full: AtomicU64,
     /// Announcements (the guest had asked for one: `rx_want_signal`).
@@ -165,6 +170,7 @@ impl Ring {
     }
 
     /// Free receive entries: the guest's consumer index is checked against ours.
+    #[cfg(test)]
     pub fn rx_room(&self) -> Result<u32, GuestError> {
         let prod = *self.rx_prod.lock().unwrap_or_else(|e| e.into_inner());
         self.room_after(prod)
@@ -229,13 +235,16 @@ impl Ring {
         let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
         format!(
             "network rings: {} frames sent ({} taken by the poller, {} by {} kicks, {} dropped), {} frames \
-             received ({} times the ring was full), {} announcements",
+             received ({} read by the poller, which stalled {} times; {} times the ring was full), {} \
+             announcements",
             n(&s.tx_polled) + n(&s.tx_kicked),
             n(&s.tx_polled),
             n(&s.tx_kicked),
             n(&s.kicks),
             n(&s.tx_dropped),
             n(&s.rx),
+            n(&s.rx_polled),
+            n(&s.rx_stalls),
             n(&s.rx_full),
             n(&s.signals)
         )
