@@ -75,6 +75,9 @@ pub struct Nic {
     /// The fast channel's poller reads the tap for the receive ring (while it polls); the
     /// receive thread waits on `handed_back` meanwhile instead of in `poll` on the tap.
     rx_by_poller: AtomicBool,
+    /// The receive thread took the tap back from a stalled poller: the poller leaves it
+    /// until it parks.
+    rx_revoked: AtomicBool,
     /// Reads of the tap by the poller (the receive thread checks that they go on).
     rx_poller_reads: std::sync::atomic::AtomicU64,
     /// Guards the hand-back of the tap to the receive thread.
@@ -134,6 +137,7 @@ impl Nic {
             announced: Default::default(),
             wake,
             rx_by_poller: AtomicBool::new(false),
+            rx_revoked: AtomicBool::new(false),
             rx_poller_reads: Default::default(),
             rx_back: Mutex::new(()),
             handed_back: Condvar::new(),
@@ -168,6 +172,7 @@ impl Nic {
             announced: Default::default(),
             wake,
             rx_by_poller: AtomicBool::new(false),
+            rx_revoked: AtomicBool::new(false),
             rx_poller_reads: Default::default(),
             rx_back: Mutex::new(()),
             handed_back: Condvar::new(),
@@ -388,7 +393,11 @@ impl Nic {
                         let filled =
                             ring.fill_rx(|addr, cap| self.receive_into(ram, addr, cap), || self.announce(irq))?;
                         if filled.got > 0 {
+                            // Frames waited: the host is too busy for the poller to be
+                            // relied on; take the tap back until the poller parks.
                             ring.stats.rx_stalls.fetch_add(1, Ordering::Relaxed);
+                            self.rx_revoked.store(true, Ordering::Relaxed);
+                            self.rx_by_poller.store(false, Ordering::Release);
                         }
                     }
                     seen = reads;
@@ -483,6 +492,9 @@ impl Nic {
         let Some(irq) = self.irq.get() else { return Ok(0) };
         let now = std::time::Instant::now();
         if !self.rx_by_poller.load(Ordering::Relaxed) {
+            if self.rx_revoked.load(Ordering::Relaxed) {
+                return Ok(0);
+            }
             // Only a poller that has polled for a while takes the tap: one woken for a
             // moment (a kick, a file call) would make the receive thread move twice.
             let since = POLLING_SINCE.get().unwrap_or(now);
@@ -508,6 +520,7 @@ impl Nic {
     /// Hands the tap back to the receive thread (the poller parks).
     fn hand_back_rx(&self) {
         POLLING_SINCE.set(None);
+        self.rx_revoked.store(false, Ordering::Relaxed);
         if self.rx_by_poller.load(Ordering::Relaxed) {
             let _back = self.rx_back.lock().expect("rx hand-back");
             self.rx_by_poller.store(false, Ordering::Release);
@@ -1081,10 +1094,15 @@ mod tests {
         assert_eq!(stats.rx_polled.load(Ordering::Relaxed), 1);
         assert_eq!(stats.rx_stalls.load(Ordering::Relaxed), 0, "the receive thread kept off the tap");
         // A poller that stops scanning without parking (it lost its CPU): the receive thread
-        // reads the tap after RX_POLLER_STALL.
+        // reads the tap after RX_POLLER_STALL and keeps it; the poller leaves it until it
+        // parks.
         peer.send(&frame(75, 7)).unwrap();
         wait_for(2, "the receive thread read the tap of a stalled poller");
         assert!(stats.rx_stalls.load(Ordering::Relaxed) >= 1);
+        assert!(!nic.rx_by_poller.load(Ordering::Relaxed));
+        std::thread::sleep(RX_TAKE_AFTER);
+        poll_tx(&host);
+        assert!(!nic.rx_by_poller.load(Ordering::Relaxed), "not taken again before the poller parked");
         assert_eq!(stats.rx_polled.load(Ordering::Relaxed), 1);
         // Parked: the receive thread takes the next frame.
         poller_parked(&host);
@@ -1095,6 +1113,11 @@ mod tests {
         assert_eq!(host.ram.read::<u32>(AREA + layout.rx_len_at(2)).unwrap(), 80);
         assert_eq!(stats.rx_polled.load(Ordering::Relaxed), 1);
         assert_eq!(stats.rx_stalls.load(Ordering::Relaxed), stalls, "not as a stall");
+        // The next time the poller polls long enough it takes the tap again.
+        poll_tx(&host);
+        std::thread::sleep(RX_TAKE_AFTER);
+        poll_tx(&host);
+        assert!(nic.rx_by_poller.load(Ordering::Relaxed));
     }
 
     #[test]
