@@ -1354,7 +1354,8 @@ def latency(proxy, images, native, *others):
     and connections per second, for each `proxy images` pair given (ours first, then e.g. a
     baseline tree) and the Linux process, interleaved run by run (LATENCY_RUNS pairs, default
     3; the guests get LATENCY_CPUS vCPUs, default 2), with the load and, per round, the proxy threads' CPU time, run-queue wait and context
-    switches (/proc/<pid>/task/*/schedstat and status)."""
+    switches (/proc/<pid>/task/*/schedstat and status, sampled every 50 ms while the rounds
+    run: the guest ends with its connection)."""
     pairs = [(proxy, images)] + [(os.path.abspath(others[i]), os.path.abspath(others[i + 1]))
                                  for i in range(0, len(others) - 1, 2)]
     runs = int(os.environ.get("LATENCY_RUNS", 3))
@@ -1394,10 +1395,30 @@ def latency(proxy, images, native, *others):
                 g = Guest(ns, pairs[i][0], pairs[i][1], "netbench", "pong", p, HERMIT_CPUS=cpus)
                 g.wait_for("listening")
                 before = thread_stats(g.proc.pid)
+                # The guest ends with the connection, its threads with it: the last sample
+                # taken while the ping ran stands for the end.
+                samples = [before]
+                running = threading.Event()
+                running.set()
+
+                def sample():
+                    while running.is_set():
+                        try:
+                            now = thread_stats(g.proc.pid)
+                        except OSError:
+                            return
+                        if len(now) >= len(samples[-1]):
+                            samples.append(now)
+                        time.sleep(0.05)
+
+                sampler = threading.Thread(target=sample, daemon=True)
+                sampler.start()
                 r = ns.run([native, "ping", GUEST, str(p), str(rounds)], timeout=120)
-                after = thread_stats(g.proc.pid)
+                running.clear()
+                sampler.join(5)
+                after = samples[-1]
                 g.finish(30)
-                per_round = f"; threads {sorted(after)}; per round: " + ", ".join(
+                per_round = "; per round (up to the last sample): " + ", ".join(
                     f"{name} {(after[name][0] - before.get(name, (0,) * 5)[0]) / rounds / 1000:.1f} us run "
                     f"{(after[name][1] - before.get(name, (0,) * 5)[1]) / rounds / 1000:.1f} us wait "
                     f"{(after[name][3] - before.get(name, (0,) * 5)[3]) / rounds:.2f}+"
