@@ -117,13 +117,15 @@ impl Host {
         host
     }
 
-    /// Ends the run because of something the guest did wrong.
+    /// Ends the run because of something the guest did wrong. The message is printed under
+    /// the ending lock: two threads that find the same fault (the poller and the network
+    /// receive thread reading one bad ring) print it once.
     pub fn fatal(&self, what: &str) -> ! {
-        eprintln!("proxy: {what}; stopping the guest");
         if let Some(debugger) = self.debugger.get() {
             debugger.exiting(1);
         }
         let _guard = self.ending.lock();
+        eprintln!("proxy: {what}; stopping the guest");
         self.dump_kmsg();
         end(1)
     }
