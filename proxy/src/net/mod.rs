@@ -75,9 +75,9 @@ pub struct Nic {
     /// The fast channel's poller reads the tap for the receive ring (while it polls); the
     /// receive thread waits on `handed_back` meanwhile instead of in `poll` on the tap.
     rx_by_poller: AtomicBool,
-    /// The receive thread took the tap back from a stalled poller: the poller leaves it
-    /// until it parks.
-    rx_revoked: AtomicBool,
+    /// When the receive thread took the tap back from a stalled poller: the poller leaves it
+    /// for [`RX_REVOKE_FOR`], or until it parks.
+    rx_revoked: Mutex<Option<std::time::Instant>>,
     /// Reads of the tap by the poller (the receive thread checks that they go on).
     rx_poller_reads: std::sync::atomic::AtomicU64,
     /// Guards the hand-back of the tap to the receive thread.
@@ -137,7 +137,7 @@ impl Nic {
             announced: Default::default(),
             wake,
             rx_by_poller: AtomicBool::new(false),
-            rx_revoked: AtomicBool::new(false),
+            rx_revoked: Mutex::new(None),
             rx_poller_reads: Default::default(),
             rx_back: Mutex::new(()),
             handed_back: Condvar::new(),
@@ -172,7 +172,7 @@ impl Nic {
             announced: Default::default(),
             wake,
             rx_by_poller: AtomicBool::new(false),
-            rx_revoked: AtomicBool::new(false),
+            rx_revoked: Mutex::new(None),
             rx_poller_reads: Default::default(),
             rx_back: Mutex::new(()),
             handed_back: Condvar::new(),
@@ -394,9 +394,10 @@ impl Nic {
                             ring.fill_rx(|addr, cap| self.receive_into(ram, addr, cap), || self.announce(irq))?;
                         if filled.got > 0 {
                             // Frames waited: the host is too busy for the poller to be
-                            // relied on; take the tap back until the poller parks.
+                            // relied on; take the tap back for RX_REVOKE_FOR (or until the
+                            // poller parks).
                             ring.stats.rx_stalls.fetch_add(1, Ordering::Relaxed);
-                            self.rx_revoked.store(true, Ordering::Relaxed);
+                            *self.rx_revoked.lock().expect("rx revocation") = Some(std::time::Instant::now());
                             self.rx_by_poller.store(false, Ordering::Release);
                         }
                     }
@@ -492,9 +493,17 @@ impl Nic {
         let Some(irq) = self.irq.get() else { return Ok(0) };
         let now = std::time::Instant::now();
         if !self.rx_by_poller.load(Ordering::Relaxed) {
-            if self.rx_revoked.load(Ordering::Relaxed) {
-                return Ok(0);
+            let mut revoked = self.rx_revoked.lock().expect("rx revocation");
+            match *revoked {
+                Some(at) if now - at < RX_REVOKE_FOR => return Ok(0),
+                Some(_) => {
+                    // Polled through it: start counting RX_TAKE_AFTER again.
+                    *revoked = None;
+                    POLLING_SINCE.set(None);
+                }
+                None => {}
             }
+            drop(revoked);
             // Only a poller that has polled for a while takes the tap: one woken for a
             // moment (a kick, a file call) would make the receive thread move twice.
             let since = POLLING_SINCE.get().unwrap_or(now);
@@ -520,7 +529,7 @@ impl Nic {
     /// Hands the tap back to the receive thread (the poller parks).
     fn hand_back_rx(&self) {
         POLLING_SINCE.set(None);
-        self.rx_revoked.store(false, Ordering::Relaxed);
+        *self.rx_revoked.lock().expect("rx revocation") = None;
         if self.rx_by_poller.load(Ordering::Relaxed) {
             let _back = self.rx_back.lock().expect("rx hand-back");
             self.rx_by_poller.store(false, Ordering::Release);
@@ -550,6 +559,11 @@ const RX_POLL_GAP: std::time::Duration = std::time::Duration::from_micros(2);
 /// reads it (the poller lost its CPU); the receive thread wakes this often while the
 /// poller polls.
 const RX_POLLER_STALL: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// How long a receive thread that found frames a stalled poller left keeps the tap: a
+/// busy host costs one stall (at most [`RX_POLLER_STALL`]) per this period, a single stall
+/// on a quiet host only this long on the thread's path.
+const RX_REVOKE_FOR: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// First nap of the receive thread while the guest's receive ring is full.
 const RING_FULL_NAP: std::time::Duration = std::time::Duration::from_micros(20);
@@ -1102,7 +1116,7 @@ mod tests {
         assert!(!nic.rx_by_poller.load(Ordering::Relaxed));
         std::thread::sleep(RX_TAKE_AFTER);
         poll_tx(&host);
-        assert!(!nic.rx_by_poller.load(Ordering::Relaxed), "not taken again before the poller parked");
+        assert!(!nic.rx_by_poller.load(Ordering::Relaxed), "not taken again at once");
         assert_eq!(stats.rx_polled.load(Ordering::Relaxed), 1);
         // Parked: the receive thread takes the next frame.
         poller_parked(&host);
