@@ -954,6 +954,35 @@ def tap_many(proxy, images):
     check(heap_end <= heap_100 + 64 * 1024, f"no memory leaked: heap {heap_100} bytes after 100, {heap_end} after {total}")
 
 
+def tap_bad_ring(proxy, images):
+    """A hostile guest announces descriptor rings whose receive consumer index is far ahead of
+    the proxy's producer: the proxy's receive thread finds it and ends the run as for a bad
+    hypercall: the message, status 1 and, with HERMIT_VERBOSE, the summaries and the kernel log."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+    # Without the fast channel no poller reads the tap: the receive thread finds the ring
+    # (it looks at once, the guest may not even have printed what the setup returned).
+    guest = Guest(ns, proxy, images, "hostile", "bad-rx-ring", HERMIT_VERBOSE="1", HERMIT_FASTCALL="0")
+    rc = guest.finish(30)
+    bad = [line for line in guest.lines if "bad network ring" in line]
+    check(rc == 1, f"status 1 (got {rc}; {guest.lines[-6:]})")
+    check(not guest.has("accepted a bad receive ring") and not guest.has("ring setup returned -"),
+          f"the ring was taken, the guest stopped: {guest.lines[-6:]}")
+    check(len(bad) == 1 and bad[0].startswith("proxy: bad network ring: receive consumer index 1000")
+          and bad[0].endswith("; stopping the guest"), f"one clear message: {bad}")
+    check(guest.has("--- kernel log (.kmsg) ---") and guest.has("--- end of kernel log ---"),
+          "the kernel log was printed, as for other fatal guest errors")
+    check(guest.has("proxy: network rings: 0 frames sent"), "the rings' summary was printed")
+    # With the fast channel its poller may find the ring first (it reads the tap while it
+    # polls): the same ending.
+    guest = Guest(ns, proxy, images, "hostile", "bad-rx-ring", HERMIT_VERBOSE="1")
+    rc = guest.finish(30)
+    bad = [line for line in guest.lines if "bad network ring" in line]
+    check(rc == 1 and len(bad) == 1 and bad[0].startswith("proxy: bad network ring: receive consumer index 1000")
+          and guest.has("--- end of kernel log ---"), f"with the fast channel too: {rc} {bad}")
+
+
 def user_udp(proxy, images):
     """HERMIT_NETIF=user: the guest's datagrams to the gateway address reach a host server on
     127.0.0.1 (passt maps the gateway to the host's loopback) and the answers come back."""
@@ -1376,6 +1405,129 @@ def bench(proxy, images, native):
         if linux is not None:
             print(f"BENCH native {key} {linux} {unit}")
 
+def thread_stats(pid):
+    """{thread name: (run ns, wait ns, timeslices, voluntary switches, involuntary switches)} of
+    process `pid` (several threads of one name are added up)."""
+    stats = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                run, wait, slices = map(int, f.read().split())
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+        except OSError:
+            continue
+        row = (run, wait, slices, int(fields["voluntary_ctxt_switches"]), int(fields["nonvoluntary_ctxt_switches"]))
+        old = stats.get(name, (0,) * 5)
+        stats[name] = tuple(a + b for a, b in zip(old, row))
+    return stats
+
+
+def latency(proxy, images, native, *others):
+    """Request/response latency and connection rate only, A/B: 1-byte ping-pong (median, p99)
+    and connections per second, for each `proxy images` pair given (ours first, then e.g. a
+    baseline tree) and the Linux process, interleaved run by run (LATENCY_RUNS pairs, default
+    3; the guests get LATENCY_CPUS vCPUs, default 2), with the load and, per round, the proxy threads' CPU time, run-queue wait and context
+    switches (/proc/<pid>/task/*/schedstat and status, sampled every 50 ms while the rounds
+    run: the guest ends with its connection)."""
+    pairs = [(proxy, images)] + [(os.path.abspath(others[i]), os.path.abspath(others[i + 1]))
+                                 for i in range(0, len(others) - 1, 2)]
+    runs = int(os.environ.get("LATENCY_RUNS", 3))
+    rounds = int(os.environ.get("LATENCY_ROUNDS", 5000))
+    conns = int(os.environ.get("LATENCY_CONNECTIONS", CONNECTIONS))
+    cpus = os.environ.get("LATENCY_CPUS", "2")
+    ns = Netns()
+    ns.tap("tap0")
+    peer = Netns(bridge=False)
+    ns.ip("link", "add", "vl0", "type", "veth", "peer", "name", "vl1", "netns", peer.name)
+    ns.ip("link", "set", "vl0", "master", "br0")
+    ns.ip("link", "set", "vl0", "up")
+    peer.ip("addr", "add", "10.0.5.9/24", "dev", "vl1")
+    peer.ip("link", "set", "vl1", "up")
+    port = [21000]
+
+    def next_port():
+        port[0] += 1
+        return port[0]
+
+    def field_after(text, word):
+        return float(text.split(word, 1)[1].split()[0])
+
+    who_all = [f"tree{i}" for i in range(len(pairs))] + ["linux"]
+    results = {who: {"median": [], "p99": [], "conn": []} for who in who_all}
+    for run in range(runs):
+        for i, who in enumerate(who_all):
+            load = os.getloadavg()[0]
+            p = next_port()
+            if who == "linux":
+                server = peer.popen([native, "pong", str(p)])
+                wait_line(server, "listening")
+                r = ns.run([native, "ping", "10.0.5.9", str(p), str(rounds)], timeout=120)
+                server.wait(30)
+                per_round = ""
+            else:
+                g = Guest(ns, pairs[i][0], pairs[i][1], "netbench", "pong", p, HERMIT_CPUS=cpus)
+                g.wait_for("listening")
+                before = thread_stats(g.proc.pid)
+                # The guest ends with the connection, its threads with it: the last sample
+                # taken while the ping ran stands for the end.
+                samples = [before]
+                running = threading.Event()
+                running.set()
+
+                def sample():
+                    while running.is_set():
+                        try:
+                            now = thread_stats(g.proc.pid)
+                        except OSError:
+                            return
+                        if len(now) >= len(samples[-1]):
+                            samples.append(now)
+                        time.sleep(0.05)
+
+                sampler = threading.Thread(target=sample, daemon=True)
+                sampler.start()
+                r = ns.run([native, "ping", GUEST, str(p), str(rounds)], timeout=120)
+                running.clear()
+                sampler.join(5)
+                after = samples[-1]
+                g.finish(30)
+                per_round = "; per round (up to the last sample): " + ", ".join(
+                    f"{name} {(after[name][0] - before.get(name, (0,) * 5)[0]) / rounds / 1000:.1f} us run "
+                    f"{(after[name][1] - before.get(name, (0,) * 5)[1]) / rounds / 1000:.1f} us wait "
+                    f"{(after[name][3] - before.get(name, (0,) * 5)[3]) / rounds:.2f}+"
+                    f"{(after[name][4] - before.get(name, (0,) * 5)[4]) / rounds:.2f} cs"
+                    for name in sorted(after))
+            median, p99 = field_after(r.stdout, "median"), field_after(r.stdout, "p99")
+            results[who]["median"].append(median)
+            results[who]["p99"].append(p99)
+            print(f"run {run} {who}: ping-pong median {median} us p99 {p99} us (load {load:.1f}){per_round}", flush=True)
+            p = next_port()
+            if who == "linux":
+                server = peer.popen([native, "accepts", str(p), str(conns)])
+                wait_line(server, "listening")
+                r = ns.run([native, "connects", "10.0.5.9", str(p), str(conns)], timeout=120)
+                server.wait(30)
+            else:
+                g = Guest(ns, pairs[i][0], pairs[i][1], "netbench", "accepts", p, conns, HERMIT_CPUS=cpus)
+                g.wait_for("listening")
+                r = ns.run([native, "connects", GUEST, str(p), str(conns)], timeout=120)
+                check(g.finish(60) == 0, f"{who}: the guest accepted every connection")
+            check(r.returncode == 0, f"{who}: {conns} connections: {r.stdout.strip()} {r.stderr.strip()}")
+            rate_now = field_after(r.stdout, "s,")
+            results[who]["conn"].append(rate_now)
+            print(f"run {run} {who}: {rate_now:.0f} connections/s (load {os.getloadavg()[0]:.1f})", flush=True)
+    for who in who_all:
+        label = "Linux process" if who == "linux" else f"{who} ({pairs[int(who[4:])][0]})"
+        med = sorted(results[who]["median"])
+        p99 = sorted(results[who]["p99"])
+        conn = sorted(results[who]["conn"])
+        print(f"{label}: ping-pong median min {med[0]} median {med[len(med) // 2]} us; p99 min {p99[0]} median "
+              f"{p99[len(p99) // 2]} us; connections/s max {conn[-1]:.0f} median {conn[len(conn) // 2]:.0f}")
+
+
 SCENARIOS = {
     "header-tap": header_tap,
     "header-user": header_user,
@@ -1401,11 +1553,13 @@ SCENARIOS = {
     "tap-halfclose": tap_halfclose,
     "tap-backlog": tap_backlog,
     "tap-many": tap_many,
+    "tap-bad-ring": tap_bad_ring,
     "qemu-tap-echo": qemu_tap_echo,
     "qemu-kvm-tap-echo": lambda proxy, images: qemu_tap_echo(proxy, images, kvm=True),
     "qemu-user-http": qemu_user_http,
     "capture": capture,
     "bench": bench,
+    "latency": latency,
 }
 
 

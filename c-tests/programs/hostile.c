@@ -22,6 +22,12 @@
 #define PORT_LSEEK 0x580
 #define PORT_FREELIST 0x720
 #define PORT_CMDVAL 0x780
+#define PORT_NETRING 0xB80
+
+/* hermit_interface::netring: the argument of NETRING, the control words' offsets. */
+struct netring { uint32_t op; uint32_t slots; uint64_t gpa; uint32_t buf; int32_t ret; };
+#define NETRING_SETUP 1
+#define RX_CONS 192
 
 struct __attribute__((packed)) uhyve_write { int fd; uint64_t buf; uint64_t len; };
 struct __attribute__((packed)) uhyve_read { int fd; uint64_t buf; uint64_t len; int64_t ret; };
@@ -166,6 +172,25 @@ static int channel_port(void)
 	return 4;
 }
 
+/* Descriptor rings of 8 entries of 1536 bytes (a control page, a page of lengths, the
+ * buffers), announced by the program itself before the kernel's network stack exists, with
+ * a receive consumer index far ahead of the proxy's producer: the proxy's receive thread
+ * finds it at its first look and must end the run as for a bad hypercall. */
+static uint8_t ring_area[4096 * 2 + 2 * 8 * 1536] __attribute__((aligned(4096)));
+
+static int bad_rx_ring(void)
+{
+	__atomic_store_n((uint32_t *)(ring_area + RX_CONS), 1000, __ATOMIC_SEQ_CST);
+	struct netring r = { NETRING_SETUP, 8, (uint64_t)(uintptr_t)ring_area, 1536, 1 };
+	hypercall(PORT_NETRING, &r);
+	printf("hostile: ring setup returned %d\n", r.ret);
+	fflush(stdout);
+	if (r.ret != 0)
+		return 3;
+	sleep(5);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	CHECK(argc >= 2);
@@ -190,6 +215,10 @@ int main(int argc, char **argv)
 		TEST_DONE();
 	} else if (strcmp(c, "channel-port") == 0) {
 		return channel_port();
+	} else if (strcmp(c, "bad-rx-ring") == 0) {
+		if (bad_rx_ring() == 0)
+			printf("hostile: the proxy accepted a bad receive ring\n");
+		return 0;
 	} else if (strcmp(c, "open-outside") == 0) {
 		struct uhyve_open o = { OUTSIDE, 0, 0, 0 };
 		hypercall(PORT_OPEN, &o);

@@ -376,6 +376,8 @@ fn poll(host: &Arc<Host>) {
         if channel.scan(host) > 0 {
             since_request = Instant::now();
         }
+        // The network's receive thread reads the tap again while we are parked.
+        crate::net::poller_parked(host);
         last_request = Some(since_request);
         channel.parked_at.store(channel.epoch.elapsed().as_nanos() as u64, Ordering::Relaxed);
         channel.spinning.store(false, Ordering::Release);

@@ -4,7 +4,7 @@
 use std::ffi::CString;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use hermit_interface::header::{offset, HeaderExt};
 use hermit_interface::{KMSG_OFFSET, KMSG_SIZE};
@@ -109,13 +109,23 @@ impl Host {
         end(code & 0xff)
     }
 
-    /// Ends the run because of something the guest did wrong.
+    /// Shares the host between the run's threads and makes it the one [`fatal`] ends (the
+    /// first host shared in the process; unit tests share none).
+    pub fn shared(self) -> Arc<Host> {
+        let host = Arc::new(self);
+        let _ = RUN.set(Arc::downgrade(&host));
+        host
+    }
+
+    /// Ends the run because of something the guest did wrong. The message is printed under
+    /// the ending lock: two threads that find the same fault (the poller and the network
+    /// receive thread reading one bad ring) print it once.
     pub fn fatal(&self, what: &str) -> ! {
-        eprintln!("proxy: {what}; stopping the guest");
         if let Some(debugger) = self.debugger.get() {
             debugger.exiting(1);
         }
         let _guard = self.ending.lock();
+        eprintln!("proxy: {what}; stopping the guest");
         self.dump_kmsg();
         end(1)
     }
@@ -164,6 +174,23 @@ impl Host {
             let _ = writeln!(err);
         }
         let _ = writeln!(err, "--- end of kernel log ---");
+    }
+}
+
+/// The run's host, for threads that hold no handle to it ([`fatal`]).
+static RUN: OnceLock<Weak<Host>> = OnceLock::new();
+
+/// Ends the run because of something the guest did wrong, found by a thread that holds no
+/// handle to the host (the network receive thread): as [`Host::fatal`] (the message, the
+/// ending lock, GDB's notice, `HERMIT_VERBOSE`'s summary and kernel log, status 1). Before
+/// the host is shared (never in a run), only the message and status 1.
+pub(crate) fn fatal(what: &str) -> ! {
+    match RUN.get().and_then(Weak::upgrade) {
+        Some(host) => host.fatal(what),
+        None => {
+            eprintln!("proxy: {what}; stopping the guest");
+            end(1)
+        }
     }
 }
 

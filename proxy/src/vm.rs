@@ -73,7 +73,7 @@ pub fn build(
         }
         let _ = host.net.set(Arc::new(nic));
     }
-    Ok(Machine { host: Arc::new(host), vcpus, _vm: vm })
+    Ok(Machine { host: host.shared(), vcpus, _vm: vm })
 }
 
 /// Registers every RAM region with KVM.

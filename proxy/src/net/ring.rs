@@ -26,6 +26,11 @@ pub struct RingStats {
     pub tx_dropped: AtomicU64,
     /// Frames put into the receive ring.
     pub rx: AtomicU64,
+    /// Of these, frames the poller read (the rest: the receive thread).
+    pub rx_polled: AtomicU64,
+    /// Times the receive thread found frames in the tap because the poller that had taken it
+    /// did not read it for a while.
+    pub rx_stalls: AtomicU64,
     /// Times the receive ring was full when a frame waited.
     pub rx_full: AtomicU64,
     /// Announcements (the guest had asked for one: `rx_want_signal`).
@@ -45,6 +50,18 @@ pub struct RingStats {
 /// Ethernet, IP and TCP headers with options); the rest goes to the device from guest
 /// memory.
 pub const TX_HEAD: usize = vnet::HDR_LEN + 14 + 60 + 60 + 6;
+
+/// What one [`Ring::fill_rx`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Filled {
+    /// Frames published.
+    pub got: u32,
+    /// The ring filled up (a frame may still wait in the device); otherwise the device had
+    /// no frame left.
+    pub full: bool,
+    /// The guest had asked to be told and was (`announce` was called once).
+    pub announced: bool,
+}
 
 /// One announced ring area.
 pub struct Ring {
@@ -230,8 +247,14 @@ impl Ring {
     }
 
     /// Free receive entries: the guest's consumer index is checked against ours.
+    #[cfg(test)]
     pub fn rx_room(&self) -> Result<u32, GuestError> {
         let prod = *self.rx_prod.lock().unwrap_or_else(|e| e.into_inner());
+        self.room_after(prod)
+    }
+
+    /// Free receive entries after the producer index `prod`.
+    fn room_after(&self, prod: u32) -> Result<u32, GuestError> {
         let cons = self.word(control::RX_CONS)?.load(Ordering::Acquire);
         let slots = self.layout.slots;
         let used = pending(prod, cons, slots).ok_or_else(|| {
@@ -241,41 +264,46 @@ impl Ring {
     }
 
     /// Fills free receive entries with `receive(buffer address, its size)` (the frame's
-    /// length, at most the size, or `None` when none waits), publishing each; then, if the
-    /// guest asked for it, takes `rx_want_signal`. Returns the frames published, whether the
-    /// ring filled up (a frame may still wait) and whether the guest must be told.
+    /// length, at most the size, or `None` when none waits), publishing each; as soon as a
+    /// published frame finds the guest's request (`rx_want_signal`) it takes it and calls
+    /// `announce`, before it reads the next frame (the read that finds the device empty
+    /// costs a system call, several microseconds on this host: not on the way to the guest).
     pub fn fill_rx(
         &self,
         mut receive: impl FnMut(u64, u32) -> Result<Option<u32>, GuestError>,
-    ) -> Result<(u32, bool, bool), GuestError> {
-        let mut room = self.rx_room()?;
+        mut announce: impl FnMut(),
+    ) -> Result<Filled, GuestError> {
+        // The room is computed under the producer's lock: with two producers (the receive
+        // thread and a poller) neither may count entries the other is filling.
         let mut prod = self.rx_prod.lock().unwrap_or_else(|e| e.into_inner());
+        let mut room = self.room_after(*prod)?;
         let prod_word = self.word(control::RX_PROD)?;
-        let mut got = 0;
+        let want = self.word(control::RX_WANT_SIGNAL)?;
+        let mut filled = Filled::default();
         while room > 0 {
             let Some(len) = receive(self.gpa + self.layout.rx_buf_at(*prod), self.layout.buf)? else { break };
             self.ram.write(self.gpa + self.layout.rx_len_at(*prod), len.min(self.layout.buf))?;
             *prod = prod.wrapping_add(1);
             prod_word.store(*prod, Ordering::Release);
             room -= 1;
-            got += 1;
+            filled.got += 1;
+            // Publish, full fence, then look at the guest's request (it stores the request,
+            // fences and looks at the producer index): one of the two sees the other.
+            fence(Ordering::SeqCst);
+            if !filled.announced && want.load(Ordering::SeqCst) != 0 && want.swap(0, Ordering::SeqCst) != 0 {
+                filled.announced = true;
+                self.stats.signals.fetch_add(1, Ordering::Relaxed);
+                announce();
+            }
         }
         drop(prod);
-        let full = room == 0;
-        if full {
+        filled.full = room == 0;
+        if filled.full {
             self.stats.rx_full.fetch_add(1, Ordering::Relaxed);
         }
-        self.stats.rx.fetch_add(u64::from(got), Ordering::Relaxed);
-        self.add_activity(got);
-        // Publish, full fence, then look at the guest's request (it stores the request,
-        // fences and looks at the producer index): one of the two sees the other.
-        fence(Ordering::SeqCst);
-        let want = self.word(control::RX_WANT_SIGNAL)?;
-        let signal = got > 0 && want.load(Ordering::SeqCst) != 0 && want.swap(0, Ordering::SeqCst) != 0;
-        if signal {
-            self.stats.signals.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok((got, full, signal))
+        self.stats.rx.fetch_add(u64::from(filled.got), Ordering::Relaxed);
+        self.add_activity(filled.got);
+        Ok(filled)
     }
 
     /// One line for `HERMIT_VERBOSE`.
@@ -296,13 +324,16 @@ impl Ring {
         };
         format!(
             "network rings: {} frames sent ({} taken by the poller, {} by {} kicks, {} dropped), {} frames \
-             received ({} times the ring was full), {} announcements{offloads}",
+             received ({} read by the poller, which stalled {} times; {} times the ring was full), {} \
+             announcements{offloads}",
             n(&s.tx_polled) + n(&s.tx_kicked),
             n(&s.tx_polled),
             n(&s.tx_kicked),
             n(&s.kicks),
             n(&s.tx_dropped),
             n(&s.rx),
+            n(&s.rx_polled),
+            n(&s.rx_stalls),
             n(&s.rx_full),
             n(&s.signals)
         )
@@ -402,21 +433,25 @@ mod tests {
             Ok(Some(f.len() as u32))
         };
         // Not asked: published without an announcement; the ring fills at 8.
-        assert_eq!(ring.fill_rx(&mut receive).unwrap(), (8, true, false));
+        let filled = |got, full, announced| Filled { got, full, announced };
+        let mut told = 0;
+        assert_eq!(ring.fill_rx(&mut receive, || told += 1).unwrap(), filled(8, true, false));
         assert_eq!(ring.rx_room().unwrap(), 0);
         assert_eq!(ram.atomic_u32(AREA + control::RX_PROD).unwrap().load(Ordering::Relaxed), 8);
         assert_eq!(ram.read::<u32>(AREA + ring.layout.rx_len_at(7)).unwrap(), 67);
         // The guest took three and asked to be told: the next frames are announced, once.
         ram.atomic_u32(AREA + control::RX_CONS).unwrap().store(3, Ordering::Release);
         ram.atomic_u32(AREA + control::RX_WANT_SIGNAL).unwrap().store(1, Ordering::SeqCst);
-        assert_eq!(ring.fill_rx(&mut receive).unwrap(), (2, false, true));
+        assert_eq!(ring.fill_rx(&mut receive, || told += 1).unwrap(), filled(2, false, true));
+        assert_eq!(told, 1);
         assert_eq!(ram.read::<u32>(AREA + ring.layout.rx_len_at(9)).unwrap(), 69);
         assert_eq!(ram.read::<u8>(AREA + ring.layout.rx_buf_at(8)).unwrap(), 8);
-        assert_eq!(ring.fill_rx(&mut receive).unwrap(), (0, false, false));
+        assert_eq!(ring.fill_rx(&mut receive, || told += 1).unwrap(), filled(0, false, false));
+        assert_eq!(told, 1);
         // A consumer index the producer never gave out stops the run.
         for cons in [11, 1, u32::MAX] {
             ram.atomic_u32(AREA + control::RX_CONS).unwrap().store(cons, Ordering::Release);
-            let err = ring.fill_rx(&mut receive).unwrap_err().to_string();
+            let err = ring.fill_rx(&mut receive, || {}).unwrap_err().to_string();
             assert!(err.contains("receive consumer index"), "{err}");
         }
     }
@@ -457,10 +492,13 @@ mod tests {
                 Ok(n) => assert!(n <= 16, "{n} entries"),
                 Err(e) => assert!(e.to_string().starts_with("bad network ring"), "{e}"),
             }
-            let filled = ring.fill_rx(|addr, cap| {
-                assert!(addr >= AREA + ring.layout.rx_buf && addr + u64::from(cap) <= sentinel);
-                Ok((r & 0x20 != 0).then_some(60))
-            });
+            let filled = ring.fill_rx(
+                |addr, cap| {
+                    assert!(addr >= AREA + ring.layout.rx_buf && addr + u64::from(cap) <= sentinel);
+                    Ok((r & 0x20 != 0).then_some(60))
+                },
+                || {},
+            );
             if let Err(e) = filled {
                 assert!(e.to_string().starts_with("bad network ring"), "{e}");
             }

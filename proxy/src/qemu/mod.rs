@@ -142,7 +142,7 @@ pub fn start(
         net_irq_socket = Some(server.our_end);
     }
     confine()?;
-    let host = Arc::new(host);
+    let host = host.shared();
     // The poller thread starts now, before the system-call filter: glibc installs a signal
     // handler (rt_sigaction) when a process creates its first thread. The guest's first
     // request is on its way anyway.
