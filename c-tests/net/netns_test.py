@@ -1240,12 +1240,9 @@ def rate_or_none(lines, what, who):
     return None
 
 
-def bench(proxy, images, native):
-    """TCP stream both ways at 1/16/64 KiB writes, 1-byte ping-pong and connection setup: the
-    guest over its tap against a Linux process in a second namespace on the same bridge (veth),
-    both talking to a native netbench at the bridge's address; then the guest in user mode
-    (passt, loopback; no Linux column). Prints a table, the original netio's table, and
-    "BENCH <native|hermit> <name> <value> <unit>" lines for run-benchmarks.sh."""
+def tap_and_peer():
+    """A namespace with the bridge and tap0 for the guest, and a second namespace at 10.0.5.9
+    on a veth to that bridge for the Linux process: the two connected the same way."""
     ns = Netns()
     ns.tap("tap0")
     # No bridge of its own: a second 10.0.5.1 there answered the guest's ARP request for the
@@ -1257,6 +1254,21 @@ def bench(proxy, images, native):
     ns.ip("link", "set", "vl0", "up")
     peer.ip("addr", "add", "10.0.5.9/24", "dev", "vl1")
     peer.ip("link", "set", "vl1", "up")
+    return ns, peer
+
+
+def field_after(text, word):
+    """The number after the first `word` in `text`."""
+    return float(text.split(word, 1)[1].split()[0])
+
+
+def bench(proxy, images, native):
+    """TCP stream both ways at 1/16/64 KiB writes, 1-byte ping-pong and connection setup: the
+    guest over its tap against a Linux process in a second namespace on the same bridge (veth),
+    both talking to a native netbench at the bridge's address; then the guest in user mode
+    (passt, loopback; no Linux column). Prints a table, the original netio's table, and
+    "BENCH <native|hermit> <name> <value> <unit>" lines for run-benchmarks.sh."""
+    ns, peer = tap_and_peer()
     # Jumbo frames on the whole segment, for both: the guest takes the tap's MTU (NETMTU,
     # at most 9000); Linux segments by the MTU too, or sends 64 KiB through the veth with GSO.
     for where, link in ((ns, "tap0"), (ns, "vl0"), (ns, "br0"), (peer, "vl1")):
@@ -1270,9 +1282,6 @@ def bench(proxy, images, native):
 
     def native_in(where, *args):
         return where.popen([native, *map(str, args)])
-
-    def field_after(text, word):
-        return float(text.split(word, 1)[1].split()[0])
 
     for chunk in CHUNKS:
         kib = chunk // 1024
@@ -1438,22 +1447,12 @@ def latency(proxy, images, native, *others):
     rounds = int(os.environ.get("LATENCY_ROUNDS", 5000))
     conns = int(os.environ.get("LATENCY_CONNECTIONS", CONNECTIONS))
     cpus = os.environ.get("LATENCY_CPUS", "2")
-    ns = Netns()
-    ns.tap("tap0")
-    peer = Netns(bridge=False)
-    ns.ip("link", "add", "vl0", "type", "veth", "peer", "name", "vl1", "netns", peer.name)
-    ns.ip("link", "set", "vl0", "master", "br0")
-    ns.ip("link", "set", "vl0", "up")
-    peer.ip("addr", "add", "10.0.5.9/24", "dev", "vl1")
-    peer.ip("link", "set", "vl1", "up")
+    ns, peer = tap_and_peer()
     port = [21000]
 
     def next_port():
         port[0] += 1
         return port[0]
-
-    def field_after(text, word):
-        return float(text.split(word, 1)[1].split()[0])
 
     who_all = [f"tree{i}" for i in range(len(pairs))] + ["linux"]
     results = {who: {"median": [], "p99": [], "conn": []} for who in who_all}

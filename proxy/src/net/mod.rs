@@ -1121,6 +1121,21 @@ mod tests {
     }
 
     /// Writes a `NETRING` request at [`REQ`].
+    /// Waits up to 10 s for the receive ring at `area` to hold a frame and checks that its
+    /// first entry is `expected`.
+    fn expect_first_rx(host: &Host, area: u64, layout: &hermit_interface::netring::Layout, expected: &[u8]) {
+        let start = std::time::Instant::now();
+        let prod = host.ram.atomic_u32(area + hermit_interface::netring::control::RX_PROD).unwrap();
+        while prod.load(Ordering::Acquire) == 0 {
+            assert!(start.elapsed().as_secs() < 10, "no frame in the receive ring");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(host.ram.read::<u32>(area + layout.rx_len_at(0)).unwrap() as usize, expected.len());
+        let mut back = vec![0u8; expected.len()];
+        host.ram.read_bytes(area + layout.rx_buf_at(0), &mut back).unwrap();
+        assert_eq!(back, expected);
+    }
+
     fn ring_request(host: &Host, op: u32, gpa: u64, slots: u32, buf: u32) -> i32 {
         host.ram.write(field(REQ, offset_of!(NetRing, op)), op).unwrap();
         host.ram.write(field(REQ, offset_of!(NetRing, slots)), slots).unwrap();
@@ -1159,14 +1174,7 @@ mod tests {
         // asked, raises the interrupt (no core polls).
         peer.send(&frame(70, 3)).unwrap();
         let start = std::time::Instant::now();
-        while word(control::RX_PROD).load(Ordering::Acquire) == 0 {
-            assert!(start.elapsed().as_secs() < 10, "no frame in the receive ring");
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        assert_eq!(host.ram.read::<u32>(AREA + layout.rx_len_at(0)).unwrap(), 70);
-        let mut back = vec![0u8; 70];
-        host.ram.read_bytes(AREA + layout.rx_buf_at(0), &mut back).unwrap();
-        assert_eq!(back, frame(70, 3));
+        expect_first_rx(&host, AREA, &layout, &frame(70, 3));
         while event.read().is_err() {
             assert!(start.elapsed().as_secs() < 10, "no interrupt");
             std::thread::sleep(std::time::Duration::from_millis(1));
@@ -1375,15 +1383,7 @@ mod tests {
         let layout = Layout::new(16, 2048).unwrap();
         let word = |offset| host.ram.atomic_u32(AREA + offset).unwrap();
         peer.send(&[&[0u8; HDR_LEN][..], &frame(70, 3)].concat()).unwrap();
-        let start = std::time::Instant::now();
-        while word(control::RX_PROD).load(Ordering::Acquire) == 0 {
-            assert!(start.elapsed().as_secs() < 10, "no frame in the receive ring");
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        assert_eq!(host.ram.read::<u32>(AREA + layout.rx_len_at(0)).unwrap(), 70);
-        let mut back = vec![0u8; 70];
-        host.ram.read_bytes(AREA + layout.rx_buf_at(0), &mut back).unwrap();
-        assert_eq!(back, frame(70, 3));
+        expect_first_rx(&host, AREA, &layout, &frame(70, 3));
         host.ram.write(AREA + layout.tx_len_at(0), 300u32).unwrap();
         host.ram.write_bytes(AREA + layout.tx_buf_at(0), &frame(300, 4)).unwrap();
         word(control::TX_PROD).store(1, Ordering::Release);
