@@ -97,6 +97,7 @@ impl Host {
 
     /// Ends the process with the guest's exit code (its low 8 bits, as the original).
     pub fn finish(&self, code: i32) -> ! {
+        crate::net::flush_tx(self);
         if let Some(debugger) = self.debugger.get() {
             debugger.exiting(code);
         }

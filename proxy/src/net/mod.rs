@@ -767,6 +767,25 @@ pub fn poller_parked(host: &Host) {
     }
 }
 
+/// Sends the frames the guest published in the transmit ring that nobody took yet; for the
+/// end of a run. A program's last `send` before `exit` (the last answer of an echo) then
+/// leaves as it would from a device that finishes its queue, instead of racing the poller's
+/// next scan against the exit (`net.tap-udp` lost its 50th answer in 4 of 12 runs once the
+/// doorbell made exits faster). Counted as kicked frames.
+pub fn flush_tx(host: &Host) {
+    let Some(nic) = host.net.get() else { return };
+    let Some(ring) = nic.ring.get() else { return };
+    if !ring.tx_waiting() {
+        return;
+    }
+    match nic.drain_ring(ring, true) {
+        Ok(n) => {
+            ring.stats.tx_kicked.fetch_add(u64::from(n), Ordering::Relaxed);
+        }
+        Err(e) => host.fatal(&e.to_string()),
+    }
+}
+
 /// The rings' line for `HERMIT_VERBOSE`, if the guest used them.
 pub fn ring_summary(host: &Host) -> Option<String> {
     let nic = host.net.get()?;
