@@ -150,7 +150,13 @@ impl Nic {
             Backend::Stream { .. } => NET_MTU_MAX,
         };
         let wake = EventFd::new(EFD_NONBLOCK).map_err(|e| format!("cannot create an eventfd for the network: {e}"))?;
-        Ok(Some(Nic {
+        Ok(Some(Nic::with(backend, mac, capture, mtu.clamp(576, NET_MTU_MAX), wake)))
+    }
+
+    /// A NIC over `backend` in its initial state: nothing announced, no ring, the receive
+    /// side armed and the tap the receive thread's.
+    fn with(backend: Backend, mac: [u8; 6], capture: Option<capture::Capture>, mtu: u32, wake: EventFd) -> Nic {
+        Nic {
             backend,
             mac,
             irq: OnceLock::new(),
@@ -159,7 +165,7 @@ impl Nic {
             watcher: Once::new(),
             capture,
             notify: OnceLock::new(),
-            mtu: mtu.clamp(576, NET_MTU_MAX),
+            mtu,
             ring: OnceLock::new(),
             announced: Default::default(),
             wake,
@@ -168,7 +174,7 @@ impl Nic {
             rx_poller_reads: Default::default(),
             rx_back: Mutex::new(()),
             handed_back: Condvar::new(),
-        }))
+        }
     }
 
     /// A NIC over `fd`: a datagram socket stands in for a tap, a stream socket for passt.
@@ -185,25 +191,7 @@ impl Nic {
         } else {
             Backend::Tap { fd, vnet: false }
         };
-        Nic {
-            backend,
-            mac,
-            irq: OnceLock::new(),
-            armed: Mutex::new(true),
-            rearmed: Condvar::new(),
-            watcher: Once::new(),
-            capture: None,
-            notify: OnceLock::new(),
-            mtu: 1500,
-            ring: OnceLock::new(),
-            announced: Default::default(),
-            wake,
-            rx_by_poller: AtomicBool::new(false),
-            rx_revoked: Mutex::new(None),
-            rx_poller_reads: Default::default(),
-            rx_back: Mutex::new(()),
-            handed_back: Condvar::new(),
-        }
+        Nic::with(backend, mac, None, 1500, wake)
     }
 
     /// Turns the tap's offloads on (checksum, TSO for IPv4 and IPv6) for a guest whose rings
