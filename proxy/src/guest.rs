@@ -220,11 +220,7 @@ impl GuestRam {
         // SAFETY: the pointer and length come from a bounds-checked slice of guest RAM that
         // stays mapped for the duration of the call; `read` writes at most `slice.len()` bytes.
         let n = unsafe { libc::read(fd, guard.as_ptr().cast(), slice.len()) };
-        Ok(if n < 0 {
-            Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
-        } else {
-            Ok(n as usize)
-        })
+        Ok(count_or_errno(n))
     }
 
     /// One `readv` from host descriptor `fd` into `prefix` and then guest-physical `[addr,
@@ -246,11 +242,7 @@ impl GuestRam {
         // SAFETY: both buffers are live for the call (a bounds-checked slice of guest RAM
         // that stays mapped, and `prefix`); `readv` writes at most their lengths.
         let n = unsafe { libc::readv(fd, iov.as_ptr(), 2) };
-        Ok(if n < 0 {
-            Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
-        } else {
-            Ok(n as usize)
-        })
+        Ok(count_or_errno(n))
     }
 
     /// One `writev` to host descriptor `fd` of `parts` (the proxy's bytes, at most three)
@@ -269,11 +261,7 @@ impl GuestRam {
             let all = parts.concat();
             // SAFETY: writes from a live buffer of its length.
             let n = unsafe { libc::write(fd, all.as_ptr().cast(), all.len()) };
-            return Ok(if n < 0 {
-                Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
-            } else {
-                Ok(n as usize)
-            });
+            return Ok(count_or_errno(n));
         }
         let slice = self.slice(addr, len)?;
         let guard = slice.ptr_guard();
@@ -287,11 +275,7 @@ impl GuestRam {
         // SAFETY: every buffer is live for the call (the parts, and a bounds-checked slice of
         // guest RAM that stays mapped); `writev` only reads them.
         let n = unsafe { libc::writev(fd, iov.as_ptr(), parts.len() as i32 + 1) };
-        Ok(if n < 0 {
-            Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
-        } else {
-            Ok(n as usize)
-        })
+        Ok(count_or_errno(n))
     }
 
     /// As [`GuestRam::write_to_fd`] at file offset `offset` (`pwrite`; the descriptor's own
@@ -436,6 +420,16 @@ pub fn ram_ranges(limit: u64) -> Vec<(u64, u64)> {
         vec![(0, GAP_START)]
     } else {
         vec![(0, GAP_START), (GAP_END, limit - GAP_END)]
+    }
+}
+
+/// A byte count returned by a host `read`/`write`-like call, or its errno (EIO if the host
+/// gave none).
+fn count_or_errno(n: isize) -> Result<usize, i32> {
+    if n < 0 {
+        Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO))
+    } else {
+        Ok(n as usize)
     }
 }
 
