@@ -34,15 +34,21 @@ use crate::guest::{GuestError, GuestRam};
 use crate::host::Host;
 use crate::hypercall::{dispatch, Outcome};
 
-/// What a VM exit for a port hypercall costs the guest on PVM (trap, `out` at CPL 0, exit),
-/// about 55 us: the idle spinning one channel request pays for at least.
-pub const EXIT_COST: Duration = Duration::from_micros(50);
+/// What a VM exit for a port hypercall costs the guest on PVM: about 21 us through the
+/// doorbell (an MMIO write from CPL 3 that the loader serves; `out` at the emulated CPL 0,
+/// which the kernel uses only without a doorbell, e.g. under the GDB stub, costs about 51):
+/// the idle spinning one channel request pays for at least. (50 us while every exit was an
+/// `out`; the poller of a guest that calls the host every millisecond or so then spun more
+/// than twice as long after each call as the exit it might save costs.)
+pub const EXIT_COST: Duration = Duration::from_micros(22);
 
 /// The longest gap between two requests that the poller spins through: a request that
 /// follows the previous one this closely earns twice its gap. Spinning through such a gap
-/// costs the host at most about six exits' worth of CPU and saves the guest one exit (55 us
-/// of its time and as much host CPU in the emulated `out`); a longer gap is a guest that
-/// computes, and spinning through it would cost more CPU than it saves time.
+/// costs the host at most about fourteen doorbell exits' worth of CPU (six when this was
+/// chosen, with 50 us `out` exits; not retuned with [`EXIT_COST`]: zlib's calls come about
+/// 120 us apart on a quiet host and further apart on a busy one) and saves the guest one
+/// exit (about 21 us of its time and as much host CPU in the loader); a longer gap is a
+/// guest that computes, and spinning through it would cost more CPU than it saves time.
 pub const STREAM_GAP: Duration = Duration::from_micros(300);
 
 /// The most idle spinning the poller saves up (about 40 requests' worth).
