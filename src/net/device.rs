@@ -727,7 +727,10 @@ mod tests {
         }
     }
 
-    fn lending(vnet: bool, incoming: Vec<Vec<u8>>) -> (Device, Arc<Mutex<Vec<Vec<u8>>>>, &'static AtomicU32) {
+    /// Frames a test NIC sent.
+    type Sent = Arc<Mutex<Vec<Vec<u8>>>>;
+
+    fn lending(vnet: bool, incoming: Vec<Vec<u8>>) -> (Device, Sent, &'static AtomicU32) {
         let sent = Arc::new(Mutex::new(Vec::new()));
         let released = Box::leak(Box::new(AtomicU32::new(0)));
         let nic = LendingNic { sent: sent.clone(), incoming, tx: vec![0xee; 4096], lent: 0, released, vnet };
