@@ -126,7 +126,10 @@ impl Host {
             debugger.exiting(1);
         }
         let _guard = self.ending.lock();
-        eprintln!("proxy: {what}; stopping the guest");
+        // One write: stderr is unbuffered and `eprintln!` writes each piece apart, so another
+        // thread's output could land between "proxy: " and the message.
+        let line = format!("proxy: {what}; stopping the guest\n");
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
         self.dump_kmsg();
         end(1)
     }

@@ -140,6 +140,26 @@ impl Nic for UhyveNet {
         got
     }
 
+    fn tx_lend(&mut self, len: usize) -> Option<&mut [u8]> {
+        self.rings.as_mut()?.lend_tx(len)
+    }
+
+    fn tx_publish(&mut self, len: usize) {
+        if let Some(rings) = self.rings.as_mut() {
+            rings.publish_tx(len);
+        }
+    }
+
+    fn tx_done(&mut self) {
+        if let Some(rings) = self.rings.as_mut() {
+            rings.tx_done();
+        }
+    }
+
+    fn rx_lend(&mut self) -> Option<crate::net::device::Lent> {
+        self.rings.as_mut()?.lend_rx()
+    }
+
     fn mtu(&self) -> usize {
         self.mtu
     }

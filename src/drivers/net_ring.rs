@@ -2,22 +2,28 @@
 //! offered with [`header::FEATURE_NET_RING`]): frames move through guest memory, and a host
 //! call is made only when the loader's side sleeps.
 //!
-//! Transmit: a frame is copied into the next entry's buffer and published with the producer
-//! index; the fast channel's poller sends it without the guest waiting. After publishing, a
-//! full fence and a look at the channel's `host_state`: if the poller is not polling, a kick
+//! Transmit: smoltcp writes a frame straight into the next free entry's buffer
+//! ([`NetRings::lend_tx`]), which is published with the producer index
+//! ([`NetRings::publish_tx`]); the fast channel's poller sends it without the guest waiting.
+//! At the end of a poll ([`NetRings::tx_done`]), a full fence and a look at the channel's
+//! `host_state`: if the poller is not polling, a kick
 //! (`NETRING_KICK`, through the channel or the port) makes the loader send what waits. A
 //! poller that was descheduled while it said it polls (a busy host) is caught by
 //! [`tx_watchdog`]: frames that wait longer than [`TX_STALL_NS`] are kicked.
 //!
-//! Receive: the loader writes frames into the receive ring; the guest copies them out with
-//! no host call. When it finds the ring empty it sets `rx_want_signal`, fences and looks
-//! once more; the loader announces the next frames (`net_rx_signal`, the receive interrupt)
-//! only while that word is set.
+//! Receive: the loader writes frames into the receive ring; smoltcp reads each in place
+//! ([`NetRings::lend_rx`]) with no host call, and the entry goes back to the loader once it
+//! has taken the frame. When the guest finds the ring empty it sets `rx_want_signal`, fences
+//! and looks once more; the loader announces the next frames (`net_rx_signal`, the receive
+//! interrupt) only while that word is set. The kernel trusts nothing the loader wrote into an
+//! entry beyond its length, which it cuts to the buffer: frames are checked as any received
+//! frame is.
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 
+use crate::net::device::Lent;
 use hermit_interface::header;
 use hermit_interface::hypercall::port;
 use hermit_interface::netring::{
@@ -44,6 +50,8 @@ pub struct NetRings {
     rx_cons: u32,
     /// Every frame carries the virtio-net header (offloads negotiated).
     vnet: bool,
+    /// Frames were published since the last [`NetRings::tx_done`].
+    tx_unannounced: bool,
 }
 
 /// Entries per ring with offloads: a buffer holds a 64 KiB frame ([`MAX_BUF`]), so the two
@@ -115,7 +123,7 @@ impl NetRings {
         let vnet = flags & NETRING_F_VNET_HDR != 0;
         let with = if vnet { ", virtio-net headers and offloads" } else { "" };
         log::info!("net: descriptor rings of {slots} x {buf} bytes at {base:#x}{with}");
-        Some(Self { base, layout, tx_prod: 0, rx_cons: 0, vnet })
+        Some(Self { base, layout, tx_prod: 0, rx_cons: 0, vnet, tx_unannounced: false })
     }
 
     /// Whether every frame in the rings carries the virtio-net header (offloads are on).
@@ -123,93 +131,133 @@ impl NetRings {
         self.vnet
     }
 
-    /// Publishes `frames` in the transmit ring (kicking the loader when the ring is full or
-    /// its poller does not poll); how many were published (a frame longer than a buffer,
-    /// or one that finds the ring full even after a kick, is dropped).
-    pub fn send(&mut self, frames: &[Vec<u8>]) -> usize {
-        // A posted host call (a released lock) must not be overtaken by these frames.
-        super::posted::settle_own();
-        tx_watchdog();
-        let prod_word = word(self.base, control::TX_PROD);
+    /// Whether the transmit ring has a free entry (kicking the loader once if it has none:
+    /// a kick sends what waits before it returns).
+    fn tx_room(&mut self) -> bool {
         let cons_word = word(self.base, control::TX_CONS);
+        let room =
+            |prod| pending(prod, cons_word.load(Ordering::Acquire), self.layout.slots) != Some(self.layout.slots);
+        if room(self.tx_prod) {
+            return true;
+        }
+        super::posted::settle_own();
+        kick();
+        room(self.tx_prod)
+    }
+
+    /// The buffer of the next free transmit entry, `len` bytes of it, for a frame to be
+    /// written in place and published with [`NetRings::publish_tx`]; `None` if `len` exceeds a
+    /// buffer or the ring stays full after a kick. The buffer is not cleared: it holds an
+    /// earlier frame of ours (which the host has seen) until the caller overwrites it.
+    pub fn lend_tx(&mut self, len: usize) -> Option<&mut [u8]> {
+        if len > self.layout.buf as usize || !self.tx_room() {
+            return None;
+        }
+        let at = self.base + self.layout.tx_buf_at(self.tx_prod);
+        // SAFETY: the entry is free (the loader consumed it: its index is behind ours by less
+        // than a ring), so the loader neither reads nor writes its buffer until we publish
+        // it; the buffer lies inside the area (`Layout`) and holds `len` bytes; the borrow of
+        // `self` keeps a second loan of the same entry out.
+        Some(unsafe { core::slice::from_raw_parts_mut(at as *mut u8, len) })
+    }
+
+    /// Publishes the entry lent by [`NetRings::lend_tx`] with its first `len` bytes as a
+    /// frame. The loader is told (if its poller does not poll) at [`NetRings::tx_done`].
+    pub fn publish_tx(&mut self, len: usize) {
+        if len > self.layout.buf as usize {
+            return;
+        }
+        // A posted host call (a released lock) must not be overtaken by this frame.
+        super::posted::settle_own();
+        // SAFETY: the entry's length word lies inside the area (`Layout`); the entry is
+        // still ours (not yet published).
+        unsafe { ((self.base + self.layout.tx_len_at(self.tx_prod)) as *mut u32).write_volatile(len as u32) };
+        self.tx_prod = self.tx_prod.wrapping_add(1);
+        word(self.base, control::TX_PROD).store(self.tx_prod, Ordering::Release);
+        self.tx_unannounced = true;
+    }
+
+    /// Tells the loader about the frames published since the last call if its poller does
+    /// not poll (else arms [`tx_watchdog`] for a poller that stalls).
+    pub fn tx_done(&mut self) {
+        if !core::mem::take(&mut self.tx_unannounced) {
+            return;
+        }
+        tx_watchdog();
+        // Publish, full fence, then look whether the poller polls (it stores PARKED, fences
+        // and scans once more before it parks).
+        fence(Ordering::SeqCst);
+        if super::hypercall::host_polling() {
+            TX_PUBLISHED_AT.store(crate::arch::rdtsc(), Ordering::Relaxed);
+        } else {
+            kick();
+        }
+    }
+
+    /// Publishes copies of `frames` in the transmit ring and tells the loader; how many were
+    /// published (a frame longer than a buffer, or one that finds the ring full even after a
+    /// kick, is dropped).
+    pub fn send(&mut self, frames: &[Vec<u8>]) -> usize {
         let mut sent = 0;
         for frame in frames {
-            if frame.len() > self.layout.buf as usize {
-                continue;
-            }
-            let room =
-                |prod| pending(prod, cons_word.load(Ordering::Acquire), self.layout.slots) != Some(self.layout.slots);
-            if !room(self.tx_prod) {
-                kick();
-                if !room(self.tx_prod) {
-                    continue;
-                }
-            }
-            let at = self.base + self.layout.tx_buf_at(self.tx_prod);
-            // SAFETY: the entry is free (the loader consumed it: its index is behind ours by
-            // less than a ring), so the loader does not read its buffer or length until we
-            // publish; both lie inside the area (`Layout`), and the frame fits the buffer.
-            unsafe {
-                core::ptr::copy_nonoverlapping(frame.as_ptr(), at as *mut u8, frame.len());
-                ((self.base + self.layout.tx_len_at(self.tx_prod)) as *mut u32).write_volatile(frame.len() as u32);
-            }
-            self.tx_prod = self.tx_prod.wrapping_add(1);
-            prod_word.store(self.tx_prod, Ordering::Release);
-            sent += 1;
-        }
-        if sent > 0 {
-            // Publish, full fence, then look whether the poller polls (it stores PARKED,
-            // fences and scans once more before it parks).
-            fence(Ordering::SeqCst);
-            if super::hypercall::host_polling() {
-                TX_PUBLISHED_AT.store(crate::arch::rdtsc(), Ordering::Relaxed);
-            } else {
-                kick();
+            if let Some(buf) = self.lend_tx(frame.len()) {
+                buf.copy_from_slice(frame);
+                self.publish_tx(frame.len());
+                sent += 1;
             }
         }
+        self.tx_done();
         sent
     }
 
-    /// Takes up to `max` received frames onto `out`; how many. Fewer than `max` means that
-    /// the ring is empty and the loader will announce the next frame.
-    pub fn receive(&mut self, max: usize, out: &mut VecDeque<Vec<u8>>) -> usize {
+    /// The next received frame, in place in its ring entry: the entry goes back to the
+    /// loader when the loan is dropped (entries are lent in order, one at a time: the caller
+    /// drops each before it asks for the next). `None` when the ring is empty: the loader
+    /// then announces the next frame. The length is the loader's, cut to the buffer; the
+    /// bytes are whatever the loader wrote, to be checked like any received frame.
+    pub fn lend_rx(&mut self) -> Option<Lent> {
         let prod_word = word(self.base, control::RX_PROD);
         let want = word(self.base, control::RX_WANT_SIGNAL);
-        let mut got = 0;
         loop {
             let prod = prod_word.load(Ordering::Acquire);
             // A producer index more than a ring ahead is impossible: treat it as empty.
-            let waiting = pending(prod, self.rx_cons, self.layout.slots).unwrap_or(0) as usize;
-            for _ in 0..waiting.min(max - got) {
-                // SAFETY: a published entry (behind the producer index), inside the area;
-                // the loader does not touch it until we move the consumer index past it.
+            if pending(prod, self.rx_cons, self.layout.slots).unwrap_or(0) > 0 {
+                // SAFETY: a published entry (behind the producer index), inside the area
+                // (`Layout`, the length cut to the buffer); the loader does not touch it
+                // until the consumer index moves past it, which only dropping the loan does,
+                // and no other loan of it exists (entries are lent once, in order).
                 let frame = unsafe {
                     let len = ((self.base + self.layout.rx_len_at(self.rx_cons)) as *const u32).read_volatile();
                     let len = len.min(self.layout.buf) as usize;
-                    let at = (self.base + self.layout.rx_buf_at(self.rx_cons)) as *const u8;
-                    core::slice::from_raw_parts(at, len).to_vec()
+                    let at = (self.base + self.layout.rx_buf_at(self.rx_cons)) as *mut u8;
+                    core::slice::from_raw_parts_mut(at, len)
                 };
-                out.push_back(frame);
                 self.rx_cons = self.rx_cons.wrapping_add(1);
-                got += 1;
-            }
-            if waiting > 0 {
-                word(self.base, control::RX_CONS).store(self.rx_cons, Ordering::Release);
-            }
-            if got >= max {
-                return got;
+                return Some(Lent::new(frame, Some((word(self.base, control::RX_CONS), self.rx_cons))));
             }
             // Empty: ask to be told, full fence, look once more (the loader publishes,
             // fences and then takes the request).
             if want.load(Ordering::Relaxed) != 0 {
-                return got;
+                return None;
             }
             want.store(1, Ordering::SeqCst);
             fence(Ordering::SeqCst);
             if prod_word.load(Ordering::SeqCst) == self.rx_cons {
-                return got;
+                return None;
             }
         }
+    }
+
+    /// Takes up to `max` received frames onto `out` as copies; how many. Fewer than `max`
+    /// means that the ring is empty and the loader will announce the next frame.
+    pub fn receive(&mut self, max: usize, out: &mut VecDeque<Vec<u8>>) -> usize {
+        let mut got = 0;
+        while got < max {
+            let Some(frame) = self.lend_rx() else { break };
+            out.push_back(frame.to_vec());
+            got += 1;
+        }
+        got
     }
 }
 

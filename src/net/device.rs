@@ -11,10 +11,16 @@
 //! ([`super::offload`]), tells smoltcp the IP MTU is 64 KiB and that it need neither compute
 //! TCP checksums nor verify TCP and UDP ones (the offload layer does what is needed), and
 //! takes received frames past their header without copying them again.
+//!
+//! A NIC with descriptor rings lends its buffers: smoltcp writes each frame for the NIC
+//! straight into a free transmit entry and reads each received frame in place in its
+//! receive entry ([`Nic::tx_lend`], [`Nic::rx_lend`]): no allocation, no zeroing and no copy
+//! per frame. Frames to ourselves are still copied into the loopback queue.
 
 use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
 
 use hermit_interface::vnet::HDR_LEN;
 use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
@@ -36,6 +42,21 @@ pub trait Nic: Send {
     fn receive_batch(&mut self, max: usize, frame: usize, out: &mut VecDeque<Vec<u8>>) -> usize {
         receive_each(self, max, frame, out)
     }
+    /// Lends `len` bytes of the NIC's next free transmit buffer (a descriptor ring's entry)
+    /// for a frame to be written in place and sent with [`Nic::tx_publish`]; `None` (the
+    /// default) if the NIC has none free: the frame is copied through [`Nic::send_batch`].
+    fn tx_lend(&mut self, _len: usize) -> Option<&mut [u8]> {
+        None
+    }
+    /// Sends the first `len` bytes of the buffer the last [`Nic::tx_lend`] lent.
+    fn tx_publish(&mut self, _len: usize) {}
+    /// The end of a poll's sending: the NIC tells its host about what was published.
+    fn tx_done(&mut self) {}
+    /// The next received frame in place, for a NIC that receives without host calls
+    /// ([`Nic::rx_cheap`], which then receives only through this); `None` when none waits.
+    fn rx_lend(&mut self) -> Option<Lent> {
+        None
+    }
     /// The largest Ethernet payload the NIC carries.
     fn mtu(&self) -> usize {
         NIC_MTU
@@ -49,6 +70,44 @@ pub trait Nic: Send {
     /// (`hermit_interface::vnet`) in its first [`HDR_LEN`] bytes: offloads are on.
     fn vnet(&self) -> bool {
         false
+    }
+}
+
+/// A received frame lent in place by the NIC (a descriptor ring's entry, [`Nic::rx_lend`]):
+/// the entry goes back to the NIC when the loan is dropped.
+pub struct Lent {
+    frame: &'static mut [u8],
+    /// The NIC's consumer word and the value that gives the entry back.
+    release: Option<(&'static AtomicU32, u32)>,
+}
+
+impl Lent {
+    /// A loan of `frame`, given back by storing `release`'s value into its word (release
+    /// ordering) when dropped. The lender guarantees that nothing else touches `frame` until
+    /// then.
+    pub fn new(frame: &'static mut [u8], release: Option<(&'static AtomicU32, u32)>) -> Self {
+        Self { frame, release }
+    }
+}
+
+impl core::ops::Deref for Lent {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.frame
+    }
+}
+
+impl core::ops::DerefMut for Lent {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        self.frame
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        if let Some((word, value)) = self.release {
+            word.store(value, Ordering::Release);
+        }
     }
 }
 
@@ -151,6 +210,7 @@ impl Device {
             if !self.tx.is_empty() {
                 nic.send_batch(&self.tx);
             }
+            nic.tx_done();
         }
         self.tx.clear();
     }
@@ -173,9 +233,7 @@ impl Device {
     }
 
     fn push_loopback(&mut self, frame: Vec<u8>, start: usize) {
-        if self.queue.len() < LOOPBACK_QUEUE {
-            self.queue.push_back((frame, start));
-        }
+        push_loopback(&mut self.queue, frame, start);
     }
 
     /// Queues a frame of our own (an ARP reply) for the NIC, with room for its header.
@@ -188,6 +246,53 @@ impl Device {
             }
         }
         self.tx.push(buf);
+    }
+
+    /// The next frame from the NIC that passes [`Device::accept`]: in place with a NIC that
+    /// lends its frames ([`Nic::rx_cheap`]), else copied out in batches.
+    fn receive_nic(&mut self) -> Option<RxToken> {
+        let start = self.headroom();
+        loop {
+            let nic = self.nic.as_mut()?;
+            if nic.rx_cheap() {
+                let mut frame = nic.rx_lend()?;
+                self.nic_rx += 1;
+                if self.accept(&mut frame) {
+                    return Some(RxToken::Lent(frame, start));
+                }
+                continue;
+            }
+            if self.rx.is_empty() {
+                if !self.nic_due {
+                    return None;
+                }
+                let frame = nic_frame(nic.mtu());
+                if nic.receive_batch(RX_BATCH, frame, &mut self.rx) < RX_BATCH {
+                    self.nic_due = false;
+                }
+            }
+            let mut frame = self.rx.pop_front()?;
+            self.nic_rx += 1;
+            if self.accept(&mut frame) {
+                return Some(RxToken::Owned(frame, start));
+            }
+        }
+    }
+
+    /// Checks a frame from the NIC (with its header, if any) before smoltcp sees it: the
+    /// offloads' checks and rewrites, and our answer to an ARP probe for our address; false
+    /// if it is to be dropped.
+    fn accept(&mut self, frame: &mut [u8]) -> bool {
+        if let Some(offload) = self.offload.as_mut() {
+            if !offload.received(frame) {
+                return false;
+            }
+        }
+        let start = self.headroom();
+        if let Some(reply) = self.ipv4.and_then(|ip| super::arp::probe_reply(&frame[start..], self.mac.0, ip)) {
+            self.push_nic(&reply);
+        }
+        true
     }
 
     /// Takes a frame smoltcp wrote into `buf` from `start` on (before it: room for the
@@ -214,6 +319,37 @@ impl Device {
             }
         }
     }
+}
+
+/// Appends a loopback frame (from `start` on) to `queue`, unless it is full (as a full NIC
+/// would drop it).
+fn push_loopback(queue: &mut VecDeque<(Vec<u8>, usize)>, frame: Vec<u8>, start: usize) {
+    if queue.len() < LOOPBACK_QUEUE {
+        queue.push_back((frame, start));
+    }
+}
+
+/// Routes a frame smoltcp wrote into a buffer the NIC lent, from `start` on (before it:
+/// room for the header): frames to ourselves are copied into the loopback queue, broadcast
+/// and multicast ones too; true if it is to be published to the NIC (with its header filled
+/// in by the offloads, if on).
+fn route_lent(
+    buf: &mut [u8],
+    start: usize,
+    mac: EthernetAddress,
+    queue: &mut VecDeque<(Vec<u8>, usize)>,
+    offload: Option<&mut super::offload::Offload>,
+) -> bool {
+    let frame = &mut buf[start..];
+    let Some(dst) = frame.get(..6).map(EthernetAddress::from_bytes) else { return false };
+    if loopback_solicit(frame, mac) || dst == mac {
+        push_loopback(queue, frame.to_vec(), 0);
+        return false;
+    }
+    if !dst.is_unicast() {
+        push_loopback(queue, frame.to_vec(), 0);
+    }
+    offload.is_none_or(|offload| offload.transmit(buf))
 }
 
 /// The IPv6 loopback address ::1.
@@ -257,12 +393,21 @@ fn adjust_checksum(checksum: u16, old: &[u8], new: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-/// A received frame, from its offset on (past its virtio-net header).
-pub struct RxToken(Vec<u8>, usize);
+/// A received frame, from its offset on (past its virtio-net header): a copy, or lent in
+/// place by the NIC (given back once smoltcp has taken it).
+pub enum RxToken {
+    /// A frame of the loopback queue (or one the NIC copied out).
+    Owned(Vec<u8>, usize),
+    /// A frame in the NIC's receive ring.
+    Lent(Lent, usize),
+}
 
 impl phy::RxToken for RxToken {
     fn consume<R, F: FnOnce(&[u8]) -> R>(self, f: F) -> R {
-        f(&self.0[self.1..])
+        match self {
+            Self::Owned(frame, start) => f(&frame[start..]),
+            Self::Lent(frame, start) => f(&frame[start..]),
+        }
     }
 }
 
@@ -270,11 +415,26 @@ impl phy::RxToken for RxToken {
 pub struct TxToken<'a>(&'a mut Device);
 
 impl phy::TxToken for TxToken<'_> {
+    /// Writes the frame into a transmit buffer the NIC lends, when it has one free (and no
+    /// copied frame waits before it): no allocation, no zeroing, no copy; else into a fresh
+    /// frame sent at the next flush.
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        let start = self.0.headroom();
+        let dev = self.0;
+        let start = dev.headroom();
+        if dev.tx.is_empty() {
+            if let Some(nic) = dev.nic.as_mut() {
+                if let Some(buf) = nic.tx_lend(start + len) {
+                    let result = f(&mut buf[start..]);
+                    if route_lent(buf, start, dev.mac, &mut dev.queue, dev.offload.as_mut()) {
+                        nic.tx_publish(start + len);
+                    }
+                    return result;
+                }
+            }
+        }
         let mut frame = vec![0; start + len];
         let result = f(&mut frame[start..]);
-        self.0.transmit_frame(frame, start);
+        dev.transmit_frame(frame, start);
         result
     }
 }
@@ -301,34 +461,11 @@ impl phy::Device for Device {
     }
 
     fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken, TxToken<'_>)> {
-        let (frame, start) = match self.queue.pop_front() {
-            Some(frame) => frame,
-            None => loop {
-                if self.rx.is_empty() {
-                    let nic = self.nic.as_mut()?;
-                    if !self.nic_due && !nic.rx_cheap() {
-                        return None;
-                    }
-                    let frame = nic_frame(nic.mtu());
-                    if nic.receive_batch(RX_BATCH, frame, &mut self.rx) < RX_BATCH {
-                        self.nic_due = false;
-                    }
-                }
-                let mut frame = self.rx.pop_front()?;
-                let start = self.headroom();
-                self.nic_rx += 1;
-                if let Some(offload) = self.offload.as_mut() {
-                    if !offload.received(&mut frame) {
-                        continue;
-                    }
-                }
-                if let Some(reply) = self.ipv4.and_then(|ip| super::arp::probe_reply(&frame[start..], self.mac.0, ip)) {
-                    self.push_nic(&reply);
-                }
-                break (frame, start);
-            },
+        let token = match self.queue.pop_front() {
+            Some((frame, start)) => RxToken::Owned(frame, start),
+            None => self.receive_nic()?,
         };
-        Some((RxToken(frame, start), TxToken(self)))
+        Some((token, TxToken(self)))
     }
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
@@ -341,6 +478,7 @@ mod tests {
     use super::*;
     use alloc::boxed::Box;
     use alloc::sync::Arc;
+    use hermit_interface::vnet::{self, VnetHdr};
     use smoltcp::phy::{Device as _, RxToken as _, TxToken as _};
     use std::sync::Mutex;
 
@@ -549,6 +687,95 @@ mod tests {
         assert_eq!(receive(&mut dev).unwrap(), frame(MAC, 4));
         // In from the NIC: the frame past its header.
         assert_eq!(receive(&mut dev).unwrap(), frame(MAC, 7));
+        assert!(receive(&mut dev).is_none());
+    }
+
+    /// A NIC that lends its buffers as the descriptor rings do: one transmit buffer, received
+    /// frames lent one at a time, each loan counted as given back in `released`.
+    struct LendingNic {
+        sent: Arc<Mutex<Vec<Vec<u8>>>>,
+        incoming: Vec<Vec<u8>>,
+        tx: Vec<u8>,
+        lent: u32,
+        released: &'static AtomicU32,
+        vnet: bool,
+    }
+
+    impl Nic for LendingNic {
+        fn send(&mut self, _frame: &[u8]) -> bool {
+            panic!("a lending NIC's frames are written in place");
+        }
+        fn receive(&mut self, _buf: &mut [u8]) -> Option<usize> {
+            panic!("a lending NIC's frames are lent");
+        }
+        fn tx_lend(&mut self, len: usize) -> Option<&mut [u8]> {
+            self.tx.get_mut(..len)
+        }
+        fn tx_publish(&mut self, len: usize) {
+            self.sent.lock().unwrap().push(self.tx[..len].to_vec());
+        }
+        fn rx_cheap(&self) -> bool {
+            true
+        }
+        fn rx_lend(&mut self) -> Option<Lent> {
+            let frame = self.incoming.pop()?;
+            self.lent += 1;
+            Some(Lent::new(Box::leak(frame.into_boxed_slice()), Some((self.released, self.lent))))
+        }
+        fn vnet(&self) -> bool {
+            self.vnet
+        }
+    }
+
+    /// Frames a test NIC sent.
+    type Sent = Arc<Mutex<Vec<Vec<u8>>>>;
+
+    fn lending(vnet: bool, incoming: Vec<Vec<u8>>) -> (Device, Sent, &'static AtomicU32) {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let released = Box::leak(Box::new(AtomicU32::new(0)));
+        let nic = LendingNic { sent: sent.clone(), incoming, tx: vec![0xee; 4096], lent: 0, released, vnet };
+        (Device::new(EthernetAddress(MAC), Some(Box::new(nic))), sent, released)
+    }
+
+    #[test]
+    fn lent_buffers_carry_frames_in_place() {
+        let (mut dev, sent, released) = lending(false, vec![frame(MAC, 8), frame(MAC, 7)]);
+        send(&mut dev, &frame([0x52, 0x54, 0, 9, 9, 9], 1)); // published at once
+        send(&mut dev, &frame(MAC, 2)); // to ourselves: copied to the loopback queue, not published
+        send(&mut dev, &frame([0xff; 6], 3)); // broadcast: both
+        let tags: Vec<u8> = sent.lock().unwrap().iter().map(|f| f[20]).collect();
+        assert_eq!(tags, [1, 3]);
+        assert_eq!(sent.lock().unwrap()[0], frame([0x52, 0x54, 0, 9, 9, 9], 1));
+        assert_eq!(receive(&mut dev).unwrap()[20], 2);
+        assert_eq!(receive(&mut dev).unwrap()[20], 3);
+        // Received frames are given back once taken, in order.
+        assert_eq!(released.load(Ordering::Relaxed), 0);
+        assert_eq!(receive(&mut dev).unwrap()[20], 7);
+        assert_eq!(released.load(Ordering::Relaxed), 1);
+        let (rx, _) = dev.receive(Instant::ZERO).unwrap();
+        assert_eq!(released.load(Ordering::Relaxed), 1, "not before smoltcp took it");
+        drop(rx);
+        assert_eq!(released.load(Ordering::Relaxed), 2, "a token dropped unconsumed gives it back too");
+        assert!(receive(&mut dev).is_none());
+        assert_eq!(dev.take_nic_rx(), 2);
+    }
+
+    #[test]
+    fn lent_buffers_with_offloads() {
+        let mut good = [0u8; HDR_LEN].to_vec();
+        good.extend(frame(MAC, 7));
+        // A partial checksum at an offset past the frame: dropped, and given back.
+        let bad = VnetHdr { flags: vnet::F_NEEDS_CSUM, csum_start: 200, csum_offset: 6, ..VnetHdr::default() };
+        let mut bad = bad.to_bytes().to_vec();
+        bad.extend(frame(MAC, 6));
+        let (mut dev, sent, released) = lending(true, vec![good, bad]);
+        send(&mut dev, &frame([0x52, 0x54, 0, 9, 9, 9], 3));
+        let out = sent.lock().unwrap().clone();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0][..HDR_LEN], [0; HDR_LEN], "the header is written over the buffer's old bytes");
+        assert_eq!(out[0][HDR_LEN..], frame([0x52, 0x54, 0, 9, 9, 9], 3)[..]);
+        assert_eq!(receive(&mut dev).unwrap(), frame(MAC, 7));
+        assert_eq!(released.load(Ordering::Relaxed), 2);
         assert!(receive(&mut dev).is_none());
     }
 
