@@ -8,8 +8,11 @@
 //! kept here whole and handed to the next `listen`, `accept` or `connect` that asks for
 //! the same buffer sizes: no allocation, and the old bytes are not zeroed (smoltcp reads
 //! only what it wrote; the data of an earlier connection of the same program stays in the
-//! program's memory, as it did before in freed memory). At most [`POOL_BYTES`] of buffers
-//! wait here; a socket beyond that is dropped and its memory given back.
+//! program's memory, as it did before in freed memory; smoltcp also keeps the old
+//! connection's duplicate-ACK and SACK bookkeeping, which only a new connection's first
+//! segments could meet, by sequence-number coincidence, as one duplicate ACK of three). At
+//! most [`POOL_BYTES`] of buffers wait here; a socket beyond that is dropped and its memory
+//! given back.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -109,6 +112,16 @@ mod tests {
         // smoltcp takes a socket that ended for a new listen.
         again.listen(81).unwrap();
         assert_eq!(again.state(), tcp::State::Listen);
+    }
+
+    #[test]
+    fn the_default_pool_keeps_four_connections_with_the_taps_buffers() {
+        let mut pool = Pool::new(POOL_BYTES);
+        let sockets: Vec<_> = (0..5).map(|_| pool.take(1 << 20, 1 << 20)).collect();
+        for socket in sockets {
+            pool.give(socket);
+        }
+        assert_eq!((pool.len(), pool.bytes()), (4, 8 << 20));
     }
 
     #[test]
