@@ -25,6 +25,10 @@ mod fmt;
 mod mm;
 mod time;
 
+/// When TCP connections delay their ACKs, tested on the host.
+#[cfg(test)]
+#[path = "net/ack.rs"]
+mod ack;
 /// CPU affinity masks and their C form, tested on the host.
 #[cfg(test)]
 #[path = "scheduler/affinity.rs"]
@@ -87,6 +91,10 @@ mod offload;
 #[cfg(test)]
 #[path = "scheduler/placement.rs"]
 mod placement;
+/// The pool of ended TCP sockets, tested on the host.
+#[cfg(test)]
+#[path = "net/pool.rs"]
+mod pool;
 /// The scheduler's ready queue (with work stealing's pick), tested on the host.
 #[cfg(test)]
 #[path = "scheduler/runqueue.rs"]

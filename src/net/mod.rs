@@ -11,18 +11,20 @@
 //! `hcgateway` (DHCPv4 when `hcip` is 0.0.0.0) and the IPv6 link-local address from the MAC.
 #![forbid(unsafe_code)]
 
+pub mod ack;
 pub mod addr;
 pub mod arp;
 pub mod device;
 pub mod dns;
 pub mod offload;
 pub mod poll;
+pub mod pool;
 pub mod socket;
 
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{dhcpv4, dns as smoldns};
@@ -84,6 +86,8 @@ pub struct Stack {
     pub closing: Vec<SocketHandle>,
     /// Uptime (ns) when the NIC was last asked for frames.
     nic_asked_ns: u64,
+    /// Ended TCP sockets whose buffers new ones reuse.
+    pub pool: pool::Pool,
 }
 
 static STACK: SpinLock<Option<Stack>> = SpinLock::new(None);
@@ -175,6 +179,7 @@ impl Stack {
             ports: Vec::new(),
             closing: Vec::new(),
             nic_asked_ns: 0,
+            pool: pool::Pool::new(pool::POOL_BYTES),
         }
     }
 
@@ -207,13 +212,17 @@ impl Stack {
         changed
     }
 
+    /// Frees the closed TCP sockets that ended (`Closed`, or `TIME_WAIT`: no 2 MSL wait),
+    /// into the pool.
     fn reap(&mut self) {
-        let sockets = &mut self.sockets;
+        let (sockets, pool) = (&mut self.sockets, &mut self.pool);
         self.closing.retain(|&handle| {
             let state = sockets.get::<smoltcp::socket::tcp::Socket>(handle).state();
             let done = matches!(state, smoltcp::socket::tcp::State::Closed | smoltcp::socket::tcp::State::TimeWait);
             if done {
-                sockets.remove(handle);
+                if let smoltcp::socket::Socket::Tcp(socket) = sockets.remove(handle) {
+                    pool.give(socket);
+                }
             }
             !done
         });
@@ -294,11 +303,46 @@ pub fn with_stack<R>(f: impl FnOnce(&mut Stack) -> R) -> (R, Option<Duration>) {
     let result = f(stack);
     changed |= stack.poll();
     let delay = stack.delay();
+    set_timer_due(delay);
     drop(guard);
     if changed {
         notify();
     }
     (result, delay)
+}
+
+/// TSC time of smoltcp's next timer when it is near ([`TIMER_NEAR`]: a delayed ACK), else
+/// 0: an idle core polls the stack then ([`idle_poll`], and a halting core's timer), so that
+/// a delayed ACK leaves although no socket call of the program is under way.
+static TIMER_DUE: AtomicU64 = AtomicU64::new(0);
+
+/// Timers at most this far ahead are served by idle cores ([`TIMER_DUE`]); later ones
+/// (retransmissions, keep-alive) by the blocked calls that wait for them, as before.
+const TIMER_NEAR: Duration = Duration::from_millis(2);
+
+/// The shortest wait [`TIMER_DUE`] asks for: a timer smoltcp reports due at once (a frame
+/// it could not send) does not make idle cores poll without pause.
+const TIMER_MIN_NS: u64 = 20_000;
+
+/// Records when smoltcp's next timer is due, if it is near (under the stack's lock).
+fn set_timer_due(delay: Option<Duration>) {
+    let due = match delay {
+        Some(d) if d <= TIMER_NEAR => {
+            let ns = (d.total_micros() * 1000).max(TIMER_MIN_NS);
+            crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(ns)
+        }
+        _ => 0,
+    };
+    TIMER_DUE.store(due, Ordering::Relaxed);
+}
+
+/// When an idle core must poll the stack for a near timer (a delayed ACK): a TSC time, or
+/// `u64::MAX` for none. The scheduler wakes a halting core then.
+pub fn timer_due() -> u64 {
+    match TIMER_DUE.load(Ordering::Relaxed) {
+        0 => u64::MAX,
+        due => due,
+    }
 }
 
 /// How long the end of the program waits for TCP data still on its way.
@@ -311,6 +355,16 @@ const EXIT_DRAIN_NS: u64 = 2_000_000_000;
 pub fn drain_before_exit() {
     if STACK.lock().is_none() {
         return;
+    }
+    if let Some(stack) = STACK.lock().as_ref() {
+        let pool = &stack.pool;
+        log::info!(
+            "net: TCP sockets: {} made, {} reused; {} ({} KiB of buffers) left in the pool",
+            pool.made,
+            pool.reused,
+            pool.len(),
+            pool.bytes() >> 10
+        );
     }
     if let Some(stats) = STACK.lock().as_ref().and_then(|stack| stack.device.offload_stats()) {
         log::info!(
@@ -396,6 +450,10 @@ pub fn idle_begin() -> bool {
 pub fn idle_poll() {
     check_interrupt();
     crate::drivers::net_ring::tx_watchdog();
+    let due = TIMER_DUE.load(Ordering::Relaxed);
+    if due != 0 && crate::arch::rdtsc() >= due && TIMER_DUE.swap(0, Ordering::Relaxed) != 0 {
+        let _ = with_stack(|_| ());
+    }
 }
 
 /// The spinning core stops polling (it halts or runs a task); wakes the waiters if frames

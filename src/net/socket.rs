@@ -20,6 +20,7 @@ use smoltcp::socket::{tcp, udp};
 use smoltcp::time::Duration;
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 
+use super::ack::{Ack, ACK_DELAY};
 use super::{with_stack, Stack, EVENTS};
 use crate::errno::{
     Errno, Result, EADDRINUSE, EAFNOSUPPORT, EAGAIN, EALREADY, ECONNREFUSED, ECONNRESET, EDESTADDRREQ, EINPROGRESS,
@@ -100,6 +101,8 @@ struct Inner {
     /// The connection failed or was reset, and `error` got that once.
     failed: bool,
     options: Options,
+    /// How the connection acknowledges what it receives.
+    ack: Ack,
 }
 
 /// A socket; the descriptor table holds it, the last reference closes it.
@@ -126,15 +129,19 @@ pub struct Readiness {
     pub error: bool,
 }
 
-fn tcp_socket(options: &Options) -> tcp::Socket<'static> {
-    let mut socket = tcp::Socket::new(
-        tcp::SocketBuffer::new(vec![0; options.rcvbuf]),
-        tcp::SocketBuffer::new(vec![0; options.sndbuf]),
-    );
-    // Delayed ACKs stall a loopback sender that waits for window space; ACK at once.
-    socket.set_ack_delay(None);
+/// A closed TCP socket with the buffers and options of `options`, from the stack's pool
+/// of ended sockets when one of those sizes waits. `listener`: it will listen, and delays
+/// its ACKs from the start ([`Ack`]: what a client sends before `accept`, its FIN among
+/// it, is acknowledged with the answer); a connecting socket acknowledges the handshake at
+/// once and delays once established.
+fn tcp_socket(stack: &mut Stack, options: &Options, listener: bool) -> tcp::Socket<'static> {
+    let mut socket = stack.pool.take(options.rcvbuf, options.sndbuf);
+    socket.set_ack_delay(listener.then_some(ACK_DELAY));
     socket.set_nagle_enabled(!options.nodelay);
     socket.set_keep_alive(options.keepalive.then(|| Duration::from_secs(75)));
+    // A reused socket had the close's timeout.
+    socket.set_timeout(None);
+    socket.set_hop_limit(None);
     socket
 }
 
@@ -197,6 +204,7 @@ impl Socket {
             shut_wr: false,
             failed: false,
             options,
+            ack: Ack::default(),
         };
         Self { kind, v6, nonblocking: AtomicBool::new(false), inner: SpinLock::new(inner) }
     }
@@ -308,7 +316,7 @@ impl Socket {
             let endpoint = inner.local.unwrap_or_default();
             let mut listeners = Vec::with_capacity(count);
             for _ in 0..count {
-                let mut socket = tcp_socket(&inner.options);
+                let mut socket = tcp_socket(stack, &inner.options, true);
                 socket.listen(endpoint).map_err(|_| EINVAL)?;
                 listeners.push(stack.sockets.add(socket));
             }
@@ -331,7 +339,7 @@ impl Socket {
                 !matches!(s.state(), tcp::State::Listen | tcp::State::SynReceived)
             })?;
             let handle = listeners[ready];
-            let mut fresh = tcp_socket(&options);
+            let mut fresh = tcp_socket(stack, &options, true);
             if fresh.listen(*endpoint).is_ok() {
                 listeners[ready] = stack.sockets.add(fresh);
             } else {
@@ -347,6 +355,9 @@ impl Socket {
                 let mut c = conn.inner.lock();
                 c.tcp = Tcp::Conn { handle, established: true };
                 c.options = options;
+                if let Some(delay) = c.ack.established() {
+                    stack.sockets.get_mut::<tcp::Socket>(handle).set_ack_delay(Some(delay));
+                }
             }
             Some(Ok((conn, peer)))
         })
@@ -377,7 +388,7 @@ impl Socket {
             }
             self.ensure_bound(stack, &mut inner);
             let local = inner.local.unwrap_or_default();
-            let mut socket = tcp_socket(&inner.options);
+            let mut socket = tcp_socket(stack, &inner.options, false);
             let mut remote = remote;
             if remote.addr.is_unspecified() {
                 remote.addr = if self.v6 {
@@ -462,7 +473,13 @@ impl Socket {
                     _ => Some(Err(EPIPE)),
                 };
             }
-            done += socket.send_slice(&data[done..]).unwrap_or(0);
+            let sent = socket.send_slice(&data[done..]).unwrap_or(0);
+            if sent > 0 {
+                if let Some(delay) = inner.ack.sent() {
+                    socket.set_ack_delay(delay);
+                }
+            }
+            done += sent;
             (done == data.len()).then_some(Ok(done))
         });
         match result {
@@ -514,7 +531,14 @@ impl Socket {
                     _ if socket.may_recv() => None,
                     _ => Some(Ok((0, None))),
                 },
-                Ok(n) => Some(Ok((n, None))),
+                Ok(n) => {
+                    if n > 0 && !peek {
+                        if let Some(delay) = inner.ack.received() {
+                            socket.set_ack_delay(delay);
+                        }
+                    }
+                    Some(Ok((n, None)))
+                }
                 Err(tcp::RecvError::Finished) => Some(Ok((0, None))),
                 Err(tcp::RecvError::InvalidState) => match socket.state() {
                     tcp::State::SynSent => None,
@@ -634,7 +658,12 @@ fn refresh_error(stack: &mut Stack, inner: &mut Inner) {
                 inner.failed = true;
                 inner.error = Some(ECONNREFUSED);
             }
-            _ => *established = true,
+            _ => {
+                *established = true;
+                if let Some(delay) = inner.ack.established() {
+                    socket.set_ack_delay(Some(delay));
+                }
+            }
         }
     } else if socket.state() == tcp::State::Closed
         && matches!(socket.recv_slice(&mut []), Err(tcp::RecvError::InvalidState))

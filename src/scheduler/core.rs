@@ -572,7 +572,9 @@ impl CoreSched {
         self.state.store(HALTED, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         if !self.has_ready() {
-            if let Some(deadline) = self.next_deadline() {
+            // A near network timer (a delayed ACK) wakes the core too: it polls the stack.
+            let net = Some(crate::net::timer_due()).filter(|&due| due != u64::MAX);
+            if let Some(deadline) = self.next_deadline().into_iter().chain(net).min() {
                 apic::set_deadline(deadline);
                 self.deadline.store(deadline, Ordering::Relaxed);
             }

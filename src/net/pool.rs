@@ -1,0 +1,149 @@
+//! A bounded pool of ended TCP sockets, whose buffers new connections and listeners reuse.
+//!
+//! A smoltcp TCP socket owns its receive and send buffers for its whole life (there is no
+//! way to hand it others), and with the tap's offloads they are 1 MiB each: allocating and
+//! zeroing 2 MiB for every accepted connection's fresh listener cost about a quarter of
+//! the connection rate. smoltcp resets a socket that is `Closed` or in `TIME_WAIT` when it
+//! listens or connects again (its own examples reuse sockets so), so a socket that ended is
+//! kept here whole and handed to the next `listen`, `accept` or `connect` that asks for
+//! the same buffer sizes: no allocation, and the old bytes are not zeroed (smoltcp reads
+//! only what it wrote; the data of an earlier connection of the same program stays in the
+//! program's memory, as it did before in freed memory; smoltcp also keeps the old
+//! connection's duplicate-ACK and SACK bookkeeping, which only a new connection's first
+//! segments could meet, by sequence-number coincidence, as one duplicate ACK of three). At
+//! most [`POOL_BYTES`] of buffers wait here; a socket beyond that is dropped and its memory
+//! given back.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use smoltcp::socket::tcp;
+
+/// The most buffer bytes ended sockets keep in the pool: four connections with the tap's
+/// 1 MiB buffers, sixteen with 256 KiB ones.
+pub const POOL_BYTES: usize = 8 << 20;
+
+/// Ended TCP sockets that wait to be reused.
+pub struct Pool {
+    idle: Vec<tcp::Socket<'static>>,
+    bytes: usize,
+    limit: usize,
+    /// Sockets taken from the pool, and made new (for tests and `HERMIT_VERBOSE`).
+    pub reused: u64,
+    /// Sockets allocated because none of the size waited.
+    pub made: u64,
+}
+
+/// The buffer bytes of `socket`.
+fn size(socket: &tcp::Socket<'_>) -> usize {
+    socket.recv_capacity() + socket.send_capacity()
+}
+
+impl Pool {
+    /// An empty pool that keeps at most `limit` buffer bytes.
+    pub const fn new(limit: usize) -> Self {
+        Self { idle: Vec::new(), bytes: 0, limit, reused: 0, made: 0 }
+    }
+
+    /// A closed socket with a receive buffer of `rx` and a send buffer of `tx` bytes: one
+    /// that ended, if one of those sizes waits, else a new one (zeroed buffers). Its
+    /// connection state is reset by the `listen` or `connect` that follows; its options are
+    /// the caller's to set (an ended socket keeps those it had).
+    pub fn take(&mut self, rx: usize, tx: usize) -> tcp::Socket<'static> {
+        if let Some(i) = self.idle.iter().rposition(|s| s.recv_capacity() == rx && s.send_capacity() == tx) {
+            let socket = self.idle.swap_remove(i);
+            self.bytes -= rx + tx;
+            self.reused += 1;
+            return socket;
+        }
+        self.made += 1;
+        tcp::Socket::new(tcp::SocketBuffer::new(vec![0; rx]), tcp::SocketBuffer::new(vec![0; tx]))
+    }
+
+    /// Takes back a socket that ended (`Closed` or `TIME_WAIT`; anything else, and a socket
+    /// beyond the pool's limit, is dropped). A `Closed` socket must have sent its reset, if
+    /// it had one to send (smoltcp forgets the peer once it did).
+    pub fn give(&mut self, socket: tcp::Socket<'static>) {
+        let ended = !socket.is_open();
+        let bytes = size(&socket);
+        if ended && self.bytes + bytes <= self.limit {
+            self.bytes += bytes;
+            self.idle.push(socket);
+        }
+    }
+
+    /// Buffer bytes waiting in the pool.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Sockets waiting in the pool.
+    pub fn len(&self) -> usize {
+        self.idle.len()
+    }
+
+    /// Whether no socket waits.
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.idle.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ended_socket_is_reused_for_the_same_sizes_only() {
+        let mut pool = Pool::new(1 << 20);
+        let mut socket = pool.take(1000, 2000);
+        assert_eq!((pool.made, pool.reused), (1, 0));
+        socket.listen(80).unwrap();
+        socket.abort();
+        pool.give(socket);
+        assert_eq!((pool.len(), pool.bytes()), (1, 3000));
+        // Other sizes: a new socket, the ended one stays.
+        let other = pool.take(2000, 1000);
+        assert_eq!((other.recv_capacity(), other.send_capacity()), (2000, 1000));
+        assert_eq!((pool.made, pool.reused, pool.len()), (2, 0, 1));
+        let mut again = pool.take(1000, 2000);
+        assert_eq!((pool.made, pool.reused, pool.len(), pool.bytes()), (2, 1, 0, 0));
+        assert_eq!((again.recv_capacity(), again.send_capacity()), (1000, 2000));
+        // smoltcp takes a socket that ended for a new listen.
+        again.listen(81).unwrap();
+        assert_eq!(again.state(), tcp::State::Listen);
+    }
+
+    #[test]
+    fn the_default_pool_keeps_four_connections_with_the_taps_buffers() {
+        let mut pool = Pool::new(POOL_BYTES);
+        let sockets: Vec<_> = (0..5).map(|_| pool.take(1 << 20, 1 << 20)).collect();
+        for socket in sockets {
+            pool.give(socket);
+        }
+        assert_eq!((pool.len(), pool.bytes()), (4, 8 << 20));
+    }
+
+    #[test]
+    fn open_sockets_and_sockets_beyond_the_limit_are_dropped() {
+        let mut pool = Pool::new(5000);
+        let mut open = pool.take(1000, 1000);
+        open.listen(80).unwrap();
+        pool.give(open);
+        assert!(pool.is_empty(), "a listening socket is not taken");
+        for _ in 0..3 {
+            let socket = pool.take(1000, 1000);
+            pool.give(socket);
+            let socket = pool.take(1000, 1000);
+            let second = pool.take(1000, 1000);
+            pool.give(socket);
+            pool.give(second);
+        }
+        assert_eq!((pool.len(), pool.bytes()), (2, 4000));
+        let (a, b, c) = (pool.take(1000, 1000), pool.take(1000, 1000), pool.take(1000, 1000));
+        pool.give(a);
+        pool.give(b);
+        pool.give(c);
+        assert_eq!((pool.len(), pool.bytes()), (2, 4000), "the third is beyond 5000 bytes");
+    }
+}
