@@ -261,8 +261,8 @@ pub struct Backing {
     /// Nanoseconds spent faulting chunks in, on request and ahead.
     requested_ns: AtomicU64,
     ahead_ns: AtomicU64,
-    /// Times the thread changed its host CPUs to keep off busy vCPUs, and times it waited
-    /// because they left it none.
+    /// Chunks the thread faulted in on host CPUs it restricted itself to (away from busy
+    /// vCPUs), and times it waited because they left it none.
     moves: AtomicU64,
     kept_off: AtomicU64,
 }
@@ -388,7 +388,7 @@ impl Backing {
         let mib = |chunks: &AtomicU64| (chunks.load(Ordering::Relaxed) * CHUNK) >> 20;
         let ms = |ns: &AtomicU64| ns.load(Ordering::Relaxed) as f64 * 1e-6;
         format!(
-            "populated {} MiB at the kernel's request ({} requests), {} MiB ahead of it; faulting in took {:.1} ms on request, {:.1} ms ahead (wall time); the thread changed host CPUs {} times and waited {} times to keep off busy vCPUs",
+            "populated {} MiB at the kernel's request ({} requests), {} MiB ahead of it; faulting in took {:.1} ms on request, {:.1} ms ahead (wall time); {} chunks on host CPUs it chose away from busy vCPUs, {} waits for one",
             mib(&self.requested),
             self.requests.load(Ordering::Relaxed),
             mib(&self.ahead),
