@@ -5,11 +5,13 @@
 //! later) current: it rewrites it before a thread returns to user mode *or enters a guest*
 //! after it was moved (`TIF_NOTIFY_RESUME` is part of the work KVM does before each guest
 //! entry). Each vCPU thread publishes the address of its area once ([`register`]); any other
-//! thread of the proxy then reads the CPU with one load ([`cpu_of`]). Without rseq
-//! (`__rseq_size` 0, e.g. `GLIBC_TUNABLES=glibc.pthread.rseq=0`) nothing is known, and callers
-//! fall back to what they did before.
+//! thread of the proxy then reads the CPU with one load ([`cpu_of`]). Without rseq (glibc
+//! 2.34, which the proxy still supports and which lacks `__rseq_offset`, so it is looked up
+//! at run time; or `__rseq_size` 0, e.g. `GLIBC_TUNABLES=glibc.pthread.rseq=0`) nothing is
+//! known, and callers fall back to what they did before.
 
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 /// vCPUs whose thread is tracked: the width of the kernel's `busy_mask`.
 pub const TRACKED: usize = 64;
@@ -20,21 +22,31 @@ static AREAS: [AtomicUsize; TRACKED] = [const { AtomicUsize::new(0) }; TRACKED];
 /// Offset of `cpu_id` in `struct rseq` (after `cpu_id_start`).
 const CPU_ID: usize = 4;
 
-extern "C" {
-    /// glibc (2.35+): offset of the thread's rseq area from the thread pointer.
-    static __rseq_offset: isize;
-    /// glibc (2.35+): size of the registered rseq area, 0 when glibc did not register one.
-    static __rseq_size: u32;
+/// Offset of each thread's rseq area from its thread pointer, if glibc registers areas big
+/// enough to hold `cpu_id`: its `__rseq_offset` and `__rseq_size` (glibc 2.35 and later).
+fn rseq_offset() -> Option<isize> {
+    static OFFSET: OnceLock<Option<isize>> = OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name only looks a symbol up
+        // among the loaded objects.
+        let offset = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__rseq_offset".as_ptr()) };
+        // SAFETY: as above.
+        let size = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"__rseq_size".as_ptr()) };
+        if offset.is_null() || size.is_null() {
+            return None;
+        }
+        // SAFETY: glibc defines `__rseq_size` as a `const unsigned int` set before `main`.
+        let size = unsafe { *size.cast::<u32>() };
+        // SAFETY: and `__rseq_offset` as a `const ptrdiff_t`, likewise.
+        let offset = unsafe { *offset.cast::<isize>() };
+        (size as usize >= CPU_ID + 4).then_some(offset)
+    })
 }
 
 /// In the thread of vCPU `id`: publishes where its rseq area is, if glibc registered one.
 pub fn register(id: u32) {
     let Some(slot) = AREAS.get(id as usize) else { return };
-    // SAFETY: glibc defines both as read-only after startup.
-    let (offset, size) = unsafe { (__rseq_offset, __rseq_size) };
-    if (size as usize) < CPU_ID + 4 {
-        return;
-    }
+    let Some(offset) = rseq_offset() else { return };
     let tp: usize;
     // SAFETY: on x86_64 Linux `fs:0` holds the thread pointer itself (the TLS ABI's TCB
     // self-pointer); reading it has no side effect.
@@ -87,9 +99,8 @@ mod tests {
         // vCPU slot 63 in a test thread: what `cpu_of` reads is the CPU the thread is on.
         std::thread::spawn(|| {
             register(63);
-            // SAFETY: glibc defines it as read-only after startup.
-            if unsafe { __rseq_size } == 0 {
-                return; // rseq off in this environment: nothing is published
+            if rseq_offset().is_none() {
+                return; // no rseq in this environment: nothing is published
             }
             // SAFETY: sched_getcpu has no arguments.
             let now = unsafe { libc::sched_getcpu() };
