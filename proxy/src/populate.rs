@@ -24,9 +24,12 @@
 //!
 //! The thread runs at normal priority from [`DELAY`] after the start, or from the first
 //! request that grows the heap past its first chunk (the guest allocates right after boot).
-//! While the published frontier is less than half the look-ahead beyond the break (the guest
-//! allocates now) it works without pause; otherwise it sleeps [`PACE`] times as long as each
-//! chunk took, so that it uses at most a quarter of a CPU; a request cuts the pause short.
+//! While the break rises (the guest allocates now) and the published frontier is less than
+//! half the look-ahead beyond it, it works without pause; otherwise it sleeps [`PACE`] times
+//! as long as each chunk took, so that it uses at most a quarter of a CPU; a request cuts the
+//! pause short. (Without pause whenever the frontier was near, it zeroed 128 MiB beside a
+//! program that had allocated nothing yet, during the first second of every run, and cost
+//! single-thread compute a few per cent even from another host CPU.)
 //! While the kernel reports a busy core for every host CPU the proxy may use (`busy_cores` in
 //! the header extension, [`all_busy`]) it populates nothing: it would take a CPU from a vCPU
 //! (a two-thread OpenMP run then waits at every barrier for the preempted one). A request
@@ -404,6 +407,8 @@ impl Backing {
         self.nap(DELAY);
         let (ram, layout) = (&self.ram, &self.layout);
         let mut heap_high = 0u64;
+        // The break when the previous chunk was chosen: the guest allocates while it rises.
+        let mut last_break = 0u64;
         let mut placed = self.allowed.clone();
         while !STOP.load(Ordering::Relaxed) {
             let usage = Usage {
@@ -412,6 +417,8 @@ impl Backing {
                 kernel_low: ram.kernel_low(self.entry),
             };
             let [heap, kernel] = wanted(layout, usage);
+            let allocating = usage.heap_break > last_break;
+            last_break = usage.heap_break;
             // Give back what lies above a lowered break plus the look-ahead.
             for chunk in heap.1..heap_high.min(kernel.0) {
                 if self.is_done(chunk) {
@@ -456,9 +463,9 @@ impl Backing {
             self.ahead.fetch_add(1, Ordering::Relaxed);
             self.mark(chunk, true, true);
             self.spread(&mut placed);
-            // Paced to a quarter of a CPU at most, unless the guest is about to reach the
-            // populated frontier (a request cuts the pause short).
-            if chunk >= heap.1 || (chunk - heap.0) * CHUNK >= HEAP_AHEAD / 2 {
+            // Paced to a quarter of a CPU at most, unless the guest allocates and is about to
+            // reach the populated frontier (a request cuts the pause short).
+            if !allocating || chunk >= heap.1 || (chunk - heap.0) * CHUNK >= HEAP_AHEAD / 2 {
                 self.nap(started.elapsed() * PACE);
             }
         }
