@@ -496,7 +496,7 @@ impl Backing {
     /// In the thread, after a chunk: takes the proxy's whole set of CPUs back, so that the
     /// thread, which sleeps until its next chunk, can end on any CPU when the run ends.
     /// Left pinned between chunks to one CPU that two busy host loops shared, it delayed
-    /// the end of 4 of 1,400 runs by 1.1-3.9 s (`proxy.exit-under-load`; none of 800 with
+    /// the end of 4 of 1,400 runs by 1.1-3.9 s (`proxy.exit-under-load`; none of 1,600 with
     /// the whole set back after each chunk; the mechanism is not established).
     fn spread(&self, placed: &mut Vec<u32>) {
         if *placed != self.allowed && crate::affinity::pin_thread(0, &self.allowed).is_ok() {
