@@ -354,6 +354,11 @@ impl GuestRam {
         self.load_u64(entry + offset::EXT as u64 + offset_of!(HeaderExt, busy_cores) as u64).unwrap_or(0)
     }
 
+    /// The kernel's mask of cores that are not halted (bit `i`: core `i`), 0 if unknown.
+    pub fn busy_mask(&self, entry: u64) -> u64 {
+        self.load_u64(entry + offset::EXT as u64 + offset_of!(HeaderExt, busy_mask) as u64).unwrap_or(0)
+    }
+
     /// Has the host back `[gpa, gpa + len)` with memory now: an atomic compare-exchange
     /// that leaves each 4 KiB page's first word as it is write-faults the page in (a whole huge page at its first touch)
     /// without changing what the guest may be writing there at the same moment. A page

@@ -16,6 +16,7 @@ mod fuzz;
 mod gdb;
 mod guest;
 mod host;
+mod hostcpu;
 mod hypercall;
 mod lapic;
 mod net;

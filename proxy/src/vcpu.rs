@@ -55,6 +55,7 @@ fn run_vcpu(host: &Arc<Host>, vcpu: &mut VcpuFd, id: u32) -> ! {
     if let Err(what) = crate::affinity::pin_vcpu(id) {
         host.fatal(&what)
     }
+    crate::hostcpu::register(id);
     let debugger = host.debugger.get();
     if let Some(control) = debugger {
         control.register(id as usize);

@@ -99,14 +99,17 @@ pub fn publish_task_table(addr: u64) {
     unsafe { AtomicU64::from_ptr(core::ptr::addr_of!(ext.task_table).cast_mut()) }.store(addr, Ordering::Release);
 }
 
-/// The header extension's count of cores that are not halted, which the scheduler keeps for the
-/// loader (its population thread stays off host CPUs that busy vCPUs need); `None` under
-/// loaders without the extension.
-pub fn busy_cores() -> Option<&'static AtomicU64> {
+/// The header extension's count of cores that are not halted and its mask of them, which
+/// the scheduler keeps for the loader (its population thread stays off the host CPUs that
+/// busy vCPUs use); `None` under loaders without the extension.
+pub fn busy_cores() -> Option<(&'static AtomicU64, &'static AtomicU64)> {
     let ext = header_ext()?;
     // SAFETY: as in `publish_memory`: an aligned u64 of the extension block that the kernel
     // owns for writing; the loader only reads it.
-    Some(unsafe { AtomicU64::from_ptr(core::ptr::addr_of!(ext.busy_cores).cast_mut()) })
+    let count = unsafe { AtomicU64::from_ptr(core::ptr::addr_of!(ext.busy_cores).cast_mut()) };
+    // SAFETY: as above.
+    let mask = unsafe { AtomicU64::from_ptr(core::ptr::addr_of!(ext.busy_mask).cast_mut()) };
+    Some((count, mask))
 }
 
 /// Gives the first core its argument area and records the loader's features.

@@ -91,18 +91,21 @@ pub enum Fate {
 /// Number of cores with a scheduler.
 static CORES: AtomicU32 = AtomicU32::new(0);
 
-/// Counts a core that starts (`true`) or stops occupying its host CPU, in the header
-/// extension's `busy_cores` for the loader: a core is busy unless it is halted, since a
-/// vCPU that polls in its idle loop takes its host CPU as fully as one that runs a task
-/// (and a host thread that took it from the poller would delay the next wake-up there:
-/// no IPI goes to a polling core). Only when a core halts or resumes, never per switch.
-fn count_busy(busy: bool) {
-    if let Some(count) = crate::drivers::hypercall::busy_cores() {
-        if busy {
-            count.fetch_add(1, Ordering::Relaxed);
-        } else {
-            count.fetch_sub(1, Ordering::Relaxed);
-        }
+/// Counts core `id` as starting (`true`) or stopping to occupy its host CPU, in the header
+/// extension's `busy_cores` and `busy_mask` for the loader: a core is busy unless it is
+/// halted, since a vCPU that polls in its idle loop takes its host CPU as fully as one that
+/// runs a task (and a host thread that took it from the poller would delay the next wake-up
+/// there: no IPI goes to a polling core). Only when a core halts or resumes, never per
+/// switch. Cores from 64 on are counted but have no bit.
+fn count_busy(id: u32, busy: bool) {
+    let Some((count, mask)) = crate::drivers::hypercall::busy_cores() else { return };
+    let bit = 1u64.checked_shl(id).unwrap_or(0);
+    if busy {
+        mask.fetch_or(bit, Ordering::Relaxed);
+        count.fetch_add(1, Ordering::Relaxed);
+    } else {
+        mask.fetch_and(!bit, Ordering::Relaxed);
+        count.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -130,7 +133,7 @@ pub fn init_core(id: u32) -> &'static CoreSched {
     block.sched.store(sched as *const CoreSched as u64, Ordering::Release);
     arch::set_current_task(&*sched.idle as *const Task as u64);
     CORES.fetch_max(id + 1, Ordering::AcqRel);
-    count_busy(true);
+    count_busy(id, true);
     sched
 }
 
@@ -568,7 +571,7 @@ impl CoreSched {
     fn halt(&self) {
         apic::enable();
         let block = arch::percore();
-        count_busy(false);
+        count_busy(self.id, false);
         self.state.store(HALTED, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         if !self.has_ready() {
@@ -587,7 +590,7 @@ impl CoreSched {
         block.wake_pending.store(0, Ordering::SeqCst);
         self.woken_at.store(0, Ordering::Relaxed);
         self.state.store(SPINNING, Ordering::SeqCst);
-        count_busy(true);
+        count_busy(self.id, true);
         crate::net::check_interrupt();
         if self.deadline.load(Ordering::Relaxed) <= rdtsc() {
             self.deadline.store(0, Ordering::Relaxed);

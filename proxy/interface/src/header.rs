@@ -217,7 +217,7 @@ pub const EXT_MAGIC: u32 = u32::from_le_bytes(*b"HRS1");
 /// [`HeaderExt::kernel_stamp`]. Bump it with every change that an image or a loader of the
 /// previous revision would misread (revision 1 had no stamp; loaders recognize and refuse
 /// such images, see [`image_protocol`]).
-pub const EXT_VERSION: u32 = 4;
+pub const EXT_VERSION: u32 = 5;
 
 /// Feature bit: the loader serves the fast channel ([`crate::channel`]).
 pub const FEATURE_FAST_CHANNEL: u64 = 1 << 0;
@@ -375,6 +375,11 @@ pub struct HeaderExt {
     /// Not offered under QEMU nor with a debugger attached
     /// ([`FEATURE_DEBUG`]: GDB steps through the `out`).
     pub doorbell: u64,
+    /// Written by the kernel: bit `i` set while core `i` (below 64) occupies its host CPU,
+    /// the same condition as [`HeaderExt::busy_cores`] (which counts every core). A hint:
+    /// the loader's population thread keeps off the host CPUs where the vCPU threads of
+    /// these cores run.
+    pub busy_mask: u64,
 }
 
 /// Where this project's loader puts the doorbell ([`HeaderExt::doorbell`]): the first 2 MiB
@@ -401,7 +406,8 @@ const _: () = {
     assert!(offset_of!(HeaderExt, kernel_stamp) == 96);
     assert!(offset_of!(HeaderExt, busy_cores) == 104);
     assert!(offset_of!(HeaderExt, doorbell) == 136);
-    assert!(size_of::<HeaderExt>() == 144);
+    assert!(offset_of!(HeaderExt, busy_mask) == 144);
+    assert!(size_of::<HeaderExt>() == 152);
 };
 
 #[cfg(test)]
