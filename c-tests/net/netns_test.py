@@ -1374,7 +1374,9 @@ def bench(proxy, images, native):
             r = up.run(pasta + ["--", native, "source", "192.168.77.1", str(p), str(BENCH_BYTES), str(chunk),
                                 "nocheck"], timeout=120)
             sink.wait(30)
-            linux = rate(r.stdout.splitlines(), "source sent")
+            # Debian 12's pasta now and then resets the source's connection itself ("send:
+            # Connection reset by peer"; seen 1 in 5 quiet runs): no Linux value then.
+            linux = rate_or_none(r.stdout.splitlines(), "source sent", "pasta source->sink")
         results.append((f"user mode (passt; Linux: pasta) guest->host, {kib} KiB writes", f"net_user_tx_{kib}k",
                         "MiB/s", rate(g.lines, "source sent"), linux))
         p = next_port()
