@@ -336,13 +336,10 @@ fn set_timer_due(delay: Option<Duration>) {
     TIMER_DUE.store(due, Ordering::Relaxed);
 }
 
-/// When an idle core must poll the stack for a near timer (a delayed ACK): a TSC time, or
-/// `u64::MAX` for none. The scheduler wakes a halting core then.
-pub fn timer_due() -> u64 {
-    match TIMER_DUE.load(Ordering::Relaxed) {
-        0 => u64::MAX,
-        due => due,
-    }
+/// When an idle core must poll the stack for a near timer (a delayed ACK), as a TSC time;
+/// `None` for none. The scheduler wakes a halting core then.
+pub fn timer_due() -> Option<u64> {
+    Some(TIMER_DUE.load(Ordering::Relaxed)).filter(|&due| due != 0)
 }
 
 /// How long the end of the program waits for TCP data still on its way.
@@ -353,10 +350,9 @@ const EXIT_DRAIN_NS: u64 = 2_000_000_000;
 /// last reply is not lost with the VM (Linux keeps sending after a process ended; here the
 /// VM ends with the program). Nothing if the program never used the network.
 pub fn drain_before_exit() {
-    if STACK.lock().is_none() {
-        return;
-    }
-    if let Some(stack) = STACK.lock().as_ref() {
+    {
+        let guard = STACK.lock();
+        let Some(stack) = guard.as_ref() else { return };
         let pool = &stack.pool;
         log::info!(
             "net: TCP sockets: {} made, {} reused; {} ({} KiB of buffers) left in the pool",
@@ -365,14 +361,14 @@ pub fn drain_before_exit() {
             pool.len(),
             pool.bytes() >> 10
         );
-    }
-    if let Some(stats) = STACK.lock().as_ref().and_then(|stack| stack.device.offload_stats()) {
-        log::info!(
-            "net: offloads: {} GSO frames sent, {} received frames with a bad checksum, {} too large frames dropped",
-            stats.gso_sent,
-            stats.bad_checksum,
-            stats.too_large
-        );
+        if let Some(stats) = stack.device.offload_stats() {
+            log::info!(
+                "net: offloads: {} GSO frames sent, {} received frames with a bad checksum, {} too large frames dropped",
+                stats.gso_sent,
+                stats.bad_checksum,
+                stats.too_large
+            );
+        }
     }
     let deadline = crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(EXIT_DRAIN_NS);
     loop {

@@ -576,8 +576,7 @@ impl CoreSched {
         fence(Ordering::SeqCst);
         if !self.has_ready() {
             // A near network timer (a delayed ACK) wakes the core too: it polls the stack.
-            let net = Some(crate::net::timer_due()).filter(|&due| due != u64::MAX);
-            if let Some(deadline) = self.next_deadline().into_iter().chain(net).min() {
+            if let Some(deadline) = self.next_deadline().into_iter().chain(crate::net::timer_due()).min() {
                 apic::set_deadline(deadline);
                 self.deadline.store(deadline, Ordering::Relaxed);
             }
