@@ -471,17 +471,23 @@ def tcp_mss_options(frames, src_ip):
     return found
 
 
+def jumbo_tap():
+    """A namespace (entered) whose bridge and tap0 have an MTU of 9000."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.ip("link", "set", "tap0", "mtu", "9000")
+    ns.ip("link", "set", "br0", "mtu", "9000")
+    ns.enter()
+    return ns
+
+
 def tap_offload(proxy, images):
     """Tap offloads (IFF_VNET_HDR, TSO and checksum offload) over a tap of MTU 9000: the guest
     echoes 10 MiB both ways intact; the proxy's counters show 64 KiB GSO frames both ways
     and no refused header; the capture shows the guest's TCP segments larger than the MTU
     (the host cut them), while its SYN-ACK advertised the MTU's MSS (8960), not smoltcp's
     64 KiB one. Then with HERMIT_NET_OFFLOAD=0 the same echo moves MTU-sized frames only."""
-    ns = Netns()
-    ns.tap("tap0")
-    ns.ip("link", "set", "tap0", "mtu", "9000")
-    ns.ip("link", "set", "br0", "mtu", "9000")
-    ns.enter()
+    ns = jumbo_tap()
     pcap = f"/tmp/hermit-offload-{os.getpid()}.pcap"
     try:
         for offload in ("1", "0"):
@@ -518,11 +524,7 @@ def tap_jumbo(proxy, images):
     both ways intact, and both it and the host send frames larger than 1514 bytes (seen in
     the HERMIT_CAPTURE_NET pcap). Without offloads (HERMIT_NET_OFFLOAD=0: no frame is larger
     than the MTU; tap-offload has them)."""
-    ns = Netns()
-    ns.tap("tap0")
-    ns.ip("link", "set", "tap0", "mtu", "9000")
-    ns.ip("link", "set", "br0", "mtu", "9000")
-    ns.enter()
+    ns = jumbo_tap()
     pcap = f"/tmp/hermit-jumbo-{os.getpid()}.pcap"
     try:
         guest = Guest(ns, proxy, images, "netecho", "echo", 7777, 1, HERMIT_CAPTURE_NET=pcap, HERMIT_NET_OFFLOAD="0")
