@@ -298,14 +298,14 @@ impl Device {
     /// Takes a frame smoltcp wrote into `buf` from `start` on (before it: room for the
     /// header), without copying it unless it goes both ways.
     fn transmit_frame(&mut self, mut buf: Vec<u8>, start: usize) {
-        let frame = &mut buf[start..];
-        let Some(dst) = frame.get(..6).map(EthernetAddress::from_bytes) else { return };
-        if loopback_solicit(frame, self.mac) || dst == self.mac {
-            self.push_loopback(buf, start);
-            return;
-        }
-        if !dst.is_unicast() {
-            self.push_loopback(frame.to_vec(), 0);
+        match route(&mut buf[start..], self.mac) {
+            Route::Drop => return,
+            Route::Ourselves => return self.push_loopback(buf, start),
+            Route::Out { also_ourselves } => {
+                if also_ourselves {
+                    self.push_loopback(buf[start..].to_vec(), 0);
+                }
+            }
         }
         if self.nic.is_some() {
             if let Some(offload) = self.offload.as_mut() {
@@ -340,16 +340,39 @@ fn route_lent(
     queue: &mut VecDeque<(Vec<u8>, usize)>,
     offload: Option<&mut super::offload::Offload>,
 ) -> bool {
-    let frame = &mut buf[start..];
-    let Some(dst) = frame.get(..6).map(EthernetAddress::from_bytes) else { return false };
-    if loopback_solicit(frame, mac) || dst == mac {
-        push_loopback(queue, frame.to_vec(), 0);
-        return false;
-    }
-    if !dst.is_unicast() {
-        push_loopback(queue, frame.to_vec(), 0);
+    match route(&mut buf[start..], mac) {
+        Route::Drop => return false,
+        Route::Ourselves => {
+            push_loopback(queue, buf[start..].to_vec(), 0);
+            return false;
+        }
+        Route::Out { also_ourselves } => {
+            if also_ourselves {
+                push_loopback(queue, buf[start..].to_vec(), 0);
+            }
+        }
     }
     offload.is_none_or(|offload| offload.transmit(buf))
+}
+
+/// Where a frame smoltcp wrote goes.
+enum Route {
+    /// Too short for an Ethernet header.
+    Drop,
+    /// To ourselves only (our MAC, or a solicitation for ::1, rewritten).
+    Ourselves,
+    /// To the NIC, and a copy to ourselves too for a broadcast or multicast frame.
+    Out { also_ourselves: bool },
+}
+
+/// Where `frame` (from its Ethernet header on) goes; a solicitation for ::1 is rewritten
+/// on the way ([`loopback_solicit`]). The one routing decision of both transmit paths.
+fn route(frame: &mut [u8], mac: EthernetAddress) -> Route {
+    let Some(dst) = frame.get(..6).map(EthernetAddress::from_bytes) else { return Route::Drop };
+    if loopback_solicit(frame, mac) || dst == mac {
+        return Route::Ourselves;
+    }
+    Route::Out { also_ourselves: !dst.is_unicast() }
 }
 
 /// The IPv6 loopback address ::1.
