@@ -178,6 +178,17 @@ hermit_c_test(memuse ARGS touch 64 0 MATCH "touched 64 MiB" "all [0-9]+ checks p
 hermit_c_run(memuse_populate_request PROGRAM memuse ARGS touch 256 0 ENV HERMIT_POPULATE=demand HERMIT_VERBOSE=1
   MATCH "touched 256 MiB" "all [0-9]+ checks passed"
   "proxy: populated (2(5[89]|[6-9][0-9])|[3-9][0-9][0-9]|[0-9]{4,}) MiB at the kernel's request \\([0-9]+ requests\\), 0 MiB ahead of it")
+# Population ahead starts at the program's first heap growth: a program that only sleeps (or
+# computes in the memory it has) gets nothing populated ahead and its vCPUs no wake-ups of the
+# population thread; one that grows its heap by 64 MiB does (HERMIT_POPULATE=1, the default,
+# spelled out: QEMU owns the guest's memory, so these runs have no QEMU twin).
+hermit_c_run(memuse_idle_nothing_ahead PROGRAM memuse ARGS sleep 1 ENV HERMIT_POPULATE=1 HERMIT_VERBOSE=1
+  MATCH "all [0-9]+ checks passed"
+  "proxy: populated [0-9]+ MiB at the kernel's request \\([0-9]+ requests\\), 0 MiB ahead of it")
+hermit_c_run(memuse_growth_starts_ahead PROGRAM memuse ARGS touch 64 1 ENV HERMIT_POPULATE=1 HERMIT_VERBOSE=1
+  TIMEOUT 20
+  MATCH "all [0-9]+ checks passed"
+  "proxy: populated [0-9]+ MiB at the kernel's request \\([0-9]+ requests\\), [1-9][0-9]* MiB ahead of it")
 
 # ---- confinement (issue 8): no way into the proxy, the file sandbox, the system-call filter ---
 # The header hides the proxy's address; the proxy's own /proc entries and devices are refused

@@ -22,14 +22,18 @@
 //!   published values (the original kernel, `HERMIT_UHYVE_COMPAT=1`) it populates the
 //!   look-ahead above the heap start and below the end of RAM only.
 //!
-//! The thread runs at normal priority from [`DELAY`] after the start, or from the first
-//! request that grows the heap past its first chunk (the guest allocates right after boot).
+//! The thread runs at normal priority from the first request that grows the heap past its
+//! first chunk: the program allocates. Until then, a program that computes in the memory it
+//! has would only lose host CPU time to it (and the host its memory). Under a kernel that
+//! makes no requests (the original) it starts [`DELAY`] after the start.
 //! While the break rises (the guest allocates now) and the published frontier is less than
 //! half the look-ahead beyond it, it works without pause; otherwise it sleeps [`PACE`] times
 //! as long as each chunk took, so that it uses at most a quarter of a CPU; a request cuts the
 //! pause short. (Without pause whenever the frontier was near, it zeroed 128 MiB beside a
 //! program that had allocated nothing yet, during the first second of every run, and cost
 //! single-thread compute a few per cent even from another host CPU.)
+//! With nothing to do (all backed, or every host CPU taken by a busy vCPU) it looks again
+//! after [`POLL`], then twice as long each time up to [`POLL_MAX`].
 //! While the kernel reports a busy core for every host CPU the proxy may use (`busy_cores` in
 //! the header extension, [`all_busy`]) it populates nothing: it would take a CPU from a vCPU
 //! (a two-thread OpenMP run then waits at every barrier for the preempted one). A request
@@ -61,8 +65,15 @@ pub const STACK_AHEAD: u64 = 64 << 20;
 /// Short runs end before population ahead starts, so they do not pay for memory they never use.
 const DELAY: Duration = Duration::from_millis(50);
 
-/// How often an idle population thread looks at the published break again.
+/// How often an idle population thread looks at the published break again, at first; each
+/// further look with nothing to do waits twice as long, up to [`POLL_MAX`] (a request, which
+/// means the guest allocates, wakes it at once).
 const POLL: Duration = Duration::from_millis(5);
+
+/// The longest wait between two looks with nothing to do. Every wake-up of the thread beside
+/// a computing vCPU may preempt it (an exit on PVM): 5 ms naps cost a two-thread OpenMP run
+/// about 60 preemptions of its vCPUs in 2 s.
+const POLL_MAX: Duration = Duration::from_millis(80);
 
 /// After each chunk the thread sleeps this many times as long as the chunk took (unless the
 /// guest is about to reach the populated frontier).
@@ -72,6 +83,10 @@ const PACE: u32 = 3;
 /// faults it in itself (a chunk takes 0.2 ms on a quiet host; a descheduled thread may take
 /// a time slice or more).
 const BUSY_WAIT: Duration = Duration::from_millis(1);
+
+/// How long the thread sleeps at a time while it waits for the heap to grow (the request
+/// that grows it wakes the thread at once).
+const GROWTH_WAIT: Duration = Duration::from_secs(1);
 
 /// How long it waits when the host is short of memory.
 const MEMORY_WAIT: Duration = Duration::from_millis(200);
@@ -164,6 +179,14 @@ pub fn wanted(layout: &Layout, usage: Usage) -> [(u64, u64); 2] {
 /// of `host_cpus` host CPUs to the population thread.
 pub fn all_busy(busy: u64, host_cpus: u64) -> bool {
     busy >= host_cpus.max(1)
+}
+
+/// The next wait of a thread with nothing to do, the `idle`-th in a row (counted up):
+/// [`POLL`], doubling up to [`POLL_MAX`].
+pub fn backoff(idle: &mut u32) -> Duration {
+    let wait = POLL.saturating_mul(1 << (*idle).min(8)).min(POLL_MAX);
+    *idle = idle.saturating_add(1);
+    wait
 }
 
 /// Memory the host keeps for itself: 1/16 of its RAM, at least 256 MiB.
@@ -261,6 +284,9 @@ pub struct Backing {
     requested: AtomicU64,
     /// `POPULATE` requests served.
     requests: AtomicU64,
+    /// Set by the first request that grows the heap past its first chunk: the program
+    /// allocates, and population ahead begins.
+    grown: AtomicBool,
     /// Nanoseconds spent faulting chunks in, on request and ahead.
     requested_ns: AtomicU64,
     ahead_ns: AtomicU64,
@@ -288,6 +314,7 @@ impl Backing {
             ahead: AtomicU64::new(0),
             requested: AtomicU64::new(0),
             requests: AtomicU64::new(0),
+            grown: AtomicBool::new(false),
             requested_ns: AtomicU64::new(0),
             ahead_ns: AtomicU64::new(0),
             moves: AtomicU64::new(0),
@@ -346,7 +373,11 @@ impl Backing {
             // allocates; boot's requests for the pretouched chunks and stacks do not).
             let heap_first = self.layout.index(self.heap_start) / CHUNK;
             let kernel_low = self.layout.index(self.ram.kernel_low(self.entry));
-            self.mark(chunk, true, chunk > heap_first && chunk * CHUNK < kernel_low);
+            let grows = chunk > heap_first && chunk * CHUNK < kernel_low;
+            if grows {
+                self.grown.store(true, Ordering::Relaxed);
+            }
+            self.mark(chunk, true, grows);
         }
         ret
     }
@@ -405,6 +436,23 @@ impl Backing {
     fn run(&self) {
         // A request before the delay is over means the guest allocates: start at once.
         self.nap(DELAY);
+        // Our kernel (it asked for its boot memory, or published its break) asks for all it
+        // takes, so until its heap grows there is nothing to be ahead of: a program that
+        // computes in the memory it has keeps the host's CPUs and memory to itself.
+        // The request that grows the heap wakes it (no wake-ups meanwhile beside a computing
+        // vCPU: each may preempt it).
+        while !self.grown.load(Ordering::Relaxed)
+            && (self.requests.load(Ordering::Relaxed) > 0 || self.ram.heap_break(self.entry) != 0)
+        {
+            if STOP.load(Ordering::Relaxed) {
+                return;
+            }
+            if let Ok(done) = self.done.lock() {
+                // Looked at under the lock that the request's notification takes: not missed.
+                let _ = self.changed.wait_timeout_while(done, GROWTH_WAIT, |_| !self.grown.load(Ordering::Relaxed));
+            }
+        }
+        let mut idle = 0;
         let (ram, layout) = (&self.ram, &self.layout);
         let mut heap_high = 0u64;
         // The break when the previous chunk was chosen: the guest allocates while it rises.
@@ -431,8 +479,11 @@ impl Backing {
             heap_high = heap.1;
             // With a busy vCPU on every host CPU the proxy may use, the thread would take a
             // CPU from one of them; the guest's requests back what it takes meanwhile.
+            if allocating {
+                idle = 0;
+            }
             if all_busy(ram.busy_cores(self.entry), self.allowed.len() as u64) {
-                self.nap(POLL);
+                self.nap(backoff(&mut idle));
                 continue;
             }
             let next = self.table().and_then(|mut done| {
@@ -441,7 +492,7 @@ impl Backing {
                 Some(next)
             });
             let Some(chunk) = next else {
-                self.nap(POLL);
+                self.nap(backoff(&mut idle));
                 continue;
             };
             if !self.host.can_spare(1) {
@@ -451,9 +502,10 @@ impl Backing {
             }
             if !self.keep_off_vcpus(&mut placed) {
                 self.unclaim();
-                self.nap(POLL);
+                self.nap(backoff(&mut idle));
                 continue;
             }
+            idle = 0;
             let Some((gpa, len)) = layout.chunk_range(chunk) else { break };
             let started = std::time::Instant::now();
             if !ram.populate(gpa, len) {
@@ -589,6 +641,15 @@ mod tests {
         assert!(all_busy(2, 2));
         assert!(all_busy(8, 2), "more vCPUs than host CPUs");
         assert!(all_busy(1, 0));
+    }
+
+    #[test]
+    fn idle_looks_back_off() {
+        let mut idle = 0;
+        let waits: Vec<u128> = (0..7).map(|_| backoff(&mut idle).as_millis()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 80, 80]);
+        idle = u32::MAX;
+        assert_eq!(backoff(&mut idle), POLL_MAX);
     }
 
     #[test]
