@@ -121,7 +121,7 @@ impl Nic {
                 Backend::Tap { fd, vnet }
             }
             Netif::User => Backend::Stream {
-                fd: passt::start(&config.app_ports, config.ip, config.verbose)?,
+                fd: passt::start(&config.app_ports, config.ip, config.passt_pcap.as_deref(), config.verbose)?,
                 rx: Mutex::new(StreamDecoder::default()),
                 tx: Mutex::new(()),
                 injected: Mutex::new(Vec::new()),

@@ -6,6 +6,7 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -49,9 +50,9 @@ fn enlarge_send_buffer(fd: i32) {
 }
 
 /// The arguments for passt: foreground, quiet, one client, the socket at `fd`, the
-/// forwarded TCP `ports`, and `ip` as the guest's address if given (else passt hands out the
-/// host's address by DHCP).
-pub fn arguments(fd: i32, ports: &[u16], ip: Option<[u8; 4]>) -> Vec<String> {
+/// forwarded TCP `ports`, `ip` as the guest's address if given (else passt hands out the
+/// host's address by DHCP), and passt's own capture into `pcap` if asked for.
+pub fn arguments(fd: i32, ports: &[u16], ip: Option<[u8; 4]>, pcap: Option<&Path>) -> Vec<String> {
     let mut args: Vec<String> = ["--foreground", "--quiet", "--one-off", "--fd"].map(String::from).to_vec();
     args.push(fd.to_string());
     if !ports.is_empty() {
@@ -62,17 +63,23 @@ pub fn arguments(fd: i32, ports: &[u16], ip: Option<[u8; 4]>) -> Vec<String> {
         args.push("--address".into());
         args.push(format!("{a}.{b}.{c}.{d}"));
     }
+    if let Some(path) = pcap {
+        args.push("--pcap".into());
+        args.push(path.to_string_lossy().into_owned());
+    }
     args
 }
 
-/// Starts passt and returns the proxy's end of its socket.
-pub fn start(ports: &[u16], ip: Option<[u8; 4]>, verbose: bool) -> Result<OwnedFd, String> {
+/// Starts passt and returns the proxy's end of its socket. `pcap`: passt records the frames
+/// it exchanges with the guest there (`HERMIT_PASST_PCAP`; run as root, passt writes it as
+/// `nobody`, so its directory must let that user create it).
+pub fn start(ports: &[u16], ip: Option<[u8; 4]>, pcap: Option<&Path>, verbose: bool) -> Result<OwnedFd, String> {
     let (ours, theirs) =
         UnixStream::pair().map_err(|e| format!("HERMIT_NETIF=user: cannot create a socket pair: {e}"))?;
     enlarge_send_buffer(theirs.as_raw_fd());
     let fd = theirs.as_raw_fd();
     let mut command = Command::new("passt");
-    command.args(arguments(fd, ports, ip)).stdin(Stdio::null()).stdout(Stdio::null());
+    command.args(arguments(fd, ports, ip, pcap)).stdin(Stdio::null()).stdout(Stdio::null());
     if !verbose {
         // passt reports to syslog and says so on stderr for every line when there is none.
         command.stderr(Stdio::null());
@@ -139,8 +146,8 @@ mod tests {
 
     #[test]
     fn passt_arguments() {
-        assert_eq!(arguments(5, &[], None), ["--foreground", "--quiet", "--one-off", "--fd", "5"]);
-        let args = arguments(7, &[8080, 9000], Some([10, 0, 2, 15]));
-        assert_eq!(args[5..], ["--tcp-ports", "8080,9000", "--address", "10.0.2.15"]);
+        assert_eq!(arguments(5, &[], None, None), ["--foreground", "--quiet", "--one-off", "--fd", "5"]);
+        let args = arguments(7, &[8080, 9000], Some([10, 0, 2, 15]), Some(Path::new("/tmp/p.pcap")));
+        assert_eq!(args[5..], ["--tcp-ports", "8080,9000", "--address", "10.0.2.15", "--pcap", "/tmp/p.pcap"]);
     }
 }
