@@ -32,7 +32,9 @@ use crate::synch::spinlock::SpinLock;
 /// the window closed at every burst of jumbo frames, and Debian 12's passt then waited
 /// 100-200 ms on a timer after the guest's window update (user-mode host->guest 10-22 MiB/s,
 /// 40-43 with 256 KiB; tap streams gained 1.4-2.3x as well, quiet single runs). With 512 KiB
-/// or 1 MiB the same passt took host->guest streams at 0.5-1.2 MiB/s.
+/// or 1 MiB the same passt took host->guest streams at 0.5-1.2 MiB/s while its end of the
+/// socket pair had the default send buffer; where the proxy got a larger one it asks for
+/// 1 MiB ([`nic_buffer`]).
 pub const TCP_BUFFER: usize = 256 << 10;
 /// The default TCP buffer without offloads when the loader asks for `requested` bytes over
 /// its NIC (`net_tcp_buffer`): that, within 64 KiB and [`TCP_BUFFER_OFFLOAD`]; 0 (no
