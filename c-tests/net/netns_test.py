@@ -28,7 +28,7 @@ IP = shutil.which("ip") or "ip"
 TUNSETIFF = 0x400454CA
 IFF_TAP_NO_PI = 0x0002 | 0x1000
 NAMESPACES = []
-RESOLV_DIRS = []  # /etc/netns/<namespace>: `ip netns exec` mounts its resolv.conf
+RESOLV_DIRS = []  # removed at the end: /etc/netns/<namespace> (`ip netns exec` mounts its resolv.conf), temporary directories
 
 
 def fail(message):
@@ -721,13 +721,23 @@ def user_http(proxy, images):
     ns = Netns()
     ns.uplink()
     ns.enter()
-    guest = Guest(ns, proxy, images, "netecho", "http", 8080, 1, HERMIT_NETIF="user", HERMIT_APP_PORT="8080")
+    # passt's own capture (HERMIT_PASST_PCAP); as root passt writes it as nobody.
+    where = tempfile.mkdtemp(prefix="hermit-passt-")
+    RESOLV_DIRS.append(where)
+    os.chmod(where, 0o777)
+    pcap = os.path.join(where, "passt.pcap")
+    guest = Guest(ns, proxy, images, "netecho", "http", 8080, 1, HERMIT_NETIF="user", HERMIT_APP_PORT="8080",
+                  HERMIT_PASST_PCAP=pcap)
     guest.wait_for("listening on port 8080")
     r = curl_until(ns, "http://127.0.0.1:8080/", 20, 10)
     check(r.returncode == 0 and "Hello from the unikernel" in r.stdout,
           f"curl 127.0.0.1:8080 through passt: {r.stdout.strip()!r} {r.stderr.strip()!r}")
     check(guest.finish() == 0, "the guest's HTTP server ended")
     check(gone_within(ns, 3), "passt ended with the proxy")
+    # As root the proxy gives passt's end of the socket pair 4 MiB, so it asks the kernel for
+    # 1 MiB TCP buffers (header extension net_tcp_buffer): the guest's window says so.
+    window = guest_window(read_pcap(pcap), 8080)
+    check(window == 1 << 20, f"the guest's largest window behind passt: {window} bytes (1 MiB expected)")
 
 
 def user_client(proxy, images):
@@ -1185,6 +1195,34 @@ def guest_frames(frames, port):
             if src == HOST and dst == GUEST and sport == port and flags & 0x12 == 0x12:
                 synack = True
     return arp, syn, synack
+
+
+def guest_window(frames, port):
+    """The largest receive window the guest advertised on its TCP connections from `port`
+    (its SYN-ACK's window scale applied to the segments after it)."""
+    import struct
+    shift, largest = None, 0
+    for f in frames:
+        if len(f) < 54 or struct.unpack_from(">H", f, 12)[0] != 0x0800 or f[23] != 6:
+            continue
+        tcp = 14 + (f[14] & 0xF) * 4
+        sport, = struct.unpack_from(">H", f, tcp)
+        if sport != port:
+            continue
+        flags, window = f[tcp + 13], struct.unpack_from(">H", f, tcp + 14)[0]
+        if flags & 0x12 == 0x12:
+            shift = 0
+            options, at = f[tcp + 20:tcp + (f[tcp + 12] >> 4) * 4], 0
+            while at < len(options) and options[at] != 0:
+                if options[at] == 1:
+                    at += 1
+                    continue
+                if options[at] == 3 and at + 2 < len(options):
+                    shift = options[at + 2]
+                at += max(options[at + 1], 2) if at + 1 < len(options) else len(options)
+        elif shift is not None:
+            largest = max(largest, window << shift)
+    return largest
 
 
 def capture(proxy, images):

@@ -110,6 +110,9 @@ pub struct Config {
     /// The pcap file of the NIC's frames (`HERMIT_CAPTURE_NET`: 1 for the original's
     /// `qemu-vlan0.pcap` in the working directory, or a path).
     pub capture_net: Option<std::path::PathBuf>,
+    /// passt's own capture of what it exchanges with the guest (`HERMIT_PASST_PCAP`, user
+    /// mode only; made absolute, as passt leaves the working directory).
+    pub passt_pcap: Option<std::path::PathBuf>,
     /// The file sandbox (`HERMIT_MOUNT`, `--mount`): empty for host paths as they are.
     pub mounts: Vec<MountSpec>,
     /// Install the system-call filter (`HERMIT_SECCOMP`, default on).
@@ -271,8 +274,16 @@ impl Config {
                 "records the frames of the guest's network interface, and there is none: set HERMIT_NETIF",
             ));
         }
+        let passt_pcap = match get("HERMIT_PASST_PCAP").as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(path) if netif != Some(Netif::User) => {
+                return Err(err("HERMIT_PASST_PCAP", path, "is passt's capture, only with HERMIT_NETIF=user"));
+            }
+            Some(path) => Some(std::path::absolute(path).map_err(|e| err("HERMIT_PASST_PCAP", path, &e.to_string()))?),
+        };
         Ok(Config {
             capture_net,
+            passt_pcap,
             isle,
             debug,
             cpus,
@@ -516,6 +527,9 @@ mod tests {
         assert_eq!(capture("1"), Some("qemu-vlan0.pcap".into()));
         assert_eq!(capture("/tmp/x.pcap"), Some("/tmp/x.pcap".into()));
         assert!(config(&[("HERMIT_CAPTURE_NET", "1")]).is_err());
+        let pcap = config(&[("HERMIT_NETIF", "user"), ("HERMIT_PASST_PCAP", "p.pcap")]).unwrap().passt_pcap.unwrap();
+        assert!(pcap.is_absolute() && pcap.ends_with("p.pcap"), "{pcap:?}");
+        assert!(config(&[("HERMIT_NETIF", "tap0"), ("HERMIT_PASST_PCAP", "/tmp/p.pcap")]).is_err());
         assert_eq!(config(&[("HERMIT_NETIF_MAC", "02:00:00:00:00:01")]).unwrap().mac, Some([2, 0, 0, 0, 0, 1]));
         assert!(config(&[("HERMIT_NETIF_MAC", "02:00")]).is_err());
         assert!(config(&[("HERMIT_IP", "300.0.0.1")]).is_err());

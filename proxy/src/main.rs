@@ -69,6 +69,9 @@ Environment:
   HERMIT_CAPTURE_NET=1|PATH
                         record the NIC's frames in a pcap file: 1 for qemu-vlan0.pcap in
                         the working directory (the original's name), else PATH
+  HERMIT_PASST_PCAP=PATH
+                        with HERMIT_NETIF=user: passt's own capture of its frames to
+                        and from the guest (written as nobody when run as root)
   HERMIT_MOUNT=<host dir>[:<guest path>][:ro],...
                         the file sandbox: the program sees only these host directories, at
                         these guest paths (default: the same path), read-only with :ro;

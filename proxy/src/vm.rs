@@ -67,6 +67,9 @@ pub fn build(
         let _ = host.backing.set(backing);
     }
     if let Some(nic) = nic {
+        if extensions {
+            write_net_buffer(&host.ram, image.entry, &nic)?;
+        }
         match crate::net::irq::RxIrq::new(&vm) {
             Ok(irq) => nic.set_irq(irq),
             Err(e) => eprintln!("proxy: warning: {e}; the guest gets no receive interrupt and must poll"),
@@ -241,6 +244,13 @@ pub(crate) fn write_header(
         ram.write::<u64>(doorbell, header::DOORBELL_GPA).map_err(err)?;
     }
     Ok(())
+}
+
+/// Writes the header extension's `net_tcp_buffer`: the TCP buffer the NIC `nic` wants the
+/// kernel's connections to have (0 for the kernel's default).
+pub(crate) fn write_net_buffer(ram: &GuestRam, entry: u64, nic: &crate::net::Nic) -> Result<(), String> {
+    let at = entry + (offset::EXT + std::mem::offset_of!(HeaderExt, net_tcp_buffer)) as u64;
+    ram.write::<u64>(at, nic.tcp_buffer()).map_err(|e| format!("cannot write the kernel header: {e}"))
 }
 
 /// The header's `hcip`, `hcgateway` and `hcmask`: what `HERMIT_IP`, `HERMIT_GATEWAY` and

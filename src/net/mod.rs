@@ -128,6 +128,12 @@ const POLL_ROUNDS: usize = 64;
 /// Our MAC address without a NIC (locally administered).
 const LOOPBACK_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
 
+/// The TCP buffer the loader asks for over its NIC (the header extension's
+/// `net_tcp_buffer`), 0 without a NIC or a request.
+fn nic_tcp_buffer(nic: bool) -> u64 {
+    crate::drivers::hypercall::header_ext().filter(|_| nic).map_or(0, |ext| ext.net_tcp_buffer)
+}
+
 fn now() -> Instant {
     Instant::from_micros((crate::time::uptime_ns() / 1000) as i64)
 }
@@ -139,7 +145,8 @@ impl Stack {
         let boxed: Option<Box<dyn device::Nic>> = nic.map(|_| Box::new(crate::drivers::net::UhyveNet::new()) as _);
         let mut device = Device::new(EthernetAddress(mac), boxed);
         let offloads = device.offload_stats().is_some();
-        let buffer = if offloads { socket::TCP_BUFFER_OFFLOAD } else { socket::TCP_BUFFER };
+        let buffer =
+            if offloads { socket::TCP_BUFFER_OFFLOAD } else { socket::nic_buffer(nic_tcp_buffer(nic.is_some())) };
         TCP_DEFAULT.store(buffer, Ordering::Relaxed);
         let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
         // smoltcp draws initial sequence numbers and ephemeral values from this seed: without

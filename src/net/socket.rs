@@ -32,8 +32,22 @@ use crate::synch::spinlock::SpinLock;
 /// the window closed at every burst of jumbo frames, and Debian 12's passt then waited
 /// 100-200 ms on a timer after the guest's window update (user-mode host->guest 10-22 MiB/s,
 /// 40-43 with 256 KiB; tap streams gained 1.4-2.3x as well, quiet single runs). With 512 KiB
-/// or 1 MiB the same passt took host->guest streams at 0.5-1.2 MiB/s.
+/// or 1 MiB the same passt took host->guest streams at 0.5-1.2 MiB/s while its end of the
+/// socket pair had the default send buffer; where the proxy got a larger one it asks for
+/// 1 MiB ([`nic_buffer`]).
 pub const TCP_BUFFER: usize = 256 << 10;
+/// The default TCP buffer without offloads when the loader asks for `requested` bytes over
+/// its NIC (`net_tcp_buffer`): that, within 64 KiB and [`TCP_BUFFER_OFFLOAD`]; 0 (no
+/// request): [`TCP_BUFFER`]. Behind passt our proxy asks for 1 MiB where its socket pair to
+/// passt carries such a window whole: with 256 KiB every window was one stop-and-wait round
+/// through passt and the guest.
+pub fn nic_buffer(requested: u64) -> usize {
+    match requested {
+        0 => TCP_BUFFER,
+        n => usize::try_from(n).unwrap_or(usize::MAX).clamp(64 << 10, TCP_BUFFER_OFFLOAD),
+    }
+}
+
 /// Default TCP buffer with the tap's offloads ([`super::offload`]): 1 MiB. There a 256 KiB
 /// window is four 64 KiB segments, and a tap stream waited for the round trip (64 KiB
 /// writes, load 5-7: host->guest 300 -> 467 MiB/s, guest->host 289 -> 657; 4 MiB gave no

@@ -217,7 +217,7 @@ pub const EXT_MAGIC: u32 = u32::from_le_bytes(*b"HRS1");
 /// [`HeaderExt::kernel_stamp`]. Bump it with every change that an image or a loader of the
 /// previous revision would misread (revision 1 had no stamp; loaders recognize and refuse
 /// such images, see [`image_protocol`]).
-pub const EXT_VERSION: u32 = 5;
+pub const EXT_VERSION: u32 = 6;
 
 /// Feature bit: the loader serves the fast channel ([`crate::channel`]).
 pub const FEATURE_FAST_CHANNEL: u64 = 1 << 0;
@@ -365,7 +365,15 @@ pub struct HeaderExt {
     /// vCPU.
     pub busy_cores: u64,
     /// Reserved for other extensions, zero.
-    pub reserved: [u64; 3],
+    pub reserved: u64,
+    /// Written by the loader with a network interface: the TCP buffer in bytes (each way,
+    /// so the largest receive window) the kernel should give connections over that NIC;
+    /// 0: the kernel's own default. Behind passt it is what the socket pair to passt
+    /// carries without loss: passt writes a whole window of the guest's at once and drops
+    /// the frames that find the pair full.
+    pub net_tcp_buffer: u64,
+    /// Reserved for other extensions, zero.
+    pub reserved2: u64,
     /// Written by the loader: the guest-physical address of the doorbell ([`DOORBELL_GPA`]),
     /// or 0. A 32-bit write of `v` at `doorbell + 4 * p` is the port hypercall `p` with
     /// argument `v`, exactly as `out` of `v` to port `p`. It lies in uhyve's device hole, where
@@ -405,6 +413,7 @@ const _: () = {
     assert!(offset_of!(HeaderExt, net_rx_polling) == 92);
     assert!(offset_of!(HeaderExt, kernel_stamp) == 96);
     assert!(offset_of!(HeaderExt, busy_cores) == 104);
+    assert!(offset_of!(HeaderExt, net_tcp_buffer) == 120);
     assert!(offset_of!(HeaderExt, doorbell) == 136);
     assert!(offset_of!(HeaderExt, busy_mask) == 144);
     assert!(size_of::<HeaderExt>() == 152);

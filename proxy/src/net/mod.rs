@@ -82,6 +82,8 @@ pub struct Nic {
     /// With `FEATURE_NET_NOTIFY`: guest RAM and the address of the header extension's
     /// `net_rx_signal` (`net_rx_polling` follows it).
     notify: OnceLock<(GuestRam, u64)>,
+    /// What the guest's TCP connections should use as buffers ([`Nic::tcp_buffer`]).
+    tcp_buffer: usize,
     /// What `NETMTU` reports: the tap's MTU (passt: [`NET_MTU_MAX`]), at most that.
     mtu: u32,
     /// The descriptor rings, once the guest announced them (`NETRING`).
@@ -111,6 +113,7 @@ impl Nic {
     /// file sandbox and the system-call filter exist (passt is a new process).
     pub fn open(config: &Config) -> Result<Option<Nic>, String> {
         let Some(netif) = &config.netif else { return Ok(None) };
+        let mut tcp_buffer = 0;
         let backend = match netif {
             Netif::Tap(name) => {
                 let (fd, vnet) = tap::open(name, config.net_offload && config.net_ring)?;
@@ -120,12 +123,17 @@ impl Nic {
                 let (fd, vnet) = tap::from_fd(*fd, config.net_offload && config.net_ring)?;
                 Backend::Tap { fd, vnet }
             }
-            Netif::User => Backend::Stream {
-                fd: passt::start(&config.app_ports, config.ip, config.verbose)?,
-                rx: Mutex::new(StreamDecoder::default()),
-                tx: Mutex::new(()),
-                injected: Mutex::new(Vec::new()),
-            },
+            Netif::User => {
+                let (fd, buffer) =
+                    passt::start(&config.app_ports, config.ip, config.passt_pcap.as_deref(), config.verbose)?;
+                tcp_buffer = buffer;
+                Backend::Stream {
+                    fd,
+                    rx: Mutex::new(StreamDecoder::default()),
+                    tx: Mutex::new(()),
+                    injected: Mutex::new(Vec::new()),
+                }
+            }
         };
         let mac = config.mac.unwrap_or_else(|| {
             let mut random = [0u8; 6];
@@ -150,7 +158,15 @@ impl Nic {
             Backend::Stream { .. } => NET_MTU_MAX,
         };
         let wake = EventFd::new(EFD_NONBLOCK).map_err(|e| format!("cannot create an eventfd for the network: {e}"))?;
-        Ok(Some(Nic::with(backend, mac, capture, mtu.clamp(576, NET_MTU_MAX), wake)))
+        let mut nic = Nic::with(backend, mac, capture, mtu.clamp(576, NET_MTU_MAX), wake);
+        nic.tcp_buffer = tcp_buffer;
+        Ok(Some(nic))
+    }
+
+    /// The TCP buffer the kernel should use over this NIC (`HeaderExt::net_tcp_buffer`; 0:
+    /// its own default).
+    pub fn tcp_buffer(&self) -> u64 {
+        self.tcp_buffer as u64
     }
 
     /// A NIC over `backend` in its initial state: nothing announced, no ring, the receive
@@ -166,6 +182,7 @@ impl Nic {
             capture,
             notify: OnceLock::new(),
             mtu,
+            tcp_buffer: 0,
             ring: OnceLock::new(),
             announced: Default::default(),
             wake,

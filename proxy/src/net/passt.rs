@@ -6,6 +6,7 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,34 @@ const STARTUP: Duration = Duration::from_millis(60);
 /// 4 MiB ahead of passt and guest->host streams fell to about half (1 KiB writes 189-240
 /// against 389-527 MiB/s, 3 + 2 interleaved pairs at load 0.7-1.4).
 pub const SOCKET_BUF: usize = 4 << 20;
+
+/// The TCP buffer the guest's connections get behind passt (`HeaderExt::net_tcp_buffer`):
+/// a window as large as the socket pair carries whole, for a send buffer of `sndbuf` bytes
+/// as Linux reports it (twice what was asked; each 9000-byte frame also costs the kernel
+/// about 40% more than its bytes): 1 MiB where the host allowed 2 MiB or more, else the
+/// 256 KiB that fit the 416 KiB an unprivileged proxy gets on a stock host. With 256 KiB
+/// each window was a stop-and-wait round through passt and the guest (64 KiB writes
+/// host->guest 42-71 MiB/s, 1 MiB: 90-216, 3 interleaved pairs at load 4-5).
+pub fn tcp_buffer(sndbuf: usize) -> usize {
+    if sndbuf >= 2 << 20 {
+        1 << 20
+    } else {
+        256 << 10
+    }
+}
+
+/// The send buffer Linux reports for the socket `fd` (0 if it cannot say).
+fn send_buffer(fd: i32) -> usize {
+    let mut size: libc::c_int = 0;
+    let mut len = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `fd` is an open socket; `size` and `len` are live and of the right sizes.
+    let ret = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, (&raw mut size).cast(), &raw mut len) };
+    if ret == 0 {
+        usize::try_from(size).unwrap_or(0)
+    } else {
+        0
+    }
+}
 
 /// Asks for a send buffer of [`SOCKET_BUF`] on the socket `fd`: forced past
 /// `net.core.wmem_max` where the proxy may, else capped by it (a failure leaves the default:
@@ -49,9 +78,9 @@ fn enlarge_send_buffer(fd: i32) {
 }
 
 /// The arguments for passt: foreground, quiet, one client, the socket at `fd`, the
-/// forwarded TCP `ports`, and `ip` as the guest's address if given (else passt hands out the
-/// host's address by DHCP).
-pub fn arguments(fd: i32, ports: &[u16], ip: Option<[u8; 4]>) -> Vec<String> {
+/// forwarded TCP `ports`, `ip` as the guest's address if given (else passt hands out the
+/// host's address by DHCP), and passt's own capture into `pcap` if asked for.
+pub fn arguments(fd: i32, ports: &[u16], ip: Option<[u8; 4]>, pcap: Option<&Path>) -> Vec<String> {
     let mut args: Vec<String> = ["--foreground", "--quiet", "--one-off", "--fd"].map(String::from).to_vec();
     args.push(fd.to_string());
     if !ports.is_empty() {
@@ -62,17 +91,30 @@ pub fn arguments(fd: i32, ports: &[u16], ip: Option<[u8; 4]>) -> Vec<String> {
         args.push("--address".into());
         args.push(format!("{a}.{b}.{c}.{d}"));
     }
+    if let Some(path) = pcap {
+        args.push("--pcap".into());
+        args.push(path.to_string_lossy().into_owned());
+    }
     args
 }
 
-/// Starts passt and returns the proxy's end of its socket.
-pub fn start(ports: &[u16], ip: Option<[u8; 4]>, verbose: bool) -> Result<OwnedFd, String> {
+/// Starts passt and returns the proxy's end of its socket and the TCP buffer for the guest
+/// ([`tcp_buffer`]). `pcap`: passt records the frames
+/// it exchanges with the guest there (`HERMIT_PASST_PCAP`; run as root, passt writes it as
+/// `nobody`, so its directory must let that user create it).
+pub fn start(
+    ports: &[u16],
+    ip: Option<[u8; 4]>,
+    pcap: Option<&Path>,
+    verbose: bool,
+) -> Result<(OwnedFd, usize), String> {
     let (ours, theirs) =
         UnixStream::pair().map_err(|e| format!("HERMIT_NETIF=user: cannot create a socket pair: {e}"))?;
     enlarge_send_buffer(theirs.as_raw_fd());
+    let buffer = tcp_buffer(send_buffer(theirs.as_raw_fd()));
     let fd = theirs.as_raw_fd();
     let mut command = Command::new("passt");
-    command.args(arguments(fd, ports, ip)).stdin(Stdio::null()).stdout(Stdio::null());
+    command.args(arguments(fd, ports, ip, pcap)).stdin(Stdio::null()).stdout(Stdio::null());
     if !verbose {
         // passt reports to syslog and says so on stderr for every line when there is none.
         command.stderr(Stdio::null());
@@ -106,23 +148,12 @@ pub fn start(ports: &[u16], ip: Option<[u8; 4]>, verbose: bool) -> Result<OwnedF
     }
     // passt runs on as the proxy's child and ends with the connection; nobody waits for it.
     drop(child);
-    Ok(ours.into())
+    Ok((ours.into(), buffer))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The send buffer Linux reports for `fd` (twice what was asked, for its overhead).
-    fn send_buffer(fd: i32) -> usize {
-        let mut size: libc::c_int = 0;
-        let mut len = size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: `fd` is an open socket; `size` and `len` are live and of the right sizes.
-        let ret =
-            unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDBUF, (&raw mut size).cast(), &raw mut len) };
-        assert_eq!(ret, 0);
-        size as usize
-    }
 
     #[test]
     fn the_socket_pair_takes_a_whole_window() {
@@ -138,9 +169,17 @@ mod tests {
     }
 
     #[test]
+    fn the_guest_window_fits_the_socket_pair() {
+        assert_eq!(tcp_buffer(0), 256 << 10, "unknown: the default");
+        assert_eq!(tcp_buffer(425_984), 256 << 10, "a stock host's 208 KiB, doubled");
+        assert_eq!(tcp_buffer(2 << 20), 1 << 20);
+        assert_eq!(tcp_buffer(2 * SOCKET_BUF), 1 << 20, "root's 4 MiB");
+    }
+
+    #[test]
     fn passt_arguments() {
-        assert_eq!(arguments(5, &[], None), ["--foreground", "--quiet", "--one-off", "--fd", "5"]);
-        let args = arguments(7, &[8080, 9000], Some([10, 0, 2, 15]));
-        assert_eq!(args[5..], ["--tcp-ports", "8080,9000", "--address", "10.0.2.15"]);
+        assert_eq!(arguments(5, &[], None, None), ["--foreground", "--quiet", "--one-off", "--fd", "5"]);
+        let args = arguments(7, &[8080, 9000], Some([10, 0, 2, 15]), Some(Path::new("/tmp/p.pcap")));
+        assert_eq!(args[5..], ["--tcp-ports", "8080,9000", "--address", "10.0.2.15", "--pcap", "/tmp/p.pcap"]);
     }
 }

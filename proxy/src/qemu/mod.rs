@@ -75,6 +75,9 @@ pub fn start(
     crate::vm::load_image(file, image, &ram)?;
     let khz = tsc_khz();
     crate::vm::write_header(&ram, config, image, khz, FEATURE_QEMU)?;
+    if let Some(nic) = &nic {
+        crate::vm::write_net_buffer(&ram, image.entry, nic)?;
+    }
     let channel = Channel::validate(&ram, CHANNEL_GPA, config.cpus).map_err(|e| format!("fast channel: {e}"))?;
     let host = Host::new(ram, image.entry, args, env, config.verbose, true, true);
     let _ = host.channel.set(channel);
