@@ -19,7 +19,9 @@
 //! the proxy has CPUs, that move pins the poller to one CPU and the vCPU threads keep off it
 //! from their next port exit on, until it has rested for a while ([`Channel::keep_vcpus_apart`]):
 //! left free, the scheduler moved the vCPU onto the poller's CPU again whenever its own got
-//! busy.
+//! busy. The same restriction follows a trade ([`Trade`]): when the host peer of a network
+//! ping-pong answers slowly, it runs beside the vCPU and stays there, so the poller takes
+//! that vCPU's CPU and the vCPU leaves it.
 
 use std::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Once};
