@@ -19,7 +19,9 @@
 //! the proxy has CPUs, that move pins the poller to one CPU and the vCPU threads keep off it
 //! from their next port exit on, until it has rested for a while ([`Channel::keep_vcpus_apart`]):
 //! left free, the scheduler moved the vCPU onto the poller's CPU again whenever its own got
-//! busy.
+//! busy. The same restriction follows a trade ([`Trade`]): when the host peer of a network
+//! ping-pong answers slowly, it runs beside the vCPU and stays there, so the poller takes
+//! that vCPU's CPU and the vCPU leaves it.
 
 use std::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Once};
@@ -93,6 +95,8 @@ struct Stats {
     served: AtomicU64,
     /// Times a vCPU thread restricted itself to keep off the poller's CPU.
     vcpus_kept_off: AtomicU64,
+    /// Times the poller traded CPUs with a vCPU ([`Trade`]).
+    trades: AtomicU64,
 }
 
 /// A validated channel area and its poller.
@@ -107,8 +111,14 @@ pub struct Channel {
     vcpu_cpu: AtomicI32,
     /// The proxy's CPUs, when the vCPU threads keep off the poller's CPU (empty: they do not).
     apart: Vec<u32>,
-    /// The one CPU the poller is pinned to in that case (-1: none yet).
+    /// The one CPU the poller is pinned to in that case, or after it traded CPUs with the
+    /// vCPU (-1: none).
     poller_cpu: AtomicI32,
+    /// The proxy's CPUs, when the vCPU threads may keep off the poller's (empty: they may
+    /// not, `HERMIT_CPU_AFFINITY` pins them).
+    cpus: Vec<u32>,
+    /// The poller took the CPU of a vCPU, which keeps off it from its next port exit on.
+    traded: AtomicBool,
     /// When the poller last parked, in nanoseconds after `epoch`.
     parked_at: AtomicU64,
     /// The time base of `parked_at`.
@@ -139,6 +149,8 @@ impl Channel {
             vcpu_cpu: AtomicI32::new(-1),
             apart: Vec::new(),
             poller_cpu: AtomicI32::new(-1),
+            cpus: Vec::new(),
+            traded: AtomicBool::new(false),
             parked_at: AtomicU64::new(0),
             epoch: Instant::now(),
             wake: Mutex::new(false),
@@ -153,11 +165,12 @@ impl Channel {
         let served = self.served();
         format!(
             "fast channel: {served} requests served by the poller, {} port exits, {} parks, {} ms polled, \
-             {} moves off a vCPU's CPU{}",
+             {} moves off a vCPU's CPU, {} trades of CPUs with a vCPU{}",
             self.stats.exits.load(Ordering::Relaxed),
             self.stats.parks.load(Ordering::Relaxed),
             self.stats.polling_ns.load(Ordering::Relaxed) / 1_000_000,
             self.stats.moves.load(Ordering::Relaxed),
+            self.stats.trades.load(Ordering::Relaxed),
             match self.poller_cpu.load(Ordering::Relaxed) {
                 cpu if cpu >= 0 => format!(
                     ", poller on CPU {cpu} and vCPU threads off it ({} restrictions)",
@@ -176,8 +189,9 @@ impl Channel {
     /// whose doorbell thread kicks).
     pub fn keep_vcpus_apart(mut self, cpus: Vec<u32>) -> Self {
         if (self.slots as usize) < cpus.len() {
-            self.apart = cpus;
+            self.apart.clone_from(&cpus);
         }
+        self.cpus = cpus;
         self
     }
 
@@ -225,11 +239,19 @@ impl Channel {
             /// The poller CPU this vCPU thread keeps off (-1: none).
             static KEPT_OFF: std::cell::Cell<i32> = const { std::cell::Cell::new(-1) };
         }
-        let poller = if active { self.poller_cpu.load(Ordering::Relaxed) } else { -1 };
-        if self.apart.is_empty() || KEPT_OFF.get() == poller {
+        // Without room to keep apart, only after a trade (and until the thread has the
+        // proxy's CPUs back).
+        let traded = self.traded.load(Ordering::Relaxed);
+        let all = if !self.apart.is_empty() { &self.apart } else { &self.cpus };
+        if all.is_empty() || (self.apart.is_empty() && !traded && KEPT_OFF.get() < 0) {
             return;
         }
-        let cpus = if poller < 0 { Some(self.apart.clone()) } else { cpus_but(&self.apart, poller as u32) };
+        let poller =
+            if active && (traded || !self.apart.is_empty()) { self.poller_cpu.load(Ordering::Relaxed) } else { -1 };
+        if KEPT_OFF.get() == poller {
+            return;
+        }
+        let cpus = if poller < 0 { Some(all.clone()) } else { cpus_but(all, poller as u32) };
         if let Some(cpus) = cpus {
             if crate::affinity::pin_thread(0, &cpus).is_ok() {
                 KEPT_OFF.set(poller);
@@ -238,6 +260,32 @@ impl Channel {
                 }
             }
         }
+    }
+
+    /// In the poller: takes the CPU of the vCPU that last made a port exit, which keeps off
+    /// it from its next exit on ([`Trade`]); false where that cannot be done: the vCPU
+    /// threads are pinned, the vCPU's CPU is unknown or the poller's own, or every CPU has
+    /// a busy vCPU (two would then share one).
+    fn trade_cpus(&self, host: &Host) -> bool {
+        let vcpu = self.vcpu_cpu.load(Ordering::Relaxed);
+        // SAFETY: sched_getcpu has no arguments (glibc reads it from rseq or the vDSO).
+        let here = unsafe { libc::sched_getcpu() };
+        let busy = host.ram.busy_mask(host.entry).count_ones() as usize;
+        if self.cpus.is_empty()
+            || vcpu < 0
+            || vcpu == here
+            || busy >= self.cpus.len()
+            || !self.cpus.contains(&(vcpu as u32))
+        {
+            return false;
+        }
+        if crate::affinity::pin_thread(0, &[vcpu as u32]).is_err() {
+            return false;
+        }
+        self.poller_cpu.store(vcpu, Ordering::Relaxed);
+        self.traded.store(true, Ordering::Relaxed);
+        self.stats.trades.fetch_add(1, Ordering::Relaxed);
+        true
     }
 
     /// Serves every pending request once; returns how many there were.
@@ -317,6 +365,7 @@ fn poll(host: &Arc<Host>) {
     let mut placement = Placement::new(crate::affinity::allowed_cpus(), !channel.apart.is_empty());
     // When the last request was served (or the port exit that woke us came); none at first.
     let mut last_request: Option<Instant> = None;
+    let mut trade = Trade::default();
     loop {
         {
             let mut woken = channel.wake.lock().expect("channel lock");
@@ -339,12 +388,24 @@ fn poll(host: &Arc<Host>) {
         // reads it, so it is written every HEARTBEAT_PERIOD, not on every scan.
         let mut beaten: Option<Instant> = None;
         loop {
+            // The host peer answers slowly (it runs beside the vCPU): take the vCPU's CPU.
+            if let Some(slow) = crate::net::peer_slow(host) {
+                if trade.due(last, slow) && channel.trade_cpus(host) {
+                    placement.avoided = None;
+                }
+            }
             // On the CPU of the vCPU that calls (the scheduler puts a woken thread beside its
-            // waker): neither can run while the other does. Move to another CPU.
-            if let Some(pinned) = placement.beside(channel.vcpu_cpu.load(Ordering::Relaxed)) {
+            // waker): neither can run while the other does. Move to another CPU (unless it
+            // was just taken from the vCPU, which leaves at its next port exit).
+            let moved =
+                if trade.settling(last) { None } else { placement.beside(channel.vcpu_cpu.load(Ordering::Relaxed)) };
+            if let Some(pinned) = moved {
                 channel.stats.moves.fetch_add(1, Ordering::Relaxed);
                 if let Some(cpu) = pinned {
                     channel.poller_cpu.store(cpu as i32, Ordering::Relaxed);
+                } else if channel.traded.swap(false, Ordering::Relaxed) {
+                    // The vCPU did not leave: the trade is off.
+                    channel.poller_cpu.store(-1, Ordering::Relaxed);
                 }
             }
             // The heartbeat tells a waiting guest that the poller is on a CPU.
@@ -435,6 +496,58 @@ fn target_cpus(others: Vec<u32>, single: bool) -> Vec<u32> {
     }
 }
 
+/// When the poller trades CPUs with a vCPU: the host scheduler keeps the host peer of a
+/// request/response exchange on the CPU it last ran on, and beside a spinning vCPU every
+/// answer waits for that CPU (ping-pong rounds of 60-90 us against 15-20 beside the
+/// poller; ARCHITECTURE.md, "Who gets the host's two CPUs"). When most of the peer's
+/// answers were slow ([`crate::net::peer_slow`]) the poller takes the CPU of the vCPU and
+/// the vCPU keeps off it, so the peer stays where it is and finds the poller beside it. At
+/// most every [`TRADE_GAP`]; a trade that did not help (slow again within twice the gap)
+/// doubles the gap, up to [`TRADE_GAP_MAX`]; a fast verdict resets it.
+#[derive(Debug)]
+struct Trade {
+    at: Option<Instant>,
+    gap: Duration,
+}
+
+impl Default for Trade {
+    fn default() -> Self {
+        Self { at: None, gap: TRADE_GAP }
+    }
+}
+
+impl Trade {
+    /// Whether to trade at `now`, given the peer's latest verdict (`slow`).
+    fn due(&mut self, now: Instant, slow: bool) -> bool {
+        if !slow {
+            self.gap = TRADE_GAP;
+            return false;
+        }
+        let since = self.at.map(|at| now.saturating_duration_since(at));
+        if since.is_some_and(|since| since < self.gap) {
+            return false;
+        }
+        if since.is_some_and(|since| since < self.gap * 2) {
+            self.gap = (self.gap * 2).min(TRADE_GAP_MAX);
+        }
+        self.at = Some(now);
+        true
+    }
+
+    /// Whether a trade is recent enough that the vCPU may not have left yet.
+    fn settling(&self, now: Instant) -> bool {
+        self.at.is_some_and(|at| now.saturating_duration_since(at) < TRADE_SETTLE)
+    }
+}
+
+/// The shortest time between two trades.
+const TRADE_GAP: Duration = Duration::from_millis(20);
+/// The longest, for trades that do not help.
+const TRADE_GAP_MAX: Duration = Duration::from_secs(2);
+/// How long after a trade the poller stays on the vCPU's CPU while the vCPU has not left
+/// (it leaves at its next port exit; a ping-pong makes one every few rounds).
+const TRADE_SETTLE: Duration = Duration::from_millis(2);
+
 /// `cpus` without `cpu`, unless that leaves none (or `cpu` is not among them).
 fn cpus_but(cpus: &[u32], cpu: u32) -> Option<Vec<u32>> {
     let others: Vec<u32> = cpus.iter().copied().filter(|&c| c != cpu).collect();
@@ -520,6 +633,28 @@ mod tests {
         assert_eq!(one.keep_vcpus_apart(vec![0, 1]).apart, vec![0, 1]);
         let two = Channel::validate(&ram, 0x10_0000, 2).unwrap();
         assert!(two.keep_vcpus_apart(vec![0, 1]).apart.is_empty());
+    }
+
+    #[test]
+    fn trades_back_off_when_they_do_not_help() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut trade = Trade::default();
+        assert!(!trade.due(ms(0), false), "fast answers: no trade");
+        assert!(trade.due(ms(1), true));
+        assert!(trade.settling(ms(2)) && !trade.settling(ms(4)));
+        assert!(!trade.due(ms(10), true), "within the gap");
+        assert!(trade.due(ms(25), true), "slow again soon after: the gap doubles");
+        assert!(!trade.due(ms(60), true));
+        assert!(trade.due(ms(66), true));
+        assert_eq!(trade.gap, TRADE_GAP * 4);
+        for n in 1..40 {
+            trade.due(ms(66 + n * 3000), true);
+            trade.due(ms(66 + n * 3000 + 1), true);
+        }
+        assert!(trade.gap <= TRADE_GAP_MAX);
+        assert!(!trade.due(ms(200_000), false));
+        assert_eq!(trade.gap, TRADE_GAP, "a fast verdict resets it");
     }
 
     #[test]

@@ -35,6 +35,17 @@ use hermit_interface::netring::{
 /// microsecond or two).
 const TX_STALL_NS: u64 = 20_000;
 
+/// Kicks because the poller was parked, and by [`tx_watchdog`] for a stalled one.
+static KICKS_PARKED: AtomicU64 = AtomicU64::new(0);
+static KICKS_STALLED: AtomicU64 = AtomicU64::new(0);
+
+/// Transmit kicks so far: for a parked poller, and for one that said it polls but left
+/// frames waiting longer than [`TX_STALL_NS`]; `None` without rings.
+pub fn kick_counts() -> Option<(u64, u64)> {
+    (TX_AREA.load(Ordering::Relaxed) != 0)
+        .then(|| (KICKS_PARKED.load(Ordering::Relaxed), KICKS_STALLED.load(Ordering::Relaxed)))
+}
+
 /// The transmit ring's area for [`tx_watchdog`] (0: no rings).
 static TX_AREA: AtomicU64 = AtomicU64::new(0);
 /// TSC when frames were last published without a kick (0: nothing to watch).
@@ -190,6 +201,7 @@ impl NetRings {
         if super::hypercall::host_polling() {
             TX_PUBLISHED_AT.store(crate::arch::rdtsc(), Ordering::Relaxed);
         } else {
+            KICKS_PARKED.fetch_add(1, Ordering::Relaxed);
             kick();
         }
     }
@@ -279,6 +291,7 @@ pub fn tx_watchdog() {
     if TX_PUBLISHED_AT.compare_exchange(at, if waiting { now } else { 0 }, Ordering::Relaxed, Ordering::Relaxed).is_ok()
         && waiting
     {
+        KICKS_STALLED.fetch_add(1, Ordering::Relaxed);
         kick();
     }
 }

@@ -368,6 +368,9 @@ pub fn drain_before_exit() {
             pool.len(),
             pool.bytes() >> 10
         );
+        if let Some((parked, stalled)) = crate::drivers::net_ring::kick_counts() {
+            log::info!("net: transmit ring kicks: {parked} for a parked poller, {stalled} for a stalled one");
+        }
         if let Some(stats) = stack.device.offload_stats() {
             log::info!(
                 "net: offloads: {} GSO frames sent, {} received frames with a bad checksum, {} too large frames dropped",

@@ -69,6 +69,10 @@ pub struct CoreSched {
     last_steal_scan: Cell<u64>,
     /// TSC at which another core sent this halted core a wake-up IPI; 0 once it is up.
     woken_at: AtomicU64,
+    /// TSC cycles this core spent polling in its idle loop, and how often it halted
+    /// (`HERMIT_VERBOSE`'s summary at exit).
+    idle_cycles: AtomicU64,
+    halts: AtomicU64,
 }
 
 // SAFETY: the `UnsafeCell` and `Cell` fields are only used by the owning core with preemption
@@ -128,6 +132,8 @@ pub fn init_core(id: u32) -> &'static CoreSched {
         deadline: AtomicU64::new(0),
         last_steal_scan: Cell::new(0),
         woken_at: AtomicU64::new(0),
+        idle_cycles: AtomicU64::new(0),
+        halts: AtomicU64::new(0),
     }));
     let block = arch::percore();
     block.sched.store(sched as *const CoreSched as u64, Ordering::Release);
@@ -544,6 +550,7 @@ impl CoreSched {
             if polling {
                 crate::net::idle_end();
             }
+            self.idle_cycles.fetch_add(rdtsc().saturating_sub(start), Ordering::Relaxed);
             if !self.has_ready() && !self.steal() && rdtsc() < due {
                 self.halt();
             }
@@ -569,6 +576,7 @@ impl CoreSched {
 
     /// Halts until an interrupt (an IPI from a waker, or the timer of the next sleeper).
     fn halt(&self) {
+        self.halts.fetch_add(1, Ordering::Relaxed);
         apic::enable();
         let block = arch::percore();
         count_busy(self.id, false);
@@ -594,6 +602,12 @@ impl CoreSched {
         if self.deadline.load(Ordering::Relaxed) <= rdtsc() {
             self.deadline.store(0, Ordering::Relaxed);
         }
+    }
+
+    /// Nanoseconds this core polled in its idle loop and how often it halted.
+    pub fn idle_stats(&self) -> (u64, u64) {
+        let cycles = self.idle_cycles.load(Ordering::Relaxed);
+        (crate::time::clock().cycles_to_ns(cycles), self.halts.load(Ordering::Relaxed))
     }
 
     /// Forgets the armed deadline once it passed (the timer fired).

@@ -149,7 +149,8 @@ extern "C" fn task_main(start: u64) -> ! {
 }
 
 /// Logs how many interrupts each core took (timer ticks and wakeup IPIs): zero on a core
-/// that ran one task at a time and never idled.
+/// that ran one task at a time and never idled; and how long each core polled in its idle
+/// loop and how often it halted.
 pub fn log_interrupts() {
     let mut line = crate::fmt::StackWriter::<256>::new();
     for id in 0..cores() as usize {
@@ -157,6 +158,12 @@ pub fn log_interrupts() {
         let _ = write!(line, "{}core {id}: {count}", if id == 0 { "" } else { ", " });
     }
     log::info!("interrupts taken: {}", ::core::str::from_utf8(line.as_bytes()).unwrap_or("?"));
+    let mut line = crate::fmt::StackWriter::<256>::new();
+    for id in 0..cores() {
+        let (ns, halts) = of(id).map_or((0, 0), |core| core.idle_stats());
+        let _ = write!(line, "{}core {id}: {} us, {halts} halts", if id == 0 { "" } else { ", " }, ns / 1000);
+    }
+    log::info!("idle polling: {}", ::core::str::from_utf8(line.as_bytes()).unwrap_or("?"));
 }
 
 /// Ends the running task with `code`. The last task to end ends the program with `code`

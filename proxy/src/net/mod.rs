@@ -18,6 +18,7 @@ mod passt;
 mod probe;
 pub mod ring;
 mod tap;
+mod turn;
 
 /// The tap whose offloads the proxy turned on (-1: none).
 static OFFLOADED_TAP: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
@@ -106,6 +107,8 @@ pub struct Nic {
     /// Guards the hand-back of the tap to the receive thread.
     rx_back: Mutex<()>,
     handed_back: Condvar,
+    /// The host peer's answers to small frames, for the poller's placement ([`turn`]).
+    turns: turn::Turnarounds,
 }
 
 impl Nic {
@@ -191,6 +194,7 @@ impl Nic {
             rx_poller_reads: Default::default(),
             rx_back: Mutex::new(()),
             handed_back: Condvar::new(),
+            turns: turn::Turnarounds::default(),
         }
     }
 
@@ -507,6 +511,14 @@ impl Nic {
     /// tap with one `read`, through the proxy's buffer from passt's stream. Its length (a
     /// longer frame is cut to the buffer), or `None` when none waits.
     fn receive_into(&self, ring: &ring::Ring, addr: u64, cap: u32) -> Result<Option<u32>, GuestError> {
+        let got = self.receive_frame(ring, addr, cap)?;
+        if let Some(n) = got {
+            self.turns.got(n as usize);
+        }
+        Ok(got)
+    }
+
+    fn receive_frame(&self, ring: &ring::Ring, addr: u64, cap: u32) -> Result<Option<u32>, GuestError> {
         let ram = ring.ram();
         let n = match &self.backend {
             // The ring carries the header: the tap's frame with it, straight into the buffer.
@@ -568,6 +580,12 @@ impl Nic {
     /// memory (the header as the ring has it, a zero one, or none); to passt, and for the
     /// capture, through the proxy's buffer. False if the device dropped it.
     fn send_parts(&self, ring: &ring::Ring, head: &[u8], rest: u64, rest_len: usize) -> Result<bool, GuestError> {
+        let sent = self.send_entry(ring, head, rest, rest_len)?;
+        self.turns.sent(head.len() + rest_len);
+        Ok(sent)
+    }
+
+    fn send_entry(&self, ring: &ring::Ring, head: &[u8], rest: u64, rest_len: usize) -> Result<bool, GuestError> {
         let ram = ring.ram();
         let sent = match &self.backend {
             Backend::Tap { fd, vnet } => {
@@ -762,6 +780,12 @@ pub fn poll_tx(host: &Host) -> u32 {
         }
         Err(e) => host.fatal(&e.to_string()),
     }
+}
+
+/// For the poller: after every [`turn::SAMPLES`] answers of the host peer to small frames,
+/// whether most were slow ([`turn`]).
+pub fn peer_slow(host: &Host) -> Option<bool> {
+    host.net.get()?.turns.verdict()
 }
 
 /// For the poller, after its last scan before it parks: the receive thread reads the tap
