@@ -35,6 +35,13 @@ hermit_c_test(memops COMPILE_OPTIONS -pthread LINK_OPTIONS -pthread ENV HERMIT_C
 hermit_c_run(memops_sse PROGRAM memops ARGS 0 ENV HERMIT_CPUS=1 HERMIT_CPU_HIDE=avx TIMEOUT 120
   MATCH "memops: avx 0" "all [0-9]+ checks passed")
 hermit_c_test(math_lib LIBS m MATCH "sqrt\\(2\\)=1.414213562373095")
+# libm's FMA variants of exp/exp2/log/log2/pow(f) against the generic code on the same
+# arguments; with HERMIT_CPU_HIDE=avx or xsave the flag is 0 and only the generic code runs.
+hermit_c_test(math_fma LIBS m MATCH "math_fma: fma [01]" "all [0-9]+ checks passed")
+hermit_c_run(math_fma_generic PROGRAM math_fma ARGS hidden ENV HERMIT_CPU_HIDE=avx
+  MATCH "math_fma: fma 0" "log: 0 of 10000 random arguments and 0 special" "all [0-9]+ checks passed")
+hermit_c_run(math_fma_fxsave PROGRAM math_fma ARGS hidden ENV HERMIT_CPU_HIDE=xsave
+  MATCH "math_fma: fma 0" "all [0-9]+ checks passed")
 hermit_c_test(time_clock)
 hermit_c_test(files_errno ARGS "${HERMIT_TEST_TMPDIR}")
 hermit_c_test(args_env ARGS 42 "two words" "x=y" ENV "HERMIT_TEST_VALUE=hello hermit" HERMIT_MEM=256M

@@ -92,6 +92,12 @@ extern "C" {
 // 32-byte AVX moves only then (not with `HERMIT_CPU_HIDE=avx` or `xsave`).
 extern const uint32_t sys_avx_usable;
 
+// 1 when libm may use its FMA variants of `exp`, `exp2`, `log`, `log2`, `pow` and their
+// float versions (compiled with `-mfma -mavx2`): the kernel saves AVX state
+// ([`sys_avx_usable`]) and CPUID reports FMA and AVX2, else 0 (also with
+// `HERMIT_CPU_HIDE=avx` or `xsave`); set at boot before `main`.
+extern const uint32_t sys_fma_usable;
+
 // TSC value at the first instruction of the first core (the original exported `boot_tsc`
 // too). `rdtsc() - boot_tsc` is the time since boot in cycles.
 extern const uint64_t boot_tsc;

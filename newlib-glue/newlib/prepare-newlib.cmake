@@ -86,6 +86,34 @@ insert_at(${inc}/pthread.h AFTER "#if __GNU_VISIBLE\n#if defined(__rtems__)"
 insert_at(${inc}/machine/ieeefp.h BEFORE "#ifdef __CYGWIN__\n#define __OBSOLETE_MATH_DEFAULT 0\n#endif\n"
   "#ifdef __hermit__\n#define __OBSOLETE_MATH_DEFAULT 0\n#endif\n\n")
 
+# 8b. Those functions' run-time choice: on entry, a branch to the FMA variant built by
+#     ../newlib/libm-fma.cmake (the same source compiled with -mfma -mavx2) when the kernel's
+#     sys_fma_usable is 1, as glibc's IFUNCs choose (our static images have no IRELATIVE
+#     relocations). The flag never changes after boot, so the branch always predicts.
+foreach(fn IN ITEMS "exp.c;double;exp;x" "exp2.c;double;exp2;x" "log.c;double;log;x"
+    "log2.c;double;(log2);x" "pow.c;double;pow;x, y" "sf_exp.c;float;expf;x"
+    "sf_exp2.c;float;exp2f;x" "sf_log.c;float;logf;x" "sf_log2.c;float;log2f;x"
+    "sf_pow.c;float;powf;x, y")
+  list(GET fn 0 file)
+  list(GET fn 1 type)
+  list(GET fn 2 name)
+  list(GET fn 3 args)
+  string(REGEX REPLACE "[()]" "" plain "${name}")
+  if(args STREQUAL "x")
+    set(params "${type} x")
+  else()
+    set(params "${type} x, ${type} y")
+  endif()
+  insert_at(newlib/libm/common/${file} AFTER "${type}\n${name} (${params})\n{\n"
+    "#if defined(__hermit__) && !defined(__hermit_libm_fma)
+  extern const uint32_t sys_fma_usable;
+  extern ${type} __hermit_${plain}_fma (${params});
+  if (__builtin_expect (sys_fma_usable, 1))
+    return __hermit_${plain}_fma (${args});
+#endif
+")
+endforeach()
+
 # 9. libm's sqrt and sqrtf: the SSE instruction (correctly rounded, as the bit-by-bit integer
 #    code it bypasses; the same results for negative, zero, infinite and NaN arguments)
 #    instead of that code, which takes hundreds of cycles.

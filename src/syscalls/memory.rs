@@ -1,4 +1,4 @@
-//! Memory: `sys_sbrk`, `getpagesize` and the AVX flag of `memcpy`/`memset`.
+//! Memory: `sys_sbrk`, `getpagesize`, and the CPU flags of newlib's `memcpy`/`memset` and libm.
 
 use core::ffi::c_int;
 use core::sync::atomic::AtomicU32;
@@ -27,3 +27,10 @@ pub extern "C" fn getpagesize() -> c_int {
 /// 32-byte AVX moves only then (not with `HERMIT_CPU_HIDE=avx` or `xsave`).
 #[no_mangle]
 pub static sys_avx_usable: AtomicU32 = AtomicU32::new(0);
+
+/// 1 when libm may use its FMA variants of `exp`, `exp2`, `log`, `log2`, `pow` and their
+/// float versions (compiled with `-mfma -mavx2`): the kernel saves AVX state
+/// ([`sys_avx_usable`]) and CPUID reports FMA and AVX2, else 0 (also with
+/// `HERMIT_CPU_HIDE=avx` or `xsave`); set at boot before `main`.
+#[no_mangle]
+pub static sys_fma_usable: AtomicU32 = AtomicU32::new(0);

@@ -72,6 +72,9 @@ pub fn init_cpu(hide: u64) -> Result<(xstate::SavePlan, u64), CpuProblem> {
     }
     let plan = xstate::plan(&state).map_err(CpuProblem::Unusable)?;
     preempt::init_xsave(plan);
+    let avx_saved = matches!(plan, xstate::SavePlan::Xsave { mask, .. } if mask & xstate::AVX != 0);
+    let fma = requirements::fma_usable(leaf1, leaf7, avx_saved);
+    crate::syscalls::memory::sys_fma_usable.store(u32::from(fma), core::sync::atomic::Ordering::Relaxed);
     Ok((plan, state.xcr0))
 }
 

@@ -46,6 +46,13 @@ pub fn xstate_features(leaf1: [u32; 4], leaf7: [u32; 4]) -> CpuState {
     }
 }
 
+/// Whether libm may run its FMA variants (VEX-encoded `vfmadd*` and AVX2 code, as glibc's
+/// run-time choice requires): CPUID.1:ECX.FMA and CPUID.7.0:EBX.AVX2 after hiding, and the
+/// kernel saves AVX state (`avx_saved`: without XCR0's AVX bit those instructions raise #UD).
+pub fn fma_usable(leaf1: [u32; 4], leaf7: [u32; 4], avx_saved: bool) -> bool {
+    avx_saved && leaf1[2] & (1 << 12) != 0 && leaf7[1] & (1 << 5) != 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +81,18 @@ mod tests {
         let mut l1 = L1;
         l1[3] &= !(1 << 26);
         assert_eq!(missing_feature(l1, L7), Some("SSE2"));
+    }
+
+    #[test]
+    fn fma_needs_fma_avx2_and_saved_avx_state() {
+        assert!(fma_usable(L1, L7, true));
+        assert!(!fma_usable(L1, L7, false), "no AVX state in XCR0 or the save mask");
+        let mut l1 = L1;
+        l1[2] &= !(1 << 12);
+        assert!(!fma_usable(l1, L7, true));
+        let mut l7 = L7;
+        l7[1] &= !(1 << 5);
+        assert!(!fma_usable(L1, l7, true));
     }
 
     #[test]
