@@ -264,14 +264,19 @@ impl Channel {
 
     /// In the poller: takes the CPU of the vCPU that last made a port exit, which keeps off
     /// it from its next exit on ([`Trade`]); false where that cannot be done: the vCPU
-    /// threads are pinned, the vCPU's CPU is unknown or the poller's own, or every CPU has
-    /// a busy vCPU (two would then share one).
+    /// threads are pinned, the vCPU's CPU is unknown or the poller's own, every CPU has a
+    /// busy vCPU (two would then share one), or the guest has as many vCPUs as the proxy
+    /// has CPUs. In that last case a vCPU that turned busy after the trade would keep off
+    /// the poller's CPU too, sharing the rest with the others, and a vCPU thread can take
+    /// its CPUs back only at a port exit, which a guest that computes does not make: all its
+    /// vCPUs would compute on one CPU fewer until then.
     fn trade_cpus(&self, host: &Host) -> bool {
         let vcpu = self.vcpu_cpu.load(Ordering::Relaxed);
         // SAFETY: sched_getcpu has no arguments (glibc reads it from rseq or the vDSO).
         let here = unsafe { libc::sched_getcpu() };
         let busy = host.ram.busy_mask(host.entry).count_ones() as usize;
         if self.cpus.is_empty()
+            || self.slots as usize >= self.cpus.len()
             || vcpu < 0
             || vcpu == here
             || busy >= self.cpus.len()
