@@ -111,14 +111,9 @@ pub struct Channel {
     vcpu_cpu: AtomicI32,
     /// The proxy's CPUs, when the vCPU threads keep off the poller's CPU (empty: they do not).
     apart: Vec<u32>,
-    /// The one CPU the poller is pinned to in that case, or after it traded CPUs with the
-    /// vCPU (-1: none).
+    /// The one CPU the poller is pinned to in that case, also after it traded CPUs with a
+    /// vCPU (-1: none yet).
     poller_cpu: AtomicI32,
-    /// The proxy's CPUs, when the vCPU threads may keep off the poller's (empty: they may
-    /// not, `HERMIT_CPU_AFFINITY` pins them).
-    cpus: Vec<u32>,
-    /// The poller took the CPU of a vCPU, which keeps off it from its next port exit on.
-    traded: AtomicBool,
     /// When the poller last parked, in nanoseconds after `epoch`.
     parked_at: AtomicU64,
     /// The time base of `parked_at`.
@@ -149,8 +144,6 @@ impl Channel {
             vcpu_cpu: AtomicI32::new(-1),
             apart: Vec::new(),
             poller_cpu: AtomicI32::new(-1),
-            cpus: Vec::new(),
-            traded: AtomicBool::new(false),
             parked_at: AtomicU64::new(0),
             epoch: Instant::now(),
             wake: Mutex::new(false),
@@ -189,9 +182,8 @@ impl Channel {
     /// whose doorbell thread kicks).
     pub fn keep_vcpus_apart(mut self, cpus: Vec<u32>) -> Self {
         if (self.slots as usize) < cpus.len() {
-            self.apart.clone_from(&cpus);
+            self.apart = cpus;
         }
-        self.cpus = cpus;
         self
     }
 
@@ -239,19 +231,11 @@ impl Channel {
             /// The poller CPU this vCPU thread keeps off (-1: none).
             static KEPT_OFF: std::cell::Cell<i32> = const { std::cell::Cell::new(-1) };
         }
-        // Without room to keep apart, only after a trade (and until the thread has the
-        // proxy's CPUs back).
-        let traded = self.traded.load(Ordering::Relaxed);
-        let all = if !self.apart.is_empty() { &self.apart } else { &self.cpus };
-        if all.is_empty() || (self.apart.is_empty() && !traded && KEPT_OFF.get() < 0) {
+        let poller = if active { self.poller_cpu.load(Ordering::Relaxed) } else { -1 };
+        if self.apart.is_empty() || KEPT_OFF.get() == poller {
             return;
         }
-        let poller =
-            if active && (traded || !self.apart.is_empty()) { self.poller_cpu.load(Ordering::Relaxed) } else { -1 };
-        if KEPT_OFF.get() == poller {
-            return;
-        }
-        let cpus = if poller < 0 { Some(all.clone()) } else { cpus_but(all, poller as u32) };
+        let cpus = if poller < 0 { Some(self.apart.clone()) } else { cpus_but(&self.apart, poller as u32) };
         if let Some(cpus) = cpus {
             if crate::affinity::pin_thread(0, &cpus).is_ok() {
                 KEPT_OFF.set(poller);
@@ -263,32 +247,25 @@ impl Channel {
     }
 
     /// In the poller: takes the CPU of the vCPU that last made a port exit, which keeps off
-    /// it from its next exit on ([`Trade`]); false where that cannot be done: the vCPU
-    /// threads are pinned, the vCPU's CPU is unknown or the poller's own, every CPU has a
-    /// busy vCPU (two would then share one), or the guest has as many vCPUs as the proxy
-    /// has CPUs. In that last case a vCPU that turned busy after the trade would keep off
-    /// the poller's CPU too, sharing the rest with the others, and a vCPU thread can take
-    /// its CPUs back only at a port exit, which a guest that computes does not make: all its
-    /// vCPUs would compute on one CPU fewer until then.
-    fn trade_cpus(&self, host: &Host) -> bool {
+    /// it from its next exit on, as from any CPU the poller is pinned to ([`Trade`]); false
+    /// where that cannot be done: the vCPU's CPU is unknown or the poller's own, or the vCPU
+    /// threads do not keep apart (`apart` is empty: `HERMIT_CPU_AFFINITY` pins them, or the
+    /// guest has as many vCPUs as the proxy has CPUs). In that last case a vCPU that turned
+    /// busy after a trade would keep off the poller's CPU too, sharing the rest with the
+    /// others, and a vCPU thread can take its CPUs back only at a port exit, which a guest
+    /// that computes does not make: all its vCPUs would compute on one CPU fewer until then.
+    /// With fewer vCPUs than CPUs every vCPU keeps a CPU of its own.
+    fn trade_cpus(&self) -> bool {
         let vcpu = self.vcpu_cpu.load(Ordering::Relaxed);
         // SAFETY: sched_getcpu has no arguments (glibc reads it from rseq or the vDSO).
         let here = unsafe { libc::sched_getcpu() };
-        let busy = host.ram.busy_mask(host.entry).count_ones() as usize;
-        if self.cpus.is_empty()
-            || self.slots as usize >= self.cpus.len()
-            || vcpu < 0
-            || vcpu == here
-            || busy >= self.cpus.len()
-            || !self.cpus.contains(&(vcpu as u32))
-        {
+        if vcpu < 0 || vcpu == here || !self.apart.contains(&(vcpu as u32)) {
             return false;
         }
         if crate::affinity::pin_thread(0, &[vcpu as u32]).is_err() {
             return false;
         }
         self.poller_cpu.store(vcpu, Ordering::Relaxed);
-        self.traded.store(true, Ordering::Relaxed);
         self.stats.trades.fetch_add(1, Ordering::Relaxed);
         true
     }
@@ -395,7 +372,7 @@ fn poll(host: &Arc<Host>) {
         loop {
             // The host peer answers slowly (it runs beside the vCPU): take the vCPU's CPU.
             if let Some(slow) = crate::net::peer_slow(host) {
-                if trade.due(last, slow) && channel.trade_cpus(host) {
+                if trade.due(last, slow) && channel.trade_cpus() {
                     placement.avoided = None;
                 }
             }
@@ -408,9 +385,6 @@ fn poll(host: &Arc<Host>) {
                 channel.stats.moves.fetch_add(1, Ordering::Relaxed);
                 if let Some(cpu) = pinned {
                     channel.poller_cpu.store(cpu as i32, Ordering::Relaxed);
-                } else if channel.traded.swap(false, Ordering::Relaxed) {
-                    // The vCPU did not leave: the trade is off.
-                    channel.poller_cpu.store(-1, Ordering::Relaxed);
                 }
             }
             // The heartbeat tells a waiting guest that the poller is on a CPU.
