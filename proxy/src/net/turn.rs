@@ -70,7 +70,7 @@ impl Turnarounds {
         }
         let slow = self.slow.swap(0, Ordering::Relaxed);
         self.all.store(0, Ordering::Relaxed);
-        Some(slow * 4 >= all * 3)
+        Some(u64::from(slow) * 4 >= u64::from(all) * 3)
     }
 }
 
