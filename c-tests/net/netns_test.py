@@ -28,7 +28,7 @@ IP = shutil.which("ip") or "ip"
 TUNSETIFF = 0x400454CA
 IFF_TAP_NO_PI = 0x0002 | 0x1000
 NAMESPACES = []
-RESOLV_DIRS = []  # removed at the end: /etc/netns/<namespace> (`ip netns exec` mounts its resolv.conf), temporary directories
+DIRS_TO_REMOVE = []  # removed at the end: /etc/netns/<namespace> (`ip netns exec` mounts its resolv.conf), temporary directories
 
 
 def fail(message):
@@ -112,9 +112,9 @@ class Netns:
 
 
 def cleanup():
-    for path in RESOLV_DIRS:
+    for path in DIRS_TO_REMOVE:
         shutil.rmtree(path, ignore_errors=True)
-    RESOLV_DIRS.clear()
+    DIRS_TO_REMOVE.clear()
     for name in NAMESPACES:
         for pid in sh("ip", "netns", "pids", name, check_rc=False).stdout.split():
             if int(pid) == os.getpid():  # this script, after Netns.enter()
@@ -723,7 +723,7 @@ def user_http(proxy, images):
     ns.enter()
     # passt's own capture (HERMIT_PASST_PCAP); as root passt writes it as nobody.
     where = tempfile.mkdtemp(prefix="hermit-passt-")
-    RESOLV_DIRS.append(where)
+    DIRS_TO_REMOVE.append(where)
     os.chmod(where, 0o777)
     pcap = os.path.join(where, "passt.pcap")
     guest = Guest(ns, proxy, images, "netecho", "http", 8080, 1, HERMIT_NETIF="user", HERMIT_APP_PORT="8080",
@@ -1052,7 +1052,7 @@ def user_dns(proxy, images):
     ns.enter()
     etc = f"/etc/netns/{ns.name}"
     os.makedirs(etc, exist_ok=True)
-    RESOLV_DIRS.append(etc)
+    DIRS_TO_REMOVE.append(etc)
     with open(f"{etc}/resolv.conf", "w") as f:
         f.write("nameserver 127.0.0.1\n")
     server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
