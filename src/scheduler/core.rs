@@ -613,7 +613,10 @@ impl CoreSched {
             // A task left to its creator for a while keeps this core polling: its creator
             // did not wake another core for it.
             if !self.has_ready() && matches!(self.steal(), Scan::Nothing) && rdtsc() < due {
-                self.halt();
+                super::stacks::keep_one_ready();
+                if !self.has_ready() {
+                    self.halt();
+                }
             }
             arch::preempt_enable();
         }
