@@ -25,12 +25,42 @@ pub const TRACKED: usize = 64;
 /// Address of vCPU `i`'s rseq area (0: not published).
 static AREAS: [AtomicUsize; TRACKED] = [const { AtomicUsize::new(0) }; TRACKED];
 
-/// Address of the channel poller's rseq area (0: not published); whether it served a call of
-/// the program since its last stamp, and when it stamped one last (nanoseconds after
-/// [`since_epoch`]'s epoch, 0: never).
-static POLLER: AtomicUsize = AtomicUsize::new(0);
-static CALLED: AtomicBool = AtomicBool::new(false);
-static CALLED_AT: AtomicU64 = AtomicU64::new(0);
+/// The channel poller's use, for the population thread.
+static POLLER: PollerUse = PollerUse::new();
+
+/// Where the poller runs and when it last served a call of the program.
+struct PollerUse {
+    /// Address of the poller's rseq area (0: not published).
+    area: AtomicUsize,
+    /// Whether it served a call of the program since its last stamp.
+    called: AtomicBool,
+    /// When it stamped one last (nanoseconds after [`since_epoch`]'s epoch, 0: never).
+    called_at: AtomicU64,
+}
+
+impl PollerUse {
+    const fn new() -> Self {
+        Self { area: AtomicUsize::new(0), called: AtomicBool::new(false), called_at: AtomicU64::new(0) }
+    }
+
+    fn called(&self) {
+        self.called.store(true, Ordering::Relaxed);
+    }
+
+    fn stamp(&self, now: Instant) {
+        if self.called.swap(false, Ordering::Relaxed) {
+            self.called_at.store(since_epoch(now), Ordering::Relaxed);
+        }
+    }
+
+    fn cpu(&self, now: Instant, rest: Duration) -> Option<u32> {
+        let at = self.called_at.load(Ordering::Relaxed);
+        if at == 0 || since_epoch(now).saturating_sub(at) >= rest.as_nanos() as u64 {
+            return None;
+        }
+        area_cpu(self.area.load(Ordering::Acquire))
+    }
+}
 
 /// Offset of `cpu_id` in `struct rseq` (after `cpu_id_start`).
 const CPU_ID: usize = 4;
@@ -67,33 +97,27 @@ pub fn register(id: u32) {
 /// In the channel's poller thread: publishes where its rseq area is, as [`register`].
 pub fn register_poller() {
     if let Some(area) = own_area() {
-        POLLER.store(area, Ordering::Release);
+        POLLER.area.store(area, Ordering::Release);
     }
 }
 
 /// In the poller, for each request it serves that is a call of the program (not the
 /// kernel's `POPULATE`).
 pub fn guest_called() {
-    CALLED.store(true, Ordering::Relaxed);
+    POLLER.called();
 }
 
 /// In the poller, after a scan that served requests, at `now`: records the time if one of
 /// them was a call of the program ([`guest_called`]).
 pub fn stamp_calls(now: Instant) {
-    if CALLED.swap(false, Ordering::Relaxed) {
-        CALLED_AT.store(since_epoch(now), Ordering::Relaxed);
-    }
+    POLLER.stamp(now);
 }
 
 /// The host CPU the poller runs on (or last ran on, if parked) when it served a call of the
 /// program less than `rest` ago: the program calls the host, with pauses, and the next call
 /// finds the poller there. `None` otherwise, or where it runs is unknown.
 pub fn poller_cpu(rest: Duration) -> Option<u32> {
-    let at = CALLED_AT.load(Ordering::Relaxed);
-    if at == 0 || since_epoch(Instant::now()).saturating_sub(at) >= rest.as_nanos() as u64 {
-        return None;
-    }
-    area_cpu(POLLER.load(Ordering::Acquire))
+    POLLER.cpu(Instant::now(), rest)
 }
 
 /// Nanoseconds from a process-wide epoch (the first call) to `at`, at least 1.
@@ -180,20 +204,23 @@ mod tests {
 
     #[test]
     fn the_poller_counts_for_a_while_after_a_call_of_the_program() {
-        std::thread::spawn(|| {
-            register_poller();
-            let rest = Duration::from_millis(50);
-            stamp_calls(Instant::now());
-            assert_eq!(poller_cpu(rest), None, "no call of the program yet");
-            guest_called();
-            stamp_calls(Instant::now());
-            let read = poller_cpu(rest);
-            assert_eq!(poller_cpu(Duration::ZERO), None, "longer ago than no rest at all");
-            std::thread::sleep(rest);
-            stamp_calls(Instant::now());
-            assert_eq!(poller_cpu(rest), None, "no call since: rested");
-            POLLER.store(0, Ordering::Release); // the area ends with this thread
-            CALLED_AT.store(0, Ordering::Relaxed);
+        // A use of its own (the process-wide one follows the channel tests' requests).
+        let poller = PollerUse::new();
+        let rest = Duration::from_millis(50);
+        since_epoch(Instant::now()); // the epoch starts before the times below
+        let t0 = Instant::now();
+        std::thread::spawn(move || {
+            if let Some(area) = own_area() {
+                poller.area.store(area, Ordering::Release);
+            }
+            poller.stamp(t0);
+            assert_eq!(poller.cpu(t0, rest), None, "no call of the program yet");
+            poller.called();
+            poller.stamp(t0);
+            let read = poller.cpu(t0 + rest / 2, rest);
+            assert_eq!(poller.cpu(t0 + rest, rest), None, "as long ago as the rest");
+            poller.stamp(t0 + rest * 2);
+            assert_eq!(poller.cpu(t0 + rest * 2, rest), None, "no call since: rested");
             if rseq_offset().is_some() {
                 let read = read.expect("called just now");
                 assert!(crate::affinity::allowed_cpus().contains(&read), "{read}");
