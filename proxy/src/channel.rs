@@ -302,7 +302,12 @@ impl Channel {
             let port = host.ram.atomic_u32(slot + SLOT_PORT_OFFSET as u64).map(|p| p.load(Ordering::Acquire));
             let arg = host.ram.load_u64(slot + SLOT_ARG_OFFSET as u64);
             let outcome = match (port, arg) {
-                (Ok(port), Ok(arg)) => serve(host, port, arg),
+                (Ok(port), Ok(arg)) => {
+                    if port != u32::from(hermit_interface::hypercall::port::POPULATE) {
+                        crate::hostcpu::guest_called();
+                    }
+                    serve(host, port, arg)
+                }
                 _ => Outcome::Fatal("unreadable fast-channel slot".into()),
             };
             // A fatal request is never released: the guest must not see it completed and go
@@ -335,6 +340,9 @@ fn poll(host: &Arc<Host>) {
     let Ok(host_state) = host.ram.atomic_u32(channel.gpa + HOST_STATE_OFFSET as u64) else { return };
     let Ok(scans) = host.ram.atomic_u32(channel.gpa + SCANS_OFFSET as u64) else { return };
     let Ok(served) = host.ram.atomic_u32(channel.gpa + SERVED_OFFSET as u64) else { return };
+    // Where the poller runs, for the population thread, which keeps off its CPU while the
+    // program calls the host.
+    crate::hostcpu::register_poller();
     let mut heartbeat = 0u32;
     // Writes the heartbeat (never zero) and the served count: one cache line, which a guest
     // reads only while its request waits unclaimed.
@@ -400,6 +408,7 @@ fn poll(host: &Arc<Host>) {
                 break;
             }
             if served > 0 {
+                crate::hostcpu::stamp_calls(now);
                 // The gap before these requests: from the previous one to this scan's start.
                 budget.earn(served, last.saturating_duration_since(since_request));
                 since_request = now;
@@ -536,7 +545,7 @@ fn cpus_but(cpus: &[u32], cpu: u32) -> Option<Vec<u32>> {
 /// How long the poller must have rested before a vCPU thread that keeps off its CPU takes
 /// the proxy's CPUs back at its next port exit: far longer than the pauses of a program that
 /// works on host files (the poller parks in them under load, and the exit wakes it at once).
-const RELEASE_AFTER: Duration = Duration::from_millis(100);
+pub(crate) const RELEASE_AFTER: Duration = Duration::from_millis(100);
 
 /// How often a polling host rewrites its heartbeat: well within the guest's stall limit (5 us),
 /// and rarely enough that the line stays with a guest that reads it.

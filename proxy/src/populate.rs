@@ -525,15 +525,23 @@ impl Backing {
     }
 
     /// In the thread, before a chunk: restricts it to the host CPUs (of those the proxy may
-    /// use) where no busy vCPU runs, `placed` being its current set; false when the busy
-    /// vCPUs leave none. Left to itself the host scheduler often woke the thread on the CPU
-    /// of the one computing vCPU while the other CPU idled (its vCPU halted): CoreMark on
-    /// one thread then lost up to a quarter of its score. Where a busy vCPU's CPU is unknown
-    /// (no rseq) the thread keeps the proxy's whole set.
+    /// use) where no busy vCPU runs, nor the fast channel's poller when it served a call of
+    /// the program less than [`crate::channel::RELEASE_AFTER`] ago, `placed` being its
+    /// current set; false when they leave none. Left to itself the host scheduler often woke
+    /// the thread on the CPU of the one computing vCPU while the other CPU idled (its vCPU
+    /// halted): CoreMark on one thread then lost up to a quarter of its score. Beside the
+    /// poller of a program that calls the host, each chunk (2-7 ms on cold host pages) made
+    /// those calls wait or fall back to exits (SQLite's inserts: 2-5 times as many exits).
+    /// Where a busy vCPU's CPU is unknown (no rseq) the thread keeps the proxy's whole set.
     fn keep_off_vcpus(&self, placed: &mut Vec<u32>) -> bool {
         let busy = self.ram.busy_mask(self.entry);
-        let free = crate::hostcpu::free_cpus(&self.allowed, busy, crate::hostcpu::cpu_of)
+        let mut free = crate::hostcpu::free_cpus(&self.allowed, busy, crate::hostcpu::cpu_of)
             .unwrap_or_else(|| self.allowed.clone());
+        // The poller's CPU too while the program calls the host (not just the kernel's
+        // requests for memory): its calls would wait for the poller, or fall back to exits.
+        if let Some(poller) = crate::hostcpu::poller_cpu(crate::channel::RELEASE_AFTER) {
+            free.retain(|&cpu| cpu != poller);
+        }
         if free.is_empty() {
             self.kept_off.fetch_add(1, Ordering::Relaxed);
             return false;

@@ -14,6 +14,8 @@
 //! since, the poller is still off its CPU and later requests take the port after their first
 //! [`WATCH_NS`], so a missed request costs one exit and little wait before it. A request
 //! posted without waiting ([`super::posted`]) is completed at the start of the next call.
+//! A call that may keep the host busy for milliseconds (`fsync`) takes the port at once
+//! ([`call_sleeping`]), so that the vCPU thread sleeps in the host instead of spinning.
 //!
 //! Under QEMU ([`header::FEATURE_QEMU`], [`hermit_interface::qemu`]) no port exit reaches
 //! the proxy: the channel is in place before the first call, every request goes through it,
@@ -210,6 +212,22 @@ fn channel_control() -> Option<&'static ChannelControl> {
 /// Preemption stays disabled throughout: the argument area and the channel slot belong to
 /// the core, so another task of this core must not start a hypercall meanwhile.
 pub fn call<T: Copy>(port: u16, arg: &mut T) {
+    call_via(port, arg, true);
+}
+
+/// Performs hypercall `port` as [`call`] does, but through the port unless only the channel
+/// reaches the host (QEMU): for a call that may keep the host busy for milliseconds (`fsync`
+/// on a busy disk). Through the channel the vCPU would spin for the result on its host CPU,
+/// where the host kernel's own work for the call (I/O completions, the file system's
+/// journal, per-CPU workers that cannot move) then waits behind it; the vCPU thread that
+/// makes the call itself sleeps in the host as a native process does. One exit costs tens of
+/// microseconds, such a call milliseconds.
+pub fn call_sleeping<T: Copy>(port: u16, arg: &mut T) {
+    call_via(port, arg, CHANNEL_ONLY.load(Ordering::Relaxed));
+}
+
+/// [`call`], through the channel if `use_channel` (and it is in use), else through the port.
+fn call_via<T: Copy>(port: u16, arg: &mut T, use_channel: bool) {
     const { assert!(size_of::<T>() <= HYPERCALL_AREA_SIZE) };
     preempt_disable();
     let slot = own_slot();
@@ -222,7 +240,7 @@ pub fn call<T: Copy>(port: u16, arg: &mut T) {
             return;
         }
     }
-    if let Some((control, slot)) = slot.filter(|_| size_of::<T>() <= channel::SLOT_DATA_SIZE) {
+    if let Some((control, slot)) = slot.filter(|_| use_channel && size_of::<T>() <= channel::SLOT_DATA_SIZE) {
         let data = slot.data.get().cast::<T>();
         // SAFETY: the slot belongs to this core and is idle (preemption is disabled, so no
         // other request of this core is under way); `data` has room for a `T` (checked
@@ -241,8 +259,8 @@ pub fn call<T: Copy>(port: u16, arg: &mut T) {
     // (tasks do not migrate).
     unsafe { area.write_unaligned(*arg) };
     match slot {
-        Some((control, slot)) if size_of::<T>() > channel::SLOT_DATA_SIZE && post(control, slot, port, area as u64) => {
-        }
+        Some((control, slot))
+            if use_channel && size_of::<T>() > channel::SLOT_DATA_SIZE && post(control, slot, port, area as u64) => {}
         // SAFETY: `area` is this core's argument area (below 4 GiB), filled above.
         _ => unsafe { port_exit(port, area as u32) },
     }

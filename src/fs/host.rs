@@ -15,7 +15,7 @@ use hermit_interface::hypercall::{port, Close, FileOp, Fstat, Lseek, Open, PathO
 use hermit_interface::stat::HostStat;
 
 use super::blksize::preferred_block_size;
-use crate::drivers::hypercall::{call, has_feature};
+use crate::drivers::hypercall::{call, call_sleeping, has_feature};
 use crate::errno::{Errno, Result, EIO, ENOSYS};
 
 /// Decodes a host result: non-negative is success.
@@ -149,6 +149,14 @@ pub fn rmdir(path: &CStr) -> Result<()> {
 pub fn file_op(mut request: FileOp) -> Result<i64> {
     require_extensions()?;
     call(port::FILEOP, &mut request);
+    host_result(request.ret)
+}
+
+/// A `FILEOP` request that may block in the host for a long time (`fsync`), made through
+/// the port ([`call_sleeping`]).
+pub fn file_op_sleeping(mut request: FileOp) -> Result<i64> {
+    require_extensions()?;
+    call_sleeping(port::FILEOP, &mut request);
     host_result(request.ret)
 }
 

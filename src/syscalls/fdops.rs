@@ -281,16 +281,22 @@ fn simple(fd: c_int, request: FileOp) -> c_int {
     ret_int(with_host(fd, EINVAL, |raw| host::file_op(FileOp { fd: raw, ..request }).map(|_| 0)))
 }
 
+/// A call on the host descriptor behind `fd` that waits for the host's disk, made through
+/// the port ([`host::file_op_sleeping`]).
+fn sync(fd: c_int, op: u32) -> c_int {
+    ret_int(with_host(fd, EINVAL, |raw| host::file_op_sleeping(on(op, raw)).map(|_| 0)))
+}
+
 /// Flushes `fd`'s data and metadata to the host's disk.
 #[no_mangle]
 pub extern "C" fn sys_fsync(fd: c_int) -> c_int {
-    simple(fd, on(file_op::FSYNC, 0))
+    sync(fd, file_op::FSYNC)
 }
 
 /// Flushes `fd`'s data to the host's disk.
 #[no_mangle]
 pub extern "C" fn sys_fdatasync(fd: c_int) -> c_int {
-    simple(fd, on(file_op::FDATASYNC, 0))
+    sync(fd, file_op::FDATASYNC)
 }
 
 /// Sets the size of `fd`'s file.
