@@ -18,6 +18,20 @@ struct Plan {
 
 static PLAN: OnceLock<Plan> = OnceLock::new();
 
+/// The thread ids of the vCPU threads, in the order of their ids (none under QEMU).
+static VCPU_THREADS: OnceLock<Vec<i32>> = OnceLock::new();
+
+/// Records the thread ids of the vCPU threads (`tids[i]`: vCPU `i`), before the
+/// system-call filter, which lets the proxy set their affinity.
+pub fn record_vcpu_threads(tids: Vec<i32>) {
+    let _ = VCPU_THREADS.set(tids);
+}
+
+/// The thread ids of the vCPU threads (empty before [`record_vcpu_threads`]).
+pub fn vcpu_threads() -> &'static [i32] {
+    VCPU_THREADS.get().map_or(&[], Vec::as_slice)
+}
+
 /// Parses a taskset-style CPU list: comma-separated numbers and ranges `a-b` (whitespace
 /// around items allowed), in the order given; duplicates and empty lists are errors.
 pub fn parse_list(text: &str) -> Result<Vec<u32>, String> {
