@@ -393,6 +393,8 @@ fn poll(host: &Arc<Host>) {
     // When the last request was served (or the port exit that woke us came); none at first.
     let mut last_request: Option<Instant> = None;
     let mut trade = Trade::default();
+    // The CPU a trade took, while it stands (the poller may move off it in the apart case).
+    let mut traded: Option<u32> = None;
     // Trades with vCPU threads that have no CPU to spare (none where they keep apart).
     let mut swap =
         if channel.apart.is_empty() { Swap::new(crate::affinity::vcpu_threads(), &channel.cpus) } else { None };
@@ -419,6 +421,8 @@ fn poll(host: &Arc<Host>) {
         let woke = Instant::now();
         budget.earn(1, last_request.map_or(Duration::MAX, |at| woke - at));
         channel.missed.store(0, Ordering::Relaxed);
+        traded = traded.filter(|_| swap.as_ref().is_none_or(|s| s.taken().is_some()));
+        publish_traded(traded);
         channel.spinning.store(true, Ordering::Release);
         host_state.store(HOST_POLLING, Ordering::SeqCst);
         let mut last = woke;
@@ -431,12 +435,16 @@ fn poll(host: &Arc<Host>) {
             if let Some(slow) = crate::net::peer_slow(host) {
                 if trade.due(last, slow) && channel.trade_cpus(host, swap.as_mut()) {
                     placement.avoided = None;
+                    traded = u32::try_from(channel.poller_cpu.load(Ordering::Relaxed)).ok();
+                    publish_traded(traded);
                 }
             }
             // A trade with vCPU threads that have no CPU to spare ends when the guest's busy
             // cores no longer fit in the rest.
             if channel.give_back(host, swap.as_mut(), false) {
                 placement.avoided = None;
+                traded = None;
+                publish_traded(None);
             }
             let holding = swap.as_ref().is_some_and(|s| s.taken().is_some());
             // On the CPU of the vCPU that calls (the scheduler puts a woken thread beside its
@@ -449,6 +457,8 @@ fn poll(host: &Arc<Host>) {
                 placement.beside(channel.vcpu_cpu.load(Ordering::Relaxed))
             };
             if let Some(pinned) = moved {
+                traded = None;
+                publish_traded(None);
                 channel.stats.moves.fetch_add(1, Ordering::Relaxed);
                 if let Some(cpu) = pinned {
                     channel.poller_cpu.store(cpu as i32, Ordering::Relaxed);
@@ -483,6 +493,7 @@ fn poll(host: &Arc<Host>) {
             last = now;
         }
         beat();
+        publish_traded(None);
         host_state.store(HOST_PARKED, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         // A request may have arrived after the last scan but before the guest saw PARKED.
@@ -498,6 +509,20 @@ fn poll(host: &Arc<Host>) {
         let polled = u64::try_from(woke.elapsed().as_nanos()).unwrap_or(u64::MAX);
         channel.stats.polling_ns.fetch_add(polled, Ordering::Relaxed);
     }
+}
+
+/// The CPU the polling poller holds by a trade (-1: none, or the poller is parked).
+static TRADED_CPU: AtomicI32 = AtomicI32::new(-1);
+
+fn publish_traded(cpu: Option<u32>) {
+    TRADED_CPU.store(cpu.map_or(-1, |cpu| cpu as i32), Ordering::Relaxed);
+}
+
+/// The CPU the poller holds by a trade while it polls: the host peer of a request/response
+/// exchange runs beside it there, and the population thread keeps off it (a chunk faulted
+/// in there made a round wait for it: `crate::populate`).
+pub fn traded_cpu() -> Option<u32> {
+    u32::try_from(TRADED_CPU.load(Ordering::Relaxed)).ok()
 }
 
 /// Where the poller may run: the proxy's CPUs except the one the calling vCPU last ran on,

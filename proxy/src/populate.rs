@@ -529,11 +529,18 @@ impl Backing {
     /// vCPUs leave none. Left to itself the host scheduler often woke the thread on the CPU
     /// of the one computing vCPU while the other CPU idled (its vCPU halted): CoreMark on
     /// one thread then lost up to a quarter of its score. Where a busy vCPU's CPU is unknown
-    /// (no rseq) the thread keeps the proxy's whole set.
+    /// (no rseq) the thread keeps the proxy's whole set. It keeps off the CPU the polling
+    /// fast-channel poller took by a trade too, where the host peer of a network ping-pong
+    /// runs: chunks faulted in there, after the first connection's socket buffers moved the
+    /// break, made rounds wait 0.5-2 ms (p99 of 5,000 rounds 570-590 us, 200-670 us when the
+    /// ping-pong started after the population).
     fn keep_off_vcpus(&self, placed: &mut Vec<u32>) -> bool {
         let busy = self.ram.busy_mask(self.entry);
-        let free = crate::hostcpu::free_cpus(&self.allowed, busy, crate::hostcpu::cpu_of)
+        let mut free = crate::hostcpu::free_cpus(&self.allowed, busy, crate::hostcpu::cpu_of)
             .unwrap_or_else(|| self.allowed.clone());
+        if let Some(traded) = crate::channel::traded_cpu() {
+            free.retain(|&cpu| cpu != traded);
+        }
         if free.is_empty() {
             self.kept_off.fetch_add(1, Ordering::Relaxed);
             return false;
