@@ -325,6 +325,9 @@ mod tests {
         }
         let program = allow_list(1234, false, &[1235, 1236]).unwrap();
         assert!(!program.is_empty() && program.len() < 4096, "{} instructions", program.len());
+        let threads: Vec<i32> = (0..crate::affinity::NAMED_VCPU_THREADS as i32).map(|i| 2000 + i).collect();
+        let most = allow_list(1234, true, &threads).unwrap();
+        assert!(most.len() < 4096, "{} instructions with the most vCPU threads named", most.len());
         assert_eq!(program[..ARCH_CHECK_LEN], arch_check().unwrap()[..]);
         assert_eq!(program[1].jt, 1, "the architecture check skips the kill");
         let fall_through = u32::from(FALL_THROUGH);
