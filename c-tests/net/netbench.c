@@ -6,6 +6,8 @@
  *   sink <port> [connections]             TCP: reads each connection to its end, prints bytes and checksum
  *   source <ipv4> <port> <bytes> <chunk>  TCP: sends <bytes> in writes of <chunk>, prints MiB/s
  *   pong <port>                           TCP: answers every byte with one byte until the end
+ *   pong-spin <port> <ms>                 pong, then two threads spin for <ms> each; prints the host CPUs
+ *                                         each ran on (rdtscp) and when it first ran on each
  *   ping <ipv4> <port> <rounds>           TCP: 1-byte round trips to a pong; prints median, p99 and max in us
  *   accepts <port> <count>                TCP: accepts <count> connections, reads each to its end, closes it
  *   connects <ipv4> <port> <count>        TCP: <count> connections in a row (connect, FIN, the server's FIN,
@@ -227,6 +229,61 @@ static int pong(int port)
 	return 0;
 }
 
+/* One spinning thread of pong-spin: the host CPUs it ran on (rdtscp's processor number, which
+ * PVM does not virtualize) and, for each, the milliseconds after the start when it first did. */
+struct spinner {
+	double start, ms;
+	double first_on[64];
+};
+
+static unsigned host_cpu(void)
+{
+	unsigned lo, hi, aux;
+	__asm__ volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
+	(void)lo;
+	(void)hi;
+	return aux & 0xfff;
+}
+
+static void *spin(void *arg)
+{
+	struct spinner *s = arg;
+	for (int i = 0; i < 64; i++)
+		s->first_on[i] = -1;
+	double t;
+	while ((t = now() - s->start) * 1000.0 < s->ms) {
+		for (volatile int i = 0; i < 1000; i++)
+			;
+		unsigned cpu = host_cpu();
+		if (cpu < 64 && s->first_on[cpu] < 0)
+			s->first_on[cpu] = t * 1000.0;
+	}
+	return NULL;
+}
+
+static int pong_spin(int port, double ms)
+{
+	pong(port);
+	struct spinner spinners[2];
+	pthread_t threads[2];
+	double start = now();
+	for (int i = 0; i < 2; i++) {
+		spinners[i].start = start;
+		spinners[i].ms = ms;
+		if (pthread_create(&threads[i], NULL, spin, &spinners[i]) != 0)
+			die("pthread_create");
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(threads[i], NULL);
+		printf("netbench: spin thread %d ran on host CPUs", i);
+		for (int cpu = 0; cpu < 64; cpu++)
+			if (spinners[i].first_on[cpu] >= 0)
+				printf(" %d (from %.2f ms)", cpu, spinners[i].first_on[cpu]);
+		printf("\n");
+	}
+	return 0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -343,6 +400,8 @@ int main(int argc, char **argv)
 		return source(argv[2], atoi(argv[3]), strtoull(argv[4], NULL, 0), (size_t)atol(argv[5]));
 	if (!strcmp(mode, "pong") && argc == 3)
 		return pong(atoi(argv[2]));
+	if (!strcmp(mode, "pong-spin") && argc == 4)
+		return pong_spin(atoi(argv[2]), atof(argv[3]));
 	if (!strcmp(mode, "ping") && argc == 5)
 		return ping(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (!strcmp(mode, "accepts") && argc == 4)
@@ -351,6 +410,6 @@ int main(int argc, char **argv)
 		return connects(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (!strcmp(mode, "selftest"))
 		return selftest();
-	fprintf(stderr, "usage: netbench udp-echo|udp-client|sink|source|pong|ping|accepts|connects|selftest ...\n");
+	fprintf(stderr, "usage: netbench udp-echo|udp-client|sink|source|pong|pong-spin|ping|accepts|connects|selftest ...\n");
 	return 2;
 }

@@ -440,6 +440,85 @@ def tap_pingpong(proxy, images):
           f"p99 {times[len(times) * 99 // 100]:.1f} us, max {times[-1]:.1f} us")
 
 
+def thread_cpus(pid):
+    """{thread name: (CPU it last ran on, the CPUs it may run on)} of process `pid`."""
+    found = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                status = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        cpu = int(stat[stat.rindex(")") + 2:].split()[36])
+        allowed = next(l.split(":", 1)[1].strip() for l in status.splitlines() if l.startswith("Cpus_allowed_list"))
+        found[name if tid != str(pid) else "vcpu0"] = (cpu, allowed)
+    return found
+
+
+def tap_trade(proxy, images):
+    """The poller's trade of CPUs with two vCPUs on a 2-CPU host, and its end: a 1-byte
+    ping-pong whose host peer (this process, pinned to the CPU of the busy vCPU) answers
+    slowly beside it makes the poller take that CPU and move both vCPU threads off it; when
+    the guest then spins on two threads, it must get both CPUs back at once (the proxy's
+    count of trades given back because the guest got busy, and both vCPU threads allowed
+    every CPU again 50 ms into the spin; the host CPUs its threads ran on are printed)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) != 2:
+        print(f"skipped: needs a host with 2 CPUs for 2 vCPUs (this one has {len(cpus)})")
+        sys.exit(SKIP)
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+    for attempt in range(3):
+        port = 7790 + attempt
+        guest = Guest(ns, proxy, images, "netbench", "pong-spin", port, 300, HERMIT_CPUS="2", HERMIT_VERBOSE="1")
+        guest.wait_for("listening")
+        sock = socket.create_connection((GUEST, port), timeout=5)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(5)
+        traded = set()
+        for i in range(3000):
+            if i % 500 == 0:
+                threads = thread_cpus(guest.proc.pid)
+                # Beside the busy vCPU: its answers wait for that CPU.
+                os.sched_setaffinity(0, {threads["vcpu0"][0]})
+                traded |= {threads[n][1] for n in ("vcpu0", "vcpu1") if threads[n][1] != f"{cpus[0]}-{cpus[1]}"}
+            sock.sendall(b"x")
+            if sock.recv(1) != b"x":
+                fail(f"round {i}: no answer")
+        os.sched_setaffinity(0, set(cpus))
+        sock.close()
+        guest.wait_for("pong answered 3000 bytes")
+        time.sleep(0.05)
+        spinning = thread_cpus(guest.proc.pid)
+        print(f"while the guest spins: {spinning}")
+        rc = guest.finish()
+        check(rc == 0, "the guest ended well")
+        line = next((l for l in guest.lines if "trades of CPUs with a vCPU" in l), "")
+        words = line.split("trades of CPUs with a vCPU")[0].split()
+        trades = int(words[-1]) if words else 0
+        given = int(line.split("trades of CPUs with a vCPU (")[1].split()[0]) if trades else 0
+        print(f"attempt {attempt}: {trades} trades, {given} given back as the guest got busy, vCPU threads "
+              f"restricted to {sorted(traded)} while the ping-pong ran")
+        if trades == 0:
+            continue
+        check(given >= 1, "the trade was given back when the guest turned busy")
+        allowed = {n: spinning[n][1] for n in ("vcpu0", "vcpu1") if n in spinning}
+        check(len(allowed) == 2 and all(a == f"{cpus[0]}-{cpus[1]}" for a in allowed.values()),
+              f"both vCPU threads may run on every CPU while the guest spins: {allowed}")
+        check(bool(traded), "the trade moved the vCPU threads off the poller's CPU during the ping-pong")
+        # Where the host ran the spinning threads is its scheduler's business (both vCPU
+        # threads may stay on one CPU that other processes leave freer): printed only.
+        for l in guest.lines:
+            if "spin thread" in l:
+                print(l)
+        return
+    fail("no trade in 3 ping-pongs with the peer beside the busy vCPU")
+
+
 def offload_counts(guest):
     """(GSO frames sent, bad headers refused, GSO frames received, partial checksums received)
     of the proxy's HERMIT_VERBOSE ring line, or None if offloads were not on."""
@@ -1579,6 +1658,7 @@ SCENARIOS = {
     "tap-http": tap_http,
     "tap-stream": tap_stream,
     "tap-pingpong": tap_pingpong,
+    "tap-trade": tap_trade,
     "tap-jumbo": tap_jumbo,
     "tap-offload": tap_offload,
     "two-guests": two_guests,

@@ -18,6 +18,27 @@ struct Plan {
 
 static PLAN: OnceLock<Plan> = OnceLock::new();
 
+/// The thread ids of the vCPU threads, in the order of their ids (none under QEMU).
+static VCPU_THREADS: OnceLock<Vec<i32>> = OnceLock::new();
+
+/// The most vCPU threads the system-call filter names (one rule each; a filter has at most
+/// 4,096 instructions): a guest with more gets no trade of CPUs with its vCPUs.
+pub const NAMED_VCPU_THREADS: usize = 64;
+
+/// Records the thread ids of the vCPU threads (`tids[i]`: vCPU `i`), before the
+/// system-call filter, which lets the proxy set their affinity; none beyond
+/// [`NAMED_VCPU_THREADS`].
+pub fn record_vcpu_threads(tids: Vec<i32>) {
+    if tids.len() <= NAMED_VCPU_THREADS {
+        let _ = VCPU_THREADS.set(tids);
+    }
+}
+
+/// The thread ids of the vCPU threads (empty before [`record_vcpu_threads`]).
+pub fn vcpu_threads() -> &'static [i32] {
+    VCPU_THREADS.get().map_or(&[], Vec::as_slice)
+}
+
 /// Parses a taskset-style CPU list: comma-separated numbers and ranges `a-b` (whitespace
 /// around items allowed), in the order given; duplicates and empty lists are errors.
 pub fn parse_list(text: &str) -> Result<Vec<u32>, String> {

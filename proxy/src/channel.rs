@@ -35,6 +35,7 @@ use hermit_interface::channel::{
 use crate::guest::{GuestError, GuestRam};
 use crate::host::Host;
 use crate::hypercall::{dispatch, Outcome};
+use crate::swap::{GiveBack, Swap};
 
 /// What a VM exit for a port hypercall costs the guest on PVM: about 21 us through the
 /// doorbell (an MMIO write from CPL 3 that the loader serves; `out` at the emulated CPL 0,
@@ -97,6 +98,10 @@ struct Stats {
     vcpus_kept_off: AtomicU64,
     /// Times the poller traded CPUs with a vCPU ([`Trade`]).
     trades: AtomicU64,
+    /// Trades with vCPU threads that have no CPU to spare given back because the guest's
+    /// busy cores outnumbered the CPUs left, and after the poller rested ([`Swap`]).
+    given_back_busy: AtomicU64,
+    given_back_rested: AtomicU64,
 }
 
 /// A validated channel area and its poller.
@@ -111,6 +116,9 @@ pub struct Channel {
     vcpu_cpu: AtomicI32,
     /// The proxy's CPUs, when the vCPU threads keep off the poller's CPU (empty: they do not).
     apart: Vec<u32>,
+    /// The proxy's CPUs, for vCPU threads that `HERMIT_CPU_AFFINITY` does not pin (empty:
+    /// it pins them, or another monitor runs them).
+    cpus: Vec<u32>,
     /// The one CPU the poller is pinned to in that case, also after it traded CPUs with a
     /// vCPU (-1: none yet).
     poller_cpu: AtomicI32,
@@ -143,6 +151,7 @@ impl Channel {
             missed: AtomicU32::new(0),
             vcpu_cpu: AtomicI32::new(-1),
             apart: Vec::new(),
+            cpus: Vec::new(),
             poller_cpu: AtomicI32::new(-1),
             parked_at: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -158,12 +167,15 @@ impl Channel {
         let served = self.served();
         format!(
             "fast channel: {served} requests served by the poller, {} port exits, {} parks, {} ms polled, \
-             {} moves off a vCPU's CPU, {} trades of CPUs with a vCPU{}",
+             {} moves off a vCPU's CPU, {} trades of CPUs with a vCPU ({} given back as the guest got busy, \
+             {} after a rest){}",
             self.stats.exits.load(Ordering::Relaxed),
             self.stats.parks.load(Ordering::Relaxed),
             self.stats.polling_ns.load(Ordering::Relaxed) / 1_000_000,
             self.stats.moves.load(Ordering::Relaxed),
             self.stats.trades.load(Ordering::Relaxed),
+            self.stats.given_back_busy.load(Ordering::Relaxed),
+            self.stats.given_back_rested.load(Ordering::Relaxed),
             match self.poller_cpu.load(Ordering::Relaxed) {
                 cpu if cpu >= 0 => format!(
                     ", poller on CPU {cpu} and vCPU threads off it ({} restrictions)",
@@ -179,11 +191,13 @@ impl Channel {
     /// a calling vCPU's CPU it pins itself to one other CPU, and each vCPU thread keeps off
     /// that CPU from its next port exit on while the poller is active ([`RELEASE_AFTER`]).
     /// For vCPU threads of this proxy that `HERMIT_CPU_AFFINITY` does not pin (not QEMU's,
-    /// whose doorbell thread kicks).
+    /// whose doorbell thread kicks). With as many vCPUs as CPUs or more the poller may still
+    /// trade CPUs with them, moving them itself ([`Swap`]).
     pub fn keep_vcpus_apart(mut self, cpus: Vec<u32>) -> Self {
         if (self.slots as usize) < cpus.len() {
-            self.apart = cpus;
+            self.apart = cpus.clone();
         }
+        self.cpus = cpus;
         self
     }
 
@@ -246,17 +260,33 @@ impl Channel {
         }
     }
 
-    /// In the poller: takes the CPU of the vCPU that last made a port exit, which keeps off
-    /// it from its next exit on, as from any CPU the poller is pinned to ([`Trade`]); false
-    /// where that cannot be done: the vCPU's CPU is unknown or the poller's own, or the vCPU
-    /// threads do not keep apart (`apart` is empty: `HERMIT_CPU_AFFINITY` pins them, or the
-    /// guest has as many vCPUs as the proxy has CPUs). In that last case a vCPU that turned
-    /// busy after a trade would keep off the poller's CPU too, sharing the rest with the
-    /// others, and a vCPU thread can take its CPUs back only at a port exit, which a guest
-    /// that computes does not make: all its vCPUs would compute on one CPU fewer until then.
-    /// With fewer vCPUs than CPUs every vCPU keeps a CPU of its own.
-    fn trade_cpus(&self) -> bool {
-        let vcpu = self.vcpu_cpu.load(Ordering::Relaxed);
+    /// In the poller: takes the CPU of the vCPU that last made a port exit ([`Trade`]).
+    /// Where the vCPUs are fewer than the CPUs (`apart`), that vCPU keeps off it from its
+    /// next exit on, as from any CPU the poller is pinned to, and every vCPU keeps a CPU of
+    /// its own. Otherwise (`swap`: as many vCPUs as CPUs or more) the poller moves the vCPU
+    /// threads off it itself, and only while the guest's busy cores fit in the CPUs left
+    /// (a vCPU thread can take its CPUs back only at a port exit, which a guest that
+    /// computes does not make; the poller gives them back, [`Swap`]). False where it cannot
+    /// be done: the vCPU's CPU is unknown or not one of ours, no room, or
+    /// `HERMIT_CPU_AFFINITY` pins the vCPU threads (neither `apart` nor `swap`).
+    fn trade_cpus(&self, host: &Host, swap: Option<&mut Swap>) -> bool {
+        let mut vcpu = self.vcpu_cpu.load(Ordering::Relaxed);
+        if self.apart.is_empty() {
+            // The one busy vCPU's CPU now (its rseq area), else where it last made a port
+            // exit (a ping-pong over the rings makes few).
+            let mask = host.ram.busy_mask(host.entry);
+            if let Some(cpu) = (mask.count_ones() == 1).then(|| mask.trailing_zeros()).and_then(crate::hostcpu::cpu_of)
+            {
+                vcpu = cpu as i32;
+            }
+            let Some(swap) = swap.filter(|_| vcpu >= 0 && self.cpus.contains(&(vcpu as u32))) else { return false };
+            if !swap.take(vcpu as u32, host.ram.busy_cores(host.entry)) {
+                return false;
+            }
+            self.poller_cpu.store(vcpu, Ordering::Relaxed);
+            self.stats.trades.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
         // SAFETY: sched_getcpu has no arguments (glibc reads it from rseq or the vDSO).
         let here = unsafe { libc::sched_getcpu() };
         if vcpu < 0 || vcpu == here || !self.apart.contains(&(vcpu as u32)) {
@@ -267,6 +297,21 @@ impl Channel {
         }
         self.poller_cpu.store(vcpu, Ordering::Relaxed);
         self.stats.trades.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// In the poller: ends a trade with vCPU threads that have no CPU to spare when the
+    /// guest's busy cores no longer fit in the CPUs left, or when `rested`; returns whether
+    /// it did.
+    fn give_back(&self, host: &Host, swap: Option<&mut Swap>, rested: bool) -> bool {
+        let Some(swap) = swap.filter(|s| s.taken().is_some()) else { return false };
+        let counter = match swap.give_back_if(host.ram.busy_cores(host.entry), rested) {
+            None => return false,
+            Some(GiveBack::Busy) => &self.stats.given_back_busy,
+            Some(GiveBack::Rested) => &self.stats.given_back_rested,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.poller_cpu.store(-1, Ordering::Relaxed);
         true
     }
 
@@ -356,11 +401,25 @@ fn poll(host: &Arc<Host>) {
     // When the last request was served (or the port exit that woke us came); none at first.
     let mut last_request: Option<Instant> = None;
     let mut trade = Trade::default();
+    // The CPU a trade took, while it stands (the poller may move off it in the apart case).
+    let mut traded: Option<u32> = None;
+    // Trades with vCPU threads that have no CPU to spare (none where they keep apart).
+    let mut swap =
+        if channel.apart.is_empty() { Swap::new(crate::affinity::vcpu_threads(), &channel.cpus) } else { None };
     loop {
         {
+            let parked = Instant::now();
             let mut woken = channel.wake.lock().expect("channel lock");
             while !*woken {
-                woken = channel.wakeup.wait(woken).expect("channel lock");
+                if swap.as_ref().is_some_and(|s| s.taken().is_some()) {
+                    // Holding a vCPU's CPU: look at the guest's busy cores now and then.
+                    woken = channel.wakeup.wait_timeout(woken, crate::swap::CHECK_PARKED).expect("channel lock").0;
+                    if !*woken {
+                        channel.give_back(host, swap.as_mut(), parked.elapsed() >= RELEASE_AFTER);
+                    }
+                } else {
+                    woken = channel.wakeup.wait(woken).expect("channel lock");
+                }
             }
             *woken = false;
         }
@@ -370,6 +429,8 @@ fn poll(host: &Arc<Host>) {
         let woke = Instant::now();
         budget.earn(1, last_request.map_or(Duration::MAX, |at| woke - at));
         channel.missed.store(0, Ordering::Relaxed);
+        traded = traded.filter(|_| swap.as_ref().is_none_or(|s| s.taken().is_some()));
+        publish_traded(traded);
         channel.spinning.store(true, Ordering::Release);
         host_state.store(HOST_POLLING, Ordering::SeqCst);
         let mut last = woke;
@@ -380,16 +441,32 @@ fn poll(host: &Arc<Host>) {
         loop {
             // The host peer answers slowly (it runs beside the vCPU): take the vCPU's CPU.
             if let Some(slow) = crate::net::peer_slow(host) {
-                if trade.due(last, slow) && channel.trade_cpus() {
+                if trade.due(last, slow) && channel.trade_cpus(host, swap.as_mut()) {
                     placement.avoided = None;
+                    traded = u32::try_from(channel.poller_cpu.load(Ordering::Relaxed)).ok();
+                    publish_traded(traded);
                 }
             }
+            // A trade with vCPU threads that have no CPU to spare ends when the guest's busy
+            // cores no longer fit in the rest.
+            if channel.give_back(host, swap.as_mut(), false) {
+                placement.avoided = None;
+                traded = None;
+                publish_traded(None);
+            }
+            let holding = swap.as_ref().is_some_and(|s| s.taken().is_some());
             // On the CPU of the vCPU that calls (the scheduler puts a woken thread beside its
             // waker): neither can run while the other does. Move to another CPU (unless it
-            // was just taken from the vCPU, which leaves at its next port exit).
-            let moved =
-                if trade.settling(last) { None } else { placement.beside(channel.vcpu_cpu.load(Ordering::Relaxed)) };
+            // was just taken from the vCPU, which leaves at its next port exit, or the vCPU
+            // threads were moved off it).
+            let moved = if trade.settling(last) || holding {
+                None
+            } else {
+                placement.beside(channel.vcpu_cpu.load(Ordering::Relaxed))
+            };
             if let Some(pinned) = moved {
+                traded = None;
+                publish_traded(None);
                 channel.stats.moves.fetch_add(1, Ordering::Relaxed);
                 if let Some(cpu) = pinned {
                     channel.poller_cpu.store(cpu as i32, Ordering::Relaxed);
@@ -425,6 +502,7 @@ fn poll(host: &Arc<Host>) {
             last = now;
         }
         beat();
+        publish_traded(None);
         host_state.store(HOST_PARKED, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         // A request may have arrived after the last scan but before the guest saw PARKED.
@@ -440,6 +518,20 @@ fn poll(host: &Arc<Host>) {
         let polled = u64::try_from(woke.elapsed().as_nanos()).unwrap_or(u64::MAX);
         channel.stats.polling_ns.fetch_add(polled, Ordering::Relaxed);
     }
+}
+
+/// The CPU the polling poller holds by a trade (-1: none, or the poller is parked).
+static TRADED_CPU: AtomicI32 = AtomicI32::new(-1);
+
+fn publish_traded(cpu: Option<u32>) {
+    TRADED_CPU.store(cpu.map_or(-1, |cpu| cpu as i32), Ordering::Relaxed);
+}
+
+/// The CPU the poller holds by a trade while it polls: the host peer of a request/response
+/// exchange runs beside it there, and the population thread keeps off it (a chunk faulted
+/// in there made a round wait for it: `crate::populate`).
+pub fn traded_cpu() -> Option<u32> {
+    u32::try_from(TRADED_CPU.load(Ordering::Relaxed)).ok()
 }
 
 /// Where the poller may run: the proxy's CPUs except the one the calling vCPU last ran on,

@@ -24,6 +24,7 @@ mod paging;
 mod populate;
 mod qemu;
 mod sandbox;
+mod swap;
 mod vcpu;
 mod vm;
 
@@ -211,7 +212,7 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
         let running = qemu::start(&config, &file, &image, (guest_args, env), nic, confine)?;
         drop(file);
         running.host.set_paths(paths);
-        sandbox::filter(config.seccomp, config.seccomp_selftest, false, config.verbose)?;
+        sandbox::filter(config.seccomp, config.seccomp_selftest, false, config.verbose, &[])?;
         qemu::run(running)
     }
     let machine = vm::build(&config, &file, &image, guest_args, env, nic, confine)?;
@@ -224,8 +225,11 @@ fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(),
     if let Some(list) = &config.cpu_affinity {
         affinity::plan(list[..config.cpus as usize].to_vec(), config.verbose);
     }
-    sandbox::filter(config.seccomp, config.seccomp_selftest, config.debug.is_some(), config.verbose)?;
-    vcpu::run(machine.host, machine.vcpus)
+    // The vCPU threads exist before the filter, which names them (the poller sets their affinity).
+    let threads = vcpu::prepare(&machine.host, machine.vcpus);
+    let vcpu_threads = affinity::vcpu_threads();
+    sandbox::filter(config.seccomp, config.seccomp_selftest, config.debug.is_some(), config.verbose, vcpu_threads)?;
+    vcpu::run(machine.host, threads)
 }
 
 #[cfg(test)]

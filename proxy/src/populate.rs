@@ -526,21 +526,29 @@ impl Backing {
 
     /// In the thread, before a chunk: restricts it to the host CPUs (of those the proxy may
     /// use) where no busy vCPU runs, nor the fast channel's poller when it served a call of
-    /// the program less than [`crate::channel::RELEASE_AFTER`] ago, `placed` being its
-    /// current set; false when they leave none. Left to itself the host scheduler often woke
-    /// the thread on the CPU of the one computing vCPU while the other CPU idled (its vCPU
-    /// halted): CoreMark on one thread then lost up to a quarter of its score. Beside the
-    /// poller of a program that calls the host, each chunk (2-7 ms on cold host pages) made
-    /// those calls wait or fall back to exits (SQLite's inserts: 2-5 times as many exits).
-    /// Where a busy vCPU's CPU is unknown (no rseq) the thread keeps the proxy's whole set.
+    /// the program less than [`crate::channel::RELEASE_AFTER`] ago or holds a CPU by a trade,
+    /// `placed` being its current set; false when they leave none. Left to itself the host
+    /// scheduler often woke the thread on the CPU of the one computing vCPU while the other
+    /// CPU idled (its vCPU halted): CoreMark on one thread then lost up to a quarter of its
+    /// score. Beside the poller of a program that calls the host, each chunk (2-7 ms on cold
+    /// host pages) made those calls wait or fall back to exits (SQLite's inserts: 2-5 times
+    /// as many exits). On the CPU the poller took by a trade, where the host peer of a
+    /// network ping-pong runs, chunks faulted in after the first connection's socket buffers
+    /// moved the break made rounds wait 0.5-2 ms (p99 of 5,000 rounds 570-590 us, 200-670 us
+    /// when the ping-pong started after the population). Where a busy vCPU's CPU is unknown
+    /// (no rseq) the thread keeps the proxy's whole set.
     fn keep_off_vcpus(&self, placed: &mut Vec<u32>) -> bool {
         let busy = self.ram.busy_mask(self.entry);
         let mut free = crate::hostcpu::free_cpus(&self.allowed, busy, crate::hostcpu::cpu_of)
             .unwrap_or_else(|| self.allowed.clone());
         // The poller's CPU too while the program calls the host (not just the kernel's
-        // requests for memory): its calls would wait for the poller, or fall back to exits.
+        // requests for memory): its calls would wait for the poller, or fall back to exits;
+        // and the CPU it took by a trade, where a network peer runs.
         if let Some(poller) = crate::hostcpu::poller_cpu(crate::channel::RELEASE_AFTER) {
             free.retain(|&cpu| cpu != poller);
+        }
+        if let Some(traded) = crate::channel::traded_cpu() {
+            free.retain(|&cpu| cpu != traded);
         }
         if free.is_empty() {
             self.kept_off.fetch_add(1, Ordering::Relaxed);

@@ -1,6 +1,6 @@
 //! Running vCPUs: one thread each, started in uhyve's order, and the exits they take.
 
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use hermit_interface::header::{self, offset};
@@ -11,16 +11,61 @@ use crate::host::Host;
 use crate::hypercall::{dispatch, Outcome};
 use crate::paging;
 
-/// Runs all vCPUs; the process ends from inside (guest exit or error).
-pub fn run(host: Arc<Host>, vcpus: Vec<VcpuFd>) -> ! {
+/// The vCPU threads before the guest's first instruction: the first vCPU runs in the calling
+/// thread, the others exist already and wait for their turn ([`prepare`]).
+pub struct Threads {
+    first: VcpuFd,
+    /// One sender per secondary vCPU thread, in the order of their ids: a message starts it.
+    turns: Vec<mpsc::Sender<()>>,
+}
+
+/// Creates a waiting thread per secondary vCPU, before the system-call filter, so that the
+/// thread ids of all vCPU threads are known when the filter is built
+/// ([`crate::affinity::vcpu_threads`]: the fast channel's poller sets their affinity). A
+/// waiting thread blocks on its channel and takes no host CPU.
+pub fn prepare(host: &Arc<Host>, vcpus: Vec<VcpuFd>) -> Threads {
     let mut vcpus = vcpus.into_iter();
-    let mut first = vcpus.next().expect("at least one vCPU");
-    let rest: Vec<VcpuFd> = vcpus.collect();
-    if !rest.is_empty() {
+    let first = vcpus.next().expect("at least one vCPU");
+    let (ids_sent, ids) = mpsc::channel::<(u32, i32)>();
+    let mut turns = Vec::new();
+    for (index, vcpu) in vcpus.enumerate() {
+        let id = index as u32 + 1;
+        let (turn, wait) = mpsc::channel::<()>();
+        let host = Arc::clone(host);
+        let ids_sent = ids_sent.clone();
+        std::thread::Builder::new()
+            .name(format!("vcpu{id}"))
+            .spawn(move || {
+                // SAFETY: gettid has no arguments.
+                let _ = ids_sent.send((id, unsafe { libc::gettid() }));
+                drop(ids_sent);
+                // No message: the run ended before this core's turn.
+                if wait.recv().is_ok() {
+                    let mut vcpu = vcpu;
+                    run_vcpu(&host, &mut vcpu, id)
+                }
+            })
+            .expect("cannot start a vCPU thread");
+        turns.push(turn);
+    }
+    drop(ids_sent);
+    let mut secondaries: Vec<(u32, i32)> = ids.iter().collect();
+    secondaries.sort_unstable();
+    // SAFETY: gettid has no arguments.
+    let mut tids = vec![unsafe { libc::gettid() }];
+    tids.extend(secondaries.into_iter().map(|(_, tid)| tid));
+    crate::affinity::record_vcpu_threads(tids);
+    Threads { first, turns }
+}
+
+/// Runs all vCPUs; the process ends from inside (guest exit or error).
+pub fn run(host: Arc<Host>, threads: Threads) -> ! {
+    let Threads { mut first, turns } = threads;
+    if !turns.is_empty() {
         let host = Arc::clone(&host);
         std::thread::Builder::new()
             .name("vcpu-starter".into())
-            .spawn(move || start_secondaries(&host, rest))
+            .spawn(move || start_secondaries(&host, turns))
             .expect("cannot start the vCPU starter thread");
     }
     crate::vm::stamp_realtime(&host.ram, host.entry);
@@ -28,26 +73,19 @@ pub fn run(host: Arc<Host>, vcpus: Vec<VcpuFd>) -> ! {
 }
 
 /// uhyve's start protocol: core `id` starts once `id` cores are online; it learns its number
-/// from `current_boot_id`. One thread watches the count and creates each vCPU thread when
-/// its turn comes, so waiting cores do not compete for host CPUs with the booting ones
+/// from `current_boot_id`. One thread watches the count and starts each waiting vCPU thread
+/// when its turn comes, so waiting cores do not compete for host CPUs with the booting ones
 /// (with a polling thread per waiting vCPU, boot time grew with the square of their number
 /// on a small host); it ends when the last core has started.
-fn start_secondaries(host: &Arc<Host>, vcpus: Vec<VcpuFd>) {
+fn start_secondaries(host: &Arc<Host>, turns: Vec<mpsc::Sender<()>>) {
     let online = host.entry + offset::CPU_ONLINE as u64;
-    for (index, vcpu) in vcpus.into_iter().enumerate() {
+    for (index, turn) in turns.into_iter().enumerate() {
         let id = index as u32 + 1;
         while host.ram.read::<u32>(online).unwrap_or(0) < id {
             std::thread::sleep(Duration::from_micros(50));
         }
         let _ = host.ram.write::<u32>(host.entry + offset::CURRENT_BOOT_ID as u64, id);
-        let host = Arc::clone(host);
-        std::thread::Builder::new()
-            .name(format!("vcpu{id}"))
-            .spawn(move || {
-                let mut vcpu = vcpu;
-                run_vcpu(&host, &mut vcpu, id)
-            })
-            .expect("cannot start a vCPU thread");
+        let _ = turn.send(());
     }
 }
 

@@ -31,9 +31,12 @@ use hermit_interface::netring::{
 };
 
 /// How long published transmit frames may wait for a poller that says it polls before the
-/// guest kicks (a poller descheduled by a busy host; a running one takes them within a
-/// microsecond or two).
-const TX_STALL_NS: u64 = 20_000;
+/// guest kicks (a poller descheduled by a busy host, for a time slice). The poller stores
+/// the consumer index after the tap `write` of each frame, which wakes the host peer, and a
+/// peer beside the poller (where the poller's trade puts it) may run its turn before the
+/// poller gets to the store: 15-30 us of a normal round, which a 20 us limit took for a
+/// stall.
+const TX_STALL_NS: u64 = 100_000;
 
 /// Kicks because the poller was parked, and by [`tx_watchdog`] for a stalled one.
 static KICKS_PARKED: AtomicU64 = AtomicU64::new(0);
@@ -50,6 +53,8 @@ pub fn kick_counts() -> Option<(u64, u64)> {
 static TX_AREA: AtomicU64 = AtomicU64::new(0);
 /// TSC when frames were last published without a kick (0: nothing to watch).
 static TX_PUBLISHED_AT: AtomicU64 = AtomicU64::new(0);
+/// The transmit producer index then: only frames published up to it count as waiting.
+static TX_PUBLISHED_UPTO: AtomicU32 = AtomicU32::new(0);
 
 /// The two rings of an announced area.
 pub struct NetRings {
@@ -199,7 +204,11 @@ impl NetRings {
         // and scans once more before it parks).
         fence(Ordering::SeqCst);
         if super::hypercall::host_polling() {
-            TX_PUBLISHED_AT.store(crate::arch::rdtsc(), Ordering::Relaxed);
+            // The index first: a watchdog that reads the new index with the old time may
+            // kick once too early, one that read the new time with the old index would
+            // disarm the watch of these frames.
+            TX_PUBLISHED_UPTO.store(self.tx_prod, Ordering::Relaxed);
+            TX_PUBLISHED_AT.store(crate::arch::rdtsc(), Ordering::Release);
         } else {
             KICKS_PARKED.fetch_add(1, Ordering::Relaxed);
             kick();
@@ -277,7 +286,7 @@ impl NetRings {
 /// [`TX_STALL_NS`] (its poller said it polls, then lost its CPU). Cheap when nothing waits:
 /// idle cores call it at every turn of their spin.
 pub fn tx_watchdog() {
-    let at = TX_PUBLISHED_AT.load(Ordering::Relaxed);
+    let at = TX_PUBLISHED_AT.load(Ordering::Acquire);
     if at == 0 {
         return;
     }
@@ -286,8 +295,11 @@ pub fn tx_watchdog() {
         return;
     }
     let base = TX_AREA.load(Ordering::Acquire);
-    let waiting =
-        word(base, control::TX_PROD).load(Ordering::Relaxed) != word(base, control::TX_CONS).load(Ordering::Acquire);
+    // Frames published up to the time watched, not those published since (the send that
+    // calls this has just published its own: counted, they made a round that followed a
+    // round longer than the limit kick at once).
+    let upto = TX_PUBLISHED_UPTO.load(Ordering::Relaxed);
+    let waiting = (upto.wrapping_sub(word(base, control::TX_CONS).load(Ordering::Acquire)) as i32) > 0;
     if TX_PUBLISHED_AT.compare_exchange(at, if waiting { now } else { 0 }, Ordering::Relaxed, Ordering::Relaxed).is_ok()
         && waiting
     {

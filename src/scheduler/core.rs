@@ -28,6 +28,11 @@ const HALTED: u32 = 2;
 /// TSC cycles between two looks of an idle core at the other cores' queues (about 1 µs).
 const STEAL_SCAN_CYCLES: u64 = 2_000;
 
+/// A gap longer than this between two turns of the idle spin is time the host gave the
+/// vCPU's CPU to someone else (a turn takes about a microsecond, one that polls the network
+/// a few), not spinning.
+const DESCHEDULED_NS: u64 = 50_000;
+
 /// What a look at the other cores from the idle spin found.
 enum Scan {
     /// Not yet time for a look.
@@ -580,6 +585,7 @@ impl CoreSched {
     pub fn idle_loop(&'static self) -> ! {
         let spin = crate::time::clock().ns_to_cycles(crate::config::IDLE_SPIN_NS);
         let late = crate::time::clock().ns_to_cycles(crate::config::WAKE_LATE_NS);
+        let descheduled = crate::time::clock().ns_to_cycles(DESCHEDULED_NS);
         loop {
             preempt_disable();
             self.expire_sleepers(rdtsc());
@@ -593,7 +599,19 @@ impl CoreSched {
             let start = rdtsc();
             // The network is polled while spinning (received frames then need no interrupt).
             let polling = crate::net::idle_begin();
-            while !self.has_ready() && rdtsc() - start < spin && rdtsc() < due {
+            // The spin counts the time this vCPU ran, not the time the host took it away
+            // (a gap of more than DESCHEDULED between two turns): a vCPU descheduled for a
+            // host time slice used to find its spin over when it ran again and halted at
+            // once, so that the next frame of a ping-pong needed an interrupt.
+            let mut spun = 0u64;
+            let mut turn = start;
+            while !self.has_ready() && spun < spin && rdtsc() < due {
+                let now = rdtsc();
+                let step = now.wrapping_sub(turn);
+                if step < descheduled {
+                    spun += step;
+                }
+                turn = now;
                 match self.scan_now() {
                     Scan::Later | Scan::Soon => {}
                     Scan::Stole => break,

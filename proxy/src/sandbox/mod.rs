@@ -60,12 +60,12 @@ pub fn confine(paths: &Paths, verbose: bool, signal_children: bool) -> Result<()
 }
 
 /// Installs the system-call filter on every proxy thread unless `enabled` is false
-/// (`HERMIT_SECCOMP=0`); see [`seccomp::install`] for `selftest`.
-pub fn filter(enabled: bool, selftest: bool, debug: bool, verbose: bool) -> Result<(), String> {
+/// (`HERMIT_SECCOMP=0`); see [`seccomp::install`] for `selftest` and `vcpu_threads`.
+pub fn filter(enabled: bool, selftest: bool, debug: bool, verbose: bool, vcpu_threads: &[i32]) -> Result<(), String> {
     if !enabled {
         return Ok(());
     }
-    let allowed = seccomp::install(selftest, debug)?;
+    let allowed = seccomp::install(selftest, debug, vcpu_threads)?;
     if verbose {
         eprintln!("proxy: seccomp filter installed, {allowed} system calls allowed");
     }

@@ -125,9 +125,10 @@ fn rule(conditions: Vec<Cond>) -> Result<SeccompRule, String> {
 /// The allow-list as seccompiler rules: [`ALLOWED`] unconditionally, plus `ioctl` with the
 /// [`KVM_IOCTLS`], `mmap`/`mprotect` without `PROT_EXEC` (no new code), `clone` only for
 /// threads (`CLONE_THREAD`, no new processes), `prctl(PR_SET_NAME)`, `tgkill` to the
-/// proxy's own threads (`abort`) and `sched_setaffinity` of the calling thread (pinning).
-/// With `debug`, also [`DEBUG_ALLOWED`] and [`DEBUG_IOCTLS`] (the GDB stub).
-pub fn rules(pid: u32, debug: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
+/// proxy's own threads (`abort`) and `sched_setaffinity` of the calling thread (pinning) or
+/// of one of the `vcpu_threads` (thread ids). With `debug`, also [`DEBUG_ALLOWED`] and
+/// [`DEBUG_IOCTLS`] (the GDB stub).
+pub fn rules(pid: u32, debug: bool, vcpu_threads: &[i32]) -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
     let extra: &[(&str, i64)] = if debug { DEBUG_ALLOWED } else { &[] };
     let mut map: BTreeMap<i64, Vec<SeccompRule>> =
         ALLOWED.iter().chain(extra).map(|(_, nr)| (*nr, Vec::new())).collect();
@@ -144,8 +145,13 @@ pub fn rules(pid: u32, debug: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, S
     map.insert(libc::SYS_fcntl, fcntl);
     map.insert(libc::SYS_tgkill, vec![rule(vec![cond(0, Len::Dword, Op::Eq, u64::from(pid))?])?]);
     // HERMIT_CPU_AFFINITY: a vCPU thread pins itself, the poller takes the original set back
-    // (pid 0: only the calling thread).
-    map.insert(libc::SYS_sched_setaffinity, vec![rule(vec![cond(0, Len::Dword, Op::Eq, 0)?])?]);
+    // (pid 0: only the calling thread); and the poller moves the vCPU threads when it trades
+    // CPUs with them (`crate::channel`): their ids, known before the filter, and no others.
+    let setaffinity = std::iter::once(0)
+        .chain(vcpu_threads.iter().filter(|&&tid| tid > 0).map(|&tid| tid as u64))
+        .map(|tid| rule(vec![cond(0, Len::Dword, Op::Eq, tid)?]))
+        .collect::<Result<_, _>>()?;
+    map.insert(libc::SYS_sched_setaffinity, setaffinity);
     // The KVM ioctls, TIOCGWINSZ for the FILEOP hypercall WINSIZE (a guest descriptor's
     // terminal size), SIOCOUTQ (= TIOCOUTQ: whether passt has read a frame, net/mod.rs) and
     // TUNSETOFFLOAD (the tap's offloads, turned on when the kernel sets up its rings).
@@ -173,8 +179,8 @@ const HOT: [i64; 2] = [libc::SYS_fcntl, libc::SYS_ioctl];
 /// tested next, then the rest of the allow-list; everything else traps. One program: a second
 /// filter for `clone3` (as before) ran for every call the kernel's bitmap does not settle,
 /// a `fcntl` paid for both.
-pub fn allow_list(pid: u32, debug: bool) -> Result<BpfProgram, String> {
-    let mut rest = rules(pid, debug)?;
+pub fn allow_list(pid: u32, debug: bool, vcpu_threads: &[i32]) -> Result<BpfProgram, String> {
+    let mut rest = rules(pid, debug, vcpu_threads)?;
     rest.remove(&libc::SYS_clone3);
     let hot: BTreeMap<i64, Vec<SeccompRule>> = HOT.iter().filter_map(|nr| rest.remove_entry(nr)).collect();
     let clone3 = BTreeMap::from([(libc::SYS_clone3, Vec::new())]);
@@ -268,9 +274,10 @@ extern "C" fn on_sigsys(_signal: libc::c_int, info: *mut libc::siginfo_t, _conte
 
 /// Installs the `SIGSYS` handler and the filter on every thread of the proxy (TSYNC);
 /// returns the number of system calls allowed. With `selftest`, then makes a forbidden
-/// call (`execve` with null arguments), which must end the proxy with the message.
-pub fn install(selftest: bool, debug: bool) -> Result<usize, String> {
-    let allow = allow_list(std::process::id(), debug)?;
+/// call (`execve` with null arguments), which must end the proxy with the message. The
+/// proxy may set the affinity of the `vcpu_threads` (thread ids) besides its own.
+pub fn install(selftest: bool, debug: bool, vcpu_threads: &[i32]) -> Result<usize, String> {
+    let allow = allow_list(std::process::id(), debug, vcpu_threads)?;
     // SAFETY: an all-zero `sigaction` is valid; the handler is an `extern "C"` function of
     // the SA_SIGINFO signature that only calls async-signal-safe functions.
     unsafe {
@@ -288,7 +295,7 @@ pub fn install(selftest: bool, debug: bool) -> Result<usize, String> {
         unsafe { libc::syscall(libc::SYS_execve, 0usize, 0usize, 0usize) };
         return Err("seccomp self-test: execve was not stopped by the filter".into());
     }
-    Ok(rules(std::process::id(), debug)?.len())
+    Ok(rules(std::process::id(), debug, vcpu_threads)?.len())
 }
 
 #[cfg(test)]
@@ -297,7 +304,7 @@ mod tests {
 
     #[test]
     fn allow_list_is_consistent() {
-        let map = rules(1234, false).unwrap();
+        let map = rules(1234, false, &[]).unwrap();
         assert_eq!(map.len(), ALLOWED.len() + 8, "no call is listed twice");
         for forbidden in [
             libc::SYS_execve,
@@ -316,8 +323,11 @@ mod tests {
         ] {
             assert!(!map.contains_key(&forbidden), "{forbidden} must not be allowed");
         }
-        let program = allow_list(1234, false).unwrap();
+        let program = allow_list(1234, false, &[1235, 1236]).unwrap();
         assert!(!program.is_empty() && program.len() < 4096, "{} instructions", program.len());
+        let threads: Vec<i32> = (0..crate::affinity::NAMED_VCPU_THREADS as i32).map(|i| 2000 + i).collect();
+        let most = allow_list(1234, true, &threads).unwrap();
+        assert!(most.len() < 4096, "{} instructions with the most vCPU threads named", most.len());
         assert_eq!(program[..ARCH_CHECK_LEN], arch_check().unwrap()[..]);
         assert_eq!(program[1].jt, 1, "the architecture check skips the kill");
         let fall_through = u32::from(FALL_THROUGH);
@@ -342,7 +352,12 @@ mod tests {
     /// Runs `body` in a forked child with the filter installed (no handler: a trap is the
     /// default SIGSYS action); returns how the child ended.
     fn in_filtered_child(body: fn() -> i32) -> (bool, i32) {
-        let allow = allow_list(std::process::id(), false).unwrap();
+        in_child_filtered_with(&[], body)
+    }
+
+    /// The same with `vcpu_threads` named in the filter.
+    fn in_child_filtered_with(vcpu_threads: &[i32], body: fn() -> i32) -> (bool, i32) {
+        let allow = allow_list(std::process::id(), false, vcpu_threads).unwrap();
         // SAFETY: the child only makes system calls (prctl/seccomp via seccompiler, which
         // does not allocate, and `body`'s) and leaves with `_exit`.
         let child = unsafe { libc::fork() };
@@ -405,6 +420,51 @@ mod tests {
             4
         });
         assert_eq!(exec, (true, libc::SIGSYS));
+    }
+
+    /// This test process's id, for a filtered child.
+    static PARENT: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+    /// Sets the affinity of thread `tid` to the calling thread's own set.
+    fn same_affinity(tid: i32) -> i32 {
+        // SAFETY: cpu_set_t is plain data, read and written with its own size.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+                return -1;
+            }
+            libc::sched_setaffinity(tid, size_of::<libc::cpu_set_t>(), &set)
+        }
+    }
+
+    #[test]
+    fn affinity_only_of_the_calling_thread_and_the_named_ones() {
+        // This process's main thread (tid = pid) stands for a vCPU thread; it gets the set it
+        // has (the child inherited it), so nothing changes.
+        let parent = std::process::id() as i32;
+        PARENT.store(parent, std::sync::atomic::Ordering::Relaxed);
+        let named = in_child_filtered_with(&[parent], || {
+            if same_affinity(0) != 0 {
+                return 1;
+            }
+            if same_affinity(PARENT.load(std::sync::atomic::Ordering::Relaxed)) != 0 {
+                return 2;
+            }
+            0
+        });
+        assert_eq!(named, (false, 0));
+        let other = in_child_filtered_with(&[parent], || {
+            // Process 1 is no vCPU thread: the filter traps the call before the kernel
+            // checks the permission.
+            same_affinity(1);
+            3
+        });
+        assert_eq!(other, (true, libc::SIGSYS));
+        let unnamed = in_filtered_child(|| {
+            same_affinity(PARENT.load(std::sync::atomic::Ordering::Relaxed));
+            4
+        });
+        assert_eq!(unnamed, (true, libc::SIGSYS));
     }
 
     /// Opens `/dev/null` for reading and writing (inside a filtered child: `openat`).
