@@ -48,12 +48,13 @@ pub fn kick_counts() -> Option<(u64, u64)> {
 
 /// The transmit ring's area for [`tx_watchdog`] (0: no rings).
 static TX_AREA: AtomicU64 = AtomicU64::new(0);
-/// TSC when the frames [`tx_watchdog`] watches were published without a kick (0: nothing
-/// to watch).
+/// TSC when [`tx_watchdog`]'s watch began: frames were published without a kick, or the
+/// loader last took one (0: nothing to watch).
 static TX_PUBLISHED_AT: AtomicU64 = AtomicU64::new(0);
-/// The transmit producer index after the watched frames: they wait while the loader's
-/// consumer index is behind it. Frames published later are not judged by the older time.
-static TX_WATCHED_PROD: AtomicU32 = AtomicU32::new(0);
+/// The loader's transmit consumer index when the watch began: a poller that moved it since
+/// is making progress (a 64 KiB frame takes it tens of microseconds to write), one that did
+/// not while frames wait has lost its CPU.
+static TX_WATCHED_CONS: AtomicU32 = AtomicU32::new(0);
 
 /// The two rings of an announced area.
 pub struct NetRings {
@@ -203,11 +204,10 @@ impl NetRings {
         // and scans once more before it parks).
         fence(Ordering::SeqCst);
         if super::hypercall::host_polling() {
-            // A watch under way (older frames) goes on: it moves to these frames once the
-            // older ones are taken.
+            // A watch under way goes on: the poller has not taken the older frames yet.
             if TX_PUBLISHED_AT.load(Ordering::Relaxed) == 0 {
-                TX_WATCHED_PROD.store(self.tx_prod, Ordering::Relaxed);
-                TX_PUBLISHED_AT.store(crate::arch::rdtsc(), Ordering::Release);
+                let cons = word(self.base, control::TX_CONS).load(Ordering::Acquire);
+                watch(cons, crate::arch::rdtsc());
             }
         } else {
             KICKS_PARKED.fetch_add(1, Ordering::Relaxed);
@@ -282,11 +282,18 @@ impl NetRings {
     }
 }
 
-/// Kicks the loader if frames published without a kick have waited longer than
-/// [`TX_STALL_NS`] (its poller said it polls, then lost its CPU). Only the frames published
-/// by then count: frames published a moment ago behind ones the poller took meanwhile are
-/// watched from now on, not kicked for (a stale time kicked for them at once, an exit of
-/// 60-90 us on the way of nearly every SYN-ACK of a connection-rate run). Cheap when nothing
+/// Starts a watch at TSC `now`, with the loader's consumer index at `cons`.
+fn watch(cons: u32, now: u64) {
+    TX_WATCHED_CONS.store(cons, Ordering::Relaxed);
+    TX_PUBLISHED_AT.store(now, Ordering::Release);
+}
+
+/// Kicks the loader if frames published without a kick wait and its poller has taken none
+/// for [`TX_STALL_NS`] (it said it polls, then lost its CPU). A poller that took frames
+/// meanwhile is watched anew from then on. (Until 2026-12-06 the watchdog compared the time
+/// of the latest publication with whatever waited: the first frame published after a pause
+/// was kicked at once although the poller took it a moment later, an exit of 50-120 us on
+/// the way of nearly every SYN-ACK and FIN of a connection-rate run.) Cheap when nothing
 /// waits: idle cores call it at every turn of their spin.
 pub fn tx_watchdog() {
     let at = TX_PUBLISHED_AT.load(Ordering::Acquire);
@@ -298,25 +305,22 @@ pub fn tx_watchdog() {
         return;
     }
     let base = TX_AREA.load(Ordering::Acquire);
-    let watched = TX_WATCHED_PROD.load(Ordering::Relaxed);
-    let prod = word(base, control::TX_PROD).load(Ordering::Acquire);
     let cons = word(base, control::TX_CONS).load(Ordering::Acquire);
-    // Free-running indices: the watched frames wait while the consumer is behind them.
-    let stalled = (watched.wrapping_sub(cons) as i32) > 0;
-    let newer = prod != cons;
-    if TX_PUBLISHED_AT.compare_exchange(at, if newer { now } else { 0 }, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+    let waiting = word(base, control::TX_PROD).load(Ordering::Acquire) != cons;
+    let stalled = waiting && cons == TX_WATCHED_CONS.load(Ordering::Relaxed);
+    if TX_PUBLISHED_AT.compare_exchange(at, 0, Ordering::AcqRel, Ordering::Relaxed).is_err() {
         return;
     }
-    if newer {
-        TX_WATCHED_PROD.store(prod, Ordering::Relaxed);
+    if waiting {
+        watch(cons, now);
     } else {
         // A poll that published just before the watch ended saw it still under way and left
         // its frames to it: look once more (it publishes, fences, then reads the time).
         fence(Ordering::SeqCst);
-        let prod = word(base, control::TX_PROD).load(Ordering::Acquire);
-        if prod != word(base, control::TX_CONS).load(Ordering::Acquire) {
-            TX_WATCHED_PROD.store(prod, Ordering::Relaxed);
-            let _ = TX_PUBLISHED_AT.compare_exchange(0, now, Ordering::AcqRel, Ordering::Relaxed);
+        let cons = word(base, control::TX_CONS).load(Ordering::Acquire);
+        if word(base, control::TX_PROD).load(Ordering::Acquire) != cons && TX_PUBLISHED_AT.load(Ordering::Relaxed) == 0
+        {
+            watch(cons, now);
         }
     }
     if stalled {
