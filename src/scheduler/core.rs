@@ -33,6 +33,11 @@ const STEAL_SCAN_CYCLES: u64 = 2_000;
 /// a few), not spinning.
 const DESCHEDULED_NS: u64 = 50_000;
 
+/// Indices of [`CoreSched::halt_reasons`].
+const HALT_SPUN: usize = 0;
+const HALT_LATE: usize = 1;
+const HALT_OTHER: usize = 2;
+
 /// What a look at the other cores from the idle spin found.
 enum Scan {
     /// Not yet time for a look.
@@ -83,6 +88,11 @@ pub struct CoreSched {
     /// (`HERMIT_VERBOSE`'s summary at exit).
     idle_cycles: AtomicU64,
     halts: AtomicU64,
+    /// Why it halted: its spin ran out, a core it woke was late, or other (`HERMIT_VERBOSE`).
+    halt_why: [AtomicU64; 3],
+    /// Switches this core made (only the core itself counts them, preemption disabled): the
+    /// idle spin sees that a task ran meanwhile.
+    switches: Cell<u64>,
     /// Tasks this core stole from others, and IPIs it sent to wake or preempt another core
     /// (`HERMIT_VERBOSE`).
     steals: AtomicU64,
@@ -153,6 +163,8 @@ pub fn init_core(id: u32) -> &'static CoreSched {
         woken_at: AtomicU64::new(0),
         idle_cycles: AtomicU64::new(0),
         halts: AtomicU64::new(0),
+        halt_why: [const { AtomicU64::new(0) }; 3],
+        switches: Cell::new(0),
         steals: AtomicU64::new(0),
         ipis: AtomicU64::new(0),
         crowded_since: AtomicU64::new(0),
@@ -391,6 +403,7 @@ impl CoreSched {
     /// Must be called with preemption disabled, by the core itself. The task may continue on
     /// another core (it was stolen or moved): callers use [`this`] afterwards, not `self`.
     pub fn reschedule(&'static self, fate: Fate) {
+        self.switches.set(self.switches.get().wrapping_add(1));
         self.switch_away(fate);
         if fate != Fate::Exit {
             this().enforce_affinity();
@@ -603,9 +616,15 @@ impl CoreSched {
             // (a gap of more than DESCHEDULED between two turns): a vCPU descheduled for a
             // host time slice used to find its spin over when it ran again and halted at
             // once, so that the next frame of a ping-pong needed an interrupt.
+            // A task woken by the spin's own polling may run at once (the futex wake-up
+            // yields to it) and come back here when it blocks: the spin then starts anew
+            // from the top, or it used to count the tasks' rounds as idle time and halted
+            // every ~25 rounds of a ping-pong (a 130 µs interrupt wake-up each time).
+            let switches = self.switches.get();
             let mut spun = 0u64;
             let mut turn = start;
-            while !self.has_ready() && spun < spin && rdtsc() < due {
+            let mut why = HALT_OTHER;
+            while !self.has_ready() && spun < spin && rdtsc() < due && self.switches.get() == switches {
                 let now = rdtsc();
                 let step = now.wrapping_sub(turn);
                 if step < descheduled {
@@ -617,6 +636,7 @@ impl CoreSched {
                     Scan::Stole => break,
                     Scan::Nothing => {
                         if self.late_wake(rdtsc(), late) {
+                            why = HALT_LATE;
                             break;
                         }
                     }
@@ -630,9 +650,14 @@ impl CoreSched {
             self.idle_cycles.fetch_add(rdtsc().saturating_sub(start), Ordering::Relaxed);
             // A task left to its creator for a while keeps this core polling: its creator
             // did not wake another core for it.
-            if !self.has_ready() && matches!(self.steal(), Scan::Nothing) && rdtsc() < due {
+            let ran = self.switches.get() != switches;
+            if !ran && !self.has_ready() && matches!(self.steal(), Scan::Nothing) && rdtsc() < due {
                 super::stacks::keep_one_ready();
                 if !self.has_ready() {
+                    if spun >= spin {
+                        why = HALT_SPUN;
+                    }
+                    self.halt_why[why].fetch_add(1, Ordering::Relaxed);
                     self.halt();
                 }
             }
@@ -683,6 +708,11 @@ impl CoreSched {
         if self.deadline.load(Ordering::Relaxed) <= rdtsc() {
             self.deadline.store(0, Ordering::Relaxed);
         }
+    }
+
+    /// Halts after a spin that ran out, after a late wake-up, for other reasons.
+    pub fn halt_reasons(&self) -> [u64; 3] {
+        [HALT_SPUN, HALT_LATE, HALT_OTHER].map(|i| self.halt_why[i].load(Ordering::Relaxed))
     }
 
     /// Nanoseconds this core polled in its idle loop and how often it halted.

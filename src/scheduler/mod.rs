@@ -177,10 +177,16 @@ pub fn log_interrupts() {
         let _ = write!(line, "{}core {id}: {count}", if id == 0 { "" } else { ", " });
     }
     log::info!("interrupts taken: {}", ::core::str::from_utf8(line.as_bytes()).unwrap_or("?"));
-    let mut line = crate::fmt::StackWriter::<256>::new();
+    let mut line = crate::fmt::StackWriter::<512>::new();
     for id in 0..cores() {
         let (ns, halts) = of(id).map_or((0, 0), |core| core.idle_stats());
-        let _ = write!(line, "{}core {id}: {} us, {halts} halts", if id == 0 { "" } else { ", " }, ns / 1000);
+        let [spun, late, other] = of(id).map_or([0; 3], |core| core.halt_reasons());
+        let sep = if id == 0 { "" } else { ", " };
+        let _ = write!(
+            line,
+            "{sep}core {id}: {} us, {halts} halts ({spun} spun out, {late} late wake, {other} other)",
+            ns / 1000
+        );
     }
     log::info!("idle polling: {}", ::core::str::from_utf8(line.as_bytes()).unwrap_or("?"));
     let mut line = crate::fmt::StackWriter::<256>::new();
