@@ -19,7 +19,7 @@ mod tls;
 mod wakeup;
 
 use ::core::fmt::Write;
-use ::core::sync::atomic::{AtomicU32, Ordering};
+use ::core::sync::atomic::{fence, AtomicU32, Ordering};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 
@@ -300,12 +300,32 @@ pub fn block(
     // Release: whoever sees this wait blocked also sees its generation (`expire_sleepers`).
     me.wait.store(WAIT_BLOCKED, Ordering::Release);
     let sleeper = deadline.map(|_| core.running());
+    let myself = core.running();
     if let Err(task) = enqueue(core.take_running()) {
         core.put_running(task);
         me.wait.store(WAIT_NONE, Ordering::Relaxed);
         preempt_enable();
         return WaitResult::Cancelled;
     }
+    // A signal sent just before this wait was marked blocked found no wait to interrupt
+    // (`kill` then only sends an IPI, which arrives after this task switched away), and the
+    // task slept with its signal pending until something else woke it (`thr_signals` lost
+    // one in 1 of 10 runs when its targets raced into `sem_wait`). So look once more after
+    // the mark (`kill` sets the bit, fences, then reads the mark): whichever side sees the
+    // other ends the wait, once.
+    fence(Ordering::SeqCst);
+    if me.pending_signals.load(Ordering::Relaxed) != 0
+        && me.wait.compare_exchange(WAIT_BLOCKED, WAIT_INTERRUPTED, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    {
+        // The wait list keeps a reference that no waker can use any more (its wake fails),
+        // as after any interrupted wait.
+        core.put_running(myself);
+        me.wait.store(WAIT_NONE, Ordering::Relaxed);
+        preempt_enable();
+        deliver_signals();
+        return WaitResult::Interrupted;
+    }
+    drop(myself);
     if let (Some(deadline), Some(sleeper)) = (deadline, sleeper) {
         core.add_sleeper(deadline, sleeper);
         if core.has_ready() {
@@ -442,6 +462,8 @@ pub fn kill(tid: u32, signum: i32) -> Result<()> {
         }
         Some(task) => {
             task.pending_signals.fetch_or(1 << signum, Ordering::AcqRel);
+            // Pairs with the fence in `block` after its mark.
+            fence(Ordering::SeqCst);
             if task.wait.load(Ordering::Acquire) == WAIT_BLOCKED {
                 wake_as(task, WAIT_INTERRUPTED);
             } else if task.home() != arch::core_id() {
