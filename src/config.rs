@@ -24,6 +24,11 @@ pub const TIME_SLICE_NS: u64 = 10_000_000;
 /// How long an idle core polls for work before it halts (a halted core needs an IPI).
 pub const IDLE_SPIN_NS: u64 = 500_000;
 
+/// How long a new task that stays on its creator's core is left to it before an idle core
+/// may steal it (`Task::steal_after`): long enough for a creator that joins next to get
+/// from its wake-up IPI (50-70 µs on PVM) to its `pthread_join`.
+pub const CREATOR_GRACE_NS: u64 = 200_000;
+
 /// An idle core stops polling and halts when a core it woke with an IPI has not come up
 /// after this long (`CoreSched::late_wake`): a halted vCPU normally runs again 110-160 µs
 /// after the IPI on this project's PVM hosts.

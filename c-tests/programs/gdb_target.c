@@ -1,6 +1,7 @@
 /* gdb_target.c: the program the GDB checks (scripts/check-gdb.sh) debug; alone it checks itself.
  * Arguments: "spin" (spin until GDB clears keep_spinning), "tasks" (three threads, two of them
  * blocked when GDB stops in tasks_blocked), "segv" (a NULL write: status 242). */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -100,9 +101,22 @@ int main(int argc, char **argv)
 	write(1, "a line through a hypercall\n", 27);
 	touch();
 	pthread_t thread;
+	pthread_attr_t attr;
 	int arg = 5;
-	if (pthread_create(&thread, NULL, worker, &arg) != 0 || pthread_join(thread, NULL) != 0)
+	/*
+	 * The worker runs on the second vCPU when there is one (the GDB check of threads looks
+	 * for it there): left alone it would stay on main's core, which waits for it.
+	 */
+	pthread_attr_init(&attr);
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1) {
+		cpu_set_t second;
+		CPU_ZERO(&second);
+		CPU_SET(1, &second);
+		pthread_attr_setaffinity_np(&attr, sizeof(second), &second);
+	}
+	if (pthread_create(&thread, &attr, worker, &arg) != 0 || pthread_join(thread, NULL) != 0)
 		return 1;
+	pthread_attr_destroy(&attr);
 	printf("local=%d worker=%d watched=%d\n", local, worker_result, watched);
 	/* 3: the debugger must see this status. */
 	return local == 42 && worker_result == 25 && watched == 7 ? 3 : 1;

@@ -44,6 +44,8 @@ enum Scan {
     Later,
     /// A task was stolen and is queued here.
     Stole,
+    /// A task may be stolen soon (it is left to its creator for a while).
+    Soon,
     /// Nothing to steal.
     Nothing,
 }
@@ -75,6 +77,9 @@ pub struct CoreSched {
     /// A task that moves to another core once its context is saved, and that core.
     moving: UnsafeCell<Option<(TaskRef, u32)>>,
     deadline: AtomicU64,
+    /// The running task is ending: tasks it wakes here run next, so queueing them wakes no
+    /// other core ([`CoreSched::set_exiting`]).
+    exiting: Cell<bool>,
     /// TSC of the last look at other cores' queues (rate-limits stealing).
     last_steal_scan: Cell<u64>,
     /// TSC at which another core sent this halted core a wake-up IPI; 0 once it is up.
@@ -88,6 +93,14 @@ pub struct CoreSched {
     /// Switches this core made (only the core itself counts them, preemption disabled): the
     /// idle spin sees that a task ran meanwhile.
     switches: Cell<u64>,
+    /// Tasks this core stole from others, and IPIs it sent to wake or preempt another core
+    /// (`HERMIT_VERBOSE`).
+    steals: AtomicU64,
+    ipis: AtomicU64,
+    /// TSC since which a task has waited in the ready queue (0: none waits), and the cycles
+    /// tasks waited there in all: the time the core had two or more runnable tasks.
+    crowded_since: AtomicU64,
+    crowded_cycles: AtomicU64,
 }
 
 // SAFETY: the `UnsafeCell` and `Cell` fields are only used by the owning core with preemption
@@ -145,12 +158,17 @@ pub fn init_core(id: u32) -> &'static CoreSched {
         switched_from: Cell::new(core::ptr::null()),
         moving: UnsafeCell::new(None),
         deadline: AtomicU64::new(0),
+        exiting: Cell::new(false),
         last_steal_scan: Cell::new(0),
         woken_at: AtomicU64::new(0),
         idle_cycles: AtomicU64::new(0),
         halts: AtomicU64::new(0),
         halt_why: [const { AtomicU64::new(0) }; 3],
         switches: Cell::new(0),
+        steals: AtomicU64::new(0),
+        ipis: AtomicU64::new(0),
+        crowded_since: AtomicU64::new(0),
+        crowded_cycles: AtomicU64::new(0),
     }));
     let block = arch::percore();
     block.sched.store(sched as *const CoreSched as u64, Ordering::Release);
@@ -220,10 +238,18 @@ impl CoreSched {
         }
     }
 
-    /// Publishes the queue's length and bitmap (called with the queue locked).
+    /// Publishes the queue's length and bitmap (called with the queue locked), and counts
+    /// the time tasks wait in it.
     fn publish(&self, queue: &RunQueue<TaskRef>) {
         self.ready_bits.store(queue.bitmap(), Ordering::Release);
         self.nready.store(queue.len() as u32, Ordering::Release);
+        let since = self.crowded_since.load(Ordering::Relaxed);
+        if queue.len() != 0 && since == 0 {
+            self.crowded_since.store(rdtsc().max(1), Ordering::Relaxed);
+        } else if queue.len() == 0 && since != 0 {
+            self.crowded_cycles.fetch_add(rdtsc().saturating_sub(since), Ordering::Relaxed);
+            self.crowded_since.store(0, Ordering::Relaxed);
+        }
     }
 
     /// Runnable tasks of this core: the queued ones, plus the running one unless the core
@@ -247,9 +273,20 @@ impl CoreSched {
         }
         if self.id != arch::core_id() {
             self.notify(prio);
-        } else if self.state.load(Ordering::Relaxed) == RUNNING {
+        } else if self.state.load(Ordering::Relaxed) == RUNNING && !self.exiting.get() {
             self.kick_idle();
         }
+    }
+
+    /// Notes that the running task ends: the tasks it wakes on this core (its joiners) are
+    /// queued without waking another core, since the first of them runs here next; the
+    /// switch away from the task wakes one if more are left. A joiner woken on the core of
+    /// the ending worker sent a wake-up IPI (50-70 µs to the sender on PVM) that only made
+    /// the other core poll.
+    ///
+    /// Must be called with preemption disabled, by the core itself.
+    pub fn set_exiting(&self) {
+        self.exiting.set(true);
     }
 
     /// Makes sure an idle core will look at this core's queue: nothing to do when one polls,
@@ -272,10 +309,16 @@ impl CoreSched {
         }
     }
 
-    /// Sends this halted core the wake-up IPI and notes when, for [`CoreSched::late_wake`].
+    /// Sends this halted core the wake-up IPI and notes when, for [`CoreSched::late_wake`];
+    /// nothing if one is on its way since the core began this halt (it looks at its queue
+    /// once up). A second IPI costs the sender as much as the first (a trapped `wrmsr`,
+    /// 50-70 µs on PVM): a thread that creates two workers while the other core is halted
+    /// sent both.
     fn wake_from_halt(&self) {
-        self.woken_at.store(rdtsc().max(1), Ordering::Relaxed);
-        apic::wake(self.id);
+        if self.woken_at.compare_exchange(0, rdtsc().max(1), Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            this().ipis.fetch_add(1, Ordering::Relaxed);
+            apic::wake(self.id);
+        }
     }
 
     /// Whether a core woken with an IPI more than `limit` cycles ago has not come up yet.
@@ -293,11 +336,14 @@ impl CoreSched {
     }
 
     /// Takes a task that waits behind a running one on another core and that may run here,
-    /// makes this core its home and queues it here. Called by the idle loop; true if it took
-    /// one. The victim keeps its running task, so a pair of tasks on two cores never swaps
-    /// back and forth: only a core with nothing to run steals, only from a core with two.
-    fn steal(&'static self) -> bool {
+    /// makes this core its home and queues it here. Called by the idle loop. The victim
+    /// keeps its running task, so a pair of tasks on two cores never swaps back and forth:
+    /// only a core with nothing to run steals, only from a core with two. A new task left to
+    /// its creator (`Task::steal_after` not reached) is not taken yet ([`Scan::Soon`]).
+    fn steal(&'static self) -> Scan {
         let cores = cores();
+        let now = rdtsc();
+        let mut soon = false;
         for i in 1..cores {
             let Some(victim) = of((self.id + i) % cores) else { continue };
             if victim.nready.load(Ordering::Acquire) == 0 || victim.state.load(Ordering::Relaxed) != RUNNING {
@@ -305,7 +351,11 @@ impl CoreSched {
             }
             let task = {
                 let mut queue = victim.ready.lock();
-                let task = queue.take_first(|t| t.allows(self.id));
+                let task = queue.take_first(|t| {
+                    let ripe = now >= t.steal_after.load(Ordering::Relaxed);
+                    soon |= !ripe && t.allows(self.id);
+                    ripe && t.allows(self.id)
+                });
                 if let Some(task) = &task {
                     // Under the victim's lock: nobody else can see the task meanwhile.
                     task.core.store(self.id, Ordering::Release);
@@ -314,11 +364,16 @@ impl CoreSched {
                 task
             };
             if let Some(task) = task {
+                self.steals.fetch_add(1, Ordering::Relaxed);
                 self.make_ready(task);
-                return true;
+                return Scan::Stole;
             }
         }
-        false
+        if soon {
+            Scan::Soon
+        } else {
+            Scan::Nothing
+        }
     }
 
     /// Makes the core notice new work: an idle core polls or gets an IPI; a busy core gets
@@ -333,6 +388,7 @@ impl CoreSched {
             _ => {
                 let running = self.running_prio.load(Ordering::Relaxed);
                 if prio > running || (prio == running && self.deadline.load(Ordering::Relaxed) == 0) {
+                    this().ipis.fetch_add(1, Ordering::Relaxed);
                     apic::wake(self.id);
                 }
             }
@@ -397,6 +453,9 @@ impl CoreSched {
             self.publish(&queue);
             next
         };
+        if self.exiting.replace(false) && self.has_ready() {
+            self.kick_idle();
+        }
         if core::ptr::eq(prev_ptr, &*next) {
             *running = Some(next);
             return;
@@ -573,7 +632,7 @@ impl CoreSched {
                 }
                 turn = now;
                 match self.scan_now() {
-                    Scan::Later => {}
+                    Scan::Later | Scan::Soon => {}
                     Scan::Stole => break,
                     Scan::Nothing => {
                         if self.late_wake(rdtsc(), late) {
@@ -589,13 +648,18 @@ impl CoreSched {
                 crate::net::idle_end();
             }
             self.idle_cycles.fetch_add(rdtsc().saturating_sub(start), Ordering::Relaxed);
+            // A task left to its creator for a while keeps this core polling: its creator
+            // did not wake another core for it.
             let ran = self.switches.get() != switches;
-            if !ran && !self.has_ready() && !self.steal() && rdtsc() < due {
-                if spun >= spin {
-                    why = HALT_SPUN;
+            if !ran && !self.has_ready() && matches!(self.steal(), Scan::Nothing) && rdtsc() < due {
+                super::stacks::keep_one_ready();
+                if !self.has_ready() {
+                    if spun >= spin {
+                        why = HALT_SPUN;
+                    }
+                    self.halt_why[why].fetch_add(1, Ordering::Relaxed);
+                    self.halt();
                 }
-                self.halt_why[why].fetch_add(1, Ordering::Relaxed);
-                self.halt();
             }
             arch::preempt_enable();
         }
@@ -610,11 +674,7 @@ impl CoreSched {
             return Scan::Later;
         }
         self.last_steal_scan.set(now);
-        if self.steal() {
-            Scan::Stole
-        } else {
-            Scan::Nothing
-        }
+        self.steal()
     }
 
     /// Halts until an interrupt (an IPI from a waker, or the timer of the next sleeper).
@@ -623,6 +683,9 @@ impl CoreSched {
         apic::enable();
         let block = arch::percore();
         count_busy(self.id, false);
+        // An IPI sent while the core was up (it raced with the end of the last halt) was
+        // taken then; a waker must not count on it for this halt.
+        self.woken_at.store(0, Ordering::Relaxed);
         self.state.store(HALTED, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         if !self.has_ready() {
@@ -656,6 +719,13 @@ impl CoreSched {
     pub fn idle_stats(&self) -> (u64, u64) {
         let cycles = self.idle_cycles.load(Ordering::Relaxed);
         (crate::time::clock().cycles_to_ns(cycles), self.halts.load(Ordering::Relaxed))
+    }
+
+    /// Tasks this core stole, wake-up IPIs it sent, and nanoseconds tasks waited in its
+    /// ready queue (the core had two or more runnable tasks).
+    pub fn balance_stats(&self) -> (u64, u64, u64) {
+        let crowded = crate::time::clock().cycles_to_ns(self.crowded_cycles.load(Ordering::Relaxed));
+        (self.steals.load(Ordering::Relaxed), self.ipis.load(Ordering::Relaxed), crowded)
     }
 
     /// Forgets the armed deadline once it passed (the timer fired).

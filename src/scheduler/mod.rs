@@ -93,10 +93,22 @@ struct Start {
 }
 
 /// Picks a core in `allowed` for a task: the least loaded one (queued plus running tasks, so
-/// that a task just queued on a core that has not yet picked it up counts).
+/// that a task just queued on a core that has not yet picked it up counts). The creator's
+/// own core counts without the creator when nothing is queued there
+/// ([`placement::creator_load`]).
 fn place(allowed: &CpuMask) -> u32 {
-    let load = |c: u32| if allowed.allows(c) { of(c).map_or(u32::MAX, |s| s.load()) } else { u32::MAX };
-    placement::least_loaded(cores(), load, arch::core_id(), NEXT_CORE.fetch_add(1, Ordering::Relaxed))
+    let here = arch::core_id();
+    let load = |c: u32| match of(c) {
+        Some(core) if allowed.allows(c) => {
+            if c == here {
+                placement::creator_load(core.load(), core.has_ready())
+            } else {
+                core.load()
+            }
+        }
+        _ => u32::MAX,
+    };
+    placement::least_loaded(cores(), load, here, NEXT_CORE.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Creates a task that runs `entry(arg)` with priority `prio` and a stack of `stack_size`
@@ -121,6 +133,12 @@ pub fn spawn(
     let rsp = unsafe { arch::prepare_stack(stack.top, task_main, start as u64, tls.thread_pointer()) };
     let task = TaskRef::new(Task::new(core, prio.clamp(MIN_PRIO, MAX_PRIO), Some(stack), Some(tls), rsp));
     task.set_affinity(affinity);
+    if core == arch::core_id() && arch::current_task() != 0 {
+        // Left to its creator, which most likely waits for it next (see `place`); an idle
+        // core the queueing wakes takes it only if the creator still runs after the grace.
+        let grace = crate::time::clock().ns_to_cycles(crate::config::CREATOR_GRACE_NS);
+        task.steal_after.store(arch::rdtsc() + grace, Ordering::Relaxed);
+    }
     if arch::current_task() != 0 {
         task.signal_handler.store(current().signal_handler.load(Ordering::Relaxed), Ordering::Relaxed);
     }
@@ -149,8 +167,9 @@ extern "C" fn task_main(start: u64) -> ! {
 }
 
 /// Logs how many interrupts each core took (timer ticks and wakeup IPIs): zero on a core
-/// that ran one task at a time and never idled; and how long each core polled in its idle
-/// loop and how often it halted.
+/// that ran one task at a time and never idled; how long each core polled in its idle loop
+/// and how often it halted; and per core the tasks it stole, the IPIs it sent and
+/// how long tasks waited in its ready queue.
 pub fn log_interrupts() {
     let mut line = crate::fmt::StackWriter::<256>::new();
     for id in 0..cores() as usize {
@@ -170,6 +189,16 @@ pub fn log_interrupts() {
         );
     }
     log::info!("idle polling: {}", ::core::str::from_utf8(line.as_bytes()).unwrap_or("?"));
+    let mut line = crate::fmt::StackWriter::<256>::new();
+    for id in 0..cores() {
+        let (steals, ipis, crowded) = of(id).map_or((0, 0, 0), |core| core.balance_stats());
+        let sep = if id == 0 { "" } else { ", " };
+        let _ = write!(line, "{sep}core {id}: {steals} steals, {ipis} IPIs, {} us", crowded / 1000);
+    }
+    log::info!(
+        "balance (tasks stolen, IPIs sent, time with a task waiting): {}",
+        ::core::str::from_utf8(line.as_bytes()).unwrap_or("?")
+    );
 }
 
 /// Ends the running task with `code`. The last task to end ends the program with `code`
@@ -181,11 +210,15 @@ pub fn exit_current(code: i32) -> ! {
     tasklist::unlink(me);
     me.exit_code.store(code, Ordering::Relaxed);
     me.exited.store(1, Ordering::Release);
-    crate::synch::futex::wake(&me.exited, usize::MAX);
+    // The last task has no joiner (a joiner is a live task) and ends the program.
     if LIVE.fetch_sub(1, Ordering::AcqRel) == 1 {
         crate::libc::exit_program(code);
     }
+    // Without preemption from here, so that the joiners are woken by the core that then
+    // switches away from this task.
     preempt_disable();
+    this().set_exiting();
+    crate::synch::futex::wake(&me.exited, usize::MAX);
     this().reschedule(Fate::Exit);
     unreachable!("an ended task was resumed")
 }
@@ -310,7 +343,7 @@ pub fn block(
     // A signal sent just before this wait was marked blocked found no wait to interrupt
     // (`kill` then only sends an IPI, which arrives after this task switched away), and the
     // task slept with its signal pending until something else woke it (`thr_signals` lost
-    // one in 1 of 10 runs when its targets raced into `sem_wait`). So look once more after
+    // one in 2-5 of 50 runs when its targets raced into `sem_wait`). So look once more after
     // the mark (`kill` sets the bit, fences, then reads the mark): whichever side sees the
     // other ends the wait, once.
     fence(Ordering::SeqCst);

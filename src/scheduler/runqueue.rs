@@ -57,10 +57,10 @@ impl<T> RunQueue<T> {
 
     /// Removes the oldest task of the highest priority among those `wanted` accepts (what a
     /// core that steals work takes).
-    pub fn take_first(&mut self, wanted: impl Fn(&T) -> bool) -> Option<T> {
+    pub fn take_first(&mut self, mut wanted: impl FnMut(&T) -> bool) -> Option<T> {
         for prio in (0..PRIORITIES).rev().filter(|p| self.bitmap & (1 << p) != 0) {
             let queue = &mut self.queues[prio];
-            if let Some(pos) = queue.iter().position(&wanted) {
+            if let Some(pos) = queue.iter().position(&mut wanted) {
                 let task = queue.remove(pos)?;
                 if queue.is_empty() {
                     self.bitmap &= !(1 << prio);

@@ -60,6 +60,9 @@ pub struct Task {
     pub pthread: AtomicU64,
     /// The next task in the debugger's task list (`super::tasklist`), 0 at its end.
     pub(super) next: AtomicU64,
+    /// TSC before which no other core steals the task from its queue (0: any time); set for
+    /// a new task that stays on its creator's core (`super::spawn`).
+    pub(super) steal_after: AtomicU64,
 }
 
 // SAFETY: `rsp` is only touched with preemption disabled by the core that switches away from
@@ -97,6 +100,7 @@ impl Task {
             exit_code: AtomicI32::new(0),
             pthread: AtomicU64::new(0),
             next: AtomicU64::new(0),
+            steal_after: AtomicU64::new(0),
         }
     }
 
