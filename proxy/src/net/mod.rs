@@ -11,6 +11,7 @@
 //! fast channel's poller sends what the guest publishes in the transmit ring.
 
 pub mod capture;
+mod device;
 pub mod frames;
 mod handshake;
 pub mod irq;
@@ -23,7 +24,6 @@ mod turn;
 
 pub use open::{offloads_off, TUNSETOFFLOAD_IOCTL};
 
-use std::cell::RefCell;
 use std::mem::offset_of;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +37,7 @@ use hermit_interface::vnet::HDR_LEN;
 use crate::guest::{GuestError, GuestRam};
 use crate::host::Host;
 use crate::hypercall::field;
+use device::{FRAME, NO_OFFLOAD};
 use frames::{StreamDecoder, MAX_FRAME, MIN_FRAME};
 use irq::RxIrq;
 use vmm_sys_util::eventfd::EventFd;
@@ -96,114 +97,9 @@ pub struct Nic {
 }
 
 impl Nic {
-    /// Records `frame` in the capture file, if there is one.
-    fn capture(&self, frame: &[u8]) {
-        if let Some(capture) = &self.capture {
-            capture.record(frame);
-        }
-    }
-
     /// Gives the NIC its receive interrupt (without one the guest must poll).
     pub fn set_irq(&self, irq: RxIrq) {
         let _ = self.irq.set(irq);
-    }
-
-    fn fd(&self) -> i32 {
-        match &self.backend {
-            Backend::Tap { fd, .. } | Backend::Stream { fd, .. } => fd.as_raw_fd(),
-        }
-    }
-
-    /// Sends one frame; false if it was dropped (the device is full or gone).
-    fn send(&self, frame: &[u8]) -> bool {
-        match &self.backend {
-            Backend::Tap { fd, vnet } => {
-                let hdr = if *vnet { &NO_OFFLOAD[..] } else { &[] };
-                let iov = [
-                    libc::iovec { iov_base: hdr.as_ptr().cast_mut().cast(), iov_len: hdr.len() },
-                    libc::iovec { iov_base: frame.as_ptr().cast_mut().cast(), iov_len: frame.len() },
-                ];
-                // SAFETY: writes from two live buffers of their lengths.
-                let n = unsafe { libc::writev(fd.as_raw_fd(), iov.as_ptr(), 2) };
-                n == (hdr.len() + frame.len()) as isize
-            }
-            Backend::Stream { fd, tx, injected, .. } => {
-                let record = frames::stream_record(frame);
-                let sent = {
-                    let _guard = tx.lock().expect("passt writer");
-                    write_all(fd.as_raw_fd(), &record)
-                };
-                if let Some(ack) = handshake::ack_for_syn_ack(frame).filter(|_| sent) {
-                    // Debian 12's passt spins for ever (100% CPU, the network dead) when the
-                    // guest's first data arrives in the same read as its SYN-ACK: the guest
-                    // sends nothing before this ACK, so it is handed over only once passt
-                    // has read the SYN-ACK.
-                    wait_read_by_peer(fd.as_raw_fd(), PASST_READ_WAIT);
-                    injected.lock().expect("injected frames").push(ack);
-                    self.raise_if_armed();
-                }
-                sent
-            }
-        }
-    }
-
-    /// Receives one frame into `buf`; its length, or `None` when none waits.
-    fn receive(&self, buf: &mut [u8]) -> Option<usize> {
-        match &self.backend {
-            Backend::Tap { fd, vnet } => {
-                let mut hdr = [0u8; HDR_LEN];
-                let hdr = if *vnet { &mut hdr[..] } else { &mut [] };
-                let iov = [
-                    libc::iovec { iov_base: hdr.as_mut_ptr().cast(), iov_len: hdr.len() },
-                    libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() },
-                ];
-                // SAFETY: reads into two live buffers of their lengths.
-                let n = unsafe { libc::readv(fd.as_raw_fd(), iov.as_ptr(), 2) };
-                (n > hdr.len() as isize).then_some(n as usize - hdr.len())
-            }
-            Backend::Stream { fd, rx, injected, .. } => {
-                if let Some(frame) = injected.lock().expect("injected frames").pop() {
-                    let n = frame.len().min(buf.len());
-                    buf[..n].copy_from_slice(&frame[..n]);
-                    return Some(n);
-                }
-                let mut decoder = rx.lock().expect("passt reader");
-                loop {
-                    match decoder.next_frame() {
-                        Ok(Some(frame)) => {
-                            let n = frame.len().min(buf.len());
-                            buf[..n].copy_from_slice(&frame[..n]);
-                            return Some(n);
-                        }
-                        Ok(None) => {}
-                        Err(bad) => {
-                            eprintln!("proxy: passt sent a record of {} bytes; network stopped", bad.0);
-                            *decoder = StreamDecoder::default();
-                            return None;
-                        }
-                    }
-                    if !readable(fd.as_raw_fd(), 0) {
-                        return None;
-                    }
-                    // SAFETY: reads into a live buffer of `buf.len()` bytes.
-                    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-                    if n <= 0 {
-                        return None;
-                    }
-                    decoder.push(&buf[..n as usize]);
-                }
-            }
-        }
-    }
-
-    /// Whether a whole frame is already buffered in the proxy.
-    fn buffered(&self) -> bool {
-        match &self.backend {
-            Backend::Tap { .. } => false,
-            Backend::Stream { rx, injected, .. } => {
-                !injected.lock().expect("injected frames").is_empty() || rx.lock().expect("passt reader").has_frame()
-            }
-        }
     }
 
     /// Raises the receive interrupt for a frame the proxy queued itself, if it is armed.
@@ -681,56 +577,6 @@ pub fn ring_summary(host: &Host) -> Option<String> {
         polled.load(Ordering::Relaxed)
     ))
 }
-
-/// How long a SYN-ACK may wait for passt to read it before the handshake's ACK is given to
-/// the guest anyway.
-const PASST_READ_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
-
-/// Waits (at most `limit`) until the peer of the stream socket `fd` has read everything
-/// written to it (`SIOCOUTQ` 0).
-fn wait_read_by_peer(fd: i32, limit: std::time::Duration) {
-    let start = std::time::Instant::now();
-    loop {
-        let mut queued: libc::c_int = 0;
-        // SAFETY: SIOCOUTQ writes one int to the live `queued`.
-        let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) };
-        if r < 0 || queued == 0 || start.elapsed() >= limit {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_micros(20));
-    }
-}
-
-/// Whether `fd` has data within `timeout_ms`.
-fn readable(fd: i32, timeout_ms: i32) -> bool {
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd.
-    (unsafe { libc::poll(&mut pfd, 1, timeout_ms) }) > 0 && pfd.revents & libc::POLLIN != 0
-}
-
-/// Writes all of `bytes` to the blocking descriptor `fd`.
-fn write_all(fd: i32, mut bytes: &[u8]) -> bool {
-    while !bytes.is_empty() {
-        // SAFETY: writes from a live buffer.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-            continue;
-        }
-        if n <= 0 {
-            return false;
-        }
-        bytes = &bytes[n as usize..];
-    }
-    true
-}
-
-thread_local! {
-    /// A frame buffer per serving thread (a ring entry fits).
-    static FRAME: RefCell<Vec<u8>> = RefCell::new(vec![0; MAX_FRAME.max(hermit_interface::netring::MAX_BUF as usize)]);
-}
-
-/// The virtio-net header of a frame without offloads.
-const NO_OFFLOAD: [u8; HDR_LEN] = [0; HDR_LEN];
 
 /// `NETSTAT`: 1 with a NIC.
 pub fn netstat(host: &Host, arg: u64) -> Result<(), GuestError> {
