@@ -4,6 +4,7 @@ use super::*;
 use std::ffi::CString;
 use std::os::unix::net::UnixDatagram;
 use std::os::unix::net::UnixStream;
+use std::sync::Arc;
 
 const REQ: u64 = 0x1000;
 const BUF: u64 = 0x2000;
