@@ -1,6 +1,8 @@
 //! Host tests of the NIC: its hypercalls over sockets in place of a tap or passt, its rings, the poller.
 
+use super::device::NO_OFFLOAD;
 use super::*;
+use hermit_interface::vnet::HDR_LEN;
 use std::ffi::CString;
 use std::os::unix::net::UnixDatagram;
 use std::os::unix::net::UnixStream;
