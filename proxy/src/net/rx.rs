@@ -5,7 +5,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::irq::RxIrq;
-use super::{ring, Nic, RX_POLLER_STALL};
+use super::poller::RX_POLLER_STALL;
+use super::{ring, Nic};
 use crate::guest::GuestError;
 
 impl Nic {

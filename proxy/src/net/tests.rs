@@ -1,6 +1,7 @@
 //! Host tests of the NIC: its hypercalls over sockets in place of a tap or passt, its rings, the poller.
 
 use super::device::NO_OFFLOAD;
+use super::poller::RX_TAKE_AFTER;
 use super::*;
 use hermit_interface::vnet::HDR_LEN;
 use std::ffi::CString;
