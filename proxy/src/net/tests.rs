@@ -3,10 +3,17 @@
 use super::device::NO_OFFLOAD;
 use super::poller::RX_TAKE_AFTER;
 use super::*;
+use crate::host::Host;
+use crate::hypercall::field;
+use frames::MAX_FRAME;
+use hermit_interface::hypercall::{NetBatch, NetRead, NET_BATCH_MAX};
+use hermit_interface::netring::{NetRing, NETRING_F_VNET_HDR, NETRING_KICK, NETRING_SETUP};
 use hermit_interface::vnet::HDR_LEN;
 use std::ffi::CString;
+use std::mem::offset_of;
 use std::os::unix::net::UnixDatagram;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 const REQ: u64 = 0x1000;
