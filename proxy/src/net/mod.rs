@@ -9,6 +9,12 @@
 //! descriptor rings ([`ring`], `NETRING`) the receive thread fills the guest's receive ring
 //! itself and announces frames only when the guest asked for it (`rx_want_signal`); the
 //! fast channel's poller sends what the guest publishes in the transmit ring.
+//!
+//! Where each part is: [`hypercalls`] the handlers; [`open`] the NIC's set-up over [`tap`] or
+//! [`passt`]; [`device`] a frame at a time through the proxy; [`rx`] the interrupt and the
+//! receive thread; [`ring_io`] frames between the device and the rings of [`ring`]; [`poller`]
+//! the fast channel's poller on the network. Frame formats are in [`frames`], the rest
+//! ([`capture`], [`handshake`], [`probe`], [`turn`], [`irq`]) in a file each.
 
 pub mod capture;
 mod device;
