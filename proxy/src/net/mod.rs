@@ -83,7 +83,7 @@ pub struct Nic {
     /// `net_rx_signal` alone (for `HERMIT_VERBOSE`).
     announced: [std::sync::atomic::AtomicU64; 2],
     /// Wakes the receive thread in ring mode when the proxy queued a frame of its own
-    /// ([`handshake`]) or the poller took the tap over ([`Nic::poller_reads`]); created
+    /// ([`handshake`]) or the poller took the tap over ([`Nic::poll_rx`]); created
     /// before the system-call filter.
     wake: EventFd,
     /// The fast channel's poller reads the tap for the receive ring (while it polls); the

@@ -89,7 +89,7 @@ pub(super) const RX_POLLER_STALL: std::time::Duration = std::time::Duration::fro
 /// How long a receive thread that found frames a stalled poller left keeps the tap: a
 /// busy host costs one stall (at most [`RX_POLLER_STALL`]) per this period, a single stall
 /// on a quiet host only this long on the thread's path.
-const RX_REVOKE_FOR: std::time::Duration = std::time::Duration::from_millis(20);
+pub(super) const RX_REVOKE_FOR: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// For the fast channel's poller, at every scan: sends what the guest published in the
 /// transmit ring. Returns the frames the rings moved since the last scan (these, those the
