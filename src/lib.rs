@@ -96,6 +96,11 @@ mod placement;
 #[path = "net/pool.rs"]
 mod pool;
 /// The scheduler's ready queue (with work stealing's pick), tested on the host.
+/// Where the network device's frames go (loopback, NIC), tested on the host
+/// (`super::route` of the device module).
+#[cfg(test)]
+#[path = "net/route.rs"]
+mod route;
 #[cfg(test)]
 #[path = "scheduler/runqueue.rs"]
 mod runqueue;
