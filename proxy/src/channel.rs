@@ -36,6 +36,7 @@ use crate::guest::{GuestError, GuestRam};
 use crate::host::Host;
 use crate::hypercall::{dispatch, Outcome};
 use crate::swap::{GiveBack, Swap};
+use crate::traded::Traded;
 
 /// What a VM exit for a port hypercall costs the guest on PVM: about 21 us through the
 /// doorbell (an MMIO write from CPL 3 that the loader serves; `out` at the emulated CPL 0,
@@ -269,7 +270,7 @@ impl Channel {
     /// computes does not make; the poller gives them back, [`Swap`]). False where it cannot
     /// be done: the vCPU's CPU is unknown or not one of ours, no room, or
     /// `HERMIT_CPU_AFFINITY` pins the vCPU threads (neither `apart` nor `swap`).
-    fn trade_cpus(&self, host: &Host, swap: Option<&mut Swap>) -> bool {
+    fn trade_cpus(&self, host: &Host, swap: Option<&Swap>, traded: &mut Traded) -> bool {
         let mut vcpu = self.vcpu_cpu.load(Ordering::Relaxed);
         if self.apart.is_empty() {
             // The one busy vCPU's CPU now (its rseq area), else where it last made a port
@@ -280,7 +281,7 @@ impl Channel {
                 vcpu = cpu as i32;
             }
             let Some(swap) = swap.filter(|_| vcpu >= 0 && self.cpus.contains(&(vcpu as u32))) else { return false };
-            if !swap.take(vcpu as u32, host.ram.busy_cores(host.entry)) {
+            if !swap.take(traded, vcpu as u32, host.ram.busy_cores(host.entry)) {
                 return false;
             }
             self.poller_cpu.store(vcpu, Ordering::Relaxed);
@@ -295,6 +296,7 @@ impl Channel {
         if crate::affinity::pin_thread(0, &[vcpu as u32]).is_err() {
             return false;
         }
+        traded.set(Some(vcpu as u32));
         self.poller_cpu.store(vcpu, Ordering::Relaxed);
         self.stats.trades.fetch_add(1, Ordering::Relaxed);
         true
@@ -303,9 +305,9 @@ impl Channel {
     /// In the poller: ends a trade with vCPU threads that have no CPU to spare when the
     /// guest's busy cores no longer fit in the CPUs left, or when `rested`; returns whether
     /// it did.
-    fn give_back(&self, host: &Host, swap: Option<&mut Swap>, rested: bool) -> bool {
-        let Some(swap) = swap.filter(|s| s.taken().is_some()) else { return false };
-        let counter = match swap.give_back_if(host.ram.busy_cores(host.entry), rested) {
+    fn give_back(&self, host: &Host, swap: Option<&Swap>, traded: &mut Traded, rested: bool) -> bool {
+        let Some(swap) = swap.filter(|_| traded.cpu().is_some()) else { return false };
+        let counter = match swap.give_back_if(traded, host.ram.busy_cores(host.entry), rested) {
             None => return false,
             Some(GiveBack::Busy) => &self.stats.given_back_busy,
             Some(GiveBack::Rested) => &self.stats.given_back_rested,
@@ -402,20 +404,19 @@ fn poll(host: &Arc<Host>) {
     let mut last_request: Option<Instant> = None;
     let mut trade = Trade::default();
     // The CPU a trade took, while it stands (the poller may move off it in the apart case).
-    let mut traded: Option<u32> = None;
+    let mut traded = Traded::default();
     // Trades with vCPU threads that have no CPU to spare (none where they keep apart).
-    let mut swap =
-        if channel.apart.is_empty() { Swap::new(crate::affinity::vcpu_threads(), &channel.cpus) } else { None };
+    let swap = if channel.apart.is_empty() { Swap::new(crate::affinity::vcpu_threads(), &channel.cpus) } else { None };
     loop {
         {
             let parked = Instant::now();
             let mut woken = channel.wake.lock().expect("channel lock");
             while !*woken {
-                if swap.as_ref().is_some_and(|s| s.taken().is_some()) {
+                if swap.is_some() && traded.cpu().is_some() {
                     // Holding a vCPU's CPU: look at the guest's busy cores now and then.
                     woken = channel.wakeup.wait_timeout(woken, crate::swap::CHECK_PARKED).expect("channel lock").0;
                     if !*woken {
-                        channel.give_back(host, swap.as_mut(), parked.elapsed() >= RELEASE_AFTER);
+                        channel.give_back(host, swap.as_ref(), &mut traded, parked.elapsed() >= RELEASE_AFTER);
                     }
                 } else {
                     woken = channel.wakeup.wait(woken).expect("channel lock");
@@ -429,8 +430,7 @@ fn poll(host: &Arc<Host>) {
         let woke = Instant::now();
         budget.earn(1, last_request.map_or(Duration::MAX, |at| woke - at));
         channel.missed.store(0, Ordering::Relaxed);
-        traded = traded.filter(|_| swap.as_ref().is_none_or(|s| s.taken().is_some()));
-        publish_traded(traded);
+        traded.set_polling(true);
         channel.spinning.store(true, Ordering::Release);
         host_state.store(HOST_POLLING, Ordering::SeqCst);
         let mut last = woke;
@@ -441,20 +441,16 @@ fn poll(host: &Arc<Host>) {
         loop {
             // The host peer answers slowly (it runs beside the vCPU): take the vCPU's CPU.
             if let Some(slow) = crate::net::peer_slow(host) {
-                if trade.due(last, slow) && channel.trade_cpus(host, swap.as_mut()) {
+                if trade.due(last, slow) && channel.trade_cpus(host, swap.as_ref(), &mut traded) {
                     placement.avoided = None;
-                    traded = u32::try_from(channel.poller_cpu.load(Ordering::Relaxed)).ok();
-                    publish_traded(traded);
                 }
             }
             // A trade with vCPU threads that have no CPU to spare ends when the guest's busy
             // cores no longer fit in the rest.
-            if channel.give_back(host, swap.as_mut(), false) {
+            if channel.give_back(host, swap.as_ref(), &mut traded, false) {
                 placement.avoided = None;
-                traded = None;
-                publish_traded(None);
             }
-            let holding = swap.as_ref().is_some_and(|s| s.taken().is_some());
+            let holding = swap.is_some() && traded.cpu().is_some();
             // On the CPU of the vCPU that calls (the scheduler puts a woken thread beside its
             // waker): neither can run while the other does. Move to another CPU (unless it
             // was just taken from the vCPU, which leaves at its next port exit, or the vCPU
@@ -465,8 +461,7 @@ fn poll(host: &Arc<Host>) {
                 placement.beside(channel.vcpu_cpu.load(Ordering::Relaxed))
             };
             if let Some(pinned) = moved {
-                traded = None;
-                publish_traded(None);
+                traded.set(None);
                 channel.stats.moves.fetch_add(1, Ordering::Relaxed);
                 if let Some(cpu) = pinned {
                     channel.poller_cpu.store(cpu as i32, Ordering::Relaxed);
@@ -502,7 +497,7 @@ fn poll(host: &Arc<Host>) {
             last = now;
         }
         beat();
-        publish_traded(None);
+        traded.set_polling(false);
         host_state.store(HOST_PARKED, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         // A request may have arrived after the last scan but before the guest saw PARKED.
@@ -518,20 +513,6 @@ fn poll(host: &Arc<Host>) {
         let polled = u64::try_from(woke.elapsed().as_nanos()).unwrap_or(u64::MAX);
         channel.stats.polling_ns.fetch_add(polled, Ordering::Relaxed);
     }
-}
-
-/// The CPU the polling poller holds by a trade (-1: none, or the poller is parked).
-static TRADED_CPU: AtomicI32 = AtomicI32::new(-1);
-
-fn publish_traded(cpu: Option<u32>) {
-    TRADED_CPU.store(cpu.map_or(-1, |cpu| cpu as i32), Ordering::Relaxed);
-}
-
-/// The CPU the poller holds by a trade while it polls: the host peer of a request/response
-/// exchange runs beside it there, and the population thread keeps off it (a chunk faulted
-/// in there made a round wait for it: `crate::populate`).
-pub fn traded_cpu() -> Option<u32> {
-    u32::try_from(TRADED_CPU.load(Ordering::Relaxed)).ok()
 }
 
 /// Where the poller may run: the proxy's CPUs except the one the calling vCPU last ran on,

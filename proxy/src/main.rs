@@ -25,6 +25,7 @@ mod populate;
 mod qemu;
 mod sandbox;
 mod swap;
+mod traded;
 mod vcpu;
 mod vm;
 

@@ -547,7 +547,7 @@ impl Backing {
         if let Some(poller) = crate::hostcpu::poller_cpu(crate::channel::RELEASE_AFTER) {
             free.retain(|&cpu| cpu != poller);
         }
-        if let Some(traded) = crate::channel::traded_cpu() {
+        if let Some(traded) = crate::traded::traded_cpu() {
             free.retain(|&cpu| cpu != traded);
         }
         if free.is_empty() {

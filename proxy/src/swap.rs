@@ -13,17 +13,18 @@
 
 use std::time::Duration;
 
+use crate::traded::Traded;
+
 /// How often a parked poller that holds a vCPU's CPU looks at the guest's busy cores.
 pub const CHECK_PARKED: Duration = Duration::from_millis(1);
 
-/// The vCPU threads and the CPU the poller took from them, if any.
+/// The vCPU threads and the proxy's CPUs; the CPU the poller took from them, while a trade
+/// is on, is the poller's [`Traded`] record (the vCPU threads keep off it).
 pub struct Swap {
     /// Thread ids of the vCPU threads.
     tids: Vec<i32>,
     /// The proxy's CPUs.
     cpus: Vec<u32>,
-    /// The CPU the poller holds (the vCPU threads keep off it), while a trade is on.
-    taken: Option<u32>,
 }
 
 /// Why a trade was given back.
@@ -39,16 +40,8 @@ impl Swap {
     /// For vCPU threads `tids` on the proxy's `cpus`; `None` where there is nothing to
     /// trade (one CPU, thread ids unknown).
     pub fn new(tids: &[i32], cpus: &[u32]) -> Option<Self> {
-        (cpus.len() >= 2 && !tids.is_empty() && tids.iter().all(|&tid| tid > 0)).then(|| Self {
-            tids: tids.to_vec(),
-            cpus: cpus.to_vec(),
-            taken: None,
-        })
-    }
-
-    /// The CPU the poller holds, while a trade is on.
-    pub fn taken(&self) -> Option<u32> {
-        self.taken
+        (cpus.len() >= 2 && !tids.is_empty() && tids.iter().all(|&tid| tid > 0))
+            .then(|| Self { tids: tids.to_vec(), cpus: cpus.to_vec() })
     }
 
     /// Whether `busy` busy guest cores fit in the CPUs a trade leaves to the vCPU threads.
@@ -58,30 +51,30 @@ impl Swap {
 
     /// In the poller: takes `cpu` (one of the proxy's) when `busy` cores fit in the rest
     /// (also from a trade of another CPU: the busy vCPU moved there since); the poller pins
-    /// itself there and every vCPU thread to the others, at once. Returns whether a new trade
-    /// is on; a failed move gives everything back.
-    pub fn take(&mut self, cpu: u32, busy: u64) -> bool {
-        if self.taken == Some(cpu) || !self.room(busy) {
+    /// itself there and every vCPU thread to the others, at once, and records it in `traded`.
+    /// Returns whether a new trade is on; a failed move gives everything back.
+    pub fn take(&self, traded: &mut Traded, cpu: u32, busy: u64) -> bool {
+        if traded.cpu() == Some(cpu) || !self.room(busy) {
             return false;
         }
         let others: Vec<u32> = self.cpus.iter().copied().filter(|&c| c != cpu).collect();
         if others.len() + 1 != self.cpus.len() {
             return false;
         }
-        self.taken = Some(cpu);
+        traded.set(Some(cpu));
         let moved = crate::affinity::pin_thread(0, &[cpu]).is_ok()
             && self.tids.iter().all(|&tid| crate::affinity::pin_thread(tid, &others).is_ok());
         if !moved {
-            self.release();
+            self.release(traded);
         }
         moved
     }
 
-    /// In the poller: gives the CPU back, if it holds one, when `busy` cores no longer fit
-    /// in the rest or `rested` (the poller parked long enough that the vCPUs should move
+    /// In the poller: gives the CPU back, if `traded` holds one, when `busy` cores no longer
+    /// fit in the rest or `rested` (the poller parked long enough that the vCPUs should move
     /// freely again); returns why it did.
-    pub fn give_back_if(&mut self, busy: u64, rested: bool) -> Option<GiveBack> {
-        self.taken?;
+    pub fn give_back_if(&self, traded: &mut Traded, busy: u64, rested: bool) -> Option<GiveBack> {
+        traded.cpu()?;
         let why = if !self.room(busy) {
             GiveBack::Busy
         } else if rested {
@@ -89,13 +82,13 @@ impl Swap {
         } else {
             return None;
         };
-        self.release();
+        self.release(traded);
         Some(why)
     }
 
-    /// Every vCPU thread and the poller get the proxy's CPUs back.
-    fn release(&mut self) {
-        self.taken = None;
+    /// Every vCPU thread and the poller get the proxy's CPUs back; the trade ends.
+    fn release(&self, traded: &mut Traded) {
+        traded.set(None);
         for &tid in &self.tids {
             let _ = crate::affinity::pin_thread(tid, &self.cpus);
         }
@@ -143,23 +136,29 @@ mod tests {
         // The poller's part runs in a thread of its own, whose affinity it changes.
         let all = cpus.clone();
         std::thread::spawn(move || {
-            let mut swap = Swap::new(&[tid], &all).unwrap();
+            let swap = Swap::new(&[tid], &all).unwrap();
+            let mut traded = Traded::default();
             let cpu = all[0];
-            assert!(!swap.take(cpu, all.len() as u64), "no room: every CPU is busy");
-            assert!(swap.take(cpu, 1));
-            assert_eq!(swap.taken(), Some(cpu));
-            assert!(!swap.take(cpu, 1), "taken already");
+            assert!(!swap.take(&mut traded, cpu, all.len() as u64), "no room: every CPU is busy");
+            assert_eq!(traded.cpu(), None);
+            assert!(swap.take(&mut traded, cpu, 1));
+            assert_eq!(traded.cpu(), Some(cpu));
+            assert!(!swap.take(&mut traded, cpu, 1), "taken already");
             assert_eq!(affinity_of(0), vec![cpu]);
             assert_eq!(affinity_of(tid), all[1..].to_vec());
-            assert_eq!(swap.give_back_if(1, false), None, "still room");
-            assert_eq!(swap.give_back_if(2, false), Some(GiveBack::Busy), "two busy cores on one CPU fewer");
-            assert_eq!(swap.taken(), None);
+            assert_eq!(swap.give_back_if(&mut traded, 1, false), None, "still room");
+            assert_eq!(
+                swap.give_back_if(&mut traded, 2, false),
+                Some(GiveBack::Busy),
+                "two busy cores on one CPU fewer"
+            );
+            assert_eq!(traded.cpu(), None);
             assert_eq!(affinity_of(tid), all);
             assert_eq!(affinity_of(0), all);
-            assert!(swap.take(cpu, 1));
-            assert_eq!(swap.give_back_if(0, true), Some(GiveBack::Rested));
+            assert!(swap.take(&mut traded, cpu, 1));
+            assert_eq!(swap.give_back_if(&mut traded, 0, true), Some(GiveBack::Rested));
             assert_eq!(affinity_of(tid), all);
-            assert_eq!(swap.give_back_if(5, true), None, "nothing held");
+            assert_eq!(swap.give_back_if(&mut traded, 5, true), None, "nothing held");
         })
         .join()
         .unwrap();

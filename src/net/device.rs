@@ -27,6 +27,8 @@ use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Med
 use smoltcp::time::Instant;
 use smoltcp::wire::EthernetAddress;
 
+use super::route::{push_loopback, route, route_lent, Route};
+
 /// A network card, never blocking.
 pub trait Nic: Send {
     /// Sends one frame (without FCS); false if it was dropped.
@@ -137,9 +139,6 @@ const TX_BATCH: usize = 64;
 pub const NIC_MTU: usize = 1500;
 /// Largest IP packet on the guest loopback alone.
 pub const LOOPBACK_MTU: usize = 65_535 - 14;
-/// Frames the loopback queue holds before it drops (as a full NIC would).
-const LOOPBACK_QUEUE: usize = 4096;
-
 /// The loopback queue and the NIC, as one Ethernet device with address `mac`.
 pub struct Device {
     mac: EthernetAddress,
@@ -321,101 +320,6 @@ impl Device {
     }
 }
 
-/// Appends a loopback frame (from `start` on) to `queue`, unless it is full (as a full NIC
-/// would drop it).
-fn push_loopback(queue: &mut VecDeque<(Vec<u8>, usize)>, frame: Vec<u8>, start: usize) {
-    if queue.len() < LOOPBACK_QUEUE {
-        queue.push_back((frame, start));
-    }
-}
-
-/// Routes a frame smoltcp wrote into a buffer the NIC lent, from `start` on (before it:
-/// room for the header): frames to ourselves are copied into the loopback queue, broadcast
-/// and multicast ones too; true if it is to be published to the NIC (with its header filled
-/// in by the offloads, if on).
-fn route_lent(
-    buf: &mut [u8],
-    start: usize,
-    mac: EthernetAddress,
-    queue: &mut VecDeque<(Vec<u8>, usize)>,
-    offload: Option<&mut super::offload::Offload>,
-) -> bool {
-    match route(&mut buf[start..], mac) {
-        Route::Drop => return false,
-        Route::Ourselves => {
-            push_loopback(queue, buf[start..].to_vec(), 0);
-            return false;
-        }
-        Route::Out { also_ourselves } => {
-            if also_ourselves {
-                push_loopback(queue, buf[start..].to_vec(), 0);
-            }
-        }
-    }
-    offload.is_none_or(|offload| offload.transmit(buf))
-}
-
-/// Where a frame smoltcp wrote goes.
-enum Route {
-    /// Too short for an Ethernet header.
-    Drop,
-    /// To ourselves only (our MAC, or a solicitation for ::1, rewritten).
-    Ourselves,
-    /// To the NIC, and a copy to ourselves too for a broadcast or multicast frame.
-    Out { also_ourselves: bool },
-}
-
-/// Where `frame` (from its Ethernet header on) goes; a solicitation for ::1 is rewritten
-/// on the way ([`loopback_solicit`]). The one routing decision of both transmit paths.
-fn route(frame: &mut [u8], mac: EthernetAddress) -> Route {
-    let Some(dst) = frame.get(..6).map(EthernetAddress::from_bytes) else { return Route::Drop };
-    if loopback_solicit(frame, mac) || dst == mac {
-        return Route::Ourselves;
-    }
-    Route::Out { also_ourselves: !dst.is_unicast() }
-}
-
-/// The IPv6 loopback address ::1.
-const LOCALHOST6: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
-
-/// smoltcp resolves ::1 with a neighbour solicitation to its solicited-node group, which it
-/// does not itself listen to for ::1. Such a frame is turned into a unicast solicitation to
-/// ::1 at our own MAC (IPv6 destination rewritten, ICMPv6 checksum adjusted), which smoltcp
-/// answers; true if `frame` was one.
-fn loopback_solicit(frame: &mut [u8], mac: EthernetAddress) -> bool {
-    const IP: usize = 14;
-    const ICMP: usize = IP + 40;
-    let is_solicit = frame.len() >= ICMP + 24
-        && frame[12..14] == [0x86, 0xdd]
-        && frame[IP + 6] == 58
-        && frame[ICMP] == 135
-        && frame[ICMP + 8..ICMP + 24] == LOCALHOST6
-        && frame[IP + 24..IP + 40] == [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 1];
-    if !is_solicit {
-        return false;
-    }
-    let old: [u8; 16] = frame[IP + 24..IP + 40].try_into().unwrap_or_default();
-    frame[IP + 24..IP + 40].copy_from_slice(&LOCALHOST6);
-    let checksum = u16::from_be_bytes([frame[ICMP + 2], frame[ICMP + 3]]);
-    let updated = adjust_checksum(checksum, &old, &LOCALHOST6);
-    frame[ICMP + 2..ICMP + 4].copy_from_slice(&updated.to_be_bytes());
-    frame[..6].copy_from_slice(mac.as_bytes());
-    true
-}
-
-/// The Internet checksum `checksum` after the covered bytes `old` became `new` (RFC 1624).
-fn adjust_checksum(checksum: u16, old: &[u8], new: &[u8]) -> u16 {
-    let mut sum = u32::from(!checksum);
-    for (o, n) in old.chunks_exact(2).zip(new.chunks_exact(2)) {
-        sum += u32::from(!u16::from_be_bytes([o[0], o[1]]));
-        sum += u32::from(u16::from_be_bytes([n[0], n[1]]));
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 /// A received frame, from its offset on (past its virtio-net header): a copy, or lent in
 /// place by the NIC (given back once smoltcp has taken it).
 pub enum RxToken {
@@ -498,6 +402,7 @@ impl phy::Device for Device {
 
 #[cfg(test)]
 mod tests {
+    use super::super::route::LOCALHOST6;
     use super::*;
     use alloc::boxed::Box;
     use alloc::sync::Arc;
@@ -629,29 +534,6 @@ mod tests {
     }
 
     /// The Internet checksum of `data` (folded one's complement sum).
-    fn checksum(data: &[u8]) -> u16 {
-        let mut sum = 0u32;
-        for c in data.chunks(2) {
-            sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
-        }
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-        !(sum as u16)
-    }
-
-    #[test]
-    fn checksum_adjustment_matches_recomputation() {
-        let mut data = [0u8; 40];
-        for (i, b) in data.iter_mut().enumerate() {
-            *b = (i * 37 + 11) as u8;
-        }
-        let before = checksum(&data);
-        let old: [u8; 16] = data[8..24].try_into().unwrap();
-        data[8..24].copy_from_slice(&LOCALHOST6);
-        assert_eq!(adjust_checksum(before, &old, &LOCALHOST6), checksum(&data));
-    }
-
     #[test]
     fn solicitation_for_localhost_stays_inside() {
         let mut f = vec![0u8; 14 + 40 + 32];

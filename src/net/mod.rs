@@ -19,6 +19,7 @@ pub mod dns;
 pub mod offload;
 pub mod poll;
 pub mod pool;
+mod route;
 pub mod socket;
 
 use alloc::boxed::Box;

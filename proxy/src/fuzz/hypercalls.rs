@@ -20,20 +20,19 @@ use std::mem::{offset_of, size_of};
 use std::path::PathBuf;
 
 use arbitrary::{Arbitrary, Unstructured};
-use hermit_interface::header::{offset, HeaderExt};
-use hermit_interface::hypercall::{
-    file_op, port, ChannelSetup, Close, CmdLine, CmdSize, FileOp, Fstat, Lseek, NetBatch, NetFrame, NetMtu, NetRead,
-    NetWrite, Open, PathOp, Populate, Read, Stat, Write, NET_BATCH_MAX,
-};
+use hermit_interface::hypercall::{file_op, port, CmdLine, FileOp, NetBatch, NetRead, Open, Populate, Read, Write};
 use hermit_interface::netring::NetRing;
-use hermit_interface::stat::HostStat;
-use hermit_interface::MAX_ARGC_ENVC;
 
 use super::engine::{self, signature, Failure, Target};
 use crate::files::FileTable;
 use crate::guest::GuestRam;
 use crate::host::Host;
 use crate::hypercall::{dispatch, Outcome};
+use oracle::{chain_parts, simulate_cmdval, writable};
+use safety::{request_path, safe_for_host, scratch, Isolation};
+
+mod oracle;
+mod safety;
 
 /// Guest RAM size.
 const RAM: usize = 2 << 20;
@@ -228,266 +227,6 @@ fn get_u32(buf: &[u8], at: u64) -> Option<u32> {
 
 fn get_i32(buf: &[u8], at: u64) -> Option<i32> {
     get::<4>(buf, at).map(i32::from_le_bytes)
-}
-
-/// The harness's own page walk over a memory snapshot (independent of `paging.rs`):
-/// physical address and end of the page containing `vaddr`.
-fn walk(mem: &[u8], vaddr: u64) -> Option<(u64, u64)> {
-    if vaddr >> 47 != 0 && vaddr >> 47 != 0x1_ffff {
-        return None;
-    }
-    let mut table = PML4;
-    for (level, shift) in [(4, 39u32), (3, 30), (2, 21), (1, 12)] {
-        let entry = get_u64(mem, (table & 0x000f_ffff_ffff_f000) + ((vaddr >> shift) & 511) * 8)?;
-        if entry & 1 == 0 {
-            return None;
-        }
-        let size = 1u64 << shift;
-        if level == 1 || (entry & LARGE != 0 && (level == 2 || level == 3)) {
-            let frame = entry & 0x000f_ffff_ffff_f000 & !(size - 1);
-            return Some((frame | (vaddr & (size - 1)), frame + size));
-        }
-        table = entry;
-    }
-    None
-}
-
-/// Bytes a read into guest-virtual `[buf, buf + len)` may change: its pages, in order, as
-/// far as they are mapped and in RAM.
-fn virtual_ranges(mem: &[u8], buf: u64, len: u64) -> Vec<(u64, u64)> {
-    let mut out = Vec::new();
-    let mut done = 0u64;
-    while done < len {
-        let Some(vaddr) = buf.checked_add(done) else { break };
-        let Some((paddr, end)) = walk(mem, vaddr) else { break };
-        let step = (end - paddr).min(len - done);
-        if paddr.checked_add(step).is_none_or(|e| e > mem.len() as u64) {
-            break;
-        }
-        out.push((paddr, paddr + step));
-        done += step;
-    }
-    out
-}
-
-/// What a port is specified to do with the request at `arg` in memory `mem`: the ranges it
-/// may write.
-/// `cmdline_len` is what `CMDLINE` copies: the bytes of argv and the environment with their NULs.
-fn writable(port: u16, arg: u64, mem: &[u8], extensions: bool, cmdline_len: u64) -> Vec<(u64, u64)> {
-    let at = |off: usize, len: usize| {
-        let start = arg.wrapping_add(off as u64);
-        (start, start.saturating_add(len as u64))
-    };
-    let ext = |ranges: Vec<(u64, u64)>| if extensions { ranges } else { Vec::new() };
-    let stat_out = |field: usize| {
-        let out = get_u64(mem, arg.wrapping_add(field as u64)).unwrap_or(u64::MAX);
-        (out, out.saturating_add(size_of::<HostStat>() as u64))
-    };
-    match port {
-        port::WRITE => vec![at(offset_of!(Write, len), 8)],
-        port::READ => {
-            let buf = get_u64(mem, arg.wrapping_add(offset_of!(Read, buf) as u64)).unwrap_or(0);
-            let len = get_u64(mem, arg.wrapping_add(offset_of!(Read, len) as u64)).unwrap_or(0);
-            let mut r = virtual_ranges(mem, buf, len);
-            r.push(at(offset_of!(Read, ret), 8));
-            r
-        }
-        port::OPEN => vec![at(offset_of!(Open, ret), 4)],
-        port::CLOSE => vec![at(offset_of!(Close, ret), 4)],
-        port::LSEEK => vec![at(offset_of!(Lseek, offset), 8)],
-        port::CMDSIZE => vec![at(0, size_of::<CmdSize>())],
-        port::NETSTAT => vec![at(0, 4)],
-        port::NETINFO => vec![at(0, 18)],
-        port::NETWRITE => vec![at(offset_of!(NetWrite, len), 12)],
-        port::NETREAD => {
-            let data = get_u64(mem, arg.wrapping_add(offset_of!(NetRead, data) as u64)).unwrap_or(0);
-            let len = get_u64(mem, arg.wrapping_add(offset_of!(NetRead, len) as u64)).unwrap_or(0);
-            vec![
-                at(offset_of!(NetRead, len), 12),
-                (data, data.saturating_add(len.min(crate::net::frames::MAX_FRAME as u64))),
-            ]
-        }
-        port::UNLINK | port::MKDIR | port::RMDIR => ext(vec![at(offset_of!(PathOp, ret), 4)]),
-        port::STAT => ext(vec![at(offset_of!(Stat, ret), 4), stat_out(offset_of!(Stat, stat))]),
-        port::FSTAT => ext(vec![at(offset_of!(Fstat, ret), 4), stat_out(offset_of!(Fstat, stat))]),
-        port::CHANNEL => ext(vec![at(offset_of!(ChannelSetup, ret), 4)]),
-        port::CMDLINE => {
-            let buf = get_u64(mem, arg.wrapping_add(offset_of!(CmdLine, buf) as u64)).unwrap_or(0);
-            let capacity = get_u64(mem, arg.wrapping_add(offset_of!(CmdLine, size) as u64)).unwrap_or(0);
-            let copy = if capacity >= cmdline_len { (buf, buf.saturating_add(cmdline_len)) } else { (0, 0) };
-            ext(vec![at(0, offset_of!(CmdLine, buf)), copy])
-        }
-        port::FILEOP => match chain_parts(mem, arg) {
-            // A chain: its `ret`, what its first request may write, what its second may.
-            Some((first, second_port, second)) => {
-                let mut ranges = vec![at(offset_of!(FileOp, ret), 8)];
-                ranges.extend(file_op_writable(first, mem));
-                ranges.extend(writable(second_port, second, mem, extensions, cmdline_len));
-                ext(ranges)
-            }
-            None => ext(file_op_writable(arg, mem)),
-        },
-        port::NETWRITEV => ext(vec![at(offset_of!(NetBatch, ret), 4)]),
-        port::NETMTU => ext(vec![at(0, size_of::<NetMtu>())]),
-        // No receive interrupt here: a setup is checked and refused, a kick finds no ring.
-        port::NETRING => ext(vec![at(offset_of!(NetRing, ret), 4)]),
-        port::NETREADV => {
-            // `ret`, and per entry (at most NET_BATCH_MAX) its `len` and its buffer.
-            let table = get_u64(mem, arg.wrapping_add(offset_of!(NetBatch, frames) as u64)).unwrap_or(0);
-            let count = get_u32(mem, arg.wrapping_add(offset_of!(NetBatch, count) as u64)).unwrap_or(0);
-            let mut r = vec![at(offset_of!(NetBatch, ret), 4)];
-            for i in 0..u64::from(count.min(NET_BATCH_MAX)) {
-                let entry = table.wrapping_add(i * size_of::<NetFrame>() as u64);
-                let data = get_u64(mem, entry).unwrap_or(0);
-                let len = get_u32(mem, entry.wrapping_add(offset_of!(NetFrame, len) as u64)).unwrap_or(0);
-                let len_at = entry.wrapping_add(offset_of!(NetFrame, len) as u64);
-                r.push((len_at, len_at.saturating_add(4)));
-                r.push((data, data.saturating_add(u64::from(len).min(crate::net::frames::MAX_FRAME as u64))));
-            }
-            ext(r)
-        }
-        // `ret`, and what the loader publishes as backed in the header extension; the
-        // memory itself keeps its contents.
-        port::POPULATE => {
-            let published = ENTRY + (offset::EXT + offset_of!(HeaderExt, heap_ready)) as u64;
-            ext(vec![at(offset_of!(Populate, ret), 8), (published, published + 16)])
-        }
-        _ => Vec::new(),
-    }
-}
-
-/// The parts of a `FILEOP` `CHAIN` request at `arg`: the first request's address, the second's
-/// port and address; `None` for another operation, or a chain the host refuses (a port that
-/// is not 16 bits, a chain inside).
-fn chain_parts(mem: &[u8], arg: u64) -> Option<(u64, u16, u64)> {
-    let field = |off: usize| get_u64(mem, arg.wrapping_add(off as u64));
-    let is_chain = |at: u64| get_i32(mem, at) == Some(file_op::CHAIN as i32);
-    if !is_chain(arg) {
-        return None;
-    }
-    let first = field(offset_of!(FileOp, buf))?;
-    let port = u16::try_from(field(offset_of!(FileOp, arg0))?).ok()?;
-    let second = field(offset_of!(FileOp, path))?;
-    let nested = is_chain(first) || (port == port::FILEOP && is_chain(second));
-    (!nested).then_some((first, port, second))
-}
-
-/// What a `FILEOP` request may write: `ret`, and its operation's output buffer.
-fn file_op_writable(arg: u64, mem: &[u8]) -> Vec<(u64, u64)> {
-    let field = |off: usize| get_u64(mem, arg.wrapping_add(off as u64)).unwrap_or(0);
-    let ret = arg.wrapping_add(offset_of!(FileOp, ret) as u64);
-    let mut ranges = vec![(ret, ret.saturating_add(8))];
-    let (buf, len) = (field(offset_of!(FileOp, buf)), field(offset_of!(FileOp, len)));
-    let physical = |n: u64| (buf, buf.saturating_add(n));
-    match get_i32(mem, arg).unwrap_or(-1) as u32 {
-        file_op::PREAD => ranges.extend(virtual_ranges(mem, buf, len)),
-        file_op::READLINK | file_op::GETDENTS => ranges.push(physical(len.min(64 << 10))),
-        file_op::GETCWD => ranges.push(physical(len)),
-        file_op::FCNTL if field(offset_of!(FileOp, arg0)) as i32 == libc::F_GETLK => ranges.push(physical(32)),
-        file_op::WINSIZE => ranges.push(physical(8)),
-        _ => {}
-    }
-    ranges
-}
-
-/// `CMDVAL` exactly: each string copied to the address in the guest's pointer arrays, in
-/// order, until one does not fit (later pointers may have been overwritten by earlier copies).
-fn simulate_cmdval(mem: &mut [u8], arg: u64, args: &[CString], env: &[CString]) {
-    let (Some(argv), Some(envp)) = (get_u64(mem, arg), get_u64(mem, arg.wrapping_add(8))) else { return };
-    for (array, strings) in [(argv, args), (envp, env)] {
-        for (i, s) in strings.iter().take(MAX_ARGC_ENVC).enumerate() {
-            let Some(dst) = get_u64(mem, array.wrapping_add(8 * i as u64)) else { return };
-            let bytes = s.as_bytes_with_nul();
-            if dst.checked_add(bytes.len() as u64).is_none_or(|e| e > mem.len() as u64) {
-                return;
-            }
-            put(mem, &mut Vec::new(), dst, bytes);
-        }
-    }
-}
-
-/// The path a path-taking request names, as the handler will read it (at most 4096 bytes).
-fn request_path(mem: &[u8], arg: u64) -> Option<Vec<u8>> {
-    path_at(mem, get_u64(mem, arg)?)
-}
-
-/// Whether `path` leaves the scratch directory (absolute, or with `..`).
-fn escapes(path: &[u8]) -> bool {
-    path.first() == Some(&b'/') || path.split(|b| *b == b'/').any(|c| c == b"..")
-}
-
-/// The path at guest-physical `addr` in `mem`, as a handler reads it (at most 4096 bytes).
-fn path_at(mem: &[u8], addr: u64) -> Option<Vec<u8>> {
-    let start = usize::try_from(addr).ok()?;
-    let tail = mem.get(start..)?;
-    let len = tail.iter().take(4097).position(|b| *b == 0)?;
-    Some(tail[..len].to_vec())
-}
-
-/// Whether a `FILEOP` request cannot touch host files outside the scratch directory nor make
-/// it unusable: paths that escape are run only to read (`ACCESS`, `READLINK` of the listed
-/// absolute paths); `CHMOD` runs only with modes that keep the owner's rights.
-fn file_op_safe(mem: &[u8], arg: u64) -> bool {
-    let field = |off: usize| get_u64(mem, arg.wrapping_add(off as u64));
-    let op = get_i32(mem, arg).unwrap_or(-1) as u32;
-    let path = field(offset_of!(FileOp, path)).unwrap_or(0);
-    let path2 = field(offset_of!(FileOp, path2)).unwrap_or(0);
-    let mode = field(offset_of!(FileOp, arg0)).unwrap_or(0);
-    let check = |addr: u64, read_only: bool| match path_at(mem, addr) {
-        None => true, // the handler refuses it
-        Some(p) if escapes(&p) => read_only && ABSOLUTE.iter().any(|a| a.as_bytes() == p.as_slice()),
-        Some(_) => true,
-    };
-    match op {
-        file_op::ACCESS | file_op::READLINK => check(path, true),
-        file_op::CHMOD => mode & 0o700 == 0o700 && (path == 0 || check(path, false)),
-        file_op::CHOWN | file_op::UTIMENS => path == 0 || check(path, false),
-        file_op::TRUNCATE => check(path, false),
-        file_op::RENAME | file_op::LINK => check(path, false) && check(path2, false),
-        file_op::SYMLINK => check(path2, false),
-        _ => true,
-    }
-}
-
-/// Whether running the request cannot touch host files outside the scratch directory.
-fn safe_for_host(port: u16, mem: &[u8], arg: u64) -> bool {
-    if port == port::FILEOP {
-        if let Some((first, second_port, second)) = chain_parts(mem, arg) {
-            // Both parts safe; the model checks the second against memory as it was before
-            // the first ran, so the first must not write into the second's request, its
-            // strings or the page tables (run only when it writes nothing but its `ret`), and
-            // `CMDVAL`'s own model is not applied inside a chain.
-            let ret = first.wrapping_add(offset_of!(FileOp, ret) as u64);
-            let request = (second, second.saturating_add(128));
-            let overlaps = file_op_writable(first, mem)
-                .iter()
-                .any(|&(s, e)| (s, e) != (ret, ret.saturating_add(8)) || (s < request.1 && request.0 < e));
-            return file_op_safe(mem, first)
-                && second_port != port::CMDVAL
-                && !overlaps
-                && (second_port == port::FILEOP && chain_parts(mem, second).is_some()
-                    || safe_for_host(second_port, mem, second));
-        }
-        return file_op_safe(mem, arg);
-    }
-    let needs_path = matches!(port, port::OPEN | port::UNLINK | port::MKDIR | port::RMDIR | port::STAT);
-    if !needs_path {
-        return true;
-    }
-    let Some(path) = request_path(mem, arg) else { return true }; // the handler refuses it
-    if !escapes(&path) {
-        return true;
-    }
-    let listed = ABSOLUTE.iter().any(|p| p.as_bytes() == path.as_slice());
-    match port {
-        port::STAT => listed,
-        port::OPEN => {
-            let flags = get_i32(mem, arg.wrapping_add(offset_of!(Open, flags) as u64)).unwrap_or(-1);
-            let writes = libc::O_ACCMODE | libc::O_CREAT | libc::O_TRUNC | libc::O_TMPFILE | libc::O_APPEND;
-            listed && flags & writes == 0
-        }
-        _ => false,
-    }
 }
 
 impl Harness {
@@ -860,53 +599,6 @@ impl Harness {
     }
 }
 
-/// Points descriptors 0, 1 and 2 at `/dev/null` while alive (the guest may read or write
-/// them), and the working directory at the scratch directory.
-struct Isolation {
-    saved: [i32; 3],
-    cwd: PathBuf,
-}
-
-impl Isolation {
-    fn new(scratch: &std::path::Path) -> Self {
-        let cwd = std::env::current_dir().expect("working directory");
-        std::fs::create_dir_all(scratch).expect("scratch directory");
-        std::env::set_current_dir(scratch).expect("enter the scratch directory");
-        let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null").expect("/dev/null");
-        let mut saved = [-1; 3];
-        for (fd, slot) in saved.iter_mut().enumerate() {
-            // SAFETY: duplicating and replacing the process's own standard descriptors.
-            unsafe {
-                *slot = libc::fcntl(fd as i32, libc::F_DUPFD_CLOEXEC, 10);
-                libc::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), fd as i32);
-            }
-        }
-        Self { saved, cwd }
-    }
-}
-
-impl Drop for Isolation {
-    fn drop(&mut self) {
-        for (fd, saved) in self.saved.iter().enumerate() {
-            if *saved >= 0 {
-                // SAFETY: restores the descriptor saved in `new` and closes the copy.
-                unsafe {
-                    libc::dup2(*saved, fd as i32);
-                    libc::close(*saved);
-                }
-            }
-        }
-        let _ = std::env::set_current_dir(&self.cwd);
-    }
-}
-
-/// Scratch directory for the target: `HERMIT_FUZZ_TMPDIR`, or one in the temporary directory.
-fn scratch() -> PathBuf {
-    std::env::var_os("HERMIT_FUZZ_TMPDIR")
-        .map_or_else(std::env::temp_dir, PathBuf::from)
-        .join(format!("hermit-fuzz-hypercalls-{}", std::process::id()))
-}
-
 /// Seeds: random byte strings (`arbitrary` turns any bytes into a call); the corpus grows
 /// from the behaviours they reach.
 fn seeds() -> Vec<Vec<u8>> {
@@ -931,6 +623,7 @@ pub fn fuzz(budget: std::time::Duration) -> (engine::Report, u64) {
 
 #[cfg(test)]
 mod tests {
+    use super::oracle::walk;
     use super::*;
 
     #[test]

@@ -71,6 +71,16 @@ impl HermitTarget {
         Self { host, control, events, actions: BTreeMap::new(), lock_others: false, task_action: false }
     }
 
+    /// Records GDB's `action` for thread `tid` at the next resume: a vCPU thread's own; for a
+    /// task thread only that a task was named (every vCPU then continues).
+    fn set_action(&mut self, tid: Tid, action: Action) {
+        if tid.get() >= TASK_TID_BASE {
+            self.task_action = true;
+        } else {
+            self.actions.insert(tid.get() - 1, action);
+        }
+    }
+
     /// The stop reason GDB gets for `stop`.
     pub fn reason(stop: Stop) -> MultiThreadStopReason<u64> {
         match stop {
@@ -221,11 +231,7 @@ impl MultiThreadResume for HermitTarget {
     }
 
     fn set_resume_action_continue(&mut self, tid: Tid, _signal: Option<Signal>) -> Result<(), Self::Error> {
-        if tid.get() >= TASK_TID_BASE {
-            self.task_action = true;
-        } else {
-            self.actions.insert(tid.get() - 1, Action::Continue);
-        }
+        self.set_action(tid, Action::Continue);
         Ok(())
     }
 
@@ -236,11 +242,7 @@ impl MultiThreadResume for HermitTarget {
 
 impl MultiThreadSingleStep for HermitTarget {
     fn set_resume_action_step(&mut self, tid: Tid, _signal: Option<Signal>) -> Result<(), Self::Error> {
-        if tid.get() >= TASK_TID_BASE {
-            self.task_action = true;
-        } else {
-            self.actions.insert(tid.get() - 1, Action::Step);
-        }
+        self.set_action(tid, Action::Step);
         Ok(())
     }
 }

@@ -153,7 +153,7 @@ pub fn rules(pid: u32, debug: bool, vcpu_threads: &[i32]) -> Result<BTreeMap<i64
         .collect::<Result<_, _>>()?;
     map.insert(libc::SYS_sched_setaffinity, setaffinity);
     // The KVM ioctls, TIOCGWINSZ for the FILEOP hypercall WINSIZE (a guest descriptor's
-    // terminal size), SIOCOUTQ (= TIOCOUTQ: whether passt has read a frame, net/mod.rs) and
+    // terminal size), SIOCOUTQ (= TIOCOUTQ: whether passt has read a frame, net/device.rs) and
     // TUNSETOFFLOAD (the tap's offloads, turned on when the kernel sets up its rings).
     let debug_ioctls: &[(&str, u64)] = if debug { &DEBUG_IOCTLS } else { &[] };
     let ioctls = KVM_IOCTLS

@@ -1,0 +1,166 @@
+//! The NIC's device, a frame at a time through the proxy: writes and reads on the tap, passt's stream records.
+
+use std::cell::RefCell;
+use std::os::fd::AsRawFd;
+
+use hermit_interface::vnet::HDR_LEN;
+
+use super::frames::{self, StreamDecoder, MAX_FRAME};
+use super::{handshake, Backend, Nic};
+
+impl Nic {
+    /// Records `frame` in the capture file, if there is one.
+    pub(super) fn capture(&self, frame: &[u8]) {
+        if let Some(capture) = &self.capture {
+            capture.record(frame);
+        }
+    }
+
+    pub(super) fn fd(&self) -> i32 {
+        match &self.backend {
+            Backend::Tap { fd, .. } | Backend::Stream { fd, .. } => fd.as_raw_fd(),
+        }
+    }
+
+    /// Sends one frame; false if it was dropped (the device is full or gone).
+    pub(super) fn send(&self, frame: &[u8]) -> bool {
+        match &self.backend {
+            Backend::Tap { fd, vnet } => {
+                let hdr = if *vnet { &NO_OFFLOAD[..] } else { &[] };
+                let iov = [
+                    libc::iovec { iov_base: hdr.as_ptr().cast_mut().cast(), iov_len: hdr.len() },
+                    libc::iovec { iov_base: frame.as_ptr().cast_mut().cast(), iov_len: frame.len() },
+                ];
+                // SAFETY: writes from two live buffers of their lengths.
+                let n = unsafe { libc::writev(fd.as_raw_fd(), iov.as_ptr(), 2) };
+                n == (hdr.len() + frame.len()) as isize
+            }
+            Backend::Stream { fd, tx, injected, .. } => {
+                let record = frames::stream_record(frame);
+                let sent = {
+                    let _guard = tx.lock().expect("passt writer");
+                    write_all(fd.as_raw_fd(), &record)
+                };
+                if let Some(ack) = handshake::ack_for_syn_ack(frame).filter(|_| sent) {
+                    // Debian 12's passt spins for ever (100% CPU, the network dead) when the
+                    // guest's first data arrives in the same read as its SYN-ACK: the guest
+                    // sends nothing before this ACK, so it is handed over only once passt
+                    // has read the SYN-ACK.
+                    wait_read_by_peer(fd.as_raw_fd(), PASST_READ_WAIT);
+                    injected.lock().expect("injected frames").push(ack);
+                    self.raise_if_armed();
+                }
+                sent
+            }
+        }
+    }
+
+    /// Receives one frame into `buf`; its length, or `None` when none waits.
+    pub(super) fn receive(&self, buf: &mut [u8]) -> Option<usize> {
+        match &self.backend {
+            Backend::Tap { fd, vnet } => {
+                let mut hdr = [0u8; HDR_LEN];
+                let hdr = if *vnet { &mut hdr[..] } else { &mut [] };
+                let iov = [
+                    libc::iovec { iov_base: hdr.as_mut_ptr().cast(), iov_len: hdr.len() },
+                    libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() },
+                ];
+                // SAFETY: reads into two live buffers of their lengths.
+                let n = unsafe { libc::readv(fd.as_raw_fd(), iov.as_ptr(), 2) };
+                (n > hdr.len() as isize).then_some(n as usize - hdr.len())
+            }
+            Backend::Stream { fd, rx, injected, .. } => {
+                if let Some(frame) = injected.lock().expect("injected frames").pop() {
+                    let n = frame.len().min(buf.len());
+                    buf[..n].copy_from_slice(&frame[..n]);
+                    return Some(n);
+                }
+                let mut decoder = rx.lock().expect("passt reader");
+                loop {
+                    match decoder.next_frame() {
+                        Ok(Some(frame)) => {
+                            let n = frame.len().min(buf.len());
+                            buf[..n].copy_from_slice(&frame[..n]);
+                            return Some(n);
+                        }
+                        Ok(None) => {}
+                        Err(bad) => {
+                            eprintln!("proxy: passt sent a record of {} bytes; network stopped", bad.0);
+                            *decoder = StreamDecoder::default();
+                            return None;
+                        }
+                    }
+                    if !readable(fd.as_raw_fd(), 0) {
+                        return None;
+                    }
+                    // SAFETY: reads into a live buffer of `buf.len()` bytes.
+                    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+                    if n <= 0 {
+                        return None;
+                    }
+                    decoder.push(&buf[..n as usize]);
+                }
+            }
+        }
+    }
+
+    /// Whether a whole frame is already buffered in the proxy.
+    pub(super) fn buffered(&self) -> bool {
+        match &self.backend {
+            Backend::Tap { .. } => false,
+            Backend::Stream { rx, injected, .. } => {
+                !injected.lock().expect("injected frames").is_empty() || rx.lock().expect("passt reader").has_frame()
+            }
+        }
+    }
+}
+
+/// How long a SYN-ACK may wait for passt to read it before the handshake's ACK is given to
+/// the guest anyway.
+const PASST_READ_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Waits (at most `limit`) until the peer of the stream socket `fd` has read everything
+/// written to it (`SIOCOUTQ` 0).
+fn wait_read_by_peer(fd: i32, limit: std::time::Duration) {
+    let start = std::time::Instant::now();
+    loop {
+        let mut queued: libc::c_int = 0;
+        // SAFETY: SIOCOUTQ writes one int to the live `queued`.
+        let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut queued) };
+        if r < 0 || queued == 0 || start.elapsed() >= limit {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(20));
+    }
+}
+
+/// Whether `fd` has data within `timeout_ms`.
+fn readable(fd: i32, timeout_ms: i32) -> bool {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // SAFETY: one valid pollfd.
+    (unsafe { libc::poll(&mut pfd, 1, timeout_ms) }) > 0 && pfd.revents & libc::POLLIN != 0
+}
+
+/// Writes all of `bytes` to the blocking descriptor `fd`.
+fn write_all(fd: i32, mut bytes: &[u8]) -> bool {
+    while !bytes.is_empty() {
+        // SAFETY: writes from a live buffer.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        if n <= 0 {
+            return false;
+        }
+        bytes = &bytes[n as usize..];
+    }
+    true
+}
+
+thread_local! {
+    /// A frame buffer per serving thread (a ring entry fits).
+    pub(super) static FRAME: RefCell<Vec<u8>> = RefCell::new(vec![0; MAX_FRAME.max(hermit_interface::netring::MAX_BUF as usize)]);
+}
+
+/// The virtio-net header of a frame without offloads.
+pub(super) const NO_OFFLOAD: [u8; HDR_LEN] = [0; HDR_LEN];
