@@ -284,7 +284,11 @@ impl Nic {
                     // sends nothing before this ACK, so it is handed over only once passt
                     // has read the SYN-ACK.
                     wait_read_by_peer(fd.as_raw_fd(), PASST_READ_WAIT);
-                    injected.lock().expect("injected frames").push(ack);
+                    let mut owed = injected.lock().expect("injected frames");
+                    if owed.len() < INJECTED_MAX {
+                        owed.push(ack);
+                    }
+                    drop(owed);
                     self.raise_if_armed();
                 }
                 sent
@@ -307,7 +311,11 @@ impl Nic {
                 (n > hdr.len() as isize).then_some(n as usize - hdr.len())
             }
             Backend::Stream { fd, rx, injected, .. } => {
-                if let Some(frame) = injected.lock().expect("injected frames").pop() {
+                let owed = {
+                    let mut owed = injected.lock().expect("injected frames");
+                    (!owed.is_empty()).then(|| owed.remove(0))
+                };
+                if let Some(frame) = owed {
                     let n = frame.len().min(buf.len());
                     buf[..n].copy_from_slice(&frame[..n]);
                     return Some(n);
@@ -827,6 +835,10 @@ pub fn ring_summary(host: &Host) -> Option<String> {
     ))
 }
 
+/// Most handshake ACKs owed to the guest that wait for it to read them (one per SYN-ACK it
+/// sent; a guest that sends SYN-ACKs and reads nothing gets no more).
+const INJECTED_MAX: usize = 64;
+
 /// How long a SYN-ACK may wait for passt to read it before the handshake's ACK is given to
 /// the guest anyway.
 const PASST_READ_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
@@ -1092,6 +1104,33 @@ mod tests {
 
     fn batch_ret(host: &Host) -> i32 {
         host.ram.read::<i32>(field(REQ, offset_of!(NetBatch, ret))).unwrap()
+    }
+
+    /// A guest that answers SYN after SYN with a SYN-ACK and never reads: the ACKs the proxy
+    /// owes it wait in a bounded queue, oldest first (it grew by one per SYN-ACK, host memory
+    /// the guest chose).
+    #[test]
+    fn owed_acks_are_bounded() {
+        let (ours, peer) = UnixStream::pair().unwrap();
+        let nic = Nic::over_socket(ours.into(), true, [2, 0, 0, 0, 0, 9]);
+        // passt: reads everything, at once (the proxy waits until it has read a SYN-ACK).
+        let reader = std::thread::spawn(move || std::io::copy(&mut &peer, &mut std::io::sink()));
+        let mut syn_acks = Vec::new();
+        for seq in 0..(INJECTED_MAX as u32 + 40) {
+            let mut f = handshake::tests::syn_ack(0x12);
+            f[38..42].copy_from_slice(&seq.to_be_bytes());
+            assert!(nic.send(&f));
+            syn_acks.push(seq);
+        }
+        let mut buf = vec![0u8; MAX_FRAME];
+        let mut acks = Vec::new();
+        while let Some(n) = nic.receive(&mut buf) {
+            assert_eq!(n, 54);
+            acks.push(u32::from_be_bytes(buf[42..46].try_into().unwrap()).wrapping_sub(1));
+        }
+        assert_eq!(acks, syn_acks[..INJECTED_MAX], "the first ones, in order");
+        drop(nic);
+        reader.join().unwrap().unwrap();
     }
 
     #[test]
