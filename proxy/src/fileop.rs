@@ -62,9 +62,10 @@ fn request(host: &Host, arg: u64) -> Result<Request, GuestError> {
 }
 
 /// Serves a `FILEOP` request at guest-physical `arg`; only `ret` (and the operation's
-/// output buffer) is written. A [`file_op::CHAIN`] serves its first request and returns the
-/// second, `(port, argument address)`, for the caller to dispatch (after checking that
-/// neither is a chain itself, so that nothing recurses).
+/// output buffer) is written. A [`file_op::CHAIN`] serves its first request, then a second
+/// `FILEOP` request itself (as read before the first: neither may be a chain), or returns
+/// the second, `(port, argument address)`, for the caller to dispatch (a port that is not
+/// `FILEOP` cannot lead back here).
 pub fn serve(host: &Host, arg: u64) -> Result<Option<(u16, u64)>, GuestError> {
     let req = request(host, arg)?;
     if req.op != file_op::CHAIN {
@@ -73,14 +74,19 @@ pub fn serve(host: &Host, arg: u64) -> Result<Option<(u16, u64)>, GuestError> {
     }
     let first = request(host, req.buf)?;
     let port = u16::try_from(req.arg0).map_err(|_| GuestError::Invalid(format!("chained port {:#x}", req.arg0)))?;
-    if first.op == file_op::CHAIN
-        || (port == hermit_interface::hypercall::port::FILEOP && request(host, req.path)?.op == file_op::CHAIN)
-    {
+    // A second FILEOP request is read once, here, and served as checked: read again after
+    // the first (which may write over it, as may another vCPU) it could be a chain, and
+    // chains would nest as deep as the guest likes.
+    let second = if port == hermit_interface::hypercall::port::FILEOP { Some(request(host, req.path)?) } else { None };
+    if first.op == file_op::CHAIN || second.as_ref().is_some_and(|s| s.op == file_op::CHAIN) {
         return Err(GuestError::Invalid("a FILEOP chain inside a chain".into()));
     }
     serve_request(host, req.buf, &first)?;
     host.ram.write(field(arg, offset_of!(FileOp, ret)), 0i64)?;
-    Ok(Some((port, req.path)))
+    match second {
+        Some(second) => serve_request(host, req.path, &second).map(|()| None),
+        None => Ok(Some((port, req.path))),
+    }
 }
 
 /// Serves the request `req` read from guest-physical `arg`.
@@ -280,6 +286,8 @@ const _: () = assert!(size_of::<libc::flock>() == FLOCK_SIZE);
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::ffi::OsStrExt;
+
     use hermit_interface::hypercall::port;
 
     use super::*;
@@ -330,6 +338,55 @@ mod tests {
         assert_eq!(ret(&host, CHAIN_AT), 0);
         assert_eq!(ret(&host, FIRST_AT), -i64::from(libc::EBADF));
         assert_eq!(ret(&host, SECOND_AT), -i64::from(libc::EBADF));
+    }
+
+    /// A chain's first request that writes over its second (here a `readlink` whose one-byte
+    /// link text is [`file_op::CHAIN`], into the second's `op`) cannot turn the second into a
+    /// chain after it was checked: the second is served as it was read (before, each level
+    /// nested the next, as deep as the guest chose, into the stack of the proxy's thread).
+    #[test]
+    fn a_first_request_cannot_make_the_second_a_chain() {
+        let host = host();
+        let dir = std::env::temp_dir().join(format!("hermit-chain-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let link = dir.join("l");
+        std::os::unix::fs::symlink(std::ffi::OsStr::from_bytes(&[file_op::CHAIN as u8]), &link).unwrap();
+        const PATH_AT: u64 = 0x20_0000;
+        let mut path = link.as_os_str().as_bytes().to_vec();
+        path.push(0);
+        host.ram.write_bytes(PATH_AT, &path).unwrap();
+        // Level i: a chain at `chain(i)` of the readlink at `first(i)` and the request at
+        // `chain(i + 1)`, an fsync until the readlink makes it a chain.
+        let (chain, first) = (|i: u64| CHAIN_AT + i * 0x100, |i: u64| CHAIN_AT + i * 0x100 + 0x80);
+        const LEVELS: u64 = 8;
+        for i in 0..LEVELS {
+            let c = FileOp {
+                op: file_op::CHAIN,
+                buf: first(i),
+                arg0: i64::from(port::FILEOP),
+                path: chain(i + 1),
+                ret: 1,
+                ..FileOp::default()
+            };
+            host.ram.write(chain(i), FileOpBytes(c)).unwrap();
+            // The last level's readlink writes elsewhere: the nesting ends there.
+            let buf = if i + 1 < LEVELS { chain(i + 1) } else { 0x30_0000 };
+            let f = FileOp { op: file_op::READLINK, path: PATH_AT, buf, len: 1, ret: 1, ..FileOp::default() };
+            host.ram.write(first(i), FileOpBytes(f)).unwrap();
+        }
+        let last = FileOp { op: file_op::FSYNC, fd: 998, ret: 1, ..FileOp::default() };
+        host.ram.write(chain(LEVELS), FileOpBytes(last)).unwrap();
+        for i in 1..LEVELS {
+            host.ram.write(chain(i), file_op::FSYNC).unwrap();
+            host.ram.write(chain(i) + offset_of!(FileOp, fd) as u64, 998i32).unwrap();
+        }
+        assert_eq!(dispatch(&host, port::FILEOP, chain(0)), Outcome::Continue);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(ret(&host, first(0)), 1, "the link text's length");
+        assert_eq!(ret(&host, chain(1)), -i64::from(libc::EBADF), "served as the fsync it was");
+        assert_eq!(ret(&host, first(1)), 1, "never served");
+        assert_eq!(ret(&host, chain(2)), 1, "never served");
     }
 
     #[test]

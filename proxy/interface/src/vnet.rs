@@ -116,8 +116,8 @@ pub fn locate_l4(head: &[u8], len: usize) -> Option<L4> {
             let frag = be(ETH_LEN + 6)?;
             let ok =
                 vihl >> 4 == 4 && ihl >= 20 && frag & 0x3fff == 0 && usize::from(be(ETH_LEN + 2)?) + ETH_LEN == len;
-            ok.then(|| L4 { ipv6: false, offset: ETH_LEN + ihl, proto: head[ETH_LEN + 9] })
-                .filter(|l4| l4.offset <= len)
+            let proto = *head.get(ETH_LEN + 9)?;
+            ok.then_some(L4 { ipv6: false, offset: ETH_LEN + ihl, proto }).filter(|l4| l4.offset <= len)
         }
         0x86dd => {
             let ok = *head.get(ETH_LEN)? >> 4 == 6 && usize::from(be(ETH_LEN + 4)?) + ETH_LEN + 40 == len;
@@ -301,6 +301,20 @@ mod tests {
         let mut tiny = short;
         tiny[16..18].copy_from_slice(&20u16.to_be_bytes());
         assert!(check_tx(&csum(34, 16), &tiny, 34).is_err());
+    }
+
+    /// An IPv4 header cut off before its protocol byte, whose total length (8, less than
+    /// any IPv4 header) makes the frame's length match: no transport header, and no read
+    /// past the bytes given (a guest's 22-byte transmit entry once made the proxy index
+    /// byte 23 and abort).
+    #[test]
+    fn a_header_cut_before_the_protocol_is_no_packet() {
+        for cut in [22, 23] {
+            let mut f = tcp4(0);
+            f[16..18].copy_from_slice(&(cut as u16 - 14).to_be_bytes());
+            assert_eq!(locate_l4(&f[..cut], cut), None, "{cut} bytes");
+            assert!(check_tx(&csum(34, 16), &f[..cut], cut).is_err());
+        }
     }
 
     /// Random headers and frames: the check never panics, and what it lets through has its

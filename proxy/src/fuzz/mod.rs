@@ -7,4 +7,5 @@ mod engine;
 mod fast_channel;
 mod hypercalls;
 mod image;
+mod net_ring;
 mod paths;

@@ -47,7 +47,11 @@ impl Nic {
                     // sends nothing before this ACK, so it is handed over only once passt
                     // has read the SYN-ACK.
                     wait_read_by_peer(fd.as_raw_fd(), PASST_READ_WAIT);
-                    injected.lock().expect("injected frames").push(ack);
+                    let mut owed = injected.lock().expect("injected frames");
+                    if owed.len() < INJECTED_MAX {
+                        owed.push(ack);
+                    }
+                    drop(owed);
                     self.raise_if_armed();
                 }
                 sent
@@ -70,7 +74,11 @@ impl Nic {
                 (n > hdr.len() as isize).then_some(n as usize - hdr.len())
             }
             Backend::Stream { fd, rx, injected, .. } => {
-                if let Some(frame) = injected.lock().expect("injected frames").pop() {
+                let owed = {
+                    let mut owed = injected.lock().expect("injected frames");
+                    (!owed.is_empty()).then(|| owed.remove(0))
+                };
+                if let Some(frame) = owed {
                     let n = frame.len().min(buf.len());
                     buf[..n].copy_from_slice(&frame[..n]);
                     return Some(n);
@@ -114,6 +122,10 @@ impl Nic {
         }
     }
 }
+
+/// Most handshake ACKs owed to the guest that wait for it to read them (one per SYN-ACK it
+/// sent; a guest that sends SYN-ACKs and reads nothing gets no more).
+pub(super) const INJECTED_MAX: usize = 64;
 
 /// How long a SYN-ACK may wait for passt to read it before the handshake's ACK is given to
 /// the guest anyway.

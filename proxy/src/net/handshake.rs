@@ -74,11 +74,11 @@ fn checksum(data: &[u8], initial: u32) -> u16 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// A guest SYN-ACK 10.0.2.15:8080 -> 10.0.2.2:40000, seq 1000, ack 5001, with options.
-    fn syn_ack(flags: u8) -> Vec<u8> {
+    pub(in crate::net) fn syn_ack(flags: u8) -> Vec<u8> {
         let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0];
         f.extend_from_slice(&[0x45, 0, 0, 44, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 2, 15, 10, 0, 2, 2]);
         let mut tcp = vec![0x1f, 0x90, 0x9c, 0x40, 0, 0, 0x03, 0xe8, 0, 0, 0x13, 0x89, 6 << 4, flags, 0x40, 0];

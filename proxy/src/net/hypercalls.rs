@@ -152,9 +152,9 @@ pub fn netmtu(host: &Host, arg: u64) -> Result<(), GuestError> {
     host.ram.write(field(arg, offset_of!(NetMtu, ret)), ret)
 }
 
-/// The frame descriptors of the batch request at `arg` (at most [`NET_BATCH_MAX`]; every
-/// access bounds-checked).
-fn batch_frames(host: &Host, arg: u64) -> Result<Vec<NetFrame>, GuestError> {
+/// The address of the batch request's table at `arg` and its frame descriptors (at most
+/// [`NET_BATCH_MAX`]; every access bounds-checked).
+fn batch_frames(host: &Host, arg: u64) -> Result<(u64, Vec<NetFrame>), GuestError> {
     let frames: u64 = host.ram.read(field(arg, offset_of!(NetBatch, frames)))?;
     let count: u32 = host.ram.read(field(arg, offset_of!(NetBatch, count)))?;
     if count > NET_BATCH_MAX {
@@ -169,14 +169,15 @@ fn batch_frames(host: &Host, arg: u64) -> Result<Vec<NetFrame>, GuestError> {
             let len = host.ram.read::<u32>(at + offset_of!(NetFrame, len) as u64)?;
             Ok(NetFrame { data, len, reserved: 0 })
         })
-        .collect()
+        .collect::<Result<_, _>>()
+        .map(|list| (frames, list))
 }
 
 /// `NETWRITEV` (extension): sends the batch's frames in order; `ret` = frames sent (a frame
 /// of a length outside [`MIN_FRAME`]..=[`MAX_FRAME`] or dropped by the device is skipped),
 /// -1 without a NIC.
 pub fn netwritev(host: &Host, arg: u64) -> Result<(), GuestError> {
-    let frames = batch_frames(host, arg)?;
+    let (_, frames) = batch_frames(host, arg)?;
     let Some(nic) = host.net.get() else {
         return host.ram.write(field(arg, offset_of!(NetBatch, ret)), -1i32);
     };
@@ -205,12 +206,12 @@ pub fn netwritev(host: &Host, arg: u64) -> Result<(), GuestError> {
 /// received, -1 without a NIC. Fewer than the buffers means none waits any more: the
 /// interrupt is re-armed, as by `NETREAD`'s -1.
 pub fn netreadv(host: &Host, arg: u64) -> Result<(), GuestError> {
-    let frames = batch_frames(host, arg)?;
+    // The table as checked (read again, another vCPU could have moved it).
+    let (table, frames) = batch_frames(host, arg)?;
     let Some(nic) = host.net.get() else {
         return host.ram.write(field(arg, offset_of!(NetBatch, ret)), -1i32);
     };
     let size = std::mem::size_of::<NetFrame>() as u64;
-    let table: u64 = host.ram.read(field(arg, offset_of!(NetBatch, frames)))?;
     for f in &frames {
         host.ram.check(f.data, u64::from(f.len).min(MAX_FRAME as u64))?;
     }

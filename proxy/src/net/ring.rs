@@ -510,6 +510,23 @@ mod tests {
         assert_eq!(ram.read::<u32>(sentinel).unwrap(), 0xdead_beef);
     }
 
+    /// Offloads on: an entry of a checksum-offload header and a 22-byte IPv4 frame whose
+    /// total length (8) matches it is refused and counted (its protocol byte lies past the
+    /// copied head: reading it aborted the proxy).
+    #[test]
+    fn a_frame_cut_before_its_protocol_byte_is_refused() {
+        let ram = ram();
+        let ring = Ring::new(&ram, AREA, 16, 2048, true).unwrap();
+        let hdr = vnet::VnetHdr { flags: vnet::F_NEEDS_CSUM, csum_start: 34, csum_offset: 16, ..Default::default() };
+        let mut entry = hdr.to_bytes().to_vec();
+        entry.extend_from_slice(&[0; 12]);
+        entry.extend_from_slice(&[8, 0, 0x45, 0, 0, 8, 0, 0, 0, 0]);
+        assert_eq!(entry.len(), vnet::HDR_LEN + 22);
+        publish_tx(&ram, &ring, 0, &entry);
+        assert_eq!(ring.drain_tx(true, |_, _, _| panic!("sent")).unwrap(), 1);
+        assert_eq!(ring.stats.tx_bad_header.load(Ordering::Relaxed), 1);
+    }
+
     /// Offloads on: random virtio-net headers in front of real frame headers. A frame is
     /// sent only with a header the check accepts (its checksum field and headers inside the
     /// frame), every other is dropped and counted; nothing panics or leaves the area.

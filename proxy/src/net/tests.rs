@@ -1,6 +1,6 @@
 //! Host tests of the NIC: its hypercalls over sockets in place of a tap or passt, its rings, the poller.
 
-use super::device::NO_OFFLOAD;
+use super::device::{INJECTED_MAX, NO_OFFLOAD};
 use super::poller::RX_TAKE_AFTER;
 use super::*;
 use crate::host::Host;
@@ -58,6 +58,33 @@ fn batch_request(host: &Host, table: u64, frames: &[(u64, u32)]) {
 
 fn batch_ret(host: &Host) -> i32 {
     host.ram.read::<i32>(field(REQ, offset_of!(NetBatch, ret))).unwrap()
+}
+
+/// A guest that answers SYN after SYN with a SYN-ACK and never reads: the ACKs the proxy
+/// owes it wait in a bounded queue, oldest first (it grew by one per SYN-ACK, host memory
+/// the guest chose).
+#[test]
+fn owed_acks_are_bounded() {
+    let (ours, peer) = UnixStream::pair().unwrap();
+    let nic = Nic::over_socket(ours.into(), true, [2, 0, 0, 0, 0, 9]);
+    // passt: reads everything, at once (the proxy waits until it has read a SYN-ACK).
+    let reader = std::thread::spawn(move || std::io::copy(&mut &peer, &mut std::io::sink()));
+    let mut syn_acks = Vec::new();
+    for seq in 0..(INJECTED_MAX as u32 + 40) {
+        let mut f = handshake::tests::syn_ack(0x12);
+        f[38..42].copy_from_slice(&seq.to_be_bytes());
+        assert!(nic.send(&f));
+        syn_acks.push(seq);
+    }
+    let mut buf = vec![0u8; MAX_FRAME];
+    let mut acks = Vec::new();
+    while let Some(n) = nic.receive(&mut buf) {
+        assert_eq!(n, 54);
+        acks.push(u32::from_be_bytes(buf[42..46].try_into().unwrap()).wrapping_sub(1));
+    }
+    assert_eq!(acks, syn_acks[..INJECTED_MAX], "the first ones, in order");
+    drop(nic);
+    reader.join().unwrap().unwrap();
 }
 
 #[test]

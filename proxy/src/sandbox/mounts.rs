@@ -123,6 +123,17 @@ impl MountTable {
             }
             mounts.push(Mount { guest, host: canonical.clone(), read_only: spec.read_only, dir: None });
         }
+        // A read-only tree inside a writable one is writable through the writable mount: a
+        // symbolic link the guest makes there (`ro -> <the tree>`) resolves beneath it.
+        for ro in mounts.iter().filter(|m| m.read_only) {
+            if let Some(rw) = mounts.iter().find(|m| !m.read_only && ro.host.starts_with(&m.host)) {
+                return Err(format!(
+                    "read-only mount {} lies inside writable mount {}, through which the guest could write it",
+                    ro.host.display(),
+                    rw.host.display()
+                ));
+            }
+        }
         // The cwd maps through the mount with the longest host prefix.
         let cwd = mounts
             .iter()
@@ -256,5 +267,26 @@ mod tests {
             (spec("/b", Some("/m/"), true), PathBuf::from("/b")),
         ];
         assert!(MountTable::build(&specs, Path::new("/")).is_err());
+    }
+
+    /// A read-only mount inside a writable one (its host directory below the other's) is
+    /// refused: the guest made a link `l -> ro` in the writable mount and truncated
+    /// `/w/l/file`, a file of the read-only mount. The other way round is kept.
+    #[test]
+    fn refuses_a_read_only_tree_inside_a_writable_one() {
+        let build = |a: (&str, bool), b: (&str, bool)| {
+            let specs = vec![
+                (spec(a.0, Some("/a"), a.1), PathBuf::from(a.0)),
+                (spec(b.0, Some("/b"), b.1), PathBuf::from(b.0)),
+            ];
+            MountTable::build(&specs, Path::new("/")).map(drop)
+        };
+        let err = build(("/srv", false), ("/srv/etc", true)).unwrap_err();
+        assert!(err.contains("read-only mount /srv/etc lies inside writable mount /srv"), "{err}");
+        assert!(build(("/srv/etc", true), ("/srv", false)).is_err(), "in either order");
+        assert!(build(("/srv", false), ("/srv", true)).is_err(), "the same tree");
+        assert_eq!(build(("/srv", true), ("/srv/out", false)), Ok(()), "writable inside read-only");
+        assert_eq!(build(("/srv", true), ("/srv/etc", true)), Ok(()));
+        assert_eq!(build(("/srv/a", false), ("/srv/ab", true)), Ok(()), "a sibling, not a subdirectory");
     }
 }
