@@ -319,6 +319,10 @@ impl Channel {
     fn scan(&self, host: &Host) -> u32 {
         // Frames the guest published in the NIC's transmit ring are work like requests.
         let mut served = crate::net::poll_tx(host);
+        if served > 0 {
+            // Frames of the program's are its calls too: population keeps off our CPU.
+            crate::hostcpu::guest_called();
+        }
         self.serve_pending(host, |outcome| {
             served += 1;
             match outcome {
@@ -491,7 +495,7 @@ fn poll(host: &Arc<Host>) {
                 since_request = now;
             } else if !budget.spend((now - last).min(MAX_SCAN_STEP)) {
                 break;
-            } else if now - since_request < STREAM_GAP {
+            } else if now - since_request < STREAM_GAP && !crate::net::awaiting_peer(host) {
                 // A program that calls the host computes a little between calls: stay on
                 // the CPU, a yield would make its next call wait for the host's scheduler.
                 std::hint::spin_loop();

@@ -788,6 +788,12 @@ pub fn peer_slow(host: &Host) -> Option<bool> {
     host.net.get()?.turns.verdict()
 }
 
+/// For the poller: whether the host peer has yet to answer the last small frame sent
+/// ([`turn::Turnarounds::awaiting`]).
+pub fn awaiting_peer(host: &Host) -> bool {
+    host.net.get().is_some_and(|nic| nic.turns.awaiting())
+}
+
 /// For the poller, after its last scan before it parks: the receive thread reads the tap
 /// again (a frame that came after the poller's last read is found by the thread's `poll`).
 pub fn poller_parked(host: &Host) {

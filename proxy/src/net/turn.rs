@@ -61,6 +61,12 @@ impl Turnarounds {
         self.all.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Whether a small frame was sent and its answer has not come yet: the host peer has
+    /// to run before anything more happens.
+    pub fn awaiting(&self) -> bool {
+        self.sent_at.load(Ordering::Relaxed) != 0
+    }
+
     /// After [`SAMPLES`] turnarounds: whether three quarters of them were slow (and a new
     /// count starts); `None` before.
     pub fn verdict(&self) -> Option<bool> {
