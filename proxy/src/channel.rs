@@ -500,7 +500,11 @@ fn poll(host: &Arc<Host>) {
                 // the CPU, a yield would make its next call wait for the host's scheduler.
                 std::hint::spin_loop();
             } else {
-                // A quieter guest: give the CPU to whoever else wants it between scans.
+                // A quieter guest, or one that waits for the host peer's answer to a small
+                // frame we wrote: give the CPU to whoever else wants it between scans. The
+                // peer our write woke may be beside us, and the host does not always let it
+                // preempt a spinning thread: without the yield it waited until STREAM_GAP
+                // had passed (ARCHITECTURE.md, "Host networking", the tail of the rounds).
                 std::thread::yield_now();
             }
             last = now;

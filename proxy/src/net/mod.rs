@@ -17,6 +17,7 @@ pub mod irq;
 mod passt;
 mod probe;
 pub mod ring;
+mod rxwait;
 mod tap;
 mod turn;
 
@@ -451,6 +452,8 @@ impl Nic {
 
     fn serve_ring(&self, ring: &ring::Ring, irq: &RxIrq) -> Result<(), GuestError> {
         let mut nap = RING_FULL_NAP;
+        let mut rx_wait = rxwait::RxWait::new();
+        rx_wait.spread();
         loop {
             // While the poller reads the tap, wait until it hands it back (it parks); but a
             // poller that says it polls may have lost its CPU on a busy host: if it did not
@@ -459,8 +462,10 @@ impl Nic {
                 let mut back = self.rx_back.lock().expect("rx hand-back");
                 let mut seen = self.rx_poller_reads.load(Ordering::Relaxed);
                 while self.rx_by_poller.load(Ordering::Acquire) {
-                    back = self.handed_back.wait_timeout(back, RX_POLLER_STALL).expect("rx hand-back").0;
+                    let wait = rx_wait.beside_poller();
+                    back = self.handed_back.wait_timeout(back, wait).expect("rx hand-back").0;
                     let reads = self.rx_poller_reads.load(Ordering::Relaxed);
+                    rx_wait.poller_read(reads != seen);
                     if reads == seen && self.rx_by_poller.load(Ordering::Acquire) {
                         let filled =
                             ring.fill_rx(|addr, cap| self.receive_into(ring, addr, cap), || self.announce(irq))?;
@@ -475,6 +480,7 @@ impl Nic {
                     }
                     seen = reads;
                 }
+                rx_wait.spread();
             }
             let filled = ring.fill_rx(|addr, cap| self.receive_into(ring, addr, cap), || self.announce(irq))?;
             if filled.full {
@@ -692,7 +698,8 @@ const RX_POLL_GAP: std::time::Duration = std::time::Duration::from_micros(2);
 
 /// How long the poller may go without reading the tap it took before the receive thread
 /// reads it (the poller lost its CPU); the receive thread wakes this often while the
-/// poller polls.
+/// poller polls, and up to eight times less often while it finds the poller reading
+/// ([`rxwait`]).
 const RX_POLLER_STALL: std::time::Duration = std::time::Duration::from_micros(200);
 
 /// How long a receive thread that found frames a stalled poller left keeps the tap: a

@@ -110,6 +110,13 @@ mod tests {
             t.got(70);
         }
         assert_eq!(t.verdict(), Some(true), "every answer slow");
+        assert!(!t.awaiting(), "answered");
+        t.sent(70);
+        assert!(t.awaiting(), "a small frame waits for its answer");
+        t.got(9000);
+        assert!(!t.awaiting(), "a large frame ends the wait too");
+        t.sent(65_000);
+        assert!(!t.awaiting(), "a large frame starts none");
         assert_eq!(t.verdict(), None, "a new count");
     }
 }
