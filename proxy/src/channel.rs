@@ -320,7 +320,7 @@ impl Channel {
         // Frames the guest published in the NIC's transmit ring are work like requests.
         let mut served = crate::net::poll_tx(host);
         if served > 0 {
-            // Frames of the program's are its calls too: population keeps off our CPU.
+            // The program's frames count as its calls: the population thread keeps off our CPU.
             crate::hostcpu::guest_called();
         }
         self.serve_pending(host, |outcome| {

@@ -457,7 +457,8 @@ impl Nic {
         loop {
             // While the poller reads the tap, wait until it hands it back (it parks); but a
             // poller that says it polls may have lost its CPU on a busy host: if it did not
-            // read the tap for RX_POLLER_STALL, read it here meanwhile.
+            // read the tap during a wait (RX_POLLER_STALL, longer while it keeps reading:
+            // rxwait), read it here meanwhile.
             if self.rx_by_poller.load(Ordering::Acquire) {
                 let mut back = self.rx_back.lock().expect("rx hand-back");
                 let mut seen = self.rx_poller_reads.load(Ordering::Relaxed);
