@@ -21,6 +21,20 @@ static PLAN: OnceLock<Plan> = OnceLock::new();
 /// The thread ids of the vCPU threads, in the order of their ids (none under QEMU).
 static VCPU_THREADS: OnceLock<Vec<i32>> = OnceLock::new();
 
+/// The proxy's CPUs as the run started, before any thread restricted itself.
+static PROXY_CPUS: OnceLock<Vec<u32>> = OnceLock::new();
+
+/// Records the calling thread's CPUs as the proxy's (at the start of the run).
+pub fn remember_proxy_cpus() {
+    let _ = PROXY_CPUS.set(allowed_cpus());
+}
+
+/// The proxy's CPUs ([`remember_proxy_cpus`]), for a helper thread that a vCPU thread
+/// started and so inherited its restriction; the calling thread's own before the record.
+pub fn proxy_cpus() -> Vec<u32> {
+    PROXY_CPUS.get().cloned().unwrap_or_else(allowed_cpus)
+}
+
 /// The most vCPU threads the system-call filter names (one rule each; a filter has at most
 /// 4,096 instructions): a guest with more gets no trade of CPUs with its vCPUs.
 pub const NAMED_VCPU_THREADS: usize = 64;

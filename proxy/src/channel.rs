@@ -321,6 +321,10 @@ impl Channel {
     fn scan(&self, host: &Host) -> u32 {
         // Frames the guest published in the NIC's transmit ring are work like requests.
         let mut served = crate::net::poll_tx(host);
+        if served > 0 {
+            // The program's frames count as its calls: the population thread keeps off our CPU.
+            crate::hostcpu::guest_called();
+        }
         self.serve_pending(host, |outcome| {
             served += 1;
             match outcome {
@@ -486,12 +490,16 @@ fn poll(host: &Arc<Host>) {
                 since_request = now;
             } else if !budget.spend((now - last).min(MAX_SCAN_STEP)) {
                 break;
-            } else if now - since_request < STREAM_GAP {
+            } else if now - since_request < STREAM_GAP && !crate::net::awaiting_peer(host) {
                 // A program that calls the host computes a little between calls: stay on
                 // the CPU, a yield would make its next call wait for the host's scheduler.
                 std::hint::spin_loop();
             } else {
-                // A quieter guest: give the CPU to whoever else wants it between scans.
+                // A quieter guest, or one that waits for the host peer's answer to a small
+                // frame we wrote: give the CPU to whoever else wants it between scans. The
+                // peer our write woke may be beside us, and the host does not always let it
+                // preempt a spinning thread: without the yield it waited until STREAM_GAP
+                // had passed (ARCHITECTURE.md, "Host networking", the tail of the rounds).
                 std::thread::yield_now();
             }
             last = now;

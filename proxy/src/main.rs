@@ -168,6 +168,7 @@ fn mount_options(args: &[OsString]) -> Result<(Vec<sandbox::mounts::MountSpec>, 
 fn run(args: &[OsString], mounts: Vec<sandbox::mounts::MountSpec>) -> Result<(), String> {
     let mut config = config::Config::from_env(|k| std::env::var(k).ok()).map_err(|e| e.to_string())?;
     config.mounts.extend(mounts);
+    affinity::remember_proxy_cpus();
     let host_cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
     if let Some(warning) = config.check_cpus(host_cpus).map_err(|e| e.to_string())? {
         eprintln!("proxy: {warning}");

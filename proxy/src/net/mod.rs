@@ -29,12 +29,13 @@ mod probe;
 pub mod ring;
 mod ring_io;
 mod rx;
+mod rxwait;
 mod tap;
 mod turn;
 
 pub use hypercalls::{netinfo, netmtu, netread, netreadv, netring, netstat, netwrite, netwritev};
 pub use open::{offloads_off, TUNSETOFFLOAD_IOCTL};
-pub use poller::{flush_tx, peer_slow, poll_tx, poller_parked};
+pub use poller::{awaiting_peer, flush_tx, peer_slow, poll_tx, poller_parked};
 pub use ring_io::ring_summary;
 
 use std::os::fd::OwnedFd;

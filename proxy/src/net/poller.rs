@@ -83,7 +83,8 @@ const RX_POLL_GAP: std::time::Duration = std::time::Duration::from_micros(2);
 
 /// How long the poller may go without reading the tap it took before the receive thread
 /// reads it (the poller lost its CPU); the receive thread wakes this often while the
-/// poller polls.
+/// poller polls, and up to eight times less often while it finds the poller reading
+/// ([`super::rxwait`]).
 pub(super) const RX_POLLER_STALL: std::time::Duration = std::time::Duration::from_micros(200);
 
 /// How long a receive thread that found frames a stalled poller left keeps the tap: a
@@ -119,6 +120,12 @@ pub fn poll_tx(host: &Host) -> u32 {
 /// whether most were slow ([`super::turn`]).
 pub fn peer_slow(host: &Host) -> Option<bool> {
     host.net.get()?.turns.verdict()
+}
+
+/// For the poller: whether the host peer has yet to answer the last small frame sent
+/// ([`turn::Turnarounds::awaiting`]).
+pub fn awaiting_peer(host: &Host) -> bool {
+    host.net.get().is_some_and(|nic| nic.turns.awaiting())
 }
 
 /// For the poller, after its last scan before it parks: the receive thread reads the tap

@@ -5,7 +5,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::irq::RxIrq;
-use super::poller::RX_POLLER_STALL;
 use super::{ring, Nic};
 use crate::guest::GuestError;
 
@@ -113,16 +112,21 @@ impl Nic {
 
     fn serve_ring(&self, ring: &ring::Ring, irq: &RxIrq) -> Result<(), GuestError> {
         let mut nap = RING_FULL_NAP;
+        let mut rx_wait = super::rxwait::RxWait::new();
+        rx_wait.spread();
         loop {
             // While the poller reads the tap, wait until it hands it back (it parks); but a
             // poller that says it polls may have lost its CPU on a busy host: if it did not
-            // read the tap for RX_POLLER_STALL, read it here meanwhile.
+            // read the tap during a wait (RX_POLLER_STALL, longer while it keeps reading:
+            // rxwait), read it here meanwhile.
             if self.rx_by_poller.load(Ordering::Acquire) {
                 let mut back = self.rx_back.lock().expect("rx hand-back");
                 let mut seen = self.rx_poller_reads.load(Ordering::Relaxed);
                 while self.rx_by_poller.load(Ordering::Acquire) {
-                    back = self.handed_back.wait_timeout(back, RX_POLLER_STALL).expect("rx hand-back").0;
+                    let wait = rx_wait.beside_poller();
+                    back = self.handed_back.wait_timeout(back, wait).expect("rx hand-back").0;
                     let reads = self.rx_poller_reads.load(Ordering::Relaxed);
+                    rx_wait.poller_read(reads != seen);
                     if reads == seen && self.rx_by_poller.load(Ordering::Acquire) {
                         let filled =
                             ring.fill_rx(|addr, cap| self.receive_into(ring, addr, cap), || self.announce(irq))?;
@@ -137,6 +141,7 @@ impl Nic {
                     }
                     seen = reads;
                 }
+                rx_wait.spread();
             }
             let filled = ring.fill_rx(|addr, cap| self.receive_into(ring, addr, cap), || self.announce(irq))?;
             if filled.full {

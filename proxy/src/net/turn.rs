@@ -61,6 +61,12 @@ impl Turnarounds {
         self.all.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Whether a small frame was sent and its answer has not come yet: the host peer has
+    /// to run before anything more happens.
+    pub fn awaiting(&self) -> bool {
+        self.sent_at.load(Ordering::Relaxed) != 0
+    }
+
     /// After [`SAMPLES`] turnarounds: whether three quarters of them were slow (and a new
     /// count starts); `None` before.
     pub fn verdict(&self) -> Option<bool> {
@@ -104,6 +110,13 @@ mod tests {
             t.got(70);
         }
         assert_eq!(t.verdict(), Some(true), "every answer slow");
+        assert!(!t.awaiting(), "answered");
+        t.sent(70);
+        assert!(t.awaiting(), "a small frame waits for its answer");
+        t.got(9000);
+        assert!(!t.awaiting(), "a large frame ends the wait too");
+        t.sent(65_000);
+        assert!(!t.awaiting(), "a large frame starts none");
         assert_eq!(t.verdict(), None, "a new count");
     }
 }
