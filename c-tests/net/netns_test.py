@@ -813,10 +813,11 @@ def user_http(proxy, images):
           f"curl 127.0.0.1:8080 through passt: {r.stdout.strip()!r} {r.stderr.strip()!r}")
     check(guest.finish() == 0, "the guest's HTTP server ended")
     check(gone_within(ns, 3), "passt ended with the proxy")
-    # As root the proxy gives passt's end of the socket pair 4 MiB, so it asks the kernel for
-    # 1 MiB TCP buffers (header extension net_tcp_buffer): the guest's window says so.
+    # As root the proxy gives passt's end of the socket pair 4 MiB (8 MiB as Linux counts),
+    # so it asks the kernel for 4 MiB receive buffers (header extension net_tcp_buffer): the
+    # guest's window says so.
     window = guest_window(read_pcap(pcap), 8080)
-    check(window == 1 << 20, f"the guest's largest window behind passt: {window} bytes (1 MiB expected)")
+    check(window == 4 << 20, f"the guest's largest window behind passt: {window} bytes (4 MiB expected)")
 
 
 def user_client(proxy, images):
