@@ -37,14 +37,15 @@ use crate::synch::spinlock::SpinLock;
 /// 1 MiB ([`nic_buffer`]).
 pub const TCP_BUFFER: usize = 256 << 10;
 /// The default TCP buffer without offloads when the loader asks for `requested` bytes over
-/// its NIC (`net_tcp_buffer`): that, within 64 KiB and [`TCP_BUFFER_OFFLOAD`]; 0 (no
-/// request): [`TCP_BUFFER`]. Behind passt our proxy asks for 1 MiB where its socket pair to
-/// passt carries such a window whole: with 256 KiB every window was one stop-and-wait round
-/// through passt and the guest.
+/// its NIC (`net_tcp_buffer`): that, within 64 KiB and [`NIC_BUFFER_MAX`]; 0 (no request):
+/// [`TCP_BUFFER`]. It is the receive buffer; the send buffer stays within
+/// [`TCP_BUFFER_OFFLOAD`]. Behind passt our proxy asks for 1 or 4 MiB where its socket pair
+/// to passt carries such a window whole: with 256 KiB every window was one stop-and-wait
+/// round through passt and the guest.
 pub fn nic_buffer(requested: u64) -> usize {
     match requested {
         0 => TCP_BUFFER,
-        n => usize::try_from(n).unwrap_or(usize::MAX).clamp(64 << 10, TCP_BUFFER_OFFLOAD),
+        n => usize::try_from(n).unwrap_or(usize::MAX).clamp(64 << 10, NIC_BUFFER_MAX),
     }
 }
 
@@ -55,6 +56,13 @@ pub fn nic_buffer(requested: u64) -> usize {
 /// with the socket, 2 MiB per connection, 64 MiB for a `listen` backlog of 32. Also the
 /// largest `SO_RCVBUF`/`SO_SNDBUF`.
 pub const TCP_BUFFER_OFFLOAD: usize = 1 << 20;
+/// Largest receive buffer the loader may ask for (`net_tcp_buffer`). Behind passt a 1 MiB
+/// window still let passt's host socket fill up while the host wrote faster than the guest
+/// read, and that socket then reopened its window below the sender's MSS, which waited about
+/// 205 ms for its probe timer (host->guest 64 KiB writes 69-124 MiB/s with 1 MiB, 261-442
+/// with 4 MiB and no such pause, 3 interleaved pairs at load 4). The cost: a `listen` backlog
+/// of 32 holds 160 MiB then.
+pub const NIC_BUFFER_MAX: usize = 4 << 20;
 /// Most pending connections of one listening socket.
 pub const BACKLOG_MAX: usize = 32;
 const UDP_PAYLOAD: usize = 64 << 10;
@@ -199,7 +207,7 @@ impl Socket {
         let buffer = super::tcp_buffer();
         let options = Options {
             rcvbuf: buffer,
-            sndbuf: buffer,
+            sndbuf: buffer.min(TCP_BUFFER_OFFLOAD),
             rcvtimeo: None,
             sndtimeo: None,
             nodelay: false,

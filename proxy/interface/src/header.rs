@@ -366,9 +366,10 @@ pub struct HeaderExt {
     pub busy_cores: u64,
     /// Reserved for other extensions, zero.
     pub reserved: u64,
-    /// Written by the loader with a network interface: the TCP buffer in bytes (each way,
-    /// so the largest receive window) the kernel should give connections over that NIC;
-    /// 0: the kernel's own default. Behind passt it is what the socket pair to passt
+    /// Written by the loader with a network interface: the TCP receive buffer in bytes (so
+    /// the largest receive window) the kernel should give connections over that NIC, at
+    /// most 4 MiB (the kernel keeps send buffers within 1 MiB; before, one size for both
+    /// and at most 1 MiB); 0: the kernel's own default. Behind passt it is what the socket pair to passt
     /// carries without loss: passt writes a whole window of the guest's at once and drops
     /// the frames that find the pair full.
     pub net_tcp_buffer: u64,

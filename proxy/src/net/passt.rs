@@ -27,15 +27,20 @@ const STARTUP: Duration = Duration::from_millis(60);
 /// against 389-527 MiB/s, 3 + 2 interleaved pairs at load 0.7-1.4).
 pub const SOCKET_BUF: usize = 4 << 20;
 
-/// The TCP buffer the guest's connections get behind passt (`HeaderExt::net_tcp_buffer`):
-/// a window as large as the socket pair carries whole, for a send buffer of `sndbuf` bytes
-/// as Linux reports it (twice what was asked; each 9000-byte frame also costs the kernel
-/// about 40% more than its bytes): 1 MiB where the host allowed 2 MiB or more, else the
-/// 256 KiB that fit the 416 KiB an unprivileged proxy gets on a stock host. With 256 KiB
-/// each window was a stop-and-wait round through passt and the guest (64 KiB writes
-/// host->guest 42-71 MiB/s, 1 MiB: 90-216, 3 interleaved pairs at load 4-5).
+/// The TCP receive buffer the guest's connections get behind passt
+/// (`HeaderExt::net_tcp_buffer`): a window as large as the socket pair carries whole, for a
+/// send buffer of `sndbuf` bytes as Linux reports it (twice what was asked; each 9000-byte
+/// frame also costs the kernel about 40% more than its bytes): 4 MiB where the host gave
+/// the whole [`SOCKET_BUF`] (root), 1 MiB where it allowed 2 MiB or more, else the 256 KiB
+/// that fit the 416 KiB an unprivileged proxy gets on a stock host. With 256 KiB each window
+/// was a stop-and-wait round through passt and the guest (64 KiB writes host->guest 42-71
+/// MiB/s, 1 MiB: 90-216, 3 interleaved pairs at load 4-5). With 1 MiB passt's host socket
+/// still filled up and then stalled the host's sender for about 205 ms at a time (the
+/// kernel's `NIC_BUFFER_MAX`; ARCHITECTURE.md, "Host networking").
 pub fn tcp_buffer(sndbuf: usize) -> usize {
-    if sndbuf >= 2 << 20 {
+    if sndbuf >= 2 * SOCKET_BUF {
+        4 << 20
+    } else if sndbuf >= 2 << 20 {
         1 << 20
     } else {
         256 << 10
@@ -173,7 +178,8 @@ mod tests {
         assert_eq!(tcp_buffer(0), 256 << 10, "unknown: the default");
         assert_eq!(tcp_buffer(425_984), 256 << 10, "a stock host's 208 KiB, doubled");
         assert_eq!(tcp_buffer(2 << 20), 1 << 20);
-        assert_eq!(tcp_buffer(2 * SOCKET_BUF), 1 << 20, "root's 4 MiB");
+        assert_eq!(tcp_buffer(4 << 20), 1 << 20);
+        assert_eq!(tcp_buffer(2 * SOCKET_BUF), 4 << 20, "root's 4 MiB, doubled");
     }
 
     #[test]
