@@ -6,7 +6,8 @@
 # speaks another revision of the extension protocol (a stamp in the header extension at
 # image + 0x160: "HRSk" and the revision), or that are this project's but carry no stamp (built
 # before it existed), are refused before they boot, never left to hang; over the original
-# protocol (HERMIT_UHYVE_COMPAT=1) they run.
+# protocol (HERMIT_UHYVE_COMPAT=1) they run. Hand-made hostile images (hostile-elves.py) and
+# absurd HERMIT_* values get a message and status 1 as well.
 # usage: check-bad-images.sh <proxy> <a good image> <scratch directory>
 set -eu
 proxy=$1 good=$2 dir=$3
@@ -38,6 +39,14 @@ expect missing "cannot read" "$dir/does-not-exist"
 cp "$good" "$dir/old-abi" && printf '\102' | dd of="$dir/old-abi" bs=1 seek=7 conv=notrunc 2>/dev/null
 expect old-abi "pre-2018 HermitCore ABI" "$dir/old-abi"
 expect bad-memory "HERMIT_MEM" "$good" HERMIT_MEM=lots
+# Hand-made images that break one rule each: segments outside memory or the file, sizes
+# near 2^64, no or too many program headers, an entry the boot page tables do not map.
+mkdir -p "$dir/elves"
+python3 "$(dirname "$0")/hostile-elves.py" "$dir/elves" > "$dir/elves/list"
+while read -r name mem message; do
+	expect "elf-$name" "$message" "$dir/elves/$name" HERMIT_MEM="$mem"
+done < "$dir/elves/list"
+[ "$(wc -l < "$dir/elves/list")" -ge 14 ] || { echo "FAIL hostile-elves.py wrote no images"; status=1; }
 # The header page's place in the file: the first PT_LOAD segment (it starts at _start).
 header=$(($(readelf -lW "$good" | awk '$1 == "LOAD" { print $2; exit }')))
 stamp=$((header + 0x160))
@@ -59,6 +68,14 @@ else
 fi
 expect unknown-isle "unknown monitor; supported: uhyve (the default) and qemu" "$good" HERMIT_ISLE=baremetal
 expect no-cpus "HERMIT_CPUS" "$good" HERMIT_CPUS=0
+expect memory-petabyte "HERMIT_MEM=\"1P\"" "$good" HERMIT_MEM=1P
+expect memory-negative "HERMIT_MEM=\"-5\"" "$good" HERMIT_MEM=-5
+expect port-twice "port 80 is listed twice" "$good" HERMIT_NETIF=user HERMIT_APP_PORT=80,80
+expect port-zero "expected port numbers 1-65535" "$good" HERMIT_NETIF=user HERMIT_APP_PORT=0,70000
+expect affinity-backwards "runs backwards" "$good" HERMIT_CPU_AFFINITY=5-1
+expect netif-not-tap "not an open descriptor of a tap" "$good" HERMIT_NETIF=@0
+long=$(head -c 100000 /dev/zero | tr '\0' 7)
+expect long-value "(100000 bytes): expected a number" "$good" HERMIT_CPUS="$long"
 rm -f "$dir/fifo" && mkfifo "$dir/fifo"
 expect fifo "is a FIFO; an image must be a regular file" "$dir/fifo"
 expect dev-zero "is a character device; an image must be a regular file" /dev/zero

@@ -145,7 +145,15 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}={:?}: {}", self.var, self.value, self.reason)
+        // A value of any length is shown by its start: the message stays one readable line.
+        const SHOWN: usize = 120;
+        match self.value.char_indices().nth(SHOWN) {
+            None => write!(f, "{}={:?}: {}", self.var, self.value, self.reason),
+            Some((cut, _)) => {
+                let (start, len) = (&self.value[..cut], self.value.len());
+                write!(f, "{}={start:?}... ({len} bytes): {}", self.var, self.reason)
+            }
+        }
     }
 }
 
@@ -250,8 +258,7 @@ impl Config {
         };
         let app_ports = match get("HERMIT_APP_PORT") {
             None => Vec::new(),
-            Some(v) => parse_ports(&v)
-                .ok_or_else(|| err("HERMIT_APP_PORT", &v, "expected port numbers 1-65535, comma-separated"))?,
+            Some(v) => parse_ports(&v).map_err(|reason| err("HERMIT_APP_PORT", &v, &reason))?,
         };
         // Under QEMU the original forwarded HERMIT_APP_PORT through QEMU's user-mode network
         // (`-redir`/hostfwd) without any other setting: there it implies user mode.
@@ -368,8 +375,18 @@ pub fn parse_cpu_hide(text: &str) -> Option<u64> {
 }
 
 /// Parses a comma-separated list of TCP ports.
-pub fn parse_ports(text: &str) -> Option<Vec<u16>> {
-    text.split(',').map(str::trim).filter(|p| !p.is_empty()).map(|p| p.parse::<u16>().ok().filter(|n| *n > 0)).collect()
+/// Each port at most once: passt refuses to forward one port twice (and stopped at start).
+pub fn parse_ports(text: &str) -> Result<Vec<u16>, String> {
+    let mut ports = Vec::new();
+    for item in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let port = item.parse::<u16>().ok().filter(|n| *n > 0);
+        let port = port.ok_or("expected port numbers 1-65535, comma-separated")?;
+        if ports.contains(&port) {
+            return Err(format!("port {port} is listed twice"));
+        }
+        ports.push(port);
+    }
+    Ok(ports)
 }
 
 /// Parses a dotted IPv4 address.
@@ -440,6 +457,19 @@ mod tests {
         assert_eq!(config(&[("HERMIT_CPUS", "2")]).unwrap().cpus, 2);
         assert!(config(&[("HERMIT_CPUS", "0")]).is_err());
         assert!(config(&[("HERMIT_CPUS", "many")]).is_err());
+    }
+
+    #[test]
+    fn long_values_are_shown_by_their_start() {
+        let long = "7".repeat(100_000);
+        let e = config(&[("HERMIT_CPUS", &long)]).unwrap_err().to_string();
+        assert!(e.len() < 300 && e.contains("(100000 bytes)"), "{}", &e[..300.min(e.len())]);
+        let e = config(&[("HERMIT_CPUS", &"é".repeat(200))]).unwrap_err().to_string();
+        assert!(e.contains("(400 bytes)"), "{e}");
+        assert_eq!(
+            config(&[("HERMIT_CPUS", "0")]).unwrap_err().to_string(),
+            format!("HERMIT_CPUS=\"0\": expected a number from 1 to {MAX_CPUS}")
+        );
     }
 
     #[test]
@@ -514,6 +544,9 @@ mod tests {
         assert_eq!((user.netif, user.app_ports), (Some(Netif::User), vec![8080, 9000]));
         assert!(config(&[("HERMIT_NETIF", "user"), ("HERMIT_APP_PORT", "0")]).is_err());
         assert!(config(&[("HERMIT_NETIF", "user"), ("HERMIT_APP_PORT", "70000")]).is_err());
+        // passt stopped at start on a port forwarded twice.
+        let e = config(&[("HERMIT_NETIF", "user"), ("HERMIT_APP_PORT", "80,8080, 80")]).unwrap_err();
+        assert!(e.to_string().contains("port 80 is listed twice"), "{e}");
         let e = config(&[("HERMIT_NETIF", "tap0"), ("HERMIT_APP_PORT", "80")]).unwrap_err();
         assert!(e.to_string().contains("only with HERMIT_NETIF=user"), "{e}");
         let e = config(&[("HERMIT_APP_PORT", "80")]).unwrap_err();

@@ -10,6 +10,8 @@ use std::path::Path;
 
 use hermit_interface::HERMIT_ELFOSABI;
 
+use crate::entry_state::BOOT_MAPPED;
+
 /// One loadable segment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Segment {
@@ -123,6 +125,8 @@ pub enum ElfError {
     NoLoadSegment,
     /// The entry point is not the first byte of the first segment.
     BadEntry(u64),
+    /// The entry point (and the header there) lies beyond the boot page tables' mapping.
+    EntryUnmapped(u64),
     /// An interpreter (dynamic linking) is requested.
     Dynamic,
 }
@@ -154,6 +158,12 @@ impl fmt::Display for ElfError {
             ElfError::BadSegment { segment, reason } => write!(f, "segment {segment}: {reason}"),
             ElfError::NoLoadSegment => write!(f, "no loadable segment"),
             ElfError::BadEntry(e) => write!(f, "entry point {e:#x} is not the start of the image"),
+            ElfError::EntryUnmapped(e) => write!(
+                f,
+                "entry point {e:#x} lies beyond the first {} MiB, which the boot page tables map: the image must \
+                 start lower",
+                BOOT_MAPPED >> 20
+            ),
             ElfError::Dynamic => write!(f, "the image asks for a dynamic loader (PT_INTERP); it must be static"),
         }
     }
@@ -307,6 +317,10 @@ pub fn parse(file: &[u8], mem: u64) -> Result<Image, ElfError> {
     if entry != image.start() {
         return Err(ElfError::BadEntry(entry));
     }
+    // The header page as well: the kernel reads it before it builds its own tables.
+    if entry.saturating_add(0x1000) > BOOT_MAPPED {
+        return Err(ElfError::EntryUnmapped(entry));
+    }
     Ok(image)
 }
 
@@ -428,6 +442,21 @@ pub(crate) mod tests {
         let mut f = image();
         f[64 + 32..64 + 40].copy_from_slice(&0x2000u64.to_le_bytes());
         assert!(matches!(parse(&f, MEM), Err(ElfError::BadSegment { .. })));
+    }
+
+    #[test]
+    fn refuses_an_entry_the_boot_tables_do_not_map() {
+        // The guest faulted at its first instruction (a register dump, no reason given).
+        let mut f = image();
+        put_load(&mut f, 64, 0x100, BOOT_MAPPED, 0x100, 0x1000);
+        f[24..32].copy_from_slice(&BOOT_MAPPED.to_le_bytes());
+        let err = parse(&f, 1 << 30).unwrap_err();
+        assert_eq!(err, ElfError::EntryUnmapped(BOOT_MAPPED));
+        assert!(err.to_string().contains("the first 512 MiB"), "{err}");
+        let below = BOOT_MAPPED - 0x1000;
+        put_load(&mut f, 64, 0x100, below, 0x100, 0x1000);
+        f[24..32].copy_from_slice(&below.to_le_bytes());
+        assert_eq!(parse(&f, 1 << 30).unwrap().start(), below);
     }
 
     #[test]

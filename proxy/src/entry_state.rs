@@ -13,6 +13,10 @@ use kvm_bindings::{kvm_regs, kvm_segment, kvm_sregs};
 pub const BOOT_GDT: u64 = 0x1000;
 /// uhyve's boot PML4; the PDPT and PD follow.
 pub const BOOT_PML4: u64 = 0x10000;
+
+/// End of the identity mapping of uhyve's boot page tables (256 2-MiB pages): the first
+/// instruction and the header must lie below.
+pub const BOOT_MAPPED: u64 = 512 << 20;
 /// `IA32_MISC_ENABLE`, which uhyve sets to 1 (fast string operations).
 pub const MSR_IA32_MISC_ENABLE: u32 = 0x1a0;
 

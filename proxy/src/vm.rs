@@ -161,7 +161,7 @@ pub(crate) fn write_boot_tables(ram: &GuestRam) -> Result<(), String> {
     ram.write::<u64>(BOOT_GDT + 16, 0x00cf_9300_0000_ffff).map_err(err)?;
     ram.write::<u64>(BOOT_PML4, (BOOT_PML4 + 0x1000) | 0x3).map_err(err)?;
     ram.write::<u64>(BOOT_PML4 + 0x1000, (BOOT_PML4 + 0x2000) | 0x3).map_err(err)?;
-    for i in 0..256u64 {
+    for i in 0..crate::entry_state::BOOT_MAPPED >> 21 {
         ram.write::<u64>(BOOT_PML4 + 0x2000 + 8 * i, (i << 21) | 0x83).map_err(err)?;
     }
     Ok(())

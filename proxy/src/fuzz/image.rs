@@ -156,6 +156,9 @@ impl Harness {
         if image.entry != first.paddr {
             return Err(format!("accepted entry {:#x} that is not the first segment {:#x}", image.entry, first.paddr));
         }
+        if image.entry + 0x1000 > crate::entry_state::BOOT_MAPPED {
+            return Err(format!("accepted entry {:#x} that the boot page tables do not map", image.entry));
+        }
         let mut end_max = 0;
         for (i, s) in image.segments.iter().enumerate() {
             let mem_end = s.paddr.checked_add(s.memsz).ok_or(format!("segment {i}: address range overflows"))?;
@@ -268,6 +271,25 @@ mod tests {
         for hex in REGRESSIONS {
             h.exec(&engine::unhex(hex)).unwrap();
         }
+    }
+
+    /// A short deterministic run in every `cargo test`: each seed mutated 48 times.
+    #[test]
+    fn bounded_run() {
+        let mut target = target();
+        let mut rng = engine::Rng::new(0x5eed);
+        let mut kinds = std::collections::HashSet::new();
+        for seed in target.seeds.clone() {
+            let mut input = seed;
+            for _ in 0..48 {
+                match (target.exec)(&input) {
+                    Ok(sig) => kinds.insert(sig),
+                    Err(e) => panic!("{e}\ninput: {}", input.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+                };
+                engine::mutate(&mut rng, &mut input, &[], target.max_len, 0);
+            }
+        }
+        assert!(kinds.len() > 15, "{} behaviours", kinds.len());
     }
 
     #[test]

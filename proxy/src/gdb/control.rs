@@ -158,7 +158,8 @@ impl Control {
         let mut snapshot = Snapshot { regs, sregs, fpu, xsave, frame };
         if let Some(Stop::Breakpoint(_)) = stop {
             // int3 is a trap: the frame's RIP is past it; GDB wants the breakpoint address.
-            snapshot.set_pc(snapshot.pc() - 1);
+            // The frame is read again here: another vCPU may have changed it (to 0) since.
+            snapshot.set_pc(snapshot.pc().wrapping_sub(1));
         }
         let mut stop = stop;
         let mut state = self.lock();

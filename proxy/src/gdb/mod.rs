@@ -248,15 +248,20 @@ impl ConnectionExt for Conn {
     }
 }
 
+/// Word `i` of the trap frame at guest-virtual `rsp` (the guest's stack pointer: the address
+/// wraps as the CPU's would, and an unmapped word is `None`).
+fn trap_word(ram: &crate::guest::GuestRam, cr3: u64, rsp: u64, i: u64) -> Option<u64> {
+    let at = rsp.wrapping_add(8 * i);
+    crate::paging::translate(ram, cr3, at).and_then(|(p, _)| ram.read::<u64>(p).ok())
+}
+
 /// vCPU thread: handles a `DEBUG` exit (a breakpoint or single step of CPL-3 code, an
 /// `int3` of the program, or a fault of CPL-3 code on its way to the kernel's fault report),
 /// stopping until GDB resumes the vCPU.
 pub fn debug_trap(host: &Host, control: &Control, vcpu: &VcpuFd, id: usize) -> Outcome {
     let Ok(regs) = vcpu.get_regs() else { return Outcome::Fatal("cannot read the registers of a debug trap".into()) };
     let Ok(sregs) = vcpu.get_sregs() else { return Outcome::Fatal("cannot read the registers of a debug trap".into()) };
-    let word = |i: u64| {
-        crate::paging::translate(&host.ram, sregs.cr3, regs.rsp + 8 * i).and_then(|(p, _)| host.ram.read::<u64>(p).ok())
-    };
+    let word = |i: u64| trap_word(&host.ram, sregs.cr3, regs.rsp, i);
     let (Some(vector), Some(rip)) = (word(2), word(4)) else {
         return Outcome::Fatal(format!("vCPU {id} made a debug exit without a readable trap frame"));
     };
@@ -268,7 +273,8 @@ pub fn debug_trap(host: &Host, control: &Control, vcpu: &VcpuFd, id: usize) -> O
             ));
         }
         // A trap flag left from a step.
-        if let (Some(flags), Some((p, _))) = (word(6), crate::paging::translate(&host.ram, sregs.cr3, regs.rsp + 48)) {
+        let at = regs.rsp.wrapping_add(48);
+        if let (Some(flags), Some((p, _))) = (word(6), crate::paging::translate(&host.ram, sregs.cr3, at)) {
             let _ = host.ram.write::<u64>(p, flags & !regs::TF);
         }
         return Outcome::Continue;
@@ -284,4 +290,25 @@ pub fn debug_trap(host: &Host, control: &Control, vcpu: &VcpuFd, id: usize) -> O
     };
     control.pause(id, vcpu, &host.ram, Some(regs.rsp), Some(stop));
     Outcome::Continue
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trap_frame_at_the_top_of_the_address_space() {
+        // The guest's stack pointer near 2^64: the sum overflowed (a panic where overflow is
+        // checked). Tables at 0x10000 map the top 2 MiB of the address space to 0x200000.
+        let ram = crate::guest::GuestRam::new(32 << 20, false).unwrap();
+        for (table, next) in [(0x10000u64, 0x11000u64), (0x11000, 0x12000)] {
+            ram.write::<u64>(table + 511 * 8, next | 3).unwrap();
+        }
+        ram.write::<u64>(0x12000 + 511 * 8, 0x20_0000 | 0x83).unwrap();
+        ram.write::<u64>(0x3f_fff8, 0x1234).unwrap();
+        let rsp = 0u64.wrapping_sub(16);
+        assert_eq!(trap_word(&ram, 0x10000, rsp, 1), Some(0x1234));
+        assert_eq!(trap_word(&ram, 0x10000, rsp, 2), None, "wraps to 0, unmapped");
+        assert_eq!(trap_word(&ram, 0x10000, rsp, 6), None);
+    }
 }

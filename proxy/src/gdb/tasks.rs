@@ -147,7 +147,8 @@ pub fn switch_registers(mem: &impl Memory, rsp: u64) -> Option<HermitRegs> {
     let r = &mut regs.core.regs;
     r[1] = w[switch::RBX];
     r[6] = w[switch::RBP];
-    r[7] = rsp + (switch::WORDS as u64) * 8;
+    // Wraps, as the stack pointer would (a frame in the top page of the address space).
+    r[7] = rsp.wrapping_add((switch::WORDS as u64) * 8);
     r[12] = w[switch::R12];
     r[13] = w[switch::R13];
     r[14] = w[switch::R14];
@@ -272,5 +273,12 @@ mod tests {
         assert_eq!(regs.core.regs[6], 0x100 + switch::RBP as u64);
         assert_eq!(regs.fs_base, 0x100);
         assert!(switch_registers(&mem, 0x8008).is_none(), "the last word is missing");
+        // A frame the guest put in the last bytes of the address space: its end overflowed
+        // (a panic where overflow is checked).
+        let top = 0u64.wrapping_sub(8 * switch::WORDS as u64);
+        for i in 0..switch::WORDS as u64 {
+            mem.put(top + 8 * i, i);
+        }
+        assert_eq!(switch_registers(&mem, top).unwrap().core.regs[7], 0);
     }
 }

@@ -135,7 +135,13 @@ pub fn start(
     }
     if let (Some((ours, theirs)), Some(pins)) = (qmp_pair, &config.cpu_affinity) {
         drop(theirs);
-        qmp::pin_and_start(ours, &pins[..config.cpus as usize], config.qemu.debug.is_some(), config.verbose)?;
+        qmp::pin_and_start(
+            ours,
+            child.id(),
+            &pins[..config.cpus as usize],
+            config.qemu.debug.is_some(),
+            config.verbose,
+        )?;
     }
     let mut net_irq_socket = None;
     if let (Some(nic), Some(server)) = (nic, server) {
