@@ -82,7 +82,10 @@ pub fn open(name: &str, vnet: bool) -> Result<(OwnedFd, bool), String> {
 }
 
 fn attach(name: &str, vnet: bool) -> Result<OwnedFd, String> {
-    if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains(['/', '\0']) || name.trim() != name {
+    // As the kernel's `dev_valid_name`: no '/', ':' or white space (and no control
+    // characters, which would also garble the messages below).
+    let bad = |c: char| c == '/' || c == ':' || c.is_whitespace() || c.is_control();
+    if name.is_empty() || name.len() >= libc::IFNAMSIZ || name.contains(bad) {
         return Err(format!("HERMIT_NETIF={name:?}: not a network interface name"));
     }
     let sys = std::path::Path::new("/sys/class/net").join(name);
@@ -194,4 +197,19 @@ pub fn from_fd(fd: i32, vnet: bool) -> Result<(OwnedFd, bool), String> {
     }
     // SAFETY: the user handed this descriptor to the proxy; nothing else in the proxy uses it.
     Ok((unsafe { OwnedFd::from_raw_fd(fd) }, has_vnet))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names the kernel would refuse never reach a message unquoted or a path.
+    #[test]
+    fn odd_names_are_refused_quoted() {
+        for name in ["", "a/b", "a:1", "tap\n0", " tap0", "tap 0", "tap\u{7f}", "0123456789abcdef"] {
+            let e = attach(name, false).unwrap_err();
+            assert!(e.contains("not a network interface name"), "{name:?}: {e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
 }
