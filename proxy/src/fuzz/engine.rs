@@ -388,6 +388,25 @@ pub fn run<F: FnMut(&[u8]) -> Result<u64, Failure>>(mut target: Target<F>, mut b
     report
 }
 
+/// A short deterministic run for every `cargo test`: each of the target's seeds mutated 48
+/// times from a fixed seed; panics with the input at the first failure, and unless more than
+/// `min_kinds` behaviours were seen (the seeds reach into the target).
+pub fn bounded_run<F: FnMut(&[u8]) -> Result<u64, Failure>>(mut target: Target<F>, min_kinds: usize) {
+    let mut rng = Rng::new(0x5eed);
+    let mut kinds = std::collections::HashSet::new();
+    for seed in target.seeds.clone() {
+        let mut input = seed;
+        for _ in 0..48 {
+            match (target.exec)(&input) {
+                Ok(sig) => kinds.insert(sig),
+                Err(e) => panic!("{e}\ninput: {}", input.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+            };
+            mutate(&mut rng, &mut input, &[], target.max_len, 0);
+        }
+    }
+    assert!(kinds.len() > min_kinds, "{} behaviours", kinds.len());
+}
+
 /// A signature from any hashable description of a behaviour.
 pub fn signature(what: impl Hash) -> u64 {
     let mut h = DefaultHasher::new();

@@ -314,20 +314,7 @@ mod tests {
     /// a few times from a fixed seed.
     #[test]
     fn bounded_run() {
-        let mut target = target();
-        let mut rng = engine::Rng::new(0x5eed);
-        let mut kinds = std::collections::HashSet::new();
-        for seed in target.seeds.clone() {
-            let mut input = seed;
-            for _ in 0..48 {
-                match (target.exec)(&input) {
-                    Ok(sig) => kinds.insert(sig),
-                    Err(e) => panic!("{e}\ninput: {}", input.iter().map(|b| format!("{b:02x}")).collect::<String>()),
-                };
-                engine::mutate(&mut rng, &mut input, &[], target.max_len, 0);
-            }
-        }
-        assert!(kinds.len() > 20, "{} behaviours", kinds.len());
+        engine::bounded_run(target(), 20);
     }
 
     #[test]

@@ -276,20 +276,7 @@ mod tests {
     /// A short deterministic run in every `cargo test`: each seed mutated 48 times.
     #[test]
     fn bounded_run() {
-        let mut target = target();
-        let mut rng = engine::Rng::new(0x5eed);
-        let mut kinds = std::collections::HashSet::new();
-        for seed in target.seeds.clone() {
-            let mut input = seed;
-            for _ in 0..48 {
-                match (target.exec)(&input) {
-                    Ok(sig) => kinds.insert(sig),
-                    Err(e) => panic!("{e}\ninput: {}", input.iter().map(|b| format!("{b:02x}")).collect::<String>()),
-                };
-                engine::mutate(&mut rng, &mut input, &[], target.max_len, 0);
-            }
-        }
-        assert!(kinds.len() > 15, "{} behaviours", kinds.len());
+        engine::bounded_run(target(), 15);
     }
 
     #[test]
