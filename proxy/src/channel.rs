@@ -227,7 +227,8 @@ impl Channel {
                 })
                 .expect("cannot start the fast-channel thread");
         });
-        if self.spinning.load(Ordering::Acquire) {
+        // SeqCst, paired with the poller's store before its last scan (`poll`).
+        if self.spinning.load(Ordering::SeqCst) {
             self.missed.fetch_add(1, Ordering::Relaxed);
         } else {
             *self.wake.lock().expect("channel lock") = true;
@@ -507,6 +508,12 @@ fn poll(host: &Arc<Host>) {
         beat();
         traded.set_polling(false);
         host_state.store(HOST_PARKED, Ordering::SeqCst);
+        channel.parked_at.store(channel.epoch.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        // Before the last scan: a kick from now on wakes the next park, and one that still
+        // saw us spinning came after a request this scan finds. Cleared after the scan, a
+        // QEMU doorbell rung between the two (the guest saw PARKED) was taken for a missed
+        // port exit and never woke the poller: the request waited for ever.
+        channel.spinning.store(false, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         // A request may have arrived after the last scan but before the guest saw PARKED.
         if channel.scan(host) > 0 {
@@ -515,8 +522,6 @@ fn poll(host: &Arc<Host>) {
         // The network's receive thread reads the tap again while we are parked.
         crate::net::poller_parked(host);
         last_request = Some(since_request);
-        channel.parked_at.store(channel.epoch.elapsed().as_nanos() as u64, Ordering::Relaxed);
-        channel.spinning.store(false, Ordering::Release);
         channel.stats.parks.fetch_add(1, Ordering::Relaxed);
         let polled = u64::try_from(woke.elapsed().as_nanos()).unwrap_or(u64::MAX);
         channel.stats.polling_ns.fetch_add(polled, Ordering::Relaxed);
