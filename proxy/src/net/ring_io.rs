@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use hermit_interface::vnet::HDR_LEN;
 
 use super::device::{FRAME, NO_OFFLOAD};
-use super::{ring, Backend, Nic};
+use super::{ring, turn, Backend, Nic};
 use crate::guest::GuestError;
 use crate::host::Host;
 
@@ -17,7 +17,14 @@ impl Nic {
     pub(super) fn receive_into(&self, ring: &ring::Ring, addr: u64, cap: u32) -> Result<Option<u32>, GuestError> {
         let got = self.receive_frame(ring, addr, cap)?;
         if let Some(n) = got {
-            self.turns.got(n as usize);
+            // Where the frame starts in the buffer: after the header the ring carries.
+            let skip = if ring.vnet() && matches!(self.backend, Backend::Tap { vnet: true, .. }) { HDR_LEN } else { 0 };
+            let mut head = [0u8; 14 + 60 + 14];
+            let seen = (n as usize).saturating_sub(skip).min(head.len());
+            let bare = n as usize <= turn::SMALL
+                && ring.ram().read_bytes(addr + skip as u64, &mut head[..seen]).is_ok()
+                && turn::Turnarounds::bare_ack(&head[..seen]);
+            self.turns.got(n as usize, bare);
         }
         Ok(got)
     }

@@ -49,8 +49,13 @@ impl Turnarounds {
         self.sent_at.store(if len <= SMALL { self.now() } else { 0 }, Ordering::Relaxed);
     }
 
-    /// A frame of `len` bytes was received: a small one ends the pending turnaround.
-    pub fn got(&self, len: usize) {
+    /// A frame of `len` bytes was received: a small one ends the pending turnaround, unless
+    /// it is a bare TCP acknowledgement (`bare_ack`), which the host's kernel sends at once
+    /// without the peer program running: the answer is the next frame.
+    pub fn got(&self, len: usize, bare_ack: bool) {
+        if bare_ack && len <= SMALL {
+            return;
+        }
         let sent = self.sent_at.swap(0, Ordering::Relaxed);
         if sent == 0 || len > SMALL {
             return;
@@ -65,6 +70,22 @@ impl Turnarounds {
     /// to run before anything more happens.
     pub fn awaiting(&self) -> bool {
         self.sent_at.load(Ordering::Relaxed) != 0
+    }
+
+    /// Whether `frame` (from its Ethernet header on) is an IPv4 TCP segment with no data and
+    /// none of SYN, FIN or RST: an acknowledgement only.
+    pub fn bare_ack(frame: &[u8]) -> bool {
+        const ETH: usize = 14;
+        if frame.len() < ETH + 20 || frame[12..14] != [0x08, 0x00] || frame[ETH + 9] != 6 {
+            return false;
+        }
+        let ihl = usize::from(frame[ETH] & 0x0f) * 4;
+        let total = usize::from(u16::from_be_bytes([frame[ETH + 2], frame[ETH + 3]]));
+        let tcp = ETH + ihl;
+        let Some(&[off, flags]) = frame.get(tcp + 12..tcp + 14) else { return false };
+        let doff = usize::from(off >> 4) * 4;
+        // SYN 0x02, FIN 0x01, RST 0x04.
+        ihl >= 20 && total == ihl + doff && flags & 0x07 == 0
     }
 
     /// After [`SAMPLES`] turnarounds: whether three quarters of them were slow (and a new
@@ -89,34 +110,63 @@ mod tests {
         let t = Turnarounds::default();
         for _ in 0..SAMPLES - 1 {
             t.sent(70);
-            t.got(70);
+            t.got(70, false);
         }
         assert_eq!(t.verdict(), None, "too few");
         t.sent(70);
-        t.got(70);
+        t.got(70, false);
         assert_eq!(t.verdict(), Some(false), "answered at once");
         // A stream: large frames either way start or end nothing.
         for _ in 0..100 {
             t.sent(65_000);
             std::thread::sleep(std::time::Duration::from_micros(30));
-            t.got(70);
+            t.got(70, false);
             t.sent(70);
-            t.got(9000);
+            t.got(9000, false);
         }
         assert_eq!(t.verdict(), None);
         for _ in 0..SAMPLES {
             t.sent(70);
             std::thread::sleep(std::time::Duration::from_micros(30));
-            t.got(70);
+            t.got(70, false);
         }
         assert_eq!(t.verdict(), Some(true), "every answer slow");
         assert!(!t.awaiting(), "answered");
         t.sent(70);
         assert!(t.awaiting(), "a small frame waits for its answer");
-        t.got(9000);
+        t.got(9000, false);
         assert!(!t.awaiting(), "a large frame ends the wait too");
         t.sent(65_000);
         assert!(!t.awaiting(), "a large frame starts none");
         assert_eq!(t.verdict(), None, "a new count");
+        t.sent(70);
+        t.got(66, true);
+        assert!(t.awaiting(), "a bare acknowledgement is no answer");
+        t.got(67, false);
+        assert!(!t.awaiting(), "answered");
+    }
+
+    #[test]
+    fn bare_acks_are_told_from_answers() {
+        // Ethernet (IPv4), a 20-byte IP header, a 32-byte TCP header (timestamps).
+        let mut f = vec![0u8; 14 + 20 + 32];
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        f[16..18].copy_from_slice(&52u16.to_be_bytes());
+        f[23] = 6;
+        f[14 + 20 + 12] = 8 << 4;
+        f[14 + 20 + 13] = 0x10;
+        assert!(Turnarounds::bare_ack(&f), "ACK only");
+        f[14 + 20 + 13] = 0x11;
+        assert!(!Turnarounds::bare_ack(&f), "FIN");
+        f[14 + 20 + 13] = 0x12;
+        assert!(!Turnarounds::bare_ack(&f), "SYN-ACK");
+        f[14 + 20 + 13] = 0x10;
+        f[16..18].copy_from_slice(&53u16.to_be_bytes());
+        f.push(b'x');
+        assert!(!Turnarounds::bare_ack(&f), "one byte of data");
+        f[23] = 17;
+        assert!(!Turnarounds::bare_ack(&f), "UDP");
+        assert!(!Turnarounds::bare_ack(&f[..20]), "cut short");
     }
 }
