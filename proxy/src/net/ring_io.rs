@@ -15,21 +15,22 @@ impl Nic {
     /// tap with one `read`, through the proxy's buffer from passt's stream. Its length (a
     /// longer frame is cut to the buffer), or `None` when none waits.
     pub(super) fn receive_into(&self, ring: &ring::Ring, addr: u64, cap: u32) -> Result<Option<u32>, GuestError> {
-        let got = self.receive_frame(ring, addr, cap)?;
-        if let Some(n) = got {
-            // Where the frame starts in the buffer: after the header the ring carries.
-            let skip = if ring.vnet() && matches!(self.backend, Backend::Tap { vnet: true, .. }) { HDR_LEN } else { 0 };
-            let mut head = [0u8; 14 + 60 + 14];
-            let seen = (n as usize).saturating_sub(skip).min(head.len());
-            let bare = n as usize <= turn::SMALL
-                && ring.ram().read_bytes(addr + skip as u64, &mut head[..seen]).is_ok()
-                && turn::Turnarounds::bare_ack(&head[..seen]);
-            self.turns.got(n as usize, bare);
-        }
-        Ok(got)
+        let Some((n, skip)) = self.receive_frame(ring, addr, cap)? else { return Ok(None) };
+        // An Ethernet header, the largest IP header and the largest TCP header.
+        let mut head = [0u8; 14 + 60 + 60];
+        let len = (n as usize).saturating_sub(skip);
+        let seen = len.min(head.len());
+        let bare = n as usize <= turn::SMALL
+            && ring.ram().read_bytes(addr + skip as u64, &mut head[..seen]).is_ok()
+            && turn::Turnarounds::bare_ack(&head[..seen], len);
+        self.turns.got(n as usize, bare);
+        Ok(Some(n))
     }
 
-    fn receive_frame(&self, ring: &ring::Ring, addr: u64, cap: u32) -> Result<Option<u32>, GuestError> {
+    /// Receives one frame into the guest buffer at `addr`: its length in the buffer and
+    /// where the Ethernet frame starts there (after the virtio-net header the ring carries,
+    /// if it does).
+    fn receive_frame(&self, ring: &ring::Ring, addr: u64, cap: u32) -> Result<Option<(u32, usize)>, GuestError> {
         let ram = ring.ram();
         let n = match &self.backend {
             // The ring carries the header: the tap's frame with it, straight into the buffer.
@@ -44,7 +45,7 @@ impl Nic {
                             ram.read_bytes(addr + HDR_LEN as u64, &mut frame)?;
                             self.capture(&frame);
                         }
-                        return Ok(Some(n as u32));
+                        return Ok(Some((n as u32, HDR_LEN)));
                     }
                     _ => return Ok(None),
                 }
@@ -69,7 +70,7 @@ impl Nic {
                     let n = n.min(cap as usize);
                     Some(ram.write_bytes(addr, &buf[..n]).map(|()| n))
                 });
-                return got.transpose().map(|n| n.map(|n| n as u32));
+                return got.transpose().map(|n| n.map(|n| (n as u32, 0)));
             }
         };
         if self.capture.is_some() {
@@ -77,7 +78,7 @@ impl Nic {
             ram.read_bytes(addr, &mut frame)?;
             self.capture(&frame);
         }
-        Ok(Some(n as u32))
+        Ok(Some((n as u32, 0)))
     }
 
     /// Sends what the guest published in the transmit ring (`wait`: also if another thread

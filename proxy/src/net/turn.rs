@@ -11,6 +11,8 @@
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
+use hermit_interface::vnet;
+
 /// Frames up to this many bytes (the virtio-net header included) count as a request or
 /// an answer.
 pub const SMALL: usize = 256;
@@ -72,20 +74,14 @@ impl Turnarounds {
         self.sent_at.load(Ordering::Relaxed) != 0
     }
 
-    /// Whether `frame` (from its Ethernet header on) is an IPv4 TCP segment with no data and
-    /// none of SYN, FIN or RST: an acknowledgement only.
-    pub fn bare_ack(frame: &[u8]) -> bool {
-        const ETH: usize = 14;
-        if frame.len() < ETH + 20 || frame[12..14] != [0x08, 0x00] || frame[ETH + 9] != 6 {
-            return false;
-        }
-        let ihl = usize::from(frame[ETH] & 0x0f) * 4;
-        let total = usize::from(u16::from_be_bytes([frame[ETH + 2], frame[ETH + 3]]));
-        let tcp = ETH + ihl;
-        let Some(&[off, flags]) = frame.get(tcp + 12..tcp + 14) else { return false };
-        let doff = usize::from(off >> 4) * 4;
-        // SYN 0x02, FIN 0x01, RST 0x04.
-        ihl >= 20 && total == ihl + doff && flags & 0x07 == 0
+    /// Whether the Ethernet frame of `len` bytes whose first bytes are `head` is a TCP
+    /// segment (IPv4 or IPv6, found as the offload check finds it: `vnet::locate_l4`) with
+    /// no data and none of SYN, FIN or RST: an acknowledgement only.
+    pub fn bare_ack(head: &[u8], len: usize) -> bool {
+        let Some(l4) = vnet::locate_l4(head, len).filter(|l4| l4.proto == vnet::PROTO_TCP) else { return false };
+        let Some(doff) = vnet::tcp_header_len(head, l4.offset) else { return false };
+        // FIN 0x01, SYN 0x02, RST 0x04.
+        l4.offset + doff == len && head[l4.offset + 13] & 0x07 == 0
     }
 
     /// After [`SAMPLES`] turnarounds: whether three quarters of them were slow (and a new
@@ -156,17 +152,31 @@ mod tests {
         f[23] = 6;
         f[14 + 20 + 12] = 8 << 4;
         f[14 + 20 + 13] = 0x10;
-        assert!(Turnarounds::bare_ack(&f), "ACK only");
+        assert!(Turnarounds::bare_ack(&f, f.len()), "ACK only");
         f[14 + 20 + 13] = 0x11;
-        assert!(!Turnarounds::bare_ack(&f), "FIN");
+        assert!(!Turnarounds::bare_ack(&f, f.len()), "FIN");
         f[14 + 20 + 13] = 0x12;
-        assert!(!Turnarounds::bare_ack(&f), "SYN-ACK");
+        assert!(!Turnarounds::bare_ack(&f, f.len()), "SYN-ACK");
         f[14 + 20 + 13] = 0x10;
         f[16..18].copy_from_slice(&53u16.to_be_bytes());
         f.push(b'x');
-        assert!(!Turnarounds::bare_ack(&f), "one byte of data");
+        assert!(!Turnarounds::bare_ack(&f, f.len()), "one byte of data");
         f[23] = 17;
-        assert!(!Turnarounds::bare_ack(&f), "UDP");
-        assert!(!Turnarounds::bare_ack(&f[..20]), "cut short");
+        assert!(!Turnarounds::bare_ack(&f, f.len()), "UDP");
+        assert!(!Turnarounds::bare_ack(&f[..20], f.len()), "cut short");
+        // IPv6: a 40-byte header, a 20-byte TCP header.
+        let mut f = vec![0u8; 14 + 40 + 20];
+        f[12..14].copy_from_slice(&[0x86, 0xdd]);
+        f[14] = 0x60;
+        f[18..20].copy_from_slice(&20u16.to_be_bytes());
+        f[20] = 6;
+        f[14 + 40 + 12] = 5 << 4;
+        f[14 + 40 + 13] = 0x10;
+        assert!(Turnarounds::bare_ack(&f, f.len()), "IPv6 ACK only");
+        f[14 + 40 + 13] = 0x18;
+        assert!(Turnarounds::bare_ack(&f, f.len()), "IPv6 ACK with PSH, no data");
+        f[14 + 40 + 13] = 0x14;
+        assert!(!Turnarounds::bare_ack(&f, f.len()), "IPv6 RST");
+        assert!(!Turnarounds::bare_ack(&f[..14 + 40 + 10], f.len()), "TCP header cut short");
     }
 }
