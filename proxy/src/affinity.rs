@@ -53,6 +53,13 @@ pub fn vcpu_threads() -> &'static [i32] {
     VCPU_THREADS.get().map_or(&[], Vec::as_slice)
 }
 
+/// `cpus` without `cpu`, unless that leaves none (or `cpu` is not among them): where a
+/// thread that takes `cpu` leaves the others.
+pub fn cpus_but(cpus: &[u32], cpu: u32) -> Option<Vec<u32>> {
+    let others: Vec<u32> = cpus.iter().copied().filter(|&c| c != cpu).collect();
+    (!others.is_empty() && others.len() < cpus.len()).then_some(others)
+}
+
 /// Parses a taskset-style CPU list: comma-separated numbers and ranges `a-b` (whitespace
 /// around items allowed), in the order given; duplicates and empty lists are errors.
 pub fn parse_list(text: &str) -> Result<Vec<u32>, String> {
@@ -269,6 +276,15 @@ pub fn place_memory(pins: &[u32], regions: &[(u64, u64)]) -> Result<String, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cpus_left_beside_one_taken() {
+        assert_eq!(cpus_but(&[0, 1], 1), Some(vec![0]));
+        assert_eq!(cpus_but(&[0, 1, 2, 3], 2), Some(vec![0, 1, 3]));
+        assert_eq!(cpus_but(&[3], 3), None, "one CPU: nowhere to go");
+        assert_eq!(cpus_but(&[0, 1], 5), None, "not one of ours");
+        assert_eq!(cpus_but(&[], 0), None);
+    }
 
     #[test]
     fn lists_parse_like_taskset() {

@@ -251,7 +251,8 @@ impl Channel {
         if self.apart.is_empty() || KEPT_OFF.get() == poller {
             return;
         }
-        let cpus = if poller < 0 { Some(self.apart.clone()) } else { cpus_but(&self.apart, poller as u32) };
+        let cpus =
+            if poller < 0 { Some(self.apart.clone()) } else { crate::affinity::cpus_but(&self.apart, poller as u32) };
         if let Some(cpus) = cpus {
             if crate::affinity::pin_thread(0, &cpus).is_ok() {
                 KEPT_OFF.set(poller);
@@ -553,7 +554,7 @@ impl Placement {
         if here < 0 || here != vcpu || self.avoided == Some(here as u32) {
             return None;
         }
-        let others = cpus_but(&self.cpus, here as u32)?;
+        let others = crate::affinity::cpus_but(&self.cpus, here as u32)?;
         let target = target_cpus(others, self.single);
         self.avoided = Some(here as u32);
         crate::affinity::pin_thread(0, &target).ok()?;
@@ -622,12 +623,6 @@ const TRADE_GAP_MAX: Duration = Duration::from_secs(2);
 /// (it leaves at its next port exit; a ping-pong makes one every few rounds).
 const TRADE_SETTLE: Duration = Duration::from_millis(2);
 
-/// `cpus` without `cpu`, unless that leaves none (or `cpu` is not among them).
-fn cpus_but(cpus: &[u32], cpu: u32) -> Option<Vec<u32>> {
-    let others: Vec<u32> = cpus.iter().copied().filter(|&c| c != cpu).collect();
-    (!others.is_empty() && others.len() < cpus.len()).then_some(others)
-}
-
 /// How long the poller must have rested before a vCPU thread that keeps off its CPU takes
 /// the proxy's CPUs back at its next port exit: far longer than the pauses of a program that
 /// works on host files (the poller parks in them under load, and the exit wakes it at once).
@@ -685,15 +680,6 @@ mod tests {
         budget.earn(3, Duration::from_micros(1));
         assert!(budget.spend(EXIT_COST * 3 - Duration::from_micros(1)));
         assert!(!budget.spend(Duration::from_micros(1)));
-    }
-
-    #[test]
-    fn the_poller_moves_only_where_another_cpu_is_left() {
-        assert_eq!(cpus_but(&[0, 1], 1), Some(vec![0]));
-        assert_eq!(cpus_but(&[0, 1, 2, 3], 2), Some(vec![0, 1, 3]));
-        assert_eq!(cpus_but(&[3], 3), None, "one CPU: nowhere to go");
-        assert_eq!(cpus_but(&[0, 1], 5), None, "not one of ours");
-        assert_eq!(cpus_but(&[], 0), None);
     }
 
     #[test]

@@ -57,10 +57,7 @@ impl Swap {
         if traded.cpu() == Some(cpu) || !self.room(busy) {
             return false;
         }
-        let others: Vec<u32> = self.cpus.iter().copied().filter(|&c| c != cpu).collect();
-        if others.len() + 1 != self.cpus.len() {
-            return false;
-        }
+        let Some(others) = crate::affinity::cpus_but(&self.cpus, cpu) else { return false };
         traded.set(Some(cpu));
         let moved = crate::affinity::pin_thread(0, &[cpu]).is_ok()
             && self.tids.iter().all(|&tid| crate::affinity::pin_thread(tid, &others).is_ok());
