@@ -16,6 +16,7 @@ pub mod addr;
 pub mod arp;
 pub mod device;
 pub mod dns;
+mod martian;
 pub mod offload;
 pub mod poll;
 pub mod pool;
@@ -421,6 +422,12 @@ pub fn drain_before_exit() {
         );
         if let Some((parked, stalled)) = crate::drivers::net_ring::kick_counts() {
             log::info!("net: transmit ring kicks: {parked} for a parked poller, {stalled} for a stalled one");
+        }
+        if stack.device.martians > 0 {
+            log::info!(
+                "net: {} received frames dropped for claiming loopback or our own addresses",
+                stack.device.martians
+            );
         }
         if let Some(stats) = stack.device.offload_stats() {
             log::info!(
