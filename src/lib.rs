@@ -89,6 +89,10 @@ use netaddr as addr;
 #[cfg(test)]
 #[path = "net/device.rs"]
 mod netdevice;
+/// The receive path (smoltcp over the device layer) under mutated frames, tested on the host.
+#[cfg(test)]
+#[path = "net/hostile.rs"]
+mod nethostile;
 /// Checksum and segmentation offload on the NIC's rings, tested on the host
 /// (`super::offload` of the device module).
 #[cfg(test)]
