@@ -541,10 +541,13 @@ CLASSES = [("ethernet", c_ethernet), ("ipv4-header", c_ipv4_header), ("ipv4-frag
 # ---- sending, sniffing, checking ----------------------------------------------------------------
 
 def martian(f):
-    """Whether a frame the guest sent carries a loopback address (127.0.0.0/8, ::1), or is a
-    packet to the guest's own address: neither may leave the guest."""
+    """Whether a frame the guest sent carries a loopback address (127.0.0.0/8, ::1), is a
+    packet to the guest's own address (neither may leave the guest), or an IPv4 packet to a
+    broadcast or multicast address (here only an answer to such a source could be one: a
+    frame that makes every host on the segment answer)."""
     if f[12:14] == b"\x08\x00" and len(f) >= 34:
-        return f[26] == 127 or f[30] == 127 or f[30:34] == a4(GUEST)
+        to_all = f[30:34] in (a4("10.0.5.255"), a4("255.255.255.255")) or f[30] >= 224
+        return f[26] == 127 or f[30] == 127 or f[30:34] == a4(GUEST) or to_all
     if f[12:14] == b"\x08\x06" and len(f) >= 42:
         return f[28] == 127 or f[38] == 127
     if f[12:14] == b"\x86\xdd" and len(f) >= 54:
@@ -731,8 +734,8 @@ def run_mode(ns, proxy, images, offload):
             print(f"class {name}: {sent} frames sent ({refused} refused by the host kernel), {answers} frames "
                   f"from the guest; ping and echo answered after {took:.1f} s", flush=True)
             if sniffer.martians:
-                nt.fail(f"{name}: the guest sent {len(sniffer.martians)} frames with a loopback address or to its "
-                        f"own address out of its NIC, the first: {sniffer.martians[0]}")
+                nt.fail(f"{name}: the guest sent {len(sniffer.martians)} frames with a loopback address, to its own "
+                        f"address or to a broadcast address out of its NIC, the first: {sniffer.martians[0]}")
             if answers > 2 * sent + 40:
                 nt.fail(f"{name}: the guest sent {answers} frames for {sent} received")
         sniffer.close()
