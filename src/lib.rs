@@ -72,16 +72,27 @@ mod heartbeat;
 mod libc;
 #[cfg(not(test))]
 mod logging;
+/// Frames from the NIC that claim loopback or our own addresses, tested on the host
+/// (`super::martian` of the device module; its `super::addr` is `netaddr`).
+#[cfg(test)]
+#[path = "net/martian.rs"]
+mod martian;
 #[cfg(not(test))]
 mod net;
 /// Socket addresses and the NETINFO MAC string, tested on the host.
 #[cfg(test)]
 #[path = "net/addr.rs"]
 mod netaddr;
+#[cfg(test)]
+use netaddr as addr;
 /// The network device's frame routing (loopback and NIC), tested on the host.
 #[cfg(test)]
 #[path = "net/device.rs"]
 mod netdevice;
+/// The receive path (smoltcp over the device layer) under mutated frames, tested on the host.
+#[cfg(test)]
+#[path = "net/hostile.rs"]
+mod nethostile;
 /// Checksum and segmentation offload on the NIC's rings, tested on the host
 /// (`super::offload` of the device module).
 #[cfg(test)]

@@ -159,6 +159,8 @@ pub struct Device {
     tx: Vec<Vec<u8>>,
     /// The offloads, when the NIC's frames carry the virtio-net header.
     offload: Option<super::offload::Offload>,
+    /// Frames from the NIC dropped for claiming loopback or our own addresses.
+    pub martians: u64,
 }
 
 impl Device {
@@ -175,6 +177,7 @@ impl Device {
             rx: VecDeque::new(),
             tx: Vec::new(),
             offload,
+            martians: 0,
         }
     }
 
@@ -279,8 +282,9 @@ impl Device {
     }
 
     /// Checks a frame from the NIC (with its header, if any) before smoltcp sees it: the
-    /// offloads' checks and rewrites, and our answer to an ARP probe for our address; false
-    /// if it is to be dropped.
+    /// offloads' checks and rewrites, loopback and our own addresses claimed from outside
+    /// ([`super::martian`]), and our answer to an ARP probe for our address; false if it is
+    /// to be dropped.
     fn accept(&mut self, frame: &mut [u8]) -> bool {
         if let Some(offload) = self.offload.as_mut() {
             if !offload.received(frame) {
@@ -288,6 +292,10 @@ impl Device {
             }
         }
         let start = self.headroom();
+        if super::martian::martian(&frame[start..], self.ipv4, self.mac.0) {
+            self.martians += 1;
+            return false;
+        }
         if let Some(reply) = self.ipv4.and_then(|ip| super::arp::probe_reply(&frame[start..], self.mac.0, ip)) {
             self.push_nic(&reply);
         }

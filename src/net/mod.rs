@@ -16,6 +16,7 @@ pub mod addr;
 pub mod arp;
 pub mod device;
 pub mod dns;
+mod martian;
 pub mod offload;
 pub mod poll;
 pub mod pool;
@@ -89,6 +90,11 @@ pub struct Stack {
     nic_asked_ns: u64,
     /// Ended TCP sockets whose buffers new ones reuse.
     pub pool: pool::Pool,
+    /// Listeners in `SYN_RECEIVED` and the uptime (ns) a sweep first saw each so
+    /// ([`Stack::expire_half_open`]).
+    half_open: Vec<(SocketHandle, u64)>,
+    /// Uptime (ns) of the last such sweep.
+    swept_ns: u64,
 }
 
 static STACK: SpinLock<Option<Stack>> = SpinLock::new(None);
@@ -125,6 +131,14 @@ const NIC_POLL_NS: u64 = 1_000_000;
 /// Most interface rounds of one poll (each sends up to one packet per socket): more than a
 /// 64 KiB send buffer in 1500-byte frames.
 const POLL_ROUNDS: usize = 64;
+
+/// How long a listener may wait in `SYN_RECEIVED` for the handshake's last ACK before it
+/// listens again: lwIP's `TCP_SYN_RCVD_TIMEOUT`, which the original had (Linux gives up
+/// after its fifth SYN-ACK, about a minute).
+const SYN_RECEIVED_NS: u64 = 20_000_000_000;
+
+/// How often [`Stack::expire_half_open`] looks at the sockets.
+const SWEEP_NS: u64 = 1_000_000_000;
 
 /// Our MAC address without a NIC (locally administered).
 const LOOPBACK_MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
@@ -188,7 +202,43 @@ impl Stack {
             closing: Vec::new(),
             nic_asked_ns: 0,
             pool: pool::Pool::new(pool::POOL_BYTES),
+            half_open: Vec::new(),
+            swept_ns: 0,
         }
+    }
+
+    /// Puts back to listening every listener that has been in `SYN_RECEIVED` for
+    /// [`SYN_RECEIVED_NS`]: the handshake's last ACK never came (a peer that vanished, or a
+    /// SYN with a forged source). smoltcp keeps such a socket for ever, and a `listen`
+    /// backlog is that many smoltcp listeners: as many SYNs from a host that never answers
+    /// left a server refusing every connection until it ended. Looked at most every
+    /// [`SWEEP_NS`], before the poll takes new frames (so a connection that comes then finds
+    /// a listener again); the time counts from the first sweep that saw the socket so.
+    fn expire_half_open(&mut self, uptime: u64) {
+        use smoltcp::socket::{tcp, Socket};
+        if uptime.saturating_sub(self.swept_ns) < SWEEP_NS {
+            return;
+        }
+        self.swept_ns = uptime;
+        let mut still = Vec::new();
+        for (handle, socket) in self.sockets.iter_mut() {
+            let Socket::Tcp(socket) = socket else { continue };
+            let endpoint = socket.listen_endpoint();
+            if socket.state() != tcp::State::SynReceived || endpoint.port == 0 {
+                continue;
+            }
+            let since = self.half_open.iter().find(|&&(h, _)| h == handle).map_or(uptime, |&(_, since)| since);
+            if uptime - since < SYN_RECEIVED_NS {
+                still.push((handle, since));
+                continue;
+            }
+            // No reset for the peer: it did not answer (as Linux drops an expired request).
+            socket.abort();
+            if socket.listen(endpoint).is_err() {
+                log::warn!("net: a listener on port {} could not listen again", endpoint.port);
+            }
+        }
+        self.half_open = still;
     }
 
     /// Polls the interface until it has nothing left to do; true if a socket may have
@@ -200,6 +250,7 @@ impl Stack {
             self.device.poll_nic();
             self.nic_asked_ns = uptime;
         }
+        self.expire_half_open(uptime);
         // smoltcp sends at most one packet per socket and round, and loopback frames
         // produced by one round are received in the next one: go on while rounds do
         // something (a send fills the window in one call, not one segment per call).
@@ -371,6 +422,12 @@ pub fn drain_before_exit() {
         );
         if let Some((parked, stalled)) = crate::drivers::net_ring::kick_counts() {
             log::info!("net: transmit ring kicks: {parked} for a parked poller, {stalled} for a stalled one");
+        }
+        if stack.device.martians > 0 {
+            log::info!(
+                "net: {} received frames dropped for claiming loopback or our own addresses",
+                stack.device.martians
+            );
         }
         if let Some(stats) = stack.device.offload_stats() {
             log::info!(

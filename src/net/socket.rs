@@ -356,10 +356,7 @@ impl Socket {
             let mut inner = self.inner.lock();
             let options = inner.options;
             let Tcp::Listening { endpoint, listeners } = &mut inner.tcp else { return Some(Err(EINVAL)) };
-            let ready = listeners.iter().position(|&h| {
-                let s = stack.sockets.get::<tcp::Socket>(h);
-                !matches!(s.state(), tcp::State::Listen | tcp::State::SynReceived)
-            })?;
+            let ready = listeners.iter().position(|&h| listener_ready(stack, h, *endpoint))?;
             let handle = listeners[ready];
             let mut fresh = tcp_socket(stack, &options, true);
             if fresh.listen(*endpoint).is_ok() {
@@ -645,10 +642,11 @@ impl Socket {
         }
         match &inner.tcp {
             Tcp::Fresh => r.hangup = true,
-            Tcp::Listening { listeners, .. } => {
-                r.readable = listeners.iter().any(|&h| {
-                    !matches!(stack.sockets.get::<tcp::Socket>(h).state(), tcp::State::Listen | tcp::State::SynReceived)
-                });
+            Tcp::Listening { listeners, endpoint } => {
+                // Every listener is looked at: each one reset without a connection listens again.
+                for &h in listeners {
+                    r.readable |= listener_ready(stack, h, *endpoint);
+                }
             }
             Tcp::Conn { handle, established } => {
                 let socket = stack.sockets.get::<tcp::Socket>(*handle);
@@ -660,6 +658,26 @@ impl Socket {
             }
         }
         r
+    }
+}
+
+/// Whether the listener `handle` holds a connection for `accept`. One that smoltcp reset
+/// without a connection listens on `endpoint` again first: smoltcp takes a SYN to a
+/// broadcast or multicast address of the interface, then finds that the connection's local
+/// address is none of the interface's own and resets the socket, its listening endpoint
+/// included; `accept` returned that as a connection from 0.0.0.0:0 (one frame from the
+/// segment per bogus connection, and a listener fewer until then).
+fn listener_ready(stack: &mut Stack, handle: SocketHandle, endpoint: IpListenEndpoint) -> bool {
+    let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
+    match socket.state() {
+        tcp::State::Listen | tcp::State::SynReceived => false,
+        tcp::State::Closed if socket.remote_endpoint().is_none() => {
+            if socket.listen(endpoint).is_err() {
+                log::warn!("net: a listener on port {} could not listen again", endpoint.port);
+            }
+            false
+        }
+        _ => true,
     }
 }
 
