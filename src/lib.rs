@@ -85,6 +85,11 @@ mod net;
 mod netaddr;
 #[cfg(test)]
 use netaddr as addr;
+/// The device's table of the NIC's segment (`super::neighbors` of the device module), tested
+/// on the host.
+#[cfg(test)]
+#[path = "net/neighbors.rs"]
+mod neighbors;
 /// The network device's frame routing (loopback and NIC), tested on the host.
 #[cfg(test)]
 #[path = "net/device.rs"]

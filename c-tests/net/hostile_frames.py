@@ -23,7 +23,6 @@ import os
 import random
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
@@ -245,15 +244,9 @@ def main():
     if len(sys.argv) < 3:
         print(f"usage: {sys.argv[0]} <proxy> <image dir> [offload modes]", file=sys.stderr)
         return 2
-    if os.geteuid() != 0:
-        print("SKIPPED: needs root (network namespaces and taps)")
-        return nt.SKIP
-    if subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
-        print("SKIPPED: no iproute2 with network namespaces")
-        return nt.SKIP
-    nt.atexit.register(nt.cleanup)
-    nt.signal.signal(nt.signal.SIGTERM, nt.on_signal)
-    nt.signal.signal(nt.signal.SIGINT, nt.on_signal)
+    skipped = nt.prepare()
+    if skipped is not None:
+        return skipped
     proxy, images = map(os.path.abspath, sys.argv[1:3])
     modes = sys.argv[3].split(",") if len(sys.argv) > 3 else ["1", "0"]
     print(f"seed {SEED}, {MUTATIONS} mutations per mode (HOSTILE_SEED, HOSTILE_MUTATIONS)", flush=True)

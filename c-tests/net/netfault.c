@@ -13,6 +13,8 @@
  *   backlog <port>                   backlog 2 on port (control connection on port+1): the host's
  *                                    extra connections are refused, accept finds exactly two
  *   many <port> <n>                  serves n short connections; prints descriptors and heap use
+ *   peers <port> <rounds> <ipv4>...  rounds of one short echo connection to each address in turn
+ *                                    (hosts on the guest's own segment); prints each one's time
  *   banner <port>                    a server that speaks first (user mode: passt's missing handshake ACK)
  *   resolve <name>                   getaddrinfo and gethostbyname of name
  *   selftest                         poll timeouts and non-blocking connects over 127.0.0.1
@@ -413,6 +415,33 @@ static int mode_many(int port, int total)
 	TEST_DONE();
 }
 
+/* ---- one client, many hosts on the segment (the neighbour cache) ---- */
+static int mode_peers(int port, int rounds, char **ips, int count)
+{
+	for (int r = 1; r <= rounds; r++) {
+		for (int i = 0; i < count; i++) {
+			long start = now_ms();
+			struct sockaddr_in sa = address(ips[i], port);
+			int s = socket(AF_INET, SOCK_STREAM, 0);
+			char out[64], in[64];
+			memset(out, 'a' + i % 26, sizeof(out));
+			int ok = connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+				 send(s, out, sizeof(out), 0) == (ssize_t)sizeof(out);
+			size_t got = 0;
+			while (ok && got < sizeof(in)) {
+				ssize_t n = recv(s, in + got, sizeof(in) - got, 0);
+				ok = n > 0;
+				got += n > 0 ? (size_t)n : 0;
+			}
+			ok = ok && memcmp(in, out, sizeof(in)) == 0;
+			close(s);
+			CHECK(ok);
+			SAY("peer round %d %s %ld ms%s", r, ips[i], now_ms() - start, ok ? "" : " FAILED");
+		}
+	}
+	TEST_DONE();
+}
+
 /* ---- a server that speaks first (a banner, as SMTP) ---- */
 static int mode_banner(int port)
 {
@@ -504,12 +533,14 @@ int main(int argc, char **argv)
 		return mode_backlog(atoi(argv[2]));
 	if (argc >= 4 && strcmp(argv[1], "many") == 0)
 		return mode_many(atoi(argv[2]), atoi(argv[3]));
+	if (argc >= 5 && strcmp(argv[1], "peers") == 0)
+		return mode_peers(atoi(argv[2]), atoi(argv[3]), argv + 4, argc - 4);
 	if (argc >= 3 && strcmp(argv[1], "banner") == 0)
 		return mode_banner(atoi(argv[2]));
 	if (argc >= 3 && strcmp(argv[1], "resolve") == 0)
 		return mode_resolve(argv[2]);
 	if (argc >= 2 && strcmp(argv[1], "selftest") == 0)
 		return selftest();
-	fprintf(stderr, "usage: netfault poll|nbconnect|reset|halfclose|backlog|many|banner|resolve|selftest ...\n");
+	fprintf(stderr, "usage: netfault poll|nbconnect|reset|halfclose|backlog|many|peers|banner|resolve|selftest ...\n");
 	return 2;
 }

@@ -1320,10 +1320,10 @@ def guest_window(frames, port):
 def capture(proxy, images):
     """HERMIT_CAPTURE_NET: under uhyve with 1 (the original's qemu-vlan0.pcap in the working
     directory; only where /dev/kvm works), under QEMU/TCG with a path; the guest's ARP request
-    and TCP SYN and the host's SYN-ACK are in the file."""
-    ns = Netns()
-    ns.tap("tap0")
-    ns.enter()
+    and TCP SYN and the host's SYN-ACK are in the file. Each run has a namespace of its own: in
+    a shared one the host's retransmissions to the first guest's connection reached the second
+    guest (same address and port), which learned the host's MAC address from them and had no
+    ARP request to make."""
     scratch = f"/tmp/hermit-capture-{os.getpid()}"
     os.makedirs(scratch, exist_ok=True)
     try:
@@ -1332,6 +1332,9 @@ def capture(proxy, images):
             print("note: no usable /dev/kvm: the capture runs under QEMU/TCG only", flush=True)
             runs = runs[1:]
         for monitor, value, port in runs:
+            ns = Netns()
+            ns.tap("tap0")
+            ns.enter()
             thread, result = serve_once(HOST, port, echo_handler)
             env = {"HERMIT_CAPTURE_NET": value}
             if monitor == "qemu":
@@ -1753,12 +1756,10 @@ def with_tap(name, argv):
     return 1
 
 
-def main():
-    if len(sys.argv) >= 3 and sys.argv[1] == "--with-tap":
-        return with_tap(sys.argv[2], sys.argv[3:])
-    if len(sys.argv) < 4 or sys.argv[1] not in SCENARIOS:
-        print(f"usage: {sys.argv[0]} <{'|'.join(SCENARIOS)}> <proxy> <image dir>", file=sys.stderr)
-        return 2
+def prepare():
+    """What every scenario needs before it starts (here and in the scenario files that import
+    this one): root and iproute2, else the skip status (printed, and returned); the
+    namespaces deleted however the run ends. None when ready."""
     if os.geteuid() != 0:
         print("SKIPPED: needs root (network namespaces and taps)")
         return SKIP
@@ -1768,6 +1769,18 @@ def main():
     atexit.register(cleanup)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    return None
+
+
+def main():
+    if len(sys.argv) >= 3 and sys.argv[1] == "--with-tap":
+        return with_tap(sys.argv[2], sys.argv[3:])
+    if len(sys.argv) < 4 or sys.argv[1] not in SCENARIOS:
+        print(f"usage: {sys.argv[0]} <{'|'.join(SCENARIOS)}> <proxy> <image dir>", file=sys.stderr)
+        return 2
+    skipped = prepare()
+    if skipped is not None:
+        return skipped
     SCENARIOS[sys.argv[1]](*map(os.path.abspath, sys.argv[2:]))
     print("all checks passed")
     return 0

@@ -161,6 +161,12 @@ pub struct Device {
     offload: Option<super::offload::Offload>,
     /// Frames from the NIC dropped for claiming loopback or our own addresses.
     pub martians: u64,
+    /// The hosts of the NIC's segment ([`super::neighbors`]).
+    pub neighbors: super::neighbors::Neighbors,
+    /// An ARP reply for smoltcp made from the frame [`Device::accept`] last took.
+    feed: Option<Vec<u8>>,
+    /// A received frame held back while smoltcp takes the ARP reply made from it.
+    held: Option<RxToken>,
 }
 
 impl Device {
@@ -178,6 +184,9 @@ impl Device {
             tx: Vec::new(),
             offload,
             martians: 0,
+            neighbors: super::neighbors::Neighbors::new(mac.0),
+            feed: None,
+            held: None,
         }
     }
 
@@ -252,15 +261,15 @@ impl Device {
 
     /// The next frame from the NIC that passes [`Device::accept`]: in place with a NIC that
     /// lends its frames ([`Nic::rx_cheap`]), else copied out in batches.
-    fn receive_nic(&mut self) -> Option<RxToken> {
+    fn receive_nic(&mut self, now: u64) -> Option<RxToken> {
         let start = self.headroom();
         loop {
             let nic = self.nic.as_mut()?;
             if nic.rx_cheap() {
                 let mut frame = nic.rx_lend()?;
                 self.nic_rx += 1;
-                if self.accept(&mut frame) {
-                    return Some(RxToken::Lent(frame, start));
+                if self.accept(&mut frame, now) {
+                    return Some(self.fed_first(RxToken::Lent(frame, start)));
                 }
                 continue;
             }
@@ -275,17 +284,18 @@ impl Device {
             }
             let mut frame = self.rx.pop_front()?;
             self.nic_rx += 1;
-            if self.accept(&mut frame) {
-                return Some(RxToken::Owned(frame, start));
+            if self.accept(&mut frame, now) {
+                return Some(self.fed_first(RxToken::Owned(frame, start)));
             }
         }
     }
 
     /// Checks a frame from the NIC (with its header, if any) before smoltcp sees it: the
     /// offloads' checks and rewrites, loopback and our own addresses claimed from outside
-    /// ([`super::martian`]), and our answer to an ARP probe for our address; false if it is
-    /// to be dropped.
-    fn accept(&mut self, frame: &mut [u8]) -> bool {
+    /// ([`super::martian`]), our answer to an ARP probe for our address, and the sender for
+    /// smoltcp's neighbour cache ([`super::neighbors`], at uptime `now` ns); false if it is to
+    /// be dropped.
+    fn accept(&mut self, frame: &mut [u8], now: u64) -> bool {
         if let Some(offload) = self.offload.as_mut() {
             if !offload.received(frame) {
                 return false;
@@ -299,7 +309,31 @@ impl Device {
         if let Some(reply) = self.ipv4.and_then(|ip| super::arp::probe_reply(&frame[start..], self.mac.0, ip)) {
             self.push_nic(&reply);
         }
+        self.feed = self.neighbors.learn(&frame[start..], now);
         true
+    }
+
+    /// `token`, or first the ARP reply [`Device::accept`] made from it, which smoltcp must
+    /// take before the frame: its answer to the frame (an echo reply, a SYN-ACK) needs the
+    /// sender's MAC address.
+    fn fed_first(&mut self, token: RxToken) -> RxToken {
+        match self.feed.take() {
+            Some(reply) => {
+                self.held = Some(token);
+                RxToken::Owned(reply, 0)
+            }
+            None => token,
+        }
+    }
+
+    /// Sends an ARP request of ours for `ip` if a socket is about to talk to a host of the
+    /// segment that [`super::neighbors`] does not know (at uptime `now` ns).
+    pub fn resolve(&mut self, ip: [u8; 4], now: u64) {
+        if self.nic.is_some() {
+            if let Some(request) = self.neighbors.ask(ip, now) {
+                self.push_nic(&request);
+            }
+        }
     }
 
     /// Takes a frame smoltcp wrote into `buf` from `start` on (before it: room for the
@@ -395,10 +429,13 @@ impl phy::Device for Device {
         caps
     }
 
-    fn receive(&mut self, _timestamp: Instant) -> Option<(RxToken, TxToken<'_>)> {
-        let token = match self.queue.pop_front() {
-            Some((frame, start)) => RxToken::Owned(frame, start),
-            None => self.receive_nic()?,
+    fn receive(&mut self, timestamp: Instant) -> Option<(RxToken, TxToken<'_>)> {
+        let token = if let Some(held) = self.held.take() {
+            held
+        } else if let Some((frame, start)) = self.queue.pop_front() {
+            RxToken::Owned(frame, start)
+        } else {
+            self.receive_nic(u64::try_from(timestamp.total_micros()).unwrap_or(0).saturating_mul(1000))?
         };
         Some((token, TxToken(self)))
     }
@@ -475,6 +512,30 @@ mod tests {
         assert_eq!(receive(&mut dev).unwrap()[20], 9);
         assert_eq!(dev.take_nic_rx(), 1);
         assert!(receive(&mut dev).is_none());
+    }
+
+    #[test]
+    fn smoltcp_learns_a_new_host_before_its_frame_and_is_asked_for_unknown_ones() {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let host = [0x52, 0x54, 0, 9, 9, 9];
+        let mut ipv4 = frame(MAC, 7);
+        ipv4[6..12].copy_from_slice(&host);
+        ipv4[12..14].copy_from_slice(&[8, 0]);
+        ipv4[26..30].copy_from_slice(&[10, 0, 5, 11]);
+        ipv4[30..34].copy_from_slice(&[10, 0, 5, 2]);
+        let nic = FakeNic { sent: sent.clone(), incoming: vec![ipv4.clone(), ipv4] };
+        let mut dev = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
+        dev.neighbors.set_net(Some(([10, 0, 5, 2], 24)));
+        let first = receive(&mut dev).unwrap();
+        assert_eq!((&first[12..14], first[21]), (&[8, 6][..], 2), "an ARP reply first");
+        assert_eq!(&first[22..32], &[0x52, 0x54, 0, 9, 9, 9, 10, 0, 5, 11]);
+        assert_eq!(receive(&mut dev).unwrap()[20], 7, "then the frame");
+        assert_eq!(receive(&mut dev).unwrap()[20], 7, "the next frame of that host alone");
+        dev.resolve([10, 0, 5, 11], 0);
+        dev.resolve([10, 0, 5, 12], 0);
+        dev.flush();
+        let asked: Vec<_> = sent.lock().unwrap().iter().map(|f| (f[21], f[38..42].to_vec())).collect();
+        assert_eq!(asked, [(1, vec![10, 0, 5, 12])], "a request for the unknown host only");
     }
 
     /// A NIC that counts how often it was asked, and records the sizes of its batches.

@@ -17,6 +17,7 @@ pub mod arp;
 pub mod device;
 pub mod dns;
 mod martian;
+pub mod neighbors;
 pub mod offload;
 pub mod poll;
 pub mod pool;
@@ -187,6 +188,7 @@ impl Stack {
         }
         set_addrs(&mut iface, static_v4, link_local);
         device.ipv4 = static_v4.map(|cidr| cidr.address().octets());
+        device.neighbors.set_net(static_v4.map(|cidr| (cidr.address().octets(), cidr.prefix_len())));
         log::info!("net: {} {:?}", if nic.is_some() { "uhyve-net" } else { "loopback only" }, iface.ip_addrs());
         let configured = dhcp.is_none();
         Self {
@@ -295,6 +297,7 @@ impl Stack {
                 log::info!("net: DHCP gave {} via {:?}", config.address, config.router);
                 set_addrs(&mut self.iface, Some(config.address), self.link_local);
                 self.device.ipv4 = Some(config.address.address().octets());
+                self.device.neighbors.set_net(Some((config.address.address().octets(), config.address.prefix_len())));
                 if let Some(router) = config.router {
                     let _ = self.iface.routes_mut().add_default_ipv4_route(router);
                 }
@@ -306,6 +309,7 @@ impl Stack {
             Some(dhcpv4::Event::Deconfigured) => {
                 set_addrs(&mut self.iface, None, self.link_local);
                 self.device.ipv4 = None;
+                self.device.neighbors.set_net(None);
                 self.iface.routes_mut().remove_default_ipv4_route();
             }
             None => {}

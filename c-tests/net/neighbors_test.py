@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""neighbors_test.py: net.tap-peers, the guest talking with more hosts of its segment than smoltcp's first neighbour cache held.
+
+usage: neighbors_test.py <proxy> <image directory>
+
+The namespace's bridge carries 12 more addresses (10.0.5.11-22, one MAC, as 12 hosts would
+look to the guest's neighbour cache). The guest as a client (netfault peers) connects to each
+address in turn, three rounds, with a short echo each; then, as a server (netecho echo), it
+serves the same three rounds of connections from each address, which already know its MAC
+address. Every connection must take less than 500 ms: smoltcp sends one ARP request a
+second at most and forgot hosts beyond its 8 entries, so each connection had waited about a
+second (src/net/neighbors.rs). Root and iproute2 are needed (exit 77 without); nothing leaves
+the namespace.
+"""
+
+import os
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import netns_test as nt  # noqa: E402  (the namespaces, the guest, cleanup)
+
+HOSTS = [f"10.0.5.{11 + i}" for i in range(12)]
+ROUNDS = 3
+PORT = 9000
+LIMIT_MS = 500
+
+
+def echo_server():
+    """A host echo server on every address of the namespace, one thread per connection."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("0.0.0.0", PORT))
+    listener.listen(64)
+
+    def serve():
+        while True:
+            conn, _ = listener.accept()
+            threading.Thread(target=nt.echo_handler, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+
+
+def guest_as_client(ns, proxy, images):
+    guest = nt.fault_guest(ns, proxy, images, "peers", PORT, ROUNDS, *HOSTS)
+    rc = guest.finish(120)
+    times = [int(line.split()[-2]) for line in guest.lines if "peer round" in line and line.endswith(" ms")]
+    print(f"guest as client, ms per connection: {times}", flush=True)
+    nt.check(rc == 0 and guest.has("checks passed") and len(times) == ROUNDS * len(HOSTS),
+             f"the guest echoed with each of {len(HOSTS)} hosts {ROUNDS} times ({rc}, {guest.lines[-3:]})")
+    nt.check(max(times) < LIMIT_MS, f"each connection within {LIMIT_MS} ms (slowest {max(times)} ms)")
+
+
+def echo_once(conn, source):
+    """64 bytes echoed by the guest on `conn`, then closed; fails otherwise."""
+    conn.sendall(b"x" * 64)
+    got = b""
+    while len(got) < 64:
+        chunk = conn.recv(64 - len(got))
+        if not chunk:
+            break
+        got += chunk
+    conn.close()
+    if got != b"x" * 64:
+        nt.fail(f"the guest echoed {len(got)} of 64 bytes to {source}")
+
+
+def guest_as_server(ns, proxy, images):
+    guest = nt.Guest(ns, proxy, images, "netecho", "echo", PORT + 1, 1 + ROUNDS * len(HOSTS))
+    guest.wait_for("listening on")
+    echo_once(nt.connect(nt.GUEST, PORT + 1), nt.HOST)  # from the bridge's own address first
+    times = []
+    for _ in range(ROUNDS):
+        for host in HOSTS:
+            start = time.monotonic()
+            echo_once(socket.create_connection((nt.GUEST, PORT + 1), timeout=10, source_address=(host, 0)), host)
+            times.append(round((time.monotonic() - start) * 1000))
+    print(f"guest as server, ms per connection: {times}", flush=True)
+    nt.check(max(times) < LIMIT_MS, f"each connection within {LIMIT_MS} ms (slowest {max(times)} ms)")
+    rc = guest.finish(60)
+    served = [line.split()[-1].split(":")[0] for line in guest.lines if line.startswith("netecho: echoed 64 bytes to")]
+    nt.check(rc == 0 and all(served.count(host) == ROUNDS for host in HOSTS),
+             f"the guest echoed 64 bytes to each host {ROUNDS} times ({rc}, {guest.lines[-3:]})")
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(f"usage: {sys.argv[0]} <proxy> <image dir>", file=sys.stderr)
+        return 2
+    skipped = nt.prepare()
+    if skipped is not None:
+        return skipped
+    proxy, images = map(os.path.abspath, sys.argv[1:3])
+    ns = nt.Netns()
+    ns.tap("tap0")
+    for host in HOSTS:
+        ns.ip("addr", "add", f"{host}/24", "dev", "br0")
+    ns.enter()
+    echo_server()
+    guest_as_client(ns, proxy, images)
+    guest_as_server(ns, proxy, images)
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
