@@ -16,6 +16,7 @@ pub mod addr;
 pub mod arp;
 pub mod device;
 pub mod dns;
+pub mod listen;
 pub mod offload;
 pub mod poll;
 pub mod pool;
@@ -89,6 +90,8 @@ pub struct Stack {
     nic_asked_ns: u64,
     /// Ended TCP sockets whose buffers new ones reuse.
     pub pool: pool::Pool,
+    /// The listening TCP sockets and their smoltcp listeners.
+    pub listens: listen::Listens,
 }
 
 static STACK: SpinLock<Option<Stack>> = SpinLock::new(None);
@@ -188,6 +191,7 @@ impl Stack {
             closing: Vec::new(),
             nic_asked_ns: 0,
             pool: pool::Pool::new(pool::POOL_BYTES),
+            listens: listen::Listens::new(),
         }
     }
 
@@ -203,14 +207,18 @@ impl Stack {
         // smoltcp sends at most one packet per socket and round, and loopback frames
         // produced by one round are received in the next one: go on while rounds do
         // something (a send fills the window in one call, not one segment per call).
+        let mut taken = 0;
         for _ in 0..POLL_ROUNDS {
-            let result = self.iface.poll(now(), &mut self.device, &mut self.sockets);
-            let busy = result == smoltcp::iface::PollResult::SocketStateChanged;
+            let (iface, device, sockets) = (&mut self.iface, &mut self.device, &mut self.sockets);
+            let (listens, pool, closing) = (&mut self.listens, &mut self.pool, &mut self.closing);
+            let (busy, took) = listen::poll_round(iface, now(), device, sockets, listens, pool, closing);
             changed |= busy;
+            taken += took;
             if !busy && !self.device.loopback_pending() {
                 break;
             }
         }
+        self.listens.polled(taken);
         self.device.flush();
         if self.device.take_nic_rx() > 0 {
             changed = true;
@@ -223,17 +231,7 @@ impl Stack {
     /// Frees the closed TCP sockets that ended (`Closed`, or `TIME_WAIT`: no 2 MSL wait),
     /// into the pool.
     fn reap(&mut self) {
-        let (sockets, pool) = (&mut self.sockets, &mut self.pool);
-        self.closing.retain(|&handle| {
-            let state = sockets.get::<smoltcp::socket::tcp::Socket>(handle).state();
-            let done = matches!(state, smoltcp::socket::tcp::State::Closed | smoltcp::socket::tcp::State::TimeWait);
-            if done {
-                if let smoltcp::socket::Socket::Tcp(socket) = sockets.remove(handle) {
-                    pool.give(socket);
-                }
-            }
-            !done
-        });
+        self.pool.reap(&mut self.sockets, &mut self.closing);
     }
 
     fn dhcp_events(&mut self) {
@@ -368,6 +366,11 @@ pub fn drain_before_exit() {
             pool.reused,
             pool.len(),
             pool.bytes() >> 10
+        );
+        log::info!(
+            "net: {} listeners armed after a SYN took one, at most {} in one poll",
+            stack.listens.rearmed,
+            stack.listens.burst
         );
         if let Some((parked, stalled)) = crate::drivers::net_ring::kick_counts() {
             log::info!("net: transmit ring kicks: {parked} for a parked poller, {stalled} for a stalled one");
