@@ -5,8 +5,8 @@
 //! zeroing 2 MiB for every accepted connection's fresh listener cost about a quarter of
 //! the connection rate. smoltcp resets a socket that is `Closed` or in `TIME_WAIT` when it
 //! listens or connects again (its own examples reuse sockets so), so a socket that ended is
-//! kept here whole and handed to the next `listen`, `accept` or `connect` that asks for
-//! the same buffer sizes: no allocation, and the old bytes are not zeroed (smoltcp reads
+//! kept here whole and handed to the next listener ([`super::listen`]) or `connect` that
+//! asks for the same buffer sizes: no allocation, and the old bytes are not zeroed (smoltcp reads
 //! only what it wrote; the data of an earlier connection of the same program stays in the
 //! program's memory, as it did before in freed memory; smoltcp also keeps the old
 //! connection's duplicate-ACK and SACK bookkeeping, which only a new connection's first

@@ -53,15 +53,17 @@ pub fn nic_buffer(requested: u64) -> usize {
 /// window is four 64 KiB segments, and a tap stream waited for the round trip (64 KiB
 /// writes, load 5-7: host->guest 300 -> 467 MiB/s, guest->host 289 -> 657; 4 MiB gave no
 /// more). The cost is memory and connection setup: both buffers are allocated (and zeroed)
-/// with the socket, 2 MiB per connection, 64 MiB for a `listen` backlog of 32. Also the
-/// largest `SO_RCVBUF`/`SO_SNDBUF`.
+/// with the socket (or reused from the pool of ended ones), 2 MiB per connection, pending or
+/// accepted, and 2 MiB for an idle listening socket whatever its backlog
+/// ([`super::listen`]). Also the largest `SO_RCVBUF`/`SO_SNDBUF`.
 pub const TCP_BUFFER_OFFLOAD: usize = 1 << 20;
 /// Largest receive buffer the loader may ask for (`net_tcp_buffer`). Behind passt a 1 MiB
 /// window still let passt's host socket fill up while the host wrote faster than the guest
 /// read, and that socket then reopened its window below the sender's MSS, which waited about
 /// 205 ms for its probe timer (host->guest 64 KiB writes 69-124 MiB/s with 1 MiB, 261-442
-/// with 4 MiB and no such pause, 3 interleaved pairs at load 4). The cost: a `listen` backlog
-/// of 32 holds 160 MiB then.
+/// with 4 MiB and no such pause, 3 interleaved pairs at load 4). The cost: 5 MiB per
+/// connection, and 5 MiB for an idle listening socket whatever its backlog (it held 160 MiB
+/// for a backlog of 32 while every backlog listener was made at `listen`).
 pub const NIC_BUFFER_MAX: usize = 4 << 20;
 /// Most pending connections of one listening socket.
 pub const BACKLOG_MAX: usize = 32;
