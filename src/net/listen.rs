@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 
 use smoltcp::iface::{Interface, PollIngressSingleResult, PollResult, SocketHandle, SocketSet};
 use smoltcp::phy::Device;
-use smoltcp::socket::tcp;
+use smoltcp::socket::{tcp, Socket};
 use smoltcp::time::Instant;
 use smoltcp::wire::IpListenEndpoint;
 
@@ -43,8 +43,22 @@ fn acceptable(sockets: &SocketSet<'static>, handle: SocketHandle) -> bool {
 }
 
 impl Listen {
-    /// Arms a listener if none is and fewer than `backlog` are taken.
+    /// Arms a listener if none is and fewer than `backlog` are taken. A taken listener
+    /// that smoltcp sent back to `Listen` (the client reset the handshake) is armed again,
+    /// or, with one armed already, closed into the pool: an idle listening socket keeps one.
     fn arm(&mut self, sockets: &mut SocketSet<'static>, pool: &mut Pool) {
+        let mut i = 0;
+        while i < self.taken.len() {
+            let handle = self.taken[i];
+            if sockets.get::<tcp::Socket>(handle).state() != tcp::State::Listen {
+                i += 1;
+            } else if self.armed.is_none() {
+                self.armed = Some(self.taken.remove(i));
+            } else if let Socket::Tcp(mut socket) = sockets.remove(self.taken.remove(i)) {
+                socket.abort();
+                pool.give(socket);
+            }
+        }
         if self.armed.is_some() || self.taken.len() >= self.backlog {
             return;
         }
@@ -129,13 +143,13 @@ impl Listens {
     }
 
     /// Takes the oldest connection of listening socket `id` that `accept` can have, and
-    /// arms a listener if the backlog was full.
+    /// arms a listener if the backlog was full (and tidies, [`Listen::arm`]).
     pub fn accept(&mut self, id: u64, sockets: &mut SocketSet<'static>, pool: &mut Pool) -> Option<SocketHandle> {
         let listen = self.get(id)?;
-        let i = listen.taken.iter().position(|&h| acceptable(sockets, h))?;
-        let handle = listen.taken.remove(i);
+        let ready = listen.taken.iter().position(|&h| acceptable(sockets, h));
+        let handle = ready.map(|i| listen.taken.remove(i));
         listen.arm(sockets, pool);
-        Some(handle)
+        handle
     }
 
     /// Whether `accept` on `id` has a connection.
@@ -277,11 +291,16 @@ mod tests {
 
     /// A SYN from the peer's port `from` to our `port`.
     fn syn(from: u16, port: u16) -> Vec<u8> {
+        segment(from, port, TcpControl::Syn, 1000)
+    }
+
+    /// A segment without data from the peer's port `from` to our `port`.
+    fn segment(from: u16, port: u16, control: TcpControl, seq: i32) -> Vec<u8> {
         let tcp = TcpRepr {
             src_port: from,
             dst_port: port,
-            control: TcpControl::Syn,
-            seq_number: TcpSeqNumber(1000),
+            control,
+            seq_number: TcpSeqNumber(seq),
             ack_number: None,
             window_len: 65535,
             window_scale: Some(7),
@@ -405,6 +424,20 @@ mod tests {
         net.round([syn(1000, 80)]);
         assert_eq!((net.pool.made, net.pool.reused, net.closing.len()), (2, 1, 0));
         assert_eq!(net.states(), (1, 1));
+    }
+
+    #[test]
+    fn a_listener_a_reset_handshake_sent_back_to_listen_is_not_kept_beside_the_armed_one() {
+        let mut net = Net::new();
+        let id = net.open(80, 4);
+        net.round([syn(1000, 80)]);
+        assert_eq!(net.states(), (1, 1));
+        // The client resets its handshake: smoltcp sends that listener back to `Listen`.
+        net.round([segment(1000, 80, TcpControl::Rst, 1001)]);
+        assert_eq!(net.states(), (2, 0));
+        // The next `accept` (nothing to take) closes it into the pool.
+        assert_eq!(net.listens.accept(id, &mut net.sockets, &mut net.pool), None);
+        assert_eq!((net.states(), net.pool.len()), ((1, 0), 1));
     }
 
     #[test]
