@@ -109,6 +109,11 @@ impl Listens {
         id
     }
 
+    /// Whether a SYN took an armed listener.
+    pub fn any_taken(&self, sockets: &SocketSet<'static>) -> bool {
+        self.list.iter().any(|l| l.armed.is_some_and(|h| sockets.get::<tcp::Socket>(h).state() != tcp::State::Listen))
+    }
+
     /// After a received frame: an armed listener a SYN took joins the taken ones, and
     /// another is armed if the backlog has room, from the pool after the sockets of
     /// `closing` that ended went there (the same frames may have ended the connection that
@@ -194,7 +199,11 @@ pub fn poll_round<D: Device + ?Sized>(
             PollIngressSingleResult::PacketProcessed => {}
             PollIngressSingleResult::SocketStateChanged => changed = true,
         }
-        if !listens.list.is_empty() {
+        if listens.any_taken(sockets) {
+            // The SYN-ACK leaves first: making the next listener is not on its way.
+            while iface.poll_egress(now, device, sockets) == PollResult::SocketStateChanged {
+                changed = true;
+            }
             taken += listens.rearm(sockets, pool, closing);
         }
     }
