@@ -70,6 +70,11 @@ mod fspath;
 mod heartbeat;
 #[cfg(not(test))]
 mod libc;
+/// Listening TCP sockets and the stack's poll round that arms their listeners, tested on the
+/// host.
+#[cfg(test)]
+#[path = "net/listen.rs"]
+mod listen;
 #[cfg(not(test))]
 mod logging;
 /// Frames from the NIC that claim loopback or our own addresses, tested on the host

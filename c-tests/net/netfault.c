@@ -1,4 +1,4 @@
-/* netfault.c: the guest side of the tap fault and multiplexing tests (poll/select, non-blocking connect, resets, half-close, backlog overflow, 1,000 connections) and of the user-mode DNS test. */
+/* netfault.c: the guest side of the tap fault and multiplexing tests (poll/select, non-blocking connect, resets, half-close, backlog overflow, 1,000 connections, listening sockets' memory) and of the user-mode DNS test. */
 /*
  * Usage (argv); every mode prints "netfault: ..." lines the host side (netns_test.py) waits
  * for and checks, and ends with test.h's "all N checks passed" (status 0) or the failures:
@@ -15,6 +15,9 @@
  *   many <port> <n>                  serves n short connections; prints descriptors and heap use
  *   peers <port> <rounds> <ipv4>...  rounds of one short echo connection to each address in turn
  *                                    (hosts on the guest's own segment); prints each one's time
+ *   listenmem <port> <s> <mib> <n>   s sockets listen (backlog 32), then mib MiB are malloc'ed and
+ *                                    touched, then n connections per port arrive together and are
+ *                                    echoed; prints the heap each step took (listenmem_test.py)
  *   banner <port>                    a server that speaks first (user mode: passt's missing handshake ACK)
  *   resolve <name>                   getaddrinfo and gethostbyname of name
  *   selftest                         poll timeouts and non-blocking connects over 127.0.0.1
@@ -442,6 +445,72 @@ static int mode_peers(int port, int rounds, char **ips, int count)
 	TEST_DONE();
 }
 
+/* ---- listening sockets hold memory only for the connections they have ---- */
+/*
+ * `sockets` listening sockets with backlog 32 on port.., then `mib` MiB malloc'ed and
+ * touched (a kernel that made every backlog listener's buffers at listen has no room left
+ * for it behind passt), then `conns` connections to each port that arrive together: each
+ * echoes the host's message. Prints the heap in use at each step.
+ */
+static int mode_listenmem(int port, int sockets, int mib, int conns)
+{
+	int l[8], c[32];
+	if (sockets < 1 || sockets > 8 || conns < 1 || conns > 32)
+		return 2;
+	/* The network stack (and its NIC's rings) is made with the first socket. */
+	close(socket(AF_INET, SOCK_STREAM, 0));
+	size_t before = mallinfo().uordblks;
+	for (int i = 0; i < sockets; i++)
+		l[i] = listen_on(port + i, 32);
+	size_t listening = mallinfo().uordblks;
+	SAY("%d sockets listen with backlog 32: the heap grew by %zu KiB", sockets, (listening - before) >> 10);
+	size_t size = (size_t)mib << 20;
+	char *block = size ? malloc(size) : NULL;
+	if (size && !block) {
+		SAY("malloc of %d MiB failed", mib);
+		CHECK(block != NULL);
+		TEST_DONE();
+	}
+	for (size_t off = 0; off < size; off += 4096)
+		block[off] = (char)(off >> 12);
+	SAY("allocated and touched %d MiB; serving %d connections on each of ports %d..%d", mib, conns, port,
+	    port + sockets - 1);
+	size_t first = 0;
+	for (int i = 0; i < sockets; i++) {
+		int got = 0;
+		for (int k = 0; k < conns; k++) {
+			c[k] = accept(l[i], NULL, NULL);
+			CHECK(c[k] >= 0);
+		}
+		if (i == 0)
+			first = mallinfo().uordblks;
+		for (int k = 0; k < conns; k++) {
+			char buf[64];
+			ssize_t n = recv(c[k], buf, sizeof(buf), 0);
+			if (n > 0 && send(c[k], buf, (size_t)n, 0) == n)
+				got++;
+		}
+		for (int k = 0; k < conns; k++) {
+			char b;
+			CHECK_INT(recv(c[k], &b, 1, 0), 0);
+			close(c[k]);
+		}
+		CHECK_INT(got, conns);
+	}
+	size_t touched = 0;
+	for (size_t off = 0; off < size; off += 4096)
+		touched += block[off] == (char)(off >> 12);
+	CHECK_INT(touched, size / 4096);
+	SAY("served %d connections on each port; the heap grew by %zu KiB with the listening sockets, by %zu KiB "
+	    "more with the first port's %d connections open (beside the %d MiB)",
+	    conns, (listening - before) >> 10, (first - listening - size) >> 10, conns, mib);
+	if (block)
+		free(block);
+	for (int i = 0; i < sockets; i++)
+		close(l[i]);
+	TEST_DONE();
+}
+
 /* ---- a server that speaks first (a banner, as SMTP) ---- */
 static int mode_banner(int port)
 {
@@ -535,12 +604,14 @@ int main(int argc, char **argv)
 		return mode_many(atoi(argv[2]), atoi(argv[3]));
 	if (argc >= 5 && strcmp(argv[1], "peers") == 0)
 		return mode_peers(atoi(argv[2]), atoi(argv[3]), argv + 4, argc - 4);
+	if (argc >= 6 && strcmp(argv[1], "listenmem") == 0)
+		return mode_listenmem(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 	if (argc >= 3 && strcmp(argv[1], "banner") == 0)
 		return mode_banner(atoi(argv[2]));
 	if (argc >= 3 && strcmp(argv[1], "resolve") == 0)
 		return mode_resolve(argv[2]);
 	if (argc >= 2 && strcmp(argv[1], "selftest") == 0)
 		return selftest();
-	fprintf(stderr, "usage: netfault poll|nbconnect|reset|halfclose|backlog|many|peers|banner|resolve|selftest ...\n");
+	fprintf(stderr, "usage: netfault poll|nbconnect|reset|halfclose|backlog|many|peers|listenmem|banner|resolve|selftest ...\n");
 	return 2;
 }

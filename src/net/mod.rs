@@ -16,6 +16,7 @@ pub mod addr;
 pub mod arp;
 pub mod device;
 pub mod dns;
+pub mod listen;
 mod martian;
 pub mod neighbors;
 pub mod offload;
@@ -96,6 +97,8 @@ pub struct Stack {
     half_open: Vec<(SocketHandle, u64)>,
     /// Uptime (ns) of the last such sweep.
     swept_ns: u64,
+    /// The listening TCP sockets and their smoltcp listeners.
+    pub listens: listen::Listens,
 }
 
 static STACK: SpinLock<Option<Stack>> = SpinLock::new(None);
@@ -206,16 +209,18 @@ impl Stack {
             pool: pool::Pool::new(pool::POOL_BYTES),
             half_open: Vec::new(),
             swept_ns: 0,
+            listens: listen::Listens::new(),
         }
     }
 
     /// Puts back to listening every listener that has been in `SYN_RECEIVED` for
     /// [`SYN_RECEIVED_NS`]: the handshake's last ACK never came (a peer that vanished, or a
-    /// SYN with a forged source). smoltcp keeps such a socket for ever, and a `listen`
-    /// backlog is that many smoltcp listeners: as many SYNs from a host that never answers
-    /// left a server refusing every connection until it ended. Looked at most every
+    /// SYN with a forged source). smoltcp keeps such a socket for ever, and each counts in
+    /// its listening socket's backlog ([`listen`]): as many SYNs from a host that never
+    /// answers left a server refusing every connection until it ended. Looked at most every
     /// [`SWEEP_NS`], before the poll takes new frames (so a connection that comes then finds
-    /// a listener again); the time counts from the first sweep that saw the socket so.
+    /// a listener again); the time counts from the first sweep that saw the socket so. The
+    /// listening sockets are tidied then too ([`listen::Listens::tidy`]).
     fn expire_half_open(&mut self, uptime: u64) {
         use smoltcp::socket::{tcp, Socket};
         if uptime.saturating_sub(self.swept_ns) < SWEEP_NS {
@@ -241,6 +246,7 @@ impl Stack {
             }
         }
         self.half_open = still;
+        self.listens.tidy(&mut self.sockets, &mut self.pool);
     }
 
     /// Polls the interface until it has nothing left to do; true if a socket may have
@@ -256,14 +262,18 @@ impl Stack {
         // smoltcp sends at most one packet per socket and round, and loopback frames
         // produced by one round are received in the next one: go on while rounds do
         // something (a send fills the window in one call, not one segment per call).
+        let mut taken = 0;
         for _ in 0..POLL_ROUNDS {
-            let result = self.iface.poll(now(), &mut self.device, &mut self.sockets);
-            let busy = result == smoltcp::iface::PollResult::SocketStateChanged;
+            let (iface, device, sockets) = (&mut self.iface, &mut self.device, &mut self.sockets);
+            let (listens, pool, closing) = (&mut self.listens, &mut self.pool, &mut self.closing);
+            let (busy, took) = listen::poll_round(iface, now(), device, sockets, listens, pool, closing);
             changed |= busy;
+            taken += took;
             if !busy && !self.device.loopback_pending() {
                 break;
             }
         }
+        self.listens.polled(taken);
         self.device.flush();
         if self.device.take_nic_rx() > 0 {
             changed = true;
@@ -276,17 +286,7 @@ impl Stack {
     /// Frees the closed TCP sockets that ended (`Closed`, or `TIME_WAIT`: no 2 MSL wait),
     /// into the pool.
     fn reap(&mut self) {
-        let (sockets, pool) = (&mut self.sockets, &mut self.pool);
-        self.closing.retain(|&handle| {
-            let state = sockets.get::<smoltcp::socket::tcp::Socket>(handle).state();
-            let done = matches!(state, smoltcp::socket::tcp::State::Closed | smoltcp::socket::tcp::State::TimeWait);
-            if done {
-                if let smoltcp::socket::Socket::Tcp(socket) = sockets.remove(handle) {
-                    pool.give(socket);
-                }
-            }
-            !done
-        });
+        self.pool.reap(&mut self.sockets, &mut self.closing);
     }
 
     fn dhcp_events(&mut self) {
@@ -423,6 +423,11 @@ pub fn drain_before_exit() {
             pool.reused,
             pool.len(),
             pool.bytes() >> 10
+        );
+        log::info!(
+            "net: {} listeners armed after a SYN took one, at most {} in one poll",
+            stack.listens.rearmed,
+            stack.listens.burst
         );
         if let Some((parked, stalled)) = crate::drivers::net_ring::kick_counts() {
             log::info!("net: transmit ring kicks: {parked} for a parked poller, {stalled} for a stalled one");

@@ -5,8 +5,8 @@
 //! zeroing 2 MiB for every accepted connection's fresh listener cost about a quarter of
 //! the connection rate. smoltcp resets a socket that is `Closed` or in `TIME_WAIT` when it
 //! listens or connects again (its own examples reuse sockets so), so a socket that ended is
-//! kept here whole and handed to the next `listen`, `accept` or `connect` that asks for
-//! the same buffer sizes: no allocation, and the old bytes are not zeroed (smoltcp reads
+//! kept here whole and handed to the next listener ([`super::listen`]) or `connect` that
+//! asks for the same buffer sizes: no allocation, and the old bytes are not zeroed (smoltcp reads
 //! only what it wrote; the data of an earlier connection of the same program stays in the
 //! program's memory, as it did before in freed memory; smoltcp also keeps the old
 //! connection's duplicate-ACK and SACK bookkeeping, which only a new connection's first
@@ -17,11 +17,28 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use smoltcp::socket::tcp;
+use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::socket::{tcp, Socket};
+use smoltcp::time::Duration;
+
+use super::ack::ACK_DELAY;
 
 /// The most buffer bytes ended sockets keep in the pool: four connections with the tap's
 /// 1 MiB buffers, sixteen with 256 KiB ones.
 pub const POOL_BYTES: usize = 8 << 20;
+
+/// How a new TCP socket is made: its buffer sizes and the options smoltcp keeps.
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    /// Receive buffer bytes (`SO_RCVBUF`).
+    pub rx: usize,
+    /// Send buffer bytes (`SO_SNDBUF`).
+    pub tx: usize,
+    /// `TCP_NODELAY`.
+    pub nodelay: bool,
+    /// `SO_KEEPALIVE`.
+    pub keepalive: bool,
+}
 
 /// Ended TCP sockets that wait to be reused.
 pub struct Pool {
@@ -60,6 +77,21 @@ impl Pool {
         tcp::Socket::new(tcp::SocketBuffer::new(vec![0; rx]), tcp::SocketBuffer::new(vec![0; tx]))
     }
 
+    /// A closed TCP socket made as `spec` says ([`Self::take`]). `listener`: it will listen,
+    /// and delays its ACKs from the start ([`super::ack`]: what a client sends before
+    /// `accept`, its FIN among it, is acknowledged with the answer); a connecting socket
+    /// acknowledges the handshake at once and delays once established.
+    pub fn tcp(&mut self, spec: &Spec, listener: bool) -> tcp::Socket<'static> {
+        let mut socket = self.take(spec.rx, spec.tx);
+        socket.set_ack_delay(listener.then_some(ACK_DELAY));
+        socket.set_nagle_enabled(!spec.nodelay);
+        socket.set_keep_alive(spec.keepalive.then(|| Duration::from_secs(75)));
+        // A reused socket had the close's timeout.
+        socket.set_timeout(None);
+        socket.set_hop_limit(None);
+        socket
+    }
+
     /// Takes back a socket that ended (`Closed` or `TIME_WAIT`; anything else, and a socket
     /// beyond the pool's limit, is dropped). A `Closed` socket must have sent its reset, if
     /// it had one to send (smoltcp forgets the peer once it did).
@@ -70,6 +102,21 @@ impl Pool {
             self.bytes += bytes;
             self.idle.push(socket);
         }
+    }
+
+    /// Takes the sockets of `closing` that ended (`Closed`, or `TIME_WAIT`: no 2 MSL wait)
+    /// out of `sockets`, into the pool.
+    pub fn reap(&mut self, sockets: &mut SocketSet<'static>, closing: &mut Vec<SocketHandle>) {
+        closing.retain(|&handle| {
+            let state = sockets.get::<tcp::Socket>(handle).state();
+            let done = matches!(state, tcp::State::Closed | tcp::State::TimeWait);
+            if done {
+                if let Socket::Tcp(socket) = sockets.remove(handle) {
+                    self.give(socket);
+                }
+            }
+            !done
+        });
     }
 
     /// Buffer bytes waiting in the pool.

@@ -1,5 +1,5 @@
-//! BSD sockets on smoltcp: TCP (a listening socket is `backlog` smoltcp listeners on one
-//! port) and UDP, with blocking, non-blocking and timed calls.
+//! BSD sockets on smoltcp: TCP (a listening socket's smoltcp listeners are the stack's,
+//! [`super::listen`]) and UDP, with blocking, non-blocking and timed calls.
 //!
 //! Every operation runs under the stack's lock ([`super::with_stack`], which polls before
 //! and after it) and then under the socket's own lock, in that order. A blocking call that
@@ -12,7 +12,6 @@
 //! Linux does).
 
 use alloc::vec;
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use smoltcp::iface::SocketHandle;
@@ -20,7 +19,8 @@ use smoltcp::socket::{tcp, udp};
 use smoltcp::time::Duration;
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 
-use super::ack::{Ack, ACK_DELAY};
+use super::ack::Ack;
+use super::pool::Spec;
 use super::{with_stack, Stack, EVENTS};
 use crate::errno::{
     Errno, Result, EADDRINUSE, EAFNOSUPPORT, EAGAIN, EALREADY, ECONNREFUSED, ECONNRESET, EDESTADDRREQ, EINPROGRESS,
@@ -53,15 +53,17 @@ pub fn nic_buffer(requested: u64) -> usize {
 /// window is four 64 KiB segments, and a tap stream waited for the round trip (64 KiB
 /// writes, load 5-7: host->guest 300 -> 467 MiB/s, guest->host 289 -> 657; 4 MiB gave no
 /// more). The cost is memory and connection setup: both buffers are allocated (and zeroed)
-/// with the socket, 2 MiB per connection, 64 MiB for a `listen` backlog of 32. Also the
-/// largest `SO_RCVBUF`/`SO_SNDBUF`.
+/// with the socket (or reused from the pool of ended ones), 2 MiB per connection, pending or
+/// accepted, and 2 MiB for an idle listening socket whatever its backlog
+/// ([`super::listen`]). Also the largest `SO_RCVBUF`/`SO_SNDBUF`.
 pub const TCP_BUFFER_OFFLOAD: usize = 1 << 20;
 /// Largest receive buffer the loader may ask for (`net_tcp_buffer`). Behind passt a 1 MiB
 /// window still let passt's host socket fill up while the host wrote faster than the guest
 /// read, and that socket then reopened its window below the sender's MSS, which waited about
 /// 205 ms for its probe timer (host->guest 64 KiB writes 69-124 MiB/s with 1 MiB, 261-442
-/// with 4 MiB and no such pause, 3 interleaved pairs at load 4). The cost: a `listen` backlog
-/// of 32 holds 160 MiB then.
+/// with 4 MiB and no such pause, 3 interleaved pairs at load 4). The cost: 5 MiB per
+/// connection, and 5 MiB for an idle listening socket whatever its backlog (it held 160 MiB
+/// for a backlog of 32 while every backlog listener was made at `listen`).
 pub const NIC_BUFFER_MAX: usize = 4 << 20;
 /// Most pending connections of one listening socket.
 pub const BACKLOG_MAX: usize = 32;
@@ -103,8 +105,8 @@ pub struct Options {
 enum Tcp {
     /// Created or bound, neither listening nor connected.
     Fresh,
-    /// Listening with these smoltcp listeners.
-    Listening { endpoint: IpListenEndpoint, listeners: Vec<SocketHandle> },
+    /// Listening: the stack's listening socket of this id ([`super::listen`]).
+    Listening { id: u64 },
     /// Connecting or connected.
     Conn { handle: SocketHandle, established: bool },
 }
@@ -151,20 +153,9 @@ pub struct Readiness {
     pub error: bool,
 }
 
-/// A closed TCP socket with the buffers and options of `options`, from the stack's pool
-/// of ended sockets when one of those sizes waits. `listener`: it will listen, and delays
-/// its ACKs from the start ([`Ack`]: what a client sends before `accept`, its FIN among
-/// it, is acknowledged with the answer); a connecting socket acknowledges the handshake at
-/// once and delays once established.
-fn tcp_socket(stack: &mut Stack, options: &Options, listener: bool) -> tcp::Socket<'static> {
-    let mut socket = stack.pool.take(options.rcvbuf, options.sndbuf);
-    socket.set_ack_delay(listener.then_some(ACK_DELAY));
-    socket.set_nagle_enabled(!options.nodelay);
-    socket.set_keep_alive(options.keepalive.then(|| Duration::from_secs(75)));
-    // A reused socket had the close's timeout.
-    socket.set_timeout(None);
-    socket.set_hop_limit(None);
-    socket
+/// How the TCP sockets of a socket with `options` are made.
+fn spec(options: &Options) -> Spec {
+    Spec { rx: options.rcvbuf, tx: options.sndbuf, nodelay: options.nodelay, keepalive: options.keepalive }
 }
 
 fn udp_socket() -> udp::Socket<'static> {
@@ -260,10 +251,14 @@ impl Socket {
         with_stack(|stack| {
             let mut inner = self.inner.lock();
             f(&mut inner.options);
-            if let Tcp::Conn { handle, .. } = inner.tcp {
-                let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
-                socket.set_nagle_enabled(!inner.options.nodelay);
-                socket.set_keep_alive(inner.options.keepalive.then(|| Duration::from_secs(75)));
+            match inner.tcp {
+                Tcp::Conn { handle, .. } => {
+                    let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
+                    socket.set_nagle_enabled(!inner.options.nodelay);
+                    socket.set_keep_alive(inner.options.keepalive.then(|| Duration::from_secs(75)));
+                }
+                Tcp::Listening { id } => stack.listens.set_spec(id, spec(&inner.options)),
+                Tcp::Fresh => {}
             }
         });
     }
@@ -325,7 +320,8 @@ impl Socket {
         }
     }
 
-    /// `listen`: `backlog` (1..=[`BACKLOG_MAX`]) smoltcp listeners on the bound port. Waits
+    /// `listen`: a listening socket for `backlog` (1..=[`BACKLOG_MAX`]) connections on the
+    /// bound port, with one smoltcp listener armed ([`super::listen`]). Waits
     /// for DHCP first (at most 5 s, as a connect does): a server that says it listens is
     /// reachable then (behind passt a connection that came before the address hung, and
     /// Debian 12's passt then resets or stalls it).
@@ -344,13 +340,8 @@ impl Socket {
             }
             self.ensure_bound(stack, &mut inner);
             let endpoint = inner.local.unwrap_or_default();
-            let mut listeners = Vec::with_capacity(count);
-            for _ in 0..count {
-                let mut socket = tcp_socket(stack, &inner.options, true);
-                socket.listen(endpoint).map_err(|_| EINVAL)?;
-                listeners.push(stack.sockets.add(socket));
-            }
-            inner.tcp = Tcp::Listening { endpoint, listeners };
+            let id = stack.listens.open(&mut stack.sockets, &mut stack.pool, endpoint, count, spec(&inner.options));
+            inner.tcp = Tcp::Listening { id };
             Ok(())
         })
         .0
@@ -361,17 +352,10 @@ impl Socket {
         let nonblocking = self.nonblocking(0);
         let timeout = self.inner.lock().options.rcvtimeo;
         block(nonblocking, timeout, |stack| {
-            let mut inner = self.inner.lock();
+            let inner = self.inner.lock();
             let options = inner.options;
-            let Tcp::Listening { endpoint, listeners } = &mut inner.tcp else { return Some(Err(EINVAL)) };
-            let ready = listeners.iter().position(|&h| listener_ready(stack, h, *endpoint))?;
-            let handle = listeners[ready];
-            let mut fresh = tcp_socket(stack, &options, true);
-            if fresh.listen(*endpoint).is_ok() {
-                listeners[ready] = stack.sockets.add(fresh);
-            } else {
-                listeners.remove(ready);
-            }
+            let Tcp::Listening { id } = inner.tcp else { return Some(Err(EINVAL)) };
+            let handle = stack.listens.accept(id, &mut stack.sockets, &mut stack.pool)?;
             let peer = stack
                 .sockets
                 .get::<tcp::Socket>(handle)
@@ -415,7 +399,7 @@ impl Socket {
             }
             self.ensure_bound(stack, &mut inner);
             let local = inner.local.unwrap_or_default();
-            let mut socket = tcp_socket(stack, &inner.options, false);
+            let mut socket = stack.pool.tcp(&spec(&inner.options), false);
             let mut remote = remote;
             if remote.addr.is_unspecified() {
                 remote.addr = if self.v6 {
@@ -652,12 +636,7 @@ impl Socket {
         }
         match &inner.tcp {
             Tcp::Fresh => r.hangup = true,
-            Tcp::Listening { listeners, endpoint } => {
-                // Every listener is looked at: each one reset without a connection listens again.
-                for &h in listeners {
-                    r.readable |= listener_ready(stack, h, *endpoint);
-                }
-            }
+            Tcp::Listening { id } => r.readable = stack.listens.ready(*id, &stack.sockets),
             Tcp::Conn { handle, established } => {
                 let socket = stack.sockets.get::<tcp::Socket>(*handle);
                 let state = socket.state();
@@ -668,26 +647,6 @@ impl Socket {
             }
         }
         r
-    }
-}
-
-/// Whether the listener `handle` holds a connection for `accept`. One that smoltcp reset
-/// without a connection listens on `endpoint` again first: smoltcp takes a SYN to a
-/// broadcast or multicast address of the interface, then finds that the connection's local
-/// address is none of the interface's own and resets the socket, its listening endpoint
-/// included; `accept` returned that as a connection from 0.0.0.0:0 (one frame from the
-/// segment per bogus connection, and a listener fewer until then).
-fn listener_ready(stack: &mut Stack, handle: SocketHandle, endpoint: IpListenEndpoint) -> bool {
-    let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
-    match socket.state() {
-        tcp::State::Listen | tcp::State::SynReceived => false,
-        tcp::State::Closed if socket.remote_endpoint().is_none() => {
-            if socket.listen(endpoint).is_err() {
-                log::warn!("net: a listener on port {} could not listen again", endpoint.port);
-            }
-            false
-        }
-        _ => true,
     }
 }
 
@@ -742,8 +701,8 @@ impl Drop for Socket {
             }
             match tcp {
                 Tcp::Fresh => {}
-                Tcp::Listening { listeners, .. } => {
-                    for handle in listeners {
+                Tcp::Listening { id } => {
+                    for handle in stack.listens.close(id) {
                         stack.sockets.get_mut::<tcp::Socket>(handle).abort();
                         stack.closing.push(handle);
                     }
