@@ -124,14 +124,9 @@ def main():
     if len(sys.argv) < 4 or sys.argv[1] not in SCENARIOS:
         print(f"usage: {sys.argv[0]} <{'|'.join(SCENARIOS)}> <proxy> <image dir>", file=sys.stderr)
         return 2
-    if os.geteuid() != 0:
-        print("SKIPPED: needs root (network namespaces and taps)")
-        return t.SKIP
-    import atexit
-    import signal
-    atexit.register(t.cleanup)
-    signal.signal(signal.SIGTERM, t.on_signal)
-    signal.signal(signal.SIGINT, t.on_signal)
+    skipped = t.prepare()
+    if skipped is not None:
+        return skipped
     SCENARIOS[sys.argv[1]](*map(os.path.abspath, sys.argv[2:]))
     print("all checks passed")
     return 0
