@@ -121,15 +121,7 @@ SCENARIOS = {"user-listenmem": user_listenmem, "tap-burst": tap_burst}
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[1] not in SCENARIOS:
-        print(f"usage: {sys.argv[0]} <{'|'.join(SCENARIOS)}> <proxy> <image dir>", file=sys.stderr)
-        return 2
-    skipped = t.prepare()
-    if skipped is not None:
-        return skipped
-    SCENARIOS[sys.argv[1]](*map(os.path.abspath, sys.argv[2:]))
-    print("all checks passed")
-    return 0
+    return t.run_scenario(SCENARIOS)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """neighbors_test.py: net.tap-peers, the guest talking with more hosts of its segment than smoltcp's first neighbour cache held.
 
-usage: neighbors_test.py <proxy> <image directory>
+usage: neighbors_test.py tap-peers <proxy> <image directory>
 
 The namespace's bridge carries 12 more addresses (10.0.5.11-22, one MAC, as 12 hosts would
 look to the guest's neighbour cache). The guest as a client (netfault peers) connects to each
@@ -85,14 +85,7 @@ def guest_as_server(ns, proxy, images):
              f"the guest echoed 64 bytes to each host {ROUNDS} times ({rc}, {guest.lines[-3:]})")
 
 
-def main():
-    if len(sys.argv) < 3:
-        print(f"usage: {sys.argv[0]} <proxy> <image dir>", file=sys.stderr)
-        return 2
-    skipped = nt.prepare()
-    if skipped is not None:
-        return skipped
-    proxy, images = map(os.path.abspath, sys.argv[1:3])
+def tap_peers(proxy, images):
     ns = nt.Netns()
     ns.tap("tap0")
     for host in HOSTS:
@@ -101,8 +94,10 @@ def main():
     echo_server()
     guest_as_client(ns, proxy, images)
     guest_as_server(ns, proxy, images)
-    print("all checks passed")
-    return 0
+
+
+def main():
+    return nt.run_scenario({"tap-peers": tap_peers})
 
 
 if __name__ == "__main__":

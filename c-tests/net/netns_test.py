@@ -1772,18 +1772,24 @@ def prepare():
     return None
 
 
-def main():
-    if len(sys.argv) >= 3 and sys.argv[1] == "--with-tap":
-        return with_tap(sys.argv[2], sys.argv[3:])
-    if len(sys.argv) < 4 or sys.argv[1] not in SCENARIOS:
-        print(f"usage: {sys.argv[0]} <{'|'.join(SCENARIOS)}> <proxy> <image dir>", file=sys.stderr)
+def run_scenario(scenarios):
+    """The main of a file of scenarios (this one and those that import it): argv is
+    <scenario> <proxy> <image dir> [more paths]; its status."""
+    if len(sys.argv) < 4 or sys.argv[1] not in scenarios:
+        print(f"usage: {sys.argv[0]} <{'|'.join(scenarios)}> <proxy> <image dir>", file=sys.stderr)
         return 2
     skipped = prepare()
     if skipped is not None:
         return skipped
-    SCENARIOS[sys.argv[1]](*map(os.path.abspath, sys.argv[2:]))
+    scenarios[sys.argv[1]](*map(os.path.abspath, sys.argv[2:]))
     print("all checks passed")
     return 0
+
+
+def main():
+    if len(sys.argv) >= 3 and sys.argv[1] == "--with-tap":
+        return with_tap(sys.argv[2], sys.argv[3:])
+    return run_scenario(SCENARIOS)
 
 
 if __name__ == "__main__":
