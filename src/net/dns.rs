@@ -18,6 +18,12 @@ pub fn lookup(name: &str, v6: bool) -> Result<alloc::vec::Vec<IpAddress>> {
     super::wait_configured()?;
     let (started, _) = with_stack(|stack| {
         let handle = stack.dns_socket().ok_or(EHOSTUNREACH)?;
+        let now = crate::time::uptime_ns();
+        for server in stack.dns_servers.clone() {
+            if let IpAddress::Ipv4(v4) = server {
+                stack.device.resolve(v4.octets(), now);
+            }
+        }
         let cx = stack.iface.context();
         let socket = stack.sockets.get_mut::<dns::Socket>(handle);
         socket.start_query(cx, name, kind).map(|q| (handle, q)).map_err(|e| match e {

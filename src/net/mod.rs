@@ -82,6 +82,8 @@ pub struct Stack {
     link_local: Option<Ipv6Address>,
     /// The DNS client socket, once a server is known.
     pub dns: Option<SocketHandle>,
+    /// Its servers.
+    pub dns_servers: Vec<IpAddress>,
     next_port: u16,
     /// Ports bound by sockets (UDP and TCP apart).
     pub ports: Vec<(socket::Kind, u16)>,
@@ -186,6 +188,7 @@ impl Stack {
                 let gateway = Ipv4Address::from(header.hcgateway);
                 if !gateway.is_unspecified() {
                     let _ = iface.routes_mut().add_default_ipv4_route(gateway);
+                    device.neighbors.set_gateway(Some(gateway.octets()));
                 }
             }
         }
@@ -202,6 +205,7 @@ impl Stack {
             configured,
             link_local,
             dns: None,
+            dns_servers: Vec::new(),
             next_port: 0,
             ports: Vec::new(),
             closing: Vec::new(),
@@ -301,6 +305,7 @@ impl Stack {
                 if let Some(router) = config.router {
                     let _ = self.iface.routes_mut().add_default_ipv4_route(router);
                 }
+                self.device.neighbors.set_gateway(config.router.map(|r| r.octets()));
                 self.configured = true;
                 let servers: alloc::vec::Vec<IpAddress> =
                     config.dns_servers.iter().map(|s| IpAddress::Ipv4(*s)).collect();
@@ -310,6 +315,7 @@ impl Stack {
                 set_addrs(&mut self.iface, None, self.link_local);
                 self.device.ipv4 = None;
                 self.device.neighbors.set_net(None);
+                self.device.neighbors.set_gateway(None);
                 self.iface.routes_mut().remove_default_ipv4_route();
             }
             None => {}
@@ -320,6 +326,7 @@ impl Stack {
         if let Some(old) = self.dns.take() {
             self.sockets.remove(old);
         }
+        self.dns_servers = servers.to_vec();
         if !servers.is_empty() {
             let slots: Vec<Option<smoldns::DnsQuery>> = (0..4).map(|_| None).collect();
             self.dns = Some(self.sockets.add(smoldns::Socket::new(servers, slots)));

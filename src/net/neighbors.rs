@@ -11,9 +11,10 @@
 //! - hands smoltcp an ARP reply from a host of the segment when a frame from it comes and the
 //!   table has not seen that host (or its MAC address) for [`REFRESH_NS`], queued before
 //!   smoltcp can answer the frame ([`Neighbors::learn`]);
-//! - sends an ARP request of its own when a socket is about to talk to a host of the segment
-//!   the table does not know ([`Neighbors::ask`]); smoltcp takes the reply, which is
-//!   addressed to us, whatever its rate limit.
+//! - sends an ARP request of its own when a socket (or a name lookup) is about to talk to a
+//!   host of the segment, or beyond it through the gateway, that the table does not know
+//!   ([`Neighbors::ask`]); smoltcp takes the reply, which is addressed to us, whatever its
+//!   rate limit.
 //!
 //! This trusts the source addresses of frames from the segment as ARP already does (smoltcp
 //! takes every ARP reply addressed to us); frames that claim loopback or our own addresses
@@ -41,6 +42,8 @@ struct Host {
 pub struct Neighbors {
     /// Our address and prefix length on the segment, once known.
     net: Option<([u8; 4], u8)>,
+    /// The default gateway, if any.
+    gateway: Option<[u8; 4]>,
     mac: [u8; 6],
     hosts: Vec<Host>,
     /// Our own requests: the host asked for and when.
@@ -76,7 +79,7 @@ fn arp(op: u8, eth_dst: [u8; 6], sender: ([u8; 6], [u8; 4]), target: ([u8; 6], [
 impl Neighbors {
     /// No host known yet; `mac` is ours.
     pub const fn new(mac: [u8; 6]) -> Self {
-        Self { net: None, mac, hosts: Vec::new(), asked: Vec::new(), fed: 0, asks: 0 }
+        Self { net: None, gateway: None, mac, hosts: Vec::new(), asked: Vec::new(), fed: 0, asks: 0 }
     }
 
     /// Our IPv4 address and prefix length (`None`: none, as before DHCP); forgets every host
@@ -87,6 +90,11 @@ impl Neighbors {
             self.asked.clear();
         }
         self.net = net;
+    }
+
+    /// The default gateway, through which the hosts beyond the segment are reached.
+    pub fn set_gateway(&mut self, gateway: Option<[u8; 4]>) {
+        self.gateway = gateway;
     }
 
     fn remember(&mut self, ip: [u8; 4], mac: [u8; 6], now: u64) {
@@ -141,12 +149,13 @@ impl Neighbors {
         }
     }
 
-    /// An ARP request for `ip` to send, if a socket is about to talk to it at uptime `now`,
-    /// it is a host of the segment and the table does not know it (at most one per host
-    /// every [`ASK_NS`]).
+    /// An ARP request to send if a socket is about to talk to `ip` at uptime `now`: for `ip`
+    /// if it is a host of the segment, else for the gateway, when the table does not know that
+    /// host (at most one per host every [`ASK_NS`]).
     pub fn ask(&mut self, ip: [u8; 4], now: u64) -> Option<Vec<u8>> {
         let net = self.net?;
-        if !on_link(net, ip) || self.hosts.iter().any(|h| h.ip == ip && now.saturating_sub(h.fed_ns) < REFRESH_NS) {
+        let ip = if on_link(net, ip) { ip } else { self.gateway.filter(|&gw| on_link(net, gw))? };
+        if self.hosts.iter().any(|h| h.ip == ip && now.saturating_sub(h.fed_ns) < REFRESH_NS) {
             return None;
         }
         match self.asked.iter_mut().find(|(asked, _)| *asked == ip) {
@@ -240,11 +249,24 @@ mod tests {
         assert_eq!(request[38..42], [10, 0, 5, 12]);
         assert!(n.ask([10, 0, 5, 12], ASK_NS - 1).is_none());
         assert!(n.ask([10, 0, 5, 12], ASK_NS).is_some());
-        assert!(n.ask([10, 0, 6, 1], 0).is_none(), "routed: the gateway is smoltcp's");
+        assert!(n.ask([10, 0, 6, 1], 0).is_none(), "routed, and no gateway");
         assert!(n.ask(NET.0, 0).is_none(), "ourselves");
         n.learn(&arp(2, OURS, (HOST, [10, 0, 5, 12]), (OURS, NET.0)), ASK_NS + 1);
         assert!(n.ask([10, 0, 5, 12], 2 * ASK_NS).is_none(), "answered");
         assert_eq!(n.asks, 2);
+    }
+
+    #[test]
+    fn a_host_beyond_the_segment_asks_for_the_gateway() {
+        let mut n = table();
+        n.set_gateway(Some([10, 0, 5, 1]));
+        let request = n.ask([192, 0, 2, 7], 0).expect("a request for the gateway");
+        assert_eq!(request[38..42], [10, 0, 5, 1]);
+        assert!(n.ask([198, 51, 100, 1], 1).is_none(), "asked already");
+        n.learn(&arp(2, OURS, (HOST, [10, 0, 5, 1]), (OURS, NET.0)), 2);
+        assert!(n.ask([192, 0, 2, 7], ASK_NS + 2).is_none(), "known");
+        n.set_gateway(Some([10, 0, 9, 1]));
+        assert!(n.ask([192, 0, 2, 7], 2 * ASK_NS).is_none(), "a gateway off the segment is smoltcp's");
     }
 
     #[test]
