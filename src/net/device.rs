@@ -25,7 +25,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use hermit_interface::vnet::HDR_LEN;
 use smoltcp::phy::{self, Checksum, ChecksumCapabilities, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
-use smoltcp::wire::EthernetAddress;
+use smoltcp::wire::{EthernetAddress, IpAddress};
 
 use super::route::{push_loopback, route, route_lent, Route};
 
@@ -326,13 +326,12 @@ impl Device {
         }
     }
 
-    /// Sends an ARP request of ours for `ip` if a socket is about to talk to a host of the
-    /// segment that [`super::neighbors`] does not know (at uptime `now` ns).
-    pub fn resolve(&mut self, ip: [u8; 4], now: u64) {
-        if self.nic.is_some() {
-            if let Some(request) = self.neighbors.ask(ip, now) {
-                self.push_nic(&request);
-            }
+    /// Sends an ARP request of ours if a socket is about to talk to `addr` (at uptime `now`
+    /// ns) and [`super::neighbors`] does not know the IPv4 host on the segment that takes it.
+    pub fn resolve(&mut self, addr: IpAddress, now: u64) {
+        let (Some(_), IpAddress::Ipv4(v4)) = (&self.nic, addr) else { return };
+        if let Some(request) = self.neighbors.ask(v4.octets(), now) {
+            self.push_nic(&request);
         }
     }
 
@@ -531,8 +530,8 @@ mod tests {
         assert_eq!(&first[22..32], &[0x52, 0x54, 0, 9, 9, 9, 10, 0, 5, 11]);
         assert_eq!(receive(&mut dev).unwrap()[20], 7, "then the frame");
         assert_eq!(receive(&mut dev).unwrap()[20], 7, "the next frame of that host alone");
-        dev.resolve([10, 0, 5, 11], 0);
-        dev.resolve([10, 0, 5, 12], 0);
+        dev.resolve(IpAddress::v4(10, 0, 5, 11), 0);
+        dev.resolve(IpAddress::v4(10, 0, 5, 12), 0);
         dev.flush();
         let asked: Vec<_> = sent.lock().unwrap().iter().map(|f| (f[21], f[38..42].to_vec())).collect();
         assert_eq!(asked, [(1, vec![10, 0, 5, 12])], "a request for the unknown host only");

@@ -19,10 +19,8 @@ pub fn lookup(name: &str, v6: bool) -> Result<alloc::vec::Vec<IpAddress>> {
     let (started, _) = with_stack(|stack| {
         let handle = stack.dns_socket().ok_or(EHOSTUNREACH)?;
         let now = crate::time::uptime_ns();
-        for server in stack.dns_servers.clone() {
-            if let IpAddress::Ipv4(v4) = server {
-                stack.device.resolve(v4.octets(), now);
-            }
+        for &server in &stack.dns_servers {
+            stack.device.resolve(server, now);
         }
         let cx = stack.iface.context();
         let socket = stack.sockets.get_mut::<dns::Socket>(handle);

@@ -163,14 +163,6 @@ fn udp_socket() -> udp::Socket<'static> {
     udp::Socket::new(buffer(), buffer())
 }
 
-/// Lets the device ask for an IPv4 host of the NIC's segment that smoltcp may not know
-/// before a socket talks to it ([`super::neighbors`]).
-fn resolve(stack: &mut Stack, addr: IpAddress) {
-    if let IpAddress::Ipv4(v4) = addr {
-        stack.device.resolve(v4.octets(), crate::time::uptime_ns());
-    }
-}
-
 fn port_used(stack: &Stack, port: u16, kind: Kind) -> bool {
     stack.ports.iter().any(|&(k, p)| k == kind && p == port)
 }
@@ -408,7 +400,7 @@ impl Socket {
                     IpAddress::v4(127, 0, 0, 1)
                 };
             }
-            resolve(stack, remote.addr);
+            stack.device.resolve(remote.addr, crate::time::uptime_ns());
             // smoltcp would take the first IPv4 address (the NIC's) as the source: a
             // connection to the loopback comes from the loopback, as on Linux.
             let mut local = local;
@@ -454,7 +446,7 @@ impl Socket {
                 let mut inner = self.inner.lock();
                 self.ensure_bound(stack, &mut inner);
                 let Some(to) = to.or(inner.peer) else { return Some(Err(EDESTADDRREQ)) };
-                resolve(stack, to.addr);
+                stack.device.resolve(to.addr, crate::time::uptime_ns());
                 let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
                 match socket.send_slice(data, to) {
                     Ok(()) => Some(Ok(data.len())),
