@@ -414,6 +414,13 @@ pub fn signature(what: impl Hash) -> u64 {
     h.finish()
 }
 
+/// Runs `exec` on each regression input (hex, [`unhex`]); panics at the first failure.
+pub fn replay(mut exec: impl FnMut(&[u8]) -> Result<u64, Failure>, inputs: &[&str]) {
+    for hex in inputs {
+        exec(&unhex(hex)).unwrap();
+    }
+}
+
 /// Bytes from a hexadecimal string (regression inputs are kept in the source as hex).
 pub fn unhex(hex: &str) -> Vec<u8> {
     let digits: Vec<u8> = hex.bytes().filter(u8::is_ascii_hexdigit).collect();

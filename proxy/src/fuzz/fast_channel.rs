@@ -305,9 +305,7 @@ mod tests {
     #[test]
     fn regressions() {
         let mut h = Harness::new();
-        for hex in REGRESSIONS {
-            h.exec(&engine::unhex(hex)).unwrap();
-        }
+        engine::replay(|input| h.exec(input), REGRESSIONS);
     }
 
     /// A bounded, deterministic run in every `cargo test`: the target's seeds, each mutated

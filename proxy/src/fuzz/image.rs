@@ -268,9 +268,7 @@ mod tests {
     #[test]
     fn regressions() {
         let mut h = Harness::default();
-        for hex in REGRESSIONS {
-            h.exec(&engine::unhex(hex)).unwrap();
-        }
+        engine::replay(|input| h.exec(input), REGRESSIONS);
     }
 
     /// A short deterministic run in every `cargo test`: each seed mutated 48 times.

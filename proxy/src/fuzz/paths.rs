@@ -209,9 +209,7 @@ mod tests {
     #[test]
     fn regressions() {
         let mut h = Harness::new(&std::env::temp_dir());
-        for hex in REGRESSIONS {
-            h.exec(&engine::unhex(hex)).unwrap();
-        }
+        engine::replay(|input| h.exec(input), REGRESSIONS);
         let _ = std::fs::remove_dir_all(&h.scratch);
     }
 
