@@ -445,6 +445,14 @@ pub fn drain_before_exit() {
                 stack.device.martians
             );
         }
+        let neighbors = &stack.device.neighbors;
+        if neighbors.fed + neighbors.asks > 0 {
+            log::info!(
+                "net: {} hosts of the segment handed to smoltcp, {} ARP requests of ours",
+                neighbors.fed,
+                neighbors.asks
+            );
+        }
         if let Some(stats) = stack.device.offload_stats() {
             log::info!(
                 "net: offloads: {} GSO frames sent, {} received frames with a bad checksum, {} too large frames dropped",

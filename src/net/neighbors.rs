@@ -48,8 +48,9 @@ pub struct Neighbors {
     hosts: Vec<Host>,
     /// Our own requests: the host asked for and when.
     asked: Vec<([u8; 4], u64)>,
-    /// ARP replies handed to smoltcp, requests sent.
+    /// ARP replies handed to smoltcp (`HERMIT_VERBOSE`).
     pub fed: u64,
+    /// ARP requests of ours sent (`HERMIT_VERBOSE`).
     pub asks: u64,
 }
 
