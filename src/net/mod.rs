@@ -394,7 +394,7 @@ pub fn with_stack<R>(f: impl FnOnce(&mut Stack) -> R) -> (R, Option<Duration>) {
 /// sending task finds the ring empty at every call and asks to be told, the host's next
 /// ACK is announced, and with no core spinning idle each announcement was an interrupt
 /// taken by the busy core (emulated CPL-0 entry on PVM, tens of microseconds): 245-430
-/// per 64 MiB of 64 KiB writes, 5-10 now (ARCHITECTURE.md, "Networking").
+/// per 64 MiB of 64 KiB writes, 0-10 now (ARCHITECTURE.md, "Networking").
 fn in_stack_ends() -> bool {
     crate::drivers::net::stop_polling()
 }
