@@ -368,35 +368,17 @@ impl Stack {
 /// smoltcp's next timer.
 pub fn with_stack<R>(f: impl FnOnce(&mut Stack) -> R) -> (R, Option<Duration>) {
     let mut guard = STACK.lock();
-    // A core in the stack looks at the NIC itself: counted as polling, it spares the
-    // loader's receive interrupt (`in_stack_ends`).
-    let polling = crate::drivers::net::start_polling();
     let stack = guard.get_or_insert_with(Stack::new);
     let mut changed = stack.poll();
     let result = f(stack);
     changed |= stack.poll();
     let delay = stack.delay();
     set_timer_due(delay);
-    let signalled = polling && in_stack_ends();
     drop(guard);
-    if signalled {
-        frames_wait();
-    } else if changed {
+    if changed {
         notify();
     }
     (result, delay)
-}
-
-/// The end of [`with_stack`]'s polling (under the stack's lock, so that the task holding
-/// the count cannot be switched out); true if the loader announced frames meanwhile, which
-/// the caller then hands to the network's waiters as an interrupt would. Counting every
-/// socket call as polling removes the receive interrupts of a guest→host stream: the
-/// sending task finds the ring empty at every call and asks to be told, the host's next
-/// ACK is announced, and with no core spinning idle each announcement was an interrupt
-/// taken by the busy core (emulated CPL-0 entry on PVM, tens of microseconds): 245-430
-/// per 64 MiB of 64 KiB writes, 0-10 now (ARCHITECTURE.md, "Networking").
-fn in_stack_ends() -> bool {
-    crate::drivers::net::stop_polling()
 }
 
 /// TSC time of smoltcp's next timer when it is near ([`TIMER_NEAR`]: a delayed ACK), else
