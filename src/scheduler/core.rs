@@ -85,7 +85,9 @@ pub struct CoreSched {
     /// TSC at which another core sent this halted core a wake-up IPI; 0 once it is up.
     woken_at: AtomicU64,
     /// TSC cycles this core spent polling in its idle loop, and how often it halted
-    /// (`HERMIT_VERBOSE`'s summary at exit).
+    /// (`HERMIT_VERBOSE`'s summary at exit). A task that the spin's own network polling woke
+    /// runs inside the spin (the futex wake-up yields to it), and its time is counted here
+    /// too: under a stream the count overstates how idle the core was.
     idle_cycles: AtomicU64,
     halts: AtomicU64,
     /// Why it halted: its spin ran out, a core it woke was late, or other (`HERMIT_VERBOSE`).
