@@ -541,6 +541,9 @@ impl Socket {
                         if let Some(delay) = inner.ack.received() {
                             socket.set_ack_delay(delay);
                         }
+                        if inner.ack.bulk() {
+                            super::bulk_received();
+                        }
                     }
                     Some(Ok((n, None)))
                 }
