@@ -541,7 +541,7 @@ impl Socket {
                         if let Some(delay) = inner.ack.received() {
                             socket.set_ack_delay(delay);
                         }
-                        if inner.ack.bulk() {
+                        if inner.ack.bulk() && stack.device.has_nic() && !stack.device.offloads() {
                             super::bulk_received();
                         }
                     }
