@@ -50,6 +50,12 @@ impl Ack {
         None
     }
 
+    /// Whether the connection is a bulk receiver: its program received twice without
+    /// sending in between.
+    pub fn bulk(&self) -> bool {
+        self.unanswered && !self.delayed
+    }
+
     /// The program sent data. `Some(Some(ACK_DELAY))` when the socket's delay must be turned
     /// on again.
     pub fn sent(&mut self) -> Option<Option<Duration>> {
@@ -74,7 +80,9 @@ mod tests {
         }
         // Two receives without an answer: quick ACKs, and they stay quick while receiving.
         assert_eq!(ack.received(), None);
+        assert!(!ack.bulk());
         assert_eq!(ack.received(), Some(None));
+        assert!(ack.bulk());
         assert_eq!(ack.received(), None);
         // An answer: delayed again.
         assert_eq!(ack.sent(), Some(Some(ACK_DELAY)));

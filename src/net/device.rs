@@ -215,6 +215,11 @@ impl Device {
         self.nic.is_some()
     }
 
+    /// Whether the NIC's offloads are on (a tap with virtio-net headers in its rings).
+    pub fn offloads(&self) -> bool {
+        self.offload.is_some()
+    }
+
     /// Sends the frames collected for the NIC (one host call with a batching NIC).
     pub fn flush(&mut self) {
         if let Some(nic) = self.nic.as_mut() {

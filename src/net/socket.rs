@@ -541,6 +541,9 @@ impl Socket {
                         if let Some(delay) = inner.ack.received() {
                             socket.set_ack_delay(delay);
                         }
+                        if inner.ack.bulk() && stack.device.has_nic() && !stack.device.offloads() {
+                            super::bulk_received();
+                        }
                     }
                     Some(Ok((n, None)))
                 }

@@ -623,6 +623,7 @@ impl CoreSched {
             // from the top, or it used to count the tasks' rounds as idle time and halted
             // every ~25 rounds of a ping-pong (a 130 µs interrupt wake-up each time).
             let switches = self.switches.get();
+            let spin = crate::net::idle_spin(spin);
             let mut spun = 0u64;
             let mut turn = start;
             let mut why = HALT_OTHER;

@@ -73,41 +73,42 @@ impl Nic {
                 let n = unsafe { libc::readv(fd.as_raw_fd(), iov.as_ptr(), 2) };
                 (n > hdr.len() as isize).then_some(n as usize - hdr.len())
             }
-            Backend::Stream { fd, rx, injected, .. } => {
-                let owed = {
-                    let mut owed = injected.lock().expect("injected frames");
-                    (!owed.is_empty()).then(|| owed.remove(0))
-                };
-                if let Some(frame) = owed {
-                    let n = frame.len().min(buf.len());
-                    buf[..n].copy_from_slice(&frame[..n]);
-                    return Some(n);
-                }
-                let mut decoder = rx.lock().expect("passt reader");
-                loop {
-                    match decoder.next_frame() {
-                        Ok(Some(frame)) => {
-                            let n = frame.len().min(buf.len());
-                            buf[..n].copy_from_slice(&frame[..n]);
-                            return Some(n);
-                        }
-                        Ok(None) => {}
-                        Err(bad) => {
-                            eprintln!("proxy: passt sent a record of {} bytes; network stopped", bad.0);
-                            *decoder = StreamDecoder::default();
-                            return None;
-                        }
-                    }
-                    if !readable(fd.as_raw_fd(), 0) {
-                        return None;
-                    }
-                    // SAFETY: reads into a live buffer of `buf.len()` bytes.
-                    let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-                    if n <= 0 {
-                        return None;
-                    }
-                    decoder.push(&buf[..n as usize]);
-                }
+            Backend::Stream { .. } => self.receive_stream(|frame| {
+                let n = frame.len().min(buf.len());
+                buf[..n].copy_from_slice(&frame[..n]);
+                n
+            }),
+        }
+    }
+
+    /// Hands the next frame from passt (the proxy's own owed frames first) to `deliver`, in
+    /// place in the stream's buffer; its result, or `None` when no whole frame waits (or
+    /// passt's stream is broken). Not for a tap.
+    pub(super) fn receive_stream<R>(&self, deliver: impl FnOnce(&[u8]) -> R) -> Option<R> {
+        let Backend::Stream { fd, rx, injected, .. } = &self.backend else { return None };
+        let owed = {
+            let mut owed = injected.lock().expect("injected frames");
+            (!owed.is_empty()).then(|| owed.remove(0))
+        };
+        if let Some(frame) = owed {
+            return Some(deliver(&frame));
+        }
+        let mut decoder = rx.lock().expect("passt reader");
+        loop {
+            if decoder.has_frame() {
+                break;
+            }
+            if decoder.read_from(fd.as_raw_fd()) <= 0 {
+                return None;
+            }
+        }
+        match decoder.next_frame() {
+            Ok(Some(frame)) => Some(deliver(frame)),
+            Ok(None) => None,
+            Err(bad) => {
+                eprintln!("proxy: passt sent a record of {} bytes; network stopped", bad.0);
+                *decoder = StreamDecoder::default();
+                None
             }
         }
     }
@@ -144,13 +145,6 @@ fn wait_read_by_peer(fd: i32, limit: std::time::Duration) {
         }
         std::thread::sleep(std::time::Duration::from_micros(20));
     }
-}
-
-/// Whether `fd` has data within `timeout_ms`.
-fn readable(fd: i32, timeout_ms: i32) -> bool {
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    // SAFETY: one valid pollfd.
-    (unsafe { libc::poll(&mut pfd, 1, timeout_ms) }) > 0 && pfd.revents & libc::POLLIN != 0
 }
 
 /// Writes all of `bytes` to the blocking descriptor `fd`.

@@ -45,33 +45,75 @@ pub fn stream_record(frame: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Splits the byte stream from `passt` into frames.
+/// Splits the byte stream from `passt` into frames: bytes are read straight into its buffer
+/// ([`StreamDecoder::read_from`], up to [`READ_ROOM`] per `recv`) and frames are handed out
+/// in place, so a frame is copied once on its way to the guest.
 #[derive(Default)]
 pub struct StreamDecoder {
     buf: Vec<u8>,
+    /// The first byte not yet handed out.
     start: usize,
+    /// The end of the bytes read.
+    end: usize,
 }
+
+/// Room made for each read from the stream: a socket pair whose send buffer holds a 4 MiB
+/// window of passt's frames gives up to this much per `recv`.
+pub const READ_ROOM: usize = 256 << 10;
 
 /// The peer sent a length no Ethernet frame has.
 #[derive(Debug, PartialEq, Eq)]
 pub struct BadLength(pub u32);
 
 impl StreamDecoder {
-    /// Appends bytes read from the stream.
-    pub fn push(&mut self, bytes: &[u8]) {
-        if self.start > 0 && self.start == self.buf.len() {
-            self.buf.clear();
+    /// Makes room for `n` more bytes after the buffered ones: the part of a record not yet
+    /// handed out moves to the front when the tail has less.
+    fn room(&mut self, n: usize) {
+        if self.start == self.end {
             self.start = 0;
-        } else if self.start > (1 << 20) {
-            self.buf.drain(..self.start);
-            self.start = 0;
+            self.end = 0;
         }
-        self.buf.extend_from_slice(bytes);
+        if self.buf.len() - self.end < n {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            if self.buf.len() - self.end < n {
+                self.buf.resize(self.end + n, 0);
+            }
+        }
+    }
+
+    /// Appends bytes read from the stream.
+    #[cfg(test)]
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.room(bytes.len());
+        self.buf[self.end..self.end + bytes.len()].copy_from_slice(bytes);
+        self.end += bytes.len();
+    }
+
+    /// Reads what the stream socket `fd` holds, up to [`READ_ROOM`] bytes, without waiting
+    /// (a `poll` first: the socket is blocking for the writer, and the system-call filter
+    /// has no `recvfrom`): the bytes read, 0 at the end of the stream, -1 if nothing waits
+    /// or on an error.
+    pub fn read_from(&mut self, fd: i32) -> isize {
+        let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, 0) } <= 0 || pfd.revents & (libc::POLLIN | libc::POLLHUP) == 0 {
+            return -1;
+        }
+        self.room(READ_ROOM);
+        let spare = &mut self.buf[self.end..];
+        // SAFETY: `read` writes at most `spare.len()` bytes into the live slice `spare`.
+        let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), spare.len()) };
+        if n > 0 {
+            self.end += n as usize;
+        }
+        n
     }
 
     /// The next whole frame, if one is buffered.
     pub fn next_frame(&mut self) -> Result<Option<&[u8]>, BadLength> {
-        let rest = &self.buf[self.start..];
+        let rest = &self.buf[self.start..self.end];
         let Some(header) = rest.get(..4) else { return Ok(None) };
         let len = u32::from_be_bytes(header.try_into().expect("4 bytes"));
         if len as usize > MAX_FRAME {
@@ -88,7 +130,7 @@ impl StreamDecoder {
 
     /// Whether a whole frame is buffered.
     pub fn has_frame(&self) -> bool {
-        let rest = &self.buf[self.start..];
+        let rest = &self.buf[self.start..self.end];
         rest.get(..4).is_some_and(|h| {
             let len = u32::from_be_bytes(h.try_into().expect("4 bytes")) as usize;
             len > MAX_FRAME || rest.len() >= 4 + len
@@ -130,6 +172,29 @@ mod tests {
             assert_eq!(got, frames, "chunk {chunk}");
             assert!(!decoder.has_frame());
         }
+    }
+
+    #[test]
+    fn frames_are_read_from_the_socket_in_big_pieces() {
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+        let (mut a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let frames: Vec<Vec<u8>> = (0..40u8).map(|i| vec![i; 14 + 997 * i as usize]).collect();
+        let mut decoder = StreamDecoder::default();
+        assert_eq!(decoder.read_from(b.as_raw_fd()), -1, "nothing waits");
+        let mut got = Vec::new();
+        for chunk in frames.chunks(7) {
+            for f in chunk {
+                a.write_all(&stream_record(f)).unwrap();
+            }
+            while decoder.read_from(b.as_raw_fd()) > 0 {}
+            while let Some(frame) = decoder.next_frame().unwrap() {
+                got.push(frame.to_vec());
+            }
+        }
+        assert_eq!(got, frames);
+        drop(a);
+        assert_eq!(decoder.read_from(b.as_raw_fd()), 0, "the end of the stream");
     }
 
     #[test]

@@ -62,13 +62,12 @@ impl Nic {
                 Ok(n) if n > 0 => n,
                 _ => return Ok(None),
             },
+            // From passt's stream, in place in the proxy's buffer, straight into the ring.
             Backend::Stream { .. } => {
-                let got = FRAME.with(|buf| {
-                    let mut buf = buf.borrow_mut();
-                    let n = self.receive(&mut buf)?;
-                    self.capture(&buf[..n]);
-                    let n = n.min(cap as usize);
-                    Some(ram.write_bytes(addr, &buf[..n]).map(|()| n))
+                let got = self.receive_stream(|frame| {
+                    self.capture(frame);
+                    let n = frame.len().min(cap as usize);
+                    ram.write_bytes(addr, &frame[..n]).map(|()| n)
                 });
                 return got.transpose().map(|n| n.map(|n| (n as u32, 0)));
             }
