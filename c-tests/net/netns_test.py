@@ -141,12 +141,14 @@ def env_with(**extra):
 def end_or_kill(proc, timeout):
     """Waits for a Linux-side helper of the benchmarks (a sink behind pasta); one that Debian
     12's pasta left hanging (its half-close bug) is killed: its row then has no Linux value
-    instead of ending the whole benchmark."""
+    instead of ending the whole benchmark. The helper runs in a session of its own
+    (`start_new_session`), and the whole session is killed: pasta runs the sink as its child
+    in a namespace of its own, and killing pasta alone left the sink behind."""
     try:
         return proc.wait(timeout)
     except subprocess.TimeoutExpired:
         print(f"note: {proc.args[-5:]} did not end within {timeout} s: killed", flush=True)
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         return proc.wait()
 
 
@@ -1425,7 +1427,7 @@ def user_rows(proxy, images, native, next_port):
         linux = None
         if pasta:
             p = next_port()
-            sink = up.popen([native, "sink", str(p), "1", "nocheck"])
+            sink = up.popen([native, "sink", str(p), "1", "nocheck"], start_new_session=True)
             wait_line(sink, "listening")
             r = up.run(pasta + ["--", native, "source", "192.168.77.1", str(p), str(BENCH_BYTES), str(chunk),
                                 "nocheck"], timeout=120)
@@ -1447,7 +1449,8 @@ def user_rows(proxy, images, native, next_port):
             linux = None
             if pasta:
                 p = next_port()
-                server = up.popen(pasta + ["-t", str(p), "--", native, "sink", str(p), "1", "nocheck"])
+                server = up.popen(pasta + ["-t", str(p), "--", native, "sink", str(p), "1", "nocheck"],
+                                  start_new_session=True)
                 wait_line(server, "listening")
                 r = up.run([native, "source", dest, str(p), str(BENCH_BYTES), str(chunk), "nocheck"], timeout=120)
                 end_or_kill(server, 30)
