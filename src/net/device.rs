@@ -501,7 +501,7 @@ mod tests {
         let nic = FakeNic { sent: sent.clone(), incoming: vec![frame(MAC, 9)] };
         let mut dev = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
         assert_eq!(dev.capabilities().max_transmission_unit, NIC_MTU + 14);
-        assert!(dev.has_nic());
+        assert!(dev.has_nic() && !dev.offloads());
         send(&mut dev, &frame(MAC, 1)); // to ourselves: loopback only
         send(&mut dev, &frame([0xff; 6], 2)); // broadcast: both
         send(&mut dev, &frame([0x52, 0x54, 0, 9, 9, 9], 3)); // another host: NIC only
@@ -649,6 +649,7 @@ mod tests {
         incoming.extend(frame(MAC, 7));
         let nic = VnetNic(FakeNic { sent: sent.clone(), incoming: vec![incoming] });
         let mut dev = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
+        assert!(dev.offloads());
         let caps = dev.capabilities();
         assert_eq!(caps.max_transmission_unit, super::super::offload::IP_MAX + 14);
         assert!(!caps.checksum.tcp.tx() && !caps.checksum.tcp.rx() && !caps.checksum.udp.rx());
