@@ -144,8 +144,7 @@ impl Nic {
                 rx_wait.spread();
             }
             // Idle vCPUs read the tap themselves (`NETRING_RECV`): keep off it meanwhile.
-            if self.idle_rx.active() {
-                std::thread::sleep(super::idle_rx::NAP);
+            if self.idle_rx.nap() {
                 continue;
             }
             let filled = ring.fill_rx(|addr, cap| self.receive_into(ring, addr, cap), || self.announce(irq))?;
