@@ -92,6 +92,9 @@ pub struct Config {
     /// Open a tap with the virtio-net header and offer the kernel its offloads
     /// (`HERMIT_NET_OFFLOAD` not 0).
     pub net_offload: bool,
+    /// Offer idle vCPUs to read the tap themselves during a bulk receive
+    /// (`HERMIT_NET_IDLE_RECV` not 0; `FEATURE_NET_IDLE_RECV`).
+    pub net_idle_recv: bool,
     /// Behave exactly like the original uhyve: no header extension, no extension
     /// hypercalls, no CPU preparation, and host errors reported as a bare -1.
     pub uhyve_compat: bool,
@@ -303,6 +306,7 @@ impl Config {
             fast_channel: flag("HERMIT_FASTCALL", true),
             net_ring: flag("HERMIT_NET_RING", true),
             net_offload: flag("HERMIT_NET_OFFLOAD", true),
+            net_idle_recv: flag("HERMIT_NET_IDLE_RECV", true),
             uhyve_compat: flag("HERMIT_UHYVE_COMPAT", false),
             ip: address("HERMIT_IP")?,
             gateway: address("HERMIT_GATEWAY")?,

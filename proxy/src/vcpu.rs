@@ -152,7 +152,7 @@ fn run_vcpu(host: &Arc<Host>, vcpu: &mut VcpuFd, id: u32) -> ! {
         };
         match outcome {
             Outcome::Continue => {
-                if let Some(channel) = host.channel.get() {
+                if let Some(channel) = host.channel.get().filter(|_| !crate::net::take_quiet_exit()) {
                     channel.kick(host);
                 }
             }

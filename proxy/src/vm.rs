@@ -216,6 +216,9 @@ pub(crate) fn write_header(
             features |= header::FEATURE_NET_RING;
             if config.net_offload && !matches!(config.netif, Some(crate::config::Netif::User)) {
                 features |= header::FEATURE_NET_OFFLOAD;
+                if config.net_idle_recv && vcpu_features & header::FEATURE_QEMU == 0 {
+                    features |= header::FEATURE_NET_IDLE_RECV;
+                }
             }
         }
     }

@@ -21,13 +21,13 @@
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
 
 use crate::net::device::Lent;
 use hermit_interface::header;
 use hermit_interface::hypercall::port;
 use hermit_interface::netring::{
-    control, pending, Layout, NetRing, MAX_BUF, NETRING_F_VNET_HDR, NETRING_KICK, NETRING_SETUP,
+    control, pending, Layout, NetRing, MAX_BUF, NETRING_F_VNET_HDR, NETRING_KICK, NETRING_RECV, NETRING_SETUP,
 };
 
 /// How long published transmit frames may wait for a poller that says it polls before the
@@ -87,6 +87,61 @@ fn word(base: u64, offset: u64) -> &'static AtomicU32 {
     unsafe { AtomicU32::from_ptr((base + offset) as *mut u32) }
 }
 
+/// A received frame above this many bytes (a host GSO frame) marks a bulk receive.
+const BULK_FRAME: usize = 32 << 10;
+/// How long a bulk receive lasts after its last such frame, in nanoseconds.
+const BULK_NS: u64 = 1_000_000;
+/// The longest an idle core waits in the host for a frame (`NETRING_RECV`), in microseconds.
+const IDLE_RECV_WAIT_US: u64 = 100;
+/// When the last frame above [`BULK_FRAME`] was taken (TSC; 0: none).
+static BULK_AT: AtomicU64 = AtomicU64::new(0);
+/// The loader offers `NETRING_RECV` (rings with offloads only).
+static IDLE_RECV: AtomicBool = AtomicBool::new(false);
+/// `NETRING_RECV` calls, for `HERMIT_VERBOSE`.
+static IDLE_RECVS: AtomicU64 = AtomicU64::new(0);
+
+/// Whether a frame above [`BULK_FRAME`] arrived within [`BULK_NS`] (and the loader takes
+/// `NETRING_RECV`).
+fn bulk_receive() -> bool {
+    let at = BULK_AT.load(Ordering::Relaxed);
+    IDLE_RECV.load(Ordering::Relaxed)
+        && at != 0
+        && crate::arch::rdtsc().wrapping_sub(at) <= crate::time::clock().ns_to_cycles(BULK_NS)
+}
+
+/// For an idle core, at each turn of its spin, `due` being the TSC of its next timer:
+/// during a bulk receive with the receive ring empty, asks the loader to send the transmit
+/// ring and read the tap into the receive ring in this vCPU's thread, waiting there for a
+/// frame up to [`IDLE_RECV_WAIT_US`] (or until `due`), instead of spinning. On a 2-CPU host
+/// a spinning vCPU, a spinning poller and the thread reading the tap left the host sender a
+/// share of the CPUs; now the vCPU thread reads and sleeps in the host between frames, and
+/// the others keep off the tap (ARCHITECTURE.md, "Host networking"). An interrupt meant for
+/// this core (an IPI) waits until the call returns.
+pub fn idle_receive(due: u64) {
+    if !bulk_receive() {
+        return;
+    }
+    let base = TX_AREA.load(Ordering::Acquire);
+    if base == 0
+        || word(base, control::RX_PROD).load(Ordering::Acquire) != word(base, control::RX_CONS).load(Ordering::Acquire)
+    {
+        return;
+    }
+    let clock = crate::time::clock();
+    let left = clock.cycles_to_ns(due.saturating_sub(crate::arch::rdtsc())) / 1000;
+    let wait = left.min(IDLE_RECV_WAIT_US) as u32;
+    IDLE_RECVS.fetch_add(1, Ordering::Relaxed);
+    // The transmit watch is over: the call sends what waits.
+    TX_PUBLISHED_AT.store(0, Ordering::Relaxed);
+    let mut req = NetRing { op: NETRING_RECV, slots: wait, ..Default::default() };
+    super::hypercall::call_sleeping(port::NETRING, &mut req);
+}
+
+/// `NETRING_RECV` calls so far.
+pub fn idle_receives() -> u64 {
+    IDLE_RECVS.load(Ordering::Relaxed)
+}
+
 /// Asks the loader to send what waits in the transmit ring.
 fn kick() {
     let mut req = NetRing { op: NETRING_KICK, ..Default::default() };
@@ -140,6 +195,7 @@ impl NetRings {
         }
         TX_AREA.store(base, Ordering::Release);
         let vnet = flags & NETRING_F_VNET_HDR != 0;
+        IDLE_RECV.store(vnet && super::hypercall::has_feature(header::FEATURE_NET_IDLE_RECV), Ordering::Relaxed);
         let with = if vnet { ", virtio-net headers and offloads" } else { "" };
         log::info!("net: descriptor rings of {slots} x {buf} bytes at {base:#x}{with}");
         Some(Self { base, layout, tx_prod: 0, rx_cons: 0, vnet, tx_unannounced: false })
@@ -212,6 +268,13 @@ impl NetRings {
                 let cons = word(self.base, control::TX_CONS).load(Ordering::Acquire);
                 watch(cons, crate::arch::rdtsc());
             }
+        } else if bulk_receive() {
+            // An idle core's NETRING_RECV sends these first; the watchdog kicks them if no
+            // core idles for that long.
+            if TX_PUBLISHED_AT.load(Ordering::Relaxed) == 0 {
+                let cons = word(self.base, control::TX_CONS).load(Ordering::Acquire);
+                watch(cons, crate::arch::rdtsc());
+            }
         } else {
             KICKS_PARKED.fetch_add(1, Ordering::Relaxed);
             kick();
@@ -253,6 +316,9 @@ impl NetRings {
                 let frame = unsafe {
                     let len = ((self.base + self.layout.rx_len_at(self.rx_cons)) as *const u32).read_volatile();
                     let len = len.min(self.layout.buf) as usize;
+                    if len > BULK_FRAME && self.vnet {
+                        BULK_AT.store(crate::arch::rdtsc(), Ordering::Relaxed);
+                    }
                     let at = (self.base + self.layout.rx_buf_at(self.rx_cons)) as *mut u8;
                     core::slice::from_raw_parts_mut(at, len)
                 };

@@ -437,7 +437,10 @@ pub fn drain_before_exit() {
             stack.listens.burst
         );
         if let Some((parked, stalled)) = crate::drivers::net_ring::kick_counts() {
-            log::info!("net: transmit ring kicks: {parked} for a parked poller, {stalled} for a stalled one");
+            log::info!(
+                "net: transmit ring kicks: {parked} for a parked poller, {stalled} for a stalled one; {} receives by idle cores",
+                crate::drivers::net_ring::idle_receives()
+            );
         }
         if stack.device.martians > 0 {
             log::info!(
@@ -534,8 +537,12 @@ pub fn idle_begin() -> bool {
 
 /// While an idle core spins (after [`idle_begin`] returned true): wakes the network's
 /// waiters if frames wait or the receive interrupt arrived, and kicks the loader if
-/// transmit-ring frames wait for a stalled poller. A few loads when nothing happened.
-pub fn idle_poll() {
+/// transmit-ring frames wait for a stalled poller; during a bulk receive with the receive
+/// ring empty it reads the tap through the loader instead (`net_ring::idle_receive`, not
+/// past `due`, the TSC of the core's next deadline). A few loads when nothing happened.
+pub fn idle_poll(due: u64) {
+    let timer = TIMER_DUE.load(Ordering::Relaxed);
+    crate::drivers::net_ring::idle_receive(if timer != 0 { due.min(timer) } else { due });
     check_interrupt();
     crate::drivers::net_ring::tx_watchdog();
     let due = TIMER_DUE.load(Ordering::Relaxed);

@@ -644,7 +644,7 @@ impl CoreSched {
                         }
                     }
                 }
-                crate::net::idle_poll();
+                crate::net::idle_poll(due);
                 arch::pause();
             }
             if polling {

@@ -217,7 +217,7 @@ pub const EXT_MAGIC: u32 = u32::from_le_bytes(*b"HRS1");
 /// [`HeaderExt::kernel_stamp`]. Bump it with every change that an image or a loader of the
 /// previous revision would misread (revision 1 had no stamp; loaders recognize and refuse
 /// such images, see [`image_protocol`]).
-pub const EXT_VERSION: u32 = 6;
+pub const EXT_VERSION: u32 = 7;
 
 /// Feature bit: the loader serves the fast channel ([`crate::channel`]).
 pub const FEATURE_FAST_CHANNEL: u64 = 1 << 0;
@@ -261,6 +261,11 @@ pub const FEATURE_NET_RING: u64 = 1 << 10;
 /// virtio-net header on every ring frame, checksum offload and TSO both ways; see
 /// [`crate::vnet`]). Not offered behind passt, or with `HERMIT_NET_OFFLOAD=0`.
 pub const FEATURE_NET_OFFLOAD: u64 = 1 << 11;
+/// Feature bit: with [`FEATURE_NET_OFFLOAD`], the loader serves
+/// [`crate::netring::NETRING_RECV`]: an idle guest core reads the tap in its own vCPU
+/// thread during a bulk receive instead of spinning. Not under QEMU, nor with
+/// `HERMIT_NET_IDLE_RECV=0`.
+pub const FEATURE_NET_IDLE_RECV: u64 = 1 << 13;
 /// Feature bit: the loader serves `FILEOP` [`crate::hypercall::file_op::CHAIN`] (two
 /// requests in one port exit).
 pub const FEATURE_CHAINED_CALLS: u64 = 1 << 14;

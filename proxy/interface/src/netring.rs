@@ -40,6 +40,14 @@ pub const NETRING_SETUP: u32 = 1;
 /// [`NetRing::op`]: frames wait in the transmit ring and the poller is not polling: the
 /// proxy sends them before it answers. `ret` 0.
 pub const NETRING_KICK: u32 = 2;
+/// [`NetRing::op`] (with [`crate::header::FEATURE_NET_IDLE_RECV`]): an idle guest core
+/// during a bulk receive. The proxy sends what waits in the transmit ring, then fills the
+/// receive ring from the device in the calling vCPU's thread, waiting up to `slots`
+/// microseconds (at most [`NETRING_RECV_MAX_WAIT_US`]) for a frame if none was there; frames
+/// are announced as usual. `ret`: the frames read, or -`ENODEV` without rings.
+pub const NETRING_RECV: u32 = 3;
+/// Longest wait of [`NETRING_RECV`] in microseconds.
+pub const NETRING_RECV_MAX_WAIT_US: u32 = 200;
 
 /// Fewest entries of a ring.
 pub const MIN_SLOTS: u32 = 8;

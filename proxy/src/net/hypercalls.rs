@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 
 use hermit_interface::header::{self, offset, HeaderExt};
 use hermit_interface::hypercall::{NetBatch, NetFrame, NetMtu, NetRead, NetWrite, NET_BATCH_MAX};
-use hermit_interface::netring::{NetRing, NETRING_F_VNET_HDR, NETRING_KICK, NETRING_SETUP};
+use hermit_interface::netring::{NetRing, NETRING_F_VNET_HDR, NETRING_KICK, NETRING_RECV, NETRING_SETUP};
 
 use super::device::FRAME;
 use super::frames::{self, MAX_FRAME, MIN_FRAME};
@@ -59,6 +59,13 @@ pub fn netring(host: &Host, arg: u64) -> Result<(), GuestError> {
                 ring.stats.tx_kicked.fetch_add(u64::from(n), Ordering::Relaxed);
                 ring.add_activity(n);
                 0
+            }
+            None => -libc::ENODEV,
+        },
+        NETRING_RECV => match nic.and_then(|nic| Some((nic, nic.ring.get()?, nic.irq.get()?))) {
+            Some((nic, ring, irq)) => {
+                let wait: u32 = host.ram.read(field(arg, offset_of!(NetRing, slots)))?;
+                i32::try_from(nic.idle_receive(ring, irq, wait)?).unwrap_or(i32::MAX)
             }
             None => -libc::ENODEV,
         },

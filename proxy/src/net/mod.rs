@@ -21,6 +21,7 @@ mod device;
 pub mod frames;
 mod handshake;
 mod hypercalls;
+mod idle_rx;
 pub mod irq;
 mod open;
 mod passt;
@@ -34,6 +35,7 @@ mod tap;
 mod turn;
 
 pub use hypercalls::{netinfo, netmtu, netread, netreadv, netring, netstat, netwrite, netwritev};
+pub use idle_rx::take_quiet_exit;
 pub use open::{offloads_off, TUNSETOFFLOAD_IOCTL};
 pub use poller::{awaiting_peer, flush_tx, peer_slow, poll_tx, poller_parked};
 pub use ring_io::ring_summary;
@@ -100,6 +102,8 @@ pub struct Nic {
     handed_back: Condvar,
     /// The host peer's answers to small frames, for the poller's placement ([`turn`]).
     turns: turn::Turnarounds,
+    /// Idle vCPUs reading the tap themselves during a bulk receive ([`idle_rx`]).
+    idle_rx: idle_rx::IdleRx,
 }
 
 #[cfg(test)]

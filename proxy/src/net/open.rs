@@ -115,6 +115,7 @@ impl Nic {
             rx_back: Mutex::new(()),
             handed_back: Condvar::new(),
             turns: turn::Turnarounds::default(),
+            idle_rx: super::idle_rx::IdleRx::default(),
         }
     }
 

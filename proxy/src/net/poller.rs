@@ -100,18 +100,20 @@ pub(super) const RX_REVOKE_FOR: std::time::Duration = std::time::Duration::from_
 pub fn poll_tx(host: &Host) -> u32 {
     let Some(nic) = host.net.get() else { return 0 };
     let Some(ring) = nic.ring.get() else { return 0 };
-    if let Err(e) = nic.poll_rx(ring) {
-        host.fatal(&e.to_string());
+    // While idle vCPUs read the tap themselves, the poller leaves it, and the frames they
+    // move earn it nothing: it parks unless the guest calls the host.
+    let vcpus_read = nic.idle_rx.active();
+    if !vcpus_read {
+        if let Err(e) = nic.poll_rx(ring) {
+            host.fatal(&e.to_string());
+        }
     }
     // Behind passt the receive thread alone fills the receive ring, and what the ring moved
     // elsewhere is no work of the poller's: counted, a host->guest stream kept it spinning
-    // beside the vCPU, passt and the receive thread for the few ACKs the guest sends.
-    let moved = if matches!(nic.backend, Backend::Stream { .. }) {
-        ring.take_activity();
-        0
-    } else {
-        ring.take_activity()
-    };
+    // beside the vCPU, passt and the receive thread for the few ACKs the guest sends. The
+    // same while idle vCPUs read the tap.
+    let moved = ring.take_activity();
+    let moved = if vcpus_read || matches!(nic.backend, Backend::Stream { .. }) { 0 } else { moved };
     if !ring.tx_waiting() {
         return moved;
     }

@@ -130,8 +130,9 @@ impl Nic {
 pub fn ring_summary(host: &Host) -> Option<String> {
     let nic = host.net.get()?;
     let [irq, polled] = &nic.announced;
+    let idle = nic.idle_rx.summary().map_or(String::new(), |line| format!("; {line}"));
     Some(format!(
-        "{} ({} by the receive interrupt, {} to a polling guest core)",
+        "{} ({} by the receive interrupt, {} to a polling guest core){idle}",
         nic.ring.get()?.summary(),
         irq.load(Ordering::Relaxed),
         polled.load(Ordering::Relaxed)

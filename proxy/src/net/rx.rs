@@ -127,7 +127,7 @@ impl Nic {
                     back = self.handed_back.wait_timeout(back, wait).expect("rx hand-back").0;
                     let reads = self.rx_poller_reads.load(Ordering::Relaxed);
                     rx_wait.poller_read(reads != seen);
-                    if reads == seen && self.rx_by_poller.load(Ordering::Acquire) {
+                    if reads == seen && self.rx_by_poller.load(Ordering::Acquire) && !self.idle_rx.active() {
                         let filled =
                             ring.fill_rx(|addr, cap| self.receive_into(ring, addr, cap), || self.announce(irq))?;
                         if filled.got > 0 {
@@ -142,6 +142,10 @@ impl Nic {
                     seen = reads;
                 }
                 rx_wait.spread();
+            }
+            // Idle vCPUs read the tap themselves (`NETRING_RECV`): keep off it meanwhile.
+            if self.idle_rx.nap() {
+                continue;
             }
             let filled = ring.fill_rx(|addr, cap| self.receive_into(ring, addr, cap), || self.announce(irq))?;
             if filled.full {

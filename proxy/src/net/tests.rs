@@ -7,7 +7,7 @@ use crate::host::Host;
 use crate::hypercall::field;
 use frames::MAX_FRAME;
 use hermit_interface::hypercall::{NetBatch, NetRead, NET_BATCH_MAX};
-use hermit_interface::netring::{NetRing, NETRING_F_VNET_HDR, NETRING_KICK, NETRING_SETUP};
+use hermit_interface::netring::{NetRing, NETRING_F_VNET_HDR, NETRING_KICK, NETRING_RECV, NETRING_SETUP};
 use hermit_interface::vnet::HDR_LEN;
 use std::ffi::CString;
 use std::mem::offset_of;
@@ -507,4 +507,62 @@ fn passt_stream_frames_both_ways() {
     request(&host, BUF, 2048);
     netread(&host, REQ).unwrap();
     assert_eq!(result(&host), (0, 80));
+}
+
+/// An idle vCPU's `NETRING_RECV` sends the transmit ring and reads the tap into the
+/// receive ring itself, waiting for a frame up to the time it gave (capped); meanwhile
+/// the receive thread and the poller keep off the tap.
+#[test]
+fn idle_vcpus_read_the_tap_themselves() {
+    use hermit_interface::netring::{control, Layout, NETRING_RECV_MAX_WAIT_US};
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+    use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
+    const AREA: u64 = 0x40_0000;
+    let (ours, peer) = UnixDatagram::pair().unwrap();
+    ours.set_nonblocking(true).unwrap();
+    peer.set_nonblocking(true).unwrap();
+    let host = host(Some(Nic::over_socket(ours.into(), false, [2, 0, 0, 0, 0, 9])));
+    assert_eq!(ring_request(&host, NETRING_RECV, 0, 10, 0), -libc::ENODEV, "no rings yet");
+    let event = EventFd::new(EFD_NONBLOCK).unwrap();
+    let nic = host.net.get().unwrap();
+    nic.set_irq(RxIrq::from_event(event.try_clone().unwrap()));
+    assert_eq!(ring_request(&host, NETRING_SETUP, AREA, 16, 2048), 0);
+    let layout = Layout::new(16, 2048).unwrap();
+    let word = |offset| host.ram.atomic_u32(AREA + offset).unwrap();
+    // Nothing waits: the call waits about as long as asked, and at most the cap.
+    let start = Instant::now();
+    assert_eq!(ring_request(&host, NETRING_RECV, 0, 100, 0), 0);
+    assert!(start.elapsed() >= Duration::from_micros(90), "waited {:?}", start.elapsed());
+    assert!(nic.idle_rx.active());
+    let start = Instant::now();
+    assert_eq!(ring_request(&host, NETRING_RECV, 0, 1_000_000, 0), 0);
+    assert!(start.elapsed() >= Duration::from_micros(u64::from(NETRING_RECV_MAX_WAIT_US) - 10));
+    assert!(start.elapsed() < Duration::from_millis(900), "capped: {:?}", start.elapsed());
+    // A frame and a published transmit entry: both move in the call.
+    host.ram.write(AREA + layout.tx_len_at(0), 60u32).unwrap();
+    host.ram.write_bytes(AREA + layout.tx_buf_at(0), &frame(60, 4)).unwrap();
+    word(control::TX_PROD).store(1, Ordering::Release);
+    peer.send(&frame(70, 3)).unwrap();
+    assert_eq!(ring_request(&host, NETRING_RECV, 0, 100, 0), 1);
+    assert_eq!(word(control::RX_PROD).load(Ordering::Acquire), 1);
+    assert_eq!(host.ram.read::<u32>(AREA + layout.rx_len_at(0)).unwrap(), 70);
+    assert_eq!(word(control::TX_CONS).load(Ordering::Acquire), 1);
+    let mut got = vec![0u8; 2048];
+    assert_eq!(peer.recv(&mut got).unwrap(), 60);
+    assert_eq!(&got[..60], &frame(60, 4)[..]);
+    // The poller leaves the tap and earns nothing from these frames.
+    assert_eq!(poll_tx(&host), 0);
+    assert!(!nic.rx_by_poller.load(Ordering::Relaxed));
+    assert!(ring_summary(&host).unwrap().contains("receives by idle vCPUs"));
+    // Once the vCPUs stop asking, the receive thread reads the tap again.
+    std::thread::sleep(super::idle_rx::HOLD);
+    word(control::RX_CONS).store(1, Ordering::Release);
+    peer.send(&frame(80, 6)).unwrap();
+    let start = Instant::now();
+    while word(control::RX_PROD).load(Ordering::Acquire) < 2 {
+        assert!(start.elapsed().as_secs() < 10, "the receive thread did not read the tap");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(host.ram.read::<u32>(AREA + layout.rx_len_at(1)).unwrap(), 80);
 }
