@@ -514,7 +514,7 @@ def tap_trade(proxy, images):
         line = next((l for l in guest.lines if "trades of CPUs with a vCPU" in l), "")
         words = line.split("trades of CPUs with a vCPU")[0].split()
         trades = int(words[-1]) if words else 0
-        given = int(line.split("trades of CPUs with a vCPU (")[1].split()[0]) if trades else 0
+        given = int(line.split(" given back as the guest got busy")[0].split()[-1]) if trades else 0
         print(f"attempt {attempt}: {trades} trades, {given} given back as the guest got busy, vCPU threads "
               f"restricted to {sorted(traded)} while the ping-pong ran")
         if trades == 0:

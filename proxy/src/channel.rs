@@ -97,8 +97,10 @@ struct Stats {
     served: AtomicU64,
     /// Times a vCPU thread restricted itself to keep off the poller's CPU.
     vcpus_kept_off: AtomicU64,
-    /// Times the poller traded CPUs with a vCPU ([`Trade`]).
+    /// Times the poller traded CPUs with a vCPU ([`Trade`]), and how many of them for a
+    /// guest→host stream whose vCPU waited for its CPU ([`crate::net::starve`]).
     trades: AtomicU64,
+    stream_trades: AtomicU64,
     /// Trades with vCPU threads that have no CPU to spare given back because the guest's
     /// busy cores outnumbered the CPUs left, and after the poller rested ([`Swap`]).
     given_back_busy: AtomicU64,
@@ -168,13 +170,14 @@ impl Channel {
         let served = self.served();
         format!(
             "fast channel: {served} requests served by the poller, {} port exits, {} parks, {} ms polled, \
-             {} moves off a vCPU's CPU, {} trades of CPUs with a vCPU ({} given back as the guest got busy, \
-             {} after a rest){}",
+             {} moves off a vCPU's CPU, {} trades of CPUs with a vCPU ({} for a starved stream, {} given back as \
+             the guest got busy, {} after a rest){}",
             self.stats.exits.load(Ordering::Relaxed),
             self.stats.parks.load(Ordering::Relaxed),
             self.stats.polling_ns.load(Ordering::Relaxed) / 1_000_000,
             self.stats.moves.load(Ordering::Relaxed),
             self.stats.trades.load(Ordering::Relaxed),
+            self.stats.stream_trades.load(Ordering::Relaxed),
             self.stats.given_back_busy.load(Ordering::Relaxed),
             self.stats.given_back_rested.load(Ordering::Relaxed),
             match self.poller_cpu.load(Ordering::Relaxed) {
@@ -413,6 +416,9 @@ fn poll(host: &Arc<Host>) {
     let mut traded = Traded::default();
     // Trades with vCPU threads that have no CPU to spare (none where they keep apart).
     let swap = if channel.apart.is_empty() { Swap::new(crate::affinity::vcpu_threads(), &channel.cpus) } else { None };
+    // The run delay of the vCPU threads, where a trade can move them.
+    let mut starve =
+        crate::net::starve::Starve::open(if swap.is_some() { crate::affinity::vcpu_threads() } else { &[] });
     loop {
         {
             let parked = Instant::now();
@@ -445,10 +451,17 @@ fn poll(host: &Arc<Host>) {
         // reads it, so it is written every HEARTBEAT_PERIOD, not on every scan.
         let mut beaten: Option<Instant> = None;
         loop {
-            // The host peer answers slowly (it runs beside the vCPU): take the vCPU's CPU.
-            if let Some(slow) = crate::net::peer_slow(host) {
+            // The host peer answers slowly (it runs beside the vCPU), or the vCPU that sends
+            // a stream to the host waits for its CPU (the host's reader shares it): take the
+            // vCPU's CPU.
+            let peer = crate::net::peer_slow(host);
+            let starved = starve.verdict(last, crate::net::streaming_out(host));
+            if let Some(slow) = peer.or(starved) {
                 if trade.due(last, slow) && channel.trade_cpus(host, swap.as_ref(), &mut traded) {
                     placement.avoided = None;
+                    if peer.is_none() {
+                        channel.stats.stream_trades.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
             // A trade with vCPU threads that have no CPU to spare ends when the guest's busy
