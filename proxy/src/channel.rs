@@ -266,7 +266,8 @@ impl Channel {
         }
     }
 
-    /// In the poller: takes the CPU of the vCPU that last made a port exit ([`Trade`]).
+    /// In the poller: takes the CPU of the vCPU that last made a port exit ([`Trade`]), or
+    /// `hint`, the CPU of the vCPU whose thread waited for it (a starved stream).
     /// Where the vCPUs are fewer than the CPUs (`apart`), that vCPU keeps off it from its
     /// next exit on, as from any CPU the poller is pinned to, and every vCPU keeps a CPU of
     /// its own. Otherwise (`swap`: as many vCPUs as CPUs or more) the poller moves the vCPU
@@ -275,14 +276,15 @@ impl Channel {
     /// computes does not make; the poller gives them back, [`Swap`]). False where it cannot
     /// be done: the vCPU's CPU is unknown or not one of ours, no room, or
     /// `HERMIT_CPU_AFFINITY` pins the vCPU threads (neither `apart` nor `swap`).
-    fn trade_cpus(&self, host: &Host, swap: Option<&Swap>, traded: &mut Traded) -> bool {
+    fn trade_cpus(&self, host: &Host, swap: Option<&Swap>, traded: &mut Traded, hint: Option<u32>) -> bool {
         let mut vcpu = self.vcpu_cpu.load(Ordering::Relaxed);
         if self.apart.is_empty() {
-            // The one busy vCPU's CPU now (its rseq area), else where it last made a port
-            // exit (a ping-pong over the rings makes few).
+            // The CPU of the vCPU that starved (`hint`), else of the one busy vCPU now (its
+            // rseq area), else where it last made a port exit (a ping-pong over the rings
+            // makes few).
             let mask = host.ram.busy_mask(host.entry);
-            if let Some(cpu) = (mask.count_ones() == 1).then(|| mask.trailing_zeros()).and_then(crate::hostcpu::cpu_of)
-            {
+            let busy = (mask.count_ones() == 1).then(|| mask.trailing_zeros()).and_then(crate::hostcpu::cpu_of);
+            if let Some(cpu) = hint.or(busy) {
                 vcpu = cpu as i32;
             }
             let Some(swap) = swap.filter(|_| vcpu >= 0 && self.cpus.contains(&(vcpu as u32))) else { return false };
@@ -457,7 +459,9 @@ fn poll(host: &Arc<Host>) {
             let peer = crate::net::peer_slow(host);
             let starved = starve.verdict(last, crate::net::streaming_out(host));
             if let Some(slow) = peer.or(starved) {
-                if trade.due(last, slow) && channel.trade_cpus(host, swap.as_ref(), &mut traded) {
+                // For a starved stream, the CPU of the vCPU that waited most.
+                let hint = starved.filter(|_| peer.is_none()).and(starve.starving()).and_then(crate::hostcpu::cpu_of);
+                if trade.due(last, slow) && channel.trade_cpus(host, swap.as_ref(), &mut traded, hint) {
                     placement.avoided = None;
                     if peer.is_none() {
                         channel.stats.stream_trades.fetch_add(1, Ordering::Relaxed);

@@ -16,7 +16,7 @@ use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
 /// How long each look at the run delay spans.
-const WINDOW: Duration = Duration::from_millis(5);
+const WINDOW: Duration = Duration::from_millis(3);
 
 /// Share of a window the vCPU threads (together) waited for a CPU above which they count as
 /// starved.
@@ -29,10 +29,12 @@ const IN_A_ROW: u32 = 2;
 pub struct Starve {
     /// The vCPU threads' `schedstat` files (empty: unknown, never starved).
     files: Vec<File>,
-    /// When the window began, and the threads' summed run delay then (ns).
-    since: Option<(Instant, u64)>,
+    /// When the window began, and each thread's run delay then (ns).
+    since: Option<(Instant, Vec<u64>)>,
     /// Starved windows in a row so far.
     starved: u32,
+    /// The vCPU whose thread waited longest in the last window.
+    worst: Option<u32>,
 }
 
 /// The run delay (ns) in the text of a `schedstat` file: its second field.
@@ -47,18 +49,25 @@ impl Starve {
     pub fn open(tids: &[i32]) -> Self {
         let files: Option<Vec<File>> =
             tids.iter().map(|tid| File::open(format!("/proc/self/task/{tid}/schedstat")).ok()).collect();
-        Self { files: files.unwrap_or_default(), since: None, starved: 0 }
+        Self { files: files.unwrap_or_default(), since: None, starved: 0, worst: None }
     }
 
-    /// The vCPU threads' summed run delay (ns).
-    fn delay(&self) -> Option<u64> {
-        let mut sum = 0u64;
-        for file in &self.files {
-            let mut buf = [0u8; 96];
-            let n = file.read_at(&mut buf, 0).ok()?;
-            sum = sum.saturating_add(parse_delay(&buf[..n])?);
-        }
-        Some(sum)
+    /// Each vCPU thread's run delay (ns).
+    fn delays(&self) -> Option<Vec<u64>> {
+        self.files
+            .iter()
+            .map(|file| {
+                let mut buf = [0u8; 96];
+                let n = file.read_at(&mut buf, 0).ok()?;
+                parse_delay(&buf[..n])
+            })
+            .collect()
+    }
+
+    /// The vCPU (its index among the threads given to [`Starve::open`]) whose thread waited
+    /// longest in the last window judged.
+    pub fn starving(&self) -> Option<u32> {
+        self.worst
     }
 
     /// At each of the poller's scans: after every [`WINDOW`] of a guest→host stream
@@ -70,17 +79,22 @@ impl Starve {
             self.starved = 0;
             return None;
         }
-        let Some((at, before)) = self.since else {
-            self.since = self.delay().map(|ns| (now, ns));
+        let Some((at, before)) = self.since.take() else {
+            self.since = self.delays().map(|ns| (now, ns));
             return None;
         };
         let wall = now.saturating_duration_since(at);
         if wall < WINDOW {
+            self.since = Some((at, before));
             return None;
         }
-        let ns = self.delay()?;
+        let ns = self.delays()?;
+        let waited: Vec<u64> = ns.iter().zip(&before).map(|(now, then)| now.saturating_sub(*then)).collect();
         self.since = Some((now, ns));
-        if (ns.saturating_sub(before) as f64) < wall.as_nanos() as f64 * STARVED {
+        let (worst, _) = waited.iter().enumerate().max_by_key(|&(_, w)| *w)?;
+        self.worst = u32::try_from(worst).ok();
+        let sum: u64 = waited.iter().sum();
+        if (sum as f64) < wall.as_nanos() as f64 * STARVED {
             self.starved = 0;
             return Some(false);
         }
@@ -111,7 +125,7 @@ mod tests {
         // SAFETY: gettid has no arguments.
         let me = unsafe { libc::gettid() };
         let mut starve = Starve::open(&[me]);
-        assert!(starve.delay().is_some(), "this thread's schedstat is readable");
+        assert!(starve.delays().is_some(), "this thread's schedstat is readable");
         assert_eq!(starve.verdict(Instant::now(), false), None, "no stream");
         // Sleeping: no run delay, never starved.
         assert_eq!(starve.verdict(Instant::now(), true), None, "the first look starts a window");
@@ -138,6 +152,7 @@ mod tests {
             }
             stop.store(true, std::sync::atomic::Ordering::Relaxed);
             assert!(verdicts.contains(&Some(true)), "{verdicts:?}");
+            assert_eq!(starve.starving(), Some(0), "the one thread given");
         });
         crate::affinity::unpin();
     }
