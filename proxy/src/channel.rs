@@ -414,6 +414,8 @@ fn poll(host: &Arc<Host>) {
     // When the last request was served (or the port exit that woke us came); none at first.
     let mut last_request: Option<Instant> = None;
     let mut trade = Trade::default();
+    // Trades for a guest->host stream whose vCPU waits for its CPU (`starve`), apart.
+    let mut stream_trade = Trade::with_gap(STREAM_TRADE_GAP);
     // The CPU a trade took, while it stands (the poller may move off it in the apart case).
     let mut traded = Traded::default();
     // Trades with vCPU threads that have no CPU to spare (none where they keep apart).
@@ -458,14 +460,16 @@ fn poll(host: &Arc<Host>) {
             // vCPU's CPU.
             let peer = crate::net::peer_slow(host);
             let starved = starve.verdict(last, crate::net::streaming_out(host));
-            if let Some(slow) = peer.or(starved) {
-                // For a starved stream, the CPU of the vCPU that waited most.
-                let hint = starved.filter(|_| peer.is_none()).and(starve.starving()).and_then(crate::hostcpu::cpu_of);
-                if trade.due(last, slow) && channel.trade_cpus(host, swap.as_ref(), &mut traded, hint) {
+            if let Some(slow) = peer {
+                if trade.due(last, slow) && channel.trade_cpus(host, swap.as_ref(), &mut traded, None) {
                     placement.avoided = None;
-                    if peer.is_none() {
-                        channel.stats.stream_trades.fetch_add(1, Ordering::Relaxed);
-                    }
+                }
+            } else if let Some(slow) = starved {
+                // The CPU of the vCPU that waited most.
+                let cpu = starve.starving().and_then(crate::hostcpu::cpu_of);
+                if stream_trade.due(last, slow) && channel.trade_cpus(host, swap.as_ref(), &mut traded, cpu) {
+                    placement.avoided = None;
+                    channel.stats.stream_trades.fetch_add(1, Ordering::Relaxed);
                 }
             }
             // A trade with vCPU threads that have no CPU to spare ends when the guest's busy
@@ -478,7 +482,7 @@ fn poll(host: &Arc<Host>) {
             // waker): neither can run while the other does. Move to another CPU (unless it
             // was just taken from the vCPU, which leaves at its next port exit, or the vCPU
             // threads were moved off it).
-            let moved = if trade.settling(last) || holding {
+            let moved = if trade.settling(last) || stream_trade.settling(last) || holding {
                 None
             } else {
                 placement.beside(channel.vcpu_cpu.load(Ordering::Relaxed))
@@ -600,19 +604,26 @@ fn target_cpus(others: Vec<u32>, single: bool) -> Vec<u32> {
 struct Trade {
     at: Option<Instant>,
     gap: Duration,
+    /// The gap a fast verdict resets it to.
+    base: Duration,
 }
 
 impl Default for Trade {
     fn default() -> Self {
-        Self { at: None, gap: TRADE_GAP }
+        Self::with_gap(TRADE_GAP)
     }
 }
 
 impl Trade {
-    /// Whether to trade at `now`, given the peer's latest verdict (`slow`).
+    /// Trades at most every `base`, the gap doubling for trades that do not help.
+    fn with_gap(base: Duration) -> Self {
+        Self { at: None, gap: base, base }
+    }
+
+    /// Whether to trade at `now`, given the latest verdict (`slow`).
     fn due(&mut self, now: Instant, slow: bool) -> bool {
         if !slow {
-            self.gap = TRADE_GAP;
+            self.gap = self.base;
             return false;
         }
         let since = self.at.map(|at| now.saturating_duration_since(at));
@@ -634,6 +645,10 @@ impl Trade {
 
 /// The shortest time between two trades.
 const TRADE_GAP: Duration = Duration::from_millis(20);
+/// The same for trades for a starved stream: two of its verdicts. A stream of 64 MiB lasts
+/// 25-60 ms, and where the host's reader followed the vCPU to its new CPU (it does, after
+/// a trade, in about one run in ten) a second trade 20 ms later came near its end.
+const STREAM_TRADE_GAP: Duration = Duration::from_millis(6);
 /// The longest, for trades that do not help.
 const TRADE_GAP_MAX: Duration = Duration::from_secs(2);
 /// How long after a trade the poller stays on the vCPU's CPU while the vCPU has not left
@@ -717,6 +732,8 @@ mod tests {
         let t0 = Instant::now();
         let ms = |n: u64| t0 + Duration::from_millis(n);
         let mut trade = Trade::default();
+    // Trades for a guest->host stream whose vCPU waits for its CPU (`starve`), apart.
+    let mut stream_trade = Trade::with_gap(STREAM_TRADE_GAP);
         assert!(!trade.due(ms(0), false), "fast answers: no trade");
         assert!(trade.due(ms(1), true));
         assert!(trade.settling(ms(2)) && !trade.settling(ms(4)));
