@@ -295,6 +295,9 @@ impl Channel {
             self.stats.trades.fetch_add(1, Ordering::Relaxed);
             return true;
         }
+        if let Some(cpu) = hint {
+            vcpu = cpu as i32;
+        }
         // SAFETY: sched_getcpu has no arguments (glibc reads it from rseq or the vDSO).
         let here = unsafe { libc::sched_getcpu() };
         if vcpu < 0 || vcpu == here || !self.apart.contains(&(vcpu as u32)) {
@@ -302,6 +305,17 @@ impl Channel {
         }
         if crate::affinity::pin_thread(0, &[vcpu as u32]).is_err() {
             return false;
+        }
+        if hint.is_some() {
+            // A stream makes few port exits, at which the vCPU would leave by itself: move
+            // its thread now, as its next exit would (the system-call filter allows it), and
+            // forget where it exited last, which is the poller's CPU now.
+            if let Some(others) = crate::affinity::cpus_but(&self.apart, vcpu as u32) {
+                for &tid in crate::affinity::vcpu_threads() {
+                    let _ = crate::affinity::pin_thread(tid, &others);
+                }
+            }
+            self.vcpu_cpu.store(-1, Ordering::Relaxed);
         }
         traded.set(Some(vcpu as u32));
         self.poller_cpu.store(vcpu, Ordering::Relaxed);
@@ -421,8 +435,11 @@ fn poll(host: &Arc<Host>) {
     // Trades with vCPU threads that have no CPU to spare (none where they keep apart).
     let swap = if channel.apart.is_empty() { Swap::new(crate::affinity::vcpu_threads(), &channel.cpus) } else { None };
     // The run delay of the vCPU threads, where a trade can move them.
-    let mut starve =
-        crate::net::starve::Starve::open(if swap.is_some() { crate::affinity::vcpu_threads() } else { &[] });
+    let mut starve = crate::net::starve::Starve::open(if swap.is_some() || !channel.apart.is_empty() {
+        crate::affinity::vcpu_threads()
+    } else {
+        &[]
+    });
     loop {
         {
             let parked = Instant::now();
