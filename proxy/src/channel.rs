@@ -749,8 +749,6 @@ mod tests {
         let t0 = Instant::now();
         let ms = |n: u64| t0 + Duration::from_millis(n);
         let mut trade = Trade::default();
-    // Trades for a guest->host stream whose vCPU waits for its CPU (`starve`), apart.
-    let mut stream_trade = Trade::with_gap(STREAM_TRADE_GAP);
         assert!(!trade.due(ms(0), false), "fast answers: no trade");
         assert!(trade.due(ms(1), true));
         assert!(trade.settling(ms(2)) && !trade.settling(ms(4)));
@@ -766,6 +764,15 @@ mod tests {
         assert!(trade.gap <= TRADE_GAP_MAX);
         assert!(!trade.due(ms(200_000), false));
         assert_eq!(trade.gap, TRADE_GAP, "a fast verdict resets it");
+        // Trades for a starved stream: their own, shorter gap.
+        let mut stream = Trade::with_gap(STREAM_TRADE_GAP);
+        assert!(stream.due(ms(0), true));
+        assert!(!stream.due(ms(5), true));
+        assert!(stream.due(ms(6), true), "starved again at once: the gap doubles");
+        assert!(!stream.due(ms(17), true));
+        assert!(stream.due(ms(18), true));
+        assert!(!stream.due(ms(19), false));
+        assert_eq!(stream.gap, STREAM_TRADE_GAP, "back to its own gap, not the peer's");
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl Windows {
     /// whether the threads were starved ([`IN_A_ROW`] windows of it make `Some(true)`).
     fn judge(&mut self, now: Instant, delays: Option<Vec<u64>>) -> Option<bool> {
         let delays = delays?;
-        let Some((at, before)) = self.since.replace((now, delays.clone())) else { return None };
+        let (at, before) = self.since.replace((now, delays.clone()))?;
         let wall = now.saturating_duration_since(at);
         let waited: Vec<u64> = delays.iter().zip(&before).map(|(now, then)| now.saturating_sub(*then)).collect();
         let (worst, _) = waited.iter().enumerate().max_by_key(|&(_, w)| *w)?;
