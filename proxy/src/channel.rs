@@ -21,7 +21,8 @@
 //! left free, the scheduler moved the vCPU onto the poller's CPU again whenever its own got
 //! busy. The same restriction follows a trade ([`Trade`]): when the host peer of a network
 //! ping-pong answers slowly, it runs beside the vCPU and stays there, so the poller takes
-//! that vCPU's CPU and the vCPU leaves it.
+//! that vCPU's CPU and the vCPU leaves it; and so when the vCPU that sends a stream to the
+//! host waits for its CPU, which the host's reader of the stream shares ([`crate::net::starve`]).
 
 use std::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Once};
@@ -663,8 +664,8 @@ impl Trade {
 /// The shortest time between two trades.
 const TRADE_GAP: Duration = Duration::from_millis(20);
 /// The same for trades for a starved stream: two of its verdicts. A stream of 64 MiB lasts
-/// 25-60 ms, and where the host's reader followed the vCPU to its new CPU (it does, after
-/// a trade, in about one run in ten) a second trade 20 ms later came near its end.
+/// 25-60 ms, and where the host's reader followed the vCPU to its new CPU (it did, after a
+/// trade, in one or two runs of ten) a second trade 20 ms later came near its end.
 const STREAM_TRADE_GAP: Duration = Duration::from_millis(6);
 /// The longest, for trades that do not help.
 const TRADE_GAP_MAX: Duration = Duration::from_secs(2);
