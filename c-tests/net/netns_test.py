@@ -478,7 +478,9 @@ def tap_trade(proxy, images):
     slowly beside it makes the poller take that CPU and move both vCPU threads off it; when
     the guest then spins on two threads, it must get both CPUs back at once (the proxy's
     count of trades given back because the guest got busy, and both vCPU threads allowed
-    every CPU again 50 ms into the spin; the host CPUs its threads ran on are printed)."""
+    every CPU again 50 ms into the spin; the host CPUs its threads ran on are printed).
+    Then the trade for a guest->host stream read beside the sending vCPU, with two vCPUs
+    and with one (`stream_trade`)."""
     cpus = sorted(os.sched_getaffinity(0))
     if len(cpus) != 2:
         print(f"skipped: needs a host with 2 CPUs for 2 vCPUs (this one has {len(cpus)})")
@@ -514,7 +516,7 @@ def tap_trade(proxy, images):
         line = next((l for l in guest.lines if "trades of CPUs with a vCPU" in l), "")
         words = line.split("trades of CPUs with a vCPU")[0].split()
         trades = int(words[-1]) if words else 0
-        given = int(line.split("trades of CPUs with a vCPU (")[1].split()[0]) if trades else 0
+        given = int(line.split(" given back as the guest got busy")[0].split()[-1].lstrip("(")) if trades else 0
         print(f"attempt {attempt}: {trades} trades, {given} given back as the guest got busy, vCPU threads "
               f"restricted to {sorted(traded)} while the ping-pong ran")
         if trades == 0:
@@ -529,8 +531,51 @@ def tap_trade(proxy, images):
         for l in guest.lines:
             if "spin thread" in l:
                 print(l)
-        return
-    fail("no trade in 3 ping-pongs with the peer beside the busy vCPU")
+        break
+    else:
+        fail("no trade in 3 ping-pongs with the peer beside the busy vCPU")
+    for vcpus in ("2", "1"):
+        stream_trade(ns, proxy, images, cpus, vcpus)
+
+
+def stream_trade(ns, proxy, images, cpus, vcpus):
+    """The trade for a guest->host stream: this process reads what the guest sends while
+    it keeps to the CPU of the sending vCPU (vCPU 0's thread), so the two share that CPU
+    and the vCPU waits for it; the poller must take that CPU (its count of trades for a
+    starved stream) and the stream must arrive whole."""
+    for attempt in range(3):
+        port = 7800 + attempt + (10 if vcpus == "1" else 0)
+        listener = socket.create_server((HOST, port))
+        guest = Guest(ns, proxy, images, "netbench", "source", HOST, port, 256 << 20, 1024, "nocheck",
+                      HERMIT_CPUS=vcpus, HERMIT_VERBOSE="1")
+        listener.settimeout(30)
+        conn, _ = listener.accept()
+        listener.close()
+        buf = bytearray(1 << 16)
+        total = 0
+        last_pin = 0
+        while True:
+            if total - last_pin >= 16 << 20 or total == 0:
+                # Beside the sending vCPU, wherever it runs now.
+                os.sched_setaffinity(0, {thread_cpus(guest.proc.pid)["vcpu0"][0]})
+                last_pin = total or 1
+            n = conn.recv_into(buf)
+            if n == 0:
+                break
+            total += n
+        conn.sendall(f"{total} 0".encode())
+        conn.close()
+        os.sched_setaffinity(0, set(cpus))
+        rc = guest.finish()
+        check(rc == 0 and guest.has("source sent") and total == 256 << 20,
+              f"{vcpus} vCPU(s): the stream arrived whole ({total} bytes)")
+        line = next((l for l in guest.lines if "for a starved stream" in l), "")
+        trades = int(line.split(" for a starved stream")[0].split("(")[-1]) if line else 0
+        print(f"{vcpus} vCPU(s), attempt {attempt}: {trades} trades for a starved stream; {line.strip()}")
+        if trades > 0:
+            check(True, f"{vcpus} vCPU(s): the poller traded CPUs with the vCPU that shared its CPU with the reader")
+            return
+    fail(f"{vcpus} vCPU(s): no trade in 3 streams read beside the sending vCPU")
 
 
 def offload_counts(guest):

@@ -21,7 +21,8 @@
 //! left free, the scheduler moved the vCPU onto the poller's CPU again whenever its own got
 //! busy. The same restriction follows a trade ([`Trade`]): when the host peer of a network
 //! ping-pong answers slowly, it runs beside the vCPU and stays there, so the poller takes
-//! that vCPU's CPU and the vCPU leaves it.
+//! that vCPU's CPU and the vCPU leaves it; and so when the vCPU that sends a stream to the
+//! host waits for its CPU, which the host's reader of the stream shares ([`crate::net::starve`]).
 
 use std::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Once};
@@ -97,8 +98,10 @@ struct Stats {
     served: AtomicU64,
     /// Times a vCPU thread restricted itself to keep off the poller's CPU.
     vcpus_kept_off: AtomicU64,
-    /// Times the poller traded CPUs with a vCPU ([`Trade`]).
+    /// Times the poller traded CPUs with a vCPU ([`Trade`]), and how many of them for a
+    /// guest→host stream whose vCPU waited for its CPU ([`crate::net::starve`]).
     trades: AtomicU64,
+    stream_trades: AtomicU64,
     /// Trades with vCPU threads that have no CPU to spare given back because the guest's
     /// busy cores outnumbered the CPUs left, and after the poller rested ([`Swap`]).
     given_back_busy: AtomicU64,
@@ -168,13 +171,14 @@ impl Channel {
         let served = self.served();
         format!(
             "fast channel: {served} requests served by the poller, {} port exits, {} parks, {} ms polled, \
-             {} moves off a vCPU's CPU, {} trades of CPUs with a vCPU ({} given back as the guest got busy, \
-             {} after a rest){}",
+             {} moves off a vCPU's CPU, {} trades of CPUs with a vCPU ({} for a starved stream, {} given back as \
+             the guest got busy, {} after a rest){}",
             self.stats.exits.load(Ordering::Relaxed),
             self.stats.parks.load(Ordering::Relaxed),
             self.stats.polling_ns.load(Ordering::Relaxed) / 1_000_000,
             self.stats.moves.load(Ordering::Relaxed),
             self.stats.trades.load(Ordering::Relaxed),
+            self.stats.stream_trades.load(Ordering::Relaxed),
             self.stats.given_back_busy.load(Ordering::Relaxed),
             self.stats.given_back_rested.load(Ordering::Relaxed),
             match self.poller_cpu.load(Ordering::Relaxed) {
@@ -263,7 +267,8 @@ impl Channel {
         }
     }
 
-    /// In the poller: takes the CPU of the vCPU that last made a port exit ([`Trade`]).
+    /// In the poller: takes the CPU of the vCPU that last made a port exit ([`Trade`]), or
+    /// `hint`, the CPU of the vCPU whose thread waited for it (a starved stream).
     /// Where the vCPUs are fewer than the CPUs (`apart`), that vCPU keeps off it from its
     /// next exit on, as from any CPU the poller is pinned to, and every vCPU keeps a CPU of
     /// its own. Otherwise (`swap`: as many vCPUs as CPUs or more) the poller moves the vCPU
@@ -272,14 +277,15 @@ impl Channel {
     /// computes does not make; the poller gives them back, [`Swap`]). False where it cannot
     /// be done: the vCPU's CPU is unknown or not one of ours, no room, or
     /// `HERMIT_CPU_AFFINITY` pins the vCPU threads (neither `apart` nor `swap`).
-    fn trade_cpus(&self, host: &Host, swap: Option<&Swap>, traded: &mut Traded) -> bool {
+    fn trade_cpus(&self, host: &Host, swap: Option<&Swap>, traded: &mut Traded, hint: Option<u32>) -> bool {
         let mut vcpu = self.vcpu_cpu.load(Ordering::Relaxed);
         if self.apart.is_empty() {
-            // The one busy vCPU's CPU now (its rseq area), else where it last made a port
-            // exit (a ping-pong over the rings makes few).
+            // The CPU of the vCPU that starved (`hint`), else of the one busy vCPU now (its
+            // rseq area), else where it last made a port exit (a ping-pong over the rings
+            // makes few).
             let mask = host.ram.busy_mask(host.entry);
-            if let Some(cpu) = (mask.count_ones() == 1).then(|| mask.trailing_zeros()).and_then(crate::hostcpu::cpu_of)
-            {
+            let busy = (mask.count_ones() == 1).then(|| mask.trailing_zeros()).and_then(crate::hostcpu::cpu_of);
+            if let Some(cpu) = hint.or(busy) {
                 vcpu = cpu as i32;
             }
             let Some(swap) = swap.filter(|_| vcpu >= 0 && self.cpus.contains(&(vcpu as u32))) else { return false };
@@ -290,6 +296,9 @@ impl Channel {
             self.stats.trades.fetch_add(1, Ordering::Relaxed);
             return true;
         }
+        if let Some(cpu) = hint {
+            vcpu = cpu as i32;
+        }
         // SAFETY: sched_getcpu has no arguments (glibc reads it from rseq or the vDSO).
         let here = unsafe { libc::sched_getcpu() };
         if vcpu < 0 || vcpu == here || !self.apart.contains(&(vcpu as u32)) {
@@ -297,6 +306,17 @@ impl Channel {
         }
         if crate::affinity::pin_thread(0, &[vcpu as u32]).is_err() {
             return false;
+        }
+        if hint.is_some() {
+            // A stream makes few port exits, at which the vCPU would leave by itself: move
+            // its thread now, as its next exit would (the system-call filter allows it), and
+            // forget where it exited last, which is the poller's CPU now.
+            if let Some(others) = crate::affinity::cpus_but(&self.apart, vcpu as u32) {
+                for &tid in crate::affinity::vcpu_threads() {
+                    let _ = crate::affinity::pin_thread(tid, &others);
+                }
+            }
+            self.vcpu_cpu.store(-1, Ordering::Relaxed);
         }
         traded.set(Some(vcpu as u32));
         self.poller_cpu.store(vcpu, Ordering::Relaxed);
@@ -409,10 +429,18 @@ fn poll(host: &Arc<Host>) {
     // When the last request was served (or the port exit that woke us came); none at first.
     let mut last_request: Option<Instant> = None;
     let mut trade = Trade::default();
+    // Trades for a guest->host stream whose vCPU waits for its CPU (`starve`), apart.
+    let mut stream_trade = Trade::with_gap(STREAM_TRADE_GAP);
     // The CPU a trade took, while it stands (the poller may move off it in the apart case).
     let mut traded = Traded::default();
     // Trades with vCPU threads that have no CPU to spare (none where they keep apart).
     let swap = if channel.apart.is_empty() { Swap::new(crate::affinity::vcpu_threads(), &channel.cpus) } else { None };
+    // The run delay of the vCPU threads, where a trade can move them.
+    let mut starve = crate::net::starve::Starve::open(if swap.is_some() || !channel.apart.is_empty() {
+        crate::affinity::vcpu_threads()
+    } else {
+        &[]
+    });
     loop {
         {
             let parked = Instant::now();
@@ -445,10 +473,21 @@ fn poll(host: &Arc<Host>) {
         // reads it, so it is written every HEARTBEAT_PERIOD, not on every scan.
         let mut beaten: Option<Instant> = None;
         loop {
-            // The host peer answers slowly (it runs beside the vCPU): take the vCPU's CPU.
-            if let Some(slow) = crate::net::peer_slow(host) {
-                if trade.due(last, slow) && channel.trade_cpus(host, swap.as_ref(), &mut traded) {
+            // The host peer answers slowly (it runs beside the vCPU), or the vCPU that sends
+            // a stream to the host waits for its CPU (the host's reader shares it): take the
+            // vCPU's CPU.
+            let peer = crate::net::peer_slow(host);
+            let starved = starve.verdict(last, crate::net::streaming_out(host));
+            if let Some(slow) = peer {
+                if trade.due(last, slow) && channel.trade_cpus(host, swap.as_ref(), &mut traded, None) {
                     placement.avoided = None;
+                }
+            } else if let Some(slow) = starved {
+                // The CPU of the vCPU that waited most.
+                let cpu = starve.starving().and_then(crate::hostcpu::cpu_of);
+                if stream_trade.due(last, slow) && channel.trade_cpus(host, swap.as_ref(), &mut traded, cpu) {
+                    placement.avoided = None;
+                    channel.stats.stream_trades.fetch_add(1, Ordering::Relaxed);
                 }
             }
             // A trade with vCPU threads that have no CPU to spare ends when the guest's busy
@@ -461,7 +500,7 @@ fn poll(host: &Arc<Host>) {
             // waker): neither can run while the other does. Move to another CPU (unless it
             // was just taken from the vCPU, which leaves at its next port exit, or the vCPU
             // threads were moved off it).
-            let moved = if trade.settling(last) || holding {
+            let moved = if trade.settling(last) || stream_trade.settling(last) || holding {
                 None
             } else {
                 placement.beside(channel.vcpu_cpu.load(Ordering::Relaxed))
@@ -583,19 +622,26 @@ fn target_cpus(others: Vec<u32>, single: bool) -> Vec<u32> {
 struct Trade {
     at: Option<Instant>,
     gap: Duration,
+    /// The gap a fast verdict resets it to.
+    base: Duration,
 }
 
 impl Default for Trade {
     fn default() -> Self {
-        Self { at: None, gap: TRADE_GAP }
+        Self::with_gap(TRADE_GAP)
     }
 }
 
 impl Trade {
-    /// Whether to trade at `now`, given the peer's latest verdict (`slow`).
+    /// Trades at most every `base`, the gap doubling for trades that do not help.
+    fn with_gap(base: Duration) -> Self {
+        Self { at: None, gap: base, base }
+    }
+
+    /// Whether to trade at `now`, given the latest verdict (`slow`).
     fn due(&mut self, now: Instant, slow: bool) -> bool {
         if !slow {
-            self.gap = TRADE_GAP;
+            self.gap = self.base;
             return false;
         }
         let since = self.at.map(|at| now.saturating_duration_since(at));
@@ -617,6 +663,10 @@ impl Trade {
 
 /// The shortest time between two trades.
 const TRADE_GAP: Duration = Duration::from_millis(20);
+/// The same for trades for a starved stream: two of its verdicts. A stream of 64 MiB lasts
+/// 25-60 ms, and where the host's reader followed the vCPU to its new CPU (it did, after a
+/// trade, in one or two runs of ten) a second trade 20 ms later came near its end.
+const STREAM_TRADE_GAP: Duration = Duration::from_millis(6);
 /// The longest, for trades that do not help.
 const TRADE_GAP_MAX: Duration = Duration::from_secs(2);
 /// How long after a trade the poller stays on the vCPU's CPU while the vCPU has not left
@@ -715,6 +765,15 @@ mod tests {
         assert!(trade.gap <= TRADE_GAP_MAX);
         assert!(!trade.due(ms(200_000), false));
         assert_eq!(trade.gap, TRADE_GAP, "a fast verdict resets it");
+        // Trades for a starved stream: their own, shorter gap.
+        let mut stream = Trade::with_gap(STREAM_TRADE_GAP);
+        assert!(stream.due(ms(0), true));
+        assert!(!stream.due(ms(5), true));
+        assert!(stream.due(ms(6), true), "starved again at once: the gap doubles");
+        assert!(!stream.due(ms(17), true));
+        assert!(stream.due(ms(18), true));
+        assert!(!stream.due(ms(19), false));
+        assert_eq!(stream.gap, STREAM_TRADE_GAP, "back to its own gap, not the peer's");
     }
 
     #[test]

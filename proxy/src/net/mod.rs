@@ -14,7 +14,7 @@
 //! [`passt`]; [`device`] a frame at a time through the proxy; [`rx`] the interrupt and the
 //! receive thread; [`ring_io`] frames between the device and the rings of [`ring`]; [`poller`]
 //! the fast channel's poller on the network. Frame formats are in [`frames`], the rest
-//! ([`capture`], [`handshake`], [`probe`], [`turn`], [`irq`]) in a file each.
+//! ([`capture`], [`handshake`], [`probe`], [`turn`], [`starve`], [`irq`]) in a file each.
 
 pub mod capture;
 mod device;
@@ -31,13 +31,14 @@ pub mod ring;
 mod ring_io;
 mod rx;
 mod rxwait;
+pub mod starve;
 mod tap;
 mod turn;
 
 pub use hypercalls::{netinfo, netmtu, netread, netreadv, netring, netstat, netwrite, netwritev};
 pub use idle_rx::take_quiet_exit;
 pub use open::{offloads_off, TUNSETOFFLOAD_IOCTL};
-pub use poller::{awaiting_peer, flush_tx, peer_slow, poll_tx, poller_parked};
+pub use poller::{awaiting_peer, flush_tx, peer_slow, poll_tx, poller_parked, streaming_out};
 pub use ring_io::ring_summary;
 
 use std::os::fd::OwnedFd;

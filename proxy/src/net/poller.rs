@@ -132,6 +132,12 @@ pub fn peer_slow(host: &Host) -> Option<bool> {
     host.net.get()?.turns.verdict()
 }
 
+/// For the poller: whether the guest streams to the host over a tap (the last frame it sent
+/// was large), where the host's reader may share the sending vCPU's CPU ([`super::starve`]).
+pub fn streaming_out(host: &Host) -> bool {
+    host.net.get().is_some_and(|nic| matches!(nic.backend, Backend::Tap { .. }) && nic.turns.streaming_out())
+}
+
 /// For the poller: whether the host peer has yet to answer the last small frame sent
 /// ([`turn::Turnarounds::awaiting`]).
 pub fn awaiting_peer(host: &Host) -> bool {

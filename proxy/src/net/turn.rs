@@ -8,7 +8,7 @@
 //! CPUs with the vCPU (`crate::channel`). Only small frames count: in a stream the
 //! turnaround is the host's TCP stack pacing, not the peer's placement.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Instant;
 
 use hermit_interface::vnet;
@@ -32,11 +32,19 @@ pub struct Turnarounds {
     sent_at: AtomicU64,
     slow: AtomicU32,
     all: AtomicU32,
+    /// The last frame sent was large: the guest streams to the host.
+    large_out: AtomicBool,
 }
 
 impl Default for Turnarounds {
     fn default() -> Self {
-        Self { epoch: Instant::now(), sent_at: AtomicU64::new(0), slow: AtomicU32::new(0), all: AtomicU32::new(0) }
+        Self {
+            epoch: Instant::now(),
+            sent_at: AtomicU64::new(0),
+            slow: AtomicU32::new(0),
+            all: AtomicU32::new(0),
+            large_out: AtomicBool::new(false),
+        }
     }
 }
 
@@ -48,6 +56,7 @@ impl Turnarounds {
     /// Frames were sent: the last of `len` bytes starts a turnaround if it is small, and a
     /// large one cancels the pending one.
     pub fn sent(&self, len: usize) {
+        self.large_out.store(len > SMALL, Ordering::Relaxed);
         self.sent_at.store(if len <= SMALL { self.now() } else { 0 }, Ordering::Relaxed);
     }
 
@@ -66,6 +75,12 @@ impl Turnarounds {
             self.slow.fetch_add(1, Ordering::Relaxed);
         }
         self.all.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether the last frame sent was large: the guest streams to the host (its host
+    /// reader's placement is judged by [`super::starve`]).
+    pub fn streaming_out(&self) -> bool {
+        self.large_out.load(Ordering::Relaxed)
     }
 
     /// Whether a small frame was sent and its answer has not come yet: the host peer has
@@ -134,8 +149,10 @@ mod tests {
         assert!(!t.awaiting(), "a large frame ends the wait too");
         t.sent(65_000);
         assert!(!t.awaiting(), "a large frame starts none");
+        assert!(t.streaming_out(), "the last frame sent was large");
         assert_eq!(t.verdict(), None, "a new count");
         t.sent(70);
+        assert!(!t.streaming_out(), "an acknowledgement or a request is no stream");
         t.got(66, true);
         assert!(t.awaiting(), "a bare acknowledgement is no answer");
         t.got(67, false);
