@@ -24,6 +24,16 @@ pub const TIME_SLICE_NS: u64 = 10_000_000;
 /// How long an idle core polls for work before it halts (a halted core needs an IPI).
 pub const IDLE_SPIN_NS: u64 = 500_000;
 
+/// The most by which an idle core arms its timer ahead of a sleeper's deadline before it halts
+/// (`scheduler::timer_lead`): a halt here ends 90-130 µs after its timer on a quiet host, up to
+/// a few hundred on a busy one, and the core polls for the lead.
+pub const MAX_TIMER_LEAD_NS: u64 = 300_000;
+
+/// An idle core whose next deadline is less than this (plus the timer's lead) away polls until
+/// it instead of halting: a halt costs two exits and ends about the lead late, so a shorter
+/// one saves the host little CPU and costs the sleeper its precision.
+pub const MIN_HALT_NS: u64 = 100_000;
+
 /// How long a new task that stays on its creator's core is left to it before an idle core
 /// may steal it (`Task::steal_after`): long enough for a creator that joins next to get
 /// from its wake-up IPI (50-70 µs on PVM) to its `pthread_join`.

@@ -116,12 +116,12 @@ mod placement;
 #[cfg(test)]
 #[path = "net/pool.rs"]
 mod pool;
-/// The scheduler's ready queue (with work stealing's pick), tested on the host.
 /// Where the network device's frames go (loopback, NIC), tested on the host
 /// (`super::route` of the device module).
 #[cfg(test)]
 #[path = "net/route.rs"]
 mod route;
+/// The scheduler's ready queue (with work stealing's pick), tested on the host.
 #[cfg(test)]
 #[path = "scheduler/runqueue.rs"]
 mod runqueue;
@@ -131,6 +131,10 @@ mod scheduler;
 mod synch;
 #[cfg(not(test))]
 mod syscalls;
+/// How early an idle core arms its timer before a halt, tested on the host.
+#[cfg(test)]
+#[path = "scheduler/timer_lead.rs"]
+mod timer_lead;
 /// When the scheduler counts a wake-up IPI as late, tested on the host.
 #[cfg(test)]
 #[path = "scheduler/wakeup.rs"]

@@ -149,6 +149,9 @@ run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/sched" cross
 # Wake-up latency of a blocked thread on the other core, while that core polls and once halted.
 run native "$native/sched" wake
 run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/sched" wake
+# Timer precision: how much longer than asked short sleeps take.
+run native "$native/sched" sleep
+run hermit "$proxy" "$hermit/sched" sleep
 for mode in create parallel; do
 	run native "$native/threads" $mode
 	run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/threads" $mode

@@ -90,6 +90,9 @@ pub struct CoreSched {
     /// too: under a stream the count overstates how idle the core was.
     idle_cycles: AtomicU64,
     halts: AtomicU64,
+    /// TSC cycles by which a halt's timer is armed ahead of the deadline it waits for, learnt
+    /// from how late earlier halts ended (`super::timer_lead`).
+    timer_lead: AtomicU64,
     /// Why it halted: its spin ran out, a core it woke was late, or other (`HERMIT_VERBOSE`).
     halt_why: [AtomicU64; 3],
     /// Switches this core made (only the core itself counts them, preemption disabled): the
@@ -165,6 +168,7 @@ pub fn init_core(id: u32) -> &'static CoreSched {
         woken_at: AtomicU64::new(0),
         idle_cycles: AtomicU64::new(0),
         halts: AtomicU64::new(0),
+        timer_lead: AtomicU64::new(0),
         halt_why: [const { AtomicU64::new(0) }; 3],
         switches: Cell::new(0),
         steals: AtomicU64::new(0),
@@ -601,6 +605,7 @@ impl CoreSched {
         let spin = crate::time::clock().ns_to_cycles(crate::config::IDLE_SPIN_NS);
         let late = crate::time::clock().ns_to_cycles(crate::config::WAKE_LATE_NS);
         let descheduled = crate::time::clock().ns_to_cycles(DESCHEDULED_NS);
+        let min_halt = crate::time::clock().ns_to_cycles(crate::config::MIN_HALT_NS);
         loop {
             preempt_disable();
             self.expire_sleepers(rdtsc());
@@ -624,10 +629,18 @@ impl CoreSched {
             // every ~25 rounds of a ping-pong (a 130 µs interrupt wake-up each time).
             let switches = self.switches.get();
             let spin = crate::net::idle_spin(spin);
+            // A deadline closer than a halt's lead plus the shortest halt worth making is
+            // polled for rather than halted for: a halt ends about the lead late
+            // (`super::timer_lead`).
+            let near = self.timer_lead.load(Ordering::Relaxed) + min_halt;
             let mut spun = 0u64;
             let mut turn = start;
             let mut why = HALT_OTHER;
-            while !self.has_ready() && spun < spin && rdtsc() < due && self.switches.get() == switches {
+            while !self.has_ready()
+                && (spun < spin || due.saturating_sub(turn) <= near)
+                && rdtsc() < due
+                && self.switches.get() == switches
+            {
                 let now = rdtsc();
                 let step = now.wrapping_sub(turn);
                 if step < descheduled {
@@ -693,15 +706,28 @@ impl CoreSched {
         fence(Ordering::SeqCst);
         if !self.has_ready() {
             // A near network timer (a delayed ACK) wakes the core too: it polls the stack.
-            if let Some(deadline) = self.next_deadline().into_iter().chain(crate::net::timer_due()).min() {
-                apic::set_deadline(deadline);
-                self.deadline.store(deadline, Ordering::Relaxed);
+            // The timer is armed the learnt lead ahead; the idle loop polls until the deadline.
+            let lead = self.timer_lead.load(Ordering::Relaxed);
+            let armed = self
+                .next_deadline()
+                .into_iter()
+                .chain(crate::net::timer_due())
+                .min()
+                .map(|deadline| deadline.saturating_sub(lead).max(rdtsc()));
+            if let Some(armed) = armed {
+                apic::set_deadline(armed);
+                self.deadline.store(armed, Ordering::Relaxed);
             }
             // SAFETY: `hlt` traps; the trampoline halts only while `wake_pending` and
             // `preempt_pending` are clear (an interrupt between the checks above and the
             // trap, such as the timer just armed, sets the latter), with interrupts enabled,
             // and resumes after the instruction.
             unsafe { core::arch::asm!("hlt", options(nomem, nostack)) };
+            if let Some(armed) = armed {
+                let max = crate::time::clock().ns_to_cycles(crate::config::MAX_TIMER_LEAD_NS);
+                let next = super::timer_lead::next_lead(lead, armed, rdtsc(), max);
+                self.timer_lead.store(next, Ordering::Relaxed);
+            }
         }
         block.wake_pending.store(0, Ordering::SeqCst);
         self.woken_at.store(0, Ordering::Relaxed);
@@ -718,10 +744,13 @@ impl CoreSched {
         [HALT_SPUN, HALT_LATE, HALT_OTHER].map(|i| self.halt_why[i].load(Ordering::Relaxed))
     }
 
-    /// Nanoseconds this core polled in its idle loop and how often it halted.
-    pub fn idle_stats(&self) -> (u64, u64) {
+    /// Nanoseconds this core polled in its idle loop, how often it halted, and its timer's
+    /// lead before a halt's deadline in nanoseconds.
+    pub fn idle_stats(&self) -> (u64, u64, u64) {
+        let clock = crate::time::clock();
         let cycles = self.idle_cycles.load(Ordering::Relaxed);
-        (crate::time::clock().cycles_to_ns(cycles), self.halts.load(Ordering::Relaxed))
+        let lead = clock.cycles_to_ns(self.timer_lead.load(Ordering::Relaxed));
+        (clock.cycles_to_ns(cycles), self.halts.load(Ordering::Relaxed), lead)
     }
 
     /// Tasks this core stole, wake-up IPIs it sent, and nanoseconds tasks waited in its

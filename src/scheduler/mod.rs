@@ -15,6 +15,7 @@ mod runqueue;
 mod stacks;
 mod task;
 mod tasklist;
+mod timer_lead;
 mod tls;
 mod wakeup;
 
@@ -177,15 +178,16 @@ pub fn log_interrupts() {
         let _ = write!(line, "{}core {id}: {count}", if id == 0 { "" } else { ", " });
     }
     log::info!("interrupts taken: {}", ::core::str::from_utf8(line.as_bytes()).unwrap_or("?"));
-    let mut line = crate::fmt::StackWriter::<512>::new();
+    let mut line = crate::fmt::StackWriter::<1024>::new();
     for id in 0..cores() {
-        let (ns, halts) = of(id).map_or((0, 0), |core| core.idle_stats());
+        let (ns, halts, lead) = of(id).map_or((0, 0, 0), |core| core.idle_stats());
         let [spun, late, other] = of(id).map_or([0; 3], |core| core.halt_reasons());
         let sep = if id == 0 { "" } else { ", " };
         let _ = write!(
             line,
-            "{sep}core {id}: {} us, {halts} halts ({spun} spun out, {late} late wake, {other} other)",
-            ns / 1000
+            "{sep}core {id}: {} us, {halts} halts ({spun} spun out, {late} late wake, {other} other), timer lead {} us",
+            ns / 1000,
+            lead / 1000
         );
     }
     log::info!("idle polling: {}", ::core::str::from_utf8(line.as_bytes()).unwrap_or("?"));
