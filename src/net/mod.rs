@@ -323,8 +323,10 @@ impl Stack {
         let slaac = self.iface.slaac_updated_at();
         if slaac != self.slaac_seen {
             self.slaac_seen = slaac;
-            log::info!("net: router advertisements: {:?}", self.iface.ip_addrs());
             addrs_changed(&self.iface, &mut self.device);
+            let slaac: Vec<IpCidr> = self.iface.ip_addrs().iter().filter(|c| from_slaac(c)).copied().collect();
+            let router = self.iface.routes().get_default_ipv6_route().map(|r| r.via_router);
+            log::info!("net: router advertisements: addresses {slaac:?}, default router {router:?}");
             changed = true;
         }
         self.device.flush();
