@@ -13,8 +13,8 @@ address, UDP, then three rounds of connections to each host address and the one 
 link, each under LIMIT_MS (smoltcp alone solicits one neighbour a second). Then as a server:
 ping -6 on both addresses, 1 MiB echoed over each, UDP, three rounds from each host address,
 then a flood of hostile advertisements (more prefixes than smoltcp holds, zero and infinite
-lifetimes, prefix lengths other than 64, a multicast prefix that crashed smoltcp, many
-routers), after which the guest still answers on both addresses. Root and iproute2 are
+lifetimes, the guest's own prefix with lifetimes 0 and 60 s, prefix lengths other than 64,
+a multicast prefix that crashed smoltcp, many routers), after which the guest still answers on both addresses. Root and iproute2 are
 needed (exit 77 without); nothing leaves the namespace.
 """
 
@@ -200,7 +200,7 @@ def udp_to_guest(addr, port, count):
 
 def flood(router):
     """Hostile advertisements: more prefixes than smoltcp holds, lifetimes zero and
-    infinite, prefix lengths other than 64, a multicast prefix (which made smoltcp panic),
+    infinite (the guest's own prefix with zero too), prefix lengths other than 64, a multicast prefix (which made smoltcp panic),
     and advertisements from 20 more routers (one-shot raw sockets on fe80::100+i)."""
     sent = 0
     for i in range(40):
@@ -220,7 +220,11 @@ def flood(router):
                     ("ff02::1", 0, 0, router.index))
         sock.close()
         sent += 1
-    return sent
+    # Last, our own prefix with lifetimes 60 s and 0: raised to two hours (RFC 4862 5.5.3 e),
+    # else the second took the guest's address away.
+    router.send(advert([prefix_option(PREFIX, valid=60, preferred=60)]))
+    router.send(advert([prefix_option(PREFIX, valid=0, preferred=0)]))
+    return sent + 2
 
 
 def guest_as_server(ns, proxy, images, router):

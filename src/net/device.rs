@@ -329,7 +329,8 @@ impl Device {
         }
         self.feed.extend(self.neighbors.learn(frame, now));
         self.feed.extend(self.neighbors6.learn(frame, now));
-        match super::ra::screen(frame) {
+        let ours = |prefix: &[u8]| self.neighbors6.addrs().skip(1).any(|a| a[..8] == *prefix);
+        match super::ra::screen(frame, &ours) {
             super::ra::Screen::Pass => true,
             super::ra::Screen::Drop => {
                 self.martians += 1;

@@ -1,4 +1,4 @@
-//! What smoltcp's SLAAC lacks: router advertisements screened before it sees them (one prefix each, none that would crash it), and its routes beside an IPv4 default route.
+//! What smoltcp's SLAAC lacks: router advertisements screened before it sees them (one prefix each, none that would crash it, no short lifetime for our prefixes), and its routes beside an IPv4 default route.
 //!
 //! smoltcp (0.13, `proto-ipv6-slaac`) keeps only the last prefix information option of an
 //! advertisement, so of a router that advertises two prefixes (a global one and a ULA, as
@@ -8,8 +8,12 @@
 //! one frame from the segment ended the guest. The device therefore hands smoltcp an
 //! advertisement with several prefix options as copies with one each (the other options in
 //! every copy, at most [`MAX_PREFIXES`]), and drops an advertisement that offers such a
-//! prefix for addresses ([`screen`]). Everything else, malformed advertisements included, is
-//! smoltcp's (it checks lengths and the checksum).
+//! prefix for addresses ([`screen`]). And it takes any valid lifetime for a prefix it formed
+//! an address in, so one forged advertisement with lifetime 0 took the guest's address away:
+//! as RFC 4862 (5.5.3 e) says, a lifetime below two hours for such a prefix becomes two hours
+//! (the RFC keeps a remaining lifetime below two hours as it is; smoltcp does not tell it, so
+//! such a prefix may live up to two hours longer). Everything else, malformed advertisements
+//! included, is smoltcp's (it checks lengths and the checksum).
 //!
 //! And SLAAC adds a default route only to a route table without IPv4 routes (its check that
 //! a route is new counts every IPv4 route as the same one): behind a static or DHCP gateway
@@ -26,6 +30,9 @@ use super::neighbors6::icmpv6_checksum;
 
 /// Copies made of one advertisement at most; smoltcp holds 4 prefixes (`Cargo.toml`).
 pub const MAX_PREFIXES: usize = 8;
+
+/// The shortest valid lifetime (s) an advertisement may give a prefix we have an address in.
+pub const MIN_VALID_S: u32 = 7200;
 
 /// What to do with a frame from the NIC.
 #[derive(Debug, PartialEq, Eq)]
@@ -65,8 +72,9 @@ fn icmpv6(frame: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
-/// What to do with `frame` (an Ethernet frame from the NIC) before smoltcp sees it.
-pub fn screen(frame: &[u8]) -> Screen {
+/// What to do with `frame` (an Ethernet frame from the NIC) before smoltcp sees it; `ours`
+/// tells whether a /64 prefix (its first 8 bytes) is one we have an address in.
+pub fn screen(frame: &[u8], ours: &dyn Fn(&[u8]) -> bool) -> Screen {
     let Some((at, end)) = icmpv6(frame) else { return Screen::Pass };
     let icmp = &frame[at..end];
     if icmp.len() < 16 || icmp[0] != 134 || icmp[1] != 0 {
@@ -88,7 +96,14 @@ pub fn screen(frame: &[u8]) -> Screen {
     if prefixes.iter().any(|&(o, _)| icmp[o + 3] & 0x40 != 0 && (icmp[o + 16] == 0xff || icmp[o + 2] > 128)) {
         return Screen::Drop;
     }
-    if prefixes.len() < 2 {
+    // Our prefixes whose valid lifetime is to be raised (autonomous, /64).
+    let short = |&(o, _): &(usize, usize)| {
+        icmp[o + 2] == 64 && icmp[o + 3] & 0x40 != 0 && ours(&icmp[o + 16..o + 24]) && {
+            let valid = u32::from_be_bytes([icmp[o + 4], icmp[o + 5], icmp[o + 6], icmp[o + 7]]);
+            valid < MIN_VALID_S
+        }
+    };
+    if prefixes.len() < 2 && !prefixes.iter().any(short) {
         return Screen::Pass;
     }
     let src: [u8; 16] = frame[22..38].try_into().unwrap_or_default();
@@ -107,6 +122,10 @@ pub fn screen(frame: &[u8]) -> Screen {
             msg[2..4].fill(0);
             for &(o, len) in others.iter().chain([one].iter()) {
                 msg.extend_from_slice(&icmp[o..o + len]);
+            }
+            if short(&one) {
+                let valid = msg.len() - 32 + 4;
+                msg[valid..valid + 4].copy_from_slice(&MIN_VALID_S.to_be_bytes());
             }
             let sum = icmpv6_checksum(&src, &dst, &msg);
             msg[2..4].copy_from_slice(&sum.to_be_bytes());
@@ -203,17 +222,22 @@ mod tests {
     }
 
     const LLADDR: [u8; 8] = [1, 1, 2, 0, 0, 0, 0, 1];
+
+    /// [`screen`] without addresses of ours.
+    fn screen_none(frame: &[u8]) -> Screen {
+        screen(frame, &|_| false)
+    }
     const GLOBAL: [u8; 8] = [0x20, 1, 0xd, 0xb8, 0, 1, 0, 0];
     const ULA: [u8; 8] = [0xfd, 0, 0, 0, 0, 0, 0, 0];
 
     #[test]
     fn several_prefixes_become_one_advertisement_each() {
         let f = ra(&[LLADDR.to_vec(), prefix_option(GLOBAL, 64, 0xc0), prefix_option(ULA, 64, 0xc0)], false);
-        let Screen::Split(copies) = screen(&f) else { panic!("not split") };
+        let Screen::Split(copies) = screen_none(&f) else { panic!("not split") };
         let prefixes: Vec<_> = copies.iter().map(|c| parsed_prefix(c, 0).unwrap().octets()[..8].to_vec()).collect();
         assert_eq!(prefixes, [GLOBAL.to_vec(), ULA.to_vec()]);
         let many: Vec<Vec<u8>> = (0..12u8).map(|i| prefix_option([0x20, 1, 0xd, 0xb8, 0, i, 0, 0], 64, 0xc0)).collect();
-        let Screen::Split(copies) = screen(&ra(&[vec![LLADDR.to_vec()], many].concat(), true)) else { panic!() };
+        let Screen::Split(copies) = screen_none(&ra(&[vec![LLADDR.to_vec()], many].concat(), true)) else { panic!() };
         assert_eq!(copies.len(), MAX_PREFIXES);
         assert!(copies.iter().all(|c| parsed_prefix(c, 8).is_some()), "behind a hop-by-hop header too");
     }
@@ -221,30 +245,54 @@ mod tests {
     #[test]
     fn a_multicast_prefix_for_addresses_is_dropped() {
         let bad = prefix_option([0xff, 2, 0, 0, 0, 0, 0, 0], 64, 0xc0);
-        assert_eq!(screen(&ra(&[LLADDR.to_vec(), bad.clone()], false)), Screen::Drop);
-        assert_eq!(screen(&ra(&[prefix_option(GLOBAL, 64, 0xc0), bad.clone()], true)), Screen::Drop);
+        assert_eq!(screen_none(&ra(&[LLADDR.to_vec(), bad.clone()], false)), Screen::Drop);
+        assert_eq!(screen_none(&ra(&[prefix_option(GLOBAL, 64, 0xc0), bad.clone()], true)), Screen::Drop);
         let on_link_only = prefix_option([0xff, 2, 0, 0, 0, 0, 0, 0], 64, 0x80);
-        assert_eq!(screen(&ra(&[LLADDR.to_vec(), on_link_only], false)), Screen::Pass);
-        assert_eq!(screen(&ra(&[prefix_option(GLOBAL, 129, 0xc0)], false)), Screen::Drop, "a length past 128");
-        assert_eq!(screen(&ra(&[prefix_option(GLOBAL, 128, 0xc0)], false)), Screen::Pass);
+        assert_eq!(screen_none(&ra(&[LLADDR.to_vec(), on_link_only], false)), Screen::Pass);
+        assert_eq!(screen_none(&ra(&[prefix_option(GLOBAL, 129, 0xc0)], false)), Screen::Drop, "a length past 128");
+        assert_eq!(screen_none(&ra(&[prefix_option(GLOBAL, 128, 0xc0)], false)), Screen::Pass);
+    }
+
+    #[test]
+    fn a_short_lifetime_for_our_prefix_becomes_two_hours() {
+        let ours = |p: &[u8]| p == GLOBAL;
+        let mut zero = prefix_option(GLOBAL, 64, 0xc0);
+        zero[4..12].fill(0);
+        let Screen::Split(copies) = screen(&ra(&[LLADDR.to_vec(), zero.clone()], false), &ours) else { panic!() };
+        let lifetimes = |c: &[u8]| {
+            let o = c.len() - 32;
+            (
+                u32::from_be_bytes(c[o + 4..o + 8].try_into().unwrap()),
+                u32::from_be_bytes(c[o + 8..o + 12].try_into().unwrap()),
+            )
+        };
+        assert_eq!(copies.len(), 1);
+        assert_eq!(lifetimes(&copies[0]), (MIN_VALID_S, 0), "valid two hours, preferred as it was");
+        assert!(parsed_prefix(&copies[0], 0).is_some(), "checksum right");
+        let two = ra(&[zero.clone(), prefix_option(ULA, 64, 0xc0)], false);
+        let Screen::Split(copies) = screen(&two, &ours) else { panic!() };
+        assert_eq!(lifetimes(&copies[0]).0, MIN_VALID_S);
+        assert_eq!(lifetimes(&copies[1]).0, 7200, "another prefix as it came");
+        assert_eq!(screen(&ra(&[zero.clone()], false), &|_| false), Screen::Pass, "not ours: as it came");
+        assert_eq!(screen(&ra(&[prefix_option(GLOBAL, 64, 0xc0)], false), &ours), Screen::Pass, "long enough");
     }
 
     #[test]
     fn everything_else_is_left_to_smoltcp() {
         let one = ra(&[LLADDR.to_vec(), prefix_option(GLOBAL, 64, 0xc0)], false);
-        assert_eq!(screen(&one), Screen::Pass);
+        assert_eq!(screen_none(&one), Screen::Pass);
         let two = ra(&[prefix_option(GLOBAL, 64, 0xc0), prefix_option(ULA, 64, 0xc0)], false);
         let mut bad_sum = two.clone();
         bad_sum[57] ^= 1;
-        assert_eq!(screen(&bad_sum), Screen::Pass, "a wrong checksum: smoltcp drops it");
+        assert_eq!(screen_none(&bad_sum), Screen::Pass, "a wrong checksum: smoltcp drops it");
         let mut zero_len = two.clone();
         zero_len[54 + 16 + 1] = 0;
-        assert_eq!(screen(&zero_len), Screen::Pass);
+        assert_eq!(screen_none(&zero_len), Screen::Pass);
         for cut in 0..two.len() {
-            assert!(!matches!(screen(&two[..cut]), Screen::Split(_)), "{cut} bytes");
+            assert!(!matches!(screen_none(&two[..cut]), Screen::Split(_)), "{cut} bytes");
         }
         let mut echo = two.clone();
         echo[54] = 128;
-        assert_eq!(screen(&echo), Screen::Pass);
+        assert_eq!(screen_none(&echo), Screen::Pass);
     }
 }
