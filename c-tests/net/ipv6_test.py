@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """ipv6_test.py: net.tap-ipv6, IPv6 over the tap as a user meets it: SLAAC from a router's advertisements, TCP and UDP both ways over global and link-local addresses, many hosts without waiting, an advertisement flood.
 
-usage: ipv6_test.py tap-ipv6 <proxy> <image directory>
+usage: ipv6_test.py <tap-ipv6|user-ipv6> <proxy> <image directory>
 
 The namespace's bridge is the router: fe80::1 and 2001:db8:1::1/64, plus host addresses
 2001:db8:1::11-16 and fe80::21-22 (all `nodad`, so nothing waits for duplicate detection),
@@ -16,6 +16,11 @@ then a flood of hostile advertisements (more prefixes than smoltcp holds, zero a
 lifetimes, the guest's own prefix with lifetimes 0 and 60 s, prefix lengths other than 64,
 a multicast prefix that crashed smoltcp, many routers), after which the guest still answers on both addresses. Root and iproute2 are
 needed (exit 77 without); nothing leaves the namespace.
+
+user-ipv6: behind passt (HERMIT_NETIF=user) in a namespace whose uplink has 2001:db8:77::2/64
+and an IPv6 default route, the guest forms its address from passt's advertisement and, as a
+client, echoes 1 MiB with a host server at 2001:db8:99::9 (on the namespace's loopback) and
+exchanges UDP with it.
 """
 
 import os
@@ -95,7 +100,7 @@ class Router:
                 self.send(self.ra)
 
 
-def servers():
+def servers(udp_addr=HOST6):
     """Host echo servers on every address of the namespace: TCP on PORT (a thread per
     connection; the peers seen are collected) and UDP on [HOST6]:PORT + 1."""
     peers = []
@@ -117,7 +122,7 @@ def servers():
     # Bound to the address the guest sends to: answers from a socket bound to :: leave from
     # the address Linux picks for the guest, another one of the bridge's.
     udp = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    udp.bind((HOST6, PORT + 1))
+    udp.bind((udp_addr, PORT + 1))
 
     def echo_udp():
         while True:
@@ -293,8 +298,30 @@ def tap_ipv6(proxy, images):
     router.sock.close()
 
 
+REMOTE = "2001:db8:99::9"
+
+
+def user_ipv6(proxy, images):
+    ns = nt.Netns(bridge=False)
+    ns.uplink()
+    ns.ip("-6", "addr", "add", "2001:db8:77::2/64", "dev", "up0", "nodad")
+    ns.ip("-6", "route", "add", "default", "via", "2001:db8:77::1")
+    ns.ip("-6", "addr", "add", f"{REMOTE}/128", "dev", "lo")
+    ns.enter()
+    servers(REMOTE)
+    guest = nt.Guest(ns, proxy, images, "net6", "client", REMOTE, PORT, MIB, "whole", "--", "udp", REMOTE, PORT + 1, 5,
+                     HERMIT_NETIF="user")
+    rc = guest.finish(60)
+    print("\n".join(line for line in guest.lines if line.startswith("net6:")), flush=True)
+    nt.check(guest.has("client local [2001:db8:77:"), "the guest formed an address of passt's prefix 2001:db8:77::/64")
+    nt.check(guest.has(f"client sent {MIB} bytes to {REMOTE}, got {MIB} back") and guest.has(" ok"),
+             "1 MiB echoed by the host through passt, checksums equal")
+    nt.check(rc == 0 and guest.has(f"udp client {REMOTE}: 5 of 5 answered") and guest.has("all "),
+             f"UDP through passt: 5 of 5 echoed, status 0 ({rc}, {guest.lines[-2:]})")
+
+
 def main():
-    return nt.run_scenario({"tap-ipv6": tap_ipv6})
+    return nt.run_scenario({"tap-ipv6": tap_ipv6, "user-ipv6": user_ipv6})
 
 
 if __name__ == "__main__":

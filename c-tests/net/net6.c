@@ -1,8 +1,11 @@
 /* net6.c: the guest side of the IPv6 tap test (net.tap-ipv6): TCP and UDP over AF_INET6 as client and server, addresses as getsockname/getpeername/accept give them, connection times to many hosts. */
 /*
  * Usage: net6 <step> [args] [-- <step> [args] ...]   runs the steps in order, in one boot:
- *   client <addr> <port> <bytes>     connects, prints both ends, echoes <bytes> pseudo-random bytes
- *                                    (a writer thread, the echo read back, FNV checksums compared)
+ *   client <addr> <port> <bytes> [whole]
+ *                                    connects, prints both ends, echoes <bytes> pseudo-random bytes
+ *                                    (a writer thread, the echo read back, FNV checksums compared);
+ *                                    half-closes after sending, or with "whole" reads all <bytes>
+ *                                    back before it closes (Debian 12's passt mishandles half-close)
  *   udp <addr> <port> <count>        sends <count> datagrams, each answered by the host's echo
  *   peers <port> <rounds> <addr>...  connects to each address in turn, <rounds> times, 64 bytes
  *                                    echoed each; prints the time of each connection
@@ -99,6 +102,7 @@ struct writer {
 	int s;
 	size_t bytes;
 	uint32_t hash;
+	int half_close;
 };
 
 static void *writer(void *p)
@@ -117,12 +121,13 @@ static void *writer(void *p)
 			break;
 		sent += chunk;
 	}
-	shutdown(w->s, SHUT_WR);
+	if (w->half_close)
+		shutdown(w->s, SHUT_WR);
 	w->hash = h;
 	return NULL;
 }
 
-static void step_client(const char *ip, int port, size_t bytes)
+static void step_client(const char *ip, int port, size_t bytes, int half_close)
 {
 	struct sockaddr_in6 sa = address(ip, port);
 	int s = socket(AF_INET6, SOCK_STREAM, 0);
@@ -136,14 +141,14 @@ static void step_client(const char *ip, int port, size_t bytes)
 	}
 	printf("net6: connected to %s in %ld ms\n", ip, now_ms() - start);
 	print_ends("client", s);
-	struct writer w = {s, bytes, 0};
+	struct writer w = {s, bytes, 0, half_close};
 	pthread_t t;
 	pthread_create(&t, NULL, writer, &w);
 	static unsigned char buf[65536];
 	uint32_t h = 2166136261u;
 	size_t got = 0;
 	ssize_t n;
-	while ((n = recv(s, buf, sizeof(buf), 0)) > 0) {
+	while ((half_close || got < bytes) && (n = recv(s, buf, sizeof(buf), 0)) > 0) {
 		h = fnv(h, buf, (size_t)n);
 		got += (size_t)n;
 	}
@@ -295,7 +300,7 @@ static void selftest(void)
 	pthread_t t;
 	pthread_create(&t, NULL, selftest_server, &arg);
 	usleep(200000);
-	step_client("::1", 7010, 1 << 20);
+	step_client("::1", 7010, 1 << 20, 1);
 	step_udp("::1", 7011, 2);
 	pthread_join(t, NULL);
 }
@@ -312,8 +317,8 @@ int main(int argc, char **argv)
 		int n = end - i;
 		if (n == 1 && strcmp(a[0], "selftest") == 0)
 			selftest();
-		else if (n == 4 && strcmp(a[0], "client") == 0)
-			step_client(a[1], atoi(a[2]), (size_t)atol(a[3]));
+		else if ((n == 4 || (n == 5 && strcmp(a[4], "whole") == 0)) && strcmp(a[0], "client") == 0)
+			step_client(a[1], atoi(a[2]), (size_t)atol(a[3]), n == 4);
 		else if (n == 4 && strcmp(a[0], "udp") == 0)
 			step_udp(a[1], atoi(a[2]), atoi(a[3]));
 		else if (n >= 4 && strcmp(a[0], "peers") == 0)
