@@ -233,6 +233,10 @@ hermit_c_test(net_names TIMEOUT 30 MATCH "all [0-9]+ checks passed")
 # The echo/HTTP/client tool of c-tests/net (also used by the tap and user-mode tests), on loopback.
 hermit_c_test(netecho SOURCES ../net/netecho.c ${THR_OPTS} ARGS selftest ENV HERMIT_CPUS=2 TIMEOUT 60
   MATCH "client sent 1048576 bytes, got 1048576 back, checksum [0-9a-f]+ ok" "http selftest ok")
+# The guest side of net.tap-ipv6 (c-tests/net/net6.c), over ::1: AF_INET6 TCP and UDP, the
+# addresses getsockname/getpeername/accept give, inet_pton/inet_ntop.
+hermit_c_test(net6 SOURCES ../net/net6.c ${THR_OPTS} ARGS selftest ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "client sent 1048576 bytes to ::1, got 1048576 back, checksum [0-9a-f]+ ok" "all [0-9]+ checks passed")
 hermit_c_test(thr_hello ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 30
   MATCH "Hello Thread!!! id = 0" "Hello Thread!!! id = 7" "all [0-9]+ checks passed")
 hermit_c_run(thr_hello_2cpus PROGRAM thr_hello ENV HERMIT_CPUS=2 TIMEOUT 30

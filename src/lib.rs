@@ -95,6 +95,10 @@ use netaddr as addr;
 #[cfg(test)]
 #[path = "net/neighbors.rs"]
 mod neighbors;
+/// Its IPv6 hosts (`super::neighbors6` of the device module), tested on the host.
+#[cfg(test)]
+#[path = "net/neighbors6.rs"]
+mod neighbors6;
 /// The network device's frame routing (loopback and NIC), tested on the host.
 #[cfg(test)]
 #[path = "net/device.rs"]
@@ -116,6 +120,11 @@ mod placement;
 #[cfg(test)]
 #[path = "net/pool.rs"]
 mod pool;
+/// Router advertisements screened before smoltcp (`super::ra` of the device module), tested
+/// on the host.
+#[cfg(test)]
+#[path = "net/ra.rs"]
+mod ra;
 /// Where the network device's frames go (loopback, NIC), tested on the host
 /// (`super::route` of the device module).
 #[cfg(test)]

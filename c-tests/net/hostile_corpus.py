@@ -108,11 +108,12 @@ def ipv6(payload, nh, src=FAKE6, dst=GUEST6, plen=None, hops=64):
     return struct.pack("!IHBB", 6 << 28, plen & 0xFFFF, nh, hops) + a6(src) + a6(dst) + payload
 
 
-def icmp6(kind, code, body, src=FAKE6, dst=GUEST6, dst_mac=GUEST_MAC, chain=b"", chain_nh=None):
+def icmp6(kind, code, body, src=FAKE6, dst=GUEST6, dst_mac=GUEST_MAC, chain=b"", chain_nh=None, hops=64):
     m = struct.pack("!BBH", kind, code, 0) + body
     c = csum(pseudo6(src, dst, 58, len(m)) + m)
     m = m[:2] + struct.pack("!H", c) + m[4:]
-    return eth(ipv6(chain + m, 58 if chain_nh is None else chain_nh, src=src, dst=dst), 0x86DD, dst=dst_mac)
+    return eth(ipv6(chain + m, 58 if chain_nh is None else chain_nh, src=src, dst=dst, hops=hops), 0x86DD,
+               dst=dst_mac)
 
 
 def arp(op=1, sha=FAKE_MAC, spa=FAKE, tha=b"\0" * 6, tpa=GUEST, htype=1, ptype=0x0800, hlen=6, plen=4, dst=BCAST,
@@ -270,6 +271,41 @@ def c_icmpv6(rng):
     for kind in (0, 127, 139, 200, 255):
         frames.append(icmp6(kind, 0, b""))
     frames.append(eth(ipv6(b"\x80", 58), 0x86DD))  # an ICMPv6 message of one byte
+    return frames
+
+
+def prefix_info(prefix, length=64, flags=0xC0, valid=86400, preferred=3600):
+    return ndp_opt(3, 4, struct.pack("!BBII4x", length, flags, valid, preferred) + a6(prefix))
+
+
+def c_router_adverts(rng):
+    """Router advertisements smoltcp's SLAAC takes (hop limit 255, from link-local
+    addresses): a multicast prefix for addresses (smoltcp formed an address of it and
+    panicked), more prefixes than it holds, in one advertisement and in many, lifetimes
+    zero and infinite, prefix lengths other than 64, 100 routers, odd router lifetimes."""
+    frames = []
+    all_nodes = dict(dst="ff02::1", dst_mac=b"\x33\x33\0\0\0\1", hops=255)
+
+    def ra(options, lifetime=1800, src=FAKE6, **kw):
+        body = struct.pack("!BBHII", 64, 0, lifetime, 0, 0) + ndp_opt(1, 1, FAKE_MAC) + b"".join(options)
+        return icmp6(134, 0, body, src=src, **(kw or all_nodes))
+
+    for prefix in ("ff02::", "ff0e:1::", "ff00::"):
+        frames.append(ra([prefix_info(prefix)]))
+        frames.append(ra([prefix_info("2001:db8:7::"), prefix_info(prefix)], dst=GUEST6, dst_mac=GUEST_MAC,
+                         hops=255))
+    frames.append(ra([prefix_info(f"2001:db8:{0x100 + i:x}::") for i in range(40)]))
+    for i in range(200):
+        length = [64, 0, 48, 96, 128, 255][i % 6]
+        valid = [0, 1, 0xFFFFFFFF, 7200, rng.randrange(1 << 32)][i % 5]
+        frames.append(ra([prefix_info(f"2001:db8:{0x200 + i:x}::", length=length, valid=valid,
+                                      preferred=min(valid, rng.randrange(1 << 32)))],
+                         lifetime=[0, 1, 65535, 9000][i % 4]))
+    for i in range(100):
+        frames.append(ra([prefix_info(f"fd00:{i:x}::")], lifetime=[0, 1800, 65535][i % 3], src=f"fe80::{0x1000 + i:x}"))
+    frames.append(ra([prefix_info("2001:db8:7::", valid=5, preferred=10)]))  # preferred above valid
+    frames.append(ra([prefix_info("fe80::")]))  # link-local
+    frames.append(ra([prefix_info("2001:db8:7::")], src="2001:db8::99"))  # not from a link-local address
     return frames
 
 
@@ -512,7 +548,8 @@ def c_mutations(rng):
 
 
 CLASSES = [("ethernet", c_ethernet), ("ipv4-header", c_ipv4_header), ("ipv4-fragments", c_ipv4_fragments),
-           ("ipv6", c_ipv6), ("icmpv6-ndp", c_icmpv6), ("tcp-header", c_tcp_header), ("tcp-floods", c_tcp_floods),
+           ("ipv6", c_ipv6), ("icmpv6-ndp", c_icmpv6), ("router-adverts", c_router_adverts),
+           ("tcp-header", c_tcp_header), ("tcp-floods", c_tcp_floods),
            ("udp", c_udp), ("icmp", c_icmp), ("arp", c_arp), ("martians", c_martians), ("zero-length", c_zero),
            ("oversize", c_oversize),
            ("vnet-header", None), ("mutations", c_mutations)]

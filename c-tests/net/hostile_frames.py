@@ -6,7 +6,8 @@ usage: hostile_frames.py <proxy> <image directory> [offload modes, default "1,0"
 A guest serves TCP echo on tap0 (static 10.0.5.2, MAC 02:00:00:00:05:02) in a namespace of
 its own (netns_test.Netns). From inside the namespace a raw AF_PACKET socket on tap0 writes
 frames straight to the tap's reader, the proxy: truncated and inconsistent Ethernet, IPv4,
-IPv6, TCP, UDP, ICMP and ARP headers, fragments, extension-header chains, option lengths
+IPv6, TCP, UDP, ICMP and ARP headers, fragments, extension-header chains, router advertisements
+for SLAAC (multicast prefixes, floods of prefixes and routers), option lengths
 0, 1 and past the header, floods, frames above the MTU, virtio-net headers with odd
 checksum and segmentation fields, and a few thousand randomly mutated copies of valid
 frames (fixed seed, printed; HOSTILE_SEED and HOSTILE_MUTATIONS change them, and

@@ -163,9 +163,13 @@ pub struct Device {
     pub martians: u64,
     /// The hosts of the NIC's segment ([`super::neighbors`]).
     pub neighbors: super::neighbors::Neighbors,
-    /// An ARP reply for smoltcp made from the frame [`Device::accept`] last took.
-    feed: Option<Vec<u8>>,
-    /// A received frame held back while smoltcp takes the ARP reply made from it.
+    /// Its IPv6 hosts and our IPv6 addresses on the NIC ([`super::neighbors6`]).
+    pub neighbors6: super::neighbors6::Neighbors6,
+    /// Frames for smoltcp made from the frame [`Device::accept`] last took: an ARP reply or
+    /// neighbour advertisement from its sender, or the copies of a router advertisement
+    /// ([`super::ra`]).
+    feed: VecDeque<Vec<u8>>,
+    /// A received frame held back while smoltcp takes the frames made from it.
     held: Option<RxToken>,
 }
 
@@ -185,7 +189,8 @@ impl Device {
             offload,
             martians: 0,
             neighbors: super::neighbors::Neighbors::new(mac.0),
-            feed: None,
+            neighbors6: super::neighbors6::Neighbors6::new(mac.0, super::addr::link_local(mac.0).octets()),
+            feed: VecDeque::new(),
             held: None,
         }
     }
@@ -276,6 +281,9 @@ impl Device {
                 if self.accept(&mut frame, now) {
                     return Some(self.fed_first(RxToken::Lent(frame, start)));
                 }
+                if let Some(fed) = self.feed.pop_front() {
+                    return Some(RxToken::Owned(fed, 0));
+                }
                 continue;
             }
             if self.rx.is_empty() {
@@ -292,14 +300,18 @@ impl Device {
             if self.accept(&mut frame, now) {
                 return Some(self.fed_first(RxToken::Owned(frame, start)));
             }
+            if let Some(fed) = self.feed.pop_front() {
+                return Some(RxToken::Owned(fed, 0));
+            }
         }
     }
 
     /// Checks a frame from the NIC (with its header, if any) before smoltcp sees it: the
     /// offloads' checks and rewrites, loopback and our own addresses claimed from outside
-    /// ([`super::martian`]), our answer to an ARP probe for our address, and the sender for
-    /// smoltcp's neighbour cache ([`super::neighbors`], at uptime `now` ns); false if it is to
-    /// be dropped.
+    /// ([`super::martian`]), our answer to an ARP probe for our address, the sender for
+    /// smoltcp's neighbour cache ([`super::neighbors`], [`super::neighbors6`], at uptime
+    /// `now` ns) and router advertisements ([`super::ra`]); false if it is to be dropped (a
+    /// router advertisement split into copies is dropped, its copies fed).
     fn accept(&mut self, frame: &mut [u8], now: u64) -> bool {
         if let Some(offload) = self.offload.as_mut() {
             if !offload.received(frame) {
@@ -307,37 +319,64 @@ impl Device {
             }
         }
         let start = self.headroom();
-        if super::martian::martian(&frame[start..], self.ipv4, self.mac.0) {
+        let frame = &frame[start..];
+        if super::martian::martian(frame, self.ipv4, self.neighbors6.addrs()) {
             self.martians += 1;
             return false;
         }
-        if let Some(reply) = self.ipv4.and_then(|ip| super::arp::probe_reply(&frame[start..], self.mac.0, ip)) {
+        if let Some(reply) = self.ipv4.and_then(|ip| super::arp::probe_reply(frame, self.mac.0, ip)) {
             self.push_nic(&reply);
         }
-        self.feed = self.neighbors.learn(&frame[start..], now);
-        true
+        self.feed.extend(self.neighbors.learn(frame, now));
+        self.feed.extend(self.neighbors6.learn(frame, now));
+        let ours = |prefix: &[u8]| self.neighbors6.addrs().skip(1).any(|a| a[..8] == *prefix);
+        match super::ra::screen(frame, &ours) {
+            super::ra::Screen::Pass => true,
+            super::ra::Screen::Drop => {
+                self.martians += 1;
+                false
+            }
+            super::ra::Screen::Split(copies) => {
+                self.feed.extend(copies);
+                false
+            }
+        }
     }
 
-    /// `token`, or first the ARP reply [`Device::accept`] made from it, which smoltcp must
-    /// take before the frame: its answer to the frame (an echo reply, a SYN-ACK) needs the
+    /// `token`, or first the frames [`Device::accept`] made from it, which smoltcp must take
+    /// before the frame: its answer to the frame (an echo reply, a SYN-ACK) needs the
     /// sender's MAC address.
     fn fed_first(&mut self, token: RxToken) -> RxToken {
-        match self.feed.take() {
-            Some(reply) => {
+        match self.feed.pop_front() {
+            Some(fed) => {
                 self.held = Some(token);
-                RxToken::Owned(reply, 0)
+                RxToken::Owned(fed, 0)
             }
             None => token,
         }
     }
 
-    /// Sends an ARP request of ours if a socket is about to talk to `addr` (at uptime `now`
-    /// ns) and [`super::neighbors`] does not know the IPv4 host on the segment that takes it.
+    /// Sends an ARP request or neighbour solicitation of ours if a socket is about to talk
+    /// to `addr` (at uptime `now` ns) and [`super::neighbors`] or [`super::neighbors6`] does
+    /// not know the host on the segment that takes it.
     pub fn resolve(&mut self, addr: IpAddress, now: u64) {
-        let (Some(_), IpAddress::Ipv4(v4)) = (&self.nic, addr) else { return };
-        if let Some(request) = self.neighbors.ask(v4.octets(), now) {
+        if self.nic.is_none() {
+            return;
+        }
+        let request = match addr {
+            IpAddress::Ipv4(v4) => self.neighbors.ask(v4.octets(), now),
+            IpAddress::Ipv6(v6) => self.neighbors6.ask(v6.octets(), now),
+        };
+        if let Some(request) = request {
             self.push_nic(&request);
         }
+    }
+
+    /// Forgets the hosts of the segment: smoltcp flushes its neighbour cache whenever the
+    /// interface's addresses change.
+    pub fn forget_neighbors(&mut self) {
+        self.neighbors.forget();
+        self.neighbors6.forget();
     }
 
     /// Takes a frame smoltcp wrote into `buf` from `start` on (before it: room for the
@@ -434,7 +473,9 @@ impl phy::Device for Device {
     }
 
     fn receive(&mut self, timestamp: Instant) -> Option<(RxToken, TxToken<'_>)> {
-        let token = if let Some(held) = self.held.take() {
+        let token = if let Some(fed) = self.feed.pop_front() {
+            RxToken::Owned(fed, 0)
+        } else if let Some(held) = self.held.take() {
             held
         } else if let Some((frame, start)) = self.queue.pop_front() {
             RxToken::Owned(frame, start)
@@ -767,5 +808,41 @@ mod tests {
         assert!(dev.loopback_pending());
         assert_eq!(receive(&mut dev).unwrap()[20], 4);
         assert!(receive(&mut dev).is_none());
+    }
+
+    /// A TCP segment from `src` (an IPv6 host of the segment at [`PEER`]) to our link-local
+    /// address.
+    fn tcp6_from(src: [u8; 16]) -> Vec<u8> {
+        const PEER: [u8; 6] = [0x52, 0x54, 0, 9, 9, 9];
+        let mut f = vec![0u8; 74];
+        f[..6].copy_from_slice(&MAC);
+        f[6..12].copy_from_slice(&PEER);
+        f[12..14].copy_from_slice(&[0x86, 0xdd]);
+        f[14] = 0x60;
+        f[19] = 20;
+        f[20] = 6;
+        f[21] = 64;
+        f[22..38].copy_from_slice(&src);
+        f[38..54].copy_from_slice(&super::super::addr::link_local(MAC).octets());
+        f
+    }
+
+    #[test]
+    fn a_new_ipv6_host_is_advertised_before_its_frame_and_again_after_the_addresses_changed() {
+        let host = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11];
+        let incoming = vec![tcp6_from(host), tcp6_from(host), tcp6_from(host)];
+        let nic = FakeNic { sent: Arc::new(Mutex::new(Vec::new())), incoming };
+        let mut dev = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
+        let kinds = |dev: &mut Device| {
+            core::iter::from_fn(|| receive(dev)).map(|f| if f[20] == 58 { f[54] } else { f[20] }).collect::<Vec<u8>>()
+        };
+        // A neighbour advertisement (ICMPv6 136) first, then the segments (TCP, 6).
+        assert_eq!(kinds(&mut dev), [136, 6, 6, 6]);
+        dev.forget_neighbors();
+        let nic = FakeNic { sent: Arc::new(Mutex::new(Vec::new())), incoming: vec![tcp6_from(host)] };
+        dev.nic = Some(Box::new(nic));
+        dev.poll_nic();
+        assert_eq!(kinds(&mut dev), [136, 6], "advertised again");
+        assert_eq!(dev.neighbors6.fed, 2);
     }
 }

@@ -4,7 +4,7 @@
 //! booted guest; this one sends a few hundred thousand through the same code on the host,
 //! where a panic shows at once with its frame: valid templates (ARP, ICMP, TCP to a
 //! listener and to a closed port, UDP, ICMPv6 echo and neighbour solicitation, IPv6 with
-//! hop-by-hop options) with random bytes changed, cut or appended, half of them with their
+//! hop-by-hop options, router advertisements with one and two prefixes) with random bytes changed, cut or appended, half of them with their
 //! checksums fixed up, behind a random or a sane virtio-net header with offloads. After each
 //! batch the listeners must still listen or hold connections, and the stack must still
 //! answer an ARP request. `HERMIT_HOSTILE_ROUNDS` sets the rounds of the ignored long run.
@@ -94,7 +94,11 @@ fn ipv4(proto: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 fn ipv6(next: u8, payload: &[u8]) -> Vec<u8> {
-    let mut p = vec![0x60, 0, 0, 0, 0, 0, next, 64];
+    ipv6_hops(next, 64, payload)
+}
+
+fn ipv6_hops(next: u8, hops: u8, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x60, 0, 0, 0, 0, 0, next, hops];
     p[4..6].copy_from_slice(&(payload.len() as u16).to_be_bytes());
     p.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x99]);
     p.extend_from_slice(&crate::addr::link_local(MAC).octets());
@@ -126,6 +130,8 @@ fn templates() -> Vec<Vec<u8>> {
     ns.extend_from_slice(&[1, 1]);
     ns.extend_from_slice(&PEER_MAC);
     let hbh = [58, 1, 1, 4, 0, 0, 0, 0, 0xc2, 4, 0, 0, 0, 0, 1, 0];
+    let ra1 = router_advert(&[[0x20, 1, 0xd, 0xb8, 0, 1, 0, 0]]);
+    let ra2 = router_advert(&[[0x20, 1, 0xd, 0xb8, 0, 2, 0, 0], [0xfd, 0, 0, 0, 0, 0, 0, 0]]);
     let mut with_hbh = hbh.to_vec();
     with_hbh.extend_from_slice(&[128, 0, 0, 0, 0, 1, 0, 1]);
     vec![
@@ -139,7 +145,24 @@ fn templates() -> Vec<Vec<u8>> {
         ipv6(58, &ns),
         ipv6(0, &with_hbh),
         ipv6(6, &tcp_segment(PORT, 0x02, &syn_options, &[])),
+        ipv6_hops(58, 255, &ns),
+        ipv6_hops(58, 255, &ra1),
+        ipv6_hops(58, 255, &ra2),
     ]
+}
+
+/// A router advertisement (router lifetime 1800 s, the sender's link-layer address) with a
+/// prefix information option (on-link and autonomous, /64) for each of `prefixes`; its
+/// checksum is set by the caller ([`fix_checksums`]).
+fn router_advert(prefixes: &[[u8; 8]]) -> Vec<u8> {
+    let mut ra = vec![134, 0, 0, 0, 64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1];
+    ra.extend_from_slice(&PEER_MAC);
+    for prefix in prefixes {
+        ra.extend_from_slice(&[3, 4, 64, 0xc0, 0, 0, 0x1c, 0x20, 0, 0, 0x0e, 0x10, 0, 0, 0, 0]);
+        ra.extend_from_slice(prefix);
+        ra.extend_from_slice(&[0; 8]);
+    }
+    ra
 }
 
 /// Fixes the IPv4 header checksum and the TCP, UDP or ICMP one of `f` where its headers
@@ -249,6 +272,7 @@ impl Stack {
         device.ipv4 = Some(OURS);
         let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(MAC)));
         config.random_seed = 1;
+        config.slaac = true;
         let mut iface = Interface::new(config, &mut device, Instant::ZERO);
         iface.update_ip_addrs(|addrs| {
             let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(Ipv4Address::from(OURS)), 24));
@@ -279,9 +303,18 @@ impl Stack {
             self.incoming.lock().unwrap().push_back(frame);
             self.now += 1;
             self.device.poll_nic();
+            crate::ra::maintain(&mut self.iface, Instant::from_millis(self.now));
             let _ = self.iface.poll(Instant::from_millis(self.now), &mut self.device, &mut self.sockets);
             self.device.flush();
         }
+    }
+
+    /// One more poll without frames (smoltcp applies what SLAAC learned at the next one).
+    fn settle(&mut self) {
+        self.now += 1;
+        crate::ra::maintain(&mut self.iface, Instant::from_millis(self.now));
+        let _ = self.iface.poll(Instant::from_millis(self.now), &mut self.device, &mut self.sockets);
+        self.device.flush();
     }
 
     /// Listeners that neither listen nor hold a connection: a reset one listens again (as
@@ -348,6 +381,47 @@ fn run(rounds: usize, seed: u64) {
         let device_rx = stack.device.take_nic_rx();
         assert!(device_rx > rounds * 100, "frames received: {device_rx}");
     }
+}
+
+/// `frame` with its checksums fixed.
+fn fixed(mut frame: Vec<u8>) -> Vec<u8> {
+    fix_checksums(&mut frame);
+    frame
+}
+
+/// The address SLAAC forms in the /64 `prefix` from [`MAC`].
+fn slaac_address(prefix: [u8; 8]) -> IpCidr {
+    let mut a = crate::addr::link_local(MAC).octets();
+    a[..8].copy_from_slice(&prefix);
+    IpCidr::new(IpAddress::Ipv6(Ipv6Address::from(a)), 64)
+}
+
+#[test]
+fn slaac_takes_every_prefix_and_survives_a_multicast_one() {
+    let mut stack = Stack::new(false);
+    let (global, ula) = ([0x20, 1, 0xd, 0xb8, 0, 2, 0, 0], [0xfd, 0, 0, 0, 0, 0, 0, 0]);
+    stack.receive([fixed(ipv6_hops(58, 255, &router_advert(&[global, ula])))]);
+    stack.settle();
+    let addrs = stack.iface.ip_addrs().to_vec();
+    assert!(addrs.contains(&slaac_address(global)) && addrs.contains(&slaac_address(ula)), "{addrs:?}");
+    // smoltcp alone added none beside the IPv4 default route.
+    let routes = stack.iface.routes().get_default_ipv6_route().expect("a default route");
+    assert!(stack.iface.routes().get_default_ipv4_route().is_some());
+    assert_eq!(routes.via_router, IpAddress::Ipv6(Ipv6Address::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x99)));
+    // smoltcp alone made an address of this prefix and panicked: it is not unicast.
+    stack.receive([fixed(ipv6_hops(58, 255, &router_advert(&[[0xff, 2, 0, 0, 0, 0, 0, 0]])))]);
+    stack.settle();
+    assert_eq!(stack.iface.ip_addrs(), &addrs[..]);
+    assert!(stack.answers_arp(false));
+    // A flood of prefixes fills smoltcp's fixed tables and no more.
+    let many: Vec<[u8; 8]> = (0..40u8).map(|i| [0x20, 1, 0xd, 0xb8, 1, i, 0, 0]).collect();
+    for chunk in many.chunks(8) {
+        stack.receive([fixed(ipv6_hops(58, 255, &router_advert(chunk)))]);
+        stack.settle();
+    }
+    assert!(stack.iface.ip_addrs().len() <= 8);
+    assert!(stack.iface.ip_addrs().contains(&slaac_address(global)), "the first prefixes stay");
+    assert!(stack.answers_arp(false));
 }
 
 #[test]

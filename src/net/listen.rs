@@ -220,7 +220,7 @@ pub fn poll_round<D: Device + ?Sized>(
 ) -> (bool, usize) {
     let mut changed = false;
     let mut taken = 0;
-    iface.poll_maintenance(now);
+    super::ra::maintain(iface, now);
     loop {
         match iface.poll_ingress_single(now, device, sockets) {
             PollIngressSingleResult::None => break,

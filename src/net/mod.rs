@@ -8,7 +8,8 @@
 //! timer is due (its `poll_delay`). Without pending timers nothing wakes up.
 //!
 //! Addresses: 127.0.0.1/8 and ::1/128 always; with a NIC the header's `hcip`/`hcmask`/
-//! `hcgateway` (DHCPv4 when `hcip` is 0.0.0.0) and the IPv6 link-local address from the MAC.
+//! `hcgateway` (DHCPv4 when `hcip` is 0.0.0.0), the IPv6 link-local address from the MAC and
+//! those smoltcp's SLAAC forms from router advertisements (with their default routes).
 #![forbid(unsafe_code)]
 
 pub mod ack;
@@ -19,9 +20,11 @@ pub mod dns;
 pub mod listen;
 mod martian;
 pub mod neighbors;
+pub mod neighbors6;
 pub mod offload;
 pub mod poll;
 pub mod pool;
+mod ra;
 mod route;
 pub mod socket;
 
@@ -50,11 +53,18 @@ macro_rules! push_addr {
     };
 }
 
+/// Whether `cidr` is an address smoltcp's SLAAC formed (IPv6, neither ::1 nor link-local).
+fn from_slaac(cidr: &IpCidr) -> bool {
+    matches!(cidr, IpCidr::Ipv6(c) if !c.address().is_loopback() && !c.address().is_unicast_link_local())
+}
+
 /// Sets the interface's addresses: the NIC's IPv4 address first (smoltcp takes the first
 /// IPv4 address as the source of every IPv4 packet whose socket has none, ARP requests
-/// included), then 127.0.0.1/8, ::1 and the link-local address.
-fn set_addrs(iface: &mut Interface, v4: Option<Ipv4Cidr>, link_local: Option<Ipv6Address>) {
+/// included), then 127.0.0.1/8, ::1, the link-local address and the addresses SLAAC had
+/// formed (kept: smoltcp adds them again only when an advertisement brings news).
+fn set_addrs(iface: &mut Interface, device: &mut Device, v4: Option<Ipv4Cidr>, link_local: Option<Ipv6Address>) {
     iface.update_ip_addrs(|addrs| {
+        let slaac: Vec<IpCidr> = addrs.iter().filter(|c| from_slaac(c)).copied().collect();
         addrs.clear();
         if let Some(v4) = v4 {
             push_addr!(addrs, IpCidr::Ipv4(v4));
@@ -64,7 +74,27 @@ fn set_addrs(iface: &mut Interface, v4: Option<Ipv4Cidr>, link_local: Option<Ipv
         if let Some(ll) = link_local {
             push_addr!(addrs, IpCidr::new(IpAddress::Ipv6(ll), 64));
         }
+        for cidr in slaac {
+            push_addr!(addrs, cidr);
+        }
     });
+    addrs_changed(iface, device);
+}
+
+/// After the interface's addresses changed (by us or by SLAAC; smoltcp then flushed its
+/// neighbour cache): the device forgets the hosts it had handed smoltcp and learns our IPv6
+/// addresses on the NIC and the default router.
+fn addrs_changed(iface: &Interface, device: &mut Device) {
+    device.forget_neighbors();
+    device.neighbors6.set_addrs(iface.ip_addrs().iter().filter_map(|cidr| match cidr {
+        IpCidr::Ipv6(c) if !c.address().is_loopback() => Some((c.address().octets(), c.prefix_len())),
+        _ => None,
+    }));
+    let router = iface.routes().get_default_ipv6_route().and_then(|route| match route.via_router {
+        IpAddress::Ipv6(router) => Some(router.octets()),
+        IpAddress::Ipv4(_) => None,
+    });
+    device.neighbors6.set_router(router);
 }
 
 /// The interface, its device and all sockets.
@@ -80,6 +110,11 @@ pub struct Stack {
     configured: bool,
     /// The IPv6 link-local address, with a NIC.
     link_local: Option<Ipv6Address>,
+    /// When SLAAC last changed the addresses or routes (`Interface::slaac_updated_at`) as
+    /// [`Stack::poll`] last saw it.
+    slaac_seen: Instant,
+    /// Uptime (ns) when the stack was made (and SLAAC sent its first router solicitation).
+    born_ns: u64,
     /// The DNS client socket, once a server is known.
     pub dns: Option<SocketHandle>,
     /// Its servers.
@@ -173,6 +208,9 @@ impl Stack {
         // smoltcp draws initial sequence numbers and ephemeral values from this seed: without
         // it every boot used the same ones.
         config.random_seed = crate::syscalls::misc::random_u64();
+        // Router solicitations, addresses from advertised prefixes, default routes (not
+        // without a NIC: smoltcp sends the solicitation from the link-local address).
+        config.slaac = nic.is_some();
         let mut iface = Interface::new(config, &mut device, now());
         let header = crate::arch::header();
         let ip = Ipv4Address::from(header.hcip);
@@ -187,12 +225,12 @@ impl Stack {
                 static_v4 = Some(Ipv4Cidr::new(ip, addr::prefix_len(header.hcmask)));
                 let gateway = Ipv4Address::from(header.hcgateway);
                 if !gateway.is_unspecified() {
-                    let _ = iface.routes_mut().add_default_ipv4_route(gateway);
+                    ra::add_ipv4_gateway(&mut iface, gateway);
                     device.neighbors.set_gateway(Some(gateway.octets()));
                 }
             }
         }
-        set_addrs(&mut iface, static_v4, link_local);
+        set_addrs(&mut iface, &mut device, static_v4, link_local);
         device.ipv4 = static_v4.map(|cidr| cidr.address().octets());
         device.neighbors.set_net(static_v4.map(|cidr| (cidr.address().octets(), cidr.prefix_len())));
         log::info!("net: {} {:?}", if nic.is_some() { "uhyve-net" } else { "loopback only" }, iface.ip_addrs());
@@ -204,6 +242,8 @@ impl Stack {
             dhcp,
             configured,
             link_local,
+            slaac_seen: Instant::ZERO,
+            born_ns: crate::time::uptime_ns(),
             dns: None,
             dns_servers: Vec::new(),
             next_port: 0,
@@ -278,6 +318,17 @@ impl Stack {
             }
         }
         self.listens.polled(taken);
+        // smoltcp applies what an advertisement brought at its next round: now.
+        ra::maintain(&mut self.iface, now());
+        let slaac = self.iface.slaac_updated_at();
+        if slaac != self.slaac_seen {
+            self.slaac_seen = slaac;
+            addrs_changed(&self.iface, &mut self.device);
+            let slaac: Vec<IpCidr> = self.iface.ip_addrs().iter().filter(|c| from_slaac(c)).copied().collect();
+            let router = self.iface.routes().get_default_ipv6_route().map(|r| r.via_router);
+            log::info!("net: router advertisements: addresses {slaac:?}, default router {router:?}");
+            changed = true;
+        }
         self.device.flush();
         if self.device.take_nic_rx() > 0 {
             changed = true;
@@ -299,11 +350,11 @@ impl Stack {
         match event {
             Some(dhcpv4::Event::Configured(config)) => {
                 log::info!("net: DHCP gave {} via {:?}", config.address, config.router);
-                set_addrs(&mut self.iface, Some(config.address), self.link_local);
+                set_addrs(&mut self.iface, &mut self.device, Some(config.address), self.link_local);
                 self.device.ipv4 = Some(config.address.address().octets());
                 self.device.neighbors.set_net(Some((config.address.address().octets(), config.address.prefix_len())));
                 if let Some(router) = config.router {
-                    let _ = self.iface.routes_mut().add_default_ipv4_route(router);
+                    ra::add_ipv4_gateway(&mut self.iface, router);
                 }
                 self.device.neighbors.set_gateway(config.router.map(|r| r.octets()));
                 self.configured = true;
@@ -312,7 +363,7 @@ impl Stack {
                 self.set_dns(&servers);
             }
             Some(dhcpv4::Event::Deconfigured) => {
-                set_addrs(&mut self.iface, None, self.link_local);
+                set_addrs(&mut self.iface, &mut self.device, None, self.link_local);
                 self.device.ipv4 = None;
                 self.device.neighbors.set_net(None);
                 self.device.neighbors.set_gateway(None);
@@ -444,16 +495,18 @@ pub fn drain_before_exit() {
         }
         if stack.device.martians > 0 {
             log::info!(
-                "net: {} received frames dropped for claiming loopback or our own addresses",
+                "net: {} received frames dropped for claiming loopback or our own addresses (or a multicast prefix)",
                 stack.device.martians
             );
         }
-        let neighbors = &stack.device.neighbors;
-        if neighbors.fed + neighbors.asks > 0 {
+        let (neighbors, neighbors6) = (&stack.device.neighbors, &stack.device.neighbors6);
+        if neighbors.fed + neighbors.asks + neighbors6.fed + neighbors6.asks > 0 {
             log::info!(
-                "net: {} hosts of the segment handed to smoltcp, {} ARP requests of ours",
+                "net: {} hosts of the segment handed to smoltcp, {} ARP requests of ours; IPv6: {} hosts, {} solicitations of ours",
                 neighbors.fed,
-                neighbors.asks
+                neighbors.asks,
+                neighbors6.fed,
+                neighbors6.asks
             );
         }
         if let Some(stats) = stack.device.offload_stats() {
@@ -496,6 +549,38 @@ pub fn wait_configured() -> Result<()> {
         if configured {
             return Ok(());
         }
+        match wait(seen, delay, Some(deadline)) {
+            Err(ETIMEDOUT) => return Ok(()),
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
+    }
+}
+
+/// How long after the stack was made a connection to an IPv6 address beyond the link-local
+/// scope waits for a router advertisement, if no SLAAC address exists yet: routers answer a
+/// solicitation within half a second (RFC 4861's `MAX_RA_DELAY_TIME`).
+const RA_WAIT_NS: u64 = 1_000_000_000;
+
+/// Waits (at most until [`RA_WAIT_NS`] after the stack was made) until SLAAC formed an
+/// address, if `addr` is an IPv6 address that needs one: smoltcp solicits routers when the
+/// stack is made, at the program's first socket call, and a connection started before the
+/// advertisement came would have left from the link-local address, which no router forwards.
+pub fn wait_routable(addr: IpAddress) -> Result<()> {
+    let IpAddress::Ipv6(v6) = addr else { return Ok(()) };
+    if v6.is_loopback() || v6.is_unicast_link_local() || v6.is_multicast() || v6.is_unspecified() {
+        return Ok(());
+    }
+    loop {
+        let seen = EVENTS.load(Ordering::SeqCst);
+        let ((ready, born_ns), delay) = with_stack(|stack| {
+            (!stack.device.has_nic() || stack.iface.ip_addrs().iter().any(from_slaac), stack.born_ns)
+        });
+        let left = (born_ns + RA_WAIT_NS).saturating_sub(crate::time::uptime_ns());
+        if ready || left == 0 {
+            return Ok(());
+        }
+        let deadline = crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(left);
         match wait(seen, delay, Some(deadline)) {
             Err(ETIMEDOUT) => return Ok(()),
             Err(e) => return Err(e),

@@ -1,4 +1,4 @@
-//! IPv4 neighbours on the NIC's segment, resolved beside smoltcp's cache so that talking to many hosts does not stall.
+//! IPv4 neighbours on the NIC's segment, resolved beside smoltcp's cache so that talking to many hosts does not stall (IPv6: [`super::neighbors6`]).
 //!
 //! smoltcp learns a neighbour's MAC address only from ARP, and after it sent an ARP request
 //! it sends no other for a whole second, to any address (one rate limit for the whole
@@ -29,7 +29,7 @@ pub const CAPACITY: usize = 64;
 /// after it learned it, unless packets from the host come).
 pub const REFRESH_NS: u64 = 20_000_000_000;
 /// At most one request of ours per host in this time.
-const ASK_NS: u64 = 100_000_000;
+pub const ASK_NS: u64 = 100_000_000;
 
 struct Host {
     ip: [u8; 4],
@@ -91,6 +91,12 @@ impl Neighbors {
             self.asked.clear();
         }
         self.net = net;
+    }
+
+    /// Forgets every host (smoltcp flushed its cache: its addresses changed).
+    pub fn forget(&mut self) {
+        self.hosts.clear();
+        self.asked.clear();
     }
 
     /// The default gateway, through which the hosts beyond the segment are reached.

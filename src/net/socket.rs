@@ -381,6 +381,7 @@ impl Socket {
         let remote = remote.ok_or(EAFNOSUPPORT)?;
         self.check_family(&remote)?;
         super::wait_configured()?;
+        super::wait_routable(remote.addr)?;
         let started = with_stack(|stack| {
             let mut inner = self.inner.lock();
             match inner.tcp {
@@ -442,6 +443,10 @@ impl Socket {
                 return Err(EMSGSIZE);
             }
             super::wait_configured()?;
+            let dest = to.or(self.inner.lock().peer);
+            if let Some(dest) = dest {
+                super::wait_routable(dest.addr)?;
+            }
             return block(nonblocking, timeout, |stack| {
                 let mut inner = self.inner.lock();
                 self.ensure_bound(stack, &mut inner);
