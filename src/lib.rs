@@ -90,6 +90,11 @@ mod net;
 mod netaddr;
 #[cfg(test)]
 use netaddr as addr;
+/// The table of the segment's hosts behind the neighbour helpers (`super::hosts`), tested
+/// with them.
+#[cfg(test)]
+#[path = "net/hosts.rs"]
+mod hosts;
 /// The device's table of the NIC's segment (`super::neighbors` of the device module), tested
 /// on the host.
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod addr;
 pub mod arp;
 pub mod device;
 pub mod dns;
+mod hosts;
 pub mod listen;
 mod martian;
 pub mod neighbors;

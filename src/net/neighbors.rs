@@ -9,7 +9,7 @@
 //! connection in every round; Linux a millisecond). The device therefore keeps its own table
 //! of the hosts it saw, and
 //! - hands smoltcp an ARP reply from a host of the segment when a frame from it comes and the
-//!   table has not seen that host (or its MAC address) for [`REFRESH_NS`], queued before
+//!   table has not seen that host (or its MAC address) for [`REFRESH_NS`](super::hosts::REFRESH_NS), queued before
 //!   smoltcp can answer the frame ([`Neighbors::learn`]);
 //! - sends an ARP request of its own when a socket (or a name lookup) is about to talk to a
 //!   host of the segment, or beyond it through the gateway, that the table does not know
@@ -18,25 +18,13 @@
 //!
 //! This trusts the source addresses of frames from the segment as ARP already does (smoltcp
 //! takes every ARP reply addressed to us); frames that claim loopback or our own addresses
-//! never get here ([`super::martian`]). smoltcp's cache holds 128 entries (Cargo.toml), this
-//! table [`CAPACITY`], so that a host the table remembers is one smoltcp remembers too.
+//! never get here ([`super::martian`]). The table itself is [`super::hosts`].
 
 use alloc::vec::Vec;
 
-/// Hosts remembered; the one seen longest ago goes first.
-pub const CAPACITY: usize = 64;
-/// A host is handed to smoltcp again after this long without (smoltcp forgets an entry 60 s
-/// after it learned it, unless packets from the host come).
-pub const REFRESH_NS: u64 = 20_000_000_000;
-/// At most one request of ours per host in this time.
-pub const ASK_NS: u64 = 100_000_000;
-
-struct Host {
-    ip: [u8; 4],
-    mac: [u8; 6],
-    /// When smoltcp last got this host's address (by us or by ARP).
-    fed_ns: u64,
-}
+use super::hosts::Hosts;
+#[cfg(test)]
+use super::hosts::{ASK_NS, CAPACITY, REFRESH_NS};
 
 /// The hosts of the NIC's segment the device saw.
 pub struct Neighbors {
@@ -45,9 +33,7 @@ pub struct Neighbors {
     /// The default gateway, if any.
     gateway: Option<[u8; 4]>,
     mac: [u8; 6],
-    hosts: Vec<Host>,
-    /// Our own requests: the host asked for and when.
-    asked: Vec<([u8; 4], u64)>,
+    hosts: Hosts<4>,
     /// ARP replies handed to smoltcp (`HERMIT_VERBOSE`).
     pub fed: u64,
     /// ARP requests of ours sent (`HERMIT_VERBOSE`).
@@ -80,7 +66,7 @@ fn arp(op: u8, eth_dst: [u8; 6], sender: ([u8; 6], [u8; 4]), target: ([u8; 6], [
 impl Neighbors {
     /// No host known yet; `mac` is ours.
     pub const fn new(mac: [u8; 6]) -> Self {
-        Self { net: None, gateway: None, mac, hosts: Vec::new(), asked: Vec::new(), fed: 0, asks: 0 }
+        Self { net: None, gateway: None, mac, hosts: Hosts::new(), fed: 0, asks: 0 }
     }
 
     /// Our IPv4 address and prefix length (`None`: none, as before DHCP); forgets every host
@@ -88,7 +74,6 @@ impl Neighbors {
     pub fn set_net(&mut self, net: Option<([u8; 4], u8)>) {
         if self.net != net {
             self.hosts.clear();
-            self.asked.clear();
         }
         self.net = net;
     }
@@ -96,26 +81,11 @@ impl Neighbors {
     /// Forgets every host (smoltcp flushed its cache: its addresses changed).
     pub fn forget(&mut self) {
         self.hosts.clear();
-        self.asked.clear();
     }
 
     /// The default gateway, through which the hosts beyond the segment are reached.
     pub fn set_gateway(&mut self, gateway: Option<[u8; 4]>) {
         self.gateway = gateway;
-    }
-
-    fn remember(&mut self, ip: [u8; 4], mac: [u8; 6], now: u64) {
-        if let Some(host) = self.hosts.iter_mut().find(|h| h.ip == ip) {
-            host.mac = mac;
-            host.fed_ns = now;
-            return;
-        }
-        if self.hosts.len() >= CAPACITY {
-            let oldest = (0..self.hosts.len()).min_by_key(|&i| self.hosts[i].fed_ns).unwrap_or(0);
-            self.hosts.swap_remove(oldest);
-        }
-        self.hosts.push(Host { ip, mac, fed_ns: now });
-        self.asked.retain(|&(asked, _)| asked != ip);
     }
 
     /// Looks at `frame`, received from the NIC at uptime `now` (ns): an ARP reply from its
@@ -134,7 +104,7 @@ impl Neighbors {
                 if arp[..8] == [0, 1, 8, 0, 6, 4, 0, 1][..] || arp[..8] == [0, 1, 8, 0, 6, 4, 0, 2][..] {
                     let ip: [u8; 4] = sender_ip.try_into().ok()?;
                     if target_ip == net.0 && sender_mac == src_mac && on_link(net, ip) {
-                        self.remember(ip, src_mac, now);
+                        self.hosts.remember(ip, src_mac, now);
                     }
                 }
                 None
@@ -144,11 +114,10 @@ impl Neighbors {
                 if frame.get(30..34)? != net.0 || !on_link(net, ip) {
                     return None;
                 }
-                let known = self.hosts.iter().find(|h| h.ip == ip);
-                if known.is_some_and(|h| h.mac == src_mac && now.saturating_sub(h.fed_ns) < REFRESH_NS) {
+                if self.hosts.fresh(&ip, Some(src_mac), now) {
                     return None;
                 }
-                self.remember(ip, src_mac, now);
+                self.hosts.remember(ip, src_mac, now);
                 self.fed += 1;
                 Some(arp(2, self.mac, (src_mac, ip), (self.mac, net.0)))
             }
@@ -158,22 +127,12 @@ impl Neighbors {
 
     /// An ARP request to send if a socket is about to talk to `ip` at uptime `now`: for `ip`
     /// if it is a host of the segment, else for the gateway, when the table does not know that
-    /// host (at most one per host every [`ASK_NS`]).
+    /// host (at most one per host every [`ASK_NS`](super::hosts::ASK_NS)).
     pub fn ask(&mut self, ip: [u8; 4], now: u64) -> Option<Vec<u8>> {
         let net = self.net?;
         let ip = if on_link(net, ip) { ip } else { self.gateway.filter(|&gw| on_link(net, gw))? };
-        if self.hosts.iter().any(|h| h.ip == ip && now.saturating_sub(h.fed_ns) < REFRESH_NS) {
+        if !self.hosts.may_ask(ip, now) {
             return None;
-        }
-        match self.asked.iter_mut().find(|(asked, _)| *asked == ip) {
-            Some((_, at)) if now.saturating_sub(*at) < ASK_NS => return None,
-            Some((_, at)) => *at = now,
-            None => {
-                if self.asked.len() >= CAPACITY {
-                    self.asked.remove(0);
-                }
-                self.asked.push((ip, now));
-            }
         }
         self.asks += 1;
         Some(arp(1, [0xff; 6], (self.mac, net.0), ([0; 6], ip)))

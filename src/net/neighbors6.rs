@@ -20,7 +20,9 @@
 
 use alloc::vec::Vec;
 
-use super::neighbors::{ASK_NS, CAPACITY, REFRESH_NS};
+use super::hosts::Hosts;
+#[cfg(test)]
+use super::hosts::{ASK_NS, CAPACITY, REFRESH_NS};
 
 /// ICMPv6 types of the neighbour discovery messages.
 const NEIGHBOR_SOLICIT: u8 = 135;
@@ -30,13 +32,6 @@ const ALL_NODES: [u8; 16] = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 /// ::1.
 const LOOPBACK: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 
-struct Host {
-    ip: [u8; 16],
-    mac: [u8; 6],
-    /// When smoltcp last got this host's address (by us or by neighbour discovery).
-    fed_ns: u64,
-}
-
 /// The IPv6 hosts of the NIC's segment the device saw.
 pub struct Neighbors6 {
     mac: [u8; 6],
@@ -44,9 +39,7 @@ pub struct Neighbors6 {
     addrs: Vec<([u8; 16], u8)>,
     /// The default router (a link-local address), if any.
     router: Option<[u8; 16]>,
-    hosts: Vec<Host>,
-    /// Our own solicitations: the host asked for and when.
-    asked: Vec<([u8; 16], u64)>,
+    hosts: Hosts<16>,
     /// Neighbour advertisements handed to smoltcp (`HERMIT_VERBOSE`).
     pub fed: u64,
     /// Neighbour solicitations of ours sent (`HERMIT_VERBOSE`).
@@ -114,15 +107,7 @@ fn ndisc(
 impl Neighbors6 {
     /// No host known yet; `mac` is ours, `link_local` our link-local address.
     pub fn new(mac: [u8; 6], link_local: [u8; 16]) -> Self {
-        Self {
-            mac,
-            addrs: alloc::vec![(link_local, 64)],
-            router: None,
-            hosts: Vec::new(),
-            asked: Vec::new(),
-            fed: 0,
-            asks: 0,
-        }
+        Self { mac, addrs: alloc::vec![(link_local, 64)], router: None, hosts: Hosts::new(), fed: 0, asks: 0 }
     }
 
     /// Our IPv6 addresses on the NIC (prefix lengths beside them; loopback left out), the
@@ -146,7 +131,6 @@ impl Neighbors6 {
     /// Forgets every host (smoltcp flushed its cache: its addresses changed).
     pub fn forget(&mut self) {
         self.hosts.clear();
-        self.asked.clear();
     }
 
     /// Our address whose prefix holds `ip`, if `ip` is another unicast host of the segment.
@@ -155,20 +139,6 @@ impl Neighbors6 {
             return None;
         }
         self.addrs.iter().rev().find(|(a, len)| same_prefix(a, ip, *len)).map(|&(a, _)| a)
-    }
-
-    fn remember(&mut self, ip: [u8; 16], mac: [u8; 6], now: u64) {
-        if let Some(host) = self.hosts.iter_mut().find(|h| h.ip == ip) {
-            host.mac = mac;
-            host.fed_ns = now;
-            return;
-        }
-        if self.hosts.len() >= CAPACITY {
-            let oldest = (0..self.hosts.len()).min_by_key(|&i| self.hosts[i].fed_ns).unwrap_or(0);
-            self.hosts.swap_remove(oldest);
-        }
-        self.hosts.push(Host { ip, mac, fed_ns: now });
-        self.asked.retain(|(asked, _)| *asked != ip);
     }
 
     /// Looks at `frame`, received from the NIC at uptime `now` (ns): a neighbour
@@ -188,15 +158,14 @@ impl Neighbors6 {
         if frame[20] == 58 && matches!(frame.get(54), Some(&(NEIGHBOR_SOLICIT | NEIGHBOR_ADVERT))) {
             // smoltcp learns from the message's link-layer option, if it has one.
             if matches!(frame.get(78..80), Some([1 | 2, 1])) && frame.get(80..86) == Some(&src_mac[..]) {
-                self.remember(src, src_mac, now);
+                self.hosts.remember(src, src_mac, now);
                 return None;
             }
         }
-        let known = self.hosts.iter().find(|h| h.ip == src);
-        if known.is_some_and(|h| h.mac == src_mac && now.saturating_sub(h.fed_ns) < REFRESH_NS) {
+        if self.hosts.fresh(&src, Some(src_mac), now) {
             return None;
         }
-        self.remember(src, src_mac, now);
+        self.hosts.remember(src, src_mac, now);
         self.fed += 1;
         let ours = self.addrs.first()?.0;
         Some(ndisc((self.mac, src_mac), src, ours, NEIGHBOR_ADVERT, 0x20, src, 2, src_mac))
@@ -204,7 +173,7 @@ impl Neighbors6 {
 
     /// A neighbour solicitation to send if a socket is about to talk to `ip` at uptime
     /// `now`: for `ip` if it is a host of the segment, else for the default router, when the
-    /// table does not know that host (at most one per host every [`ASK_NS`]).
+    /// table does not know that host (at most one per host every [`ASK_NS`](super::hosts::ASK_NS)).
     pub fn ask(&mut self, ip: [u8; 16], now: u64) -> Option<Vec<u8>> {
         let (target, ours) = match self.on_link(&ip) {
             Some(ours) => (ip, ours),
@@ -214,18 +183,8 @@ impl Neighbors6 {
                 (router, self.on_link(&router)?)
             }
         };
-        if self.hosts.iter().any(|h| h.ip == target && now.saturating_sub(h.fed_ns) < REFRESH_NS) {
+        if !self.hosts.may_ask(target, now) {
             return None;
-        }
-        match self.asked.iter_mut().find(|(asked, _)| *asked == target) {
-            Some((_, at)) if now.saturating_sub(*at) < ASK_NS => return None,
-            Some((_, at)) => *at = now,
-            None => {
-                if self.asked.len() >= CAPACITY {
-                    self.asked.remove(0);
-                }
-                self.asked.push((target, now));
-            }
         }
         self.asks += 1;
         let mut group = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 0];
