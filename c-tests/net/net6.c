@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netstream.h"
+
 static int checks, failed;
 #define CHECK(c)                                                          \
 	do {                                                              \
@@ -78,55 +80,6 @@ static void print_ends(const char *what, int s)
 	printf("net6: %s local %s peer %s\n", what, show(&local, llen, a, sizeof(a)), show(&peer, plen, b, sizeof(b)));
 }
 
-static uint32_t fnv(uint32_t h, const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
-static int write_all(int s, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = send(s, p, len, 0);
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-struct writer {
-	int s;
-	size_t bytes;
-	uint32_t hash;
-	int half_close;
-};
-
-static void *writer(void *p)
-{
-	struct writer *w = p;
-	static unsigned char buf[65536];
-	uint32_t seed = 4242, h = 2166136261u;
-	for (size_t sent = 0; sent < w->bytes;) {
-		size_t chunk = w->bytes - sent < sizeof(buf) ? w->bytes - sent : sizeof(buf);
-		for (size_t i = 0; i < chunk; i++) {
-			seed = seed * 1103515245u + 12345u;
-			buf[i] = (unsigned char)(seed >> 16);
-		}
-		h = fnv(h, buf, chunk);
-		if (write_all(w->s, buf, chunk) != 0)
-			break;
-		sent += chunk;
-	}
-	if (w->half_close)
-		shutdown(w->s, SHUT_WR);
-	w->hash = h;
-	return NULL;
-}
-
 static void step_client(const char *ip, int port, size_t bytes, int half_close)
 {
 	struct sockaddr_in6 sa = address(ip, port);
@@ -141,9 +94,9 @@ static void step_client(const char *ip, int port, size_t bytes, int half_close)
 	}
 	printf("net6: connected to %s in %ld ms\n", ip, now_ms() - start);
 	print_ends("client", s);
-	struct writer w = {s, bytes, 0, half_close};
+	struct stream_writer w = {.s = s, .bytes = bytes, .half_close = half_close};
 	pthread_t t;
-	pthread_create(&t, NULL, writer, &w);
+	pthread_create(&t, NULL, stream_writer, &w);
 	static unsigned char buf[65536];
 	uint32_t h = 2166136261u;
 	size_t got = 0;
@@ -194,17 +147,7 @@ static void step_peers(int port, int rounds, char **ips, int count)
 			long start = now_ms();
 			struct sockaddr_in6 sa = address(ips[i], port);
 			int s = socket(AF_INET6, SOCK_STREAM, 0);
-			char out[64], in[64];
-			memset(out, 'a' + i % 26, sizeof(out));
-			int ok = connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-				 send(s, out, sizeof(out), 0) == (ssize_t)sizeof(out);
-			size_t got = 0;
-			while (ok && got < sizeof(in)) {
-				ssize_t n = recv(s, in + got, sizeof(in) - got, 0);
-				ok = n > 0;
-				got += n > 0 ? (size_t)n : 0;
-			}
-			ok = ok && memcmp(in, out, sizeof(in)) == 0;
+			int ok = echo_once(s, (struct sockaddr *)&sa, sizeof(sa), i);
 			close(s);
 			CHECK(ok);
 			printf("net6: peer round %d %s %ld ms%s\n", r, ips[i], now_ms() - start, ok ? "" : " FAILED");

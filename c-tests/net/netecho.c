@@ -21,12 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static uint32_t fnv(uint32_t h, const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
+#include "netstream.h"
 
 static int listen_on(int port)
 {
@@ -45,19 +40,6 @@ static int listen_on(int port)
 	printf("netecho: listening on port %d\n", port);
 	fflush(stdout);
 	return s;
-}
-
-static int write_all(int s, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = send(s, p, len, 0);
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 static int serve_echo(int port, int connections)
@@ -144,35 +126,6 @@ static int serve_http(int port, int requests)
 	return 0;
 }
 
-struct client_arg {
-	int s;
-	size_t bytes;
-	uint32_t hash;
-	int half_close;
-};
-
-static void *client_writer(void *p)
-{
-	struct client_arg *a = p;
-	static unsigned char buf[65536];
-	uint32_t seed = 12345, h = 2166136261u;
-	for (size_t sent = 0; sent < a->bytes;) {
-		size_t chunk = a->bytes - sent < sizeof(buf) ? a->bytes - sent : sizeof(buf);
-		for (size_t i = 0; i < chunk; i++) {
-			seed = seed * 1103515245u + 12345u;
-			buf[i] = (unsigned char)(seed >> 16);
-		}
-		h = fnv(h, buf, chunk);
-		if (write_all(a->s, buf, chunk) != 0)
-			break;
-		sent += chunk;
-	}
-	if (a->half_close)
-		shutdown(a->s, SHUT_WR);
-	a->hash = h;
-	return NULL;
-}
-
 static int run_client(const char *host, int port, size_t bytes, int half_close)
 {
 	struct sockaddr_in sa;
@@ -188,9 +141,9 @@ static int run_client(const char *host, int port, size_t bytes, int half_close)
 		perror("netecho: connect");
 		return 1;
 	}
-	struct client_arg arg = {s, bytes, 0, half_close};
+	struct stream_writer arg = {.s = s, .bytes = bytes, .half_close = half_close};
 	pthread_t t;
-	pthread_create(&t, NULL, client_writer, &arg);
+	pthread_create(&t, NULL, stream_writer, &arg);
 	static unsigned char buf[65536];
 	uint32_t h = 2166136261u;
 	size_t got = 0;

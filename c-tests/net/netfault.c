@@ -36,6 +36,8 @@
 #include <unistd.h>
 #include "test.h"
 
+#include "netstream.h"
+
 #define SAY(...) (printf("netfault: " __VA_ARGS__), printf("\n"), fflush(stdout))
 
 static long now_ms(void)
@@ -426,17 +428,7 @@ static int mode_peers(int port, int rounds, char **ips, int count)
 			long start = now_ms();
 			struct sockaddr_in sa = address(ips[i], port);
 			int s = socket(AF_INET, SOCK_STREAM, 0);
-			char out[64], in[64];
-			memset(out, 'a' + i % 26, sizeof(out));
-			int ok = connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-				 send(s, out, sizeof(out), 0) == (ssize_t)sizeof(out);
-			size_t got = 0;
-			while (ok && got < sizeof(in)) {
-				ssize_t n = recv(s, in + got, sizeof(in) - got, 0);
-				ok = n > 0;
-				got += n > 0 ? (size_t)n : 0;
-			}
-			ok = ok && memcmp(in, out, sizeof(in)) == 0;
+			int ok = echo_once(s, (struct sockaddr *)&sa, sizeof(sa), i);
 			close(s);
 			CHECK(ok);
 			SAY("peer round %d %s %ld ms%s", r, ips[i], now_ms() - start, ok ? "" : " FAILED");

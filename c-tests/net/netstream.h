@@ -1,0 +1,82 @@
+/* netstream.h: what the network test programs share: FNV-1a checksums, whole sends, a writer thread of a pseudo-random stream, one short echo exchange. */
+#ifndef NETSTREAM_H
+#define NETSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+/* The FNV-1a hash state `h` (start: 2166136261) after the bytes `p[0..n)`. */
+static inline uint32_t fnv(uint32_t h, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/* Sends all `len` bytes of `buf` on socket `s`: 0, or -1 when a send fails or sends nothing. */
+static inline int write_all(int s, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = send(s, p, len, 0);
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The argument of stream_writer: the socket, how many bytes to send, whether to shut the
+   sending side down after them, and (set by the thread) the FNV-1a hash of what it sent. */
+struct stream_writer {
+	int s;
+	size_t bytes;
+	int half_close;
+	uint32_t hash;
+};
+
+/* A thread (pthread_create's start routine, `p` a struct stream_writer) that sends a
+   pseudo-random stream on `s` while the caller reads the echo back. */
+static inline void *stream_writer(void *p)
+{
+	struct stream_writer *w = p;
+	static unsigned char buf[65536];
+	uint32_t seed = 12345, h = 2166136261u;
+	for (size_t sent = 0; sent < w->bytes;) {
+		size_t chunk = w->bytes - sent < sizeof(buf) ? w->bytes - sent : sizeof(buf);
+		for (size_t i = 0; i < chunk; i++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[i] = (unsigned char)(seed >> 16);
+		}
+		h = fnv(h, buf, chunk);
+		if (write_all(w->s, buf, chunk) != 0)
+			break;
+		sent += chunk;
+	}
+	if (w->half_close)
+		shutdown(w->s, SHUT_WR);
+	w->hash = h;
+	return NULL;
+}
+
+/* Connects socket `s` to `sa` and sends 64 bytes of one letter (chosen by `tag`) to an echo
+   server: whether they all came back. */
+static inline int echo_once(int s, const struct sockaddr *sa, socklen_t len, int tag)
+{
+	char out[64], in[64];
+	memset(out, 'a' + tag % 26, sizeof(out));
+	int ok = connect(s, sa, len) == 0 && send(s, out, sizeof(out), 0) == (ssize_t)sizeof(out);
+	size_t got = 0;
+	while (ok && got < sizeof(in)) {
+		ssize_t n = recv(s, in + got, sizeof(in) - got, 0);
+		ok = n > 0;
+		got += n > 0 ? (size_t)n : 0;
+	}
+	return ok && memcmp(in, out, sizeof(in)) == 0;
+}
+
+#endif
