@@ -94,22 +94,13 @@ static void step_client(const char *ip, int port, size_t bytes, int half_close)
 	}
 	printf("net6: connected to %s in %ld ms\n", ip, now_ms() - start);
 	print_ends("client", s);
-	struct stream_writer w = {.s = s, .bytes = bytes, .half_close = half_close};
-	pthread_t t;
-	pthread_create(&t, NULL, stream_writer, &w);
-	static unsigned char buf[65536];
-	uint32_t h = 2166136261u;
-	size_t got = 0;
-	ssize_t n;
-	while ((half_close || got < bytes) && (n = recv(s, buf, sizeof(buf), 0)) > 0) {
-		h = fnv(h, buf, (size_t)n);
-		got += (size_t)n;
-	}
-	pthread_join(t, NULL);
+	size_t got;
+	uint32_t h;
+	int ok = echo_stream(s, bytes, half_close, &got, &h);
 	close(s);
-	CHECK(got == bytes && h == w.hash);
+	CHECK(ok);
 	printf("net6: client sent %zu bytes to %s, got %zu back, checksum %08x %s\n", bytes, ip, got, h,
-	       got == bytes && h == w.hash ? "ok" : "MISMATCH");
+	       ok ? "ok" : "MISMATCH");
 }
 
 static void step_udp(const char *ip, int port, int count)

@@ -141,20 +141,10 @@ static int run_client(const char *host, int port, size_t bytes, int half_close)
 		perror("netecho: connect");
 		return 1;
 	}
-	struct stream_writer arg = {.s = s, .bytes = bytes, .half_close = half_close};
-	pthread_t t;
-	pthread_create(&t, NULL, stream_writer, &arg);
-	static unsigned char buf[65536];
-	uint32_t h = 2166136261u;
-	size_t got = 0;
-	ssize_t n;
-	while ((half_close || got < bytes) && (n = recv(s, buf, sizeof(buf), 0)) > 0) {
-		h = fnv(h, buf, (size_t)n);
-		got += (size_t)n;
-	}
-	pthread_join(t, NULL);
+	size_t got;
+	uint32_t h;
+	int ok = echo_stream(s, bytes, half_close, &got, &h);
 	close(s);
-	int ok = got == bytes && h == arg.hash;
 	printf("netecho: client sent %zu bytes, got %zu back, checksum %08x %s\n", bytes, got, h, ok ? "ok" : "MISMATCH");
 	return ok ? 0 : 1;
 }

@@ -1,7 +1,8 @@
-/* netstream.h: what the network test programs share: FNV-1a checksums, whole sends, a writer thread of a pseudo-random stream, one short echo exchange. */
+/* netstream.h: what the network test programs share: FNV-1a checksums, whole sends, a pseudo-random stream echoed back, one short echo exchange. */
 #ifndef NETSTREAM_H
 #define NETSTREAM_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -61,6 +62,28 @@ static inline void *stream_writer(void *p)
 		shutdown(w->s, SHUT_WR);
 	w->hash = h;
 	return NULL;
+}
+
+/* Sends `bytes` of stream_writer's stream on the connected socket `s` from a thread while it
+   reads the echo back (to the end of the stream if `half_close`, else `bytes`): whether all
+   came back unchanged; `*got` and `*hash` tell what came back. */
+static inline int echo_stream(int s, size_t bytes, int half_close, size_t *got, uint32_t *hash)
+{
+	struct stream_writer w = {.s = s, .bytes = bytes, .half_close = half_close};
+	pthread_t t;
+	pthread_create(&t, NULL, stream_writer, &w);
+	static unsigned char buf[65536];
+	uint32_t h = 2166136261u;
+	size_t total = 0;
+	ssize_t n;
+	while ((half_close || total < bytes) && (n = recv(s, buf, sizeof(buf), 0)) > 0) {
+		h = fnv(h, buf, (size_t)n);
+		total += (size_t)n;
+	}
+	pthread_join(t, NULL);
+	*got = total;
+	*hash = h;
+	return total == bytes && h == w.hash;
 }
 
 /* Connects socket `s` to `sa` and sends 64 bytes of one letter (chosen by `tag`) to an echo
