@@ -330,7 +330,7 @@ def echo_handler(conn):
         total += len(chunk)
 
 
-# ---- guests running netfault (c-tests/net/netfault.c): the fault list, user-banner, other files ----------
+# ---- guests running netfault (c-tests/net/netfault.c): netns_faults.py, netns_user.py, others ----------
 
 def fault_guest(ns, proxy, images, *args, **env):
     return Guest(ns, proxy, images, "netfault", *args, **env)
@@ -340,6 +340,8 @@ def guest_passed(guest, what, timeout=60):
     rc = guest.finish(timeout)
     check(rc == 0 and guest.has("checks passed"), f"{what}: the guest's checks ({rc}, {guest.lines[-4:]})")
 
+
+# ---- a guest and a Linux process on one segment (the benchmarks, scratch harnesses) ------------------
 
 def tap_and_peer():
     """A namespace with the bridge and tap0 for the guest, and a second namespace at 10.0.5.9
