@@ -1,6 +1,6 @@
 /* netfault.c: the guest side of the tap fault and multiplexing tests (poll/select, non-blocking connect, resets, half-close, backlog overflow, 1,000 connections, listening sockets' memory) and of the user-mode DNS test. */
 /*
- * Usage (argv); every mode prints "netfault: ..." lines the host side (netns_test.py) waits
+ * Usage (argv); every mode prints "netfault: ..." lines the host side (netns_faults.py, the other net/*.py) waits
  * for and checks, and ends with test.h's "all N checks passed" (status 0) or the failures:
  *   poll <port>                      listeners on port, port+1, port+2: poll/select timeouts,
  *                                    exactly the ready descriptors reported, EOF seen by poll
