@@ -631,13 +631,15 @@ impl CoreSched {
             let spin = crate::net::idle_spin(spin);
             // A deadline closer than a halt's lead plus the shortest halt worth making is
             // polled for rather than halted for: a halt ends about the lead late
-            // (`super::timer_lead`).
+            // (`super::timer_lead`). The network's timer (a delayed ACK) counts too: a halt
+            // for it is armed the lead early as well, and a spin cut short while a stream is
+            // received would otherwise halt again at once until it is due.
             let near = self.timer_lead.load(Ordering::Relaxed) + min_halt;
             let mut spun = 0u64;
             let mut turn = start;
             let mut why = HALT_OTHER;
             while !self.has_ready()
-                && (spun < spin || due.saturating_sub(turn) <= near)
+                && (spun < spin || crate::net::timer_due().map_or(due, |t| t.min(due)).saturating_sub(turn) <= near)
                 && rdtsc() < due
                 && self.switches.get() == switches
             {
