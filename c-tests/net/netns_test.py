@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 
 # Run as a script this file is `__main__`, and the scenario modules `import netns_test`: both
 # must be this one module object, or a second copy would keep NAMESPACES and DIRS_TO_REMOVE
@@ -40,6 +41,7 @@ IP = shutil.which("ip") or "ip"
 TUNSETIFF = 0x400454CA
 IFF_TAP_NO_PI = 0x0002 | 0x1000
 NAMESPACES = []
+GUESTS = []  # every Guest of this run, for their output when a scenario raises
 DIRS_TO_REMOVE = []  # removed at the end: /etc/netns/<namespace> (`ip netns exec` mounts its resolv.conf), temporary directories
 
 
@@ -218,10 +220,12 @@ class Guest:
         env.setdefault("HERMIT_NETIF", "tap0")
         env.setdefault("HERMIT_CPUS", "2")
         self.proc = ns.popen([proxy, f"{images}/{program}", *map(str, args)], env=env_with(**env), cwd=cwd)
+        self.program = program
         self.lines = []
         self.done = threading.Event()
         self.matched = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
+        GUESTS.append(self)
 
     def _read(self):
         for line in self.proc.stdout:
@@ -455,6 +459,22 @@ def prepare():
     return None
 
 
+def show_guests():
+    """After a scenario raised (a socket timed out, say): ends the guests still running (their
+    proxies print the summaries they have at the end) and prints what each guest said last."""
+    for guest in GUESTS:
+        if guest.proc.poll() is None:
+            guest.proc.terminate()
+            try:
+                guest.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                guest.proc.kill()
+        guest.done.wait(5)
+        print(f"guest {guest.program} ({len(guest.lines)} lines), its last:", flush=True)
+        for line in guest.lines[-40:]:
+            print(f"  {line}", flush=True)
+
+
 def run_scenario(scenarios):
     """The main of a file of scenarios (this one and those that import it): argv is
     <scenario> <proxy> <image dir> [more paths]; its status."""
@@ -464,7 +484,13 @@ def run_scenario(scenarios):
     skipped = prepare()
     if skipped is not None:
         return skipped
-    scenarios[sys.argv[1]](*map(os.path.abspath, sys.argv[2:]))
+    try:
+        scenarios[sys.argv[1]](*map(os.path.abspath, sys.argv[2:]))
+    except Exception as error:  # noqa: BLE001  (any failure: the guests' side is what tells why)
+        traceback.print_exc()
+        show_guests()
+        print(f"FAIL: {sys.argv[1]}: {error!r}", flush=True)
+        return 1
     print("all checks passed")
     return 0
 
