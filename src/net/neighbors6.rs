@@ -54,23 +54,11 @@ fn same_prefix(a: &[u8; 16], b: &[u8; 16], len: u8) -> bool {
 }
 
 /// The folded one's complement sum of the ICMPv6 message `icmp` from `src` to `dst` (its
-/// checksum field zero), as the checksum field wants it.
+/// checksum field zero), as the checksum field wants it: the pseudo-header (addresses,
+/// length, next header 58) and the message, with the offloads' sums.
 pub fn icmpv6_checksum(src: &[u8; 16], dst: &[u8; 16], icmp: &[u8]) -> u16 {
-    let mut sum: u64 = 0;
-    let mut add = |data: &[u8]| {
-        for pair in data.chunks(2) {
-            sum += u64::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
-        }
-    };
-    add(src);
-    add(dst);
-    add(&(icmp.len() as u32).to_be_bytes());
-    add(&[0, 0, 0, 58]);
-    add(icmp);
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+    use super::offload::{fold, sum};
+    !fold(sum(src) + sum(dst) + icmp.len() as u64 + 58 + sum(icmp))
 }
 
 /// An ICMPv6 neighbour message in an Ethernet frame: `kind` (solicitation or
