@@ -114,8 +114,6 @@ pub struct Stack {
     /// When SLAAC last changed the addresses or routes (`Interface::slaac_updated_at`) as
     /// [`Stack::poll`] last saw it.
     slaac_seen: Instant,
-    /// Uptime (ns) when the stack was made (and SLAAC sent its first router solicitation).
-    born_ns: u64,
     /// The DNS client socket, once a server is known.
     pub dns: Option<SocketHandle>,
     /// Its servers.
@@ -212,6 +210,7 @@ impl Stack {
         // Router solicitations, addresses from advertised prefixes, default routes (not
         // without a NIC: smoltcp sends the solicitation from the link-local address).
         config.slaac = nic.is_some();
+        BORN_NS.store(crate::time::uptime_ns().max(1), Ordering::Relaxed);
         let mut iface = Interface::new(config, &mut device, now());
         let header = crate::arch::header();
         let ip = Ipv4Address::from(header.hcip);
@@ -244,7 +243,6 @@ impl Stack {
             configured,
             link_local,
             slaac_seen: Instant::ZERO,
-            born_ns: crate::time::uptime_ns(),
             dns: None,
             dns_servers: Vec::new(),
             next_port: 0,
@@ -563,6 +561,17 @@ pub fn wait_configured() -> Result<()> {
 /// solicitation within half a second (RFC 4861's `MAX_RA_DELAY_TIME`).
 const RA_WAIT_NS: u64 = 1_000_000_000;
 
+/// Uptime (ns) when the stack was made and SLAAC sent its first router solicitation; 0 before.
+static BORN_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Nanoseconds left of [`RA_WAIT_NS`] after the stack was made (all of it before).
+fn ra_wait_left() -> u64 {
+    match BORN_NS.load(Ordering::Relaxed) {
+        0 => RA_WAIT_NS,
+        born => (born + RA_WAIT_NS).saturating_sub(crate::time::uptime_ns()),
+    }
+}
+
 /// Waits (at most until [`RA_WAIT_NS`] after the stack was made) until SLAAC formed an
 /// address, if `addr` is an IPv6 address that needs one: smoltcp solicits routers when the
 /// stack is made, at the program's first socket call, and a connection started before the
@@ -573,11 +582,15 @@ pub fn wait_routable(addr: IpAddress) -> Result<()> {
         return Ok(());
     }
     loop {
+        // Past the first second (every call but the program's first ones) the stack is not
+        // looked at: a datagram to such an address would otherwise poll it twice more.
+        if ra_wait_left() == 0 {
+            return Ok(());
+        }
         let seen = EVENTS.load(Ordering::SeqCst);
-        let ((ready, born_ns), delay) = with_stack(|stack| {
-            (!stack.device.has_nic() || stack.iface.ip_addrs().iter().any(from_slaac), stack.born_ns)
-        });
-        let left = (born_ns + RA_WAIT_NS).saturating_sub(crate::time::uptime_ns());
+        let (ready, delay) =
+            with_stack(|stack| !stack.device.has_nic() || stack.iface.ip_addrs().iter().any(from_slaac));
+        let left = ra_wait_left();
         if ready || left == 0 {
             return Ok(());
         }

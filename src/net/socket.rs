@@ -443,7 +443,7 @@ impl Socket {
                 return Err(EMSGSIZE);
             }
             super::wait_configured()?;
-            let dest = to.or(self.inner.lock().peer);
+            let dest = to.or_else(|| self.inner.lock().peer);
             if let Some(dest) = dest {
                 super::wait_routable(dest.addr)?;
             }
