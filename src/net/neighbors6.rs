@@ -23,14 +23,13 @@ use alloc::vec::Vec;
 use super::hosts::Hosts;
 #[cfg(test)]
 use super::hosts::{ASK_NS, CAPACITY, REFRESH_NS};
+use super::route::LOCALHOST6;
 
 /// ICMPv6 types of the neighbour discovery messages.
 const NEIGHBOR_SOLICIT: u8 = 135;
 const NEIGHBOR_ADVERT: u8 = 136;
 /// The all-nodes multicast address, ff02::1.
 const ALL_NODES: [u8; 16] = [0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
-/// ::1.
-const LOOPBACK: [u8; 16] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 
 /// The IPv6 hosts of the NIC's segment the device saw.
 pub struct Neighbors6 {
@@ -165,7 +164,7 @@ impl Neighbors6 {
     pub fn ask(&mut self, ip: [u8; 16], now: u64) -> Option<Vec<u8>> {
         let (target, ours) = match self.on_link(&ip) {
             Some(ours) => (ip, ours),
-            None if self.addrs.iter().any(|(a, _)| *a == ip) || ip[0] == 0xff || ip == LOOPBACK => return None,
+            None if self.addrs.iter().any(|(a, _)| *a == ip) || ip[0] == 0xff || ip == LOCALHOST6 => return None,
             None => {
                 let router = self.router?;
                 (router, self.on_link(&router)?)
@@ -320,7 +319,7 @@ mod tests {
         assert!(n.ask(GLOBAL, 0).is_none(), "ourselves");
         assert!(n.ask(ALL_NODES, 0).is_none(), "multicast");
         n.set_router(Some(addr(LL_NET, 1)));
-        assert!(n.ask(LOOPBACK, 0).is_none(), "loopback");
+        assert!(n.ask(LOCALHOST6, 0).is_none(), "loopback");
         n.learn(&ipv6(HOST, host, GLOBAL, 6, &[0; 20]), ASK_NS + 1);
         assert!(n.ask(host, 2 * ASK_NS).is_none(), "answered");
         assert_eq!(n.asks, 3);
