@@ -110,7 +110,7 @@ impl Nic {
         let sent = self.drain_ring(ring, true)?;
         ring.stats.tx_kicked.fetch_add(u64::from(sent), Ordering::Relaxed);
         ring.add_activity(sent);
-        let mut got = ring.fill_rx(|addr, cap| self.receive_into(ring, addr, cap), || self.announce(irq))?.got;
+        let mut got = self.fill_ring(ring, irq)?.got;
         let wait = wait_us.min(NETRING_RECV_MAX_WAIT_US);
         if got == 0 && wait > 0 && matches!(self.backend, Backend::Tap { .. }) {
             self.idle_rx.waited.fetch_add(1, Ordering::Relaxed);
@@ -118,7 +118,7 @@ impl Nic {
             let timeout = libc::timespec { tv_sec: 0, tv_nsec: i64::from(wait) * 1000 };
             // SAFETY: one valid pollfd and a valid timespec; no signal mask.
             let _ = unsafe { libc::ppoll(&mut pfd, 1, &timeout, std::ptr::null()) };
-            got = ring.fill_rx(|addr, cap| self.receive_into(ring, addr, cap), || self.announce(irq))?.got;
+            got = self.fill_ring(ring, irq)?.got;
         }
         self.idle_rx.frames.fetch_add(u64::from(got), Ordering::Relaxed);
         QUIET_EXIT.set(true);

@@ -47,7 +47,7 @@ impl Nic {
         }
         READ_AT.set(Some(now));
         self.rx_poller_reads.fetch_add(1, Ordering::Relaxed);
-        let filled = ring.fill_rx(|addr, cap| self.receive_into(ring, addr, cap), || self.announce(irq))?;
+        let filled = self.fill_ring(ring, irq)?;
         ring.stats.rx_polled.fetch_add(u64::from(filled.got), Ordering::Relaxed);
         Ok(filled.got)
     }

@@ -6,11 +6,17 @@ use std::sync::atomic::Ordering;
 use hermit_interface::vnet::HDR_LEN;
 
 use super::device::{FRAME, NO_OFFLOAD};
-use super::{ring, turn, Backend, Nic};
+use super::{ring, turn, Backend, Nic, RxIrq};
 use crate::guest::GuestError;
 use crate::host::Host;
 
 impl Nic {
+    /// Fills the receive ring from the device ([`ring::Ring::fill_rx`] with
+    /// [`Nic::receive_into`]), announcing frames to the guest as `irq` says.
+    pub(super) fn fill_ring(&self, ring: &ring::Ring, irq: &RxIrq) -> Result<ring::Filled, GuestError> {
+        ring.fill_rx(|addr, cap| self.receive_into(ring, addr, cap), || self.announce(irq))
+    }
+
     /// Receives one frame into the guest buffer at `addr` of `cap` bytes: straight from the
     /// tap with one `read`, through the proxy's buffer from passt's stream. Its length (a
     /// longer frame is cut to the buffer), or `None` when none waits.

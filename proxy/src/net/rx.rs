@@ -128,8 +128,7 @@ impl Nic {
                     let reads = self.rx_poller_reads.load(Ordering::Relaxed);
                     rx_wait.poller_read(reads != seen);
                     if reads == seen && self.rx_by_poller.load(Ordering::Acquire) && !self.idle_rx.active() {
-                        let filled =
-                            ring.fill_rx(|addr, cap| self.receive_into(ring, addr, cap), || self.announce(irq))?;
+                        let filled = self.fill_ring(ring, irq)?;
                         if filled.got > 0 {
                             // Frames waited: the host is too busy for the poller to be
                             // relied on; take the tap back for RX_REVOKE_FOR (or until the
@@ -147,7 +146,7 @@ impl Nic {
             if self.idle_rx.nap() {
                 continue;
             }
-            let filled = ring.fill_rx(|addr, cap| self.receive_into(ring, addr, cap), || self.announce(irq))?;
+            let filled = self.fill_ring(ring, irq)?;
             if filled.full {
                 std::thread::sleep(nap);
                 nap = (nap * 2).min(RING_FULL_NAP_MAX);
