@@ -43,6 +43,14 @@ fn frame(n: usize, seed: u8) -> Vec<u8> {
     (0..n).map(|i| (i as u8).wrapping_mul(7).wrapping_add(seed)).collect()
 }
 
+/// A NIC over one end of a datagram socket pair (non-blocking, as a tap), and the other end:
+/// the host's side of the segment.
+fn socket_nic() -> (Nic, UnixDatagram) {
+    let (ours, peer) = UnixDatagram::pair().unwrap();
+    ours.set_nonblocking(true).unwrap();
+    (Nic::over_socket(ours.into(), false, [2, 0, 0, 0, 0, 9]), peer)
+}
+
 /// Writes a batch request at [`REQ`] with its table at `table`.
 fn batch_request(host: &Host, table: u64, frames: &[(u64, u32)]) {
     for (i, &(data, len)) in frames.iter().enumerate() {
@@ -89,10 +97,9 @@ fn owed_acks_are_bounded() {
 
 #[test]
 fn batches_both_ways() {
-    let (ours, peer) = UnixDatagram::pair().unwrap();
-    ours.set_nonblocking(true).unwrap();
+    let (nic, peer) = socket_nic();
     peer.set_nonblocking(true).unwrap();
-    let host = host(Some(Nic::over_socket(ours.into(), false, [2, 0, 0, 0, 0, 9])));
+    let host = host(Some(nic));
     const TABLE: u64 = 0x3000;
     // Three frames, the middle one too short: two go out, in order.
     let (a, b) = (frame(60, 1), frame(1514, 2));
@@ -193,10 +200,8 @@ fn rings_carry_frames_both_ways() {
     use std::sync::atomic::Ordering;
     use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
     const AREA: u64 = 0x40_0000;
-    let (ours, peer) = UnixDatagram::pair().unwrap();
-    ours.set_nonblocking(true).unwrap();
+    let (nic, peer) = socket_nic();
     peer.set_nonblocking(true).unwrap();
-    let nic = Nic::over_socket(ours.into(), false, [2, 0, 0, 0, 0, 9]);
     // Without a receive interrupt the rings are refused (the guest keeps the batches).
     let host = host(Some(nic));
     assert_eq!(ring_request(&host, NETRING_SETUP, AREA, 16, 2048), -libc::ENODEV);
@@ -241,9 +246,8 @@ fn the_poller_reads_the_tap_while_it_polls() {
     use std::sync::atomic::Ordering;
     use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
     const AREA: u64 = 0x40_0000;
-    let (ours, peer) = UnixDatagram::pair().unwrap();
-    ours.set_nonblocking(true).unwrap();
-    let host = host(Some(Nic::over_socket(ours.into(), false, [2, 0, 0, 0, 0, 9])));
+    let (nic, peer) = socket_nic();
+    let host = host(Some(nic));
     let event = EventFd::new(EFD_NONBLOCK).unwrap();
     let nic = host.net.get().unwrap();
     nic.set_irq(RxIrq::from_event(event.try_clone().unwrap()));
@@ -364,9 +368,8 @@ fn netwrite_a_frame(host: &Host, peer: &UnixDatagram) -> Vec<u8> {
 
 #[test]
 fn tap_frames_both_ways() {
-    let (ours, peer) = UnixDatagram::pair().unwrap();
-    ours.set_nonblocking(true).unwrap();
-    let host = host(Some(Nic::over_socket(ours.into(), false, [2, 0, 0, 0, 0, 9])));
+    let (nic, peer) = socket_nic();
+    let host = host(Some(nic));
     netstat(&host, REQ).unwrap();
     assert_eq!(host.ram.read::<i32>(REQ).unwrap(), 1);
     netinfo(&host, REQ).unwrap();
@@ -458,9 +461,8 @@ fn a_vnet_tap_without_offloads_carries_plain_frames() {
 
 #[test]
 fn a_buffer_outside_ram_stops_the_guest() {
-    let (ours, peer) = UnixDatagram::pair().unwrap();
-    ours.set_nonblocking(true).unwrap();
-    let host = host(Some(Nic::over_socket(ours.into(), false, [2, 0, 0, 0, 0, 9])));
+    let (nic, peer) = socket_nic();
+    let host = host(Some(nic));
     peer.send(&frame(60, 2)).unwrap();
     request(&host, (32 << 20) - 10, 2048);
     assert!(netread(&host, REQ).is_err());
@@ -519,10 +521,9 @@ fn idle_vcpus_read_the_tap_themselves() {
     use std::time::{Duration, Instant};
     use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
     const AREA: u64 = 0x40_0000;
-    let (ours, peer) = UnixDatagram::pair().unwrap();
-    ours.set_nonblocking(true).unwrap();
+    let (nic, peer) = socket_nic();
     peer.set_nonblocking(true).unwrap();
-    let host = host(Some(Nic::over_socket(ours.into(), false, [2, 0, 0, 0, 0, 9])));
+    let host = host(Some(nic));
     assert_eq!(ring_request(&host, NETRING_RECV, 0, 10, 0), -libc::ENODEV, "no rings yet");
     let event = EventFd::new(EFD_NONBLOCK).unwrap();
     let nic = host.net.get().unwrap();
