@@ -94,10 +94,7 @@ impl Nic {
             return Some(deliver(&frame));
         }
         let mut decoder = rx.lock().expect("passt reader");
-        loop {
-            if decoder.has_frame() {
-                break;
-            }
+        while !decoder.has_frame() {
             if decoder.read_from(fd.as_raw_fd()) <= 0 {
                 return None;
             }
