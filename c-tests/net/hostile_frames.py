@@ -251,9 +251,7 @@ def main():
     proxy, images = map(os.path.abspath, sys.argv[1:3])
     modes = sys.argv[3].split(",") if len(sys.argv) > 3 else ["1", "0"]
     print(f"seed {SEED}, {MUTATIONS} mutations per mode (HOSTILE_SEED, HOSTILE_MUTATIONS)", flush=True)
-    ns = nt.Netns()
-    ns.tap("tap0")
-    ns.enter()
+    ns = nt.tap_netns()
     for offload in modes:
         run_mode(ns, proxy, images, offload)
     print("all checks passed")

@@ -9,7 +9,7 @@ import shutil
 import socket
 
 from netns_qemu import qemu_env
-from netns_test import GUEST, HOST, Guest, Netns, check, echo_both_ways, echo_handler, serve_once
+from netns_test import GUEST, HOST, Guest, Netns, check, echo_both_ways, echo_handler, serve_once, tap_netns
 
 
 def offload_counts(guest):
@@ -201,9 +201,7 @@ def capture(proxy, images):
             print("note: no usable /dev/kvm: the capture runs under QEMU/TCG only", flush=True)
             runs = runs[1:]
         for monitor, value, port in runs:
-            ns = Netns()
-            ns.tap("tap0")
-            ns.enter()
+            ns = tap_netns()
             thread, result = serve_once(HOST, port, echo_handler)
             env = {"HERMIT_CAPTURE_NET": value}
             if monitor == "qemu":

@@ -7,15 +7,13 @@ connections in a row, and a hostile guest's bad descriptor ring.
 import socket
 import time
 
-from netns_test import GUEST, HOST, Guest, Netns, check, connect, fault_guest, guest_passed, serve_once
+from netns_test import GUEST, HOST, Guest, check, connect, fault_guest, guest_passed, serve_once, tap_netns
 
 
 def tap_poll(proxy, images):
     """poll and select on three listeners and two connections: timeouts, exactly the ready
     descriptors, end of stream."""
-    ns = Netns()
-    ns.tap("tap0")
-    ns.enter()
+    ns = tap_netns()
     guest = fault_guest(ns, proxy, images, "poll", 9100)
     guest.wait_for("connect to 9101")
     c1 = connect(GUEST, 9101)
@@ -33,9 +31,7 @@ def tap_poll(proxy, images):
 
 def tap_nbconnect(proxy, images):
     """Non-blocking connects from the guest: to a listening host port and to a closed one."""
-    ns = Netns()
-    ns.tap("tap0")
-    ns.enter()
+    ns = tap_netns()
 
     def greet(conn):
         data = conn.recv(64)
@@ -61,9 +57,7 @@ def reset(conn):
 def tap_reset(proxy, images):
     """The host resets three connections: the guest's blocked recv, then its blocked send, fail
     with ECONNRESET; a reset seen by poll is POLLERR and SO_ERROR ECONNRESET."""
-    ns = Netns()
-    ns.tap("tap0")
-    ns.enter()
+    ns = tap_netns()
     guest = fault_guest(ns, proxy, images, "reset", 9120)
     guest.wait_for("listening on 9120")
     c = connect(GUEST, 9120)
@@ -89,9 +83,7 @@ def tap_reset(proxy, images):
 
 def tap_halfclose(proxy, images):
     """Half-close both ways: the host's FIN, then the guest's, each followed by an answer."""
-    ns = Netns()
-    ns.tap("tap0")
-    ns.enter()
+    ns = tap_netns()
     guest = fault_guest(ns, proxy, images, "halfclose", 9130)
     guest.wait_for("listening on 9130")
     c = connect(GUEST, 9130)
@@ -116,9 +108,7 @@ def tap_halfclose(proxy, images):
 
 def tap_backlog(proxy, images):
     """Backlog 2: of five connections two are queued, three refused; one accepted makes room."""
-    ns = Netns()
-    ns.tap("tap0")
-    ns.enter()
+    ns = tap_netns()
     guest = fault_guest(ns, proxy, images, "backlog", 9140)
     guest.wait_for("control on 9141")
     ctl = connect(GUEST, 9141)
@@ -149,9 +139,7 @@ def tap_backlog(proxy, images):
 def tap_many(proxy, images):
     """1,000 short connections from the host in a row: all echoed; the guest's descriptors and
     heap come back (it prints them; its checks compare)."""
-    ns = Netns()
-    ns.tap("tap0")
-    ns.enter()
+    ns = tap_netns()
     total = 1000
     guest = fault_guest(ns, proxy, images, "many", 9150, total)
     guest.wait_for("listening on 9150")
@@ -183,9 +171,7 @@ def tap_bad_ring(proxy, images):
     """A hostile guest announces descriptor rings whose receive consumer index is far ahead of
     the proxy's producer: the proxy's receive thread finds it and ends the run as for a bad
     hypercall: the message, status 1 and, with HERMIT_VERBOSE, the summaries and the kernel log."""
-    ns = Netns()
-    ns.tap("tap0")
-    ns.enter()
+    ns = tap_netns()
     # Without the fast channel no poller reads the tap: the receive thread finds the ring
     # (it looks at once, the guest may not even have printed what the setup returned).
     guest = Guest(ns, proxy, images, "hostile", "bad-rx-ring", HERMIT_VERBOSE="1", HERMIT_FASTCALL="0")

@@ -7,7 +7,7 @@ comes through ivshmem. qemu-kvm-tap-echo needs a usable /dev/kvm (77 without).
 import os
 import sys
 
-from netns_test import GUEST, SKIP, Guest, Netns, check, curl_until, echo_both_ways, gone_within, ring_counts
+from netns_test import GUEST, SKIP, Guest, Netns, check, curl_until, echo_both_ways, gone_within, ring_counts, tap_netns
 
 
 def qemu_env(kvm):
@@ -24,9 +24,7 @@ def qemu_tap_echo(proxy, images, kvm=False):
     """Under QEMU: ping the guest; 1 MiB through its TCP echo server both ways, digests
     compared, over the NIC's descriptor rings (the same code as under our hypervisor)."""
     need_kvm(kvm)
-    ns = Netns()
-    ns.tap("tap0")
-    ns.enter()
+    ns = tap_netns()
     guest = Guest(ns, proxy, images, "netecho", "echo", 7777, 1, HERMIT_VERBOSE="1", **qemu_env(kvm))
     guest.wait_for("listening on port 7777", timeout=120)
     r = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "5", GUEST], timeout=60)

@@ -15,7 +15,7 @@ import threading
 import time
 
 from netns_test import (GUEST, HOST, SELF, SKIP, Guest, Netns, check, connect, echo_both_ways, echo_handler, env_with,
-                        fail, gone_within, ring_counts, serve_once, wait_line)
+                        fail, gone_within, ring_counts, serve_once, tap_netns, wait_line)
 
 
 def header_tap(proxy, images):
@@ -82,9 +82,7 @@ def bad_input(proxy, images):
 def tap_echo(proxy, images):
     """ping the guest's static address; 10 MB through its TCP echo server both ways, over
     the NIC's descriptor rings (the proxy's HERMIT_VERBOSE counters say so)."""
-    ns = Netns()
-    ns.tap("tap0")
-    ns.enter()
+    ns = tap_netns()
     guest = Guest(ns, proxy, images, "netecho", "echo", 7777, 1, HERMIT_VERBOSE="1")
     guest.wait_for("listening on port 7777")
     r = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "5", GUEST], timeout=30)
@@ -144,9 +142,7 @@ def tap_pingpong(proxy, images):
     not its predecessor's MAC (a connection then took seconds, and a ping-pong stalled).
     The first uses the batched calls (HERMIT_NET_RING=0), the second the descriptor rings.
     Prints the median and worst round."""
-    ns = Netns()
-    ns.tap("tap0")
-    ns.enter()
+    ns = tap_netns()
     # The first guest with the batched calls (no rings), the second over the rings.
     pingpong(ns, proxy, images, 7780, 100, HERMIT_NET_RING="0", HERMIT_VERBOSE="1")
     times = pingpong(ns, proxy, images, 7781, PINGPONG_ROUNDS)
@@ -185,9 +181,7 @@ def tap_trade(proxy, images):
     if len(cpus) != 2:
         print(f"skipped: needs a host with 2 CPUs for 2 vCPUs (this one has {len(cpus)})")
         sys.exit(SKIP)
-    ns = Netns()
-    ns.tap("tap0")
-    ns.enter()
+    ns = tap_netns()
     for attempt in range(3):
         port = 7790 + attempt
         guest = Guest(ns, proxy, images, "netbench", "pong-spin", port, 300, HERMIT_CPUS="2", HERMIT_VERBOSE="1")
@@ -280,9 +274,7 @@ def stream_trade(ns, proxy, images, cpus, vcpus):
 
 def tap_client(proxy, images):
     """A guest client reaches a host server: 10 MB echoed, checksums compared by the guest."""
-    ns = Netns()
-    ns.tap("tap0")
-    ns.enter()
+    ns = tap_netns()
     thread, result = serve_once(HOST, 9000, echo_handler)
     guest = Guest(ns, proxy, images, "netecho", "client", HOST, 9000, 10 << 20)
     rc = guest.finish()
@@ -293,9 +285,7 @@ def tap_client(proxy, images):
 
 def tap_udp(proxy, images):
     """UDP both ways: the host's datagrams answered by the guest, the guest's by the host."""
-    ns = Netns()
-    ns.tap("tap0")
-    ns.enter()
+    ns = tap_netns()
     guest = Guest(ns, proxy, images, "netbench", "udp-echo", 9001, 50)
     guest.wait_for("listening on udp port 9001")
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -346,9 +336,7 @@ STREAM_FNV = "98bc5c8e"
 
 def tap_stream(proxy, images):
     """TCP streams in 1 KiB writes over the tap, both ways, with checksums: each must be fast."""
-    ns = Netns()
-    ns.tap("tap0")
-    ns.enter()
+    ns = tap_netns()
 
     def sink(conn):
         total = 0

@@ -334,6 +334,15 @@ def echo_handler(conn):
         total += len(chunk)
 
 
+def tap_netns():
+    """A fresh namespace with tap0 on its bridge, entered by this process: the start of most
+    tap scenarios."""
+    ns = Netns()
+    ns.tap("tap0")
+    ns.enter()
+    return ns
+
+
 # ---- guests running netfault (c-tests/net/netfault.c): netns_faults.py, netns_user.py, others ----------
 
 def fault_guest(ns, proxy, images, *args, **env):
