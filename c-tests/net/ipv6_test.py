@@ -169,16 +169,7 @@ def echo_once(addr, source, port):
     otherwise."""
     conn = socket.create_connection((addr, port), timeout=10,
                                     source_address=(source, 0, 0, socket.if_nametoindex("br0")))
-    conn.sendall(b"x" * 64)
-    got = b""
-    while len(got) < 64:
-        chunk = conn.recv(64 - len(got))
-        if not chunk:
-            break
-        got += chunk
-    conn.close()
-    if got != b"x" * 64:
-        nt.fail(f"the guest echoed {len(got)} of 64 bytes to {source}")
+    nt.echo_64(conn, source)
 
 
 def ping(ns, addr, what):

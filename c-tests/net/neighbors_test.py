@@ -55,29 +55,15 @@ def guest_as_client(ns, proxy, images):
     nt.check(max(times) < LIMIT_MS, f"each connection within {LIMIT_MS} ms (slowest {max(times)} ms)")
 
 
-def echo_once(conn, source):
-    """64 bytes echoed by the guest on `conn`, then closed; fails otherwise."""
-    conn.sendall(b"x" * 64)
-    got = b""
-    while len(got) < 64:
-        chunk = conn.recv(64 - len(got))
-        if not chunk:
-            break
-        got += chunk
-    conn.close()
-    if got != b"x" * 64:
-        nt.fail(f"the guest echoed {len(got)} of 64 bytes to {source}")
-
-
 def guest_as_server(ns, proxy, images):
     guest = nt.Guest(ns, proxy, images, "netecho", "echo", PORT + 1, 1 + ROUNDS * len(HOSTS))
     guest.wait_for("listening on")
-    echo_once(nt.connect(nt.GUEST, PORT + 1), nt.HOST)  # from the bridge's own address first
+    nt.echo_64(nt.connect(nt.GUEST, PORT + 1), nt.HOST)  # from the bridge's own address first
     times = []
     for _ in range(ROUNDS):
         for host in HOSTS:
             start = time.monotonic()
-            echo_once(socket.create_connection((nt.GUEST, PORT + 1), timeout=10, source_address=(host, 0)), host)
+            nt.echo_64(socket.create_connection((nt.GUEST, PORT + 1), timeout=10, source_address=(host, 0)), host)
             times.append(round((time.monotonic() - start) * 1000))
     print(f"guest as server, ms per connection: {times}", flush=True)
     nt.check(max(times) < LIMIT_MS, f"each connection within {LIMIT_MS} ms (slowest {max(times)} ms)")

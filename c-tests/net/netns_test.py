@@ -334,6 +334,21 @@ def echo_handler(conn):
         total += len(chunk)
 
 
+def echo_64(conn, source):
+    """64 bytes echoed by the guest on `conn` (from the host address `source`), then closed;
+    fails otherwise."""
+    conn.sendall(b"x" * 64)
+    got = b""
+    while len(got) < 64:
+        chunk = conn.recv(64 - len(got))
+        if not chunk:
+            break
+        got += chunk
+    conn.close()
+    if got != b"x" * 64:
+        fail(f"the guest echoed {len(got)} of 64 bytes to {source}")
+
+
 def tap_netns():
     """A fresh namespace with tap0 on its bridge, entered by this process: the start of most
     tap scenarios."""
