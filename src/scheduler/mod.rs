@@ -178,19 +178,17 @@ pub fn log_interrupts() {
         let _ = write!(line, "{}core {id}: {count}", if id == 0 { "" } else { ", " });
     }
     log::info!("interrupts taken: {}", ::core::str::from_utf8(line.as_bytes()).unwrap_or("?"));
-    let mut line = crate::fmt::StackWriter::<1024>::new();
+    // A line per core: the logger cuts a line at 256 bytes, which all cores' figures passed
+    // from three cores on.
     for id in 0..cores() {
         let (ns, halts, lead) = of(id).map_or((0, 0, 0), |core| core.idle_stats());
         let [spun, late, other] = of(id).map_or([0; 3], |core| core.halt_reasons());
-        let sep = if id == 0 { "" } else { ", " };
-        let _ = write!(
-            line,
-            "{sep}core {id}: {} us, {halts} halts ({spun} spun out, {late} late wake, {other} other), timer lead {} us",
+        log::info!(
+            "idle polling, core {id}: {} us, {halts} halts ({spun} spun out, {late} late wake, {other} other), timer lead {} us",
             ns / 1000,
             lead / 1000
         );
     }
-    log::info!("idle polling: {}", ::core::str::from_utf8(line.as_bytes()).unwrap_or("?"));
     let mut line = crate::fmt::StackWriter::<256>::new();
     for id in 0..cores() {
         let (steals, ipis, crowded) = of(id).map_or((0, 0, 0), |core| core.balance_stats());
