@@ -171,6 +171,8 @@ pub struct Device {
     feed: VecDeque<Vec<u8>>,
     /// A received frame held back while smoltcp takes the frames made from it.
     held: Option<RxToken>,
+    /// The floor under the TCP windows we advertise ([`super::floor`]; off unless set).
+    pub floor: super::floor::Floor,
 }
 
 impl Device {
@@ -192,6 +194,7 @@ impl Device {
             neighbors6: super::neighbors6::Neighbors6::new(mac.0, super::addr::link_local(mac.0).octets()),
             feed: VecDeque::new(),
             held: None,
+            floor: super::floor::Floor::new(0),
         }
     }
 
@@ -437,6 +440,7 @@ impl phy::TxToken for TxToken<'_> {
             if let Some(nic) = dev.nic.as_mut() {
                 if let Some(buf) = nic.tx_lend(start + len) {
                     let result = f(&mut buf[start..]);
+                    dev.floor.apply(&mut buf[start..]);
                     if route_lent(buf, start, dev.mac, &mut dev.queue, dev.offload.as_mut()) {
                         nic.tx_publish(start + len);
                     }
@@ -446,6 +450,7 @@ impl phy::TxToken for TxToken<'_> {
         }
         let mut frame = vec![0; start + len];
         let result = f(&mut frame[start..]);
+        dev.floor.apply(&mut frame[start..]);
         dev.transmit_frame(frame, start);
         result
     }

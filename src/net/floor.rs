@@ -1,0 +1,310 @@
+//! A floor under the TCP windows the guest advertises behind passt: below it, zero.
+//!
+//! passt copies every window the guest advertises onto its host socket
+//! (`TCP_WINDOW_CLAMP`), and Linux (6.x) then lowers that socket's `rcv_ssthresh` to it and
+//! does not raise it again when the guest's window reopens. After a small window (the guest
+//! took a whole window in one poll and its program had not read yet: 33-68 KB seen) the
+//! socket offered the host's sender windows below its MSS (65,483 bytes on loopback), which
+//! that sender does not fill: it waited for its persist timer, about 205 ms, while passt's
+//! queue ran dry (ARCHITECTURE.md, "Host networking", user mode). Linux refuses a clamp of
+//! 0, so a zero window leaves the socket as it was. smoltcp has no receiver-side silly
+//! window avoidance (RFC 1122, 4.2.3.3), so the device applies it to the frames smoltcp
+//! wrote: a non-zero window below [`Floor`]'s bytes goes out as zero (checksum adjusted,
+//! RFC 1624), and smoltcp's next window update at or above the floor reopens it. The
+//! window field is scaled, so the floor needs each connection's scale, learnt from its SYN
+//! or SYN-ACK that we send (an unknown connection is left alone).
+
+use alloc::collections::VecDeque;
+
+/// Connections whose window scale is remembered (the oldest is forgotten first).
+const SCALES: usize = 64;
+
+/// (remote address, IPv4 in the first 4 bytes, our port, the remote port).
+type Key = ([u8; 16], u16, u16);
+
+/// The floor and what it knows of the connections.
+pub struct Floor {
+    /// Windows below this many bytes, other than zero, are advertised as zero.
+    bytes: u64,
+    /// The window scale of our recent connections, newest last.
+    scales: VecDeque<(Key, u8)>,
+    /// Windows advertised as zero instead.
+    pub zeroed: u64,
+}
+
+/// The TCP segment of an Ethernet frame: where its header starts, and the connection.
+fn segment(frame: &[u8]) -> Option<(usize, Key)> {
+    let mut remote = [0u8; 16];
+    let tcp = match frame.get(12..14)? {
+        [0x08, 0x00] => {
+            let ihl = usize::from(frame.get(14)? & 0xf) * 4;
+            // TCP, and not a fragment.
+            if *frame.get(23)? != 6 || u16::from_be_bytes([*frame.get(20)?, *frame.get(21)?]) & 0x3fff != 0 {
+                return None;
+            }
+            remote[..4].copy_from_slice(frame.get(30..34)?);
+            14 + ihl
+        }
+        [0x86, 0xdd] => {
+            if *frame.get(20)? != 6 {
+                return None;
+            }
+            remote.copy_from_slice(frame.get(38..54)?);
+            54
+        }
+        _ => return None,
+    };
+    let header = frame.get(tcp..tcp + 20)?;
+    let ours = u16::from_be_bytes([header[0], header[1]]);
+    let theirs = u16::from_be_bytes([header[2], header[3]]);
+    Some((tcp, (remote, ours, theirs)))
+}
+
+/// The window scale option of the TCP header at `tcp` (0 without one).
+fn scale_option(frame: &[u8], tcp: usize) -> u8 {
+    let len = usize::from(frame[tcp + 12] >> 4) * 4;
+    let Some(options) = frame.get(tcp + 20..tcp + len.max(20)) else { return 0 };
+    let mut at = 0;
+    while at < options.len() {
+        match options[at] {
+            0 => break,
+            1 => at += 1,
+            kind => {
+                let Some(&size) = options.get(at + 1) else { break };
+                if kind == 3 && size == 3 {
+                    return options.get(at + 2).map_or(0, |&s| s.min(14));
+                }
+                at += usize::from(size.max(2));
+            }
+        }
+    }
+    0
+}
+
+/// Adds `delta` (ones' complement) to the 16-bit checksum `sum` for a field that changed
+/// from `old` to `new` (RFC 1624, eqn. 3).
+fn adjust(sum: u16, old: u16, new: u16) -> u16 {
+    let mut acc = u32::from(!sum) + u32::from(!old) + u32::from(new);
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    !(acc as u16)
+}
+
+impl Floor {
+    /// A floor of `bytes` (0: never rewrites).
+    pub fn new(bytes: u64) -> Self {
+        Self { bytes, scales: VecDeque::new(), zeroed: 0 }
+    }
+
+    /// The floor in bytes (0: off).
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Looks at a frame we send (Ethernet, no virtio-net header): remembers the window
+    /// scale of a SYN, and advertises a window below the floor as zero.
+    pub fn apply(&mut self, frame: &mut [u8]) {
+        if self.bytes == 0 {
+            return;
+        }
+        let Some((tcp, key)) = segment(frame) else { return };
+        let flags = frame[tcp + 13];
+        if flags & 0x02 != 0 {
+            let scale = scale_option(frame, tcp);
+            self.scales.retain(|(k, _)| *k != key);
+            if self.scales.len() == SCALES {
+                self.scales.pop_front();
+            }
+            self.scales.push_back((key, scale));
+            return;
+        }
+        // An ACK that is not a reset.
+        if flags & 0x14 != 0x10 {
+            return;
+        }
+        let window = u16::from_be_bytes([frame[tcp + 14], frame[tcp + 15]]);
+        if window == 0 {
+            return;
+        }
+        let Some(&(_, scale)) = self.scales.iter().rev().find(|(k, _)| *k == key) else { return };
+        if u64::from(window) << scale >= self.bytes {
+            return;
+        }
+        let sum = u16::from_be_bytes([frame[tcp + 16], frame[tcp + 17]]);
+        frame[tcp + 14..tcp + 16].copy_from_slice(&[0, 0]);
+        frame[tcp + 16..tcp + 18].copy_from_slice(&adjust(sum, window, 0).to_be_bytes());
+        self.zeroed += 1;
+    }
+}
+
+/// The floor for connections whose receive buffer is `buffer` bytes: a quarter of it, at
+/// least two of the host's largest loopback segments with room to spare (160 KiB), at most
+/// half of it.
+pub fn bytes(buffer: usize) -> u64 {
+    (buffer as u64 / 4).max(160 << 10).min(buffer as u64 / 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    use smoltcp::wire::{
+        EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol, Ipv4Address, Ipv4Packet,
+        Ipv4Repr, Ipv6Address, Ipv6Packet, Ipv6Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+    };
+
+    use super::*;
+
+    const OURS: Ipv4Address = Ipv4Address::new(10, 0, 2, 15);
+    const PASST: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
+    const OURS6: Ipv6Address = Ipv6Address::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 15);
+    const PASST6: Ipv6Address = Ipv6Address::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
+
+    /// A segment of ours from port 80 to `to` (`syn` with window scale 7), window `window`.
+    fn segment(v6: bool, to: u16, control: TcpControl, syn: bool, window: u16) -> Vec<u8> {
+        let tcp = TcpRepr {
+            src_port: 80,
+            dst_port: to,
+            control,
+            seq_number: TcpSeqNumber(1),
+            ack_number: (!syn).then_some(TcpSeqNumber(7)),
+            window_len: window,
+            window_scale: syn.then_some(7),
+            max_seg_size: syn.then_some(65480),
+            sack_permitted: false,
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload: b"data",
+        };
+        let (src, dst) =
+            if v6 { (IpAddress::Ipv6(OURS6), IpAddress::Ipv6(PASST6)) } else { (OURS.into(), PASST.into()) };
+        let ethertype = if v6 { EthernetProtocol::Ipv6 } else { EthernetProtocol::Ipv4 };
+        let ip_len = if v6 { 40 } else { 20 };
+        let eth = EthernetRepr {
+            src_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
+            dst_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
+            ethertype,
+        };
+        let mut frame = vec![0; 14 + ip_len + tcp.buffer_len()];
+        let mut e = EthernetFrame::new_unchecked(&mut frame[..]);
+        eth.emit(&mut e);
+        let payload = if v6 {
+            let ip = Ipv6Repr {
+                src_addr: OURS6,
+                dst_addr: PASST6,
+                next_header: IpProtocol::Tcp,
+                payload_len: tcp.buffer_len(),
+                hop_limit: 64,
+            };
+            let mut p = Ipv6Packet::new_unchecked(e.payload_mut());
+            ip.emit(&mut p);
+            &mut e.payload_mut()[40..]
+        } else {
+            let ip = Ipv4Repr {
+                src_addr: OURS,
+                dst_addr: PASST,
+                next_header: IpProtocol::Tcp,
+                payload_len: tcp.buffer_len(),
+                hop_limit: 64,
+            };
+            let mut p = Ipv4Packet::new_unchecked(e.payload_mut());
+            ip.emit(&mut p, &Default::default());
+            &mut e.payload_mut()[20..]
+        };
+        tcp.emit(&mut TcpPacket::new_unchecked(payload), &src, &dst, &Default::default());
+        frame
+    }
+
+    /// The window field of a frame, and whether its TCP checksum holds.
+    fn window(frame: &[u8]) -> (u16, bool) {
+        let v6 = frame[12..14] == [0x86, 0xdd];
+        let (at, src, dst) =
+            if v6 { (54, IpAddress::Ipv6(OURS6), IpAddress::Ipv6(PASST6)) } else { (34, OURS.into(), PASST.into()) };
+        let tcp = TcpPacket::new_checked(&frame[at..]).unwrap();
+        (tcp.window_len(), tcp.verify_checksum(&src, &dst))
+    }
+
+    #[test]
+    fn small_windows_go_out_as_zero_with_a_valid_checksum() {
+        for v6 in [false, true] {
+            let mut floor = Floor::new(1 << 20);
+            let mut syn = segment(v6, 5000, TcpControl::Syn, true, 65535);
+            floor.apply(&mut syn);
+            assert_eq!(window(&syn), (65535, true), "a SYN is left alone");
+            // 536 << 7 = 68,608 bytes (seen behind passt), below 1 MiB: zero.
+            let mut small = segment(v6, 5000, TcpControl::None, false, 536);
+            floor.apply(&mut small);
+            assert_eq!(window(&small), (0, true));
+            // 8192 << 7 = 1 MiB: as it was.
+            let mut large = segment(v6, 5000, TcpControl::None, false, 8192);
+            floor.apply(&mut large);
+            assert_eq!(window(&large), (8192, true));
+            assert_eq!(floor.zeroed, 1);
+        }
+    }
+
+    #[test]
+    fn unknown_connections_zero_windows_and_resets_are_left_alone() {
+        let mut floor = Floor::new(1 << 20);
+        let mut syn = segment(false, 5000, TcpControl::Syn, true, 65535);
+        floor.apply(&mut syn);
+        for mut frame in [
+            segment(false, 5001, TcpControl::None, false, 536),
+            segment(false, 5000, TcpControl::Rst, false, 536),
+            segment(false, 5000, TcpControl::None, false, 0),
+        ] {
+            let before = frame.clone();
+            floor.apply(&mut frame);
+            assert_eq!(frame, before);
+        }
+        let mut off = Floor::new(0);
+        let mut small = segment(false, 5000, TcpControl::None, false, 1);
+        off.apply(&mut syn);
+        off.apply(&mut small);
+        assert_eq!(window(&small).0, 1, "a floor of 0 never rewrites");
+    }
+
+    #[test]
+    fn a_new_syn_replaces_the_scale_and_old_connections_are_forgotten() {
+        let mut floor = Floor::new(1 << 20);
+        let mut syn = segment(false, 5000, TcpControl::Syn, true, 65535);
+        floor.apply(&mut syn);
+        for port in 6000..6000 + SCALES as u16 {
+            floor.apply(&mut segment(false, port, TcpControl::Syn, true, 65535));
+        }
+        let mut small = segment(false, 5000, TcpControl::None, false, 536);
+        floor.apply(&mut small);
+        assert_eq!(window(&small).0, 536, "forgotten after {SCALES} newer connections");
+        assert_eq!(floor.scales.len(), SCALES);
+    }
+
+    #[test]
+    fn truncated_and_foreign_frames_are_left_alone() {
+        let mut floor = Floor::new(1 << 20);
+        let syn = segment(false, 5000, TcpControl::Syn, true, 65535);
+        for len in 0..syn.len() {
+            let mut cut = syn[..len].to_vec();
+            floor.apply(&mut cut);
+        }
+        let mut arp = vec![0u8; 42];
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        floor.apply(&mut arp);
+        assert_eq!(arp[12..14], [0x08, 0x06]);
+    }
+
+    #[test]
+    fn the_floor_follows_the_buffer() {
+        assert_eq!(bytes(4 << 20), 1 << 20);
+        assert_eq!(bytes(1 << 20), 256 << 10);
+        assert_eq!(bytes(256 << 10), 128 << 10);
+        assert_eq!(Floor::new(bytes(4 << 20)).bytes(), 1 << 20);
+    }
+
+    #[test]
+    fn checksum_adjustment_matches_a_recomputation() {
+        // RFC 1624's example (section 4): a field from 0x5555 to 0x3285 under the sum 0xdd2f.
+        assert_eq!(adjust(0xdd2f, 0x5555, 0x3285), 0x0000);
+    }
+}
