@@ -173,6 +173,8 @@ pub struct Device {
     held: Option<RxToken>,
     /// The floor under the TCP windows we advertise ([`super::floor`]; off unless set).
     pub floor: super::floor::Floor,
+    /// smoltcp's time at its last receive or transmit, in microseconds (for the floor).
+    now_us: u64,
 }
 
 impl Device {
@@ -195,6 +197,7 @@ impl Device {
             feed: VecDeque::new(),
             held: None,
             floor: super::floor::Floor::new(0),
+            now_us: 0,
         }
     }
 
@@ -440,7 +443,7 @@ impl phy::TxToken for TxToken<'_> {
             if let Some(nic) = dev.nic.as_mut() {
                 if let Some(buf) = nic.tx_lend(start + len) {
                     let result = f(&mut buf[start..]);
-                    dev.floor.apply(&mut buf[start..]);
+                    dev.floor.apply(&mut buf[start..], dev.now_us);
                     if route_lent(buf, start, dev.mac, &mut dev.queue, dev.offload.as_mut()) {
                         nic.tx_publish(start + len);
                     }
@@ -450,7 +453,7 @@ impl phy::TxToken for TxToken<'_> {
         }
         let mut frame = vec![0; start + len];
         let result = f(&mut frame[start..]);
-        dev.floor.apply(&mut frame[start..]);
+        dev.floor.apply(&mut frame[start..], dev.now_us);
         dev.transmit_frame(frame, start);
         result
     }
@@ -478,6 +481,7 @@ impl phy::Device for Device {
     }
 
     fn receive(&mut self, timestamp: Instant) -> Option<(RxToken, TxToken<'_>)> {
+        self.now_us = u64::try_from(timestamp.total_micros()).unwrap_or(0);
         let token = if let Some(fed) = self.feed.pop_front() {
             RxToken::Owned(fed, 0)
         } else if let Some(held) = self.held.take() {
@@ -490,7 +494,8 @@ impl phy::Device for Device {
         Some((token, TxToken(self)))
     }
 
-    fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
+    fn transmit(&mut self, timestamp: Instant) -> Option<TxToken<'_>> {
+        self.now_us = u64::try_from(timestamp.total_micros()).unwrap_or(0);
         Some(TxToken(self))
     }
 }

@@ -12,12 +12,29 @@
 //! wrote: a non-zero window below [`Floor`]'s bytes goes out as zero (checksum adjusted,
 //! RFC 1624), and smoltcp's next window update at or above the floor reopens it. The
 //! window field is scaled, so the floor needs each connection's scale, learnt from its SYN
-//! or SYN-ACK that we send (an unknown connection is left alone).
+//! or SYN-ACK that we send (an unknown connection is left alone). For at most [`HOLD_US`]
+//! in a row: that passt resets a connection whose window stays zero for about 6 s (its ACK
+//! timeout, three times) while no acknowledgement advances, so a program that reads slowly
+//! gets its small windows after that, as before.
 
 use alloc::collections::VecDeque;
 
 /// Connections whose window scale is remembered (the oldest is forgotten first).
 const SCALES: usize = 64;
+
+/// How long a connection's small windows go out as zero in a row, in microseconds: a bulk
+/// receiver's program reads the floor's worth within a millisecond or two.
+pub const HOLD_US: u64 = 100_000;
+
+/// What the floor knows of one connection.
+#[derive(Clone, Copy)]
+struct Conn {
+    key: Key,
+    /// Its window scale (from our SYN or SYN-ACK).
+    scale: u8,
+    /// Since when (µs) its small windows have gone out as zero, if they do.
+    zero_since: Option<u64>,
+}
 
 /// (remote address, IPv4 in the first 4 bytes, our port, the remote port).
 type Key = ([u8; 16], u16, u16);
@@ -26,8 +43,8 @@ type Key = ([u8; 16], u16, u16);
 pub struct Floor {
     /// Windows below this many bytes, other than zero, are advertised as zero.
     bytes: u64,
-    /// The window scale of our recent connections, newest last.
-    scales: VecDeque<(Key, u8)>,
+    /// Our recent connections, newest last.
+    conns: VecDeque<Conn>,
     /// Windows advertised as zero instead.
     pub zeroed: u64,
 }
@@ -94,7 +111,7 @@ fn adjust(sum: u16, old: u16, new: u16) -> u16 {
 impl Floor {
     /// A floor of `bytes` (0: never rewrites).
     pub fn new(bytes: u64) -> Self {
-        Self { bytes, scales: VecDeque::new(), zeroed: 0 }
+        Self { bytes, conns: VecDeque::new(), zeroed: 0 }
     }
 
     /// The floor in bytes (0: off).
@@ -102,9 +119,9 @@ impl Floor {
         self.bytes
     }
 
-    /// Looks at a frame we send (Ethernet, no virtio-net header): remembers the window
-    /// scale of a SYN, and advertises a window below the floor as zero.
-    pub fn apply(&mut self, frame: &mut [u8]) {
+    /// Looks at a frame we send at `now` (µs; Ethernet, no virtio-net header): remembers the
+    /// window scale of a SYN, and advertises a window below the floor as zero.
+    pub fn apply(&mut self, frame: &mut [u8], now: u64) {
         if self.bytes == 0 {
             return;
         }
@@ -112,11 +129,11 @@ impl Floor {
         let flags = frame[tcp + 13];
         if flags & 0x02 != 0 {
             let scale = scale_option(frame, tcp);
-            self.scales.retain(|(k, _)| *k != key);
-            if self.scales.len() == SCALES {
-                self.scales.pop_front();
+            self.conns.retain(|c| c.key != key);
+            if self.conns.len() == SCALES {
+                self.conns.pop_front();
             }
-            self.scales.push_back((key, scale));
+            self.conns.push_back(Conn { key, scale, zero_since: None });
             return;
         }
         // An ACK that is not a reset.
@@ -127,8 +144,13 @@ impl Floor {
         if window == 0 {
             return;
         }
-        let Some(&(_, scale)) = self.scales.iter().rev().find(|(k, _)| *k == key) else { return };
-        if u64::from(window) << scale >= self.bytes {
+        let Some(conn) = self.conns.iter_mut().rev().find(|c| c.key == key) else { return };
+        if u64::from(window) << conn.scale >= self.bytes {
+            conn.zero_since = None;
+            return;
+        }
+        let since = *conn.zero_since.get_or_insert(now);
+        if now.saturating_sub(since) >= HOLD_US {
             return;
         }
         let sum = u16::from_be_bytes([frame[tcp + 16], frame[tcp + 17]]);
@@ -226,20 +248,24 @@ mod tests {
         (tcp.window_len(), tcp.verify_checksum(&src, &dst))
     }
 
+    fn window_of(frame: &[u8]) -> u16 {
+        window(frame).0
+    }
+
     #[test]
     fn small_windows_go_out_as_zero_with_a_valid_checksum() {
         for v6 in [false, true] {
             let mut floor = Floor::new(1 << 20);
             let mut syn = segment(v6, 5000, TcpControl::Syn, true, 65535);
-            floor.apply(&mut syn);
+            floor.apply(&mut syn, 0);
             assert_eq!(window(&syn), (65535, true), "a SYN is left alone");
             // 536 << 7 = 68,608 bytes (seen behind passt), below 1 MiB: zero.
             let mut small = segment(v6, 5000, TcpControl::None, false, 536);
-            floor.apply(&mut small);
+            floor.apply(&mut small, 0);
             assert_eq!(window(&small), (0, true));
             // 8192 << 7 = 1 MiB: as it was.
             let mut large = segment(v6, 5000, TcpControl::None, false, 8192);
-            floor.apply(&mut large);
+            floor.apply(&mut large, 0);
             assert_eq!(window(&large), (8192, true));
             assert_eq!(floor.zeroed, 1);
         }
@@ -249,20 +275,20 @@ mod tests {
     fn unknown_connections_zero_windows_and_resets_are_left_alone() {
         let mut floor = Floor::new(1 << 20);
         let mut syn = segment(false, 5000, TcpControl::Syn, true, 65535);
-        floor.apply(&mut syn);
+        floor.apply(&mut syn, 0);
         for mut frame in [
             segment(false, 5001, TcpControl::None, false, 536),
             segment(false, 5000, TcpControl::Rst, false, 536),
             segment(false, 5000, TcpControl::None, false, 0),
         ] {
             let before = frame.clone();
-            floor.apply(&mut frame);
+            floor.apply(&mut frame, 0);
             assert_eq!(frame, before);
         }
         let mut off = Floor::new(0);
         let mut small = segment(false, 5000, TcpControl::None, false, 1);
-        off.apply(&mut syn);
-        off.apply(&mut small);
+        off.apply(&mut syn, 0);
+        off.apply(&mut small, 0);
         assert_eq!(window(&small).0, 1, "a floor of 0 never rewrites");
     }
 
@@ -270,14 +296,14 @@ mod tests {
     fn a_new_syn_replaces_the_scale_and_old_connections_are_forgotten() {
         let mut floor = Floor::new(1 << 20);
         let mut syn = segment(false, 5000, TcpControl::Syn, true, 65535);
-        floor.apply(&mut syn);
+        floor.apply(&mut syn, 0);
         for port in 6000..6000 + SCALES as u16 {
-            floor.apply(&mut segment(false, port, TcpControl::Syn, true, 65535));
+            floor.apply(&mut segment(false, port, TcpControl::Syn, true, 65535), 0);
         }
         let mut small = segment(false, 5000, TcpControl::None, false, 536);
-        floor.apply(&mut small);
+        floor.apply(&mut small, 0);
         assert_eq!(window(&small).0, 536, "forgotten after {SCALES} newer connections");
-        assert_eq!(floor.scales.len(), SCALES);
+        assert_eq!(floor.conns.len(), SCALES);
     }
 
     #[test]
@@ -286,12 +312,30 @@ mod tests {
         let syn = segment(false, 5000, TcpControl::Syn, true, 65535);
         for len in 0..syn.len() {
             let mut cut = syn[..len].to_vec();
-            floor.apply(&mut cut);
+            floor.apply(&mut cut, 0);
         }
         let mut arp = vec![0u8; 42];
         arp[12..14].copy_from_slice(&[0x08, 0x06]);
-        floor.apply(&mut arp);
+        floor.apply(&mut arp, 0);
         assert_eq!(arp[12..14], [0x08, 0x06]);
+    }
+
+    #[test]
+    fn small_windows_pass_after_the_hold_until_one_reaches_the_floor() {
+        let mut floor = Floor::new(1 << 20);
+        floor.apply(&mut segment(false, 5000, TcpControl::Syn, true, 65535), 0);
+        let sent = |floor: &mut Floor, window, now| {
+            let mut frame = segment(false, 5000, TcpControl::None, false, window);
+            floor.apply(&mut frame, now);
+            window_of(&frame)
+        };
+        assert_eq!(sent(&mut floor, 536, 1_000), 0);
+        assert_eq!(sent(&mut floor, 1072, 1_000 + HOLD_US - 1), 0);
+        assert_eq!(sent(&mut floor, 1072, 1_000 + HOLD_US), 1072, "a slow reader gets its small windows");
+        assert_eq!(sent(&mut floor, 2144, 1_000 + 2 * HOLD_US), 2144);
+        assert_eq!(sent(&mut floor, 8192, 1_000 + 2 * HOLD_US), 8192);
+        // A window at the floor starts the hold anew.
+        assert_eq!(sent(&mut floor, 536, 5 * HOLD_US), 0);
     }
 
     #[test]
