@@ -161,8 +161,14 @@ def guest_frames(frames, port):
 def guest_window(frames, port):
     """The largest receive window the guest advertised on its TCP connections from `port`
     (its SYN-ACK's window scale applied to the segments after it)."""
+    return max(guest_windows(frames, port), default=0)
+
+
+def guest_windows(frames, port):
+    """Every receive window, in bytes, the guest advertised after its SYN-ACK on its TCP
+    connections from `port`."""
     import struct
-    shift, largest = None, 0
+    shift, windows = None, []
     for f in frames:
         if len(f) < 54 or struct.unpack_from(">H", f, 12)[0] != 0x0800 or f[23] != 6:
             continue
@@ -182,8 +188,8 @@ def guest_window(frames, port):
                     shift = options[at + 2]
                 at += max(options[at + 1], 2) if at + 1 < len(options) else len(options)
         elif shift is not None:
-            largest = max(largest, window << shift)
-    return largest
+            windows.append(window << shift)
+    return windows
 
 
 def capture(proxy, images):
