@@ -12,7 +12,9 @@
 //! wrote: a non-zero window below [`Floor`]'s bytes goes out as zero (checksum adjusted,
 //! RFC 1624), and smoltcp's next window update at or above the floor reopens it. The
 //! window field is scaled, so the floor needs each connection's scale, learnt from its SYN
-//! or SYN-ACK that we send (an unknown connection is left alone). For at most [`HOLD_US`]
+//! or SYN-ACK that we send (an unknown connection is left alone), and only once the
+//! connection advertised a window at or above the floor (a socket whose buffer is smaller,
+//! `SO_RCVBUF`, never reaches it and is left alone). For at most [`HOLD_US`]
 //! in a row: in Debian 12's passt (its source) a zero window with nothing acknowledged
 //! counts a retry at each 2 s ACK timeout, and after the last retry passt resets the
 //! connection, so a program that reads slowly gets its small windows after that, as before.
@@ -32,6 +34,8 @@ struct Conn {
     key: Key,
     /// Its window scale (from our SYN or SYN-ACK).
     scale: u8,
+    /// It advertised a window at or above the floor.
+    armed: bool,
     /// Since when (µs) its small windows have gone out as zero, if they do.
     zero_since: Option<u64>,
 }
@@ -133,7 +137,7 @@ impl Floor {
             if self.conns.len() == SCALES {
                 self.conns.pop_front();
             }
-            self.conns.push_back(Conn { key, scale, zero_since: None });
+            self.conns.push_back(Conn { key, scale, armed: false, zero_since: None });
             return;
         }
         // An ACK that is not a reset.
@@ -146,7 +150,11 @@ impl Floor {
         }
         let Some(conn) = self.conns.iter_mut().rev().find(|c| c.key == key) else { return };
         if u64::from(window) << conn.scale >= self.bytes {
+            conn.armed = true;
             conn.zero_since = None;
+            return;
+        }
+        if !conn.armed {
             return;
         }
         let since = *conn.zero_since.get_or_insert(now);
@@ -259,6 +267,12 @@ mod tests {
             let mut syn = segment(v6, 5000, TcpControl::Syn, true, 65535);
             floor.apply(&mut syn, 0);
             assert_eq!(window(&syn), (65535, true), "a SYN is left alone");
+            let mut small = segment(v6, 5000, TcpControl::None, false, 536);
+            floor.apply(&mut small, 0);
+            assert_eq!(window(&small).0, 536, "not before the connection reached the floor");
+            let mut open = segment(v6, 5000, TcpControl::None, false, 32767);
+            floor.apply(&mut open, 0);
+            assert_eq!(window(&open).0, 32767);
             // 536 << 7 = 68,608 bytes (seen behind passt), below 1 MiB: zero.
             let mut small = segment(v6, 5000, TcpControl::None, false, 536);
             floor.apply(&mut small, 0);
@@ -271,11 +285,18 @@ mod tests {
         }
     }
 
+    /// A floor of 1 MiB that knows port 5000's connection (scale 7) at its 4 MiB window.
+    fn armed() -> Floor {
+        let mut floor = Floor::new(1 << 20);
+        floor.apply(&mut segment(false, 5000, TcpControl::Syn, true, 65535), 0);
+        floor.apply(&mut segment(false, 5000, TcpControl::None, false, 32767), 0);
+        floor
+    }
+
     #[test]
     fn unknown_connections_zero_windows_and_resets_are_left_alone() {
-        let mut floor = Floor::new(1 << 20);
+        let mut floor = armed();
         let mut syn = segment(false, 5000, TcpControl::Syn, true, 65535);
-        floor.apply(&mut syn, 0);
         for mut frame in [
             segment(false, 5001, TcpControl::None, false, 536),
             segment(false, 5000, TcpControl::Rst, false, 536),
@@ -294,9 +315,13 @@ mod tests {
 
     #[test]
     fn a_new_syn_replaces_the_scale_and_old_connections_are_forgotten() {
-        let mut floor = Floor::new(1 << 20);
-        let mut syn = segment(false, 5000, TcpControl::Syn, true, 65535);
-        floor.apply(&mut syn, 0);
+        let mut floor = armed();
+        let mut again = segment(false, 5000, TcpControl::Syn, true, 65535);
+        floor.apply(&mut again, 0);
+        let mut small = segment(false, 5000, TcpControl::None, false, 536);
+        floor.apply(&mut small, 0);
+        assert_eq!(window(&small).0, 536, "a new connection on the same ports starts unarmed");
+        floor.apply(&mut segment(false, 5000, TcpControl::None, false, 32767), 0);
         for port in 6000..6000 + SCALES as u16 {
             floor.apply(&mut segment(false, port, TcpControl::Syn, true, 65535), 0);
         }
@@ -322,8 +347,7 @@ mod tests {
 
     #[test]
     fn small_windows_pass_after_the_hold_until_one_reaches_the_floor() {
-        let mut floor = Floor::new(1 << 20);
-        floor.apply(&mut segment(false, 5000, TcpControl::Syn, true, 65535), 0);
+        let mut floor = armed();
         let sent = |floor: &mut Floor, window, now| {
             let mut frame = segment(false, 5000, TcpControl::None, false, window);
             floor.apply(&mut frame, now);

@@ -41,9 +41,10 @@ pub const SOCKET_BUF: usize = 4 << 20;
 /// the whole [`SOCKET_BUF`] (root), 1 MiB where it allowed 2 MiB or more, else the 256 KiB
 /// that fit the 416 KiB an unprivileged proxy gets on a stock host. With 256 KiB each window
 /// was a stop-and-wait round through passt and the guest (64 KiB writes host->guest 42-71
-/// MiB/s, 1 MiB: 90-216, 3 interleaved pairs at load 4-5). With 1 MiB passt's host socket
-/// still filled up and then stalled the host's sender for about 205 ms at a time (the
-/// kernel's `NIC_BUFFER_MAX`; ARCHITECTURE.md, "Host networking").
+/// MiB/s, 1 MiB: 90-216, 3 interleaved pairs at load 4-5). With 1 MiB the guest's window
+/// was used up often, and the small windows it then advertised (before the kernel's window
+/// floor) stalled the host's sender for about 205 ms at a time (the kernel's
+/// `NIC_BUFFER_MAX`; ARCHITECTURE.md, "Host networking").
 pub fn tcp_buffer(sndbuf: usize) -> usize {
     if sndbuf >= 2 * SOCKET_BUF {
         4 << 20
