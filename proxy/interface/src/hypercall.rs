@@ -499,8 +499,9 @@ const _: () = {
 };
 
 /// Extension `NETMTU`: the largest Ethernet payload the guest's interface carries (the tap's
-/// MTU up to 9000, passt's 65520; at most [`NET_MTU_MAX`]; 1500 without a NIC). The kernel sizes its frames and its
-/// receive buffers by it; 1500 when the loader does not serve the call.
+/// MTU up to 9000, passt's 65520; at most [`NET_MTU_MAX`]; 1500 without a NIC). The kernel
+/// sizes its frames and its receive buffers by it; 1500 when the loader does not serve the
+/// call.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NetMtu {
