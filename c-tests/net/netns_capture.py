@@ -192,6 +192,31 @@ def guest_windows(frames, port):
     return windows
 
 
+def resent_to(frames, port):
+    """How many TCP segments with data to the guest's `port` end at or below the end of an
+    earlier one (data sent again), from a pcap."""
+    import struct
+    highest, resent = None, 0
+    for f in frames:
+        if len(f) < 54 or struct.unpack_from(">H", f, 12)[0] != 0x0800 or f[23] != 6:
+            continue
+        ihl = (f[14] & 0xF) * 4
+        tcp = 14 + ihl
+        if struct.unpack_from(">H", f, tcp + 2)[0] != port:
+            continue
+        length = struct.unpack_from(">H", f, 16)[0] - ihl - (f[tcp + 12] >> 4) * 4
+        if length <= 0:
+            continue
+        end = (struct.unpack_from(">I", f, tcp + 4)[0] + length) & 0xFFFFFFFF
+        if highest is not None and (end - highest) & 0xFFFFFFFF in range(1, 1 << 31):
+            highest = end
+        elif highest is None:
+            highest = end
+        else:
+            resent += 1
+    return resent
+
+
 def capture(proxy, images):
     """HERMIT_CAPTURE_NET: under uhyve with 1 (the original's qemu-vlan0.pcap in the working
     directory; only where /dev/kvm works), under QEMU/TCG with a path; the guest's ARP request
