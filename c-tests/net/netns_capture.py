@@ -164,6 +164,15 @@ def guest_window(frames, port):
     return max(guest_windows(frames, port), default=0)
 
 
+def window_behind_passt(buffer):
+    """The largest TCP window the guest advertises behind passt with a receive buffer of
+    `buffer` bytes: smoltcp's whole buffer at its window scale, less a 64th and a unit (the
+    kernel's margin against passt sending past it, src/net/floor.rs)."""
+    scale = max(0, buffer.bit_length() - 16)
+    units = min(buffer >> scale, 65535)
+    return (units - units // 64 - 1) << scale
+
+
 def guest_windows(frames, port):
     """Every receive window, in bytes, the guest advertised after its SYN-ACK on its TCP
     connections from `port`."""
