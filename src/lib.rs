@@ -46,6 +46,11 @@ mod boot;
 mod context_stack;
 #[cfg(not(test))]
 mod drivers;
+/// The floor under the TCP windows the guest advertises behind passt (`super::floor` of the
+/// device module), tested on the host.
+#[cfg(test)]
+#[path = "net/floor.rs"]
+mod floor;
 #[cfg(not(test))]
 mod fs;
 /// The preferred I/O block size of host files, tested on the host.

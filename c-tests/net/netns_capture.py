@@ -161,8 +161,23 @@ def guest_frames(frames, port):
 def guest_window(frames, port):
     """The largest receive window the guest advertised on its TCP connections from `port`
     (its SYN-ACK's window scale applied to the segments after it)."""
+    return max(guest_windows(frames, port), default=0)
+
+
+def window_behind_passt(buffer):
+    """The largest TCP window the guest advertises behind passt with a receive buffer of
+    `buffer` bytes: smoltcp's whole buffer at its window scale, less a 64th and a unit (the
+    kernel's margin against passt sending past it, src/net/floor.rs)."""
+    scale = max(0, buffer.bit_length() - 16)
+    units = min(buffer >> scale, 65535)
+    return (units - units // 64 - 1) << scale
+
+
+def guest_windows(frames, port):
+    """Every receive window, in bytes, the guest advertised after its SYN-ACK on its TCP
+    connections from `port`."""
     import struct
-    shift, largest = None, 0
+    shift, windows = None, []
     for f in frames:
         if len(f) < 54 or struct.unpack_from(">H", f, 12)[0] != 0x0800 or f[23] != 6:
             continue
@@ -182,8 +197,33 @@ def guest_window(frames, port):
                     shift = options[at + 2]
                 at += max(options[at + 1], 2) if at + 1 < len(options) else len(options)
         elif shift is not None:
-            largest = max(largest, window << shift)
-    return largest
+            windows.append(window << shift)
+    return windows
+
+
+def resent_to(frames, port):
+    """How many TCP segments with data to the guest's `port` end at or below the end of an
+    earlier one (data sent again), from a pcap."""
+    import struct
+    highest, resent = None, 0
+    for f in frames:
+        if len(f) < 54 or struct.unpack_from(">H", f, 12)[0] != 0x0800 or f[23] != 6:
+            continue
+        ihl = (f[14] & 0xF) * 4
+        tcp = 14 + ihl
+        if struct.unpack_from(">H", f, tcp + 2)[0] != port:
+            continue
+        length = struct.unpack_from(">H", f, 16)[0] - ihl - (f[tcp + 12] >> 4) * 4
+        if length <= 0:
+            continue
+        end = (struct.unpack_from(">I", f, tcp + 4)[0] + length) & 0xFFFFFFFF
+        if highest is not None and (end - highest) & 0xFFFFFFFF in range(1, 1 << 31):
+            highest = end
+        elif highest is None:
+            highest = end
+        else:
+            resent += 1
+    return resent
 
 
 def capture(proxy, images):

@@ -406,6 +406,7 @@ SCENARIO_HOMES = {
     "two-guests": "netns_tap.two_guests",
     "user-http": "netns_user.user_http",
     "user-client": "netns_user.user_client",
+    "user-stream": "netns_user.user_stream",
     "user-udp": "netns_user.user_udp",
     "user-dns": "netns_user.user_dns",
     "user-banner": "netns_user.user_banner",

@@ -79,6 +79,22 @@ pub struct NetRings {
 /// 9000-byte frames from a host without TSO fills the ring: the proxy waits for room).
 const VNET_SLOTS: u32 = 64;
 
+/// Entries per ring without offloads for buffers of `buf` bytes, `window` being the TCP
+/// buffer the loader asked for (`net_tcp_buffer`, 0: none): enough for a 256 KiB TCP window
+/// of full frames (128 of 9000 bytes, 256 smaller ones); for passt's 64 KiB frames the
+/// loader's whole window (64 entries, 8.4 MiB for both rings, where it asks for 4 MiB), at
+/// least 16. A window larger than the ring waits in the socket pair to passt.
+fn plain_slots(buf: u32, window: u64) -> u32 {
+    if buf > 16 << 10 {
+        let want = u32::try_from(window / u64::from(buf)).unwrap_or(u32::MAX).min(128);
+        want.next_power_of_two().clamp(16, 128)
+    } else if buf > 4096 {
+        128
+    } else {
+        256
+    }
+}
+
 /// The control word at `offset` of the area at `base`.
 fn word(base: u64, offset: u64) -> &'static AtomicU32 {
     // SAFETY: `base` is an announced ring area, never freed, whose control page holds
@@ -164,8 +180,7 @@ impl NetRings {
             }
         }
         let buf = u32::try_from(frame.next_multiple_of(64)).ok()?.max(hermit_interface::netring::MIN_BUF);
-        // Enough entries for a 256 KiB TCP window of full frames.
-        let slots = if buf > 4096 { 128 } else { 256 };
+        let slots = plain_slots(buf, super::hypercall::header_ext().map_or(0, |e| e.net_tcp_buffer));
         Self::setup(slots, buf, 0)
     }
 

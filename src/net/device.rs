@@ -171,6 +171,10 @@ pub struct Device {
     feed: VecDeque<Vec<u8>>,
     /// A received frame held back while smoltcp takes the frames made from it.
     held: Option<RxToken>,
+    /// The floor under the TCP windows we advertise ([`super::floor`]; off unless set).
+    pub floor: super::floor::Floor,
+    /// smoltcp's time at its last receive or transmit, in microseconds (for the floor).
+    now_us: u64,
 }
 
 impl Device {
@@ -192,6 +196,8 @@ impl Device {
             neighbors6: super::neighbors6::Neighbors6::new(mac.0, super::addr::link_local(mac.0).octets()),
             feed: VecDeque::new(),
             held: None,
+            floor: super::floor::Floor::new(0),
+            now_us: 0,
         }
     }
 
@@ -423,6 +429,14 @@ impl phy::RxToken for RxToken {
     }
 }
 
+/// Applies the window floor at `now` (µs) to a frame smoltcp wrote, unless it is for our own
+/// MAC `mac` (the guest loopback: passt never sees those windows).
+fn floor_nic(floor: &mut super::floor::Floor, mac: EthernetAddress, now: u64, frame: &mut [u8]) {
+    if frame.get(..6) != Some(&mac.0[..]) {
+        floor.apply(frame, now);
+    }
+}
+
 /// Permission to send one frame.
 pub struct TxToken<'a>(&'a mut Device);
 
@@ -437,6 +451,7 @@ impl phy::TxToken for TxToken<'_> {
             if let Some(nic) = dev.nic.as_mut() {
                 if let Some(buf) = nic.tx_lend(start + len) {
                     let result = f(&mut buf[start..]);
+                    floor_nic(&mut dev.floor, dev.mac, dev.now_us, &mut buf[start..]);
                     if route_lent(buf, start, dev.mac, &mut dev.queue, dev.offload.as_mut()) {
                         nic.tx_publish(start + len);
                     }
@@ -446,6 +461,7 @@ impl phy::TxToken for TxToken<'_> {
         }
         let mut frame = vec![0; start + len];
         let result = f(&mut frame[start..]);
+        floor_nic(&mut dev.floor, dev.mac, dev.now_us, &mut frame[start..]);
         dev.transmit_frame(frame, start);
         result
     }
@@ -473,6 +489,7 @@ impl phy::Device for Device {
     }
 
     fn receive(&mut self, timestamp: Instant) -> Option<(RxToken, TxToken<'_>)> {
+        self.now_us = u64::try_from(timestamp.total_micros()).unwrap_or(0);
         let token = if let Some(fed) = self.feed.pop_front() {
             RxToken::Owned(fed, 0)
         } else if let Some(held) = self.held.take() {
@@ -485,7 +502,8 @@ impl phy::Device for Device {
         Some((token, TxToken(self)))
     }
 
-    fn transmit(&mut self, _timestamp: Instant) -> Option<TxToken<'_>> {
+    fn transmit(&mut self, timestamp: Instant) -> Option<TxToken<'_>> {
+        self.now_us = u64::try_from(timestamp.total_micros()).unwrap_or(0);
         Some(TxToken(self))
     }
 }
@@ -534,6 +552,43 @@ mod tests {
 
     fn receive(dev: &mut Device) -> Option<Vec<u8>> {
         dev.receive(Instant::ZERO).map(|(rx, _)| rx.consume(|b| b.to_vec()))
+    }
+
+    /// An IPv4 TCP segment to `dst` (MAC) from port 80 to 5000: a SYN with window scale 7,
+    /// or an ACK with window field `window` (checksums left zero: the floor only adjusts).
+    fn tcp(dst: [u8; 6], syn: bool, window: u16) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + 20 + 24];
+        f[..6].copy_from_slice(&dst);
+        f[6..12].copy_from_slice(&MAC);
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        f[23] = 6;
+        f[30..34].copy_from_slice(&[10, 0, 2, 2]);
+        f[34..38].copy_from_slice(&[0, 80, 0x13, 0x88]);
+        f[46] = 6 << 4;
+        f[47] = if syn { 0x02 } else { 0x10 };
+        f[48..50].copy_from_slice(&window.to_be_bytes());
+        f[54..58].copy_from_slice(&[1, 3, 3, 7]);
+        f
+    }
+
+    #[test]
+    fn the_window_floor_rewrites_frames_for_the_nic_only() {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let nic = FakeNic { sent: sent.clone(), incoming: Vec::new() };
+        let mut dev = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
+        dev.floor = super::super::floor::Floor::new(1 << 20);
+        for dst in [[0x52, 0x54, 0, 9, 9, 9], MAC] {
+            send(&mut dev, &tcp(dst, true, 65535));
+            send(&mut dev, &tcp(dst, false, 32767));
+            send(&mut dev, &tcp(dst, false, 536));
+        }
+        dev.flush();
+        let windows: Vec<u16> = sent.lock().unwrap().iter().map(|f| u16::from_be_bytes([f[48], f[49]])).collect();
+        assert_eq!(windows, [65535, 32767 - 511 - 1, 0], "the NIC's small window goes out as zero");
+        let looped: Vec<u16> =
+            (0..3).map(|_| receive(&mut dev).unwrap()).map(|f| u16::from_be_bytes([f[48], f[49]])).collect();
+        assert_eq!(looped, [65535, 32767, 536], "the guest loopback keeps its windows");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod addr;
 pub mod arp;
 pub mod device;
 pub mod dns;
+pub mod floor;
 mod hosts;
 pub mod listen;
 mod martian;
@@ -203,6 +204,9 @@ impl Stack {
         let buffer =
             if offloads { socket::TCP_BUFFER_OFFLOAD } else { socket::nic_buffer(nic_tcp_buffer(nic.is_some())) };
         TCP_DEFAULT.store(buffer, Ordering::Relaxed);
+        if nic_tcp_buffer(nic.is_some()) != 0 {
+            device.floor = floor::Floor::new(floor::bytes(buffer));
+        }
         let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
         // smoltcp draws initial sequence numbers and ephemeral values from this seed: without
         // it every boot used the same ones.
@@ -506,6 +510,14 @@ pub fn drain_before_exit() {
                 neighbors.asks,
                 neighbors6.fed,
                 neighbors6.asks
+            );
+        }
+        let floor = &stack.device.floor;
+        if floor.bytes() > 0 {
+            log::info!(
+                "net: {} TCP windows below the floor of {} KiB advertised as zero",
+                floor.zeroed,
+                floor.bytes() >> 10
             );
         }
         if let Some(stats) = stack.device.offload_stats() {

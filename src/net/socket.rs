@@ -58,10 +58,10 @@ pub fn nic_buffer(requested: u64) -> usize {
 /// ([`super::listen`]). Also the largest `SO_RCVBUF`/`SO_SNDBUF`.
 pub const TCP_BUFFER_OFFLOAD: usize = 1 << 20;
 /// Largest receive buffer the loader may ask for (`net_tcp_buffer`). Behind passt a 1 MiB
-/// window still let passt's host socket fill up while the host wrote faster than the guest
-/// read, and that socket then reopened its window below the sender's MSS, which waited about
-/// 205 ms for its probe timer (host->guest 64 KiB writes 69-124 MiB/s with 1 MiB, 261-442
-/// with 4 MiB and no such pause, 3 interleaved pairs at load 4). The cost: 5 MiB per
+/// window was used up often, and the small windows the guest then advertised stalled the
+/// host's sender for about 205 ms (passt's window clamp, [`super::floor`], which now keeps
+/// them from passt; host->guest 64 KiB writes 69-124 MiB/s with 1 MiB, 261-442 with 4 MiB,
+/// 3 interleaved pairs at load 4, before the floor). The cost: 5 MiB per
 /// connection, and 5 MiB for an idle listening socket whatever its backlog (it held 160 MiB
 /// for a backlog of 32 while every backlog listener was made at `listen`).
 pub const NIC_BUFFER_MAX: usize = 4 << 20;

@@ -499,8 +499,9 @@ const _: () = {
 };
 
 /// Extension `NETMTU`: the largest Ethernet payload the guest's interface carries (the tap's
-/// MTU, at most [`NET_MTU_MAX`]; 1500 without a NIC). The kernel sizes its frames and its
-/// receive buffers by it; 1500 when the loader does not serve the call.
+/// MTU up to 9000, passt's 65520; at most [`NET_MTU_MAX`]; 1500 without a NIC). The kernel
+/// sizes its frames and its receive buffers by it; 1500 when the loader does not serve the
+/// call.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NetMtu {
@@ -510,6 +511,6 @@ pub struct NetMtu {
     pub ret: i32,
 }
 
-/// The largest MTU `NETMTU` reports (a tap or passt may carry more; larger frames would
-/// fill a 64 KiB TCP window with few segments).
-pub const NET_MTU_MAX: u32 = 9000;
+/// The largest MTU `NETMTU` reports: passt's (an IP packet of 64 KiB less 16 bytes). The
+/// loader reports a tap's MTU up to 9000 only.
+pub const NET_MTU_MAX: u32 = 65520;

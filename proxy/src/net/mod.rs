@@ -78,8 +78,7 @@ pub struct Nic {
     notify: OnceLock<(GuestRam, u64)>,
     /// What the guest's TCP connections should use as buffers ([`Nic::tcp_buffer`]).
     tcp_buffer: usize,
-    /// What `NETMTU` reports: the tap's MTU (passt:
-    /// [`hermit_interface::hypercall::NET_MTU_MAX`]), at most that.
+    /// What `NETMTU` reports: the tap's MTU, at most [`tap::MTU_MAX`], or [`passt::MTU`].
     mtu: u32,
     /// The descriptor rings, once the guest announced them (`NETRING`).
     ring: OnceLock<ring::Ring>,

@@ -77,8 +77,8 @@ impl Nic {
         }
         let capture = config.capture_net.as_deref().map(capture::Capture::create).transpose()?;
         let mtu = match &backend {
-            Backend::Tap { fd, .. } => tap::mtu(fd.as_raw_fd()),
-            Backend::Stream { .. } => NET_MTU_MAX,
+            Backend::Tap { fd, .. } => tap::mtu(fd.as_raw_fd()).min(tap::MTU_MAX),
+            Backend::Stream { .. } => passt::MTU,
         };
         let wake = EventFd::new(EFD_NONBLOCK).map_err(|e| format!("cannot create an eventfd for the network: {e}"))?;
         let mut nic = Nic::with(backend, mac, capture, mtu.clamp(576, NET_MTU_MAX), wake);

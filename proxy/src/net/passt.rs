@@ -10,6 +10,13 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The MTU behind passt (`NETMTU`): passt's own default, so that a 64 KiB TCP segment is
+/// one frame, as pasta gives a Linux process. With 9000 passt sent seven times as many
+/// frames, each a system call of its own into the socket pair and a frame for the guest to
+/// take (host -> guest 64 KiB writes 696-950 against 875-920 MiB/s, guest -> host 605-704
+/// against 656-1,205, interleaved, load 2.3-2.8; ARCHITECTURE.md, "Host networking").
+pub const MTU: u32 = 65520;
+
 /// How long passt may take to fail at startup (bad options, a forwarded port in use)
 /// before the proxy takes it as running.
 const STARTUP: Duration = Duration::from_millis(60);
@@ -34,9 +41,10 @@ pub const SOCKET_BUF: usize = 4 << 20;
 /// the whole [`SOCKET_BUF`] (root), 1 MiB where it allowed 2 MiB or more, else the 256 KiB
 /// that fit the 416 KiB an unprivileged proxy gets on a stock host. With 256 KiB each window
 /// was a stop-and-wait round through passt and the guest (64 KiB writes host->guest 42-71
-/// MiB/s, 1 MiB: 90-216, 3 interleaved pairs at load 4-5). With 1 MiB passt's host socket
-/// still filled up and then stalled the host's sender for about 205 ms at a time (the
-/// kernel's `NIC_BUFFER_MAX`; ARCHITECTURE.md, "Host networking").
+/// MiB/s, 1 MiB: 90-216, 3 interleaved pairs at load 4-5). With 1 MiB the guest's window
+/// was used up often, and the small windows it then advertised (before the kernel's window
+/// floor) stalled the host's sender for about 205 ms at a time (the kernel's
+/// `NIC_BUFFER_MAX`; ARCHITECTURE.md, "Host networking").
 pub fn tcp_buffer(sndbuf: usize) -> usize {
     if sndbuf >= 2 * SOCKET_BUF {
         4 << 20

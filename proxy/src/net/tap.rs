@@ -142,6 +142,10 @@ fn attach(name: &str, vnet: bool) -> Result<OwnedFd, String> {
 /// `TUNGETIFF` (`_IOR('T', 210, unsigned int)`): the attached device's name and flags.
 const TUNGETIFF: u64 = 0x8004_54d2;
 
+/// The largest tap MTU the guest is told (`NETMTU`): with larger frames a 256 KiB TCP
+/// window would hold few segments.
+pub const MTU_MAX: u32 = 9000;
+
 /// The MTU of the tap attached at `fd` (`SIOCGIFMTU` of its name), or 1500 if it cannot be
 /// read.
 pub fn mtu(fd: i32) -> u32 {
