@@ -437,6 +437,7 @@ impl phy::TxToken for TxToken<'_> {
             if let Some(nic) = dev.nic.as_mut() {
                 if let Some(buf) = nic.tx_lend(start + len) {
                     let result = f(&mut buf[start..]);
+                    super::window::hold_back_one_unit(&mut buf[start..]);
                     if route_lent(buf, start, dev.mac, &mut dev.queue, dev.offload.as_mut()) {
                         nic.tx_publish(start + len);
                     }
@@ -446,6 +447,7 @@ impl phy::TxToken for TxToken<'_> {
         }
         let mut frame = vec![0; start + len];
         let result = f(&mut frame[start..]);
+        super::window::hold_back_one_unit(&mut frame[start..]);
         dev.transmit_frame(frame, start);
         result
     }
