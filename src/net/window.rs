@@ -158,3 +158,223 @@ mod tests {
         }
     }
 }
+
+/// smoltcp behind the device layer against a peer that sends as Linux does: up to the right
+/// edge of the last window it saw, in bursts decided before our ACKs of the burst arrive, and
+/// pure ACKs with its next sequence number.
+#[cfg(test)]
+mod stalls {
+    use alloc::boxed::Box;
+    use alloc::collections::VecDeque;
+    use alloc::vec;
+    use alloc::vec::Vec;
+    use std::sync::{Arc, Mutex};
+
+    use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+    use smoltcp::socket::tcp;
+    use smoltcp::time::Instant;
+    use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
+
+    use crate::netdevice::{Device, Nic};
+
+    const MAC: [u8; 6] = [2, 0, 0, 0, 5, 2];
+    const PEER_MAC: [u8; 6] = [2, 0, 0, 0, 5, 1];
+    const OURS: [u8; 4] = [10, 0, 5, 2];
+    const PEER: [u8; 4] = [10, 0, 5, 1];
+    const PORT: u16 = 7777;
+    const PEER_PORT: u16 = 40000;
+    const MSS: usize = 1460;
+
+    struct QueueNic {
+        incoming: Arc<Mutex<VecDeque<Vec<u8>>>>,
+        sent: Arc<Mutex<VecDeque<Vec<u8>>>>,
+    }
+
+    impl Nic for QueueNic {
+        fn send(&mut self, frame: &[u8]) -> bool {
+            self.sent.lock().unwrap().push_back(frame.to_vec());
+            true
+        }
+        fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
+            let frame = self.incoming.lock().unwrap().pop_front()?;
+            buf[..frame.len()].copy_from_slice(&frame);
+            Some(frame.len())
+        }
+    }
+
+    fn fold(mut sum: u32) -> u16 {
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        !(sum as u16)
+    }
+
+    fn sum(data: &[u8]) -> u32 {
+        data.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum()
+    }
+
+    /// An Ethernet frame from the peer: IPv4 and the TCP segment, checksums filled in.
+    fn frame(seq: u32, ack: u32, flags: u8, window: u16, options: &[u8], payload: &[u8]) -> Vec<u8> {
+        let mut tcp = vec![0u8; 20];
+        tcp[0..2].copy_from_slice(&PEER_PORT.to_be_bytes());
+        tcp[2..4].copy_from_slice(&PORT.to_be_bytes());
+        tcp[4..8].copy_from_slice(&seq.to_be_bytes());
+        tcp[8..12].copy_from_slice(&ack.to_be_bytes());
+        tcp[12] = (((20 + options.len()) / 4) as u8) << 4;
+        tcp[13] = flags;
+        tcp[14..16].copy_from_slice(&window.to_be_bytes());
+        tcp.extend_from_slice(options);
+        tcp.extend_from_slice(payload);
+        let mut pseudo = Vec::from(PEER);
+        pseudo.extend_from_slice(&OURS);
+        pseudo.extend_from_slice(&[0, 6]);
+        pseudo.extend_from_slice(&(tcp.len() as u16).to_be_bytes());
+        let c = fold(sum(&pseudo) + sum(&tcp));
+        tcp[16..18].copy_from_slice(&c.to_be_bytes());
+        let mut ip = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0];
+        ip[2..4].copy_from_slice(&((20 + tcp.len()) as u16).to_be_bytes());
+        ip.extend_from_slice(&PEER);
+        ip.extend_from_slice(&OURS);
+        let c = fold(sum(&ip));
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        let mut f = MAC.to_vec();
+        f.extend_from_slice(&PEER_MAC);
+        f.extend_from_slice(&[8, 0]);
+        f.extend_from_slice(&ip);
+        f.extend_from_slice(&tcp);
+        f
+    }
+
+    /// The peer's ARP reply, so that smoltcp knows its MAC.
+    fn arp_reply() -> Vec<u8> {
+        let mut f = MAC.to_vec();
+        f.extend_from_slice(&PEER_MAC);
+        f.extend_from_slice(&[8, 6, 0, 1, 8, 0, 6, 4, 0, 2]);
+        f.extend_from_slice(&PEER_MAC);
+        f.extend_from_slice(&PEER);
+        f.extend_from_slice(&MAC);
+        f.extend_from_slice(&OURS);
+        f
+    }
+
+    /// A segment smoltcp sent: (seq, ack, flags, window field, payload length, options).
+    fn parse(f: &[u8]) -> Option<(u32, u32, u8, u16, usize, Vec<u8>)> {
+        if f.len() < 54 || f[12..14] != [8, 0] || f[23] != 6 {
+            return None;
+        }
+        let ihl = usize::from(f[14] & 15) * 4;
+        let total = usize::from(u16::from_be_bytes([f[16], f[17]]));
+        let t = &f[14 + ihl..];
+        let doff = usize::from(t[12] >> 4) * 4;
+        let be32 = |i: usize| u32::from_be_bytes([t[i], t[i + 1], t[i + 2], t[i + 3]]);
+        Some((be32(4), be32(8), t[13], u16::from_be_bytes([t[14], t[15]]), total - ihl - doff, t[20..doff].to_vec()))
+    }
+
+    struct Guest {
+        iface: Interface,
+        device: Device,
+        sockets: SocketSet<'static>,
+        socket: SocketHandle,
+        incoming: Arc<Mutex<VecDeque<Vec<u8>>>>,
+        sent: Arc<Mutex<VecDeque<Vec<u8>>>>,
+        now: i64,
+    }
+
+    impl Guest {
+        fn new() -> Self {
+            let incoming = Arc::new(Mutex::new(VecDeque::new()));
+            let sent = Arc::new(Mutex::new(VecDeque::new()));
+            let nic = QueueNic { incoming: incoming.clone(), sent: sent.clone() };
+            let mut device = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
+            device.ipv4 = Some(OURS);
+            let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(MAC)));
+            config.random_seed = 7;
+            let mut iface = Interface::new(config, &mut device, Instant::ZERO);
+            iface.update_ip_addrs(|addrs| {
+                let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(Ipv4Address::from(OURS)), 24));
+            });
+            let mut sockets = SocketSet::new(vec![]);
+            // The tap's buffers: 1 MiB each way (window scale 5).
+            let mut s =
+                tcp::Socket::new(tcp::SocketBuffer::new(vec![0; 1 << 20]), tcp::SocketBuffer::new(vec![0; 1 << 20]));
+            s.set_ack_delay(None);
+            s.listen(PORT).unwrap();
+            let socket = sockets.add(s);
+            Self { iface, device, sockets, socket, incoming, sent, now: 0 }
+        }
+
+        /// Takes one frame and polls; time moves 1 ms.
+        fn take(&mut self, frame: Vec<u8>) {
+            self.incoming.lock().unwrap().push_back(frame);
+            self.poll();
+        }
+
+        fn poll(&mut self) {
+            self.now += 1;
+            self.device.poll_nic();
+            let _ = self.iface.poll(Instant::from_millis(self.now), &mut self.device, &mut self.sockets);
+            self.device.flush();
+        }
+
+        fn socket(&mut self) -> &mut tcp::Socket<'static> {
+            self.sockets.get_mut::<tcp::Socket>(self.socket)
+        }
+
+        fn sent(&mut self) -> Vec<(u32, u32, u8, u16, usize, Vec<u8>)> {
+            self.sent.lock().unwrap().drain(..).filter_map(|f| parse(&f)).collect()
+        }
+    }
+
+    /// The guest's program sends (its data waits for the peer's window) and does not read;
+    /// the peer fills the guest's window, then opens its own. The guest must send then.
+    #[test]
+    fn the_peers_window_update_is_heard_when_ours_is_full() {
+        let mut g = Guest::new();
+        g.take(arp_reply());
+        // SYN: MSS 1460, window scale 10, as Linux.
+        let isn = 1_000u32;
+        g.take(frame(isn, 0, 0x02, 64240, &[2, 4, 5, 180, 1, 3, 3, 10], &[]));
+        let synack = g.sent().into_iter().find(|s| s.2 & 0x12 == 0x12).expect("a SYN-ACK");
+        let shift = synack.5.windows(3).find(|o| o[0] == 3 && o[1] == 3).map(|o| o[2]).expect("window scale");
+        assert_eq!(shift, 5);
+        let ours = synack.0.wrapping_add(1);
+        let mut snd_nxt = isn.wrapping_add(1);
+        // The peer's receive window is full (its program lags): the guest's data waits.
+        g.take(frame(snd_nxt, ours, 0x10, 0, &[], &[]));
+        assert_eq!(g.socket().send_slice(&[7u8; 65536]), Ok(65536));
+        g.poll();
+        g.sent();
+        // The peer sends up to the edge of the last window it saw; the guest's ACKs of a
+        // burst reach it after the burst.
+        let mut edge = snd_nxt.wrapping_add(u32::from(synack.3));
+        let mut rcv_nxt_seen = snd_nxt;
+        for _ in 0..10_000 {
+            let room = edge.wrapping_sub(snd_nxt) as i32;
+            if room <= 0 {
+                break;
+            }
+            let mut left = room as usize;
+            while left > 0 {
+                let n = left.min(MSS);
+                g.take(frame(snd_nxt, ours, 0x10, 0, &[], &vec![1u8; n]));
+                snd_nxt = snd_nxt.wrapping_add(n as u32);
+                left -= n;
+            }
+            for (_, ack, flags, win, len, _) in g.sent() {
+                assert_eq!(flags & 0x07, 0, "no SYN, FIN or RST");
+                assert_eq!(len, 0, "the guest has no window of the peer's to send in");
+                rcv_nxt_seen = ack;
+                edge = ack.wrapping_add(u32::from(win) << shift);
+            }
+        }
+        assert!(g.socket().recv_queue() > (1 << 20) - 64, "the peer filled the guest's buffer");
+        // Now the peer's program reads: a pure ACK with the peer's next sequence number opens
+        // its window (Linux's window update).
+        g.take(frame(snd_nxt, ours, 0x10, 2000, &[], &[]));
+        let data: usize = g.sent().iter().map(|s| s.4).sum();
+        assert!(
+            data > 0,
+            "the guest ignored the peer's window update (peer sent up to {snd_nxt}, the guest acknowledged {rcv_nxt_seen})"
+        );
+    }
+}
