@@ -377,4 +377,47 @@ mod stalls {
             "the guest ignored the peer's window update (peer sent up to {snd_nxt}, the guest acknowledged {rcv_nxt_seen})"
         );
     }
+
+    /// The peer's FIN came while the guest's program still had data to send, and the program
+    /// closed its socket: the FIN waits for the data ([`crate::pool::close`]), so that the
+    /// peer's window update is heard (in `LAST_ACK` smoltcp 0.13.1 ignores it).
+    #[test]
+    fn a_window_update_after_the_peers_fin_is_heard() {
+        let mut g = Guest::new();
+        g.take(arp_reply());
+        let isn = 1_000u32;
+        g.take(frame(isn, 0, 0x02, 64240, &[2, 4, 5, 180, 1, 3, 3, 10], &[]));
+        let synack = g.sent().into_iter().find(|s| s.2 & 0x12 == 0x12).expect("a SYN-ACK");
+        let ours = synack.0.wrapping_add(1);
+        let mut snd_nxt = isn.wrapping_add(1);
+        // The peer's window is 0; the program's data waits; the peer sends data and its FIN.
+        g.take(frame(snd_nxt, ours, 0x10, 0, &[], &[]));
+        assert_eq!(g.socket().send_slice(&[7u8; 4000]), Ok(4000));
+        g.take(frame(snd_nxt, ours, 0x19, 0, &[], &[1u8; 1000]));
+        snd_nxt = snd_nxt.wrapping_add(1001);
+        let mut buf = [0u8; 2000];
+        assert_eq!(g.socket().recv_slice(&mut buf), Ok(1000));
+        crate::pool::close(g.socket());
+        g.poll();
+        g.sent();
+        // The peer's program reads: its window opens with a pure ACK.
+        g.take(frame(snd_nxt, ours, 0x10, 2000, &[], &[]));
+        let mut sent: usize = g.sent().iter().map(|s| s.4).sum();
+        assert!(sent > 0, "the guest sends its data at the peer's window update");
+        // The peer acknowledges what comes (Nagle holds the last part until then); once the
+        // data is out the FIN follows (as `Pool::reap` does it).
+        let mut fin = false;
+        for _ in 0..4 {
+            g.take(frame(snd_nxt, ours.wrapping_add(sent as u32), 0x10, 2000, &[], &[]));
+            crate::pool::close(g.socket());
+            g.poll();
+            for (_, _, flags, _, len, _) in g.sent() {
+                sent += len;
+                fin |= flags & 0x01 != 0;
+            }
+        }
+        assert_eq!(sent, 4000);
+        assert_eq!(g.socket().state(), tcp::State::LastAck);
+        assert!(fin, "our FIN");
+    }
 }
