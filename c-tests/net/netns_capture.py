@@ -159,8 +159,9 @@ def guest_frames(frames, port):
 
 
 def guest_window(frames, port):
-    """The largest receive window the guest advertised on its TCP connections from `port`
-    (its SYN-ACK's window scale applied to the segments after it)."""
+    """The largest receive window the guest's stack offered on its TCP connections from `port`
+    (its SYN-ACK's window scale applied to the segments after it), with the one unit added
+    back that the kernel holds back from every window it sends (src/net/window.rs)."""
     import struct
     shift, largest = None, 0
     for f in frames:
@@ -181,8 +182,8 @@ def guest_window(frames, port):
                 if options[at] == 3 and at + 2 < len(options):
                     shift = options[at + 2]
                 at += max(options[at + 1], 2) if at + 1 < len(options) else len(options)
-        elif shift is not None:
-            largest = max(largest, window << shift)
+        elif shift is not None and window > 0:
+            largest = max(largest, (window + 1) << shift)
     return largest
 
 
