@@ -98,13 +98,12 @@ def tap_echo(proxy, images):
         f"the frames went through the descriptor rings, none dropped (sent, received: {counts})")
 
 
-
 ECHO_ROUNDS = int(os.environ.get("ECHO_ROUNDS", 200))
 
 
 def tap_echo_many(proxy, images):
     """tap-echo's 10 MiB both ways, ECHO_ROUNDS times in a row to one guest, each within 60 s.
-    Each round filled both TCP windows at once; two defects stalled about one round in 40:
+    Each round filled both TCP windows at once; two defects stalled about one round in 100:
     smoltcp's window, rounded down, retreated below what the host had already sent, and with
     it at 0 the host's window updates were dropped for good; and the idle loop's preemption
     nested once per burst until core 0's boot stack overflowed (ARCHITECTURE.md)."""
