@@ -158,6 +158,11 @@ mod timer_lead;
 #[cfg(test)]
 #[path = "scheduler/wakeup.rs"]
 mod wakeup;
+/// The TCP window the peer sees, one unit below smoltcp's (`super::window` of the device
+/// module), tested on the host.
+#[cfg(test)]
+#[path = "net/window.rs"]
+mod window;
 
 #[cfg(test)]
 mod headers {

@@ -98,6 +98,27 @@ def tap_echo(proxy, images):
         f"the frames went through the descriptor rings, none dropped (sent, received: {counts})")
 
 
+ECHO_ROUNDS = int(os.environ.get("ECHO_ROUNDS", 200))
+
+
+def tap_echo_many(proxy, images):
+    """tap-echo's 10 MiB both ways, ECHO_ROUNDS times in a row to one guest, each within 60 s.
+    Each round filled both TCP windows at once; two defects stalled about one round in 100:
+    smoltcp's window, rounded down, retreated below what the host had already sent, and with
+    it at 0 the host's window updates were dropped for good; and the idle loop's preemption
+    nested once per burst until core 0's boot stack overflowed (ARCHITECTURE.md)."""
+    ns = tap_netns()
+    guest = Guest(ns, proxy, images, "netecho", "echo", 7777, ECHO_ROUNDS)
+    guest.wait_for("listening on port 7777")
+    t0 = time.time()
+    for i in range(ECHO_ROUNDS):
+        got, same = echo_both_ways(GUEST, 7777, 10 << 20)
+        if got != 10 << 20 or not same:
+            fail(f"round {i}: 10 MiB sent, {got} bytes back, sha256 equal: {same}")
+    check(True, f"{ECHO_ROUNDS} echoes of 10 MiB both ways in {time.time() - t0:.1f} s")
+    check(guest.finish() == 0 and guest.has(f"echoed {10 << 20} bytes"), "the guest echoed every round and ended")
+
+
 PINGPONG_ROUNDS = int(os.environ.get("PINGPONG_ROUNDS", 20000))
 
 

@@ -395,6 +395,7 @@ SCENARIO_HOMES = {
     "header-user": "netns_user.header_user",
     "bad-input": "netns_tap.bad_input",
     "tap-echo": "netns_tap.tap_echo",
+    "tap-echo-many": "netns_tap.tap_echo_many",
     "tap-client": "netns_tap.tap_client",
     "tap-udp": "netns_tap.tap_udp",
     "tap-http": "netns_tap.tap_http",

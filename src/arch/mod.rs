@@ -13,7 +13,8 @@ pub use x86_64::cpu::{pause, rdtsc};
 pub use x86_64::paging::{identity_map_ram, map_device, punch_guard_pages};
 #[cfg(not(test))]
 pub use x86_64::percore::{
-    block_of, core_id, current_task, percore, preempt_disable, preempt_enable, set_current_task, PerCore,
+    block_of, core_id, current_task, percore, preempt_disable, preempt_enable, preempt_enable_deferred,
+    set_current_task, PerCore,
 };
 #[cfg(not(test))]
 pub use x86_64::port::{doorbell, inl, outb, outl};

@@ -429,11 +429,13 @@ impl phy::RxToken for RxToken {
     }
 }
 
-/// Applies the window floor at `now` (µs) to a frame smoltcp wrote, unless it is for our own
-/// MAC `mac` (the guest loopback: passt never sees those windows).
-fn floor_nic(floor: &mut super::floor::Floor, mac: EthernetAddress, now: u64, frame: &mut [u8]) {
-    if frame.get(..6) != Some(&mac.0[..]) {
-        floor.apply(frame, now);
+/// Sets the window of a TCP segment smoltcp wrote to what the peer is offered: behind passt
+/// the window floor at `now` (µs) with its margin, unless the frame is for our own MAC `mac`
+/// (the guest loopback: passt never sees those windows); otherwise one unit less
+/// ([`super::window`]). Either keeps the edge the peer learns below smoltcp's.
+fn shape_window(floor: &mut super::floor::Floor, mac: EthernetAddress, now: u64, frame: &mut [u8]) {
+    if frame.get(..6) == Some(&mac.0[..]) || !floor.apply(frame, now) {
+        super::window::hold_back_one_unit(frame);
     }
 }
 
@@ -451,7 +453,7 @@ impl phy::TxToken for TxToken<'_> {
             if let Some(nic) = dev.nic.as_mut() {
                 if let Some(buf) = nic.tx_lend(start + len) {
                     let result = f(&mut buf[start..]);
-                    floor_nic(&mut dev.floor, dev.mac, dev.now_us, &mut buf[start..]);
+                    shape_window(&mut dev.floor, dev.mac, dev.now_us, &mut buf[start..]);
                     if route_lent(buf, start, dev.mac, &mut dev.queue, dev.offload.as_mut()) {
                         nic.tx_publish(start + len);
                     }
@@ -461,7 +463,7 @@ impl phy::TxToken for TxToken<'_> {
         }
         let mut frame = vec![0; start + len];
         let result = f(&mut frame[start..]);
-        floor_nic(&mut dev.floor, dev.mac, dev.now_us, &mut frame[start..]);
+        shape_window(&mut dev.floor, dev.mac, dev.now_us, &mut frame[start..]);
         dev.transmit_frame(frame, start);
         result
     }
@@ -588,7 +590,7 @@ mod tests {
         assert_eq!(windows, [65535, 32767 - 511 - 1, 0], "the NIC's small window goes out as zero");
         let looped: Vec<u16> =
             (0..3).map(|_| receive(&mut dev).unwrap()).map(|f| u16::from_be_bytes([f[48], f[49]])).collect();
-        assert_eq!(looped, [65535, 32767, 536], "the guest loopback keeps its windows");
+        assert_eq!(looped, [65535, 32767, 536], "the floor leaves the guest loopback's windows alone");
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod pool;
 mod ra;
 mod route;
 pub mod socket;
+mod window;
 
 use alloc::boxed::Box;
 use alloc::vec;

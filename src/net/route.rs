@@ -84,49 +84,8 @@ fn loopback_solicit(frame: &mut [u8], mac: EthernetAddress) -> bool {
     let old: [u8; 16] = frame[IP + 24..IP + 40].try_into().unwrap_or_default();
     frame[IP + 24..IP + 40].copy_from_slice(&LOCALHOST6);
     let checksum = u16::from_be_bytes([frame[ICMP + 2], frame[ICMP + 3]]);
-    let updated = adjust_checksum(checksum, &old, &LOCALHOST6);
+    let updated = super::offload::adjust(checksum, &old, &LOCALHOST6);
     frame[ICMP + 2..ICMP + 4].copy_from_slice(&updated.to_be_bytes());
     frame[..6].copy_from_slice(mac.as_bytes());
     true
-}
-
-/// The Internet checksum `checksum` after the covered bytes `old` became `new` (RFC 1624).
-fn adjust_checksum(checksum: u16, old: &[u8], new: &[u8]) -> u16 {
-    let mut sum = u32::from(!checksum);
-    for (o, n) in old.chunks_exact(2).zip(new.chunks_exact(2)) {
-        sum += u32::from(!u16::from_be_bytes([o[0], o[1]]));
-        sum += u32::from(u16::from_be_bytes([n[0], n[1]]));
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn checksum(data: &[u8]) -> u16 {
-        let mut sum = 0u32;
-        for c in data.chunks(2) {
-            sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
-        }
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-        !(sum as u16)
-    }
-
-    #[test]
-    fn checksum_adjustment_matches_recomputation() {
-        let mut data = [0u8; 40];
-        for (i, b) in data.iter_mut().enumerate() {
-            *b = (i * 37 + 11) as u8;
-        }
-        let before = checksum(&data);
-        let old: [u8; 16] = data[8..24].try_into().unwrap();
-        data[8..24].copy_from_slice(&LOCALHOST6);
-        assert_eq!(adjust_checksum(before, &old, &LOCALHOST6), checksum(&data));
-    }
 }

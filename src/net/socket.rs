@@ -712,7 +712,7 @@ impl Drop for Socket {
                     if socket.recv_queue() > 0 {
                         socket.abort();
                     } else {
-                        socket.close();
+                        super::pool::close(socket);
                     }
                     // A peer that never answers our FIN does not keep the buffers forever.
                     socket.set_timeout(Some(Duration::from_secs(60)));

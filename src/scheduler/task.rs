@@ -34,6 +34,9 @@ pub struct Task {
     /// True from when a core switches to the task until the core that switches away from it
     /// has saved its context: another core that picked it up waits for that before running it.
     pub(super) on_cpu: AtomicBool,
+    /// True while `super::preempted` runs on the task's stack: a preemption that arrives
+    /// meanwhile is left to its loop instead of a nested call. Only the task touches it.
+    pub(super) preempting: AtomicBool,
     /// Priority, 1 (lowest) to 31; 0 is the idle task.
     pub prio: AtomicU8,
     /// Saved stack pointer while the task is not running.
@@ -87,6 +90,7 @@ impl Task {
             core: AtomicU32::new(core),
             affinity: CpuMask::ALL.0.map(AtomicU64::new),
             on_cpu: AtomicBool::new(false),
+            preempting: AtomicBool::new(false),
             prio: AtomicU8::new(prio),
             rsp: UnsafeCell::new(rsp),
             stack: SpinLock::new(stack),

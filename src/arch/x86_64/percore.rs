@@ -133,6 +133,15 @@ pub fn preempt_disable() {
 /// Allows preemption again; runs a preemption that arrived meanwhile.
 #[inline(always)]
 pub fn preempt_enable() {
+    if preempt_enable_deferred() {
+        crate::scheduler::preempted();
+    }
+}
+
+/// Allows preemption again without running a preemption that arrived meanwhile: true if
+/// one is due now (the count reached 0 and an interrupt asked for it), for the caller to run.
+#[inline(always)]
+pub fn preempt_enable_deferred() -> bool {
     let zero: u8;
     // SAFETY: as in `preempt_disable`.
     unsafe {
@@ -144,7 +153,5 @@ pub fn preempt_enable() {
             options(nostack)
         )
     };
-    if zero != 0 && percore().preempt_pending.load(Ordering::Relaxed) != 0 {
-        crate::scheduler::preempted();
-    }
+    zero != 0 && percore().preempt_pending.load(Ordering::Relaxed) != 0
 }
