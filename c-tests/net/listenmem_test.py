@@ -17,8 +17,6 @@ Scenarios in network namespaces of their own, with netns_test.py's helpers (root
 import re
 import socket
 import sys
-import tempfile
-import os
 import time
 
 import netns_test as t
@@ -74,13 +72,7 @@ def listeners_line(guest):
 
 
 def user_listenmem(proxy, images):
-    ns = t.Netns()
-    ns.uplink()
-    ns.enter()
-    where = tempfile.mkdtemp(prefix="hermit-passt-")
-    t.DIRS_TO_REMOVE.append(where)
-    os.chmod(where, 0o777)
-    pcap = os.path.join(where, "passt.pcap")
+    ns, pcap = t.uplink_with_pcap()
     ports = [9200, 9201, 9202]
     guest = t.Guest(ns, proxy, images, "netfault", "listenmem", ports[0], len(ports), MIB, CONNS, HERMIT_NETIF="user",
                     HERMIT_APP_PORT=",".join(map(str, ports)), HERMIT_PASST_PCAP=pcap, HERMIT_VERBOSE="1")

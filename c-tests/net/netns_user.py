@@ -43,17 +43,22 @@ def header_user(proxy, images):
         check(free.returncode == 0, "user: the forwarded port is free again")
 
 
-def user_http(proxy, images):
-    """HERMIT_NETIF=user: the guest gets its address from passt by DHCP, and curl on 127.0.0.1
-    reaches the guest's HTTP server through HERMIT_APP_PORT."""
+def uplink_with_pcap():
+    """A namespace with an uplink, entered, and a path for passt's own capture
+    (HERMIT_PASST_PCAP) in a directory of its own: as root passt writes it as nobody."""
     ns = Netns()
     ns.uplink()
     ns.enter()
-    # passt's own capture (HERMIT_PASST_PCAP); as root passt writes it as nobody.
     where = tempfile.mkdtemp(prefix="hermit-passt-")
     DIRS_TO_REMOVE.append(where)
     os.chmod(where, 0o777)
-    pcap = os.path.join(where, "passt.pcap")
+    return ns, os.path.join(where, "passt.pcap")
+
+
+def user_http(proxy, images):
+    """HERMIT_NETIF=user: the guest gets its address from passt by DHCP, and curl on 127.0.0.1
+    reaches the guest's HTTP server through HERMIT_APP_PORT."""
+    ns, pcap = uplink_with_pcap()
     guest = Guest(ns, proxy, images, "netecho", "http", 8080, 1, HERMIT_NETIF="user", HERMIT_APP_PORT="8080",
                   HERMIT_PASST_PCAP=pcap)
     guest.wait_for("listening on port 8080")
@@ -78,13 +83,7 @@ def user_stream(proxy, images):
     that sender paused for 205 ms at a time; and passt sent nothing twice: it had sent past
     the guest's edge, which the guest cut, and resent whole windows (ARCHITECTURE.md, "Host
     networking")."""
-    ns = Netns()
-    ns.uplink()
-    ns.enter()
-    where = tempfile.mkdtemp(prefix="hermit-passt-")
-    DIRS_TO_REMOVE.append(where)
-    os.chmod(where, 0o777)
-    pcap = os.path.join(where, "passt.pcap")
+    ns, pcap = uplink_with_pcap()
     guest = Guest(ns, proxy, images, "netbench", "sink", 8081, 1, "nocheck", HERMIT_NETIF="user",
                   HERMIT_APP_PORT="8081", HERMIT_PASST_PCAP=pcap, HERMIT_VERBOSE="1")
     guest.wait_for("listening")
