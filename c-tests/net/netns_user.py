@@ -43,6 +43,10 @@ def header_user(proxy, images):
         check(free.returncode == 0, "user: the forwarded port is free again")
 
 
+# The MTU the proxy gives the guest behind passt (proxy/src/net/passt.rs, MTU).
+PASST_MTU = 16384
+
+
 def uplink_with_pcap():
     """A namespace with an uplink, entered, and a path for passt's own capture
     (HERMIT_PASST_PCAP) in a directory of its own: as root passt writes it as nobody."""
@@ -75,8 +79,9 @@ def user_http(proxy, images):
 
 
 def user_stream(proxy, images):
-    """HERMIT_NETIF=user: 64 MiB from a host program to the guest at passt's MTU (65520).
-    Every byte arrives; the guest announced the MTU's MSS and passt sent it 64 KiB frames; no
+    """HERMIT_NETIF=user: 64 MiB from a host program to the guest at the MTU behind passt
+    (PASST_MTU). Every byte arrives; the guest announced the MTU's MSS and passt sent it frames
+    above 9000 bytes up to that MTU; no
     window the guest advertised lies between zero and its floor (a sixteenth of the 4 MiB
     buffer): passt copies each of the guest's windows onto its host socket (TCP_WINDOW_CLAMP),
     and after a small one Linux offered the host's sender windows below its 64 KiB MSS, and
@@ -99,9 +104,10 @@ def user_stream(proxy, images):
     check(guest.finish() == 0 and f"sink got {size} bytes" in got, f"through passt in {took:.2f} s: {got!r}")
     frames = read_pcap(pcap)
     mss = tcp_mss_options(frames, "192.168.77.2")
-    check(mss and all(m == 65520 - 40 for m in mss), f"the guest's MSS behind passt: {mss} (65480 expected)")
+    check(mss and all(m == PASST_MTU - 40 for m in mss), f"the guest's MSS behind passt: {mss} ({PASST_MTU - 40} expected)")
     largest = max(len(f) for f in frames)
-    check(14 + 9000 < largest <= 14 + 65520, f"passt's largest frame: {largest} bytes (above 9014, at most 65534)")
+    check(14 + 9000 < largest <= 14 + PASST_MTU,
+          f"passt's largest frame: {largest} bytes (above 9014, at most {14 + PASST_MTU})")
     windows = guest_windows(frames, 8081)
     small = [w for w in windows if 0 < w < 256 << 10]
     check(windows and not small,

@@ -81,9 +81,10 @@ const VNET_SLOTS: u32 = 64;
 
 /// Entries per ring without offloads for buffers of `buf` bytes, `window` being the TCP
 /// buffer the loader asked for (`net_tcp_buffer`, 0: none): enough for a 256 KiB TCP window
-/// of full frames (128 of 9000 bytes, 256 smaller ones); for passt's 64 KiB frames the
-/// loader's whole window (64 entries, 8.4 MiB for both rings, where it asks for 4 MiB), at
-/// least 16. A window larger than the ring waits in the socket pair to passt.
+/// of full frames (128 of 9000 bytes, 256 smaller ones); for frames above 16 KiB the
+/// loader's whole window, at most 128 entries, at least 16 (behind passt's 16384-byte MTU
+/// 128, 2.1 MiB a ring; at its own 65520 it was 64 for a 4 MiB window). A window larger than
+/// the ring waits in the socket pair to passt.
 fn plain_slots(buf: u32, window: u64) -> u32 {
     if buf > 16 << 10 {
         let want = u32::try_from(window / u64::from(buf)).unwrap_or(u32::MAX).min(128);

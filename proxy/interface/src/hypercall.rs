@@ -499,7 +499,7 @@ const _: () = {
 };
 
 /// Extension `NETMTU`: the largest Ethernet payload the guest's interface carries (the tap's
-/// MTU up to 9000, passt's 65520; at most [`NET_MTU_MAX`]; 1500 without a NIC). The kernel
+/// MTU up to 9000, 16384 behind passt; at most [`NET_MTU_MAX`]; 1500 without a NIC). The kernel
 /// sizes its frames and its receive buffers by it; 1500 when the loader does not serve the
 /// call.
 #[repr(C)]
@@ -511,6 +511,6 @@ pub struct NetMtu {
     pub ret: i32,
 }
 
-/// The largest MTU `NETMTU` reports: passt's (an IP packet of 64 KiB less 16 bytes). The
-/// loader reports a tap's MTU up to 9000 only.
+/// The largest MTU the kernel takes from `NETMTU`: passt's own (an IP packet of 64 KiB less
+/// 16 bytes). The loader reports a tap's MTU up to 9000 and 16384 behind passt.
 pub const NET_MTU_MAX: u32 = 65520;

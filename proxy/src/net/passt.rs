@@ -10,12 +10,14 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The MTU behind passt (`NETMTU`): passt's own default, so that a 64 KiB TCP segment is
-/// one frame, as pasta gives a Linux process. With 9000 passt sent seven times as many
-/// frames, each a system call of its own into the socket pair and a frame for the guest to
-/// take (host -> guest 64 KiB writes 696-950 against 875-920 MiB/s, guest -> host 605-704
-/// against 656-1,205, interleaved, load 2.3-2.8; ARCHITECTURE.md, "Host networking").
-pub const MTU: u32 = 65520;
+/// The MTU behind passt (`NETMTU`). Not passt's own 65520 (a 64 KiB segment per frame, as
+/// pasta gives a Linux process): at it a guest -> host stream of 64 MiB stalled for about a
+/// second (smoltcp's minimum retransmission timeout) in 32 of 400 runs, at 32768 in 11 of
+/// 200, at 16384 in 4 of 400, as at 9000 (4 of 400). Host -> guest, with the kernel's window
+/// floor, 16384 is as fast as 65520 (64 KiB writes, medians of 20-run sets 953 / 807 against
+/// 839 / 870 MiB/s) and ahead of 9000 (738, with 205 ms pauses in 3 of 20 runs); guest ->
+/// host 757-771 against 750 at 9000 (ARCHITECTURE.md, "Host networking").
+pub const MTU: u32 = 16384;
 
 /// How long passt may take to fail at startup (bad options, a forwarded port in use)
 /// before the proxy takes it as running.
