@@ -21,6 +21,10 @@
 
 use alloc::collections::VecDeque;
 
+use hermit_interface::vnet::{self, PROTO_TCP};
+
+use super::offload::{self, Flow};
+
 /// Connections whose window scale is remembered (the oldest is forgotten first).
 const SCALES: usize = 64;
 
@@ -31,7 +35,7 @@ pub const HOLD_US: u64 = 100_000;
 /// What the floor knows of one connection.
 #[derive(Clone, Copy)]
 struct Conn {
-    key: Key,
+    key: Flow,
     /// Its window scale (from our SYN or SYN-ACK).
     scale: u8,
     /// It advertised a window at or above the floor.
@@ -39,9 +43,6 @@ struct Conn {
     /// Since when (µs) its small windows have gone out as zero, if they do.
     zero_since: Option<u64>,
 }
-
-/// (remote address, IPv4 in the first 4 bytes, our port, the remote port).
-type Key = ([u8; 16], u16, u16);
 
 /// The floor and what it knows of the connections.
 pub struct Floor {
@@ -53,53 +54,12 @@ pub struct Floor {
     pub zeroed: u64,
 }
 
-/// The TCP segment of an Ethernet frame: where its header starts, and the connection.
-fn segment(frame: &[u8]) -> Option<(usize, Key)> {
-    let mut remote = [0u8; 16];
-    let tcp = match frame.get(12..14)? {
-        [0x08, 0x00] => {
-            let ihl = usize::from(frame.get(14)? & 0xf) * 4;
-            // TCP, and not a fragment.
-            if *frame.get(23)? != 6 || u16::from_be_bytes([*frame.get(20)?, *frame.get(21)?]) & 0x3fff != 0 {
-                return None;
-            }
-            remote[..4].copy_from_slice(frame.get(30..34)?);
-            14 + ihl
-        }
-        [0x86, 0xdd] => {
-            if *frame.get(20)? != 6 {
-                return None;
-            }
-            remote.copy_from_slice(frame.get(38..54)?);
-            54
-        }
-        _ => return None,
-    };
-    let header = frame.get(tcp..tcp + 20)?;
-    let ours = u16::from_be_bytes([header[0], header[1]]);
-    let theirs = u16::from_be_bytes([header[2], header[3]]);
-    Some((tcp, (remote, ours, theirs)))
-}
-
-/// The window scale option of the TCP header at `tcp` (0 without one).
-fn scale_option(frame: &[u8], tcp: usize) -> u8 {
-    let len = usize::from(frame[tcp + 12] >> 4) * 4;
-    let Some(options) = frame.get(tcp + 20..tcp + len.max(20)) else { return 0 };
-    let mut at = 0;
-    while at < options.len() {
-        match options[at] {
-            0 => break,
-            1 => at += 1,
-            kind => {
-                let Some(&size) = options.get(at + 1) else { break };
-                if kind == 3 && size == 3 {
-                    return options.get(at + 2).map_or(0, |&s| s.min(14));
-                }
-                at += usize::from(size.max(2));
-            }
-        }
-    }
-    0
+/// The TCP segment of an Ethernet frame: where its header starts, its length, and the
+/// connection (ours first).
+fn segment(frame: &[u8]) -> Option<(usize, usize, Flow)> {
+    let l4 = vnet::locate_l4(frame, frame.len()).filter(|l4| l4.proto == PROTO_TCP)?;
+    let doff = vnet::tcp_header_len(frame, l4.offset)?;
+    Some((l4.offset, doff, offload::flow(frame, &l4, true)))
 }
 
 impl Floor {
@@ -129,10 +89,10 @@ impl Floor {
         if self.bytes == 0 {
             return false;
         }
-        let Some((tcp, key)) = segment(frame) else { return false };
+        let Some((tcp, doff, key)) = segment(frame) else { return false };
         let flags = frame[tcp + 13];
         if flags & 0x02 != 0 {
-            let scale = scale_option(frame, tcp);
+            let scale = offload::tcp_option(frame, tcp, doff, 3, 3).map_or(0, |at| frame[at].min(14));
             self.conns.retain(|c| c.key != key);
             if self.conns.len() == SCALES {
                 self.conns.pop_front();

@@ -38,7 +38,7 @@ const RST: u8 = 0x04;
 
 /// A TCP connection as the guest sees it: local address and port, remote address and port
 /// (IPv4 addresses in the first four bytes).
-type Flow = ([u8; 16], u16, [u8; 16], u16);
+pub type Flow = ([u8; 16], u16, [u8; 16], u16);
 
 /// What offloads did, for the log.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +122,7 @@ fn verify(frame: &[u8], l4: &L4) -> bool {
 
 /// The flow of a TCP segment at `l4` in `frame`, local side first: the sender's if
 /// `outgoing`, else the receiver's.
-fn flow(frame: &[u8], l4: &L4, outgoing: bool) -> Flow {
+pub fn flow(frame: &[u8], l4: &L4, outgoing: bool) -> Flow {
     let (alen, src, dst) = if l4.ipv6 { (16, 22, 38) } else { (4, 26, 30) };
     let addr = |at: usize| {
         let mut a = [0u8; 16];
@@ -140,21 +140,27 @@ fn flow(frame: &[u8], l4: &L4, outgoing: bool) -> Flow {
 
 /// Offset of the MSS option's value in the TCP header at `l4` of `doff` bytes, if any.
 fn mss_option(frame: &[u8], l4: usize, doff: usize) -> Option<usize> {
+    tcp_option(frame, l4, doff, 2, 4)
+}
+
+/// Offset of the value of the TCP option of `kind` and length `len` (its two first bytes
+/// counted) in the TCP header at `l4` of `doff` bytes, if it has one.
+pub fn tcp_option(frame: &[u8], l4: usize, doff: usize, kind: u8, len: usize) -> Option<usize> {
     let mut at = l4 + 20;
     let end = l4 + doff;
     while at < end {
         match frame[at] {
             0 => return None,
             1 => at += 1,
-            kind => {
-                let len = usize::from(*frame.get(at + 1)?);
-                if len < 2 || at + len > end {
+            found => {
+                let size = usize::from(*frame.get(at + 1)?);
+                if size < 2 || at + size > end {
                     return None;
                 }
-                if kind == 2 && len == 4 {
+                if found == kind && size == len {
                     return Some(at + 2);
                 }
-                at += len;
+                at += size;
             }
         }
     }
