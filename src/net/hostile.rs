@@ -23,17 +23,19 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Add
 
 use crate::netdevice::{Device, Nic};
 
-const MAC: [u8; 6] = [2, 0, 0, 0, 5, 2];
-const PEER_MAC: [u8; 6] = [2, 0, 0, 0, 5, 1];
-const OURS: [u8; 4] = [10, 0, 5, 2];
-const PEER: [u8; 4] = [10, 0, 5, 1];
-const PORT: u16 = 7777;
+// The guest's and its peer's addresses and the guest's listening port (also used by the host
+// test of the windows we advertise, `window.rs`).
+pub const MAC: [u8; 6] = [2, 0, 0, 0, 5, 2];
+pub const PEER_MAC: [u8; 6] = [2, 0, 0, 0, 5, 1];
+pub const OURS: [u8; 4] = [10, 0, 5, 2];
+pub const PEER: [u8; 4] = [10, 0, 5, 1];
+pub const PORT: u16 = 7777;
 
-/// A NIC that hands out the frames of `incoming` and counts what it sent.
-struct QueueNic {
-    incoming: Arc<Mutex<VecDeque<Vec<u8>>>>,
-    sent: Arc<Mutex<Vec<Vec<u8>>>>,
-    vnet: bool,
+/// A NIC that hands out the frames of `incoming` and keeps what it sent.
+pub struct QueueNic {
+    pub incoming: Arc<Mutex<VecDeque<Vec<u8>>>>,
+    pub sent: Arc<Mutex<Vec<Vec<u8>>>>,
+    pub vnet: bool,
 }
 
 impl Nic for QueueNic {
@@ -76,7 +78,8 @@ fn checksum(data: &[u8]) -> u16 {
     !(sum as u16)
 }
 
-fn eth(dst: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8> {
+/// A frame from the peer to `dst`.
+pub fn eth(dst: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8> {
     let mut f = dst.to_vec();
     f.extend_from_slice(&PEER_MAC);
     f.extend_from_slice(&ethertype.to_be_bytes());
@@ -84,7 +87,8 @@ fn eth(dst: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8> {
     f
 }
 
-fn ipv4(proto: u8, payload: &[u8]) -> Vec<u8> {
+/// A frame from the peer to us with an IPv4 packet of `proto` (checksums not filled in).
+pub fn ipv4(proto: u8, payload: &[u8]) -> Vec<u8> {
     let mut p = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, proto, 0, 0];
     p[2..4].copy_from_slice(&((20 + payload.len()) as u16).to_be_bytes());
     p.extend_from_slice(&PEER);
@@ -167,7 +171,7 @@ fn router_advert(prefixes: &[[u8; 8]]) -> Vec<u8> {
 
 /// Fixes the IPv4 header checksum and the TCP, UDP or ICMP one of `f` where its headers
 /// can be read (IPv6: the ICMPv6, TCP or UDP one right after the fixed header).
-fn fix_checksums(f: &mut [u8]) {
+pub fn fix_checksums(f: &mut [u8]) {
     let (l4, proto, pseudo) = match f.get(12..14) {
         Some([8, 0]) if f.len() >= 34 => {
             let ihl = usize::from(f[14] & 0xf) * 4;

@@ -172,43 +172,11 @@ mod stalls {
     use smoltcp::time::Instant;
     use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
 
-    use crate::netdevice::{Device, Nic};
+    use crate::netdevice::Device;
+    use crate::nethostile::{eth, fix_checksums, ipv4, QueueNic, MAC, OURS, PEER, PEER_MAC, PORT};
 
-    const MAC: [u8; 6] = [2, 0, 0, 0, 5, 2];
-    const PEER_MAC: [u8; 6] = [2, 0, 0, 0, 5, 1];
-    const OURS: [u8; 4] = [10, 0, 5, 2];
-    const PEER: [u8; 4] = [10, 0, 5, 1];
-    const PORT: u16 = 7777;
     const PEER_PORT: u16 = 40000;
     const MSS: usize = 1460;
-
-    struct QueueNic {
-        incoming: Arc<Mutex<VecDeque<Vec<u8>>>>,
-        sent: Arc<Mutex<VecDeque<Vec<u8>>>>,
-    }
-
-    impl Nic for QueueNic {
-        fn send(&mut self, frame: &[u8]) -> bool {
-            self.sent.lock().unwrap().push_back(frame.to_vec());
-            true
-        }
-        fn receive(&mut self, buf: &mut [u8]) -> Option<usize> {
-            let frame = self.incoming.lock().unwrap().pop_front()?;
-            buf[..frame.len()].copy_from_slice(&frame);
-            Some(frame.len())
-        }
-    }
-
-    fn fold(mut sum: u32) -> u16 {
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-        !(sum as u16)
-    }
-
-    fn sum(data: &[u8]) -> u32 {
-        data.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]))).sum()
-    }
 
     /// An Ethernet frame from the peer: IPv4 and the TCP segment, checksums filled in.
     fn frame(seq: u32, ack: u32, flags: u8, window: u16, options: &[u8], payload: &[u8]) -> Vec<u8> {
@@ -222,36 +190,15 @@ mod stalls {
         tcp[14..16].copy_from_slice(&window.to_be_bytes());
         tcp.extend_from_slice(options);
         tcp.extend_from_slice(payload);
-        let mut pseudo = Vec::from(PEER);
-        pseudo.extend_from_slice(&OURS);
-        pseudo.extend_from_slice(&[0, 6]);
-        pseudo.extend_from_slice(&(tcp.len() as u16).to_be_bytes());
-        let c = fold(sum(&pseudo) + sum(&tcp));
-        tcp[16..18].copy_from_slice(&c.to_be_bytes());
-        let mut ip = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0];
-        ip[2..4].copy_from_slice(&((20 + tcp.len()) as u16).to_be_bytes());
-        ip.extend_from_slice(&PEER);
-        ip.extend_from_slice(&OURS);
-        let c = fold(sum(&ip));
-        ip[10..12].copy_from_slice(&c.to_be_bytes());
-        let mut f = MAC.to_vec();
-        f.extend_from_slice(&PEER_MAC);
-        f.extend_from_slice(&[8, 0]);
-        f.extend_from_slice(&ip);
-        f.extend_from_slice(&tcp);
+        let mut f = ipv4(6, &tcp);
+        fix_checksums(&mut f);
         f
     }
 
     /// The peer's ARP reply, so that smoltcp knows its MAC.
     fn arp_reply() -> Vec<u8> {
-        let mut f = MAC.to_vec();
-        f.extend_from_slice(&PEER_MAC);
-        f.extend_from_slice(&[8, 6, 0, 1, 8, 0, 6, 4, 0, 2]);
-        f.extend_from_slice(&PEER_MAC);
-        f.extend_from_slice(&PEER);
-        f.extend_from_slice(&MAC);
-        f.extend_from_slice(&OURS);
-        f
+        let arp = [&[0, 1, 8, 0, 6, 4, 0, 2][..], &PEER_MAC, &PEER, &MAC, &OURS].concat();
+        eth(MAC, 0x0806, &arp)
     }
 
     /// A segment smoltcp sent: (seq, ack, flags, window field, payload length, options).
@@ -273,15 +220,15 @@ mod stalls {
         sockets: SocketSet<'static>,
         socket: SocketHandle,
         incoming: Arc<Mutex<VecDeque<Vec<u8>>>>,
-        sent: Arc<Mutex<VecDeque<Vec<u8>>>>,
+        sent: Arc<Mutex<Vec<Vec<u8>>>>,
         now: i64,
     }
 
     impl Guest {
         fn new() -> Self {
             let incoming = Arc::new(Mutex::new(VecDeque::new()));
-            let sent = Arc::new(Mutex::new(VecDeque::new()));
-            let nic = QueueNic { incoming: incoming.clone(), sent: sent.clone() };
+            let sent = Arc::new(Mutex::new(Vec::new()));
+            let nic = QueueNic { incoming: incoming.clone(), sent: sent.clone(), vnet: false };
             let mut device = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
             device.ipv4 = Some(OURS);
             let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(MAC)));
