@@ -193,13 +193,7 @@ static void step_serve(int port, int tcp, int udp)
 			char a[80];
 			show(&peer, plen, a, sizeof(a));
 			print_ends("accepted", c);
-			size_t total = 0;
-			ssize_t n;
-			while ((n = recv(c, buf, sizeof(buf), 0)) > 0) {
-				if (write_all(c, buf, (size_t)n) != 0)
-					break;
-				total += (size_t)n;
-			}
+			size_t total = echo_back(c, buf, sizeof(buf));
 			close(c);
 			served++;
 			printf("net6: echoed %zu bytes to %s\n", total, a);

@@ -54,13 +54,7 @@ static int serve_echo(int port, int connections)
 			perror("netecho: accept");
 			return 1;
 		}
-		size_t total = 0;
-		ssize_t n;
-		while ((n = recv(c, buf, sizeof(buf), 0)) > 0) {
-			if (write_all(c, buf, (size_t)n) != 0)
-				break;
-			total += (size_t)n;
-		}
+		size_t total = echo_back(c, buf, sizeof(buf));
 		printf("netecho: echoed %zu bytes to %s:%d\n", total, inet_ntoa(peer.sin_addr), ntohs(peer.sin_port));
 		fflush(stdout);
 		close(c);

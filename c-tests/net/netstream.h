@@ -31,6 +31,20 @@ static inline int write_all(int s, const void *buf, size_t len)
 	return 0;
 }
 
+/* Sends back on `c` what it receives until the peer ends its side (or a send fails), through
+   `buf` of `cap` bytes: the number of bytes echoed. */
+static inline size_t echo_back(int c, void *buf, size_t cap)
+{
+	size_t total = 0;
+	ssize_t n;
+	while ((n = recv(c, buf, cap, 0)) > 0) {
+		if (write_all(c, buf, (size_t)n) != 0)
+			break;
+		total += (size_t)n;
+	}
+	return total;
+}
+
 /* The argument of stream_writer: the socket, how many bytes to send, whether to shut the
    sending side down after them, and (set by the thread) the FNV-1a hash of what it sent. */
 struct stream_writer {
