@@ -130,6 +130,11 @@ mod placement;
 #[cfg(test)]
 #[path = "net/pool.rs"]
 mod pool;
+/// The device layer's zero-window probes (`super::probe` of the device module), tested on
+/// the host.
+#[cfg(test)]
+#[path = "net/probe.rs"]
+mod probe;
 /// Router advertisements screened before smoltcp (`super::ra` of the device module), tested
 /// on the host.
 #[cfg(test)]

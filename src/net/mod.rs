@@ -26,6 +26,7 @@ pub mod neighbors6;
 pub mod offload;
 pub mod poll;
 pub mod pool;
+pub mod probe;
 mod ra;
 mod route;
 pub mod socket;
@@ -333,6 +334,7 @@ impl Stack {
             log::info!("net: router advertisements: addresses {slaac:?}, default router {router:?}");
             changed = true;
         }
+        self.probe();
         self.device.flush();
         if self.device.take_nic_rx() > 0 {
             changed = true;
@@ -340,6 +342,26 @@ impl Stack {
         self.dhcp_events();
         self.reap();
         changed
+    }
+
+    /// Sends the zero-window probes that are due ([`probe`]) for connections with data queued.
+    fn probe(&mut self) {
+        let now = u64::try_from(now().total_micros()).unwrap_or(0);
+        if self.device.probes.next_due().is_none_or(|at| at > now) {
+            return;
+        }
+        let sockets = &self.sockets;
+        self.device.probe(now, |flow| {
+            sockets.iter().any(|(_, socket)| {
+                let smoltcp::socket::Socket::Tcp(tcp) = socket else { return false };
+                let (Some(local), Some(remote)) = (tcp.local_endpoint(), tcp.remote_endpoint()) else { return false };
+                let addr = |a: IpAddress| match a {
+                    IpAddress::Ipv4(v4) => probe::flow_addr(&v4.octets()),
+                    IpAddress::Ipv6(v6) => v6.octets(),
+                };
+                tcp.send_queue() > 0 && *flow == (addr(local.addr), local.port, addr(remote.addr), remote.port)
+            })
+        });
     }
 
     /// Frees the closed TCP sockets that ended (`Closed`, or `TIME_WAIT`: no 2 MSL wait),
@@ -414,7 +436,17 @@ impl Stack {
 
     /// How long until smoltcp next needs a poll (`None`: no timer pending).
     fn delay(&mut self) -> Option<Duration> {
-        self.iface.poll_delay(now(), &self.sockets)
+        let now = now();
+        let smoltcp = self.iface.poll_delay(now, &self.sockets);
+        let probe = self
+            .device
+            .probes
+            .next_due()
+            .map(|at| Duration::from_micros(at.saturating_sub(u64::try_from(now.total_micros()).unwrap_or(0))));
+        match (smoltcp, probe) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -520,6 +552,9 @@ pub fn drain_before_exit() {
                 floor.zeroed,
                 floor.bytes() >> 10
             );
+        }
+        if stack.device.probes.sent > 0 {
+            log::info!("net: {} zero-window probes of ours sent", stack.device.probes.sent);
         }
         if let Some(stats) = stack.device.offload_stats() {
             log::info!(
