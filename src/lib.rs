@@ -130,8 +130,8 @@ mod placement;
 #[cfg(test)]
 #[path = "net/pool.rs"]
 mod pool;
-/// The device layer's zero-window probes (`super::probe` of the device module), tested on
-/// the host.
+/// The device layer's zero-window probes and third duplicate ACKs (`super::probe` of the
+/// device module), tested on the host.
 #[cfg(test)]
 #[path = "net/probe.rs"]
 mod probe;

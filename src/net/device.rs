@@ -388,6 +388,9 @@ impl Device {
         while let Some(frame) = self.probes.next(now, &mut queued) {
             self.push_nic(&frame);
         }
+        while let Some(frame) = self.probes.next_nudge(now) {
+            self.feed.push_back(frame);
+        }
     }
 
     /// Forgets the hosts of the segment: smoltcp flushes its neighbour cache whenever the

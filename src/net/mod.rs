@@ -208,6 +208,7 @@ impl Stack {
         TCP_DEFAULT.store(buffer, Ordering::Relaxed);
         if nic_tcp_buffer(nic.is_some()) != 0 {
             device.floor = floor::Floor::new(floor::bytes(buffer));
+            device.probes.nudges = true;
         }
         let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
         // smoltcp draws initial sequence numbers and ephemeral values from this seed: without
@@ -308,6 +309,7 @@ impl Stack {
             self.nic_asked_ns = uptime;
         }
         self.expire_half_open(uptime);
+        self.probe();
         // smoltcp sends at most one packet per socket and round, and loopback frames
         // produced by one round are received in the next one: go on while rounds do
         // something (a send fills the window in one call, not one segment per call).
@@ -334,7 +336,6 @@ impl Stack {
             log::info!("net: router advertisements: addresses {slaac:?}, default router {router:?}");
             changed = true;
         }
-        self.probe();
         self.device.flush();
         if self.device.take_nic_rx() > 0 {
             changed = true;
@@ -553,8 +554,14 @@ pub fn drain_before_exit() {
                 floor.bytes() >> 10
             );
         }
-        if stack.device.probes.sent > 0 {
-            log::info!("net: {} zero-window probes of ours sent", stack.device.probes.sent);
+        let probes = &stack.device.probes;
+        if probes.sent + probes.nudged + probes.resent > 0 {
+            log::info!(
+                "net: {} zero-window probes of ours sent, {} third duplicate ACKs given to smoltcp, {} segments sent again",
+                probes.sent,
+                probes.nudged,
+                probes.resent
+            );
         }
         if let Some(stats) = stack.device.offload_stats() {
             log::info!(

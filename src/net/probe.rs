@@ -1,23 +1,33 @@
-//! Zero-window probes of the device layer's own: a peer whose window stays 0 is asked again after 200 ms, not 1 s.
+//! Zero-window probes and a third duplicate ACK of the device layer's own: two 1 s waits of smoltcp's cut short.
 //!
-//! smoltcp 0.13.1 probes a zero window only when its retransmission timer would fire, at
-//! least 1 s after the window closed (`RTTE_MIN_RTO`), then at 2 s, 4 s and so on. A peer
-//! that sends a window update when its buffer drains (Linux) ends such a pause sooner; Debian
-//! 12's passt does not (its source: when it advertises 0 it checks its host socket once, 50 ms
-//! later, and if that socket is still full it clears the check and waits for the guest's next
-//! segment), so about 1% of user-mode guest -> host streams stalled for 1 s.
+//! smoltcp 0.13.1 waits for its retransmission timer, at least 1 s (`RTTE_MIN_RTO`), in two
+//! cases that Debian 12's passt leaves it in, each stalling about 1% of user-mode guest ->
+//! host streams for a second:
 //!
-//! The device layer remembers, for a few recent connections, the headers of the last segment
-//! we sent (Ethernet, IP, TCP with its options, window as the peer saw it), the sequence number
-//! after our last byte and the peer's last acknowledgement and window field. When the peer has
-//! acknowledged everything we sent with a window of 0, we have data queued, and
-//! [`FIRST_US`] passed, the device sends a probe built from those headers: no data, ACK alone,
-//! sequence number one below our next (as Linux's own zero-window probes and keep-alives): a
-//! segment outside the peer's window, which RFC 9293 asks it to answer with an ACK, and which
-//! takes nothing from smoltcp's sequence space. passt answers any segment from the guest with
-//! its current window when the last one it sent was 0 and its socket has room again. The next
-//! probe waits twice as long, up to [`LAST_US`]; a window above 0 from the peer, our FIN or a
-//! reset ends the probing.
+//! - **Zero window.** smoltcp probes a zero window only when that timer fires, then at 2 s,
+//!   4 s and so on. A peer that sends a window update when its buffer drains (Linux) ends such
+//!   a pause sooner; passt does not (its source: when it advertises 0 it checks its host
+//!   socket once, 50 ms later, and if that socket is still full it waits for the guest's next
+//!   segment). The device layer remembers, for a few recent connections, the headers of the
+//!   last segment we sent (Ethernet, IP, TCP with its options, window as the peer saw it),
+//!   the sequence number after our last byte and the peer's last acknowledgement and window.
+//!   When the peer has acknowledged everything we sent with a window of 0, we have data
+//!   queued, and [`FIRST_US`] passed, the device sends a probe built from those headers: no
+//!   data, ACK alone, sequence number one below our next (as Linux's own zero-window probes
+//!   and keep-alives): a segment outside the peer's window, which RFC 9293 asks it to answer
+//!   with an ACK, and which takes nothing from smoltcp's sequence space. passt answers any
+//!   segment from the guest with its current window when the last one it sent was 0 and its
+//!   socket has room again. The next probe waits twice as long, up to [`LAST_US`]; a window
+//!   above 0 from the peer, our FIN or a reset ends the probing.
+//! - **A hole behind two duplicate ACKs.** passt advertises its host peer's window, not the
+//!   room in its own socket; when that socket is full it drops what the guest sent, and for
+//!   the segments after the hole it sends one duplicate ACK, twice, once per hole (its
+//!   `DUP_ACK`). smoltcp retransmits fast at the third duplicate only, so it waited for its
+//!   timer. Behind passt ([`Probes::nudges`]) the device gives smoltcp that second duplicate
+//!   once more when [`NUDGE_US`] passed without a new acknowledgement, a new window or data
+//!   from the peer: smoltcp's fast retransmission then sends the hole again (its socket has
+//!   drained by then). A copy of a frame the peer sent, so nothing of smoltcp's state moves
+//!   but its duplicate count.
 
 use alloc::vec::Vec;
 
@@ -30,6 +40,9 @@ use super::offload::{self, Flow};
 pub const FIRST_US: u64 = 200_000;
 /// The longest wait between probes (µs): smoltcp's longest retransmission timeout.
 pub const LAST_US: u64 = 60_000_000;
+/// How long after a peer's second duplicate ACK smoltcp gets it a third time (µs): passt's
+/// socket drains at the host reader's pace, a few MB within a few milliseconds.
+pub const NUDGE_US: u64 = 50_000;
 /// Connections remembered (the least recently used is forgotten first).
 const CONNS: usize = 16;
 /// The longest headers kept: Ethernet, IPv4 with options, TCP with options.
@@ -67,6 +80,16 @@ struct Conn {
     peer_ack: u32,
     /// Set while the peer's window is 0.
     zero: Option<Timer>,
+    /// The peer's last window field.
+    peer_win: u16,
+    /// Duplicates of the peer's last acknowledgement (pure ACKs, same window) while our data
+    /// beyond it was outstanding.
+    dups: u8,
+    /// When the second duplicate's copy is due for smoltcp ([`Probes::next_nudge`]), and
+    /// that duplicate (`ack_len` bytes).
+    nudge: Option<u64>,
+    ack: [u8; HEAD_MAX],
+    ack_len: usize,
 }
 
 /// The connections the device may probe.
@@ -75,6 +98,13 @@ pub struct Probes {
     clock: u64,
     /// Probes sent.
     pub sent: u64,
+    /// Whether a peer's second duplicate ACK is given to smoltcp a third time after
+    /// [`NUDGE_US`] (behind passt).
+    pub nudges: bool,
+    /// Third duplicates given to smoltcp.
+    pub nudged: u64,
+    /// Data segments we sent again (smoltcp's retransmissions).
+    pub resent: u64,
 }
 
 fn be32(f: &[u8], at: usize) -> u32 {
@@ -110,7 +140,7 @@ impl Default for Probes {
 impl Probes {
     /// No connection known yet (the table's room is taken now, not per frame).
     pub fn new() -> Self {
-        Self { conns: Vec::with_capacity(CONNS), clock: 0, sent: 0 }
+        Self { conns: Vec::with_capacity(CONNS), clock: 0, sent: 0, nudges: false, nudged: 0, resent: 0 }
     }
 
     fn find(&mut self, key: &Flow) -> Option<&mut Conn> {
@@ -144,6 +174,11 @@ impl Probes {
                     snd_nxt: end,
                     peer_ack: end,
                     zero: None,
+                    peer_win: 0,
+                    dups: 0,
+                    nudge: None,
+                    ack: [0; HEAD_MAX],
+                    ack_len: 0,
                 };
                 let i = match found {
                     Some(i) => i,
@@ -160,6 +195,8 @@ impl Probes {
         conn.used = clock;
         if after(end, conn.snd_nxt) {
             conn.snd_nxt = end;
+        } else if len > t + doff {
+            self.resent += 1;
         }
         if flags & (SYN | ACK) == ACK && t + doff <= HEAD_MAX {
             conn.head[..t + doff].copy_from_slice(&frame[..t + doff]);
@@ -174,7 +211,7 @@ impl Probes {
         if self.conns.is_empty() {
             return;
         }
-        let Some((l4, _, _)) = segment(frame) else { return };
+        let Some((l4, doff, len)) = segment(frame) else { return };
         let t = l4.offset;
         let flags = frame[t + 13];
         let key = offload::flow(frame, &l4, false);
@@ -185,8 +222,24 @@ impl Probes {
         if flags & (SYN | ACK) != ACK {
             return;
         }
+        let nudges = self.nudges;
         let Some(conn) = self.find(&key) else { return };
-        conn.peer_ack = be32(frame, t + 8);
+        let ack = be32(frame, t + 8);
+        let win = u16::from_be_bytes([frame[t + 14], frame[t + 15]]);
+        let pure = len == t + doff && flags & FIN == 0;
+        if pure && ack == conn.peer_ack && win == conn.peer_win && after(conn.snd_nxt, ack) {
+            conn.dups = conn.dups.saturating_add(1);
+            if conn.dups == 2 && nudges && len <= HEAD_MAX {
+                conn.ack[..len].copy_from_slice(&frame[..len]);
+                conn.ack_len = len;
+                conn.nudge = Some(now + NUDGE_US);
+            }
+        } else {
+            conn.dups = 0;
+            conn.nudge = None;
+        }
+        conn.peer_ack = ack;
+        conn.peer_win = win;
         if frame[t + 14..t + 16] != [0, 0] {
             conn.zero = None;
         } else if conn.zero.is_none() {
@@ -196,7 +249,16 @@ impl Probes {
 
     /// When the next probe is due (µs), if one waits.
     pub fn next_due(&self) -> Option<u64> {
-        self.conns.iter().filter_map(|c| c.zero.map(|z| z.at)).min()
+        self.conns.iter().flat_map(|c| [c.zero.map(|z| z.at), c.nudge]).flatten().min()
+    }
+
+    /// The copy of a peer's second duplicate ACK due at `now` (µs) for smoltcp, whose third
+    /// duplicate starts its fast retransmission; `None` once none is due.
+    pub fn next_nudge(&mut self, now: u64) -> Option<Vec<u8>> {
+        let conn = self.conns.iter_mut().find(|c| c.nudge.is_some_and(|at| at <= now))?;
+        conn.nudge = None;
+        self.nudged += 1;
+        Some(conn.ack[..conn.ack_len].to_vec())
     }
 
     /// The next probe due at `now` (µs) for a connection that `queued` says has data to send;
@@ -517,6 +579,69 @@ mod tests {
         q.received(&segment(false, false, TcpControl::None, 1, 1, 0, &[]), 0);
         assert_eq!(q.next_due(), None);
     }
+
+    /// A connection whose peer acknowledged 3000 of our 5000 bytes (window 900) at 0 µs,
+    /// with nudges on.
+    fn holed() -> (Probes, Vec<u8>) {
+        let mut p = connection(false, 3000, 900);
+        p.nudges = true;
+        (p, segment(false, false, TcpControl::None, PEER_ISN + 1, s(3001), 900, &[]))
+    }
+
+    #[test]
+    fn a_second_duplicate_ack_goes_to_smoltcp_again_after_50_ms() {
+        let (mut p, dup) = holed();
+        p.received(&dup, 10);
+        assert_eq!(p.next_due(), None, "one duplicate is not enough");
+        p.received(&dup, 20);
+        assert_eq!(p.next_due(), Some(20 + NUDGE_US));
+        assert!(p.next_nudge(20 + NUDGE_US - 1).is_none());
+        assert_eq!(p.next_nudge(20 + NUDGE_US), Some(dup.clone()), "the duplicate itself");
+        assert!(p.next_nudge(u64::MAX).is_none(), "once");
+        assert_eq!(p.next_due(), None);
+        assert_eq!(p.nudged, 1);
+        // A third duplicate of the peer's own does not start another.
+        p.received(&dup, 30);
+        assert_eq!(p.next_due(), None);
+    }
+
+    #[test]
+    fn progress_a_window_change_or_nothing_outstanding_means_no_nudge() {
+        let progress = [
+            segment(false, false, TcpControl::None, PEER_ISN + 1, s(4001), 900, &[]),
+            segment(false, false, TcpControl::None, PEER_ISN + 1, s(3001), 901, &[]),
+            segment(false, false, TcpControl::None, PEER_ISN + 1, s(3001), 900, &[1; 10]),
+        ];
+        for next in progress {
+            let (mut p, dup) = holed();
+            p.received(&dup, 10);
+            p.received(&dup, 20);
+            p.received(&next, 30);
+            assert_eq!(p.next_due(), None);
+            assert!(p.next_nudge(u64::MAX).is_none());
+        }
+        // Everything acknowledged: duplicates are no sign of a hole.
+        let mut p = connection(false, 5000, 900);
+        p.nudges = true;
+        let all = segment(false, false, TcpControl::None, PEER_ISN + 1, s(5001), 900, &[]);
+        p.received(&all, 10);
+        p.received(&all, 20);
+        assert_eq!(p.next_due(), None);
+        // Off (over a tap): never.
+        let (mut p, dup) = holed();
+        p.nudges = false;
+        p.received(&dup, 10);
+        p.received(&dup, 20);
+        assert_eq!(p.next_due(), None);
+    }
+
+    #[test]
+    fn segments_sent_again_are_counted() {
+        let mut p = connection(false, 3000, 900);
+        p.sent(&segment(false, true, TcpControl::None, s(3001), PEER_ISN + 1, 511, &[8; 2000]));
+        p.sent(&segment(false, true, TcpControl::None, s(5001), PEER_ISN + 1, 511, &[]));
+        assert_eq!(p.resent, 1, "the data segment, not the pure ACK");
+    }
 }
 
 /// smoltcp behind the device layer against a peer that acts as Debian 12's passt: it
@@ -597,6 +722,7 @@ mod stall {
                 tcp::Socket::new(tcp::SocketBuffer::new(vec![0; 65536]), tcp::SocketBuffer::new(vec![0; 1 << 20]));
             s.listen(PORT).unwrap();
             let socket = sockets.add(s);
+            device.probes.nudges = probes;
             Self { iface, device, sockets, socket, incoming, sent, now: 0, probes }
         }
 
@@ -606,12 +732,12 @@ mod stall {
             self.incoming.lock().unwrap().extend(frames);
             self.device.poll_nic();
             let now = Instant::from_millis(self.now);
-            let _ = self.iface.poll(now, &mut self.device, &mut self.sockets);
             if self.probes {
                 let queued = self.sockets.get::<tcp::Socket>(self.socket).send_queue() > 0;
                 let ours = (super::flow_addr(&OURS), PORT, super::flow_addr(&PEER), PEER_PORT);
                 self.device.probe(now.total_micros() as u64, |flow| *flow == ours && queued);
             }
+            let _ = self.iface.poll(now, &mut self.device, &mut self.sockets);
             self.device.flush();
         }
 
@@ -620,20 +746,59 @@ mod stall {
         }
     }
 
+    /// The handshake with the peer's window `window` (no scaling, MSS 1460) and 256 KiB queued
+    /// by the guest's program: our next sequence number and the peer's.
+    fn connect(g: &mut Guest, window: u16) -> (u32, u32) {
+        let arp = [&[0, 1, 8, 0, 6, 4, 0, 2][..], &PEER_MAC, &PEER, &MAC, &OURS].concat();
+        g.poll(vec![eth(MAC, 0x0806, &arp)]);
+        let isn = 1_000u32;
+        g.poll(vec![frame(isn, 0, 0x02, window, &[2, 4, 0x05, 0xb4, 1, 3, 3, 0])]);
+        let synack = g.sent().into_iter().find(|s| s.1 & 0x12 == 0x12).expect("a SYN-ACK");
+        let ours = synack.0.wrapping_add(1);
+        let rcv = isn.wrapping_add(1);
+        g.poll(vec![frame(rcv, ours, 0x10, window, &[])]);
+        assert_eq!(g.sockets.get_mut::<tcp::Socket>(g.socket).send_slice(&[5u8; 256 << 10]), Ok(256 << 10));
+        (ours, rcv)
+    }
+
+    /// Runs a stream through a hole: the peer takes the first 10 segments and acknowledges
+    /// them, drops the rest (its socket was full) and sends two duplicate ACKs, then nothing
+    /// (as passt). Returns when (ms) the guest sent the lost segment again.
+    fn hole(nudges: bool) -> Option<i64> {
+        let mut g = Guest::new(nudges);
+        let (ours, rcv) = connect(&mut g, 30_000);
+        g.now += 1;
+        g.poll(vec![]);
+        let burst = g.sent();
+        assert!(burst.iter().filter(|s| s.2 > 0).count() > 12, "a window's worth sent");
+        let hole = ours.wrapping_add(10 * 1460);
+        let ack = frame(rcv, hole, 0x10, 30_000, &[]);
+        g.poll(vec![ack.clone(), ack.clone(), ack]);
+        let at = g.now;
+        for _ in 0..3000 {
+            g.now += 1;
+            g.poll(vec![]);
+            if g.sent().iter().any(|s| s.0 == hole && s.2 > 0) {
+                return Some(g.now - at);
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn a_hole_behind_two_duplicate_acks_is_filled_after_50_ms() {
+        let without = hole(false);
+        assert!(without.is_some_and(|ms| ms >= 1000), "smoltcp alone resends after its 1 s RTO: {without:?}");
+        let with = hole(true);
+        assert_eq!(with, Some(50), "smoltcp's fast retransmission at the third duplicate");
+    }
+
     /// Runs the stream: the guest's program queued 256 KiB; the peer takes 64 KiB, then
     /// acknowledges it with a window of 0, and its buffer drains 60 ms later. Returns the
     /// time (ms) when the guest sent data again, if within 3 s, and the probes seen.
     fn run(probes: bool) -> (Option<i64>, Vec<(i64, u32)>) {
         let mut g = Guest::new(probes);
-        let arp = [&[0, 1, 8, 0, 6, 4, 0, 2][..], &PEER_MAC, &PEER, &MAC, &OURS].concat();
-        g.poll(vec![eth(MAC, 0x0806, &arp)]);
-        let isn = 1_000u32;
-        g.poll(vec![frame(isn, 0, 0x02, 65535, &[2, 4, 0x05, 0xb4, 1, 3, 3, 0])]);
-        let synack = g.sent().into_iter().find(|s| s.1 & 0x12 == 0x12).expect("a SYN-ACK");
-        let ours = synack.0.wrapping_add(1);
-        let rcv = isn.wrapping_add(1);
-        g.poll(vec![frame(rcv, ours, 0x10, 65535, &[])]);
-        assert_eq!(g.sockets.get_mut::<tcp::Socket>(g.socket).send_slice(&[5u8; 256 << 10]), Ok(256 << 10));
+        let (ours, rcv) = connect(&mut g, 65535);
         // The peer takes what comes, up to 64 KiB, acknowledging each segment with what is
         // left of its 64 KiB buffer: 0 at the end.
         let mut taken = 0u32;
