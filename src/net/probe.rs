@@ -26,8 +26,8 @@
 //!   timer. Behind passt ([`Probes::nudges`]) the device gives smoltcp that second duplicate
 //!   once more when [`NUDGE_US`] passed without a new acknowledgement, a new window or data
 //!   from the peer: smoltcp's fast retransmission then sends the hole again (its socket has
-//!   drained by then). A copy of a frame the peer sent, so nothing of smoltcp's state moves
-//!   but its duplicate count.
+//!   drained by then). A copy of a frame the peer sent: smoltcp does only what a third
+//!   duplicate of the peer's own would make it do.
 
 use alloc::vec::Vec;
 
