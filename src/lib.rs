@@ -130,6 +130,16 @@ mod placement;
 #[cfg(test)]
 #[path = "net/pool.rs"]
 mod pool;
+/// The device layer's zero-window probes and third duplicate ACKs (`super::probe` of the
+/// device module), tested on the host.
+#[cfg(test)]
+#[path = "net/probe.rs"]
+mod probe;
+/// smoltcp behind the device layer against a peer that acts as passt: the probes and the
+/// third duplicate ACK end its 1 s waits, tested on the host.
+#[cfg(test)]
+#[path = "net/probestall.rs"]
+mod probestall;
 /// Router advertisements screened before smoltcp (`super::ra` of the device module), tested
 /// on the host.
 #[cfg(test)]

@@ -175,6 +175,8 @@ pub struct Device {
     pub floor: super::floor::Floor,
     /// smoltcp's time at its last receive or transmit, in microseconds (for the floor).
     now_us: u64,
+    /// Our zero-window probes ([`super::probe`]).
+    pub probes: super::probe::Probes,
 }
 
 impl Device {
@@ -198,6 +200,7 @@ impl Device {
             held: None,
             floor: super::floor::Floor::new(0),
             now_us: 0,
+            probes: super::probe::Probes::new(),
         }
     }
 
@@ -330,6 +333,7 @@ impl Device {
             self.martians += 1;
             return false;
         }
+        self.probes.received(frame, now / 1000);
         if let Some(reply) = self.ipv4.and_then(|ip| super::arp::probe_reply(frame, self.mac.0, ip)) {
             self.push_nic(&reply);
         }
@@ -375,6 +379,17 @@ impl Device {
         };
         if let Some(request) = request {
             self.push_nic(&request);
+        }
+    }
+
+    /// Sends the zero-window probes due at `now` (µs) for connections that `queued` says
+    /// have data waiting ([`super::probe`]).
+    pub fn probe(&mut self, now: u64, mut queued: impl FnMut(&super::offload::Flow) -> bool) {
+        while let Some(frame) = self.probes.next(now, &mut queued) {
+            self.push_nic(&frame);
+        }
+        while let Some(frame) = self.probes.next_nudge(now) {
+            self.feed.push_back(frame);
         }
     }
 
@@ -439,6 +454,13 @@ fn shape_window(floor: &mut super::floor::Floor, mac: EthernetAddress, now: u64,
     }
 }
 
+/// Shows the probes a frame smoltcp wrote for the NIC (not one for our own MAC `mac`).
+fn remember(probes: &mut super::probe::Probes, mac: EthernetAddress, frame: &[u8]) {
+    if frame.get(..6) != Some(&mac.0[..]) {
+        probes.sent(frame);
+    }
+}
+
 /// Permission to send one frame.
 pub struct TxToken<'a>(&'a mut Device);
 
@@ -454,6 +476,7 @@ impl phy::TxToken for TxToken<'_> {
                 if let Some(buf) = nic.tx_lend(start + len) {
                     let result = f(&mut buf[start..]);
                     shape_window(&mut dev.floor, dev.mac, dev.now_us, &mut buf[start..]);
+                    remember(&mut dev.probes, dev.mac, &buf[start..]);
                     if route_lent(buf, start, dev.mac, &mut dev.queue, dev.offload.as_mut()) {
                         nic.tx_publish(start + len);
                     }
@@ -464,6 +487,7 @@ impl phy::TxToken for TxToken<'_> {
         let mut frame = vec![0; start + len];
         let result = f(&mut frame[start..]);
         shape_window(&mut dev.floor, dev.mac, dev.now_us, &mut frame[start..]);
+        remember(&mut dev.probes, dev.mac, &frame[start..]);
         dev.transmit_frame(frame, start);
         result
     }

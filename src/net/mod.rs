@@ -26,6 +26,7 @@ pub mod neighbors6;
 pub mod offload;
 pub mod poll;
 pub mod pool;
+pub mod probe;
 mod ra;
 mod route;
 pub mod socket;
@@ -207,6 +208,7 @@ impl Stack {
         TCP_DEFAULT.store(buffer, Ordering::Relaxed);
         if nic_tcp_buffer(nic.is_some()) != 0 {
             device.floor = floor::Floor::new(floor::bytes(buffer));
+            device.probes.nudges = true;
         }
         let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
         // smoltcp draws initial sequence numbers and ephemeral values from this seed: without
@@ -307,6 +309,7 @@ impl Stack {
             self.nic_asked_ns = uptime;
         }
         self.expire_half_open(uptime);
+        self.probe();
         // smoltcp sends at most one packet per socket and round, and loopback frames
         // produced by one round are received in the next one: go on while rounds do
         // something (a send fills the window in one call, not one segment per call).
@@ -340,6 +343,26 @@ impl Stack {
         self.dhcp_events();
         self.reap();
         changed
+    }
+
+    /// Sends the zero-window probes that are due ([`probe`]) for connections with data queued.
+    fn probe(&mut self) {
+        let now = u64::try_from(now().total_micros()).unwrap_or(0);
+        if self.device.probes.next_due().is_none_or(|at| at > now) {
+            return;
+        }
+        let sockets = &self.sockets;
+        self.device.probe(now, |flow| {
+            sockets.iter().any(|(_, socket)| {
+                let smoltcp::socket::Socket::Tcp(tcp) = socket else { return false };
+                let (Some(local), Some(remote)) = (tcp.local_endpoint(), tcp.remote_endpoint()) else { return false };
+                let addr = |a: IpAddress| match a {
+                    IpAddress::Ipv4(v4) => probe::flow_addr(&v4.octets()),
+                    IpAddress::Ipv6(v6) => v6.octets(),
+                };
+                tcp.send_queue() > 0 && *flow == (addr(local.addr), local.port, addr(remote.addr), remote.port)
+            })
+        });
     }
 
     /// Frees the closed TCP sockets that ended (`Closed`, or `TIME_WAIT`: no 2 MSL wait),
@@ -414,7 +437,17 @@ impl Stack {
 
     /// How long until smoltcp next needs a poll (`None`: no timer pending).
     fn delay(&mut self) -> Option<Duration> {
-        self.iface.poll_delay(now(), &self.sockets)
+        let now = now();
+        let smoltcp = self.iface.poll_delay(now, &self.sockets);
+        let probe = self
+            .device
+            .probes
+            .next_due()
+            .map(|at| Duration::from_micros(at.saturating_sub(u64::try_from(now.total_micros()).unwrap_or(0))));
+        match (smoltcp, probe) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 }
 
@@ -519,6 +552,15 @@ pub fn drain_before_exit() {
                 "net: {} TCP windows below the floor of {} KiB advertised as zero",
                 floor.zeroed,
                 floor.bytes() >> 10
+            );
+        }
+        let probes = &stack.device.probes;
+        if probes.sent + probes.nudged + probes.resent > 0 {
+            log::info!(
+                "net: {} zero-window probes of ours sent, {} third duplicate ACKs given to smoltcp, {} segments sent again",
+                probes.sent,
+                probes.nudged,
+                probes.resent
             );
         }
         if let Some(stats) = stack.device.offload_stats() {

@@ -1,0 +1,645 @@
+//! Zero-window probes and a third duplicate ACK of the device layer's own: two 1 s waits of smoltcp's cut short.
+//!
+//! smoltcp 0.13.1 waits for its retransmission timer, at least 1 s (`RTTE_MIN_RTO`), in two
+//! cases that Debian 12's passt leaves it in, each stalling about 1% of user-mode guest ->
+//! host streams for a second:
+//!
+//! - **Zero window.** smoltcp probes a zero window only when that timer fires, then at 2 s,
+//!   4 s and so on. A peer that sends a window update when its buffer drains (Linux) ends such
+//!   a pause sooner; passt does not (its source: when it advertises 0 it checks its host
+//!   socket once, 50 ms later, and if that socket is still full it waits for the guest's next
+//!   segment). The device layer remembers, for a few recent connections, the headers of the
+//!   last segment we sent (Ethernet, IP, TCP with its options, window as the peer saw it),
+//!   the sequence number after our last byte and the peer's last acknowledgement and window.
+//!   When the peer has acknowledged everything we sent with a window of 0, we have data
+//!   queued, and [`FIRST_US`] passed, the device sends a probe built from those headers: no
+//!   data, ACK alone, sequence number one below our next (as Linux's own zero-window probes
+//!   and keep-alives): a segment outside the peer's window, which RFC 9293 asks it to answer
+//!   with an ACK, and which takes nothing from smoltcp's sequence space. passt answers any
+//!   segment from the guest with its current window when the last one it sent was 0 and its
+//!   socket has room again. The next probe waits twice as long, up to [`LAST_US`]; a window
+//!   above 0 from the peer, our FIN or a reset ends the probing.
+//! - **A hole behind two duplicate ACKs.** passt advertises its host peer's window, not the
+//!   room in its own socket; when that socket is full it drops what the guest sent, and for
+//!   the segments after the hole it sends one duplicate ACK, twice, once per hole (its
+//!   `DUP_ACK`). smoltcp retransmits fast at the third duplicate only, so it waited for its
+//!   timer. Behind passt ([`Probes::nudges`]) the device gives smoltcp that second duplicate
+//!   once more when [`NUDGE_US`] passed without a new acknowledgement, a new window or data
+//!   from the peer: smoltcp's fast retransmission then sends the hole again (its socket has
+//!   drained by then). A copy of a frame the peer sent: smoltcp does only what a third
+//!   duplicate of the peer's own would make it do.
+
+use alloc::vec::Vec;
+
+use hermit_interface::vnet::{self, PROTO_TCP};
+
+use super::offload::{self, Flow};
+
+/// The first probe this long (µs) after the peer's window closed (Linux's persist timer
+/// starts at about as much).
+pub const FIRST_US: u64 = 200_000;
+/// The longest wait between probes (µs): smoltcp's longest retransmission timeout.
+pub const LAST_US: u64 = 60_000_000;
+/// How long after a peer's second duplicate ACK smoltcp gets it a third time (µs): passt's
+/// socket drains at the host reader's pace, a few MB within a few milliseconds.
+pub const NUDGE_US: u64 = 50_000;
+/// Connections remembered (the least recently used is forgotten first).
+const CONNS: usize = 16;
+/// The longest headers kept: Ethernet, IPv4 with options, TCP with options.
+const HEAD_MAX: usize = 14 + 60 + 60;
+
+const FIN: u8 = 0x01;
+const SYN: u8 = 0x02;
+const RST: u8 = 0x04;
+const ACK: u8 = 0x10;
+
+/// When the next probe of a connection whose peer's window is 0 is due.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Timer {
+    /// Due at this time (µs).
+    at: u64,
+    /// The wait before it (µs), doubled at each probe.
+    gap: u64,
+}
+
+/// What the device knows of one connection.
+#[derive(Clone, Copy)]
+struct Conn {
+    key: Flow,
+    /// Last used, for eviction.
+    used: u64,
+    /// The headers of our last segment with ACK (no SYN), `head_len` bytes, the TCP header at
+    /// `tcp`.
+    head: [u8; HEAD_MAX],
+    head_len: usize,
+    tcp: usize,
+    ipv6: bool,
+    /// The sequence number after the last byte (SYN, FIN) we sent.
+    snd_nxt: u32,
+    /// The peer's last acknowledgement.
+    peer_ack: u32,
+    /// Set while the peer's window is 0.
+    zero: Option<Timer>,
+    /// The peer's last window field.
+    peer_win: u16,
+    /// Duplicates of the peer's last acknowledgement (pure ACKs, same window) while our data
+    /// beyond it was outstanding.
+    dups: u8,
+    /// When the second duplicate's copy is due for smoltcp ([`Probes::next_nudge`]), and
+    /// that duplicate (`ack_len` bytes).
+    nudge: Option<u64>,
+    ack: [u8; HEAD_MAX],
+    ack_len: usize,
+}
+
+/// The connections the device may probe.
+pub struct Probes {
+    conns: Vec<Conn>,
+    clock: u64,
+    /// Probes sent.
+    pub sent: u64,
+    /// Whether a peer's second duplicate ACK is given to smoltcp a third time after
+    /// [`NUDGE_US`] (behind passt).
+    pub nudges: bool,
+    /// Third duplicates given to smoltcp.
+    pub nudged: u64,
+    /// Data segments we sent again (smoltcp's retransmissions).
+    pub resent: u64,
+}
+
+fn be32(f: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([f[at], f[at + 1], f[at + 2], f[at + 3]])
+}
+
+/// `a` is after `b` in sequence space.
+fn after(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+
+/// The TCP segment of an Ethernet frame (up to its IP length: received frames may carry
+/// padding): the transport header, its length, the IP version and the frame's real length.
+fn segment(frame: &[u8]) -> Option<(vnet::L4, usize, usize)> {
+    let be = |i: usize| Some(usize::from(u16::from_be_bytes([*frame.get(i)?, *frame.get(i + 1)?])));
+    let len = match be(12)? {
+        0x0800 => 14 + be(16)?,
+        0x86dd => 54 + be(18)?,
+        _ => return None,
+    };
+    let frame = frame.get(..len)?;
+    let l4 = vnet::locate_l4(frame, len).filter(|l4| l4.proto == PROTO_TCP)?;
+    let doff = vnet::tcp_header_len(frame, l4.offset)?;
+    Some((l4, doff, len))
+}
+
+impl Default for Probes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Probes {
+    /// No connection known yet (the table's room is taken now, not per frame).
+    pub fn new() -> Self {
+        Self { conns: Vec::with_capacity(CONNS), clock: 0, sent: 0, nudges: false, nudged: 0, resent: 0 }
+    }
+
+    fn find(&mut self, key: &Flow) -> Option<&mut Conn> {
+        self.conns.iter_mut().find(|c| c.key == *key)
+    }
+
+    /// Looks at a frame we send to the NIC (Ethernet, no virtio-net header, as smoltcp wrote
+    /// it with the window the peer is offered).
+    pub fn sent(&mut self, frame: &[u8]) {
+        let Some((l4, doff, len)) = segment(frame) else { return };
+        let t = l4.offset;
+        let flags = frame[t + 13];
+        let key = offload::flow(frame, &l4, true);
+        if flags & (FIN | RST) != 0 {
+            self.conns.retain(|c| c.key != key);
+            return;
+        }
+        let end = be32(frame, t + 4).wrapping_add((len - t - doff) as u32 + u32::from(flags & SYN != 0));
+        self.clock += 1;
+        let clock = self.clock;
+        let conn = match self.conns.iter().position(|c| c.key == key) {
+            Some(i) if flags & SYN == 0 => &mut self.conns[i],
+            found => {
+                let fresh = Conn {
+                    key,
+                    used: clock,
+                    head: [0; HEAD_MAX],
+                    head_len: 0,
+                    tcp: 0,
+                    ipv6: false,
+                    snd_nxt: end,
+                    peer_ack: end,
+                    zero: None,
+                    peer_win: 0,
+                    dups: 0,
+                    nudge: None,
+                    ack: [0; HEAD_MAX],
+                    ack_len: 0,
+                };
+                let i = match found {
+                    Some(i) => i,
+                    None if self.conns.len() < CONNS => {
+                        self.conns.push(fresh);
+                        self.conns.len() - 1
+                    }
+                    None => (0..self.conns.len()).min_by_key(|&i| self.conns[i].used).unwrap_or(0),
+                };
+                self.conns[i] = fresh;
+                &mut self.conns[i]
+            }
+        };
+        conn.used = clock;
+        if after(end, conn.snd_nxt) {
+            conn.snd_nxt = end;
+        } else if len > t + doff {
+            self.resent += 1;
+        }
+        if flags & (SYN | ACK) == ACK && t + doff <= HEAD_MAX {
+            conn.head[..t + doff].copy_from_slice(&frame[..t + doff]);
+            conn.head_len = t + doff;
+            conn.tcp = t;
+            conn.ipv6 = l4.ipv6;
+        }
+    }
+
+    /// Looks at a frame from the NIC at `now` (µs): the peer's acknowledgement and window.
+    pub fn received(&mut self, frame: &[u8], now: u64) {
+        if self.conns.is_empty() {
+            return;
+        }
+        let Some((l4, doff, len)) = segment(frame) else { return };
+        let t = l4.offset;
+        let flags = frame[t + 13];
+        let key = offload::flow(frame, &l4, false);
+        if flags & RST != 0 {
+            self.conns.retain(|c| c.key != key);
+            return;
+        }
+        if flags & (SYN | ACK) != ACK {
+            return;
+        }
+        let nudges = self.nudges;
+        let Some(conn) = self.find(&key) else { return };
+        let ack = be32(frame, t + 8);
+        let win = u16::from_be_bytes([frame[t + 14], frame[t + 15]]);
+        let pure = len == t + doff && flags & FIN == 0;
+        if pure && ack == conn.peer_ack && win == conn.peer_win && after(conn.snd_nxt, ack) {
+            conn.dups = conn.dups.saturating_add(1);
+            if conn.dups == 2 && nudges && len <= HEAD_MAX {
+                conn.ack[..len].copy_from_slice(&frame[..len]);
+                conn.ack_len = len;
+                conn.nudge = Some(now + NUDGE_US);
+            }
+        } else {
+            conn.dups = 0;
+            conn.nudge = None;
+        }
+        conn.peer_ack = ack;
+        conn.peer_win = win;
+        if frame[t + 14..t + 16] != [0, 0] {
+            conn.zero = None;
+        } else if conn.zero.is_none() {
+            conn.zero = Some(Timer { at: now + FIRST_US, gap: FIRST_US });
+        }
+    }
+
+    /// When the next probe is due (µs), if one waits.
+    pub fn next_due(&self) -> Option<u64> {
+        self.conns.iter().flat_map(|c| [c.zero.map(|z| z.at), c.nudge]).flatten().min()
+    }
+
+    /// The copy of a peer's second duplicate ACK due at `now` (µs) for smoltcp, whose third
+    /// duplicate starts its fast retransmission; `None` once none is due.
+    pub fn next_nudge(&mut self, now: u64) -> Option<Vec<u8>> {
+        let conn = self.conns.iter_mut().find(|c| c.nudge.is_some_and(|at| at <= now))?;
+        conn.nudge = None;
+        self.nudged += 1;
+        Some(conn.ack[..conn.ack_len].to_vec())
+    }
+
+    /// The next probe due at `now` (µs) for a connection that `queued` says has data to send;
+    /// `None` once none is due. Every connection due is rescheduled (the wait doubled),
+    /// whether it is probed or not.
+    pub fn next(&mut self, now: u64, mut queued: impl FnMut(&Flow) -> bool) -> Option<Vec<u8>> {
+        loop {
+            let conn = self.conns.iter_mut().find(|c| c.zero.is_some_and(|z| z.at <= now))?;
+            let gap = conn.zero.map_or(FIRST_US, |z| (z.gap * 2).min(LAST_US));
+            conn.zero = Some(Timer { at: now + gap, gap });
+            if conn.head_len > 0 && conn.peer_ack == conn.snd_nxt && queued(&conn.key) {
+                self.sent += 1;
+                return Some(build(conn));
+            }
+        }
+    }
+}
+
+/// The probe of `conn`: its last headers with no data, ACK alone, the sequence number one
+/// below the next, lengths and checksums (IPv4 header, TCP) made anew.
+fn build(conn: &Conn) -> Vec<u8> {
+    let mut f = conn.head[..conn.head_len].to_vec();
+    let t = conn.tcp;
+    f[t + 4..t + 8].copy_from_slice(&conn.snd_nxt.wrapping_sub(1).to_be_bytes());
+    f[t + 13] = ACK;
+    f[t + 18..t + 20].copy_from_slice(&[0, 0]);
+    f[t + 16..t + 18].copy_from_slice(&[0, 0]);
+    let len = f.len();
+    let addrs = if conn.ipv6 {
+        f[18..20].copy_from_slice(&((len - 54) as u16).to_be_bytes());
+        &f[22..54]
+    } else {
+        f[16..18].copy_from_slice(&((len - 14) as u16).to_be_bytes());
+        f[24..26].copy_from_slice(&[0, 0]);
+        let ip = !offload::fold(offload::sum(&f[14..t]));
+        f[24..26].copy_from_slice(&ip.to_be_bytes());
+        &f[26..34]
+    };
+    let sum = offload::sum(addrs) + u64::from(PROTO_TCP) + (len - t) as u64 + offload::sum(&f[t..]);
+    let check = !offload::fold(sum);
+    f[t + 16..t + 18].copy_from_slice(&check.to_be_bytes());
+    f
+}
+
+/// An address as a flow holds it (IPv4 in the first four of sixteen bytes).
+pub fn flow_addr(octets: &[u8]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let n = octets.len().min(16);
+    out[..n].copy_from_slice(&octets[..n]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    use smoltcp::phy::ChecksumCapabilities;
+    use smoltcp::wire::{
+        EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol, Ipv4Address, Ipv4Packet,
+        Ipv4Repr, Ipv6Address, Ipv6Packet, Ipv6Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+    };
+
+    use super::*;
+
+    const OURS: Ipv4Address = Ipv4Address::new(10, 0, 2, 15);
+    const PEER: Ipv4Address = Ipv4Address::new(10, 0, 2, 2);
+    const OURS6: Ipv6Address = Ipv6Address::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 15);
+    const PEER6: Ipv6Address = Ipv6Address::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
+    const OUR_MAC: [u8; 6] = [2, 0, 0, 0, 0, 15];
+    const PEER_MAC: [u8; 6] = [2, 0, 0, 0, 0, 2];
+
+    /// A segment of ours (`outgoing`, from port 80 to 5000) or the peer's: `seq`, `ack`,
+    /// `window`, `payload` bytes, checksums filled in.
+    fn segment(
+        v6: bool,
+        outgoing: bool,
+        control: TcpControl,
+        seq: u32,
+        ack: u32,
+        window: u16,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let (sport, dport) = if outgoing { (80, 5000) } else { (5000, 80) };
+        let tcp = TcpRepr {
+            src_port: sport,
+            dst_port: dport,
+            control,
+            seq_number: TcpSeqNumber(seq as i32),
+            ack_number: Some(TcpSeqNumber(ack as i32)),
+            window_len: window,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload,
+        };
+        let (mut src, mut dst) =
+            if v6 { (IpAddress::Ipv6(OURS6), IpAddress::Ipv6(PEER6)) } else { (OURS.into(), PEER.into()) };
+        let (mut smac, mut dmac) = (OUR_MAC, PEER_MAC);
+        if !outgoing {
+            core::mem::swap(&mut src, &mut dst);
+            core::mem::swap(&mut smac, &mut dmac);
+        }
+        let ip_len = if v6 { 40 } else { 20 };
+        let ethertype = if v6 { EthernetProtocol::Ipv6 } else { EthernetProtocol::Ipv4 };
+        let mut frame = vec![0; 14 + ip_len + tcp.buffer_len()];
+        let mut e = EthernetFrame::new_unchecked(&mut frame[..]);
+        EthernetRepr { src_addr: EthernetAddress(smac), dst_addr: EthernetAddress(dmac), ethertype }.emit(&mut e);
+        let at = match (src, dst) {
+            (IpAddress::Ipv6(s), IpAddress::Ipv6(d)) => {
+                let ip = Ipv6Repr {
+                    src_addr: s,
+                    dst_addr: d,
+                    next_header: IpProtocol::Tcp,
+                    payload_len: tcp.buffer_len(),
+                    hop_limit: 64,
+                };
+                ip.emit(&mut Ipv6Packet::new_unchecked(e.payload_mut()));
+                40
+            }
+            (IpAddress::Ipv4(s), IpAddress::Ipv4(d)) => {
+                let ip = Ipv4Repr {
+                    src_addr: s,
+                    dst_addr: d,
+                    next_header: IpProtocol::Tcp,
+                    payload_len: tcp.buffer_len(),
+                    hop_limit: 64,
+                };
+                ip.emit(&mut Ipv4Packet::new_unchecked(e.payload_mut()), &ChecksumCapabilities::default());
+                20
+            }
+            _ => unreachable!(),
+        };
+        tcp.emit(
+            &mut TcpPacket::new_unchecked(&mut e.payload_mut()[at..]),
+            &src,
+            &dst,
+            &ChecksumCapabilities::default(),
+        );
+        frame
+    }
+
+    /// Our initial sequence number: the connection's numbers wrap.
+    const ISN: u32 = 0xffff_f000;
+
+    /// Our sequence number `n` bytes on.
+    fn s(n: u32) -> u32 {
+        ISN.wrapping_add(n)
+    }
+    const PEER_ISN: u32 = 77;
+
+    /// A connection of ours: SYN-ACK, then 5000 bytes in two segments; the peer acknowledges
+    /// `acked` of them with `window` at 0 µs.
+    fn connection(v6: bool, acked: u32, window: u16) -> Probes {
+        let mut p = Probes::new();
+        p.sent(&segment(v6, true, TcpControl::Syn, s(0), PEER_ISN + 1, 65535, &[]));
+        p.sent(&segment(v6, true, TcpControl::None, s(1), PEER_ISN + 1, 512, &[7; 3000]));
+        p.sent(&segment(v6, true, TcpControl::Psh, s(3001), PEER_ISN + 1, 511, &[8; 2000]));
+        p.received(&segment(v6, false, TcpControl::None, PEER_ISN + 1, s(1 + acked), window, &[]), 0);
+        p
+    }
+
+    /// Checks a probe: the last segment's addresses, ports, acknowledgement and window, no
+    /// data, ACK alone, sequence number one below our next, valid checksums.
+    fn check(v6: bool, f: &[u8]) {
+        let (src, dst) = if v6 { (IpAddress::Ipv6(OURS6), IpAddress::Ipv6(PEER6)) } else { (OURS.into(), PEER.into()) };
+        let e = EthernetFrame::new_checked(f).unwrap();
+        assert_eq!((e.src_addr().0, e.dst_addr().0), (OUR_MAC, PEER_MAC));
+        let tcp = if v6 {
+            let ip = Ipv6Packet::new_checked(e.payload()).unwrap();
+            assert_eq!(ip.payload_len(), 20);
+            TcpPacket::new_checked(&e.payload()[40..]).unwrap()
+        } else {
+            let ip = Ipv4Packet::new_checked(e.payload()).unwrap();
+            assert!(ip.verify_checksum(), "IPv4 header checksum");
+            assert_eq!(ip.total_len(), 40);
+            TcpPacket::new_checked(&e.payload()[20..]).unwrap()
+        };
+        assert!(tcp.verify_checksum(&src, &dst), "TCP checksum");
+        assert_eq!((tcp.src_port(), tcp.dst_port()), (80, 5000));
+        assert_eq!(tcp.seq_number(), TcpSeqNumber(s(5000) as i32), "one below our next: {:?}", tcp.seq_number());
+        assert_eq!(tcp.ack_number(), TcpSeqNumber((PEER_ISN + 1) as i32));
+        assert_eq!(tcp.window_len(), 511, "the window of our last segment");
+        assert!(tcp.ack() && !tcp.psh() && !tcp.fin() && !tcp.syn() && !tcp.rst());
+        assert!(tcp.payload().is_empty());
+    }
+
+    #[test]
+    fn a_zero_window_is_probed_after_200_ms_then_at_doubling_gaps() {
+        for v6 in [false, true] {
+            let mut p = connection(v6, 5000, 0);
+            assert_eq!(p.next_due(), Some(FIRST_US));
+            assert!(p.next(FIRST_US - 1, |_| true).is_none());
+            let probe = p.next(FIRST_US, |_| true).expect("a probe at 200 ms");
+            check(v6, &probe);
+            assert!(p.next(FIRST_US, |_| true).is_none(), "one probe at a time");
+            let mut at = FIRST_US;
+            for gap in [400_000, 800_000, 1_600_000] {
+                assert_eq!(p.next_due(), Some(at + gap));
+                assert!(p.next(at + gap - 1, |_| true).is_none());
+                at += gap;
+                check(v6, &p.next(at, |_| true).expect("the next probe"));
+            }
+            // A probe a second late: the next gap counts from when it went.
+            check(v6, &p.next(at + 4_200_000, |_| true).unwrap());
+            assert_eq!(p.next_due(), Some(at + 4_200_000 + 6_400_000));
+            // The peer's answers with window 0 keep the backoff; so does its 0 after a probe.
+            p.received(&segment(v6, false, TcpControl::None, PEER_ISN + 1, s(5001), 0, &[]), at + 4_300_000);
+            assert_eq!(p.next_due(), Some(at + 4_200_000 + 6_400_000));
+            assert_eq!(p.sent, 5);
+        }
+    }
+
+    #[test]
+    fn the_backoff_stops_at_a_minute() {
+        let mut p = connection(false, 5000, 0);
+        let mut now = 0;
+        for _ in 0..20 {
+            now = p.next_due().unwrap();
+            assert!(p.next(now, |_| true).is_some());
+        }
+        assert_eq!(p.next_due(), Some(now + LAST_US));
+    }
+
+    #[test]
+    fn probing_stops_when_the_window_opens_and_starts_anew_when_it_closes() {
+        let mut p = connection(false, 5000, 0);
+        assert!(p.next(FIRST_US, |_| true).is_some());
+        p.received(&segment(false, false, TcpControl::None, PEER_ISN + 1, s(5001), 1, &[]), 300_000);
+        assert_eq!(p.next_due(), None);
+        assert!(p.next(10_000_000, |_| true).is_none());
+        p.received(&segment(false, false, TcpControl::None, PEER_ISN + 1, s(5001), 0, &[]), 500_000);
+        assert_eq!(p.next_due(), Some(500_000 + FIRST_US), "the first gap again");
+    }
+
+    #[test]
+    fn no_probe_with_data_unacknowledged_or_nothing_queued() {
+        // Data in flight: smoltcp's retransmission covers it; the timer backs off unprobed.
+        let mut p = connection(false, 4999, 0);
+        assert!(p.next(FIRST_US, |_| true).is_none());
+        assert_eq!(p.next_due(), Some(FIRST_US + 400_000));
+        // Nothing queued: the flow asked about is the connection's.
+        let mut p = connection(false, 5000, 0);
+        let mut asked = Vec::new();
+        assert!(p
+            .next(FIRST_US, |flow| {
+                asked.push(*flow);
+                false
+            })
+            .is_none());
+        let ours = (flow_addr(&OURS.octets()), 80, flow_addr(&PEER.octets()), 5000);
+        assert_eq!(asked, [ours]);
+        assert_eq!(p.next_due(), Some(FIRST_US + 400_000));
+        assert!(p.next(FIRST_US + 400_000, |_| true).is_some(), "data queued later is probed");
+    }
+
+    #[test]
+    fn fins_resets_and_other_connections_end_or_leave_it() {
+        let fin = |v6| segment(v6, true, TcpControl::Fin, s(5001), PEER_ISN + 1, 511, &[]);
+        let rst = |v6| segment(v6, false, TcpControl::Rst, PEER_ISN + 1, 0, 0, &[]);
+        for end in [fin(false), rst(false)] {
+            let mut p = connection(false, 5000, 0);
+            if end[34] == 0 {
+                p.sent(&end);
+            } else {
+                p.received(&end, 1);
+            }
+            assert_eq!(p.next_due(), None);
+            assert!(p.conns.is_empty());
+        }
+        // The other address family's connection on the same ports is another one.
+        let mut p = connection(false, 5000, 0);
+        p.received(&segment(true, false, TcpControl::None, PEER_ISN + 1, s(5001), 1, &[]), 1);
+        p.sent(&fin(true));
+        assert_eq!(p.next_due(), Some(FIRST_US));
+    }
+
+    #[test]
+    fn the_least_recently_used_connection_is_forgotten() {
+        let mut p = connection(false, 5000, 0);
+        for port in 0..CONNS as u16 - 1 {
+            let mut syn = segment(false, true, TcpControl::Syn, 1, 1, 100, &[]);
+            syn[36..38].copy_from_slice(&(6000 + port).to_be_bytes());
+            p.sent(&syn);
+        }
+        assert_eq!(p.conns.len(), CONNS);
+        assert_eq!(p.next_due(), Some(FIRST_US), "still known");
+        let mut syn = segment(false, true, TcpControl::Syn, 1, 1, 100, &[]);
+        syn[36..38].copy_from_slice(&7000u16.to_be_bytes());
+        p.sent(&syn);
+        assert_eq!(p.conns.len(), CONNS);
+        assert_eq!(p.next_due(), None, "forgotten");
+    }
+
+    #[test]
+    fn padded_short_and_foreign_frames() {
+        // Ethernet padding after a pure ACK is not part of it.
+        let mut p = connection(false, 0, 65535);
+        let mut padded = segment(false, false, TcpControl::None, PEER_ISN + 1, s(5001), 0, &[]);
+        padded.extend_from_slice(&[0; 6]);
+        p.received(&padded, 0);
+        assert_eq!(p.next_due(), Some(FIRST_US));
+        // Cut frames, ARP: nothing happens, nothing panics.
+        let whole = segment(false, false, TcpControl::None, PEER_ISN + 1, s(5001), 5, &[1; 10]);
+        for len in 0..whole.len() {
+            p.received(&whole[..len], 5);
+            p.sent(&whole[..len]);
+        }
+        let mut arp = vec![0u8; 42];
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        p.received(&arp, 5);
+        p.sent(&arp);
+        assert_eq!(p.next_due(), Some(FIRST_US));
+        // A peer's window on a connection we never sent on is ignored.
+        let mut q = Probes::new();
+        q.received(&segment(false, false, TcpControl::None, 1, 1, 0, &[]), 0);
+        assert_eq!(q.next_due(), None);
+    }
+
+    /// A connection whose peer acknowledged 3000 of our 5000 bytes (window 900) at 0 µs,
+    /// with nudges on.
+    fn holed() -> (Probes, Vec<u8>) {
+        let mut p = connection(false, 3000, 900);
+        p.nudges = true;
+        (p, segment(false, false, TcpControl::None, PEER_ISN + 1, s(3001), 900, &[]))
+    }
+
+    #[test]
+    fn a_second_duplicate_ack_goes_to_smoltcp_again_after_50_ms() {
+        let (mut p, dup) = holed();
+        p.received(&dup, 10);
+        assert_eq!(p.next_due(), None, "one duplicate is not enough");
+        p.received(&dup, 20);
+        assert_eq!(p.next_due(), Some(20 + NUDGE_US));
+        assert!(p.next_nudge(20 + NUDGE_US - 1).is_none());
+        assert_eq!(p.next_nudge(20 + NUDGE_US), Some(dup.clone()), "the duplicate itself");
+        assert!(p.next_nudge(u64::MAX).is_none(), "once");
+        assert_eq!(p.next_due(), None);
+        assert_eq!(p.nudged, 1);
+        // A third duplicate of the peer's own does not start another.
+        p.received(&dup, 30);
+        assert_eq!(p.next_due(), None);
+    }
+
+    #[test]
+    fn progress_a_window_change_or_nothing_outstanding_means_no_nudge() {
+        let progress = [
+            segment(false, false, TcpControl::None, PEER_ISN + 1, s(4001), 900, &[]),
+            segment(false, false, TcpControl::None, PEER_ISN + 1, s(3001), 901, &[]),
+            segment(false, false, TcpControl::None, PEER_ISN + 1, s(3001), 900, &[1; 10]),
+        ];
+        for next in progress {
+            let (mut p, dup) = holed();
+            p.received(&dup, 10);
+            p.received(&dup, 20);
+            p.received(&next, 30);
+            assert_eq!(p.next_due(), None);
+            assert!(p.next_nudge(u64::MAX).is_none());
+        }
+        // Everything acknowledged: duplicates are no sign of a hole.
+        let mut p = connection(false, 5000, 900);
+        p.nudges = true;
+        let all = segment(false, false, TcpControl::None, PEER_ISN + 1, s(5001), 900, &[]);
+        p.received(&all, 10);
+        p.received(&all, 20);
+        assert_eq!(p.next_due(), None);
+        // Off (over a tap): never.
+        let (mut p, dup) = holed();
+        p.nudges = false;
+        p.received(&dup, 10);
+        p.received(&dup, 20);
+        assert_eq!(p.next_due(), None);
+    }
+
+    #[test]
+    fn segments_sent_again_are_counted() {
+        let mut p = connection(false, 3000, 900);
+        p.sent(&segment(false, true, TcpControl::None, s(3001), PEER_ISN + 1, 511, &[8; 2000]));
+        p.sent(&segment(false, true, TcpControl::None, s(5001), PEER_ISN + 1, 511, &[]));
+        assert_eq!(p.resent, 1, "the data segment, not the pure ACK");
+    }
+}
