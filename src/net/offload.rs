@@ -127,13 +127,22 @@ fn verify(frame: &[u8], l4: &L4) -> bool {
 
 /// Whether the TCP or UDP checksum of a received Ethernet `frame` (from a NIC without
 /// offloads) is right; true for anything else. Ethernet padding after the IP packet is not
-/// summed. The device checks these itself and smoltcp does not ([`super::device`]).
+/// summed, and IPv6 hop-by-hop, routing and destination options are followed to the
+/// transport header (smoltcp does: a segment behind them is checked too; one that runs past
+/// the packet is refused). The device checks these itself and smoltcp does not
+/// ([`super::device`]).
 pub fn checksum_ok(frame: &[u8]) -> bool {
     let frame = &frame[..ip_end(frame).unwrap_or(frame.len())];
-    match vnet::locate_l4(frame, frame.len()) {
-        Some(l4) if matches!(l4.proto, PROTO_TCP | PROTO_UDP) => verify(frame, &l4),
-        _ => true,
+    let Some(mut l4) = vnet::locate_l4(frame, frame.len()) else { return true };
+    while l4.ipv6 && matches!(l4.proto, 0 | 43 | 60) {
+        let (Some(&next), Some(&units)) = (frame.get(l4.offset), frame.get(l4.offset + 1)) else { return false };
+        l4.proto = next;
+        l4.offset += (usize::from(units) + 1) * 8;
     }
+    if !matches!(l4.proto, PROTO_TCP | PROTO_UDP) {
+        return true;
+    }
+    l4.offset <= frame.len() && verify(frame, &l4)
 }
 
 /// Fills in the TCP checksum of an Ethernet `frame` smoltcp wrote for a NIC without offloads
@@ -472,6 +481,22 @@ mod tests {
         assert_eq!(zeroed, good);
         fill_tcp_checksum(&mut padded[HDR_LEN..]);
         assert!(checksum_ok(&padded[HDR_LEN..]));
+        // Behind an IPv6 hop-by-hop header: found and checked.
+        let mut v6 = vec![0u8; 14 + 40 + 8 + 20];
+        v6[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+        v6[14] = 0x60;
+        v6[18..20].copy_from_slice(&28u16.to_be_bytes());
+        v6[20] = 0;
+        v6[22..54].copy_from_slice(&[7u8; 32]);
+        v6[54] = PROTO_TCP;
+        v6[62 + 12] = 5 << 4;
+        let check = !fold(sum(&v6[22..54]) + u64::from(PROTO_TCP) + 20 + sum(&v6[62..]));
+        v6[62 + 16..62 + 18].copy_from_slice(&check.to_be_bytes());
+        assert!(checksum_ok(&v6));
+        v6[62 + 4] ^= 1;
+        assert!(!checksum_ok(&v6));
+        v6[55] = 9;
+        assert!(!checksum_ok(&v6), "options past the packet");
         // Not TCP or UDP (an ARP request's length): left to smoltcp.
         let mut other = vec![0u8; 42];
         other[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
