@@ -71,23 +71,32 @@ const fn ip_header(ipv6: bool) -> usize {
 }
 
 /// The one's complement sum of `data` as big-endian 16-bit words (odd end padded), folded
-/// to at most 33 bits (add a few such sums before [`fold`]). Written here rather than taken
-/// from smoltcp's `wire::ip::checksum::data`, which adds two bytes at a time (the kernel is
-/// built without SIMD): this one adds eight at a time with an end-around carry (2^64 is 1
-/// modulo 2^16 - 1), and the pseudo-header and a whole received frame are summed separately
-/// and folded once (`sums_match_smoltcp` checks both agree).
+/// to 16 bits (add a few such sums before [`fold`]). Written here rather than taken from
+/// smoltcp's `wire::ip::checksum::data`, which adds two bytes at a time (the kernel is built
+/// without SIMD): this one adds 64-bit words in the machine's byte order with an end-around
+/// carry (2^64 is 1 modulo 2^16 - 1), two independent sums at a time, and swaps the bytes of
+/// the folded result once (a one's complement sum does not depend on the byte order but for
+/// that swap, RFC 1071); the pseudo-header and a whole received frame are summed separately
+/// and folded once (`sums_match_smoltcp` checks it against a word-by-word sum).
 pub fn sum(data: &[u8]) -> u64 {
     let add = |acc: u64, word: u64| {
         let (total, carry) = acc.overflowing_add(word);
         total + u64::from(carry)
     };
-    let mut chunks = data.chunks_exact(8);
-    let mut acc = (&mut chunks).fold(0, |acc, c| add(acc, u64::from_be_bytes(c.try_into().expect("8 bytes"))));
+    let word = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
+    let mut chunks = data.chunks_exact(16);
+    let (mut a, mut b) = (0, 0);
+    for chunk in &mut chunks {
+        a = add(a, word(&chunk[..8]));
+        b = add(b, word(&chunk[8..]));
+    }
+    // The rest starts at an even offset: its bytes keep their place in the 16-bit words.
     let rest = chunks.remainder();
-    let mut tail = [0u8; 8];
+    let mut tail = [0u8; 16];
     tail[..rest.len()].copy_from_slice(rest);
-    acc = add(acc, u64::from_be_bytes(tail));
-    (acc >> 32) + (acc & 0xffff_ffff)
+    a = add(a, word(&tail[..8]));
+    b = add(b, word(&tail[8..]));
+    u64::from(fold(add(a, b)).swap_bytes())
 }
 
 /// Folds a sum of [`sum`] into 16 bits.
