@@ -530,6 +530,9 @@ pub fn drain_before_exit() {
                 crate::drivers::net_ring::idle_receives()
             );
         }
+        if stack.device.bad_checksums > 0 {
+            log::info!("net: {} received TCP and UDP packets dropped for a bad checksum", stack.device.bad_checksums);
+        }
         if stack.device.martians > 0 {
             log::info!(
                 "net: {} received frames dropped for claiming loopback or our own addresses (or a multicast prefix)",

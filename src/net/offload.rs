@@ -70,19 +70,33 @@ const fn ip_header(ipv6: bool) -> usize {
     }
 }
 
-/// The one's complement sum of `data` as big-endian 16-bit words (odd end padded), unfolded.
-/// Written here rather than taken from smoltcp's `wire::ip::checksum::data`, which adds two
-/// bytes at a time and folds to 16 bits: this one adds four at a time into a `u64`, and the
-/// pseudo-header and a whole 64 KiB received frame the host did not vouch for are summed
-/// separately and folded once (`sums_match_smoltcp` checks both agree).
+/// The one's complement sum of `data` as big-endian 16-bit words (odd end padded), folded
+/// to 16 bits (add a few such sums before [`fold`]). Written here rather than taken from
+/// smoltcp's `wire::ip::checksum::data`, which adds two bytes at a time (the kernel is built
+/// without SIMD): this one adds 64-bit words in the machine's byte order with an end-around
+/// carry (2^64 is 1 modulo 2^16 - 1), two independent sums at a time, and swaps the bytes of
+/// the folded result once (a one's complement sum does not depend on the byte order but for
+/// that swap, RFC 1071); the pseudo-header and a whole received frame are summed separately
+/// and folded once (`sums_match_smoltcp` checks it against a word-by-word sum).
 pub fn sum(data: &[u8]) -> u64 {
-    let mut chunks = data.chunks_exact(4);
-    let mut acc: u64 = (&mut chunks).map(|c| u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]]))).sum();
+    let add = |acc: u64, word: u64| {
+        let (total, carry) = acc.overflowing_add(word);
+        total + u64::from(carry)
+    };
+    let word = |bytes: &[u8]| u64::from_le_bytes(bytes.try_into().expect("8 bytes"));
+    let mut chunks = data.chunks_exact(16);
+    let (mut a, mut b) = (0, 0);
+    for chunk in &mut chunks {
+        a = add(a, word(&chunk[..8]));
+        b = add(b, word(&chunk[8..]));
+    }
+    // The rest starts at an even offset: its bytes keep their place in the 16-bit words.
     let rest = chunks.remainder();
-    let mut tail = [0u8; 4];
+    let mut tail = [0u8; 16];
     tail[..rest.len()].copy_from_slice(rest);
-    acc += u64::from(u32::from_be_bytes(tail));
-    acc
+    a = add(a, word(&tail[..8]));
+    b = add(b, word(&tail[8..]));
+    u64::from(fold(add(a, b)).swap_bytes())
 }
 
 /// Folds a sum of [`sum`] into 16 bits.
@@ -118,6 +132,38 @@ fn verify(frame: &[u8], l4: &L4) -> bool {
         return true;
     }
     fold(pseudo_sum(frame, l4) + sum(&frame[l4.offset..])) == 0xffff
+}
+
+/// Whether the TCP or UDP checksum of a received Ethernet `frame` (from a NIC without
+/// offloads) is right; true for anything else. Ethernet padding after the IP packet is not
+/// summed, and IPv6 hop-by-hop, routing and destination options are followed to the
+/// transport header (smoltcp does: a segment behind them is checked too; one that runs past
+/// the packet is refused). The device checks these itself and smoltcp does not
+/// ([`super::device`]).
+pub fn checksum_ok(frame: &[u8]) -> bool {
+    let frame = &frame[..ip_end(frame).unwrap_or(frame.len())];
+    let Some(mut l4) = vnet::locate_l4(frame, frame.len()) else { return true };
+    while l4.ipv6 && matches!(l4.proto, 0 | 43 | 60) {
+        let (Some(&next), Some(&units)) = (frame.get(l4.offset), frame.get(l4.offset + 1)) else { return false };
+        l4.proto = next;
+        l4.offset += (usize::from(units) + 1) * 8;
+    }
+    if !matches!(l4.proto, PROTO_TCP | PROTO_UDP) {
+        return true;
+    }
+    l4.offset <= frame.len() && verify(frame, &l4)
+}
+
+/// Fills in the TCP checksum of an Ethernet `frame` smoltcp wrote for a NIC without offloads
+/// (smoltcp leaves it to the device); anything else is left alone.
+pub fn fill_tcp_checksum(frame: &mut [u8]) {
+    let end = ip_end(frame).unwrap_or(frame.len());
+    let frame = &mut frame[..end];
+    let Some(l4) = vnet::locate_l4(frame, frame.len()).filter(|l4| l4.proto == PROTO_TCP) else { return };
+    let Some(field) = frame.get_mut(l4.offset + 16..l4.offset + 18) else { return };
+    field.copy_from_slice(&[0, 0]);
+    let check = !fold(pseudo_sum(frame, &l4) + sum(&frame[l4.offset..]));
+    frame[l4.offset + 16..l4.offset + 18].copy_from_slice(&check.to_be_bytes());
 }
 
 /// The flow of a TCP segment at `l4` in `frame`, local side first: the sender's if
@@ -411,6 +457,59 @@ mod tests {
         let mut broken = buf.clone();
         broken[HDR_LEN + 60] ^= 1;
         assert!(!verify(&broken[HDR_LEN..], &l4));
+        // Every length and alignment, and words whose sums carry out of 64 bits.
+        let data: Vec<u8> = (0..4099u32).map(|i| if i % 7 < 5 { 0xff } else { (i * 37) as u8 }).collect();
+        for start in 0..9 {
+            for len in (0..200).chain([1500, 4090]) {
+                let part = &data[start..start + len];
+                let ours = fold(sum(part));
+                // RFC 1071 word by word.
+                let words = part.chunks(2).map(|w| u64::from(w[0]) << 8 | u64::from(*w.get(1).unwrap_or(&0)));
+                assert_eq!(ours, fold(words.sum()), "{start} {len}");
+            }
+        }
+        assert_eq!(fold(sum(&[0xff; 64])), 0xffff);
+        assert_eq!(fold(sum(&[])), 0);
+    }
+
+    #[test]
+    fn checksums_without_offloads() {
+        let good = tcp(B, 5000, A, 80, TcpControl::Psh, None, &[3u8; 700]);
+        assert!(checksum_ok(&good[HDR_LEN..]));
+        let mut bad = good.clone();
+        bad[HDR_LEN + 400] ^= 0x10;
+        assert!(!checksum_ok(&bad[HDR_LEN..]));
+        // Ethernet padding is not summed.
+        let mut padded = tcp(B, 5000, A, 80, TcpControl::Psh, None, &[]);
+        padded.extend([0x55u8; 6]);
+        assert!(checksum_ok(&padded[HDR_LEN..]));
+        // Filled in as smoltcp would have.
+        let mut zeroed = good.clone();
+        zeroed[HDR_LEN + 34 + 16..HDR_LEN + 34 + 18].copy_from_slice(&[0, 0]);
+        fill_tcp_checksum(&mut zeroed[HDR_LEN..]);
+        assert_eq!(zeroed, good);
+        fill_tcp_checksum(&mut padded[HDR_LEN..]);
+        assert!(checksum_ok(&padded[HDR_LEN..]));
+        // Behind an IPv6 hop-by-hop header: found and checked.
+        let mut v6 = vec![0u8; 14 + 40 + 8 + 20];
+        v6[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+        v6[14] = 0x60;
+        v6[18..20].copy_from_slice(&28u16.to_be_bytes());
+        v6[20] = 0;
+        v6[22..54].copy_from_slice(&[7u8; 32]);
+        v6[54] = PROTO_TCP;
+        v6[62 + 12] = 5 << 4;
+        let check = !fold(sum(&v6[22..54]) + u64::from(PROTO_TCP) + 20 + sum(&v6[62..]));
+        v6[62 + 16..62 + 18].copy_from_slice(&check.to_be_bytes());
+        assert!(checksum_ok(&v6));
+        v6[62 + 4] ^= 1;
+        assert!(!checksum_ok(&v6));
+        v6[55] = 9;
+        assert!(!checksum_ok(&v6), "options past the packet");
+        // Not TCP or UDP (an ARP request's length): left to smoltcp.
+        let mut other = vec![0u8; 42];
+        other[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
+        assert!(checksum_ok(&other));
     }
 
     #[test]
