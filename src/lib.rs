@@ -160,6 +160,11 @@ mod scheduler;
 mod synch;
 #[cfg(not(test))]
 mod syscalls;
+/// smoltcp behind the device layer against a peer of raw TCP frames: the harness of the window
+/// and probe host tests.
+#[cfg(test)]
+#[path = "net/tcppeer.rs"]
+mod tcppeer;
 /// How early an idle core arms its timer before a halt, tested on the host.
 #[cfg(test)]
 #[path = "scheduler/timer_lead.rs"]

@@ -161,111 +161,42 @@ mod tests {
 /// pure ACKs with its next sequence number.
 #[cfg(test)]
 mod stalls {
-    use alloc::boxed::Box;
-    use alloc::collections::VecDeque;
     use alloc::vec;
     use alloc::vec::Vec;
-    use std::sync::{Arc, Mutex};
 
-    use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
     use smoltcp::socket::tcp;
-    use smoltcp::time::Instant;
-    use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
 
-    use crate::netdevice::Device;
-    use crate::nethostile::{eth, fix_checksums, ipv4, QueueNic, MAC, OURS, PEER, PEER_MAC, PORT};
+    use crate::tcppeer::{arp_reply, frame, Sent};
 
-    const PEER_PORT: u16 = 40000;
     const MSS: usize = 1460;
 
-    /// An Ethernet frame from the peer: IPv4 and the TCP segment, checksums filled in.
-    fn frame(seq: u32, ack: u32, flags: u8, window: u16, options: &[u8], payload: &[u8]) -> Vec<u8> {
-        let mut tcp = vec![0u8; 20];
-        tcp[0..2].copy_from_slice(&PEER_PORT.to_be_bytes());
-        tcp[2..4].copy_from_slice(&PORT.to_be_bytes());
-        tcp[4..8].copy_from_slice(&seq.to_be_bytes());
-        tcp[8..12].copy_from_slice(&ack.to_be_bytes());
-        tcp[12] = (((20 + options.len()) / 4) as u8) << 4;
-        tcp[13] = flags;
-        tcp[14..16].copy_from_slice(&window.to_be_bytes());
-        tcp.extend_from_slice(options);
-        tcp.extend_from_slice(payload);
-        let mut f = ipv4(6, &tcp);
-        fix_checksums(&mut f);
-        f
-    }
-
-    /// The peer's ARP reply, so that smoltcp knows its MAC.
-    fn arp_reply() -> Vec<u8> {
-        let arp = [&[0, 1, 8, 0, 6, 4, 0, 2][..], &PEER_MAC, &PEER, &MAC, &OURS].concat();
-        eth(MAC, 0x0806, &arp)
-    }
-
-    /// A segment smoltcp sent: (seq, ack, flags, window field, payload length, options).
-    fn parse(f: &[u8]) -> Option<(u32, u32, u8, u16, usize, Vec<u8>)> {
-        if f.len() < 54 || f[12..14] != [8, 0] || f[23] != 6 {
-            return None;
-        }
-        let ihl = usize::from(f[14] & 15) * 4;
-        let total = usize::from(u16::from_be_bytes([f[16], f[17]]));
-        let t = &f[14 + ihl..];
-        let doff = usize::from(t[12] >> 4) * 4;
-        let be32 = |i: usize| u32::from_be_bytes([t[i], t[i + 1], t[i + 2], t[i + 3]]);
-        Some((be32(4), be32(8), t[13], u16::from_be_bytes([t[14], t[15]]), total - ihl - doff, t[20..doff].to_vec()))
-    }
-
-    struct Guest {
-        iface: Interface,
-        device: Device,
-        sockets: SocketSet<'static>,
-        socket: SocketHandle,
-        incoming: Arc<Mutex<VecDeque<Vec<u8>>>>,
-        sent: Arc<Mutex<Vec<Vec<u8>>>>,
-        now: i64,
-    }
+    /// The guest, with the tap's buffers (1 MiB each way: window scale 5) and no ACK delay.
+    struct Guest(crate::tcppeer::Guest);
 
     impl Guest {
         fn new() -> Self {
-            let incoming = Arc::new(Mutex::new(VecDeque::new()));
-            let sent = Arc::new(Mutex::new(Vec::new()));
-            let nic = QueueNic { incoming: incoming.clone(), sent: sent.clone(), vnet: false };
-            let mut device = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
-            device.ipv4 = Some(OURS);
-            let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(MAC)));
-            config.random_seed = 7;
-            let mut iface = Interface::new(config, &mut device, Instant::ZERO);
-            iface.update_ip_addrs(|addrs| {
-                let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(Ipv4Address::from(OURS)), 24));
-            });
-            let mut sockets = SocketSet::new(vec![]);
-            // The tap's buffers: 1 MiB each way (window scale 5).
-            let mut s =
-                tcp::Socket::new(tcp::SocketBuffer::new(vec![0; 1 << 20]), tcp::SocketBuffer::new(vec![0; 1 << 20]));
-            s.set_ack_delay(None);
-            s.listen(PORT).unwrap();
-            let socket = sockets.add(s);
-            Self { iface, device, sockets, socket, incoming, sent, now: 0 }
+            let mut g = crate::tcppeer::Guest::new(1 << 20, 1 << 20);
+            g.socket().set_ack_delay(None);
+            Self(g)
         }
 
         /// Takes one frame and polls; time moves 1 ms.
         fn take(&mut self, frame: Vec<u8>) {
-            self.incoming.lock().unwrap().push_back(frame);
+            self.0.incoming.lock().unwrap().push_back(frame);
             self.poll();
         }
 
         fn poll(&mut self) {
-            self.now += 1;
-            self.device.poll_nic();
-            let _ = self.iface.poll(Instant::from_millis(self.now), &mut self.device, &mut self.sockets);
-            self.device.flush();
+            self.0.now += 1;
+            self.0.round();
         }
 
         fn socket(&mut self) -> &mut tcp::Socket<'static> {
-            self.sockets.get_mut::<tcp::Socket>(self.socket)
+            self.0.socket()
         }
 
-        fn sent(&mut self) -> Vec<(u32, u32, u8, u16, usize, Vec<u8>)> {
-            self.sent.lock().unwrap().drain(..).filter_map(|f| parse(&f)).collect()
+        fn sent(&mut self) -> Vec<Sent> {
+            self.0.sent()
         }
     }
 
@@ -278,10 +209,10 @@ mod stalls {
         // SYN: MSS 1460, window scale 10, as Linux.
         let isn = 1_000u32;
         g.take(frame(isn, 0, 0x02, 64240, &[2, 4, 5, 180, 1, 3, 3, 10], &[]));
-        let synack = g.sent().into_iter().find(|s| s.2 & 0x12 == 0x12).expect("a SYN-ACK");
-        let shift = synack.5.windows(3).find(|o| o[0] == 3 && o[1] == 3).map(|o| o[2]).expect("window scale");
+        let synack = g.sent().into_iter().find(|s| s.flags & 0x12 == 0x12).expect("a SYN-ACK");
+        let shift = synack.options.windows(3).find(|o| o[0] == 3 && o[1] == 3).map(|o| o[2]).expect("window scale");
         assert_eq!(shift, 5);
-        let ours = synack.0.wrapping_add(1);
+        let ours = synack.seq.wrapping_add(1);
         let mut snd_nxt = isn.wrapping_add(1);
         // The peer's receive window is full (its program lags): the guest's data waits.
         g.take(frame(snd_nxt, ours, 0x10, 0, &[], &[]));
@@ -290,7 +221,7 @@ mod stalls {
         g.sent();
         // The peer sends up to the edge of the last window it saw; the guest's ACKs of a
         // burst reach it after the burst.
-        let mut edge = snd_nxt.wrapping_add(u32::from(synack.3));
+        let mut edge = snd_nxt.wrapping_add(u32::from(synack.window));
         let mut rcv_nxt_seen = snd_nxt;
         for _ in 0..10_000 {
             let room = edge.wrapping_sub(snd_nxt) as i32;
@@ -304,7 +235,7 @@ mod stalls {
                 snd_nxt = snd_nxt.wrapping_add(n as u32);
                 left -= n;
             }
-            for (_, ack, flags, win, len, _) in g.sent() {
+            for Sent { ack, flags, window: win, len, .. } in g.sent() {
                 assert_eq!(flags & 0x07, 0, "no SYN, FIN or RST");
                 assert_eq!(len, 0, "the guest has no window of the peer's to send in");
                 rcv_nxt_seen = ack;
@@ -315,7 +246,7 @@ mod stalls {
         // Now the peer's program reads: a pure ACK with the peer's next sequence number opens
         // its window (Linux's window update).
         g.take(frame(snd_nxt, ours, 0x10, 2000, &[], &[]));
-        let data: usize = g.sent().iter().map(|s| s.4).sum();
+        let data: usize = g.sent().iter().map(|s| s.len).sum();
         assert!(
             data > 0,
             "the guest ignored the peer's window update (peer sent up to {snd_nxt}, the guest acknowledged {rcv_nxt_seen})"
@@ -331,8 +262,8 @@ mod stalls {
         g.take(arp_reply());
         let isn = 1_000u32;
         g.take(frame(isn, 0, 0x02, 64240, &[2, 4, 5, 180, 1, 3, 3, 10], &[]));
-        let synack = g.sent().into_iter().find(|s| s.2 & 0x12 == 0x12).expect("a SYN-ACK");
-        let ours = synack.0.wrapping_add(1);
+        let synack = g.sent().into_iter().find(|s| s.flags & 0x12 == 0x12).expect("a SYN-ACK");
+        let ours = synack.seq.wrapping_add(1);
         let mut snd_nxt = isn.wrapping_add(1);
         // The peer's window is 0; the program's data waits; the peer sends data and its FIN.
         g.take(frame(snd_nxt, ours, 0x10, 0, &[], &[]));
@@ -346,7 +277,7 @@ mod stalls {
         g.sent();
         // The peer's program reads: its window opens with a pure ACK.
         g.take(frame(snd_nxt, ours, 0x10, 2000, &[], &[]));
-        let mut sent: usize = g.sent().iter().map(|s| s.4).sum();
+        let mut sent: usize = g.sent().iter().map(|s| s.len).sum();
         assert!(sent > 0, "the guest sends its data at the peer's window update");
         // The peer acknowledges what comes (Nagle holds the last part until then); once the
         // data is out the FIN follows (as `Pool::reap` does it).
@@ -355,7 +286,7 @@ mod stalls {
             g.take(frame(snd_nxt, ours.wrapping_add(sent as u32), 0x10, 2000, &[], &[]));
             crate::pool::close(g.socket());
             g.poll();
-            for (_, _, flags, _, len, _) in g.sent() {
+            for Sent { flags, len, .. } in g.sent() {
                 sent += len;
                 fin |= flags & 0x01 != 0;
             }

@@ -1,0 +1,130 @@
+//! Host-test harness: smoltcp behind the device layer, one listening TCP socket, and a peer made of raw frames (the window and probe tests).
+//!
+//! The peer speaks IPv4 from the hostile-frames test's addresses (`nethostile`); the tests
+//! write its segments with [`frame`], read the guest's with [`Guest::sent`] and move time
+//! themselves.
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::vec;
+use alloc::vec::Vec;
+use std::sync::{Arc, Mutex};
+
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::socket::tcp;
+use smoltcp::time::Instant;
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
+
+use crate::netdevice::Device;
+use crate::nethostile::{eth, fix_checksums, ipv4, QueueNic, MAC, OURS, PEER, PEER_MAC, PORT};
+
+/// The peer's port.
+pub const PEER_PORT: u16 = 40000;
+
+/// A frame from the peer: IPv4 and its TCP segment, checksums filled in.
+pub fn frame(seq: u32, ack: u32, flags: u8, window: u16, options: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut tcp = vec![0u8; 20];
+    tcp[0..2].copy_from_slice(&PEER_PORT.to_be_bytes());
+    tcp[2..4].copy_from_slice(&PORT.to_be_bytes());
+    tcp[4..8].copy_from_slice(&seq.to_be_bytes());
+    tcp[8..12].copy_from_slice(&ack.to_be_bytes());
+    tcp[12] = (((20 + options.len()) / 4) as u8) << 4;
+    tcp[13] = flags;
+    tcp[14..16].copy_from_slice(&window.to_be_bytes());
+    tcp.extend_from_slice(options);
+    tcp.extend_from_slice(payload);
+    let mut f = ipv4(6, &tcp);
+    fix_checksums(&mut f);
+    f
+}
+
+/// The peer's ARP reply, so that smoltcp knows its MAC.
+pub fn arp_reply() -> Vec<u8> {
+    let arp = [&[0, 1, 8, 0, 6, 4, 0, 2][..], &PEER_MAC, &PEER, &MAC, &OURS].concat();
+    eth(MAC, 0x0806, &arp)
+}
+
+/// A segment the guest sent.
+#[derive(Debug)]
+pub struct Sent {
+    pub seq: u32,
+    pub ack: u32,
+    pub flags: u8,
+    /// The window field as sent (not scaled).
+    pub window: u16,
+    /// Payload bytes.
+    pub len: usize,
+    pub options: Vec<u8>,
+}
+
+/// The TCP segment of an IPv4 frame the guest sent.
+pub fn parse(f: &[u8]) -> Option<Sent> {
+    if f.len() < 54 || f[12..14] != [8, 0] || f[23] != 6 {
+        return None;
+    }
+    let ihl = usize::from(f[14] & 15) * 4;
+    let total = usize::from(u16::from_be_bytes([f[16], f[17]]));
+    let t = &f[14 + ihl..];
+    let doff = usize::from(t[12] >> 4) * 4;
+    let be32 = |i: usize| u32::from_be_bytes([t[i], t[i + 1], t[i + 2], t[i + 3]]);
+    Some(Sent {
+        seq: be32(4),
+        ack: be32(8),
+        flags: t[13],
+        window: u16::from_be_bytes([t[14], t[15]]),
+        len: total - ihl - doff,
+        options: t[20..doff].to_vec(),
+    })
+}
+
+/// The guest: smoltcp over the device layer with a NIC of queues, one socket listening on
+/// [`PORT`].
+pub struct Guest {
+    pub iface: Interface,
+    pub device: Device,
+    pub sockets: SocketSet<'static>,
+    pub socket: SocketHandle,
+    pub incoming: Arc<Mutex<VecDeque<Vec<u8>>>>,
+    sent: Arc<Mutex<Vec<Vec<u8>>>>,
+    /// Milliseconds.
+    pub now: i64,
+}
+
+impl Guest {
+    /// With TCP buffers of `rx` and `tx` bytes.
+    pub fn new(rx: usize, tx: usize) -> Self {
+        let incoming = Arc::new(Mutex::new(VecDeque::new()));
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let nic = QueueNic { incoming: incoming.clone(), sent: sent.clone(), vnet: false };
+        let mut device = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
+        device.ipv4 = Some(OURS);
+        let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(MAC)));
+        config.random_seed = 7;
+        let mut iface = Interface::new(config, &mut device, Instant::ZERO);
+        iface.update_ip_addrs(|addrs| {
+            let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(Ipv4Address::from(OURS)), 24));
+        });
+        let mut sockets = SocketSet::new(vec![]);
+        let mut s = tcp::Socket::new(tcp::SocketBuffer::new(vec![0; rx]), tcp::SocketBuffer::new(vec![0; tx]));
+        s.listen(PORT).unwrap();
+        let socket = sockets.add(s);
+        Self { iface, device, sockets, socket, incoming, sent, now: 0 }
+    }
+
+    /// The listening (then connected) socket.
+    pub fn socket(&mut self) -> &mut tcp::Socket<'static> {
+        self.sockets.get_mut::<tcp::Socket>(self.socket)
+    }
+
+    /// One round at the current time: the NIC's frames in, smoltcp's poll, its frames out.
+    pub fn round(&mut self) {
+        self.device.poll_nic();
+        let _ = self.iface.poll(Instant::from_millis(self.now), &mut self.device, &mut self.sockets);
+        self.device.flush();
+    }
+
+    /// The segments the guest sent since the last call.
+    pub fn sent(&mut self) -> Vec<Sent> {
+        self.sent.lock().unwrap().drain(..).filter_map(|f| parse(&f)).collect()
+    }
+}
