@@ -146,10 +146,7 @@ mod tests {
     use alloc::vec;
     use alloc::vec::Vec;
 
-    use smoltcp::wire::{
-        EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol, Ipv4Address, Ipv4Packet,
-        Ipv4Repr, Ipv6Address, Ipv6Packet, Ipv6Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
-    };
+    use smoltcp::wire::{IpAddress, Ipv4Address, Ipv6Address, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber};
 
     use super::*;
 
@@ -176,41 +173,7 @@ mod tests {
         };
         let (src, dst) =
             if v6 { (IpAddress::Ipv6(OURS6), IpAddress::Ipv6(PASST6)) } else { (OURS.into(), PASST.into()) };
-        let ethertype = if v6 { EthernetProtocol::Ipv6 } else { EthernetProtocol::Ipv4 };
-        let ip_len = if v6 { 40 } else { 20 };
-        let eth = EthernetRepr {
-            src_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
-            dst_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
-            ethertype,
-        };
-        let mut frame = vec![0; 14 + ip_len + tcp.buffer_len()];
-        let mut e = EthernetFrame::new_unchecked(&mut frame[..]);
-        eth.emit(&mut e);
-        let payload = if v6 {
-            let ip = Ipv6Repr {
-                src_addr: OURS6,
-                dst_addr: PASST6,
-                next_header: IpProtocol::Tcp,
-                payload_len: tcp.buffer_len(),
-                hop_limit: 64,
-            };
-            let mut p = Ipv6Packet::new_unchecked(e.payload_mut());
-            ip.emit(&mut p);
-            &mut e.payload_mut()[40..]
-        } else {
-            let ip = Ipv4Repr {
-                src_addr: OURS,
-                dst_addr: PASST,
-                next_header: IpProtocol::Tcp,
-                payload_len: tcp.buffer_len(),
-                hop_limit: 64,
-            };
-            let mut p = Ipv4Packet::new_unchecked(e.payload_mut());
-            ip.emit(&mut p, &Default::default());
-            &mut e.payload_mut()[20..]
-        };
-        tcp.emit(&mut TcpPacket::new_unchecked(payload), &src, &dst, &Default::default());
-        frame
+        crate::tcppeer::emit([2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1], src, dst, &tcp)
     }
 
     /// The window field of a frame, and whether its TCP checksum holds.

@@ -11,9 +11,13 @@ use alloc::vec::Vec;
 use std::sync::{Arc, Mutex};
 
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
+use smoltcp::phy::ChecksumCapabilities;
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
+use smoltcp::wire::{
+    EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, HardwareAddress, IpAddress, IpCidr, IpProtocol,
+    Ipv4Address, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr, TcpPacket, TcpRepr,
+};
 
 use crate::netdevice::Device;
 use crate::nethostile::{eth, fix_checksums, ipv4, QueueNic, MAC, OURS, PEER, PEER_MAC, PORT};
@@ -127,4 +131,40 @@ impl Guest {
     pub fn sent(&mut self) -> Vec<Sent> {
         self.sent.lock().unwrap().drain(..).filter_map(|f| parse(&f)).collect()
     }
+}
+
+/// An Ethernet frame from `smac` to `dmac` with the IP packet of `tcp` from `src` to `dst`
+/// (both IPv4 or both IPv6), checksums filled in: the frames of the device layer's unit tests.
+pub fn emit(smac: [u8; 6], dmac: [u8; 6], src: IpAddress, dst: IpAddress, tcp: &TcpRepr) -> Vec<u8> {
+    let ip_len = if matches!(src, IpAddress::Ipv6(_)) { 40 } else { 20 };
+    let ethertype = if ip_len == 40 { EthernetProtocol::Ipv6 } else { EthernetProtocol::Ipv4 };
+    let mut frame = vec![0; 14 + ip_len + tcp.buffer_len()];
+    let mut e = EthernetFrame::new_unchecked(&mut frame[..]);
+    EthernetRepr { src_addr: EthernetAddress(smac), dst_addr: EthernetAddress(dmac), ethertype }.emit(&mut e);
+    let caps = ChecksumCapabilities::default();
+    match (src, dst) {
+        (IpAddress::Ipv6(s), IpAddress::Ipv6(d)) => {
+            let ip = Ipv6Repr {
+                src_addr: s,
+                dst_addr: d,
+                next_header: IpProtocol::Tcp,
+                payload_len: tcp.buffer_len(),
+                hop_limit: 64,
+            };
+            ip.emit(&mut Ipv6Packet::new_unchecked(e.payload_mut()));
+        }
+        (IpAddress::Ipv4(s), IpAddress::Ipv4(d)) => {
+            let ip = Ipv4Repr {
+                src_addr: s,
+                dst_addr: d,
+                next_header: IpProtocol::Tcp,
+                payload_len: tcp.buffer_len(),
+                hop_limit: 64,
+            };
+            ip.emit(&mut Ipv4Packet::new_unchecked(e.payload_mut()), &caps);
+        }
+        _ => panic!("mixed address families"),
+    }
+    tcp.emit(&mut TcpPacket::new_unchecked(&mut e.payload_mut()[ip_len..]), &src, &dst, &caps);
+    frame
 }
