@@ -1,8 +1,8 @@
 //! Zero-window probes and copies of the peer's ACKs for smoltcp: three 1 s waits of smoltcp's cut short.
 //!
-//! smoltcp 0.13.1 waits for its retransmission timer, at least 1 s (`RTTE_MIN_RTO`), in two
-//! cases that Debian 12's passt leaves it in, each stalling about 1% of user-mode guest ->
-//! host streams for a second (and a third case, below, the last 1%):
+//! smoltcp 0.13.1 waits for its retransmission timer, at least 1 s (`RTTE_MIN_RTO`), in three
+//! cases that Debian 12's passt leaves it in, each stalling up to about 1% of user-mode
+//! guest -> host streams for a second:
 //!
 //! - **Zero window.** smoltcp probes a zero window only when that timer fires, then at 2 s,
 //!   4 s and so on. A peer that sends a window update when its buffer drains (Linux) ends such
