@@ -36,7 +36,8 @@
 //!   from it (nor its second duplicate, which the case above takes) and without new data of
 //!   ours, smoltcp gets three copies of the peer's last pure ACK: its duplicate count
 //!   reaches three and it resends from that acknowledgement at once, as RFC 8985's
-//!   tail-loss probe would have it do. Our FIN counts as data (passt drops a FIN that comes
+//!   tail-loss probe would have it do (twice the peer's round trip instead, when that is
+//!   longer: passt acknowledges what a distant host acknowledged). Our FIN counts as data (passt drops a FIN that comes
 //!   with data it could not take), so a connection is forgotten when the peer acknowledges
 //!   our FIN, not when we send it. Once per acknowledgement: until the peer makes progress
 //!   again smoltcp's own timer rules.
@@ -59,7 +60,8 @@ pub const NUDGE_US: u64 = 50_000;
 /// outstanding and the peer's window open, smoltcp gets three copies of the peer's last ACK:
 /// a round trip behind passt takes 0.1-3 ms, but passt may hold an ACK back until its
 /// `ACK_INTERVAL`, 50 ms after the guest's last segment, when it acknowledges only what its
-/// host peer has acknowledged (`tcpi_bytes_acked`).
+/// host peer has acknowledged (`tcpi_bytes_acked`). Twice the round trip seen if that is
+/// longer (a distant host behind passt: passt's ACKs follow the host peer's).
 pub const TAIL_US: u64 = 100_000;
 /// Copies of the peer's last ACK that make smoltcp count a third duplicate from none.
 const TAIL_COPIES: u8 = 3;
@@ -114,6 +116,12 @@ struct Conn {
     given: bool,
     /// We sent our FIN: no zero-window probes; forgotten once the peer acknowledges it.
     fin: bool,
+    /// When we last sent new sequence space (SYN, data, FIN), µs.
+    sent_at: u64,
+    /// The peer's round trip as we saw it (µs): its SYN-ACK after our SYN, its
+    /// acknowledgement of all we sent after our last new segment; the largest recent one,
+    /// a smaller sample taking an eighth of the difference off.
+    rtt: u64,
     ack: [u8; HEAD_MAX],
     ack_len: usize,
 }
@@ -209,6 +217,8 @@ impl Probes {
                     copies: 0,
                     given: false,
                     fin: false,
+                    sent_at: now,
+                    rtt: 0,
                     ack: [0; HEAD_MAX],
                     ack_len: 0,
                 };
@@ -231,6 +241,7 @@ impl Probes {
         }
         if after(end, conn.snd_nxt) {
             conn.snd_nxt = end;
+            conn.sent_at = now;
             // New data starts the wait for a lost tail anew (RFC 8985 arms its probe at each
             // transmission): passt's own delayed ACK comes its `ACK_INTERVAL` after our last
             // segment.
@@ -261,6 +272,12 @@ impl Probes {
             self.conns.retain(|c| c.key != key);
             return;
         }
+        if flags & (SYN | ACK) == SYN | ACK {
+            if let Some(conn) = self.find(&key) {
+                conn.rtt = now.saturating_sub(conn.sent_at);
+            }
+            return;
+        }
         if flags & (SYN | ACK) != ACK {
             return;
         }
@@ -282,6 +299,10 @@ impl Probes {
             conn.dups = 0;
             conn.nudge = None;
             conn.given = false;
+            if ack == conn.snd_nxt && ack != conn.peer_ack {
+                let sample = now.saturating_sub(conn.sent_at);
+                conn.rtt = if sample >= conn.rtt { sample } else { conn.rtt - (conn.rtt - sample) / 8 };
+            }
             conn.peer_ack = ack;
             conn.peer_win = win;
             conn.ack_len = 0;
@@ -341,11 +362,12 @@ impl Probes {
 }
 
 impl Conn {
-    /// Copies of the peer's last pure ACK for smoltcp [`TAIL_US`] after `now` (µs), if we
-    /// have that ACK, its window is open and none were given for it.
+    /// Copies of the peer's last pure ACK for smoltcp [`TAIL_US`] after `now` (µs), or two
+    /// of the peer's round trips if longer, if we have that ACK, its window is open and none
+    /// were given for it.
     fn arm_tail(&mut self, now: u64) {
         if self.ack_len > 0 && self.peer_win != 0 && !self.given {
-            self.nudge = Some(now + TAIL_US);
+            self.nudge = Some(now + TAIL_US.max(self.rtt.saturating_mul(2)));
             self.copies = TAIL_COPIES;
         }
     }
@@ -777,6 +799,30 @@ mod tests {
         assert_eq!(p.next_due(), Some(1_010_000 + TAIL_US));
         assert!(p.next_nudge(1_010_000 + TAIL_US - 1).is_none());
         assert_eq!(p.next_nudge(1_010_000 + TAIL_US), Some((all, 3)));
+    }
+
+    #[test]
+    fn a_distant_peer_waits_two_round_trips() {
+        // Our SYN at 0, the peer's SYN-ACK at 80 ms: a round trip of 80 ms.
+        let mut p = Probes::new();
+        p.nudges = true;
+        p.sent(&segment(false, true, TcpControl::Syn, s(0), 0, 65535, &[]), 0);
+        p.received(&segment(false, false, TcpControl::Syn, PEER_ISN, s(1), 900, &[]), 80_000);
+        p.received(&segment(false, false, TcpControl::None, PEER_ISN + 1, s(1), 900, &[]), 80_000);
+        p.sent(&segment(false, true, TcpControl::Psh, s(1), PEER_ISN + 1, 511, &[7; 3000]), 100_000);
+        assert_eq!(p.next_due(), Some(100_000 + 160_000));
+        // Everything acknowledged 300 ms after it went: the largest round trip counts.
+        p.received(&segment(false, false, TcpControl::None, PEER_ISN + 1, s(3001), 900, &[]), 400_000);
+        p.sent(&segment(false, true, TcpControl::Psh, s(3001), PEER_ISN + 1, 511, &[7; 100]), 500_000);
+        assert_eq!(p.next_due(), Some(500_000 + 600_000));
+        // A short one takes an eighth of the difference off.
+        p.received(&segment(false, false, TcpControl::None, PEER_ISN + 1, s(3101), 900, &[]), 500_000 + 20_000);
+        p.sent(&segment(false, true, TcpControl::Psh, s(3101), PEER_ISN + 1, 511, &[7; 100]), 600_000);
+        assert_eq!(p.next_due(), Some(600_000 + 2 * (300_000 - 280_000 / 8)));
+        // Near ones wait [`TAIL_US`].
+        let mut p = connection_nudged(false, 3000, 900, true);
+        p.sent(&segment(false, true, TcpControl::Psh, s(5001), PEER_ISN + 1, 511, &[7; 100]), 10);
+        assert_eq!(p.next_due(), Some(10 + TAIL_US));
     }
 
     #[test]
