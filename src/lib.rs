@@ -130,13 +130,13 @@ mod placement;
 #[cfg(test)]
 #[path = "net/pool.rs"]
 mod pool;
-/// The device layer's zero-window probes and third duplicate ACKs (`super::probe` of the
-/// device module), tested on the host.
+/// The device layer's zero-window probes and copies of the peer's ACKs (a third duplicate, a
+/// lost tail's three; `super::probe` of the device module), tested on the host.
 #[cfg(test)]
 #[path = "net/probe.rs"]
 mod probe;
 /// smoltcp behind the device layer against a peer that acts as passt: the probes and the
-/// third duplicate ACK end its 1 s waits, tested on the host.
+/// copies of the peer's ACKs end its 1 s waits, tested on the host.
 #[cfg(test)]
 #[path = "net/probestall.rs"]
 mod probestall;

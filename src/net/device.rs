@@ -399,7 +399,10 @@ impl Device {
         while let Some(frame) = self.probes.next(now, &mut queued) {
             self.push_nic(&frame);
         }
-        while let Some(frame) = self.probes.next_nudge(now) {
+        while let Some((frame, copies)) = self.probes.next_nudge(now) {
+            for _ in 1..copies {
+                self.feed.push_back(frame.clone());
+            }
             self.feed.push_back(frame);
         }
     }
@@ -465,10 +468,11 @@ fn shape_window(floor: &mut super::floor::Floor, mac: EthernetAddress, now: u64,
     }
 }
 
-/// Shows the probes a frame smoltcp wrote for the NIC (not one for our own MAC `mac`).
-fn remember(probes: &mut super::probe::Probes, mac: EthernetAddress, frame: &[u8]) {
+/// Shows the probes a frame smoltcp wrote for the NIC at `now` (µs; not one for our own MAC
+/// `mac`).
+fn remember(probes: &mut super::probe::Probes, mac: EthernetAddress, now: u64, frame: &[u8]) {
     if frame.get(..6) != Some(&mac.0[..]) {
-        probes.sent(frame);
+        probes.sent(frame, now);
     }
 }
 
@@ -490,7 +494,7 @@ impl phy::TxToken for TxToken<'_> {
                         super::offload::fill_tcp_checksum(&mut buf[start..]);
                     }
                     shape_window(&mut dev.floor, dev.mac, dev.now_us, &mut buf[start..]);
-                    remember(&mut dev.probes, dev.mac, &buf[start..]);
+                    remember(&mut dev.probes, dev.mac, dev.now_us, &buf[start..]);
                     if route_lent(buf, start, dev.mac, &mut dev.queue, dev.offload.as_mut()) {
                         nic.tx_publish(start + len);
                     }
@@ -504,7 +508,7 @@ impl phy::TxToken for TxToken<'_> {
             super::offload::fill_tcp_checksum(&mut frame[start..]);
         }
         shape_window(&mut dev.floor, dev.mac, dev.now_us, &mut frame[start..]);
-        remember(&mut dev.probes, dev.mac, &frame[start..]);
+        remember(&mut dev.probes, dev.mac, dev.now_us, &frame[start..]);
         dev.transmit_frame(frame, start);
         result
     }

@@ -558,11 +558,12 @@ pub fn drain_before_exit() {
             );
         }
         let probes = &stack.device.probes;
-        if probes.sent + probes.nudged + probes.resent > 0 {
+        if probes.sent + probes.nudged + probes.tails + probes.resent > 0 {
             log::info!(
-                "net: {} zero-window probes of ours sent, {} third duplicate ACKs given to smoltcp, {} segments sent again",
+                "net: {} zero-window probes of ours sent, {} third duplicate ACKs given to smoltcp, {} lost tails (three ACK copies each), {} segments sent again",
                 probes.sent,
                 probes.nudged,
+                probes.tails,
                 probes.resent
             );
         }

@@ -1,8 +1,8 @@
-//! Zero-window probes and a third duplicate ACK of the device layer's own: two 1 s waits of smoltcp's cut short.
+//! Zero-window probes and copies of the peer's ACKs for smoltcp: three 1 s waits of smoltcp's cut short.
 //!
-//! smoltcp 0.13.1 waits for its retransmission timer, at least 1 s (`RTTE_MIN_RTO`), in two
-//! cases that Debian 12's passt leaves it in, each stalling about 1% of user-mode guest ->
-//! host streams for a second:
+//! smoltcp 0.13.1 waits for its retransmission timer, at least 1 s (`RTTE_MIN_RTO`), in three
+//! cases that Debian 12's passt leaves it in, each stalling up to about 1% of user-mode
+//! guest -> host streams for a second:
 //!
 //! - **Zero window.** smoltcp probes a zero window only when that timer fires, then at 2 s,
 //!   4 s and so on. A peer that sends a window update when its buffer drains (Linux) ends such
@@ -28,6 +28,19 @@
 //!   from the peer: smoltcp's fast retransmission then sends the hole again (its socket has
 //!   drained by then). A copy of a frame the peer sent: smoltcp does only what a third
 //!   duplicate of the peer's own would make it do.
+//! - **A lost tail.** When passt drops the end of what the guest sent, no segment comes
+//!   after the hole, so passt sends no duplicate ACK at all, and smoltcp (its send buffer
+//!   full of unacknowledged data, or its program done) sends nothing that would make it.
+//!   Behind passt, when our data is outstanding past the peer's last acknowledgement, its
+//!   window is open, and [`TAIL_US`] passed without a new acknowledgement, window or data
+//!   from it (nor its second duplicate, which the case above takes) and without new data of
+//!   ours, smoltcp gets three copies of the peer's last pure ACK: its duplicate count
+//!   reaches three and it resends from that acknowledgement at once, as RFC 8985's
+//!   tail-loss probe would have it do (twice the peer's round trip instead, when that is
+//!   longer: passt acknowledges what a distant host acknowledged). Our FIN counts as data (passt drops a FIN that comes
+//!   with data it could not take), so a connection is forgotten when the peer acknowledges
+//!   our FIN, not when we send it. Once per acknowledgement: until the peer makes progress
+//!   again smoltcp's own timer rules.
 
 use alloc::vec::Vec;
 
@@ -43,6 +56,15 @@ pub const LAST_US: u64 = 60_000_000;
 /// How long after a peer's second duplicate ACK smoltcp gets it a third time (µs): passt's
 /// socket drains at the host reader's pace, a few MB within a few milliseconds.
 pub const NUDGE_US: u64 = 50_000;
+/// How long (µs) after the peer's last progress and our last new segment, with data of ours
+/// outstanding and the peer's window open, smoltcp gets three copies of the peer's last ACK:
+/// a round trip behind passt takes 0.1-3 ms, but passt may hold an ACK back until its
+/// `ACK_INTERVAL`, 50 ms after the guest's last segment, when it acknowledges only what its
+/// host peer has acknowledged (`tcpi_bytes_acked`). Twice the round trip seen if that is
+/// longer (a distant host behind passt: passt's ACKs follow the host peer's).
+pub const TAIL_US: u64 = 100_000;
+/// Copies of the peer's last ACK that make smoltcp count a third duplicate from none.
+const TAIL_COPIES: u8 = 3;
 /// Connections remembered (the least recently used is forgotten first).
 const CONNS: usize = 16;
 /// The longest headers kept: Ethernet, IPv4 with options, TCP with options.
@@ -85,9 +107,21 @@ struct Conn {
     /// Duplicates of the peer's last acknowledgement (pure ACKs, same window) while our data
     /// beyond it was outstanding.
     dups: u8,
-    /// When the second duplicate's copy is due for smoltcp ([`Probes::next_nudge`]), and
-    /// that duplicate (`ack_len` bytes).
+    /// When copies of the peer's last pure ACK (`ack`, `ack_len` bytes; 0 if its last
+    /// progress came with data) are due for smoltcp ([`Probes::next_nudge`]), and how many:
+    /// one after a second duplicate, [`TAIL_COPIES`] for a lost tail.
     nudge: Option<u64>,
+    copies: u8,
+    /// Copies were given or are due for the peer's current acknowledgement.
+    given: bool,
+    /// We sent our FIN: no zero-window probes; forgotten once the peer acknowledges it.
+    fin: bool,
+    /// When we last sent new sequence space (SYN, data, FIN), µs.
+    sent_at: u64,
+    /// The peer's round trip as we saw it (µs): its SYN-ACK after our SYN, its
+    /// acknowledgement of all we sent after our last new segment; the largest recent one,
+    /// a smaller sample taking an eighth of the difference off.
+    rtt: u64,
     ack: [u8; HEAD_MAX],
     ack_len: usize,
 }
@@ -103,6 +137,8 @@ pub struct Probes {
     pub nudges: bool,
     /// Third duplicates given to smoltcp.
     pub nudged: u64,
+    /// Lost tails: three copies of the peer's last ACK given to smoltcp.
+    pub tails: u64,
     /// Data segments we sent again (smoltcp's retransmissions).
     pub resent: u64,
 }
@@ -140,25 +176,26 @@ impl Default for Probes {
 impl Probes {
     /// No connection known yet (the table's room is taken now, not per frame).
     pub fn new() -> Self {
-        Self { conns: Vec::with_capacity(CONNS), clock: 0, sent: 0, nudges: false, nudged: 0, resent: 0 }
+        Self { conns: Vec::with_capacity(CONNS), clock: 0, sent: 0, nudges: false, nudged: 0, tails: 0, resent: 0 }
     }
 
     fn find(&mut self, key: &Flow) -> Option<&mut Conn> {
         self.conns.iter_mut().find(|c| c.key == *key)
     }
 
-    /// Looks at a frame we send to the NIC (Ethernet, no virtio-net header, as smoltcp wrote
-    /// it with the window the peer is offered).
-    pub fn sent(&mut self, frame: &[u8]) {
+    /// Looks at a frame we send to the NIC at `now` (µs; Ethernet, no virtio-net header, as
+    /// smoltcp wrote it with the window the peer is offered).
+    pub fn sent(&mut self, frame: &[u8], now: u64) {
         let Some((l4, doff, len)) = segment(frame) else { return };
         let t = l4.offset;
         let flags = frame[t + 13];
         let key = offload::flow(frame, &l4, true);
-        if flags & (FIN | RST) != 0 {
+        if flags & RST != 0 {
             self.conns.retain(|c| c.key != key);
             return;
         }
-        let end = be32(frame, t + 4).wrapping_add((len - t - doff) as u32 + u32::from(flags & SYN != 0));
+        let control = u32::from(flags & SYN != 0) + u32::from(flags & FIN != 0);
+        let end = be32(frame, t + 4).wrapping_add((len - t - doff) as u32 + control);
         self.clock += 1;
         let clock = self.clock;
         let conn = match self.conns.iter().position(|c| c.key == key) {
@@ -177,6 +214,11 @@ impl Probes {
                     peer_win: 0,
                     dups: 0,
                     nudge: None,
+                    copies: 0,
+                    given: false,
+                    fin: false,
+                    sent_at: now,
+                    rtt: 0,
                     ack: [0; HEAD_MAX],
                     ack_len: 0,
                 };
@@ -193,8 +235,19 @@ impl Probes {
             }
         };
         conn.used = clock;
+        if flags & FIN != 0 {
+            conn.fin = true;
+            conn.zero = None;
+        }
         if after(end, conn.snd_nxt) {
             conn.snd_nxt = end;
+            conn.sent_at = now;
+            // New data starts the wait for a lost tail anew (RFC 8985 arms its probe at each
+            // transmission): passt's own delayed ACK comes its `ACK_INTERVAL` after our last
+            // segment.
+            if self.nudges {
+                conn.arm_tail(now);
+            }
         } else if len > t + doff {
             self.resent += 1;
         }
@@ -219,6 +272,12 @@ impl Probes {
             self.conns.retain(|c| c.key != key);
             return;
         }
+        if flags & (SYN | ACK) == SYN | ACK {
+            if let Some(conn) = self.find(&key) {
+                conn.rtt = now.saturating_sub(conn.sent_at);
+            }
+            return;
+        }
         if flags & (SYN | ACK) != ACK {
             return;
         }
@@ -229,21 +288,40 @@ impl Probes {
         let pure = len == t + doff && flags & FIN == 0;
         if pure && ack == conn.peer_ack && win == conn.peer_win && after(conn.snd_nxt, ack) {
             conn.dups = conn.dups.saturating_add(1);
-            if conn.dups == 2 && nudges && len <= HEAD_MAX {
+            if conn.dups == 2 && nudges && !conn.given && len <= HEAD_MAX {
                 conn.ack[..len].copy_from_slice(&frame[..len]);
                 conn.ack_len = len;
                 conn.nudge = Some(now + NUDGE_US);
+                conn.copies = 1;
+                conn.given = true;
             }
         } else {
             conn.dups = 0;
             conn.nudge = None;
+            conn.given = false;
+            if ack == conn.snd_nxt && ack != conn.peer_ack {
+                let sample = now.saturating_sub(conn.sent_at);
+                conn.rtt = if sample >= conn.rtt { sample } else { conn.rtt - (conn.rtt - sample) / 8 };
+            }
+            conn.peer_ack = ack;
+            conn.peer_win = win;
+            conn.ack_len = 0;
+            if nudges && pure && len <= HEAD_MAX {
+                conn.ack[..len].copy_from_slice(&frame[..len]);
+                conn.ack_len = len;
+                if after(conn.snd_nxt, ack) {
+                    conn.arm_tail(now);
+                }
+            }
         }
-        conn.peer_ack = ack;
-        conn.peer_win = win;
         if frame[t + 14..t + 16] != [0, 0] {
             conn.zero = None;
-        } else if conn.zero.is_none() {
+        } else if conn.zero.is_none() && !conn.fin {
             conn.zero = Some(Timer { at: now + FIRST_US, gap: FIRST_US });
+        }
+        // Our FIN acknowledged: nothing more to resend or probe.
+        if conn.fin && ack == conn.snd_nxt {
+            self.conns.retain(|c| c.key != key);
         }
     }
 
@@ -252,13 +330,19 @@ impl Probes {
         self.conns.iter().flat_map(|c| [c.zero.map(|z| z.at), c.nudge]).flatten().min()
     }
 
-    /// The copy of a peer's second duplicate ACK due at `now` (µs) for smoltcp, whose third
-    /// duplicate starts its fast retransmission; `None` once none is due.
-    pub fn next_nudge(&mut self, now: u64) -> Option<Vec<u8>> {
+    /// Copies of a peer's ACK due at `now` (µs) for smoltcp, whose third duplicate starts its
+    /// fast retransmission: the frame and how many copies (one after the peer's second
+    /// duplicate, three for a lost tail); `None` once none is due.
+    pub fn next_nudge(&mut self, now: u64) -> Option<(Vec<u8>, u8)> {
         let conn = self.conns.iter_mut().find(|c| c.nudge.is_some_and(|at| at <= now))?;
         conn.nudge = None;
-        self.nudged += 1;
-        Some(conn.ack[..conn.ack_len].to_vec())
+        conn.given = true;
+        if conn.copies == 1 {
+            self.nudged += 1;
+        } else {
+            self.tails += 1;
+        }
+        Some((conn.ack[..conn.ack_len].to_vec(), conn.copies))
     }
 
     /// The next probe due at `now` (µs) for a connection that `queued` says has data to send;
@@ -273,6 +357,18 @@ impl Probes {
                 self.sent += 1;
                 return Some(build(conn));
             }
+        }
+    }
+}
+
+impl Conn {
+    /// Copies of the peer's last pure ACK for smoltcp [`TAIL_US`] after `now` (µs), or two
+    /// of the peer's round trips if longer, if we have that ACK, its window is open and none
+    /// were given for it.
+    fn arm_tail(&mut self, now: u64) {
+        if self.ack_len > 0 && self.peer_win != 0 && !self.given {
+            self.nudge = Some(now + TAIL_US.max(self.rtt.saturating_mul(2)));
+            self.copies = TAIL_COPIES;
         }
     }
 }
@@ -415,10 +511,16 @@ mod tests {
     /// A connection of ours: SYN-ACK, then 5000 bytes in two segments; the peer acknowledges
     /// `acked` of them with `window` at 0 µs.
     fn connection(v6: bool, acked: u32, window: u16) -> Probes {
+        connection_nudged(v6, acked, window, false)
+    }
+
+    /// [`connection`] with nudges on or off from the start.
+    fn connection_nudged(v6: bool, acked: u32, window: u16, nudges: bool) -> Probes {
         let mut p = Probes::new();
-        p.sent(&segment(v6, true, TcpControl::Syn, s(0), PEER_ISN + 1, 65535, &[]));
-        p.sent(&segment(v6, true, TcpControl::None, s(1), PEER_ISN + 1, 512, &[7; 3000]));
-        p.sent(&segment(v6, true, TcpControl::Psh, s(3001), PEER_ISN + 1, 511, &[8; 2000]));
+        p.nudges = nudges;
+        p.sent(&segment(v6, true, TcpControl::Syn, s(0), PEER_ISN + 1, 65535, &[]), 0);
+        p.sent(&segment(v6, true, TcpControl::None, s(1), PEER_ISN + 1, 512, &[7; 3000]), 0);
+        p.sent(&segment(v6, true, TcpControl::Psh, s(3001), PEER_ISN + 1, 511, &[8; 2000]), 0);
         p.received(&segment(v6, false, TcpControl::None, PEER_ISN + 1, s(1 + acked), window, &[]), 0);
         p
     }
@@ -521,20 +623,23 @@ mod tests {
     fn fins_resets_and_other_connections_end_or_leave_it() {
         let fin = |v6| segment(v6, true, TcpControl::Fin, s(5001), PEER_ISN + 1, 511, &[]);
         let rst = |v6| segment(v6, false, TcpControl::Rst, PEER_ISN + 1, 0, 0, &[]);
-        for end in [fin(false), rst(false)] {
-            let mut p = connection(false, 5000, 0);
-            if end[34] == 0 {
-                p.sent(&end);
-            } else {
-                p.received(&end, 1);
-            }
-            assert_eq!(p.next_due(), None);
-            assert!(p.conns.is_empty());
-        }
+        // Our FIN ends the probing; the connection is forgotten when the peer acknowledges it.
+        let mut p = connection(false, 5000, 0);
+        p.sent(&fin(false), 0);
+        assert_eq!(p.next_due(), None);
+        p.received(&segment(false, false, TcpControl::None, PEER_ISN + 1, s(5001), 0, &[]), 1);
+        assert_eq!(p.next_due(), None, "no probe after our FIN");
+        assert_eq!(p.conns.len(), 1);
+        p.received(&segment(false, false, TcpControl::None, PEER_ISN + 1, s(5002), 0, &[]), 2);
+        assert!(p.conns.is_empty());
+        let mut p = connection(false, 5000, 0);
+        p.received(&rst(false), 1);
+        assert_eq!(p.next_due(), None);
+        assert!(p.conns.is_empty());
         // The other address family's connection on the same ports is another one.
         let mut p = connection(false, 5000, 0);
         p.received(&segment(true, false, TcpControl::None, PEER_ISN + 1, s(5001), 1, &[]), 1);
-        p.sent(&fin(true));
+        p.sent(&fin(true), 0);
         assert_eq!(p.next_due(), Some(FIRST_US));
     }
 
@@ -544,13 +649,13 @@ mod tests {
         for port in 0..CONNS as u16 - 1 {
             let mut syn = segment(false, true, TcpControl::Syn, 1, 1, 100, &[]);
             syn[36..38].copy_from_slice(&(6000 + port).to_be_bytes());
-            p.sent(&syn);
+            p.sent(&syn, 0);
         }
         assert_eq!(p.conns.len(), CONNS);
         assert_eq!(p.next_due(), Some(FIRST_US), "still known");
         let mut syn = segment(false, true, TcpControl::Syn, 1, 1, 100, &[]);
         syn[36..38].copy_from_slice(&7000u16.to_be_bytes());
-        p.sent(&syn);
+        p.sent(&syn, 0);
         assert_eq!(p.conns.len(), CONNS);
         assert_eq!(p.next_due(), None, "forgotten");
     }
@@ -567,12 +672,12 @@ mod tests {
         let whole = segment(false, false, TcpControl::None, PEER_ISN + 1, s(5001), 5, &[1; 10]);
         for len in 0..whole.len() {
             p.received(&whole[..len], 5);
-            p.sent(&whole[..len]);
+            p.sent(&whole[..len], 0);
         }
         let mut arp = vec![0u8; 42];
         arp[12..14].copy_from_slice(&[0x08, 0x06]);
         p.received(&arp, 5);
-        p.sent(&arp);
+        p.sent(&arp, 0);
         assert_eq!(p.next_due(), Some(FIRST_US));
         // A peer's window on a connection we never sent on is ignored.
         let mut q = Probes::new();
@@ -596,7 +701,7 @@ mod tests {
         p.received(&dup, 20);
         assert_eq!(p.next_due(), Some(20 + NUDGE_US));
         assert!(p.next_nudge(20 + NUDGE_US - 1).is_none());
-        assert_eq!(p.next_nudge(20 + NUDGE_US), Some(dup.clone()), "the duplicate itself");
+        assert_eq!(p.next_nudge(20 + NUDGE_US), Some((dup.clone(), 1)), "the duplicate itself, once");
         assert!(p.next_nudge(u64::MAX).is_none(), "once");
         assert_eq!(p.next_due(), None);
         assert_eq!(p.nudged, 1);
@@ -612,13 +717,17 @@ mod tests {
             segment(false, false, TcpControl::None, PEER_ISN + 1, s(3001), 901, &[]),
             segment(false, false, TcpControl::None, PEER_ISN + 1, s(3001), 900, &[1; 10]),
         ];
-        for next in progress {
+        for (i, next) in progress.into_iter().enumerate() {
             let (mut p, dup) = holed();
             p.received(&dup, 10);
             p.received(&dup, 20);
             p.received(&next, 30);
-            assert_eq!(p.next_due(), None);
-            assert!(p.next_nudge(u64::MAX).is_none());
+            // A pure ACK's progress starts the wait for a lost tail instead; data does not.
+            let tail = i < 2;
+            assert_eq!(p.next_due(), tail.then_some(30 + TAIL_US));
+            assert!(p.next_nudge(30 + TAIL_US - 1).is_none());
+            assert_eq!(p.next_nudge(u64::MAX), tail.then(|| (next.clone(), 3)));
+            assert_eq!(p.nudged, 0);
         }
         // Everything acknowledged: duplicates are no sign of a hole.
         let mut p = connection(false, 5000, 900);
@@ -636,10 +745,104 @@ mod tests {
     }
 
     #[test]
+    fn a_lost_tail_gets_three_copies_of_the_last_ack_after_the_wait() {
+        for v6 in [false, true] {
+            let mut p = connection_nudged(v6, 3000, 900, true);
+            let ack = segment(v6, false, TcpControl::None, PEER_ISN + 1, s(3001), 900, &[]);
+            assert_eq!(p.next_due(), Some(TAIL_US));
+            assert!(p.next_nudge(TAIL_US - 1).is_none());
+            assert_eq!(p.next_nudge(TAIL_US), Some((ack.clone(), 3)), "the peer's ACK itself, three times");
+            assert!(p.next_nudge(u64::MAX).is_none(), "once");
+            assert_eq!((p.tails, p.nudged), (1, 0));
+            // No more for that acknowledgement: neither its duplicates nor another wait.
+            p.received(&ack, TAIL_US + 10);
+            p.received(&ack, TAIL_US + 20);
+            assert_eq!(p.next_due(), None);
+            // Progress with data still outstanding: the wait starts anew from it.
+            let more = segment(v6, false, TcpControl::None, PEER_ISN + 1, s(4001), 900, &[]);
+            p.received(&more, 200_000);
+            assert_eq!(p.next_due(), Some(200_000 + TAIL_US));
+            p.received(&segment(v6, false, TcpControl::None, PEER_ISN + 1, s(4501), 900, &[]), 240_000);
+            assert_eq!(p.next_due(), Some(240_000 + TAIL_US), "each acknowledgement restarts it");
+            // Everything acknowledged: none.
+            p.received(&segment(v6, false, TcpControl::None, PEER_ISN + 1, s(5001), 900, &[]), 250_000);
+            assert_eq!(p.next_due(), None);
+        }
+    }
+
+    #[test]
+    fn no_tail_at_a_zero_window_after_data_or_over_a_tap() {
+        // Window 0: the zero-window probe's case.
+        let mut p = connection_nudged(false, 3000, 0, true);
+        assert_eq!(p.next_due(), Some(FIRST_US));
+        assert!(p.next_nudge(u64::MAX).is_none());
+        // The peer's last progress carried data: no pure ACK to copy.
+        let mut p = connection_nudged(false, 0, 900, true);
+        p.received(&segment(false, false, TcpControl::Psh, PEER_ISN + 1, s(3001), 900, &[1; 10]), 5);
+        assert_eq!(p.next_due(), None);
+        // Nudges off.
+        let p = connection_nudged(false, 3000, 900, false);
+        assert_eq!(p.next_due(), None);
+    }
+
+    #[test]
+    fn the_first_data_after_everything_was_acknowledged_starts_the_wait() {
+        let mut p = connection_nudged(false, 5000, 900, true);
+        let all = segment(false, false, TcpControl::None, PEER_ISN + 1, s(5001), 900, &[]);
+        assert_eq!(p.next_due(), None);
+        p.sent(&segment(false, true, TcpControl::Psh, s(5001), PEER_ISN + 1, 511, &[9; 100]), 1_000_000);
+        assert_eq!(p.next_due(), Some(1_000_000 + TAIL_US));
+        p.sent(&segment(false, true, TcpControl::Psh, s(5101), PEER_ISN + 1, 511, &[9; 100]), 1_010_000);
+        assert_eq!(p.next_due(), Some(1_010_000 + TAIL_US), "from the last new segment");
+        // Sent again: no new data, no new wait.
+        p.sent(&segment(false, true, TcpControl::Psh, s(5101), PEER_ISN + 1, 511, &[9; 100]), 1_020_000);
+        assert_eq!(p.next_due(), Some(1_010_000 + TAIL_US));
+        assert!(p.next_nudge(1_010_000 + TAIL_US - 1).is_none());
+        assert_eq!(p.next_nudge(1_010_000 + TAIL_US), Some((all, 3)));
+    }
+
+    #[test]
+    fn a_distant_peer_waits_two_round_trips() {
+        // Our SYN at 0, the peer's SYN-ACK at 80 ms: a round trip of 80 ms.
+        let mut p = Probes::new();
+        p.nudges = true;
+        p.sent(&segment(false, true, TcpControl::Syn, s(0), 0, 65535, &[]), 0);
+        p.received(&segment(false, false, TcpControl::Syn, PEER_ISN, s(1), 900, &[]), 80_000);
+        p.received(&segment(false, false, TcpControl::None, PEER_ISN + 1, s(1), 900, &[]), 80_000);
+        p.sent(&segment(false, true, TcpControl::Psh, s(1), PEER_ISN + 1, 511, &[7; 3000]), 100_000);
+        assert_eq!(p.next_due(), Some(100_000 + 160_000));
+        // Everything acknowledged 300 ms after it went: the largest round trip counts.
+        p.received(&segment(false, false, TcpControl::None, PEER_ISN + 1, s(3001), 900, &[]), 400_000);
+        p.sent(&segment(false, true, TcpControl::Psh, s(3001), PEER_ISN + 1, 511, &[7; 100]), 500_000);
+        assert_eq!(p.next_due(), Some(500_000 + 600_000));
+        // A short one takes an eighth of the difference off.
+        p.received(&segment(false, false, TcpControl::None, PEER_ISN + 1, s(3101), 900, &[]), 500_000 + 20_000);
+        p.sent(&segment(false, true, TcpControl::Psh, s(3101), PEER_ISN + 1, 511, &[7; 100]), 600_000);
+        assert_eq!(p.next_due(), Some(600_000 + 2 * (300_000 - 280_000 / 8)));
+        // Near ones wait [`TAIL_US`].
+        let mut p = connection_nudged(false, 3000, 900, true);
+        p.sent(&segment(false, true, TcpControl::Psh, s(5001), PEER_ISN + 1, 511, &[7; 100]), 10);
+        assert_eq!(p.next_due(), Some(10 + TAIL_US));
+    }
+
+    #[test]
+    fn two_duplicates_turn_the_tail_into_one_copy() {
+        let mut p = connection_nudged(false, 3000, 900, true);
+        let dup = segment(false, false, TcpControl::None, PEER_ISN + 1, s(3001), 900, &[]);
+        p.received(&dup, 10);
+        assert_eq!(p.next_due(), Some(TAIL_US), "one duplicate leaves the tail's wait");
+        p.received(&dup, 20);
+        assert_eq!(p.next_due(), Some(20 + NUDGE_US));
+        assert_eq!(p.next_nudge(u64::MAX), Some((dup, 1)));
+        assert!(p.next_nudge(u64::MAX).is_none());
+        assert_eq!((p.tails, p.nudged), (0, 1));
+    }
+
+    #[test]
     fn segments_sent_again_are_counted() {
         let mut p = connection(false, 3000, 900);
-        p.sent(&segment(false, true, TcpControl::None, s(3001), PEER_ISN + 1, 511, &[8; 2000]));
-        p.sent(&segment(false, true, TcpControl::None, s(5001), PEER_ISN + 1, 511, &[]));
+        p.sent(&segment(false, true, TcpControl::None, s(3001), PEER_ISN + 1, 511, &[8; 2000]), 0);
+        p.sent(&segment(false, true, TcpControl::None, s(5001), PEER_ISN + 1, 511, &[]), 0);
         assert_eq!(p.resent, 1, "the data segment, not the pure ACK");
     }
 }

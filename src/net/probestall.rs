@@ -1,8 +1,9 @@
-//! Host test of the device layer's zero-window probes and third duplicate ACKs (`net/probe.rs`) with smoltcp behind it, in simulated time.
+//! Host test of the device layer's zero-window probes and copies of the peer's ACKs (`net/probe.rs`) with smoltcp behind it, in simulated time.
 //!
 //! The peer acts as Debian 12's passt: it acknowledges everything with a window of 0, sends
 //! no window update when its buffer drains and answers the guest's next segment with its
-//! window then; or it drops what follows a hole and sends two duplicate ACKs, then nothing.
+//! window then; or it drops what follows a hole and sends two duplicate ACKs, then nothing;
+//! or it drops the tail of what the guest sent and sends nothing more.
 //! Each test also runs without the device's help, where smoltcp waits its 1 s.
 
 use alloc::boxed::Box;
@@ -104,6 +105,11 @@ impl Guest {
 /// The handshake with the peer's window `window` (no scaling, MSS 1460) and 256 KiB queued
 /// by the guest's program: our next sequence number and the peer's.
 fn connect(g: &mut Guest, window: u16) -> (u32, u32) {
+    connect_queued(g, window, 256 << 10)
+}
+
+/// [`connect`] with `queued` bytes queued by the guest's program.
+fn connect_queued(g: &mut Guest, window: u16, queued: usize) -> (u32, u32) {
     let arp = [&[0, 1, 8, 0, 6, 4, 0, 2][..], &PEER_MAC, &PEER, &MAC, &OURS].concat();
     g.poll(vec![eth(MAC, 0x0806, &arp)]);
     let isn = 1_000u32;
@@ -112,7 +118,7 @@ fn connect(g: &mut Guest, window: u16) -> (u32, u32) {
     let ours = synack.0.wrapping_add(1);
     let rcv = isn.wrapping_add(1);
     g.poll(vec![frame(rcv, ours, 0x10, window, &[])]);
-    assert_eq!(g.sockets.get_mut::<tcp::Socket>(g.socket).send_slice(&[5u8; 256 << 10]), Ok(256 << 10));
+    assert_eq!(g.sockets.get_mut::<tcp::Socket>(g.socket).send_slice(&vec![5u8; queued]), Ok(queued));
     (ours, rcv)
 }
 
@@ -146,6 +152,44 @@ fn a_hole_behind_two_duplicate_acks_is_filled_after_50_ms() {
     assert!(without.is_some_and(|ms| ms >= 1000), "smoltcp alone resends after its 1 s RTO: {without:?}");
     let with = hole(true);
     assert_eq!(with, Some(50), "smoltcp's fast retransmission at the third duplicate");
+}
+
+/// Runs the end of a burst: the guest's program queued its last 20 segments (and closed the
+/// socket if `fin`), which the guest sends at once; the peer takes the first 10 and
+/// acknowledges them, drops the rest (its socket was full: the tail, nothing after it) and
+/// sends nothing more. Returns when (ms) the guest sent the lost segment again.
+fn tail(nudges: bool, fin: bool) -> Option<i64> {
+    let mut g = Guest::new(nudges);
+    let (ours, rcv) = connect_queued(&mut g, 65535, 20 * 1460);
+    if fin {
+        g.sockets.get_mut::<tcp::Socket>(g.socket).close();
+    }
+    g.now += 1;
+    g.poll(vec![]);
+    let burst = g.sent();
+    assert_eq!(burst.iter().map(|s| s.2).sum::<usize>(), 20 * 1460, "everything sent");
+    assert_eq!(burst.iter().any(|s| s.1 & 0x01 != 0), fin, "our FIN with it");
+    let hole = ours.wrapping_add(10 * 1460);
+    g.poll(vec![frame(rcv, hole, 0x10, 65535, &[])]);
+    let at = g.now;
+    for _ in 0..3000 {
+        g.now += 1;
+        g.poll(vec![]);
+        if g.sent().iter().any(|s| s.0 == hole && s.2 > 0) {
+            return Some(g.now - at);
+        }
+    }
+    None
+}
+
+#[test]
+fn a_lost_tail_is_sent_again_after_100_ms() {
+    for fin in [false, true] {
+        let without = tail(false, fin);
+        assert!(without.is_some_and(|ms| ms >= 1000), "smoltcp alone resends after its 1 s RTO: {without:?}");
+        let with = tail(true, fin);
+        assert_eq!(with, Some(100), "smoltcp's fast retransmission at three copies of the peer's last ACK");
+    }
 }
 
 /// Runs the stream: the guest's program queued 256 KiB; the peer takes 64 KiB, then
