@@ -412,10 +412,9 @@ mod tests {
     use alloc::vec;
     use alloc::vec::Vec;
 
-    use smoltcp::phy::ChecksumCapabilities;
     use smoltcp::wire::{
-        EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol, Ipv4Address, Ipv4Packet,
-        Ipv4Repr, Ipv6Address, Ipv6Packet, Ipv6Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+        EthernetFrame, IpAddress, Ipv4Address, Ipv4Packet, Ipv6Address, Ipv6Packet, TcpControl, TcpPacket, TcpRepr,
+        TcpSeqNumber,
     };
 
     use super::*;
@@ -460,43 +459,7 @@ mod tests {
             core::mem::swap(&mut src, &mut dst);
             core::mem::swap(&mut smac, &mut dmac);
         }
-        let ip_len = if v6 { 40 } else { 20 };
-        let ethertype = if v6 { EthernetProtocol::Ipv6 } else { EthernetProtocol::Ipv4 };
-        let mut frame = vec![0; 14 + ip_len + tcp.buffer_len()];
-        let mut e = EthernetFrame::new_unchecked(&mut frame[..]);
-        EthernetRepr { src_addr: EthernetAddress(smac), dst_addr: EthernetAddress(dmac), ethertype }.emit(&mut e);
-        let at = match (src, dst) {
-            (IpAddress::Ipv6(s), IpAddress::Ipv6(d)) => {
-                let ip = Ipv6Repr {
-                    src_addr: s,
-                    dst_addr: d,
-                    next_header: IpProtocol::Tcp,
-                    payload_len: tcp.buffer_len(),
-                    hop_limit: 64,
-                };
-                ip.emit(&mut Ipv6Packet::new_unchecked(e.payload_mut()));
-                40
-            }
-            (IpAddress::Ipv4(s), IpAddress::Ipv4(d)) => {
-                let ip = Ipv4Repr {
-                    src_addr: s,
-                    dst_addr: d,
-                    next_header: IpProtocol::Tcp,
-                    payload_len: tcp.buffer_len(),
-                    hop_limit: 64,
-                };
-                ip.emit(&mut Ipv4Packet::new_unchecked(e.payload_mut()), &ChecksumCapabilities::default());
-                20
-            }
-            _ => unreachable!(),
-        };
-        tcp.emit(
-            &mut TcpPacket::new_unchecked(&mut e.payload_mut()[at..]),
-            &src,
-            &dst,
-            &ChecksumCapabilities::default(),
-        );
-        frame
+        crate::tcppeer::emit(smac, dmac, src, dst, &tcp)
     }
 
     /// Our initial sequence number: the connection's numbers wrap.

@@ -6,100 +6,28 @@
 //! or it drops the tail of what the guest sent and sends nothing more.
 //! Each test also runs without the device's help, where smoltcp waits its 1 s.
 
-use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
-use std::sync::{Arc, Mutex};
 
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
-use smoltcp::socket::tcp;
-use smoltcp::time::Instant;
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
+use crate::tcppeer::{arp_reply, frame as peer_frame, Guest, Sent};
 
-use crate::netdevice::Device;
-use crate::nethostile::{eth, fix_checksums, ipv4, QueueNic, MAC, OURS, PEER, PEER_MAC, PORT};
-
-const PEER_PORT: u16 = 40000;
-
-/// A frame from the peer: IPv4 and the TCP segment, checksums filled in.
+/// A segment of the peer's without data.
 fn frame(seq: u32, ack: u32, flags: u8, window: u16, options: &[u8]) -> Vec<u8> {
-    let mut tcp = vec![0u8; 20];
-    tcp[0..2].copy_from_slice(&PEER_PORT.to_be_bytes());
-    tcp[2..4].copy_from_slice(&PORT.to_be_bytes());
-    tcp[4..8].copy_from_slice(&seq.to_be_bytes());
-    tcp[8..12].copy_from_slice(&ack.to_be_bytes());
-    tcp[12] = (((20 + options.len()) / 4) as u8) << 4;
-    tcp[13] = flags;
-    tcp[14..16].copy_from_slice(&window.to_be_bytes());
-    tcp.extend_from_slice(options);
-    let mut f = ipv4(6, &tcp);
-    fix_checksums(&mut f);
-    f
+    peer_frame(seq, ack, flags, window, options, &[])
 }
 
-/// A segment the guest sent: (seq, flags, payload length).
-fn parse(f: &[u8]) -> Option<(u32, u8, usize)> {
-    if f.len() < 54 || f[12..14] != [8, 0] || f[23] != 6 {
-        return None;
-    }
-    let total = usize::from(u16::from_be_bytes([f[16], f[17]]));
-    let t = &f[34..];
-    let doff = usize::from(t[12] >> 4) * 4;
-    Some((u32::from_be_bytes([t[4], t[5], t[6], t[7]]), t[13], total - 20 - doff))
+/// The guest, with the device's help (`nudges` behind passt, and the probes) or without.
+fn guest(help: bool) -> Guest {
+    let mut g = Guest::new(65536, 1 << 20);
+    g.probes = help;
+    g.device.probes.nudges = help;
+    g
 }
 
-struct Guest {
-    iface: Interface,
-    device: Device,
-    sockets: SocketSet<'static>,
-    socket: SocketHandle,
-    incoming: Arc<Mutex<VecDeque<Vec<u8>>>>,
-    sent: Arc<Mutex<Vec<Vec<u8>>>>,
-    /// Milliseconds.
-    now: i64,
-    probes: bool,
-}
-
-impl Guest {
-    fn new(probes: bool) -> Self {
-        let incoming = Arc::new(Mutex::new(VecDeque::new()));
-        let sent = Arc::new(Mutex::new(Vec::new()));
-        let nic = QueueNic { incoming: incoming.clone(), sent: sent.clone(), vnet: false };
-        let mut device = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
-        device.ipv4 = Some(OURS);
-        let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(MAC)));
-        config.random_seed = 7;
-        let mut iface = Interface::new(config, &mut device, Instant::ZERO);
-        iface.update_ip_addrs(|addrs| {
-            let _ = addrs.push(IpCidr::new(IpAddress::Ipv4(Ipv4Address::from(OURS)), 24));
-        });
-        let mut sockets = SocketSet::new(vec![]);
-        let mut s = tcp::Socket::new(tcp::SocketBuffer::new(vec![0; 65536]), tcp::SocketBuffer::new(vec![0; 1 << 20]));
-        s.listen(PORT).unwrap();
-        let socket = sockets.add(s);
-        device.probes.nudges = probes;
-        Self { iface, device, sockets, socket, incoming, sent, now: 0, probes }
-    }
-
-    /// Takes `frames` and polls once at the current time, as the kernel's poll does
-    /// (probes after smoltcp's round, before the flush).
-    fn poll(&mut self, frames: Vec<Vec<u8>>) {
-        self.incoming.lock().unwrap().extend(frames);
-        self.device.poll_nic();
-        let now = Instant::from_millis(self.now);
-        if self.probes {
-            let queued = self.sockets.get::<tcp::Socket>(self.socket).send_queue() > 0;
-            let ours = (crate::probe::flow_addr(&OURS), PORT, crate::probe::flow_addr(&PEER), PEER_PORT);
-            self.device.probe(now.total_micros() as u64, |flow| *flow == ours && queued);
-        }
-        let _ = self.iface.poll(now, &mut self.device, &mut self.sockets);
-        self.device.flush();
-    }
-
-    fn sent(&mut self) -> Vec<(u32, u8, usize)> {
-        self.sent.lock().unwrap().drain(..).filter_map(|f| parse(&f)).collect()
-    }
+/// Takes `frames` and polls once at the current time.
+fn poll(g: &mut Guest, frames: Vec<Vec<u8>>) {
+    g.incoming.lock().unwrap().extend(frames);
+    g.round();
 }
 
 /// The handshake with the peer's window `window` (no scaling, MSS 1460) and 256 KiB queued
@@ -110,40 +38,44 @@ fn connect(g: &mut Guest, window: u16) -> (u32, u32) {
 
 /// [`connect`] with `queued` bytes queued by the guest's program.
 fn connect_queued(g: &mut Guest, window: u16, queued: usize) -> (u32, u32) {
-    let arp = [&[0, 1, 8, 0, 6, 4, 0, 2][..], &PEER_MAC, &PEER, &MAC, &OURS].concat();
-    g.poll(vec![eth(MAC, 0x0806, &arp)]);
+    poll(g, vec![arp_reply()]);
     let isn = 1_000u32;
-    g.poll(vec![frame(isn, 0, 0x02, window, &[2, 4, 0x05, 0xb4, 1, 3, 3, 0])]);
-    let synack = g.sent().into_iter().find(|s| s.1 & 0x12 == 0x12).expect("a SYN-ACK");
-    let ours = synack.0.wrapping_add(1);
+    poll(g, vec![frame(isn, 0, 0x02, window, &[2, 4, 0x05, 0xb4, 1, 3, 3, 0])]);
+    let synack = g.sent().into_iter().find(|s| s.flags & 0x12 == 0x12).expect("a SYN-ACK");
+    let ours = synack.seq.wrapping_add(1);
     let rcv = isn.wrapping_add(1);
-    g.poll(vec![frame(rcv, ours, 0x10, window, &[])]);
-    assert_eq!(g.sockets.get_mut::<tcp::Socket>(g.socket).send_slice(&vec![5u8; queued]), Ok(queued));
+    poll(g, vec![frame(rcv, ours, 0x10, window, &[])]);
+    assert_eq!(g.socket().send_slice(&vec![5u8; queued]), Ok(queued));
     (ours, rcv)
+}
+
+/// How long (ms, up to 3 s) until the guest sends the segment at `hole` again.
+fn resent_after(g: &mut Guest, hole: u32) -> Option<i64> {
+    let at = g.now;
+    for _ in 0..3000 {
+        g.now += 1;
+        poll(g, vec![]);
+        if g.sent().iter().any(|s| s.seq == hole && s.len > 0) {
+            return Some(g.now - at);
+        }
+    }
+    None
 }
 
 /// Runs a stream through a hole: the peer takes the first 10 segments and acknowledges
 /// them, drops the rest (its socket was full) and sends two duplicate ACKs, then nothing
 /// (as passt). Returns when (ms) the guest sent the lost segment again.
 fn hole(nudges: bool) -> Option<i64> {
-    let mut g = Guest::new(nudges);
+    let mut g = guest(nudges);
     let (ours, rcv) = connect(&mut g, 30_000);
     g.now += 1;
-    g.poll(vec![]);
+    poll(&mut g, vec![]);
     let burst = g.sent();
-    assert!(burst.iter().filter(|s| s.2 > 0).count() > 12, "a window's worth sent");
+    assert!(burst.iter().filter(|s| s.len > 0).count() > 12, "a window's worth sent");
     let hole = ours.wrapping_add(10 * 1460);
     let ack = frame(rcv, hole, 0x10, 30_000, &[]);
-    g.poll(vec![ack.clone(), ack.clone(), ack]);
-    let at = g.now;
-    for _ in 0..3000 {
-        g.now += 1;
-        g.poll(vec![]);
-        if g.sent().iter().any(|s| s.0 == hole && s.2 > 0) {
-            return Some(g.now - at);
-        }
-    }
-    None
+    poll(&mut g, vec![ack.clone(), ack.clone(), ack]);
+    resent_after(&mut g, hole)
 }
 
 #[test]
@@ -159,27 +91,19 @@ fn a_hole_behind_two_duplicate_acks_is_filled_after_50_ms() {
 /// acknowledges them, drops the rest (its socket was full: the tail, nothing after it) and
 /// sends nothing more. Returns when (ms) the guest sent the lost segment again.
 fn tail(nudges: bool, fin: bool) -> Option<i64> {
-    let mut g = Guest::new(nudges);
+    let mut g = guest(nudges);
     let (ours, rcv) = connect_queued(&mut g, 65535, 20 * 1460);
     if fin {
-        g.sockets.get_mut::<tcp::Socket>(g.socket).close();
+        g.socket().close();
     }
     g.now += 1;
-    g.poll(vec![]);
+    poll(&mut g, vec![]);
     let burst = g.sent();
-    assert_eq!(burst.iter().map(|s| s.2).sum::<usize>(), 20 * 1460, "everything sent");
-    assert_eq!(burst.iter().any(|s| s.1 & 0x01 != 0), fin, "our FIN with it");
+    assert_eq!(burst.iter().map(|s| s.len).sum::<usize>(), 20 * 1460, "everything sent");
+    assert_eq!(burst.iter().any(|s| s.flags & 0x01 != 0), fin, "our FIN with it");
     let hole = ours.wrapping_add(10 * 1460);
-    g.poll(vec![frame(rcv, hole, 0x10, 65535, &[])]);
-    let at = g.now;
-    for _ in 0..3000 {
-        g.now += 1;
-        g.poll(vec![]);
-        if g.sent().iter().any(|s| s.0 == hole && s.2 > 0) {
-            return Some(g.now - at);
-        }
-    }
-    None
+    poll(&mut g, vec![frame(rcv, hole, 0x10, 65535, &[])]);
+    resent_after(&mut g, hole)
 }
 
 #[test]
@@ -196,24 +120,24 @@ fn a_lost_tail_is_sent_again_after_100_ms() {
 /// acknowledges it with a window of 0, and its buffer drains 60 ms later. Returns the
 /// time (ms) when the guest sent data again, if within 3 s, and the probes seen.
 fn run(probes: bool) -> (Option<i64>, Vec<(i64, u32)>) {
-    let mut g = Guest::new(probes);
+    let mut g = guest(probes);
     let (ours, rcv) = connect(&mut g, 65535);
     // The peer takes what comes, up to 64 KiB, acknowledging each segment with what is
     // left of its 64 KiB buffer: 0 at the end.
     let mut taken = 0u32;
     for _ in 0..200 {
         g.now += 1;
-        g.poll(vec![]);
+        poll(&mut g, vec![]);
         let acks: Vec<_> = g
             .sent()
             .into_iter()
-            .filter(|s| s.2 > 0)
+            .filter(|s| s.len > 0)
             .map(|s| {
-                taken = s.0.wrapping_add(s.2 as u32).wrapping_sub(ours);
+                taken = s.seq.wrapping_add(s.len as u32).wrapping_sub(ours);
                 frame(rcv, ours.wrapping_add(taken), 0x10, (65535 - taken.min(65535)) as u16, &[])
             })
             .collect();
-        g.poll(acks);
+        poll(&mut g, acks);
         if taken >= 65535 {
             break;
         }
@@ -225,10 +149,10 @@ fn run(probes: bool) -> (Option<i64>, Vec<(i64, u32)>) {
     // next segment (a pure ACK, or smoltcp's probe byte, which it then takes).
     for _ in 0..3000 {
         g.now += 1;
-        g.poll(vec![]);
+        poll(&mut g, vec![]);
         let drained = g.now - zero_at >= 60;
         let mut answer = None;
-        for (seq, flags, len) in g.sent() {
+        for Sent { seq, flags, len, .. } in g.sent() {
             let at = seq.wrapping_sub(ours);
             if len == 0 && flags == 0x10 {
                 assert_eq!(at, taken.wrapping_sub(1), "one below our next sequence number");
@@ -240,8 +164,8 @@ fn run(probes: bool) -> (Option<i64>, Vec<(i64, u32)>) {
             }
         }
         if let Some(answer) = answer {
-            g.poll(vec![answer]);
-            assert!(g.sent().iter().any(|s| s.2 > 0), "the guest sends at the open window");
+            poll(&mut g, vec![answer]);
+            assert!(g.sent().iter().any(|s| s.len > 0), "the guest sends at the open window");
             return (Some(g.now - zero_at), probes_seen);
         }
     }

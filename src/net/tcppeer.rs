@@ -92,6 +92,9 @@ pub struct Guest {
     sent: Arc<Mutex<Vec<Vec<u8>>>>,
     /// Milliseconds.
     pub now: i64,
+    /// Whether each round runs the device's probes first (`net/probe.rs`), as the kernel's
+    /// poll does.
+    pub probes: bool,
 }
 
 impl Guest {
@@ -112,7 +115,7 @@ impl Guest {
         let mut s = tcp::Socket::new(tcp::SocketBuffer::new(vec![0; rx]), tcp::SocketBuffer::new(vec![0; tx]));
         s.listen(PORT).unwrap();
         let socket = sockets.add(s);
-        Self { iface, device, sockets, socket, incoming, sent, now: 0 }
+        Self { iface, device, sockets, socket, incoming, sent, now: 0, probes: false }
     }
 
     /// The listening (then connected) socket.
@@ -120,10 +123,17 @@ impl Guest {
         self.sockets.get_mut::<tcp::Socket>(self.socket)
     }
 
-    /// One round at the current time: the NIC's frames in, smoltcp's poll, its frames out.
+    /// One round at the current time: the NIC's frames in, the probes due (with
+    /// [`Guest::probes`]), smoltcp's poll, its frames out.
     pub fn round(&mut self) {
         self.device.poll_nic();
-        let _ = self.iface.poll(Instant::from_millis(self.now), &mut self.device, &mut self.sockets);
+        let now = Instant::from_millis(self.now);
+        if self.probes {
+            let queued = self.sockets.get::<tcp::Socket>(self.socket).send_queue() > 0;
+            let ours = (crate::probe::flow_addr(&OURS), PORT, crate::probe::flow_addr(&PEER), PEER_PORT);
+            self.device.probe(now.total_micros() as u64, |flow| *flow == ours && queued);
+        }
+        let _ = self.iface.poll(now, &mut self.device, &mut self.sockets);
         self.device.flush();
     }
 
