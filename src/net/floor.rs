@@ -21,8 +21,6 @@
 
 use alloc::collections::VecDeque;
 
-use hermit_interface::vnet::{self, PROTO_TCP};
-
 use super::offload::{self, Flow};
 
 /// Connections whose window scale is remembered (the oldest is forgotten first).
@@ -57,8 +55,7 @@ pub struct Floor {
 /// The TCP segment of an Ethernet frame: where its header starts, its length, and the
 /// connection (ours first).
 fn segment(frame: &[u8]) -> Option<(usize, usize, Flow)> {
-    let l4 = vnet::locate_l4(frame, frame.len()).filter(|l4| l4.proto == PROTO_TCP)?;
-    let doff = vnet::tcp_header_len(frame, l4.offset)?;
+    let (l4, doff, _) = offload::tcp_segment(frame)?;
     Some((l4.offset, doff, offload::flow(frame, &l4, true)))
 }
 

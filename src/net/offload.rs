@@ -340,6 +340,17 @@ impl Offload {
     }
 }
 
+/// The TCP segment of an Ethernet `frame`, up to its IP packet's own length (a received
+/// frame may carry padding): its transport header, the TCP header's length and the frame's
+/// length to the packet's end; `None` for anything else or a header that does not fit.
+pub fn tcp_segment(frame: &[u8]) -> Option<(L4, usize, usize)> {
+    let len = ip_end(frame)?;
+    let frame = &frame[..len];
+    let l4 = vnet::locate_l4(frame, len).filter(|l4| l4.proto == PROTO_TCP)?;
+    let doff = vnet::tcp_header_len(frame, l4.offset)?;
+    Some((l4, doff, len))
+}
+
 /// Where the IP packet in `frame` ends by its own length field, if that is within the frame
 /// (what follows is Ethernet padding).
 fn ip_end(frame: &[u8]) -> Option<usize> {
@@ -470,6 +481,19 @@ mod tests {
         }
         assert_eq!(fold(sum(&[0xff; 64])), 0xffff);
         assert_eq!(fold(sum(&[])), 0);
+    }
+
+    #[test]
+    fn tcp_segments_end_at_their_ip_length() {
+        let mut padded = tcp(B, 5000, A, 80, TcpControl::Psh, None, &[]);
+        let len = padded.len() - HDR_LEN;
+        padded.extend([0x55u8; 6]);
+        let (l4, doff, end) = tcp_segment(&padded[HDR_LEN..]).expect("a TCP segment");
+        assert_eq!((l4.offset, doff, end), (34, 20, len));
+        assert!(tcp_segment(&padded[HDR_LEN..HDR_LEN + len - 1]).is_none(), "cut short of its IP length");
+        let mut udp = padded.clone();
+        udp[HDR_LEN + 23] = PROTO_UDP;
+        assert!(tcp_segment(&udp[HDR_LEN..]).is_none());
     }
 
     #[test]

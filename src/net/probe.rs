@@ -44,7 +44,7 @@
 
 use alloc::vec::Vec;
 
-use hermit_interface::vnet::{self, PROTO_TCP};
+use hermit_interface::vnet::PROTO_TCP;
 
 use super::offload::{self, Flow};
 
@@ -152,21 +152,6 @@ fn after(a: u32, b: u32) -> bool {
     (a.wrapping_sub(b) as i32) > 0
 }
 
-/// The TCP segment of an Ethernet frame (up to its IP length: received frames may carry
-/// padding): the transport header, its length, the IP version and the frame's real length.
-fn segment(frame: &[u8]) -> Option<(vnet::L4, usize, usize)> {
-    let be = |i: usize| Some(usize::from(u16::from_be_bytes([*frame.get(i)?, *frame.get(i + 1)?])));
-    let len = match be(12)? {
-        0x0800 => 14 + be(16)?,
-        0x86dd => 54 + be(18)?,
-        _ => return None,
-    };
-    let frame = frame.get(..len)?;
-    let l4 = vnet::locate_l4(frame, len).filter(|l4| l4.proto == PROTO_TCP)?;
-    let doff = vnet::tcp_header_len(frame, l4.offset)?;
-    Some((l4, doff, len))
-}
-
 impl Default for Probes {
     fn default() -> Self {
         Self::new()
@@ -186,7 +171,7 @@ impl Probes {
     /// Looks at a frame we send to the NIC at `now` (µs; Ethernet, no virtio-net header, as
     /// smoltcp wrote it with the window the peer is offered).
     pub fn sent(&mut self, frame: &[u8], now: u64) {
-        let Some((l4, doff, len)) = segment(frame) else { return };
+        let Some((l4, doff, len)) = offload::tcp_segment(frame) else { return };
         let t = l4.offset;
         let flags = frame[t + 13];
         let key = offload::flow(frame, &l4, true);
@@ -264,7 +249,7 @@ impl Probes {
         if self.conns.is_empty() {
             return;
         }
-        let Some((l4, doff, len)) = segment(frame) else { return };
+        let Some((l4, doff, len)) = offload::tcp_segment(frame) else { return };
         let t = l4.offset;
         let flags = frame[t + 13];
         let key = offload::flow(frame, &l4, false);

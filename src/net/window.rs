@@ -22,8 +22,6 @@
 //! connection the field is simply decremented (a byte less where there is no scaling).
 //! SYN segments (whose window is never scaled) and zero windows are left as they are.
 
-use hermit_interface::vnet::{self, PROTO_TCP};
-
 const SYN: u8 = 0x02;
 const RST: u8 = 0x04;
 const ACK: u8 = 0x10;
@@ -32,10 +30,7 @@ const ACK: u8 = 0x10;
 /// unit and adjusts its checksum to match (RFC 1624; a checksum the offloads fill in later is
 /// overwritten anyway). Anything else is left alone.
 pub fn hold_back_one_unit(frame: &mut [u8]) {
-    let Some(l4) = vnet::locate_l4(frame, frame.len()).filter(|l4| l4.proto == PROTO_TCP) else { return };
-    if vnet::tcp_header_len(frame, l4.offset).is_none() {
-        return;
-    }
+    let Some((l4, _, _)) = super::offload::tcp_segment(frame) else { return };
     let tcp = &mut frame[l4.offset..];
     if tcp[13] & (SYN | RST | ACK) != ACK {
         return;
