@@ -458,22 +458,31 @@ impl phy::RxToken for RxToken {
     }
 }
 
-/// Sets the window of a TCP segment smoltcp wrote to what the peer is offered: behind passt
-/// the window floor at `now` (µs) with its margin, unless the frame is for our own MAC `mac`
-/// (the guest loopback: passt never sees those windows); otherwise one unit less
-/// ([`super::window`]). Either keeps the edge the peer learns below smoltcp's.
-fn shape_window(floor: &mut super::floor::Floor, mac: EthernetAddress, now: u64, frame: &mut [u8]) {
-    if frame.get(..6) == Some(&mac.0[..]) || !floor.apply(frame, now) {
+/// Readies a frame smoltcp wrote for where it goes. For the NIC: its TCP checksum where the
+/// device sums them (`sum_tcp`: a NIC without offloads), the window the peer is offered
+/// (behind passt the window floor at `now` µs with its margin, else one unit less,
+/// [`super::window`]: either keeps the edge the peer learns below smoltcp's), then what the
+/// probes learn from it ([`super::probe`]). For our own MAC `mac` (the guest loopback, whose
+/// checksums nothing checks and whose windows passt never sees) only the unit held back.
+fn outgoing(
+    floor: &mut super::floor::Floor,
+    probes: &mut super::probe::Probes,
+    mac: EthernetAddress,
+    now: u64,
+    sum_tcp: bool,
+    frame: &mut [u8],
+) {
+    if frame.get(..6) == Some(&mac.0[..]) {
+        super::window::hold_back_one_unit(frame);
+        return;
+    }
+    if sum_tcp {
+        super::offload::fill_tcp_checksum(frame);
+    }
+    if !floor.apply(frame, now) {
         super::window::hold_back_one_unit(frame);
     }
-}
-
-/// Shows the probes a frame smoltcp wrote for the NIC at `now` (µs; not one for our own MAC
-/// `mac`).
-fn remember(probes: &mut super::probe::Probes, mac: EthernetAddress, now: u64, frame: &[u8]) {
-    if frame.get(..6) != Some(&mac.0[..]) {
-        probes.sent(frame, now);
-    }
+    probes.sent(frame, now);
 }
 
 /// Permission to send one frame.
@@ -490,11 +499,8 @@ impl phy::TxToken for TxToken<'_> {
             if let Some(nic) = dev.nic.as_mut() {
                 if let Some(buf) = nic.tx_lend(start + len) {
                     let result = f(&mut buf[start..]);
-                    if dev.offload.is_none() {
-                        super::offload::fill_tcp_checksum(&mut buf[start..]);
-                    }
-                    shape_window(&mut dev.floor, dev.mac, dev.now_us, &mut buf[start..]);
-                    remember(&mut dev.probes, dev.mac, dev.now_us, &buf[start..]);
+                    let sum_tcp = dev.offload.is_none();
+                    outgoing(&mut dev.floor, &mut dev.probes, dev.mac, dev.now_us, sum_tcp, &mut buf[start..]);
                     if route_lent(buf, start, dev.mac, &mut dev.queue, dev.offload.as_mut()) {
                         nic.tx_publish(start + len);
                     }
@@ -504,11 +510,8 @@ impl phy::TxToken for TxToken<'_> {
         }
         let mut frame = vec![0; start + len];
         let result = f(&mut frame[start..]);
-        if dev.nic.is_some() && dev.offload.is_none() {
-            super::offload::fill_tcp_checksum(&mut frame[start..]);
-        }
-        shape_window(&mut dev.floor, dev.mac, dev.now_us, &mut frame[start..]);
-        remember(&mut dev.probes, dev.mac, dev.now_us, &frame[start..]);
+        let sum_tcp = dev.nic.is_some() && dev.offload.is_none();
+        outgoing(&mut dev.floor, &mut dev.probes, dev.mac, dev.now_us, sum_tcp, &mut frame[start..]);
         dev.transmit_frame(frame, start);
         result
     }
@@ -526,7 +529,8 @@ impl phy::Device for Device {
         // not check them either). With one, smoltcp computes the IP, UDP and ICMP checksums
         // and checks the IP and ICMP ones; TCP's and received UDP ones are the device's: the
         // offload layer and the host with offloads, else the device with a faster sum than
-        // smoltcp's (`accept` checks, `TxToken::consume` computes TCP's).
+        // smoltcp's (`accept` checks, `outgoing` computes TCP's for the NIC; loopback segments
+        // stay unsummed, as with offloads).
         if self.nic.is_none() {
             caps.checksum = ChecksumCapabilities::ignored();
         } else {
