@@ -44,7 +44,7 @@
 
 use alloc::vec::Vec;
 
-use hermit_interface::vnet::PROTO_TCP;
+use hermit_interface::vnet::{self, PROTO_TCP};
 
 use super::offload::{self, Flow};
 
@@ -164,6 +164,20 @@ impl Probes {
         Self { conns: Vec::with_capacity(CONNS), clock: 0, sent: 0, nudges: false, nudged: 0, tails: 0, resent: 0 }
     }
 
+    /// The TCP segment of `frame` ([`offload::tcp_segment`]: its transport header, header
+    /// length and frame length) with its flags and connection (ours first; `outgoing`: we
+    /// sent it); `None` for anything else, and for a reset, whose connection is forgotten.
+    fn segment(&mut self, frame: &[u8], outgoing: bool) -> Option<(vnet::L4, usize, usize, u8, Flow)> {
+        let (l4, doff, len) = offload::tcp_segment(frame)?;
+        let flags = frame[l4.offset + 13];
+        let key = offload::flow(frame, &l4, outgoing);
+        if flags & RST != 0 {
+            self.conns.retain(|c| c.key != key);
+            return None;
+        }
+        Some((l4, doff, len, flags, key))
+    }
+
     fn find(&mut self, key: &Flow) -> Option<&mut Conn> {
         self.conns.iter_mut().find(|c| c.key == *key)
     }
@@ -171,14 +185,8 @@ impl Probes {
     /// Looks at a frame we send to the NIC at `now` (µs; Ethernet, no virtio-net header, as
     /// smoltcp wrote it with the window the peer is offered).
     pub fn sent(&mut self, frame: &[u8], now: u64) {
-        let Some((l4, doff, len)) = offload::tcp_segment(frame) else { return };
+        let Some((l4, doff, len, flags, key)) = self.segment(frame, true) else { return };
         let t = l4.offset;
-        let flags = frame[t + 13];
-        let key = offload::flow(frame, &l4, true);
-        if flags & RST != 0 {
-            self.conns.retain(|c| c.key != key);
-            return;
-        }
         let control = u32::from(flags & SYN != 0) + u32::from(flags & FIN != 0);
         let end = be32(frame, t + 4).wrapping_add((len - t - doff) as u32 + control);
         self.clock += 1;
@@ -249,14 +257,8 @@ impl Probes {
         if self.conns.is_empty() {
             return;
         }
-        let Some((l4, doff, len)) = offload::tcp_segment(frame) else { return };
+        let Some((l4, doff, len, flags, key)) = self.segment(frame, false) else { return };
         let t = l4.offset;
-        let flags = frame[t + 13];
-        let key = offload::flow(frame, &l4, false);
-        if flags & RST != 0 {
-            self.conns.retain(|c| c.key != key);
-            return;
-        }
         if flags & (SYN | ACK) == SYN | ACK {
             if let Some(conn) = self.find(&key) {
                 conn.rtt = now.saturating_sub(conn.sent_at);
