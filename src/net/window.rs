@@ -193,6 +193,17 @@ mod stalls {
         fn sent(&mut self) -> Vec<Sent> {
             self.0.sent()
         }
+
+        /// The peer's SYN as Linux sends it (MSS 1460, window scale 10, window 64240), after
+        /// its ARP reply: the guest's SYN-ACK, our next sequence number and the peer's.
+        fn accept_linux(&mut self) -> (Sent, u32, u32) {
+            self.take(arp_reply());
+            let isn = 1_000u32;
+            self.take(frame(isn, 0, 0x02, 64240, &[2, 4, 5, 180, 1, 3, 3, 10], &[]));
+            let synack = self.sent().into_iter().find(|s| s.flags & 0x12 == 0x12).expect("a SYN-ACK");
+            let ours = synack.seq.wrapping_add(1);
+            (synack, ours, isn.wrapping_add(1))
+        }
     }
 
     /// The guest's program sends (its data waits for the peer's window) and does not read;
@@ -200,15 +211,9 @@ mod stalls {
     #[test]
     fn the_peers_window_update_is_heard_when_ours_is_full() {
         let mut g = Guest::new();
-        g.take(arp_reply());
-        // SYN: MSS 1460, window scale 10, as Linux.
-        let isn = 1_000u32;
-        g.take(frame(isn, 0, 0x02, 64240, &[2, 4, 5, 180, 1, 3, 3, 10], &[]));
-        let synack = g.sent().into_iter().find(|s| s.flags & 0x12 == 0x12).expect("a SYN-ACK");
+        let (synack, ours, mut snd_nxt) = g.accept_linux();
         let shift = synack.options.windows(3).find(|o| o[0] == 3 && o[1] == 3).map(|o| o[2]).expect("window scale");
         assert_eq!(shift, 5);
-        let ours = synack.seq.wrapping_add(1);
-        let mut snd_nxt = isn.wrapping_add(1);
         // The peer's receive window is full (its program lags): the guest's data waits.
         g.take(frame(snd_nxt, ours, 0x10, 0, &[], &[]));
         assert_eq!(g.socket().send_slice(&[7u8; 65536]), Ok(65536));
@@ -254,12 +259,7 @@ mod stalls {
     #[test]
     fn a_window_update_after_the_peers_fin_is_heard() {
         let mut g = Guest::new();
-        g.take(arp_reply());
-        let isn = 1_000u32;
-        g.take(frame(isn, 0, 0x02, 64240, &[2, 4, 5, 180, 1, 3, 3, 10], &[]));
-        let synack = g.sent().into_iter().find(|s| s.flags & 0x12 == 0x12).expect("a SYN-ACK");
-        let ours = synack.seq.wrapping_add(1);
-        let mut snd_nxt = isn.wrapping_add(1);
+        let (_, ours, mut snd_nxt) = g.accept_linux();
         // The peer's window is 0; the program's data waits; the peer sends data and its FIN.
         g.take(frame(snd_nxt, ours, 0x10, 0, &[], &[]));
         assert_eq!(g.socket().send_slice(&[7u8; 4000]), Ok(4000));
