@@ -530,3 +530,7 @@ hermit_c_test(netbench SOURCES ../net/netbench.c ${THR_OPTS} ARGS selftest ENV H
 # The guest side of the tap fault and multiplexing tests (c-tests/net/netfault.c; net.tap-poll,
 # net.tap-reset & co.): over the guest loopback, poll timeouts and both non-blocking connects.
 hermit_c_test(netfault SOURCES ../net/netfault.c ARGS selftest TIMEOUT 60 MATCH "all [0-9]+ checks passed")
+# TCP keep-alive and handshake options (c-tests/net/netkeep.c; the guest side of
+# net.tap-keepalive): over the guest loopback, the options and an idle connection that its
+# answered probes keep alive.
+hermit_c_test(netkeep SOURCES ../net/netkeep.c ARGS selftest TIMEOUT 60 MATCH "all [0-9]+ checks passed")

@@ -73,6 +73,10 @@ mod fspath;
 #[cfg(test)]
 #[path = "drivers/heartbeat.rs"]
 mod heartbeat;
+/// TCP keep-alive and handshake timing mapped onto smoltcp's timers, tested on the host.
+#[cfg(test)]
+#[path = "net/keepalive.rs"]
+mod keepalive;
 #[cfg(not(test))]
 mod libc;
 /// Listening TCP sockets and the stack's poll round that arms their listeners, tested on the

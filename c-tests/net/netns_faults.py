@@ -1,7 +1,8 @@
 """netns_faults.py: the fault and multiplexing scenarios of netns_test.py over a tap (guest: c-tests/net/netfault.c).
 
 poll and select, non-blocking connects, resets, half-close, a full backlog, 1,000
-connections in a row, and a hostile guest's bad descriptor ring.
+connections in a row, a hostile guest's bad descriptor ring, and a peer that goes silent
+(keep-alive) or never answers (the handshake's time-out; guest: c-tests/net/netkeep.c).
 """
 
 import socket
@@ -192,3 +193,29 @@ def tap_bad_ring(proxy, images):
     bad = [line for line in guest.lines if "bad network ring" in line]
     check(rc == 1 and len(bad) == 1 and bad[0].startswith("proxy: bad network ring: receive consumer index 1000")
           and guest.has("--- end of kernel log ---"), f"with the fast channel too: {rc} {bad}")
+
+
+def tap_keepalive(proxy, images):
+    """A peer that goes silent is given up by keep-alive within seconds, and a SYN that is never
+    answered ends connect with ETIMEDOUT after TCP_SYNCNT's time."""
+    ns = tap_netns()
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((HOST, 9195))
+    listener.listen(1)
+    listener.settimeout(60)
+    guest = Guest(ns, proxy, images, "netkeep", "deadpeer", HOST, 9195)
+    conn, _ = listener.accept()
+    conn.sendall(b"hi")
+    guest.wait_for("idle now")
+    # The host goes silent: without its address it neither answers the probes nor resets.
+    ns.ip("addr", "del", f"{HOST}/24", "dev", "br0")
+    guest_passed(guest, "dead peer")
+    check(guest.has("recv after the peer went silent: -1"), f"the guest gave the silent peer up: {guest.lines[-3:]}")
+    conn.close()
+    listener.close()
+    ns.ip("addr", "add", f"{HOST}/24", "dev", "br0")
+    # A destination beyond the gateway (the namespace forwards nothing): the SYNs are dropped.
+    guest = Guest(ns, proxy, images, "netkeep", "syntimeout", "10.0.6.5", 9196)
+    guest_passed(guest, "unanswered SYN")
+    check(guest.has("connect with TCP_SYNCNT 2: -1"), f"connect timed out: {guest.lines[-3:]}")

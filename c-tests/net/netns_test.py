@@ -419,6 +419,7 @@ SCENARIO_HOMES = {
     "tap-backlog": "netns_faults.tap_backlog",
     "tap-many": "netns_faults.tap_many",
     "tap-bad-ring": "netns_faults.tap_bad_ring",
+    "tap-keepalive": "netns_faults.tap_keepalive",
     "qemu-tap-echo": "netns_qemu.qemu_tap_echo",
     "qemu-kvm-tap-echo": "netns_qemu.qemu_kvm_tap_echo",
     "qemu-user-http": "netns_qemu.qemu_user_http",

@@ -399,7 +399,7 @@ mod tests {
         }
 
         fn open(&mut self, port: u16, backlog: usize) -> u64 {
-            let spec = Spec { rx: 64 << 10, tx: 16 << 10, nodelay: false, keepalive: false };
+            let spec = Spec { rx: 64 << 10, tx: 16 << 10, nodelay: false, keepalive: None };
             self.listens.open(&mut self.sockets, &mut self.pool, port.into(), backlog, spec)
         }
 
@@ -459,7 +459,7 @@ mod tests {
         let mut net = Net::new();
         net.open(80, 4);
         // A connection closed earlier and ended (here: aborted) since the last poll.
-        let spec = Spec { rx: 64 << 10, tx: 16 << 10, nodelay: false, keepalive: false };
+        let spec = Spec { rx: 64 << 10, tx: 16 << 10, nodelay: false, keepalive: None };
         let ended = net.pool.tcp(&spec, false);
         net.closing.push(net.sockets.add(ended));
         assert_eq!((net.pool.made, net.pool.reused), (2, 0));
@@ -486,7 +486,7 @@ mod tests {
     fn later_listeners_take_the_options_set_after_listen() {
         let mut net = Net::new();
         let id = net.open(80, 4);
-        net.listens.set_spec(id, Spec { rx: 128 << 10, tx: 8 << 10, nodelay: true, keepalive: false });
+        net.listens.set_spec(id, Spec { rx: 128 << 10, tx: 8 << 10, nodelay: true, keepalive: None });
         net.round([syn(1000, 80)]);
         let sizes: Vec<_> = net
             .sockets

@@ -19,6 +19,7 @@ pub mod device;
 pub mod dns;
 pub mod floor;
 mod hosts;
+pub mod keepalive;
 pub mod listen;
 mod martian;
 pub mod neighbors;

@@ -50,8 +50,9 @@ pub struct Spec {
     pub tx: usize,
     /// `TCP_NODELAY`.
     pub nodelay: bool,
-    /// `SO_KEEPALIVE`.
-    pub keepalive: bool,
+    /// smoltcp's keep-alive interval and timeout (`SO_KEEPALIVE` and the `TCP_KEEP*`
+    /// options, [`super::keepalive`]), if keep-alive is on.
+    pub keepalive: Option<(Duration, Duration)>,
 }
 
 /// Ended TCP sockets that wait to be reused.
@@ -99,9 +100,9 @@ impl Pool {
         let mut socket = self.take(spec.rx, spec.tx);
         socket.set_ack_delay(listener.then_some(ACK_DELAY));
         socket.set_nagle_enabled(!spec.nodelay);
-        socket.set_keep_alive(spec.keepalive.then(|| Duration::from_secs(75)));
-        // A reused socket had the close's timeout.
-        socket.set_timeout(None);
+        socket.set_keep_alive(spec.keepalive.map(|(probe, _)| probe));
+        // A reused socket had the close's timeout; keep-alive's abort, or none.
+        socket.set_timeout(spec.keepalive.map(|(_, abort)| abort));
         socket.set_hop_limit(None);
         socket
     }

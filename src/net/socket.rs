@@ -20,6 +20,7 @@ use smoltcp::time::Duration;
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 
 use super::ack::Ack;
+use super::keepalive::{self, KeepAlive};
 use super::pool::Spec;
 use super::{with_stack, Stack, EVENTS};
 use crate::errno::{
@@ -92,8 +93,10 @@ pub struct Options {
     pub sndtimeo: Option<u64>,
     /// `TCP_NODELAY`.
     pub nodelay: bool,
-    /// `SO_KEEPALIVE`.
-    pub keepalive: bool,
+    /// `SO_KEEPALIVE`, `TCP_KEEPIDLE` (lwIP's `TCP_KEEPALIVE`), `TCP_KEEPINTVL`, `TCP_KEEPCNT`.
+    pub keepalive: KeepAlive,
+    /// `TCP_SYNCNT`: SYN retransmissions before `connect` gives up with `ETIMEDOUT`.
+    pub syn_count: u32,
     /// `SO_REUSEADDR`.
     pub reuseaddr: bool,
     /// `SO_BROADCAST`, `SO_LINGER` (stored, not acted on).
@@ -127,6 +130,11 @@ struct Inner {
     options: Options,
     /// How the connection acknowledges what it receives.
     ack: Ack,
+    /// Uptime (ns) when `connect` sent its SYN: a handshake that ends without an answer
+    /// after `TCP_SYNCNT`'s time timed out rather than was refused.
+    connect_at: u64,
+    /// Uptime (ns) when the connection was seen established.
+    established_at: u64,
 }
 
 /// A socket; the descriptor table holds it, the last reference closes it.
@@ -155,7 +163,7 @@ pub struct Readiness {
 
 /// How the TCP sockets of a socket with `options` are made.
 fn spec(options: &Options) -> Spec {
-    Spec { rx: options.rcvbuf, tx: options.sndbuf, nodelay: options.nodelay, keepalive: options.keepalive }
+    Spec { rx: options.rcvbuf, tx: options.sndbuf, nodelay: options.nodelay, keepalive: options.keepalive.timers() }
 }
 
 fn udp_socket() -> udp::Socket<'static> {
@@ -202,7 +210,8 @@ impl Socket {
             rcvtimeo: None,
             sndtimeo: None,
             nodelay: false,
-            keepalive: false,
+            keepalive: KeepAlive::default(),
+            syn_count: keepalive::SYN_COUNT,
             reuseaddr: false,
             broadcast: false,
             linger: [0; 2],
@@ -218,6 +227,8 @@ impl Socket {
             failed: false,
             options,
             ack: Ack::default(),
+            connect_at: 0,
+            established_at: 0,
         };
         Self { kind, v6, nonblocking: AtomicBool::new(false), inner: SpinLock::new(inner) }
     }
@@ -244,10 +255,19 @@ impl Socket {
             let mut inner = self.inner.lock();
             f(&mut inner.options);
             match inner.tcp {
-                Tcp::Conn { handle, .. } => {
+                Tcp::Conn { handle, established } => {
                     let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
                     socket.set_nagle_enabled(!inner.options.nodelay);
-                    socket.set_keep_alive(inner.options.keepalive.then(|| Duration::from_secs(75)));
+                    let timers = inner.options.keepalive.timers();
+                    socket.set_keep_alive(timers.map(|(probe, _)| probe));
+                    if established {
+                        // smoltcp counts its timeout from the peer's last segment, which came
+                        // no earlier than the handshake: stretched by the connection's age, an
+                        // idle connection is probed before it can be judged dead.
+                        let age =
+                            Duration::from_micros(crate::time::uptime_ns().saturating_sub(inner.established_at) / 1000);
+                        socket.set_timeout(timers.map(|(_, abort)| abort + age));
+                    }
                 }
                 Tcp::Listening { id } => stack.listens.set_spec(id, spec(&inner.options)),
                 Tcp::Fresh => {}
@@ -358,6 +378,7 @@ impl Socket {
                 let mut c = conn.inner.lock();
                 c.tcp = Tcp::Conn { handle, established: true };
                 c.options = options;
+                c.established_at = crate::time::uptime_ns();
                 if let Some(delay) = c.ack.established() {
                     stack.sockets.get_mut::<tcp::Socket>(handle).set_ack_delay(Some(delay));
                 }
@@ -413,6 +434,9 @@ impl Socket {
                 local.addr = Some(remote.addr);
             }
             socket.connect(stack.iface.context(), remote, local).map_err(|_| ENETUNREACH)?;
+            // No answer within TCP_SYNCNT's time: smoltcp gives up (ETIMEDOUT, below).
+            socket.set_timeout(Some(keepalive::syn_timeout(inner.options.syn_count)));
+            inner.connect_at = crate::time::uptime_ns();
             inner.tcp = Tcp::Conn { handle: stack.sockets.add(socket), established: false };
             Ok(())
         })
@@ -665,13 +689,19 @@ fn refresh_error(stack: &mut Stack, inner: &mut Inner) {
             tcp::State::Closed => {
                 *established = true;
                 inner.failed = true;
-                inner.error = Some(ECONNREFUSED);
+                // smoltcp closes on a reset and on its timeout alike: the clock tells them apart.
+                let waited = crate::time::uptime_ns().saturating_sub(inner.connect_at) / 1000;
+                let timeout = keepalive::syn_timeout(inner.options.syn_count).total_micros();
+                inner.error = Some(if waited >= timeout { ETIMEDOUT } else { ECONNREFUSED });
             }
             _ => {
                 *established = true;
+                inner.established_at = crate::time::uptime_ns();
                 if let Some(delay) = inner.ack.established() {
                     socket.set_ack_delay(Some(delay));
                 }
+                // The handshake's timeout ends; keep-alive's, if on, begins.
+                socket.set_timeout(inner.options.keepalive.timers().map(|(_, abort)| abort));
             }
         }
     } else if socket.state() == tcp::State::Closed

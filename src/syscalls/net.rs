@@ -17,8 +17,8 @@ use super::ptr::{bytes, bytes_mut, out};
 use crate::errno::{Result, EAFNOSUPPORT, EBADF, EINVAL, ENOPROTOOPT, ENOTSOCK, EPROTONOSUPPORT, ESOCKTNOSUPPORT};
 use crate::fs::fd::{self, Object, OPEN_MAX};
 use crate::net::addr::{self, AF_INET, AF_INET6};
-use crate::net::poll;
 use crate::net::socket::{Kind, Socket};
+use crate::net::{keepalive, poll};
 
 type SockLen = u32;
 
@@ -43,6 +43,13 @@ const IPPROTO_IP: c_int = 0;
 const IPPROTO_TCP: c_int = 6;
 const IPPROTO_IPV6: c_int = 41;
 const TCP_NODELAY: c_int = 1;
+/// lwIP's `TCP_KEEPALIVE`: the idle time before keep-alive probes, in milliseconds.
+const TCP_KEEPALIVE: c_int = 2;
+const TCP_KEEPIDLE: c_int = 3;
+const TCP_KEEPINTVL: c_int = 4;
+const TCP_KEEPCNT: c_int = 5;
+/// Linux's `TCP_SYNCNT` (lwIP has none; our header adds Linux's value).
+const TCP_SYNCNT: c_int = 7;
 
 /// -1 with `errno`, or the value.
 fn c_ret<T: Into<i64>>(result: Result<T>) -> i64 {
@@ -386,8 +393,11 @@ fn int_of(v: &[u8]) -> Result<c_int> {
 
 /// Sets an option: `SOL_SOCKET` (`SO_REUSEADDR`, `SO_KEEPALIVE`, `SO_BROADCAST`,
 /// `SO_LINGER`, `SO_SNDBUF`, `SO_RCVBUF`, `SO_SNDTIMEO`, `SO_RCVTIMEO`), `IPPROTO_TCP`
-/// `TCP_NODELAY`; `IPPROTO_IP`/`IPPROTO_IPV6` options are accepted and ignored. Buffer
-/// sizes apply to connections made afterwards.
+/// (`TCP_NODELAY`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`, lwIP's `TCP_KEEPALIVE` in
+/// milliseconds, Linux's `TCP_SYNCNT`: `crate::net::keepalive`); `IPPROTO_IP`/`IPPROTO_IPV6`
+/// options are accepted and ignored. Buffer sizes apply to connections made afterwards.
+/// Deviation from the original: its lwIP accepted the keep-alive options but not
+/// `TCP_SYNCNT`, and gave up a handshake after its own 6 SYN retransmissions.
 ///
 /// # Safety
 /// `value` must be valid for `len` bytes.
@@ -400,7 +410,7 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
             let buffer = |n: c_int| (n.max(2048) as usize).min(crate::net::socket::TCP_BUFFER_OFFLOAD);
             match (level, name) {
                 (SOL_SOCKET, SO_REUSEADDR) => int_of(v).map(|n| s.set_options(|o| o.reuseaddr = n != 0)),
-                (SOL_SOCKET, SO_KEEPALIVE) => int_of(v).map(|n| s.set_options(|o| o.keepalive = n != 0)),
+                (SOL_SOCKET, SO_KEEPALIVE) => int_of(v).map(|n| s.set_options(|o| o.keepalive.on = n != 0)),
                 (SOL_SOCKET, SO_BROADCAST) => int_of(v).map(|n| s.set_options(|o| o.broadcast = n != 0)),
                 (SOL_SOCKET, SO_LINGER) => {
                     let on = int_of(v)?;
@@ -413,6 +423,23 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
                 (SOL_SOCKET, SO_SNDTIMEO) => timeval_ns(v).map(|t| s.set_options(|o| o.sndtimeo = t)),
                 (SOL_SOCKET, SO_RCVTIMEO) => timeval_ns(v).map(|t| s.set_options(|o| o.rcvtimeo = t)),
                 (IPPROTO_TCP, TCP_NODELAY) => int_of(v).map(|n| s.set_options(|o| o.nodelay = n != 0)),
+                (IPPROTO_TCP, TCP_KEEPALIVE) => {
+                    let ms = u64::try_from(int_of(v)?).map_err(|_| EINVAL)?;
+                    s.set_options(|o| o.keepalive.idle_ms = ms.max(1));
+                    Ok(())
+                }
+                (IPPROTO_TCP, TCP_KEEPIDLE) => int_of(v)
+                    .and_then(|n| keepalive::seconds(n).ok_or(EINVAL))
+                    .map(|n| s.set_options(|o| o.keepalive.idle_ms = u64::from(n) * 1000)),
+                (IPPROTO_TCP, TCP_KEEPINTVL) => int_of(v)
+                    .and_then(|n| keepalive::seconds(n).ok_or(EINVAL))
+                    .map(|n| s.set_options(|o| o.keepalive.interval_s = n)),
+                (IPPROTO_TCP, TCP_KEEPCNT) => int_of(v)
+                    .and_then(|n| keepalive::count(n).ok_or(EINVAL))
+                    .map(|n| s.set_options(|o| o.keepalive.count = n)),
+                (IPPROTO_TCP, TCP_SYNCNT) => int_of(v)
+                    .and_then(|n| keepalive::syn_count(n).ok_or(EINVAL))
+                    .map(|n| s.set_options(|o| o.syn_count = n)),
                 (IPPROTO_IP | IPPROTO_IPV6, _) => Ok(()),
                 _ => Err(ENOPROTOOPT),
             }
@@ -421,7 +448,8 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
     c_int_ret(result.map(|()| 0))
 }
 
-/// Reads an option (those of [`setsockopt`], plus `SO_ERROR` and `SO_TYPE`).
+/// Reads an option (those of [`setsockopt`] but the ignored IP ones, plus `SO_ERROR` and
+/// `SO_TYPE`).
 ///
 /// # Safety
 /// `value` must be valid for `*len` bytes, `len` valid.
@@ -448,7 +476,7 @@ pub unsafe extern "C" fn getsockopt(
         };
         let n = match (level, name) {
             (SOL_SOCKET, SO_REUSEADDR) => int(&mut buf, c_int::from(o.reuseaddr)),
-            (SOL_SOCKET, SO_KEEPALIVE) => int(&mut buf, c_int::from(o.keepalive)),
+            (SOL_SOCKET, SO_KEEPALIVE) => int(&mut buf, c_int::from(o.keepalive.on)),
             (SOL_SOCKET, SO_BROADCAST) => int(&mut buf, c_int::from(o.broadcast)),
             (SOL_SOCKET, SO_LINGER) => {
                 buf[..4].copy_from_slice(&o.linger[0].to_ne_bytes());
@@ -462,6 +490,14 @@ pub unsafe extern "C" fn getsockopt(
             (SOL_SOCKET, SO_ERROR) => int(&mut buf, s.take_error().map_or(0, |e| -e.neg())),
             (SOL_SOCKET, SO_TYPE) => int(&mut buf, if s.kind == Kind::Stream { SOCK_STREAM } else { SOCK_DGRAM }),
             (IPPROTO_TCP, TCP_NODELAY) => int(&mut buf, c_int::from(o.nodelay)),
+            (IPPROTO_TCP, TCP_KEEPALIVE) => int(&mut buf, o.keepalive.idle_ms.min(i32::MAX as u64) as c_int),
+            // Linux rounds a millisecond idle time set through TCP_KEEPALIVE up to seconds.
+            (IPPROTO_TCP, TCP_KEEPIDLE) => {
+                int(&mut buf, o.keepalive.idle_ms.div_ceil(1000).min(i32::MAX as u64) as c_int)
+            }
+            (IPPROTO_TCP, TCP_KEEPINTVL) => int(&mut buf, o.keepalive.interval_s as c_int),
+            (IPPROTO_TCP, TCP_KEEPCNT) => int(&mut buf, o.keepalive.count as c_int),
+            (IPPROTO_TCP, TCP_SYNCNT) => int(&mut buf, o.syn_count as c_int),
             _ => return Err(ENOPROTOOPT),
         };
         // SAFETY: forwarded from the caller.

@@ -7,5 +7,7 @@
 #define TCP_KEEPIDLE 0x03
 #define TCP_KEEPINTVL 0x04
 #define TCP_KEEPCNT 0x05
+/* Linux's: SYN retransmissions before connect gives up (not in lwIP). */
+#define TCP_SYNCNT 7
 
 #endif /* _NETINET_TCP_H */

@@ -1,0 +1,193 @@
+/* netkeep.c: TCP keep-alive and handshake time-outs seen by a program: the options, a live idle connection kept, a dead peer and an unanswered SYN given up. */
+/*
+ * Usage (argv); every mode prints "netkeep: ..." lines and ends with test.h's summary:
+ *   selftest                 over 127.0.0.1: TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, lwIP's TCP_KEEPALIVE
+ *                            (ms) and TCP_SYNCNT set and read back, Linux's ranges refused with
+ *                            EINVAL; an idle connection with keep-alive 1 s / 1 s / 2 probes is
+ *                            still alive after 5 s (its probes were answered: unanswered, it
+ *                            would have been dropped after 3 s)
+ *   deadpeer <ipv4> <port>   connects, reads "hi", turns keep-alive on (1 s / 1 s / 2 probes) and
+ *                            says "idle now"; the host then goes silent, and the blocked recv must
+ *                            fail within seconds (prints the error and the time)
+ *   syntimeout <ipv4> <port> TCP_SYNCNT 2 and a connect to an address whose SYNs are dropped:
+ *                            ETIMEDOUT after 1 + 2 + 4 = 7 s (prints the time)
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include "test.h"
+
+#define SAY(...) (printf("netkeep: " __VA_ARGS__), printf("\n"), fflush(stdout))
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static struct sockaddr_in address(const char *ip, int port)
+{
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_len = sizeof(sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	return sa;
+}
+
+static int get_int(int fd, int level, int name)
+{
+	int value = -1;
+	socklen_t len = sizeof(value);
+	CHECK_INT(getsockopt(fd, level, name, &value, &len), 0);
+	CHECK_INT(len, sizeof(value));
+	return value;
+}
+
+static int set_int(int fd, int level, int name, int value)
+{
+	return setsockopt(fd, level, name, &value, sizeof(value));
+}
+
+/* Keep-alive on: first probe after idle_s, then every intvl_s, given up after cnt. */
+static void keep_alive(int fd, int idle_s, int intvl_s, int cnt)
+{
+	CHECK_INT(set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1), 0);
+	CHECK_INT(set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, idle_s), 0);
+	CHECK_INT(set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, intvl_s), 0);
+	CHECK_INT(set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, cnt), 0);
+}
+
+static void options(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(fd >= 0);
+	/* Linux's defaults. */
+	CHECK_INT(get_int(fd, SOL_SOCKET, SO_KEEPALIVE), 0);
+	CHECK_INT(get_int(fd, IPPROTO_TCP, TCP_KEEPIDLE), 7200);
+	CHECK_INT(get_int(fd, IPPROTO_TCP, TCP_KEEPINTVL), 75);
+	CHECK_INT(get_int(fd, IPPROTO_TCP, TCP_KEEPCNT), 9);
+	CHECK_INT(get_int(fd, IPPROTO_TCP, TCP_SYNCNT), 6);
+	keep_alive(fd, 30, 5, 4);
+	CHECK_INT(get_int(fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+	CHECK_INT(get_int(fd, IPPROTO_TCP, TCP_KEEPIDLE), 30);
+	CHECK_INT(get_int(fd, IPPROTO_TCP, TCP_KEEPINTVL), 5);
+	CHECK_INT(get_int(fd, IPPROTO_TCP, TCP_KEEPCNT), 4);
+	/* lwIP's TCP_KEEPALIVE is the idle time in milliseconds. */
+	CHECK_INT(set_int(fd, IPPROTO_TCP, TCP_KEEPALIVE, 2500), 0);
+	CHECK_INT(get_int(fd, IPPROTO_TCP, TCP_KEEPALIVE), 2500);
+	CHECK_INT(get_int(fd, IPPROTO_TCP, TCP_KEEPIDLE), 3);
+	CHECK_INT(set_int(fd, IPPROTO_TCP, TCP_SYNCNT, 3), 0);
+	CHECK_INT(get_int(fd, IPPROTO_TCP, TCP_SYNCNT), 3);
+	/* Outside Linux's ranges: EINVAL, nothing changed. */
+	errno = 0;
+	CHECK_INT(set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, 0), -1);
+	CHECK_INT(errno, EINVAL);
+	errno = 0;
+	CHECK_INT(set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, 32768), -1);
+	CHECK_INT(errno, EINVAL);
+	errno = 0;
+	CHECK_INT(set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, 128), -1);
+	CHECK_INT(errno, EINVAL);
+	errno = 0;
+	CHECK_INT(set_int(fd, IPPROTO_TCP, TCP_SYNCNT, 0), -1);
+	CHECK_INT(errno, EINVAL);
+	CHECK_INT(get_int(fd, IPPROTO_TCP, TCP_KEEPINTVL), 5);
+	CHECK_INT(get_int(fd, IPPROTO_TCP, TCP_SYNCNT), 3);
+	close(fd);
+	SAY("options: set, read back, ranges refused");
+}
+
+/* An idle loopback connection with short keep-alive times outlives them: the probes are
+ * answered. */
+static void live_idle(void)
+{
+	int listener = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = address("127.0.0.1", 9190);
+	CHECK_INT(set_int(listener, SOL_SOCKET, SO_REUSEADDR, 1), 0);
+	CHECK_INT(bind(listener, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CHECK_INT(listen(listener, 1), 0);
+	int client = socket(AF_INET, SOCK_STREAM, 0);
+	keep_alive(client, 1, 1, 2);
+	CHECK_INT(connect(client, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	int server = accept(listener, NULL, NULL);
+	CHECK(server >= 0);
+	struct timeval tv = { .tv_sec = 5 };
+	CHECK_INT(setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	char c;
+	long start = now_ms();
+	errno = 0;
+	CHECK_INT(recv(client, &c, 1, 0), -1);
+	CHECK(errno == EAGAIN || errno == EWOULDBLOCK);
+	long waited = now_ms() - start;
+	CHECK(waited >= 4900);
+	CHECK_INT(send(server, "x", 1, 0), 1);
+	CHECK_INT(recv(client, &c, 1, 0), 1);
+	CHECK_INT(c, 'x');
+	SAY("live idle connection: alive after %ld ms with keep-alive 1 s / 1 s / 2", waited);
+	close(server);
+	close(client);
+	close(listener);
+}
+
+static void dead_peer(const char *ip, int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = address(ip, port);
+	CHECK_INT(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	char buf[8] = { 0 };
+	for (int got = 0, n = 1; got < 2 && n > 0; got += n)
+		n = (int)recv(fd, buf + got, 2 - got, 0);
+	CHECK_STR(buf, "hi");
+	keep_alive(fd, 1, 1, 2);
+	SAY("idle now");
+	long start = now_ms();
+	errno = 0;
+	ssize_t n = recv(fd, buf, sizeof(buf), 0);
+	int e = errno;
+	long waited = now_ms() - start;
+	SAY("recv after the peer went silent: %zd, %s, after %ld ms", n, strerror(e), waited);
+	CHECK_INT(n, -1);
+	CHECK(e == ETIMEDOUT || e == ECONNRESET);
+	CHECK(waited >= 2000 && waited <= 20000);
+	close(fd);
+}
+
+static void syn_timeout(const char *ip, int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK_INT(set_int(fd, IPPROTO_TCP, TCP_SYNCNT, 2), 0);
+	struct sockaddr_in sa = address(ip, port);
+	long start = now_ms();
+	errno = 0;
+	int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	int e = errno;
+	long waited = now_ms() - start;
+	SAY("connect with TCP_SYNCNT 2: %d, %s, after %ld ms", rc, strerror(e), waited);
+	CHECK_INT(rc, -1);
+	CHECK_INT(e, ETIMEDOUT);
+	CHECK(waited >= 6900 && waited <= 20000);
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "selftest") == 0) {
+		options();
+		live_idle();
+	} else if (argc >= 4 && strcmp(argv[1], "deadpeer") == 0) {
+		dead_peer(argv[2], atoi(argv[3]));
+	} else if (argc >= 4 && strcmp(argv[1], "syntimeout") == 0) {
+		syn_timeout(argv[2], atoi(argv[3]));
+	} else {
+		fprintf(stderr, "usage: netkeep selftest | deadpeer <ipv4> <port> | syntimeout <ipv4> <port>\n");
+		return 2;
+	}
+	TEST_DONE();
+}
