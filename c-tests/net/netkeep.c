@@ -5,7 +5,8 @@
  *                            (ms) and TCP_SYNCNT set and read back, Linux's ranges refused with
  *                            EINVAL; an idle connection with keep-alive 1 s / 1 s / 2 probes is
  *                            still alive after 5 s (its probes were answered: unanswered, it
- *                            would have been dropped after 3 s)
+ *                            would have been dropped after 3 s); a connection left alone after a
+ *                            non-blocking connect outlives the handshake's time-out
  *   deadpeer <ipv4> <port>   connects, reads "hi", turns keep-alive on (1 s / 1 s / 2 probes) and
  *                            says "idle now"; the host then goes silent, and the blocked recv must
  *                            fail within seconds (prints the error and the time)
@@ -13,6 +14,7 @@
  *                            ETIMEDOUT after 1 + 2 + 4 = 7 s (prints the time)
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -136,6 +138,35 @@ static void live_idle(void)
 	close(listener);
 }
 
+/* The handshake's time-out ends with the handshake, also for a program that does not look at
+ * its socket: TCP_SYNCNT 1 (3 s), a non-blocking connect, 5 s without touching it, then data. */
+static void handshake_ends(void)
+{
+	int listener = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = address("127.0.0.1", 9191);
+	CHECK_INT(set_int(listener, SOL_SOCKET, SO_REUSEADDR, 1), 0);
+	CHECK_INT(bind(listener, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CHECK_INT(listen(listener, 1), 0);
+	int client = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK_INT(set_int(client, IPPROTO_TCP, TCP_SYNCNT, 1), 0);
+	CHECK_INT(fcntl(client, F_SETFL, O_NONBLOCK), 0);
+	errno = 0;
+	CHECK_INT(connect(client, (struct sockaddr *)&sa, sizeof(sa)), -1);
+	CHECK_INT(errno, EINPROGRESS);
+	int server = accept(listener, NULL, NULL);
+	CHECK(server >= 0);
+	sleep(5);
+	CHECK_INT(send(server, "y", 1, 0), 1);
+	CHECK_INT(fcntl(client, F_SETFL, 0), 0);
+	char c = 0;
+	CHECK_INT(recv(client, &c, 1, 0), 1);
+	CHECK_INT(c, 'y');
+	SAY("a connection left alone for 5 s after a 3 s handshake time-out: alive");
+	close(server);
+	close(client);
+	close(listener);
+}
+
 static void dead_peer(const char *ip, int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -181,6 +212,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "selftest") == 0) {
 		options();
 		live_idle();
+		handshake_ends();
 	} else if (argc >= 4 && strcmp(argv[1], "deadpeer") == 0) {
 		dead_peer(argv[2], atoi(argv[3]));
 	} else if (argc >= 4 && strcmp(argv[1], "syntimeout") == 0) {

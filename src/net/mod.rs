@@ -139,6 +139,9 @@ pub struct Stack {
     swept_ns: u64,
     /// The listening TCP sockets and their smoltcp listeners.
     pub listens: listen::Listens,
+    /// Connecting TCP sockets (their smoltcp timeout is the handshake's) and the timeout
+    /// each gets once the handshake ended ([`Stack::end_handshakes`]).
+    pub handshakes: Vec<(SocketHandle, Option<Duration>)>,
 }
 
 static STACK: SpinLock<Option<Stack>> = SpinLock::new(None);
@@ -259,6 +262,7 @@ impl Stack {
             nic_asked_ns: 0,
             pool: pool::Pool::new(pool::POOL_BYTES),
             half_open: Vec::new(),
+            handshakes: Vec::new(),
             swept_ns: 0,
             listens: listen::Listens::new(),
         }
@@ -300,6 +304,22 @@ impl Stack {
         self.listens.tidy(&mut self.sockets, &mut self.pool);
     }
 
+    /// Gives each connecting socket whose handshake ended its timeout after the handshake
+    /// (keep-alive's, or none: [`keepalive`]), whether or not the program looks at it: the
+    /// handshake's would close an idle connection that long after the peer's last segment.
+    fn end_handshakes(&mut self) {
+        use smoltcp::socket::tcp;
+        let sockets = &mut self.sockets;
+        self.handshakes.retain(|&(handle, after)| {
+            let socket = sockets.get_mut::<tcp::Socket>(handle);
+            if socket.state() == tcp::State::SynSent {
+                return true;
+            }
+            socket.set_timeout(after);
+            false
+        });
+    }
+
     /// Polls the interface until it has nothing left to do; true if a socket may have
     /// changed.
     fn poll(&mut self) -> bool {
@@ -326,6 +346,7 @@ impl Stack {
             }
         }
         self.listens.polled(taken);
+        self.end_handshakes();
         // smoltcp applies what an advertisement brought at its next round: now.
         ra::maintain(&mut self.iface, now());
         let slaac = self.iface.slaac_updated_at();

@@ -130,11 +130,10 @@ struct Inner {
     options: Options,
     /// How the connection acknowledges what it receives.
     ack: Ack,
-    /// Uptime (ns) when `connect` sent its SYN: a handshake that ends without an answer
-    /// after `TCP_SYNCNT`'s time timed out rather than was refused.
+    /// Uptime (ns) when `connect` sent its SYN (a handshake that ends without an answer
+    /// after `TCP_SYNCNT`'s time timed out rather than was refused) or `accept` took the
+    /// connection.
     connect_at: u64,
-    /// Uptime (ns) when the connection was seen established.
-    established_at: u64,
 }
 
 /// A socket; the descriptor table holds it, the last reference closes it.
@@ -228,7 +227,6 @@ impl Socket {
             options,
             ack: Ack::default(),
             connect_at: 0,
-            established_at: 0,
         };
         Self { kind, v6, nonblocking: AtomicBool::new(false), inner: SpinLock::new(inner) }
     }
@@ -255,18 +253,21 @@ impl Socket {
             let mut inner = self.inner.lock();
             f(&mut inner.options);
             match inner.tcp {
-                Tcp::Conn { handle, established } => {
+                Tcp::Conn { handle, .. } => {
                     let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
                     socket.set_nagle_enabled(!inner.options.nodelay);
                     let timers = inner.options.keepalive.timers();
                     socket.set_keep_alive(timers.map(|(probe, _)| probe));
-                    if established {
+                    let abort = timers.map(|(_, abort)| abort);
+                    if let Some(waiting) = stack.handshakes.iter_mut().find(|(h, _)| *h == handle) {
+                        // The handshake's timeout stays; this one follows it.
+                        waiting.1 = abort;
+                    } else {
                         // smoltcp counts its timeout from the peer's last segment, which came
-                        // no earlier than the handshake: stretched by the connection's age, an
+                        // no earlier than the connection: stretched by the connection's age, an
                         // idle connection is probed before it can be judged dead.
-                        let age =
-                            Duration::from_micros(crate::time::uptime_ns().saturating_sub(inner.established_at) / 1000);
-                        socket.set_timeout(timers.map(|(_, abort)| abort + age));
+                        let age = crate::time::uptime_ns().saturating_sub(inner.connect_at) / 1000;
+                        socket.set_timeout(abort.map(|abort| abort + Duration::from_micros(age)));
                     }
                 }
                 Tcp::Listening { id } => stack.listens.set_spec(id, spec(&inner.options)),
@@ -378,7 +379,7 @@ impl Socket {
                 let mut c = conn.inner.lock();
                 c.tcp = Tcp::Conn { handle, established: true };
                 c.options = options;
-                c.established_at = crate::time::uptime_ns();
+                c.connect_at = crate::time::uptime_ns();
                 if let Some(delay) = c.ack.established() {
                     stack.sockets.get_mut::<tcp::Socket>(handle).set_ack_delay(Some(delay));
                 }
@@ -434,10 +435,13 @@ impl Socket {
                 local.addr = Some(remote.addr);
             }
             socket.connect(stack.iface.context(), remote, local).map_err(|_| ENETUNREACH)?;
-            // No answer within TCP_SYNCNT's time: smoltcp gives up (ETIMEDOUT, below).
+            // No answer within TCP_SYNCNT's time: smoltcp gives up (ETIMEDOUT, below). The
+            // stack's poll replaces that timeout when the handshake ends.
             socket.set_timeout(Some(keepalive::syn_timeout(inner.options.syn_count)));
             inner.connect_at = crate::time::uptime_ns();
-            inner.tcp = Tcp::Conn { handle: stack.sockets.add(socket), established: false };
+            let handle = stack.sockets.add(socket);
+            stack.handshakes.push((handle, inner.options.keepalive.timers().map(|(_, abort)| abort)));
+            inner.tcp = Tcp::Conn { handle, established: false };
             Ok(())
         })
         .0;
@@ -696,12 +700,9 @@ fn refresh_error(stack: &mut Stack, inner: &mut Inner) {
             }
             _ => {
                 *established = true;
-                inner.established_at = crate::time::uptime_ns();
                 if let Some(delay) = inner.ack.established() {
                     socket.set_ack_delay(Some(delay));
                 }
-                // The handshake's timeout ends; keep-alive's, if on, begins.
-                socket.set_timeout(inner.options.keepalive.timers().map(|(_, abort)| abort));
             }
         }
     } else if socket.state() == tcp::State::Closed
@@ -738,6 +739,7 @@ impl Drop for Socket {
                     }
                 }
                 Tcp::Conn { handle, .. } => {
+                    stack.handshakes.retain(|&(h, _)| h != handle);
                     let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
                     if socket.recv_queue() > 0 {
                         socket.abort();
