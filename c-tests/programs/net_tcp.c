@@ -1,4 +1,4 @@
-/* net_tcp.c: TCP over the guest loopback: 10 MB echo with a checksum, half-close, peer reset, refused and non-blocking connects, accept backlog overflow, 1,000 short connections without leaks, EINTR, addresses. */
+/* net_tcp.c: TCP over the guest loopback: 10 MB echo with a checksum, half-close, MSG_WAITALL, peer reset, refused and non-blocking connects, accept backlog overflow, 1,000 short connections without leaks, EINTR, addresses. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -165,6 +165,61 @@ static void test_half_close(void)
 	CHECK_INT(n, 0);
 	CHECK_INT(got, 6);
 	CHECK(memcmp(buf, "answer", 6) == 0);
+	close(c);
+	close(l);
+}
+
+/* ---- MSG_WAITALL: the whole request, or less only at the end of the stream or a timeout ---- */
+static int waitall_peer;
+
+static void *waitall_sender(void *arg)
+{
+	(void)arg;
+	const char *pieces[] = { "abc", "defgh", "ij", "klmn" };
+	for (int i = 0; i < 4; i++) {
+		usleep(30000);
+		CHECK_INT(send(waitall_peer, pieces[i], strlen(pieces[i]), 0), (long long)strlen(pieces[i]));
+	}
+	usleep(30000);
+	CHECK_INT(shutdown(waitall_peer, SHUT_WR), 0);
+	return NULL;
+}
+
+static void test_waitall(void)
+{
+	uint16_t port = 0;
+	int l = listener(&port, 1);
+	int c = connect_to(port);
+	waitall_peer = accept(l, NULL, NULL);
+	CHECK(c >= 0 && waitall_peer >= 0);
+	pthread_t t;
+	CHECK_INT(pthread_create(&t, NULL, waitall_sender, NULL), 0);
+	char buf[16] = { 0 };
+	/* Three pieces 30 ms apart make one answer. */
+	CHECK_INT(recv(c, buf, 10, MSG_WAITALL), 10);
+	CHECK(memcmp(buf, "abcdefghij", 10) == 0);
+	/* Four bytes, then the end of the stream: those four, then 0. */
+	CHECK_INT(recv(c, buf, 8, MSG_WAITALL), 4);
+	CHECK(memcmp(buf, "klmn", 4) == 0);
+	CHECK_INT(recv(c, buf, 8, MSG_WAITALL), 0);
+	CHECK_INT(pthread_join(t, NULL), 0);
+	/* SO_RCVTIMEO after some bytes: those bytes; before any: EAGAIN. */
+	int c2 = connect_to(port);
+	int a2 = accept(l, NULL, NULL);
+	struct timeval tv = { .tv_usec = 200000 };
+	CHECK_INT(setsockopt(c2, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	CHECK_INT(send(a2, "xyz", 3, 0), 3);
+	CHECK_INT(recv(c2, buf, 8, MSG_WAITALL), 3);
+	errno = 0;
+	CHECK_INT(recv(c2, buf, 8, MSG_WAITALL), -1);
+	CHECK(errno == EAGAIN || errno == EWOULDBLOCK);
+	/* Non-blocking: what is there. */
+	CHECK_INT(send(a2, "pq", 2, 0), 2);
+	usleep(20000);
+	CHECK_INT(recv(c2, buf, 8, MSG_WAITALL | MSG_DONTWAIT), 2);
+	close(a2);
+	close(c2);
+	close(waitall_peer);
 	close(c);
 	close(l);
 }
@@ -460,6 +515,7 @@ int main(void)
 {
 	run("options", test_options);
 	run("half-close", test_half_close);
+	run("MSG_WAITALL", test_waitall);
 	run("reset and refused", test_reset_refused);
 	run("non-blocking", test_nonblocking);
 	run("backlog", test_backlog);

@@ -526,9 +526,30 @@ impl Socket {
         }
     }
 
-    /// `recv`/`recvfrom`: TCP returns what is there (0 at end of stream); UDP one datagram
-    /// (the rest of a longer one is discarded) and its sender.
+    /// `recv`/`recvfrom`: TCP returns what is there (0 at end of stream), or with
+    /// `MSG_WAITALL` on a blocking socket waits for all of `buf` (as Linux: less only at the
+    /// end of the stream, an error, a signal or `SO_RCVTIMEO`, after some bytes came; before,
+    /// the flag was ignored, and a short read broke programs that read fixed-size headers
+    /// with it); UDP one datagram (the rest of a longer one is discarded) and its sender.
     pub fn recv(&self, buf: &mut [u8], flags: i32) -> Result<(usize, Option<IpEndpoint>)> {
+        let wait_all = flags & MSG_WAITALL != 0 && flags & MSG_PEEK == 0;
+        if !wait_all || self.kind == Kind::Datagram || self.nonblocking(flags) {
+            return self.recv_some(buf, flags);
+        }
+        let mut got = 0;
+        while got < buf.len() {
+            match self.recv_some(&mut buf[got..], flags) {
+                Ok((0, _)) => break,
+                Ok((n, _)) => got += n,
+                Err(_) if got > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((got, None))
+    }
+
+    /// One `recv`: what is there, or the wait for it.
+    fn recv_some(&self, buf: &mut [u8], flags: i32) -> Result<(usize, Option<IpEndpoint>)> {
         let nonblocking = self.nonblocking(flags);
         let timeout = self.inner.lock().options.rcvtimeo;
         let peek = flags & MSG_PEEK != 0;
@@ -757,5 +778,7 @@ impl Drop for Socket {
 
 /// `MSG_PEEK` (lwIP's value).
 pub const MSG_PEEK: i32 = 0x01;
+/// `MSG_WAITALL` (lwIP's value).
+pub const MSG_WAITALL: i32 = 0x02;
 /// `MSG_DONTWAIT` (lwIP's value).
 pub const MSG_DONTWAIT: i32 = 0x08;

@@ -216,7 +216,7 @@ pub unsafe extern "C" fn sendto(
     c_ret(result) as isize
 }
 
-/// Receives up to `len` bytes (flags: `MSG_DONTWAIT`, `MSG_PEEK`).
+/// Receives up to `len` bytes (flags: `MSG_DONTWAIT`, `MSG_PEEK`, `MSG_WAITALL`).
 ///
 /// # Safety
 /// `buf` must be valid for writes of `len` bytes.
