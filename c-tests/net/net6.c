@@ -38,13 +38,6 @@ static int checks, failed;
 		}                                                         \
 	} while (0)
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct sockaddr_in6 address(const char *ip, int port)
 {
 	struct sockaddr_in6 sa;
@@ -84,7 +77,7 @@ static void step_client(const char *ip, int port, size_t bytes, int half_close)
 {
 	struct sockaddr_in6 sa = address(ip, port);
 	int s = socket(AF_INET6, SOCK_STREAM, 0);
-	long start = now_ms();
+	long start = net_now_ms();
 	int connected = connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	CHECK(connected);
 	if (!connected) {
@@ -92,7 +85,7 @@ static void step_client(const char *ip, int port, size_t bytes, int half_close)
 		close(s);
 		return;
 	}
-	printf("net6: connected to %s in %ld ms\n", ip, now_ms() - start);
+	printf("net6: connected to %s in %ld ms\n", ip, net_now_ms() - start);
 	print_ends("client", s);
 	size_t got;
 	uint32_t h;
@@ -135,13 +128,13 @@ static void step_peers(int port, int rounds, char **ips, int count)
 {
 	for (int r = 1; r <= rounds; r++) {
 		for (int i = 0; i < count; i++) {
-			long start = now_ms();
+			long start = net_now_ms();
 			struct sockaddr_in6 sa = address(ips[i], port);
 			int s = socket(AF_INET6, SOCK_STREAM, 0);
 			int ok = echo_once(s, (struct sockaddr *)&sa, sizeof(sa), i);
 			close(s);
 			CHECK(ok);
-			printf("net6: peer round %d %s %ld ms%s\n", r, ips[i], now_ms() - start, ok ? "" : " FAILED");
+			printf("net6: peer round %d %s %ld ms%s\n", r, ips[i], net_now_ms() - start, ok ? "" : " FAILED");
 		}
 	}
 }

@@ -1,6 +1,6 @@
 /* netfault.c: the guest side of the tap fault and multiplexing tests (poll/select, non-blocking connect, resets, half-close, backlog overflow, 1,000 connections, listening sockets' memory) and of the user-mode DNS test. */
 /*
- * Usage (argv); every mode prints "netfault: ..." lines the host side (netns_faults.py, the other net/*.py) waits
+ * Usage (argv); every mode prints "netfault: ..." lines the host side (netns_faults.py, the other scripts in net/) waits
  * for and checks, and ends with test.h's "all N checks passed" (status 0) or the failures:
  *   poll <port>                      listeners on port, port+1, port+2: poll/select timeouts,
  *                                    exactly the ready descriptors reported, EOF seen by poll
@@ -40,33 +40,12 @@
 
 #define SAY(...) (printf("netfault: " __VA_ARGS__), printf("\n"), fflush(stdout))
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static struct sockaddr_in address(const char *ip, int port)
-{
-	struct sockaddr_in sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_len = sizeof(sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	if (ip)
-		inet_pton(AF_INET, ip, &sa.sin_addr);
-	else
-		sa.sin_addr.s_addr = htonl(INADDR_ANY);
-	return sa;
-}
-
 static int listen_on(int port, int backlog)
 {
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 	int one = 1;
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	struct sockaddr_in sa = address(NULL, port);
+	struct sockaddr_in sa = net_ipv4(NULL, port);
 	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(s, backlog) != 0) {
 		perror("netfault: listen");
 		exit(1);
@@ -94,9 +73,9 @@ static int mode_poll(int port)
 	struct pollfd p[3];
 	for (int i = 0; i < 3; i++)
 		p[i] = (struct pollfd){l[i], POLLIN, -1};
-	long t0 = now_ms();
+	long t0 = net_now_ms();
 	CHECK_INT(poll(p, 3, 300), 0);
-	long waited = now_ms() - t0;
+	long waited = net_now_ms() - t0;
 	CHECK(waited >= 300);
 	for (int i = 0; i < 3; i++)
 		CHECK_INT(p[i].revents, 0);
@@ -108,9 +87,9 @@ static int mode_poll(int port)
 		maxfd = l[i] > maxfd ? l[i] : maxfd;
 	}
 	struct timeval tv = {0, 300000};
-	t0 = now_ms();
+	t0 = net_now_ms();
 	CHECK_INT(select(maxfd + 1, &r, NULL, NULL, &tv), 0);
-	long waited2 = now_ms() - t0;
+	long waited2 = net_now_ms() - t0;
 	CHECK(waited2 >= 300);
 	SAY("timeouts: poll %ld ms, select %ld ms (asked 300)", waited, waited2);
 
@@ -123,8 +102,8 @@ static int mode_poll(int port)
 	CHECK(c1 >= 0);
 	SAY("accepted on %d; send hello there and connect to %d", port + 1, port + 2);
 	int seen_c1 = 0, seen_l2 = 0, rounds = 0;
-	long deadline = now_ms() + 30000;
-	while ((!seen_c1 || !seen_l2) && now_ms() < deadline) {
+	long deadline = net_now_ms() + 30000;
+	while ((!seen_c1 || !seen_l2) && net_now_ms() < deadline) {
 		FD_ZERO(&r);
 		FD_SET(l[0], &r);
 		FD_SET(l[2], &r);
@@ -155,9 +134,9 @@ static int mode_poll(int port)
 	CHECK_INT(q[1].revents, POLLOUT);
 	SAY("close both");
 	int eof = 0;
-	deadline = now_ms() + 30000;
+	deadline = net_now_ms() + 30000;
 	q[1].events = POLLIN;
-	while (eof != 3 && now_ms() < deadline) {
+	while (eof != 3 && net_now_ms() < deadline) {
 		q[0].fd = (eof & 1) ? -1 : c1;
 		q[1].fd = (eof & 2) ? -1 : c2;
 		if (poll(q, 2, 5000) <= 0)
@@ -190,7 +169,7 @@ static int nonblocking_socket(void)
 static void connect_open(const char *ip, int port)
 {
 	int s = nonblocking_socket();
-	struct sockaddr_in sa = address(ip, port);
+	struct sockaddr_in sa = net_ipv4(ip, port);
 	errno = 0;
 	CHECK_INT(connect(s, (struct sockaddr *)&sa, sizeof(sa)), -1);
 	CHECK_INT(errno, EINPROGRESS);
@@ -220,7 +199,7 @@ static void connect_open(const char *ip, int port)
 static void connect_closed(const char *ip, int port)
 {
 	int s = nonblocking_socket();
-	struct sockaddr_in sa = address(ip, port);
+	struct sockaddr_in sa = net_ipv4(ip, port);
 	errno = 0;
 	CHECK_INT(connect(s, (struct sockaddr *)&sa, sizeof(sa)), -1);
 	CHECK_INT(errno, EINPROGRESS);
@@ -425,13 +404,13 @@ static int mode_peers(int port, int rounds, char **ips, int count)
 {
 	for (int r = 1; r <= rounds; r++) {
 		for (int i = 0; i < count; i++) {
-			long start = now_ms();
-			struct sockaddr_in sa = address(ips[i], port);
+			long start = net_now_ms();
+			struct sockaddr_in sa = net_ipv4(ips[i], port);
 			int s = socket(AF_INET, SOCK_STREAM, 0);
 			int ok = echo_once(s, (struct sockaddr *)&sa, sizeof(sa), i);
 			close(s);
 			CHECK(ok);
-			SAY("peer round %d %s %ld ms%s", r, ips[i], now_ms() - start, ok ? "" : " FAILED");
+			SAY("peer round %d %s %ld ms%s", r, ips[i], net_now_ms() - start, ok ? "" : " FAILED");
 		}
 	}
 	TEST_DONE();
@@ -556,13 +535,13 @@ static int selftest(void)
 {
 	int l = listen_on(7790, 2);
 	struct pollfd p[2] = {{l, POLLIN, 0}, {1 << 29, POLLIN, 0}};
-	long t0 = now_ms();
+	long t0 = net_now_ms();
 	CHECK_INT(poll(p, 1, 200), 0);
-	CHECK(now_ms() - t0 >= 200);
+	CHECK(net_now_ms() - t0 >= 200);
 	CHECK_INT(poll(p, 2, 0), 1);
 	CHECK_INT(p[1].revents, POLLNVAL);
 	int s = nonblocking_socket();
-	struct sockaddr_in sa = address("127.0.0.1", 7790);
+	struct sockaddr_in sa = net_ipv4("127.0.0.1", 7790);
 	errno = 0;
 	int r = connect(s, (struct sockaddr *)&sa, sizeof(sa));
 	CHECK(r == 0 || errno == EINPROGRESS);

@@ -23,25 +23,9 @@
 #include <unistd.h>
 #include "test.h"
 
+#include "netstream.h"
+
 #define SAY(...) (printf("netkeep: " __VA_ARGS__), printf("\n"), fflush(stdout))
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-static struct sockaddr_in address(const char *ip, int port)
-{
-	struct sockaddr_in sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_len = sizeof(sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	inet_pton(AF_INET, ip, &sa.sin_addr);
-	return sa;
-}
 
 static int get_int(int fd, int level, int name)
 {
@@ -111,7 +95,7 @@ static void options(void)
 static void live_idle(void)
 {
 	int listener = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = address("127.0.0.1", 9190);
+	struct sockaddr_in sa = net_ipv4("127.0.0.1", 9190);
 	CHECK_INT(set_int(listener, SOL_SOCKET, SO_REUSEADDR, 1), 0);
 	CHECK_INT(bind(listener, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	CHECK_INT(listen(listener, 1), 0);
@@ -123,11 +107,11 @@ static void live_idle(void)
 	struct timeval tv = { .tv_sec = 5 };
 	CHECK_INT(setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
 	char c;
-	long start = now_ms();
+	long start = net_now_ms();
 	errno = 0;
 	CHECK_INT(recv(client, &c, 1, 0), -1);
 	CHECK(errno == EAGAIN || errno == EWOULDBLOCK);
-	long waited = now_ms() - start;
+	long waited = net_now_ms() - start;
 	CHECK(waited >= 4900);
 	CHECK_INT(send(server, "x", 1, 0), 1);
 	CHECK_INT(recv(client, &c, 1, 0), 1);
@@ -143,7 +127,7 @@ static void live_idle(void)
 static void handshake_ends(void)
 {
 	int listener = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = address("127.0.0.1", 9191);
+	struct sockaddr_in sa = net_ipv4("127.0.0.1", 9191);
 	CHECK_INT(set_int(listener, SOL_SOCKET, SO_REUSEADDR, 1), 0);
 	CHECK_INT(bind(listener, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	CHECK_INT(listen(listener, 1), 0);
@@ -170,7 +154,7 @@ static void handshake_ends(void)
 static void dead_peer(const char *ip, int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = address(ip, port);
+	struct sockaddr_in sa = net_ipv4(ip, port);
 	CHECK_INT(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	char buf[8] = { 0 };
 	for (int got = 0, n = 1; got < 2 && n > 0; got += n)
@@ -178,11 +162,11 @@ static void dead_peer(const char *ip, int port)
 	CHECK_STR(buf, "hi");
 	keep_alive(fd, 1, 1, 2);
 	SAY("idle now");
-	long start = now_ms();
+	long start = net_now_ms();
 	errno = 0;
 	ssize_t n = recv(fd, buf, sizeof(buf), 0);
 	int e = errno;
-	long waited = now_ms() - start;
+	long waited = net_now_ms() - start;
 	SAY("recv after the peer went silent: %zd, %s, after %ld ms", n, strerror(e), waited);
 	CHECK_INT(n, -1);
 	CHECK(e == ETIMEDOUT || e == ECONNRESET);
@@ -194,12 +178,12 @@ static void syn_timeout(const char *ip, int port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	CHECK_INT(set_int(fd, IPPROTO_TCP, TCP_SYNCNT, 2), 0);
-	struct sockaddr_in sa = address(ip, port);
-	long start = now_ms();
+	struct sockaddr_in sa = net_ipv4(ip, port);
+	long start = net_now_ms();
 	errno = 0;
 	int rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
 	int e = errno;
-	long waited = now_ms() - start;
+	long waited = net_now_ms() - start;
 	SAY("connect with TCP_SYNCNT 2: %d, %s, after %ld ms", rc, strerror(e), waited);
 	CHECK_INT(rc, -1);
 	CHECK_INT(e, ETIMEDOUT);

@@ -1,13 +1,39 @@
-/* netstream.h: what the network test programs share: FNV-1a checksums, whole sends, a pseudo-random stream echoed back, one short echo exchange. */
+/* netstream.h: what the network test programs share: the clock, IPv4 addresses, FNV-1a checksums, whole sends, a pseudo-random stream echoed back, one short echo exchange. */
 #ifndef NETSTREAM_H
 #define NETSTREAM_H
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+static inline long net_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* The IPv4 socket address ip:port (`ip` NULL: any address), with lwIP's sin_len. */
+static inline struct sockaddr_in net_ipv4(const char *ip, int port)
+{
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_len = sizeof(sa);
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	if (ip)
+		inet_pton(AF_INET, ip, &sa.sin_addr);
+	else
+		sa.sin_addr.s_addr = htonl(INADDR_ANY);
+	return sa;
+}
 
 /* The FNV-1a hash state `h` (start: 2166136261) after the bytes `p[0..n)`. */
 static inline uint32_t fnv(uint32_t h, const unsigned char *p, size_t n)
