@@ -90,15 +90,22 @@ static void options(void)
 	SAY("options: set, read back, ranges refused");
 }
 
+/* A socket listening on `sa`. */
+static int listening(const struct sockaddr_in *sa)
+{
+	int listener = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK_INT(set_int(listener, SOL_SOCKET, SO_REUSEADDR, 1), 0);
+	CHECK_INT(bind(listener, (const struct sockaddr *)sa, sizeof(*sa)), 0);
+	CHECK_INT(listen(listener, 1), 0);
+	return listener;
+}
+
 /* An idle loopback connection with short keep-alive times outlives them: the probes are
  * answered. */
 static void live_idle(void)
 {
-	int listener = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sa = net_ipv4("127.0.0.1", 9190);
-	CHECK_INT(set_int(listener, SOL_SOCKET, SO_REUSEADDR, 1), 0);
-	CHECK_INT(bind(listener, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	CHECK_INT(listen(listener, 1), 0);
+	int listener = listening(&sa);
 	int client = socket(AF_INET, SOCK_STREAM, 0);
 	keep_alive(client, 1, 1, 2);
 	CHECK_INT(connect(client, (struct sockaddr *)&sa, sizeof(sa)), 0);
@@ -126,11 +133,8 @@ static void live_idle(void)
  * its socket: TCP_SYNCNT 1 (3 s), a non-blocking connect, 5 s without touching it, then data. */
 static void handshake_ends(void)
 {
-	int listener = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sa = net_ipv4("127.0.0.1", 9191);
-	CHECK_INT(set_int(listener, SOL_SOCKET, SO_REUSEADDR, 1), 0);
-	CHECK_INT(bind(listener, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	CHECK_INT(listen(listener, 1), 0);
+	int listener = listening(&sa);
 	int client = socket(AF_INET, SOCK_STREAM, 0);
 	CHECK_INT(set_int(client, IPPROTO_TCP, TCP_SYNCNT, 1), 0);
 	CHECK_INT(fcntl(client, F_SETFL, O_NONBLOCK), 0);
