@@ -1,4 +1,4 @@
-/* net_tcp.c: TCP over the guest loopback: 10 MB echo with a checksum, half-close, MSG_WAITALL, peer reset, refused and non-blocking connects, accept backlog overflow, 1,000 short connections without leaks, EINTR, addresses. */
+/* net_tcp.c: TCP over the guest loopback: 10 MB echo with a checksum, half-close, MSG_WAITALL, peer reset, refused and non-blocking connects, accept backlog overflow, 1,000 short connections without leaks, EINTR, addresses, dual-stack AF_INET6 sockets. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -167,6 +167,85 @@ static void test_half_close(void)
 	CHECK(memcmp(buf, "answer", 6) == 0);
 	close(c);
 	close(l);
+}
+
+/* ---- dual stack: an AF_INET6 socket on :: serves IPv4 peers, shown as ::ffff:a.b.c.d ---- */
+static int is_mapped_loopback(const struct sockaddr_in6 *sa)
+{
+	static const unsigned char want[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1 };
+	return sa->sin6_family == AF_INET6 && memcmp(&sa->sin6_addr, want, 16) == 0;
+}
+
+static void test_dual_stack(void)
+{
+	int l = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 any;
+	memset(&any, 0, sizeof(any));
+	any.sin6_len = sizeof(any);
+	any.sin6_family = AF_INET6;
+	any.sin6_addr = in6addr_any;
+	CHECK_INT(bind(l, (struct sockaddr *)&any, sizeof(any)), 0);
+	CHECK_INT(listen(l, 2), 0);
+	socklen_t len = sizeof(any);
+	CHECK_INT(getsockname(l, (struct sockaddr *)&any, &len), 0);
+	uint16_t port = ntohs(any.sin6_port);
+	/* An IPv4 client. */
+	int c4 = connect_to(port);
+	CHECK(c4 >= 0);
+	struct sockaddr_in6 peer;
+	len = sizeof(peer);
+	int a = accept(l, (struct sockaddr *)&peer, &len);
+	CHECK(a >= 0);
+	CHECK_INT(len, sizeof(struct sockaddr_in6));
+	CHECK(is_mapped_loopback(&peer));
+	struct sockaddr_in6 mine;
+	len = sizeof(mine);
+	CHECK_INT(getsockname(a, (struct sockaddr *)&mine, &len), 0);
+	CHECK(is_mapped_loopback(&mine) && ntohs(mine.sin6_port) == port);
+	len = sizeof(peer);
+	CHECK_INT(getpeername(a, (struct sockaddr *)&peer, &len), 0);
+	CHECK(is_mapped_loopback(&peer));
+	CHECK_INT(send(c4, "four", 4, 0), 4);
+	char buf[8] = { 0 };
+	CHECK_INT(recv(a, buf, 4, MSG_WAITALL), 4);
+	CHECK_STR(buf, "four");
+	close(a);
+	close(c4);
+	/* An AF_INET6 client to ::ffff:127.0.0.1 is an IPv4 connection. */
+	int c6 = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 to = any;
+	static const unsigned char mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1 };
+	memcpy(&to.sin6_addr, mapped, 16);
+	CHECK_INT(connect(c6, (struct sockaddr *)&to, sizeof(to)), 0);
+	a = accept(l, (struct sockaddr *)&peer, &len);
+	CHECK(a >= 0 && is_mapped_loopback(&peer));
+	len = sizeof(peer);
+	CHECK_INT(getpeername(c6, (struct sockaddr *)&peer, &len), 0);
+	CHECK(is_mapped_loopback(&peer) && ntohs(peer.sin6_port) == port);
+	close(a);
+	close(c6);
+	close(l);
+	/* UDP: an AF_INET6 socket on :: hears an IPv4 sender and answers it at its mapped address. */
+	int u6 = socket(AF_INET6, SOCK_DGRAM, 0);
+	any.sin6_port = 0;
+	CHECK_INT(bind(u6, (struct sockaddr *)&any, sizeof(any)), 0);
+	len = sizeof(any);
+	CHECK_INT(getsockname(u6, (struct sockaddr *)&any, &len), 0);
+	int u4 = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in dst = loopback(ntohs(any.sin6_port));
+	CHECK_INT(sendto(u4, "v4", 2, 0, (struct sockaddr *)&dst, sizeof(dst)), 2);
+	struct sockaddr_in6 from;
+	len = sizeof(from);
+	memset(buf, 0, sizeof(buf));
+	CHECK_INT(recvfrom(u6, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len), 2);
+	CHECK_STR(buf, "v4");
+	CHECK(len == sizeof(struct sockaddr_in6) && is_mapped_loopback(&from));
+	CHECK_INT(sendto(u6, "back", 4, 0, (struct sockaddr *)&from, sizeof(from)), 4);
+	memset(buf, 0, sizeof(buf));
+	CHECK_INT(recv(u4, buf, sizeof(buf), 0), 4);
+	CHECK_STR(buf, "back");
+	close(u4);
+	close(u6);
 }
 
 /* ---- MSG_WAITALL: the whole request, or less only at the end of the stream or a timeout ---- */
@@ -521,6 +600,7 @@ int main(void)
 	run("backlog", test_backlog);
 	run("EINTR", test_eintr);
 	run("IPv6", test_ipv6);
+	run("dual stack", test_dual_stack);
 	run("1000 connections", test_many);
 	run("10 MB echo", test_echo);
 	TEST_DONE();

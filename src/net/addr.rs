@@ -62,6 +62,44 @@ pub fn format(endpoint: IpEndpoint, out: &mut [u8]) -> usize {
     len
 }
 
+/// `endpoint` as an `AF_INET6` socket shows it: an IPv4 address as its IPv4-mapped IPv6
+/// address (`::ffff:a.b.c.d`, RFC 4291), as Linux and the original's lwIP show the IPv4
+/// peers of a dual-stack socket.
+pub fn map(endpoint: IpEndpoint) -> IpEndpoint {
+    match endpoint.addr {
+        IpAddress::Ipv4(a) => {
+            let o = a.octets();
+            let v6 = Ipv6Address::new(
+                0,
+                0,
+                0,
+                0,
+                0,
+                0xffff,
+                u16::from_be_bytes([o[0], o[1]]),
+                u16::from_be_bytes([o[2], o[3]]),
+            );
+            IpEndpoint::new(IpAddress::Ipv6(v6), endpoint.port)
+        }
+        IpAddress::Ipv6(_) => endpoint,
+    }
+}
+
+/// The IPv4 endpoint an IPv4-mapped IPv6 address stands for; any other endpoint unchanged.
+pub fn unmap(endpoint: IpEndpoint) -> IpEndpoint {
+    match endpoint.addr {
+        IpAddress::Ipv6(a) => {
+            let o = a.octets();
+            if o[..10].iter().all(|&b| b == 0) && o[10] == 0xff && o[11] == 0xff {
+                IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::new(o[12], o[13], o[14], o[15])), endpoint.port)
+            } else {
+                endpoint
+            }
+        }
+        IpAddress::Ipv4(_) => endpoint,
+    }
+}
+
 /// The prefix length of netmask `mask` (leading ones; 24 for 255.255.255.0).
 pub fn prefix_len(mask: [u8; 4]) -> u8 {
     u32::from_be_bytes(mask).leading_ones() as u8
@@ -93,6 +131,27 @@ pub fn parse_mac(text: &[u8; 18]) -> Option<[u8; 6]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv4_mapped_addresses() {
+        let v4 = IpEndpoint::new(IpAddress::v4(10, 0, 5, 1), 80);
+        let mapped = map(v4);
+        let mut out = [0; SOCKADDR_IN6_LEN];
+        assert_eq!(format(mapped, &mut out), SOCKADDR_IN6_LEN);
+        assert_eq!(out[1], AF_INET6);
+        assert_eq!(&out[8..24], &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 5, 1]);
+        assert_eq!(unmap(mapped), v4);
+        // Neither IPv6 addresses nor IPv4 ones change otherwise.
+        let v6 = IpEndpoint::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 80);
+        assert_eq!(map(v6), v6);
+        assert_eq!(unmap(v6), v6);
+        assert_eq!(unmap(v4), v4);
+        // ::ffff:0:a.b.c.d (SIIT) and ::a.b.c.d (deprecated compatible) are not mapped.
+        let siit = IpEndpoint::new(IpAddress::Ipv6(Ipv6Address::new(0, 0, 0, 0, 0xffff, 0, 0x0a00, 0x0501)), 1);
+        assert_eq!(unmap(siit), siit);
+        let compatible = IpEndpoint::new(IpAddress::Ipv6(Ipv6Address::new(0, 0, 0, 0, 0, 0, 0x0a00, 0x0501)), 1);
+        assert_eq!(unmap(compatible), compatible);
+    }
 
     #[test]
     fn ipv4_round_trip() {

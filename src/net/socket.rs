@@ -20,6 +20,7 @@ use smoltcp::time::Duration;
 use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 
 use super::ack::Ack;
+use super::addr;
 use super::keepalive::{self, KeepAlive};
 use super::pool::Spec;
 use super::{with_stack, Stack, EVENTS};
@@ -235,10 +236,24 @@ impl Socket {
         self.nonblocking.load(Ordering::Relaxed) || flags & MSG_DONTWAIT != 0
     }
 
-    fn check_family(&self, endpoint: &IpEndpoint) -> Result<()> {
+    /// `endpoint` as this TCP socket takes it: its own family (`EAFNOSUPPORT` otherwise), an
+    /// IPv4-mapped address (`::ffff:a.b.c.d`) on an `AF_INET6` socket as that IPv4 address
+    /// (dual stack, as Linux and the original's lwIP).
+    fn own(&self, endpoint: IpEndpoint) -> Result<IpEndpoint> {
         match (endpoint.addr, self.v6) {
-            (IpAddress::Ipv4(_), false) | (IpAddress::Ipv6(_), true) => Ok(()),
+            (IpAddress::Ipv4(_), false) => Ok(endpoint),
+            (IpAddress::Ipv6(_), true) => Ok(addr::unmap(endpoint)),
             _ => Err(EAFNOSUPPORT),
+        }
+    }
+
+    /// `endpoint` as this socket shows it: on an `AF_INET6` socket an IPv4 peer or address
+    /// (a dual-stack socket's) as its IPv4-mapped address.
+    fn shown(&self, endpoint: IpEndpoint) -> IpEndpoint {
+        if self.v6 {
+            addr::map(endpoint)
+        } else {
+            endpoint
         }
     }
 
@@ -289,7 +304,7 @@ impl Socket {
     /// `bind`: port 0 picks an ephemeral port; `EADDRINUSE` if another socket has the port
     /// (unless `SO_REUSEADDR`).
     pub fn bind(&self, endpoint: IpEndpoint) -> Result<()> {
-        self.check_family(&endpoint)?;
+        let endpoint = self.own(endpoint)?;
         with_stack(|stack| {
             let mut inner = self.inner.lock();
             if inner.local.is_some() {
@@ -384,7 +399,7 @@ impl Socket {
                     stack.sockets.get_mut::<tcp::Socket>(handle).set_ack_delay(Some(delay));
                 }
             }
-            Some(Ok((conn, peer)))
+            Some(Ok((conn, self.shown(peer))))
         })
     }
 
@@ -395,13 +410,12 @@ impl Socket {
             return with_stack(|stack| {
                 let mut inner = self.inner.lock();
                 self.ensure_bound(stack, &mut inner);
-                inner.peer = remote;
+                inner.peer = remote.map(addr::unmap);
                 Ok(())
             })
             .0;
         }
-        let remote = remote.ok_or(EAFNOSUPPORT)?;
-        self.check_family(&remote)?;
+        let remote = self.own(remote.ok_or(EAFNOSUPPORT)?)?;
         super::wait_configured()?;
         super::wait_routable(remote.addr)?;
         let started = with_stack(|stack| {
@@ -471,6 +485,7 @@ impl Socket {
                 return Err(EMSGSIZE);
             }
             super::wait_configured()?;
+            let to = to.map(addr::unmap);
             let dest = to.or_else(|| self.inner.lock().peer);
             if let Some(dest) = dest {
                 super::wait_routable(dest.addr)?;
@@ -573,7 +588,7 @@ impl Socket {
                     }
                     let n = payload.len().min(buf.len());
                     buf[..n].copy_from_slice(&payload[..n]);
-                    return Some(Ok((n, Some(meta.endpoint))));
+                    return Some(Ok((n, Some(self.shown(meta.endpoint)))));
                 }
             }
             let Tcp::Conn { handle, .. } = inner.tcp else { return Some(Err(ENOTCONN)) };
@@ -640,7 +655,7 @@ impl Socket {
             let inner = self.inner.lock();
             if let Tcp::Conn { handle, .. } = inner.tcp {
                 if let Some(ep) = stack.sockets.get::<tcp::Socket>(handle).local_endpoint() {
-                    return Ok(ep);
+                    return Ok(self.shown(ep));
                 }
             }
             let any = if self.v6 {
@@ -649,7 +664,7 @@ impl Socket {
                 IpAddress::v4(0, 0, 0, 0)
             };
             let local = inner.local.unwrap_or_default();
-            Ok(IpEndpoint::new(local.addr.unwrap_or(any), local.port))
+            Ok(self.shown(IpEndpoint::new(local.addr.unwrap_or(any), local.port)))
         })
         .0
     }
@@ -664,6 +679,7 @@ impl Socket {
                 }
                 _ => inner.peer.ok_or(ENOTCONN),
             }
+            .map(|ep| self.shown(ep))
         })
         .0
     }
