@@ -232,10 +232,12 @@ impl Epoll {
 
     /// Whether a wait would report something now (for `poll` on the instance, and nested
     /// instances): level-triggered readiness of an enabled entry.
-    pub fn any_ready(&self, stack: &mut super::Stack, keep: &mut Vec<Arc<Object>>) -> bool {
+    pub fn any_ready(&self, stack: &mut super::Stack, keep: &mut poll::Keep) -> bool {
         let snapshot = self.snapshot();
         let ready = snapshot.iter().any(|(_, object, events)| mask(poll::state(stack, object, keep), *events) != 0);
-        keep.extend(snapshot.into_iter().map(|(_, object, _)| object));
+        for (_, object, _) in snapshot {
+            keep.push(object);
+        }
         ready
     }
 
@@ -245,7 +247,7 @@ impl Epoll {
         let mut out = Vec::new();
         poll::wait_for(timeout_ns, || {
             let snapshot = self.snapshot();
-            let mut keep = Vec::new();
+            let mut keep = poll::Keep::default();
             let (states, delay) = super::with_stack(|stack| {
                 snapshot.iter().map(|(_, object, _)| poll::state(stack, object, &mut keep)).collect::<Vec<_>>()
             });

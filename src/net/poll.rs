@@ -42,6 +42,29 @@ pub fn changed() {
     }
 }
 
+/// Objects a scan holds, dropped after the stack's lock is released (a last reference to a
+/// socket closes it under that lock). The first eight sit inline, so that a scan of a few
+/// descriptors allocates nothing, as `poll` did before it kept them.
+#[derive(Default)]
+pub struct Keep {
+    few: [Option<Arc<Object>>; 8],
+    len: usize,
+    more: Vec<Arc<Object>>,
+}
+
+impl Keep {
+    /// Holds `object` until the `Keep` is dropped.
+    pub fn push(&mut self, object: Arc<Object>) {
+        match self.few.get_mut(self.len) {
+            Some(slot) => {
+                *slot = Some(object);
+                self.len += 1;
+            }
+            None => self.more.push(object),
+        }
+    }
+}
+
 /// What an object shows now, for `poll` and `epoll` alike.
 #[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
 pub struct State {
@@ -60,7 +83,7 @@ pub struct State {
 /// The state of `object`. Objects it holds that the evaluation needed alive (an epoll
 /// instance's entries) go to `keep`, to be dropped by the caller after the stack's lock is
 /// released: a last reference closing a socket takes that lock.
-pub fn state(stack: &mut super::Stack, object: &Object, keep: &mut Vec<Arc<Object>>) -> State {
+pub fn state(stack: &mut super::Stack, object: &Object, keep: &mut Keep) -> State {
     match object {
         Object::Host(_) => State { readable: true, writable: true, ..State::default() },
         Object::Pipe(p) => {
@@ -80,7 +103,7 @@ pub fn state(stack: &mut super::Stack, object: &Object, keep: &mut Vec<Arc<Objec
 }
 
 /// The events of `events` (plus `POLLERR`, `POLLHUP`, `POLLNVAL`) that `fd` shows now.
-fn revents(stack: &mut super::Stack, fd: i32, events: i16, keep: &mut Vec<Arc<Object>>) -> i16 {
+fn revents(stack: &mut super::Stack, fd: i32, events: i16, keep: &mut Keep) -> i16 {
     let Ok(object) = fd::get(fd) else { return POLLNVAL };
     let s = state(stack, &object, keep);
     keep.push(object);
@@ -132,7 +155,7 @@ pub fn wait_for(timeout_ns: Option<u64>, mut scan: impl FnMut() -> (usize, Optio
 /// `timeout_ns` (`None`: forever; `Some(0)`: not at all) for one. A negative `fd` is skipped.
 pub fn poll(entries: &mut [(i32, i16, i16)], timeout_ns: Option<u64>) -> Result<usize> {
     wait_for(timeout_ns, || {
-        let mut keep = Vec::new();
+        let mut keep = Keep::default();
         let result = super::with_stack(|stack| {
             let mut ready = 0;
             for entry in entries.iter_mut() {
