@@ -230,6 +230,10 @@ hermit_c_test(net_tcp ${THR_OPTS} ENV HERMIT_CPUS=2 HERMIT_MEM=512M TIMEOUT 120 
 hermit_c_run(net_tcp_1cpu PROGRAM net_tcp ENV HERMIT_CPUS=1 HERMIT_MEM=512M TIMEOUT 120 MATCH "all [0-9]+ checks passed")
 hermit_c_test(net_udp_poll ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
 hermit_c_test(net_names TIMEOUT 30 MATCH "all [0-9]+ checks passed")
+# pselect/ppoll with signal masks, accept4, getnameinfo and epoll (level, edge, one-shot, an echo
+# server for several clients) over pipes and loopback TCP.
+hermit_c_test(net_epoll ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "echo server served 5 clients" "all [0-9]+ checks passed")
 # The echo/HTTP/client tool of c-tests/net (also used by the tap and user-mode tests), on loopback.
 hermit_c_test(netecho SOURCES ../net/netecho.c ${THR_OPTS} ARGS selftest ENV HERMIT_CPUS=2 TIMEOUT 60
   MATCH "client sent 1048576 bytes, got 1048576 back, checksum [0-9a-f]+ ok" "http selftest ok")

@@ -6,7 +6,7 @@ bin=$1
 work=$2
 mkdir -p "$work" || exit 1
 status=0
-for header in sys/epoll.h features.h linux/types.h gnu/stubs.h; do
+for header in sys/eventfd.h features.h linux/types.h gnu/stubs.h; do
 	printf '#include <%s>\nint main(void) { return 0; }\n' "$header" >"$work/uses-header.c"
 	if "$bin/x86_64-hermit-gcc" -c "$work/uses-header.c" -o "$work/uses-header.o" 2>"$work/err.txt"; then
 		echo "FAIL: <$header> compiled; the host's headers leak in" >&2

@@ -150,6 +150,15 @@ void reschedule(void);
 // tasks inherit it.
 int sys_signal(signal_handler_t handler);
 
+// `sigprocmask` for the calling task: `how` 0 (`SIG_BLOCK`), 1 (`SIG_UNBLOCK`) or 2
+// (`SIG_SETMASK`) with `*set` (none if null); the previous mask goes to `*old` (if not
+// null). A blocked signal stays pending until unblocked, then its handler runs before this
+// returns. 0 or `-EINVAL`/`-EFAULT`.
+//
+// # Safety
+// `set` must be null or a valid `sigset_t`, `old` null or valid for writes of one.
+int sys_sigprocmask(int how, const uint64_t *set, uint64_t *old);
+
 // Sends signal `signum` to task `dest`. To the caller it is delivered at once: its handler
 // runs, or, without one, the program ends with status `128 + signum` as newlib's default
 // action did. Another task runs its handler as soon as it runs (a blocked task is woken, a

@@ -1,4 +1,4 @@
-/* netdb.c: getaddrinfo, freeaddrinfo, gai_strerror, gethostbyname(_r): numeric hosts, "localhost", else the kernel's DNS client (sys_dns_lookup). No /etc/hosts, no service names but numbers. */
+/* netdb.c: getaddrinfo, freeaddrinfo, getnameinfo, gai_strerror, gethostbyname(_r): numeric hosts, "localhost", else the kernel's DNS client (sys_dns_lookup). No /etc/hosts, no reverse DNS, no service names but numbers. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -129,6 +129,89 @@ void freeaddrinfo(struct addrinfo *ai)
 	}
 }
 
+/* Writes `n` in decimal to `out` (room for 11 bytes). */
+static void decimal(unsigned n, char *out)
+{
+	char digits[10];
+	int i = 0;
+	do
+		digits[i++] = (char)('0' + n % 10);
+	while ((n /= 10) != 0);
+	while (i > 0)
+		*out++ = digits[--i];
+	*out = '\0';
+}
+
+/* Copies `text` to `out` (room for `len` bytes with the NUL), or EAI_OVERFLOW. */
+static int put_name(char *out, socklen_t len, const char *text)
+{
+	size_t n = strlen(text);
+	if (n >= len)
+		return EAI_OVERFLOW;
+	memcpy(out, text, n + 1);
+	return 0;
+}
+
+/* Numeric only, as there is no reverse DNS: the address as inet_ntop writes it (an IPv6
+ * link-local one with "%scope"), except that without NI_NUMERICHOST the loopback addresses
+ * are "localhost", the name getaddrinfo knows them by; NI_NAMEREQD fails (EAI_NONAME) for
+ * every other. The service is always the port number (no services database, so NI_DGRAM
+ * changes nothing). */
+int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host, socklen_t hostlen, char *serv, socklen_t servlen, int flags)
+{
+	if (flags & ~(NI_NUMERICHOST | NI_NUMERICSERV | NI_NOFQDN | NI_NAMEREQD | NI_DGRAM))
+		return EAI_BADFLAGS;
+	if (sa == NULL)
+		return EAI_FAMILY;
+	if ((host == NULL || hostlen == 0) && (serv == NULL || servlen == 0))
+		return EAI_NONAME;
+	const void *addr;
+	in_port_t port;
+	int loopback;
+	uint32_t scope = 0;
+	if (sa->sa_family == AF_INET && salen >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		addr = &in->sin_addr;
+		port = in->sin_port;
+		loopback = ((const unsigned char *)addr)[0] == 127;
+	} else if (sa->sa_family == AF_INET6 && salen >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		static const unsigned char one[16] = { [15] = 1 };
+		const unsigned char *b = (const unsigned char *)&in6->sin6_addr;
+		addr = &in6->sin6_addr;
+		port = in6->sin6_port;
+		loopback = memcmp(b, one, 16) == 0;
+		if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
+			scope = in6->sin6_scope_id;
+	} else {
+		return EAI_FAMILY;
+	}
+	if (host != NULL && hostlen > 0) {
+		char text[INET6_ADDRSTRLEN + 11];
+		if (loopback && !(flags & NI_NUMERICHOST)) {
+			strcpy(text, "localhost");
+		} else if (flags & NI_NAMEREQD) {
+			return EAI_NONAME;
+		} else {
+			inet_ntop(sa->sa_family, addr, text, sizeof(text));
+			if (scope != 0) {
+				size_t n = strlen(text);
+				text[n++] = '%';
+				decimal(scope, text + n);
+			}
+		}
+		int rc = put_name(host, hostlen, text);
+		if (rc != 0)
+			return rc;
+	}
+	if (serv != NULL && servlen > 0) {
+		char text[8];
+		decimal(ntohs(port), text);
+		return put_name(serv, servlen, text);
+	}
+	return 0;
+}
+
 const char *gai_strerror(int code)
 {
 	switch (code) {
@@ -141,6 +224,7 @@ const char *gai_strerror(int code)
 	case EAI_AGAIN: return "Temporary failure in name resolution";
 	case EAI_SOCKTYPE: return "Socket type not supported";
 	case EAI_BADFLAGS: return "Bad value for ai_flags";
+	case EAI_OVERFLOW: return "Result too large for supplied buffer";
 	default: return "Unknown error";
 	}
 }

@@ -1,4 +1,4 @@
-/* signals.c: process-wide signal dispositions (signal, sigaction), kill(), sigprocmask, and the kernel's dispatcher. */
+/* signals.c: process-wide signal dispositions (signal, sigaction), kill(), per-thread masks (sigprocmask, pthread_sigmask), and the kernel's dispatcher. */
 /*
  * newlib keeps handlers in each struct _reent, which is per thread here, while POSIX makes
  * dispositions process-wide (a handler main installs must run in the thread pthread_kill
@@ -64,8 +64,8 @@ _sig_func_ptr _signal_r(struct _reent *r, int sig, _sig_func_ptr func)
 	return signal(sig, func);
 }
 
-/* sa_handler only: newlib's struct sigaction has no sa_sigaction; the mask is ignored as
- * there are no signal masks. */
+/* sa_handler only: newlib's struct sigaction has no sa_sigaction; sa_mask is ignored (the
+ * handler runs with the thread's mask as it is). */
 int sigaction(int sig, const struct sigaction *restrict act_in, struct sigaction *restrict old)
 {
 	if (!valid(sig) || (act_in != NULL && (sig == SIGKILL || sig == SIGSTOP)))
@@ -89,8 +89,14 @@ int kill(pid_t pid, int sig)
 		return hermit_fail(EINVAL);
 	if (pid != (pid_t)sys_getpid())
 		return hermit_result(sys_kill((tid_t)pid, sig));
-	if (sig != 0)
-		act(sig);
+	if (sig == 0)
+		return 0;
+	sigset_t mask;
+	sys_sigprocmask(SIG_BLOCK, NULL, &mask);
+	/* A blocked signal stays pending in the kernel until sigprocmask unblocks it. */
+	if (mask & (1UL << sig))
+		return hermit_result(sys_kill((tid_t)pid, sig));
+	act(sig);
 	return 0;
 }
 
@@ -126,14 +132,25 @@ int _init_signal_r(struct _reent *r)
 	return 0;
 }
 
-/* Accepts every request and reports an empty mask. */
+/* The calling thread's signal mask, kept by the kernel (sys_sigprocmask): blocked signals
+ * stay pending and neither run nor interrupt waits; pselect and ppoll swap it for a wait.
+ * Each thread has its own, inherited by the threads it creates. */
 int sigprocmask(int how, const sigset_t *restrict set, sigset_t *restrict old)
 {
 	if (set != NULL && how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
 		return hermit_fail(EINVAL);
-	if (old != NULL)
-		sigemptyset(old);
-	return 0;
+	sigset_t wanted = 0;
+	if (set != NULL)
+		wanted = *set & ~((1UL << SIGKILL) | (1UL << SIGSTOP));
+	/* newlib's SIG_BLOCK/SIG_UNBLOCK/SIG_SETMASK are 1, 2, 0; the kernel's 0, 1, 2. */
+	int kernel_how = how == SIG_BLOCK ? 0 : how == SIG_UNBLOCK ? 1 : 2;
+	return hermit_result(sys_sigprocmask(kernel_how, set != NULL ? &wanted : NULL, old));
+}
+
+/* As sigprocmask, but returns the error number. */
+int pthread_sigmask(int how, const sigset_t *restrict set, sigset_t *restrict old)
+{
+	return sigprocmask(how, set, old) == 0 ? 0 : errno;
 }
 
 /* The handler the kernel runs when a signal reaches a task (sys_kill, pthread_kill):

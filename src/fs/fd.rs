@@ -2,7 +2,8 @@
 //! files or pipe ends), so that `dup`, `dup2`, `F_DUPFD` and close-on-exec work without the
 //! host knowing.
 //!
-//! Duplicates share one [`Object`] (one open file description: offset, status flags,
+//! Objects: host files, pipe ends, sockets, socket pair ends and epoll instances. Duplicates share one
+//! [`Object`] (one open file description: offset, status flags,
 //! `flock` locks); the host descriptor is closed when the last duplicate is. Numbers start
 //! as 0, 1 and 2 for the proxy's standard streams; new descriptors take the lowest free
 //! number, at most [`OPEN_MAX`] (`EMFILE`).
@@ -161,6 +162,10 @@ pub enum Object {
     Pipe(pipe::End),
     /// A socket.
     Socket(crate::net::socket::Socket),
+    /// One end of a socket pair ([`super::socketpair`]).
+    Pair(super::socketpair::Pair),
+    /// An epoll instance ([`crate::net::epoll`]).
+    Epoll(Arc<crate::net::epoll::Epoll>),
 }
 
 struct Slot {
@@ -199,7 +204,7 @@ pub fn host_fd(fd: i32, not_host: crate::errno::Errno) -> Result<(Arc<Object>, i
             let raw = h.fd;
             Ok((object, raw))
         }
-        Object::Pipe(_) | Object::Socket(_) => Err(not_host),
+        Object::Pipe(_) | Object::Socket(_) | Object::Pair(_) | Object::Epoll(_) => Err(not_host),
     }
 }
 

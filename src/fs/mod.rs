@@ -10,3 +10,4 @@ pub mod lockrange;
 pub mod offset;
 pub mod path;
 pub mod pipe;
+pub mod socketpair;

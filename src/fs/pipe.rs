@@ -30,6 +30,11 @@ pub struct Pipe {
     state: SpinLock<State>,
     /// Bumped (under the lock) on every change; waiters sleep on it.
     changes: AtomicU32,
+    /// Bumped by every write and the last writer's close: news for the read end (an
+    /// edge-triggered epoll entry is reported again for each).
+    written: AtomicU32,
+    /// Bumped by every read and the last reader's close: news for the write end.
+    read: AtomicU32,
 }
 
 impl Pipe {
@@ -63,6 +68,8 @@ pub fn new(nonblocking: bool) -> (End, End) {
     let pipe = Arc::new(Pipe {
         state: SpinLock::new(State { data: VecDeque::new(), readers: 1, writers: 1 }),
         changes: AtomicU32::new(0),
+        written: AtomicU32::new(0),
+        read: AtomicU32::new(0),
     });
     let end = |writes| End { pipe: pipe.clone(), writes, nonblocking: AtomicBool::new(nonblocking) };
     (end(false), end(true))
@@ -75,6 +82,12 @@ impl End {
 
     /// Reads what is there, waiting for data unless every writer is gone.
     pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        self.read_as(buf, self.nonblocking())
+    }
+
+    /// [`End::read`], non-blocking or not whatever the end's flag says (socket pairs keep
+    /// their own flag and take `MSG_DONTWAIT`).
+    pub fn read_as(&self, buf: &mut [u8], nonblocking: bool) -> Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
@@ -87,13 +100,14 @@ impl End {
                         *dst = src;
                     }
                     drop(state);
+                    self.pipe.read.fetch_add(1, Ordering::SeqCst);
                     self.pipe.changed();
                     return Ok(n);
                 }
                 if state.writers == 0 {
                     return Ok(0);
                 }
-                if self.nonblocking() {
+                if nonblocking {
                     return Err(EAGAIN);
                 }
                 self.pipe.changes.load(Ordering::SeqCst)
@@ -104,6 +118,11 @@ impl End {
 
     /// Writes all of `buf` (blocking) or what fits (non-blocking).
     pub fn write(&self, buf: &[u8]) -> Result<usize> {
+        self.write_as(buf, self.nonblocking())
+    }
+
+    /// [`End::write`], non-blocking or not whatever the end's flag says.
+    pub fn write_as(&self, buf: &[u8], nonblocking: bool) -> Result<usize> {
         let mut done = 0;
         loop {
             let seen = {
@@ -119,6 +138,7 @@ impl End {
                     state.data.extend(&buf[done..done + n]);
                     done += n;
                     drop(state);
+                    self.pipe.written.fetch_add(1, Ordering::SeqCst);
                     self.pipe.changed();
                     if done == buf.len() {
                         return Ok(done);
@@ -128,7 +148,7 @@ impl End {
                 if buf.is_empty() {
                     return Ok(0);
                 }
-                if self.nonblocking() {
+                if nonblocking {
                     return if done > 0 { Ok(done) } else { Err(EAGAIN) };
                 }
                 self.pipe.changes.load(Ordering::SeqCst)
@@ -151,6 +171,16 @@ impl End {
         }
     }
 
+    /// How many times news arrived for this end (writes for the read end, reads for the
+    /// write end, and the other side's last close): epoll's edge-triggered entries compare it.
+    pub fn news(&self) -> u32 {
+        if self.writes {
+            self.pipe.read.load(Ordering::SeqCst)
+        } else {
+            self.pipe.written.load(Ordering::SeqCst)
+        }
+    }
+
     /// Bytes waiting to be read.
     pub fn available(&self) -> usize {
         self.pipe.state.lock().data.len()
@@ -163,8 +193,10 @@ impl Drop for End {
             let mut state = self.pipe.state.lock();
             if self.writes {
                 state.writers -= 1;
+                self.pipe.written.fetch_add(1, Ordering::SeqCst);
             } else {
                 state.readers -= 1;
+                self.pipe.read.fetch_add(1, Ordering::SeqCst);
             }
         }
         self.pipe.changed();

@@ -17,6 +17,7 @@ pub mod addr;
 pub mod arp;
 pub mod device;
 pub mod dns;
+pub mod epoll;
 pub mod floor;
 mod hosts;
 pub mod keepalive;

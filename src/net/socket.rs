@@ -12,7 +12,7 @@
 //! Linux does).
 
 use alloc::vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::{tcp, udp};
@@ -145,6 +145,9 @@ pub struct Socket {
     pub v6: bool,
     /// `O_NONBLOCK`.
     pub nonblocking: AtomicBool,
+    /// Calls that returned `EAGAIN`: after one, an edge-triggered epoll entry reports the
+    /// socket's next readiness even if it looks as it did at the last report.
+    pub would_block: AtomicU32,
     inner: SpinLock<Inner>,
 }
 
@@ -159,6 +162,8 @@ pub struct Readiness {
     pub hangup: bool,
     /// An error is pending (`POLLERR`).
     pub error: bool,
+    /// The peer sent its FIN (`EPOLLRDHUP`).
+    pub rdhup: bool,
 }
 
 /// How the TCP sockets of a socket with `options` are made.
@@ -176,8 +181,9 @@ fn port_used(stack: &Stack, port: u16, kind: Kind) -> bool {
 }
 
 /// Waits with `timeout_ns` (or forever) until `f` gives a result; `EAGAIN` at once if
-/// `nonblocking`, and when the timeout passes.
+/// `nonblocking`, and when the timeout passes (each `EAGAIN` counted in `would_block`).
 fn block<T>(
+    would_block: &AtomicU32,
     nonblocking: bool,
     timeout_ns: Option<u64>,
     mut f: impl FnMut(&mut Stack) -> Option<Result<T>>,
@@ -190,10 +196,14 @@ fn block<T>(
             return result;
         }
         if nonblocking {
+            would_block.fetch_add(1, Ordering::SeqCst);
             return Err(EAGAIN);
         }
         match super::wait(seen, delay, deadline) {
-            Err(ETIMEDOUT) => return Err(EAGAIN),
+            Err(ETIMEDOUT) => {
+                would_block.fetch_add(1, Ordering::SeqCst);
+                return Err(EAGAIN);
+            }
             Err(e) => return Err(e),
             Ok(()) => {}
         }
@@ -229,7 +239,13 @@ impl Socket {
             ack: Ack::default(),
             connect_at: 0,
         };
-        Self { kind, v6, nonblocking: AtomicBool::new(false), inner: SpinLock::new(inner) }
+        Self {
+            kind,
+            v6,
+            nonblocking: AtomicBool::new(false),
+            would_block: AtomicU32::new(0),
+            inner: SpinLock::new(inner),
+        }
     }
 
     fn nonblocking(&self, flags: i32) -> bool {
@@ -379,7 +395,7 @@ impl Socket {
     pub fn accept(&self) -> Result<(Socket, IpEndpoint)> {
         let nonblocking = self.nonblocking(0);
         let timeout = self.inner.lock().options.rcvtimeo;
-        block(nonblocking, timeout, |stack| {
+        block(&self.would_block, nonblocking, timeout, |stack| {
             let inner = self.inner.lock();
             let options = inner.options;
             let Tcp::Listening { id } = inner.tcp else { return Some(Err(EINVAL)) };
@@ -464,7 +480,7 @@ impl Socket {
             return Err(EINPROGRESS);
         }
         let timeout = self.inner.lock().options.sndtimeo;
-        let result = block(false, timeout, |stack| {
+        let result = block(&self.would_block, false, timeout, |stack| {
             let mut inner = self.inner.lock();
             refresh_error(stack, &mut inner);
             if let Some(e) = inner.error.take() {
@@ -490,7 +506,7 @@ impl Socket {
             if let Some(dest) = dest {
                 super::wait_routable(dest.addr)?;
             }
-            return block(nonblocking, timeout, |stack| {
+            return block(&self.would_block, nonblocking, timeout, |stack| {
                 let mut inner = self.inner.lock();
                 self.ensure_bound(stack, &mut inner);
                 let Some(to) = to.or(inner.peer) else { return Some(Err(EDESTADDRREQ)) };
@@ -504,7 +520,7 @@ impl Socket {
             });
         }
         let mut done = 0;
-        let result = block(nonblocking, timeout, |stack| {
+        let result = block(&self.would_block, nonblocking, timeout, |stack| {
             let mut inner = self.inner.lock();
             let Tcp::Conn { handle, .. } = inner.tcp else { return Some(Err(ENOTCONN)) };
             if inner.shut_wr {
@@ -568,7 +584,7 @@ impl Socket {
         let nonblocking = self.nonblocking(flags);
         let timeout = self.inner.lock().options.rcvtimeo;
         let peek = flags & MSG_PEEK != 0;
-        block(nonblocking, timeout, |stack| {
+        block(&self.would_block, nonblocking, timeout, |stack| {
             let mut inner = self.inner.lock();
             if inner.shut_rd {
                 return Some(Ok((0, None)));
@@ -709,6 +725,7 @@ impl Socket {
                 r.readable = socket.can_recv() || (!connecting && !socket.may_recv()) || inner.shut_rd;
                 r.writable = (*established && socket.can_send()) || (!connecting && !socket.may_send());
                 r.hangup = state == tcp::State::Closed || (!socket.may_recv() && !socket.may_send() && !connecting);
+                r.rdhup = !connecting && !socket.may_recv();
             }
         }
         r

@@ -142,6 +142,8 @@ pub fn spawn(
     }
     if arch::current_task() != 0 {
         task.signal_handler.store(current().signal_handler.load(Ordering::Relaxed), Ordering::Relaxed);
+        // A new thread inherits its creator's signal mask (POSIX `pthread_create`).
+        task.blocked_signals.store(current().blocked_signals.load(Ordering::Relaxed), Ordering::Relaxed);
     }
     init(&task);
     TASKS.lock().insert(task.id, task.clone());
@@ -347,7 +349,7 @@ pub fn block(
     // the mark (`kill` sets the bit, fences, then reads the mark): whichever side sees the
     // other ends the wait, once.
     fence(Ordering::SeqCst);
-    if me.pending_signals.load(Ordering::Relaxed) != 0
+    if deliverable(me) != 0
         && me.wait.compare_exchange(WAIT_BLOCKED, WAIT_INTERRUPTED, Ordering::AcqRel, Ordering::Acquire).is_ok()
     {
         // The wait list keeps a reference that no waker can use any more (its wake fails),
@@ -463,19 +465,27 @@ pub extern "C" fn preempted() {
     deliver_signals();
 }
 
-/// Runs the handlers of the signals pending for the running task.
+/// The signals pending for `task` that it does not block.
+fn deliverable(task: &Task) -> u64 {
+    task.pending_signals.load(Ordering::Relaxed) & !task.blocked_signals.load(Ordering::Relaxed)
+}
+
+/// Runs the handlers of the signals pending for the running task and not blocked; blocked
+/// ones stay pending.
 pub fn deliver_signals() {
     if arch::current_task() == 0 {
         return;
     }
     let me = current();
-    if me.pending_signals.load(Ordering::Relaxed) == 0 {
+    if deliverable(me) == 0 {
         return;
     }
-    let mut pending = me.pending_signals.swap(0, Ordering::AcqRel);
+    let blocked = me.blocked_signals.load(Ordering::Relaxed);
+    let mut pending = me.pending_signals.fetch_and(blocked, Ordering::AcqRel) & !blocked;
     while pending != 0 {
         let signum = pending.trailing_zeros() as i32;
         pending &= pending - 1;
+        me.delivered_signals.fetch_add(1, Ordering::AcqRel);
         let handler = me.signal_handler.load(Ordering::Relaxed);
         if handler == 0 {
             default_action(signum);
@@ -484,6 +494,34 @@ pub fn deliver_signals() {
         let handler: extern "C" fn(i32) = unsafe { ::core::mem::transmute(handler as usize) };
         handler(signum);
     }
+}
+
+/// How many handlers the running task has run (compare two readings to learn whether a
+/// signal was delivered in between).
+pub fn delivered_signals() -> u32 {
+    current().delivered_signals.load(Ordering::Acquire)
+}
+
+/// `sigprocmask` for the running task: `how` 0 blocks `set` too (`SIG_BLOCK`), 1 unblocks
+/// it (`SIG_UNBLOCK`), 2 makes it the mask (`SIG_SETMASK`); returns the previous mask.
+/// Pending signals the new mask lets through run before this returns.
+pub fn set_signal_mask(how: i32, set: Option<u64>) -> Result<u64> {
+    let me = current();
+    let old = me.blocked_signals.load(Ordering::Relaxed);
+    if let Some(set) = set {
+        let new = match how {
+            0 => old | set,
+            1 => old & !set,
+            2 => set,
+            _ => return Err(EINVAL),
+        };
+        me.blocked_signals.store(new, Ordering::Relaxed);
+        // Pairs with the fence in `kill`: a sender that missed the unblocking sees no wait to
+        // end, and we see its pending bit here.
+        fence(Ordering::SeqCst);
+        deliver_signals();
+    }
+    Ok(old)
 }
 
 /// A signal without a handler ends the program with status `128 + signum`, as newlib's
@@ -516,7 +554,9 @@ pub fn kill(tid: u32, signum: i32) -> Result<()> {
             task.pending_signals.fetch_or(1 << signum, Ordering::AcqRel);
             // Pairs with the fence in `block` after its mark.
             fence(Ordering::SeqCst);
-            if task.wait.load(Ordering::Acquire) == WAIT_BLOCKED {
+            if task.blocked_signals.load(Ordering::Relaxed) & (1 << signum) != 0 {
+                // Held pending until the task unblocks it (`set_signal_mask`).
+            } else if task.wait.load(Ordering::Acquire) == WAIT_BLOCKED {
                 wake_as(task, WAIT_INTERRUPTED);
             } else if task.home() != arch::core_id() {
                 arch::apic::wake(task.home());

@@ -51,6 +51,12 @@ pub struct Task {
     pub signal_handler: AtomicU64,
     /// Signals sent to the task and not yet delivered (bit `n` for signal `n`).
     pub pending_signals: AtomicU64,
+    /// Signals the task blocks (`sigprocmask`): they stay pending and neither run nor end
+    /// a wait until unblocked (bit `n` for signal `n`, as newlib's `sigset_t`).
+    pub blocked_signals: AtomicU64,
+    /// Handlers run so far, so that a wait that did not block (`pselect`, `poll`) still
+    /// notices a signal delivered meanwhile and ends with `EINTR`.
+    pub delivered_signals: AtomicU32,
     /// `WAIT_*` state of the current or last wait.
     pub wait: AtomicU32,
     /// Incremented by every wait, so that a timeout of an earlier wait cannot end a later one.
@@ -98,6 +104,8 @@ impl Task {
             tls: SpinLock::new(tls),
             signal_handler: AtomicU64::new(0),
             pending_signals: AtomicU64::new(0),
+            blocked_signals: AtomicU64::new(0),
+            delivered_signals: AtomicU32::new(0),
             wait: AtomicU32::new(WAIT_NONE),
             wait_gen: AtomicU32::new(0),
             exited: AtomicU32::new(0),

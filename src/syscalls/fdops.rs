@@ -147,6 +147,17 @@ fn status_flags(fd: c_int, command: c_int, flags: i32) -> Result<i64> {
             s.nonblocking.store(flags & O_NONBLOCK != 0, core::sync::atomic::Ordering::Relaxed);
             Ok(0)
         }
+        Object::Pair(p) if command == cmd::F_GETFL => {
+            let nonblocking = if p.nonblocking.load(core::sync::atomic::Ordering::Relaxed) { O_NONBLOCK } else { 0 };
+            Ok(i64::from(O_RDWR | nonblocking))
+        }
+        Object::Pair(p) => {
+            p.nonblocking.store(flags & O_NONBLOCK != 0, core::sync::atomic::Ordering::Relaxed);
+            Ok(0)
+        }
+        // `O_NONBLOCK` changes nothing for an epoll instance (its wait has a timeout).
+        Object::Epoll(_) if command == cmd::F_GETFL => Ok(i64::from(O_RDWR)),
+        Object::Epoll(_) => Ok(0),
     }
 }
 

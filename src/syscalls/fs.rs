@@ -41,6 +41,8 @@ pub fn read(fd: c_int, buf: &mut [u8]) -> Result<usize> {
         Object::Pipe(p) if !p.writes => p.read(buf),
         Object::Pipe(_) => Err(crate::errno::EBADF),
         Object::Socket(s) => s.recv(buf, 0).map(|(n, _)| n),
+        Object::Pair(p) => p.read(buf, false),
+        Object::Epoll(_) => Err(crate::errno::EINVAL),
     }
 }
 
@@ -64,6 +66,8 @@ pub fn write(fd: c_int, buf: &[u8]) -> Result<usize> {
         Object::Pipe(p) if p.writes => p.write(buf),
         Object::Pipe(_) => Err(crate::errno::EBADF),
         Object::Socket(s) => s.send(buf, 0, None),
+        Object::Pair(p) => p.write(buf, false),
+        Object::Epoll(_) => Err(crate::errno::EINVAL),
     }
 }
 
@@ -101,7 +105,7 @@ pub extern "C" fn sys_close(fd: c_int) -> c_int {
 pub extern "C" fn sys_lseek(fd: c_int, offset: off_t, whence: c_int) -> off_t {
     let result = fd::get(fd).and_then(|object| match &*object {
         Object::Host(h) => h.seek(offset, whence),
-        Object::Pipe(_) | Object::Socket(_) => Err(ESPIPE),
+        Object::Pipe(_) | Object::Socket(_) | Object::Pair(_) | Object::Epoll(_) => Err(ESPIPE),
     });
     result.unwrap_or_else(|e| i64::from(e.neg()))
 }
@@ -178,6 +182,11 @@ pub fn fstat(fd: c_int) -> Result<HostStat> {
             ..HostStat::default()
         }),
         Object::Socket(_) => Ok(HostStat { st_mode: 0o140777, st_nlink: 1, ..HostStat::default() }),
+        Object::Pair(p) => {
+            Ok(HostStat { st_mode: 0o140777, st_nlink: 1, st_size: p.available() as i64, ..HostStat::default() })
+        }
+        // Linux's anonymous inode: no file type, mode 0600.
+        Object::Epoll(_) => Ok(HostStat { st_mode: 0o600, st_nlink: 1, ..HostStat::default() }),
     }
 }
 

@@ -7,6 +7,7 @@
 
 mod console;
 pub mod context_stack;
+mod epoll;
 mod fdops;
 mod fs;
 mod locks;
@@ -15,6 +16,7 @@ pub mod memory;
 pub(crate) mod misc;
 mod net;
 mod paths;
+mod pollmask;
 mod process;
 mod pthread;
 pub mod ptr;

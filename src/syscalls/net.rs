@@ -14,14 +14,18 @@ use alloc::sync::Arc;
 use core::ffi::{c_int, c_void};
 
 use super::ptr::{bytes, bytes_mut, out};
-use crate::errno::{Result, EAFNOSUPPORT, EBADF, EINVAL, ENOPROTOOPT, ENOTSOCK, EPROTONOSUPPORT, ESOCKTNOSUPPORT};
+use crate::errno::{
+    Result, EAFNOSUPPORT, EBADF, EINVAL, ENOPROTOOPT, ENOTSOCK, EOPNOTSUPP, EPROTONOSUPPORT, ESOCKTNOSUPPORT,
+};
 use crate::fs::fd::{self, Object, OPEN_MAX};
 use crate::net::addr::{self, AF_INET, AF_INET6};
-use crate::net::socket::{Kind, Socket};
+use crate::net::socket::{Kind, Socket, MSG_DONTWAIT, MSG_PEEK};
 use crate::net::{keepalive, poll};
 
 type SockLen = u32;
 
+/// `AF_UNIX` (Linux's and lwIP's 1): socket pairs only.
+const AF_UNIX: c_int = 1;
 const SOCK_STREAM: c_int = 1;
 const SOCK_DGRAM: c_int = 2;
 /// Linux's `SOCK_NONBLOCK`/`SOCK_CLOEXEC` flags in `type` (accepted too).
@@ -62,7 +66,7 @@ fn c_ret<T: Into<i64>>(result: Result<T>) -> i64 {
     }
 }
 
-fn c_int_ret(result: Result<c_int>) -> c_int {
+pub(super) fn c_int_ret(result: Result<c_int>) -> c_int {
     c_ret(result) as c_int
 }
 
@@ -79,6 +83,52 @@ fn with_socket<R>(fd: c_int, f: impl FnOnce(&Socket) -> Result<R>) -> Result<R> 
     let object = socket_of(fd)?;
     let Object::Socket(socket) = &*object else { return Err(ENOTSOCK) };
     f(socket)
+}
+
+/// `f` on the socket pair end behind `fd`, or `None` if `fd` is something else.
+fn with_pair<R>(fd: c_int, f: impl FnOnce(&crate::fs::socketpair::Pair) -> Result<R>) -> Option<Result<R>> {
+    let object = fd::get(fd).ok()?;
+    let Object::Pair(pair) = &*object else { return None };
+    Some(f(pair))
+}
+
+/// `socketpair(AF_UNIX, SOCK_STREAM, 0, sv)`: a connected pair of descriptors
+/// ([`crate::fs::socketpair`]); `SOCK_NONBLOCK` and `SOCK_CLOEXEC` in `kind` as for
+/// `socket`. `AF_INET`/`AF_INET6` give `EOPNOTSUPP` as on Linux, other domains
+/// `EAFNOSUPPORT`, other types `EOPNOTSUPP` (no datagram pairs, which Linux has).
+///
+/// # Safety
+/// `sv` must be valid for writes of two `int`s.
+#[no_mangle]
+pub unsafe extern "C" fn socketpair(domain: c_int, kind: c_int, protocol: c_int, sv: *mut [c_int; 2]) -> c_int {
+    let result = (|| {
+        // SAFETY: forwarded from the caller.
+        let sv = unsafe { out(sv) }?;
+        match domain {
+            AF_UNIX => {}
+            // As Linux: Internet sockets have no pairs.
+            d if d == c_int::from(AF_INET) || d == c_int::from(AF_INET6) => return Err(EOPNOTSUPP),
+            _ => return Err(EAFNOSUPPORT),
+        }
+        match kind & !(SOCK_NONBLOCK | SOCK_CLOEXEC) {
+            SOCK_STREAM if protocol == 0 => {}
+            SOCK_STREAM => return Err(EPROTONOSUPPORT),
+            _ => return Err(EOPNOTSUPP),
+        }
+        let (a, b) = crate::fs::socketpair::new(kind & SOCK_NONBLOCK != 0);
+        let cloexec = kind & SOCK_CLOEXEC != 0;
+        let first = fd::insert(Object::Pair(a), cloexec, 0)?;
+        let second = match fd::insert(Object::Pair(b), cloexec, 0) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = fd::close(first);
+                return Err(e);
+            }
+        };
+        *sv = [first, second];
+        Ok(0)
+    })();
+    c_int_ret(result)
 }
 
 /// An address argument.
@@ -156,10 +206,25 @@ pub extern "C" fn listen(fd: c_int, backlog: c_int) -> c_int {
 /// `addr` must be null or valid for `*len` bytes; `len` null or valid.
 #[no_mangle]
 pub unsafe extern "C" fn accept(fd: c_int, addr: *mut c_void, len: *mut SockLen) -> c_int {
+    // SAFETY: forwarded from the caller.
+    unsafe { accept4(fd, addr, len, 0) }
+}
+
+/// Linux's `accept4`: [`accept`], with `SOCK_NONBLOCK` (the new socket's `O_NONBLOCK`) and
+/// `SOCK_CLOEXEC` (its descriptor's `FD_CLOEXEC`) in `flags`; other bits are `EINVAL`.
+///
+/// # Safety
+/// `addr` must be null or valid for `*len` bytes; `len` null or valid.
+#[no_mangle]
+pub unsafe extern "C" fn accept4(fd: c_int, addr: *mut c_void, len: *mut SockLen, flags: c_int) -> c_int {
+    if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+        return c_int_ret(Err(EINVAL));
+    }
     let result = with_socket(fd, |s| s.accept()).and_then(|(conn, peer)| {
         // SAFETY: forwarded from the caller.
         unsafe { put_sockaddr(peer, addr, len) }?;
-        fd::insert(Object::Socket(conn), false, 0)
+        conn.nonblocking.store(flags & SOCK_NONBLOCK != 0, core::sync::atomic::Ordering::Relaxed);
+        fd::insert(Object::Socket(conn), flags & SOCK_CLOEXEC != 0, 0)
     });
     c_int_ret(result)
 }
@@ -211,6 +276,9 @@ pub unsafe extern "C" fn sendto(
             // SAFETY: forwarded from the caller.
             addr::parse(unsafe { sockaddr(addr, alen) }?)?
         };
+        if let Some(result) = with_pair(fd, |p| p.write(d, flags & MSG_DONTWAIT != 0)) {
+            return result.map(|n| n as i64);
+        }
         with_socket(fd, |s| s.send(d, flags, to)).map(|n| n as i64)
     });
     c_ret(result) as isize
@@ -242,6 +310,19 @@ pub unsafe extern "C" fn recvfrom(
     // SAFETY: forwarded from the caller.
     let data = unsafe { bytes_mut(buf.cast(), len) };
     let result = data.and_then(|d| {
+        let pair =
+            with_pair(
+                fd,
+                |p| if flags & MSG_PEEK != 0 { Err(EOPNOTSUPP) } else { p.read(d, flags & MSG_DONTWAIT != 0) },
+            );
+        if let Some(result) = pair {
+            // An unnamed peer: no address.
+            if !alen.is_null() && !addr.is_null() {
+                // SAFETY: forwarded from the caller.
+                *unsafe { out(alen) }? = 0;
+            }
+            return result.map(|n| n as i64);
+        }
         let (n, from) = with_socket(fd, |s| s.recv(d, flags))?;
         match from {
             // SAFETY: forwarded from the caller.
@@ -348,7 +429,14 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> i
 /// Ends reading (`SHUT_RD` 0), writing (`SHUT_WR` 1, sends FIN) or both (`SHUT_RDWR` 2).
 #[no_mangle]
 pub extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
-    c_int_ret(with_socket(fd, |s| s.shutdown(how)).map(|()| 0))
+    let pair = with_pair(fd, |p| match how {
+        0..=2 => {
+            p.shutdown(how != 1, how != 0);
+            Ok(0)
+        }
+        _ => Err(EINVAL),
+    });
+    c_int_ret(pair.unwrap_or_else(|| with_socket(fd, |s| s.shutdown(how)).map(|()| 0)))
 }
 
 /// Our address.
@@ -533,15 +621,19 @@ pub unsafe extern "C" fn poll(fds: *mut PollFd, nfds: u32, timeout: c_int) -> c_
     let result = raw.and_then(|_| {
         // SAFETY: checked non-null above when nfds > 0; valid by the caller's contract.
         let fds = if nfds == 0 { &mut [][..] } else { unsafe { core::slice::from_raw_parts_mut(fds, nfds as usize) } };
-        let mut entries: alloc::vec::Vec<(i32, i16, i16)> = fds.iter().map(|p| (p.fd, p.events, 0)).collect();
-        let timeout_ns = u64::try_from(timeout).ok().map(|ms| ms * 1_000_000);
-        let n = poll::poll(&mut entries, timeout_ns)?;
-        for (p, e) in fds.iter_mut().zip(&entries) {
-            p.revents = e.2;
-        }
-        Ok(n as c_int)
+        poll_ns(fds, u64::try_from(timeout).ok().map(|ms| ms * 1_000_000))
     });
     c_int_ret(result)
+}
+
+/// [`poll`] over `fds` with the timeout in nanoseconds (`None`: forever), for `ppoll` too.
+pub(super) fn poll_ns(fds: &mut [PollFd], timeout_ns: Option<u64>) -> Result<c_int> {
+    let mut entries: alloc::vec::Vec<(i32, i16, i16)> = fds.iter().map(|p| (p.fd, p.events, 0)).collect();
+    let n = poll::poll(&mut entries, timeout_ns)?;
+    for (p, e) in fds.iter_mut().zip(&entries) {
+        p.revents = e.2;
+    }
+    Ok(n as c_int)
 }
 
 /// `select` over `nfds` descriptors (with `LWIP_FD_BIT` stripped, at most 1024); the sets
@@ -558,7 +650,30 @@ pub unsafe extern "C" fn select(
     exceptfds: *mut u8,
     timeout: *const [i64; 2],
 ) -> c_int {
-    let result = (|| {
+    // SAFETY: forwarded from the caller.
+    let timeout_ns = match unsafe { timeout.as_ref() } {
+        None => Ok(None),
+        Some(&[sec, usec]) if sec >= 0 && (0..1_000_000).contains(&usec) => {
+            Ok(Some((sec as u64).saturating_mul(1_000_000_000).saturating_add(usec as u64 * 1000)))
+        }
+        Some(_) => Err(EINVAL),
+    };
+    // SAFETY: forwarded from the caller.
+    c_int_ret(timeout_ns.and_then(|t| unsafe { select_ns(nfds, readfds, writefds, exceptfds, t) }))
+}
+
+/// [`select`] with the timeout in nanoseconds (`None`: forever), for `pselect` too.
+///
+/// # Safety
+/// Each non-null set must be valid for `(nfds + 7) / 8` bytes.
+pub(super) unsafe fn select_ns(
+    nfds: c_int,
+    readfds: *mut u8,
+    writefds: *mut u8,
+    exceptfds: *mut u8,
+    timeout_ns: Option<u64>,
+) -> Result<c_int> {
+    {
         let n = usize::try_from(nfds & !fd::LWIP_FD_BIT).map_err(|_| EINVAL)?;
         if n > OPEN_MAX {
             return Err(EINVAL);
@@ -585,14 +700,6 @@ pub unsafe extern "C" fn select(
                 wanted.push((want_r, want_w, want_e));
             }
         }
-        // SAFETY: forwarded from the caller.
-        let timeout_ns = match unsafe { timeout.as_ref() } {
-            None => None,
-            Some(&[sec, usec]) if sec >= 0 && (0..1_000_000).contains(&usec) => {
-                Some((sec as u64).saturating_mul(1_000_000_000).saturating_add(usec as u64 * 1000))
-            }
-            Some(_) => return Err(EINVAL),
-        };
         poll::poll(&mut entries, timeout_ns)?;
         for s in [&mut r, &mut w, &mut e].into_iter().flatten() {
             s.fill(0);
@@ -612,8 +719,7 @@ pub unsafe extern "C" fn select(
             mark(&mut e, want_e && rev & poll::POLLERR != 0);
         }
         Ok(count)
-    })();
-    c_int_ret(result)
+    }
 }
 
 /// Looks `name` up in the DNS (the C library's `getaddrinfo` and `gethostbyname` call it

@@ -144,6 +144,27 @@ pub extern "C" fn sys_signal(handler: signal_handler_t) -> c_int {
     0
 }
 
+/// `sigprocmask` for the calling task: `how` 0 (`SIG_BLOCK`), 1 (`SIG_UNBLOCK`) or 2
+/// (`SIG_SETMASK`) with `*set` (none if null); the previous mask goes to `*old` (if not
+/// null). A blocked signal stays pending until unblocked, then its handler runs before this
+/// returns. 0 or `-EINVAL`/`-EFAULT`.
+///
+/// # Safety
+/// `set` must be null or a valid `sigset_t`, `old` null or valid for writes of one.
+#[no_mangle]
+pub unsafe extern "C" fn sys_sigprocmask(how: c_int, set: *const u64, old: *mut u64) -> c_int {
+    // SAFETY: forwarded from the caller.
+    let set = unsafe { set.as_ref() }.copied();
+    let result = scheduler::set_signal_mask(how, set).map(|previous| {
+        // SAFETY: forwarded from the caller.
+        if let Some(old) = unsafe { old.as_mut() } {
+            *old = previous;
+        }
+        0
+    });
+    ret_int(result)
+}
+
 /// Sends signal `signum` to task `dest`. To the caller it is delivered at once: its handler
 /// runs, or, without one, the program ends with status `128 + signum` as newlib's default
 /// action did. Another task runs its handler as soon as it runs (a blocked task is woken, a

@@ -1,4 +1,4 @@
-/* netdb.h: name lookups (glue/netdb.c): numeric names, "localhost", else the kernel's DNS client. lwIP 2.1 layouts and EAI_* values, as the original HermitCore. */
+/* netdb.h: name lookups (glue/netdb.c): numeric names, "localhost", else the kernel's DNS client; getnameinfo numeric ("localhost" for loopback). lwIP 2.1 layouts and EAI_* values, as the original HermitCore. */
 #ifndef _NETDB_H
 #define _NETDB_H
 
@@ -34,6 +34,8 @@ struct addrinfo {
 #define EAI_AGAIN 205
 #define EAI_SOCKTYPE 206
 #define EAI_BADFLAGS 207
+/* Not in lwIP: getnameinfo's result does not fit (Linux's -12). */
+#define EAI_OVERFLOW 208
 
 #define HOST_NOT_FOUND 210
 #define NO_DATA 211
@@ -51,12 +53,20 @@ struct addrinfo {
 #define NI_MAXHOST 1025
 #define NI_MAXSERV 32
 
+/* getnameinfo flags (glibc's values). */
+#define NI_NUMERICHOST 1
+#define NI_NUMERICSERV 2
+#define NI_NOFQDN 4
+#define NI_NAMEREQD 8
+#define NI_DGRAM 16
+
 __BEGIN_DECLS
 extern int h_errno;
 struct hostent *gethostbyname(const char *name);
 int gethostbyname_r(const char *name, struct hostent *ret, char *buf, size_t buflen, struct hostent **result, int *h_errnop);
 int getaddrinfo(const char *nodename, const char *servname, const struct addrinfo *hints, struct addrinfo **res);
 void freeaddrinfo(struct addrinfo *ai);
+int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host, socklen_t hostlen, char *serv, socklen_t servlen, int flags);
 const char *gai_strerror(int ecode);
 __END_DECLS
 

@@ -43,9 +43,14 @@ struct linger {
 };
 
 #define AF_UNSPEC 0
+/* socketpair() only. */
+#define AF_UNIX 1
+#define AF_LOCAL AF_UNIX
 #define AF_INET 2
 #define AF_INET6 10
 #define PF_UNSPEC AF_UNSPEC
+#define PF_UNIX AF_UNIX
+#define PF_LOCAL AF_UNIX
 #define PF_INET AF_INET
 #define PF_INET6 AF_INET6
 
@@ -86,9 +91,13 @@ struct linger {
 
 __BEGIN_DECLS
 int socket(int domain, int type, int protocol);
+/* AF_UNIX, SOCK_STREAM only: a connected pair inside the guest. */
+int socketpair(int domain, int type, int protocol, int sv[2]);
 int bind(int s, const struct sockaddr *name, socklen_t namelen);
 int listen(int s, int backlog);
 int accept(int s, struct sockaddr *addr, socklen_t *addrlen);
+/* Linux's: accept with SOCK_NONBLOCK and SOCK_CLOEXEC for the new descriptor. */
+int accept4(int s, struct sockaddr *addr, socklen_t *addrlen, int flags);
 int connect(int s, const struct sockaddr *name, socklen_t namelen);
 ssize_t send(int s, const void *dataptr, size_t size, int flags);
 ssize_t sendto(int s, const void *dataptr, size_t size, int flags, const struct sockaddr *to, socklen_t tolen);
