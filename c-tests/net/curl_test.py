@@ -8,7 +8,8 @@ Scenarios in network namespaces of their own, with netns_test.py's helpers (root
              writes to a host file (through the proxy's host file calls): equal SHA-256; a 404
              with -f is curl's exit 22 and its message; uploads (--data-binary @file, -T) arrive
              whole at the host server; --compressed decodes a gzip body (curl's zlib); a refused
-             port is curl's exit 7
+             port is curl's exit 7; four fresh guests in a row connect at once from ports of
+             their own (the host holds the previous connections in TIME_WAIT)
   curl-user  behind passt (HERMIT_NETIF=user): the same download from a server on the host's
              127.0.0.1 through the gateway address, then through a name that the guest resolves
              with a DNS server of the test's own (as net.user-dns)
@@ -166,6 +167,21 @@ def curl_tap(proxy, images, state):
     got = files.uploads[-1]
     t.check(rc == 0 and got[:3] == ("PUT", "/upload", FILE_BYTES // 2 + 12345) and got[3] == expected,
             f"upload (-T file): the host server received it whole ({rc}, {got}, {lines[-3:]})")
+
+    # Fresh guests, one after another, against one server: each connects at once. The server
+    # closes first (HTTP/1.0), so the host keeps each connection in TIME_WAIT; a guest that
+    # boots with the previous one's port saw its SYN answered with an ACK, reset that, and
+    # connected only when smoltcp sent the SYN again a second later (about every other run).
+    ports, connects = [], []
+    for _ in range(4):
+        rc, lines = run_curl(ns, proxy, images, "-sSf", "-o", os.path.join(where, "again.bin"),
+                             "-w", "connected %{time_connect} from %{local_port}\n", f"{base}/file")
+        seen = [line.split() for line in lines if line.startswith("connected ")]
+        t.check(rc == 0 and len(seen) == 1, f"download again: exit {rc} ({lines[-3:]})")
+        connects.append(float(seen[0][1]))
+        ports.append(int(seen[0][3]))
+    t.check(len(set(ports)) > 1 and max(connects) < 0.5,
+            f"fresh guests connect at once from ports of their own: ports {ports}, connect times {connects} s")
 
     text = os.path.join(where, "text.txt")
     rc, lines = run_curl(ns, proxy, images, "-sSf", "--compressed", "-o", text, f"{base}/compressed")
