@@ -53,7 +53,8 @@ def require_curl(images, state):
 
 class Files:
     """A host HTTP server (python's http.server, one thread per connection): GET /file gives
-    `data`, GET /compressed `text` gzip-encoded to a client that accepts gzip, POST or PUT /upload records the body's SHA-256 and length and answers the hash,
+    `data`, GET /compressed `text` gzip-encoded to a client that accepts gzip, POST or PUT
+    /upload records the body's SHA-256 and length and answers the hash,
     anything else is a 404. `hosts` collects the Host headers of the requests."""
 
     def __init__(self, addr, port, data):
@@ -132,7 +133,8 @@ def download(ns, proxy, images, url, where, what, **env):
     out = os.path.join(where, f"{what}.bin")
     rc, lines = run_curl(ns, proxy, images, "-sSf", "-o", out, url, **env)
     size = os.path.getsize(out) if os.path.exists(out) else None
-    t.check(rc == 0 and size == FILE_BYTES, f"{what}: curl -sSf -o <host file> {url}: exit {rc}, {size} bytes ({lines[-3:]})")
+    t.check(rc == 0 and size == FILE_BYTES,
+            f"{what}: curl -sSf -o <host file> {url}: exit {rc}, {size} bytes ({lines[-3:]})")
     return out
 
 
@@ -145,7 +147,8 @@ def curl_tap(proxy, images, state):
     base = f"http://{t.HOST}:{PORT}"
 
     out = download(ns, proxy, images, f"{base}/file", where, "tap download")
-    t.check(sha256_file(out) == hashlib.sha256(data).hexdigest(), "tap download: the host file's SHA-256 is the served one's")
+    t.check(sha256_file(out) == hashlib.sha256(data).hexdigest(),
+            "tap download: the host file's SHA-256 is the served one's")
 
     rc, lines = run_curl(ns, proxy, images, "-sSf", "-o", os.path.join(where, "missing.bin"), f"{base}/missing")
     t.check(rc == 22 and any("(22) The requested URL returned error: 404" in line for line in lines),
@@ -161,7 +164,8 @@ def curl_tap(proxy, images, state):
     t.check(rc == 0 and got == ("POST", "/upload", FILE_BYTES // 2 + 12345, expected),
             f"upload (--data-binary @file): the host server received it whole ({rc}, {got}, {lines[-3:]})")
     with open(answer) as f:
-        t.check(f.read().strip() == expected, "upload: curl wrote the server's answer (the body's hash) to the host file")
+        t.check(f.read().strip() == expected,
+                "upload: curl wrote the server's answer (the body's hash) to the host file")
 
     rc, lines = run_curl(ns, proxy, images, "-T", upload, "-sSf", "-o", answer, f"{base}/upload")
     got = files.uploads[-1]
@@ -187,14 +191,16 @@ def curl_tap(proxy, images, state):
     rc, lines = run_curl(ns, proxy, images, "-sSf", "--compressed", "-o", text, f"{base}/compressed")
     with open(text, "rb") as f:
         t.check(rc == 0 and f.read() == files.text,
-                f"--compressed: curl asked for gzip and wrote the text decoded ({len(files.text)} bytes) ({rc}, {lines[-3:]})")
+                f"--compressed: curl asked for gzip and wrote the text decoded ({len(files.text)} bytes) "
+                f"({rc}, {lines[-3:]})")
 
     closed = socket.socket()
     closed.bind((t.HOST, 0))  # a port nobody listens on: the host answers the SYN with a reset
     port = closed.getsockname()[1]
     rc, lines = run_curl(ns, proxy, images, "-sS", f"http://{t.HOST}:{port}/")
     closed.close()
-    t.check(rc == 7 and any("(7)" in line for line in lines), f"refused port {port}: curl's exit 7 ({rc}, {lines[-3:]})")
+    t.check(rc == 7 and any("(7)" in line for line in lines),
+            f"refused port {port}: curl's exit 7 ({rc}, {lines[-3:]})")
     files.close()
 
 
@@ -229,7 +235,8 @@ def curl_user(proxy, images, state):
     digest = hashlib.sha256(data).hexdigest()
 
     out = download(ns, proxy, images, f"http://192.168.77.1:{PORT}/file", where, "user download", HERMIT_NETIF="user")
-    t.check(sha256_file(out) == digest, "user download through the gateway address: the host file's SHA-256 is the served one's")
+    t.check(sha256_file(out) == digest,
+            "user download through the gateway address: the host file's SHA-256 is the served one's")
 
     out = download(ns, proxy, images, f"http://files.hermit.test:{PORT}/file", where, "user download by name",
                    HERMIT_NETIF="user")
