@@ -91,6 +91,38 @@ static void test_conversions(void)
 	CHECK_INT(errno, ENOSPC);
 }
 
+/* The IN6_IS_ADDR_* tests of POSIX (curl's connection code asks IN6_IS_ADDR_LINKLOCAL). */
+static void test_in6_classes(void)
+{
+	struct in6_addr a;
+	CHECK_INT(inet_pton(AF_INET6, "fe80::1", &a), 1);
+	CHECK(IN6_IS_ADDR_LINKLOCAL(&a) && !IN6_IS_ADDR_SITELOCAL(&a) && !IN6_IS_ADDR_MULTICAST(&a));
+	CHECK_INT(inet_pton(AF_INET6, "febf:ffff::1", &a), 1);
+	CHECK(IN6_IS_ADDR_LINKLOCAL(&a));
+	CHECK_INT(inet_pton(AF_INET6, "fec0::1", &a), 1);
+	CHECK(IN6_IS_ADDR_SITELOCAL(&a) && !IN6_IS_ADDR_LINKLOCAL(&a));
+	CHECK_INT(inet_pton(AF_INET6, "fe00::1", &a), 1);
+	CHECK(!IN6_IS_ADDR_LINKLOCAL(&a) && !IN6_IS_ADDR_SITELOCAL(&a));
+	CHECK_INT(inet_pton(AF_INET6, "2001:db8::1", &a), 1);
+	CHECK(!IN6_IS_ADDR_LINKLOCAL(&a) && !IN6_IS_ADDR_MULTICAST(&a) && !IN6_IS_ADDR_V4MAPPED(&a));
+	CHECK_INT(inet_pton(AF_INET6, "::ffff:10.0.5.1", &a), 1);
+	CHECK(IN6_IS_ADDR_V4MAPPED(&a) && !IN6_IS_ADDR_V4COMPAT(&a));
+	CHECK_INT(inet_pton(AF_INET6, "::10.0.5.1", &a), 1);
+	CHECK(IN6_IS_ADDR_V4COMPAT(&a) && !IN6_IS_ADDR_V4MAPPED(&a));
+	CHECK(!IN6_IS_ADDR_V4COMPAT(&in6addr_loopback) && !IN6_IS_ADDR_V4COMPAT(&in6addr_any));
+	CHECK_INT(inet_pton(AF_INET6, "ff02::1", &a), 1);
+	CHECK(IN6_IS_ADDR_MULTICAST(&a) && IN6_IS_ADDR_MC_LINKLOCAL(&a) && !IN6_IS_ADDR_MC_GLOBAL(&a));
+	CHECK_INT(inet_pton(AF_INET6, "ff01::1", &a), 1);
+	CHECK(IN6_IS_ADDR_MC_NODELOCAL(&a));
+	CHECK_INT(inet_pton(AF_INET6, "ff15::1", &a), 1);
+	CHECK(IN6_IS_ADDR_MC_SITELOCAL(&a) && !IN6_IS_ADDR_MC_LINKLOCAL(&a));
+	CHECK_INT(inet_pton(AF_INET6, "ff08::1", &a), 1);
+	CHECK(IN6_IS_ADDR_MC_ORGLOCAL(&a));
+	CHECK_INT(inet_pton(AF_INET6, "ff0e::1", &a), 1);
+	CHECK(IN6_IS_ADDR_MC_GLOBAL(&a) && !IN6_IS_ADDR_LINKLOCAL(&a));
+	CHECK(!IN6_IS_ADDR_MULTICAST(&in6addr_loopback) && !IN6_IS_ADDR_LINKLOCAL(&in6addr_any));
+}
+
 static void test_names(void)
 {
 	char host[64];
@@ -166,6 +198,7 @@ int main(void)
 {
 	test_layouts();
 	test_conversions();
+	test_in6_classes();
 	test_names();
 	TEST_DONE();
 }

@@ -1,5 +1,6 @@
-/* strings_stdlib.c: string.h, strtod/strtol, qsort/bsearch, getopt and the malloc family of newlib. */
+/* strings_stdlib.c: string.h, strtod/strtol, qsort/bsearch, getopt, libgen.h and the malloc family of newlib. */
 #include <ctype.h>
+#include <libgen.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -152,6 +153,27 @@ static void options(int argc, char **argv)
 	CHECK_STR(argv[optind], "rest");
 }
 
+/* POSIX basename/dirname (libgen.h, after string.h: the POSIX ones, not GNU's): POSIX's
+ * table of examples, on writable copies (both may write into the path). */
+static void paths(void)
+{
+	static const char *const cases[][3] = {
+		{"usr", ".", "usr"}, {"usr/", ".", "usr"}, {"", ".", "."}, {"/", "/", "/"},
+		{"//", "/", "/"}, {"///", "/", "/"}, {"/usr/", "/", "usr"}, {"/usr/lib", "/usr", "lib"},
+		{"//usr//lib//", "//usr", "lib"}, {"/home//dwc//test", "/home//dwc", "test"},
+		{"a/b", "a", "b"}, {"a//b//", "a", "b"}, {".", ".", "."}, {"..", ".", ".."},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char dir[32], base[32];
+		strcpy(dir, cases[i][0]);
+		strcpy(base, cases[i][0]);
+		CHECK_STR(dirname(dir), cases[i][1]);
+		CHECK_STR(basename(base), cases[i][2]);
+	}
+	CHECK_STR(dirname(NULL), ".");
+	CHECK_STR(basename(NULL), ".");
+}
+
 int main(int argc, char **argv)
 {
 	strings();
@@ -159,6 +181,7 @@ int main(int argc, char **argv)
 	sorting();
 	memory();
 	scanning();
+	paths();
 	options(argc, argv);
 	TEST_DONE();
 }

@@ -22,7 +22,7 @@ function(write_state content)
 endfunction()
 
 set(missing FALSE)
-foreach(dir IN ITEMS "${THIRDPARTY_LUA_DIR}" "${THIRDPARTY_SQLITE_DIR}" "${THIRDPARTY_ZLIB_DIR}")
+foreach(dir IN ITEMS "${THIRDPARTY_LUA_DIR}" "${THIRDPARTY_SQLITE_DIR}" "${THIRDPARTY_ZLIB_DIR}" "${THIRDPARTY_CURL_DIR}")
   if(NOT IS_DIRECTORY "${vendor}/${dir}")
     set(missing TRUE)
   endif()
@@ -50,7 +50,7 @@ if(missing)
     string(REPLACE "\n" " " err "${err}")
     write_state("set(THIRDPARTY_AVAILABLE FALSE)\nset(THIRDPARTY_REASON \"cargo vendor failed (${status}): ${err}\")\n")
     message(WARNING "\n*** THIRD-PARTY SOURCES UNAVAILABLE: cargo could not fetch ${THIRDPARTY_CRATES} from the "
-      "crates registry (${status}):\n${err}\n*** The thirdparty tests (Lua, SQLite, zlib) will FAIL; "
+      "crates registry (${status}):\n${err}\n*** The thirdparty tests (Lua, SQLite, zlib, curl) will FAIL; "
       "`ctest -LE thirdparty` runs the rest of the suite.\n")
     return()
   endif()

@@ -2,7 +2,7 @@
 # run-thirdparty.sh: one third-party test (a CTest command), run under the proxy and checked
 # on the host with the host's own tools.
 # Exit status 77 (CTest: skipped) when SQLite could not be built for lack of POSIX functions.
-# usage: run-thirdparty.sh lua|sqlite|gzip <proxy> <images dir> <state.cmake> <scratch dir> <source dir>
+# usage: run-thirdparty.sh lua|sqlite|gzip|curl <proxy> <images dir> <state.cmake> <scratch dir> <source dir>
 set -eu
 what=$1 proxy=$2 images=$3 state=$4 scratch=$5 src=$6
 
@@ -55,6 +55,15 @@ gzip)
 	cmp "$scratch/back.txt" "$data"
 	echo "gzip: $(wc -c < "$data") bytes, compressed by the guest to $(wc -c < "$scratch/guest.gz")," \
 		"decompressed by gzip -d byte-identical; gzip's output decompressed by the guest byte-identical"
+	;;
+curl)
+	# What the tool says it was built with (the network runs: net.curl-tap, net.curl-user).
+	[ -f "$images/curl" ] || { echo "$images/curl was not built although the sources are there"; exit 1; }
+	"$proxy" "$images/curl" --version > "$scratch/version.txt"
+	cat "$scratch/version.txt"
+	grep -q '^curl 8\.22\.0[- ]' "$scratch/version.txt" || { echo "not curl 8.22.0"; exit 1; }
+	grep -q '^Protocols:.* http\( \|$\)' "$scratch/version.txt" || { echo "http is not among the protocols"; exit 1; }
+	grep -q '^Features:.* libz\( \|$\)' "$scratch/version.txt" || { echo "libz is not among the features"; exit 1; }
 	;;
 *)
 	echo "unknown test $what"

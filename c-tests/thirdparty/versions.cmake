@@ -4,7 +4,11 @@
 set(THIRDPARTY_CRATES
   "lua-src=548.1.2"        # lua-5.4.8/: the Lua 5.4.8 library (no lua.c)
   "libsqlite3-sys=0.40.0"  # sqlite3/sqlite3.c: the SQLite 3.54.1 amalgamation
-  "libz-sys=1.1.33")       # src/zlib/: zlib 1.4
+  "libz-sys=1.1.33"        # src/zlib/: zlib 1.4
+  # curl/: the whole curl 8.22.0 source tree as released, with its CMake build, libcurl
+  # (lib/) and the curl command-line tool (src/tool_*.c); no docs/ nor tests/.
+  "curl-sys=0.4.91+curl-8.22.0")
 set(THIRDPARTY_LUA_DIR "lua-src-548.1.2/lua-5.4.8")
 set(THIRDPARTY_SQLITE_DIR "libsqlite3-sys-0.40.0/sqlite3")
 set(THIRDPARTY_ZLIB_DIR "libz-sys-1.1.33/src/zlib")
+set(THIRDPARTY_CURL_DIR "curl-sys-0.4.91+curl-8.22.0/curl")

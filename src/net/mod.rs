@@ -123,6 +123,11 @@ pub struct Stack {
     pub dns: Option<SocketHandle>,
     /// Its servers.
     pub dns_servers: Vec<IpAddress>,
+    /// The offset in 49152..=65535 of the last ephemeral port given out; it starts at a
+    /// random one each boot (RFC 6056): from a fixed start every guest's first connection
+    /// came from port 49153, and a host that still held the previous guest's connection to
+    /// the same server in `TIME_WAIT` answered its SYN with an ACK, so connecting took
+    /// smoltcp's one-second retransmission about every other run (`net.curl-tap`).
     next_port: u16,
     /// Ports bound by sockets (UDP and TCP apart).
     pub ports: Vec<(socket::Kind, u16)>,
@@ -257,7 +262,7 @@ impl Stack {
             slaac_seen: Instant::ZERO,
             dns: None,
             dns_servers: Vec::new(),
-            next_port: 0,
+            next_port: (crate::syscalls::misc::random_u64() % 16384) as u16,
             ports: Vec::new(),
             closing: Vec::new(),
             nic_asked_ns: 0,

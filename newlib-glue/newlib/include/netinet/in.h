@@ -66,6 +66,19 @@ extern const struct in6_addr in6addr_loopback;
 
 #define IN6_IS_ADDR_UNSPECIFIED(a) ((a)->un.u32_addr[0] == 0 && (a)->un.u32_addr[1] == 0 && (a)->un.u32_addr[2] == 0 && (a)->un.u32_addr[3] == 0)
 #define IN6_IS_ADDR_LOOPBACK(a) ((a)->un.u32_addr[0] == 0 && (a)->un.u32_addr[1] == 0 && (a)->un.u32_addr[2] == 0 && (a)->un.u32_addr[3] == 0x01000000)
+/* The rest of POSIX's address tests, byte by byte (the words above are in network order). */
+#define IN6_IS_ADDR_MULTICAST(a) ((a)->s6_addr[0] == 0xff)
+#define IN6_IS_ADDR_LINKLOCAL(a) ((a)->s6_addr[0] == 0xfe && ((a)->s6_addr[1] & 0xc0) == 0x80)
+#define IN6_IS_ADDR_SITELOCAL(a) ((a)->s6_addr[0] == 0xfe && ((a)->s6_addr[1] & 0xc0) == 0xc0)
+#define IN6_IS_ADDR_V4MAPPED(a) ((a)->un.u32_addr[0] == 0 && (a)->un.u32_addr[1] == 0 && (a)->un.u32_addr[2] == 0xffff0000)
+#define IN6_IS_ADDR_V4COMPAT(a) ((a)->un.u32_addr[0] == 0 && (a)->un.u32_addr[1] == 0 && (a)->un.u32_addr[2] == 0 && \
+	ntohl((a)->un.u32_addr[3]) > 1)
+#define __IN6_IS_ADDR_MC_SCOPE(a, scope) (IN6_IS_ADDR_MULTICAST(a) && ((a)->s6_addr[1] & 0x0f) == (scope))
+#define IN6_IS_ADDR_MC_NODELOCAL(a) __IN6_IS_ADDR_MC_SCOPE(a, 0x1)
+#define IN6_IS_ADDR_MC_LINKLOCAL(a) __IN6_IS_ADDR_MC_SCOPE(a, 0x2)
+#define IN6_IS_ADDR_MC_SITELOCAL(a) __IN6_IS_ADDR_MC_SCOPE(a, 0x5)
+#define IN6_IS_ADDR_MC_ORGLOCAL(a) __IN6_IS_ADDR_MC_SCOPE(a, 0x8)
+#define IN6_IS_ADDR_MC_GLOBAL(a) __IN6_IS_ADDR_MC_SCOPE(a, 0xe)
 
 static __inline uint16_t htons(uint16_t x) { return __builtin_bswap16(x); }
 static __inline uint16_t ntohs(uint16_t x) { return __builtin_bswap16(x); }
