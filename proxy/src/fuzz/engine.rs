@@ -457,5 +457,9 @@ mod tests {
         };
         let report = run(target, Duration::from_secs(1));
         assert_eq!(report.crashes.len(), 1, "{report:?}");
+        // The planted crash's input was saved like a real one: the test leaves no file behind.
+        let saved = report.crashes[0].rsplit_once(" -> ").map(|(_, path)| PathBuf::from(path));
+        assert!(saved.as_ref().is_some_and(|p| p.is_file()), "{report:?}");
+        std::fs::remove_file(saved.unwrap()).unwrap();
     }
 }
