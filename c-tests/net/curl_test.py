@@ -28,7 +28,7 @@ import tempfile
 import threading
 
 import netns_test as t
-from netns_user import dns_answer
+from netns_user import dns_server
 
 FILE_BYTES = 10 << 20
 PORT = 8089
@@ -209,26 +209,7 @@ def curl_user(proxy, images, state):
     ns = t.Netns()
     ns.uplink()
     ns.enter()
-    etc = f"/etc/netns/{ns.name}"
-    os.makedirs(etc, exist_ok=True)
-    t.DIRS_TO_REMOVE.append(etc)
-    with open(f"{etc}/resolv.conf", "w") as f:
-        f.write("nameserver 127.0.0.1\n")
-    dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    dns.bind(("127.0.0.1", 53))
-    asked = []
-
-    def serve_dns():
-        while True:
-            try:
-                query, peer = dns.recvfrom(2048)
-                reply, name = dns_answer(query, {"files.hermit.test": "192.168.77.1"})
-            except (OSError, IndexError, UnicodeDecodeError):
-                return
-            asked.append(name)
-            dns.sendto(reply, peer)
-
-    threading.Thread(target=serve_dns, daemon=True).start()
+    asked, dns = dns_server(ns, {"files.hermit.test": "192.168.77.1"})
     data = os.urandom(FILE_BYTES)
     files = Files("127.0.0.1", PORT, data)
     where = scratch()

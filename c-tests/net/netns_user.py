@@ -181,13 +181,11 @@ def dns_answer(query, names):
     return header + question + answer, name
 
 
-def user_dns(proxy, images):
-    """HERMIT_NETIF=user: the guest resolves a name (getaddrinfo, gethostbyname) through passt
-    with the namespace's resolver: a tiny DNS server on its 127.0.0.1:53 (named in
-    /etc/netns/<ns>/resolv.conf, which `ip netns exec` mounts for passt). No real resolver."""
-    ns = Netns()
-    ns.uplink()
-    ns.enter()
+def dns_server(ns, names):
+    """A tiny DNS server on the entered namespace `ns`'s 127.0.0.1:53, named in
+    /etc/netns/<ns>/resolv.conf (which `ip netns exec` mounts for passt), answering `names`
+    ({name: IPv4 address}); returns the list of names it is asked, filled as they come, and
+    its socket (closing it ends the server)."""
     etc = f"/etc/netns/{ns.name}"
     os.makedirs(etc, exist_ok=True)
     DIRS_TO_REMOVE.append(etc)
@@ -201,13 +199,24 @@ def user_dns(proxy, images):
         while True:
             try:
                 query, peer = server.recvfrom(2048)
-                reply, name = dns_answer(query, {"unikernel.hermit.test": "10.1.2.3"})
+                reply, name = dns_answer(query, names)
             except (OSError, IndexError, UnicodeDecodeError):
                 return
             asked.append(name)
             server.sendto(reply, peer)
 
     threading.Thread(target=serve, daemon=True).start()
+    return asked, server
+
+
+def user_dns(proxy, images):
+    """HERMIT_NETIF=user: the guest resolves a name (getaddrinfo, gethostbyname) through passt
+    with the namespace's resolver: a tiny DNS server on its 127.0.0.1:53 (named in
+    /etc/netns/<ns>/resolv.conf, which `ip netns exec` mounts for passt). No real resolver."""
+    ns = Netns()
+    ns.uplink()
+    ns.enter()
+    asked, server = dns_server(ns, {"unikernel.hermit.test": "10.1.2.3"})
     guest = Guest(ns, proxy, images, "netfault", "resolve", "unikernel.hermit.test", HERMIT_NETIF="user")
     rc = guest.finish()
     server.close()
