@@ -85,11 +85,21 @@ fn with_socket<R>(fd: c_int, f: impl FnOnce(&Socket) -> Result<R>) -> Result<R> 
     f(socket)
 }
 
-/// `f` on the socket pair end behind `fd`, or `None` if `fd` is something else.
-fn with_pair<R>(fd: c_int, f: impl FnOnce(&crate::fs::socketpair::Pair) -> Result<R>) -> Option<Result<R>> {
-    let object = fd::get(fd).ok()?;
-    let Object::Pair(pair) = &*object else { return None };
-    Some(f(pair))
+/// What the calls that take both find behind a descriptor: a socket or a socket pair's end.
+enum Stream<'a> {
+    Socket(&'a Socket),
+    Pair(&'a crate::fs::socketpair::Pair),
+}
+
+/// `f` on the socket or socket pair end behind `fd` (one look-up of the descriptor):
+/// `EBADF` if not open, `ENOTSOCK` if neither.
+fn with_stream<R>(fd: c_int, f: impl FnOnce(Stream<'_>) -> Result<R>) -> Result<R> {
+    let object = fd::get(fd)?;
+    match &*object {
+        Object::Socket(s) => f(Stream::Socket(s)),
+        Object::Pair(p) => f(Stream::Pair(p)),
+        _ => Err(ENOTSOCK),
+    }
 }
 
 /// `socketpair(AF_UNIX, SOCK_STREAM, 0, sv)`: a connected pair of descriptors
@@ -276,10 +286,11 @@ pub unsafe extern "C" fn sendto(
             // SAFETY: forwarded from the caller.
             addr::parse(unsafe { sockaddr(addr, alen) }?)?
         };
-        if let Some(result) = with_pair(fd, |p| p.write(d, flags & MSG_DONTWAIT != 0)) {
-            return result.map(|n| n as i64);
-        }
-        with_socket(fd, |s| s.send(d, flags, to)).map(|n| n as i64)
+        with_stream(fd, |stream| match stream {
+            Stream::Pair(p) => p.write(d, flags & MSG_DONTWAIT != 0),
+            Stream::Socket(s) => s.send(d, flags, to),
+        })
+        .map(|n| n as i64)
     });
     c_ret(result) as isize
 }
@@ -310,34 +321,28 @@ pub unsafe extern "C" fn recvfrom(
     // SAFETY: forwarded from the caller.
     let data = unsafe { bytes_mut(buf.cast(), len) };
     let result = data.and_then(|d| {
-        let pair =
-            with_pair(
-                fd,
-                |p| if flags & MSG_PEEK != 0 { Err(EOPNOTSUPP) } else { p.read(d, flags & MSG_DONTWAIT != 0) },
-            );
-        if let Some(result) = pair {
-            // An unnamed peer: no address.
-            if !alen.is_null() && !addr.is_null() {
-                // SAFETY: forwarded from the caller.
-                *unsafe { out(alen) }? = 0;
-            }
-            return result.map(|n| n as i64);
-        }
-        let (n, from) = with_socket(fd, |s| s.recv(d, flags))?;
-        match from {
-            // SAFETY: forwarded from the caller.
-            Some(from) => unsafe { put_sockaddr(from, addr, alen) }?,
-            None => {
+        with_stream(fd, |stream| match stream {
+            Stream::Pair(p) => {
+                let result = if flags & MSG_PEEK != 0 { Err(EOPNOTSUPP) } else { p.read(d, flags & MSG_DONTWAIT != 0) };
+                // An unnamed peer: no address.
                 if !alen.is_null() && !addr.is_null() {
-                    let peer = with_socket(fd, |s| s.peer());
-                    if let Ok(p) = peer {
-                        // SAFETY: forwarded from the caller.
-                        unsafe { put_sockaddr(p, addr, alen) }?;
-                    }
+                    // SAFETY: forwarded from the caller.
+                    *unsafe { out(alen) }? = 0;
                 }
+                result
             }
-        }
-        Ok(n as i64)
+            Stream::Socket(s) => {
+                let (n, from) = s.recv(d, flags)?;
+                // UDP names the sender; TCP the connected peer, if the caller asks.
+                let from = from.or_else(|| (!alen.is_null() && !addr.is_null()).then(|| s.peer().ok()).flatten());
+                if let Some(from) = from {
+                    // SAFETY: forwarded from the caller.
+                    unsafe { put_sockaddr(from, addr, alen) }?;
+                }
+                Ok(n)
+            }
+        })
+        .map(|n| n as i64)
     });
     c_ret(result) as isize
 }
@@ -429,14 +434,15 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> i
 /// Ends reading (`SHUT_RD` 0), writing (`SHUT_WR` 1, sends FIN) or both (`SHUT_RDWR` 2).
 #[no_mangle]
 pub extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
-    let pair = with_pair(fd, |p| match how {
-        0..=2 => {
+    let result = with_stream(fd, |stream| match stream {
+        Stream::Pair(p) if (0..=2).contains(&how) => {
             p.shutdown(how != 1, how != 0);
             Ok(0)
         }
-        _ => Err(EINVAL),
+        Stream::Pair(_) => Err(EINVAL),
+        Stream::Socket(s) => s.shutdown(how).map(|()| 0),
     });
-    c_int_ret(pair.unwrap_or_else(|| with_socket(fd, |s| s.shutdown(how)).map(|()| 0)))
+    c_int_ret(result)
 }
 
 /// Our address.
@@ -496,6 +502,8 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
     let result = value.and_then(|v| {
         with_socket(fd, |s| {
             let buffer = |n: c_int| (n.max(2048) as usize).min(crate::net::socket::TCP_BUFFER_OFFLOAD);
+            // An `int` in the range Linux accepts for the option (`EINVAL` outside).
+            let ranged = |check: fn(c_int) -> Option<u32>| int_of(v).and_then(|n| check(n).ok_or(EINVAL));
             match (level, name) {
                 (SOL_SOCKET, SO_REUSEADDR) => int_of(v).map(|n| s.set_options(|o| o.reuseaddr = n != 0)),
                 (SOL_SOCKET, SO_KEEPALIVE) => int_of(v).map(|n| s.set_options(|o| o.keepalive.on = n != 0)),
@@ -516,18 +524,16 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
                     s.set_options(|o| o.keepalive.idle_ms = ms.max(1));
                     Ok(())
                 }
-                (IPPROTO_TCP, TCP_KEEPIDLE) => int_of(v)
-                    .and_then(|n| keepalive::seconds(n).ok_or(EINVAL))
-                    .map(|n| s.set_options(|o| o.keepalive.idle_ms = u64::from(n) * 1000)),
-                (IPPROTO_TCP, TCP_KEEPINTVL) => int_of(v)
-                    .and_then(|n| keepalive::seconds(n).ok_or(EINVAL))
-                    .map(|n| s.set_options(|o| o.keepalive.interval_s = n)),
-                (IPPROTO_TCP, TCP_KEEPCNT) => int_of(v)
-                    .and_then(|n| keepalive::count(n).ok_or(EINVAL))
-                    .map(|n| s.set_options(|o| o.keepalive.count = n)),
-                (IPPROTO_TCP, TCP_SYNCNT) => int_of(v)
-                    .and_then(|n| keepalive::syn_count(n).ok_or(EINVAL))
-                    .map(|n| s.set_options(|o| o.syn_count = n)),
+                (IPPROTO_TCP, TCP_KEEPIDLE) => {
+                    ranged(keepalive::seconds).map(|n| s.set_options(|o| o.keepalive.idle_ms = u64::from(n) * 1000))
+                }
+                (IPPROTO_TCP, TCP_KEEPINTVL) => {
+                    ranged(keepalive::seconds).map(|n| s.set_options(|o| o.keepalive.interval_s = n))
+                }
+                (IPPROTO_TCP, TCP_KEEPCNT) => {
+                    ranged(keepalive::count).map(|n| s.set_options(|o| o.keepalive.count = n))
+                }
+                (IPPROTO_TCP, TCP_SYNCNT) => ranged(keepalive::syn_count).map(|n| s.set_options(|o| o.syn_count = n)),
                 (IPPROTO_IP | IPPROTO_IPV6, _) => Ok(()),
                 _ => Err(ENOPROTOOPT),
             }
@@ -613,17 +619,27 @@ pub struct PollFd {
 /// `fds` must be valid for `nfds` entries.
 #[no_mangle]
 pub unsafe extern "C" fn poll(fds: *mut PollFd, nfds: u32, timeout: c_int) -> c_int {
+    // SAFETY: forwarded from the caller.
+    let fds = unsafe { poll_fds(fds, nfds) };
+    c_int_ret(fds.and_then(|fds| poll_ns(fds, u64::try_from(timeout).ok().map(|ms| ms * 1_000_000))))
+}
+
+/// The `nfds` entries at `fds` of `poll` and `ppoll`: `EINVAL` beyond [`OPEN_MAX`],
+/// `EFAULT` outside the program's memory.
+///
+/// # Safety
+/// `fds` must be valid for `nfds` entries, and not used otherwise while the slice lives.
+pub(super) unsafe fn poll_fds<'a>(fds: *mut PollFd, nfds: u32) -> Result<&'a mut [PollFd]> {
     if nfds as usize > OPEN_MAX {
-        return c_int_ret(Err(EINVAL));
+        return Err(EINVAL);
     }
     // SAFETY: forwarded from the caller.
-    let raw = unsafe { bytes_mut(fds.cast::<u8>(), nfds as usize * size_of::<PollFd>()) };
-    let result = raw.and_then(|_| {
-        // SAFETY: checked non-null above when nfds > 0; valid by the caller's contract.
-        let fds = if nfds == 0 { &mut [][..] } else { unsafe { core::slice::from_raw_parts_mut(fds, nfds as usize) } };
-        poll_ns(fds, u64::try_from(timeout).ok().map(|ms| ms * 1_000_000))
-    });
-    c_int_ret(result)
+    unsafe { bytes_mut(fds.cast::<u8>(), nfds as usize * size_of::<PollFd>()) }?;
+    if nfds == 0 {
+        return Ok(&mut []);
+    }
+    // SAFETY: checked above to lie in the program's memory; valid by the caller's contract.
+    Ok(unsafe { core::slice::from_raw_parts_mut(fds, nfds as usize) })
 }
 
 /// [`poll`] over `fds` with the timeout in nanoseconds (`None`: forever), for `ppoll` too.
@@ -673,53 +689,51 @@ pub(super) unsafe fn select_ns(
     exceptfds: *mut u8,
     timeout_ns: Option<u64>,
 ) -> Result<c_int> {
-    {
-        let n = usize::try_from(nfds & !fd::LWIP_FD_BIT).map_err(|_| EINVAL)?;
-        if n > OPEN_MAX {
-            return Err(EINVAL);
+    let n = usize::try_from(nfds & !fd::LWIP_FD_BIT).map_err(|_| EINVAL)?;
+    if n > OPEN_MAX {
+        return Err(EINVAL);
+    }
+    let bytes_len = n.div_ceil(8);
+    let set = |p: *mut u8| -> Result<Option<&mut [u8]>> {
+        if p.is_null() {
+            Ok(None)
+        } else {
+            // SAFETY: forwarded from the caller.
+            unsafe { bytes_mut(p, bytes_len) }.map(Some)
         }
-        let bytes_len = n.div_ceil(8);
-        let set = |p: *mut u8| -> Result<Option<&mut [u8]>> {
-            if p.is_null() {
-                Ok(None)
-            } else {
-                // SAFETY: forwarded from the caller.
-                unsafe { bytes_mut(p, bytes_len) }.map(Some)
+    };
+    let (mut r, mut w, mut e) = (set(readfds)?, set(writefds)?, set(exceptfds)?);
+    let bit = |s: &Option<&mut [u8]>, i: usize| s.as_ref().is_some_and(|s| s[i / 8] & (1 << (i % 8)) != 0);
+    let mut entries = alloc::vec::Vec::new();
+    let mut wanted = alloc::vec::Vec::new();
+    for i in 0..n {
+        let (want_r, want_w, want_e) = (bit(&r, i), bit(&w, i), bit(&e, i));
+        if want_r || want_w || want_e {
+            fd::get(i as i32).map_err(|_| EBADF)?;
+            let events = if want_r { poll::POLLIN } else { 0 } | if want_w { poll::POLLOUT } else { 0 };
+            entries.push((i as i32, events, 0i16));
+            wanted.push((want_r, want_w, want_e));
+        }
+    }
+    poll::poll(&mut entries, timeout_ns)?;
+    for s in [&mut r, &mut w, &mut e].into_iter().flatten() {
+        s.fill(0);
+    }
+    let mut count = 0;
+    for (&(i, _, rev), &(want_r, want_w, want_e)) in entries.iter().zip(&wanted) {
+        let i = i as usize;
+        let mut mark = |s: &mut Option<&mut [u8]>, on: bool| {
+            if let (Some(s), true) = (s.as_mut(), on) {
+                s[i / 8] |= 1 << (i % 8);
+                count += 1;
             }
         };
-        let (mut r, mut w, mut e) = (set(readfds)?, set(writefds)?, set(exceptfds)?);
-        let bit = |s: &Option<&mut [u8]>, i: usize| s.as_ref().is_some_and(|s| s[i / 8] & (1 << (i % 8)) != 0);
-        let mut entries = alloc::vec::Vec::new();
-        let mut wanted = alloc::vec::Vec::new();
-        for i in 0..n {
-            let (want_r, want_w, want_e) = (bit(&r, i), bit(&w, i), bit(&e, i));
-            if want_r || want_w || want_e {
-                fd::get(i as i32).map_err(|_| EBADF)?;
-                let events = if want_r { poll::POLLIN } else { 0 } | if want_w { poll::POLLOUT } else { 0 };
-                entries.push((i as i32, events, 0i16));
-                wanted.push((want_r, want_w, want_e));
-            }
-        }
-        poll::poll(&mut entries, timeout_ns)?;
-        for s in [&mut r, &mut w, &mut e].into_iter().flatten() {
-            s.fill(0);
-        }
-        let mut count = 0;
-        for (&(i, _, rev), &(want_r, want_w, want_e)) in entries.iter().zip(&wanted) {
-            let i = i as usize;
-            let mut mark = |s: &mut Option<&mut [u8]>, on: bool| {
-                if let (Some(s), true) = (s.as_mut(), on) {
-                    s[i / 8] |= 1 << (i % 8);
-                    count += 1;
-                }
-            };
-            // As on Linux: end of file, hang-up and errors make a descriptor readable.
-            mark(&mut r, want_r && rev & (poll::POLLIN | poll::POLLHUP | poll::POLLERR) != 0);
-            mark(&mut w, want_w && rev & (poll::POLLOUT | poll::POLLERR) != 0);
-            mark(&mut e, want_e && rev & poll::POLLERR != 0);
-        }
-        Ok(count)
+        // As on Linux: end of file, hang-up and errors make a descriptor readable.
+        mark(&mut r, want_r && rev & (poll::POLLIN | poll::POLLHUP | poll::POLLERR) != 0);
+        mark(&mut w, want_w && rev & (poll::POLLOUT | poll::POLLERR) != 0);
+        mark(&mut e, want_e && rev & poll::POLLERR != 0);
     }
+    Ok(count)
 }
 
 /// Looks `name` up in the DNS (the C library's `getaddrinfo` and `gethostbyname` call it

@@ -9,10 +9,8 @@
 
 use core::ffi::c_int;
 
-use super::net::{c_int_ret, poll_ns, select_ns, PollFd};
-use super::ptr::bytes_mut;
+use super::net::{c_int_ret, poll_fds, poll_ns, select_ns, PollFd};
 use crate::errno::{Result, EINTR, EINVAL};
-use crate::fs::fd::OPEN_MAX;
 use crate::scheduler;
 
 /// `struct timespec`.
@@ -77,17 +75,10 @@ pub unsafe extern "C" fn pselect(
 /// `sigset_t`.
 #[no_mangle]
 pub unsafe extern "C" fn ppoll(fds: *mut PollFd, nfds: u32, timeout: *const Timespec, mask: *const u64) -> c_int {
-    if nfds as usize > OPEN_MAX {
-        return c_int_ret(Err(EINVAL));
-    }
     // SAFETY: forwarded from the caller.
-    let (timeout, mask) = unsafe { (timeout.as_ref(), mask.as_ref().copied()) };
-    // SAFETY: forwarded from the caller.
-    let raw = unsafe { bytes_mut(fds.cast::<u8>(), nfds as usize * size_of::<PollFd>()) };
-    let result = raw.and_then(|_| {
+    let (fds, timeout, mask) = unsafe { (poll_fds(fds, nfds), timeout.as_ref(), mask.as_ref().copied()) };
+    let result = fds.and_then(|fds| {
         let t = timeout_ns(timeout)?;
-        // SAFETY: checked non-null above when nfds > 0; valid by the caller's contract.
-        let fds = if nfds == 0 { &mut [][..] } else { unsafe { core::slice::from_raw_parts_mut(fds, nfds as usize) } };
         with_mask(mask, || poll_ns(fds, t))
     });
     c_int_ret(result)
