@@ -39,6 +39,23 @@ static int listener(uint16_t *port, int backlog)
 	return s;
 }
 
+/* A TCP socket listening on `addr` (port chosen by the kernel), its address in `*sa`. */
+static int listener6(struct in6_addr addr, int backlog, struct sockaddr_in6 *sa)
+{
+	int s = socket(AF_INET6, SOCK_STREAM, 0);
+	CHECK(s >= 0);
+	memset(sa, 0, sizeof(*sa));
+	sa->sin6_len = sizeof(*sa);
+	sa->sin6_family = AF_INET6;
+	sa->sin6_addr = addr;
+	CHECK_INT(bind(s, (struct sockaddr *)sa, sizeof(*sa)), 0);
+	CHECK_INT(listen(s, backlog), 0);
+	socklen_t len = sizeof(*sa);
+	CHECK_INT(getsockname(s, (struct sockaddr *)sa, &len), 0);
+	CHECK_INT(len, sizeof(struct sockaddr_in6));
+	return s;
+}
+
 static int connect_to(uint16_t port)
 {
 	int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -178,17 +195,10 @@ static int is_mapped_loopback(const struct sockaddr_in6 *sa)
 
 static void test_dual_stack(void)
 {
-	int l = socket(AF_INET6, SOCK_STREAM, 0);
 	struct sockaddr_in6 any;
-	memset(&any, 0, sizeof(any));
-	any.sin6_len = sizeof(any);
-	any.sin6_family = AF_INET6;
-	any.sin6_addr = in6addr_any;
-	CHECK_INT(bind(l, (struct sockaddr *)&any, sizeof(any)), 0);
-	CHECK_INT(listen(l, 2), 0);
-	socklen_t len = sizeof(any);
-	CHECK_INT(getsockname(l, (struct sockaddr *)&any, &len), 0);
+	int l = listener6(in6addr_any, 2, &any);
 	uint16_t port = ntohs(any.sin6_port);
+	socklen_t len;
 	/* An IPv4 client. */
 	int c4 = connect_to(port);
 	CHECK(c4 >= 0);
@@ -558,18 +568,8 @@ static void test_options(void)
 /* ---- IPv6 on ::1 ---- */
 static void test_ipv6(void)
 {
-	int l = socket(AF_INET6, SOCK_STREAM, 0);
-	CHECK(l >= 0);
 	struct sockaddr_in6 sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin6_len = sizeof(sa);
-	sa.sin6_family = AF_INET6;
-	sa.sin6_addr = in6addr_loopback;
-	CHECK_INT(bind(l, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	CHECK_INT(listen(l, 1), 0);
-	socklen_t len = sizeof(sa);
-	CHECK_INT(getsockname(l, (struct sockaddr *)&sa, &len), 0);
-	CHECK_INT(len, sizeof(struct sockaddr_in6));
+	int l = listener6(in6addr_loopback, 1, &sa);
 	int c = socket(AF_INET6, SOCK_STREAM, 0);
 	CHECK_INT(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	int a = accept(l, NULL, NULL);
