@@ -111,11 +111,17 @@ static int proxy_threads(const char *dir)
 	long pid = strtol(env, NULL, 10);
 	CHECK(pid > 1);
 
-	snprintf(path, sizeof(path), "%s/ready", dir);
-	FILE *ready = fopen(path, "w");
+	/* Made under another name and renamed once closed: the script lists the proxy's
+	 * descriptors as soon as "ready" exists, and the proxy's descriptor of a file still open
+	 * then was gone (ENOENT, not EACCES) by the time the spellings were tried. */
+	char made[sizeof(path)];
+	snprintf(made, sizeof(made), "%s/ready.tmp", dir);
+	FILE *ready = fopen(made, "w");
 	CHECK(ready != NULL);
 	if (ready)
 		fclose(ready);
+	snprintf(path, sizeof(path), "%s/ready", dir);
+	CHECK_INT(rename(made, path), 0);
 	snprintf(path, sizeof(path), "%s/tids", dir);
 	wait_for(path);
 	long tids[64], fds[64];
