@@ -323,7 +323,8 @@ pub unsafe extern "C" fn recvfrom(
     let result = data.and_then(|d| {
         with_stream(fd, |stream| match stream {
             Stream::Pair(p) => {
-                let result = if flags & MSG_PEEK != 0 { Err(EOPNOTSUPP) } else { p.read(d, flags & MSG_DONTWAIT != 0) };
+                let dontwait = flags & MSG_DONTWAIT != 0;
+                let result = if flags & MSG_PEEK != 0 { p.peek(d, dontwait) } else { p.read(d, dontwait) };
                 // An unnamed peer: no address.
                 if !alen.is_null() && !addr.is_null() {
                     // SAFETY: forwarded from the caller.
