@@ -50,14 +50,12 @@ fn acceptable(sockets: &SocketSet<'static>, handle: SocketHandle) -> bool {
 /// reset the handshake), or reset it without a connection, its listening endpoint with it
 /// (a SYN to a broadcast or multicast address of the interface: smoltcp took it, then found
 /// that the connection's local address is none of its own; `accept` had returned that as a
-/// connection from 0.0.0.0:0).
+/// connection from 0.0.0.0:0), or a listener [`Listens::sort_families`] aborted that still
+/// holds its peer because the reset could not be sent (no neighbour for its address:
+/// `accept` returned that as an IPv6 connection of an `AF_INET` socket, from a mutated SYN of
+/// `net.hostile-frames`).
 fn empty(sockets: &SocketSet<'static>, handle: SocketHandle) -> bool {
-    let socket = sockets.get::<tcp::Socket>(handle);
-    match socket.state() {
-        tcp::State::Listen => true,
-        tcp::State::Closed => socket.remote_endpoint().is_none(),
-        _ => false,
-    }
+    matches!(sockets.get::<tcp::Socket>(handle).state(), tcp::State::Listen | tcp::State::Closed)
 }
 
 impl Listen {
