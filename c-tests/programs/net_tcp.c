@@ -759,6 +759,41 @@ static void test_v6only(void)
 	CHECK_INT(connect_to(port), -1);
 	CHECK_INT(errno, ECONNREFUSED);
 	close(s6);
+	/* UDP: an IPv6-only socket hears no IPv4 sender and reaches no mapped address. */
+	int u6 = socket(AF_INET6, SOCK_DGRAM, 0);
+	CHECK_INT(setsockopt(u6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), 0);
+	any6.sin6_port = 0;
+	CHECK_INT(bind(u6, (struct sockaddr *)&any6, sizeof(any6)), 0);
+	len = sizeof(any6);
+	CHECK_INT(getsockname(u6, (struct sockaddr *)&any6, &len), 0);
+	int u4 = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in dst = loopback(ntohs(any6.sin6_port));
+	CHECK_INT(sendto(u4, "v4", 2, 0, (struct sockaddr *)&dst, sizeof(dst)), 2);
+	usleep(10000);
+	char buf[4];
+	errno = 0;
+	CHECK_INT(recv(u6, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	CHECK_INT(errno, EAGAIN);
+	errno = 0;
+	CHECK_INT(sendto(u6, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)), -1);
+	CHECK_INT(errno, ENETUNREACH);
+	close(u4);
+	close(u6);
+	/* Two sockets bound together with SO_REUSEADDR: only one of them may listen. */
+	int r1 = socket(AF_INET, SOCK_STREAM, 0), r2 = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK_INT(setsockopt(r1, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	CHECK_INT(setsockopt(r2, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	struct sockaddr_in same = loopback(0);
+	CHECK_INT(bind(r1, (struct sockaddr *)&same, sizeof(same)), 0);
+	len = sizeof(same);
+	CHECK_INT(getsockname(r1, (struct sockaddr *)&same, &len), 0);
+	CHECK_INT(bind(r2, (struct sockaddr *)&same, sizeof(same)), 0);
+	CHECK_INT(listen(r1, 1), 0);
+	errno = 0;
+	CHECK_INT(listen(r2, 1), -1);
+	CHECK_INT(errno, EADDRINUSE);
+	close(r2);
+	close(r1);
 	/* IPV6_V6ONLY is an AF_INET6 option. */
 	int s4 = socket(AF_INET, SOCK_STREAM, 0);
 	errno = 0;
