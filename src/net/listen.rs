@@ -41,9 +41,18 @@ struct Listen {
 
 /// Whether a taken listener holds a connection for `accept`: established, or one that ended
 /// before `accept` came (as before: `accept` returns it, and reading tells).
-fn acceptable(sockets: &SocketSet<'static>, handle: SocketHandle) -> bool {
+fn acceptable(sockets: &SocketSet<'static>, handle: SocketHandle, families: Families) -> bool {
     !matches!(sockets.get::<tcp::Socket>(handle).state(), tcp::State::Listen | tcp::State::SynReceived)
         && !empty(sockets, handle)
+        && !misfit(sockets, handle, families)
+}
+
+/// Whether a listener holds a peer of a family its listening socket does not take: a SYN
+/// that a taken listener, back in `Listen` after a reset handshake, took before it was armed
+/// again ([`Listens::sort_families`] sees the armed ones only). Never for `accept`.
+fn misfit(sockets: &SocketSet<'static>, handle: SocketHandle, families: Families) -> bool {
+    let remote = sockets.get::<tcp::Socket>(handle).remote_endpoint();
+    remote.is_some_and(|r| !families.takes(matches!(r.addr, IpAddress::Ipv6(_))))
 }
 
 /// Whether a taken listener holds nothing: smoltcp sent it back to `Listen` (the client
@@ -66,6 +75,9 @@ impl Listen {
         let mut i = 0;
         while i < self.taken.len() {
             let handle = self.taken[i];
+            if misfit(sockets, handle, self.families) {
+                sockets.get_mut::<tcp::Socket>(handle).abort();
+            }
             if !empty(sockets, handle) {
                 i += 1;
                 continue;
@@ -220,7 +232,7 @@ impl Listens {
     /// arms a listener if the backlog was full (and tidies, [`Listen::arm`]).
     pub fn accept(&mut self, id: u64, sockets: &mut SocketSet<'static>, pool: &mut Pool) -> Option<SocketHandle> {
         let listen = self.get(id)?;
-        let ready = listen.taken.iter().position(|&h| acceptable(sockets, h));
+        let ready = listen.taken.iter().position(|&h| acceptable(sockets, h, listen.families));
         let handle = ready.map(|i| listen.taken.remove(i));
         listen.arm(sockets, pool);
         handle
@@ -228,7 +240,8 @@ impl Listens {
 
     /// Whether `accept` on `id` has a connection.
     pub fn ready(&self, id: u64, sockets: &SocketSet<'static>) -> bool {
-        self.list.iter().find(|l| l.id == id).is_some_and(|l| l.taken.iter().any(|&h| acceptable(sockets, h)))
+        let listen = self.list.iter().find(|l| l.id == id);
+        listen.is_some_and(|l| l.taken.iter().any(|&h| acceptable(sockets, h, l.families)))
     }
 
     /// How listeners of `id` made from now on are made.
