@@ -40,6 +40,10 @@ mod arch;
 mod arp;
 #[cfg(not(test))]
 mod boot;
+/// Bound ports and their conflicts by address family (`IPV6_V6ONLY`), tested on the host.
+#[cfg(test)]
+#[path = "net/bound.rs"]
+mod bound;
 /// `makecontext`'s stack arithmetic, tested on the host.
 #[cfg(test)]
 #[path = "syscalls/context_stack.rs"]

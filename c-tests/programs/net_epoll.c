@@ -1,4 +1,4 @@
-/* net_epoll.c: pselect and ppoll with signal masks, accept4, getnameinfo, socketpair, and epoll (level, edge, one-shot, nested, errors) over pipes and loopback TCP. */
+/* net_epoll.c: pselect and ppoll with signal masks, accept4, getnameinfo, socketpair (MSG_PEEK, FIONREAD, also of pipes), and epoll (level, edge, one-shot, nested, errors) over pipes and loopback TCP. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -744,12 +745,58 @@ static void test_socketpair(void)
 	close(sv[0]);
 }
 
+/* MSG_PEEK on a socket pair, FIONREAD on pairs and pipes: what waits, as Linux. */
+static void test_peek_fionread(void)
+{
+	int sv[2], p[2], n = -1;
+	char buf[8] = { 0 };
+	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	CHECK_INT(ioctl(sv[1], FIONREAD, &n), 0);
+	CHECK_INT(n, 0);
+	errno = 0;
+	CHECK_INT(recv(sv[1], buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT), -1);
+	CHECK_INT(errno, EAGAIN);
+	CHECK_INT(send(sv[0], "peekaboo", 8, 0), 8);
+	CHECK_INT(ioctl(sv[1], FIONREAD, &n), 0);
+	CHECK_INT(n, 8);
+	CHECK_INT(recv(sv[1], buf, 4, MSG_PEEK), 4);
+	CHECK(memcmp(buf, "peek", 4) == 0);
+	CHECK_INT(recv(sv[1], buf, sizeof(buf), MSG_PEEK), 8);
+	CHECK(memcmp(buf, "peekaboo", 8) == 0);
+	CHECK_INT(recv(sv[1], buf, 5, 0), 5);
+	CHECK_INT(ioctl(sv[1], FIONREAD, &n), 0);
+	CHECK_INT(n, 3);
+	memset(buf, 0, sizeof(buf));
+	CHECK_INT(recv(sv[1], buf, sizeof(buf), MSG_PEEK), 3);
+	CHECK_STR(buf, "boo");
+	CHECK_INT(read(sv[1], buf, sizeof(buf)), 3);
+	/* After the peer's end of writing: a peek sees the end of file. */
+	CHECK_INT(shutdown(sv[0], SHUT_WR), 0);
+	CHECK_INT(recv(sv[1], buf, sizeof(buf), MSG_PEEK), 0);
+	close(sv[0]);
+	close(sv[1]);
+	CHECK_INT(pipe(p), 0);
+	CHECK_INT(write(p[1], "0123456789", 10), 10);
+	CHECK_INT(ioctl(p[0], FIONREAD, &n), 0);
+	CHECK_INT(n, 10);
+	CHECK_INT(read(p[0], buf, 4), 4);
+	CHECK_INT(ioctl(p[0], FIONREAD, &n), 0);
+	CHECK_INT(n, 6);
+	close(p[0]);
+	close(p[1]);
+	/* Not a descriptor: EBADF. */
+	errno = 0;
+	CHECK_INT(ioctl(p[0], FIONREAD, &n), -1);
+	CHECK_INT(errno, EBADF);
+}
+
 int main(void)
 {
 	test_masks();
 	test_accept4();
 	test_getnameinfo();
 	test_socketpair();
+	test_peek_fionread();
 	test_epoll_errors();
 	test_epoll_pipe();
 	test_epoll_edge();

@@ -1,4 +1,4 @@
-/* net_tcp.c: TCP over the guest loopback: 10 MB echo with a checksum, half-close, MSG_WAITALL, peer reset, refused and non-blocking connects, accept backlog overflow, 1,000 short connections without leaks, EINTR, addresses, dual-stack AF_INET6 sockets. */
+/* net_tcp.c: TCP over the guest loopback: 10 MB echo with a checksum, half-close, MSG_WAITALL, peer reset, refused and non-blocking connects, accept backlog overflow, 1,000 short connections without leaks, EINTR, addresses, dual-stack AF_INET6 sockets, FIONREAD, SO_LINGER, IPV6_V6ONLY. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -8,7 +8,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include "test.h"
 
@@ -583,6 +585,223 @@ static void test_ipv6(void)
 	close(l);
 }
 
+/* ---- FIONREAD and SO_LINGER on a connection ---- */
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static void test_fionread_linger(void)
+{
+	uint16_t port = 0;
+	int l = listener(&port, 2);
+	int n = -1;
+	errno = 0;
+	CHECK_INT(ioctl(l, FIONREAD, &n), -1);
+	CHECK_INT(errno, EINVAL);
+	int c = connect_to(port);
+	int a = accept(l, NULL, NULL);
+	CHECK(c >= 0 && a >= 0);
+	CHECK_INT(ioctl(a, FIONREAD, &n), 0);
+	CHECK_INT(n, 0);
+	CHECK_INT(send(c, "hello", 5, 0), 5);
+	usleep(20000);
+	CHECK_INT(ioctl(a, FIONREAD, &n), 0);
+	CHECK_INT(n, 5);
+	char buf[8];
+	CHECK_INT(recv(a, buf, 2, 0), 2);
+	CHECK_INT(ioctl(a, FIONREAD, &n), 0);
+	CHECK_INT(n, 3);
+	CHECK_INT(recv(a, buf, 3, 0), 3);
+	/* l_onoff 1, l_linger 0: close resets (no FIN); the peer sees ECONNRESET. */
+	struct linger lg = { 1, 0 };
+	CHECK_INT(setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	CHECK_INT(close(a), 0);
+	errno = 0;
+	CHECK_INT(recv(c, buf, sizeof(buf), 0), -1);
+	CHECK_INT(errno, ECONNRESET);
+	close(c);
+	/* l_linger 1 with data the peer does not take: close waits the second, then returns. */
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	int small = 8192;
+	CHECK_INT(setsockopt(c, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	struct sockaddr_in sa = loopback(port);
+	CHECK_INT(connect(c, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	a = accept(l, NULL, NULL);
+	CHECK(a >= 0);
+	CHECK_INT(fcntl(a, F_SETFL, O_NONBLOCK), 0);
+	static char chunk[16384];
+	long sent = 0;
+	for (int i = 0; i < 1000; i++) {
+		ssize_t k = send(a, chunk, sizeof(chunk), 0);
+		if (k < 0)
+			break;
+		sent += k;
+	}
+	CHECK(sent > 8192);
+	lg.l_linger = 1;
+	CHECK_INT(setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	long start = now_ms();
+	CHECK_INT(close(a), 0);
+	long waited = now_ms() - start;
+	printf("net_tcp: close with SO_LINGER 1 s and %ld bytes unacknowledged took %ld ms\n", sent, waited);
+	CHECK(waited >= 900 && waited < 3000);
+	close(c);
+	/* l_linger 2 with data the peer takes: close returns once it is acknowledged. */
+	c = connect_to(port);
+	a = accept(l, NULL, NULL);
+	lg.l_linger = 2;
+	CHECK_INT(setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	CHECK_INT(send(a, chunk, 4000, 0), 4000);
+	start = now_ms();
+	CHECK_INT(close(a), 0);
+	CHECK(now_ms() - start < 1500);
+	long got = 0;
+	for (ssize_t k = 1; k > 0; got += k)
+		k = recv(c, chunk, sizeof(chunk), 0);
+	CHECK_INT(got, 4000);
+	close(c);
+	close(l);
+}
+
+/* ---- IPV6_V6ONLY: an IPv4 and an IPv6-only listener share a port ---- */
+static void test_v6only(void)
+{
+	int s6 = socket(AF_INET6, SOCK_STREAM, 0);
+	int v = -1;
+	socklen_t len = sizeof(v);
+	CHECK_INT(getsockopt(s6, IPPROTO_IPV6, IPV6_V6ONLY, &v, &len), 0);
+	CHECK_INT(v, 0);
+	/* 0.0.0.0:p listening, then a dual-stack [::]:p: EADDRINUSE, with SO_REUSEADDR too. */
+	int l4 = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	CHECK_INT(setsockopt(l4, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	struct sockaddr_in any4 = loopback(0);
+	any4.sin_addr.s_addr = htonl(INADDR_ANY);
+	CHECK_INT(bind(l4, (struct sockaddr *)&any4, sizeof(any4)), 0);
+	CHECK_INT(listen(l4, 2), 0);
+	len = sizeof(any4);
+	CHECK_INT(getsockname(l4, (struct sockaddr *)&any4, &len), 0);
+	uint16_t port = ntohs(any4.sin_port);
+	struct sockaddr_in6 any6;
+	memset(&any6, 0, sizeof(any6));
+	any6.sin6_len = sizeof(any6);
+	any6.sin6_family = AF_INET6;
+	any6.sin6_port = htons(port);
+	any6.sin6_addr = in6addr_any;
+	errno = 0;
+	CHECK_INT(bind(s6, (struct sockaddr *)&any6, sizeof(any6)), -1);
+	CHECK_INT(errno, EADDRINUSE);
+	CHECK_INT(setsockopt(s6, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	errno = 0;
+	CHECK_INT(bind(s6, (struct sockaddr *)&any6, sizeof(any6)), -1);
+	CHECK_INT(errno, EADDRINUSE);
+	/* IPV6_V6ONLY 1: the bind succeeds, and the option cannot change afterwards. */
+	CHECK_INT(setsockopt(s6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), 0);
+	len = sizeof(v);
+	CHECK_INT(getsockopt(s6, IPPROTO_IPV6, IPV6_V6ONLY, &v, &len), 0);
+	CHECK_INT(v, 1);
+	CHECK_INT(bind(s6, (struct sockaddr *)&any6, sizeof(any6)), 0);
+	CHECK_INT(listen(s6, 2), 0);
+	int zero = 0;
+	errno = 0;
+	CHECK_INT(setsockopt(s6, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)), -1);
+	CHECK_INT(errno, EINVAL);
+	CHECK_INT(fcntl(l4, F_SETFL, O_NONBLOCK), 0);
+	CHECK_INT(fcntl(s6, F_SETFL, O_NONBLOCK), 0);
+	/* Each family's connection reaches its own listener, five times each. */
+	for (int i = 0; i < 5; i++) {
+		int c4 = connect_to(port);
+		CHECK(c4 >= 0);
+		usleep(10000);
+		errno = 0;
+		CHECK_INT(accept(s6, NULL, NULL), -1);
+		CHECK_INT(errno, EAGAIN);
+		struct sockaddr_in p4;
+		len = sizeof(p4);
+		int a4 = accept(l4, (struct sockaddr *)&p4, &len);
+		CHECK(a4 >= 0);
+		CHECK_INT(p4.sin_family, AF_INET);
+		close(a4);
+		close(c4);
+		int c6 = socket(AF_INET6, SOCK_STREAM, 0);
+		struct sockaddr_in6 to = any6;
+		to.sin6_addr = in6addr_loopback;
+		CHECK_INT(connect(c6, (struct sockaddr *)&to, sizeof(to)), 0);
+		usleep(10000);
+		errno = 0;
+		CHECK_INT(accept(l4, NULL, NULL), -1);
+		CHECK_INT(errno, EAGAIN);
+		struct sockaddr_in6 p6;
+		len = sizeof(p6);
+		int a6 = accept(s6, (struct sockaddr *)&p6, &len);
+		CHECK(a6 >= 0);
+		CHECK_INT(p6.sin6_family, AF_INET6);
+		CHECK(memcmp(&p6.sin6_addr, &in6addr_loopback, 16) == 0);
+		close(a6);
+		close(c6);
+	}
+	/* An IPv6-only socket reaches no IPv4-mapped address. */
+	int c6 = socket(AF_INET6, SOCK_STREAM, 0);
+	CHECK_INT(setsockopt(c6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), 0);
+	struct sockaddr_in6 to = any6;
+	static const unsigned char mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1 };
+	memcpy(&to.sin6_addr, mapped, 16);
+	errno = 0;
+	CHECK_INT(connect(c6, (struct sockaddr *)&to, sizeof(to)), -1);
+	CHECK_INT(errno, ENETUNREACH);
+	close(c6);
+	/* Without the IPv4 listener, an IPv4 connection is refused, not taken by [::]. */
+	close(l4);
+	errno = 0;
+	CHECK_INT(connect_to(port), -1);
+	CHECK_INT(errno, ECONNREFUSED);
+	close(s6);
+	/* UDP: an IPv6-only socket hears no IPv4 sender and reaches no mapped address. */
+	int u6 = socket(AF_INET6, SOCK_DGRAM, 0);
+	CHECK_INT(setsockopt(u6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), 0);
+	any6.sin6_port = 0;
+	CHECK_INT(bind(u6, (struct sockaddr *)&any6, sizeof(any6)), 0);
+	len = sizeof(any6);
+	CHECK_INT(getsockname(u6, (struct sockaddr *)&any6, &len), 0);
+	int u4 = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in dst = loopback(ntohs(any6.sin6_port));
+	CHECK_INT(sendto(u4, "v4", 2, 0, (struct sockaddr *)&dst, sizeof(dst)), 2);
+	usleep(10000);
+	char buf[4];
+	errno = 0;
+	CHECK_INT(recv(u6, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	CHECK_INT(errno, EAGAIN);
+	errno = 0;
+	CHECK_INT(sendto(u6, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)), -1);
+	CHECK_INT(errno, ENETUNREACH);
+	close(u4);
+	close(u6);
+	/* Two sockets bound together with SO_REUSEADDR: only one of them may listen. */
+	int r1 = socket(AF_INET, SOCK_STREAM, 0), r2 = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK_INT(setsockopt(r1, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	CHECK_INT(setsockopt(r2, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	struct sockaddr_in same = loopback(0);
+	CHECK_INT(bind(r1, (struct sockaddr *)&same, sizeof(same)), 0);
+	len = sizeof(same);
+	CHECK_INT(getsockname(r1, (struct sockaddr *)&same, &len), 0);
+	CHECK_INT(bind(r2, (struct sockaddr *)&same, sizeof(same)), 0);
+	CHECK_INT(listen(r1, 1), 0);
+	errno = 0;
+	CHECK_INT(listen(r2, 1), -1);
+	CHECK_INT(errno, EADDRINUSE);
+	close(r2);
+	close(r1);
+	/* IPV6_V6ONLY is an AF_INET6 option. */
+	int s4 = socket(AF_INET, SOCK_STREAM, 0);
+	errno = 0;
+	CHECK_INT(setsockopt(s4, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), -1);
+	CHECK_INT(errno, ENOPROTOOPT);
+	close(s4);
+}
+
 static void run(const char *name, void (*test)(void))
 {
 	printf("net_tcp: %s\n", name);
@@ -601,6 +820,8 @@ int main(void)
 	run("EINTR", test_eintr);
 	run("IPv6", test_ipv6);
 	run("dual stack", test_dual_stack);
+	run("FIONREAD and SO_LINGER", test_fionread_linger);
+	run("IPV6_V6ONLY", test_v6only);
 	run("1000 connections", test_many);
 	run("10 MB echo", test_echo);
 	TEST_DONE();

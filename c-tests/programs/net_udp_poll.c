@@ -1,9 +1,10 @@
-/* net_udp_poll.c: UDP both ways over the guest loopback, connected UDP, poll and select on several sockets (and a pipe) with timeouts, MSG_DONTWAIT, recvmsg/sendmsg. */
+/* net_udp_poll.c: UDP both ways over the guest loopback, connected UDP, poll and select on several sockets (and a pipe) with timeouts, MSG_DONTWAIT, recvmsg/sendmsg, FIONREAD. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -216,9 +217,36 @@ static void test_poll_select(void)
 	close(pipefd[1]);
 }
 
+/* FIONREAD: the size of the next datagram, 0 without one (as Linux). */
+static void test_fionread(void)
+{
+	uint16_t port;
+	int r = udp_bound(&port);
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	int n = -1;
+	CHECK_INT(ioctl(r, FIONREAD, &n), 0);
+	CHECK_INT(n, 0);
+	struct sockaddr_in dst = to(port);
+	CHECK_INT(sendto(s, "abc", 3, 0, (struct sockaddr *)&dst, sizeof(dst)), 3);
+	CHECK_INT(sendto(s, "defghij", 7, 0, (struct sockaddr *)&dst, sizeof(dst)), 7);
+	usleep(10000);
+	CHECK_INT(ioctl(r, FIONREAD, &n), 0);
+	CHECK_INT(n, 3);
+	char buf[16];
+	CHECK_INT(recv(r, buf, sizeof(buf), 0), 3);
+	CHECK_INT(ioctl(r, FIONREAD, &n), 0);
+	CHECK_INT(n, 7);
+	CHECK_INT(recv(r, buf, sizeof(buf), 0), 7);
+	CHECK_INT(ioctl(r, FIONREAD, &n), 0);
+	CHECK_INT(n, 0);
+	close(s);
+	close(r);
+}
+
 int main(void)
 {
 	test_udp();
 	test_poll_select();
+	test_fionread();
 	TEST_DONE();
 }

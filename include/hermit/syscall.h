@@ -329,6 +329,15 @@ int sys_winsize(int fd, uint16_t (*size)[4]);
 // Whether `fd` is open (for `dup2(fd, fd)`): 0 or `-EBADF`.
 int sys_fd_valid(int fd);
 
+// `ioctl(fd, FIONREAD)`: the bytes a read would find, written to `count`, as Linux
+// answers: a pipe's or socket pair's buffered bytes, a TCP socket's received bytes (`EINVAL`
+// while listening), a UDP socket's next datagram (0 without one); `ENOTTY` for host files
+// and epoll descriptors.
+//
+// # Safety
+// `count` must be valid for writes of an `int`.
+int sys_fionread(int fd, int *count);
+
 // `openat`: as `sys_open` with a relative `name` below `dirfd`.
 //
 // # Safety

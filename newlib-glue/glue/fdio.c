@@ -70,7 +70,8 @@ int ftruncate(int fd, off_t len)
 	return hermit_result(sys_ftruncate(fd, len));
 }
 
-/* TIOCGWINSZ (the host terminal's size), FIONBIO, FIOCLEX/FIONCLEX; anything else ENOTTY. */
+/* TIOCGWINSZ (the host terminal's size), FIONREAD (bytes a read would find: pipes, socket
+ * pairs, sockets), FIONBIO, FIOCLEX/FIONCLEX; anything else ENOTTY. */
 int ioctl(int fd, unsigned long request, ...)
 {
 	va_list ap;
@@ -80,6 +81,8 @@ int ioctl(int fd, unsigned long request, ...)
 	switch (request) {
 	case TIOCGWINSZ:
 		return hermit_result(sys_winsize(fd, arg));
+	case FIONREAD:
+		return hermit_result(sys_fionread(fd, arg));
 	case FIONBIO: {
 		int flags = fcntl(fd, F_GETFL);
 		if (flags < 0)

@@ -93,6 +93,16 @@ impl End {
     /// [`End::read`], non-blocking or not whatever the end's flag says (socket pairs keep
     /// their own flag and take `MSG_DONTWAIT`).
     pub fn read_as(&self, buf: &mut [u8], nonblocking: bool) -> Result<usize> {
+        self.take(buf, nonblocking, false)
+    }
+
+    /// [`End::read_as`] that leaves the bytes in the pipe (a socket pair's `MSG_PEEK`): waits
+    /// as a read does.
+    pub fn peek_as(&self, buf: &mut [u8], nonblocking: bool) -> Result<usize> {
+        self.take(buf, nonblocking, true)
+    }
+
+    fn take(&self, buf: &mut [u8], nonblocking: bool, peek: bool) -> Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
@@ -101,6 +111,12 @@ impl End {
                 let mut state = self.pipe.state.lock();
                 if !state.data.is_empty() {
                     let n = buf.len().min(state.data.len());
+                    if peek {
+                        for (dst, src) in buf.iter_mut().zip(state.data.range(..n)) {
+                            *dst = *src;
+                        }
+                        return Ok(n);
+                    }
                     for (dst, src) in buf.iter_mut().zip(state.data.drain(..n)) {
                         *dst = src;
                     }

@@ -6,9 +6,9 @@
 //! with `EPIPE` once the peer stopped reading; `shutdown` ends one direction or both (the
 //! peer then reads end of file, or gets `EPIPE` for its writes); `O_NONBLOCK` and
 //! `MSG_DONTWAIT` give `EAGAIN`; `poll` and `epoll` see readable, writable, hang-up (both
-//! directions ended) and `EPOLLRDHUP`. Writes of up to `PIPE_BUF` bytes are atomic and a
-//! direction holds 64 KiB, as a pipe does. Not done: datagram pairs, addresses (`bind`,
-//! `getsockname`), passing descriptors, `MSG_PEEK`, socket options.
+//! directions ended) and `EPOLLRDHUP`; `MSG_PEEK` and `FIONREAD` see what waits. Writes of up
+//! to `PIPE_BUF` bytes are atomic and a direction holds 64 KiB, as a pipe does. Not done:
+//! datagram pairs, addresses (`bind`, `getsockname`), passing descriptors, socket options.
 
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -52,6 +52,15 @@ impl Pair {
         let rx = self.rx.lock().clone();
         match rx {
             Some(rx) => rx.read_as(buf, self.nonblocking(dontwait)),
+            None => Ok(0),
+        }
+    }
+
+    /// [`Pair::read`] that leaves the bytes for the next read (`MSG_PEEK`).
+    pub fn peek(&self, buf: &mut [u8], dontwait: bool) -> Result<usize> {
+        let rx = self.rx.lock().clone();
+        match rx {
+            Some(rx) => rx.peek_as(buf, self.nonblocking(dontwait)),
             None => Ok(0),
         }
     }

@@ -79,6 +79,28 @@ impl KeepAlive {
     }
 }
 
+impl KeepAlive {
+    /// smoltcp's timeout once a connection's keep-alive options changed from `before`, its
+    /// peer last heard at most `age` ago (smoltcp counts from the peer's last segment), if
+    /// keep-alive is on. As Linux: `SO_KEEPALIVE` turned on probes first `TCP_KEEPIDLE` later;
+    /// with it on, a new `TCP_KEEPIDLE` probes that long after the peer's last segment, or at
+    /// once if that time passed; `TCP_KEEPCNT` probes later the connection is given up. With
+    /// the age as the silence so far (the most it can be), the abort comes no sooner than on
+    /// Linux, at most the connection's age later (exactly on time while the age is within the
+    /// idle time of a change with keep-alive on).
+    pub fn abort_after(&self, before: &KeepAlive, age: Duration) -> Option<Duration> {
+        let (_, abort) = self.timers()?;
+        let idle = Duration::from_millis(self.idle_ms);
+        Some(if !before.on {
+            abort + age
+        } else if age > idle {
+            abort - idle + age
+        } else {
+            abort
+        })
+    }
+}
+
 /// How long `connect` waits for the handshake with `syn_count` retransmissions, as Linux
 /// waits: its retransmission timeout starts at 1 s and doubles up to 120 s, and it gives up
 /// one timeout after the last SYN (1 + 2 + ... + 64 = 127 s for the default 6). smoltcp's
@@ -107,6 +129,20 @@ mod tests {
     fn a_short_idle_probes_at_the_idle_time() {
         let k = KeepAlive { on: true, idle_ms: 1000, interval_s: 2, count: 3 };
         assert_eq!(k.timers(), Some((Duration::from_secs(1), Duration::from_secs(7))));
+    }
+
+    #[test]
+    fn keep_alive_set_late_gives_up_from_the_silence_so_far() {
+        let k = KeepAlive { on: true, idle_ms: 10_000, interval_s: 2, count: 3 };
+        let on = KeepAlive { idle_ms: 1000, ..k };
+        // A new idle time within the silence so far: idle + 3 x 2 s from the last segment.
+        assert_eq!(k.abort_after(&on, Duration::from_secs(4)), Some(Duration::from_secs(16)));
+        // Silent for 60 s already: the first probe at once, the abort 6 s later.
+        assert_eq!(k.abort_after(&on, Duration::from_secs(60)), Some(Duration::from_secs(66)));
+        // Turned on after 60 s: the first probe 10 s later, the abort 16 s later.
+        let off = KeepAlive { on: false, ..k };
+        assert_eq!(k.abort_after(&off, Duration::from_secs(60)), Some(Duration::from_secs(76)));
+        assert_eq!(off.abort_after(&k, Duration::from_secs(60)), None);
     }
 
     #[test]

@@ -19,8 +19,9 @@ use smoltcp::iface::{Interface, PollIngressSingleResult, PollResult, SocketHandl
 use smoltcp::phy::Device;
 use smoltcp::socket::{tcp, Socket};
 use smoltcp::time::Instant;
-use smoltcp::wire::IpListenEndpoint;
+use smoltcp::wire::{IpAddress, IpListenEndpoint};
 
+use super::bound::Families;
 use super::pool::{Pool, Spec};
 
 /// One listening socket's smoltcp listeners.
@@ -30,6 +31,8 @@ struct Listen {
     backlog: usize,
     /// How new listeners are made (the listening socket's options).
     spec: Spec,
+    /// The peers' families it takes (`IPV6_V6ONLY`, [`super::bound`]).
+    families: Families,
     /// The listener the next SYN finds (`None` while `backlog` are taken).
     armed: Option<SocketHandle>,
     /// Listeners SYNs took, oldest first: handshaking, or waiting for `accept`.
@@ -38,23 +41,30 @@ struct Listen {
 
 /// Whether a taken listener holds a connection for `accept`: established, or one that ended
 /// before `accept` came (as before: `accept` returns it, and reading tells).
-fn acceptable(sockets: &SocketSet<'static>, handle: SocketHandle) -> bool {
+fn acceptable(sockets: &SocketSet<'static>, handle: SocketHandle, families: Families) -> bool {
     !matches!(sockets.get::<tcp::Socket>(handle).state(), tcp::State::Listen | tcp::State::SynReceived)
         && !empty(sockets, handle)
+        && !misfit(sockets, handle, families)
+}
+
+/// Whether a listener holds a peer of a family its listening socket does not take: a SYN
+/// that a taken listener, back in `Listen` after a reset handshake, took before it was armed
+/// again ([`Listens::sort_families`] sees the armed ones only). Never for `accept`.
+fn misfit(sockets: &SocketSet<'static>, handle: SocketHandle, families: Families) -> bool {
+    let remote = sockets.get::<tcp::Socket>(handle).remote_endpoint();
+    remote.is_some_and(|r| !families.takes(matches!(r.addr, IpAddress::Ipv6(_))))
 }
 
 /// Whether a taken listener holds nothing: smoltcp sent it back to `Listen` (the client
 /// reset the handshake), or reset it without a connection, its listening endpoint with it
 /// (a SYN to a broadcast or multicast address of the interface: smoltcp took it, then found
 /// that the connection's local address is none of its own; `accept` had returned that as a
-/// connection from 0.0.0.0:0).
+/// connection from 0.0.0.0:0), or a listener [`Listens::sort_families`] aborted that still
+/// holds its peer because the reset could not be sent (no neighbour for its address:
+/// `accept` returned that as an IPv6 connection of an `AF_INET` socket, from a mutated SYN of
+/// `net.hostile-frames`).
 fn empty(sockets: &SocketSet<'static>, handle: SocketHandle) -> bool {
-    let socket = sockets.get::<tcp::Socket>(handle);
-    match socket.state() {
-        tcp::State::Listen => true,
-        tcp::State::Closed => socket.remote_endpoint().is_none(),
-        _ => false,
-    }
+    matches!(sockets.get::<tcp::Socket>(handle).state(), tcp::State::Listen | tcp::State::Closed)
 }
 
 impl Listen {
@@ -65,6 +75,9 @@ impl Listen {
         let mut i = 0;
         while i < self.taken.len() {
             let handle = self.taken[i];
+            if misfit(sockets, handle, self.families) {
+                sockets.get_mut::<tcp::Socket>(handle).abort();
+            }
             if !empty(sockets, handle) {
                 i += 1;
                 continue;
@@ -119,10 +132,12 @@ impl Listens {
         endpoint: IpListenEndpoint,
         backlog: usize,
         spec: Spec,
+        families: Families,
     ) -> u64 {
         self.next_id += 1;
         let id = self.next_id;
-        let mut listen = Listen { id, endpoint, backlog: backlog.max(1), spec, armed: None, taken: Vec::new() };
+        let backlog = backlog.max(1);
+        let mut listen = Listen { id, endpoint, backlog, spec, families, armed: None, taken: Vec::new() };
         listen.arm(sockets, pool);
         self.list.push(listen);
         id
@@ -131,6 +146,44 @@ impl Listens {
     /// Whether a SYN took an armed listener.
     pub fn any_taken(&self, sockets: &SocketSet<'static>) -> bool {
         self.list.iter().any(|l| l.armed.is_some_and(|h| sockets.get::<tcp::Socket>(h).state() != tcp::State::Listen))
+    }
+
+    /// After a received frame, before the SYN-ACK leaves: a SYN that took the armed listener
+    /// of a listening socket that does not take its family (an IPv4 peer of an `IPV6_V6ONLY`
+    /// socket, an IPv6 peer of an `AF_INET` one) moves to the armed listener of one on the
+    /// same port that does, which takes its place (smoltcp hands a SYN to the first listener
+    /// on the port, whatever the family); without one it is reset, as Linux resets a SYN
+    /// nobody listens for.
+    pub fn sort_families(&mut self, sockets: &mut SocketSet<'static>) {
+        for i in 0..self.list.len() {
+            let Some(handle) = self.list[i].armed else { continue };
+            let socket = sockets.get::<tcp::Socket>(handle);
+            let Some(remote) = socket.remote_endpoint() else { continue };
+            let v6 = matches!(remote.addr, IpAddress::Ipv6(_));
+            if socket.state() == tcp::State::Listen || self.list[i].families.takes(v6) {
+                continue;
+            }
+            let local = socket.local_endpoint().map(|l| l.addr);
+            let port = self.list[i].endpoint.port;
+            let home = self.list.iter().position(|l| {
+                l.endpoint.port == port
+                    && l.families.takes(v6)
+                    && l.endpoint.addr.is_none_or(|a| Some(a) == local)
+                    && l.armed.is_some_and(|h| sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen)
+            });
+            match home {
+                Some(j) => {
+                    let free = self.list[j].armed.replace(handle);
+                    self.list[i].armed = free;
+                    let spec = self.list[j].spec;
+                    let socket = sockets.get_mut::<tcp::Socket>(handle);
+                    socket.set_nagle_enabled(!spec.nodelay);
+                    socket.set_keep_alive(spec.keepalive.map(|(probe, _)| probe));
+                    socket.set_timeout(spec.keepalive.map(|(_, abort)| abort));
+                }
+                None => sockets.get_mut::<tcp::Socket>(handle).abort(),
+            }
+        }
     }
 
     /// After a received frame: an armed listener a SYN took joins the taken ones, and
@@ -179,7 +232,7 @@ impl Listens {
     /// arms a listener if the backlog was full (and tidies, [`Listen::arm`]).
     pub fn accept(&mut self, id: u64, sockets: &mut SocketSet<'static>, pool: &mut Pool) -> Option<SocketHandle> {
         let listen = self.get(id)?;
-        let ready = listen.taken.iter().position(|&h| acceptable(sockets, h));
+        let ready = listen.taken.iter().position(|&h| acceptable(sockets, h, listen.families));
         let handle = ready.map(|i| listen.taken.remove(i));
         listen.arm(sockets, pool);
         handle
@@ -187,7 +240,8 @@ impl Listens {
 
     /// Whether `accept` on `id` has a connection.
     pub fn ready(&self, id: u64, sockets: &SocketSet<'static>) -> bool {
-        self.list.iter().find(|l| l.id == id).is_some_and(|l| l.taken.iter().any(|&h| acceptable(sockets, h)))
+        let listen = self.list.iter().find(|l| l.id == id);
+        listen.is_some_and(|l| l.taken.iter().any(|&h| acceptable(sockets, h, l.families)))
     }
 
     /// How listeners of `id` made from now on are made.
@@ -228,6 +282,7 @@ pub fn poll_round<D: Device + ?Sized>(
             PollIngressSingleResult::SocketStateChanged => changed = true,
         }
         if listens.any_taken(sockets) {
+            listens.sort_families(sockets);
             // The SYN-ACK leaves first: making the next listener is not on its way.
             while iface.poll_egress(now, device, sockets) == PollResult::SocketStateChanged {
                 changed = true;
@@ -399,8 +454,12 @@ mod tests {
         }
 
         fn open(&mut self, port: u16, backlog: usize) -> u64 {
+            self.open_for(port, backlog, Families { v4: true, v6: true })
+        }
+
+        fn open_for(&mut self, port: u16, backlog: usize, families: Families) -> u64 {
             let spec = Spec { rx: 64 << 10, tx: 16 << 10, nodelay: false, keepalive: None };
-            self.listens.open(&mut self.sockets, &mut self.pool, port.into(), backlog, spec)
+            self.listens.open(&mut self.sockets, &mut self.pool, port.into(), backlog, spec, families)
         }
 
         /// Receives `frames` in one round; how many listeners they took.
@@ -423,6 +482,32 @@ mod tests {
             };
             (state(tcp::State::Listen), state(tcp::State::SynReceived))
         }
+    }
+
+    #[test]
+    fn an_ipv4_syn_that_an_ipv6_only_listener_took_goes_to_the_ipv4_one() {
+        let mut net = Net::new();
+        // The IPv6-only socket listens first: smoltcp hands it the SYN.
+        let v6 = net.open_for(80, 4, Families { v4: false, v6: true });
+        let v4 = net.open_for(80, 4, Families { v4: true, v6: false });
+        assert_eq!(net.round([syn(1000, 80)]), 1);
+        let flags = |net: &Net, want: u8| net.wire.tx.iter().filter(|f| f.len() >= 54 && f[47] & 0x16 == want).count();
+        assert_eq!((flags(&net, 0x12), flags(&net, 0x14)), (1, 0), "a SYN-ACK, no reset");
+        let taken = |net: &mut Net, id| net.listens.get(id).map(|l| l.taken.len());
+        assert_eq!((taken(&mut net, v4), taken(&mut net, v6)), (Some(1), Some(0)), "the IPv4 socket has it");
+        assert_eq!(net.states(), (2, 1), "both armed again");
+    }
+
+    #[test]
+    fn an_ipv4_syn_to_an_ipv6_only_listener_alone_is_reset() {
+        let mut net = Net::new();
+        let v6 = net.open_for(80, 4, Families { v4: false, v6: true });
+        net.round([syn(1000, 80)]);
+        let flags = |want: u8| net.wire.tx.iter().filter(|f| f.len() >= 54 && f[47] & 0x16 == want).count();
+        assert_eq!((flags(0x12), flags(0x14)), (0, 1), "a reset, no SYN-ACK");
+        assert!(!net.listens.ready(v6, &net.sockets));
+        net.round([]);
+        assert_eq!(net.states(), (1, 0), "listening again");
     }
 
     #[test]

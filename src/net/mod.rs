@@ -15,6 +15,7 @@
 pub mod ack;
 pub mod addr;
 pub mod arp;
+pub mod bound;
 pub mod device;
 pub mod dns;
 pub mod epoll;
@@ -129,8 +130,8 @@ pub struct Stack {
     /// the same server in `TIME_WAIT` answered its SYN with an ACK, so connecting took
     /// smoltcp's one-second retransmission about every other run (`net.curl-tap`).
     next_port: u16,
-    /// Ports bound by sockets (UDP and TCP apart).
-    pub ports: Vec<(socket::Kind, u16)>,
+    /// Ports bound by sockets (UDP and TCP apart), with their families ([`bound`]).
+    pub ports: Vec<bound::Port>,
     /// Closed TCP sockets still finishing their connection; freed once `Closed` or
     /// `TIME_WAIT`.
     pub closing: Vec<SocketHandle>,

@@ -9,7 +9,7 @@
 //! Deviations: a full accept backlog answers a new connection with a reset (`ECONNREFUSED`
 //! at the client; Linux and lwIP drop the SYN and the client retries); a closed TCP socket
 //! in `TIME_WAIT` is freed at once; closing with unread data resets the connection (as
-//! Linux does).
+//! Linux does, and as `SO_LINGER` with a time of 0 does).
 
 use alloc::vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -21,6 +21,7 @@ use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 
 use super::ack::Ack;
 use super::addr;
+use super::bound::{Families, Port};
 use super::keepalive::{self, KeepAlive};
 use super::pool::Spec;
 use super::{with_stack, Stack, EVENTS};
@@ -100,10 +101,12 @@ pub struct Options {
     pub syn_count: u32,
     /// `SO_REUSEADDR`.
     pub reuseaddr: bool,
-    /// `SO_BROADCAST`, `SO_LINGER` (stored, not acted on).
+    /// `SO_BROADCAST` (stored, not acted on).
     pub broadcast: bool,
-    /// `SO_LINGER` as given.
+    /// `SO_LINGER` as given (`l_onoff`, `l_linger`): acted on at the close of a connection.
     pub linger: [i32; 2],
+    /// `IPV6_V6ONLY` (`AF_INET6` sockets): IPv6 peers only ([`super::bound`]).
+    pub v6only: bool,
 }
 
 enum Tcp {
@@ -177,7 +180,7 @@ fn udp_socket() -> udp::Socket<'static> {
 }
 
 fn port_used(stack: &Stack, port: u16, kind: Kind) -> bool {
-    stack.ports.iter().any(|&(k, p)| k == kind && p == port)
+    stack.ports.iter().any(|b| b.stream == (kind == Kind::Stream) && b.port == port)
 }
 
 /// Waits with `timeout_ns` (or forever) until `f` gives a result; `EAGAIN` at once if
@@ -225,6 +228,7 @@ impl Socket {
             reuseaddr: false,
             broadcast: false,
             linger: [0; 2],
+            v6only: false,
         };
         let inner = Inner {
             tcp: Tcp::Fresh,
@@ -273,32 +277,76 @@ impl Socket {
         }
     }
 
+    /// The families this socket takes bound to `addr` (`None`: unspecified), [`super::bound`].
+    fn families(&self, options: &Options, addr: Option<IpAddress>) -> Families {
+        Families::of(self.v6, options.v6only, addr.map(|a| matches!(a, IpAddress::Ipv6(_))))
+    }
+
+    /// Whether this socket takes a peer at `addr` (IPv4 as such, not mapped).
+    fn takes(&self, inner: &Inner, addr: IpAddress) -> bool {
+        let local = inner.local.and_then(|l| l.addr);
+        self.families(&inner.options, local).takes(matches!(addr, IpAddress::Ipv6(_)))
+    }
+
+    /// `ENETUNREACH` for an IPv4-mapped destination (`::ffff:a.b.c.d`) of an `IPV6_V6ONLY`
+    /// socket, as on Linux.
+    fn reachable(&self, to: IpEndpoint) -> Result<()> {
+        let mapped = self.v6 && matches!(addr::unmap(to).addr, IpAddress::Ipv4(_));
+        if mapped && self.inner.lock().options.v6only {
+            return Err(ENETUNREACH);
+        }
+        Ok(())
+    }
+
+    /// This socket's entry in the stack's bound ports.
+    fn port(&self, options: &Options, addr: Option<IpAddress>, port: u16) -> Port {
+        let families = self.families(options, addr);
+        let owner = self as *const Self as usize;
+        Port { stream: self.kind == Kind::Stream, port, families, reuse: options.reuseaddr, listening: false, owner }
+    }
+
+    /// `IPV6_V6ONLY`: `ENOPROTOOPT` on an `AF_INET` socket, `EINVAL` once bound (as Linux).
+    pub fn set_v6only(&self, on: bool) -> Result<()> {
+        if !self.v6 {
+            return Err(crate::errno::ENOPROTOOPT);
+        }
+        let mut inner = self.inner.lock();
+        if inner.local.is_some() {
+            return Err(EINVAL);
+        }
+        inner.options.v6only = on;
+        Ok(())
+    }
+
     /// Reads the options.
     pub fn options(&self) -> Options {
         with_stack(|_| self.inner.lock().options).0
     }
 
-    /// Changes the options; TCP_NODELAY and SO_KEEPALIVE also act on a connected socket.
+    /// Changes the options; a change of TCP_NODELAY or of the keep-alive options also acts on
+    /// a connected socket (other options leave its timers alone).
     pub fn set_options(&self, f: impl FnOnce(&mut Options)) {
         with_stack(|stack| {
             let mut inner = self.inner.lock();
+            let before = inner.options;
             f(&mut inner.options);
             match inner.tcp {
                 Tcp::Conn { handle, .. } => {
                     let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
-                    socket.set_nagle_enabled(!inner.options.nodelay);
-                    let timers = inner.options.keepalive.timers();
-                    socket.set_keep_alive(timers.map(|(probe, _)| probe));
-                    let abort = timers.map(|(_, abort)| abort);
+                    if before.nodelay != inner.options.nodelay {
+                        socket.set_nagle_enabled(!inner.options.nodelay);
+                    }
+                    if before.keepalive == inner.options.keepalive {
+                        return;
+                    }
+                    let keepalive = inner.options.keepalive;
+                    socket.set_keep_alive(keepalive.timers().map(|(probe, _)| probe));
                     if let Some(waiting) = stack.handshakes.iter_mut().find(|(h, _)| *h == handle) {
                         // The handshake's timeout stays; this one follows it.
-                        waiting.1 = abort;
+                        waiting.1 = keepalive.timers().map(|(_, abort)| abort);
                     } else {
-                        // smoltcp counts its timeout from the peer's last segment, which came
-                        // no earlier than the connection: stretched by the connection's age, an
-                        // idle connection is probed before it can be judged dead.
                         let age = crate::time::uptime_ns().saturating_sub(inner.connect_at) / 1000;
-                        socket.set_timeout(abort.map(|abort| abort + Duration::from_micros(age)));
+                        socket.set_timeout(keepalive.abort_after(&before.keepalive, Duration::from_micros(age)));
                     }
                 }
                 Tcp::Listening { id } => stack.listens.set_spec(id, spec(&inner.options)),
@@ -326,20 +374,22 @@ impl Socket {
             if inner.local.is_some() {
                 return Err(EINVAL);
             }
+            let addr = (!endpoint.addr.is_unspecified()).then_some(endpoint.addr);
             let port = if endpoint.port == 0 {
                 stack.ephemeral_port(|s, p| port_used(s, p, self.kind))
-            } else if port_used(stack, endpoint.port, self.kind) && !inner.options.reuseaddr {
-                return Err(EADDRINUSE);
             } else {
                 endpoint.port
             };
-            let addr = (!endpoint.addr.is_unspecified()).then_some(endpoint.addr);
+            let entry = self.port(&inner.options, addr, port);
+            if stack.ports.iter().any(|b| b.conflicts(&entry)) {
+                return Err(EADDRINUSE);
+            }
             if let Some(a) = addr {
                 if !stack.iface.has_ip_addr(a) {
                     return Err(crate::errno::EADDRNOTAVAIL);
                 }
             }
-            stack.ports.push((self.kind, port));
+            stack.ports.push(entry);
             inner.local = Some(IpListenEndpoint { addr, port });
             if self.kind == Kind::Datagram {
                 let handle = stack.sockets.add(udp_socket());
@@ -354,7 +404,7 @@ impl Socket {
     fn ensure_bound(&self, stack: &mut Stack, inner: &mut Inner) {
         if inner.local.is_none() {
             let port = stack.ephemeral_port(|s, p| port_used(s, p, self.kind));
-            stack.ports.push((self.kind, port));
+            stack.ports.push(self.port(&inner.options, None, port));
             inner.local = Some(IpListenEndpoint { addr: None, port });
             if self.kind == Kind::Datagram {
                 let handle = stack.sockets.add(udp_socket());
@@ -384,7 +434,25 @@ impl Socket {
             }
             self.ensure_bound(stack, &mut inner);
             let endpoint = inner.local.unwrap_or_default();
-            let id = stack.listens.open(&mut stack.sockets, &mut stack.pool, endpoint, count, spec(&inner.options));
+            // As Linux: sockets bound together with SO_REUSEADDR cannot both listen.
+            let owner = self as *const Self as usize;
+            let mut entry = self.port(&inner.options, endpoint.addr, endpoint.port);
+            entry.listening = true;
+            if stack.ports.iter().any(|b| b.conflicts(&entry)) {
+                return Err(EADDRINUSE);
+            }
+            if let Some(b) = stack.ports.iter_mut().find(|b| b.owner == owner && b.port == endpoint.port) {
+                b.listening = true;
+            }
+            let families = entry.families;
+            let id = stack.listens.open(
+                &mut stack.sockets,
+                &mut stack.pool,
+                endpoint,
+                count,
+                spec(&inner.options),
+                families,
+            );
             inner.tcp = Tcp::Listening { id };
             Ok(())
         })
@@ -423,6 +491,9 @@ impl Socket {
     /// default peer (`None`: dissolves it).
     pub fn connect(&self, remote: Option<IpEndpoint>) -> Result<()> {
         if self.kind == Kind::Datagram {
+            if let Some(remote) = remote {
+                self.reachable(remote)?;
+            }
             return with_stack(|stack| {
                 let mut inner = self.inner.lock();
                 self.ensure_bound(stack, &mut inner);
@@ -431,7 +502,9 @@ impl Socket {
             })
             .0;
         }
-        let remote = self.own(remote.ok_or(EAFNOSUPPORT)?)?;
+        let remote = remote.ok_or(EAFNOSUPPORT)?;
+        self.reachable(remote)?;
+        let remote = self.own(remote)?;
         super::wait_configured()?;
         super::wait_routable(remote.addr)?;
         let started = with_stack(|stack| {
@@ -499,6 +572,9 @@ impl Socket {
         if self.kind == Kind::Datagram {
             if data.len() > UDP_PAYLOAD - 28 {
                 return Err(EMSGSIZE);
+            }
+            if let Some(to) = to {
+                self.reachable(to)?;
             }
             super::wait_configured()?;
             let to = to.map(addr::unmap);
@@ -596,7 +672,8 @@ impl Socket {
                 loop {
                     let (payload, meta) =
                         if peek { socket.peek().map(|(p, m)| (p, *m)) } else { socket.recv() }.ok()?;
-                    if peer.is_some_and(|p| p != meta.endpoint) {
+                    // Not the connected peer, or a family the socket does not take.
+                    if peer.is_some_and(|p| p != meta.endpoint) || !self.takes(&inner, meta.endpoint.addr) {
                         if peek {
                             let _ = socket.recv();
                         }
@@ -700,6 +777,31 @@ impl Socket {
         .0
     }
 
+    /// `FIONREAD`: a TCP connection's received bytes not yet read (0 before one, `EINVAL`
+    /// while listening, as Linux), a UDP socket's next datagram from its peer (0 without one;
+    /// datagrams from others are dropped, as `recv` drops them).
+    pub fn readable_bytes(&self) -> Result<usize> {
+        with_stack(|stack| {
+            let inner = self.inner.lock();
+            if let Some(handle) = inner.udp {
+                let socket = stack.sockets.get_mut::<udp::Socket>(handle);
+                while let Ok((payload, meta)) = socket.peek() {
+                    if inner.peer.is_none_or(|p| p == meta.endpoint) && self.takes(&inner, meta.endpoint.addr) {
+                        return Ok(payload.len());
+                    }
+                    let _ = socket.recv();
+                }
+                return Ok(0);
+            }
+            match inner.tcp {
+                Tcp::Listening { .. } => Err(EINVAL),
+                Tcp::Conn { handle, .. } => Ok(stack.sockets.get::<tcp::Socket>(handle).recv_queue()),
+                Tcp::Fresh => Ok(0),
+            }
+        })
+        .0
+    }
+
     /// Readiness for `poll`/`select`, on the stack the caller holds.
     pub fn readiness(&self, stack: &mut Stack) -> Readiness {
         let mut inner = self.inner.lock();
@@ -762,22 +864,58 @@ fn refresh_error(stack: &mut Stack, inner: &mut Inner) {
     } else if socket.state() == tcp::State::Closed
         && matches!(socket.recv_slice(&mut []), Err(tcp::RecvError::InvalidState))
     {
-        // Closed without the peer's FIN: reset (or timed out).
+        // Closed without the peer's FIN: reset, or given up by the keep-alive's timeout
+        // (`ETIMEDOUT`, as Linux). smoltcp closes on both alike; its timeout counts from the
+        // peer's last segment, which came no earlier than the connection: a connection
+        // younger than the timeout was reset.
         inner.failed = true;
-        inner.error = Some(ECONNRESET);
+        let age = crate::time::uptime_ns().saturating_sub(inner.connect_at) / 1000;
+        let timed_out = socket.timeout().is_some_and(|t| age >= t.total_micros());
+        inner.error = Some(if timed_out { ETIMEDOUT } else { ECONNRESET });
+    }
+}
+
+impl Socket {
+    /// `SO_LINGER` with a time, at the close of a connection: sends the FIN and waits until
+    /// the peer acknowledged it (and so all data) or the time passed, as Linux's `close`
+    /// does. Only the closing thread waits, outside every lock.
+    fn linger(&self) {
+        let (handle, secs) = {
+            let inner = self.inner.lock();
+            match (&inner.tcp, inner.options.linger) {
+                (&Tcp::Conn { handle, .. }, [on, secs]) if on != 0 && secs > 0 => (handle, secs),
+                _ => return,
+            }
+        };
+        let timeout = u64::try_from(secs).unwrap_or(0).saturating_mul(1_000_000_000);
+        let _ = block(&self.would_block, false, Some(timeout), |stack| {
+            let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
+            match socket.state() {
+                // Unread data: the close resets the connection (below), no wait.
+                _ if socket.recv_queue() > 0 => Some(Ok(())),
+                tcp::State::Established | tcp::State::CloseWait => {
+                    super::pool::close(socket);
+                    None
+                }
+                tcp::State::FinWait1 | tcp::State::Closing | tcp::State::LastAck => None,
+                _ => Some(Ok(())),
+            }
+        });
     }
 }
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        let kind = self.kind;
-        let (local, tcp, udp) = {
+        self.linger();
+        let owner = self as *const Self as usize;
+        let (local, tcp, udp, linger) = {
             let mut inner = self.inner.lock();
-            (inner.local, core::mem::replace(&mut inner.tcp, Tcp::Fresh), inner.udp.take())
+            let linger = inner.options.linger;
+            (inner.local, core::mem::replace(&mut inner.tcp, Tcp::Fresh), inner.udp.take(), linger)
         };
         with_stack(|stack| {
             if let Some(local) = local {
-                if let Some(i) = stack.ports.iter().position(|&(k, p)| k == kind && p == local.port) {
+                if let Some(i) = stack.ports.iter().position(|b| b.owner == owner && b.port == local.port) {
                     stack.ports.swap_remove(i);
                 }
             }
@@ -795,7 +933,8 @@ impl Drop for Socket {
                 Tcp::Conn { handle, .. } => {
                     stack.handshakes.retain(|&(h, _)| h != handle);
                     let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
-                    if socket.recv_queue() > 0 {
+                    // Unread data, or `SO_LINGER` on with a time of 0: a reset, as Linux.
+                    if socket.recv_queue() > 0 || (linger[0] != 0 && linger[1] == 0) {
                         socket.abort();
                     } else {
                         super::pool::close(socket);

@@ -388,3 +388,28 @@ pub unsafe extern "C" fn sys_winsize(fd: c_int, size: *mut [u16; 4]) -> c_int {
 pub extern "C" fn sys_fd_valid(fd: c_int) -> c_int {
     ret_int(fd::get(fd).map(|_| 0).map_err(|_| EBADF))
 }
+
+/// `ioctl(fd, FIONREAD)`: the bytes a read would find, written to `count`, as Linux
+/// answers: a pipe's or socket pair's buffered bytes, a TCP socket's received bytes (`EINVAL`
+/// while listening), a UDP socket's next datagram (0 without one); `ENOTTY` for host files
+/// and epoll descriptors.
+///
+/// # Safety
+/// `count` must be valid for writes of an `int`.
+#[no_mangle]
+pub unsafe extern "C" fn sys_fionread(fd: c_int, count: *mut c_int) -> c_int {
+    // SAFETY: forwarded from the caller.
+    let count = unsafe { out(count) };
+    let result = count.and_then(|count| {
+        let object = fd::get(fd)?;
+        let n = match &*object {
+            Object::Pipe(end) => end.available(),
+            Object::Pair(pair) => pair.available(),
+            Object::Socket(socket) => socket.readable_bytes()?,
+            Object::Host(_) | Object::Epoll(_) => return Err(crate::errno::ENOTTY),
+        };
+        *count = c_int::try_from(n).unwrap_or(c_int::MAX);
+        Ok(0)
+    });
+    ret_int(result)
+}

@@ -54,6 +54,8 @@ const TCP_KEEPINTVL: c_int = 4;
 const TCP_KEEPCNT: c_int = 5;
 /// Linux's `TCP_SYNCNT` (lwIP has none; our header adds Linux's value).
 const TCP_SYNCNT: c_int = 7;
+/// `IPV6_V6ONLY` (Linux's and lwIP's 27).
+const IPV6_V6ONLY: c_int = 27;
 
 /// -1 with `errno`, or the value.
 fn c_ret<T: Into<i64>>(result: Result<T>) -> i64 {
@@ -323,7 +325,8 @@ pub unsafe extern "C" fn recvfrom(
     let result = data.and_then(|d| {
         with_stream(fd, |stream| match stream {
             Stream::Pair(p) => {
-                let result = if flags & MSG_PEEK != 0 { Err(EOPNOTSUPP) } else { p.read(d, flags & MSG_DONTWAIT != 0) };
+                let dontwait = flags & MSG_DONTWAIT != 0;
+                let result = if flags & MSG_PEEK != 0 { p.peek(d, dontwait) } else { p.read(d, dontwait) };
                 // An unnamed peer: no address.
                 if !alen.is_null() && !addr.is_null() {
                     // SAFETY: forwarded from the caller.
@@ -488,8 +491,9 @@ fn int_of(v: &[u8]) -> Result<c_int> {
 /// Sets an option: `SOL_SOCKET` (`SO_REUSEADDR`, `SO_KEEPALIVE`, `SO_BROADCAST`,
 /// `SO_LINGER`, `SO_SNDBUF`, `SO_RCVBUF`, `SO_SNDTIMEO`, `SO_RCVTIMEO`), `IPPROTO_TCP`
 /// (`TCP_NODELAY`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`, lwIP's `TCP_KEEPALIVE` in
-/// milliseconds, Linux's `TCP_SYNCNT`: `crate::net::keepalive`); `IPPROTO_IP`/`IPPROTO_IPV6`
-/// options are accepted and ignored. Buffer sizes apply to connections made afterwards.
+/// milliseconds, Linux's `TCP_SYNCNT`: `crate::net::keepalive`), `IPPROTO_IPV6`'s
+/// `IPV6_V6ONLY` (`crate::net::bound`); other `IPPROTO_IP`/`IPPROTO_IPV6` options are
+/// accepted and ignored. Buffer sizes apply to connections made afterwards.
 /// Deviation from the original: its lwIP accepted the keep-alive options but not
 /// `TCP_SYNCNT`, and gave up a handshake after its own 6 SYN retransmissions.
 ///
@@ -534,6 +538,7 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
                     ranged(keepalive::count).map(|n| s.set_options(|o| o.keepalive.count = n))
                 }
                 (IPPROTO_TCP, TCP_SYNCNT) => ranged(keepalive::syn_count).map(|n| s.set_options(|o| o.syn_count = n)),
+                (IPPROTO_IPV6, IPV6_V6ONLY) => int_of(v).and_then(|n| s.set_v6only(n != 0)),
                 (IPPROTO_IP | IPPROTO_IPV6, _) => Ok(()),
                 _ => Err(ENOPROTOOPT),
             }
@@ -543,7 +548,7 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
 }
 
 /// Reads an option (those of [`setsockopt`] but the ignored IP ones, plus `SO_ERROR` and
-/// `SO_TYPE`).
+/// `SO_TYPE`; `IPV6_V6ONLY` on `AF_INET6` sockets).
 ///
 /// # Safety
 /// `value` must be valid for `*len` bytes, `len` valid.
@@ -592,6 +597,7 @@ pub unsafe extern "C" fn getsockopt(
             (IPPROTO_TCP, TCP_KEEPINTVL) => int(&mut buf, o.keepalive.interval_s as c_int),
             (IPPROTO_TCP, TCP_KEEPCNT) => int(&mut buf, o.keepalive.count as c_int),
             (IPPROTO_TCP, TCP_SYNCNT) => int(&mut buf, o.syn_count as c_int),
+            (IPPROTO_IPV6, IPV6_V6ONLY) if s.v6 => int(&mut buf, c_int::from(o.v6only)),
             _ => return Err(ENOPROTOOPT),
         };
         // SAFETY: forwarded from the caller.
