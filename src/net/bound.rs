@@ -3,8 +3,9 @@
 //! As Linux, addresses apart: an `AF_INET` socket takes IPv4, an `AF_INET6` socket IPv6 and,
 //! bound to `::` without `IPV6_V6ONLY`, IPv4 too (dual stack). Two sockets of one protocol
 //! conflict on a port when their families meet, unless both set `SO_REUSEADDR` and the one
-//! already there does not listen (so of two such sockets only one can listen). So `0.0.0.0:p` and `[::]:p` with `IPV6_V6ONLY` coexist (each family's listener
-//! gets its family's connections, [`super::listen`]), while a dual-stack `[::]:p` beside
+//! already there does not listen (so of two such sockets only one can listen). So
+//! `0.0.0.0:p` and `[::]:p` with `IPV6_V6ONLY` coexist (each family's listener gets its
+//! family's connections, [`super::listen`]), while a dual-stack `[::]:p` beside
 //! `0.0.0.0:p` is `EADDRINUSE`. Deviation: the address is not compared (Linux lets
 //! `127.0.0.1:p` and `10.0.0.2:p` coexist). UDP: smoltcp hands a datagram to the first
 //! socket on its port whatever the family, and a socket drops those of the family it does
