@@ -44,7 +44,8 @@ pub fn changed() {
 
 /// Objects a scan holds, dropped after the stack's lock is released (a last reference to a
 /// socket closes it under that lock). The first eight sit inline, so that a scan of a few
-/// descriptors allocates nothing, as `poll` did before it kept them.
+/// descriptors allocates nothing, as `poll` did before it kept them; an epoll instance lends
+/// the vector for the rest from one scan to the next ([`Keep::lend`], [`Keep::release`]).
 #[derive(Default)]
 pub struct Keep {
     few: [Option<Arc<Object>>; 8],
@@ -62,6 +63,21 @@ impl Keep {
             }
             None => self.more.push(object),
         }
+    }
+
+    /// Takes `spare` (empty, with room from an earlier scan) for the objects beyond the
+    /// inline ones, if it has none yet.
+    pub fn lend(&mut self, spare: Vec<Arc<Object>>) {
+        if self.more.capacity() == 0 {
+            self.more = spare;
+        }
+    }
+
+    /// Drops the held objects (so: not under the stack's lock) and gives back the emptied
+    /// vector with its room.
+    pub fn release(mut self) -> Vec<Arc<Object>> {
+        self.more.clear();
+        core::mem::take(&mut self.more)
     }
 }
 
