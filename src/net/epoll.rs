@@ -86,6 +86,8 @@ const MAX_NESTS: usize = 4;
 struct Entry {
     fd: usize,
     object: Weak<Object>,
+    /// A socket or an epoll instance: asked about under the stack's lock.
+    stacked: bool,
     /// A pipe end's buffer: while its [`Pipe::stamp`] is that of `seen`, the end shows what
     /// `seen` says, and a scan looks no further (an idle pipe costs two loads).
     pipe: Option<Arc<Pipe>>,
@@ -113,6 +115,9 @@ struct Seen {
 #[derive(Default)]
 struct Inner {
     entries: Vec<Entry>,
+    /// How many entries are [`Entry::stacked`]: without any, a wait scans without the
+    /// stack's lock (and does not poll the stack).
+    stacked: usize,
     /// The vector of a wait's [`poll::Keep`] beyond its inline objects, kept empty between
     /// scans so that a scan of many sockets allocates nothing.
     spare: Vec<Arc<Object>>,
@@ -164,7 +169,7 @@ impl Entry {
     /// The object's state and news count: from the last look if the entry is a pipe end
     /// whose pipe has not changed since, else asked of the object, which goes to `keep` (to
     /// be dropped after the stack's lock); `None` once the object's last descriptor closed.
-    fn look(&mut self, stack: &mut super::Stack, keep: &mut poll::Keep) -> Option<(State, u32)> {
+    fn look(&mut self, stack: Option<&mut super::Stack>, keep: &mut poll::Keep) -> Option<(State, u32)> {
         // Loaded before the state is read: a change while it is read moves it on. Closing
         // the end's last descriptor moves it too, so an unchanged count also means alive.
         let stamp = self.pipe.as_ref().map(|p| p.stamp());
@@ -174,7 +179,11 @@ impl Entry {
             }
         }
         let object = self.object.upgrade()?;
-        let state = poll::state(stack, &object, keep);
+        let state = match stack {
+            Some(stack) => poll::state(stack, &object, keep),
+            // Not reached for a stacked entry: an instance with one scans under the stack.
+            None => poll::state_local(&object).unwrap_or_default(),
+        };
         let news = news(&object);
         self.seen = stamp.map(|stamp| Seen { stamp, state, news });
         keep.push(object);
@@ -205,7 +214,7 @@ impl Entry {
 impl Epoll {
     /// An empty instance.
     pub const fn new() -> Self {
-        Self { inner: SpinLock::new(Inner { entries: Vec::new(), spare: Vec::new() }) }
+        Self { inner: SpinLock::new(Inner { entries: Vec::new(), stacked: 0, spare: Vec::new() }) }
     }
 
     /// `EPOLL_CTL_ADD`: watches `object` as descriptor `fd`. `EEXIST` if it is watched
@@ -227,15 +236,17 @@ impl Epoll {
             Object::Pipe(end) => Some(end.buffer()),
             _ => None,
         };
+        let stacked = matches!(**object, Object::Socket(_) | Object::Epoll(_));
         let mut inner = self.inner.lock();
-        let entries = &mut inner.entries;
-        entries.retain(|e| e.object.strong_count() > 0);
-        if entries.iter().any(|e| e.fd == fd && e.object.ptr_eq(&Arc::downgrade(object))) {
+        inner.forget_closed();
+        if inner.entries.iter().any(|e| e.fd == fd && e.object.ptr_eq(&Arc::downgrade(object))) {
             return Err(EEXIST);
         }
-        entries.push(Entry {
+        inner.stacked += usize::from(stacked);
+        inner.entries.push(Entry {
             fd,
             object: Arc::downgrade(object),
+            stacked,
             pipe,
             events,
             data,
@@ -273,7 +284,8 @@ impl Epoll {
         let mut inner = self.inner.lock();
         let weak = Arc::downgrade(object);
         let at = inner.entries.iter().position(|e| e.fd == fd && e.object.ptr_eq(&weak)).ok_or(ENOENT)?;
-        inner.entries.swap_remove(at);
+        let entry = inner.entries.swap_remove(at);
+        inner.stacked -= usize::from(entry.stacked);
         Ok(())
     }
 
@@ -299,49 +311,31 @@ impl Epoll {
     /// under the stack's, as every scan does.
     pub fn any_ready(&self, stack: &mut super::Stack, keep: &mut poll::Keep) -> bool {
         let mut inner = self.inner.lock();
-        inner.entries.retain(|e| e.object.strong_count() > 0);
+        inner.forget_closed();
         inner
             .entries
             .iter_mut()
             .filter(|e| !e.disabled)
-            .any(|e| e.look(stack, keep).is_some_and(|(state, _)| mask(state, e.events) != 0))
+            .any(|e| e.look(Some(&mut *stack), keep).is_some_and(|(state, _)| mask(state, e.events) != 0))
     }
 
     /// `epoll_wait`: gives up to `max` (index, events, data) to `put` and returns their
     /// number, waiting up to `timeout_ns` (`None`: forever, `Some(0)`: not at all) for one;
-    /// `EINTR` once a signal handler ran. A scan looks at the entries in place, under the
-    /// stack's lock and then the instance's, and allocates nothing once the instance's
-    /// spare vector has room for the objects it holds.
+    /// `EINTR` once a signal handler ran. A scan looks at the entries in place (under the
+    /// stack's lock and then the instance's if an entry is a socket or an instance, else
+    /// under the instance's alone) and allocates nothing once the instance's spare vector
+    /// has room for the objects it holds.
     pub fn wait(&self, max: usize, timeout_ns: Option<u64>, mut put: impl FnMut(usize, u32, u64)) -> Result<usize> {
         poll::wait_for(timeout_ns, || {
             let mut keep = poll::Keep::default();
-            let (count, delay) = super::with_stack(|stack| {
+            let local = {
                 let mut inner = self.inner.lock();
-                keep.lend(core::mem::take(&mut inner.spare));
-                let (mut count, mut dead) = (0, false);
-                for entry in inner.entries.iter_mut() {
-                    if count >= max {
-                        break;
-                    }
-                    if entry.disabled {
-                        dead |= entry.object.strong_count() == 0;
-                        continue;
-                    }
-                    let Some((state, news)) = entry.look(stack, &mut keep) else {
-                        dead = true;
-                        continue;
-                    };
-                    if let Some(events) = entry.report(state, news) {
-                        put(count, events, entry.data);
-                        count += 1;
-                    }
-                }
-                // Entries of closed objects go once a scan meets one (and at the next add).
-                if dead {
-                    inner.entries.retain(|e| e.object.strong_count() > 0);
-                }
-                count
-            });
+                (inner.stacked == 0).then(|| inner.scan(None, max, &mut keep, &mut put))
+            };
+            let (count, delay) = match local {
+                Some(count) => (count, None),
+                None => super::with_stack(|stack| self.inner.lock().scan(Some(stack), max, &mut keep, &mut put)),
+            };
             // Dropped here, after the stack's lock: a last reference may close a socket.
             let spare = keep.release();
             if spare.capacity() > 0 {
@@ -349,5 +343,53 @@ impl Epoll {
             }
             (count, delay)
         })
+    }
+}
+
+impl Inner {
+    /// Drops the entries whose object's last descriptor closed.
+    fn forget_closed(&mut self) {
+        let mut gone = 0;
+        self.entries.retain(|e| {
+            let alive = e.object.strong_count() > 0;
+            gone += usize::from(!alive && e.stacked);
+            alive
+        });
+        self.stacked -= gone;
+    }
+
+    /// One scan: gives up to `max` entries to report to `put` and returns their number;
+    /// the objects it asked go to `keep`. `stack` is needed if an entry is stacked.
+    fn scan(
+        &mut self,
+        mut stack: Option<&mut super::Stack>,
+        max: usize,
+        keep: &mut poll::Keep,
+        put: &mut impl FnMut(usize, u32, u64),
+    ) -> usize {
+        keep.lend(core::mem::take(&mut self.spare));
+        let (mut count, mut dead) = (0, false);
+        for entry in self.entries.iter_mut() {
+            if count >= max {
+                break;
+            }
+            if entry.disabled {
+                dead |= entry.object.strong_count() == 0;
+                continue;
+            }
+            let Some((state, news)) = entry.look(stack.as_deref_mut(), keep) else {
+                dead = true;
+                continue;
+            };
+            if let Some(events) = entry.report(state, news) {
+                put(count, events, entry.data);
+                count += 1;
+            }
+        }
+        // Entries of closed objects go once a scan meets one (and at the next add).
+        if dead {
+            self.forget_closed();
+        }
+        count
     }
 }

@@ -101,21 +101,30 @@ pub struct State {
 /// released: a last reference closing a socket takes that lock.
 pub fn state(stack: &mut super::Stack, object: &Object, keep: &mut Keep) -> State {
     match object {
+        Object::Socket(s) => {
+            let r = s.readiness(stack);
+            State { readable: r.readable, writable: r.writable, hangup: r.hangup, error: r.error, rdhup: r.rdhup }
+        }
+        Object::Epoll(e) => State { readable: e.any_ready(stack, keep), ..State::default() },
+        _ => state_local(object).unwrap_or_default(),
+    }
+}
+
+/// The state of an object that needs neither the stack nor a [`Keep`] (host files, pipe
+/// ends, socket pairs); `None` for sockets and epoll instances.
+pub fn state_local(object: &Object) -> Option<State> {
+    Some(match object {
         Object::Host(_) => State { readable: true, writable: true, ..State::default() },
         Object::Pipe(p) => {
             let (r, w, h) = p.readiness();
             State { readable: r, writable: w, hangup: h && !p.writes, error: h && p.writes, rdhup: false }
         }
-        Object::Socket(s) => {
-            let r = s.readiness(stack);
-            State { readable: r.readable, writable: r.writable, hangup: r.hangup, error: r.error, rdhup: r.rdhup }
-        }
         Object::Pair(p) => {
             let (readable, writable, hangup, rdhup) = p.readiness();
             State { readable, writable, hangup, error: false, rdhup }
         }
-        Object::Epoll(e) => State { readable: e.any_ready(stack, keep), ..State::default() },
-    }
+        Object::Socket(_) | Object::Epoll(_) => return None,
+    })
 }
 
 /// The events of `events` (plus `POLLERR`, `POLLHUP`, `POLLNVAL`) that `fd` shows now.
