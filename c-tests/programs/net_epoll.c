@@ -618,6 +618,65 @@ static void test_epoll_many(void)
 	close(ep);
 }
 
+/* A pipe and a TCP connection in one instance: a wait scans without the stack's lock while
+   only pipes are watched and under it once a socket is; both ways must report. */
+static void test_epoll_mixed(void)
+{
+	int ep = epoll_create1(0), p[2];
+	struct epoll_event ev, out[4];
+	char buf[16];
+	CHECK_INT(pipe(p), 0);
+	ev.events = EPOLLIN;
+	ev.data.fd = p[0];
+	CHECK_INT(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
+	CHECK_INT(write(p[1], "a", 1), 1);
+	CHECK_INT(epoll_wait(ep, out, 4, 0), 1);
+	CHECK_INT(read(p[0], buf, sizeof(buf)), 1);
+	struct sockaddr_storage addr;
+	socklen_t len;
+	int l = listener(0, &addr, &len);
+	int c = connect_to(&addr, len);
+	int s = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+	CHECK(s >= 0);
+	ev.data.fd = s;
+	CHECK_INT(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev), 0);
+	CHECK_INT(epoll_wait(ep, out, 4, 0), 0);
+	CHECK_INT(send(c, "b", 1, 0), 1);
+	CHECK_INT(ep_wait(ep, out, 4, 2000), 1);
+	CHECK_INT(out[0].data.fd, s);
+	CHECK_INT(write(p[1], "c", 1), 1);
+	CHECK_INT(epoll_wait(ep, out, 4, 0), 2);
+	CHECK_INT(out[0].data.fd, p[0]);
+	CHECK_INT(out[1].data.fd, s);
+	CHECK_INT(recv(s, buf, sizeof(buf), 0), 1);
+	CHECK_INT(read(p[0], buf, sizeof(buf)), 1);
+	CHECK_INT(epoll_wait(ep, out, 4, 0), 0);
+	/* The socket's entry goes with its descriptor; the pipe alone is reported again. */
+	close(s);
+	CHECK_INT(epoll_wait(ep, out, 4, 0), 0);
+	CHECK_INT(write(p[1], "d", 1), 1);
+	CHECK_INT(epoll_wait(ep, out, 4, 0), 1);
+	CHECK_INT(out[0].data.fd, p[0]);
+	/* A second socket, deleted with EPOLL_CTL_DEL this time. */
+	int c2 = connect_to(&addr, len);
+	int s2 = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+	CHECK(s2 >= 0);
+	ev.data.fd = s2;
+	CHECK_INT(epoll_ctl(ep, EPOLL_CTL_ADD, s2, &ev), 0);
+	CHECK_INT(send(c2, "e", 1, 0), 1);
+	CHECK_INT(ep_wait(ep, out, 4, 2000), 2);
+	CHECK_INT(epoll_ctl(ep, EPOLL_CTL_DEL, s2, NULL), 0);
+	CHECK_INT(epoll_wait(ep, out, 4, 0), 1);
+	CHECK_INT(out[0].data.fd, p[0]);
+	close(s2);
+	close(c2);
+	close(c);
+	close(l);
+	close(p[0]);
+	close(p[1]);
+	close(ep);
+}
+
 /* A level-triggered TCP echo server over 127.0.0.1, in its own thread, for several clients. */
 enum { CLIENTS = 5, ROUNDS = 4 };
 
@@ -840,6 +899,7 @@ int main(void)
 	test_epoll_pipe();
 	test_epoll_edge();
 	test_epoll_many();
+	test_epoll_mixed();
 	test_epoll_server();
 	test_epoll_signals();
 	TEST_DONE();
