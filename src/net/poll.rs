@@ -101,30 +101,40 @@ pub struct State {
 /// released: a last reference closing a socket takes that lock.
 pub fn state(stack: &mut super::Stack, object: &Object, keep: &mut Keep) -> State {
     match object {
+        Object::Host(_) => HOST,
+        Object::Pipe(p) => pipe_state(p),
         Object::Socket(s) => {
             let r = s.readiness(stack);
             State { readable: r.readable, writable: r.writable, hangup: r.hangup, error: r.error, rdhup: r.rdhup }
         }
+        Object::Pair(p) => pair_state(p),
         Object::Epoll(e) => State { readable: e.any_ready(stack, keep), ..State::default() },
-        _ => state_local(object).unwrap_or_default(),
     }
 }
 
 /// The state of an object that needs neither the stack nor a [`Keep`] (host files, pipe
-/// ends, socket pairs); `None` for sockets and epoll instances.
+/// ends, socket pairs); `None` for sockets and epoll instances (an epoll wait whose
+/// entries are all of the first kinds scans without the stack's lock).
 pub fn state_local(object: &Object) -> Option<State> {
-    Some(match object {
-        Object::Host(_) => State { readable: true, writable: true, ..State::default() },
-        Object::Pipe(p) => {
-            let (r, w, h) = p.readiness();
-            State { readable: r, writable: w, hangup: h && !p.writes, error: h && p.writes, rdhup: false }
-        }
-        Object::Pair(p) => {
-            let (readable, writable, hangup, rdhup) = p.readiness();
-            State { readable, writable, hangup, error: false, rdhup }
-        }
-        Object::Socket(_) | Object::Epoll(_) => return None,
-    })
+    match object {
+        Object::Host(_) => Some(HOST),
+        Object::Pipe(p) => Some(pipe_state(p)),
+        Object::Pair(p) => Some(pair_state(p)),
+        Object::Socket(_) | Object::Epoll(_) => None,
+    }
+}
+
+/// A host file: always readable and writable.
+const HOST: State = State { readable: true, writable: true, hangup: false, error: false, rdhup: false };
+
+fn pipe_state(p: &crate::fs::pipe::End) -> State {
+    let (r, w, h) = p.readiness();
+    State { readable: r, writable: w, hangup: h && !p.writes, error: h && p.writes, rdhup: false }
+}
+
+fn pair_state(p: &crate::fs::socketpair::Pair) -> State {
+    let (readable, writable, hangup, rdhup) = p.readiness();
+    State { readable, writable, hangup, error: false, rdhup }
 }
 
 /// The events of `events` (plus `POLLERR`, `POLLHUP`, `POLLNVAL`) that `fd` shows now.
