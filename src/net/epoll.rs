@@ -8,9 +8,12 @@
 //! scans every entry with the readiness `poll` uses ([`super::poll::state`]) and sleeps as
 //! `poll` does between scans; there are no wait queues per object. A scan walks the
 //! entries in place under the stack's lock and then the instance's (the order `poll` on a
-//! nested instance takes them in), reports as it goes and allocates nothing in the steady
-//! state; a pipe end whose pipe has not changed since the last look (its change count) is
-//! not asked again, so idle pipes cost two loads each. Other objects are asked every scan.
+//! nested instance takes them in; under the instance's alone if no entry is a socket or an
+//! instance, which then does not poll the stack either), reports as it goes and allocates
+//! nothing in the steady state. A pipe end whose pipe has not changed since its last look
+//! (the pipe's change count) is not asked again: an idle pipe costs a load of that count.
+//! Other objects are asked every scan. Making idle entries cost nothing would take a ready
+//! list fed by the objects, as Linux's wait queues feed it (see ARCHITECTURE.md).
 //!
 //! Level-triggered entries are reported while ready. `EPOLLONESHOT` disables an entry after
 //! one report until `EPOLL_CTL_MOD`. An `EPOLLET` entry is reported when it shows an event
