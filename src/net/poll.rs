@@ -191,6 +191,8 @@ pub fn wait_for(timeout_ns: Option<u64>, mut scan: impl FnMut() -> (usize, Optio
 pub fn poll(entries: &mut [(i32, i16, i16)], timeout_ns: Option<u64>) -> Result<usize> {
     wait_for(timeout_ns, || {
         let mut keep = Keep::default();
+        // One allocation for a large set rather than a vector grown by doubling.
+        keep.more.reserve(entries.len().saturating_sub(keep.few.len()));
         let result = super::with_stack(|stack| {
             let mut ready = 0;
             for entry in entries.iter_mut() {
