@@ -170,6 +170,14 @@ suffix=_2cpus
 run native "$native/netloop"
 run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/netloop"
 suffix=
+# A pipe ping-pong between two threads waiting in epoll_wait or poll, beside 0, 100 and 1,000
+# idle descriptors, on one core (Linux pinned to CPU 0) and on two.
+run native "$native/epoll" one
+run hermit env HERMIT_CPUS=1 "$proxy" "$hermit/epoll" one
+suffix=_2cpus
+run native "$native/epoll" two
+run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/epoll" two
+suffix=
 # Two spinning threads over one (50 runs per side, as 5 interleaved pairs of 10), and
 # CoreMark-style integer work on 1, 2 and nproc threads (10 runs per side, as 10 pairs of 1):
 # the worst and median of each side, measured at the same host moments.

@@ -533,6 +533,151 @@ static void test_epoll_edge(void)
 	close(ep);
 }
 
+/* 1,001 entries: both ends of 500 idle pipes (watched for input, which a write end never
+   shows) and one pipe's read end last. Scans skip pipes that did not change since they last
+   looked: what changes must still be seen, wherever it is in the instance. */
+enum { IDLE_PIPES = 500 };
+
+static void test_epoll_many(void)
+{
+	static int idle[2 * IDLE_PIPES];
+	int ep = epoll_create1(0), p[2], opened = 0;
+	struct epoll_event ev, out[8];
+	char buf[16];
+	CHECK(ep >= 0);
+	for (int i = 0; i < IDLE_PIPES && pipe(&idle[2 * i]) == 0; i++)
+		opened++;
+	CHECK_INT(opened, IDLE_PIPES);
+	for (int i = 0; i < 2 * opened; i++) {
+		ev.events = EPOLLIN;
+		ev.data.u64 = 1000000 + i;
+		CHECK_INT(epoll_ctl(ep, EPOLL_CTL_ADD, idle[i], &ev), 0);
+	}
+	CHECK_INT(pipe(p), 0);
+	CHECK_INT(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	ev.events = EPOLLIN;
+	ev.data.u64 = 7;
+	CHECK_INT(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
+	CHECK_INT(epoll_wait(ep, out, 8, 0), 0);
+	CHECK_INT(epoll_wait(ep, out, 8, 0), 0);
+	/* Only the last entry ready: found, and again while it stays readable. */
+	CHECK_INT(write(p[1], "a", 1), 1);
+	for (int round = 0; round < 3; round++) {
+		CHECK_INT(epoll_wait(ep, out, 8, 0), 1);
+		CHECK_INT(out[0].events, EPOLLIN);
+		CHECK(out[0].data.u64 == 7);
+	}
+	struct pollfd pfd = { ep, POLLIN, 0 };
+	CHECK_INT(poll(&pfd, 1, 0), 1);
+	CHECK_INT(pfd.revents, POLLIN);
+	CHECK_INT(read(p[0], buf, sizeof(buf)), 1);
+	CHECK_INT(epoll_wait(ep, out, 8, 0), 0);
+	CHECK_INT(poll(&pfd, 1, 0), 0);
+	/* A pipe in the middle and the last: both, in the instance's order; one if one is asked. */
+	CHECK_INT(write(idle[2 * 250 + 1], "bc", 2), 2);
+	CHECK_INT(write(p[1], "d", 1), 1);
+	CHECK_INT(epoll_wait(ep, out, 8, 0), 2);
+	CHECK(out[0].data.u64 == 1000000 + 2 * 250);
+	CHECK(out[1].data.u64 == 7);
+	CHECK_INT(epoll_wait(ep, out, 1, 0), 1);
+	CHECK(out[0].data.u64 == 1000000 + 2 * 250);
+	CHECK_INT(read(idle[2 * 250], buf, sizeof(buf)), 2);
+	CHECK_INT(epoll_wait(ep, out, 8, 0), 1);
+	CHECK(out[0].data.u64 == 7);
+	CHECK_INT(read(p[0], buf, sizeof(buf)), 1);
+	/* A writer closed in the middle: its entry goes, its reader shows a hang-up. */
+	close(idle[2 * 100 + 1]);
+	CHECK_INT(epoll_wait(ep, out, 8, 0), 1);
+	CHECK_INT(out[0].events, EPOLLIN | EPOLLHUP);
+	CHECK(out[0].data.u64 == 1000000 + 2 * 100);
+	close(idle[2 * 100]);
+	CHECK_INT(epoll_wait(ep, out, 8, 0), 0);
+	/* Edge-triggered last entry: once per write, not again for the same data. */
+	ev.events = EPOLLIN | EPOLLET;
+	CHECK_INT(epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev), 0);
+	CHECK_INT(write(p[1], "e", 1), 1);
+	CHECK_INT(epoll_wait(ep, out, 8, 0), 1);
+	CHECK_INT(epoll_wait(ep, out, 8, 0), 0);
+	CHECK_INT(write(p[1], "f", 1), 1);
+	CHECK_INT(epoll_wait(ep, out, 8, 0), 1);
+	CHECK_INT(read(p[0], buf, sizeof(buf)), 2);
+	/* A blocking wait on them all sleeps until another thread writes the last pipe. */
+	struct later l = { pthread_self(), p[1], 100 };
+	pthread_t t;
+	CHECK_INT(pthread_create(&t, NULL, write_later, &l), 0);
+	double t0 = now_ms();
+	CHECK_INT(ep_wait(ep, out, 8, -1), 1);
+	double waited = now_ms() - t0;
+	CHECK(waited >= 80 && waited < 3000);
+	CHECK(out[0].data.u64 == 7);
+	pthread_join(t, NULL);
+	for (int i = 0; i < 2 * opened; i++)
+		if (i / 2 != 100)
+			close(idle[i]);
+	close(p[0]);
+	close(p[1]);
+	close(ep);
+}
+
+/* A pipe and a TCP connection in one instance: a wait scans without the stack's lock while
+   only pipes are watched and under it once a socket is; both ways must report. */
+static void test_epoll_mixed(void)
+{
+	int ep = epoll_create1(0), p[2];
+	struct epoll_event ev, out[4];
+	char buf[16];
+	CHECK_INT(pipe(p), 0);
+	ev.events = EPOLLIN;
+	ev.data.fd = p[0];
+	CHECK_INT(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
+	CHECK_INT(write(p[1], "a", 1), 1);
+	CHECK_INT(epoll_wait(ep, out, 4, 0), 1);
+	CHECK_INT(read(p[0], buf, sizeof(buf)), 1);
+	struct sockaddr_storage addr;
+	socklen_t len;
+	int l = listener(0, &addr, &len);
+	int c = connect_to(&addr, len);
+	int s = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+	CHECK(s >= 0);
+	ev.data.fd = s;
+	CHECK_INT(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev), 0);
+	CHECK_INT(epoll_wait(ep, out, 4, 0), 0);
+	CHECK_INT(send(c, "b", 1, 0), 1);
+	CHECK_INT(ep_wait(ep, out, 4, 2000), 1);
+	CHECK_INT(out[0].data.fd, s);
+	CHECK_INT(write(p[1], "c", 1), 1);
+	CHECK_INT(epoll_wait(ep, out, 4, 0), 2);
+	CHECK_INT(out[0].data.fd, p[0]);
+	CHECK_INT(out[1].data.fd, s);
+	CHECK_INT(recv(s, buf, sizeof(buf), 0), 1);
+	CHECK_INT(read(p[0], buf, sizeof(buf)), 1);
+	CHECK_INT(epoll_wait(ep, out, 4, 0), 0);
+	/* The socket's entry goes with its descriptor; the pipe alone is reported again. */
+	close(s);
+	CHECK_INT(epoll_wait(ep, out, 4, 0), 0);
+	CHECK_INT(write(p[1], "d", 1), 1);
+	CHECK_INT(epoll_wait(ep, out, 4, 0), 1);
+	CHECK_INT(out[0].data.fd, p[0]);
+	/* A second socket, deleted with EPOLL_CTL_DEL this time. */
+	int c2 = connect_to(&addr, len);
+	int s2 = accept4(l, NULL, NULL, SOCK_NONBLOCK);
+	CHECK(s2 >= 0);
+	ev.data.fd = s2;
+	CHECK_INT(epoll_ctl(ep, EPOLL_CTL_ADD, s2, &ev), 0);
+	CHECK_INT(send(c2, "e", 1, 0), 1);
+	CHECK_INT(ep_wait(ep, out, 4, 2000), 2);
+	CHECK_INT(epoll_ctl(ep, EPOLL_CTL_DEL, s2, NULL), 0);
+	CHECK_INT(epoll_wait(ep, out, 4, 0), 1);
+	CHECK_INT(out[0].data.fd, p[0]);
+	close(s2);
+	close(c2);
+	close(c);
+	close(l);
+	close(p[0]);
+	close(p[1]);
+	close(ep);
+}
+
 /* A level-triggered TCP echo server over 127.0.0.1, in its own thread, for several clients. */
 enum { CLIENTS = 5, ROUNDS = 4 };
 
@@ -800,6 +945,8 @@ int main(void)
 	test_epoll_errors();
 	test_epoll_pipe();
 	test_epoll_edge();
+	test_epoll_many();
+	test_epoll_mixed();
 	test_epoll_server();
 	test_epoll_signals();
 	TEST_DONE();

@@ -50,6 +50,14 @@ impl Pipe {
         crate::net::poll::changed();
     }
 
+    /// The change count: every change to what either end's [`End::readiness`] or
+    /// [`End::news`] shows bumps it, after the change. So a state read after a load of the
+    /// count holds as long as the count still has that value (epoll's entries skip pipes
+    /// that did not change since their last look).
+    pub fn stamp(&self) -> u32 {
+        self.changes.load(Ordering::SeqCst)
+    }
+
     /// Sleeps until the next change after `seen`; `EINTR` for a signal.
     fn wait(&self, seen: u32) -> Result<()> {
         match futex::wait(&self.changes, seen, None) {
@@ -205,6 +213,11 @@ impl End {
     /// Bytes waiting to be read.
     pub fn available(&self) -> usize {
         self.pipe.state.lock().data.len()
+    }
+
+    /// The buffer both ends share (for its [`Pipe::stamp`]); holding it keeps no end open.
+    pub fn buffer(&self) -> Arc<Pipe> {
+        self.pipe.clone()
     }
 }
 

@@ -6,7 +6,14 @@
 //! open object: it lasts until `EPOLL_CTL_DEL` or until the object's last descriptor is
 //! closed (a duplicate keeps it alive, as Linux's open file description does). Waiting
 //! scans every entry with the readiness `poll` uses ([`super::poll::state`]) and sleeps as
-//! `poll` does between scans; there are no wait queues per object.
+//! `poll` does between scans; there are no wait queues per object. A scan walks the
+//! entries in place under the stack's lock and then the instance's (the order `poll` on a
+//! nested instance takes them in; under the instance's alone if no entry is a socket or an
+//! instance, which then does not poll the stack either), reports as it goes and allocates
+//! nothing in the steady state. A pipe end whose pipe has not changed since its last look
+//! (the pipe's change count) is not asked again: an idle pipe costs a load of that count.
+//! Other objects are asked every scan. Making idle entries cost nothing would take a ready
+//! list fed by the objects, as Linux's wait queues feed it (see ARCHITECTURE.md).
 //!
 //! Level-triggered entries are reported while ready. `EPOLLONESHOT` disables an entry after
 //! one report until `EPOLL_CTL_MOD`. An `EPOLLET` entry is reported when it shows an event
@@ -20,11 +27,12 @@
 
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::Ordering;
 
 use super::poll::{self, State};
 use crate::errno::{Result, EEXIST, EINVAL, ELOOP, ENOENT};
 use crate::fs::fd::Object;
+use crate::fs::pipe::Pipe;
 use crate::synch::spinlock::SpinLock;
 
 /// `EPOLLIN` (Linux's values throughout).
@@ -78,13 +86,14 @@ const KNOWN: u32 = EPOLLIN
 /// Nested instances deeper than this are not looked into (Linux's `EPOLL_MAX_NESTS`).
 const MAX_NESTS: usize = 4;
 
-/// Numbers entries so a wait can find them again after scanning without the lock.
-static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-
 struct Entry {
-    id: u64,
     fd: usize,
     object: Weak<Object>,
+    /// A socket or an epoll instance: asked about under the stack's lock.
+    stacked: bool,
+    /// A pipe end's buffer: while its [`Pipe::stamp`] is that of `seen`, the end shows what
+    /// `seen` says, and a scan looks no further (an idle pipe costs two loads).
+    pipe: Option<Arc<Pipe>>,
     events: u32,
     data: u64,
     /// The events of the last report (edge-triggered entries).
@@ -93,11 +102,33 @@ struct Entry {
     news: u32,
     /// A one-shot entry was reported and waits for `EPOLL_CTL_MOD`.
     disabled: bool,
+    /// What the last look at a pipe end found.
+    seen: Option<Seen>,
+}
+
+/// A pipe end's state and news count, and its pipe's change count when they were read.
+#[derive(Clone, Copy)]
+struct Seen {
+    stamp: u32,
+    state: State,
+    news: u32,
+}
+
+/// An instance's lock-protected part.
+#[derive(Default)]
+struct Inner {
+    entries: Vec<Entry>,
+    /// How many entries are [`Entry::stacked`]: without any, a wait scans without the
+    /// stack's lock (and does not poll the stack).
+    stacked: usize,
+    /// The vector of a wait's [`poll::Keep`] beyond its inline objects, kept empty between
+    /// scans so that a scan of many sockets allocates nothing.
+    spare: Vec<Arc<Object>>,
 }
 
 /// An epoll instance.
 pub struct Epoll {
-    entries: SpinLock<Vec<Entry>>,
+    inner: SpinLock<Inner>,
 }
 
 /// The events of `state` that an entry asking for `events` reports.
@@ -137,10 +168,56 @@ impl Default for Epoll {
     }
 }
 
+impl Entry {
+    /// The object's state and news count: from the last look if the entry is a pipe end
+    /// whose pipe has not changed since, else asked of the object, which goes to `keep` (to
+    /// be dropped after the stack's lock); `None` once the object's last descriptor closed.
+    fn look(&mut self, stack: Option<&mut super::Stack>, keep: &mut poll::Keep) -> Option<(State, u32)> {
+        // Loaded before the state is read: a change while it is read moves it on. Closing
+        // the end's last descriptor moves it too, so an unchanged count also means alive.
+        let stamp = self.pipe.as_ref().map(|p| p.stamp());
+        if let (Some(stamp), Some(seen)) = (stamp, self.seen) {
+            if seen.stamp == stamp {
+                return Some((seen.state, seen.news));
+            }
+        }
+        let object = self.object.upgrade()?;
+        let state = match stack {
+            Some(stack) => poll::state(stack, &object, keep),
+            // Not reached for a stacked entry: an instance with one scans under the stack.
+            None => poll::state_local(&object).unwrap_or_default(),
+        };
+        let news = news(&object);
+        self.seen = stamp.map(|stamp| Seen { stamp, state, news });
+        keep.push(object);
+        Some((state, news))
+    }
+
+    /// The events to report for an object showing `state` with news count `news`, if any,
+    /// updating the edge-triggered and one-shot records.
+    fn report(&mut self, state: State, news: u32) -> Option<u32> {
+        let now = mask(state, self.events);
+        if self.events & EPOLLET != 0 {
+            let fresh = now & !self.reported != 0 || (now != 0 && news != self.news);
+            self.reported = now;
+            self.news = news;
+            if !fresh {
+                return None;
+            }
+        } else if now == 0 {
+            return None;
+        }
+        if self.events & EPOLLONESHOT != 0 {
+            self.disabled = true;
+        }
+        Some(now)
+    }
+}
+
 impl Epoll {
     /// An empty instance.
     pub const fn new() -> Self {
-        Self { entries: SpinLock::new(Vec::new()) }
+        Self { inner: SpinLock::new(Inner { entries: Vec::new(), stacked: 0, spare: Vec::new() }) }
     }
 
     /// `EPOLL_CTL_ADD`: watches `object` as descriptor `fd`. `EEXIST` if it is watched
@@ -158,23 +235,30 @@ impl Epoll {
                 return Err(ELOOP);
             }
         }
-        let mut entries = self.entries.lock();
-        entries.retain(|e| e.object.strong_count() > 0);
-        if entries.iter().any(|e| e.fd == fd && e.object.ptr_eq(&Arc::downgrade(object))) {
+        let pipe = match &**object {
+            Object::Pipe(end) => Some(end.buffer()),
+            _ => None,
+        };
+        let stacked = matches!(**object, Object::Socket(_) | Object::Epoll(_));
+        let mut inner = self.inner.lock();
+        inner.forget_closed();
+        if inner.entries.iter().any(|e| e.fd == fd && e.object.ptr_eq(&Arc::downgrade(object))) {
             return Err(EEXIST);
         }
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        entries.push(Entry {
-            id,
+        inner.stacked += usize::from(stacked);
+        inner.entries.push(Entry {
             fd,
             object: Arc::downgrade(object),
+            stacked,
+            pipe,
             events,
             data,
             reported: 0,
             news: 0,
             disabled: false,
+            seen: None,
         });
-        drop(entries);
+        drop(inner);
         // A waiter of this instance scans again.
         super::notify();
         Ok(())
@@ -186,24 +270,25 @@ impl Epoll {
         if events & !KNOWN != 0 {
             return Err(EINVAL);
         }
-        let mut entries = self.entries.lock();
+        let mut inner = self.inner.lock();
         let weak = Arc::downgrade(object);
-        let entry = entries.iter_mut().find(|e| e.fd == fd && e.object.ptr_eq(&weak)).ok_or(ENOENT)?;
+        let entry = inner.entries.iter_mut().find(|e| e.fd == fd && e.object.ptr_eq(&weak)).ok_or(ENOENT)?;
         entry.events = events;
         entry.data = data;
         entry.reported = 0;
         entry.disabled = false;
-        drop(entries);
+        drop(inner);
         super::notify();
         Ok(())
     }
 
     /// `EPOLL_CTL_DEL`: forgets the entry of `fd` and `object`; `ENOENT` if there is none.
     pub fn delete(&self, fd: usize, object: &Arc<Object>) -> Result<()> {
-        let mut entries = self.entries.lock();
+        let mut inner = self.inner.lock();
         let weak = Arc::downgrade(object);
-        let at = entries.iter().position(|e| e.fd == fd && e.object.ptr_eq(&weak)).ok_or(ENOENT)?;
-        entries.swap_remove(at);
+        let at = inner.entries.iter().position(|e| e.fd == fd && e.object.ptr_eq(&weak)).ok_or(ENOENT)?;
+        let entry = inner.entries.swap_remove(at);
+        inner.stacked -= usize::from(entry.stacked);
         Ok(())
     }
 
@@ -214,8 +299,9 @@ impl Epoll {
             return true;
         }
         let nested: Vec<Arc<Object>> = self
-            .entries
+            .inner
             .lock()
+            .entries
             .iter()
             .filter_map(|e| e.object.upgrade())
             .filter(|o| matches!(**o, Object::Epoll(_)))
@@ -223,72 +309,90 @@ impl Epoll {
         nested.iter().any(|o| matches!(&**o, Object::Epoll(e) if e.reaches(target, depth + 1)))
     }
 
-    /// The live entries' ids, objects and events (dead ones are dropped here).
-    fn snapshot(&self) -> Vec<(u64, Arc<Object>, u32)> {
-        let mut entries = self.entries.lock();
-        entries.retain(|e| e.object.strong_count() > 0);
-        entries.iter().filter(|e| !e.disabled).filter_map(|e| Some((e.id, e.object.upgrade()?, e.events))).collect()
-    }
-
     /// Whether a wait would report something now (for `poll` on the instance, and nested
-    /// instances): level-triggered readiness of an enabled entry.
+    /// instances): level-triggered readiness of an enabled entry. Takes the instance's lock
+    /// under the stack's, as every scan does.
     pub fn any_ready(&self, stack: &mut super::Stack, keep: &mut poll::Keep) -> bool {
-        let snapshot = self.snapshot();
-        let ready = snapshot.iter().any(|(_, object, events)| mask(poll::state(stack, object, keep), *events) != 0);
-        for (_, object, _) in snapshot {
-            keep.push(object);
-        }
-        ready
+        let mut inner = self.inner.lock();
+        inner.forget_closed();
+        inner
+            .entries
+            .iter_mut()
+            .filter(|e| !e.disabled)
+            .any(|e| e.look(Some(&mut *stack), keep).is_some_and(|(state, _)| mask(state, e.events) != 0))
     }
 
-    /// `epoll_wait`: up to `max` (events, data) pairs, waiting up to `timeout_ns` (`None`:
-    /// forever, `Some(0)`: not at all) for one; `EINTR` once a signal handler ran.
-    pub fn wait(&self, max: usize, timeout_ns: Option<u64>) -> Result<Vec<(u32, u64)>> {
-        let mut out = Vec::new();
+    /// `epoll_wait`: gives up to `max` (index, events, data) to `put` and returns their
+    /// number, waiting up to `timeout_ns` (`None`: forever, `Some(0)`: not at all) for one;
+    /// `EINTR` once a signal handler ran. A scan looks at the entries in place (under the
+    /// stack's lock and then the instance's if an entry is a socket or an instance, else
+    /// under the instance's alone) and allocates nothing once the instance's spare vector
+    /// has room for the objects it holds.
+    pub fn wait(&self, max: usize, timeout_ns: Option<u64>, mut put: impl FnMut(usize, u32, u64)) -> Result<usize> {
         poll::wait_for(timeout_ns, || {
-            let snapshot = self.snapshot();
             let mut keep = poll::Keep::default();
-            let (states, delay) = super::with_stack(|stack| {
-                snapshot.iter().map(|(_, object, _)| poll::state(stack, object, &mut keep)).collect::<Vec<_>>()
-            });
-            self.report(&snapshot, &states, max, &mut out);
+            let local = {
+                let mut inner = self.inner.lock();
+                (inner.stacked == 0).then(|| inner.scan(None, max, &mut keep, &mut put))
+            };
+            let (count, delay) = match local {
+                Some(count) => (count, None),
+                None => super::with_stack(|stack| self.inner.lock().scan(Some(stack), max, &mut keep, &mut put)),
+            };
             // Dropped here, after the stack's lock: a last reference may close a socket.
-            drop(keep);
-            drop(snapshot);
-            (out.len(), delay)
-        })?;
-        Ok(out)
+            let spare = keep.release();
+            if spare.capacity() > 0 {
+                self.inner.lock().spare = spare;
+            }
+            (count, delay)
+        })
+    }
+}
+
+impl Inner {
+    /// Drops the entries whose object's last descriptor closed.
+    fn forget_closed(&mut self) {
+        let mut gone = 0;
+        self.entries.retain(|e| {
+            let alive = e.object.strong_count() > 0;
+            gone += usize::from(!alive && e.stacked);
+            alive
+        });
+        self.stacked -= gone;
     }
 
-    /// Picks the entries to report from one scan and updates their edge and one-shot
-    /// records.
-    fn report(&self, snapshot: &[(u64, Arc<Object>, u32)], states: &[State], max: usize, out: &mut Vec<(u32, u64)>) {
-        let mut entries = self.entries.lock();
-        for ((id, object, _), state) in snapshot.iter().zip(states) {
-            if out.len() >= max {
+    /// One scan: gives up to `max` entries to report to `put` and returns their number;
+    /// the objects it asked go to `keep`. `stack` is needed if an entry is stacked.
+    fn scan(
+        &mut self,
+        mut stack: Option<&mut super::Stack>,
+        max: usize,
+        keep: &mut poll::Keep,
+        put: &mut impl FnMut(usize, u32, u64),
+    ) -> usize {
+        keep.lend(core::mem::take(&mut self.spare));
+        let (mut count, mut dead) = (0, false);
+        for entry in self.entries.iter_mut() {
+            if count >= max {
                 break;
             }
-            // Changed or deleted by another thread meanwhile: the next scan sees it.
-            let Some(entry) = entries.iter_mut().find(|e| e.id == *id) else { continue };
             if entry.disabled {
+                dead |= entry.object.strong_count() == 0;
                 continue;
             }
-            let now = mask(*state, entry.events);
-            let news = news(object);
-            if entry.events & EPOLLET != 0 {
-                let fresh = now & !entry.reported != 0 || (now != 0 && news != entry.news);
-                entry.reported = now;
-                entry.news = news;
-                if !fresh {
-                    continue;
-                }
-            } else if now == 0 {
+            let Some((state, news)) = entry.look(stack.as_deref_mut(), keep) else {
+                dead = true;
                 continue;
+            };
+            if let Some(events) = entry.report(state, news) {
+                put(count, events, entry.data);
+                count += 1;
             }
-            if entry.events & EPOLLONESHOT != 0 {
-                entry.disabled = true;
-            }
-            out.push((now, entry.data));
         }
+        // Entries of closed objects go once a scan meets one (and at the next add).
+        if dead {
+            self.forget_closed();
+        }
+        count
     }
 }

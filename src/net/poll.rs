@@ -44,7 +44,8 @@ pub fn changed() {
 
 /// Objects a scan holds, dropped after the stack's lock is released (a last reference to a
 /// socket closes it under that lock). The first eight sit inline, so that a scan of a few
-/// descriptors allocates nothing, as `poll` did before it kept them.
+/// descriptors allocates nothing, as `poll` did before it kept them; an epoll instance lends
+/// the vector for the rest from one scan to the next ([`Keep::lend`], [`Keep::release`]).
 #[derive(Default)]
 pub struct Keep {
     few: [Option<Arc<Object>>; 8],
@@ -62,6 +63,21 @@ impl Keep {
             }
             None => self.more.push(object),
         }
+    }
+
+    /// Takes `spare` (empty, with room from an earlier scan) for the objects beyond the
+    /// inline ones, if it has none yet.
+    pub fn lend(&mut self, spare: Vec<Arc<Object>>) {
+        if self.more.capacity() == 0 {
+            self.more = spare;
+        }
+    }
+
+    /// Drops the held objects (so: not under the stack's lock) and gives back the emptied
+    /// vector with its room.
+    pub fn release(mut self) -> Vec<Arc<Object>> {
+        self.more.clear();
+        core::mem::take(&mut self.more)
     }
 }
 
@@ -85,21 +101,40 @@ pub struct State {
 /// released: a last reference closing a socket takes that lock.
 pub fn state(stack: &mut super::Stack, object: &Object, keep: &mut Keep) -> State {
     match object {
-        Object::Host(_) => State { readable: true, writable: true, ..State::default() },
-        Object::Pipe(p) => {
-            let (r, w, h) = p.readiness();
-            State { readable: r, writable: w, hangup: h && !p.writes, error: h && p.writes, rdhup: false }
-        }
+        Object::Host(_) => HOST,
+        Object::Pipe(p) => pipe_state(p),
         Object::Socket(s) => {
             let r = s.readiness(stack);
             State { readable: r.readable, writable: r.writable, hangup: r.hangup, error: r.error, rdhup: r.rdhup }
         }
-        Object::Pair(p) => {
-            let (readable, writable, hangup, rdhup) = p.readiness();
-            State { readable, writable, hangup, error: false, rdhup }
-        }
+        Object::Pair(p) => pair_state(p),
         Object::Epoll(e) => State { readable: e.any_ready(stack, keep), ..State::default() },
     }
+}
+
+/// The state of an object that needs neither the stack nor a [`Keep`] (host files, pipe
+/// ends, socket pairs); `None` for sockets and epoll instances (an epoll wait whose
+/// entries are all of the first kinds scans without the stack's lock).
+pub fn state_local(object: &Object) -> Option<State> {
+    match object {
+        Object::Host(_) => Some(HOST),
+        Object::Pipe(p) => Some(pipe_state(p)),
+        Object::Pair(p) => Some(pair_state(p)),
+        Object::Socket(_) | Object::Epoll(_) => None,
+    }
+}
+
+/// A host file: always readable and writable.
+const HOST: State = State { readable: true, writable: true, hangup: false, error: false, rdhup: false };
+
+fn pipe_state(p: &crate::fs::pipe::End) -> State {
+    let (r, w, h) = p.readiness();
+    State { readable: r, writable: w, hangup: h && !p.writes, error: h && p.writes, rdhup: false }
+}
+
+fn pair_state(p: &crate::fs::socketpair::Pair) -> State {
+    let (readable, writable, hangup, rdhup) = p.readiness();
+    State { readable, writable, hangup, error: false, rdhup }
 }
 
 /// The events of `events` (plus `POLLERR`, `POLLHUP`, `POLLNVAL`) that `fd` shows now.
@@ -156,6 +191,8 @@ pub fn wait_for(timeout_ns: Option<u64>, mut scan: impl FnMut() -> (usize, Optio
 pub fn poll(entries: &mut [(i32, i16, i16)], timeout_ns: Option<u64>) -> Result<usize> {
     wait_for(timeout_ns, || {
         let mut keep = Keep::default();
+        // One allocation for a large set rather than a vector grown by doubling.
+        keep.more.reserve(entries.len().saturating_sub(keep.few.len()));
         let result = super::with_stack(|stack| {
             let mut ready = 0;
             for entry in entries.iter_mut() {

@@ -114,12 +114,14 @@ pub unsafe extern "C" fn epoll_pwait(
         let timeout_ns = u64::try_from(timeout).ok().map(|ms| ms * 1_000_000);
         // SAFETY: forwarded from the caller.
         let mask = unsafe { mask.as_ref() }.copied();
-        let ready = with_mask(mask, || epoll.wait(count, timeout_ns))?;
-        for (slot, (ev, data)) in out.chunks_exact_mut(size_of::<EpollEvent>()).zip(&ready) {
+        // Written as the scan finds them: `wait` gives at most `count` indices.
+        let put = |i: usize, ev: u32, data: u64| {
+            let slot = &mut out[i * size_of::<EpollEvent>()..][..size_of::<EpollEvent>()];
             slot[..4].copy_from_slice(&ev.to_ne_bytes());
             slot[4..].copy_from_slice(&data.to_ne_bytes());
-        }
-        Ok(ready.len() as c_int)
+        };
+        let ready = with_mask(mask, || epoll.wait(count, timeout_ns, put))?;
+        Ok(ready as c_int)
     })();
     c_int_ret(result)
 }
