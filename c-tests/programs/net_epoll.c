@@ -581,6 +581,15 @@ static void test_epoll_many(void)
 	CHECK(out[1].data.u64 == 7);
 	CHECK_INT(epoll_wait(ep, out, 1, 0), 1);
 	CHECK(out[0].data.u64 == 1000000 + 2 * 250);
+	/* Three ready, one taken per wait: they take turns (the last one taken goes behind). */
+	CHECK_INT(write(idle[2 * 300 + 1], "g", 1), 1);
+	unsigned long long turns[3];
+	for (int i = 0; i < 3; i++) {
+		CHECK_INT(epoll_wait(ep, out, 1, 0), 1);
+		turns[i] = out[0].data.u64;
+	}
+	CHECK(turns[0] != turns[1] && turns[1] != turns[2] && turns[0] != turns[2]);
+	CHECK_INT(read(idle[2 * 300], buf, sizeof(buf)), 1);
 	CHECK_INT(read(idle[2 * 250], buf, sizeof(buf)), 2);
 	CHECK_INT(epoll_wait(ep, out, 8, 0), 1);
 	CHECK(out[0].data.u64 == 7);
