@@ -124,6 +124,9 @@ struct Inner {
     /// The vector of a wait's [`poll::Keep`] beyond its inline objects, kept empty between
     /// scans so that a scan of many sockets allocates nothing.
     spare: Vec<Arc<Object>>,
+    /// Where the next scan starts: after the last entry a scan that stopped at `maxevents`
+    /// reported, so that ready entries take turns (as Linux's ready list rotates).
+    next: usize,
 }
 
 /// An epoll instance.
@@ -217,7 +220,7 @@ impl Entry {
 impl Epoll {
     /// An empty instance.
     pub const fn new() -> Self {
-        Self { inner: SpinLock::new(Inner { entries: Vec::new(), stacked: 0, spare: Vec::new() }) }
+        Self { inner: SpinLock::new(Inner { entries: Vec::new(), stacked: 0, spare: Vec::new(), next: 0 }) }
     }
 
     /// `EPOLL_CTL_ADD`: watches `object` as descriptor `fd`. `EEXIST` if it is watched
@@ -362,7 +365,8 @@ impl Inner {
     }
 
     /// One scan: gives up to `max` entries to report to `put` and returns their number;
-    /// the objects it asked go to `keep`. `stack` is needed if an entry is stacked.
+    /// the objects it asked go to `keep`. `stack` is needed if an entry is stacked. It
+    /// starts where the last scan that reached `max` stopped and wraps around.
     fn scan(
         &mut self,
         mut stack: Option<&mut super::Stack>,
@@ -372,10 +376,14 @@ impl Inner {
     ) -> usize {
         keep.lend(core::mem::take(&mut self.spare));
         let (mut count, mut dead) = (0, false);
-        for entry in self.entries.iter_mut() {
+        let len = self.entries.len();
+        let start = if self.next < len { self.next } else { 0 };
+        for at in (start..len).chain(0..start) {
             if count >= max {
+                self.next = at;
                 break;
             }
+            let entry = &mut self.entries[at];
             if entry.disabled {
                 dead |= entry.object.strong_count() == 0;
                 continue;
