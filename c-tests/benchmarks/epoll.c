@@ -36,19 +36,6 @@ struct side {
 	struct pollfd *fds;
 };
 
-/* Pins the calling thread to one CPU on Linux; HermitCore places threads itself. */
-static void pin(int cpu)
-{
-#ifdef __linux__
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-#else
-	(void)cpu;
-#endif
-}
-
 static void die(int code)
 {
 	printf("epoll: setup or check failed (%d)\n", code);
@@ -95,7 +82,7 @@ static void await(struct side *s)
 static void *pong(void *arg)
 {
 	struct side *s = arg;
-	pin(s->cpu);
+	bench_pin(s->cpu);
 	char b = 0;
 	while (b != 'q') {
 		await(s);
@@ -163,7 +150,7 @@ int main(int argc, char **argv)
 	int two = argc > 1 && strcmp(argv[1], "two") == 0;
 	cpus[0] = 0;
 	cpus[1] = two ? 1 : 0;
-	pin(cpus[0]);
+	bench_pin(cpus[0]);
 	struct rlimit lim;
 	if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < MAX_IDLE + 16) {
 		lim.rlim_cur = lim.rlim_max;

@@ -26,19 +26,6 @@ enum { ROUNDS = 200000, REPEATS = 5 };
 static sem_t ping, pong;
 static volatile int turn;
 
-/* Pins the calling thread to one CPU on Linux; HermitCore places threads itself. */
-static void pin(int cpu)
-{
-#ifdef __linux__
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	pthread_setaffinity_np(pthread_self(), sizeof set, &set);
-#else
-	(void)cpu;
-#endif
-}
-
 static uint64_t yield_alone(void)
 {
 	enum { N = 1000000 };
@@ -56,7 +43,7 @@ static uint64_t yield_alone(void)
 /* The partner in the yield ping-pong: waits for its turn by yielding, then hands it back. */
 static void *yield_partner(void *arg)
 {
-	pin(0);
+	bench_pin(0);
 	(void)arg;
 	for (int i = 0; i < ROUNDS * REPEATS; i++) {
 		while (turn != 1)
@@ -89,7 +76,7 @@ static uint64_t yield_pingpong(void)
 
 static void *sem_partner(void *arg)
 {
-	pin(*(int *)arg);
+	bench_pin(*(int *)arg);
 	for (int i = 0; i < ROUNDS * REPEATS; i++) {
 		sem_wait(&ping);
 		sem_post(&pong);
@@ -128,7 +115,7 @@ static uint64_t wake_cycles[201];
 
 static void *wake_partner(void *arg)
 {
-	pin(1);
+	bench_pin(1);
 	int rounds = *(int *)arg;
 	for (int i = 0; i < rounds; i++) {
 		sem_wait(&ping);
@@ -211,7 +198,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 1 && strcmp(argv[1], "wake") == 0) {
-		pin(0);
+		bench_pin(0);
 		if (argc > 2) {
 			/* sched wake <gap in us>...: the same at other gaps, named by the gap */
 			for (int i = 2; i < argc; i++) {
@@ -226,11 +213,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc > 1 && strcmp(argv[1], "cross") == 0) {
-		pin(0);
+		bench_pin(0);
 		BENCH_RESULT("sem_pingpong_2cores", sem_pingpong(1, ROUNDS / 10), "cycles");
 		return 0;
 	}
-	pin(0);
+	bench_pin(0);
 	BENCH_RESULT("sched_yield", yield_alone(), "cycles");
 	BENCH_RESULT("yield_pingpong", yield_pingpong(), "cycles");
 	BENCH_RESULT("sem_pingpong_1core", sem_pingpong(0, ROUNDS), "cycles");

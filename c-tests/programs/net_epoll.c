@@ -310,6 +310,20 @@ static int ep_wait(int ep, struct epoll_event *ev, int max, int timeout)
 	return n;
 }
 
+/* Blocks in epoll_wait on ep (up to max events into out) until another thread writes a byte
+ * to wfd 100 ms later: one entry reported, after about that long. */
+static void wait_for_later_write(int ep, struct epoll_event *out, int max, int wfd)
+{
+	struct later l = { pthread_self(), wfd, 100 };
+	pthread_t t;
+	CHECK_INT(pthread_create(&t, NULL, write_later, &l), 0);
+	double t0 = now_ms();
+	CHECK_INT(ep_wait(ep, out, max, -1), 1);
+	double waited = now_ms() - t0;
+	CHECK(waited >= 80 && waited < 3000);
+	pthread_join(t, NULL);
+}
+
 static void test_epoll_errors(void)
 {
 	CHECK_INT(sizeof(struct epoll_event), 12);
@@ -433,14 +447,7 @@ static void test_epoll_pipe(void)
 	ev.events = EPOLLIN;
 	ev.data.fd = p[0];
 	CHECK_INT(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
-	struct later l = { pthread_self(), p[1], 100 };
-	pthread_t t;
-	CHECK_INT(pthread_create(&t, NULL, write_later, &l), 0);
-	double t0 = now_ms();
-	CHECK_INT(ep_wait(ep, out, 4, -1), 1);
-	double waited = now_ms() - t0;
-	CHECK(waited >= 80 && waited < 3000);
-	pthread_join(t, NULL);
+	wait_for_later_write(ep, out, 4, p[1]);
 	CHECK_INT(read(p[0], buf, sizeof(buf)), 1);
 	/* A duplicate keeps the entry alive after the first descriptor closes (as on Linux). */
 	int dup_fd = dup(p[0]);
@@ -611,15 +618,8 @@ static void test_epoll_many(void)
 	CHECK_INT(epoll_wait(ep, out, 8, 0), 1);
 	CHECK_INT(read(p[0], buf, sizeof(buf)), 2);
 	/* A blocking wait on them all sleeps until another thread writes the last pipe. */
-	struct later l = { pthread_self(), p[1], 100 };
-	pthread_t t;
-	CHECK_INT(pthread_create(&t, NULL, write_later, &l), 0);
-	double t0 = now_ms();
-	CHECK_INT(ep_wait(ep, out, 8, -1), 1);
-	double waited = now_ms() - t0;
-	CHECK(waited >= 80 && waited < 3000);
+	wait_for_later_write(ep, out, 8, p[1]);
 	CHECK(out[0].data.u64 == 7);
-	pthread_join(t, NULL);
 	for (int i = 0; i < 2 * opened; i++)
 		if (i / 2 != 100)
 			close(idle[i]);

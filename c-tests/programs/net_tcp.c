@@ -667,6 +667,20 @@ static void test_fionread_linger(void)
 }
 
 /* ---- IPV6_V6ONLY: an IPv4 and an IPv6-only listener share a port ---- */
+
+/* The connection just made, accepted by the non-blocking listener `right` (its peer's
+ * address in *peer), after `wrong` (the other family's) found none. */
+static int accepted_by(int right, int wrong, struct sockaddr_in6 *peer)
+{
+	usleep(10000);
+	errno = 0;
+	CHECK_INT(accept(wrong, NULL, NULL), -1);
+	CHECK_INT(errno, EAGAIN);
+	socklen_t len = sizeof(*peer);
+	int fd = accept(right, (struct sockaddr *)peer, &len);
+	CHECK(fd >= 0);
+	return fd;
+}
 static void test_v6only(void)
 {
 	int s6 = socket(AF_INET6, SOCK_STREAM, 0);
@@ -715,29 +729,16 @@ static void test_v6only(void)
 	for (int i = 0; i < 5; i++) {
 		int c4 = connect_to(port);
 		CHECK(c4 >= 0);
-		usleep(10000);
-		errno = 0;
-		CHECK_INT(accept(s6, NULL, NULL), -1);
-		CHECK_INT(errno, EAGAIN);
-		struct sockaddr_in p4;
-		len = sizeof(p4);
-		int a4 = accept(l4, (struct sockaddr *)&p4, &len);
-		CHECK(a4 >= 0);
-		CHECK_INT(p4.sin_family, AF_INET);
+		struct sockaddr_in6 p6;
+		int a4 = accepted_by(l4, s6, &p6);
+		CHECK_INT(p6.sin6_family, AF_INET);
 		close(a4);
 		close(c4);
 		int c6 = socket(AF_INET6, SOCK_STREAM, 0);
 		struct sockaddr_in6 to = any6;
 		to.sin6_addr = in6addr_loopback;
 		CHECK_INT(connect(c6, (struct sockaddr *)&to, sizeof(to)), 0);
-		usleep(10000);
-		errno = 0;
-		CHECK_INT(accept(l4, NULL, NULL), -1);
-		CHECK_INT(errno, EAGAIN);
-		struct sockaddr_in6 p6;
-		len = sizeof(p6);
-		int a6 = accept(s6, (struct sockaddr *)&p6, &len);
-		CHECK(a6 >= 0);
+		int a6 = accepted_by(s6, l4, &p6);
 		CHECK_INT(p6.sin6_family, AF_INET6);
 		CHECK(memcmp(&p6.sin6_addr, &in6addr_loopback, 16) == 0);
 		close(a6);
