@@ -34,19 +34,20 @@ FILE_BYTES = 10 << 20
 PORT = 8089
 
 
-def require_curl(images, state):
-    """The curl image, or a loud failure naming why it is missing (as run-thirdparty.sh)."""
-    image = os.path.join(images, "curl")
+def require_curl(images, state, program="curl"):
+    """The `program` image (curl's by default), or a loud failure naming why it is missing (as
+    run-thirdparty.sh)."""
+    image = os.path.join(images, program)
     text = open(state).read() if os.path.exists(state) else ""
     if "THIRDPARTY_AVAILABLE TRUE" not in text:
         reason = re.search(r'THIRDPARTY_REASON "(.*)"\)', text)
         print("*" * 80)
-        print("*** THIRD-PARTY SOURCES UNAVAILABLE: the curl tests cannot run.")
+        print(f"*** THIRD-PARTY SOURCES UNAVAILABLE: the {program} tests cannot run.")
         print(f"*** {reason.group(1) if reason else 'no state file ' + state}")
         print("*** They are fetched from the crates registry by the build (cargo vendor); build with")
         print("*** the registry reachable, or run the suite without them: ctest -LE thirdparty")
         print("*" * 80)
-        t.fail("no third-party sources, no curl image")
+        t.fail(f"no third-party sources, no {program} image")
     if not os.path.exists(image):
         t.fail(f"{image} was not built although the sources are there (see the build's c-thirdparty-images step)")
 

@@ -1,4 +1,4 @@
-/* net_names.c: address conversions, getaddrinfo/gethostbyname without a network, gethostname, byte order, and the lwIP struct layouts and constants of the original ABI. */
+/* net_names.c: address conversions, getaddrinfo/gethostbyname without a network, getservbyname/getservbyport, gethostname, byte order, and the lwIP struct layouts and constants of the original ABI. */
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -194,11 +194,37 @@ static void test_names(void)
 	CHECK_INT(h_errno, HOST_NOT_FOUND);
 }
 
+/* The built-in services table (no /etc/services): ports in network byte order, the asked
+ * protocol (any when NULL), unknown names and ports not found. */
+static void test_services(void)
+{
+	struct servent *s = getservbyname("http", "tcp");
+	CHECK(s != NULL);
+	if (s) {
+		CHECK_STR(s->s_name, "http");
+		CHECK_INT(s->s_port, htons(80));
+		CHECK_STR(s->s_proto, "tcp");
+		CHECK(s->s_aliases != NULL && s->s_aliases[0] == NULL);
+	}
+	s = getservbyname("domain", "udp");
+	CHECK(s != NULL && s->s_port == htons(53) && strcmp(s->s_proto, "udp") == 0);
+	s = getservbyname("https", NULL);
+	CHECK(s != NULL && s->s_port == htons(443));
+	CHECK(getservbyname("http", "sctp") == NULL);
+	CHECK(getservbyname("no-such-service", "tcp") == NULL);
+	s = getservbyport(htons(22), "tcp");
+	CHECK(s != NULL && strcmp(s->s_name, "ssh") == 0);
+	s = getservbyport(htons(123), "udp");
+	CHECK(s != NULL && strcmp(s->s_name, "ntp") == 0 && strcmp(s->s_proto, "udp") == 0);
+	CHECK(getservbyport(htons(1), "tcp") == NULL);
+}
+
 int main(void)
 {
 	test_layouts();
 	test_conversions();
 	test_in6_classes();
 	test_names();
+	test_services();
 	TEST_DONE();
 }

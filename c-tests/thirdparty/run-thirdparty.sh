@@ -2,7 +2,7 @@
 # run-thirdparty.sh: one third-party test (a CTest command), run under the proxy and checked
 # on the host with the host's own tools.
 # Exit status 77 (CTest: skipped) when SQLite could not be built for lack of POSIX functions.
-# usage: run-thirdparty.sh lua|sqlite|gzip|curl <proxy> <images dir> <state.cmake> <scratch dir> <source dir>
+# usage: run-thirdparty.sh lua|sqlite|gzip|curl|cares <proxy> <images dir> <state.cmake> <scratch dir> <source dir>
 set -eu
 what=$1 proxy=$2 images=$3 state=$4 scratch=$5 src=$6
 
@@ -64,6 +64,23 @@ curl)
 	grep -q '^curl 8\.22\.0[- ]' "$scratch/version.txt" || { echo "not curl 8.22.0"; exit 1; }
 	grep -q '^Protocols:.* http\( \|$\)' "$scratch/version.txt" || { echo "http is not among the protocols"; exit 1; }
 	grep -q '^Features:.* libz\( \|$\)' "$scratch/version.txt" || { echo "libz is not among the features"; exit 1; }
+	;;
+cares)
+	# c-ares in one guest against the driver's own DNS responder thread (cares_main.c): A and
+	# AAAA answers, a truncated UDP answer retried over TCP, NXDOMAIN, a silent server's timeout.
+	for prog in cares_main adig ahost; do
+		[ -f "$images/$prog" ] || { echo "$images/$prog was not built although the sources are there"; exit 1; }
+	done
+	"$proxy" "$images/cares_main" selftest > "$scratch/out.txt" || { cat "$scratch/out.txt"; echo "cares_main failed"; exit 1; }
+	cat "$scratch/out.txt"
+	grep -qx 'getaddrinfo a.test AF_INET: 192.0.2.1 192.0.2.2' "$scratch/out.txt"
+	grep -qx 'getaddrinfo a.test AF_INET6: 2001:db8::1' "$scratch/out.txt"
+	grep -qx 'query big.test A: 192.0.2.10 192.0.2.11 192.0.2.12 192.0.2.13' "$scratch/out.txt"
+	grep -qx 'big.test: 1 UDP and 1 TCP queries' "$scratch/out.txt"
+	grep -qx 'query nx.test A: Domain name not found' "$scratch/out.txt"
+	grep -qx 'getaddrinfo nx.test: Domain name not found' "$scratch/out.txt"
+	grep -qx 'query a.test A via a silent server: Timeout while contacting DNS servers' "$scratch/out.txt"
+	grep -qx 'c-ares 1.34.9 selftest: ok' "$scratch/out.txt"
 	;;
 *)
 	echo "unknown test $what"

@@ -7,8 +7,12 @@ set(THIRDPARTY_CRATES
   "libz-sys=1.1.33"        # src/zlib/: zlib 1.4
   # curl/: the whole curl 8.22.0 source tree as released, with its CMake build, libcurl
   # (lib/) and the curl command-line tool (src/tool_*.c); no docs/ nor tests/.
-  "curl-sys=0.4.91+curl-8.22.0")
+  "curl-sys=0.4.91+curl-8.22.0"
+  # c-ares/: the c-ares 1.34.9 source tree with its CMake build, the library and its adig and
+  # ahost tools (no tests/).
+  "c-ares-sys=13.0.0")
 set(THIRDPARTY_LUA_DIR "lua-src-548.1.2/lua-5.4.8")
 set(THIRDPARTY_SQLITE_DIR "libsqlite3-sys-0.40.0/sqlite3")
 set(THIRDPARTY_ZLIB_DIR "libz-sys-1.1.33/src/zlib")
 set(THIRDPARTY_CURL_DIR "curl-sys-0.4.91+curl-8.22.0/curl")
+set(THIRDPARTY_CARES_DIR "c-ares-sys-13.0.0/c-ares")

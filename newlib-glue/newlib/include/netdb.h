@@ -15,6 +15,15 @@ struct hostent {
 #define h_addr h_addr_list[0]
 };
 
+/* A service of glue/services.c's built-in table (there is no /etc/services): s_port is in
+   network byte order, as everywhere. */
+struct servent {
+	char *s_name;
+	char **s_aliases;
+	int s_port;
+	char *s_proto;
+};
+
 struct addrinfo {
 	int ai_flags;
 	int ai_family;
@@ -68,6 +77,8 @@ int getaddrinfo(const char *nodename, const char *servname, const struct addrinf
 void freeaddrinfo(struct addrinfo *ai);
 int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host, socklen_t hostlen, char *serv, socklen_t servlen, int flags);
 const char *gai_strerror(int ecode);
+struct servent *getservbyname(const char *name, const char *proto);
+struct servent *getservbyport(int port, const char *proto);
 __END_DECLS
 
 #endif /* _NETDB_H */

@@ -34,7 +34,8 @@ typedef struct {
 #define CPU_COUNT_S(setsize, set) __hermit_cpu_count((setsize), (set)->__bits)
 #define __HERMIT_CPU_OP_S(setsize, dest, a, b, op)                                   \
 	do {                                                                          \
-		for (size_t __i = 0; __i < (setsize) / sizeof(__cpu_mask); __i++)    \
+		size_t __i;                                                           \
+		for (__i = 0; __i < (setsize) / sizeof(__cpu_mask); __i++)           \
 			(dest)->__bits[__i] = (a)->__bits[__i] op (b)->__bits[__i];   \
 	} while (0)
 #define CPU_AND_S(setsize, dest, a, b) __HERMIT_CPU_OP_S(setsize, dest, a, b, &)
@@ -54,8 +55,11 @@ typedef struct {
 
 static __inline int __hermit_cpu_count(size_t __setsize, const __cpu_mask *__bits)
 {
+	/* C90-clean (no declaration in the for): programs built with -std=c90, such as c-ares,
+	   include this through <pthread.h> under _GNU_SOURCE. */
 	int __count = 0;
-	for (size_t __i = 0; __i < __setsize / sizeof(__cpu_mask); __i++)
+	size_t __i;
+	for (__i = 0; __i < __setsize / sizeof(__cpu_mask); __i++)
 		__count += __builtin_popcountl(__bits[__i]);
 	return __count;
 }
