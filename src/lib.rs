@@ -125,6 +125,11 @@ mod netdevice;
 #[cfg(test)]
 #[path = "net/hostile.rs"]
 mod nethostile;
+/// The interfaces (`lo`, `eth0`) and their addresses as `sys_netif` reports them, tested on
+/// the host.
+#[cfg(test)]
+#[path = "net/netif.rs"]
+mod netif;
 /// Checksum and segmentation offload on the NIC's rings, tested on the host
 /// (`super::offload` of the device module).
 #[cfg(test)]
