@@ -40,7 +40,7 @@ mod arch;
 mod arp;
 #[cfg(not(test))]
 mod boot;
-/// Bound ports and their conflicts by address family (`IPV6_V6ONLY`), tested on the host.
+/// Bound ports and their conflicts by address and family (`IPV6_V6ONLY`), tested on the host.
 #[cfg(test)]
 #[path = "net/bound.rs"]
 mod bound;
