@@ -230,6 +230,8 @@ hermit_c_test(net_tcp ${THR_OPTS} ENV HERMIT_CPUS=2 HERMIT_MEM=512M TIMEOUT 120 
 hermit_c_run(net_tcp_1cpu PROGRAM net_tcp ENV HERMIT_CPUS=1 HERMIT_MEM=512M TIMEOUT 120 MATCH "all [0-9]+ checks passed")
 hermit_c_test(net_udp_poll ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
 hermit_c_test(net_names TIMEOUT 30 MATCH "all [0-9]+ checks passed")
+# <net/if.h> and <ifaddrs.h> without a NIC: lo, its addresses, the SIOCGIF* ioctls.
+hermit_c_test(net_ifaddrs TIMEOUT 30 MATCH "all [0-9]+ checks passed")
 # pselect/ppoll with signal masks, accept4, getnameinfo and epoll (level, edge, one-shot, an echo
 # server for several clients) over pipes and loopback TCP.
 hermit_c_test(net_epoll ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60

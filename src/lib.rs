@@ -40,7 +40,7 @@ mod arch;
 mod arp;
 #[cfg(not(test))]
 mod boot;
-/// Bound ports and their conflicts by address family (`IPV6_V6ONLY`), tested on the host.
+/// Bound ports and their conflicts by address and family (`IPV6_V6ONLY`), tested on the host.
 #[cfg(test)]
 #[path = "net/bound.rs"]
 mod bound;
@@ -125,6 +125,11 @@ mod netdevice;
 #[cfg(test)]
 #[path = "net/hostile.rs"]
 mod nethostile;
+/// The interfaces (`lo`, `eth0`) and their addresses as `sys_netif` reports them, tested on
+/// the host.
+#[cfg(test)]
+#[path = "net/netif.rs"]
+mod netif;
 /// Checksum and segmentation offload on the NIC's rings, tested on the host
 /// (`super::offload` of the device module).
 #[cfg(test)]

@@ -348,6 +348,35 @@ def tap_udp(proxy, images):
     check(rc == 0 and guest.has("50 of 50 answered"), f"guest to host: {guest.lines[-1:]}")
 
 
+def tap_ifaddrs(proxy, images):
+    """eth0 as the guest's getifaddrs, if_nametoindex and SIOCGIF* ioctls see it (10.0.5.2/24,
+    the link-local address of HERMIT_NETIF_MAC with scope id 2, that MAC), and a TCP listener
+    and a UDP socket on 10.0.5.2:p beside ones on 127.0.0.1:p, each reached at its address."""
+    ns = tap_netns()
+    mac, port = "02:00:00:00:05:42", 9130
+    guest = Guest(ns, proxy, images, "net_ifaddrs", "tap", mac, port, HERMIT_NETIF_MAC=mac)
+    guest.wait_for(f"listening on {port}")
+    c = connect(GUEST, port)
+    c.settimeout(10)
+    got = c.recv(16)
+    c.close()
+    check(got == b"nic", f"TCP to {GUEST}:{port}: answered {got!r} (the listener on the NIC's address says 'nic')")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.settimeout(1)
+    answer = None
+    for _ in range(10):
+        sock.sendto(b"host", (GUEST, port))
+        try:
+            answer = sock.recv(16)
+            break
+        except socket.timeout:
+            continue
+    sock.close()
+    check(answer == b"nic", f"UDP to {GUEST}:{port}: answered {answer!r}")
+    rc = guest.finish()
+    check(rc == 0 and guest.has("checks passed"), f"the guest's checks ({rc}, {guest.lines[-6:]})")
+
+
 STREAM_BYTES = 16 << 20
 # 16 MiB in 1 KiB writes must take at most this long each way (2.7 MiB/s). Before the stack
 # sent all the window allowed per poll and batched its frames (one ~70 us host call per

@@ -398,6 +398,7 @@ SCENARIO_HOMES = {
     "tap-echo-many": "netns_tap.tap_echo_many",
     "tap-client": "netns_tap.tap_client",
     "tap-udp": "netns_tap.tap_udp",
+    "tap-ifaddrs": "netns_tap.tap_ifaddrs",
     "tap-http": "netns_tap.tap_http",
     "tap-stream": "netns_tap.tap_stream",
     "tap-pingpong": "netns_tap.tap_pingpong",

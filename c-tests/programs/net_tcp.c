@@ -1,4 +1,4 @@
-/* net_tcp.c: TCP over the guest loopback: 10 MB echo with a checksum, half-close, MSG_WAITALL, peer reset, refused and non-blocking connects, accept backlog overflow, 1,000 short connections without leaks, EINTR, addresses, dual-stack AF_INET6 sockets, FIONREAD, SO_LINGER, IPV6_V6ONLY. */
+/* net_tcp.c: TCP over the guest loopback: 10 MB echo with a checksum, half-close, MSG_WAITALL, peer reset, refused and non-blocking connects, accept backlog overflow, 1,000 short connections without leaks, EINTR, addresses, dual-stack AF_INET6 sockets, FIONREAD, SO_LINGER, IPV6_V6ONLY, bind conflicts by address and scope ids. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -803,6 +803,113 @@ static void test_v6only(void)
 	close(s4);
 }
 
+/* An AF_INET6 socket of `type`, IPv6-only, bound to `addr`:port with `scope`; bind's result. */
+static int bind6(int *s, int type, const struct in6_addr *addr, uint16_t port, uint32_t scope)
+{
+	*s = socket(AF_INET6, type, 0);
+	int one = 1;
+	CHECK_INT(setsockopt(*s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), 0);
+	struct sockaddr_in6 sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin6_len = sizeof(sa);
+	sa.sin6_family = AF_INET6;
+	sa.sin6_port = htons(port);
+	sa.sin6_addr = *addr;
+	sa.sin6_scope_id = scope;
+	return bind(*s, (struct sockaddr *)&sa, sizeof(sa));
+}
+
+/* As Linux: a socket on 127.0.0.1:p keeps wildcards of its family and the same address off
+ * the port, not other addresses (the NIC's: net.tap-bind-addresses); each gets what is sent
+ * to its address. Scope ids: 0 or an interface's index (lo 1), else ENODEV. */
+static void test_bind_addresses(void)
+{
+	uint16_t port = 0;
+	int l4 = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = loopback(0);
+	CHECK_INT(bind(l4, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CHECK_INT(listen(l4, 2), 0);
+	socklen_t len = sizeof(sa);
+	CHECK_INT(getsockname(l4, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in any4 = loopback(port);
+	any4.sin_addr.s_addr = htonl(INADDR_ANY);
+	errno = 0;
+	CHECK_INT(bind(s, (struct sockaddr *)&any4, sizeof(any4)), -1);
+	CHECK_INT(errno, EADDRINUSE);
+	close(s);
+	/* The same address as ::ffff:127.0.0.1 on a dual-stack socket, and [::] dual stack. */
+	static const unsigned char mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1 };
+	struct in6_addr m;
+	memcpy(&m, mapped, 16);
+	s = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 sa6;
+	memset(&sa6, 0, sizeof(sa6));
+	sa6.sin6_len = sizeof(sa6);
+	sa6.sin6_family = AF_INET6;
+	sa6.sin6_port = htons(port);
+	sa6.sin6_addr = m;
+	errno = 0;
+	CHECK_INT(bind(s, (struct sockaddr *)&sa6, sizeof(sa6)), -1);
+	CHECK_INT(errno, EADDRINUSE);
+	sa6.sin6_addr = in6addr_any;
+	errno = 0;
+	CHECK_INT(bind(s, (struct sockaddr *)&sa6, sizeof(sa6)), -1);
+	CHECK_INT(errno, EADDRINUSE);
+	close(s);
+	/* [::1]:p (scope id lo's 1) beside it; then [::]:p IPv6-only conflicts with [::1]:p. */
+	int l6;
+	errno = 0;
+	CHECK_INT(bind6(&l6, SOCK_STREAM, &in6addr_loopback, port, 7), -1);
+	CHECK_INT(errno, ENODEV);
+	close(l6);
+	CHECK_INT(bind6(&l6, SOCK_STREAM, &in6addr_loopback, port, 1), 0);
+	CHECK_INT(listen(l6, 2), 0);
+	errno = 0;
+	CHECK_INT(bind6(&s, SOCK_STREAM, &in6addr_any, port, 0), -1);
+	CHECK_INT(errno, EADDRINUSE);
+	close(s);
+	CHECK_INT(fcntl(l4, F_SETFL, O_NONBLOCK), 0);
+	CHECK_INT(fcntl(l6, F_SETFL, O_NONBLOCK), 0);
+	int c4 = connect_to(port);
+	CHECK(c4 >= 0);
+	struct sockaddr_in6 peer;
+	close(accepted_by(l4, l6, &peer));
+	CHECK_INT(peer.sin6_family, AF_INET);
+	int c6 = socket(AF_INET6, SOCK_STREAM, 0);
+	sa6.sin6_addr = in6addr_loopback;
+	CHECK_INT(connect(c6, (struct sockaddr *)&sa6, sizeof(sa6)), 0);
+	close(accepted_by(l6, l4, &peer));
+	CHECK_INT(peer.sin6_family, AF_INET6);
+	close(c4);
+	close(c6);
+	close(l4);
+	close(l6);
+	/* UDP on 127.0.0.1:q and [::1]:q: each hears what is sent to its address. */
+	int u4 = socket(AF_INET, SOCK_DGRAM, 0);
+	sa = loopback(0);
+	CHECK_INT(bind(u4, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	len = sizeof(sa);
+	CHECK_INT(getsockname(u4, (struct sockaddr *)&sa, &len), 0);
+	int u6;
+	CHECK_INT(bind6(&u6, SOCK_DGRAM, &in6addr_loopback, ntohs(sa.sin_port), 0), 0);
+	int tx = socket(AF_INET6, SOCK_DGRAM, 0);
+	sa6.sin6_port = sa.sin_port;
+	CHECK_INT(sendto(tx, "six", 3, 0, (struct sockaddr *)&sa6, sizeof(sa6)), 3);
+	sa6.sin6_addr = m;
+	CHECK_INT(sendto(tx, "four", 4, 0, (struct sockaddr *)&sa6, sizeof(sa6)), 4);
+	char buf[8] = { 0 };
+	CHECK_INT(recv(u4, buf, sizeof(buf), 0), 4);
+	CHECK_STR(buf, "four");
+	memset(buf, 0, sizeof(buf));
+	CHECK_INT(recv(u6, buf, sizeof(buf), 0), 3);
+	CHECK_STR(buf, "six");
+	close(tx);
+	close(u4);
+	close(u6);
+}
+
 static void run(const char *name, void (*test)(void))
 {
 	printf("net_tcp: %s\n", name);
@@ -823,6 +930,7 @@ int main(void)
 	run("dual stack", test_dual_stack);
 	run("FIONREAD and SO_LINGER", test_fionread_linger);
 	run("IPV6_V6ONLY", test_v6only);
+	run("bind conflicts by address", test_bind_addresses);
 	run("1000 connections", test_many);
 	run("10 MB echo", test_echo);
 	TEST_DONE();

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
+#include <net/if.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "glue.h"
@@ -71,7 +72,8 @@ int ftruncate(int fd, off_t len)
 }
 
 /* TIOCGWINSZ (the host terminal's size), FIONREAD (bytes a read would find: pipes, socket
- * pairs, sockets), FIONBIO, FIOCLEX/FIONCLEX; anything else ENOTTY. */
+ * pairs, sockets), FIONBIO, FIOCLEX/FIONCLEX, the SIOCGIF* requests on a socket (ifaddrs.c);
+ * anything else ENOTTY. */
 int ioctl(int fd, unsigned long request, ...)
 {
 	va_list ap;
@@ -94,6 +96,14 @@ int ioctl(int fd, unsigned long request, ...)
 		return fcntl(fd, F_SETFD, FD_CLOEXEC);
 	case FIONCLEX:
 		return fcntl(fd, F_SETFD, 0);
+	case SIOCGIFCONF:
+	case SIOCGIFFLAGS:
+	case SIOCGIFADDR:
+	case SIOCGIFNETMASK:
+	case SIOCGIFMTU:
+	case SIOCGIFHWADDR:
+	case SIOCGIFINDEX:
+		return hermit_ifioctl(fd, request, arg);
 	default:
 		if (sys_fd_valid(fd) < 0)
 			return hermit_fail(EBADF);

@@ -26,4 +26,7 @@ struct iovec;
 /* uio.c: readv/writev (offset -1) and preadv/pwritev (offset >= 0) over one buffer at a time. */
 ssize_t hermit_iov_transfer(int fd, const struct iovec *iov, int count, off_t offset, int writing);
 
+/* ifaddrs.c: the SIOCGIF* requests of ioctl on socket descriptor fd. */
+int hermit_ifioctl(int fd, unsigned long request, void *arg);
+
 #endif

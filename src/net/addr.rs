@@ -40,6 +40,14 @@ pub fn parse(bytes: &[u8]) -> Result<Option<IpEndpoint>> {
     }
 }
 
+/// The `sin6_scope_id` of a C `struct sockaddr_in6` (0 for anything else).
+pub fn scope_id(bytes: &[u8]) -> u32 {
+    match bytes.get(24..28) {
+        Some(b) if bytes.get(1) == Some(&AF_INET6) => u32::from_ne_bytes([b[0], b[1], b[2], b[3]]),
+        _ => 0,
+    }
+}
+
 /// Writes `endpoint` as a C `struct sockaddr` into `out` (truncated to its length, as
 /// POSIX says) and returns the full length.
 pub fn format(endpoint: IpEndpoint, out: &mut [u8]) -> usize {
@@ -179,6 +187,10 @@ mod tests {
         assert_eq!(parse(&[0, 1, 0, 0]), Err(EAFNOSUPPORT));
         assert_eq!(parse(&[0, AF_UNSPEC]), Ok(None));
         assert_eq!(parse(&[16]), Err(EINVAL));
+        assert_eq!(scope_id(&sa), 0);
+        sa[24..].copy_from_slice(&2u32.to_ne_bytes());
+        assert_eq!(scope_id(&sa), 2);
+        assert_eq!(scope_id(&sa[..24]), 0);
     }
 
     #[test]

@@ -1,16 +1,20 @@
-//! Bound ports, and Linux's `bind` conflicts between them by address family (`IPV6_V6ONLY`).
+//! Bound ports, and Linux's `bind` conflicts between them by address and family (`IPV6_V6ONLY`).
 //!
-//! As Linux, addresses apart: an `AF_INET` socket takes IPv4, an `AF_INET6` socket IPv6 and,
+//! As Linux: an `AF_INET` socket takes IPv4, an `AF_INET6` socket IPv6 and,
 //! bound to `::` without `IPV6_V6ONLY`, IPv4 too (dual stack). Two sockets of one protocol
 //! conflict on a port when their families meet, unless both set `SO_REUSEADDR` and the one
 //! already there does not listen (so of two such sockets only one can listen). So
 //! `0.0.0.0:p` and `[::]:p` with `IPV6_V6ONLY` coexist (each family's listener gets its
 //! family's connections, [`super::listen`]), while a dual-stack `[::]:p` beside
-//! `0.0.0.0:p` is `EADDRINUSE`. Deviation: the address is not compared (Linux lets
-//! `127.0.0.1:p` and `10.0.0.2:p` coexist). UDP: smoltcp hands a datagram to the first
+//! `0.0.0.0:p` is `EADDRINUSE`. Two different specific addresses never conflict, so
+//! `127.0.0.1:p` and `10.0.0.2:p` coexist (smoltcp hands each socket bound to an address
+//! only what is sent to that address), while a wildcard conflicts with every address of its
+//! families. UDP: smoltcp hands a datagram to the first
 //! socket on its port whatever the family, and a socket drops those of the family it does
 //! not take, so of two UDP sockets of different families on one port only the first one's
 //! family arrives (TCP's listeners are sorted by family, UDP's datagrams cannot be).
+
+use smoltcp::wire::IpAddress;
 
 /// The address families a socket takes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -55,6 +59,8 @@ pub struct Port {
     pub port: u16,
     /// The families it takes.
     pub families: Families,
+    /// The address it is bound to (IPv4 ones unmapped), `None` for a wildcard.
+    pub addr: Option<IpAddress>,
     /// `SO_REUSEADDR` when bound.
     pub reuse: bool,
     /// Listening.
@@ -71,6 +77,7 @@ impl Port {
             && self.port == other.port
             && self.owner != other.owner
             && self.families.meet(other.families)
+            && (self.addr.is_none() || other.addr.is_none() || self.addr == other.addr)
             && !(self.reuse && other.reuse && !self.listening)
     }
 }
@@ -80,7 +87,23 @@ mod tests {
     use super::*;
 
     fn port(owner: usize, v6: bool, v6only: bool, reuse: bool, listening: bool) -> Port {
-        Port { stream: true, port: 80, families: Families::of(v6, v6only, None), reuse, listening, owner }
+        Port { stream: true, port: 80, families: Families::of(v6, v6only, None), addr: None, reuse, listening, owner }
+    }
+
+    fn at(owner: usize, addr: IpAddress) -> Port {
+        let v6 = matches!(addr, IpAddress::Ipv6(_));
+        let families = Families::of(v6, false, Some(v6));
+        Port { stream: true, port: 80, families, addr: Some(addr), reuse: false, listening: true, owner }
+    }
+
+    #[test]
+    fn different_addresses_share_a_port_and_a_wildcard_takes_them_all() {
+        let lo = at(1, IpAddress::v4(127, 0, 0, 1));
+        assert!(!lo.conflicts(&at(2, IpAddress::v4(10, 0, 5, 2))));
+        assert!(lo.conflicts(&at(2, IpAddress::v4(127, 0, 0, 1))));
+        assert!(lo.conflicts(&port(2, false, false, false, false)));
+        assert!(port(2, true, false, false, true).conflicts(&lo), "dual-stack [::] takes 127.0.0.1 too");
+        assert!(!port(2, true, true, false, true).conflicts(&lo), "a v6-only [::] does not");
     }
 
     #[test]

@@ -263,6 +263,12 @@ impl Device {
         core::mem::take(&mut self.nic_rx)
     }
 
+    /// The NIC's MTU (what its link carries, whatever the offloads let us hand it).
+    #[cfg_attr(test, allow(dead_code))]
+    pub fn nic_mtu(&self) -> Option<usize> {
+        self.nic.as_ref().map(|nic| nic.mtu())
+    }
+
     fn mtu(&self) -> usize {
         if self.offload.is_some() {
             return super::offload::IP_MAX;

@@ -26,6 +26,7 @@ pub mod listen;
 mod martian;
 pub mod neighbors;
 pub mod neighbors6;
+pub mod netif;
 pub mod offload;
 pub mod poll;
 pub mod pool;

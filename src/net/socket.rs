@@ -302,7 +302,15 @@ impl Socket {
     fn port(&self, options: &Options, addr: Option<IpAddress>, port: u16) -> Port {
         let families = self.families(options, addr);
         let owner = self as *const Self as usize;
-        Port { stream: self.kind == Kind::Stream, port, families, reuse: options.reuseaddr, listening: false, owner }
+        Port {
+            stream: self.kind == Kind::Stream,
+            port,
+            families,
+            addr,
+            reuse: options.reuseaddr,
+            listening: false,
+            owner,
+        }
     }
 
     /// `IPV6_V6ONLY`: `ENOPROTOOPT` on an `AF_INET` socket, `EINVAL` once bound (as Linux).

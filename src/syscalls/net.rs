@@ -152,6 +152,17 @@ unsafe fn sockaddr<'a>(addr: *const c_void, len: SockLen) -> Result<&'a [u8]> {
     unsafe { bytes(addr.cast(), len as usize) }
 }
 
+/// `ENODEV` for a `sin6_scope_id` that names no interface (as Linux's `bind`): 0, `lo`'s 1
+/// and, with a NIC, `eth0`'s 2 are accepted (and otherwise ignored: each address is on one
+/// interface only).
+fn known_scope(addr: &[u8]) -> Result<()> {
+    if crate::net::netif::scope_known(addr::scope_id(addr)) {
+        Ok(())
+    } else {
+        Err(crate::errno::ENODEV)
+    }
+}
+
 /// Writes `endpoint` to a result address (`addr`, in/out `len`); nothing if `addr` is null.
 ///
 /// # Safety
@@ -201,6 +212,7 @@ pub unsafe extern "C" fn bind(fd: c_int, addr: *const c_void, len: SockLen) -> c
     let addr = unsafe { sockaddr(addr, len) };
     let result = addr.and_then(|a| {
         let endpoint = addr::parse(a)?.ok_or(EAFNOSUPPORT)?;
+        known_scope(a)?;
         with_socket(fd, |s| s.bind(endpoint)).map(|()| 0)
     });
     c_int_ret(result)
@@ -251,6 +263,7 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const c_void, len: SockLen) -
     let addr = unsafe { sockaddr(addr, len) };
     let result = addr.and_then(|a| {
         let endpoint = addr::parse(a)?;
+        known_scope(a)?;
         with_socket(fd, |s| s.connect(endpoint)).map(|()| 0)
     });
     c_int_ret(result)
@@ -773,6 +786,36 @@ pub unsafe extern "C" fn sys_dns_lookup(
             count += 1;
         }
         Ok(count)
+    });
+    super::ptr::ret_int(result)
+}
+
+/// The interfaces and their addresses for the C library's `getifaddrs`, `if_nameindex` and
+/// `SIOCGIF*` ioctls ([`crate::net::netif`]): writes up to `max` records of 36 bytes to
+/// `out` and returns how many there are (maybe more than `max`), or `-errno`.
+///
+/// # Safety
+/// `out` must be valid for `36 * max` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn sys_netif(out_buf: *mut u8, max: c_int) -> c_int {
+    use crate::net::netif::Record;
+    let size = core::mem::size_of::<Record>();
+    // SAFETY: forwarded from the caller.
+    let buf = unsafe { bytes_mut(out_buf, max.max(0) as usize * size) };
+    let result = buf.map(|buf| {
+        let records = crate::net::netif::current();
+        for (slot, r) in buf.chunks_exact_mut(size).zip(&records) {
+            let mut bytes = [0u8; 36];
+            bytes[..4].copy_from_slice(&r.index.to_ne_bytes());
+            bytes[4..8].copy_from_slice(&r.flags.to_ne_bytes());
+            bytes[8..12].copy_from_slice(&r.mtu.to_ne_bytes());
+            bytes[12] = r.family;
+            bytes[13] = r.prefix_len;
+            bytes[14..20].copy_from_slice(&r.mac);
+            bytes[20..].copy_from_slice(&r.addr);
+            slot.copy_from_slice(&bytes);
+        }
+        records.len() as c_int
     });
     super::ptr::ret_int(result)
 }
