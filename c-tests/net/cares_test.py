@@ -14,39 +14,16 @@ addresses are of the documentation range (192.0.2.0/24): nothing connects to the
 """
 
 import re
-import socket
 import sys
-import threading
 
 import netns_test as t
 from curl_test import require_curl
-from netns_user import dns_answer, dns_server
+from netns_user import dns_server, udp_dns_server
 
 NAMES = {"one.hermit.test": "192.0.2.7", "two.hermit.test": "192.0.2.8"}
 # The namespace's gateway (Netns.uplink): passt maps it to the namespace's own loopback, where
 # the test's DNS server listens (as net.user-client reaches a host server there).
 GATEWAY = "192.168.77.1"
-
-
-def udp_dns_server(addr, names):
-    """A DNS server on `addr`:53 answering `names` (netns_user.dns_answer); the names it is
-    asked, filled as they come, and its socket (closing it ends the server)."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    server.bind((addr, 53))
-    asked = []
-
-    def serve():
-        while True:
-            try:
-                query, peer = server.recvfrom(2048)
-                reply, name = dns_answer(query, names)
-            except (OSError, IndexError, UnicodeDecodeError):
-                return
-            asked.append(name)
-            server.sendto(reply, peer)
-
-    threading.Thread(target=serve, daemon=True).start()
-    return asked, server
 
 
 class Run:

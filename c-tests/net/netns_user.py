@@ -191,8 +191,14 @@ def dns_server(ns, names):
     DIRS_TO_REMOVE.append(etc)
     with open(f"{etc}/resolv.conf", "w") as f:
         f.write("nameserver 127.0.0.1\n")
+    return udp_dns_server("127.0.0.1", names)
+
+
+def udp_dns_server(addr, names):
+    """A DNS server on `addr`:53 answering `names` (dns_answer); the names it is asked,
+    filled as they come, and its socket (closing it ends the server)."""
     server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    server.bind(("127.0.0.1", 53))
+    server.bind((addr, 53))
     asked = []
 
     def serve():
