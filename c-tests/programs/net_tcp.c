@@ -25,6 +25,18 @@ static struct sockaddr_in loopback(uint16_t port)
 	return sa;
 }
 
+/* The IPv6 socket address addr:port. */
+static struct sockaddr_in6 address6(struct in6_addr addr, uint16_t port)
+{
+	struct sockaddr_in6 sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin6_len = sizeof(sa);
+	sa.sin6_family = AF_INET6;
+	sa.sin6_port = htons(port);
+	sa.sin6_addr = addr;
+	return sa;
+}
+
 /* A listening socket on 127.0.0.1:port (0: any port, returned in *port). */
 static int listener(uint16_t *port, int backlog)
 {
@@ -46,10 +58,7 @@ static int listener6(struct in6_addr addr, int backlog, struct sockaddr_in6 *sa)
 {
 	int s = socket(AF_INET6, SOCK_STREAM, 0);
 	CHECK(s >= 0);
-	memset(sa, 0, sizeof(*sa));
-	sa->sin6_len = sizeof(*sa);
-	sa->sin6_family = AF_INET6;
-	sa->sin6_addr = addr;
+	*sa = address6(addr, 0);
 	CHECK_INT(bind(s, (struct sockaddr *)sa, sizeof(*sa)), 0);
 	CHECK_INT(listen(s, backlog), 0);
 	socklen_t len = sizeof(*sa);
@@ -699,12 +708,7 @@ static void test_v6only(void)
 	len = sizeof(any4);
 	CHECK_INT(getsockname(l4, (struct sockaddr *)&any4, &len), 0);
 	uint16_t port = ntohs(any4.sin_port);
-	struct sockaddr_in6 any6;
-	memset(&any6, 0, sizeof(any6));
-	any6.sin6_len = sizeof(any6);
-	any6.sin6_family = AF_INET6;
-	any6.sin6_port = htons(port);
-	any6.sin6_addr = in6addr_any;
+	struct sockaddr_in6 any6 = address6(in6addr_any, port);
 	errno = 0;
 	CHECK_INT(bind(s6, (struct sockaddr *)&any6, sizeof(any6)), -1);
 	CHECK_INT(errno, EADDRINUSE);
@@ -809,12 +813,7 @@ static int bind6(int *s, int type, const struct in6_addr *addr, uint16_t port, u
 	*s = socket(AF_INET6, type, 0);
 	int one = 1;
 	CHECK_INT(setsockopt(*s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)), 0);
-	struct sockaddr_in6 sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin6_len = sizeof(sa);
-	sa.sin6_family = AF_INET6;
-	sa.sin6_port = htons(port);
-	sa.sin6_addr = *addr;
+	struct sockaddr_in6 sa = address6(*addr, port);
 	sa.sin6_scope_id = scope;
 	return bind(*s, (struct sockaddr *)&sa, sizeof(sa));
 }
@@ -844,12 +843,7 @@ static void test_bind_addresses(void)
 	struct in6_addr m;
 	memcpy(&m, mapped, 16);
 	s = socket(AF_INET6, SOCK_STREAM, 0);
-	struct sockaddr_in6 sa6;
-	memset(&sa6, 0, sizeof(sa6));
-	sa6.sin6_len = sizeof(sa6);
-	sa6.sin6_family = AF_INET6;
-	sa6.sin6_port = htons(port);
-	sa6.sin6_addr = m;
+	struct sockaddr_in6 sa6 = address6(m, port);
 	errno = 0;
 	CHECK_INT(bind(s, (struct sockaddr *)&sa6, sizeof(sa6)), -1);
 	CHECK_INT(errno, EADDRINUSE);

@@ -140,6 +140,14 @@ struct Inner {
     connect_at: u64,
 }
 
+impl Inner {
+    /// The connection's age (since [`Inner::connect_at`]), in microseconds: smoltcp's
+    /// timeouts count from the peer's last segment, which came no earlier.
+    fn age_us(&self) -> u64 {
+        crate::time::uptime_ns().saturating_sub(self.connect_at) / 1000
+    }
+}
+
 /// A socket; the descriptor table holds it, the last reference closes it.
 pub struct Socket {
     /// TCP or UDP.
@@ -301,7 +309,6 @@ impl Socket {
     /// This socket's entry in the stack's bound ports.
     fn port(&self, options: &Options, addr: Option<IpAddress>, port: u16) -> Port {
         let families = self.families(options, addr);
-        let owner = self as *const Self as usize;
         Port {
             stream: self.kind == Kind::Stream,
             port,
@@ -309,8 +316,13 @@ impl Socket {
             addr,
             reuse: options.reuseaddr,
             listening: false,
-            owner,
+            owner: self.owner(),
         }
+    }
+
+    /// This socket's identity in the stack's bound ports (its address: it does not move).
+    fn owner(&self) -> usize {
+        self as *const Self as usize
     }
 
     /// `IPV6_V6ONLY`: `ENOPROTOOPT` on an `AF_INET` socket, `EINVAL` once bound (as Linux).
@@ -353,7 +365,7 @@ impl Socket {
                         // The handshake's timeout stays; this one follows it.
                         waiting.1 = keepalive.timers().map(|(_, abort)| abort);
                     } else {
-                        let age = crate::time::uptime_ns().saturating_sub(inner.connect_at) / 1000;
+                        let age = inner.age_us();
                         socket.set_timeout(keepalive.abort_after(&before.keepalive, Duration::from_micros(age)));
                     }
                 }
@@ -443,13 +455,12 @@ impl Socket {
             self.ensure_bound(stack, &mut inner);
             let endpoint = inner.local.unwrap_or_default();
             // As Linux: sockets bound together with SO_REUSEADDR cannot both listen.
-            let owner = self as *const Self as usize;
             let mut entry = self.port(&inner.options, endpoint.addr, endpoint.port);
             entry.listening = true;
             if stack.ports.iter().any(|b| b.conflicts(&entry)) {
                 return Err(EADDRINUSE);
             }
-            if let Some(b) = stack.ports.iter_mut().find(|b| b.owner == owner && b.port == endpoint.port) {
+            if let Some(b) = stack.ports.iter_mut().find(|b| b.owner == entry.owner && b.port == endpoint.port) {
                 b.listening = true;
             }
             let families = entry.families;
@@ -858,7 +869,7 @@ fn refresh_error(stack: &mut Stack, inner: &mut Inner) {
                 *established = true;
                 inner.failed = true;
                 // smoltcp closes on a reset and on its timeout alike: the clock tells them apart.
-                let waited = crate::time::uptime_ns().saturating_sub(inner.connect_at) / 1000;
+                let waited = inner.age_us();
                 let timeout = keepalive::syn_timeout(inner.options.syn_count).total_micros();
                 inner.error = Some(if waited >= timeout { ETIMEDOUT } else { ECONNREFUSED });
             }
@@ -877,7 +888,7 @@ fn refresh_error(stack: &mut Stack, inner: &mut Inner) {
         // peer's last segment, which came no earlier than the connection: a connection
         // younger than the timeout was reset.
         inner.failed = true;
-        let age = crate::time::uptime_ns().saturating_sub(inner.connect_at) / 1000;
+        let age = inner.age_us();
         let timed_out = socket.timeout().is_some_and(|t| age >= t.total_micros());
         inner.error = Some(if timed_out { ETIMEDOUT } else { ECONNRESET });
     }
@@ -915,7 +926,7 @@ impl Socket {
 impl Drop for Socket {
     fn drop(&mut self) {
         self.linger();
-        let owner = self as *const Self as usize;
+        let owner = self.owner();
         let (local, tcp, udp, linger) = {
             let mut inner = self.inner.lock();
             let linger = inner.options.linger;
