@@ -602,6 +602,18 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* Reads the connection *arg to its end and closes it at once; returns the bytes read. */
+static void *read_all_and_close(void *arg)
+{
+	int c = *(int *)arg;
+	static char buf[1 << 18];
+	long got = 0;
+	for (ssize_t k = 1; k > 0; got += k)
+		k = recv(c, buf, sizeof(buf), 0);
+	close(c);
+	return (void *)got;
+}
+
 static void test_fionread_linger(void)
 {
 	uint16_t port = 0;
@@ -672,6 +684,29 @@ static void test_fionread_linger(void)
 		k = recv(c, chunk, sizeof(chunk), 0);
 	CHECK_INT(got, 4000);
 	close(c);
+	/* The client closed first; it reads the server's last bytes and FIN and closes at once
+	 * (TIME_WAIT), and its ACK of that FIN still leaves: the server's lingering close returns
+	 * without waiting for a retransmission (1 s, when the client's socket was freed first). */
+	c = connect_to(port);
+	a = accept(l, NULL, NULL);
+	CHECK_INT(shutdown(c, SHUT_WR), 0);
+	CHECK_INT(recv(a, chunk, sizeof(chunk), 0), 0);
+	pthread_t reader;
+	CHECK_INT(pthread_create(&reader, NULL, read_all_and_close, &c), 0);
+	lg.l_linger = 5;
+	CHECK_INT(setsockopt(a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	/* The FIN leaves with the last data, whose ACK smoltcp delays. */
+	for (int i = 0; i < 8; i++)
+		CHECK_INT(send(a, chunk, sizeof(chunk), 0), (int)sizeof(chunk));
+	CHECK_INT(shutdown(a, SHUT_WR), 0);
+	start = now_ms();
+	CHECK_INT(close(a), 0);
+	waited = now_ms() - start;
+	void *read_back;
+	CHECK_INT(pthread_join(reader, &read_back), 0);
+	CHECK_INT((long)read_back, 8 * (long)sizeof(chunk));
+	printf("net_tcp: lingering close after the client's FIN took %ld ms\n", waited);
+	CHECK(waited < 500);
 	close(l);
 }
 

@@ -189,12 +189,14 @@ impl Listens {
     /// After a received frame: an armed listener a SYN took joins the taken ones, and
     /// another is armed if the backlog has room, from the pool after the sockets of
     /// `closing` that ended went there (the same frames may have ended the connection that
-    /// came before). How many were taken.
+    /// came before; `now`: the round's time). How many were taken.
     pub fn rearm(
         &mut self,
+        iface: &mut Interface,
         sockets: &mut SocketSet<'static>,
         pool: &mut Pool,
         closing: &mut Vec<SocketHandle>,
+        now: Instant,
     ) -> usize {
         let mut count = 0;
         for listen in &mut self.list {
@@ -203,7 +205,7 @@ impl Listens {
                 continue;
             }
             if count == 0 {
-                pool.reap(sockets, closing);
+                pool.reap(iface, sockets, closing, now);
             }
             listen.taken.push(handle);
             listen.armed = None;
@@ -287,7 +289,7 @@ pub fn poll_round<D: Device + ?Sized>(
             while iface.poll_egress(now, device, sockets) == PollResult::SocketStateChanged {
                 changed = true;
             }
-            taken += listens.rearm(sockets, pool, closing);
+            taken += listens.rearm(iface, sockets, pool, closing, now);
         }
     }
     while iface.poll_egress(now, device, sockets) == PollResult::SocketStateChanged {
@@ -612,5 +614,78 @@ mod tests {
         net.wire.rx.extend([syn(1000, 80), syn(1001, 80)]);
         net.iface.poll(Instant::ZERO, &mut net.wire, &mut net.sockets);
         assert_eq!(net.states(), (0, 1));
+    }
+
+    /// A smoltcp stack of its own at `PEER`, wired to a [`Net`] by [`Peer::exchange`].
+    struct Peer {
+        iface: Interface,
+        wire: Wire,
+        sockets: SocketSet<'static>,
+    }
+
+    impl Peer {
+        fn new() -> Self {
+            let mut wire = Wire::default();
+            let mut iface = Interface::new(Config::new(HardwareAddress::Ethernet(PEER_MAC)), &mut wire, Instant::ZERO);
+            iface.update_ip_addrs(|a| a.push(IpCidr::new(IpAddress::Ipv4(PEER), 24)).unwrap());
+            Self { iface, wire, sockets: SocketSet::new(vec![]) }
+        }
+
+        /// Four rounds at `now` of both stacks (ours as the kernel polls it, its closed
+        /// sockets reaped after each), the frames carried across.
+        fn exchange(&mut self, net: &mut Net, now: Instant) {
+            for _ in 0..4 {
+                let (iface, wire, sockets) = (&mut net.iface, &mut net.wire, &mut net.sockets);
+                let (listens, pool, closing) = (&mut net.listens, &mut net.pool, &mut net.closing);
+                poll_round(iface, now, wire, sockets, listens, pool, closing);
+                net.pool.reap(&mut net.iface, &mut net.sockets, &mut net.closing, now);
+                self.wire.rx.extend(net.wire.tx.drain(..));
+                self.iface.poll(now, &mut self.wire, &mut self.sockets);
+                net.wire.rx.extend(self.wire.tx.drain(..));
+            }
+        }
+
+        fn state(&self, handle: SocketHandle) -> tcp::State {
+            self.sockets.get::<tcp::Socket>(handle).state()
+        }
+    }
+
+    #[test]
+    fn a_closed_socket_in_time_wait_sends_its_delayed_ack_before_it_goes_to_the_pool() {
+        use super::super::ack::ACK_DELAY;
+        // Our stack is the client, the peer's smoltcp the server.
+        let mut net = Net::new();
+        let mut peer = Peer::new();
+        let mut server = tcp::Socket::new(tcp::SocketBuffer::new(vec![0; 8192]), tcp::SocketBuffer::new(vec![0; 8192]));
+        server.listen(80).unwrap();
+        let server = peer.sockets.add(server);
+        let spec = Spec { rx: 8192, tx: 8192, nodelay: false, keepalive: None };
+        let mut client = net.pool.tcp(&spec, false);
+        client.connect(net.iface.context(), (IpAddress::Ipv4(PEER), 80), 50000).unwrap();
+        let client = net.sockets.add(client);
+        let start = Instant::from_millis(1000);
+        peer.exchange(&mut net, start);
+        assert_eq!(net.sockets.get::<tcp::Socket>(client).state(), tcp::State::Established);
+        // Established: ACKs are delayed. The program closes; the server answers with its
+        // last bytes, the FIN in the same segment, and waits in LAST_ACK for the ACK.
+        let socket = net.sockets.get_mut::<tcp::Socket>(client);
+        socket.set_ack_delay(Some(ACK_DELAY));
+        socket.close();
+        net.closing.push(client);
+        peer.exchange(&mut net, start);
+        assert_eq!(peer.state(server), tcp::State::CloseWait);
+        let s = peer.sockets.get_mut::<tcp::Socket>(server);
+        s.send_slice(&[7; 1000]).unwrap();
+        s.close();
+        peer.exchange(&mut net, start);
+        assert_eq!(net.sockets.get::<tcp::Socket>(net.closing[0]).state(), tcp::State::TimeWait);
+        assert_eq!(peer.state(server), tcp::State::LastAck);
+        assert_eq!(net.pool.len(), 0, "the ACK of the FIN is still owed");
+        assert!(Pool::acknowledging(&net.sockets, &net.closing));
+        // Once the delay ran out, the ACK leaves and the socket goes to the pool.
+        peer.exchange(&mut net, start + ACK_DELAY);
+        assert_eq!(peer.state(server), tcp::State::Closed);
+        assert!(net.closing.is_empty());
+        assert_eq!(net.pool.len(), 1);
     }
 }

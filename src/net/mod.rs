@@ -343,10 +343,12 @@ impl Stack {
         // produced by one round are received in the next one: go on while rounds do
         // something (a send fills the window in one call, not one segment per call).
         let mut taken = 0;
+        let mut round = now();
         for _ in 0..POLL_ROUNDS {
+            round = now();
             let (iface, device, sockets) = (&mut self.iface, &mut self.device, &mut self.sockets);
             let (listens, pool, closing) = (&mut self.listens, &mut self.pool, &mut self.closing);
-            let (busy, took) = listen::poll_round(iface, now(), device, sockets, listens, pool, closing);
+            let (busy, took) = listen::poll_round(iface, round, device, sockets, listens, pool, closing);
             changed |= busy;
             taken += took;
             if !busy && !self.device.loopback_pending() {
@@ -371,7 +373,7 @@ impl Stack {
             changed = true;
         }
         self.dhcp_events();
-        self.reap();
+        self.pool.reap(&mut self.iface, &mut self.sockets, &mut self.closing, round);
         changed
     }
 
@@ -393,12 +395,6 @@ impl Stack {
                 tcp.send_queue() > 0 && *flow == (addr(local.addr), local.port, addr(remote.addr), remote.port)
             })
         });
-    }
-
-    /// Frees the closed TCP sockets that ended (`Closed`, or `TIME_WAIT`: no 2 MSL wait),
-    /// into the pool.
-    fn reap(&mut self) {
-        self.pool.reap(&mut self.sockets, &mut self.closing);
     }
 
     fn dhcp_events(&mut self) {
@@ -610,13 +606,15 @@ pub fn drain_before_exit() {
     loop {
         let seen = EVENTS.load(Ordering::SeqCst);
         let (pending, delay) = with_stack(|stack| {
-            stack.sockets.iter().any(|(_, socket)| match socket {
-                smoltcp::socket::Socket::Tcp(tcp) => {
-                    use smoltcp::socket::tcp::State;
-                    tcp.send_queue() > 0 || matches!(tcp.state(), State::FinWait1 | State::Closing | State::LastAck)
-                }
-                _ => false,
-            })
+            // A closed socket in `TIME_WAIT` that owes its peer an ACK ([`pool::Pool::reap`]).
+            pool::Pool::acknowledging(&stack.sockets, &stack.closing)
+                || stack.sockets.iter().any(|(_, socket)| match socket {
+                    smoltcp::socket::Socket::Tcp(tcp) => {
+                        use smoltcp::socket::tcp::State;
+                        tcp.send_queue() > 0 || matches!(tcp.state(), State::FinWait1 | State::Closing | State::LastAck)
+                    }
+                    _ => false,
+                })
         });
         if !pending || wait(seen, delay, Some(deadline)).is_err() {
             return;

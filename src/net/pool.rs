@@ -17,9 +17,9 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use smoltcp::iface::{SocketHandle, SocketSet};
+use smoltcp::iface::{Interface, SocketHandle, SocketSet};
 use smoltcp::socket::{tcp, Socket};
-use smoltcp::time::Duration;
+use smoltcp::time::{Duration, Instant};
 
 use super::ack::ACK_DELAY;
 
@@ -64,6 +64,9 @@ pub struct Pool {
     pub reused: u64,
     /// Sockets allocated because none of the size waited.
     pub made: u64,
+    /// A set for one socket at a time, to ask the interface when that socket needs a poll
+    /// ([`Self::owes_ack`]).
+    alone: Option<SocketSet<'static>>,
 }
 
 /// The buffer bytes of `socket`.
@@ -74,7 +77,7 @@ fn size(socket: &tcp::Socket<'_>) -> usize {
 impl Pool {
     /// An empty pool that keeps at most `limit` buffer bytes.
     pub const fn new(limit: usize) -> Self {
-        Self { idle: Vec::new(), bytes: 0, limit, reused: 0, made: 0 }
+        Self { idle: Vec::new(), bytes: 0, limit, reused: 0, made: 0, alone: None }
     }
 
     /// A closed socket with a receive buffer of `rx` and a send buffer of `tx` bytes: one
@@ -119,21 +122,63 @@ impl Pool {
         }
     }
 
-    /// Takes the sockets of `closing` that ended (`Closed`, or `TIME_WAIT`: no 2 MSL wait)
-    /// out of `sockets`, into the pool; sends the FIN of those [`close`] left in
-    /// `CLOSE_WAIT` once their data is out.
-    pub fn reap(&mut self, sockets: &mut SocketSet<'static>, closing: &mut Vec<SocketHandle>) {
-        closing.retain(|&handle| {
-            close(sockets.get_mut::<tcp::Socket>(handle));
-            let state = sockets.get::<tcp::Socket>(handle).state();
-            let done = matches!(state, tcp::State::Closed | tcp::State::TimeWait);
-            if done {
-                if let Socket::Tcp(socket) = sockets.remove(handle) {
-                    self.give(socket);
-                }
+    /// Takes the sockets of `closing` that ended out of `sockets`, into the pool: `Closed`
+    /// ones, and those in `TIME_WAIT` (no 2 MSL wait) that owe their peer no ACK; sends the
+    /// FIN of those [`close`] left in `CLOSE_WAIT` once their data is out. `now`: the time
+    /// of the poll round that just sent what was due.
+    pub fn reap(
+        &mut self,
+        iface: &mut Interface,
+        sockets: &mut SocketSet<'static>,
+        closing: &mut Vec<SocketHandle>,
+        now: Instant,
+    ) {
+        closing.retain_mut(|handle| {
+            let socket = sockets.get_mut::<tcp::Socket>(*handle);
+            close(socket);
+            let state = socket.state();
+            if !matches!(state, tcp::State::Closed | tcp::State::TimeWait) {
+                return true;
             }
-            !done
+            let Socket::Tcp(socket) = sockets.remove(*handle) else { return false };
+            let (socket, owes) = match state {
+                tcp::State::TimeWait => self.owes_ack(iface, socket, now),
+                _ => (socket, false),
+            };
+            if owes {
+                *handle = sockets.add(socket);
+            } else {
+                self.give(socket);
+            }
+            owes
         });
+    }
+
+    /// `socket` (in `TIME_WAIT`) back, and whether it may still owe its peer the ACK of its
+    /// FIN: smoltcp delays that ACK like any other (up to [`ACK_DELAY`]) and sends it only
+    /// from the set. A socket taken out before never sent it, and a peer in `LAST_ACK` sent
+    /// its FIN again after its retransmission timeout (1 s for smoltcp's: a loopback
+    /// server's `SO_LINGER` close and the program's exit waited that long). smoltcp keeps
+    /// its delayed-ACK timer to itself, but the interface tells when a set of sockets next
+    /// needs a poll: asked for this socket alone, that is now or within [`ACK_DELAY`] only
+    /// for an ACK (its other timers, `TIME_WAIT`'s end and the close's timeout, are seconds
+    /// away). The interface's own timers (SLAAC's) can make a socket wait a round longer.
+    fn owes_ack(
+        &mut self,
+        iface: &mut Interface,
+        socket: tcp::Socket<'static>,
+        now: Instant,
+    ) -> (tcp::Socket<'static>, bool) {
+        let alone = self.alone.get_or_insert_with(|| SocketSet::new(Vec::with_capacity(1)));
+        let handle = alone.add(socket);
+        let due = iface.poll_at(now, alone);
+        let Socket::Tcp(socket) = alone.remove(handle) else { unreachable!("the set holds one TCP socket") };
+        (socket, due.is_some_and(|at| at <= now + ACK_DELAY))
+    }
+
+    /// Whether any of the sockets of `closing` waits to send an ACK it owes ([`Self::reap`]).
+    pub fn acknowledging(sockets: &SocketSet<'static>, closing: &[SocketHandle]) -> bool {
+        closing.iter().any(|&handle| sockets.get::<tcp::Socket>(handle).state() == tcp::State::TimeWait)
     }
 
     /// Buffer bytes waiting in the pool.

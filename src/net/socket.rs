@@ -8,8 +8,9 @@
 //!
 //! Deviations: a full accept backlog answers a new connection with a reset (`ECONNREFUSED`
 //! at the client; Linux and lwIP drop the SYN and the client retries); a closed TCP socket
-//! in `TIME_WAIT` is freed at once; closing with unread data resets the connection (as
-//! Linux does, and as `SO_LINGER` with a time of 0 does).
+//! in `TIME_WAIT` is freed as soon as it sent the ACK it may owe (no 2 MSL wait,
+//! [`super::pool::Pool::reap`]); closing with unread data resets the connection (as Linux
+//! does, and as `SO_LINGER` with a time of 0 does).
 
 use alloc::vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
