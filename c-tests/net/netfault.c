@@ -11,7 +11,7 @@
  *                                    then a blocked send end with ECONNRESET; poll reports POLLERR
  *   halfclose <port>                 the host half-closes, then the guest does
  *   backlog <port>                   backlog 2 on port (control connection on port+1): the host's
- *                                    extra connections are refused, accept finds exactly two
+ *                                    extra connections wait for room, accept finds exactly two
  *   many <port> <n>                  serves n short connections; prints descriptors and heap use
  *   peers <port> <rounds> <ipv4>...  rounds of one short echo connection to each address in turn
  *                                    (hosts on the guest's own segment); prints each one's time

@@ -401,30 +401,85 @@ static void test_nonblocking(void)
 	close(c);
 }
 
-/* ---- accept backlog overflow: connections beyond the backlog are refused ---- */
+/* Milliseconds of CLOCK_MONOTONIC. */
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* ---- accept backlog overflow: a connection beyond the backlog waits for room, as on Linux ---- */
+
+/* A non-blocking connect to 127.0.0.1:port under way (EINPROGRESS). */
+static int connect_started(uint16_t port)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK_INT(fcntl(s, F_SETFL, O_NONBLOCK), 0);
+	struct sockaddr_in sa = loopback(port);
+	errno = 0;
+	CHECK_INT(connect(s, (struct sockaddr *)&sa, sizeof(sa)), -1);
+	CHECK_INT(errno, EINPROGRESS);
+	return s;
+}
+
+/* Whether connect_started's socket s is connected within ms milliseconds (SO_ERROR 0). */
+static int connected_within(int s, int ms)
+{
+	struct pollfd p = { .fd = s, .events = POLLOUT };
+	if (poll(&p, 1, ms) != 1)
+		return 0;
+	int err = -1;
+	socklen_t len = sizeof(err);
+	CHECK_INT(getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	return err == 0;
+}
+
 static void test_backlog(void)
 {
 	uint16_t port = 0;
 	int l = listener(&port, 2);
 	int c1 = connect_to(port), c2 = connect_to(port);
 	CHECK(c1 >= 0 && c2 >= 0);
-	errno = 0;
-	int c3 = connect_to(port);
-	CHECK_INT(c3, -1);
-	CHECK_INT(errno, ECONNREFUSED);
-	/* Once one is accepted, there is room again. */
+	/* The third is neither refused nor connected while the two wait for accept. */
+	int c3 = connect_started(port);
+	CHECK(!connected_within(c3, 300));
+	/* Once one is accepted there is room: the client's SYN comes again and is taken. */
 	int a1 = accept(l, NULL, NULL);
 	CHECK(a1 >= 0);
-	int c4 = connect_to(port);
-	CHECK(c4 >= 0);
-	int a2 = accept(l, NULL, NULL), a4 = accept(l, NULL, NULL);
-	CHECK(a2 >= 0 && a4 >= 0);
+	long start = now_ms();
+	CHECK(connected_within(c3, 5000));
+	printf("net_tcp: the connection beyond the backlog was taken %ld ms after an accept made room\n",
+	       now_ms() - start);
+	int a2 = accept(l, NULL, NULL), a3 = accept(l, NULL, NULL);
+	CHECK(a2 >= 0 && a3 >= 0);
+	CHECK_INT(send(c3, "3", 1, 0), 1);
+	char b = 0;
+	CHECK_INT(recv(a3, &b, 1, 0), 1);
+	CHECK_INT(b, '3');
 	close(a1);
 	close(a2);
-	close(a4);
+	close(a3);
 	close(c1);
 	close(c2);
-	close(c4);
+	close(c3);
+	close(l);
+	/* SOMAXCONN (128) pending connections: 64 concurrent clients all get in before any accept. */
+	CHECK_INT(SOMAXCONN, 128);
+	l = listener(&port, SOMAXCONN);
+	enum { CLIENTS = 64 };
+	int c[CLIENTS], in = 0;
+	for (int i = 0; i < CLIENTS; i++)
+		c[i] = connect_started(port);
+	for (int i = 0; i < CLIENTS; i++)
+		in += connected_within(c[i], 2000);
+	CHECK_INT(in, CLIENTS);
+	for (int i = 0; i < CLIENTS; i++) {
+		int a = accept(l, NULL, NULL);
+		CHECK(a >= 0);
+		close(a);
+		close(c[i]);
+	}
 	close(l);
 }
 
@@ -595,13 +650,6 @@ static void test_ipv6(void)
 }
 
 /* ---- FIONREAD and SO_LINGER on a connection ---- */
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Reads the connection *arg to its end and closes it at once; returns the bytes read. */
 static void *read_all_and_close(void *arg)
 {

@@ -2,6 +2,7 @@
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use linked_list_allocator::Heap;
 
@@ -55,7 +56,16 @@ unsafe impl GlobalAlloc for KernelHeap {
 /// Sets up the heap below the image and the RAM region above it.
 ///
 /// `image_end` is the first byte after the loaded image, `ram_end` the end of usable RAM.
+/// The end of guest RAM (its size: RAM starts at 0), 0 before [`init`].
+static RAM_END: AtomicU64 = AtomicU64::new(0);
+
+/// Bytes of guest RAM (`HERMIT_MEM`).
+pub fn ram_bytes() -> u64 {
+    RAM_END.load(Ordering::Relaxed)
+}
+
 pub fn init(image_start: u64, image_size: u64, ram_end: u64) -> Result<()> {
+    RAM_END.store(ram_end, Ordering::Relaxed);
     // SAFETY: [KERNEL_HEAP_START, KERNEL_HEAP_END) is identity-mapped guest RAM below the
     // image that no loader uses (uhyve's tables live below 2 MiB); it is handed out once.
     unsafe {

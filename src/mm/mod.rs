@@ -19,4 +19,4 @@ mod global;
 pub mod malloc;
 
 #[cfg(not(test))]
-pub use global::{alloc_frames, alloc_table, heap_start, init, sbrk};
+pub use global::{alloc_frames, alloc_table, heap_start, init, ram_bytes, sbrk};

@@ -546,9 +546,10 @@ pub fn drain_before_exit() {
             pool.bytes() >> 10
         );
         log::info!(
-            "net: {} listeners armed after a SYN took one, at most {} in one poll",
+            "net: {} listeners armed after a SYN took one, at most {} in one poll; {} SYNs dropped for a full backlog",
             stack.listens.rearmed,
-            stack.listens.burst
+            stack.listens.burst,
+            stack.listens.turned_away
         );
         if let Some((parked, stalled)) = crate::drivers::net_ring::kick_counts() {
             log::info!(

@@ -6,11 +6,9 @@
 //! cannot finish sleeps in [`super::wait`] and tries again; a signal ends it with `EINTR`,
 //! a timeout (`SO_RCVTIMEO`/`SO_SNDTIMEO`) with `EAGAIN`, as on Linux.
 //!
-//! Deviations: a full accept backlog answers a new connection with a reset (`ECONNREFUSED`
-//! at the client; Linux and lwIP drop the SYN and the client retries); a closed TCP socket
-//! in `TIME_WAIT` is freed as soon as it sent the ACK it may owe (no 2 MSL wait,
-//! [`super::pool::Pool::reap`]); closing with unread data resets the connection (as Linux
-//! does, and as `SO_LINGER` with a time of 0 does).
+//! Deviations: a closed TCP socket in `TIME_WAIT` is freed as soon as it sent the ACK it
+//! may owe (no 2 MSL wait, [`super::pool::Pool::reap`]); closing with unread data resets
+//! the connection (as Linux does, and as `SO_LINGER` with a time of 0 does).
 
 use alloc::vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -69,8 +67,28 @@ pub const TCP_BUFFER_OFFLOAD: usize = 1 << 20;
 /// connection, and 5 MiB for an idle listening socket whatever its backlog (it held 160 MiB
 /// for a backlog of 32 while every backlog listener was made at `listen`).
 pub const NIC_BUFFER_MAX: usize = 4 << 20;
-/// Most pending connections of one listening socket.
-pub const BACKLOG_MAX: usize = 32;
+/// Most pending connections (in handshake, or waiting for `accept`) of one listening
+/// socket: Linux's `SOMAXCONN` before 5.4 (the original lwIP's was 255). Fewer where their
+/// buffers would take more than [`PENDING_SHARE`] of guest memory, but never fewer than
+/// [`BACKLOG_FLOOR`] ([`backlog_limit`]). It was 32 for every socket: 64 concurrent clients
+/// of a server overflowed it.
+pub const BACKLOG_MAX: usize = 128;
+/// Pending connections a listening socket may always hold, whatever their buffers (the
+/// limit before: 160 MiB behind passt).
+const BACKLOG_FLOOR: usize = 32;
+/// The share of guest memory (1 / this) the buffers of one listening socket's pending
+/// connections may take beyond [`BACKLOG_FLOOR`]: a SYN flood from hosts that never end the
+/// handshake holds them for 20 s ([`super::Stack`]'s sweep), and a smoltcp connection owns
+/// its buffers from its SYN on.
+const PENDING_SHARE: u64 = 4;
+
+/// How many pending connections a listening socket asked for `backlog` holds, with
+/// `buffers` bytes each, in `ram` bytes of guest memory ([`BACKLOG_MAX`]).
+fn backlog_limit(backlog: i32, buffers: usize, ram: u64) -> usize {
+    let fits = ram / PENDING_SHARE / (buffers.max(1) as u64);
+    let most = usize::try_from(fits).unwrap_or(usize::MAX).clamp(BACKLOG_FLOOR, BACKLOG_MAX);
+    usize::try_from(backlog).unwrap_or(0).clamp(1, most)
+}
 const UDP_PAYLOAD: usize = 64 << 10;
 const UDP_PACKETS: usize = 64;
 
@@ -435,9 +453,10 @@ impl Socket {
         }
     }
 
-    /// `listen`: a listening socket for `backlog` (1..=[`BACKLOG_MAX`]) connections on the
-    /// bound port, with one smoltcp listener armed ([`super::listen`]). Waits
-    /// for DHCP first (at most 5 s, as a connect does): a server that says it listens is
+    /// `listen`: a listening socket for `backlog` (1..=[`BACKLOG_MAX`], [`backlog_limit`])
+    /// connections on the bound port, with one smoltcp listener armed ([`super::listen`]);
+    /// a connection beyond them waits for room, as on Linux
+    /// ([`super::listen::Listens::turn_away`]). Waits for DHCP first (at most 5 s, as a connect does): a server that says it listens is
     /// reachable then (behind passt a connection that came before the address hung, and
     /// Debian 12's passt then resets or stalls it).
     pub fn listen(&self, backlog: i32) -> Result<()> {
@@ -445,7 +464,6 @@ impl Socket {
             return Err(EOPNOTSUPP);
         }
         super::wait_configured()?;
-        let count = (backlog.max(1) as usize).min(BACKLOG_MAX);
         with_stack(|stack| {
             let mut inner = self.inner.lock();
             match inner.tcp {
@@ -465,14 +483,9 @@ impl Socket {
                 b.listening = true;
             }
             let families = entry.families;
-            let id = stack.listens.open(
-                &mut stack.sockets,
-                &mut stack.pool,
-                endpoint,
-                count,
-                spec(&inner.options),
-                families,
-            );
+            let spec = spec(&inner.options);
+            let count = backlog_limit(backlog, spec.rx + spec.tx, crate::mm::ram_bytes());
+            let id = stack.listens.open(&mut stack.sockets, &mut stack.pool, endpoint, count, spec, families);
             inner.tcp = Tcp::Listening { id };
             Ok(())
         })

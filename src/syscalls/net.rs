@@ -218,7 +218,7 @@ pub unsafe extern "C" fn bind(fd: c_int, addr: *const c_void, len: SockLen) -> c
     c_int_ret(result)
 }
 
-/// Makes `fd` a listening socket with room for `backlog` (1 to 32) pending connections.
+/// Makes `fd` a listening socket with room for `backlog` (1 to 128) pending connections.
 #[no_mangle]
 pub extern "C" fn listen(fd: c_int, backlog: c_int) -> c_int {
     c_int_ret(with_socket(fd, |s| s.listen(backlog)).map(|()| 0))

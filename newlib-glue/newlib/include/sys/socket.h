@@ -75,8 +75,9 @@ struct linger {
 #define SO_ERROR 0x1007
 #define SO_TYPE 0x1008
 
-/* The original (lwIP) said 0xff; listen() here keeps at most 32 pending connections. */
-#define SOMAXCONN 32
+/* The original (lwIP) said 0xff; listen() here keeps at most 128 pending connections (Linux's
+ * value before 5.4), fewer where their buffers would take over a quarter of guest memory. */
+#define SOMAXCONN 128
 
 #define MSG_PEEK 0x01
 #define MSG_WAITALL 0x02
