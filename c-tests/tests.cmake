@@ -533,6 +533,11 @@ hermit_c_test(net_header MATCH "hcip 10.0.5.2 hcgateway 10.0.5.1 hcmask 255.255.
 hermit_c_test(netbench SOURCES ../net/netbench.c ${THR_OPTS} ARGS selftest ENV HERMIT_CPUS=2 TIMEOUT 60
   MATCH "udp client: 100 of 100 answered" "source sent 4194304 bytes in 16384-byte writes, checksum [0-9a-f]+ ok"
   "selftest ok")
+# An epoll server of many concurrent short requests and its load client (c-tests/net/netserve.c;
+# the guest side of net.tap-concurrent and of the bench's requests row): 16 client threads over
+# the guest loopback, every answer checked byte by byte.
+hermit_c_test(netserve SOURCES ../net/netserve.c ${THR_OPTS} ARGS selftest ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "16 clients x 40 requests of 20000 bytes: .* 0 failed" "served 640 requests, 640 connections accepted, 0 errors")
 # The guest side of the tap fault and multiplexing tests (c-tests/net/netfault.c; net.tap-poll,
 # net.tap-reset & co.): over the guest loopback, poll timeouts and both non-blocking connects.
 hermit_c_test(netfault SOURCES ../net/netfault.c ARGS selftest TIMEOUT 60 MATCH "all [0-9]+ checks passed")

@@ -196,6 +196,7 @@ def bench(proxy, images, native):
             server.wait(30)
     results.append(("TCP connections set up and closed per second", "net_tap_connect", "1/s", rates["ours"],
                      rates["linux"]))
+    results.append(concurrent_row(ns, peer, proxy, images, native, next_port()))
     results += user_rows(proxy, images, native, next_port)
     print("\n| Benchmark | HermitCore (tap, passt) | Linux process (veth on the same bridge, pasta) | ratio |")
     print("|---|---|---|---|")
@@ -215,6 +216,38 @@ def bench(proxy, images, native):
         print(f"BENCH hermit {key} {ours} {unit}")
         if linux is not None:
             print(f"BENCH native {key} {linux} {unit}")
+
+
+# Concurrent requests: clients, requests each, bytes per answer (netserve).
+CONCURRENT = (64, 50, 10000)
+
+
+def concurrent_row(ns, peer, proxy, images, native, port):
+    """Requests per second of CONCURRENT host clients (native netserve load, in threads) to an
+    epoll server, netserve in the guest against the same program in the Linux namespace. Each
+    server answers two rounds and the second counts: the first grows the guest's heap by its
+    connections' buffers (1 MiB each way with the tap's offloads), whose fresh huge pages cost
+    this host 2-7 ms each ("Cold huge pages" in ARCHITECTURE.md)."""
+    clients, each, size = CONCURRENT
+    serve = os.path.join(os.path.dirname(native), "netserve")
+    rates = {}
+    for who, addr in (("ours", GUEST), ("linux", "10.0.5.9")):
+        if who == "ours":
+            server = Guest(ns, proxy, images, "netserve", "serve", port, 2 * clients * each)
+            server.wait_for("listening")
+        else:
+            server = peer.popen([serve, "serve", str(port), str(2 * clients * each)])
+            wait_line(server, "listening")
+        for _ in range(2):
+            r = ns.run([serve, "load", addr, str(port), str(clients), str(each), str(size)], timeout=120)
+            check(r.returncode == 0, f"{clients} concurrent clients of {addr}: {r.stdout.strip()} {r.stderr.strip()[-300:]}")
+        rates[who] = field_after(r.stdout, "s,")
+        if who == "ours":
+            check(server.finish(60) == 0, "the guest answered every request")
+        else:
+            server.wait(30)
+    return (f"TCP requests of {size} bytes per second, {clients} concurrent clients", "net_tap_requests", "1/s",
+            rates["ours"], rates["linux"])
 
 
 def bench_user(proxy, images, native):

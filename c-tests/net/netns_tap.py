@@ -447,6 +447,41 @@ def tap_http(proxy, images):
     check(guest.finish() == 0, "the HTTP server ended after two requests")
 
 
+def tap_concurrent(proxy, images, clients=64, each=20, size=10000):
+    """`clients` host threads, each making `each` requests in a row to the guest's epoll server
+    (netserve): every connection gets in (none refused: 64 are more than the backlog of 32 that
+    overflowed before) and every answer comes whole, checked byte by byte."""
+    ns = tap_netns()
+    guest = Guest(ns, proxy, images, "netserve", "serve", 8000, clients * each)
+    guest.wait_for("listening on port 8000")
+    expect = bytes((i * 7 + 3) % 251 for i in range(size))
+    failures = []
+
+    def client():
+        for _ in range(each):
+            try:
+                with socket.create_connection((GUEST, 8000), timeout=30) as s:
+                    s.sendall(f"GET {size}\n".encode())
+                    got = b"".join(iter(lambda: s.recv(65536), b""))
+                if got != expect:
+                    failures.append(f"an answer of {len(got)} bytes, not the {size} expected")
+            except OSError as e:
+                failures.append(str(e))
+
+    started = time.time()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.time() - started
+    check(not failures, f"{len(failures)} of {clients * each} requests failed: {sorted(set(failures))[:3]}")
+    print(f"{clients} clients x {each} requests of {size} bytes in {took:.2f} s", flush=True)
+    check(guest.finish(60) == 0, f"the server's count: {guest.lines[-2:]}")
+    check(guest.has(f"served {clients * each} requests, {clients * each} connections accepted, 0 errors"),
+          f"the server's count: {guest.lines[-2:]}")
+
+
 def two_guests(proxy, images):
     """Two proxies on one bridge: one guest's client reaches the other's echo server."""
     ns = Netns()

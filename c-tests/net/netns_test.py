@@ -400,6 +400,7 @@ SCENARIO_HOMES = {
     "tap-udp": "netns_tap.tap_udp",
     "tap-ifaddrs": "netns_tap.tap_ifaddrs",
     "tap-http": "netns_tap.tap_http",
+    "tap-concurrent": "netns_tap.tap_concurrent",
     "tap-stream": "netns_tap.tap_stream",
     "tap-pingpong": "netns_tap.tap_pingpong",
     "tap-trade": "netns_tap.tap_trade",
