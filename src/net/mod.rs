@@ -138,6 +138,9 @@ pub struct Stack {
     pub closing: Vec<SocketHandle>,
     /// Uptime (ns) when the NIC was last asked for frames.
     nic_asked_ns: u64,
+    /// Uptime (ns) of the next timer the last [`with_stack`] found ([`Stack::delay`]);
+    /// `u64::MAX` for none.
+    due_ns: u64,
     /// Ended TCP sockets whose buffers new ones reuse.
     pub pool: pool::Pool,
     /// Listeners in `SYN_RECEIVED` and the uptime (ns) a sweep first saw each so
@@ -268,6 +271,7 @@ impl Stack {
             ports: Vec::new(),
             closing: Vec::new(),
             nic_asked_ns: 0,
+            due_ns: 0,
             pool: pool::Pool::new(pool::POOL_BYTES),
             half_open: Vec::new(),
             handshakes: Vec::new(),
@@ -326,6 +330,20 @@ impl Stack {
             socket.set_timeout(after);
             false
         });
+    }
+
+    /// Whether nothing can wait for a poll since the last one: no receive interrupt or
+    /// signal, the NIC asked within [`NIC_POLL_NS`], no loopback frame, no timer due. A
+    /// socket call's first poll is left out then: smoltcp's sends and timers look at every
+    /// socket (about 22 ns each: a `recv` that found nothing beside 64 open connections
+    /// took 5.9 µs, 3.2 without it). Frames in the descriptor rings, which a poll takes
+    /// without their signal, wait for the call's second poll, which wakes the waiters.
+    fn quiet(&self) -> bool {
+        let uptime = crate::time::uptime_ns();
+        !RX_PENDING.load(Ordering::SeqCst)
+            && uptime.saturating_sub(self.nic_asked_ns) < NIC_POLL_NS
+            && !self.device.loopback_pending()
+            && uptime < self.due_ns
     }
 
     /// Polls the interface until it has nothing left to do; true if a socket may have
@@ -477,16 +495,17 @@ impl Stack {
     }
 }
 
-/// Runs `f` on the stack (created at the first use), polling before and after it; wakes
-/// every waiter if anything may have changed. Returns `f`'s result and the delay until
-/// smoltcp's next timer.
+/// Runs `f` on the stack (created at the first use), polling before it (unless
+/// [`Stack::quiet`]) and after it; wakes every waiter if anything may have changed. Returns
+/// `f`'s result and the delay until smoltcp's next timer.
 pub fn with_stack<R>(f: impl FnOnce(&mut Stack) -> R) -> (R, Option<Duration>) {
     let mut guard = STACK.lock();
     let stack = guard.get_or_insert_with(Stack::new);
-    let mut changed = stack.poll();
+    let mut changed = !stack.quiet() && stack.poll();
     let result = f(stack);
     changed |= stack.poll();
     let delay = stack.delay();
+    stack.due_ns = delay.map_or(u64::MAX, |d| crate::time::uptime_ns().saturating_add(d.total_micros() * 1000));
     set_timer_due(delay);
     drop(guard);
     if changed {

@@ -2,7 +2,8 @@
 //! [`super::listen`]) and UDP, with blocking, non-blocking and timed calls.
 //!
 //! Every operation runs under the stack's lock ([`super::with_stack`], which polls before
-//! and after it) and then under the socket's own lock, in that order. A blocking call that
+//! it when something may wait, and after it) and then under the socket's own lock, in that
+//! order. A blocking call that
 //! cannot finish sleeps in [`super::wait`] and tries again; a signal ends it with `EINTR`,
 //! a timeout (`SO_RCVTIMEO`/`SO_SNDTIMEO`) with `EAGAIN`, as on Linux.
 //!
