@@ -505,7 +505,8 @@ pub fn with_stack<R>(f: impl FnOnce(&mut Stack) -> R) -> (R, Option<Duration>) {
     let result = f(stack);
     changed |= stack.poll();
     let delay = stack.delay();
-    stack.due_ns = delay.map_or(u64::MAX, |d| crate::time::uptime_ns().saturating_add(d.total_micros() * 1000));
+    stack.due_ns =
+        delay.map_or(u64::MAX, |d| crate::time::uptime_ns().saturating_add(d.total_micros().saturating_mul(1000)));
     set_timer_due(delay);
     drop(guard);
     if changed {
