@@ -38,6 +38,9 @@ struct Listen {
     armed: Option<SocketHandle>,
     /// Listeners SYNs took, oldest first: handshaking, or waiting for `accept`.
     taken: Vec<SocketHandle>,
+    /// The next listener, made (outside the set) before a SYN that took the armed one is
+    /// answered ([`Listens::turn_away`]).
+    spare: Option<tcp::Socket<'static>>,
 }
 
 /// Whether a taken listener holds a connection for `accept`: established, or one that ended
@@ -97,7 +100,8 @@ impl Listen {
         if self.armed.is_some() {
             return;
         }
-        let mut socket = pool.tcp(&self.spec, true);
+        // Without memory for it none is armed, and smoltcp resets the next SYN.
+        let Some(mut socket) = self.spare.take().or_else(|| pool.tcp(&self.spec, true)) else { return };
         // The endpoint has a port and the socket is closed: smoltcp takes it.
         match socket.listen(self.endpoint) {
             Ok(()) => self.armed = Some(sockets.add(socket)),
@@ -116,12 +120,14 @@ pub struct Listens {
     pub burst: usize,
     /// SYNs dropped for a full backlog ([`Self::turn_away`], `HERMIT_VERBOSE`).
     pub turned_away: u64,
+    /// SYNs dropped because the next listener's buffers could not be had.
+    pub short_of_memory: u64,
 }
 
 impl Listens {
     /// No listening socket.
     pub const fn new() -> Self {
-        Self { list: Vec::new(), next_id: 0, rearmed: 0, burst: 0, turned_away: 0 }
+        Self { list: Vec::new(), next_id: 0, rearmed: 0, burst: 0, turned_away: 0, short_of_memory: 0 }
     }
 
     fn get(&mut self, id: u64) -> Option<&mut Listen> {
@@ -129,7 +135,8 @@ impl Listens {
     }
 
     /// A new listening socket on `endpoint` (with its port) for `backlog` (at least 1)
-    /// connections, with one listener armed; its id.
+    /// connections, with one listener armed; its id, or `None` if no memory for the
+    /// listener could be had ([`Pool::take`]).
     pub fn open(
         &mut self,
         sockets: &mut SocketSet<'static>,
@@ -138,14 +145,15 @@ impl Listens {
         backlog: usize,
         spec: Spec,
         families: Families,
-    ) -> u64 {
+    ) -> Option<u64> {
         self.next_id += 1;
         let id = self.next_id;
         let backlog = backlog.max(1);
-        let mut listen = Listen { id, endpoint, backlog, spec, families, armed: None, taken: Vec::new() };
+        let mut listen = Listen { id, endpoint, backlog, spec, families, armed: None, taken: Vec::new(), spare: None };
         listen.arm(sockets, pool);
+        listen.armed?;
         self.list.push(listen);
-        id
+        Some(id)
     }
 
     /// Whether a SYN took an armed listener.
@@ -198,41 +206,39 @@ impl Listens {
     /// its retransmission timeout, when `accept` may have made room. Before, the SYN found
     /// no listener and smoltcp reset it: the client's `connect` failed with
     /// `ECONNREFUSED` (of 3,200 requests of 64 concurrent clients to an epoll server over a
-    /// tap, 1,934).
-    pub fn turn_away(&mut self, sockets: &mut SocketSet<'static>) {
-        for listen in &mut self.list {
-            let Some(handle) = listen.armed else { continue };
-            let socket = sockets.get_mut::<tcp::Socket>(handle);
-            if listen.taken.len() < listen.backlog || socket.state() == tcp::State::Listen {
-                continue;
-            }
-            socket.abort();
-            if socket.listen(listen.endpoint).is_ok() {
-                self.turned_away += 1;
-            }
-        }
-    }
-
-    /// After a received frame: an armed listener a SYN took joins the taken ones, and
-    /// another is armed if the backlog has room, from the pool after the sockets of
-    /// `closing` that ended went there (the same frames may have ended the connection that
-    /// came before; `now`: the round's time). How many were taken.
-    pub fn rearm(
-        &mut self,
-        iface: &mut Interface,
-        sockets: &mut SocketSet<'static>,
-        pool: &mut Pool,
-        closing: &mut Vec<SocketHandle>,
-        now: Instant,
-    ) -> usize {
-        let mut count = 0;
+    /// tap, 1,934). The same when the listener that would take its place cannot be made
+    /// ([`Pool::take`]: the connections' buffers at their budget, or the memory gone): the
+    /// client tries again once connections ended, where the next SYN found no listener and
+    /// was reset.
+    pub fn turn_away(&mut self, sockets: &mut SocketSet<'static>, pool: &mut Pool) {
         for listen in &mut self.list {
             let Some(handle) = listen.armed else { continue };
             if sockets.get::<tcp::Socket>(handle).state() == tcp::State::Listen {
                 continue;
             }
-            if count == 0 {
-                pool.reap(iface, sockets, closing, now);
+            let full = listen.taken.len() >= listen.backlog;
+            if !full && listen.spare.is_none() {
+                listen.spare = pool.tcp(&listen.spec, true);
+            }
+            if !full && listen.spare.is_some() {
+                continue;
+            }
+            let socket = sockets.get_mut::<tcp::Socket>(handle);
+            socket.abort();
+            if socket.listen(listen.endpoint).is_ok() {
+                *if full { &mut self.turned_away } else { &mut self.short_of_memory } += 1;
+            }
+        }
+    }
+
+    /// After a received frame and the answers: an armed listener a SYN took joins the taken
+    /// ones, and its spare ([`Self::turn_away`]) is armed. How many were taken.
+    pub fn rearm(&mut self, sockets: &mut SocketSet<'static>, pool: &mut Pool) -> usize {
+        let mut count = 0;
+        for listen in &mut self.list {
+            let Some(handle) = listen.armed else { continue };
+            if sockets.get::<tcp::Socket>(handle).state() == tcp::State::Listen {
+                continue;
             }
             listen.taken.push(handle);
             listen.armed = None;
@@ -280,10 +286,14 @@ impl Listens {
         }
     }
 
-    /// Ends listening socket `id`: its listeners, armed and taken, for the caller to close.
-    pub fn close(&mut self, id: u64) -> Vec<SocketHandle> {
+    /// Ends listening socket `id`: its listeners, armed and taken, for the caller to close
+    /// (its spare goes back to `pool`).
+    pub fn close(&mut self, id: u64, pool: &mut Pool) -> Vec<SocketHandle> {
         let Some(i) = self.list.iter().position(|l| l.id == id) else { return Vec::new() };
-        let listen = self.list.swap_remove(i);
+        let mut listen = self.list.swap_remove(i);
+        if let Some(spare) = listen.spare.take() {
+            pool.give(spare);
+        }
         listen.armed.into_iter().chain(listen.taken).collect()
     }
 }
@@ -311,13 +321,17 @@ pub fn poll_round<D: Device + ?Sized>(
             PollIngressSingleResult::SocketStateChanged => changed = true,
         }
         if listens.any_taken(sockets) {
+            // The next listeners come from the pool after the sockets of `closing` that ended
+            // went there (the same frames may have ended the connection that came before).
+            pool.reap(iface, sockets, closing, now);
             listens.sort_families(sockets);
-            listens.turn_away(sockets);
-            // The SYN-ACK leaves first: making the next listener is not on its way.
+            listens.turn_away(sockets, pool);
+            // The SYN-ACK leaves before the next listener is armed (it was made, or taken
+            // from the pool, just before: a SYN without one to follow it is dropped).
             while iface.poll_egress(now, device, sockets) == PollResult::SocketStateChanged {
                 changed = true;
             }
-            taken += listens.rearm(iface, sockets, pool, closing, now);
+            taken += listens.rearm(sockets, pool);
         }
     }
     while iface.poll_egress(now, device, sockets) == PollResult::SocketStateChanged {
@@ -475,7 +489,7 @@ mod tests {
                 wire,
                 sockets: SocketSet::new(vec![]),
                 listens: Listens::new(),
-                pool: Pool::new(1 << 20),
+                pool: Pool::new(1 << 20, usize::MAX),
                 closing: Vec::new(),
             };
             net.round([arp()]);
@@ -489,7 +503,7 @@ mod tests {
 
         fn open_for(&mut self, port: u16, backlog: usize, families: Families) -> u64 {
             let spec = Spec { rx: 64 << 10, tx: 16 << 10, nodelay: false, keepalive: None };
-            self.listens.open(&mut self.sockets, &mut self.pool, port.into(), backlog, spec, families)
+            self.listens.open(&mut self.sockets, &mut self.pool, port.into(), backlog, spec, families).unwrap()
         }
 
         /// Receives `frames` in one round; how many listeners they took.
@@ -569,7 +583,7 @@ mod tests {
         // Handshakes under way are not for accept yet; closing gives every listener back.
         assert!(!net.listens.ready(other, &net.sockets));
         assert_eq!(net.listens.accept(other, &mut net.sockets, &mut net.pool), None);
-        assert_eq!(net.listens.close(other).len(), 3);
+        assert_eq!(net.listens.close(other, &mut net.pool).len(), 3);
     }
 
     #[test]
@@ -578,7 +592,7 @@ mod tests {
         net.open(80, 4);
         // A connection closed earlier and ended (here: aborted) since the last poll.
         let spec = Spec { rx: 64 << 10, tx: 16 << 10, nodelay: false, keepalive: None };
-        let ended = net.pool.tcp(&spec, false);
+        let ended = net.pool.tcp(&spec, false).unwrap();
         net.closing.push(net.sockets.add(ended));
         assert_eq!((net.pool.made, net.pool.reused), (2, 0));
         net.round([syn(1000, 80)]);
@@ -616,6 +630,19 @@ mod tests {
             .collect();
         assert!(sizes.contains(&(tcp::State::SynReceived, 64 << 10, 16 << 10)));
         assert!(sizes.contains(&(tcp::State::Listen, 128 << 10, 8 << 10)));
+    }
+
+    #[test]
+    fn a_syn_whose_next_listener_cannot_be_made_is_dropped_and_the_listener_stays() {
+        let mut net = Net::new();
+        // Buffers for the armed listener only (64 + 16 KiB).
+        net.pool = Pool::new(1 << 20, 80 << 10);
+        let id = net.open(80, 4);
+        assert_eq!(net.round([syn(1000, 80)]), 0);
+        assert_eq!((net.listens.short_of_memory, net.listens.turned_away), (1, 0));
+        assert!(net.wire.tx.is_empty(), "no SYN-ACK and no reset: the client sends its SYN again");
+        assert_eq!(net.states(), (1, 0), "listening still");
+        assert!(!net.listens.ready(id, &net.sockets));
     }
 
     #[test]
@@ -691,7 +718,7 @@ mod tests {
         server.listen(80).unwrap();
         let server = peer.sockets.add(server);
         let spec = Spec { rx: 8192, tx: 8192, nodelay: false, keepalive: None };
-        let mut client = net.pool.tcp(&spec, false);
+        let mut client = net.pool.tcp(&spec, false).unwrap();
         client.connect(net.iface.context(), (IpAddress::Ipv4(PEER), 80), 50000).unwrap();
         let client = net.sockets.add(client);
         let start = Instant::from_millis(1000);

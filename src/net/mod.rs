@@ -195,6 +195,11 @@ const POLL_ROUNDS: usize = 64;
 /// after its fifth SYN-ACK, about a minute).
 const SYN_RECEIVED_NS: u64 = 20_000_000_000;
 
+/// The share of guest memory (1 / this) the buffers of all TCP sockets may take
+/// ([`pool::Pool::take`]): a listening socket's connection beyond it waits (its SYN is
+/// dropped), a `connect` fails with `ENOBUFS`.
+const TCP_MEMORY_SHARE: u64 = 2;
+
 /// How often [`Stack::expire_half_open`] looks at the sockets.
 const SWEEP_NS: u64 = 1_000_000_000;
 
@@ -272,7 +277,7 @@ impl Stack {
             closing: Vec::new(),
             nic_asked_ns: 0,
             due_ns: 0,
-            pool: pool::Pool::new(pool::POOL_BYTES),
+            pool: pool::Pool::new(pool::POOL_BYTES, (crate::mm::ram_bytes() / TCP_MEMORY_SHARE) as usize),
             half_open: Vec::new(),
             handshakes: Vec::new(),
             swept_ns: 0,
@@ -566,10 +571,11 @@ pub fn drain_before_exit() {
             pool.bytes() >> 10
         );
         log::info!(
-            "net: {} listeners armed after a SYN took one, at most {} in one poll; {} SYNs dropped for a full backlog",
+            "net: {} listeners armed after a SYN took one, at most {} in one poll; SYNs dropped: {} for a full backlog, {} short of memory",
             stack.listens.rearmed,
             stack.listens.burst,
-            stack.listens.turned_away
+            stack.listens.turned_away,
+            stack.listens.short_of_memory
         );
         if let Some((parked, stalled)) = crate::drivers::net_ring::kick_counts() {
             log::info!(

@@ -14,7 +14,6 @@
 //! most [`POOL_BYTES`] of buffers wait here; a socket beyond that is dropped and its memory
 //! given back.
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 use smoltcp::iface::{Interface, SocketHandle, SocketSet};
@@ -60,6 +59,10 @@ pub struct Pool {
     idle: Vec<tcp::Socket<'static>>,
     bytes: usize,
     limit: usize,
+    /// Buffer bytes of the sockets taken and not given back (in the stack's set), and the
+    /// most they may reach ([`Self::take`]).
+    live: usize,
+    budget: usize,
     /// Sockets taken from the pool, and made new (for tests and `HERMIT_VERBOSE`).
     pub reused: u64,
     /// Sockets allocated because none of the size waited.
@@ -69,45 +72,68 @@ pub struct Pool {
     alone: Option<SocketSet<'static>>,
 }
 
+/// `n` zero bytes, or `None` if the memory cannot be had.
+fn zeroed(n: usize) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    bytes.try_reserve_exact(n).ok()?;
+    bytes.resize(n, 0);
+    Some(bytes)
+}
+
 /// The buffer bytes of `socket`.
 fn size(socket: &tcp::Socket<'_>) -> usize {
     socket.recv_capacity() + socket.send_capacity()
 }
 
 impl Pool {
-    /// An empty pool that keeps at most `limit` buffer bytes.
-    pub const fn new(limit: usize) -> Self {
-        Self { idle: Vec::new(), bytes: 0, limit, reused: 0, made: 0, alone: None }
+    /// An empty pool that keeps at most `limit` buffer bytes, and hands out sockets whose
+    /// buffers take at most `budget` bytes together ([`Self::take`]).
+    pub const fn new(limit: usize, budget: usize) -> Self {
+        Self { idle: Vec::new(), bytes: 0, limit, live: 0, budget, reused: 0, made: 0, alone: None }
     }
 
     /// A closed socket with a receive buffer of `rx` and a send buffer of `tx` bytes: one
     /// that ended, if one of those sizes waits, else a new one (zeroed buffers). Its
     /// connection state is reset by the `listen` or `connect` that follows; its options are
-    /// the caller's to set (an ended socket keeps those it had).
-    pub fn take(&mut self, rx: usize, tx: usize) -> tcp::Socket<'static> {
-        if let Some(i) = self.idle.iter().rposition(|s| s.recv_capacity() == rx && s.send_capacity() == tx) {
-            let socket = self.idle.swap_remove(i);
-            self.bytes -= rx + tx;
-            self.reused += 1;
-            return socket;
+    /// the caller's to set (an ended socket keeps those it had). `None` when the sockets
+    /// out of the pool would take more than the budget, or memory for the buffers cannot
+    /// be had: a connection's buffers are whole from its SYN on (1 MiB each way with the
+    /// tap's offloads), and making them regardless of memory ended the guest with a kernel
+    /// panic ("memory allocation of 1048576 bytes failed") when about 250 clients
+    /// connected at once to a guest of 512 MiB.
+    pub fn take(&mut self, rx: usize, tx: usize) -> Option<tcp::Socket<'static>> {
+        if self.live + rx + tx > self.budget {
+            return None;
         }
-        self.made += 1;
-        tcp::Socket::new(tcp::SocketBuffer::new(vec![0; rx]), tcp::SocketBuffer::new(vec![0; tx]))
+        let socket = match self.idle.iter().rposition(|s| s.recv_capacity() == rx && s.send_capacity() == tx) {
+            Some(i) => {
+                self.bytes -= rx + tx;
+                self.reused += 1;
+                self.idle.swap_remove(i)
+            }
+            None => {
+                let socket = tcp::Socket::new(tcp::SocketBuffer::new(zeroed(rx)?), tcp::SocketBuffer::new(zeroed(tx)?));
+                self.made += 1;
+                socket
+            }
+        };
+        self.live += rx + tx;
+        Some(socket)
     }
 
     /// A closed TCP socket made as `spec` says ([`Self::take`]). `listener`: it will listen,
     /// and delays its ACKs from the start ([`super::ack`]: what a client sends before
     /// `accept`, its FIN among it, is acknowledged with the answer); a connecting socket
     /// acknowledges the handshake at once and delays once established.
-    pub fn tcp(&mut self, spec: &Spec, listener: bool) -> tcp::Socket<'static> {
-        let mut socket = self.take(spec.rx, spec.tx);
+    pub fn tcp(&mut self, spec: &Spec, listener: bool) -> Option<tcp::Socket<'static>> {
+        let mut socket = self.take(spec.rx, spec.tx)?;
         socket.set_ack_delay(listener.then_some(ACK_DELAY));
         socket.set_nagle_enabled(!spec.nodelay);
         socket.set_keep_alive(spec.keepalive.map(|(probe, _)| probe));
         // A reused socket had the close's timeout; keep-alive's abort, or none.
         socket.set_timeout(spec.keepalive.map(|(_, abort)| abort));
         socket.set_hop_limit(None);
-        socket
+        Some(socket)
     }
 
     /// Takes back a socket that ended (`Closed` or `TIME_WAIT`; anything else, and a socket
@@ -116,6 +142,7 @@ impl Pool {
     pub fn give(&mut self, socket: tcp::Socket<'static>) {
         let ended = !socket.is_open();
         let bytes = size(&socket);
+        self.live = self.live.saturating_sub(bytes);
         if ended && self.bytes + bytes <= self.limit {
             self.bytes += bytes;
             self.idle.push(socket);
@@ -204,18 +231,18 @@ mod tests {
 
     #[test]
     fn an_ended_socket_is_reused_for_the_same_sizes_only() {
-        let mut pool = Pool::new(1 << 20);
-        let mut socket = pool.take(1000, 2000);
+        let mut pool = Pool::new(1 << 20, usize::MAX);
+        let mut socket = pool.take(1000, 2000).unwrap();
         assert_eq!((pool.made, pool.reused), (1, 0));
         socket.listen(80).unwrap();
         socket.abort();
         pool.give(socket);
         assert_eq!((pool.len(), pool.bytes()), (1, 3000));
         // Other sizes: a new socket, the ended one stays.
-        let other = pool.take(2000, 1000);
+        let other = pool.take(2000, 1000).unwrap();
         assert_eq!((other.recv_capacity(), other.send_capacity()), (2000, 1000));
         assert_eq!((pool.made, pool.reused, pool.len()), (2, 0, 1));
-        let mut again = pool.take(1000, 2000);
+        let mut again = pool.take(1000, 2000).unwrap();
         assert_eq!((pool.made, pool.reused, pool.len(), pool.bytes()), (2, 1, 0, 0));
         assert_eq!((again.recv_capacity(), again.send_capacity()), (1000, 2000));
         // smoltcp takes a socket that ended for a new listen.
@@ -225,8 +252,8 @@ mod tests {
 
     #[test]
     fn the_default_pool_keeps_four_connections_with_the_taps_buffers() {
-        let mut pool = Pool::new(POOL_BYTES);
-        let sockets: Vec<_> = (0..5).map(|_| pool.take(1 << 20, 1 << 20)).collect();
+        let mut pool = Pool::new(POOL_BYTES, usize::MAX);
+        let sockets: Vec<_> = (0..5).map(|_| pool.take(1 << 20, 1 << 20).unwrap()).collect();
         for socket in sockets {
             pool.give(socket);
         }
@@ -235,24 +262,38 @@ mod tests {
 
     #[test]
     fn open_sockets_and_sockets_beyond_the_limit_are_dropped() {
-        let mut pool = Pool::new(5000);
-        let mut open = pool.take(1000, 1000);
+        let mut pool = Pool::new(5000, usize::MAX);
+        let mut open = pool.take(1000, 1000).unwrap();
         open.listen(80).unwrap();
         pool.give(open);
         assert!(pool.is_empty(), "a listening socket is not taken");
         for _ in 0..3 {
-            let socket = pool.take(1000, 1000);
+            let socket = pool.take(1000, 1000).unwrap();
             pool.give(socket);
-            let socket = pool.take(1000, 1000);
-            let second = pool.take(1000, 1000);
+            let socket = pool.take(1000, 1000).unwrap();
+            let second = pool.take(1000, 1000).unwrap();
             pool.give(socket);
             pool.give(second);
         }
         assert_eq!((pool.len(), pool.bytes()), (2, 4000));
-        let (a, b, c) = (pool.take(1000, 1000), pool.take(1000, 1000), pool.take(1000, 1000));
+        let mut take = || pool.take(1000, 1000).unwrap();
+        let (a, b, c) = (take(), take(), take());
         pool.give(a);
         pool.give(b);
         pool.give(c);
         assert_eq!((pool.len(), pool.bytes()), (2, 4000), "the third is beyond 5000 bytes");
+    }
+
+    #[test]
+    fn no_socket_beyond_the_budget_until_one_comes_back() {
+        let mut pool = Pool::new(1 << 20, 5000);
+        let a = pool.take(1000, 1000).unwrap();
+        let b = pool.take(1000, 1000).unwrap();
+        assert!(pool.take(1000, 1000).is_none(), "6,000 bytes would be out");
+        let c = pool.take(500, 500).unwrap();
+        pool.give(a);
+        assert!(pool.take(1000, 1000).is_some(), "the one given back is taken again");
+        pool.give(b);
+        pool.give(c);
     }
 }

@@ -27,7 +27,7 @@ use super::pool::Spec;
 use super::{with_stack, Stack, EVENTS};
 use crate::errno::{
     Errno, Result, EADDRINUSE, EAFNOSUPPORT, EAGAIN, EALREADY, ECONNREFUSED, ECONNRESET, EDESTADDRREQ, EINPROGRESS,
-    EINVAL, EISCONN, EMSGSIZE, ENETUNREACH, ENOTCONN, EOPNOTSUPP, EPIPE, ETIMEDOUT,
+    EINVAL, EISCONN, EMSGSIZE, ENETUNREACH, ENOBUFS, ENOTCONN, EOPNOTSUPP, EPIPE, ETIMEDOUT,
 };
 use crate::synch::spinlock::SpinLock;
 
@@ -480,13 +480,13 @@ impl Socket {
             if stack.ports.iter().any(|b| b.conflicts(&entry)) {
                 return Err(EADDRINUSE);
             }
+            let spec = spec(&inner.options);
+            let count = backlog_limit(backlog, spec.rx + spec.tx, crate::mm::ram_bytes());
+            let id = stack.listens.open(&mut stack.sockets, &mut stack.pool, endpoint, count, spec, entry.families);
+            let id = id.ok_or(ENOBUFS)?;
             if let Some(b) = stack.ports.iter_mut().find(|b| b.owner == entry.owner && b.port == endpoint.port) {
                 b.listening = true;
             }
-            let families = entry.families;
-            let spec = spec(&inner.options);
-            let count = backlog_limit(backlog, spec.rx + spec.tx, crate::mm::ram_bytes());
-            let id = stack.listens.open(&mut stack.sockets, &mut stack.pool, endpoint, count, spec, families);
             inner.tcp = Tcp::Listening { id };
             Ok(())
         })
@@ -551,7 +551,7 @@ impl Socket {
             }
             self.ensure_bound(stack, &mut inner);
             let local = inner.local.unwrap_or_default();
-            let mut socket = stack.pool.tcp(&spec(&inner.options), false);
+            let mut socket = stack.pool.tcp(&spec(&inner.options), false).ok_or(ENOBUFS)?;
             let mut remote = remote;
             if remote.addr.is_unspecified() {
                 remote.addr = if self.v6 {
@@ -571,7 +571,10 @@ impl Socket {
             if local.addr.is_none() && loopback {
                 local.addr = Some(remote.addr);
             }
-            socket.connect(stack.iface.context(), remote, local).map_err(|_| ENETUNREACH)?;
+            if socket.connect(stack.iface.context(), remote, local).is_err() {
+                stack.pool.give(socket);
+                return Err(ENETUNREACH);
+            }
             // No answer within TCP_SYNCNT's time: smoltcp gives up (ETIMEDOUT, below). The
             // stack's poll replaces that timeout when the handshake ends.
             socket.set_timeout(Some(keepalive::syn_timeout(inner.options.syn_count)));
@@ -959,7 +962,7 @@ impl Drop for Socket {
             match tcp {
                 Tcp::Fresh => {}
                 Tcp::Listening { id } => {
-                    for handle in stack.listens.close(id) {
+                    for handle in stack.listens.close(id, &mut stack.pool) {
                         stack.sockets.get_mut::<tcp::Socket>(handle).abort();
                         stack.closing.push(handle);
                     }
