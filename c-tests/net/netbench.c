@@ -30,14 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static int checking = 1;
+#include "netboth.h"
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+static int checking = 1;
 
 static uint32_t fnv(uint32_t h, const unsigned char *p, size_t n)
 {
@@ -50,16 +45,6 @@ static void die(const char *what)
 {
 	perror(what);
 	exit(1);
-}
-
-static struct sockaddr_in address(const char *ip, int port)
-{
-	struct sockaddr_in sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = ip ? inet_addr(ip) : htonl(INADDR_ANY);
-	return sa;
 }
 
 static int bound(int type, int port)

@@ -178,22 +178,15 @@ def bench(proxy, images, native):
     results.append(("TCP 1-byte ping-pong, median", "net_tap_rtt_median", "us", lat["ours"][0], lat["linux"][0]))
     results.append(("TCP 1-byte ping-pong, p99", "net_tap_rtt_p99", "us", lat["ours"][1], lat["linux"][1]))
     # connection setup: the host connects and closes CONNECTIONS times in a row
-    rates = {}
-    for who, addr in (("ours", GUEST), ("linux", "10.0.5.9")):
-        p = next_port()
-        if who == "ours":
-            server = Guest(ns, proxy, images, "netbench", "accepts", p, CONNECTIONS)
-            server.wait_for("listening")
-        else:
-            server = native_in(peer, "accepts", p, CONNECTIONS)
-            wait_line(server, "listening")
+    p = next_port()
+
+    def connects(addr):
         r = ns.run([native, "connects", addr, str(p), str(CONNECTIONS)], timeout=120)
         check(r.returncode == 0, f"{CONNECTIONS} connections to {addr}: {r.stdout.strip()} {r.stderr.strip()}")
-        rates[who] = field_after(r.stdout, "s,")
-        if who == "ours":
-            check(server.finish(60) == 0, "the guest accepted every connection")
-        else:
-            server.wait(30)
+        return r.stdout
+
+    rates = rates_of_both(ns, peer, proxy, images, native, ("netbench", "accepts", p, CONNECTIONS), connects,
+                          "the guest accepted every connection")
     results.append(("TCP connections set up and closed per second", "net_tap_connect", "1/s", rates["ours"],
                      rates["linux"]))
     results.append(concurrent_row(ns, peer, proxy, images, native, next_port()))
@@ -218,6 +211,28 @@ def bench(proxy, images, native):
             print(f"BENCH native {key} {linux} {unit}")
 
 
+def rates_of_both(ns, peer, proxy, images, native, server, measure, answered):
+    """{"ours": rate, "linux": rate}: `server` (program, arguments) in a guest on the tap, then
+    the `native` program with the same arguments in the Linux namespace, each measured by
+    `measure(address)` (its output; the rate is the number after "s,"); `answered`: the
+    guest's clean end."""
+    program, *args = server
+    rates = {}
+    for who, addr in (("ours", GUEST), ("linux", "10.0.5.9")):
+        if who == "ours":
+            proc = Guest(ns, proxy, images, program, *args)
+            proc.wait_for("listening")
+        else:
+            proc = peer.popen([native, *map(str, args)])
+            wait_line(proc, "listening")
+        rates[who] = field_after(measure(addr), "s,")
+        if who == "ours":
+            check(proc.finish(60) == 0, answered)
+        else:
+            proc.wait(30)
+    return rates
+
+
 # Concurrent requests: clients, requests each, bytes per answer (netserve).
 CONCURRENT = (64, 50, 10000)
 
@@ -230,22 +245,15 @@ def concurrent_row(ns, peer, proxy, images, native, port):
     this host 2-7 ms each ("Cold huge pages" in ARCHITECTURE.md)."""
     clients, each, size = CONCURRENT
     serve = os.path.join(os.path.dirname(native), "netserve")
-    rates = {}
-    for who, addr in (("ours", GUEST), ("linux", "10.0.5.9")):
-        if who == "ours":
-            server = Guest(ns, proxy, images, "netserve", "serve", port, 2 * clients * each)
-            server.wait_for("listening")
-        else:
-            server = peer.popen([serve, "serve", str(port), str(2 * clients * each)])
-            wait_line(server, "listening")
+
+    def load(addr):
         for _ in range(2):
             r = ns.run([serve, "load", addr, str(port), str(clients), str(each), str(size)], timeout=120)
             check(r.returncode == 0, f"{clients} concurrent clients of {addr}: {r.stdout.strip()} {r.stderr.strip()[-300:]}")
-        rates[who] = field_after(r.stdout, "s,")
-        if who == "ours":
-            check(server.finish(60) == 0, "the guest answered every request")
-        else:
-            server.wait(30)
+        return r.stdout
+
+    rates = rates_of_both(ns, peer, proxy, images, serve, ("netserve", "serve", port, 2 * clients * each), load,
+                          "the guest answered every request")
     return (f"TCP requests of {size} bytes per second, {clients} concurrent clients", "net_tap_requests", "1/s",
             rates["ours"], rates["linux"])
 

@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "netboth.h"
+
 /* The pattern, long enough for one send of any part of it. */
 enum { PATTERN = 251 * 256 };
 static unsigned char pattern[PATTERN + 251];
@@ -33,23 +35,6 @@ static void make_pattern(void)
 {
 	for (size_t i = 0; i < sizeof(pattern); i++)
 		pattern[i] = (unsigned char)((i * 7 + 3) % 251);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static struct sockaddr_in address(const char *ip, int port)
-{
-	struct sockaddr_in sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	sa.sin_addr.s_addr = ip ? inet_addr(ip) : htonl(INADDR_ANY);
-	return sa;
 }
 
 /* ---- the server ---- */
