@@ -229,10 +229,11 @@ set(THR_OPTS COMPILE_OPTIONS -pthread LINK_OPTIONS -pthread LIBS pthread)
 hermit_c_test(net_tcp ${THR_OPTS} ENV HERMIT_CPUS=2 HERMIT_MEM=512M TIMEOUT 120 MATCH "all [0-9]+ checks passed")
 hermit_c_run(net_tcp_1cpu PROGRAM net_tcp ENV HERMIT_CPUS=1 HERMIT_MEM=512M TIMEOUT 120 MATCH "all [0-9]+ checks passed")
 hermit_c_test(net_udp_poll ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
-# TCP connections beyond the memory their buffers may take (half of 64 MiB): ENOBUFS, then room
-# again once connections end (the kernel panicked on the failed allocation before).
+# TCP connections and UDP sockets beyond the memory their buffers may take (half of 64 MiB):
+# ENOBUFS, then room again once sockets end (the kernel panicked on the failed allocation before).
 hermit_c_test(net_memory ENV HERMIT_CPUS=2 HERMIT_MEM=64M TIMEOUT 60
-  MATCH "net_memory: [0-9]+ connections, [0-9]+ waiting, then connect: .*buffer" "all [0-9]+ checks passed")
+  MATCH "net_memory: [0-9]+ connections, [0-9]+ waiting, then connect: .*buffer"
+  "net_memory: [0-9]+ UDP sockets, then bind: .*buffer" "all [0-9]+ checks passed")
 hermit_c_test(net_names TIMEOUT 30 MATCH "all [0-9]+ checks passed")
 # <net/if.h> and <ifaddrs.h> without a NIC: lo, its addresses, the SIOCGIF* ioctls.
 hermit_c_test(net_ifaddrs TIMEOUT 30 MATCH "all [0-9]+ checks passed")

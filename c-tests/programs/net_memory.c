@@ -1,4 +1,4 @@
-/* net_memory.c: TCP connections beyond the memory their buffers may take: connect fails with ENOBUFS, a listener drops the SYNs it cannot follow, and both recover once connections end (the kernel panicked before). */
+/* net_memory.c: sockets beyond the memory their buffers may take: a TCP connect and a UDP bind fail with ENOBUFS, a listener drops the SYNs it cannot follow, and all recover once sockets end (the kernel panicked before). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -102,5 +102,34 @@ int main(void)
 		close(server[i]);
 	}
 	close(l);
+	/* UDP sockets (about 130 KiB of buffers each) until bind is refused, then room again. */
+	static int udp[MOST];
+	int u = 0;
+	refused = 0;
+	while (u < MOST && !refused) {
+		int s = socket(AF_INET, SOCK_DGRAM, 0);
+		CHECK(s >= 0);
+		struct sockaddr_in any = loopback(0);
+		if (bind(s, (struct sockaddr *)&any, sizeof(any)) == 0) {
+			udp[u++] = s;
+		} else {
+			refused = errno;
+			close(s);
+		}
+	}
+	printf("net_memory: %d UDP sockets, then bind: %s\n", u, strerror(refused));
+	CHECK(u >= 8 && u < MOST);
+	CHECK_INT(refused, ENOBUFS);
+	close(udp[--u]);
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in any = loopback(0);
+	CHECK_INT(bind(s, (struct sockaddr *)&any, sizeof(any)), 0);
+	socklen_t len = sizeof(any);
+	CHECK_INT(getsockname(s, (struct sockaddr *)&any, &len), 0);
+	CHECK_INT(sendto(udp[0], "ok", 2, 0, (struct sockaddr *)&any, sizeof(any)), 2);
+	CHECK_INT(recv(s, buf, sizeof(buf), 0), 2);
+	close(s);
+	for (int i = 0; i < u; i++)
+		close(udp[i]);
 	TEST_DONE();
 }

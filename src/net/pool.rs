@@ -72,12 +72,17 @@ pub struct Pool {
     alone: Option<SocketSet<'static>>,
 }
 
+/// `n` copies of `value`, or `None` if the memory cannot be had.
+pub fn filled<T: Clone>(n: usize, value: T) -> Option<Vec<T>> {
+    let mut items = Vec::new();
+    items.try_reserve_exact(n).ok()?;
+    items.resize(n, value);
+    Some(items)
+}
+
 /// `n` zero bytes, or `None` if the memory cannot be had.
 fn zeroed(n: usize) -> Option<Vec<u8>> {
-    let mut bytes = Vec::new();
-    bytes.try_reserve_exact(n).ok()?;
-    bytes.resize(n, 0);
-    Some(bytes)
+    filled(n, 0)
 }
 
 /// The buffer bytes of `socket`.
@@ -134,6 +139,21 @@ impl Pool {
         socket.set_timeout(spec.keepalive.map(|(_, abort)| abort));
         socket.set_hop_limit(None);
         Some(socket)
+    }
+
+    /// Counts `bytes` of other buffers (a UDP socket's) within the budget; false if they do
+    /// not fit ([`Self::release`] gives them back).
+    pub fn reserve(&mut self, bytes: usize) -> bool {
+        let fits = self.live + bytes <= self.budget;
+        if fits {
+            self.live += bytes;
+        }
+        fits
+    }
+
+    /// Gives back `bytes` that [`Self::reserve`] counted.
+    pub fn release(&mut self, bytes: usize) {
+        self.live = self.live.saturating_sub(bytes);
     }
 
     /// Takes back a socket that ended (`Closed` or `TIME_WAIT`; anything else, and a socket
@@ -295,5 +315,10 @@ mod tests {
         assert!(pool.take(1000, 1000).is_some(), "the one given back is taken again");
         pool.give(b);
         pool.give(c);
+        // Other buffers count against the same budget.
+        assert!(pool.reserve(1000));
+        assert!(!pool.reserve(3000), "4,000 bytes are out");
+        pool.release(1000);
+        assert!(pool.reserve(3000));
     }
 }

@@ -11,7 +11,6 @@
 //! may owe (no 2 MSL wait, [`super::pool::Pool::reap`]); closing with unread data resets
 //! the connection (as Linux does, and as `SO_LINGER` with a time of 0 does).
 
-use alloc::vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use smoltcp::iface::SocketHandle;
@@ -202,9 +201,26 @@ fn spec(options: &Options) -> Spec {
     Spec { rx: options.rcvbuf, tx: options.sndbuf, nodelay: options.nodelay, keepalive: options.keepalive.timers() }
 }
 
-fn udp_socket() -> udp::Socket<'static> {
-    let buffer = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; UDP_PACKETS], vec![0; UDP_PAYLOAD]);
-    udp::Socket::new(buffer(), buffer())
+/// The bytes of a UDP socket's buffers, both ways.
+const UDP_BYTES: usize = 2 * (UDP_PAYLOAD + UDP_PACKETS * core::mem::size_of::<udp::PacketMetadata>());
+
+/// A UDP socket, its buffers counted in the budget of `pool` ([`super::pool::Pool::reserve`]);
+/// `ENOBUFS` when they do not fit or cannot be had (before, a failed allocation ended the
+/// guest with a kernel panic).
+fn udp_socket(pool: &mut super::pool::Pool) -> Result<udp::Socket<'static>> {
+    use super::pool::filled;
+    if !pool.reserve(UDP_BYTES) {
+        return Err(ENOBUFS);
+    }
+    let buffer =
+        || Some(udp::PacketBuffer::new(filled(UDP_PACKETS, udp::PacketMetadata::EMPTY)?, filled(UDP_PAYLOAD, 0u8)?));
+    match (buffer(), buffer()) {
+        (Some(rx), Some(tx)) => Ok(udp::Socket::new(rx, tx)),
+        _ => {
+            pool.release(UDP_BYTES);
+            Err(ENOBUFS)
+        }
+    }
 }
 
 fn port_used(stack: &Stack, port: u16, kind: Kind) -> bool {
@@ -429,29 +445,32 @@ impl Socket {
                     return Err(crate::errno::EADDRNOTAVAIL);
                 }
             }
+            let udp = if self.kind == Kind::Datagram { Some(udp_socket(&mut stack.pool)?) } else { None };
             stack.ports.push(entry);
             inner.local = Some(IpListenEndpoint { addr, port });
-            if self.kind == Kind::Datagram {
-                let handle = stack.sockets.add(udp_socket());
-                let _ = stack.sockets.get_mut::<udp::Socket>(handle).bind(IpListenEndpoint { addr, port });
-                inner.udp = Some(handle);
+            if let Some(mut udp) = udp {
+                let _ = udp.bind(IpListenEndpoint { addr, port });
+                inner.udp = Some(stack.sockets.add(udp));
             }
             Ok(())
         })
         .0
     }
 
-    fn ensure_bound(&self, stack: &mut Stack, inner: &mut Inner) {
+    /// Binds the socket to an ephemeral port if it is not bound yet (`ENOBUFS`: no memory
+    /// for a UDP socket's buffers).
+    fn ensure_bound(&self, stack: &mut Stack, inner: &mut Inner) -> Result<()> {
         if inner.local.is_none() {
+            let udp = if self.kind == Kind::Datagram { Some(udp_socket(&mut stack.pool)?) } else { None };
             let port = stack.ephemeral_port(|s, p| port_used(s, p, self.kind));
             stack.ports.push(self.port(&inner.options, None, port));
             inner.local = Some(IpListenEndpoint { addr: None, port });
-            if self.kind == Kind::Datagram {
-                let handle = stack.sockets.add(udp_socket());
-                let _ = stack.sockets.get_mut::<udp::Socket>(handle).bind(port);
-                inner.udp = Some(handle);
+            if let Some(mut udp) = udp {
+                let _ = udp.bind(port);
+                inner.udp = Some(stack.sockets.add(udp));
             }
         }
+        Ok(())
     }
 
     /// `listen`: a listening socket for `backlog` (1..=[`BACKLOG_MAX`], [`backlog_limit`])
@@ -472,7 +491,7 @@ impl Socket {
                 Tcp::Listening { .. } => return Ok(()),
                 Tcp::Conn { .. } => return Err(EISCONN),
             }
-            self.ensure_bound(stack, &mut inner);
+            self.ensure_bound(stack, &mut inner)?;
             let endpoint = inner.local.unwrap_or_default();
             // As Linux: sockets bound together with SO_REUSEADDR cannot both listen.
             let mut entry = self.port(&inner.options, endpoint.addr, endpoint.port);
@@ -530,7 +549,7 @@ impl Socket {
             }
             return with_stack(|stack| {
                 let mut inner = self.inner.lock();
-                self.ensure_bound(stack, &mut inner);
+                self.ensure_bound(stack, &mut inner)?;
                 inner.peer = remote.map(addr::unmap);
                 Ok(())
             })
@@ -549,7 +568,7 @@ impl Socket {
                 Tcp::Conn { established: true, .. } => return Err(EISCONN),
                 Tcp::Conn { .. } => return Err(EALREADY),
             }
-            self.ensure_bound(stack, &mut inner);
+            self.ensure_bound(stack, &mut inner)?;
             let local = inner.local.unwrap_or_default();
             let mut socket = stack.pool.tcp(&spec(&inner.options), false).ok_or(ENOBUFS)?;
             let mut remote = remote;
@@ -621,7 +640,9 @@ impl Socket {
             }
             return block(&self.would_block, nonblocking, timeout, |stack| {
                 let mut inner = self.inner.lock();
-                self.ensure_bound(stack, &mut inner);
+                if let Err(e) = self.ensure_bound(stack, &mut inner) {
+                    return Some(Err(e));
+                }
                 let Some(to) = to.or(inner.peer) else { return Some(Err(EDESTADDRREQ)) };
                 stack.device.resolve(to.addr, crate::time::uptime_ns());
                 let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
@@ -703,7 +724,9 @@ impl Socket {
                 return Some(Ok((0, None)));
             }
             if self.kind == Kind::Datagram {
-                self.ensure_bound(stack, &mut inner);
+                if let Err(e) = self.ensure_bound(stack, &mut inner) {
+                    return Some(Err(e));
+                }
                 let peer = inner.peer;
                 let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
                 loop {
@@ -958,6 +981,7 @@ impl Drop for Socket {
             }
             if let Some(handle) = udp {
                 stack.sockets.remove(handle);
+                stack.pool.release(UDP_BYTES);
             }
             match tcp {
                 Tcp::Fresh => {}
