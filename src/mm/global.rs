@@ -53,9 +53,6 @@ unsafe impl GlobalAlloc for KernelHeap {
     }
 }
 
-/// Sets up the heap below the image and the RAM region above it.
-///
-/// `image_end` is the first byte after the loaded image, `ram_end` the end of usable RAM.
 /// The end of guest RAM (its size: RAM starts at 0), 0 before [`init`].
 static RAM_END: AtomicU64 = AtomicU64::new(0);
 
@@ -64,6 +61,9 @@ pub fn ram_bytes() -> u64 {
     RAM_END.load(Ordering::Relaxed)
 }
 
+/// Sets up the heap below the image and the RAM region above it.
+///
+/// `image_end` is the first byte after the loaded image, `ram_end` the end of usable RAM.
 pub fn init(image_start: u64, image_size: u64, ram_end: u64) -> Result<()> {
     RAM_END.store(ram_end, Ordering::Relaxed);
     // SAFETY: [KERNEL_HEAP_START, KERNEL_HEAP_END) is identity-mapped guest RAM below the

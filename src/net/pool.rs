@@ -107,23 +107,20 @@ impl Pool {
     /// panic ("memory allocation of 1048576 bytes failed") when about 250 clients
     /// connected at once to a guest of 512 MiB.
     pub fn take(&mut self, rx: usize, tx: usize) -> Option<tcp::Socket<'static>> {
-        if self.live + rx + tx > self.budget {
+        if !self.reserve(rx + tx) {
             return None;
         }
-        let socket = match self.idle.iter().rposition(|s| s.recv_capacity() == rx && s.send_capacity() == tx) {
-            Some(i) => {
-                self.bytes -= rx + tx;
-                self.reused += 1;
-                self.idle.swap_remove(i)
-            }
-            None => {
-                let socket = tcp::Socket::new(tcp::SocketBuffer::new(zeroed(rx)?), tcp::SocketBuffer::new(zeroed(tx)?));
-                self.made += 1;
-                socket
-            }
+        if let Some(i) = self.idle.iter().rposition(|s| s.recv_capacity() == rx && s.send_capacity() == tx) {
+            self.bytes -= rx + tx;
+            self.reused += 1;
+            return Some(self.idle.swap_remove(i));
+        }
+        let Some((rx_buffer, tx_buffer)) = zeroed(rx).and_then(|r| Some((r, zeroed(tx)?))) else {
+            self.release(rx + tx);
+            return None;
         };
-        self.live += rx + tx;
-        Some(socket)
+        self.made += 1;
+        Some(tcp::Socket::new(tcp::SocketBuffer::new(rx_buffer), tcp::SocketBuffer::new(tx_buffer)))
     }
 
     /// A closed TCP socket made as `spec` says ([`Self::take`]). `listener`: it will listen,
@@ -141,8 +138,8 @@ impl Pool {
         Some(socket)
     }
 
-    /// Counts `bytes` of other buffers (a UDP socket's) within the budget; false if they do
-    /// not fit ([`Self::release`] gives them back).
+    /// Counts `bytes` of buffers (a TCP socket's in [`Self::take`], a UDP socket's) within
+    /// the budget; false if they do not fit ([`Self::release`] gives them back).
     pub fn reserve(&mut self, bytes: usize) -> bool {
         let fits = self.live + bytes <= self.budget;
         if fits {

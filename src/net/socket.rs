@@ -445,14 +445,7 @@ impl Socket {
                     return Err(crate::errno::EADDRNOTAVAIL);
                 }
             }
-            let udp = if self.kind == Kind::Datagram { Some(udp_socket(&mut stack.pool)?) } else { None };
-            stack.ports.push(entry);
-            inner.local = Some(IpListenEndpoint { addr, port });
-            if let Some(mut udp) = udp {
-                let _ = udp.bind(IpListenEndpoint { addr, port });
-                inner.udp = Some(stack.sockets.add(udp));
-            }
-            Ok(())
+            self.bind_to(stack, &mut inner, entry)
         })
         .0
     }
@@ -460,15 +453,24 @@ impl Socket {
     /// Binds the socket to an ephemeral port if it is not bound yet (`ENOBUFS`: no memory
     /// for a UDP socket's buffers).
     fn ensure_bound(&self, stack: &mut Stack, inner: &mut Inner) -> Result<()> {
-        if inner.local.is_none() {
-            let udp = if self.kind == Kind::Datagram { Some(udp_socket(&mut stack.pool)?) } else { None };
-            let port = stack.ephemeral_port(|s, p| port_used(s, p, self.kind));
-            stack.ports.push(self.port(&inner.options, None, port));
-            inner.local = Some(IpListenEndpoint { addr: None, port });
-            if let Some(mut udp) = udp {
-                let _ = udp.bind(port);
-                inner.udp = Some(stack.sockets.add(udp));
-            }
+        if inner.local.is_some() {
+            return Ok(());
+        }
+        let port = stack.ephemeral_port(|s, p| port_used(s, p, self.kind));
+        let entry = self.port(&inner.options, None, port);
+        self.bind_to(stack, inner, entry)
+    }
+
+    /// Takes the bound port `entry` (checked by the caller), with a UDP socket's smoltcp
+    /// socket bound to it (`ENOBUFS`, and nothing taken, if its buffers cannot be had).
+    fn bind_to(&self, stack: &mut Stack, inner: &mut Inner, entry: Port) -> Result<()> {
+        let udp = if self.kind == Kind::Datagram { Some(udp_socket(&mut stack.pool)?) } else { None };
+        let local = IpListenEndpoint { addr: entry.addr, port: entry.port };
+        stack.ports.push(entry);
+        inner.local = Some(local);
+        if let Some(mut udp) = udp {
+            let _ = udp.bind(local);
+            inner.udp = Some(stack.sockets.add(udp));
         }
         Ok(())
     }
