@@ -55,6 +55,11 @@ mod drivers;
 #[cfg(test)]
 #[path = "net/floor.rs"]
 mod floor;
+/// IP fragments put back together and cut up (`super::frag` of the device module), tested on
+/// the host.
+#[cfg(test)]
+#[path = "net/frag.rs"]
+mod frag;
 #[cfg(not(test))]
 mod fs;
 /// The preferred I/O block size of host files, tested on the host.

@@ -48,11 +48,12 @@ def eth(payload, etype=0x0800, dst=GUEST_MAC, src=FAKE_MAC):
     return dst + src + struct.pack("!H", etype) + payload
 
 
-def ipv4(payload, proto, src=HOST, dst=GUEST, ihl=5, total=None, frag=0, ttl=64, options=b"", check=None):
+def ipv4(payload, proto, src=HOST, dst=GUEST, ihl=5, total=None, frag=0, ttl=64, options=b"", check=None,
+         ident=0x1234):
     header_len = ihl * 4
     opts = options.ljust(max(header_len - 20, 0), b"\0")[: max(header_len - 20, 0)]
     total = 20 + len(opts) + len(payload) if total is None else total
-    h = struct.pack("!BBHHHBBH4s4s", 0x40 | (ihl & 0xF), 0, total & 0xFFFF, 0x1234, frag, ttl, proto, 0, a4(src),
+    h = struct.pack("!BBHHHBBH4s4s", 0x40 | (ihl & 0xF), 0, total & 0xFFFF, ident, frag, ttl, proto, 0, a4(src),
                     a4(dst)) + opts
     c = csum(h) if check is None else check
     return h[:10] + struct.pack("!H", c) + h[12:] + payload
@@ -181,6 +182,17 @@ def c_ipv4_fragments(rng):
     frames.append(eth(ipv4(seg[8:], 6, frag=0x0001)))  # overlapping the TCP header
     for i in range(200):  # one datagram's fragments, never complete
         frames.append(eth(ipv4(b"z" * 8, 17, frag=0x2000 | (i * 3 % 8191))))
+    # First fragments of 300 datagrams that never complete (the guest keeps 64 at most),
+    # then pairs that overlap in part, a fragment past 64 KiB, an empty one and one of 9
+    # bytes that is not the last.
+    for ident in range(300):
+        frames.append(eth(ipv4(b"f" * 1480, 17, frag=0x2000, ident=0x4000 + ident)))
+    for ident in range(20):
+        frames.append(eth(ipv4(b"a" * 1480, 17, frag=0x2000, ident=0x5000 + ident)))
+        frames.append(eth(ipv4(b"b" * 800, 17, frag=180 + ident % 5, ident=0x5000 + ident)))
+    frames.append(eth(ipv4(b"c" * 1480, 17, frag=0x1FFF, ident=0x6000)))
+    frames.append(eth(ipv4(b"", 17, frag=0x2001, ident=0x6001)))
+    frames.append(eth(ipv4(b"d" * 9, 17, frag=0x2002, ident=0x6002)))
     return frames
 
 

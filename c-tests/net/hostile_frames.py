@@ -119,19 +119,21 @@ def send_vnet(pairs):
 
 
 def healthy(ns, what, patience):
-    """The guest answers a ping and echoes 4 KiB on a new connection within `patience`
+    """The guest answers a ping, then one of 3,000 bytes (IP fragments both ways: its
+    reassembly still works), and echoes 4 KiB on a new connection within `patience`
     seconds; fails the test otherwise. Returns the seconds it took."""
     start = time.time()
     deadline = start + patience
-    while True:
-        r = ns.run(["ping", "-c", "1", "-W", "2", GUEST], timeout=30)
-        if r.returncode == 0:
-            break
-        if time.time() > deadline:
-            neigh = ns.ip("neigh", "show", GUEST, check_rc=False).stdout.strip()
-            nt.fail(f"after {what}: the guest no longer answers ping (status {r.returncode}, "
-                    f"{r.stdout.strip().splitlines()[-2:]}, {r.stderr.strip()!r}; "
-                    f"the namespace's neighbour entry: {neigh!r})")
+    for size in ("56", "3000"):
+        while True:
+            r = ns.run(["ping", "-c", "1", "-W", "2", "-s", size, GUEST], timeout=30)
+            if r.returncode == 0:
+                break
+            if time.time() > deadline:
+                neigh = ns.ip("neigh", "show", GUEST, check_rc=False).stdout.strip()
+                nt.fail(f"after {what}: the guest no longer answers ping -s {size} (status {r.returncode}, "
+                        f"{r.stdout.strip().splitlines()[-2:]}, {r.stderr.strip()!r}; "
+                        f"the namespace's neighbour entry: {neigh!r})")
     data = os.urandom(4096)
     while True:
         try:

@@ -173,9 +173,11 @@ def echo_once(addr, source, port):
 
 
 def ping(ns, addr, what):
-    r = ns.run(["ping", "-6", "-c", "3", "-i", "0.2", "-w", "15", addr], timeout=30)
-    nt.check(r.returncode == 0 and " 0% packet loss" in r.stdout,
-             f"ping -6 {addr} ({what}): {r.stdout.strip().splitlines()[-2:]}")
+    """Three echoes, then three of 4,000 bytes (IPv6 fragments both ways)."""
+    for size in ([], ["-s", "4000"]):
+        r = ns.run(["ping", "-6", "-c", "3", "-i", "0.2", "-w", "15", *size, addr], timeout=30)
+        nt.check(r.returncode == 0 and " 0% packet loss" in r.stdout,
+                 f"{' '.join(['ping -6', *size, addr])} ({what}): {r.stdout.strip().splitlines()[-2:]}")
 
 
 def udp_to_guest(addr, port, count):

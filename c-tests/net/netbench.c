@@ -2,7 +2,10 @@
  *
  * Usage (argv):
  *   udp-echo <port> <count>               answers <count> datagrams to their senders
- *   udp-client <ipv4> <port> <count>      sends <count> numbered datagrams, each answered
+ *   udp-client <ipv4> <port> <count> [size]
+ *                                         sends <count> numbered datagrams (of <size> bytes: the number,
+ *                                         then the pattern; up to 65507, IP fragments beyond the MTU),
+ *                                         each answered with the same bytes
  *   sink <port> [connections]             TCP: reads each connection to its end, prints bytes and checksum
  *   source <ipv4> <port> <bytes> <chunk>  TCP: sends <bytes> in writes of <chunk>, prints MiB/s
  *   pong <port>                           TCP: answers every byte with one byte until the end
@@ -76,7 +79,7 @@ static int connected(const char *ip, int port)
 static int udp_echo(int port, int count)
 {
 	int s = bound(SOCK_DGRAM, port);
-	char buf[2048];
+	static char buf[65536];
 	for (int i = 0; i < count; i++) {
 		struct sockaddr_in from;
 		socklen_t len = sizeof(from);
@@ -91,7 +94,7 @@ static int udp_echo(int port, int count)
 	return 0;
 }
 
-static int udp_client(const char *ip, int port, int count)
+static int udp_client(const char *ip, int port, int count, size_t size)
 {
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in to = address(ip, port);
@@ -99,8 +102,12 @@ static int udp_client(const char *ip, int port, int count)
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	int answered = 0, retries = 0;
 	for (int i = 0; i < count; i++) {
-		char msg[64], back[64];
+		static char msg[65536], back[65536];
 		int len = snprintf(msg, sizeof(msg), "datagram %d", i);
+		for (size_t at = (size_t)len + 1; at < size && at < sizeof(msg); at++)
+			msg[at] = (char)((at * 7 + 3) % 251);
+		if (size > (size_t)len && size <= sizeof(msg))
+			len = (int)size;
 		for (;;) {
 			if (sendto(s, msg, (size_t)len, 0, (struct sockaddr *)&to, sizeof(to)) != len)
 				die("netbench: sendto");
@@ -350,7 +357,7 @@ static int selftest(void)
 	pthread_t t;
 	pthread_create(&t, NULL, udp_echo_thread, NULL);
 	usleep(100000);
-	if (udp_client("127.0.0.1", 17001, 100) != 0)
+	if (udp_client("127.0.0.1", 17001, 100, 0) != 0)
 		return 1;
 	pthread_join(t, NULL);
 	int l = bound(SOCK_STREAM, 17002);
@@ -372,8 +379,8 @@ int main(int argc, char **argv)
 	const char *mode = argc > 1 ? argv[1] : "";
 	if (!strcmp(mode, "udp-echo") && argc == 4)
 		return udp_echo(atoi(argv[2]), atoi(argv[3]));
-	if (!strcmp(mode, "udp-client") && argc == 5)
-		return udp_client(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (!strcmp(mode, "udp-client") && (argc == 5 || argc == 6))
+		return udp_client(argv[2], atoi(argv[3]), atoi(argv[4]), argc == 6 ? (size_t)atol(argv[5]) : 0);
 	if (!strcmp(mode, "sink") && argc >= 3) {
 		int l = bound(SOCK_STREAM, atoi(argv[2]));
 		int n = argc > 3 ? atoi(argv[3]) : 1;

@@ -87,6 +87,9 @@ def tap_echo(proxy, images):
     guest.wait_for("listening on port 7777")
     r = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "5", GUEST], timeout=30)
     check(r.returncode == 0 and " 0% packet loss" in r.stdout, f"ping {GUEST}: {r.stdout.strip().splitlines()[-2:]}")
+    # Echo requests and replies of 8,028 bytes: IP fragments both ways.
+    r = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "5", "-s", "8000", GUEST], timeout=30)
+    check(r.returncode == 0 and " 0% packet loss" in r.stdout, f"ping -s 8000 {GUEST}: {r.stdout.strip().splitlines()[-2:]}")
     got, same = echo_both_ways(GUEST, 7777, 10 << 20)
     check(got == 10 << 20 and same, f"TCP echo: 10 MiB sent, {got} bytes back, sha256 equal: {same}")
     check(guest.finish() == 0 and guest.has("echoed 10485760 bytes"), "the guest echoed 10485760 bytes and ended")
@@ -308,26 +311,36 @@ def tap_client(proxy, images):
           f"guest client: {guest.lines[-1:]}, host echoed {result.get('value')} bytes to {result.get('peer')}")
 
 
+# Datagram sizes beyond the tap's MTU of 1500 (IP fragments both ways) and the largest.
+LARGE_DATAGRAMS = (1472, 1473, 4000, 9000, 30000, 65507)
+
+
 def tap_udp(proxy, images):
-    """UDP both ways: the host's datagrams answered by the guest, the guest's by the host."""
+    """UDP both ways: the host's datagrams answered by the guest, the guest's by the host,
+    small ones and ones that leave the host and the guest in IP fragments."""
     ns = tap_netns()
-    guest = Guest(ns, proxy, images, "netbench", "udp-echo", 9001, 50)
+    count = 50 + len(LARGE_DATAGRAMS)
+    guest = Guest(ns, proxy, images, "netbench", "udp-echo", 9001, count, HERMIT_VERBOSE="1")
     guest.wait_for("listening on udp port 9001")
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(0.5)
     answered = 0
-    for i in range(50):
-        msg = f"host datagram {i}".encode()
+    messages = [f"host datagram {i}".encode() for i in range(50)]
+    messages += [bytes((i * 7 + n) % 251 for i in range(n)) for n in LARGE_DATAGRAMS]
+    for msg in messages:
         for _ in range(10):
             sock.sendto(msg, (GUEST, 9001))
             try:
-                if sock.recv(2048) == msg:
+                if sock.recv(65536) == msg:
                     answered += 1
                     break
             except socket.timeout:
                 continue
-    check(answered == 50, f"host to guest: {answered} of 50 datagrams answered")
-    check(guest.finish() == 0 and guest.has("udp echoed 50 datagrams"), "the guest echoed 50 datagrams")
+        else:
+            check(False, f"host to guest: no answer to a datagram of {len(msg)} bytes in 10 tries")
+    check(answered == count, f"host to guest: {answered} of {count} datagrams answered, sizes up to 65507")
+    check(guest.finish() == 0 and guest.has(f"udp echoed {count} datagrams"), f"the guest echoed {count} datagrams")
+    check(guest.has("datagrams put back together"), "the guest put fragments back together (its log)")
     server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     server.bind((HOST, 9002))
     server.settimeout(60)
@@ -336,7 +349,7 @@ def tap_udp(proxy, images):
     def answer():
         while not stop.is_set():
             try:
-                data, peer = server.recvfrom(2048)
+                data, peer = server.recvfrom(65536)
             except socket.timeout:
                 return
             server.sendto(data, peer)
@@ -344,8 +357,14 @@ def tap_udp(proxy, images):
     threading.Thread(target=answer, daemon=True).start()
     guest = Guest(ns, proxy, images, "netbench", "udp-client", HOST, 9002, 50)
     rc = guest.finish()
-    stop.set()
     check(rc == 0 and guest.has("50 of 50 answered"), f"guest to host: {guest.lines[-1:]}")
+    # With the tap's offloads and without them (frames of at most the MTU both ways).
+    for size, offload in ((4000, "1"), (65507, "1"), (65507, "0")):
+        guest = Guest(ns, proxy, images, "netbench", "udp-client", HOST, 9002, 10, size, HERMIT_NET_OFFLOAD=offload)
+        rc = guest.finish()
+        check(rc == 0 and guest.has("10 of 10 answered"),
+              f"guest to host, {size} bytes each, HERMIT_NET_OFFLOAD={offload}: {guest.lines[-1:]}")
+    stop.set()
 
 
 def tap_ifaddrs(proxy, images):

@@ -135,7 +135,8 @@ def user_client(proxy, images):
 
 def user_udp(proxy, images):
     """HERMIT_NETIF=user: the guest's datagrams to the gateway address reach a host server on
-    127.0.0.1 (passt maps the gateway to the host's loopback) and the answers come back."""
+    127.0.0.1 (passt maps the gateway to the host's loopback) and the answers come back;
+    datagrams up to passt's MTU go, longer ones fail with EMSGSIZE (passt takes no fragments)."""
     ns = Netns()
     ns.uplink()
     ns.enter()
@@ -147,19 +148,27 @@ def user_udp(proxy, images):
     def answer():
         while True:
             try:
-                data, peer = server.recvfrom(2048)
+                data, peer = server.recvfrom(65536)
             except OSError:
                 return
-            seen.append(peer)
+            seen.append((peer, len(data)))
             server.sendto(data, peer)
 
     threading.Thread(target=answer, daemon=True).start()
     guest = Guest(ns, proxy, images, "netbench", "udp-client", "192.168.77.1", 9002, 50, HERMIT_NETIF="user")
     rc = guest.finish()
-    server.close()
     check(rc == 0 and guest.has("50 of 50 answered"), f"guest to host through passt: {guest.lines[-2:]}")
     check(len(seen) >= 50, f"the host server saw {len(seen)} datagrams (from {seen[:1]})")
     check(gone_within(ns, 3), "passt ended with the proxy")
+    # passt takes no IP fragments (it forwarded a first fragment as a datagram cut short):
+    # datagrams up to the MTU behind it (16384 - 28 bytes) go, longer ones fail with EMSGSIZE.
+    seen.clear()
+    guest = Guest(ns, proxy, images, "netbench", "udp-client", "192.168.77.1", 9002, 3, 16356, HERMIT_NETIF="user")
+    check(guest.finish() == 0 and guest.has("3 of 3 answered"), f"16,356-byte datagrams through passt: {guest.lines[-1:]}")
+    guest = Guest(ns, proxy, images, "netbench", "udp-client", "192.168.77.1", 9002, 3, 16357, HERMIT_NETIF="user")
+    check(guest.finish() == 1 and guest.has("sendto: Message too long"), f"a 16,357-byte datagram: {guest.lines[-1:]}")
+    server.close()
+    check({size for _, size in seen} == {16356}, f"the host server got only whole datagrams: sizes {sorted({s for _, s in seen})}")
 
 
 def dns_answer(query, names):

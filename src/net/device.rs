@@ -165,6 +165,9 @@ pub struct Device {
     offload: Option<super::offload::Offload>,
     /// Frames from the NIC dropped for claiming loopback or our own addresses.
     pub martians: u64,
+    /// Packets from the NIC other than TCP segments longer than its MTU, dropped (as a
+    /// NIC of that MTU would; TCP ones are the host's segmentation offload).
+    pub oversize: u64,
     /// TCP and UDP packets from a NIC without offloads dropped for a bad checksum (with
     /// offloads: [`super::offload::Stats`]).
     pub bad_checksums: u64,
@@ -184,6 +187,9 @@ pub struct Device {
     now_us: u64,
     /// Our zero-window probes ([`super::probe`]).
     pub probes: super::probe::Probes,
+    /// IP fragments from the NIC waiting for the rest of their datagram, and the
+    /// identification of ours ([`super::frag`]).
+    pub fragments: super::frag::Fragments,
 }
 
 impl Device {
@@ -201,6 +207,7 @@ impl Device {
             tx: Vec::new(),
             offload,
             martians: 0,
+            oversize: 0,
             bad_checksums: 0,
             neighbors: super::neighbors::Neighbors::new(mac.0),
             neighbors6: super::neighbors6::Neighbors6::new(mac.0, super::addr::link_local(mac.0).octets()),
@@ -209,6 +216,7 @@ impl Device {
             floor: super::floor::Floor::new(0),
             now_us: 0,
             probes: super::probe::Probes::new(),
+            fragments: super::frag::Fragments::new(0),
         }
     }
 
@@ -264,23 +272,26 @@ impl Device {
     }
 
     /// The NIC's MTU (what its link carries, whatever the offloads let us hand it).
-    #[cfg_attr(test, allow(dead_code))]
     pub fn nic_mtu(&self) -> Option<usize> {
         self.nic.as_ref().map(|nic| nic.mtu())
     }
 
+    /// The IP MTU smoltcp believes: 64 KiB with a NIC (the device cuts what is longer than
+    /// the NIC's MTU: TCP segments with the offloads, through the MSS without them, other
+    /// packets into IP fragments), the guest loopback's without one.
     fn mtu(&self) -> usize {
-        if self.offload.is_some() {
+        if self.nic.is_some() {
             return super::offload::IP_MAX;
         }
-        self.nic.as_ref().map_or(LOOPBACK_MTU, |nic| nic.mtu())
+        LOOPBACK_MTU
     }
 
     fn push_loopback(&mut self, frame: Vec<u8>, start: usize) {
         push_loopback(&mut self.queue, frame, start);
     }
 
-    /// Queues a frame of our own (an ARP reply) for the NIC, with room for its header.
+    /// Queues a frame of our own (an ARP reply, a fragment) for the NIC, with room for its
+    /// header.
     fn push_nic(&mut self, frame: &[u8]) {
         let mut buf = vec![0; self.headroom() + frame.len()];
         buf[self.headroom()..].copy_from_slice(frame);
@@ -331,10 +342,10 @@ impl Device {
 
     /// Checks a frame from the NIC (with its header, if any) before smoltcp sees it: the
     /// offloads' checks and rewrites, loopback and our own addresses claimed from outside
-    /// ([`super::martian`]), our answer to an ARP probe for our address, the sender for
-    /// smoltcp's neighbour cache ([`super::neighbors`], [`super::neighbors6`], at uptime
-    /// `now` ns) and router advertisements ([`super::ra`]); false if it is to be dropped (a
-    /// router advertisement split into copies is dropped, its copies fed).
+    /// ([`super::martian`]), packets longer than the MTU but TCP's, fragments ([`super::frag`]: kept until their datagram is whole,
+    /// which is then checked and fed), then [`Device::screen`]; false if it is not for
+    /// smoltcp as it is (a fragment, or a router advertisement split into copies, which are
+    /// fed).
     fn accept(&mut self, frame: &mut [u8], now: u64) -> bool {
         if let Some(offload) = self.offload.as_mut() {
             if !offload.received(frame) {
@@ -343,6 +354,9 @@ impl Device {
         } else if !super::offload::checksum_ok(frame) {
             self.bad_checksums += 1;
             return false;
+        } else if let Some(mtu) = self.nic_mtu() {
+            // smoltcp checks no TCP checksum: the option is rewritten without it.
+            super::offload::clamp_mss(frame, mtu);
         }
         let start = self.headroom();
         let frame = &frame[start..];
@@ -350,6 +364,31 @@ impl Device {
             self.martians += 1;
             return false;
         }
+        if self.nic_mtu().is_some_and(|mtu| super::frag::too_long(frame, mtu)) {
+            // Answered, it would leave in fragments: dozens of frames for one.
+            self.oversize += 1;
+            return false;
+        }
+        match self.fragments.take(frame, now) {
+            super::frag::Taken::Whole => self.screen(frame, now),
+            super::frag::Taken::Kept => false,
+            super::frag::Taken::Done(whole) => {
+                if !super::offload::checksum_ok(&whole) {
+                    self.bad_checksums += 1;
+                } else if self.screen(&whole, now) {
+                    self.feed.push_back(whole);
+                }
+                false
+            }
+        }
+    }
+
+    /// The rest of [`Device::accept`]'s checks, on a whole packet: our answer to an ARP
+    /// probe for our address, the sender for smoltcp's neighbour cache
+    /// ([`super::neighbors`], [`super::neighbors6`], at uptime `now` ns) and router
+    /// advertisements ([`super::ra`]); false if it is to be dropped (a router advertisement
+    /// split into copies is dropped, its copies fed).
+    fn screen(&mut self, frame: &[u8], now: u64) -> bool {
         self.probes.received(frame, now / 1000);
         if let Some(reply) = self.ipv4.and_then(|ip| super::arp::probe_reply(frame, self.mac.0, ip)) {
             self.push_nic(&reply);
@@ -421,7 +460,8 @@ impl Device {
     }
 
     /// Takes a frame smoltcp wrote into `buf` from `start` on (before it: room for the
-    /// header), without copying it unless it goes both ways.
+    /// header), without copying it unless it goes both ways; one longer than the NIC's MTU
+    /// (with offloads smoltcp believes the MTU is 64 KiB) leaves in fragments.
     fn transmit_frame(&mut self, mut buf: Vec<u8>, start: usize) {
         match route(&mut buf[start..], self.mac) {
             Route::Drop => return,
@@ -432,16 +472,24 @@ impl Device {
                 }
             }
         }
-        if self.nic.is_some() {
-            if let Some(offload) = self.offload.as_mut() {
-                if !offload.transmit(&mut buf) {
-                    return;
+        let Some(mtu) = self.nic_mtu() else { return };
+        if super::frag::too_long(&buf[start..], mtu) {
+            for piece in self.fragments.split(&buf[start..], mtu) {
+                self.push_nic(&piece);
+                if self.tx.len() >= TX_BATCH {
+                    self.flush();
                 }
             }
-            self.tx.push(buf);
-            if self.tx.len() >= TX_BATCH {
-                self.flush();
+            return;
+        }
+        if let Some(offload) = self.offload.as_mut() {
+            if !offload.transmit(&mut buf) {
+                return;
             }
+        }
+        self.tx.push(buf);
+        if self.tx.len() >= TX_BATCH {
+            self.flush();
         }
     }
 }
@@ -464,8 +512,9 @@ impl phy::RxToken for RxToken {
     }
 }
 
-/// Readies a frame smoltcp wrote for where it goes. For the NIC: its TCP checksum where the
-/// device sums them (`sum_tcp`: a NIC without offloads), the window the peer is offered
+/// Readies a frame smoltcp wrote for where it goes. For the NIC: where it has no offloads
+/// (`plain`, its MTU) a SYN's MSS option held to that MTU ([`super::offload::clamp_mss`])
+/// and the TCP checksum, which the device sums; the window the peer is offered
 /// (behind passt the window floor at `now` µs with its margin, else one unit less,
 /// [`super::window`]: either keeps the edge the peer learns below smoltcp's), then what the
 /// probes learn from it ([`super::probe`]). For our own MAC `mac` (the guest loopback, whose
@@ -475,14 +524,15 @@ fn outgoing(
     probes: &mut super::probe::Probes,
     mac: EthernetAddress,
     now: u64,
-    sum_tcp: bool,
+    plain: Option<usize>,
     frame: &mut [u8],
 ) {
     if frame.get(..6) == Some(&mac.0[..]) {
         super::window::hold_back_one_unit(frame);
         return;
     }
-    if sum_tcp {
+    if let Some(mtu) = plain {
+        super::offload::clamp_mss(frame, mtu);
         super::offload::fill_tcp_checksum(frame);
     }
     if !floor.apply(frame, now) {
@@ -503,10 +553,17 @@ impl phy::TxToken for TxToken<'_> {
         let start = dev.headroom();
         if dev.tx.is_empty() {
             if let Some(nic) = dev.nic.as_mut() {
+                let mtu = nic.mtu();
                 if let Some(buf) = nic.tx_lend(start + len) {
                     let result = f(&mut buf[start..]);
-                    let sum_tcp = dev.offload.is_none();
-                    outgoing(&mut dev.floor, &mut dev.probes, dev.mac, dev.now_us, sum_tcp, &mut buf[start..]);
+                    let plain = dev.offload.is_none().then_some(mtu);
+                    outgoing(&mut dev.floor, &mut dev.probes, dev.mac, dev.now_us, plain, &mut buf[start..]);
+                    if super::frag::too_long(&buf[start..start + len], mtu) {
+                        // Cut up from a copy; the lent buffer is not published.
+                        let frame = buf[..start + len].to_vec();
+                        dev.transmit_frame(frame, start);
+                        return result;
+                    }
                     if route_lent(buf, start, dev.mac, &mut dev.queue, dev.offload.as_mut()) {
                         nic.tx_publish(start + len);
                     }
@@ -516,8 +573,8 @@ impl phy::TxToken for TxToken<'_> {
         }
         let mut frame = vec![0; start + len];
         let result = f(&mut frame[start..]);
-        let sum_tcp = dev.nic.is_some() && dev.offload.is_none();
-        outgoing(&mut dev.floor, &mut dev.probes, dev.mac, dev.now_us, sum_tcp, &mut frame[start..]);
+        let plain = dev.nic_mtu().filter(|_| dev.offload.is_none());
+        outgoing(&mut dev.floor, &mut dev.probes, dev.mac, dev.now_us, plain, &mut frame[start..]);
         dev.transmit_frame(frame, start);
         result
     }
@@ -655,7 +712,9 @@ mod tests {
         let sent = Arc::new(Mutex::new(Vec::new()));
         let nic = FakeNic { sent: sent.clone(), incoming: vec![frame(MAC, 9)] };
         let mut dev = Device::new(EthernetAddress(MAC), Some(Box::new(nic)));
-        assert_eq!(dev.capabilities().max_transmission_unit, NIC_MTU + 14);
+        // smoltcp believes 64 KiB: the device cuts longer frames (SYNs held to the MTU,
+        // other packets into fragments).
+        assert_eq!(dev.capabilities().max_transmission_unit, super::super::offload::IP_MAX + 14);
         assert!(dev.has_nic() && !dev.offloads());
         send(&mut dev, &frame(MAC, 1)); // to ourselves: loopback only
         send(&mut dev, &frame([0xff; 6], 2)); // broadcast: both
@@ -853,7 +912,8 @@ mod tests {
     }
 
     /// A NIC that lends its buffers as the descriptor rings do: one transmit buffer, received
-    /// frames lent one at a time, each loan counted as given back in `released`.
+    /// frames lent one at a time, each loan counted as given back in `released`. Frames the
+    /// device copies (IP fragments) reach `sent` only at a flush.
     struct LendingNic {
         sent: Arc<Mutex<Vec<Vec<u8>>>>,
         incoming: Vec<Vec<u8>>,
@@ -866,6 +926,10 @@ mod tests {
     impl Nic for LendingNic {
         fn send(&mut self, _frame: &[u8]) -> bool {
             panic!("a lending NIC's frames are written in place");
+        }
+        fn send_batch(&mut self, frames: &[Vec<u8>]) -> usize {
+            self.sent.lock().unwrap().extend(frames.iter().cloned());
+            frames.len()
         }
         fn receive(&mut self, _buf: &mut [u8]) -> Option<usize> {
             panic!("a lending NIC's frames are lent");
@@ -895,7 +959,7 @@ mod tests {
     fn lending(vnet: bool, incoming: Vec<Vec<u8>>) -> (Device, Sent, &'static AtomicU32) {
         let sent = Arc::new(Mutex::new(Vec::new()));
         let released = Box::leak(Box::new(AtomicU32::new(0)));
-        let nic = LendingNic { sent: sent.clone(), incoming, tx: vec![0xee; 4096], lent: 0, released, vnet };
+        let nic = LendingNic { sent: sent.clone(), incoming, tx: vec![0xee; 70_000], lent: 0, released, vnet };
         (Device::new(EthernetAddress(MAC), Some(Box::new(nic))), sent, released)
     }
 
@@ -939,6 +1003,72 @@ mod tests {
         assert_eq!(receive(&mut dev).unwrap(), frame(MAC, 7));
         assert_eq!(released.load(Ordering::Relaxed), 2);
         assert!(receive(&mut dev).is_none());
+    }
+
+    /// An IPv4 UDP datagram of `len` bytes (a pattern) from 10.0.2.15 to 10.0.2.2 at
+    /// Ethernet address `dst`, as smoltcp writes it (checksums left zero: UDP's is optional).
+    fn udp4(dst: [u8; 6], len: usize) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + 28 + len];
+        f[..6].copy_from_slice(&dst);
+        f[6..12].copy_from_slice(&MAC);
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        f[16..18].copy_from_slice(&((28 + len) as u16).to_be_bytes());
+        f[20] = 0x40;
+        f[22] = 64;
+        f[23] = 17;
+        f[26..34].copy_from_slice(&[10, 0, 2, 15, 10, 0, 2, 2]);
+        f[38..40].copy_from_slice(&((8 + len) as u16).to_be_bytes());
+        for (i, b) in f[42..].iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        let sum = super::super::offload::sum(&f[14..34]);
+        f[24..26].copy_from_slice(&(!super::super::offload::fold(sum)).to_be_bytes());
+        f
+    }
+
+    #[test]
+    fn datagrams_longer_than_the_mtu_leave_and_arrive_in_fragments() {
+        let host = [0x52, 0x54, 0, 9, 9, 9];
+        let (mut dev, sent, _) = lending(true, Vec::new());
+        send(&mut dev, &udp4(host, 4000));
+        send(&mut dev, &udp4(host, 1472));
+        assert!(sent.lock().unwrap().is_empty(), "the fragments wait for the flush, and the next frame behind them");
+        dev.flush();
+        let out = sent.lock().unwrap().clone();
+        let sizes: Vec<usize> = out.iter().map(|f| f.len() - HDR_LEN - 14).collect();
+        assert_eq!(
+            sizes,
+            [1500, 1500, 1068, 1500],
+            "1480 + 1480 + 1048 bytes of the 4008-byte datagram, then the next"
+        );
+        assert!(out.iter().all(|f| f[..HDR_LEN] == [0; HDR_LEN]));
+        assert_eq!(dev.fragments.stats.fragmented, 1);
+        // The same fragments from the NIC (reversed, to our MAC) come back as one datagram.
+        let incoming: Vec<Vec<u8>> = out[..3]
+            .iter()
+            .map(|f| {
+                let mut f = f.clone();
+                f[HDR_LEN..HDR_LEN + 6].copy_from_slice(&MAC);
+                f[HDR_LEN + 6..HDR_LEN + 12].copy_from_slice(&host);
+                f
+            })
+            .collect();
+        let (mut dev, _, released) = lending(true, incoming);
+        let mut whole = udp4(MAC, 4000);
+        whole[6..12].copy_from_slice(&host);
+        whole[18..20].copy_from_slice(&out[0][HDR_LEN + 18..HDR_LEN + 20]);
+        whole[20] = 0;
+        let sum = super::super::offload::sum(&{
+            let mut h = whole[14..34].to_vec();
+            h[10..12].copy_from_slice(&[0, 0]);
+            h
+        });
+        whole[24..26].copy_from_slice(&(!super::super::offload::fold(sum)).to_be_bytes());
+        let got: Vec<Vec<u8>> = core::iter::from_fn(|| receive(&mut dev)).collect();
+        assert_eq!(got.last(), Some(&whole));
+        assert_eq!(released.load(Ordering::Relaxed), 3, "every fragment's entry given back");
+        assert_eq!(dev.fragments.stats.reassembled, 1);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod device;
 pub mod dns;
 pub mod epoll;
 pub mod floor;
+pub mod frag;
 mod hosts;
 pub mod keepalive;
 pub mod listen;
@@ -222,13 +223,17 @@ impl Stack {
         let mac = nic.unwrap_or(LOOPBACK_MAC);
         let boxed: Option<Box<dyn device::Nic>> = nic.map(|_| Box::new(crate::drivers::net::UhyveNet::new()) as _);
         let mut device = Device::new(EthernetAddress(mac), boxed);
+        // Our fragments' identifications start anywhere (RFC 7739).
+        device.fragments = frag::Fragments::new(crate::syscalls::misc::random_u64() as u32);
         let offloads = device.offload_stats().is_some();
         let buffer =
             if offloads { socket::TCP_BUFFER_OFFLOAD } else { socket::nic_buffer(nic_tcp_buffer(nic.is_some())) };
         TCP_DEFAULT.store(buffer, Ordering::Relaxed);
         if nic_tcp_buffer(nic.is_some()) != 0 {
+            // Behind passt (the one loader that asks for a TCP buffer).
             device.floor = floor::Floor::new(floor::bytes(buffer));
             device.probes.nudges = true;
+            device.fragments.cut = false;
         }
         let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress(mac)));
         // smoltcp draws initial sequence numbers and ephemeral values from this seed: without
@@ -472,6 +477,19 @@ impl Stack {
         self.dns
     }
 
+    /// Whether a UDP payload of `len` bytes to `dest` cannot leave: longer than the NIC's
+    /// MTU allows where its link takes no IP fragments (behind passt) and `dest` is not the
+    /// guest itself (as Linux with `IP_PMTU_DISCOVER` set to `IP_PMTUDISC_DO`); elsewhere the
+    /// device cuts such a datagram into fragments ([`frag`]).
+    pub fn datagram_too_long(&self, len: usize, dest: IpAddress) -> bool {
+        let Some(mtu) = self.device.nic_mtu().filter(|_| !self.device.fragments.cut) else { return false };
+        let (header, loopback) = match dest {
+            IpAddress::Ipv4(v4) => (20 + 8, v4.is_loopback()),
+            IpAddress::Ipv6(v6) => (40 + 8, v6.is_loopback()),
+        };
+        len + header > mtu && !loopback && !self.iface.has_ip_addr(dest)
+    }
+
     /// A free ephemeral port (49152..=65535) not used by a socket of `used`.
     pub fn ephemeral_port(&mut self, used: impl Fn(&Self, u16) -> bool) -> u16 {
         for _ in 0..16384 {
@@ -586,10 +604,23 @@ pub fn drain_before_exit() {
         if stack.device.bad_checksums > 0 {
             log::info!("net: {} received TCP and UDP packets dropped for a bad checksum", stack.device.bad_checksums);
         }
+        if stack.device.oversize > 0 {
+            log::info!("net: {} received packets longer than the MTU (not TCP) dropped", stack.device.oversize);
+        }
         if stack.device.martians > 0 {
             log::info!(
                 "net: {} received frames dropped for claiming loopback or our own addresses (or a multicast prefix)",
                 stack.device.martians
+            );
+        }
+        let fragments = stack.device.fragments.stats;
+        if fragments != frag::Stats::default() {
+            log::info!(
+                "net: IP fragments: {} datagrams put back together, {} given up or bad, {} packets of ours sent in fragments, {} too long dropped",
+                fragments.reassembled,
+                fragments.dropped,
+                fragments.fragmented,
+                fragments.unsent
             );
         }
         let (neighbors, neighbors6) = (&stack.device.neighbors, &stack.device.neighbors6);

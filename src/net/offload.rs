@@ -166,6 +166,24 @@ pub fn fill_tcp_checksum(frame: &mut [u8]) {
     frame[l4.offset + 16..l4.offset + 18].copy_from_slice(&check.to_be_bytes());
 }
 
+/// Holds the MSS option of a TCP SYN or SYN-ACK in the Ethernet `frame` to what a NIC of IP
+/// MTU `mtu` carries, for a NIC without offloads: smoltcp believes the IP MTU is 64 KiB
+/// there too (so that the device can cut long UDP and ICMP packets into IP fragments,
+/// [`super::frag`]), so its own SYNs would advertise 64 KiB, and it takes the MSS of a
+/// peer's SYN as its segment size. Anything else is left alone; the checksum is not
+/// adjusted.
+pub fn clamp_mss(frame: &mut [u8], mtu: usize) {
+    let Some((l4, doff, _)) = tcp_segment(frame) else { return };
+    if frame[l4.offset + 13] & SYN == 0 {
+        return;
+    }
+    let Some(at) = mss_option(frame, l4.offset, doff) else { return };
+    let most = mtu.saturating_sub(ip_header(l4.ipv6) + 20).min(usize::from(u16::MAX)) as u16;
+    if u16::from_be_bytes([frame[at], frame[at + 1]]) > most {
+        frame[at..at + 2].copy_from_slice(&most.to_be_bytes());
+    }
+}
+
 /// The flow of a TCP segment at `l4` in `frame`, local side first: the sender's if
 /// `outgoing`, else the receiver's.
 pub fn flow(frame: &[u8], l4: &L4, outgoing: bool) -> Flow {
@@ -534,6 +552,20 @@ mod tests {
         let mut other = vec![0u8; 42];
         other[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
         assert!(checksum_ok(&other));
+    }
+
+    #[test]
+    fn without_offloads_syns_are_held_to_the_mtu() {
+        for (mss, held) in [(65495, 1460), (9000, 1460), (1400, 1400)] {
+            let mut syn = tcp(B, 5000, A, 80, TcpControl::Syn, Some(mss), &[]);
+            clamp_mss(&mut syn[HDR_LEN..], 1500);
+            assert_eq!(mss_of(&syn), held);
+        }
+        // Not a SYN, or no MSS option: unchanged.
+        let ack = tcp(B, 5000, A, 80, TcpControl::None, None, &[1u8; 100]);
+        let mut same = ack.clone();
+        clamp_mss(&mut same[HDR_LEN..], 1500);
+        assert_eq!(same, ack);
     }
 
     #[test]

@@ -647,6 +647,9 @@ impl Socket {
                 }
                 let Some(to) = to.or(inner.peer) else { return Some(Err(EDESTADDRREQ)) };
                 stack.device.resolve(to.addr, crate::time::uptime_ns());
+                if stack.datagram_too_long(data.len(), to.addr) {
+                    return Some(Err(EMSGSIZE));
+                }
                 let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
                 match socket.send_slice(data, to) {
                     Ok(()) => Some(Ok(data.len())),
