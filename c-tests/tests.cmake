@@ -237,6 +237,9 @@ hermit_c_test(net_memory ENV HERMIT_CPUS=2 HERMIT_MEM=64M TIMEOUT 60
 hermit_c_test(net_names TIMEOUT 30 MATCH "all [0-9]+ checks passed")
 # <net/if.h> and <ifaddrs.h> without a NIC: lo, its addresses, the SIOCGIF* ioctls.
 hermit_c_test(net_ifaddrs TIMEOUT 30 MATCH "all [0-9]+ checks passed")
+# UDP multicast on the loopback: the membership options, delivery to members only,
+# IP_MULTICAST_LOOP, a socket bound to a group, IPv6 groups.
+hermit_c_test(net_multicast TIMEOUT 60 MATCH "all [0-9]+ checks passed")
 # pselect/ppoll with signal masks, accept4, getnameinfo and epoll (level, edge, one-shot, an echo
 # server for several clients) over pipes and loopback TCP.
 hermit_c_test(net_epoll ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60

@@ -100,6 +100,11 @@ mod logging;
 #[cfg(test)]
 #[path = "net/martian.rs"]
 mod martian;
+/// Multicast memberships' argument parsing and per-socket bookkeeping (`super::multicast` of
+/// the socket module), tested on the host.
+#[cfg(test)]
+#[path = "net/multicast.rs"]
+mod multicast;
 #[cfg(not(test))]
 mod net;
 /// Socket addresses and the NETINFO MAC string, tested on the host.

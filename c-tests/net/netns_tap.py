@@ -367,6 +367,48 @@ def tap_udp(proxy, images):
     stop.set()
 
 
+# Linux's IP_RECVTTL (Python's socket module lacks it).
+IP_RECVTTL = 12
+
+
+def tap_multicast(proxy, images):
+    """UDP multicast over the tap: the guest joins a group (the bridge learns it from the
+    guest's IGMP report), takes the host's datagrams to the group and answers each to the
+    group at the next port, which a member socket of the host gets with TTL 1
+    (c-tests/programs/net_multicast.c)."""
+    ns = tap_netns()
+    group, port, count = "239.5.5.5", 7600, 20
+    member = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    member.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    member.bind(("", port + 1))
+    member.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(group) + socket.inet_aton(HOST))
+    member.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+    member.settimeout(2)
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sender.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(HOST))
+    guest = Guest(ns, proxy, images, "net_multicast", "tap", group, port, count)
+    guest.wait_for("joined 239.5.5.5")
+    deadline = time.time() + 10
+    learned = f"port tap0 grp {group}"
+    while learned not in ns.run(["bridge", "mdb", "show"]).stdout and time.time() < deadline:
+        time.sleep(0.1)
+    mdb = ns.run(["bridge", "mdb", "show"]).stdout.strip()
+    check(learned in mdb, f"the bridge learned the guest's group from its IGMP report: {mdb!r}")
+    answers, ttls = 0, set()
+    for i in range(count):
+        msg = f"datagram {i}".encode()
+        sender.sendto(msg, (group, port))
+        try:
+            data, ancillary, _, peer = member.recvmsg(2048, 64)
+        except socket.timeout:
+            continue
+        answers += data == b"answer to " + msg and peer[0] == GUEST
+        ttls.update(c[2][0] for c in ancillary if c[:2] == (socket.IPPROTO_IP, socket.IP_TTL))
+    check(answers == count, f"the guest answered {answers} of {count} datagrams to the group, to the group")
+    check(ttls == {1}, f"its datagrams to the group left with TTL 1 (IP_MULTICAST_TTL's default): {ttls}")
+    check(guest.finish() == 0 and guest.has(f"answered {count} of {count}"), f"the guest ended: {guest.lines[-2:]}")
+
+
 def tap_ifaddrs(proxy, images):
     """eth0 as the guest's getifaddrs, if_nametoindex and SIOCGIF* ioctls see it (10.0.5.2/24,
     the link-local address of HERMIT_NETIF_MAC with scope id 2, that MAC), and a TCP listener

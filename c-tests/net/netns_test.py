@@ -398,6 +398,7 @@ SCENARIO_HOMES = {
     "tap-echo-many": "netns_tap.tap_echo_many",
     "tap-client": "netns_tap.tap_client",
     "tap-udp": "netns_tap.tap_udp",
+    "tap-multicast": "netns_tap.tap_multicast",
     "tap-ifaddrs": "netns_tap.tap_ifaddrs",
     "tap-http": "netns_tap.tap_http",
     "tap-concurrent": "netns_tap.tap_concurrent",

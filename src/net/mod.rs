@@ -25,6 +25,7 @@ mod hosts;
 pub mod keepalive;
 pub mod listen;
 mod martian;
+pub mod multicast;
 pub mod neighbors;
 pub mod neighbors6;
 pub mod netif;
@@ -144,6 +145,8 @@ pub struct Stack {
     due_ns: u64,
     /// Ended TCP sockets whose buffers new ones reuse.
     pub pool: pool::Pool,
+    /// The multicast groups sockets joined ([`multicast`]).
+    pub memberships: multicast::Memberships,
     /// Listeners in `SYN_RECEIVED` and the uptime (ns) a sweep first saw each so
     /// ([`Stack::expire_half_open`]).
     half_open: Vec<(SocketHandle, u64)>,
@@ -283,6 +286,7 @@ impl Stack {
             nic_asked_ns: 0,
             due_ns: 0,
             pool: pool::Pool::new(pool::POOL_BYTES, (crate::mm::ram_bytes() / TCP_MEMORY_SHARE) as usize),
+            memberships: multicast::Memberships::default(),
             half_open: Vec::new(),
             handshakes: Vec::new(),
             swept_ns: 0,

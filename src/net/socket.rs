@@ -13,10 +13,11 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
+use alloc::vec::Vec;
 use smoltcp::iface::SocketHandle;
 use smoltcp::socket::{tcp, udp};
 use smoltcp::time::Duration;
-use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
+use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint, Ipv4Address};
 
 use super::ack::Ack;
 use super::addr;
@@ -126,6 +127,16 @@ pub struct Options {
     pub linger: [i32; 2],
     /// `IPV6_V6ONLY` (`AF_INET6` sockets): IPv6 peers only ([`super::bound`]).
     pub v6only: bool,
+    /// `IP_MULTICAST_TTL`, `IPV6_MULTICAST_HOPS` (one value for both): the hop limit of
+    /// datagrams to multicast groups ([`super::multicast`]).
+    pub mcast_hops: u8,
+    /// `IP_MULTICAST_LOOP`, `IPV6_MULTICAST_LOOP`: whether the socket gets its own datagrams
+    /// to a group it joined (other sockets of the guest get them either way).
+    pub mcast_loop: bool,
+    /// `IP_MULTICAST_IF` (an IPv4 address, stored: the guest has one NIC).
+    pub mcast_if: [u8; 4],
+    /// `IPV6_MULTICAST_IF` (an interface index, stored).
+    pub mcast_ifindex: u32,
 }
 
 enum Tcp {
@@ -153,6 +164,8 @@ struct Inner {
     options: Options,
     /// How the connection acknowledges what it receives.
     ack: Ack,
+    /// The multicast groups the socket joined ([`super::multicast`]).
+    groups: Vec<IpAddress>,
     /// Uptime (ns) when `connect` sent its SYN (a handshake that ends without an answer
     /// after `TCP_SYNCNT`'s time timed out rather than was refused) or `accept` took the
     /// connection.
@@ -273,6 +286,10 @@ impl Socket {
             broadcast: false,
             linger: [0; 2],
             v6only: false,
+            mcast_hops: super::multicast::DEFAULT_HOPS,
+            mcast_loop: true,
+            mcast_if: [0; 4],
+            mcast_ifindex: 0,
         };
         let inner = Inner {
             tcp: Tcp::Fresh,
@@ -285,6 +302,7 @@ impl Socket {
             failed: false,
             options,
             ack: Ack::default(),
+            groups: Vec::new(),
             connect_at: 0,
         };
         Self {
@@ -330,6 +348,54 @@ impl Socket {
     fn takes(&self, inner: &Inner, addr: IpAddress) -> bool {
         let local = inner.local.and_then(|l| l.addr);
         self.families(&inner.options, local).takes(matches!(addr, IpAddress::Ipv6(_)))
+    }
+
+    /// Whether this UDP socket takes a datagram of `meta` (smoltcp gives a socket bound to
+    /// an address every broadcast and multicast datagram of its port too): one bound to an
+    /// address only those sent to that address, as on Linux (bound to a group: the group's);
+    /// with `IP_MULTICAST_LOOP` off not its own to a group (from one of `ours`, its port).
+    fn takes_datagram(&self, inner: &Inner, meta: &udp::UdpMetadata, ours: impl Fn(IpAddress) -> bool) -> bool {
+        let Some(local) = inner.local else { return true };
+        if local.addr.is_some_and(|a| meta.local_address.is_some_and(|to| to != a)) {
+            return false;
+        }
+        let to_group = meta.local_address.is_some_and(|a| a.is_multicast());
+        inner.options.mcast_loop || !to_group || meta.endpoint.port != local.port || !ours(meta.endpoint.addr)
+    }
+
+    /// `IP_MULTICAST_IF`: 0.0.0.0 or an address of ours (`EADDRNOTAVAIL` otherwise), kept for
+    /// `getsockopt` (the guest has one NIC).
+    pub fn set_multicast_if(&self, addr: [u8; 4]) -> Result<()> {
+        let ours = addr == [0; 4] || with_stack(|s| s.iface.has_ip_addr(IpAddress::from(Ipv4Address::from(addr)))).0;
+        if !ours {
+            return Err(crate::errno::EADDRNOTAVAIL);
+        }
+        self.set_options(|o| o.mcast_if = addr);
+        Ok(())
+    }
+
+    /// `IP_ADD_MEMBERSHIP`/`IPV6_JOIN_GROUP` (`join`) or `IP_DROP_MEMBERSHIP`/
+    /// `IPV6_LEAVE_GROUP` of `group` ([`super::multicast`]); `EPROTO` on a TCP socket, as
+    /// Linux.
+    pub fn membership(&self, group: IpAddress, join: bool) -> Result<()> {
+        if self.kind == Kind::Stream {
+            return Err(crate::errno::EPROTO);
+        }
+        with_stack(|stack| {
+            let mut inner = self.inner.lock();
+            if !join {
+                super::multicast::remove(&mut inner.groups, group)?;
+                stack.memberships.leave(&mut stack.iface, group);
+                return Ok(());
+            }
+            super::multicast::add(&mut inner.groups, group)?;
+            let joined = stack.memberships.join(&mut stack.iface, group);
+            if joined.is_err() {
+                inner.groups.pop();
+            }
+            joined
+        })
+        .0
     }
 
     /// `ENETUNREACH` for an IPv4-mapped destination (`::ffff:a.b.c.d`) of an `IPV6_V6ONLY`
@@ -441,7 +507,9 @@ impl Socket {
                 return Err(EADDRINUSE);
             }
             if let Some(a) = addr {
-                if !stack.iface.has_ip_addr(a) {
+                // A UDP socket may be bound to a group, to take only the group's datagrams.
+                let group = self.kind == Kind::Datagram && a.is_multicast();
+                if !group && !stack.iface.has_ip_addr(a) {
                     return Err(crate::errno::EADDRNOTAVAIL);
                 }
             }
@@ -469,7 +537,10 @@ impl Socket {
         stack.ports.push(entry);
         inner.local = Some(local);
         if let Some(mut udp) = udp {
-            let _ = udp.bind(local);
+            // Bound to a group, the smoltcp socket takes any address (it would send from the
+            // group); `takes_datagram` keeps the group's datagrams.
+            let unicast = IpListenEndpoint { addr: local.addr.filter(|a| !a.is_multicast()), port: local.port };
+            let _ = udp.bind(unicast);
             inner.udp = Some(stack.sockets.add(udp));
         }
         Ok(())
@@ -651,6 +722,15 @@ impl Socket {
                     return Some(Err(EMSGSIZE));
                 }
                 let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
+                // A group's datagrams leave with the multicast hop limit, others with
+                // smoltcp's 64; the socket's one limit changes once what it queued has left.
+                let hops = to.addr.is_multicast().then_some(inner.options.mcast_hops);
+                if socket.hop_limit() != hops {
+                    if socket.send_queue() > 0 {
+                        return None;
+                    }
+                    socket.set_hop_limit(hops);
+                }
                 match socket.send_slice(data, to) {
                     Ok(()) => Some(Ok(data.len())),
                     Err(udp::SendError::BufferFull) => None,
@@ -733,12 +813,17 @@ impl Socket {
                     return Some(Err(e));
                 }
                 let peer = inner.peer;
+                let iface = &stack.iface;
                 let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
                 loop {
                     let (payload, meta) =
                         if peek { socket.peek().map(|(p, m)| (p, *m)) } else { socket.recv() }.ok()?;
-                    // Not the connected peer, or a family the socket does not take.
-                    if peer.is_some_and(|p| p != meta.endpoint) || !self.takes(&inner, meta.endpoint.addr) {
+                    // Not the connected peer, a family the socket does not take, or a datagram
+                    // to another address.
+                    if peer.is_some_and(|p| p != meta.endpoint)
+                        || !self.takes(&inner, meta.endpoint.addr)
+                        || !self.takes_datagram(&inner, &meta, |a| iface.has_ip_addr(a))
+                    {
                         if peek {
                             let _ = socket.recv();
                         }
@@ -973,12 +1058,16 @@ impl Drop for Socket {
     fn drop(&mut self) {
         self.linger();
         let owner = self.owner();
-        let (local, tcp, udp, linger) = {
+        let (local, tcp, udp, linger, groups) = {
             let mut inner = self.inner.lock();
             let linger = inner.options.linger;
-            (inner.local, core::mem::replace(&mut inner.tcp, Tcp::Fresh), inner.udp.take(), linger)
+            let groups = core::mem::take(&mut inner.groups);
+            (inner.local, core::mem::replace(&mut inner.tcp, Tcp::Fresh), inner.udp.take(), linger, groups)
         };
         with_stack(|stack| {
+            for group in groups {
+                stack.memberships.leave(&mut stack.iface, group);
+            }
             if let Some(local) = local {
                 if let Some(i) = stack.ports.iter().position(|b| b.owner == owner && b.port == local.port) {
                     stack.ports.swap_remove(i);

@@ -20,7 +20,7 @@ use crate::errno::{
 use crate::fs::fd::{self, Object, OPEN_MAX};
 use crate::net::addr::{self, AF_INET, AF_INET6};
 use crate::net::socket::{Kind, Socket, MSG_DONTWAIT, MSG_PEEK};
-use crate::net::{keepalive, poll};
+use crate::net::{keepalive, multicast, netif, poll};
 
 type SockLen = u32;
 
@@ -56,6 +56,18 @@ const TCP_KEEPCNT: c_int = 5;
 const TCP_SYNCNT: c_int = 7;
 /// `IPV6_V6ONLY` (Linux's and lwIP's 27).
 const IPV6_V6ONLY: c_int = 27;
+/// lwIP's multicast options (`crate::net::multicast`).
+const IP_ADD_MEMBERSHIP: c_int = 3;
+const IP_DROP_MEMBERSHIP: c_int = 4;
+const IP_MULTICAST_TTL: c_int = 5;
+const IP_MULTICAST_IF: c_int = 6;
+const IP_MULTICAST_LOOP: c_int = 7;
+const IPV6_JOIN_GROUP: c_int = 12;
+const IPV6_LEAVE_GROUP: c_int = 13;
+/// Linux's (lwIP has none; our header adds Linux's values).
+const IPV6_MULTICAST_IF: c_int = 17;
+const IPV6_MULTICAST_HOPS: c_int = 18;
+const IPV6_MULTICAST_LOOP: c_int = 19;
 
 /// -1 with `errno`, or the value.
 fn c_ret<T: Into<i64>>(result: Result<T>) -> i64 {
@@ -505,8 +517,10 @@ fn int_of(v: &[u8]) -> Result<c_int> {
 /// `SO_LINGER`, `SO_SNDBUF`, `SO_RCVBUF`, `SO_SNDTIMEO`, `SO_RCVTIMEO`), `IPPROTO_TCP`
 /// (`TCP_NODELAY`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`, lwIP's `TCP_KEEPALIVE` in
 /// milliseconds, Linux's `TCP_SYNCNT`: `crate::net::keepalive`), `IPPROTO_IPV6`'s
-/// `IPV6_V6ONLY` (`crate::net::bound`); other `IPPROTO_IP`/`IPPROTO_IPV6` options are
-/// accepted and ignored. Buffer sizes apply to connections made afterwards.
+/// `IPV6_V6ONLY` (`crate::net::bound`), the multicast options of both levels
+/// (`crate::net::multicast`; the IPv6 ones `ENOPROTOOPT` on an `AF_INET` socket, as Linux);
+/// other `IPPROTO_IP`/`IPPROTO_IPV6` options are accepted and ignored. Buffer sizes apply to
+/// connections made afterwards.
 /// Deviation from the original: its lwIP accepted the keep-alive options but not
 /// `TCP_SYNCNT`, and gave up a handshake after its own 6 SYN retransmissions.
 ///
@@ -552,6 +566,35 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
                 }
                 (IPPROTO_TCP, TCP_SYNCNT) => ranged(keepalive::syn_count).map(|n| s.set_options(|o| o.syn_count = n)),
                 (IPPROTO_IPV6, IPV6_V6ONLY) => int_of(v).and_then(|n| s.set_v6only(n != 0)),
+                (IPPROTO_IPV6, IPV6_JOIN_GROUP..=IPV6_MULTICAST_LOOP) if !s.v6 => Err(ENOPROTOOPT),
+                (IPPROTO_IP, IP_ADD_MEMBERSHIP | IP_DROP_MEMBERSHIP) => {
+                    multicast::group_v4(v).and_then(|g| s.membership(g, name == IP_ADD_MEMBERSHIP))
+                }
+                (IPPROTO_IPV6, IPV6_JOIN_GROUP | IPV6_LEAVE_GROUP) => {
+                    multicast::group_v6(v, netif::scope_known).and_then(|g| s.membership(g, name == IPV6_JOIN_GROUP))
+                }
+                (IPPROTO_IP, IP_MULTICAST_TTL) | (IPPROTO_IPV6, IPV6_MULTICAST_HOPS) => {
+                    multicast::hops(v).map(|h| s.set_options(|o| o.mcast_hops = h))
+                }
+                (IPPROTO_IP, IP_MULTICAST_LOOP) | (IPPROTO_IPV6, IPV6_MULTICAST_LOOP) => {
+                    let on =
+                        if v.len() < 4 { v.first().map(|&b| b != 0).ok_or(EINVAL) } else { int_of(v).map(|n| n != 0) };
+                    on.map(|on| s.set_options(|o| o.mcast_loop = on))
+                }
+                (IPPROTO_IP, IP_MULTICAST_IF) => {
+                    // An address, or `ip_mreq`'s or `ip_mreqn`'s interface address.
+                    let at = if v.len() >= 8 { 4 } else { 0 };
+                    let addr: [u8; 4] = v.get(at..at + 4).and_then(|a| a.try_into().ok()).ok_or(EINVAL)?;
+                    s.set_multicast_if(addr)
+                }
+                (IPPROTO_IPV6, IPV6_MULTICAST_IF) => {
+                    let index = int_of(v)? as u32;
+                    if !netif::scope_known(index) {
+                        return Err(crate::errno::ENODEV);
+                    }
+                    s.set_options(|o| o.mcast_ifindex = index);
+                    Ok(())
+                }
                 (IPPROTO_IP | IPPROTO_IPV6, _) => Ok(()),
                 _ => Err(ENOPROTOOPT),
             }
@@ -560,8 +603,8 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
     c_int_ret(result.map(|()| 0))
 }
 
-/// Reads an option (those of [`setsockopt`] but the ignored IP ones, plus `SO_ERROR` and
-/// `SO_TYPE`; `IPV6_V6ONLY` on `AF_INET6` sockets).
+/// Reads an option (those of [`setsockopt`] but the ignored IP ones and the memberships, plus
+/// `SO_ERROR` and `SO_TYPE`; the IPv6 ones on `AF_INET6` sockets).
 ///
 /// # Safety
 /// `value` must be valid for `*len` bytes, `len` valid.
@@ -611,6 +654,15 @@ pub unsafe extern "C" fn getsockopt(
             (IPPROTO_TCP, TCP_KEEPCNT) => int(&mut buf, o.keepalive.count as c_int),
             (IPPROTO_TCP, TCP_SYNCNT) => int(&mut buf, o.syn_count as c_int),
             (IPPROTO_IPV6, IPV6_V6ONLY) if s.v6 => int(&mut buf, c_int::from(o.v6only)),
+            (IPPROTO_IP, IP_MULTICAST_TTL) => int(&mut buf, c_int::from(o.mcast_hops)),
+            (IPPROTO_IPV6, IPV6_MULTICAST_HOPS) if s.v6 => int(&mut buf, c_int::from(o.mcast_hops)),
+            (IPPROTO_IP, IP_MULTICAST_LOOP) => int(&mut buf, c_int::from(o.mcast_loop)),
+            (IPPROTO_IPV6, IPV6_MULTICAST_LOOP) if s.v6 => int(&mut buf, c_int::from(o.mcast_loop)),
+            (IPPROTO_IP, IP_MULTICAST_IF) => {
+                buf[..4].copy_from_slice(&o.mcast_if);
+                4
+            }
+            (IPPROTO_IPV6, IPV6_MULTICAST_IF) if s.v6 => int(&mut buf, o.mcast_ifindex as c_int),
             _ => return Err(ENOPROTOOPT),
         };
         // SAFETY: forwarded from the caller.

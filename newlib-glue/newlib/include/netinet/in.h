@@ -51,10 +51,42 @@ struct sockaddr_in6 {
 #define IP_TTL 2
 #define IPV6_V6ONLY 27
 
+/* Multicast, with lwIP's values (the original was built with IGMP and MLD); the IPv6
+   interface, hop and loop options with Linux's (lwIP has none). */
+#define IP_ADD_MEMBERSHIP 3
+#define IP_DROP_MEMBERSHIP 4
+#define IP_MULTICAST_TTL 5
+#define IP_MULTICAST_IF 6
+#define IP_MULTICAST_LOOP 7
+#define IPV6_JOIN_GROUP 12
+#define IPV6_ADD_MEMBERSHIP IPV6_JOIN_GROUP
+#define IPV6_LEAVE_GROUP 13
+#define IPV6_DROP_MEMBERSHIP IPV6_LEAVE_GROUP
+#define IPV6_MULTICAST_IF 17
+#define IPV6_MULTICAST_HOPS 18
+#define IPV6_MULTICAST_LOOP 19
+
+struct ip_mreq {
+	struct in_addr imr_multiaddr; /* the group */
+	struct in_addr imr_interface; /* an address of the interface, or INADDR_ANY */
+};
+
+/* Linux's: IP_ADD_MEMBERSHIP takes it too (the interface is not looked at). */
+struct ip_mreqn {
+	struct in_addr imr_multiaddr;
+	struct in_addr imr_address;
+	int imr_ifindex;
+};
+
 #define INADDR_ANY ((in_addr_t)0x00000000UL)
 #define INADDR_NONE ((in_addr_t)0xffffffffUL)
 #define INADDR_BROADCAST ((in_addr_t)0xffffffffUL)
 #define INADDR_LOOPBACK ((in_addr_t)0x7f000001UL)
+#define INADDR_UNSPEC_GROUP ((in_addr_t)0xe0000000UL)
+#define INADDR_ALLHOSTS_GROUP ((in_addr_t)0xe0000001UL)
+#define INADDR_ALLRTRS_GROUP ((in_addr_t)0xe0000002UL)
+#define INADDR_MAX_LOCAL_GROUP ((in_addr_t)0xe00000ffUL)
+#define IN_MULTICAST(a) ((((in_addr_t)(a)) & 0xf0000000UL) == 0xe0000000UL)
 
 #define INET_ADDRSTRLEN 16
 #define INET6_ADDRSTRLEN 46
@@ -63,6 +95,11 @@ struct sockaddr_in6 {
 #define IN6ADDR_LOOPBACK_INIT {{{0, 0, 0, 0x01000000}}}
 extern const struct in6_addr in6addr_any;
 extern const struct in6_addr in6addr_loopback;
+
+struct ipv6_mreq {
+	struct in6_addr ipv6mr_multiaddr; /* the group */
+	unsigned int ipv6mr_interface; /* an interface index, or 0 */
+};
 
 #define IN6_IS_ADDR_UNSPECIFIED(a) ((a)->un.u32_addr[0] == 0 && (a)->un.u32_addr[1] == 0 && (a)->un.u32_addr[2] == 0 && (a)->un.u32_addr[3] == 0)
 #define IN6_IS_ADDR_LOOPBACK(a) ((a)->un.u32_addr[0] == 0 && (a)->un.u32_addr[1] == 0 && (a)->un.u32_addr[2] == 0 && (a)->un.u32_addr[3] == 0x01000000)
