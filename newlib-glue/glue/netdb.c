@@ -1,4 +1,4 @@
-/* netdb.c: getaddrinfo, freeaddrinfo, getnameinfo, gai_strerror, gethostbyname(_r): numeric hosts, "localhost", else the kernel's DNS client (sys_dns_lookup). No /etc/hosts, no reverse DNS, no service names but numbers. */
+/* netdb.c: getaddrinfo, freeaddrinfo, getnameinfo, gai_strerror, gethostbyname(_r): numeric hosts, "localhost", else the kernel's DNS client (sys_dns_lookup); services by number or by name (services.c's table). No /etc/hosts, no reverse DNS. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -72,7 +72,17 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 	if (service) {
 		char *end;
 		port = strtoul(service, &end, 10);
-		if (*service == '\0' || *end != '\0' || port > 65535)
+		if (*service == '\0' || *end != '\0') {
+			/* A service name, as glibc takes it (the original's lwIP took numbers only and
+			   said EAI_SERVICE): the built-in table's port for the socket type asked. */
+			if (flags & AI_NUMERICSERV)
+				return EAI_NONAME;
+			const char *proto = socktype == SOCK_DGRAM ? "udp" : socktype == SOCK_STREAM ? "tcp" : NULL;
+			struct servent *se = getservbyname(service, proto);
+			if (se == NULL)
+				return EAI_SERVICE;
+			port = ntohs((uint16_t)se->s_port);
+		} else if (port > 65535)
 			return EAI_SERVICE;
 	}
 	unsigned char addrs[MAX_ADDRS][16];
