@@ -111,6 +111,11 @@ mod net;
 #[cfg(test)]
 #[path = "net/addr.rs"]
 mod netaddr;
+/// ICMP errors for our UDP datagrams (`super::refused` of the device module), tested on the
+/// host.
+#[cfg(test)]
+#[path = "net/refused.rs"]
+mod refused;
 #[cfg(test)]
 use netaddr as addr;
 /// The table of the segment's hosts behind the neighbour helpers (`super::hosts`), tested

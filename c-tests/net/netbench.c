@@ -6,6 +6,8 @@
  *                                         sends <count> numbered datagrams (of <size> bytes: the number,
  *                                         then the pattern; up to 65507, IP fragments beyond the MTU),
  *                                         each answered with the same bytes
+ *   udp-refused <ipv4> <port>             connects a UDP socket, sends one datagram, prints what recv says
+ *                                         (ECONNREFUSED when the host answers with ICMP port unreachable)
  *   sink <port> [connections]             TCP: reads each connection to its end, prints bytes and checksum
  *   source <ipv4> <port> <bytes> <chunk>  TCP: sends <bytes> in writes of <chunk>, prints MiB/s
  *   pong <port>                           TCP: answers every byte with one byte until the end
@@ -21,6 +23,7 @@
  * the checksum (for throughput: only the byte count is compared).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -123,6 +126,23 @@ static int udp_client(const char *ip, int port, int count, size_t size)
 		}
 	}
 	printf("netbench: udp client: %d of %d answered (%d resent)\n", answered, count, retries);
+	close(s);
+	return 0;
+}
+
+static int udp_refused(const char *ip, int port)
+{
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in to = address(ip, port);
+	struct timeval tv = { .tv_sec = 5, .tv_usec = 0 };
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(s, (struct sockaddr *)&to, sizeof(to)) != 0 || send(s, "?", 1, 0) != 1)
+		die("netbench: udp-refused");
+	double start = now();
+	char c;
+	ssize_t n = recv(s, &c, 1, 0);
+	printf("netbench: udp refused: recv %zd, %s after %.0f ms\n", n, n < 0 ? strerror(errno) : "data",
+	       (now() - start) * 1e3);
 	close(s);
 	return 0;
 }
@@ -379,6 +399,8 @@ int main(int argc, char **argv)
 	const char *mode = argc > 1 ? argv[1] : "";
 	if (!strcmp(mode, "udp-echo") && argc == 4)
 		return udp_echo(atoi(argv[2]), atoi(argv[3]));
+	if (!strcmp(mode, "udp-refused") && argc == 4)
+		return udp_refused(argv[2], atoi(argv[3]));
 	if (!strcmp(mode, "udp-client") && (argc == 5 || argc == 6))
 		return udp_client(argv[2], atoi(argv[3]), atoi(argv[4]), argc == 6 ? (size_t)atol(argv[5]) : 0);
 	if (!strcmp(mode, "sink") && argc >= 3) {

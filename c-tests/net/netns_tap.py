@@ -317,7 +317,8 @@ LARGE_DATAGRAMS = (1472, 1473, 4000, 9000, 30000, 65507)
 
 def tap_udp(proxy, images):
     """UDP both ways: the host's datagrams answered by the guest, the guest's by the host,
-    small ones and ones that leave the host and the guest in IP fragments."""
+    small ones and ones that leave the host and the guest in IP fragments; ECONNREFUSED for a
+    connected socket's datagram to a closed port."""
     ns = tap_netns()
     count = 50 + len(LARGE_DATAGRAMS)
     guest = Guest(ns, proxy, images, "netbench", "udp-echo", 9001, count, HERMIT_VERBOSE="1")
@@ -365,6 +366,10 @@ def tap_udp(proxy, images):
         check(rc == 0 and guest.has("10 of 10 answered"),
               f"guest to host, {size} bytes each, HERMIT_NET_OFFLOAD={offload}: {guest.lines[-1:]}")
     stop.set()
+    # A connected socket's datagram to a closed port: the host's ICMP port unreachable makes
+    # recv fail with ECONNREFUSED at once, as on Linux (before, it waited for its timeout).
+    guest = Guest(ns, proxy, images, "netbench", "udp-refused", HOST, 9003)
+    check(guest.finish() == 0 and guest.has("recv -1, Connection refused"), f"to a closed port: {guest.lines[-1:]}")
 
 
 # Linux's IP_RECVTTL (Python's socket module lacks it).

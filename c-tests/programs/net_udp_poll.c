@@ -1,4 +1,4 @@
-/* net_udp_poll.c: UDP both ways over the guest loopback, connected UDP, poll and select on several sockets (and a pipe) with timeouts, MSG_DONTWAIT, recvmsg/sendmsg, FIONREAD. */
+/* net_udp_poll.c: UDP both ways over the guest loopback, connected UDP (and the ICMP port unreachable its datagrams to a closed port bring: ECONNREFUSED, as Linux), poll and select on several sockets (and a pipe) with timeouts, MSG_DONTWAIT, recvmsg/sendmsg, FIONREAD. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -243,9 +243,56 @@ static void test_fionread(void)
 	close(r);
 }
 
+/* A connected UDP socket whose datagram reached a closed port: POLLERR, then recv fails with
+   ECONNREFUSED once (the kernel answers the datagram with ICMP port unreachable); the next
+   error goes to send, then SO_ERROR; an unconnected socket hears nothing. */
+static void test_refused(void)
+{
+	uint16_t closed;
+	int probe = udp_bound(&closed);
+	close(probe);
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in dst = to(closed);
+	CHECK_INT(connect(s, (struct sockaddr *)&dst, sizeof(dst)), 0);
+	CHECK_INT(send(s, "x", 1, 0), 1);
+	struct pollfd p = { .fd = s, .events = POLLIN };
+	CHECK_INT(poll(&p, 1, 2000), 1);
+	CHECK(p.revents & POLLERR);
+	char c;
+	errno = 0;
+	CHECK_INT(recv(s, &c, 1, 0), -1);
+	CHECK_INT(errno, ECONNREFUSED);
+	errno = 0;
+	CHECK_INT(recv(s, &c, 1, MSG_DONTWAIT), -1);
+	CHECK_INT(errno, EAGAIN);
+	CHECK_INT(send(s, "y", 1, 0), 1);
+	CHECK_INT(poll(&p, 1, 2000), 1);
+	errno = 0;
+	CHECK_INT(send(s, "z", 1, 0), -1);
+	CHECK_INT(errno, ECONNREFUSED);
+	CHECK_INT(send(s, "w", 1, 0), 1);
+	CHECK_INT(poll(&p, 1, 2000), 1);
+	int err = 0;
+	socklen_t len = sizeof(err);
+	CHECK_INT(getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	CHECK_INT(err, ECONNREFUSED);
+	CHECK_INT(getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len), 0);
+	CHECK_INT(err, 0);
+	close(s);
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	CHECK_INT(sendto(s, "u", 1, 0, (struct sockaddr *)&dst, sizeof(dst)), 1);
+	p.fd = s;
+	CHECK_INT(poll(&p, 1, 300), 0);
+	errno = 0;
+	CHECK_INT(recv(s, &c, 1, MSG_DONTWAIT), -1);
+	CHECK_INT(errno, EAGAIN);
+	close(s);
+}
+
 int main(void)
 {
 	test_udp();
+	test_refused();
 	test_poll_select();
 	test_fionread();
 	TEST_DONE();

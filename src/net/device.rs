@@ -190,6 +190,8 @@ pub struct Device {
     /// IP fragments from the NIC waiting for the rest of their datagram, and the
     /// identification of ours ([`super::frag`]).
     pub fragments: super::frag::Fragments,
+    /// ICMP errors for our UDP datagrams, for their connected sockets ([`super::refused`]).
+    pub refused: super::refused::Refusals,
 }
 
 impl Device {
@@ -217,6 +219,7 @@ impl Device {
             now_us: 0,
             probes: super::probe::Probes::new(),
             fragments: super::frag::Fragments::new(0),
+            refused: super::refused::Refusals::default(),
         }
     }
 
@@ -389,6 +392,7 @@ impl Device {
     /// advertisements ([`super::ra`]); false if it is to be dropped (a router advertisement
     /// split into copies is dropped, its copies fed).
     fn screen(&mut self, frame: &[u8], now: u64) -> bool {
+        self.refused.note(frame);
         self.probes.received(frame, now / 1000);
         if let Some(reply) = self.ipv4.and_then(|ip| super::arp::probe_reply(frame, self.mac.0, ip)) {
             self.push_nic(&reply);
@@ -610,6 +614,7 @@ impl phy::Device for Device {
         } else if let Some(held) = self.held.take() {
             held
         } else if let Some((frame, start)) = self.queue.pop_front() {
+            self.refused.note(&frame[start..]);
             RxToken::Owned(frame, start)
         } else {
             self.receive_nic(u64::try_from(timestamp.total_micros()).unwrap_or(0).saturating_mul(1000))?

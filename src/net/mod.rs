@@ -34,6 +34,7 @@ pub mod poll;
 pub mod pool;
 pub mod probe;
 mod ra;
+pub mod refused;
 mod route;
 pub mod socket;
 mod window;

@@ -624,6 +624,11 @@ impl Socket {
                 let mut inner = self.inner.lock();
                 self.ensure_bound(stack, &mut inner)?;
                 inner.peer = remote.map(addr::unmap);
+                // Errors for the old peer's datagrams are not the new one's.
+                inner.error = None;
+                if let Some(local) = inner.local {
+                    stack.device.refused.forget(local.port);
+                }
                 Ok(())
             })
             .0;
@@ -717,6 +722,11 @@ impl Socket {
                     return Some(Err(e));
                 }
                 let Some(to) = to.or(inner.peer) else { return Some(Err(EDESTADDRREQ)) };
+                // An ICMP error for the connected peer's datagrams: this send reports it.
+                refresh_error(stack, &mut inner);
+                if let Some(e) = inner.error.take() {
+                    return Some(Err(e));
+                }
                 stack.device.resolve(to.addr, crate::time::uptime_ns());
                 if stack.datagram_too_long(data.len(), to.addr) {
                     return Some(Err(EMSGSIZE));
@@ -813,6 +823,13 @@ impl Socket {
                     return Some(Err(e));
                 }
                 let peer = inner.peer;
+                // An ICMP error for the connected peer's datagrams, once nothing else waits.
+                if !stack.sockets.get::<udp::Socket>(inner.udp?).can_recv() {
+                    refresh_error(stack, &mut inner);
+                    if let Some(e) = inner.error.take() {
+                        return Some(Err(e));
+                    }
+                }
                 let iface = &stack.iface;
                 let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
                 loop {
@@ -988,6 +1005,13 @@ impl Socket {
 /// reset of an established connection (`ECONNRESET` into `error`, once: as on Linux, `poll`
 /// reports `POLLERR` and `SO_ERROR`, `recv` or `send` the error until one of them took it).
 fn refresh_error(stack: &mut Stack, inner: &mut Inner) {
+    // A connected UDP socket: an ICMP error for its datagrams ([`super::refused`]).
+    if let (Some(_), Some(peer), Some(local)) = (inner.udp, inner.peer, inner.local) {
+        if inner.error.is_none() {
+            inner.error = stack.device.refused.take(local.port, peer);
+        }
+        return;
+    }
     let Tcp::Conn { handle, established } = &mut inner.tcp else { return };
     if inner.failed {
         return;
