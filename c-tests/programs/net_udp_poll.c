@@ -107,6 +107,24 @@ static void test_udp(void)
 	CHECK_STR(p1, "scat");
 	CHECK_STR(p2, "ter-gather");
 	CHECK_INT(ntohs(from.sin_port), pa);
+	CHECK_INT(m.msg_flags, 0);
+	/* A datagram longer than the buffers: cut, MSG_TRUNC in msg_flags; with MSG_TRUNC given,
+	   its whole length (recvmsg and recv, as Linux). */
+	CHECK_INT(send(a, "0123456789", 10, 0), 10);
+	CHECK_INT(send(a, "abcdefghij", 10, 0), 10);
+	CHECK_INT(send(a, "ABCDEFGHIJ", 10, 0), 10);
+	struct iovec small = {p1, 4};
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = &small;
+	m.msg_iovlen = 1;
+	CHECK_INT(recvmsg(b, &m, 0), 4);
+	CHECK(m.msg_flags & MSG_TRUNC);
+	CHECK_STR(p1, "0123");
+	CHECK_INT(recvmsg(b, &m, MSG_TRUNC), 10);
+	CHECK(m.msg_flags & MSG_TRUNC);
+	CHECK_STR(p1, "abcd");
+	CHECK_INT(recv(b, p1, 4, MSG_TRUNC), 10);
+	CHECK_STR(p1, "ABCD");
 	CHECK_INT(sendto(b, "reply", 5, 0, (struct sockaddr *)&ta, sizeof(ta)), 5);
 	memset(buf, 0, sizeof(buf));
 	CHECK_INT(recv(a, buf, sizeof(buf), 0), 5);

@@ -848,7 +848,8 @@ impl Socket {
                     }
                     let n = payload.len().min(buf.len());
                     buf[..n].copy_from_slice(&payload[..n]);
-                    return Some(Ok((n, Some(self.shown(meta.endpoint)))));
+                    let len = if flags & MSG_TRUNC != 0 { payload.len() } else { n };
+                    return Some(Ok((len, Some(self.shown(meta.endpoint)))));
                 }
             }
             let Tcp::Conn { handle, .. } = inner.tcp else { return Some(Err(ENOTCONN)) };
@@ -1133,3 +1134,8 @@ pub const MSG_PEEK: i32 = 0x01;
 pub const MSG_WAITALL: i32 = 0x02;
 /// `MSG_DONTWAIT` (lwIP's value).
 pub const MSG_DONTWAIT: i32 = 0x08;
+/// `MSG_TRUNC` (lwIP's `msg_flags` value, which is also its `MSG_OOB`): in `recvmsg`'s
+/// `msg_flags`, a datagram was longer than the buffers; given to a UDP socket's `recv`, the
+/// datagram's length is returned whatever the buffer took, as on Linux (out-of-band data
+/// means nothing to UDP).
+pub const MSG_TRUNC: i32 = 0x04;

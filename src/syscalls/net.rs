@@ -19,7 +19,7 @@ use crate::errno::{
 };
 use crate::fs::fd::{self, Object, OPEN_MAX};
 use crate::net::addr::{self, AF_INET, AF_INET6};
-use crate::net::socket::{Kind, Socket, MSG_DONTWAIT, MSG_PEEK};
+use crate::net::socket::{Kind, Socket, MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC};
 use crate::net::{keepalive, multicast, netif, poll};
 
 type SockLen = u32;
@@ -437,15 +437,19 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> i
     }
     let mut data = alloc::vec![0u8; total];
     let mut alen = msg.namelen;
+    // A datagram's whole length, to tell a truncated one (`MSG_TRUNC` in `msg_flags`).
+    let datagram = with_socket(fd, |s| Ok(s.kind == Kind::Datagram)).unwrap_or(false);
+    let asked = if datagram { flags | MSG_TRUNC } else { flags };
     // SAFETY: `data` is ours; `name` and `namelen` come from the caller.
-    let n = unsafe { recvfrom(fd, data.as_mut_ptr().cast(), total, flags, msg.name, &mut alen) };
-    if n < 0 {
-        return n;
+    let whole = unsafe { recvfrom(fd, data.as_mut_ptr().cast(), total, asked, msg.name, &mut alen) };
+    if whole < 0 {
+        return whole;
     }
+    let n = (whole as usize).min(total);
     msg.namelen = if msg.name.is_null() { 0 } else { alen };
     msg.controllen = 0;
-    msg.flags = 0;
-    let mut rest = &data[..n as usize];
+    msg.flags = if n < whole as usize { MSG_TRUNC } else { 0 };
+    let mut rest = &data[..n];
     for i in 0..count {
         // SAFETY: as above.
         let v = unsafe { &*msg.iov.add(i) };
@@ -456,7 +460,12 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> i
         }
         rest = &rest[take..];
     }
-    n
+    // The datagram's length with `MSG_TRUNC` asked, as Linux; else what the buffers took.
+    if flags & MSG_TRUNC != 0 {
+        whole
+    } else {
+        n as isize
+    }
 }
 
 /// Ends reading (`SHUT_RD` 0), writing (`SHUT_WR` 1, sends FIN) or both (`SHUT_RDWR` 2).

@@ -85,6 +85,11 @@ struct linger {
 #define MSG_DONTWAIT 0x08
 #define MSG_MORE 0x10
 #define MSG_NOSIGNAL 0x20
+/* msg_flags values (lwIP's): a datagram longer than the buffers, control data cut. Given to
+   recv on a UDP socket, MSG_TRUNC (MSG_OOB's value) returns the datagram's whole length, as
+   on Linux. */
+#define MSG_TRUNC 0x04
+#define MSG_CTRUNC 0x08
 
 #define SHUT_RD 0
 #define SHUT_WR 1
