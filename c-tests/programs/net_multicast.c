@@ -92,6 +92,11 @@ static void test_options(void)
 	errno = 0;
 	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &v, sizeof(v)), -1);
 	CHECK_INT(errno, EINVAL);
+	/* 0 (the host only, on Linux) is refused: no packet leaves with a hop limit of 0. */
+	v = 0;
+	errno = 0;
+	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &v, sizeof(v)), -1);
+	CHECK_INT(errno, EINVAL);
 	v = -1;
 	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &v, sizeof(v)), 0);
 	CHECK_INT(get_int(s, IPPROTO_IP, IP_MULTICAST_TTL), 1);

@@ -16,8 +16,9 @@
 //! (IPv4) or 60 s (IPv6); at most [`DATAGRAMS_MAX`] datagrams wait (4 MiB), the oldest
 //! given up first; a fragment that overlaps another in part ends its
 //! datagram (RFC 5722; Linux does the same for IPv4), one that repeats bytes already held
-//! is ignored; fragments other than the last must carry a multiple of 8 bytes; a datagram
-//! longer than 64 KiB is given up. An IPv6 "atomic fragment" (offset 0, no more to come)
+//! is ignored; fragments other than the last must carry a multiple of 8 bytes; a fragment
+//! that reaches past 64 KiB is dropped, and a datagram that would be longer than 64 KiB or
+//! arrives in more than 256 pieces is given up. An IPv6 "atomic fragment" (offset 0, no more to come)
 //! is taken at once (RFC 6946). Our own packets are cut into fragments of the MTU (IPv4:
 //! the "don't fragment" flag that smoltcp sets on every packet cleared, as Linux fragments
 //! its own UDP datagrams; IPv6: a fragment header after the fixed header), each datagram
@@ -25,18 +26,22 @@
 
 use alloc::vec::Vec;
 
+use hermit_interface::vnet::ETH_LEN as ETH;
+
 use super::offload::{fold, sum};
 
 /// Datagrams whose fragments wait at once; beyond, the oldest is given up. With at most
 /// 64 KiB each, they hold at most 4 MiB (Linux's `ipfrag_high_thresh`).
 pub const DATAGRAMS_MAX: usize = 64;
+/// Byte ranges a waiting datagram may be in (8-byte fragments with gaps between them could
+/// make 4,096); beyond, it is given up.
+const RANGES_MAX: usize = 256;
 /// How long an IPv4 datagram's fragments wait for the rest (Linux's `ipfrag_time`).
 const TIMEOUT_V4_NS: u64 = 30_000_000_000;
 /// How long an IPv6 datagram's fragments wait (Linux's `ip6frag_time`).
 const TIMEOUT_V6_NS: u64 = 60_000_000_000;
 /// The largest IP payload a reassembled datagram may have (IPv4: with its header).
 const DATAGRAM_MAX: usize = 65_535;
-const ETH: usize = 14;
 /// IPv6's fragment header (RFC 8200 section 4.5) and its bytes.
 const FRAGMENT_HEADER: u8 = 44;
 const FRAGMENT_LEN: usize = 8;
@@ -185,7 +190,11 @@ impl Fragments {
             return Taken::Kept;
         }
         let d = &mut self.waiting[at];
-        if d.data.try_reserve(end.saturating_sub(d.data.len())).is_err() {
+        // Room doubles up to 64 KiB at most (the bound of [`DATAGRAMS_MAX`]'s note); so many
+        // pieces that the ranges would cost more than the data give the datagram up.
+        let room = end.max(d.data.capacity().saturating_mul(2)).min(DATAGRAM_MAX).max(end);
+        let reserved = d.data.try_reserve_exact(room.saturating_sub(d.data.len()));
+        if reserved.is_err() || d.have.len() >= RANGES_MAX {
             self.give_up(at);
             return Taken::Kept;
         }
@@ -202,6 +211,13 @@ impl Fragments {
         }
         let complete = d.total.is_some_and(|t| d.have == [(0, t)]) && !d.head.is_empty();
         if !complete {
+            return Taken::Kept;
+        }
+        // The first fragment's headers may be longer than the others': the whole must fit
+        // the IP length field.
+        let before = d.head.len() - ETH - if d.key.ipv6 { 40 } else { 0 };
+        if before + d.data.len() > DATAGRAM_MAX {
+            self.give_up(at);
             return Taken::Kept;
         }
         let d = self.waiting.remove(at);
@@ -249,13 +265,7 @@ impl Fragments {
 /// The IP packet length of an IPv4 or IPv6 Ethernet `frame` by its length field, if the
 /// frame holds it all.
 fn ip_len(frame: &[u8]) -> Option<usize> {
-    let be = |i: usize| Some(usize::from(u16::from_be_bytes([*frame.get(i)?, *frame.get(i + 1)?])));
-    let len = match frame.get(12..14)? {
-        [8, 0] => be(ETH + 2)?,
-        [0x86, 0xdd] => 40 + be(ETH + 4)?,
-        _ => return None,
-    };
-    (ETH + len <= frame.len()).then_some(len)
+    super::offload::ip_end(frame).map(|end| end - ETH)
 }
 
 /// Whether our Ethernet `frame` is an IP packet longer than `mtu` that is not a TCP segment
@@ -651,6 +661,26 @@ mod tests {
         }
         assert_eq!(feed(&mut frags, &all[0][1..]), Taken::Kept);
         assert_eq!(frags.stats.reassembled, DATAGRAMS_MAX as u64);
+    }
+
+    #[test]
+    fn a_first_fragment_with_longer_headers_cannot_make_the_datagram_too_long() {
+        // 65,514 bytes cut with 20-byte headers; the first fragment then given 4 bytes of
+        // options: 24 + 65,514 is more than an IPv4 packet holds.
+        let pieces = Fragments::new(0).split(&packet_v4(65_514), 1500);
+        let mut first = pieces[0][..ETH + 20].to_vec();
+        first[ETH] = 0x46;
+        first.extend_from_slice(&[1, 1, 1, 0]);
+        first.extend_from_slice(&pieces[0][ETH + 20..]);
+        let len = (first.len() - ETH) as u16;
+        first[ETH + 2..ETH + 4].copy_from_slice(&len.to_be_bytes());
+        fill_header_checksum(&mut first);
+        let mut frags = Fragments::new(0);
+        let mut all = vec![first];
+        all.extend(pieces[1..].iter().cloned());
+        assert!(feed(&mut frags, &all) == Taken::Kept, "given up, not put together");
+        assert_eq!(frags.stats.dropped, 1);
+        assert_eq!(frags.waiting.len(), 0);
     }
 
     #[test]

@@ -482,16 +482,21 @@ impl Stack {
         self.dns
     }
 
-    /// Whether a UDP payload of `len` bytes to `dest` cannot leave: longer than the NIC's
-    /// MTU allows where its link takes no IP fragments (behind passt) and `dest` is not the
-    /// guest itself (as Linux with `IP_PMTU_DISCOVER` set to `IP_PMTUDISC_DO`); elsewhere the
-    /// device cuts such a datagram into fragments ([`frag`]).
+    /// Whether a UDP payload of `len` bytes to `dest` cannot leave (`EMSGSIZE`): its packet
+    /// longer than the IP MTU smoltcp believes (64 KiB with a NIC: 65,507 bytes over IPv4,
+    /// 65,487 over IPv6, where Linux takes 65,527; smoltcp would drop it), or than the NIC's
+    /// MTU where its link takes no IP fragments (behind passt) and `dest` is not the guest
+    /// itself (as Linux with `IP_MTU_DISCOVER` set to `IP_PMTUDISC_DO`); elsewhere the device
+    /// cuts such a datagram into fragments ([`frag`]).
     pub fn datagram_too_long(&self, len: usize, dest: IpAddress) -> bool {
-        let Some(mtu) = self.device.nic_mtu().filter(|_| !self.device.fragments.cut) else { return false };
         let (header, loopback) = match dest {
             IpAddress::Ipv4(v4) => (20 + 8, v4.is_loopback()),
             IpAddress::Ipv6(v6) => (40 + 8, v6.is_loopback()),
         };
+        if len + header > self.device.ip_mtu() {
+            return true;
+        }
+        let Some(mtu) = self.device.nic_mtu().filter(|_| !self.device.fragments.cut) else { return false };
         len + header > mtu && !loopback && !self.iface.has_ip_addr(dest)
     }
 

@@ -102,8 +102,10 @@ pub fn remove(groups: &mut alloc::vec::Vec<IpAddress>, group: IpAddress) -> Resu
 }
 
 /// The value of a multicast hop limit option (`IP_MULTICAST_TTL`, `IPV6_MULTICAST_HOPS`):
-/// an `int` (or, for `IP_MULTICAST_TTL`, a single byte, as Linux takes it) of 0-255, or -1
-/// for the default; `EINVAL` otherwise.
+/// an `int` (or, for `IP_MULTICAST_TTL`, a single byte, as Linux takes it) of 1-255, or -1
+/// for the default; `EINVAL` otherwise. **Deviation:** Linux also takes 0 (the host's own
+/// sockets only); smoltcp sends no packet with a hop limit of 0 (it panics on one), and the
+/// device could not tell such datagrams apart for IPv6, so 0 is refused.
 pub fn hops(value: &[u8]) -> Result<u8, Errno> {
     let n = match value.len() {
         0 => return Err(EINVAL),
@@ -112,7 +114,7 @@ pub fn hops(value: &[u8]) -> Result<u8, Errno> {
     };
     match n {
         -1 => Ok(DEFAULT_HOPS),
-        0..=255 => Ok(n as u8),
+        1..=255 => Ok(n as u8),
         _ => Err(EINVAL),
     }
 }
@@ -181,6 +183,7 @@ mod tests {
         assert_eq!(hops(&5i32.to_ne_bytes()), Ok(5));
         assert_eq!(hops(&(-1i32).to_ne_bytes()), Ok(DEFAULT_HOPS));
         assert_eq!(hops(&256i32.to_ne_bytes()), Err(EINVAL));
+        assert_eq!(hops(&0i32.to_ne_bytes()), Err(EINVAL), "smoltcp panics on a hop limit of 0");
         assert_eq!(hops(&[7]), Ok(7));
         assert_eq!(hops(&[]), Err(EINVAL));
     }

@@ -371,7 +371,7 @@ pub fn tcp_segment(frame: &[u8]) -> Option<(L4, usize, usize)> {
 
 /// Where the IP packet in `frame` ends by its own length field, if that is within the frame
 /// (what follows is Ethernet padding).
-fn ip_end(frame: &[u8]) -> Option<usize> {
+pub fn ip_end(frame: &[u8]) -> Option<usize> {
     let be = |i: usize| Some(usize::from(u16::from_be_bytes([*frame.get(i)?, *frame.get(i + 1)?])));
     let end = match be(12)? {
         0x0800 => vnet::ETH_LEN + be(vnet::ETH_LEN + 2)?,

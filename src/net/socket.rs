@@ -350,6 +350,26 @@ impl Socket {
         self.families(&inner.options, local).takes(matches!(addr, IpAddress::Ipv6(_)))
     }
 
+    /// Drops the datagrams at the head of this UDP socket's queue that `recv` does not
+    /// return: not from the connected peer, of a family the socket does not take, or not for
+    /// it ([`Socket::takes_datagram`]); what waits after is one `recv` returns (so `poll` and
+    /// `FIONREAD` see what `recv` will).
+    fn drop_unwanted(&self, stack: &mut Stack, inner: &Inner) {
+        let Some(handle) = inner.udp else { return };
+        let iface = &stack.iface;
+        let socket = stack.sockets.get_mut::<udp::Socket>(handle);
+        while let Ok((_, meta)) = socket.peek() {
+            let meta = *meta;
+            let wanted = inner.peer.is_none_or(|p| p == meta.endpoint)
+                && self.takes(inner, meta.endpoint.addr)
+                && self.takes_datagram(inner, &meta, |a| iface.has_ip_addr(a));
+            if wanted {
+                return;
+            }
+            let _ = socket.recv();
+        }
+    }
+
     /// Whether this UDP socket takes a datagram of `meta` (smoltcp gives a socket bound to
     /// an address every broadcast and multicast datagram of its port too): one bound to an
     /// address only those sent to that address, as on Linux (bound to a group: the group's);
@@ -733,12 +753,10 @@ impl Socket {
                 }
                 let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
                 // A group's datagrams leave with the multicast hop limit, others with
-                // smoltcp's 64; the socket's one limit changes once what it queued has left.
+                // smoltcp's 64 (one limit per smoltcp socket, applied when a datagram leaves:
+                // one still queued at a change leaves with the new one).
                 let hops = to.addr.is_multicast().then_some(inner.options.mcast_hops);
                 if socket.hop_limit() != hops {
-                    if socket.send_queue() > 0 {
-                        return None;
-                    }
                     socket.set_hop_limit(hops);
                 }
                 match socket.send_slice(data, to) {
@@ -822,35 +840,18 @@ impl Socket {
                 if let Err(e) = self.ensure_bound(stack, &mut inner) {
                     return Some(Err(e));
                 }
-                let peer = inner.peer;
-                // An ICMP error for the connected peer's datagrams, once nothing else waits.
-                if !stack.sockets.get::<udp::Socket>(inner.udp?).can_recv() {
-                    refresh_error(stack, &mut inner);
-                    if let Some(e) = inner.error.take() {
-                        return Some(Err(e));
-                    }
+                // An ICMP error for the connected peer's datagrams comes first, as on Linux.
+                refresh_error(stack, &mut inner);
+                if let Some(e) = inner.error.take() {
+                    return Some(Err(e));
                 }
-                let iface = &stack.iface;
+                self.drop_unwanted(stack, &inner);
                 let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
-                loop {
-                    let (payload, meta) =
-                        if peek { socket.peek().map(|(p, m)| (p, *m)) } else { socket.recv() }.ok()?;
-                    // Not the connected peer, a family the socket does not take, or a datagram
-                    // to another address.
-                    if peer.is_some_and(|p| p != meta.endpoint)
-                        || !self.takes(&inner, meta.endpoint.addr)
-                        || !self.takes_datagram(&inner, &meta, |a| iface.has_ip_addr(a))
-                    {
-                        if peek {
-                            let _ = socket.recv();
-                        }
-                        continue;
-                    }
-                    let n = payload.len().min(buf.len());
-                    buf[..n].copy_from_slice(&payload[..n]);
-                    let len = if flags & MSG_TRUNC != 0 { payload.len() } else { n };
-                    return Some(Ok((len, Some(self.shown(meta.endpoint)))));
-                }
+                let (payload, meta) = if peek { socket.peek().map(|(p, m)| (p, *m)) } else { socket.recv() }.ok()?;
+                let n = payload.len().min(buf.len());
+                buf[..n].copy_from_slice(&payload[..n]);
+                let len = if flags & MSG_TRUNC != 0 { payload.len() } else { n };
+                return Some(Ok((len, Some(self.shown(meta.endpoint)))));
             }
             let Tcp::Conn { handle, .. } = inner.tcp else { return Some(Err(ENOTCONN)) };
             refresh_error(stack, &mut inner);
@@ -952,14 +953,8 @@ impl Socket {
         with_stack(|stack| {
             let inner = self.inner.lock();
             if let Some(handle) = inner.udp {
-                let socket = stack.sockets.get_mut::<udp::Socket>(handle);
-                while let Ok((payload, meta)) = socket.peek() {
-                    if inner.peer.is_none_or(|p| p == meta.endpoint) && self.takes(&inner, meta.endpoint.addr) {
-                        return Ok(payload.len());
-                    }
-                    let _ = socket.recv();
-                }
-                return Ok(0);
+                self.drop_unwanted(stack, &inner);
+                return Ok(stack.sockets.get_mut::<udp::Socket>(handle).peek().map_or(0, |(payload, _)| payload.len()));
             }
             match inner.tcp {
                 Tcp::Listening { .. } => Err(EINVAL),
@@ -976,6 +971,7 @@ impl Socket {
         refresh_error(stack, &mut inner);
         let mut r = Readiness { error: inner.error.is_some(), ..Readiness::default() };
         if let Some(handle) = inner.udp {
+            self.drop_unwanted(stack, &inner);
             let socket = stack.sockets.get::<udp::Socket>(handle);
             r.readable = socket.can_recv() || inner.shut_rd;
             r.writable = socket.can_send();

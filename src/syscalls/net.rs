@@ -281,7 +281,10 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const c_void, len: SockLen) -
     c_int_ret(result)
 }
 
-/// Sends `len` bytes (flags: `MSG_DONTWAIT`; others are ignored).
+/// Sends `len` bytes (flags: `MSG_DONTWAIT`; others are ignored). A UDP datagram longer
+/// than can leave fails with `EMSGSIZE` (`crate::net::Stack::datagram_too_long`); on a
+/// connected UDP socket an ICMP error for an earlier datagram is returned once
+/// (`crate::net::refused`).
 ///
 /// # Safety
 /// `buf` must be valid for `len` bytes.
@@ -291,7 +294,8 @@ pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, len: usize, flags: 
     unsafe { sendto(fd, buf, len, flags, core::ptr::null(), 0) }
 }
 
-/// Sends `len` bytes to `addr` (or the connected peer if `addr` is null).
+/// Sends `len` bytes to `addr` (or the connected peer if `addr` is null); UDP errors as
+/// [`send`].
 ///
 /// # Safety
 /// `buf` must be valid for `len` bytes, `addr` null or valid for `alen` bytes.
@@ -322,7 +326,9 @@ pub unsafe extern "C" fn sendto(
     c_ret(result) as isize
 }
 
-/// Receives up to `len` bytes (flags: `MSG_DONTWAIT`, `MSG_PEEK`, `MSG_WAITALL`).
+/// Receives up to `len` bytes (flags: `MSG_DONTWAIT`, `MSG_PEEK`, `MSG_WAITALL`, and on a
+/// UDP socket `MSG_TRUNC`: the datagram's whole length is returned, as Linux). A connected
+/// UDP socket returns an ICMP error for its datagrams once (`crate::net::refused`).
 ///
 /// # Safety
 /// `buf` must be valid for writes of `len` bytes.
@@ -332,7 +338,7 @@ pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, len: usize, flags: c_
     unsafe { recvfrom(fd, buf, len, flags, core::ptr::null_mut(), core::ptr::null_mut()) }
 }
 
-/// Receives up to `len` bytes and the sender's address.
+/// Receives up to `len` bytes and the sender's address (flags and errors as [`recv`]).
 ///
 /// # Safety
 /// `buf` must be valid for writes of `len` bytes; `addr` null or valid for `*alen` bytes.
@@ -421,7 +427,9 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const MsgHdr, flags: c_int) ->
     unsafe { sendto(fd, data.as_ptr().cast(), data.len(), flags, msg.name, msg.namelen) }
 }
 
-/// Receives one message into the buffers of `msg` (scattered from one receive).
+/// Receives one message into the buffers of `msg` (scattered from one receive); a datagram
+/// longer than the buffers sets `MSG_TRUNC` in `msg_flags` (and with `MSG_TRUNC` given, its
+/// whole length is returned, as Linux).
 ///
 /// # Safety
 /// `msg` must be a valid `struct msghdr` with valid buffers.
