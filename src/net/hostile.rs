@@ -4,7 +4,9 @@
 //! booted guest; this one sends a few hundred thousand through the same code on the host,
 //! where a panic shows at once with its frame: valid templates (ARP, ICMP, TCP to a
 //! listener and to a closed port, UDP, ICMPv6 echo and neighbour solicitation, IPv6 with
-//! hop-by-hop options, router advertisements with one and two prefixes) with random bytes changed, cut or appended, half of them with their
+//! hop-by-hop options, router advertisements with one and two prefixes, IPv4 and IPv6
+//! fragments of a UDP datagram, IGMPv2 and IGMPv3 queries and an MLD query for the group the
+//! stack joined, ICMP errors quoting a UDP datagram of ours) with random bytes changed, cut or appended, half of them with their
 //! checksums fixed up, behind a random or a sane virtio-net header with offloads. After each
 //! batch the listeners must still listen or hold connections, and the stack must still
 //! answer an ARP request. `HERMIT_HOSTILE_ROUNDS` sets the rounds of the ignored long run.
@@ -138,6 +140,39 @@ fn templates() -> Vec<Vec<u8>> {
     let ra2 = router_advert(&[[0x20, 1, 0xd, 0xb8, 0, 2, 0, 0], [0xfd, 0, 0, 0, 0, 0, 0, 0]]);
     let mut with_hbh = hbh.to_vec();
     with_hbh.extend_from_slice(&[128, 0, 0, 0, 0, 1, 0, 1]);
+    // A UDP datagram of 24 bytes to port 5000 in two IPv4 fragments (16 + 16), and the same
+    // in IPv6 behind fragment headers.
+    let udp = [
+        0x13, 0x88, 0x13, 0x88, 0, 32, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+        22, 23, 24,
+    ];
+    let mut first4 = ipv4(17, &udp[..16]);
+    first4[20] = 0x20;
+    let mut second4 = ipv4(17, &udp[16..]);
+    second4[21] = 2;
+    let fragment6 = |offset: u16, more: bool, data: &[u8]| {
+        let mut p = vec![17, 0];
+        p.extend_from_slice(&((offset << 3) | u16::from(more)).to_be_bytes());
+        p.extend_from_slice(&[0, 0, 0x12, 0x34]);
+        p.extend_from_slice(data);
+        ipv6(44, &p)
+    };
+    // IGMPv2 general query, IGMPv3 query for the group joined, MLDv1 general query.
+    let group = [239, 1, 2, 3];
+    let mut igmp2 = vec![0x11, 100, 0, 0, 0, 0, 0, 0];
+    let mut igmp3 = vec![0x11, 100, 0, 0];
+    igmp3.extend_from_slice(&group);
+    igmp3.extend_from_slice(&[2, 125, 0, 1, 10, 0, 5, 9]);
+    let mld = [130, 0, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    for igmp in [&mut igmp2, &mut igmp3] {
+        let c = checksum(igmp);
+        igmp[2..4].copy_from_slice(&c.to_be_bytes());
+    }
+    // Port unreachable quoting our datagram from 10.0.5.2:5000 to 10.0.5.1:9.
+    let mut unreachable = vec![3, 3, 0, 0, 0, 0, 0, 0, 0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0];
+    unreachable.extend_from_slice(&OURS);
+    unreachable.extend_from_slice(&PEER);
+    unreachable.extend_from_slice(&[0x13, 0x88, 0, 9, 0, 8, 0, 0]);
     vec![
         eth([0xff; 6], 0x0806, &arp),
         ipv4(1, &echo),
@@ -152,6 +187,14 @@ fn templates() -> Vec<Vec<u8>> {
         ipv6_hops(58, 255, &ns),
         ipv6_hops(58, 255, &ra1),
         ipv6_hops(58, 255, &ra2),
+        first4,
+        second4,
+        fragment6(0, true, &udp[..16]),
+        fragment6(2, false, &udp[16..]),
+        ipv4(2, &igmp2),
+        ipv4(2, &igmp3),
+        ipv6_hops(58, 1, &mld),
+        ipv4(1, &unreachable),
     ]
 }
 
@@ -195,7 +238,7 @@ pub fn fix_checksums(f: &mut [u8]) {
     let field = match proto {
         6 => 16,
         17 => 6,
-        1 | 58 => 2,
+        1 | 2 | 58 => 2,
         _ => return,
     };
     if f.len() < l4 + field + 2 {
@@ -203,7 +246,7 @@ pub fn fix_checksums(f: &mut [u8]) {
     }
     f[l4 + field..l4 + field + 2].fill(0);
     let mut sum = Vec::new();
-    if proto != 1 {
+    if !matches!(proto, 1 | 2) {
         sum.extend_from_slice(&pseudo.unwrap_or_default());
         sum.extend_from_slice(&((f.len() - l4) as u16).to_be_bytes());
     }
@@ -285,6 +328,9 @@ impl Stack {
             let _ = addrs.push(IpCidr::new(IpAddress::Ipv6(crate::addr::link_local(MAC)), 64));
         });
         let _ = iface.routes_mut().add_default_ipv4_route(Ipv4Address::from(PEER));
+        // A group of its own, so that IGMP queries are answered (the IPv6 solicited-node
+        // groups are joined by smoltcp itself).
+        let _ = iface.join_multicast_group(IpAddress::v4(239, 1, 2, 3));
         let mut sockets = SocketSet::new(vec![]);
         let listeners = (0..4)
             .map(|_| {
