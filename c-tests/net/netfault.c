@@ -20,6 +20,7 @@
  *                                    echoed; prints the heap each step took (listenmem_test.py)
  *   banner <port>                    a server that speaks first (user mode: passt's missing handshake ACK)
  *   resolve <name>                   getaddrinfo and gethostbyname of name
+ *   resolve-any <name>               getaddrinfo of name with AF_UNSPEC: its addresses of either family
  *   selftest                         poll timeouts and non-blocking connects over 127.0.0.1
  */
 #include <arpa/inet.h>
@@ -530,6 +531,28 @@ static int mode_resolve(const char *name)
 	TEST_DONE();
 }
 
+static int mode_resolve_any(const char *name)
+{
+	struct addrinfo hints, *res = NULL;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	int rc = getaddrinfo(name, "80", &hints, &res);
+	CHECK_INT(rc, 0);
+	for (struct addrinfo *a = res; rc == 0 && a; a = a->ai_next) {
+		char text[INET6_ADDRSTRLEN] = "";
+		const void *addr = a->ai_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr
+							     : (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
+		inet_ntop(a->ai_family, addr, text, sizeof(text));
+		SAY("getaddrinfo %s: %s %s", name, a->ai_family == AF_INET6 ? "IPv6" : "IPv4", text);
+	}
+	if (res)
+		freeaddrinfo(res);
+	else
+		SAY("getaddrinfo %s: %s", name, gai_strerror(rc));
+	TEST_DONE();
+}
+
 /* ---- loopback self-test: poll timeouts and both non-blocking connects ---- */
 static int selftest(void)
 {
@@ -581,8 +604,10 @@ int main(int argc, char **argv)
 		return mode_banner(atoi(argv[2]));
 	if (argc >= 3 && strcmp(argv[1], "resolve") == 0)
 		return mode_resolve(argv[2]);
+	if (argc >= 3 && strcmp(argv[1], "resolve-any") == 0)
+		return mode_resolve_any(argv[2]);
 	if (argc >= 2 && strcmp(argv[1], "selftest") == 0)
 		return selftest();
-	fprintf(stderr, "usage: netfault poll|nbconnect|reset|halfclose|backlog|many|peers|listenmem|banner|resolve|selftest ...\n");
+	fprintf(stderr, "usage: netfault poll|nbconnect|reset|halfclose|backlog|many|peers|listenmem|banner|resolve|resolve-any|selftest ...\n");
 	return 2;
 }

@@ -172,7 +172,8 @@ def user_udp(proxy, images):
 
 
 def dns_answer(query, names):
-    """The answer to the DNS query `query`: A records from `names`, else NXDOMAIN."""
+    """The answer to the DNS query `query`: an A record from `names` (or an AAAA record for a
+    name whose address is IPv6), no answer for the other type, NXDOMAIN for other names."""
     import struct
     labels, i = [], 12
     while query[i]:
@@ -181,12 +182,15 @@ def dns_answer(query, names):
     question = query[12:i + 5]
     qtype = struct.unpack("!H", query[i + 1:i + 3])[0]
     name = ".".join(labels).lower()
-    addr = names.get(name) if qtype == 1 else None
+    addr = names.get(name)
+    v6 = addr is not None and ":" in addr
+    addr = addr if qtype == (28 if v6 else 1) else None
     flags = 0x8180 if addr or name in names else 0x8183
     header = query[:2] + struct.pack("!HHHHH", flags, 1, 1 if addr else 0, 0, 0)
     answer = b""
     if addr:
-        answer = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton(addr)
+        packed = socket.inet_pton(socket.AF_INET6, addr) if v6 else socket.inet_aton(addr)
+        answer = b"\xc0\x0c" + struct.pack("!HHIH", qtype, 1, 60, len(packed)) + packed
     return header + question + answer, name
 
 
@@ -225,19 +229,23 @@ def udp_dns_server(addr, names):
 
 
 def user_dns(proxy, images):
-    """HERMIT_NETIF=user: the guest resolves a name (getaddrinfo, gethostbyname) through passt
-    with the namespace's resolver: a tiny DNS server on its 127.0.0.1:53 (named in
+    """HERMIT_NETIF=user: the guest resolves a name (getaddrinfo, gethostbyname; AF_UNSPEC for a
+    name with only an IPv6 address) through passt with the namespace's resolver: a tiny DNS server on its 127.0.0.1:53 (named in
     /etc/netns/<ns>/resolv.conf, which `ip netns exec` mounts for passt). No real resolver."""
     ns = Netns()
     ns.uplink()
     ns.enter()
-    asked, server = dns_server(ns, {"unikernel.hermit.test": "10.1.2.3"})
+    asked, server = dns_server(ns, {"unikernel.hermit.test": "10.1.2.3", "six.hermit.test": "fd00::1234"})
     guest = Guest(ns, proxy, images, "netfault", "resolve", "unikernel.hermit.test", HERMIT_NETIF="user")
     rc = guest.finish()
-    server.close()
     check(rc == 0 and guest.has("getaddrinfo unikernel.hermit.test: 10.1.2.3 port 80")
           and guest.has("gethostbyname unikernel.hermit.test: 10.1.2.3"), f"the guest resolved: {guest.lines[-4:]}")
     check("unikernel.hermit.test" in asked, f"the namespace's DNS server was asked {asked}")
+    # AF_UNSPEC: a name with only an AAAA record gives its IPv6 address (before: EAI_NONAME).
+    guest = Guest(ns, proxy, images, "netfault", "resolve-any", "six.hermit.test", HERMIT_NETIF="user")
+    rc = guest.finish()
+    server.close()
+    check(rc == 0 and guest.has("getaddrinfo six.hermit.test: IPv6 fd00::1234"), f"AF_UNSPEC, AAAA only: {guest.lines[-3:]}")
 
 
 def user_banner(proxy, images):

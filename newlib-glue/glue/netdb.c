@@ -88,7 +88,9 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 	unsigned char addrs[MAX_ADDRS][16];
 	int af = family == AF_UNSPEC ? AF_INET : family;
 	int n = resolve(node, af, flags, addrs);
-	if (n < 0 && family == AF_UNSPEC && node && strchr(node, ':')) {
+	/* AF_UNSPEC: IPv6 when the name has no IPv4 address (a numeric IPv6 one, or a name with
+	   only AAAA records), as glibc also returns IPv6 addresses. */
+	if (n < 0 && family == AF_UNSPEC && node && (strchr(node, ':') || n == -EAI_NONAME)) {
 		af = AF_INET6;
 		n = resolve(node, af, flags, addrs);
 	}
