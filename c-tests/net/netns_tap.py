@@ -379,8 +379,8 @@ IP_RECVTTL = 12
 def tap_multicast(proxy, images):
     """UDP multicast over the tap: the guest joins a group (the bridge learns it from the
     guest's IGMP report), takes the host's datagrams to the group and answers each to the
-    group at the next port, which a member socket of the host gets with TTL 1
-    (c-tests/programs/net_multicast.c)."""
+    group at the next port, which a member socket of the host gets with TTL 1, and to the
+    host's address with the socket's IP_TTL (c-tests/programs/net_multicast.c)."""
     ns = tap_netns()
     group, port, count = "239.5.5.5", 7600, 20
     member = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -389,6 +389,10 @@ def tap_multicast(proxy, images):
     member.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, socket.inet_aton(group) + socket.inet_aton(HOST))
     member.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
     member.settimeout(2)
+    unicast = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    unicast.bind((HOST, port + 2))
+    unicast.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+    unicast.settimeout(2)
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sender.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(HOST))
     guest = Guest(ns, proxy, images, "net_multicast", "tap", group, port, count)
@@ -411,6 +415,14 @@ def tap_multicast(proxy, images):
         ttls.update(c[2][0] for c in ancillary if c[:2] == (socket.IPPROTO_IP, socket.IP_TTL))
     check(answers == count, f"the guest answered {answers} of {count} datagrams to the group, to the group")
     check(ttls == {1}, f"its datagrams to the group left with TTL 1 (IP_MULTICAST_TTL's default): {ttls}")
+    unicast_ttls = set()
+    for _ in range(count):
+        try:
+            _, ancillary, _, _ = unicast.recvmsg(2048, 64)
+        except socket.timeout:
+            break
+        unicast_ttls.update(c[2][0] for c in ancillary if c[:2] == (socket.IPPROTO_IP, socket.IP_TTL))
+    check(unicast_ttls == {33}, f"its unicast answers left with IP_TTL's 33: {unicast_ttls}")
     check(guest.finish() == 0 and guest.has(f"answered {count} of {count}"), f"the guest ended: {guest.lines[-2:]}")
 
 

@@ -1,4 +1,4 @@
-/* net_multicast.c: UDP multicast on the guest loopback: the options (lwIP's values, Linux's errors), a group's datagrams reaching its members and no one else, IP_MULTICAST_LOOP, a socket bound to a group, IPv6 groups. With "tap <group> <port> <count>" (net.tap-multicast): joins <group> on the NIC, answers <count> datagrams of the host's to the group's port + 1. */
+/* net_multicast.c: UDP multicast on the guest loopback: the options (lwIP's values, Linux's errors), a group's datagrams reaching its members and no one else, IP_MULTICAST_LOOP, a socket bound to a group, IPv6 groups. With "tap <group> <port> <count>" (net.tap-multicast): joins <group> on the NIC, answers <count> datagrams of the host's to the group's port + 1 and, with IP_TTL 33, to the host at port + 2. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -92,6 +92,19 @@ static void test_options(void)
 	errno = 0;
 	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &v, sizeof(v)), -1);
 	CHECK_INT(errno, EINVAL);
+	/* IP_TTL, the unicast limit: 64 unless set, 1-255 or -1 (the default). */
+	CHECK_INT(get_int(s, IPPROTO_IP, IP_TTL), 64);
+	v = 33;
+	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_TTL, &v, sizeof(v)), 0);
+	CHECK_INT(get_int(s, IPPROTO_IP, IP_TTL), 33);
+	CHECK_INT(get_int(s, IPPROTO_IP, IP_MULTICAST_TTL), 9); /* apart from IP_TTL */
+	v = 0;
+	errno = 0;
+	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_TTL, &v, sizeof(v)), -1);
+	CHECK_INT(errno, EINVAL);
+	v = -1;
+	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_TTL, &v, sizeof(v)), 0);
+	CHECK_INT(get_int(s, IPPROTO_IP, IP_TTL), 64);
 	/* 0 (the host only, on Linux) is refused: no packet leaves with a hop limit of 0. */
 	v = 0;
 	errno = 0;
@@ -226,6 +239,8 @@ static int tap(const char *group, int port, int count)
 	struct timeval tv = { .tv_sec = 30, .tv_usec = 0 };
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	CHECK_INT(membership(s, group, IP_ADD_MEMBERSHIP), 0);
+	int ttl = 33;
+	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)), 0);
 	printf("net_multicast: joined %s\n", group);
 	int answered = 0;
 	for (int i = 0; i < count; i++) {
@@ -236,6 +251,8 @@ static int tap(const char *group, int port, int count)
 		buf[n] = 0;
 		snprintf(answer, sizeof(answer), "answer to %s", buf);
 		send_to(s, group, port + 1, answer);
+		/* The same to the host's address: a unicast datagram, with IP_TTL's limit. */
+		send_to(s, "10.0.5.1", port + 2, answer);
 		answered++;
 	}
 	printf("net_multicast: answered %d of %d\n", answered, count);

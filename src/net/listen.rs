@@ -502,7 +502,7 @@ mod tests {
         }
 
         fn open_for(&mut self, port: u16, backlog: usize, families: Families) -> u64 {
-            let spec = Spec { rx: 64 << 10, tx: 16 << 10, nodelay: false, keepalive: None };
+            let spec = Spec { rx: 64 << 10, tx: 16 << 10, nodelay: false, keepalive: None, hops: None };
             self.listens.open(&mut self.sockets, &mut self.pool, port.into(), backlog, spec, families).unwrap()
         }
 
@@ -591,7 +591,7 @@ mod tests {
         let mut net = Net::new();
         net.open(80, 4);
         // A connection closed earlier and ended (here: aborted) since the last poll.
-        let spec = Spec { rx: 64 << 10, tx: 16 << 10, nodelay: false, keepalive: None };
+        let spec = Spec { rx: 64 << 10, tx: 16 << 10, nodelay: false, keepalive: None, hops: None };
         let ended = net.pool.tcp(&spec, false).unwrap();
         net.closing.push(net.sockets.add(ended));
         assert_eq!((net.pool.made, net.pool.reused), (2, 0));
@@ -618,7 +618,7 @@ mod tests {
     fn later_listeners_take_the_options_set_after_listen() {
         let mut net = Net::new();
         let id = net.open(80, 4);
-        net.listens.set_spec(id, Spec { rx: 128 << 10, tx: 8 << 10, nodelay: true, keepalive: None });
+        net.listens.set_spec(id, Spec { rx: 128 << 10, tx: 8 << 10, nodelay: true, keepalive: None, hops: None });
         net.round([syn(1000, 80)]);
         let sizes: Vec<_> = net
             .sockets
@@ -717,7 +717,7 @@ mod tests {
         let mut server = tcp::Socket::new(tcp::SocketBuffer::new(vec![0; 8192]), tcp::SocketBuffer::new(vec![0; 8192]));
         server.listen(80).unwrap();
         let server = peer.sockets.add(server);
-        let spec = Spec { rx: 8192, tx: 8192, nodelay: false, keepalive: None };
+        let spec = Spec { rx: 8192, tx: 8192, nodelay: false, keepalive: None, hops: None };
         let mut client = net.pool.tcp(&spec, false).unwrap();
         client.connect(net.iface.context(), (IpAddress::Ipv4(PEER), 80), 50000).unwrap();
         let client = net.sockets.add(client);

@@ -119,6 +119,18 @@ pub fn hops(value: &[u8]) -> Result<u8, Errno> {
     }
 }
 
+/// The value of `IP_TTL` or `IPV6_UNICAST_HOPS`: an `int` of 1-255, or -1 for the default
+/// (`None`: 64); `EINVAL` otherwise (Linux also takes 0 for IPv6; smoltcp panics on it).
+/// Kept here beside the multicast limit, which is parsed alike.
+pub fn unicast_hops(value: &[u8]) -> Result<Option<u8>, Errno> {
+    let n = i32::from_ne_bytes(value.get(..4).ok_or(EINVAL)?.try_into().map_err(|_| EINVAL)?);
+    match n {
+        -1 => Ok(None),
+        1..=255 => Ok(Some(n as u8)),
+        _ => Err(EINVAL),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,5 +198,9 @@ mod tests {
         assert_eq!(hops(&0i32.to_ne_bytes()), Err(EINVAL), "smoltcp panics on a hop limit of 0");
         assert_eq!(hops(&[7]), Ok(7));
         assert_eq!(hops(&[]), Err(EINVAL));
+        assert_eq!(unicast_hops(&33i32.to_ne_bytes()), Ok(Some(33)));
+        assert_eq!(unicast_hops(&(-1i32).to_ne_bytes()), Ok(None));
+        assert_eq!(unicast_hops(&0i32.to_ne_bytes()), Err(EINVAL));
+        assert_eq!(unicast_hops(&[5]), Err(EINVAL));
     }
 }

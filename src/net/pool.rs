@@ -52,6 +52,8 @@ pub struct Spec {
     /// smoltcp's keep-alive interval and timeout (`SO_KEEPALIVE` and the `TCP_KEEP*`
     /// options, [`super::keepalive`]), if keep-alive is on.
     pub keepalive: Option<(Duration, Duration)>,
+    /// `IP_TTL`/`IPV6_UNICAST_HOPS` (`None`: smoltcp's 64).
+    pub hops: Option<u8>,
 }
 
 /// Ended TCP sockets that wait to be reused.
@@ -134,7 +136,7 @@ impl Pool {
         socket.set_keep_alive(spec.keepalive.map(|(probe, _)| probe));
         // A reused socket had the close's timeout; keep-alive's abort, or none.
         socket.set_timeout(spec.keepalive.map(|(_, abort)| abort));
-        socket.set_hop_limit(None);
+        socket.set_hop_limit(spec.hops);
         Some(socket)
     }
 

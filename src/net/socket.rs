@@ -137,6 +137,9 @@ pub struct Options {
     pub mcast_if: [u8; 4],
     /// `IPV6_MULTICAST_IF` (an interface index, stored).
     pub mcast_ifindex: u32,
+    /// `IP_TTL`, `IPV6_UNICAST_HOPS` (one value for both; `None`: smoltcp's and Linux's 64):
+    /// the hop limit of what is not sent to a multicast group.
+    pub ttl: Option<u8>,
 }
 
 enum Tcp {
@@ -211,7 +214,13 @@ pub struct Readiness {
 
 /// How the TCP sockets of a socket with `options` are made.
 fn spec(options: &Options) -> Spec {
-    Spec { rx: options.rcvbuf, tx: options.sndbuf, nodelay: options.nodelay, keepalive: options.keepalive.timers() }
+    Spec {
+        rx: options.rcvbuf,
+        tx: options.sndbuf,
+        nodelay: options.nodelay,
+        keepalive: options.keepalive.timers(),
+        hops: options.ttl,
+    }
 }
 
 /// The bytes of a UDP socket's buffers, both ways.
@@ -290,6 +299,7 @@ impl Socket {
             mcast_loop: true,
             mcast_if: [0; 4],
             mcast_ifindex: 0,
+            ttl: None,
         };
         let inner = Inner {
             tcp: Tcp::Fresh,
@@ -477,6 +487,9 @@ impl Socket {
                     let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
                     if before.nodelay != inner.options.nodelay {
                         socket.set_nagle_enabled(!inner.options.nodelay);
+                    }
+                    if before.ttl != inner.options.ttl {
+                        socket.set_hop_limit(inner.options.ttl);
                     }
                     if before.keepalive == inner.options.keepalive {
                         return;
@@ -753,9 +766,9 @@ impl Socket {
                 }
                 let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
                 // A group's datagrams leave with the multicast hop limit, others with
-                // smoltcp's 64 (one limit per smoltcp socket, applied when a datagram leaves:
+                // `IP_TTL`'s (one limit per smoltcp socket, applied when a datagram leaves:
                 // one still queued at a change leaves with the new one).
-                let hops = to.addr.is_multicast().then_some(inner.options.mcast_hops);
+                let hops = if to.addr.is_multicast() { Some(inner.options.mcast_hops) } else { inner.options.ttl };
                 if socket.hop_limit() != hops {
                     socket.set_hop_limit(hops);
                 }

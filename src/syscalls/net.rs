@@ -64,7 +64,10 @@ const IP_MULTICAST_IF: c_int = 6;
 const IP_MULTICAST_LOOP: c_int = 7;
 const IPV6_JOIN_GROUP: c_int = 12;
 const IPV6_LEAVE_GROUP: c_int = 13;
+/// `IP_TTL` (lwIP's 2).
+const IP_TTL: c_int = 2;
 /// Linux's (lwIP has none; our header adds Linux's values).
+const IPV6_UNICAST_HOPS: c_int = 16;
 const IPV6_MULTICAST_IF: c_int = 17;
 const IPV6_MULTICAST_HOPS: c_int = 18;
 const IPV6_MULTICAST_LOOP: c_int = 19;
@@ -534,7 +537,8 @@ fn int_of(v: &[u8]) -> Result<c_int> {
 /// `SO_LINGER`, `SO_SNDBUF`, `SO_RCVBUF`, `SO_SNDTIMEO`, `SO_RCVTIMEO`), `IPPROTO_TCP`
 /// (`TCP_NODELAY`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`, lwIP's `TCP_KEEPALIVE` in
 /// milliseconds, Linux's `TCP_SYNCNT`: `crate::net::keepalive`), `IPPROTO_IPV6`'s
-/// `IPV6_V6ONLY` (`crate::net::bound`), the multicast options of both levels
+/// `IPV6_V6ONLY` (`crate::net::bound`), `IP_TTL` and `IPV6_UNICAST_HOPS` (one value), the
+/// multicast options of both levels
 /// (`crate::net::multicast`; the IPv6 ones `ENOPROTOOPT` on an `AF_INET` socket, as Linux);
 /// other `IPPROTO_IP`/`IPPROTO_IPV6` options are accepted and ignored. Buffer sizes apply to
 /// connections made afterwards.
@@ -584,6 +588,9 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
                 (IPPROTO_TCP, TCP_SYNCNT) => ranged(keepalive::syn_count).map(|n| s.set_options(|o| o.syn_count = n)),
                 (IPPROTO_IPV6, IPV6_V6ONLY) => int_of(v).and_then(|n| s.set_v6only(n != 0)),
                 (IPPROTO_IPV6, IPV6_JOIN_GROUP..=IPV6_MULTICAST_LOOP) if !s.v6 => Err(ENOPROTOOPT),
+                (IPPROTO_IP, IP_TTL) | (IPPROTO_IPV6, IPV6_UNICAST_HOPS) => {
+                    multicast::unicast_hops(v).map(|h| s.set_options(|o| o.ttl = h))
+                }
                 (IPPROTO_IP, IP_ADD_MEMBERSHIP | IP_DROP_MEMBERSHIP) => {
                     multicast::group_v4(v).and_then(|g| s.membership(g, name == IP_ADD_MEMBERSHIP))
                 }
@@ -671,6 +678,8 @@ pub unsafe extern "C" fn getsockopt(
             (IPPROTO_TCP, TCP_KEEPCNT) => int(&mut buf, o.keepalive.count as c_int),
             (IPPROTO_TCP, TCP_SYNCNT) => int(&mut buf, o.syn_count as c_int),
             (IPPROTO_IPV6, IPV6_V6ONLY) if s.v6 => int(&mut buf, c_int::from(o.v6only)),
+            (IPPROTO_IP, IP_TTL) => int(&mut buf, c_int::from(o.ttl.unwrap_or(64))),
+            (IPPROTO_IPV6, IPV6_UNICAST_HOPS) if s.v6 => int(&mut buf, c_int::from(o.ttl.unwrap_or(64))),
             (IPPROTO_IP, IP_MULTICAST_TTL) => int(&mut buf, c_int::from(o.mcast_hops)),
             (IPPROTO_IPV6, IPV6_MULTICAST_HOPS) if s.v6 => int(&mut buf, c_int::from(o.mcast_hops)),
             (IPPROTO_IP, IP_MULTICAST_LOOP) => int(&mut buf, c_int::from(o.mcast_loop)),
