@@ -504,23 +504,32 @@ static int mode_banner(int port)
 }
 
 /* ---- names ---- */
-static int mode_resolve(const char *name)
+/* getaddrinfo of `name` for `family`: each address and port, or the error. */
+static void say_addrinfo(const char *name, int family)
 {
 	struct addrinfo hints, *res = NULL;
 	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_INET;
+	hints.ai_family = family;
 	hints.ai_socktype = SOCK_STREAM;
 	int rc = getaddrinfo(name, "80", &hints, &res);
 	CHECK_INT(rc, 0);
 	for (struct addrinfo *a = res; rc == 0 && a; a = a->ai_next) {
-		char text[INET_ADDRSTRLEN] = "";
-		inet_ntop(AF_INET, &((struct sockaddr_in *)a->ai_addr)->sin_addr, text, sizeof(text));
-		SAY("getaddrinfo %s: %s port %d", name, text, ntohs(((struct sockaddr_in *)a->ai_addr)->sin_port));
+		char text[INET6_ADDRSTRLEN] = "";
+		struct sockaddr_in *in = (struct sockaddr_in *)a->ai_addr;
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)a->ai_addr;
+		int six = a->ai_family == AF_INET6;
+		inet_ntop(a->ai_family, six ? (const void *)&in6->sin6_addr : (const void *)&in->sin_addr, text, sizeof(text));
+		SAY("getaddrinfo %s: %s port %d", name, text, ntohs(six ? in6->sin6_port : in->sin_port));
 	}
 	if (res)
 		freeaddrinfo(res);
 	else
 		SAY("getaddrinfo %s: %s", name, gai_strerror(rc));
+}
+
+static int mode_resolve(const char *name)
+{
+	say_addrinfo(name, AF_INET);
 	struct hostent *h = gethostbyname(name);
 	CHECK(h != NULL);
 	if (h && h->h_addr_list[0]) {
@@ -533,23 +542,7 @@ static int mode_resolve(const char *name)
 
 static int mode_resolve_any(const char *name)
 {
-	struct addrinfo hints, *res = NULL;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	int rc = getaddrinfo(name, "80", &hints, &res);
-	CHECK_INT(rc, 0);
-	for (struct addrinfo *a = res; rc == 0 && a; a = a->ai_next) {
-		char text[INET6_ADDRSTRLEN] = "";
-		const void *addr = a->ai_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)a->ai_addr)->sin6_addr
-							     : (const void *)&((struct sockaddr_in *)a->ai_addr)->sin_addr;
-		inet_ntop(a->ai_family, addr, text, sizeof(text));
-		SAY("getaddrinfo %s: %s %s", name, a->ai_family == AF_INET6 ? "IPv6" : "IPv4", text);
-	}
-	if (res)
-		freeaddrinfo(res);
-	else
-		SAY("getaddrinfo %s: %s", name, gai_strerror(rc));
+	say_addrinfo(name, AF_UNSPEC);
 	TEST_DONE();
 }
 

@@ -61,6 +61,13 @@ static int get_int(int s, int level, int name)
 	return v;
 }
 
+/* Sets an int option: 0, or the errno of its failure. */
+static int set_int(int s, int level, int name, int v)
+{
+	errno = 0;
+	return setsockopt(s, level, name, &v, sizeof(v)) == 0 ? 0 : errno;
+}
+
 static void test_layouts(void)
 {
 	CHECK_INT(sizeof(struct ip_mreq), 8);
@@ -82,36 +89,23 @@ static void test_options(void)
 	int s = udp(AF_INET, -1, NULL);
 	CHECK_INT(get_int(s, IPPROTO_IP, IP_MULTICAST_TTL), 1);
 	CHECK_INT(get_int(s, IPPROTO_IP, IP_MULTICAST_LOOP), 1);
-	int v = 5;
-	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &v, sizeof(v)), 0);
+	CHECK_INT(set_int(s, IPPROTO_IP, IP_MULTICAST_TTL, 5), 0);
 	CHECK_INT(get_int(s, IPPROTO_IP, IP_MULTICAST_TTL), 5);
 	unsigned char byte = 9;
 	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &byte, 1), 0);
 	CHECK_INT(get_int(s, IPPROTO_IP, IP_MULTICAST_TTL), 9);
-	v = 256;
-	errno = 0;
-	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &v, sizeof(v)), -1);
-	CHECK_INT(errno, EINVAL);
+	CHECK_INT(set_int(s, IPPROTO_IP, IP_MULTICAST_TTL, 256), EINVAL);
 	/* IP_TTL, the unicast limit: 64 unless set, 1-255 or -1 (the default). */
 	CHECK_INT(get_int(s, IPPROTO_IP, IP_TTL), 64);
-	v = 33;
-	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_TTL, &v, sizeof(v)), 0);
+	CHECK_INT(set_int(s, IPPROTO_IP, IP_TTL, 33), 0);
 	CHECK_INT(get_int(s, IPPROTO_IP, IP_TTL), 33);
 	CHECK_INT(get_int(s, IPPROTO_IP, IP_MULTICAST_TTL), 9); /* apart from IP_TTL */
-	v = 0;
-	errno = 0;
-	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_TTL, &v, sizeof(v)), -1);
-	CHECK_INT(errno, EINVAL);
-	v = -1;
-	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_TTL, &v, sizeof(v)), 0);
+	CHECK_INT(set_int(s, IPPROTO_IP, IP_TTL, 0), EINVAL);
+	CHECK_INT(set_int(s, IPPROTO_IP, IP_TTL, -1), 0);
 	CHECK_INT(get_int(s, IPPROTO_IP, IP_TTL), 64);
 	/* 0 (the host only, on Linux) is refused: no packet leaves with a hop limit of 0. */
-	v = 0;
-	errno = 0;
-	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &v, sizeof(v)), -1);
-	CHECK_INT(errno, EINVAL);
-	v = -1;
-	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_MULTICAST_TTL, &v, sizeof(v)), 0);
+	CHECK_INT(set_int(s, IPPROTO_IP, IP_MULTICAST_TTL, 0), EINVAL);
+	CHECK_INT(set_int(s, IPPROTO_IP, IP_MULTICAST_TTL, -1), 0);
 	CHECK_INT(get_int(s, IPPROTO_IP, IP_MULTICAST_TTL), 1);
 	struct in_addr ifaddr = { inet_addr("127.0.0.1") };
 	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_MULTICAST_IF, &ifaddr, sizeof(ifaddr)), 0);
@@ -152,10 +146,7 @@ static void test_options(void)
 	CHECK_INT(errno, EPROTO);
 	close(t);
 	s = udp(AF_INET, -1, NULL);
-	v = 1;
-	errno = 0;
-	CHECK_INT(setsockopt(s, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &v, sizeof(v)), -1);
-	CHECK_INT(errno, ENOPROTOOPT);
+	CHECK_INT(set_int(s, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 1), ENOPROTOOPT);
 	close(s);
 }
 

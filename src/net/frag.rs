@@ -98,12 +98,17 @@ struct Piece<'a> {
 impl Piece<'_> {
     /// The datagram's head from this fragment's.
     fn head(&self) -> Vec<u8> {
-        let mut head = self.head.to_vec();
-        if let Some((at, next)) = self.patch {
-            head[at] = next;
-        }
-        head
+        patched(self.head, self.patch)
     }
+}
+
+/// A copy of `head` with the byte at `patch`'s offset set to its value.
+fn patched(head: &[u8], patch: Option<(usize, u8)>) -> Vec<u8> {
+    let mut head = head.to_vec();
+    if let Some((at, value)) = patch {
+        head[at] = value;
+    }
+    head
 }
 
 /// One datagram's fragments so far.
@@ -360,9 +365,7 @@ fn parse_v6(frame: &[u8]) -> Parsed<'_> {
     let data = &frame[at + FRAGMENT_LEN..end];
     let patch = Some((next_at, frame[at]));
     if !more && offset == 0 {
-        let mut head = frame[..at].to_vec();
-        head[next_at] = frame[at];
-        return Parsed::Atomic(assemble(head, data, true));
+        return Parsed::Atomic(assemble(patched(&frame[..at], patch), data, true));
     }
     let unfragmentable = at - ETH - 40;
     if !fits(data.len(), more, unfragmentable + offset) {

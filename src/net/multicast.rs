@@ -107,15 +107,20 @@ pub fn remove(groups: &mut alloc::vec::Vec<IpAddress>, group: IpAddress) -> Resu
 /// sockets only); smoltcp sends no packet with a hop limit of 0 (it panics on one), and the
 /// device could not tell such datagrams apart for IPv6, so 0 is refused.
 pub fn hops(value: &[u8]) -> Result<u8, Errno> {
-    let n = match value.len() {
-        0 => return Err(EINVAL),
-        1..=3 => i32::from(value[0]),
-        _ => i32::from_ne_bytes(value[..4].try_into().map_err(|_| EINVAL)?),
-    };
-    match n {
+    match int_or_byte(value)? {
         -1 => Ok(DEFAULT_HOPS),
-        1..=255 => Ok(n as u8),
+        n @ 1..=255 => Ok(n as u8),
         _ => Err(EINVAL),
+    }
+}
+
+/// The value of a multicast option that Linux takes as an `int` or a single byte
+/// (`IP_MULTICAST_TTL`, `IP_MULTICAST_LOOP`); `EINVAL` if empty.
+pub fn int_or_byte(value: &[u8]) -> Result<i32, Errno> {
+    match value {
+        [] => Err(EINVAL),
+        [byte, ..] if value.len() < 4 => Ok(i32::from(*byte)),
+        _ => Ok(i32::from_ne_bytes([value[0], value[1], value[2], value[3]])),
     }
 }
 

@@ -512,12 +512,7 @@ impl Socket {
 
     /// `SO_ERROR`: the pending error, cleared.
     pub fn take_error(&self) -> Option<Errno> {
-        with_stack(|stack| {
-            let mut inner = self.inner.lock();
-            refresh_error(stack, &mut inner);
-            inner.error.take()
-        })
-        .0
+        with_stack(|stack| take_pending(stack, &mut self.inner.lock())).0
     }
 
     /// `bind`: port 0 picks an ephemeral port; `EADDRINUSE` if another socket has the port
@@ -722,8 +717,7 @@ impl Socket {
         let timeout = self.inner.lock().options.sndtimeo;
         let result = block(&self.would_block, false, timeout, |stack| {
             let mut inner = self.inner.lock();
-            refresh_error(stack, &mut inner);
-            if let Some(e) = inner.error.take() {
+            if let Some(e) = take_pending(stack, &mut inner) {
                 return Some(Err(e));
             }
             matches!(inner.tcp, Tcp::Conn { established: true, .. }).then_some(Ok(()))
@@ -756,8 +750,7 @@ impl Socket {
                 }
                 let Some(to) = to.or(inner.peer) else { return Some(Err(EDESTADDRREQ)) };
                 // An ICMP error for the connected peer's datagrams: this send reports it.
-                refresh_error(stack, &mut inner);
-                if let Some(e) = inner.error.take() {
+                if let Some(e) = take_pending(stack, &mut inner) {
                     return Some(Err(e));
                 }
                 stack.device.resolve(to.addr, crate::time::uptime_ns());
@@ -768,10 +761,11 @@ impl Socket {
                 // A group's datagrams leave with the multicast hop limit, others with
                 // `IP_TTL`'s (one limit per smoltcp socket, applied when a datagram leaves:
                 // one still queued at a change leaves with the new one).
-                let hops = if to.addr.is_multicast() { Some(inner.options.mcast_hops) } else { inner.options.ttl };
-                if socket.hop_limit() != hops {
-                    socket.set_hop_limit(hops);
-                }
+                socket.set_hop_limit(if to.addr.is_multicast() {
+                    Some(inner.options.mcast_hops)
+                } else {
+                    inner.options.ttl
+                });
                 match socket.send_slice(data, to) {
                     Ok(()) => Some(Ok(data.len())),
                     Err(udp::SendError::BufferFull) => None,
@@ -854,8 +848,7 @@ impl Socket {
                     return Some(Err(e));
                 }
                 // An ICMP error for the connected peer's datagrams comes first, as on Linux.
-                refresh_error(stack, &mut inner);
-                if let Some(e) = inner.error.take() {
+                if let Some(e) = take_pending(stack, &mut inner) {
                     return Some(Err(e));
                 }
                 self.drop_unwanted(stack, &inner);
@@ -867,8 +860,7 @@ impl Socket {
                 return Some(Ok((len, Some(self.shown(meta.endpoint)))));
             }
             let Tcp::Conn { handle, .. } = inner.tcp else { return Some(Err(ENOTCONN)) };
-            refresh_error(stack, &mut inner);
-            if let Some(e) = inner.error.take() {
+            if let Some(e) = take_pending(stack, &mut inner) {
                 return Some(Err(e));
             }
             let failed = inner.failed;
@@ -1009,6 +1001,13 @@ impl Socket {
         }
         r
     }
+}
+
+/// The pending error ([`refresh_error`] first), taken: `recv`, `send`, `connect` and
+/// `SO_ERROR` report it once.
+fn take_pending(stack: &mut Stack, inner: &mut Inner) -> Option<Errno> {
+    refresh_error(stack, inner);
+    inner.error.take()
 }
 
 /// Notes the end of a handshake (established, or failed: `ECONNREFUSED` into `error`) and a

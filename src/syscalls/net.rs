@@ -601,9 +601,7 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
                     multicast::hops(v).map(|h| s.set_options(|o| o.mcast_hops = h))
                 }
                 (IPPROTO_IP, IP_MULTICAST_LOOP) | (IPPROTO_IPV6, IPV6_MULTICAST_LOOP) => {
-                    let on =
-                        if v.len() < 4 { v.first().map(|&b| b != 0).ok_or(EINVAL) } else { int_of(v).map(|n| n != 0) };
-                    on.map(|on| s.set_options(|o| o.mcast_loop = on))
+                    multicast::int_or_byte(v).map(|n| s.set_options(|o| o.mcast_loop = n != 0))
                 }
                 (IPPROTO_IP, IP_MULTICAST_IF) => {
                     // An address, or `ip_mreq`'s or `ip_mreqn`'s interface address.
@@ -678,17 +676,19 @@ pub unsafe extern "C" fn getsockopt(
             (IPPROTO_TCP, TCP_KEEPCNT) => int(&mut buf, o.keepalive.count as c_int),
             (IPPROTO_TCP, TCP_SYNCNT) => int(&mut buf, o.syn_count as c_int),
             (IPPROTO_IPV6, IPV6_V6ONLY) if s.v6 => int(&mut buf, c_int::from(o.v6only)),
-            (IPPROTO_IP, IP_TTL) => int(&mut buf, c_int::from(o.ttl.unwrap_or(64))),
-            (IPPROTO_IPV6, IPV6_UNICAST_HOPS) if s.v6 => int(&mut buf, c_int::from(o.ttl.unwrap_or(64))),
-            (IPPROTO_IP, IP_MULTICAST_TTL) => int(&mut buf, c_int::from(o.mcast_hops)),
-            (IPPROTO_IPV6, IPV6_MULTICAST_HOPS) if s.v6 => int(&mut buf, c_int::from(o.mcast_hops)),
-            (IPPROTO_IP, IP_MULTICAST_LOOP) => int(&mut buf, c_int::from(o.mcast_loop)),
-            (IPPROTO_IPV6, IPV6_MULTICAST_LOOP) if s.v6 => int(&mut buf, c_int::from(o.mcast_loop)),
+            (IPPROTO_IPV6, IPV6_UNICAST_HOPS..=IPV6_MULTICAST_LOOP) if !s.v6 => return Err(ENOPROTOOPT),
+            (IPPROTO_IP, IP_TTL) | (IPPROTO_IPV6, IPV6_UNICAST_HOPS) => int(&mut buf, c_int::from(o.ttl.unwrap_or(64))),
+            (IPPROTO_IP, IP_MULTICAST_TTL) | (IPPROTO_IPV6, IPV6_MULTICAST_HOPS) => {
+                int(&mut buf, c_int::from(o.mcast_hops))
+            }
+            (IPPROTO_IP, IP_MULTICAST_LOOP) | (IPPROTO_IPV6, IPV6_MULTICAST_LOOP) => {
+                int(&mut buf, c_int::from(o.mcast_loop))
+            }
             (IPPROTO_IP, IP_MULTICAST_IF) => {
                 buf[..4].copy_from_slice(&o.mcast_if);
                 4
             }
-            (IPPROTO_IPV6, IPV6_MULTICAST_IF) if s.v6 => int(&mut buf, o.mcast_ifindex as c_int),
+            (IPPROTO_IPV6, IPV6_MULTICAST_IF) => int(&mut buf, o.mcast_ifindex as c_int),
             _ => return Err(ENOPROTOOPT),
         };
         // SAFETY: forwarded from the caller.
