@@ -191,9 +191,12 @@ impl Probes {
         let end = be32(frame, t + 4).wrapping_add((len - t - doff) as u32 + control);
         self.clock += 1;
         let clock = self.clock;
-        let conn = match self.conns.iter().position(|c| c.key == key) {
-            Some(i) if flags & SYN == 0 => &mut self.conns[i],
-            found => {
+        let found = self.conns.iter().position(|c| c.key == key);
+        // A SYN starts the connection's entry anew.
+        let known = found.filter(|_| flags & SYN == 0);
+        let conn = match known {
+            Some(i) => &mut self.conns[i],
+            None => {
                 let fresh = Conn {
                     key,
                     used: clock,
@@ -241,7 +244,9 @@ impl Probes {
             if self.nudges {
                 conn.arm_tail(now);
             }
-        } else if len > t + doff {
+        } else if known.is_some() && len > t + doff {
+            // Data at or below what we sent before (a segment of a connection this table had
+            // forgotten starts a fresh entry and is no resend).
             self.resent += 1;
         }
         if flags & (SYN | ACK) == ACK && t + doff <= HEAD_MAX {
@@ -794,5 +799,26 @@ mod tests {
         p.sent(&segment(false, true, TcpControl::None, s(3001), PEER_ISN + 1, 511, &[8; 2000]), 0);
         p.sent(&segment(false, true, TcpControl::None, s(5001), PEER_ISN + 1, 511, &[]), 0);
         assert_eq!(p.resent, 1, "the data segment, not the pure ACK");
+    }
+
+    #[test]
+    fn a_forgotten_connections_segment_is_no_resend() {
+        let mut p = Probes::new();
+        // More connections than the table keeps, each with data after its SYN-ACK.
+        for port in 0..CONNS as u16 + 4 {
+            let mut syn = segment(false, true, TcpControl::Syn, s(0), PEER_ISN + 1, 65535, &[]);
+            let mut data = segment(false, true, TcpControl::Psh, s(1), PEER_ISN + 1, 512, &[7; 100]);
+            for frame in [&mut syn, &mut data] {
+                frame[14 + 20..14 + 22].copy_from_slice(&(40000 + port).to_be_bytes());
+            }
+            p.sent(&syn, 0);
+            // The oldest ones' entries went to later connections: their segment makes one anew.
+            p.sent(&data, 0);
+        }
+        // The first connections' next data comes after the table forgot them.
+        let mut more = segment(false, true, TcpControl::Psh, s(101), PEER_ISN + 1, 512, &[7; 100]);
+        more[14 + 20..14 + 22].copy_from_slice(&40000u16.to_be_bytes());
+        p.sent(&more, 0);
+        assert_eq!(p.resent, 0);
     }
 }
