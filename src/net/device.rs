@@ -268,6 +268,12 @@ impl Device {
         self.tx.clear();
     }
 
+    /// Whether frames of ours wait for the next [`Device::flush`] (an ARP request, a
+    /// fragment, a copied frame).
+    pub fn tx_waiting(&self) -> bool {
+        !self.tx.is_empty()
+    }
+
     /// Whether frames wait in the loopback queue.
     pub fn loopback_pending(&self) -> bool {
         !self.queue.is_empty()
