@@ -7,6 +7,8 @@
 //! cannot finish sleeps in [`super::wait`] and tries again; a signal ends it with `EINTR`,
 //! a timeout (`SO_RCVTIMEO`/`SO_SNDTIMEO`) with `EAGAIN`, as on Linux.
 //!
+//! The data path (`send`, `recv`) is in [`data`].
+//!
 //! Deviations: a closed TCP socket in `TIME_WAIT` is freed as soon as it sent the ACK it
 //! may owe (no 2 MSL wait, [`super::pool::Pool::reap`]); closing with unread data resets
 //! the connection (as Linux does, and as `SO_LINGER` with a time of 0 does).
@@ -26,10 +28,12 @@ use super::keepalive::{self, KeepAlive};
 use super::pool::Spec;
 use super::{with_stack, Stack, EVENTS};
 use crate::errno::{
-    Errno, Result, EADDRINUSE, EAFNOSUPPORT, EAGAIN, EALREADY, ECONNREFUSED, ECONNRESET, EDESTADDRREQ, EINPROGRESS,
-    EINVAL, EISCONN, EMSGSIZE, ENETUNREACH, ENOBUFS, ENOTCONN, EOPNOTSUPP, EPIPE, ETIMEDOUT,
+    Errno, Result, EADDRINUSE, EAFNOSUPPORT, EAGAIN, EALREADY, ECONNREFUSED, ECONNRESET, EINPROGRESS, EINVAL, EISCONN,
+    ENETUNREACH, ENOBUFS, ENOTCONN, EOPNOTSUPP, ETIMEDOUT,
 };
 use crate::synch::spinlock::SpinLock;
+
+mod data;
 
 /// Default receive/send buffer of a TCP socket. 256 KiB (with window scaling): with 64 KiB
 /// the window closed at every burst of jumbo frames, and Debian 12's passt then waited
@@ -723,175 +727,6 @@ impl Socket {
             matches!(inner.tcp, Tcp::Conn { established: true, .. }).then_some(Ok(()))
         });
         result.map_err(|e| if e == EAGAIN { ETIMEDOUT } else { e })
-    }
-
-    /// `send`/`sendto`: TCP sends all of `data` (blocking) or what fits; UDP one datagram to
-    /// `to` or the connected peer.
-    pub fn send(&self, data: &[u8], flags: i32, to: Option<IpEndpoint>) -> Result<usize> {
-        let nonblocking = self.nonblocking(flags);
-        let timeout = self.inner.lock().options.sndtimeo;
-        if self.kind == Kind::Datagram {
-            if data.len() > UDP_PAYLOAD - 28 {
-                return Err(EMSGSIZE);
-            }
-            if let Some(to) = to {
-                self.reachable(to)?;
-            }
-            super::wait_configured()?;
-            let to = to.map(addr::unmap);
-            let dest = to.or_else(|| self.inner.lock().peer);
-            if let Some(dest) = dest {
-                super::wait_routable(dest.addr)?;
-            }
-            return block(&self.would_block, nonblocking, timeout, |stack| {
-                let mut inner = self.inner.lock();
-                if let Err(e) = self.ensure_bound(stack, &mut inner) {
-                    return Some(Err(e));
-                }
-                let Some(to) = to.or(inner.peer) else { return Some(Err(EDESTADDRREQ)) };
-                // An ICMP error for the connected peer's datagrams: this send reports it.
-                if let Some(e) = take_pending(stack, &mut inner) {
-                    return Some(Err(e));
-                }
-                stack.device.resolve(to.addr, crate::time::uptime_ns());
-                if stack.datagram_too_long(data.len(), to.addr) {
-                    return Some(Err(EMSGSIZE));
-                }
-                let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
-                // A group's datagrams leave with the multicast hop limit, others with
-                // `IP_TTL`'s (one limit per smoltcp socket, applied when a datagram leaves:
-                // one still queued at a change leaves with the new one).
-                socket.set_hop_limit(if to.addr.is_multicast() {
-                    Some(inner.options.mcast_hops)
-                } else {
-                    inner.options.ttl
-                });
-                match socket.send_slice(data, to) {
-                    Ok(()) => Some(Ok(data.len())),
-                    Err(udp::SendError::BufferFull) => None,
-                    Err(udp::SendError::Unaddressable) => Some(Err(ENETUNREACH)),
-                }
-            });
-        }
-        let mut done = 0;
-        let result = block(&self.would_block, nonblocking, timeout, |stack| {
-            let mut inner = self.inner.lock();
-            let Tcp::Conn { handle, .. } = inner.tcp else { return Some(Err(ENOTCONN)) };
-            if inner.shut_wr {
-                return Some(Err(EPIPE));
-            }
-            refresh_error(stack, &mut inner);
-            if let Some(e) = inner.error {
-                // After part of the data went out, the count now and the error next time.
-                if done > 0 {
-                    return Some(Ok(done));
-                }
-                inner.error = None;
-                return Some(Err(e));
-            }
-            let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
-            if !socket.may_send() {
-                return match socket.state() {
-                    tcp::State::SynSent | tcp::State::SynReceived => None,
-                    _ => Some(Err(EPIPE)),
-                };
-            }
-            let sent = socket.send_slice(&data[done..]).unwrap_or(0);
-            if sent > 0 {
-                if let Some(delay) = inner.ack.sent() {
-                    socket.set_ack_delay(delay);
-                }
-            }
-            done += sent;
-            (done == data.len()).then_some(Ok(done))
-        });
-        match result {
-            Err(_) if done > 0 => Ok(done),
-            other => other,
-        }
-    }
-
-    /// `recv`/`recvfrom`: TCP returns what is there (0 at end of stream), or with
-    /// `MSG_WAITALL` on a blocking socket waits for all of `buf` (as Linux: less only at the
-    /// end of the stream, an error, a signal or `SO_RCVTIMEO`, after some bytes came; before,
-    /// the flag was ignored, and a short read broke programs that read fixed-size headers
-    /// with it); UDP one datagram (the rest of a longer one is discarded) and its sender.
-    pub fn recv(&self, buf: &mut [u8], flags: i32) -> Result<(usize, Option<IpEndpoint>)> {
-        let wait_all = flags & MSG_WAITALL != 0 && flags & MSG_PEEK == 0;
-        if !wait_all || self.kind == Kind::Datagram || self.nonblocking(flags) {
-            return self.recv_some(buf, flags);
-        }
-        let mut got = 0;
-        while got < buf.len() {
-            match self.recv_some(&mut buf[got..], flags) {
-                Ok((0, _)) => break,
-                Ok((n, _)) => got += n,
-                Err(_) if got > 0 => break,
-                Err(e) => return Err(e),
-            }
-        }
-        Ok((got, None))
-    }
-
-    /// One `recv`: what is there, or the wait for it.
-    fn recv_some(&self, buf: &mut [u8], flags: i32) -> Result<(usize, Option<IpEndpoint>)> {
-        let nonblocking = self.nonblocking(flags);
-        let timeout = self.inner.lock().options.rcvtimeo;
-        let peek = flags & MSG_PEEK != 0;
-        block(&self.would_block, nonblocking, timeout, |stack| {
-            let mut inner = self.inner.lock();
-            if inner.shut_rd {
-                return Some(Ok((0, None)));
-            }
-            if self.kind == Kind::Datagram {
-                if let Err(e) = self.ensure_bound(stack, &mut inner) {
-                    return Some(Err(e));
-                }
-                // An ICMP error for the connected peer's datagrams comes first, as on Linux.
-                if let Some(e) = take_pending(stack, &mut inner) {
-                    return Some(Err(e));
-                }
-                self.drop_unwanted(stack, &inner);
-                let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
-                let (payload, meta) = if peek { socket.peek().map(|(p, m)| (p, *m)) } else { socket.recv() }.ok()?;
-                let n = payload.len().min(buf.len());
-                buf[..n].copy_from_slice(&payload[..n]);
-                let len = if flags & MSG_TRUNC != 0 { payload.len() } else { n };
-                return Some(Ok((len, Some(self.shown(meta.endpoint)))));
-            }
-            let Tcp::Conn { handle, .. } = inner.tcp else { return Some(Err(ENOTCONN)) };
-            if let Some(e) = take_pending(stack, &mut inner) {
-                return Some(Err(e));
-            }
-            let failed = inner.failed;
-            let socket = stack.sockets.get_mut::<tcp::Socket>(handle);
-            let result = if peek { socket.peek_slice(buf) } else { socket.recv_slice(buf) };
-            match result {
-                Ok(0) if !buf.is_empty() => match socket.state() {
-                    tcp::State::SynSent | tcp::State::SynReceived => None,
-                    _ if socket.may_recv() => None,
-                    _ => Some(Ok((0, None))),
-                },
-                Ok(n) => {
-                    if n > 0 && !peek {
-                        if let Some(delay) = inner.ack.received() {
-                            socket.set_ack_delay(delay);
-                        }
-                        if inner.ack.bulk() && stack.device.has_nic() && !stack.device.offloads() {
-                            super::bulk_received();
-                        }
-                    }
-                    Some(Ok((n, None)))
-                }
-                Err(tcp::RecvError::Finished) => Some(Ok((0, None))),
-                Err(tcp::RecvError::InvalidState) => match socket.state() {
-                    tcp::State::SynSent => None,
-                    // The reset was reported once (as on Linux): end of stream from then on.
-                    _ if failed => Some(Ok((0, None))),
-                    _ => Some(Err(ECONNRESET)),
-                },
-            }
-        })
     }
 
     /// `shutdown`: `SHUT_RD` (0) ends reading, `SHUT_WR` (1) sends FIN, `SHUT_RDWR` (2) both.
