@@ -1,5 +1,7 @@
-/* posix_misc.c: sys/mman.h, sys/ioctl.h, sys/resource.h, sys/utsname.h, dlfcn.h, sysconf, the setjmp families, stdio stream locks, popen/system. */
+/* posix_misc.c: sys/mman.h, sys/ioctl.h, sys/resource.h, sys/utsname.h, dlfcn.h, sysconf, the setjmp families, stdio stream locks, popen/system/waitpid, syslog. */
 #include <dlfcn.h>
+#include <syslog.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -148,6 +150,18 @@ static void stream_locks_and_processes(void)
 	CHECK_INT(errno, ENOSYS);
 	CHECK_INT(pclose(stdin), -1);
 	CHECK_INT(errno, ENOSYS);
+	int status;
+	CHECK_INT((int)waitpid(-1, &status, WNOHANG), -1);
+	CHECK_INT(errno, ECHILD);
+	/* No log daemon: a line on standard error ("%m" is strerror(errno)), none below the mask. */
+	openlog("posix_misc", LOG_PID, LOG_USER);
+	errno = ENOENT;
+	syslog(LOG_ERR, "syslog %d: %m, 100%%", 42);
+	CHECK_INT(errno, ENOENT);
+	CHECK_INT(setlogmask(LOG_UPTO(LOG_WARNING)), LOG_UPTO(LOG_DEBUG));
+	syslog(LOG_INFO, "syslog below the mask");
+	syslog(LOG_WARNING, "syslog at the mask");
+	closelog();
 	/* One static image: nothing to load, and dlerror says so once. */
 	CHECK(dlopen("libm.so.6", RTLD_NOW) == NULL);
 	CHECK(dlerror() != NULL);

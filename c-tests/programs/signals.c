@@ -1,4 +1,4 @@
-/* signals.c: signal()/sigaction()/raise()/kill() run process-wide handlers; abort() ends the program with status 128 + SIGABRT. */
+/* signals.c: signal()/sigaction()/raise()/kill() run process-wide handlers, sigaction's SA_SIGINFO/SA_RESETHAND/SA_RESTART work; abort() ends the program with status 128 + SIGABRT. */
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
@@ -57,6 +57,91 @@ static void sleep_is_interrupted(void)
 	CHECK(signal(SIGUSR2, SIG_DFL) == nothing);
 }
 
+static volatile int info_signo, info_code;
+
+static void with_info(int sig, siginfo_t *info, void *context)
+{
+	(void)context;
+	info_signo = info->si_signo == sig ? sig : -1;
+	info_code = info->si_code;
+}
+
+/* sigaction's flags: SA_SIGINFO calls sa_sigaction with a siginfo_t, SA_RESETHAND puts SIG_DFL
+ * back before the handler runs, the flags read back; signal() restarts calls, as glibc's. */
+static void flags_work(void)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = with_info;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+	CHECK_INT(sigaction(SIGUSR2, &sa, NULL), 0);
+	CHECK_INT(sigaction(SIGUSR2, NULL, &old), 0);
+	CHECK_INT(old.sa_flags, (int)(SA_SIGINFO | SA_RESETHAND));
+	CHECK(old.sa_sigaction == with_info);
+	CHECK_INT(raise(SIGUSR2), 0);
+	CHECK_INT(info_signo, SIGUSR2);
+	CHECK_INT(info_code, SI_USER);
+	CHECK_INT(sigaction(SIGUSR2, NULL, &old), 0);
+	CHECK(old.sa_handler == SIG_DFL);
+	CHECK_INT(old.sa_flags, 0);
+	CHECK(signal(SIGUSR2, nothing) == SIG_DFL);
+	CHECK_INT(sigaction(SIGUSR2, NULL, &old), 0);
+	CHECK_INT(old.sa_flags, SA_RESTART);
+	CHECK(signal(SIGUSR2, SIG_DFL) == nothing);
+}
+
+/* A thread blocked in a pipe's read. */
+struct blocked {
+	int fd;
+	volatile int ready;
+	ssize_t result;
+	int err;
+};
+
+static void *read_one(void *arg)
+{
+	struct blocked *b = arg;
+	char c;
+	b->ready = 1;
+	b->result = read(b->fd, &c, 1);
+	b->err = errno;
+	return NULL;
+}
+
+/* A handler installed with `flags` runs while a thread is blocked in a pipe's read; then a
+ * byte comes: the read ended with EINTR, or with SA_RESTART it waited on and got the byte. */
+static void pipe_read_with(int flags)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = nothing;
+	sa.sa_flags = flags;
+	CHECK_INT(sigaction(SIGUSR2, &sa, NULL), 0);
+	int fds[2];
+	CHECK_INT(pipe(fds), 0);
+	struct blocked b = { fds[0], 0, 0, 0 };
+	pthread_t thread;
+	CHECK_INT(pthread_create(&thread, NULL, read_one, &b), 0);
+	while (!b.ready)
+		usleep(1000);
+	usleep(20000);
+	CHECK_INT(pthread_kill(thread, SIGUSR2), 0);
+	usleep(20000);
+	CHECK_INT((int)write(fds[1], "x", 1), 1);
+	CHECK_INT(pthread_join(thread, NULL), 0);
+	if (flags & SA_RESTART) {
+		CHECK_INT((int)b.result, 1);
+	} else {
+		CHECK_INT((int)b.result, -1);
+		CHECK_INT(b.err, EINTR);
+	}
+	close(fds[0]);
+	close(fds[1]);
+	sa.sa_handler = SIG_DFL;
+	sa.sa_flags = 0;
+	CHECK_INT(sigaction(SIGUSR2, &sa, NULL), 0);
+}
+
 int main(void)
 {
 	CHECK(signal(SIGUSR1, handler) == SIG_DFL);
@@ -95,6 +180,9 @@ int main(void)
 	go = 1;
 	CHECK_INT(pthread_join(thread, NULL), 0);
 	sleep_is_interrupted();
+	flags_work();
+	pipe_read_with(0);
+	pipe_read_with(SA_RESTART);
 	CHECK(signal(SIGUSR2, SIG_IGN) == SIG_DFL);
 	CHECK_INT(raise(SIGUSR2), 0);
 	CHECK_INT(kill(getpid(), 999), -1);

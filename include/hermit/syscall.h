@@ -159,6 +159,12 @@ int sys_signal(signal_handler_t handler);
 // `set` must be null or a valid `sigset_t`, `old` null or valid for writes of one.
 int sys_sigprocmask(int how, const uint64_t *set, uint64_t *old);
 
+// Whether a restartable call waits again after signal `signum`'s handler ran (`on` not 0:
+// its disposition has `SA_RESTART`, or ignores it) or ends with `EINTR` (0); the C
+// library's `sigaction` and `signal` tell the kernel. 0 or `-EINVAL`. An extension: the
+// original had no restart.
+int sys_sigrestart(int signum, int on);
+
 // Sends signal `signum` to task `dest`. To the caller it is delivered at once: its handler
 // runs, or, without one, the program ends with status `128 + signum` as newlib's default
 // action did. Another task runs its handler as soon as it runs (a blocked task is woken, a

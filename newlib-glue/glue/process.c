@@ -1,4 +1,4 @@
-/* process.c: fork(), execve(), wait(), system(), popen() and pclose(): a unikernel runs one program, so these fail with ENOSYS. */
+/* process.c: fork(), execve(), wait(), waitpid(), system(), popen() and pclose(): a unikernel runs one program, so these fail (ENOSYS; waitpid ECHILD). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -18,6 +18,15 @@ int execve(const char *path, char *const argv[], char *const envp[])
 pid_t wait(int *status)
 {
 	return (pid_t)hermit_result(sys_wait(status));
+}
+
+/* No child process can exist: ECHILD, as Linux answers a process without children. */
+pid_t waitpid(pid_t pid, int *status, int options)
+{
+	(void)pid;
+	(void)status;
+	(void)options;
+	return hermit_fail(ECHILD);
 }
 
 /* system(NULL) reports that no command processor exists. */

@@ -3,9 +3,17 @@
  * newlib keeps handlers in each struct _reent, which is per thread here, while POSIX makes
  * dispositions process-wide (a handler main installs must run in the thread pthread_kill
  * targets). So newlib is built with SIGNAL_PROVIDED and this file owns one table; newlib's
- * raise() then is kill(getpid(), sig), which acts in the calling thread at once. Handlers
- * keep BSD semantics, as with glibc: one stays installed when it runs (newlib's own
- * signal() reset it to SIG_DFL first).
+ * raise() then is kill(getpid(), sig), which acts in the calling thread at once. signal()
+ * has BSD semantics, as with glibc: the handler stays installed when it runs (newlib's own
+ * signal() reset it to SIG_DFL first) and interrupted calls restart (SA_RESTART).
+ * sigaction's flags (Linux's values, our <sys/signal.h>): SA_SIGINFO calls sa_sigaction with
+ * a siginfo_t (si_code SI_USER) and no context, SA_RESETHAND puts SIG_DFL back before the
+ * handler runs, SA_RESTART tells the kernel (sys_sigrestart) that a blocked socket call
+ * without a timeout or a pipe's read or write waits again after the handler, where it ends
+ * with EINTR otherwise; poll, select, epoll_wait, nanosleep and sem_wait end with EINTR
+ * after any handler, as on Linux. SA_NODEFER changes nothing: the handler always runs with
+ * the thread's mask as it is (sa_mask is ignored). SA_NOCLDSTOP, SA_NOCLDWAIT and
+ * SA_ONSTACK are accepted (no child processes, no alternate stacks).
  */
 #include <reent.h>
 #include <signal.h>
@@ -13,17 +21,25 @@
 #include "glue.h"
 
 static _sig_func_ptr handlers[NSIG];
+/* sigaction's sa_flags of each signal (SA_RESTART for signal()'s). */
+static int flags[NSIG];
 
 static int valid(int sig)
 {
 	return sig > 0 && sig < NSIG;
 }
 
+/* Whether SIG_DFL ignores `sig`. */
+static int ignored_by_default(int sig)
+{
+	return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
+}
+
 /* The default action: ignore for the signals that POSIX ignores, else end the program with
  * 128 + sig, as the original's dispatcher did. */
 static void default_action(int sig)
 {
-	if (sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT)
+	if (ignored_by_default(sig))
 		return;
 	static const char prefix[] = "Caught unhandled signal ";
 	char line[48];
@@ -37,16 +53,42 @@ static void default_action(int sig)
 	sys_exit(128 + sig);
 }
 
+/* Installs `handler` with `sa_flags` for `sig` (valid); returns the previous handler and
+ * puts the previous flags into *old_flags (if not null). Tells the kernel whether the
+ * signal restarts calls: with SA_RESTART, or where it is ignored. */
+static _sig_func_ptr install(int sig, _sig_func_ptr handler, int sa_flags, int *old_flags)
+{
+	int previous_flags = __atomic_exchange_n(&flags[sig], sa_flags, __ATOMIC_ACQ_REL);
+	_sig_func_ptr previous = __atomic_exchange_n(&handlers[sig], handler, __ATOMIC_ACQ_REL);
+	int ignored = handler == SIG_IGN || (handler == SIG_DFL && ignored_by_default(sig));
+	sys_sigrestart(sig, (sa_flags & SA_RESTART) != 0 || ignored);
+	if (old_flags != NULL)
+		*old_flags = previous_flags;
+	return previous;
+}
+
 /* Carries out the disposition of `sig` (valid) in the calling thread. */
 static void act(int sig)
 {
 	_sig_func_ptr handler = __atomic_load_n(&handlers[sig], __ATOMIC_ACQUIRE);
 	if (handler == SIG_IGN)
 		return;
-	if (handler == SIG_DFL)
+	if (handler == SIG_DFL) {
 		default_action(sig);
-	else
+		return;
+	}
+	int sa_flags = __atomic_load_n(&flags[sig], __ATOMIC_ACQUIRE);
+	if (sa_flags & SA_RESETHAND)
+		install(sig, SIG_DFL, 0, NULL);
+	if (sa_flags & SA_SIGINFO) {
+		siginfo_t info;
+		memset(&info, 0, sizeof(info));
+		info.si_signo = sig;
+		info.si_code = SI_USER;
+		((void (*)(int, siginfo_t *, void *))handler)(sig, &info, NULL);
+	} else {
 		handler(sig);
+	}
 }
 
 _sig_func_ptr signal(int sig, _sig_func_ptr func)
@@ -55,7 +97,7 @@ _sig_func_ptr signal(int sig, _sig_func_ptr func)
 		errno = EINVAL;
 		return SIG_ERR;
 	}
-	return __atomic_exchange_n(&handlers[sig], func, __ATOMIC_ACQ_REL);
+	return install(sig, func, SA_RESTART, NULL);
 }
 
 _sig_func_ptr _signal_r(struct _reent *r, int sig, _sig_func_ptr func)
@@ -64,19 +106,20 @@ _sig_func_ptr _signal_r(struct _reent *r, int sig, _sig_func_ptr func)
 	return signal(sig, func);
 }
 
-/* sa_handler only: newlib's struct sigaction has no sa_sigaction; sa_mask is ignored (the
+/* sa_handler and sa_sigaction share their place in struct sigaction; sa_mask is ignored (the
  * handler runs with the thread's mask as it is). */
 int sigaction(int sig, const struct sigaction *restrict act_in, struct sigaction *restrict old)
 {
 	if (!valid(sig) || (act_in != NULL && (sig == SIGKILL || sig == SIGSTOP)))
 		return hermit_fail(EINVAL);
+	int previous_flags = __atomic_load_n(&flags[sig], __ATOMIC_ACQUIRE);
 	_sig_func_ptr previous = act_in != NULL
-		? __atomic_exchange_n(&handlers[sig], act_in->sa_handler, __ATOMIC_ACQ_REL)
+		? install(sig, act_in->sa_handler, act_in->sa_flags, &previous_flags)
 		: __atomic_load_n(&handlers[sig], __ATOMIC_ACQUIRE);
 	if (old != NULL) {
 		old->sa_handler = previous;
 		sigemptyset(&old->sa_mask);
-		old->sa_flags = 0;
+		old->sa_flags = previous_flags;
 	}
 	return 0;
 }

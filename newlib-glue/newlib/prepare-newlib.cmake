@@ -161,7 +161,8 @@ _END_STD_C
 #endif\n\n")
 
 # 12. Headers added or replaced: a real sys/dirent.h, semaphore.h, endian.h, sys/_hermit_fcntl.h,
-#     sys/uio.h, sys/mman.h, sys/ioctl.h, sys/utsname.h, sys/resource.h, ftw.h, dlfcn.h.
+#     sys/uio.h, sys/mman.h, sys/ioctl.h, sys/utsname.h, sys/resource.h, sys/syslog.h, syslog.h,
+#     ftw.h, dlfcn.h.
 file(COPY "${OVERLAY}/" DESTINATION "${SRC}/${inc}")
 
 # 13. libc/machine/x86_64: memcpy.S and memset.S replaced (newlib's use non-temporal stores
@@ -244,3 +245,39 @@ insert_at(newlib/libc/stdio/fvwrite.c AFTER "  if ((len = uio->uio_resid) == 0)\
     }
 #endif
 ")
+
+# 18. sys/signal.h: sigaction's flags with Linux's values (newlib defines SA_NOCLDSTOP alone
+#     for this target) and a struct sigaction whose handler is a union of sa_handler and
+#     sa_sigaction, of the same layout; the glue's sigaction carries them out (signals.c).
+insert_at(${inc}/sys/signal.h BEFORE "#define SA_NOCLDSTOP 1  /* only value supported now for sa_flags */\n\ntypedef void (*_sig_func_ptr)(int);\n\nstruct sigaction \n{\n"
+  "#if defined(__hermit__)
+#define SA_NOCLDSTOP 0x00000001
+#define SA_NOCLDWAIT 0x00000002
+#define SA_SIGINFO 0x00000004
+#define SA_ONSTACK 0x08000000
+#define SA_RESTART 0x10000000
+#define SA_NODEFER 0x40000000
+#define SA_RESETHAND 0x80000000
+#define SA_NOMASK SA_NODEFER
+#define SA_ONESHOT SA_RESETHAND
+
+typedef void (*_sig_func_ptr)(int);
+
+struct sigaction {
+\tunion {
+\t\t_sig_func_ptr __handler;
+#if defined(_POSIX_REALTIME_SIGNALS) || __POSIX_VISIBLE >= 199309
+\t\tvoid (*__sigaction)(int, siginfo_t *, void *);
+#else
+\t\tvoid (*__sigaction)(int, void *, void *);
+#endif
+\t} __sigaction_handler;
+\tsigset_t sa_mask;
+\tint sa_flags;
+};
+#define sa_handler __sigaction_handler.__handler
+#define sa_sigaction __sigaction_handler.__sigaction
+#else
+")
+insert_at(${inc}/sys/signal.h AFTER "struct sigaction \n{\n\t_sig_func_ptr sa_handler;\n\tsigset_t sa_mask;\n\tint sa_flags;\n};\n"
+  "#endif /* __hermit__ */\n")

@@ -869,7 +869,10 @@ pub fn idle_end() {
 }
 
 /// Sleeps until [`EVENTS`] moves on from `seen`, smoltcp's timer `delay` is due or the TSC
-/// `deadline` passes. `ETIMEDOUT` only for the caller's deadline; `EINTR` for a signal.
+/// `deadline` passes. `ETIMEDOUT` only for the caller's deadline; `EINTR` for a signal,
+/// except without a deadline after handlers that restart calls (`SA_RESTART`,
+/// [`crate::scheduler::set_restarting`]): the caller then looks again and waits on, as
+/// Linux restarts a blocking socket call without a timeout.
 pub fn wait(seen: u32, delay: Option<Duration>, deadline: Option<u64>) -> Result<()> {
     let now = crate::arch::rdtsc();
     if deadline.is_some_and(|d| now >= d) {
@@ -880,8 +883,9 @@ pub fn wait(seen: u32, delay: Option<Duration>, deadline: Option<u64>) -> Result
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
+    let interruptions = crate::scheduler::interruptions();
     match futex::wait(&EVENTS, seen, wake_at) {
-        Err(EINTR) => Err(EINTR),
+        Err(EINTR) if deadline.is_some() || crate::scheduler::interruptions() != interruptions => Err(EINTR),
         _ => Ok(()),
     }
 }

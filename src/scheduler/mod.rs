@@ -20,7 +20,7 @@ mod tls;
 mod wakeup;
 
 use ::core::fmt::Write;
-use ::core::sync::atomic::{fence, AtomicU32, Ordering};
+use ::core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 
@@ -486,6 +486,9 @@ pub fn deliver_signals() {
         let signum = pending.trailing_zeros() as i32;
         pending &= pending - 1;
         me.delivered_signals.fetch_add(1, Ordering::AcqRel);
+        if RESTARTING.load(Ordering::Relaxed) & (1 << signum) == 0 {
+            me.interruptions.fetch_add(1, Ordering::AcqRel);
+        }
         let handler = me.signal_handler.load(Ordering::Relaxed);
         if handler == 0 {
             default_action(signum);
@@ -500,6 +503,35 @@ pub fn deliver_signals() {
 /// signal was delivered in between).
 pub fn delivered_signals() -> u32 {
     current().delivered_signals.load(Ordering::Acquire)
+}
+
+/// Signals whose delivery does not interrupt a restartable call (bit `n` for signal `n`):
+/// those the C library's `sigaction` installed with `SA_RESTART` (and `signal`'s, as
+/// glibc's) or ignores.
+static RESTARTING: AtomicU64 = AtomicU64::new(0);
+
+/// Whether a restartable call (a blocking socket call without a timeout, a pipe's `read` or
+/// `write`) waits again after signal `signum`'s handler ran, as Linux restarts such a call
+/// after an `SA_RESTART` handler; else it ends with `EINTR`. Waits that POSIX never restarts
+/// (`poll`, `select`, `epoll_wait`, `nanosleep`, `sem_wait`, timed socket calls) end with
+/// `EINTR` after any handler. Process-wide, like the dispositions.
+pub fn set_restarting(signum: i32, on: bool) -> Result<()> {
+    if !(1..64).contains(&signum) {
+        return Err(EINVAL);
+    }
+    if on {
+        RESTARTING.fetch_or(1 << signum, Ordering::AcqRel);
+    } else {
+        RESTARTING.fetch_and(!(1 << signum), Ordering::AcqRel);
+    }
+    Ok(())
+}
+
+/// How many handlers of signals that interrupt restartable calls the running task has run
+/// ([`set_restarting`]): a restartable wait that ended with `EINTR` waits again if this did
+/// not move.
+pub fn interruptions() -> u32 {
+    current().interruptions.load(Ordering::Acquire)
 }
 
 /// `sigprocmask` for the running task: `how` 0 blocks `set` too (`SIG_BLOCK`), 1 unblocks

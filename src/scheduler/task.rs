@@ -57,6 +57,10 @@ pub struct Task {
     /// Handlers run so far, so that a wait that did not block (`pselect`, `poll`) still
     /// notices a signal delivered meanwhile and ends with `EINTR`.
     pub delivered_signals: AtomicU32,
+    /// Of those, the handlers of signals that interrupt restartable calls (not
+    /// [`super::set_restarting`]'s), so that a blocked `recv` or pipe `read` can wait again
+    /// after an `SA_RESTART` handler, as on Linux.
+    pub interruptions: AtomicU32,
     /// `WAIT_*` state of the current or last wait.
     pub wait: AtomicU32,
     /// Incremented by every wait, so that a timeout of an earlier wait cannot end a later one.
@@ -106,6 +110,7 @@ impl Task {
             pending_signals: AtomicU64::new(0),
             blocked_signals: AtomicU64::new(0),
             delivered_signals: AtomicU32::new(0),
+            interruptions: AtomicU32::new(0),
             wait: AtomicU32::new(WAIT_NONE),
             wait_gen: AtomicU32::new(0),
             exited: AtomicU32::new(0),

@@ -165,6 +165,15 @@ pub unsafe extern "C" fn sys_sigprocmask(how: c_int, set: *const u64, old: *mut 
     ret_int(result)
 }
 
+/// Whether a restartable call waits again after signal `signum`'s handler ran (`on` not 0:
+/// its disposition has `SA_RESTART`, or ignores it) or ends with `EINTR` (0); the C
+/// library's `sigaction` and `signal` tell the kernel. 0 or `-EINVAL`. An extension: the
+/// original had no restart.
+#[no_mangle]
+pub extern "C" fn sys_sigrestart(signum: c_int, on: c_int) -> c_int {
+    ret_int(scheduler::set_restarting(signum, on != 0).map(|()| 0))
+}
+
 /// Sends signal `signum` to task `dest`. To the caller it is delivered at once: its handler
 /// runs, or, without one, the program ends with status `128 + signum` as newlib's default
 /// action did. Another task runs its handler as soon as it runs (a blocked task is woken, a

@@ -1,0 +1,2 @@
+/* syslog.h: POSIX's name for <sys/syslog.h>. */
+#include <sys/syslog.h>
