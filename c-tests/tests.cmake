@@ -229,6 +229,10 @@ set(THR_OPTS COMPILE_OPTIONS -pthread LINK_OPTIONS -pthread LIBS pthread)
 # Sockets over the guest loopback (no host network): TCP, UDP, poll/select, names and layouts.
 hermit_c_test(net_tcp ${THR_OPTS} ENV HERMIT_CPUS=2 HERMIT_MEM=512M TIMEOUT 120 MATCH "all [0-9]+ checks passed")
 hermit_c_run(net_tcp_1cpu PROGRAM net_tcp ENV HERMIT_CPUS=1 HERMIT_MEM=512M TIMEOUT 120 MATCH "all [0-9]+ checks passed")
+# Socket descriptors as plain table numbers (HERMIT_SOCKET_FD_BIT=0), for libraries that
+# index tables by descriptor; every call, select's sets and the SIOCGIF* ioctls take them.
+hermit_c_run(net_tcp_plain_fds PROGRAM net_tcp ENV HERMIT_CPUS=2 HERMIT_MEM=512M HERMIT_SOCKET_FD_BIT=0 TIMEOUT 120
+  MATCH "all [0-9]+ checks passed")
 hermit_c_test(net_udp_poll ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
 # TCP connections and UDP sockets beyond the memory their buffers may take (half of 64 MiB):
 # ENOBUFS, then room again once sockets end (the kernel panicked on the failed allocation before).
@@ -238,12 +242,15 @@ hermit_c_test(net_memory ENV HERMIT_CPUS=2 HERMIT_MEM=64M TIMEOUT 60
 hermit_c_test(net_names TIMEOUT 30 MATCH "all [0-9]+ checks passed")
 # <net/if.h> and <ifaddrs.h> without a NIC: lo, its addresses, the SIOCGIF* ioctls.
 hermit_c_test(net_ifaddrs TIMEOUT 30 MATCH "all [0-9]+ checks passed")
+hermit_c_run(net_ifaddrs_plain_fds PROGRAM net_ifaddrs ENV HERMIT_SOCKET_FD_BIT=0 TIMEOUT 30 MATCH "all [0-9]+ checks passed")
 # UDP multicast on the loopback: the membership options, delivery to members only,
 # IP_MULTICAST_LOOP, a socket bound to a group, IPv6 groups.
 hermit_c_test(net_multicast TIMEOUT 60 MATCH "all [0-9]+ checks passed")
 # pselect/ppoll with signal masks, accept4, getnameinfo and epoll (level, edge, one-shot, an echo
 # server for several clients) over pipes and loopback TCP.
 hermit_c_test(net_epoll ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "echo server served 5 clients" "all [0-9]+ checks passed")
+hermit_c_run(net_epoll_plain_fds PROGRAM net_epoll ENV HERMIT_CPUS=2 HERMIT_SOCKET_FD_BIT=0 TIMEOUT 60
   MATCH "echo server served 5 clients" "all [0-9]+ checks passed")
 # The echo/HTTP/client tool of c-tests/net (also used by the tap and user-mode tests), on loopback.
 hermit_c_test(netecho SOURCES ../net/netecho.c ${THR_OPTS} ARGS selftest ENV HERMIT_CPUS=2 TIMEOUT 60

@@ -76,11 +76,36 @@ static void limits_and_names(void)
 	CHECK(rl.rlim_cur == RLIM_INFINITY);
 	CHECK_INT(getrlimit(99, &rl), -1);
 	CHECK_INT(errno, EINVAL);
+	/* RLIMIT_NOFILE takes effect: descriptors below the soft limit, EMFILE beyond. */
+	int probe = dup(1);
+	CHECK(probe > 2);
+	close(probe);
+	rl.rlim_cur = (rlim_t)probe;
+	rl.rlim_max = 1024;
+	CHECK_INT(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	CHECK_INT(sysconf(_SC_OPEN_MAX), probe);
+	CHECK_INT(dup(1), -1);
+	CHECK_INT(errno, EMFILE);
+	int fds[2];
+	CHECK_INT(pipe(fds), -1);
+	CHECK_INT(errno, EMFILE);
+	CHECK_INT(fcntl(1, F_DUPFD, probe), -1);
+	CHECK_INT(errno, EINVAL);
+	rl.rlim_cur = 1024;
+	CHECK_INT(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	probe = dup(1);
+	CHECK(probe > 2);
+	close(probe);
 	rl.rlim_cur = rl.rlim_max = 512;
 	CHECK_INT(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	rl.rlim_cur = rl.rlim_max = 4096;
 	CHECK_INT(setrlimit(RLIMIT_NOFILE, &rl), -1);
 	CHECK_INT(errno, EPERM);
+	rl.rlim_cur = rl.rlim_max = 1024;
+	CHECK_INT(setrlimit(RLIMIT_NOFILE, &rl), -1);
+	CHECK_INT(errno, EPERM);
+	CHECK_INT(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	CHECK_INT(rl.rlim_max, 512);
 	volatile double x = 0;
 	for (int i = 0; i < 2000000; i++)
 		x += i * 0.5;

@@ -247,6 +247,11 @@ int sys_mkdir(const char *name, int mode);
 // `name` must be a NUL-terminated string.
 int sys_rmdir(const char *name);
 
+// Sets the soft `RLIMIT_NOFILE` (the C library's `setrlimit` keeps the rest of the limit):
+// descriptors made from then on take numbers below `limit`, at most 1024. 0 or `-EINVAL`.
+// An extension: the original had no descriptor limit of its own.
+int sys_setfdlimit(size_t limit);
+
 // A new descriptor for `fd`'s open file, the lowest free one.
 int sys_dup(int fd);
 
@@ -449,9 +454,10 @@ ssize_t sys_sbrk(ssize_t incr);
 // The page size, 4096.
 int getpagesize(void);
 
-// Reads clock `clock_id` (newlib numbering: 1 realtime, 4 monotonic, 2 and 3 the time the
-// program has run) into `tp`. 0 or `-EINVAL`/`-EFAULT`. An extension of the original ABI
-// (with the prototype of the later Rust hermit kernel).
+// Reads clock `clock_id` (newlib numbering: 1 realtime, 4 monotonic (the host's, continued),
+// 5 to 7 the same, 2 and 3 the time the program has run) into `tp`. 0 or
+// `-EINVAL`/`-EFAULT`. An extension of the original ABI (with the prototype of the later
+// Rust hermit kernel).
 //
 // # Safety
 // `tp` must be valid for writes.

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "glue.h"
 
 /* One record of sys_netif (src/net/netif.rs, 36 bytes): an interface (family AF_UNSPEC)
@@ -248,9 +249,11 @@ static int ipv4_of(const struct hermit_netif *r, int n, const struct hermit_neti
 /* The SIOCGIF* requests of ioctl (fdio.c) on socket descriptor `fd`. */
 int hermit_ifioctl(int fd, unsigned long request, void *arg)
 {
-	if (sys_fd_valid(fd) < 0)
+	struct stat st;
+	if (sys_fd_valid(fd) < 0 || fstat(fd, &st) != 0)
 		return hermit_fail(EBADF);
-	if (!(fd & LWIP_FD_BIT))
+	/* A socket, with or without LWIP_FD_BIT in its number (HERMIT_SOCKET_FD_BIT=0). */
+	if (!S_ISSOCK(st.st_mode))
 		return hermit_fail(ENOTTY);
 	if (!arg)
 		return hermit_fail(EFAULT);

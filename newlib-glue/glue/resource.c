@@ -9,23 +9,28 @@
 #define PROGRAM_CPUTIME_CLOCK 2
 #define THREAD_CPUTIME_CLOCK 3
 
-/* Main task's stack (8 MiB, between guard pages) and the descriptor table's size. */
+/* Main task's stack (8 MiB, between guard pages) and core files (none). */
 static const struct rlimit fixed[RLIMIT_NLIMITS] = {
 	[RLIMIT_STACK] = { 8UL << 20, 8UL << 20 },
-	[RLIMIT_NOFILE] = { 1024, 1024 },
 	[RLIMIT_CORE] = { 0, 0 },
 };
 
 static int has_fixed(int resource)
 {
-	return resource == RLIMIT_STACK || resource == RLIMIT_NOFILE || resource == RLIMIT_CORE;
+	return resource == RLIMIT_STACK || resource == RLIMIT_CORE;
 }
+
+/* The descriptor limit: the kernel's table has 1024 entries, and new descriptors take numbers
+ * below the soft limit (sys_setfdlimit). */
+static struct rlimit nofile = { 1024, 1024 };
 
 int getrlimit(int resource, struct rlimit *limit)
 {
 	if (resource < 0 || resource >= RLIMIT_NLIMITS)
 		return hermit_fail(EINVAL);
-	if (has_fixed(resource)) {
+	if (resource == RLIMIT_NOFILE) {
+		*limit = nofile;
+	} else if (has_fixed(resource)) {
 		*limit = fixed[resource];
 	} else {
 		limit->rlim_cur = RLIM_INFINITY;
@@ -34,7 +39,9 @@ int getrlimit(int resource, struct rlimit *limit)
 	return 0;
 }
 
-/* Lowering a limit is accepted without effect; raising one above its maximum is EPERM. */
+/* Raising a limit above its maximum is EPERM. RLIMIT_NOFILE takes effect, as on Linux (its
+ * maximum can be lowered, not raised again); lowering another limit is accepted without
+ * effect. */
 int setrlimit(int resource, const struct rlimit *limit)
 {
 	struct rlimit current;
@@ -44,6 +51,11 @@ int setrlimit(int resource, const struct rlimit *limit)
 		return hermit_fail(EINVAL);
 	if (limit->rlim_max > current.rlim_max)
 		return hermit_fail(EPERM);
+	if (resource == RLIMIT_NOFILE) {
+		if (sys_setfdlimit((size_t)limit->rlim_cur) < 0)
+			return hermit_fail(EINVAL);
+		nofile = *limit;
+	}
 	return 0;
 }
 

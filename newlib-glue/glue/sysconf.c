@@ -1,6 +1,7 @@
 /* sysconf.c: sysconf() for programs and libgomp: processors from the kernel header, page size, clock ticks. */
 #include <limits.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "glue.h"
 
@@ -20,8 +21,12 @@ long sysconf(int name)
 		return CLK_TCK;
 	case _SC_ARG_MAX:
 		return ARG_MAX;
-	case _SC_OPEN_MAX:
-		return 1024;
+	case _SC_OPEN_MAX: {
+		/* The soft RLIMIT_NOFILE, as Linux's. */
+		struct rlimit nofile;
+		getrlimit(RLIMIT_NOFILE, &nofile);
+		return (long)nofile.rlim_cur;
+	}
 	case _SC_CHILD_MAX:
 		return 1;
 	case _SC_NGROUPS_MAX:

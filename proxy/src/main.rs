@@ -79,6 +79,10 @@ Environment:
                         these guest paths (default: the same path), read-only with :ro;
                         --mount adds one (repeatable). Without it, the program sees host
                         paths as they are (except the proxy's own /proc entries and devices)
+  HERMIT_SOCKET_FD_BIT=0
+                        read by the kernel: socket descriptors are plain numbers, without
+                        the original's LWIP_FD_BIT (1<<30), for libraries that index tables
+                        by descriptor (libevent, libuv)
   HERMIT_SECCOMP=0      do not install the proxy's system-call filter (for debugging)
   HERMIT_DEBUG=1        wait for GDB on TCP 127.0.0.1:1234 before the guest runs
                         (gdb <image> -ex 'target remote :1234'); HERMIT_DEBUG_PORT=N

@@ -155,6 +155,26 @@ pub fn publish(args: Args) {
     PUBLISHED.store(alloc::boxed::Box::into_raw(alloc::boxed::Box::new(args)), Ordering::Release);
 }
 
+/// The value of environment variable `name` in `args`, if set.
+pub fn env_value<'a>(args: &'a Args, name: &str) -> Option<&'a [u8]> {
+    let mut at = args.envp;
+    loop {
+        // SAFETY: `envp` is the null-terminated array `fetch` built of NUL-terminated strings
+        // that live for ever.
+        let entry = unsafe { *at };
+        if entry.is_null() {
+            return None;
+        }
+        // SAFETY: as above: a NUL-terminated string that lives for ever.
+        let text = unsafe { core::ffi::CStr::from_ptr(entry) }.to_bytes();
+        if let Some(value) = text.strip_prefix(name.as_bytes()).and_then(|rest| rest.strip_prefix(b"=")) {
+            return Some(value);
+        }
+        // SAFETY: not past the terminating null pointer, which ended the loop above.
+        at = unsafe { at.add(1) };
+    }
+}
+
 /// The arguments stored by [`publish`].
 pub fn published() -> &'static Args {
     let ptr = PUBLISHED.load(Ordering::Acquire);

@@ -105,6 +105,7 @@ fn boot_first_core() -> ! {
         crate::mm::heap_start(),
         args.argc
     );
+    crate::fs::fd::set_socket_bit(args::env_value(&args, "HERMIT_SOCKET_FD_BIT") != Some(b"0"));
     args::publish(args);
     let errno = crate::scheduler::run_main(cores, main_task);
     log::error!("cannot create the main task: error {}", errno.0);

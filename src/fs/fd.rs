@@ -6,15 +6,18 @@
 //! [`Object`] (one open file description: offset, status flags,
 //! `flock` locks); the host descriptor is closed when the last duplicate is. Numbers start
 //! as 0, 1 and 2 for the proxy's standard streams; new descriptors take the lowest free
-//! number, at most [`OPEN_MAX`] (`EMFILE`).
+//! number, below the soft `RLIMIT_NOFILE` ([`set_limit`], at most [`OPEN_MAX`]; `EMFILE`).
 //!
 //! Sockets share the numbers but carry the original's `LWIP_FD_BIT` ([`LWIP_FD_BIT`]): the
 //! socket in slot 5 is descriptor `5 | 1 << 30`, as lwIP's were. Every call accepts a number
-//! with or without the bit.
+//! with or without the bit. With `HERMIT_SOCKET_FD_BIT=0` in the program's environment they
+//! are plain numbers ([`set_socket_bit`]): libraries that keep tables indexed by descriptor
+//! (libevent's event map, libuv's watchers) ask for a table of 2^30 entries otherwise.
 
 use alloc::ffi::CString;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
 use super::offset::{Kind, Offset, Seek, SEEK_SET};
 use super::{host, pipe};
@@ -27,9 +30,36 @@ pub const OPEN_MAX: usize = 1024;
 /// The bit the original set in socket descriptors (lwIP's `LWIP_FD_BIT`).
 pub const LWIP_FD_BIT: i32 = 1 << 30;
 
+/// The soft `RLIMIT_NOFILE`: new descriptors take numbers below it (at most [`OPEN_MAX`]).
+static LIMIT: AtomicUsize = AtomicUsize::new(OPEN_MAX);
+
+/// Sets the soft `RLIMIT_NOFILE` (`setrlimit`): descriptors from then on take numbers below
+/// `limit` (`EMFILE` when none is free; open ones stay), `F_DUPFD` and `dup2` refuse numbers
+/// from `limit` on, as Linux. `EINVAL` above [`OPEN_MAX`].
+pub fn set_limit(limit: usize) -> Result<()> {
+    if limit > OPEN_MAX {
+        return Err(EINVAL);
+    }
+    LIMIT.store(limit, Ordering::Relaxed);
+    Ok(())
+}
+
+fn limit() -> usize {
+    LIMIT.load(Ordering::Relaxed)
+}
+
 /// The table index of descriptor `fd`, with or without [`LWIP_FD_BIT`].
 pub fn index(fd: i32) -> Option<usize> {
     usize::try_from(fd & !LWIP_FD_BIT).ok()
+}
+
+/// The bit new socket descriptors carry: [`LWIP_FD_BIT`] as in the original, or 0.
+static SOCKET_BIT: AtomicI32 = AtomicI32::new(LWIP_FD_BIT);
+
+/// Whether socket descriptors made from now on carry [`LWIP_FD_BIT`] (at boot, from the
+/// program's `HERMIT_SOCKET_FD_BIT`: `0` turns it off).
+pub fn set_socket_bit(on: bool) {
+    SOCKET_BIT.store(if on { LWIP_FD_BIT } else { 0 }, Ordering::Relaxed);
 }
 
 /// A host descriptor the guest opened, closed on drop.
@@ -214,10 +244,10 @@ pub fn insert(object: Object, cloexec: bool, min: usize) -> Result<i32> {
 }
 
 fn share(object: Arc<Object>, cloexec: bool, min: usize) -> Result<i32> {
-    let bit = if matches!(*object, Object::Socket(_)) { LWIP_FD_BIT } else { 0 };
+    let bit = if matches!(*object, Object::Socket(_)) { SOCKET_BIT.load(Ordering::Relaxed) } else { 0 };
     let slot = Slot { object, cloexec };
     let leftover = with_table(|t| {
-        let free = (min..OPEN_MAX).find(|&i| t.get(i).is_none_or(Option::is_none));
+        let free = (min..limit()).find(|&i| t.get(i).is_none_or(Option::is_none));
         let Some(i) = free else { return Err(slot) };
         if t.len() <= i {
             t.resize_with(i + 1, || None);
@@ -238,7 +268,7 @@ pub fn close(fd: i32) -> Result<()> {
 
 /// `dup`/`F_DUPFD`: a new number `>= min` for `fd`'s object.
 pub fn dup(fd: i32, min: usize, cloexec: bool) -> Result<i32> {
-    if min >= OPEN_MAX {
+    if min >= limit() {
         return Err(EINVAL);
     }
     share(get(fd)?, cloexec, min)
@@ -247,7 +277,7 @@ pub fn dup(fd: i32, min: usize, cloexec: bool) -> Result<i32> {
 /// `dup2`/`dup3`: `new` refers to `old`'s object (a previous `new` is closed).
 pub fn dup_to(old: i32, new: i32, cloexec: bool) -> Result<i32> {
     let object = get(old)?;
-    let index = index(new).filter(|&i| i < OPEN_MAX).ok_or(EBADF)?;
+    let index = index(new).filter(|&i| i < limit()).ok_or(EBADF)?;
     let previous = with_table(|t| {
         if t.len() <= index {
             t.resize_with(index + 1, || None);
