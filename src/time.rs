@@ -3,6 +3,9 @@
 //! The TSC frequency comes from the loader (header `cpu_freq`, or the finer `tsc_khz` of the
 //! header extension). The wall clock is the host's `CLOCK_REALTIME` at boot (extension) plus
 //! the time since boot; under the original uhyve it counts from boot, as the original did.
+//! The program's monotonic clock ([`monotonic_ns`]) likewise continues the host's
+//! `CLOCK_MONOTONIC` (from boot without the extension); the kernel's own timers count from
+//! boot ([`uptime_ns`]).
 #![forbid(unsafe_code)]
 
 #[cfg(not(test))]
@@ -64,11 +67,13 @@ mod runtime {
 
     static KHZ: AtomicU64 = AtomicU64::new(1_000_000);
     static REALTIME_AT_BOOT: AtomicU64 = AtomicU64::new(0);
+    static MONOTONIC_AT_BOOT: AtomicU64 = AtomicU64::new(0);
 
-    /// Records the TSC frequency and the wall-clock time at boot.
-    pub fn init(khz: u64, realtime_ns: u64) {
+    /// Records the TSC frequency and the host's wall-clock and monotonic times at boot.
+    pub fn init(khz: u64, realtime_ns: u64, monotonic_ns: u64) {
         KHZ.store(khz.max(1), Ordering::Relaxed);
         REALTIME_AT_BOOT.store(realtime_ns, Ordering::Relaxed);
+        MONOTONIC_AT_BOOT.store(monotonic_ns, Ordering::Relaxed);
     }
 
     /// The TSC clock.
@@ -89,6 +94,12 @@ mod runtime {
     /// Nanoseconds since the Unix epoch (since boot without the loader extension).
     pub fn realtime_ns() -> u64 {
         REALTIME_AT_BOOT.load(Ordering::Relaxed) + uptime_ns()
+    }
+
+    /// The program's `CLOCK_MONOTONIC` in nanoseconds: the host's (since boot without the
+    /// loader extension).
+    pub fn monotonic_ns() -> u64 {
+        MONOTONIC_AT_BOOT.load(Ordering::Relaxed) + uptime_ns()
     }
 
     /// Busy-waits `ns` nanoseconds at CPL 3.

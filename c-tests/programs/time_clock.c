@@ -1,4 +1,5 @@
-/* time_clock.c: clock_gettime, gettimeofday, nanosleep/usleep, time, strftime/mktime on the kernel's clocks. */
+/* time_clock.c: clock_gettime (the monotonic clock the host's), gettimeofday, nanosleep/usleep, time, strftime/mktime on the kernel's clocks. */
+#define _GNU_SOURCE
 #include <sys/time.h>
 #include <sys/times.h>
 #include <time.h>
@@ -39,6 +40,20 @@ int main(void)
 	CHECK(res.tv_sec == 0 && res.tv_nsec > 0);
 	CHECK_INT(clock_gettime((clockid_t)77, &res), -1);
 	CHECK_INT(errno, EINVAL);
+	/* The monotonic clock continues the host's, as a Linux process sees it: about the host's
+	 * uptime (read from its /proc), not the guest's seconds since boot. */
+	double host_uptime = 0;
+	FILE *uptime = fopen("/proc/uptime", "r");
+	CHECK(uptime != NULL && fscanf(uptime, "%lf", &host_uptime) == 1);
+	if (uptime != NULL)
+		fclose(uptime);
+	clock_gettime(CLOCK_MONOTONIC, &mono3);
+	CHECK_NEAR(seconds(&mono3), host_uptime, 5.0);
+	struct timespec coarse;
+	CHECK_INT(clock_gettime(CLOCK_MONOTONIC_COARSE, &coarse), 0);
+	CHECK(seconds(&coarse) >= seconds(&mono3));
+	CHECK_INT(clock_gettime(CLOCK_BOOTTIME, &coarse), 0);
+	CHECK_NEAR(seconds(&coarse), seconds(&mono3), 1.0);
 	struct tms t;
 	CHECK(times(&t) != (clock_t)-1);
 	CHECK(sysconf(_SC_CLK_TCK) > 0);

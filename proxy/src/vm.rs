@@ -272,10 +272,23 @@ fn header_addresses(config: &Config) -> [(usize, Option<[u8; 4]>); 3] {
     [(offset::HCIP, value(0)), (offset::HCGATEWAY, value(1)), (offset::HCMASK, value(2))]
 }
 
-/// Stores the host's wall-clock time into the extension block, just before the first entry.
+/// Stores the host's wall-clock and monotonic times into the extension block, just before
+/// the first entry.
 pub fn stamp_realtime(ram: &GuestRam, entry: u64) {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-    let _ = ram.write::<u64>(entry + offset::EXT as u64 + std::mem::offset_of!(HeaderExt, realtime_ns) as u64, now);
+    let ext = entry + offset::EXT as u64;
+    let _ = ram.write::<u64>(ext + std::mem::offset_of!(HeaderExt, realtime_ns) as u64, now);
+    let _ = ram.write::<u64>(ext + std::mem::offset_of!(HeaderExt, monotonic_ns) as u64, host_monotonic_ns());
+}
+
+/// The host's `CLOCK_MONOTONIC` in nanoseconds.
+fn host_monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid timespec to write; CLOCK_MONOTONIC always exists on Linux.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(ts.tv_nsec as u64)
 }
 
 /// The CPUID table for the guest: what KVM supports, with the host's feature leaves 1 and 7

@@ -60,7 +60,7 @@ fn boot_first_core() -> ! {
     if khz == 0 {
         boot_failure(&["the TSC frequency is unknown (the loader left the header's cpu_freq at 0)"], ENODEV);
     }
-    crate::time::init(khz, ext.map_or(0, |e| e.realtime_ns));
+    crate::time::init(khz, ext.map_or(0, |e| e.realtime_ns), ext.map_or(0, |e| e.monotonic_ns));
     crate::logging::init();
     match cpu {
         (SavePlan::Xsave { mask, bytes }, xcr0) => {

@@ -23,6 +23,11 @@ const CLOCK_PROCESS_CPUTIME_ID: u64 = 2;
 const CLOCK_THREAD_CPUTIME_ID: u64 = 3;
 /// newlib's `CLOCK_MONOTONIC`.
 const CLOCK_MONOTONIC: u64 = 4;
+/// newlib's `CLOCK_MONOTONIC_RAW`, `CLOCK_MONOTONIC_COARSE` and `CLOCK_BOOTTIME` (Linux's, with
+/// `_GNU_SOURCE`): the monotonic clock here (the guest neither adjusts nor suspends it).
+const CLOCK_MONOTONIC_RAW: u64 = 5;
+const CLOCK_MONOTONIC_COARSE: u64 = 6;
+const CLOCK_BOOTTIME: u64 = 7;
 
 const NS_PER_SEC: u64 = 1_000_000_000;
 
@@ -30,9 +35,10 @@ fn to_timespec(ns: u64) -> timespec {
     timespec { tv_sec: (ns / NS_PER_SEC) as i64, tv_nsec: (ns % NS_PER_SEC) as i64 }
 }
 
-/// Reads clock `clock_id` (newlib numbering: 1 realtime, 4 monotonic, 2 and 3 the time the
-/// program has run) into `tp`. 0 or `-EINVAL`/`-EFAULT`. An extension of the original ABI
-/// (with the prototype of the later Rust hermit kernel).
+/// Reads clock `clock_id` (newlib numbering: 1 realtime, 4 monotonic (the host's, continued),
+/// 5 to 7 the same, 2 and 3 the time the program has run) into `tp`. 0 or
+/// `-EINVAL`/`-EFAULT`. An extension of the original ABI (with the prototype of the later
+/// Rust hermit kernel).
 ///
 /// # Safety
 /// `tp` must be valid for writes.
@@ -43,7 +49,8 @@ pub unsafe extern "C" fn sys_clock_gettime(clock_id: u64, tp: *mut timespec) -> 
     ret_int(tp.and_then(|tp| {
         let ns = match clock_id {
             CLOCK_REALTIME => time::realtime_ns(),
-            CLOCK_MONOTONIC | CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => time::uptime_ns(),
+            CLOCK_MONOTONIC | CLOCK_MONOTONIC_RAW | CLOCK_MONOTONIC_COARSE | CLOCK_BOOTTIME => time::monotonic_ns(),
+            CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => time::uptime_ns(),
             _ => return Err(EINVAL),
         };
         *tp = to_timespec(ns);

@@ -369,8 +369,11 @@ pub struct HeaderExt {
     /// loader's population thread takes no host CPU while every one it may use has a busy
     /// vCPU.
     pub busy_cores: u64,
-    /// Reserved for other extensions, zero.
-    pub reserved: u64,
+    /// Host `CLOCK_MONOTONIC` in nanoseconds, taken with [`HeaderExt::realtime_ns`]: the
+    /// guest's monotonic clock continues the host's, as a Linux process sees it (it counted
+    /// from the guest's boot, and libevent took a monotonic time below 5 s for "never
+    /// synchronised with the wall clock"). 0 from loaders that predate the field.
+    pub monotonic_ns: u64,
     /// Written by the loader with a network interface: the TCP receive buffer in bytes (so
     /// the largest receive window) the kernel should give connections over that NIC, at
     /// most 4 MiB (the kernel keeps send buffers within 1 MiB; before, one size for both
