@@ -1,6 +1,7 @@
-/* signals.c: signal()/sigaction()/raise()/kill() run process-wide handlers, sigaction's SA_SIGINFO/SA_RESETHAND/SA_RESTART work; abort() ends the program with status 128 + SIGABRT. */
+/* signals.c: signal()/sigaction()/raise()/kill() run process-wide handlers, sigaction's SA_SIGINFO/SA_RESETHAND/SA_RESTART work, alarm/setitimer send SIGALRM; abort() ends the program with status 128 + SIGABRT. */
 #include <pthread.h>
 #include <signal.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 #include "test.h"
@@ -142,6 +143,41 @@ static void pipe_read_with(int flags)
 	CHECK_INT(sigaction(SIGUSR2, &sa, NULL), 0);
 }
 
+static volatile int alarms;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+/* setitimer's periodic timer sends SIGALRM to the thread that armed it, getitimer shows it,
+ * alarm returns the seconds left of the previous one; CPU-time timers are not offered. */
+static void timers_work(void)
+{
+	CHECK(signal(SIGALRM, on_alarm) == SIG_DFL);
+	struct itimerval every = { { 0, 20000 }, { 0, 50000 } }, now;
+	CHECK_INT(setitimer(ITIMER_REAL, &every, NULL), 0);
+	CHECK_INT(getitimer(ITIMER_REAL, &now), 0);
+	CHECK(now.it_value.tv_sec == 0 && now.it_value.tv_usec > 0 && now.it_value.tv_usec <= 50000);
+	CHECK_INT((int)now.it_interval.tv_usec, 20000);
+	time_t give_up = time(NULL) + 5;
+	while (alarms < 3 && time(NULL) < give_up)
+		usleep(1000);
+	CHECK(alarms >= 3);
+	struct itimerval off = { { 0, 0 }, { 0, 0 } };
+	CHECK_INT(setitimer(ITIMER_REAL, &off, &now), 0);
+	CHECK_INT((int)now.it_interval.tv_usec, 20000);
+	int seen = alarms;
+	usleep(100000);
+	CHECK_INT(alarms, seen);
+	CHECK_INT((int)alarm(10), 0);
+	CHECK_INT((int)alarm(0), 10);
+	CHECK_INT(setitimer(ITIMER_PROF, &every, NULL), -1);
+	CHECK_INT(errno, ENOSYS);
+	CHECK(signal(SIGALRM, SIG_DFL) == on_alarm);
+}
+
 int main(void)
 {
 	CHECK(signal(SIGUSR1, handler) == SIG_DFL);
@@ -183,6 +219,7 @@ int main(void)
 	flags_work();
 	pipe_read_with(0);
 	pipe_read_with(SA_RESTART);
+	timers_work();
 	CHECK(signal(SIGUSR2, SIG_IGN) == SIG_DFL);
 	CHECK_INT(raise(SIGUSR2), 0);
 	CHECK_INT(kill(getpid(), 999), -1);

@@ -85,7 +85,7 @@ static void act(int sig)
 		memset(&info, 0, sizeof(info));
 		info.si_signo = sig;
 		info.si_code = SI_USER;
-		((void (*)(int, siginfo_t *, void *))handler)(sig, &info, NULL);
+		((void (*)(int, siginfo_t *, void *))(void (*)(void))handler)(sig, &info, NULL);
 	} else {
 		handler(sig);
 	}
