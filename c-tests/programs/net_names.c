@@ -169,6 +169,58 @@ static void test_names(void)
 		CHECK_INT(((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr, INADDR_ANY);
 		freeaddrinfo(res);
 	}
+	/* Without a socket type: the one ai_protocol implies, else one answer of each (glibc's). */
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_protocol = IPPROTO_UDP;
+	res = NULL;
+	CHECK_INT(getaddrinfo("1001:b0b::f00f", "4321", &hints, &res), 0);
+	if (res) {
+		CHECK_INT(res->ai_family, AF_INET6);
+		CHECK_INT(res->ai_socktype, SOCK_DGRAM);
+		CHECK_INT(res->ai_protocol, IPPROTO_UDP);
+		CHECK(res->ai_next == NULL);
+		freeaddrinfo(res);
+	}
+	hints.ai_protocol = 0;
+	res = NULL;
+	CHECK_INT(getaddrinfo("127.0.0.1", "4321", &hints, &res), 0);
+	if (res) {
+		CHECK_INT(res->ai_socktype, SOCK_STREAM);
+		CHECK_INT(res->ai_protocol, IPPROTO_TCP);
+		CHECK(res->ai_next != NULL);
+		if (res->ai_next) {
+			CHECK_INT(res->ai_next->ai_socktype, SOCK_DGRAM);
+			CHECK_INT(res->ai_next->ai_protocol, IPPROTO_UDP);
+			CHECK_INT(ntohs(((struct sockaddr_in *)res->ai_next->ai_addr)->sin_port), 4321);
+			CHECK(res->ai_next->ai_next == NULL);
+		}
+		freeaddrinfo(res);
+	}
+	/* No host and AF_UNSPEC: both families, in glibc's order. */
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	res = NULL;
+	CHECK_INT(getaddrinfo(NULL, "9996", &hints, &res), 0);
+	if (res) {
+		CHECK_INT(res->ai_family, AF_INET);
+		CHECK_INT(((struct sockaddr_in *)res->ai_addr)->sin_addr.s_addr, INADDR_ANY);
+		CHECK(res->ai_next != NULL && res->ai_next->ai_family == AF_INET6);
+		if (res->ai_next)
+			CHECK(IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)res->ai_next->ai_addr)->sin6_addr));
+		freeaddrinfo(res);
+	}
+	hints.ai_flags = 0;
+	res = NULL;
+	CHECK_INT(getaddrinfo(NULL, "9997", &hints, &res), 0);
+	if (res) {
+		CHECK_INT(res->ai_family, AF_INET6);
+		CHECK(IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr));
+		CHECK(res->ai_next != NULL && res->ai_next->ai_family == AF_INET);
+		if (res->ai_next)
+			CHECK_INT(ntohl(((struct sockaddr_in *)res->ai_next->ai_addr)->sin_addr.s_addr), 0x7f000001);
+		freeaddrinfo(res);
+	}
+	hints.ai_family = AF_INET;
 	hints.ai_flags = AI_NUMERICHOST;
 	CHECK_INT(getaddrinfo("example.org", NULL, &hints, &res), EAI_NONAME);
 	/* Service names from the built-in table (the original took numbers only). */

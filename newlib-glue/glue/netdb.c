@@ -86,18 +86,51 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 			return EAI_SERVICE;
 	}
 	unsigned char addrs[MAX_ADDRS][16];
-	int af = family == AF_UNSPEC ? AF_INET : family;
-	int n = resolve(node, af, flags, addrs);
-	/* AF_UNSPEC: IPv6 when the name has no IPv4 address (a numeric IPv6 one, or a name with
-	   only AAAA records), as glibc also returns IPv6 addresses. */
-	if (n < 0 && family == AF_UNSPEC && node && (strchr(node, ':') || n == -EAI_NONAME)) {
-		af = AF_INET6;
+	int families[MAX_ADDRS];
+	int n;
+	if (node == NULL && family == AF_UNSPEC) {
+		/* Both wildcard addresses (AI_PASSIVE, IPv4 first) or both loopback ones (IPv6
+		   first), in glibc's order. Before, IPv4 alone. */
+		unsigned char one[MAX_ADDRS][16];
+		families[0] = (flags & AI_PASSIVE) ? AF_INET : AF_INET6;
+		families[1] = families[0] == AF_INET ? AF_INET6 : AF_INET;
+		for (int i = 0; i < 2; i++) {
+			resolve(NULL, families[i], flags, one);
+			memcpy(addrs[i], one[0], 16);
+		}
+		n = 2;
+	} else {
+		int af = family == AF_UNSPEC ? AF_INET : family;
 		n = resolve(node, af, flags, addrs);
+		/* AF_UNSPEC: IPv6 when the name has no IPv4 address (a numeric IPv6 one, or a name
+		   with only AAAA records), as glibc also returns IPv6 addresses. */
+		if (n < 0 && family == AF_UNSPEC && node && (strchr(node, ':') || n == -EAI_NONAME)) {
+			af = AF_INET6;
+			n = resolve(node, af, flags, addrs);
+		}
+		if (n < 0)
+			return -n;
+		for (int i = 0; i < n; i++)
+			families[i] = af;
 	}
-	if (n < 0)
-		return -n;
+	/* The socket types of the answers, as glibc gives them: the one asked for, else the one
+	   ai_protocol implies (UDP: datagrams), else one entry of each per address, stream first
+	   (glibc also adds SOCK_RAW; there are no raw sockets here). Before, every answer was
+	   SOCK_STREAM, also with IPPROTO_UDP (libevent's regression tests). */
+	int types[2] = { socktype, 0 };
+	if (socktype == 0 && protocol == IPPROTO_UDP)
+		types[0] = SOCK_DGRAM;
+	else if (socktype == 0 && protocol == IPPROTO_TCP)
+		types[0] = SOCK_STREAM;
+	else if (socktype == 0) {
+		types[0] = SOCK_STREAM;
+		types[1] = SOCK_DGRAM;
+	}
 	struct addrinfo *head = NULL, **tail = &head;
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n * 2; i++) {
+		int type = types[i % 2], af = families[i / 2];
+		if (type == 0)
+			continue;
 		size_t salen = af == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 		struct addrinfo *ai = calloc(1, sizeof(*ai) + sizeof(struct sockaddr_storage));
 		if (!ai) {
@@ -105,8 +138,8 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 			return EAI_MEMORY;
 		}
 		ai->ai_family = af;
-		ai->ai_socktype = socktype ? socktype : SOCK_STREAM;
-		ai->ai_protocol = protocol ? protocol : (ai->ai_socktype == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP);
+		ai->ai_socktype = type;
+		ai->ai_protocol = protocol ? protocol : (type == SOCK_DGRAM ? IPPROTO_UDP : IPPROTO_TCP);
 		ai->ai_addrlen = (socklen_t)salen;
 		ai->ai_addr = (struct sockaddr *)(ai + 1);
 		if (af == AF_INET6) {
@@ -114,15 +147,15 @@ int getaddrinfo(const char *node, const char *service, const struct addrinfo *hi
 			sa->sin6_len = (uint8_t)salen;
 			sa->sin6_family = AF_INET6;
 			sa->sin6_port = htons((uint16_t)port);
-			memcpy(&sa->sin6_addr, addrs[i], 16);
+			memcpy(&sa->sin6_addr, addrs[i / 2], 16);
 		} else {
 			struct sockaddr_in *sa = (struct sockaddr_in *)ai->ai_addr;
 			sa->sin_len = (uint8_t)salen;
 			sa->sin_family = AF_INET;
 			sa->sin_port = htons((uint16_t)port);
-			memcpy(&sa->sin_addr, addrs[i], 4);
+			memcpy(&sa->sin_addr, addrs[i / 2], 4);
 		}
-		if (i == 0 && (flags & AI_CANONNAME) && node)
+		if (head == NULL && (flags & AI_CANONNAME) && node)
 			ai->ai_canonname = strdup(node);
 		*tail = ai;
 		tail = &ai->ai_next;
