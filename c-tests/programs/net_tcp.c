@@ -350,6 +350,25 @@ static void test_reset_refused(void)
 	errno = 0;
 	CHECK_INT(connect_to(port), -1);
 	CHECK_INT(errno, ECONNREFUSED);
+	/* No TCP to a multicast group or the broadcast address: ENETUNREACH at once, as Linux. */
+	const char *nowhere[] = { "239.10.20.30", "255.255.255.255" };
+	for (int i = 0; i < 2; i++) {
+		int s = socket(AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(80) };
+		inet_pton(AF_INET, nowhere[i], &sa.sin_addr);
+		CHECK_INT(fcntl(s, F_SETFL, O_NONBLOCK), 0);
+		errno = 0;
+		CHECK_INT(connect(s, (struct sockaddr *)&sa, sizeof(sa)), -1);
+		CHECK_INT(errno, ENETUNREACH);
+		close(s);
+	}
+	int s6 = socket(AF_INET6, SOCK_STREAM, 0);
+	struct sockaddr_in6 group = { .sin6_family = AF_INET6, .sin6_port = htons(80) };
+	inet_pton(AF_INET6, "ff02::1", &group.sin6_addr);
+	errno = 0;
+	CHECK_INT(connect(s6, (struct sockaddr *)&group, sizeof(group)), -1);
+	CHECK_INT(errno, ENETUNREACH);
+	close(s6);
 }
 
 /* ---- non-blocking accept and connect ---- */

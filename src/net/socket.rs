@@ -668,6 +668,12 @@ impl Socket {
         let remote = remote.ok_or(EAFNOSUPPORT)?;
         self.reachable(remote)?;
         let remote = self.own(remote)?;
+        // No TCP to a group or the broadcast address: ENETUNREACH at once, as Linux's route
+        // lookup answers (smoltcp sent a SYN nobody answers, and the connect waited for its
+        // handshake timeout: libevent's http/connection_fail).
+        if remote.addr.is_multicast() || remote.addr.is_broadcast() {
+            return Err(ENETUNREACH);
+        }
         super::wait_configured()?;
         super::wait_routable(remote.addr)?;
         let started = with_stack(|stack| {
