@@ -213,7 +213,8 @@ pub unsafe extern "C" fn sys_futex_wait(
         Some(t) if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) => return EINVAL.neg(),
         Some(t) => {
             let ns = (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64);
-            let ns = if flags & FUTEX_RELATIVE_TIMEOUT != 0 { ns } else { ns.saturating_sub(crate::time::monotonic_ns()) };
+            let ns =
+                if flags & FUTEX_RELATIVE_TIMEOUT != 0 { ns } else { ns.saturating_sub(crate::time::monotonic_ns()) };
             Some(crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(ns))
         }
     };
