@@ -125,8 +125,12 @@ fn smoltcp_learns_a_new_host_before_its_frame_and_is_asked_for_unknown_ones() {
     assert_eq!(receive(&mut dev).unwrap()[20], 7, "then the frame");
     assert_eq!(receive(&mut dev).unwrap()[20], 7, "the next frame of that host alone");
     dev.resolve(IpAddress::v4(10, 0, 5, 11), 0);
+    assert!(!dev.tx_waiting(), "a known host needs no request");
     dev.resolve(IpAddress::v4(10, 0, 5, 12), 0);
+    // The request waits for the flush: a socket call after which it waits is followed by a poll.
+    assert!(dev.tx_waiting());
     dev.flush();
+    assert!(!dev.tx_waiting());
     let asked: Vec<_> = sent.lock().unwrap().iter().map(|f| (f[21], f[38..42].to_vec())).collect();
     assert_eq!(asked, [(1, vec![10, 0, 5, 12])], "a request for the unknown host only");
 }
