@@ -2,7 +2,7 @@
 # run-thirdparty.sh: one third-party test (a CTest command), run under the proxy and checked
 # on the host with the host's own tools.
 # Exit status 77 (CTest: skipped) when SQLite could not be built for lack of POSIX functions.
-# usage: run-thirdparty.sh lua|sqlite|gzip|curl|cares <proxy> <images dir> <state.cmake> <scratch dir> <source dir>
+# usage: run-thirdparty.sh lua|sqlite|gzip|curl|cares|libevent <proxy> <images dir> <state.cmake> <scratch dir> <source dir>
 set -eu
 what=$1 proxy=$2 images=$3 state=$4 scratch=$5 src=$6
 
@@ -81,6 +81,12 @@ cares)
 	grep -qx 'getaddrinfo nx.test: Domain name not found' "$scratch/out.txt"
 	grep -qx 'query a.test A via a silent server: Timeout while contacting DNS servers' "$scratch/out.txt"
 	grep -qx 'c-ares 1.34.9 selftest: ok' "$scratch/out.txt"
+	;;
+libevent)
+	# libevent's regression suite and test programs, each test in a guest of its own
+	# (libevent_regress.py: the known failures and why).
+	[ -f "$images/libevent/regress" ] || { echo "$images/libevent/regress was not built although the sources are there"; exit 1; }
+	python3 "$src/libevent_regress.py" "$proxy" "$images/libevent"
 	;;
 *)
 	echo "unknown test $what"

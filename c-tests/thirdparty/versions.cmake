@@ -10,9 +10,13 @@ set(THIRDPARTY_CRATES
   "curl-sys=0.4.91+curl-8.22.0"
   # c-ares/: the c-ares 1.34.9 source tree with its CMake build, the library and its adig and
   # ahost tools (no tests/).
-  "c-ares-sys=13.0.0")
+  "c-ares-sys=13.0.0"
+  # libevent/: the libevent 2.1.12-stable source tree with its CMake build, its regression
+  # suite (test/regress*.c, tinytest) and its small test programs and samples.
+  "libevent-sys=0.4.0")
 set(THIRDPARTY_LUA_DIR "lua-src-548.1.2/lua-5.4.8")
 set(THIRDPARTY_SQLITE_DIR "libsqlite3-sys-0.40.0/sqlite3")
 set(THIRDPARTY_ZLIB_DIR "libz-sys-1.1.33/src/zlib")
 set(THIRDPARTY_CURL_DIR "curl-sys-0.4.91+curl-8.22.0/curl")
 set(THIRDPARTY_CARES_DIR "c-ares-sys-13.0.0/c-ares")
+set(THIRDPARTY_LIBEVENT_DIR "libevent-sys-0.4.0/libevent")
