@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "interrupt.h"
 #include "test.h"
 
 static struct sockaddr_in loopback(uint16_t port)
@@ -575,20 +576,12 @@ static void eintr_with(int flags)
 	int l = listener(&port, 1);
 	int c = connect_to(port);
 	int a = accept(l, NULL, NULL);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_usr1;
-	sa.sa_flags = flags;
-	CHECK_INT(sigaction(SIGUSR1, &sa, NULL), 0);
+	handle_with(SIGUSR1, on_usr1, flags);
 	got_signal = 0;
 	struct eintr_arg arg = {a, 0, 0, 0};
 	pthread_t t;
 	CHECK_INT(pthread_create(&t, NULL, blocked_recv, &arg), 0);
-	while (!arg.ready)
-		usleep(1000);
-	usleep(20000);
-	CHECK_INT(pthread_kill(t, SIGUSR1), 0);
-	usleep(20000);
+	interrupt_blocked(t, &arg.ready, SIGUSR1);
 	CHECK_INT((int)send(c, "x", 1, 0), 1);
 	pthread_join(t, NULL);
 	if (flags & SA_RESTART) {

@@ -4,6 +4,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include "interrupt.h"
 #include "test.h"
 
 static volatile sig_atomic_t caught;
@@ -113,21 +114,13 @@ static void *read_one(void *arg)
  * byte comes: the read ended with EINTR, or with SA_RESTART it waited on and got the byte. */
 static void pipe_read_with(int flags)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = nothing;
-	sa.sa_flags = flags;
-	CHECK_INT(sigaction(SIGUSR2, &sa, NULL), 0);
+	handle_with(SIGUSR2, nothing, flags);
 	int fds[2];
 	CHECK_INT(pipe(fds), 0);
 	struct blocked b = { fds[0], 0, 0, 0 };
 	pthread_t thread;
 	CHECK_INT(pthread_create(&thread, NULL, read_one, &b), 0);
-	while (!b.ready)
-		usleep(1000);
-	usleep(20000);
-	CHECK_INT(pthread_kill(thread, SIGUSR2), 0);
-	usleep(20000);
+	interrupt_blocked(thread, &b.ready, SIGUSR2);
 	CHECK_INT((int)write(fds[1], "x", 1), 1);
 	CHECK_INT(pthread_join(thread, NULL), 0);
 	if (flags & SA_RESTART) {
@@ -138,9 +131,7 @@ static void pipe_read_with(int flags)
 	}
 	close(fds[0]);
 	close(fds[1]);
-	sa.sa_handler = SIG_DFL;
-	sa.sa_flags = 0;
-	CHECK_INT(sigaction(SIGUSR2, &sa, NULL), 0);
+	handle_with(SIGUSR2, SIG_DFL, 0);
 }
 
 static volatile int alarms;
