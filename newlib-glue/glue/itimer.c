@@ -109,12 +109,18 @@ static void current(struct itimerval *out)
 	out->it_interval = ns_timeval(interval_ns);
 }
 
-int getitimer(int which, struct itimerval *value)
+/* 0 for ITIMER_REAL, else -1: ENOSYS for the CPU-time timers, EINVAL for anything else. */
+static int real_timer(int which)
 {
 	if (which == ITIMER_VIRTUAL || which == ITIMER_PROF)
 		return hermit_fail(ENOSYS);
-	if (which != ITIMER_REAL)
-		return hermit_fail(EINVAL);
+	return which == ITIMER_REAL ? 0 : hermit_fail(EINVAL);
+}
+
+int getitimer(int which, struct itimerval *value)
+{
+	if (real_timer(which) != 0)
+		return -1;
 	if (value == NULL)
 		return hermit_fail(EFAULT);
 	pthread_mutex_lock(&timer_lock);
@@ -125,10 +131,8 @@ int getitimer(int which, struct itimerval *value)
 
 int setitimer(int which, const struct itimerval *restrict value, struct itimerval *restrict old)
 {
-	if (which == ITIMER_VIRTUAL || which == ITIMER_PROF)
-		return hermit_fail(ENOSYS);
-	if (which != ITIMER_REAL)
-		return hermit_fail(EINVAL);
+	if (real_timer(which) != 0)
+		return -1;
 	if (value != NULL && (!valid_timeval(&value->it_value) || !valid_timeval(&value->it_interval)))
 		return hermit_fail(EINVAL);
 	pthread_mutex_lock(&timer_lock);

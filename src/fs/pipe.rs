@@ -59,12 +59,11 @@ impl Pipe {
     }
 
     /// Sleeps until the next change after `seen`; `EINTR` for a signal, except after
-    /// handlers that restart calls (`SA_RESTART`, [`crate::scheduler::set_restarting`]):
-    /// the caller then looks again and waits on, as Linux restarts a pipe's `read`/`write`.
+    /// handlers that restart calls ([`futex::wait_restarting`]): the caller then looks
+    /// again and waits on, as Linux restarts a pipe's `read`/`write`.
     fn wait(&self, seen: u32) -> Result<()> {
-        let interruptions = crate::scheduler::interruptions();
-        match futex::wait(&self.changes, seen, None) {
-            Err(EINTR) if crate::scheduler::interruptions() != interruptions => Err(EINTR),
+        match futex::wait_restarting(&self.changes, seen, None) {
+            Err(EINTR) => Err(EINTR),
             _ => Ok(()),
         }
     }

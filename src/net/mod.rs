@@ -870,9 +870,9 @@ pub fn idle_end() {
 
 /// Sleeps until [`EVENTS`] moves on from `seen`, smoltcp's timer `delay` is due or the TSC
 /// `deadline` passes. `ETIMEDOUT` only for the caller's deadline; `EINTR` for a signal,
-/// except without a deadline after handlers that restart calls (`SA_RESTART`,
-/// [`crate::scheduler::set_restarting`]): the caller then looks again and waits on, as
-/// Linux restarts a blocking socket call without a timeout.
+/// except without a deadline after handlers that restart calls
+/// ([`futex::wait_restarting`]): the caller then looks again and waits on, as Linux restarts
+/// a blocking socket call without a timeout.
 pub fn wait(seen: u32, delay: Option<Duration>, deadline: Option<u64>) -> Result<()> {
     let now = crate::arch::rdtsc();
     if deadline.is_some_and(|d| now >= d) {
@@ -883,9 +883,14 @@ pub fn wait(seen: u32, delay: Option<Duration>, deadline: Option<u64>) -> Result
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    let interruptions = crate::scheduler::interruptions();
-    match futex::wait(&EVENTS, seen, wake_at) {
-        Err(EINTR) if deadline.is_some() || crate::scheduler::interruptions() != interruptions => Err(EINTR),
+    // A timed call is not restarted (Linux's rule for sockets with a timeout).
+    let result = if deadline.is_some() {
+        futex::wait(&EVENTS, seen, wake_at)
+    } else {
+        futex::wait_restarting(&EVENTS, seen, wake_at)
+    };
+    match result {
+        Err(EINTR) => Err(EINTR),
         _ => Ok(()),
     }
 }

@@ -49,6 +49,18 @@ pub fn wait(word: &AtomicU32, expected: u32, deadline: Option<u64>) -> Result<()
     }
 }
 
+/// [`wait`] for a call that Linux restarts after an `SA_RESTART` handler (a blocking socket
+/// call without a timeout, a pipe's `read`/`write`): an interruption by such handlers alone
+/// ([`scheduler::set_restarting`]) ends the wait as a wake-up does, and the caller looks again
+/// and waits on; `EINTR` after any other handler.
+pub fn wait_restarting(word: &AtomicU32, expected: u32, deadline: Option<u64>) -> Result<()> {
+    let interruptions = scheduler::interruptions();
+    match wait(word, expected, deadline) {
+        Err(EINTR) if scheduler::interruptions() == interruptions => Ok(()),
+        other => other,
+    }
+}
+
 /// Wakes up to `count` tasks waiting on `word`; returns how many.
 pub fn wake(word: &AtomicU32, count: usize) -> usize {
     wake_addr(word as *const AtomicU32 as usize, count)
