@@ -78,6 +78,10 @@ mod fsoffset;
 #[cfg(test)]
 #[path = "fs/path.rs"]
 mod fspath;
+/// `struct sockaddr_un` of Unix sockets, tested on the host.
+#[cfg(test)]
+#[path = "fs/unix/addr.rs"]
+mod fsunixaddr;
 /// The fast-channel poller's heartbeat, tested on the host.
 #[cfg(test)]
 #[path = "drivers/heartbeat.rs"]

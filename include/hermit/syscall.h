@@ -229,7 +229,7 @@ int sys_lstat(const char *file, struct hermit_stat *st);
 // `st` must be valid for writes.
 int sys_fstat(int fd, struct hermit_stat *st);
 
-// Removes host file `name`; 0 or `-errno`.
+// Removes host file `name`, or the name a Unix socket bound to that path; 0 or `-errno`.
 //
 // # Safety
 // `name` must be a NUL-terminated string.

@@ -192,8 +192,8 @@ pub enum Object {
     Pipe(pipe::End),
     /// A socket.
     Socket(crate::net::socket::Socket),
-    /// One end of a socket pair ([`super::socketpair`]).
-    Pair(super::socketpair::Pair),
+    /// An `AF_UNIX` stream socket: a socket pair's end, or one made by `socket` ([`super::unix`]).
+    Unix(super::unix::UnixSocket),
     /// An epoll instance ([`crate::net::epoll`]).
     Epoll(Arc<crate::net::epoll::Epoll>),
 }
@@ -234,7 +234,7 @@ pub fn host_fd(fd: i32, not_host: crate::errno::Errno) -> Result<(Arc<Object>, i
             let raw = h.fd;
             Ok((object, raw))
         }
-        Object::Pipe(_) | Object::Socket(_) | Object::Pair(_) | Object::Epoll(_) => Err(not_host),
+        Object::Pipe(_) | Object::Socket(_) | Object::Unix(_) | Object::Epoll(_) => Err(not_host),
     }
 }
 

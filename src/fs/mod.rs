@@ -10,4 +10,4 @@ pub mod lockrange;
 pub mod offset;
 pub mod path;
 pub mod pipe;
-pub mod socketpair;
+pub mod unix;

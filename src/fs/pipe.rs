@@ -9,7 +9,7 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use crate::errno::{Result, EAGAIN, EINTR, EPIPE};
+use crate::errno::{Result, EAGAIN, ECONNRESET, EINTR, EPIPE};
 use crate::synch::futex;
 use crate::synch::spinlock::SpinLock;
 
@@ -40,6 +40,9 @@ pub struct Pipe {
     written: AtomicU32,
     /// Bumped by every read and the last reader's close: news for the write end.
     read: AtomicU32,
+    /// Set when a Unix socket closed with data unread ([`End::reset`]): the reader's next
+    /// read past the data fails once with `ECONNRESET`.
+    reset: AtomicBool,
 }
 
 impl Pipe {
@@ -85,6 +88,7 @@ pub fn new(nonblocking: bool) -> (End, End) {
         changes: AtomicU32::new(0),
         written: AtomicU32::new(0),
         read: AtomicU32::new(0),
+        reset: AtomicBool::new(false),
     });
     let end = |writes| End { pipe: pipe.clone(), writes, nonblocking: AtomicBool::new(nonblocking) };
     (end(false), end(true))
@@ -136,7 +140,7 @@ impl End {
                     return Ok(n);
                 }
                 if state.writers == 0 {
-                    return Ok(0);
+                    return if self.pipe.reset.swap(false, Ordering::SeqCst) { Err(ECONNRESET) } else { Ok(0) };
                 }
                 if nonblocking {
                     return Err(EAGAIN);
@@ -210,6 +214,13 @@ impl End {
         } else {
             self.pipe.written.load(Ordering::SeqCst)
         }
+    }
+
+    /// Makes the reader's next read at the end of the data fail with `ECONNRESET` (a Unix
+    /// socket whose owner closes it with data unread, as Linux's); set before the last
+    /// writer's close.
+    pub fn reset(&self) {
+        self.pipe.reset.store(true, Ordering::SeqCst);
     }
 
     /// Bytes waiting to be read.

@@ -159,7 +159,7 @@ fn mask(state: State, events: u32) -> u32 {
 fn news(object: &Object) -> u32 {
     match object {
         Object::Pipe(p) => p.news(),
-        Object::Pair(p) => p.news(),
+        Object::Unix(p) => p.news(),
         Object::Socket(s) => s.would_block.load(Ordering::SeqCst),
         Object::Host(_) | Object::Epoll(_) => 0,
     }

@@ -107,7 +107,7 @@ pub fn state(stack: &mut super::Stack, object: &Object, keep: &mut Keep) -> Stat
             let r = s.readiness(stack);
             State { readable: r.readable, writable: r.writable, hangup: r.hangup, error: r.error, rdhup: r.rdhup }
         }
-        Object::Pair(p) => pair_state(p),
+        Object::Unix(p) => unix_state(p),
         Object::Epoll(e) => State { readable: e.any_ready(stack, keep), ..State::default() },
     }
 }
@@ -119,7 +119,7 @@ pub fn state_local(object: &Object) -> Option<State> {
     match object {
         Object::Host(_) => Some(HOST),
         Object::Pipe(p) => Some(pipe_state(p)),
-        Object::Pair(p) => Some(pair_state(p)),
+        Object::Unix(p) => Some(unix_state(p)),
         Object::Socket(_) | Object::Epoll(_) => None,
     }
 }
@@ -132,7 +132,7 @@ fn pipe_state(p: &crate::fs::pipe::End) -> State {
     State { readable: r, writable: w, hangup: h && !p.writes, error: h && p.writes, rdhup: false }
 }
 
-fn pair_state(p: &crate::fs::socketpair::Pair) -> State {
+fn unix_state(p: &crate::fs::unix::UnixSocket) -> State {
     let (readable, writable, hangup, rdhup) = p.readiness();
     State { readable, writable, hangup, error: false, rdhup }
 }

@@ -155,11 +155,11 @@ fn status_flags(fd: c_int, command: c_int, flags: i32) -> Result<i64> {
             s.nonblocking.store(flags & O_NONBLOCK != 0, core::sync::atomic::Ordering::Relaxed);
             Ok(0)
         }
-        Object::Pair(p) if command == cmd::F_GETFL => {
+        Object::Unix(p) if command == cmd::F_GETFL => {
             let nonblocking = if p.nonblocking.load(core::sync::atomic::Ordering::Relaxed) { O_NONBLOCK } else { 0 };
             Ok(i64::from(O_RDWR | nonblocking))
         }
-        Object::Pair(p) => {
+        Object::Unix(p) => {
             p.nonblocking.store(flags & O_NONBLOCK != 0, core::sync::atomic::Ordering::Relaxed);
             Ok(0)
         }
@@ -412,7 +412,7 @@ pub unsafe extern "C" fn sys_fionread(fd: c_int, count: *mut c_int) -> c_int {
         let object = fd::get(fd)?;
         let n = match &*object {
             Object::Pipe(end) => end.available(),
-            Object::Pair(pair) => pair.available(),
+            Object::Unix(pair) => pair.available(),
             Object::Socket(socket) => socket.readable_bytes()?,
             Object::Host(_) | Object::Epoll(_) => return Err(crate::errno::ENOTTY),
         };

@@ -41,7 +41,7 @@ pub fn read(fd: c_int, buf: &mut [u8]) -> Result<usize> {
         Object::Pipe(p) if !p.writes => p.read(buf),
         Object::Pipe(_) => Err(crate::errno::EBADF),
         Object::Socket(s) => s.recv(buf, 0).map(|(n, _)| n),
-        Object::Pair(p) => p.read(buf, false),
+        Object::Unix(p) => p.read(buf, false),
         Object::Epoll(_) => Err(crate::errno::EINVAL),
     }
 }
@@ -66,7 +66,7 @@ pub fn write(fd: c_int, buf: &[u8]) -> Result<usize> {
         Object::Pipe(p) if p.writes => p.write(buf),
         Object::Pipe(_) => Err(crate::errno::EBADF),
         Object::Socket(s) => s.send(buf, 0, None),
-        Object::Pair(p) => p.write(buf, false),
+        Object::Unix(p) => p.write(buf, false),
         Object::Epoll(_) => Err(crate::errno::EINVAL),
     }
 }
@@ -105,7 +105,7 @@ pub extern "C" fn sys_close(fd: c_int) -> c_int {
 pub extern "C" fn sys_lseek(fd: c_int, offset: off_t, whence: c_int) -> off_t {
     let result = fd::get(fd).and_then(|object| match &*object {
         Object::Host(h) => h.seek(offset, whence),
-        Object::Pipe(_) | Object::Socket(_) | Object::Pair(_) | Object::Epoll(_) => Err(ESPIPE),
+        Object::Pipe(_) | Object::Socket(_) | Object::Unix(_) | Object::Epoll(_) => Err(ESPIPE),
     });
     result.unwrap_or_else(|e| i64::from(e.neg()))
 }
@@ -182,7 +182,7 @@ pub fn fstat(fd: c_int) -> Result<HostStat> {
             ..HostStat::default()
         }),
         Object::Socket(_) => Ok(HostStat { st_mode: 0o140777, st_nlink: 1, ..HostStat::default() }),
-        Object::Pair(p) => {
+        Object::Unix(p) => {
             Ok(HostStat { st_mode: 0o140777, st_nlink: 1, st_size: p.available() as i64, ..HostStat::default() })
         }
         // Linux's anonymous inode: no file type, mode 0600.
@@ -190,7 +190,7 @@ pub fn fstat(fd: c_int) -> Result<HostStat> {
     }
 }
 
-/// Removes host file `name`; 0 or `-errno`.
+/// Removes host file `name`, or the name a Unix socket bound to that path; 0 or `-errno`.
 ///
 /// # Safety
 /// `name` must be a NUL-terminated string.
@@ -198,7 +198,10 @@ pub fn fstat(fd: c_int) -> Result<HostStat> {
 pub unsafe extern "C" fn sys_unlink(name: *const c_char) -> c_int {
     // SAFETY: forwarded from the caller.
     let name = unsafe { c_str(name) };
-    ret_int(name.and_then(|n| host::unlink(&cwd::absolute(n)?)).map(|()| 0))
+    // A path bound by a Unix socket lives in the guest alone (`crate::fs::unix::names`).
+    let unlinked =
+        name.and_then(|n| if crate::fs::unix::names::unlink(n) { Ok(()) } else { host::unlink(&cwd::absolute(n)?) });
+    ret_int(unlinked.map(|()| 0))
 }
 
 /// Creates host directory `name`; 0 or `-errno`.

@@ -21,6 +21,7 @@ mod process;
 mod pthread;
 pub mod ptr;
 mod rcce;
+mod sockopt;
 mod sync;
 pub mod time;
 mod types;

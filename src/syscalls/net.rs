@@ -14,63 +14,23 @@ use alloc::sync::Arc;
 use core::ffi::{c_int, c_void};
 
 use super::ptr::{bytes, bytes_mut, out};
-use crate::errno::{
-    Result, EAFNOSUPPORT, EBADF, EINVAL, ENOPROTOOPT, ENOTSOCK, EOPNOTSUPP, EPROTONOSUPPORT, ESOCKTNOSUPPORT,
-};
+use super::sockopt;
+use crate::errno::{Result, EAFNOSUPPORT, EBADF, EINVAL, ENOTSOCK, EOPNOTSUPP, EPROTONOSUPPORT, ESOCKTNOSUPPORT};
 use crate::fs::fd::{self, Object, OPEN_MAX};
+use crate::fs::unix::{addr as unix_addr, UnixSocket};
 use crate::net::addr::{self, AF_INET, AF_INET6};
+use crate::net::poll;
 use crate::net::socket::{Kind, Socket, MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC};
-use crate::net::{keepalive, multicast, netif, poll};
 
-type SockLen = u32;
+pub(super) type SockLen = u32;
 
-/// `AF_UNIX` (Linux's and lwIP's 1): socket pairs only.
-const AF_UNIX: c_int = 1;
-const SOCK_STREAM: c_int = 1;
-const SOCK_DGRAM: c_int = 2;
+/// `AF_UNIX` (Linux's and lwIP's 1): stream sockets inside the guest ([`crate::fs::unix`]).
+const AF_UNIX: c_int = unix_addr::AF_UNIX as c_int;
+pub(super) const SOCK_STREAM: c_int = 1;
+pub(super) const SOCK_DGRAM: c_int = 2;
 /// Linux's `SOCK_NONBLOCK`/`SOCK_CLOEXEC` flags in `type` (accepted too).
 const SOCK_NONBLOCK: c_int = 0o4000;
 const SOCK_CLOEXEC: c_int = 0o2000000;
-
-const SOL_SOCKET: c_int = 0xfff;
-const SO_REUSEADDR: c_int = 0x4;
-const SO_KEEPALIVE: c_int = 0x8;
-const SO_BROADCAST: c_int = 0x20;
-const SO_LINGER: c_int = 0x80;
-const SO_SNDBUF: c_int = 0x1001;
-const SO_RCVBUF: c_int = 0x1002;
-const SO_SNDTIMEO: c_int = 0x1005;
-const SO_RCVTIMEO: c_int = 0x1006;
-const SO_ERROR: c_int = 0x1007;
-const SO_TYPE: c_int = 0x1008;
-const IPPROTO_IP: c_int = 0;
-const IPPROTO_TCP: c_int = 6;
-const IPPROTO_IPV6: c_int = 41;
-const TCP_NODELAY: c_int = 1;
-/// lwIP's `TCP_KEEPALIVE`: the idle time before keep-alive probes, in milliseconds.
-const TCP_KEEPALIVE: c_int = 2;
-const TCP_KEEPIDLE: c_int = 3;
-const TCP_KEEPINTVL: c_int = 4;
-const TCP_KEEPCNT: c_int = 5;
-/// Linux's `TCP_SYNCNT` (lwIP has none; our header adds Linux's value).
-const TCP_SYNCNT: c_int = 7;
-/// `IPV6_V6ONLY` (Linux's and lwIP's 27).
-const IPV6_V6ONLY: c_int = 27;
-/// lwIP's multicast options (`crate::net::multicast`).
-const IP_ADD_MEMBERSHIP: c_int = 3;
-const IP_DROP_MEMBERSHIP: c_int = 4;
-const IP_MULTICAST_TTL: c_int = 5;
-const IP_MULTICAST_IF: c_int = 6;
-const IP_MULTICAST_LOOP: c_int = 7;
-const IPV6_JOIN_GROUP: c_int = 12;
-const IPV6_LEAVE_GROUP: c_int = 13;
-/// `IP_TTL` (lwIP's 2).
-const IP_TTL: c_int = 2;
-/// Linux's (lwIP has none; our header adds Linux's values).
-const IPV6_UNICAST_HOPS: c_int = 16;
-const IPV6_MULTICAST_IF: c_int = 17;
-const IPV6_MULTICAST_HOPS: c_int = 18;
-const IPV6_MULTICAST_LOOP: c_int = 19;
 
 /// -1 with `errno`, or the value.
 fn c_ret<T: Into<i64>>(result: Result<T>) -> i64 {
@@ -96,31 +56,31 @@ fn socket_of(fd: c_int) -> Result<Arc<Object>> {
     }
 }
 
-fn with_socket<R>(fd: c_int, f: impl FnOnce(&Socket) -> Result<R>) -> Result<R> {
+pub(super) fn with_socket<R>(fd: c_int, f: impl FnOnce(&Socket) -> Result<R>) -> Result<R> {
     let object = socket_of(fd)?;
     let Object::Socket(socket) = &*object else { return Err(ENOTSOCK) };
     f(socket)
 }
 
-/// What the calls that take both find behind a descriptor: a socket or a socket pair's end.
+/// What the calls that take both find behind a descriptor: an Internet or a Unix socket.
 enum Stream<'a> {
     Socket(&'a Socket),
-    Pair(&'a crate::fs::socketpair::Pair),
+    Unix(&'a UnixSocket),
 }
 
-/// `f` on the socket or socket pair end behind `fd` (one look-up of the descriptor):
-/// `EBADF` if not open, `ENOTSOCK` if neither.
+/// `f` on the Internet or Unix socket behind `fd` (one look-up of the descriptor): `EBADF`
+/// if not open, `ENOTSOCK` if neither.
 fn with_stream<R>(fd: c_int, f: impl FnOnce(Stream<'_>) -> Result<R>) -> Result<R> {
     let object = fd::get(fd)?;
     match &*object {
         Object::Socket(s) => f(Stream::Socket(s)),
-        Object::Pair(p) => f(Stream::Pair(p)),
+        Object::Unix(p) => f(Stream::Unix(p)),
         _ => Err(ENOTSOCK),
     }
 }
 
 /// `socketpair(AF_UNIX, SOCK_STREAM, 0, sv)`: a connected pair of descriptors
-/// ([`crate::fs::socketpair`]); `SOCK_NONBLOCK` and `SOCK_CLOEXEC` in `kind` as for
+/// ([`crate::fs::unix::pair`]); `SOCK_NONBLOCK` and `SOCK_CLOEXEC` in `kind` as for
 /// `socket`. `AF_INET`/`AF_INET6` give `EOPNOTSUPP` as on Linux, other domains
 /// `EAFNOSUPPORT`, other types `EOPNOTSUPP` (no datagram pairs, which Linux has).
 ///
@@ -142,10 +102,10 @@ pub unsafe extern "C" fn socketpair(domain: c_int, kind: c_int, protocol: c_int,
             SOCK_STREAM => return Err(EPROTONOSUPPORT),
             _ => return Err(EOPNOTSUPP),
         }
-        let (a, b) = crate::fs::socketpair::new(kind & SOCK_NONBLOCK != 0);
+        let (a, b) = crate::fs::unix::pair(kind & SOCK_NONBLOCK != 0);
         let cloexec = kind & SOCK_CLOEXEC != 0;
-        let first = fd::insert(Object::Pair(a), cloexec, 0)?;
-        let second = match fd::insert(Object::Pair(b), cloexec, 0) {
+        let first = fd::insert(Object::Unix(a), cloexec, 0)?;
+        let second = match fd::insert(Object::Unix(b), cloexec, 0) {
             Ok(fd) => fd,
             Err(e) => {
                 let _ = fd::close(first);
@@ -194,18 +154,47 @@ unsafe fn put_sockaddr(endpoint: smoltcp::wire::IpEndpoint, addr: *mut c_void, l
     Ok(())
 }
 
-/// Creates a socket: `AF_INET`/`AF_INET6` with `SOCK_STREAM` (TCP) or `SOCK_DGRAM` (UDP).
+/// Writes a Unix socket's name (unnamed: the family alone) to a result address, as
+/// [`put_sockaddr`].
+///
+/// # Safety
+/// As [`put_sockaddr`].
+unsafe fn put_unix_name(name: Option<&[u8]>, addr: *mut c_void, len: *mut SockLen) -> Result<()> {
+    if addr.is_null() || len.is_null() {
+        return Ok(());
+    }
+    // SAFETY: forwarded from the caller.
+    let len = unsafe { out(len) }?;
+    // SAFETY: forwarded from the caller.
+    let buf = unsafe { bytes_mut(addr.cast(), *len as usize) }?;
+    *len = unix_addr::format(name, buf) as SockLen;
+    Ok(())
+}
+
+/// Creates a socket: `AF_INET`/`AF_INET6` with `SOCK_STREAM` (TCP) or `SOCK_DGRAM` (UDP), or
+/// an `AF_UNIX` stream socket (without the descriptor bit, as socket pairs; Unix datagram
+/// and sequenced-packet sockets are `ESOCKTNOSUPPORT`).
 #[no_mangle]
 pub extern "C" fn socket(domain: c_int, kind: c_int, protocol: c_int) -> c_int {
     let result = (|| {
+        let kind_only = kind & !(SOCK_NONBLOCK | SOCK_CLOEXEC);
         let v6 = match domain {
             d if d == c_int::from(AF_INET) => false,
             d if d == c_int::from(AF_INET6) => true,
+            AF_UNIX => {
+                return match kind_only {
+                    SOCK_STREAM if protocol == 0 => {
+                        let unix = UnixSocket::new(kind & SOCK_NONBLOCK != 0);
+                        fd::insert(Object::Unix(unix), kind & SOCK_CLOEXEC != 0, 0)
+                    }
+                    SOCK_STREAM => Err(EPROTONOSUPPORT),
+                    _ => Err(ESOCKTNOSUPPORT),
+                };
+            }
             _ => return Err(EAFNOSUPPORT),
         };
-        let kind_only = kind & !(SOCK_NONBLOCK | SOCK_CLOEXEC);
         let kind_enum = match kind_only {
-            SOCK_STREAM if matches!(protocol, 0 | IPPROTO_TCP) => Kind::Stream,
+            SOCK_STREAM if matches!(protocol, 0 | sockopt::IPPROTO_TCP) => Kind::Stream,
             SOCK_DGRAM if matches!(protocol, 0 | 17) => Kind::Datagram,
             SOCK_STREAM | SOCK_DGRAM => return Err(EPROTONOSUPPORT),
             _ => return Err(ESOCKTNOSUPPORT),
@@ -226,9 +215,15 @@ pub unsafe extern "C" fn bind(fd: c_int, addr: *const c_void, len: SockLen) -> c
     // SAFETY: forwarded from the caller.
     let addr = unsafe { sockaddr(addr, len) };
     let result = addr.and_then(|a| {
-        let endpoint = addr::parse(a)?.ok_or(EAFNOSUPPORT)?;
-        known_scope(a)?;
-        with_socket(fd, |s| s.bind(endpoint)).map(|()| 0)
+        with_stream(fd, |stream| match stream {
+            Stream::Unix(u) => u.bind(&unix_addr::parse(a)?),
+            Stream::Socket(s) => {
+                let endpoint = addr::parse(a)?.ok_or(EAFNOSUPPORT)?;
+                known_scope(a)?;
+                s.bind(endpoint)
+            }
+        })
+        .map(|()| 0)
     });
     c_int_ret(result)
 }
@@ -236,7 +231,11 @@ pub unsafe extern "C" fn bind(fd: c_int, addr: *const c_void, len: SockLen) -> c
 /// Makes `fd` a listening socket with room for `backlog` (1 to 128) pending connections.
 #[no_mangle]
 pub extern "C" fn listen(fd: c_int, backlog: c_int) -> c_int {
-    c_int_ret(with_socket(fd, |s| s.listen(backlog)).map(|()| 0))
+    let result = with_stream(fd, |stream| match stream {
+        Stream::Unix(u) => u.listen(backlog),
+        Stream::Socket(s) => s.listen(backlog),
+    });
+    c_int_ret(result.map(|()| 0))
 }
 
 /// Takes a pending connection: a new socket descriptor, and the peer in `addr`.
@@ -259,11 +258,22 @@ pub unsafe extern "C" fn accept4(fd: c_int, addr: *mut c_void, len: *mut SockLen
     if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
         return c_int_ret(Err(EINVAL));
     }
-    let result = with_socket(fd, |s| s.accept()).and_then(|(conn, peer)| {
-        // SAFETY: forwarded from the caller.
-        unsafe { put_sockaddr(peer, addr, len) }?;
-        conn.nonblocking.store(flags & SOCK_NONBLOCK != 0, core::sync::atomic::Ordering::Relaxed);
-        fd::insert(Object::Socket(conn), flags & SOCK_CLOEXEC != 0, 0)
+    let nonblocking = flags & SOCK_NONBLOCK != 0;
+    let result = with_stream(fd, |stream| match stream {
+        Stream::Unix(u) => {
+            let conn = u.accept()?;
+            // SAFETY: forwarded from the caller.
+            unsafe { put_unix_name(conn.peer()?.as_deref(), addr, len) }?;
+            conn.nonblocking.store(nonblocking, core::sync::atomic::Ordering::Relaxed);
+            fd::insert(Object::Unix(conn), flags & SOCK_CLOEXEC != 0, 0)
+        }
+        Stream::Socket(s) => {
+            let (conn, peer) = s.accept()?;
+            // SAFETY: forwarded from the caller.
+            unsafe { put_sockaddr(peer, addr, len) }?;
+            conn.nonblocking.store(nonblocking, core::sync::atomic::Ordering::Relaxed);
+            fd::insert(Object::Socket(conn), flags & SOCK_CLOEXEC != 0, 0)
+        }
     });
     c_int_ret(result)
 }
@@ -277,9 +287,15 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const c_void, len: SockLen) -
     // SAFETY: forwarded from the caller.
     let addr = unsafe { sockaddr(addr, len) };
     let result = addr.and_then(|a| {
-        let endpoint = addr::parse(a)?;
-        known_scope(a)?;
-        with_socket(fd, |s| s.connect(endpoint)).map(|()| 0)
+        with_stream(fd, |stream| match stream {
+            Stream::Unix(u) => u.connect(&unix_addr::parse(a)?),
+            Stream::Socket(s) => {
+                let endpoint = addr::parse(a)?;
+                known_scope(a)?;
+                s.connect(endpoint)
+            }
+        })
+        .map(|()| 0)
     });
     c_int_ret(result)
 }
@@ -321,7 +337,7 @@ pub unsafe extern "C" fn sendto(
             addr::parse(unsafe { sockaddr(addr, alen) }?)?
         };
         with_stream(fd, |stream| match stream {
-            Stream::Pair(p) => p.write(d, flags & MSG_DONTWAIT != 0),
+            Stream::Unix(p) => p.write(d, flags & MSG_DONTWAIT != 0),
             Stream::Socket(s) => s.send(d, flags, to),
         })
         .map(|n| n as i64)
@@ -358,7 +374,7 @@ pub unsafe extern "C" fn recvfrom(
     let data = unsafe { bytes_mut(buf.cast(), len) };
     let result = data.and_then(|d| {
         with_stream(fd, |stream| match stream {
-            Stream::Pair(p) => {
+            Stream::Unix(p) => {
                 let dontwait = flags & MSG_DONTWAIT != 0;
                 let result = if flags & MSG_PEEK != 0 { p.peek(d, dontwait) } else { p.read(d, dontwait) };
                 // An unnamed peer: no address.
@@ -483,11 +499,8 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> i
 #[no_mangle]
 pub extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
     let result = with_stream(fd, |stream| match stream {
-        Stream::Pair(p) if (0..=2).contains(&how) => {
-            p.shutdown(how != 1, how != 0);
-            Ok(0)
-        }
-        Stream::Pair(_) => Err(EINVAL),
+        Stream::Unix(p) if (0..=2).contains(&how) => p.shutdown(how != 1, how != 0).map(|()| 0),
+        Stream::Unix(_) => Err(EINVAL),
         Stream::Socket(s) => s.shutdown(how).map(|()| 0),
     });
     c_int_ret(result)
@@ -499,10 +512,13 @@ pub extern "C" fn shutdown(fd: c_int, how: c_int) -> c_int {
 /// `addr` must be valid for `*len` bytes, `len` valid.
 #[no_mangle]
 pub unsafe extern "C" fn getsockname(fd: c_int, addr: *mut c_void, len: *mut SockLen) -> c_int {
-    let result = with_socket(fd, |s| s.local()).and_then(|ep| {
+    let result = with_stream(fd, |stream| match stream {
         // SAFETY: forwarded from the caller.
-        unsafe { put_sockaddr(ep, addr, len) }.map(|()| 0)
+        Stream::Unix(u) => unsafe { put_unix_name(u.local().as_deref(), addr, len) },
+        // SAFETY: forwarded from the caller.
+        Stream::Socket(s) => unsafe { put_sockaddr(s.local()?, addr, len) },
     });
+    let result = result.map(|()| 0);
     c_int_ret(result)
 }
 
@@ -512,193 +528,13 @@ pub unsafe extern "C" fn getsockname(fd: c_int, addr: *mut c_void, len: *mut Soc
 /// `addr` must be valid for `*len` bytes, `len` valid.
 #[no_mangle]
 pub unsafe extern "C" fn getpeername(fd: c_int, addr: *mut c_void, len: *mut SockLen) -> c_int {
-    let result = with_socket(fd, |s| s.peer()).and_then(|ep| {
+    let result = with_stream(fd, |stream| match stream {
         // SAFETY: forwarded from the caller.
-        unsafe { put_sockaddr(ep, addr, len) }.map(|()| 0)
-    });
-    c_int_ret(result)
-}
-
-fn timeval_ns(v: &[u8]) -> Result<Option<u64>> {
-    let sec = i64::from_ne_bytes(v.get(..8).ok_or(EINVAL)?.try_into().map_err(|_| EINVAL)?);
-    let usec = i64::from_ne_bytes(v.get(8..16).ok_or(EINVAL)?.try_into().map_err(|_| EINVAL)?);
-    if sec < 0 || !(0..1_000_000).contains(&usec) {
-        return Err(crate::errno::EDOM);
-    }
-    let ns = (sec as u64).saturating_mul(1_000_000_000).saturating_add(usec as u64 * 1000);
-    Ok((ns != 0).then_some(ns))
-}
-
-fn int_of(v: &[u8]) -> Result<c_int> {
-    Ok(c_int::from_ne_bytes(v.get(..4).ok_or(EINVAL)?.try_into().map_err(|_| EINVAL)?))
-}
-
-/// Sets an option: `SOL_SOCKET` (`SO_REUSEADDR`, `SO_KEEPALIVE`, `SO_BROADCAST`,
-/// `SO_LINGER`, `SO_SNDBUF`, `SO_RCVBUF`, `SO_SNDTIMEO`, `SO_RCVTIMEO`), `IPPROTO_TCP`
-/// (`TCP_NODELAY`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`, lwIP's `TCP_KEEPALIVE` in
-/// milliseconds, Linux's `TCP_SYNCNT`: `crate::net::keepalive`), `IPPROTO_IPV6`'s
-/// `IPV6_V6ONLY` (`crate::net::bound`), `IP_TTL` and `IPV6_UNICAST_HOPS` (one value), the
-/// multicast options of both levels
-/// (`crate::net::multicast`; the IPv6 ones `ENOPROTOOPT` on an `AF_INET` socket, as Linux);
-/// other `IPPROTO_IP`/`IPPROTO_IPV6` options are accepted and ignored. Buffer sizes apply to
-/// connections made afterwards.
-/// Deviation from the original: its lwIP accepted the keep-alive options but not
-/// `TCP_SYNCNT`, and gave up a handshake after its own 6 SYN retransmissions.
-///
-/// # Safety
-/// `value` must be valid for `len` bytes.
-#[no_mangle]
-pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value: *const c_void, len: SockLen) -> c_int {
-    // SAFETY: forwarded from the caller.
-    let value = unsafe { bytes(value.cast(), len as usize) };
-    let result = value.and_then(|v| {
-        with_socket(fd, |s| {
-            let buffer = |n: c_int| (n.max(2048) as usize).min(crate::net::socket::TCP_BUFFER_OFFLOAD);
-            // An `int` in the range Linux accepts for the option (`EINVAL` outside).
-            let ranged = |check: fn(c_int) -> Option<u32>| int_of(v).and_then(|n| check(n).ok_or(EINVAL));
-            match (level, name) {
-                (SOL_SOCKET, SO_REUSEADDR) => int_of(v).map(|n| s.set_options(|o| o.reuseaddr = n != 0)),
-                (SOL_SOCKET, SO_KEEPALIVE) => int_of(v).map(|n| s.set_options(|o| o.keepalive.on = n != 0)),
-                (SOL_SOCKET, SO_BROADCAST) => int_of(v).map(|n| s.set_options(|o| o.broadcast = n != 0)),
-                (SOL_SOCKET, SO_LINGER) => {
-                    let on = int_of(v)?;
-                    let secs = int_of(v.get(4..).ok_or(EINVAL)?)?;
-                    s.set_options(|o| o.linger = [on, secs]);
-                    Ok(())
-                }
-                (SOL_SOCKET, SO_SNDBUF) => int_of(v).map(|n| s.set_options(|o| o.sndbuf = buffer(n))),
-                (SOL_SOCKET, SO_RCVBUF) => int_of(v).map(|n| s.set_options(|o| o.rcvbuf = buffer(n))),
-                (SOL_SOCKET, SO_SNDTIMEO) => timeval_ns(v).map(|t| s.set_options(|o| o.sndtimeo = t)),
-                (SOL_SOCKET, SO_RCVTIMEO) => timeval_ns(v).map(|t| s.set_options(|o| o.rcvtimeo = t)),
-                (IPPROTO_TCP, TCP_NODELAY) => int_of(v).map(|n| s.set_options(|o| o.nodelay = n != 0)),
-                (IPPROTO_TCP, TCP_KEEPALIVE) => {
-                    let ms = u64::try_from(int_of(v)?).map_err(|_| EINVAL)?;
-                    s.set_options(|o| o.keepalive.idle_ms = ms.max(1));
-                    Ok(())
-                }
-                (IPPROTO_TCP, TCP_KEEPIDLE) => {
-                    ranged(keepalive::seconds).map(|n| s.set_options(|o| o.keepalive.idle_ms = u64::from(n) * 1000))
-                }
-                (IPPROTO_TCP, TCP_KEEPINTVL) => {
-                    ranged(keepalive::seconds).map(|n| s.set_options(|o| o.keepalive.interval_s = n))
-                }
-                (IPPROTO_TCP, TCP_KEEPCNT) => {
-                    ranged(keepalive::count).map(|n| s.set_options(|o| o.keepalive.count = n))
-                }
-                (IPPROTO_TCP, TCP_SYNCNT) => ranged(keepalive::syn_count).map(|n| s.set_options(|o| o.syn_count = n)),
-                (IPPROTO_IPV6, IPV6_V6ONLY) => int_of(v).and_then(|n| s.set_v6only(n != 0)),
-                (IPPROTO_IPV6, IPV6_JOIN_GROUP..=IPV6_MULTICAST_LOOP) if !s.v6 => Err(ENOPROTOOPT),
-                (IPPROTO_IP, IP_TTL) | (IPPROTO_IPV6, IPV6_UNICAST_HOPS) => {
-                    multicast::unicast_hops(v).map(|h| s.set_options(|o| o.ttl = h))
-                }
-                (IPPROTO_IP, IP_ADD_MEMBERSHIP | IP_DROP_MEMBERSHIP) => {
-                    multicast::group_v4(v).and_then(|g| s.membership(g, name == IP_ADD_MEMBERSHIP))
-                }
-                (IPPROTO_IPV6, IPV6_JOIN_GROUP | IPV6_LEAVE_GROUP) => {
-                    multicast::group_v6(v, netif::scope_known).and_then(|g| s.membership(g, name == IPV6_JOIN_GROUP))
-                }
-                (IPPROTO_IP, IP_MULTICAST_TTL) | (IPPROTO_IPV6, IPV6_MULTICAST_HOPS) => {
-                    multicast::hops(v).map(|h| s.set_options(|o| o.mcast_hops = h))
-                }
-                (IPPROTO_IP, IP_MULTICAST_LOOP) | (IPPROTO_IPV6, IPV6_MULTICAST_LOOP) => {
-                    multicast::int_or_byte(v).map(|n| s.set_options(|o| o.mcast_loop = n != 0))
-                }
-                (IPPROTO_IP, IP_MULTICAST_IF) => {
-                    // An address, or `ip_mreq`'s or `ip_mreqn`'s interface address.
-                    let at = if v.len() >= 8 { 4 } else { 0 };
-                    let addr: [u8; 4] = v.get(at..at + 4).and_then(|a| a.try_into().ok()).ok_or(EINVAL)?;
-                    s.set_multicast_if(addr)
-                }
-                (IPPROTO_IPV6, IPV6_MULTICAST_IF) => {
-                    let index = int_of(v)? as u32;
-                    if !netif::scope_known(index) {
-                        return Err(crate::errno::ENODEV);
-                    }
-                    s.set_options(|o| o.mcast_ifindex = index);
-                    Ok(())
-                }
-                (IPPROTO_IP | IPPROTO_IPV6, _) => Ok(()),
-                _ => Err(ENOPROTOOPT),
-            }
-        })
-    });
-    c_int_ret(result.map(|()| 0))
-}
-
-/// Reads an option (those of [`setsockopt`] but the ignored IP ones and the memberships, plus
-/// `SO_ERROR` and `SO_TYPE`; the IPv6 ones on `AF_INET6` sockets).
-///
-/// # Safety
-/// `value` must be valid for `*len` bytes, `len` valid.
-#[no_mangle]
-pub unsafe extern "C" fn getsockopt(
-    fd: c_int,
-    level: c_int,
-    name: c_int,
-    value: *mut c_void,
-    len: *mut SockLen,
-) -> c_int {
-    let result = with_socket(fd, |s| {
-        let o = s.options();
-        let mut buf = [0u8; 16];
-        let int = |buf: &mut [u8; 16], n: c_int| {
-            buf[..4].copy_from_slice(&n.to_ne_bytes());
-            4
-        };
-        let time = |buf: &mut [u8; 16], t: Option<u64>| {
-            let ns = t.unwrap_or(0);
-            buf[..8].copy_from_slice(&((ns / 1_000_000_000) as i64).to_ne_bytes());
-            buf[8..].copy_from_slice(&(((ns % 1_000_000_000) / 1000) as i64).to_ne_bytes());
-            16
-        };
-        let n = match (level, name) {
-            (SOL_SOCKET, SO_REUSEADDR) => int(&mut buf, c_int::from(o.reuseaddr)),
-            (SOL_SOCKET, SO_KEEPALIVE) => int(&mut buf, c_int::from(o.keepalive.on)),
-            (SOL_SOCKET, SO_BROADCAST) => int(&mut buf, c_int::from(o.broadcast)),
-            (SOL_SOCKET, SO_LINGER) => {
-                buf[..4].copy_from_slice(&o.linger[0].to_ne_bytes());
-                buf[4..8].copy_from_slice(&o.linger[1].to_ne_bytes());
-                8
-            }
-            (SOL_SOCKET, SO_SNDBUF) => int(&mut buf, o.sndbuf as c_int),
-            (SOL_SOCKET, SO_RCVBUF) => int(&mut buf, o.rcvbuf as c_int),
-            (SOL_SOCKET, SO_SNDTIMEO) => time(&mut buf, o.sndtimeo),
-            (SOL_SOCKET, SO_RCVTIMEO) => time(&mut buf, o.rcvtimeo),
-            (SOL_SOCKET, SO_ERROR) => int(&mut buf, s.take_error().map_or(0, |e| -e.neg())),
-            (SOL_SOCKET, SO_TYPE) => int(&mut buf, if s.kind == Kind::Stream { SOCK_STREAM } else { SOCK_DGRAM }),
-            (IPPROTO_TCP, TCP_NODELAY) => int(&mut buf, c_int::from(o.nodelay)),
-            (IPPROTO_TCP, TCP_KEEPALIVE) => int(&mut buf, o.keepalive.idle_ms.min(i32::MAX as u64) as c_int),
-            // Linux rounds a millisecond idle time set through TCP_KEEPALIVE up to seconds.
-            (IPPROTO_TCP, TCP_KEEPIDLE) => {
-                int(&mut buf, o.keepalive.idle_ms.div_ceil(1000).min(i32::MAX as u64) as c_int)
-            }
-            (IPPROTO_TCP, TCP_KEEPINTVL) => int(&mut buf, o.keepalive.interval_s as c_int),
-            (IPPROTO_TCP, TCP_KEEPCNT) => int(&mut buf, o.keepalive.count as c_int),
-            (IPPROTO_TCP, TCP_SYNCNT) => int(&mut buf, o.syn_count as c_int),
-            (IPPROTO_IPV6, IPV6_V6ONLY) if s.v6 => int(&mut buf, c_int::from(o.v6only)),
-            (IPPROTO_IPV6, IPV6_UNICAST_HOPS..=IPV6_MULTICAST_LOOP) if !s.v6 => return Err(ENOPROTOOPT),
-            (IPPROTO_IP, IP_TTL) | (IPPROTO_IPV6, IPV6_UNICAST_HOPS) => int(&mut buf, c_int::from(o.ttl.unwrap_or(64))),
-            (IPPROTO_IP, IP_MULTICAST_TTL) | (IPPROTO_IPV6, IPV6_MULTICAST_HOPS) => {
-                int(&mut buf, c_int::from(o.mcast_hops))
-            }
-            (IPPROTO_IP, IP_MULTICAST_LOOP) | (IPPROTO_IPV6, IPV6_MULTICAST_LOOP) => {
-                int(&mut buf, c_int::from(o.mcast_loop))
-            }
-            (IPPROTO_IP, IP_MULTICAST_IF) => {
-                buf[..4].copy_from_slice(&o.mcast_if);
-                4
-            }
-            (IPPROTO_IPV6, IPV6_MULTICAST_IF) => int(&mut buf, o.mcast_ifindex as c_int),
-            _ => return Err(ENOPROTOOPT),
-        };
+        Stream::Unix(u) => unsafe { put_unix_name(u.peer()?.as_deref(), addr, len) },
         // SAFETY: forwarded from the caller.
-        let len = unsafe { out(len) }?;
-        let take = (*len as usize).min(n);
-        // SAFETY: forwarded from the caller.
-        unsafe { bytes_mut(value.cast(), take) }?.copy_from_slice(&buf[..take]);
-        *len = take as SockLen;
-        Ok(0)
+        Stream::Socket(s) => unsafe { put_sockaddr(s.peer()?, addr, len) },
     });
+    let result = result.map(|()| 0);
     c_int_ret(result)
 }
 

@@ -97,7 +97,7 @@ struct linger {
 
 __BEGIN_DECLS
 int socket(int domain, int type, int protocol);
-/* AF_UNIX, SOCK_STREAM only: a connected pair inside the guest. */
+/* AF_UNIX, SOCK_STREAM only: a connected pair inside the guest (<sys/un.h> for named ones). */
 int socketpair(int domain, int type, int protocol, int sv[2]);
 int bind(int s, const struct sockaddr *name, socklen_t namelen);
 int listen(int s, int backlog);
