@@ -14,6 +14,8 @@ extern void __libc_fini_array(void);
 extern int main(int argc, char **argv, char **envp);
 extern void __hermit_signal_dispatch(int sig);
 extern int sys_signal(void (*handler)(int));
+extern unsigned int sys_getpid(void);
+extern int __hermit_pid;
 extern void _cleanup_r(struct _reent *reent);
 
 int libc_start(int argc, char **argv, char **envp);
@@ -56,6 +58,8 @@ int libc_start(int argc, char **argv, char **envp)
 	 * in the reent that first used stdio; with a reent per thread that is never the global
 	 * one, so output still buffered at exit would be lost. */
 	_GLOBAL_REENT->__cleanup = _cleanup_r;
+	/* getpid()'s one id for every thread (glue/getpid.c). */
+	__hermit_pid = (int)sys_getpid();
 	/* The environment first, so that constructors see it: libgomp reads OMP_* in one, and
 	 * C++ globals may call getenv (the original set it after them). */
 	if (envp != NULL)

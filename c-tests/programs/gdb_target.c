@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <hermit/syscall.h>
 
 static volatile int worker_result;
 static volatile int keep_spinning = 1;
@@ -43,7 +44,7 @@ static volatile int locker_id, joiner_id;
 
 static void *locker(void *arg)
 {
-	locker_id = getpid();
+	locker_id = sys_getpid();
 	pthread_mutex_lock(&lock);
 	pthread_mutex_unlock(&lock);
 	return arg;
@@ -51,7 +52,7 @@ static void *locker(void *arg)
 
 static void *joiner(void *arg)
 {
-	joiner_id = getpid();
+	joiner_id = sys_getpid();
 	pthread_join(locker_thread, NULL);
 	return arg;
 }
@@ -76,7 +77,7 @@ static int tasks(void)
 	pthread_mutex_unlock(&lock);
 	if (pthread_join(joiner_thread, NULL) != 0)
 		return 1;
-	printf("tasks: main %d, locker %d, joiner %d\n", getpid(), locker_id, joiner_id);
+	printf("tasks: main %d, locker %d, joiner %d\n", (int)sys_getpid(), locker_id, joiner_id);
 	return 3;
 }
 

@@ -161,6 +161,26 @@ static void test_names(void)
 		CHECK_INT(ntohs(sa->sin6_port), 22);
 		freeaddrinfo(res);
 	}
+	/* AF_INET6 with AI_V4MAPPED: an IPv4 address as ::ffff:a.b.c.d, as glibc (ZeroMQ's
+	   resolver asks so); with AI_ALL after the IPv6 ones. */
+	res = NULL;
+	hints.ai_flags = AI_V4MAPPED | AI_NUMERICHOST;
+	CHECK_INT(getaddrinfo("11.22.33.44", NULL, &hints, &res), 0);
+	if (res) {
+		struct sockaddr_in6 *sa = (struct sockaddr_in6 *)res->ai_addr;
+		CHECK_INT(sa->sin6_family, AF_INET6);
+		char text[INET6_ADDRSTRLEN];
+		CHECK_STR(inet_ntop(AF_INET6, &sa->sin6_addr, text, sizeof(text)), "::ffff:11.22.33.44");
+		freeaddrinfo(res);
+	}
+	res = NULL;
+	hints.ai_flags = AI_V4MAPPED | AI_ALL;
+	CHECK_INT(getaddrinfo("localhost", NULL, &hints, &res), 0);
+	if (res) {
+		CHECK(IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr));
+		CHECK(res->ai_next && IN6_IS_ADDR_V4MAPPED(&((struct sockaddr_in6 *)res->ai_next->ai_addr)->sin6_addr));
+		freeaddrinfo(res);
+	}
 	res = NULL;
 	hints.ai_family = AF_INET;
 	hints.ai_flags = AI_PASSIVE;

@@ -1,4 +1,4 @@
-/* net_udp_poll.c: UDP both ways over the guest loopback, connected UDP (and the ICMP port unreachable its datagrams to a closed port bring: ECONNREFUSED, as Linux), poll and select on several sockets (and a pipe) with timeouts, MSG_DONTWAIT, recvmsg/sendmsg, FIONREAD. */
+/* net_udp_poll.c: UDP both ways over the guest loopback, connected UDP (and the ICMP port unreachable its datagrams to a closed port bring: ECONNREFUSED, as Linux), poll and select on several sockets (and a pipe) with timeouts, MSG_DONTWAIT, recvmsg/sendmsg, FIONREAD, datagrams to 0.0.0.0 (this host). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -307,9 +307,39 @@ static void test_refused(void)
 	close(s);
 }
 
+/* To 0.0.0.0 (ZeroMQ's test_zmq_poll_fd sends to the address getsockname gave a socket bound
+   to INADDR_ANY), as Linux: to this host; also a connected peer. */
+static void test_this_host(void)
+{
+	int r = socket(AF_INET, SOCK_DGRAM, 0), s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	CHECK_INT(bind(r, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	socklen_t len = sizeof(sa);
+	CHECK_INT(getsockname(r, (struct sockaddr *)&sa, &len), 0);
+	CHECK_INT(sa.sin_addr.s_addr, INADDR_ANY);
+	CHECK_INT(sendto(s, "any", 3, 0, (struct sockaddr *)&sa, sizeof(sa)), 3);
+	char buf[8];
+	struct pollfd p = { r, POLLIN, 0 };
+	CHECK_INT(poll(&p, 1, 2000), 1);
+	CHECK_INT(recv(r, buf, sizeof(buf), 0), 3);
+	CHECK_INT(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct sockaddr_in peer;
+	len = sizeof(peer);
+	CHECK_INT(getpeername(s, (struct sockaddr *)&peer, &len), 0);
+	CHECK_INT(ntohl(peer.sin_addr.s_addr), INADDR_LOOPBACK);
+	CHECK_INT(send(s, "two", 3, 0), 3);
+	CHECK_INT(poll(&p, 1, 2000), 1);
+	CHECK_INT(recv(r, buf, sizeof(buf), 0), 3);
+	close(r);
+	close(s);
+}
+
 int main(void)
 {
 	test_udp();
+	test_this_host();
 	test_refused();
 	test_poll_select();
 	test_fionread();

@@ -520,6 +520,24 @@ static void prepare(void)
 		closedir(d);
 }
 
+/* mkdtemp creates a fresh directory (newlib without HAVE_MKDIR failed with ENOSYS). */
+static void temporary_directory(void)
+{
+	char name[PATH_MAX];
+	snprintf(name, sizeof(name), "%s/tmpXXXXXX", dir);
+	CHECK(mkdtemp(name) != NULL);
+	CHECK(strstr(name, "XXXXXX") == NULL);
+	struct stat st;
+	CHECK_INT(stat(name, &st), 0);
+	CHECK(S_ISDIR(st.st_mode));
+	char again[PATH_MAX];
+	snprintf(again, sizeof(again), "%s/tmpXXXXXX", dir);
+	CHECK(mkdtemp(again) != NULL);
+	CHECK(strcmp(name, again) != 0);
+	CHECK_INT(rmdir(name), 0);
+	CHECK_INT(rmdir(again), 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -544,5 +562,6 @@ int main(int argc, char **argv)
 	working_directory();
 	directories();
 	descriptors();
+	temporary_directory();
 	TEST_DONE();
 }

@@ -1,4 +1,4 @@
-/* posix_misc.c: sys/mman.h, sys/ioctl.h, sys/resource.h, sys/utsname.h, dlfcn.h, sysconf, the setjmp families, stdio stream locks, popen/system/waitpid, syslog. */
+/* posix_misc.c: sys/mman.h, sys/ioctl.h, sys/resource.h (limits, usage, niceness), sys/utsname.h, dlfcn.h, sysconf, the setjmp families, stdio stream locks, popen/system/waitpid, syslog. */
 #include <dlfcn.h>
 #include <syslog.h>
 #include <sys/wait.h>
@@ -114,6 +114,18 @@ static void limits_and_names(void)
 	CHECK(ru.ru_utime.tv_sec > 0 || ru.ru_utime.tv_usec > 0);
 	CHECK_INT(getrusage(42, &ru), -1);
 	CHECK_INT(errno, EINVAL);
+	/* The niceness: nice() returns it, getpriority() reports it, clamped to -20..19. */
+	CHECK_INT(getpriority(PRIO_PROCESS, 0), 0);
+	CHECK_INT(nice(5), 5);
+	CHECK_INT(nice(30), 19);
+	CHECK_INT(getpriority(PRIO_PROCESS, getpid()), 19);
+	CHECK_INT(setpriority(PRIO_PROCESS, 0, -3), 0);
+	CHECK_INT(getpriority(PRIO_USER, 0), -3);
+	CHECK_INT(getpriority(PRIO_PROCESS, 12345), -1);
+	CHECK_INT(errno, ESRCH);
+	CHECK_INT(getpriority(7, 0), -1);
+	CHECK_INT(errno, EINVAL);
+	CHECK_INT(nice(3), 0);
 	struct utsname u;
 	CHECK_INT(uname(&u), 0);
 	CHECK_STR(u.sysname, "HermitCore");

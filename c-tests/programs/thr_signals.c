@@ -321,9 +321,12 @@ static void khandler(int sig)
 	__atomic_fetch_add(&khandled, 1, __ATOMIC_ACQ_REL);
 }
 
+static pid_t kchild_pid;
+
 static void *kchild(void *arg)
 {
 	(void)arg;
+	kchild_pid = getpid();
 	kchild_tid = sys_getpid();
 	CHECK_INT(sem_post(&ready), 0);
 	while (sem_wait(&release) != 0)
@@ -359,6 +362,9 @@ static void original_api(void)
 	CHECK_INT(sem_wait(&ready), 0);
 	usleep(20000);
 	CHECK(ktarget_tid != 0 && kchild_tid != 0 && ktarget_tid != kchild_tid && ktarget_tid != sys_getpid());
+	/* getpid() is the program's, the same in every thread (the original gave the task id). */
+	CHECK_INT(kchild_pid, getpid());
+	CHECK_INT(getpid(), sys_getpid());
 	CHECK_INT(sys_kill(ktarget_tid, 0), 0);
 	CHECK_INT(sys_kill(ktarget_tid, 64), -EINVAL);
 	CHECK_INT(sys_kill(ktarget_tid, -1), -EINVAL);

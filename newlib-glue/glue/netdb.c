@@ -13,7 +13,7 @@ int h_errno;
 enum { MAX_ADDRS = 8 };
 
 /* Addresses of `name` for `family` (AF_INET or AF_INET6), 16 bytes each; count or an EAI_ code (negative). */
-static int resolve(const char *name, int family, int flags, unsigned char out[MAX_ADDRS][16])
+static int resolve_family(const char *name, int family, int flags, unsigned char out[MAX_ADDRS][16])
 {
 	memset(out, 0, MAX_ADDRS * 16);
 	if (name == NULL) {
@@ -54,6 +54,28 @@ static int resolve(const char *name, int family, int flags, unsigned char out[MA
 	if (n == -EHOSTUNREACH)
 		return -EAI_FAIL;
 	return -EAI_NONAME;
+}
+
+/* resolve_family, and for AF_INET6 with AI_V4MAPPED, as glibc: the IPv4 addresses as
+ * IPv4-mapped IPv6 ones (::ffff:a.b.c.d) when there is no IPv6 address, or after them with
+ * AI_ALL. */
+static int resolve(const char *name, int family, int flags, unsigned char out[MAX_ADDRS][16])
+{
+	int n = resolve_family(name, family, flags, out);
+	if (family != AF_INET6 || !(flags & AI_V4MAPPED) || name == NULL || (n > 0 && !(flags & AI_ALL)))
+		return n;
+	unsigned char v4[MAX_ADDRS][16];
+	int m = resolve_family(name, AF_INET, flags, v4);
+	if (m <= 0)
+		return n;
+	int count = n > 0 ? n : 0;
+	for (int i = 0; i < m && count < MAX_ADDRS; i++, count++) {
+		memset(out[count], 0, 16);
+		out[count][10] = 0xff;
+		out[count][11] = 0xff;
+		memcpy(&out[count][12], v4[i], 4);
+	}
+	return count;
 }
 
 int getaddrinfo(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res)
@@ -262,6 +284,9 @@ const char *gai_strerror(int code)
 	switch (code) {
 	case 0: return "Success";
 	case EAI_NONAME: return "Name or service not known";
+	case EAI_NODATA: return "No address associated with hostname";
+	case EAI_ADDRFAMILY: return "Address family for hostname not supported";
+	case EAI_SYSTEM: return "System error";
 	case EAI_SERVICE: return "Service not supported";
 	case EAI_FAIL: return "Non-recoverable failure in name resolution";
 	case EAI_MEMORY: return "Memory allocation failure";

@@ -1,8 +1,9 @@
-/* resource.c: getrlimit/setrlimit (the limits the kernel has), getrusage and uname. */
+/* resource.c: getrlimit/setrlimit (the limits the kernel has), getrusage, the niceness (nice, getpriority, setpriority) and uname. */
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <time.h>
+#include <unistd.h>
 #include "glue.h"
 
 /* The program's CPU-time clock (newlib's CLOCK_PROCESS_CPUTIME_ID) and the thread's. */
@@ -57,6 +58,43 @@ int setrlimit(int resource, const struct rlimit *limit)
 		nofile = *limit;
 	}
 	return 0;
+}
+
+/* The program's niceness: kept and reported, not applied (the kernel schedules threads by
+ * their pthread priorities). Every thread, the process group and the user are this one
+ * process, as `who` 0 is. */
+static int niceness;
+
+static int prio_target(int which, id_t who)
+{
+	if (which < PRIO_PROCESS || which > PRIO_USER)
+		return hermit_fail(EINVAL);
+	if (who != 0 && who != (id_t)getpid() && !(which == PRIO_USER && who == (id_t)getuid()))
+		return hermit_fail(ESRCH);
+	return 0;
+}
+
+int getpriority(int which, id_t who)
+{
+	if (prio_target(which, who) < 0)
+		return -1;
+	return niceness;
+}
+
+int setpriority(int which, id_t who, int prio)
+{
+	if (prio_target(which, who) < 0)
+		return -1;
+	niceness = prio < -20 ? -20 : prio > 19 ? 19 : prio;
+	return 0;
+}
+
+/* As Linux's: the new niceness, within -20 to 19 (-1 is also a success; errno tells). */
+int nice(int increment)
+{
+	long wanted = (long)niceness + increment;
+	niceness = wanted < -20 ? -20 : wanted > 19 ? 19 : (int)wanted;
+	return niceness;
 }
 
 /* CPU time is all user time; children have none. */

@@ -3,7 +3,9 @@
  * newlib keeps handlers in each struct _reent, which is per thread here, while POSIX makes
  * dispositions process-wide (a handler main installs must run in the thread pthread_kill
  * targets). So newlib is built with SIGNAL_PROVIDED and this file owns one table; newlib's
- * raise() then is kill(getpid(), sig), which acts in the calling thread at once. signal()
+ * raise() then is kill(getpid(), sig), which acts in the calling thread at once (the
+ * program's id, getpid.c; Linux delivers a signal to the process to any thread that does
+ * not block it, here the sender). signal()
  * has BSD semantics, as with glibc: the handler stays installed when it runs (newlib's own
  * signal() reset it to SIG_DFL first) and interrupted calls restart (SA_RESTART).
  * sigaction's flags (Linux's values, our <sys/signal.h>): SA_SIGINFO calls sa_sigaction with
@@ -18,6 +20,7 @@
 #include <reent.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 #include "glue.h"
 
 static _sig_func_ptr handlers[NSIG];
@@ -124,13 +127,15 @@ int sigaction(int sig, const struct sigaction *restrict act_in, struct sigaction
 	return 0;
 }
 
-/* To the calling thread (getpid() is its task id): at once. To another task: through
- * sys_kill, whose handler there is __hermit_signal_dispatch. */
+/* To the program (getpid()) or the calling thread's task id: in the calling thread, at once.
+ * To another task id (the original's kill): through sys_kill, whose handler there is
+ * __hermit_signal_dispatch. */
 int kill(pid_t pid, int sig)
 {
 	if (sig < 0 || sig >= NSIG)
 		return hermit_fail(EINVAL);
-	if (pid != (pid_t)sys_getpid())
+	tid_t self = sys_getpid();
+	if (pid != getpid() && pid != (pid_t)self)
 		return hermit_result(sys_kill((tid_t)pid, sig));
 	if (sig == 0)
 		return 0;
@@ -138,7 +143,7 @@ int kill(pid_t pid, int sig)
 	sys_sigprocmask(SIG_BLOCK, NULL, &mask);
 	/* A blocked signal stays pending in the kernel until sigprocmask unblocks it. */
 	if (mask & (1UL << sig))
-		return hermit_result(sys_kill((tid_t)pid, sig));
+		return hermit_result(sys_kill(self, sig));
 	act(sig);
 	return 0;
 }

@@ -108,6 +108,18 @@ pub fn unmap(endpoint: IpEndpoint) -> IpEndpoint {
     }
 }
 
+/// A destination of the unspecified address (`0.0.0.0`, `::`) as Linux takes it: this host,
+/// the loopback address of its family; any other endpoint unchanged.
+pub fn this_host(endpoint: IpEndpoint) -> IpEndpoint {
+    match endpoint.addr {
+        IpAddress::Ipv4(a) if a.is_unspecified() => IpEndpoint::new(IpAddress::v4(127, 0, 0, 1), endpoint.port),
+        IpAddress::Ipv6(a) if a.is_unspecified() => {
+            IpEndpoint::new(IpAddress::Ipv6(smoltcp::wire::Ipv6Address::LOCALHOST), endpoint.port)
+        }
+        _ => endpoint,
+    }
+}
+
 /// The prefix length of netmask `mask` (leading ones; 24 for 255.255.255.0).
 pub fn prefix_len(mask: [u8; 4]) -> u8 {
     u32::from_be_bytes(mask).leading_ones() as u8
@@ -159,6 +171,16 @@ mod tests {
         assert_eq!(unmap(siit), siit);
         let compatible = IpEndpoint::new(IpAddress::Ipv6(Ipv6Address::new(0, 0, 0, 0, 0, 0, 0x0a00, 0x0501)), 1);
         assert_eq!(unmap(compatible), compatible);
+    }
+
+    #[test]
+    fn unspecified_destinations_are_this_host() {
+        let any4 = IpEndpoint::new(IpAddress::v4(0, 0, 0, 0), 9);
+        assert_eq!(this_host(any4), IpEndpoint::new(IpAddress::v4(127, 0, 0, 1), 9));
+        let any6 = IpEndpoint::new(IpAddress::Ipv6(Ipv6Address::UNSPECIFIED), 9);
+        assert_eq!(this_host(any6), IpEndpoint::new(IpAddress::Ipv6(Ipv6Address::LOCALHOST), 9));
+        let other = IpEndpoint::new(IpAddress::v4(10, 0, 5, 1), 9);
+        assert_eq!(this_host(other), other);
     }
 
     #[test]

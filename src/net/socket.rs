@@ -655,7 +655,7 @@ impl Socket {
             return with_stack(|stack| {
                 let mut inner = self.inner.lock();
                 self.ensure_bound(stack, &mut inner)?;
-                inner.peer = remote.map(addr::unmap);
+                inner.peer = remote.map(addr::unmap).map(addr::this_host);
                 // Errors for the old peer's datagrams are not the new one's.
                 inner.error = None;
                 if let Some(local) = inner.local {

@@ -45,6 +45,10 @@ struct addrinfo {
 #define EAI_BADFLAGS 207
 /* Not in lwIP: getnameinfo's result does not fit (Linux's -12). */
 #define EAI_OVERFLOW 208
+/* Not in lwIP: glibc's GNU codes (its -5, -9 and -11); getaddrinfo does not return them. */
+#define EAI_NODATA 209
+#define EAI_ADDRFAMILY 214
+#define EAI_SYSTEM 215
 
 #define HOST_NOT_FOUND 210
 #define NO_DATA 211

@@ -21,7 +21,8 @@ impl Socket {
                 self.reachable(to)?;
             }
             net::wait_configured()?;
-            let to = to.map(addr::unmap);
+            // To 0.0.0.0 or `::`: to this host, as Linux.
+            let to = to.map(addr::unmap).map(addr::this_host);
             let dest = to.or_else(|| self.inner.lock().peer);
             if let Some(dest) = dest {
                 net::wait_routable(dest.addr)?;

@@ -1,4 +1,4 @@
-/* sys/resource.h: getrusage(), getrlimit() and setrlimit() with Linux's numbers (replaces newlib's, which has only getrusage). */
+/* sys/resource.h: getrusage(), getrlimit(), setrlimit(), getpriority() and setpriority() with Linux's numbers (replaces newlib's, which has only getrusage). */
 #ifndef _SYS_RESOURCE_H_
 #define _SYS_RESOURCE_H_
 
@@ -58,10 +58,19 @@ struct rlimit {
 #define RLIMIT_NLIMITS 16
 #define RLIM_NLIMITS RLIMIT_NLIMITS
 
+/* getpriority/setpriority: whose niceness (there is one process, its threads and one user). */
+#define PRIO_PROCESS 0
+#define PRIO_PGRP 1
+#define PRIO_USER 2
+
 __BEGIN_DECLS
 int getrusage(int who, struct rusage *usage);
 int getrlimit(int resource, struct rlimit *limit);
 int setrlimit(int resource, const struct rlimit *limit);
+/* The program's niceness (-20 to 19), as nice() sets it: kept and reported, not applied to
+   the scheduler (thread priorities are pthread's). */
+int getpriority(int which, id_t who);
+int setpriority(int which, id_t who, int prio);
 __END_DECLS
 
 #endif /* _SYS_RESOURCE_H_ */
