@@ -2,7 +2,7 @@
 # run-thirdparty.sh: one third-party test (a CTest command), run under the proxy and checked
 # on the host with the host's own tools.
 # Exit status 77 (CTest: skipped) when SQLite could not be built for lack of POSIX functions.
-# usage: run-thirdparty.sh lua|sqlite|gzip|curl|cares|libevent <proxy> <images dir> <state.cmake> <scratch dir> <source dir>
+# usage: run-thirdparty.sh lua|sqlite|gzip|curl|cares|libevent|zeromq <proxy> <images dir> <state.cmake> <scratch dir> <source dir>
 set -eu
 what=$1 proxy=$2 images=$3 state=$4 scratch=$5 src=$6
 
@@ -87,6 +87,12 @@ libevent)
 	# (libevent_regress.py: the known failures and why).
 	[ -f "$images/libevent/regress" ] || { echo "$images/libevent/regress was not built although the sources are there"; exit 1; }
 	python3 "$src/libevent_regress.py" "$proxy" "$images/libevent"
+	;;
+zeromq)
+	# ZeroMQ's test suite, each test program in a guest of its own (zeromq_tests.py: the
+	# known failures and why); the programs stay in the build tree ($HERMIT_ZEROMQ_TESTS).
+	[ -f "${HERMIT_ZEROMQ_TESTS:-}/test_pair_tcp" ] || { echo "ZeroMQ's tests were not built in '${HERMIT_ZEROMQ_TESTS:-}' although the sources are there"; exit 1; }
+	python3 "$src/zeromq_tests.py" "$proxy" "$HERMIT_ZEROMQ_TESTS" "$scratch"
 	;;
 *)
 	echo "unknown test $what"

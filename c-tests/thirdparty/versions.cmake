@@ -13,10 +13,14 @@ set(THIRDPARTY_CRATES
   "c-ares-sys=13.0.0"
   # libevent/: the libevent 2.1.12-stable source tree with its CMake build, its regression
   # suite (test/regress*.c, tinytest) and its small test programs and samples.
-  "libevent-sys=0.4.0")
+  "libevent-sys=0.4.0"
+  # vendor/: the libzmq 4.3.5 source tree with its CMake build, its test suite (tests/,
+  # unittests/: Unity) and perf tools.
+  "zeromq-src=0.3.6+4.3.5")
 set(THIRDPARTY_LUA_DIR "lua-src-548.1.2/lua-5.4.8")
 set(THIRDPARTY_SQLITE_DIR "libsqlite3-sys-0.40.0/sqlite3")
 set(THIRDPARTY_ZLIB_DIR "libz-sys-1.1.33/src/zlib")
 set(THIRDPARTY_CURL_DIR "curl-sys-0.4.91+curl-8.22.0/curl")
 set(THIRDPARTY_CARES_DIR "c-ares-sys-13.0.0/c-ares")
 set(THIRDPARTY_LIBEVENT_DIR "libevent-sys-0.4.0/libevent")
+set(THIRDPARTY_ZEROMQ_DIR "zeromq-src-0.3.6+4.3.5/vendor")
