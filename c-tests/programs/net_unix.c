@@ -1,4 +1,4 @@
-/* net_unix.c: AF_UNIX stream sockets named by a path or an abstract name: bind, listen, accept, connect, the names each call reports, backlogs, unlink, poll and epoll, errors. */
+/* net_unix.c: AF_UNIX stream sockets named by a path or an abstract name: bind, listen, accept, connect, the names each call reports, backlogs, unlink, poll and epoll, timeouts, errors. */
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include "test.h"
 
@@ -97,7 +98,7 @@ static void test_errors(void)
 	CHECK_INT(connect(fd, (struct sockaddr *)&a, offsetof(struct sockaddr_un, sun_path)), -1);
 	CHECK_INT(errno, EINVAL);
 
-	/* Options: the type, no error, buffer sizes; no timeouts (Linux has them). */
+	/* Options: the type, no error, buffer sizes (timeouts: test_timeouts). */
 	int v = -1;
 	len = sizeof(v);
 	CHECK_INT(getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len), 0);
@@ -107,10 +108,6 @@ static void test_errors(void)
 	CHECK_INT(getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &len), 0);
 	CHECK(v > 0);
 	CHECK_INT(setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v)), 0);
-	struct timeval tv = { 1, 0 };
-	errno = 0;
-	CHECK_INT(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), -1);
-	CHECK_INT(errno, ENOPROTOOPT);
 	struct stat st;
 	CHECK_INT(fstat(fd, &st), 0);
 	CHECK(S_ISSOCK(st.st_mode));
@@ -426,6 +423,52 @@ static void test_relative(void)
 	close(server);
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* SO_RCVTIMEO and SO_SNDTIMEO: a read or write that waits longer fails with EAGAIN (a write
+   that moved some bytes returns their count), as on Linux. */
+static void test_timeouts(void)
+{
+	int sv[2];
+	CHECK_INT(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	struct timeval tv = { 0, 100000 }, got;
+	CHECK_INT(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	socklen_t len = sizeof(got);
+	CHECK_INT(getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &got, &len), 0);
+	CHECK(len == sizeof(got) && got.tv_sec == 0 && got.tv_usec == 100000);
+	char c;
+	double t0 = now_ms();
+	errno = 0;
+	CHECK_INT(read(sv[0], &c, 1), -1);
+	CHECK_INT(errno, EAGAIN);
+	double waited = now_ms() - t0;
+	CHECK(waited >= 95 && waited < 2000);
+	printf("net_unix: SO_RCVTIMEO of 100 ms: EAGAIN after %.0f ms\n", waited);
+	/* Fill the direction, then a write waits for its timeout. */
+	CHECK_INT(setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+	static char big[1 << 20];
+	ssize_t n = write(sv[0], big, sizeof(big));
+	CHECK(n > 0 && n < (ssize_t)sizeof(big));
+	t0 = now_ms();
+	errno = 0;
+	CHECK_INT(write(sv[0], big, 1000), -1);
+	CHECK_INT(errno, EAGAIN);
+	CHECK(now_ms() - t0 >= 95);
+	/* 0 turns the timeout off. */
+	struct timeval off = { 0, 0 };
+	CHECK_INT(setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &off, sizeof(off)), 0);
+	len = sizeof(got);
+	CHECK_INT(getsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &got, &len), 0);
+	CHECK(got.tv_sec == 0 && got.tv_usec == 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	test_errors();
@@ -433,5 +476,6 @@ int main(void)
 	test_backlog();
 	test_autobind();
 	test_relative();
+	test_timeouts();
 	TEST_DONE();
 }

@@ -9,7 +9,7 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use crate::errno::{Result, EAGAIN, ECONNRESET, EINTR, EPIPE};
+use crate::errno::{Result, EAGAIN, ECONNRESET, EINTR, EPIPE, ETIMEDOUT};
 use crate::synch::futex;
 use crate::synch::spinlock::SpinLock;
 
@@ -61,12 +61,19 @@ impl Pipe {
         self.changes.load(Ordering::SeqCst)
     }
 
-    /// Sleeps until the next change after `seen`; `EINTR` for a signal, except after
-    /// handlers that restart calls ([`futex::wait_restarting`]): the caller then looks
-    /// again and waits on, as Linux restarts a pipe's `read`/`write`.
-    fn wait(&self, seen: u32) -> Result<()> {
-        match futex::wait_restarting(&self.changes, seen, None) {
+    /// Sleeps until the next change after `seen`, or until the TSC `deadline` (a Unix
+    /// socket's timeout: then `EAGAIN`, as Linux); `EINTR` for a signal, except without a
+    /// deadline after handlers that restart calls ([`futex::wait_restarting`]): the caller
+    /// then looks again and waits on, as Linux restarts a pipe's `read`/`write` (and not a
+    /// call with a timeout).
+    fn wait(&self, seen: u32, deadline: Option<u64>) -> Result<()> {
+        let result = match deadline {
+            Some(_) => futex::wait(&self.changes, seen, deadline),
+            None => futex::wait_restarting(&self.changes, seen, None),
+        };
+        match result {
             Err(EINTR) => Err(EINTR),
+            Err(ETIMEDOUT) => Err(EAGAIN),
             _ => Ok(()),
         }
     }
@@ -101,22 +108,22 @@ impl End {
 
     /// Reads what is there, waiting for data unless every writer is gone.
     pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
-        self.read_as(buf, self.nonblocking())
+        self.read_as(buf, self.nonblocking(), None)
     }
 
-    /// [`End::read`], non-blocking or not whatever the end's flag says (socket pairs keep
-    /// their own flag and take `MSG_DONTWAIT`).
-    pub fn read_as(&self, buf: &mut [u8], nonblocking: bool) -> Result<usize> {
-        self.take(buf, nonblocking, false)
+    /// [`End::read`], non-blocking or not whatever the end's flag says (Unix sockets keep
+    /// their own flag and take `MSG_DONTWAIT`), waiting at most until the TSC `deadline`.
+    pub fn read_as(&self, buf: &mut [u8], nonblocking: bool, deadline: Option<u64>) -> Result<usize> {
+        self.take(buf, nonblocking, false, deadline)
     }
 
-    /// [`End::read_as`] that leaves the bytes in the pipe (a socket pair's `MSG_PEEK`): waits
-    /// as a read does.
-    pub fn peek_as(&self, buf: &mut [u8], nonblocking: bool) -> Result<usize> {
-        self.take(buf, nonblocking, true)
+    /// [`End::read_as`] that leaves the bytes in the pipe (a Unix socket's `MSG_PEEK`):
+    /// waits as a read does.
+    pub fn peek_as(&self, buf: &mut [u8], nonblocking: bool, deadline: Option<u64>) -> Result<usize> {
+        self.take(buf, nonblocking, true, deadline)
     }
 
-    fn take(&self, buf: &mut [u8], nonblocking: bool, peek: bool) -> Result<usize> {
+    fn take(&self, buf: &mut [u8], nonblocking: bool, peek: bool, deadline: Option<u64>) -> Result<usize> {
         if buf.is_empty() {
             return Ok(0);
         }
@@ -147,17 +154,18 @@ impl End {
                 }
                 self.pipe.changes.load(Ordering::SeqCst)
             };
-            self.pipe.wait(seen)?;
+            self.pipe.wait(seen, deadline)?;
         }
     }
 
     /// Writes all of `buf` (blocking) or what fits (non-blocking).
     pub fn write(&self, buf: &[u8]) -> Result<usize> {
-        self.write_as(buf, self.nonblocking())
+        self.write_as(buf, self.nonblocking(), None)
     }
 
-    /// [`End::write`], non-blocking or not whatever the end's flag says.
-    pub fn write_as(&self, buf: &[u8], nonblocking: bool) -> Result<usize> {
+    /// [`End::write`], non-blocking or not whatever the end's flag says, waiting at most
+    /// until the TSC `deadline` (then what went in, or `EAGAIN`).
+    pub fn write_as(&self, buf: &[u8], nonblocking: bool, deadline: Option<u64>) -> Result<usize> {
         let mut done = 0;
         loop {
             let seen = {
@@ -188,7 +196,7 @@ impl End {
                 }
                 self.pipe.changes.load(Ordering::SeqCst)
             };
-            if let Err(e) = self.pipe.wait(seen) {
+            if let Err(e) = self.pipe.wait(seen, deadline) {
                 return if done > 0 { Ok(done) } else { Err(e) };
             }
         }

@@ -61,6 +61,20 @@ fn timeval_ns(v: &[u8]) -> Result<Option<u64>> {
     Ok((ns != 0).then_some(ns))
 }
 
+/// Writes an `int` option value to `buf`; its length.
+fn int(buf: &mut [u8; 16], n: c_int) -> usize {
+    buf[..4].copy_from_slice(&n.to_ne_bytes());
+    4
+}
+
+/// Writes a timeout (`None`: 0) as a `struct timeval` to `buf`; its length.
+fn timeval(buf: &mut [u8; 16], t: Option<u64>) -> usize {
+    let ns = t.unwrap_or(0);
+    buf[..8].copy_from_slice(&((ns / 1_000_000_000) as i64).to_ne_bytes());
+    buf[8..].copy_from_slice(&(((ns % 1_000_000_000) / 1000) as i64).to_ne_bytes());
+    16
+}
+
 fn int_of(v: &[u8]) -> Result<c_int> {
     Ok(c_int::from_ne_bytes(v.get(..4).ok_or(EINVAL)?.try_into().map_err(|_| EINVAL)?))
 }
@@ -84,9 +98,10 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
     // SAFETY: forwarded from the caller.
     let value = unsafe { bytes(value.cast(), len as usize) };
     let result = value.and_then(|v| {
-        if let Object::Unix(_) = &*fd::get(fd)? {
-            // Accepted, and nothing changes (`unix_option`).
+        if let Object::Unix(u) = &*fd::get(fd)? {
             return match (level, name) {
+                (SOL_SOCKET, SO_RCVTIMEO | SO_SNDTIMEO) => timeval_ns(v).map(|t| u.set_timeout(name == SO_SNDTIMEO, t)),
+                // Accepted, and nothing changes (`unix_option`).
                 (SOL_SOCKET, SO_SNDBUF | SO_RCVBUF | SO_REUSEADDR) => int_of(v).map(|_| ()),
                 _ => Err(ENOPROTOOPT),
             };
@@ -177,24 +192,21 @@ pub unsafe extern "C" fn getsockopt(
     value: *mut c_void,
     len: *mut SockLen,
 ) -> c_int {
-    if let Ok(Object::Unix(_)) = fd::get(fd).as_deref() {
+    if let Ok(Object::Unix(u)) = fd::get(fd).as_deref() {
+        let mut buf = [0u8; 16];
+        let n = match (level, name) {
+            (SOL_SOCKET, SO_RCVTIMEO | SO_SNDTIMEO) => timeval(&mut buf, u.timeout(name == SO_SNDTIMEO)),
+            _ => match unix_option(level, name) {
+                Ok(v) => int(&mut buf, v),
+                Err(e) => return c_int_ret(Err(e)),
+            },
+        };
         // SAFETY: forwarded from the caller.
-        let result = unix_option(level, name).and_then(|n| unsafe { put_option(&n.to_ne_bytes(), value, len) });
-        return c_int_ret(result);
+        return c_int_ret(unsafe { put_option(&buf[..n], value, len) });
     }
     let result = with_socket(fd, |s| {
         let o = s.options();
         let mut buf = [0u8; 16];
-        let int = |buf: &mut [u8; 16], n: c_int| {
-            buf[..4].copy_from_slice(&n.to_ne_bytes());
-            4
-        };
-        let time = |buf: &mut [u8; 16], t: Option<u64>| {
-            let ns = t.unwrap_or(0);
-            buf[..8].copy_from_slice(&((ns / 1_000_000_000) as i64).to_ne_bytes());
-            buf[8..].copy_from_slice(&(((ns % 1_000_000_000) / 1000) as i64).to_ne_bytes());
-            16
-        };
         let n = match (level, name) {
             (SOL_SOCKET, SO_REUSEADDR) => int(&mut buf, c_int::from(o.reuseaddr)),
             (SOL_SOCKET, SO_KEEPALIVE) => int(&mut buf, c_int::from(o.keepalive.on)),
@@ -206,8 +218,8 @@ pub unsafe extern "C" fn getsockopt(
             }
             (SOL_SOCKET, SO_SNDBUF) => int(&mut buf, o.sndbuf as c_int),
             (SOL_SOCKET, SO_RCVBUF) => int(&mut buf, o.rcvbuf as c_int),
-            (SOL_SOCKET, SO_SNDTIMEO) => time(&mut buf, o.sndtimeo),
-            (SOL_SOCKET, SO_RCVTIMEO) => time(&mut buf, o.rcvtimeo),
+            (SOL_SOCKET, SO_SNDTIMEO) => timeval(&mut buf, o.sndtimeo),
+            (SOL_SOCKET, SO_RCVTIMEO) => timeval(&mut buf, o.rcvtimeo),
             (SOL_SOCKET, SO_ERROR) => int(&mut buf, s.take_error().map_or(0, |e| -e.neg())),
             (SOL_SOCKET, SO_TYPE) => int(&mut buf, if s.kind == Kind::Stream { SOCK_STREAM } else { SOCK_DGRAM }),
             (IPPROTO_TCP, TCP_NODELAY) => int(&mut buf, c_int::from(o.nodelay)),
@@ -255,10 +267,11 @@ unsafe fn put_option(bytes: &[u8], value: *mut c_void, len: *mut SockLen) -> Res
     Ok(0)
 }
 
-/// The options of a Unix socket, as `getsockopt` reads them: `SO_ERROR` 0 (a connection
+/// The fixed options of a Unix socket, as `getsockopt` reads them: `SO_ERROR` 0 (a connection
 /// fails in `connect` itself), `SO_TYPE`, the buffer sizes (a direction holds
 /// [`crate::fs::pipe::CAPACITY`]) and `SO_REUSEADDR` 0; `setsockopt` accepts the last two and
-/// changes nothing. Others are `ENOPROTOOPT` (no timeouts on Unix sockets).
+/// changes nothing. Beside them only the timeouts (`SO_RCVTIMEO`, `SO_SNDTIMEO`); others are
+/// `ENOPROTOOPT`.
 fn unix_option(level: c_int, name: c_int) -> Result<c_int> {
     match (level, name) {
         (SOL_SOCKET, SO_ERROR | SO_REUSEADDR) => Ok(0),

@@ -18,7 +18,7 @@ pub mod addr;
 pub mod names;
 
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::pipe::{self, End};
 use crate::errno::{Result, EALREADY, EINVAL, EISCONN, ENOTCONN, EPIPE};
@@ -34,6 +34,8 @@ pub struct UnixSocket {
     tx: SpinLock<Option<Arc<End>>>,
     /// `O_NONBLOCK` of this socket (shared by its duplicates).
     pub nonblocking: AtomicBool,
+    /// `SO_RCVTIMEO` and `SO_SNDTIMEO` in nanoseconds (0: none).
+    timeouts: [AtomicU64; 2],
     role: SpinLock<Role>,
 }
 
@@ -69,6 +71,7 @@ fn crossed(a: Role, b: Role) -> (UnixSocket, UnixSocket) {
         rx: SpinLock::new(Some(Arc::new(rx))),
         tx: SpinLock::new(Some(Arc::new(tx))),
         nonblocking: AtomicBool::new(false),
+        timeouts: Default::default(),
         role: SpinLock::new(role),
     };
     (end(a_rx, a_tx, a), end(b_rx, b_tx, b))
@@ -81,12 +84,31 @@ impl UnixSocket {
             rx: SpinLock::new(None),
             tx: SpinLock::new(None),
             nonblocking: AtomicBool::new(nonblocking),
+            timeouts: Default::default(),
             role: SpinLock::new(Role::Fresh(None)),
         }
     }
 
     fn nonblocking(&self, dontwait: bool) -> bool {
         dontwait || self.nonblocking.load(Ordering::Relaxed)
+    }
+
+    /// `SO_RCVTIMEO` (`send` false) or `SO_SNDTIMEO` (`send` true) in nanoseconds, if set.
+    pub fn timeout(&self, send: bool) -> Option<u64> {
+        Some(self.timeouts[usize::from(send)].load(Ordering::Relaxed)).filter(|&ns| ns > 0)
+    }
+
+    /// Sets a [`UnixSocket::timeout`]: reads or writes that wait longer fail with `EAGAIN`
+    /// (or return what they moved), and are not restarted after a signal, as on Linux.
+    pub fn set_timeout(&self, send: bool, ns: Option<u64>) {
+        self.timeouts[usize::from(send)].store(ns.unwrap_or(0), Ordering::Relaxed);
+    }
+
+    /// The TSC deadline of a call that starts now under timeout `send`'s.
+    fn deadline(&self, send: bool) -> Option<u64> {
+        // At most about 146 years: the cycles stay within 64 bits.
+        let cycles = |ns: u64| crate::time::clock().ns_to_cycles(ns.min(1 << 62));
+        self.timeout(send).map(|ns| crate::arch::rdtsc().saturating_add(cycles(ns)))
     }
 
     fn connected(&self) -> bool {
@@ -107,9 +129,10 @@ impl UnixSocket {
     fn receive(&self, buf: &mut [u8], dontwait: bool, peek: bool) -> Result<usize> {
         let rx = self.rx.lock().clone();
         let nonblocking = self.nonblocking(dontwait);
+        let deadline = self.deadline(false);
         match rx {
-            Some(rx) if peek => rx.peek_as(buf, nonblocking),
-            Some(rx) => rx.read_as(buf, nonblocking),
+            Some(rx) if peek => rx.peek_as(buf, nonblocking, deadline),
+            Some(rx) => rx.read_as(buf, nonblocking, deadline),
             None if self.connected() => Ok(0),
             None => Err(EINVAL),
         }
@@ -120,7 +143,7 @@ impl UnixSocket {
     pub fn write(&self, buf: &[u8], dontwait: bool) -> Result<usize> {
         let tx = self.tx.lock().clone();
         match tx {
-            Some(tx) => tx.write_as(buf, self.nonblocking(dontwait)),
+            Some(tx) => tx.write_as(buf, self.nonblocking(dontwait), self.deadline(true)),
             None if self.connected() => Err(EPIPE),
             None => Err(ENOTCONN),
         }
