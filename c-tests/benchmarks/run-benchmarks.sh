@@ -178,6 +178,15 @@ suffix=_2cpus
 run native "$native/epoll" two
 run hermit env HERMIT_CPUS=2 "$proxy" "$hermit/epoll" two
 suffix=
+# ZeroMQ (unchanged libzmq, zmq_main of c-tests/thirdparty) between two threads of one
+# program, with its I/O thread: request/reply round trips and PUSH/PULL rates of 64-byte
+# messages over inproc:// and tcp://127.0.0.1, on two vCPUs.
+if [ -x "$tp_native/zmq_main" ] && [ -f "$tp_hermit/zmq_main" ]; then
+	run native "$tp_native/zmq_main" bench
+	run hermit env HERMIT_CPUS=2 "$proxy" "$tp_hermit/zmq_main" bench
+else
+	echo "run-benchmarks: no zmq_main (third-party sources not fetched?): no ZeroMQ results" >&2
+fi
 # Two spinning threads over one (50 runs per side, as 5 interleaved pairs of 10), and
 # CoreMark-style integer work on 1, 2 and nproc threads (10 runs per side, as 10 pairs of 1):
 # the worst and median of each side, measured at the same host moments.
