@@ -31,9 +31,14 @@ impl TscClock {
         ((cycles as u128 * self.mult as u128) >> 32) as u64
     }
 
-    /// Cycles in `ns` nanoseconds.
+    /// Cycles in `ns` nanoseconds (at most `u64::MAX`).
     pub const fn ns_to_cycles(&self, ns: u64) -> u64 {
-        (ns as u128 * self.khz as u128 / 1_000_000) as u64
+        let cycles = ns as u128 * self.khz as u128 / 1_000_000;
+        if cycles > u64::MAX as u128 {
+            u64::MAX
+        } else {
+            cycles as u64
+        }
     }
 }
 
@@ -51,6 +56,8 @@ mod tests {
         let year = clock.ns_to_cycles(365 * 24 * 3600 * 1_000_000_000);
         let back = clock.cycles_to_ns(year);
         assert!(back.abs_diff(365 * 24 * 3600 * 1_000_000_000) < 1_000_000_000);
+        // Beyond 64 bits of cycles: the largest count, not a wrapped one.
+        assert_eq!(clock.ns_to_cycles(u64::MAX), u64::MAX);
     }
 
     #[test]
@@ -100,6 +107,11 @@ mod runtime {
     /// loader extension).
     pub fn monotonic_ns() -> u64 {
         MONOTONIC_AT_BOOT.load(Ordering::Relaxed) + uptime_ns()
+    }
+
+    /// The TSC deadline `ns` nanoseconds from now (the end of time for a huge `ns`).
+    pub fn deadline_after(ns: u64) -> u64 {
+        crate::arch::rdtsc().saturating_add(clock().ns_to_cycles(ns))
     }
 
     /// Busy-waits `ns` nanoseconds at CPL 3.

@@ -131,7 +131,7 @@ fn start_cores(cores: u32) {
     for id in 1..cores {
         boot_id.store(id, Ordering::SeqCst);
         arch::apic::start_core(id, hermit_interface::qemu::SIPI_VECTOR);
-        let deadline = arch::rdtsc() + crate::time::clock().ns_to_cycles(10_000_000_000);
+        let deadline = crate::time::deadline_after(10_000_000_000);
         while online_counter().load(Ordering::SeqCst) <= id {
             if arch::rdtsc() > deadline {
                 boot_failure(&["a secondary core did not start (start-up IPI)"], ENODEV);

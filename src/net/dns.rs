@@ -30,7 +30,7 @@ pub fn lookup(name: &str, v6: bool) -> Result<alloc::vec::Vec<IpAddress>> {
         })
     });
     let (handle, query) = started?;
-    let deadline = crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(TIMEOUT_NS);
+    let deadline = crate::time::deadline_after(TIMEOUT_NS);
     loop {
         let seen = EVENTS.load(core::sync::atomic::Ordering::SeqCst);
         let (result, delay) =

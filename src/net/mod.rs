@@ -589,7 +589,7 @@ fn set_timer_due(delay: Option<Duration>) {
     let due = match delay {
         Some(d) if d <= TIMER_NEAR => {
             let ns = (d.total_micros() * 1000).max(TIMER_MIN_NS);
-            crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(ns)
+            crate::time::deadline_after(ns)
         }
         _ => 0,
     };
@@ -693,7 +693,7 @@ pub fn drain_before_exit() {
             );
         }
     }
-    let deadline = crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(EXIT_DRAIN_NS);
+    let deadline = crate::time::deadline_after(EXIT_DRAIN_NS);
     loop {
         let seen = EVENTS.load(Ordering::SeqCst);
         let (pending, delay) = with_stack(|stack| {
@@ -719,7 +719,7 @@ const DHCP_WAIT_NS: u64 = 5_000_000_000;
 /// Waits (at most five seconds) until DHCP configured the interface, if it was asked to:
 /// the original configured the network before `main`, so programs connect at once.
 pub fn wait_configured() -> Result<()> {
-    let deadline = crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(DHCP_WAIT_NS);
+    let deadline = crate::time::deadline_after(DHCP_WAIT_NS);
     loop {
         let seen = EVENTS.load(Ordering::SeqCst);
         let (configured, delay) = with_stack(|stack| stack.configured);
@@ -772,7 +772,7 @@ pub fn wait_routable(addr: IpAddress) -> Result<()> {
         if ready || left == 0 {
             return Ok(());
         }
-        let deadline = crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(left);
+        let deadline = crate::time::deadline_after(left);
         match wait(seen, delay, Some(deadline)) {
             Err(ETIMEDOUT) => return Ok(()),
             Err(e) => return Err(e),

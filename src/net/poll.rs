@@ -162,7 +162,7 @@ fn revents(stack: &mut super::Stack, fd: i32, events: i16, keep: &mut Keep) -> i
 /// finds some, sleeping on [`EVENTS`] in between: the count, 0 after `timeout_ns` (`None`:
 /// never; `Some(0)`: one scan), `EINTR` once a signal handler ran.
 pub fn wait_for(timeout_ns: Option<u64>, mut scan: impl FnMut() -> (usize, Option<Duration>)) -> Result<usize> {
-    let deadline = timeout_ns.map(|ns| crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(ns));
+    let deadline = timeout_ns.map(crate::time::deadline_after);
     POLLERS.fetch_add(1, Ordering::SeqCst);
     let signals = crate::scheduler::delivered_signals();
     let result = loop {

@@ -261,7 +261,7 @@ fn block<T>(
     timeout_ns: Option<u64>,
     mut f: impl FnMut(&mut Stack) -> Option<Result<T>>,
 ) -> Result<T> {
-    let deadline = timeout_ns.map(|ns| crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(ns));
+    let deadline = timeout_ns.map(crate::time::deadline_after);
     loop {
         let seen = EVENTS.load(Ordering::SeqCst);
         let (result, delay) = with_stack(&mut f);

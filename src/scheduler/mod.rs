@@ -405,8 +405,7 @@ pub fn sleep_ns(ns: u64) -> ::core::result::Result<(), u64> {
         crate::time::spin_ns(ns);
         return Ok(());
     }
-    let clock = crate::time::clock();
-    let deadline = rdtsc() + clock.ns_to_cycles(ns);
+    let deadline = crate::time::deadline_after(ns);
     loop {
         let now = rdtsc();
         if now >= deadline {
@@ -418,7 +417,7 @@ pub fn sleep_ns(ns: u64) -> ::core::result::Result<(), u64> {
             Ok(())
         });
         if result == WaitResult::Interrupted {
-            return Err(clock.cycles_to_ns(deadline.saturating_sub(rdtsc())));
+            return Err(crate::time::clock().cycles_to_ns(deadline.saturating_sub(rdtsc())));
         }
     }
 }

@@ -16,7 +16,7 @@ pub type sem_t = Semaphore;
 
 /// Converts a timeout in milliseconds (0: none) to a TSC deadline.
 fn ms_deadline(ms: c_uint) -> Option<u64> {
-    (ms != 0).then(|| crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(u64::from(ms) * 1_000_000))
+    (ms != 0).then(|| crate::time::deadline_after(u64::from(ms) * 1_000_000))
 }
 
 /// Creates a semaphore with `value` units and stores it in `*sem`. 0, `-EINVAL` or `-ENOMEM`.
@@ -215,7 +215,7 @@ pub unsafe extern "C" fn sys_futex_wait(
             let ns = (t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64);
             let ns =
                 if flags & FUTEX_RELATIVE_TIMEOUT != 0 { ns } else { ns.saturating_sub(crate::time::monotonic_ns()) };
-            Some(crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(ns))
+            Some(crate::time::deadline_after(ns))
         }
     };
     ret_int(futex::wait(word, expected, deadline).map(|()| 0))

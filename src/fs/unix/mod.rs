@@ -106,9 +106,7 @@ impl UnixSocket {
 
     /// The TSC deadline of a call that starts now under timeout `send`'s.
     fn deadline(&self, send: bool) -> Option<u64> {
-        // At most about 146 years: the cycles stay within 64 bits.
-        let cycles = |ns: u64| crate::time::clock().ns_to_cycles(ns.min(1 << 62));
-        self.timeout(send).map(|ns| crate::arch::rdtsc().saturating_add(cycles(ns)))
+        self.timeout(send).map(crate::time::deadline_after)
     }
 
     fn connected(&self) -> bool {

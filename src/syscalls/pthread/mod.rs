@@ -62,7 +62,7 @@ fn deadline(abstime: &timespec, clock: u64) -> Result<u64> {
     }
     let at = (abstime.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(abstime.tv_nsec as u64);
     let now = if clock == CLOCK_MONOTONIC { crate::time::monotonic_ns() } else { crate::time::realtime_ns() };
-    Ok(crate::arch::rdtsc() + crate::time::clock().ns_to_cycles(at.saturating_sub(now)))
+    Ok(crate::time::deadline_after(at.saturating_sub(now)))
 }
 
 /// A shared object behind a C pointer (its mutable fields are atomics); `EINVAL` for null.
