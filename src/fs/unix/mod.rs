@@ -57,35 +57,35 @@ pub type Readiness = (bool, bool, bool, bool);
 /// A connected pair (`socketpair`).
 pub fn pair(nonblocking: bool) -> (UnixSocket, UnixSocket) {
     let unnamed = || Role::Connected { local: None, peer: None, _binding: None };
-    let (a, b) = crossed(unnamed(), unnamed());
-    a.nonblocking.store(nonblocking, Ordering::Relaxed);
-    b.nonblocking.store(nonblocking, Ordering::Relaxed);
-    (a, b)
+    let (a, b) = crossed();
+    (UnixSocket::with(Some(a), nonblocking, unnamed()), UnixSocket::with(Some(b), nonblocking, unnamed()))
 }
 
-/// Two sockets connected to each other, in the roles given.
-fn crossed(a: Role, b: Role) -> (UnixSocket, UnixSocket) {
+/// The two ends of a connection, each (the pipe it reads, the pipe it writes).
+type Ends = (End, End);
+
+/// Two pipes crossed: the ends of a connection.
+fn crossed() -> (Ends, Ends) {
     let (a_rx, b_tx) = pipe::new(false);
     let (b_rx, a_tx) = pipe::new(false);
-    let end = |rx: End, tx: End, role| UnixSocket {
-        rx: SpinLock::new(Some(Arc::new(rx))),
-        tx: SpinLock::new(Some(Arc::new(tx))),
-        nonblocking: AtomicBool::new(false),
-        timeouts: Default::default(),
-        role: SpinLock::new(role),
-    };
-    (end(a_rx, a_tx, a), end(b_rx, b_tx, b))
+    ((a_rx, a_tx), (b_rx, b_tx))
 }
 
 impl UnixSocket {
     /// A socket of `socket(AF_UNIX, SOCK_STREAM)`: unnamed, unconnected.
     pub fn new(nonblocking: bool) -> Self {
+        Self::with(None, nonblocking, Role::Fresh(None))
+    }
+
+    /// A socket with a connection's `ends` (or none), in `role`.
+    fn with(ends: Option<Ends>, nonblocking: bool, role: Role) -> Self {
+        let (rx, tx) = ends.map_or((None, None), |(rx, tx)| (Some(Arc::new(rx)), Some(Arc::new(tx))));
         Self {
-            rx: SpinLock::new(None),
-            tx: SpinLock::new(None),
+            rx: SpinLock::new(rx),
+            tx: SpinLock::new(tx),
             nonblocking: AtomicBool::new(nonblocking),
             timeouts: Default::default(),
-            role: SpinLock::new(Role::Fresh(None)),
+            role: SpinLock::new(role),
         }
     }
 
@@ -212,15 +212,15 @@ impl UnixSocket {
         };
         let local = own.as_ref().map(|b| b.name().to_vec());
         let attempt = names::find(name).and_then(|listener| {
-            let server = Role::Connected { local: Some(listener.name().to_vec()), peer: local.clone(), _binding: None };
-            let (client, server) = crossed(Role::Connecting, server);
-            listener.offer(server, self.nonblocking(false))?;
+            let role = Role::Connected { local: Some(listener.name().to_vec()), peer: local.clone(), _binding: None };
+            let (client, server) = crossed();
+            listener.offer(UnixSocket::with(Some(server), false, role), self.nonblocking(false))?;
             Ok(client)
         });
         match attempt {
-            Ok(client) => {
-                *self.rx.lock() = client.rx.lock().take();
-                *self.tx.lock() = client.tx.lock().take();
+            Ok((rx, tx)) => {
+                *self.rx.lock() = Some(Arc::new(rx));
+                *self.tx.lock() = Some(Arc::new(tx));
                 *self.role.lock() = Role::Connected { local, peer: Some(name.to_vec()), _binding: own };
                 Ok(())
             }
@@ -286,9 +286,7 @@ impl UnixSocket {
     pub fn available(&self) -> usize {
         self.rx.lock().as_ref().map_or(0, |e| e.available())
     }
-}
 
-impl UnixSocket {
     /// Makes the peer's next read past the data fail with `ECONNRESET`, as Linux does when a
     /// socket is closed with data unread or before it was accepted.
     fn reset_peer(&self) {

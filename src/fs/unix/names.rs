@@ -92,11 +92,8 @@ pub fn taken(name: &[u8]) -> bool {
 
 /// Removes a bound path (`unlink`); whether there was one.
 pub fn unlink(path: &CStr) -> bool {
-    let bytes = path.to_bytes();
-    if bytes.first().is_none_or(|&b| b == 0) {
-        return false;
-    }
-    let Ok(key) = key(bytes) else { return false };
+    // A `CStr` holds no 0 byte: always a path (an empty one has no key).
+    let Ok(key) = key(path.to_bytes()) else { return false };
     NAMES.lock().remove(&key).is_some()
 }
 
