@@ -667,7 +667,8 @@ impl Socket {
         }
         let remote = remote.ok_or(EAFNOSUPPORT)?;
         self.reachable(remote)?;
-        let remote = self.own(remote)?;
+        // To 0.0.0.0 or `::`: to this host, as Linux.
+        let remote = addr::this_host(self.own(remote)?);
         // No TCP to a group or the broadcast address: ENETUNREACH at once, as Linux's route
         // lookup answers (smoltcp sent a SYN nobody answers, and the connect waited for its
         // handshake timeout: libevent's http/connection_fail).
@@ -687,14 +688,6 @@ impl Socket {
             self.ensure_bound(stack, &mut inner)?;
             let local = inner.local.unwrap_or_default();
             let mut socket = stack.pool.tcp(&spec(&inner.options), false).ok_or(ENOBUFS)?;
-            let mut remote = remote;
-            if remote.addr.is_unspecified() {
-                remote.addr = if self.v6 {
-                    IpAddress::Ipv6(smoltcp::wire::Ipv6Address::LOCALHOST)
-                } else {
-                    IpAddress::v4(127, 0, 0, 1)
-                };
-            }
             stack.device.resolve(remote.addr, crate::time::uptime_ns());
             // smoltcp would take the first IPv4 address (the NIC's) as the source: a
             // connection to the loopback comes from the loopback, as on Linux.
