@@ -65,6 +65,12 @@ int setrlimit(int resource, const struct rlimit *limit)
  * process, as `who` 0 is. */
 static int niceness;
 
+/* A niceness within Linux's range, -20 to 19. */
+static int nice_range(long value)
+{
+	return value < -20 ? -20 : value > 19 ? 19 : (int)value;
+}
+
 static int prio_target(int which, id_t who)
 {
 	if (which < PRIO_PROCESS || which > PRIO_USER)
@@ -85,15 +91,14 @@ int setpriority(int which, id_t who, int prio)
 {
 	if (prio_target(which, who) < 0)
 		return -1;
-	niceness = prio < -20 ? -20 : prio > 19 ? 19 : prio;
+	niceness = nice_range(prio);
 	return 0;
 }
 
 /* As Linux's: the new niceness, within -20 to 19 (-1 is also a success; errno tells). */
 int nice(int increment)
 {
-	long wanted = (long)niceness + increment;
-	niceness = wanted < -20 ? -20 : wanted > 19 ? 19 : (int)wanted;
+	niceness = nice_range((long)niceness + increment);
 	return niceness;
 }
 
