@@ -12,10 +12,10 @@ failure fails this test, and so does a known failure that passes (the list must 
 the timing-dependent tests may go either way.
 """
 
-import concurrent.futures
 import os
-import subprocess
 import sys
+
+import guests
 
 # Tests that cannot pass here, and why.
 KNOWN_FAILURES = {
@@ -42,16 +42,6 @@ PROGRAMS = ["test-init", "test-eof", "test-weof", "test-closed", "test-changelis
 ENV = dict(os.environ, HERMIT_SOCKET_FD_BIT="0", HERMIT_CPUS="2", HERMIT_MEM="256M")
 
 
-def guest(proxy, image, *args, timeout=120):
-    """Runs `image args` in a guest: (exit status, output)."""
-    try:
-        r = subprocess.run([proxy, image, *args], env=ENV, capture_output=True, text=True, timeout=timeout)
-        return r.returncode, r.stdout + r.stderr
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-        return None, out + f"\n(no end within {timeout} s)"
-
-
 def outcome(status, output):
     """'ok', 'skipped' or 'failed' from tinytest's summary of one test."""
     if status == 0 and "1 tests ok." in output:
@@ -64,17 +54,13 @@ def outcome(status, output):
 def main():
     proxy, images = sys.argv[1], sys.argv[2]
     regress = os.path.join(images, "regress")
-    status, listing = guest(proxy, regress, "--list-tests")
+    status, listing = guests.run(proxy, regress, "--list-tests", env=ENV)
     tests = [line.split()[0] for line in listing.splitlines() if line.startswith("  ") and "/" in line.split()[0]]
     if status != 0 or len(tests) < 300:
         print(f"regress --list-tests gave status {status} and {len(tests)} tests:\n{listing[-2000:]}")
         return 1
-    results = {}
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        runs = {pool.submit(guest, proxy, regress, "--no-fork", name): name for name in tests}
-        for done in concurrent.futures.as_completed(runs):
-            name = runs[done]
-            results[name] = (outcome(*done.result()), done.result()[1])
+    runs = guests.run_each(tests, lambda name: guests.run(proxy, regress, "--no-fork", name, env=ENV))
+    results = {name: (outcome(*run), run[1]) for name, run in runs.items()}
     passed = sorted(n for n, (r, _) in results.items() if r == "ok")
     skipped = sorted(n for n, (r, _) in results.items() if r == "skipped")
     failed = sorted(n for n, (r, _) in results.items() if r == "failed")
@@ -94,7 +80,7 @@ def main():
           f"{len(failed) - len(unexpected)} known or timing failures, {len(unexpected)} unexpected failures")
     programs_failed = []
     for prog in PROGRAMS:
-        status, output = guest(proxy, os.path.join(images, prog))
+        status, output = guests.run(proxy, os.path.join(images, prog), env=ENV)
         print(f"libevent {prog}: {'ok' if status == 0 else f'FAILED (status {status})'}")
         if status != 0:
             programs_failed.append(prog)

@@ -9,11 +9,11 @@ current directory). The known failures below are allowed, each with its reason; 
 failure fails this test, and so does a known failure that passes (the list must stay true).
 """
 
-import concurrent.futures
 import os
 import re
-import subprocess
 import sys
+
+import guests
 
 # Programs that cannot pass here, and why.
 KNOWN_FAILURES = {
@@ -24,27 +24,14 @@ ENV = dict(os.environ, HERMIT_CPUS="2", HERMIT_MEM="512M")
 SUMMARY = re.compile(r"^(\d+) Tests (\d+) Failures (\d+) Ignored", re.M)
 
 
-def guest(proxy, image, cwd, timeout=150):
-    """Runs `image` in a guest: (exit status, output)."""
-    try:
-        r = subprocess.run([proxy, image], env=ENV, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-        return r.returncode, r.stdout + r.stderr
-    except subprocess.TimeoutExpired as e:
-        out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-        return None, out + f"\n(no end within {timeout} s)"
-
-
 def main():
     proxy, tests, scratch = sys.argv[1:4]
     programs = sorted(p for p in os.listdir(tests) if p.startswith(("test_", "unittest_")))
     if len(programs) < 90:
         print(f"only {len(programs)} test programs in {tests}: {programs}")
         return 1
-    results = {}
-    with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        runs = {pool.submit(guest, proxy, os.path.join(tests, p), scratch): p for p in programs}
-        for done in concurrent.futures.as_completed(runs):
-            results[runs[done]] = done.result()
+    results = guests.run_each(
+        programs, lambda p: guests.run(proxy, os.path.join(tests, p), env=ENV, cwd=scratch, timeout=150))
     passed = sorted(p for p, (status, _) in results.items() if status == 0)
     skipped = sorted(p for p, (status, _) in results.items() if status == 77)
     failed = sorted(p for p in programs if p not in passed and p not in skipped)
