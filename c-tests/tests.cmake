@@ -308,6 +308,11 @@ hermit_c_test(thr_cond ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 60
   MATCH "60000 items through" "2000 barrier rounds" "all [0-9]+ checks passed")
 hermit_c_run(thr_cond_2cpus PROGRAM thr_cond ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
 hermit_c_test(thr_timeout ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
+# A thread that computes without kernel calls leaves its CPU to a new, a woken and a sleeping
+# thread of its priority, and to alarm()'s SIGALRM, within a time slice.
+hermit_c_test(thr_spin_share ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 60
+  MATCH "SIGALRM of alarm\\(1\\) reached the spinner" "all [0-9]+ checks passed")
+hermit_c_run(thr_spin_share_2cpus PROGRAM thr_spin_share ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
 hermit_c_run(thr_timeout_2cpus PROGRAM thr_timeout ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
 hermit_c_run(thr_timeout_short_sleeps PROGRAM thr_timeout ARGS short-sleeps ENV HERMIT_CPUS=1 TIMEOUT 30
   MATCH "all [0-9]+ checks passed")

@@ -70,6 +70,8 @@ pub struct CoreSched {
     running_prio: AtomicU8,
     idle: TaskRef,
     sleepers: SpinLock<Vec<Sleeper>>,
+    /// A copy of the sleepers' count, for checks without the lock.
+    nsleepers: AtomicU32,
     state: AtomicU32,
     reap: UnsafeCell<Option<TaskRef>>,
     /// The task this core last switched away from, whose `on_cpu` the next context clears.
@@ -128,6 +130,11 @@ pub enum Fate {
 /// Number of cores with a scheduler.
 static CORES: AtomicU32 = AtomicU32::new(0);
 
+/// A time slice ([`crate::config::TIME_SLICE_NS`]) in TSC cycles.
+fn slice_cycles() -> u64 {
+    crate::time::clock().ns_to_cycles(crate::config::TIME_SLICE_NS)
+}
+
 /// Counts core `id` as starting (`true`) or stopping to occupy its host CPU, in the header
 /// extension's `busy_cores` and `busy_mask` for the loader: a core is busy unless it is
 /// halted, since a vCPU that polls in its idle loop takes its host CPU as fully as one that
@@ -158,6 +165,7 @@ pub fn init_core(id: u32) -> &'static CoreSched {
         running_prio: AtomicU8::new(0),
         idle,
         sleepers: SpinLock::new(Vec::new()),
+        nsleepers: AtomicU32::new(0),
         state: AtomicU32::new(SPINNING),
         reap: UnsafeCell::new(None),
         switched_from: Cell::new(core::ptr::null()),
@@ -281,7 +289,30 @@ impl CoreSched {
             self.notify(prio);
         } else if self.state.load(Ordering::Relaxed) == RUNNING && !self.exiting.get() {
             self.kick_idle();
+            if prio >= self.running_prio.load(Ordering::Relaxed) {
+                self.owe_slice();
+            }
         }
+    }
+
+    /// Arms the end of the running task's time slice for a task of its priority that was just
+    /// queued behind it on this core, as [`CoreSched::notify`]'s IPI does for one queued from
+    /// another core. Without it a task that computes without a kernel call (a loop waiting for
+    /// a flag, a benchmark timed by `alarm`) kept the core for good: the new task, a woken
+    /// sleeper or `alarm`'s timer thread never ran on one vCPU. An armed timer that comes
+    /// sooner is left alone, so a ping-pong on one core arms at most once a slice.
+    fn owe_slice(&self) {
+        preempt_disable();
+        // The caller may have moved to another core since it chose this branch.
+        if self.id == arch::core_id() {
+            let now = rdtsc();
+            let armed = self.deadline.load(Ordering::Relaxed);
+            // A timer due within the slice preempts in time (its interrupt reschedules).
+            if armed == 0 || armed <= now || armed > now + slice_cycles() {
+                self.update_timer();
+            }
+        }
+        arch::preempt_enable();
     }
 
     /// Notes that the running task ends: the tasks it wakes on this core (its joiners) are
@@ -393,7 +424,11 @@ impl CoreSched {
             SPINNING => {}
             _ => {
                 let running = self.running_prio.load(Ordering::Relaxed);
-                if prio > running || (prio == running && self.deadline.load(Ordering::Relaxed) == 0) {
+                // An armed timer due after the slice (a far sleeper's) would leave the task
+                // waiting that long behind one that computes.
+                let armed = self.deadline.load(Ordering::Relaxed);
+                let timed = armed != 0 && armed <= rdtsc() + slice_cycles();
+                if prio > running || (prio == running && !timed) {
                     this().ipis.fetch_add(1, Ordering::Relaxed);
                     apic::wake(self.id);
                 }
@@ -467,7 +502,10 @@ impl CoreSched {
             return;
         }
         let next_is_idle = TaskRef::ptr_eq(&next, &self.idle);
-        if self.has_ready() && !next_is_idle {
+        if !next_is_idle {
+            // The end of its slice if others wait, and the earliest sleeper: a core that left
+            // its idle loop for a woken task had the timer armed for that task's deadline
+            // only, and a sleeper beside a task that computes never woke.
             self.update_timer();
         }
         // A task stolen or woken right after it blocked may still be saving its context on
@@ -535,7 +573,9 @@ impl CoreSched {
     /// Puts `task` to sleep until TSC `deadline`; the caller then blocks.
     pub fn add_sleeper(&self, deadline: u64, task: TaskRef) {
         let generation = task.wait_gen.load(Ordering::Relaxed);
-        self.sleepers.lock().push(Sleeper { deadline, generation, task });
+        let mut sleepers = self.sleepers.lock();
+        sleepers.push(Sleeper { deadline, generation, task });
+        self.nsleepers.store(sleepers.len() as u32, Ordering::Relaxed);
     }
 
     /// Wakes the sleepers whose deadline has passed.
@@ -555,6 +595,7 @@ impl CoreSched {
                     i += 1;
                 }
             }
+            self.nsleepers.store(sleepers.len() as u32, Ordering::Relaxed);
         }
         for (task, generation) in expired {
             if task.wait.compare_exchange(WAIT_BLOCKED, WAIT_TIMED_OUT, Ordering::AcqRel, Ordering::Acquire).is_ok() {
@@ -573,17 +614,25 @@ impl CoreSched {
         }
     }
 
-    /// The earliest sleeper deadline.
+    /// The earliest deadline of a sleeper that still waits; entries of waits that ended
+    /// otherwise are dropped, so that they arm no timer.
     fn next_deadline(&self) -> Option<u64> {
-        self.sleepers.lock().iter().map(|s| s.deadline).min()
+        let mut sleepers = self.sleepers.lock();
+        sleepers.retain(|s| s.generation == s.task.wait_gen.load(Ordering::Acquire));
+        self.nsleepers.store(sleepers.len() as u32, Ordering::Relaxed);
+        sleepers.iter().map(|s| s.deadline).min()
     }
 
     /// Programs the timer for the next event this core needs: the end of the running task's
     /// time slice when others are ready, or the earliest sleeper. With neither, no timer is
     /// armed, so a core with one task takes no interrupts.
     pub fn update_timer(&self) {
+        let ready = self.has_ready();
+        if !ready && self.nsleepers.load(Ordering::Relaxed) == 0 {
+            return;
+        }
         let now = rdtsc();
-        let slice = self.has_ready().then(|| now + crate::time::clock().ns_to_cycles(crate::config::TIME_SLICE_NS));
+        let slice = ready.then(|| now + slice_cycles());
         let wanted = match (slice, self.next_deadline()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -362,10 +362,8 @@ pub fn block(
     }
     drop(myself);
     if let (Some(deadline), Some(sleeper)) = (deadline, sleeper) {
+        // Armed by the switch below.
         core.add_sleeper(deadline, sleeper);
-        if core.has_ready() {
-            core.update_timer();
-        }
     }
     core.reschedule(Fate::Block);
     let state = me.wait.load(Ordering::Acquire);
