@@ -1,4 +1,4 @@
-/* posix_misc.c: sys/mman.h, sys/ioctl.h, sys/resource.h (limits, usage, niceness), sys/utsname.h, dlfcn.h, sysconf, the setjmp families, stdio stream locks, popen/system/waitpid, syslog. */
+/* posix_misc.c: sys/mman.h, sys/ioctl.h, sys/resource.h (limits, usage, niceness), sys/utsname.h, dlfcn.h, sysconf, the setjmp families, stdio stream locks, popen/system/waitpid, process groups and sessions, syslog. */
 #include <dlfcn.h>
 #include <syslog.h>
 #include <sys/wait.h>
@@ -190,6 +190,25 @@ static void stream_locks_and_processes(void)
 	int status;
 	CHECK_INT((int)waitpid(-1, &status, WNOHANG), -1);
 	CHECK_INT(errno, ECHILD);
+	/* One process, leading its group and session; its parent is outside (0). */
+	pid_t me = getpid();
+	CHECK_INT(getppid(), 0);
+	CHECK_INT(getpgrp(), me);
+	CHECK_INT(getpgid(0), me);
+	CHECK_INT(getpgid(me), me);
+	CHECK_INT(getsid(0), me);
+	CHECK_INT(setpgid(0, 0), 0);
+	CHECK_INT(setpgid(me, me), 0);
+	CHECK_INT(setpgid(me + 1000, 0), -1);
+	CHECK_INT(errno, ESRCH);
+	CHECK_INT(setpgid(0, me + 1000), -1);
+	CHECK_INT(errno, EPERM);
+	CHECK_INT(setpgid(0, -1), -1);
+	CHECK_INT(errno, EINVAL);
+	CHECK_INT(setsid(), -1);
+	CHECK_INT(errno, EPERM);
+	CHECK_INT(getpgid(me + 1000), -1);
+	CHECK_INT(errno, ESRCH);
 	/* No log daemon: a line on standard error ("%m" is strerror(errno)), none below the mask. */
 	openlog("posix_misc", LOG_PID, LOG_USER);
 	errno = ENOENT;
