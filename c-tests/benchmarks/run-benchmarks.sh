@@ -187,6 +187,29 @@ if [ -x "$tp_native/zmq_main" ] && [ -f "$tp_hermit/zmq_main" ]; then
 else
 	echo "run-benchmarks: no zmq_main (third-party sources not fetched?): no ZeroMQ results" >&2
 fi
+# OpenSSL 3.5.5 (unchanged, the same Configure options both sides; c-tests/thirdparty): the
+# openssl tool's own `speed` on one CPU: AES-128-GCM, ChaCha20-Poly1305 and SHA-256 over 16 KiB
+# blocks, RSA-2048 and Ed25519 signatures, each timed by alarm() for 1 s.
+openssl_speed() {
+	for alg in aes-128-gcm chacha20-poly1305 sha256; do
+		"$@" speed -mr -seconds 1 -bytes 16384 -evp $alg 2>/dev/null
+	done
+	"$@" speed -mr -seconds 1 rsa2048 ed25519 2>/dev/null
+}
+openssl_results() {
+	awk -F: '
+		$1 == "+F" { name = tolower($3); gsub(/-/, "_", name); printf "RESULT openssl_%s %.1f MB/s\n", name, $4 / 1e6 }
+		$1 == "+F2" && $3 == 2048 { printf "RESULT openssl_rsa2048_sign %.0f op/s\nRESULT openssl_rsa2048_verify %.0f op/s\n", $4, $5 }
+		$1 == "+F6" && $4 == "Ed25519" { printf "RESULT openssl_ed25519_sign %.0f op/s\nRESULT openssl_ed25519_verify %.0f op/s\n", $5, $6 }'
+}
+if [ -x "$tp_native/openssl/apps/openssl" ] && [ -f "$tp_hermit/openssl" ]; then
+	openssl_speed "$tp_native/openssl/apps/openssl" | openssl_results > "$scratch/openssl-native.txt"
+	openssl_speed env HERMIT_CPUS=1 "$proxy" "$tp_hermit/openssl" | openssl_results > "$scratch/openssl-hermit.txt"
+	run native cat "$scratch/openssl-native.txt"
+	run hermit cat "$scratch/openssl-hermit.txt"
+else
+	echo "run-benchmarks: no openssl (third-party sources not fetched?): no OpenSSL results" >&2
+fi
 # Two spinning threads over one (50 runs per side, as 5 interleaved pairs of 10), and
 # CoreMark-style integer work on 1, 2 and nproc threads (10 runs per side, as 10 pairs of 1):
 # the worst and median of each side, measured at the same host moments.

@@ -23,7 +23,7 @@ endfunction()
 
 set(missing FALSE)
 foreach(dir IN ITEMS "${THIRDPARTY_LUA_DIR}" "${THIRDPARTY_SQLITE_DIR}" "${THIRDPARTY_ZLIB_DIR}" "${THIRDPARTY_CURL_DIR}"
-    "${THIRDPARTY_CARES_DIR}" "${THIRDPARTY_LIBEVENT_DIR}" "${THIRDPARTY_ZEROMQ_DIR}")
+    "${THIRDPARTY_CARES_DIR}" "${THIRDPARTY_LIBEVENT_DIR}" "${THIRDPARTY_ZEROMQ_DIR}" "${THIRDPARTY_OPENSSL_DIR}")
   # Empty counts as missing: ExternalProject_Add creates its SOURCE_DIR when it configures, so
   # a tree configured before a crate was added to versions.cmake holds an empty directory.
   file(GLOB entries "${vendor}/${dir}/*")
@@ -54,7 +54,7 @@ if(missing)
     string(REPLACE "\n" " " err "${err}")
     write_state("set(THIRDPARTY_AVAILABLE FALSE)\nset(THIRDPARTY_REASON \"cargo vendor failed (${status}): ${err}\")\n")
     message(WARNING "\n*** THIRD-PARTY SOURCES UNAVAILABLE: cargo could not fetch ${THIRDPARTY_CRATES} from the "
-      "crates registry (${status}):\n${err}\n*** The thirdparty tests (Lua, SQLite, zlib, curl, c-ares, libevent, ZeroMQ) will FAIL; "
+      "crates registry (${status}):\n${err}\n*** The thirdparty tests (Lua, SQLite, zlib, curl, c-ares, libevent, ZeroMQ, OpenSSL) will FAIL; "
       "`ctest -LE thirdparty` runs the rest of the suite.\n")
     return()
   endif()

@@ -2,7 +2,7 @@
 # run-thirdparty.sh: one third-party test (a CTest command), run under the proxy and checked
 # on the host with the host's own tools.
 # Exit status 77 (CTest: skipped) when SQLite could not be built for lack of POSIX functions.
-# usage: run-thirdparty.sh lua|sqlite|gzip|curl|cares|libevent|zeromq <proxy> <images dir> <state.cmake> <scratch dir> <source dir>
+# usage: run-thirdparty.sh lua|sqlite|gzip|curl|cares|libevent|zeromq|openssl <proxy> <images dir> <state.cmake> <scratch dir> <source dir>
 set -eu
 what=$1 proxy=$2 images=$3 state=$4 scratch=$5 src=$6
 
@@ -57,13 +57,16 @@ gzip)
 		"decompressed by gzip -d byte-identical; gzip's output decompressed by the guest byte-identical"
 	;;
 curl)
-	# What the tool says it was built with (the network runs: net.curl-tap, net.curl-user).
+	# What the tool says it was built with (the network runs: net.curl-tap, net.curl-user,
+	# net.openssl-tap).
 	[ -f "$images/curl" ] || { echo "$images/curl was not built although the sources are there"; exit 1; }
 	"$proxy" "$images/curl" --version > "$scratch/version.txt"
 	cat "$scratch/version.txt"
 	grep -q '^curl 8\.22\.0[- ]' "$scratch/version.txt" || { echo "not curl 8.22.0"; exit 1; }
 	grep -q '^Protocols:.* http\( \|$\)' "$scratch/version.txt" || { echo "http is not among the protocols"; exit 1; }
 	grep -q '^Features:.* libz\( \|$\)' "$scratch/version.txt" || { echo "libz is not among the features"; exit 1; }
+	grep -q '^Protocols:.* https\( \|$\)' "$scratch/version.txt" || { echo "https is not among the protocols"; exit 1; }
+	grep -q ' OpenSSL/3\.5\.5 ' "$scratch/version.txt" || { echo "not linked with OpenSSL 3.5.5"; exit 1; }
 	;;
 cares)
 	# c-ares in one guest against the driver's own DNS responder thread (cares_main.c): A and
@@ -93,6 +96,54 @@ zeromq)
 	# known failures and why); the programs stay in the build tree ($HERMIT_ZEROMQ_TESTS).
 	[ -f "${HERMIT_ZEROMQ_TESTS:-}/test_pair_tcp" ] || { echo "ZeroMQ's tests were not built in '${HERMIT_ZEROMQ_TESTS:-}' although the sources are there"; exit 1; }
 	python3 "$src/zeromq_tests.py" "$proxy" "$HERMIT_ZEROMQ_TESTS" "$scratch"
+	;;
+openssl)
+	# The openssl tool in the guest, checked by the host's own openssl (Debian's 3.0): digests,
+	# ciphers and signatures made on one side and checked on the other, a certificate made
+	# with the host's openssl.cnf (OPENSSLDIR /usr/lib/ssl), and `speed`, timed by alarm().
+	ossl=$images/openssl
+	[ -f "$ossl" ] || { echo "$ossl was not built although the sources are there"; exit 1; }
+	command -v openssl >/dev/null || { echo "the host's openssl is missing (apt-get install openssl)"; exit 1; }
+	"$proxy" "$ossl" version | tee "$scratch/version.txt"
+	grep -q '^OpenSSL 3\.5\.5 ' "$scratch/version.txt" || { echo "not OpenSSL 3.5.5"; exit 1; }
+	data=$scratch/data.bin
+	head -c 3000000 /dev/urandom > "$data"
+	guest=$("$proxy" "$ossl" dgst -sha256 -r "$data" | cut -d' ' -f1)
+	host=$(sha256sum "$data" | cut -d' ' -f1)
+	[ "$guest" = "$host" ] || { echo "SHA-256: the guest says $guest, sha256sum $host"; exit 1; }
+	"$proxy" "$ossl" enc -aes-256-cbc -pbkdf2 -pass pass:hermit -in "$data" -out "$scratch/guest.enc"
+	openssl enc -d -aes-256-cbc -pbkdf2 -pass pass:hermit -in "$scratch/guest.enc" | cmp - "$data"
+	openssl enc -chacha20 -pbkdf2 -pass pass:hermit -in "$data" -out "$scratch/host.enc"
+	"$proxy" "$ossl" enc -d -chacha20 -pbkdf2 -pass pass:hermit -in "$scratch/host.enc" -out "$scratch/back.bin"
+	cmp "$scratch/back.bin" "$data"
+	# An RSA key and a signature from the guest, verified by the host.
+	"$proxy" "$ossl" genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$scratch/rsa.pem"
+	openssl pkey -in "$scratch/rsa.pem" -check -noout
+	openssl pkey -in "$scratch/rsa.pem" -pubout -out "$scratch/rsa.pub"
+	"$proxy" "$ossl" dgst -sha256 -sign "$scratch/rsa.pem" -out "$scratch/guest.sig" "$data"
+	openssl dgst -sha256 -verify "$scratch/rsa.pub" -signature "$scratch/guest.sig" "$data"
+	# An Ed25519 key and a signature from the host, verified by the guest; a bad one refused.
+	openssl genpkey -algorithm ED25519 -out "$scratch/ed.pem"
+	openssl pkey -in "$scratch/ed.pem" -pubout -out "$scratch/ed.pub"
+	head -c 4096 "$data" > "$scratch/msg.bin"
+	openssl pkeyutl -sign -rawin -inkey "$scratch/ed.pem" -in "$scratch/msg.bin" -out "$scratch/host.sig"
+	"$proxy" "$ossl" pkeyutl -verify -rawin -pubin -inkey "$scratch/ed.pub" -in "$scratch/msg.bin" \
+		-sigfile "$scratch/host.sig" | grep -qx 'Signature Verified Successfully'
+	printf 'x' | dd of="$scratch/msg.bin" bs=1 seek=100 conv=notrunc 2>/dev/null
+	if "$proxy" "$ossl" pkeyutl -verify -rawin -pubin -inkey "$scratch/ed.pub" -in "$scratch/msg.bin" \
+		-sigfile "$scratch/host.sig" > "$scratch/bad.txt" 2>&1; then
+		echo "the guest verified a signature of a changed message"; exit 1
+	fi
+	grep -q 'Signature Verification Failure' "$scratch/bad.txt"
+	# A self-signed certificate made with the host's openssl.cnf, checked by the host.
+	"$proxy" "$ossl" req -x509 -new -key "$scratch/rsa.pem" -subj /CN=hermit.test -days 2 -out "$scratch/cert.pem"
+	openssl x509 -in "$scratch/cert.pem" -noout -subject | grep -qx 'subject=CN = hermit.test'
+	openssl verify -CAfile "$scratch/cert.pem" "$scratch/cert.pem"
+	# speed times each test with alarm(): on one vCPU it never ended before the scheduler fix.
+	HERMIT_CPUS=1 timeout 60 "$proxy" "$ossl" speed -seconds 1 -bytes 16384 sha256 > "$scratch/speed.txt"
+	grep -Eq '^sha256 +[0-9.]+k$' "$scratch/speed.txt" || { cat "$scratch/speed.txt"; echo "no sha256 rate"; exit 1; }
+	echo "openssl: SHA-256, AES-256-CBC and ChaCha20 with PBKDF2, RSA-2048 and Ed25519 signatures" \
+		"agree with the host's openssl both ways; a certificate made in the guest verifies; speed: $(tail -1 "$scratch/speed.txt")"
 	;;
 *)
 	echo "unknown test $what"

@@ -16,7 +16,10 @@ set(THIRDPARTY_CRATES
   "libevent-sys=0.4.0"
   # vendor/: the libzmq 4.3.5 source tree with its CMake build, its test suite (tests/,
   # unittests/: Unity) and perf tools.
-  "zeromq-src=0.3.6+4.3.5")
+  "zeromq-src=0.3.6+4.3.5"
+  # openssl/: the OpenSSL 3.5.5 (LTS) source tree as released, with its Configure and the
+  # openssl command-line tool (apps/); no test/ nor fuzz corpora.
+  "openssl-src=300.5.5+3.5.5")
 set(THIRDPARTY_LUA_DIR "lua-src-548.1.2/lua-5.4.8")
 set(THIRDPARTY_SQLITE_DIR "libsqlite3-sys-0.40.0/sqlite3")
 set(THIRDPARTY_ZLIB_DIR "libz-sys-1.1.33/src/zlib")
@@ -24,3 +27,4 @@ set(THIRDPARTY_CURL_DIR "curl-sys-0.4.91+curl-8.22.0/curl")
 set(THIRDPARTY_CARES_DIR "c-ares-sys-13.0.0/c-ares")
 set(THIRDPARTY_LIBEVENT_DIR "libevent-sys-0.4.0/libevent")
 set(THIRDPARTY_ZEROMQ_DIR "zeromq-src-0.3.6+4.3.5/vendor")
+set(THIRDPARTY_OPENSSL_DIR "openssl-src-300.5.5+3.5.5/openssl")
