@@ -262,7 +262,8 @@ if [ "$(id -u)" != 0 ]; then
 elif [ ! -f "$net_script" ] || [ ! -f "$net_images/netbench" ] || [ ! -x "$native/netbench" ]; then
 	echo "run-benchmarks: *** no network benchmarks: $net_script, $net_images/netbench or $native/netbench missing ***" >&2
 else
-	python3 "$net_script" bench "$proxy" "$net_images" "$native/netbench" | tee "$scratch/net.txt" |
+	OPENSSL_IMAGE=$tp_hermit/openssl OPENSSL_NATIVE=$tp_native/openssl/apps/openssl \
+		python3 "$net_script" bench "$proxy" "$net_images" "$native/netbench" | tee "$scratch/net.txt" |
 		awk '$1 == "BENCH" { print $2, $3, $4, $5 }' >> "$results"
 	grep -v '^BENCH\|^ok:' "$scratch/net.txt" || true
 fi

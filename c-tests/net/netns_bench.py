@@ -10,6 +10,7 @@ import threading
 import time
 
 from netns_test import GUEST, HOST, Guest, Netns, check, end_or_kill, fail, tap_and_peer, wait_line
+from tls_bench import tls_rows
 
 
 BENCH_BYTES = int(os.environ.get("NETBENCH_BYTES", 64 << 20))
@@ -106,7 +107,8 @@ def user_rows(proxy, images, native, next_port):
 
 
 def bench(proxy, images, native):
-    """TCP stream both ways at 1/16/64 KiB writes, 1-byte ping-pong and connection setup: the
+    """TCP stream both ways at 1/16/64 KiB writes, 1-byte ping-pong, connection setup,
+    concurrent requests and TLS (tls_bench.py): the
     guest over its tap against a Linux process in a second namespace on the same bridge (veth),
     both talking to a native netbench at the bridge's address; then the guest in user mode
     behind passt against the Linux process behind pasta, each translated by its daemon (the
@@ -190,6 +192,7 @@ def bench(proxy, images, native):
     results.append(("TCP connections set up and closed per second", "net_tap_connect", "1/s", rates["ours"],
                      rates["linux"]))
     results.append(concurrent_row(ns, peer, proxy, images, native, next_port()))
+    results += tls_rows(ns, peer, proxy, next_port)
     results += user_rows(proxy, images, native, next_port)
     print("\n| Benchmark | HermitCore (tap, passt) | Linux process (veth on the same bridge, pasta) | ratio |")
     print("|---|---|---|---|")
