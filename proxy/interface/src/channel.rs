@@ -42,6 +42,11 @@ pub const HOST_PARKED: u32 = 0;
 /// Host state: a host thread is polling the slots.
 pub const HOST_POLLING: u32 = 1;
 
+/// Flag of the heartbeat count ([`ChannelControl::scans`]): the host drains the transmit
+/// ring (a frame can take tens of microseconds to write), so a count that stands still for a
+/// few microseconds is no descheduled poller yet. Older guests see distinct counts.
+pub const SCANS_DRAINING: u32 = 1 << 31;
+
 /// Slot state: free.
 pub const SLOT_IDLE: u32 = 0;
 /// Slot state: a request waits for the host.
@@ -60,7 +65,9 @@ pub struct ChannelControl {
     pub host_state: AtomicU32,
     /// Reserved, zero.
     pub reserved: [u32; 15],
-    /// The polling host's heartbeat count, or zero if it does not count.
+    /// The polling host's heartbeat count, or zero if it does not count. With
+    /// [`SCANS_DRAINING`] set the host is writing the NIC's transmit frames, beating once a
+    /// frame rather than once a microsecond, and serves file calls between the frames.
     pub scans: AtomicU32,
     /// Number of requests the host served through the channel (statistics, written with the
     /// heartbeat and when the host parks).

@@ -96,8 +96,8 @@ pub(super) const RX_REVOKE_FOR: std::time::Duration = std::time::Duration::from_
 /// transmit ring. Returns the frames the rings moved since the last scan (these, those the
 /// receive thread received or sent, those kicks sent): the poller counts them as served
 /// requests, so a busy network keeps it polling as the batched calls did (0 at once
-/// without a ring). A bad ring ends the run.
-pub fn poll_tx(host: &Host) -> u32 {
+/// without a ring). A bad ring ends the run. `between_frames` runs before each frame written.
+pub fn poll_tx(host: &Host, between_frames: impl FnMut()) -> u32 {
     let Some(nic) = host.net.get() else { return 0 };
     let Some(ring) = nic.ring.get() else { return 0 };
     // While idle vCPUs read the tap themselves, the poller leaves it, and the frames they
@@ -117,7 +117,7 @@ pub fn poll_tx(host: &Host) -> u32 {
     if !ring.tx_waiting() {
         return moved;
     }
-    match nic.drain_ring(ring, false) {
+    match nic.drain_ring_between(ring, false, between_frames) {
         Ok(n) => {
             ring.stats.tx_polled.fetch_add(u64::from(n), Ordering::Relaxed);
             moved + n

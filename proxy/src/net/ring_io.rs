@@ -89,7 +89,21 @@ impl Nic {
     /// Sends what the guest published in the transmit ring (`wait`: also if another thread
     /// is at it, see [`ring::Ring::drain_tx`]); the entries taken.
     pub(super) fn drain_ring(&self, ring: &ring::Ring, wait: bool) -> Result<u32, GuestError> {
-        ring.drain_tx(wait, |head, rest, rest_len| self.send_parts(ring, head, rest, rest_len))
+        self.drain_ring_between(ring, wait, || {})
+    }
+
+    /// [`Nic::drain_ring`], running `between` before each frame sent (the poller beats its
+    /// heartbeat and serves file calls there).
+    pub(super) fn drain_ring_between(
+        &self,
+        ring: &ring::Ring,
+        wait: bool,
+        mut between: impl FnMut(),
+    ) -> Result<u32, GuestError> {
+        ring.drain_tx(wait, |head, rest, rest_len| {
+            between();
+            self.send_parts(ring, head, rest, rest_len)
+        })
     }
 
     /// Sends a transmit entry: its first bytes `head` (copied and checked by the ring) and

@@ -263,10 +263,10 @@ fn the_poller_reads_the_tap_while_it_polls() {
     };
     // The poller takes the tap once it has polled for RX_TAKE_AFTER; wait until the
     // receive thread left it.
-    assert_eq!(poll_tx(&host), 0);
+    assert_eq!(poll_tx(&host, || {}), 0);
     assert!(!nic.rx_by_poller.load(Ordering::Relaxed), "not at the first scan");
     std::thread::sleep(RX_TAKE_AFTER);
-    assert_eq!(poll_tx(&host), 0);
+    assert_eq!(poll_tx(&host, || {}), 0);
     assert!(nic.rx_by_poller.load(Ordering::Relaxed));
     std::thread::sleep(std::time::Duration::from_millis(50));
     // A frame is read by the poller while it scans, and announced. On a loaded host this
@@ -279,13 +279,13 @@ fn the_poller_reads_the_tap_while_it_polls() {
     loop {
         let stalls = stats.rx_stalls.load(Ordering::Relaxed);
         word(control::RX_WANT_SIGNAL).store(1, Ordering::SeqCst);
-        poll_tx(&host);
+        poll_tx(&host, || {});
         peer.send(&frame(70, 5)).unwrap();
         sent += 1;
         let start = std::time::Instant::now();
         while word(control::RX_PROD).load(Ordering::Acquire) < sent {
             assert!(start.elapsed().as_secs() < 10, "the poller did not read the tap");
-            poll_tx(&host);
+            poll_tx(&host, || {});
         }
         assert_eq!(host.ram.read::<u32>(AREA + layout.rx_len_at(sent - 1)).unwrap(), 70);
         assert_eq!(event.read().unwrap(), 1, "announced with the interrupt (no core polls)");
@@ -296,7 +296,7 @@ fn the_poller_reads_the_tap_while_it_polls() {
         let start = std::time::Instant::now();
         while !nic.rx_by_poller.load(Ordering::Relaxed) {
             assert!(start.elapsed().as_secs() < 10, "the poller did not take the tap back");
-            poll_tx(&host);
+            poll_tx(&host, || {});
             std::thread::sleep(std::time::Duration::from_micros(100));
         }
     }
@@ -310,7 +310,7 @@ fn the_poller_reads_the_tap_while_it_polls() {
     assert!(stats.rx_stalls.load(Ordering::Relaxed) > stalls);
     assert!(!nic.rx_by_poller.load(Ordering::Relaxed));
     std::thread::sleep(RX_TAKE_AFTER);
-    poll_tx(&host);
+    poll_tx(&host, || {});
     assert!(!nic.rx_by_poller.load(Ordering::Relaxed), "not taken again at once");
     assert_eq!(stats.rx_polled.load(Ordering::Relaxed), 1);
     // Parked: the receive thread takes the next frame.
@@ -323,9 +323,9 @@ fn the_poller_reads_the_tap_while_it_polls() {
     assert_eq!(stats.rx_polled.load(Ordering::Relaxed), 1);
     assert_eq!(stats.rx_stalls.load(Ordering::Relaxed), stalls, "not as a stall");
     // The next time the poller polls long enough it takes the tap again.
-    poll_tx(&host);
+    poll_tx(&host, || {});
     std::thread::sleep(RX_TAKE_AFTER);
-    poll_tx(&host);
+    poll_tx(&host, || {});
     assert!(nic.rx_by_poller.load(Ordering::Relaxed));
 }
 
@@ -553,7 +553,7 @@ fn idle_vcpus_read_the_tap_themselves() {
     assert_eq!(peer.recv(&mut got).unwrap(), 60);
     assert_eq!(&got[..60], &frame(60, 4)[..]);
     // The poller leaves the tap and earns nothing from these frames.
-    assert_eq!(poll_tx(&host), 0);
+    assert_eq!(poll_tx(&host, || {}), 0);
     assert!(!nic.rx_by_poller.load(Ordering::Relaxed));
     assert!(ring_summary(&host).unwrap().contains("receives by idle vCPUs"));
     // Once the vCPUs stop asking, the receive thread reads the tap again.
