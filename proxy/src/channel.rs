@@ -342,7 +342,7 @@ impl Channel {
     /// Serves every pending request once; returns how many there were.
     fn scan(&self, host: &Host) -> u32 {
         // Frames the guest published in the NIC's transmit ring are work like requests; file
-        // calls that come while they are written are served between them (`file_calls`).
+        // calls that come while they are written are served between them (`serve_file_calls`).
         let mut draining = false;
         let mut served = crate::net::poll_tx(host, || {
             draining = true;
