@@ -56,8 +56,7 @@ def tls_rows(ns, peer, proxy, next_port):
     if not (os.path.isfile(image) and os.access(native, os.X_OK)):
         print(f"tls_bench: no OpenSSL builds ('{image}', '{native}'): no TLS rows")
         return []
-    where = tempfile.mkdtemp(prefix="hermit-tls-bench-")
-    try:
+    with tempfile.TemporaryDirectory(prefix="hermit-tls-bench-") as where:
         certificate(where)
         with open(os.path.join(where, "big.bin"), "wb") as f:
             f.write(os.urandom(FILE_BYTES))
@@ -85,5 +84,3 @@ def tls_rows(ns, peer, proxy, next_port):
                  rates["ours"][0], rates["linux"][0]),
                 (f"HTTPS download of {FILE_BYTES >> 20} MiB (s_server -WWW, curl)", "net_tap_https_download", "MiB/s",
                  rates["ours"][1], rates["linux"][1])]
-    finally:
-        subprocess.run(["rm", "-rf", where], check=False)

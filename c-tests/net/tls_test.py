@@ -20,11 +20,10 @@ import os
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 
 import netns_test as t
-from curl_test import require_curl
+from curl_test import require_curl, scratch, sha256_file
 
 GUEST_PORT = 4433
 HOST_PORT = 8443
@@ -87,11 +86,6 @@ class HttpsFiles:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
-
-
-def sha256_file(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
 
 
 def guest_server(ns, proxy, images, where):
@@ -160,8 +154,7 @@ def openssl_tap(proxy, images, state):
     require_curl(images, state, "openssl")
     require_curl(images, state, "curl")
     ns = t.tap_netns()
-    where = tempfile.mkdtemp(prefix="hermit-tls-")
-    t.DIRS_TO_REMOVE.append(where)
+    where = scratch()
     make_certificates(where)
     guest_server(ns, proxy, images, where)
     guest_client(ns, proxy, images, where)
