@@ -120,12 +120,15 @@ pub fn set_current_task(task: u64) {
 #[inline(always)]
 pub fn preempt_disable() {
     // SAFETY: one non-locked add to this core's own counter: atomic with respect to the
-    // interrupts of this core, which are the only other readers.
+    // interrupts of this core, which are the only other readers. The add writes the flags:
+    // declaring `preserves_flags` let the compiler keep a comparison's result in them across
+    // it, and a branch then went by the add's flags instead (a datagram socket's `FIONREAD`,
+    // whose type was compared before its lock was taken, answered as a stream's).
     unsafe {
         core::arch::asm!(
             "add dword ptr gs:[{off}], 1",
             off = const core::mem::offset_of!(PerCore, preempt_count),
-            options(nostack, preserves_flags)
+            options(nostack)
         )
     };
 }
