@@ -256,6 +256,9 @@ hermit_c_run(net_epoll_plain_fds PROGRAM net_epoll ENV HERMIT_CPUS=2 HERMIT_SOCK
 # backlogs, unlink, poll and epoll on listeners, 4 MiB echoed each way.
 hermit_c_test(net_unix ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60
   MATCH "net_unix: 4194304 bytes echoed through .*, checksum [0-9a-f]+ ok" "all [0-9]+ checks passed")
+# AF_UNIX datagram and sequenced-packet sockets, and SO_PEERCRED (the same results on Linux).
+hermit_c_test(net_unix_dgram ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "net_unix_dgram: pair ok, [0-9]+ messages" "net_unix_dgram: seqpacket ok" "all [0-9]+ checks passed")
 # The echo/HTTP/client tool of c-tests/net (also used by the tap and user-mode tests), on loopback.
 hermit_c_test(netecho SOURCES ../net/netecho.c ${THR_OPTS} ARGS selftest ENV HERMIT_CPUS=2 TIMEOUT 60
   MATCH "client sent 1048576 bytes, got 1048576 back, checksum [0-9a-f]+ ok" "http selftest ok")

@@ -4,12 +4,16 @@
 //! most `PIPE_BUF` bytes is atomic, larger ones may be split; without readers a write fails
 //! with `EPIPE` (the C library then raises `SIGPIPE`); `O_NONBLOCK` gives `EAGAIN` instead of
 //! waiting. A signal to a blocked task ends the wait with `EINTR`, or with the count moved.
+//!
+//! A pipe may instead hold records ([`records`]): the messages of Unix sequenced-packet and
+//! datagram sockets, each written whole and read whole, with its sender's name.
 
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
-use crate::errno::{Result, EAGAIN, ECONNRESET, EINTR, EPIPE, ETIMEDOUT};
+use super::unix::addr::Name;
+use crate::errno::{Result, EAGAIN, ECONNRESET, EINTR, EMSGSIZE, EPIPE, ETIMEDOUT};
 use crate::synch::futex;
 use crate::synch::spinlock::SpinLock;
 
@@ -19,10 +23,43 @@ pub const CAPACITY: usize = 64 << 10;
 /// Writes up to this size are never interleaved with others (POSIX `PIPE_BUF`).
 pub const PIPE_BUF: usize = 4096;
 
+/// Bytes of a record pipe charged for each message besides its data, as Linux charges a
+/// socket buffer's overhead: 212,992 bytes hold about 400 short messages, not 200,000.
+const RECORD_OVERHEAD: usize = 512;
+
+/// Bytes a record pipe holds, data and [`RECORD_OVERHEAD`] (Linux's default socket buffer,
+/// `wmem_default`); a longer message fails with `EMSGSIZE`.
+pub const RECORD_CAPACITY: usize = 212_992;
+
+/// A message of a record pipe: its length in the data, and its sender's name (a datagram
+/// socket's, if bound).
+struct Record {
+    len: usize,
+    from: Option<Name>,
+}
+
+/// What a read of a record pipe got: the bytes copied, the message's whole length, and its
+/// sender's name.
+#[derive(Default)]
+pub struct Message {
+    pub copied: usize,
+    pub whole: usize,
+    pub from: Option<Name>,
+}
+
 struct State {
     data: VecDeque<u8>,
+    /// The messages of a record pipe, oldest first; `None` for a byte stream.
+    records: Option<VecDeque<Record>>,
     readers: usize,
     writers: usize,
+}
+
+impl State {
+    /// Bytes charged against the capacity.
+    fn used(&self) -> usize {
+        self.data.len() + self.records.as_ref().map_or(0, |r| r.len() * RECORD_OVERHEAD)
+    }
 }
 
 /// The buffer both ends share. It starts a cache line of its own: when the news counters
@@ -33,6 +70,11 @@ struct State {
 #[repr(align(64))]
 pub struct Pipe {
     state: SpinLock<State>,
+    /// Bytes it holds: [`CAPACITY`], or [`RECORD_CAPACITY`] for records.
+    capacity: usize,
+    /// A datagram socket's inbox: the address of the only [`Pipe`] whose owner may send to
+    /// it (the inbox of the socket it is connected to), 0 for any ([`End::accepts`]).
+    only_from: AtomicUsize,
     /// Bumped (under the lock) on every change; waiters sleep on it.
     changes: AtomicU32,
     /// Bumped by every write and the last writer's close: news for the read end (an
@@ -90,8 +132,19 @@ pub struct End {
 
 /// A new pipe: (read end, write end).
 pub fn new(nonblocking: bool) -> (End, End) {
+    with(None, CAPACITY, nonblocking)
+}
+
+/// A new pipe of records (messages written and read whole): (read end, write end).
+pub fn records() -> (End, End) {
+    with(Some(VecDeque::new()), RECORD_CAPACITY, false)
+}
+
+fn with(records: Option<VecDeque<Record>>, capacity: usize, nonblocking: bool) -> (End, End) {
     let pipe = Arc::new(Pipe {
-        state: SpinLock::new(State { data: VecDeque::new(), readers: 1, writers: 1 }),
+        state: SpinLock::new(State { data: VecDeque::new(), records, readers: 1, writers: 1 }),
+        capacity,
+        only_from: AtomicUsize::new(0),
         changes: AtomicU32::new(0),
         written: AtomicU32::new(0),
         read: AtomicU32::new(0),
@@ -173,7 +226,7 @@ impl End {
                 if state.readers == 0 {
                     return if done > 0 { Ok(done) } else { Err(EPIPE) };
                 }
-                let space = CAPACITY - state.data.len();
+                let space = self.pipe.capacity - state.data.len();
                 let rest = buf.len() - done;
                 // A small write goes in whole or waits.
                 let n = if rest <= PIPE_BUF && space < rest { 0 } else { space.min(rest) };
@@ -202,15 +255,120 @@ impl End {
         }
     }
 
+    /// Reads the oldest message of a record pipe whole: what `buf` cannot take is dropped,
+    /// unless `peek` leaves the message for the next read. Waits for one unless every writer
+    /// is gone (then `None`, or `ECONNRESET` once after [`End::reset`]).
+    pub fn take_record(
+        &self,
+        buf: &mut [u8],
+        nonblocking: bool,
+        peek: bool,
+        deadline: Option<u64>,
+    ) -> Result<Option<Message>> {
+        loop {
+            let seen = {
+                let mut guard = self.pipe.state.lock();
+                let state = &mut *guard;
+                let records = state.records.as_mut().expect("a record pipe");
+                if let Some(first) = records.front() {
+                    let whole = first.len;
+                    let copied = buf.len().min(whole);
+                    for (dst, src) in buf.iter_mut().zip(state.data.range(..copied)) {
+                        *dst = *src;
+                    }
+                    if peek {
+                        return Ok(Some(Message { copied, whole, from: first.from.clone() }));
+                    }
+                    let from = records.pop_front().and_then(|r| r.from);
+                    state.data.drain(..whole);
+                    drop(guard);
+                    self.pipe.read.fetch_add(1, Ordering::SeqCst);
+                    self.pipe.changed();
+                    return Ok(Some(Message { copied, whole, from }));
+                }
+                if state.writers == 0 {
+                    return if self.pipe.reset.swap(false, Ordering::SeqCst) { Err(ECONNRESET) } else { Ok(None) };
+                }
+                if nonblocking {
+                    return Err(EAGAIN);
+                }
+                self.pipe.changes.load(Ordering::SeqCst)
+            };
+            self.pipe.wait(seen, deadline)?;
+        }
+    }
+
+    /// Writes `buf` to a record pipe as one message from `from`, waiting for room for all of
+    /// it: `EMSGSIZE` if it could never fit, `EPIPE` without readers.
+    pub fn write_record(
+        &self,
+        buf: &[u8],
+        from: Option<Name>,
+        nonblocking: bool,
+        deadline: Option<u64>,
+    ) -> Result<usize> {
+        let needs = buf.len() + RECORD_OVERHEAD;
+        if needs > self.pipe.capacity {
+            return Err(EMSGSIZE);
+        }
+        loop {
+            let seen = {
+                let mut guard = self.pipe.state.lock();
+                let state = &mut *guard;
+                if state.readers == 0 {
+                    return Err(EPIPE);
+                }
+                if state.used() + needs <= self.pipe.capacity {
+                    state.data.extend(buf);
+                    state.records.as_mut().expect("a record pipe").push_back(Record { len: buf.len(), from });
+                    drop(guard);
+                    self.pipe.written.fetch_add(1, Ordering::SeqCst);
+                    self.pipe.changed();
+                    return Ok(buf.len());
+                }
+                if nonblocking {
+                    return Err(EAGAIN);
+                }
+                self.pipe.changes.load(Ordering::SeqCst)
+            };
+            self.pipe.wait(seen, deadline)?;
+        }
+    }
+
+    /// The length of a record pipe's oldest message, if one waits.
+    pub fn next_record(&self) -> Option<usize> {
+        self.pipe.state.lock().records.as_ref().and_then(|r| r.front()).map(|r| r.len)
+    }
+
+    /// The pipe's identity (a datagram socket's inbox names its sender by it).
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.pipe) as usize
+    }
+
+    /// Whether the socket whose inbox is `sender` may send to this inbox: anyone, unless its
+    /// owner connected to another socket (Linux's `EPERM` then).
+    pub fn accepts(&self, sender: usize) -> bool {
+        let only = self.pipe.only_from.load(Ordering::Relaxed);
+        only == 0 || only == sender
+    }
+
+    /// Takes messages for this inbox from the socket whose inbox is `peer` only, or (0) from
+    /// anyone.
+    pub fn only_from(&self, peer: usize) {
+        self.pipe.only_from.store(peer, Ordering::Relaxed);
+    }
+
     /// `poll` readiness: (readable, writable, hang-up). The read end is readable with data
     /// or without writers; the write end writable with `PIPE_BUF` bytes free, or erring
     /// without readers.
     pub fn readiness(&self) -> (bool, bool, bool) {
         let state = self.pipe.state.lock();
         if self.writes {
-            (false, state.readers == 0 || CAPACITY - state.data.len() >= PIPE_BUF, state.readers == 0)
+            (false, state.readers == 0 || self.pipe.capacity - state.used() >= PIPE_BUF, state.readers == 0)
         } else {
-            (!state.data.is_empty() || state.writers == 0, false, state.writers == 0)
+            // A record pipe may hold messages of no bytes.
+            let waiting = !state.data.is_empty() || state.records.as_ref().is_some_and(|r| !r.is_empty());
+            (waiting || state.writers == 0, false, state.writers == 0)
         }
     }
 

@@ -39,6 +39,14 @@ static TASKS: SpinLock<BTreeMap<u32, TaskRef>> = SpinLock::new(BTreeMap::new());
 /// Tasks that have not ended; when the last one ends, the program ends.
 static LIVE: AtomicU32 = AtomicU32::new(0);
 
+/// The main task's id: the program's process id (the C library's `getpid`).
+static MAIN_ID: AtomicU32 = AtomicU32::new(0);
+
+/// The program's process id, its main task's id (0 before it is made).
+pub fn main_id() -> u32 {
+    MAIN_ID.load(Ordering::Relaxed)
+}
+
 /// Next core for round-robin placement.
 static NEXT_CORE: AtomicU32 = AtomicU32::new(0);
 
@@ -239,6 +247,7 @@ pub fn run_main(cores: u32, entry: Entry) -> Errno {
     })();
     match prepared {
         Ok(task) => {
+            MAIN_ID.store(task.id, Ordering::Relaxed);
             tasklist::publish();
             TASKS.lock().insert(task.id, task.clone());
             tasklist::link(&task);

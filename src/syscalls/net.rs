@@ -17,17 +17,20 @@ use super::ptr::{bytes, bytes_mut, out};
 use super::sockopt;
 use crate::errno::{Result, EAFNOSUPPORT, EBADF, EINVAL, ENOTSOCK, EOPNOTSUPP, EPROTONOSUPPORT, ESOCKTNOSUPPORT};
 use crate::fs::fd::{self, Object, OPEN_MAX};
-use crate::fs::unix::{addr as unix_addr, UnixSocket};
+use crate::fs::unix::{addr as unix_addr, Kind as UnixKind, UnixSocket};
 use crate::net::addr::{self, AF_INET, AF_INET6};
 use crate::net::poll;
 use crate::net::socket::{Kind, Socket, MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC};
 
 pub(super) type SockLen = u32;
 
-/// `AF_UNIX` (Linux's and lwIP's 1): stream sockets inside the guest ([`crate::fs::unix`]).
+/// `AF_UNIX` (Linux's and lwIP's 1): sockets inside the guest ([`crate::fs::unix`]).
 const AF_UNIX: c_int = unix_addr::AF_UNIX as c_int;
 pub(super) const SOCK_STREAM: c_int = 1;
 pub(super) const SOCK_DGRAM: c_int = 2;
+const SOCK_RAW: c_int = 3;
+/// Linux's (lwIP has none): `AF_UNIX` only.
+const SOCK_SEQPACKET: c_int = 5;
 /// Linux's `SOCK_NONBLOCK`/`SOCK_CLOEXEC` flags in `type` (accepted too).
 const SOCK_NONBLOCK: c_int = 0o4000;
 const SOCK_CLOEXEC: c_int = 0o2000000;
@@ -79,10 +82,10 @@ fn with_stream<R>(fd: c_int, f: impl FnOnce(Stream<'_>) -> Result<R>) -> Result<
     }
 }
 
-/// `socketpair(AF_UNIX, SOCK_STREAM, 0, sv)`: a connected pair of descriptors
-/// ([`crate::fs::unix::pair`]); `SOCK_NONBLOCK` and `SOCK_CLOEXEC` in `kind` as for
-/// `socket`. `AF_INET`/`AF_INET6` give `EOPNOTSUPP` as on Linux, other domains
-/// `EAFNOSUPPORT`, other types `EOPNOTSUPP` (no datagram pairs, which Linux has).
+/// `socketpair(AF_UNIX, type, 0, sv)`: a connected pair of descriptors of a stream,
+/// datagram or sequenced-packet type ([`crate::fs::unix::pair`]); `SOCK_NONBLOCK` and
+/// `SOCK_CLOEXEC` in `kind` as for `socket`. `AF_INET`/`AF_INET6` give `EOPNOTSUPP` as on
+/// Linux, other domains `EAFNOSUPPORT`, other types `ESOCKTNOSUPPORT`.
 ///
 /// # Safety
 /// `sv` must be valid for writes of two `int`s.
@@ -97,12 +100,8 @@ pub unsafe extern "C" fn socketpair(domain: c_int, kind: c_int, protocol: c_int,
             d if d == c_int::from(AF_INET) || d == c_int::from(AF_INET6) => return Err(EOPNOTSUPP),
             _ => return Err(EAFNOSUPPORT),
         }
-        match kind & !(SOCK_NONBLOCK | SOCK_CLOEXEC) {
-            SOCK_STREAM if protocol == 0 => {}
-            SOCK_STREAM => return Err(EPROTONOSUPPORT),
-            _ => return Err(EOPNOTSUPP),
-        }
-        let (a, b) = crate::fs::unix::pair(kind & SOCK_NONBLOCK != 0);
+        let unix_kind = unix_kind(kind, protocol)?;
+        let (a, b) = crate::fs::unix::pair(unix_kind, kind & SOCK_NONBLOCK != 0);
         let cloexec = kind & SOCK_CLOEXEC != 0;
         let first = fd::insert(Object::Unix(a), cloexec, 0)?;
         let second = match fd::insert(Object::Unix(b), cloexec, 0) {
@@ -171,9 +170,23 @@ unsafe fn put_unix_name(name: Option<&[u8]>, addr: *mut c_void, len: *mut SockLe
     Ok(())
 }
 
+/// The type of an `AF_UNIX` socket in `socket`'s or `socketpair`'s arguments, as Linux: its
+/// protocol 0 or `PF_UNIX`, `SOCK_RAW` taken as `SOCK_DGRAM`.
+fn unix_kind(kind: c_int, protocol: c_int) -> Result<UnixKind> {
+    if !matches!(protocol, 0 | AF_UNIX) {
+        return Err(EPROTONOSUPPORT);
+    }
+    match kind & !(SOCK_NONBLOCK | SOCK_CLOEXEC) {
+        SOCK_STREAM => Ok(UnixKind::Stream),
+        SOCK_DGRAM | SOCK_RAW => Ok(UnixKind::Datagram),
+        SOCK_SEQPACKET => Ok(UnixKind::SeqPacket),
+        _ => Err(ESOCKTNOSUPPORT),
+    }
+}
+
 /// Creates a socket: `AF_INET`/`AF_INET6` with `SOCK_STREAM` (TCP) or `SOCK_DGRAM` (UDP), or
-/// an `AF_UNIX` stream socket (without the descriptor bit, as socket pairs; Unix datagram
-/// and sequenced-packet sockets are `ESOCKTNOSUPPORT`).
+/// an `AF_UNIX` stream, datagram or sequenced-packet socket (without the descriptor bit, as
+/// socket pairs).
 #[no_mangle]
 pub extern "C" fn socket(domain: c_int, kind: c_int, protocol: c_int) -> c_int {
     let result = (|| {
@@ -182,14 +195,8 @@ pub extern "C" fn socket(domain: c_int, kind: c_int, protocol: c_int) -> c_int {
             d if d == c_int::from(AF_INET) => false,
             d if d == c_int::from(AF_INET6) => true,
             AF_UNIX => {
-                return match kind_only {
-                    SOCK_STREAM if protocol == 0 => {
-                        let unix = UnixSocket::new(kind & SOCK_NONBLOCK != 0);
-                        fd::insert(Object::Unix(unix), kind & SOCK_CLOEXEC != 0, 0)
-                    }
-                    SOCK_STREAM => Err(EPROTONOSUPPORT),
-                    _ => Err(ESOCKTNOSUPPORT),
-                };
+                let unix = UnixSocket::new(unix_kind(kind, protocol)?, kind & SOCK_NONBLOCK != 0);
+                return fd::insert(Object::Unix(unix), kind & SOCK_CLOEXEC != 0, 0);
             }
             _ => return Err(EAFNOSUPPORT),
         };
@@ -288,6 +295,8 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const c_void, len: SockLen) -
     let addr = unsafe { sockaddr(addr, len) };
     let result = addr.and_then(|a| {
         with_stream(fd, |stream| match stream {
+            // `AF_UNSPEC`: a datagram socket forgets its peer.
+            Stream::Unix(u) if a.get(1) == Some(&0) => u.disconnect(),
             Stream::Unix(u) => u.connect(&unix_addr::parse(a)?),
             Stream::Socket(s) => {
                 let endpoint = addr::parse(a)?;
@@ -330,15 +339,12 @@ pub unsafe extern "C" fn sendto(
     // SAFETY: forwarded from the caller.
     let data = unsafe { bytes(buf.cast(), len) };
     let result = data.and_then(|d| {
-        let to = if addr.is_null() {
-            None
-        } else {
-            // SAFETY: forwarded from the caller.
-            addr::parse(unsafe { sockaddr(addr, alen) }?)?
-        };
+        // SAFETY: forwarded from the caller.
+        let to = if addr.is_null() { None } else { Some(unsafe { sockaddr(addr, alen) }?) };
         with_stream(fd, |stream| match stream {
-            Stream::Unix(p) => p.write(d, flags & MSG_DONTWAIT != 0),
-            Stream::Socket(s) => s.send(d, flags, to),
+            // An address of length 0 is none, as Linux's Unix sockets take it.
+            Stream::Unix(p) => p.send(d, flags & MSG_DONTWAIT != 0, to.filter(|a| !a.is_empty())),
+            Stream::Socket(s) => s.send(d, flags, to.map(addr::parse).transpose()?.flatten()),
         })
         .map(|n| n as i64)
     });
@@ -375,14 +381,17 @@ pub unsafe extern "C" fn recvfrom(
     let result = data.and_then(|d| {
         with_stream(fd, |stream| match stream {
             Stream::Unix(p) => {
-                let dontwait = flags & MSG_DONTWAIT != 0;
-                let result = if flags & MSG_PEEK != 0 { p.peek(d, dontwait) } else { p.read(d, dontwait) };
-                // An unnamed peer: no address.
-                if !alen.is_null() && !addr.is_null() {
+                let got = p.receive(d, flags & MSG_DONTWAIT != 0, flags & MSG_PEEK != 0)?;
+                match got.from.as_deref() {
                     // SAFETY: forwarded from the caller.
-                    *unsafe { out(alen) }? = 0;
+                    Some(from) => unsafe { put_unix_name(Some(from), addr, alen) }?,
+                    // A stream, or an unnamed sender: no address, as Linux.
+                    // SAFETY: forwarded from the caller.
+                    None if !alen.is_null() && !addr.is_null() => *unsafe { out(alen) }? = 0,
+                    None => {}
                 }
-                result
+                // A message's whole length with `MSG_TRUNC` given, as Linux.
+                Ok(if flags & MSG_TRUNC != 0 { got.whole } else { got.copied })
             }
             Stream::Socket(s) => {
                 let (n, from) = s.recv(d, flags)?;
@@ -465,7 +474,13 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> i
     let mut data = alloc::vec![0u8; total];
     let mut alen = msg.namelen;
     // A datagram's whole length, to tell a truncated one (`MSG_TRUNC` in `msg_flags`).
-    let datagram = with_socket(fd, |s| Ok(s.kind == Kind::Datagram)).unwrap_or(false);
+    let datagram = with_stream(fd, |stream| {
+        Ok(match stream {
+            Stream::Socket(s) => s.kind == Kind::Datagram,
+            Stream::Unix(u) => u.kind != UnixKind::Stream,
+        })
+    })
+    .unwrap_or(false);
     let asked = if datagram { flags | MSG_TRUNC } else { flags };
     // SAFETY: `data` is ours; `name` and `namelen` come from the caller.
     let whole = unsafe { recvfrom(fd, data.as_mut_ptr().cast(), total, asked, msg.name, &mut alen) };

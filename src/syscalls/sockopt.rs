@@ -8,6 +8,7 @@ use super::net::{c_int_ret, with_socket, SockLen, SOCK_DGRAM, SOCK_STREAM};
 use super::ptr::{bytes, bytes_mut, out};
 use crate::errno::{Result, EINVAL, ENOPROTOOPT};
 use crate::fs::fd::{self, Object};
+use crate::fs::unix::{Kind as UnixKind, UnixSocket};
 use crate::net::socket::Kind;
 use crate::net::{keepalive, multicast, netif};
 
@@ -22,6 +23,8 @@ const SO_SNDTIMEO: c_int = 0x1005;
 const SO_RCVTIMEO: c_int = 0x1006;
 const SO_ERROR: c_int = 0x1007;
 const SO_TYPE: c_int = 0x1008;
+/// Linux's 17 in lwIP's range (lwIP has none): a Unix socket's peer's `struct ucred`.
+const SO_PEERCRED: c_int = 0x1011;
 const IPPROTO_IP: c_int = 0;
 pub(super) const IPPROTO_TCP: c_int = 6;
 const IPPROTO_IPV6: c_int = 41;
@@ -196,7 +199,8 @@ pub unsafe extern "C" fn getsockopt(
         let mut buf = [0u8; 16];
         let n = match (level, name) {
             (SOL_SOCKET, SO_RCVTIMEO | SO_SNDTIMEO) => timeval(&mut buf, u.timeout(name == SO_SNDTIMEO)),
-            _ => match unix_option(level, name) {
+            (SOL_SOCKET, SO_PEERCRED) => peer_credentials(&mut buf, u.has_peer()),
+            _ => match unix_option(u, level, name) {
                 Ok(v) => int(&mut buf, v),
                 Err(e) => return c_int_ret(Err(e)),
             },
@@ -268,15 +272,30 @@ unsafe fn put_option(bytes: &[u8], value: *mut c_void, len: *mut SockLen) -> Res
 }
 
 /// The fixed options of a Unix socket, as `getsockopt` reads them: `SO_ERROR` 0 (a connection
-/// fails in `connect` itself), `SO_TYPE`, the buffer sizes (a direction holds
-/// [`crate::fs::pipe::CAPACITY`]) and `SO_REUSEADDR` 0; `setsockopt` accepts the last two and
-/// changes nothing. Beside them only the timeouts (`SO_RCVTIMEO`, `SO_SNDTIMEO`); others are
-/// `ENOPROTOOPT`.
-fn unix_option(level: c_int, name: c_int) -> Result<c_int> {
+/// fails in `connect` itself), `SO_TYPE`, the buffer sizes (what a direction or a datagram
+/// socket's inbox holds: [`crate::fs::pipe::CAPACITY`] or
+/// [`crate::fs::pipe::RECORD_CAPACITY`]) and `SO_REUSEADDR` 0; `setsockopt` accepts the last
+/// two and changes nothing. Beside them only the timeouts (`SO_RCVTIMEO`, `SO_SNDTIMEO`) and
+/// `SO_PEERCRED`; others are `ENOPROTOOPT`.
+fn unix_option(u: &UnixSocket, level: c_int, name: c_int) -> Result<c_int> {
     match (level, name) {
         (SOL_SOCKET, SO_ERROR | SO_REUSEADDR) => Ok(0),
-        (SOL_SOCKET, SO_TYPE) => Ok(SOCK_STREAM),
-        (SOL_SOCKET, SO_SNDBUF | SO_RCVBUF) => Ok(crate::fs::pipe::CAPACITY as c_int),
+        (SOL_SOCKET, SO_TYPE) => Ok(u.kind as c_int),
+        (SOL_SOCKET, SO_SNDBUF | SO_RCVBUF) => Ok(match u.kind {
+            UnixKind::Stream => crate::fs::pipe::CAPACITY,
+            _ => crate::fs::pipe::RECORD_CAPACITY,
+        } as c_int),
         _ => Err(ENOPROTOOPT),
     }
+}
+
+/// Writes `SO_PEERCRED`'s `struct ucred` (pid, uid, gid) into `buf`; returns its length. Every
+/// peer is a thread of this program: its process id (the main task's, as `getpid`), user
+/// and group 0 (as `getuid`). Without a peer, Linux's: pid 0, user and group -1.
+fn peer_credentials(buf: &mut [u8; 16], peer: bool) -> usize {
+    let (pid, id) = if peer { (crate::scheduler::main_id(), 0) } else { (0, u32::MAX) };
+    for (i, v) in [pid, id, id].into_iter().enumerate() {
+        buf[i * 4..i * 4 + 4].copy_from_slice(&v.to_ne_bytes());
+    }
+    12
 }

@@ -1,5 +1,6 @@
-//! `AF_UNIX` stream sockets inside the guest: socket pairs, and sockets that threads of the
-//! program bind to a name ([`names`]), listen on, accept from and connect to.
+//! `AF_UNIX` sockets inside the guest: stream, sequenced-packet and datagram sockets, in
+//! pairs, or bound to a name ([`names`]) that threads of the program listen on, accept from,
+//! connect and send to.
 //!
 //! A connection is two guest pipes crossed, each end reading one and writing the other. What
 //! Linux's Unix stream sockets do: `read`/`recv` block until data or the peer's end of
@@ -11,27 +12,53 @@
 //! to `PIPE_BUF` bytes are atomic and a direction holds 64 KiB, as a pipe does. `connect`
 //! completes at once while the listener's backlog has room, and otherwise waits (non-blocking:
 //! `EAGAIN`, as Linux); closing a listener drops the connections nobody accepted, whose
-//! clients then read end of file. Not done: datagram and sequenced-packet sockets, passing
-//! descriptors or credentials, sockets of the host.
+//! clients then read end of file.
+//!
+//! A sequenced-packet connection is the same over pipes of records: each write is a message
+//! read whole by one read, the rest of it dropped when the buffer is shorter (`MSG_TRUNC`
+//! tells). Datagram sockets ([`dgram`]) each own an inbox of records, which others reach by
+//! the socket's name or after `connect`. Record pipes hold 212,992 bytes, Linux's default
+//! socket buffer, and charge each message 512 bytes more; a longer message fails with
+//! `EMSGSIZE`. Not done: passing descriptors or credentials (`SCM_RIGHTS`,
+//! `SCM_CREDENTIALS`), sockets of the host.
 
 pub mod addr;
+mod dgram;
 pub mod names;
 
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
+pub use super::pipe::Message;
 use super::pipe::{self, End};
-use crate::errno::{Result, EALREADY, EINVAL, EISCONN, ENOTCONN, EPIPE};
+use crate::errno::{Result, EALREADY, EINVAL, EISCONN, ENOTCONN, EOPNOTSUPP, EPIPE, EPROTOTYPE};
 use crate::synch::spinlock::SpinLock;
 use addr::Name;
 use names::Binding;
 
-/// An `AF_UNIX` stream socket.
+/// The type of a socket, with Linux's numbers (`SOCK_STREAM`, `SOCK_DGRAM`,
+/// `SOCK_SEQPACKET`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Stream = 1,
+    Datagram = 2,
+    SeqPacket = 5,
+}
+
+/// An `AF_UNIX` socket.
 pub struct UnixSocket {
-    /// The pipe this end reads (none before a connection and after `shutdown(SHUT_RD)`).
+    pub kind: Kind,
+    /// The pipe this end reads (none before a connection and after `shutdown(SHUT_RD)`; a
+    /// datagram socket's own inbox).
     rx: SpinLock<Option<Arc<End>>>,
-    /// The pipe this end writes (none before a connection and after `shutdown(SHUT_WR)`).
+    /// The pipe this end writes (none before a connection and after `shutdown(SHUT_WR)`; the
+    /// inbox of the socket a datagram socket is connected to).
     tx: SpinLock<Option<Arc<End>>>,
+    /// A datagram socket's write end of its own inbox, which its name leads to (none for
+    /// the other types).
+    inbox: Option<Arc<End>>,
+    /// A datagram socket's `shutdown(SHUT_WR)`: its sends fail with `EPIPE`.
+    write_shut: AtomicBool,
     /// `O_NONBLOCK` of this socket (shared by its duplicates).
     pub nonblocking: AtomicBool,
     /// `SO_RCVTIMEO` and `SO_SNDTIMEO` in nanoseconds (0: none).
@@ -54,35 +81,49 @@ enum Role {
 /// What `poll` needs of a socket: (readable, writable, hang-up, peer ended writing).
 pub type Readiness = (bool, bool, bool, bool);
 
-/// A connected pair (`socketpair`).
-pub fn pair(nonblocking: bool) -> (UnixSocket, UnixSocket) {
-    let unnamed = || Role::Connected { local: None, peer: None, _binding: None };
-    let (a, b) = crossed();
-    (UnixSocket::with(Some(a), nonblocking, unnamed()), UnixSocket::with(Some(b), nonblocking, unnamed()))
+/// A connected pair (`socketpair`) of type `kind`.
+pub fn pair(kind: Kind, nonblocking: bool) -> (UnixSocket, UnixSocket) {
+    if kind == Kind::Datagram {
+        return dgram::pair(nonblocking);
+    }
+    let (a, b) = crossed(kind);
+    (UnixSocket::with(kind, Some(a), nonblocking, unnamed()), UnixSocket::with(kind, Some(b), nonblocking, unnamed()))
+}
+
+/// The role of one of a pair: connected, both ends unnamed.
+fn unnamed() -> Role {
+    Role::Connected { local: None, peer: None, _binding: None }
 }
 
 /// The two ends of a connection, each (the pipe it reads, the pipe it writes).
 type Ends = (End, End);
 
-/// Two pipes crossed: the ends of a connection.
-fn crossed() -> (Ends, Ends) {
-    let (a_rx, b_tx) = pipe::new(false);
-    let (b_rx, a_tx) = pipe::new(false);
+/// Two pipes crossed: the ends of a connection (pipes of records for sequenced packets).
+fn crossed(kind: Kind) -> (Ends, Ends) {
+    let new = || if kind == Kind::Stream { pipe::new(false) } else { pipe::records() };
+    let (a_rx, b_tx) = new();
+    let (b_rx, a_tx) = new();
     ((a_rx, a_tx), (b_rx, b_tx))
 }
 
 impl UnixSocket {
-    /// A socket of `socket(AF_UNIX, SOCK_STREAM)`: unnamed, unconnected.
-    pub fn new(nonblocking: bool) -> Self {
-        Self::with(None, nonblocking, Role::Fresh(None))
+    /// A socket of `socket(AF_UNIX, kind)`: unnamed, unconnected.
+    pub fn new(kind: Kind, nonblocking: bool) -> Self {
+        if kind == Kind::Datagram {
+            return dgram::socket(nonblocking, Role::Fresh(None));
+        }
+        Self::with(kind, None, nonblocking, Role::Fresh(None))
     }
 
     /// A socket with a connection's `ends` (or none), in `role`.
-    fn with(ends: Option<Ends>, nonblocking: bool, role: Role) -> Self {
+    fn with(kind: Kind, ends: Option<Ends>, nonblocking: bool, role: Role) -> Self {
         let (rx, tx) = ends.map_or((None, None), |(rx, tx)| (Some(Arc::new(rx)), Some(Arc::new(tx))));
         Self {
+            kind,
             rx: SpinLock::new(rx),
             tx: SpinLock::new(tx),
+            inbox: None,
+            write_shut: AtomicBool::new(false),
             nonblocking: AtomicBool::new(nonblocking),
             timeouts: Default::default(),
             role: SpinLock::new(role),
@@ -114,37 +155,56 @@ impl UnixSocket {
     }
 
     /// Reads what the peer wrote (0 at its end of writing or after our `SHUT_RD`; `EINVAL`
-    /// unconnected, as Linux).
+    /// unconnected, as Linux); a message of a sequenced-packet or datagram socket.
     pub fn read(&self, buf: &mut [u8], dontwait: bool) -> Result<usize> {
-        self.receive(buf, dontwait, false)
+        self.receive(buf, dontwait, false).map(|m| m.copied)
     }
 
-    /// [`UnixSocket::read`] that leaves the bytes for the next read (`MSG_PEEK`).
-    pub fn peek(&self, buf: &mut [u8], dontwait: bool) -> Result<usize> {
-        self.receive(buf, dontwait, true)
-    }
-
-    fn receive(&self, buf: &mut [u8], dontwait: bool, peek: bool) -> Result<usize> {
+    /// [`UnixSocket::read`] with the message's whole length and sender; `peek` leaves it for
+    /// the next read (`MSG_PEEK`). A stream's reads have no sender, and their length is what
+    /// they copied.
+    pub fn receive(&self, buf: &mut [u8], dontwait: bool, peek: bool) -> Result<Message> {
         let rx = self.rx.lock().clone();
         let nonblocking = self.nonblocking(dontwait);
         let deadline = self.deadline(false);
-        match rx {
-            Some(rx) if peek => rx.peek_as(buf, nonblocking, deadline),
-            Some(rx) => rx.read_as(buf, nonblocking, deadline),
-            None if self.connected() => Ok(0),
-            None => Err(EINVAL),
+        let Some(rx) = rx else {
+            return match self.kind {
+                _ if self.connected() || self.kind == Kind::Datagram => Ok(Message::default()),
+                Kind::SeqPacket => Err(ENOTCONN),
+                _ => Err(EINVAL),
+            };
+        };
+        if self.kind != Kind::Stream {
+            return Ok(rx.take_record(buf, nonblocking, peek, deadline)?.unwrap_or_default());
         }
+        let copied =
+            if peek { rx.peek_as(buf, nonblocking, deadline) } else { rx.read_as(buf, nonblocking, deadline) }?;
+        Ok(Message { copied, whole: copied, from: None })
     }
 
     /// Writes to the peer (`EPIPE` after our `SHUT_WR` or once the peer stopped reading,
-    /// `ENOTCONN` unconnected).
-    pub fn write(&self, buf: &[u8], dontwait: bool) -> Result<usize> {
+    /// `ENOTCONN` unconnected); a message of a sequenced-packet socket. `to` is a datagram
+    /// socket's receiver; a connected stream refuses one with `EISCONN`, an unconnected
+    /// stream with `EOPNOTSUPP`, and a sequenced-packet socket ignores it, as Linux.
+    pub fn send(&self, buf: &[u8], dontwait: bool, to: Option<&[u8]>) -> Result<usize> {
+        let (nonblocking, deadline) = (self.nonblocking(dontwait), self.deadline(true));
+        match self.kind {
+            Kind::Datagram => return self.send_datagram(buf, nonblocking, deadline, to),
+            Kind::Stream if to.is_some() => return Err(if self.connected() { EISCONN } else { EOPNOTSUPP }),
+            _ => {}
+        }
         let tx = self.tx.lock().clone();
         match tx {
-            Some(tx) => tx.write_as(buf, self.nonblocking(dontwait), self.deadline(true)),
+            Some(tx) if self.kind == Kind::SeqPacket => tx.write_record(buf, None, nonblocking, deadline),
+            Some(tx) => tx.write_as(buf, nonblocking, deadline),
             None if self.connected() => Err(EPIPE),
             None => Err(ENOTCONN),
         }
+    }
+
+    /// [`UnixSocket::send`] to the peer (`write`).
+    pub fn write(&self, buf: &[u8], dontwait: bool) -> Result<usize> {
+        self.send(buf, dontwait, None)
     }
 
     /// `shutdown`: 0 ends reading, 1 writing, 2 both (already ended directions stay so);
@@ -152,24 +212,44 @@ impl UnixSocket {
     pub fn shutdown(&self, read: bool, write: bool) -> Result<()> {
         // Dropped outside the locks: the last reference wakes the peer.
         let rx = if read { self.rx.lock().take() } else { None };
-        let tx = if write { self.tx.lock().take() } else { None };
+        // A datagram socket keeps its peer (its name stays for `getpeername`).
+        if write && self.kind == Kind::Datagram {
+            self.write_shut.store(true, Ordering::Relaxed);
+        }
+        let tx = if write && self.kind != Kind::Datagram { self.tx.lock().take() } else { None };
         drop((rx, tx));
         Ok(())
     }
 
-    /// `bind`: `EADDRINUSE` if the name is taken, else `EINVAL` if already bound or
-    /// connected (Linux looks at the name first).
+    /// `bind`: `EADDRINUSE` if the name is taken, else `EINVAL` if already bound or, but
+    /// for a datagram socket, connected (Linux looks at the name first).
     pub fn bind(&self, name: &[u8]) -> Result<()> {
         let mut role = self.role.lock();
-        let Role::Fresh(None) = &*role else {
-            return Err(if names::taken(name) { crate::errno::EADDRINUSE } else { EINVAL });
+        let free = match &*role {
+            Role::Fresh(None) => true,
+            Role::Connected { _binding: None, .. } => self.kind == Kind::Datagram,
+            _ => false,
         };
-        *role = Role::Fresh(Some(names::bind(name)?));
+        if !free {
+            return Err(if names::taken(name) { crate::errno::EADDRINUSE } else { EINVAL });
+        }
+        let binding = names::bind(name, self.kind, self.inbox.as_ref().map(Arc::downgrade))?;
+        match &mut *role {
+            Role::Connected { local, _binding, .. } => {
+                *local = Some(binding.name().to_vec());
+                *_binding = Some(binding);
+            }
+            other => *other = Role::Fresh(Some(binding)),
+        }
         Ok(())
     }
 
-    /// `listen`: a listener's backlog changes; `EINVAL` unbound (as Linux) or connected.
+    /// `listen`: a listener's backlog changes; `EINVAL` unbound (as Linux) or connected,
+    /// `EOPNOTSUPP` for a datagram socket.
     pub fn listen(&self, backlog: i32) -> Result<()> {
+        if self.kind == Kind::Datagram {
+            return Err(EOPNOTSUPP);
+        }
         let mut role = self.role.lock();
         let binding = match &mut *role {
             Role::Fresh(binding @ Some(_)) => binding.take().expect("matched"),
@@ -182,20 +262,25 @@ impl UnixSocket {
     }
 
     /// `accept`: the next connection (waits for one unless non-blocking); `EINVAL` if not
-    /// listening.
+    /// listening, `EOPNOTSUPP` for a datagram socket.
     pub fn accept(&self) -> Result<UnixSocket> {
         let binding = match &*self.role.lock() {
             Role::Listening(b) => b.clone(),
+            _ if self.kind == Kind::Datagram => return Err(EOPNOTSUPP),
             _ => return Err(EINVAL),
         };
         binding.take(self.nonblocking(false))
     }
 
     /// `connect` to the socket listening on `name`: `ENOENT`/`ECONNREFUSED` without one,
-    /// `EISCONN` when connected, `EINVAL` for a listener or an empty name.
+    /// `EPROTOTYPE` for one of another type, `EISCONN` when connected, `EINVAL` for a
+    /// listener or an empty name. A datagram socket takes `name` as its peer.
     pub fn connect(&self, name: &[u8]) -> Result<()> {
         if name.is_empty() {
             return Err(EINVAL);
+        }
+        if self.kind == Kind::Datagram {
+            return self.connect_datagram(name);
         }
         let before = core::mem::replace(&mut *self.role.lock(), Role::Connecting);
         let own = match before {
@@ -212,9 +297,12 @@ impl UnixSocket {
         };
         let local = own.as_ref().map(|b| b.name().to_vec());
         let attempt = names::find(name).and_then(|listener| {
+            if listener.kind() != self.kind {
+                return Err(EPROTOTYPE);
+            }
             let role = Role::Connected { local: Some(listener.name().to_vec()), peer: local.clone(), _binding: None };
-            let (client, server) = crossed();
-            listener.offer(UnixSocket::with(Some(server), false, role), self.nonblocking(false))?;
+            let (client, server) = crossed(self.kind);
+            listener.offer(UnixSocket::with(self.kind, Some(server), false, role), self.nonblocking(false))?;
             Ok(client)
         });
         match attempt {
@@ -253,6 +341,9 @@ impl UnixSocket {
     /// once both directions ended. A listener: readable while a connection waits. An
     /// unconnected socket: writable and hung up, as on Linux.
     pub fn readiness(&self) -> Readiness {
+        if self.kind == Kind::Datagram {
+            return self.datagram_readiness();
+        }
         match &*self.role.lock() {
             Role::Connected { .. } => {}
             Role::Listening(b) => return (b.pending(), false, false, false),
@@ -282,9 +373,23 @@ impl UnixSocket {
         rx.wrapping_add(tx)
     }
 
-    /// Bytes waiting to be read.
+    /// Bytes waiting to be read (`FIONREAD`): a datagram socket's next message's, as Linux.
     pub fn available(&self) -> usize {
-        self.rx.lock().as_ref().map_or(0, |e| e.available())
+        let rx = self.rx.lock();
+        let Some(rx) = rx.as_ref() else { return 0 };
+        match self.kind {
+            Kind::Datagram => rx.next_record().unwrap_or(0),
+            _ => rx.available(),
+        }
+    }
+
+    /// Whether `SO_PEERCRED` names a peer: a connected stream or sequenced-packet socket, or
+    /// one of a pair (a datagram socket connected by `connect` has none, as on Linux).
+    pub fn has_peer(&self) -> bool {
+        match &*self.role.lock() {
+            Role::Connected { peer, .. } => self.kind != Kind::Datagram || peer.is_none(),
+            _ => false,
+        }
     }
 
     /// Makes the peer's next read past the data fail with `ECONNRESET`, as Linux does when a
@@ -301,7 +406,7 @@ impl Drop for UnixSocket {
         if let Role::Listening(b) = &*self.role.lock() {
             b.close();
         }
-        if self.available() > 0 {
+        if self.kind != Kind::Datagram && self.available() > 0 {
             self.reset_peer();
         }
     }

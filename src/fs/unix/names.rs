@@ -16,8 +16,9 @@ use core::ffi::CStr;
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::addr::Name;
-use super::UnixSocket;
-use crate::errno::{Result, EADDRINUSE, ECONNREFUSED, EINTR, EINVAL, ENOENT};
+use super::{Kind, UnixSocket};
+use crate::errno::{Result, EADDRINUSE, ECONNREFUSED, EINTR, EINVAL, ENOENT, EPROTOTYPE};
+use crate::fs::pipe::End;
 use crate::synch::futex;
 use crate::synch::spinlock::SpinLock;
 
@@ -27,6 +28,10 @@ const MAX_BACKLOG: usize = 4096;
 /// A bound name and, once its socket listens, the connections waiting for `accept`.
 pub struct Binding {
     name: Name,
+    /// The type of the socket bound (`connect` and `sendto` want their own).
+    kind: Kind,
+    /// A datagram socket's inbox (its write end), while the socket lives.
+    inbox: Weak<End>,
     /// What the table knows the name by: the absolute path, or the abstract name.
     key: Vec<u8>,
     /// `None` until `listen`, and again once the listening socket is closed.
@@ -59,26 +64,35 @@ fn key(name: &[u8]) -> Result<Vec<u8>> {
     Ok(crate::fs::cwd::absolute(path)?.to_bytes().to_vec())
 }
 
-/// Binds `name` (an empty one: a fresh abstract name); `EADDRINUSE` if it is taken.
-pub fn bind(name: &[u8]) -> Result<Arc<Binding>> {
+/// Binds `name` (an empty one: a fresh abstract name) for a socket of type `kind` (a
+/// datagram socket's with its `inbox`); `EADDRINUSE` if it is taken.
+pub fn bind(name: &[u8], kind: Kind, inbox: Option<Weak<End>>) -> Result<Arc<Binding>> {
+    let inbox = inbox.unwrap_or_default();
     if name.is_empty() {
-        return autobind();
+        return autobind(kind, inbox);
     }
     let key = key(name)?;
     let mut names = NAMES.lock();
     if names.contains_key(&key) {
         return Err(EADDRINUSE);
     }
-    let binding = Arc::new(Binding::new(name.to_vec(), key.clone()));
+    let binding = Arc::new(Binding {
+        name: name.to_vec(),
+        kind,
+        inbox,
+        key: key.clone(),
+        queue: SpinLock::new(None),
+        changes: AtomicU32::new(0),
+    });
     names.insert(key, Arc::downgrade(&binding));
     Ok(binding)
 }
 
-fn autobind() -> Result<Arc<Binding>> {
+fn autobind(kind: Kind, inbox: Weak<End>) -> Result<Arc<Binding>> {
     loop {
         let n = AUTOBIND.fetch_add(1, Ordering::Relaxed) & 0xfffff;
         let name = alloc::format!("\0{n:05x}").into_bytes();
-        match bind(&name) {
+        match bind(&name, kind, Some(inbox.clone())) {
             Err(EADDRINUSE) => continue,
             other => return other,
         }
@@ -108,13 +122,23 @@ pub fn find(name: &[u8]) -> Result<Arc<Binding>> {
 }
 
 impl Binding {
-    fn new(name: Name, key: Vec<u8>) -> Self {
-        Self { name, key, queue: SpinLock::new(None), changes: AtomicU32::new(0) }
-    }
-
     /// The name as it was bound.
     pub fn name(&self) -> &[u8] {
         &self.name
+    }
+
+    /// The type of the socket bound.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// A datagram socket's inbox: `EPROTOTYPE` for a socket of another type, `ECONNREFUSED`
+    /// once it is closed.
+    pub fn inbox(&self) -> Result<Arc<End>> {
+        if self.kind != Kind::Datagram {
+            return Err(EPROTOTYPE);
+        }
+        self.inbox.upgrade().ok_or(ECONNREFUSED)
     }
 
     fn changed(&self) {

@@ -43,7 +43,7 @@ struct linger {
 };
 
 #define AF_UNSPEC 0
-/* socketpair() only. */
+/* Sockets between the threads of the program (<sys/un.h>). */
 #define AF_UNIX 1
 #define AF_LOCAL AF_UNIX
 #define AF_INET 2
@@ -57,6 +57,8 @@ struct linger {
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
 #define SOCK_RAW 3
+/* Linux's (lwIP has none): AF_UNIX only. */
+#define SOCK_SEQPACKET 5
 /* Linux's flags in socket()'s type, accepted as an extension. */
 #define SOCK_NONBLOCK 04000
 #define SOCK_CLOEXEC 02000000
@@ -74,6 +76,17 @@ struct linger {
 #define SO_RCVTIMEO 0x1006
 #define SO_ERROR 0x1007
 #define SO_TYPE 0x1008
+/* Linux's 17 in lwIP's range (lwIP has none): an AF_UNIX socket's peer, a struct ucred. */
+#define SO_PEERCRED 0x1011
+
+#if __GNU_VISIBLE
+/* SO_PEERCRED's value, as Linux's (with _GNU_SOURCE). */
+struct ucred {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+#endif
 
 /* The original (lwIP) said 0xff; listen() here keeps at most 128 pending connections (Linux's
  * value before 5.4), fewer where their buffers would take over a quarter of guest memory. */
@@ -97,7 +110,7 @@ struct linger {
 
 __BEGIN_DECLS
 int socket(int domain, int type, int protocol);
-/* AF_UNIX, SOCK_STREAM only: a connected pair inside the guest (<sys/un.h> for named ones). */
+/* AF_UNIX only: a connected pair of a stream, datagram or sequenced-packet type inside the guest. */
 int socketpair(int domain, int type, int protocol, int sv[2]);
 int bind(int s, const struct sockaddr *name, socklen_t namelen);
 int listen(int s, int backlog);
