@@ -38,10 +38,10 @@ mod arch;
 #[cfg(test)]
 #[path = "net/arp.rs"]
 mod arp;
-/// No inline assembly that writes the flags promises to preserve them, checked on the host.
+/// No inline assembly promises the compiler more than it keeps, checked on the host.
 #[cfg(test)]
-#[path = "arch/asm_flags.rs"]
-mod asm_flags;
+#[path = "arch/asm_options.rs"]
+mod asm_options;
 #[cfg(not(test))]
 mod boot;
 /// Bound ports and their conflicts by address and family (`IPV6_V6ONLY`), tested on the host.

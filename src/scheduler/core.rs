@@ -772,8 +772,9 @@ impl CoreSched {
             // SAFETY: `hlt` traps; the trampoline halts only while `wake_pending` and
             // `preempt_pending` are clear (an interrupt between the checks above and the
             // trap, such as the timer just armed, sets the latter), with interrupts enabled,
-            // and resumes after the instruction.
-            unsafe { core::arch::asm!("hlt", options(nomem, nostack)) };
+            // and resumes after the instruction. Not `nomem`: the halt waits for other cores
+            // and interrupts, which change memory meanwhile.
+            unsafe { core::arch::asm!("hlt", options(nostack)) };
             if let Some(armed) = armed {
                 let max = crate::time::clock().ns_to_cycles(crate::config::MAX_TIMER_LEAD_NS);
                 let next = super::timer_lead::next_lead(lead, armed, rdtsc(), max);

@@ -28,14 +28,16 @@ pub fn read(msr: u32) -> u64 {
 /// # Safety
 /// The write must be valid for the register (APIC programming, timer deadline).
 pub unsafe fn write(msr: u32, value: u64) {
-    // SAFETY: by the caller's contract; at CPL 3 the trampoline performs the write.
+    // SAFETY: by the caller's contract; at CPL 3 the trampoline performs the write. Not
+    // `nomem`: a write to the ICR sends an IPI, which synchronizes with the other core (it
+    // must come after the stores that queued its task), and Rust's `nomem` promises none.
     unsafe {
         core::arch::asm!(
             "wrmsr",
             in("ecx") msr,
             in("eax") value as u32,
             in("edx") (value >> 32) as u32,
-            options(nomem, nostack)
+            options(nostack)
         )
     };
 }

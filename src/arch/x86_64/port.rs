@@ -30,14 +30,17 @@ pub unsafe fn doorbell(addr: u64, value: u32) {
     };
 }
 
-/// Writes a byte to an I/O port (devices such as QEMU's debug console take only bytes).
+/// Writes a byte to an I/O port (devices such as QEMU's debug console and doorbell take only
+/// bytes).
 ///
 /// # Safety
 /// The port must belong to a device whose reaction to the byte is harmless to the kernel.
 #[inline(always)]
 pub unsafe fn outb(port: u16, value: u8) {
-    // SAFETY: by the caller's contract; the instruction touches no memory.
-    unsafe { core::arch::asm!("out dx, al", in("dx") port, in("al") value, options(nomem, nostack, preserves_flags)) };
+    // SAFETY: by the caller's contract. The instruction touches no memory, but it is not
+    // `nomem`: QEMU's doorbell wakes a host thread that reads what the guest stored before
+    // it (a channel slot's request), so the compiler must not move those stores past it.
+    unsafe { core::arch::asm!("out dx, al", in("dx") port, in("al") value, options(nostack, preserves_flags)) };
 }
 
 /// Reads a 32-bit value from an I/O port (at CPL 3 performed by the trampoline, like `out`).
