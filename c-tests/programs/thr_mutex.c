@@ -237,8 +237,8 @@ struct timed {
 static void *timed_thread(void *arg)
 {
 	struct timed *t = arg;
-	struct timespec deadline = thr_deadline(CLOCK_REALTIME, t->ms);
 	int64_t start = thr_now_ns();
+	struct timespec deadline = thr_deadline(CLOCK_REALTIME, t->ms);
 	t->rc = pthread_mutex_timedlock(t->mutex, &deadline);
 	t->elapsed = thr_now_ns() - start;
 	if (t->rc == 0)
