@@ -1,8 +1,10 @@
-/* posix_misc.c: sys/mman.h, sys/ioctl.h, sys/resource.h (limits, usage, niceness), sys/utsname.h, dlfcn.h, sysconf, the setjmp families, stdio stream locks, popen/system/waitpid, process groups and sessions, syslog. */
+/* posix_misc.c: sys/mman.h, sys/ioctl.h, sys/resource.h (limits, usage, niceness), sys/utsname.h, dlfcn.h, sysconf, the setjmp families, stdio stream locks, popen/system/waitpid, process groups and sessions, the user and group look-ups, syslog. */
 #include <dlfcn.h>
 #include <syslog.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -209,6 +211,23 @@ static void stream_locks_and_processes(void)
 	CHECK_INT(errno, EPERM);
 	CHECK_INT(getpgid(me + 1000), -1);
 	CHECK_INT(errno, ESRCH);
+	/* Root, and no user or group database: the look-ups find nothing, errno unchanged. */
+	CHECK_INT(getuid(), 0);
+	CHECK_INT(getgid(), 0);
+	gid_t groups[4];
+	CHECK_INT(getgroups(4, groups), 0);
+	errno = 0;
+	CHECK(getpwuid(0) == NULL);
+	CHECK(getgrgid(0) == NULL);
+	CHECK(getgrnam("root") == NULL);
+	CHECK_INT(errno, 0);
+	struct group grp, *found = &grp;
+	char buf[256];
+	CHECK_INT(getgrgid_r(0, &grp, buf, sizeof(buf), &found), 0);
+	CHECK(found == NULL);
+	setgrent();
+	CHECK(getgrent() == NULL);
+	endgrent();
 	/* No log daemon: a line on standard error ("%m" is strerror(errno)), none below the mask. */
 	openlog("posix_misc", LOG_PID, LOG_USER);
 	errno = ENOENT;
