@@ -244,6 +244,23 @@ static void test_pair(void)
 	close(sv[1]);
 	check_errno(send(sv[0], "x", 1, 0), ECONNREFUSED);
 	close(sv[0]);
+
+	/* Shutting reading: what waits is still read, then end of file; senders get EPIPE. */
+	CHECK_INT(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	CHECK_INT(send(sv[1], "a", 1, 0), 1);
+	CHECK_INT(shutdown(sv[0], SHUT_RD), 0);
+	check_errno(send(sv[1], "b", 1, MSG_NOSIGNAL), EPIPE);
+	CHECK_INT(recv(sv[0], buf, sizeof(buf), 0), 1);
+	CHECK_INT(recv(sv[0], buf, sizeof(buf), 0), 0);
+	struct pollfd q = { sv[0], POLLIN | POLLOUT, 0 };
+	CHECK_INT(poll(&q, 1, 0), 1);
+	CHECK_INT(q.revents, POLLIN | POLLOUT);
+	CHECK_INT(shutdown(sv[0], SHUT_WR), 0);
+	check_errno(send(sv[0], "c", 1, MSG_NOSIGNAL), EPIPE);
+	CHECK_INT(poll(&q, 1, 0), 1);
+	CHECK_INT(q.revents, POLLIN | POLLOUT | POLLHUP);
+	close(sv[0]);
+	close(sv[1]);
 	printf("net_unix_dgram: pair ok, %d messages of 1000 bytes filled an inbox\n", sent);
 }
 

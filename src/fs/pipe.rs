@@ -75,6 +75,9 @@ pub struct Pipe {
     /// A datagram socket's inbox: the address of the only [`Pipe`] whose owner may send to
     /// it (the inbox of the socket it is connected to), 0 for any ([`End::accepts`]).
     only_from: AtomicUsize,
+    /// A datagram socket's inbox after its owner's `shutdown(SHUT_RD)`: writes fail with
+    /// `EPIPE` ([`End::refuse`]).
+    refusing: AtomicBool,
     /// Bumped (under the lock) on every change; waiters sleep on it.
     changes: AtomicU32,
     /// Bumped by every write and the last writer's close: news for the read end (an
@@ -145,6 +148,7 @@ fn with(records: Option<VecDeque<Record>>, capacity: usize, nonblocking: bool) -
         state: SpinLock::new(State { data: VecDeque::new(), records, readers: 1, writers: 1 }),
         capacity,
         only_from: AtomicUsize::new(0),
+        refusing: AtomicBool::new(false),
         changes: AtomicU32::new(0),
         written: AtomicU32::new(0),
         read: AtomicU32::new(0),
@@ -315,7 +319,7 @@ impl End {
             let seen = {
                 let mut guard = self.pipe.state.lock();
                 let state = &mut *guard;
-                if state.readers == 0 {
+                if state.readers == 0 || self.pipe.refusing.load(Ordering::Relaxed) {
                     return Err(EPIPE);
                 }
                 if state.used() + needs <= self.pipe.capacity {
@@ -350,6 +354,21 @@ impl End {
     pub fn accepts(&self, sender: usize) -> bool {
         let only = self.pipe.only_from.load(Ordering::Relaxed);
         only == 0 || only == sender
+    }
+
+    /// Makes further writes fail with `EPIPE` (a datagram socket that shut reading), waking
+    /// the writers that wait for room.
+    pub fn refuse(&self) {
+        {
+            let _state = self.pipe.state.lock();
+            self.pipe.refusing.store(true, Ordering::Relaxed);
+        }
+        self.pipe.changed();
+    }
+
+    /// Whether [`End::refuse`] was called.
+    pub fn refusing(&self) -> bool {
+        self.pipe.refusing.load(Ordering::Relaxed)
     }
 
     /// Takes messages for this inbox from the socket whose inbox is `peer` only, or (0) from

@@ -7,12 +7,14 @@
 //! (others get `EPERM`); a send to a connected peer that was closed fails once with
 //! `ECONNREFUSED` and forgets the peer (then `ENOTCONN`), as does a `connect` with
 //! `AF_UNSPEC`; `poll` sees a message waiting, and room in the connected peer's inbox.
+//! After `shutdown(SHUT_RD)` the messages already there are still read, then end of file
+//! (0), and senders get `EPIPE`; after `SHUT_WR` the socket's own sends do.
 
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
-use super::{addr, names, Readiness, Role, UnixSocket};
-use crate::errno::{Result, ECONNREFUSED, EINVAL, ENOTCONN, EPERM, EPIPE};
+use super::{addr, names, Message, Readiness, Role, UnixSocket};
+use crate::errno::{Result, EAGAIN, ECONNREFUSED, EINVAL, ENOTCONN, EPERM, EPIPE};
 use crate::fs::pipe::{self, End};
 use crate::synch::spinlock::SpinLock;
 
@@ -86,7 +88,7 @@ impl UnixSocket {
         deadline: Option<u64>,
         to: Option<&[u8]>,
     ) -> Result<usize> {
-        if self.write_shut.load(Ordering::Relaxed) {
+        if self.shut[1].load(Ordering::Relaxed) {
             return Err(EPIPE);
         }
         let peer = match to {
@@ -103,6 +105,8 @@ impl UnixSocket {
             return Err(EPERM);
         }
         match peer.write_record(buf, self.local(), nonblocking, deadline) {
+            // The receiver shut reading.
+            Err(EPIPE) if peer.refusing() => Err(EPIPE),
             // The receiver was closed.
             Err(EPIPE) => {
                 let connected = self.tx.lock().as_ref().is_some_and(|p| Arc::ptr_eq(p, &peer));
@@ -115,15 +119,43 @@ impl UnixSocket {
         }
     }
 
+    /// `shutdown`: reading (the inbox refuses new messages) or writing, or both.
+    pub(super) fn shutdown_datagram(&self, read: bool, write: bool) {
+        if read {
+            self.shut[0].store(true, Ordering::Relaxed);
+            self.own().refuse();
+        }
+        if write {
+            self.shut[1].store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// The next message of the inbox `rx`; after `SHUT_RD` what is left, then end of file.
+    pub(super) fn receive_datagram(
+        &self,
+        rx: &End,
+        buf: &mut [u8],
+        nonblocking: bool,
+        peek: bool,
+        deadline: Option<u64>,
+    ) -> Result<Message> {
+        if !self.shut[0].load(Ordering::Relaxed) {
+            return Ok(rx.take_record(buf, nonblocking, peek, deadline)?.unwrap_or_default());
+        }
+        match rx.take_record(buf, true, peek, None) {
+            Err(EAGAIN) => Ok(Message::default()),
+            other => Ok(other?.unwrap_or_default()),
+        }
+    }
+
     /// Readiness for `poll`: readable with a message waiting or after `SHUT_RD`, writable
     /// while the connected peer's inbox has room (always unconnected), hang-up once both
     /// directions are shut.
     pub(super) fn datagram_readiness(&self) -> Readiness {
-        let rx = self.rx.lock().clone();
-        let read_shut = rx.is_none();
-        let readable = rx.is_none_or(|rx| rx.readiness().0);
+        let read_shut = self.shut[0].load(Ordering::Relaxed);
+        let readable = read_shut || self.rx.lock().as_ref().is_some_and(|rx| rx.readiness().0);
         let writable = self.tx.lock().as_ref().is_none_or(|tx| tx.readiness().1);
-        let both_shut = read_shut && self.write_shut.load(Ordering::Relaxed);
+        let both_shut = read_shut && self.shut[1].load(Ordering::Relaxed);
         (readable, writable, both_shut, read_shut)
     }
 }

@@ -57,8 +57,8 @@ pub struct UnixSocket {
     /// A datagram socket's write end of its own inbox, which its name leads to (none for
     /// the other types).
     inbox: Option<Arc<End>>,
-    /// A datagram socket's `shutdown(SHUT_WR)`: its sends fail with `EPIPE`.
-    write_shut: AtomicBool,
+    /// A datagram socket's `shutdown` of reading (0) and writing (1) ([`dgram`]).
+    shut: [AtomicBool; 2],
     /// `O_NONBLOCK` of this socket (shared by its duplicates).
     pub nonblocking: AtomicBool,
     /// `SO_RCVTIMEO` and `SO_SNDTIMEO` in nanoseconds (0: none).
@@ -123,7 +123,7 @@ impl UnixSocket {
             rx: SpinLock::new(rx),
             tx: SpinLock::new(tx),
             inbox: None,
-            write_shut: AtomicBool::new(false),
+            shut: Default::default(),
             nonblocking: AtomicBool::new(nonblocking),
             timeouts: Default::default(),
             role: SpinLock::new(role),
@@ -174,6 +174,9 @@ impl UnixSocket {
                 _ => Err(EINVAL),
             };
         };
+        if self.kind == Kind::Datagram {
+            return self.receive_datagram(&rx, buf, nonblocking, peek, deadline);
+        }
         if self.kind != Kind::Stream {
             return Ok(rx.take_record(buf, nonblocking, peek, deadline)?.unwrap_or_default());
         }
@@ -210,13 +213,13 @@ impl UnixSocket {
     /// `shutdown`: 0 ends reading, 1 writing, 2 both (already ended directions stay so);
     /// nothing unconnected (Linux's succeeds too).
     pub fn shutdown(&self, read: bool, write: bool) -> Result<()> {
+        if self.kind == Kind::Datagram {
+            self.shutdown_datagram(read, write);
+            return Ok(());
+        }
         // Dropped outside the locks: the last reference wakes the peer.
         let rx = if read { self.rx.lock().take() } else { None };
-        // A datagram socket keeps its peer (its name stays for `getpeername`).
-        if write && self.kind == Kind::Datagram {
-            self.write_shut.store(true, Ordering::Relaxed);
-        }
-        let tx = if write && self.kind != Kind::Datagram { self.tx.lock().take() } else { None };
+        let tx = if write { self.tx.lock().take() } else { None };
         drop((rx, tx));
         Ok(())
     }
