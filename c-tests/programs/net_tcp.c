@@ -49,7 +49,11 @@ static int listener(uint16_t *port, int backlog)
 	struct sockaddr_in sa = loopback(*port);
 	CHECK_INT(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	CHECK_INT(listen(s, backlog), 0);
-	socklen_t len = sizeof(sa);
+	int accepting = 0;
+	socklen_t len = sizeof(accepting);
+	CHECK_INT(getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len), 0);
+	CHECK_INT(accepting, 1);
+	len = sizeof(sa);
 	CHECK_INT(getsockname(s, (struct sockaddr *)&sa, &len), 0);
 	*port = ntohs(sa.sin_port);
 	return s;
@@ -611,6 +615,8 @@ static void test_options(void)
 	socklen_t len = sizeof(v);
 	CHECK_INT(getsockopt(s, SOL_SOCKET, SO_TYPE, &v, &len), 0);
 	CHECK_INT(v, SOCK_STREAM);
+	CHECK_INT(getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &v, &len), 0);
+	CHECK_INT(v, 0);
 	v = 8192;
 	CHECK_INT(setsockopt(s, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v)), 0);
 	len = sizeof(v);

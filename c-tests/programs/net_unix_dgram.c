@@ -291,7 +291,13 @@ static void test_seqpacket(void)
 	struct sockaddr_un a;
 	socklen_t len = path_addr(&a, SEQ_PATH);
 	int listener = bound(SOCK_SEQPACKET, &a, len);
+	int accepting = -1;
+	socklen_t accepting_len = sizeof(accepting);
+	CHECK_INT(getsockopt(listener, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &accepting_len), 0);
+	CHECK_INT(accepting, 0);
 	CHECK_INT(listen(listener, 4), 0);
+	CHECK_INT(getsockopt(listener, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &accepting_len), 0);
+	CHECK_INT(accepting, 1);
 	int stream = socket(AF_UNIX, SOCK_STREAM, 0);
 	check_errno(connect(stream, (struct sockaddr *)&a, len), EPROTOTYPE);
 	close(stream);

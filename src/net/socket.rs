@@ -514,6 +514,11 @@ impl Socket {
         });
     }
 
+    /// `SO_ACCEPTCONN`: whether `listen` made this a listening socket.
+    pub fn listening(&self) -> bool {
+        matches!(self.inner.lock().tcp, Tcp::Listening { .. })
+    }
+
     /// `SO_ERROR`: the pending error, cleared.
     pub fn take_error(&self) -> Option<Errno> {
         with_stack(|stack| take_pending(stack, &mut self.inner.lock())).0

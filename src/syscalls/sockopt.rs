@@ -13,6 +13,8 @@ use crate::net::socket::Kind;
 use crate::net::{keepalive, multicast, netif};
 
 const SOL_SOCKET: c_int = 0xfff;
+/// lwIP's (read only): 1 for a listening socket.
+const SO_ACCEPTCONN: c_int = 0x2;
 const SO_REUSEADDR: c_int = 0x4;
 const SO_KEEPALIVE: c_int = 0x8;
 const SO_BROADCAST: c_int = 0x20;
@@ -226,6 +228,7 @@ pub unsafe extern "C" fn getsockopt(
             (SOL_SOCKET, SO_RCVTIMEO) => timeval(&mut buf, o.rcvtimeo),
             (SOL_SOCKET, SO_ERROR) => int(&mut buf, s.take_error().map_or(0, |e| -e.neg())),
             (SOL_SOCKET, SO_TYPE) => int(&mut buf, if s.kind == Kind::Stream { SOCK_STREAM } else { SOCK_DGRAM }),
+            (SOL_SOCKET, SO_ACCEPTCONN) => int(&mut buf, c_int::from(s.listening())),
             (IPPROTO_TCP, TCP_NODELAY) => int(&mut buf, c_int::from(o.nodelay)),
             (IPPROTO_TCP, TCP_KEEPALIVE) => int(&mut buf, o.keepalive.idle_ms.min(i32::MAX as u64) as c_int),
             // Linux rounds a millisecond idle time set through TCP_KEEPALIVE up to seconds.
@@ -274,13 +277,14 @@ unsafe fn put_option(bytes: &[u8], value: *mut c_void, len: *mut SockLen) -> Res
 /// The fixed options of a Unix socket, as `getsockopt` reads them: `SO_ERROR` 0 (a connection
 /// fails in `connect` itself), `SO_TYPE`, the buffer sizes (what a direction or a datagram
 /// socket's inbox holds: [`crate::fs::pipe::CAPACITY`] or
-/// [`crate::fs::pipe::RECORD_CAPACITY`]) and `SO_REUSEADDR` 0; `setsockopt` accepts the last
+/// [`crate::fs::pipe::RECORD_CAPACITY`]), `SO_ACCEPTCONN` and `SO_REUSEADDR` 0; `setsockopt` accepts the last
 /// two and changes nothing. Beside them only the timeouts (`SO_RCVTIMEO`, `SO_SNDTIMEO`) and
 /// `SO_PEERCRED`; others are `ENOPROTOOPT`.
 fn unix_option(u: &UnixSocket, level: c_int, name: c_int) -> Result<c_int> {
     match (level, name) {
         (SOL_SOCKET, SO_ERROR | SO_REUSEADDR) => Ok(0),
         (SOL_SOCKET, SO_TYPE) => Ok(u.kind as c_int),
+        (SOL_SOCKET, SO_ACCEPTCONN) => Ok(c_int::from(u.listening())),
         (SOL_SOCKET, SO_SNDBUF | SO_RCVBUF) => Ok(match u.kind {
             UnixKind::Stream => crate::fs::pipe::CAPACITY,
             _ => crate::fs::pipe::RECORD_CAPACITY,

@@ -386,6 +386,11 @@ impl UnixSocket {
         }
     }
 
+    /// `SO_ACCEPTCONN`: whether `listen` made this a listening socket.
+    pub fn listening(&self) -> bool {
+        matches!(*self.role.lock(), Role::Listening(_))
+    }
+
     /// Whether `SO_PEERCRED` names a peer: a connected stream or sequenced-packet socket, or
     /// one of a pair (a datagram socket connected by `connect` has none, as on Linux).
     pub fn has_peer(&self) -> bool {

@@ -64,6 +64,8 @@ struct linger {
 #define SOCK_CLOEXEC 02000000
 
 #define SOL_SOCKET 0xfff
+/* Read only: 1 for a socket that listens (lwIP's). */
+#define SO_ACCEPTCONN 0x0002
 #define SO_REUSEADDR 0x0004
 #define SO_KEEPALIVE 0x0008
 #define SO_BROADCAST 0x0020
