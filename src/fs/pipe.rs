@@ -9,8 +9,8 @@
 //! datagram sockets, each written whole and read whole, with its sender's name.
 
 use alloc::collections::VecDeque;
-use alloc::sync::Arc;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use alloc::sync::{Arc, Weak};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use super::unix::addr::Name;
 use crate::errno::{Result, EAGAIN, ECONNRESET, EINTR, EMSGSIZE, EPIPE, ETIMEDOUT};
@@ -72,9 +72,10 @@ pub struct Pipe {
     state: SpinLock<State>,
     /// Bytes it holds: [`CAPACITY`], or [`RECORD_CAPACITY`] for records.
     capacity: usize,
-    /// A datagram socket's inbox: the address of the only [`Pipe`] whose owner may send to
-    /// it (the inbox of the socket it is connected to), 0 for any ([`End::accepts`]).
-    only_from: AtomicUsize,
+    /// A datagram socket's inbox: the only [`Pipe`] whose owner may send to it (the inbox of
+    /// the socket it is connected to), none for any ([`End::accepts`]). Weak, so that the
+    /// peer's pipe stays its own after it is closed: no later pipe takes its address.
+    only_from: SpinLock<Option<Weak<Pipe>>>,
     /// A datagram socket's inbox after its owner's `shutdown(SHUT_RD)`: writes fail with
     /// `EPIPE` ([`End::refuse`]).
     refusing: AtomicBool,
@@ -147,7 +148,7 @@ fn with(records: Option<VecDeque<Record>>, capacity: usize, nonblocking: bool) -
     let pipe = Arc::new(Pipe {
         state: SpinLock::new(State { data: VecDeque::new(), records, readers: 1, writers: 1 }),
         capacity,
-        only_from: AtomicUsize::new(0),
+        only_from: SpinLock::new(None),
         refusing: AtomicBool::new(false),
         changes: AtomicU32::new(0),
         written: AtomicU32::new(0),
@@ -344,16 +345,10 @@ impl End {
         self.pipe.state.lock().records.as_ref().and_then(|r| r.front()).map(|r| r.len)
     }
 
-    /// The pipe's identity (a datagram socket's inbox names its sender by it).
-    pub fn id(&self) -> usize {
-        Arc::as_ptr(&self.pipe) as usize
-    }
-
     /// Whether the socket whose inbox is `sender` may send to this inbox: anyone, unless its
     /// owner connected to another socket (Linux's `EPERM` then).
-    pub fn accepts(&self, sender: usize) -> bool {
-        let only = self.pipe.only_from.load(Ordering::Relaxed);
-        only == 0 || only == sender
+    pub fn accepts(&self, sender: &End) -> bool {
+        self.pipe.only_from.lock().as_ref().is_none_or(|only| only.as_ptr() == Arc::as_ptr(&sender.pipe))
     }
 
     /// Makes further writes fail with `EPIPE` (a datagram socket that shut reading), waking
@@ -371,10 +366,10 @@ impl End {
         self.pipe.refusing.load(Ordering::Relaxed)
     }
 
-    /// Takes messages for this inbox from the socket whose inbox is `peer` only, or (0) from
-    /// anyone.
-    pub fn only_from(&self, peer: usize) {
-        self.pipe.only_from.store(peer, Ordering::Relaxed);
+    /// Takes messages for this inbox from the socket whose inbox is `peer` only, or (none)
+    /// from anyone.
+    pub fn only_from(&self, peer: Option<&End>) {
+        *self.pipe.only_from.lock() = peer.map(|p| Arc::downgrade(&p.pipe));
     }
 
     /// `poll` readiness: (readable, writable, hang-up). The read end is readable with data

@@ -45,7 +45,7 @@ impl UnixSocket {
     /// Sends to `peer`'s inbox from now on (none: to nobody), and takes messages from that
     /// socket only (none: from anyone).
     fn link(&self, peer: Option<Arc<End>>) {
-        self.own().only_from(peer.as_ref().map_or(0, |p| p.id()));
+        self.own().only_from(peer.as_deref());
         *self.tx.lock() = peer;
     }
 
@@ -54,7 +54,7 @@ impl UnixSocket {
     /// connecting again changes it.
     pub(super) fn connect_datagram(&self, name: &[u8]) -> Result<()> {
         let peer = names::find(name)?.inbox()?;
-        if !peer.accepts(self.own().id()) {
+        if !peer.accepts(self.own()) {
             return Err(EPERM);
         }
         self.link(Some(peer));
@@ -101,7 +101,7 @@ impl UnixSocket {
             }
             None => self.tx.lock().clone().ok_or(ENOTCONN)?,
         };
-        if !peer.accepts(self.own().id()) {
+        if !peer.accepts(self.own()) {
             return Err(EPERM);
         }
         match peer.write_record(buf, self.local(), nonblocking, deadline) {
