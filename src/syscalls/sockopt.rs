@@ -277,9 +277,9 @@ unsafe fn put_option(bytes: &[u8], value: *mut c_void, len: *mut SockLen) -> Res
 /// The fixed options of a Unix socket, as `getsockopt` reads them: `SO_ERROR` 0 (a connection
 /// fails in `connect` itself), `SO_TYPE`, the buffer sizes (what a direction or a datagram
 /// socket's inbox holds: [`crate::fs::pipe::CAPACITY`] or
-/// [`crate::fs::pipe::RECORD_CAPACITY`]), `SO_ACCEPTCONN` and `SO_REUSEADDR` 0; `setsockopt` accepts the last
-/// two and changes nothing. Beside them only the timeouts (`SO_RCVTIMEO`, `SO_SNDTIMEO`) and
-/// `SO_PEERCRED`; others are `ENOPROTOOPT`.
+/// [`crate::fs::pipe::RECORD_CAPACITY`]), `SO_REUSEADDR` 0 and `SO_ACCEPTCONN`; `setsockopt`
+/// accepts the buffer sizes and `SO_REUSEADDR` and changes nothing. Beside them only the
+/// timeouts (`SO_RCVTIMEO`, `SO_SNDTIMEO`) and `SO_PEERCRED`; others are `ENOPROTOOPT`.
 fn unix_option(u: &UnixSocket, level: c_int, name: c_int) -> Result<c_int> {
     match (level, name) {
         (SOL_SOCKET, SO_ERROR | SO_REUSEADDR) => Ok(0),
