@@ -125,6 +125,20 @@ impl Pipe {
     }
 }
 
+/// What one look at a pipe under its lock came to ([`End::settle`]).
+enum Look<T> {
+    /// The call ends with this; the pipe is unchanged.
+    Done(Result<T>),
+    /// The call ends with this after taking data out: news for the write end.
+    Took(T),
+    /// The call ends with this after putting data in: news for the read end.
+    Put(T),
+    /// Data went in and more is to go: look again at once.
+    PutSome,
+    /// Nothing can be done yet: wait for a change.
+    Wait,
+}
+
 /// One end of a pipe; dropping the last reference closes it.
 pub struct End {
     pipe: Arc<Pipe>,
@@ -185,34 +199,61 @@ impl End {
         if buf.is_empty() {
             return Ok(0);
         }
+        self.settle(nonblocking, deadline, |state| {
+            if state.data.is_empty() {
+                return self.ended(state).map_or(Look::Wait, |end| Look::Done(end.map(|()| 0)));
+            }
+            let n = buf.len().min(state.data.len());
+            if peek {
+                for (dst, src) in buf.iter_mut().zip(state.data.range(..n)) {
+                    *dst = *src;
+                }
+                return Look::Done(Ok(n));
+            }
+            for (dst, src) in buf.iter_mut().zip(state.data.drain(..n)) {
+                *dst = src;
+            }
+            Look::Took(n)
+        })
+    }
+
+    /// What a read finds once the data is gone: nothing while a writer is left, else the end
+    /// of the stream (`ECONNRESET` once after [`End::reset`]).
+    fn ended(&self, state: &State) -> Option<Result<()>> {
+        (state.writers == 0)
+            .then(|| if self.pipe.reset.swap(false, Ordering::SeqCst) { Err(ECONNRESET) } else { Ok(()) })
+    }
+
+    /// Runs `look` under the lock until it comes to an end, publishing what it changed
+    /// (news for the other end, a wake-up for every waiter) and sleeping for a change
+    /// between looks; a non-blocking end gets `EAGAIN` instead of the sleep.
+    fn settle<T>(
+        &self,
+        nonblocking: bool,
+        deadline: Option<u64>,
+        mut look: impl FnMut(&mut State) -> Look<T>,
+    ) -> Result<T> {
         loop {
-            let seen = {
-                let mut state = self.pipe.state.lock();
-                if !state.data.is_empty() {
-                    let n = buf.len().min(state.data.len());
-                    if peek {
-                        for (dst, src) in buf.iter_mut().zip(state.data.range(..n)) {
-                            *dst = *src;
-                        }
-                        return Ok(n);
-                    }
-                    for (dst, src) in buf.iter_mut().zip(state.data.drain(..n)) {
-                        *dst = src;
-                    }
+            let mut state = self.pipe.state.lock();
+            let (news, value) = match look(&mut state) {
+                Look::Done(result) => return result,
+                Look::Wait if nonblocking => return Err(EAGAIN),
+                Look::Wait => {
+                    let seen = self.pipe.changes.load(Ordering::SeqCst);
                     drop(state);
-                    self.pipe.read.fetch_add(1, Ordering::SeqCst);
-                    self.pipe.changed();
-                    return Ok(n);
+                    self.pipe.wait(seen, deadline)?;
+                    continue;
                 }
-                if state.writers == 0 {
-                    return if self.pipe.reset.swap(false, Ordering::SeqCst) { Err(ECONNRESET) } else { Ok(0) };
-                }
-                if nonblocking {
-                    return Err(EAGAIN);
-                }
-                self.pipe.changes.load(Ordering::SeqCst)
+                Look::Took(value) => (&self.pipe.read, Some(value)),
+                Look::Put(value) => (&self.pipe.written, Some(value)),
+                Look::PutSome => (&self.pipe.written, None),
             };
-            self.pipe.wait(seen, deadline)?;
+            drop(state);
+            news.fetch_add(1, Ordering::SeqCst);
+            self.pipe.changed();
+            if let Some(value) = value {
+                return Ok(value);
+            }
         }
     }
 
@@ -224,39 +265,35 @@ impl End {
     /// [`End::write`], non-blocking or not whatever the end's flag says, waiting at most
     /// until the TSC `deadline` (then what went in, or `EAGAIN`).
     pub fn write_as(&self, buf: &[u8], nonblocking: bool, deadline: Option<u64>) -> Result<usize> {
+        if buf.is_empty() {
+            return if self.pipe.state.lock().readers == 0 { Err(EPIPE) } else { Ok(0) };
+        }
         let mut done = 0;
-        loop {
-            let seen = {
-                let mut state = self.pipe.state.lock();
-                if state.readers == 0 {
-                    return if done > 0 { Ok(done) } else { Err(EPIPE) };
-                }
-                let space = self.pipe.capacity - state.data.len();
-                let rest = buf.len() - done;
-                // A small write goes in whole or waits.
-                let n = if rest <= PIPE_BUF && space < rest { 0 } else { space.min(rest) };
-                if n > 0 {
-                    state.data.extend(&buf[done..done + n]);
-                    done += n;
-                    drop(state);
-                    self.pipe.written.fetch_add(1, Ordering::SeqCst);
-                    self.pipe.changed();
-                    if done == buf.len() {
-                        return Ok(done);
-                    }
-                    continue;
-                }
-                if buf.is_empty() {
-                    return Ok(0);
-                }
-                if nonblocking {
-                    return if done > 0 { Ok(done) } else { Err(EAGAIN) };
-                }
-                self.pipe.changes.load(Ordering::SeqCst)
-            };
-            if let Err(e) = self.pipe.wait(seen, deadline) {
-                return if done > 0 { Ok(done) } else { Err(e) };
+        let result = self.settle(nonblocking, deadline, |state| {
+            if state.readers == 0 {
+                return Look::Done(Err(EPIPE));
             }
+            let space = self.pipe.capacity - state.data.len();
+            let rest = buf.len() - done;
+            // A small write goes in whole or waits.
+            let n = if rest <= PIPE_BUF && space < rest { 0 } else { space.min(rest) };
+            if n == 0 {
+                return Look::Wait;
+            }
+            state.data.extend(&buf[done..done + n]);
+            done += n;
+            if done == buf.len() {
+                Look::Put(done)
+            } else {
+                Look::PutSome
+            }
+        });
+        // What went in before readers left, a signal, the deadline or a full non-blocking
+        // pipe counts as written.
+        if result.is_err() && done > 0 {
+            Ok(done)
+        } else {
+            result
         }
     }
 
@@ -270,37 +307,23 @@ impl End {
         peek: bool,
         deadline: Option<u64>,
     ) -> Result<Option<Message>> {
-        loop {
-            let seen = {
-                let mut guard = self.pipe.state.lock();
-                let state = &mut *guard;
-                let records = state.records.as_mut().expect("a record pipe");
-                if let Some(first) = records.front() {
-                    let whole = first.len;
-                    let copied = buf.len().min(whole);
-                    for (dst, src) in buf.iter_mut().zip(state.data.range(..copied)) {
-                        *dst = *src;
-                    }
-                    if peek {
-                        return Ok(Some(Message { copied, whole, from: first.from.clone() }));
-                    }
-                    let from = records.pop_front().and_then(|r| r.from);
-                    state.data.drain(..whole);
-                    drop(guard);
-                    self.pipe.read.fetch_add(1, Ordering::SeqCst);
-                    self.pipe.changed();
-                    return Ok(Some(Message { copied, whole, from }));
-                }
-                if state.writers == 0 {
-                    return if self.pipe.reset.swap(false, Ordering::SeqCst) { Err(ECONNRESET) } else { Ok(None) };
-                }
-                if nonblocking {
-                    return Err(EAGAIN);
-                }
-                self.pipe.changes.load(Ordering::SeqCst)
+        self.settle(nonblocking, deadline, |state| {
+            let records = state.records.as_mut().expect("a record pipe");
+            let Some(first) = records.front() else {
+                return self.ended(state).map_or(Look::Wait, |end| Look::Done(end.map(|()| None)));
             };
-            self.pipe.wait(seen, deadline)?;
-        }
+            let whole = first.len;
+            let copied = buf.len().min(whole);
+            for (dst, src) in buf.iter_mut().zip(state.data.range(..copied)) {
+                *dst = *src;
+            }
+            if peek {
+                return Look::Done(Ok(Some(Message { copied, whole, from: first.from.clone() })));
+            }
+            let from = records.pop_front().and_then(|r| r.from);
+            state.data.drain(..whole);
+            Look::Took(Some(Message { copied, whole, from }))
+        })
     }
 
     /// Writes `buf` to a record pipe as one message from `from`, waiting for room for all of
@@ -316,28 +339,19 @@ impl End {
         if needs > self.pipe.capacity {
             return Err(EMSGSIZE);
         }
-        loop {
-            let seen = {
-                let mut guard = self.pipe.state.lock();
-                let state = &mut *guard;
-                if state.readers == 0 || self.pipe.refusing.load(Ordering::Relaxed) {
-                    return Err(EPIPE);
-                }
-                if state.used() + needs <= self.pipe.capacity {
-                    state.data.extend(buf);
-                    state.records.as_mut().expect("a record pipe").push_back(Record { len: buf.len(), from });
-                    drop(guard);
-                    self.pipe.written.fetch_add(1, Ordering::SeqCst);
-                    self.pipe.changed();
-                    return Ok(buf.len());
-                }
-                if nonblocking {
-                    return Err(EAGAIN);
-                }
-                self.pipe.changes.load(Ordering::SeqCst)
-            };
-            self.pipe.wait(seen, deadline)?;
-        }
+        let mut from = Some(from);
+        self.settle(nonblocking, deadline, |state| {
+            if state.readers == 0 || self.pipe.refusing.load(Ordering::Relaxed) {
+                return Look::Done(Err(EPIPE));
+            }
+            if state.used() + needs > self.pipe.capacity {
+                return Look::Wait;
+            }
+            state.data.extend(buf);
+            let record = Record { len: buf.len(), from: from.take().flatten() };
+            state.records.as_mut().expect("a record pipe").push_back(record);
+            Look::Put(buf.len())
+        })
     }
 
     /// The length of a record pipe's oldest message, if one waits.

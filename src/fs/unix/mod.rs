@@ -167,9 +167,10 @@ impl UnixSocket {
         let rx = self.rx.lock().clone();
         let nonblocking = self.nonblocking(dontwait);
         let deadline = self.deadline(false);
+        // A datagram socket keeps its inbox for good.
         let Some(rx) = rx else {
             return match self.kind {
-                _ if self.connected() || self.kind == Kind::Datagram => Ok(Message::default()),
+                _ if self.connected() => Ok(Message::default()),
                 Kind::SeqPacket => Err(ENOTCONN),
                 _ => Err(EINVAL),
             };
