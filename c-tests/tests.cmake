@@ -259,6 +259,9 @@ hermit_c_test(net_unix ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60
 # AF_UNIX datagram and sequenced-packet sockets, and SO_PEERCRED (the same results on Linux).
 hermit_c_test(net_unix_dgram ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60
   MATCH "net_unix_dgram: pair ok, [0-9]+ messages" "net_unix_dgram: seqpacket ok" "all [0-9]+ checks passed")
+# Descriptors passed over AF_UNIX sockets of each type (SCM_RIGHTS; the same results on Linux).
+hermit_c_test(net_unix_rights ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "net_unix_rights: descriptors passed" "all [0-9]+ checks passed")
 # The echo/HTTP/client tool of c-tests/net (also used by the tap and user-mode tests), on loopback.
 hermit_c_test(netecho SOURCES ../net/netecho.c ${THR_OPTS} ARGS selftest ENV HERMIT_CPUS=2 TIMEOUT 60
   MATCH "client sent 1048576 bytes, got 1048576 back, checksum [0-9a-f]+ ok" "http selftest ok")

@@ -29,6 +29,14 @@ static void test_layouts(void)
 	CHECK_INT(sizeof(struct pollfd), 8);
 	CHECK_INT(sizeof(socklen_t), 4);
 	CHECK_INT(sizeof(struct msghdr), 48);
+	/* lwIP 2.1's struct cmsghdr: a 4-byte cmsg_len, the data 16 bytes in. */
+	CHECK_INT(sizeof(struct cmsghdr), 12);
+	CHECK_INT(offsetof(struct cmsghdr, cmsg_level), 4);
+	CHECK_INT(offsetof(struct cmsghdr, cmsg_type), 8);
+	CHECK_INT(CMSG_LEN(4), 20);
+	CHECK_INT(CMSG_SPACE(4), 24);
+	CHECK_INT(SCM_RIGHTS, 1);
+	CHECK_INT(MSG_CTRUNC, 8);
 	CHECK_INT(offsetof(struct addrinfo, ai_addr), 24);
 	CHECK_INT(AF_INET, 2);
 	CHECK_INT(AF_INET6, 10);

@@ -243,6 +243,11 @@ pub fn insert(object: Object, cloexec: bool, min: usize) -> Result<i32> {
     share(Arc::new(object), cloexec, min)
 }
 
+/// Enters an open `object` (one passed over a Unix socket) at the lowest free number.
+pub fn insert_shared(object: Arc<Object>, cloexec: bool) -> Result<i32> {
+    share(object, cloexec, 0)
+}
+
 fn share(object: Arc<Object>, cloexec: bool, min: usize) -> Result<i32> {
     let bit = if matches!(*object, Object::Socket(_)) { SOCKET_BIT.load(Ordering::Relaxed) } else { 0 };
     let slot = Slot { object, cloexec };

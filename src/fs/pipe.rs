@@ -7,11 +7,19 @@
 //!
 //! A pipe may instead hold records ([`records`]): the messages of Unix sequenced-packet and
 //! datagram sockets, each written whole and read whole, with its sender's name.
+//!
+//! Either kind carries open descriptions passed with the data ([`Rights`], Unix sockets'
+//! `SCM_RIGHTS`): with a record, or on a stream with the bytes of the write that sent them.
+//! A stream's read that reaches such bytes gets the descriptions and ends where those bytes
+//! end, so descriptions of two writes never come with one read, as on Linux. A read that
+//! cannot take them (`read`, `recv`) drops them; so does the last reader's close.
 
 use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
+use super::fd::Object;
 use super::unix::addr::Name;
 use crate::errno::{Result, EAGAIN, ECONNRESET, EINTR, EMSGSIZE, EPIPE, ETIMEDOUT};
 use crate::synch::futex;
@@ -31,26 +39,42 @@ const RECORD_OVERHEAD: usize = 512;
 /// `wmem_default`); a longer message fails with `EMSGSIZE`.
 pub const RECORD_CAPACITY: usize = 212_992;
 
-/// A message of a record pipe: its length in the data, and its sender's name (a datagram
-/// socket's, if bound).
+/// Open descriptions sent along with data (`SCM_RIGHTS`), in the sender's order.
+pub type Rights = Vec<Arc<Object>>;
+
+/// A message of a record pipe: its length in the data, its sender's name (a datagram
+/// socket's, if bound) and the descriptions sent with it.
 struct Record {
     len: usize,
     from: Option<Name>,
+    rights: Rights,
 }
 
-/// What a read of a record pipe got: the bytes copied, the message's whole length, and its
-/// sender's name.
+/// Descriptions sent with the bytes `start..end` of a stream, counted from the pipe's first.
+struct Mark {
+    start: u64,
+    end: u64,
+    rights: Rights,
+}
+
+/// What a read got: the bytes copied, the message's whole length (a stream's is what it
+/// copied), its sender's name and the descriptions that came with it.
 #[derive(Default)]
 pub struct Message {
     pub copied: usize,
     pub whole: usize,
     pub from: Option<Name>,
+    pub rights: Rights,
 }
 
 struct State {
     data: VecDeque<u8>,
     /// The messages of a record pipe, oldest first; `None` for a byte stream.
     records: Option<VecDeque<Record>>,
+    /// A stream's bytes that came with descriptions, oldest first.
+    marks: VecDeque<Mark>,
+    /// Bytes a stream's reads took out so far: the position of `data`'s first.
+    taken: u64,
     readers: usize,
     writers: usize,
 }
@@ -59,6 +83,13 @@ impl State {
     /// Bytes charged against the capacity.
     fn used(&self) -> usize {
         self.data.len() + self.records.as_ref().map_or(0, |r| r.len() * RECORD_OVERHEAD)
+    }
+
+    /// Takes out every description the pipe holds (for the last reader's close).
+    fn drain_rights(&mut self) -> Vec<Rights> {
+        let records = self.records.iter_mut().flatten().map(|r| core::mem::take(&mut r.rights));
+        let marks = self.marks.drain(..).map(|m| m.rights);
+        records.chain(marks).filter(|r| !r.is_empty()).collect()
     }
 }
 
@@ -160,7 +191,14 @@ pub fn records() -> (End, End) {
 
 fn with(records: Option<VecDeque<Record>>, capacity: usize, nonblocking: bool) -> (End, End) {
     let pipe = Arc::new(Pipe {
-        state: SpinLock::new(State { data: VecDeque::new(), records, readers: 1, writers: 1 }),
+        state: SpinLock::new(State {
+            data: VecDeque::new(),
+            records,
+            marks: VecDeque::new(),
+            taken: 0,
+            readers: 1,
+            writers: 1,
+        }),
         capacity,
         only_from: SpinLock::new(None),
         refusing: AtomicBool::new(false),
@@ -186,34 +224,38 @@ impl End {
     /// [`End::read`], non-blocking or not whatever the end's flag says (Unix sockets keep
     /// their own flag and take `MSG_DONTWAIT`), waiting at most until the TSC `deadline`.
     pub fn read_as(&self, buf: &mut [u8], nonblocking: bool, deadline: Option<u64>) -> Result<usize> {
-        self.take(buf, nonblocking, false, deadline)
+        self.take(buf, nonblocking, false, deadline).map(|m| m.copied)
     }
 
-    /// [`End::read_as`] that leaves the bytes in the pipe (a Unix socket's `MSG_PEEK`):
-    /// waits as a read does.
-    pub fn peek_as(&self, buf: &mut [u8], nonblocking: bool, deadline: Option<u64>) -> Result<usize> {
-        self.take(buf, nonblocking, true, deadline)
-    }
-
-    fn take(&self, buf: &mut [u8], nonblocking: bool, peek: bool, deadline: Option<u64>) -> Result<usize> {
+    /// [`End::read_as`] with the descriptions that came with the bytes; `peek` leaves the
+    /// bytes in the pipe (a Unix socket's `MSG_PEEK`, which sees the descriptions too).
+    pub fn take(&self, buf: &mut [u8], nonblocking: bool, peek: bool, deadline: Option<u64>) -> Result<Message> {
         if buf.is_empty() {
-            return Ok(0);
+            return Ok(Message::default());
         }
         self.settle(nonblocking, deadline, |state| {
             if state.data.is_empty() {
-                return self.ended(state).map_or(Look::Wait, |end| Look::Done(end.map(|()| 0)));
+                return self.ended(state).map_or(Look::Wait, |end| Look::Done(end.map(|()| Message::default())));
             }
-            let n = buf.len().min(state.data.len());
+            let mut n = buf.len().min(state.data.len());
+            let mut rights = Rights::new();
+            // The first marked bytes within reach end the read, with their descriptions.
+            if let Some(mark) = state.marks.front().filter(|m| m.start < state.taken + n as u64) {
+                n = n.min((mark.end - state.taken) as usize);
+                rights = if peek { mark.rights.clone() } else { state.marks.pop_front().expect("a mark").rights };
+            }
+            let message = Message { copied: n, whole: n, from: None, rights };
             if peek {
                 for (dst, src) in buf.iter_mut().zip(state.data.range(..n)) {
                     *dst = *src;
                 }
-                return Look::Done(Ok(n));
+                return Look::Done(Ok(message));
             }
             for (dst, src) in buf.iter_mut().zip(state.data.drain(..n)) {
                 *dst = src;
             }
-            Look::Took(n)
+            state.taken += n as u64;
+            Look::Took(message)
         })
     }
 
@@ -259,16 +301,18 @@ impl End {
 
     /// Writes all of `buf` (blocking) or what fits (non-blocking).
     pub fn write(&self, buf: &[u8]) -> Result<usize> {
-        self.write_as(buf, self.nonblocking(), None)
+        self.write_as(buf, Rights::new(), self.nonblocking(), None)
     }
 
     /// [`End::write`], non-blocking or not whatever the end's flag says, waiting at most
-    /// until the TSC `deadline` (then what went in, or `EAGAIN`).
-    pub fn write_as(&self, buf: &[u8], nonblocking: bool, deadline: Option<u64>) -> Result<usize> {
+    /// until the TSC `deadline` (then what went in, or `EAGAIN`), with `rights` going along
+    /// with the bytes that go in (none go with none, and they are dropped).
+    pub fn write_as(&self, buf: &[u8], rights: Rights, nonblocking: bool, deadline: Option<u64>) -> Result<usize> {
         if buf.is_empty() {
             return if self.pipe.state.lock().readers == 0 { Err(EPIPE) } else { Ok(0) };
         }
         let mut done = 0;
+        let mut rights = Some(rights).filter(|r| !r.is_empty());
         let result = self.settle(nonblocking, deadline, |state| {
             if state.readers == 0 {
                 return Look::Done(Err(EPIPE));
@@ -279,6 +323,13 @@ impl End {
             let n = if rest <= PIPE_BUF && space < rest { 0 } else { space.min(rest) };
             if n == 0 {
                 return Look::Wait;
+            }
+            let end = state.taken + (state.data.len() + n) as u64;
+            if let Some(rights) = rights.take() {
+                state.marks.push_back(Mark { start: end - n as u64, end, rights });
+            } else if let Some(mark) = state.marks.back_mut().filter(|m| done > 0 && m.end == end - n as u64) {
+                // The rest of a write that came with descriptions.
+                mark.end = end;
             }
             state.data.extend(&buf[done..done + n]);
             done += n;
@@ -318,20 +369,22 @@ impl End {
                 *dst = *src;
             }
             if peek {
-                return Look::Done(Ok(Some(Message { copied, whole, from: first.from.clone() })));
+                let (from, rights) = (first.from.clone(), first.rights.clone());
+                return Look::Done(Ok(Some(Message { copied, whole, from, rights })));
             }
-            let from = records.pop_front().and_then(|r| r.from);
+            let Record { from, rights, .. } = records.pop_front().expect("a record");
             state.data.drain(..whole);
-            Look::Took(Some(Message { copied, whole, from }))
+            Look::Took(Some(Message { copied, whole, from, rights }))
         })
     }
 
-    /// Writes `buf` to a record pipe as one message from `from`, waiting for room for all of
-    /// it: `EMSGSIZE` if it could never fit, `EPIPE` without readers.
+    /// Writes `buf` to a record pipe as one message from `from` with `rights`, waiting for
+    /// room for all of it: `EMSGSIZE` if it could never fit, `EPIPE` without readers.
     pub fn write_record(
         &self,
         buf: &[u8],
         from: Option<Name>,
+        rights: Rights,
         nonblocking: bool,
         deadline: Option<u64>,
     ) -> Result<usize> {
@@ -339,7 +392,7 @@ impl End {
         if needs > self.pipe.capacity {
             return Err(EMSGSIZE);
         }
-        let mut from = Some(from);
+        let mut sent = Some((from, rights));
         self.settle(nonblocking, deadline, |state| {
             if state.readers == 0 || self.pipe.refusing.load(Ordering::Relaxed) {
                 return Look::Done(Err(EPIPE));
@@ -348,7 +401,8 @@ impl End {
                 return Look::Wait;
             }
             state.data.extend(buf);
-            let record = Record { len: buf.len(), from: from.take().flatten() };
+            let (from, rights) = sent.take().expect("one message");
+            let record = Record { len: buf.len(), from, rights };
             state.records.as_mut().expect("a record pipe").push_back(record);
             Look::Put(buf.len())
         })
@@ -430,16 +484,25 @@ impl End {
 
 impl Drop for End {
     fn drop(&mut self) {
-        {
+        let unread = {
             let mut state = self.pipe.state.lock();
             if self.writes {
                 state.writers -= 1;
                 self.pipe.written.fetch_add(1, Ordering::SeqCst);
+                Vec::new()
             } else {
                 state.readers -= 1;
                 self.pipe.read.fetch_add(1, Ordering::SeqCst);
+                // Nobody will take them: closed now, as Linux closes them with the socket.
+                if state.readers == 0 {
+                    state.drain_rights()
+                } else {
+                    Vec::new()
+                }
             }
-        }
+        };
         self.pipe.changed();
+        // Outside the lock: closing one may close a host file, or this very pipe's ends.
+        drop(unread);
     }
 }

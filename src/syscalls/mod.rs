@@ -5,6 +5,7 @@
 //! original convention of a negative errno. Prototypes follow the original
 //! `hermit/syscall.h`; `include/hermit/syscall.h` is generated from this module by cbindgen.
 
+mod cmsg;
 mod console;
 pub mod context_stack;
 mod epoll;

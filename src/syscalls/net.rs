@@ -13,11 +13,12 @@
 use alloc::sync::Arc;
 use core::ffi::{c_int, c_void};
 
+use super::cmsg;
 use super::ptr::{bytes, bytes_mut, out};
 use super::sockopt;
 use crate::errno::{Result, EAFNOSUPPORT, EBADF, EINVAL, ENOTSOCK, EOPNOTSUPP, EPROTONOSUPPORT, ESOCKTNOSUPPORT};
 use crate::fs::fd::{self, Object, OPEN_MAX};
-use crate::fs::unix::{addr as unix_addr, Kind as UnixKind, UnixSocket};
+use crate::fs::unix::{addr as unix_addr, Kind as UnixKind, Rights, UnixSocket};
 use crate::net::addr::{self, AF_INET, AF_INET6};
 use crate::net::poll;
 use crate::net::socket::{Kind, Socket, MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC};
@@ -338,17 +339,30 @@ pub unsafe extern "C" fn sendto(
 ) -> isize {
     // SAFETY: forwarded from the caller.
     let data = unsafe { bytes(buf.cast(), len) };
-    let result = data.and_then(|d| {
-        // SAFETY: forwarded from the caller.
-        let to = if addr.is_null() { None } else { Some(unsafe { sockaddr(addr, alen) }?) };
-        with_stream(fd, |stream| match stream {
-            // An address of length 0 is none, as Linux's Unix sockets take it.
-            Stream::Unix(p) => p.send(d, flags & MSG_DONTWAIT != 0, to.filter(|a| !a.is_empty())),
-            Stream::Socket(s) => s.send(d, flags, to.map(addr::parse).transpose()?.flatten()),
-        })
-        .map(|n| n as i64)
-    });
-    c_ret(result) as isize
+    // SAFETY: forwarded from the caller.
+    let result = data.and_then(|d| unsafe { send_with(fd, d, flags, addr, alen, Rights::new()) });
+    c_ret(result.map(|n| n as i64)) as isize
+}
+
+/// [`sendto`] of `data` with `rights` for a Unix socket (`sendmsg`'s `SCM_RIGHTS`).
+///
+/// # Safety
+/// `addr` must be null or valid for `alen` bytes.
+unsafe fn send_with(
+    fd: c_int,
+    data: &[u8],
+    flags: c_int,
+    addr: *const c_void,
+    alen: SockLen,
+    rights: Rights,
+) -> Result<usize> {
+    // SAFETY: forwarded from the caller.
+    let to = if addr.is_null() { None } else { Some(unsafe { sockaddr(addr, alen) }?) };
+    with_stream(fd, |stream| match stream {
+        // An address of length 0 is none, as Linux's Unix sockets take it.
+        Stream::Unix(p) => p.send(data, rights, flags & MSG_DONTWAIT != 0, to.filter(|a| !a.is_empty())),
+        Stream::Socket(s) => s.send(data, flags, to.map(addr::parse).transpose()?.flatten()),
+    })
 }
 
 /// Receives up to `len` bytes (flags: `MSG_DONTWAIT`, `MSG_PEEK`, `MSG_WAITALL`, and on a
@@ -378,35 +392,47 @@ pub unsafe extern "C" fn recvfrom(
 ) -> isize {
     // SAFETY: forwarded from the caller.
     let data = unsafe { bytes_mut(buf.cast(), len) };
-    let result = data.and_then(|d| {
-        with_stream(fd, |stream| match stream {
-            Stream::Unix(p) => {
-                let got = p.receive(d, flags & MSG_DONTWAIT != 0, flags & MSG_PEEK != 0)?;
-                match got.from.as_deref() {
-                    // SAFETY: forwarded from the caller.
-                    Some(from) => unsafe { put_unix_name(Some(from), addr, alen) }?,
-                    // A stream, or an unnamed sender: no address, as Linux.
-                    // SAFETY: forwarded from the caller.
-                    None if !alen.is_null() && !addr.is_null() => *unsafe { out(alen) }? = 0,
-                    None => {}
-                }
-                // A message's whole length with `MSG_TRUNC` given, as Linux.
-                Ok(if flags & MSG_TRUNC != 0 { got.whole } else { got.copied })
+    // SAFETY: forwarded from the caller; the descriptors passed with the data are closed.
+    let result = data.and_then(|d| unsafe { receive_with(fd, d, flags, addr, alen) });
+    c_ret(result.map(|(n, _)| n as i64)) as isize
+}
+
+/// [`recvfrom`] into `data`, with the descriptions a Unix socket passed along.
+///
+/// # Safety
+/// `addr` must be null or valid for writes of `*alen` bytes, `alen` null or valid.
+unsafe fn receive_with(
+    fd: c_int,
+    d: &mut [u8],
+    flags: c_int,
+    addr: *mut c_void,
+    alen: *mut SockLen,
+) -> Result<(usize, Rights)> {
+    with_stream(fd, |stream| match stream {
+        Stream::Unix(p) => {
+            let got = p.receive(d, flags & MSG_DONTWAIT != 0, flags & MSG_PEEK != 0)?;
+            match got.from.as_deref() {
+                // SAFETY: forwarded from the caller.
+                Some(from) => unsafe { put_unix_name(Some(from), addr, alen) }?,
+                // A stream, or an unnamed sender: no address, as Linux.
+                // SAFETY: forwarded from the caller.
+                None if !alen.is_null() && !addr.is_null() => *unsafe { out(alen) }? = 0,
+                None => {}
             }
-            Stream::Socket(s) => {
-                let (n, from) = s.recv(d, flags)?;
-                // UDP names the sender; TCP the connected peer, if the caller asks.
-                let from = from.or_else(|| (!alen.is_null() && !addr.is_null()).then(|| s.peer().ok()).flatten());
-                if let Some(from) = from {
-                    // SAFETY: forwarded from the caller.
-                    unsafe { put_sockaddr(from, addr, alen) }?;
-                }
-                Ok(n)
+            // A message's whole length with `MSG_TRUNC` given, as Linux.
+            Ok((if flags & MSG_TRUNC != 0 { got.whole } else { got.copied }, got.rights))
+        }
+        Stream::Socket(s) => {
+            let (n, from) = s.recv(d, flags)?;
+            // UDP names the sender; TCP the connected peer, if the caller asks.
+            let from = from.or_else(|| (!alen.is_null() && !addr.is_null()).then(|| s.peer().ok()).flatten());
+            if let Some(from) = from {
+                // SAFETY: forwarded from the caller.
+                unsafe { put_sockaddr(from, addr, alen) }?;
             }
-        })
-        .map(|n| n as i64)
-    });
-    c_ret(result) as isize
+            Ok((n, Rights::new()))
+        }
+    })
 }
 
 /// lwIP's `struct msghdr`.
@@ -428,86 +454,94 @@ pub struct IoVec {
     len: usize,
 }
 
-/// Sends the buffers of `msg` as one message (gathered first).
+/// The buffers of `msg`'s `iovec` array.
+///
+/// # Safety
+/// `msg`'s `iov` must be valid for `iovlen` entries, each valid for its length.
+unsafe fn buffers(msg: &MsgHdr) -> Result<&[IoVec]> {
+    let count = msg.iovlen.max(0) as usize;
+    // SAFETY: forwarded from the caller.
+    let raw = unsafe { bytes(msg.iov.cast::<u8>(), count * size_of::<IoVec>()) }?;
+    // SAFETY: the array is valid for `count` entries by the caller's contract (`bytes`
+    // refused a null pointer), and `IoVec` is `struct iovec`.
+    Ok(if count == 0 { &[] } else { unsafe { core::slice::from_raw_parts(raw.as_ptr().cast(), count) } })
+}
+
+/// Sends the buffers of `msg` as one message (gathered first), with the descriptors of its
+/// `SCM_RIGHTS` control messages on a Unix socket ([`cmsg::rights`]).
 ///
 /// # Safety
 /// `msg` must be a valid `struct msghdr` with valid buffers.
 #[no_mangle]
 pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const MsgHdr, flags: c_int) -> isize {
-    // SAFETY: forwarded from the caller.
-    let Some(msg) = (unsafe { msg.as_ref() }) else { return c_ret::<i64>(Err(crate::errno::EFAULT)) as isize };
-    let mut data = alloc::vec::Vec::new();
-    // SAFETY: forwarded from the caller.
-    let iov = unsafe { bytes(msg.iov.cast::<u8>(), msg.iovlen.max(0) as usize * size_of::<IoVec>()) };
-    let result = iov.and_then(|_| {
-        for i in 0..msg.iovlen.max(0) as usize {
-            // SAFETY: `i` is below `iovlen`; the entries are valid by the caller's contract.
-            let v = unsafe { &*msg.iov.add(i) };
-            // SAFETY: as above.
+    let result = (|| {
+        // SAFETY: forwarded from the caller.
+        let msg = unsafe { msg.as_ref() }.ok_or(crate::errno::EFAULT)?;
+        let mut data = alloc::vec::Vec::new();
+        // SAFETY: forwarded from the caller.
+        for v in unsafe { buffers(msg) }? {
+            // SAFETY: each entry is valid for its length by the caller's contract.
             data.extend_from_slice(unsafe { bytes(v.base.cast(), v.len) }?);
         }
-        Ok(())
-    });
-    if let Err(e) = result {
-        return c_ret::<i64>(Err(e)) as isize;
-    }
-    // SAFETY: forwarded from the caller.
-    unsafe { sendto(fd, data.as_ptr().cast(), data.len(), flags, msg.name, msg.namelen) }
+        // SAFETY: the control buffer is valid for its length by the caller's contract.
+        let control = unsafe { bytes(msg.control.cast(), msg.controllen as usize) }?;
+        let unix = match *fd::get(fd)? {
+            Object::Unix(_) => true,
+            Object::Socket(_) => false,
+            _ => return Err(ENOTSOCK),
+        };
+        let rights = cmsg::rights(control, unix)?;
+        // SAFETY: forwarded from the caller.
+        unsafe { send_with(fd, &data, flags, msg.name, msg.namelen, rights) }
+    })();
+    c_ret(result.map(|n| n as i64)) as isize
 }
 
 /// Receives one message into the buffers of `msg` (scattered from one receive); a datagram
 /// longer than the buffers sets `MSG_TRUNC` in `msg_flags` (and with `MSG_TRUNC` given, its
-/// whole length is returned, as Linux).
+/// whole length is returned, as Linux). Descriptors passed over a Unix socket come as an
+/// `SCM_RIGHTS` control message ([`cmsg::deliver`]; `MSG_CMSG_CLOEXEC` gives them
+/// `FD_CLOEXEC`); those the control buffer cannot take are closed and `MSG_CTRUNC` is set.
 ///
 /// # Safety
 /// `msg` must be a valid `struct msghdr` with valid buffers.
 #[no_mangle]
 pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> isize {
-    // SAFETY: forwarded from the caller.
-    let Some(msg) = (unsafe { msg.as_mut() }) else { return c_ret::<i64>(Err(crate::errno::EFAULT)) as isize };
-    let count = msg.iovlen.max(0) as usize;
-    let mut total = 0usize;
-    for i in 0..count {
-        // SAFETY: `i` is below `iovlen`; the entries are valid by the caller's contract.
-        total += unsafe { (*msg.iov.add(i)).len };
-    }
-    let mut data = alloc::vec![0u8; total];
-    let mut alen = msg.namelen;
-    // A datagram's whole length, to tell a truncated one (`MSG_TRUNC` in `msg_flags`).
-    let datagram = with_stream(fd, |stream| {
-        Ok(match stream {
-            Stream::Socket(s) => s.kind == Kind::Datagram,
-            Stream::Unix(u) => u.kind != UnixKind::Stream,
-        })
-    })
-    .unwrap_or(false);
-    let asked = if datagram { flags | MSG_TRUNC } else { flags };
-    // SAFETY: `data` is ours; `name` and `namelen` come from the caller.
-    let whole = unsafe { recvfrom(fd, data.as_mut_ptr().cast(), total, asked, msg.name, &mut alen) };
-    if whole < 0 {
-        return whole;
-    }
-    let n = (whole as usize).min(total);
-    msg.namelen = if msg.name.is_null() { 0 } else { alen };
-    msg.controllen = 0;
-    msg.flags = if n < whole as usize { MSG_TRUNC } else { 0 };
-    let mut rest = &data[..n];
-    for i in 0..count {
-        // SAFETY: as above.
-        let v = unsafe { &*msg.iov.add(i) };
-        let take = rest.len().min(v.len);
-        // SAFETY: the caller's buffer is valid for `v.len` bytes.
-        if let Ok(dst) = unsafe { bytes_mut(v.base.cast(), take) } {
-            dst.copy_from_slice(&rest[..take]);
+    let result = (|| {
+        // SAFETY: forwarded from the caller.
+        let msg = unsafe { msg.as_mut() }.ok_or(crate::errno::EFAULT)?;
+        // SAFETY: forwarded from the caller.
+        let iov = unsafe { buffers(msg) }?;
+        let mut data = alloc::vec![0u8; iov.iter().map(|v| v.len).sum()];
+        let mut alen = msg.namelen;
+        // A datagram's whole length, to tell a truncated one (`MSG_TRUNC` in `msg_flags`).
+        let datagram = with_stream(fd, |stream| {
+            Ok(match stream {
+                Stream::Socket(s) => s.kind == Kind::Datagram,
+                Stream::Unix(u) => u.kind != UnixKind::Stream,
+            })
+        })?;
+        let asked = if datagram { flags | MSG_TRUNC } else { flags };
+        // SAFETY: `name` and `namelen` come from the caller.
+        let (whole, rights) = unsafe { receive_with(fd, &mut data, asked, msg.name, &mut alen) }?;
+        let n = whole.min(data.len());
+        let mut rest = &data[..n];
+        for v in iov {
+            let take = rest.len().min(v.len);
+            // SAFETY: the caller's buffer is valid for `v.len` bytes.
+            unsafe { bytes_mut(v.base.cast(), take) }?.copy_from_slice(&rest[..take]);
+            rest = &rest[take..];
         }
-        rest = &rest[take..];
-    }
-    // The datagram's length with `MSG_TRUNC` asked, as Linux; else what the buffers took.
-    if flags & MSG_TRUNC != 0 {
-        whole
-    } else {
-        n as isize
-    }
+        // SAFETY: the control buffer is valid for its length by the caller's contract.
+        let control = unsafe { bytes_mut(msg.control.cast(), msg.controllen as usize) }?;
+        let (used, cut) = cmsg::deliver(control, rights, flags & cmsg::MSG_CMSG_CLOEXEC != 0);
+        msg.namelen = if msg.name.is_null() { 0 } else { alen };
+        msg.controllen = used as SockLen;
+        msg.flags = if n < whole { MSG_TRUNC } else { 0 } | if cut { cmsg::MSG_CTRUNC } else { 0 };
+        // The datagram's length with `MSG_TRUNC` asked, as Linux; else what the buffers took.
+        Ok(if flags & MSG_TRUNC != 0 { whole } else { n })
+    })();
+    c_ret(result.map(|n| n as i64)) as isize
 }
 
 /// Ends reading (`SHUT_RD` 0), writing (`SHUT_WR` 1, sends FIN) or both (`SHUT_RDWR` 2).

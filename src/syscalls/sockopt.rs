@@ -12,7 +12,7 @@ use crate::fs::unix::{Kind as UnixKind, UnixSocket};
 use crate::net::socket::Kind;
 use crate::net::{keepalive, multicast, netif};
 
-const SOL_SOCKET: c_int = 0xfff;
+pub(super) const SOL_SOCKET: c_int = 0xfff;
 /// lwIP's (read only): 1 for a listening socket.
 const SO_ACCEPTCONN: c_int = 0x2;
 const SO_REUSEADDR: c_int = 0x4;

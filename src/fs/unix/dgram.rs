@@ -13,7 +13,7 @@
 use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
-use super::{addr, names, Message, Readiness, Role, UnixSocket};
+use super::{addr, names, Message, Readiness, Rights, Role, UnixSocket};
 use crate::errno::{Result, EAGAIN, ECONNREFUSED, EINVAL, ENOTCONN, EPERM, EPIPE};
 use crate::fs::pipe::{self, End};
 use crate::synch::spinlock::SpinLock;
@@ -84,6 +84,7 @@ impl UnixSocket {
     pub(super) fn send_datagram(
         &self,
         buf: &[u8],
+        rights: Rights,
         nonblocking: bool,
         deadline: Option<u64>,
         to: Option<&[u8]>,
@@ -104,7 +105,7 @@ impl UnixSocket {
         if !peer.accepts(self.own()) {
             return Err(EPERM);
         }
-        match peer.write_record(buf, self.local(), nonblocking, deadline) {
+        match peer.write_record(buf, self.local(), rights, nonblocking, deadline) {
             // The receiver shut reading.
             Err(EPIPE) if peer.refusing() => Err(EPIPE),
             // The receiver was closed.

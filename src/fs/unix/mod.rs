@@ -19,8 +19,12 @@
 //! tells). Datagram sockets ([`dgram`]) each own an inbox of records, which others reach by
 //! the socket's name or after `connect`. Record pipes hold 212,992 bytes, Linux's default
 //! socket buffer, and charge each message 512 bytes more; a longer message fails with
-//! `EMSGSIZE`. Not done: passing descriptors or credentials (`SCM_RIGHTS`,
-//! `SCM_CREDENTIALS`), sockets of the host.
+//! `EMSGSIZE`.
+//!
+//! Every type passes open descriptions (`SCM_RIGHTS`, [`pipe::Rights`]) with a message, or
+//! on a stream with the bytes of one write. Not done: credentials (`SCM_CREDENTIALS`), the
+//! collection of descriptions that only the sockets they are queued on keep open (Linux's
+//! garbage collector: a socket sent over itself and closed stays open), sockets of the host.
 
 pub mod addr;
 mod dgram;
@@ -29,8 +33,8 @@ pub mod names;
 use alloc::sync::Arc;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-pub use super::pipe::Message;
 use super::pipe::{self, End};
+pub use super::pipe::{Message, Rights};
 use crate::errno::{Result, EALREADY, EINVAL, EISCONN, ENOTCONN, EOPNOTSUPP, EPIPE, EPROTOTYPE};
 use crate::synch::spinlock::SpinLock;
 use addr::Name;
@@ -160,9 +164,9 @@ impl UnixSocket {
         self.receive(buf, dontwait, false).map(|m| m.copied)
     }
 
-    /// [`UnixSocket::read`] with the message's whole length and sender; `peek` leaves it for
-    /// the next read (`MSG_PEEK`). A stream's reads have no sender, and their length is what
-    /// they copied.
+    /// [`UnixSocket::read`] with the message's whole length, sender and the descriptions
+    /// that came with it; `peek` leaves it for the next read (`MSG_PEEK`). A stream's reads
+    /// have no sender, and their length is what they copied.
     pub fn receive(&self, buf: &mut [u8], dontwait: bool, peek: bool) -> Result<Message> {
         let rx = self.rx.lock().clone();
         let nonblocking = self.nonblocking(dontwait);
@@ -181,26 +185,25 @@ impl UnixSocket {
         if self.kind != Kind::Stream {
             return Ok(rx.take_record(buf, nonblocking, peek, deadline)?.unwrap_or_default());
         }
-        let copied =
-            if peek { rx.peek_as(buf, nonblocking, deadline) } else { rx.read_as(buf, nonblocking, deadline) }?;
-        Ok(Message { copied, whole: copied, from: None })
+        rx.take(buf, nonblocking, peek, deadline)
     }
 
     /// Writes to the peer (`EPIPE` after our `SHUT_WR` or once the peer stopped reading,
     /// `ENOTCONN` unconnected); a message of a sequenced-packet socket. `to` is a datagram
     /// socket's receiver; a connected stream refuses one with `EISCONN`, an unconnected
     /// stream with `EOPNOTSUPP`, and a sequenced-packet socket ignores it, as Linux.
-    pub fn send(&self, buf: &[u8], dontwait: bool, to: Option<&[u8]>) -> Result<usize> {
+    /// `rights` go with the message, or with a stream's bytes.
+    pub fn send(&self, buf: &[u8], rights: Rights, dontwait: bool, to: Option<&[u8]>) -> Result<usize> {
         let (nonblocking, deadline) = (self.nonblocking(dontwait), self.deadline(true));
         match self.kind {
-            Kind::Datagram => return self.send_datagram(buf, nonblocking, deadline, to),
+            Kind::Datagram => return self.send_datagram(buf, rights, nonblocking, deadline, to),
             Kind::Stream if to.is_some() => return Err(if self.connected() { EISCONN } else { EOPNOTSUPP }),
             _ => {}
         }
         let tx = self.tx.lock().clone();
         match tx {
-            Some(tx) if self.kind == Kind::SeqPacket => tx.write_record(buf, None, nonblocking, deadline),
-            Some(tx) => tx.write_as(buf, nonblocking, deadline),
+            Some(tx) if self.kind == Kind::SeqPacket => tx.write_record(buf, None, rights, nonblocking, deadline),
+            Some(tx) => tx.write_as(buf, rights, nonblocking, deadline),
             None if self.connected() => Err(EPIPE),
             None => Err(ENOTCONN),
         }
@@ -208,7 +211,7 @@ impl UnixSocket {
 
     /// [`UnixSocket::send`] to the peer (`write`).
     pub fn write(&self, buf: &[u8], dontwait: bool) -> Result<usize> {
-        self.send(buf, dontwait, None)
+        self.send(buf, Rights::new(), dontwait, None)
     }
 
     /// `shutdown`: 0 ends reading, 1 writing, 2 both (already ended directions stay so);

@@ -37,6 +37,41 @@ struct msghdr {
 	int msg_flags;
 };
 
+/* Control messages of sendmsg/recvmsg in lwIP 2.1's layout: cmsg_len is a socklen_t (Linux's
+ * is a size_t); the data starts 16 bytes in and each message at a multiple of 8, as on Linux.
+ * Unix sockets pass descriptors with them (SCM_RIGHTS). */
+struct cmsghdr {
+	socklen_t cmsg_len;
+	int cmsg_level;
+	int cmsg_type;
+};
+
+#define CMSG_ALIGN(n) (((size_t)(n) + sizeof(long) - 1) & ~(size_t)(sizeof(long) - 1))
+#define CMSG_DATA(c) ((unsigned char *)(c) + CMSG_ALIGN(sizeof(struct cmsghdr)))
+#define CMSG_LEN(n) (CMSG_ALIGN(sizeof(struct cmsghdr)) + (n))
+#define CMSG_SPACE(n) (CMSG_ALIGN(sizeof(struct cmsghdr)) + CMSG_ALIGN(n))
+#define CMSG_FIRSTHDR(m) \
+	((size_t)(m)->msg_controllen >= sizeof(struct cmsghdr) ? (struct cmsghdr *)(m)->msg_control : (struct cmsghdr *)0)
+/* The message after c, if a whole header fits after it; lwIP's gives the first for a null c. */
+#define CMSG_NXTHDR(m, c) __cmsg_next((m), (c))
+
+static __inline struct cmsghdr *__cmsg_next(const struct msghdr *m, const struct cmsghdr *c)
+{
+	unsigned char *end = (unsigned char *)m->msg_control + m->msg_controllen;
+	unsigned char *next;
+	if (c == 0)
+		return CMSG_FIRSTHDR(m);
+	if (c->cmsg_len < sizeof(struct cmsghdr))
+		return (struct cmsghdr *)0;
+	next = (unsigned char *)c + CMSG_ALIGN(c->cmsg_len);
+	if (next + CMSG_ALIGN(sizeof(struct cmsghdr)) > end)
+		return (struct cmsghdr *)0;
+	return (struct cmsghdr *)next;
+}
+
+/* cmsg_type at SOL_SOCKET: an array of descriptors (Unix sockets only). */
+#define SCM_RIGHTS 0x01
+
 struct linger {
 	int l_onoff;
 	int l_linger;
@@ -100,6 +135,8 @@ struct ucred {
 #define MSG_DONTWAIT 0x08
 #define MSG_MORE 0x10
 #define MSG_NOSIGNAL 0x20
+/* Linux's (lwIP has none): descriptors received with SCM_RIGHTS get FD_CLOEXEC. */
+#define MSG_CMSG_CLOEXEC 0x40000000
 /* msg_flags values (lwIP's): a datagram longer than the buffers, control data cut. Given to
    recv on a UDP socket, MSG_TRUNC (MSG_OOB's value) returns the datagram's whole length, as
    on Linux. */
