@@ -236,7 +236,7 @@ static int mode_reset(int port)
 	CHECK_INT(poll(&p, 1, 0), 1);
 	CHECK(p.revents & POLLHUP);
 	errno = 0;
-	CHECK_INT(send(c, "x", 1, 0), -1);
+	CHECK_INT(send(c, "x", 1, MSG_NOSIGNAL), -1);
 	int send_errno = errno;
 	CHECK_INT(send_errno, EPIPE); /* the reset was reported by recv (as on Linux) */
 	SAY("blocked recv: %s; then send: %s; revents 0x%x", recv_errno == ECONNRESET ? "ECONNRESET" : strerror(recv_errno),
@@ -309,7 +309,7 @@ static int mode_halfclose(int port)
 	CHECK_INT(send(c, "greeting", 8, 0), 8);
 	CHECK_INT(shutdown(c, SHUT_WR), 0);
 	errno = 0;
-	CHECK_INT(send(c, "x", 1, 0), -1);
+	CHECK_INT(send(c, "x", 1, MSG_NOSIGNAL), -1);
 	CHECK_INT(errno, EPIPE);
 	memset(buf, 0, sizeof(buf));
 	got = read_full(c, buf, sizeof(buf));

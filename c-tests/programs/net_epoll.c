@@ -866,7 +866,7 @@ static void test_socketpair(void)
 	CHECK_INT(poll(&p, 1, 0), 1);
 	CHECK(p.revents & POLLHUP);
 	errno = 0;
-	CHECK_INT(send(sv[0], "x", 1, 0), -1);
+	CHECK_INT(send(sv[0], "x", 1, MSG_NOSIGNAL), -1);
 	CHECK_INT(errno, EPIPE);
 	close(sv[0]);
 

@@ -178,6 +178,14 @@ static void test_echo(void)
 	printf("echo: %u bytes back, checksum %08x\n", (unsigned)got, h);
 }
 
+static volatile int sigpipes;
+
+static void on_sigpipe(int sig)
+{
+	(void)sig;
+	sigpipes++;
+}
+
 /* ---- half-close: the client's FIN ends the server's reading, the reply still arrives ---- */
 static void test_half_close(void)
 {
@@ -188,7 +196,20 @@ static void test_half_close(void)
 	CHECK(c >= 0 && a >= 0);
 	CHECK_INT(write(c, "question", 8), 8);
 	CHECK_INT(shutdown(c, SHUT_WR), 0);
+	/* A send after our SHUT_WR: EPIPE, after SIGPIPE unless MSG_NOSIGNAL (as Linux). */
+	CHECK(signal(SIGPIPE, on_sigpipe) != SIG_ERR);
 	CHECK(send(c, "x", 1, 0) < 0 && errno == EPIPE);
+	CHECK_INT(sigpipes, 1);
+	struct iovec iov = { "x", 1 };
+	struct msghdr msg = { 0 };
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	CHECK(sendmsg(c, &msg, 0) < 0 && errno == EPIPE);
+	CHECK_INT(sigpipes, 2);
+	CHECK(send(c, "x", 1, MSG_NOSIGNAL) < 0 && errno == EPIPE);
+	CHECK(sendto(c, "x", 1, MSG_NOSIGNAL, NULL, 0) < 0 && errno == EPIPE);
+	CHECK_INT(sigpipes, 2);
+	CHECK(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
 	char buf[32];
 	size_t got = 0;
 	ssize_t n;

@@ -981,6 +981,8 @@ pub const MSG_PEEK: i32 = 0x01;
 pub const MSG_WAITALL: i32 = 0x02;
 /// `MSG_DONTWAIT` (lwIP's value).
 pub const MSG_DONTWAIT: i32 = 0x08;
+/// `MSG_NOSIGNAL` (lwIP's value): a send that fails with `EPIPE` raises no `SIGPIPE`.
+pub const MSG_NOSIGNAL: i32 = 0x20;
 /// `MSG_TRUNC` (lwIP's `msg_flags` value, which is also its `MSG_OOB`): in `recvmsg`'s
 /// `msg_flags`, a datagram was longer than the buffers; given to a UDP socket's `recv`, the
 /// datagram's length is returned whatever the buffer took, as on Linux (out-of-band data

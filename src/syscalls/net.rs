@@ -16,12 +16,14 @@ use core::ffi::{c_int, c_void};
 use super::cmsg;
 use super::ptr::{bytes, bytes_mut, out};
 use super::sockopt;
-use crate::errno::{Result, EAFNOSUPPORT, EBADF, EINVAL, ENOTSOCK, EOPNOTSUPP, EPROTONOSUPPORT, ESOCKTNOSUPPORT};
+use crate::errno::{
+    Result, EAFNOSUPPORT, EBADF, EINVAL, ENOTSOCK, EOPNOTSUPP, EPIPE, EPROTONOSUPPORT, ESOCKTNOSUPPORT,
+};
 use crate::fs::fd::{self, Object, OPEN_MAX};
 use crate::fs::unix::{addr as unix_addr, Kind as UnixKind, Rights, UnixSocket};
 use crate::net::addr::{self, AF_INET, AF_INET6};
 use crate::net::poll;
-use crate::net::socket::{Kind, Socket, MSG_DONTWAIT, MSG_PEEK, MSG_TRUNC};
+use crate::net::socket::{Kind, Socket, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC};
 
 pub(super) type SockLen = u32;
 
@@ -30,6 +32,8 @@ const AF_UNIX: c_int = unix_addr::AF_UNIX as c_int;
 pub(super) const SOCK_STREAM: c_int = 1;
 pub(super) const SOCK_DGRAM: c_int = 2;
 const SOCK_RAW: c_int = 3;
+/// `SIGPIPE`, raised by a send that fails with `EPIPE`.
+const SIGPIPE: i32 = 13;
 /// Linux's (lwIP has none): `AF_UNIX` only.
 const SOCK_SEQPACKET: c_int = 5;
 /// Linux's `SOCK_NONBLOCK`/`SOCK_CLOEXEC` flags in `type` (accepted too).
@@ -344,7 +348,9 @@ pub unsafe extern "C" fn sendto(
     c_ret(result.map(|n| n as i64)) as isize
 }
 
-/// [`sendto`] of `data` with `rights` for a Unix socket (`sendmsg`'s `SCM_RIGHTS`).
+/// [`sendto`] of `data` with `rights` for a Unix socket (`sendmsg`'s `SCM_RIGHTS`). `EPIPE`
+/// raises `SIGPIPE` in the caller first unless `flags` has `MSG_NOSIGNAL`, as on Linux (and
+/// as `write` does); the original's lwIP raised none.
 ///
 /// # Safety
 /// `addr` must be null or valid for `alen` bytes.
@@ -358,11 +364,17 @@ unsafe fn send_with(
 ) -> Result<usize> {
     // SAFETY: forwarded from the caller.
     let to = if addr.is_null() { None } else { Some(unsafe { sockaddr(addr, alen) }?) };
-    with_stream(fd, |stream| match stream {
+    let sent = with_stream(fd, |stream| match stream {
         // An address of length 0 is none, as Linux's Unix sockets take it.
         Stream::Unix(p) => p.send(data, rights, flags & MSG_DONTWAIT != 0, to.filter(|a| !a.is_empty())),
         Stream::Socket(s) => s.send(data, flags, to.map(addr::parse).transpose()?.flatten()),
-    })
+    });
+    if sent == Err(EPIPE) && flags & MSG_NOSIGNAL == 0 {
+        // The handler runs now; without one the program ends (the signal is valid, the
+        // caller exists: nothing to fail).
+        let _ = crate::scheduler::kill(crate::scheduler::current_id(), SIGPIPE);
+    }
+    sent
 }
 
 /// Receives up to `len` bytes (flags: `MSG_DONTWAIT`, `MSG_PEEK`, `MSG_WAITALL`, and on a
