@@ -330,6 +330,12 @@ hermit_c_test(thr_signals ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 30
   MATCH "sys_kill/sys_signal: handlers ran in the target tasks" "all [0-9]+ checks passed")
 hermit_c_run(thr_signals_2cpus PROGRAM thr_signals ENV HERMIT_CPUS=2 TIMEOUT 30
   MATCH "sys_kill/sys_signal: handlers ran in the target tasks" "all [0-9]+ checks passed")
+# pthread_cancel at the cancellation points of blocking calls, cleanup handlers, the state
+# (the same results on Linux).
+hermit_c_test(thr_cancel ${THR_OPTS} ENV HERMIT_CPUS=1 TIMEOUT 60
+  MATCH "thr_cancel: 200 readers cancelled as they started" "all [0-9]+ checks passed")
+hermit_c_run(thr_cancel_2cpus PROGRAM thr_cancel ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "thr_cancel: 200 readers cancelled as they started" "all [0-9]+ checks passed")
 # A handler ends a sleep with EINTR; dispositions are process-wide.
 hermit_c_run(thr_signals_sleep_eintr PROGRAM thr_signals ARGS sleep-eintr ENV HERMIT_CPUS=1 TIMEOUT 30
   MATCH "all [0-9]+ checks passed")

@@ -476,6 +476,11 @@ fn deliverable(task: &Task) -> u64 {
     task.pending_signals.load(Ordering::Relaxed) & !task.blocked_signals.load(Ordering::Relaxed)
 }
 
+/// A signal beyond the C library's (its `NSIG` is 32) that runs no handler and cannot be
+/// blocked: it only ends the receiver's wait as a signal would, never restarted
+/// (`pthread_cancel` wakes a thread with it to act at its cancellation point).
+pub const INTERRUPT_SIGNAL: i32 = 63;
+
 /// Runs the handlers of the signals pending for the running task and not blocked; blocked
 /// ones stay pending.
 pub fn deliver_signals() {
@@ -487,13 +492,17 @@ pub fn deliver_signals() {
         return;
     }
     let blocked = me.blocked_signals.load(Ordering::Relaxed);
-    let mut pending = me.pending_signals.fetch_and(blocked, Ordering::AcqRel) & !blocked;
+    let keep = blocked | me.sticky_signals.load(Ordering::Relaxed);
+    let mut pending = me.pending_signals.fetch_and(keep, Ordering::AcqRel) & !blocked;
     while pending != 0 {
         let signum = pending.trailing_zeros() as i32;
         pending &= pending - 1;
         me.delivered_signals.fetch_add(1, Ordering::AcqRel);
         if RESTARTING.load(Ordering::Relaxed) & (1 << signum) == 0 {
             me.interruptions.fetch_add(1, Ordering::AcqRel);
+        }
+        if signum == INTERRUPT_SIGNAL {
+            continue;
         }
         let handler = me.signal_handler.load(Ordering::Relaxed);
         if handler == 0 {
@@ -522,7 +531,7 @@ static RESTARTING: AtomicU64 = AtomicU64::new(0);
 /// (`poll`, `select`, `epoll_wait`, `nanosleep`, `sem_wait`, timed socket calls) end with
 /// `EINTR` after any handler. Process-wide, like the dispositions.
 pub fn set_restarting(signum: i32, on: bool) -> Result<()> {
-    if !(1..64).contains(&signum) {
+    if !(1..INTERRUPT_SIGNAL).contains(&signum) {
         return Err(EINVAL);
     }
     if on {
@@ -553,7 +562,7 @@ pub fn set_signal_mask(how: i32, set: Option<u64>) -> Result<u64> {
             2 => set,
             _ => return Err(EINVAL),
         };
-        me.blocked_signals.store(new, Ordering::Relaxed);
+        me.blocked_signals.store(new & !(1 << INTERRUPT_SIGNAL), Ordering::Relaxed);
         // Pairs with the fence in `kill`: a sender that missed the unblocking sees no wait to
         // end, and we see its pending bit here.
         fence(Ordering::SeqCst);
@@ -570,6 +579,37 @@ fn default_action(signum: i32) -> ! {
     let _ = writeln!(line, "Caught unhandled signal {signum}, terminating");
     crate::drivers::console::emergency(line.as_bytes());
     crate::drivers::hypercall::exit(128 + signum)
+}
+
+/// Makes every wait of task `tid` end at once as interrupted (`on`), until called with
+/// `on` false: [`INTERRUPT_SIGNAL`] is sent and stays pending through its deliveries. A
+/// pending cancellation request so reaches its thread's cancellation point however it raced
+/// with the start of the thread's wait (a signal delivered just before a wait began does
+/// not end it). `ESRCH` for a task that ended.
+pub fn set_interrupting(tid: u32, on: bool) -> Result<()> {
+    let bit = 1u64 << INTERRUPT_SIGNAL;
+    let apply = |task: &Task| {
+        if on {
+            task.sticky_signals.fetch_or(bit, Ordering::AcqRel);
+            // The caller's own next wait sees it; it runs nothing now.
+            task.pending_signals.fetch_or(bit, Ordering::AcqRel);
+        } else {
+            task.sticky_signals.fetch_and(!bit, Ordering::AcqRel);
+            task.pending_signals.fetch_and(!bit, Ordering::AcqRel);
+        }
+    };
+    if tid == current_id() {
+        apply(current());
+        return Ok(());
+    }
+    let task = TASKS.lock().get(&tid).cloned().ok_or(ESRCH)?;
+    apply(&task);
+    if on {
+        // Ends a wait it is in now (the pending bit alone ends those it starts).
+        kill(tid, INTERRUPT_SIGNAL)
+    } else {
+        Ok(())
+    }
 }
 
 /// Sends `signum` to task `tid`: to the caller it is delivered at once; a blocked task is

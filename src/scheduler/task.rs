@@ -54,6 +54,9 @@ pub struct Task {
     /// Signals the task blocks (`sigprocmask`): they stay pending and neither run nor end
     /// a wait until unblocked (bit `n` for signal `n`, as newlib's `sigset_t`).
     pub blocked_signals: AtomicU64,
+    /// Signals that stay pending when delivered, so that every wait of the task ends at
+    /// once ([`super::set_interrupting`]).
+    pub sticky_signals: AtomicU64,
     /// Handlers run so far, so that a wait that did not block (`pselect`, `poll`) still
     /// notices a signal delivered meanwhile and ends with `EINTR`.
     pub delivered_signals: AtomicU32,
@@ -109,6 +112,7 @@ impl Task {
             signal_handler: AtomicU64::new(0),
             pending_signals: AtomicU64::new(0),
             blocked_signals: AtomicU64::new(0),
+            sticky_signals: AtomicU64::new(0),
             delivered_signals: AtomicU32::new(0),
             interruptions: AtomicU32::new(0),
             wait: AtomicU32::new(WAIT_NONE),

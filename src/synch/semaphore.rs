@@ -14,7 +14,7 @@
 use core::sync::atomic::{AtomicU32, Ordering};
 
 use super::futex::{self, Handoff};
-use crate::errno::{Result, EAGAIN, EOVERFLOW, ETIMEDOUT};
+use crate::errno::{Result, EAGAIN, EINTR, EOVERFLOW, ETIMEDOUT};
 
 /// A semaphore. C sees it as `struct sem` (the `sem_t` of `<semaphore.h>` and of the
 /// original `hermit/syscall.h`).
@@ -50,6 +50,12 @@ impl Semaphore {
     /// `deadline` passes (`ETIMEDOUT`). Waiters are served in arrival order; one that times
     /// out just as a unit is handed to it keeps the unit and succeeds.
     pub fn wait(&self, deadline: Option<u64>) -> Result<()> {
+        self.wait_or(deadline, || false)
+    }
+
+    /// [`Semaphore::wait`] that ends with `EINTR` when an interruption of its wait finds
+    /// `stop` true (a thread's cancellation request).
+    pub fn wait_or(&self, deadline: Option<u64>, stop: impl Fn() -> bool) -> Result<()> {
         if self.waiters.load(Ordering::SeqCst) == 0 && self.try_wait().is_ok() {
             return Ok(());
         }
@@ -59,6 +65,7 @@ impl Semaphore {
             match futex::wait_handoff(self.addr(), deadline, |queued| !queued && self.try_wait().is_ok()) {
                 Handoff::Taken | Handoff::Received => break Ok(()),
                 Handoff::TimedOut => break Err(ETIMEDOUT),
+                Handoff::Interrupted if stop() => break Err(EINTR),
                 // The original's semaphore waits are not interruptible: wait again.
                 Handoff::Interrupted => {}
             }

@@ -105,7 +105,7 @@ pub unsafe extern "C" fn epoll_pwait(
     timeout: c_int,
     mask: *const u64,
 ) -> c_int {
-    let result = (|| {
+    let result = super::pthread::cancel::call(|| {
         let count = usize::try_from(max).ok().filter(|&n| n > 0 && n <= i32::MAX as usize / 12).ok_or(EINVAL)?;
         // SAFETY: forwarded from the caller.
         let out = unsafe { bytes_mut(events.cast::<u8>(), count * size_of::<EpollEvent>()) }?;
@@ -122,6 +122,6 @@ pub unsafe extern "C" fn epoll_pwait(
         };
         let ready = with_mask(mask, || epoll.wait(count, timeout_ns, put))?;
         Ok(ready as c_int)
-    })();
+    });
     c_int_ret(result)
 }

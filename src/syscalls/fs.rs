@@ -31,7 +31,8 @@ const O_PATH: c_int = 0o10000000;
 pub unsafe extern "C" fn sys_read(fd: c_int, buf: *mut c_char, len: usize) -> ssize_t {
     // SAFETY: forwarded from the caller.
     let buf = unsafe { bytes_mut(buf.cast(), len) };
-    ret_isize(buf.and_then(|b| read(fd, b)).map(|n| n as isize))
+    // A cancellation point (`super::pthread::cancel`).
+    ret_isize(super::pthread::cancel::call(|| buf.and_then(|b| read(fd, b))).map(|n| n as isize))
 }
 
 /// `read` on the object behind `fd`.
@@ -56,7 +57,8 @@ pub fn read(fd: c_int, buf: &mut [u8]) -> Result<usize> {
 pub unsafe extern "C" fn sys_write(fd: c_int, buf: *const c_char, len: usize) -> ssize_t {
     // SAFETY: forwarded from the caller.
     let buf = unsafe { bytes(buf.cast(), len) };
-    ret_isize(buf.and_then(|b| write(fd, b)).map(|n| n as isize))
+    // A cancellation point (`super::pthread::cancel`).
+    ret_isize(super::pthread::cancel::call(|| buf.and_then(|b| write(fd, b))).map(|n| n as isize))
 }
 
 /// `write` on the object behind `fd`.

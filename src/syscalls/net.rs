@@ -14,6 +14,7 @@ use alloc::sync::Arc;
 use core::ffi::{c_int, c_void};
 
 use super::cmsg;
+use super::pthread::cancel;
 use super::ptr::{bytes, bytes_mut, out};
 use super::sockopt;
 use crate::errno::{
@@ -271,21 +272,23 @@ pub unsafe extern "C" fn accept4(fd: c_int, addr: *mut c_void, len: *mut SockLen
         return c_int_ret(Err(EINVAL));
     }
     let nonblocking = flags & SOCK_NONBLOCK != 0;
-    let result = with_stream(fd, |stream| match stream {
-        Stream::Unix(u) => {
-            let conn = u.accept()?;
-            // SAFETY: forwarded from the caller.
-            unsafe { put_unix_name(conn.peer()?.as_deref(), addr, len) }?;
-            conn.nonblocking.store(nonblocking, core::sync::atomic::Ordering::Relaxed);
-            fd::insert(Object::Unix(conn), flags & SOCK_CLOEXEC != 0, 0)
-        }
-        Stream::Socket(s) => {
-            let (conn, peer) = s.accept()?;
-            // SAFETY: forwarded from the caller.
-            unsafe { put_sockaddr(peer, addr, len) }?;
-            conn.nonblocking.store(nonblocking, core::sync::atomic::Ordering::Relaxed);
-            fd::insert(Object::Socket(conn), flags & SOCK_CLOEXEC != 0, 0)
-        }
+    let result = cancel::call(|| {
+        with_stream(fd, |stream| match stream {
+            Stream::Unix(u) => {
+                let conn = u.accept()?;
+                // SAFETY: forwarded from the caller.
+                unsafe { put_unix_name(conn.peer()?.as_deref(), addr, len) }?;
+                conn.nonblocking.store(nonblocking, core::sync::atomic::Ordering::Relaxed);
+                fd::insert(Object::Unix(conn), flags & SOCK_CLOEXEC != 0, 0)
+            }
+            Stream::Socket(s) => {
+                let (conn, peer) = s.accept()?;
+                // SAFETY: forwarded from the caller.
+                unsafe { put_sockaddr(peer, addr, len) }?;
+                conn.nonblocking.store(nonblocking, core::sync::atomic::Ordering::Relaxed);
+                fd::insert(Object::Socket(conn), flags & SOCK_CLOEXEC != 0, 0)
+            }
+        })
     });
     c_int_ret(result)
 }
@@ -298,18 +301,20 @@ pub unsafe extern "C" fn accept4(fd: c_int, addr: *mut c_void, len: *mut SockLen
 pub unsafe extern "C" fn connect(fd: c_int, addr: *const c_void, len: SockLen) -> c_int {
     // SAFETY: forwarded from the caller.
     let addr = unsafe { sockaddr(addr, len) };
-    let result = addr.and_then(|a| {
-        with_stream(fd, |stream| match stream {
-            // `AF_UNSPEC`: a datagram socket forgets its peer.
-            Stream::Unix(u) if a.get(1) == Some(&0) => u.disconnect(),
-            Stream::Unix(u) => u.connect(&unix_addr::parse(a)?),
-            Stream::Socket(s) => {
-                let endpoint = addr::parse(a)?;
-                known_scope(a)?;
-                s.connect(endpoint)
-            }
+    let result = cancel::call(|| {
+        addr.and_then(|a| {
+            with_stream(fd, |stream| match stream {
+                // `AF_UNSPEC`: a datagram socket forgets its peer.
+                Stream::Unix(u) if a.get(1) == Some(&0) => u.disconnect(),
+                Stream::Unix(u) => u.connect(&unix_addr::parse(a)?),
+                Stream::Socket(s) => {
+                    let endpoint = addr::parse(a)?;
+                    known_scope(a)?;
+                    s.connect(endpoint)
+                }
+            })
+            .map(|()| 0)
         })
-        .map(|()| 0)
     });
     c_int_ret(result)
 }
@@ -344,7 +349,7 @@ pub unsafe extern "C" fn sendto(
     // SAFETY: forwarded from the caller.
     let data = unsafe { bytes(buf.cast(), len) };
     // SAFETY: forwarded from the caller.
-    let result = data.and_then(|d| unsafe { send_with(fd, d, flags, addr, alen, Rights::new()) });
+    let result = cancel::call(|| data.and_then(|d| unsafe { send_with(fd, d, flags, addr, alen, Rights::new()) }));
     c_ret(result.map(|n| n as i64)) as isize
 }
 
@@ -405,7 +410,7 @@ pub unsafe extern "C" fn recvfrom(
     // SAFETY: forwarded from the caller.
     let data = unsafe { bytes_mut(buf.cast(), len) };
     // SAFETY: forwarded from the caller; the descriptors passed with the data are closed.
-    let result = data.and_then(|d| unsafe { receive_with(fd, d, flags, addr, alen) });
+    let result = cancel::call(|| data.and_then(|d| unsafe { receive_with(fd, d, flags, addr, alen) }));
     c_ret(result.map(|(n, _)| n as i64)) as isize
 }
 
@@ -486,7 +491,7 @@ unsafe fn buffers(msg: &MsgHdr) -> Result<&[IoVec]> {
 /// `msg` must be a valid `struct msghdr` with valid buffers.
 #[no_mangle]
 pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const MsgHdr, flags: c_int) -> isize {
-    let result = (|| {
+    let result = cancel::call(|| {
         // SAFETY: forwarded from the caller.
         let msg = unsafe { msg.as_ref() }.ok_or(crate::errno::EFAULT)?;
         let mut data = alloc::vec::Vec::new();
@@ -505,7 +510,7 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const MsgHdr, flags: c_int) ->
         let rights = cmsg::rights(control, unix)?;
         // SAFETY: forwarded from the caller.
         unsafe { send_with(fd, &data, flags, msg.name, msg.namelen, rights) }
-    })();
+    });
     c_ret(result.map(|n| n as i64)) as isize
 }
 
@@ -519,7 +524,7 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const MsgHdr, flags: c_int) ->
 /// `msg` must be a valid `struct msghdr` with valid buffers.
 #[no_mangle]
 pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> isize {
-    let result = (|| {
+    let result = cancel::call(|| {
         // SAFETY: forwarded from the caller.
         let msg = unsafe { msg.as_mut() }.ok_or(crate::errno::EFAULT)?;
         // SAFETY: forwarded from the caller.
@@ -552,7 +557,7 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> i
         msg.flags = if n < whole { MSG_TRUNC } else { 0 } | if cut { cmsg::MSG_CTRUNC } else { 0 };
         // The datagram's length with `MSG_TRUNC` asked, as Linux; else what the buffers took.
         Ok(if flags & MSG_TRUNC != 0 { whole } else { n })
-    })();
+    });
     c_ret(result.map(|n| n as i64)) as isize
 }
 
@@ -615,7 +620,8 @@ pub struct PollFd {
 pub unsafe extern "C" fn poll(fds: *mut PollFd, nfds: u32, timeout: c_int) -> c_int {
     // SAFETY: forwarded from the caller.
     let fds = unsafe { poll_fds(fds, nfds) };
-    c_int_ret(fds.and_then(|fds| poll_ns(fds, u64::try_from(timeout).ok().map(|ms| ms * 1_000_000))))
+    let timeout = u64::try_from(timeout).ok().map(|ms| ms * 1_000_000);
+    c_int_ret(cancel::call(|| fds.and_then(|fds| poll_ns(fds, timeout))))
 }
 
 /// The `nfds` entries at `fds` of `poll` and `ppoll`: `EINVAL` beyond [`OPEN_MAX`],
@@ -669,7 +675,7 @@ pub unsafe extern "C" fn select(
         Some(_) => Err(EINVAL),
     };
     // SAFETY: forwarded from the caller.
-    c_int_ret(timeout_ns.and_then(|t| unsafe { select_ns(nfds, readfds, writefds, exceptfds, t) }))
+    c_int_ret(cancel::call(|| timeout_ns.and_then(|t| unsafe { select_ns(nfds, readfds, writefds, exceptfds, t) })))
 }
 
 /// [`select`] with the timeout in nanoseconds (`None`: forever), for `pselect` too.

@@ -60,9 +60,11 @@ pub unsafe extern "C" fn pselect(
 ) -> c_int {
     // SAFETY: forwarded from the caller.
     let (timeout, mask) = unsafe { (timeout.as_ref(), mask.as_ref().copied()) };
-    let result = timeout_ns(timeout).and_then(|t| {
-        // SAFETY: forwarded from the caller.
-        with_mask(mask, || unsafe { select_ns(nfds, readfds, writefds, exceptfds, t) })
+    let result = super::pthread::cancel::call(|| {
+        timeout_ns(timeout).and_then(|t| {
+            // SAFETY: forwarded from the caller.
+            with_mask(mask, || unsafe { select_ns(nfds, readfds, writefds, exceptfds, t) })
+        })
     });
     c_int_ret(result)
 }
@@ -77,9 +79,11 @@ pub unsafe extern "C" fn pselect(
 pub unsafe extern "C" fn ppoll(fds: *mut PollFd, nfds: u32, timeout: *const Timespec, mask: *const u64) -> c_int {
     // SAFETY: forwarded from the caller.
     let (fds, timeout, mask) = unsafe { (poll_fds(fds, nfds), timeout.as_ref(), mask.as_ref().copied()) };
-    let result = fds.and_then(|fds| {
-        let t = timeout_ns(timeout)?;
-        with_mask(mask, || poll_ns(fds, t))
+    let result = super::pthread::cancel::call(|| {
+        fds.and_then(|fds| {
+            let t = timeout_ns(timeout)?;
+            with_mask(mask, || poll_ns(fds, t))
+        })
     });
     c_int_ret(result)
 }

@@ -67,7 +67,8 @@ pub unsafe extern "C" fn sys_clock_gettime(clock_id: u64, tp: *mut timespec) -> 
 pub unsafe extern "C" fn sys_nanosleep(req: *const timespec, rem: *mut timespec) -> c_int {
     // SAFETY: forwarded from the caller.
     let (req, rem) = unsafe { (req.as_ref(), rem.as_mut()) };
-    ret_int(nanosleep(req, rem))
+    // A cancellation point (`super::pthread::cancel`).
+    ret_int(super::pthread::cancel::call(|| nanosleep(req, rem)))
 }
 
 fn nanosleep(req: Option<&timespec>, rem: Option<&mut timespec>) -> Result<i32> {
@@ -90,13 +91,15 @@ fn nanosleep(req: Option<&timespec>, rem: Option<&mut timespec>) -> Result<i32> 
 /// Sleeps `usecs` microseconds (a signal handler that runs meanwhile ends it early).
 #[no_mangle]
 pub extern "C" fn sys_usleep(usecs: u64) {
-    let _ = crate::scheduler::sleep_ns(usecs.saturating_mul(1000));
+    let sleep = || crate::scheduler::sleep_ns(usecs.saturating_mul(1000));
+    let _ = super::pthread::cancel::point(sleep, |left| left.is_err());
 }
 
 /// Sleeps `ms` milliseconds (the original `sys_msleep`; a signal handler ends it early).
 #[no_mangle]
 pub extern "C" fn sys_msleep(ms: c_uint) {
-    let _ = crate::scheduler::sleep_ns(u64::from(ms) * 1_000_000);
+    let sleep = || crate::scheduler::sleep_ns(u64::from(ms) * 1_000_000);
+    let _ = super::pthread::cancel::point(sleep, |left| left.is_err());
 }
 
 /// Timer ticks since boot at the original `TIMER_FREQ` of 100 Hz.

@@ -67,7 +67,8 @@ pub unsafe extern "C" fn pthread_cond_destroy(cond: *mut pthread_cond_t) -> c_in
 pub unsafe extern "C" fn pthread_cond_wait(cond: *mut pthread_cond_t, mutex: *mut pthread_mutex_t) -> c_int {
     // SAFETY: by the caller's contract.
     let (c, m) = unsafe { (shared(cond), shared(mutex)) };
-    status(c.and_then(|c| m.and_then(|m| wait(c, m, None))))
+    // A cancellation point: a request acts once the mutex is held again.
+    status(super::cancel::point(|| c.and_then(|c| m.and_then(|m| wait(c, m, None))), |_| true))
 }
 
 /// Like `pthread_cond_wait`, giving up at `abstime` on the variable's clock: `ETIMEDOUT`.
@@ -84,7 +85,8 @@ pub unsafe extern "C" fn pthread_cond_timedwait(
     let Some(abstime) = (unsafe { abstime.as_ref() }) else { return EINVAL.0 };
     // SAFETY: by the caller's contract.
     let (c, m) = unsafe { (shared(cond), shared(mutex)) };
-    status(c.and_then(|c| m.and_then(|m| wait(c, m, Some(deadline(abstime, c.clock)?)))))
+    let waited = || c.and_then(|c| m.and_then(|m| wait(c, m, Some(deadline(abstime, c.clock)?))));
+    status(super::cancel::point(waited, |_| true))
 }
 
 /// Wakes one waiter.

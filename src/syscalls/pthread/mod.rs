@@ -8,6 +8,7 @@
 
 mod affinity;
 mod barrier;
+pub mod cancel;
 mod cond;
 mod key;
 mod mutex;

@@ -40,7 +40,8 @@ pub unsafe extern "C" fn sem_destroy(sem: *mut sem_t) -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn sem_wait(sem: *mut sem_t) -> c_int {
     // SAFETY: by the caller's contract.
-    posix(unsafe { shared(sem) }.and_then(|s| s.wait(None)))
+    let sem = unsafe { shared(sem) };
+    posix(super::cancel::call(|| sem.and_then(|s| s.wait_or(None, super::cancel::requested))))
 }
 
 /// Takes a unit if one is available; `EAGAIN` otherwise.
@@ -62,7 +63,9 @@ pub unsafe extern "C" fn sem_timedwait(sem: *mut sem_t, abstime: *const timespec
     // SAFETY: by the caller's contract.
     let Some(abstime) = (unsafe { abstime.as_ref() }) else { return posix(Err(EINVAL)) };
     // SAFETY: by the caller's contract.
-    let result = unsafe { shared(sem) }.and_then(|s| s.wait(Some(deadline(abstime, 1)?)));
+    let sem = unsafe { shared(sem) };
+    let result =
+        super::cancel::call(|| sem.and_then(|s| s.wait_or(Some(deadline(abstime, 1)?), super::cancel::requested)));
     posix(result.map_err(|e| if e == ETIMEDOUT { ETIMEDOUT } else { e }))
 }
 

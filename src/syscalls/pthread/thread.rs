@@ -1,4 +1,4 @@
-//! Threads: create, join, detach, exit, self, kill, names, cancellation state, attributes.
+//! Threads: create, join, detach, exit, self, kill, names, attributes.
 
 use alloc::sync::Arc;
 use core::ffi::{c_char, c_int, c_void};
@@ -7,7 +7,7 @@ use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use super::types::*;
 use super::{object, shared, status};
 use crate::config::{DEFAULT_STACK_SIZE, MAX_PRIO, MIN_PRIO, NORMAL_PRIO};
-use crate::errno::{Result, EINVAL, ENOSYS, ENOTSUP, ESRCH};
+use crate::errno::{Result, EINVAL, ENOTSUP, ESRCH};
 use crate::scheduler::{self, TaskRef};
 use crate::synch::{futex, SpinLock};
 
@@ -28,8 +28,17 @@ pub struct Thread {
     /// Thread-specific values by key: `(key generation, value)`; only the thread touches it.
     pub specific: SpinLock<alloc::vec::Vec<(u32, u64)>>,
     name: SpinLock<[u8; 16]>,
-    cancel_state: AtomicI32,
-    cancel_type: AtomicI32,
+    /// `pthread_setcancelstate`'s and `pthread_setcanceltype`'s values ([`super::cancel`]).
+    pub cancel_state: AtomicI32,
+    pub cancel_type: AtomicI32,
+    /// Set by `pthread_cancel`.
+    pub cancel_pending: AtomicBool,
+    /// Held while the cancellation state or request changes, with the task's interrupting
+    /// mode that follows from them ([`super::cancel`]).
+    pub cancel_lock: SpinLock<()>,
+    /// The innermost cleanup handler's context (`pthread_cleanup_push`), 0 for none; only
+    /// the thread touches it.
+    pub cleanup: AtomicU64,
 }
 
 impl Thread {
@@ -48,8 +57,11 @@ impl Thread {
             detached: AtomicBool::new(false),
             specific: SpinLock::new(alloc::vec::Vec::new()),
             name: SpinLock::new([0; 16]),
-            cancel_state: AtomicI32::new(0),
+            cancel_state: AtomicI32::new(super::cancel::ENABLE),
             cancel_type: AtomicI32::new(0),
+            cancel_pending: AtomicBool::new(false),
+            cancel_lock: SpinLock::new(()),
+            cleanup: AtomicU64::new(0),
         }
     }
 }
@@ -74,7 +86,7 @@ pub fn current_thread() -> &'static Thread {
 /// # Safety
 /// `handle` must be a value returned by `pthread_create` or `pthread_self` of a thread that
 /// has not been joined or detached and ended.
-unsafe fn thread_of<'a>(handle: pthread_t) -> Result<&'a Thread> {
+pub unsafe fn thread_of<'a>(handle: pthread_t) -> Result<&'a Thread> {
     // SAFETY: by the caller's contract.
     unsafe { (handle as *const Thread).as_ref() }.ok_or(ESRCH)
 }
@@ -88,9 +100,13 @@ extern "C" fn trampoline(raw: u64) -> i32 {
     finish(result)
 }
 
-/// Ends the calling thread with `result`: runs key destructors, releases its record.
-fn finish(result: *mut c_void) -> ! {
+/// Ends the calling thread with `result`: runs its cleanup handlers and key destructors,
+/// releases its record.
+pub fn finish(result: *mut c_void) -> ! {
     let thread = current_thread();
+    // Cleanup handlers and destructors run with cancellation off, their waits as any.
+    super::cancel::set_state(thread, super::cancel::DISABLE);
+    super::cancel::run_cleanup(thread);
     super::key::run_destructors(thread);
     thread.result.store(result as u64, Ordering::Release);
     let raw = scheduler::current().pthread.swap(0, Ordering::AcqRel) as *const Thread;
@@ -166,8 +182,14 @@ pub unsafe extern "C" fn pthread_join(handle: pthread_t, value: *mut *mut c_void
         return EINVAL.0;
     }
     let Some(task) = thread.task.lock().clone() else { return ESRCH.0 };
+    super::cancel::test();
     while task.exited.load(Ordering::Acquire) == 0 {
         let _ = futex::wait(&task.exited, 0, None);
+        if super::cancel::requested() {
+            // The target stays joinable, as POSIX says of a cancelled join.
+            drop(task);
+            super::cancel::act();
+        }
     }
     // SAFETY: `value` is null or writable by the caller's contract.
     if let Some(value) = unsafe { value.as_mut() } {
@@ -224,52 +246,6 @@ pub unsafe extern "C" fn pthread_kill(handle: pthread_t, sig: c_int) -> c_int {
     let Ok(thread) = (unsafe { thread_of(handle) }) else { return ESRCH.0 };
     status(scheduler::kill(thread.tid.load(Ordering::Relaxed), sig))
 }
-
-/// Cancellation is not supported: `ENOSYS`. (In the original the pthread-embedded port lacked
-/// it, so a program that used it did not link.)
-#[no_mangle]
-pub extern "C" fn pthread_cancel(handle: pthread_t) -> c_int {
-    let _ = handle;
-    ENOSYS.0
-}
-
-/// Records the cancellation state (there is no cancellation). 0 or `EINVAL`.
-///
-/// # Safety
-/// `old` null or writable.
-#[no_mangle]
-pub unsafe extern "C" fn pthread_setcancelstate(state: c_int, old: *mut c_int) -> c_int {
-    if !(0..=1).contains(&state) {
-        return EINVAL.0;
-    }
-    let previous = current_thread().cancel_state.swap(state, Ordering::Relaxed);
-    // SAFETY: null or writable by the caller's contract.
-    if let Some(old) = unsafe { old.as_mut() } {
-        *old = previous;
-    }
-    0
-}
-
-/// Records the cancellation type (there is no cancellation). 0 or `EINVAL`.
-///
-/// # Safety
-/// `old` null or writable.
-#[no_mangle]
-pub unsafe extern "C" fn pthread_setcanceltype(kind: c_int, old: *mut c_int) -> c_int {
-    if !(0..=1).contains(&kind) {
-        return EINVAL.0;
-    }
-    let previous = current_thread().cancel_type.swap(kind, Ordering::Relaxed);
-    // SAFETY: null or writable by the caller's contract.
-    if let Some(old) = unsafe { old.as_mut() } {
-        *old = previous;
-    }
-    0
-}
-
-/// A cancellation point; there is no cancellation.
-#[no_mangle]
-pub extern "C" fn pthread_testcancel() {}
 
 /// Names a thread (up to 15 bytes). 0, `ESRCH`, `EINVAL`.
 ///
