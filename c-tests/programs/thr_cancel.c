@@ -187,6 +187,26 @@ static void test_points(void)
 	/* The mutex the cancelled waiter held again was unlocked by its handler. */
 	CHECK_INT(pthread_mutex_trylock(&lock), 0);
 	CHECK_INT(pthread_mutex_unlock(&lock), 0);
+
+	/* Cancelled while the canceller holds the mutex: the waiter acts once it has it. */
+	started = 0;
+	cleaned = 0;
+	pthread_t t;
+	CHECK_INT(pthread_create(&t, NULL, blocker, (void *)(long)COND), 0);
+	while (!__atomic_load_n(&started, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	usleep(20000);
+	CHECK_INT(pthread_mutex_lock(&lock), 0);
+	CHECK_INT(pthread_cancel(t), 0);
+	usleep(50000);
+	CHECK_INT(cleaned, 0);
+	CHECK_INT(pthread_mutex_unlock(&lock), 0);
+	void *cond_result = NULL;
+	CHECK_INT(pthread_join(t, &cond_result), 0);
+	CHECK(cond_result == PTHREAD_CANCELED);
+	CHECK_INT(cleaned, 2);
+	CHECK_INT(pthread_mutex_trylock(&lock), 0);
+	CHECK_INT(pthread_mutex_unlock(&lock), 0);
 	/* The joined thread was not cancelled by its joiner's cancellation. */
 	CHECK_INT(pthread_cancel(forever), 0);
 	void *result = NULL;

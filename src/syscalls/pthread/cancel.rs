@@ -11,7 +11,9 @@
 //! again first), `sem_wait`/`sem_timedwait`, the sleeps, and `read`, `write`, the socket
 //! calls, `poll`, `select` and `epoll_wait`, at their start and when they were interrupted.
 //! A call that had done its work returns it; the next point acts. Unlike Linux, the
-//! asynchronous type acts at these points too, not between any two instructions.
+//! asynchronous type acts at these points too, not between any two instructions. Until the
+//! thread reaches a point, a wait that is none (a contended mutex, as `pthread_cond_wait`
+//! takes its mutex again) ends at once each time and is tried again: it spins, not sleeps.
 
 use core::ffi::{c_int, c_void};
 use core::sync::atomic::Ordering;
