@@ -111,7 +111,8 @@ pub fn run_cleanup(thread: &Thread) {
 }
 
 /// Asks `handle` to end at its next cancellation point (at once if it is blocked in one):
-/// 0, or `ESRCH` for a thread that has ended.
+/// 0, also for a thread that ended already (its join gets its own result); `ESRCH` for a
+/// null handle.
 ///
 /// # Safety
 /// `handle` must name a thread that has not been joined, or detached and ended.
