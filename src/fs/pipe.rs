@@ -14,6 +14,7 @@
 //! end, so descriptions of two writes never come with one read, as on Linux. A read that
 //! cannot take them (`read`, `recv`) drops them; so does the last reader's close.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::{Arc, Weak};
 use alloc::vec::Vec;
@@ -50,11 +51,20 @@ struct Record {
     rights: Rights,
 }
 
-/// Descriptions sent with the bytes `start..end` of a stream, counted from the pipe's first.
+/// Descriptions sent with the bytes `start..end` of a stream, counted as [`Marks::taken`].
 struct Mark {
     start: u64,
     end: u64,
     rights: Rights,
+}
+
+/// A stream's bytes that came with descriptions, made by the first such write and dropped
+/// once read (boxed: a pipe stays two cache lines, [`Pipe`]).
+struct Marks {
+    /// Oldest first.
+    queue: VecDeque<Mark>,
+    /// Bytes the reads took out since this was made: the position of `data`'s first byte.
+    taken: u64,
 }
 
 /// What a read got: the bytes copied, the message's whole length (a stream's is what it
@@ -71,12 +81,10 @@ struct State {
     data: VecDeque<u8>,
     /// The messages of a record pipe, oldest first; `None` for a byte stream.
     records: Option<VecDeque<Record>>,
-    /// A stream's bytes that came with descriptions, oldest first.
-    marks: VecDeque<Mark>,
-    /// Bytes a stream's reads took out so far: the position of `data`'s first.
-    taken: u64,
-    readers: usize,
-    writers: usize,
+    /// A stream's bytes that came with descriptions, if any wait.
+    marks: Option<Box<Marks>>,
+    readers: u32,
+    writers: u32,
 }
 
 impl State {
@@ -88,7 +96,7 @@ impl State {
     /// Takes out every description the pipe holds (for the last reader's close).
     fn drain_rights(&mut self) -> Vec<Rights> {
         let records = self.records.iter_mut().flatten().map(|r| core::mem::take(&mut r.rights));
-        let marks = self.marks.drain(..).map(|m| m.rights);
+        let marks = self.marks.take().into_iter().flat_map(|m| m.queue).map(|m| m.rights);
         records.chain(marks).filter(|r| !r.is_empty()).collect()
     }
 }
@@ -191,14 +199,7 @@ pub fn records() -> (End, End) {
 
 fn with(records: Option<VecDeque<Record>>, capacity: usize, nonblocking: bool) -> (End, End) {
     let pipe = Arc::new(Pipe {
-        state: SpinLock::new(State {
-            data: VecDeque::new(),
-            records,
-            marks: VecDeque::new(),
-            taken: 0,
-            readers: 1,
-            writers: 1,
-        }),
+        state: SpinLock::new(State { data: VecDeque::new(), records, marks: None, readers: 1, writers: 1 }),
         capacity,
         only_from: SpinLock::new(None),
         refusing: AtomicBool::new(false),
@@ -240,9 +241,12 @@ impl End {
             let mut n = buf.len().min(state.data.len());
             let mut rights = Rights::new();
             // The first marked bytes within reach end the read, with their descriptions.
-            if let Some(mark) = state.marks.front().filter(|m| m.start < state.taken + n as u64) {
-                n = n.min((mark.end - state.taken) as usize);
-                rights = if peek { mark.rights.clone() } else { state.marks.pop_front().expect("a mark").rights };
+            if let Some(marks) = state.marks.as_deref_mut() {
+                let taken = marks.taken;
+                if let Some(mark) = marks.queue.front().filter(|m| m.start < taken + n as u64) {
+                    n = n.min((mark.end - taken) as usize);
+                    rights = if peek { mark.rights.clone() } else { marks.queue.pop_front().expect("a mark").rights };
+                }
             }
             let message = Message { copied: n, whole: n, from: None, rights };
             if peek {
@@ -254,7 +258,12 @@ impl End {
             for (dst, src) in buf.iter_mut().zip(state.data.drain(..n)) {
                 *dst = src;
             }
-            state.taken += n as u64;
+            if let Some(marks) = state.marks.as_deref_mut() {
+                marks.taken += n as u64;
+                if marks.queue.is_empty() {
+                    state.marks = None;
+                }
+            }
             Look::Took(message)
         })
     }
@@ -324,12 +333,16 @@ impl End {
             if n == 0 {
                 return Look::Wait;
             }
-            let end = state.taken + (state.data.len() + n) as u64;
             if let Some(rights) = rights.take() {
-                state.marks.push_back(Mark { start: end - n as u64, end, rights });
-            } else if let Some(mark) = state.marks.back_mut().filter(|m| done > 0 && m.end == end - n as u64) {
+                let marks = state.marks.get_or_insert_with(|| Box::new(Marks { queue: VecDeque::new(), taken: 0 }));
+                let start = marks.taken + state.data.len() as u64;
+                marks.queue.push_back(Mark { start, end: start + n as u64, rights });
+            } else if let Some(marks) = state.marks.as_deref_mut().filter(|_| done > 0) {
                 // The rest of a write that came with descriptions.
-                mark.end = end;
+                let start = marks.taken + state.data.len() as u64;
+                if let Some(mark) = marks.queue.back_mut().filter(|m| m.end == start) {
+                    mark.end = start + n as u64;
+                }
             }
             state.data.extend(&buf[done..done + n]);
             done += n;
@@ -506,3 +519,7 @@ impl Drop for End {
         drop(unread);
     }
 }
+
+// Two cache lines: a third (descriptors' marks inline) made `poll` over 500 pipes about a
+// third slower (docs/benchmarks.md).
+const _: () = assert!(core::mem::size_of::<Pipe>() <= 128);

@@ -612,6 +612,12 @@ pub fn set_interrupting(tid: u32, on: bool) -> Result<()> {
     }
 }
 
+/// Whether [`set_interrupting`] is on for the running task (one load: every cancellation
+/// point asks).
+pub fn interrupting() -> bool {
+    current().sticky_signals.load(Ordering::Acquire) & (1 << INTERRUPT_SIGNAL) != 0
+}
+
 /// Sends `signum` to task `tid`: to the caller it is delivered at once; a blocked task is
 /// woken (its wait reports an interruption) and runs the handler; a running task on another
 /// core is interrupted with an IPI. Signal 0 checks that the task exists.

@@ -43,10 +43,10 @@ pub struct CleanupContext {
     previous: *mut CleanupContext,
 }
 
-/// Whether the calling thread has a cancellation request to act on now.
+/// Whether the calling thread has a cancellation request to act on now: its task is
+/// interrupting exactly then ([`update`]).
 pub fn requested() -> bool {
-    let thread = current_thread();
-    thread.cancel_pending.load(Ordering::Acquire) && thread.cancel_state.load(Ordering::Relaxed) == ENABLE
+    scheduler::interrupting()
 }
 
 /// Acts on the calling thread's cancellation request: ends it with `PTHREAD_CANCELED`
