@@ -19,6 +19,15 @@
 		errno = 0; \
 	} while (0)
 
+/* Fills `c` as an SCM_RIGHTS message of the `n` descriptors `fds`. */
+static void put_rights(struct cmsghdr *c, const int *fds, int n)
+{
+	c->cmsg_len = CMSG_LEN(n * sizeof(int));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+}
+
 /* Sends `len` bytes of `data` on `s` with the `n` descriptors `fds` in one SCM_RIGHTS message. */
 static ssize_t send_fds(int s, const void *data, size_t len, const int *fds, int n)
 {
@@ -34,11 +43,7 @@ static ssize_t send_fds(int s, const void *data, size_t len, const int *fds, int
 		memset(&control, 0, sizeof(control));
 		msg.msg_control = control.buf;
 		msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
-		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(n * sizeof(int));
-		memcpy(CMSG_DATA(c), fds, n * sizeof(int));
+		put_rights(CMSG_FIRSTHDR(&msg), fds, n);
 	}
 	return sendmsg(s, &msg, 0);
 }
@@ -299,16 +304,10 @@ static void test_messages(void)
 		msg.msg_control = control.buf;
 		msg.msg_controllen = sizeof(control.buf);
 		struct cmsghdr *c1 = CMSG_FIRSTHDR(&msg);
-		c1->cmsg_len = CMSG_LEN(sizeof(int));
-		c1->cmsg_level = SOL_SOCKET;
-		c1->cmsg_type = SCM_RIGHTS;
-		memcpy(CMSG_DATA(c1), &p[0], sizeof(int));
+		put_rights(c1, &p[0], 1);
 		struct cmsghdr *c2 = CMSG_NXTHDR(&msg, c1);
 		CHECK((char *)c2 == control.buf + CMSG_SPACE(sizeof(int)));
-		c2->cmsg_len = CMSG_LEN(sizeof(int));
-		c2->cmsg_level = SOL_SOCKET;
-		c2->cmsg_type = SCM_RIGHTS;
-		memcpy(CMSG_DATA(c2), &q[0], sizeof(int));
+		put_rights(c2, &q[0], 1);
 		CHECK(CMSG_NXTHDR(&msg, c2) == NULL);
 		CHECK_INT(sendmsg(sv[0], &msg, 0), 3);
 		/* A short data buffer: MSG_TRUNC, the descriptors still come. */
@@ -357,11 +356,7 @@ static void test_named_and_sockets(void)
 	msg.msg_iovlen = 1;
 	msg.msg_control = control.buf;
 	msg.msg_controllen = sizeof(control.buf);
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
+	put_rights(CMSG_FIRSTHDR(&msg), &sv[1], 1);
 	CHECK_INT(sendmsg(client, &msg, 0), 4);
 	close(sv[1]);
 	struct got g = recv_fds(server, sizeof(g.data), 1, 0);
