@@ -19,6 +19,17 @@
 		errno = 0; \
 	} while (0)
 
+/* A message of the one buffer `iov` with `controllen` bytes of control buffer at `control`. */
+static struct msghdr message(struct iovec *iov, void *control, size_t controllen)
+{
+	struct msghdr msg = { 0 };
+	msg.msg_iov = iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = control;
+	msg.msg_controllen = controllen;
+	return msg;
+}
+
 /* Fills `c` as an SCM_RIGHTS message of the `n` descriptors `fds`. */
 static void put_rights(struct cmsghdr *c, const int *fds, int n)
 {
@@ -36,15 +47,10 @@ static ssize_t send_fds(int s, const void *data, size_t len, const int *fds, int
 		struct cmsghdr align;
 	} control;
 	struct iovec iov = { (void *)data, len };
-	struct msghdr msg = { 0 };
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (n > 0) {
-		memset(&control, 0, sizeof(control));
-		msg.msg_control = control.buf;
-		msg.msg_controllen = CMSG_SPACE(n * sizeof(int));
+	memset(&control, 0, sizeof(control));
+	struct msghdr msg = message(&iov, n > 0 ? control.buf : NULL, n > 0 ? CMSG_SPACE(n * sizeof(int)) : 0);
+	if (n > 0)
 		put_rights(CMSG_FIRSTHDR(&msg), fds, n);
-	}
 	return sendmsg(s, &msg, 0);
 }
 
@@ -69,13 +75,7 @@ static struct got recv_fds(int s, size_t len, int room, int flags)
 	memset(&got, 0, sizeof(got));
 	memset(&control, 0, sizeof(control));
 	struct iovec iov = { got.data, len };
-	struct msghdr msg = { 0 };
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	if (room >= 0) {
-		msg.msg_control = control.buf;
-		msg.msg_controllen = CMSG_LEN(room * sizeof(int));
-	}
+	struct msghdr msg = message(&iov, room >= 0 ? control.buf : NULL, room >= 0 ? CMSG_LEN(room * sizeof(int)) : 0);
 	got.n = recvmsg(s, &msg, flags);
 	got.flags = msg.msg_flags;
 	got.controllen = msg.msg_controllen;
@@ -298,11 +298,7 @@ static void test_messages(void)
 		} control;
 		memset(&control, 0, sizeof(control));
 		struct iovec iov = { "two", 3 };
-		struct msghdr msg = { 0 };
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
+		struct msghdr msg = message(&iov, control.buf, sizeof(control.buf));
 		struct cmsghdr *c1 = CMSG_FIRSTHDR(&msg);
 		put_rights(c1, &p[0], 1);
 		struct cmsghdr *c2 = CMSG_NXTHDR(&msg, c1);
@@ -349,13 +345,9 @@ static void test_named_and_sockets(void)
 	} control;
 	memset(&control, 0, sizeof(control));
 	struct iovec iov = { "sock", 4 };
-	struct msghdr msg = { 0 };
+	struct msghdr msg = message(&iov, control.buf, sizeof(control.buf));
 	msg.msg_name = &a;
 	msg.msg_namelen = len;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = control.buf;
-	msg.msg_controllen = sizeof(control.buf);
 	put_rights(CMSG_FIRSTHDR(&msg), &sv[1], 1);
 	CHECK_INT(sendmsg(client, &msg, 0), 4);
 	close(sv[1]);
@@ -420,10 +412,7 @@ static void test_errors(void)
 	} control;
 	memset(&control, 0, sizeof(control));
 	struct iovec iov = { "x", 1 };
-	struct msghdr msg = { 0 };
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = control.buf;
+	struct msghdr msg = message(&iov, control.buf, 0);
 	struct cmsghdr *c = (struct cmsghdr *)control.buf;
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
