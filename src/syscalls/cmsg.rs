@@ -1,6 +1,7 @@
 //! Control messages of `sendmsg`/`recvmsg`: descriptors passed over Unix sockets (`SCM_RIGHTS`).
 //!
-//! The layout is lwIP 2.1's `struct cmsghdr`, which the original's `<sys/socket.h>` declared:
+//! The layout is that of lwIP 2.1, the original's kernel stack (its installed headers, lwIP
+//! 2.0's, declared no control messages, and the original passed none):
 //! `cmsg_len` is a 4-byte `socklen_t` (Linux's is a `size_t`), then `cmsg_level` and
 //! `cmsg_type`; the data starts at 16 and each message at a multiple of 8, as on Linux. The
 //! checks are Linux's: a header whose length runs short or past the buffer is `EINVAL`, as are

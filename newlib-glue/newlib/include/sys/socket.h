@@ -37,9 +37,10 @@ struct msghdr {
 	int msg_flags;
 };
 
-/* Control messages of sendmsg/recvmsg in lwIP 2.1's layout: cmsg_len is a socklen_t (Linux's
- * is a size_t); the data starts 16 bytes in and each message at a multiple of 8, as on Linux.
- * Unix sockets pass descriptors with them (SCM_RIGHTS). */
+/* Control messages of sendmsg/recvmsg (the original's lwIP 2.0 headers had none) in the layout
+ * of lwIP 2.1, its kernel's stack: cmsg_len is a socklen_t (Linux's is a size_t); the data
+ * starts 16 bytes in and each message at a multiple of 8, as on Linux. Unix sockets pass
+ * descriptors with them (SCM_RIGHTS). */
 struct cmsghdr {
 	socklen_t cmsg_len;
 	int cmsg_level;
