@@ -144,6 +144,19 @@ pub struct Options {
     /// `IP_TTL`, `IPV6_UNICAST_HOPS` (one value for both; `None`: smoltcp's and Linux's 64):
     /// the hop limit of what is not sent to a multicast group.
     pub ttl: Option<u8>,
+    /// `IP_PKTINFO`: `recvmsg` tells an IPv4 datagram's destination ([`Destination`]).
+    pub pktinfo: bool,
+    /// `IPV6_RECVPKTINFO` (`AF_INET6` sockets): the same for every datagram, as IPv6.
+    pub pktinfo6: bool,
+}
+
+/// Where a received datagram went (`IP_PKTINFO`, `IPV6_PKTINFO`): the destination in its
+/// header, and the address of ours that answers for it (the destination itself, or for a
+/// broadcast or a group the interface's address of that family).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Destination {
+    pub addr: IpAddress,
+    pub local: IpAddress,
 }
 
 enum Tcp {
@@ -304,6 +317,8 @@ impl Socket {
             mcast_if: [0; 4],
             mcast_ifindex: 0,
             ttl: None,
+            pktinfo: false,
+            pktinfo6: false,
         };
         let inner = Inner {
             tcp: Tcp::Fresh,

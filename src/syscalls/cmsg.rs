@@ -1,4 +1,5 @@
-//! Control messages of `sendmsg`/`recvmsg`: descriptors passed over Unix sockets (`SCM_RIGHTS`).
+//! Control messages of `sendmsg`/`recvmsg`: descriptors passed over Unix sockets (`SCM_RIGHTS`)
+//! and the destinations of UDP datagrams (`IP_PKTINFO`, `IPV6_PKTINFO`).
 //!
 //! The layout is that of lwIP 2.1, the original's kernel stack (its installed headers, lwIP
 //! 2.0's, declared no control messages, and the original passed none):
@@ -8,19 +9,33 @@
 //! more than 253 descriptors in one call and socket-level types not taken here (on a Unix
 //! socket `SCM_CREDENTIALS`); a descriptor not open is `EBADF`. An Internet socket ignores
 //! `SCM_RIGHTS` and `SCM_CREDENTIALS`, as Linux's do. Other levels (`IP_PKTINFO` and the
-//! like) are ignored, as the Unix sockets of Linux ignore them.
+//! like) are ignored, as the Unix sockets of Linux ignore them: a source address cannot be
+//! chosen per datagram. What a `recvmsg` control buffer cannot take whole is left out and
+//! `MSG_CTRUNC` set.
 
 use alloc::vec::Vec;
+
+use smoltcp::wire::IpAddress;
 
 use crate::errno::{Result, EINVAL};
 use crate::fs::fd;
 use crate::fs::unix::Rights;
+use crate::net::netif::{ETH0_INDEX, LO_INDEX};
+use crate::net::socket::Destination;
 
 /// `SCM_RIGHTS`: the data is an array of descriptors (`int`).
 const SCM_RIGHTS: i32 = 1;
 
 /// `SCM_CREDENTIALS` (Linux's): a `struct ucred`, not taken here.
 const SCM_CREDENTIALS: i32 = 2;
+
+/// `IPPROTO_IP` and its `IP_PKTINFO` (lwIP's and Linux's 8): a `struct in_pktinfo`.
+const IPPROTO_IP: i32 = 0;
+pub const IP_PKTINFO: i32 = 8;
+
+/// `IPPROTO_IPV6` and Linux's `IPV6_PKTINFO`: a `struct in6_pktinfo`.
+const IPPROTO_IPV6: i32 = 41;
+const IPV6_PKTINFO: i32 = 50;
 
 /// Bytes of a header as the C structure has them (`sizeof(struct cmsghdr)`).
 const HEADER: usize = 12;
@@ -96,13 +111,55 @@ pub fn deliver(control: &mut [u8], rights: Rights, cloexec: bool) -> (usize, boo
     if fds.is_empty() {
         return (0, true);
     }
-    let len = DATA + fds.len() * 4;
-    control[..DATA].fill(0);
-    control[..4].copy_from_slice(&(len as u32).to_ne_bytes());
-    control[4..8].copy_from_slice(&super::sockopt::SOL_SOCKET.to_ne_bytes());
-    control[8..12].copy_from_slice(&SCM_RIGHTS.to_ne_bytes());
-    for (slot, fd) in control[DATA..len].chunks_exact_mut(4).zip(&fds) {
-        slot.copy_from_slice(&fd.to_ne_bytes());
+    let data: Vec<u8> = fds.iter().flat_map(|fd| fd.to_ne_bytes()).collect();
+    let mut used = 0;
+    append(control, &mut used, super::sockopt::SOL_SOCKET, SCM_RIGHTS, &data);
+    (used, cut)
+}
+
+/// Puts the messages a UDP socket asked for about the datagram sent to `to` into `control`:
+/// `IP_PKTINFO` (`v4`, for an IPv4 datagram: `struct in_pktinfo` in Linux's layout, its
+/// interface index, the address that answers and the destination) and `IPV6_PKTINFO` (`v6`:
+/// `struct in6_pktinfo`, the destination as IPv6, `::ffff:a.b.c.d` for IPv4, and the index).
+/// Returns the bytes used and whether one did not fit.
+pub fn destination(control: &mut [u8], to: Destination, v4: bool, v6: bool) -> (usize, bool) {
+    let index = match to.addr {
+        IpAddress::Ipv4(a) if a.is_loopback() => LO_INDEX,
+        IpAddress::Ipv6(a) if a.is_loopback() => LO_INDEX,
+        _ => ETH0_INDEX,
+    };
+    let (mut used, mut cut) = (0, false);
+    if let (true, IpAddress::Ipv4(addr), IpAddress::Ipv4(local)) = (v4, to.addr, to.local) {
+        let mut data = [0u8; 12];
+        data[..4].copy_from_slice(&index.to_ne_bytes());
+        data[4..8].copy_from_slice(&local.octets());
+        data[8..].copy_from_slice(&addr.octets());
+        cut |= !append(control, &mut used, IPPROTO_IP, IP_PKTINFO, &data);
     }
-    (len.next_multiple_of(ALIGN).min(control.len()), cut)
+    if v6 {
+        let addr = match to.addr {
+            IpAddress::Ipv4(a) => a.to_ipv6_mapped(),
+            IpAddress::Ipv6(a) => a,
+        };
+        let mut data = [0u8; 20];
+        data[..16].copy_from_slice(&addr.octets());
+        data[16..].copy_from_slice(&index.to_ne_bytes());
+        cut |= !append(control, &mut used, IPPROTO_IPV6, IPV6_PKTINFO, &data);
+    }
+    (used, cut)
+}
+
+/// Appends a message of `level` and `kind` with `data` to `control` at `*used`, moving
+/// `*used` past it (to its aligned end, or the buffer's); false, with nothing written, when
+/// it does not fit whole.
+fn append(control: &mut [u8], used: &mut usize, level: i32, kind: i32, data: &[u8]) -> bool {
+    let len = DATA + data.len();
+    let Some(slot) = control.get_mut(*used..*used + len) else { return false };
+    slot[..DATA].fill(0);
+    slot[..4].copy_from_slice(&(len as u32).to_ne_bytes());
+    slot[4..8].copy_from_slice(&level.to_ne_bytes());
+    slot[8..12].copy_from_slice(&kind.to_ne_bytes());
+    slot[DATA..].copy_from_slice(data);
+    *used = (*used + len.next_multiple_of(ALIGN)).min(control.len());
+    true
 }

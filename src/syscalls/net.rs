@@ -24,7 +24,7 @@ use crate::fs::fd::{self, Object, OPEN_MAX};
 use crate::fs::unix::{addr as unix_addr, Kind as UnixKind, Rights, UnixSocket};
 use crate::net::addr::{self, AF_INET, AF_INET6};
 use crate::net::poll;
-use crate::net::socket::{Kind, Socket, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC};
+use crate::net::socket::{Destination, Kind, Socket, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC};
 
 pub(super) type SockLen = u32;
 
@@ -411,10 +411,11 @@ pub unsafe extern "C" fn recvfrom(
     let data = unsafe { bytes_mut(buf.cast(), len) };
     // SAFETY: forwarded from the caller; the descriptors passed with the data are closed.
     let result = cancel::call(|| data.and_then(|d| unsafe { receive_with(fd, d, flags, addr, alen) }));
-    c_ret(result.map(|(n, _)| n as i64)) as isize
+    c_ret(result.map(|(n, ..)| n as i64)) as isize
 }
 
-/// [`recvfrom`] into `data`, with the descriptions a Unix socket passed along.
+/// [`recvfrom`] into `data`, with the descriptions a Unix socket passed along and a UDP
+/// datagram's destination.
 ///
 /// # Safety
 /// `addr` must be null or valid for writes of `*alen` bytes, `alen` null or valid.
@@ -424,7 +425,7 @@ unsafe fn receive_with(
     flags: c_int,
     addr: *mut c_void,
     alen: *mut SockLen,
-) -> Result<(usize, Rights)> {
+) -> Result<(usize, Rights, Option<Destination>)> {
     with_stream(fd, |stream| match stream {
         Stream::Unix(p) => {
             let got = p.receive(d, flags & MSG_DONTWAIT != 0, flags & MSG_PEEK != 0)?;
@@ -437,17 +438,17 @@ unsafe fn receive_with(
                 None => {}
             }
             // A message's whole length with `MSG_TRUNC` given, as Linux.
-            Ok((if flags & MSG_TRUNC != 0 { got.whole } else { got.copied }, got.rights))
+            Ok((if flags & MSG_TRUNC != 0 { got.whole } else { got.copied }, got.rights, None))
         }
         Stream::Socket(s) => {
-            let (n, from) = s.recv(d, flags)?;
+            let (n, from, to) = s.recv_to(d, flags)?;
             // UDP names the sender; TCP the connected peer, if the caller asks.
             let from = from.or_else(|| (!alen.is_null() && !addr.is_null()).then(|| s.peer().ok()).flatten());
             if let Some(from) = from {
                 // SAFETY: forwarded from the caller.
                 unsafe { put_sockaddr(from, addr, alen) }?;
             }
-            Ok((n, Rights::new()))
+            Ok((n, Rights::new(), to))
         }
     })
 }
@@ -532,15 +533,16 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> i
         let mut data = alloc::vec![0u8; iov.iter().map(|v| v.len).sum()];
         let mut alen = msg.namelen;
         // A datagram's whole length, to tell a truncated one (`MSG_TRUNC` in `msg_flags`).
-        let datagram = with_stream(fd, |stream| {
+        // And the destinations a UDP socket asked for (`IP_PKTINFO`, `IPV6_RECVPKTINFO`).
+        let (datagram, pktinfo) = with_stream(fd, |stream| {
             Ok(match stream {
-                Stream::Socket(s) => s.kind == Kind::Datagram,
-                Stream::Unix(u) => u.kind != UnixKind::Stream,
+                Stream::Socket(s) => (s.kind == Kind::Datagram, (s.options().pktinfo, s.options().pktinfo6)),
+                Stream::Unix(u) => (u.kind != UnixKind::Stream, (false, false)),
             })
         })?;
         let asked = if datagram { flags | MSG_TRUNC } else { flags };
         // SAFETY: `name` and `namelen` come from the caller.
-        let (whole, rights) = unsafe { receive_with(fd, &mut data, asked, msg.name, &mut alen) }?;
+        let (whole, rights, to) = unsafe { receive_with(fd, &mut data, asked, msg.name, &mut alen) }?;
         let n = whole.min(data.len());
         let mut rest = &data[..n];
         for v in iov {
@@ -551,7 +553,10 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> i
         }
         // SAFETY: the control buffer is valid for its length by the caller's contract.
         let control = unsafe { bytes_mut(msg.control.cast(), msg.controllen as usize) }?;
-        let (used, cut) = cmsg::deliver(control, rights, flags & cmsg::MSG_CMSG_CLOEXEC != 0);
+        let (used, cut) = match to.filter(|_| pktinfo.0 || pktinfo.1) {
+            Some(to) => cmsg::destination(control, to, pktinfo.0, pktinfo.1),
+            None => cmsg::deliver(control, rights, flags & cmsg::MSG_CMSG_CLOEXEC != 0),
+        };
         msg.namelen = if msg.name.is_null() { 0 } else { alen };
         msg.controllen = used as SockLen;
         msg.flags = if n < whole { MSG_TRUNC } else { 0 } | if cut { cmsg::MSG_CTRUNC } else { 0 };

@@ -55,6 +55,10 @@ const IPV6_UNICAST_HOPS: c_int = 16;
 const IPV6_MULTICAST_IF: c_int = 17;
 const IPV6_MULTICAST_HOPS: c_int = 18;
 const IPV6_MULTICAST_LOOP: c_int = 19;
+/// `IP_PKTINFO` (lwIP's and Linux's 8) and Linux's `IPV6_RECVPKTINFO`: `recvmsg` tells a
+/// datagram's destination ([`super::cmsg::destination`]).
+const IP_PKTINFO: c_int = super::cmsg::IP_PKTINFO;
+const IPV6_RECVPKTINFO: c_int = 49;
 
 fn timeval_ns(v: &[u8]) -> Result<Option<u64>> {
     let sec = i64::from_ne_bytes(v.get(..8).ok_or(EINVAL)?.try_into().map_err(|_| EINVAL)?);
@@ -146,6 +150,9 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
                 }
                 (IPPROTO_TCP, TCP_SYNCNT) => ranged(keepalive::syn_count).map(|n| s.set_options(|o| o.syn_count = n)),
                 (IPPROTO_IPV6, IPV6_V6ONLY) => int_of(v).and_then(|n| s.set_v6only(n != 0)),
+                (IPPROTO_IP, IP_PKTINFO) => int_of(v).map(|n| s.set_options(|o| o.pktinfo = n != 0)),
+                (IPPROTO_IPV6, IPV6_RECVPKTINFO) if s.v6 => int_of(v).map(|n| s.set_options(|o| o.pktinfo6 = n != 0)),
+                (IPPROTO_IPV6, IPV6_RECVPKTINFO) => Err(ENOPROTOOPT),
                 (IPPROTO_IPV6, IPV6_JOIN_GROUP..=IPV6_MULTICAST_LOOP) if !s.v6 => Err(ENOPROTOOPT),
                 (IPPROTO_IP, IP_TTL) | (IPPROTO_IPV6, IPV6_UNICAST_HOPS) => {
                     multicast::unicast_hops(v).map(|h| s.set_options(|o| o.ttl = h))
@@ -239,6 +246,8 @@ pub unsafe extern "C" fn getsockopt(
             (IPPROTO_TCP, TCP_KEEPCNT) => int(&mut buf, o.keepalive.count as c_int),
             (IPPROTO_TCP, TCP_SYNCNT) => int(&mut buf, o.syn_count as c_int),
             (IPPROTO_IPV6, IPV6_V6ONLY) if s.v6 => int(&mut buf, c_int::from(o.v6only)),
+            (IPPROTO_IP, IP_PKTINFO) => int(&mut buf, c_int::from(o.pktinfo)),
+            (IPPROTO_IPV6, IPV6_RECVPKTINFO) if s.v6 => int(&mut buf, c_int::from(o.pktinfo6)),
             (IPPROTO_IPV6, IPV6_UNICAST_HOPS..=IPV6_MULTICAST_LOOP) if !s.v6 => return Err(ENOPROTOOPT),
             (IPPROTO_IP, IP_TTL) | (IPPROTO_IPV6, IPV6_UNICAST_HOPS) => int(&mut buf, c_int::from(o.ttl.unwrap_or(64))),
             (IPPROTO_IP, IP_MULTICAST_TTL) | (IPPROTO_IPV6, IPV6_MULTICAST_HOPS) => {

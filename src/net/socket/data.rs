@@ -1,9 +1,11 @@
 //! The data path of a socket: `send`/`sendto` and `recv`/`recvfrom`, TCP and UDP.
 
 use smoltcp::socket::{tcp, udp};
-use smoltcp::wire::IpEndpoint;
+use smoltcp::wire::{IpAddress, IpCidr, IpEndpoint};
 
-use super::{block, refresh_error, take_pending, Kind, Socket, Tcp, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, UDP_PAYLOAD};
+use super::{
+    block, refresh_error, take_pending, Destination, Kind, Socket, Tcp, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, UDP_PAYLOAD,
+};
 use crate::errno::{Result, ECONNRESET, EDESTADDRREQ, EMSGSIZE, ENETUNREACH, ENOTCONN, EPIPE};
 use crate::net::{self, addr};
 
@@ -101,6 +103,11 @@ impl Socket {
     /// the flag was ignored, and a short read broke programs that read fixed-size headers
     /// with it); UDP one datagram (the rest of a longer one is discarded) and its sender.
     pub fn recv(&self, buf: &mut [u8], flags: i32) -> Result<(usize, Option<IpEndpoint>)> {
+        self.recv_to(buf, flags).map(|(n, from, _)| (n, from))
+    }
+
+    /// [`Socket::recv`] with a datagram's [`Destination`] (`IP_PKTINFO`).
+    pub fn recv_to(&self, buf: &mut [u8], flags: i32) -> Result<(usize, Option<IpEndpoint>, Option<Destination>)> {
         let wait_all = flags & MSG_WAITALL != 0 && flags & MSG_PEEK == 0;
         if !wait_all || self.kind == Kind::Datagram || self.nonblocking(flags) {
             return self.recv_some(buf, flags);
@@ -108,24 +115,24 @@ impl Socket {
         let mut got = 0;
         while got < buf.len() {
             match self.recv_some(&mut buf[got..], flags) {
-                Ok((0, _)) => break,
-                Ok((n, _)) => got += n,
+                Ok((0, ..)) => break,
+                Ok((n, ..)) => got += n,
                 Err(_) if got > 0 => break,
                 Err(e) => return Err(e),
             }
         }
-        Ok((got, None))
+        Ok((got, None, None))
     }
 
     /// One `recv`: what is there, or the wait for it.
-    fn recv_some(&self, buf: &mut [u8], flags: i32) -> Result<(usize, Option<IpEndpoint>)> {
+    fn recv_some(&self, buf: &mut [u8], flags: i32) -> Result<(usize, Option<IpEndpoint>, Option<Destination>)> {
         let nonblocking = self.nonblocking(flags);
         let timeout = self.inner.lock().options.rcvtimeo;
         let peek = flags & MSG_PEEK != 0;
         block(&self.would_block, nonblocking, timeout, |stack| {
             let mut inner = self.inner.lock();
             if inner.shut_rd {
-                return Some(Ok((0, None)));
+                return Some(Ok((0, None, None)));
             }
             if self.kind == Kind::Datagram {
                 if let Err(e) = self.ensure_bound(stack, &mut inner) {
@@ -141,7 +148,8 @@ impl Socket {
                 let n = payload.len().min(buf.len());
                 buf[..n].copy_from_slice(&payload[..n]);
                 let len = if flags & MSG_TRUNC != 0 { payload.len() } else { n };
-                return Some(Ok((len, Some(self.shown(meta.endpoint)))));
+                let to = meta.local_address.map(|addr| destination(stack.iface.ip_addrs(), addr));
+                return Some(Ok((len, Some(self.shown(meta.endpoint)), to)));
             }
             let Tcp::Conn { handle, .. } = inner.tcp else { return Some(Err(ENOTCONN)) };
             if let Some(e) = take_pending(stack, &mut inner) {
@@ -154,7 +162,7 @@ impl Socket {
                 Ok(0) if !buf.is_empty() => match socket.state() {
                     tcp::State::SynSent | tcp::State::SynReceived => None,
                     _ if socket.may_recv() => None,
-                    _ => Some(Ok((0, None))),
+                    _ => Some(Ok((0, None, None))),
                 },
                 Ok(n) => {
                     if n > 0 && !peek {
@@ -165,16 +173,33 @@ impl Socket {
                             net::bulk_received();
                         }
                     }
-                    Some(Ok((n, None)))
+                    Some(Ok((n, None, None)))
                 }
-                Err(tcp::RecvError::Finished) => Some(Ok((0, None))),
+                Err(tcp::RecvError::Finished) => Some(Ok((0, None, None))),
                 Err(tcp::RecvError::InvalidState) => match socket.state() {
                     tcp::State::SynSent => None,
                     // The reset was reported once (as on Linux): end of stream from then on.
-                    _ if failed => Some(Ok((0, None))),
+                    _ if failed => Some(Ok((0, None, None))),
                     _ => Some(Err(ECONNRESET)),
                 },
             }
         })
     }
+}
+
+/// The [`Destination`] of a datagram sent to `addr`: `addr` itself when it is a loopback
+/// address or one of `ours`, else (a broadcast or a group) the first of `ours` of its family
+/// that is not a loopback one, as Linux's `ipi_spec_dst`.
+fn destination(ours: &[IpCidr], addr: IpAddress) -> Destination {
+    let loopback = |a: &IpAddress| match a {
+        IpAddress::Ipv4(a) => a.is_loopback(),
+        IpAddress::Ipv6(a) => a.is_loopback(),
+    };
+    let same_family = |a: &IpAddress| core::mem::discriminant(a) == core::mem::discriminant(&addr);
+    let local = if loopback(&addr) || ours.iter().any(|c| c.address() == addr) {
+        addr
+    } else {
+        ours.iter().map(|c| c.address()).find(|a| same_family(a) && !loopback(a)).unwrap_or(addr)
+    };
+    Destination { addr, local }
 }

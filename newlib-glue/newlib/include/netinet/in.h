@@ -67,6 +67,27 @@ struct sockaddr_in6 {
 #define IPV6_MULTICAST_HOPS 18
 #define IPV6_MULTICAST_LOOP 19
 
+/* With IP_PKTINFO (lwIP's and Linux's 8) or, on an AF_INET6 socket, IPV6_RECVPKTINFO (Linux's
+   49) on, recvmsg on a UDP socket gives the datagram's destination in a control message of
+   level IPPROTO_IP, type IP_PKTINFO, or of level IPPROTO_IPV6, type IPV6_PKTINFO (50). The
+   original's headers (lwIP 2.0) had neither, and its kernel (lwIP 2.1 without
+   LWIP_NETBUF_RECVINFO) gave none, so the structures have Linux's layouts (lwIP 2.1's
+   in_pktinfo lacks ipi_spec_dst). Sending with them is ignored. */
+#define IP_PKTINFO 8
+#define IPV6_RECVPKTINFO 49
+#define IPV6_PKTINFO 50
+
+struct in_pktinfo {
+	int ipi_ifindex;              /* lo 1, eth0 2 */
+	struct in_addr ipi_spec_dst;  /* our address that answers: the destination, or for a broadcast or group the interface's */
+	struct in_addr ipi_addr;      /* the destination in the header */
+};
+
+struct in6_pktinfo {
+	struct in6_addr ipi6_addr;    /* the destination (::ffff:a.b.c.d for IPv4) */
+	unsigned int ipi6_ifindex;
+};
+
 struct ip_mreq {
 	struct in_addr imr_multiaddr; /* the group */
 	struct in_addr imr_interface; /* an address of the interface, or INADDR_ANY */
