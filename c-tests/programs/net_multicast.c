@@ -230,16 +230,34 @@ static int tap(const char *group, int port, int count)
 	struct timeval tv = { .tv_sec = 30, .tv_usec = 0 };
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	CHECK_INT(membership(s, group, IP_ADD_MEMBERSHIP), 0);
-	int ttl = 33;
+	int ttl = 33, on = 1;
 	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)), 0);
+	CHECK_INT(setsockopt(s, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)), 0);
 	printf("net_multicast: joined %s\n", group);
 	int answered = 0;
 	for (int i = 0; i < count; i++) {
 		char buf[2048], answer[2100];
-		ssize_t n = recv(s, buf, sizeof(buf) - 1, 0);
+		union {
+			char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+			struct cmsghdr align;
+		} control;
+		struct iovec iov = { buf, sizeof(buf) - 1 };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+				      .msg_controllen = sizeof(control.buf) };
+		ssize_t n = recvmsg(s, &msg, 0);
 		if (n <= 0)
 			break;
 		buf[n] = 0;
+		/* IP_PKTINFO: sent to the group, on eth0, answered from the NIC's address. */
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		CHECK(c != NULL && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO);
+		if (c != NULL) {
+			struct in_pktinfo info;
+			memcpy(&info, CMSG_DATA(c), sizeof(info));
+			CHECK_INT(info.ipi_addr.s_addr, inet_addr(group));
+			CHECK_INT(info.ipi_ifindex, 2);
+			CHECK_INT(info.ipi_spec_dst.s_addr, inet_addr("10.0.5.2"));
+		}
 		snprintf(answer, sizeof(answer), "answer to %s", buf);
 		send_to(s, group, port + 1, answer);
 		/* The same to the host's address: a unicast datagram, with IP_TTL's limit. */

@@ -189,7 +189,8 @@ impl Socket {
 
 /// The [`Destination`] of a datagram sent to `addr`: `addr` itself when it is a loopback
 /// address or one of `ours`, else (a broadcast or a group) the first of `ours` of its family
-/// that is not a loopback one, as Linux's `ipi_spec_dst`.
+/// that is not a loopback one (the NIC's), or without one the loopback address, as Linux's
+/// `ipi_spec_dst`.
 fn destination(ours: &[IpCidr], addr: IpAddress) -> Destination {
     let loopback = |a: &IpAddress| match a {
         IpAddress::Ipv4(a) => a.is_loopback(),
@@ -199,7 +200,9 @@ fn destination(ours: &[IpCidr], addr: IpAddress) -> Destination {
     let local = if loopback(&addr) || ours.iter().any(|c| c.address() == addr) {
         addr
     } else {
-        ours.iter().map(|c| c.address()).find(|a| same_family(a) && !loopback(a)).unwrap_or(addr)
+        let mut family = ours.iter().map(|c| c.address()).filter(same_family);
+        let first = family.clone().next();
+        family.find(|a| !loopback(a)).or(first).unwrap_or(addr)
     };
     Destination { addr, local }
 }
