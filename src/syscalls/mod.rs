@@ -15,6 +15,7 @@ mod locks;
 mod malloc;
 pub mod memory;
 pub(crate) mod misc;
+mod mmsg;
 mod net;
 mod paths;
 mod pollmask;

@@ -169,6 +169,20 @@ int getsockname(int s, struct sockaddr *name, socklen_t *namelen);
 int getpeername(int s, struct sockaddr *name, socklen_t *namelen);
 int getsockopt(int s, int level, int optname, void *optval, socklen_t *optlen);
 int setsockopt(int s, int level, int optname, const void *optval, socklen_t optlen);
+
+#if __GNU_VISIBLE
+/* Linux's (with _GNU_SOURCE): several messages in one call, each one's length in msg_len. */
+struct mmsghdr {
+	struct msghdr msg_hdr;
+	unsigned int msg_len;
+};
+/* recvmmsg: the messages after the first do not wait. */
+#define MSG_WAITFORONE 0x10000
+struct timespec;
+int sendmmsg(int s, struct mmsghdr *vec, unsigned int vlen, int flags);
+/* The timeout, as Linux's, is looked at after each message only. */
+int recvmmsg(int s, struct mmsghdr *vec, unsigned int vlen, int flags, struct timespec *timeout);
+#endif
 __END_DECLS
 
 #endif /* _SYS_SOCKET_H */
