@@ -17,6 +17,7 @@ use alloc::vec::Vec;
 
 use smoltcp::wire::IpAddress;
 
+use super::sockopt::{IPPROTO_IP, IPPROTO_IPV6, SOL_SOCKET};
 use crate::errno::{Result, EINVAL};
 use crate::fs::fd;
 use crate::fs::unix::Rights;
@@ -29,12 +30,10 @@ const SCM_RIGHTS: i32 = 1;
 /// `SCM_CREDENTIALS` (Linux's): a `struct ucred`, not taken here.
 const SCM_CREDENTIALS: i32 = 2;
 
-/// `IPPROTO_IP` and its `IP_PKTINFO` (lwIP's and Linux's 8): a `struct in_pktinfo`.
-const IPPROTO_IP: i32 = 0;
+/// `IPPROTO_IP`'s `IP_PKTINFO` (lwIP's and Linux's 8): a `struct in_pktinfo`.
 pub const IP_PKTINFO: i32 = 8;
 
-/// `IPPROTO_IPV6` and Linux's `IPV6_PKTINFO`: a `struct in6_pktinfo`.
-const IPPROTO_IPV6: i32 = 41;
+/// `IPPROTO_IPV6`'s `IPV6_PKTINFO` (Linux's): a `struct in6_pktinfo`.
 const IPV6_PKTINFO: i32 = 50;
 
 /// Bytes of a header as the C structure has them (`sizeof(struct cmsghdr)`).
@@ -70,9 +69,9 @@ pub fn rights(control: &[u8], unix: bool) -> Result<Rights> {
             return Err(EINVAL);
         }
         let (level, kind) = (int_at(control, at + 4), int_at(control, at + 8));
-        if level == super::sockopt::SOL_SOCKET && !unix && matches!(kind, SCM_RIGHTS | SCM_CREDENTIALS) {
+        if level == SOL_SOCKET && !unix && matches!(kind, SCM_RIGHTS | SCM_CREDENTIALS) {
             // Linux's Internet sockets take these for Unix sockets' business and pass over them.
-        } else if level == super::sockopt::SOL_SOCKET {
+        } else if level == SOL_SOCKET {
             if kind != SCM_RIGHTS {
                 return Err(EINVAL);
             }
@@ -113,7 +112,7 @@ pub fn deliver(control: &mut [u8], rights: Rights, cloexec: bool) -> (usize, boo
     }
     let data: Vec<u8> = fds.iter().flat_map(|fd| fd.to_ne_bytes()).collect();
     let mut used = 0;
-    append(control, &mut used, super::sockopt::SOL_SOCKET, SCM_RIGHTS, &data);
+    append(control, &mut used, SOL_SOCKET, SCM_RIGHTS, &data);
     (used, cut)
 }
 

@@ -27,9 +27,9 @@ const SO_ERROR: c_int = 0x1007;
 const SO_TYPE: c_int = 0x1008;
 /// Linux's 17 in lwIP's range (lwIP has none): a Unix socket's peer's `struct ucred`.
 const SO_PEERCRED: c_int = 0x1011;
-const IPPROTO_IP: c_int = 0;
+pub(super) const IPPROTO_IP: c_int = 0;
 pub(super) const IPPROTO_TCP: c_int = 6;
-const IPPROTO_IPV6: c_int = 41;
+pub(super) const IPPROTO_IPV6: c_int = 41;
 const TCP_NODELAY: c_int = 1;
 /// lwIP's `TCP_KEEPALIVE`: the idle time before keep-alive probes, in milliseconds.
 const TCP_KEEPALIVE: c_int = 2;
