@@ -18,6 +18,14 @@ pub const SOCKADDR_IN_LEN: usize = 16;
 /// `sizeof(struct sockaddr_in6)`.
 pub const SOCKADDR_IN6_LEN: usize = 28;
 
+/// Whether `addr` is a loopback address (127.0.0.0/8, `::1`): `lo`'s.
+pub fn is_loopback(addr: IpAddress) -> bool {
+    match addr {
+        IpAddress::Ipv4(a) => a.is_loopback(),
+        IpAddress::Ipv6(a) => a.is_loopback(),
+    }
+}
+
 /// An endpoint from a C `struct sockaddr` of `bytes.len()` bytes; port 0 and the unspecified
 /// address are allowed (bind). `AF_UNSPEC` gives `None` (UDP `connect` dissolves).
 pub fn parse(bytes: &[u8]) -> Result<Option<IpEndpoint>> {

@@ -51,9 +51,15 @@ pub struct Record {
 
 /// Whether `cidr` is `lo`'s.
 fn on_lo(cidr: &IpCidr) -> bool {
-    match cidr.address() {
-        IpAddress::Ipv4(a) => a.is_loopback(),
-        IpAddress::Ipv6(a) => a.is_loopback(),
+    super::addr::is_loopback(cidr.address())
+}
+
+/// The index of the interface that `addr` of ours belongs to (`IP_PKTINFO`).
+pub fn index_of(addr: IpAddress) -> u32 {
+    if super::addr::is_loopback(addr) {
+        LO_INDEX
+    } else {
+        ETH0_INDEX
     }
 }
 
@@ -149,6 +155,15 @@ mod tests {
         assert_eq!(r[5].addr, ll.octets());
         // Without a NIC only lo.
         assert_eq!(records(&addrs[1..3], mac, 65521, None).len(), 3);
+    }
+
+    #[test]
+    fn an_address_belongs_to_the_interface_its_record_lists_it_under() {
+        assert_eq!(index_of(IpAddress::v4(127, 0, 0, 1)), LO_INDEX);
+        assert_eq!(index_of(IpAddress::v4(127, 9, 9, 9)), LO_INDEX);
+        assert_eq!(index_of(IpAddress::Ipv6(Ipv6Address::LOCALHOST)), LO_INDEX);
+        assert_eq!(index_of(IpAddress::v4(10, 0, 5, 2)), ETH0_INDEX);
+        assert_eq!(index_of(IpAddress::v4(239, 5, 5, 5)), ETH0_INDEX);
     }
 
     #[test]

@@ -712,11 +712,7 @@ impl Socket {
             // smoltcp would take the first IPv4 address (the NIC's) as the source: a
             // connection to the loopback comes from the loopback, as on Linux.
             let mut local = local;
-            let loopback = match remote.addr {
-                IpAddress::Ipv4(a) => a.is_loopback(),
-                IpAddress::Ipv6(a) => a.is_loopback(),
-            };
-            if local.addr.is_none() && loopback {
+            if local.addr.is_none() && addr::is_loopback(remote.addr) {
                 local.addr = Some(remote.addr);
             }
             if socket.connect(stack.iface.context(), remote, local).is_err() {

@@ -21,7 +21,7 @@ use super::sockopt::{IPPROTO_IP, IPPROTO_IPV6, SOL_SOCKET};
 use crate::errno::{Result, EINVAL};
 use crate::fs::fd;
 use crate::fs::unix::Rights;
-use crate::net::netif::{ETH0_INDEX, LO_INDEX};
+use crate::net::netif;
 use crate::net::socket::Destination;
 
 /// `SCM_RIGHTS`: the data is an array of descriptors (`int`).
@@ -122,11 +122,7 @@ pub fn deliver(control: &mut [u8], rights: Rights, cloexec: bool) -> (usize, boo
 /// `struct in6_pktinfo`, the destination as IPv6, `::ffff:a.b.c.d` for IPv4, and the index).
 /// Returns the bytes used and whether one did not fit.
 pub fn destination(control: &mut [u8], to: Destination, v4: bool, v6: bool) -> (usize, bool) {
-    let index = match to.addr {
-        IpAddress::Ipv4(a) if a.is_loopback() => LO_INDEX,
-        IpAddress::Ipv6(a) if a.is_loopback() => LO_INDEX,
-        _ => ETH0_INDEX,
-    };
+    let index = netif::index_of(to.addr);
     let (mut used, mut cut) = (0, false);
     if let (true, IpAddress::Ipv4(addr), IpAddress::Ipv4(local)) = (v4, to.addr, to.local) {
         let mut data = [0u8; 12];

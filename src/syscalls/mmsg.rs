@@ -78,13 +78,12 @@ pub unsafe extern "C" fn recvmmsg(
         return -1;
     }
     // SAFETY: null or valid by the caller's contract.
-    let deadline = match unsafe { timeout.as_ref() } {
-        Some(t) if t.tv_sec < 0 || !(0..1_000_000_000).contains(&t.tv_nsec) => {
-            crate::libc::set_errno(crate::errno::EINVAL);
+    let deadline = match super::pollmask::timeout_ns(unsafe { timeout.as_ref() }) {
+        Ok(ns) => ns.map(crate::time::deadline_after),
+        Err(e) => {
+            crate::libc::set_errno(e);
             return -1;
         }
-        Some(t) => Some(crate::time::deadline_after(t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64)),
-        None => None,
     };
     let base = flags & !MSG_WAITFORONE;
     let mut ended = false;

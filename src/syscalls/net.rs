@@ -536,7 +536,10 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut MsgHdr, flags: c_int) -> i
         // And the destinations a UDP socket asked for (`IP_PKTINFO`, `IPV6_RECVPKTINFO`).
         let (datagram, pktinfo) = with_stream(fd, |stream| {
             Ok(match stream {
-                Stream::Socket(s) => (s.kind == Kind::Datagram, (s.options().pktinfo, s.options().pktinfo6)),
+                Stream::Socket(s) => {
+                    let options = s.options();
+                    (s.kind == Kind::Datagram, (options.pktinfo, options.pktinfo6))
+                }
                 Stream::Unix(u) => (u.kind != UnixKind::Stream, (false, false)),
             })
         })?;

@@ -10,23 +10,17 @@
 use core::ffi::c_int;
 
 use super::net::{c_int_ret, poll_fds, poll_ns, select_ns, PollFd};
+use super::types::timespec as Timespec;
 use crate::errno::{Result, EINTR, EINVAL};
 use crate::scheduler;
 
-/// `struct timespec`.
-#[repr(C)]
-pub struct Timespec {
-    sec: i64,
-    nsec: i64,
-}
-
 /// The timeout in nanoseconds (`None`: null, forever); `EINVAL` for a negative or
-/// malformed one.
-fn timeout_ns(timeout: Option<&Timespec>) -> Result<Option<u64>> {
+/// malformed one (also `recvmmsg`'s).
+pub(super) fn timeout_ns(timeout: Option<&Timespec>) -> Result<Option<u64>> {
     match timeout {
         None => Ok(None),
-        Some(t) if t.sec >= 0 && (0..1_000_000_000).contains(&t.nsec) => {
-            Ok(Some((t.sec as u64).saturating_mul(1_000_000_000).saturating_add(t.nsec as u64)))
+        Some(t) if t.tv_sec >= 0 && (0..1_000_000_000).contains(&t.tv_nsec) => {
+            Ok(Some((t.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(t.tv_nsec as u64)))
         }
         Some(_) => Err(EINVAL),
     }

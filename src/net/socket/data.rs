@@ -192,17 +192,13 @@ impl Socket {
 /// that is not a loopback one (the NIC's), or without one the loopback address, as Linux's
 /// `ipi_spec_dst`.
 fn destination(ours: &[IpCidr], addr: IpAddress) -> Destination {
-    let loopback = |a: &IpAddress| match a {
-        IpAddress::Ipv4(a) => a.is_loopback(),
-        IpAddress::Ipv6(a) => a.is_loopback(),
-    };
     let same_family = |a: &IpAddress| core::mem::discriminant(a) == core::mem::discriminant(&addr);
-    let local = if loopback(&addr) || ours.iter().any(|c| c.address() == addr) {
+    let local = if addr::is_loopback(addr) || ours.iter().any(|c| c.address() == addr) {
         addr
     } else {
         let mut family = ours.iter().map(|c| c.address()).filter(same_family);
         let first = family.clone().next();
-        family.find(|a| !loopback(a)).or(first).unwrap_or(addr)
+        family.find(|a| !addr::is_loopback(*a)).or(first).unwrap_or(addr)
     };
     Destination { addr, local }
 }
