@@ -205,6 +205,10 @@ mod tcppeer;
 #[cfg(test)]
 #[path = "scheduler/timer_lead.rs"]
 mod timer_lead;
+/// UDP datagrams sorted among the sockets that share a port, tested on the host.
+#[cfg(test)]
+#[path = "net/udpshare.rs"]
+mod udpshare;
 /// When the scheduler counts a wake-up IPI as late, tested on the host.
 #[cfg(test)]
 #[path = "scheduler/wakeup.rs"]

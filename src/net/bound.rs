@@ -9,12 +9,12 @@
 //! `0.0.0.0:p` is `EADDRINUSE`. Two different specific addresses never conflict, so
 //! `127.0.0.1:p` and `10.0.0.2:p` coexist (smoltcp hands each socket bound to an address
 //! only what is sent to that address), while a wildcard conflicts with every address of its
-//! families. UDP: smoltcp hands a datagram to the first
-//! socket on its port whatever the family, and a socket drops those of the family it does
-//! not take, so of two UDP sockets of different families on one port only the first one's
-//! family arrives (TCP's listeners are sorted by family, UDP's datagrams cannot be).
+//! families. TCP's listeners are sorted by family ([`super::listen`]); UDP's datagrams are
+//! sorted among the sockets of a port after smoltcp gave them to the first
+//! ([`super::udpshare`]).
 
-use smoltcp::wire::IpAddress;
+use smoltcp::iface::SocketHandle;
+use smoltcp::wire::{IpAddress, IpEndpoint};
 
 /// The address families a socket takes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
@@ -67,6 +67,10 @@ pub struct Port {
     pub listening: bool,
     /// The socket (its address).
     pub owner: usize,
+    /// A UDP socket's smoltcp socket ([`super::udpshare`]).
+    pub udp: Option<SocketHandle>,
+    /// A UDP socket's connected peer.
+    pub peer: Option<IpEndpoint>,
 }
 
 impl Port {
@@ -87,13 +91,33 @@ mod tests {
     use super::*;
 
     fn port(owner: usize, v6: bool, v6only: bool, reuse: bool, listening: bool) -> Port {
-        Port { stream: true, port: 80, families: Families::of(v6, v6only, None), addr: None, reuse, listening, owner }
+        Port {
+            stream: true,
+            port: 80,
+            families: Families::of(v6, v6only, None),
+            addr: None,
+            reuse,
+            listening,
+            owner,
+            udp: None,
+            peer: None,
+        }
     }
 
     fn at(owner: usize, addr: IpAddress) -> Port {
         let v6 = matches!(addr, IpAddress::Ipv6(_));
         let families = Families::of(v6, false, Some(v6));
-        Port { stream: true, port: 80, families, addr: Some(addr), reuse: false, listening: true, owner }
+        Port {
+            stream: true,
+            port: 80,
+            families,
+            addr: Some(addr),
+            reuse: false,
+            listening: true,
+            owner,
+            udp: None,
+            peer: None,
+        }
     }
 
     #[test]

@@ -37,6 +37,7 @@ mod ra;
 pub mod refused;
 mod route;
 pub mod socket;
+pub mod udpshare;
 mod window;
 
 use alloc::boxed::Box;
@@ -148,6 +149,8 @@ pub struct Stack {
     pub pool: pool::Pool,
     /// The multicast groups sockets joined ([`multicast`]).
     pub memberships: multicast::Memberships,
+    /// The datagrams of UDP ports several sockets share, sorted among them ([`udpshare`]).
+    pub shelves: udpshare::Shelves,
     /// Listeners in `SYN_RECEIVED` and the uptime (ns) a sweep first saw each so
     /// ([`Stack::expire_half_open`]).
     half_open: Vec<(SocketHandle, u64)>,
@@ -222,6 +225,11 @@ fn now() -> Instant {
 }
 
 impl Stack {
+    /// The bound ports changed: which UDP ports sockets share ([`udpshare`]).
+    pub fn ports_changed(&mut self) {
+        self.shelves.recount(&self.ports);
+    }
+
     fn new() -> Self {
         let nic = crate::drivers::net::probe();
         let mac = nic.unwrap_or(LOOPBACK_MAC);
@@ -288,6 +296,7 @@ impl Stack {
             due_ns: 0,
             pool: pool::Pool::new(pool::POOL_BYTES, (crate::mm::ram_bytes() / TCP_MEMORY_SHARE) as usize),
             memberships: multicast::Memberships::default(),
+            shelves: udpshare::Shelves::default(),
             half_open: Vec::new(),
             handshakes: Vec::new(),
             swept_ns: 0,
@@ -404,6 +413,7 @@ impl Stack {
             let (listens, pool, closing) = (&mut self.listens, &mut self.pool, &mut self.closing);
             let (busy, took) = listen::poll_round(iface, round, device, sockets, listens, pool, closing);
             changed |= busy;
+            changed |= udpshare::settle(sockets, &self.ports, &mut self.shelves, pool, iface.ip_addrs());
             taken += took;
             if !busy && !self.device.loopback_pending() {
                 break;

@@ -26,7 +26,7 @@ use super::addr;
 use super::bound::{Families, Port};
 use super::keepalive::{self, KeepAlive};
 use super::pool::Spec;
-use super::{with_stack, Stack, EVENTS};
+use super::{udpshare, with_stack, Stack, EVENTS};
 use crate::errno::{
     Errno, Result, EADDRINUSE, EAFNOSUPPORT, EAGAIN, EALREADY, ECONNREFUSED, ECONNRESET, EINPROGRESS, EINVAL, EISCONN,
     ENETUNREACH, ENOBUFS, ENOTCONN, EOPNOTSUPP, ETIMEDOUT,
@@ -94,8 +94,7 @@ fn backlog_limit(backlog: i32, buffers: usize, ram: u64) -> usize {
     let most = usize::try_from(fits).unwrap_or(usize::MAX).clamp(BACKLOG_FLOOR, BACKLOG_MAX);
     usize::try_from(backlog).unwrap_or(0).clamp(1, most)
 }
-const UDP_PAYLOAD: usize = 64 << 10;
-const UDP_PACKETS: usize = 64;
+pub(super) use super::udpshare::{UDP_PACKETS, UDP_PAYLOAD};
 
 /// `SOCK_STREAM` or `SOCK_DGRAM`.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -385,17 +384,15 @@ impl Socket {
     /// `FIONREAD` see what `recv` will).
     fn drop_unwanted(&self, stack: &mut Stack, inner: &Inner) {
         let Some(handle) = inner.udp else { return };
-        let iface = &stack.iface;
-        let socket = stack.sockets.get_mut::<udp::Socket>(handle);
-        while let Ok((_, meta)) = socket.peek() {
-            let meta = *meta;
+        let (sockets, shelves) = (&mut stack.sockets, &mut stack.shelves);
+        while let Some(meta) = udpshare::next(sockets, shelves, handle, false, |_, meta| *meta) {
             let wanted = inner.peer.is_none_or(|p| p == meta.endpoint)
                 && self.takes(inner, meta.endpoint.addr)
-                && self.takes_datagram(inner, &meta, |a| iface.has_ip_addr(a));
+                && self.takes_datagram(inner, &meta, |a| stack.iface.has_ip_addr(a));
             if wanted {
                 return;
             }
-            let _ = socket.recv();
+            udpshare::next(sockets, shelves, handle, true, |_, _| ());
         }
     }
 
@@ -468,6 +465,8 @@ impl Socket {
             reuse: options.reuseaddr,
             listening: false,
             owner: self.owner(),
+            udp: None,
+            peer: None,
         }
     }
 
@@ -583,18 +582,21 @@ impl Socket {
 
     /// Takes the bound port `entry` (checked by the caller), with a UDP socket's smoltcp
     /// socket bound to it (`ENOBUFS`, and nothing taken, if its buffers cannot be had).
-    fn bind_to(&self, stack: &mut Stack, inner: &mut Inner, entry: Port) -> Result<()> {
+    fn bind_to(&self, stack: &mut Stack, inner: &mut Inner, mut entry: Port) -> Result<()> {
         let udp = if self.kind == Kind::Datagram { Some(udp_socket(&mut stack.pool)?) } else { None };
         let local = IpListenEndpoint { addr: entry.addr, port: entry.port };
-        stack.ports.push(entry);
         inner.local = Some(local);
         if let Some(mut udp) = udp {
             // Bound to a group, the smoltcp socket takes any address (it would send from the
             // group); `takes_datagram` keeps the group's datagrams.
             let unicast = IpListenEndpoint { addr: local.addr.filter(|a| !a.is_multicast()), port: local.port };
             let _ = udp.bind(unicast);
-            inner.udp = Some(stack.sockets.add(udp));
+            let handle = stack.sockets.add(udp);
+            inner.udp = Some(handle);
+            entry.udp = Some(handle);
         }
+        stack.ports.push(entry);
+        stack.ports_changed();
         Ok(())
     }
 
@@ -680,6 +682,11 @@ impl Socket {
                 inner.error = None;
                 if let Some(local) = inner.local {
                     stack.device.refused.forget(local.port);
+                    let owner = self.owner();
+                    if let Some(b) = stack.ports.iter_mut().find(|b| b.owner == owner && b.port == local.port) {
+                        b.peer = inner.peer;
+                    }
+                    stack.ports_changed();
                 }
                 Ok(())
             })
@@ -809,7 +816,9 @@ impl Socket {
             let inner = self.inner.lock();
             if let Some(handle) = inner.udp {
                 self.drop_unwanted(stack, &inner);
-                return Ok(stack.sockets.get_mut::<udp::Socket>(handle).peek().map_or(0, |(payload, _)| payload.len()));
+                return Ok(
+                    udpshare::next(&mut stack.sockets, &mut stack.shelves, handle, false, |p, _| p.len()).unwrap_or(0)
+                );
             }
             match inner.tcp {
                 Tcp::Listening { .. } => Err(EINVAL),
@@ -827,9 +836,8 @@ impl Socket {
         let mut r = Readiness { error: inner.error.is_some(), ..Readiness::default() };
         if let Some(handle) = inner.udp {
             self.drop_unwanted(stack, &inner);
-            let socket = stack.sockets.get::<udp::Socket>(handle);
-            r.readable = socket.can_recv() || inner.shut_rd;
-            r.writable = socket.can_send();
+            r.readable = udpshare::waiting(&stack.sockets, &stack.shelves, handle) || inner.shut_rd;
+            r.writable = stack.sockets.get::<udp::Socket>(handle).can_send();
             return r;
         }
         if self.kind == Kind::Datagram {
@@ -952,14 +960,18 @@ impl Drop for Socket {
                 stack.memberships.leave(&mut stack.iface, group);
             }
             if let Some(local) = local {
+                // `remove`, not `swap_remove`: the order of binding decides between equals
+                // ([`super::udpshare`]).
                 if let Some(i) = stack.ports.iter().position(|b| b.owner == owner && b.port == local.port) {
-                    stack.ports.swap_remove(i);
+                    stack.ports.remove(i);
                 }
             }
             if let Some(handle) = udp {
                 stack.sockets.remove(handle);
                 stack.pool.release(UDP_BYTES);
+                stack.shelves.forget(handle, &mut stack.pool);
             }
+            stack.ports_changed();
             match tcp {
                 Tcp::Fresh => {}
                 Tcp::Listening { id } => {

@@ -143,11 +143,12 @@ impl Socket {
                     return Some(Err(e));
                 }
                 self.drop_unwanted(stack, &inner);
-                let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
-                let (payload, meta) = if peek { socket.peek().map(|(p, m)| (p, *m)) } else { socket.recv() }.ok()?;
-                let n = payload.len().min(buf.len());
-                buf[..n].copy_from_slice(&payload[..n]);
-                let len = if flags & MSG_TRUNC != 0 { payload.len() } else { n };
+                let (len, meta) =
+                    net::udpshare::next(&mut stack.sockets, &mut stack.shelves, inner.udp?, !peek, |payload, meta| {
+                        let n = payload.len().min(buf.len());
+                        buf[..n].copy_from_slice(&payload[..n]);
+                        (if flags & MSG_TRUNC != 0 { payload.len() } else { n }, *meta)
+                    })?;
                 let to = meta.local_address.map(|addr| destination(stack.iface.ip_addrs(), addr));
                 return Some(Ok((len, Some(self.shown(meta.endpoint)), to)));
             }
