@@ -261,8 +261,9 @@ hermit_c_test(net_unix_dgram ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60
   MATCH "net_unix_dgram: pair ok, [0-9]+ messages" "net_unix_dgram: seqpacket ok" "all [0-9]+ checks passed")
 # sendmmsg and recvmmsg over loopback UDP and a Unix datagram pair (the same results on Linux).
 hermit_c_test(net_mmsg TIMEOUT 30 MATCH "net_mmsg: messages sent and received in batches" "all [0-9]+ checks passed")
-# IP_PKTINFO and IPV6_RECVPKTINFO on UDP sockets over the loopback (the same results on Linux).
-hermit_c_test(net_pktinfo TIMEOUT 30 MATCH "net_pktinfo: destinations told" "all [0-9]+ checks passed")
+# IP_PKTINFO and IPV6_RECVPKTINFO on UDP sockets over the loopback, and both as sendmsg's source
+# (the same results on Linux).
+hermit_c_test(net_pktinfo TIMEOUT 30 MATCH "net_pktinfo: destinations told, sources chosen" "all [0-9]+ checks passed")
 # UDP sockets sharing a port (both families, SO_REUSEADDR, a connected one, a group): each
 # datagram reaches the socket Linux gives it to (the same results on Linux).
 hermit_c_test(net_udp_share TIMEOUT 30 MATCH "net_udp_share: datagrams sorted" "all [0-9]+ checks passed")

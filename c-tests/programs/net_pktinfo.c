@@ -1,4 +1,4 @@
-/* net_pktinfo.c: IP_PKTINFO and IPV6_RECVPKTINFO on UDP sockets over the loopback: recvmsg tells each datagram's destination and interface, with Linux's results. */
+/* net_pktinfo.c: IP_PKTINFO and IPV6_RECVPKTINFO on UDP sockets over the loopback: recvmsg tells each datagram's destination and interface, sendmsg takes its source, with Linux's results. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -154,10 +154,110 @@ static void test_v6(void)
 	close(s);
 }
 
+/* Sends "x" from `s` to `to` with one control message of `level`/`type` carrying `len`
+ * bytes of `data`; sendmsg's result. */
+static ssize_t send_with(int s, const void *to, socklen_t tolen, int level, int type, const void *data, size_t len)
+{
+	union {
+		char buf[128];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { "x", 1 };
+	struct msghdr msg = { 0 };
+	memset(&control, 0, sizeof(control));
+	msg.msg_name = (void *)to;
+	msg.msg_namelen = tolen;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = control.buf;
+	msg.msg_controllen = CMSG_SPACE(len);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	return sendmsg(s, &msg, 0);
+}
+
+/* The sender of the next datagram on `s` is `want` (an IPv4 or IPv6 address in text). */
+static void from_is(int s, const char *want)
+{
+	struct sockaddr_storage from;
+	socklen_t len = sizeof(from);
+	char buf[8], text[64] = "";
+	CHECK_INT(recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len), 1);
+	if (from.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&from)->sin_addr, text, sizeof(text));
+	else
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&from)->sin6_addr, text, sizeof(text));
+	CHECK_STR(text, want);
+}
+
+/* sendmsg with IP_PKTINFO or IPV6_PKTINFO: the datagram leaves from the address asked for
+ * (ipi_spec_dst, ipi6_addr), the unspecified one lets the stack choose, an address not ours,
+ * an unknown interface and a short message fail as on Linux. */
+static void test_send(void)
+{
+	unsigned lo = if_nametoindex("lo");
+	int r = socket(AF_INET, SOCK_DGRAM, 0), s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = { 0 };
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK_INT(bind(r, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t len = sizeof(a);
+	CHECK_INT(getsockname(r, (struct sockaddr *)&a, &len), 0);
+	struct in_pktinfo info = { 0 };
+	info.ipi_spec_dst.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK_INT(send_with(s, &a, sizeof(a), IPPROTO_IP, IP_PKTINFO, &info, sizeof(info)), 1);
+	from_is(r, "127.0.0.1");
+	info.ipi_spec_dst.s_addr = 0;
+	info.ipi_ifindex = lo;
+	CHECK_INT(send_with(s, &a, sizeof(a), IPPROTO_IP, IP_PKTINFO, &info, sizeof(info)), 1);
+	from_is(r, "127.0.0.1");
+	info.ipi_spec_dst.s_addr = inet_addr("10.9.9.9");
+	info.ipi_ifindex = 0;
+	CHECK_INT(send_with(s, &a, sizeof(a), IPPROTO_IP, IP_PKTINFO, &info, sizeof(info)), -1);
+	CHECK_INT(errno, ENETUNREACH);
+	info.ipi_spec_dst.s_addr = 0;
+	info.ipi_ifindex = 77;
+	CHECK_INT(send_with(s, &a, sizeof(a), IPPROTO_IP, IP_PKTINFO, &info, sizeof(info)), -1);
+	CHECK_INT(errno, ENODEV);
+	info.ipi_ifindex = 0;
+	CHECK_INT(send_with(s, &a, sizeof(a), IPPROTO_IP, IP_PKTINFO, &info, sizeof(info) - 4), -1);
+	CHECK_INT(errno, EINVAL);
+	close(r);
+	close(s);
+
+	int r6 = socket(AF_INET6, SOCK_DGRAM, 0), s6 = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 a6 = { 0 };
+	a6.sin6_family = AF_INET6;
+	a6.sin6_addr = in6addr_loopback;
+	CHECK_INT(bind(r6, (struct sockaddr *)&a6, sizeof(a6)), 0);
+	len = sizeof(a6);
+	CHECK_INT(getsockname(r6, (struct sockaddr *)&a6, &len), 0);
+	struct in6_pktinfo info6 = { 0 };
+	info6.ipi6_addr = in6addr_loopback;
+	CHECK_INT(send_with(s6, &a6, sizeof(a6), IPPROTO_IPV6, IPV6_PKTINFO, &info6, sizeof(info6)), 1);
+	from_is(r6, "::1");
+	CHECK_INT(inet_pton(AF_INET6, "fd00::9", &info6.ipi6_addr), 1);
+	CHECK_INT(send_with(s6, &a6, sizeof(a6), IPPROTO_IPV6, IPV6_PKTINFO, &info6, sizeof(info6)), -1);
+	CHECK_INT(errno, EINVAL);
+	info6.ipi6_addr = in6addr_any;
+	info6.ipi6_ifindex = 77;
+	CHECK_INT(send_with(s6, &a6, sizeof(a6), IPPROTO_IPV6, IPV6_PKTINFO, &info6, sizeof(info6)), -1);
+	CHECK_INT(errno, ENODEV);
+	CHECK_INT(send_with(s6, &a6, sizeof(a6), IPPROTO_IPV6, IPV6_PKTINFO, &info6, 8), -1);
+	CHECK_INT(errno, EINVAL);
+	errno = 0;
+	close(r6);
+	close(s6);
+}
+
 int main(void)
 {
 	test_v4();
 	test_v6();
-	printf("net_pktinfo: destinations told\n");
+	test_send();
+	printf("net_pktinfo: destinations told, sources chosen\n");
 	TEST_DONE();
 }

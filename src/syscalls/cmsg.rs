@@ -8,17 +8,18 @@
 //! checks are Linux's: a header whose length runs short or past the buffer is `EINVAL`, as are
 //! more than 253 descriptors in one call and socket-level types not taken here (on a Unix
 //! socket `SCM_CREDENTIALS`); a descriptor not open is `EBADF`. An Internet socket ignores
-//! `SCM_RIGHTS` and `SCM_CREDENTIALS`, as Linux's do. Other levels (`IP_PKTINFO` and the
-//! like) are ignored, as the Unix sockets of Linux ignore them: a source address cannot be
-//! chosen per datagram. What a `recvmsg` control buffer cannot take whole is left out and
+//! `SCM_RIGHTS` and `SCM_CREDENTIALS`, as Linux's do. A UDP socket's `sendmsg` takes its
+//! datagram's source from `IP_PKTINFO` (`ipi_spec_dst`) or `IPV6_PKTINFO` (`ipi6_addr`) when
+//! it is not the unspecified address ([`source`]), as Linux; a Unix socket ignores them, as
+//! Linux's do. What a `recvmsg` control buffer cannot take whole is left out and
 //! `MSG_CTRUNC` set.
 
 use alloc::vec::Vec;
 
-use smoltcp::wire::IpAddress;
+use smoltcp::wire::{IpAddress, Ipv4Address, Ipv6Address};
 
 use super::sockopt::{IPPROTO_IP, IPPROTO_IPV6, SOL_SOCKET};
-use crate::errno::{Result, EINVAL};
+use crate::errno::{Result, EINVAL, ENODEV};
 use crate::fs::fd;
 use crate::fs::unix::Rights;
 use crate::net::netif;
@@ -58,24 +59,49 @@ fn int_at(bytes: &[u8], at: usize) -> i32 {
     i32::from_ne_bytes(bytes[at..at + 4].try_into().expect("four bytes"))
 }
 
-/// The open descriptions named by the `SCM_RIGHTS` messages of `control`, in order, for a
-/// Unix socket (`unix`) or an Internet one.
-pub fn rights(control: &[u8], unix: bool) -> Result<Rights> {
-    let mut rights = Rights::new();
+/// Calls `each` with the level, type and data of every message in `control`, in order;
+/// `EINVAL` for a header whose length runs short or past the buffer, as Linux.
+fn walk(control: &[u8], mut each: impl FnMut(i32, i32, &[u8]) -> Result<()>) -> Result<()> {
     let mut at = 0;
     while control.len() - at >= HEADER {
         let len = int_at(control, at) as u32 as usize;
         if len < HEADER || len > control.len() - at {
             return Err(EINVAL);
         }
-        let (level, kind) = (int_at(control, at + 4), int_at(control, at + 8));
+        each(int_at(control, at + 4), int_at(control, at + 8), control.get(at + DATA..at + len).unwrap_or_default())?;
+        at += len.next_multiple_of(ALIGN).min(control.len() - at);
+    }
+    Ok(())
+}
+
+/// What the control messages of a `sendmsg` ask for.
+#[derive(Default)]
+pub struct Sending {
+    /// Descriptors to pass (a Unix socket's `SCM_RIGHTS`).
+    pub rights: Rights,
+    /// The datagram's source (a UDP socket's `IP_PKTINFO`/`IPV6_PKTINFO`, [`source`]).
+    pub source: Option<IpAddress>,
+}
+
+/// What the control messages in `control` ask of a `sendmsg` on a Unix socket (`unix`) or an
+/// Internet one.
+pub fn sending(control: &[u8], unix: bool) -> Result<Sending> {
+    let rights = rights(control, unix)?;
+    let source = if unix { None } else { source(control)? };
+    Ok(Sending { rights, source })
+}
+
+/// The open descriptions named by the `SCM_RIGHTS` messages of `control`, in order, for a
+/// Unix socket (`unix`) or an Internet one.
+fn rights(control: &[u8], unix: bool) -> Result<Rights> {
+    let mut rights = Rights::new();
+    walk(control, |level, kind, data| {
         if level == SOL_SOCKET && !unix && matches!(kind, SCM_RIGHTS | SCM_CREDENTIALS) {
             // Linux's Internet sockets take these for Unix sockets' business and pass over them.
         } else if level == SOL_SOCKET {
             if kind != SCM_RIGHTS {
                 return Err(EINVAL);
             }
-            let data = control.get(at + DATA..at + len).unwrap_or_default();
             let count = data.len() / 4;
             if rights.len() + count > MAX_FDS {
                 return Err(EINVAL);
@@ -84,9 +110,40 @@ pub fn rights(control: &[u8], unix: bool) -> Result<Rights> {
                 rights.push(fd::get(int_at(data, i * 4))?);
             }
         }
-        at += len.next_multiple_of(ALIGN).min(control.len() - at);
-    }
+        Ok(())
+    })?;
     Ok(rights)
+}
+
+/// The source a UDP datagram asks for in `control`: the address of the last `IP_PKTINFO`
+/// (`struct in_pktinfo`'s `ipi_spec_dst`) or `IPV6_PKTINFO` (`struct in6_pktinfo`'s
+/// `ipi6_addr`) message unless it is unspecified (`None`: the stack chooses, as without
+/// one). Linux's errors: `EINVAL` for an `IP_PKTINFO` message whose length is not its
+/// structure's or an `IPV6_PKTINFO` one shorter than its structure, `ENODEV` for an
+/// interface index that names no interface (0 names none; the index is otherwise not used:
+/// each address is on one interface), and [`walk`]'s for a bad header.
+fn source(control: &[u8]) -> Result<Option<IpAddress>> {
+    let mut source = None;
+    walk(control, |level, kind, data| {
+        let (addr, index) = match (level, kind) {
+            (IPPROTO_IP, IP_PKTINFO) if data.len() == 12 => {
+                let octets: [u8; 4] = data[4..8].try_into().expect("four bytes");
+                (IpAddress::from(Ipv4Address::from(octets)), int_at(data, 0) as u32)
+            }
+            (IPPROTO_IPV6, IPV6_PKTINFO) if data.len() >= 20 => {
+                let octets: [u8; 16] = data[..16].try_into().expect("sixteen bytes");
+                (IpAddress::from(Ipv6Address::from(octets)), int_at(data, 16) as u32)
+            }
+            (IPPROTO_IP, IP_PKTINFO) | (IPPROTO_IPV6, IPV6_PKTINFO) => return Err(EINVAL),
+            _ => return Ok(()),
+        };
+        if !netif::scope_known(index) {
+            return Err(ENODEV);
+        }
+        source = (!addr.is_unspecified()).then_some(addr);
+        Ok(())
+    })?;
+    Ok(source)
 }
 
 /// Puts `rights` into `control` as one `SCM_RIGHTS` message of new descriptors (with

@@ -67,7 +67,7 @@ pub fn write(fd: c_int, buf: &[u8]) -> Result<usize> {
         Object::Host(h) => h.write(buf),
         Object::Pipe(p) if p.writes => p.write(buf),
         Object::Pipe(_) => Err(crate::errno::EBADF),
-        Object::Socket(s) => s.send(buf, 0, None),
+        Object::Socket(s) => s.send(buf, 0, None, None),
         Object::Unix(p) => p.write(buf, false),
         Object::Epoll(_) => Err(crate::errno::EINVAL),
     }

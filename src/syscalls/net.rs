@@ -349,11 +349,13 @@ pub unsafe extern "C" fn sendto(
     // SAFETY: forwarded from the caller.
     let data = unsafe { bytes(buf.cast(), len) };
     // SAFETY: forwarded from the caller.
-    let result = cancel::call(|| data.and_then(|d| unsafe { send_with(fd, d, flags, addr, alen, Rights::new()) }));
+    let result =
+        cancel::call(|| data.and_then(|d| unsafe { send_with(fd, d, flags, addr, alen, cmsg::Sending::default()) }));
     c_ret(result.map(|n| n as i64)) as isize
 }
 
-/// [`sendto`] of `data` with `rights` for a Unix socket (`sendmsg`'s `SCM_RIGHTS`). `EPIPE`
+/// [`sendto`] of `data` with what `sendmsg`'s control messages ask (`SCM_RIGHTS` for a Unix
+/// socket, a UDP datagram's source). `EPIPE`
 /// raises `SIGPIPE` in the caller first unless `flags` has `MSG_NOSIGNAL`, as on Linux (and
 /// as `write` does); the original's lwIP raised none.
 ///
@@ -365,14 +367,14 @@ unsafe fn send_with(
     flags: c_int,
     addr: *const c_void,
     alen: SockLen,
-    rights: Rights,
+    control: cmsg::Sending,
 ) -> Result<usize> {
     // SAFETY: forwarded from the caller.
     let to = if addr.is_null() { None } else { Some(unsafe { sockaddr(addr, alen) }?) };
     let sent = with_stream(fd, |stream| match stream {
         // An address of length 0 is none, as Linux's Unix sockets take it.
-        Stream::Unix(p) => p.send(data, rights, flags & MSG_DONTWAIT != 0, to.filter(|a| !a.is_empty())),
-        Stream::Socket(s) => s.send(data, flags, to.map(addr::parse).transpose()?.flatten()),
+        Stream::Unix(p) => p.send(data, control.rights, flags & MSG_DONTWAIT != 0, to.filter(|a| !a.is_empty())),
+        Stream::Socket(s) => s.send(data, flags, to.map(addr::parse).transpose()?.flatten(), control.source),
     });
     if sent == Err(EPIPE) && flags & MSG_NOSIGNAL == 0 {
         // The handler runs now; without one the program ends (the signal is valid, the
@@ -485,8 +487,9 @@ unsafe fn buffers(msg: &MsgHdr) -> Result<&[IoVec]> {
     Ok(if count == 0 { &[] } else { unsafe { core::slice::from_raw_parts(raw.as_ptr().cast(), count) } })
 }
 
-/// Sends the buffers of `msg` as one message (gathered first), with the descriptors of its
-/// `SCM_RIGHTS` control messages on a Unix socket ([`cmsg::rights`]).
+/// Sends the buffers of `msg` as one message (gathered first), with what its control
+/// messages ask ([`cmsg::sending`]: the descriptors of `SCM_RIGHTS` on a Unix socket, a UDP
+/// datagram's source).
 ///
 /// # Safety
 /// `msg` must be a valid `struct msghdr` with valid buffers.
@@ -508,9 +511,9 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const MsgHdr, flags: c_int) ->
             Object::Socket(_) => false,
             _ => return Err(ENOTSOCK),
         };
-        let rights = cmsg::rights(control, unix)?;
+        let sending = cmsg::sending(control, unix)?;
         // SAFETY: forwarded from the caller.
-        unsafe { send_with(fd, &data, flags, msg.name, msg.namelen, rights) }
+        unsafe { send_with(fd, &data, flags, msg.name, msg.namelen, sending) }
     });
     c_ret(result.map(|n| n as i64)) as isize
 }

@@ -1,18 +1,19 @@
 //! The data path of a socket: `send`/`sendto` and `recv`/`recvfrom`, TCP and UDP.
 
 use smoltcp::socket::{tcp, udp};
-use smoltcp::wire::{IpAddress, IpCidr, IpEndpoint};
+use smoltcp::wire::{IpAddress, IpCidr, IpEndpoint, IpVersion};
 
 use super::{
     block, refresh_error, take_pending, Destination, Kind, Socket, Tcp, MSG_PEEK, MSG_TRUNC, MSG_WAITALL, UDP_PAYLOAD,
 };
-use crate::errno::{Result, ECONNRESET, EDESTADDRREQ, EMSGSIZE, ENETUNREACH, ENOTCONN, EPIPE};
+use crate::errno::{Result, ECONNRESET, EDESTADDRREQ, EINVAL, EMSGSIZE, ENETUNREACH, ENOTCONN, EPIPE};
 use crate::net::{self, addr};
 
 impl Socket {
     /// `send`/`sendto`: TCP sends all of `data` (blocking) or what fits; UDP one datagram to
-    /// `to` or the connected peer.
-    pub fn send(&self, data: &[u8], flags: i32, to: Option<IpEndpoint>) -> Result<usize> {
+    /// `to` or the connected peer, from `source` if given (`sendmsg`'s `IP_PKTINFO` or
+    /// `IPV6_PKTINFO`, used where its family is the destination's, as Linux; TCP ignores it).
+    pub fn send(&self, data: &[u8], flags: i32, to: Option<IpEndpoint>, source: Option<IpAddress>) -> Result<usize> {
         let nonblocking = self.nonblocking(flags);
         let timeout = self.inner.lock().options.sndtimeo;
         if self.kind == Kind::Datagram {
@@ -43,6 +44,14 @@ impl Socket {
                 if stack.datagram_too_long(data.len(), to.addr) {
                     return Some(Err(EMSGSIZE));
                 }
+                // The source asked for, where its family is the destination's; one not ours is
+                // Linux's route lookup's ENETUNREACH for IPv4, EINVAL for IPv6.
+                let local_address = source
+                    .map(|s| addr::unmap(IpEndpoint::new(s, 0)).addr)
+                    .filter(|s| s.version() == to.addr.version());
+                if local_address.is_some_and(|s| !stack.iface.has_ip_addr(s)) {
+                    return Some(Err(if to.addr.version() == IpVersion::Ipv4 { ENETUNREACH } else { EINVAL }));
+                }
                 let socket = stack.sockets.get_mut::<udp::Socket>(inner.udp?);
                 // A group's datagrams leave with the multicast hop limit, others with
                 // `IP_TTL`'s (one limit per smoltcp socket, applied when a datagram leaves:
@@ -52,7 +61,8 @@ impl Socket {
                 } else {
                     inner.options.ttl
                 });
-                match socket.send_slice(data, to) {
+                let meta = udp::UdpMetadata { endpoint: to, local_address, meta: Default::default() };
+                match socket.send_slice(data, meta) {
                     Ok(()) => Some(Ok(data.len())),
                     Err(udp::SendError::BufferFull) => None,
                     Err(udp::SendError::Unaddressable) => Some(Err(ENETUNREACH)),
