@@ -193,6 +193,17 @@ static void from_is(int s, const char *want)
 	CHECK_STR(text, want);
 }
 
+/* Binds `s` to 127.0.0.1 and a port of the stack's choice, which `a` then holds. */
+static void bind_loopback(int s, struct sockaddr_in *a)
+{
+	socklen_t len = sizeof(*a);
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK_INT(bind(s, (struct sockaddr *)a, len), 0);
+	CHECK_INT(getsockname(s, (struct sockaddr *)a, &len), 0);
+}
+
 /* sendmsg with IP_PKTINFO or IPV6_PKTINFO: the datagram leaves from the address asked for
  * (ipi_spec_dst, ipi6_addr), the unspecified one lets the stack choose, an address not ours,
  * an unknown interface and a short message fail as on Linux. */
@@ -200,12 +211,8 @@ static void test_send(void)
 {
 	unsigned lo = if_nametoindex("lo");
 	int r = socket(AF_INET, SOCK_DGRAM, 0), s = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in a = { 0 };
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CHECK_INT(bind(r, (struct sockaddr *)&a, sizeof(a)), 0);
-	socklen_t len = sizeof(a);
-	CHECK_INT(getsockname(r, (struct sockaddr *)&a, &len), 0);
+	struct sockaddr_in a;
+	bind_loopback(r, &a);
 	struct in_pktinfo info = { 0 };
 	info.ipi_spec_dst.s_addr = htonl(INADDR_LOOPBACK);
 	CHECK_INT(send_with(s, &a, sizeof(a), IPPROTO_IP, IP_PKTINFO, &info, sizeof(info)), 1);
@@ -233,7 +240,7 @@ static void test_send(void)
 	a6.sin6_family = AF_INET6;
 	a6.sin6_addr = in6addr_loopback;
 	CHECK_INT(bind(r6, (struct sockaddr *)&a6, sizeof(a6)), 0);
-	len = sizeof(a6);
+	socklen_t len = sizeof(a6);
 	CHECK_INT(getsockname(r6, (struct sockaddr *)&a6, &len), 0);
 	struct in6_pktinfo info6 = { 0 };
 	info6.ipi6_addr = in6addr_loopback;
@@ -248,9 +255,25 @@ static void test_send(void)
 	CHECK_INT(errno, ENODEV);
 	CHECK_INT(send_with(s6, &a6, sizeof(a6), IPPROTO_IPV6, IPV6_PKTINFO, &info6, 8), -1);
 	CHECK_INT(errno, EINVAL);
-	errno = 0;
 	close(r6);
 	close(s6);
+
+	/* TCP takes no source: the message is ignored, as on Linux. */
+	int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);
+	bind_loopback(l, &a);
+	CHECK_INT(listen(l, 1), 0);
+	CHECK_INT(connect(c, (struct sockaddr *)&a, sizeof(a)), 0);
+	int conn = accept(l, NULL, NULL);
+	CHECK(conn >= 0);
+	info.ipi_ifindex = 77;
+	CHECK_INT(send_with(c, NULL, 0, IPPROTO_IP, IP_PKTINFO, &info, sizeof(info)), 1);
+	char byte = 0;
+	CHECK_INT(recv(conn, &byte, 1, 0), 1);
+	CHECK_INT(byte, 'x');
+	errno = 0;
+	close(conn);
+	close(c);
+	close(l);
 }
 
 int main(void)

@@ -10,8 +10,8 @@
 //! socket `SCM_CREDENTIALS`); a descriptor not open is `EBADF`. An Internet socket ignores
 //! `SCM_RIGHTS` and `SCM_CREDENTIALS`, as Linux's do. A UDP socket's `sendmsg` takes its
 //! datagram's source from `IP_PKTINFO` (`ipi_spec_dst`) or `IPV6_PKTINFO` (`ipi6_addr`) when
-//! it is not the unspecified address ([`source`]), as Linux; a Unix socket ignores them, as
-//! Linux's do. What a `recvmsg` control buffer cannot take whole is left out and
+//! it is not the unspecified address ([`source`]), as Linux; Unix and TCP sockets ignore them,
+//! as Linux's do. What a `recvmsg` control buffer cannot take whole is left out and
 //! `MSG_CTRUNC` set.
 
 use alloc::vec::Vec;
@@ -83,11 +83,19 @@ pub struct Sending {
     pub source: Option<IpAddress>,
 }
 
-/// What the control messages in `control` ask of a `sendmsg` on a Unix socket (`unix`) or an
-/// Internet one.
-pub fn sending(control: &[u8], unix: bool) -> Result<Sending> {
-    let rights = rights(control, unix)?;
-    let source = if unix { None } else { source(control)? };
+/// The kind of socket a `sendmsg` goes to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Carrier {
+    Unix,
+    Udp,
+    /// TCP, which takes neither descriptors nor a source (Linux's ignores `IP_PKTINFO`).
+    Tcp,
+}
+
+/// What the control messages in `control` ask of a `sendmsg` on a socket of `carrier`.
+pub fn sending(control: &[u8], carrier: Carrier) -> Result<Sending> {
+    let rights = rights(control, carrier == Carrier::Unix)?;
+    let source = if carrier == Carrier::Udp { source(control)? } else { None };
     Ok(Sending { rights, source })
 }
 

@@ -506,12 +506,13 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const MsgHdr, flags: c_int) ->
         }
         // SAFETY: the control buffer is valid for its length by the caller's contract.
         let control = unsafe { bytes(msg.control.cast(), msg.controllen as usize) }?;
-        let unix = match *fd::get(fd)? {
-            Object::Unix(_) => true,
-            Object::Socket(_) => false,
+        let carrier = match &*fd::get(fd)? {
+            Object::Unix(_) => cmsg::Carrier::Unix,
+            Object::Socket(s) if s.kind == Kind::Datagram => cmsg::Carrier::Udp,
+            Object::Socket(_) => cmsg::Carrier::Tcp,
             _ => return Err(ENOTSOCK),
         };
-        let sending = cmsg::sending(control, unix)?;
+        let sending = cmsg::sending(control, carrier)?;
         // SAFETY: forwarded from the caller.
         unsafe { send_with(fd, &data, flags, msg.name, msg.namelen, sending) }
     });
