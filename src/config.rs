@@ -34,6 +34,14 @@ pub const MAX_TIMER_LEAD_NS: u64 = 300_000;
 /// one saves the host little CPU and costs the sleeper its precision.
 pub const MIN_HALT_NS: u64 = 100_000;
 
+/// A wait of a vCPU for its host CPU this long (a timed halt or a woken core up this late, a
+/// gap this long in the idle spin) is a host time slice given to other work
+/// (`scheduler::host_busy`); a quiet host made one per about 1,500 halts.
+pub const HOST_WAIT_NS: u64 = 1_000_000;
+
+/// How long an idle core halts without spinning once two such waits came within this time.
+pub const HOST_BUSY_NS: u64 = 100_000_000;
+
 /// How long a new task that stays on its creator's core is left to it before an idle core
 /// may steal it (`Task::steal_after`): long enough for a creator that joins next to get
 /// from its wake-up IPI (50-70 µs on PVM) to its `pthread_join`.

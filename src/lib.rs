@@ -126,6 +126,10 @@ mod netaddr;
 mod refused;
 #[cfg(test)]
 use netaddr as addr;
+/// When an idle core counts its host CPU as busy, tested on the host.
+#[cfg(test)]
+#[path = "scheduler/host_busy.rs"]
+mod host_busy;
 /// The table of the segment's hosts behind the neighbour helpers (`super::hosts`), tested
 /// with them.
 #[cfg(test)]

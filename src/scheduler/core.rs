@@ -13,6 +13,7 @@ use alloc::vec::Vec;
 use core::cell::{Cell, UnsafeCell};
 use core::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
+use super::host_busy::HostBusy;
 use super::runqueue::RunQueue;
 use super::task::{Task, TaskRef, WAIT_BLOCKED, WAIT_TIMED_OUT, WAIT_WOKEN};
 use crate::arch::{self, apic, preempt_disable, rdtsc};
@@ -37,6 +38,7 @@ const DESCHEDULED_NS: u64 = 50_000;
 const HALT_SPUN: usize = 0;
 const HALT_LATE: usize = 1;
 const HALT_OTHER: usize = 2;
+const HALT_HOST_BUSY: usize = 3;
 
 /// What a look at the other cores from the idle spin found.
 enum Scan {
@@ -95,8 +97,11 @@ pub struct CoreSched {
     /// TSC cycles by which a halt's timer is armed ahead of the deadline it waits for, learnt
     /// from how late earlier halts ended (`super::timer_lead`).
     timer_lead: AtomicU64,
-    /// Why it halted: its spin ran out, a core it woke was late, or other (`HERMIT_VERBOSE`).
-    halt_why: [AtomicU64; 3],
+    /// Why it halted: its spin ran out, a core it woke was late, other, or the host took
+    /// the CPU away during the spin (`HERMIT_VERBOSE`).
+    halt_why: [AtomicU64; 4],
+    /// Whether the host runs other work on this vCPU's CPU: the idle loop then does not spin.
+    host: HostBusy,
     /// Switches this core made (only the core itself counts them, preemption disabled): the
     /// idle spin sees that a task ran meanwhile.
     switches: Cell<u64>,
@@ -177,7 +182,8 @@ pub fn init_core(id: u32) -> &'static CoreSched {
         idle_cycles: AtomicU64::new(0),
         halts: AtomicU64::new(0),
         timer_lead: AtomicU64::new(0),
-        halt_why: [const { AtomicU64::new(0) }; 3],
+        halt_why: [const { AtomicU64::new(0) }; 4],
+        host: HostBusy::new(),
         switches: Cell::new(0),
         steals: AtomicU64::new(0),
         ipis: AtomicU64::new(0),
@@ -655,6 +661,7 @@ impl CoreSched {
         let late = crate::time::clock().ns_to_cycles(crate::config::WAKE_LATE_NS);
         let descheduled = crate::time::clock().ns_to_cycles(DESCHEDULED_NS);
         let min_halt = crate::time::clock().ns_to_cycles(crate::config::MIN_HALT_NS);
+        let (host_wait, host_busy) = self.host_busy_cycles();
         loop {
             preempt_disable();
             self.expire_sleepers(rdtsc());
@@ -677,16 +684,20 @@ impl CoreSched {
             // from the top, or it used to count the tasks' rounds as idle time and halted
             // every ~25 rounds of a ping-pong (a 130 µs interrupt wake-up each time).
             let switches = self.switches.get();
-            let spin = crate::net::idle_spin(spin);
+            // While the host is busy, the core halts at once (`super::host_busy`).
+            let busy = self.host.busy(start);
+            let spin = if busy { 0 } else { crate::net::idle_spin(spin) };
             // A deadline closer than a halt's lead plus the shortest halt worth making is
             // polled for rather than halted for: a halt ends about the lead late
             // (`super::timer_lead`). The network's timer (a delayed ACK) counts too: a halt
             // for it is armed the lead early as well, and a spin cut short while a stream is
             // received would otherwise halt again at once until it is due.
-            let near = self.timer_lead.load(Ordering::Relaxed) + min_halt;
+            let near = self.timer_lead.load(Ordering::Relaxed) + if busy { 0 } else { min_halt };
             let mut spun = 0u64;
             let mut turn = start;
-            let mut why = HALT_OTHER;
+            // The end of the last turn's own work (the network poll can sleep in the host).
+            let mut polled = start;
+            let mut why = if busy { HALT_HOST_BUSY } else { HALT_OTHER };
             while !self.has_ready()
                 && (spun < spin || crate::net::timer_due().map_or(due, |t| t.min(due)).saturating_sub(turn) <= near)
                 && rdtsc() < due
@@ -698,6 +709,10 @@ impl CoreSched {
                     spun += step;
                 }
                 turn = now;
+                if now.wrapping_sub(polled) >= host_wait && self.host.waited(now, host_busy) {
+                    why = HALT_HOST_BUSY;
+                    break;
+                }
                 match self.scan_now() {
                     Scan::Later | Scan::Soon => {}
                     Scan::Stole => break,
@@ -710,6 +725,7 @@ impl CoreSched {
                 }
                 crate::net::idle_poll(due);
                 arch::pause();
+                polled = rdtsc();
             }
             if polling {
                 crate::net::idle_end();
@@ -721,7 +737,7 @@ impl CoreSched {
             if !ran && !self.has_ready() && matches!(self.steal(), Scan::Nothing) && rdtsc() < due {
                 super::stacks::keep_one_ready();
                 if !self.has_ready() {
-                    if spun >= spin {
+                    if spun >= spin && why == HALT_OTHER {
                         why = HALT_SPUN;
                     }
                     self.halt_why[why].fetch_add(1, Ordering::Relaxed);
@@ -775,10 +791,18 @@ impl CoreSched {
             // and resumes after the instruction. Not `nomem`: the halt waits for other cores
             // and interrupts, which change memory meanwhile.
             unsafe { core::arch::asm!("hlt", options(nostack)) };
+            let now = rdtsc();
             if let Some(armed) = armed {
                 let max = crate::time::clock().ns_to_cycles(crate::config::MAX_TIMER_LEAD_NS);
-                let next = super::timer_lead::next_lead(lead, armed, rdtsc(), max);
+                let next = super::timer_lead::next_lead(lead, armed, now, max);
                 self.timer_lead.store(next, Ordering::Relaxed);
+            }
+            // A timer or a wake-up IPI this late: the host ran other work on the CPU.
+            let (host_wait, host_busy) = self.host_busy_cycles();
+            let woken = self.woken_at.load(Ordering::Relaxed);
+            let late = |since: u64| since != 0 && now > since && now - since >= host_wait;
+            if armed.is_some_and(late) || late(woken) {
+                self.host.waited(now, host_busy);
             }
         }
         block.wake_pending.store(0, Ordering::SeqCst);
@@ -791,9 +815,16 @@ impl CoreSched {
         }
     }
 
-    /// Halts after a spin that ran out, after a late wake-up, for other reasons.
-    pub fn halt_reasons(&self) -> [u64; 3] {
-        [HALT_SPUN, HALT_LATE, HALT_OTHER].map(|i| self.halt_why[i].load(Ordering::Relaxed))
+    /// [`crate::config::HOST_WAIT_NS`] and [`crate::config::HOST_BUSY_NS`] in TSC cycles.
+    fn host_busy_cycles(&self) -> (u64, u64) {
+        let clock = crate::time::clock();
+        (clock.ns_to_cycles(crate::config::HOST_WAIT_NS), clock.ns_to_cycles(crate::config::HOST_BUSY_NS))
+    }
+
+    /// Halts after a spin that ran out, after a late wake-up, for other reasons, and without
+    /// a spin because the host was busy.
+    pub fn halt_reasons(&self) -> [u64; 4] {
+        [HALT_SPUN, HALT_LATE, HALT_OTHER, HALT_HOST_BUSY].map(|i| self.halt_why[i].load(Ordering::Relaxed))
     }
 
     /// Nanoseconds this core polled in its idle loop, how often it halted, and its timer's

@@ -10,6 +10,7 @@
 
 mod affinity;
 mod core;
+mod host_busy;
 mod placement;
 mod runqueue;
 mod stacks;
@@ -192,9 +193,9 @@ pub fn log_interrupts() {
     // from three cores on.
     for id in 0..cores() {
         let (ns, halts, lead) = of(id).map_or((0, 0, 0), |core| core.idle_stats());
-        let [spun, late, other] = of(id).map_or([0; 3], |core| core.halt_reasons());
+        let [spun, late, other, busy] = of(id).map_or([0; 4], |core| core.halt_reasons());
         log::info!(
-            "idle polling, core {id}: {} us, {halts} halts ({spun} spun out, {late} late wake, {other} other), timer lead {} us",
+            "idle polling, core {id}: {} us, {halts} halts ({spun} spun out, {late} late wake, {busy} host busy, {other} other), timer lead {} us",
             ns / 1000,
             lead / 1000
         );
