@@ -594,9 +594,12 @@ impl Socket {
             let handle = stack.sockets.add(udp);
             inner.udp = Some(handle);
             entry.udp = Some(handle);
+            stack.ports.push(entry);
+            // Only UDP sockets share ports ([`super::udpshare`]).
+            stack.ports_changed();
+        } else {
+            stack.ports.push(entry);
         }
-        stack.ports.push(entry);
-        stack.ports_changed();
         Ok(())
     }
 
@@ -970,8 +973,8 @@ impl Drop for Socket {
                 stack.sockets.remove(handle);
                 stack.pool.release(UDP_BYTES);
                 stack.shelves.forget(handle, &mut stack.pool);
+                stack.ports_changed();
             }
-            stack.ports_changed();
             match tcp {
                 Tcp::Fresh => {}
                 Tcp::Listening { id } => {
