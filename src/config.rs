@@ -42,6 +42,9 @@ pub const HOST_WAIT_NS: u64 = 1_000_000;
 /// How long an idle core halts without spinning once two such waits came within this time.
 pub const HOST_BUSY_NS: u64 = 100_000_000;
 
+/// The idle spin meanwhile: it still answers a request/response exchange without interrupts.
+pub const HOST_BUSY_SPIN_NS: u64 = 50_000;
+
 /// How long a new task that stays on its creator's core is left to it before an idle core
 /// may steal it (`Task::steal_after`): long enough for a creator that joins next to get
 /// from its wake-up IPI (50-70 µs on PVM) to its `pthread_join`.

@@ -661,6 +661,7 @@ impl CoreSched {
         let late = crate::time::clock().ns_to_cycles(crate::config::WAKE_LATE_NS);
         let descheduled = crate::time::clock().ns_to_cycles(DESCHEDULED_NS);
         let min_halt = crate::time::clock().ns_to_cycles(crate::config::MIN_HALT_NS);
+        let busy_spin = crate::time::clock().ns_to_cycles(crate::config::HOST_BUSY_SPIN_NS);
         let (host_wait, host_busy) = self.host_busy_cycles();
         loop {
             preempt_disable();
@@ -684,9 +685,9 @@ impl CoreSched {
             // from the top, or it used to count the tasks' rounds as idle time and halted
             // every ~25 rounds of a ping-pong (a 130 µs interrupt wake-up each time).
             let switches = self.switches.get();
-            // While the host is busy, the core halts at once (`super::host_busy`).
+            // While the host is busy, the core spins briefly and halts (`super::host_busy`).
             let busy = self.host.busy(start);
-            let spin = if busy { 0 } else { crate::net::idle_spin(spin) };
+            let spin = crate::net::idle_spin(if busy { busy_spin } else { spin });
             // A deadline closer than a halt's lead plus the shortest halt worth making is
             // polled for rather than halted for: a halt ends about the lead late
             // (`super::timer_lead`). The network's timer (a delayed ACK) counts too: a halt

@@ -11,8 +11,9 @@
 //! The sign is a wait for the CPU as long as a host time slice: a timed halt that ended that
 //! late, a woken core that came up that late, or a gap that long in the spin. A quiet host
 //! made about one such wait per 1,500 halts, a busy one about one in six, so two within a
-//! window make the host busy for the window; the core then halts without spinning, and
-//! spins again once a window passed without two waits.
+//! window make the host busy for the window; the core then spins only briefly (the next frame
+//! of a request/response exchange still needs no interrupt) and halts, and spins in full again
+//! once a window passed without two waits.
 
 use core::cell::Cell;
 
