@@ -39,7 +39,7 @@ pub const MIN_HALT_NS: u64 = 100_000;
 /// (`scheduler::host_busy`); a quiet host made one per about 1,500 halts.
 pub const HOST_WAIT_NS: u64 = 1_000_000;
 
-/// How long an idle core halts without spinning once two such waits came within this time.
+/// How long an idle core spins only briefly once two such waits came within this time.
 pub const HOST_BUSY_NS: u64 = 100_000_000;
 
 /// The idle spin meanwhile: it still answers a request/response exchange without interrupts.

@@ -97,10 +97,10 @@ pub struct CoreSched {
     /// TSC cycles by which a halt's timer is armed ahead of the deadline it waits for, learnt
     /// from how late earlier halts ended (`super::timer_lead`).
     timer_lead: AtomicU64,
-    /// Why it halted: its spin ran out, a core it woke was late, other, or the host took
-    /// the CPU away during the spin (`HERMIT_VERBOSE`).
+    /// Why it halted: its spin ran out, a core it woke was late, other, or the host was busy
+    /// (a short spin, `super::host_busy`) (`HERMIT_VERBOSE`).
     halt_why: [AtomicU64; 4],
-    /// Whether the host runs other work on this vCPU's CPU: the idle loop then does not spin.
+    /// Whether the host runs other work on this vCPU's CPU: the idle loop then spins briefly.
     host: HostBusy,
     /// Switches this core made (only the core itself counts them, preemption disabled): the
     /// idle spin sees that a task ran meanwhile.
@@ -822,8 +822,8 @@ impl CoreSched {
         (clock.ns_to_cycles(crate::config::HOST_WAIT_NS), clock.ns_to_cycles(crate::config::HOST_BUSY_NS))
     }
 
-    /// Halts after a spin that ran out, after a late wake-up, for other reasons, and without
-    /// a spin because the host was busy.
+    /// Halts after a spin that ran out, after a late wake-up, for other reasons, and after a
+    /// short spin because the host was busy.
     pub fn halt_reasons(&self) -> [u64; 4] {
         [HALT_SPUN, HALT_LATE, HALT_OTHER, HALT_HOST_BUSY].map(|i| self.halt_why[i].load(Ordering::Relaxed))
     }
