@@ -103,16 +103,21 @@ pub fn map(endpoint: IpEndpoint) -> IpEndpoint {
 
 /// The IPv4 endpoint an IPv4-mapped IPv6 address stands for; any other endpoint unchanged.
 pub fn unmap(endpoint: IpEndpoint) -> IpEndpoint {
-    match endpoint.addr {
+    IpEndpoint::new(unmap_addr(endpoint.addr), endpoint.port)
+}
+
+/// The IPv4 address an IPv4-mapped IPv6 address stands for; any other address unchanged.
+pub fn unmap_addr(addr: IpAddress) -> IpAddress {
+    match addr {
         IpAddress::Ipv6(a) => {
             let o = a.octets();
             if o[..10].iter().all(|&b| b == 0) && o[10] == 0xff && o[11] == 0xff {
-                IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::new(o[12], o[13], o[14], o[15])), endpoint.port)
+                IpAddress::Ipv4(Ipv4Address::new(o[12], o[13], o[14], o[15]))
             } else {
-                endpoint
+                addr
             }
         }
-        IpAddress::Ipv4(_) => endpoint,
+        IpAddress::Ipv4(_) => addr,
     }
 }
 

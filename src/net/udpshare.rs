@@ -103,6 +103,11 @@ pub fn settle(
     let mut moved = false;
     for i in 0..shelves.shared.len() {
         let port = shelves.shared[i];
+        // Most rounds bring the port nothing: no list is made for them.
+        let waiting = |b: &Port| b.port == port && b.udp.is_some_and(|h| sockets.get::<udp::Socket>(h).can_recv());
+        if !ports.iter().any(waiting) {
+            continue;
+        }
         let on_port: Vec<&Port> = ports.iter().filter(|b| b.udp.is_some() && b.port == port).collect();
         for from in on_port.iter().filter_map(|b| b.udp) {
             while let Ok((payload, meta)) = sockets.get_mut::<udp::Socket>(from).recv() {

@@ -46,9 +46,7 @@ impl Socket {
                 }
                 // The source asked for, where its family is the destination's; one not ours is
                 // Linux's route lookup's ENETUNREACH for IPv4, EINVAL for IPv6.
-                let local_address = source
-                    .map(|s| addr::unmap(IpEndpoint::new(s, 0)).addr)
-                    .filter(|s| s.version() == to.addr.version());
+                let local_address = source.map(addr::unmap_addr).filter(|s| s.version() == to.addr.version());
                 if local_address.is_some_and(|s| !stack.iface.has_ip_addr(s)) {
                     return Some(Err(if to.addr.version() == IpVersion::Ipv4 { ENETUNREACH } else { EINVAL }));
                 }
