@@ -594,11 +594,12 @@ impl Socket {
             let handle = stack.sockets.add(udp);
             inner.udp = Some(handle);
             entry.udp = Some(handle);
-            stack.ports.push(entry);
-            // Only UDP sockets share ports ([`super::udpshare`]).
+        }
+        let may_share = entry.udp.is_some();
+        stack.ports.push(entry);
+        // Only UDP sockets share ports ([`super::udpshare`]).
+        if may_share {
             stack.ports_changed();
-        } else {
-            stack.ports.push(entry);
         }
         Ok(())
     }

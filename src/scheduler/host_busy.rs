@@ -1,4 +1,4 @@
-//! Whether the host runs other work on a vCPU's CPU: an idle core then halts at once.
+//! Whether the host runs other work on a vCPU's CPU: an idle core then spins only briefly.
 //!
 //! An idle core spins before it halts, so that a wake-up from another core or a frame from
 //! the network needs no interrupt. On a host whose CPUs are taken by other work this backfires:
