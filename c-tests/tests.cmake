@@ -267,6 +267,11 @@ hermit_c_test(net_pktinfo TIMEOUT 30 MATCH "net_pktinfo: destinations told, sour
 # UDP sockets sharing a port (both families, SO_REUSEADDR, a connected one, a group): each
 # datagram reaches the socket Linux gives it to (the same results on Linux).
 hermit_c_test(net_udp_share TIMEOUT 30 MATCH "net_udp_share: datagrams sorted" "all [0-9]+ checks passed")
+# SO_REUSEPORT: TCP listeners of two threads and UDP sockets share a loopback port, connections
+# and datagrams spread over them, one client's datagrams stay with one socket (the same results
+# on Linux).
+hermit_c_test(net_reuseport ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60
+  MATCH "net_reuseport: ports shared" "all [0-9]+ checks passed")
 # Descriptors passed over AF_UNIX sockets of each type (SCM_RIGHTS; the same results on Linux).
 hermit_c_test(net_unix_rights ${THR_OPTS} ENV HERMIT_CPUS=2 TIMEOUT 60
   MATCH "net_unix_rights: descriptors passed" "all [0-9]+ checks passed")

@@ -185,6 +185,10 @@ mod probestall;
 #[cfg(test)]
 #[path = "net/ra.rs"]
 mod ra;
+/// Which member of an `SO_REUSEPORT` group takes a flow, tested on the host.
+#[cfg(test)]
+#[path = "net/reuseport.rs"]
+mod reuseport;
 /// Where the network device's frames go (loopback, NIC), tested on the host
 /// (`super::route` of the device module).
 #[cfg(test)]

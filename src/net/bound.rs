@@ -6,7 +6,9 @@
 //! already there does not listen (so of two such sockets only one can listen). So
 //! `0.0.0.0:p` and `[::]:p` with `IPV6_V6ONLY` coexist (each family's listener gets its
 //! family's connections, [`super::listen`]), while a dual-stack `[::]:p` beside
-//! `0.0.0.0:p` is `EADDRINUSE`. Two different specific addresses never conflict, so
+//! `0.0.0.0:p` is `EADDRINUSE`. Sockets that all set `SO_REUSEPORT` never conflict, listening
+//! or not ([`super::reuseport`] shares the port's connections and datagrams among them).
+//! Two different specific addresses never conflict, so
 //! `127.0.0.1:p` and `10.0.0.2:p` coexist (smoltcp hands each socket bound to an address
 //! only what is sent to that address), while a wildcard conflicts with every address of its
 //! families. TCP's listeners are sorted by family ([`super::listen`]); UDP's datagrams are
@@ -63,6 +65,8 @@ pub struct Port {
     pub addr: Option<IpAddress>,
     /// `SO_REUSEADDR` when bound.
     pub reuse: bool,
+    /// `SO_REUSEPORT` when bound (or when it began to listen).
+    pub reuse_port: bool,
     /// Listening.
     pub listening: bool,
     /// The socket (its address).
@@ -75,7 +79,8 @@ pub struct Port {
 
 impl Port {
     /// Whether `self` keeps `other` (another socket, binding or starting to listen) off the
-    /// port: Linux lets both have it with `SO_REUSEADDR` while `self` does not listen.
+    /// port: Linux lets both have it with `SO_REUSEADDR` while `self` does not listen, and
+    /// with `SO_REUSEPORT` on both in any state.
     pub fn conflicts(&self, other: &Port) -> bool {
         self.stream == other.stream
             && self.port == other.port
@@ -83,6 +88,7 @@ impl Port {
             && self.families.meet(other.families)
             && (self.addr.is_none() || other.addr.is_none() || self.addr == other.addr)
             && !(self.reuse && other.reuse && !self.listening)
+            && !(self.reuse_port && other.reuse_port)
     }
 }
 
@@ -97,6 +103,7 @@ mod tests {
             families: Families::of(v6, v6only, None),
             addr: None,
             reuse,
+            reuse_port: false,
             listening,
             owner,
             udp: None,
@@ -113,6 +120,7 @@ mod tests {
             families,
             addr: Some(addr),
             reuse: false,
+            reuse_port: false,
             listening: true,
             owner,
             udp: None,
@@ -145,6 +153,16 @@ mod tests {
         assert!(a.conflicts(&port(2, true, false, false, false)));
         let listening = port(1, false, false, true, true);
         assert!(listening.conflicts(&port(2, true, false, true, false)));
+    }
+
+    #[test]
+    fn reuseport_lets_sockets_bind_and_listen_when_all_set_it() {
+        let with = |owner, listening| Port { reuse_port: true, ..port(owner, false, false, false, listening) };
+        assert!(!with(1, true).conflicts(&with(2, true)), "both listen");
+        assert!(!with(1, false).conflicts(&Port { addr: Some(IpAddress::v4(127, 0, 0, 1)), ..with(2, false) }));
+        assert!(with(1, true).conflicts(&port(2, false, false, false, false)), "the newcomer lacks it");
+        assert!(port(1, false, false, false, false).conflicts(&with(2, false)), "the one bound lacks it");
+        assert!(!with(1, false).conflicts(&Port { stream: false, ..with(2, false) }), "UDP ports are apart");
     }
 
     #[test]

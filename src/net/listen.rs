@@ -13,6 +13,12 @@
 //! taken, a SYN that takes the armed one is dropped before anything answers it
 //! ([`Listens::turn_away`]): the client sends it again, as when Linux's accept queue is full.
 //! A listener comes from the pool of ended sockets when one of its size waits there.
+//!
+//! smoltcp hands a SYN to the first armed listener of its port, whatever the family and
+//! however many listen there. [`Listens::sort`] moves it to the listening socket Linux would
+//! give it to: one that takes its family, bound to its address before a wildcard one, and
+//! within an `SO_REUSEPORT` group the member a hash of the connection falls on
+//! ([`super::reuseport`]).
 
 use alloc::vec::Vec;
 
@@ -20,10 +26,19 @@ use smoltcp::iface::{Interface, PollIngressSingleResult, PollResult, SocketHandl
 use smoltcp::phy::Device;
 use smoltcp::socket::{tcp, Socket};
 use smoltcp::time::Instant;
-use smoltcp::wire::{IpAddress, IpListenEndpoint};
+use smoltcp::wire::{IpAddress, IpEndpoint, IpListenEndpoint};
 
 use super::bound::Families;
 use super::pool::{Pool, Spec};
+
+/// Which connections a listening socket shares its port for.
+#[derive(Clone, Copy, Debug)]
+pub struct Shared {
+    /// The peers' families it takes (`IPV6_V6ONLY`, [`super::bound`]).
+    pub families: Families,
+    /// `SO_REUSEPORT`.
+    pub reuse_port: bool,
+}
 
 /// One listening socket's smoltcp listeners.
 struct Listen {
@@ -34,6 +49,8 @@ struct Listen {
     spec: Spec,
     /// The peers' families it takes (`IPV6_V6ONLY`, [`super::bound`]).
     families: Families,
+    /// `SO_REUSEPORT`: one of a group that shares connections ([`super::reuseport`]).
+    reuse_port: bool,
     /// The listener the next SYN finds (`None` only if making one failed).
     armed: Option<SocketHandle>,
     /// Listeners SYNs took, oldest first: handshaking, or waiting for `accept`.
@@ -53,7 +70,7 @@ fn acceptable(sockets: &SocketSet<'static>, handle: SocketHandle, families: Fami
 
 /// Whether a listener holds a peer of a family its listening socket does not take: a SYN
 /// that a taken listener, back in `Listen` after a reset handshake, took before it was armed
-/// again ([`Listens::sort_families`] sees the armed ones only). Never for `accept`.
+/// again ([`Listens::sort`] sees the armed ones only). Never for `accept`.
 fn misfit(sockets: &SocketSet<'static>, handle: SocketHandle, families: Families) -> bool {
     let remote = sockets.get::<tcp::Socket>(handle).remote_endpoint();
     remote.is_some_and(|r| !families.takes(matches!(r.addr, IpAddress::Ipv6(_))))
@@ -63,12 +80,22 @@ fn misfit(sockets: &SocketSet<'static>, handle: SocketHandle, families: Families
 /// reset the handshake), or reset it without a connection, its listening endpoint with it
 /// (a SYN to a broadcast or multicast address of the interface: smoltcp took it, then found
 /// that the connection's local address is none of its own; `accept` had returned that as a
-/// connection from 0.0.0.0:0), or a listener [`Listens::sort_families`] aborted that still
+/// connection from 0.0.0.0:0), or a listener [`Listens::sort`] aborted that still
 /// holds its peer because the reset could not be sent (no neighbour for its address:
 /// `accept` returned that as an IPv6 connection of an `AF_INET` socket, from a mutated SYN of
 /// `net.hostile-frames`).
 fn empty(sockets: &SocketSet<'static>, handle: SocketHandle) -> bool {
     matches!(sockets.get::<tcp::Socket>(handle).state(), tcp::State::Listen | tcp::State::Closed)
+}
+
+/// Makes `socket` (closed, or listening already) listen on `endpoint`; whether it does. One
+/// that listens on another endpoint (a listener [`Listens::sort`] moved between a socket bound
+/// to an address and a wildcard one) listens again.
+fn listen_on(socket: &mut tcp::Socket<'static>, endpoint: IpListenEndpoint) -> bool {
+    if socket.state() == tcp::State::Listen && socket.listen_endpoint() != endpoint {
+        socket.abort();
+    }
+    socket.listen(endpoint).is_ok()
 }
 
 impl Listen {
@@ -90,7 +117,7 @@ impl Listen {
             }
             self.taken.remove(i);
             let socket = sockets.get_mut::<tcp::Socket>(handle);
-            if self.armed.is_none() && (socket.state() == tcp::State::Listen || socket.listen(self.endpoint).is_ok()) {
+            if self.armed.is_none() && listen_on(socket, self.endpoint) {
                 self.armed = Some(handle);
             } else if let Socket::Tcp(mut socket) = sockets.remove(handle) {
                 socket.abort();
@@ -114,6 +141,8 @@ impl Listen {
 pub struct Listens {
     list: Vec<Listen>,
     next_id: u64,
+    /// The key of `SO_REUSEPORT`'s hash ([`super::reuseport::flow_hash`]).
+    key: u64,
     /// Listeners armed because a SYN took the armed one (`HERMIT_VERBOSE`).
     pub rearmed: u64,
     /// The most listeners SYNs took in one poll of the stack (`HERMIT_VERBOSE`).
@@ -125,9 +154,9 @@ pub struct Listens {
 }
 
 impl Listens {
-    /// No listening socket.
-    pub const fn new() -> Self {
-        Self { list: Vec::new(), next_id: 0, rearmed: 0, burst: 0, turned_away: 0, short_of_memory: 0 }
+    /// No listening socket; `key` keys `SO_REUSEPORT`'s hash (a secret of this boot).
+    pub const fn new(key: u64) -> Self {
+        Self { list: Vec::new(), next_id: 0, key, rearmed: 0, burst: 0, turned_away: 0, short_of_memory: 0 }
     }
 
     fn get(&mut self, id: u64) -> Option<&mut Listen> {
@@ -144,12 +173,14 @@ impl Listens {
         endpoint: IpListenEndpoint,
         backlog: usize,
         spec: Spec,
-        families: Families,
+        shared: Shared,
     ) -> Option<u64> {
         self.next_id += 1;
         let id = self.next_id;
         let backlog = backlog.max(1);
-        let mut listen = Listen { id, endpoint, backlog, spec, families, armed: None, taken: Vec::new(), spare: None };
+        let Shared { families, reuse_port } = shared;
+        let mut listen =
+            Listen { id, endpoint, backlog, spec, families, reuse_port, armed: None, taken: Vec::new(), spare: None };
         listen.arm(sockets, pool);
         listen.armed?;
         self.list.push(listen);
@@ -162,31 +193,26 @@ impl Listens {
     }
 
     /// After a received frame, before the SYN-ACK leaves: a SYN that took the armed listener
-    /// of a listening socket that does not take its family (an IPv4 peer of an `IPV6_V6ONLY`
-    /// socket, an IPv6 peer of an `AF_INET` one) moves to the armed listener of one on the
-    /// same port that does, which takes its place (smoltcp hands a SYN to the first listener
-    /// on the port, whatever the family); without one it is reset, as Linux resets a SYN
-    /// nobody listens for.
-    pub fn sort_families(&mut self, sockets: &mut SocketSet<'static>) {
+    /// of one listening socket moves to the armed listener of the one Linux gives it to
+    /// ([`Self::home`]), which takes its place, with that socket's options; a SYN no
+    /// listening socket takes (an IPv4 peer of an `IPV6_V6ONLY` socket alone on its port) is
+    /// reset, as Linux resets a SYN nobody listens for.
+    pub fn sort(&mut self, sockets: &mut SocketSet<'static>) {
         for i in 0..self.list.len() {
             let Some(handle) = self.list[i].armed else { continue };
             let socket = sockets.get::<tcp::Socket>(handle);
-            let Some(remote) = socket.remote_endpoint() else { continue };
-            let v6 = matches!(remote.addr, IpAddress::Ipv6(_));
-            if socket.state() == tcp::State::Listen || self.list[i].families.takes(v6) {
+            let Some(remote) = socket.remote_endpoint().filter(|_| socket.state() != tcp::State::Listen) else {
                 continue;
-            }
+            };
             let local = socket.local_endpoint().map(|l| l.addr);
-            let port = self.list[i].endpoint.port;
-            let home = self.list.iter().position(|l| {
-                l.endpoint.port == port
-                    && l.families.takes(v6)
-                    && l.endpoint.addr.is_none_or(|a| Some(a) == local)
-                    && l.armed.is_some_and(|h| sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen)
-            });
-            match home {
+            match self.home(i, sockets, remote, local) {
+                Some(j) if j == i => {}
                 Some(j) => {
                     let free = self.list[j].armed.replace(handle);
+                    if let Some(free) = free {
+                        // Armed by `j`: it listens on `i`'s endpoint now.
+                        listen_on(sockets.get_mut::<tcp::Socket>(free), self.list[i].endpoint);
+                    }
                     self.list[i].armed = free;
                     let spec = self.list[j].spec;
                     let socket = sockets.get_mut::<tcp::Socket>(handle);
@@ -197,6 +223,45 @@ impl Listens {
                 None => sockets.get_mut::<tcp::Socket>(handle).abort(),
             }
         }
+    }
+
+    /// The listening socket (an index) that gets a SYN from `remote` to our `local` address,
+    /// which listening socket `taker` took: of those on its port that take the peer's family
+    /// and its address (`taker`, or one with an armed listener free), the one bound to the
+    /// address before a wildcard one, and for an IPv4 peer an IPv4 socket before a
+    /// dual-stack one (Linux's score); among equals the taker, else the first; if that one
+    /// set `SO_REUSEPORT`, the member of its group (the equals with its address and
+    /// families that set it too) the connection's hash falls on.
+    fn home(
+        &self,
+        taker: usize,
+        sockets: &SocketSet<'static>,
+        remote: IpEndpoint,
+        local: Option<IpAddress>,
+    ) -> Option<usize> {
+        let v6 = matches!(remote.addr, IpAddress::Ipv6(_));
+        let port = self.list[taker].endpoint.port;
+        let free = |l: &Listen| l.armed.is_some_and(|h| sockets.get::<tcp::Socket>(h).state() == tcp::State::Listen);
+        let score = |l: &Listen| 2 * u8::from(l.endpoint.addr.is_some()) + u8::from(!v6 && !l.families.v6);
+        let candidates = self.list.iter().enumerate().filter(|&(j, l)| {
+            l.endpoint.port == port
+                && l.families.takes(v6)
+                && l.endpoint.addr.is_none_or(|a| Some(a) == local)
+                && (j == taker || free(l))
+        });
+        let best = candidates.clone().map(|(_, l)| score(l)).max()?;
+        let equals = candidates.filter(|&(_, l)| score(l) == best);
+        let first = equals.clone().find(|&(j, _)| j == taker).or_else(|| equals.clone().next())?;
+        let (home, chosen) = first;
+        if !chosen.reuse_port {
+            return Some(home);
+        }
+        let group = |(_, l): &(usize, &Listen)| {
+            l.reuse_port && l.families == chosen.families && l.endpoint.addr == chosen.endpoint.addr
+        };
+        let members = equals.clone().filter(group).count();
+        let hash = super::reuseport::flow_hash(self.key, remote, local, port);
+        equals.filter(group).nth(super::reuseport::member(hash, members)).map(|(j, _)| j)
     }
 
     /// After a received frame, before the SYN-ACK leaves: a SYN that took the armed listener
@@ -324,7 +389,7 @@ pub fn poll_round<D: Device + ?Sized>(
             // The next listeners come from the pool after the sockets of `closing` that ended
             // went there (the same frames may have ended the connection that came before).
             pool.reap(iface, sockets, closing, now);
-            listens.sort_families(sockets);
+            listens.sort(sockets);
             listens.turn_away(sockets, pool);
             // The SYN-ACK leaves before the next listener is armed (it was made, or taken
             // from the pool, just before: a SYN without one to follow it is dropped).
@@ -488,7 +553,7 @@ mod tests {
                 iface,
                 wire,
                 sockets: SocketSet::new(vec![]),
-                listens: Listens::new(),
+                listens: Listens::new(3),
                 pool: Pool::new(1 << 20, usize::MAX),
                 closing: Vec::new(),
             };
@@ -503,7 +568,8 @@ mod tests {
 
         fn open_for(&mut self, port: u16, backlog: usize, families: Families) -> u64 {
             let spec = Spec { rx: 64 << 10, tx: 16 << 10, nodelay: false, keepalive: None, hops: None };
-            self.listens.open(&mut self.sockets, &mut self.pool, port.into(), backlog, spec, families).unwrap()
+            let shared = Shared { families, reuse_port: false };
+            self.listens.open(&mut self.sockets, &mut self.pool, port.into(), backlog, spec, shared).unwrap()
         }
 
         /// Receives `frames` in one round; how many listeners they took.
@@ -540,6 +606,35 @@ mod tests {
         let taken = |net: &mut Net, id| net.listens.get(id).map(|l| l.taken.len());
         assert_eq!((taken(&mut net, v4), taken(&mut net, v6)), (Some(1), Some(0)), "the IPv4 socket has it");
         assert_eq!(net.states(), (2, 1), "both armed again");
+    }
+
+    #[test]
+    fn syns_spread_over_an_so_reuseport_group_and_a_specific_address_comes_first() {
+        let mut net = Net::new();
+        let spec = Spec { rx: 16 << 10, tx: 4 << 10, nodelay: false, keepalive: None, hops: None };
+        let shared = Shared { families: Families { v4: true, v6: false }, reuse_port: true };
+        let open = |net: &mut Net, addr: Option<IpAddress>| {
+            let endpoint = IpListenEndpoint { addr, port: 80 };
+            net.listens.open(&mut net.sockets, &mut net.pool, endpoint, 64, spec, shared).unwrap()
+        };
+        let (a, b) = (open(&mut net, None), open(&mut net, None));
+        net.round((2000..2040).map(|from| syn(from, 80)));
+        let taken = |net: &mut Net, id| net.listens.get(id).map_or(0, |l| l.taken.len());
+        let (to_a, to_b) = (taken(&mut net, a), taken(&mut net, b));
+        assert_eq!(to_a + to_b, 40);
+        assert!(to_a >= 8 && to_b >= 8, "{to_a} and {to_b}");
+        // A third member bound to our address takes every SYN sent to it.
+        let ours = open(&mut net, Some(IpAddress::Ipv4(OURS)));
+        net.round((3000..3010).map(|from| syn(from, 80)));
+        assert_eq!((taken(&mut net, a) + taken(&mut net, b), taken(&mut net, ours)), (40, 10));
+        // The wildcard members still listen on every address: the listeners that moved
+        // between them and the specific one listen again where they belong.
+        let other = Ipv4Address::new(10, 0, 0, 3);
+        net.iface.update_ip_addrs(|a| a.push(IpCidr::new(IpAddress::Ipv4(other), 24)).unwrap());
+        net.wire.tx.clear();
+        net.round((4000..4010).map(|from| segment_to(other, from, 80, TcpControl::Syn, 1000)));
+        let resets = net.wire.tx.iter().filter(|f| f.len() >= 54 && f[47] & 0x04 != 0).count();
+        assert_eq!((taken(&mut net, a) + taken(&mut net, b), taken(&mut net, ours), resets), (50, 10, 0));
     }
 
     #[test]

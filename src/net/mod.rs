@@ -35,6 +35,7 @@ pub mod pool;
 pub mod probe;
 mod ra;
 pub mod refused;
+pub mod reuseport;
 mod route;
 pub mod socket;
 pub mod udpshare;
@@ -296,11 +297,11 @@ impl Stack {
             due_ns: 0,
             pool: pool::Pool::new(pool::POOL_BYTES, (crate::mm::ram_bytes() / TCP_MEMORY_SHARE) as usize),
             memberships: multicast::Memberships::default(),
-            shelves: udpshare::Shelves::default(),
+            shelves: udpshare::Shelves::new(crate::syscalls::misc::random_u64()),
             half_open: Vec::new(),
             handshakes: Vec::new(),
             swept_ns: 0,
-            listens: listen::Listens::new(),
+            listens: listen::Listens::new(crate::syscalls::misc::random_u64()),
         }
     }
 

@@ -25,6 +25,7 @@ use super::ack::Ack;
 use super::addr;
 use super::bound::{Families, Port};
 use super::keepalive::{self, KeepAlive};
+use super::listen::Shared;
 use super::pool::Spec;
 use super::{udpshare, with_stack, Stack, EVENTS};
 use crate::errno::{
@@ -124,6 +125,8 @@ pub struct Options {
     pub syn_count: u32,
     /// `SO_REUSEADDR`.
     pub reuseaddr: bool,
+    /// `SO_REUSEPORT` ([`super::reuseport`]).
+    pub reuseport: bool,
     /// `SO_BROADCAST` (stored, not acted on).
     pub broadcast: bool,
     /// `SO_LINGER` as given (`l_onoff`, `l_linger`): acted on at the close of a connection.
@@ -308,6 +311,7 @@ impl Socket {
             keepalive: KeepAlive::default(),
             syn_count: keepalive::SYN_COUNT,
             reuseaddr: false,
+            reuseport: false,
             broadcast: false,
             linger: [0; 2],
             v6only: false,
@@ -463,6 +467,7 @@ impl Socket {
             families,
             addr,
             reuse: options.reuseaddr,
+            reuse_port: options.reuseport,
             listening: false,
             owner: self.owner(),
             udp: None,
@@ -539,7 +544,7 @@ impl Socket {
     }
 
     /// `bind`: port 0 picks an ephemeral port; `EADDRINUSE` if another socket has the port
-    /// (unless `SO_REUSEADDR`).
+    /// (unless `SO_REUSEADDR` or `SO_REUSEPORT` let them share it, [`super::bound`]).
     pub fn bind(&self, endpoint: IpEndpoint) -> Result<()> {
         let endpoint = self.own(endpoint)?;
         with_stack(|stack| {
@@ -624,7 +629,8 @@ impl Socket {
             }
             self.ensure_bound(stack, &mut inner)?;
             let endpoint = inner.local.unwrap_or_default();
-            // As Linux: sockets bound together with SO_REUSEADDR cannot both listen.
+            // As Linux: sockets bound together with SO_REUSEADDR cannot both listen; those
+            // that set SO_REUSEPORT (now: it may come after `bind`) can.
             let mut entry = self.port(&inner.options, endpoint.addr, endpoint.port);
             entry.listening = true;
             if stack.ports.iter().any(|b| b.conflicts(&entry)) {
@@ -632,10 +638,12 @@ impl Socket {
             }
             let spec = spec(&inner.options);
             let count = backlog_limit(backlog, spec.rx + spec.tx, crate::mm::ram_bytes());
-            let id = stack.listens.open(&mut stack.sockets, &mut stack.pool, endpoint, count, spec, entry.families);
+            let shared = Shared { families: entry.families, reuse_port: entry.reuse_port };
+            let id = stack.listens.open(&mut stack.sockets, &mut stack.pool, endpoint, count, spec, shared);
             let id = id.ok_or(ENOBUFS)?;
             if let Some(b) = stack.ports.iter_mut().find(|b| b.owner == entry.owner && b.port == endpoint.port) {
                 b.listening = true;
+                b.reuse_port = entry.reuse_port;
             }
             inner.tcp = Tcp::Listening { id };
             Ok(())

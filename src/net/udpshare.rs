@@ -13,8 +13,10 @@
 //! smoltcp's queues and put on the shelf of the socket Linux gives them to ([`choose`]): of
 //! those that take the datagram's family, its destination (bound to it or unbound) and its
 //! sender (connected to it or not connected), the one bound to the address over an unbound
-//! one, a connected one over one that is not, the one bound last among equals; every one of
-//! them for a group's or a broadcast datagram (Linux's `IP_MULTICAST_ALL`). `recv`, `poll`
+//! one, a connected one over one that is not, the one bound last among equals (among equals
+//! that all set `SO_REUSEPORT`, the member a hash of the datagram's addresses and ports falls
+//! on, [`super::reuseport`]); every one of them for a group's or a broadcast datagram
+//! (Linux's `IP_MULTICAST_ALL`). `recv`, `poll`
 //! and `FIONREAD` take a socket's shelf before its smoltcp queue ([`next`]). Sockets alone
 //! on their port have no shelf and cost one test of an empty list per round.
 
@@ -56,9 +58,16 @@ pub struct Shelves {
     /// Ports that two or more UDP sockets are bound to.
     shared: Vec<u16>,
     shelves: BTreeMap<SocketHandle, Shelf>,
+    /// The key of `SO_REUSEPORT`'s hash ([`super::reuseport::flow_hash`]).
+    key: u64,
 }
 
 impl Shelves {
+    /// No shelf yet; `key` keys `SO_REUSEPORT`'s hash (a secret of this boot).
+    pub fn new(key: u64) -> Self {
+        Self { key, ..Self::default() }
+    }
+
     /// Finds the shared ports again after `ports` changed (a bind, a close, a UDP connect).
     pub fn recount(&mut self, ports: &[Port]) {
         let mut udp: Vec<u16> = ports.iter().filter(|b| b.udp.is_some()).map(|b| b.port).collect();
@@ -113,7 +122,7 @@ pub fn settle(
             while let Ok((payload, meta)) = sockets.get_mut::<udp::Socket>(from).recv() {
                 let datagram = Datagram { payload: payload.to_vec(), meta };
                 moved = true;
-                match choose(&on_port, &datagram.meta, addrs) {
+                match choose(&on_port, &datagram.meta, addrs, shelves.key) {
                     Choice::One(to) => shelves.put(to, datagram, pool),
                     Choice::Each(all) => {
                         for to in all {
@@ -154,20 +163,33 @@ fn score(b: &Port, meta: &udp::UdpMetadata) -> Option<u8> {
 }
 
 /// The sockets among `on_port` (in the order they were bound) a datagram of `meta` goes to,
-/// as Linux chooses them; `addrs` give the broadcast addresses.
-fn choose(on_port: &[&Port], meta: &udp::UdpMetadata, addrs: &[IpCidr]) -> Choice {
-    let taking = on_port.iter().filter_map(|b| Some((score(b, meta)?, b.udp?)));
+/// as Linux chooses them; `addrs` give the broadcast addresses, `key` keys the hash that
+/// picks among an `SO_REUSEPORT` group.
+fn choose(on_port: &[&Port], meta: &udp::UdpMetadata, addrs: &[IpCidr], key: u64) -> Choice {
+    let taking = on_port.iter().filter_map(|b| Some((score(b, meta)?, b.udp?, *b)));
     let to_many = meta.local_address.is_some_and(|a| {
         a.is_multicast()
             || a.is_broadcast()
             || addrs.iter().any(|c| matches!(c, IpCidr::Ipv4(c) if c.broadcast().map(IpAddress::Ipv4) == Some(a)))
     });
     if to_many {
-        let all: Vec<SocketHandle> = taking.map(|(_, h)| h).collect();
+        let all: Vec<SocketHandle> = taking.map(|(_, h, _)| h).collect();
         return if all.is_empty() { Choice::None } else { Choice::Each(all) };
     }
     // The last of the best: `max_by_key` keeps the last of equal keys.
-    taking.max_by_key(|(score, _)| *score).map_or(Choice::None, |(_, h)| Choice::One(h))
+    let Some((best, last, port)) = taking.clone().max_by_key(|(score, _, _)| *score) else { return Choice::None };
+    if !port.reuse_port || port.peer.is_some() {
+        return Choice::One(last);
+    }
+    // Its group: the unconnected equals that set SO_REUSEPORT with the same address and families.
+    let group: Vec<SocketHandle> = taking
+        .filter(|(score, _, b)| {
+            *score == best && b.reuse_port && b.peer.is_none() && b.addr == port.addr && b.families == port.families
+        })
+        .map(|(_, h, _)| h)
+        .collect();
+    let hash = super::reuseport::flow_hash(key, meta.endpoint, meta.local_address, port.port);
+    Choice::One(group[super::reuseport::member(hash, group.len())])
 }
 
 /// The next datagram of the UDP socket `handle`: its shelf's first, else the first of its
@@ -233,6 +255,7 @@ mod tests {
             families,
             addr,
             reuse: true,
+            reuse_port: false,
             listening: false,
             owner: 0,
             udp: Some(handle),
@@ -250,13 +273,13 @@ mod tests {
         let v4 = bound(h[0], false, None, None);
         let v6 = bound(h[1], true, None, None);
         for on_port in [[&v4, &v6], [&v6, &v4]] {
-            assert_eq!(choose(&on_port, &from(LO4, 999, LO4), &[]), Choice::One(h[0]));
-            assert_eq!(choose(&on_port, &from(LO6, 999, LO6), &[]), Choice::One(h[1]));
+            assert_eq!(choose(&on_port, &from(LO4, 999, LO4), &[], 0), Choice::One(h[0]));
+            assert_eq!(choose(&on_port, &from(LO6, 999, LO6), &[], 0), Choice::One(h[1]));
         }
         // A dual-stack socket takes both; an IPv4 socket alone no IPv6.
         let dual = Port { families: Families::of(true, false, None), ..v6 };
-        assert_eq!(choose(&[&dual], &from(LO4, 999, LO4), &[]), Choice::One(h[1]));
-        assert_eq!(choose(&[&v4], &from(LO6, 999, LO6), &[]), Choice::None);
+        assert_eq!(choose(&[&dual], &from(LO4, 999, LO4), &[], 0), Choice::One(h[1]));
+        assert_eq!(choose(&[&v4], &from(LO6, 999, LO6), &[], 0), Choice::None);
     }
 
     #[test]
@@ -267,12 +290,39 @@ mod tests {
         let any2 = bound(h[2], false, None, None);
         let peer = IpEndpoint::new(LO4, 7);
         let connected = bound(h[3], false, None, Some(peer));
-        assert_eq!(choose(&[&any, &lo, &any2], &from(LO4, 9, LO4), &[]), Choice::One(h[1]), "bound to it");
-        assert_eq!(choose(&[&lo, &any, &any2], &from(LO4, 9, LO4), &[]), Choice::One(h[1]), "bound to it, bound first");
-        assert_eq!(choose(&[&any, &lo, &any2], &from(NIC4, 9, NIC4), &[]), Choice::One(h[2]), "the last of equals");
-        assert_eq!(choose(&[&connected, &any], &from(LO4, 7, LO4), &[]), Choice::One(h[3]), "connected to it");
-        assert_eq!(choose(&[&any, &connected], &from(LO4, 8, LO4), &[]), Choice::One(h[0]), "another peer's");
-        assert_eq!(choose(&[&connected], &from(LO4, 8, LO4), &[]), Choice::None);
+        assert_eq!(choose(&[&any, &lo, &any2], &from(LO4, 9, LO4), &[], 0), Choice::One(h[1]), "bound to it");
+        assert_eq!(
+            choose(&[&lo, &any, &any2], &from(LO4, 9, LO4), &[], 0),
+            Choice::One(h[1]),
+            "bound to it, bound first"
+        );
+        assert_eq!(choose(&[&any, &lo, &any2], &from(NIC4, 9, NIC4), &[], 0), Choice::One(h[2]), "the last of equals");
+        assert_eq!(choose(&[&connected, &any], &from(LO4, 7, LO4), &[], 0), Choice::One(h[3]), "connected to it");
+        assert_eq!(choose(&[&any, &connected], &from(LO4, 8, LO4), &[], 0), Choice::One(h[0]), "another peer's");
+        assert_eq!(choose(&[&connected], &from(LO4, 8, LO4), &[], 0), Choice::None);
+    }
+
+    #[test]
+    fn a_reuseport_group_shares_the_peers() {
+        let (_, h) = sockets(4);
+        let member = |i: usize| Port { reuse_port: true, ..bound(h[i], false, None, None) };
+        let (a, b, c) = (member(0), member(1), member(2));
+        let lo = Port { reuse_port: true, ..bound(h[3], false, Some(LO4), None) };
+        let mut counts = [0; 4];
+        for port in 1000..1300 {
+            let Choice::One(to) = choose(&[&a, &b, &c], &from(NIC4, port, NIC4), &[], 5) else { panic!() };
+            counts[h.iter().position(|&x| x == to).unwrap()] += 1;
+        }
+        assert!(counts[..3].iter().all(|&n| n > 60), "{counts:?}");
+        // The socket bound to the destination beats the wildcard group; a connected member
+        // takes its peer's datagrams and is left out of the group.
+        assert_eq!(choose(&[&a, &lo, &b], &from(LO4, 9, LO4), &[], 5), Choice::One(h[3]));
+        let peer = IpEndpoint::new(NIC4, 7);
+        let connected = Port { peer: Some(peer), ..c };
+        assert_eq!(choose(&[&a, &b, &connected], &from(NIC4, 7, NIC4), &[], 5), Choice::One(h[2]));
+        for port in 1000..1100 {
+            assert_ne!(choose(&[&a, &b, &connected], &from(NIC4, port, NIC4), &[], 5), Choice::One(h[2]));
+        }
     }
 
     #[test]
@@ -284,12 +334,12 @@ mod tests {
         let lo = bound(h[2], false, Some(LO4), None);
         let to_group = bound(h[3], false, Some(group), None);
         let on_port = [&any, &any2, &lo, &to_group];
-        assert_eq!(choose(&on_port, &from(NIC4, 9, group), &[]), Choice::Each(vec![h[0], h[1], h[3]]));
+        assert_eq!(choose(&on_port, &from(NIC4, 9, group), &[], 0), Choice::Each(vec![h[0], h[1], h[3]]));
         let addrs = [IpCidr::Ipv4(Ipv4Cidr::new(Ipv4Address::new(10, 0, 5, 2), 24))];
         let subnet = IpAddress::Ipv4(Ipv4Address::new(10, 0, 5, 255));
-        assert_eq!(choose(&on_port, &from(NIC4, 9, subnet), &addrs), Choice::Each(vec![h[0], h[1]]));
-        assert_eq!(choose(&on_port, &from(NIC4, 9, subnet), &[]), Choice::One(h[1]), "not known as a broadcast");
-        assert_eq!(choose(&[&lo], &from(NIC4, 9, group), &[]), Choice::None);
+        assert_eq!(choose(&on_port, &from(NIC4, 9, subnet), &addrs, 0), Choice::Each(vec![h[0], h[1]]));
+        assert_eq!(choose(&on_port, &from(NIC4, 9, subnet), &[], 0), Choice::One(h[1]), "not known as a broadcast");
+        assert_eq!(choose(&[&lo], &from(NIC4, 9, group), &[], 0), Choice::None);
     }
 
     #[test]
@@ -305,7 +355,7 @@ mod tests {
         let (first, second, sender) = (add(53), add(53), add(4000));
         let sent_from = IpEndpoint::new(ours, 4000);
         let ports = [bound(first, false, None, None), bound(second, false, None, Some(sent_from))];
-        let mut shelves = Shelves::default();
+        let mut shelves = Shelves::new(1);
         let mut pool = Pool::new(4, 4 * SHELF_BYTES);
         shelves.recount(&ports);
         g.sockets.get_mut::<udp::Socket>(sender).send_slice(b"hello", IpEndpoint::new(ours, 53)).unwrap();
@@ -326,7 +376,7 @@ mod tests {
     #[test]
     fn shelves_come_first_hold_a_buffer_and_go_with_their_socket() {
         let (mut set, h) = sockets(2);
-        let mut shelves = Shelves::default();
+        let mut shelves = Shelves::new(1);
         let mut pool = Pool::new(4, 4 * SHELF_BYTES);
         let v4 = bound(h[0], false, None, None);
         let alone = Port { port: 54, ..bound(h[1], true, None, None) };

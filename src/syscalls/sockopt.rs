@@ -19,6 +19,8 @@ const SO_REUSEADDR: c_int = 0x4;
 const SO_KEEPALIVE: c_int = 0x8;
 const SO_BROADCAST: c_int = 0x20;
 const SO_LINGER: c_int = 0x80;
+/// lwIP's value (lwIP left it unimplemented); Linux's meaning (`crate::net::reuseport`).
+const SO_REUSEPORT: c_int = 0x200;
 const SO_SNDBUF: c_int = 0x1001;
 const SO_RCVBUF: c_int = 0x1002;
 const SO_SNDTIMEO: c_int = 0x1005;
@@ -88,7 +90,7 @@ fn int_of(v: &[u8]) -> Result<c_int> {
     Ok(c_int::from_ne_bytes(v.get(..4).ok_or(EINVAL)?.try_into().map_err(|_| EINVAL)?))
 }
 
-/// Sets an option: `SOL_SOCKET` (`SO_REUSEADDR`, `SO_KEEPALIVE`, `SO_BROADCAST`,
+/// Sets an option: `SOL_SOCKET` (`SO_REUSEADDR`, `SO_REUSEPORT`, `SO_KEEPALIVE`, `SO_BROADCAST`,
 /// `SO_LINGER`, `SO_SNDBUF`, `SO_RCVBUF`, `SO_SNDTIMEO`, `SO_RCVTIMEO`), `IPPROTO_TCP`
 /// (`TCP_NODELAY`, `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`, lwIP's `TCP_KEEPALIVE` in
 /// milliseconds, Linux's `TCP_SYNCNT`: `crate::net::keepalive`), `IPPROTO_IPV6`'s
@@ -112,6 +114,11 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
                 (SOL_SOCKET, SO_RCVTIMEO | SO_SNDTIMEO) => timeval_ns(v).map(|t| u.set_timeout(name == SO_SNDTIMEO, t)),
                 // Accepted, and nothing changes (`unix_option`).
                 (SOL_SOCKET, SO_SNDBUF | SO_RCVBUF | SO_REUSEADDR) => int_of(v).map(|_| ()),
+                // As Linux since 6.9: only Internet sockets share ports.
+                (SOL_SOCKET, SO_REUSEPORT) => match int_of(v)? {
+                    0 => Ok(()),
+                    _ => Err(crate::errno::EOPNOTSUPP),
+                },
                 _ => Err(ENOPROTOOPT),
             };
         }
@@ -121,6 +128,7 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
             let ranged = |check: fn(c_int) -> Option<u32>| int_of(v).and_then(|n| check(n).ok_or(EINVAL));
             match (level, name) {
                 (SOL_SOCKET, SO_REUSEADDR) => int_of(v).map(|n| s.set_options(|o| o.reuseaddr = n != 0)),
+                (SOL_SOCKET, SO_REUSEPORT) => int_of(v).map(|n| s.set_options(|o| o.reuseport = n != 0)),
                 (SOL_SOCKET, SO_KEEPALIVE) => int_of(v).map(|n| s.set_options(|o| o.keepalive.on = n != 0)),
                 (SOL_SOCKET, SO_BROADCAST) => int_of(v).map(|n| s.set_options(|o| o.broadcast = n != 0)),
                 (SOL_SOCKET, SO_LINGER) => {
@@ -222,6 +230,7 @@ pub unsafe extern "C" fn getsockopt(
         let mut buf = [0u8; 16];
         let n = match (level, name) {
             (SOL_SOCKET, SO_REUSEADDR) => int(&mut buf, c_int::from(o.reuseaddr)),
+            (SOL_SOCKET, SO_REUSEPORT) => int(&mut buf, c_int::from(o.reuseport)),
             (SOL_SOCKET, SO_KEEPALIVE) => int(&mut buf, c_int::from(o.keepalive.on)),
             (SOL_SOCKET, SO_BROADCAST) => int(&mut buf, c_int::from(o.broadcast)),
             (SOL_SOCKET, SO_LINGER) => {
@@ -286,12 +295,13 @@ unsafe fn put_option(bytes: &[u8], value: *mut c_void, len: *mut SockLen) -> Res
 /// The fixed options of a Unix socket, as `getsockopt` reads them: `SO_ERROR` 0 (a connection
 /// fails in `connect` itself), `SO_TYPE`, the buffer sizes (what a direction or a datagram
 /// socket's inbox holds: [`crate::fs::pipe::CAPACITY`] or
-/// [`crate::fs::pipe::RECORD_CAPACITY`]), `SO_REUSEADDR` 0 and `SO_ACCEPTCONN`; `setsockopt`
-/// accepts the buffer sizes and `SO_REUSEADDR` and changes nothing. Beside them only the
+/// [`crate::fs::pipe::RECORD_CAPACITY`]), `SO_REUSEADDR` and `SO_REUSEPORT` 0 and
+/// `SO_ACCEPTCONN`; `setsockopt` accepts the buffer sizes, `SO_REUSEADDR` and `SO_REUSEPORT`
+/// 0 and changes nothing (`EOPNOTSUPP` to set `SO_REUSEPORT`, as Linux). Beside them only the
 /// timeouts (`SO_RCVTIMEO`, `SO_SNDTIMEO`) and `SO_PEERCRED`; others are `ENOPROTOOPT`.
 fn unix_option(u: &UnixSocket, level: c_int, name: c_int) -> Result<c_int> {
     match (level, name) {
-        (SOL_SOCKET, SO_ERROR | SO_REUSEADDR) => Ok(0),
+        (SOL_SOCKET, SO_ERROR | SO_REUSEADDR | SO_REUSEPORT) => Ok(0),
         (SOL_SOCKET, SO_TYPE) => Ok(u.kind as c_int),
         (SOL_SOCKET, SO_ACCEPTCONN) => Ok(c_int::from(u.listening())),
         (SOL_SOCKET, SO_SNDBUF | SO_RCVBUF) => Ok(match u.kind {

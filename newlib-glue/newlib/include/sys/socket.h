@@ -106,6 +106,10 @@ struct linger {
 #define SO_KEEPALIVE 0x0008
 #define SO_BROADCAST 0x0020
 #define SO_LINGER 0x0080
+/* lwIP's value (lwIP left it unimplemented), with Linux's meaning: sockets that all set it
+ * before bind share an address and port, and each connection or datagram goes to one of
+ * them by a hash of its addresses and ports. Internet sockets only. */
+#define SO_REUSEPORT 0x0200
 #define SO_SNDBUF 0x1001
 #define SO_RCVBUF 0x1002
 #define SO_SNDLOWAT 0x1003
