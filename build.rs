@@ -14,6 +14,7 @@ const SYSCALL_SOURCES: &[&str] = &[
     "src/syscalls/fdops.rs",
     "src/syscalls/paths.rs",
     "src/syscalls/memory.rs",
+    "src/syscalls/mapped.rs",
     "src/syscalls/time.rs",
     "src/syscalls/console.rs",
     "src/syscalls/misc.rs",

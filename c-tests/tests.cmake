@@ -147,6 +147,10 @@ hermit_c_run(posix_files_mount PROGRAM posix_files ARGS /scratch/posix_files_mou
   ENV "HERMIT_MOUNT=${HERMIT_TEST_TMPDIR}:/scratch" MATCH "all [0-9]+ checks passed")
 hermit_c_test(posix_pipes ENV HERMIT_CPUS=1 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
 hermit_c_run(posix_pipes_2cpus PROGRAM posix_pipes ENV HERMIT_CPUS=2 TIMEOUT 60 MATCH "all [0-9]+ checks passed")
+# MAP_SHARED file mappings: the program's writes appear in them, their stores reach reads, msync,
+# munmap and exit (the same results on Linux; proxy.mmap-shared checks the files on the host).
+hermit_c_test(posix_mmap_shared ARGS "${HERMIT_TEST_TMPDIR}/mmap_shared"
+  MATCH "posix_mmap_shared: shared mappings coherent" "all [0-9]+ checks passed")
 hermit_c_test(posix_misc ARGS "${HERMIT_TEST_TMPDIR}/posix_misc.dat" MATCH "stdout locked twice"
   "posix_misc\\[[0-9]+\\]: syslog 42: No such file or directory, 100%" "posix_misc\\[[0-9]+\\]: syslog at the mask"
   "all [0-9]+ checks passed")

@@ -70,6 +70,10 @@ mod fs;
 #[cfg(test)]
 #[path = "fs/blksize.rs"]
 mod fsblksize;
+/// Where writes meet shared file mappings and which pages changed, tested on the host.
+#[cfg(test)]
+#[path = "fs/dirty.rs"]
+mod fsdirty;
 /// Which record-lock releases the guest may post without waiting, tested on the host.
 #[cfg(test)]
 #[path = "fs/lockrange.rs"]

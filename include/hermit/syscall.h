@@ -454,6 +454,24 @@ ssize_t sys_sbrk(ssize_t incr);
 // The page size, 4096.
 int getpagesize(void);
 
+// Registers `len` bytes at `addr` as a shared mapping of the regular host file behind `fd`
+// from `offset` on, and reads that range into it (zeros past the end of the file); with
+// `writable` stores into it are written back. 0 or `-errno` (`ENODEV` for a descriptor that
+// is no regular host file).
+//
+// # Safety
+// `addr..addr + len` must be memory of the caller's that it neither frees nor reuses
+// before [`sys_hermit_unmap_shared`] of `addr` returned.
+int sys_hermit_map_shared(int fd, off_t offset, void *addr, size_t len, int writable);
+
+// Writes back the mapping at `addr` and forgets it; 0 (also for an address that is no
+// registered mapping) or the `-errno` of the write-back.
+int sys_hermit_unmap_shared(void *addr);
+
+// Writes back the writable mappings that `addr..addr + len` meets (`msync`); 0 or the
+// first `-errno`.
+int sys_hermit_msync(void *addr, size_t len);
+
 // Reads clock `clock_id` (newlib numbering: 1 realtime, 4 monotonic (the host's, continued),
 // 5 to 7 the same, 2 and 3 the time the program has run) into `tp`. 0 or
 // `-EINVAL`/`-EFAULT`. An extension of the original ABI (with the prototype of the later

@@ -1,4 +1,4 @@
-/* mman.c: mmap, munmap, mprotect, madvise and friends: anonymous memory and private copies of files from the kernel's allocator (see sys/mman.h). */
+/* mman.c: mmap, munmap, mprotect, madvise and friends: anonymous memory, private copies and kernel-kept shared copies of files, from the kernel's allocator (see sys/mman.h). */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -16,6 +16,9 @@ struct mapping {
 	void *addr;
 	size_t len;
 	int anonymous;
+	/* MAP_SHARED of a file: registered with the kernel (src/syscalls/mapped.rs), which keeps it
+	 * coherent with the program's reads and writes of the file and writes its stores back. */
+	int shared;
 };
 
 static struct mapping *mappings;
@@ -44,7 +47,6 @@ static int copy_file(int fd, char *buf, size_t len, off_t offset)
 void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 {
 	(void)addr;
-	(void)prot;
 	int kind = flags & (MAP_SHARED | MAP_PRIVATE);
 	int anonymous = (flags & MAP_ANONYMOUS) != 0;
 	if (len == 0 || (kind != MAP_SHARED && kind != MAP_PRIVATE) || len > SIZE_MAX - PAGE) {
@@ -60,6 +62,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 		errno = ENOMEM;
 		return MAP_FAILED;
 	}
+	int shared = 0, writable = 0;
 	if (!anonymous) {
 		int fl = fcntl(fd, F_GETFL);
 		if (fl < 0)
@@ -68,8 +71,12 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 			errno = EACCES;
 			return MAP_FAILED;
 		}
-		if (kind == MAP_SHARED) {
-			errno = ENODEV;
+		shared = kind == MAP_SHARED;
+		/* As Linux: a shared writable mapping needs a file open for writing. One of such a
+		 * file is writable whatever prot says (mprotect may add PROT_WRITE later). */
+		writable = shared && (fl & O_ACCMODE) == O_RDWR;
+		if (shared && (prot & PROT_WRITE) && !writable) {
+			errno = EACCES;
 			return MAP_FAILED;
 		}
 	}
@@ -83,7 +90,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 	}
 	memset(mem, 0, size);
 	if (!anonymous) {
-		int err = copy_file(fd, mem, len, offset);
+		int err = shared ? sys_hermit_map_shared(fd, offset, mem, size, writable) : copy_file(fd, mem, len, offset);
 		if (err < 0) {
 			free(mem);
 			free(m);
@@ -94,6 +101,7 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 	m->addr = mem;
 	m->len = size;
 	m->anonymous = anonymous;
+	m->shared = shared;
 	pthread_mutex_lock(&mappings_lock);
 	m->next = mappings;
 	mappings = m;
@@ -101,7 +109,8 @@ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t offset)
 	return mem;
 }
 
-/* A whole mapping is freed; a part of one stays allocated (and readable). */
+/* A whole mapping is freed (a shared one written back first); a part of one stays allocated
+ * (and readable; a shared one's stores in it are written back). */
 int munmap(void *addr, size_t len)
 {
 	if (((uintptr_t)addr & (PAGE - 1)) != 0 || len == 0)
@@ -117,8 +126,12 @@ int munmap(void *addr, size_t len)
 	}
 	pthread_mutex_unlock(&mappings_lock);
 	if (found != NULL) {
+		if (found->shared)
+			sys_hermit_unmap_shared(found->addr);
 		free(found->addr);
 		free(found);
+	} else {
+		sys_hermit_msync(addr, len);
 	}
 	return 0;
 }
@@ -156,14 +169,14 @@ int posix_madvise(void *addr, size_t len, int advice)
 	return madvise(addr, len, advice) == 0 ? 0 : errno;
 }
 
-/* Private copies have nothing to write back. */
+/* Writes back the stores of shared file mappings in the range; private copies have nothing to
+ * write back. */
 int msync(void *addr, size_t len, int flags)
 {
-	(void)len;
 	if (((uintptr_t)addr & (PAGE - 1)) != 0 || (flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE)) != 0 ||
 	    (flags & (MS_ASYNC | MS_SYNC)) == (MS_ASYNC | MS_SYNC))
 		return hermit_fail(EINVAL);
-	return 0;
+	return (int)hermit_result(sys_hermit_msync(addr, len));
 }
 
 /* Nothing is ever paged out. */

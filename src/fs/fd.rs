@@ -94,13 +94,15 @@ impl HostFile {
         Self { fd, path: None, lockable: false, offset: SpinLock::new(Offset::untracked()) }
     }
 
-    /// `read` at the open file's offset.
+    /// `read` at the open file's offset (after the file's shared mappings wrote back their
+    /// stores, [`crate::syscalls::mapped`]).
     pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
         let mut offset = self.offset.lock();
         if offset.kind() != Kind::Regular {
             drop(offset);
             return host::read(self.fd, buf);
         }
+        crate::syscalls::mapped::reading(self.fd);
         let n = match offset.read_at() {
             Some(at) => host::pread(self.fd, buf, at)?,
             None => host::read(self.fd, buf)?,
@@ -110,22 +112,43 @@ impl HostFile {
     }
 
     /// `write` at the open file's offset: a host `pwrite` at the guest's offset, or in append
-    /// mode a host `write` at the host's (after catching it up).
+    /// mode a host `write` at the host's (after catching it up). The file's shared mappings
+    /// take what was written ([`crate::syscalls::mapped`]).
     pub fn write(&self, buf: &[u8]) -> Result<usize> {
+        use crate::syscalls::mapped;
         let mut offset = self.offset.lock();
         if offset.kind() != Kind::Regular {
             // Others (a terminal, a pipe) may block: no lock held.
             drop(offset);
-            return host::write(self.fd, buf);
+            let n = host::write(self.fd, buf)?;
+            if mapped::active() {
+                // A file whose kind is not known yet (no seek so far) may be mapped.
+                if let Some(at) = mapped::host_write_start(self.fd, n) {
+                    mapped::wrote(self.fd, at, &buf[..n]);
+                }
+            }
+            return Ok(n);
         }
         if let Some(at) = offset.write_at() {
             let n = host::pwrite(self.fd, buf, at)?;
             offset.wrote_at(n);
+            mapped::wrote(self.fd, at as u64, &buf[..n]);
             return Ok(n);
         }
         self.sync(&mut offset)?;
         offset.forget();
-        host::write(self.fd, buf)
+        let n = host::write(self.fd, buf)?;
+        if mapped::active() {
+            if let Some(at) = mapped::host_write_start(self.fd, n) {
+                mapped::wrote(self.fd, at, &buf[..n]);
+            }
+        }
+        Ok(n)
+    }
+
+    /// Whether writes go to the end of file (`O_APPEND`).
+    pub fn appends(&self) -> bool {
+        self.offset.lock().appends()
     }
 
     /// After `F_SETFL` on the host descriptor: follows its append mode.

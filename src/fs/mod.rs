@@ -4,6 +4,7 @@
 
 pub mod blksize;
 pub mod cwd;
+pub mod dirty;
 pub mod fd;
 pub mod host;
 pub mod lockrange;

@@ -71,6 +71,11 @@ impl Offset {
         self.append = append;
     }
 
+    /// Whether writes go to the end of file (`O_APPEND`).
+    pub fn appends(&self) -> bool {
+        self.append
+    }
+
     /// What the descriptor is known to be.
     pub fn kind(&self) -> Kind {
         self.kind
@@ -242,7 +247,9 @@ mod tests {
     #[test]
     fn writes_sync_and_hand_the_offset_back_to_the_host() {
         let mut o = regular_at(0);
+        assert!(!o.appends());
         o.set_append(true);
+        assert!(o.appends() && o.write_at().is_none(), "an append-mode write goes to the host's end");
         assert_eq!(o.seek(300, SEEK_SET), Ok(Seek::Done(300)));
         assert_eq!(o.sync_needed(), Some(300));
         o.synced();

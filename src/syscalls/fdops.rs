@@ -272,7 +272,12 @@ pub unsafe extern "C" fn sys_pipe2(fds: *mut c_int, flags: c_int) -> c_int {
 pub unsafe extern "C" fn sys_pread(fd: c_int, buf: *mut c_char, len: usize, offset: off_t) -> ssize_t {
     // SAFETY: forwarded from the caller.
     let buf = unsafe { bytes_mut(buf.cast(), len) };
-    let result = buf.and_then(|b| with_host(fd, ESPIPE, |raw| host::pread(raw, b, offset).map(|n| n as isize)));
+    let result = buf.and_then(|b| {
+        with_host(fd, ESPIPE, |raw| {
+            super::mapped::reading(raw);
+            host::pread(raw, b, offset).map(|n| n as isize)
+        })
+    });
     ret_isize(result)
 }
 
@@ -286,11 +291,18 @@ pub unsafe extern "C" fn sys_pwrite(fd: c_int, buf: *const c_char, len: usize, o
     // SAFETY: forwarded from the caller.
     let buf = unsafe { bytes(buf.cast(), len) };
     let result = buf.and_then(|b| {
-        with_host(fd, ESPIPE, |raw| {
-            let request =
-                FileOp { buf: b.as_ptr() as u64, len: b.len() as u64, arg0: offset, ..on(file_op::PWRITE, raw) };
-            host::file_op(request).map(|n| n as isize)
-        })
+        let (object, raw) = fd::host_fd(fd, ESPIPE)?;
+        let request = FileOp { buf: b.as_ptr() as u64, len: b.len() as u64, arg0: offset, ..on(file_op::PWRITE, raw) };
+        let n = host::file_op(request)? as usize;
+        if super::mapped::active() {
+            // With O_APPEND the host wrote at the end, as Linux does.
+            let appends = matches!(&*object, Object::Host(h) if h.appends());
+            let at = if appends { super::mapped::end_write_start(raw, n) } else { u64::try_from(offset).ok() };
+            if let Some(at) = at {
+                super::mapped::wrote(raw, at, &b[..n]);
+            }
+        }
+        Ok(n as isize)
     });
     ret_isize(result)
 }

@@ -13,6 +13,7 @@ mod fdops;
 mod fs;
 mod locks;
 mod malloc;
+pub mod mapped;
 pub mod memory;
 pub(crate) mod misc;
 mod mmsg;

@@ -22,6 +22,8 @@ pub extern "C" fn sys_getpid() -> tid_t {
 /// the boot core exited; here the program ends whichever task calls it, as `exit` should.
 #[no_mangle]
 pub extern "C" fn sys_exit(arg: c_int) -> ! {
+    // Stores into shared file mappings reach their files, as a process's do on Linux.
+    super::mapped::write_back_all();
     // TCP data still on its way gets up to two seconds to arrive first.
     crate::net::drain_before_exit();
     scheduler::log_interrupts();
