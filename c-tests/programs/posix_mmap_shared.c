@@ -2,7 +2,7 @@
 /*
  * Usage: posix_mmap_shared <path prefix>. Makes <prefix>.data and <prefix>.exit; the host
  * check (scripts/check-mmap-shared.sh) reads both after the program ended: <prefix>.data is
- * 10004 bytes, 'a'.. 'z' repeated, with "HELLO" at 100, 'Y' at 200, 'W' at 300, 'Z' at
+ * 10004 bytes, 'a'.. 'z' repeated, with 'N' at 1, "HELLO" at 100, 'Y' at 200, 'W' at 300, 'Z' at
  * 4106, 'X' at 5000, "abc" at 9000 and "TAIL" at 10000; <prefix>.exit is 8192 bytes,
  * "stored before exit" at 0 and 'E' at 8191, zeros between, written only by stores into a
  * mapping that was never unmapped.
@@ -66,6 +66,13 @@ int main(int argc, char **argv)
 	CHECK_INT(lseek(reader, 9000, SEEK_SET), 9000);
 	CHECK_INT(read(reader, three, 3), 3);
 	CHECK_STR(three, "abc");
+	/* Also a read of a descriptor that was never moved. */
+	m[1] = 'N';
+	int fresh = open(path_data, O_RDONLY);
+	CHECK_INT(read(fresh, three, 2), 2);
+	three[2] = 0;
+	CHECK_STR(three, "aN");
+	CHECK_INT(close(fresh), 0);
 	m[200] = 'Y';
 	CHECK_INT(msync(m, 4096, MS_SYNC), 0);
 	CHECK_INT(at(reader, 200), 'Y');

@@ -19,7 +19,7 @@ fail() { echo "host check failed: $*"; exit 1; }
 python3 - "$prefix.data" "$prefix.exit" <<'PY' || fail "file contents differ (above)"
 import sys
 data = bytearray(ord("a") + i % 26 for i in range(10000))
-for offset, text in ((100, b"HELLO"), (200, b"Y"), (300, b"W"), (4106, b"Z"), (5000, b"X"), (9000, b"abc")):
+for offset, text in ((1, b"N"), (100, b"HELLO"), (200, b"Y"), (300, b"W"), (4106, b"Z"), (5000, b"X"), (9000, b"abc")):
     data[offset:offset + len(text)] = text
 data += b"TAIL"
 made = bytearray(8192)

@@ -97,12 +97,13 @@ impl HostFile {
     /// `read` at the open file's offset (after the file's shared mappings wrote back their
     /// stores, [`crate::syscalls::mapped`]).
     pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
+        // Also before a file's first seek, while its kind is not known yet.
+        crate::syscalls::mapped::reading(self.fd);
         let mut offset = self.offset.lock();
         if offset.kind() != Kind::Regular {
             drop(offset);
             return host::read(self.fd, buf);
         }
-        crate::syscalls::mapped::reading(self.fd);
         let n = match offset.read_at() {
             Some(at) => host::pread(self.fd, buf, at)?,
             None => host::read(self.fd, buf)?,
