@@ -43,6 +43,19 @@ sqlite)
 	grep -qx ok "$scratch/host.txt" || { echo "PRAGMA integrity_check did not say ok"; exit 1; }
 	head -1 "$scratch/host.txt" | grep -q '^99900|' || { echo "unexpected row count: $(head -1 "$scratch/host.txt")"; exit 1; }
 	echo "sqlite: the host's sqlite3 read the same $(wc -l < "$scratch/host.txt") result lines"
+	# Again in write-ahead-log mode with memory-mapped I/O: SQLite maps its -shm index and the
+	# database with MAP_SHARED.
+	db=$scratch/wal.db
+	"$proxy" "$images/sqlite_main" build-wal "$db" "$src/sqlite-queries.sql" "$scratch/guest-wal.txt"
+	[ "$(sqlite3 "$db" 'PRAGMA journal_mode')" = wal ] || { echo "the database is not in WAL mode"; exit 1; }
+	sqlite3 "$db" < "$src/sqlite-queries.sql" > "$scratch/host-wal.txt"
+	if ! cmp -s "$scratch/guest-wal.txt" "$scratch/host-wal.txt" || ! cmp -s "$scratch/host.txt" "$scratch/host-wal.txt"; then
+		echo "the WAL database's query results differ (guest, host, and the first database's):"
+		diff "$scratch/guest-wal.txt" "$scratch/host-wal.txt" || true
+		diff "$scratch/host.txt" "$scratch/host-wal.txt" || true
+		exit 1
+	fi
+	echo "sqlite: WAL mode with mmap_size, the same result lines in the guest and on the host"
 	;;
 gzip)
 	data=$scratch/data.txt
