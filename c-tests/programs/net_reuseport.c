@@ -1,5 +1,6 @@
 /* net_reuseport.c: SO_REUSEPORT: sockets that set it share a port, and connections and datagrams spread over them as on Linux. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -186,6 +187,53 @@ static void tcp_spread(void)
 	       CONNECTIONS);
 }
 
+/* Two dual-stack listeners of [::]:port: IPv6 and IPv4 clients spread over both. */
+static void tcp6_spread(void)
+{
+	int l[2], port = 0, one = 1;
+	for (int i = 0; i < 2; i++) {
+		l[i] = socket(AF_INET6, SOCK_STREAM, 0);
+		CHECK(l[i] >= 0);
+		CHECK_INT(setsockopt(l[i], SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)), 0);
+		struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+		CHECK_INT(bind(l[i], (struct sockaddr *)&a, sizeof(a)), 0);
+		socklen_t len = sizeof(a);
+		CHECK_INT(getsockname(l[i], (struct sockaddr *)&a, &len), 0);
+		port = ntohs(a.sin6_port);
+		CHECK_INT(listen(l[i], 64), 0);
+		CHECK_INT(fcntl(l[i], F_SETFL, O_NONBLOCK), 0);
+	}
+	int clients[CONNECTIONS];
+	for (int i = 0; i < CONNECTIONS; i++) {
+		clients[i] = socket(i % 2 ? AF_INET : AF_INET6, SOCK_STREAM, 0);
+		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+		struct sockaddr_in a4 = loopback(port);
+		if (i % 2)
+			CHECK_INT(connect(clients[i], (struct sockaddr *)&a4, sizeof(a4)), 0);
+		else
+			CHECK_INT(connect(clients[i], (struct sockaddr *)&a6, sizeof(a6)), 0);
+	}
+	int got[2] = { 0, 0 };
+	struct pollfd p[2] = { { .fd = l[0], .events = POLLIN }, { .fd = l[1], .events = POLLIN } };
+	while (got[0] + got[1] < CONNECTIONS && poll(p, 2, 1000) > 0) {
+		for (int i = 0; i < 2; i++) {
+			int c;
+			while ((c = accept(l[i], NULL, NULL)) >= 0) {
+				got[i]++;
+				close(c);
+			}
+		}
+	}
+	CHECK_INT(got[0] + got[1], CONNECTIONS);
+	CHECK(got[0] > 0 && got[1] > 0);
+	for (int i = 0; i < CONNECTIONS; i++)
+		close(clients[i]);
+	close(l[0]);
+	close(l[1]);
+	printf("net_reuseport: %d and %d of %d IPv6 and IPv4 connections to two [::] listeners\n", got[0], got[1],
+	       CONNECTIONS);
+}
+
 /* Datagrams of one client (one source port) all reach one member; many clients spread over
  * both; a connected member takes its peer's. */
 static void udp_spread(void)
@@ -255,6 +303,7 @@ int main(void)
 	bind_rules(SOCK_STREAM);
 	bind_rules(SOCK_DGRAM);
 	tcp_spread();
+	tcp6_spread();
 	udp_spread();
 	printf("net_reuseport: ports shared\n");
 	TEST_DONE();
