@@ -259,9 +259,7 @@ impl Listens {
         let group = |(_, l): &(usize, &Listen)| {
             l.reuse_port && l.families == chosen.families && l.endpoint.addr == chosen.endpoint.addr
         };
-        let members = equals.clone().filter(group).count();
-        let hash = super::reuseport::flow_hash(self.key, remote, local, port);
-        equals.filter(group).nth(super::reuseport::member(hash, members)).map(|(j, _)| j)
+        super::reuseport::pick(self.key, remote, local, port, equals.filter(group)).map(|(j, _)| j)
     }
 
     /// After a received frame, before the SYN-ACK leaves: a SYN that took the armed listener

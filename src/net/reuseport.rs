@@ -42,18 +42,34 @@ pub fn member(hash: u64, members: usize) -> usize {
     (((hash >> 32) * members as u64) >> 32) as usize
 }
 
+/// The member of `group` (in the order its members joined) that the flow from `peer` to our
+/// `local` address and `port` falls on; `None` for an empty group.
+pub fn pick<T>(
+    key: u64,
+    peer: IpEndpoint,
+    local: Option<IpAddress>,
+    port: u16,
+    group: impl Iterator<Item = T> + Clone,
+) -> Option<T> {
+    let members = group.clone().count();
+    if members == 0 {
+        return None;
+    }
+    group.into_iter().nth(member(flow_hash(key, peer, local, port), members))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn many_peers_spread_over_the_members_and_one_peer_stays_put() {
+    fn many_peers_spread_over_the_members() {
         let ours = Some(IpAddress::v4(127, 0, 0, 1));
         for members in [2, 3, 8] {
             let mut counts = [0usize; 8];
             for port in 40000..41000 {
                 let peer = IpEndpoint::new(IpAddress::v4(127, 0, 0, 1), port);
-                counts[member(flow_hash(7, peer, ours, 80), members)] += 1;
+                counts[pick(7, peer, ours, 80, 0..members).unwrap()] += 1;
             }
             let fair = 1000 / members;
             for (i, &n) in counts.iter().enumerate() {
@@ -65,7 +81,7 @@ mod tests {
             }
         }
         let peer = IpEndpoint::new(IpAddress::v6(0xfe80, 0, 0, 0, 0, 0, 0, 1), 5000);
-        assert_eq!(flow_hash(9, peer, None, 80), flow_hash(9, peer, None, 80));
+        assert_eq!(pick(9, peer, None, 80, 0..0), None, "an empty group");
         assert_ne!(flow_hash(9, peer, None, 80), flow_hash(10, peer, None, 80), "the key changes it");
     }
 }

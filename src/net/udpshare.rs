@@ -182,14 +182,14 @@ fn choose(on_port: &[&Port], meta: &udp::UdpMetadata, addrs: &[IpCidr], key: u64
         return Choice::One(last);
     }
     // Its group: the unconnected equals that set SO_REUSEPORT with the same address and families.
-    let group: Vec<SocketHandle> = taking
+    let group = taking
         .filter(|(score, _, b)| {
             *score == best && b.reuse_port && b.peer.is_none() && b.addr == port.addr && b.families == port.families
         })
-        .map(|(_, h, _)| h)
-        .collect();
-    let hash = super::reuseport::flow_hash(key, meta.endpoint, meta.local_address, port.port);
-    Choice::One(group[super::reuseport::member(hash, group.len())])
+        .map(|(_, h, _)| h);
+    // The group holds `last` itself.
+    let to = super::reuseport::pick(key, meta.endpoint, meta.local_address, port.port, group).unwrap_or(last);
+    Choice::One(to)
 }
 
 /// The next datagram of the UDP socket `handle`: its shelf's first, else the first of its
