@@ -1,4 +1,4 @@
-//! The preferred I/O block size (`st_blksize`) the guest sees for host files.
+//! The preferred I/O block size (`st_blksize`) the guest sees for host files, and the file type it depends on.
 
 /// File type bits of `st_mode`.
 const S_IFMT: u32 = 0o170_000;
@@ -6,6 +6,11 @@ const S_IFMT: u32 = 0o170_000;
 const S_IFREG: u32 = 0o100_000;
 /// A character device (terminals among them).
 const S_IFCHR: u32 = 0o020_000;
+
+/// Whether a host `st_mode` is a regular file's.
+pub fn is_regular(mode: u32) -> bool {
+    mode & S_IFMT == S_IFREG
+}
 
 /// Preferred I/O size for regular host files: each host call costs a round trip to the
 /// proxy, so stdio moves 64 KiB per call (Linux reports the page size, 4 KiB).
@@ -33,6 +38,7 @@ mod tests {
     #[test]
     fn block_sizes_follow_the_file_type() {
         // Regular files: at least 64 KiB, a larger host value stays.
+        assert!(is_regular(S_IFREG | 0o644) && !is_regular(S_IFCHR | 0o620) && !is_regular(0o040_755));
         assert_eq!(preferred_block_size(S_IFREG | 0o644, 4096), HOST_FILE_BLOCK);
         assert_eq!(preferred_block_size(S_IFREG | 0o600, 1 << 20), 1 << 20);
         // Terminals and other character devices: 1024.

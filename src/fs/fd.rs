@@ -78,10 +78,6 @@ pub struct HostFile {
     offset: SpinLock<Offset>,
 }
 
-/// `S_IFMT` and `S_IFREG` of a host `st_mode`.
-const S_IFMT: u32 = 0o170000;
-const S_IFREG: u32 = 0o100000;
-
 impl HostFile {
     /// A file the guest opened, in append mode or not (its offset is tracked once it is
     /// known to be regular), with `O_PATH` or not.
@@ -116,28 +112,27 @@ impl HostFile {
     /// mode a host `write` at the host's (after catching it up). The file's shared mappings
     /// take what was written ([`crate::syscalls::mapped`]).
     pub fn write(&self, buf: &[u8]) -> Result<usize> {
-        use crate::syscalls::mapped;
         let mut offset = self.offset.lock();
         if offset.kind() != Kind::Regular {
             // Others (a terminal, a pipe) may block: no lock held.
             drop(offset);
-            let n = host::write(self.fd, buf)?;
-            if mapped::active() {
-                // A file whose kind is not known yet (no seek so far) may be mapped.
-                if let Some(at) = mapped::host_write_start(self.fd, n) {
-                    mapped::wrote(self.fd, at, &buf[..n]);
-                }
-            }
-            return Ok(n);
+            return self.write_at_host_offset(buf);
         }
         if let Some(at) = offset.write_at() {
             let n = host::pwrite(self.fd, buf, at)?;
             offset.wrote_at(n);
-            mapped::wrote(self.fd, at as u64, &buf[..n]);
+            crate::syscalls::mapped::wrote(self.fd, at as u64, &buf[..n]);
             return Ok(n);
         }
         self.sync(&mut offset)?;
         offset.forget();
+        self.write_at_host_offset(buf)
+    }
+
+    /// A host `write` at the host descriptor's offset (a file in append mode, or one whose
+    /// kind is not known yet); shared mappings of the file take what was written.
+    fn write_at_host_offset(&self, buf: &[u8]) -> Result<usize> {
+        use crate::syscalls::mapped;
         let n = host::write(self.fd, buf)?;
         if mapped::active() {
             if let Some(at) = mapped::host_write_start(self.fd, n) {
@@ -169,7 +164,7 @@ impl HostFile {
                 drop(offset);
                 let result = host::lseek(self.fd, to, whence)?;
                 // The first successful seek asks once what the file is.
-                let regular = host::fstat(self.fd).is_ok_and(|st| st.st_mode & S_IFMT == S_IFREG);
+                let regular = host::fstat(self.fd).is_ok_and(|st| super::blksize::is_regular(st.st_mode));
                 let mut offset = self.offset.lock();
                 if offset.kind() == Kind::Unknown {
                     offset.learn_kind(regular);

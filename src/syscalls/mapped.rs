@@ -27,16 +27,12 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use super::ptr::ret_int;
 use super::types::off_t;
 use crate::errno::{Result, EINVAL, EIO, ENODEV};
+use crate::fs::blksize::is_regular;
 use crate::fs::dirty::{changed_runs, overlap};
 use crate::fs::fd::{self, Object};
 use crate::fs::host;
+use crate::fs::offset::SEEK_CUR;
 use crate::synch::spinlock::SpinLock;
-
-/// `S_IFMT` and `S_IFREG` of a host `st_mode`.
-const S_IFMT: u32 = 0o170000;
-const S_IFREG: u32 = 0o100000;
-/// Linux `SEEK_CUR`.
-const SEEK_CUR: i32 = 1;
 
 /// One registered mapping.
 struct Mapping {
@@ -117,7 +113,7 @@ fn register(fd: c_int, offset: off_t, addr: usize, len: usize, writable: bool) -
     }
     let (file, raw) = fd::host_fd(fd, ENODEV)?;
     let st = host::fstat(raw)?;
-    if st.st_mode & S_IFMT != S_IFREG {
+    if !is_regular(st.st_mode) {
         return Err(ENODEV);
     }
     let mut maps = MAPS.lock();
